@@ -1,0 +1,64 @@
+//! What people declare about a measure.
+
+use crate::InvalidValue;
+use serde::Serialize;
+
+/// The declared state of a measure at a facility.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum DeclaredStatus {
+    NotStarted,
+    InProgress,
+    Implemented,
+    /// Not applicable, with the justification the auditor will read.
+    NotApplicable { justification: String },
+}
+
+impl DeclaredStatus {
+    /// Parse a status name; `not_applicable` needs a non-blank justification.
+    pub fn parse(status: &str, justification: Option<&str>) -> Result<Self, InvalidValue> {
+        let s = status.trim().to_ascii_lowercase().replace('-', "_");
+        match s.as_str() {
+            "not_started" => Ok(DeclaredStatus::NotStarted),
+            "in_progress" => Ok(DeclaredStatus::InProgress),
+            "implemented" | "done" => Ok(DeclaredStatus::Implemented),
+            "not_applicable" | "na" | "n/a" => match justification.map(str::trim) {
+                Some(j) if !j.is_empty() => Ok(DeclaredStatus::NotApplicable { justification: j.to_owned() }),
+                _ => Err(InvalidValue::new(
+                    "justification",
+                    "a measure declared not applicable needs a justification (--justification)",
+                )),
+            },
+            _ => Err(InvalidValue::new(
+                "status",
+                format!("'{status}' is not a status (not_started, in_progress, implemented, not_applicable)"),
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DeclaredStatus::NotStarted => "not_started",
+            DeclaredStatus::InProgress => "in_progress",
+            DeclaredStatus::Implemented => "implemented",
+            DeclaredStatus::NotApplicable { .. } => "not_applicable",
+        }
+    }
+
+    pub fn justification(&self) -> Option<&str> {
+        match self {
+            DeclaredStatus::NotApplicable { justification } => Some(justification),
+            _ => None,
+        }
+    }
+}
+
+/// One declaration: the state of a measure as someone set it at some instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Declaration {
+    pub status: DeclaredStatus,
+    pub owner: Option<String>,
+    pub note: Option<String>,
+    pub at: jiff::Timestamp,
+    pub by: String,
+}

@@ -1,0 +1,43 @@
+//! Hygie's domain, free of I/O.
+//!
+//! Everything here is parsed once at the edge (`Finess::parse`, `MeasureId::parse`, ...) and then
+//! trusted. Adapters (store, CLI, web, collectors) convert their own rows and DTOs into these types.
+//! Architecture invariant: this crate depends on no other workspace crate and performs no I/O.
+
+pub mod catalog;
+pub mod check;
+pub mod declaration;
+pub mod facility;
+pub mod journal;
+pub mod plan;
+pub mod region;
+pub mod text;
+
+pub use catalog::{Catalog, Framework, FrameworkEntry, Measure, MeasureId, Principle, SourceRef, Verification};
+pub use check::{AutoStatus, CheckRun, RuleOutcome, RuleResult, Severity};
+pub use declaration::{Declaration, DeclaredStatus};
+pub use facility::{Facility, FacilityKind, Finess, Nis2Status};
+pub use plan::{EffectiveStatus, FacilityStatus, LevelStatus, MeasureState};
+pub use region::Region;
+pub use text::{Lang, Localized};
+
+/// An input value that does not parse, with the field it came from.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct InvalidValue {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl InvalidValue {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self { field, message: message.into() }
+    }
+}
+
+/// Parse a calendar date written `YYYY-MM-DD`, refusing impossible dates (2026-02-30).
+pub fn parse_date(field: &'static str, s: &str) -> Result<jiff::civil::Date, InvalidValue> {
+    s.trim()
+        .parse::<jiff::civil::Date>()
+        .map_err(|e| InvalidValue::new(field, format!("'{s}' is not a valid date (YYYY-MM-DD): {e}")))
+}

@@ -1,0 +1,301 @@
+//! Where a facility stands: declarations and check results combined, per plan level and per
+//! PGSSI-S principle, at any date.
+
+use crate::check::{AutoStatus, CheckRun};
+use crate::declaration::{Declaration, DeclaredStatus};
+use crate::{Catalog, Facility, Localized, MeasureId, Principle};
+use jiff::civil::Date;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The status that counts, after combining what was declared and what checks found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EffectiveStatus {
+    /// Automated checks failed; beats any declaration.
+    Failing,
+    /// Automated checks passed.
+    Verified,
+    /// Declared implemented (and still within its recurrence, if any).
+    Implemented,
+    /// Declared implemented, but longer ago than the measure's recurrence allows.
+    Expired,
+    InProgress,
+    NotStarted,
+    NotApplicable,
+}
+
+impl EffectiveStatus {
+    pub fn is_done(self) -> bool {
+        matches!(self, EffectiveStatus::Verified | EffectiveStatus::Implemented)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EffectiveStatus::Failing => "failing",
+            EffectiveStatus::Verified => "verified",
+            EffectiveStatus::Implemented => "implemented",
+            EffectiveStatus::Expired => "expired",
+            EffectiveStatus::InProgress => "in_progress",
+            EffectiveStatus::NotStarted => "not_started",
+            EffectiveStatus::NotApplicable => "not_applicable",
+        }
+    }
+
+    pub fn label(self) -> Localized {
+        match self {
+            EffectiveStatus::Failing => Localized::new("failing", "en échec"),
+            EffectiveStatus::Verified => Localized::new("verified", "vérifiée"),
+            EffectiveStatus::Implemented => Localized::new("implemented", "mise en œuvre"),
+            EffectiveStatus::Expired => Localized::new("expired", "à renouveler"),
+            EffectiveStatus::InProgress => Localized::new("in progress", "en cours"),
+            EffectiveStatus::NotStarted => Localized::new("not started", "non commencée"),
+            EffectiveStatus::NotApplicable => Localized::new("not applicable", "non applicable"),
+        }
+    }
+}
+
+/// One measure owed by the facility, as of the status date.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MeasureState {
+    pub id: MeasureId,
+    pub title: Localized,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level: Option<u8>,
+    pub status: EffectiveStatus,
+    /// The declared status, if anyone declared one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared: Option<&'static str>,
+    #[serde(flatten)]
+    pub auto: AutoStatus,
+    /// Why the status is what it is, when it is not simply the declaration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Localized>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_overdue: Option<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverdueMeasure {
+    pub id: MeasureId,
+    pub days: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LevelStatus {
+    pub level: u8,
+    pub due_date: Date,
+    pub total: usize,
+    pub done: usize,
+    /// Ids of the measures of this level not done after the due date.
+    pub overdue: Vec<MeasureId>,
+    pub overdue_detail: Vec<OverdueMeasure>,
+    /// All measures done (the level is reached).
+    pub reached: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrincipleScore {
+    pub principle: Principle,
+    pub total: usize,
+    pub done: usize,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FacilityStatus {
+    pub facility: Facility,
+    pub as_of: Date,
+    pub catalog_version: String,
+    pub levels: Vec<LevelStatus>,
+    pub principles: Vec<PrincipleScore>,
+    /// Percentage of the applicable measures done (0-100, one decimal).
+    pub score: f64,
+    pub total: usize,
+    pub done: usize,
+    /// The highest plan level whose measures are all done, with every lower level (0 for none).
+    pub level_reached: u8,
+    pub measures: Vec<MeasureState>,
+}
+
+impl FacilityStatus {
+    pub fn overdue_count(&self) -> usize {
+        self.levels.iter().map(|l| l.overdue.len()).sum()
+    }
+}
+
+/// The instant a status date ends: midnight after it, in France's time (Europe/Paris).
+pub fn end_of_day(date: Date) -> jiff::Timestamp {
+    let next = date.tomorrow().unwrap_or(date);
+    let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
+    next.to_zoned(tz).map(|z| z.timestamp()).unwrap_or(jiff::Timestamp::MAX)
+}
+
+fn score(done: usize, total: usize) -> f64 {
+    if total == 0 { 100.0 } else { (done as f64 * 1000.0 / total as f64).round() / 10.0 }
+}
+
+/// Compute where `facility` stands on `as_of`.
+///
+/// `declarations` holds each measure's declaration history in time order; `runs` every check run
+/// known. Only what happened by the end of `as_of` counts, so any past date can be replayed.
+pub fn facility_status(
+    facility: &Facility,
+    catalog: &Catalog,
+    declarations: &BTreeMap<MeasureId, Vec<Declaration>>,
+    runs: &[CheckRun],
+    as_of: Date,
+) -> FacilityStatus {
+    let cutoff = end_of_day(as_of);
+    // The latest complete run of each source by the cutoff.
+    let mut latest: BTreeMap<&str, &CheckRun> = BTreeMap::new();
+    for run in runs.iter().filter(|r| r.at < cutoff) {
+        let slot = latest.entry(run.source.as_str()).or_insert(run);
+        if run.at > slot.at {
+            *slot = run;
+        }
+    }
+    let latest_runs: Vec<&CheckRun> = latest.into_values().collect();
+
+    let mut measures = Vec::new();
+    for m in catalog.measures.iter().filter(|m| m.applies(facility.kind, facility.nis2)) {
+        let declared = declarations
+            .get(&m.id)
+            .and_then(|h| h.iter().filter(|d| d.at < cutoff).max_by_key(|d| d.at));
+        let auto = AutoStatus::of(&m.id, &latest_runs);
+        let (status, reason) = combine(m.recurrence_months, declared, &auto, cutoff);
+        let days_overdue = m.level.and_then(|l| {
+            let due = facility.level_due(l);
+            let late = (as_of - due).get_days();
+            (late > 0 && !status.is_done() && status != EffectiveStatus::NotApplicable).then_some(late)
+        });
+        measures.push(MeasureState {
+            id: m.id.clone(),
+            title: m.title.clone(),
+            level: m.level,
+            status,
+            declared: declared.map(|d| d.status.as_str()),
+            auto,
+            reason,
+            days_overdue,
+        });
+    }
+
+    let counted = |s: &MeasureState| s.status != EffectiveStatus::NotApplicable;
+    let mut levels = Vec::new();
+    for level in 1..=3u8 {
+        let of_level: Vec<&MeasureState> = measures.iter().filter(|s| s.level == Some(level) && counted(s)).collect();
+        let done = of_level.iter().filter(|s| s.status.is_done()).count();
+        let overdue_detail: Vec<OverdueMeasure> = of_level
+            .iter()
+            .filter_map(|s| s.days_overdue.map(|days| OverdueMeasure { id: s.id.clone(), days }))
+            .collect();
+        levels.push(LevelStatus {
+            level,
+            due_date: facility.level_due(level),
+            total: of_level.len(),
+            done,
+            overdue: overdue_detail.iter().map(|o| o.id.clone()).collect(),
+            overdue_detail,
+            reached: done == of_level.len(),
+        });
+    }
+    let level_reached = levels.iter().take_while(|l| l.reached).count() as u8;
+
+    let principles = Principle::ALL
+        .into_iter()
+        .map(|p| {
+            let serving: Vec<&MeasureState> = measures
+                .iter()
+                .filter(|s| counted(s) && catalog.measure(&s.id).is_some_and(|m| m.principles.contains(&p)))
+                .collect();
+            let done = serving.iter().filter(|s| s.status.is_done()).count();
+            PrincipleScore { principle: p, total: serving.len(), done, score: score(done, serving.len()) }
+        })
+        .collect();
+
+    let total = measures.iter().filter(|s| counted(s)).count();
+    let done = measures.iter().filter(|s| s.status.is_done()).count();
+    FacilityStatus {
+        facility: facility.clone(),
+        as_of,
+        catalog_version: catalog.version.clone(),
+        levels,
+        principles,
+        score: score(done, total),
+        total,
+        done,
+        level_reached,
+        measures,
+    }
+}
+
+fn combine(
+    recurrence_months: Option<u8>,
+    declared: Option<&Declaration>,
+    auto: &AutoStatus,
+    cutoff: jiff::Timestamp,
+) -> (EffectiveStatus, Option<Localized>) {
+    if let AutoStatus::Failing { sources, rules, at } = auto {
+        let overrides = match declared.map(|d| &d.status) {
+            Some(DeclaredStatus::Implemented) => " (overrides the declaration 'implemented')",
+            Some(DeclaredStatus::NotApplicable { .. }) => " (overrides the declaration 'not applicable')",
+            _ => "",
+        };
+        let overrides_fr = match declared.map(|d| &d.status) {
+            Some(DeclaredStatus::Implemented) => " (l'emporte sur la déclaration « mise en œuvre »)",
+            Some(DeclaredStatus::NotApplicable { .. }) => " (l'emporte sur la déclaration « non applicable »)",
+            _ => "",
+        };
+        let when = at.strftime("%Y-%m-%d").to_string();
+        return (
+            EffectiveStatus::Failing,
+            Some(Localized::new(
+                format!("automated check failed: {} ({} audit of {when}){overrides}", rules.join(", "), sources.join(", ")),
+                format!(
+                    "contrôle automatique en échec : {} (audit {} du {when}){overrides_fr}",
+                    rules.join(", "),
+                    sources.join(", ")
+                ),
+            )),
+        );
+    }
+    if let AutoStatus::Verified { sources, rules, at } = auto {
+        let when = at.strftime("%Y-%m-%d").to_string();
+        return (
+            EffectiveStatus::Verified,
+            Some(Localized::new(
+                format!("verified by {} ({} audit of {when})", rules.join(", "), sources.join(", ")),
+                format!("vérifiée par {} (audit {} du {when})", rules.join(", "), sources.join(", ")),
+            )),
+        );
+    }
+    let Some(d) = declared else {
+        return (EffectiveStatus::NotStarted, None);
+    };
+    match &d.status {
+        DeclaredStatus::NotStarted => (EffectiveStatus::NotStarted, None),
+        DeclaredStatus::InProgress => (EffectiveStatus::InProgress, None),
+        DeclaredStatus::NotApplicable { justification } => (
+            EffectiveStatus::NotApplicable,
+            Some(Localized::new(format!("not applicable: {justification}"), format!("non applicable : {justification}"))),
+        ),
+        DeclaredStatus::Implemented => {
+            if let Some(months) = recurrence_months {
+                let tz = jiff::tz::TimeZone::UTC;
+                let expires = d.at.to_zoned(tz).saturating_add(jiff::Span::new().months(i32::from(months))).timestamp();
+                if expires < cutoff {
+                    let when = d.at.strftime("%Y-%m-%d").to_string();
+                    return (
+                        EffectiveStatus::Expired,
+                        Some(Localized::new(
+                            format!("declared implemented on {when}, must be renewed every {months} months"),
+                            format!("déclarée mise en œuvre le {when}, à renouveler tous les {months} mois"),
+                        )),
+                    );
+                }
+            }
+            (EffectiveStatus::Implemented, None)
+        }
+    }
+}

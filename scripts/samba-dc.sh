@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# A real Samba 4 AD domain controller on loopback, for the AD and password tests.
+#   scripts/samba-dc.sh start   install Samba if missing (apt-get, as root), provision once, start; idempotent
+#   scripts/samba-dc.sh stop    stop the DC this script started (by its pid file), nothing else
+#   scripts/samba-dc.sh env     print the variables tests read (eval "$(scripts/samba-dc.sh env)")
+# Samba's ports are fixed (389, 636, 88, 445): one DC per machine, shared by every test.
+set -euo pipefail
+DIR=${HYGIE_TEST_DC_DIR:-/tmp/hygie-samba-dc}
+REALM=CHU.TEST
+DOMAIN=CHU
+cmd=${1:-start}
+
+install() {
+  command -v samba-tool >/dev/null && command -v ldapsearch >/dev/null && return 0
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq samba winbind krb5-user ldap-utils >/dev/null
+}
+
+running() {
+  [ -f "$DIR/run/samba.pid" ] && kill -0 "$(cat "$DIR/run/samba.pid")" 2>/dev/null
+}
+
+case "$cmd" in
+  start)
+    install
+    if [ ! -f "$DIR/etc/smb.conf" ]; then
+      rm -rf "$DIR"; mkdir -p "$DIR"
+      # A strong random admin password, kept in a root-only file (never on a command line log).
+      umask 077
+      pw="Hy$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 20)!9a"
+      printf '%s' "$pw" > "$DIR/admin.pass"
+      samba-tool domain provision --realm="$REALM" --domain="$DOMAIN" --server-role=dc \
+        --dns-backend=NONE --use-rfc2307 --adminpass="$pw" --targetdir="$DIR" \
+        --option="interfaces=lo" --option="bind interfaces only=yes" >"$DIR/provision.log" 2>&1
+    fi
+    if ! running; then
+      samba -s "$DIR/etc/smb.conf" -D
+    fi
+    for _ in $(seq 1 60); do
+      if (exec 3<>/dev/tcp/127.0.0.1/636) 2>/dev/null; then exit 0; fi
+      sleep 0.5
+    done
+    echo "samba-dc: LDAPS port 636 did not open within 30 s (see $DIR)" >&2
+    exit 1
+    ;;
+  stop)
+    if running; then kill "$(cat "$DIR/run/samba.pid")"; fi
+    ;;
+  env)
+    echo "export HYGIE_TEST_DC_DIR='$DIR'"
+    echo "export HYGIE_TEST_DC_URL='ldaps://127.0.0.1:636'"
+    echo "export HYGIE_TEST_DC_CA='$DIR/private/tls/ca.pem'"
+    echo "export HYGIE_TEST_DC_BASE='DC=chu,DC=test'"
+    echo "export HYGIE_TEST_DC_ADMIN='Administrator@chu.test'"
+    echo "export HYGIE_TEST_DC_PASSWORD_FILE='$DIR/admin.pass'"
+    echo "export HYGIE_TEST_DC_SMBCONF='$DIR/etc/smb.conf'"
+    ;;
+  *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+esac

@@ -1,0 +1,531 @@
+//! Notification drafts generated from the one incident record, in French (default) or English,
+//! as Markdown and as printable self-contained HTML. Missing facts are shown as
+//! "[À compléter]" / "[To be completed]" so a draft is never silently incomplete.
+//!
+//! The field lists follow the texts: CERT Santé signalement (CSP D.1111-16-2/3, arrêté du
+//! 30 octobre 2017 form), CNIL notification (GDPR 33(3) a–d), communication to data subjects
+//! (GDPR 34(2)), breach register (GDPR 33(5)), NIS 2 art. 23(4) a–e.
+
+use crate::clock;
+use crate::facts::{BreachRisk, ImpactCriteria};
+use crate::incident::{Incident, Phase};
+use crate::obligations::{Duty, Obligation};
+use crate::Result;
+use hygie_core::Lang;
+use hygie_report::esc;
+use jiff::Timestamp;
+use std::fmt::Write as _;
+
+/// A draft: a title and sections of labelled fields.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Draft {
+    pub duty: Duty,
+    pub lang: Lang,
+    pub title: String,
+    pub recipient: String,
+    pub basis: String,
+    pub sections: Vec<Section>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Section {
+    pub heading: String,
+    pub fields: Vec<(String, String)>,
+}
+
+fn tr(lang: Lang, en: &str, fr: &str) -> String {
+    match lang {
+        Lang::En => en.to_owned(),
+        Lang::Fr => fr.to_owned(),
+    }
+}
+
+fn missing(lang: Lang) -> String {
+    tr(lang, "[To be completed]", "[À compléter]")
+}
+
+fn yes_no(lang: Lang, b: bool) -> String {
+    if b { tr(lang, "Yes", "Oui") } else { tr(lang, "No", "Non") }
+}
+
+fn opt_bool(lang: Lang, b: Option<bool>) -> String {
+    match b {
+        Some(b) => yes_no(lang, b),
+        None => missing(lang),
+    }
+}
+
+fn opt(lang: Lang, s: &Option<String>) -> String {
+    s.clone().unwrap_or_else(|| missing(lang))
+}
+
+fn list(lang: Lang, l: &[String]) -> String {
+    if l.is_empty() { missing(lang) } else { l.join("; ") }
+}
+
+fn count(lang: Lang, n: Option<u64>) -> String {
+    match n {
+        Some(n) => tr(lang, &format!("about {n}"), &format!("environ {n}")),
+        None => missing(lang),
+    }
+}
+
+struct B {
+    lang: Lang,
+    sections: Vec<Section>,
+}
+
+impl B {
+    fn section(&mut self, en: &str, fr: &str) {
+        self.sections.push(Section {
+            heading: tr(self.lang, en, fr),
+            fields: Vec::new(),
+        });
+    }
+    fn field(&mut self, en: &str, fr: &str, value: String) {
+        let label = tr(self.lang, en, fr);
+        if let Some(s) = self.sections.last_mut() {
+            s.fields.push((label, value));
+        }
+    }
+}
+
+/// Build the draft of `duty` for the incident at `now`.
+pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<Draft> {
+    let f = &inc.facts;
+    let obligations = inc.obligations(now)?;
+    let ob = obligations.iter().find(|o| o.duty == duty);
+    let mut b = B {
+        lang,
+        sections: Vec::new(),
+    };
+    let t = |z: &Option<jiff::Zoned>| z.as_ref().map(clock::rfc3339).unwrap_or_else(|| missing(lang));
+    let actions: Vec<String> = f
+        .actions
+        .iter()
+        .map(|a| format!("{} — {}", clock::rfc3339(&a.at), a.text))
+        .collect();
+    let categories: Vec<String> = f
+        .categories
+        .iter()
+        .map(|c| c.label().get(lang).to_owned())
+        .collect();
+
+    // Common identification.
+    b.section("Establishment and incident", "Établissement et incident");
+    b.field(
+        "Establishment",
+        "Établissement",
+        f.facility_name.clone().unwrap_or_else(|| missing(lang)),
+    );
+    b.field("FINESS", "FINESS", f.facility.clone());
+    b.field("Incident reference", "Référence interne", inc.id.clone());
+    b.field("Title", "Intitulé", f.title.clone());
+    b.field("CISO contact", "Contact RSSI", opt(lang, &f.ciso_contact));
+    b.field("DPO contact", "Contact du DPO", opt(lang, &f.dpo_contact));
+
+    b.section("Times", "Chronologie");
+    b.field("Occurrence", "Survenue", t(&f.occurrence));
+    b.field("Detection", "Détection", t(&f.detected));
+    b.field(
+        "Awareness",
+        "Prise de connaissance",
+        clock::rfc3339(&f.awareness),
+    );
+    if let Some(o) = ob {
+        b.field(
+            "Due",
+            "Échéance",
+            o.due.as_ref().map(clock::rfc3339).unwrap_or_else(|| missing(lang)),
+        );
+        if let Some(e) = o.elapsed(now) {
+            b.field(
+                "Elapsed since awareness",
+                "Temps écoulé depuis la prise de connaissance",
+                clock::human(e),
+            );
+        }
+    }
+
+    match duty {
+        Duty::CertSante => {
+            b.section("Signalement (CSP D.1111-16-2)", "Signalement (CSP D.1111-16-2)");
+            b.field(
+                "Categories",
+                "Catégories",
+                list(lang, &categories),
+            );
+            b.field("Description", "Description", opt(lang, &f.description));
+            for n in ImpactCriteria::NAMES {
+                b.field(
+                    ImpactCriteria::label(n).en.as_str(),
+                    ImpactCriteria::label(n).fr.as_str(),
+                    yes_no(lang, f.impact.get(n)),
+                );
+            }
+            b.field(
+                "Qualified as significant or serious",
+                "Qualifié de significatif ou grave",
+                yes_no(lang, f.serious),
+            );
+            b.field(
+                "Affected systems",
+                "Systèmes affectés",
+                list(lang, &f.affected_systems),
+            );
+            b.field(
+                "Personal / health data involved",
+                "Données personnelles / de santé concernées",
+                breach_text(lang, f.personal_data_breach),
+            );
+            b.field(
+                "Suspected malicious act",
+                "Acte malveillant suspecté",
+                opt_bool(lang, f.suspected_malicious),
+            );
+            b.field("Measures taken", "Mesures prises", list(lang, &actions));
+            b.field(
+                "Measures planned",
+                "Mesures envisagées",
+                list(lang, &f.measures_proposed),
+            );
+            b.field(
+                "Support requested from CERT Santé",
+                "Besoin d'accompagnement du CERT Santé",
+                missing(lang),
+            );
+        }
+        Duty::Cnil | Duty::BreachRegister | Duty::DataSubjects => {
+            b.section(
+                "Personal-data breach (GDPR 33(3))",
+                "Violation de données personnelles (RGPD art. 33.3)",
+            );
+            b.field(
+                "Nature of the breach",
+                "Nature de la violation",
+                format!(
+                    "{} — {}",
+                    list(lang, &categories),
+                    opt(lang, &f.description)
+                ),
+            );
+            b.field(
+                "Risk to people",
+                "Risque pour les personnes",
+                breach_text(lang, f.personal_data_breach),
+            );
+            b.field(
+                "Categories of people concerned",
+                "Catégories de personnes concernées",
+                list(lang, &f.personal_data.people_categories),
+            );
+            b.field(
+                "Approximate number of people",
+                "Nombre approximatif de personnes",
+                count(lang, f.personal_data.people_count),
+            );
+            b.field(
+                "Categories of records concerned",
+                "Catégories d'enregistrements concernés",
+                list(lang, &f.personal_data.record_categories),
+            );
+            b.field(
+                "Approximate number of records",
+                "Nombre approximatif d'enregistrements",
+                count(lang, f.personal_data.record_count),
+            );
+            b.field(
+                "DPO or other contact point",
+                "Coordonnées du DPO ou d'un autre point de contact",
+                opt(lang, &f.dpo_contact),
+            );
+            b.field(
+                "Likely consequences",
+                "Conséquences probables",
+                opt(lang, &f.consequences),
+            );
+            b.field(
+                "Measures taken",
+                "Mesures prises",
+                list(lang, &actions),
+            );
+            b.field(
+                "Measures proposed to address the breach and mitigate its effects",
+                "Mesures proposées pour remédier à la violation et en atténuer les effets",
+                list(lang, &f.measures_proposed),
+            );
+            if duty == Duty::Cnil {
+                let phases = inc.sendings.iter().filter(|s| s.duty == Duty::Cnil).count();
+                b.field(
+                    "Notification in phases (GDPR 33(4))",
+                    "Notification en plusieurs temps (RGPD art. 33.4)",
+                    if phases == 0 {
+                        tr(lang, "Initial notification", "Notification initiale")
+                    } else {
+                        tr(
+                            lang,
+                            &format!("Complement no. {phases}"),
+                            &format!("Complément n° {phases}"),
+                        )
+                    },
+                );
+                if let Some(o) = ob
+                    && let Some(d) = &o.due
+                    && now > d.timestamp()
+                    && o.sent_at.is_none()
+                {
+                    b.field(
+                        "Reasons for the delay (required after 72 h)",
+                        "Motifs du retard (obligatoires au-delà de 72 h)",
+                        missing(lang),
+                    );
+                }
+            }
+            if duty == Duty::DataSubjects {
+                b.field(
+                    "Recommendations to the people",
+                    "Recommandations aux personnes",
+                    missing(lang),
+                );
+            }
+        }
+        Duty::Nis2EarlyWarning => {
+            b.section("NIS 2 early warning (art. 23(4)(a))", "NIS 2 alerte précoce (art. 23.4.a)");
+            b.field(
+                "Suspected unlawful or malicious act",
+                "Acte illicite ou malveillant suspecté",
+                opt_bool(lang, f.suspected_malicious),
+            );
+            b.field(
+                "Possible cross-border impact",
+                "Impact transfrontière possible",
+                opt_bool(lang, f.cross_border),
+            );
+            b.field("Categories", "Catégories", list(lang, &categories));
+        }
+        Duty::Nis2Notification | Duty::Nis2Intermediate => {
+            b.section(
+                "NIS 2 incident notification (art. 23(4)(b))",
+                "NIS 2 notification d'incident (art. 23.4.b)",
+            );
+            b.field(
+                "Initial assessment",
+                "Évaluation initiale",
+                opt(lang, &f.description),
+            );
+            b.field(
+                "Severity and impact",
+                "Gravité et impact",
+                opt(lang, &f.consequences),
+            );
+            b.field(
+                "Affected systems",
+                "Systèmes affectés",
+                list(lang, &f.affected_systems),
+            );
+            b.field(
+                "Indicators of compromise",
+                "Indicateurs de compromission",
+                list(lang, &f.iocs),
+            );
+            b.field(
+                "Suspected malicious act",
+                "Acte malveillant suspecté",
+                opt_bool(lang, f.suspected_malicious),
+            );
+            b.field(
+                "Cross-border impact",
+                "Impact transfrontière",
+                opt_bool(lang, f.cross_border),
+            );
+            b.field("Measures taken", "Mesures prises", list(lang, &actions));
+        }
+        Duty::Nis2Final | Duty::Nis2Progress => {
+            if duty == Duty::Nis2Final {
+                b.section("NIS 2 final report (art. 23(4)(d))", "NIS 2 rapport final (art. 23.4.d)");
+            } else {
+                b.section(
+                    "NIS 2 progress report (art. 23(4)(e))",
+                    "NIS 2 rapport d'avancement (art. 23.4.e)",
+                );
+            }
+            b.field(
+                "Detailed description, severity and impact",
+                "Description détaillée, gravité et impact",
+                format!(
+                    "{} — {}",
+                    opt(lang, &f.description),
+                    opt(lang, &f.consequences)
+                ),
+            );
+            b.field(
+                "Type of threat or root cause",
+                "Type de menace ou cause première",
+                opt(lang, &f.root_cause),
+            );
+            b.field(
+                "Mitigation measures applied and ongoing",
+                "Mesures d'atténuation appliquées et en cours",
+                format!(
+                    "{} / {}",
+                    list(lang, &actions),
+                    list(lang, &f.measures_proposed)
+                ),
+            );
+            b.field(
+                "Cross-border impact",
+                "Impact transfrontière",
+                opt_bool(lang, f.cross_border),
+            );
+            b.field(
+                "End of handling",
+                "Fin du traitement",
+                t(&f.resolved_at),
+            );
+        }
+        Duty::InternalCiso | Duty::InternalDpo => {
+            b.section("Internal information", "Information interne");
+            b.field("Description", "Description", opt(lang, &f.description));
+            b.field("Categories", "Catégories", list(lang, &categories));
+            b.field(
+                "Personal data",
+                "Données personnelles",
+                breach_text(lang, f.personal_data_breach),
+            );
+            b.field(
+                "Affected systems",
+                "Systèmes affectés",
+                list(lang, &f.affected_systems),
+            );
+            b.field("Measures taken", "Mesures prises", list(lang, &actions));
+        }
+    }
+    let title = format!(
+        "{} — {}",
+        duty.label().get(lang),
+        f.facility_name.as_deref().unwrap_or(&f.facility)
+    );
+    Ok(Draft {
+        duty,
+        lang,
+        title,
+        recipient: duty.recipient().get(lang).to_owned(),
+        basis: duty.basis().to_owned(),
+        sections: b.sections,
+    })
+}
+
+fn breach_text(lang: Lang, r: BreachRisk) -> String {
+    match r {
+        BreachRisk::None => tr(lang, "No personal data involved", "Aucune donnée personnelle concernée"),
+        BreachRisk::Unlikely => tr(
+            lang,
+            "Breach unlikely to result in a risk",
+            "Violation peu susceptible d'engendrer un risque",
+        ),
+        BreachRisk::Risk => tr(lang, "Breach with a risk to people", "Violation présentant un risque pour les personnes"),
+        BreachRisk::High => tr(
+            lang,
+            "Breach with a high risk to people",
+            "Violation présentant un risque élevé pour les personnes",
+        ),
+    }
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+impl Draft {
+    pub fn to_markdown(&self) -> String {
+        let l = self.lang;
+        let mut out = String::new();
+        let _ = writeln!(out, "# {}\n", self.title);
+        let _ = writeln!(
+            out,
+            "**{}** {}  \n**{}** {}\n",
+            tr(l, "Recipient:", "Destinataire :"),
+            self.recipient,
+            tr(l, "Legal basis:", "Base légale :"),
+            self.basis
+        );
+        for s in &self.sections {
+            let _ = writeln!(out, "## {}\n", s.heading);
+            let _ = writeln!(out, "| {} | {} |", tr(l, "Field", "Champ"), tr(l, "Value", "Valeur"));
+            out.push_str("|---|---|\n");
+            for (k, v) in &s.fields {
+                let _ = writeln!(out, "| {} | {} |", md_cell(k), md_cell(v));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    pub fn to_html(&self) -> String {
+        let l = self.lang;
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title>\
+             <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;color:#111}}\
+             table{{border-collapse:collapse;width:100%;margin-bottom:1.5em}}\
+             th,td{{border:1px solid #999;padding:.3em .5em;text-align:left;vertical-align:top}}\
+             th{{background:#eee;width:35%}}@media print{{body{{margin:0}}}}</style></head><body>\n",
+            match l {
+                Lang::En => "en",
+                Lang::Fr => "fr",
+            },
+            esc(&self.title)
+        );
+        let _ = writeln!(out, "<h1>{}</h1>", esc(&self.title));
+        let _ = writeln!(
+            out,
+            "<p><strong>{}</strong> {}<br><strong>{}</strong> {}</p>",
+            esc(&tr(l, "Recipient:", "Destinataire :")),
+            esc(&self.recipient),
+            esc(&tr(l, "Legal basis:", "Base légale :")),
+            esc(&self.basis)
+        );
+        for s in &self.sections {
+            let _ = writeln!(out, "<h2>{}</h2>\n<table>", esc(&s.heading));
+            for (k, v) in &s.fields {
+                let _ = writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
+            }
+            out.push_str("</table>\n");
+        }
+        out.push_str("</body></html>\n");
+        out
+    }
+}
+
+/// The obligations table of an incident, as Markdown (used in the incident file).
+pub fn obligations_markdown(obs: &[Obligation], lang: Lang) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} |\n|---|---|---|---|",
+        tr(lang, "Duty", "Obligation"),
+        tr(lang, "Due", "Échéance"),
+        tr(lang, "Status", "Statut"),
+        tr(lang, "Why", "Motif")
+    );
+    for o in obs {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            md_cell(o.duty.label().get(lang)),
+            o.due.as_ref().map(clock::rfc3339).unwrap_or_default(),
+            o.status.as_str(),
+            md_cell(&o.reason)
+        );
+    }
+    out
+}
+
+/// Whether a sending of this phase would be a complement (for labels).
+pub fn phase_label(p: Phase, lang: Lang) -> String {
+    match p {
+        Phase::Initial => tr(lang, "initial", "initiale"),
+        Phase::Complement => tr(lang, "complement", "complément"),
+    }
+}

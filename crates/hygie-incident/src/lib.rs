@@ -1,0 +1,44 @@
+//! Hygie's incident record and its legal clocks.
+//!
+//! One incident can start several independent duties (CERT Santé "sans délai", CNIL 72 h,
+//! data subjects, breach register, NIS 2 24 h / 72 h / one month, internal DPO and CISO). This
+//! crate holds the facts ([`Facts`]), derives one [`Obligation`] per duty from them
+//! ([`obligations::derive`]), keeps the history of why each duty exists when a fact changes,
+//! validates the lifecycle ([`Incident`]), and renders the notification drafts ([`draft`]).
+//!
+//! Architecture invariant: pure, no I/O, no clock reading: every operation takes `now`.
+
+pub mod clock;
+pub mod draft;
+pub mod facts;
+pub mod incident;
+pub mod obligations;
+
+pub use facts::{
+    Action, BreachRisk, Category, Detection, DetectionSource, Facts, FactsInput, ImpactCriteria,
+    IntermediateRequest, PersonalData, Targets,
+};
+pub use incident::{Closure, Incident, IncidentStatus, ObligationEvent, Phase, Sending};
+pub use obligations::{Duty, DueKind, Obligation, ObligationStatus};
+
+/// Why an incident operation was refused. Every message names the field or the rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IncidentError {
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("impossible times: {0}")]
+    Chronology(String),
+    #[error("refused: {0}")]
+    Transition(String),
+}
+
+impl IncidentError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        IncidentError::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+pub type Result<T, E = IncidentError> = std::result::Result<T, E>;

@@ -1,0 +1,536 @@
+//! The obligations engine: one obligation per duty, derived from the facts and the sendings.
+
+use crate::clock;
+use crate::facts::{BreachRisk, Facts};
+use crate::incident::Sending;
+use crate::{IncidentError, Result};
+use hygie_core::{Lang, Localized, Nis2Status};
+use jiff::{SignedDuration, Timestamp, Zoned};
+use serde::{Deserialize, Serialize};
+
+/// A notification duty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Duty {
+    InternalCiso,
+    InternalDpo,
+    CertSante,
+    Cnil,
+    DataSubjects,
+    BreachRegister,
+    Nis2EarlyWarning,
+    Nis2Notification,
+    Nis2Intermediate,
+    Nis2Final,
+    Nis2Progress,
+}
+
+impl Duty {
+    pub const ALL: [Duty; 11] = [
+        Duty::InternalCiso,
+        Duty::InternalDpo,
+        Duty::CertSante,
+        Duty::Cnil,
+        Duty::DataSubjects,
+        Duty::BreachRegister,
+        Duty::Nis2EarlyWarning,
+        Duty::Nis2Notification,
+        Duty::Nis2Intermediate,
+        Duty::Nis2Final,
+        Duty::Nis2Progress,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Duty::InternalCiso => "internal_ciso",
+            Duty::InternalDpo => "internal_dpo",
+            Duty::CertSante => "cert_sante",
+            Duty::Cnil => "cnil",
+            Duty::DataSubjects => "data_subjects",
+            Duty::BreachRegister => "breach_register",
+            Duty::Nis2EarlyWarning => "nis2_early_warning",
+            Duty::Nis2Notification => "nis2_notification",
+            Duty::Nis2Intermediate => "nis2_intermediate",
+            Duty::Nis2Final => "nis2_final",
+            Duty::Nis2Progress => "nis2_progress",
+        }
+    }
+
+    pub fn label(self) -> Localized {
+        let (en, fr) = match self {
+            Duty::InternalCiso => ("CISO informed", "RSSI informé"),
+            Duty::InternalDpo => ("DPO informed", "DPO informé"),
+            Duty::CertSante => (
+                "Report to CERT Santé (ANS)",
+                "Signalement au CERT Santé (ANS)",
+            ),
+            Duty::Cnil => (
+                "Personal-data breach notification to the CNIL",
+                "Notification de violation de données à la CNIL",
+            ),
+            Duty::DataSubjects => (
+                "Communication to the data subjects",
+                "Communication aux personnes concernées",
+            ),
+            Duty::BreachRegister => (
+                "Entry in the breach register",
+                "Inscription au registre des violations",
+            ),
+            Duty::Nis2EarlyWarning => ("NIS 2 early warning", "NIS 2 alerte précoce"),
+            Duty::Nis2Notification => ("NIS 2 incident notification", "NIS 2 notification d'incident"),
+            Duty::Nis2Intermediate => ("NIS 2 intermediate report", "NIS 2 rapport intermédiaire"),
+            Duty::Nis2Final => ("NIS 2 final report", "NIS 2 rapport final"),
+            Duty::Nis2Progress => ("NIS 2 progress report", "NIS 2 rapport d'avancement"),
+        };
+        Localized::new(en, fr)
+    }
+
+    pub fn recipient(self) -> Localized {
+        let (en, fr) = match self {
+            Duty::InternalCiso => ("CISO", "RSSI"),
+            Duty::InternalDpo => ("Data protection officer (DPO)", "Délégué à la protection des données (DPO)"),
+            Duty::CertSante => (
+                "ANS / CERT Santé (signalement portal)",
+                "ANS / CERT Santé (portail de signalement)",
+            ),
+            Duty::Cnil => ("CNIL", "CNIL"),
+            Duty::DataSubjects => ("Data subjects", "Personnes concernées"),
+            Duty::BreachRegister => (
+                "Controller's breach register",
+                "Registre des violations du responsable de traitement",
+            ),
+            Duty::Nis2EarlyWarning
+            | Duty::Nis2Notification
+            | Duty::Nis2Intermediate
+            | Duty::Nis2Final
+            | Duty::Nis2Progress => (
+                "CSIRT / competent authority (ANSSI, pending the French transposition)",
+                "CSIRT / autorité compétente (ANSSI, transposition française en cours)",
+            ),
+        };
+        Localized::new(en, fr)
+    }
+
+    pub fn basis(self) -> &'static str {
+        match self {
+            Duty::InternalCiso => "Internal incident procedure (INC-01; PGSSI-S)",
+            Duty::InternalDpo => "GDPR art. 38(1) (DPO involved in all data-protection issues); internal procedure",
+            Duty::CertSante => "CSP L.1111-8-2; D.1111-16-2 and D.1111-16-3; arrêté du 30 octobre 2017",
+            Duty::Cnil => "GDPR art. 33(1) and 33(4)",
+            Duty::DataSubjects => "GDPR art. 34",
+            Duty::BreachRegister => "GDPR art. 33(5)",
+            Duty::Nis2EarlyWarning => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(a)",
+            Duty::Nis2Notification => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(b)",
+            Duty::Nis2Intermediate => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(c)",
+            Duty::Nis2Final => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(d)",
+            Duty::Nis2Progress => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(e)",
+        }
+    }
+
+    /// Duties whose notification may be sent in several phases (GDPR 33(4); NIS 2 updates).
+    pub fn phased(self) -> bool {
+        matches!(
+            self,
+            Duty::Cnil | Duty::Nis2Notification | Duty::Nis2Intermediate | Duty::Nis2Progress
+        )
+    }
+}
+
+impl std::str::FromStr for Duty {
+    type Err = IncidentError;
+    fn from_str(s: &str) -> Result<Self> {
+        let n = s.trim().to_ascii_lowercase().replace('-', "_");
+        Duty::ALL
+            .into_iter()
+            .find(|d| d.as_str() == n)
+            .ok_or_else(|| {
+                IncidentError::invalid(
+                    "duty",
+                    format!(
+                        "'{s}' is not a duty ({})",
+                        Duty::ALL.map(|d| d.as_str()).join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for Duty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether the due time is fixed by law or is an internal target for "without delay".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DueKind {
+    Legal,
+    InternalTarget,
+    OnRequest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObligationStatus {
+    Due,
+    Late,
+    Sent,
+    NotRequired,
+}
+
+impl ObligationStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ObligationStatus::Due => "due",
+            ObligationStatus::Late => "late",
+            ObligationStatus::Sent => "sent",
+            ObligationStatus::NotRequired => "not_required",
+        }
+    }
+}
+
+/// One duty of one incident.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Obligation {
+    pub duty: Duty,
+    pub required: bool,
+    /// Why the duty applies, or why it does not.
+    pub reason: String,
+    pub start: Option<Zoned>,
+    pub due: Option<Zoned>,
+    pub due_kind: DueKind,
+    pub status: ObligationStatus,
+    /// The first sending.
+    pub sent_at: Option<Zoned>,
+    pub reference: Option<String>,
+    /// Sent after the due time (by how much).
+    pub sent_late_by: Option<SignedDuration>,
+}
+
+impl Obligation {
+    /// Required and not yet sent.
+    pub fn unmet(&self) -> bool {
+        matches!(self.status, ObligationStatus::Due | ObligationStatus::Late)
+    }
+
+    /// Time elapsed since the start, at `now` (or until the sending).
+    pub fn elapsed(&self, now: Timestamp) -> Option<SignedDuration> {
+        let start = self.start.as_ref()?;
+        let end = self.sent_at.as_ref().map(|z| z.timestamp()).unwrap_or(now);
+        Some(end.duration_since(start.timestamp()))
+    }
+
+    /// Time left before the due time (negative when late), for unmet obligations.
+    pub fn remaining(&self, now: Timestamp) -> Option<SignedDuration> {
+        if !self.unmet() {
+            return None;
+        }
+        Some(self.due.as_ref()?.timestamp().duration_since(now))
+    }
+
+    pub fn to_json(&self, lang: Lang, now: Timestamp) -> serde_json::Value {
+        serde_json::json!({
+            "duty": self.duty.as_str(),
+            "label": self.duty.label().get(lang),
+            "recipient": self.duty.recipient().get(lang),
+            "basis": self.duty.basis(),
+            "required": self.required,
+            "reason": self.reason,
+            "start": self.start.as_ref().map(clock::rfc3339),
+            "due": self.due.as_ref().map(clock::rfc3339),
+            "due_kind": self.due_kind,
+            "status": self.status.as_str(),
+            "sent_at": self.sent_at.as_ref().map(clock::rfc3339),
+            "reference": self.reference,
+            "sent_late_by_seconds": self.sent_late_by.map(|d| d.as_secs()),
+            "elapsed_seconds": self.elapsed(now).map(|d| d.as_secs()),
+            "remaining_seconds": self.remaining(now).map(|d| d.as_secs()),
+        })
+    }
+}
+
+struct Req {
+    required: bool,
+    reason: String,
+    start: Option<Zoned>,
+    due: Option<Zoned>,
+    due_kind: DueKind,
+}
+
+fn not_required(reason: impl Into<String>, due_kind: DueKind) -> Req {
+    Req {
+        required: false,
+        reason: reason.into(),
+        start: None,
+        due: None,
+        due_kind,
+    }
+}
+
+fn required(reason: impl Into<String>, start: &Zoned, due: Zoned, due_kind: DueKind) -> Req {
+    Req {
+        required: true,
+        reason: reason.into(),
+        start: Some(start.clone()),
+        due: Some(due),
+        due_kind,
+    }
+}
+
+fn first_sent<'a>(sendings: &'a [Sending], duty: Duty) -> Option<&'a Sending> {
+    sendings
+        .iter()
+        .filter(|s| s.duty == duty)
+        .min_by_key(|s| s.at.timestamp())
+}
+
+/// Derive every duty's obligation from the facts and the sendings, with statuses at `now`.
+/// Every duty appears once, required or not (with the reason), in [`Duty::ALL`] order.
+pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec<Obligation>> {
+    let aw = &facts.awareness;
+    let t = &facts.targets;
+    let mut out = Vec::with_capacity(Duty::ALL.len());
+    // NIS 2 base instant for the final report: the notification as sent, else its due time.
+    let notif_due = clock::add_hours(aw, 72)?;
+    let notif_base = first_sent(sendings, Duty::Nis2Notification)
+        .map(|s| s.at.clone())
+        .unwrap_or_else(|| notif_due.clone());
+    let final_due = clock::add_months(&notif_base, 1)?;
+    for duty in Duty::ALL {
+        let req = match duty {
+            Duty::InternalCiso => required(
+                "every incident: the CISO is informed at once",
+                aw,
+                clock::add_duration(aw, t.internal)?,
+                DueKind::InternalTarget,
+            ),
+            Duty::InternalDpo => required(
+                "every incident: the DPO is informed at once",
+                aw,
+                clock::add_duration(aw, t.internal)?,
+                DueKind::InternalTarget,
+            ),
+            Duty::CertSante => {
+                if facts.is_significant_or_serious() {
+                    let mut why = Vec::new();
+                    if facts.serious {
+                        why.push("qualified as significant or serious".to_owned());
+                    }
+                    let met: Vec<&str> = facts.impact.met().collect();
+                    if !met.is_empty() {
+                        why.push(format!("D.1111-16-2 criteria met: {}", met.join(", ")));
+                    }
+                    required(
+                        format!(
+                            "{}: report \"sans délai\"; due time is the internal target ({})",
+                            why.join("; "),
+                            clock::human(t.cert_sante)
+                        ),
+                        aw,
+                        clock::add_duration(aw, t.cert_sante)?,
+                        DueKind::InternalTarget,
+                    )
+                } else {
+                    not_required(
+                        "not significant or serious: not qualified as such and no D.1111-16-2 criterion met",
+                        DueKind::InternalTarget,
+                    )
+                }
+            }
+            Duty::Cnil => match facts.personal_data_breach {
+                BreachRisk::None => not_required("no personal-data breach", DueKind::Legal),
+                BreachRisk::Unlikely => not_required(
+                    "breach unlikely to result in a risk to people (GDPR 33(1) exception); documented in the register",
+                    DueKind::Legal,
+                ),
+                r => required(
+                    format!(
+                        "personal-data breach with {} risk: CNIL within 72 h of awareness",
+                        if r == BreachRisk::High { "high" } else { "a" }
+                    ),
+                    aw,
+                    clock::add_hours(aw, 72)?,
+                    DueKind::Legal,
+                ),
+            },
+            Duty::DataSubjects => match (facts.personal_data_breach, &facts.gdpr34_exemption) {
+                (BreachRisk::High, Some(ex)) => {
+                    not_required(format!("GDPR 34(3) exemption: {ex}"), DueKind::InternalTarget)
+                }
+                (BreachRisk::High, None) => required(
+                    format!(
+                        "breach likely to result in a high risk: inform the people without undue delay (internal target {})",
+                        clock::human(t.data_subjects)
+                    ),
+                    aw,
+                    clock::add_duration(aw, t.data_subjects)?,
+                    DueKind::InternalTarget,
+                ),
+                (BreachRisk::None, _) => {
+                    not_required("no personal-data breach", DueKind::InternalTarget)
+                }
+                _ => not_required(
+                    "the risk to people is not high (GDPR 34 applies to high risk only)",
+                    DueKind::InternalTarget,
+                ),
+            },
+            Duty::BreachRegister => {
+                if facts.personal_data_breach.is_breach() {
+                    required(
+                        "every personal-data breach is documented (facts, effects, remedial action)",
+                        aw,
+                        clock::add_duration(aw, t.register)?,
+                        DueKind::InternalTarget,
+                    )
+                } else {
+                    not_required("no personal-data breach", DueKind::InternalTarget)
+                }
+            }
+            Duty::Nis2EarlyWarning | Duty::Nis2Notification => {
+                let (hours, what) = if duty == Duty::Nis2EarlyWarning {
+                    (24, "early warning within 24 h")
+                } else {
+                    (72, "incident notification within 72 h")
+                };
+                match nis2_scope(facts) {
+                    Ok(why) => required(
+                        format!("{why}: {what} of awareness"),
+                        aw,
+                        clock::add_hours(aw, hours)?,
+                        DueKind::Legal,
+                    ),
+                    Err(why) => not_required(why, DueKind::Legal),
+                }
+            }
+            Duty::Nis2Intermediate => match (nis2_scope(facts), &facts.intermediate_request) {
+                (Err(why), _) => not_required(why, DueKind::OnRequest),
+                (Ok(_), None) => not_required(
+                    "only on request of the CSIRT or the competent authority (none recorded)",
+                    DueKind::OnRequest,
+                ),
+                (Ok(_), Some(r)) => Req {
+                    required: true,
+                    reason: format!(
+                        "requested on {}",
+                        clock::rfc3339(&r.requested_at)
+                    ),
+                    start: Some(r.requested_at.clone()),
+                    due: r.due.clone(),
+                    due_kind: DueKind::OnRequest,
+                },
+            },
+            Duty::Nis2Final => match nis2_scope(facts) {
+                Err(why) => not_required(why, DueKind::Legal),
+                Ok(why) => {
+                    let progress_sent = first_sent(sendings, Duty::Nis2Progress).is_some();
+                    if progress_sent {
+                        // Art. 23(4)(e): final report within one month of the end of handling.
+                        match &facts.resolved_at {
+                            Some(r) => required(
+                                format!("{why}: progress report sent; final report within one month of the end of handling"),
+                                r,
+                                clock::add_months(r, 1)?,
+                                DueKind::Legal,
+                            ),
+                            None => Req {
+                                required: true,
+                                reason: format!("{why}: progress report sent; final report due one month after the end of handling (not yet resolved)"),
+                                start: None,
+                                due: None,
+                                due_kind: DueKind::Legal,
+                            },
+                        }
+                    } else {
+                        required(
+                            format!(
+                                "{why}: final report one month after the incident notification{}",
+                                if first_sent(sendings, Duty::Nis2Notification).is_some() {
+                                    ""
+                                } else {
+                                    " (counted from its due time until it is sent)"
+                                }
+                            ),
+                            &notif_base,
+                            final_due.clone(),
+                            DueKind::Legal,
+                        )
+                    }
+                }
+            },
+            Duty::Nis2Progress => match nis2_scope(facts) {
+                Err(why) => not_required(why, DueKind::Legal),
+                Ok(why) => {
+                    let resolved_in_time = facts
+                        .resolved_at
+                        .as_ref()
+                        .is_some_and(|r| r.timestamp() <= final_due.timestamp());
+                    if first_sent(sendings, Duty::Nis2Final).is_some() && first_sent(sendings, Duty::Nis2Progress).is_none() {
+                        not_required("the final report was sent", DueKind::Legal)
+                    } else if resolved_in_time {
+                        not_required(
+                            "incident resolved before the final-report date: no progress report",
+                            DueKind::Legal,
+                        )
+                    } else {
+                        required(
+                            format!("{why}: incident still ongoing at the final-report date: progress report instead"),
+                            &notif_base,
+                            final_due.clone(),
+                            DueKind::Legal,
+                        )
+                    }
+                }
+            },
+        };
+        out.push(finish(duty, req, sendings, now));
+    }
+    Ok(out)
+}
+
+/// Whether NIS 2 art. 23 applies: `Ok(why)` or `Err(why not)`.
+fn nis2_scope(facts: &Facts) -> std::result::Result<String, String> {
+    if !facts.nis2_significant {
+        return Err("not a significant incident under NIS 2 art. 23(3)".into());
+    }
+    match facts.nis2_status {
+        Nis2Status::Essential => Ok("significant incident at an essential entity".into()),
+        Nis2Status::Important => Ok("significant incident at an important entity".into()),
+        Nis2Status::Unknown => Ok(
+            "significant incident; the facility's NIS 2 status is unknown and treated as in scope until set"
+                .into(),
+        ),
+        Nis2Status::OutOfScope => Err("the facility is out of NIS 2 scope".into()),
+    }
+}
+
+fn finish(duty: Duty, req: Req, sendings: &[Sending], now: Timestamp) -> Obligation {
+    let sent = first_sent(sendings, duty);
+    let status = if !req.required {
+        ObligationStatus::NotRequired
+    } else if sent.is_some() {
+        ObligationStatus::Sent
+    } else if req.due.as_ref().is_some_and(|d| now > d.timestamp()) {
+        ObligationStatus::Late
+    } else {
+        ObligationStatus::Due
+    };
+    let sent_late_by = match (sent, &req.due) {
+        (Some(s), Some(d)) if s.at.timestamp() > d.timestamp() => {
+            Some(s.at.timestamp().duration_since(d.timestamp()))
+        }
+        _ => None,
+    };
+    Obligation {
+        duty,
+        required: req.required,
+        reason: req.reason,
+        start: req.start,
+        due: req.due,
+        due_kind: req.due_kind,
+        status,
+        sent_at: sent.map(|s| s.at.clone()),
+        reference: sent.and_then(|s| s.reference.clone()),
+        sent_late_by: if req.required { sent_late_by } else { None },
+    }
+}

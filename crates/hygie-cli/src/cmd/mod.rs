@@ -5,6 +5,7 @@ pub mod assess;
 pub mod catalog;
 pub mod demo;
 pub mod facility;
+pub mod incident;
 pub mod journal;
 pub mod status;
 

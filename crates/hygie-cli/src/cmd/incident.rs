@@ -1,0 +1,1122 @@
+//! `hygie incident`: incidents with their legal clocks (CERT Santé, CNIL, data subjects, breach
+//! register, NIS 2, internal), notification drafts, the incident's journal slice, reminders.
+
+use super::Ctx;
+use crate::exit;
+use crate::output::{self, Format};
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use hygie_core::{Finess, Lang};
+use hygie_incident::clock::{self, rfc3339};
+use hygie_incident::draft;
+use hygie_incident::facts::ActionInput;
+use hygie_incident::{
+    Duty, FactsInput, Incident, IncidentError, IncidentStatus, Obligation, ObligationStatus, Phase,
+};
+use hygie_store::{Actor, JournalCheck, Store};
+use jiff::Timestamp;
+use std::path::PathBuf;
+
+#[derive(Subcommand)]
+pub enum IncidentCmd {
+    /// Open an incident from flags or a JSON file; prints its id.
+    Open(OpenArgs),
+    /// Show an incident: facts, obligations with their clocks, sendings, timeline.
+    Show {
+        id: String,
+        /// Compute statuses at this instant instead of now (RFC 3339).
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// List incidents.
+    List {
+        #[arg(long)]
+        facility: Option<String>,
+        /// Include closed incidents.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Change facts or status; obligations are recomputed and the reason of each change kept.
+    Update(UpdateArgs),
+    /// Record a notification as sent, keeping the text sent.
+    Notify(NotifyArgs),
+    /// Print the draft of a notification (--format md or html).
+    Draft {
+        id: String,
+        /// The duty: cert_sante, cnil, data_subjects, breach_register, nis2_early_warning, nis2_notification, nis2_intermediate, nis2_final, nis2_progress, internal_dpo, internal_ciso.
+        #[arg(long)]
+        duty: String,
+        /// Write to this file instead of stdout.
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+    /// Close an incident; unmet obligations need --justification.
+    Close {
+        id: String,
+        #[arg(long)]
+        justification: Option<String>,
+    },
+    /// The incident's entries in the journal, verified (exit 5 when broken or tampered).
+    Journal { id: String },
+    /// Obligations due within a window or late, over all open incidents (exit 5 when any is late).
+    Due {
+        /// Window, e.g. 6h, 30m, 2d.
+        #[arg(long, default_value = "24h")]
+        within: String,
+        /// The instant to compute at (RFC 3339); now by default.
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long)]
+        facility: Option<String>,
+    },
+    /// The facility's personal-data breach register (GDPR 33(5)).
+    Register {
+        #[arg(long)]
+        facility: String,
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+    /// The incident file for an auditor (--format json, html or md).
+    Export {
+        id: String,
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Facts given as flags (all optional; `--from FILE` gives them as JSON, flags win).
+#[derive(Args, Default)]
+pub struct FactArgs {
+    /// JSON file of facts (keys: facility, title, awareness, serious, personal_data_breach, nis2_significant, ...).
+    #[arg(long)]
+    from: Option<PathBuf>,
+    /// FINESS of the facility.
+    #[arg(long)]
+    facility: Option<String>,
+    #[arg(long)]
+    title: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    /// ransomware, phishing, intrusion, data_breach, unavailability, malware, denial_of_service, account_compromise, fraud, loss, other (repeatable).
+    #[arg(long = "category")]
+    categories: Vec<String>,
+    /// manual, alert, finding, external
+    #[arg(long)]
+    detection_source: Option<String>,
+    /// Id of a detection alert (repeatable).
+    #[arg(long = "alert")]
+    alerts: Vec<String>,
+    /// Id of an audit finding (repeatable).
+    #[arg(long = "finding")]
+    findings: Vec<String>,
+    /// IANA time zone of the times given without offset (Europe/Paris by default).
+    #[arg(long)]
+    timezone: Option<String>,
+    #[arg(long)]
+    occurrence: Option<String>,
+    #[arg(long)]
+    detection: Option<String>,
+    /// When the facility became aware (RFC 3339, or local time in --timezone).
+    #[arg(long)]
+    awareness: Option<String>,
+    /// Significant or serious incident (D.1111-16-2): --serious or --serious false.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    serious: Option<bool>,
+    /// D.1111-16-2 criterion met (repeatable): patient_safety, health_data, normal_functioning, territorial, other_establishments.
+    #[arg(long = "impact")]
+    impact: Vec<String>,
+    /// none (no personal data), unlikely, risk, high
+    #[arg(long)]
+    personal_data_breach: Option<String>,
+    #[arg(long = "people-category")]
+    people_categories: Vec<String>,
+    #[arg(long)]
+    people_count: Option<u64>,
+    #[arg(long = "record-category")]
+    record_categories: Vec<String>,
+    #[arg(long)]
+    record_count: Option<u64>,
+    /// Ground of a GDPR 34(3) exemption from informing the data subjects.
+    #[arg(long)]
+    gdpr34_exemption: Option<String>,
+    /// Override the facility's NIS 2 status: essential, important, out_of_scope, unknown.
+    #[arg(long)]
+    nis2_status: Option<String>,
+    /// Significant incident under NIS 2 art. 23(3): --nis2-significant or --nis2-significant false.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    nis2_significant: Option<bool>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    suspected_malicious: Option<bool>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    cross_border: Option<bool>,
+    /// Affected system (repeatable).
+    #[arg(long = "system")]
+    systems: Vec<String>,
+    /// Action taken, dated now (repeatable).
+    #[arg(long = "action")]
+    actions: Vec<String>,
+    /// Measure proposed (repeatable).
+    #[arg(long = "measure")]
+    measures: Vec<String>,
+    #[arg(long)]
+    consequences: Option<String>,
+    #[arg(long)]
+    root_cause: Option<String>,
+    /// Indicator of compromise (repeatable).
+    #[arg(long = "ioc")]
+    iocs: Vec<String>,
+    #[arg(long)]
+    dpo_contact: Option<String>,
+    #[arg(long)]
+    ciso_contact: Option<String>,
+    /// Internal target for CERT Santé "sans délai" (default 24h).
+    #[arg(long)]
+    cert_sante_target: Option<String>,
+    /// When the CSIRT requested an intermediate report (NIS 2 art. 23(4)(c)).
+    #[arg(long)]
+    intermediate_requested_at: Option<String>,
+    #[arg(long)]
+    intermediate_due: Option<String>,
+    /// End of handling.
+    #[arg(long)]
+    resolved_at: Option<String>,
+}
+
+#[derive(Args)]
+pub struct OpenArgs {
+    #[command(flatten)]
+    facts: FactArgs,
+}
+
+#[derive(Args)]
+pub struct UpdateArgs {
+    id: String,
+    /// contained or resolved (forward only).
+    #[arg(long)]
+    status: Option<String>,
+    #[command(flatten)]
+    facts: FactArgs,
+}
+
+#[derive(Args)]
+pub struct NotifyArgs {
+    id: String,
+    #[arg(long)]
+    duty: String,
+    /// Reference number given by the recipient (portal, CNIL, ANSSI).
+    #[arg(long)]
+    reference: Option<String>,
+    /// When it was sent (RFC 3339); now by default.
+    #[arg(long)]
+    sent_at: Option<String>,
+    /// initial or complement (phased notification).
+    #[arg(long, default_value = "initial")]
+    phase: String,
+    /// Reasons for a delay (required for the CNIL after 72 h).
+    #[arg(long)]
+    late_reason: Option<String>,
+    /// The text actually sent, when it differs from the generated draft.
+    #[arg(long)]
+    text: Option<PathBuf>,
+}
+
+fn inv(e: IncidentError) -> anyhow::Error {
+    exit::invalid(e.to_string())
+}
+
+/// Drafts are in French unless `--lang`/`HYGIE_LANG` ask otherwise.
+fn draft_lang(ctx: &Ctx) -> Lang {
+    let explicit = std::env::var_os("HYGIE_LANG").is_some()
+        || std::env::args().any(|a| a == "--lang" || a.starts_with("--lang="));
+    if explicit { ctx.lang } else { Lang::Fr }
+}
+
+fn read_input(a: &FactArgs) -> anyhow::Result<FactsInput> {
+    let mut i = match &a.from {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| exit::invalid(format!("cannot read {}: {e}", p.display())))?;
+            serde_json::from_str::<FactsInput>(&text).map_err(|e| {
+                exit::invalid(format!(
+                    "{}: line {}, column {}: {e}",
+                    p.display(),
+                    e.line(),
+                    e.column()
+                ))
+            })?
+        }
+        None => FactsInput::default(),
+    };
+    macro_rules! set {
+        ($f:ident) => {
+            if a.$f.is_some() {
+                i.$f = a.$f.clone();
+            }
+        };
+    }
+    set!(facility);
+    set!(title);
+    set!(description);
+    set!(detection_source);
+    set!(timezone);
+    set!(occurrence);
+    set!(detection);
+    set!(awareness);
+    set!(serious);
+    set!(personal_data_breach);
+    set!(people_count);
+    set!(record_count);
+    set!(gdpr34_exemption);
+    set!(nis2_status);
+    set!(nis2_significant);
+    set!(suspected_malicious);
+    set!(cross_border);
+    set!(consequences);
+    set!(root_cause);
+    set!(dpo_contact);
+    set!(ciso_contact);
+    set!(cert_sante_target);
+    set!(intermediate_requested_at);
+    set!(intermediate_due);
+    set!(resolved_at);
+    if !a.categories.is_empty() {
+        i.categories = Some(a.categories.clone());
+    }
+    if !a.impact.is_empty() {
+        i.impact = Some(a.impact.clone());
+    }
+    if !a.people_categories.is_empty() {
+        i.people_categories = Some(a.people_categories.clone());
+    }
+    if !a.record_categories.is_empty() {
+        i.record_categories = Some(a.record_categories.clone());
+    }
+    i.alert_ids.extend(a.alerts.iter().cloned());
+    i.finding_ids.extend(a.findings.iter().cloned());
+    i.affected_systems.extend(a.systems.iter().cloned());
+    i.actions
+        .extend(a.actions.iter().cloned().map(ActionInput::Text));
+    i.measures_proposed.extend(a.measures.iter().cloned());
+    i.iocs.extend(a.iocs.iter().cloned());
+    Ok(i)
+}
+
+fn parse_at(field: &str, s: Option<&str>) -> anyhow::Result<Timestamp> {
+    match s {
+        None => Ok(Timestamp::now()),
+        Some(s) => {
+            let tz = clock::zone(field, clock::DEFAULT_TZ).map_err(inv)?;
+            Ok(clock::parse_instant(field, s, &tz).map_err(inv)?.timestamp())
+        }
+    }
+}
+
+fn obligations_json(obs: &[Obligation], lang: Lang, now: Timestamp) -> Vec<serde_json::Value> {
+    obs.iter().map(|o| o.to_json(lang, now)).collect()
+}
+
+/// The timeline of an incident: facts, actions, sendings, closure, in time order.
+fn timeline(inc: &Incident) -> Vec<(Timestamp, String, String)> {
+    let f = &inc.facts;
+    let tz = f.tz().unwrap_or(jiff::tz::TimeZone::UTC);
+    let mut t: Vec<(Timestamp, String, String)> = Vec::new();
+    let mut push = |z: &jiff::Zoned, what: String| t.push((z.timestamp(), rfc3339(z), what));
+    if let Some(z) = &f.occurrence {
+        push(z, "occurrence".into());
+    }
+    if let Some(z) = &f.detected {
+        push(z, "detection".into());
+    }
+    push(&f.awareness, "awareness".into());
+    for a in &f.actions {
+        push(&a.at, format!("action: {}", a.text));
+    }
+    for s in &inc.sendings {
+        push(
+            &s.at,
+            format!(
+                "sent: {}{}{}",
+                s.duty,
+                if s.phase == Phase::Complement { " (complement)" } else { "" },
+                s.reference
+                    .as_deref()
+                    .map(|r| format!(", ref. {r}"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    if let Some(z) = &f.resolved_at {
+        push(z, "resolved".into());
+    }
+    if let Some(c) = &inc.closure {
+        let z = c.at.to_zoned(tz);
+        push(
+            &z,
+            format!(
+                "closed{}",
+                c.justification
+                    .as_deref()
+                    .map(|j| format!(": {j}"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    t.sort_by_key(|(ts, _, _)| *ts);
+    t
+}
+
+fn incident_json(inc: &Incident, lang: Lang, now: Timestamp) -> anyhow::Result<serde_json::Value> {
+    let obs = inc.obligations(now).map_err(inv)?;
+    Ok(serde_json::json!({
+        "id": inc.id,
+        "facility": inc.facts.facility,
+        "title": inc.facts.title,
+        "status": inc.status.as_str(),
+        "as_of": now.to_string(),
+        "facts": inc.facts,
+        "obligations": obligations_json(&obs, lang, now),
+        "obligation_history": inc.obligation_log,
+        "sendings": inc.sendings,
+        "timeline": timeline(inc).into_iter().map(|(_, at, what)| serde_json::json!({"at": at, "event": what})).collect::<Vec<_>>(),
+        "closure": inc.closure,
+    }))
+}
+
+fn obligation_rows(obs: &[Obligation], lang: Lang, now: Timestamp) -> Vec<Vec<String>> {
+    obs.iter()
+        .map(|o| {
+            let when = match o.status {
+                ObligationStatus::Sent => o.sent_at.as_ref().map(rfc3339).unwrap_or_default(),
+                _ => o.due.as_ref().map(rfc3339).unwrap_or_else(|| "-".into()),
+            };
+            let clock = match (&o.status, o.remaining(now), o.elapsed(now)) {
+                (ObligationStatus::Late, Some(r), _) => format!("late by {}", clock::human(-r)),
+                (ObligationStatus::Due, Some(r), Some(e)) => {
+                    format!("{} left ({} elapsed)", clock::human(r), clock::human(e))
+                }
+                (ObligationStatus::Sent, _, _) => o
+                    .sent_late_by
+                    .map(|d| format!("sent {} late", clock::human(d)))
+                    .unwrap_or_else(|| "in time".into()),
+                _ => String::new(),
+            };
+            vec![
+                o.duty.as_str().to_owned(),
+                o.duty.recipient().get(lang).to_owned(),
+                o.status.as_str().to_owned(),
+                when,
+                clock,
+            ]
+        })
+        .collect()
+}
+
+fn show_text(inc: &Incident, lang: Lang, now: Timestamp) -> anyhow::Result<String> {
+    let f = &inc.facts;
+    let obs = inc.obligations(now).map_err(inv)?;
+    let mut s = format!(
+        "{} — {} [{}]\nFacility: {}{}  NIS 2: {}{}\nAwareness: {}  Serious: {}  Personal-data breach: {}\n",
+        inc.id,
+        f.title,
+        inc.status.as_str(),
+        f.facility,
+        f.facility_name
+            .as_deref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default(),
+        f.nis2_status.as_str(),
+        if f.nis2_significant { ", significant incident" } else { "" },
+        rfc3339(&f.awareness),
+        f.is_significant_or_serious(),
+        f.personal_data_breach.as_str(),
+    );
+    s.push_str("\nObligations:\n");
+    s.push_str(&hygie_report::table(
+        &["Duty", "Recipient", "Status", "Due / sent", "Clock"],
+        &obligation_rows(&obs, lang, now),
+    ));
+    s.push_str("\nWhy:\n");
+    for o in &obs {
+        s.push_str(&format!("  {}: {} [{}]\n", o.duty, o.reason, o.duty.basis()));
+    }
+    s.push_str("\nTimeline:\n");
+    for (_, at, what) in timeline(inc) {
+        s.push_str(&format!("  {at}  {what}\n"));
+    }
+    Ok(s)
+}
+
+async fn load_facility_defaults(
+    store: &Store,
+    input: &mut FactsInput,
+    facility: &Finess,
+) -> anyhow::Result<hygie_core::Nis2Status> {
+    let fac = store.facility(facility).await?;
+    if input.facility_name.is_none() {
+        input.facility_name = Some(fac.name.clone());
+    }
+    Ok(fac.nis2)
+}
+
+pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
+    match cmd {
+        IncidentCmd::Open(a) => open(ctx, a).await,
+        IncidentCmd::Show { id, as_of } => {
+            let now = parse_at("as-of", as_of.as_deref())?;
+            let store = ctx.store().await?;
+            let inc = store.incident(&id).await?;
+            match ctx.format {
+                Format::Json => output::json(&incident_json(&inc, ctx.lang, now)?)?,
+                Format::Table => print!("{}", show_text(&inc, ctx.lang, now)?),
+                Format::Md | Format::Html => {
+                    let text = export_text(ctx, &store, &inc, now).await?;
+                    print!("{text}");
+                }
+                f => return Err(output::unsupported(f, "table, json, md or html")),
+            }
+            Ok(exit::OK)
+        }
+        IncidentCmd::List { facility, all } => {
+            let facility = facility.as_deref().map(Finess::parse).transpose()?;
+            let now = Timestamp::now();
+            let store = ctx.store().await?;
+            let incs = store.incidents(facility.as_ref(), all).await?;
+            let mut rows = Vec::new();
+            let mut js = Vec::new();
+            for inc in &incs {
+                let obs = inc.obligations(now).map_err(inv)?;
+                let late = obs.iter().filter(|o| o.status == ObligationStatus::Late).count();
+                let due = obs.iter().filter(|o| o.status == ObligationStatus::Due).count();
+                rows.push(vec![
+                    inc.id.clone(),
+                    inc.facts.facility.clone(),
+                    inc.status.as_str().into(),
+                    rfc3339(&inc.facts.awareness),
+                    due.to_string(),
+                    late.to_string(),
+                    inc.facts.title.clone(),
+                ]);
+                js.push(serde_json::json!({"id": inc.id, "facility": inc.facts.facility, "status": inc.status.as_str(),
+                    "awareness": rfc3339(&inc.facts.awareness), "title": inc.facts.title, "due": due, "late": late}));
+            }
+            match ctx.format {
+                Format::Json => output::json(&js)?,
+                Format::Table => print!(
+                    "{}",
+                    hygie_report::table(
+                        &["Id", "Facility", "Status", "Awareness", "Due", "Late", "Title"],
+                        &rows
+                    )
+                ),
+                f => return Err(output::unsupported(f, "table or json")),
+            }
+            Ok(exit::OK)
+        }
+        IncidentCmd::Update(a) => update(ctx, a).await,
+        IncidentCmd::Notify(a) => notify(ctx, a).await,
+        IncidentCmd::Draft { id, duty, output: to } => {
+            let duty: Duty = duty.parse().map_err(inv)?;
+            let lang = draft_lang(ctx);
+            let store = ctx.store().await?;
+            let inc = store.incident(&id).await?;
+            let d = draft::draft(&inc, duty, lang, Timestamp::now()).map_err(inv)?;
+            match ctx.format {
+                Format::Md | Format::Table => output::emit(&d.to_markdown(), to.as_deref())?,
+                Format::Html => output::emit(&d.to_html(), to.as_deref())?,
+                Format::Json => output::emit(&(serde_json::to_string_pretty(&d)? + "\n"), to.as_deref())?,
+                f => return Err(output::unsupported(f, "md, html or json")),
+            }
+            Ok(exit::OK)
+        }
+        IncidentCmd::Close { id, justification } => {
+            let now = Timestamp::now();
+            let store = ctx.store().await?;
+            let inc = store
+                .update_incident(&id, &Actor::cli(), "incident.close", |inc| {
+                    let unmet = inc.close(justification.clone(), now).map_err(inv)?;
+                    Ok::<_, anyhow::Error>(serde_json::json!({
+                        "justification": inc.closure.as_ref().and_then(|c| c.justification.clone()),
+                        "unmet": unmet.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
+                    }))
+                })
+                .await?;
+            match ctx.format {
+                Format::Json => output::json(&serde_json::json!({"id": inc.id, "status": inc.status.as_str(), "closure": inc.closure}))?,
+                _ => println!("Incident {} closed.", inc.id),
+            }
+            Ok(exit::OK)
+        }
+        IncidentCmd::Journal { id } => journal(ctx, &id).await,
+        IncidentCmd::Due {
+            within,
+            as_of,
+            facility,
+        } => due(ctx, &within, as_of.as_deref(), facility.as_deref()).await,
+        IncidentCmd::Register { facility, output: to } => register(ctx, &facility, to).await,
+        IncidentCmd::Export { id, output: to } => {
+            let now = Timestamp::now();
+            let store = ctx.store().await?;
+            let inc = store.incident(&id).await?;
+            let text = match ctx.format {
+                Format::Json | Format::Table => {
+                    let mut j = incident_json(&inc, ctx.lang, now)?;
+                    let sendings = store.incident_sendings(&id).await?;
+                    let journal = store
+                        .journal_entries(Some(&hygie_store::incident_subject(&id)), None)
+                        .await?;
+                    if let serde_json::Value::Object(m) = &mut j {
+                        m.insert("sent_versions".into(), serde_json::to_value(&sendings)?);
+                        m.insert("journal".into(), serde_json::to_value(&journal)?);
+                    }
+                    serde_json::to_string_pretty(&j)? + "\n"
+                }
+                Format::Md | Format::Html => export_text(ctx, &store, &inc, now).await?,
+                f => return Err(output::unsupported(f, "json, md or html")),
+            };
+            output::emit(&text, to.as_deref())?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+async fn open(ctx: &Ctx, a: OpenArgs) -> anyhow::Result<u8> {
+    let mut input = read_input(&a.facts)?;
+    let now = Timestamp::now();
+    // Validate everything before touching the store.
+    input.clone().into_facts(None, now).map_err(inv)?;
+    let facility = Finess::parse(input.facility.as_deref().unwrap_or_default())?;
+    let store = ctx.store().await?;
+    let nis2 = load_facility_defaults(&store, &mut input, &facility).await?;
+    let inc = store
+        .create_incident(&facility, &Actor::cli(), |id| {
+            let facts = input.into_facts(Some(nis2), now).map_err(inv)?;
+            Incident::open(&id, facts, now).map_err(inv)
+        })
+        .await?;
+    let obs = inc.obligations(now).map_err(inv)?;
+    match ctx.format {
+        Format::Json => output::json(&serde_json::json!({
+            "id": inc.id,
+            "obligations": obligations_json(&obs, ctx.lang, now),
+        }))?,
+        _ => {
+            println!("{}", inc.id);
+            let req: Vec<String> = obs
+                .iter()
+                .filter(|o| o.required)
+                .map(|o| {
+                    format!(
+                        "{} (due {})",
+                        o.duty,
+                        o.due.as_ref().map(rfc3339).unwrap_or_else(|| "-".into())
+                    )
+                })
+                .collect();
+            eprintln!("Incident {} opened; obligations: {}", inc.id, req.join(", "));
+        }
+    }
+    Ok(exit::OK)
+}
+
+async fn update(ctx: &Ctx, a: UpdateArgs) -> anyhow::Result<u8> {
+    let input = read_input(&a.facts)?;
+    let status: Option<IncidentStatus> = a.status.as_deref().map(str::parse).transpose().map_err(inv)?;
+    let now = Timestamp::now();
+    let store = ctx.store().await?;
+    let inc = store
+        .update_incident(&a.id, &Actor::cli(), "incident.update", |inc| {
+            let before = inc.facts.clone();
+            let changed = inc.update(&input, now).map_err(inv)?;
+            let prev_status = inc.status;
+            if let Some(s) = status {
+                inc.set_status(s, now).map_err(inv)?;
+            }
+            if changed.is_empty() && prev_status == inc.status {
+                return Err(exit::invalid("nothing to change: give a fact or --status"));
+            }
+            let b = serde_json::to_value(&before)?;
+            let af = serde_json::to_value(&inc.facts)?;
+            let diff: serde_json::Map<String, serde_json::Value> = changed
+                .iter()
+                .map(|k| {
+                    (
+                        k.clone(),
+                        serde_json::json!({"from": b.get(k), "to": af.get(k)}),
+                    )
+                })
+                .collect();
+            Ok::<_, anyhow::Error>(serde_json::json!({
+                "changed": diff,
+                "status": {"from": prev_status.as_str(), "to": inc.status.as_str()},
+            }))
+        })
+        .await?;
+    let obs = inc.obligations(now).map_err(inv)?;
+    match ctx.format {
+        Format::Json => output::json(&serde_json::json!({
+            "id": inc.id, "status": inc.status.as_str(),
+            "obligations": obligations_json(&obs, ctx.lang, now),
+        }))?,
+        _ => print!("{}", show_text(&inc, ctx.lang, now)?),
+    }
+    Ok(exit::OK)
+}
+
+async fn notify(ctx: &Ctx, a: NotifyArgs) -> anyhow::Result<u8> {
+    let duty: Duty = a.duty.parse().map_err(inv)?;
+    let phase: Phase = a.phase.parse().map_err(inv)?;
+    let lang = draft_lang(ctx);
+    let text = match &a.text {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .map_err(|e| exit::invalid(format!("cannot read {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    let now = Timestamp::now();
+    let store = ctx.store().await?;
+    let inc = store
+        .update_incident(&a.id, &Actor::cli(), "incident.notify", |inc| {
+            let tz = inc.facts.tz().map_err(inv)?;
+            let at = match &a.sent_at {
+                Some(s) => clock::parse_instant("sent-at", s, &tz).map_err(inv)?,
+                None => now.to_zoned(tz),
+            };
+            let snapshot = match &text {
+                Some(t) => t.clone(),
+                None => draft::draft(inc, duty, lang, at.timestamp())
+                    .map_err(inv)?
+                    .to_markdown(),
+            };
+            inc.record_sending(
+                duty,
+                at.clone(),
+                a.reference.clone(),
+                phase,
+                lang,
+                a.late_reason.clone(),
+                snapshot,
+                now,
+            )
+            .map_err(inv)?;
+            let s = inc.sendings.last();
+            Ok::<_, anyhow::Error>(serde_json::json!({
+                "duty": duty.as_str(),
+                "sent_at": rfc3339(&at),
+                "reference": a.reference,
+                "phase": a.phase,
+                "late_reason": s.and_then(|s| s.late_reason.clone()),
+                "snapshot_sha256": s.map(|s| s.snapshot_sha256.clone()),
+            }))
+        })
+        .await?;
+    let o = inc
+        .obligation(duty, now)
+        .map_err(inv)?;
+    match ctx.format {
+        Format::Json => output::json(&o.to_json(ctx.lang, now))?,
+        _ => println!(
+            "{} recorded as sent for {} at {}{}.",
+            duty,
+            inc.id,
+            o.sent_at.as_ref().map(rfc3339).unwrap_or_default(),
+            o.sent_late_by
+                .map(|d| format!(" ({} after the due time)", clock::human(d)))
+                .unwrap_or_default()
+        ),
+    }
+    Ok(exit::OK)
+}
+
+async fn journal(ctx: &Ctx, id: &str) -> anyhow::Result<u8> {
+    let store = ctx.store().await?;
+    let subject = hygie_store::incident_subject(id);
+    let (stored_digest, recomputed) = store.incident_digests(id).await?;
+    let entries = store.journal_entries(Some(&subject), None).await?;
+    let chain = store.verify_journal().await?;
+    let journalled_digest = entries.last().and_then(|e| {
+        serde_json::from_str::<serde_json::Value>(&e.details)
+            .ok()?
+            .get("digest")?
+            .as_str()
+            .map(str::to_owned)
+    });
+    let mut problems = Vec::new();
+    if let JournalCheck::Broken(b) = &chain {
+        problems.push(format!("journal chain broken: {b}"));
+    }
+    if stored_digest != recomputed {
+        problems.push("the stored record does not match its own digest: it was edited outside Hygie".into());
+    }
+    if journalled_digest.as_deref() != Some(recomputed.as_str()) {
+        problems.push(
+            "the stored record differs from the last journalled version: it was edited outside Hygie".into(),
+        );
+    }
+    match ctx.format {
+        Format::Json => output::json(&serde_json::json!({
+            "id": id,
+            "intact": problems.is_empty(),
+            "problems": problems,
+            "chain_entries": match chain { JournalCheck::Intact { entries } => Some(entries), JournalCheck::Broken(_) => None },
+            "entries": entries,
+        }))?,
+        _ => {
+            let rows: Vec<Vec<String>> = entries
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.seq.to_string(),
+                        e.at.chars().take(19).collect(),
+                        e.actor.clone(),
+                        e.action.clone(),
+                        e.hash.chars().take(12).collect(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                hygie_report::table(&["Seq", "At (UTC)", "Actor", "Action", "Hash"], &rows)
+            );
+            if problems.is_empty() {
+                println!(
+                    "Intact: {} entries for {id}; whole chain verified; record matches the journal.",
+                    entries.len()
+                );
+            } else {
+                for p in &problems {
+                    eprintln!("BROKEN: {p}");
+                }
+            }
+        }
+    }
+    Ok(if problems.is_empty() { exit::OK } else { exit::FINDINGS })
+}
+
+async fn due(
+    ctx: &Ctx,
+    within: &str,
+    as_of: Option<&str>,
+    facility: Option<&str>,
+) -> anyhow::Result<u8> {
+    let window = clock::parse_duration("within", within).map_err(inv)?;
+    let now = parse_at("as-of", as_of)?;
+    let facility = facility.map(Finess::parse).transpose()?;
+    let horizon = now
+        .checked_add(window)
+        .map_err(|e| exit::invalid(format!("--within {within}: {e}")))?;
+    let store = ctx.store().await?;
+    let incs = store.incidents(facility.as_ref(), false).await?;
+    let mut items = Vec::new();
+    let mut late = 0;
+    for inc in &incs {
+        for o in inc.obligations(now).map_err(inv)? {
+            let soon = o.status == ObligationStatus::Due
+                && o.due.as_ref().is_some_and(|d| d.timestamp() <= horizon);
+            if o.status == ObligationStatus::Late || soon {
+                if o.status == ObligationStatus::Late {
+                    late += 1;
+                }
+                items.push((inc, o));
+            }
+        }
+    }
+    items.sort_by_key(|(_, o)| o.due.as_ref().map(|d| d.timestamp()));
+    match ctx.format {
+        Format::Json => output::json(&serde_json::json!({
+            "as_of": now.to_string(),
+            "within": within,
+            "late": late,
+            "items": items.iter().map(|(inc, o)| {
+                let mut j = o.to_json(ctx.lang, now);
+                if let serde_json::Value::Object(m) = &mut j {
+                    m.insert("incident".into(), inc.id.clone().into());
+                    m.insert("facility".into(), inc.facts.facility.clone().into());
+                    m.insert("title".into(), inc.facts.title.clone().into());
+                }
+                j
+            }).collect::<Vec<_>>(),
+        }))?,
+        Format::Table => {
+            let rows: Vec<Vec<String>> = items
+                .iter()
+                .map(|(inc, o)| {
+                    let mut r = vec![inc.id.clone(), inc.facts.facility.clone()];
+                    r.extend(obligation_rows(std::slice::from_ref(o), ctx.lang, now).remove(0));
+                    r
+                })
+                .collect();
+            if rows.is_empty() {
+                println!("Nothing due within {within} and nothing late.");
+            } else {
+                print!(
+                    "{}",
+                    hygie_report::table(
+                        &["Incident", "Facility", "Duty", "Recipient", "Status", "Due", "Clock"],
+                        &rows
+                    )
+                );
+            }
+            if late > 0 {
+                eprintln!("{late} obligation(s) LATE");
+            }
+        }
+        f => return Err(output::unsupported(f, "table or json")),
+    }
+    Ok(if late > 0 { exit::FINDINGS } else { exit::OK })
+}
+
+async fn register(ctx: &Ctx, facility: &str, to: Option<PathBuf>) -> anyhow::Result<u8> {
+    let facility = Finess::parse(facility)?;
+    let now = Timestamp::now();
+    let store = ctx.store().await?;
+    let fac = store.facility(&facility).await?;
+    let incs = store.incidents(Some(&facility), true).await?;
+    let lang = ctx.lang;
+    let mut entries = Vec::new();
+    for inc in incs.iter().filter(|i| i.facts.personal_data_breach.is_breach()) {
+        let f = &inc.facts;
+        let obs = inc.obligations(now).map_err(inv)?;
+        let find = |d: Duty| obs.iter().find(|o| o.duty == d);
+        let cnil = find(Duty::Cnil);
+        let ds = find(Duty::DataSubjects);
+        entries.push(serde_json::json!({
+            "incident": inc.id,
+            "title": f.title,
+            "awareness": rfc3339(&f.awareness),
+            "occurrence": f.occurrence.as_ref().map(rfc3339),
+            "nature": f.description,
+            "categories": f.categories.iter().map(|c| c.label().get(lang).to_owned()).collect::<Vec<_>>(),
+            "risk": f.personal_data_breach.as_str(),
+            "people_categories": f.personal_data.people_categories,
+            "people_count": f.personal_data.people_count,
+            "record_categories": f.personal_data.record_categories,
+            "record_count": f.personal_data.record_count,
+            "consequences": f.consequences,
+            "measures_taken": f.actions.iter().map(|a| a.text.clone()).collect::<Vec<_>>(),
+            "measures_proposed": f.measures_proposed,
+            "cnil": cnil.map(|o| serde_json::json!({"status": o.status.as_str(), "reason": o.reason, "due": o.due.as_ref().map(rfc3339), "sent_at": o.sent_at.as_ref().map(rfc3339), "reference": o.reference})),
+            "cnil_late_reason": inc.sendings.iter().find(|s| s.duty == Duty::Cnil).and_then(|s| s.late_reason.clone()),
+            "data_subjects": ds.map(|o| serde_json::json!({"status": o.status.as_str(), "reason": o.reason, "sent_at": o.sent_at.as_ref().map(rfc3339)})),
+            "status": inc.status.as_str(),
+        }));
+    }
+    let s = |v: &serde_json::Value| -> String {
+        match v {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(a) => a.iter().map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>().join("; "),
+            other => other.to_string(),
+        }
+    };
+    let cols = [
+        ("incident", "Incident", "Incident"),
+        ("awareness", "Awareness", "Prise de connaissance"),
+        ("title", "Title", "Intitulé"),
+        ("risk", "Risk", "Risque"),
+        ("people_count", "People (approx.)", "Personnes (approx.)"),
+        ("record_count", "Records (approx.)", "Enregistrements (approx.)"),
+        ("consequences", "Consequences", "Conséquences"),
+        ("measures_taken", "Measures taken", "Mesures prises"),
+    ];
+    let row = |e: &serde_json::Value| -> Vec<String> {
+        let mut r: Vec<String> = cols.iter().map(|(k, _, _)| s(&e[*k])).collect();
+        r.push(format!("{} {}", s(&e["cnil"]["status"]), s(&e["cnil"]["reference"])).trim().to_owned());
+        r.push(s(&e["data_subjects"]["status"]));
+        r
+    };
+    let mut headers: Vec<&str> = cols.iter().map(|(_, en, fr)| if lang == Lang::Fr { *fr } else { *en }).collect();
+    headers.push("CNIL");
+    headers.push(if lang == Lang::Fr { "Personnes informées" } else { "Data subjects" });
+    let rows: Vec<Vec<String>> = entries.iter().map(row).collect();
+    let title = if lang == Lang::Fr {
+        format!("Registre des violations de données — {} ({})", fac.name, fac.id)
+    } else {
+        format!("Personal-data breach register — {} ({})", fac.name, fac.id)
+    };
+    let text = match ctx.format {
+        Format::Json => serde_json::to_string_pretty(&serde_json::json!({
+            "facility": fac.id, "name": fac.name, "basis": "GDPR art. 33(5)", "generated_at": now.to_string(), "entries": entries,
+        }))? + "\n",
+        Format::Table => format!("{title}\n\n{}", hygie_report::table(&headers, &rows)),
+        Format::Csv => {
+            let q = |v: &str| format!("\"{}\"", v.replace('"', "\"\""));
+            let mut out = headers.iter().map(|h| q(h)).collect::<Vec<_>>().join(",") + "\n";
+            for r in &rows {
+                out.push_str(&(r.iter().map(|c| q(c)).collect::<Vec<_>>().join(",") + "\n"));
+            }
+            out
+        }
+        Format::Md => {
+            let mut out = format!("# {title}\n\n| {} |\n|{}\n", headers.join(" | "), "---|".repeat(headers.len()));
+            for r in &rows {
+                out.push_str(&format!("| {} |\n", r.iter().map(|c| c.replace('|', "\\|")).collect::<Vec<_>>().join(" | ")));
+            }
+            out
+        }
+        Format::Html => {
+            let e = hygie_report::esc;
+            let mut out = format!(
+                "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title><style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}th,td{{border:1px solid #999;padding:.3em}}</style></head><body>\n<h1>{}</h1>\n<table>\n<tr>",
+                if lang == Lang::Fr { "fr" } else { "en" }, e(&title), e(&title)
+            );
+            for h in &headers {
+                out.push_str(&format!("<th>{}</th>", e(h)));
+            }
+            out.push_str("</tr>\n");
+            for r in &rows {
+                out.push_str("<tr>");
+                for c in r {
+                    out.push_str(&format!("<td>{}</td>", e(c)));
+                }
+                out.push_str("</tr>\n");
+            }
+            out.push_str("</table>\n</body></html>\n");
+            out
+        }
+    };
+    output::emit(&text, to.as_deref())?;
+    Ok(exit::OK)
+}
+
+/// The incident file as Markdown or HTML: facts, obligations with their history, each sent
+/// version, the journal slice.
+async fn export_text(ctx: &Ctx, store: &Store, inc: &Incident, now: Timestamp) -> anyhow::Result<String> {
+    let lang = ctx.lang;
+    let f = &inc.facts;
+    let obs = inc.obligations(now).map_err(inv)?;
+    let journal = store
+        .journal_entries(Some(&hygie_store::incident_subject(&inc.id)), None)
+        .await
+        .context("reading the incident's journal")?;
+    let mut md = format!("# {} — {}\n\n", inc.id, f.title);
+    md.push_str(&format!(
+        "- Facility: {} {}\n- Status: {}\n- Awareness: {}\n- Occurrence: {}\n- Detection: {}\n- Serious: {}\n- Criteria: {}\n- Personal-data breach: {}\n- NIS 2: {} (significant: {})\n- Systems: {}\n- Detection source: {:?} alerts {:?} findings {:?}\n\n",
+        f.facility,
+        f.facility_name.as_deref().unwrap_or(""),
+        inc.status.as_str(),
+        rfc3339(&f.awareness),
+        f.occurrence.as_ref().map(rfc3339).unwrap_or_default(),
+        f.detected.as_ref().map(rfc3339).unwrap_or_default(),
+        f.serious,
+        f.impact.met().collect::<Vec<_>>().join(", "),
+        f.personal_data_breach.as_str(),
+        f.nis2_status.as_str(),
+        f.nis2_significant,
+        f.affected_systems.join(", "),
+        f.detection.source,
+        f.detection.alert_ids,
+        f.detection.finding_ids,
+    ));
+    md.push_str("## Obligations\n\n");
+    md.push_str(&draft::obligations_markdown(&obs, lang));
+    md.push_str("\n## History of the obligations\n\n| At | Duty | Required | Due | Why | Cause |\n|---|---|---|---|---|---|\n");
+    for e in &inc.obligation_log {
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            e.at,
+            e.duty,
+            e.required,
+            e.due.as_deref().unwrap_or(""),
+            e.reason.replace('|', "\\|"),
+            e.cause.replace('|', "\\|")
+        ));
+    }
+    md.push_str("\n## Timeline\n\n");
+    for (_, at, what) in timeline(inc) {
+        md.push_str(&format!("- {at} — {what}\n"));
+    }
+    md.push_str("\n## Sent versions\n\n");
+    for s in &inc.sendings {
+        md.push_str(&format!(
+            "### {} — {} ({}){}\n\nSHA-256 {}{}\n\n```text\n{}\n```\n\n",
+            s.duty,
+            rfc3339(&s.at),
+            draft::phase_label(s.phase, lang),
+            s.reference.as_deref().map(|r| format!(", ref. {r}")).unwrap_or_default(),
+            s.snapshot_sha256,
+            s.late_reason.as_deref().map(|r| format!("; reasons for the delay: {r}")).unwrap_or_default(),
+            s.snapshot.replace("```", "'''")
+        ));
+    }
+    if let Some(c) = &inc.closure {
+        md.push_str(&format!(
+            "## Closure\n\n{}; unmet: {}; justification: {}\n\n",
+            c.at,
+            c.unmet.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", "),
+            c.justification.as_deref().unwrap_or("-")
+        ));
+    }
+    md.push_str("## Journal\n\n| Seq | At | Actor | Action | Hash |\n|---|---|---|---|---|\n");
+    for e in &journal {
+        md.push_str(&format!("| {} | {} | {} | {} | {} |\n", e.seq, e.at, e.actor, e.action, e.hash));
+    }
+    if ctx.format != Format::Html {
+        return Ok(md);
+    }
+    // Printable HTML: the same content; Markdown tables become tables, code blocks <pre>.
+    let e = hygie_report::esc;
+    let mut html = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title><style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}}\
+         table{{border-collapse:collapse;margin-bottom:1em}}th,td{{border:1px solid #999;padding:.2em .4em;text-align:left;vertical-align:top}}\
+         pre{{white-space:pre-wrap;background:#f6f6f6;padding:.5em}}</style></head><body>\n",
+        e(&format!("{} — {}", inc.id, f.title))
+    );
+    let mut in_pre = false;
+    let mut in_table = false;
+    let cells = |line: &str| -> Vec<String> {
+        line.trim().trim_start_matches('|').trim_end_matches('|').split(" | ").map(|c| c.trim().replace("\\|", "|")).collect()
+    };
+    for line in md.lines() {
+        if line.starts_with("```") {
+            html.push_str(if in_pre { "</pre>\n" } else { "<pre>" });
+            in_pre = !in_pre;
+            continue;
+        }
+        if in_pre {
+            html.push_str(&e(line));
+            html.push('\n');
+            continue;
+        }
+        if line.starts_with('|') {
+            if line.starts_with("|---") {
+                continue;
+            }
+            if !in_table {
+                html.push_str("<table>\n<tr>");
+                for c in cells(line) {
+                    html.push_str(&format!("<th>{}</th>", e(&c)));
+                }
+                html.push_str("</tr>\n");
+                in_table = true;
+            } else {
+                html.push_str("<tr>");
+                for c in cells(line) {
+                    html.push_str(&format!("<td>{}</td>", e(&c)));
+                }
+                html.push_str("</tr>\n");
+            }
+            continue;
+        }
+        if in_table {
+            html.push_str("</table>\n");
+            in_table = false;
+        }
+        if let Some(h) = line.strip_prefix("### ") {
+            html.push_str(&format!("<h3>{}</h3>\n", e(h)));
+        } else if let Some(h) = line.strip_prefix("## ") {
+            html.push_str(&format!("<h2>{}</h2>\n", e(h)));
+        } else if let Some(h) = line.strip_prefix("# ") {
+            html.push_str(&format!("<h1>{}</h1>\n", e(h)));
+        } else if let Some(item) = line.strip_prefix("- ") {
+            html.push_str(&format!("<div>• {}</div>\n", e(item)));
+        } else if !line.is_empty() {
+            html.push_str(&format!("<p>{}</p>\n", e(line)));
+        }
+    }
+    if in_table {
+        html.push_str("</table>\n");
+    }
+    html.push_str("</body></html>\n");
+    Ok(html)
+}

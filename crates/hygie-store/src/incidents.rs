@@ -1,0 +1,267 @@
+//! Incidents (issue 6). Each change reads the record, applies a pure operation of
+//! `hygie-incident`, writes the record back and appends a journal entry with subject
+//! `incident/<id>` in the same transaction. The entry carries the record's digest, so an edit
+//! of the stored record outside Hygie shows as a mismatch with the journal.
+
+use crate::journal::{Actor, append};
+use crate::{Result, Store, StoreError, now_us};
+use hygie_core::Finess;
+use hygie_incident::Incident;
+use sqlx::{Any, Row, Transaction};
+
+/// The journal subject of an incident.
+pub fn incident_subject(id: &str) -> String {
+    format!("incident/{id}")
+}
+
+/// Take the journal's write lock first, so ids and read-modify-write cycles are serialised.
+async fn lock(tx: &mut Transaction<'_, Any>) -> Result<()> {
+    sqlx::query("UPDATE journal_head SET seq = seq WHERE id = 1")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+fn parse_record(id: &str, json: &str) -> Result<Incident> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("incident {id}: record does not parse: {e}")))
+}
+
+fn to_json(inc: &Incident) -> Result<String> {
+    serde_json::to_string(inc)
+        .map_err(|e| StoreError::Corrupt(format!("incident {}: {e}", inc.id)))
+}
+
+async fn write_sendings(
+    tx: &mut Transaction<'_, Any>,
+    inc: &Incident,
+    from: usize,
+    seq: i64,
+    actor: &Actor,
+) -> Result<()> {
+    for (n, s) in inc.sendings.iter().enumerate().skip(from) {
+        sqlx::query(
+            "INSERT INTO incident_sendings (incident, n, journal_seq, duty, phase, sent_us, reference, lang, late_reason, snapshot, snapshot_sha256, actor) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&inc.id)
+        .bind(n as i64)
+        .bind(seq)
+        .bind(s.duty.as_str())
+        .bind(match s.phase {
+            hygie_incident::Phase::Initial => "initial",
+            hygie_incident::Phase::Complement => "complement",
+        })
+        .bind(s.at.timestamp().as_microsecond())
+        .bind(s.reference.clone())
+        .bind(match s.lang {
+            hygie_core::Lang::En => "en",
+            hygie_core::Lang::Fr => "fr",
+        })
+        .bind(s.late_reason.clone())
+        .bind(&s.snapshot)
+        .bind(&s.snapshot_sha256)
+        .bind(&actor.0)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A sent version as kept in `incident_sendings`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredSending {
+    pub n: i64,
+    pub journal_seq: i64,
+    pub duty: String,
+    pub phase: String,
+    pub sent_us: i64,
+    pub reference: Option<String>,
+    pub lang: String,
+    pub late_reason: Option<String>,
+    pub snapshot: String,
+    pub snapshot_sha256: String,
+    pub actor: String,
+}
+
+impl Store {
+    /// Create an incident: `build` receives the new id (`INC-00001`...) and returns the record.
+    /// The facility must exist. Journalled as `incident.open`.
+    pub async fn create_incident<E: From<StoreError>>(
+        &self,
+        facility: &Finess,
+        actor: &Actor,
+        build: impl FnOnce(String) -> std::result::Result<Incident, E>,
+    ) -> std::result::Result<Incident, E> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        lock(&mut tx).await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT finess FROM facilities WHERE finess = $1")
+                .bind(facility.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::from)?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(format!("facility {facility}")).into());
+        }
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        let id = format!("INC-{:05}", n + 1);
+        let inc = build(id.clone())?;
+        if inc.id != id || inc.facts.facility != facility.as_str() {
+            return Err(StoreError::Corrupt("incident built with another id or facility".into()).into());
+        }
+        let now = now_us();
+        sqlx::query(
+            "INSERT INTO incidents (id, facility, title, status, breach, awareness_us, record, digest, opened_us, updated_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&inc.id)
+        .bind(facility.as_str())
+        .bind(&inc.facts.title)
+        .bind(inc.status.as_str())
+        .bind(inc.facts.personal_data_breach.as_str())
+        .bind(inc.facts.awareness.timestamp().as_microsecond())
+        .bind(to_json(&inc)?)
+        .bind(inc.digest())
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        let details = serde_json::json!({
+            "facility": facility.as_str(),
+            "title": inc.facts.title,
+            "awareness": hygie_incident::clock::rfc3339(&inc.facts.awareness),
+            "facts": inc.facts,
+            "digest": inc.digest(),
+        });
+        append(&mut tx, actor, "incident.open", &incident_subject(&inc.id), &details.to_string()).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(inc)
+    }
+
+    /// Change an incident: `change` mutates the record and returns the journal details of the
+    /// change (the store adds the new digest). Nothing is written when `change` fails.
+    pub async fn update_incident<E: From<StoreError>>(
+        &self,
+        id: &str,
+        actor: &Actor,
+        action: &str,
+        change: impl FnOnce(&mut Incident) -> std::result::Result<serde_json::Value, E>,
+    ) -> std::result::Result<Incident, E> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
+        lock(&mut tx).await?;
+        let json: Option<String> = sqlx::query_scalar("SELECT record FROM incidents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        let Some(json) = json else {
+            return Err(StoreError::NotFound(format!("incident {id}")).into());
+        };
+        let mut inc = parse_record(id, &json)?;
+        let sent_before = inc.sendings.len();
+        let mut details = change(&mut inc)?;
+        let digest = inc.digest();
+        if let serde_json::Value::Object(m) = &mut details {
+            m.insert("digest".into(), serde_json::Value::String(digest.clone()));
+        }
+        let seq = append(&mut tx, actor, action, &incident_subject(id), &details.to_string()).await?;
+        write_sendings(&mut tx, &inc, sent_before, seq, actor).await?;
+        sqlx::query(
+            "UPDATE incidents SET title = $1, status = $2, breach = $3, awareness_us = $4, record = $5, digest = $6, updated_us = $7 WHERE id = $8",
+        )
+        .bind(&inc.facts.title)
+        .bind(inc.status.as_str())
+        .bind(inc.facts.personal_data_breach.as_str())
+        .bind(inc.facts.awareness.timestamp().as_microsecond())
+        .bind(to_json(&inc)?)
+        .bind(&digest)
+        .bind(now_us())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(inc)
+    }
+
+    pub async fn incident(&self, id: &str) -> Result<Incident> {
+        let json: Option<String> = sqlx::query_scalar("SELECT record FROM incidents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match json {
+            Some(j) => parse_record(id, &j),
+            None => Err(StoreError::NotFound(format!("incident {id}"))),
+        }
+    }
+
+    /// Incidents, oldest awareness first; optionally of one facility, optionally with closed ones.
+    pub async fn incidents(
+        &self,
+        facility: Option<&Finess>,
+        include_closed: bool,
+    ) -> Result<Vec<Incident>> {
+        let rows = sqlx::query(
+            "SELECT id, record FROM incidents WHERE ($1 = '' OR facility = $1) AND ($2 = 1 OR status <> 'closed') \
+             ORDER BY awareness_us, id",
+        )
+        .bind(facility.map(|f| f.as_str()).unwrap_or(""))
+        .bind(i64::from(include_closed))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("id")?;
+                let json: String = r.try_get("record")?;
+                parse_record(&id, &json)
+            })
+            .collect()
+    }
+
+    /// The stored digest of an incident's record next to the digest recomputed from it.
+    pub async fn incident_digests(&self, id: &str) -> Result<(String, String)> {
+        let row = sqlx::query("SELECT record, digest FROM incidents WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Err(StoreError::NotFound(format!("incident {id}")));
+        };
+        let json: String = row.try_get("record")?;
+        let stored: String = row.try_get("digest")?;
+        Ok((stored, parse_record(id, &json)?.digest()))
+    }
+
+    /// Every sent version of an incident's notifications, in order.
+    pub async fn incident_sendings(&self, id: &str) -> Result<Vec<StoredSending>> {
+        let rows = sqlx::query(
+            "SELECT n, journal_seq, duty, phase, sent_us, reference, lang, late_reason, snapshot, snapshot_sha256, actor \
+             FROM incident_sendings WHERE incident = $1 ORDER BY n",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredSending {
+                    n: r.try_get("n")?,
+                    journal_seq: r.try_get("journal_seq")?,
+                    duty: r.try_get("duty")?,
+                    phase: r.try_get("phase")?,
+                    sent_us: r.try_get("sent_us")?,
+                    reference: r.try_get("reference")?,
+                    lang: r.try_get("lang")?,
+                    late_reason: r.try_get("late_reason")?,
+                    snapshot: r.try_get("snapshot")?,
+                    snapshot_sha256: r.try_get("snapshot_sha256")?,
+                    actor: r.try_get("actor")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -20,7 +20,10 @@ struct Env {
 }
 
 fn rt() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => panic!("runtime: {e}"),
     }
@@ -36,7 +39,10 @@ fn tempdir() -> tempfile::TempDir {
 impl Env {
     fn sqlite() -> Env {
         let dir = tempdir();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("hygie.sqlite").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("hygie.sqlite").display()
+        );
         Env { dir, url, pg: None }
     }
 
@@ -46,7 +52,9 @@ impl Env {
         let name = format!("hy_{}", uuid_like());
         let created = rt().block_on(async {
             let mut c = sqlx::PgConnection::connect(&admin).await?;
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await?;
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut c)
+                .await?;
             c.close().await?;
             Ok::<_, sqlx::Error>(())
         });
@@ -93,7 +101,11 @@ impl Env {
             Some(code),
             "hygie {args:?}\nstdout: {stdout}\nstderr: {stderr}"
         );
-        if code == 0 { stdout } else { format!("{stdout}{stderr}") }
+        if code == 0 {
+            stdout
+        } else {
+            format!("{stdout}{stderr}")
+        }
     }
 
     fn json(&self, args: &[&str], code: i32) -> Value {
@@ -121,8 +133,20 @@ impl Env {
         };
         self.run(
             &[
-                "facility", "add", "--finess", &f, "--name", "CHU de Test", "--kind", "hospital",
-                "--region", "BRE", "--nis2", nis2, "--plan-start", "2025-01-01",
+                "facility",
+                "add",
+                "--finess",
+                &f,
+                "--name",
+                "CHU de Test",
+                "--kind",
+                "hospital",
+                "--region",
+                "BRE",
+                "--nis2",
+                nis2,
+                "--plan-start",
+                "2025-01-01",
             ],
             0,
         );
@@ -161,7 +185,12 @@ impl Drop for Env {
 fn uuid_like() -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
     h.write_u32(std::process::id());
     format!("{:016x}", h.finish())
 }
@@ -188,12 +217,25 @@ fn full_lifecycle(env: &Env) {
                "dpo_contact": "dpo@chu.test", "affected_systems": ["PACS"]}}"#
         ),
     );
-    let opened = env.json(&["incident", "open", "--from", facts.to_str().unwrap_or_default()], 0);
+    let opened = env.json(
+        &[
+            "incident",
+            "open",
+            "--from",
+            facts.to_str().unwrap_or_default(),
+        ],
+        0,
+    );
     let id = opened["id"].as_str().unwrap_or_default().to_owned();
     assert_eq!(id, "INC-00001");
 
     let show = env.json(&["incident", "show", &id], 0);
-    let due = |d: &str| obligation(&show, d)["due"].as_str().unwrap_or_default().to_owned();
+    let due = |d: &str| {
+        obligation(&show, d)["due"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
     // Across the March transition: 72 absolute hours after 01:30 (+01:00) is 02:30 (+02:00).
     assert_eq!(due("cnil"), "2026-04-01T02:30:00+02:00");
     assert_eq!(due("nis2_notification"), "2026-04-01T02:30:00+02:00");
@@ -201,30 +243,86 @@ fn full_lifecycle(env: &Env) {
     assert_eq!(due("cert_sante"), "2026-03-30T02:30:00+02:00");
     assert_eq!(due("data_subjects"), "2026-04-01T02:30:00+02:00");
     assert_eq!(due("nis2_final"), "2026-05-01T02:30:00+02:00");
-    for d in ["cert_sante", "cnil", "data_subjects", "nis2_early_warning", "nis2_notification", "nis2_final"] {
+    for d in [
+        "cert_sante",
+        "cnil",
+        "data_subjects",
+        "nis2_early_warning",
+        "nis2_notification",
+        "nis2_final",
+    ] {
         let o = obligation(&show, d);
         assert_eq!(o["status"], "late", "{d}");
         assert!(o["basis"].as_str().is_some_and(|b| !b.is_empty()));
         assert!(o["recipient"].as_str().is_some_and(|b| !b.is_empty()));
     }
-    assert_eq!(obligation(&show, "nis2_intermediate")["status"], "not_required");
+    assert_eq!(
+        obligation(&show, "nis2_intermediate")["status"],
+        "not_required"
+    );
 
     // Everything is late: `due` pages someone.
     let d = env.json(&["incident", "due", "--within", "6h"], 5);
     assert!(d["late"].as_u64().unwrap_or(0) >= 6, "{d}");
 
     // A late CNIL notification needs its reasons.
-    let out = env.run(&["incident", "notify", &id, "--duty", "cnil", "--sent-at", "2026-04-02T10:00:00+02:00"], 2);
+    let out = env.run(
+        &[
+            "incident",
+            "notify",
+            &id,
+            "--duty",
+            "cnil",
+            "--sent-at",
+            "2026-04-02T10:00:00+02:00",
+        ],
+        2,
+    );
     assert!(out.contains("33(1)"), "{out}");
     // Sent before awareness is refused.
-    let out = env.run(&["incident", "notify", &id, "--duty", "cert_sante", "--sent-at", "2026-03-29T00:00:00+01:00"], 2);
+    let out = env.run(
+        &[
+            "incident",
+            "notify",
+            &id,
+            "--duty",
+            "cert_sante",
+            "--sent-at",
+            "2026-03-29T00:00:00+01:00",
+        ],
+        2,
+    );
     assert!(out.contains("before awareness"), "{out}");
     env.run(
-        &["incident", "notify", &id, "--duty", "cnil", "--sent-at", "2026-04-02T10:00:00+02:00",
-          "--reference", "CNIL-2026-123", "--late-reason", "Périmètre établi le 2 avril"],
+        &[
+            "incident",
+            "notify",
+            &id,
+            "--duty",
+            "cnil",
+            "--sent-at",
+            "2026-04-02T10:00:00+02:00",
+            "--reference",
+            "CNIL-2026-123",
+            "--late-reason",
+            "Périmètre établi le 2 avril",
+        ],
         0,
     );
-    env.run(&["incident", "notify", &id, "--duty", "cnil", "--phase", "complement", "--sent-at", "2026-04-05T10:00:00+02:00"], 0);
+    env.run(
+        &[
+            "incident",
+            "notify",
+            &id,
+            "--duty",
+            "cnil",
+            "--phase",
+            "complement",
+            "--sent-at",
+            "2026-04-05T10:00:00+02:00",
+        ],
+        0,
+    );
     let show = env.json(&["incident", "show", &id], 0);
     let cnil = obligation(&show, "cnil");
     assert_eq!(cnil["status"], "sent");
@@ -234,16 +332,56 @@ fn full_lifecycle(env: &Env) {
     assert_eq!(sendings, Some(2));
     // The snapshot kept is the French CNIL draft.
     let snap = show["sendings"][0]["snapshot"].as_str().unwrap_or_default();
-    assert!(snap.contains("Nature de la violation") && snap.contains("dpo@chu.test"), "{snap}");
+    assert!(
+        snap.contains("Nature de la violation") && snap.contains("dpo@chu.test"),
+        "{snap}"
+    );
 
     // Drafts: Markdown and printable HTML, English on request.
-    let md = env.run(&["incident", "draft", &id, "--duty", "nis2_early_warning", "--format", "md"], 0);
+    let md = env.run(
+        &[
+            "incident",
+            "draft",
+            &id,
+            "--duty",
+            "nis2_early_warning",
+            "--format",
+            "md",
+        ],
+        0,
+    );
     assert!(md.contains("Acte illicite ou malveillant suspecté"), "{md}");
-    let html = env.run(&["incident", "draft", &id, "--duty", "cert_sante", "--format", "html", "--lang", "en"], 0);
-    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("Potential or actual consequences on patient safety"), "{html}");
+    let html = env.run(
+        &[
+            "incident",
+            "draft",
+            &id,
+            "--duty",
+            "cert_sante",
+            "--format",
+            "html",
+            "--lang",
+            "en",
+        ],
+        0,
+    );
+    assert!(
+        html.starts_with("<!DOCTYPE html>")
+            && html.contains("Potential or actual consequences on patient safety"),
+        "{html}"
+    );
 
     // Learning a new fact re-derives with history.
-    env.run(&["incident", "update", &id, "--gdpr34-exemption", "données chiffrées, clé non compromise"], 0);
+    env.run(
+        &[
+            "incident",
+            "update",
+            &id,
+            "--gdpr34-exemption",
+            "données chiffrées, clé non compromise",
+        ],
+        0,
+    );
     let show = env.json(&["incident", "show", &id], 0);
     assert_eq!(obligation(&show, "data_subjects")["status"], "not_required");
     let hist: Vec<&Value> = show["obligation_history"]
@@ -256,7 +394,16 @@ fn full_lifecycle(env: &Env) {
     // Closing with unmet duties needs a justification.
     let out = env.run(&["incident", "close", &id], 2);
     assert!(out.contains("justification"), "{out}");
-    env.run(&["incident", "close", &id, "--justification", "Signalements faits par téléphone, voir main courante"], 0);
+    env.run(
+        &[
+            "incident",
+            "close",
+            &id,
+            "--justification",
+            "Signalements faits par téléphone, voir main courante",
+        ],
+        0,
+    );
     let out = env.run(&["incident", "update", &id, "--title", "x"], 2);
     assert!(out.contains("closed"), "{out}");
 
@@ -264,8 +411,21 @@ fn full_lifecycle(env: &Env) {
     let reg = env.json(&["incident", "register", "--facility", &fac], 0);
     assert_eq!(reg["entries"][0]["incident"], id);
     assert_eq!(reg["entries"][0]["cnil"]["reference"], "CNIL-2026-123");
-    assert_eq!(reg["entries"][0]["cnil_late_reason"], "Périmètre établi le 2 avril");
-    let csv = env.run(&["incident", "register", "--facility", &fac, "--format", "csv"], 0);
+    assert_eq!(
+        reg["entries"][0]["cnil_late_reason"],
+        "Périmètre établi le 2 avril"
+    );
+    let csv = env.run(
+        &[
+            "incident",
+            "register",
+            "--facility",
+            &fac,
+            "--format",
+            "csv",
+        ],
+        0,
+    );
     assert!(csv.lines().count() == 2, "{csv}");
     let exp = env.json(&["incident", "export", &id], 0);
     assert_eq!(exp["sent_versions"].as_array().map(Vec::len), Some(2));
@@ -276,8 +436,20 @@ fn full_lifecycle(env: &Env) {
     // Journal slice verifies; tampering with the record is detected.
     let j = env.json(&["incident", "journal", &id], 0);
     assert_eq!(j["intact"], true);
-    let actions: Vec<&str> = j["entries"].as_array().map(|a| a.iter().filter_map(|e| e["action"].as_str()).collect()).unwrap_or_default();
-    assert_eq!(actions, ["incident.open", "incident.notify", "incident.notify", "incident.update", "incident.close"]);
+    let actions: Vec<&str> = j["entries"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["action"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        actions,
+        [
+            "incident.open",
+            "incident.notify",
+            "incident.notify",
+            "incident.update",
+            "incident.close"
+        ]
+    );
     env.run(&["journal", "verify"], 0);
     env.sql("UPDATE incidents SET record = REPLACE(record, 'CNIL-2026-123', 'CNIL-0000')");
     let j = env.json(&["incident", "journal", &id], 5);
@@ -288,68 +460,225 @@ fn full_lifecycle(env: &Env) {
 fn due_and_defaults(env: &Env) {
     let out_of_scope = env.add_facility("35000002", "out_of_scope");
     let id = env.json(
-        &["incident", "open", "--facility", &out_of_scope, "--title", "Hameçonnage", "--awareness", "2026-05-04T09:00",
-          "--serious", "--nis2-significant", "--category", "phishing"],
+        &[
+            "incident",
+            "open",
+            "--facility",
+            &out_of_scope,
+            "--title",
+            "Hameçonnage",
+            "--awareness",
+            "2026-05-04T09:00",
+            "--serious",
+            "--nis2-significant",
+            "--category",
+            "phishing",
+        ],
         0,
-    )["id"].as_str().unwrap_or_default().to_owned();
+    )["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let show = env.json(&["incident", "show", &id], 0);
     assert_eq!(show["facts"]["nis2_status"], "out_of_scope");
-    assert_eq!(show["facts"]["awareness"].as_str().map(|s| s.starts_with("2026-05-04T09:00:00+02:00")), Some(true));
-    assert_eq!(obligation(&show, "nis2_early_warning")["status"], "not_required");
+    assert_eq!(
+        show["facts"]["awareness"]
+            .as_str()
+            .map(|s| s.starts_with("2026-05-04T09:00:00+02:00")),
+        Some(true)
+    );
+    assert_eq!(
+        obligation(&show, "nis2_early_warning")["status"],
+        "not_required"
+    );
 
     // 30 min after awareness, within 1 h: CISO and DPO due at 10:00, nothing late.
-    let d = env.json(&["incident", "due", "--within", "1h", "--as-of", "2026-05-04T09:30:00+02:00"], 0);
-    let duties: Vec<&str> = d["items"].as_array().map(|a| a.iter().filter_map(|i| i["duty"].as_str()).collect()).unwrap_or_default();
+    let d = env.json(
+        &[
+            "incident",
+            "due",
+            "--within",
+            "1h",
+            "--as-of",
+            "2026-05-04T09:30:00+02:00",
+        ],
+        0,
+    );
+    let duties: Vec<&str> = d["items"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|i| i["duty"].as_str()).collect())
+        .unwrap_or_default();
     assert_eq!(duties, ["internal_ciso", "internal_dpo"]);
     assert_eq!(d["late"], 0);
     // 90 min after: those two are late → exit 5; CERT Santé due within 24 h is listed as due.
-    let d = env.json(&["incident", "due", "--within", "24h", "--as-of", "2026-05-04T10:30:00+02:00", "--facility", &out_of_scope], 5);
+    let d = env.json(
+        &[
+            "incident",
+            "due",
+            "--within",
+            "24h",
+            "--as-of",
+            "2026-05-04T10:30:00+02:00",
+            "--facility",
+            &out_of_scope,
+        ],
+        5,
+    );
     assert_eq!(d["late"], 2);
-    assert!(d["items"].as_array().is_some_and(|a| a.iter().any(|i| i["duty"] == "cert_sante" && i["status"] == "due")));
-    env.run(&["incident", "notify", &id, "--duty", "internal_ciso", "--sent-at", "2026-05-04T09:10:00+02:00"], 0);
-    env.run(&["incident", "notify", &id, "--duty", "internal_dpo", "--sent-at", "2026-05-04T09:10:00+02:00"], 0);
-    env.json(&["incident", "due", "--within", "1h", "--as-of", "2026-05-04T10:30:00+02:00"], 0);
+    assert!(d["items"].as_array().is_some_and(|a| {
+        a.iter()
+            .any(|i| i["duty"] == "cert_sante" && i["status"] == "due")
+    }));
+    env.run(
+        &[
+            "incident",
+            "notify",
+            &id,
+            "--duty",
+            "internal_ciso",
+            "--sent-at",
+            "2026-05-04T09:10:00+02:00",
+        ],
+        0,
+    );
+    env.run(
+        &[
+            "incident",
+            "notify",
+            &id,
+            "--duty",
+            "internal_dpo",
+            "--sent-at",
+            "2026-05-04T09:10:00+02:00",
+        ],
+        0,
+    );
+    env.json(
+        &[
+            "incident",
+            "due",
+            "--within",
+            "1h",
+            "--as-of",
+            "2026-05-04T10:30:00+02:00",
+        ],
+        0,
+    );
 
     // The facility's NIS 2 status is the default.
     let essential = env.add_facility("35000003", "essential");
     let id2 = env.json(
-        &["incident", "open", "--facility", &essential, "--title", "Indisponibilité du DPI", "--awareness", "2026-10-25T02:30:00+01:00",
-          "--nis2-significant"],
+        &[
+            "incident",
+            "open",
+            "--facility",
+            &essential,
+            "--title",
+            "Indisponibilité du DPI",
+            "--awareness",
+            "2026-10-25T02:30:00+01:00",
+            "--nis2-significant",
+        ],
         0,
-    )["id"].as_str().unwrap_or_default().to_owned();
+    )["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let show = env.json(&["incident", "show", &id2], 0);
-    assert_eq!(obligation(&show, "nis2_early_warning")["due"], "2026-10-26T02:30:00+01:00");
-    assert_eq!(obligation(&show, "nis2_notification")["due"], "2026-10-28T02:30:00+01:00");
+    assert_eq!(
+        obligation(&show, "nis2_early_warning")["due"],
+        "2026-10-26T02:30:00+01:00"
+    );
+    assert_eq!(
+        obligation(&show, "nis2_notification")["due"],
+        "2026-10-28T02:30:00+01:00"
+    );
 }
 
 /// Bad input changes nothing and says why.
 fn refusals(env: &Env) {
     let fac = env.add_facility("35000004", "important");
     // Ambiguous local time in October.
-    let out = env.run(&["incident", "open", "--facility", &fac, "--title", "x", "--awareness", "2026-10-25T02:30"], 2);
+    let out = env.run(
+        &[
+            "incident",
+            "open",
+            "--facility",
+            &fac,
+            "--title",
+            "x",
+            "--awareness",
+            "2026-10-25T02:30",
+        ],
+        2,
+    );
     assert!(out.contains("ambiguous"), "{out}");
     // Awareness before occurrence.
     let out = env.run(
-        &["incident", "open", "--facility", &fac, "--title", "x", "--awareness", "2026-05-04T09:00:00+02:00",
-          "--occurrence", "2026-05-04T10:00:00+02:00"],
+        &[
+            "incident",
+            "open",
+            "--facility",
+            &fac,
+            "--title",
+            "x",
+            "--awareness",
+            "2026-05-04T09:00:00+02:00",
+            "--occurrence",
+            "2026-05-04T10:00:00+02:00",
+        ],
         2,
     );
     assert!(out.contains("before occurrence"), "{out}");
     // Unknown key in the JSON file, with its position.
-    let f = env.file("bad.json", &format!(r#"{{"facility": "{fac}", "title": "x", "awarness": "2026-05-04T09:00:00Z"}}"#));
-    let out = env.run(&["incident", "open", "--from", f.to_str().unwrap_or_default()], 2);
+    let f = env.file(
+        "bad.json",
+        &format!(r#"{{"facility": "{fac}", "title": "x", "awarness": "2026-05-04T09:00:00Z"}}"#),
+    );
+    let out = env.run(
+        &["incident", "open", "--from", f.to_str().unwrap_or_default()],
+        2,
+    );
     assert!(out.contains("awarness") && out.contains("line 1"), "{out}");
     // Unknown facility.
-    let other = Finess::with_check_digit("35000099").map(|f| f.to_string()).unwrap_or_default();
-    env.run(&["incident", "open", "--facility", &other, "--title", "x", "--awareness", "2026-05-04T09:00:00Z"], 3);
+    let other = Finess::with_check_digit("35000099")
+        .map(|f| f.to_string())
+        .unwrap_or_default();
+    env.run(
+        &[
+            "incident",
+            "open",
+            "--facility",
+            &other,
+            "--title",
+            "x",
+            "--awareness",
+            "2026-05-04T09:00:00Z",
+        ],
+        3,
+    );
     // Unknown incident.
     env.run(&["incident", "show", "INC-99999"], 3);
     // Nothing was created.
     let list = env.json(&["incident", "list", "--all"], 0);
     assert_eq!(list.as_array().map(Vec::len), Some(0));
     // Backwards status.
-    let id = env.json(&["incident", "open", "--facility", &fac, "--title", "x", "--awareness", "2026-05-04T09:00:00Z"], 0)["id"]
-        .as_str().unwrap_or_default().to_owned();
+    let id = env.json(
+        &[
+            "incident",
+            "open",
+            "--facility",
+            &fac,
+            "--title",
+            "x",
+            "--awareness",
+            "2026-05-04T09:00:00Z",
+        ],
+        0,
+    )["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     env.run(&["incident", "update", &id, "--status", "resolved"], 0);
     let out = env.run(&["incident", "update", &id, "--status", "contained"], 2);
     assert!(out.contains("cannot go back"), "{out}");
@@ -370,6 +699,14 @@ macro_rules! on_both {
     };
 }
 
-on_both!(full_lifecycle, full_lifecycle_sqlite, full_lifecycle_postgres);
-on_both!(due_and_defaults, due_and_defaults_sqlite, due_and_defaults_postgres);
+on_both!(
+    full_lifecycle,
+    full_lifecycle_sqlite,
+    full_lifecycle_postgres
+);
+on_both!(
+    due_and_defaults,
+    due_and_defaults_sqlite,
+    due_and_defaults_postgres
+);
 on_both!(refusals, refusals_sqlite, refusals_postgres);

@@ -194,7 +194,10 @@ mod tests {
             Ok(SignedDuration::from_mins(90))
         );
         assert!(parse_duration("within", "soon").is_err());
-        assert_eq!(human(SignedDuration::from_mins(3 * 1440 + 125)), "3 d 2 h 05 min");
+        assert_eq!(
+            human(SignedDuration::from_mins(3 * 1440 + 125)),
+            "3 d 2 h 05 min"
+        );
         assert_eq!(human(SignedDuration::from_mins(-5)), "-5 min");
     }
 }

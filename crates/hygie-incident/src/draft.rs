@@ -6,11 +6,11 @@
 //! 30 octobre 2017 form), CNIL notification (GDPR 33(3) a–d), communication to data subjects
 //! (GDPR 34(2)), breach register (GDPR 33(5)), NIS 2 art. 23(4) a–e.
 
+use crate::Result;
 use crate::clock;
 use crate::facts::{BreachRisk, ImpactCriteria};
 use crate::incident::{Incident, Phase};
 use crate::obligations::{Duty, Obligation};
-use crate::Result;
 use hygie_core::Lang;
 use hygie_report::esc;
 use jiff::Timestamp;
@@ -45,7 +45,11 @@ fn missing(lang: Lang) -> String {
 }
 
 fn yes_no(lang: Lang, b: bool) -> String {
-    if b { tr(lang, "Yes", "Oui") } else { tr(lang, "No", "Non") }
+    if b {
+        tr(lang, "Yes", "Oui")
+    } else {
+        tr(lang, "No", "Non")
+    }
 }
 
 fn opt_bool(lang: Lang, b: Option<bool>) -> String {
@@ -60,7 +64,11 @@ fn opt(lang: Lang, s: &Option<String>) -> String {
 }
 
 fn list(lang: Lang, l: &[String]) -> String {
-    if l.is_empty() { missing(lang) } else { l.join("; ") }
+    if l.is_empty() {
+        missing(lang)
+    } else {
+        l.join("; ")
+    }
 }
 
 fn count(lang: Lang, n: Option<u64>) -> String {
@@ -99,7 +107,11 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
         lang,
         sections: Vec::new(),
     };
-    let t = |z: &Option<jiff::Zoned>| z.as_ref().map(clock::rfc3339).unwrap_or_else(|| missing(lang));
+    let t = |z: &Option<jiff::Zoned>| {
+        z.as_ref()
+            .map(clock::rfc3339)
+            .unwrap_or_else(|| missing(lang))
+    };
     let actions: Vec<String> = f
         .actions
         .iter()
@@ -136,7 +148,10 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
         b.field(
             "Due",
             "Échéance",
-            o.due.as_ref().map(clock::rfc3339).unwrap_or_else(|| missing(lang)),
+            o.due
+                .as_ref()
+                .map(clock::rfc3339)
+                .unwrap_or_else(|| missing(lang)),
         );
         if let Some(e) = o.elapsed(now) {
             b.field(
@@ -149,12 +164,11 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
 
     match duty {
         Duty::CertSante => {
-            b.section("Signalement (CSP D.1111-16-2)", "Signalement (CSP D.1111-16-2)");
-            b.field(
-                "Categories",
-                "Catégories",
-                list(lang, &categories),
+            b.section(
+                "Signalement (CSP D.1111-16-2)",
+                "Signalement (CSP D.1111-16-2)",
             );
+            b.field("Categories", "Catégories", list(lang, &categories));
             b.field("Description", "Description", opt(lang, &f.description));
             for n in ImpactCriteria::NAMES {
                 b.field(
@@ -244,11 +258,7 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
                 "Conséquences probables",
                 opt(lang, &f.consequences),
             );
-            b.field(
-                "Measures taken",
-                "Mesures prises",
-                list(lang, &actions),
-            );
+            b.field("Measures taken", "Mesures prises", list(lang, &actions));
             b.field(
                 "Measures proposed to address the breach and mitigate its effects",
                 "Mesures proposées pour remédier à la violation et en atténuer les effets",
@@ -290,7 +300,10 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
             }
         }
         Duty::Nis2EarlyWarning => {
-            b.section("NIS 2 early warning (art. 23(4)(a))", "NIS 2 alerte précoce (art. 23.4.a)");
+            b.section(
+                "NIS 2 early warning (art. 23(4)(a))",
+                "NIS 2 alerte précoce (art. 23.4.a)",
+            );
             b.field(
                 "Suspected unlawful or malicious act",
                 "Acte illicite ou malveillant suspecté",
@@ -342,7 +355,10 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
         }
         Duty::Nis2Final | Duty::Nis2Progress => {
             if duty == Duty::Nis2Final {
-                b.section("NIS 2 final report (art. 23(4)(d))", "NIS 2 rapport final (art. 23.4.d)");
+                b.section(
+                    "NIS 2 final report (art. 23(4)(d))",
+                    "NIS 2 rapport final (art. 23.4.d)",
+                );
             } else {
                 b.section(
                     "NIS 2 progress report (art. 23(4)(e))",
@@ -377,11 +393,7 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
                 "Impact transfrontière",
                 opt_bool(lang, f.cross_border),
             );
-            b.field(
-                "End of handling",
-                "Fin du traitement",
-                t(&f.resolved_at),
-            );
+            b.field("End of handling", "Fin du traitement", t(&f.resolved_at));
         }
         Duty::InternalCiso | Duty::InternalDpo => {
             b.section("Internal information", "Information interne");
@@ -417,13 +429,21 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
 
 fn breach_text(lang: Lang, r: BreachRisk) -> String {
     match r {
-        BreachRisk::None => tr(lang, "No personal data involved", "Aucune donnée personnelle concernée"),
+        BreachRisk::None => tr(
+            lang,
+            "No personal data involved",
+            "Aucune donnée personnelle concernée",
+        ),
         BreachRisk::Unlikely => tr(
             lang,
             "Breach unlikely to result in a risk",
             "Violation peu susceptible d'engendrer un risque",
         ),
-        BreachRisk::Risk => tr(lang, "Breach with a risk to people", "Violation présentant un risque pour les personnes"),
+        BreachRisk::Risk => tr(
+            lang,
+            "Breach with a risk to people",
+            "Violation présentant un risque pour les personnes",
+        ),
         BreachRisk::High => tr(
             lang,
             "Breach with a high risk to people",
@@ -451,7 +471,12 @@ impl Draft {
         );
         for s in &self.sections {
             let _ = writeln!(out, "## {}\n", s.heading);
-            let _ = writeln!(out, "| {} | {} |", tr(l, "Field", "Champ"), tr(l, "Value", "Valeur"));
+            let _ = writeln!(
+                out,
+                "| {} | {} |",
+                tr(l, "Field", "Champ"),
+                tr(l, "Value", "Valeur")
+            );
             out.push_str("|---|---|\n");
             for (k, v) in &s.fields {
                 let _ = writeln!(out, "| {} | {} |", md_cell(k), md_cell(v));

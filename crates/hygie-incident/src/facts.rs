@@ -650,7 +650,11 @@ impl FactsInput {
             f.detection.source = s.parse()?;
         }
         add_unique(&mut f.detection.alert_ids, &self.alert_ids, "alert_ids")?;
-        add_unique(&mut f.detection.finding_ids, &self.finding_ids, "finding_ids")?;
+        add_unique(
+            &mut f.detection.finding_ids,
+            &self.finding_ids,
+            "finding_ids",
+        )?;
         if let Some(z) = t("occurrence", &self.occurrence)? {
             f.occurrence = Some(z);
         }
@@ -710,7 +714,9 @@ impl FactsInput {
         for a in &self.actions {
             let (at, text) = match a {
                 ActionInput::Text(text) => (now.to_zoned(tz.clone()), text),
-                ActionInput::Dated { at, text } => (clock::parse_instant("actions.at", at, &tz)?, text),
+                ActionInput::Dated { at, text } => {
+                    (clock::parse_instant("actions.at", at, &tz)?, text)
+                }
             };
             f.actions.push(Action {
                 at,

@@ -325,15 +325,25 @@ impl Incident {
             }
             _ => {}
         }
-        if matches!(duty, Duty::Nis2Final | Duty::Nis2Progress | Duty::Nis2Intermediate)
-            && !self.sendings.iter().any(|s| s.duty == Duty::Nis2Notification)
+        if matches!(
+            duty,
+            Duty::Nis2Final | Duty::Nis2Progress | Duty::Nis2Intermediate
+        ) && !self
+            .sendings
+            .iter()
+            .any(|s| s.duty == Duty::Nis2Notification)
         {
             return Err(IncidentError::Transition(format!(
                 "{duty}: send the NIS 2 incident notification first"
             )));
         }
-        let late = phase == Phase::Initial && o.due.as_ref().is_some_and(|d| at.timestamp() > d.timestamp());
-        let late_reason = late_reason.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+        let late = phase == Phase::Initial
+            && o.due
+                .as_ref()
+                .is_some_and(|d| at.timestamp() > d.timestamp());
+        let late_reason = late_reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
         if late && duty == Duty::Cnil && late_reason.is_none() {
             return Err(IncidentError::invalid(
                 "late_reason",
@@ -367,13 +377,23 @@ impl Incident {
     pub fn close(&mut self, justification: Option<String>, now: Timestamp) -> Result<Vec<Duty>> {
         self.refuse_if_closed("close it again")?;
         let obligations = self.obligations(now)?;
-        let unmet: Vec<Duty> = obligations.iter().filter(|o| o.unmet()).map(|o| o.duty).collect();
-        let justification = justification.map(|j| j.trim().to_owned()).filter(|j| !j.is_empty());
+        let unmet: Vec<Duty> = obligations
+            .iter()
+            .filter(|o| o.unmet())
+            .map(|o| o.duty)
+            .collect();
+        let justification = justification
+            .map(|j| j.trim().to_owned())
+            .filter(|j| !j.is_empty());
         if !unmet.is_empty() && justification.is_none() {
             return Err(IncidentError::Transition(format!(
                 "incident {} has unmet obligations ({}): give a --justification to close it anyway",
                 self.id,
-                unmet.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", ")
+                unmet
+                    .iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         if self.facts.resolved_at.is_none() {

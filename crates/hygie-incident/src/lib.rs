@@ -19,7 +19,7 @@ pub use facts::{
     IntermediateRequest, PersonalData, Targets,
 };
 pub use incident::{Closure, Incident, IncidentStatus, ObligationEvent, Phase, Sending};
-pub use obligations::{Duty, DueKind, Obligation, ObligationStatus};
+pub use obligations::{DueKind, Duty, Obligation, ObligationStatus};
 
 /// Why an incident operation was refused. Every message names the field or the rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

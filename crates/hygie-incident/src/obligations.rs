@@ -77,7 +77,10 @@ impl Duty {
                 "Inscription au registre des violations",
             ),
             Duty::Nis2EarlyWarning => ("NIS 2 early warning", "NIS 2 alerte précoce"),
-            Duty::Nis2Notification => ("NIS 2 incident notification", "NIS 2 notification d'incident"),
+            Duty::Nis2Notification => (
+                "NIS 2 incident notification",
+                "NIS 2 notification d'incident",
+            ),
             Duty::Nis2Intermediate => ("NIS 2 intermediate report", "NIS 2 rapport intermédiaire"),
             Duty::Nis2Final => ("NIS 2 final report", "NIS 2 rapport final"),
             Duty::Nis2Progress => ("NIS 2 progress report", "NIS 2 rapport d'avancement"),
@@ -88,7 +91,10 @@ impl Duty {
     pub fn recipient(self) -> Localized {
         let (en, fr) = match self {
             Duty::InternalCiso => ("CISO", "RSSI"),
-            Duty::InternalDpo => ("Data protection officer (DPO)", "Délégué à la protection des données (DPO)"),
+            Duty::InternalDpo => (
+                "Data protection officer (DPO)",
+                "Délégué à la protection des données (DPO)",
+            ),
             Duty::CertSante => (
                 "ANS / CERT Santé (signalement portal)",
                 "ANS / CERT Santé (portail de signalement)",
@@ -114,8 +120,12 @@ impl Duty {
     pub fn basis(self) -> &'static str {
         match self {
             Duty::InternalCiso => "Internal incident procedure (INC-01; PGSSI-S)",
-            Duty::InternalDpo => "GDPR art. 38(1) (DPO involved in all data-protection issues); internal procedure",
-            Duty::CertSante => "CSP L.1111-8-2; D.1111-16-2 and D.1111-16-3; arrêté du 30 octobre 2017",
+            Duty::InternalDpo => {
+                "GDPR art. 38(1) (DPO involved in all data-protection issues); internal procedure"
+            }
+            Duty::CertSante => {
+                "CSP L.1111-8-2; D.1111-16-2 and D.1111-16-3; arrêté du 30 octobre 2017"
+            }
             Duty::Cnil => "GDPR art. 33(1) and 33(4)",
             Duty::DataSubjects => "GDPR art. 34",
             Duty::BreachRegister => "GDPR art. 33(5)",
@@ -278,7 +288,7 @@ fn required(reason: impl Into<String>, start: &Zoned, due: Zoned, due_kind: DueK
     }
 }
 
-fn first_sent<'a>(sendings: &'a [Sending], duty: Duty) -> Option<&'a Sending> {
+fn first_sent(sendings: &[Sending], duty: Duty) -> Option<&Sending> {
     sendings
         .iter()
         .filter(|s| s.duty == duty)
@@ -355,9 +365,10 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
                 ),
             },
             Duty::DataSubjects => match (facts.personal_data_breach, &facts.gdpr34_exemption) {
-                (BreachRisk::High, Some(ex)) => {
-                    not_required(format!("GDPR 34(3) exemption: {ex}"), DueKind::InternalTarget)
-                }
+                (BreachRisk::High, Some(ex)) => not_required(
+                    format!("GDPR 34(3) exemption: {ex}"),
+                    DueKind::InternalTarget,
+                ),
                 (BreachRisk::High, None) => required(
                     format!(
                         "breach likely to result in a high risk: inform the people without undue delay (internal target {})",
@@ -411,10 +422,7 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
                 ),
                 (Ok(_), Some(r)) => Req {
                     required: true,
-                    reason: format!(
-                        "requested on {}",
-                        clock::rfc3339(&r.requested_at)
-                    ),
+                    reason: format!("requested on {}", clock::rfc3339(&r.requested_at)),
                     start: Some(r.requested_at.clone()),
                     due: r.due.clone(),
                     due_kind: DueKind::OnRequest,
@@ -428,14 +436,18 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
                         // Art. 23(4)(e): final report within one month of the end of handling.
                         match &facts.resolved_at {
                             Some(r) => required(
-                                format!("{why}: progress report sent; final report within one month of the end of handling"),
+                                format!(
+                                    "{why}: progress report sent; final report within one month of the end of handling"
+                                ),
                                 r,
                                 clock::add_months(r, 1)?,
                                 DueKind::Legal,
                             ),
                             None => Req {
                                 required: true,
-                                reason: format!("{why}: progress report sent; final report due one month after the end of handling (not yet resolved)"),
+                                reason: format!(
+                                    "{why}: progress report sent; final report due one month after the end of handling (not yet resolved)"
+                                ),
                                 start: None,
                                 due: None,
                                 due_kind: DueKind::Legal,
@@ -465,7 +477,9 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
                         .resolved_at
                         .as_ref()
                         .is_some_and(|r| r.timestamp() <= final_due.timestamp());
-                    if first_sent(sendings, Duty::Nis2Final).is_some() && first_sent(sendings, Duty::Nis2Progress).is_none() {
+                    if first_sent(sendings, Duty::Nis2Final).is_some()
+                        && first_sent(sendings, Duty::Nis2Progress).is_none()
+                    {
                         not_required("the final report was sent", DueKind::Legal)
                     } else if resolved_in_time {
                         not_required(
@@ -474,7 +488,9 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
                         )
                     } else {
                         required(
-                            format!("{why}: incident still ongoing at the final-report date: progress report instead"),
+                            format!(
+                                "{why}: incident still ongoing at the final-report date: progress report instead"
+                            ),
                             &notif_base,
                             final_due.clone(),
                             DueKind::Legal,

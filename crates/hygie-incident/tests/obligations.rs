@@ -15,7 +15,9 @@ fn finess() -> String {
 }
 
 fn now() -> Timestamp {
-    "2026-11-22T10:00:00Z".parse().unwrap_or(Timestamp::UNIX_EPOCH)
+    "2026-11-22T10:00:00Z"
+        .parse()
+        .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 fn input(awareness: &str) -> FactsInput {
@@ -236,37 +238,58 @@ fn march_transition_72h_is_absolute() {
     assert_eq!(rfc3339(&inc.facts.awareness), "2026-03-29T01:30:00+01:00");
     let cnil = inc.obligation(Duty::Cnil, now()).expect("cnil");
     // 72 absolute hours: 00:30Z + 72 h = 2026-04-01T00:30Z = 02:30 in summer time.
-    assert_eq!(cnil.due.as_ref().map(rfc3339).as_deref(), Some("2026-04-01T02:30:00+02:00"));
+    assert_eq!(
+        cnil.due.as_ref().map(rfc3339).as_deref(),
+        Some("2026-04-01T02:30:00+02:00")
+    );
     let ew = inc.obligation(Duty::Nis2EarlyWarning, now()).expect("ew");
-    assert_eq!(ew.due.as_ref().map(rfc3339).as_deref(), Some("2026-03-30T02:30:00+02:00"));
+    assert_eq!(
+        ew.due.as_ref().map(rfc3339).as_deref(),
+        Some("2026-03-30T02:30:00+02:00")
+    );
     let (Some(s), Some(d)) = (cnil.start.as_ref(), cnil.due.as_ref()) else {
         panic!("start and due")
     };
-    assert_eq!(d.timestamp().duration_since(s.timestamp()), SignedDuration::from_hours(72));
+    assert_eq!(
+        d.timestamp().duration_since(s.timestamp()),
+        SignedDuration::from_hours(72)
+    );
 }
 
 #[test]
 fn october_ambiguous_hour_is_refused_without_offset_and_exact_with_one() {
     let i = input("2026-10-25T02:30");
-    let e = open(i, Some(Nis2Status::Essential)).err().map(|e| e.to_string()).unwrap_or_default();
+    let e = open(i, Some(Nis2Status::Essential))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(e.contains("awareness") && e.contains("ambiguous"), "{e}");
 
     // First occurrence (summer time, +02:00) = 00:30Z.
     let mut i = input("2026-10-25T02:30:00+02:00");
     i.personal_data_breach = Some("risk".into());
     let inc = open(i, None).expect("opens");
-    let due = inc.obligation(Duty::Cnil, now()).ok().and_then(|o| o.due.as_ref().map(rfc3339));
+    let due = inc
+        .obligation(Duty::Cnil, now())
+        .ok()
+        .and_then(|o| o.due.as_ref().map(rfc3339));
     assert_eq!(due.as_deref(), Some("2026-10-28T01:30:00+01:00"));
 
     // Second occurrence (winter time, +01:00) = 01:30Z.
     let mut i = input("2026-10-25T02:30:00+01:00");
     i.personal_data_breach = Some("risk".into());
     let inc = open(i, None).expect("opens");
-    let due = inc.obligation(Duty::Cnil, now()).ok().and_then(|o| o.due.as_ref().map(rfc3339));
+    let due = inc
+        .obligation(Duty::Cnil, now())
+        .ok()
+        .and_then(|o| o.due.as_ref().map(rfc3339));
     assert_eq!(due.as_deref(), Some("2026-10-28T02:30:00+01:00"));
 
     // The skipped hour in March does not exist.
-    let e = open(input("2026-03-29T02:30"), None).err().map(|e| e.to_string()).unwrap_or_default();
+    let e = open(input("2026-03-29T02:30"), None)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(e.contains("does not exist"), "{e}");
 }
 
@@ -275,19 +298,46 @@ fn final_report_counts_from_the_notification_as_sent() {
     let mut i = input("2026-01-30T10:00:00+01:00");
     i.nis2_significant = Some(true);
     let mut inc = open(i, Some(Nis2Status::Important)).expect("opens");
-    let at = clock::parse_instant("at", "2026-01-31T12:00:00+01:00", &inc.facts.tz().expect("tz")).expect("t");
-    inc.record_sending(Duty::Nis2EarlyWarning, at.clone(), None, Phase::Initial, Lang::Fr, None, "x".into(), now())
-        .expect("early warning");
-    inc.record_sending(Duty::Nis2Notification, at, Some("ANSSI-1".into()), Phase::Initial, Lang::Fr, None, "y".into(), now())
-        .expect("notification");
+    let at = clock::parse_instant(
+        "at",
+        "2026-01-31T12:00:00+01:00",
+        &inc.facts.tz().expect("tz"),
+    )
+    .expect("t");
+    inc.record_sending(
+        Duty::Nis2EarlyWarning,
+        at.clone(),
+        None,
+        Phase::Initial,
+        Lang::Fr,
+        None,
+        "x".into(),
+        now(),
+    )
+    .expect("early warning");
+    inc.record_sending(
+        Duty::Nis2Notification,
+        at,
+        Some("ANSSI-1".into()),
+        Phase::Initial,
+        Lang::Fr,
+        None,
+        "y".into(),
+        now(),
+    )
+    .expect("notification");
     let f = inc.obligation(Duty::Nis2Final, now()).expect("final");
     // 31 January + one calendar month is clamped to 28 February.
-    assert_eq!(f.due.as_ref().map(rfc3339).as_deref(), Some("2026-02-28T12:00:00+01:00"));
+    assert_eq!(
+        f.due.as_ref().map(rfc3339).as_deref(),
+        Some("2026-02-28T12:00:00+01:00")
+    );
     // The re-derivation was logged with its cause.
-    assert!(inc
-        .obligation_log
-        .iter()
-        .any(|e| e.duty == Duty::Nis2Final && e.cause == "notify: nis2_notification"));
+    assert!(
+        inc.obligation_log
+            .iter()
+            .any(|e| e.duty == Duty::Nis2Final && e.cause == "notify: nis2_notification")
+    );
 }
 
 #[test]
@@ -297,14 +347,43 @@ fn progress_report_then_final_after_end_of_handling() {
     let mut inc = open(i, Some(Nis2Status::Essential)).expect("opens");
     let tz = inc.facts.tz().expect("tz");
     let t = |s: &str| clock::parse_instant("t", s, &tz).expect("time");
-    inc.record_sending(Duty::Nis2Notification, t("2026-05-06T09:00:00+02:00"), None, Phase::Initial, Lang::Fr, None, "n".into(), now()).expect("n");
-    inc.record_sending(Duty::Nis2Progress, t("2026-06-05T09:00:00+02:00"), None, Phase::Initial, Lang::Fr, None, "p".into(), now()).expect("p");
+    inc.record_sending(
+        Duty::Nis2Notification,
+        t("2026-05-06T09:00:00+02:00"),
+        None,
+        Phase::Initial,
+        Lang::Fr,
+        None,
+        "n".into(),
+        now(),
+    )
+    .expect("n");
+    inc.record_sending(
+        Duty::Nis2Progress,
+        t("2026-06-05T09:00:00+02:00"),
+        None,
+        Phase::Initial,
+        Lang::Fr,
+        None,
+        "p".into(),
+        now(),
+    )
+    .expect("p");
     let f = inc.obligation(Duty::Nis2Final, now()).expect("final");
-    assert!(f.due.is_none(), "unresolved: final due one month after end of handling");
-    let patch = FactsInput { resolved_at: Some("2026-07-10T18:00:00+02:00".into()), ..FactsInput::default() };
+    assert!(
+        f.due.is_none(),
+        "unresolved: final due one month after end of handling"
+    );
+    let patch = FactsInput {
+        resolved_at: Some("2026-07-10T18:00:00+02:00".into()),
+        ..FactsInput::default()
+    };
     inc.update(&patch, now()).expect("resolve");
     let f = inc.obligation(Duty::Nis2Final, now()).expect("final");
-    assert_eq!(f.due.as_ref().map(rfc3339).as_deref(), Some("2026-08-10T18:00:00+02:00"));
+    assert_eq!(
+        f.due.as_ref().map(rfc3339).as_deref(),
+        Some("2026-08-10T18:00:00+02:00")
+    );
 }
 
 #[test]
@@ -313,18 +392,32 @@ fn discovering_personal_data_later_adds_duties_and_keeps_why() {
     i.serious = Some(true);
     let mut inc = open(i, Some(Nis2Status::OutOfScope)).expect("opens");
     assert!(!required(&inc, now()).contains(&"cnil"));
-    let first = inc.obligation_log.iter().filter(|e| e.duty == Duty::Cnil).count();
+    let first = inc
+        .obligation_log
+        .iter()
+        .filter(|e| e.duty == Duty::Cnil)
+        .count();
     assert_eq!(first, 1);
-    let patch = FactsInput { personal_data_breach: Some("high".into()), ..FactsInput::default() };
+    let patch = FactsInput {
+        personal_data_breach: Some("high".into()),
+        ..FactsInput::default()
+    };
     let changed = inc.update(&patch, now()).expect("update");
     assert_eq!(changed, vec!["personal_data_breach".to_string()]);
     assert!(required(&inc, now()).contains(&"cnil"));
-    let cnil: Vec<_> = inc.obligation_log.iter().filter(|e| e.duty == Duty::Cnil).collect();
+    let cnil: Vec<_> = inc
+        .obligation_log
+        .iter()
+        .filter(|e| e.duty == Duty::Cnil)
+        .collect();
     assert_eq!(cnil.len(), 2);
     assert!(!cnil[0].required && cnil[0].reason.contains("no personal-data breach"));
     assert!(cnil[1].required && cnil[1].cause == "update: personal_data_breach");
     // A GDPR 34(3) exemption removes the data-subject duty, with its ground.
-    let patch = FactsInput { gdpr34_exemption: Some("data encrypted (AES-256), key not compromised".into()), ..FactsInput::default() };
+    let patch = FactsInput {
+        gdpr34_exemption: Some("data encrypted (AES-256), key not compromised".into()),
+        ..FactsInput::default()
+    };
     inc.update(&patch, now()).expect("update");
     let ds = inc.obligation(Duty::DataSubjects, now()).expect("ds");
     assert!(!ds.required && ds.reason.contains("34(3)"));
@@ -337,9 +430,14 @@ fn cert_sante_target_is_configurable() {
     i.cert_sante_target = Some("4h".into());
     let inc = open(i, None).expect("opens");
     let o = inc.obligation(Duty::CertSante, now()).expect("cert");
-    assert_eq!(o.due.as_ref().map(rfc3339).as_deref(), Some("2026-05-04T13:00:00+02:00"));
+    assert_eq!(
+        o.due.as_ref().map(rfc3339).as_deref(),
+        Some("2026-05-04T13:00:00+02:00")
+    );
     assert!(o.reason.contains("sans délai") && o.reason.contains("4 h"));
-    let early = "2026-05-04T10:00:00+02:00".parse::<Timestamp>().expect("ts");
+    let early = "2026-05-04T10:00:00+02:00"
+        .parse::<Timestamp>()
+        .expect("ts");
     let o = inc.obligation(Duty::CertSante, early).expect("cert");
     assert_eq!(o.status, ObligationStatus::Due);
     assert_eq!(o.elapsed(early), Some(SignedDuration::from_hours(1)));
@@ -359,7 +457,10 @@ fn impossible_times_and_invalid_transitions_are_refused() {
     let mut i = input("2026-05-04T09:00:00+02:00");
     i.occurrence = Some("2026-05-04T10:00:00+02:00".into());
     let m = message(open(i, None));
-    assert!(m.contains("awareness") && m.contains("before occurrence"), "{m}");
+    assert!(
+        m.contains("awareness") && m.contains("before occurrence"),
+        "{m}"
+    );
     // Awareness in the future.
     let m = message(open(input("2027-01-01T00:00:00Z"), None));
     assert!(m.contains("future"), "{m}");
@@ -374,40 +475,126 @@ fn impossible_times_and_invalid_transitions_are_refused() {
     let tz = inc.facts.tz().expect("tz");
     let t = |s: &str| clock::parse_instant("t", s, &tz).expect("time");
     // Sent before awareness.
-    let m = message(inc.record_sending(Duty::Cnil, t("2026-05-04T08:00:00+02:00"), None, Phase::Initial, Lang::Fr, None, "x".into(), now()));
+    let m = message(inc.record_sending(
+        Duty::Cnil,
+        t("2026-05-04T08:00:00+02:00"),
+        None,
+        Phase::Initial,
+        Lang::Fr,
+        None,
+        "x".into(),
+        now(),
+    ));
     assert!(m.contains("before awareness"), "{m}");
     // Sent in the future.
-    let m = message(inc.record_sending(Duty::Cnil, t("2026-12-01T08:00:00+01:00"), None, Phase::Initial, Lang::Fr, None, "x".into(), now()));
+    let m = message(inc.record_sending(
+        Duty::Cnil,
+        t("2026-12-01T08:00:00+01:00"),
+        None,
+        Phase::Initial,
+        Lang::Fr,
+        None,
+        "x".into(),
+        now(),
+    ));
     assert!(m.contains("future"), "{m}");
     // Late CNIL notification without reasons.
-    let m = message(inc.record_sending(Duty::Cnil, t("2026-05-08T09:00:00+02:00"), None, Phase::Initial, Lang::Fr, None, "x".into(), now()));
+    let m = message(inc.record_sending(
+        Duty::Cnil,
+        t("2026-05-08T09:00:00+02:00"),
+        None,
+        Phase::Initial,
+        Lang::Fr,
+        None,
+        "x".into(),
+        now(),
+    ));
     assert!(m.contains("late_reason") && m.contains("33(1)"), "{m}");
     // A duty that does not apply.
-    let m = message(inc.record_sending(Duty::CertSante, t("2026-05-04T10:00:00+02:00"), None, Phase::Initial, Lang::Fr, None, "x".into(), now()));
+    let m = message(inc.record_sending(
+        Duty::CertSante,
+        t("2026-05-04T10:00:00+02:00"),
+        None,
+        Phase::Initial,
+        Lang::Fr,
+        None,
+        "x".into(),
+        now(),
+    ));
     assert!(m.contains("not required"), "{m}");
     // Sent in time, then a complement (phased), but not a second initial.
-    inc.record_sending(Duty::Cnil, t("2026-05-05T09:00:00+02:00"), Some("CNIL-42".into()), Phase::Initial, Lang::Fr, None, "x".into(), now()).expect("cnil");
-    assert!(message(inc.record_sending(Duty::Cnil, t("2026-05-06T09:00:00+02:00"), None, Phase::Initial, Lang::Fr, None, "x".into(), now())).contains("already sent"));
-    inc.record_sending(Duty::Cnil, t("2026-05-09T09:00:00+02:00"), None, Phase::Complement, Lang::Fr, None, "y".into(), now()).expect("complement");
+    inc.record_sending(
+        Duty::Cnil,
+        t("2026-05-05T09:00:00+02:00"),
+        Some("CNIL-42".into()),
+        Phase::Initial,
+        Lang::Fr,
+        None,
+        "x".into(),
+        now(),
+    )
+    .expect("cnil");
+    assert!(
+        message(inc.record_sending(
+            Duty::Cnil,
+            t("2026-05-06T09:00:00+02:00"),
+            None,
+            Phase::Initial,
+            Lang::Fr,
+            None,
+            "x".into(),
+            now()
+        ))
+        .contains("already sent")
+    );
+    inc.record_sending(
+        Duty::Cnil,
+        t("2026-05-09T09:00:00+02:00"),
+        None,
+        Phase::Complement,
+        Lang::Fr,
+        None,
+        "y".into(),
+        now(),
+    )
+    .expect("complement");
     let o = inc.obligation(Duty::Cnil, now()).expect("cnil");
     assert_eq!(o.status, ObligationStatus::Sent);
     assert_eq!(o.reference.as_deref(), Some("CNIL-42"));
     assert_eq!(inc.sendings.len(), 2);
     // Moving awareness after a sending is refused.
-    let patch = FactsInput { awareness: Some("2026-05-05T12:00:00+02:00".into()), ..FactsInput::default() };
+    let patch = FactsInput {
+        awareness: Some("2026-05-05T12:00:00+02:00".into()),
+        ..FactsInput::default()
+    };
     assert!(message(inc.update(&patch, now())).contains("after the cnil notification"));
     // Status goes forward only.
-    inc.set_status(IncidentStatus::Resolved, now()).expect("resolve");
+    inc.set_status(IncidentStatus::Resolved, now())
+        .expect("resolve");
     let m = message(inc.set_status(IncidentStatus::Open, now()));
     assert!(m.contains("cannot go back"), "{m}");
     // Closing with unmet obligations needs a justification.
     let m = message(inc.close(None, now()));
     assert!(m.contains("unmet") && m.contains("internal_ciso"), "{m}");
-    let unmet = inc.close(Some("DPO and CISO were on the crisis call; register kept on paper".into()), now()).expect("close");
+    let unmet = inc
+        .close(
+            Some("DPO and CISO were on the crisis call; register kept on paper".into()),
+            now(),
+        )
+        .expect("close");
     assert!(unmet.contains(&Duty::InternalDpo));
     assert_eq!(inc.status, IncidentStatus::Closed);
     // Nothing changes a closed incident.
-    assert!(message(inc.update(&FactsInput { title: Some("x".into()), ..FactsInput::default() }, now())).contains("closed"));
+    assert!(
+        message(inc.update(
+            &FactsInput {
+                title: Some("x".into()),
+                ..FactsInput::default()
+            },
+            now()
+        ))
+        .contains("closed")
+    );
     assert!(message(inc.close(Some("again".into()), now())).contains("closed"));
 }
 
@@ -443,10 +630,20 @@ fn drafts_carry_the_required_fields_in_both_languages() {
     assert!(html.starts_with("<!DOCTYPE html>"));
     let en = hygie_incident::draft::draft(&inc, Duty::CertSante, Lang::En, now()).expect("draft");
     let md = en.to_markdown();
-    assert!(md.contains("Potential or actual consequences on patient safety | No"), "{md}");
-    assert!(md.contains("Qualified as significant or serious | Yes"), "{md}");
-    let ew = hygie_incident::draft::draft(&inc, Duty::Nis2EarlyWarning, Lang::Fr, now()).expect("draft");
-    assert!(ew.to_markdown().contains("Acte illicite ou malveillant suspecté"));
+    assert!(
+        md.contains("Potential or actual consequences on patient safety | No"),
+        "{md}"
+    );
+    assert!(
+        md.contains("Qualified as significant or serious | Yes"),
+        "{md}"
+    );
+    let ew =
+        hygie_incident::draft::draft(&inc, Duty::Nis2EarlyWarning, Lang::Fr, now()).expect("draft");
+    assert!(
+        ew.to_markdown()
+            .contains("Acte illicite ou malveillant suspecté")
+    );
 }
 
 proptest! {

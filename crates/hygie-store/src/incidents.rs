@@ -28,8 +28,7 @@ fn parse_record(id: &str, json: &str) -> Result<Incident> {
 }
 
 fn to_json(inc: &Incident) -> Result<String> {
-    serde_json::to_string(inc)
-        .map_err(|e| StoreError::Corrupt(format!("incident {}: {e}", inc.id)))
+    serde_json::to_string(inc).map_err(|e| StoreError::Corrupt(format!("incident {}: {e}", inc.id)))
 }
 
 async fn write_sendings(
@@ -111,7 +110,9 @@ impl Store {
         let id = format!("INC-{:05}", n + 1);
         let inc = build(id.clone())?;
         if inc.id != id || inc.facts.facility != facility.as_str() {
-            return Err(StoreError::Corrupt("incident built with another id or facility".into()).into());
+            return Err(
+                StoreError::Corrupt("incident built with another id or facility".into()).into(),
+            );
         }
         let now = now_us();
         sqlx::query(
@@ -138,7 +139,14 @@ impl Store {
             "facts": inc.facts,
             "digest": inc.digest(),
         });
-        append(&mut tx, actor, "incident.open", &incident_subject(&inc.id), &details.to_string()).await?;
+        append(
+            &mut tx,
+            actor,
+            "incident.open",
+            &incident_subject(&inc.id),
+            &details.to_string(),
+        )
+        .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(inc)
     }
@@ -169,7 +177,14 @@ impl Store {
         if let serde_json::Value::Object(m) = &mut details {
             m.insert("digest".into(), serde_json::Value::String(digest.clone()));
         }
-        let seq = append(&mut tx, actor, action, &incident_subject(id), &details.to_string()).await?;
+        let seq = append(
+            &mut tx,
+            actor,
+            action,
+            &incident_subject(id),
+            &details.to_string(),
+        )
+        .await?;
         write_sendings(&mut tx, &inc, sent_before, seq, actor).await?;
         sqlx::query(
             "UPDATE incidents SET title = $1, status = $2, breach = $3, awareness_us = $4, record = $5, digest = $6, updated_us = $7 WHERE id = $8",

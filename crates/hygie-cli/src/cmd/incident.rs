@@ -20,7 +20,7 @@ use std::path::PathBuf;
 #[derive(Subcommand)]
 pub enum IncidentCmd {
     /// Open an incident from flags or a JSON file; prints its id.
-    Open(OpenArgs),
+    Open(Box<OpenArgs>),
     /// Show an incident: facts, obligations with their clocks, sendings, timeline.
     Show {
         id: String,
@@ -37,7 +37,7 @@ pub enum IncidentCmd {
         all: bool,
     },
     /// Change facts or status; obligations are recomputed and the reason of each change kept.
-    Update(UpdateArgs),
+    Update(Box<UpdateArgs>),
     /// Record a notification as sent, keeping the text sent.
     Notify(NotifyArgs),
     /// Print the draft of a notification (--format md or html).
@@ -306,7 +306,9 @@ fn parse_at(field: &str, s: Option<&str>) -> anyhow::Result<Timestamp> {
         None => Ok(Timestamp::now()),
         Some(s) => {
             let tz = clock::zone(field, clock::DEFAULT_TZ).map_err(inv)?;
-            Ok(clock::parse_instant(field, s, &tz).map_err(inv)?.timestamp())
+            Ok(clock::parse_instant(field, s, &tz)
+                .map_err(inv)?
+                .timestamp())
         }
     }
 }
@@ -337,7 +339,11 @@ fn timeline(inc: &Incident) -> Vec<(Timestamp, String, String)> {
             format!(
                 "sent: {}{}{}",
                 s.duty,
-                if s.phase == Phase::Complement { " (complement)" } else { "" },
+                if s.phase == Phase::Complement {
+                    " (complement)"
+                } else {
+                    ""
+                },
                 s.reference
                     .as_deref()
                     .map(|r| format!(", ref. {r}"))
@@ -425,7 +431,11 @@ fn show_text(inc: &Incident, lang: Lang, now: Timestamp) -> anyhow::Result<Strin
             .map(|n| format!(" ({n})"))
             .unwrap_or_default(),
         f.nis2_status.as_str(),
-        if f.nis2_significant { ", significant incident" } else { "" },
+        if f.nis2_significant {
+            ", significant incident"
+        } else {
+            ""
+        },
         rfc3339(&f.awareness),
         f.is_significant_or_serious(),
         f.personal_data_breach.as_str(),
@@ -437,7 +447,12 @@ fn show_text(inc: &Incident, lang: Lang, now: Timestamp) -> anyhow::Result<Strin
     ));
     s.push_str("\nWhy:\n");
     for o in &obs {
-        s.push_str(&format!("  {}: {} [{}]\n", o.duty, o.reason, o.duty.basis()));
+        s.push_str(&format!(
+            "  {}: {} [{}]\n",
+            o.duty,
+            o.reason,
+            o.duty.basis()
+        ));
     }
     s.push_str("\nTimeline:\n");
     for (_, at, what) in timeline(inc) {
@@ -460,7 +475,7 @@ async fn load_facility_defaults(
 
 pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
     match cmd {
-        IncidentCmd::Open(a) => open(ctx, a).await,
+        IncidentCmd::Open(a) => open(ctx, *a).await,
         IncidentCmd::Show { id, as_of } => {
             let now = parse_at("as-of", as_of.as_deref())?;
             let store = ctx.store().await?;
@@ -485,8 +500,14 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
             let mut js = Vec::new();
             for inc in &incs {
                 let obs = inc.obligations(now).map_err(inv)?;
-                let late = obs.iter().filter(|o| o.status == ObligationStatus::Late).count();
-                let due = obs.iter().filter(|o| o.status == ObligationStatus::Due).count();
+                let late = obs
+                    .iter()
+                    .filter(|o| o.status == ObligationStatus::Late)
+                    .count();
+                let due = obs
+                    .iter()
+                    .filter(|o| o.status == ObligationStatus::Due)
+                    .count();
                 rows.push(vec![
                     inc.id.clone(),
                     inc.facts.facility.clone(),
@@ -504,7 +525,15 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
                 Format::Table => print!(
                     "{}",
                     hygie_report::table(
-                        &["Id", "Facility", "Status", "Awareness", "Due", "Late", "Title"],
+                        &[
+                            "Id",
+                            "Facility",
+                            "Status",
+                            "Awareness",
+                            "Due",
+                            "Late",
+                            "Title"
+                        ],
                         &rows
                     )
                 ),
@@ -512,9 +541,13 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
-        IncidentCmd::Update(a) => update(ctx, a).await,
+        IncidentCmd::Update(a) => update(ctx, *a).await,
         IncidentCmd::Notify(a) => notify(ctx, a).await,
-        IncidentCmd::Draft { id, duty, output: to } => {
+        IncidentCmd::Draft {
+            id,
+            duty,
+            output: to,
+        } => {
             let duty: Duty = duty.parse().map_err(inv)?;
             let lang = draft_lang(ctx);
             let store = ctx.store().await?;
@@ -523,7 +556,9 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
             match ctx.format {
                 Format::Md | Format::Table => output::emit(&d.to_markdown(), to.as_deref())?,
                 Format::Html => output::emit(&d.to_html(), to.as_deref())?,
-                Format::Json => output::emit(&(serde_json::to_string_pretty(&d)? + "\n"), to.as_deref())?,
+                Format::Json => {
+                    output::emit(&(serde_json::to_string_pretty(&d)? + "\n"), to.as_deref())?
+                }
                 f => return Err(output::unsupported(f, "md, html or json")),
             }
             Ok(exit::OK)
@@ -541,7 +576,9 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
                 })
                 .await?;
             match ctx.format {
-                Format::Json => output::json(&serde_json::json!({"id": inc.id, "status": inc.status.as_str(), "closure": inc.closure}))?,
+                Format::Json => output::json(
+                    &serde_json::json!({"id": inc.id, "status": inc.status.as_str(), "closure": inc.closure}),
+                )?,
                 _ => println!("Incident {} closed.", inc.id),
             }
             Ok(exit::OK)
@@ -552,7 +589,10 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
             as_of,
             facility,
         } => due(ctx, &within, as_of.as_deref(), facility.as_deref()).await,
-        IncidentCmd::Register { facility, output: to } => register(ctx, &facility, to).await,
+        IncidentCmd::Register {
+            facility,
+            output: to,
+        } => register(ctx, &facility, to).await,
         IncidentCmd::Export { id, output: to } => {
             let now = Timestamp::now();
             let store = ctx.store().await?;
@@ -612,7 +652,11 @@ async fn open(ctx: &Ctx, a: OpenArgs) -> anyhow::Result<u8> {
                     )
                 })
                 .collect();
-            eprintln!("Incident {} opened; obligations: {}", inc.id, req.join(", "));
+            eprintln!(
+                "Incident {} opened; obligations: {}",
+                inc.id,
+                req.join(", ")
+            );
         }
     }
     Ok(exit::OK)
@@ -620,7 +664,12 @@ async fn open(ctx: &Ctx, a: OpenArgs) -> anyhow::Result<u8> {
 
 async fn update(ctx: &Ctx, a: UpdateArgs) -> anyhow::Result<u8> {
     let input = read_input(&a.facts)?;
-    let status: Option<IncidentStatus> = a.status.as_deref().map(str::parse).transpose().map_err(inv)?;
+    let status: Option<IncidentStatus> = a
+        .status
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(inv)?;
     let now = Timestamp::now();
     let store = ctx.store().await?;
     let inc = store
@@ -710,9 +759,7 @@ async fn notify(ctx: &Ctx, a: NotifyArgs) -> anyhow::Result<u8> {
             }))
         })
         .await?;
-    let o = inc
-        .obligation(duty, now)
-        .map_err(inv)?;
+    let o = inc.obligation(duty, now).map_err(inv)?;
     match ctx.format {
         Format::Json => output::json(&o.to_json(ctx.lang, now))?,
         _ => println!(
@@ -746,7 +793,9 @@ async fn journal(ctx: &Ctx, id: &str) -> anyhow::Result<u8> {
         problems.push(format!("journal chain broken: {b}"));
     }
     if stored_digest != recomputed {
-        problems.push("the stored record does not match its own digest: it was edited outside Hygie".into());
+        problems.push(
+            "the stored record does not match its own digest: it was edited outside Hygie".into(),
+        );
     }
     if journalled_digest.as_deref() != Some(recomputed.as_str()) {
         problems.push(
@@ -790,7 +839,11 @@ async fn journal(ctx: &Ctx, id: &str) -> anyhow::Result<u8> {
             }
         }
     }
-    Ok(if problems.is_empty() { exit::OK } else { exit::FINDINGS })
+    Ok(if problems.is_empty() {
+        exit::OK
+    } else {
+        exit::FINDINGS
+    })
 }
 
 async fn due(
@@ -852,7 +905,15 @@ async fn due(
                 print!(
                     "{}",
                     hygie_report::table(
-                        &["Incident", "Facility", "Duty", "Recipient", "Status", "Due", "Clock"],
+                        &[
+                            "Incident",
+                            "Facility",
+                            "Duty",
+                            "Recipient",
+                            "Status",
+                            "Due",
+                            "Clock"
+                        ],
                         &rows
                     )
                 );
@@ -874,7 +935,10 @@ async fn register(ctx: &Ctx, facility: &str, to: Option<PathBuf>) -> anyhow::Res
     let incs = store.incidents(Some(&facility), true).await?;
     let lang = ctx.lang;
     let mut entries = Vec::new();
-    for inc in incs.iter().filter(|i| i.facts.personal_data_breach.is_breach()) {
+    for inc in incs
+        .iter()
+        .filter(|i| i.facts.personal_data_breach.is_breach())
+    {
         let f = &inc.facts;
         let obs = inc.obligations(now).map_err(inv)?;
         let find = |d: Duty| obs.iter().find(|o| o.duty == d);
@@ -905,7 +969,15 @@ async fn register(ctx: &Ctx, facility: &str, to: Option<PathBuf>) -> anyhow::Res
         match v {
             serde_json::Value::Null => String::new(),
             serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Array(a) => a.iter().map(|x| x.as_str().map(str::to_owned).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>().join("; "),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .map(|x| {
+                    x.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| x.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
             other => other.to_string(),
         }
     };
@@ -915,29 +987,49 @@ async fn register(ctx: &Ctx, facility: &str, to: Option<PathBuf>) -> anyhow::Res
         ("title", "Title", "Intitulé"),
         ("risk", "Risk", "Risque"),
         ("people_count", "People (approx.)", "Personnes (approx.)"),
-        ("record_count", "Records (approx.)", "Enregistrements (approx.)"),
+        (
+            "record_count",
+            "Records (approx.)",
+            "Enregistrements (approx.)",
+        ),
         ("consequences", "Consequences", "Conséquences"),
         ("measures_taken", "Measures taken", "Mesures prises"),
     ];
     let row = |e: &serde_json::Value| -> Vec<String> {
         let mut r: Vec<String> = cols.iter().map(|(k, _, _)| s(&e[*k])).collect();
-        r.push(format!("{} {}", s(&e["cnil"]["status"]), s(&e["cnil"]["reference"])).trim().to_owned());
+        r.push(
+            format!("{} {}", s(&e["cnil"]["status"]), s(&e["cnil"]["reference"]))
+                .trim()
+                .to_owned(),
+        );
         r.push(s(&e["data_subjects"]["status"]));
         r
     };
-    let mut headers: Vec<&str> = cols.iter().map(|(_, en, fr)| if lang == Lang::Fr { *fr } else { *en }).collect();
+    let mut headers: Vec<&str> = cols
+        .iter()
+        .map(|(_, en, fr)| if lang == Lang::Fr { *fr } else { *en })
+        .collect();
     headers.push("CNIL");
-    headers.push(if lang == Lang::Fr { "Personnes informées" } else { "Data subjects" });
+    headers.push(if lang == Lang::Fr {
+        "Personnes informées"
+    } else {
+        "Data subjects"
+    });
     let rows: Vec<Vec<String>> = entries.iter().map(row).collect();
     let title = if lang == Lang::Fr {
-        format!("Registre des violations de données — {} ({})", fac.name, fac.id)
+        format!(
+            "Registre des violations de données — {} ({})",
+            fac.name, fac.id
+        )
     } else {
         format!("Personal-data breach register — {} ({})", fac.name, fac.id)
     };
     let text = match ctx.format {
-        Format::Json => serde_json::to_string_pretty(&serde_json::json!({
-            "facility": fac.id, "name": fac.name, "basis": "GDPR art. 33(5)", "generated_at": now.to_string(), "entries": entries,
-        }))? + "\n",
+        Format::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "facility": fac.id, "name": fac.name, "basis": "GDPR art. 33(5)", "generated_at": now.to_string(), "entries": entries,
+            }))? + "\n"
+        }
         Format::Table => format!("{title}\n\n{}", hygie_report::table(&headers, &rows)),
         Format::Csv => {
             let q = |v: &str| format!("\"{}\"", v.replace('"', "\"\""));
@@ -948,9 +1040,19 @@ async fn register(ctx: &Ctx, facility: &str, to: Option<PathBuf>) -> anyhow::Res
             out
         }
         Format::Md => {
-            let mut out = format!("# {title}\n\n| {} |\n|{}\n", headers.join(" | "), "---|".repeat(headers.len()));
+            let mut out = format!(
+                "# {title}\n\n| {} |\n|{}\n",
+                headers.join(" | "),
+                "---|".repeat(headers.len())
+            );
             for r in &rows {
-                out.push_str(&format!("| {} |\n", r.iter().map(|c| c.replace('|', "\\|")).collect::<Vec<_>>().join(" | ")));
+                out.push_str(&format!(
+                    "| {} |\n",
+                    r.iter()
+                        .map(|c| c.replace('|', "\\|"))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                ));
             }
             out
         }
@@ -958,7 +1060,9 @@ async fn register(ctx: &Ctx, facility: &str, to: Option<PathBuf>) -> anyhow::Res
             let e = hygie_report::esc;
             let mut out = format!(
                 "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title><style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}th,td{{border:1px solid #999;padding:.3em}}</style></head><body>\n<h1>{}</h1>\n<table>\n<tr>",
-                if lang == Lang::Fr { "fr" } else { "en" }, e(&title), e(&title)
+                if lang == Lang::Fr { "fr" } else { "en" },
+                e(&title),
+                e(&title)
             );
             for h in &headers {
                 out.push_str(&format!("<th>{}</th>", e(h)));
@@ -981,7 +1085,12 @@ async fn register(ctx: &Ctx, facility: &str, to: Option<PathBuf>) -> anyhow::Res
 
 /// The incident file as Markdown or HTML: facts, obligations with their history, each sent
 /// version, the journal slice.
-async fn export_text(ctx: &Ctx, store: &Store, inc: &Incident, now: Timestamp) -> anyhow::Result<String> {
+async fn export_text(
+    ctx: &Ctx,
+    store: &Store,
+    inc: &Incident,
+    now: Timestamp,
+) -> anyhow::Result<String> {
     let lang = ctx.lang;
     let f = &inc.facts;
     let obs = inc.obligations(now).map_err(inv)?;
@@ -1033,9 +1142,15 @@ async fn export_text(ctx: &Ctx, store: &Store, inc: &Incident, now: Timestamp) -
             s.duty,
             rfc3339(&s.at),
             draft::phase_label(s.phase, lang),
-            s.reference.as_deref().map(|r| format!(", ref. {r}")).unwrap_or_default(),
+            s.reference
+                .as_deref()
+                .map(|r| format!(", ref. {r}"))
+                .unwrap_or_default(),
             s.snapshot_sha256,
-            s.late_reason.as_deref().map(|r| format!("; reasons for the delay: {r}")).unwrap_or_default(),
+            s.late_reason
+                .as_deref()
+                .map(|r| format!("; reasons for the delay: {r}"))
+                .unwrap_or_default(),
             s.snapshot.replace("```", "'''")
         ));
     }
@@ -1043,13 +1158,20 @@ async fn export_text(ctx: &Ctx, store: &Store, inc: &Incident, now: Timestamp) -
         md.push_str(&format!(
             "## Closure\n\n{}; unmet: {}; justification: {}\n\n",
             c.at,
-            c.unmet.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", "),
+            c.unmet
+                .iter()
+                .map(|d| d.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             c.justification.as_deref().unwrap_or("-")
         ));
     }
     md.push_str("## Journal\n\n| Seq | At | Actor | Action | Hash |\n|---|---|---|---|---|\n");
     for e in &journal {
-        md.push_str(&format!("| {} | {} | {} | {} | {} |\n", e.seq, e.at, e.actor, e.action, e.hash));
+        md.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            e.seq, e.at, e.actor, e.action, e.hash
+        ));
     }
     if ctx.format != Format::Html {
         return Ok(md);
@@ -1065,7 +1187,12 @@ async fn export_text(ctx: &Ctx, store: &Store, inc: &Incident, now: Timestamp) -
     let mut in_pre = false;
     let mut in_table = false;
     let cells = |line: &str| -> Vec<String> {
-        line.trim().trim_start_matches('|').trim_end_matches('|').split(" | ").map(|c| c.trim().replace("\\|", "|")).collect()
+        line.trim()
+            .trim_start_matches('|')
+            .trim_end_matches('|')
+            .split(" | ")
+            .map(|c| c.trim().replace("\\|", "|"))
+            .collect()
     };
     for line in md.lines() {
         if line.starts_with("```") {

@@ -1,22 +1,21 @@
 //! `hygie incident` end to end, on SQLite and on PostgreSQL.
 //!
-//! PostgreSQL: `HYGIE_TEST_PG_URL` (default postgres://root@127.0.0.1:5432/test) is the admin
-//! connection; each test creates its own database `hy_<random>` and drops it afterwards. When
-//! the server is unreachable the PostgreSQL variant fails if `CI=true`, else prints SKIP.
+//! Databases come from `hygie_testkit::TestDb`: a fresh SQLite file, and a fresh PostgreSQL
+//! database per test (dropped after; fails in CI when unreachable, else prints SKIP).
 
 use assert_cmd::Command;
 use hygie_core::Finess;
+use hygie_testkit::TestDb;
 use serde_json::Value;
 use sqlx::Connection as _;
 use std::path::PathBuf;
 
-const DEFAULT_PG: &str = "postgres://root@127.0.0.1:5432/test";
-
 struct Env {
+    /// A fresh database from the foundation's testkit (dropped with the Env).
+    _db: TestDb,
+    /// Files written by the test (JSON facts) and HOME.
     dir: tempfile::TempDir,
     url: String,
-    /// (admin URL, database name) for PostgreSQL, dropped with the Env.
-    pg: Option<(String, String)>,
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -37,43 +36,22 @@ fn tempdir() -> tempfile::TempDir {
 }
 
 impl Env {
-    fn sqlite() -> Env {
-        let dir = tempdir();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("hygie.sqlite").display()
-        );
-        Env { dir, url, pg: None }
-    }
-
-    /// A fresh PostgreSQL database, or None (after printing SKIP) when the server is unreachable.
-    fn postgres(test: &str) -> Option<Env> {
-        let admin = std::env::var("HYGIE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG.to_owned());
-        let name = format!("hy_{}", uuid_like());
-        let created = rt().block_on(async {
-            let mut c = sqlx::PgConnection::connect(&admin).await?;
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut c)
-                .await?;
-            c.close().await?;
-            Ok::<_, sqlx::Error>(())
-        });
-        if let Err(e) = created {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("PostgreSQL at {admin} is required in CI: {e}");
-            }
-            eprintln!("SKIP {test} on PostgreSQL: {admin} unreachable ({e})");
-            return None;
-        }
-        let url = match admin.rfind('/') {
-            Some(i) if i > "postgres://".len() => format!("{}/{name}", &admin[..i]),
-            _ => format!("{admin}/{name}"),
-        };
-        Some(Env {
+    fn new(db: TestDb) -> Env {
+        let url = db.url.clone();
+        Env {
+            _db: db,
             dir: tempdir(),
             url,
-            pg: Some((admin, name)),
-        })
+        }
+    }
+
+    fn sqlite() -> Env {
+        Env::new(TestDb::sqlite())
+    }
+
+    /// A fresh PostgreSQL database, or None (the testkit printed SKIP; in CI it failed).
+    fn postgres() -> Option<Env> {
+        TestDb::postgres().map(Env::new)
     }
 
     fn hygie(&self) -> Command {
@@ -166,33 +144,6 @@ impl Env {
             panic!("sql {q}: {e}");
         }
     }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        if let Some((admin, name)) = self.pg.take() {
-            let _ = rt().block_on(async {
-                let mut c = sqlx::PgConnection::connect(&admin).await?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut c)
-                    .await?;
-                c.close().await
-            });
-        }
-    }
-}
-
-fn uuid_like() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    h.write_u32(std::process::id());
-    format!("{:016x}", h.finish())
 }
 
 fn obligation<'a>(show: &'a Value, duty: &str) -> &'a Value {
@@ -692,7 +643,7 @@ macro_rules! on_both {
         }
         #[test]
         fn $pg() {
-            if let Some(env) = Env::postgres(stringify!($name)) {
+            if let Some(env) = Env::postgres() {
                 $name(&env);
             }
         }

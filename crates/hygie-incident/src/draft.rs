@@ -153,7 +153,8 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
                 .map(clock::rfc3339)
                 .unwrap_or_else(|| missing(lang)),
         );
-        if let Some(e) = o.elapsed(now) {
+        let e = now.duration_since(f.awareness.timestamp());
+        if !e.is_negative() {
             b.field(
                 "Elapsed since awareness",
                 "Temps écoulé depuis la prise de connaissance",

@@ -224,11 +224,13 @@ impl Obligation {
         matches!(self.status, ObligationStatus::Due | ObligationStatus::Late)
     }
 
-    /// Time elapsed since the start, at `now` (or until the sending).
+    /// Time elapsed since the start, at `now` (or until the sending); None before the start.
     pub fn elapsed(&self, now: Timestamp) -> Option<SignedDuration> {
         let start = self.start.as_ref()?;
         let end = self.sent_at.as_ref().map(|z| z.timestamp()).unwrap_or(now);
-        Some(end.duration_since(start.timestamp()))
+        let d = end.duration_since(start.timestamp());
+        // A clock that has not started yet (e.g. the NIS 2 final report) has no elapsed time.
+        (!d.is_negative()).then_some(d)
     }
 
     /// Time left before the due time (negative when late), for unmet obligations.

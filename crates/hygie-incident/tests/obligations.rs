@@ -442,6 +442,16 @@ fn cert_sante_target_is_configurable() {
     assert_eq!(o.status, ObligationStatus::Due);
     assert_eq!(o.elapsed(early), Some(SignedDuration::from_hours(1)));
     assert_eq!(o.remaining(early), Some(SignedDuration::from_hours(3)));
+    // Before its start, a clock shows no elapsed time (not a negative one).
+    let mut i = input("2026-05-04T09:00:00+02:00");
+    i.nis2_significant = Some(true);
+    let inc = open(i, Some(Nis2Status::Essential)).expect("opens");
+    let f = inc.obligation(Duty::Nis2Final, early).expect("final");
+    assert_eq!(f.elapsed(early), None);
+    assert!(
+        f.remaining(early)
+            .is_some_and(|r| r > SignedDuration::from_hours(24 * 30))
+    );
 }
 
 fn message(r: Result<impl std::fmt::Debug, IncidentError>) -> String {

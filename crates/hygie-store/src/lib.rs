@@ -10,11 +10,13 @@
 mod checks;
 mod evidence;
 mod facilities;
+mod governance;
 mod journal;
 mod views;
 
 pub use evidence::{EvidenceItem, EvidenceKind};
 pub use facilities::DeclarationRecord;
+pub use governance::{CampaignRecord, RiskReview, RoleRecord};
 pub use journal::{Actor, JournalCheck};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -6,7 +6,12 @@ pub mod catalog;
 pub mod demo;
 pub mod facility;
 pub mod journal;
+pub mod people;
+pub mod phishing;
+pub mod risk;
+pub mod roles;
 pub mod status;
+pub mod training;
 
 use crate::output::Format;
 use anyhow::Context as _;

@@ -510,7 +510,7 @@ target_likelihood = 1
         assert_eq!(e.to_string(), "r.toml: scenario R1 refers to the unknown feared event 'FE9'");
         let e = parse_register("r.toml", &REG.replace("severity = \"Critique\"", "severity = 7"), |_| true)
             .unwrap_err();
-        assert!(e.to_string().starts_with("r.toml: line 17:"), "{e}");
+        assert!(e.to_string().starts_with("r.toml: line 14:"), "{e}");
         let e = parse_register("r.toml", REG, |m| m.as_str() != "END-01").unwrap_err();
         assert!(e.to_string().contains("unknown catalogue measure 'END-01'"), "{e}");
     }

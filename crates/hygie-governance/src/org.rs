@@ -82,14 +82,26 @@ impl Role {
 
     pub fn label(self) -> Localized {
         match self {
-            Role::Dpo => Localized::new("data protection officer (DPO)", "délégué à la protection des données (DPO)"),
+            Role::Dpo => Localized::new(
+                "data protection officer (DPO)",
+                "délégué à la protection des données (DPO)",
+            ),
             Role::Ciso => Localized::new("CISO", "RSSI"),
             Role::DeputyCiso => Localized::new("deputy CISO", "RSSI adjoint"),
             Role::IncidentReferent => Localized::new("incident referent", "référent incident SSI"),
-            Role::CrisisCell => Localized::new("crisis cell member", "membre de la cellule de crise"),
-            Role::HomologationAuthority => Localized::new("homologation authority", "autorité d'homologation"),
-            Role::Ambassador => Localized::new("cyber-security ambassador", "ambassadeur cybersécurité"),
-            Role::ItHead => Localized::new("head of the IT department", "directeur des systèmes d'information"),
+            Role::CrisisCell => {
+                Localized::new("crisis cell member", "membre de la cellule de crise")
+            }
+            Role::HomologationAuthority => {
+                Localized::new("homologation authority", "autorité d'homologation")
+            }
+            Role::Ambassador => {
+                Localized::new("cyber-security ambassador", "ambassadeur cybersécurité")
+            }
+            Role::ItHead => Localized::new(
+                "head of the IT department",
+                "directeur des systèmes d'information",
+            ),
         }
     }
 
@@ -163,7 +175,14 @@ pub fn parse_people_csv(file: &str, text: &str) -> Result<Vec<Person>, ImportErr
     let (header, rows) = csv_records(file, text)?;
     let [id, name, function, department, reports_to, email] = columns(
         &header,
-        ["id", "name", "function", "department", "reports_to", "email"],
+        [
+            "id",
+            "name",
+            "function",
+            "department",
+            "reports_to",
+            "email",
+        ],
     );
     if id.is_none() || name.is_none() {
         return Err(ImportError::line(
@@ -178,7 +197,11 @@ pub fn parse_people_csv(file: &str, text: &str) -> Result<Vec<Person>, ImportErr
         let pid = field(&r, id).ok_or_else(|| ImportError::line(file, line, "empty id"))?;
         let pname = field(&r, name).ok_or_else(|| ImportError::line(file, line, "empty name"))?;
         if !seen.insert(pid.to_owned()) {
-            return Err(ImportError::line(file, line, format!("duplicate id '{pid}'")));
+            return Err(ImportError::line(
+                file,
+                line,
+                format!("duplicate id '{pid}'"),
+            ));
         }
         out.push(Person {
             id: pid.to_owned(),
@@ -241,7 +264,10 @@ pub fn parse_ad_snapshot(file: &str, text: &str) -> Result<Vec<Person>, ImportEr
             continue;
         }
         if u.sam_account_name.trim().is_empty() {
-            return Err(ImportError::file(file, "a user has an empty sAMAccountName"));
+            return Err(ImportError::file(
+                file,
+                "a user has an empty sAMAccountName",
+            ));
         }
         if !seen.insert(u.sam_account_name.clone()) {
             return Err(ImportError::file(
@@ -453,7 +479,11 @@ impl<'a> Org<'a> {
     fn covered_department(&self, a: &Assignment) -> Option<String> {
         a.department
             .clone()
-            .or_else(|| self.people.get(a.person.as_str()).and_then(|p| p.department.clone()))
+            .or_else(|| {
+                self.people
+                    .get(a.person.as_str())
+                    .and_then(|p| p.department.clone())
+            })
             .map(|d| norm(&d))
     }
 }
@@ -502,7 +532,8 @@ pub struct GovernanceInput<'a> {
 }
 
 fn months_before(d: Date, months: i32) -> Date {
-    d.checked_sub(jiff::Span::new().months(months)).unwrap_or(Date::MIN)
+    d.checked_sub(jiff::Span::new().months(months))
+        .unwrap_or(Date::MIN)
 }
 
 /// Evaluate every governance rule that has data to be evaluated on.
@@ -597,12 +628,22 @@ pub fn check(input: &GovernanceInput<'_>) -> Vec<Finding> {
                     format!(
                         "{n} ({}) reports to the IT head {levels} level(s) up: {}",
                         label.en,
-                        path.chain.iter().take(levels).map(|p| org.name_of(p)).collect::<Vec<_>>().join(" → ")
+                        path.chain
+                            .iter()
+                            .take(levels)
+                            .map(|p| org.name_of(p))
+                            .collect::<Vec<_>>()
+                            .join(" → ")
                     ),
                     format!(
                         "{n} ({}) est rattaché(e) au DSI à {levels} niveau(x) : {}",
                         label.fr,
-                        path.chain.iter().take(levels).map(|p| org.name_of(p)).collect::<Vec<_>>().join(" → ")
+                        path.chain
+                            .iter()
+                            .take(levels)
+                            .map(|p| org.name_of(p))
+                            .collect::<Vec<_>>()
+                            .join(" → ")
                     ),
                 ),
             );
@@ -630,8 +671,14 @@ pub fn check(input: &GovernanceInput<'_>) -> Vec<Finding> {
             chart.fail(
                 n.clone(),
                 Localized::new(
-                    format!("the reporting line of {n} ({}) loops back to {cn}", label.en),
-                    format!("la ligne hiérarchique de {n} ({}) boucle sur {cn}", label.fr),
+                    format!(
+                        "the reporting line of {n} ({}) loops back to {cn}",
+                        label.en
+                    ),
+                    format!(
+                        "la ligne hiérarchique de {n} ({}) boucle sur {cn}",
+                        label.fr
+                    ),
                 ),
             );
         }
@@ -710,8 +757,14 @@ pub fn check(input: &GovernanceInput<'_>) -> Vec<Finding> {
         f.fail(
             d.clone(),
             Localized::new(
-                format!("department {d} has no ambassador ({}/{} covered)", cov.covered, cov.departments),
-                format!("le service {d} n'a pas d'ambassadeur ({}/{} couverts)", cov.covered, cov.departments),
+                format!(
+                    "department {d} has no ambassador ({}/{} covered)",
+                    cov.covered, cov.departments
+                ),
+                format!(
+                    "le service {d} n'a pas d'ambassadeur ({}/{} couverts)",
+                    cov.covered, cov.departments
+                ),
             ),
         );
     }
@@ -756,7 +809,9 @@ pub fn check(input: &GovernanceInput<'_>) -> Vec<Finding> {
                 n.clone(),
                 Localized::new(
                     format!("ambassador {n} has no ambassador training by the CISO since {since}"),
-                    format!("l'ambassadeur {n} n'a pas suivi de formation par le RSSI depuis le {since}"),
+                    format!(
+                        "l'ambassadeur {n} n'a pas suivi de formation par le RSSI depuis le {since}"
+                    ),
                 ),
             );
         }
@@ -875,7 +930,10 @@ mod tests {
         let org = Org::new(&[], &roles, d("2026-01-15"));
         assert_eq!(org.held_until(Role::Ciso), Some(d("2026-12-31")));
         assert_eq!(org.held_until(Role::Dpo), None);
-        assert_eq!(org.held_until(Role::IncidentReferent), Some(d("2026-01-14")));
+        assert_eq!(
+            org.held_until(Role::IncidentReferent),
+            Some(d("2026-01-14"))
+        );
     }
 
     #[test]
@@ -900,11 +958,24 @@ mod tests {
             policy: &policy,
         });
         let get = |r: &str| f.iter().find(|x| x.rule == r).map(|x| x.outcome);
-        assert_eq!(get("gov.independence.dpo-ciso-distinct"), Some(RuleOutcome::Fail));
-        assert_eq!(get("gov.independence.not-under-it"), Some(RuleOutcome::Fail));
-        assert_eq!(get("gov.role.incident-referent.held"), Some(RuleOutcome::Fail));
+        assert_eq!(
+            get("gov.independence.dpo-ciso-distinct"),
+            Some(RuleOutcome::Fail)
+        );
+        assert_eq!(
+            get("gov.independence.not-under-it"),
+            Some(RuleOutcome::Fail)
+        );
+        assert_eq!(
+            get("gov.role.incident-referent.held"),
+            Some(RuleOutcome::Fail)
+        );
         assert_eq!(get("gov.role.dpo.held"), Some(RuleOutcome::Pass));
-        assert_eq!(get("awr.phishing.yearly"), None, "not evaluated without campaigns");
+        assert_eq!(
+            get("awr.phishing.yearly"),
+            None,
+            "not evaluated without campaigns"
+        );
     }
 
     #[test]

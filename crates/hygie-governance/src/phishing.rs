@@ -236,7 +236,10 @@ pub fn parse_results_csv(file: &str, text: &str) -> Result<RawCampaign, ImportEr
         ["status", "send_date", "reported", "email", "position"],
     );
     let [id] = columns(&header, ["id"]);
-    if [status, send_date, reported, email, id].iter().any(Option::is_none) {
+    if [status, send_date, reported, email, id]
+        .iter()
+        .any(Option::is_none)
+    {
         return Err(ImportError::line(
             file,
             1,
@@ -273,7 +276,10 @@ pub fn parse_events_csv(file: &str, text: &str) -> Result<RawCampaign, ImportErr
         &header,
         ["campaign_id", "email", "time", "message", "details"],
     );
-    if [campaign_id, email, time, message].iter().any(Option::is_none) {
+    if [campaign_id, email, time, message]
+        .iter()
+        .any(Option::is_none)
+    {
         return Err(ImportError::line(
             file,
             1,
@@ -286,7 +292,9 @@ pub fn parse_events_csv(file: &str, text: &str) -> Result<RawCampaign, ImportErr
         let cid = field(&r, campaign_id).map(str::to_owned);
         match (&c.source_id, &cid) {
             (Some(a), Some(b)) if a != b => {
-                return Err(at(format!("campaign_id {b} differs from {a}: one campaign per file")));
+                return Err(at(format!(
+                    "campaign_id {b} differs from {a}: one campaign per file"
+                )));
             }
             (None, Some(_)) => c.source_id = cid,
             _ => {}
@@ -563,12 +571,20 @@ fn ip_in(ip: &str, block: &str) -> bool {
     match (ip, net) {
         (IpAddr::V4(a), IpAddr::V4(n)) => {
             let bits = bits.unwrap_or(32).min(32);
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(a) & mask == u32::from(n) & mask
         }
         (IpAddr::V6(a), IpAddr::V6(n)) => {
             let bits = bits.unwrap_or(128).min(128);
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(a) & mask == u128::from(n) & mask
         }
         _ => false,
@@ -586,7 +602,9 @@ impl ScannerFilter {
             if net.trim().parse::<std::net::IpAddr>().is_err()
                 || bits.is_some_and(|b| b.trim().parse::<u8>().is_err())
             {
-                return Err(format!("scanner address '{a}' is not an IP or a CIDR block"));
+                return Err(format!(
+                    "scanner address '{a}' is not an IP or a CIDR block"
+                ));
             }
         }
         if self.min_seconds_after_send < 0 {
@@ -755,8 +773,10 @@ pub fn campaign_metrics(
     min_group: usize,
 ) -> CampaignMetrics {
     let outs = outcomes(targets, events, filter);
-    let sends: BTreeMap<&str, Option<Timestamp>> =
-        targets.iter().map(|t| (t.key.as_str(), t.send_at)).collect();
+    let sends: BTreeMap<&str, Option<Timestamp>> = targets
+        .iter()
+        .map(|t| (t.key.as_str(), t.send_at))
+        .collect();
     let scanner_events = events
         .iter()
         .filter(|e| filter.is_scanner(e, sends.get(e.key.as_str()).copied().flatten()))
@@ -764,7 +784,12 @@ pub fn campaign_metrics(
     let first_send = targets
         .iter()
         .filter_map(|t| t.send_at)
-        .chain(events.iter().filter(|e| e.kind == EventKind::Sent).map(|e| e.at))
+        .chain(
+            events
+                .iter()
+                .filter(|e| e.kind == EventKind::Sent)
+                .map(|e| e.at),
+        )
         .min();
     let first_report = events
         .iter()
@@ -839,7 +864,9 @@ pub fn repeat_clickers(campaigns: &[Vec<Outcome>], min_group: usize) -> RepeatCl
                 *u.entry(o.key.as_str()).or_default() += 1;
             }
             if o.filtered_stage >= Stage::Clicked {
-                let e = f.entry(o.key.as_str()).or_insert((0, o.department.as_str()));
+                let e = f
+                    .entry(o.key.as_str())
+                    .or_insert((0, o.department.as_str()));
                 e.0 += 1;
                 e.1 = o.department.as_str();
             }
@@ -881,7 +908,10 @@ mod tests {
         assert_eq!(c.targets[0].email, "a@x.fr");
         assert_eq!(c.targets[0].position.as_deref(), Some("-Care"));
         assert_eq!(c.targets[0].stage, Stage::Clicked);
-        assert_eq!(c.targets[0].send_at, Some(ts("2026-03-02T08:00:00.123456789Z")));
+        assert_eq!(
+            c.targets[0].send_at,
+            Some(ts("2026-03-02T08:00:00.123456789Z"))
+        );
         assert_eq!(c.targets[1].send_at, None);
         assert_eq!(c.targets[1].stage, Stage::NotSent);
     }
@@ -922,7 +952,9 @@ mod tests {
         };
         let ev = |e: &str, secs: i64, kind: EventKind, ua: &str| Event {
             key: pseudonym(key, e),
-            at: send.checked_add(jiff::SignedDuration::from_secs(secs)).unwrap(),
+            at: send
+                .checked_add(jiff::SignedDuration::from_secs(secs))
+                .unwrap(),
             kind,
             user_agent: Some(ua.into()),
             ip: Some("198.51.100.1".into()),
@@ -939,7 +971,12 @@ mod tests {
             ev("human@x", 0, EventKind::Sent, ""),
             ev("human@x", 600, EventKind::Clicked, "Mozilla/5.0"),
             ev("ua@x", 0, EventKind::Sent, ""),
-            ev("ua@x", 900, EventKind::Clicked, "Mozilla/5.0 Barracuda Sentinel"),
+            ev(
+                "ua@x",
+                900,
+                EventKind::Clicked,
+                "Mozilla/5.0 Barracuda Sentinel",
+            ),
             ev("both@x", 0, EventKind::Sent, ""),
             ev("both@x", 2, EventKind::Clicked, "x"),
             ev("both@x", 120, EventKind::Submitted, "x"),
@@ -951,9 +988,26 @@ mod tests {
         assert_eq!(m.filtered.submitted, 1);
         assert_eq!(m.scanner_events, 3);
         // A longer delay catches the human too; a zero delay only the user agent.
-        let slow = ScannerFilter { min_seconds_after_send: 601, ..f.clone() };
-        assert_eq!(campaign_metrics(&targets, &events, &slow, 1).filtered.clicked, 1);
-        let none = ScannerFilter { min_seconds_after_send: 0, user_agents: vec![], addresses: vec!["198.51.100.0/24".into()] };
-        assert_eq!(campaign_metrics(&targets, &events, &none, 1).filtered.clicked, 1);
+        let slow = ScannerFilter {
+            min_seconds_after_send: 601,
+            ..f.clone()
+        };
+        assert_eq!(
+            campaign_metrics(&targets, &events, &slow, 1)
+                .filtered
+                .clicked,
+            1
+        );
+        let none = ScannerFilter {
+            min_seconds_after_send: 0,
+            user_agents: vec![],
+            addresses: vec!["198.51.100.0/24".into()],
+        };
+        assert_eq!(
+            campaign_metrics(&targets, &events, &none, 1)
+                .filtered
+                .clicked,
+            1
+        );
     }
 }

@@ -97,8 +97,16 @@ impl<'de> Deserialize<'de> for Scale {
                     | "mineure" | "mineur" | "minor" => 1,
                     "2" | "v2" | "g2" | "peu probable" | "unlikely" | "vraisemblable"
                     | "significatif" | "significative" | "significant" => 2,
-                    "3" | "v3" | "g3" | "possible" | "très vraisemblable" | "tres vraisemblable"
-                    | "importante" | "important" | "grave" | "serious" => 3,
+                    "3"
+                    | "v3"
+                    | "g3"
+                    | "possible"
+                    | "très vraisemblable"
+                    | "tres vraisemblable"
+                    | "importante"
+                    | "important"
+                    | "grave"
+                    | "serious" => 3,
                     "4" | "v4" | "g4" | "quasi certain" | "quasi-certain" | "almost certain"
                     | "critique" | "critical" => 4,
                     _ => {
@@ -110,7 +118,9 @@ impl<'de> Deserialize<'de> for Scale {
             }
         };
         if !(1..=4).contains(&v) {
-            return Err(serde::de::Error::custom(format!("{v} is not between 1 and 4")));
+            return Err(serde::de::Error::custom(format!(
+                "{v} is not between 1 and 4"
+            )));
         }
         Ok(Scale(v as u8))
     }
@@ -235,7 +245,10 @@ fn unique<'a>(
             return Err(ImportError::file(file, format!("a {what} has an empty id")));
         }
         if !set.insert(id) {
-            return Err(ImportError::file(file, format!("{what} '{id}' is defined twice")));
+            return Err(ImportError::file(
+                file,
+                format!("{what} '{id}' is defined twice"),
+            ));
         }
     }
     Ok(set)
@@ -256,10 +269,26 @@ pub fn parse_register(
             None => ImportError::file(file, e.to_string()),
         }
     })?;
-    let bv = unique(file, "business value", r.business_values.iter().map(|x| x.id.as_str()))?;
-    let sa = unique(file, "supporting asset", r.supporting_assets.iter().map(|x| x.id.as_str()))?;
-    let fe = unique(file, "feared event", r.feared_events.iter().map(|x| x.id.as_str()))?;
-    let rs = unique(file, "risk source", r.risk_sources.iter().map(|x| x.id.as_str()))?;
+    let bv = unique(
+        file,
+        "business value",
+        r.business_values.iter().map(|x| x.id.as_str()),
+    )?;
+    let sa = unique(
+        file,
+        "supporting asset",
+        r.supporting_assets.iter().map(|x| x.id.as_str()),
+    )?;
+    let fe = unique(
+        file,
+        "feared event",
+        r.feared_events.iter().map(|x| x.id.as_str()),
+    )?;
+    let rs = unique(
+        file,
+        "risk source",
+        r.risk_sources.iter().map(|x| x.id.as_str()),
+    )?;
     unique(file, "scenario", r.scenarios.iter().map(|x| x.id.as_str()))?;
     let missing = |what: &str, owner: &str, id: &str| {
         ImportError::file(file, format!("{owner} refers to the unknown {what} '{id}'"))
@@ -267,19 +296,30 @@ pub fn parse_register(
     for a in &r.supporting_assets {
         for b in &a.business_values {
             if !bv.contains(b.as_str()) {
-                return Err(missing("business value", &format!("supporting asset {}", a.id), b));
+                return Err(missing(
+                    "business value",
+                    &format!("supporting asset {}", a.id),
+                    b,
+                ));
             }
         }
     }
     for f in &r.feared_events {
         if !bv.contains(f.business_value.as_str()) {
-            return Err(missing("business value", &format!("feared event {}", f.id), &f.business_value));
+            return Err(missing(
+                "business value",
+                &format!("feared event {}", f.id),
+                &f.business_value,
+            ));
         }
     }
     for s in &r.scenarios {
         let owner = format!("scenario {}", s.id);
         if s.feared_events.is_empty() {
-            return Err(ImportError::file(file, format!("{owner} has no feared event")));
+            return Err(ImportError::file(
+                file,
+                format!("{owner} has no feared event"),
+            ));
         }
         for f in &s.feared_events {
             if !fe.contains(f.as_str()) {
@@ -391,7 +431,9 @@ pub fn rate(register: &Register, status: &BTreeMap<MeasureId, EffectiveStatus>) 
                 .measures
                 .iter()
                 .map(|m| {
-                    let st = MeasureId::parse(m).ok().and_then(|id| status.get(&id).copied());
+                    let st = MeasureId::parse(m)
+                        .ok()
+                        .and_then(|id| status.get(&id).copied());
                     TreatingMeasure {
                         id: m.clone(),
                         status: st,
@@ -405,7 +447,9 @@ pub fn rate(register: &Register, status: &BTreeMap<MeasureId, EffectiveStatus>) 
                 measures.iter().filter(|m| m.done).count() as f64 / measures.len() as f64
             };
             let l = s.likelihood.0;
-            let target_l = s.target_likelihood.map_or(l.saturating_sub(1).max(1), |t| t.0);
+            let target_l = s
+                .target_likelihood
+                .map_or(l.saturating_sub(1).max(1), |t| t.0);
             let target_s = s.target_severity.map_or(severity, |t| t.0);
             RatedRisk {
                 id: s.id.clone(),
@@ -417,7 +461,10 @@ pub fn rate(register: &Register, status: &BTreeMap<MeasureId, EffectiveStatus>) 
                 treatment: s.treatment,
                 owner: s.owner.clone(),
                 inherent: Rating::new(l, severity),
-                residual: Rating::new(towards(l, target_l, share), towards(severity, target_s, share)),
+                residual: Rating::new(
+                    towards(l, target_l, share),
+                    towards(severity, target_s, share),
+                ),
                 measures_done: if measures.is_empty() {
                     1.0
                 } else {
@@ -430,7 +477,10 @@ pub fn rate(register: &Register, status: &BTreeMap<MeasureId, EffectiveStatus>) 
 }
 
 /// Catalogue measures no scenario of the register traces back to.
-pub fn untraced_measures<'a>(register: &Register, all: impl Iterator<Item = &'a MeasureId>) -> Vec<String> {
+pub fn untraced_measures<'a>(
+    register: &Register,
+    all: impl Iterator<Item = &'a MeasureId>,
+) -> Vec<String> {
     let used: BTreeSet<&str> = register
         .scenarios
         .iter()
@@ -495,23 +545,40 @@ target_likelihood = 1
             (m("END-01"), EffectiveStatus::Failing),
         ]);
         let x = &rate(&r, &st)[0];
-        assert_eq!((x.inherent.level, x.residual.level), (Level::High, Level::High));
+        assert_eq!(
+            (x.inherent.level, x.residual.level),
+            (Level::High, Level::High)
+        );
         st.insert(m("BCK-02"), EffectiveStatus::Verified);
         let x = &rate(&r, &st)[0];
         assert_eq!(x.residual.likelihood, 3);
         st.insert(m("END-01"), EffectiveStatus::Implemented);
         let x = &rate(&r, &st)[0];
-        assert_eq!((x.residual.likelihood, x.residual.level), (1, Level::Moderate));
+        assert_eq!(
+            (x.residual.likelihood, x.residual.level),
+            (1, Level::Moderate)
+        );
     }
 
     #[test]
     fn bad_registers_are_refused_with_their_place() {
-        let e = parse_register("r.toml", &REG.replace("\"FE1\"]", "\"FE9\"]"), |_| true).unwrap_err();
-        assert_eq!(e.to_string(), "r.toml: scenario R1 refers to the unknown feared event 'FE9'");
-        let e = parse_register("r.toml", &REG.replace("severity = \"Critique\"", "severity = 7"), |_| true)
-            .unwrap_err();
+        let e =
+            parse_register("r.toml", &REG.replace("\"FE1\"]", "\"FE9\"]"), |_| true).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "r.toml: scenario R1 refers to the unknown feared event 'FE9'"
+        );
+        let e = parse_register(
+            "r.toml",
+            &REG.replace("severity = \"Critique\"", "severity = 7"),
+            |_| true,
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("r.toml: line 14:"), "{e}");
         let e = parse_register("r.toml", REG, |m| m.as_str() != "END-01").unwrap_err();
-        assert!(e.to_string().contains("unknown catalogue measure 'END-01'"), "{e}");
+        assert!(
+            e.to_string().contains("unknown catalogue measure 'END-01'"),
+            "{e}"
+        );
     }
 }

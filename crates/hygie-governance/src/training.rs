@@ -43,12 +43,14 @@ impl SessionKind {
             SessionKind::AmbassadorTraining => {
                 Localized::new("ambassador training", "formation des ambassadeurs")
             }
-            SessionKind::Awareness => {
-                Localized::new("all-staff awareness", "sensibilisation de tout le personnel")
-            }
-            SessionKind::ItTraining => {
-                Localized::new("IT team SSI training", "formation SSI des équipes informatiques")
-            }
+            SessionKind::Awareness => Localized::new(
+                "all-staff awareness",
+                "sensibilisation de tout le personnel",
+            ),
+            SessionKind::ItTraining => Localized::new(
+                "IT team SSI training",
+                "formation SSI des équipes informatiques",
+            ),
             SessionKind::CrisisExercise => Localized::new("crisis exercise", "exercice de crise"),
         }
     }
@@ -91,7 +93,11 @@ pub fn parse_attendees_csv(file: &str, text: &str) -> Result<Vec<String>, Import
     let (header, rows) = csv_records(file, text)?;
     let [person] = columns(&header, ["person"]);
     if person.is_none() {
-        return Err(ImportError::line(file, 1, "the header must have the column person"));
+        return Err(ImportError::line(
+            file,
+            1,
+            "the header must have the column person",
+        ));
     }
     let mut out = Vec::new();
     for (line, r) in rows {
@@ -254,8 +260,14 @@ pub(crate) fn rules(
             f.fail(
                 d.department.clone(),
                 Localized::new(
-                    format!("{}: {}/{} staff made aware", d.department, d.trained, d.headcount),
-                    format!("{} : {}/{} personnes sensibilisées", d.department, d.trained, d.headcount),
+                    format!(
+                        "{}: {}/{} staff made aware",
+                        d.department, d.trained, d.headcount
+                    ),
+                    format!(
+                        "{} : {}/{} personnes sensibilisées",
+                        d.department, d.trained, d.headcount
+                    ),
                 ),
             );
         }
@@ -351,7 +363,10 @@ mod tests {
             title: String::new(),
             attendees: att.iter().map(|x| x.to_string()).collect(),
         };
-        let sessions = vec![s("2025-03-01", &["a", "zz"]), s("2026-02-01", &["a", "b", "c"])];
+        let sessions = vec![
+            s("2025-03-01", &["a", "zz"]),
+            s("2026-02-01", &["a", "b", "c"]),
+        ];
         let y = coverage_by_year(&people, &sessions, &[SessionKind::Awareness]);
         assert_eq!(y.len(), 2);
         assert_eq!((y[0].year, y[0].trained, y[0].headcount), (2025, 1, 3));

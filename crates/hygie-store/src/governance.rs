@@ -48,7 +48,8 @@ fn corrupt(m: impl std::fmt::Display) -> StoreError {
 }
 
 fn date(s: &str) -> Result<Date> {
-    s.parse::<Date>().map_err(|e| corrupt(format!("date '{s}': {e}")))
+    s.parse::<Date>()
+        .map_err(|e| corrupt(format!("date '{s}': {e}")))
 }
 
 fn new_id() -> String {
@@ -83,7 +84,14 @@ impl Store {
                 .await?;
         }
         let details = serde_json::json!({ "source": source, "people": people.len() });
-        append(&mut tx, actor, "people.import", facility.as_str(), &details.to_string()).await?;
+        append(
+            &mut tx,
+            actor,
+            "people.import",
+            facility.as_str(),
+            &details.to_string(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(people.len())
     }
@@ -132,7 +140,14 @@ impl Store {
                 .await?;
             let details = serde_json::json!({ "id": id, "role": a.role.as_str(), "person": a.person, "department": a.department,
                 "start": a.start.to_string(), "end": a.end.map(|d| d.to_string()) });
-            append(&mut tx, actor, "role.assign", facility.as_str(), &details.to_string()).await?;
+            append(
+                &mut tx,
+                actor,
+                "role.assign",
+                facility.as_str(),
+                &details.to_string(),
+            )
+            .await?;
             ids.push(id);
         }
         tx.commit().await?;
@@ -140,16 +155,25 @@ impl Store {
     }
 
     /// Set the end date of an assignment.
-    pub async fn end_role(&self, facility: &Finess, id: &str, end: Date, actor: &Actor) -> Result<()> {
+    pub async fn end_role(
+        &self,
+        facility: &Finess,
+        id: &str,
+        end: Date,
+        actor: &Actor,
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let start: Option<String> = sqlx::query_scalar("SELECT start_date FROM gov_roles WHERE id = $1 AND facility = $2")
-            .bind(id)
-            .bind(facility.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let start: Option<String> =
+            sqlx::query_scalar("SELECT start_date FROM gov_roles WHERE id = $1 AND facility = $2")
+                .bind(id)
+                .bind(facility.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
         let start = start.ok_or_else(|| StoreError::NotFound(format!("role assignment {id}")))?;
         if end < date(&start)? {
-            return Err(StoreError::Conflict(format!("role assignment {id} starts on {start}, after {end}")));
+            return Err(StoreError::Conflict(format!(
+                "role assignment {id} starts on {start}, after {end}"
+            )));
         }
         sqlx::query("UPDATE gov_roles SET end_date = $1 WHERE id = $2")
             .bind(end.to_string())
@@ -157,7 +181,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let details = serde_json::json!({ "id": id, "end": end.to_string() });
-        append(&mut tx, actor, "role.end", facility.as_str(), &details.to_string()).await?;
+        append(
+            &mut tx,
+            actor,
+            "role.end",
+            facility.as_str(),
+            &details.to_string(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -187,14 +218,24 @@ impl Store {
     }
 
     /// Record a training session with its attendees.
-    pub async fn add_session(&self, facility: &Finess, s: &Session, actor: &Actor) -> Result<String> {
+    pub async fn add_session(
+        &self,
+        facility: &Finess,
+        s: &Session,
+        actor: &Actor,
+    ) -> Result<String> {
         let mut tx = self.pool.begin().await?;
         ensure_facility(&mut tx, facility).await?;
-        let id = if s.id.is_empty() { new_id() } else { s.id.clone() };
-        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM gov_sessions WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let id = if s.id.is_empty() {
+            new_id()
+        } else {
+            s.id.clone()
+        };
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT id FROM gov_sessions WHERE id = $1")
+                .bind(&id)
+                .fetch_optional(&mut *tx)
+                .await?;
         if exists.is_some() {
             return Err(StoreError::Conflict(format!("training session {id}")));
         }
@@ -215,7 +256,14 @@ impl Store {
                 .await?;
         }
         let details = serde_json::json!({ "id": id, "date": s.date.to_string(), "kind": s.kind.as_str(), "trainer": s.trainer, "attendees": s.attendees.len() });
-        append(&mut tx, actor, "training.add", facility.as_str(), &details.to_string()).await?;
+        append(
+            &mut tx,
+            actor,
+            "training.add",
+            facility.as_str(),
+            &details.to_string(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -257,10 +305,11 @@ impl Store {
     pub async fn phishing_key(&self, facility: &Finess) -> Result<Vec<u8>> {
         let mut tx = self.pool.begin().await?;
         ensure_facility(&mut tx, facility).await?;
-        let k: Option<String> = sqlx::query_scalar("SELECT phishing_key FROM gov_keys WHERE facility = $1")
-            .bind(facility.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let k: Option<String> =
+            sqlx::query_scalar("SELECT phishing_key FROM gov_keys WHERE facility = $1")
+                .bind(facility.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
         let k = match k {
             Some(k) => k,
             None => {
@@ -298,14 +347,18 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         ensure_facility(&mut tx, facility).await?;
         if let Some(sid) = source_id {
-            let old: Option<String> = sqlx::query_scalar("SELECT id FROM phishing_campaigns WHERE facility = $1 AND source_id = $2")
-                .bind(facility.as_str())
-                .bind(sid)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let old: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM phishing_campaigns WHERE facility = $1 AND source_id = $2",
+            )
+            .bind(facility.as_str())
+            .bind(sid)
+            .fetch_optional(&mut *tx)
+            .await?;
             if let Some(old) = old {
                 if !replace {
-                    return Err(StoreError::Conflict(format!("phishing campaign {sid} (use --replace)")));
+                    return Err(StoreError::Conflict(format!(
+                        "phishing campaign {sid} (use --replace)"
+                    )));
                 }
                 for t in ["phishing_events", "phishing_targets"] {
                     sqlx::query(&format!("DELETE FROM {t} WHERE campaign_id = $1"))
@@ -360,7 +413,14 @@ impl Store {
         }
         let details = serde_json::json!({ "id": id, "source_id": source_id, "name": name, "formats": formats,
             "targets": targets.len(), "events": events.len(), "replace": replace });
-        append(&mut tx, actor, "phishing.import", facility.as_str(), &details.to_string()).await?;
+        append(
+            &mut tx,
+            actor,
+            "phishing.import",
+            facility.as_str(),
+            &details.to_string(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -400,7 +460,8 @@ impl Store {
                 Ok(Target {
                     key: r.try_get("key")?,
                     department: r.try_get("department")?,
-                    stage: Stage::parse(&stage).ok_or_else(|| corrupt(format!("stage '{stage}'")))?,
+                    stage: Stage::parse(&stage)
+                        .ok_or_else(|| corrupt(format!("stage '{stage}'")))?,
                     reported: r.try_get::<i64, _>("reported")? != 0,
                     send_at: send.map(ts_from_us).transpose()?,
                 })
@@ -417,7 +478,8 @@ impl Store {
                 Ok(Event {
                     key: r.try_get("key")?,
                     at: ts_from_us(r.try_get("at_us")?)?,
-                    kind: EventKind::parse(&kind).ok_or_else(|| corrupt(format!("event kind '{kind}'")))?,
+                    kind: EventKind::parse(&kind)
+                        .ok_or_else(|| corrupt(format!("event kind '{kind}'")))?,
                     user_agent: r.try_get("user_agent")?,
                     ip: r.try_get("ip")?,
                 })
@@ -442,27 +504,45 @@ impl Store {
             .bind(facility.as_str())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO risk_registers (facility, content, imported_us) VALUES ($1, $2, $3)")
-            .bind(facility.as_str())
-            .bind(&content)
-            .bind(now_us())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO risk_registers (facility, content, imported_us) VALUES ($1, $2, $3)",
+        )
+        .bind(facility.as_str())
+        .bind(&content)
+        .bind(now_us())
+        .execute(&mut *tx)
+        .await?;
         let details = serde_json::json!({ "source": source, "scenarios": register.scenarios.len(),
             "feared_events": register.feared_events.len(), "reviewed": register.reviewed.map(|d| d.to_string()) });
-        append(&mut tx, actor, "risk.import", facility.as_str(), &details.to_string()).await?;
+        append(
+            &mut tx,
+            actor,
+            "risk.import",
+            facility.as_str(),
+            &details.to_string(),
+        )
+        .await?;
         if let Some(d) = register.reviewed {
-            insert_review(&mut tx, facility, d, &actor.0, Some("date of the imported register"), actor).await?;
+            insert_review(
+                &mut tx,
+                facility,
+                d,
+                &actor.0,
+                Some("date of the imported register"),
+                actor,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn register(&self, facility: &Finess) -> Result<Option<Register>> {
-        let c: Option<String> = sqlx::query_scalar("SELECT content FROM risk_registers WHERE facility = $1")
-            .bind(facility.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let c: Option<String> =
+            sqlx::query_scalar("SELECT content FROM risk_registers WHERE facility = $1")
+                .bind(facility.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
         c.map(|c| serde_json::from_str(&c).map_err(|e| corrupt(format!("risk register: {e}"))))
             .transpose()
     }
@@ -520,6 +600,13 @@ async fn insert_review(
         .execute(&mut **tx)
         .await?;
     let details = serde_json::json!({ "id": id, "date": on.to_string(), "reviewer": reviewer });
-    append(tx, actor, "risk.review", facility.as_str(), &details.to_string()).await?;
+    append(
+        tx,
+        actor,
+        "risk.review",
+        facility.as_str(),
+        &details.to_string(),
+    )
+    .await?;
     Ok(id)
 }

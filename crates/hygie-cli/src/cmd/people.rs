@@ -41,7 +41,10 @@ pub async fn run(ctx: &Ctx, cmd: PeopleCmd) -> anyhow::Result<u8> {
             let id = Finess::parse(&facility)?;
             let text = read(&file)?;
             let name = file.display().to_string();
-            let ad = ad || file.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            let ad = ad
+                || file
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json"));
             let people = if ad {
                 hygie_governance::org::parse_ad_snapshot(&name, &text)
             } else {
@@ -50,10 +53,17 @@ pub async fn run(ctx: &Ctx, cmd: PeopleCmd) -> anyhow::Result<u8> {
             .map_err(|e| exit::invalid(e.to_string()))?;
             let store = ctx.store().await?;
             let n = store
-                .replace_people(&id, &people, if ad { "ad-snapshot" } else { "csv" }, &Actor::cli())
+                .replace_people(
+                    &id,
+                    &people,
+                    if ad { "ad-snapshot" } else { "csv" },
+                    &Actor::cli(),
+                )
                 .await?;
             match ctx.format {
-                Format::Json => output::json(&serde_json::json!({ "facility": id.as_str(), "people": n }))?,
+                Format::Json => {
+                    output::json(&serde_json::json!({ "facility": id.as_str(), "people": n }))?
+                }
                 _ => println!("{n} people imported for {id}. / {n} personnes importées."),
             }
             Ok(exit::OK)
@@ -80,7 +90,10 @@ pub async fn run(ctx: &Ctx, cmd: PeopleCmd) -> anyhow::Result<u8> {
                         .collect();
                     print!(
                         "{}",
-                        hygie_report::table(&["Id", "Name", "Function", "Department", "Reports to"], &rows)
+                        hygie_report::table(
+                            &["Id", "Name", "Function", "Department", "Reports to"],
+                            &rows
+                        )
                     );
                 }
                 f => return Err(output::unsupported(f, "table or json")),

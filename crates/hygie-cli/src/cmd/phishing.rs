@@ -134,15 +134,17 @@ pub async fn run(ctx: &Ctx, cmd: PhishingCmd) -> anyhow::Result<u8> {
                 default_name = campaign_name(p);
             }
             if let Some(p) = &results {
-                let r = phishing::parse_results_csv(&p.display().to_string(), &super::people::read(p)?)
-                    .map_err(inv)?;
+                let r =
+                    phishing::parse_results_csv(&p.display().to_string(), &super::people::read(p)?)
+                        .map_err(inv)?;
                 raw = phishing::merge(raw, r);
                 formats.push("results-csv");
                 default_name = default_name.or_else(|| campaign_name(p));
             }
             if let Some(p) = &events {
-                let e = phishing::parse_events_csv(&p.display().to_string(), &super::people::read(p)?)
-                    .map_err(inv)?;
+                let e =
+                    phishing::parse_events_csv(&p.display().to_string(), &super::people::read(p)?)
+                        .map_err(inv)?;
                 raw = phishing::merge(raw, e);
                 formats.push("events-csv");
                 default_name = default_name.or_else(|| campaign_name(p));
@@ -220,7 +222,10 @@ pub async fn run(ctx: &Ctx, cmd: PhishingCmd) -> anyhow::Result<u8> {
                         .collect();
                     print!(
                         "{}",
-                        hygie_report::table(&["Id", "GoPhish id", "Name", "Launched", "Imported from"], &rows)
+                        hygie_report::table(
+                            &["Id", "GoPhish id", "Name", "Launched", "Imported from"],
+                            &rows
+                        )
                     );
                 }
                 f => return Err(output::unsupported(f, "table or json")),
@@ -271,7 +276,9 @@ pub async fn run(ctx: &Ctx, cmd: PhishingCmd) -> anyhow::Result<u8> {
                             pct(m.filtered.click_rate),
                             pct(m.filtered.submit_rate),
                             pct(m.filtered.report_rate),
-                            m.time_to_first_report_s.map(|s| format!("{s}s")).unwrap_or_default(),
+                            m.time_to_first_report_s
+                                .map(|s| format!("{s}s"))
+                                .unwrap_or_default(),
                         ]);
                         for d in &m.by_department {
                             rows.push(vec![
@@ -289,7 +296,16 @@ pub async fn run(ctx: &Ctx, cmd: PhishingCmd) -> anyhow::Result<u8> {
                     print!(
                         "{}",
                         hygie_report::table(
-                            &["Campaign", "Department", "Sent", "Clicked (raw)", "Clicked (filtered)", "Submitted", "Reported", "First report"],
+                            &[
+                                "Campaign",
+                                "Department",
+                                "Sent",
+                                "Clicked (raw)",
+                                "Clicked (filtered)",
+                                "Submitted",
+                                "Reported",
+                                "First report"
+                            ],
                             &rows
                         )
                     );
@@ -318,7 +334,9 @@ pub async fn run(ctx: &Ctx, cmd: PhishingCmd) -> anyhow::Result<u8> {
             let store = ctx.store().await?;
             store.facility(&id).await?;
             if !store.campaigns(&id).await?.iter().any(|c| c.id == campaign) {
-                return Err(hygie_store::StoreError::NotFound(format!("campaign {campaign}")).into());
+                return Err(
+                    hygie_store::StoreError::NotFound(format!("campaign {campaign}")).into(),
+                );
             }
             let key = store.phishing_key(&id).await?;
             let people = store.people(&id).await?;
@@ -359,7 +377,11 @@ pub async fn run(ctx: &Ctx, cmd: PhishingCmd) -> anyhow::Result<u8> {
                         };
                         println!(
                             "{},{},{},{},{},{},{}",
-                            if r["person"].is_null() { s("pseudonym") } else { s("person") },
+                            if r["person"].is_null() {
+                                s("pseudonym")
+                            } else {
+                                s("person")
+                            },
                             s("name"),
                             s("email"),
                             s("department"),

@@ -76,11 +76,17 @@ fn review_rule(
     match (register, last_review) {
         (None, _) => f.fail(
             "risk-register",
-            Localized::new("no risk register is recorded", "aucun registre des risques n'est enregistré"),
+            Localized::new(
+                "no risk register is recorded",
+                "aucun registre des risques n'est enregistré",
+            ),
         ),
         (Some(r), _) if r.scenarios.is_empty() => f.fail(
             "risk-register",
-            Localized::new("the risk register has no scenario", "le registre des risques ne contient aucun scénario"),
+            Localized::new(
+                "the risk register has no scenario",
+                "le registre des risques ne contient aucun scénario",
+            ),
         ),
         (Some(_), Some(d)) if d > since && d <= as_of => {}
         (Some(_), last) => {
@@ -165,7 +171,9 @@ pub async fn run(ctx: &Ctx, cmd: RiskCmd) -> anyhow::Result<u8> {
                 .await?;
             let f = check_and_record(&store, &id, today, true).await?;
             match ctx.format {
-                Format::Json => output::json(&serde_json::json!({ "id": rid, "date": d.to_string(), "rule": f }))?,
+                Format::Json => output::json(
+                    &serde_json::json!({ "id": rid, "date": d.to_string(), "rule": f }),
+                )?,
                 _ => println!("Review {rid} recorded on {d}."),
             }
             Ok(exit::OK)
@@ -213,8 +221,18 @@ pub async fn run(ctx: &Ctx, cmd: RiskCmd) -> anyhow::Result<u8> {
                             vec![
                                 r.id.clone(),
                                 r.title.clone(),
-                                format!("{} (V{} G{})", r.inherent.label.get(ctx.lang), r.inherent.likelihood, r.inherent.severity),
-                                format!("{} (V{} G{})", r.residual.label.get(ctx.lang), r.residual.likelihood, r.residual.severity),
+                                format!(
+                                    "{} (V{} G{})",
+                                    r.inherent.label.get(ctx.lang),
+                                    r.inherent.likelihood,
+                                    r.inherent.severity
+                                ),
+                                format!(
+                                    "{} (V{} G{})",
+                                    r.residual.label.get(ctx.lang),
+                                    r.residual.likelihood,
+                                    r.residual.severity
+                                ),
                                 r.measures
                                     .iter()
                                     .map(|m| format!("{}{}", m.id, if m.done { "✓" } else { "" }))
@@ -225,7 +243,10 @@ pub async fn run(ctx: &Ctx, cmd: RiskCmd) -> anyhow::Result<u8> {
                         .collect();
                     print!(
                         "{}",
-                        hygie_report::table(&["Risk", "Title", "Inherent", "Residual", "Measures"], &rows)
+                        hygie_report::table(
+                            &["Risk", "Title", "Inherent", "Residual", "Measures"],
+                            &rows
+                        )
                     );
                     println!(
                         "{} measures of the plan trace back to no risk / mesures rattachées à aucun risque.",

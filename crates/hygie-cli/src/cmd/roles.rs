@@ -209,7 +209,11 @@ pub async fn run(ctx: &Ctx, cmd: RolesCmd) -> anyhow::Result<u8> {
             }
             Ok(exit::OK)
         }
-        RolesCmd::End { facility, id: rid, end } => {
+        RolesCmd::End {
+            facility,
+            id: rid,
+            end,
+        } => {
             let id = Finess::parse(&facility)?;
             let end = hygie_core::parse_date("end", &end)?;
             let store = ctx.store().await?;
@@ -245,7 +249,10 @@ pub async fn run(ctx: &Ctx, cmd: RolesCmd) -> anyhow::Result<u8> {
                         .collect();
                     print!(
                         "{}",
-                        hygie_report::table(&["Id", "Role", "Person", "Department", "Start", "End"], &rows)
+                        hygie_report::table(
+                            &["Id", "Role", "Person", "Department", "Start", "End"],
+                            &rows
+                        )
                     );
                 }
                 f => return Err(output::unsupported(f, "table or json")),
@@ -274,7 +281,12 @@ pub async fn run(ctx: &Ctx, cmd: RolesCmd) -> anyhow::Result<u8> {
             store.facility(&id).await?;
             let findings = evaluate(&store, &id, as_of, &policy).await?;
             let people = store.people(&id).await?;
-            let roles: Vec<Assignment> = store.roles(&id).await?.into_iter().map(|r| r.assignment).collect();
+            let roles: Vec<Assignment> = store
+                .roles(&id)
+                .await?
+                .into_iter()
+                .map(|r| r.assignment)
+                .collect();
             let coverage = org::ambassador_coverage(&org::Org::new(&people, &roles, as_of));
             let run = if !recording || findings.is_empty() {
                 None

@@ -85,8 +85,13 @@ pub async fn run(ctx: &Ctx, cmd: TrainingCmd) -> anyhow::Result<u8> {
             let store = ctx.store().await?;
             let sid = store.add_session(&id, &s, &Actor::cli()).await?;
             match ctx.format {
-                Format::Json => output::json(&serde_json::json!({ "id": sid, "attendees": s.attendees.len() }))?,
-                _ => println!("Session {sid} recorded with {} attendees.", s.attendees.len()),
+                Format::Json => {
+                    output::json(&serde_json::json!({ "id": sid, "attendees": s.attendees.len() }))?
+                }
+                _ => println!(
+                    "Session {sid} recorded with {} attendees.",
+                    s.attendees.len()
+                ),
             }
             Ok(exit::OK)
         }
@@ -112,7 +117,10 @@ pub async fn run(ctx: &Ctx, cmd: TrainingCmd) -> anyhow::Result<u8> {
                         .collect();
                     print!(
                         "{}",
-                        hygie_report::table(&["Date", "Kind", "Trainer", "Title", "Attendees"], &rows)
+                        hygie_report::table(
+                            &["Date", "Kind", "Trainer", "Title", "Attendees"],
+                            &rows
+                        )
                     );
                 }
                 f => return Err(output::unsupported(f, "table or json")),
@@ -160,7 +168,10 @@ pub async fn run(ctx: &Ctx, cmd: TrainingCmd) -> anyhow::Result<u8> {
                     }
                     print!(
                         "{}",
-                        hygie_report::table(&["Year", "Department", "Trained", "Headcount", "Coverage"], &rows)
+                        hygie_report::table(
+                            &["Year", "Department", "Trained", "Headcount", "Coverage"],
+                            &rows
+                        )
                     );
                 }
                 f => return Err(output::unsupported(f, "table or json")),

@@ -778,53 +778,15 @@ fn residual_risk_follows_a_treating_measure() {
     assert_eq!(m["status"], "verified", "{m}");
 }
 
-fn postgres_url() -> Option<String> {
-    let base = std::env::var("HYGIE_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into());
-    let name = format!(
-        "hygie_t9_{}_{}",
-        std::process::id(),
-        jiff::Timestamp::now().as_microsecond()
-    );
-    let admin = base.clone();
-    let created = std::process::Command::new("psql")
-        .arg(&admin)
-        .args([
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-q",
-            "-c",
-            &format!("CREATE DATABASE {name}"),
-        ])
-        .output();
-    match created {
-        Ok(o) if o.status.success() => {
-            let (prefix, _) = base.rsplit_once('/')?;
-            Some(format!("{prefix}/{name}"))
-        }
-        other => {
-            let why = match other {
-                Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
-                Err(e) => e.to_string(),
-            };
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("PostgreSQL unreachable at {base}: {why}");
-            }
-            eprintln!(
-                "SKIP: PostgreSQL unreachable at {base} ({why}); set CI=true to fail instead"
-            );
-            None
-        }
-    }
-}
-
 #[test]
 fn postgres_roles_phishing_and_risk() {
-    let Some(url) = postgres_url() else {
+    // A fresh database from the foundation's testkit (SKIP, or failure when CI=true, if the
+    // server is unreachable); dropped at the end.
+    let Some(db) = hygie_testkit::TestDb::postgres() else {
         return;
     };
     let mut env = Env::sqlite();
-    env.url = Some(url);
+    env.url = Some(db.url.clone());
     env.setup_facility();
     let people = env.file("people.csv", PEOPLE);
     env.json(

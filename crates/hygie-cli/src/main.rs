@@ -62,6 +62,21 @@ enum Command {
     /// Incidents and their legal notification clocks (CERT Santé, CNIL, NIS 2).
     #[command(subcommand)]
     Incident(cmd::incident::IncidentCmd),
+    /// Staff register: names, functions, departments, reporting lines.
+    #[command(subcommand)]
+    People(cmd::people::PeopleCmd),
+    /// Governance roles (DPO, CISO, ambassadors...) and their independence check.
+    #[command(subcommand)]
+    Roles(cmd::roles::RolesCmd),
+    /// Training sessions and coverage.
+    #[command(subcommand)]
+    Training(cmd::training::TrainingCmd),
+    /// Phishing-simulation campaigns (GoPhish imports) and anonymous reports.
+    #[command(subcommand)]
+    Phishing(cmd::phishing::PhishingCmd),
+    /// Risk register (EBIOS RM light) with inherent and residual levels.
+    #[command(subcommand)]
+    Risk(cmd::risk::RiskCmd),
     /// Seed a clearly labelled demo region with facilities at different stages.
     Demo(cmd::demo::DemoArgs),
 }
@@ -104,6 +119,11 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Status(a) => cmd::status::status(&ctx, a).await,
         Command::Region(c) => cmd::status::region(&ctx, c).await,
         Command::Journal(c) => cmd::journal::run(&ctx, c).await,
+        Command::People(c) => cmd::people::run(&ctx, c).await,
+        Command::Roles(c) => cmd::roles::run(&ctx, c).await,
+        Command::Training(c) => cmd::training::run(&ctx, c).await,
+        Command::Phishing(c) => cmd::phishing::run(&ctx, c).await,
+        Command::Risk(c) => cmd::risk::run(&ctx, c).await,
         Command::Demo(a) => cmd::demo::run(&ctx, a).await,
         Command::Incident(c) => cmd::incident::run(&ctx, c).await,
     }

@@ -11,12 +11,14 @@ mod checks;
 mod evidence;
 mod facilities;
 mod incidents;
+mod governance;
 mod journal;
 mod views;
 
 pub use evidence::{EvidenceItem, EvidenceKind};
 pub use facilities::DeclarationRecord;
 pub use incidents::{StoredSending, incident_subject};
+pub use governance::{CampaignRecord, RiskReview, RoleRecord};
 pub use journal::{Actor, JournalCheck};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

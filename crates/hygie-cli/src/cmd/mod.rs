@@ -7,7 +7,12 @@ pub mod demo;
 pub mod facility;
 pub mod incident;
 pub mod journal;
+pub mod people;
+pub mod phishing;
+pub mod risk;
+pub mod roles;
 pub mod status;
+pub mod training;
 
 use crate::output::Format;
 use anyhow::Context as _;

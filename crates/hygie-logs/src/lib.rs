@@ -2,6 +2,7 @@
 //! field names SigmaHQ rules use), JSON in the shapes users have (evtx_dump,
 //! Winlogbeat/ECS, flat), and syslog RFC 3164 / RFC 5424.
 
+pub mod batch;
 pub mod read;
 pub mod syslog;
 pub mod windows;

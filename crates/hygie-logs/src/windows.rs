@@ -54,7 +54,15 @@ fn flatten_data(v: Value, out: &mut Map<String, Value>, depth: usize) {
             Value::Object(ref inner) if depth < 8 && !inner.contains_key("#text") => {
                 flatten_data(v, out, depth + 1)
             }
-            other => insert_absent(out, &k, text(other)),
+            other => {
+                let v = text(other);
+                // Defender and a few other providers name data with spaces
+                // ("Threat Name"); SigmaHQ rules use the name without them.
+                if k.contains(' ') {
+                    insert_absent(out, &k.replace(' ', ""), v.clone());
+                }
+                insert_absent(out, &k, v)
+            }
         }
     }
 }
@@ -181,7 +189,7 @@ mod tests {
             "TimeCreated": {"#attributes": {"SystemTime": "2025-01-01T00:00:00Z"}},
             "EventRecordID": 42, "Channel": "Security", "Computer": "PC1",
             "Execution": {"#attributes": {"ProcessID": 4, "ThreadID": 8}}},
-            "EventData": {"NewProcessName": "C:\\w.exe", "CommandLine": "w"},
+            "EventData": {"NewProcessName": "C:\\w.exe", "CommandLine": "w", "Threat Name": "EICAR"},
             "UserData": {"LogFileCleared": {"#attributes": {"xmlns": "y"}, "SubjectUserName": "bob"}}}});
         let f = flatten_evtx_json(rec).expect("shape");
         assert_eq!(f["EventID"], json!(4688));
@@ -192,6 +200,8 @@ mod tests {
         assert_eq!(f["EventRecordID"], json!(42));
         assert_eq!(f["NewProcessName"], json!("C:\\w.exe"));
         assert_eq!(f["SubjectUserName"], json!("bob"));
+        assert_eq!(f["ThreatName"], json!("EICAR"));
+        assert_eq!(f["Threat Name"], json!("EICAR"));
         assert_eq!(f["ProcessID"], json!(4));
         assert!(!f.contains_key("xmlns"));
     }

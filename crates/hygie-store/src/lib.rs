@@ -7,12 +7,14 @@
 //! - SQL is written once for both backends (`$N` parameters, portable types); only the DDL differs,
 //!   in `migrations/sqlite` and `migrations/postgres`.
 
+mod alerts;
 mod checks;
 mod evidence;
 mod facilities;
 mod journal;
 mod views;
 
+pub use alerts::AlertRecord;
 pub use evidence::{EvidenceItem, EvidenceKind};
 pub use facilities::DeclarationRecord;
 pub use journal::{Actor, JournalCheck};

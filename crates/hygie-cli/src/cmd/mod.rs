@@ -4,7 +4,9 @@
 pub mod assess;
 pub mod catalog;
 pub mod demo;
+pub mod detect;
 pub mod facility;
+pub mod ingest;
 pub mod journal;
 pub mod status;
 

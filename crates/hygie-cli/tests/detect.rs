@@ -12,7 +12,10 @@ fn data_dir() -> Option<PathBuf> {
     if dir.join("sigma/regression_data").is_dir() {
         return Some(dir);
     }
-    let msg = format!("test data not found at {} (set HYGIE_TEST_DATA)", dir.display());
+    let msg = format!(
+        "test data not found at {} (set HYGIE_TEST_DATA)",
+        dir.display()
+    );
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!("{msg}");
     }
@@ -22,7 +25,8 @@ fn data_dir() -> Option<PathBuf> {
 
 fn hygie(home: &Path) -> Command {
     let mut c = Command::cargo_bin("hygie").expect("binary");
-    c.env("HYGIE_DATA_DIR", home).env_remove("HYGIE_DATABASE_URL");
+    c.env("HYGIE_DATA_DIR", home)
+        .env_remove("HYGIE_DATABASE_URL");
     c
 }
 
@@ -30,7 +34,20 @@ const FINESS: &str = "350000014";
 
 fn add_facility(home: &Path) {
     hygie(home)
-        .args(["facility", "add", "--finess", FINESS, "--name", "CH Test", "--kind", "hospital", "--region", "BRE", "--plan-start", "2025-01-01"])
+        .args([
+            "facility",
+            "add",
+            "--finess",
+            FINESS,
+            "--name",
+            "CH Test",
+            "--kind",
+            "hospital",
+            "--region",
+            "BRE",
+            "--plan-start",
+            "2025-01-01",
+        ])
         .assert()
         .success();
 }
@@ -62,13 +79,30 @@ fn rules_check_lists_refusals_with_file_and_reason() {
     std::fs::create_dir(&rules).expect("mkdir");
     std::fs::write(rules.join("good.yml"), RULES).expect("write");
     std::fs::write(rules.join("bad.yml"), "title: x\nlogsource: {product: windows}\ndetection:\n  sel: {a|bogus: 1}\n  condition: sel\n").expect("write");
-    let out = hygie(d.path()).args(["rules", "check"]).arg(&rules).args(["--format", "json"]).output().expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = hygie(d.path())
+        .args(["rules", "check"])
+        .arg(&rules)
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["loaded"], 2);
     assert_eq!(v["refused"], 1);
-    assert!(v["refusals"][0]["file"].as_str().is_some_and(|f| f.ends_with("bad.yml")));
-    assert!(v["refusals"][0]["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    assert!(
+        v["refusals"][0]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("bad.yml"))
+    );
+    assert!(
+        v["refusals"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty())
+    );
 }
 
 #[test]
@@ -84,41 +118,104 @@ fn detect_on_files_stores_and_lists_alerts() {
     }
     j.push_str("{corrupt\n");
     std::fs::write(logs.join("a.jsonl"), j).expect("write");
-    std::fs::write(logs.join("b.log"), "<38>Oct 11 22:14:15 srv1 sshd[1]: Failed password for root from 10.0.0.1\n").expect("write");
+    std::fs::write(
+        logs.join("b.log"),
+        "<38>Oct 11 22:14:15 srv1 sshd[1]: Failed password for root from 10.0.0.1\n",
+    )
+    .expect("write");
     add_facility(d.path());
     let out = hygie(d.path())
-        .args(["detect", "--rules"]).arg(&rules).arg("--logs").arg(&logs)
+        .args(["detect", "--rules"])
+        .arg(&rules)
+        .arg("--logs")
+        .arg(&logs)
         .args(["--facility", FINESS, "--format", "json"])
         .output()
         .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("a.jsonl (line 6)"), "corrupt line reported with its location: {stderr}");
+    assert!(
+        stderr.contains("a.jsonl (line 6)"),
+        "corrupt line reported with its location: {stderr}"
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json array");
     let arr = v.as_array().expect("array");
-    assert_eq!(arr.len(), 2, "five whoami matches on one host aggregate into one alert: {v:#}");
-    let who = arr.iter().find(|a| a["rule_id"] == "t-whoami").expect("whoami alert");
+    assert_eq!(
+        arr.len(),
+        2,
+        "five whoami matches on one host aggregate into one alert: {v:#}"
+    );
+    let who = arr
+        .iter()
+        .find(|a| a["rule_id"] == "t-whoami")
+        .expect("whoami alert");
     assert_eq!(who["count"], 5);
     assert_eq!(who["level"], "high");
     assert_eq!(who["host"], "pc1");
     assert_eq!(who["time"], "2025-01-01T00:00:00Z");
-    assert!(who["tags"].as_array().is_some_and(|t| t.iter().any(|x| x == "attack.t1033")));
-    assert!(arr.iter().any(|a| a["rule_id"] == "t-ssh" && a["host"] == "srv1"));
+    assert!(
+        who["tags"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|x| x == "attack.t1033"))
+    );
+    assert!(
+        arr.iter()
+            .any(|a| a["rule_id"] == "t-ssh" && a["host"] == "srv1")
+    );
 
-    let out = hygie(d.path()).args(["alerts", "list", "--facility", FINESS, "--format", "json"]).output().expect("run");
+    let out = hygie(d.path())
+        .args(["alerts", "list", "--facility", FINESS, "--format", "json"])
+        .output()
+        .expect("run");
     assert!(out.status.success());
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(listed.as_array().map(Vec::len), Some(2));
     // Running again does not duplicate alerts (stable ids).
-    hygie(d.path()).args(["detect", "--rules"]).arg(&rules).arg("--logs").arg(&logs).args(["--facility", FINESS]).assert().success();
-    let out = hygie(d.path()).args(["alerts", "list", "--facility", FINESS, "--format", "csv"]).output().expect("run");
+    hygie(d.path())
+        .args(["detect", "--rules"])
+        .arg(&rules)
+        .arg("--logs")
+        .arg(&logs)
+        .args(["--facility", FINESS])
+        .assert()
+        .success();
+    let out = hygie(d.path())
+        .args(["alerts", "list", "--facility", FINESS, "--format", "csv"])
+        .output()
+        .expect("run");
     let csv = String::from_utf8_lossy(&out.stdout);
     assert_eq!(csv.lines().count(), 3, "{csv}");
     assert!(csv.starts_with("time,level,host,rule_id,title"));
     // Link to an incident.
     let id = listed[0]["id"].as_str().expect("id");
-    hygie(d.path()).args(["alerts", "link", "--facility", FINESS, id, "--incident", "INC-1"]).assert().success();
-    hygie(d.path()).args(["alerts", "link", "--facility", FINESS, "nope", "--incident", "INC-1"]).assert().code(3);
+    hygie(d.path())
+        .args([
+            "alerts",
+            "link",
+            "--facility",
+            FINESS,
+            id,
+            "--incident",
+            "INC-1",
+        ])
+        .assert()
+        .success();
+    hygie(d.path())
+        .args([
+            "alerts",
+            "link",
+            "--facility",
+            FINESS,
+            "nope",
+            "--incident",
+            "INC-1",
+        ])
+        .assert()
+        .code(3);
 }
 
 #[test]
@@ -127,14 +224,22 @@ fn detect_regression_set_covers_the_cases() {
     let d = tempfile::tempdir().expect("tmp");
     let sigma = data.join("sigma");
     let out = hygie(d.path())
-        .args(["detect", "--rules"]).arg(sigma.join("rules"))
-        .arg("--rules").arg(sigma.join("rules-emerging-threats"))
-        .arg("--rules").arg(sigma.join("rules-threat-hunting"))
-        .arg("--logs").arg(sigma.join("regression_data"))
+        .args(["detect", "--rules"])
+        .arg(sigma.join("rules"))
+        .arg("--rules")
+        .arg(sigma.join("rules-emerging-threats"))
+        .arg("--rules")
+        .arg(sigma.join("rules-threat-hunting"))
+        .arg("--logs")
+        .arg(sigma.join("regression_data"))
         .args(["--format", "json"])
         .output()
         .expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let ids: std::collections::BTreeSet<String> = v
         .as_array()
@@ -178,7 +283,14 @@ fn ingest_over_loopback_stores_alerts_and_flushes_on_sigterm() {
     let bin = assert_cmd::cargo::cargo_bin("hygie");
     let mut child = std::process::Command::new(bin)
         .env("HYGIE_DATA_DIR", d.path())
-        .args(["ingest", "--listen", "json+tcp://127.0.0.1:0", "--listen", "syslog+udp://127.0.0.1:0", "--rules"])
+        .args([
+            "ingest",
+            "--listen",
+            "json+tcp://127.0.0.1:0",
+            "--listen",
+            "syslog+udp://127.0.0.1:0",
+            "--rules",
+        ])
         .arg(&rules)
         .args(["--facility", FINESS, "--format", "json"])
         .stdout(std::process::Stdio::piped())
@@ -202,23 +314,41 @@ fn ingest_over_loopback_stores_alerts_and_flushes_on_sigterm() {
     assert_eq!(addrs.len(), 2, "listeners announced");
     let mut tcp = std::net::TcpStream::connect(&addrs[0]).expect("connect");
     for i in 0..1000 {
-        let img = if i % 100 == 0 { "C:\\\\Windows\\\\System32\\\\whoami.exe" } else { "C:\\\\x.exe" };
+        let img = if i % 100 == 0 {
+            "C:\\\\Windows\\\\System32\\\\whoami.exe"
+        } else {
+            "C:\\\\x.exe"
+        };
         writeln!(tcp, "{{\"EventID\": 1, \"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"Computer\": \"pc{i}\", \"Image\": \"{img}\"}}").expect("write");
     }
     drop(tcp);
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
-    udp.send_to(b"<38>Oct 11 22:14:15 srv1 sshd[1]: Failed password for root from 10.0.0.1", &addrs[1]).expect("send");
+    udp.send_to(
+        b"<38>Oct 11 22:14:15 srv1 sshd[1]: Failed password for root from 10.0.0.1",
+        &addrs[1],
+    )
+    .expect("send");
     std::thread::sleep(Duration::from_millis(1500));
-    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
     assert!(status.success());
     let out = child.wait_with_output().expect("wait");
     assert!(out.status.success());
     let stats: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats json");
     assert_eq!(stats["accepted"], 1001, "{stats}");
     assert_eq!(stats["evaluated"], 1001);
-    let out = hygie(d.path()).args(["alerts", "list", "--facility", FINESS, "--format", "json"]).output().expect("run");
+    let out = hygie(d.path())
+        .args(["alerts", "list", "--facility", FINESS, "--format", "json"])
+        .output()
+        .expect("run");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let arr = v.as_array().expect("array");
-    assert_eq!(arr.iter().filter(|a| a["rule_id"] == "t-whoami").count(), 10, "ten hosts");
+    assert_eq!(
+        arr.iter().filter(|a| a["rule_id"] == "t-whoami").count(),
+        10,
+        "ten hosts"
+    );
     assert_eq!(arr.iter().filter(|a| a["rule_id"] == "t-ssh").count(), 1);
 }

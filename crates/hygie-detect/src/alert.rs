@@ -55,7 +55,11 @@ impl Alert {
             rule_id: m.rule_id,
             title: m.title,
             level: m.level,
-            tags: m.tags.into_iter().filter(|t| t.starts_with("attack.")).collect(),
+            tags: m
+                .tags
+                .into_iter()
+                .filter(|t| t.starts_with("attack."))
+                .collect(),
             last_time: time.clone(),
             time,
             host,
@@ -74,7 +78,10 @@ pub fn parse_time(s: &str) -> Option<i64> {
         return Some(ts.as_second());
     }
     if let Ok(dt) = s.replace(' ', "T").parse::<jiff::civil::DateTime>() {
-        return dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp().as_second());
+        return dt
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp().as_second());
     }
     None
 }
@@ -119,7 +126,10 @@ impl Aggregator {
             return Pushed::Opened(alert);
         }
         let t = alert.time.as_deref().and_then(parse_time);
-        let key = (alert.rule_id.clone(), alert.host.clone().unwrap_or_default());
+        let key = (
+            alert.rule_id.clone(),
+            alert.host.clone().unwrap_or_default(),
+        );
         if let Some(o) = self.open.get_mut(&key) {
             let within = match (o.first, t) {
                 (Some(a), Some(b)) => (b - a).abs() <= self.window_secs,
@@ -128,7 +138,9 @@ impl Aggregator {
             };
             if within {
                 o.alert.count += 1;
-                if let (Some(new), Some(old)) = (alert.time.as_deref(), o.alert.last_time.as_deref()) {
+                if let (Some(new), Some(old)) =
+                    (alert.time.as_deref(), o.alert.last_time.as_deref())
+                {
                     if parse_time(new) > parse_time(old) {
                         o.alert.last_time = alert.time.clone();
                     }
@@ -199,17 +211,29 @@ mod tests {
     #[test]
     fn repeats_within_window_are_counted() {
         let mut agg = Aggregator::new(60);
-        assert!(matches!(agg.push(alert("r", "h", "2025-01-01T00:00:00Z")), Pushed::Opened(_)));
+        assert!(matches!(
+            agg.push(alert("r", "h", "2025-01-01T00:00:00Z")),
+            Pushed::Opened(_)
+        ));
         let Pushed::Repeated(a) = agg.push(alert("r", "h", "2025-01-01T00:00:30Z")) else {
             panic!("expected repeat")
         };
         assert_eq!(a.count, 2);
         assert_eq!(a.last_time.as_deref(), Some("2025-01-01T00:00:30Z"));
         // Other host, other rule: separate alerts.
-        assert!(matches!(agg.push(alert("r", "h2", "2025-01-01T00:00:30Z")), Pushed::Opened(_)));
-        assert!(matches!(agg.push(alert("q", "h", "2025-01-01T00:00:30Z")), Pushed::Opened(_)));
+        assert!(matches!(
+            agg.push(alert("r", "h2", "2025-01-01T00:00:30Z")),
+            Pushed::Opened(_)
+        ));
+        assert!(matches!(
+            agg.push(alert("q", "h", "2025-01-01T00:00:30Z")),
+            Pushed::Opened(_)
+        ));
         // Outside the window: the first alert closes, a new one opens.
-        assert!(matches!(agg.push(alert("r", "h", "2025-01-01T00:05:00Z")), Pushed::Opened(_)));
+        assert!(matches!(
+            agg.push(alert("r", "h", "2025-01-01T00:05:00Z")),
+            Pushed::Opened(_)
+        ));
         let closed = agg.drain_closed();
         assert_eq!(closed.len(), 1);
         assert_eq!(closed[0].count, 2);

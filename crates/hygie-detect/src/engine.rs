@@ -49,7 +49,10 @@ impl Detector {
             HashMap::new();
         for r in rules {
             for (fm, c) in r.variants {
-                by_key.entry((r.source.clone(), Some(fm))).or_default().push(c);
+                by_key
+                    .entry((r.source.clone(), Some(fm)))
+                    .or_default()
+                    .push(c);
             }
             by_key.entry((r.source, None)).or_default().push(r.compiled);
         }
@@ -234,10 +237,18 @@ level: low
     fn sysmon_and_4688_both_match_and_other_products_never_do() {
         let d = detector();
         let mut cache = RouteCache::default();
-        let sysmon = win(json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "Provider_Name": "Microsoft-Windows-Sysmon", "EventID": 1, "Image": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami"}));
-        let ids: Vec<_> = d.evaluate(&sysmon, &mut cache).into_iter().map(|m| m.rule_id).collect();
+        let sysmon = win(
+            json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "Provider_Name": "Microsoft-Windows-Sysmon", "EventID": 1, "Image": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami"}),
+        );
+        let ids: Vec<_> = d
+            .evaluate(&sysmon, &mut cache)
+            .into_iter()
+            .map(|m| m.rule_id)
+            .collect();
         assert_eq!(ids, ["r-whoami"]);
-        let sec = win(json!({"Channel": "Security", "Provider_Name": "Microsoft-Windows-Security-Auditing", "EventID": 4688, "NewProcessName": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami"}));
+        let sec = win(
+            json!({"Channel": "Security", "Provider_Name": "Microsoft-Windows-Security-Auditing", "EventID": 4688, "NewProcessName": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami"}),
+        );
         let m = d.evaluate(&sec, &mut cache);
         assert_eq!(m.len(), 1);
         assert_eq!(m[0].rule_id, "r-whoami");
@@ -246,7 +257,9 @@ level: low
         // Cached route gives the same answer.
         assert_eq!(d.evaluate(&sec, &mut cache).len(), 1);
         // A 4688 whose image is elsewhere does not match.
-        let other = win(json!({"Channel": "Security", "EventID": 4688, "NewProcessName": "C:\\x.exe", "CommandLine": "whoami"}));
+        let other = win(
+            json!({"Channel": "Security", "EventID": 4688, "NewProcessName": "C:\\x.exe", "CommandLine": "whoami"}),
+        );
         assert!(d.evaluate(&other, &mut cache).is_empty());
     }
 }

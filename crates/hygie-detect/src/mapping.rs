@@ -273,7 +273,12 @@ impl Mapping {
     }
 
     /// Windows resolution from Channel, Provider_Name and EventID.
-    pub fn resolve_windows(&self, channel: &str, provider: &str, event_id: Option<i64>) -> EventSource {
+    pub fn resolve_windows(
+        &self,
+        channel: &str,
+        provider: &str,
+        event_id: Option<i64>,
+    ) -> EventSource {
         if let Some(p) = self.foreign_channels.get(channel) {
             return EventSource {
                 product: Some(p.to_ascii_lowercase()),
@@ -420,31 +425,154 @@ mod tests {
         // (channel, provider, eid, rule source, field map, expected)
         let sysmon = "Microsoft-Windows-Sysmon/Operational";
         let cases: &[(&str, &str, i64, RuleSource, Option<&str>, bool)] = &[
-            (sysmon, "Microsoft-Windows-Sysmon", 1, rs(Some("windows"), Some("process_creation"), None), None, true),
-            (sysmon, "Microsoft-Windows-Sysmon", 1, rs(Some("windows"), Some("process_creation"), None), Some("security_4688"), false),
-            (sysmon, "Microsoft-Windows-Sysmon", 7, rs(Some("windows"), Some("process_creation"), None), None, false),
-            ("Security", "Microsoft-Windows-Security-Auditing", 4688, rs(Some("windows"), Some("process_creation"), None), Some("security_4688"), true),
-            ("Security", "Microsoft-Windows-Security-Auditing", 4688, rs(Some("windows"), Some("process_creation"), None), None, false),
-            ("Security", "Microsoft-Windows-Security-Auditing", 4625, rs(Some("windows"), None, Some("security")), None, true),
-            ("Security", "Microsoft-Windows-Security-Auditing", 4625, rs(Some("windows"), None, Some("system")), None, false),
+            (
+                sysmon,
+                "Microsoft-Windows-Sysmon",
+                1,
+                rs(Some("windows"), Some("process_creation"), None),
+                None,
+                true,
+            ),
+            (
+                sysmon,
+                "Microsoft-Windows-Sysmon",
+                1,
+                rs(Some("windows"), Some("process_creation"), None),
+                Some("security_4688"),
+                false,
+            ),
+            (
+                sysmon,
+                "Microsoft-Windows-Sysmon",
+                7,
+                rs(Some("windows"), Some("process_creation"), None),
+                None,
+                false,
+            ),
+            (
+                "Security",
+                "Microsoft-Windows-Security-Auditing",
+                4688,
+                rs(Some("windows"), Some("process_creation"), None),
+                Some("security_4688"),
+                true,
+            ),
+            (
+                "Security",
+                "Microsoft-Windows-Security-Auditing",
+                4688,
+                rs(Some("windows"), Some("process_creation"), None),
+                None,
+                false,
+            ),
+            (
+                "Security",
+                "Microsoft-Windows-Security-Auditing",
+                4625,
+                rs(Some("windows"), None, Some("security")),
+                None,
+                true,
+            ),
+            (
+                "Security",
+                "Microsoft-Windows-Security-Auditing",
+                4625,
+                rs(Some("windows"), None, Some("system")),
+                None,
+                false,
+            ),
             // Forwarded events resolve through the provider.
-            ("ForwardedEvents", "Microsoft-Windows-Sysmon", 1, rs(Some("windows"), Some("process_creation"), None), None, true),
+            (
+                "ForwardedEvents",
+                "Microsoft-Windows-Sysmon",
+                1,
+                rs(Some("windows"), Some("process_creation"), None),
+                None,
+                true,
+            ),
             // Fail closed: linux / network / empty / unknown category.
-            (sysmon, "Microsoft-Windows-Sysmon", 1, rs(Some("linux"), Some("process_creation"), None), None, false),
-            (sysmon, "Microsoft-Windows-Sysmon", 1, rs(Some("cisco"), None, Some("aaa")), None, false),
-            (sysmon, "Microsoft-Windows-Sysmon", 1, rs(None, Some("firewall"), None), None, false),
-            (sysmon, "Microsoft-Windows-Sysmon", 1, rs(None, None, None), None, false),
-            ("Security", "Microsoft-Windows-Security-Auditing", 4688, rs(Some("windows"), Some("file_access"), None), None, false),
+            (
+                sysmon,
+                "Microsoft-Windows-Sysmon",
+                1,
+                rs(Some("linux"), Some("process_creation"), None),
+                None,
+                false,
+            ),
+            (
+                sysmon,
+                "Microsoft-Windows-Sysmon",
+                1,
+                rs(Some("cisco"), None, Some("aaa")),
+                None,
+                false,
+            ),
+            (
+                sysmon,
+                "Microsoft-Windows-Sysmon",
+                1,
+                rs(None, Some("firewall"), None),
+                None,
+                false,
+            ),
+            (
+                sysmon,
+                "Microsoft-Windows-Sysmon",
+                1,
+                rs(None, None, None),
+                None,
+                false,
+            ),
+            (
+                "Security",
+                "Microsoft-Windows-Security-Auditing",
+                4688,
+                rs(Some("windows"), Some("file_access"), None),
+                None,
+                false,
+            ),
             // Product-only rule sees every Windows event.
-            ("Application", "X", 1, rs(Some("windows"), None, None), None, true),
+            (
+                "Application",
+                "X",
+                1,
+                rs(Some("windows"), None, None),
+                None,
+                true,
+            ),
             // Sysmon for Linux is product linux.
-            ("Linux-Sysmon/Operational", "Linux-Sysmon", 1, rs(Some("windows"), Some("process_creation"), None), None, false),
-            ("Microsoft-Windows-PowerShell/Operational", "Microsoft-Windows-PowerShell", 4104, rs(Some("windows"), Some("ps_script"), None), None, true),
-            ("Microsoft-Windows-Windows Defender/Operational", "Microsoft-Windows-Windows Defender", 1116, rs(None, Some("antivirus"), None), None, true),
+            (
+                "Linux-Sysmon/Operational",
+                "Linux-Sysmon",
+                1,
+                rs(Some("windows"), Some("process_creation"), None),
+                None,
+                false,
+            ),
+            (
+                "Microsoft-Windows-PowerShell/Operational",
+                "Microsoft-Windows-PowerShell",
+                4104,
+                rs(Some("windows"), Some("ps_script"), None),
+                None,
+                true,
+            ),
+            (
+                "Microsoft-Windows-Windows Defender/Operational",
+                "Microsoft-Windows-Windows Defender",
+                1116,
+                rs(None, Some("antivirus"), None),
+                None,
+                true,
+            ),
         ];
         for (ch, pr, id, rule, map, want) in cases {
             let ev = m.resolve_windows(ch, pr, Some(*id));
-            assert_eq!(applies(rule, *map, &ev), *want, "{ch} {pr} {id} {rule:?} {map:?} -> {ev:?}");
+            assert_eq!(
+                applies(rule, *map, &ev),
+                *want,
+                "{ch} {pr} {id} {rule:?} {map:?} -> {ev:?}"
+            );
         }
     }
 
@@ -455,8 +583,15 @@ mod tests {
         assert!(applies(&rs(Some("linux"), None, Some("sshd")), None, &ev));
         assert!(applies(&rs(Some("linux"), None, Some("auth")), None, &ev));
         assert!(applies(&rs(Some("linux"), None, None), None, &ev));
-        assert!(!applies(&rs(Some("windows"), None, Some("security")), None, &ev));
-        let cisco = m.resolve_syslog("", "6705: Feb 17: %PARSER-5-CFGLOG_LOGGEDCMD: User:admin logged command:no dot1x");
+        assert!(!applies(
+            &rs(Some("windows"), None, Some("security")),
+            None,
+            &ev
+        ));
+        let cisco = m.resolve_syslog(
+            "",
+            "6705: Feb 17: %PARSER-5-CFGLOG_LOGGEDCMD: User:admin logged command:no dot1x",
+        );
         assert!(applies(&rs(Some("cisco"), None, Some("aaa")), None, &cisco));
         assert!(!applies(&rs(Some("linux"), None, None), None, &cisco));
     }

@@ -70,10 +70,7 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, refused: &mut Vec<Refusal>) {
     for p in paths {
         if p.is_dir() {
             walk(&p, files, refused);
-        } else if matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("yml" | "yaml")
-        ) {
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
             files.push(p);
         }
     }
@@ -148,8 +145,8 @@ pub fn load_text(file: &Path, text: &str, mapping: &Mapping) -> (Vec<LoadedRule>
                 }
             }
         }
-        let routable = source.product.as_deref() != Some("windows")
-            || mapping.windows_rule_routable(&source);
+        let routable =
+            source.product.as_deref() != Some("windows") || mapping.windows_rule_routable(&source);
         out.push(LoadedRule {
             file: file.to_path_buf(),
             source,
@@ -190,7 +187,10 @@ pub fn load_paths(paths: &[PathBuf], mapping: &Mapping) -> RuleLoad {
                     refused.push(Refusal {
                         file: r.file.clone(),
                         rule: Some(id.clone()),
-                        reason: format!("duplicate rule id (already loaded from {})", first.display()),
+                        reason: format!(
+                            "duplicate rule id (already loaded from {})",
+                            first.display()
+                        ),
                     });
                     continue;
                 }
@@ -290,7 +290,10 @@ level: high
         assert_eq!(r[0].variants.len(), 1);
         assert_eq!(r[0].variants[0].0, "security_4688");
         let (r, _) = load_text(Path::new("b.yml"), PROC_HASH, &m);
-        assert!(r[0].variants.is_empty(), "OriginalFileName has no 4688 equivalent");
+        assert!(
+            r[0].variants.is_empty(),
+            "OriginalFileName has no 4688 equivalent"
+        );
     }
 
     #[test]
@@ -303,7 +306,10 @@ level: high
         assert_eq!(r.len(), 1, "the valid rule still loads");
         assert_eq!(refused.len(), 2, "{refused:?}");
         assert!(refused.iter().all(|x| x.file == Path::new("multi.yml")));
-        assert!(refused.iter().any(|x| x.reason.contains("logsource")), "{refused:?}");
+        assert!(
+            refused.iter().any(|x| x.reason.contains("logsource")),
+            "{refused:?}"
+        );
         let (r, refused) = load_text(Path::new("bad.yml"), "title: [unclosed", &m);
         assert!(r.is_empty());
         assert_eq!(refused.len(), 1);
@@ -320,7 +326,15 @@ level: high
         let load = load_paths(&[dir.path().to_path_buf(), dir.path().join("missing")], &m);
         assert_eq!(load.rules.len(), 1);
         assert_eq!(load.refused.len(), 2, "{:?}", load.refused);
-        assert!(load.refused.iter().any(|r| r.reason.contains("duplicate rule id")));
-        assert!(load.refused.iter().any(|r| r.reason.contains("cannot read directory")));
+        assert!(
+            load.refused
+                .iter()
+                .any(|r| r.reason.contains("duplicate rule id"))
+        );
+        assert!(
+            load.refused
+                .iter()
+                .any(|r| r.reason.contains("cannot read directory"))
+        );
     }
 }

@@ -17,9 +17,11 @@ fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
         })
         .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
@@ -29,14 +31,22 @@ fn load(dirs: &[PathBuf]) -> (Detector, f64) {
     let t = Instant::now();
     let mapping = Mapping::builtin().expect("mapping");
     let load = load_paths(dirs, &mapping);
-    eprintln!("rules loaded {}, refused {}", load.rules.len(), load.refused.len());
-    (Detector::new(mapping, load.rules), t.elapsed().as_secs_f64())
+    eprintln!(
+        "rules loaded {}, refused {}",
+        load.rules.len(),
+        load.refused.len()
+    );
+    (
+        Detector::new(mapping, load.rules),
+        t.elapsed().as_secs_f64(),
+    )
 }
 
 struct Count(Arc<std::sync::atomic::AtomicU64>);
 impl AlertSink for Count {
     fn deliver(&mut self, u: Vec<Pushed>) -> BoxFuture<'_, Result<(), String>> {
-        self.0.fetch_add(u.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        self.0
+            .fetch_add(u.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Box::pin(async { Ok(()) })
     }
 }
@@ -59,8 +69,14 @@ fn main() {
             let eval_s = t.elapsed().as_secs_f64();
             println!(
                 "{{\"mode\":\"batch\",\"threads\":{threads},\"files\":{},\"events\":{},\"matches\":{},\"alerts\":{alerts},\"errors\":{},\"rule_load_s\":{load_s:.2},\"detect_s\":{eval_s:.2},\"total_s\":{:.2},\"events_per_s_detect\":{:.0},\"events_per_s_total\":{:.0},\"peak_rss_mb\":{:.0}}}",
-                s.files, s.events, s.matches, s.errors.len(), start.elapsed().as_secs_f64(),
-                s.events as f64 / eval_s, s.events as f64 / start.elapsed().as_secs_f64(), peak_rss_mb()
+                s.files,
+                s.events,
+                s.matches,
+                s.errors.len(),
+                start.elapsed().as_secs_f64(),
+                s.events as f64 / eval_s,
+                s.events as f64 / start.elapsed().as_secs_f64(),
+                peak_rss_mb()
             );
         }
         Some("stream") => {
@@ -69,7 +85,11 @@ fn main() {
             let events = data.iter().filter(|&&b| b == b'\n').count() as u64;
             let rules: Vec<PathBuf> = args[3..].iter().map(PathBuf::from).collect();
             let (det, load_s) = load(&rules);
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("rt");
             rt.block_on(async move {
                 let spec: ListenSpec = "json+tcp://127.0.0.1:0".parse().expect("spec");
                 let src = bind(&spec).await.expect("bind");
@@ -93,6 +113,8 @@ fn main() {
                 );
             });
         }
-        _ => eprintln!("usage: detect_bench batch THREADS RULES... -- LOGS... | stream WORKERS NDJSON RULES..."),
+        _ => eprintln!(
+            "usage: detect_bench batch THREADS RULES... -- LOGS... | stream WORKERS NDJSON RULES..."
+        ),
     }
 }

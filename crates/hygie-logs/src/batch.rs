@@ -65,7 +65,9 @@ pub fn run(
                         if matches.is_empty() {
                             return;
                         }
-                        progress.matches.fetch_add(matches.len() as u64, Ordering::Relaxed);
+                        progress
+                            .matches
+                            .fetch_add(matches.len() as u64, Ordering::Relaxed);
                         for m in matches {
                             pending.push(Alert::from_match(m, &event));
                         }

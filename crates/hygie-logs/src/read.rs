@@ -96,12 +96,16 @@ pub fn json_to_event(doc: Value, source: &Arc<str>, record: u64) -> Option<LogEv
         return None;
     };
     if map.get("Event").is_some_and(|e| e.get("System").is_some()) {
-        return flatten_evtx_json(Value::Object(map)).map(|f| LogEvent::new(EventKind::Windows, f, origin));
+        return flatten_evtx_json(Value::Object(map))
+            .map(|f| LogEvent::new(EventKind::Windows, f, origin));
     }
     if map.get("winlog").is_some_and(Value::is_object) {
-        return flatten_winlogbeat(Value::Object(map)).map(|f| LogEvent::new(EventKind::Windows, f, origin));
+        return flatten_winlogbeat(Value::Object(map))
+            .map(|f| LogEvent::new(EventKind::Windows, f, origin));
     }
-    let kind = if map.contains_key("EventID") && (map.contains_key("Channel") || map.contains_key("Provider_Name")) {
+    let kind = if map.contains_key("EventID")
+        && (map.contains_key("Channel") || map.contains_key("Provider_Name"))
+    {
         EventKind::Windows
     } else {
         EventKind::Json
@@ -111,7 +115,11 @@ pub fn json_to_event(doc: Value, source: &Arc<str>, record: u64) -> Option<LogEv
         && let Some(v) = map.remove("EventID")
     {
         let v = match v {
-            Value::String(s) => s.trim().parse::<i64>().map(Value::from).unwrap_or(Value::String(s)),
+            Value::String(s) => s
+                .trim()
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or(Value::String(s)),
             other => other,
         };
         map.insert("EventID".into(), v);
@@ -140,9 +148,8 @@ fn err(path: &Path, location: impl Into<String>, message: impl Into<String>) -> 
 /// EVTX records, flattened natively.
 pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError> {
     let mut errors = Vec::new();
-    let settings = evtx::ParserSettings::new().num_threads(1);
     let mut parser = match evtx::EvtxParser::from_path(path) {
-        Ok(p) => p.with_configuration(settings),
+        Ok(p) => p,
         Err(e) => {
             errors.push(err(path, "file", format!("not a readable EVTX file: {e}")));
             return errors;
@@ -162,13 +169,21 @@ pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError>
                             record: id,
                         },
                     )),
-                    None => errors.push(err(path, format!("record {id}"), "record has no Event/System element")),
+                    None => errors.push(err(
+                        path,
+                        format!("record {id}"),
+                        "record has no Event/System element",
+                    )),
                 }
             }
             Err(e) => {
                 errors.push(err(path, format!("record #{}", n + 1), e.to_string()));
                 if errors.len() > 10_000 {
-                    errors.push(err(path, "file", "too many corrupt records; rest of file skipped"));
+                    errors.push(err(
+                        path,
+                        "file",
+                        "too many corrupt records; rest of file skipped",
+                    ));
                     break;
                 }
             }
@@ -334,7 +349,10 @@ mod tests {
         let p = d.path().join("b.json");
         std::fs::write(&p, "{\n  \"EventID\": 1,\n  \"Channel\": \"C\"\n}\n{\n  \"EventID\": oops\n}\n{\n  \"EventID\": 3,\n  \"Channel\": \"C\"\n}\n").expect("write");
         let (ev, errs) = collect(&p, Format::Json);
-        assert_eq!(ev.iter().filter_map(|e| e.event_id()).collect::<Vec<_>>(), [1, 3]);
+        assert_eq!(
+            ev.iter().filter_map(|e| e.event_id()).collect::<Vec<_>>(),
+            [1, 3]
+        );
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(errs[0].location.starts_with("line "));
     }

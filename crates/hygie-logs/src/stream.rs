@@ -259,7 +259,9 @@ impl Source for TcpSource {
                     _ = ctx.stopped() => break,
                     r = self.listener.accept() => r,
                 };
-                let Ok((stream, peer)) = accepted else { continue };
+                let Ok((stream, peer)) = accepted else {
+                    continue;
+                };
                 let ctx = ctx.clone();
                 let payload = self.payload;
                 conns.spawn(async move {
@@ -275,7 +277,12 @@ impl Source for TcpSource {
     }
 }
 
-async fn connection(stream: tokio::net::TcpStream, payload: Payload, name: Arc<str>, mut ctx: SourceCtx) {
+async fn connection(
+    stream: tokio::net::TcpStream,
+    payload: Payload,
+    name: Arc<str>,
+    mut ctx: SourceCtx,
+) {
     let mut reader = BufReader::with_capacity(1 << 16, stream);
     let mut line = Vec::with_capacity(512);
     let mut batch = Vec::with_capacity(BATCH);
@@ -416,7 +423,9 @@ impl Ingest {
         drop(ctx);
         let qrx = Arc::new(Mutex::new(qrx));
         let n = if cfg.workers == 0 {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
         } else {
             cfg.workers
         };
@@ -440,7 +449,9 @@ impl Ingest {
                                 alerts.push(Alert::from_match(m, ev));
                             }
                         }
-                        stats.evaluated.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                        stats
+                            .evaluated
+                            .fetch_add(batch.len() as u64, Ordering::Relaxed);
                         if !alerts.is_empty() && atx.blocking_send(alerts).is_err() {
                             return;
                         }

@@ -104,9 +104,15 @@ mod tests {
         assert_eq!(e.get_str("procid").as_deref(), Some("4321"));
         assert_eq!(e.get_str("msgid").as_deref(), Some("ID47"));
         assert_eq!(e.get_str("exampleSDID@32473.iut").as_deref(), Some("3"));
-        assert_eq!(e.get_str("message").as_deref(), Some("Failed password for root from 10.0.0.1"));
+        assert_eq!(
+            e.get_str("message").as_deref(),
+            Some("Failed password for root from 10.0.0.1")
+        );
         assert_eq!(e.host().as_deref(), Some("srv1.chu.test"));
-        assert!(e.time().is_some_and(|t| t.starts_with("2025-10-11T22:14:15")));
+        assert!(
+            e.time()
+                .is_some_and(|t| t.starts_with("2025-10-11T22:14:15"))
+        );
     }
 
     #[test]
@@ -117,7 +123,10 @@ mod tests {
         assert_eq!(e.get_str("hostname").as_deref(), Some("srv2"));
         assert_eq!(e.get_str("appname").as_deref(), Some("sudo"));
         assert_eq!(e.get_str("procid").as_deref(), Some("812"));
-        assert!(e.get_str("message").is_some_and(|m| m.contains("COMMAND=/bin/bash")));
+        assert!(
+            e.get_str("message")
+                .is_some_and(|m| m.contains("COMMAND=/bin/bash"))
+        );
         assert_eq!(e.origin.record, 2);
     }
 
@@ -125,10 +134,16 @@ mod tests {
     fn malformed_lines() {
         // Rejected outright.
         assert_eq!(parse_line("", &src(), 1).err(), Some(SyslogError::Empty));
-        assert_eq!(parse_line("   \r\n", &src(), 1).err(), Some(SyslogError::Empty));
+        assert_eq!(
+            parse_line("   \r\n", &src(), 1).err(),
+            Some(SyslogError::Empty)
+        );
         assert_eq!(parse_line("a\0b", &src(), 1).err(), Some(SyslogError::Nul));
         let long = "x".repeat(MAX_LINE + 1);
-        assert_eq!(parse_line(&long, &src(), 1).err(), Some(SyslogError::TooLong(MAX_LINE + 1)));
+        assert_eq!(
+            parse_line(&long, &src(), 1).err(),
+            Some(SyslogError::TooLong(MAX_LINE + 1))
+        );
         // Neither RFC: kept, whole text searchable as the message.
         for l in [
             "<999>garbage without structure",
@@ -140,13 +155,19 @@ mod tests {
             assert!(e.get_str("message").is_some(), "{l}");
         }
         let e = parse_line("no priority, no date: just words", &src(), 1).expect("kept");
-        assert!(e.get_str("message").is_some_and(|m| m.contains("just words")));
+        assert!(
+            e.get_str("message")
+                .is_some_and(|m| m.contains("just words"))
+        );
     }
 
     #[test]
     fn cisco_line_from_regression_set_shape() {
         let l = "172.16.5.10 6705: Feb 17 13:40:03.673: %PARSER-5-CFGLOG_LOGGEDCMD: User:admin  logged command:no access-session port-control";
         let e = parse_line(l, &src(), 1).expect("parses");
-        assert!(e.get_str("message").is_some_and(|m| m.contains("%PARSER-5-CFGLOG_LOGGEDCMD")));
+        assert!(
+            e.get_str("message")
+                .is_some_and(|m| m.contains("%PARSER-5-CFGLOG_LOGGEDCMD"))
+        );
     }
 }

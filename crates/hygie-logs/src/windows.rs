@@ -194,7 +194,10 @@ mod tests {
         let f = flatten_evtx_json(rec).expect("shape");
         assert_eq!(f["EventID"], json!(4688));
         assert_eq!(f["Channel"], json!("Security"));
-        assert_eq!(f["Provider_Name"], json!("Microsoft-Windows-Security-Auditing"));
+        assert_eq!(
+            f["Provider_Name"],
+            json!("Microsoft-Windows-Security-Auditing")
+        );
         assert_eq!(f["Computer"], json!("PC1"));
         assert_eq!(f["TimeCreated"], json!("2025-01-01T00:00:00Z"));
         assert_eq!(f["EventRecordID"], json!(42));
@@ -211,7 +214,10 @@ mod tests {
         let rec = json!({"Event": {"System": {"EventID": 400, "Channel": "Windows PowerShell"},
             "EventData": {"Data": {"#text": ["Available", "None", "HostApplication=powershell"]}}}});
         let f = flatten_evtx_json(rec).expect("shape");
-        assert_eq!(f["Data"], json!(["Available", "None", "HostApplication=powershell"]));
+        assert_eq!(
+            f["Data"],
+            json!(["Available", "None", "HostApplication=powershell"])
+        );
     }
 
     #[test]

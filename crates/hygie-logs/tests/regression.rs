@@ -22,7 +22,9 @@ fn cases(root: &Path) -> Vec<Case> {
     let mut infos = Vec::new();
     let mut stack = vec![root.join("sigma/regression_data")];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -66,7 +68,9 @@ fn run_files(det: &Detector, files: &[(PathBuf, Format)]) -> Vec<Alert> {
 
 #[test]
 fn sigmahq_regression_recall_and_shape_equivalence() {
-    let Some(root) = common::data_dir() else { return };
+    let Some(root) = common::data_dir() else {
+        return;
+    };
     let mapping = Mapping::builtin().expect("mapping");
     let rule_dirs: Vec<PathBuf> = ["rules", "rules-emerging-threats", "rules-threat-hunting"]
         .iter()
@@ -76,15 +80,28 @@ fn sigmahq_regression_recall_and_shape_equivalence() {
     let loaded: BTreeMap<String, (bool, PathBuf)> = load
         .rules
         .iter()
-        .filter_map(|r| r.compiled.id.clone().map(|id| (id, (r.routable, r.file.clone()))))
+        .filter_map(|r| {
+            r.compiled
+                .id
+                .clone()
+                .map(|id| (id, (r.routable, r.file.clone())))
+        })
         .collect();
     let refused = load.refused.clone();
     let det = Detector::new(mapping, load.rules);
 
     let (files, errs) = list_log_files(&[root.join("sigma/regression_data")]);
     assert!(errs.is_empty(), "{errs:?}");
-    let evtx: Vec<_> = files.iter().filter(|f| f.1 == Format::Evtx).cloned().collect();
-    let json: Vec<_> = files.iter().filter(|f| f.1 == Format::Json).cloned().collect();
+    let evtx: Vec<_> = files
+        .iter()
+        .filter(|f| f.1 == Format::Evtx)
+        .cloned()
+        .collect();
+    let json: Vec<_> = files
+        .iter()
+        .filter(|f| f.1 == Format::Json)
+        .cloned()
+        .collect();
     let from_evtx = run_files(&det, &evtx);
     let from_json = run_files(&det, &json);
 
@@ -108,37 +125,66 @@ fn sigmahq_regression_recall_and_shape_equivalence() {
             if let Some(e) = c.expected
                 && e != n
             {
-                count_mismatch.push(format!("{} ({}): expected {e} matches, got {n}", c.rule_id, c.title));
+                count_mismatch.push(format!(
+                    "{} ({}): expected {e} matches, got {n}",
+                    c.rule_id, c.title
+                ));
             }
             continue;
         }
-        let cause = if let Some(r) = refused.iter().find(|r| r.rule.as_deref() == Some(c.rule_id.as_str())) {
+        let cause = if let Some(r) = refused
+            .iter()
+            .find(|r| r.rule.as_deref() == Some(c.rule_id.as_str()))
+        {
             format!("rule refused: {}", r.reason)
         } else {
             match loaded.get(&c.rule_id) {
                 None => "rule not present in the rule folders".to_string(),
-                Some((false, f)) => format!("log source of {} not in the mapping tables", f.display()),
-                Some((true, _)) => "rule loaded and routed but no event matched its detection".to_string(),
+                Some((false, f)) => {
+                    format!("log source of {} not in the mapping tables", f.display())
+                }
+                Some((true, _)) => {
+                    "rule loaded and routed but no event matched its detection".to_string()
+                }
             }
         };
-        misses.push(format!("{} ({}) in {}: {cause}", c.rule_id, c.title, c.dir.display()));
+        misses.push(format!(
+            "{} ({}) in {}: {cause}",
+            c.rule_id,
+            c.title,
+            c.dir.display()
+        ));
     }
     let recall = hits as f64 / all.len() as f64;
-    eprintln!("regression recall: {hits}/{} = {:.1} %", all.len(), recall * 100.0);
+    eprintln!(
+        "regression recall: {hits}/{} = {:.1} %",
+        all.len(),
+        recall * 100.0
+    );
     for m in &misses {
         eprintln!("MISS {m}");
     }
     for m in &count_mismatch {
         eprintln!("COUNT {m}");
     }
-    assert!(recall >= 0.99, "recall {recall:.3} below 99 %; misses:\n{}", misses.join("\n"));
+    assert!(
+        recall >= 0.99,
+        "recall {recall:.3} below 99 %; misses:\n{}",
+        misses.join("\n")
+    );
 
     // EVTX and JSON shapes of the same events: same (rule, host, record) set per case.
     let key = |a: &Alert| {
         let stem = Path::new(&a.source).with_extension("");
         // evtx gives 100 ns precision, the shipped JSON microseconds: compare seconds.
         let secs = a.time.as_deref().and_then(hygie_detect::alert::parse_time);
-        (stem.display().to_string(), a.rule_id.clone(), a.host.clone(), a.record_id, secs)
+        (
+            stem.display().to_string(),
+            a.rule_id.clone(),
+            a.host.clone(),
+            a.record_id,
+            secs,
+        )
     };
     let e: BTreeSet<_> = from_evtx.iter().map(key).collect();
     let j: BTreeSet<_> = from_json.iter().map(key).collect();
@@ -153,7 +199,9 @@ fn sigmahq_regression_recall_and_shape_equivalence() {
 
 #[test]
 fn cisco_raw_case_fires_and_no_cross_product_alerts() {
-    let Some(root) = common::data_dir() else { return };
+    let Some(root) = common::data_dir() else {
+        return;
+    };
     let mapping = Mapping::builtin().expect("mapping");
     let load = load_paths(&[root.join("sigma/rules")], &mapping);
     let det = Detector::new(mapping, load.rules);
@@ -161,11 +209,17 @@ fn cisco_raw_case_fires_and_no_cross_product_alerts() {
     let (files, _) = list_log_files(&[case]);
     let alerts = run_files(&det, &files);
     let ids: BTreeSet<_> = alerts.iter().map(|a| a.rule_id.as_str()).collect();
-    assert!(ids.contains("ef0ff092-a24a-4fbc-beea-06c08d53e085"), "{ids:?}");
+    assert!(
+        ids.contains("ef0ff092-a24a-4fbc-beea-06c08d53e085"),
+        "{ids:?}"
+    );
     // Every Windows event alert comes from a Windows rule (fail closed).
     let win = root.join("sigma/regression_data/rules/windows/process_creation");
     let (files, _) = list_log_files(&[win]);
-    let load = load_paths(&[root.join("sigma/rules")], &Mapping::builtin().expect("mapping"));
+    let load = load_paths(
+        &[root.join("sigma/rules")],
+        &Mapping::builtin().expect("mapping"),
+    );
     let windows_ids: BTreeSet<String> = load
         .rules
         .iter()
@@ -173,6 +227,11 @@ fn cisco_raw_case_fires_and_no_cross_product_alerts() {
         .filter_map(|r| r.compiled.id.clone())
         .collect();
     for a in run_files(&det, &files) {
-        assert!(windows_ids.contains(&a.rule_id), "non-Windows rule {} fired on {}", a.rule_id, a.source);
+        assert!(
+            windows_ids.contains(&a.rule_id),
+            "non-Windows rule {} fired on {}",
+            a.rule_id,
+            a.source
+        );
     }
 }

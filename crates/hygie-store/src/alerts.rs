@@ -43,13 +43,17 @@ impl Store {
         let now = now_us();
         let mut new = 0usize;
         for a in alerts {
-            let existing: Option<String> = sqlx::query_scalar("SELECT facility FROM alerts WHERE id = $1")
-                .bind(&a.id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let existing: Option<String> =
+                sqlx::query_scalar("SELECT facility FROM alerts WHERE id = $1")
+                    .bind(&a.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             match existing {
                 Some(f) if f != facility.as_str() => {
-                    return Err(StoreError::Conflict(format!("alert {} of another facility", a.id)));
+                    return Err(StoreError::Conflict(format!(
+                        "alert {} of another facility",
+                        a.id
+                    )));
                 }
                 Some(_) => {
                     sqlx::query("UPDATE alerts SET count = $1, last_time = $2, updated_us = $3 WHERE id = $4")
@@ -84,7 +88,14 @@ impl Store {
         }
         if new > 0 {
             let details = serde_json::json!({ "new": new, "updated": alerts.len() - new });
-            append(&mut tx, actor, "alerts.record", facility.as_str(), &details.to_string()).await?;
+            append(
+                &mut tx,
+                actor,
+                "alerts.record",
+                facility.as_str(),
+                &details.to_string(),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(new)
@@ -109,25 +120,37 @@ impl Store {
         actor: &Actor,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE alerts SET incident = $1, updated_us = $2 WHERE id = $3 AND facility = $4")
-            .bind(incident)
-            .bind(now_us())
-            .bind(alert_id)
-            .bind(facility.as_str())
-            .execute(&mut *tx)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE alerts SET incident = $1, updated_us = $2 WHERE id = $3 AND facility = $4",
+        )
+        .bind(incident)
+        .bind(now_us())
+        .bind(alert_id)
+        .bind(facility.as_str())
+        .execute(&mut *tx)
+        .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("alert {alert_id} of facility {facility}")));
+            return Err(StoreError::NotFound(format!(
+                "alert {alert_id} of facility {facility}"
+            )));
         }
         let details = serde_json::json!({ "alert": alert_id, "incident": incident });
-        append(&mut tx, actor, "alert.link", facility.as_str(), &details.to_string()).await?;
+        append(
+            &mut tx,
+            actor,
+            "alert.link",
+            facility.as_str(),
+            &details.to_string(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 }
 
 fn row_to_alert(r: &sqlx::any::AnyRow) -> Result<AlertRecord> {
-    let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("alert {what}: {e}"));
+    let corrupt =
+        |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("alert {what}: {e}"));
     let tags: String = r.try_get("tags")?;
     let fields: String = r.try_get("fields")?;
     let record_id: i64 = r.try_get("record_id")?;

@@ -73,7 +73,9 @@ pub fn load_detector(dirs: &[PathBuf]) -> anyhow::Result<(Detector, Vec<hygie_de
             .first()
             .map(|r| format!(" (first: {}: {})", r.file.display(), r.reason))
             .unwrap_or_default();
-        return Err(exit::invalid(format!("no Sigma rule could be loaded{first}")));
+        return Err(exit::invalid(format!(
+            "no Sigma rule could be loaded{first}"
+        )));
     }
     Ok((Detector::new(mapping, load.rules), load.refused))
 }
@@ -98,7 +100,10 @@ pub async fn rules(ctx: &Ctx, cmd: RulesCmd) -> anyhow::Result<u8> {
                 println!(
                     "REFUSED {}{}: {}",
                     r.file.display(),
-                    r.rule.as_deref().map(|x| format!(" [{x}]")).unwrap_or_default(),
+                    r.rule
+                        .as_deref()
+                        .map(|x| format!(" [{x}]"))
+                        .unwrap_or_default(),
                     r.reason
                 );
             }
@@ -203,11 +208,18 @@ impl Printer {
             Format::Json => out.write_all(b"[")?,
             Format::Csv => out.write_all(CSV_HEADER.as_bytes())?,
             Format::Table => out.write_all(
-                format!("{:<28} {:<13} {:<24} {:>5}  TITLE  [RULE]\n", "TIME", "LEVEL", "HOST", "COUNT").as_bytes(),
+                format!(
+                    "{:<28} {:<13} {:<24} {:>5}  TITLE  [RULE]\n",
+                    "TIME", "LEVEL", "HOST", "COUNT"
+                )
+                .as_bytes(),
             )?,
             f => return Err(output::unsupported(f, "table, json, csv")),
         }
-        Ok(Printer { format, first: true })
+        Ok(Printer {
+            format,
+            first: true,
+        })
     }
 
     fn print(&mut self, a: &AlertRecord) -> anyhow::Result<()> {
@@ -256,7 +268,9 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
         eprintln!("warning: {e}");
     }
     if files.is_empty() {
-        return Err(exit::invalid("no log file found under --logs (.evtx, .json, .jsonl, .log ...)"));
+        return Err(exit::invalid(
+            "no log file found under --logs (.evtx, .json, .jsonl, .log ...)",
+        ));
     }
     let progress = Progress::default();
     let done = AtomicBool::new(false);
@@ -284,7 +298,8 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
                     eprint!("\r\x1b[2K");
                 });
             }
-            let mut flush = |pending: &mut Vec<AlertRecord>, store_err: &mut Option<anyhow::Error>| {
+            let mut flush = |pending: &mut Vec<AlertRecord>,
+                             store_err: &mut Option<anyhow::Error>| {
                 if let (Some(store), Some(f)) = (&store, &facility)
                     && store_err.is_none()
                     && !pending.is_empty()
@@ -296,18 +311,25 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
                 }
                 pending.clear();
             };
-            let s = run(&detector, &files, a.threads, a.window, &progress, &mut |alert| {
-                let rec = to_record(alert);
-                if print_err.is_none()
-                    && let Err(e) = printer.print(&rec)
-                {
-                    print_err = Some(e);
-                }
-                pending.push(rec);
-                if pending.len() >= 500 {
-                    flush(&mut pending, &mut store_err);
-                }
-            });
+            let s = run(
+                &detector,
+                &files,
+                a.threads,
+                a.window,
+                &progress,
+                &mut |alert| {
+                    let rec = to_record(alert);
+                    if print_err.is_none()
+                        && let Err(e) = printer.print(&rec)
+                    {
+                        print_err = Some(e);
+                    }
+                    pending.push(rec);
+                    if pending.len() >= 500 {
+                        flush(&mut pending, &mut store_err);
+                    }
+                },
+            );
             flush(&mut pending, &mut store_err);
             done.store(true, Ordering::Relaxed);
             s
@@ -366,10 +388,17 @@ pub async fn alerts(ctx: &Ctx, cmd: AlertsCmd) -> anyhow::Result<u8> {
                 return Err(exit::invalid("--incident must not be empty"));
             }
             let store = ctx.store().await?;
-            store.link_alert(&f, &alert, incident.trim(), &Actor::cli()).await?;
+            store
+                .link_alert(&f, &alert, incident.trim(), &Actor::cli())
+                .await?;
             match ctx.format {
-                Format::Json => output::json(&serde_json::json!({"alert": alert, "incident": incident.trim()}))?,
-                _ => println!("Alert {alert} linked to incident {} / Alerte liée à l'incident", incident.trim()),
+                Format::Json => {
+                    output::json(&serde_json::json!({"alert": alert, "incident": incident.trim()}))?
+                }
+                _ => println!(
+                    "Alert {alert} linked to incident {} / Alerte liée à l'incident",
+                    incident.trim()
+                ),
             }
             Ok(exit::OK)
         }

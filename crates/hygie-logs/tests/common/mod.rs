@@ -7,9 +7,7 @@ use std::path::PathBuf;
 pub fn data_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("HYGIE_TEST_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
-        });
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
     if dir.join("sigma/regression_data").is_dir() {
         return Some(dir);
     }

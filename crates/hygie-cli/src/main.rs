@@ -79,6 +79,16 @@ enum Command {
     Risk(cmd::risk::RiskCmd),
     /// Seed a clearly labelled demo region with facilities at different stages.
     Demo(cmd::demo::DemoArgs),
+    /// Sigma rules: check that rule folders load.
+    #[command(subcommand)]
+    Rules(cmd::detect::RulesCmd),
+    /// Run Sigma rules over log files (EVTX, JSON, syslog).
+    Detect(cmd::detect::DetectArgs),
+    /// Detection alerts of a facility.
+    #[command(subcommand)]
+    Alerts(cmd::detect::AlertsCmd),
+    /// Streaming detection from syslog / JSON listeners.
+    Ingest(cmd::ingest::IngestArgs),
 }
 
 fn main() -> ExitCode {
@@ -126,5 +136,9 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Risk(c) => cmd::risk::run(&ctx, c).await,
         Command::Demo(a) => cmd::demo::run(&ctx, a).await,
         Command::Incident(c) => cmd::incident::run(&ctx, c).await,
+        Command::Rules(c) => cmd::detect::rules(&ctx, c).await,
+        Command::Detect(a) => cmd::detect::detect(&ctx, a).await,
+        Command::Alerts(c) => cmd::detect::alerts(&ctx, c).await,
+        Command::Ingest(a) => cmd::ingest::run(&ctx, a).await,
     }
 }

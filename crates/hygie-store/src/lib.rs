@@ -7,6 +7,7 @@
 //! - SQL is written once for both backends (`$N` parameters, portable types); only the DDL differs,
 //!   in `migrations/sqlite` and `migrations/postgres`.
 
+mod alerts;
 mod checks;
 mod evidence;
 mod facilities;
@@ -15,6 +16,7 @@ mod governance;
 mod journal;
 mod views;
 
+pub use alerts::AlertRecord;
 pub use evidence::{EvidenceItem, EvidenceKind};
 pub use facilities::DeclarationRecord;
 pub use incidents::{StoredSending, incident_subject};

@@ -4,8 +4,10 @@
 pub mod assess;
 pub mod catalog;
 pub mod demo;
+pub mod detect;
 pub mod facility;
 pub mod incident;
+pub mod ingest;
 pub mod journal;
 pub mod people;
 pub mod phishing;

@@ -1,0 +1,406 @@
+//! `hygie rules check`, `hygie detect`, `hygie alerts list|link`: Sigma
+//! detection over log files (issue 5).
+
+use super::Ctx;
+use crate::exit;
+use crate::output::{self, Format};
+use clap::{Args, Subcommand};
+use hygie_core::Finess;
+use hygie_detect::{Alert, Detector, Mapping, load_paths};
+use hygie_logs::batch::{Progress, run};
+use hygie_store::{Actor, AlertRecord, Store};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(Subcommand)]
+pub enum RulesCmd {
+    /// Load Sigma rule folders; print every rule not loaded with its file and reason.
+    Check {
+        /// Rule folders or files (several: SigmaHQ plus the facility's own).
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+pub struct DetectArgs {
+    /// Sigma rule folder or file (repeat for several).
+    #[arg(long = "rules", required = true)]
+    rules: Vec<PathBuf>,
+    /// Log file or folder: .evtx, .json/.jsonl/.ndjson, .log/.syslog/.raw/.txt (repeat for several).
+    #[arg(long = "logs", required = true)]
+    logs: Vec<PathBuf>,
+    /// Store the alerts for this facility (FINESS).
+    #[arg(long)]
+    facility: Option<String>,
+    /// Aggregate repeats of a rule on a host within this many seconds (0: one alert per match).
+    #[arg(long, default_value_t = 300)]
+    window: u64,
+    /// Worker threads (0: every core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+#[derive(Subcommand)]
+pub enum AlertsCmd {
+    /// Alerts stored for a facility, newest first.
+    List {
+        #[arg(long)]
+        facility: String,
+        #[arg(long, default_value_t = 200)]
+        limit: i64,
+    },
+    /// Link an alert to an incident.
+    Link {
+        #[arg(long)]
+        facility: String,
+        /// Alert id (from `hygie alerts list`).
+        alert: String,
+        /// Incident id.
+        #[arg(long)]
+        incident: String,
+    },
+}
+
+/// Load rules with a one-line summary on stderr; refusals are listed by `rules check`.
+pub fn load_detector(dirs: &[PathBuf]) -> anyhow::Result<(Detector, Vec<hygie_detect::Refusal>)> {
+    let mapping = Mapping::builtin()?;
+    let load = load_paths(dirs, &mapping);
+    if load.rules.is_empty() {
+        let first = load
+            .refused
+            .first()
+            .map(|r| format!(" (first: {}: {})", r.file.display(), r.reason))
+            .unwrap_or_default();
+        return Err(exit::invalid(format!(
+            "no Sigma rule could be loaded{first}"
+        )));
+    }
+    Ok((Detector::new(mapping, load.rules), load.refused))
+}
+
+pub async fn rules(ctx: &Ctx, cmd: RulesCmd) -> anyhow::Result<u8> {
+    let RulesCmd::Check { dirs } = cmd;
+    let mapping = Mapping::builtin()?;
+    let load = load_paths(&dirs, &mapping);
+    let loaded = load.rules.len();
+    let unroutable: Vec<_> = load.rules.iter().filter(|r| !r.routable).collect();
+    match ctx.format {
+        Format::Json => output::json(&serde_json::json!({
+            "loaded": loaded,
+            "refused": load.refused.len(),
+            "refusals": load.refused,
+            "windows_unmapped": unroutable.iter().map(|r| serde_json::json!({
+                "file": r.file, "rule": r.compiled.id, "logsource": format!("{:?}", r.source)
+            })).collect::<Vec<_>>(),
+        }))?,
+        Format::Table => {
+            for r in &load.refused {
+                println!(
+                    "REFUSED {}{}: {}",
+                    r.file.display(),
+                    r.rule
+                        .as_deref()
+                        .map(|x| format!(" [{x}]"))
+                        .unwrap_or_default(),
+                    r.reason
+                );
+            }
+            println!(
+                "Rules loaded: {loaded}, refused: {} / Règles chargées : {loaded}, refusées : {}",
+                load.refused.len(),
+                load.refused.len()
+            );
+            if !unroutable.is_empty() {
+                println!(
+                    "{} Windows rules have a log source the mapping tables do not cover (they never fire) / {} règles Windows ont une source non couverte par les tables",
+                    unroutable.len(),
+                    unroutable.len()
+                );
+            }
+        }
+        f => return Err(output::unsupported(f, "table, json")),
+    }
+    Ok(if loaded == 0 { exit::INVALID } else { exit::OK })
+}
+
+pub(crate) fn to_record(a: Alert) -> AlertRecord {
+    AlertRecord {
+        id: a.id,
+        rule_id: a.rule_id,
+        title: a.title,
+        level: a.level,
+        tags: a.tags,
+        time: a.time,
+        last_time: a.last_time,
+        host: a.host,
+        record_id: a.record_id,
+        source: a.source,
+        fields: a.fields,
+        count: a.count,
+        incident: None,
+    }
+}
+
+fn alert_json(a: &AlertRecord) -> serde_json::Value {
+    let fields: serde_json::Map<String, serde_json::Value> = a
+        .fields
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::json!({
+        "id": a.id, "rule_id": a.rule_id, "title": a.title, "level": a.level,
+        "time": a.time, "last_time": a.last_time, "host": a.host, "record_id": a.record_id,
+        "tags": a.tags, "count": a.count, "source": a.source, "fields": fields,
+        "incident": a.incident,
+    })
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+const CSV_HEADER: &str = "time,level,host,rule_id,title,count,tags,source,record_id,id\n";
+
+fn csv_line(a: &AlertRecord) -> String {
+    format!(
+        "{},{},{},{},{},{},{},{},{},{}\n",
+        csv_field(a.time.as_deref().unwrap_or("")),
+        csv_field(&a.level),
+        csv_field(a.host.as_deref().unwrap_or("")),
+        csv_field(&a.rule_id),
+        csv_field(&a.title),
+        a.count,
+        csv_field(&a.tags.join(" ")),
+        csv_field(&a.source),
+        a.record_id,
+        a.id
+    )
+}
+
+fn table_line(a: &AlertRecord) -> String {
+    format!(
+        "{:<28} {:<13} {:<24} {:>5}  {}  [{}]\n",
+        a.time.as_deref().unwrap_or("-"),
+        a.level,
+        a.host.as_deref().unwrap_or("-"),
+        a.count,
+        a.title,
+        a.rule_id
+    )
+}
+
+/// Streams alerts to stdout in the chosen format.
+struct Printer {
+    format: Format,
+    first: bool,
+}
+
+impl Printer {
+    fn new(format: Format) -> anyhow::Result<Printer> {
+        let mut out = std::io::stdout().lock();
+        match format {
+            Format::Json => out.write_all(b"[")?,
+            Format::Csv => out.write_all(CSV_HEADER.as_bytes())?,
+            Format::Table => out.write_all(
+                format!(
+                    "{:<28} {:<13} {:<24} {:>5}  TITLE  [RULE]\n",
+                    "TIME", "LEVEL", "HOST", "COUNT"
+                )
+                .as_bytes(),
+            )?,
+            f => return Err(output::unsupported(f, "table, json, csv")),
+        }
+        Ok(Printer {
+            format,
+            first: true,
+        })
+    }
+
+    fn print(&mut self, a: &AlertRecord) -> anyhow::Result<()> {
+        let mut out = std::io::stdout().lock();
+        match self.format {
+            Format::Json => {
+                if !self.first {
+                    out.write_all(b",")?;
+                }
+                out.write_all(b"\n  ")?;
+                serde_json::to_writer(&mut out, &alert_json(a))?;
+            }
+            Format::Csv => out.write_all(csv_line(a).as_bytes())?,
+            _ => out.write_all(table_line(a).as_bytes())?,
+        }
+        self.first = false;
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        if self.format == Format::Json {
+            let mut out = std::io::stdout().lock();
+            out.write_all(if self.first { b"]\n" } else { b"\n]\n" })?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
+    let facility = a.facility.as_deref().map(Finess::parse).transpose()?;
+    let mut printer = Printer::new(ctx.format)?;
+    let (detector, refused) = load_detector(&a.rules)?;
+    if !refused.is_empty() {
+        eprintln!(
+            "{} rules not loaded (see `hygie rules check`) / {} règles non chargées",
+            refused.len(),
+            refused.len()
+        );
+    }
+    let store: Option<Store> = match &facility {
+        Some(_) => Some(ctx.store().await?),
+        None => None,
+    };
+    let (files, list_errors) = hygie_logs::list_log_files(&a.logs);
+    for e in &list_errors {
+        eprintln!("warning: {e}");
+    }
+    if files.is_empty() {
+        return Err(exit::invalid(
+            "no log file found under --logs (.evtx, .json, .jsonl, .log ...)",
+        ));
+    }
+    let progress = Progress::default();
+    let done = AtomicBool::new(false);
+    let total = files.len();
+    let handle = tokio::runtime::Handle::current();
+    let actor = Actor::cli();
+    let mut pending: Vec<AlertRecord> = Vec::new();
+    let mut store_err: Option<anyhow::Error> = None;
+    let mut print_err: Option<anyhow::Error> = None;
+    let mut stored = 0usize;
+    let summary = tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            if std::io::stderr().is_terminal() {
+                scope.spawn(|| {
+                    while !done.load(Ordering::Relaxed) {
+                        eprint!(
+                            "\r{}/{} files, {} events, {} matches",
+                            progress.files_done.load(Ordering::Relaxed),
+                            total,
+                            progress.events.load(Ordering::Relaxed),
+                            progress.matches.load(Ordering::Relaxed)
+                        );
+                        std::thread::sleep(std::time::Duration::from_millis(200));
+                    }
+                    eprint!("\r\x1b[2K");
+                });
+            }
+            let mut flush = |pending: &mut Vec<AlertRecord>,
+                             store_err: &mut Option<anyhow::Error>| {
+                if let (Some(store), Some(f)) = (&store, &facility)
+                    && store_err.is_none()
+                    && !pending.is_empty()
+                {
+                    match handle.block_on(store.record_alerts(f, pending, &actor)) {
+                        Ok(n) => stored += n,
+                        Err(e) => *store_err = Some(e.into()),
+                    }
+                }
+                pending.clear();
+            };
+            let s = run(
+                &detector,
+                &files,
+                a.threads,
+                a.window,
+                &progress,
+                &mut |alert| {
+                    let rec = to_record(alert);
+                    if print_err.is_none()
+                        && let Err(e) = printer.print(&rec)
+                    {
+                        print_err = Some(e);
+                    }
+                    pending.push(rec);
+                    if pending.len() >= 500 {
+                        flush(&mut pending, &mut store_err);
+                    }
+                },
+            );
+            flush(&mut pending, &mut store_err);
+            done.store(true, Ordering::Relaxed);
+            s
+        })
+    });
+    if let Some(e) = print_err {
+        return Err(e);
+    }
+    printer.finish()?;
+    for e in &summary.errors {
+        eprintln!("warning: skipped: {e}");
+    }
+    eprintln!(
+        "{} files, {} events, {} matches, {} alerts, {} input errors / {} fichiers, {} événements, {} alertes",
+        summary.files,
+        summary.events,
+        summary.matches,
+        summary.alerts,
+        summary.errors.len() + list_errors.len(),
+        summary.files,
+        summary.events,
+        summary.alerts
+    );
+    if let Some(e) = store_err {
+        return Err(e);
+    }
+    if let Some(f) = &facility {
+        eprintln!("{stored} new alerts stored for {f} / {stored} nouvelles alertes enregistrées");
+    }
+    Ok(exit::OK)
+}
+
+pub async fn alerts(ctx: &Ctx, cmd: AlertsCmd) -> anyhow::Result<u8> {
+    match cmd {
+        AlertsCmd::List { facility, limit } => {
+            let f = Finess::parse(&facility)?;
+            if limit < 1 {
+                return Err(exit::invalid("--limit must be at least 1"));
+            }
+            let mut printer = Printer::new(ctx.format)?;
+            let store = ctx.store().await?;
+            store.facility(&f).await?;
+            for a in store.alerts(&f, Some(limit)).await? {
+                printer.print(&a)?;
+            }
+            printer.finish()?;
+            Ok(exit::OK)
+        }
+        AlertsCmd::Link {
+            facility,
+            alert,
+            incident,
+        } => {
+            let f = Finess::parse(&facility)?;
+            if incident.trim().is_empty() {
+                return Err(exit::invalid("--incident must not be empty"));
+            }
+            let store = ctx.store().await?;
+            store
+                .link_alert(&f, &alert, incident.trim(), &Actor::cli())
+                .await?;
+            match ctx.format {
+                Format::Json => {
+                    output::json(&serde_json::json!({"alert": alert, "incident": incident.trim()}))?
+                }
+                _ => println!(
+                    "Alert {alert} linked to incident {} / Alerte liée à l'incident",
+                    incident.trim()
+                ),
+            }
+            Ok(exit::OK)
+        }
+    }
+}

@@ -1,0 +1,362 @@
+//! `hygie rules check`, `hygie detect`, `hygie alerts`, `hygie ingest` end to end.
+
+use assert_cmd::Command;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn data_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("HYGIE_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    if dir.join("sigma/regression_data").is_dir() {
+        return Some(dir);
+    }
+    let msg = format!(
+        "test data not found at {} (set HYGIE_TEST_DATA)",
+        dir.display()
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{msg}");
+    }
+    eprintln!("SKIP: {msg}");
+    None
+}
+
+fn hygie(home: &Path) -> Command {
+    let mut c = Command::cargo_bin("hygie").expect("binary");
+    c.env("HYGIE_DATA_DIR", home)
+        .env_remove("HYGIE_DATABASE_URL");
+    c
+}
+
+const FINESS: &str = "350000014";
+
+fn add_facility(home: &Path) {
+    hygie(home)
+        .args([
+            "facility",
+            "add",
+            "--finess",
+            FINESS,
+            "--name",
+            "CH Test",
+            "--kind",
+            "hospital",
+            "--region",
+            "BRE",
+            "--plan-start",
+            "2025-01-01",
+        ])
+        .assert()
+        .success();
+}
+
+const RULES: &str = r#"
+title: Whoami
+id: t-whoami
+logsource: {product: windows, category: process_creation}
+detection:
+  sel:
+    Image|endswith: '\whoami.exe'
+  condition: sel
+level: high
+tags: [attack.discovery, attack.t1033]
+---
+title: SSH root failure
+id: t-ssh
+logsource: {product: linux, service: sshd}
+detection:
+  keywords: ['Failed password for root']
+  condition: keywords
+level: medium
+"#;
+
+#[test]
+fn rules_check_lists_refusals_with_file_and_reason() {
+    let d = tempfile::tempdir().expect("tmp");
+    let rules = d.path().join("rules");
+    std::fs::create_dir(&rules).expect("mkdir");
+    std::fs::write(rules.join("good.yml"), RULES).expect("write");
+    std::fs::write(rules.join("bad.yml"), "title: x\nlogsource: {product: windows}\ndetection:\n  sel: {a|bogus: 1}\n  condition: sel\n").expect("write");
+    let out = hygie(d.path())
+        .args(["rules", "check"])
+        .arg(&rules)
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["loaded"], 2);
+    assert_eq!(v["refused"], 1);
+    assert!(
+        v["refusals"][0]["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with("bad.yml"))
+    );
+    assert!(
+        v["refusals"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty())
+    );
+}
+
+#[test]
+fn detect_on_files_stores_and_lists_alerts() {
+    let d = tempfile::tempdir().expect("tmp");
+    let rules = d.path().join("r.yml");
+    std::fs::write(&rules, RULES).expect("write");
+    let logs = d.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    let mut j = String::new();
+    for i in 0..5 {
+        j.push_str(&format!("{{\"EventID\": 1, \"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"Computer\": \"pc1\", \"EventRecordID\": {i}, \"TimeCreated\": \"2025-01-01T00:00:0{i}Z\", \"Image\": \"C:\\\\Windows\\\\System32\\\\whoami.exe\"}}\n"));
+    }
+    j.push_str("{corrupt\n");
+    std::fs::write(logs.join("a.jsonl"), j).expect("write");
+    std::fs::write(
+        logs.join("b.log"),
+        "<38>Oct 11 22:14:15 srv1 sshd[1]: Failed password for root from 10.0.0.1\n",
+    )
+    .expect("write");
+    add_facility(d.path());
+    let out = hygie(d.path())
+        .args(["detect", "--rules"])
+        .arg(&rules)
+        .arg("--logs")
+        .arg(&logs)
+        .args(["--facility", FINESS, "--format", "json"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("a.jsonl (line 6)"),
+        "corrupt line reported with its location: {stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json array");
+    let arr = v.as_array().expect("array");
+    assert_eq!(
+        arr.len(),
+        2,
+        "five whoami matches on one host aggregate into one alert: {v:#}"
+    );
+    let who = arr
+        .iter()
+        .find(|a| a["rule_id"] == "t-whoami")
+        .expect("whoami alert");
+    assert_eq!(who["count"], 5);
+    assert_eq!(who["level"], "high");
+    assert_eq!(who["host"], "pc1");
+    assert_eq!(who["time"], "2025-01-01T00:00:00Z");
+    assert!(
+        who["tags"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|x| x == "attack.t1033"))
+    );
+    assert!(
+        arr.iter()
+            .any(|a| a["rule_id"] == "t-ssh" && a["host"] == "srv1")
+    );
+
+    let out = hygie(d.path())
+        .args(["alerts", "list", "--facility", FINESS, "--format", "json"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+    // Running again does not duplicate alerts (stable ids).
+    hygie(d.path())
+        .args(["detect", "--rules"])
+        .arg(&rules)
+        .arg("--logs")
+        .arg(&logs)
+        .args(["--facility", FINESS])
+        .assert()
+        .success();
+    let out = hygie(d.path())
+        .args(["alerts", "list", "--facility", FINESS, "--format", "csv"])
+        .output()
+        .expect("run");
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.starts_with("time,level,host,rule_id,title"));
+    // Link to an incident.
+    let id = listed[0]["id"].as_str().expect("id");
+    hygie(d.path())
+        .args([
+            "alerts",
+            "link",
+            "--facility",
+            FINESS,
+            id,
+            "--incident",
+            "INC-1",
+        ])
+        .assert()
+        .success();
+    hygie(d.path())
+        .args([
+            "alerts",
+            "link",
+            "--facility",
+            FINESS,
+            "nope",
+            "--incident",
+            "INC-1",
+        ])
+        .assert()
+        .code(3);
+}
+
+#[test]
+fn detect_regression_set_covers_the_cases() {
+    let Some(data) = data_dir() else { return };
+    let d = tempfile::tempdir().expect("tmp");
+    let sigma = data.join("sigma");
+    let out = hygie(d.path())
+        .args(["detect", "--rules"])
+        .arg(sigma.join("rules"))
+        .arg("--rules")
+        .arg(sigma.join("rules-emerging-threats"))
+        .arg("--rules")
+        .arg(sigma.join("rules-threat-hunting"))
+        .arg("--logs")
+        .arg(sigma.join("regression_data"))
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let ids: std::collections::BTreeSet<String> = v
+        .as_array()
+        .expect("array")
+        .iter()
+        .inspect(|a| {
+            for k in ["rule_id", "title", "level", "time", "host"] {
+                assert!(a.get(k).is_some(), "{k} missing in {a}");
+            }
+            // Windows events always carry a time and a host; the one Cisco
+            // sample is a bare line without either.
+            if a["source"]
+                .as_str()
+                .is_some_and(|s| s.ends_with(".evtx") || s.ends_with(".json"))
+            {
+                assert!(!a["time"].is_null() && !a["host"].is_null(), "{a}");
+            }
+        })
+        .filter_map(|a| a["rule_id"].as_str().map(String::from))
+        .collect();
+    // Case ids are the regression folders' rule ids (file stems of the samples).
+    let mut covered = 0;
+    let mut cases = 0;
+    let mut stack = vec![sigma.join("regression_data")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).expect("read").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "evtx") {
+                cases += 1;
+                let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+                if ids.contains(stem) {
+                    covered += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 202);
+    assert!(covered >= 200, "covered {covered}/202");
+}
+
+#[test]
+fn ingest_over_loopback_stores_alerts_and_flushes_on_sigterm() {
+    let d = tempfile::tempdir().expect("tmp");
+    let rules = d.path().join("r.yml");
+    std::fs::write(&rules, RULES).expect("write");
+    add_facility(d.path());
+    let bin = assert_cmd::cargo::cargo_bin("hygie");
+    let mut child = std::process::Command::new(bin)
+        .env("HYGIE_DATA_DIR", d.path())
+        .args([
+            "ingest",
+            "--listen",
+            "json+tcp://127.0.0.1:0",
+            "--listen",
+            "syslog+udp://127.0.0.1:0",
+            "--rules",
+        ])
+        .arg(&rules)
+        .args(["--facility", FINESS, "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let started = Instant::now();
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut addrs = Vec::new();
+    let mut line = String::new();
+    while addrs.len() < 2 && started.elapsed() < Duration::from_secs(60) {
+        line.clear();
+        if err.read_line(&mut line).expect("read") == 0 {
+            break;
+        }
+        if let Some(rest) = line.strip_prefix("listening ") {
+            let addr = rest.split_whitespace().nth(1).expect("addr").to_string();
+            addrs.push(addr);
+        }
+    }
+    assert_eq!(addrs.len(), 2, "listeners announced");
+    let mut tcp = std::net::TcpStream::connect(&addrs[0]).expect("connect");
+    for i in 0..1000 {
+        let img = if i % 100 == 0 {
+            "C:\\\\Windows\\\\System32\\\\whoami.exe"
+        } else {
+            "C:\\\\x.exe"
+        };
+        writeln!(tcp, "{{\"EventID\": 1, \"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"Computer\": \"pc{i}\", \"Image\": \"{img}\"}}").expect("write");
+    }
+    drop(tcp);
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    udp.send_to(
+        b"<38>Oct 11 22:14:15 srv1 sshd[1]: Failed password for root from 10.0.0.1",
+        &addrs[1],
+    )
+    .expect("send");
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats json");
+    assert_eq!(stats["accepted"], 1001, "{stats}");
+    assert_eq!(stats["evaluated"], 1001);
+    let out = hygie(d.path())
+        .args(["alerts", "list", "--facility", FINESS, "--format", "json"])
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let arr = v.as_array().expect("array");
+    assert_eq!(
+        arr.iter().filter(|a| a["rule_id"] == "t-whoami").count(),
+        10,
+        "ten hosts"
+    );
+    assert_eq!(arr.iter().filter(|a| a["rule_id"] == "t-ssh").count(), 1);
+}

@@ -1,0 +1,15 @@
+//! Hygie detection: Sigma rules (parsed and compiled by RSigma), log-source
+//! resolution from data tables, evaluation and alert aggregation. No I/O
+//! except reading rule files in [`rules::load_paths`].
+
+pub mod alert;
+pub mod engine;
+pub mod event;
+pub mod mapping;
+pub mod rules;
+
+pub use alert::{Aggregator, Alert};
+pub use engine::{Detector, RouteCache, RuleMatch};
+pub use event::{EventKind, LogEvent, Origin};
+pub use mapping::{EventSource, Mapping, MappingError, RuleSource};
+pub use rules::{LoadedRule, Refusal, RuleLoad, load_paths, load_text};

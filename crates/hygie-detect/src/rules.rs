@@ -1,0 +1,340 @@
+//! Loading Sigma rule trees: every file is parsed and compiled, every refusal
+//! is collected with its file and reason (the loader never stops at the first
+//! error).
+
+use crate::mapping::{Mapping, RuleSource};
+use rsigma_eval::CompiledRule;
+use rsigma_parser::{Detection, Modifier, SigmaRule};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A rule file that was not loaded, or a rule inside it, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Refusal {
+    pub file: PathBuf,
+    /// Rule title (or id) when the document got that far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    pub reason: String,
+}
+
+/// A compiled rule with its log source and the variants compiled under the
+/// mapping's field maps.
+#[derive(Debug, Clone)]
+pub struct LoadedRule {
+    pub file: PathBuf,
+    pub source: RuleSource,
+    pub compiled: CompiledRule,
+    /// (field map name, rule compiled with renamed fields).
+    pub variants: Vec<(String, CompiledRule)>,
+    /// Whether the mapping can route any event to this rule.
+    pub routable: bool,
+}
+
+/// Outcome of loading one or more rule folders.
+#[derive(Debug, Default)]
+pub struct RuleLoad {
+    pub rules: Vec<LoadedRule>,
+    pub refused: Vec<Refusal>,
+}
+
+/// List rule files (`.yml`/`.yaml`) under each path, sorted; a path that is a
+/// file is taken as is. Unreadable paths become refusals.
+pub fn list_rule_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Refusal>) {
+    let mut files = Vec::new();
+    let mut refused = Vec::new();
+    for p in paths {
+        if p.is_file() {
+            files.push(p.clone());
+            continue;
+        }
+        walk(p, &mut files, &mut refused);
+    }
+    (files, refused)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, refused: &mut Vec<Refusal>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            refused.push(Refusal {
+                file: dir.to_path_buf(),
+                rule: None,
+                reason: format!("cannot read directory: {e}"),
+            });
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            walk(&p, files, refused);
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml")) {
+            files.push(p);
+        }
+    }
+}
+
+/// Parse and compile the rules in `text` (the content of `file`).
+pub fn load_text(file: &Path, text: &str, mapping: &Mapping) -> (Vec<LoadedRule>, Vec<Refusal>) {
+    let mut out = Vec::new();
+    let mut refused = Vec::new();
+    let refuse = |rule: Option<String>, reason: String| Refusal {
+        file: file.to_path_buf(),
+        rule,
+        reason,
+    };
+    let collection = match rsigma_parser::parse_sigma_yaml(text) {
+        Ok(c) => c,
+        Err(e) => {
+            refused.push(refuse(None, format!("parse error: {e}")));
+            return (out, refused);
+        }
+    };
+    for e in &collection.errors {
+        refused.push(refuse(None, format!("parse error: {e}")));
+    }
+    for c in &collection.correlations {
+        refused.push(refuse(
+            Some(c.title.clone()),
+            "correlation rules are not evaluated by Hygie yet".into(),
+        ));
+    }
+    for f in &collection.filters {
+        refused.push(refuse(
+            Some(f.title.clone()),
+            "Sigma filter documents are not applied by Hygie yet".into(),
+        ));
+    }
+    for rule in &collection.rules {
+        let name = Some(rule.id.clone().unwrap_or_else(|| rule.title.clone()));
+        let source = rule_source(rule);
+        if source.is_empty() {
+            refused.push(refuse(
+                name,
+                "logsource has no product, category or service: it would match every event".into(),
+            ));
+            continue;
+        }
+        if rule.detection.timeframe.is_some() {
+            refused.push(refuse(
+                name,
+                "deprecated aggregation (timeframe / count) is not supported; use a correlation rule"
+                    .into(),
+            ));
+            continue;
+        }
+        let compiled = match rsigma_eval::compile_rule(rule) {
+            Ok(c) => c,
+            Err(e) => {
+                refused.push(refuse(name, format!("compile error: {e}")));
+                continue;
+            }
+        };
+        let mut variants = Vec::new();
+        if let Some(cat) = &source.category {
+            for fm in mapping.field_maps_for(cat) {
+                let Some(map) = mapping.field_map(fm) else {
+                    continue;
+                };
+                if let Some(renamed) = remap_rule(rule, map)
+                    && let Ok(c) = rsigma_eval::compile_rule(&renamed)
+                {
+                    variants.push((fm.clone(), c));
+                }
+            }
+        }
+        let routable =
+            source.product.as_deref() != Some("windows") || mapping.windows_rule_routable(&source);
+        out.push(LoadedRule {
+            file: file.to_path_buf(),
+            source,
+            compiled,
+            variants,
+            routable,
+        });
+    }
+    (out, refused)
+}
+
+/// Load every rule under `paths` (in parallel). Duplicate rule ids are refused
+/// after the first one (in path order).
+pub fn load_paths(paths: &[PathBuf], mapping: &Mapping) -> RuleLoad {
+    use rayon::prelude::*;
+    let (files, mut refused) = list_rule_files(paths);
+    let per_file: Vec<(Vec<LoadedRule>, Vec<Refusal>)> = files
+        .par_iter()
+        .map(|f| match std::fs::read_to_string(f) {
+            Ok(text) => load_text(f, &text, mapping),
+            Err(e) => (
+                Vec::new(),
+                vec![Refusal {
+                    file: f.clone(),
+                    rule: None,
+                    reason: format!("cannot read file: {e}"),
+                }],
+            ),
+        })
+        .collect();
+    let mut rules = Vec::new();
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    for (loaded, refusals) in per_file {
+        refused.extend(refusals);
+        for r in loaded {
+            if let Some(id) = &r.compiled.id {
+                if let Some(first) = seen.get(id) {
+                    refused.push(Refusal {
+                        file: r.file.clone(),
+                        rule: Some(id.clone()),
+                        reason: format!(
+                            "duplicate rule id (already loaded from {})",
+                            first.display()
+                        ),
+                    });
+                    continue;
+                }
+                seen.insert(id.clone(), r.file.clone());
+            }
+            rules.push(r);
+        }
+    }
+    RuleLoad { rules, refused }
+}
+
+/// The rule's log source, lower-cased.
+pub fn rule_source(rule: &SigmaRule) -> RuleSource {
+    let low = |s: &Option<String>| {
+        s.as_ref()
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| !v.is_empty())
+    };
+    RuleSource {
+        product: low(&rule.logsource.product),
+        category: low(&rule.logsource.category),
+        service: low(&rule.logsource.service),
+    }
+}
+
+/// A copy of `rule` with every field renamed through `map`, or None when the
+/// rule uses a field the map does not list (or a construct that names fields
+/// in values: `fieldref`, array blocks).
+pub fn remap_rule(rule: &SigmaRule, map: &HashMap<String, String>) -> Option<SigmaRule> {
+    let mut r = rule.clone();
+    for det in r.detection.named.values_mut() {
+        if !remap_detection(det, map) {
+            return None;
+        }
+    }
+    Some(r)
+}
+
+fn remap_detection(det: &mut Detection, map: &HashMap<String, String>) -> bool {
+    match det {
+        Detection::AllOf(items) => items.iter_mut().all(|item| {
+            if item.field.modifiers.contains(&Modifier::FieldRef) {
+                return false;
+            }
+            match &item.field.name {
+                None => true,
+                Some(name) => match map.get(name) {
+                    Some(to) => {
+                        item.field.name = Some(to.clone());
+                        true
+                    }
+                    None => false,
+                },
+            }
+        }),
+        Detection::AnyOf(ds) | Detection::And(ds) => ds.iter_mut().all(|d| remap_detection(d, map)),
+        Detection::Keywords(_) => true,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROC: &str = r#"
+title: Whoami
+id: 11111111-1111-1111-1111-111111111111
+logsource: {product: windows, category: process_creation}
+detection:
+  sel:
+    Image|endswith: '\whoami.exe'
+    CommandLine|contains: '/all'
+  condition: sel
+level: high
+"#;
+
+    const PROC_HASH: &str = r#"
+title: Hash
+id: 22222222-2222-2222-2222-222222222222
+logsource: {product: windows, category: process_creation}
+detection:
+  sel:
+    Image|endswith: '\x.exe'
+  filter:
+    OriginalFileName: 'x.exe'
+  condition: sel and not filter
+level: high
+"#;
+
+    #[test]
+    fn variants_only_when_every_field_maps() {
+        let m = Mapping::builtin().expect("mapping");
+        let (r, refused) = load_text(Path::new("a.yml"), PROC, &m);
+        assert!(refused.is_empty(), "{refused:?}");
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].variants.len(), 1);
+        assert_eq!(r[0].variants[0].0, "security_4688");
+        let (r, _) = load_text(Path::new("b.yml"), PROC_HASH, &m);
+        assert!(
+            r[0].variants.is_empty(),
+            "OriginalFileName has no 4688 equivalent"
+        );
+    }
+
+    #[test]
+    fn refusals_carry_file_and_reason_and_loading_continues() {
+        let m = Mapping::builtin().expect("mapping");
+        let text = format!(
+            "{PROC}---\ntitle: Broken\nlogsource: {{product: windows}}\ndetection:\n  sel:\n    a|nosuchmodifier: 1\n  condition: sel\n---\ntitle: NoSource\nlogsource: {{definition: x}}\ndetection:\n  sel: {{a: 1}}\n  condition: sel\n"
+        );
+        let (r, refused) = load_text(Path::new("multi.yml"), &text, &m);
+        assert_eq!(r.len(), 1, "the valid rule still loads");
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert!(refused.iter().all(|x| x.file == Path::new("multi.yml")));
+        assert!(
+            refused.iter().any(|x| x.reason.contains("logsource")),
+            "{refused:?}"
+        );
+        let (r, refused) = load_text(Path::new("bad.yml"), "title: [unclosed", &m);
+        assert!(r.is_empty());
+        assert_eq!(refused.len(), 1);
+        assert!(refused[0].reason.contains("parse error"));
+    }
+
+    #[test]
+    fn duplicate_ids_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a.yml"), PROC).expect("write");
+        std::fs::write(dir.path().join("b.yml"), PROC).expect("write");
+        std::fs::write(dir.path().join("notes.txt"), "ignored").expect("write");
+        let m = Mapping::builtin().expect("mapping");
+        let load = load_paths(&[dir.path().to_path_buf(), dir.path().join("missing")], &m);
+        assert_eq!(load.rules.len(), 1);
+        assert_eq!(load.refused.len(), 2, "{:?}", load.refused);
+        assert!(
+            load.refused
+                .iter()
+                .any(|r| r.reason.contains("duplicate rule id"))
+        );
+        assert!(
+            load.refused
+                .iter()
+                .any(|r| r.reason.contains("cannot read directory"))
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! Benchmark driver (not a test): batch detection over files, or streaming
+//! JSON over loopback TCP. Prints one JSON line of figures.
+//!
+//! cargo run --release -p hygie-logs --example detect_bench -- batch THREADS RULES_DIR... -- LOGS...
+//! cargo run --release -p hygie-logs --example detect_bench -- stream WORKERS NDJSON_FILE RULES_DIR...
+
+use hygie_detect::alert::Pushed;
+use hygie_detect::{Detector, Mapping, load_paths};
+use hygie_logs::batch::{Progress, run};
+use hygie_logs::stream::{AlertSink, BoxFuture, Ingest, IngestConfig, ListenSpec, bind};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn load(dirs: &[PathBuf]) -> (Detector, f64) {
+    let t = Instant::now();
+    let mapping = Mapping::builtin().expect("mapping");
+    let load = load_paths(dirs, &mapping);
+    eprintln!(
+        "rules loaded {}, refused {}",
+        load.rules.len(),
+        load.refused.len()
+    );
+    (
+        Detector::new(mapping, load.rules),
+        t.elapsed().as_secs_f64(),
+    )
+}
+
+struct Count(Arc<std::sync::atomic::AtomicU64>);
+impl AlertSink for Count {
+    fn deliver(&mut self, u: Vec<Pushed>) -> BoxFuture<'_, Result<(), String>> {
+        self.0
+            .fetch_add(u.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let start = Instant::now();
+    match args.first().map(String::as_str) {
+        Some("batch") => {
+            let threads: usize = args[1].parse().expect("threads");
+            let sep = args.iter().position(|a| a == "--").expect("-- before logs");
+            let rules: Vec<PathBuf> = args[2..sep].iter().map(PathBuf::from).collect();
+            let logs: Vec<PathBuf> = args[sep + 1..].iter().map(PathBuf::from).collect();
+            let (det, load_s) = load(&rules);
+            let (files, _) = hygie_logs::list_log_files(&logs);
+            let t = Instant::now();
+            let progress = Progress::default();
+            let mut alerts = 0u64;
+            let s = run(&det, &files, threads, 300, &progress, &mut |_| alerts += 1);
+            let eval_s = t.elapsed().as_secs_f64();
+            println!(
+                "{{\"mode\":\"batch\",\"threads\":{threads},\"files\":{},\"events\":{},\"matches\":{},\"alerts\":{alerts},\"errors\":{},\"rule_load_s\":{load_s:.2},\"detect_s\":{eval_s:.2},\"total_s\":{:.2},\"events_per_s_detect\":{:.0},\"events_per_s_total\":{:.0},\"peak_rss_mb\":{:.0}}}",
+                s.files,
+                s.events,
+                s.matches,
+                s.errors.len(),
+                start.elapsed().as_secs_f64(),
+                s.events as f64 / eval_s,
+                s.events as f64 / start.elapsed().as_secs_f64(),
+                peak_rss_mb()
+            );
+        }
+        Some("stream") => {
+            let workers: usize = args[1].parse().expect("workers");
+            let data = std::fs::read(&args[2]).expect("ndjson file");
+            let events = data.iter().filter(|&&b| b == b'\n').count() as u64;
+            let rules: Vec<PathBuf> = args[3..].iter().map(PathBuf::from).collect();
+            let (det, load_s) = load(&rules);
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("rt");
+            rt.block_on(async move {
+                let spec: ListenSpec = "json+tcp://127.0.0.1:0".parse().expect("spec");
+                let src = bind(&spec).await.expect("bind");
+                let addr = src.local_addr().expect("addr");
+                let alerts = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                let ingest = Ingest::start(Arc::new(det), vec![src], Box::new(Count(alerts.clone())), IngestConfig { queue_batches: 256, workers, window_secs: 300 });
+                let t = Instant::now();
+                let sender = std::thread::spawn(move || {
+                    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+                    s.write_all(&data).expect("send");
+                });
+                sender.join().expect("sender");
+                while ingest.stats.snapshot().evaluated < events {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+                let secs = t.elapsed().as_secs_f64();
+                let stats = ingest.shutdown().await.expect("shutdown");
+                println!(
+                    "{{\"mode\":\"stream\",\"workers\":{workers},\"events\":{events},\"accepted\":{},\"evaluated\":{},\"dropped\":{},\"alert_updates\":{},\"rule_load_s\":{load_s:.2},\"stream_s\":{secs:.2},\"events_per_s\":{:.0},\"peak_rss_mb\":{:.0}}}",
+                    stats.accepted, stats.evaluated, stats.dropped, stats.alerts, events as f64 / secs, peak_rss_mb()
+                );
+            });
+        }
+        _ => eprintln!(
+            "usage: detect_bench batch THREADS RULES... -- LOGS... | stream WORKERS NDJSON RULES..."
+        ),
+    }
+}

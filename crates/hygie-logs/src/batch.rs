@@ -1,0 +1,115 @@
+//! Batch detection over files: every core (rayon, one file per task), a
+//! bounded channel to a single aggregating consumer, memory bounded by the
+//! number of files in flight rather than by input size.
+
+use crate::read::{Format, InputError, read_file};
+use hygie_detect::{Aggregator, Alert, Detector, RouteCache};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::sync_channel;
+
+/// Counters readable while a run is going (for a progress display).
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub files_done: AtomicU64,
+    pub events: AtomicU64,
+    pub matches: AtomicU64,
+}
+
+/// Totals of a finished run.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct BatchSummary {
+    pub files: u64,
+    pub events: u64,
+    pub matches: u64,
+    pub alerts: u64,
+    pub errors: Vec<InputError>,
+}
+
+enum Msg {
+    Alerts(Vec<Alert>),
+    Errors(Vec<InputError>),
+}
+
+/// Alerts are sent to the consumer in batches of this size.
+const BATCH: usize = 256;
+
+/// Evaluate `detector` over `files` using `threads` workers (0 = every core).
+/// `on_alert` receives aggregated alerts (window `window_secs`, 0 = none) on
+/// the calling thread as their window closes, and the rest at the end.
+pub fn run(
+    detector: &Detector,
+    files: &[(PathBuf, Format)],
+    threads: usize,
+    window_secs: u64,
+    progress: &Progress,
+    on_alert: &mut dyn FnMut(Alert),
+) -> BatchSummary {
+    let (tx, rx) = sync_channel::<Msg>(64);
+    let mut summary = BatchSummary {
+        files: files.len() as u64,
+        ..BatchSummary::default()
+    };
+    let mut agg = Aggregator::new(window_secs);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+            let work = |tx: std::sync::mpsc::SyncSender<Msg>| {
+                use rayon::prelude::*;
+                files.par_iter().for_each_with(tx, |tx, (path, format)| {
+                    let mut cache = RouteCache::default();
+                    let mut pending: Vec<Alert> = Vec::new();
+                    let errors = read_file(path, *format, &mut |event| {
+                        progress.events.fetch_add(1, Ordering::Relaxed);
+                        let matches = detector.evaluate(&event, &mut cache);
+                        if matches.is_empty() {
+                            return;
+                        }
+                        progress
+                            .matches
+                            .fetch_add(matches.len() as u64, Ordering::Relaxed);
+                        for m in matches {
+                            pending.push(Alert::from_match(m, &event));
+                        }
+                        if pending.len() >= BATCH {
+                            // A closed receiver only means the consumer stopped early.
+                            let _ = tx.send(Msg::Alerts(std::mem::take(&mut pending)));
+                        }
+                    });
+                    if !pending.is_empty() {
+                        let _ = tx.send(Msg::Alerts(pending));
+                    }
+                    if !errors.is_empty() {
+                        let _ = tx.send(Msg::Errors(errors));
+                    }
+                    progress.files_done.fetch_add(1, Ordering::Relaxed);
+                });
+            };
+            match pool {
+                Ok(pool) => pool.install(|| work(tx)),
+                Err(_) => work(tx),
+            }
+        });
+        for msg in rx {
+            match msg {
+                Msg::Alerts(alerts) => {
+                    for a in alerts {
+                        summary.matches += 1;
+                        agg.push(a);
+                    }
+                    for a in agg.drain_closed() {
+                        summary.alerts += 1;
+                        on_alert(a);
+                    }
+                }
+                Msg::Errors(e) => summary.errors.extend(e),
+            }
+        }
+    });
+    for a in agg.finish() {
+        summary.alerts += 1;
+        on_alert(a);
+    }
+    summary.events = progress.events.load(Ordering::Relaxed);
+    summary
+}

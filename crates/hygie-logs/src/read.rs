@@ -1,0 +1,398 @@
+//! Reading log files: EVTX, JSON (evtx_dump, Winlogbeat/ECS, flat; one object
+//! per line or concatenated documents) and syslog text. A corrupt file or
+//! record is reported with its location and skipped; reading goes on.
+
+use crate::syslog::{SyslogError, parse_line};
+use crate::windows::{flatten_evtx_json, flatten_winlogbeat};
+use hygie_detect::{EventKind, LogEvent, Origin};
+use serde_json::{Map, Value};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A problem with one file or one record, with where it happened.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InputError {
+    pub file: String,
+    /// "record 12", "line 4", "chunk 3"... or "file".
+    pub location: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.file, self.location, self.message)
+    }
+}
+
+/// Input format of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Evtx,
+    Json,
+    Syslog,
+}
+
+/// Format from the file name; None for files that are not logs we read.
+pub fn format_of(path: &Path) -> Option<Format> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "evtx" => Some(Format::Evtx),
+        "json" | "jsonl" | "ndjson" => Some(Format::Json),
+        "log" | "syslog" | "raw" | "txt" => Some(Format::Syslog),
+        _ => None,
+    }
+}
+
+/// Log files under `paths` (recursively, sorted), with their format.
+/// Unreadable paths are reported.
+pub fn list_log_files(paths: &[PathBuf]) -> (Vec<(PathBuf, Format)>, Vec<InputError>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        if p.is_file() {
+            match format_of(p) {
+                Some(f) => out.push((p.clone(), f)),
+                // Named explicitly: read as syslog text.
+                None => out.push((p.clone(), Format::Syslog)),
+            }
+        } else {
+            walk(p, &mut out, &mut errors);
+        }
+    }
+    (out, errors)
+}
+
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, Format)>, errors: &mut Vec<InputError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            errors.push(InputError {
+                file: dir.display().to_string(),
+                location: "directory".into(),
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            walk(&p, out, errors);
+        } else if let Some(f) = format_of(&p) {
+            out.push((p, f));
+        }
+    }
+}
+
+/// Turn one JSON document into an event, whatever its shape.
+pub fn json_to_event(doc: Value, source: &Arc<str>, record: u64) -> Option<LogEvent> {
+    let origin = Origin {
+        source: source.clone(),
+        record,
+    };
+    let Value::Object(map) = doc else {
+        return None;
+    };
+    if map.get("Event").is_some_and(|e| e.get("System").is_some()) {
+        return flatten_evtx_json(Value::Object(map))
+            .map(|f| LogEvent::new(EventKind::Windows, f, origin));
+    }
+    if map.get("winlog").is_some_and(Value::is_object) {
+        return flatten_winlogbeat(Value::Object(map))
+            .map(|f| LogEvent::new(EventKind::Windows, f, origin));
+    }
+    let kind = if map.contains_key("EventID")
+        && (map.contains_key("Channel") || map.contains_key("Provider_Name"))
+    {
+        EventKind::Windows
+    } else {
+        EventKind::Json
+    };
+    let mut map: Map<String, Value> = map;
+    if kind == EventKind::Windows
+        && let Some(v) = map.remove("EventID")
+    {
+        let v = match v {
+            Value::String(s) => s
+                .trim()
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or(Value::String(s)),
+            other => other,
+        };
+        map.insert("EventID".into(), v);
+    }
+    Some(LogEvent::new(kind, map, origin))
+}
+
+/// Read one file, calling `sink` for each event; returns the errors met
+/// (the file is never abandoned at the first bad record).
+pub fn read_file(path: &Path, format: Format, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError> {
+    match format {
+        Format::Evtx => read_evtx(path, sink),
+        Format::Json => read_json(path, sink),
+        Format::Syslog => read_syslog(path, sink),
+    }
+}
+
+fn err(path: &Path, location: impl Into<String>, message: impl Into<String>) -> InputError {
+    InputError {
+        file: path.display().to_string(),
+        location: location.into(),
+        message: message.into(),
+    }
+}
+
+/// EVTX records, flattened natively.
+pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError> {
+    let mut errors = Vec::new();
+    let mut parser = match evtx::EvtxParser::from_path(path) {
+        Ok(p) => p,
+        Err(e) => {
+            errors.push(err(path, "file", format!("not a readable EVTX file: {e}")));
+            return errors;
+        }
+    };
+    let source: Arc<str> = Arc::from(path.display().to_string());
+    for (n, rec) in parser.records_json_value().enumerate() {
+        match rec {
+            Ok(r) => {
+                let id = r.event_record_id;
+                match flatten_evtx_json(r.data) {
+                    Some(f) => sink(LogEvent::new(
+                        EventKind::Windows,
+                        f,
+                        Origin {
+                            source: source.clone(),
+                            record: id,
+                        },
+                    )),
+                    None => errors.push(err(
+                        path,
+                        format!("record {id}"),
+                        "record has no Event/System element",
+                    )),
+                }
+            }
+            Err(e) => {
+                errors.push(err(path, format!("record #{}", n + 1), e.to_string()));
+                if errors.len() > 10_000 {
+                    errors.push(err(
+                        path,
+                        "file",
+                        "too many corrupt records; rest of file skipped",
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    errors
+}
+
+/// JSON: one object per line, or concatenated (pretty-printed) documents.
+pub fn read_json(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return vec![err(path, "file", e.to_string())],
+    };
+    let source: Arc<str> = Arc::from(path.display().to_string());
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut errors = Vec::new();
+    let mut first = String::new();
+    if let Err(e) = reader.read_line(&mut first) {
+        return vec![err(path, "line 1", e.to_string())];
+    }
+    let first_trim = first.trim();
+    let line_mode = first_trim.is_empty() || serde_json::from_str::<Value>(first_trim).is_ok();
+    if line_mode {
+        let mut handle = |line: &str, n: u64, errors: &mut Vec<InputError>| {
+            let t = line.trim();
+            if t.is_empty() {
+                return;
+            }
+            match serde_json::from_str::<Value>(t) {
+                Ok(v) => match json_to_event(v, &source, n) {
+                    Some(e) => sink(e),
+                    None => errors.push(err(path, format!("line {n}"), "not a JSON object")),
+                },
+                Err(e) => errors.push(err(path, format!("line {n}"), e.to_string())),
+            }
+        };
+        handle(&first, 1, &mut errors);
+        let mut n = 1u64;
+        let mut buf = String::new();
+        loop {
+            buf.clear();
+            n += 1;
+            match reader.read_line(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => handle(&buf, n, &mut errors),
+                Err(e) => {
+                    errors.push(err(path, format!("line {n}"), e.to_string()));
+                    break;
+                }
+            }
+        }
+        return errors;
+    }
+    // Concatenated multi-line documents: read whole, resynchronise after errors
+    // at the next line that opens an object.
+    let mut text = first;
+    if let Err(e) = reader.read_to_string(&mut text) {
+        return vec![err(path, "file", e.to_string())];
+    }
+    let mut offset = 0usize;
+    let mut doc = 0u64;
+    while offset < text.len() {
+        let rest = &text[offset..];
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
+        let mut failed = None;
+        for item in stream.by_ref() {
+            doc += 1;
+            match item {
+                Ok(v) => match json_to_event(v, &source, doc) {
+                    Some(e) => sink(e),
+                    None => errors.push(err(path, format!("document {doc}"), "not a JSON object")),
+                },
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        let consumed = stream.byte_offset();
+        match failed {
+            None => break,
+            Some(e) => {
+                let line = text[..offset + consumed].matches('\n').count() + 1;
+                errors.push(err(path, format!("line {line}"), e.to_string()));
+                let from = offset + consumed.max(1);
+                match text.get(from..).and_then(|t| t.find("\n{")) {
+                    Some(p) => offset = from + p + 1,
+                    None => break,
+                }
+            }
+        }
+    }
+    errors
+}
+
+/// Syslog text, one message per line.
+pub fn read_syslog(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return vec![err(path, "file", e.to_string())],
+    };
+    let source: Arc<str> = Arc::from(path.display().to_string());
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut errors = Vec::new();
+    let mut buf = Vec::new();
+    let mut n = 0u64;
+    loop {
+        buf.clear();
+        n += 1;
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                errors.push(err(path, format!("line {n}"), e.to_string()));
+                break;
+            }
+        }
+        let line = match std::str::from_utf8(&buf) {
+            Ok(l) => l,
+            Err(_) => {
+                errors.push(err(path, format!("line {n}"), "not valid UTF-8"));
+                continue;
+            }
+        };
+        match parse_line(line, &source, n) {
+            Ok(e) => sink(e),
+            Err(SyslogError::Empty) => {}
+            Err(e) => errors.push(err(path, format!("line {n}"), e.to_string())),
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(path: &Path, f: Format) -> (Vec<LogEvent>, Vec<InputError>) {
+        let mut v = Vec::new();
+        let e = read_file(path, f, &mut |ev| v.push(ev));
+        (v, e)
+    }
+
+    #[test]
+    fn ndjson_with_a_bad_line_keeps_going() {
+        let d = tempfile::tempdir().expect("tmp");
+        let p = d.path().join("a.jsonl");
+        std::fs::write(&p, "{\"EventID\": \"4625\", \"Channel\": \"Security\", \"Computer\": \"pc\"}\n{broken\n\n[1]\n{\"msg\": \"x\"}\n").expect("write");
+        let (ev, errs) = collect(&p, Format::Json);
+        assert_eq!(ev.len(), 2);
+        assert_eq!(ev[0].kind, EventKind::Windows);
+        assert_eq!(ev[0].event_id(), Some(4625));
+        assert_eq!(ev[1].kind, EventKind::Json);
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert_eq!(errs[0].location, "line 2");
+        assert_eq!(errs[1].location, "line 4");
+    }
+
+    #[test]
+    fn concatenated_pretty_json_with_corruption_resyncs() {
+        let d = tempfile::tempdir().expect("tmp");
+        let p = d.path().join("b.json");
+        std::fs::write(&p, "{\n  \"EventID\": 1,\n  \"Channel\": \"C\"\n}\n{\n  \"EventID\": oops\n}\n{\n  \"EventID\": 3,\n  \"Channel\": \"C\"\n}\n").expect("write");
+        let (ev, errs) = collect(&p, Format::Json);
+        assert_eq!(
+            ev.iter().filter_map(|e| e.event_id()).collect::<Vec<_>>(),
+            [1, 3]
+        );
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].location.starts_with("line "));
+    }
+
+    #[test]
+    fn corrupt_evtx_is_reported_not_fatal() {
+        let d = tempfile::tempdir().expect("tmp");
+        let p = d.path().join("c.evtx");
+        std::fs::write(&p, b"ElfFile\0 this is not really an evtx file").expect("write");
+        let (ev, errs) = collect(&p, Format::Evtx);
+        assert!(ev.is_empty());
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].file.ends_with("c.evtx"));
+        let p2 = d.path().join("missing.evtx");
+        let (_, errs) = collect(&p2, Format::Evtx);
+        assert_eq!(errs[0].location, "file");
+    }
+
+    #[test]
+    fn syslog_file_reports_bad_lines_by_number() {
+        let d = tempfile::tempdir().expect("tmp");
+        let p = d.path().join("s.log");
+        let mut bytes = b"<13>Oct 11 22:14:15 h app: one\n\n".to_vec();
+        bytes.extend_from_slice(b"\xff\xfe bad utf8\n<13>Oct 11 22:14:16 h app: two\n");
+        std::fs::write(&p, bytes).expect("write");
+        let (ev, errs) = collect(&p, Format::Syslog);
+        assert_eq!(ev.len(), 2);
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].location, "line 3");
+        assert_eq!(ev[1].origin.record, 4);
+    }
+
+    #[test]
+    fn listing_picks_log_extensions() {
+        let d = tempfile::tempdir().expect("tmp");
+        for f in ["a.evtx", "b.json", "c.log", "d.pcap", "e.jsonl"] {
+            std::fs::write(d.path().join(f), b"").expect("write");
+        }
+        let (files, errs) = list_log_files(&[d.path().to_path_buf(), d.path().join("nope")]);
+        assert_eq!(files.len(), 4);
+        assert_eq!(errs.len(), 1);
+    }
+}

@@ -1,0 +1,173 @@
+//! Detection alerts of a facility (issue 5): recorded by `hygie detect` and
+//! `hygie ingest`, listed by `hygie alerts list`, linkable to an incident.
+
+use crate::facilities::ensure_facility;
+use crate::journal::{Actor, append};
+use crate::{Result, Store, StoreError, now_us};
+use hygie_core::Finess;
+use sqlx::Row;
+
+/// An alert as stored (plain data; built from `hygie_detect::Alert` by callers).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AlertRecord {
+    pub id: String,
+    pub rule_id: String,
+    pub title: String,
+    pub level: String,
+    pub tags: Vec<String>,
+    pub time: Option<String>,
+    pub last_time: Option<String>,
+    pub host: Option<String>,
+    pub record_id: u64,
+    pub source: String,
+    pub fields: Vec<(String, String)>,
+    pub count: u64,
+    #[serde(default)]
+    pub incident: Option<String>,
+}
+
+impl Store {
+    /// Insert new alerts and update repeats (count, last time) in one
+    /// transaction. Returns how many alerts were new.
+    pub async fn record_alerts(
+        &self,
+        facility: &Finess,
+        alerts: &[AlertRecord],
+        actor: &Actor,
+    ) -> Result<usize> {
+        if alerts.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.pool.begin().await?;
+        ensure_facility(&mut tx, facility).await?;
+        let now = now_us();
+        let mut new = 0usize;
+        for a in alerts {
+            let existing: Option<String> =
+                sqlx::query_scalar("SELECT facility FROM alerts WHERE id = $1")
+                    .bind(&a.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match existing {
+                Some(f) if f != facility.as_str() => {
+                    return Err(StoreError::Conflict(format!(
+                        "alert {} of another facility",
+                        a.id
+                    )));
+                }
+                Some(_) => {
+                    sqlx::query("UPDATE alerts SET count = $1, last_time = $2, updated_us = $3 WHERE id = $4")
+                        .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
+                        .bind(a.last_time.clone())
+                        .bind(now)
+                        .bind(&a.id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                None => {
+                    new += 1;
+                    sqlx::query("INSERT INTO alerts (id, facility, rule_id, title, level, tags, event_time, last_time, host, record_id, source, fields, count, incident, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, $14, $14)")
+                        .bind(&a.id)
+                        .bind(facility.as_str())
+                        .bind(&a.rule_id)
+                        .bind(&a.title)
+                        .bind(&a.level)
+                        .bind(serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()))
+                        .bind(a.time.clone())
+                        .bind(a.last_time.clone())
+                        .bind(a.host.clone())
+                        .bind(i64::try_from(a.record_id).unwrap_or(i64::MAX))
+                        .bind(&a.source)
+                        .bind(serde_json::to_string(&a.fields).unwrap_or_else(|_| "[]".into()))
+                        .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        if new > 0 {
+            let details = serde_json::json!({ "new": new, "updated": alerts.len() - new });
+            append(
+                &mut tx,
+                actor,
+                "alerts.record",
+                facility.as_str(),
+                &details.to_string(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    /// Alerts of a facility, newest first (optionally at least `min_level`).
+    pub async fn alerts(&self, facility: &Finess, limit: Option<i64>) -> Result<Vec<AlertRecord>> {
+        let rows = sqlx::query("SELECT id, rule_id, title, level, tags, event_time, last_time, host, record_id, source, fields, count, incident FROM alerts WHERE facility = $1 ORDER BY created_us DESC, event_time DESC, id LIMIT $2")
+            .bind(facility.as_str())
+            .bind(limit.unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(row_to_alert).collect()
+    }
+
+    /// Link an alert to an incident (journalled).
+    pub async fn link_alert(
+        &self,
+        facility: &Finess,
+        alert_id: &str,
+        incident: &str,
+        actor: &Actor,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE alerts SET incident = $1, updated_us = $2 WHERE id = $3 AND facility = $4",
+        )
+        .bind(incident)
+        .bind(now_us())
+        .bind(alert_id)
+        .bind(facility.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!(
+                "alert {alert_id} of facility {facility}"
+            )));
+        }
+        let details = serde_json::json!({ "alert": alert_id, "incident": incident });
+        append(
+            &mut tx,
+            actor,
+            "alert.link",
+            facility.as_str(),
+            &details.to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn row_to_alert(r: &sqlx::any::AnyRow) -> Result<AlertRecord> {
+    let corrupt =
+        |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("alert {what}: {e}"));
+    let tags: String = r.try_get("tags")?;
+    let fields: String = r.try_get("fields")?;
+    let record_id: i64 = r.try_get("record_id")?;
+    let count: i64 = r.try_get("count")?;
+    Ok(AlertRecord {
+        id: r.try_get("id")?,
+        rule_id: r.try_get("rule_id")?,
+        title: r.try_get("title")?,
+        level: r.try_get("level")?,
+        tags: serde_json::from_str(&tags).map_err(|e| corrupt("tags", e))?,
+        time: r.try_get("event_time")?,
+        last_time: r.try_get("last_time")?,
+        host: r.try_get("host")?,
+        record_id: u64::try_from(record_id).unwrap_or(0),
+        source: r.try_get("source")?,
+        fields: serde_json::from_str(&fields).map_err(|e| corrupt("fields", e))?,
+        count: u64::try_from(count).unwrap_or(0),
+        incident: r.try_get("incident")?,
+    })
+}

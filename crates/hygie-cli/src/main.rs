@@ -59,6 +59,9 @@ enum Command {
     /// The tamper-evident journal of every change.
     #[command(subcommand)]
     Journal(cmd::journal::JournalCmd),
+    /// Automated audits from the facility's own exports (backups, antivirus, patching, network, Wi-Fi, MFA).
+    #[command(subcommand)]
+    Audit(cmd::audit_collect::CollectCmd),
     /// Seed a clearly labelled demo region with facilities at different stages.
     Demo(cmd::demo::DemoArgs),
 }
@@ -102,5 +105,6 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Region(c) => cmd::status::region(&ctx, c).await,
         Command::Journal(c) => cmd::journal::run(&ctx, c).await,
         Command::Demo(a) => cmd::demo::run(&ctx, a).await,
+        Command::Audit(c) => cmd::audit_collect::run(&ctx, c).await,
     }
 }

@@ -108,7 +108,7 @@ pub fn violations(zones: &ZoneModel, fw: &Firewall, cells: &[reach::Cell]) -> Ve
             firewall: fw.source.clone(),
             from: zones.zones[a].name.clone(),
             to: zones.zones[b].name.clone(),
-            services: reach::services(&protos),
+            services: reach::services(&protos, &reach::protocols(fw)),
             by,
         })
         .collect()
@@ -155,7 +155,7 @@ impl Collector for Network {
             let cells = reach::cells(&e.zones, fw);
             matrices.push(serde_json::json!({
                 "firewall": fw.source,
-                "reachability": reach::matrix(&e.zones, &cells),
+                "reachability": reach::matrix(&e.zones, fw, &cells),
                 "warnings": fw.warnings,
             }));
             all.extend(violations(&e.zones, fw, &cells));

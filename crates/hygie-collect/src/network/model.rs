@@ -6,7 +6,7 @@
 //!   - {name: clinical, kind: clinical, cidrs: [10.10.0.0/16], interfaces: [vlan10]}
 //!   - {name: pacs, kind: imaging, cidrs: [10.20.0.0/24]}
 //!   - {name: guest-wifi, kind: guest, cidrs: [10.50.0.0/16], ssids: [CHU-Invites]}
-//!   - {name: internet, kind: internet}      # no cidrs: every address outside the other zones
+//!   - {name: internet, kind: internet}      # no cidrs: every public address outside the other zones
 //! policy:
 //!   allow: [{from: biomedical, to: servers}] # zone names or kinds: exempts a default-forbidden pair
 //!   deny:  [{from: clinical, to: partners, reason: "no direct partner access"}]
@@ -132,6 +132,13 @@ pub fn default_forbidden(from: Kind, to: Kind) -> Vec<&'static Rule> {
     out
 }
 
+/// Private, shared, loopback, link-local, multicast and reserved ranges: never the implicit Internet.
+pub const SPECIAL: [&str; 15] = [
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.168.0.0/16", "224.0.0.0/3", "::/127", "fc00::/7", "fe80::/10", "ff00::/8",
+    "::/96", "64:ff9b::/96", "2001:db8::/32",
+];
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Zone {
     pub name: String,
@@ -240,7 +247,9 @@ impl ZoneModel {
             return Err(err("no zones".into()));
         }
         if let Some(i) = outside {
-            let inside = zones.iter().fold(Set::default(), |acc, z| acc.union(&z.set));
+            // Undeclared private and special ranges belong to no zone: they are not the Internet.
+            let special = Set::from_ranges(SPECIAL.iter().filter_map(|c| parse_range(c)).collect());
+            let inside = zones.iter().fold(special, |acc, z| acc.union(&z.set));
             zones[i].set = inside.complement_in(&Set::all());
         }
         let pair = |p: RawPair| -> Result<Pair> {

@@ -22,7 +22,8 @@ pub struct Cell {
 }
 
 fn atoms(zones: &ZoneModel, sets: &[&Set]) -> Vec<(u128, u128, usize)> {
-    let mut b: Vec<u128> = vec![0];
+    // The IPv4 range is always cut out, so an atom never mixes families.
+    let mut b: Vec<u128> = vec![0, super::addr::V4_ALL.0, super::addr::V4_ALL.1 + 1];
     for z in &zones.zones {
         z.set.boundaries(&mut b);
     }
@@ -45,7 +46,7 @@ pub const PORTED: [u8; 3] = [6, 17, 132];
 
 /// Every protocol the analysis considers: TCP, UDP, ICMP, those the rules name, and one other.
 pub fn protocols(fw: &Firewall) -> Vec<u8> {
-    let mut p = vec![6, 17, 1, 58];
+    let mut p = vec![6, 17, 1];
     p.extend(fw.sets().3);
     p.sort_unstable();
     p.dedup();
@@ -137,7 +138,8 @@ pub struct ZonePath {
     pub by: Vec<String>,
 }
 
-pub fn matrix(zones: &ZoneModel, cells: &[Cell]) -> Vec<ZonePath> {
+pub fn matrix(zones: &ZoneModel, fw: &Firewall, cells: &[Cell]) -> Vec<ZonePath> {
+    let all = protocols(fw);
     let mut out: Vec<ZonePath> = Vec::new();
     let mut keyed: std::collections::BTreeMap<(usize, usize), (std::collections::BTreeMap<u8, Set>, Vec<String>)> =
         Default::default();
@@ -155,14 +157,21 @@ pub fn matrix(zones: &ZoneModel, cells: &[Cell]) -> Vec<ZonePath> {
         out.push(ZonePath {
             from: zones.zones[a].name.clone(),
             to: zones.zones[b].name.clone(),
-            services: services(&protos),
+            services: services(&protos, &all),
             by,
         });
     }
     out
 }
 
-pub fn services(protos: &std::collections::BTreeMap<u8, Set>) -> Vec<String> {
+/// `tcp/443`, `udp/53`, `icmp`...; `any` when every protocol and port is allowed.
+pub fn services(protos: &std::collections::BTreeMap<u8, Set>, all: &[u8]) -> Vec<String> {
+    if all
+        .iter()
+        .all(|p| protos.get(p).is_some_and(|s| *s == Set::ports_all()))
+    {
+        return vec!["any".into()];
+    }
     protos
         .iter()
         .map(|(p, s)| {

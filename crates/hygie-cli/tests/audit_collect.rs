@@ -9,20 +9,39 @@ const FINESS: &str = "350000014";
 
 fn hygie(data: &Path) -> Command {
     let mut c = Command::cargo_bin("hygie").unwrap();
-    c.env("HYGIE_DATA_DIR", data).env_remove("HYGIE_DATABASE_URL");
+    c.env("HYGIE_DATA_DIR", data)
+        .env_remove("HYGIE_DATABASE_URL");
     c
 }
 
 fn setup(data: &Path) {
     hygie(data).arg("init").assert().success();
     hygie(data)
-        .args(["facility", "add", "--finess", FINESS, "--name", "CH de Test", "--kind", "hospital", "--region", "BRE", "--plan-start", "2025-01-01"])
+        .args([
+            "facility",
+            "add",
+            "--finess",
+            FINESS,
+            "--name",
+            "CH de Test",
+            "--kind",
+            "hospital",
+            "--region",
+            "BRE",
+            "--plan-start",
+            "2025-01-01",
+        ])
         .assert()
         .success();
 }
 
 fn measure<'a>(status: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
-    status["measures"].as_array().unwrap().iter().find(|m| m["id"] == id).unwrap_or_else(|| panic!("{id} not in status"))
+    status["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id)
+        .unwrap_or_else(|| panic!("{id} not in status"))
 }
 
 const ZONES: &str = "zones:
@@ -53,7 +72,15 @@ fn guest_wifi_reaching_pacs_is_reported_and_fails_the_measure_in_status() {
     std::fs::write(d.path().join("rules.v4"), RULES).unwrap();
 
     let out = hygie(&data)
-        .args(["audit", "network", "--facility", FINESS, "--format", "json", "--zones"])
+        .args([
+            "audit",
+            "network",
+            "--facility",
+            FINESS,
+            "--format",
+            "json",
+            "--zones",
+        ])
         .arg(d.path().join("zones.yaml"))
         .arg("--iptables")
         .arg(d.path().join("rules.v4"))
@@ -70,12 +97,23 @@ fn guest_wifi_reaching_pacs_is_reported_and_fails_the_measure_in_status() {
     assert_eq!(f["severity"], "critical");
     assert_eq!(f["measures"], serde_json::json!(["NET-01", "NET-02"]));
     let asset = f["assets"][0].as_str().unwrap();
-    assert!(asset.starts_with("guest-wifi → pacs: tcp/104,11112 allowed by iptables FORWARD #3"), "{asset}");
+    assert!(
+        asset.starts_with("guest-wifi → pacs: tcp/104,11112 allowed by iptables FORWARD #3"),
+        "{asset}"
+    );
     assert!(asset.contains("rules.v4:7"), "{asset}");
 
     // The table output names the same rule, in French too.
     let out = hygie(&data)
-        .args(["audit", "network", "--lang", "fr", "--facility", FINESS, "--zones"])
+        .args([
+            "audit",
+            "network",
+            "--lang",
+            "fr",
+            "--facility",
+            FINESS,
+            "--zones",
+        ])
         .arg(d.path().join("zones.yaml"))
         .arg("--iptables")
         .arg(d.path().join("rules.v4"))
@@ -85,14 +123,30 @@ fn guest_wifi_reaching_pacs_is_reported_and_fails_the_measure_in_status() {
         .stdout
         .clone();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains("FAIL  critical  NET-GUEST-ISOLATION") && text.contains("Le réseau invités atteint des zones internes"), "{text}");
+    assert!(
+        text.contains("FAIL  critical  NET-GUEST-ISOLATION")
+            && text.contains("Le réseau invités atteint des zones internes"),
+        "{text}"
+    );
 
-    let out = hygie(&data).args(["status", FINESS, "--format", "json"]).assert().success().get_output().stdout.clone();
+    let out = hygie(&data)
+        .args(["status", FINESS, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let s: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let net02 = measure(&s, "NET-02");
     assert_eq!(net02["auto"], "failing", "{net02:#}");
     assert_eq!(net02["sources"], serde_json::json!(["network"]));
-    assert!(net02["rules"].as_array().unwrap().iter().any(|r| r == "NET-GUEST-ISOLATION"));
+    assert!(
+        net02["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "NET-GUEST-ISOLATION")
+    );
     // Rules that passed verify their measures: the admin network is unreachable from elsewhere.
     let adm02 = measure(&s, "ADM-02");
     assert_eq!(adm02["auto"], "verified", "{adm02:#}");
@@ -104,7 +158,11 @@ fn malformed_input_exits_2_naming_file_and_line_and_records_nothing() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("data");
     setup(&data);
-    std::fs::write(d.path().join("required.csv"), "account,privileged\nalice,yes\nbob,perhaps\n").unwrap();
+    std::fs::write(
+        d.path().join("required.csv"),
+        "account,privileged\nalice,yes\nbob,perhaps\n",
+    )
+    .unwrap();
     std::fs::write(d.path().join("idp.csv"), "user,mfa\nalice,yes\n").unwrap();
     let out = hygie(&data)
         .args(["audit", "mfa", "--facility", FINESS, "--required"])
@@ -117,13 +175,26 @@ fn malformed_input_exits_2_naming_file_and_line_and_records_nothing() {
         .stderr
         .clone();
     let err = String::from_utf8(out).unwrap();
-    assert!(err.contains("required.csv:3:") && err.contains("perhaps"), "{err}");
-    let out = hygie(&data).args(["status", FINESS, "--format", "json"]).assert().success().get_output().stdout.clone();
+    assert!(
+        err.contains("required.csv:3:") && err.contains("perhaps"),
+        "{err}"
+    );
+    let out = hygie(&data)
+        .args(["status", FINESS, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let s: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(measure(&s, "IAM-09")["auto"], "unchecked");
 
     // Fixed input: the run is recorded and verifies IAM-09.
-    std::fs::write(d.path().join("required.csv"), "account,privileged\nalice,yes\n").unwrap();
+    std::fs::write(
+        d.path().join("required.csv"),
+        "account,privileged\nalice,yes\n",
+    )
+    .unwrap();
     hygie(&data)
         .args(["audit", "mfa", "--facility", FINESS, "--required"])
         .arg(d.path().join("required.csv"))
@@ -131,7 +202,13 @@ fn malformed_input_exits_2_naming_file_and_line_and_records_nothing() {
         .arg(d.path().join("idp.csv"))
         .assert()
         .success();
-    let out = hygie(&data).args(["status", FINESS, "--format", "json"]).assert().success().get_output().stdout.clone();
+    let out = hygie(&data)
+        .args(["status", FINESS, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let s: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(measure(&s, "IAM-09")["auto"], "verified");
     assert_eq!(measure(&s, "IAM-09")["sources"], serde_json::json!(["mfa"]));

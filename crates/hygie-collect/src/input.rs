@@ -91,11 +91,7 @@ impl Table {
                 return Err(CollectError::at(
                     path,
                     Some(line),
-                    format!(
-                        "{} fields but the header has {}",
-                        rec.len(),
-                        headers.len()
-                    ),
+                    format!("{} fields but the header has {}", rec.len(), headers.len()),
                 ));
             }
             rows.push(Row {
@@ -217,7 +213,10 @@ pub fn parse_ts(v: &str) -> Option<jiff::Timestamp> {
         return Some(z.timestamp());
     }
     if let Ok(dt) = v.replace(' ', "T").parse::<jiff::civil::DateTime>() {
-        return dt.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp());
+        return dt
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp());
     }
     if let Ok(d) = v.parse::<jiff::civil::Date>() {
         return d

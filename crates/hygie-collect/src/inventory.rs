@@ -81,7 +81,10 @@ pub fn from_csv(t: &Table) -> Result<Vec<Asset>> {
         let rpo_hours = match t.get(row, &["rpo_hours", "rpo"]) {
             None => None,
             Some(v) => Some(v.parse::<u32>().map_err(|_| {
-                t.error(row, format!("column 'rpo_hours': '{v}' is not a number of hours"))
+                t.error(
+                    row,
+                    format!("column 'rpo_hours': '{v}' is not a number of hours"),
+                )
             })?),
         };
         out.push(Asset {
@@ -126,15 +129,28 @@ pub fn from_ad_json(path: &Path, text: &str) -> Result<Vec<Asset>> {
         serde_json::Value::Array(a) => a,
         serde_json::Value::Object(o) => match o.get("computers") {
             Some(serde_json::Value::Array(a)) => a,
-            _ => return Err(CollectError::at(path, None, "'computers' must be an array of computers")),
+            _ => {
+                return Err(CollectError::at(
+                    path,
+                    None,
+                    "'computers' must be an array of computers",
+                ));
+            }
         },
-        _ => return Err(CollectError::at(path, None, "expected {\"computers\": [...]} or an array")),
+        _ => {
+            return Err(CollectError::at(
+                path,
+                None,
+                "expected {\"computers\": [...]} or an array",
+            ));
+        }
     };
     let mut list = Vec::new();
     for (i, c) in items.iter().enumerate() {
-        list.push(AdComputer::deserialize(c).map_err(|e| {
-            CollectError::at(path, None, format!("computer #{}: {e}", i + 1))
-        })?);
+        list.push(
+            AdComputer::deserialize(c)
+                .map_err(|e| CollectError::at(path, None, format!("computer #{}: {e}", i + 1)))?,
+        );
     }
     Ok(list
         .into_iter()
@@ -174,9 +190,19 @@ pub fn ldif_records(
             continue;
         }
         if let Some(cont) = line.strip_prefix(' ') {
-            match last.as_ref().and_then(|k| cur.get_mut(k)).and_then(|v| v.last_mut()) {
+            match last
+                .as_ref()
+                .and_then(|k| cur.get_mut(k))
+                .and_then(|v| v.last_mut())
+            {
                 Some(v) => v.push_str(cont),
-                None => return Err(CollectError::at(path, Some(n), "continuation line without an attribute")),
+                None => {
+                    return Err(CollectError::at(
+                        path,
+                        Some(n),
+                        "continuation line without an attribute",
+                    ));
+                }
             }
             continue;
         }
@@ -208,12 +234,23 @@ pub fn from_ldif(path: &Path, text: &str) -> Result<Vec<Asset>> {
         if r.get("dn").is_none() && r.len() <= 1 {
             continue;
         }
-        let Some(name) = get("cn").or_else(|| get("name")).or_else(|| get("samaccountname")) else {
-            return Err(CollectError::at(path, Some(line), "computer record without cn"));
+        let Some(name) = get("cn")
+            .or_else(|| get("name"))
+            .or_else(|| get("samaccountname"))
+        else {
+            return Err(CollectError::at(
+                path,
+                Some(line),
+                "computer record without cn",
+            ));
         };
         if let Some(uac) = get("useraccountcontrol") {
             let uac: u32 = uac.parse().map_err(|_| {
-                CollectError::at(path, Some(line), format!("userAccountControl '{uac}' is not a number"))
+                CollectError::at(
+                    path,
+                    Some(line),
+                    format!("userAccountControl '{uac}' is not a number"),
+                )
             })?;
             if uac & 2 != 0 {
                 continue;
@@ -222,7 +259,9 @@ pub fn from_ldif(path: &Path, text: &str) -> Result<Vec<Asset>> {
         let mut a = Asset::named(name.trim_end_matches('$'));
         a.os = get("operatingsystem");
         a.os_version = get("operatingsystemversion");
-        a.critical = get("critical").and_then(|v| parse_bool(&v)).unwrap_or(false);
+        a.critical = get("critical")
+            .and_then(|v| parse_bool(&v))
+            .unwrap_or(false);
         out.push(a);
     }
     Ok(out)
@@ -251,11 +290,17 @@ dn: CN=jdoe,DC=chu,DC=test\nobjectClass: user\ncn: jdoe\n";
         assert_eq!(a[0].name, "SRV");
         let a = from_ad_json(p, r#"[{"cn":"PC"}]"#).unwrap();
         assert_eq!(a[0].name, "PC");
-        let e = from_ad_json(p, "{\n\"computers\": 3}").unwrap_err().to_string();
+        let e = from_ad_json(p, "{\n\"computers\": 3}")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("ad.json: 'computers'"), "{e}");
-        let e = from_ad_json(p, "{\n\"computers\": [\n{\"name\": 1}]").unwrap_err().to_string();
+        let e = from_ad_json(p, "{\n\"computers\": [\n{\"name\": 1}]")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("ad.json:3:"), "{e}");
-        let e = from_ad_json(p, r#"[{"cn":"A"},{"operatingSystem":"x"}]"#).unwrap_err().to_string();
+        let e = from_ad_json(p, r#"[{"cn":"A"},{"operatingSystem":"x"}]"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("computer #2") && e.contains("name"), "{e}");
     }
 }

@@ -37,24 +37,63 @@ fn real_restic_and_borg_repositories_and_generic_csv() {
     // restic: one fresh snapshot (tagged immutable and offsite), one ten days old.
     let repo = d.path().join("restic");
     run(restic(&repo).arg("init"));
-    run(restic(&repo).args(["backup", "--host", "srv-dpi", "--tag", "immutable", "--tag", "offsite"]).arg(&data));
-    run(restic(&repo).args(["backup", "--host", "srv-old", "--time", &stale]).arg(&data));
-    let restic_json = write(d.path(), "restic.json", &run(restic(&repo).args(["snapshots", "--json"])));
+    run(restic(&repo)
+        .args([
+            "backup",
+            "--host",
+            "srv-dpi",
+            "--tag",
+            "immutable",
+            "--tag",
+            "offsite",
+        ])
+        .arg(&data));
+    run(restic(&repo)
+        .args(["backup", "--host", "srv-old", "--time", &stale])
+        .arg(&data));
+    let restic_json = write(
+        d.path(),
+        "restic.json",
+        &run(restic(&repo).args(["snapshots", "--json"])),
+    );
 
     // borg: a fresh archive of srv-pacs, a five-day-old one of srv-lab.
     let brepo = d.path().join("borg");
     run(borg().args(["init", "-e", "none"]).arg(&brepo));
-    run(borg().arg("create").arg(format!("{}::srv-pacs-{{now}}", brepo.display())).arg(&data));
+    run(borg()
+        .arg("create")
+        .arg(format!("{}::srv-pacs-{{now}}", brepo.display()))
+        .arg(&data));
     let five = ago(now, 24 * 5).strftime("%Y-%m-%dT%H:%M:%S").to_string();
-    run(borg().args(["create", "--timestamp", &five]).arg(format!("{}::srv-lab-2020-01-01", brepo.display())).arg(&data));
-    let borg_json = write(d.path(), "borg.json", &run(borg().args(["list", "--json"]).arg(&brepo)));
+    run(borg()
+        .args(["create", "--timestamp", &five])
+        .arg(format!("{}::srv-lab-2020-01-01", brepo.display()))
+        .arg(&data));
+    let borg_json = write(
+        d.path(),
+        "borg.json",
+        &run(borg().args(["list", "--json"]).arg(&brepo)),
+    );
 
     // The imported records carry the real hosts and times.
-    let recs = hygie_collect::backups::parse_restic(&restic_json, &std::fs::read_to_string(&restic_json).unwrap(), None).unwrap();
+    let recs = hygie_collect::backups::parse_restic(
+        &restic_json,
+        &std::fs::read_to_string(&restic_json).unwrap(),
+        None,
+    )
+    .unwrap();
     let old = recs.iter().find(|r| r.asset == "srv-old").unwrap();
     let age = now.as_second() - old.last_success.unwrap().as_second();
-    assert!((age - 240 * 3600).abs() < 120, "restic --time honoured: {age}");
-    let brecs = hygie_collect::backups::parse_borg(&borg_json, &std::fs::read_to_string(&borg_json).unwrap(), None).unwrap();
+    assert!(
+        (age - 240 * 3600).abs() < 120,
+        "restic --time honoured: {age}"
+    );
+    let brecs = hygie_collect::backups::parse_borg(
+        &borg_json,
+        &std::fs::read_to_string(&borg_json).unwrap(),
+        None,
+    )
+    .unwrap();
     let mut assets: Vec<&str> = brecs.iter().map(|r| r.asset.as_str()).collect();
     assets.sort();
     assert_eq!(assets, ["srv-lab", "srv-pacs"]);
@@ -66,10 +105,14 @@ srv-dpi,veeam-dpi,{},full,no,no,no,{},success,independent\n\
 srv-old,veeam-old,{},full,no,no,yes,{},failed,independent\n\
 srv-pacs,veeam-pacs,{},incremental,yes,no,yes,{},failed,independent\n\
 srv-lab,tape-lab,{},full,no,yes,yes,{},success,production_ad\n",
-        day(2), day(24 * 30),
-        day(24 * 10), day(24 * 60),
-        day(1), day(24 * 100),
-        day(24 * 5), day(24 * 700),
+        day(2),
+        day(24 * 30),
+        day(24 * 10),
+        day(24 * 60),
+        day(1),
+        day(24 * 100),
+        day(24 * 5),
+        day(24 * 700),
     );
     let mut i = BackupInputs::new(write(d.path(), "inventory.csv", INVENTORY));
     i.restic = vec![(None, restic_json.clone())];
@@ -92,12 +135,30 @@ srv-lab,tape-lab,{},full,no,yes,yes,{},success,production_ad\n",
     let repo2 = d.path().join("restic2");
     run(restic(&repo2).arg("init"));
     for h in ["srv-dpi", "srv-old", "srv-pacs", "srv-lab", "srv-none"] {
-        run(restic(&repo2).args(["backup", "--host", h, "--tag", "immutable", "--tag", "offsite"]).arg(&data));
+        run(restic(&repo2)
+            .args([
+                "backup",
+                "--host",
+                h,
+                "--tag",
+                "immutable",
+                "--tag",
+                "offsite",
+            ])
+            .arg(&data));
     }
-    let good_json = write(d.path(), "restic2.json", &run(restic(&repo2).args(["snapshots", "--json"])));
+    let good_json = write(
+        d.path(),
+        "restic2.json",
+        &run(restic(&repo2).args(["snapshots", "--json"])),
+    );
     let mut good_csv = String::from("asset,job,last_success,last_restore_test,status,auth\n");
     for h in ["srv-dpi", "srv-old", "srv-pacs", "srv-lab", "srv-none"] {
-        good_csv.push_str(&format!("{h},veeam,{},{},success,independent\n", day(3), day(24 * 90)));
+        good_csv.push_str(&format!(
+            "{h},veeam,{},{},success,independent\n",
+            day(3),
+            day(24 * 90)
+        ));
     }
     let mut g = BackupInputs::new(write(d.path(), "inventory.csv", INVENTORY));
     g.restic = vec![(None, good_json)];
@@ -118,11 +179,22 @@ srv-lab,tape-lab,{},full,no,yes,yes,{},success,production_ad\n",
 fn malformed_inputs_name_file_and_line() {
     let d = tempfile::tempdir().unwrap();
     let mut i = BackupInputs::new(write(d.path(), "inv.csv", INVENTORY));
-    i.csv = vec![write(d.path(), "bad.csv", "asset,last_success\nsrv-dpi,2026-01-01\nsrv-old,last tuesday\n")];
-    let e = hygie_collect::run(&Backups, &i, jiff::Timestamp::now()).unwrap_err().to_string();
-    assert!(e.contains("bad.csv:3:") && e.contains("last tuesday"), "{e}");
+    i.csv = vec![write(
+        d.path(),
+        "bad.csv",
+        "asset,last_success\nsrv-dpi,2026-01-01\nsrv-old,last tuesday\n",
+    )];
+    let e = hygie_collect::run(&Backups, &i, jiff::Timestamp::now())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("bad.csv:3:") && e.contains("last tuesday"),
+        "{e}"
+    );
     let mut i = BackupInputs::new(write(d.path(), "inv.csv", INVENTORY));
     i.restic = vec![(None, write(d.path(), "r.json", "[\n{\"time\": 3}\n]"))];
-    let e = hygie_collect::run(&Backups, &i, jiff::Timestamp::now()).unwrap_err().to_string();
+    let e = hygie_collect::run(&Backups, &i, jiff::Timestamp::now())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("r.json:2:"), "{e}");
 }

@@ -10,7 +10,9 @@ pub fn tool(name: &str, package: &str) -> bool {
         .unwrap_or(false);
     if !found {
         if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{name} is missing: install the Debian package '{package}' (apt-get install {package})");
+            panic!(
+                "{name} is missing: install the Debian package '{package}' (apt-get install {package})"
+            );
         }
         eprintln!("SKIP: {name} not installed (apt-get install {package})");
     }
@@ -18,7 +20,9 @@ pub fn tool(name: &str, package: &str) -> bool {
 }
 
 pub fn run(cmd: &mut std::process::Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed: {}",

@@ -4,7 +4,9 @@
 mod common;
 use common::*;
 use hygie_collect::network::addr::{Set, parse_ip};
-use hygie_collect::network::firewall::{Action, Chain, Cond, Firewall, FwRule, Match, Packet, Verdict};
+use hygie_collect::network::firewall::{
+    Action, Chain, Cond, Firewall, FwRule, Match, Packet, Verdict,
+};
 use hygie_collect::network::model::ZoneModel;
 use hygie_collect::network::{NetInputs, Network, reach};
 use std::process::Command;
@@ -47,7 +49,11 @@ table inet filter {{
   }}
 }}
 ",
-        if seed { "ip saddr 10.50.0.0/16 ip daddr 10.20.0.0/24 tcp dport @pacs_ports accept" } else { "" }
+        if seed {
+            "ip saddr 10.50.0.0/16 ip daddr 10.20.0.0/24 tcp dport @pacs_ports accept"
+        } else {
+            ""
+        }
     )
 }
 
@@ -70,7 +76,11 @@ fn iptables_rules(seed: bool) -> String {
 -A CLINICAL ! -d 10.0.0.0/8 -j ACCEPT
 COMMIT
 ",
-        if seed { "-A FORWARD -s 10.50.0.0/16 -d 10.20.0.0/24 -p tcp -m tcp --dport 104 -m comment --comment \"temporary guest access\" -j ACCEPT\n" } else { "" }
+        if seed {
+            "-A FORWARD -s 10.50.0.0/16 -d 10.20.0.0/24 -p tcp -m tcp --dport 104 -m comment --comment \"temporary guest access\" -j ACCEPT\n"
+        } else {
+            ""
+        }
     )
 }
 
@@ -99,7 +109,12 @@ impl Drop for Netns {
 fn uuid_ish() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0));
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    );
     h.finish() % 1_000_000
 }
 
@@ -108,7 +123,11 @@ fn can_netns() -> bool {
         return false;
     }
     // Namespaces need root (CAP_SYS_ADMIN).
-    let ok = Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false);
+    let ok = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
     if !ok {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("the nftables tests need root to create a network namespace");
@@ -140,25 +159,56 @@ fn real_nftables_guest_to_pacs_reported_with_the_allowing_rule() {
         if seed {
             // The handle nft gave the seeded rule.
             let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-            let handle = v["nftables"].as_array().unwrap().iter().filter_map(|o| o.get("rule")).find(|r| {
-                r["chain"] == "forward" && r["expr"].to_string().contains("10.50.0.0") && r["expr"].to_string().contains("@pacs_ports")
-            }).unwrap()["handle"].clone();
+            let handle = v["nftables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|o| o.get("rule"))
+                .find(|r| {
+                    r["chain"] == "forward"
+                        && r["expr"].to_string().contains("10.50.0.0")
+                        && r["expr"].to_string().contains("@pacs_ports")
+                })
+                .unwrap()["handle"]
+                .clone();
             let a = failed(&r, "NET-GUEST-ISOLATION");
             assert_eq!(a.len(), 1, "{a:?}");
-            assert!(a[0].starts_with("guest-wifi → pacs: tcp/104,11112 allowed by "), "{}", a[0]);
-            assert!(a[0].ends_with(&format!("nft inet filter forward handle {handle}")), "{}", a[0]);
+            assert!(
+                a[0].starts_with("guest-wifi → pacs: tcp/104,11112 allowed by "),
+                "{}",
+                a[0]
+            );
+            assert!(
+                a[0].ends_with(&format!("nft inet filter forward handle {handle}")),
+                "{}",
+                a[0]
+            );
         }
-        for rule in ["NET-INTERNET-DMZ", "NET-ADMIN-ISOLATION", "NET-ADMIN-NO-INTERNET", "NET-BIOMED-ISOLATION", "NET-POLICY-DENY"] {
+        for rule in [
+            "NET-INTERNET-DMZ",
+            "NET-ADMIN-ISOLATION",
+            "NET-ADMIN-NO-INTERNET",
+            "NET-BIOMED-ISOLATION",
+            "NET-POLICY-DENY",
+        ] {
             assert_eq!(failed(&r, rule), Vec::<&str>::new(), "{rule}");
         }
         if !seed {
             assert_eq!(r.failed().count(), 0);
         }
         // Allowed paths the policy accepts are in the matrix: clinical reaches the PACS on 104 and 443.
-        let m = r.summary["firewalls"][0]["reachability"].as_array().unwrap();
-        let cp = m.iter().find(|p| p["from"] == "clinical" && p["to"] == "pacs").unwrap();
+        let m = r.summary["firewalls"][0]["reachability"]
+            .as_array()
+            .unwrap();
+        let cp = m
+            .iter()
+            .find(|p| p["from"] == "clinical" && p["to"] == "pacs")
+            .unwrap();
         assert_eq!(cp["services"], serde_json::json!(["tcp/104,443,3000-3100"]));
-        assert!(!m.iter().any(|p| p["from"] == "clinical" && p["to"] == "biomed"));
+        assert!(
+            !m.iter()
+                .any(|p| p["from"] == "clinical" && p["to"] == "biomed")
+        );
     }
 }
 
@@ -177,7 +227,11 @@ fn real_iptables_save_in_a_namespace() {
         let a = failed(&r, "NET-GUEST-ISOLATION");
         if seed {
             assert_eq!(a.len(), 1, "{a:?}");
-            assert!(a[0].starts_with("guest-wifi → pacs: tcp/104 allowed by iptables FORWARD #4"), "{}", a[0]);
+            assert!(
+                a[0].starts_with("guest-wifi → pacs: tcp/104 allowed by iptables FORWARD #4"),
+                "{}",
+                a[0]
+            );
         }
         assert_eq!(r.failed().count(), usize::from(seed), "{:#?}", r.findings);
     }
@@ -211,26 +265,52 @@ partners-pacs,203.0.113.0/24,pacs,tcp,104,allow\n",
     // admin-all reaches the internet; internet reaches admin and (via the partners rule) the PACS.
     let a = failed(&r, "NET-ADMIN-NO-INTERNET");
     assert_eq!(a.len(), 1);
-    assert!(a[0].contains("admin → internet: any allowed by csv rule admin-all"), "{}", a[0]);
+    assert!(
+        a[0].contains("admin → internet: any allowed by csv rule admin-all"),
+        "{}",
+        a[0]
+    );
     let a = failed(&r, "NET-INTERNET-DMZ");
     assert_eq!(a.len(), 2, "{a:?}");
-    assert!(a.iter().any(|x| x.starts_with("internet → admin: tcp/22 allowed by csv rule internet-admin")));
-    assert!(a.iter().any(|x| x.starts_with("internet → pacs: tcp/104 allowed by csv rule partners-pacs")));
+    assert!(
+        a.iter()
+            .any(|x| x.starts_with("internet → admin: tcp/22 allowed by csv rule internet-admin"))
+    );
+    assert!(
+        a.iter()
+            .any(|x| x.starts_with("internet → pacs: tcp/104 allowed by csv rule partners-pacs"))
+    );
     assert_eq!(failed(&r, "NET-ADMIN-ISOLATION").len(), 1);
     assert_eq!(failed(&r, "NET-GUEST-ISOLATION"), Vec::<&str>::new());
     // Observed: the guest → PACS and biomedical → internet flows, not the clinical one.
     let f = failed(&r, "NET-OBSERVED-FLOWS");
     assert_eq!(f.len(), 2, "{f:?}");
-    assert!(f.iter().any(|x| x.starts_with("10.50.3.3 → 10.20.0.9 (guest-wifi → pacs) tcp/104 [NET-GUEST-ISOLATION]")));
-    assert!(f.iter().any(|x| x.contains("(biomed → internet) udp/53 [NET-BIOMED-ISOLATION]")));
+    assert!(f.iter().any(|x| {
+        x.starts_with("10.50.3.3 → 10.20.0.9 (guest-wifi → pacs) tcp/104 [NET-GUEST-ISOLATION]")
+    }));
+    assert!(
+        f.iter()
+            .any(|x| x.contains("(biomed → internet) udp/53 [NET-BIOMED-ISOLATION]"))
+    );
 
     // Errors name the file and line.
-    let bad = write(d.path(), "bad.csv", "src,dst,action\nclinical,servers,allow\nnowhere,servers,allow\n");
+    let bad = write(
+        d.path(),
+        "bad.csv",
+        "src,dst,action\nclinical,servers,allow\nnowhere,servers,allow\n",
+    );
     let mut i = NetInputs::new(write(d.path(), "zones.yaml", ZONES));
     i.csv_rules = vec![bad];
-    let e = hygie_collect::run(&Network, &i, jiff::Timestamp::now()).unwrap_err().to_string();
+    let e = hygie_collect::run(&Network, &i, jiff::Timestamp::now())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("bad.csv:3:") && e.contains("nowhere"), "{e}");
-    let e = ZoneModel::parse(std::path::Path::new("z.yaml"), "zones:\n  - {name: a, kind: lobby, cidrs: [10.0.0.0/8]}\n").unwrap_err().to_string();
+    let e = ZoneModel::parse(
+        std::path::Path::new("z.yaml"),
+        "zones:\n  - {name: a, kind: lobby, cidrs: [10.0.0.0/8]}\n",
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("z.yaml") && e.contains("lobby"), "{e}");
 }
 
@@ -238,10 +318,21 @@ partners-pacs,203.0.113.0/24,pacs,tcp,104,allow\n",
 
 use proptest::prelude::*;
 
-const POOL: [&str; 8] = ["10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24", "10.2.0.0/16", "10.1.2.128/25", "192.168.0.0/16", "0.0.0.0/1", "10.1.2.3/32"];
+const POOL: [&str; 8] = [
+    "10.0.0.0/8",
+    "10.1.0.0/16",
+    "10.1.2.0/24",
+    "10.2.0.0/16",
+    "10.1.2.128/25",
+    "192.168.0.0/16",
+    "0.0.0.0/1",
+    "10.1.2.3/32",
+];
 
 fn set(i: usize) -> Set {
-    Set(vec![hygie_collect::network::addr::parse_range(POOL[i % POOL.len()]).unwrap()])
+    Set(vec![
+        hygie_collect::network::addr::parse_range(POOL[i % POOL.len()]).unwrap(),
+    ])
 }
 
 prop_compose! {
@@ -263,7 +354,10 @@ prop_compose! {
 }
 
 fn firewall(main: Vec<FwRule>, sub: Vec<FwRule>, policy: bool) -> Firewall {
-    let mut fw = Firewall { source: "prop".into(), ..Default::default() };
+    let mut fw = Firewall {
+        source: "prop".into(),
+        ..Default::default()
+    };
     let name = |mut v: Vec<FwRule>, c: &str| {
         for (i, r) in v.iter_mut().enumerate() {
             r.id = format!("{c}#{i}");
@@ -273,8 +367,26 @@ fn firewall(main: Vec<FwRule>, sub: Vec<FwRule>, policy: bool) -> Firewall {
         }
         v
     };
-    fw.chains.insert("main".into(), Chain { rules: name(main, "main"), policy: Some(if policy { Verdict::Accept } else { Verdict::Drop }), family: None });
-    fw.chains.insert("sub".into(), Chain { rules: name(sub, "sub"), policy: None, family: None });
+    fw.chains.insert(
+        "main".into(),
+        Chain {
+            rules: name(main, "main"),
+            policy: Some(if policy {
+                Verdict::Accept
+            } else {
+                Verdict::Drop
+            }),
+            family: None,
+        },
+    );
+    fw.chains.insert(
+        "sub".into(),
+        Chain {
+            rules: name(sub, "sub"),
+            policy: None,
+            family: None,
+        },
+    );
     fw.bases.push("main".into());
     fw
 }

@@ -171,7 +171,11 @@ fn asset_file(s: &str) -> (Option<String>, PathBuf) {
     }
 }
 
-fn collect<C: Collector>(c: &C, inputs: &C::Inputs, now: jiff::Timestamp) -> anyhow::Result<Report> {
+fn collect<C: Collector>(
+    c: &C,
+    inputs: &C::Inputs,
+    now: jiff::Timestamp,
+) -> anyhow::Result<Report> {
     hygie_collect::run(c, inputs, now).map_err(|e| exit::invalid(e.to_string()))
 }
 
@@ -224,7 +228,11 @@ pub async fn run(ctx: &Ctx, cmd: CollectCmd) -> anyhow::Result<u8> {
             i.csv_default = match a.csv_default.to_ascii_lowercase().as_str() {
                 "drop" | "deny" => network::firewall::Verdict::Drop,
                 "accept" | "allow" => network::firewall::Verdict::Accept,
-                o => return Err(exit::invalid(format!("--csv-default '{o}': use drop or accept"))),
+                o => {
+                    return Err(exit::invalid(format!(
+                        "--csv-default '{o}': use drop or accept"
+                    )));
+                }
             };
             (a.common, collect(&network::Network, &i, now)?)
         }
@@ -240,7 +248,10 @@ pub async fn run(ctx: &Ctx, cmd: CollectCmd) -> anyhow::Result<u8> {
         CollectCmd::Mfa(a) => {
             let now = now(&a.common)?;
             let privileged_groups = if a.privileged_groups.is_empty() {
-                mfa::DEFAULT_PRIVILEGED_GROUPS.iter().map(|s| (*s).to_owned()).collect()
+                mfa::DEFAULT_PRIVILEGED_GROUPS
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect()
             } else {
                 a.privileged_groups
             };
@@ -324,7 +335,11 @@ fn table(r: &Report, fid: &Finess, run_id: &str, lang: Lang) -> String {
             "--    {:<8}  {:<26}  {} {}\n",
             "",
             n.rule,
-            if fr { "non évaluée :" } else { "not evaluated:" },
+            if fr {
+                "non évaluée :"
+            } else {
+                "not evaluated:"
+            },
             n.reason
         ));
     }
@@ -332,10 +347,18 @@ fn table(r: &Report, fid: &Finess, run_id: &str, lang: Lang) -> String {
     s.push_str(&format!(
         "\n{} {}, {} {}. {} {run_id}.\n",
         r.findings.len(),
-        if fr { "règles évaluées" } else { "rules evaluated" },
+        if fr {
+            "règles évaluées"
+        } else {
+            "rules evaluated"
+        },
         failed,
         if fr { "en échec" } else { "failed" },
-        if fr { "Enregistré sous" } else { "Recorded as run" },
+        if fr {
+            "Enregistré sous"
+        } else {
+            "Recorded as run"
+        },
     ));
     s
 }

@@ -4,7 +4,7 @@
 //! `realtime` (yes/no). ClamAV hosts: `--clamav HOST=FILE` where FILE is the output of
 //! `sigtool --info daily.cvd` (or the `.cvd`/`.cld` database itself, whose header holds the date).
 
-use crate::input::{Table, hours_since, host_key};
+use crate::input::{Table, host_key, hours_since};
 use crate::inventory::{self, Asset};
 use crate::{CollectError, Collector, Evaluation, Localized2, Registration, Result, Rule};
 use hygie_core::Severity;
@@ -77,13 +77,19 @@ pub fn parse_av_csv(t: &Table) -> Result<Vec<AvRecord>> {
     for row in &t.rows {
         out.push(AvRecord {
             host: t.req(row, HOST)?.to_owned(),
-            product: t.get(row, &["product", "av", "edr"]).unwrap_or("").to_owned(),
+            product: t
+                .get(row, &["product", "av", "edr"])
+                .unwrap_or("")
+                .to_owned(),
             engine_version: t.get(row, &["engine_version", "engine"]).map(str::to_owned),
             signature_version: t
                 .get(row, &["signature_version", "signatures", "definitions"])
                 .map(str::to_owned),
             signature_date: t.ts(row, &["signature_date", "definitions_date", "last_update"])?,
-            realtime: t.bool(row, &["realtime", "real_time", "real_time_protection", "rtp"])?,
+            realtime: t.bool(
+                row,
+                &["realtime", "real_time", "real_time_protection", "rtp"],
+            )?,
             origin: format!("{}:{}", t.path.display(), row.line),
         });
     }
@@ -100,7 +106,10 @@ fn clam_date(s: &str) -> Option<jiff::Timestamp> {
     let [d, m, y, hm, off] = parts.as_slice() else {
         return None;
     };
-    let month = MONTHS.iter().position(|x| m.to_ascii_lowercase().starts_with(x))? + 1;
+    let month = MONTHS
+        .iter()
+        .position(|x| m.to_ascii_lowercase().starts_with(x))?
+        + 1;
     let (h, mi) = hm.split_once([':', '-'])?;
     let off: i32 = off.parse().ok()?;
     let offset = jiff::tz::Offset::from_seconds((off / 100) * 3600 + (off % 100) * 60).ok()?;
@@ -122,9 +131,10 @@ pub fn parse_clamav(path: &Path, bytes: &[u8]) -> Result<(jiff::Timestamp, Optio
     if bytes.starts_with(b"ClamAV-VDB:") {
         let header = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).into_owned();
         let f: Vec<&str> = header.split(':').collect();
-        let date = f.get(1).and_then(|d| clam_date(d)).ok_or_else(|| {
-            CollectError::at(path, Some(1), "CVD header without a build date")
-        })?;
+        let date = f
+            .get(1)
+            .and_then(|d| clam_date(d))
+            .ok_or_else(|| CollectError::at(path, Some(1), "CVD header without a build date"))?;
         return Ok((date, f.get(2).map(|v| (*v).to_owned())));
     }
     let text = String::from_utf8_lossy(bytes);
@@ -133,14 +143,22 @@ pub fn parse_clamav(path: &Path, bytes: &[u8]) -> Result<(jiff::Timestamp, Optio
     for (i, line) in text.lines().enumerate() {
         if let Some(v) = line.strip_prefix("Build time:") {
             date = Some(clam_date(v.trim()).ok_or_else(|| {
-                CollectError::at(path, Some(i as u64 + 1), format!("'{}' is not a ClamAV date", v.trim()))
+                CollectError::at(
+                    path,
+                    Some(i as u64 + 1),
+                    format!("'{}' is not a ClamAV date", v.trim()),
+                )
             })?);
         } else if let Some(v) = line.strip_prefix("Version:") {
             version = Some(v.trim().to_owned());
         }
     }
     date.map(|d| (d, version)).ok_or_else(|| {
-        CollectError::at(path, None, "no 'Build time:' line: not `sigtool --info` output nor a CVD file")
+        CollectError::at(
+            path,
+            None,
+            "no 'Build time:' line: not `sigtool --info` output nor a CVD file",
+        )
     })
 }
 
@@ -216,7 +234,10 @@ impl Collector for Antivirus {
             if recs.iter().any(|r| r.realtime == Some(false))
                 && !recs.iter().any(|r| r.realtime == Some(true))
             {
-                rt_off.push(format!("{}: real-time protection off ({})", a.name, recs[0].product));
+                rt_off.push(format!(
+                    "{}: real-time protection off ({})",
+                    a.name, recs[0].product
+                ));
             }
         }
         let ratio = if e.assets.is_empty() {
@@ -251,12 +272,18 @@ mod tests {
         let p = Path::new("daily.info");
         let out = "File: daily.cvd\nBuild time: 21 Nov 2026 08:23 -0500\nVersion: 27465\nSignatures: 2071316\n";
         let (d, v) = parse_clamav(p, out.as_bytes()).unwrap();
-        assert_eq!(d, "2026-11-21T13:23:00Z".parse::<jiff::Timestamp>().unwrap());
+        assert_eq!(
+            d,
+            "2026-11-21T13:23:00Z".parse::<jiff::Timestamp>().unwrap()
+        );
         assert_eq!(v.as_deref(), Some("27465"));
-        let mut cvd = b"ClamAV-VDB:21 Nov 2026 08-23 -0500:27465:2071316:90:x:y:builder:1763731380".to_vec();
+        let mut cvd =
+            b"ClamAV-VDB:21 Nov 2026 08-23 -0500:27465:2071316:90:x:y:builder:1763731380".to_vec();
         cvd.resize(512, b' ');
         assert_eq!(parse_clamav(p, &cvd).unwrap().0, d);
-        let e = parse_clamav(p, b"File: x\nBuild time: yesterday\n").unwrap_err().to_string();
+        let e = parse_clamav(p, b"File: x\nBuild time: yesterday\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("daily.info:2:"), "{e}");
     }
 }

@@ -48,7 +48,11 @@ pub fn asset_of(name: &str) -> &str {
 
 pub fn parse(path: &Path, text: &str, asset: Option<&str>) -> Result<Vec<BackupRecord>> {
     let list: List = serde_json::from_str(text).map_err(|e| {
-        CollectError::at(path, Some(e.line() as u64), format!("not borg list JSON: {e}"))
+        CollectError::at(
+            path,
+            Some(e.line() as u64),
+            format!("not borg list JSON: {e}"),
+        )
     })?;
     let tz = jiff::tz::TimeZone::system();
     let job = match list.repository.as_ref().map(|r| r.location.as_str()) {
@@ -66,7 +70,11 @@ pub fn parse(path: &Path, text: &str, asset: Option<&str>) -> Result<Vec<BackupR
                 .map(|z| z.timestamp())
                 .or_else(|| a.time.parse::<jiff::Timestamp>().ok())
                 .ok_or_else(|| {
-                    CollectError::at(path, None, format!("archive {}: time '{}' is not a date", a.name, a.time))
+                    CollectError::at(
+                        path,
+                        None,
+                        format!("archive {}: time '{}' is not a date", a.name, a.time),
+                    )
                 })?;
             Ok(BackupRecord::snapshot(
                 asset.unwrap_or_else(|| asset_of(&a.name)),

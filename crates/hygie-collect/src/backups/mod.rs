@@ -9,7 +9,7 @@
 mod borg;
 mod restic;
 
-use crate::input::{Table, hours_since, host_key};
+use crate::input::{Table, host_key, hours_since};
 use crate::inventory::{self, Asset};
 use crate::{Collector, Evaluation, Localized2, NotEvaluated, Registration, Result, Rule};
 use hygie_core::Severity;
@@ -69,7 +69,14 @@ pub static REGISTRATION: Registration = Registration {
         en: "Backups: RPO, 3-2-1-1-0 copies, restore tests, failing jobs, repository authentication",
         fr: "Sauvegardes : RPO, copies 3-2-1-1-0, tests de restauration, échecs, authentification du dépôt",
     },
-    rules: &[&RPO, &IMMUTABLE, &OFFSITE, &RESTORE_TEST, &FAILING_JOBS, &AD_AUTH],
+    rules: &[
+        &RPO,
+        &IMMUTABLE,
+        &OFFSITE,
+        &RESTORE_TEST,
+        &FAILING_JOBS,
+        &AD_AUTH,
+    ],
 };
 
 #[derive(Debug, Clone, Default)]
@@ -126,7 +133,13 @@ pub struct BackupRecord {
 }
 
 impl BackupRecord {
-    pub fn snapshot(asset: &str, job: &str, origin: String, kind: &str, at: jiff::Timestamp) -> Self {
+    pub fn snapshot(
+        asset: &str,
+        job: &str,
+        origin: String,
+        kind: &str,
+        at: jiff::Timestamp,
+    ) -> Self {
         BackupRecord {
             asset: asset.to_owned(),
             job: job.to_owned(),
@@ -163,15 +176,27 @@ pub fn parse_csv(t: &Table) -> Result<Vec<BackupRecord>> {
                 "success" | "ok" | "succeeded" | "réussi" | "reussi" => JobStatus::Success,
                 "warning" | "avertissement" => JobStatus::Warning,
                 "failed" | "failure" | "error" | "échec" | "echec" => JobStatus::Failed,
-                _ => return Err(t.error(row, format!("column 'status': '{s}' is not success, warning or failed"))),
+                _ => {
+                    return Err(t.error(
+                        row,
+                        format!("column 'status': '{s}' is not success, warning or failed"),
+                    ));
+                }
             }),
         };
         let production_ad_auth = match t.get(row, &["auth", "repository_auth", "authentication"]) {
             None => t.bool(row, &["production_ad"])?,
             Some(a) => Some(match a.to_ascii_lowercase().replace('-', "_").as_str() {
                 "production_ad" | "ad" | "domain" | "active_directory" | "prod_ad" => true,
-                "independent" | "local" | "separate" | "dedicated" | "isolated_ad" | "none" => false,
-                _ => return Err(t.error(row, format!("column 'auth': '{a}' is not production_ad or independent"))),
+                "independent" | "local" | "separate" | "dedicated" | "isolated_ad" | "none" => {
+                    false
+                }
+                _ => {
+                    return Err(t.error(
+                        row,
+                        format!("column 'auth': '{a}' is not production_ad or independent"),
+                    ));
+                }
             }),
         };
         out.push(BackupRecord {
@@ -257,11 +282,16 @@ impl Collector for Backups {
         findings.push(RPO.finding(late));
 
         // Copies: evaluated when some input says which copies are immutable/offline/off-site.
-        let declares = |f: fn(&BackupRecord) -> Option<bool>| e.records.iter().any(|r| f(r).is_some());
+        let declares =
+            |f: fn(&BackupRecord) -> Option<bool>| e.records.iter().any(|r| f(r).is_some());
         if declares(|r| r.immutable.or(r.offline)) {
             let missing = critical
                 .iter()
-                .filter(|a| !recs(a).iter().any(|r| r.immutable == Some(true) || r.offline == Some(true)))
+                .filter(|a| {
+                    !recs(a)
+                        .iter()
+                        .any(|r| r.immutable == Some(true) || r.offline == Some(true))
+                })
                 .map(|a| format!("{}: no immutable or offline copy", a.name))
                 .collect();
             findings.push(IMMUTABLE.finding(missing));
@@ -276,7 +306,10 @@ impl Collector for Backups {
                 .collect();
             findings.push(OFFSITE.finding(missing));
         } else {
-            not_evaluated.push(skip(&OFFSITE, "no input declares off-site copies (CSV column offsite, restic tag offsite)"));
+            not_evaluated.push(skip(
+                &OFFSITE,
+                "no input declares off-site copies (CSV column offsite, restic tag offsite)",
+            ));
         }
 
         // Restore tests.
@@ -296,11 +329,17 @@ impl Collector for Backups {
             }
             findings.push(RESTORE_TEST.finding(missing));
         } else {
-            not_evaluated.push(skip(&RESTORE_TEST, "no input gives restore test dates (CSV column last_restore_test)"));
+            not_evaluated.push(skip(
+                &RESTORE_TEST,
+                "no input gives restore test dates (CSV column last_restore_test)",
+            ));
         }
 
         // Failing jobs ageing.
-        if e.records.iter().any(|r| r.status.is_some() && r.kind != "restic" && r.kind != "borg") {
+        if e.records
+            .iter()
+            .any(|r| r.status.is_some() && r.kind != "restic" && r.kind != "borg")
+        {
             let limit = i64::from(e.failing_hours);
             let failing = e
                 .records
@@ -319,7 +358,10 @@ impl Collector for Backups {
                 .collect();
             findings.push(FAILING_JOBS.finding(failing));
         } else {
-            not_evaluated.push(skip(&FAILING_JOBS, "no input gives job status (CSV column status)"));
+            not_evaluated.push(skip(
+                &FAILING_JOBS,
+                "no input gives job status (CSV column status)",
+            ));
         }
 
         // Repository authentication.
@@ -328,11 +370,19 @@ impl Collector for Backups {
                 .records
                 .iter()
                 .filter(|r| r.production_ad_auth == Some(true))
-                .map(|r| format!("{}/{}: repository authenticates against the production AD", r.asset, r.job))
+                .map(|r| {
+                    format!(
+                        "{}/{}: repository authenticates against the production AD",
+                        r.asset, r.job
+                    )
+                })
                 .collect();
             findings.push(AD_AUTH.finding(bad));
         } else {
-            not_evaluated.push(skip(&AD_AUTH, "no input declares the repository authentication (CSV column auth)"));
+            not_evaluated.push(skip(
+                &AD_AUTH,
+                "no input declares the repository authentication (CSV column auth)",
+            ));
         }
 
         let protected = critical

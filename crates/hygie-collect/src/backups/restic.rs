@@ -18,17 +18,27 @@ struct Snapshot {
 /// One record per snapshot; `asset` overrides the snapshot host name.
 pub fn parse(path: &Path, text: &str, asset: Option<&str>) -> Result<Vec<BackupRecord>> {
     let snaps: Vec<Snapshot> = serde_json::from_str(text).map_err(|e| {
-        CollectError::at(path, Some(e.line() as u64), format!("not restic snapshots JSON: {e}"))
+        CollectError::at(
+            path,
+            Some(e.line() as u64),
+            format!("not restic snapshots JSON: {e}"),
+        )
     })?;
     let job = format!(
         "restic:{}",
-        path.file_stem().and_then(|s| s.to_str()).unwrap_or("repository")
+        path.file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("repository")
     );
     snaps
         .into_iter()
         .map(|s| {
             let at = s.time.parse::<jiff::Timestamp>().map_err(|e| {
-                CollectError::at(path, None, format!("snapshot {}: time '{}': {e}", s.short_id, s.time))
+                CollectError::at(
+                    path,
+                    None,
+                    format!("snapshot {}: time '{}': {e}", s.short_id, s.time),
+                )
             })?;
             let mut r = BackupRecord::snapshot(
                 asset.unwrap_or(&s.hostname),

@@ -118,16 +118,31 @@ impl Collector for Mfa {
     fn parse(&self, i: &MfaInputs) -> Result<MfaEvidence> {
         let mut required: BTreeMap<String, (String, Need)> = BTreeMap::new();
         let mut with_mfa = BTreeSet::new();
-        const ACCOUNT: &[&str] = &["account", "user", "username", "samaccountname", "upn", "userprincipalname", "email", "login"];
+        const ACCOUNT: &[&str] = &[
+            "account",
+            "user",
+            "username",
+            "samaccountname",
+            "upn",
+            "userprincipalname",
+            "email",
+            "login",
+        ];
         if let Some(p) = &i.required_csv {
             let t = Table::read(p)?;
             t.require(ACCOUNT)?;
             for row in &t.rows {
                 let name = t.req(row, ACCOUNT)?;
-                let e = required.entry(account_key(name)).or_insert_with(|| (name.to_owned(), Need::default()));
+                let e = required
+                    .entry(account_key(name))
+                    .or_insert_with(|| (name.to_owned(), Need::default()));
                 e.1.privileged |= t.bool(row, &["privileged", "admin"])?.unwrap_or(false);
-                e.1.remote |= t.bool(row, &["remote", "remote_access", "vpn"])?.unwrap_or(false);
-                e.1.patient_record |= t.bool(row, &["patient_record", "dpi", "ehr"])?.unwrap_or(false);
+                e.1.remote |= t
+                    .bool(row, &["remote", "remote_access", "vpn"])?
+                    .unwrap_or(false);
+                e.1.patient_record |= t
+                    .bool(row, &["patient_record", "dpi", "ehr"])?
+                    .unwrap_or(false);
             }
         }
         if let Some(p) = &i.groups_csv {
@@ -138,9 +153,15 @@ impl Collector for Mfa {
             for row in &t.rows {
                 let g = t.req(row, &["group", "groupe"])?;
                 let m = t.req(row, &["member", "membre", "account", "user"])?;
-                let (p, r, d) = (has(&i.privileged_groups, g), has(&i.remote_groups, g), has(&i.patient_record_groups, g));
+                let (p, r, d) = (
+                    has(&i.privileged_groups, g),
+                    has(&i.remote_groups, g),
+                    has(&i.patient_record_groups, g),
+                );
                 if p || r || d {
-                    let e = required.entry(account_key(m)).or_insert_with(|| (m.to_owned(), Need::default()));
+                    let e = required
+                        .entry(account_key(m))
+                        .or_insert_with(|| (m.to_owned(), Need::default()));
                     e.1.privileged |= p;
                     e.1.remote |= r;
                     e.1.patient_record |= d;
@@ -155,16 +176,37 @@ impl Collector for Mfa {
         for p in &i.idp_csv {
             let t = Table::read(p)?;
             t.require(ACCOUNT)?;
-            if !t.has(&["mfa", "mfa_enabled", "mfa_registered", "strong_auth", "methods", "mfa_methods"]) {
-                return Err(CollectError::at(p, Some(1), "missing column 'mfa' (yes/no) or 'methods'"));
+            if !t.has(&[
+                "mfa",
+                "mfa_enabled",
+                "mfa_registered",
+                "strong_auth",
+                "methods",
+                "mfa_methods",
+            ]) {
+                return Err(CollectError::at(
+                    p,
+                    Some(1),
+                    "missing column 'mfa' (yes/no) or 'methods'",
+                ));
             }
             for row in &t.rows {
                 let name = t.req(row, ACCOUNT)?;
-                let flag = match t.get(row, &["mfa", "mfa_enabled", "mfa_registered", "strong_auth"]) {
-                    Some(v) => parse_bool(v).ok_or_else(|| t.error(row, format!("column 'mfa': '{v}' is not yes/no")))?,
-                    None => t
-                        .get(row, &["methods", "mfa_methods"])
-                        .is_some_and(|m| crate::input::list(m).iter().any(|x| !matches!(x.to_lowercase().as_str(), "password" | "none" | "mot_de_passe"))),
+                let flag = match t.get(
+                    row,
+                    &["mfa", "mfa_enabled", "mfa_registered", "strong_auth"],
+                ) {
+                    Some(v) => parse_bool(v).ok_or_else(|| {
+                        t.error(row, format!("column 'mfa': '{v}' is not yes/no"))
+                    })?,
+                    None => t.get(row, &["methods", "mfa_methods"]).is_some_and(|m| {
+                        crate::input::list(m).iter().any(|x| {
+                            !matches!(
+                                x.to_lowercase().as_str(),
+                                "password" | "none" | "mot_de_passe"
+                            )
+                        })
+                    }),
                 };
                 if flag {
                     with_mfa.insert(account_key(name));
@@ -172,12 +214,20 @@ impl Collector for Mfa {
             }
         }
         if required.is_empty() && i.required_csv.is_none() && i.groups_csv.is_none() {
-            return Err(CollectError::Usage("say who must have MFA: --required or --groups".into()));
+            return Err(CollectError::Usage(
+                "say who must have MFA: --required or --groups".into(),
+            ));
         }
         if i.idp_csv.is_empty() && i.mfa_groups.is_empty() {
-            return Err(CollectError::Usage("say who has MFA: --idp or --mfa-group".into()));
+            return Err(CollectError::Usage(
+                "say who has MFA: --idp or --mfa-group".into(),
+            ));
         }
-        Ok(MfaEvidence { required, with_mfa, min_coverage: i.min_coverage })
+        Ok(MfaEvidence {
+            required,
+            with_mfa,
+            min_coverage: i.min_coverage,
+        })
     }
 
     fn evaluate(&self, e: &MfaEvidence, _now: jiff::Timestamp) -> Evaluation {
@@ -189,11 +239,22 @@ impl Collector for Mfa {
                 .collect()
         };
         let total = e.required.len();
-        let covered = e.required.keys().filter(|k| e.with_mfa.contains(*k)).count();
-        let ratio = if total == 0 { 100.0 } else { covered as f64 * 100.0 / total as f64 };
+        let covered = e
+            .required
+            .keys()
+            .filter(|k| e.with_mfa.contains(*k))
+            .count();
+        let ratio = if total == 0 {
+            100.0
+        } else {
+            covered as f64 * 100.0 / total as f64
+        };
         let ratio = (ratio * 10.0).round() / 10.0;
         let coverage = if ratio + 1e-9 < e.min_coverage {
-            vec![format!("coverage {ratio}% ({covered}/{total}) below the {}% target", e.min_coverage)]
+            vec![format!(
+                "coverage {ratio}% ({covered}/{total}) below the {}% target",
+                e.min_coverage
+            )]
         } else {
             vec![]
         };

@@ -101,7 +101,13 @@ impl Set {
         }
         self.0
             .iter()
-            .map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
+            .map(|(a, b)| {
+                if a == b {
+                    a.to_string()
+                } else {
+                    format!("{a}-{b}")
+                }
+            })
             .collect::<Vec<_>>()
             .join(",")
     }
@@ -151,13 +157,21 @@ pub fn prefix(ip: IpAddr, len: u32) -> Option<(u128, u128)> {
         return None;
     }
     let x = ip_to_u128(ip) - base;
-    let host = if len == bits { 0 } else { (1u128 << (bits - len)) - 1 };
+    let host = if len == bits {
+        0
+    } else {
+        (1u128 << (bits - len)) - 1
+    };
     let lo = x & !host;
     Some((base + lo, base + (lo | host)))
 }
 
 pub fn family_of(x: u128) -> Family {
-    if (V4_ALL.0..=V4_ALL.1).contains(&x) { Family::V4 } else { Family::V6 }
+    if (V4_ALL.0..=V4_ALL.1).contains(&x) {
+        Family::V4
+    } else {
+        Family::V6
+    }
 }
 
 #[cfg(test)]
@@ -175,7 +189,12 @@ mod tests {
         assert!(s.contains(12) && !s.contains(13) && s.contains(20));
         let c = s.complement_in(&Set(vec![(0, 40)]));
         assert_eq!(c.0, vec![(0, 4), (13, 19), (31, 40)]);
-        assert_eq!(Set::from_ranges(vec![(0, 79), (81, 65535)]).complement_in(&Set::ports_all()).fmt_ports(), "80");
+        assert_eq!(
+            Set::from_ranges(vec![(0, 79), (81, 65535)])
+                .complement_in(&Set::ports_all())
+                .fmt_ports(),
+            "80"
+        );
         let v6 = parse_range("fd00::/64").unwrap();
         assert_eq!(family_of(v6.0), Family::V6);
     }

@@ -20,8 +20,12 @@ fn addrs(t: &Table, row: &crate::input::Row, v: &str, zones: &ZoneModel) -> Resu
         if let Some(z) = zones.by_name(part) {
             set = set.union(&zones.zones[z].set);
         } else {
-            let r = parse_range(part)
-                .ok_or_else(|| t.error(row, format!("'{part}' is neither an address, a CIDR nor a zone")))?;
+            let r = parse_range(part).ok_or_else(|| {
+                t.error(
+                    row,
+                    format!("'{part}' is neither an address, a CIDR nor a zone"),
+                )
+            })?;
             set = set.union(&Set(vec![r]));
         }
     }
@@ -39,18 +43,31 @@ pub fn parse(t: &Table, zones: &ZoneModel, default: Verdict) -> Result<Firewall>
             None => format!("csv rule #{} ({}:{})", i + 1, t.path.display(), row.line),
         };
         let mut conds = Vec::new();
-        if let Some(s) = addrs(t, row, t.get(row, &["src", "source"]).unwrap_or("any"), zones)? {
+        if let Some(s) = addrs(
+            t,
+            row,
+            t.get(row, &["src", "source"]).unwrap_or("any"),
+            zones,
+        )? {
             conds.push(Cond::is(Match::Src(s)));
         }
-        if let Some(s) = addrs(t, row, t.get(row, &["dst", "destination"]).unwrap_or("any"), zones)? {
+        if let Some(s) = addrs(
+            t,
+            row,
+            t.get(row, &["dst", "destination"]).unwrap_or("any"),
+            zones,
+        )? {
             conds.push(Cond::is(Match::Dst(s)));
         }
         let proto = t.get(row, &["proto", "protocol"]).unwrap_or("any");
         if !proto.eq_ignore_ascii_case("any") {
-            let p = proto_number(proto).ok_or_else(|| t.error(row, format!("unknown protocol '{proto}'")))?;
+            let p = proto_number(proto)
+                .ok_or_else(|| t.error(row, format!("unknown protocol '{proto}'")))?;
             conds.push(Cond::is(Match::Proto(vec![p])));
         }
-        let dport = t.get(row, &["dport", "port", "ports", "service"]).unwrap_or("any");
+        let dport = t
+            .get(row, &["dport", "port", "ports", "service"])
+            .unwrap_or("any");
         if !dport.eq_ignore_ascii_case("any") {
             let mut r = Vec::new();
             for p in dport.split([';', ',', ' ']).filter(|s| !s.is_empty()) {
@@ -71,13 +88,24 @@ pub fn parse(t: &Table, zones: &ZoneModel, default: Verdict) -> Result<Firewall>
             "deny" | "drop" | "reject" | "block" => Verdict::Drop,
             _ => return Err(t.error(row, format!("action '{action}' is not allow or deny"))),
         };
-        rules.push(FwRule { id, conds, action: Action::Verdict(v) });
+        rules.push(FwRule {
+            id,
+            conds,
+            action: Action::Verdict(v),
+        });
     }
     let mut fw = Firewall {
         source: t.path.display().to_string(),
         ..Default::default()
     };
-    fw.chains.insert("csv".into(), Chain { rules, policy: Some(default), family: None });
+    fw.chains.insert(
+        "csv".into(),
+        Chain {
+            rules,
+            policy: Some(default),
+            family: None,
+        },
+    );
     fw.bases.push("csv".into());
     Ok(fw)
 }

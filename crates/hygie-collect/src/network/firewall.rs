@@ -112,7 +112,10 @@ impl Cond {
 
 /// Interface names, with the `+` (iptables) and `*` (nftables) wildcards.
 fn iface_eq(pattern: &str, name: &str) -> bool {
-    match pattern.strip_suffix('+').or_else(|| pattern.strip_suffix('*')) {
+    match pattern
+        .strip_suffix('+')
+        .or_else(|| pattern.strip_suffix('*'))
+    {
         Some(prefix) => name.starts_with(prefix),
         None => pattern == name,
     }
@@ -127,7 +130,10 @@ impl Firewall {
             let Some(chain) = self.chains.get(base) else {
                 continue;
             };
-            if chain.family.is_some_and(|f| f != super::addr::family_of(p.src)) {
+            if chain
+                .family
+                .is_some_and(|f| f != super::addr::family_of(p.src))
+            {
                 continue;
             }
             let (v, who) = match self.eval(base, p, 0) {
@@ -200,11 +206,7 @@ impl Firewall {
 
     /// Check jump targets exist and the chain graph has no loop.
     pub fn validate(&self) -> Result<(), String> {
-        fn visit(
-            fw: &Firewall,
-            c: &str,
-            stack: &mut Vec<String>,
-        ) -> Result<(), String> {
+        fn visit(fw: &Firewall, c: &str, stack: &mut Vec<String>) -> Result<(), String> {
             if stack.iter().any(|s| s == c) {
                 return Err(format!("chain loop: {} -> {c}", stack.join(" -> ")));
             }

@@ -38,10 +38,14 @@ fn csv(t: &Table) -> Result<Vec<Flow>> {
             parse_ip(v).ok_or_else(|| t.error(row, format!("'{v}' is not an IP address")))
         };
         let proto = t.get(row, &["proto", "protocol"]).unwrap_or("tcp");
-        let proto = proto_number(proto).ok_or_else(|| t.error(row, format!("unknown protocol '{proto}'")))?;
+        let proto = proto_number(proto)
+            .ok_or_else(|| t.error(row, format!("unknown protocol '{proto}'")))?;
         let dport = match t.get(row, &["dport", "port", "id_resp_p"]) {
             None => None,
-            Some(p) => Some(p.parse::<u16>().map_err(|_| t.error(row, format!("'{p}' is not a port")))?),
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .map_err(|_| t.error(row, format!("'{p}' is not a port")))?,
+            ),
         };
         out.push(Flow {
             src: ip(&["src", "source", "id_orig_h"])?,
@@ -65,7 +69,8 @@ fn zeek(path: &Path, text: &str) -> Result<Vec<Flow>> {
         }
         let (src, dst, proto, port): (String, String, String, String);
         if line.starts_with('{') {
-            let v: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(format!("not JSON: {e}")))?;
+            let v: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| bad(format!("not JSON: {e}")))?;
             let s = |k: &str| match v.get(k) {
                 Some(serde_json::Value::String(s)) => s.clone(),
                 Some(x) => x.to_string(),
@@ -73,7 +78,11 @@ fn zeek(path: &Path, text: &str) -> Result<Vec<Flow>> {
             };
             (src, dst, proto, port) = (s("id.orig_h"), s("id.resp_h"), s("proto"), s("id.resp_p"));
         } else if let Some(f) = line.strip_prefix("#fields") {
-            fields = f.split('\t').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            fields = f
+                .split('\t')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
             continue;
         } else if line.starts_with('#') {
             continue;
@@ -90,9 +99,15 @@ fn zeek(path: &Path, text: &str) -> Result<Vec<Flow>> {
                     .map(|s| (*s).to_owned())
                     .ok_or_else(|| bad(format!("no field {k}")))
             };
-            (src, dst, proto, port) = (g("id.orig_h")?, g("id.resp_h")?, g("proto")?, g("id.resp_p")?);
+            (src, dst, proto, port) = (
+                g("id.orig_h")?,
+                g("id.resp_h")?,
+                g("proto")?,
+                g("id.resp_p")?,
+            );
         }
-        let proto_n = proto_number(&proto).ok_or_else(|| bad(format!("unknown protocol '{proto}'")))?;
+        let proto_n =
+            proto_number(&proto).ok_or_else(|| bad(format!("unknown protocol '{proto}'")))?;
         out.push(Flow {
             src: parse_ip(&src).ok_or_else(|| bad(format!("'{src}' is not an IP address")))?,
             dst: parse_ip(&dst).ok_or_else(|| bad(format!("'{dst}' is not an IP address")))?,

@@ -50,7 +50,11 @@ fn ports(v: &str) -> Option<Set> {
 }
 
 pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
-    let family = if text.contains("ip6tables") { Family::V6 } else { Family::V4 };
+    let family = if text.contains("ip6tables") {
+        Family::V6
+    } else {
+        Family::V4
+    };
     let mut fw = Firewall {
         source: path.display().to_string(),
         ..Default::default()
@@ -75,7 +79,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
         }
         if let Some(decl) = line.strip_prefix(':') {
             let mut it = decl.split_whitespace();
-            let name = it.next().ok_or_else(|| bad("chain declaration without a name".into()))?;
+            let name = it
+                .next()
+                .ok_or_else(|| bad("chain declaration without a name".into()))?;
             let policy = match it.next() {
                 Some("DROP") => Some(Verdict::Drop),
                 Some("ACCEPT") => Some(Verdict::Accept),
@@ -84,7 +90,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
             };
             fw.chains.insert(
                 name.to_owned(),
-                Chain { rules: vec![], policy, family: Some(family) },
+                Chain {
+                    rules: vec![],
+                    policy,
+                    family: Some(family),
+                },
             );
             continue;
         }
@@ -92,7 +102,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
         if toks.first().map(String::as_str) != Some("-A") {
             return Err(bad(format!("expected '-A CHAIN ...', found '{line}'")));
         }
-        let chain = toks.get(1).ok_or_else(|| bad("-A without a chain".into()))?.clone();
+        let chain = toks
+            .get(1)
+            .ok_or_else(|| bad("-A without a chain".into()))?
+            .clone();
         let count = counts.entry(chain.clone()).or_default();
         *count += 1;
         let id = format!("iptables {chain} #{count} ({}:{n})", path.display());
@@ -121,7 +134,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
                     need()?;
                     let mut r = Vec::new();
                     for a in val.split(',') {
-                        r.push(parse_range(a).ok_or_else(|| bad(format!("'{a}' is not an address")))?);
+                        r.push(
+                            parse_range(a)
+                                .ok_or_else(|| bad(format!("'{a}' is not an address")))?,
+                        );
                     }
                     let mut set = Set::from_ranges(r);
                     if negate {
@@ -136,13 +152,18 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
                 "-p" | "--protocol" => {
                     need()?;
                     if val != "all" {
-                        let p = proto_number(&val).ok_or_else(|| bad(format!("unknown protocol '{val}'")))?;
-                        conds.push(Cond { m: Match::Proto(vec![p]), negate });
+                        let p = proto_number(&val)
+                            .ok_or_else(|| bad(format!("unknown protocol '{val}'")))?;
+                        conds.push(Cond {
+                            m: Match::Proto(vec![p]),
+                            negate,
+                        });
                     }
                 }
                 "--dport" | "--destination-port" | "--dports" | "--destination-ports" => {
                     need()?;
-                    let mut set = ports(&val).ok_or_else(|| bad(format!("'{val}' is not a port list")))?;
+                    let mut set =
+                        ports(&val).ok_or_else(|| bad(format!("'{val}' is not a port list")))?;
                     if negate {
                         set = set.complement_in(&Set::ports_all());
                     }
@@ -150,16 +171,25 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
                 }
                 "-i" | "--in-interface" => {
                     need()?;
-                    conds.push(Cond { m: Match::Iif(vec![val.clone()]), negate });
+                    conds.push(Cond {
+                        m: Match::Iif(vec![val.clone()]),
+                        negate,
+                    });
                 }
                 "-o" | "--out-interface" => {
                     need()?;
-                    conds.push(Cond { m: Match::Oif(vec![val.clone()]), negate });
+                    conds.push(Cond {
+                        m: Match::Oif(vec![val.clone()]),
+                        negate,
+                    });
                 }
                 "--ctstate" | "--state" => {
                     need()?;
                     let states = val.split(',').map(|s| s.to_ascii_lowercase()).collect();
-                    conds.push(Cond { m: Match::CtState(states), negate });
+                    conds.push(Cond {
+                        m: Match::CtState(states),
+                        negate,
+                    });
                 }
                 "-m" | "--match" | "--comment" => {}
                 "-j" | "--jump" | "-g" | "--goto" => {
@@ -176,11 +206,19 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
                 o if o.starts_with('-') => {
                     // Unknown option: skip its values, note it.
                     take = 1;
-                    while toks.get(k + take).is_some_and(|t| !t.starts_with('-') && t != "!") {
+                    while toks
+                        .get(k + take)
+                        .is_some_and(|t| !t.starts_with('-') && t != "!")
+                    {
                         take += 1;
                     }
-                    if !matches!(o, "--reject-with" | "--log-prefix" | "--log-level" | "--tcp-flags" | "--syn") {
-                        fw.warnings.push(format!("{id}: option {o} not modelled (ignored: treated as matching)"));
+                    if !matches!(
+                        o,
+                        "--reject-with" | "--log-prefix" | "--log-level" | "--tcp-flags" | "--syn"
+                    ) {
+                        fw.warnings.push(format!(
+                            "{id}: option {o} not modelled (ignored: treated as matching)"
+                        ));
                     }
                 }
                 o => return Err(bad(format!("unexpected '{o}'"))),
@@ -196,7 +234,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
         }
     }
     if !seen_filter {
-        return Err(CollectError::at(path, None, "no *filter table: not iptables-save output"));
+        return Err(CollectError::at(
+            path,
+            None,
+            "no *filter table: not iptables-save output",
+        ));
     }
     if fw.chains.contains_key("FORWARD") {
         fw.bases.push("FORWARD".into());

@@ -13,7 +13,9 @@ pub mod nft;
 pub mod reach;
 
 use crate::input::Table;
-use crate::{Collector, CollectError, Evaluation, Localized2, NotEvaluated, Registration, Result, Rule};
+use crate::{
+    CollectError, Collector, Evaluation, Localized2, NotEvaluated, Registration, Result, Rule,
+};
 use firewall::{Firewall, Verdict};
 use hygie_core::Severity;
 use model::ZoneModel;
@@ -96,7 +98,9 @@ pub fn violations(zones: &ZoneModel, fw: &Firewall, cells: &[reach::Cell]) -> Ve
     let mut grouped: BTreeMap<Key, BTreeMap<u8, addr::Set>> = BTreeMap::new();
     for c in cells {
         for r in zones.forbidden(c.from, c.to) {
-            let e = grouped.entry((r.id, c.from, c.to, c.by.clone())).or_default();
+            let e = grouped
+                .entry((r.id, c.from, c.to, c.by.clone()))
+                .or_default();
             let s = e.entry(c.proto).or_default();
             *s = s.union(&c.ports);
         }
@@ -143,7 +147,11 @@ impl Collector for Network {
                 "give at least one firewall configuration (--nft, --iptables, --rules-csv) or observed flows (--flows)".into(),
             ));
         }
-        Ok(NetEvidence { zones, firewalls, flows: fl })
+        Ok(NetEvidence {
+            zones,
+            firewalls,
+            flows: fl,
+        })
     }
 
     fn evaluate(&self, e: &NetEvidence, _now: jiff::Timestamp) -> Evaluation {

@@ -35,19 +35,26 @@ pub enum Kind {
 
 impl Kind {
     pub fn parse(s: &str) -> Option<Kind> {
-        Some(match s.trim().to_ascii_lowercase().replace(['-', ' '], "_").as_str() {
-            "clinical" | "workstations" | "clinical_workstations" | "users" => Kind::Clinical,
-            "biomedical" | "biomed" | "medical_devices" => Kind::Biomedical,
-            "imaging" | "pacs" | "imaging_pacs" => Kind::Imaging,
-            "servers" | "server" | "datacenter" => Kind::Servers,
-            "admin" | "administration" | "management" => Kind::Admin,
-            "guest" | "guest_wifi" | "guests" | "visitors" => Kind::Guest,
-            "partners" | "partner" | "third_party" => Kind::Partners,
-            "internet" | "wan" => Kind::Internet,
-            "dmz" => Kind::Dmz,
-            "other" => Kind::Other,
-            _ => return None,
-        })
+        Some(
+            match s
+                .trim()
+                .to_ascii_lowercase()
+                .replace(['-', ' '], "_")
+                .as_str()
+            {
+                "clinical" | "workstations" | "clinical_workstations" | "users" => Kind::Clinical,
+                "biomedical" | "biomed" | "medical_devices" => Kind::Biomedical,
+                "imaging" | "pacs" | "imaging_pacs" => Kind::Imaging,
+                "servers" | "server" | "datacenter" => Kind::Servers,
+                "admin" | "administration" | "management" => Kind::Admin,
+                "guest" | "guest_wifi" | "guests" | "visitors" => Kind::Guest,
+                "partners" | "partner" | "third_party" => Kind::Partners,
+                "internet" | "wan" => Kind::Internet,
+                "dmz" => Kind::Dmz,
+                "other" => Kind::Other,
+                _ => return None,
+            },
+        )
     }
 }
 
@@ -95,7 +102,8 @@ pub static CUSTOM: Rule = Rule {
 };
 
 /// The segmentation rules, in report order.
-pub static POLICY_RULES: [&Rule; 6] = [&GUEST, &INTERNET, &ADMIN, &ADMIN_INTERNET, &BIOMED, &CUSTOM];
+pub static POLICY_RULES: [&Rule; 6] =
+    [&GUEST, &INTERNET, &ADMIN, &ADMIN_INTERNET, &BIOMED, &CUSTOM];
 
 const INTERNAL: [Kind; 6] = [
     Kind::Clinical,
@@ -126,7 +134,9 @@ pub fn default_forbidden(from: Kind, to: Kind) -> Vec<&'static Rule> {
         out.push(&ADMIN_INTERNET);
     }
     let biomed_peers = [Clinical, Guest, Internet, Partners, Dmz];
-    if (from == Biomedical && biomed_peers.contains(&to)) || (to == Biomedical && biomed_peers.contains(&from)) {
+    if (from == Biomedical && biomed_peers.contains(&to))
+        || (to == Biomedical && biomed_peers.contains(&from))
+    {
         out.push(&BIOMED);
     }
     out
@@ -134,9 +144,21 @@ pub fn default_forbidden(from: Kind, to: Kind) -> Vec<&'static Rule> {
 
 /// Private, shared, loopback, link-local, multicast and reserved ranges: never the implicit Internet.
 pub const SPECIAL: [&str; 15] = [
-    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-    "192.168.0.0/16", "224.0.0.0/3", "::/127", "fc00::/7", "fe80::/10", "ff00::/8",
-    "::/96", "64:ff9b::/96", "2001:db8::/32",
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "224.0.0.0/3",
+    "::/127",
+    "fc00::/7",
+    "fe80::/10",
+    "ff00::/8",
+    "::/96",
+    "64:ff9b::/96",
+    "2001:db8::/32",
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -224,11 +246,17 @@ impl ZoneModel {
             }
             let mut r = Vec::new();
             for c in &z.cidrs {
-                r.push(parse_range(c).ok_or_else(|| err(format!("zone '{}': '{c}' is not a CIDR", z.name)))?);
+                r.push(
+                    parse_range(c)
+                        .ok_or_else(|| err(format!("zone '{}': '{c}' is not a CIDR", z.name)))?,
+                );
             }
             if r.is_empty() {
                 if kind != Kind::Internet {
-                    return Err(err(format!("zone '{}' has no cidrs (only the internet zone may omit them)", z.name)));
+                    return Err(err(format!(
+                        "zone '{}' has no cidrs (only the internet zone may omit them)",
+                        z.name
+                    )));
                 }
                 if outside.is_some() {
                     return Err(err("only one zone may omit its cidrs".into()));
@@ -255,13 +283,29 @@ impl ZoneModel {
         let pair = |p: RawPair| -> Result<Pair> {
             for side in [&p.from, &p.to] {
                 if !zones.iter().any(|z| &z.name == side) && Kind::parse(side).is_none() {
-                    return Err(err(format!("policy: '{side}' is neither a zone nor a kind")));
+                    return Err(err(format!(
+                        "policy: '{side}' is neither a zone nor a kind"
+                    )));
                 }
             }
-            Ok(Pair { from: p.from, to: p.to, reason: p.reason })
+            Ok(Pair {
+                from: p.from,
+                to: p.to,
+                reason: p.reason,
+            })
         };
-        let allow = raw.policy.allow.into_iter().map(pair).collect::<Result<_>>()?;
-        let deny = raw.policy.deny.into_iter().map(pair).collect::<Result<_>>()?;
+        let allow = raw
+            .policy
+            .allow
+            .into_iter()
+            .map(pair)
+            .collect::<Result<_>>()?;
+        let deny = raw
+            .policy
+            .deny
+            .into_iter()
+            .map(pair)
+            .collect::<Result<_>>()?;
         Ok(ZoneModel { zones, allow, deny })
     }
 
@@ -289,11 +333,19 @@ impl ZoneModel {
         if a == b {
             return vec![];
         }
-        if self.allow.iter().any(|p| self.side(&p.from, za) && self.side(&p.to, zb)) {
+        if self
+            .allow
+            .iter()
+            .any(|p| self.side(&p.from, za) && self.side(&p.to, zb))
+        {
             return vec![];
         }
         let mut out = default_forbidden(za.kind, zb.kind);
-        if self.deny.iter().any(|p| self.side(&p.from, za) && self.side(&p.to, zb)) {
+        if self
+            .deny
+            .iter()
+            .any(|p| self.side(&p.from, za) && self.side(&p.to, zb))
+        {
             out.push(&CUSTOM);
         }
         out

@@ -32,7 +32,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
     let mut bases: Vec<(i64, String)> = Vec::new();
     for it in items {
         if let Some(s) = it.get("set") {
-            sets.insert(key(s, "name"), s.get("elem").cloned().unwrap_or(Value::Array(vec![])));
+            sets.insert(
+                key(s, "name"),
+                s.get("elem").cloned().unwrap_or(Value::Array(vec![])),
+            );
         } else if let Some(c) = it.get("chain") {
             let k = key(c, "name");
             let family = match c.get("family").and_then(Value::as_str) {
@@ -53,9 +56,19 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
                 && c.get("hook").and_then(Value::as_str) == Some("forward")
                 && c.get("type").and_then(Value::as_str) == Some("filter")
             {
-                bases.push((c.get("prio").and_then(Value::as_i64).unwrap_or(0), k.clone()));
+                bases.push((
+                    c.get("prio").and_then(Value::as_i64).unwrap_or(0),
+                    k.clone(),
+                ));
             }
-            fw.chains.insert(k, Chain { rules: vec![], policy, family });
+            fw.chains.insert(
+                k,
+                Chain {
+                    rules: vec![],
+                    policy,
+                    family,
+                },
+            );
         }
     }
     for it in items {
@@ -81,10 +94,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
             };
             match k.as_str() {
                 "match" => {
-                    let ctx = Ctx { sets: &sets, fam, table };
+                    let ctx = Ctx {
+                        sets: &sets,
+                        fam,
+                        table,
+                    };
                     match parse_match(v, &ctx) {
                         Ok(mut c) => conds.append(&mut c),
-                        Err(m) => fw.warnings.push(format!("{id}: {m} (ignored: treated as matching)")),
+                        Err(m) => fw
+                            .warnings
+                            .push(format!("{id}: {m} (ignored: treated as matching)")),
                     }
                 }
                 "accept" => action = Action::Verdict(Verdict::Accept),
@@ -96,10 +115,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
                         .and_then(Value::as_str)
                         .ok_or_else(|| err(format!("{id}: {k} without target")))?;
                     let t = format!("{fam} {table} {t}");
-                    action = if k == "jump" { Action::Jump(t) } else { Action::Goto(t) };
+                    action = if k == "jump" {
+                        Action::Jump(t)
+                    } else {
+                        Action::Goto(t)
+                    };
                 }
                 "counter" | "log" | "limit" | "comment" | "mangle" | "quota" | "notrack" => {}
-                other => fw.warnings.push(format!("{id}: statement '{other}' not modelled")),
+                other => fw
+                    .warnings
+                    .push(format!("{id}: statement '{other}' not modelled")),
             }
         }
         match fw.chains.get_mut(&chain) {
@@ -127,10 +152,16 @@ impl Ctx<'_> {
                 .sets
                 .get(&format!("{} {} {name}", self.fam, self.table))
                 .ok_or_else(|| format!("unknown set @{name}"))?;
-            return Ok(set.as_array().map(|a| a.iter().collect()).unwrap_or_default());
+            return Ok(set
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default());
         }
         if let Some(s) = v.get("set") {
-            return Ok(s.as_array().map(|a| a.iter().collect()).unwrap_or_else(|| vec![s]));
+            return Ok(s
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_else(|| vec![s]));
         }
         if let Some(a) = v.as_array() {
             return Ok(a.iter().collect());
@@ -179,7 +210,9 @@ fn port_range(v: &Value) -> Result<(u128, u128), String> {
             "domain" => 53,
             "smtp" => 25,
             "rdp" | "ms-wbt-server" => 3389,
-            _ => s.parse().map_err(|_| format!("port '{s}' not understood"))?,
+            _ => s
+                .parse()
+                .map_err(|_| format!("port '{s}' not understood"))?,
         };
         return Ok((n, n));
     }
@@ -191,7 +224,11 @@ fn port_range(v: &Value) -> Result<(u128, u128), String> {
 
 fn strings(vals: &[&Value]) -> Result<Vec<String>, String> {
     vals.iter()
-        .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| format!("{v} is not a name")))
+        .map(|v| {
+            v.as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| format!("{v} is not a name"))
+        })
         .collect()
 }
 
@@ -210,10 +247,26 @@ fn parse_match(v: &Value, ctx: &Ctx<'_>) -> Result<Vec<Cond>, String> {
         let field = p.get("field").and_then(Value::as_str).unwrap_or("");
         match (proto, field) {
             ("ip" | "ip6", "saddr" | "daddr") => {
-                let fam = if proto == "ip" { Family::V4 } else { Family::V6 };
-                let set = Set::from_ranges(vals.iter().map(|x| addr_range(x)).collect::<Result<_, _>>()?);
-                let set = if negate { set.complement_in(&fam.universe()) } else { set };
-                return Ok(vec![Cond::is(if field == "saddr" { Match::Src(set) } else { Match::Dst(set) })]);
+                let fam = if proto == "ip" {
+                    Family::V4
+                } else {
+                    Family::V6
+                };
+                let set = Set::from_ranges(
+                    vals.iter()
+                        .map(|x| addr_range(x))
+                        .collect::<Result<_, _>>()?,
+                );
+                let set = if negate {
+                    set.complement_in(&fam.universe())
+                } else {
+                    set
+                };
+                return Ok(vec![Cond::is(if field == "saddr" {
+                    Match::Src(set)
+                } else {
+                    Match::Dst(set)
+                })]);
             }
             ("tcp" | "udp" | "th" | "sctp", "dport") => {
                 let protos = match proto {
@@ -222,9 +275,20 @@ fn parse_match(v: &Value, ctx: &Ctx<'_>) -> Result<Vec<Cond>, String> {
                     "sctp" => vec![132],
                     _ => vec![6, 17, 132],
                 };
-                let set = Set::from_ranges(vals.iter().map(|x| port_range(x)).collect::<Result<_, _>>()?);
-                let set = if negate { set.complement_in(&Set::ports_all()) } else { set };
-                return Ok(vec![Cond::is(Match::Proto(protos)), Cond::is(Match::Dport(set))]);
+                let set = Set::from_ranges(
+                    vals.iter()
+                        .map(|x| port_range(x))
+                        .collect::<Result<_, _>>()?,
+                );
+                let set = if negate {
+                    set.complement_in(&Set::ports_all())
+                } else {
+                    set
+                };
+                return Ok(vec![
+                    Cond::is(Match::Proto(protos)),
+                    Cond::is(Match::Dport(set)),
+                ]);
             }
             ("ip", "protocol") | ("ip6", "nexthdr") => {
                 return protos(&vals, negate);
@@ -236,8 +300,14 @@ fn parse_match(v: &Value, ctx: &Ctx<'_>) -> Result<Vec<Cond>, String> {
         let k = m.get("key").and_then(Value::as_str).unwrap_or("");
         return match k {
             "l4proto" => protos(&vals, negate),
-            "iifname" | "iif" => Ok(vec![Cond { m: Match::Iif(strings(&vals)?), negate }]),
-            "oifname" | "oif" => Ok(vec![Cond { m: Match::Oif(strings(&vals)?), negate }]),
+            "iifname" | "iif" => Ok(vec![Cond {
+                m: Match::Iif(strings(&vals)?),
+                negate,
+            }]),
+            "oifname" | "oif" => Ok(vec![Cond {
+                m: Match::Oif(strings(&vals)?),
+                negate,
+            }]),
             "nfproto" => {
                 let names = strings(&vals)?;
                 let mut set = Set::default();
@@ -248,7 +318,11 @@ fn parse_match(v: &Value, ctx: &Ctx<'_>) -> Result<Vec<Cond>, String> {
                         o => return Err(format!("nfproto {o} not modelled")),
                     });
                 }
-                let set = if negate { set.complement_in(&Set::all()) } else { set };
+                let set = if negate {
+                    set.complement_in(&Set::all())
+                } else {
+                    set
+                };
                 Ok(vec![Cond::is(Match::Src(set))])
             }
             o => Err(format!("meta {o} not modelled")),
@@ -256,7 +330,10 @@ fn parse_match(v: &Value, ctx: &Ctx<'_>) -> Result<Vec<Cond>, String> {
     }
     if let Some(c) = left.get("ct") {
         if c.get("key").and_then(Value::as_str) == Some("state") {
-            return Ok(vec![Cond { m: Match::CtState(strings(&vals)?), negate }]);
+            return Ok(vec![Cond {
+                m: Match::CtState(strings(&vals)?),
+                negate,
+            }]);
         }
         return Err("ct match other than state not modelled".into());
     }
@@ -273,5 +350,8 @@ fn protos(vals: &[&Value], negate: bool) -> Result<Vec<Cond>, String> {
         };
         out.push(p.ok_or_else(|| format!("protocol {v} not understood"))?);
     }
-    Ok(vec![Cond { m: Match::Proto(out), negate }])
+    Ok(vec![Cond {
+        m: Match::Proto(out),
+        negate,
+    }])
 }

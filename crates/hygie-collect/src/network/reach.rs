@@ -83,7 +83,14 @@ pub fn cells(zones: &ZoneModel, fw: &Firewall) -> Vec<Cell> {
             }
             let oif = zones.zones[zd].interfaces.first().map(String::as_str);
             for &proto in &protos {
-                let mut pkt = Packet { src: slo, dst: dlo, proto, dport: None, iif, oif };
+                let mut pkt = Packet {
+                    src: slo,
+                    dst: dlo,
+                    proto,
+                    dport: None,
+                    iif,
+                    oif,
+                };
                 if PORTED.contains(&proto) {
                     // Merge consecutive port atoms allowed by the same rules.
                     let mut groups: Vec<(Vec<String>, Vec<(u128, u128)>)> = Vec::new();
@@ -141,8 +148,10 @@ pub struct ZonePath {
 pub fn matrix(zones: &ZoneModel, fw: &Firewall, cells: &[Cell]) -> Vec<ZonePath> {
     let all = protocols(fw);
     let mut out: Vec<ZonePath> = Vec::new();
-    let mut keyed: std::collections::BTreeMap<(usize, usize), (std::collections::BTreeMap<u8, Set>, Vec<String>)> =
-        Default::default();
+    let mut keyed: std::collections::BTreeMap<
+        (usize, usize),
+        (std::collections::BTreeMap<u8, Set>, Vec<String>),
+    > = Default::default();
     for c in cells {
         let e = keyed.entry((c.from, c.to)).or_default();
         let s = e.0.entry(c.proto).or_default();

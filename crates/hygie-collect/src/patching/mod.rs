@@ -3,7 +3,9 @@
 //! `crates/hygie-collect/data/end-of-life.toml`.
 
 use crate::inventory::{self, Asset};
-use crate::{CollectError, Collector, Evaluation, Localized2, NotEvaluated, Registration, Result, Rule};
+use crate::{
+    CollectError, Collector, Evaluation, Localized2, NotEvaluated, Registration, Result, Rule,
+};
 use hygie_core::Severity;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -106,7 +108,9 @@ impl EolTable {
                 .end
                 .date
                 .filter(|_| s.end.time.is_none())
-                .and_then(|d| jiff::civil::Date::new(d.year as i16, d.month as i8, d.day as i8).ok())
+                .and_then(|d| {
+                    jiff::civil::Date::new(d.year as i16, d.month as i8, d.day as i8).ok()
+                })
                 .ok_or_else(|| bad(format!("end '{}' is not a date", s.end)))?;
             systems.push((s, date));
         }
@@ -114,7 +118,11 @@ impl EolTable {
     }
 
     /// The first entry matching an operating system name and version.
-    pub fn lookup(&self, os: &str, version: Option<&str>) -> Option<&(EolEntry, jiff::civil::Date)> {
+    pub fn lookup(
+        &self,
+        os: &str,
+        version: Option<&str>,
+    ) -> Option<&(EolEntry, jiff::civil::Date)> {
         let os_l = os.to_lowercase();
         let ver = version.unwrap_or("").to_lowercase();
         let words: Vec<&str> = os_l
@@ -125,7 +133,9 @@ impl EolTable {
                 && !e.exclude.iter().any(|x| os_l.contains(x.as_str()))
                 && (e.editions.is_empty() || e.editions.iter().any(|x| os_l.contains(x.as_str())))
                 && (e.build.is_none() && e.release.is_none()
-                    || e.build.is_some_and(|b| windows_build(&ver) == Some(b) || windows_build(&os_l) == Some(b))
+                    || e.build.is_some_and(|b| {
+                        windows_build(&ver) == Some(b) || windows_build(&os_l) == Some(b)
+                    })
                     || e.release.as_ref().is_some_and(|r| {
                         let r = r.to_lowercase();
                         ver.split_whitespace().any(|w| w == r) || words.contains(&r.as_str())
@@ -134,7 +144,9 @@ impl EolTable {
                     ver == *v
                         || ver.starts_with(&format!("{v}."))
                         || ver.starts_with(&format!("{v} "))
-                        || words.iter().any(|w| w == v || w.starts_with(&format!("{v}.")))
+                        || words
+                            .iter()
+                            .any(|w| w == v || w.starts_with(&format!("{v}.")))
                 })
         })
     }
@@ -144,7 +156,9 @@ impl EolTable {
 fn windows_build(v: &str) -> Option<u32> {
     if let Some(i) = v.find('(') {
         let rest = &v[i + 1..];
-        let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         return rest[..end].parse().ok();
     }
     let parts: Vec<&str> = v.trim().split('.').collect();
@@ -218,7 +232,11 @@ impl Collector for Patching {
                 continue;
             };
             match e.table.lookup(os, a.os_version.as_deref()) {
-                None => unknown.push(format!("{} ({os} {})", a.name, a.os_version.as_deref().unwrap_or(""))),
+                None => unknown.push(format!(
+                    "{} ({os} {})",
+                    a.name,
+                    a.os_version.as_deref().unwrap_or("")
+                )),
                 Some((s, end)) if *end < today => {
                     unsupported.push(format!("{}: {} (end of support {end})", a.name, s.name));
                 }
@@ -274,22 +292,74 @@ mod tests {
         let t = EolTable::bundled().unwrap();
         assert!(t.systems.len() >= 50);
         for (os, ver, id) in [
-            ("Windows 10 Enterprise", Some("10.0 (19045)"), Some("windows-10-22h2-enterprise")),
-            ("Windows 10 Pro", Some("10.0 (19044)"), Some("windows-10-21h2")),
-            ("Windows 10 Enterprise LTSC", Some("10.0 (17763)"), Some("windows-10-ltsc-2019")),
-            ("Windows 10 Enterprise LTSC", Some("10.0 (19044)"), Some("windows-10-ltsc-2021")),
+            (
+                "Windows 10 Enterprise",
+                Some("10.0 (19045)"),
+                Some("windows-10-22h2-enterprise"),
+            ),
+            (
+                "Windows 10 Pro",
+                Some("10.0 (19044)"),
+                Some("windows-10-21h2"),
+            ),
+            (
+                "Windows 10 Enterprise LTSC",
+                Some("10.0 (17763)"),
+                Some("windows-10-ltsc-2019"),
+            ),
+            (
+                "Windows 10 Enterprise LTSC",
+                Some("10.0 (19044)"),
+                Some("windows-10-ltsc-2021"),
+            ),
             ("Windows 10 Pro", None, Some("windows-10")),
-            ("Windows 11 Enterprise", Some("10.0 (22631)"), Some("windows-11-23h2-enterprise")),
-            ("Windows 11 Pro", Some("10.0.26100.2314"), Some("windows-11-24h2")),
-            ("Windows 11 Professionnel", Some("24H2"), Some("windows-11-24h2")),
-            ("Windows 11 Enterprise LTSC", Some("10.0 (26100)"), Some("windows-11-ltsc-2024")),
+            (
+                "Windows 11 Enterprise",
+                Some("10.0 (22631)"),
+                Some("windows-11-23h2-enterprise"),
+            ),
+            (
+                "Windows 11 Pro",
+                Some("10.0.26100.2314"),
+                Some("windows-11-24h2"),
+            ),
+            (
+                "Windows 11 Professionnel",
+                Some("24H2"),
+                Some("windows-11-24h2"),
+            ),
+            (
+                "Windows 11 Enterprise LTSC",
+                Some("10.0 (26100)"),
+                Some("windows-11-ltsc-2024"),
+            ),
             ("Windows 11 Pro", None, None),
-            ("Windows 7 Professional", Some("6.1 (7601)"), Some("windows-7")),
+            (
+                "Windows 7 Professional",
+                Some("6.1 (7601)"),
+                Some("windows-7"),
+            ),
             ("Windows 8.1 Pro", None, Some("windows-8.1")),
-            ("Windows Server 2012 R2 Standard", Some("6.3 (9600)"), Some("windows-server-2012")),
-            ("Windows Server 2019 Datacenter", Some("10.0 (17763)"), Some("windows-server-2019")),
-            ("Windows Server 2025 Standard", None, Some("windows-server-2025")),
-            ("Debian GNU/Linux 12 (bookworm)", Some("12.5"), Some("debian-12")),
+            (
+                "Windows Server 2012 R2 Standard",
+                Some("6.3 (9600)"),
+                Some("windows-server-2012"),
+            ),
+            (
+                "Windows Server 2019 Datacenter",
+                Some("10.0 (17763)"),
+                Some("windows-server-2019"),
+            ),
+            (
+                "Windows Server 2025 Standard",
+                None,
+                Some("windows-server-2025"),
+            ),
+            (
+                "Debian GNU/Linux 12 (bookworm)",
+                Some("12.5"),
+                Some("debian-12"),
+            ),
             ("Debian", Some("10"), Some("debian-10")),
             ("Debian", Some("11.9"), Some("debian-11")),
             ("Ubuntu", Some("22.04.4 LTS"), Some("ubuntu-22.04")),
@@ -300,16 +370,27 @@ mod tests {
             ("Rocky Linux", Some("9.4"), Some("rocky-9")),
             ("FreeBSD", Some("14.1"), None),
         ] {
-            assert_eq!(t.lookup(os, ver).map(|(e, _)| e.id.as_str()), id, "{os} {ver:?}");
+            assert_eq!(
+                t.lookup(os, ver).map(|(e, _)| e.id.as_str()),
+                id,
+                "{os} {ver:?}"
+            );
         }
         // Ends fall after the vendor's general availability and before 2040, sources are vendors'
         // or endoflife.date pages.
         for (e, end) in &t.systems {
             assert!(end.year() >= 2015 && end.year() < 2040, "{}", e.id);
             assert!(
-                ["learn.microsoft.com", "debian.org", "ubuntu.com", "redhat.com", "endoflife.date", "suse.com"]
-                    .iter()
-                    .any(|d| e.source.contains(d)),
+                [
+                    "learn.microsoft.com",
+                    "debian.org",
+                    "ubuntu.com",
+                    "redhat.com",
+                    "endoflife.date",
+                    "suse.com"
+                ]
+                .iter()
+                .any(|d| e.source.contains(d)),
                 "{}",
                 e.id
             );
@@ -322,12 +403,32 @@ mod tests {
         let base = "[[system]]\nid = \"a\"\nname = \"A\"\nmatch = [\"a\"]\nend = 2020-01-01\nsource = \"https://x\"\n";
         assert!(EolTable::parse(p, base).is_ok());
         let dup = format!("{base}{base}");
-        assert!(EolTable::parse(p, &dup).unwrap_err().to_string().contains("duplicate"));
+        assert!(
+            EolTable::parse(p, &dup)
+                .unwrap_err()
+                .to_string()
+                .contains("duplicate")
+        );
         let bad = base.replace("2020-01-01", "\"soon\"");
-        assert!(EolTable::parse(p, &bad).unwrap_err().to_string().starts_with("eol.toml:"));
+        assert!(
+            EolTable::parse(p, &bad)
+                .unwrap_err()
+                .to_string()
+                .starts_with("eol.toml:")
+        );
         let upper = base.replace("[\"a\"]", "[\"A\"]");
-        assert!(EolTable::parse(p, &upper).unwrap_err().to_string().contains("lower case"));
+        assert!(
+            EolTable::parse(p, &upper)
+                .unwrap_err()
+                .to_string()
+                .contains("lower case")
+        );
         let http = base.replace("https://x", "http://x");
-        assert!(EolTable::parse(p, &http).unwrap_err().to_string().contains("https"));
+        assert!(
+            EolTable::parse(p, &http)
+                .unwrap_err()
+                .to_string()
+                .contains("https")
+        );
     }
 }

@@ -8,7 +8,9 @@
 
 use crate::input::{Table, parse_bool};
 use crate::network::model::{Kind, ZoneModel};
-use crate::{CollectError, Collector, Evaluation, Localized2, NotEvaluated, Registration, Result, Rule};
+use crate::{
+    CollectError, Collector, Evaluation, Localized2, NotEvaluated, Registration, Result, Rule,
+};
 use hygie_core::Severity;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -83,18 +85,24 @@ pub fn parse_hostapd(path: &Path, text: &str) -> Result<Vec<WifiNet>> {
         line: u64,
         kv: Vec<(String, String)>,
     }
-    let mut secs = vec![Sec { line: 1, ..Default::default() }];
+    let mut secs = vec![Sec {
+        line: 1,
+        ..Default::default()
+    }];
     for (i, raw) in text.lines().enumerate() {
         let n = i as u64 + 1;
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let (k, v) = line
-            .split_once('=')
-            .ok_or_else(|| CollectError::at(path, Some(n), format!("expected key=value, found '{line}'")))?;
+        let (k, v) = line.split_once('=').ok_or_else(|| {
+            CollectError::at(path, Some(n), format!("expected key=value, found '{line}'"))
+        })?;
         if k == "bss" {
-            secs.push(Sec { line: n, ..Default::default() });
+            secs.push(Sec {
+                line: n,
+                ..Default::default()
+            });
         }
         if let Some(s) = secs.last_mut() {
             s.kv.push((k.trim().to_owned(), v.trim().to_owned()));
@@ -102,7 +110,12 @@ pub fn parse_hostapd(path: &Path, text: &str) -> Result<Vec<WifiNet>> {
     }
     let mut out = Vec::new();
     for s in secs {
-        let get = |k: &str| s.kv.iter().rev().find(|(x, _)| x == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            s.kv.iter()
+                .rev()
+                .find(|(x, _)| x == k)
+                .map(|(_, v)| v.as_str())
+        };
         let ssid = match (get("ssid"), get("ssid2")) {
             (Some(v), _) => v.to_owned(),
             (None, Some(v)) => v.trim_start_matches('P').trim_matches('"').to_owned(),
@@ -116,12 +129,21 @@ pub fn parse_hostapd(path: &Path, text: &str) -> Result<Vec<WifiNet>> {
         let num = |k: &str| -> Result<u32> {
             match get(k) {
                 None => Ok(0),
-                Some(v) => v.parse().map_err(|_| CollectError::at(path, Some(s.line), format!("{k}={v} is not a number"))),
+                Some(v) => v.parse().map_err(|_| {
+                    CollectError::at(path, Some(s.line), format!("{k}={v} is not a number"))
+                }),
             }
         };
         let wpa = num("wpa")?;
-        let mgmt = get("wpa_key_mgmt").unwrap_or(if wpa > 0 { "WPA-PSK" } else { "" }).to_ascii_uppercase();
-        let ciphers = format!("{} {}", get("wpa_pairwise").unwrap_or(""), get("rsn_pairwise").unwrap_or("")).to_ascii_uppercase();
+        let mgmt = get("wpa_key_mgmt")
+            .unwrap_or(if wpa > 0 { "WPA-PSK" } else { "" })
+            .to_ascii_uppercase();
+        let ciphers = format!(
+            "{} {}",
+            get("wpa_pairwise").unwrap_or(""),
+            get("rsn_pairwise").unwrap_or("")
+        )
+        .to_ascii_uppercase();
         let wep = (0..4).any(|i| get(&format!("wep_key{i}")).is_some());
         let dot1x = num("ieee8021x")? == 1;
         let enterprise = wpa > 0 && mgmt.split_whitespace().any(|m| m.contains("EAP"));
@@ -139,7 +161,8 @@ pub fn parse_hostapd(path: &Path, text: &str) -> Result<Vec<WifiNet>> {
             open: wpa == 0 && !wep && !dot1x,
             wep,
             wpa1: wpa & 1 == 1,
-            tkip: wpa > 0 && (ciphers.contains("TKIP") || (wpa & 1 == 1 && ciphers.trim().is_empty())),
+            tkip: wpa > 0
+                && (ciphers.contains("TKIP") || (wpa & 1 == 1 && ciphers.trim().is_empty())),
             wps: num("wps_state")? > 0,
             pmf: Some(num("ieee80211w")? > 0),
             zone: None,
@@ -154,9 +177,25 @@ pub fn parse_controller_csv(t: &Table) -> Result<Vec<WifiNet>> {
     t.require(&["security", "auth", "authentication"])?;
     let mut out = Vec::new();
     for row in &t.rows {
-        let sec = t.req(row, &["security", "auth", "authentication"])?.to_ascii_lowercase();
-        let cipher = t.get(row, &["cipher", "encryption"]).unwrap_or("").to_ascii_lowercase();
-        let known = ["open", "none", "wep", "wpa", "owe", "enterprise", "802.1x", "psk", "sae", "personal"];
+        let sec = t
+            .req(row, &["security", "auth", "authentication"])?
+            .to_ascii_lowercase();
+        let cipher = t
+            .get(row, &["cipher", "encryption"])
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let known = [
+            "open",
+            "none",
+            "wep",
+            "wpa",
+            "owe",
+            "enterprise",
+            "802.1x",
+            "psk",
+            "sae",
+            "personal",
+        ];
         if !known.iter().any(|k| sec.contains(k)) {
             return Err(t.error(row, format!("security '{sec}' not understood")));
         }
@@ -165,14 +204,20 @@ pub fn parse_controller_csv(t: &Table) -> Result<Vec<WifiNet>> {
             Some(v) => Some(match v.to_ascii_lowercase().as_str() {
                 "required" | "optional" | "capable" => true,
                 "disabled" => false,
-                other => parse_bool(other).ok_or_else(|| t.error(row, format!("pmf '{v}' is not disabled/optional/required")))?,
+                other => parse_bool(other).ok_or_else(|| {
+                    t.error(row, format!("pmf '{v}' is not disabled/optional/required"))
+                })?,
             }),
         };
-        let wpa1 = sec.split(['/', ' ', '-', '+']).any(|w| w == "wpa") || sec.starts_with("wpa-") || sec == "wpa";
+        let wpa1 = sec.split(['/', ' ', '-', '+']).any(|w| w == "wpa")
+            || sec.starts_with("wpa-")
+            || sec == "wpa";
         out.push(WifiNet {
             ssid: t.req(row, &["ssid"])?.to_owned(),
             origin: format!("{}:{}", t.path.display(), row.line),
-            usage: t.get(row, &["usage", "role", "purpose"]).map(str::to_ascii_lowercase),
+            usage: t
+                .get(row, &["usage", "role", "purpose"])
+                .map(str::to_ascii_lowercase),
             enterprise: sec.contains("enterprise") || sec.contains("802.1x") || sec.contains("eap"),
             open: sec == "open" || sec == "none" || sec == "owe",
             wep: sec.contains("wep"),
@@ -223,7 +268,9 @@ impl WifiEvidence {
             return u.contains("guest") || u.contains("invit") || u.contains("public");
         }
         if let Some(z) = &self.zones
-            && z.zones.iter().any(|zone| zone.kind == Kind::Guest && zone.ssids.contains(&n.ssid))
+            && z.zones
+                .iter()
+                .any(|zone| zone.kind == Kind::Guest && zone.ssids.contains(&n.ssid))
         {
             return true;
         }
@@ -251,7 +298,9 @@ impl Collector for Wifi {
             networks.extend(parse_controller_csv(&Table::read(p)?)?);
         }
         if networks.is_empty() {
-            return Err(CollectError::Usage("no Wi-Fi network read: give --hostapd or --controller-csv".into()));
+            return Err(CollectError::Usage(
+                "no Wi-Fi network read: give --hostapd or --controller-csv".into(),
+            ));
         }
         let zones = match &i.zones {
             Some(p) => Some(ZoneModel::read(p)?),

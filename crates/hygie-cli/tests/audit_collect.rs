@@ -2,6 +2,8 @@
 //! the PACS is reported with the rule, the run is recorded, and `hygie status` shows the measure
 //! failing with the collector as its source.
 
+#![allow(clippy::unwrap_used)]
+
 use assert_cmd::Command;
 use std::path::Path;
 

@@ -6,6 +6,8 @@
 //! and returns one [`Finding`] per rule evaluated, passed or failed, naming the affected assets and
 //! the measures it verifies. [`Report`] turns them into a `CheckRun` for the store.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod antivirus;
 pub mod backups;
 pub mod input;

@@ -1,5 +1,7 @@
 //! Backups against real restic and borg repositories made in a temporary directory.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use hygie_collect::backups::{BackupInputs, Backups};

@@ -1,6 +1,8 @@
 //! Antivirus, patching, Wi-Fi and MFA on generic CSVs, AD snapshots and real hostapd.conf syntax:
 //! each rule fires on exactly the seeded assets and stays silent on a compliant set.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use hygie_collect::{antivirus, mfa, patching, wifi};

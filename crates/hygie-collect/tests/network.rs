@@ -1,6 +1,8 @@
 //! Network segmentation: real nftables and iptables rulesets loaded into a network namespace
 //! made by the test, a CSV rule table, observed flows, and the reachability property.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 use common::*;
 use hygie_collect::network::addr::{Set, parse_ip};

@@ -167,11 +167,11 @@ pub fn from_ad_json(path: &Path, text: &str) -> Result<Vec<Asset>> {
         .collect())
 }
 
+/// One LDIF record: its first line and its attributes (lower-cased) with their values.
+pub type LdifRecord = (u64, std::collections::BTreeMap<String, Vec<String>>);
+
 /// LDIF records as (first line, attribute → values), attribute names lower-cased.
-pub fn ldif_records(
-    path: &Path,
-    text: &str,
-) -> Result<Vec<(u64, std::collections::BTreeMap<String, Vec<String>>)>> {
+pub fn ldif_records(path: &Path, text: &str) -> Result<Vec<LdifRecord>> {
     let mut records = Vec::new();
     let mut cur: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     let mut start = 0u64;
@@ -231,7 +231,7 @@ pub fn from_ldif(path: &Path, text: &str) -> Result<Vec<Asset>> {
         if !classes.is_empty() && !classes.iter().any(|c| c.eq_ignore_ascii_case("computer")) {
             continue;
         }
-        if r.get("dn").is_none() && r.len() <= 1 {
+        if !r.contains_key("dn") && r.len() <= 1 {
             continue;
         }
         let Some(name) = get("cn")

@@ -42,6 +42,12 @@ fn atoms(zones: &ZoneModel, sets: &[&Set]) -> Vec<(u128, u128, usize)> {
     out
 }
 
+/// Port ranges grouped by the rules that allow them.
+type PortGroups = Vec<(Vec<String>, Vec<(u128, u128)>)>;
+/// Per zone pair: allowed ports per protocol, and the allowing rules.
+type PairServices =
+    std::collections::BTreeMap<(usize, usize), (std::collections::BTreeMap<u8, Set>, Vec<String>)>;
+
 pub const PORTED: [u8; 3] = [6, 17, 132];
 
 /// Every protocol the analysis considers: TCP, UDP, ICMP, those the rules name, and one other.
@@ -93,7 +99,7 @@ pub fn cells(zones: &ZoneModel, fw: &Firewall) -> Vec<Cell> {
                 };
                 if PORTED.contains(&proto) {
                     // Merge consecutive port atoms allowed by the same rules.
-                    let mut groups: Vec<(Vec<String>, Vec<(u128, u128)>)> = Vec::new();
+                    let mut groups: PortGroups = Vec::new();
                     for &(plo, phi) in &port_atoms {
                         pkt.dport = u16::try_from(plo).ok();
                         let d = fw.decide(&pkt);
@@ -148,10 +154,7 @@ pub struct ZonePath {
 pub fn matrix(zones: &ZoneModel, fw: &Firewall, cells: &[Cell]) -> Vec<ZonePath> {
     let all = protocols(fw);
     let mut out: Vec<ZonePath> = Vec::new();
-    let mut keyed: std::collections::BTreeMap<
-        (usize, usize),
-        (std::collections::BTreeMap<u8, Set>, Vec<String>),
-    > = Default::default();
+    let mut keyed: PairServices = Default::default();
     for c in cells {
         let e = keyed.entry((c.from, c.to)).or_default();
         let s = e.0.entry(c.proto).or_default();

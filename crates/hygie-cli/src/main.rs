@@ -77,6 +77,9 @@ enum Command {
     /// Risk register (EBIOS RM light) with inherent and residual levels.
     #[command(subcommand)]
     Risk(cmd::risk::RiskCmd),
+    /// Automated audits from the facility's own exports (backups, antivirus, patching, network, Wi-Fi, MFA).
+    #[command(subcommand)]
+    Audit(cmd::audit_collect::CollectCmd),
     /// Seed a clearly labelled demo region with facilities at different stages.
     Demo(cmd::demo::DemoArgs),
     /// Sigma rules: check that rule folders load.
@@ -140,5 +143,6 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Detect(a) => cmd::detect::detect(&ctx, a).await,
         Command::Alerts(c) => cmd::detect::alerts(&ctx, c).await,
         Command::Ingest(a) => cmd::ingest::run(&ctx, a).await,
+        Command::Audit(c) => cmd::audit_collect::run(&ctx, c).await,
     }
 }

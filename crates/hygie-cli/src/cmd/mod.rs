@@ -2,6 +2,7 @@
 //! so bad input never leaves a trace.
 
 pub mod assess;
+pub mod audit_collect;
 pub mod catalog;
 pub mod demo;
 pub mod detect;

@@ -1,0 +1,257 @@
+//! One firewall model for nftables, iptables and CSV rule tables: chains of rules with matches
+//! and actions, evaluated first-match for a new connection (conntrack state `new`).
+
+use super::addr::Set;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Match {
+    Src(Set),
+    Dst(Set),
+    /// IP protocol numbers.
+    Proto(Vec<u8>),
+    /// Destination ports (the packet must be TCP or UDP; the protocol is a separate match).
+    Dport(Set),
+    Iif(Vec<String>),
+    Oif(Vec<String>),
+    /// Conntrack states (`new`, `established`...): analysed packets are `new`.
+    CtState(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cond {
+    pub m: Match,
+    pub negate: bool,
+}
+
+impl Cond {
+    pub fn is(m: Match) -> Cond {
+        Cond { m, negate: false }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    Accept,
+    Drop,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Action {
+    Verdict(Verdict),
+    Jump(String),
+    Goto(String),
+    Return,
+    /// Logging, counters: matching goes on.
+    Continue,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FwRule {
+    /// Names the rule for the report: `nft inet filter forward handle 8`, `iptables FORWARD #3 (line 12)`.
+    pub id: String,
+    pub conds: Vec<Cond>,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Chain {
+    pub rules: Vec<FwRule>,
+    /// Base chains: the verdict when no rule decides.
+    pub policy: Option<Verdict>,
+    /// Base chains of an `ip`/`ip6` table (or iptables/ip6tables) only see that family.
+    #[serde(skip)]
+    pub family: Option<super::addr::Family>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Firewall {
+    /// Where it was read.
+    pub source: String,
+    pub chains: BTreeMap<String, Chain>,
+    /// Base chains of the forward path, in traversal order (priority).
+    pub bases: Vec<String>,
+    /// What the reader could not model (ignored matches, unknown statements).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet<'a> {
+    pub src: u128,
+    pub dst: u128,
+    pub proto: u8,
+    pub dport: Option<u16>,
+    pub iif: Option<&'a str>,
+    pub oif: Option<&'a str>,
+}
+
+/// The verdict for a packet, and the rules (or chain policies) that gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub by: Vec<String>,
+}
+
+const MAX_DEPTH: usize = 32;
+
+impl Cond {
+    pub fn matches(&self, p: &Packet<'_>) -> bool {
+        let r = match &self.m {
+            Match::Src(s) => s.contains(p.src),
+            Match::Dst(s) => s.contains(p.dst),
+            Match::Proto(v) => v.contains(&p.proto),
+            Match::Dport(s) => p.dport.is_some_and(|d| s.contains(u128::from(d))),
+            Match::Iif(v) => p.iif.is_some_and(|i| v.iter().any(|n| iface_eq(n, i))),
+            Match::Oif(v) => p.oif.is_some_and(|i| v.iter().any(|n| iface_eq(n, i))),
+            Match::CtState(v) => v.iter().any(|s| s == "new"),
+        };
+        r != self.negate
+    }
+}
+
+/// Interface names, with the `+` (iptables) and `*` (nftables) wildcards.
+fn iface_eq(pattern: &str, name: &str) -> bool {
+    match pattern
+        .strip_suffix('+')
+        .or_else(|| pattern.strip_suffix('*'))
+    {
+        Some(prefix) => name.starts_with(prefix),
+        None => pattern == name,
+    }
+}
+
+impl Firewall {
+    /// Evaluate every base chain of the forward path in order: a drop anywhere is final, the
+    /// packet passes when every base chain accepts.
+    pub fn decide(&self, p: &Packet<'_>) -> Decision {
+        let mut by = Vec::new();
+        for base in &self.bases {
+            let Some(chain) = self.chains.get(base) else {
+                continue;
+            };
+            if chain
+                .family
+                .is_some_and(|f| f != super::addr::family_of(p.src))
+            {
+                continue;
+            }
+            let (v, who) = match self.eval(base, p, 0) {
+                Some(x) => x,
+                None => (
+                    chain.policy.unwrap_or(Verdict::Accept),
+                    format!("{}: policy of chain {base}", self.source),
+                ),
+            };
+            by.push(who);
+            if v == Verdict::Drop {
+                return Decision {
+                    verdict: Verdict::Drop,
+                    by: vec![by.pop().unwrap_or_default()],
+                };
+            }
+        }
+        if self.bases.is_empty() {
+            by.push(format!("{}: no forward chain (accept)", self.source));
+        }
+        Decision {
+            verdict: Verdict::Accept,
+            by,
+        }
+    }
+
+    /// `None` when the chain ends without a verdict (return to the caller).
+    fn eval(&self, chain: &str, p: &Packet<'_>, depth: usize) -> Option<(Verdict, String)> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let c = self.chains.get(chain)?;
+        for r in &c.rules {
+            if !r.conds.iter().all(|c| c.matches(p)) {
+                continue;
+            }
+            match &r.action {
+                Action::Verdict(v) => return Some((*v, r.id.clone())),
+                Action::Continue => {}
+                Action::Return => return None,
+                Action::Jump(t) => {
+                    if let Some(x) = self.eval(t, p, depth + 1) {
+                        return Some(x);
+                    }
+                }
+                Action::Goto(t) => return self.eval(t, p, depth + 1),
+            }
+        }
+        None
+    }
+
+    /// Every address and port set the rules mention (for the reachability atoms).
+    pub fn sets(&self) -> (Vec<&Set>, Vec<&Set>, Vec<&Set>, Vec<u8>) {
+        let (mut src, mut dst, mut ports, mut protos) = (vec![], vec![], vec![], vec![]);
+        for c in self.chains.values() {
+            for r in &c.rules {
+                for cond in &r.conds {
+                    match &cond.m {
+                        Match::Src(s) => src.push(s),
+                        Match::Dst(s) => dst.push(s),
+                        Match::Dport(s) => ports.push(s),
+                        Match::Proto(v) => protos.extend(v.iter().copied()),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        (src, dst, ports, protos)
+    }
+
+    /// Check jump targets exist and the chain graph has no loop.
+    pub fn validate(&self) -> Result<(), String> {
+        fn visit(fw: &Firewall, c: &str, stack: &mut Vec<String>) -> Result<(), String> {
+            if stack.iter().any(|s| s == c) {
+                return Err(format!("chain loop: {} -> {c}", stack.join(" -> ")));
+            }
+            let chain = fw
+                .chains
+                .get(c)
+                .ok_or_else(|| format!("jump to unknown chain '{c}'"))?;
+            stack.push(c.to_owned());
+            for r in &chain.rules {
+                if let Action::Jump(t) | Action::Goto(t) = &r.action {
+                    visit(fw, t, stack).map_err(|e| format!("{}: {e}", r.id))?;
+                }
+            }
+            stack.pop();
+            Ok(())
+        }
+        for b in &self.bases {
+            visit(self, b, &mut Vec::new())?;
+        }
+        Ok(())
+    }
+}
+
+pub fn proto_number(s: &str) -> Option<u8> {
+    Some(match s.trim().to_ascii_lowercase().as_str() {
+        "tcp" => 6,
+        "udp" => 17,
+        "icmp" => 1,
+        "icmpv6" | "ipv6-icmp" | "icmp6" => 58,
+        "gre" => 47,
+        "esp" => 50,
+        "ah" => 51,
+        "sctp" => 132,
+        n => return n.parse().ok(),
+    })
+}
+
+pub fn proto_name(p: u8) -> String {
+    match p {
+        6 => "tcp".into(),
+        17 => "udp".into(),
+        1 => "icmp".into(),
+        58 => "icmpv6".into(),
+        47 => "gre".into(),
+        50 => "esp".into(),
+        n => format!("proto {n}"),
+    }
+}

@@ -1,0 +1,434 @@
+//! Updates and end of life: operating systems of the inventory (CSV, or AD `operatingSystem` and
+//! `operatingSystemVersion`) against the end-of-support table kept as data in
+//! `crates/hygie-collect/data/end-of-life.toml`.
+
+use crate::inventory::{self, Asset};
+use crate::{
+    CollectError, Collector, Evaluation, Localized2, NotEvaluated, Registration, Result, Rule,
+};
+use hygie_core::Severity;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The bundled end-of-support table.
+pub const END_OF_LIFE: &str = include_str!("../../data/end-of-life.toml");
+
+pub static UNSUPPORTED: Rule = Rule {
+    id: "PATCH-UNSUPPORTED",
+    en: "Operating system out of vendor support",
+    fr: "Système d'exploitation hors support de l'éditeur",
+    severity: Severity::Critical,
+    measures: &["VUL-02"],
+};
+pub static ENDING: Rule = Rule {
+    id: "PATCH-END-SOON",
+    en: "Operating system reaching end of support within 6 months",
+    fr: "Système d'exploitation en fin de support dans les 6 mois",
+    severity: Severity::Medium,
+    measures: &["VUL-02"],
+};
+pub static MISSING: Rule = Rule {
+    id: "PATCH-MISSING-UPDATES",
+    en: "Updates missing for longer than the target delay",
+    fr: "Mises à jour manquantes au-delà du délai cible",
+    severity: Severity::High,
+    measures: &["VUL-01"],
+};
+
+pub static REGISTRATION: Registration = Registration {
+    name: "patching",
+    about: Localized2 {
+        en: "Updates and end of life: unsupported systems, end of support soon, missing updates",
+        fr: "Mises à jour et fin de vie : systèmes hors support, fin de support proche, correctifs manquants",
+    },
+    rules: &[&UNSUPPORTED, &ENDING, &MISSING],
+};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EolEntry {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "match")]
+    pub matches: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default)]
+    pub editions: Vec<String>,
+    pub build: Option<u32>,
+    pub release: Option<String>,
+    pub version: Option<String>,
+    pub end: toml::value::Datetime,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EolTable {
+    pub systems: Vec<(EolEntry, jiff::civil::Date)>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTable {
+    system: Vec<EolEntry>,
+}
+
+impl EolTable {
+    pub fn bundled() -> Result<EolTable> {
+        EolTable::parse(Path::new("data/end-of-life.toml"), END_OF_LIFE)
+    }
+
+    /// Parse and validate: unique ids, real dates, https sources, lower-case patterns.
+    pub fn parse(path: &Path, text: &str) -> Result<EolTable> {
+        let raw: RawTable = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].lines().count() as u64);
+            CollectError::at(path, line, e.message().to_owned())
+        })?;
+        let mut ids = std::collections::BTreeSet::new();
+        let mut systems = Vec::new();
+        for s in raw.system {
+            let bad = |m: String| CollectError::at(path, None, format!("system '{}': {m}", s.id));
+            if !ids.insert(s.id.clone()) {
+                return Err(bad("duplicate id".into()));
+            }
+            if s.matches.is_empty() {
+                return Err(bad("empty match".into()));
+            }
+            for p in s.matches.iter().chain(&s.exclude).chain(&s.editions) {
+                if p.is_empty() || p.to_lowercase() != *p {
+                    return Err(bad(format!("pattern '{p}' must be non-empty lower case")));
+                }
+            }
+            if !s.source.starts_with("https://") {
+                return Err(bad("source must be an https URL".into()));
+            }
+            let date = s
+                .end
+                .date
+                .filter(|_| s.end.time.is_none())
+                .and_then(|d| {
+                    jiff::civil::Date::new(d.year as i16, d.month as i8, d.day as i8).ok()
+                })
+                .ok_or_else(|| bad(format!("end '{}' is not a date", s.end)))?;
+            systems.push((s, date));
+        }
+        Ok(EolTable { systems })
+    }
+
+    /// The first entry matching an operating system name and version.
+    pub fn lookup(
+        &self,
+        os: &str,
+        version: Option<&str>,
+    ) -> Option<&(EolEntry, jiff::civil::Date)> {
+        let os_l = os.to_lowercase();
+        let ver = version.unwrap_or("").to_lowercase();
+        let words: Vec<&str> = os_l
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+            .collect();
+        self.systems.iter().find(|(e, _)| {
+            e.matches.iter().all(|m| os_l.contains(m.as_str()))
+                && !e.exclude.iter().any(|x| os_l.contains(x.as_str()))
+                && (e.editions.is_empty() || e.editions.iter().any(|x| os_l.contains(x.as_str())))
+                && (e.build.is_none() && e.release.is_none()
+                    || e.build.is_some_and(|b| {
+                        windows_build(&ver) == Some(b) || windows_build(&os_l) == Some(b)
+                    })
+                    || e.release.as_ref().is_some_and(|r| {
+                        let r = r.to_lowercase();
+                        ver.split_whitespace().any(|w| w == r) || words.contains(&r.as_str())
+                    }))
+                && e.version.as_ref().is_none_or(|v| {
+                    ver == *v
+                        || ver.starts_with(&format!("{v}."))
+                        || ver.starts_with(&format!("{v} "))
+                        || words
+                            .iter()
+                            .any(|w| w == v || w.starts_with(&format!("{v}.")))
+                })
+        })
+    }
+}
+
+/// The build number in `10.0 (19045)` or `10.0.19045.1234`.
+fn windows_build(v: &str) -> Option<u32> {
+    if let Some(i) = v.find('(') {
+        let rest = &v[i + 1..];
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        return rest[..end].parse().ok();
+    }
+    let parts: Vec<&str> = v.trim().split('.').collect();
+    if parts.len() >= 3 && parts[0] == "10" {
+        return parts[2].parse().ok();
+    }
+    None
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PatchInputs {
+    pub inventory: PathBuf,
+    /// Replace the bundled end-of-life table.
+    pub eol_table: Option<PathBuf>,
+    pub warn_months: u32,
+    /// Updates missing for longer than this many days fail (only when given).
+    pub max_update_age_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PatchEvidence {
+    pub assets: Vec<Asset>,
+    pub table: EolTable,
+    pub warn_months: u32,
+    pub max_update_age_days: Option<u32>,
+}
+
+pub struct Patching;
+
+impl Collector for Patching {
+    type Inputs = PatchInputs;
+    type Evidence = PatchEvidence;
+
+    fn name(&self) -> &'static str {
+        "patching"
+    }
+
+    fn parse(&self, i: &PatchInputs) -> Result<PatchEvidence> {
+        let table = match &i.eol_table {
+            Some(p) => EolTable::parse(p, &crate::input::read(p)?)?,
+            None => EolTable::bundled()?,
+        };
+        let assets = inventory::read(&i.inventory)?;
+        if !assets.iter().any(|a| a.os.is_some()) {
+            return Err(CollectError::at(
+                &i.inventory,
+                None,
+                "no asset gives its operating system (column os, or AD operatingSystem)",
+            ));
+        }
+        Ok(PatchEvidence {
+            assets,
+            table,
+            warn_months: i.warn_months,
+            max_update_age_days: i.max_update_age_days,
+        })
+    }
+
+    fn evaluate(&self, e: &PatchEvidence, now: jiff::Timestamp) -> Evaluation {
+        let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let horizon = today
+            .checked_add(jiff::Span::new().months(i64::from(e.warn_months)))
+            .unwrap_or(today);
+        let mut unsupported = Vec::new();
+        let mut ending = Vec::new();
+        let mut unknown = Vec::new();
+        let mut missing = Vec::new();
+        for a in &e.assets {
+            let Some(os) = a.os.as_deref() else {
+                unknown.push(a.name.clone());
+                continue;
+            };
+            match e.table.lookup(os, a.os_version.as_deref()) {
+                None => unknown.push(format!(
+                    "{} ({os} {})",
+                    a.name,
+                    a.os_version.as_deref().unwrap_or("")
+                )),
+                Some((s, end)) if *end < today => {
+                    unsupported.push(format!("{}: {} (end of support {end})", a.name, s.name));
+                }
+                Some((s, end)) if *end <= horizon => {
+                    ending.push(format!("{}: {} (end of support {end})", a.name, s.name));
+                }
+                Some(_) => {}
+            }
+            if let (Some(days), Some(t)) = (e.max_update_age_days, a.oldest_missing_update)
+                && crate::input::hours_since(now, t) > i64::from(days) * 24
+            {
+                missing.push(format!(
+                    "{}: update missing since {}",
+                    a.name,
+                    t.strftime("%Y-%m-%d")
+                ));
+            }
+        }
+        let mut findings = vec![UNSUPPORTED.finding(unsupported), ENDING.finding(ending)];
+        let mut not_evaluated = Vec::new();
+        match e.max_update_age_days {
+            Some(_) if e.assets.iter().any(|a| a.oldest_missing_update.is_some()) => {
+                findings.push(MISSING.finding(missing));
+            }
+            Some(_) => not_evaluated.push(NotEvaluated {
+                rule: MISSING.id.into(),
+                reason: "the inventory has no oldest_missing_update column".into(),
+            }),
+            None => not_evaluated.push(NotEvaluated {
+                rule: MISSING.id.into(),
+                reason: "no --max-update-age-days given".into(),
+            }),
+        }
+        Evaluation {
+            findings,
+            not_evaluated,
+            summary: serde_json::json!({
+                "assets": e.assets.len(),
+                "unknown_os": unknown,
+                "warn_months": e.warn_months,
+                "table_entries": e.table.systems.len(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_table_is_valid_and_classifies_real_os_strings() {
+        let t = EolTable::bundled().unwrap();
+        assert!(t.systems.len() >= 50);
+        for (os, ver, id) in [
+            (
+                "Windows 10 Enterprise",
+                Some("10.0 (19045)"),
+                Some("windows-10-22h2-enterprise"),
+            ),
+            (
+                "Windows 10 Pro",
+                Some("10.0 (19044)"),
+                Some("windows-10-21h2"),
+            ),
+            (
+                "Windows 10 Enterprise LTSC",
+                Some("10.0 (17763)"),
+                Some("windows-10-ltsc-2019"),
+            ),
+            (
+                "Windows 10 Enterprise LTSC",
+                Some("10.0 (19044)"),
+                Some("windows-10-ltsc-2021"),
+            ),
+            ("Windows 10 Pro", None, Some("windows-10")),
+            (
+                "Windows 11 Enterprise",
+                Some("10.0 (22631)"),
+                Some("windows-11-23h2-enterprise"),
+            ),
+            (
+                "Windows 11 Pro",
+                Some("10.0.26100.2314"),
+                Some("windows-11-24h2"),
+            ),
+            (
+                "Windows 11 Professionnel",
+                Some("24H2"),
+                Some("windows-11-24h2"),
+            ),
+            (
+                "Windows 11 Enterprise LTSC",
+                Some("10.0 (26100)"),
+                Some("windows-11-ltsc-2024"),
+            ),
+            ("Windows 11 Pro", None, None),
+            (
+                "Windows 7 Professional",
+                Some("6.1 (7601)"),
+                Some("windows-7"),
+            ),
+            ("Windows 8.1 Pro", None, Some("windows-8.1")),
+            (
+                "Windows Server 2012 R2 Standard",
+                Some("6.3 (9600)"),
+                Some("windows-server-2012"),
+            ),
+            (
+                "Windows Server 2019 Datacenter",
+                Some("10.0 (17763)"),
+                Some("windows-server-2019"),
+            ),
+            (
+                "Windows Server 2025 Standard",
+                None,
+                Some("windows-server-2025"),
+            ),
+            (
+                "Debian GNU/Linux 12 (bookworm)",
+                Some("12.5"),
+                Some("debian-12"),
+            ),
+            ("Debian", Some("10"), Some("debian-10")),
+            ("Debian", Some("11.9"), Some("debian-11")),
+            ("Ubuntu", Some("22.04.4 LTS"), Some("ubuntu-22.04")),
+            ("Ubuntu 18.04.6 LTS", None, Some("ubuntu-18.04")),
+            ("Red Hat Enterprise Linux", Some("7.9"), Some("rhel-7")),
+            ("CentOS Linux 7 (Core)", None, Some("centos-7")),
+            ("CentOS Stream 9", None, None),
+            ("Rocky Linux", Some("9.4"), Some("rocky-9")),
+            ("FreeBSD", Some("14.1"), None),
+        ] {
+            assert_eq!(
+                t.lookup(os, ver).map(|(e, _)| e.id.as_str()),
+                id,
+                "{os} {ver:?}"
+            );
+        }
+        // Ends fall after the vendor's general availability and before 2040, sources are vendors'
+        // or endoflife.date pages.
+        for (e, end) in &t.systems {
+            assert!(end.year() >= 2015 && end.year() < 2040, "{}", e.id);
+            assert!(
+                [
+                    "learn.microsoft.com",
+                    "debian.org",
+                    "ubuntu.com",
+                    "redhat.com",
+                    "endoflife.date",
+                    "suse.com"
+                ]
+                .iter()
+                .any(|d| e.source.contains(d)),
+                "{}",
+                e.id
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_tables_are_refused_with_reasons() {
+        let p = Path::new("eol.toml");
+        let base = "[[system]]\nid = \"a\"\nname = \"A\"\nmatch = [\"a\"]\nend = 2020-01-01\nsource = \"https://x\"\n";
+        assert!(EolTable::parse(p, base).is_ok());
+        let dup = format!("{base}{base}");
+        assert!(
+            EolTable::parse(p, &dup)
+                .unwrap_err()
+                .to_string()
+                .contains("duplicate")
+        );
+        let bad = base.replace("2020-01-01", "\"soon\"");
+        assert!(
+            EolTable::parse(p, &bad)
+                .unwrap_err()
+                .to_string()
+                .starts_with("eol.toml:")
+        );
+        let upper = base.replace("[\"a\"]", "[\"A\"]");
+        assert!(
+            EolTable::parse(p, &upper)
+                .unwrap_err()
+                .to_string()
+                .contains("lower case")
+        );
+        let http = base.replace("https://x", "http://x");
+        assert!(
+            EolTable::parse(p, &http)
+                .unwrap_err()
+                .to_string()
+                .contains("https")
+        );
+    }
+}

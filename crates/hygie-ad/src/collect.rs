@@ -635,3 +635,24 @@ async fn collect_bound(ldap: &mut Ldap, opts: &LdapOptions) -> Result<AdSnapshot
     }
     Ok(b.finish()?)
 }
+
+/// DNS names a PEM certificate is valid for (subjectAltName DNS entries, else subject CNs):
+/// helps choose `tls_server_name` when connecting by IP address.
+pub fn certificate_names(pem_path: &std::path::Path) -> Result<Vec<String>, CollectError> {
+    use rustls::pki_types::pem::PemObject;
+    let p = pem_path.display().to_string();
+    let cert = CertificateDer::from_pem_file(pem_path).map_err(|e| CollectError::CaFile { path: p.clone(), message: e.to_string() })?;
+    let (_, x) = x509_parser::parse_x509_certificate(cert.as_ref()).map_err(|e| CollectError::CaFile { path: p, message: e.to_string() })?;
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = x.subject_alternative_name() {
+        for n in &san.value.general_names {
+            if let x509_parser::extensions::GeneralName::DNSName(d) = n {
+                names.push(d.to_string());
+            }
+        }
+    }
+    if names.is_empty() {
+        names.extend(x.subject().iter_common_name().filter_map(|cn| cn.as_str().ok().map(String::from)));
+    }
+    Ok(names)
+}

@@ -354,10 +354,10 @@ fn to_raw(e: SearchEntry) -> (RawEntry, Vec<(String, String)>) {
 fn range_base(k: &str, ranged: &mut Vec<(String, String)>) -> String {
     match k.split_once(";range=") {
         Some((base, range)) => {
-            if let Some((_, end)) = range.split_once('-') {
-                if end != "*" {
-                    ranged.push((base.to_string(), end.to_string()));
-                }
+            if let Some((_, end)) = range.split_once('-')
+                && end != "*"
+            {
+                ranged.push((base.to_string(), end.to_string()));
             }
             base.to_string()
         }
@@ -641,8 +641,15 @@ async fn collect_bound(ldap: &mut Ldap, opts: &LdapOptions) -> Result<AdSnapshot
 pub fn certificate_names(pem_path: &std::path::Path) -> Result<Vec<String>, CollectError> {
     use rustls::pki_types::pem::PemObject;
     let p = pem_path.display().to_string();
-    let cert = CertificateDer::from_pem_file(pem_path).map_err(|e| CollectError::CaFile { path: p.clone(), message: e.to_string() })?;
-    let (_, x) = x509_parser::parse_x509_certificate(cert.as_ref()).map_err(|e| CollectError::CaFile { path: p, message: e.to_string() })?;
+    let cert = CertificateDer::from_pem_file(pem_path).map_err(|e| CollectError::CaFile {
+        path: p.clone(),
+        message: e.to_string(),
+    })?;
+    let (_, x) =
+        x509_parser::parse_x509_certificate(cert.as_ref()).map_err(|e| CollectError::CaFile {
+            path: p,
+            message: e.to_string(),
+        })?;
     let mut names = Vec::new();
     if let Ok(Some(san)) = x.subject_alternative_name() {
         for n in &san.value.general_names {
@@ -652,7 +659,11 @@ pub fn certificate_names(pem_path: &std::path::Path) -> Result<Vec<String>, Coll
         }
     }
     if names.is_empty() {
-        names.extend(x.subject().iter_common_name().filter_map(|cn| cn.as_str().ok().map(String::from)));
+        names.extend(
+            x.subject()
+                .iter_common_name()
+                .filter_map(|cn| cn.as_str().ok().map(String::from)),
+        );
     }
     Ok(names)
 }

@@ -177,10 +177,9 @@ impl<'a> Index<'a> {
                 .as_ref()
                 .filter(|s| Some(&s.parent().unwrap_or_default_sid()) == self.domain_sid())
                 .and_then(Sid::rid)
+                && let Some(v) = self.primary_members.get(&rid)
             {
-                if let Some(v) = self.primary_members.get(&rid) {
-                    out.accounts.extend(v.iter().copied());
-                }
+                out.accounts.extend(v.iter().copied());
             }
             for m in &group.members {
                 let key = m.to_ascii_lowercase();

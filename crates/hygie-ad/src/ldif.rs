@@ -114,17 +114,16 @@ impl<R: BufRead> LdifReader<R> {
             let first = self.first_record;
             self.first_record = false;
             let mut iter = lines.into_iter().peekable();
-            if first {
-                if let Some((no, l)) = iter.peek() {
-                    if let Some(v) = l.strip_prefix("version:") {
-                        if v.trim() != "1" {
-                            return err(*no, format!("unsupported LDIF version '{}'", v.trim()));
-                        }
-                        iter.next();
-                        if iter.peek().is_none() {
-                            continue;
-                        }
-                    }
+            if first
+                && let Some((no, l)) = iter.peek()
+                && let Some(v) = l.strip_prefix("version:")
+            {
+                if v.trim() != "1" {
+                    return err(*no, format!("unsupported LDIF version '{}'", v.trim()));
+                }
+                iter.next();
+                if iter.peek().is_none() {
+                    continue;
                 }
             }
             let mut entry: Option<RawEntry> = None;
@@ -167,19 +166,14 @@ impl<R: BufRead> LdifReader<R> {
                 }
             }
             if is_trailer {
-                match trailer_result {
-                    Some((no, r)) => {
-                        let code = r.split_whitespace().next().unwrap_or("");
-                        if code != "0" {
-                            return err(
-                                no,
-                                format!(
-                                    "ldapsearch reported 'result: {r}': the export is incomplete"
-                                ),
-                            );
-                        }
+                if let Some((no, r)) = trailer_result {
+                    let code = r.split_whitespace().next().unwrap_or("");
+                    if code != "0" {
+                        return err(
+                            no,
+                            format!("ldapsearch reported 'result: {r}': the export is incomplete"),
+                        );
                     }
-                    None => {}
                 }
                 continue;
             }

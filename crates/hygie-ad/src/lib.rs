@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 //! Active Directory audit for Hygie.
 //!
 //! Adapters at the edges ([`collect`] over LDAPS/StartTLS, [`ldif`] for offline exports) produce

@@ -413,16 +413,12 @@ impl SnapshotBuilder {
         // Deterministic order whatever the order of reading.
         self.snap
             .accounts
-            .sort_by(|a, b| a.dn.to_ascii_lowercase().cmp(&b.dn.to_ascii_lowercase()));
-        self.snap
-            .groups
-            .sort_by(|a, b| a.dn.to_ascii_lowercase().cmp(&b.dn.to_ascii_lowercase()));
+            .sort_by_key(|a| a.dn.to_ascii_lowercase());
+        self.snap.groups.sort_by_key(|a| a.dn.to_ascii_lowercase());
         for g in &mut self.snap.groups {
             g.members.sort_by_key(|m| m.to_ascii_lowercase());
         }
-        self.snap
-            .psos
-            .sort_by(|a, b| a.dn.to_ascii_lowercase().cmp(&b.dn.to_ascii_lowercase()));
+        self.snap.psos.sort_by_key(|a| a.dn.to_ascii_lowercase());
         Ok(self.snap)
     }
 }

@@ -304,10 +304,9 @@ fn effective_policy(c: &Ctx<'_>, ai: usize) -> (u32, Option<f64>) {
                 .groups
                 .iter()
                 .position(|g| g.dn.eq_ignore_ascii_case(t))
+                && c.idx.expand(gi).accounts.contains(&ai)
             {
-                if c.idx.expand(gi).accounts.contains(&ai) {
-                    via_group.push(p);
-                }
+                via_group.push(p);
             }
         }
     }
@@ -873,10 +872,10 @@ fn prv13(c: &Ctx<'_>) -> Eval {
 fn prv14(c: &Ctx<'_>) -> Eval {
     let mut out = Vec::new();
     for (name, sd) in tier0_objects(c) {
-        if let Some(o) = &sd.owner {
-            if !c.tier0(o) {
-                out.push(format!("{name} <- {}", c.idx.sid_name(o)));
-            }
+        if let Some(o) = &sd.owner
+            && !c.tier0(o)
+        {
+            out.push(format!("{name} <- {}", c.idx.sid_name(o)));
         }
     }
     if out.is_empty() {

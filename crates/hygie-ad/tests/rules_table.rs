@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Every rule on synthetic snapshots: the hardened baseline fires nothing; each mutation makes
 //! exactly one intended rule fire on exactly the intended objects.
 

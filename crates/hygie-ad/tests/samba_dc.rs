@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Against the shared Samba AD DC (`scripts/samba-dc.sh start`, then `eval "$(scripts/samba-dc.sh env)"`):
 //! seeds uniquely prefixed misconfigured and hardened objects, audits over LDAPS and checks that
 //! every rule fires on exactly the seeded objects (among the prefixed ones), that hardened objects
@@ -32,20 +33,40 @@ fn dc() -> Option<Dc> {
         v("HYGIE_TEST_DC_DIR"),
     ) else {
         if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("HYGIE_TEST_DC_* variables missing under CI: run scripts/samba-dc.sh start and eval its env");
+            panic!(
+                "HYGIE_TEST_DC_* variables missing under CI: run scripts/samba-dc.sh start and eval its env"
+            );
         }
-        eprintln!("SKIP: no Samba DC (run `bash scripts/samba-dc.sh start && eval \"$(bash scripts/samba-dc.sh env)\"`)");
+        eprintln!(
+            "SKIP: no Samba DC (run `bash scripts/samba-dc.sh start && eval \"$(bash scripts/samba-dc.sh env)\"`)"
+        );
         return None;
     };
     let cert = Path::new(&dir).join("private/tls/cert.pem");
-    let tls_name = hygie_ad::collect::certificate_names(&cert).expect("DC certificate").into_iter().next().expect("a name");
-    Some(Dc { url, ca: ca.into(), base, admin, password_file: pwf.into(), sam: format!("{dir}/private/sam.ldb"), tls_name })
+    let tls_name = hygie_ad::collect::certificate_names(&cert)
+        .expect("DC certificate")
+        .into_iter()
+        .next()
+        .expect("a name");
+    Some(Dc {
+        url,
+        ca: ca.into(),
+        base,
+        admin,
+        password_file: pwf.into(),
+        sam: format!("{dir}/private/sam.ldb"),
+        tls_name,
+    })
 }
 
 impl Dc {
     fn opts(&self) -> LdapOptions {
         let pw = std::fs::read_to_string(&self.password_file).expect("password file");
-        let mut o = LdapOptions::new(&self.url, &self.admin, Password::new(pw.trim_end_matches('\n')));
+        let mut o = LdapOptions::new(
+            &self.url,
+            &self.admin,
+            Password::new(pw.trim_end_matches('\n')),
+        );
         o.ca_cert = Some(self.ca.clone());
         o.tls_server_name = Some(self.tls_name.clone());
         o
@@ -59,12 +80,22 @@ impl Dc {
             c.arg("--controls=local_oid:1.3.6.1.4.1.7165.4.3.20:0");
         }
         let out = c.arg(f.path()).output().expect("ldbmodify");
-        assert!(out.status.success(), "ldbmodify {ldif}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ldbmodify {ldif}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     fn ldb_value(&self, dn: &str, attr: &str) -> String {
-        let out = Command::new("ldbsearch").args(["-H", &self.sam, "-b", dn, "-s", "base", attr]).output().expect("ldbsearch");
+        let out = Command::new("ldbsearch")
+            .args(["-H", &self.sam, "-b", dn, "-s", "base", attr])
+            .output()
+            .expect("ldbsearch");
         let text = String::from_utf8_lossy(&out.stdout).replace("\n ", "");
-        text.lines().find_map(|l| l.strip_prefix(&format!("{attr}: ")).map(String::from)).unwrap_or_default()
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{attr}: ")).map(String::from))
+            .unwrap_or_default()
     }
     fn user_dn(&self, name: &str) -> String {
         format!("CN={name},CN=Users,{}", self.base)
@@ -77,7 +108,9 @@ impl Dc {
 const PASS: &str = "Hy-Strong-Pass-2026!x";
 
 fn ft(days_ago: i64) -> String {
-    let t = jiff::Timestamp::now().checked_sub(jiff::SignedDuration::from_hours(24 * days_ago)).expect("time");
+    let t = jiff::Timestamp::now()
+        .checked_sub(jiff::SignedDuration::from_hours(24 * days_ago))
+        .expect("time");
     to_filetime(t).to_string()
 }
 
@@ -92,18 +125,33 @@ impl Drop for Seeded<'_> {
     fn drop(&mut self) {
         for (dn, sddl) in &self.saved_sds {
             let f = tempfile::NamedTempFile::new().expect("temp");
-            let _ = std::fs::write(f.path(), format!("dn: {dn}\nchangetype: modify\nreplace: nTSecurityDescriptor\nnTSecurityDescriptor: {sddl}\n"));
-            let _ = Command::new("ldbmodify").arg("-H").arg(&self.dc.sam).arg(f.path()).output();
+            let _ = std::fs::write(
+                f.path(),
+                format!(
+                    "dn: {dn}\nchangetype: modify\nreplace: nTSecurityDescriptor\nnTSecurityDescriptor: {sddl}\n"
+                ),
+            );
+            let _ = Command::new("ldbmodify")
+                .arg("-H")
+                .arg(&self.dc.sam)
+                .arg(f.path())
+                .output();
         }
         for dn in self.dns.iter().rev() {
-            let _ = Command::new("ldbdel").arg("-H").arg(&self.dc.sam).arg(dn).output();
+            let _ = Command::new("ldbdel")
+                .arg("-H")
+                .arg(&self.dc.sam)
+                .arg(dn)
+                .output();
         }
     }
 }
 
 fn prefix() -> String {
     let n = std::process::id() as u64 ^ jiff::Timestamp::now().as_nanosecond() as u64;
-    let letters: String = (0..4).map(|i| (b'a' + ((n >> (i * 5)) % 26) as u8) as char).collect();
+    let letters: String = (0..4)
+        .map(|i| (b'a' + ((n >> (i * 5)) % 26) as u8) as char)
+        .collect();
     format!("h3{letters}")
 }
 
@@ -117,8 +165,18 @@ impl Dc {
     fn ldbadd(&self, ldif: &str) {
         let f = tempfile::NamedTempFile::new().expect("temp");
         std::fs::write(f.path(), ldif).expect("write");
-        let out = Command::new("ldbadd").arg("-H").arg(&self.sam).arg(f.path()).output().expect("ldbadd");
-        assert!(out.status.success(), "ldbadd: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("ldbadd")
+            .arg("-H")
+            .arg(&self.sam)
+            .arg(f.path())
+            .output()
+            .expect("ldbadd");
+        assert!(
+            out.status.success(),
+            "ldbadd: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     fn sid(&self, dn: &str) -> String {
         self.ldb_value(dn, "objectSid")
@@ -128,7 +186,11 @@ impl Dc {
 /// Seeds with a few batched ldb operations on the DC's database (fast; samba-tool would take a
 /// second per call). Each line of the plan is the misconfiguration one rule must see.
 fn seed<'a>(dc: &'a Dc, p: &str, dc_host: &str, domain_sid: &str) -> Seeded<'a> {
-    let mut s = Seeded { dc, dns: vec![], saved_sds: vec![] };
+    let mut s = Seeded {
+        dc,
+        dns: vec![],
+        saved_sds: vec![],
+    };
     let base = dc.base.clone();
     let udn = |n: &str| dc.user_dn(&format!("{p}{n}"));
     let cdn = |n: &str| dc.computer_dn(&format!("{p}{n}"));
@@ -172,21 +234,39 @@ fn seed<'a>(dc: &'a Dc, p: &str, dc_host: &str, domain_sid: &str) -> Seeded<'a> 
     for n in computers {
         let extra = match n {
             "unc" => "userAccountControl: 528384\n".to_string(), // 0x1000 | TRUSTED_FOR_DELEGATION
-            "t2a" => format!("userAccountControl: 16781312\nmsDS-AllowedToDelegateTo: cifs/{dc_host}\n"), // | TRUSTED_TO_AUTH_FOR_DELEGATION
-            "kcd" => format!("userAccountControl: 4096\nmsDS-AllowedToDelegateTo: cifs/{dc_host}\n"),
-            "w7" => "userAccountControl: 4096\noperatingSystem: Windows 7 Professional\n".to_string(),
+            "t2a" => {
+                format!("userAccountControl: 16781312\nmsDS-AllowedToDelegateTo: cifs/{dc_host}\n")
+            } // | TRUSTED_TO_AUTH_FOR_DELEGATION
+            "kcd" => {
+                format!("userAccountControl: 4096\nmsDS-AllowedToDelegateTo: cifs/{dc_host}\n")
+            }
+            "w7" => {
+                "userAccountControl: 4096\noperatingSystem: Windows 7 Professional\n".to_string()
+            }
             _ => "userAccountControl: 4096\n".to_string(),
         };
-        add.push_str(&format!("dn: {}\nobjectClass: computer\nsAMAccountName: {p}{n}$\n{extra}\n", cdn(n)));
+        add.push_str(&format!(
+            "dn: {}\nobjectClass: computer\nsAMAccountName: {p}{n}$\n{extra}\n",
+            cdn(n)
+        ));
         s.dns.push(cdn(n));
     }
     for n in groups {
-        add.push_str(&format!("dn: {}\nobjectClass: group\nsAMAccountName: {p}{n}\n\n", gdn(n)));
+        add.push_str(&format!(
+            "dn: {}\nobjectClass: group\nsAMAccountName: {p}{n}\n\n",
+            gdn(n)
+        ));
         s.dns.push(gdn(n));
     }
     // PSOs: a weak one for adm1, a strong one for the hardened admins.
-    for (n, prec, len, targets) in [("weak", 5, 6, vec![udn("adm1")]), ("strong", 4, 14, vec![udn("adm2"), udn("op"), udn("oldadm")])] {
-        let applies: String = targets.iter().map(|t| format!("msDS-PSOAppliesTo: {t}\n")).collect();
+    for (n, prec, len, targets) in [
+        ("weak", 5, 6, vec![udn("adm1")]),
+        ("strong", 4, 14, vec![udn("adm2"), udn("op"), udn("oldadm")]),
+    ] {
+        let applies: String = targets
+            .iter()
+            .map(|t| format!("msDS-PSOAppliesTo: {t}\n"))
+            .collect();
         add.push_str(&format!(
             "dn: {}\nobjectClass: msDS-PasswordSettings\nmsDS-PasswordSettingsPrecedence: {prec}\nmsDS-PasswordReversibleEncryptionEnabled: FALSE\nmsDS-PasswordHistoryLength: 24\nmsDS-PasswordComplexityEnabled: TRUE\nmsDS-MinimumPasswordLength: {len}\nmsDS-MinimumPasswordAge: -864000000000\nmsDS-MaximumPasswordAge: -77760000000000\nmsDS-LockoutThreshold: 0\nmsDS-LockoutObservationWindow: -18000000000\nmsDS-LockoutDuration: -18000000000\n{applies}\n",
             psodn(n)
@@ -200,41 +280,138 @@ fn seed<'a>(dc: &'a Dc, p: &str, dc_host: &str, domain_sid: &str) -> Seeded<'a> 
     let wks_sid = dc.sid(&cdn("wks"));
     let m = |dn: &str, op: &str, attr: &str, vals: &[String]| -> String {
         let v: String = vals.iter().map(|x| format!("{attr}{x}\n")).collect();
-        format!("dn: {dn}\nchangetype: modify\n{op}: {attr_name}\n{v}\n", attr_name = attr.trim_end_matches(':').trim_end_matches(':'))
+        format!(
+            "dn: {dn}\nchangetype: modify\n{op}: {attr_name}\n{v}\n",
+            attr_name = attr.trim_end_matches(':').trim_end_matches(':')
+        )
     };
     let one = |x: &str| vec![format!(": {x}")];
     let mut modify = String::new();
-    let members = |g: &str, who: &[String]| m(g, "add", "member", &who.iter().map(|w| format!(": {w}")).collect::<Vec<_>>());
-    modify.push_str(&members(&dc.user_dn("Domain Admins"), &[gdn("t0"), udn("adm1"), udn("oldadm")]));
+    let members = |g: &str, who: &[String]| {
+        m(
+            g,
+            "add",
+            "member",
+            &who.iter().map(|w| format!(": {w}")).collect::<Vec<_>>(),
+        )
+    };
+    modify.push_str(&members(
+        &dc.user_dn("Domain Admins"),
+        &[gdn("t0"), udn("adm1"), udn("oldadm")],
+    ));
     modify.push_str(&members(&gdn("t0"), &[udn("adm2")]));
     modify.push_str(&members(&gdn("la"), &[gdn("lb")]));
     modify.push_str(&members(&gdn("lb"), &[gdn("la")]));
     modify.push_str(&members(&dc.user_dn("Schema Admins"), &[udn("adm3")]));
-    modify.push_str(&members(&format!("CN=Account Operators,CN=Builtin,{base}"), &[udn("op")]));
-    modify.push_str(&members(&dc.user_dn("Protected Users"), &[udn("adm2"), udn("op"), udn("oldadm")]));
-    modify.push_str(&members(&dc.user_dn("Group Policy Creator Owners"), &[udn("pgid")]));
+    modify.push_str(&members(
+        &format!("CN=Account Operators,CN=Builtin,{base}"),
+        &[udn("op")],
+    ));
+    modify.push_str(&members(
+        &dc.user_dn("Protected Users"),
+        &[udn("adm2"), udn("op"), udn("oldadm")],
+    ));
+    modify.push_str(&members(
+        &dc.user_dn("Group Policy Creator Owners"),
+        &[udn("pgid")],
+    ));
     modify.push_str(&m(&udn("pgid"), "replace", "primaryGroupID", &one("520")));
-    modify.push_str(&m(&udn("good"), "replace", "msDS-SupportedEncryptionTypes", &one("24")));
-    modify.push_str(&m(&udn("dorm"), "replace", "lastLogonTimestamp", &one(&ft(400))));
-    modify.push_str(&m(&udn("oldadm"), "replace", "lastLogonTimestamp", &one(&ft(300))));
-    modify.push_str(&m(&udn("sidh"), "add", "sIDHistory", &one(&foreign.to_string())));
-    modify.push_str(&m(&udn("sidd"), "add", "sIDHistory", &one(&same.to_string())));
-    modify.push_str(&m(&udn("unix"), "replace", "unixUserPassword", &one("not-a-real-secret")));
-    modify.push_str(&m(&udn("svc"), "replace", "servicePrincipalName", &one(&format!("MSSQLSvc/{p}sql.chu.test:1433"))));
-    modify.push_str(&m(&udn("svc"), "replace", "msDS-SupportedEncryptionTypes", &one("4")));
+    modify.push_str(&m(
+        &udn("good"),
+        "replace",
+        "msDS-SupportedEncryptionTypes",
+        &one("24"),
+    ));
+    modify.push_str(&m(
+        &udn("dorm"),
+        "replace",
+        "lastLogonTimestamp",
+        &one(&ft(400)),
+    ));
+    modify.push_str(&m(
+        &udn("oldadm"),
+        "replace",
+        "lastLogonTimestamp",
+        &one(&ft(300)),
+    ));
+    modify.push_str(&m(
+        &udn("sidh"),
+        "add",
+        "sIDHistory",
+        &one(&foreign.to_string()),
+    ));
+    modify.push_str(&m(
+        &udn("sidd"),
+        "add",
+        "sIDHistory",
+        &one(&same.to_string()),
+    ));
+    modify.push_str(&m(
+        &udn("unix"),
+        "replace",
+        "unixUserPassword",
+        &one("not-a-real-secret"),
+    ));
+    modify.push_str(&m(
+        &udn("svc"),
+        "replace",
+        "servicePrincipalName",
+        &one(&format!("MSSQLSvc/{p}sql.chu.test:1433")),
+    ));
+    modify.push_str(&m(
+        &udn("svc"),
+        "replace",
+        "msDS-SupportedEncryptionTypes",
+        &one("4"),
+    ));
     modify.push_str(&m(&udn("acnt"), "replace", "adminCount", &one("1")));
-    modify.push_str(&m(&udn("adm1"), "replace", "servicePrincipalName", &one(&format!("http/{p}adm1.chu.test"))));
-    modify.push_str(&m(&udn("adm1"), "replace", "mail", &one(&format!("{p}adm1@chu.test"))));
-    modify.push_str(&m(&udn("adm1"), "replace", "msDS-AllowedToActOnBehalfOfOtherIdentity", &one(&format!("O:BAD:(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;{wks_sid})"))));
-    modify.push_str(&m(&cdn("w7"), "replace", "lastLogonTimestamp", &one(&ft(200))));
-    modify.push_str(&m(&cdn("pwc"), "replace", "lastLogonTimestamp", &one(&ft(1))));
+    modify.push_str(&m(
+        &udn("adm1"),
+        "replace",
+        "servicePrincipalName",
+        &one(&format!("http/{p}adm1.chu.test")),
+    ));
+    modify.push_str(&m(
+        &udn("adm1"),
+        "replace",
+        "mail",
+        &one(&format!("{p}adm1@chu.test")),
+    ));
+    modify.push_str(&m(
+        &udn("adm1"),
+        "replace",
+        "msDS-AllowedToActOnBehalfOfOtherIdentity",
+        &one(&format!(
+            "O:BAD:(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;{wks_sid})"
+        )),
+    ));
+    modify.push_str(&m(
+        &cdn("w7"),
+        "replace",
+        "lastLogonTimestamp",
+        &one(&ft(200)),
+    ));
+    modify.push_str(&m(
+        &cdn("pwc"),
+        "replace",
+        "lastLogonTimestamp",
+        &one(&ft(1)),
+    ));
     // ACLs on shared tier-0 objects, restored on drop.
     let da = dc.user_dn("Domain Admins");
     let sync_sid = dc.sid(&udn("sync"));
     let acl_sid = dc.sid(&udn("acl"));
     for (dn, aces) in [
-        (base.clone(), format!("(OA;;CR;1131f6aa-9c07-11d1-f79f-00c04fc2dcd2;;{sync_sid})(OA;;CR;1131f6ad-9c07-11d1-f79f-00c04fc2dcd2;;{sync_sid})")),
-        (da.clone(), format!("(OA;;WP;bf9679c0-0de6-11d0-a285-00aa003049e2;;{acl_sid})")),
+        (
+            base.clone(),
+            format!(
+                "(OA;;CR;1131f6aa-9c07-11d1-f79f-00c04fc2dcd2;;{sync_sid})(OA;;CR;1131f6ad-9c07-11d1-f79f-00c04fc2dcd2;;{sync_sid})"
+            ),
+        ),
+        (
+            da.clone(),
+            format!("(OA;;WP;bf9679c0-0de6-11d0-a285-00aa003049e2;;{acl_sid})"),
+        ),
     ] {
         let sddl = dc.ldb_value(&dn, "nTSecurityDescriptor");
         assert!(sddl.starts_with("O:"), "cannot save the SD of {dn}: {sddl}");
@@ -263,7 +440,12 @@ fn b64(b: &[u8]) -> String {
 fn mine(r: &AuditReport, p: &str) -> BTreeMap<String, BTreeSet<String>> {
     let mut m = BTreeMap::new();
     for f in &r.findings {
-        let objs: BTreeSet<String> = f.objects.iter().map(|o| o.to_ascii_lowercase()).filter(|o| o.contains(p)).collect();
+        let objs: BTreeSet<String> = f
+            .objects
+            .iter()
+            .map(|o| o.to_ascii_lowercase())
+            .filter(|o| o.contains(p))
+            .collect();
         if !objs.is_empty() {
             m.insert(f.rule.clone(), objs);
         }
@@ -272,7 +454,11 @@ fn mine(r: &AuditReport, p: &str) -> BTreeMap<String, BTreeSet<String>> {
 }
 
 fn expected(p: &str, weak_domain_for_admins: bool) -> BTreeMap<String, BTreeSet<String>> {
-    let n = |xs: &[&str]| xs.iter().map(|x| format!("{p}{x}")).collect::<BTreeSet<String>>();
+    let n = |xs: &[&str]| {
+        xs.iter()
+            .map(|x| format!("{p}{x}"))
+            .collect::<BTreeSet<String>>()
+    };
     let mut e: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     e.insert("ACC-01".into(), n(&["notreq"]));
     e.insert("ACC-02".into(), n(&["noexp", "adm1"]));
@@ -313,14 +499,21 @@ fn expected(p: &str, weak_domain_for_admins: bool) -> BTreeMap<String, BTreeSet<
     e.insert("INF-06".into(), n(&["w7$"]));
     e.insert("INF-07".into(), n(&["w7$"]));
     e.insert("INF-17".into(), n(&["la", "lb"]));
-    e.insert("INF-18".into(), n(&["unc$", "t2a$", "kcd$", "wks$", "w7$", "pwc$"]));
+    e.insert(
+        "INF-18".into(),
+        n(&["unc$", "t2a$", "kcd$", "wks$", "w7$", "pwc$"]),
+    );
     let _ = weak_domain_for_admins; // adm1's weak PSO decides PWD-06 whatever the domain policy
     e
 }
 
 fn live(dc: &Dc) -> AdSnapshot {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    rt.block_on(collect(&dc.opts())).expect("collect over LDAPS")
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(collect(&dc.opts()))
+        .expect("collect over LDAPS")
 }
 
 fn ldif_snapshot(dc: &Dc, dir: &Path) -> AdSnapshot {
@@ -337,7 +530,10 @@ fn ldif_snapshot(dc: &Dc, dir: &Path) -> AdSnapshot {
         .expect("export script");
     assert!(status.success());
     let text = std::fs::read_to_string(&out).expect("ldif");
-    assert!(!text.contains("not-a-real-secret"), "password attribute values must be redacted");
+    assert!(
+        !text.contains("not-a-real-secret"),
+        "password attribute values must be redacted"
+    );
     hygie_ad::snapshot_from_ldif_file(&out).expect("LDIF parses")
 }
 
@@ -345,8 +541,16 @@ fn ldif_snapshot(dc: &Dc, dir: &Path) -> AdSnapshot {
 fn seeded_misconfigurations_fire_exactly_and_ldif_matches_live() {
     let Some(dc) = dc() else { return };
     let before = live(&dc);
-    let dc_acct = before.accounts.iter().find(|a| a.is_dc()).expect("the DC account");
-    let dc_host = format!("{}.{}", dc_acct.name.trim_end_matches('$').to_ascii_lowercase(), before.domain.dns_name());
+    let dc_acct = before
+        .accounts
+        .iter()
+        .find(|a| a.is_dc())
+        .expect("the DC account");
+    let dc_host = format!(
+        "{}.{}",
+        dc_acct.name.trim_end_matches('$').to_ascii_lowercase(),
+        before.domain.dns_name()
+    );
     let domain_sid = before.domain.sid.as_ref().expect("domain SID").to_string();
     let p = prefix();
     let seeded = seed(&dc, &p, &dc_host, &domain_sid);
@@ -358,33 +562,59 @@ fn seeded_misconfigurations_fire_exactly_and_ldif_matches_live() {
     let mut want = expected(&p, snap.domain.min_pwd_length < 8);
     // Ratio rules depend on the whole shared domain: when they fire they must carry our objects.
     if let Some(all) = got.get("ACC-12") {
-        assert_eq!(Some(all), want.get("ACC-05"), "ACC-12 lists the dormant accounts");
+        assert_eq!(
+            Some(all),
+            want.get("ACC-05"),
+            "ACC-12 lists the dormant accounts"
+        );
         want.insert("ACC-12".into(), all.clone());
     }
     if let Some(all) = got.get("PRV-01") {
         want.insert("PRV-01".into(), all.clone());
     }
-    assert_eq!(got, want, "findings on this run's objects (left: got, right: expected)");
+    assert_eq!(
+        got, want,
+        "findings on this run's objects (left: got, right: expected)"
+    );
     // Hardened objects trigger nothing (already implied above; said explicitly).
     for hardened in ["good", "adm2", "t0"] {
         let name = format!("{p}{hardened}");
         for f in &report.findings {
-            assert!(!f.objects.iter().any(|o| o.eq_ignore_ascii_case(&name)), "{name} wrongly in {}", f.rule);
+            assert!(
+                !f.objects.iter().any(|o| o.eq_ignore_ascii_case(&name)),
+                "{name} wrongly in {}",
+                f.rule
+            );
         }
     }
     // Nested membership resolved: adm2 (via the nested group) is privileged.
     let idx = hygie_ad::index::Index::new(&snap);
-    let adm2 = snap.accounts.iter().position(|a| a.name.eq_ignore_ascii_case(&format!("{p}adm2"))).expect("adm2");
+    let adm2 = snap
+        .accounts
+        .iter()
+        .position(|a| a.name.eq_ignore_ascii_case(&format!("{p}adm2")))
+        .expect("adm2");
     assert!(idx.is_privileged(adm2));
     // Domain-wide rules agree with the domain's actual values.
     let fired = |r: &str| report.findings.iter().any(|f| f.rule == r);
     assert_eq!(fired("PWD-01"), snap.domain.min_pwd_length < 12);
-    assert_eq!(fired("PWD-05"), snap.domain.lockout_threshold == 0 || snap.domain.lockout_threshold > 10);
-    assert_eq!(fired("INF-01"), snap.domain.machine_account_quota.unwrap_or(10) > 0);
-    assert!(report.not_applicable.iter().any(|n| n.rule == "PRV-15"), "Samba detected");
+    assert_eq!(
+        fired("PWD-05"),
+        snap.domain.lockout_threshold == 0 || snap.domain.lockout_threshold > 10
+    );
+    assert_eq!(
+        fired("INF-01"),
+        snap.domain.machine_account_quota.unwrap_or(10) > 0
+    );
+    assert!(
+        report.not_applicable.iter().any(|n| n.rule == "PRV-15"),
+        "Samba detected"
+    );
 
     // Injected "now": a year later the good user's password is old.
-    let later = now.checked_add(jiff::SignedDuration::from_hours(24 * 400)).expect("time");
+    let later = now
+        .checked_add(jiff::SignedDuration::from_hours(24 * 400))
+        .expect("time");
     let aged = mine(&audit(&snap, &AuditConfig::default(), later), &p);
     assert!(aged["ACC-06"].contains(&format!("{p}good")));
 
@@ -394,19 +624,31 @@ fn seeded_misconfigurations_fire_exactly_and_ldif_matches_live() {
     let mut same = false;
     for _ in 0..2 {
         let live_report = audit(&live(&dc), &AuditConfig::default(), now);
-        let ldif_report = audit(&ldif_snapshot(&dc, tmp.path()), &AuditConfig::default(), now);
-        if live_report.findings == ldif_report.findings && live_report.passed == ldif_report.passed {
+        let ldif_report = audit(
+            &ldif_snapshot(&dc, tmp.path()),
+            &AuditConfig::default(),
+            now,
+        );
+        if live_report.findings == ldif_report.findings && live_report.passed == ldif_report.passed
+        {
             same = true;
             break;
         }
-        eprintln!("live/LDIF differ, retrying: live {:?} vs ldif {:?}", hygie_ad::report::objects_by_rule(&live_report), hygie_ad::report::objects_by_rule(&ldif_report));
+        eprintln!(
+            "live/LDIF differ, retrying: live {:?} vs ldif {:?}",
+            hygie_ad::report::objects_by_rule(&live_report),
+            hygie_ad::report::objects_by_rule(&ldif_report)
+        );
     }
     assert!(same, "LDIF mode must give the same findings as live mode");
     drop(seeded);
 }
 
 fn collect_err(o: &LdapOptions) -> CollectError {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(collect(o)).expect_err("must fail")
 }
 
@@ -416,7 +658,10 @@ fn bad_connections_fail_clearly() {
     let mut o = dc.opts();
     o.password = Password::new("wrong-password");
     let e = collect_err(&o);
-    assert!(matches!(e, CollectError::Bind { .. }) && e.to_string().contains("invalid credentials"), "{e}");
+    assert!(
+        matches!(e, CollectError::Bind { .. }) && e.to_string().contains("invalid credentials"),
+        "{e}"
+    );
     assert!(!e.to_string().contains("wrong-password"));
 
     let mut o = dc.opts();
@@ -429,7 +674,17 @@ fn bad_connections_fail_clearly() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let other = tmp.path().join("other-ca.pem");
     let st = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=Other CA"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=Other CA",
+        ])
         .arg("-keyout")
         .arg(tmp.path().join("k.pem"))
         .arg("-out")
@@ -440,7 +695,11 @@ fn bad_connections_fail_clearly() {
     let mut o = dc.opts();
     o.ca_cert = Some(other);
     let e = collect_err(&o);
-    assert!(matches!(e, CollectError::Connect { .. }) && e.to_string().to_lowercase().contains("certificate"), "{e}");
+    assert!(
+        matches!(e, CollectError::Connect { .. })
+            && e.to_string().to_lowercase().contains("certificate"),
+        "{e}"
+    );
 
     // The right CA but a name the certificate does not carry.
     let mut o = dc.opts();
@@ -462,7 +721,10 @@ fn bad_connections_fail_clearly() {
 #[test]
 fn starttls_and_insecure_modes_work() {
     let Some(dc) = dc() else { return };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let mut o = dc.opts();
     o.url = "ldap://127.0.0.1:389".into();
     o.starttls = true;

@@ -588,17 +588,9 @@ fn dlg02(c: &Ctx<'_>) -> Eval {
         "TRUSTED_TO_AUTH_FOR_DELEGATION with msDS-AllowedToDelegateTo",
     )
 }
-fn delegates_to_dc(c: &Ctx<'_>, a: &Account) -> bool {
-    let dcs = c.dc_hostnames();
+fn delegates_to_dc(dcs: &BTreeSet<String>, a: &Account) -> bool {
     a.delegate_to.iter().any(|spn| {
-        let host = spn
-            .split('/')
-            .nth(1)
-            .unwrap_or("")
-            .split(':')
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let host = spn.split('/').nth(1).unwrap_or("").split(':').next().unwrap_or("").to_ascii_lowercase();
         dcs.contains(&host)
     })
 }
@@ -628,16 +620,17 @@ fn dlg04(c: &Ctx<'_>) -> Eval {
     )
 }
 fn dlg05(c: &Ctx<'_>) -> Eval {
+    let dcs = c.dc_hostnames();
     list_rule(
-        c.accounts()
-            .filter(|(_, a)| !a.is_dc() && delegates_to_dc(c, a)),
+        c.accounts().filter(|(_, a)| !a.delegate_to.is_empty() && !a.is_dc() && delegates_to_dc(&dcs, a)),
         "msDS-AllowedToDelegateTo names a DC service",
     )
 }
 fn dlg06(c: &Ctx<'_>) -> Eval {
+    let dcs = c.dc_hostnames();
     list_rule(
         c.accounts().filter(|(_, a)| {
-            !a.is_dc() && a.has(uac::TRUSTED_TO_AUTH_FOR_DELEGATION) && delegates_to_dc(c, a)
+            !a.is_dc() && a.has(uac::TRUSTED_TO_AUTH_FOR_DELEGATION) && delegates_to_dc(&dcs, a)
         }),
         "protocol transition to a DC service",
     )

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# AD audit benchmark against the shared Samba DC (run as root on the DC host, after
+# `bash scripts/samba-dc.sh start`).
+#   benches/ad_bench.sh [USERS COMPUTERS GROUPS]     default 50000 5000 2000
+# 1. bulk-loads the objects under OU=hygie-bench3 with ldbadd (skipped if the OU already exists),
+# 2. times, 3 runs each, median wall time and peak RSS (/usr/bin/time):
+#    - floor A: ldapsearch dumping the main search's attributes (users, computers, groups, policy),
+#    - floor B: scripts/ad-ldif-export.sh (every search the auditor makes, LDIF to /dev/null),
+#    - hygie: `hygie audit ad ... --format json` (release build; falls back to the hygie-ad
+#      example `ad_audit` when the CLI is not built),
+# 3. deletes the OU unless KEEP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+eval "$(bash scripts/samba-dc.sh env)"
+N=${1:-50000}; C=${2:-5000}; G=${3:-2000}
+SAM=$HYGIE_TEST_DC_DIR/private/sam.ldb
+OU="OU=hygie-bench3,$HYGIE_TEST_DC_BASE"
+name=$(openssl x509 -in "$HYGIE_TEST_DC_DIR/private/tls/cert.pem" -noout -subject | sed 's/.*CN *= *//')
+export LDAPTLS_CACERT=$HYGIE_TEST_DC_CA LDAPTLS_REQCERT=allow
+if ! ldbsearch -H "$SAM" -b "$OU" -s base dn 2>/dev/null | grep -q '^dn'; then
+  python3 benches/ad_gen_ldif.py "$HYGIE_TEST_DC_BASE" "$N" "$C" "$G" > /tmp/hygie-bench3.ldif
+  /usr/bin/time -f "load: %e s" ldbadd --nosync -H "$SAM" /tmp/hygie-bench3.ldif | tail -1
+fi
+cleanup() { [ "${KEEP:-0}" = 1 ] || ldbdel --nosync -r -H "$SAM" "$OU" | tail -1; }
+trap cleanup EXIT
+
+if [ -x target/release/hygie ] && target/release/hygie audit ad --help >/dev/null 2>&1; then
+  store=$(mktemp -d)/bench.db
+  target/release/hygie --db "sqlite://$store" init >/dev/null 2>&1 || true
+  target/release/hygie --db "sqlite://$store" facility add --finess 750000001 --name Bench --kind ch --region IDF --plan-start 2026-01-01 >/dev/null 2>&1 || true
+  hygie_cmd=(target/release/hygie --db "sqlite://$store" audit ad --facility 750000001 --url "$HYGIE_TEST_DC_URL"
+    --bind-dn "$HYGIE_TEST_DC_ADMIN" --password-file "$HYGIE_TEST_DC_PASSWORD_FILE" --ca-cert "$HYGIE_TEST_DC_CA"
+    --tls-server-name "$name" --format json)
+else
+  cargo build -q --release -p hygie-ad --example ad_audit
+  hygie_cmd=(target/release/examples/ad_audit "$HYGIE_TEST_DC_URL" "$HYGIE_TEST_DC_ADMIN" "$HYGIE_TEST_DC_PASSWORD_FILE" "$HYGIE_TEST_DC_CA" "$name")
+fi
+attrs=$(sed -n '/^pub const MAIN_ATTRS/,/^];/p' crates/hygie-ad/src/collect.rs | grep -o '"[^"]*"' | tr -d '"' | tr '\n' ' ')
+floor_a=(ldapsearch -LLL -o ldif-wrap=no -x -H "$HYGIE_TEST_DC_URL" -D "$HYGIE_TEST_DC_ADMIN" -y "$HYGIE_TEST_DC_PASSWORD_FILE"
+  -E pr=1000/noprompt -b "$HYGIE_TEST_DC_BASE"
+  '(|(objectClass=user)(objectClass=group)(objectClass=msDS-PasswordSettings)(objectClass=domainDNS))' $attrs)
+floor_b=(bash scripts/ad-ldif-export.sh "$HYGIE_TEST_DC_URL" "$HYGIE_TEST_DC_ADMIN" "$HYGIE_TEST_DC_PASSWORD_FILE")
+
+measure() { # label cmd...
+  local label=$1; shift
+  local runs=()
+  for _ in 1 2 3; do
+    /usr/bin/time -f "%e %M" -o /tmp/hygie-bench3.time "$@" > /tmp/hygie-bench3.out
+    runs+=("$(cat /tmp/hygie-bench3.time)")
+  done
+  printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p | awk -v l="$label" '{printf "%-10s median wall %6.2f s   peak RSS %7.1f MB\n", l, $1, $2/1024}'
+}
+objects=$(ldbsearch -H "$SAM" -b "$HYGIE_TEST_DC_BASE" '(|(objectClass=user)(objectClass=group))' dn | grep -c '^dn')
+echo "objects read (users+computers+groups): $objects"
+measure floor-A "${floor_a[@]}"
+measure floor-B "${floor_b[@]}"
+measure hygie "${hygie_cmd[@]}"

@@ -61,6 +61,9 @@ enum Command {
     Journal(cmd::journal::JournalCmd),
     /// Seed a clearly labelled demo region with facilities at different stages.
     Demo(cmd::demo::DemoArgs),
+    /// Automated audits whose results verify catalogue measures.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCmd),
 }
 
 fn main() -> ExitCode {
@@ -102,5 +105,6 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Region(c) => cmd::status::region(&ctx, c).await,
         Command::Journal(c) => cmd::journal::run(&ctx, c).await,
         Command::Demo(a) => cmd::demo::run(&ctx, a).await,
+        Command::Audit(c) => cmd::audit::run(&ctx, c).await,
     }
 }

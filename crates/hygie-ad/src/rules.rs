@@ -590,7 +590,14 @@ fn dlg02(c: &Ctx<'_>) -> Eval {
 }
 fn delegates_to_dc(dcs: &BTreeSet<String>, a: &Account) -> bool {
     a.delegate_to.iter().any(|spn| {
-        let host = spn.split('/').nth(1).unwrap_or("").split(':').next().unwrap_or("").to_ascii_lowercase();
+        let host = spn
+            .split('/')
+            .nth(1)
+            .unwrap_or("")
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         dcs.contains(&host)
     })
 }
@@ -622,7 +629,8 @@ fn dlg04(c: &Ctx<'_>) -> Eval {
 fn dlg05(c: &Ctx<'_>) -> Eval {
     let dcs = c.dc_hostnames();
     list_rule(
-        c.accounts().filter(|(_, a)| !a.delegate_to.is_empty() && !a.is_dc() && delegates_to_dc(&dcs, a)),
+        c.accounts()
+            .filter(|(_, a)| !a.delegate_to.is_empty() && !a.is_dc() && delegates_to_dc(&dcs, a)),
         "msDS-AllowedToDelegateTo names a DC service",
     )
 }

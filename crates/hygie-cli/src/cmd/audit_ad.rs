@@ -62,15 +62,21 @@ fn parse_as_of(s: &str) -> anyhow::Result<jiff::Timestamp> {
         return Ok(t);
     }
     let d = hygie_core::parse_date("as-of", s)?;
-    Ok(d.to_zoned(jiff::tz::TimeZone::UTC).map_err(|e| exit::invalid(format!("as-of: {e}")))?.timestamp())
+    Ok(d.to_zoned(jiff::tz::TimeZone::UTC)
+        .map_err(|e| exit::invalid(format!("as-of: {e}")))?
+        .timestamp())
 }
 
 fn read_password(a: &AuditAdArgs) -> anyhow::Result<Password> {
     if let Some(p) = &a.password_file {
-        let s = std::fs::read_to_string(p).map_err(|e| exit::invalid(format!("password file {}: {e}", p.display())))?;
+        let s = std::fs::read_to_string(p)
+            .map_err(|e| exit::invalid(format!("password file {}: {e}", p.display())))?;
         let s = s.trim_end_matches(['\n', '\r']).to_string();
         if s.is_empty() {
-            return Err(exit::invalid(format!("password file {} is empty", p.display())));
+            return Err(exit::invalid(format!(
+                "password file {} is empty",
+                p.display()
+            )));
         }
         return Ok(Password::new(s));
     }
@@ -80,10 +86,13 @@ fn read_password(a: &AuditAdArgs) -> anyhow::Result<Password> {
         }
     }
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-        let s = rpassword::prompt_password("AD password / mot de passe AD: ").context("cannot read the password")?;
+        let s = rpassword::prompt_password("AD password / mot de passe AD: ")
+            .context("cannot read the password")?;
         return Ok(Password::new(s));
     }
-    Err(exit::invalid(format!("no password: give --password-file FILE, set {PASSWORD_ENV}, or run interactively")))
+    Err(exit::invalid(format!(
+        "no password: give --password-file FILE, set {PASSWORD_ENV}, or run interactively"
+    )))
 }
 
 enum Source {
@@ -93,7 +102,10 @@ enum Source {
 
 fn collect_code(e: &CollectError) -> u8 {
     match e {
-        CollectError::Url { .. } | CollectError::Cleartext(_) | CollectError::CaFile { .. } | CollectError::Bind { .. } => exit::INVALID,
+        CollectError::Url { .. }
+        | CollectError::Cleartext(_)
+        | CollectError::CaFile { .. }
+        | CollectError::Bind { .. } => exit::INVALID,
         _ => exit::RUNTIME,
     }
 }
@@ -126,7 +138,10 @@ pub async fn run(ctx: &Ctx, a: AuditAdArgs) -> anyhow::Result<u8> {
             o.tls_server_name = a.tls_server_name.clone();
             if let Some(ca) = &o.ca_cert {
                 if !ca.is_file() {
-                    return Err(exit::invalid(format!("CA certificate file {} not found", ca.display())));
+                    return Err(exit::invalid(format!(
+                        "CA certificate file {} not found",
+                        ca.display()
+                    )));
                 }
             }
             Source::Live(Box::new(o))
@@ -179,14 +194,19 @@ pub async fn run(ctx: &Ctx, a: AuditAdArgs) -> anyhow::Result<u8> {
         "stats": report.stats,
         "mode": if a.ldif.is_some() { "ldif" } else { "ldap" },
     });
-    store.record_check_run(&facility, &run, &summary, &Actor::cli()).await?;
+    store
+        .record_check_run(&facility, &run, &summary, &Actor::cli())
+        .await?;
     // 5. Print.
     let text = match ctx.format {
         Format::Json => {
             let mut v = serde_json::to_value(&report)?;
             if let Some(o) = v.as_object_mut() {
                 o.insert("run".into(), serde_json::Value::String(run.id.clone()));
-                o.insert("facility".into(), serde_json::Value::String(facility.as_str().to_string()));
+                o.insert(
+                    "facility".into(),
+                    serde_json::Value::String(facility.as_str().to_string()),
+                );
             }
             format!("{}\n", serde_json::to_string_pretty(&v)?)
         }
@@ -194,6 +214,9 @@ pub async fn run(ctx: &Ctx, a: AuditAdArgs) -> anyhow::Result<u8> {
         _ => hygie_ad::report::render_table(&report, ctx.lang),
     };
     output::emit(&text, a.out.as_deref())?;
-    if report.findings.is_empty() { Ok(exit::OK) } else { Ok(exit::FINDINGS) }
+    if report.findings.is_empty() {
+        Ok(exit::OK)
+    } else {
+        Ok(exit::FINDINGS)
+    }
 }
-

@@ -77,9 +77,6 @@ enum Command {
     /// Risk register (EBIOS RM light) with inherent and residual levels.
     #[command(subcommand)]
     Risk(cmd::risk::RiskCmd),
-    /// Automated audits from the facility's own exports (backups, antivirus, patching, network, Wi-Fi, MFA).
-    #[command(subcommand)]
-    Audit(cmd::audit_collect::CollectCmd),
     /// Seed a clearly labelled demo region with facilities at different stages.
     Demo(cmd::demo::DemoArgs),
     /// Sigma rules: check that rule folders load.
@@ -92,6 +89,9 @@ enum Command {
     Alerts(cmd::detect::AlertsCmd),
     /// Streaming detection from syslog / JSON listeners.
     Ingest(cmd::ingest::IngestArgs),
+    /// Automated audits whose results verify catalogue measures.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCmd),
 }
 
 fn main() -> ExitCode {
@@ -143,6 +143,6 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Detect(a) => cmd::detect::detect(&ctx, a).await,
         Command::Alerts(c) => cmd::detect::alerts(&ctx, c).await,
         Command::Ingest(a) => cmd::ingest::run(&ctx, a).await,
-        Command::Audit(c) => cmd::audit_collect::run(&ctx, c).await,
+        Command::Audit(c) => cmd::audit::run(&ctx, c).await,
     }
 }

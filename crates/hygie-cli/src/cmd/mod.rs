@@ -3,6 +3,8 @@
 
 pub mod assess;
 pub mod audit_collect;
+pub mod audit;
+pub mod audit_ad;
 pub mod catalog;
 pub mod demo;
 pub mod detect;

@@ -1,0 +1,79 @@
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+//! Active Directory audit for Hygie.
+//!
+//! Adapters at the edges ([`collect`] over LDAPS/StartTLS, [`ldif`] for offline exports) produce
+//! [`raw::RawEntry`] values; one [`model::SnapshotBuilder`] turns them into an
+//! [`model::AdSnapshot`]; the pure [`rules`] read the snapshot with an injected "now"; [`report`]
+//! scores, renders and converts the result to a `hygie_core::CheckRun` (source `ad`).
+
+pub mod collect;
+pub mod config;
+pub mod index;
+pub mod ldif;
+pub mod model;
+pub mod raw;
+pub mod report;
+pub mod rules;
+pub mod sd;
+pub mod sid;
+pub mod time;
+
+pub use config::AuditConfig;
+pub use model::{AdSnapshot, SnapshotBuilder};
+pub use report::{AuditReport, audit};
+
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LdifFileError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Syntax {
+        path: String,
+        source: ldif::LdifError,
+    },
+    #[error("{path}: {source}")]
+    Model {
+        path: String,
+        source: model::ModelError,
+    },
+}
+
+/// Read an LDIF export (as written by `scripts/ad-ldif-export.sh` or ldapsearch) into a snapshot.
+pub fn snapshot_from_ldif_file(path: &Path) -> Result<AdSnapshot, LdifFileError> {
+    let p = path.display().to_string();
+    let f = std::fs::File::open(path).map_err(|e| LdifFileError::Io {
+        path: p.clone(),
+        source: e,
+    })?;
+    snapshot_from_ldif(std::io::BufReader::new(f)).map_err(|e| match e {
+        LdifOrModel::Syntax(s) => LdifFileError::Syntax {
+            path: p.clone(),
+            source: s,
+        },
+        LdifOrModel::Model(m) => LdifFileError::Model {
+            path: p.clone(),
+            source: m,
+        },
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LdifOrModel {
+    #[error(transparent)]
+    Syntax(#[from] ldif::LdifError),
+    #[error(transparent)]
+    Model(#[from] model::ModelError),
+}
+
+pub fn snapshot_from_ldif<R: std::io::BufRead>(r: R) -> Result<AdSnapshot, LdifOrModel> {
+    let mut b = SnapshotBuilder::new();
+    for e in ldif::LdifReader::new(r) {
+        b.add(e?)?;
+    }
+    Ok(b.finish()?)
+}

@@ -1,0 +1,548 @@
+//! Running the rules over a snapshot: findings, ANSSI-style level, per-category risk scores,
+//! the `CheckRun` for the store, comparison with a previous run, and text/HTML renderings.
+
+use crate::config::AuditConfig;
+use crate::index::Index;
+use crate::model::{AccountKind, AdSnapshot};
+use crate::rules::{Category, Ctx, Eval, RULES, RuleDef};
+use hygie_core::{CheckRun, MeasureId, RuleOutcome, RuleResult, Severity};
+use jiff::Timestamp;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    pub level: u8,
+    pub category: Category,
+    pub title: Bilingual,
+    pub objects: Vec<String>,
+    pub detail: String,
+    pub measures: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anssi: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pingcastle: Option<String>,
+    pub points: u32,
+    pub rationale: Bilingual,
+    pub remediation: Bilingual,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bilingual {
+    pub en: String,
+    pub fr: String,
+}
+
+impl Bilingual {
+    fn of(t: (&str, &str)) -> Self {
+        Bilingual {
+            en: t.0.to_string(),
+            fr: t.1.to_string(),
+        }
+    }
+    pub fn get(&self, lang: hygie_core::Lang) -> &str {
+        match lang {
+            hygie_core::Lang::En => &self.en,
+            hygie_core::Lang::Fr => &self.fr,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotApplicable {
+    pub rule: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Stats {
+    pub users: usize,
+    pub enabled_users: usize,
+    pub computers: usize,
+    pub groups: usize,
+    pub privileged_accounts: usize,
+    pub domain_controllers: usize,
+}
+
+/// Per-category risk scores (0 best to 100 worst) and the global score (their maximum).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Scores {
+    pub password_policy: u32,
+    pub accounts: u32,
+    pub kerberos_delegation: u32,
+    pub privileged: u32,
+    pub infrastructure: u32,
+    pub global: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditReport {
+    pub domain: String,
+    pub as_of: Timestamp,
+    /// ANSSI-style level: the lowest level among failed rules, 5 when none fails.
+    pub level: u8,
+    pub scores: Scores,
+    pub findings: Vec<Finding>,
+    pub passed: Vec<String>,
+    pub not_applicable: Vec<NotApplicable>,
+    pub stats: Stats,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+}
+
+/// Evaluate every enabled rule.
+pub fn audit(snap: &AdSnapshot, cfg: &AuditConfig, as_of: Timestamp) -> AuditReport {
+    let idx = Index::new(snap);
+    let ctx = Ctx {
+        snap,
+        idx: &idx,
+        cfg,
+        as_of,
+    };
+    let mut findings = Vec::new();
+    let mut passed = Vec::new();
+    let mut not_applicable = Vec::new();
+    for r in RULES.iter().filter(|r| {
+        !cfg.disabled_rules
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(r.id))
+    }) {
+        match (r.eval)(&ctx) {
+            Eval::Pass => passed.push(r.id.to_string()),
+            Eval::NotApplicable { reason } => not_applicable.push(NotApplicable {
+                rule: r.id.to_string(),
+                reason: reason.to_string(),
+            }),
+            Eval::Fail { objects, detail } => findings.push(finding(r, objects, detail)),
+        }
+    }
+    let level = findings.iter().map(|f| f.level).min().unwrap_or(5);
+    let scores = scores(&findings);
+    let stats = Stats {
+        users: snap
+            .accounts
+            .iter()
+            .filter(|a| a.kind == AccountKind::User)
+            .count(),
+        enabled_users: snap
+            .accounts
+            .iter()
+            .filter(|a| a.kind == AccountKind::User && a.enabled())
+            .count(),
+        computers: snap
+            .accounts
+            .iter()
+            .filter(|a| a.kind == AccountKind::Computer)
+            .count(),
+        groups: snap.groups.len(),
+        privileged_accounts: idx.privileged_people().count(),
+        domain_controllers: snap.accounts.iter().filter(|a| a.is_dc()).count(),
+    };
+    findings.sort_by(|a, b| a.level.cmp(&b.level).then_with(|| a.rule.cmp(&b.rule)));
+    AuditReport {
+        domain: snap.domain.dns_name(),
+        as_of,
+        level,
+        scores,
+        findings,
+        passed,
+        not_applicable,
+        stats,
+        comparison: None,
+    }
+}
+
+fn finding(r: &RuleDef, objects: Vec<String>, detail: String) -> Finding {
+    Finding {
+        rule: r.id.to_string(),
+        severity: r.severity(),
+        level: r.level,
+        category: r.category,
+        title: Bilingual::of(r.title),
+        objects,
+        detail,
+        measures: r.all_measures().into_iter().map(String::from).collect(),
+        anssi: r.anssi.map(String::from),
+        pingcastle: r.pingcastle.map(String::from),
+        points: r.points(),
+        rationale: Bilingual::of(r.rationale),
+        remediation: Bilingual::of(r.remediation),
+    }
+}
+
+/// PingCastle-style: points of failed rules summed per category, each capped at 100.
+pub fn scores(findings: &[Finding]) -> Scores {
+    let sum = |c: Category| {
+        findings
+            .iter()
+            .filter(|f| f.category == c)
+            .map(|f| f.points)
+            .sum::<u32>()
+            .min(100)
+    };
+    let s = [
+        sum(Category::PasswordPolicy),
+        sum(Category::Accounts),
+        sum(Category::KerberosDelegation),
+        sum(Category::Privileged),
+        sum(Category::Infrastructure),
+    ];
+    Scores {
+        password_policy: s[0],
+        accounts: s[1],
+        kerberos_delegation: s[2],
+        privileged: s[3],
+        infrastructure: s[4],
+        global: s.iter().copied().max().unwrap_or(0),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("rule {rule}: invalid catalogue measure id '{id}': {message}")]
+pub struct MeasureError {
+    pub rule: String,
+    pub id: String,
+    pub message: String,
+}
+
+impl AuditReport {
+    /// One `RuleResult` per evaluated rule (pass and fail); not-applicable rules verify nothing.
+    pub fn to_check_run(&self, id: String, at: Timestamp) -> Result<CheckRun, MeasureError> {
+        let mut results = Vec::new();
+        let measures = |r: &RuleDef| -> Result<Vec<MeasureId>, MeasureError> {
+            r.all_measures()
+                .into_iter()
+                .map(|m| {
+                    MeasureId::parse(m).map_err(|e| MeasureError {
+                        rule: r.id.to_string(),
+                        id: m.to_string(),
+                        message: e.to_string(),
+                    })
+                })
+                .collect()
+        };
+        for r in RULES {
+            if let Some(f) = self.findings.iter().find(|f| f.rule == r.id) {
+                results.push(RuleResult {
+                    rule: r.id.to_string(),
+                    severity: f.severity,
+                    outcome: RuleOutcome::Fail,
+                    measures: measures(r)?,
+                    objects: f.objects.clone(),
+                });
+            } else if self.passed.iter().any(|p| p == r.id) {
+                results.push(RuleResult {
+                    rule: r.id.to_string(),
+                    severity: r.severity(),
+                    outcome: RuleOutcome::Pass,
+                    measures: measures(r)?,
+                    objects: Vec::new(),
+                });
+            }
+        }
+        Ok(CheckRun {
+            id,
+            source: "ad".to_string(),
+            at,
+            results,
+        })
+    }
+
+    pub fn compare_with(
+        &mut self,
+        previous_id: &str,
+        previous_at: Timestamp,
+        previous: &[RuleResult],
+    ) {
+        self.comparison = Some(compare(previous_id, previous_at, previous, &self.findings));
+    }
+}
+
+/// What changed since a previous run, by (rule, object) pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Comparison {
+    pub previous_run: String,
+    pub previous_at: Timestamp,
+    pub new: Vec<Change>,
+    pub fixed: Vec<Change>,
+    pub still_open: Vec<Change>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Change {
+    pub rule: String,
+    pub object: String,
+}
+
+pub fn compare(
+    previous_id: &str,
+    previous_at: Timestamp,
+    previous: &[RuleResult],
+    current: &[Finding],
+) -> Comparison {
+    let pairs_prev: BTreeSet<Change> = previous
+        .iter()
+        .filter(|r| r.outcome == RuleOutcome::Fail)
+        .flat_map(|r| {
+            r.objects.iter().map(move |o| Change {
+                rule: r.rule.clone(),
+                object: o.clone(),
+            })
+        })
+        .collect();
+    let pairs_cur: BTreeSet<Change> = current
+        .iter()
+        .flat_map(|f| {
+            f.objects.iter().map(move |o| Change {
+                rule: f.rule.clone(),
+                object: o.clone(),
+            })
+        })
+        .collect();
+    Comparison {
+        previous_run: previous_id.to_string(),
+        previous_at,
+        new: pairs_cur.difference(&pairs_prev).cloned().collect(),
+        fixed: pairs_prev.difference(&pairs_cur).cloned().collect(),
+        still_open: pairs_cur.intersection(&pairs_prev).cloned().collect(),
+    }
+}
+
+/// A plain-text table for terminals.
+pub fn render_table(r: &AuditReport, lang: hygie_core::Lang) -> String {
+    let fr = lang == hygie_core::Lang::Fr;
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{} {} — {} {}/5 — {} {}\n",
+        if fr { "Domaine" } else { "Domain" },
+        r.domain,
+        if fr { "niveau ANSSI" } else { "ANSSI level" },
+        r.level,
+        if fr { "score de risque" } else { "risk score" },
+        r.scores.global
+    ));
+    for c in Category::ALL {
+        let (en, frt) = c.title();
+        out.push_str(&format!(
+            "  {:<28} {:>3}/100\n",
+            if fr { frt } else { en },
+            category_score(&r.scores, c)
+        ));
+    }
+    out.push_str(&format!(
+        "{:<8} {:<9} {:>3}  {:<60} {}\n",
+        "RULE",
+        "SEVERITY",
+        "LVL",
+        if fr { "TITRE" } else { "TITLE" },
+        "OBJECTS"
+    ));
+    for f in &r.findings {
+        let objs = if f.objects.len() > 5 {
+            format!("{} (+{})", f.objects[..5].join(", "), f.objects.len() - 5)
+        } else {
+            f.objects.join(", ")
+        };
+        out.push_str(&format!(
+            "{:<8} {:<9} {:>3}  {:<60} {}\n",
+            f.rule,
+            f.severity.as_str(),
+            f.level,
+            f.title.get(lang),
+            objs
+        ));
+    }
+    out.push_str(&format!(
+        "{} {} {}, {} {}, {} {}\n",
+        r.findings.len(),
+        if fr { "échecs," } else { "failed," },
+        r.passed.len(),
+        if fr { "réussis" } else { "passed" },
+        "",
+        r.not_applicable.len(),
+        if fr {
+            "non applicables"
+        } else {
+            "not applicable"
+        }
+    ));
+    if let Some(c) = &r.comparison {
+        out.push_str(&format!(
+            "{} {}: {} {}, {} {}, {} {}\n",
+            if fr { "Depuis" } else { "Since" },
+            c.previous_run,
+            c.new.len(),
+            if fr { "nouveaux" } else { "new" },
+            c.fixed.len(),
+            if fr { "corrigés" } else { "fixed" },
+            c.still_open.len(),
+            if fr { "toujours ouverts" } else { "still open" }
+        ));
+    }
+    out
+}
+
+pub fn category_score(s: &Scores, c: Category) -> u32 {
+    match c {
+        Category::PasswordPolicy => s.password_policy,
+        Category::Accounts => s.accounts,
+        Category::KerberosDelegation => s.kerberos_delegation,
+        Category::Privileged => s.privileged,
+        Category::Infrastructure => s.infrastructure,
+    }
+}
+
+pub fn escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// A self-contained HTML report (inline CSS, no script, every value escaped).
+pub fn render_html(r: &AuditReport, lang: hygie_core::Lang) -> String {
+    let fr = lang == hygie_core::Lang::Fr;
+    let t = |en: &'static str, frs: &'static str| if fr { frs } else { en };
+    let mut h = String::new();
+    h.push_str(&format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{} {}</title>\n",
+        if fr { "fr" } else { "en" },
+        t("Active Directory audit", "Audit Active Directory"),
+        escape(&r.domain)
+    ));
+    h.push_str("<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}.critical{background:#f8d7da}.high{background:#fde2c8}.medium{background:#fff3cd}.low{background:#e2f0d9}.info{background:#eef}.lvl{font-size:3em;font-weight:bold}details{margin:0}</style></head><body>\n");
+    h.push_str(&format!(
+        "<h1>{} — {}</h1>\n",
+        t("Active Directory audit", "Audit Active Directory"),
+        escape(&r.domain)
+    ));
+    h.push_str(&format!(
+        "<p>{} {}</p>\n",
+        t("As of", "En date du"),
+        escape(&r.as_of.to_string())
+    ));
+    h.push_str(&format!(
+        "<p>{} <span class=\"lvl\">{}</span>/5</p>\n",
+        t("ANSSI level:", "Niveau ANSSI :"),
+        r.level
+    ));
+    h.push_str(&format!(
+        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th></tr>\n",
+        t(
+            "Risk scores (0 best, 100 worst)",
+            "Scores de risque (0 meilleur, 100 pire)"
+        ),
+        t("Category", "Catégorie"),
+        "Score"
+    ));
+    for c in Category::ALL {
+        let (en, frs) = c.title();
+        h.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td></tr>\n",
+            if fr { frs } else { en },
+            category_score(&r.scores, c)
+        ));
+    }
+    h.push_str(&format!(
+        "<tr><th>{}</th><th>{}</th></tr></table>\n",
+        t("Global", "Global"),
+        r.scores.global
+    ));
+    h.push_str(&format!(
+        "<p>{}: {} · {}: {} · {}: {} · {}: {}</p>\n",
+        t("Users", "Utilisateurs"),
+        r.stats.users,
+        t("Computers", "Ordinateurs"),
+        r.stats.computers,
+        t("Groups", "Groupes"),
+        r.stats.groups,
+        t("Privileged accounts", "Comptes à privilèges"),
+        r.stats.privileged_accounts
+    ));
+    if let Some(c) = &r.comparison {
+        h.push_str(&format!(
+            "<p>{} {} ({}): {} {}, {} {}, {} {}</p>\n",
+            t("Compared with run", "Comparaison avec l'exécution"),
+            escape(&c.previous_run),
+            escape(&c.previous_at.to_string()),
+            c.new.len(),
+            t("new", "nouveaux"),
+            c.fixed.len(),
+            t("fixed", "corrigés"),
+            c.still_open.len(),
+            t("still open", "toujours ouverts")
+        ));
+    }
+    h.push_str(&format!(
+        "<h2>{} ({})</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>ANSSI / PingCastle</th><th>{}</th></tr>\n",
+        t("Findings", "Constats"),
+        r.findings.len(),
+        t("Rule", "Règle"),
+        t("Level", "Niveau"),
+        t("Title", "Titre"),
+        t("Objects", "Objets"),
+        t("Measures", "Mesures")
+    ));
+    for f in &r.findings {
+        let objs: Vec<String> = f.objects.iter().map(|o| escape(o)).collect();
+        h.push_str(&format!(
+            "<tr class=\"{}\"><td>{}</td><td>{} ({})</td><td><b>{}</b><details><summary>{}</summary><p>{}</p><p><b>{}</b> {}</p><p><code>{}</code></p></details></td><td>{} : {}</td><td>{} / {}</td><td>{}</td></tr>\n",
+            f.severity.as_str(),
+            escape(&f.rule),
+            f.level,
+            f.severity.as_str(),
+            escape(f.title.get(lang)),
+            t("Why and how to fix", "Pourquoi et comment corriger"),
+            escape(f.rationale.get(lang)),
+            t("Remediation:", "Correction :"),
+            escape(f.remediation.get(lang)),
+            escape(&f.detail),
+            f.objects.len(),
+            objs.join(", "),
+            escape(f.anssi.as_deref().unwrap_or("–")),
+            escape(f.pingcastle.as_deref().unwrap_or("–")),
+            escape(&f.measures.join(", "))
+        ));
+    }
+    h.push_str("</table>\n");
+    h.push_str(&format!(
+        "<h2>{} ({})</h2><p>{}</p>\n",
+        t("Passed rules", "Règles réussies"),
+        r.passed.len(),
+        escape(&r.passed.join(", "))
+    ));
+    if !r.not_applicable.is_empty() {
+        h.push_str(&format!(
+            "<h2>{}</h2><ul>\n",
+            t("Not applicable", "Non applicables")
+        ));
+        for n in &r.not_applicable {
+            h.push_str(&format!(
+                "<li>{}: {}</li>\n",
+                escape(&n.rule),
+                escape(&n.reason)
+            ));
+        }
+        h.push_str("</ul>\n");
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// Per-rule object lists, for tests and callers that need a map.
+pub fn objects_by_rule(r: &AuditReport) -> BTreeMap<String, Vec<String>> {
+    r.findings
+        .iter()
+        .map(|f| (f.rule.clone(), f.objects.clone()))
+        .collect()
+}

@@ -67,6 +67,11 @@ impl Account {
         self.nt.is_some()
     }
 
+    /// The current NT hash (an opaque, unprintable value).
+    pub fn nt_hash(&self) -> Option<NtHash> {
+        self.nt
+    }
+
     pub fn history_len(&self) -> usize {
         self.history.len()
     }

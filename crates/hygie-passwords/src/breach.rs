@@ -259,6 +259,7 @@ fn header(entries: u64) -> [u8; HEADER_LEN] {
 
 /// An opened, memory-mapped breach index.
 pub struct BreachIndex {
+    file: File,
     map: Mmap,
     entries: u64,
     table: Vec<u64>,
@@ -278,6 +279,29 @@ fn map_file(file: &File) -> std::io::Result<Mmap> {
     // the mapped inode untouched. Only an outside process truncating or rewriting the file in
     // place could break this, as with any memory-mapped reader.
     unsafe { Mmap::map(file) }
+}
+
+/// First position in `entries` (a run of whole entries) whose suffix is >= `key`, searching
+/// from entry `lo`.
+#[inline]
+fn lower_bound(entries: &[u8], key: &[u8], mut lo: usize) -> usize {
+    let mut hi = entries.len() / ENTRY_LEN;
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if &entries[mid * ENTRY_LEN..mid * ENTRY_LEN + SUFFIX_LEN] < key {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// The count lower bound of the entry at `i` if its suffix is `key`.
+#[inline]
+fn hit(entries: &[u8], key: &[u8], i: usize) -> Option<u64> {
+    let e = entries.get(i * ENTRY_LEN..(i + 1) * ENTRY_LEN)?;
+    (&e[..SUFFIX_LEN] == key).then(|| bucket_min(e[SUFFIX_LEN]))
 }
 
 impl BreachIndex {
@@ -313,7 +337,7 @@ impl BreachIndex {
         }
         #[cfg(unix)]
         let _ = map.advise(memmap2::Advice::Random);
-        Ok(BreachIndex { map, entries, table })
+        Ok(BreachIndex { file, map, entries, table })
     }
 
     pub fn len(&self) -> u64 {
@@ -324,82 +348,80 @@ impl BreachIndex {
         self.entries == 0
     }
 
-    #[inline]
-    fn suffix(&self, i: u64) -> &[u8] {
-        let o = HEADER_LEN + i as usize * ENTRY_LEN;
-        &self.map[o..o + SUFFIX_LEN]
-    }
-
-    #[inline]
-    fn count_at(&self, i: u64) -> u64 {
-        bucket_min(self.map[HEADER_LEN + i as usize * ENTRY_LEN + SUFFIX_LEN])
-    }
-
-    /// First index in `[lo, hi)` whose suffix is >= `key`.
-    #[inline]
-    fn lower_bound(&self, key: &[u8], mut lo: u64, mut hi: u64) -> u64 {
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.suffix(mid) < key {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
-    }
-
     fn bucket(h: &NtHash) -> usize {
         let b = h.bytes();
         usize::from(u16::from_be_bytes([b[0], b[1]]))
     }
 
+    /// Byte range of bucket `b`'s entries in the file.
+    fn bucket_range(&self, b: usize) -> (usize, usize) {
+        (HEADER_LEN + self.table[b] as usize * ENTRY_LEN, HEADER_LEN + self.table[b + 1] as usize * ENTRY_LEN)
+    }
+
     /// `Some(n)`: the hash is in the breach corpus, seen at least `n` times (`n` is the power of
     /// two just below the recorded count). `None`: not in the corpus.
     pub fn lookup(&self, h: &NtHash) -> Option<u64> {
-        let b = Self::bucket(h);
-        let (lo, hi) = (self.table[b], self.table[b + 1]);
+        let (from, to) = self.bucket_range(Self::bucket(h));
+        let entries = &self.map[from..to];
         let key = &h.bytes()[PREFIX_LEN..];
-        let i = self.lower_bound(key, lo, hi);
-        (i < hi && self.suffix(i) == key).then(|| self.count_at(i))
+        hit(entries, key, lower_bound(entries, key, 0))
     }
 
     pub fn contains(&self, h: &NtHash) -> bool {
         self.lookup(h).is_some()
     }
 
-    /// Look up many hashes; the answer is in the order of `hashes`. Hashes are visited in sorted
-    /// order so that the mapped file is read front to back, each search starting where the
-    /// previous one in the same bucket ended.
+    /// Look up many hashes; the answer is in the order of `hashes`.
+    ///
+    /// Hashes are visited in sorted order, bucket by bucket, each search starting where the
+    /// previous one ended. A bucket holding many queries is read with one positioned read into a
+    /// reused buffer (so a batch over most of the file does not pull the whole index into the
+    /// process's resident memory); sparse buckets are binary-searched in the mapping.
     pub fn lookup_batch(&self, hashes: &[NtHash]) -> Vec<Option<u64>> {
         let mut order: Vec<u32> = (0..hashes.len() as u32).collect();
         order.sort_unstable_by_key(|&i| hashes[i as usize]);
-        if hashes.len() as u64 > self.entries / 256 {
-            // Dense batch: most pages will be read anyway; let the kernel read ahead.
-            #[cfg(unix)]
-            let _ = self.map.advise(memmap2::Advice::Sequential);
-        }
         let mut out = vec![None; hashes.len()];
-        let mut cur_bucket = usize::MAX;
-        let mut lo = 0u64;
-        for i in order {
-            let h = &hashes[i as usize];
-            let b = Self::bucket(h);
-            if b != cur_bucket {
-                cur_bucket = b;
-                lo = self.table[b];
+        let mut buf: Vec<u8> = Vec::new();
+        let mut i = 0;
+        while i < order.len() {
+            let b = Self::bucket(&hashes[order[i] as usize]);
+            let mut j = i + 1;
+            while j < order.len() && Self::bucket(&hashes[order[j] as usize]) == b {
+                j += 1;
             }
-            let hi = self.table[b + 1];
-            let key = &h.bytes()[PREFIX_LEN..];
-            let at = self.lower_bound(key, lo, hi);
-            if at < hi && self.suffix(at) == key {
-                out[i as usize] = Some(self.count_at(at));
+            let (from, to) = self.bucket_range(b);
+            let len_entries = (to - from) / ENTRY_LEN;
+            // Dense: one query per 64 entries or more (at least one page in two is touched).
+            let entries: &[u8] = if len_entries > 0 && (j - i) * 64 >= len_entries && self.read_at(&mut buf, from, to) {
+                &buf
+            } else {
+                &self.map[from..to]
+            };
+            let mut lo = 0;
+            for &q in &order[i..j] {
+                let key = &hashes[q as usize].bytes()[PREFIX_LEN..];
+                lo = lower_bound(entries, key, lo);
+                out[q as usize] = hit(entries, key, lo);
             }
-            lo = at;
+            i = j;
         }
-        #[cfg(unix)]
-        let _ = self.map.advise(memmap2::Advice::Random);
         out
+    }
+
+    /// Read bytes `from..to` of the file into `buf`; false on an I/O error (the caller then uses
+    /// the mapping, which holds the same bytes).
+    fn read_at(&self, buf: &mut Vec<u8>, from: usize, to: usize) -> bool {
+        buf.resize(to - from, 0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            self.file.read_exact_at(buf, from as u64).is_ok()
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &self.file;
+            false
+        }
     }
 }
 

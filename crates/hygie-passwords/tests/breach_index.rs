@@ -114,43 +114,64 @@ fn opening_something_else_fails_cleanly() {
     assert!(e.contains("expected"), "{e}");
 }
 
+fn to_hash((a, b, rest): &(u8, u8, Vec<u8>)) -> [u8; 16] {
+    let mut h = [0u8; 16];
+    h[0] = *a;
+    h[1] = *b;
+    h[2..].copy_from_slice(rest);
+    h
+}
+
+/// Index `entries`, then check single and batch lookups of `queries` against a linear scan.
+fn check_against_scan(entries: &std::collections::BTreeMap<(u8, u8, Vec<u8>), u64>, queries: &[[u8; 16]]) -> Result<(), TestCaseError> {
+    let list: Vec<([u8; 16], u64)> = entries.iter().map(|(k, c)| (to_hash(k), *c)).collect();
+    let text: String = list.iter().map(|(h, c)| format!("{}:{c}\n", hex(h))).collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let idx = build(dir.path(), &text).expect("sorted unique list");
+    prop_assert_eq!(idx.len(), list.len() as u64);
+    let as_nt: Vec<NtHash> = queries.iter().map(nt_from_bytes).collect();
+    let batch = idx.lookup_batch(&as_nt);
+    for (i, q) in queries.iter().enumerate() {
+        let naive = list.iter().find(|(h, _)| h == q).map(|(_, c)| *c);
+        let single = idx.lookup(&as_nt[i]);
+        prop_assert_eq!(single.is_some(), naive.is_some());
+        prop_assert_eq!(batch[i], single);
+        if let (Some(lb), Some(c)) = (single, naive) {
+            prop_assert!(lb <= c && lb * 2 > c);
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
-    /// Lookups (single and batch) agree with a linear scan of the list. Hashes are drawn from a
-    /// small prefix space so that buckets hold many entries and neighbours differ in late bytes.
+    /// Dense batches (every listed hash is queried: buckets are read whole). Hashes are drawn
+    /// from a small prefix space so that buckets hold several entries and neighbours differ in
+    /// late bytes.
     #[test]
-    fn lookups_agree_with_a_linear_scan(
+    fn dense_lookups_agree_with_a_linear_scan(
         entries in proptest::collection::btree_map(
             (0u8..4, any::<u8>(), proptest::collection::vec(0u8..3, 14)), 1u64..5_000_000, 0..300),
         probes in proptest::collection::vec((0u8..4, any::<u8>(), proptest::collection::vec(0u8..3, 14)), 0..100),
     ) {
-        let to_hash = |(a, b, rest): &(u8, u8, Vec<u8>)| {
-            let mut h = [0u8; 16];
-            h[0] = *a;
-            h[1] = *b;
-            h[2..].copy_from_slice(rest);
-            h
-        };
-        let list: Vec<([u8; 16], u64)> = entries.iter().map(|(k, c)| (to_hash(k), *c)).collect();
-        let text: String = list.iter().map(|(h, c)| format!("{}:{c}\n", hex(h))).collect();
-        let dir = tempfile::tempdir().expect("temp dir");
-        let idx = build(dir.path(), &text).expect("sorted unique list");
-        prop_assert_eq!(idx.len(), list.len() as u64);
-        // Probe every listed hash and random ones.
-        let mut queries: Vec<[u8; 16]> = list.iter().map(|(h, _)| *h).collect();
+        let mut queries: Vec<[u8; 16]> = entries.keys().map(to_hash).collect();
         queries.extend(probes.iter().map(to_hash));
-        let as_nt: Vec<NtHash> = queries.iter().map(|h| nt_from_bytes(h)).collect();
-        let batch = idx.lookup_batch(&as_nt);
-        for (i, q) in queries.iter().enumerate() {
-            let naive = list.iter().find(|(h, _)| h == q).map(|(_, c)| *c);
-            let single = idx.lookup(&as_nt[i]);
-            prop_assert_eq!(single.is_some(), naive.is_some());
-            prop_assert_eq!(batch[i], single);
-            if let (Some(lb), Some(c)) = (single, naive) {
-                prop_assert!(lb <= c && lb * 2 > c);
-            }
-        }
+        check_against_scan(&entries, &queries)?;
+    }
+
+    /// Sparse batches (a few queries in big buckets: searched in the mapping).
+    #[test]
+    fn sparse_lookups_agree_with_a_linear_scan(
+        entries in proptest::collection::btree_map(
+            (Just(0u8), 0u8..2, proptest::collection::vec(0u8..4, 14)), 1u64..1000, 500..2000),
+        picks in proptest::collection::vec(any::<proptest::sample::Index>(), 0..8),
+        probes in proptest::collection::vec((Just(0u8), 0u8..2, proptest::collection::vec(0u8..4, 14)), 0..8),
+    ) {
+        let keys: Vec<&(u8, u8, Vec<u8>)> = entries.keys().collect();
+        let mut queries: Vec<[u8; 16]> = picks.iter().map(|ix| to_hash(keys[ix.index(keys.len())])).collect();
+        queries.extend(probes.iter().map(to_hash));
+        check_against_scan(&entries, &queries)?;
     }
 }
 

@@ -409,8 +409,8 @@ fn push_split(def: &CheckDef, ordinary: Vec<String>, privileged: Vec<String>, fi
 }
 
 /// Variants of a user name tried as its password: the name as written, lower case, Capitalised,
-/// UPPER case and reversed, each followed by nothing, `1`, `123`, `!`, the year or the previous
-/// year.
+/// UPPER case and reversed; and the lower-case and Capitalised forms followed by `1`, `123`, `!`,
+/// the year or the previous year.
 fn username_variants(name: &str, year: i32, mut f: impl FnMut(&str)) {
     let lower = name.to_lowercase();
     let mut cap = String::with_capacity(lower.len());
@@ -420,16 +420,24 @@ fn username_variants(name: &str, year: i32, mut f: impl FnMut(&str)) {
         cap.push_str(chars.as_str());
     }
     let reversed: String = lower.chars().rev().collect();
-    let mut bases: Vec<String> = Vec::with_capacity(5);
-    for b in [name.to_string(), lower, cap, name.to_uppercase(), reversed] {
-        if !b.is_empty() && !bases.contains(&b) {
-            bases.push(b);
+    let upper = name.to_uppercase();
+    let mut bare: Vec<&str> = Vec::with_capacity(5);
+    for b in [name, &lower, &cap, &upper, &reversed] {
+        if !b.is_empty() && !bare.contains(&b) {
+            bare.push(b);
         }
     }
+    for b in &bare {
+        f(b);
+    }
     let years = [year.to_string(), (year - 1).to_string()];
-    let suffixes: [&str; 6] = ["", "1", "123", "!", &years[0], &years[1]];
+    let suffixes: [&str; 5] = ["1", "123", "!", &years[0], &years[1]];
     let mut buf = String::with_capacity(name.len() + 8);
-    for b in &bases {
+    let mut forms = vec![&lower];
+    if cap != lower {
+        forms.push(&cap);
+    }
+    for b in forms {
         for s in suffixes {
             buf.clear();
             buf.push_str(b);
@@ -498,6 +506,9 @@ mod tests {
         for want in ["JDupont", "jdupont", "Jdupont", "JDUPONT", "tnopudj", "jdupont1", "Jdupont123", "jdupont!", "Jdupont2026", "jdupont2025"] {
             assert!(seen.iter().any(|s| s == want), "{want} missing from {seen:?}");
         }
-        assert_eq!(seen.len(), 5 * 6);
+        assert_eq!(seen.len(), 5 + 2 * 5);
+        let mut digits_only = Vec::new();
+        username_variants("1234", 2026, |c| digits_only.push(c.to_string()));
+        assert_eq!(digits_only, ["1234", "4321", "12341", "1234123", "1234!", "12342026", "12342025"]);
     }
 }

@@ -8,7 +8,7 @@
 //! 00-99, 123, 1234, 12345, 123456, and the years 1950 to next year) × symbol suffix (none or one
 //! of `! @ # $ * . ? & + - _`). Words of a `--wordlist` file are tried verbatim.
 
-use crate::hash::{NtHash, NtHasher};
+use crate::hash::{NtHash, NtHasher, utf16le};
 use std::collections::{HashMap, HashSet};
 
 /// Facility, care-unit and job words.
@@ -129,77 +129,76 @@ impl Dictionary {
         cases * per_case + self.verbatim.len() as u64
     }
 
+    /// Digit suffixes, in generation order: none, 0-9, 00-99, sequences, years.
+    fn digit_suffixes(&self) -> Vec<String> {
+        let mut v = Vec::with_capacity(self.suffix_count());
+        v.push(String::new());
+        v.extend((0..10).map(|n| n.to_string()));
+        v.extend((0..100).map(|n| format!("{n:02}")));
+        v.extend(SEQUENCES.iter().map(|s| s.to_string()));
+        v.extend((FIRST_YEAR..=self.last_year).map(|y| y.to_string()));
+        v
+    }
+
     /// Call `f` with every candidate, generated one at a time into a reused buffer.
     pub fn for_each_candidate(&self, mut f: impl FnMut(&str)) {
+        let suffixes = self.digit_suffixes();
         let mut buf = String::with_capacity(64);
         for w in &self.words {
-            self.mutations(w, &mut buf, &mut f);
+            for form in case_forms(w) {
+                for d in &suffixes {
+                    for sym in SYMBOLS {
+                        buf.clear();
+                        buf.push_str(&form);
+                        buf.push_str(d);
+                        buf.push_str(sym);
+                        f(&buf);
+                    }
+                }
+            }
         }
         for v in &self.verbatim {
             f(v);
         }
     }
 
-    fn mutations(&self, word: &str, buf: &mut String, f: &mut impl FnMut(&str)) {
-        use std::fmt::Write;
-        for form in case_forms(word) {
-            let mut emit = |buf: &mut String, digits: &dyn Fn(&mut String)| {
-                for sym in SYMBOLS {
-                    buf.clear();
-                    buf.push_str(&form);
-                    digits(buf);
-                    buf.push_str(sym);
-                    f(buf);
-                }
-            };
-            emit(buf, &|_| {});
-            for n in 0..10 {
-                emit(buf, &|b| {
-                    let _ = write!(b, "{n}");
-                });
-            }
-            for n in 0..100 {
-                emit(buf, &|b| {
-                    let _ = write!(b, "{n:02}");
-                });
-            }
-            for s in SEQUENCES {
-                emit(buf, &|b| b.push_str(s));
-            }
-            for y in FIRST_YEAR..=self.last_year {
-                emit(buf, &|b| {
-                    let _ = write!(b, "{y}");
-                });
-            }
-        }
-    }
-
     /// The hashes of `targets` that some candidate produces. Work is split over `threads`.
-    pub(crate) fn find(&self, targets: &HashMap<NtHash, Vec<u32>>, threads: usize) -> HashSet<NtHash> {
+    ///
+    /// Same candidates as `for_each_candidate`, but assembled directly as UTF-16LE pieces (word
+    /// form, digits, symbol) in the MD4 block: no string is built per candidate.
+    pub(crate) fn find<V: Sync>(&self, targets: &HashMap<NtHash, V>, threads: usize) -> HashSet<NtHash> {
         if targets.is_empty() {
             return HashSet::new();
         }
         let threads = threads.max(1);
-        let check = |found: &mut HashSet<NtHash>, hasher: &NtHasher, utf16: &mut Vec<u8>, cand: &str| {
-            let h = hasher.hash_into(cand, utf16);
-            if targets.contains_key(&h) {
-                found.insert(h);
-            }
-        };
+        let suffixes: Vec<Vec<u8>> = self.digit_suffixes().iter().map(|s| utf16le(s)).collect();
+        let symbols: Vec<Vec<u8>> = SYMBOLS.iter().map(|s| utf16le(s)).collect();
         std::thread::scope(|s| {
             let mut handles = Vec::new();
             for t in 0..threads {
-                let check = &check;
+                let (suffixes, symbols) = (&suffixes, &symbols);
                 handles.push(s.spawn(move || {
                     let hasher = NtHasher;
-                    let mut utf16 = Vec::with_capacity(128);
                     let mut found = HashSet::new();
-                    let mut buf = String::with_capacity(64);
                     for w in self.words.iter().skip(t).step_by(threads) {
-                        self.mutations(w, &mut buf, &mut |c| check(&mut found, &hasher, &mut utf16, c));
+                        for form in case_forms(w) {
+                            let form = utf16le(&form);
+                            for d in suffixes {
+                                for sym in symbols {
+                                    let h = hasher.hash_utf16_parts(&[&form, d, sym]);
+                                    if targets.contains_key(&h) {
+                                        found.insert(h);
+                                    }
+                                }
+                            }
+                        }
                     }
+                    let mut utf16 = Vec::with_capacity(128);
                     for v in self.verbatim.iter().skip(t).step_by(threads) {
-                        check(&mut found, &hasher, &mut utf16, v);
+                        let h = hasher.hash_into(v, &mut utf16);
+                        if targets.contains_key(&h) {
+                            found.insert(h);
+                        }
                     }
                     found
                 }));
@@ -289,5 +288,11 @@ mod tests {
             let found = d.find(&targets, threads);
             assert_eq!(found, weak.iter().copied().collect::<HashSet<_>>(), "threads={threads}");
         }
+        // The fast path finds exactly what hashing every generated candidate finds.
+        let mut all: HashMap<NtHash, ()> = HashMap::new();
+        d.for_each_candidate(|c| {
+            all.insert(NtHash::of_password(c), ());
+        });
+        assert_eq!(d.find(&all, 2).len(), all.len());
     }
 }

@@ -4,8 +4,18 @@
 use md4::{Digest, Md4};
 
 /// An NT hash (MD4 of the UTF-16LE password). Never printed: `Debug` shows `NtHash(<redacted>)`.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct NtHash([u8; 16]);
+
+/// NT hashes are uniformly distributed: hashing their first eight bytes is enough, and cheaper
+/// than feeding all sixteen (plus a length) to the hasher.
+impl std::hash::Hash for NtHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(b));
+    }
+}
 
 impl std::fmt::Debug for NtHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46,12 +56,67 @@ impl NtHash {
     }
 }
 
-/// Reusable hasher state for hashing many candidates without allocating.
+/// Hashes many short candidates fast: a password of up to 27 UTF-16 units fits, padded, in one
+/// 64-byte MD4 block, which is fed straight to the md4 crate's block function (`Md4Core`),
+/// skipping the buffering of the `Digest` API. Longer ones go through `Md4::digest`.
 #[derive(Default)]
 pub(crate) struct NtHasher;
 
+/// Largest message (bytes) that fits in one block with its padding.
+const ONE_BLOCK_MAX: usize = 55;
+
 impl NtHasher {
     pub(crate) fn hash_into(&self, password: &str, buf: &mut Vec<u8>) -> NtHash {
+        let mut block = [0u8; 64];
+        let mut len = 0usize;
+        for unit in password.encode_utf16().take(128) {
+            if len + 2 > ONE_BLOCK_MAX {
+                return Self::hash_long(password, buf);
+            }
+            block[len..len + 2].copy_from_slice(&unit.to_le_bytes());
+            len += 2;
+        }
+        Self::finish_block(block, len)
+    }
+
+    /// Hash the UTF-16LE bytes `parts` concatenated (each a whole number of UTF-16 units).
+    #[inline]
+    pub(crate) fn hash_utf16_parts(&self, parts: &[&[u8]]) -> NtHash {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if total > ONE_BLOCK_MAX {
+            let bytes: Vec<u8> = parts.concat();
+            // Windows passwords stop at 128 UTF-16 units.
+            let d = Md4::digest(&bytes[..bytes.len().min(256)]);
+            let mut out = [0u8; 16];
+            out.copy_from_slice(d.as_slice());
+            return NtHash(out);
+        }
+        let mut block = [0u8; 64];
+        let mut at = 0;
+        for p in parts {
+            block[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
+        Self::finish_block(block, at)
+    }
+
+    #[inline]
+    fn finish_block(mut block: [u8; 64], len: usize) -> NtHash {
+        use md4::block_api::Md4Core;
+        use md4::digest::block_api::UpdateCore;
+        use md4::digest::common::hazmat::SerializableState;
+        block[len] = 0x80;
+        block[56..].copy_from_slice(&((len as u64) * 8).to_le_bytes());
+        let mut core = Md4Core::default();
+        core.update_blocks(std::slice::from_ref(&block.into()));
+        // The serialised state starts with the four state words, little-endian: the digest.
+        let state = core.serialize();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&state[..16]);
+        NtHash(out)
+    }
+
+    fn hash_long(password: &str, buf: &mut Vec<u8>) -> NtHash {
         buf.clear();
         for unit in password.encode_utf16().take(128) {
             buf.extend_from_slice(&unit.to_le_bytes());
@@ -61,6 +126,11 @@ impl NtHasher {
         out.copy_from_slice(digest.as_slice());
         NtHash(out)
     }
+}
+
+/// UTF-16LE bytes of a string.
+pub(crate) fn utf16le(s: &str) -> Vec<u8> {
+    s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
 }
 
 const INVALID: u8 = 0xff;
@@ -129,6 +199,28 @@ mod tests {
             o
         };
         assert_eq!(NtHash::of_password("é").bytes(), &manual);
+    }
+
+    fn digest_path(pw: &str) -> [u8; 16] {
+        let bytes = utf16le(pw);
+        let d = Md4::digest(&bytes[..bytes.len().min(256)]);
+        let mut o = [0u8; 16];
+        o.copy_from_slice(d.as_slice());
+        o
+    }
+
+    #[test]
+    fn one_block_fast_path_agrees_with_the_digest_api_at_every_length() {
+        let h = NtHasher;
+        let mut buf = Vec::new();
+        for n in 0..140 {
+            let pw: String = "aé€Z9!".chars().cycle().take(n).collect();
+            assert_eq!(h.hash_into(&pw, &mut buf).bytes(), &digest_path(&pw), "length {n}");
+            let (a, b) = pw.split_at(pw.char_indices().nth(n / 2).map_or(pw.len(), |(i, _)| i));
+            assert_eq!(h.hash_utf16_parts(&[&utf16le(a), &utf16le(b)]).bytes(), &digest_path(&pw), "parts, length {n}");
+        }
+        // Outside the BMP: surrogate pairs.
+        assert_eq!(h.hash_into("😀x", &mut buf).bytes(), &digest_path("😀x"));
     }
 
     #[test]

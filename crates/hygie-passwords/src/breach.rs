@@ -444,7 +444,7 @@ mod tests {
         assert!(matches!(parse_line(format!("{h}:42").as_bytes()), Ok((_, 42))));
         assert!(matches!(parse_line(format!("{h}:7\r").as_bytes()), Ok((_, 7))));
         for (l, want) in [
-            (format!("{h}"), "expected HASH:COUNT"),
+            (h.to_string(), "expected HASH:COUNT"),
             (format!("{h}:"), "expected HASH:COUNT"),
             (format!("{h}:x"), "not a number"),
             (format!("{h}:-1"), "not a number"),

@@ -38,7 +38,7 @@ impl NtHash {
     /// does not accept longer ones.
     pub fn of_password(password: &str) -> NtHash {
         let mut buf = Vec::with_capacity(password.len() * 2);
-        NtHasher::default().hash_into(password, &mut buf)
+        NtHasher.hash_into(password, &mut buf)
     }
 
     pub(crate) fn from_bytes(b: [u8; 16]) -> NtHash {

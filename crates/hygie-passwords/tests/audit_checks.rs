@@ -15,7 +15,8 @@ const NO_LM: &str = "aad3b435b51404eeaad3b435b51404ee";
 const SOME_LM: &str = "e52cac67419a9a224a3b108f3fa6cb6d";
 
 /// (account, rid, password, LM stored, status suffix, history passwords)
-const ACCOUNTS: &[(&str, u32, &str, bool, &str, &[&str])] = &[
+type Row = (&'static str, u32, &'static str, bool, &'static str, &'static [&'static str]);
+const ACCOUNTS: &[Row] = &[
     ("CHU\\Administrator", 500, "Kx7#pL9@wQ2!vN4$", false, "", &[]),
     ("CHU\\eve", 1101, "", false, "", &[]),
     ("CHU\\alice", 1102, "Shared-Secret-91!x", false, "", &[]),

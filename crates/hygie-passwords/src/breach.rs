@@ -37,8 +37,6 @@ pub const ENTRY_LEN: usize = SUFFIX_LEN + 1;
 const TABLE_LEN: usize = (BUCKETS + 1) * 8;
 /// Problems reported before an import gives up reading.
 const MAX_PROBLEMS: usize = 20;
-const READ_BUF: usize = 8 << 20;
-const WRITE_BUF: usize = 8 << 20;
 
 /// What is wrong with one line of the breach list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,150 +99,297 @@ fn parse_line(line: &[u8]) -> Result<([u8; 16], u64), &'static str> {
     Ok((hash, count))
 }
 
-/// State of an import in progress.
-struct Builder {
-    out: Option<(tempfile::NamedTempFile, Vec<u8>)>,
-    table: Vec<u64>,
-    entries: u64,
-    prev: Option<[u8; 16]>,
-    problems: Vec<LineProblem>,
-    more: bool,
+/// A run of whole lines read from the input.
+struct Chunk {
+    seq: u64,
+    data: Vec<u8>,
 }
 
-impl Builder {
-    #[inline]
-    fn push(&mut self, line_no: u64, hash: [u8; 16], count: u64) -> std::io::Result<()> {
-        if let Some(p) = self.prev
-            && hash <= p
-        {
-            let message = if hash == p { "duplicate hash" } else { "not sorted: hash smaller than the previous line's" };
-            self.problem(line_no, message);
-            return Ok(());
-        }
-        self.prev = Some(hash);
-        if let Some((file, buf)) = &mut self.out {
-            buf.extend_from_slice(&hash[PREFIX_LEN..]);
-            buf.push(count_bucket(count));
-            if buf.len() >= WRITE_BUF {
-                file.write_all(buf)?;
-                buf.clear();
+/// A chunk parsed by a worker: its entries in index form and what the writer needs to check and
+/// place them.
+struct Parsed {
+    seq: u64,
+    bytes: u64,
+    lines: u64,
+    entries: Vec<u8>,
+    /// (16-bit prefix, number of entries) runs, in order.
+    runs: Vec<(u16, u64)>,
+    /// First valid hash, with its line within the chunk; last (largest) valid hash.
+    first: Option<(u128, u64)>,
+    last: Option<u128>,
+    /// (line within the chunk, message)
+    problems: Vec<(u64, &'static str)>,
+    /// More problems than `problems` holds.
+    more: bool,
+    data: Vec<u8>,
+}
+
+const CHUNK: usize = 4 << 20;
+const MAX_LINE: usize = 1 << 20;
+
+fn parse_chunk(chunk: Chunk) -> Parsed {
+    let data = chunk.data;
+    let mut p = Parsed {
+        seq: chunk.seq,
+        bytes: data.len() as u64,
+        lines: 0,
+        entries: Vec::with_capacity(data.len() / 38 * ENTRY_LEN + ENTRY_LEN),
+        runs: Vec::new(),
+        first: None,
+        last: None,
+        problems: Vec::new(),
+        more: false,
+        data: Vec::new(),
+    };
+    let mut pos = 0;
+    let len = data.len();
+    while pos < len {
+        let nl = memchr::memchr(b'\n', &data[pos..]).map_or(len, |i| pos + i);
+        p.lines += 1;
+        match parse_line(&data[pos..nl]) {
+            Ok((hash, count)) => {
+                let v = u128::from_be_bytes(hash);
+                match p.last {
+                    Some(prev) if v <= prev => {
+                        let m = if v == prev { "duplicate hash" } else { "not sorted: hash smaller than the previous line's" };
+                        if p.problems.len() < MAX_PROBLEMS {
+                            p.problems.push((p.lines, m));
+                        } else {
+                            p.more = true;
+                        }
+                    }
+                    _ => {
+                        if p.first.is_none() {
+                            p.first = Some((v, p.lines));
+                        }
+                        p.last = Some(v);
+                        p.entries.extend_from_slice(&hash[PREFIX_LEN..]);
+                        p.entries.push(count_bucket(count));
+                        let prefix = u16::from_be_bytes([hash[0], hash[1]]);
+                        match p.runs.last_mut() {
+                            Some((b, n)) if *b == prefix => *n += 1,
+                            _ => p.runs.push((prefix, 1)),
+                        }
+                    }
+                }
+            }
+            Err(m) => {
+                if p.problems.len() < MAX_PROBLEMS {
+                    p.problems.push((p.lines, m));
+                } else {
+                    p.more = true;
+                }
             }
         }
-        self.table[usize::from(u16::from_be_bytes([hash[0], hash[1]]))] += 1;
-        self.entries += 1;
-        Ok(())
+        pos = nl + 1;
     }
+    p.data = data;
+    p
+}
 
-    fn problem(&mut self, line: u64, message: &'static str) {
-        // From the first problem on, nothing more is written: the import will fail.
-        self.out = None;
-        if self.problems.len() < MAX_PROBLEMS {
-            self.problems.push(LineProblem { line, message });
-        } else {
-            self.more = true;
+/// Read `input` into chunks of whole lines. Returns `Err(None)` when a line is longer than
+/// `MAX_LINE`, `Err(Some(e))` on a read error.
+fn read_chunks(
+    input: &mut (dyn Read + Send),
+    chunk: usize,
+    work: std::sync::mpsc::SyncSender<Chunk>,
+    recycled: std::sync::mpsc::Receiver<Vec<u8>>,
+) -> Result<(), Option<std::io::Error>> {
+    let mut carry: Vec<u8> = Vec::new();
+    let mut seq = 0u64;
+    loop {
+        let mut buf = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(chunk + 64 * 1024));
+        buf.clear();
+        buf.append(&mut carry);
+        let mut eof = false;
+        while buf.len() < chunk {
+            let at = buf.len();
+            buf.resize(chunk.max(at + 64 * 1024).min(at + chunk), 0);
+            match input.read(&mut buf[at..]) {
+                Ok(0) => {
+                    buf.truncate(at);
+                    eof = true;
+                    break;
+                }
+                Ok(n) => buf.truncate(at + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(at),
+                Err(e) => return Err(Some(e)),
+            }
+        }
+        if !eof {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(nl) => carry.extend_from_slice(&buf[nl + 1..]),
+                None => return Err(None),
+            }
+            let keep = buf.len() - carry.len();
+            buf.truncate(keep);
+            if carry.len() > MAX_LINE {
+                return Err(None);
+            }
+        }
+        if !buf.is_empty() && work.send(Chunk { seq, data: buf }).is_err() {
+            return Ok(()); // the writer stopped (too many problems)
+        }
+        seq += 1;
+        if eof {
+            return Ok(());
         }
     }
 }
 
 /// Import a HIBP NTLM ordered list from `input` into the index file `output`.
 ///
-/// `progress` is called after each chunk with the number of bytes read so far. On any invalid
-/// line (malformed, unsorted, duplicate) nothing is written and the error lists the first lines
-/// at fault (line numbers only: the lines themselves are not quoted).
+/// One thread reads chunks of whole lines, worker threads parse them, and this thread checks the
+/// order across chunks and writes the entries in order: memory stays bounded (a few chunks in
+/// flight) whatever the input size. `progress` is called after each chunk with the number of
+/// bytes read so far. On any invalid line (malformed, unsorted, duplicate) nothing is written and
+/// the error lists the first lines at fault (line numbers only: lines are not quoted).
 pub fn import(
-    input: &mut dyn Read,
+    input: &mut (dyn Read + Send),
     input_name: &str,
     output: &Path,
     progress: &mut dyn FnMut(u64),
+) -> Result<ImportStats, BreachError> {
+    import_chunked(input, input_name, output, progress, CHUNK)
+}
+
+fn import_chunked(
+    input: &mut (dyn Read + Send),
+    input_name: &str,
+    output: &Path,
+    progress: &mut dyn FnMut(u64),
+    chunk: usize,
 ) -> Result<ImportStats, BreachError> {
     let dir = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::Builder::new().prefix(".hygie-breach-").suffix(".tmp").tempfile_in(&dir).map_err(io_err(&dir))?;
-    tmp.as_file_mut().write_all(&[0u8; HEADER_LEN]).map_err(io_err(output))?;
-    let mut b = Builder {
-        out: Some((tmp, Vec::with_capacity(WRITE_BUF + ENTRY_LEN))),
-        table: vec![0u64; BUCKETS + 1],
-        entries: 0,
-        prev: None,
-        problems: Vec::new(),
-        more: false,
-    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".hygie-breach-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(io_err(&dir))?;
     let in_path = Path::new(input_name);
-    let mut buf = vec![0u8; READ_BUF];
-    let mut filled = 0usize;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+
+    let mut table = vec![0u64; BUCKETS + 1];
+    let mut entries = 0u64;
     let mut bytes_read = 0u64;
-    let mut line_no = 0u64;
-    let mut eof = false;
-    'read: while !eof {
-        let n = loop {
-            match input.read(&mut buf[filled..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(io_err(in_path)(e)),
-            }
-        };
-        bytes_read += n as u64;
-        filled += n;
-        if n == 0 {
-            eof = true;
-            // A last line without its newline.
-            if filled > 0 && buf[filled - 1] != b'\n' {
-                if filled == buf.len() {
-                    buf.push(b'\n');
-                } else {
-                    buf[filled] = b'\n';
+    let mut problems: Vec<LineProblem> = Vec::new();
+    let mut more = false;
+    let mut write_error: Option<std::io::Error> = None;
+    let reader_result = std::thread::scope(|s| {
+        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Chunk>(workers * 2);
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Parsed>(workers * 2);
+        let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let reader = s.spawn(move || read_chunks(input, chunk, work_tx, recycle_rx));
+        let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
+        for _ in 0..workers {
+            let (rx, tx) = (work_rx.clone(), done_tx.clone());
+            s.spawn(move || {
+                loop {
+                    let next = match rx.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(chunk) = next else { return };
+                    if tx.send(parse_chunk(chunk)).is_err() {
+                        return;
+                    }
                 }
-                filled += 1;
+            });
+        }
+        // Only the workers hold the work queue: when they stop, the reader's sends fail.
+        drop(work_rx);
+        drop(done_tx);
+
+        let file = tmp.as_file_mut();
+        if let Err(e) = file.write_all(&[0u8; HEADER_LEN]) {
+            write_error = Some(e);
+        }
+        let mut pending: std::collections::BTreeMap<u64, Parsed> = std::collections::BTreeMap::new();
+        let mut next_seq = 0u64;
+        let mut line_base = 0u64;
+        let mut last: Option<u128> = None;
+        'recv: for parsed in done_rx.iter() {
+            pending.insert(parsed.seq, parsed);
+            while let Some(mut p) = pending.remove(&next_seq) {
+                next_seq += 1;
+                let mut add = |line: u64, message: &'static str| {
+                    if problems.len() < MAX_PROBLEMS {
+                        problems.push(LineProblem { line, message });
+                    } else {
+                        more = true;
+                    }
+                };
+                if let (Some(prev), Some((first, at))) = (last, p.first)
+                    && first <= prev
+                {
+                    let m = if first == prev { "duplicate hash" } else { "not sorted: hash smaller than the previous line's" };
+                    add(line_base + at, m);
+                }
+                for &(l, m) in &p.problems {
+                    add(line_base + l, m);
+                }
+                more |= p.more;
+                if problems.is_empty() && write_error.is_none() {
+                    if let Err(e) = file.write_all(&p.entries) {
+                        write_error = Some(e);
+                    }
+                    for &(prefix, n) in &p.runs {
+                        table[usize::from(prefix)] += n;
+                    }
+                    entries += (p.entries.len() / ENTRY_LEN) as u64;
+                }
+                last = last.max(p.last);
+                line_base += p.lines;
+                bytes_read += p.bytes;
+                progress(bytes_read);
+                let _ = recycle_tx.send(std::mem::take(&mut p.data));
+                if more || write_error.is_some() {
+                    break 'recv;
+                }
             }
         }
-        let mut pos = 0usize;
-        while let Some(nl) = memchr::memchr(b'\n', &buf[pos..filled]) {
-            line_no += 1;
-            let line = &buf[pos..pos + nl];
-            match parse_line(line) {
-                Ok((hash, count)) => b.push(line_no, hash, count).map_err(io_err(output))?,
-                Err(message) => b.problem(line_no, message),
-            }
-            pos += nl + 1;
-            if b.more {
-                break 'read;
+        drop(done_rx);
+        let result = reader.join();
+        (result, line_base)
+    });
+    let (reader_result, lines_seen) = reader_result;
+    progress(bytes_read);
+    match reader_result {
+        Ok(Ok(())) => {}
+        Ok(Err(None)) => {
+            if problems.len() < MAX_PROBLEMS {
+                problems.push(LineProblem { line: lines_seen + 1, message: "line longer than 1 MiB" });
             }
         }
-        if pos == 0 && filled == buf.len() {
-            line_no += 1;
-            b.problem(line_no, "line longer than 8 MiB");
-            break;
-        }
-        buf.copy_within(pos..filled, 0);
-        filled -= pos;
-        progress(bytes_read);
+        Ok(Err(Some(e))) => return Err(io_err(in_path)(e)),
+        Err(p) => std::panic::resume_unwind(p),
     }
-    if !b.problems.is_empty() {
+    if !problems.is_empty() {
         // Dropping the temporary file removes it.
-        return Err(BreachError::Input { path: input_name.to_string(), problems: b.problems, more: b.more });
+        return Err(BreachError::Input { path: input_name.to_string(), problems, more });
     }
-    let Some((mut tmp, rest)) = b.out else {
-        return Err(BreachError::Input { path: input_name.to_string(), problems: Vec::new(), more: false });
-    };
+    if let Some(e) = write_error {
+        return Err(io_err(output)(e));
+    }
     let file = tmp.as_file_mut();
-    file.write_all(&rest).map_err(io_err(output))?;
     // Bucket sizes -> start index of each bucket, then the total.
-    let mut table = Vec::with_capacity(TABLE_LEN);
+    let mut bytes = Vec::with_capacity(TABLE_LEN);
     let mut start = 0u64;
-    for n in &b.table[..BUCKETS] {
-        table.extend_from_slice(&start.to_le_bytes());
+    for n in &table[..BUCKETS] {
+        bytes.extend_from_slice(&start.to_le_bytes());
         start += n;
     }
-    table.extend_from_slice(&start.to_le_bytes());
-    file.write_all(&table).map_err(io_err(output))?;
+    bytes.extend_from_slice(&start.to_le_bytes());
+    file.write_all(&bytes).map_err(io_err(output))?;
     file.seek(SeekFrom::Start(0)).map_err(io_err(output))?;
-    file.write_all(&header(b.entries)).map_err(io_err(output))?;
+    file.write_all(&header(entries)).map_err(io_err(output))?;
     file.sync_all().map_err(io_err(output))?;
     tmp.persist(output).map_err(|e| io_err(output)(e.error))?;
-    let index_bytes = (HEADER_LEN + TABLE_LEN) as u64 + b.entries * ENTRY_LEN as u64;
-    Ok(ImportStats { entries: b.entries, bytes_read, index_bytes })
+    let index_bytes = (HEADER_LEN + TABLE_LEN) as u64 + entries * ENTRY_LEN as u64;
+    Ok(ImportStats { entries, bytes_read, index_bytes })
 }
 
 fn header(entries: u64) -> [u8; HEADER_LEN] {
@@ -435,6 +580,70 @@ mod tests {
             assert_eq!(count_bucket(count), b, "{count}");
             assert_eq!(bucket_min(b), min, "{count}");
             assert!(bucket_min(count_bucket(count)) <= count);
+        }
+    }
+
+    fn lines(n: u64) -> Vec<String> {
+        (0..n).map(|i| format!("{:032X}:{}", (i as u128 + 1) * 0x0123_4567_89ab_cdef_0011, i % 7 + 1)).collect()
+    }
+
+    fn run(text: &str, chunk: usize) -> (Result<ImportStats, BreachError>, Option<Vec<u8>>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join("i.idx");
+        let r = import_chunked(&mut text.as_bytes(), "l.txt", &out, &mut |_| {}, chunk);
+        (r, std::fs::read(&out).ok())
+    }
+
+    /// Chunk boundaries fall everywhere: tiny chunks (a few lines each) give the same index as
+    /// one big chunk, and an order fault is reported at its line wherever it falls.
+    #[test]
+    fn chunk_boundaries_change_nothing() {
+        let l = lines(60);
+        let text = l.join("\n") + "\n";
+        let (_, whole) = run(&text, 1 << 20);
+        let whole = whole.expect("index written");
+        for chunk in [40, 41, 50, 77, 100, 333] {
+            let (r, idx) = run(&text, chunk);
+            assert_eq!(r.expect("valid").entries, 60);
+            assert!(idx.as_ref() == Some(&whole), "chunk size {chunk}");
+        }
+        let no_final_newline = l.join("\r\n");
+        assert_eq!(run(&no_final_newline, 64).1.expect("written").len(), whole.len());
+        for i in 0..59 {
+            for (kind, want) in [("swap", "not sorted"), ("dup", "duplicate")] {
+                let mut v = l.clone();
+                if kind == "swap" {
+                    v.swap(i, i + 1);
+                } else {
+                    v[i + 1] = v[i].clone();
+                }
+                for chunk in [40, 77, 1 << 20] {
+                    let (r, idx) = run(&(v.join("\n") + "\n"), chunk);
+                    assert!(idx.is_none(), "nothing written");
+                    match r {
+                        Err(BreachError::Input { problems, .. }) => {
+                            assert_eq!(problems[0].line, i as u64 + 2, "{kind} at {i}, chunk {chunk}");
+                            assert!(problems[0].message.contains(want));
+                        }
+                        other => panic!("{kind} at {i}, chunk {chunk}: {other:?}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn too_many_problems_stop_the_import() {
+        let text: String = (0..100).map(|i| format!("bad line {i}\n")).collect();
+        for chunk in [30, 1 << 20] {
+            match run(&text, chunk).0 {
+                Err(BreachError::Input { problems, more, .. }) => {
+                    assert_eq!(problems.len(), MAX_PROBLEMS);
+                    assert!(more);
+                    assert_eq!(problems.iter().map(|p| p.line).collect::<Vec<_>>(), (1..=20).collect::<Vec<u64>>());
+                }
+                other => panic!("{other:?}"),
+            }
         }
     }
 

@@ -1,1 +1,106 @@
-fn main() {}
+//! `hygie`: the command line. Glue only: parse arguments, open the store, call the libraries,
+//! print, and map errors to the documented exit codes (see `exit.rs`).
+
+mod cmd;
+mod exit;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "hygie",
+    version,
+    about = "Hygie: the health-sector security plan, verified. / Le plan de sécurité des établissements de santé, vérifié."
+)]
+#[command(after_help = exit::HELP)]
+pub struct Cli {
+    /// Folder holding the embedded SQLite store (and nothing else needed).
+    #[arg(long, global = true, env = "HYGIE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Overrides --data-dir.
+    #[arg(
+        long,
+        global = true,
+        env = "HYGIE_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
+    /// Output format (not every command has every format).
+    #[arg(long, short = 'f', global = true, value_enum, default_value_t = output::Format::Table)]
+    format: output::Format,
+    /// Language of the text output.
+    #[arg(long, global = true, env = "HYGIE_LANG", default_value = "en")]
+    lang: hygie_core::Lang,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the store (if needed) and load the bundled catalogue.
+    Init,
+    /// The measure catalogue.
+    #[command(subcommand)]
+    Catalog(cmd::catalog::CatalogCmd),
+    /// Facilities: FINESS, kind, region, NIS 2 status, plan start.
+    #[command(subcommand)]
+    Facility(cmd::facility::FacilityCmd),
+    /// Declared status and evidence of a facility's measures.
+    #[command(subcommand)]
+    Assess(cmd::assess::AssessCmd),
+    /// Where a facility stands: plan levels, overdue measures, scores.
+    Status(cmd::status::StatusArgs),
+    /// Regional views.
+    #[command(subcommand)]
+    Region(cmd::status::RegionCmd),
+    /// The tamper-evident journal of every change.
+    #[command(subcommand)]
+    Journal(cmd::journal::JournalCmd),
+    /// Seed a clearly labelled demo region with facilities at different stages.
+    Demo(cmd::demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HYGIE_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(exit::RUNTIME);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::code_of(&e))
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<u8> {
+    let ctx = cmd::Ctx::new(&cli)?;
+    match cli.command {
+        Command::Init => cmd::init(&ctx).await,
+        Command::Catalog(c) => cmd::catalog::run(&ctx, c).await,
+        Command::Facility(c) => cmd::facility::run(&ctx, c).await,
+        Command::Assess(c) => cmd::assess::run(&ctx, c).await,
+        Command::Status(a) => cmd::status::status(&ctx, a).await,
+        Command::Region(c) => cmd::status::region(&ctx, c).await,
+        Command::Journal(c) => cmd::journal::run(&ctx, c).await,
+        Command::Demo(a) => cmd::demo::run(&ctx, a).await,
+    }
+}

@@ -26,7 +26,10 @@ impl MeasureId {
         if ok {
             Ok(MeasureId(t.to_owned()))
         } else {
-            Err(InvalidValue::new("measure", format!("'{s}' is not a measure id (like IAM-04)")))
+            Err(InvalidValue::new(
+                "measure",
+                format!("'{s}' is not a measure id (like IAM-04)"),
+            ))
         }
     }
 
@@ -56,8 +59,12 @@ pub enum Principle {
 }
 
 impl Principle {
-    pub const ALL: [Principle; 4] =
-        [Principle::Availability, Principle::Integrity, Principle::Confidentiality, Principle::Traceability];
+    pub const ALL: [Principle; 4] = [
+        Principle::Availability,
+        Principle::Integrity,
+        Principle::Confidentiality,
+        Principle::Traceability,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -216,9 +223,24 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    pub fn new(version: String, groups: Vec<Group>, frameworks: Vec<Framework>, measures: Vec<Measure>) -> Self {
-        let index = measures.iter().enumerate().map(|(i, m)| (m.id.clone(), i)).collect();
-        Catalog { version, groups, frameworks, measures, index }
+    pub fn new(
+        version: String,
+        groups: Vec<Group>,
+        frameworks: Vec<Framework>,
+        measures: Vec<Measure>,
+    ) -> Self {
+        let index = measures
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.clone(), i))
+            .collect();
+        Catalog {
+            version,
+            groups,
+            frameworks,
+            measures,
+            index,
+        }
     }
 
     pub fn measure(&self, id: &MeasureId) -> Option<&Measure> {
@@ -229,7 +251,10 @@ impl Catalog {
     pub fn resolve(&self, s: &str) -> Result<&Measure, InvalidValue> {
         let id = MeasureId::parse(s)?;
         self.measure(&id).ok_or_else(|| {
-            InvalidValue::new("measure", format!("'{s}' is not in catalogue {}", self.version))
+            InvalidValue::new(
+                "measure",
+                format!("'{s}' is not in catalogue {}", self.version),
+            )
         })
     }
 

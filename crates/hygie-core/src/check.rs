@@ -39,7 +39,10 @@ impl std::str::FromStr for Severity {
             "medium" => Ok(Severity::Medium),
             "high" => Ok(Severity::High),
             "critical" => Ok(Severity::Critical),
-            _ => Err(InvalidValue::new("severity", format!("'{s}' is not a severity (info, low, medium, high, critical)"))),
+            _ => Err(InvalidValue::new(
+                "severity",
+                format!("'{s}' is not a severity (info, low, medium, high, critical)"),
+            )),
         }
     }
 }
@@ -79,9 +82,17 @@ pub enum AutoStatus {
     /// No complete run evaluated a rule that verifies this measure.
     Unchecked,
     /// Every rule that verifies it passed in the latest run of each source.
-    Verified { sources: Vec<String>, rules: Vec<String>, at: jiff::Timestamp },
+    Verified {
+        sources: Vec<String>,
+        rules: Vec<String>,
+        at: jiff::Timestamp,
+    },
     /// At least one rule failed: this beats any declaration.
-    Failing { sources: Vec<String>, rules: Vec<String>, at: jiff::Timestamp },
+    Failing {
+        sources: Vec<String>,
+        rules: Vec<String>,
+        at: jiff::Timestamp,
+    },
 }
 
 impl AutoStatus {
@@ -110,9 +121,17 @@ impl AutoStatus {
             }
         }
         if let Some(at) = fail_at {
-            AutoStatus::Failing { sources: fail_sources.into_iter().collect(), rules: failed.into_iter().collect(), at }
+            AutoStatus::Failing {
+                sources: fail_sources.into_iter().collect(),
+                rules: failed.into_iter().collect(),
+                at,
+            }
         } else if let Some(at) = pass_at {
-            AutoStatus::Verified { sources: pass_sources.into_iter().collect(), rules: passed.into_iter().collect(), at }
+            AutoStatus::Verified {
+                sources: pass_sources.into_iter().collect(),
+                rules: passed.into_iter().collect(),
+                at,
+            }
         } else {
             AutoStatus::Unchecked
         }

@@ -11,7 +11,9 @@ pub enum DeclaredStatus {
     InProgress,
     Implemented,
     /// Not applicable, with the justification the auditor will read.
-    NotApplicable { justification: String },
+    NotApplicable {
+        justification: String,
+    },
 }
 
 impl DeclaredStatus {
@@ -23,7 +25,9 @@ impl DeclaredStatus {
             "in_progress" => Ok(DeclaredStatus::InProgress),
             "implemented" | "done" => Ok(DeclaredStatus::Implemented),
             "not_applicable" | "na" | "n/a" => match justification.map(str::trim) {
-                Some(j) if !j.is_empty() => Ok(DeclaredStatus::NotApplicable { justification: j.to_owned() }),
+                Some(j) if !j.is_empty() => Ok(DeclaredStatus::NotApplicable {
+                    justification: j.to_owned(),
+                }),
                 _ => Err(InvalidValue::new(
                     "justification",
                     "a measure declared not applicable needs a justification (--justification)",
@@ -31,7 +35,9 @@ impl DeclaredStatus {
             },
             _ => Err(InvalidValue::new(
                 "status",
-                format!("'{status}' is not a status (not_started, in_progress, implemented, not_applicable)"),
+                format!(
+                    "'{status}' is not a status (not_started, in_progress, implemented, not_applicable)"
+                ),
             )),
         }
     }

@@ -19,7 +19,9 @@ impl Finess {
         let s = input.trim().to_ascii_uppercase();
         let err = |m: String| InvalidValue::new("finess", format!("'{input}' {m}"));
         if s.len() != 9 || !s.is_ascii() {
-            return Err(err("must have exactly 9 characters (2 for the département, 7 digits)".into()));
+            return Err(err(
+                "must have exactly 9 characters (2 for the département, 7 digits)".into(),
+            ));
         }
         let (dept, rest) = s.split_at(2);
         if !rest.bytes().all(|b| b.is_ascii_digit()) {
@@ -27,16 +29,20 @@ impl Finess {
         }
         let corsica = dept == "2A" || dept == "2B";
         if !corsica {
-            let n: u32 = dept
-                .parse()
-                .map_err(|_| err(format!("starts with '{dept}', which is not a département code")))?;
+            let n: u32 = dept.parse().map_err(|_| {
+                err(format!(
+                    "starts with '{dept}', which is not a département code"
+                ))
+            })?;
             if n == 0 || n == 20 || n > 98 || n == 96 {
                 return Err(err(format!(
                     "starts with '{dept}', which is not a département code (01-95, 2A, 2B, 97, 98)"
                 )));
             }
             if !luhn_valid(&s) {
-                return Err(err("has a wrong check digit (Luhn key of the first 8 digits)".into()));
+                return Err(err(
+                    "has a wrong check digit (Luhn key of the first 8 digits)".into(),
+                ));
             }
         }
         Ok(Finess(s))
@@ -44,6 +50,19 @@ impl Finess {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Complete eight leading digits with their Luhn check digit (for generated test and demo data).
+    pub fn with_check_digit(first8: &str) -> Result<Self, InvalidValue> {
+        for d in 0..=9 {
+            if let Ok(f) = Finess::parse(&format!("{first8}{d}")) {
+                return Ok(f);
+            }
+        }
+        Err(InvalidValue::new(
+            "finess",
+            format!("'{first8}' cannot start a FINESS number"),
+        ))
     }
 
     /// The département code the number starts with (`75`, `2A`, `971`...).
@@ -120,7 +139,10 @@ impl FacilityKind {
         let (en, fr) = match self {
             FacilityKind::Hospital => ("Hospital / GHT", "Établissement de santé / GHT"),
             FacilityKind::Clinic => ("Clinic", "Clinique"),
-            FacilityKind::BiologyLab => ("Medical biology laboratory", "Laboratoire de biologie médicale"),
+            FacilityKind::BiologyLab => (
+                "Medical biology laboratory",
+                "Laboratoire de biologie médicale",
+            ),
             FacilityKind::Radiotherapy => ("Radiotherapy centre", "Centre de radiothérapie"),
             FacilityKind::Imaging => ("Imaging centre", "Centre d'imagerie"),
             FacilityKind::MedicoSocial => ("Medico-social facility", "Établissement médico-social"),
@@ -189,7 +211,9 @@ impl std::str::FromStr for Nis2Status {
             "unknown" => Ok(Nis2Status::Unknown),
             _ => Err(InvalidValue::new(
                 "nis2",
-                format!("'{s}' is not a NIS 2 status (essential, important, out_of_scope, unknown)"),
+                format!(
+                    "'{s}' is not a NIS 2 status (essential, important, out_of_scope, unknown)"
+                ),
             )),
         }
     }
@@ -229,7 +253,13 @@ mod tests {
 
     #[test]
     fn finess_accepts_real_numbers_and_corsica() {
-        for ok in ["750712184", "330781196", "2A0000016", "2b0000016", " 750712184 "] {
+        for ok in [
+            "750712184",
+            "330781196",
+            "2A0000016",
+            "2b0000016",
+            " 750712184 ",
+        ] {
             assert!(Finess::parse(ok).is_ok(), "{ok}");
         }
         assert_eq!(Finess::parse("2b0000016").unwrap().as_str(), "2B0000016");
@@ -238,7 +268,17 @@ mod tests {
 
     #[test]
     fn finess_refuses_malformed_numbers() {
-        for bad in ["", "75071218", "7507121840", "750712185", "200000000", "2C0000016", "00071218X", "7507121a4", "990000000"] {
+        for bad in [
+            "",
+            "75071218",
+            "7507121840",
+            "750712185",
+            "200000000",
+            "2C0000016",
+            "00071218X",
+            "7507121a4",
+            "990000000",
+        ] {
             let e = Finess::parse(bad).unwrap_err();
             assert_eq!(e.field, "finess", "{bad}");
         }

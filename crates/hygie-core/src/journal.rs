@@ -72,7 +72,9 @@ pub enum ChainBreak {
     Missing { expected: i64, found: i64 },
     #[error("entry {seq} does not follow entry {prev}: entries were reordered or replaced")]
     Unlinked { seq: i64, prev: i64 },
-    #[error("the journal ends at entry {last} but its head records entry {head}: the latest entries were removed or the head was altered")]
+    #[error(
+        "the journal ends at entry {last} but its head records entry {head}: the latest entries were removed or the head was altered"
+    )]
     Truncated { last: i64, head: i64 },
 }
 
@@ -82,25 +84,40 @@ pub fn verify(entries: &[JournalEntry], head: Option<(i64, &str)>) -> Result<usi
     let mut prev_hash = GENESIS.to_owned();
     for e in entries {
         if e.seq != prev_seq + 1 {
-            return Err(ChainBreak::Missing { expected: prev_seq + 1, found: e.seq });
+            return Err(ChainBreak::Missing {
+                expected: prev_seq + 1,
+                found: e.seq,
+            });
         }
         let recomputed = entry_hash(
             e.seq,
             &e.prev_hash,
-            &NewEntry { at: &e.at, actor: &e.actor, action: &e.action, subject: &e.subject, details: &e.details },
+            &NewEntry {
+                at: &e.at,
+                actor: &e.actor,
+                action: &e.action,
+                subject: &e.subject,
+                details: &e.details,
+            },
         );
         if recomputed != e.hash {
             return Err(ChainBreak::Edited { seq: e.seq });
         }
         if e.prev_hash != prev_hash {
-            return Err(ChainBreak::Unlinked { seq: e.seq, prev: prev_seq });
+            return Err(ChainBreak::Unlinked {
+                seq: e.seq,
+                prev: prev_seq,
+            });
         }
         prev_seq = e.seq;
         prev_hash = e.hash.clone();
     }
     let (head_seq, head_hash) = head.unwrap_or((0, GENESIS));
     if head_seq != prev_seq || head_hash != prev_hash {
-        return Err(ChainBreak::Truncated { last: prev_seq, head: head_seq });
+        return Err(ChainBreak::Truncated {
+            last: prev_seq,
+            head: head_seq,
+        });
     }
     Ok(entries.len())
 }
@@ -112,9 +129,22 @@ mod tests {
     fn journal(n: usize) -> Vec<JournalEntry> {
         let mut out: Vec<JournalEntry> = Vec::new();
         for i in 0..n {
-            let (seq, hash) = out.last().map(|e| (e.seq, e.hash.clone())).unwrap_or((0, GENESIS.into()));
+            let (seq, hash) = out
+                .last()
+                .map(|e| (e.seq, e.hash.clone()))
+                .unwrap_or((0, GENESIS.into()));
             let details = format!("{{\"i\":{i}}}");
-            out.push(chain(seq, &hash, &NewEntry { at: "2026-11-22T10:00:00Z", actor: "cli", action: "x", subject: "s", details: &details }));
+            out.push(chain(
+                seq,
+                &hash,
+                &NewEntry {
+                    at: "2026-11-22T10:00:00Z",
+                    actor: "cli",
+                    action: "x",
+                    subject: "s",
+                    details: &details,
+                },
+            ));
         }
         out
     }
@@ -142,16 +172,28 @@ mod tests {
 
         let mut removed = j.clone();
         removed.remove(1);
-        assert_eq!(verify(&removed, hd), Err(ChainBreak::Missing { expected: 2, found: 3 }));
+        assert_eq!(
+            verify(&removed, hd),
+            Err(ChainBreak::Missing {
+                expected: 2,
+                found: 3
+            })
+        );
 
         let mut reordered = j.clone();
         reordered.swap(1, 2);
         reordered[1].seq = 2;
         reordered[2].seq = 3;
-        assert!(matches!(verify(&reordered, hd), Err(ChainBreak::Edited { seq: 2 })));
+        assert!(matches!(
+            verify(&reordered, hd),
+            Err(ChainBreak::Edited { seq: 2 })
+        ));
 
         let truncated = &j[..4];
-        assert_eq!(verify(truncated, hd), Err(ChainBreak::Truncated { last: 4, head: 5 }));
+        assert_eq!(
+            verify(truncated, hd),
+            Err(ChainBreak::Truncated { last: 4, head: 5 })
+        );
     }
 
     #[test]
@@ -159,8 +201,21 @@ mod tests {
         let mut j = journal(4);
         j[1].details = "{\"i\":42}".into();
         let e = &j[1];
-        j[1].hash = entry_hash(e.seq, &e.prev_hash, &NewEntry { at: &e.at, actor: &e.actor, action: &e.action, subject: &e.subject, details: &e.details });
+        j[1].hash = entry_hash(
+            e.seq,
+            &e.prev_hash,
+            &NewEntry {
+                at: &e.at,
+                actor: &e.actor,
+                action: &e.action,
+                subject: &e.subject,
+                details: &e.details,
+            },
+        );
         let last = j[3].clone();
-        assert_eq!(verify(&j, Some((last.seq, &last.hash))), Err(ChainBreak::Unlinked { seq: 3, prev: 2 }));
+        assert_eq!(
+            verify(&j, Some((last.seq, &last.hash))),
+            Err(ChainBreak::Unlinked { seq: 3, prev: 2 })
+        );
     }
 }

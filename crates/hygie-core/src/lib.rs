@@ -13,11 +13,13 @@ pub mod plan;
 pub mod region;
 pub mod text;
 
-pub use catalog::{Catalog, Framework, FrameworkEntry, Measure, MeasureId, Principle, SourceRef, Verification};
+pub use catalog::{
+    Catalog, Framework, FrameworkEntry, Measure, MeasureId, Principle, SourceRef, Verification,
+};
 pub use check::{AutoStatus, CheckRun, RuleOutcome, RuleResult, Severity};
 pub use declaration::{Declaration, DeclaredStatus};
 pub use facility::{Facility, FacilityKind, Finess, Nis2Status};
-pub use plan::{EffectiveStatus, FacilityStatus, LevelStatus, MeasureState};
+pub use plan::{EffectiveStatus, FacilityStatus, LevelStatus, MeasureState, RegionStatus};
 pub use region::Region;
 pub use text::{Lang, Localized};
 
@@ -31,13 +33,19 @@ pub struct InvalidValue {
 
 impl InvalidValue {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field, message: message.into() }
+        Self {
+            field,
+            message: message.into(),
+        }
     }
 }
 
 /// Parse a calendar date written `YYYY-MM-DD`, refusing impossible dates (2026-02-30).
 pub fn parse_date(field: &'static str, s: &str) -> Result<jiff::civil::Date, InvalidValue> {
-    s.trim()
-        .parse::<jiff::civil::Date>()
-        .map_err(|e| InvalidValue::new(field, format!("'{s}' is not a valid date (YYYY-MM-DD): {e}")))
+    s.trim().parse::<jiff::civil::Date>().map_err(|e| {
+        InvalidValue::new(
+            field,
+            format!("'{s}' is not a valid date (YYYY-MM-DD): {e}"),
+        )
+    })
 }

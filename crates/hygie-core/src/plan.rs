@@ -27,7 +27,10 @@ pub enum EffectiveStatus {
 
 impl EffectiveStatus {
     pub fn is_done(self) -> bool {
-        matches!(self, EffectiveStatus::Verified | EffectiveStatus::Implemented)
+        matches!(
+            self,
+            EffectiveStatus::Verified | EffectiveStatus::Implemented
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -128,11 +131,17 @@ impl FacilityStatus {
 pub fn end_of_day(date: Date) -> jiff::Timestamp {
     let next = date.tomorrow().unwrap_or(date);
     let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
-    next.to_zoned(tz).map(|z| z.timestamp()).unwrap_or(jiff::Timestamp::MAX)
+    next.to_zoned(tz)
+        .map(|z| z.timestamp())
+        .unwrap_or(jiff::Timestamp::MAX)
 }
 
 fn score(done: usize, total: usize) -> f64 {
-    if total == 0 { 100.0 } else { (done as f64 * 1000.0 / total as f64).round() / 10.0 }
+    if total == 0 {
+        100.0
+    } else {
+        (done as f64 * 1000.0 / total as f64).round() / 10.0
+    }
 }
 
 /// Compute where `facility` stands on `as_of`.
@@ -158,7 +167,11 @@ pub fn facility_status(
     let latest_runs: Vec<&CheckRun> = latest.into_values().collect();
 
     let mut measures = Vec::new();
-    for m in catalog.measures.iter().filter(|m| m.applies(facility.kind, facility.nis2)) {
+    for m in catalog
+        .measures
+        .iter()
+        .filter(|m| m.applies(facility.kind, facility.nis2))
+    {
         let declared = declarations
             .get(&m.id)
             .and_then(|h| h.iter().filter(|d| d.at < cutoff).max_by_key(|d| d.at));
@@ -167,7 +180,8 @@ pub fn facility_status(
         let days_overdue = m.level.and_then(|l| {
             let due = facility.level_due(l);
             let late = (as_of - due).get_days();
-            (late > 0 && !status.is_done() && status != EffectiveStatus::NotApplicable).then_some(late)
+            (late > 0 && !status.is_done() && status != EffectiveStatus::NotApplicable)
+                .then_some(late)
         });
         measures.push(MeasureState {
             id: m.id.clone(),
@@ -184,11 +198,19 @@ pub fn facility_status(
     let counted = |s: &MeasureState| s.status != EffectiveStatus::NotApplicable;
     let mut levels = Vec::new();
     for level in 1..=3u8 {
-        let of_level: Vec<&MeasureState> = measures.iter().filter(|s| s.level == Some(level) && counted(s)).collect();
+        let of_level: Vec<&MeasureState> = measures
+            .iter()
+            .filter(|s| s.level == Some(level) && counted(s))
+            .collect();
         let done = of_level.iter().filter(|s| s.status.is_done()).count();
         let overdue_detail: Vec<OverdueMeasure> = of_level
             .iter()
-            .filter_map(|s| s.days_overdue.map(|days| OverdueMeasure { id: s.id.clone(), days }))
+            .filter_map(|s| {
+                s.days_overdue.map(|days| OverdueMeasure {
+                    id: s.id.clone(),
+                    days,
+                })
+            })
             .collect();
         levels.push(LevelStatus {
             level,
@@ -207,10 +229,20 @@ pub fn facility_status(
         .map(|p| {
             let serving: Vec<&MeasureState> = measures
                 .iter()
-                .filter(|s| counted(s) && catalog.measure(&s.id).is_some_and(|m| m.principles.contains(&p)))
+                .filter(|s| {
+                    counted(s)
+                        && catalog
+                            .measure(&s.id)
+                            .is_some_and(|m| m.principles.contains(&p))
+                })
                 .collect();
             let done = serving.iter().filter(|s| s.status.is_done()).count();
-            PrincipleScore { principle: p, total: serving.len(), done, score: score(done, serving.len()) }
+            PrincipleScore {
+                principle: p,
+                total: serving.len(),
+                done,
+                score: score(done, serving.len()),
+            }
         })
         .collect();
 
@@ -239,19 +271,29 @@ fn combine(
     if let AutoStatus::Failing { sources, rules, at } = auto {
         let overrides = match declared.map(|d| &d.status) {
             Some(DeclaredStatus::Implemented) => " (overrides the declaration 'implemented')",
-            Some(DeclaredStatus::NotApplicable { .. }) => " (overrides the declaration 'not applicable')",
+            Some(DeclaredStatus::NotApplicable { .. }) => {
+                " (overrides the declaration 'not applicable')"
+            }
             _ => "",
         };
         let overrides_fr = match declared.map(|d| &d.status) {
-            Some(DeclaredStatus::Implemented) => " (l'emporte sur la déclaration « mise en œuvre »)",
-            Some(DeclaredStatus::NotApplicable { .. }) => " (l'emporte sur la déclaration « non applicable »)",
+            Some(DeclaredStatus::Implemented) => {
+                " (l'emporte sur la déclaration « mise en œuvre »)"
+            }
+            Some(DeclaredStatus::NotApplicable { .. }) => {
+                " (l'emporte sur la déclaration « non applicable »)"
+            }
             _ => "",
         };
         let when = at.strftime("%Y-%m-%d").to_string();
         return (
             EffectiveStatus::Failing,
             Some(Localized::new(
-                format!("automated check failed: {} ({} audit of {when}){overrides}", rules.join(", "), sources.join(", ")),
+                format!(
+                    "automated check failed: {} ({} audit of {when}){overrides}",
+                    rules.join(", "),
+                    sources.join(", ")
+                ),
                 format!(
                     "contrôle automatique en échec : {} (audit {} du {when}){overrides_fr}",
                     rules.join(", "),
@@ -265,8 +307,16 @@ fn combine(
         return (
             EffectiveStatus::Verified,
             Some(Localized::new(
-                format!("verified by {} ({} audit of {when})", rules.join(", "), sources.join(", ")),
-                format!("vérifiée par {} (audit {} du {when})", rules.join(", "), sources.join(", ")),
+                format!(
+                    "verified by {} ({} audit of {when})",
+                    rules.join(", "),
+                    sources.join(", ")
+                ),
+                format!(
+                    "vérifiée par {} (audit {} du {when})",
+                    rules.join(", "),
+                    sources.join(", ")
+                ),
             )),
         );
     }
@@ -278,24 +328,115 @@ fn combine(
         DeclaredStatus::InProgress => (EffectiveStatus::InProgress, None),
         DeclaredStatus::NotApplicable { justification } => (
             EffectiveStatus::NotApplicable,
-            Some(Localized::new(format!("not applicable: {justification}"), format!("non applicable : {justification}"))),
+            Some(Localized::new(
+                format!("not applicable: {justification}"),
+                format!("non applicable : {justification}"),
+            )),
         ),
         DeclaredStatus::Implemented => {
             if let Some(months) = recurrence_months {
                 let tz = jiff::tz::TimeZone::UTC;
-                let expires = d.at.to_zoned(tz).saturating_add(jiff::Span::new().months(i32::from(months))).timestamp();
+                let expires =
+                    d.at.to_zoned(tz)
+                        .saturating_add(jiff::Span::new().months(i32::from(months)))
+                        .timestamp();
                 if expires < cutoff {
                     let when = d.at.strftime("%Y-%m-%d").to_string();
                     return (
                         EffectiveStatus::Expired,
                         Some(Localized::new(
-                            format!("declared implemented on {when}, must be renewed every {months} months"),
-                            format!("déclarée mise en œuvre le {when}, à renouveler tous les {months} mois"),
+                            format!(
+                                "declared implemented on {when}, must be renewed every {months} months"
+                            ),
+                            format!(
+                                "déclarée mise en œuvre le {when}, à renouveler tous les {months} mois"
+                            ),
                         )),
                     );
                 }
             }
             (EffectiveStatus::Implemented, None)
+        }
+    }
+}
+
+/// One facility's line in a regional view.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegionRow {
+    pub id: crate::Finess,
+    pub name: String,
+    pub kind: crate::FacilityKind,
+    pub departement: String,
+    pub nis2: crate::Nis2Status,
+    pub plan_start: Date,
+    pub level_reached: u8,
+    pub levels: Vec<RegionLevel>,
+    pub overdue: usize,
+    pub failing: usize,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegionLevel {
+    pub level: u8,
+    pub due_date: Date,
+    pub done: usize,
+    pub total: usize,
+    pub overdue: usize,
+}
+
+/// Every facility of a region side by side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegionStatus {
+    pub region: crate::Region,
+    pub name: &'static str,
+    pub demo: bool,
+    pub as_of: Date,
+    pub facilities: Vec<RegionRow>,
+}
+
+impl RegionStatus {
+    pub fn from_statuses(
+        region: crate::Region,
+        as_of: Date,
+        statuses: &[FacilityStatus],
+    ) -> RegionStatus {
+        let facilities = statuses
+            .iter()
+            .map(|s| RegionRow {
+                id: s.facility.id.clone(),
+                name: s.facility.name.clone(),
+                kind: s.facility.kind,
+                departement: s.facility.id.departement().to_owned(),
+                nis2: s.facility.nis2,
+                plan_start: s.facility.plan_start,
+                level_reached: s.level_reached,
+                levels: s
+                    .levels
+                    .iter()
+                    .map(|l| RegionLevel {
+                        level: l.level,
+                        due_date: l.due_date,
+                        done: l.done,
+                        total: l.total,
+                        overdue: l.overdue.len(),
+                    })
+                    .collect(),
+                overdue: s.overdue_count(),
+                failing: s
+                    .measures
+                    .iter()
+                    .filter(|m| m.status == EffectiveStatus::Failing)
+                    .count(),
+                score: s.score,
+            })
+            .collect();
+        RegionStatus {
+            region,
+            name: region.name(),
+            demo: region.is_demo(),
+            as_of,
+            facilities,
         }
     }
 }

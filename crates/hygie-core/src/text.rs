@@ -17,7 +17,10 @@ impl std::str::FromStr for Lang {
         match s.trim().to_ascii_lowercase().as_str() {
             "en" | "english" => Ok(Lang::En),
             "fr" | "french" | "français" | "francais" => Ok(Lang::Fr),
-            other => Err(crate::InvalidValue::new("lang", format!("'{other}' is not a language (en, fr)"))),
+            other => Err(crate::InvalidValue::new(
+                "lang",
+                format!("'{other}' is not a language (en, fr)"),
+            )),
         }
     }
 }
@@ -32,7 +35,10 @@ pub struct Localized {
 
 impl Localized {
     pub fn new(en: impl Into<String>, fr: impl Into<String>) -> Self {
-        Self { en: en.into(), fr: fr.into() }
+        Self {
+            en: en.into(),
+            fr: fr.into(),
+        }
     }
 
     pub fn get(&self, lang: Lang) -> &str {

@@ -1,1 +1,589 @@
-//! placeholder
+//! Renders Hygie's views for people: aligned text tables for the terminal, Markdown for tickets
+//! and wikis, and self-contained HTML (inline CSS, no script, no external resource) that a CISO can
+//! send to the director. JSON output is serde's job at the edge, not this crate's.
+
+use hygie_core::plan::{EffectiveStatus, RegionStatus};
+use hygie_core::{Catalog, FacilityStatus, Lang};
+use std::fmt::Write as _;
+
+/// Escape text for HTML element content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escape text for a Markdown table cell.
+fn md(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// A plain text table with columns padded to their widest cell (counted in characters).
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<&str>, out: &mut String| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            let pad = widths[i].saturating_sub(c.chars().count());
+            l.push_str(c);
+            if i + 1 < cells.len() {
+                l.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(headers.to_vec(), &mut out);
+    line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+        &mut out,
+    );
+    for r in rows {
+        line(r.iter().map(String::as_str).collect(), &mut out);
+    }
+    out
+}
+
+struct Words {
+    level: &'static str,
+    due: &'static str,
+    done: &'static str,
+    overdue: &'static str,
+    score: &'static str,
+    principle: &'static str,
+    measure: &'static str,
+    status: &'static str,
+    reason: &'static str,
+    days: &'static str,
+    title: &'static str,
+    facility: &'static str,
+    kind: &'static str,
+    reached: &'static str,
+    failing: &'static str,
+    as_of: &'static str,
+    overall: &'static str,
+    report: &'static str,
+    region: &'static str,
+    demo: &'static str,
+    unconfirmed: &'static str,
+}
+
+const EN: Words = Words {
+    level: "Level",
+    due: "Due",
+    done: "Done",
+    overdue: "Overdue",
+    score: "Score",
+    principle: "Principle",
+    measure: "Measure",
+    status: "Status",
+    reason: "Why",
+    days: "days late",
+    title: "Title",
+    facility: "Facility",
+    kind: "Kind",
+    reached: "Level reached",
+    failing: "Failing checks",
+    as_of: "as of",
+    overall: "Overall score",
+    report: "Security plan status",
+    region: "Region",
+    demo: "DEMO DATA",
+    unconfirmed: "Plan levels and deadlines come from the 2016 instruction's annex as summarised in public sources; they are not yet confirmed from the primary text.",
+};
+
+const FR: Words = Words {
+    level: "Palier",
+    due: "Échéance",
+    done: "Réalisées",
+    overdue: "En retard",
+    score: "Score",
+    principle: "Principe",
+    measure: "Mesure",
+    status: "Statut",
+    reason: "Motif",
+    days: "jours de retard",
+    title: "Intitulé",
+    facility: "Établissement",
+    kind: "Type",
+    reached: "Palier atteint",
+    failing: "Contrôles en échec",
+    as_of: "au",
+    overall: "Score global",
+    report: "État du plan de sécurité",
+    region: "Région",
+    demo: "DONNÉES DE DÉMONSTRATION",
+    unconfirmed: "Les paliers et échéances du plan viennent de l'annexe de l'instruction de 2016 telle que résumée par des sources publiques ; ils ne sont pas encore confirmés par le texte primaire.",
+};
+
+fn words(lang: Lang) -> &'static Words {
+    match lang {
+        Lang::En => &EN,
+        Lang::Fr => &FR,
+    }
+}
+
+fn level_rows(s: &FacilityStatus) -> Vec<Vec<String>> {
+    s.levels
+        .iter()
+        .map(|l| {
+            vec![
+                l.level.to_string(),
+                l.due_date.to_string(),
+                format!("{}/{}", l.done, l.total),
+                l.overdue.len().to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// The facility status as a terminal table.
+pub fn status_text(s: &FacilityStatus, lang: Lang) -> String {
+    let w = words(lang);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} ({}) — {} {}",
+        w.facility, s.facility.name, s.facility.id, w.as_of, s.as_of
+    );
+    let _ = writeln!(
+        out,
+        "{}: {}   {}: {:.1}% ({}/{})\n",
+        w.reached, s.level_reached, w.overall, s.score, s.done, s.total
+    );
+    out.push_str(&table(&[w.level, w.due, w.done, w.overdue], &level_rows(s)));
+    out.push('\n');
+    let prows: Vec<Vec<String>> = s
+        .principles
+        .iter()
+        .map(|p| {
+            vec![
+                p.principle.label().get(lang).to_owned(),
+                format!("{}/{}", p.done, p.total),
+                format!("{:.1}%", p.score),
+            ]
+        })
+        .collect();
+    out.push_str(&table(&[w.principle, w.done, w.score], &prows));
+    let attention: Vec<Vec<String>> = s
+        .measures
+        .iter()
+        .filter(|m| m.days_overdue.is_some() || m.status == EffectiveStatus::Failing)
+        .map(|m| {
+            vec![
+                m.id.to_string(),
+                m.status.label().get(lang).to_owned(),
+                m.days_overdue
+                    .map(|d| format!("{d} {}", w.days))
+                    .unwrap_or_default(),
+                m.reason
+                    .as_ref()
+                    .map(|r| r.get(lang).to_owned())
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    if !attention.is_empty() {
+        out.push('\n');
+        out.push_str(&table(
+            &[w.measure, w.status, w.overdue, w.reason],
+            &attention,
+        ));
+    }
+    out
+}
+
+/// The facility status as Markdown.
+pub fn status_markdown(s: &FacilityStatus, lang: Lang) -> String {
+    let w = words(lang);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# {} — {} ({})\n",
+        w.report,
+        md(&s.facility.name),
+        s.facility.id
+    );
+    if s.facility.region.is_demo() {
+        let _ = writeln!(out, "> **{}**\n", w.demo);
+    }
+    let _ = writeln!(
+        out,
+        "{} {} · {}: **{}** · {}: **{:.1}%** ({}/{})\n",
+        w.as_of, s.as_of, w.reached, s.level_reached, w.overall, s.score, s.done, s.total
+    );
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} |\n|---|---|---|---|",
+        w.level, w.due, w.done, w.overdue
+    );
+    for r in level_rows(s) {
+        let _ = writeln!(out, "| {} |", r.join(" | "));
+    }
+    let _ = writeln!(
+        out,
+        "\n| {} | {} | {} |\n|---|---|---|",
+        w.principle, w.done, w.score
+    );
+    for p in &s.principles {
+        let _ = writeln!(
+            out,
+            "| {} | {}/{} | {:.1}% |",
+            p.principle.label().get(lang),
+            p.done,
+            p.total,
+            p.score
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n| {} | {} | {} | {} | {} |\n|---|---|---|---|---|",
+        w.measure, w.title, w.level, w.status, w.reason
+    );
+    for m in &s.measures {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            m.id,
+            md(m.title.get(lang)),
+            m.level.map(|l| l.to_string()).unwrap_or_default(),
+            m.status.label().get(lang),
+            md(&m
+                .reason
+                .as_ref()
+                .map(|r| r.get(lang).to_owned())
+                .unwrap_or_default())
+        );
+    }
+    let _ = writeln!(out, "\n_{}_", w.unconfirmed);
+    out
+}
+
+const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1b1b;max-width:72rem}\
+h1{font-size:1.4rem}table{border-collapse:collapse;margin:1rem 0;width:100%}\
+th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#eef}\
+.failing{color:#a00;font-weight:bold}.expired,.overdue{color:#b35900}.verified,.implemented{color:#060}\
+.demo{background:#fffbe6;border:1px solid #e6c200;padding:.5rem}.note{color:#555;font-size:.9rem}\
+.bar{background:#ddd;height:.6rem;width:8rem;display:inline-block}.bar span{background:#2a7;height:.6rem;display:block}";
+
+fn html_page(lang: Lang, title: &str, body: &str) -> String {
+    let l = match lang {
+        Lang::En => "en",
+        Lang::Fr => "fr",
+    };
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"{l}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+<title>{}</title><style>{CSS}</style></head><body>\n{body}\n</body></html>\n",
+        esc(title)
+    )
+}
+
+fn bar(pct: f64) -> String {
+    format!(
+        "<span class=\"bar\"><span style=\"width:{:.0}%\"></span></span> {pct:.1}%",
+        pct.clamp(0.0, 100.0)
+    )
+}
+
+/// The facility status as a self-contained HTML report.
+pub fn status_html(s: &FacilityStatus, lang: Lang) -> String {
+    let w = words(lang);
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "<h1>{} — {} ({})</h1>",
+        w.report,
+        esc(&s.facility.name),
+        esc(s.facility.id.as_str())
+    );
+    if s.facility.region.is_demo() {
+        let _ = writeln!(b, "<p class=\"demo\">{}</p>", w.demo);
+    }
+    let _ = writeln!(
+        b,
+        "<p>{} {} · {}: <strong>{}</strong> · {}: {}</p>",
+        w.as_of,
+        s.as_of,
+        w.reached,
+        s.level_reached,
+        w.overall,
+        bar(s.score)
+    );
+    let _ = writeln!(
+        b,
+        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        w.level, w.due, w.done, w.overdue
+    );
+    for l in &s.levels {
+        let cls = if l.overdue.is_empty() {
+            ""
+        } else {
+            " class=\"overdue\""
+        };
+        let _ = writeln!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}/{}</td><td{cls}>{}</td></tr>",
+            l.level,
+            l.due_date,
+            l.done,
+            l.total,
+            l.overdue.len()
+        );
+    }
+    let _ = writeln!(
+        b,
+        "</table><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+        w.principle, w.done, w.score
+    );
+    for p in &s.principles {
+        let _ = writeln!(
+            b,
+            "<tr><td>{}</td><td>{}/{}</td><td>{}</td></tr>",
+            p.principle.label().get(lang),
+            p.done,
+            p.total,
+            bar(p.score)
+        );
+    }
+    let _ = writeln!(
+        b,
+        "</table><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        w.measure, w.title, w.level, w.status, w.reason
+    );
+    for m in &s.measures {
+        let late = m
+            .days_overdue
+            .map(|d| format!(" ({d} {})", w.days))
+            .unwrap_or_default();
+        let _ = writeln!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}{}</td><td>{}</td></tr>",
+            esc(m.id.as_str()),
+            esc(m.title.get(lang)),
+            m.level.map(|l| l.to_string()).unwrap_or_default(),
+            if m.days_overdue.is_some() && m.status != EffectiveStatus::Failing {
+                "overdue"
+            } else {
+                m.status.as_str()
+            },
+            m.status.label().get(lang),
+            esc(&late),
+            esc(&m
+                .reason
+                .as_ref()
+                .map(|r| r.get(lang).to_owned())
+                .unwrap_or_default())
+        );
+    }
+    let _ = writeln!(
+        b,
+        "</table><p class=\"note\">{} Catalogue {}.</p>",
+        w.unconfirmed,
+        esc(&s.catalog_version)
+    );
+    html_page(lang, &format!("{} — {}", w.report, s.facility.name), &b)
+}
+
+fn region_rows(r: &RegionStatus, lang: Lang) -> Vec<Vec<String>> {
+    r.facilities
+        .iter()
+        .map(|f| {
+            let mut row = vec![
+                f.id.to_string(),
+                f.name.clone(),
+                f.kind.label().get(lang).to_owned(),
+                f.departement.clone(),
+                f.level_reached.to_string(),
+            ];
+            row.extend(f.levels.iter().map(|l| format!("{}/{}", l.done, l.total)));
+            row.extend([
+                f.overdue.to_string(),
+                f.failing.to_string(),
+                format!("{:.1}%", f.score),
+            ]);
+            row
+        })
+        .collect()
+}
+
+fn region_headers(w: &Words) -> Vec<String> {
+    let mut h: Vec<String> = vec![
+        "FINESS".into(),
+        w.facility.into(),
+        w.kind.into(),
+        "Dpt".into(),
+        w.reached.into(),
+    ];
+    h.extend((1..=3).map(|l| format!("{} {l}", w.level)));
+    h.extend([
+        w.overdue.to_owned(),
+        w.failing.to_owned(),
+        w.score.to_owned(),
+    ]);
+    h
+}
+
+pub fn region_text(r: &RegionStatus, lang: Lang) -> String {
+    let w = words(lang);
+    let h = region_headers(w);
+    let hs: Vec<&str> = h.iter().map(String::as_str).collect();
+    let demo = if r.demo {
+        format!(" [{}]", w.demo)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} {} ({}){demo} — {} {}\n\n{}",
+        w.region,
+        r.name,
+        r.region,
+        w.as_of,
+        r.as_of,
+        table(&hs, &region_rows(r, lang))
+    )
+}
+
+pub fn region_markdown(r: &RegionStatus, lang: Lang) -> String {
+    let w = words(lang);
+    let h = region_headers(w);
+    let mut out = format!(
+        "# {} — {} {} ({})\n\n",
+        w.report,
+        w.region,
+        md(r.name),
+        r.region
+    );
+    if r.demo {
+        let _ = writeln!(out, "> **{}**\n", w.demo);
+    }
+    let _ = writeln!(
+        out,
+        "{} {}\n\n| {} |\n|{}",
+        w.as_of,
+        r.as_of,
+        h.join(" | "),
+        "---|".repeat(h.len())
+    );
+    for row in region_rows(r, lang) {
+        let _ = writeln!(
+            out,
+            "| {} |",
+            row.iter().map(|c| md(c)).collect::<Vec<_>>().join(" | ")
+        );
+    }
+    out
+}
+
+pub fn region_html(r: &RegionStatus, lang: Lang) -> String {
+    let w = words(lang);
+    let mut b = format!(
+        "<h1>{} — {} {} ({})</h1>\n",
+        w.report,
+        w.region,
+        esc(r.name),
+        r.region
+    );
+    if r.demo {
+        let _ = writeln!(b, "<p class=\"demo\">{}</p>", w.demo);
+    }
+    let _ = writeln!(
+        b,
+        "<p>{} {}</p><table><tr>{}</tr>",
+        w.as_of,
+        r.as_of,
+        region_headers(w)
+            .iter()
+            .map(|h| format!("<th>{}</th>", esc(h)))
+            .collect::<String>()
+    );
+    for row in region_rows(r, lang) {
+        let _ = writeln!(
+            b,
+            "<tr>{}</tr>",
+            row.iter()
+                .map(|c| format!("<td>{}</td>", esc(c)))
+                .collect::<String>()
+        );
+    }
+    b.push_str("</table>");
+    html_page(lang, &format!("{} — {}", w.region, r.name), &b)
+}
+
+/// The catalogue as a terminal table.
+pub fn catalog_text(c: &Catalog, measures: &[&hygie_core::Measure], lang: Lang) -> String {
+    let w = words(lang);
+    let rows: Vec<Vec<String>> = measures
+        .iter()
+        .map(|m| {
+            vec![
+                m.id.to_string(),
+                m.level
+                    .map(|l| format!("{l} ({} m)", l * 6))
+                    .unwrap_or_default(),
+                m.verification.as_str().to_owned(),
+                format!(
+                    "{}{}",
+                    m.title.get(lang),
+                    if m.unconfirmed.is_some() { " [?]" } else { "" }
+                ),
+            ]
+        })
+        .collect();
+    format!(
+        "Catalogue {} — {} measures\n\n{}",
+        c.version,
+        measures.len(),
+        table(&[w.measure, w.level, "Verification", w.title], &rows)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escaping_covers_markup_and_quotes() {
+        assert_eq!(
+            esc("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn tables_align_on_characters_not_bytes() {
+        let t = table(
+            &["a", "b"],
+            &[
+                vec!["Échéance".into(), "1".into()],
+                vec!["x".into(), "22".into()],
+            ],
+        );
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "a         b");
+        assert_eq!(lines[2], "Échéance  1");
+        assert_eq!(lines[3], "x         22");
+    }
+}

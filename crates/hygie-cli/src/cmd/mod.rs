@@ -1,0 +1,106 @@
+//! One module per command group. A command parses all of its input before it opens the store,
+//! so bad input never leaves a trace.
+
+pub mod assess;
+pub mod catalog;
+pub mod demo;
+pub mod facility;
+pub mod journal;
+pub mod status;
+
+use crate::output::Format;
+use anyhow::Context as _;
+use hygie_core::{Catalog, Lang};
+use hygie_store::{Actor, Store};
+use std::path::PathBuf;
+
+pub struct Ctx {
+    pub format: Format,
+    pub lang: Lang,
+    database_url: String,
+    data_dir: Option<PathBuf>,
+}
+
+impl Ctx {
+    pub fn new(cli: &crate::Cli) -> anyhow::Result<Ctx> {
+        let (database_url, data_dir) = match (&cli.database_url, &cli.data_dir) {
+            (Some(url), _) => (url.clone(), None),
+            (None, dir) => {
+                let dir = match dir {
+                    Some(d) => d.clone(),
+                    None => default_data_dir(),
+                };
+                (hygie_store::sqlite_url_in(&dir), Some(dir))
+            }
+        };
+        Ok(Ctx {
+            format: cli.format,
+            lang: cli.lang,
+            database_url,
+            data_dir,
+        })
+    }
+
+    /// Open (creating and migrating if needed) the store, and record the bundled catalogue version.
+    pub async fn store(&self) -> anyhow::Result<Store> {
+        if let Some(dir) = &self.data_dir {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        }
+        let store = Store::open(&self.database_url).await?;
+        let catalog = catalog()?;
+        store
+            .set_catalog_version(&catalog.version, &Actor::cli())
+            .await?;
+        Ok(store)
+    }
+
+    pub fn database_label(&self) -> String {
+        hygie_store::redact(&self.database_url)
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(x).join("hygie");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => PathBuf::from(h).join(".local/share/hygie"),
+        None => PathBuf::from("hygie-data"),
+    }
+}
+
+/// The catalogue compiled into this binary.
+pub fn catalog() -> anyhow::Result<Catalog> {
+    Ok(hygie_catalog::bundled()?)
+}
+
+pub async fn init(ctx: &Ctx) -> anyhow::Result<u8> {
+    let store = ctx.store().await?;
+    let c = catalog()?;
+    let facilities = store.facilities(None).await?.len();
+    match ctx.format {
+        Format::Json => crate::output::json(&serde_json::json!({
+            "database": ctx.database_label(), "catalog_version": c.version, "measures": c.measures.len(), "facilities": facilities,
+        }))?,
+        _ => println!(
+            "Store ready at {} — catalogue {} ({} measures), {} facilities.",
+            ctx.database_label(),
+            c.version,
+            c.measures.len(),
+            facilities
+        ),
+    }
+    Ok(crate::exit::OK)
+}
+
+/// Parse `--as-of`, defaulting to today (France's calendar).
+pub fn as_of(s: Option<&str>) -> anyhow::Result<jiff::civil::Date> {
+    match s {
+        Some(s) => Ok(hygie_core::parse_date("as-of", s)?),
+        None => {
+            let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
+            Ok(jiff::Timestamp::now().to_zoned(tz).date())
+        }
+    }
+}

@@ -1,0 +1,100 @@
+use super::Ctx;
+use crate::exit;
+use crate::output::{self, Format};
+use clap::{Args, Subcommand};
+use hygie_core::{Finess, Region};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// FINESS number of the facility.
+    pub facility: String,
+    /// Compute the status as it stood at the end of this date (YYYY-MM-DD). Default: today.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum RegionCmd {
+    /// Every facility of a region side by side.
+    Status {
+        /// ARS region code (IDF, BRE, ..., DEMO).
+        region: String,
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+}
+
+pub async fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<u8> {
+    let id = Finess::parse(&a.facility)?;
+    let as_of = super::as_of(a.as_of.as_deref())?;
+    let catalog = super::catalog()?;
+    let store = ctx.store().await?;
+    let s = store.facility_status(&catalog, &id, as_of).await?;
+    match ctx.format {
+        Format::Json => {
+            let text = serde_json::to_string_pretty(&s)? + "\n";
+            output::emit(&text, a.output.as_deref())?;
+        }
+        Format::Table => output::emit(
+            &hygie_report::status_text(&s, ctx.lang),
+            a.output.as_deref(),
+        )?,
+        Format::Md => output::emit(
+            &hygie_report::status_markdown(&s, ctx.lang),
+            a.output.as_deref(),
+        )?,
+        Format::Html => output::emit(
+            &hygie_report::status_html(&s, ctx.lang),
+            a.output.as_deref(),
+        )?,
+        f => return Err(output::unsupported(f, "table, json, md or html")),
+    }
+    Ok(exit::OK)
+}
+
+pub async fn region(ctx: &Ctx, cmd: RegionCmd) -> anyhow::Result<u8> {
+    let RegionCmd::Status {
+        region,
+        as_of,
+        output: to,
+    } = cmd;
+    let region = Region::parse(&region)?;
+    let as_of = super::as_of(as_of.as_deref())?;
+    let catalog = super::catalog()?;
+    let store = ctx.store().await?;
+    let r = store.region_status(&catalog, region, as_of).await?;
+    match ctx.format {
+        Format::Json => output::emit(&(serde_json::to_string_pretty(&r)? + "\n"), to.as_deref())?,
+        Format::Table => output::emit(&hygie_report::region_text(&r, ctx.lang), to.as_deref())?,
+        Format::Md => output::emit(&hygie_report::region_markdown(&r, ctx.lang), to.as_deref())?,
+        Format::Html => output::emit(&hygie_report::region_html(&r, ctx.lang), to.as_deref())?,
+        Format::Csv => {
+            let mut s = String::from(
+                "finess,name,kind,departement,level_reached,l1_done,l1_total,l2_done,l2_total,l3_done,l3_total,overdue,failing,score\n",
+            );
+            for f in &r.facilities {
+                let q = |v: &str| format!("\"{}\"", v.replace('"', "\"\""));
+                s.push_str(&format!(
+                    "{},{},{},{},{}",
+                    f.id,
+                    q(&f.name),
+                    f.kind.as_str(),
+                    f.departement,
+                    f.level_reached
+                ));
+                for l in &f.levels {
+                    s.push_str(&format!(",{},{}", l.done, l.total));
+                }
+                s.push_str(&format!(",{},{},{:.1}\n", f.overdue, f.failing, f.score));
+            }
+            output::emit(&s, to.as_deref())?;
+        }
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,40 @@
+//! Output formats shared by every command.
+
+use std::io::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Md,
+    Html,
+    Csv,
+}
+
+/// Print JSON to stdout, pretty, with a final newline.
+pub fn json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Write text to a file when given, else to stdout.
+pub fn emit(text: &str, to: Option<&std::path::Path>) -> anyhow::Result<()> {
+    match to {
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            Ok(())
+        }
+    }
+}
+
+/// Refuse a format a command does not offer, naming the ones it does.
+pub fn unsupported(f: Format, offered: &str) -> anyhow::Error {
+    crate::exit::invalid(
+        format!("--format {f:?} is not available here (use {offered})").to_lowercase(),
+    )
+}

@@ -1,0 +1,130 @@
+//! Check runs: the results of automated audits, the source of measures' automatic status.
+
+use crate::facilities::ensure_facility;
+use crate::journal::{Actor, append};
+use crate::{Result, Store, StoreError, ts_from_us};
+use hygie_core::{CheckRun, Finess, MeasureId, RuleOutcome, RuleResult, Severity};
+use sqlx::Row;
+
+impl Store {
+    /// Save a complete run with every rule result, in one transaction: a run is never saved half.
+    /// `summary` is the audit's own JSON summary (level, scores...), never holding secrets.
+    pub async fn record_check_run(
+        &self,
+        facility: &Finess,
+        run: &CheckRun,
+        summary: &serde_json::Value,
+        actor: &Actor,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        ensure_facility(&mut tx, facility).await?;
+        sqlx::query("INSERT INTO check_runs (id, facility, source, at_us, summary) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&run.id)
+            .bind(facility.as_str())
+            .bind(&run.source)
+            .bind(run.at.as_microsecond())
+            .bind(summary.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let mut failed = 0usize;
+        for r in &run.results {
+            if r.outcome == RuleOutcome::Fail {
+                failed += 1;
+            }
+            let measures: Vec<&str> = r.measures.iter().map(MeasureId::as_str).collect();
+            sqlx::query("INSERT INTO check_results (run_id, rule, severity, outcome, measures, objects) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&run.id)
+                .bind(&r.rule)
+                .bind(r.severity.as_str())
+                .bind(match r.outcome {
+                    RuleOutcome::Pass => "pass",
+                    RuleOutcome::Fail => "fail",
+                })
+                .bind(serde_json::to_string(&measures).unwrap_or_default())
+                .bind(serde_json::to_string(&r.objects).unwrap_or_default())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let details = serde_json::json!({ "run": run.id, "source": run.source, "rules": run.results.len(), "failed": failed });
+        append(
+            &mut tx,
+            actor,
+            "check.run",
+            facility.as_str(),
+            &details.to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every run of a facility (optionally of one source), oldest first, with their results.
+    pub async fn check_runs(
+        &self,
+        facility: &Finess,
+        source: Option<&str>,
+    ) -> Result<Vec<CheckRun>> {
+        let rows = sqlx::query("SELECT id, source, at_us FROM check_runs WHERE facility = $1 AND ($2 = '' OR source = $2) ORDER BY at_us, id")
+            .bind(facility.as_str())
+            .bind(source.unwrap_or(""))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut runs = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id: String = r.try_get("id")?;
+            runs.push(CheckRun {
+                results: self.check_results(&id).await?,
+                id,
+                source: r.try_get("source")?,
+                at: ts_from_us(r.try_get("at_us")?)?,
+            });
+        }
+        Ok(runs)
+    }
+
+    /// The summary JSON an audit saved with a run.
+    pub async fn check_run_summary(&self, run_id: &str) -> Result<serde_json::Value> {
+        let s: Option<String> = sqlx::query_scalar("SELECT summary FROM check_runs WHERE id = $1")
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let s = s.ok_or_else(|| StoreError::NotFound(format!("check run {run_id}")))?;
+        serde_json::from_str(&s)
+            .map_err(|e| StoreError::Corrupt(format!("run {run_id} summary: {e}")))
+    }
+
+    async fn check_results(&self, run_id: &str) -> Result<Vec<RuleResult>> {
+        let rows = sqlx::query("SELECT rule, severity, outcome, measures, objects FROM check_results WHERE run_id = $1 ORDER BY rule")
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let corrupt = |m: String| StoreError::Corrupt(format!("run {run_id}: {m}"));
+                let severity: String = r.try_get("severity")?;
+                let outcome: String = r.try_get("outcome")?;
+                let measures: String = r.try_get("measures")?;
+                let objects: String = r.try_get("objects")?;
+                let measures: Vec<String> =
+                    serde_json::from_str(&measures).map_err(|e| corrupt(e.to_string()))?;
+                Ok(RuleResult {
+                    rule: r.try_get("rule")?,
+                    severity: severity
+                        .parse::<Severity>()
+                        .map_err(|e| corrupt(e.to_string()))?,
+                    outcome: if outcome == "fail" {
+                        RuleOutcome::Fail
+                    } else {
+                        RuleOutcome::Pass
+                    },
+                    measures: measures
+                        .iter()
+                        .map(|m| MeasureId::parse(m))
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| corrupt(e.to_string()))?,
+                    objects: serde_json::from_str(&objects).map_err(|e| corrupt(e.to_string()))?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,199 @@
+//! Evidence: files stored content-addressed by SHA-256 (in the database, so that every `hygie
+//! serve` instance sees them), or links.
+
+use crate::facilities::ensure_facility;
+use crate::journal::{Actor, append};
+use crate::{Result, Store, StoreError, now_us, ts_from_us};
+use hygie_core::{Finess, MeasureId};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EvidenceKind {
+    File {
+        sha256: String,
+        file_name: String,
+        size: i64,
+    },
+    Link {
+        url: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EvidenceItem {
+    pub seq: i64,
+    pub measure: MeasureId,
+    #[serde(flatten)]
+    pub kind: EvidenceKind,
+    pub added_at: jiff::Timestamp,
+    pub added_by: String,
+}
+
+impl Store {
+    /// Store a file as evidence for a measure; identical content is kept once.
+    pub async fn add_evidence_file(
+        &self,
+        facility: &Finess,
+        measure: &MeasureId,
+        file_name: &str,
+        content: &[u8],
+        actor: &Actor,
+    ) -> Result<EvidenceItem> {
+        let sha = hex::encode(Sha256::digest(content));
+        let size = i64::try_from(content.len())
+            .map_err(|_| StoreError::Corrupt("file too large".into()))?;
+        let mut tx = self.pool.begin().await?;
+        ensure_facility(&mut tx, facility).await?;
+        let known: Option<String> =
+            sqlx::query_scalar("SELECT sha256 FROM evidence_blobs WHERE sha256 = $1")
+                .bind(&sha)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if known.is_none() {
+            sqlx::query("INSERT INTO evidence_blobs (sha256, size, content) VALUES ($1, $2, $3)")
+                .bind(&sha)
+                .bind(size)
+                .bind(content.to_vec())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let details = serde_json::json!({ "file_name": file_name, "sha256": sha, "size": size });
+        let seq = append(
+            &mut tx,
+            actor,
+            "evidence.add",
+            &format!("{facility}/{measure}"),
+            &details.to_string(),
+        )
+        .await?;
+        let at = now_us();
+        sqlx::query("INSERT INTO evidence (seq, facility, measure, kind, sha256, file_name, size, url, at_us, actor) VALUES ($1, $2, $3, 'file', $4, $5, $6, NULL, $7, $8)")
+            .bind(seq)
+            .bind(facility.as_str())
+            .bind(measure.as_str())
+            .bind(&sha)
+            .bind(file_name)
+            .bind(size)
+            .bind(at)
+            .bind(&actor.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(EvidenceItem {
+            seq,
+            measure: measure.clone(),
+            kind: EvidenceKind::File {
+                sha256: sha,
+                file_name: file_name.to_owned(),
+                size,
+            },
+            added_at: ts_from_us(at)?,
+            added_by: actor.0.clone(),
+        })
+    }
+
+    /// Record a link (to a document management system, a ticket...) as evidence.
+    pub async fn add_evidence_link(
+        &self,
+        facility: &Finess,
+        measure: &MeasureId,
+        url: &str,
+        actor: &Actor,
+    ) -> Result<EvidenceItem> {
+        let mut tx = self.pool.begin().await?;
+        ensure_facility(&mut tx, facility).await?;
+        let details = serde_json::json!({ "url": url });
+        let seq = append(
+            &mut tx,
+            actor,
+            "evidence.add",
+            &format!("{facility}/{measure}"),
+            &details.to_string(),
+        )
+        .await?;
+        let at = now_us();
+        sqlx::query("INSERT INTO evidence (seq, facility, measure, kind, sha256, file_name, size, url, at_us, actor) VALUES ($1, $2, $3, 'link', NULL, NULL, NULL, $4, $5, $6)")
+            .bind(seq)
+            .bind(facility.as_str())
+            .bind(measure.as_str())
+            .bind(url)
+            .bind(at)
+            .bind(&actor.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(EvidenceItem {
+            seq,
+            measure: measure.clone(),
+            kind: EvidenceKind::Link {
+                url: url.to_owned(),
+            },
+            added_at: ts_from_us(at)?,
+            added_by: actor.0.clone(),
+        })
+    }
+
+    /// Evidence of a facility, for one measure or all.
+    pub async fn evidence(
+        &self,
+        facility: &Finess,
+        measure: Option<&MeasureId>,
+    ) -> Result<Vec<EvidenceItem>> {
+        let rows = sqlx::query(
+            "SELECT seq, measure, kind, sha256, file_name, size, url, at_us, actor FROM evidence \
+             WHERE facility = $1 AND ($2 = '' OR measure = $2) ORDER BY seq",
+        )
+        .bind(facility.as_str())
+        .bind(measure.map(|m| m.as_str()).unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                let kind = match kind.as_str() {
+                    "file" => EvidenceKind::File {
+                        sha256: r
+                            .try_get::<Option<String>, _>("sha256")?
+                            .unwrap_or_default(),
+                        file_name: r
+                            .try_get::<Option<String>, _>("file_name")?
+                            .unwrap_or_default(),
+                        size: r.try_get::<Option<i64>, _>("size")?.unwrap_or_default(),
+                    },
+                    "link" => EvidenceKind::Link {
+                        url: r.try_get::<Option<String>, _>("url")?.unwrap_or_default(),
+                    },
+                    other => return Err(StoreError::Corrupt(format!("evidence kind '{other}'"))),
+                };
+                let measure: String = r.try_get("measure")?;
+                Ok(EvidenceItem {
+                    seq: r.try_get("seq")?,
+                    measure: MeasureId::parse(&measure)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    kind,
+                    added_at: ts_from_us(r.try_get("at_us")?)?,
+                    added_by: r.try_get("actor")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The content of an evidence file, checked against its hash.
+    pub async fn evidence_content(&self, sha256: &str) -> Result<Vec<u8>> {
+        let content: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT content FROM evidence_blobs WHERE sha256 = $1")
+                .bind(sha256)
+                .fetch_optional(&self.pool)
+                .await?;
+        let content =
+            content.ok_or_else(|| StoreError::NotFound(format!("evidence file {sha256}")))?;
+        if hex::encode(Sha256::digest(&content)) != sha256 {
+            return Err(StoreError::Corrupt(format!(
+                "evidence file {sha256} does not match its hash"
+            )));
+        }
+        Ok(content)
+    }
+}

@@ -1,0 +1,239 @@
+//! Facilities and the declarations made about their measures.
+
+use crate::journal::{Actor, append};
+use crate::{Result, Store, StoreError, now_us, ts_from_us};
+use hygie_core::{
+    Declaration, DeclaredStatus, Facility, FacilityKind, Finess, MeasureId, Nis2Status, Region,
+};
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// A declaration as stored, with the sequence number that orders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclarationRecord {
+    pub seq: i64,
+    pub measure: MeasureId,
+    pub declaration: Declaration,
+}
+
+impl Store {
+    /// Register a facility; refuses a FINESS number already registered.
+    pub async fn add_facility(&self, f: &Facility, demo: bool, actor: &Actor) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT finess FROM facilities WHERE finess = $1")
+                .bind(f.id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_some() {
+            return Err(StoreError::Conflict(format!("facility {}", f.id)));
+        }
+        sqlx::query(
+            "INSERT INTO facilities (finess, legal_entity, name, kind, region, nis2, plan_start, demo, created_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(f.id.as_str())
+        .bind(f.legal_entity.as_ref().map(|l| l.as_str().to_owned()))
+        .bind(&f.name)
+        .bind(f.kind.as_str())
+        .bind(f.region.code())
+        .bind(f.nis2.as_str())
+        .bind(f.plan_start.to_string())
+        .bind(i64::from(demo))
+        .bind(now_us())
+        .execute(&mut *tx)
+        .await?;
+        let details = serde_json::json!({
+            "name": f.name, "kind": f.kind.as_str(), "region": f.region.code(), "nis2": f.nis2.as_str(),
+            "plan_start": f.plan_start.to_string(), "legal_entity": f.legal_entity.as_ref().map(|l| l.as_str()), "demo": demo,
+        });
+        append(
+            &mut tx,
+            actor,
+            "facility.add",
+            f.id.as_str(),
+            &details.to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// All facilities, optionally of one region, ordered by region then FINESS.
+    pub async fn facilities(&self, region: Option<Region>) -> Result<Vec<Facility>> {
+        let rows = sqlx::query(
+            "SELECT finess, legal_entity, name, kind, region, nis2, plan_start FROM facilities \
+             WHERE ($1 = '' OR region = $1) ORDER BY region, finess",
+        )
+        .bind(region.map(|r| r.code()).unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row_to_facility).collect()
+    }
+
+    pub async fn facility(&self, id: &Finess) -> Result<Facility> {
+        let row = sqlx::query("SELECT finess, legal_entity, name, kind, region, nis2, plan_start FROM facilities WHERE finess = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => row_to_facility(&r),
+            None => Err(StoreError::NotFound(format!("facility {id}"))),
+        }
+    }
+
+    /// Record a declaration about a measure (the previous ones stay, as history).
+    pub async fn declare(
+        &self,
+        facility: &Finess,
+        measure: &MeasureId,
+        status: &DeclaredStatus,
+        owner: Option<&str>,
+        note: Option<&str>,
+        actor: &Actor,
+    ) -> Result<i64> {
+        self.declare_at(
+            facility,
+            measure,
+            status,
+            owner,
+            note,
+            actor,
+            jiff::Timestamp::now(),
+        )
+        .await
+    }
+
+    /// As `declare`, dated `at` (used to replay history: demo data, imports of past assessments).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn declare_at(
+        &self,
+        facility: &Finess,
+        measure: &MeasureId,
+        status: &DeclaredStatus,
+        owner: Option<&str>,
+        note: Option<&str>,
+        actor: &Actor,
+        at: jiff::Timestamp,
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        ensure_facility(&mut tx, facility).await?;
+        let details = serde_json::json!({
+            "status": status.as_str(), "justification": status.justification(), "owner": owner, "note": note,
+            "at": at.to_string(),
+        });
+        let subject = format!("{facility}/{measure}");
+        let seq = append(
+            &mut tx,
+            actor,
+            "assessment.set",
+            &subject,
+            &details.to_string(),
+        )
+        .await?;
+        sqlx::query(
+            "INSERT INTO declarations (seq, facility, measure, status, justification, owner, note, at_us, actor) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(seq)
+        .bind(facility.as_str())
+        .bind(measure.as_str())
+        .bind(status.as_str())
+        .bind(status.justification().map(str::to_owned))
+        .bind(owner.map(str::to_owned))
+        .bind(note.map(str::to_owned))
+        .bind(at.as_microsecond())
+        .bind(&actor.0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Every declaration of a facility, per measure, in time order.
+    pub async fn declarations(
+        &self,
+        facility: &Finess,
+    ) -> Result<BTreeMap<MeasureId, Vec<Declaration>>> {
+        let mut out: BTreeMap<MeasureId, Vec<Declaration>> = BTreeMap::new();
+        for rec in self.declaration_history(facility, None).await? {
+            out.entry(rec.measure).or_default().push(rec.declaration);
+        }
+        Ok(out)
+    }
+
+    /// The declaration history of a facility (or of one of its measures), oldest first.
+    pub async fn declaration_history(
+        &self,
+        facility: &Finess,
+        measure: Option<&MeasureId>,
+    ) -> Result<Vec<DeclarationRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, measure, status, justification, owner, note, at_us, actor FROM declarations \
+             WHERE facility = $1 AND ($2 = '' OR measure = $2) ORDER BY at_us, seq",
+        )
+        .bind(facility.as_str())
+        .bind(measure.map(|m| m.as_str()).unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get("status")?;
+                let justification: Option<String> = r.try_get("justification")?;
+                let status = DeclaredStatus::parse(&status, justification.as_deref())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let measure: String = r.try_get("measure")?;
+                Ok(DeclarationRecord {
+                    seq: r.try_get("seq")?,
+                    measure: MeasureId::parse(&measure)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    declaration: Declaration {
+                        status,
+                        owner: r.try_get("owner")?,
+                        note: r.try_get("note")?,
+                        at: ts_from_us(r.try_get("at_us")?)?,
+                        by: r.try_get("actor")?,
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+pub(crate) async fn ensure_facility(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    facility: &Finess,
+) -> Result<()> {
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT finess FROM facilities WHERE finess = $1")
+            .bind(facility.as_str())
+            .fetch_optional(&mut **tx)
+            .await?;
+    match exists {
+        Some(_) => Ok(()),
+        None => Err(StoreError::NotFound(format!("facility {facility}"))),
+    }
+}
+
+fn row_to_facility(r: &sqlx::any::AnyRow) -> Result<Facility> {
+    let corrupt = |e: hygie_core::InvalidValue| StoreError::Corrupt(e.to_string());
+    let finess: String = r.try_get("finess")?;
+    let legal: Option<String> = r.try_get("legal_entity")?;
+    let kind: String = r.try_get("kind")?;
+    let region: String = r.try_get("region")?;
+    let nis2: String = r.try_get("nis2")?;
+    let plan_start: String = r.try_get("plan_start")?;
+    Ok(Facility {
+        id: Finess::parse(&finess).map_err(corrupt)?,
+        legal_entity: legal
+            .as_deref()
+            .map(Finess::parse)
+            .transpose()
+            .map_err(corrupt)?,
+        name: r.try_get("name")?,
+        kind: kind.parse::<FacilityKind>().map_err(corrupt)?,
+        region: Region::parse(&region).map_err(corrupt)?,
+        nis2: nis2.parse::<Nis2Status>().map_err(corrupt)?,
+        plan_start: hygie_core::parse_date("plan_start", &plan_start).map_err(corrupt)?,
+    })
+}

@@ -1,0 +1,151 @@
+//! The hash-chained journal of every change.
+
+use crate::{Result, Store, StoreError};
+use hygie_core::journal::{self, ChainBreak, JournalEntry, NewEntry};
+use sqlx::{Any, Row, Transaction};
+
+/// Who made a change: `cli:root`, `web:alice`, `token:backup-agent`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+impl Actor {
+    pub fn cli() -> Actor {
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into());
+        Actor(format!("cli:{user}"))
+    }
+}
+
+/// Append an entry inside the caller's transaction; returns its sequence number.
+///
+/// Updating the head row first takes the write lock (SQLite's RESERVED lock, PostgreSQL's row
+/// lock), so concurrent writers queue instead of forking the chain.
+pub(crate) async fn append(
+    tx: &mut Transaction<'_, Any>,
+    actor: &Actor,
+    action: &str,
+    subject: &str,
+    details: &str,
+) -> Result<i64> {
+    sqlx::query("UPDATE journal_head SET seq = seq WHERE id = 1")
+        .execute(&mut **tx)
+        .await?;
+    let row = sqlx::query("SELECT seq, hash FROM journal_head WHERE id = 1")
+        .fetch_one(&mut **tx)
+        .await?;
+    let prev_seq: i64 = row.try_get("seq")?;
+    let prev_hash: String = row.try_get("hash")?;
+    let at = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
+    let e = journal::chain(
+        prev_seq,
+        &prev_hash,
+        &NewEntry {
+            at: &at,
+            actor: &actor.0,
+            action,
+            subject,
+            details,
+        },
+    );
+    sqlx::query("INSERT INTO journal (seq, at, actor, action, subject, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(e.seq)
+        .bind(&e.at)
+        .bind(&e.actor)
+        .bind(&e.action)
+        .bind(&e.subject)
+        .bind(&e.details)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(e.seq)
+        .bind(&e.hash)
+        .execute(&mut **tx)
+        .await?;
+    Ok(e.seq)
+}
+
+/// The outcome of `Store::verify_journal`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalCheck {
+    Intact { entries: usize },
+    Broken(ChainBreak),
+}
+
+impl Store {
+    /// Append an entry on its own (for changes a feature journals without other writes).
+    pub async fn journal(
+        &self,
+        actor: &Actor,
+        action: &str,
+        subject: &str,
+        details: &str,
+    ) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        let seq = append(&mut tx, actor, action, subject, details).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Entries in sequence order; `subject_prefix` narrows to one facility or object.
+    pub async fn journal_entries(
+        &self,
+        subject_prefix: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Vec<JournalEntry>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM journal \
+             WHERE ($1 = '' OR subject = $1 OR subject LIKE $2) ORDER BY seq DESC LIMIT $3",
+        )
+        .bind(subject_prefix.unwrap_or(""))
+        .bind(format!("{}/%", subject_prefix.unwrap_or("")))
+        .bind(limit.unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<JournalEntry> = rows.iter().map(row_to_entry).collect::<Result<_>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Check the whole chain and its head.
+    pub async fn verify_journal(&self) -> Result<JournalCheck> {
+        let rows = sqlx::query("SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM journal ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await?;
+        let entries: Vec<JournalEntry> = rows.iter().map(row_to_entry).collect::<Result<_>>()?;
+        let head = sqlx::query("SELECT seq, hash FROM journal_head WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        let head = match head {
+            Some(r) => Some((r.try_get::<i64, _>("seq")?, r.try_get::<String, _>("hash")?)),
+            None => {
+                return Err(StoreError::Corrupt(
+                    "the journal head row is missing".into(),
+                ));
+            }
+        };
+        Ok(
+            match journal::verify(&entries, head.as_ref().map(|(s, h)| (*s, h.as_str()))) {
+                Ok(n) => JournalCheck::Intact { entries: n },
+                Err(b) => JournalCheck::Broken(b),
+            },
+        )
+    }
+}
+
+fn row_to_entry(r: &sqlx::any::AnyRow) -> Result<JournalEntry> {
+    Ok(JournalEntry {
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        actor: r.try_get("actor")?,
+        action: r.try_get("action")?,
+        subject: r.try_get("subject")?,
+        details: r.try_get("details")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}

@@ -1,0 +1,141 @@
+//! Read models assembled from the store for the pure computations of `hygie-core::plan`.
+//! Regional views load every facility's data in a fixed number of queries, whatever the count.
+
+use crate::{Result, Store, StoreError, ts_from_us};
+use hygie_core::plan::{self, RegionStatus};
+use hygie_core::{
+    Catalog, CheckRun, Declaration, DeclaredStatus, FacilityStatus, Finess, MeasureId, Region,
+    RuleOutcome, RuleResult, Severity,
+};
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+type Declarations = BTreeMap<MeasureId, Vec<Declaration>>;
+
+impl Store {
+    /// Where one facility stands on `as_of`.
+    pub async fn facility_status(
+        &self,
+        catalog: &Catalog,
+        id: &Finess,
+        as_of: jiff::civil::Date,
+    ) -> Result<FacilityStatus> {
+        let f = self.facility(id).await?;
+        let decl = self.declarations(id).await?;
+        let runs = self.check_runs(id, None).await?;
+        Ok(plan::facility_status(&f, catalog, &decl, &runs, as_of))
+    }
+
+    /// Every facility of a region on `as_of`, with their full statuses.
+    pub async fn region_statuses(
+        &self,
+        catalog: &Catalog,
+        region: Region,
+        as_of: jiff::civil::Date,
+    ) -> Result<Vec<FacilityStatus>> {
+        let facilities = self.facilities(Some(region)).await?;
+        let cutoff = plan::end_of_day(as_of).as_microsecond();
+        let mut decl: BTreeMap<String, Declarations> = BTreeMap::new();
+        let rows = sqlx::query(
+            "SELECT d.facility, d.measure, d.status, d.justification, d.owner, d.note, d.at_us, d.actor FROM declarations d \
+             JOIN facilities f ON f.finess = d.facility WHERE f.region = $1 AND d.at_us < $2 ORDER BY d.at_us, d.seq",
+        )
+        .bind(region.code())
+        .bind(cutoff)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let corrupt = |e: hygie_core::InvalidValue| StoreError::Corrupt(e.to_string());
+            let facility: String = r.try_get("facility")?;
+            let measure: String = r.try_get("measure")?;
+            let status: String = r.try_get("status")?;
+            let justification: Option<String> = r.try_get("justification")?;
+            let d = Declaration {
+                status: DeclaredStatus::parse(&status, justification.as_deref())
+                    .map_err(corrupt)?,
+                owner: r.try_get("owner")?,
+                note: r.try_get("note")?,
+                at: ts_from_us(r.try_get("at_us")?)?,
+                by: r.try_get("actor")?,
+            };
+            decl.entry(facility)
+                .or_default()
+                .entry(MeasureId::parse(&measure).map_err(corrupt)?)
+                .or_default()
+                .push(d);
+        }
+        // Only the latest run of each source by the cutoff matters: select those in SQL.
+        let rows = sqlx::query(
+            "SELECT c.facility, c.id, c.source, c.at_us, r.rule, r.severity, r.outcome, r.measures, r.objects \
+             FROM check_runs c JOIN facilities f ON f.finess = c.facility \
+             JOIN check_results r ON r.run_id = c.id \
+             WHERE f.region = $1 AND c.at_us < $2 AND c.at_us = (SELECT MAX(c2.at_us) FROM check_runs c2 \
+               WHERE c2.facility = c.facility AND c2.source = c.source AND c2.at_us < $2) \
+             ORDER BY c.facility, c.id",
+        )
+        .bind(region.code())
+        .bind(cutoff)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut runs: BTreeMap<String, Vec<CheckRun>> = BTreeMap::new();
+        for r in rows {
+            let facility: String = r.try_get("facility")?;
+            let id: String = r.try_get("id")?;
+            let list = runs.entry(facility).or_default();
+            if list.last().is_none_or(|run| run.id != id) {
+                list.push(CheckRun {
+                    id: id.clone(),
+                    source: r.try_get("source")?,
+                    at: ts_from_us(r.try_get("at_us")?)?,
+                    results: Vec::new(),
+                });
+            }
+            let corrupt = |m: String| StoreError::Corrupt(format!("run {id}: {m}"));
+            let severity: String = r.try_get("severity")?;
+            let outcome: String = r.try_get("outcome")?;
+            let measures: String = r.try_get("measures")?;
+            let objects: String = r.try_get("objects")?;
+            let measures: Vec<String> =
+                serde_json::from_str(&measures).map_err(|e| corrupt(e.to_string()))?;
+            if let Some(run) = list.last_mut() {
+                run.results.push(RuleResult {
+                    rule: r.try_get("rule")?,
+                    severity: severity
+                        .parse::<Severity>()
+                        .map_err(|e| corrupt(e.to_string()))?,
+                    outcome: if outcome == "fail" {
+                        RuleOutcome::Fail
+                    } else {
+                        RuleOutcome::Pass
+                    },
+                    measures: measures
+                        .iter()
+                        .map(|m| MeasureId::parse(m))
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| corrupt(e.to_string()))?,
+                    objects: serde_json::from_str(&objects).map_err(|e| corrupt(e.to_string()))?,
+                });
+            }
+        }
+        let empty_decl = Declarations::new();
+        Ok(facilities
+            .iter()
+            .map(|f| {
+                let d = decl.get(f.id.as_str()).unwrap_or(&empty_decl);
+                let r = runs.get(f.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+                plan::facility_status(f, catalog, d, r, as_of)
+            })
+            .collect())
+    }
+
+    /// The regional side-by-side view.
+    pub async fn region_status(
+        &self,
+        catalog: &Catalog,
+        region: Region,
+        as_of: jiff::civil::Date,
+    ) -> Result<RegionStatus> {
+        let statuses = self.region_statuses(catalog, region, as_of).await?;
+        Ok(RegionStatus::from_statuses(region, as_of, &statuses))
+    }
+}

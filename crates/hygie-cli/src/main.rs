@@ -61,6 +61,12 @@ enum Command {
     Journal(cmd::journal::JournalCmd),
     /// Seed a clearly labelled demo region with facilities at different stages.
     Demo(cmd::demo::DemoArgs),
+    /// Automated audits of a facility's systems, recorded as check runs.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCmd),
+    /// Breach corpus (Have I Been Pwned NTLM list) for the password audit.
+    #[command(subcommand)]
+    Breached(cmd::audit_passwords::BreachedCmd),
 }
 
 fn main() -> ExitCode {
@@ -102,5 +108,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Region(c) => cmd::status::region(&ctx, c).await,
         Command::Journal(c) => cmd::journal::run(&ctx, c).await,
         Command::Demo(a) => cmd::demo::run(&ctx, a).await,
+        Command::Audit(c) => cmd::audit::run(&ctx, c).await,
+        Command::Breached(c) => cmd::audit_passwords::breached(&ctx, c).await,
     }
 }

@@ -173,3 +173,21 @@ fn serialised_report_and_debug_output_hold_no_hash_and_no_password() {
     }
     assert!(json.contains("\"findings\"") && json.contains("\"check\":\"HSH-01\"") && json.contains("\"accounts\""));
 }
+
+/// The catalogue names these checks on exactly the measures each check says it verifies.
+#[test]
+fn the_catalogue_lists_each_check_on_its_measures() {
+    let catalog = hygie_catalog::bundled().expect("bundled catalogue loads");
+    for c in hygie_passwords::CHECKS {
+        for m in c.measures {
+            let measure = catalog.measures.iter().find(|x| x.id.as_str() == *m).unwrap_or_else(|| panic!("{} names unknown measure {m}", c.id));
+            assert!(measure.check_rules.iter().any(|r| r == c.id), "{m} should list {} in check_rules", c.id);
+        }
+    }
+    for measure in &catalog.measures {
+        for r in measure.check_rules.iter().filter(|r| r.starts_with("HSH-")) {
+            let c = hygie_passwords::CHECKS.iter().find(|c| c.id == r).unwrap_or_else(|| panic!("{} lists unknown {r}", measure.id.as_str()));
+            assert!(c.measures.contains(&measure.id.as_str()), "{r} does not verify {}", measure.id.as_str());
+        }
+    }
+}

@@ -2,6 +2,8 @@
 //! so bad input never leaves a trace.
 
 pub mod assess;
+pub mod audit;
+pub mod audit_passwords;
 pub mod catalog;
 pub mod demo;
 pub mod facility;

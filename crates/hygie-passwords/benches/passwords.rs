@@ -163,10 +163,10 @@ fn stage(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// Run a command under GNU time; (wall seconds, max RSS KB, stdout).
+/// Run a command under GNU time; (wall seconds, max RSS KB, stdout). Also prints its CPU time.
 fn timed(cmd: &mut Command) -> (f64, u64, String) {
     let mut full = Command::new("/usr/bin/time");
-    full.arg("-f").arg("TIME %e %M").arg(cmd.get_program()).args(cmd.get_args());
+    full.arg("-f").arg("TIME %e %M %U %S").arg(cmd.get_program()).args(cmd.get_args());
     for (k, v) in cmd.get_envs() {
         if let Some(v) = v {
             full.env(k, v);
@@ -179,6 +179,9 @@ fn timed(cmd: &mut Command) -> (f64, u64, String) {
     let mut it = line.split_whitespace().skip(1);
     let secs: f64 = it.next().and_then(|s| s.parse().ok()).expect("seconds");
     let kb: u64 = it.next().and_then(|s| s.parse().ok()).expect("rss");
+    let user: f64 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let sys: f64 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    println!("  [{:?}: wall {secs:.2}s, CPU user {user:.2}s + sys {sys:.2}s, max RSS {} MB]", cmd.get_program(), kb / 1024);
     (secs, kb, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -231,6 +234,7 @@ fn main() {
     println!("generated {entries} list entries ({list_bytes} bytes) and {accounts} accounts in {:.1}s", t.elapsed().as_secs_f64());
 
     let cat = format!("cat '{}' > /dev/null", list.display());
+    println!("load average: {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
     let floor = (0..2).map(|_| timed(&mut sh(&cat)).0).fold(f64::MAX, f64::min);
     println!("read floor (cat, warm, best of 2): {floor:.2}s");
 

@@ -519,9 +519,7 @@ impl BreachIndex {
     /// Look up many hashes; the answer is in the order of `hashes`.
     ///
     /// Hashes are visited in sorted order, bucket by bucket, each search starting where the
-    /// previous one ended. A bucket holding many queries is read with one positioned read into a
-    /// reused buffer (so a batch over most of the file does not pull the whole index into the
-    /// process's resident memory); sparse buckets are binary-searched in the mapping.
+    /// previous one ended.
     pub fn lookup_batch(&self, hashes: &[NtHash]) -> Vec<Option<u64>> {
         let mut order: Vec<u32> = (0..hashes.len() as u32).collect();
         order.sort_unstable_by_key(|&i| hashes[i as usize]);
@@ -535,9 +533,10 @@ impl BreachIndex {
                 j += 1;
             }
             let (from, to) = self.bucket_range(b);
-            let len_entries = (to - from) / ENTRY_LEN;
-            // Dense: one query per 64 entries or more (at least one page in two is touched).
-            let entries: &[u8] = if len_entries > 0 && (j - i) * 64 >= len_entries && self.read_at(&mut buf, from, to) {
+            // Several queries in a bucket: one positioned read of the bucket (tens of KB) into a
+            // reused buffer, so that a large batch does not grow the process's resident memory
+            // with the mapped file. A lone query is binary-searched in the mapping.
+            let entries: &[u8] = if j - i > 1 && to > from && self.read_at(&mut buf, from, to) {
                 &buf
             } else {
                 &self.map[from..to]

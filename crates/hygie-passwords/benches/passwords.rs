@@ -20,7 +20,9 @@
 //! Peak RSS is GNU time's `%M` (maximum resident set size of the child). Everything generated is
 //! deleted at the end unless `--keep`.
 
-use hygie_passwords::{AuditOptions, BreachIndex, Dictionary, NtHash, Sources, audit, import, parse_dump};
+use hygie_passwords::{
+    AuditOptions, BreachIndex, Dictionary, NtHash, Sources, audit, import, parse_dump,
+};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,7 +38,8 @@ fn splitmix(mut x: u64) -> u64 {
 /// The i-th hash of the synthetic list: strictly increasing in i, uniformly spread.
 fn list_hash(i: u64, n: u64) -> u128 {
     let step = u128::MAX / u128::from(n);
-    let r = (u128::from(splitmix(i ^ 0xA5A5)) << 64) | u128::from(splitmix(i.wrapping_mul(3) ^ 0x5A5A));
+    let r =
+        (u128::from(splitmix(i ^ 0xA5A5)) << 64) | u128::from(splitmix(i.wrapping_mul(3) ^ 0x5A5A));
     u128::from(i) * step + r % step
 }
 
@@ -75,7 +78,10 @@ fn nt_hex_of(pw: &str) -> String {
     // The only way to get an NT hash's hex out of the crate is to compute it here.
     use md4::{Digest, Md4};
     let utf16: Vec<u8> = pw.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-    Md4::digest(&utf16).iter().map(|b| format!("{b:02x}")).collect()
+    Md4::digest(&utf16)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn generate_dump(path: &Path, accounts: u64, n: u64) -> std::io::Result<()> {
@@ -95,11 +101,19 @@ fn generate_dump(path: &Path, accounts: u64, n: u64) -> std::io::Result<()> {
             111 => dict_hash.clone(),
             _ => {
                 let mut s = Vec::with_capacity(32);
-                push_hex(&mut s, (u128::from(splitmix(a ^ 0xBEEF)) << 64) | u128::from(r), HEX_LO);
+                push_hex(
+                    &mut s,
+                    (u128::from(splitmix(a ^ 0xBEEF)) << 64) | u128::from(r),
+                    HEX_LO,
+                );
                 String::from_utf8_lossy(&s).into_owned()
             }
         };
-        writeln!(f, "CHU\\{name}:{}:aad3b435b51404eeaad3b435b51404ee:{nt}::: (status=Enabled)", 10_000 + a)?;
+        writeln!(
+            f,
+            "CHU\\{name}:{}:aad3b435b51404eeaad3b435b51404ee:{nt}::: (status=Enabled)",
+            10_000 + a
+        )?;
     }
     f.flush()
 }
@@ -107,7 +121,11 @@ fn generate_dump(path: &Path, accounts: u64, n: u64) -> std::io::Result<()> {
 fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -117,7 +135,8 @@ fn stage(args: &[String]) -> Result<(), String> {
         [s, list, idx] if s == "import" => {
             let t = Instant::now();
             let mut f = std::fs::File::open(list).map_err(|e| e.to_string())?;
-            let stats = import(&mut f, list, Path::new(idx), &mut |_| {}).map_err(|e| e.to_string())?;
+            let stats =
+                import(&mut f, list, Path::new(idx), &mut |_| {}).map_err(|e| e.to_string())?;
             println!("import_s={:.3}", t.elapsed().as_secs_f64());
             println!("entries={}", stats.entries);
             println!("index_bytes={}", stats.index_bytes);
@@ -131,18 +150,30 @@ fn stage(args: &[String]) -> Result<(), String> {
             drop(text);
             let t_parse = t0.elapsed();
             let index = BreachIndex::open(Path::new(idx)).map_err(|e| e.to_string())?;
-            let mut hashes: Vec<NtHash> = dump.accounts.iter().filter_map(|a| a.nt_hash()).collect();
+            let mut hashes: Vec<NtHash> =
+                dump.accounts.iter().filter_map(|a| a.nt_hash()).collect();
             hashes.sort_unstable();
             hashes.dedup();
             let t1 = Instant::now();
-            let found = index.lookup_batch(&hashes).iter().filter(|c| c.is_some()).count();
+            let found = index
+                .lookup_batch(&hashes)
+                .iter()
+                .filter(|c| c.is_some())
+                .count();
             let t_lookup = t1.elapsed();
             let t2 = Instant::now();
             let dict = Dictionary::builtin(2026);
             let report = audit(
                 &dump,
-                &Sources { directory: None, dictionary: Some(&dict), breach: Some(&index) },
-                &AuditOptions { year: 2026, ..AuditOptions::default() },
+                &Sources {
+                    directory: None,
+                    dictionary: Some(&dict),
+                    breach: Some(&index),
+                },
+                &AuditOptions {
+                    year: 2026,
+                    ..AuditOptions::default()
+                },
             );
             let t_audit = t2.elapsed();
             println!("parse_s={:.3}", t_parse.as_secs_f64());
@@ -152,7 +183,10 @@ fn stage(args: &[String]) -> Result<(), String> {
             println!("unique_hashes={}", hashes.len());
             println!("breached_unique_hashes={found}");
             println!("breached_accounts={}", report.accounts_of("HSH-07").len());
-            println!("dictionary_candidates={}", report.summary.dictionary_candidates);
+            println!(
+                "dictionary_candidates={}",
+                report.summary.dictionary_candidates
+            );
             for c in &report.checks {
                 println!("check_{}={}", c.check, c.accounts);
             }
@@ -166,7 +200,10 @@ fn stage(args: &[String]) -> Result<(), String> {
 /// Run a command under GNU time; (wall seconds, max RSS KB, stdout). Also prints its CPU time.
 fn timed(cmd: &mut Command) -> (f64, u64, String) {
     let mut full = Command::new("/usr/bin/time");
-    full.arg("-f").arg("TIME %e %M %U %S").arg(cmd.get_program()).args(cmd.get_args());
+    full.arg("-f")
+        .arg("TIME %e %M %U %S")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
     for (k, v) in cmd.get_envs() {
         if let Some(v) = v {
             full.env(k, v);
@@ -175,13 +212,21 @@ fn timed(cmd: &mut Command) -> (f64, u64, String) {
     let out = full.output().expect("run /usr/bin/time");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{cmd:?} failed: {stderr}");
-    let line = stderr.lines().rev().find(|l| l.starts_with("TIME ")).expect("time output");
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("TIME "))
+        .expect("time output");
     let mut it = line.split_whitespace().skip(1);
     let secs: f64 = it.next().and_then(|s| s.parse().ok()).expect("seconds");
     let kb: u64 = it.next().and_then(|s| s.parse().ok()).expect("rss");
     let user: f64 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
     let sys: f64 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
-    println!("  [{:?}: wall {secs:.2}s, CPU user {user:.2}s + sys {sys:.2}s, max RSS {} MB]", cmd.get_program(), kb / 1024);
+    println!(
+        "  [{:?}: wall {secs:.2}s, CPU user {user:.2}s + sys {sys:.2}s, max RSS {} MB]",
+        cmd.get_program(),
+        kb / 1024
+    );
     (secs, kb, String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -192,7 +237,9 @@ fn sh(script: &str) -> Command {
 }
 
 fn value<'a>(out: &'a str, key: &str) -> &'a str {
-    out.lines().find_map(|l| l.strip_prefix(key)?.strip_prefix('=')).unwrap_or("?")
+    out.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or("?")
 }
 
 fn main() {
@@ -212,7 +259,12 @@ fn main() {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--entries" => entries = it.next().and_then(|v| v.parse().ok()).expect("--entries N"),
-            "--accounts" => accounts = it.next().and_then(|v| v.parse().ok()).expect("--accounts N"),
+            "--accounts" => {
+                accounts = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--accounts N")
+            }
             "--dir" => dir = PathBuf::from(it.next().expect("--dir PATH")),
             "--keep" => keep = true,
             _ => {} // `cargo bench` passes --bench
@@ -226,19 +278,37 @@ fn main() {
 
     let t = Instant::now();
     let expected_len_min = entries * 36;
-    if std::fs::metadata(&list).map(|m| m.len() < expected_len_min).unwrap_or(true) {
+    if std::fs::metadata(&list)
+        .map(|m| m.len() < expected_len_min)
+        .unwrap_or(true)
+    {
         generate_list(&list, entries).expect("generate list");
     }
     generate_dump(&dump, accounts, entries).expect("generate dump");
     let list_bytes = std::fs::metadata(&list).map(|m| m.len()).unwrap_or(0);
-    println!("generated {entries} list entries ({list_bytes} bytes) and {accounts} accounts in {:.1}s", t.elapsed().as_secs_f64());
+    println!(
+        "generated {entries} list entries ({list_bytes} bytes) and {accounts} accounts in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
 
     let cat = format!("cat '{}' > /dev/null", list.display());
-    println!("load average: {}", std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim());
-    let floor = (0..2).map(|_| timed(&mut sh(&cat)).0).fold(f64::MAX, f64::min);
+    println!(
+        "load average: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    let floor = (0..2)
+        .map(|_| timed(&mut sh(&cat)).0)
+        .fold(f64::MAX, f64::min);
     println!("read floor (cat, warm, best of 2): {floor:.2}s");
 
-    let (imp_wall, imp_rss, imp_out) = timed(Command::new(&me).args(["stage", "import"]).arg(&list).arg(&idx));
+    let (imp_wall, imp_rss, imp_out) = timed(
+        Command::new(&me)
+            .args(["stage", "import"])
+            .arg(&list)
+            .arg(&idx),
+    );
     println!(
         "import: {imp_wall:.2}s wall ({} in-process), {:.2}x the read floor, peak RSS {} MB, {} entries, index {} bytes ({:.2} bytes/entry)",
         value(&imp_out, "import_s"),
@@ -258,10 +328,20 @@ fn main() {
         j = joined.display()
     );
     let (base_wall, base_rss, _) = timed(&mut sh(&baseline));
-    let base_found = std::fs::read_to_string(&joined).map(|s| s.lines().count()).unwrap_or(0);
-    println!("baseline sort+join: {base_wall:.2}s wall, peak RSS {} MB, {base_found} breached hashes", base_rss / 1024);
+    let base_found = std::fs::read_to_string(&joined)
+        .map(|s| s.lines().count())
+        .unwrap_or(0);
+    println!(
+        "baseline sort+join: {base_wall:.2}s wall, peak RSS {} MB, {base_found} breached hashes",
+        base_rss / 1024
+    );
 
-    let (aud_wall, aud_rss, aud_out) = timed(Command::new(&me).args(["stage", "audit"]).arg(&dump).arg(&idx));
+    let (aud_wall, aud_rss, aud_out) = timed(
+        Command::new(&me)
+            .args(["stage", "audit"])
+            .arg(&dump)
+            .arg(&idx),
+    );
     println!(
         "audit: {aud_wall:.2}s wall (parse {}s, breach batch lookup {}s, all checks {}s), peak RSS {} MB, {:.1}x faster than sort+join",
         value(&aud_out, "parse_s"),
@@ -279,8 +359,13 @@ fn main() {
     for c in ["HSH-01", "HSH-02", "HSH-03", "HSH-04", "HSH-07"] {
         println!("  {c}: {} accounts", value(&aud_out, &format!("check_{c}")));
     }
-    let ours: usize = value(&aud_out, "breached_unique_hashes").parse().unwrap_or(usize::MAX);
-    assert_eq!(ours, base_found, "the audit and sort+join disagree on the breached hashes");
+    let ours: usize = value(&aud_out, "breached_unique_hashes")
+        .parse()
+        .unwrap_or(usize::MAX);
+    assert_eq!(
+        ours, base_found,
+        "the audit and sort+join disagree on the breached hashes"
+    );
 
     if !keep {
         for p in [&list, &dump, &idx, &joined, &dir.join("dump-hashes.txt")] {

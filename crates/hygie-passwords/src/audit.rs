@@ -28,7 +28,10 @@ impl CheckDef {
     }
 
     pub fn measure_ids(&self) -> Vec<MeasureId> {
-        self.measures.iter().filter_map(|m| MeasureId::parse(m).ok()).collect()
+        self.measures
+            .iter()
+            .filter_map(|m| MeasureId::parse(m).ok())
+            .collect()
     }
 }
 
@@ -90,7 +93,16 @@ pub const HISTORY_REUSE: CheckDef = CheckDef {
 };
 
 /// Every check, in report order.
-pub const CHECKS: &[CheckDef] = &[EMPTY, DICTIONARY, USERNAME, SHARED, LM_HASH, DEFAULT_COMPUTER, BREACHED, HISTORY_REUSE];
+pub const CHECKS: &[CheckDef] = &[
+    EMPTY,
+    DICTIONARY,
+    USERNAME,
+    SHARED,
+    LM_HASH,
+    DEFAULT_COMPUTER,
+    BREACHED,
+    HISTORY_REUSE,
+];
 
 /// RIDs treated as privileged when no directory status is given (built-in Administrator).
 const PRIVILEGED_RIDS: &[u32] = &[500];
@@ -192,19 +204,32 @@ impl AuditReport {
                 RuleResult {
                     rule: c.check.to_string(),
                     severity,
-                    outcome: if c.outcome == Evaluation::Fail { RuleOutcome::Fail } else { RuleOutcome::Pass },
+                    outcome: if c.outcome == Evaluation::Fail {
+                        RuleOutcome::Fail
+                    } else {
+                        RuleOutcome::Pass
+                    },
                     measures: def.map(CheckDef::measure_ids).unwrap_or_default(),
                     objects: objects.into_iter().collect(),
                 }
             })
             .collect();
-        CheckRun { id, source: "passwords".to_string(), at, results }
+        CheckRun {
+            id,
+            source: "passwords".to_string(),
+            at,
+            results,
+        }
     }
 
     /// Accounts of the findings of one check (all severities), sorted.
     pub fn accounts_of(&self, check: &str) -> Vec<String> {
-        let mut v: Vec<String> =
-            self.findings.iter().filter(|f| f.check == check).flat_map(|f| f.accounts.iter().cloned()).collect();
+        let mut v: Vec<String> = self
+            .findings
+            .iter()
+            .filter(|f| f.check == check)
+            .flat_map(|f| f.accounts.iter().cloned())
+            .collect();
         v.sort();
         v.dedup();
         v
@@ -259,7 +284,12 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
         summary.audited += 1;
         summary.privileged_audited += usize::from(privileged);
         summary.with_history += usize::from(!a.history.is_empty());
-        subjects.push(Subject { account: a, nt, privileged, name: a.display_name() });
+        subjects.push(Subject {
+            account: a,
+            nt,
+            privileged,
+            name: a.display_name(),
+        });
     }
 
     // Hash -> subjects holding it: the set every hash-based check looks candidates up in.
@@ -273,15 +303,21 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
     let threads = opts.threads.max(1);
 
     // HSH-01 empty password.
-    let empty: Vec<usize> = by_hash.get(&EMPTY_NT).map(|v| v.iter().map(|&i| i as usize).collect()).unwrap_or_default();
+    let empty: Vec<usize> = by_hash
+        .get(&EMPTY_NT)
+        .map(|v| v.iter().map(|&i| i as usize).collect())
+        .unwrap_or_default();
     record_accounts(&EMPTY, &subjects, empty, &mut findings, &mut outcomes);
 
     // HSH-02 dictionary.
     match sources.dictionary {
         Some(d) => {
             let found = d.find(&by_hash, threads);
-            let hit: Vec<usize> =
-                found.iter().flat_map(|h| by_hash.get(h).into_iter().flatten()).map(|&i| i as usize).collect();
+            let hit: Vec<usize> = found
+                .iter()
+                .flat_map(|h| by_hash.get(h).into_iter().flatten())
+                .map(|&i| i as usize)
+                .collect();
             record_accounts(&DICTIONARY, &subjects, hit, &mut findings, &mut outcomes);
         }
         None => outcomes.push(not_evaluated(&DICTIONARY, "no dictionary")),
@@ -292,23 +328,50 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
     record_accounts(&USERNAME, &subjects, hit, &mut findings, &mut outcomes);
 
     // HSH-04 shared passwords: one finding per group.
-    let mut groups: Vec<&Vec<u32>> = by_hash.iter().filter(|(h, v)| v.len() > 1 && **h != EMPTY_NT).map(|(_, v)| v).collect();
+    let mut groups: Vec<&Vec<u32>> = by_hash
+        .iter()
+        .filter(|(h, v)| v.len() > 1 && **h != EMPTY_NT)
+        .map(|(_, v)| v)
+        .collect();
     groups.sort_by_key(|v| v.iter().map(|&i| subjects[i as usize].name.clone()).min());
     let mut shared_accounts = 0;
     for g in &groups {
-        let privileged = g.iter().filter(|&&i| subjects[i as usize].privileged).count();
-        let severity = if privileged > 0 && privileged < g.len() { Severity::Critical } else { SHARED.severity };
-        let mut accounts: Vec<String> = g.iter().map(|&i| subjects[i as usize].name.clone()).collect();
+        let privileged = g
+            .iter()
+            .filter(|&&i| subjects[i as usize].privileged)
+            .count();
+        let severity = if privileged > 0 && privileged < g.len() {
+            Severity::Critical
+        } else {
+            SHARED.severity
+        };
+        let mut accounts: Vec<String> = g
+            .iter()
+            .map(|&i| subjects[i as usize].name.clone())
+            .collect();
         accounts.sort();
         shared_accounts += accounts.len();
-        findings.push(Finding { check: SHARED.id, severity, title: SHARED.title(), accounts });
+        findings.push(Finding {
+            check: SHARED.id,
+            severity,
+            title: SHARED.title(),
+            accounts,
+        });
     }
     outcomes.push(outcome(&SHARED, shared_accounts));
 
     // HSH-05 LM hash stored (accounts without an NT hash count too).
     {
-        let mut ordinary: Vec<String> = lm_accounts.iter().filter(|(_, p)| !p).map(|(n, _)| n.clone()).collect();
-        let mut privileged: Vec<String> = lm_accounts.iter().filter(|(_, p)| *p).map(|(n, _)| n.clone()).collect();
+        let mut ordinary: Vec<String> = lm_accounts
+            .iter()
+            .filter(|(_, p)| !p)
+            .map(|(n, _)| n.clone())
+            .collect();
+        let mut privileged: Vec<String> = lm_accounts
+            .iter()
+            .filter(|(_, p)| *p)
+            .map(|(n, _)| n.clone())
+            .collect();
         ordinary.sort();
         privileged.sort();
         let n = ordinary.len() + privileged.len();
@@ -326,11 +389,18 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
         .filter(|(_, s)| {
             let base = s.account.name.trim_end_matches('$').to_lowercase();
             let short: String = base.chars().take(14).collect();
-            hasher.hash_into(&base, &mut utf16) == s.nt || hasher.hash_into(&short, &mut utf16) == s.nt
+            hasher.hash_into(&base, &mut utf16) == s.nt
+                || hasher.hash_into(&short, &mut utf16) == s.nt
         })
         .map(|(i, _)| i)
         .collect();
-    record_accounts(&DEFAULT_COMPUTER, &subjects, hit, &mut findings, &mut outcomes);
+    record_accounts(
+        &DEFAULT_COMPUTER,
+        &subjects,
+        hit,
+        &mut findings,
+        &mut outcomes,
+    );
 
     // HSH-07 breach corpus.
     match sources.breach {
@@ -340,28 +410,49 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
             let hit: Vec<usize> = hashes
                 .iter()
                 .zip(counts)
-                .filter(|(_, c)| c.is_some_and(|c| opts.min_breach_count <= 1 || c >= opts.min_breach_count))
+                .filter(|(_, c)| {
+                    c.is_some_and(|c| opts.min_breach_count <= 1 || c >= opts.min_breach_count)
+                })
                 .flat_map(|(h, _)| by_hash.get(h).into_iter().flatten())
                 .map(|&i| i as usize)
                 .collect();
             record_accounts(&BREACHED, &subjects, hit, &mut findings, &mut outcomes);
         }
-        None => outcomes.push(not_evaluated(&BREACHED, "no breach index given (--breached)")),
+        None => outcomes.push(not_evaluated(
+            &BREACHED,
+            "no breach index given (--breached)",
+        )),
     }
 
     // HSH-08 reuse of a previous password.
     if summary.with_history > 0 {
-        let hit: Vec<usize> =
-            subjects.iter().enumerate().filter(|(_, s)| s.account.history.contains(&s.nt)).map(|(i, _)| i).collect();
+        let hit: Vec<usize> = subjects
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.account.history.contains(&s.nt))
+            .map(|(i, _)| i)
+            .collect();
         record_accounts(&HISTORY_REUSE, &subjects, hit, &mut findings, &mut outcomes);
     } else {
-        outcomes.push(not_evaluated(&HISTORY_REUSE, "the dump has no password history (secretsdump -history)"));
+        outcomes.push(not_evaluated(
+            &HISTORY_REUSE,
+            "the dump has no password history (secretsdump -history)",
+        ));
     }
 
     let order = |id: &str| CHECKS.iter().position(|c| c.id == id).unwrap_or(usize::MAX);
     outcomes.sort_by_key(|o| order(o.check));
-    findings.sort_by(|a, b| order(a.check).cmp(&order(b.check)).then(b.severity.cmp(&a.severity)));
-    AuditReport { source: "passwords", summary, findings, checks: outcomes }
+    findings.sort_by(|a, b| {
+        order(a.check)
+            .cmp(&order(b.check))
+            .then(b.severity.cmp(&a.severity))
+    });
+    AuditReport {
+        source: "passwords",
+        summary,
+        findings,
+        checks: outcomes,
+    }
 }
 
 fn outcome(def: &CheckDef, failing: usize) -> CheckOutcome {
@@ -370,14 +461,22 @@ fn outcome(def: &CheckDef, failing: usize) -> CheckOutcome {
         severity: def.severity,
         title: def.title(),
         measures: def.measures.to_vec(),
-        outcome: if failing > 0 { Evaluation::Fail } else { Evaluation::Pass },
+        outcome: if failing > 0 {
+            Evaluation::Fail
+        } else {
+            Evaluation::Pass
+        },
         accounts: failing,
         reason: None,
     }
 }
 
 fn not_evaluated(def: &CheckDef, reason: &'static str) -> CheckOutcome {
-    CheckOutcome { outcome: Evaluation::NotEvaluated, reason: Some(reason), ..outcome(def, 0) }
+    CheckOutcome {
+        outcome: Evaluation::NotEvaluated,
+        reason: Some(reason),
+        ..outcome(def, 0)
+    }
 }
 
 /// Record a per-account check: ordinary accounts at the check's severity, privileged accounts in
@@ -391,20 +490,43 @@ fn record_accounts(
 ) {
     hit.sort_unstable();
     hit.dedup();
-    let mut ordinary: Vec<String> = hit.iter().filter(|&&i| !subjects[i].privileged).map(|&i| subjects[i].name.clone()).collect();
-    let mut privileged: Vec<String> = hit.iter().filter(|&&i| subjects[i].privileged).map(|&i| subjects[i].name.clone()).collect();
+    let mut ordinary: Vec<String> = hit
+        .iter()
+        .filter(|&&i| !subjects[i].privileged)
+        .map(|&i| subjects[i].name.clone())
+        .collect();
+    let mut privileged: Vec<String> = hit
+        .iter()
+        .filter(|&&i| subjects[i].privileged)
+        .map(|&i| subjects[i].name.clone())
+        .collect();
     ordinary.sort();
     privileged.sort();
     outcomes.push(outcome(def, hit.len()));
     push_split(def, ordinary, privileged, findings);
 }
 
-fn push_split(def: &CheckDef, ordinary: Vec<String>, privileged: Vec<String>, findings: &mut Vec<Finding>) {
+fn push_split(
+    def: &CheckDef,
+    ordinary: Vec<String>,
+    privileged: Vec<String>,
+    findings: &mut Vec<Finding>,
+) {
     if !privileged.is_empty() {
-        findings.push(Finding { check: def.id, severity: Severity::Critical.max(def.severity), title: def.title(), accounts: privileged });
+        findings.push(Finding {
+            check: def.id,
+            severity: Severity::Critical.max(def.severity),
+            title: def.title(),
+            accounts: privileged,
+        });
     }
     if !ordinary.is_empty() {
-        findings.push(Finding { check: def.id, severity: def.severity, title: def.title(), accounts: ordinary });
+        findings.push(Finding {
+            check: def.id,
+            severity: def.severity,
+            title: def.title(),
+            accounts: ordinary,
+        });
     }
 }
 
@@ -449,7 +571,9 @@ fn username_variants(name: &str, year: i32, mut f: impl FnMut(&str)) {
 
 /// Subjects (user accounts) whose password is a variant of their name.
 fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<usize> {
-    let users: Vec<usize> = (0..subjects.len()).filter(|&i| !subjects[i].account.is_machine()).collect();
+    let users: Vec<usize> = (0..subjects.len())
+        .filter(|&i| !subjects[i].account.is_machine())
+        .collect();
     let chunk = users.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = users
@@ -493,7 +617,12 @@ mod tests {
         let mut ids = BTreeSet::new();
         for c in CHECKS {
             assert!(ids.insert(c.id), "duplicate {}", c.id);
-            assert_eq!(c.measure_ids().len(), c.measures.len(), "{} has an invalid measure id", c.id);
+            assert_eq!(
+                c.measure_ids().len(),
+                c.measures.len(),
+                "{} has an invalid measure id",
+                c.id
+            );
             assert!(!c.title_en.is_empty() && !c.title_fr.is_empty());
             assert_ne!(c.title_en, c.title_fr);
         }
@@ -503,12 +632,31 @@ mod tests {
     fn username_variants_cover_case_reverse_digits_and_year() {
         let mut seen = Vec::new();
         username_variants("JDupont", 2026, |c| seen.push(c.to_string()));
-        for want in ["JDupont", "jdupont", "Jdupont", "JDUPONT", "tnopudj", "jdupont1", "Jdupont123", "jdupont!", "Jdupont2026", "jdupont2025"] {
-            assert!(seen.iter().any(|s| s == want), "{want} missing from {seen:?}");
+        for want in [
+            "JDupont",
+            "jdupont",
+            "Jdupont",
+            "JDUPONT",
+            "tnopudj",
+            "jdupont1",
+            "Jdupont123",
+            "jdupont!",
+            "Jdupont2026",
+            "jdupont2025",
+        ] {
+            assert!(
+                seen.iter().any(|s| s == want),
+                "{want} missing from {seen:?}"
+            );
         }
         assert_eq!(seen.len(), 5 + 2 * 5);
         let mut digits_only = Vec::new();
         username_variants("1234", 2026, |c| digits_only.push(c.to_string()));
-        assert_eq!(digits_only, ["1234", "4321", "12341", "1234123", "1234!", "12342026", "12342025"]);
+        assert_eq!(
+            digits_only,
+            [
+                "1234", "4321", "12341", "1234123", "1234!", "12342026", "12342025"
+            ]
+        );
     }
 }

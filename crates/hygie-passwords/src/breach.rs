@@ -48,19 +48,33 @@ pub struct LineProblem {
 #[derive(Debug, thiserror::Error)]
 pub enum BreachError {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: {} invalid line(s){}, index not written: {}", problems.len(), if *more { " (first ones only)" } else { "" }, render(problems))]
-    Input { path: String, problems: Vec<LineProblem>, more: bool },
+    Input {
+        path: String,
+        problems: Vec<LineProblem>,
+        more: bool,
+    },
     #[error("{path}: not a Hygie breach index: {message}")]
     Format { path: String, message: String },
 }
 
 fn render(problems: &[LineProblem]) -> String {
-    problems.iter().map(|p| format!("line {}: {}", p.line, p.message)).collect::<Vec<_>>().join("; ")
+    problems
+        .iter()
+        .map(|p| format!("line {}: {}", p.line, p.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BreachError + '_ {
-    move |source| BreachError::Io { path: path.display().to_string(), source }
+    move |source| BreachError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Figures of a finished import.
@@ -94,7 +108,10 @@ fn parse_line(line: &[u8]) -> Result<([u8; 16], u64), &'static str> {
     }
     let mut count: u64 = 0;
     for d in digits {
-        count = count.checked_mul(10).and_then(|c| c.checked_add(u64::from(d - b'0'))).ok_or("the count is too large")?;
+        count = count
+            .checked_mul(10)
+            .and_then(|c| c.checked_add(u64::from(d - b'0')))
+            .ok_or("the count is too large")?;
     }
     Ok((hash, count))
 }
@@ -151,7 +168,11 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
                 let v = u128::from_be_bytes(hash);
                 match p.last {
                     Some(prev) if v <= prev => {
-                        let m = if v == prev { "duplicate hash" } else { "not sorted: hash smaller than the previous line's" };
+                        let m = if v == prev {
+                            "duplicate hash"
+                        } else {
+                            "not sorted: hash smaller than the previous line's"
+                        };
                         if p.problems.len() < MAX_PROBLEMS {
                             p.problems.push((p.lines, m));
                         } else {
@@ -198,7 +219,9 @@ fn read_chunks(
     let mut carry: Vec<u8> = Vec::new();
     let mut seq = 0u64;
     loop {
-        let mut buf = recycled.try_recv().unwrap_or_else(|_| Vec::with_capacity(chunk + 64 * 1024));
+        let mut buf = recycled
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(chunk + 64 * 1024));
         buf.clear();
         buf.append(&mut carry);
         let mut eof = false;
@@ -270,7 +293,9 @@ fn import_chunked(
         .tempfile_in(&dir)
         .map_err(io_err(&dir))?;
     let in_path = Path::new(input_name);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
 
     let mut table = vec![0u64; BUCKETS + 1];
     let mut entries = 0u64;
@@ -307,7 +332,8 @@ fn import_chunked(
         if let Err(e) = file.write_all(&[0u8; HEADER_LEN]) {
             write_error = Some(e);
         }
-        let mut pending: std::collections::BTreeMap<u64, Parsed> = std::collections::BTreeMap::new();
+        let mut pending: std::collections::BTreeMap<u64, Parsed> =
+            std::collections::BTreeMap::new();
         let mut next_seq = 0u64;
         let mut line_base = 0u64;
         let mut last: Option<u128> = None;
@@ -325,7 +351,11 @@ fn import_chunked(
                 if let (Some(prev), Some((first, at))) = (last, p.first)
                     && first <= prev
                 {
-                    let m = if first == prev { "duplicate hash" } else { "not sorted: hash smaller than the previous line's" };
+                    let m = if first == prev {
+                        "duplicate hash"
+                    } else {
+                        "not sorted: hash smaller than the previous line's"
+                    };
                     add(line_base + at, m);
                 }
                 for &(l, m) in &p.problems {
@@ -361,7 +391,10 @@ fn import_chunked(
         Ok(Ok(())) => {}
         Ok(Err(None)) => {
             if problems.len() < MAX_PROBLEMS {
-                problems.push(LineProblem { line: lines_seen + 1, message: "line longer than 1 MiB" });
+                problems.push(LineProblem {
+                    line: lines_seen + 1,
+                    message: "line longer than 1 MiB",
+                });
             }
         }
         Ok(Err(Some(e))) => return Err(io_err(in_path)(e)),
@@ -369,7 +402,11 @@ fn import_chunked(
     }
     if !problems.is_empty() {
         // Dropping the temporary file removes it.
-        return Err(BreachError::Input { path: input_name.to_string(), problems, more });
+        return Err(BreachError::Input {
+            path: input_name.to_string(),
+            problems,
+            more,
+        });
     }
     if let Some(e) = write_error {
         return Err(io_err(output)(e));
@@ -389,7 +426,11 @@ fn import_chunked(
     file.sync_all().map_err(io_err(output))?;
     tmp.persist(output).map_err(|e| io_err(output)(e.error))?;
     let index_bytes = (HEADER_LEN + TABLE_LEN) as u64 + entries * ENTRY_LEN as u64;
-    Ok(ImportStats { entries, bytes_read, index_bytes })
+    Ok(ImportStats {
+        entries,
+        bytes_read,
+        index_bytes,
+    })
 }
 
 fn header(entries: u64) -> [u8; HEADER_LEN] {
@@ -412,7 +453,9 @@ pub struct BreachIndex {
 
 impl std::fmt::Debug for BreachIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BreachIndex").field("entries", &self.entries).finish()
+        f.debug_struct("BreachIndex")
+            .field("entries", &self.entries)
+            .finish()
     }
 }
 
@@ -452,7 +495,10 @@ fn hit(entries: &[u8], key: &[u8], i: usize) -> Option<u64> {
 impl BreachIndex {
     /// Open and validate an index written by `import`.
     pub fn open(path: &Path) -> Result<BreachIndex, BreachError> {
-        let bad = |message: String| BreachError::Format { path: path.display().to_string(), message };
+        let bad = |message: String| BreachError::Format {
+            path: path.display().to_string(),
+            message,
+        };
         let file = File::open(path).map_err(io_err(path))?;
         let map = map_file(&file).map_err(io_err(path))?;
         if map.len() < HEADER_LEN + TABLE_LEN {
@@ -473,7 +519,10 @@ impl BreachIndex {
         let entries = u64_at(24);
         let expected = (entries as u128) * ENTRY_LEN as u128 + (HEADER_LEN + TABLE_LEN) as u128;
         if expected != map.len() as u128 {
-            return Err(bad(format!("{} bytes for {entries} entries, expected {expected}", map.len())));
+            return Err(bad(format!(
+                "{} bytes for {entries} entries, expected {expected}",
+                map.len()
+            )));
         }
         let table_at = HEADER_LEN + entries as usize * ENTRY_LEN;
         let table: Vec<u64> = (0..=BUCKETS).map(|i| u64_at(table_at + i * 8)).collect();
@@ -482,7 +531,12 @@ impl BreachIndex {
         }
         #[cfg(unix)]
         let _ = map.advise(memmap2::Advice::Random);
-        Ok(BreachIndex { file, map, entries, table })
+        Ok(BreachIndex {
+            file,
+            map,
+            entries,
+            table,
+        })
     }
 
     pub fn len(&self) -> u64 {
@@ -500,7 +554,10 @@ impl BreachIndex {
 
     /// Byte range of bucket `b`'s entries in the file.
     fn bucket_range(&self, b: usize) -> (usize, usize) {
-        (HEADER_LEN + self.table[b] as usize * ENTRY_LEN, HEADER_LEN + self.table[b + 1] as usize * ENTRY_LEN)
+        (
+            HEADER_LEN + self.table[b] as usize * ENTRY_LEN,
+            HEADER_LEN + self.table[b + 1] as usize * ENTRY_LEN,
+        )
     }
 
     /// `Some(n)`: the hash is in the breach corpus, seen at least `n` times (`n` is the power of
@@ -575,7 +632,15 @@ mod tests {
 
     #[test]
     fn count_buckets() {
-        for (count, b, min) in [(0u64, 0u8, 0u64), (1, 1, 1), (2, 2, 2), (3, 2, 2), (4, 3, 4), (1000, 10, 512), (u64::MAX, 64, 1 << 63)] {
+        for (count, b, min) in [
+            (0u64, 0u8, 0u64),
+            (1, 1, 1),
+            (2, 2, 2),
+            (3, 2, 2),
+            (4, 3, 4),
+            (1000, 10, 512),
+            (u64::MAX, 64, 1 << 63),
+        ] {
             assert_eq!(count_bucket(count), b, "{count}");
             assert_eq!(bucket_min(b), min, "{count}");
             assert!(bucket_min(count_bucket(count)) <= count);
@@ -583,7 +648,15 @@ mod tests {
     }
 
     fn lines(n: u64) -> Vec<String> {
-        (0..n).map(|i| format!("{:032X}:{}", (i as u128 + 1) * 0x0123_4567_89ab_cdef_0011, i % 7 + 1)).collect()
+        (0..n)
+            .map(|i| {
+                format!(
+                    "{:032X}:{}",
+                    (i as u128 + 1) * 0x0123_4567_89ab_cdef_0011,
+                    i % 7 + 1
+                )
+            })
+            .collect()
     }
 
     fn run(text: &str, chunk: usize) -> (Result<ImportStats, BreachError>, Option<Vec<u8>>) {
@@ -607,7 +680,10 @@ mod tests {
             assert!(idx.as_ref() == Some(&whole), "chunk size {chunk}");
         }
         let no_final_newline = l.join("\r\n");
-        assert_eq!(run(&no_final_newline, 64).1.expect("written").len(), whole.len());
+        assert_eq!(
+            run(&no_final_newline, 64).1.expect("written").len(),
+            whole.len()
+        );
         for i in 0..59 {
             for (kind, want) in [("swap", "not sorted"), ("dup", "duplicate")] {
                 let mut v = l.clone();
@@ -621,7 +697,11 @@ mod tests {
                     assert!(idx.is_none(), "nothing written");
                     match r {
                         Err(BreachError::Input { problems, .. }) => {
-                            assert_eq!(problems[0].line, i as u64 + 2, "{kind} at {i}, chunk {chunk}");
+                            assert_eq!(
+                                problems[0].line,
+                                i as u64 + 2,
+                                "{kind} at {i}, chunk {chunk}"
+                            );
                             assert!(problems[0].message.contains(want));
                         }
                         other => panic!("{kind} at {i}, chunk {chunk}: {other:?}"),
@@ -639,7 +719,10 @@ mod tests {
                 Err(BreachError::Input { problems, more, .. }) => {
                     assert_eq!(problems.len(), MAX_PROBLEMS);
                     assert!(more);
-                    assert_eq!(problems.iter().map(|p| p.line).collect::<Vec<_>>(), (1..=20).collect::<Vec<u64>>());
+                    assert_eq!(
+                        problems.iter().map(|p| p.line).collect::<Vec<_>>(),
+                        (1..=20).collect::<Vec<u64>>()
+                    );
                 }
                 other => panic!("{other:?}"),
             }
@@ -649,8 +732,14 @@ mod tests {
     #[test]
     fn line_parsing() {
         let h = "8846F7EAEE8FB117AD06BDD830B7586C";
-        assert!(matches!(parse_line(format!("{h}:42").as_bytes()), Ok((_, 42))));
-        assert!(matches!(parse_line(format!("{h}:7\r").as_bytes()), Ok((_, 7))));
+        assert!(matches!(
+            parse_line(format!("{h}:42").as_bytes()),
+            Ok((_, 42))
+        ));
+        assert!(matches!(
+            parse_line(format!("{h}:7\r").as_bytes()),
+            Ok((_, 7))
+        ));
         for (l, want) in [
             (h.to_string(), "expected HASH:COUNT"),
             (format!("{h}:"), "expected HASH:COUNT"),

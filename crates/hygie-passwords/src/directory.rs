@@ -28,14 +28,26 @@ pub struct Directory {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DirectoryError {
     #[error("{source_name}, line {line}: {message}")]
-    Line { source_name: String, line: usize, message: String },
+    Line {
+        source_name: String,
+        line: usize,
+        message: String,
+    },
     #[error("{source_name}: {message}")]
-    Json { source_name: String, message: String },
+    Json {
+        source_name: String,
+        message: String,
+    },
 }
 
 #[derive(Deserialize)]
 struct JsonAccount {
-    #[serde(alias = "sAMAccountName", alias = "account", alias = "name", alias = "samAccountName")]
+    #[serde(
+        alias = "sAMAccountName",
+        alias = "account",
+        alias = "name",
+        alias = "samAccountName"
+    )]
     sam_account_name: String,
     #[serde(default)]
     enabled: Option<bool>,
@@ -56,11 +68,14 @@ impl Directory {
     }
 
     pub fn insert(&mut self, name: &str, status: AccountStatus) {
-        self.by_name.insert(strip_domain(name).to_lowercase(), status);
+        self.by_name
+            .insert(strip_domain(name).to_lowercase(), status);
     }
 
     pub fn get(&self, name: &str) -> Option<AccountStatus> {
-        self.by_name.get(&strip_domain(name).to_lowercase()).copied()
+        self.by_name
+            .get(&strip_domain(name).to_lowercase())
+            .copied()
     }
 
     pub fn len(&self) -> usize {
@@ -87,7 +102,10 @@ impl Directory {
         for a in accounts {
             d.insert(
                 &a.sam_account_name,
-                AccountStatus { enabled: a.enabled.unwrap_or(true), privileged: a.privileged.unwrap_or(false) },
+                AccountStatus {
+                    enabled: a.enabled.unwrap_or(true),
+                    privileged: a.privileged.unwrap_or(false),
+                },
             );
         }
         Ok(d)
@@ -100,29 +118,52 @@ impl Directory {
             line,
             message,
         };
-        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
         let Some((hl, header)) = lines.next() else {
-            return Err(err(1, "empty file; expected a header `account,enabled,privileged`".into()));
+            return Err(err(
+                1,
+                "empty file; expected a header `account,enabled,privileged`".into(),
+            ));
         };
-        let cols: Vec<String> = header.split(',').map(|c| c.trim().trim_start_matches('\u{feff}').to_ascii_lowercase()).collect();
+        let cols: Vec<String> = header
+            .split(',')
+            .map(|c| c.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .collect();
         let find = |name: &str| cols.iter().position(|c| c == name);
-        let (Some(ia), Some(ie), Some(ip)) = (find("account"), find("enabled"), find("privileged")) else {
-            return Err(err(hl + 1, "header must name the columns account, enabled and privileged".into()));
+        let (Some(ia), Some(ie), Some(ip)) = (find("account"), find("enabled"), find("privileged"))
+        else {
+            return Err(err(
+                hl + 1,
+                "header must name the columns account, enabled and privileged".into(),
+            ));
         };
         let mut d = Directory::new();
         for (i, line) in lines {
             let fields: Vec<&str> = line.split(',').map(str::trim).collect();
             if fields.len() != cols.len() {
-                return Err(err(i + 1, format!("{} fields, the header has {}", fields.len(), cols.len())));
+                return Err(err(
+                    i + 1,
+                    format!("{} fields, the header has {}", fields.len(), cols.len()),
+                ));
             }
             let name = fields[ia];
             if name.is_empty() {
                 return Err(err(i + 1, "empty account name".into()));
             }
-            let enabled = parse_bool(fields[ie]).ok_or_else(|| err(i + 1, "column enabled is not a boolean".into()))?;
-            let privileged =
-                parse_bool(fields[ip]).ok_or_else(|| err(i + 1, "column privileged is not a boolean".into()))?;
-            d.insert(name, AccountStatus { enabled, privileged });
+            let enabled = parse_bool(fields[ie])
+                .ok_or_else(|| err(i + 1, "column enabled is not a boolean".into()))?;
+            let privileged = parse_bool(fields[ip])
+                .ok_or_else(|| err(i + 1, "column privileged is not a boolean".into()))?;
+            d.insert(
+                name,
+                AccountStatus {
+                    enabled,
+                    privileged,
+                },
+            );
         }
         Ok(d)
     }
@@ -154,19 +195,56 @@ mod tests {
 
     #[test]
     fn csv_and_json_forms() {
-        let csv = "account,enabled,privileged\nalice,true,false\nCHU\\Adm_Alice,yes,1\n\nsvc,0,no\n";
+        let csv =
+            "account,enabled,privileged\nalice,true,false\nCHU\\Adm_Alice,yes,1\n\nsvc,0,no\n";
         let d = Directory::parse(csv, "s.csv").expect("valid csv");
-        assert_eq!(d.get("ALICE"), Some(AccountStatus { enabled: true, privileged: false }));
-        assert_eq!(d.get("adm_alice"), Some(AccountStatus { enabled: true, privileged: true }));
-        assert_eq!(d.get("CHU\\svc"), Some(AccountStatus { enabled: false, privileged: false }));
+        assert_eq!(
+            d.get("ALICE"),
+            Some(AccountStatus {
+                enabled: true,
+                privileged: false
+            })
+        );
+        assert_eq!(
+            d.get("adm_alice"),
+            Some(AccountStatus {
+                enabled: true,
+                privileged: true
+            })
+        );
+        assert_eq!(
+            d.get("CHU\\svc"),
+            Some(AccountStatus {
+                enabled: false,
+                privileged: false
+            })
+        );
         assert_eq!(d.get("nobody"), None);
 
         let json = r#"{"accounts":[{"sAMAccountName":"adm_alice","enabled":true,"privileged":true,"dn":"x"},{"account":"bob"}]}"#;
         let d = Directory::parse(json, "s.json").expect("valid json");
-        assert_eq!(d.get("adm_alice"), Some(AccountStatus { enabled: true, privileged: true }));
-        assert_eq!(d.get("bob"), Some(AccountStatus { enabled: true, privileged: false }));
+        assert_eq!(
+            d.get("adm_alice"),
+            Some(AccountStatus {
+                enabled: true,
+                privileged: true
+            })
+        );
+        assert_eq!(
+            d.get("bob"),
+            Some(AccountStatus {
+                enabled: true,
+                privileged: false
+            })
+        );
         let bare = r#"[{"name":"x","enabled":false}]"#;
-        assert_eq!(Directory::parse(bare, "b.json").expect("bare array").get("x").map(|s| s.enabled), Some(false));
+        assert_eq!(
+            Directory::parse(bare, "b.json")
+                .expect("bare array")
+                .get("x")
+                .map(|s| s.enabled),
+            Some(false)
+        );
     }
 
     #[test]
@@ -174,14 +252,25 @@ mod tests {
         for (text, want) in [
             ("", "line 1: empty file"),
             ("name,enabled\n", "line 1: header must name"),
-            ("account,enabled,privileged\nalice,true\n", "line 2: 2 fields"),
-            ("account,enabled,privileged\nalice,true,false\nbob,maybe,false\n", "line 3: column enabled"),
-            ("account,enabled,privileged\n,true,false\n", "line 2: empty account name"),
+            (
+                "account,enabled,privileged\nalice,true\n",
+                "line 2: 2 fields",
+            ),
+            (
+                "account,enabled,privileged\nalice,true,false\nbob,maybe,false\n",
+                "line 3: column enabled",
+            ),
+            (
+                "account,enabled,privileged\n,true,false\n",
+                "line 2: empty account name",
+            ),
         ] {
             let e = Directory::parse(text, "s.csv").expect_err(want).to_string();
             assert!(e.contains(want), "{e:?} should contain {want:?}");
         }
-        let e = Directory::parse("{\"accounts\": 3}", "s.json").expect_err("bad json").to_string();
+        let e = Directory::parse("{\"accounts\": 3}", "s.json")
+            .expect_err("bad json")
+            .to_string();
         assert!(e.starts_with("s.json: not an account snapshot"), "{e}");
     }
 }

@@ -215,9 +215,17 @@ mod tests {
         let mut buf = Vec::new();
         for n in 0..140 {
             let pw: String = "aé€Z9!".chars().cycle().take(n).collect();
-            assert_eq!(h.hash_into(&pw, &mut buf).bytes(), &digest_path(&pw), "length {n}");
+            assert_eq!(
+                h.hash_into(&pw, &mut buf).bytes(),
+                &digest_path(&pw),
+                "length {n}"
+            );
             let (a, b) = pw.split_at(pw.char_indices().nth(n / 2).map_or(pw.len(), |(i, _)| i));
-            assert_eq!(h.hash_utf16_parts(&[&utf16le(a), &utf16le(b)]).bytes(), &digest_path(&pw), "parts, length {n}");
+            assert_eq!(
+                h.hash_utf16_parts(&[&utf16le(a), &utf16le(b)]).bytes(),
+                &digest_path(&pw),
+                "parts, length {n}"
+            );
         }
         // Outside the BMP: surrogate pairs.
         assert_eq!(h.hash_into("😀x", &mut buf).bytes(), &digest_path("😀x"));
@@ -235,8 +243,17 @@ mod tests {
     fn hex_parsing() {
         let h = NtHash::parse_hex(b"64F12CDDAA88057E06A81B54E73B949B").expect("upper case hex");
         assert_eq!(h, NtHash::of_password("Password1"));
-        assert!(NtHash::parse_hex(b"64f12cddaa88057e06a81b54e73b949").is_none(), "31 digits");
-        assert!(NtHash::parse_hex(b"64f12cddaa88057e06a81b54e73b949g").is_none(), "not hex");
-        assert!(NtHash::parse_hex(b"64f12cddaa88057e06a81b54e73b949b0").is_none(), "33 digits");
+        assert!(
+            NtHash::parse_hex(b"64f12cddaa88057e06a81b54e73b949").is_none(),
+            "31 digits"
+        );
+        assert!(
+            NtHash::parse_hex(b"64f12cddaa88057e06a81b54e73b949g").is_none(),
+            "not hex"
+        );
+        assert!(
+            NtHash::parse_hex(b"64f12cddaa88057e06a81b54e73b949b0").is_none(),
+            "33 digits"
+        );
     }
 }

@@ -15,7 +15,10 @@ pub mod directory;
 pub mod hash;
 pub mod pwdump;
 
-pub use audit::{AuditOptions, AuditReport, CHECKS, CheckDef, CheckOutcome, Evaluation, Finding, Sources, Summary, audit};
+pub use audit::{
+    AuditOptions, AuditReport, CHECKS, CheckDef, CheckOutcome, Evaluation, Finding, Sources,
+    Summary, audit,
+};
 pub use breach::{BreachError, BreachIndex, ImportStats, LineProblem, import};
 pub use dictionary::Dictionary;
 pub use directory::{AccountStatus, Directory, DirectoryError};

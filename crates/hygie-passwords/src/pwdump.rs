@@ -102,13 +102,24 @@ pub struct Dump {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DumpError {
     #[error("{source_name}, line {line}: {message}")]
-    Line { source_name: String, line: usize, message: String },
+    Line {
+        source_name: String,
+        line: usize,
+        message: String,
+    },
     #[error("{source_name}: {message}")]
-    Read { source_name: String, message: String },
+    Read {
+        source_name: String,
+        message: String,
+    },
 }
 
 fn line_err(source_name: &str, line: usize, message: impl Into<String>) -> DumpError {
-    DumpError::Line { source_name: source_name.to_string(), line, message: message.into() }
+    DumpError::Line {
+        source_name: source_name.to_string(),
+        line,
+        message: message.into(),
+    }
 }
 
 const KERBEROS_KEY_TYPES: &[&str] = &[
@@ -161,13 +172,22 @@ pub fn parse(text: &str, source_name: &str) -> Result<Dump, DumpError> {
         }
     }
     // (lowercase domain, lowercase name) -> (rid, line) of every line, to recognise history lines.
-    let key = |d: &Option<String>, n: &str| (d.as_deref().unwrap_or_default().to_lowercase(), n.to_lowercase());
-    // Only built when some name looks like a history line (`x_historyN`).
-    let all: HashMap<(String, String), u32> = if lines.iter().any(|l| history_suffix(&l.name).is_some()) {
-        lines.iter().map(|l| (key(&l.domain, &l.name), l.rid)).collect()
-    } else {
-        HashMap::new()
+    let key = |d: &Option<String>, n: &str| {
+        (
+            d.as_deref().unwrap_or_default().to_lowercase(),
+            n.to_lowercase(),
+        )
     };
+    // Only built when some name looks like a history line (`x_historyN`).
+    let all: HashMap<(String, String), u32> =
+        if lines.iter().any(|l| history_suffix(&l.name).is_some()) {
+            lines
+                .iter()
+                .map(|l| (key(&l.domain, &l.name), l.rid))
+                .collect()
+        } else {
+            HashMap::new()
+        };
     let is_history = |l: &Line| -> Option<(String, String)> {
         let (base, _) = history_suffix(&l.name)?;
         let k = key(&l.domain, base);
@@ -185,7 +205,10 @@ pub fn parse(text: &str, source_name: &str) -> Result<Dump, DumpError> {
             return Err(line_err(
                 source_name,
                 l.line,
-                format!("account '{}' already appears on line {}", l.name, dump.accounts[prev].line),
+                format!(
+                    "account '{}' already appears on line {}",
+                    l.name, dump.accounts[prev].line
+                ),
             ));
         }
         by_name.insert(k, dump.accounts.len());
@@ -215,7 +238,10 @@ fn parse_line(raw: &str, line_no: usize) -> Result<Option<Line>, String> {
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Ok(None);
     }
-    if ["[*]", "[+]", "[-]", "[!]"].iter().any(|p| trimmed.starts_with(p)) {
+    if ["[*]", "[+]", "[-]", "[!]"]
+        .iter()
+        .any(|p| trimmed.starts_with(p))
+    {
         return Ok(None);
     }
     let mut parts = line.splitn(5, ':');
@@ -227,8 +253,12 @@ fn parse_line(raw: &str, line_no: usize) -> Result<Option<Line>, String> {
     {
         return Ok(None);
     }
-    let (Some(rid), Some(lm), Some(nt), Some(rest)) = (second, parts.next(), parts.next(), parts.next()) else {
-        return Err("expected `[domain\\]user:rid:lmhash:nthash:::` (too few `:`-separated fields)".into());
+    let (Some(rid), Some(lm), Some(nt), Some(rest)) =
+        (second, parts.next(), parts.next(), parts.next())
+    else {
+        return Err(
+            "expected `[domain\\]user:rid:lmhash:nthash:::` (too few `:`-separated fields)".into(),
+        );
     };
     if who.is_empty() {
         return Err("empty account name".into());
@@ -240,7 +270,10 @@ fn parse_line(raw: &str, line_no: usize) -> Result<Option<Line>, String> {
     if name.is_empty() {
         return Err("empty account name after the domain".into());
     }
-    let rid: u32 = rid.trim().parse().map_err(|_| "field 2 (RID) is not a number".to_string())?;
+    let rid: u32 = rid
+        .trim()
+        .parse()
+        .map_err(|_| "field 2 (RID) is not a number".to_string())?;
     let lm = parse_hash_field(lm).ok_or("field 3 (LM hash) is not 32 hexadecimal digits")?;
     let nt = parse_hash_field(nt).ok_or("field 4 (NT hash) is not 32 hexadecimal digits")?;
     let enabled = parse_rest(rest).map_err(|m| format!("after the NT hash: {m}"))?;
@@ -275,7 +308,9 @@ fn parse_rest(rest: &str) -> Result<Option<bool>, String> {
     if rest.trim_end().ends_with(':') {
         return Ok(None);
     }
-    let Some(p) = rest.find('(') else { return Err(EXPECTED.into()) };
+    let Some(p) = rest.find('(') else {
+        return Err(EXPECTED.into());
+    };
     if !rest[..p].trim_end().ends_with(':') {
         return Err(EXPECTED.into());
     }
@@ -339,7 +374,10 @@ mod tests {
         let d = ok(&text);
         assert_eq!(d.accounts.len(), 2);
         let a = &d.accounts[0];
-        assert_eq!((a.domain.as_deref(), a.name.as_str(), a.rid, a.line), (Some("CHU"), "alice", 1104, 2));
+        assert_eq!(
+            (a.domain.as_deref(), a.name.as_str(), a.rid, a.line),
+            (Some("CHU"), "alice", 1104, 2)
+        );
         assert_eq!(a.display_name(), "CHU\\alice");
         assert_eq!(a.enabled, Some(true));
         assert_eq!(a.history.len(), 2);
@@ -372,29 +410,60 @@ mod tests {
              svc_history7:1300:{LM_EMPTY}:{NT_PW1}:::\n"
         );
         let d = ok(&text);
-        let names: Vec<_> = d.accounts.iter().map(|a| (a.name.as_str(), a.history.len())).collect();
+        let names: Vec<_> = d
+            .accounts
+            .iter()
+            .map(|a| (a.name.as_str(), a.history.len()))
+            .collect();
         assert_eq!(names, vec![("dave", 1), ("svc_history7", 0)]);
     }
 
     #[test]
     fn errors_name_the_line_and_field_and_never_quote_hashes() {
         let cases: &[(String, &str)] = &[
-            (format!("ok:1:{LM_EMPTY}:{NT_PW1}:::\nbad line"), "line 2: expected"),
-            (format!("u:x1:{LM_EMPTY}:{NT_PW1}:::"), "line 1: field 2 (RID)"),
+            (
+                format!("ok:1:{LM_EMPTY}:{NT_PW1}:::\nbad line"),
+                "line 2: expected",
+            ),
+            (
+                format!("u:x1:{LM_EMPTY}:{NT_PW1}:::"),
+                "line 1: field 2 (RID)",
+            ),
             (format!("u:1:zz:{NT_PW1}:::"), "line 1: field 3 (LM hash)"),
-            (format!("u:1:{LM_EMPTY}:{}:::", &NT_PW1[..31]), "line 1: field 4 (NT hash)"),
+            (
+                format!("u:1:{LM_EMPTY}:{}:::", &NT_PW1[..31]),
+                "line 1: field 4 (NT hash)",
+            ),
             (format!("u:1:{LM_EMPTY}:{NT_PW1}"), "line 1: expected"),
-            (format!("u:1:{LM_EMPTY}:{NT_PW1}::: status=Enabled"), "line 1: after the NT hash"),
-            (format!("u:1:{LM_EMPTY}:{NT_PW1}::: (status=Maybe)"), "status must be"),
-            (format!("u:1:{LM_EMPTY}:{NT_PW1}::: (status=Enabled"), "unclosed"),
-            (format!(":1:{LM_EMPTY}:{NT_PW1}:::"), "line 1: empty account name"),
-            (format!("\n\nu:1:{LM_EMPTY}:{NT_PW1}:::\nU:2:{LM_EMPTY}:{NT_PW1}:::"), "line 4: account 'U' already appears on line 3"),
+            (
+                format!("u:1:{LM_EMPTY}:{NT_PW1}::: status=Enabled"),
+                "line 1: after the NT hash",
+            ),
+            (
+                format!("u:1:{LM_EMPTY}:{NT_PW1}::: (status=Maybe)"),
+                "status must be",
+            ),
+            (
+                format!("u:1:{LM_EMPTY}:{NT_PW1}::: (status=Enabled"),
+                "unclosed",
+            ),
+            (
+                format!(":1:{LM_EMPTY}:{NT_PW1}:::"),
+                "line 1: empty account name",
+            ),
+            (
+                format!("\n\nu:1:{LM_EMPTY}:{NT_PW1}:::\nU:2:{LM_EMPTY}:{NT_PW1}:::"),
+                "line 4: account 'U' already appears on line 3",
+            ),
         ];
         for (text, want) in cases {
             let e = err(text);
             assert!(e.starts_with("dump.txt, line"), "{e}");
             assert!(e.contains(want), "{e:?} should contain {want:?}");
-            assert!(!e.contains(NT_PW1) && !e.contains(&NT_PW1[..20]), "error quotes a hash: {e}");
+            assert!(
+                !e.contains(NT_PW1) && !e.contains(&NT_PW1[..20]),
+                "error quotes a hash: {e}"
+            );
         }
     }
 

@@ -29,7 +29,11 @@ fn build(dir: &Path, text: &str) -> Result<BreachIndex, BreachError> {
 
 fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -39,26 +43,51 @@ fn files_in(dir: &Path) -> Vec<String> {
 fn synthetic_list_is_indexed_and_queried() {
     let dir = tempfile::tempdir().expect("temp dir");
     let breached = ["Password1", "azerty", "Soleil2024", "123456", ""];
-    let mut lines: Vec<(String, u64)> = breached.iter().enumerate().map(|(i, p)| (nt_hex(p), 10u64.pow(i as u32 + 1))).collect();
+    let mut lines: Vec<(String, u64)> = breached
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (nt_hex(p), 10u64.pow(i as u32 + 1)))
+        .collect();
     lines.sort();
     let text: String = lines.iter().map(|(h, c)| format!("{h}:{c}\r\n")).collect();
     let idx = build(dir.path(), &text).expect("valid list");
     assert_eq!(idx.len(), 5);
-    let file_len = std::fs::metadata(dir.path().join("breach.idx")).expect("index written").len();
+    let file_len = std::fs::metadata(dir.path().join("breach.idx"))
+        .expect("index written")
+        .len();
     assert_eq!(file_len, 32 + 5 * 15 + 65537 * 8);
 
     for (i, p) in breached.iter().enumerate() {
         let count = 10u64.pow(i as u32 + 1);
-        let got = idx.lookup(&NtHash::of_password(p)).unwrap_or_else(|| panic!("{p:?} should be found"));
-        assert!(got <= count && got * 2 > count, "{p:?}: lower bound {got} for count {count}");
+        let got = idx
+            .lookup(&NtHash::of_password(p))
+            .unwrap_or_else(|| panic!("{p:?} should be found"));
+        assert!(
+            got <= count && got * 2 > count,
+            "{p:?}: lower bound {got} for count {count}"
+        );
     }
     for p in ["Password2", "correct horse battery staple", "Azerty"] {
-        assert_eq!(idx.lookup(&NtHash::of_password(p)), None, "{p:?} is not in the list");
+        assert_eq!(
+            idx.lookup(&NtHash::of_password(p)),
+            None,
+            "{p:?} is not in the list"
+        );
     }
-    let queries: Vec<NtHash> = ["azerty", "nope", "Password1", "azerty"].iter().map(|p| NtHash::of_password(p)).collect();
+    let queries: Vec<NtHash> = ["azerty", "nope", "Password1", "azerty"]
+        .iter()
+        .map(|p| NtHash::of_password(p))
+        .collect();
     let batch = idx.lookup_batch(&queries);
-    assert_eq!(batch.iter().map(Option::is_some).collect::<Vec<_>>(), vec![true, false, true, true]);
-    assert_eq!(files_in(dir.path()), vec!["breach.idx".to_string()], "no temporary file left");
+    assert_eq!(
+        batch.iter().map(Option::is_some).collect::<Vec<_>>(),
+        vec![true, false, true, true]
+    );
+    assert_eq!(
+        files_in(dir.path()),
+        vec!["breach.idx".to_string()],
+        "no temporary file left"
+    );
 }
 
 #[test]
@@ -70,15 +99,22 @@ fn malformed_and_unsorted_lines_are_reported_and_nothing_is_written() {
         (format!("{a}:1\n{c}:2\n{b}:3\n"), &[(3, "not sorted")]),
         (format!("{a}:1\n{a}:2\n"), &[(2, "duplicate")]),
         (format!("{a}:1\n\n{b}:3\n"), &[(2, "expected HASH:COUNT")]),
-        (format!("{a}:1\n{b}\n{c}:x\n"), &[(2, "expected HASH:COUNT"), (3, "not a number")]),
-        (format!("{a}:1\nG{}:1\n", &b[1..]), &[(2, "not 32 hexadecimal")]),
+        (
+            format!("{a}:1\n{b}\n{c}:x\n"),
+            &[(2, "expected HASH:COUNT"), (3, "not a number")],
+        ),
+        (
+            format!("{a}:1\nG{}:1\n", &b[1..]),
+            &[(2, "not 32 hexadecimal")],
+        ),
     ];
     for (text, want) in cases {
         let dir = tempfile::tempdir().expect("temp dir");
         // An existing index at the output path must survive a failed import untouched.
         let out = dir.path().join("breach.idx");
         std::fs::write(&out, b"previous").expect("write");
-        let err = import(&mut text.as_bytes(), "list.txt", &out, &mut |_| {}).expect_err("invalid input");
+        let err =
+            import(&mut text.as_bytes(), "list.txt", &out, &mut |_| {}).expect_err("invalid input");
         match &err {
             BreachError::Input { problems, .. } => {
                 let got: Vec<(u64, &str)> = problems.iter().map(|p| (p.line, p.message)).collect();
@@ -91,10 +127,20 @@ fn malformed_and_unsorted_lines_are_reported_and_nothing_is_written() {
             other => panic!("expected an input error, got {other}"),
         }
         let msg = err.to_string();
-        assert!(msg.starts_with("list.txt: ") && msg.contains("index not written"), "{msg}");
-        assert!(!msg.contains(&a[20..]) && !msg.contains(&c[20..]), "error quotes a hash: {msg}");
+        assert!(
+            msg.starts_with("list.txt: ") && msg.contains("index not written"),
+            "{msg}"
+        );
+        assert!(
+            !msg.contains(&a[20..]) && !msg.contains(&c[20..]),
+            "error quotes a hash: {msg}"
+        );
         assert_eq!(std::fs::read(&out).expect("read"), b"previous");
-        assert_eq!(files_in(dir.path()), vec!["breach.idx".to_string()], "temporary file removed");
+        assert_eq!(
+            files_in(dir.path()),
+            vec!["breach.idx".to_string()],
+            "temporary file removed"
+        );
     }
 }
 
@@ -110,7 +156,9 @@ fn opening_something_else_fails_cleanly() {
     let mut bytes = std::fs::read(dir.path().join("breach.idx")).expect("read");
     bytes.push(0);
     std::fs::write(&p, &bytes).expect("write");
-    let e = BreachIndex::open(&p).expect_err("truncated/extended").to_string();
+    let e = BreachIndex::open(&p)
+        .expect_err("truncated/extended")
+        .to_string();
     assert!(e.contains("expected"), "{e}");
 }
 
@@ -123,9 +171,15 @@ fn to_hash((a, b, rest): &(u8, u8, Vec<u8>)) -> [u8; 16] {
 }
 
 /// Index `entries`, then check single and batch lookups of `queries` against a linear scan.
-fn check_against_scan(entries: &std::collections::BTreeMap<(u8, u8, Vec<u8>), u64>, queries: &[[u8; 16]]) -> Result<(), TestCaseError> {
+fn check_against_scan(
+    entries: &std::collections::BTreeMap<(u8, u8, Vec<u8>), u64>,
+    queries: &[[u8; 16]],
+) -> Result<(), TestCaseError> {
     let list: Vec<([u8; 16], u64)> = entries.iter().map(|(k, c)| (to_hash(k), *c)).collect();
-    let text: String = list.iter().map(|(h, c)| format!("{}:{c}\n", hex(h))).collect();
+    let text: String = list
+        .iter()
+        .map(|(h, c)| format!("{}:{c}\n", hex(h)))
+        .collect();
     let dir = tempfile::tempdir().expect("temp dir");
     let idx = build(dir.path(), &text).expect("sorted unique list");
     prop_assert_eq!(idx.len(), list.len() as u64);

@@ -9,7 +9,9 @@
 //! earlier run have died). Passwords go to Samba through stdin, never on a command line.
 
 use hygie_core::Severity;
-use hygie_passwords::{AuditOptions, BreachIndex, Dictionary, Directory, Sources, audit, import, parse_dump};
+use hygie_passwords::{
+    AuditOptions, BreachIndex, Dictionary, Directory, Sources, audit, import, parse_dump,
+};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -26,7 +28,10 @@ impl Dc {
     fn from_env() -> Option<Dc> {
         let dir = std::env::var_os("HYGIE_TEST_DC_DIR")?;
         let smbconf = std::env::var_os("HYGIE_TEST_DC_SMBCONF")?;
-        Some(Dc { dir: dir.into(), smbconf: smbconf.into() })
+        Some(Dc {
+            dir: dir.into(),
+            smbconf: smbconf.into(),
+        })
     }
 
     fn sam(&self) -> String {
@@ -41,7 +46,11 @@ impl Dc {
             .arg(&self.smbconf)
             .output()
             .expect("run samba-tool");
-        assert!(out.status.success(), "samba-tool {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "samba-tool {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -58,9 +67,18 @@ impl Dc {
             .stderr(Stdio::piped())
             .spawn()
             .expect("run python3");
-        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
         let out = child.wait_with_output().expect("python3 output");
-        assert!(out.status.success(), "python failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "python failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn cleanup(&self) {
@@ -141,12 +159,20 @@ fn b64decode(s: &str) -> Vec<u8> {
 fn nt_hex(pw: &str) -> String {
     use md4::{Digest, Md4};
     let utf16: Vec<u8> = pw.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-    Md4::digest(&utf16).iter().map(|b| format!("{b:02x}")).collect()
+    Md4::digest(&utf16)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// `samba-tool user getpassword` -> a pwdump line `CHU\name:rid:<no LM>:<nt>:::`.
 fn export_line(dc: &Dc, name: &str) -> String {
-    let out = dc.tool(&["user", "getpassword", name, "--attributes=unicodePwd,objectSid"]);
+    let out = dc.tool(&[
+        "user",
+        "getpassword",
+        name,
+        "--attributes=unicodePwd,objectSid",
+    ]);
     let mut nt = None;
     let mut rid = None;
     for line in out.lines() {
@@ -156,27 +182,54 @@ fn export_line(dc: &Dc, name: &str) -> String {
             nt = Some(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
         }
         if let Some(v) = line.strip_prefix("objectSid: ") {
-            rid = v.trim().rsplit('-').next().and_then(|r| r.parse::<u32>().ok());
+            rid = v
+                .trim()
+                .rsplit('-')
+                .next()
+                .and_then(|r| r.parse::<u32>().ok());
         }
     }
-    let (Some(nt), Some(rid)) = (nt, rid) else { panic!("getpassword gave no hash or SID for {name}") };
+    let (Some(nt), Some(rid)) = (nt, rid) else {
+        panic!("getpassword gave no hash or SID for {name}")
+    };
     format!("CHU\\{name}:{rid}:aad3b435b51404eeaad3b435b51404ee:{nt}:::")
 }
 
 /// Enabled and privileged status of the test accounts, read from the DC's database.
 fn directory_csv(dc: &Dc) -> String {
     let out = Command::new("ldbsearch")
-        .args(["-H", &dc.sam(), "(&(objectClass=user)(sAMAccountName=pwq_*))", "sAMAccountName", "userAccountControl", "memberOf"])
+        .args([
+            "-H",
+            &dc.sam(),
+            "(&(objectClass=user)(sAMAccountName=pwq_*))",
+            "sAMAccountName",
+            "userAccountControl",
+            "memberOf",
+        ])
         .output()
         .expect("run ldbsearch");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     let mut csv = String::from("account,enabled,privileged\n");
     for rec in text.split("# record").skip(1) {
-        let get = |k: &str| rec.lines().filter_map(|l| l.strip_prefix(k)).map(str::trim).collect::<Vec<_>>();
-        let name = get("sAMAccountName:").first().copied().unwrap_or_default().to_string();
-        let uac: u32 = get("userAccountControl:").first().and_then(|v| v.parse().ok()).unwrap_or(0);
-        let admin = get("memberOf:").iter().any(|g| g.starts_with("CN=Domain Admins,"));
+        let get = |k: &str| {
+            rec.lines()
+                .filter_map(|l| l.strip_prefix(k))
+                .map(str::trim)
+                .collect::<Vec<_>>()
+        };
+        let name = get("sAMAccountName:")
+            .first()
+            .copied()
+            .unwrap_or_default()
+            .to_string();
+        let uac: u32 = get("userAccountControl:")
+            .first()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let admin = get("memberOf:")
+            .iter()
+            .any(|g| g.starts_with("CN=Domain Admins,"));
         csv.push_str(&format!("{name},{},{admin}\n", uac & 2 == 0));
     }
     csv
@@ -190,9 +243,13 @@ fn policy(dc: &Dc) -> String {
 fn audit_flags_exactly_the_weak_accounts_of_a_real_samba_domain() {
     let Some(dc) = Dc::from_env() else {
         if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("HYGIE_TEST_DC_DIR / HYGIE_TEST_DC_SMBCONF missing: run scripts/samba-dc.sh start and eval its env");
+            panic!(
+                "HYGIE_TEST_DC_DIR / HYGIE_TEST_DC_SMBCONF missing: run scripts/samba-dc.sh start and eval its env"
+            );
         }
-        eprintln!("SKIP: no Samba DC (run `bash scripts/samba-dc.sh start` and `eval \"$(bash scripts/samba-dc.sh env)\"`)");
+        eprintln!(
+            "SKIP: no Samba DC (run `bash scripts/samba-dc.sh start` and `eval \"$(bash scripts/samba-dc.sh env)\"`)"
+        );
         return;
     };
     assert!(Path::new(&dc.sam()).exists(), "{} missing", dc.sam());
@@ -202,8 +259,17 @@ fn audit_flags_exactly_the_weak_accounts_of_a_real_samba_domain() {
 
     dc.tool(&["group", "add", GROUP]);
     dc.tool(&[
-        "domain", "passwordsettings", "pso", "create", PSO, "9", "--complexity=off", "--min-pwd-length=0",
-        "--history-length=0", "--min-pwd-age=0", "--max-pwd-age=0",
+        "domain",
+        "passwordsettings",
+        "pso",
+        "create",
+        PSO,
+        "9",
+        "--complexity=off",
+        "--min-pwd-length=0",
+        "--history-length=0",
+        "--min-pwd-age=0",
+        "--max-pwd-age=0",
     ]);
     dc.tool(&["domain", "passwordsettings", "pso", "apply", PSO, GROUP]);
 
@@ -230,7 +296,10 @@ fn audit_flags_exactly_the_weak_accounts_of_a_real_samba_domain() {
     let mut dump_text = String::from("# exported with samba-tool user getpassword\n");
     for (name, pw, _, _) in &users {
         let line = export_line(&dc, name);
-        assert!(line.contains(&nt_hex(pw)), "Samba stored NT({name}'s password)");
+        assert!(
+            line.contains(&nt_hex(pw)),
+            "Samba stored NT({name}'s password)"
+        );
         dump_text.push_str(&line);
         dump_text.push('\n');
     }
@@ -240,7 +309,10 @@ fn audit_flags_exactly_the_weak_accounts_of_a_real_samba_domain() {
 
     // A synthetic breach corpus holding the dictionary password and unrelated hashes.
     let tmp = tempfile::tempdir().expect("temp dir");
-    let mut list: Vec<String> = ["Hopital2024!", "Password1", "azerty"].iter().map(|p| nt_hex(p).to_uppercase()).collect();
+    let mut list: Vec<String> = ["Hopital2024!", "Password1", "azerty"]
+        .iter()
+        .map(|p| nt_hex(p).to_uppercase())
+        .collect();
     list.sort();
     let list: String = list.iter().map(|h| format!("{h}:100\n")).collect();
     let idx_path = tmp.path().join("hibp.idx");
@@ -251,11 +323,21 @@ fn audit_flags_exactly_the_weak_accounts_of_a_real_samba_domain() {
     let dict = Dictionary::builtin(2026);
     let report = audit(
         &dump,
-        &Sources { directory: Some(&directory), dictionary: Some(&dict), breach: Some(&index) },
-        &AuditOptions { year: 2026, ..AuditOptions::default() },
+        &Sources {
+            directory: Some(&directory),
+            dictionary: Some(&dict),
+            breach: Some(&index),
+        },
+        &AuditOptions {
+            year: 2026,
+            ..AuditOptions::default()
+        },
     );
-    let got: Vec<(&str, Severity, Vec<String>)> =
-        report.findings.iter().map(|f| (f.check, f.severity, f.accounts.clone())).collect();
+    let got: Vec<(&str, Severity, Vec<String>)> = report
+        .findings
+        .iter()
+        .map(|f| (f.check, f.severity, f.accounts.clone()))
+        .collect();
     let n = |v: &[&str]| v.iter().map(|s| format!("CHU\\{s}")).collect::<Vec<_>>();
     assert_eq!(
         got,
@@ -267,10 +349,25 @@ fn audit_flags_exactly_the_weak_accounts_of_a_real_samba_domain() {
             ("HSH-07", Severity::High, n(&["pwq_dict"])),
         ]
     );
-    assert_eq!(report.summary.disabled_skipped, 1, "pwq_off is disabled in the directory");
-    assert_eq!(report.summary.privileged_audited, 1, "pwq_adm is a Domain Admin");
-    assert!(report.findings.iter().all(|f| !f.accounts.iter().any(|a| a.ends_with("pwq_strong"))));
+    assert_eq!(
+        report.summary.disabled_skipped, 1,
+        "pwq_off is disabled in the directory"
+    );
+    assert_eq!(
+        report.summary.privileged_audited, 1,
+        "pwq_adm is a Domain Admin"
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| !f.accounts.iter().any(|a| a.ends_with("pwq_strong")))
+    );
 
     drop(_guard);
-    assert_eq!(policy(&dc), policy_before, "the domain password policy is left as it was");
+    assert_eq!(
+        policy(&dc),
+        policy_before,
+        "the domain password policy is left as it was"
+    );
 }

@@ -159,12 +159,12 @@ pub async fn passwords(ctx: &Ctx, a: PasswordsArgs) -> anyhow::Result<u8> {
             "findings": report.findings,
             "checks": report.checks,
         }))?,
-        _ => print!("{}", render_table(ctx, &fac.name, &facility, &report, a.max_names)),
+        _ => print!(
+            "{}",
+            render_table(ctx, &fac.name, &facility, &report, a.max_names)
+        ),
     }
-    let failed = report
-        .checks
-        .iter()
-        .any(|c| c.outcome == Evaluation::Fail);
+    let failed = report.checks.iter().any(|c| c.outcome == Evaluation::Fail);
     Ok(if failed { exit::FINDINGS } else { exit::OK })
 }
 

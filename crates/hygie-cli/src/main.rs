@@ -92,6 +92,9 @@ enum Command {
     /// Automated audits whose results verify catalogue measures.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCmd),
+    /// Breach corpus (Have I Been Pwned NTLM list) for the password audit.
+    #[command(subcommand)]
+    Breached(cmd::audit_passwords::BreachedCmd),
 }
 
 fn main() -> ExitCode {
@@ -144,5 +147,6 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Alerts(c) => cmd::detect::alerts(&ctx, c).await,
         Command::Ingest(a) => cmd::ingest::run(&ctx, a).await,
         Command::Audit(c) => cmd::audit::run(&ctx, c).await,
+        Command::Breached(c) => cmd::audit_passwords::breached(&ctx, c).await,
     }
 }

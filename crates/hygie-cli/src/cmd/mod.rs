@@ -5,6 +5,7 @@ pub mod assess;
 pub mod audit_collect;
 pub mod audit;
 pub mod audit_ad;
+pub mod audit_passwords;
 pub mod catalog;
 pub mod demo;
 pub mod detect;

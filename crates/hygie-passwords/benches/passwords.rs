@@ -1,0 +1,376 @@
+//! Password-audit benchmark: breach-index import and a 1M-account audit, against the baselines a
+//! sysadmin would use.
+//!
+//! ```text
+//! cargo bench -p hygie-passwords --bench passwords -- [--entries 100000000] [--accounts 1000000]
+//!     [--dir /tmp/hygie-pw-bench] [--keep]
+//! ```
+//!
+//! 1. Generates, deterministically, a HIBP-format list (`HASH:COUNT\r\n`, sorted, uppercase) of
+//!    `--entries` hashes and a secretsdump-format dump of `--accounts` accounts (10% of them with a
+//!    hash from the list, 1% sharing a password, some user-name and dictionary passwords).
+//! 2. Read floor: `cat list > /dev/null` (warm page cache, best of 2).
+//! 3. Import: this binary re-executed as a child (`stage import`), timed, with its peak RSS.
+//! 4. Baseline: `cut | tr | LC_ALL=C sort -u` of the dump's NT hashes, then `LC_ALL=C join` with
+//!    the list (warm cache).
+//! 5. Audit: child `stage audit` (read + parse the dump, open the index, every check including the
+//!    built-in dictionary and the breach lookup), timed, with its peak RSS; the number of breached
+//!    hashes it finds must equal the baseline's.
+//!
+//! Peak RSS is GNU time's `%M` (maximum resident set size of the child). Everything generated is
+//! deleted at the end unless `--keep`.
+
+use hygie_passwords::{
+    AuditOptions, BreachIndex, Dictionary, NtHash, Sources, audit, import, parse_dump,
+};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// The i-th hash of the synthetic list: strictly increasing in i, uniformly spread.
+fn list_hash(i: u64, n: u64) -> u128 {
+    let step = u128::MAX / u128::from(n);
+    let r =
+        (u128::from(splitmix(i ^ 0xA5A5)) << 64) | u128::from(splitmix(i.wrapping_mul(3) ^ 0x5A5A));
+    u128::from(i) * step + r % step
+}
+
+fn list_count(i: u64) -> u64 {
+    let r = splitmix(i ^ 0xC0FFEE);
+    1 + ((r & 0xffff) >> (r % 16))
+}
+
+const HEX_UP: &[u8; 16] = b"0123456789ABCDEF";
+const HEX_LO: &[u8; 16] = b"0123456789abcdef";
+
+fn push_hex(out: &mut Vec<u8>, h: u128, digits: &[u8; 16]) {
+    for k in (0..32).rev() {
+        out.push(digits[((h >> (k * 4)) & 0xf) as usize]);
+    }
+}
+
+fn generate_list(path: &Path, n: u64) -> std::io::Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    let mut buf = Vec::with_capacity(16 << 20);
+    for i in 0..n {
+        push_hex(&mut buf, list_hash(i, n), HEX_UP);
+        buf.push(b':');
+        buf.extend_from_slice(list_count(i).to_string().as_bytes());
+        buf.extend_from_slice(b"\r\n");
+        if buf.len() >= 16 << 20 {
+            f.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    f.write_all(&buf)?;
+    f.sync_all()
+}
+
+fn nt_hex_of(pw: &str) -> String {
+    // The only way to get an NT hash's hex out of the crate is to compute it here.
+    use md4::{Digest, Md4};
+    let utf16: Vec<u8> = pw.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    Md4::digest(&utf16)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn generate_dump(path: &Path, accounts: u64, n: u64) -> std::io::Result<()> {
+    let mut f = std::io::BufWriter::with_capacity(8 << 20, std::fs::File::create(path)?);
+    let dict_hash = nt_hex_of("Soleil2024!");
+    for a in 0..accounts {
+        let name = format!("user{a:07}");
+        let r = splitmix(a ^ 0xD00D);
+        let nt = match r % 1000 {
+            0..=99 => {
+                let mut s = Vec::with_capacity(32);
+                push_hex(&mut s, list_hash(splitmix(a) % n, n), HEX_LO);
+                String::from_utf8_lossy(&s).into_owned()
+            }
+            100..=109 => nt_hex_of(&format!("shared-{}", a % 997)),
+            110 => nt_hex_of(&name),
+            111 => dict_hash.clone(),
+            _ => {
+                let mut s = Vec::with_capacity(32);
+                push_hex(
+                    &mut s,
+                    (u128::from(splitmix(a ^ 0xBEEF)) << 64) | u128::from(r),
+                    HEX_LO,
+                );
+                String::from_utf8_lossy(&s).into_owned()
+            }
+        };
+        writeln!(
+            f,
+            "CHU\\{name}:{}:aad3b435b51404eeaad3b435b51404ee:{nt}::: (status=Enabled)",
+            10_000 + a
+        )?;
+    }
+    f.flush()
+}
+
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Child stages: print `key=value` lines for the parent.
+fn stage(args: &[String]) -> Result<(), String> {
+    match args {
+        [s, list, idx] if s == "import" => {
+            let t = Instant::now();
+            let mut f = std::fs::File::open(list).map_err(|e| e.to_string())?;
+            let stats =
+                import(&mut f, list, Path::new(idx), &mut |_| {}).map_err(|e| e.to_string())?;
+            println!("import_s={:.3}", t.elapsed().as_secs_f64());
+            println!("entries={}", stats.entries);
+            println!("index_bytes={}", stats.index_bytes);
+            println!("vmhwm_kb={}", peak_rss_kb());
+            Ok(())
+        }
+        [s, dump, idx] if s == "audit" => {
+            let t0 = Instant::now();
+            let text = std::fs::read_to_string(dump).map_err(|e| e.to_string())?;
+            let dump = parse_dump(&text, dump).map_err(|e| e.to_string())?;
+            drop(text);
+            let t_parse = t0.elapsed();
+            let index = BreachIndex::open(Path::new(idx)).map_err(|e| e.to_string())?;
+            let mut hashes: Vec<NtHash> =
+                dump.accounts.iter().filter_map(|a| a.nt_hash()).collect();
+            hashes.sort_unstable();
+            hashes.dedup();
+            let t1 = Instant::now();
+            let found = index
+                .lookup_batch(&hashes)
+                .iter()
+                .filter(|c| c.is_some())
+                .count();
+            let t_lookup = t1.elapsed();
+            let t2 = Instant::now();
+            let dict = Dictionary::builtin(2026);
+            let report = audit(
+                &dump,
+                &Sources {
+                    directory: None,
+                    dictionary: Some(&dict),
+                    breach: Some(&index),
+                },
+                &AuditOptions {
+                    year: 2026,
+                    ..AuditOptions::default()
+                },
+            );
+            let t_audit = t2.elapsed();
+            println!("parse_s={:.3}", t_parse.as_secs_f64());
+            println!("lookup_s={:.3}", t_lookup.as_secs_f64());
+            println!("audit_checks_s={:.3}", t_audit.as_secs_f64());
+            println!("total_s={:.3}", t0.elapsed().as_secs_f64());
+            println!("unique_hashes={}", hashes.len());
+            println!("breached_unique_hashes={found}");
+            println!("breached_accounts={}", report.accounts_of("HSH-07").len());
+            println!(
+                "dictionary_candidates={}",
+                report.summary.dictionary_candidates
+            );
+            for c in &report.checks {
+                println!("check_{}={}", c.check, c.accounts);
+            }
+            println!("vmhwm_kb={}", peak_rss_kb());
+            Ok(())
+        }
+        _ => Err(format!("unknown stage {args:?}")),
+    }
+}
+
+/// Run a command under GNU time; (wall seconds, max RSS KB, stdout). Also prints its CPU time.
+fn timed(cmd: &mut Command) -> (f64, u64, String) {
+    let mut full = Command::new("/usr/bin/time");
+    full.arg("-f")
+        .arg("TIME %e %M %U %S")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            full.env(k, v);
+        }
+    }
+    let out = full.output().expect("run /usr/bin/time");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{cmd:?} failed: {stderr}");
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("TIME "))
+        .expect("time output");
+    let mut it = line.split_whitespace().skip(1);
+    let secs: f64 = it.next().and_then(|s| s.parse().ok()).expect("seconds");
+    let kb: u64 = it.next().and_then(|s| s.parse().ok()).expect("rss");
+    let user: f64 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let sys: f64 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    println!(
+        "  [{:?}: wall {secs:.2}s, CPU user {user:.2}s + sys {sys:.2}s, max RSS {} MB]",
+        cmd.get_program(),
+        kb / 1024
+    );
+    (secs, kb, String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn sh(script: &str) -> Command {
+    let mut c = Command::new("sh");
+    c.arg("-c").arg(script);
+    c
+}
+
+fn value<'a>(out: &'a str, key: &str) -> &'a str {
+    out.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or("?")
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("stage") {
+        if let Err(e) = stage(&args[1..]) {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let mut entries: u64 = 100_000_000;
+    let mut accounts: u64 = 1_000_000;
+    let mut dir = PathBuf::from("/tmp/hygie-pw-bench");
+    let mut keep = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--entries" => entries = it.next().and_then(|v| v.parse().ok()).expect("--entries N"),
+            "--accounts" => {
+                accounts = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--accounts N")
+            }
+            "--dir" => dir = PathBuf::from(it.next().expect("--dir PATH")),
+            "--keep" => keep = true,
+            _ => {} // `cargo bench` passes --bench
+        }
+    }
+    std::fs::create_dir_all(&dir).expect("create bench dir");
+    let list = dir.join("hibp-ntlm.txt");
+    let dump = dir.join("dump.pwdump");
+    let idx = dir.join("hibp.idx");
+    let me = std::env::current_exe().expect("current exe");
+
+    let t = Instant::now();
+    let expected_len_min = entries * 36;
+    if std::fs::metadata(&list)
+        .map(|m| m.len() < expected_len_min)
+        .unwrap_or(true)
+    {
+        generate_list(&list, entries).expect("generate list");
+    }
+    generate_dump(&dump, accounts, entries).expect("generate dump");
+    let list_bytes = std::fs::metadata(&list).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "generated {entries} list entries ({list_bytes} bytes) and {accounts} accounts in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let cat = format!("cat '{}' > /dev/null", list.display());
+    println!(
+        "load average: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    let floor = (0..2)
+        .map(|_| timed(&mut sh(&cat)).0)
+        .fold(f64::MAX, f64::min);
+    println!("read floor (cat, warm, best of 2): {floor:.2}s");
+
+    let (imp_wall, imp_rss, imp_out) = timed(
+        Command::new(&me)
+            .args(["stage", "import"])
+            .arg(&list)
+            .arg(&idx),
+    );
+    println!(
+        "import: {imp_wall:.2}s wall ({} in-process), {:.2}x the read floor, peak RSS {} MB, {} entries, index {} bytes ({:.2} bytes/entry)",
+        value(&imp_out, "import_s"),
+        imp_wall / floor,
+        imp_rss / 1024,
+        value(&imp_out, "entries"),
+        value(&imp_out, "index_bytes"),
+        value(&imp_out, "index_bytes").parse::<f64>().unwrap_or(0.0) / entries as f64,
+    );
+
+    let joined = dir.join("joined.txt");
+    let baseline = format!(
+        "cut -d: -f4 '{d}' | tr a-f A-F | LC_ALL=C sort -u > '{dir}/dump-hashes.txt' && LC_ALL=C join -t: '{dir}/dump-hashes.txt' '{l}' > '{j}'",
+        d = dump.display(),
+        dir = dir.display(),
+        l = list.display(),
+        j = joined.display()
+    );
+    let (base_wall, base_rss, _) = timed(&mut sh(&baseline));
+    let base_found = std::fs::read_to_string(&joined)
+        .map(|s| s.lines().count())
+        .unwrap_or(0);
+    println!(
+        "baseline sort+join: {base_wall:.2}s wall, peak RSS {} MB, {base_found} breached hashes",
+        base_rss / 1024
+    );
+
+    let (aud_wall, aud_rss, aud_out) = timed(
+        Command::new(&me)
+            .args(["stage", "audit"])
+            .arg(&dump)
+            .arg(&idx),
+    );
+    println!(
+        "audit: {aud_wall:.2}s wall (parse {}s, breach batch lookup {}s, all checks {}s), peak RSS {} MB, {:.1}x faster than sort+join",
+        value(&aud_out, "parse_s"),
+        value(&aud_out, "lookup_s"),
+        value(&aud_out, "audit_checks_s"),
+        aud_rss / 1024,
+        base_wall / aud_wall,
+    );
+    println!(
+        "audit found {} breached unique hashes ({} accounts), {} dictionary candidates",
+        value(&aud_out, "breached_unique_hashes"),
+        value(&aud_out, "breached_accounts"),
+        value(&aud_out, "dictionary_candidates"),
+    );
+    for c in ["HSH-01", "HSH-02", "HSH-03", "HSH-04", "HSH-07"] {
+        println!("  {c}: {} accounts", value(&aud_out, &format!("check_{c}")));
+    }
+    let ours: usize = value(&aud_out, "breached_unique_hashes")
+        .parse()
+        .unwrap_or(usize::MAX);
+    assert_eq!(
+        ours, base_found,
+        "the audit and sort+join disagree on the breached hashes"
+    );
+
+    if !keep {
+        for p in [&list, &dump, &idx, &joined, &dir.join("dump-hashes.txt")] {
+            let _ = std::fs::remove_file(p);
+        }
+        let _ = std::fs::remove_dir(&dir);
+    }
+}

@@ -1,0 +1,758 @@
+//! A compact, memory-mapped index of breached NT hashes (Have I Been Pwned's NTLM list).
+//!
+//! Input: the HIBP "ordered by hash" NTLM file, one `HASH:COUNT` line per hash, sorted by hash
+//! (tens of GB). `import` streams it once with a fixed-size buffer (memory does not grow with the
+//! input), checks every line and the order, and writes the index to a temporary file next to the
+//! output, renamed into place only when the whole input was valid.
+//!
+//! File layout (little-endian):
+//!
+//! ```text
+//! header  32 bytes  magic "HYGBRIX1", version u32 = 1, prefix bits u32 = 16,
+//!                   entry length u32 = 15, reserved u32 = 0, entry count u64
+//! entries 15 bytes each, sorted: bytes 2..16 of the hash (the first two bytes are implied by
+//!                   the bucket) + 1 count byte (bit length of the breach count: the count is at
+//!                   least 2^(b-1))
+//! table   (65536 + 1) u64: index of the first entry of each 16-bit prefix bucket, then the count
+//! ```
+//!
+//! 15 bytes an entry (1 GB for 70 M hashes) plus a 512 KiB table. A lookup reads the bucket's
+//! bounds from the table (held in memory) and binary-searches the bucket in the mapped file.
+
+use crate::hash::{NtHash, parse_hex16};
+use memmap2::Mmap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+pub const MAGIC: [u8; 8] = *b"HYGBRIX1";
+const VERSION: u32 = 1;
+const HEADER_LEN: usize = 32;
+const PREFIX_BITS: u32 = 16;
+const BUCKETS: usize = 1 << PREFIX_BITS;
+const PREFIX_LEN: usize = 2;
+const SUFFIX_LEN: usize = 16 - PREFIX_LEN;
+/// Bytes per entry in the index.
+pub const ENTRY_LEN: usize = SUFFIX_LEN + 1;
+const TABLE_LEN: usize = (BUCKETS + 1) * 8;
+/// Problems reported before an import gives up reading.
+const MAX_PROBLEMS: usize = 20;
+
+/// What is wrong with one line of the breach list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineProblem {
+    pub line: u64,
+    pub message: &'static str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BreachError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {} invalid line(s){}, index not written: {}", problems.len(), if *more { " (first ones only)" } else { "" }, render(problems))]
+    Input {
+        path: String,
+        problems: Vec<LineProblem>,
+        more: bool,
+    },
+    #[error("{path}: not a Hygie breach index: {message}")]
+    Format { path: String, message: String },
+}
+
+fn render(problems: &[LineProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("line {}: {}", p.line, p.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BreachError + '_ {
+    move |source| BreachError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Figures of a finished import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportStats {
+    pub entries: u64,
+    pub bytes_read: u64,
+    pub index_bytes: u64,
+}
+
+/// Count byte: bit length of the count (0 for a count of 0, 64 max).
+fn count_bucket(count: u64) -> u8 {
+    (64 - count.leading_zeros()) as u8
+}
+
+/// Smallest count a count byte stands for.
+fn bucket_min(b: u8) -> u64 {
+    if b == 0 { 0 } else { 1u64 << (b - 1) }
+}
+
+/// Parse one `HASH:COUNT` line (without its newline; a trailing `\r` is accepted).
+fn parse_line(line: &[u8]) -> Result<([u8; 16], u64), &'static str> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.len() < 34 || line[32] != b':' {
+        return Err("expected HASH:COUNT (32 hexadecimal digits, a colon, a number)");
+    }
+    let hash = parse_hex16(&line[..32]).ok_or("the hash is not 32 hexadecimal digits")?;
+    let digits = &line[33..];
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return Err("the count is not a number");
+    }
+    let mut count: u64 = 0;
+    for d in digits {
+        count = count
+            .checked_mul(10)
+            .and_then(|c| c.checked_add(u64::from(d - b'0')))
+            .ok_or("the count is too large")?;
+    }
+    Ok((hash, count))
+}
+
+/// A run of whole lines read from the input.
+struct Chunk {
+    seq: u64,
+    data: Vec<u8>,
+}
+
+/// A chunk parsed by a worker: its entries in index form and what the writer needs to check and
+/// place them.
+struct Parsed {
+    seq: u64,
+    bytes: u64,
+    lines: u64,
+    entries: Vec<u8>,
+    /// (16-bit prefix, number of entries) runs, in order.
+    runs: Vec<(u16, u64)>,
+    /// First valid hash, with its line within the chunk; last (largest) valid hash.
+    first: Option<(u128, u64)>,
+    last: Option<u128>,
+    /// (line within the chunk, message)
+    problems: Vec<(u64, &'static str)>,
+    /// More problems than `problems` holds.
+    more: bool,
+    data: Vec<u8>,
+}
+
+const CHUNK: usize = 4 << 20;
+const MAX_LINE: usize = 1 << 20;
+
+fn parse_chunk(chunk: Chunk) -> Parsed {
+    let data = chunk.data;
+    let mut p = Parsed {
+        seq: chunk.seq,
+        bytes: data.len() as u64,
+        lines: 0,
+        entries: Vec::with_capacity(data.len() / 38 * ENTRY_LEN + ENTRY_LEN),
+        runs: Vec::new(),
+        first: None,
+        last: None,
+        problems: Vec::new(),
+        more: false,
+        data: Vec::new(),
+    };
+    let mut pos = 0;
+    let len = data.len();
+    while pos < len {
+        let nl = memchr::memchr(b'\n', &data[pos..]).map_or(len, |i| pos + i);
+        p.lines += 1;
+        match parse_line(&data[pos..nl]) {
+            Ok((hash, count)) => {
+                let v = u128::from_be_bytes(hash);
+                match p.last {
+                    Some(prev) if v <= prev => {
+                        let m = if v == prev {
+                            "duplicate hash"
+                        } else {
+                            "not sorted: hash smaller than the previous line's"
+                        };
+                        if p.problems.len() < MAX_PROBLEMS {
+                            p.problems.push((p.lines, m));
+                        } else {
+                            p.more = true;
+                        }
+                    }
+                    _ => {
+                        if p.first.is_none() {
+                            p.first = Some((v, p.lines));
+                        }
+                        p.last = Some(v);
+                        p.entries.extend_from_slice(&hash[PREFIX_LEN..]);
+                        p.entries.push(count_bucket(count));
+                        let prefix = u16::from_be_bytes([hash[0], hash[1]]);
+                        match p.runs.last_mut() {
+                            Some((b, n)) if *b == prefix => *n += 1,
+                            _ => p.runs.push((prefix, 1)),
+                        }
+                    }
+                }
+            }
+            Err(m) => {
+                if p.problems.len() < MAX_PROBLEMS {
+                    p.problems.push((p.lines, m));
+                } else {
+                    p.more = true;
+                }
+            }
+        }
+        pos = nl + 1;
+    }
+    p.data = data;
+    p
+}
+
+/// Read `input` into chunks of whole lines. Returns `Err(None)` when a line is longer than
+/// `MAX_LINE`, `Err(Some(e))` on a read error.
+fn read_chunks(
+    input: &mut (dyn Read + Send),
+    chunk: usize,
+    work: std::sync::mpsc::SyncSender<Chunk>,
+    recycled: std::sync::mpsc::Receiver<Vec<u8>>,
+) -> Result<(), Option<std::io::Error>> {
+    let mut carry: Vec<u8> = Vec::new();
+    let mut seq = 0u64;
+    loop {
+        let mut buf = recycled
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(chunk + 64 * 1024));
+        buf.clear();
+        buf.append(&mut carry);
+        let mut eof = false;
+        while buf.len() < chunk {
+            let at = buf.len();
+            buf.resize(chunk.max(at + 64 * 1024).min(at + chunk), 0);
+            match input.read(&mut buf[at..]) {
+                Ok(0) => {
+                    buf.truncate(at);
+                    eof = true;
+                    break;
+                }
+                Ok(n) => buf.truncate(at + n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(at),
+                Err(e) => return Err(Some(e)),
+            }
+        }
+        if !eof {
+            match memchr::memrchr(b'\n', &buf) {
+                Some(nl) => carry.extend_from_slice(&buf[nl + 1..]),
+                None => return Err(None),
+            }
+            let keep = buf.len() - carry.len();
+            buf.truncate(keep);
+            if carry.len() > MAX_LINE {
+                return Err(None);
+            }
+        }
+        if !buf.is_empty() && work.send(Chunk { seq, data: buf }).is_err() {
+            return Ok(()); // the writer stopped (too many problems)
+        }
+        seq += 1;
+        if eof {
+            return Ok(());
+        }
+    }
+}
+
+/// Import a HIBP NTLM ordered list from `input` into the index file `output`.
+///
+/// One thread reads chunks of whole lines, worker threads parse them, and this thread checks the
+/// order across chunks and writes the entries in order: memory stays bounded (a few chunks in
+/// flight) whatever the input size. `progress` is called after each chunk with the number of
+/// bytes read so far. On any invalid line (malformed, unsorted, duplicate) nothing is written and
+/// the error lists the first lines at fault (line numbers only: lines are not quoted).
+pub fn import(
+    input: &mut (dyn Read + Send),
+    input_name: &str,
+    output: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportStats, BreachError> {
+    import_chunked(input, input_name, output, progress, CHUNK)
+}
+
+fn import_chunked(
+    input: &mut (dyn Read + Send),
+    input_name: &str,
+    output: &Path,
+    progress: &mut dyn FnMut(u64),
+    chunk: usize,
+) -> Result<ImportStats, BreachError> {
+    let dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".hygie-breach-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(io_err(&dir))?;
+    let in_path = Path::new(input_name);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+
+    let mut table = vec![0u64; BUCKETS + 1];
+    let mut entries = 0u64;
+    let mut bytes_read = 0u64;
+    let mut problems: Vec<LineProblem> = Vec::new();
+    let mut more = false;
+    let mut write_error: Option<std::io::Error> = None;
+    let reader_result = std::thread::scope(|s| {
+        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Chunk>(workers * 2);
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Parsed>(workers * 2);
+        let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let reader = s.spawn(move || read_chunks(input, chunk, work_tx, recycle_rx));
+        let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
+        for _ in 0..workers {
+            let (rx, tx) = (work_rx.clone(), done_tx.clone());
+            s.spawn(move || {
+                loop {
+                    let next = match rx.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(chunk) = next else { return };
+                    if tx.send(parse_chunk(chunk)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        // Only the workers hold the work queue: when they stop, the reader's sends fail.
+        drop(work_rx);
+        drop(done_tx);
+
+        let file = tmp.as_file_mut();
+        if let Err(e) = file.write_all(&[0u8; HEADER_LEN]) {
+            write_error = Some(e);
+        }
+        let mut pending: std::collections::BTreeMap<u64, Parsed> =
+            std::collections::BTreeMap::new();
+        let mut next_seq = 0u64;
+        let mut line_base = 0u64;
+        let mut last: Option<u128> = None;
+        'recv: for parsed in done_rx.iter() {
+            pending.insert(parsed.seq, parsed);
+            while let Some(mut p) = pending.remove(&next_seq) {
+                next_seq += 1;
+                let mut add = |line: u64, message: &'static str| {
+                    if problems.len() < MAX_PROBLEMS {
+                        problems.push(LineProblem { line, message });
+                    } else {
+                        more = true;
+                    }
+                };
+                if let (Some(prev), Some((first, at))) = (last, p.first)
+                    && first <= prev
+                {
+                    let m = if first == prev {
+                        "duplicate hash"
+                    } else {
+                        "not sorted: hash smaller than the previous line's"
+                    };
+                    add(line_base + at, m);
+                }
+                for &(l, m) in &p.problems {
+                    add(line_base + l, m);
+                }
+                more |= p.more;
+                if problems.is_empty() && write_error.is_none() {
+                    if let Err(e) = file.write_all(&p.entries) {
+                        write_error = Some(e);
+                    }
+                    for &(prefix, n) in &p.runs {
+                        table[usize::from(prefix)] += n;
+                    }
+                    entries += (p.entries.len() / ENTRY_LEN) as u64;
+                }
+                last = last.max(p.last);
+                line_base += p.lines;
+                bytes_read += p.bytes;
+                progress(bytes_read);
+                let _ = recycle_tx.send(std::mem::take(&mut p.data));
+                if more || write_error.is_some() {
+                    break 'recv;
+                }
+            }
+        }
+        drop(done_rx);
+        let result = reader.join();
+        (result, line_base)
+    });
+    let (reader_result, lines_seen) = reader_result;
+    progress(bytes_read);
+    match reader_result {
+        Ok(Ok(())) => {}
+        Ok(Err(None)) => {
+            if problems.len() < MAX_PROBLEMS {
+                problems.push(LineProblem {
+                    line: lines_seen + 1,
+                    message: "line longer than 1 MiB",
+                });
+            }
+        }
+        Ok(Err(Some(e))) => return Err(io_err(in_path)(e)),
+        Err(p) => std::panic::resume_unwind(p),
+    }
+    if !problems.is_empty() {
+        // Dropping the temporary file removes it.
+        return Err(BreachError::Input {
+            path: input_name.to_string(),
+            problems,
+            more,
+        });
+    }
+    if let Some(e) = write_error {
+        return Err(io_err(output)(e));
+    }
+    let file = tmp.as_file_mut();
+    // Bucket sizes -> start index of each bucket, then the total.
+    let mut bytes = Vec::with_capacity(TABLE_LEN);
+    let mut start = 0u64;
+    for n in &table[..BUCKETS] {
+        bytes.extend_from_slice(&start.to_le_bytes());
+        start += n;
+    }
+    bytes.extend_from_slice(&start.to_le_bytes());
+    file.write_all(&bytes).map_err(io_err(output))?;
+    file.seek(SeekFrom::Start(0)).map_err(io_err(output))?;
+    file.write_all(&header(entries)).map_err(io_err(output))?;
+    file.sync_all().map_err(io_err(output))?;
+    tmp.persist(output).map_err(|e| io_err(output)(e.error))?;
+    let index_bytes = (HEADER_LEN + TABLE_LEN) as u64 + entries * ENTRY_LEN as u64;
+    Ok(ImportStats {
+        entries,
+        bytes_read,
+        index_bytes,
+    })
+}
+
+fn header(entries: u64) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[..8].copy_from_slice(&MAGIC);
+    h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+    h[12..16].copy_from_slice(&PREFIX_BITS.to_le_bytes());
+    h[16..20].copy_from_slice(&(ENTRY_LEN as u32).to_le_bytes());
+    h[24..32].copy_from_slice(&entries.to_le_bytes());
+    h
+}
+
+/// An opened, memory-mapped breach index.
+pub struct BreachIndex {
+    file: File,
+    map: Mmap,
+    entries: u64,
+    table: Vec<u64>,
+}
+
+impl std::fmt::Debug for BreachIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BreachIndex")
+            .field("entries", &self.entries)
+            .finish()
+    }
+}
+
+/// Map an index file read-only.
+#[allow(unsafe_code)]
+fn map_file(file: &File) -> std::io::Result<Mmap> {
+    // SAFETY: memmap2 requires that the file is not modified while mapped. Hygie never modifies
+    // an index in place: `import` writes a new file and renames it over the old path, which leaves
+    // the mapped inode untouched. Only an outside process truncating or rewriting the file in
+    // place could break this, as with any memory-mapped reader.
+    unsafe { Mmap::map(file) }
+}
+
+/// First position in `entries` (a run of whole entries) whose suffix is >= `key`, searching
+/// from entry `lo`.
+#[inline]
+fn lower_bound(entries: &[u8], key: &[u8], mut lo: usize) -> usize {
+    let mut hi = entries.len() / ENTRY_LEN;
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if &entries[mid * ENTRY_LEN..mid * ENTRY_LEN + SUFFIX_LEN] < key {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// The count lower bound of the entry at `i` if its suffix is `key`.
+#[inline]
+fn hit(entries: &[u8], key: &[u8], i: usize) -> Option<u64> {
+    let e = entries.get(i * ENTRY_LEN..(i + 1) * ENTRY_LEN)?;
+    (&e[..SUFFIX_LEN] == key).then(|| bucket_min(e[SUFFIX_LEN]))
+}
+
+impl BreachIndex {
+    /// Open and validate an index written by `import`.
+    pub fn open(path: &Path) -> Result<BreachIndex, BreachError> {
+        let bad = |message: String| BreachError::Format {
+            path: path.display().to_string(),
+            message,
+        };
+        let file = File::open(path).map_err(io_err(path))?;
+        let map = map_file(&file).map_err(io_err(path))?;
+        if map.len() < HEADER_LEN + TABLE_LEN {
+            return Err(bad(format!("{} bytes, too short", map.len())));
+        }
+        let u32_at = |o: usize| u32::from_le_bytes([map[o], map[o + 1], map[o + 2], map[o + 3]]);
+        let u64_at = |o: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&map[o..o + 8]);
+            u64::from_le_bytes(b)
+        };
+        if map[..8] != MAGIC {
+            return Err(bad("wrong magic number".into()));
+        }
+        if u32_at(8) != VERSION || u32_at(12) != PREFIX_BITS || u32_at(16) != ENTRY_LEN as u32 {
+            return Err(bad("unsupported version or layout".into()));
+        }
+        let entries = u64_at(24);
+        let expected = (entries as u128) * ENTRY_LEN as u128 + (HEADER_LEN + TABLE_LEN) as u128;
+        if expected != map.len() as u128 {
+            return Err(bad(format!(
+                "{} bytes for {entries} entries, expected {expected}",
+                map.len()
+            )));
+        }
+        let table_at = HEADER_LEN + entries as usize * ENTRY_LEN;
+        let table: Vec<u64> = (0..=BUCKETS).map(|i| u64_at(table_at + i * 8)).collect();
+        if table[0] != 0 || table[BUCKETS] != entries || table.windows(2).any(|w| w[0] > w[1]) {
+            return Err(bad("corrupt prefix table".into()));
+        }
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Random);
+        Ok(BreachIndex {
+            file,
+            map,
+            entries,
+            table,
+        })
+    }
+
+    pub fn len(&self) -> u64 {
+        self.entries
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+
+    fn bucket(h: &NtHash) -> usize {
+        let b = h.bytes();
+        usize::from(u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    /// Byte range of bucket `b`'s entries in the file.
+    fn bucket_range(&self, b: usize) -> (usize, usize) {
+        (
+            HEADER_LEN + self.table[b] as usize * ENTRY_LEN,
+            HEADER_LEN + self.table[b + 1] as usize * ENTRY_LEN,
+        )
+    }
+
+    /// `Some(n)`: the hash is in the breach corpus, seen at least `n` times (`n` is the power of
+    /// two just below the recorded count). `None`: not in the corpus.
+    pub fn lookup(&self, h: &NtHash) -> Option<u64> {
+        let (from, to) = self.bucket_range(Self::bucket(h));
+        let entries = &self.map[from..to];
+        let key = &h.bytes()[PREFIX_LEN..];
+        hit(entries, key, lower_bound(entries, key, 0))
+    }
+
+    pub fn contains(&self, h: &NtHash) -> bool {
+        self.lookup(h).is_some()
+    }
+
+    /// Look up many hashes; the answer is in the order of `hashes`.
+    ///
+    /// Hashes are visited in sorted order, bucket by bucket, each search starting where the
+    /// previous one ended.
+    pub fn lookup_batch(&self, hashes: &[NtHash]) -> Vec<Option<u64>> {
+        let mut order: Vec<u32> = (0..hashes.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| hashes[i as usize]);
+        let mut out = vec![None; hashes.len()];
+        let mut buf: Vec<u8> = Vec::new();
+        let mut i = 0;
+        while i < order.len() {
+            let b = Self::bucket(&hashes[order[i] as usize]);
+            let mut j = i + 1;
+            while j < order.len() && Self::bucket(&hashes[order[j] as usize]) == b {
+                j += 1;
+            }
+            let (from, to) = self.bucket_range(b);
+            // Several queries in a bucket: one positioned read of the bucket (tens of KB) into a
+            // reused buffer, so that a large batch does not grow the process's resident memory
+            // with the mapped file. A lone query is binary-searched in the mapping.
+            let entries: &[u8] = if j - i > 1 && to > from && self.read_at(&mut buf, from, to) {
+                &buf
+            } else {
+                &self.map[from..to]
+            };
+            let mut lo = 0;
+            for &q in &order[i..j] {
+                let key = &hashes[q as usize].bytes()[PREFIX_LEN..];
+                lo = lower_bound(entries, key, lo);
+                out[q as usize] = hit(entries, key, lo);
+            }
+            i = j;
+        }
+        out
+    }
+
+    /// Read bytes `from..to` of the file into `buf`; false on an I/O error (the caller then uses
+    /// the mapping, which holds the same bytes).
+    fn read_at(&self, buf: &mut Vec<u8>, from: usize, to: usize) -> bool {
+        buf.resize(to - from, 0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            self.file.read_exact_at(buf, from as u64).is_ok()
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &self.file;
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn count_buckets() {
+        for (count, b, min) in [
+            (0u64, 0u8, 0u64),
+            (1, 1, 1),
+            (2, 2, 2),
+            (3, 2, 2),
+            (4, 3, 4),
+            (1000, 10, 512),
+            (u64::MAX, 64, 1 << 63),
+        ] {
+            assert_eq!(count_bucket(count), b, "{count}");
+            assert_eq!(bucket_min(b), min, "{count}");
+            assert!(bucket_min(count_bucket(count)) <= count);
+        }
+    }
+
+    fn lines(n: u64) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "{:032X}:{}",
+                    (i as u128 + 1) * 0x0123_4567_89ab_cdef_0011,
+                    i % 7 + 1
+                )
+            })
+            .collect()
+    }
+
+    fn run(text: &str, chunk: usize) -> (Result<ImportStats, BreachError>, Option<Vec<u8>>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join("i.idx");
+        let r = import_chunked(&mut text.as_bytes(), "l.txt", &out, &mut |_| {}, chunk);
+        (r, std::fs::read(&out).ok())
+    }
+
+    /// Chunk boundaries fall everywhere: tiny chunks (a few lines each) give the same index as
+    /// one big chunk, and an order fault is reported at its line wherever it falls.
+    #[test]
+    fn chunk_boundaries_change_nothing() {
+        let l = lines(60);
+        let text = l.join("\n") + "\n";
+        let (_, whole) = run(&text, 1 << 20);
+        let whole = whole.expect("index written");
+        for chunk in [40, 41, 50, 77, 100, 333] {
+            let (r, idx) = run(&text, chunk);
+            assert_eq!(r.expect("valid").entries, 60);
+            assert!(idx.as_ref() == Some(&whole), "chunk size {chunk}");
+        }
+        let no_final_newline = l.join("\r\n");
+        assert_eq!(
+            run(&no_final_newline, 64).1.expect("written").len(),
+            whole.len()
+        );
+        for i in 0..59 {
+            for (kind, want) in [("swap", "not sorted"), ("dup", "duplicate")] {
+                let mut v = l.clone();
+                if kind == "swap" {
+                    v.swap(i, i + 1);
+                } else {
+                    v[i + 1] = v[i].clone();
+                }
+                for chunk in [40, 77, 1 << 20] {
+                    let (r, idx) = run(&(v.join("\n") + "\n"), chunk);
+                    assert!(idx.is_none(), "nothing written");
+                    match r {
+                        Err(BreachError::Input { problems, .. }) => {
+                            assert_eq!(
+                                problems[0].line,
+                                i as u64 + 2,
+                                "{kind} at {i}, chunk {chunk}"
+                            );
+                            assert!(problems[0].message.contains(want));
+                        }
+                        other => panic!("{kind} at {i}, chunk {chunk}: {other:?}"),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn too_many_problems_stop_the_import() {
+        let text: String = (0..100).map(|i| format!("bad line {i}\n")).collect();
+        for chunk in [30, 1 << 20] {
+            match run(&text, chunk).0 {
+                Err(BreachError::Input { problems, more, .. }) => {
+                    assert_eq!(problems.len(), MAX_PROBLEMS);
+                    assert!(more);
+                    assert_eq!(
+                        problems.iter().map(|p| p.line).collect::<Vec<_>>(),
+                        (1..=20).collect::<Vec<u64>>()
+                    );
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn line_parsing() {
+        let h = "8846F7EAEE8FB117AD06BDD830B7586C";
+        assert!(matches!(
+            parse_line(format!("{h}:42").as_bytes()),
+            Ok((_, 42))
+        ));
+        assert!(matches!(
+            parse_line(format!("{h}:7\r").as_bytes()),
+            Ok((_, 7))
+        ));
+        for (l, want) in [
+            (h.to_string(), "expected HASH:COUNT"),
+            (format!("{h}:"), "expected HASH:COUNT"),
+            (format!("{h}:x"), "not a number"),
+            (format!("{h}:-1"), "not a number"),
+            (format!("{}Z:1", &h[..31]), "not 32 hexadecimal"),
+            (format!("{h}:99999999999999999999999"), "too large"),
+            (format!("{h}0:1"), "expected HASH:COUNT"),
+        ] {
+            match parse_line(l.as_bytes()) {
+                Err(m) => assert!(m.contains(want), "{l}: {m}"),
+                Ok(_) => panic!("{l} should not parse"),
+            }
+        }
+    }
+}

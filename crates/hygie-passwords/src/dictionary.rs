@@ -1,0 +1,692 @@
+//! A built-in dictionary of weak passwords that fit French hospitals, with mutation rules.
+//!
+//! Candidates are generated lazily (one reusable buffer, nothing materialised), hashed, and looked
+//! up in the set of NT hashes present in the dump: the cost grows with the dictionary, not with
+//! accounts × dictionary.
+//!
+//! Mutations of every base word: case (lower, Capitalised, UPPER) × digit suffix (none, 0-9,
+//! 00-99, 123, 1234, 12345, 123456, and the years 1950 to next year) × symbol suffix (none or one
+//! of `! @ # $ * . ? & + - _`). Words of a `--wordlist` file are tried verbatim.
+
+use crate::hash::{NtHash, NtHasher, utf16le};
+use std::collections::{HashMap, HashSet};
+
+/// Facility, care-unit and job words.
+const HOSPITAL: &[&str] = &[
+    "hopital",
+    "hôpital",
+    "hospital",
+    "clinique",
+    "chu",
+    "chru",
+    "chr",
+    "ght",
+    "ehpad",
+    "sante",
+    "santé",
+    "patient",
+    "patients",
+    "soins",
+    "soignant",
+    "infirmier",
+    "infirmiere",
+    "infirmière",
+    "ide",
+    "medecin",
+    "médecin",
+    "docteur",
+    "doctor",
+    "interne",
+    "externe",
+    "chirurgien",
+    "chirurgie",
+    "bloc",
+    "blocop",
+    "urgence",
+    "urgences",
+    "sau",
+    "samu",
+    "smur",
+    "reanimation",
+    "réanimation",
+    "rea",
+    "pharmacie",
+    "pharma",
+    "radiologie",
+    "radio",
+    "imagerie",
+    "scanner",
+    "irm",
+    "laboratoire",
+    "labo",
+    "biologie",
+    "cardiologie",
+    "cardio",
+    "pediatrie",
+    "pédiatrie",
+    "maternite",
+    "maternité",
+    "neonat",
+    "obstetrique",
+    "gynecologie",
+    "psychiatrie",
+    "psy",
+    "geriatrie",
+    "gériatrie",
+    "oncologie",
+    "neurologie",
+    "pneumologie",
+    "dialyse",
+    "nephrologie",
+    "orthopedie",
+    "accueil",
+    "admission",
+    "admissions",
+    "secretariat",
+    "secrétariat",
+    "cadre",
+    "direction",
+    "dsi",
+    "qualite",
+    "hygiene",
+    "cuisine",
+    "logistique",
+    "brancardier",
+    "kine",
+    "consultation",
+    "ambulance",
+    "hospitalisation",
+    "medical",
+    "médical",
+    "dossier",
+    "dpi",
+    "pacs",
+    "stagiaire",
+    "interim",
+    "formation",
+    "informatique",
+    "support",
+    "helpdesk",
+    "hotline",
+];
+
+/// Seasons, months, days and holidays (French and English).
+const CALENDAR: &[&str] = &[
+    "printemps",
+    "ete",
+    "été",
+    "automne",
+    "hiver",
+    "janvier",
+    "fevrier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "aout",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "decembre",
+    "décembre",
+    "lundi",
+    "mardi",
+    "mercredi",
+    "jeudi",
+    "vendredi",
+    "samedi",
+    "dimanche",
+    "noel",
+    "noël",
+    "paques",
+    "toussaint",
+    "vacances",
+    "summer",
+    "winter",
+    "spring",
+    "autumn",
+];
+
+/// Keyboard walks (AZERTY and QWERTY) and digit sequences.
+const KEYBOARD: &[&str] = &[
+    "azerty",
+    "azertyuiop",
+    "azertyu",
+    "azer",
+    "qwerty",
+    "qwertyuiop",
+    "qwertz",
+    "qsdfgh",
+    "qsdfghjklm",
+    "wxcvbn",
+    "azertyqsdf",
+    "aqwzsx",
+    "azqswx",
+    "1qaz2wsx",
+    "a1z2e3r4",
+    "a1z2e3",
+    "&é\"'(-è_çà",
+    "&é\"'(",
+    "&é\"'",
+    "abc",
+    "abcd",
+    "abcdef",
+    "abc123",
+    "aaaaaa",
+    "123456",
+    "1234567",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "0123456789",
+    "987654321",
+    "111111",
+    "000000",
+    "123123",
+    "121212",
+    "654321",
+    "147258369",
+    "159753",
+    "147258",
+    "741852963",
+    "1234",
+    "0000",
+    "1111",
+];
+
+/// Everyday weak choices.
+const COMMON: &[&str] = &[
+    "motdepasse",
+    "mdp",
+    "password",
+    "passw0rd",
+    "pass",
+    "bienvenue",
+    "bonjour",
+    "welcome",
+    "changeme",
+    "changemoi",
+    "secret",
+    "admin",
+    "administrateur",
+    "administrator",
+    "root",
+    "test",
+    "toto",
+    "titi",
+    "tata",
+    "soleil",
+    "loulou",
+    "doudou",
+    "chouchou",
+    "tresor",
+    "trésor",
+    "amour",
+    "jetaime",
+    "chocolat",
+    "marseille",
+    "paris",
+    "lyon",
+    "france",
+    "bretagne",
+    "toulouse",
+    "nantes",
+    "bordeaux",
+    "lille",
+    "nice",
+    "strasbourg",
+    "montpellier",
+    "rennes",
+    "football",
+    "psg",
+    "olympique",
+    "liberte",
+    "coucou",
+    "bisous",
+    "nounours",
+    "princesse",
+    "dragon",
+    "iloveyou",
+    "superman",
+    "batman",
+    "starwars",
+    "pokemon",
+    "sunshine",
+    "letmein",
+    "master",
+    "utilisateur",
+    "user",
+    "guest",
+    "invite",
+    "default",
+    "defaut",
+    "temporaire",
+    "provisoire",
+    "nouveau",
+    "demo",
+    "windows",
+    "microsoft",
+    "outlook",
+    "citrix",
+    "office",
+];
+
+/// Common French first names (several generations) and surnames.
+const NAMES: &[&str] = &[
+    "marie",
+    "jean",
+    "pierre",
+    "michel",
+    "philippe",
+    "alain",
+    "nicolas",
+    "christophe",
+    "patrick",
+    "daniel",
+    "bernard",
+    "eric",
+    "frederic",
+    "laurent",
+    "stephane",
+    "david",
+    "olivier",
+    "julien",
+    "thomas",
+    "sebastien",
+    "alexandre",
+    "antoine",
+    "francois",
+    "jacques",
+    "christian",
+    "dominique",
+    "isabelle",
+    "nathalie",
+    "sylvie",
+    "catherine",
+    "francoise",
+    "christine",
+    "monique",
+    "sandrine",
+    "valerie",
+    "sophie",
+    "celine",
+    "stephanie",
+    "veronique",
+    "julie",
+    "aurelie",
+    "camille",
+    "laura",
+    "sarah",
+    "emma",
+    "lea",
+    "manon",
+    "chloe",
+    "ines",
+    "jade",
+    "louise",
+    "alice",
+    "lina",
+    "rose",
+    "anna",
+    "lucas",
+    "hugo",
+    "louis",
+    "gabriel",
+    "arthur",
+    "jules",
+    "raphael",
+    "leo",
+    "adam",
+    "nathan",
+    "ethan",
+    "paul",
+    "mathis",
+    "theo",
+    "noah",
+    "tom",
+    "enzo",
+    "maxime",
+    "quentin",
+    "kevin",
+    "romain",
+    "anthony",
+    "jeremy",
+    "guillaume",
+    "vincent",
+    "benjamin",
+    "mathieu",
+    "florian",
+    "clement",
+    "pauline",
+    "marion",
+    "elodie",
+    "emilie",
+    "caroline",
+    "virginie",
+    "audrey",
+    "melanie",
+    "laetitia",
+    "helene",
+    "anne",
+    "martine",
+    "nicole",
+    "brigitte",
+    "jacqueline",
+    "annie",
+    "chantal",
+    "michele",
+    "patricia",
+    "sabine",
+    "karine",
+    "severine",
+    "delphine",
+    "agnes",
+    "claire",
+    "charlotte",
+    "juliette",
+    "mathilde",
+    "clara",
+    "lucie",
+    "margaux",
+    "oceane",
+    "mohamed",
+    "ahmed",
+    "fatima",
+    "yasmine",
+    "nadia",
+    "karim",
+    "mehdi",
+    "yanis",
+    "rayan",
+    "amine",
+    "samir",
+    "martin",
+    "dubois",
+    "durand",
+    "leroy",
+    "moreau",
+    "lefebvre",
+    "garcia",
+    "roux",
+    "fournier",
+    "girard",
+];
+
+const SYMBOLS: &[&str] = &["", "!", "@", "#", "$", "*", ".", "?", "&", "+", "-", "_"];
+const SEQUENCES: &[&str] = &["123", "1234", "12345", "123456"];
+const FIRST_YEAR: i32 = 1950;
+
+/// The weak-password dictionary: base words (mutated) and verbatim candidates.
+#[derive(Debug, Clone)]
+pub struct Dictionary {
+    words: Vec<String>,
+    verbatim: Vec<String>,
+    last_year: i32,
+}
+
+impl Dictionary {
+    /// The built-in French-hospital dictionary; `year` is the current year (years up to next year
+    /// are tried as suffixes).
+    pub fn builtin(year: i32) -> Dictionary {
+        let mut d = Dictionary {
+            words: Vec::new(),
+            verbatim: Vec::new(),
+            last_year: year + 1,
+        };
+        d.add_words(
+            HOSPITAL
+                .iter()
+                .chain(CALENDAR)
+                .chain(KEYBOARD)
+                .chain(COMMON)
+                .chain(NAMES)
+                .copied(),
+        );
+        d
+    }
+
+    /// An empty dictionary (tests; a `--wordlist` used alone).
+    pub fn empty(year: i32) -> Dictionary {
+        Dictionary {
+            words: Vec::new(),
+            verbatim: Vec::new(),
+            last_year: year + 1,
+        }
+    }
+
+    /// Add base words (facility name, city...): each is mutated like the built-in ones. Words are
+    /// lowercased and de-duplicated.
+    pub fn add_words<'a>(&mut self, words: impl IntoIterator<Item = &'a str>) {
+        let mut seen: HashSet<String> = self.words.iter().cloned().collect();
+        for w in words {
+            let w = w.trim().to_lowercase();
+            if !w.is_empty() && seen.insert(w.clone()) {
+                self.words.push(w);
+            }
+        }
+    }
+
+    /// Add candidates tried exactly as written (a wordlist file, one per line).
+    pub fn add_verbatim<'a>(&mut self, words: impl IntoIterator<Item = &'a str>) {
+        self.verbatim.extend(
+            words
+                .into_iter()
+                .filter(|w| !w.is_empty())
+                .map(str::to_string),
+        );
+    }
+
+    pub fn base_words(&self) -> usize {
+        self.words.len()
+    }
+
+    fn suffix_count(&self) -> usize {
+        1 + 10 + 100 + SEQUENCES.len() + (self.last_year - FIRST_YEAR + 1).max(0) as usize
+    }
+
+    /// Number of candidates `for_each_candidate` produces (before de-duplication of case forms).
+    pub fn candidate_count(&self) -> u64 {
+        let per_case = (self.suffix_count() * SYMBOLS.len()) as u64;
+        let cases: u64 = self.words.iter().map(|w| case_forms(w).len() as u64).sum();
+        cases * per_case + self.verbatim.len() as u64
+    }
+
+    /// Digit suffixes, in generation order: none, 0-9, 00-99, sequences, years.
+    fn digit_suffixes(&self) -> Vec<String> {
+        let mut v = Vec::with_capacity(self.suffix_count());
+        v.push(String::new());
+        v.extend((0..10).map(|n| n.to_string()));
+        v.extend((0..100).map(|n| format!("{n:02}")));
+        v.extend(SEQUENCES.iter().map(|s| s.to_string()));
+        v.extend((FIRST_YEAR..=self.last_year).map(|y| y.to_string()));
+        v
+    }
+
+    /// Call `f` with every candidate, generated one at a time into a reused buffer.
+    pub fn for_each_candidate(&self, mut f: impl FnMut(&str)) {
+        let suffixes = self.digit_suffixes();
+        let mut buf = String::with_capacity(64);
+        for w in &self.words {
+            for form in case_forms(w) {
+                for d in &suffixes {
+                    for sym in SYMBOLS {
+                        buf.clear();
+                        buf.push_str(&form);
+                        buf.push_str(d);
+                        buf.push_str(sym);
+                        f(&buf);
+                    }
+                }
+            }
+        }
+        for v in &self.verbatim {
+            f(v);
+        }
+    }
+
+    /// The hashes of `targets` that some candidate produces. Work is split over `threads`.
+    ///
+    /// Same candidates as `for_each_candidate`, but assembled directly as UTF-16LE pieces (word
+    /// form, digits, symbol) in the MD4 block: no string is built per candidate.
+    pub(crate) fn find<V: Sync>(
+        &self,
+        targets: &HashMap<NtHash, V>,
+        threads: usize,
+    ) -> HashSet<NtHash> {
+        if targets.is_empty() {
+            return HashSet::new();
+        }
+        let threads = threads.max(1);
+        let suffixes: Vec<Vec<u8>> = self.digit_suffixes().iter().map(|s| utf16le(s)).collect();
+        let symbols: Vec<Vec<u8>> = SYMBOLS.iter().map(|s| utf16le(s)).collect();
+        std::thread::scope(|s| {
+            let mut handles = Vec::new();
+            for t in 0..threads {
+                let (suffixes, symbols) = (&suffixes, &symbols);
+                handles.push(s.spawn(move || {
+                    let hasher = NtHasher;
+                    let mut found = HashSet::new();
+                    for w in self.words.iter().skip(t).step_by(threads) {
+                        for form in case_forms(w) {
+                            let form = utf16le(&form);
+                            for d in suffixes {
+                                for sym in symbols {
+                                    let h = hasher.hash_utf16_parts(&[&form, d, sym]);
+                                    if targets.contains_key(&h) {
+                                        found.insert(h);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    let mut utf16 = Vec::with_capacity(128);
+                    for v in self.verbatim.iter().skip(t).step_by(threads) {
+                        let h = hasher.hash_into(v, &mut utf16);
+                        if targets.contains_key(&h) {
+                            found.insert(h);
+                        }
+                    }
+                    found
+                }));
+            }
+            let mut all = HashSet::new();
+            for h in handles {
+                // A panicking worker is a bug, not bad input; propagate it.
+                match h.join() {
+                    Ok(found) => all.extend(found),
+                    Err(p) => std::panic::resume_unwind(p),
+                }
+            }
+            all
+        })
+    }
+}
+
+/// lower, Capitalised, UPPER, without duplicates (`123456` has a single form).
+fn case_forms(word: &str) -> Vec<String> {
+    let lower = word.to_lowercase();
+    let mut cap = String::with_capacity(lower.len());
+    let mut chars = lower.chars();
+    if let Some(c) = chars.next() {
+        cap.extend(c.to_uppercase());
+        cap.push_str(chars.as_str());
+    }
+    let upper = word.to_uppercase();
+    let mut v = vec![lower];
+    for f in [cap, upper] {
+        if !v.contains(&f) {
+            v.push(f);
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_covers_the_expected_weak_choices() {
+        let d = Dictionary::builtin(2026);
+        let yes = [
+            "Hopital2026",
+            "hôpital",
+            "Soleil!",
+            "AZERTY",
+            "azerty123",
+            "Printemps2027",
+            "Ete2025!",
+            "été",
+            "Urgences01",
+            "Marie1985",
+            "Decembre.",
+            "&é\"'(",
+            "123456",
+            "Motdepasse1",
+            "qwerty@",
+            "Julien99",
+        ];
+        let no = ["Hopital2028", "xK9#mQ2$vL7!pR", "soleil2026!!", "Zz"];
+        let mut seen = HashSet::new();
+        d.for_each_candidate(|c| {
+            if yes.contains(&c) || no.contains(&c) {
+                seen.insert(c.to_string());
+            }
+        });
+        for pw in yes {
+            assert!(seen.contains(pw), "{pw} should be a candidate");
+        }
+        for pw in no {
+            assert!(!seen.contains(pw), "{pw} should not be a candidate");
+        }
+    }
+
+    #[test]
+    fn candidate_count_matches_the_generator_and_stays_bounded() {
+        let mut d = Dictionary::empty(2026);
+        d.add_words(["Soleil", "soleil", "1234"]);
+        d.add_verbatim(["x", "", "y"]);
+        let mut n = 0u64;
+        d.for_each_candidate(|_| n += 1);
+        assert_eq!(n, d.candidate_count());
+        // soleil: 3 case forms, 1234: 1 form; (1+10+100+4+78) suffixes x 12 symbols; + 2 verbatim.
+        assert_eq!(n, 4 * 193 * 12 + 2);
+        let b = Dictionary::builtin(2026).candidate_count();
+        assert!((1_000_000..10_000_000).contains(&b), "{b} candidates");
+    }
+
+    #[test]
+    fn find_returns_only_dump_hashes_hit_by_candidates() {
+        let mut d = Dictionary::empty(2026);
+        d.add_words(["urgences", "soleil"]);
+        d.add_verbatim(["Tr0ub4dor&3"]);
+        let weak = [
+            NtHash::of_password("Urgences2026!"),
+            NtHash::of_password("Tr0ub4dor&3"),
+        ];
+        let strong = NtHash::of_password("correct horse battery staple 42");
+        let targets: HashMap<NtHash, Vec<u32>> = weak
+            .iter()
+            .chain([&strong])
+            .enumerate()
+            .map(|(i, h)| (*h, vec![i as u32]))
+            .collect();
+        for threads in [1, 2, 3] {
+            let found = d.find(&targets, threads);
+            assert_eq!(
+                found,
+                weak.iter().copied().collect::<HashSet<_>>(),
+                "threads={threads}"
+            );
+        }
+        // The fast path finds exactly what hashing every generated candidate finds.
+        let mut all: HashMap<NtHash, ()> = HashMap::new();
+        d.for_each_candidate(|c| {
+            all.insert(NtHash::of_password(c), ());
+        });
+        assert_eq!(d.find(&all, 2).len(), all.len());
+    }
+}

@@ -1,0 +1,26 @@
+//! Password-quality audit from NT hashes.
+//!
+//! Input: a pwdump / secretsdump file (`pwdump`), optionally the directory's enabled and
+//! privileged status of accounts (`directory`), the built-in French-hospital weak-password
+//! dictionary (`dictionary`) and a breach corpus index (`breach`). Output: an `AuditReport` whose
+//! findings name accounts only, and the `hygie_core::CheckRun` recorded for the facility.
+//!
+//! Secrets: NT hashes live in `NtHash`, which has no `Display`, no `Serialize` and a redacted
+//! `Debug`; candidate passwords exist only inside the hashing loops. Nothing in this crate logs.
+
+pub mod audit;
+pub mod breach;
+pub mod dictionary;
+pub mod directory;
+pub mod hash;
+pub mod pwdump;
+
+pub use audit::{
+    AuditOptions, AuditReport, CHECKS, CheckDef, CheckOutcome, Evaluation, Finding, Sources,
+    Summary, audit,
+};
+pub use breach::{BreachError, BreachIndex, ImportStats, LineProblem, import};
+pub use dictionary::Dictionary;
+pub use directory::{AccountStatus, Directory, DirectoryError};
+pub use hash::NtHash;
+pub use pwdump::{Account, Dump, DumpError, parse as parse_dump};

@@ -59,8 +59,10 @@ ensure_samba() {
   eval "$(bash scripts/samba-dc.sh env)"
 }
 
-log "Setting up services"
-apt_install ca-certificates
+log "Setting up services and tools"
+# Real tools the collectors' tests drive: restic, borg, nftables/iptables in a network namespace,
+# ClamAV's sigtool.
+apt_install ca-certificates restic borgbackup nftables iptables iproute2 clamav
 ensure_postgres
 ensure_samba
 

@@ -61,6 +61,8 @@ enum Command {
     Journal(cmd::journal::JournalCmd),
     /// Seed a clearly labelled demo region with facilities at different stages.
     Demo(cmd::demo::DemoArgs),
+    /// The web application and JSON API (dashboards, declarations, evidence, journal).
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -102,5 +104,6 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Region(c) => cmd::status::region(&ctx, c).await,
         Command::Journal(c) => cmd::journal::run(&ctx, c).await,
         Command::Demo(a) => cmd::demo::run(&ctx, a).await,
+        Command::Serve(a) => cmd::serve::run(&ctx, a).await,
     }
 }

@@ -11,11 +11,17 @@ mod checks;
 mod evidence;
 mod facilities;
 mod journal;
+mod scoped;
+mod users;
 mod views;
 
 pub use evidence::{EvidenceItem, EvidenceKind};
 pub use facilities::DeclarationRecord;
 pub use journal::{Actor, JournalCheck};
+pub use scoped::{Access, Scoped};
+pub use users::{
+    ApiToken, Binding, Credentials, NewUser, Role, Session, SessionStage, TokenAccess, User,
+};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
@@ -36,6 +42,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("the store holds an invalid value: {0}")]
     Corrupt(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("invalid value: {0}")]
+    Invalid(String),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
 }

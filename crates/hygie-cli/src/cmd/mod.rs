@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod demo;
 pub mod facility;
 pub mod journal;
+pub mod serve;
 pub mod status;
 
 use crate::output::Format;

@@ -411,6 +411,7 @@ async fn evidence_upload_form_changes_level_progress() {
     let today = hygie_web::api::today();
     let before = app.store.facility_status(&catalog, &s.own, today).await.unwrap();
     let m = before.measures.iter().find(|m| m.level == Some(1) && !m.status.is_done()).unwrap().id.clone();
+    let evidence_before = app.store.evidence(&s.own, Some(&m)).await.unwrap().len();
     let boundary = "XbOuNdArY";
     let body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"implemented\"\r\n\r\n1\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"charte.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4 test\r\n--{boundary}--\r\n"
@@ -424,8 +425,8 @@ async fn evidence_upload_form_changes_level_progress() {
     let after = app.store.facility_status(&catalog, &s.own, today).await.unwrap();
     assert_eq!(after.levels[0].done, before.levels[0].done + 1);
     let ev = app.store.evidence(&s.own, Some(&m)).await.unwrap();
-    assert_eq!(ev.len(), 1);
-    assert_eq!(ev[0].added_by, "web:it");
+    assert_eq!(ev.len(), evidence_before + 1);
+    assert_eq!(ev.last().unwrap().added_by, "web:it");
 }
 
 #[tokio::test]

@@ -27,8 +27,29 @@ async fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Resu
         payload.len()
     );
     s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+    // Read the header, then exactly Content-Length bytes (the driver may keep the connection).
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 8192];
+    let read = async {
+        loop {
+            let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Ok::<(), String>(());
+            }
+            raw.extend_from_slice(&buf[..n]);
+            if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+                if let Some(len) = head.lines().find_map(|l| l.strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok())) {
+                    if raw.len() >= end + 4 + len {
+                        return Ok(());
+                    }
+                } else if head.contains("transfer-encoding: chunked") && raw.ends_with(b"0\r\n\r\n") {
+                    return Ok(());
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), read).await.map_err(|_| format!("{method} {path}: no answer in 120 s"))??;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").ok_or("no HTTP header")?;
     let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
@@ -87,6 +108,7 @@ struct Browser {
 impl Browser {
     async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let p = format!("/session/{}{path}", self.session);
+        eprintln!("e2e: {method} {path}");
         http(self.port, method, &p, body.as_ref()).await.unwrap()["value"].clone()
     }
     async fn go(&self, url: &str) {
@@ -108,9 +130,27 @@ impl Browser {
         let e = self.find(css).await;
         self.cmd("GET", &format!("/element/{e}/text"), None).await.as_str().unwrap_or("").to_owned()
     }
-    async fn source(&self) -> String {
-        self.cmd("GET", "/source", None).await.as_str().unwrap_or("").to_owned()
+    /// Poll until the element's text contains `needle` (navigations after a click are async).
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..150 {
+            let p = format!("/session/{}/element", self.session);
+            if let Ok(v) = http(self.port, "POST", &p, Some(&json!({ "using": "css selector", "value": css }))).await {
+                if let Some(e) = v["value"][ELEMENT].as_str() {
+                    let p = format!("/session/{}/element/{e}/text", self.session);
+                    if let Ok(t) = http(self.port, "GET", &p, None).await {
+                        last = t["value"].as_str().unwrap_or("").to_owned();
+                        if last.contains(needle) {
+                            return last;
+                        }
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("{css} never contained '{needle}' (last: '{last}')");
     }
+
     async fn screenshot(&self, name: &str) {
         let v = self.cmd("GET", "/screenshot", None).await;
         let png = b64decode(v.as_str().unwrap_or(""));
@@ -178,7 +218,9 @@ async fn browser_login_totp_upload_evidence_and_switch_language() {
                  format!("--user-data-dir={}", profile.path().display())],
         "prefs": { "intl.accept_languages": "en-GB,en" }
     } } } });
-    let v = http(port, "POST", "/session", Some(&caps)).await.unwrap();
+    eprintln!("e2e: chromedriver ready, starting chromium");
+    let v = tokio::time::timeout(Duration::from_secs(120), http(port, "POST", "/session", Some(&caps))).await.expect("chromium did not start within 120 s").unwrap();
+    eprintln!("e2e: chromium started");
     let session = v["value"]["sessionId"].as_str().unwrap().to_owned();
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
@@ -190,14 +232,14 @@ async fn browser_login_totp_upload_evidence_and_switch_language() {
     b.type_in("#username", "rssi").await;
     b.type_in("#password", PASSWORD).await;
     b.click("#login").await;
-    let secret = b.text("#totp-secret").await;
+    let secret = b.wait_text("#totp-secret", "").await;
     b.screenshot("02-totp-enrolment").await;
     let code = hygie_web::auth::totp_code(&secret, jiff::Timestamp::now().as_second());
     b.type_in("#code", &code).await;
     b.click("#verify").await;
     // A CISO of one facility lands on its dashboard.
+    b.wait_text("h2", "Plan levels").await;
     let before = progress(&b.text("#level-1 .progress").await);
-    assert!(b.source().await.contains("Plan levels"));
     b.screenshot("03-dashboard").await;
 
     // Upload an evidence file to a level-1 measure not done yet, declaring it implemented.
@@ -210,7 +252,7 @@ async fn browser_login_totp_upload_evidence_and_switch_language() {
     b.type_in("#file", &file.display().to_string()).await;
     b.click("#mark-implemented").await;
     b.click("#upload").await;
-    assert!(b.text("#evidence").await.contains("charte-informatique.pdf"));
+    b.wait_text("#evidence", "charte-informatique.pdf").await;
     b.screenshot("04-measure-with-evidence").await;
     b.go(&format!("{base}/facilities/{}", s.own)).await;
     let after = progress(&b.text("#level-1 .progress").await);
@@ -219,10 +261,10 @@ async fn browser_login_totp_upload_evidence_and_switch_language() {
 
     // Switch to French: the same page comes back in French, and stays so.
     b.click("#switch-lang").await;
-    assert!(b.source().await.contains("Paliers du plan"));
+    b.wait_text("h2", "Paliers du plan").await;
     b.screenshot("06-dashboard-fr").await;
     b.go(&format!("{base}/catalog")).await;
-    assert!(b.source().await.contains("Catalogue des mesures"));
+    b.wait_text("h1", "Catalogue des mesures").await;
 
     let _ = http(port, "DELETE", &format!("/session/{}", b.session), None).await;
     let _ = driver.kill().await;

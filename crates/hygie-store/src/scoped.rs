@@ -7,7 +7,9 @@ use crate::users::{ApiToken, Binding, Role, TokenAccess, User};
 use crate::{Actor, DeclarationRecord, EvidenceItem, Result, Store, StoreError};
 use hygie_core::journal::JournalEntry;
 use hygie_core::plan::{self, RegionStatus};
-use hygie_core::{Catalog, CheckRun, DeclaredStatus, Facility, FacilityStatus, Finess, MeasureId, Region};
+use hygie_core::{
+    Catalog, CheckRun, DeclaredStatus, Facility, FacilityStatus, Finess, MeasureId, Region,
+};
 use serde::Serialize;
 
 /// Who is asking and what they may do: built from a logged-in user or an API token.
@@ -69,9 +71,11 @@ impl Store {
     /// The sequence number of the last journal entry: every change moves it, so it versions
     /// caches of derived views.
     pub async fn journal_head_seq(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT seq FROM journal_head WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT seq FROM journal_head WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// The store filtered by what `access` may see and do.
@@ -121,8 +125,13 @@ impl<'a> Scoped<'a> {
     pub async fn regions(&self) -> Result<Vec<Region>> {
         Ok(match &self.access.binding {
             Binding::Installation => {
-                let mut r: Vec<Region> =
-                    self.store.facilities(None).await?.iter().map(|f| f.region).collect();
+                let mut r: Vec<Region> = self
+                    .store
+                    .facilities(None)
+                    .await?
+                    .iter()
+                    .map(|f| f.region)
+                    .collect();
                 r.dedup();
                 r
             }
@@ -217,7 +226,11 @@ impl<'a> Scoped<'a> {
         self.store.check_runs(id, None).await
     }
 
-    pub async fn evidence(&self, id: &Finess, measure: Option<&MeasureId>) -> Result<Vec<EvidenceItem>> {
+    pub async fn evidence(
+        &self,
+        id: &Finess,
+        measure: Option<&MeasureId>,
+    ) -> Result<Vec<EvidenceItem>> {
         self.facility(id).await?;
         self.store.evidence(id, measure).await
     }
@@ -298,7 +311,9 @@ impl<'a> Scoped<'a> {
                     );
                 }
                 out.sort_by_key(|e| e.seq);
-                let skip = out.len().saturating_sub(usize::try_from(limit).unwrap_or(0));
+                let skip = out
+                    .len()
+                    .saturating_sub(usize::try_from(limit).unwrap_or(0));
                 Ok(out.split_off(skip))
             }
         }

@@ -139,9 +139,9 @@ impl Binding {
             (Binding::Installation, _) => true,
             (_, Binding::Installation) => false,
             (Binding::Region { region: a }, Binding::Region { region: b }) => a == b,
-            (Binding::Region { region }, Binding::Facilities { facilities }) => facilities
-                .iter()
-                .all(|f| region_of(f) == Some(*region)),
+            (Binding::Region { region }, Binding::Facilities { facilities }) => {
+                facilities.iter().all(|f| region_of(f) == Some(*region))
+            }
             (Binding::Facilities { .. }, Binding::Region { .. }) => false,
             (Binding::Facilities { facilities: a }, Binding::Facilities { facilities: b }) => {
                 b.iter().all(|f| a.contains(f))
@@ -157,12 +157,11 @@ impl Binding {
             (Binding::Installation, _) => {
                 bad("only an administrator can be bound to the whole installation")
             }
-            (Binding::Region { .. }, Role::Administrator | Role::Auditor | Role::RegionalOfficer) => {
-                Ok(())
-            }
-            (Binding::Region { .. }, _) => {
-                bad("this role is bound to facilities, not to a region")
-            }
+            (
+                Binding::Region { .. },
+                Role::Administrator | Role::Auditor | Role::RegionalOfficer,
+            ) => Ok(()),
+            (Binding::Region { .. }, _) => bad("this role is bound to facilities, not to a region"),
             (Binding::Facilities { .. }, Role::RegionalOfficer) => {
                 bad("a regional officer is bound to a region")
             }
@@ -380,10 +379,12 @@ impl Store {
 
     /// A user and their credentials, by username (for the login flow).
     pub async fn user_for_login(&self, username: &str) -> Result<Option<(User, Credentials)>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE username = $1"))
-            .bind(username.trim())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM users WHERE username = $1"
+        ))
+        .bind(username.trim())
+        .fetch_optional(&self.pool)
+        .await?;
         match row {
             Some(r) => Ok(Some(self.row_to_user(&r).await?)),
             None => Ok(None),
@@ -516,7 +517,8 @@ impl Store {
                 .bind(until)
                 .execute(&mut *tx)
                 .await?;
-            let details = serde_json::json!({ "failures": failed, "locked_for_s": lock_for.as_secs() });
+            let details =
+                serde_json::json!({ "failures": failed, "locked_for_s": lock_for.as_secs() });
             append(
                 &mut tx,
                 &Actor("web:login".into()),
@@ -747,8 +749,7 @@ impl Store {
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         let mut tx = self.pool.begin().await?;
         crate::facilities::ensure_facility(&mut tx, facility).await?;
-        let details =
-            serde_json::json!({ "id": id, "name": name, "access": access.as_str() });
+        let details = serde_json::json!({ "id": id, "name": name, "access": access.as_str() });
         append(
             &mut tx,
             actor,
@@ -797,7 +798,10 @@ impl Store {
         let all: Vec<ApiToken> = rows.iter().map(row_to_token).collect::<Result<_>>()?;
         Ok(match facilities {
             None => all,
-            Some(fs) => all.into_iter().filter(|t| fs.contains(&t.facility)).collect(),
+            Some(fs) => all
+                .into_iter()
+                .filter(|t| fs.contains(&t.facility))
+                .collect(),
         })
     }
 
@@ -813,11 +817,13 @@ impl Store {
     pub async fn revoke_token(&self, id: &str, actor: &Actor) -> Result<()> {
         let t = self.token(id).await?;
         let mut tx = self.pool.begin().await?;
-        let r = sqlx::query("UPDATE api_tokens SET revoked_us = $2 WHERE id = $1 AND revoked_us IS NULL")
-            .bind(id)
-            .bind(now_us())
-            .execute(&mut *tx)
-            .await?;
+        let r = sqlx::query(
+            "UPDATE api_tokens SET revoked_us = $2 WHERE id = $1 AND revoked_us IS NULL",
+        )
+        .bind(id)
+        .bind(now_us())
+        .execute(&mut *tx)
+        .await?;
         if r.rows_affected() == 1 {
             let details = serde_json::json!({ "id": id, "name": t.name });
             append(

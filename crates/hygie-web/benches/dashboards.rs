@@ -22,7 +22,10 @@ fn env_or(k: &str, d: &str) -> String {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn below(&mut self, n: u64) -> u64 {
@@ -47,8 +50,14 @@ async fn seed(store: &Store, n: usize) -> Vec<Finess> {
             name: format!("Bench facility {i}"),
             kind: kinds[i % kinds.len()],
             region,
-            nis2: if i % 3 == 0 { Nis2Status::Essential } else { Nis2Status::Important },
-            plan_start: today.saturating_sub(jiff::Span::new().months(6 + (i % 18) as i64)).first_of_month(),
+            nis2: if i % 3 == 0 {
+                Nis2Status::Essential
+            } else {
+                Nis2Status::Important
+            },
+            plan_start: today
+                .saturating_sub(jiff::Span::new().months(6 + (i % 18) as i64))
+                .first_of_month(),
         };
         store.add_facility(&f, false, &actor).await.unwrap();
         ids.push(id);
@@ -60,7 +69,11 @@ async fn seed(store: &Store, n: usize) -> Vec<Finess> {
     let mut seq = 1_000_000_000i64;
     for (i, id) in ids.iter().enumerate() {
         let kind = kinds[i % kinds.len()];
-        for m in catalog.measures.iter().filter(|m| m.applies(kind, Nis2Status::Essential)) {
+        for m in catalog
+            .measures
+            .iter()
+            .filter(|m| m.applies(kind, Nis2Status::Essential))
+        {
             let start = now - year + (rng.below(300) as i64) * 24 * 3600 * 1_000_000;
             if rng.below(10) < 8 {
                 seq += 1;
@@ -68,21 +81,42 @@ async fn seed(store: &Store, n: usize) -> Vec<Finess> {
                 if rng.below(10) < 6 {
                     seq += 1;
                     let done = start + (rng.below(60) as i64 + 1) * 24 * 3600 * 1_000_000;
-                    rows.push((seq, id.to_string(), m.id.to_string(), "implemented", done.min(now - 1)));
+                    rows.push((
+                        seq,
+                        id.to_string(),
+                        m.id.to_string(),
+                        "implemented",
+                        done.min(now - 1),
+                    ));
                 }
             }
         }
     }
     let mut tx = store.pool().begin().await.unwrap();
     for chunk in rows.chunks(400) {
-        let mut sql = String::from("INSERT INTO declarations (seq, facility, measure, status, justification, owner, note, at_us, actor) VALUES ");
+        let mut sql = String::from(
+            "INSERT INTO declarations (seq, facility, measure, status, justification, owner, note, at_us, actor) VALUES ",
+        );
         for k in 0..chunk.len() {
             let b = k * 5;
-            sql.push_str(&format!("{}(${}, ${}, ${}, ${}, NULL, 'RSSI', NULL, ${}, 'bench')", if k > 0 { "," } else { "" }, b + 1, b + 2, b + 3, b + 4, b + 5));
+            sql.push_str(&format!(
+                "{}(${}, ${}, ${}, ${}, NULL, 'RSSI', NULL, ${}, 'bench')",
+                if k > 0 { "," } else { "" },
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            ));
         }
         let mut q = sqlx::query(&sql);
         for r in chunk {
-            q = q.bind(r.0).bind(r.1.clone()).bind(r.2.clone()).bind(r.3).bind(r.4);
+            q = q
+                .bind(r.0)
+                .bind(r.1.clone())
+                .bind(r.2.clone())
+                .bind(r.3)
+                .bind(r.4);
         }
         q.execute(&mut *tx).await.unwrap();
     }
@@ -104,37 +138,79 @@ async fn seed(store: &Store, n: usize) -> Vec<Finess> {
         }
     }
     tx.commit().await.unwrap();
-    println!("  seeded {n} facilities, {} declarations, {} check runs", rows.len(), n * 12);
+    println!(
+        "  seeded {n} facilities, {} declarations, {} check runs",
+        rows.len(),
+        n * 12
+    );
     ids
 }
 
 async fn session_for(store: &Store, name: &str, role: Role, binding: Binding) -> String {
     let u = store
-        .create_user(&NewUser { username: name.into(), display_name: name.into(), role, binding, password_hash: "x".into(), lang: None }, &Actor("bench".into()))
+        .create_user(
+            &NewUser {
+                username: name.into(),
+                display_name: name.into(),
+                role,
+                binding,
+                password_hash: "x".into(),
+                lang: None,
+            },
+            &Actor("bench".into()),
+        )
         .await
         .unwrap();
     let id = auth::random_hex(32).unwrap();
-    let exp = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(2)).unwrap();
-    store.create_session(&auth::digest(&id), u.id, SessionStage::Full, "csrf", exp).await.unwrap();
+    let exp = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(2))
+        .unwrap();
+    store
+        .create_session(&auth::digest(&id), u.id, SessionStage::Full, "csrf", exp)
+        .await
+        .unwrap();
     format!("{}={id}", hygie_web::SESSION_COOKIE)
 }
 
 /// Run wrk against a URL; returns (p50 ms, p99 ms, requests/s).
 fn wrk(url: &str, cookie: &str, seconds: &str) -> (f64, f64, f64) {
     let out = std::process::Command::new("wrk")
-        .args(["-t2", "-c8", &format!("-d{seconds}s"), "--latency", "-H", &format!("Cookie: {cookie}"), url])
+        .args([
+            "-t2",
+            "-c8",
+            &format!("-d{seconds}s"),
+            "--latency",
+            "-H",
+            &format!("Cookie: {cookie}"),
+            url,
+        ])
         .output()
         .expect("wrk is needed (apt-get install wrk)");
     let text = String::from_utf8_lossy(&out.stdout);
     let ms = |v: &str| -> f64 {
         let v = v.trim();
-        if let Some(x) = v.strip_suffix("us") { x.parse::<f64>().unwrap_or(f64::NAN) / 1000.0 }
-        else if let Some(x) = v.strip_suffix("ms") { x.parse().unwrap_or(f64::NAN) }
-        else if let Some(x) = v.strip_suffix('s') { x.parse::<f64>().unwrap_or(f64::NAN) * 1000.0 }
-        else { f64::NAN }
+        if let Some(x) = v.strip_suffix("us") {
+            x.parse::<f64>().unwrap_or(f64::NAN) / 1000.0
+        } else if let Some(x) = v.strip_suffix("ms") {
+            x.parse().unwrap_or(f64::NAN)
+        } else if let Some(x) = v.strip_suffix('s') {
+            x.parse::<f64>().unwrap_or(f64::NAN) * 1000.0
+        } else {
+            f64::NAN
+        }
     };
-    let pct = |p: &str| text.lines().find_map(|l| l.trim().strip_prefix(p).map(ms)).unwrap_or(f64::NAN);
-    let rps = text.lines().find_map(|l| l.strip_prefix("Requests/sec:").map(|x| x.trim().parse().unwrap_or(f64::NAN))).unwrap_or(f64::NAN);
+    let pct = |p: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(p).map(ms))
+            .unwrap_or(f64::NAN)
+    };
+    let rps = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Requests/sec:")
+                .map(|x| x.trim().parse().unwrap_or(f64::NAN))
+        })
+        .unwrap_or(f64::NAN);
     if text.contains("Non-2xx") {
         panic!("wrk saw errors:\n{text}");
     }
@@ -145,62 +221,142 @@ async fn bench(backend: &str, n: usize, seconds: &str) {
     let (_dir, store, pg) = match backend {
         "sqlite" => {
             let dir = tempfile::tempdir().unwrap();
-            let store = Store::open(&hygie_store::sqlite_url_in(dir.path())).await.unwrap();
+            let store = Store::open(&hygie_store::sqlite_url_in(dir.path()))
+                .await
+                .unwrap();
             (Some(dir), store, None)
         }
         _ => {
             use sqlx::Connection;
             let admin_url = env_or("HYGIE_TEST_PG_URL", "postgres://root@127.0.0.1:5432/test");
-            let mut admin = sqlx::postgres::PgConnection::connect(&admin_url).await.expect("PostgreSQL reachable");
+            let mut admin = sqlx::postgres::PgConnection::connect(&admin_url)
+                .await
+                .expect("PostgreSQL reachable");
             let db = format!("hygie_bench_{}", uuid::Uuid::new_v4().simple());
-            sqlx::query(&format!("CREATE DATABASE {db}")).execute(&mut admin).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {db}"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
             let base = admin_url.rsplit_once('/').unwrap().0.to_owned();
-            (None, Store::open(&format!("{base}/{db}")).await.unwrap(), Some((admin_url, db)))
+            (
+                None,
+                Store::open(&format!("{base}/{db}")).await.unwrap(),
+                Some((admin_url, db)),
+            )
         }
     };
     println!("{backend}:");
     let t = Instant::now();
     let ids = seed(&store, n).await;
     println!("  seeding took {:.1} s", t.elapsed().as_secs_f64());
-    let officer = session_for(&store, "officer", Role::RegionalOfficer, Binding::Region { region: Region::parse("BRE").unwrap() }).await;
-    let ciso = session_for(&store, "ciso", Role::Ciso, Binding::Facilities { facilities: vec![ids[n / 2].clone()] }).await;
-    let state = AppState::new(store.clone(), hygie_catalog::bundled().unwrap(), Config::default());
+    let officer = session_for(
+        &store,
+        "officer",
+        Role::RegionalOfficer,
+        Binding::Region {
+            region: Region::parse("BRE").unwrap(),
+        },
+    )
+    .await;
+    let ciso = session_for(
+        &store,
+        "ciso",
+        Role::Ciso,
+        Binding::Facilities {
+            facilities: vec![ids[n / 2].clone()],
+        },
+    )
+    .await;
+    let state = AppState::new(
+        store.clone(),
+        hygie_catalog::bundled().unwrap(),
+        Config::default(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, hygie_web::router(state).into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        axum::serve(
+            listener,
+            hygie_web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
     let region_url = format!("http://{addr}/regions/BRE");
     let facility_url = format!("http://{addr}/facilities/{}", ids[n / 2]);
     // Cold first load (computes the regional view; later loads reuse it until the journal moves).
     for (url, cookie) in [(&region_url, &officer), (&facility_url, &ciso)] {
         let t = Instant::now();
-        let out = std::process::Command::new("wrk").args(["-t1", "-c1", "-d1s", "-H", &format!("Cookie: {cookie}"), url]).output();
+        let out = std::process::Command::new("wrk")
+            .args([
+                "-t1",
+                "-c1",
+                "-d1s",
+                "-H",
+                &format!("Cookie: {cookie}"),
+                url,
+            ])
+            .output();
         let _ = out;
-        println!("  warm-up {url}: {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+        println!(
+            "  warm-up {url}: {:.0} ms",
+            t.elapsed().as_secs_f64() * 1000.0
+        );
     }
     let cold_t = Instant::now();
-    let _ = hygie_store::Store::region_status(&store, &hygie_catalog::bundled().unwrap(), Region::parse("BRE").unwrap(), hygie_web::api::today()).await.unwrap();
-    println!("  uncached regional computation: {:.0} ms", cold_t.elapsed().as_secs_f64() * 1000.0);
-    let (rp50, rp99, rrps) = tokio::task::spawn_blocking({ let (u, c, s) = (region_url.clone(), officer.clone(), seconds.to_owned()); move || wrk(&u, &c, &s) }).await.unwrap();
-    let (fp50, fp99, frps) = tokio::task::spawn_blocking({ let (u, c, s) = (facility_url.clone(), ciso.clone(), seconds.to_owned()); move || wrk(&u, &c, &s) }).await.unwrap();
-    println!("  | {backend} | regional dashboard ({n} facilities) | p50 {rp50:.1} ms | p99 {rp99:.1} ms | {rrps:.0} req/s |");
-    println!("  | {backend} | facility dashboard (with 13-point trend) | p50 {fp50:.1} ms | p99 {fp99:.1} ms | {frps:.0} req/s |");
+    let _ = hygie_store::Store::region_status(
+        &store,
+        &hygie_catalog::bundled().unwrap(),
+        Region::parse("BRE").unwrap(),
+        hygie_web::api::today(),
+    )
+    .await
+    .unwrap();
+    println!(
+        "  uncached regional computation: {:.0} ms",
+        cold_t.elapsed().as_secs_f64() * 1000.0
+    );
+    let (rp50, rp99, rrps) = tokio::task::spawn_blocking({
+        let (u, c, s) = (region_url.clone(), officer.clone(), seconds.to_owned());
+        move || wrk(&u, &c, &s)
+    })
+    .await
+    .unwrap();
+    let (fp50, fp99, frps) = tokio::task::spawn_blocking({
+        let (u, c, s) = (facility_url.clone(), ciso.clone(), seconds.to_owned());
+        move || wrk(&u, &c, &s)
+    })
+    .await
+    .unwrap();
+    println!(
+        "  | {backend} | regional dashboard ({n} facilities) | p50 {rp50:.1} ms | p99 {rp99:.1} ms | {rrps:.0} req/s |"
+    );
+    println!(
+        "  | {backend} | facility dashboard (with 13-point trend) | p50 {fp50:.1} ms | p99 {fp99:.1} ms | {frps:.0} req/s |"
+    );
     store.close().await;
     if let Some((admin_url, db)) = pg {
         use sqlx::Connection;
         if let Ok(mut c) = sqlx::postgres::PgConnection::connect(&admin_url).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).execute(&mut c).await;
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .execute(&mut c)
+                .await;
         }
     }
 }
 
 fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
-    let n: usize = env_or("HYGIE_BENCH_FACILITIES", "1000").parse().unwrap_or(1000);
+    let n: usize = env_or("HYGIE_BENCH_FACILITIES", "1000")
+        .parse()
+        .unwrap_or(1000);
     let seconds = env_or("HYGIE_BENCH_SECONDS", "10");
     let backends = env_or("HYGIE_BENCH_BACKENDS", "sqlite,postgres");
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         for b in backends.split(',') {
             bench(b.trim(), n, &seconds).await;

@@ -21,9 +21,18 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/facilities/{finess}"),
     ("get", "/api/v1/facilities/{finess}/status"),
     ("get", "/api/v1/facilities/{finess}/measures/{measure}"),
-    ("post", "/api/v1/facilities/{finess}/measures/{measure}/declarations"),
-    ("get", "/api/v1/facilities/{finess}/measures/{measure}/evidence"),
-    ("post", "/api/v1/facilities/{finess}/measures/{measure}/evidence"),
+    (
+        "post",
+        "/api/v1/facilities/{finess}/measures/{measure}/declarations",
+    ),
+    (
+        "get",
+        "/api/v1/facilities/{finess}/measures/{measure}/evidence",
+    ),
+    (
+        "post",
+        "/api/v1/facilities/{finess}/measures/{measure}/evidence",
+    ),
     ("get", "/api/v1/facilities/{finess}/evidence/{sha256}"),
     ("get", "/api/v1/regions/{region}/status"),
     ("get", "/api/v1/journal/verify"),
@@ -211,7 +220,9 @@ pub(crate) fn clean_file_name(s: &str) -> Result<String, WebError> {
         .take(200)
         .collect();
     if clean.is_empty() || clean == "." || clean == ".." {
-        return Err(WebError::Invalid("file_name: give the evidence file a name".into()));
+        return Err(WebError::Invalid(
+            "file_name: give the evidence file a name".into(),
+        ));
     }
     Ok(clean)
 }
@@ -243,7 +254,13 @@ async fn evidence_upload(
 pub(crate) fn download(name: &str, content: Vec<u8>) -> Response {
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     (
         [
@@ -264,7 +281,11 @@ async fn evidence_download(
     Path((id, sha)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
     let id = finess(&id)?;
-    let (name, content) = st.store().scoped(&c.access).evidence_file(&id, &sha).await?;
+    let (name, content) = st
+        .store()
+        .scoped(&c.access)
+        .evidence_file(&id, &sha)
+        .await?;
     Ok(download(&name, content))
 }
 
@@ -281,7 +302,9 @@ async fn region_status(
 async fn journal_verify(State(st): State<AppState>, c: Caller) -> Result<Response, WebError> {
     let v = st.store().scoped(&c.access).verify_journal().await?;
     Ok(Json(match v {
-        JournalCheck::Intact { entries } => serde_json::json!({ "intact": true, "entries": entries }),
+        JournalCheck::Intact { entries } => {
+            serde_json::json!({ "intact": true, "entries": entries })
+        }
         JournalCheck::Broken(b) => serde_json::json!({ "intact": false, "break": b.to_string() }),
     })
     .into_response())

@@ -1,8 +1,8 @@
 //! Authentication primitives: Argon2id password hashing, the password policy, TOTP (RFC 6238),
 //! random secrets and their digests. Pure functions, testable without a server.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
@@ -148,7 +148,9 @@ pub fn base32_decode(s: &str) -> Option<Vec<u8>> {
     let mut buf: u32 = 0;
     let mut bits = 0;
     for c in s.chars().filter(|c| !c.is_whitespace() && *c != '=') {
-        let v = B32.iter().position(|&x| x as char == c.to_ascii_uppercase())? as u32;
+        let v = B32
+            .iter()
+            .position(|&x| x as char == c.to_ascii_uppercase())? as u32;
         buf = (buf << 5) | v;
         bits += 5;
         if bits >= 8 {
@@ -306,7 +308,10 @@ mod tests {
         assert!(h.starts_with("$argon2id$"), "{h}");
         assert!(verify_password("a long enough password", &h));
         assert!(!verify_password("another password!!", &h));
-        assert!(!verify_password("a long enough password", "not a phc string"));
+        assert!(!verify_password(
+            "a long enough password",
+            "not a phc string"
+        ));
         let h2 = hash_password("a long enough password").unwrap_or_default();
         assert_ne!(h, h2, "salts differ");
     }

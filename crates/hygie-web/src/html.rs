@@ -47,13 +47,25 @@ pub fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: &str) 
             t(lang, "Catalogue", "Catalogue")
         );
         if u.role.can_read_journal() {
-            let _ = write!(s, "<a href=\"/journal\">{}</a>", t(lang, "Journal", "Journal"));
+            let _ = write!(
+                s,
+                "<a href=\"/journal\">{}</a>",
+                t(lang, "Journal", "Journal")
+            );
         }
         if u.role.can_manage_tokens() {
-            let _ = write!(s, "<a href=\"/tokens\">{}</a>", t(lang, "API tokens", "Jetons d'API"));
+            let _ = write!(
+                s,
+                "<a href=\"/tokens\">{}</a>",
+                t(lang, "API tokens", "Jetons d'API")
+            );
         }
         if u.role == hygie_store::Role::Administrator {
-            let _ = write!(s, "<a href=\"/admin/users\">{}</a>", t(lang, "Users", "Utilisateurs"));
+            let _ = write!(
+                s,
+                "<a href=\"/admin/users\">{}</a>",
+                t(lang, "Users", "Utilisateurs")
+            );
         }
         let other = match lang {
             Lang::En => ("fr", "Français"),
@@ -73,14 +85,20 @@ pub fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: &str) 
             t(lang, "Log out", "Se déconnecter")
         );
     }
-    let _ = write!(s, "</header><main><h1>{}</h1>{body}</main></body></html>", esc(title));
+    let _ = write!(
+        s,
+        "</header><main><h1>{}</h1>{body}</main></body></html>",
+        esc(title)
+    );
     s
 }
 
 /// A progress bar with "done/total".
 pub fn bar(done: usize, total: usize) -> String {
     let pct = if total == 0 { 100 } else { done * 100 / total };
-    format!("<span class=\"bar\" title=\"{pct}%\"><i style=\"width:{pct}%\"></i></span> {done}/{total}")
+    format!(
+        "<span class=\"bar\" title=\"{pct}%\"><i style=\"width:{pct}%\"></i></span> {done}/{total}"
+    )
 }
 
 /// A line chart of scores (0-100) over dates, as inline SVG.
@@ -94,7 +112,11 @@ pub fn trend_svg(points: &[(jiff::civil::Date, f64)], lang: Lang) -> String {
     let y = |v: f64| h - pad - (h - 2.0 * pad) * v.clamp(0.0, 100.0) / 100.0;
     let mut s = format!(
         "<svg id=\"trend\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" xmlns=\"http://www.w3.org/2000/svg\">",
-        t(lang, "Score over the last twelve months", "Score sur les douze derniers mois")
+        t(
+            lang,
+            "Score over the last twelve months",
+            "Score sur les douze derniers mois"
+        )
     );
     for v in [0.0, 50.0, 100.0] {
         let _ = write!(

@@ -172,7 +172,11 @@ impl AppState {
             return Ok(None);
         }
         let token = auth::random_hex(32)?;
-        if self.store().set_bootstrap_token(&auth::digest(&token)).await? {
+        if self
+            .store()
+            .set_bootstrap_token(&auth::digest(&token))
+            .await?
+        {
             Ok(Some(token))
         } else {
             Ok(None)
@@ -190,7 +194,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", axum::routing::get(metrics::render))
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(middleware::from_fn_with_state(state.clone(), security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 

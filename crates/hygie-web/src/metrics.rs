@@ -101,7 +101,8 @@ impl Metrics {
         let _ = writeln!(
             out,
             "# HELP hygie_login_failures_total Failed login attempts.\n# TYPE hygie_login_failures_total counter\nhygie_login_failures_total {}",
-            self.login_failures.load(std::sync::atomic::Ordering::Relaxed)
+            self.login_failures
+                .load(std::sync::atomic::Ordering::Relaxed)
         );
         out
     }
@@ -109,7 +110,10 @@ impl Metrics {
 
 pub async fn render(State(st): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         st.metrics().text(),
     )
 }

@@ -120,7 +120,11 @@ pub fn browser_lang(headers: &HeaderMap) -> Lang {
         let mut it = part.split(';');
         let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
         let q = it
-            .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+            })
             .unwrap_or(1.0);
         let lang = if tag.starts_with("fr") {
             Lang::Fr
@@ -168,7 +172,10 @@ mod tests {
     #[test]
     fn cookies() {
         let mut m = HeaderMap::new();
-        m.insert(header::COOKIE, HeaderValue::from_static("a=1; hygie_session=abc; b=2"));
+        m.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; hygie_session=abc; b=2"),
+        );
         assert_eq!(cookie(&m, SESSION_COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&m, "c"), None);
         let c = set_cookie("x", "y", 10, true);

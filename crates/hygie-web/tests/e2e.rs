@@ -20,13 +20,17 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// One HTTP/1.1 exchange with chromedriver on loopback.
 async fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| e.to_string())?;
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     let req = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
         payload.len()
     );
-    s.write_all(req.as_bytes()).await.map_err(|e| e.to_string())?;
+    s.write_all(req.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
     // Read the header, then exactly Content-Length bytes (the driver may keep the connection).
     let mut raw = Vec::new();
     let mut buf = [0u8; 8192];
@@ -39,20 +43,29 @@ async fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Resu
             raw.extend_from_slice(&buf[..n]);
             if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
                 let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-                if let Some(len) = head.lines().find_map(|l| l.strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok())) {
+                if let Some(len) = head.lines().find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                }) {
                     if raw.len() >= end + 4 + len {
                         return Ok(());
                     }
-                } else if head.contains("transfer-encoding: chunked") && raw.ends_with(b"0\r\n\r\n") {
+                } else if head.contains("transfer-encoding: chunked") && raw.ends_with(b"0\r\n\r\n")
+                {
                     return Ok(());
                 }
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(120), read).await.map_err(|_| format!("{method} {path}: no answer in 120 s"))??;
+    tokio::time::timeout(Duration::from_secs(120), read)
+        .await
+        .map_err(|_| format!("{method} {path}: no answer in 120 s"))??;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").ok_or("no HTTP header")?;
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_owned()
@@ -115,27 +128,53 @@ impl Browser {
         self.cmd("POST", "/url", Some(json!({ "url": url }))).await;
     }
     async fn find(&self, css: &str) -> String {
-        let v = self.cmd("POST", "/element", Some(json!({ "using": "css selector", "value": css }))).await;
-        v[ELEMENT].as_str().unwrap_or_else(|| panic!("no element {css}: {v}")).to_owned()
+        let v = self
+            .cmd(
+                "POST",
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await;
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_owned()
     }
     async fn type_in(&self, css: &str, text: &str) {
         let e = self.find(css).await;
-        self.cmd("POST", &format!("/element/{e}/value"), Some(json!({ "text": text }))).await;
+        self.cmd(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
     }
     async fn click(&self, css: &str) {
         let e = self.find(css).await;
-        self.cmd("POST", &format!("/element/{e}/click"), Some(json!({}))).await;
+        self.cmd("POST", &format!("/element/{e}/click"), Some(json!({})))
+            .await;
     }
     async fn text(&self, css: &str) -> String {
         let e = self.find(css).await;
-        self.cmd("GET", &format!("/element/{e}/text"), None).await.as_str().unwrap_or("").to_owned()
+        self.cmd("GET", &format!("/element/{e}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
     }
     /// Poll until the element's text contains `needle` (navigations after a click are async).
     async fn wait_text(&self, css: &str, needle: &str) -> String {
         let mut last = String::new();
         for _ in 0..150 {
             let p = format!("/session/{}/element", self.session);
-            if let Ok(v) = http(self.port, "POST", &p, Some(&json!({ "using": "css selector", "value": css }))).await {
+            if let Ok(v) = http(
+                self.port,
+                "POST",
+                &p,
+                Some(&json!({ "using": "css selector", "value": css })),
+            )
+            .await
+            {
                 if let Some(e) = v["value"][ELEMENT].as_str() {
                     let p = format!("/session/{}/element/{e}/text", self.session);
                     if let Ok(t) = http(self.port, "GET", &p, None).await {
@@ -160,12 +199,19 @@ impl Browser {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// "3/12" → (3, 12)
 fn progress(s: &str) -> (usize, usize) {
-    let frac = s.split_whitespace().find(|w| w.contains('/')).unwrap_or_else(|| panic!("no progress in '{s}'"));
+    let frac = s
+        .split_whitespace()
+        .find(|w| w.contains('/'))
+        .unwrap_or_else(|| panic!("no progress in '{s}'"));
     let (a, b) = frac.split_once('/').unwrap();
     (a.parse().unwrap(), b.parse().unwrap())
 }
@@ -174,19 +220,36 @@ fn progress(s: &str) -> (usize, usize) {
 async fn browser_login_totp_upload_evidence_and_switch_language() {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
         if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("chromium or chromedriver missing with CI=true (apt-get install -y chromium chromium-driver)");
+            panic!(
+                "chromium or chromedriver missing with CI=true (apt-get install -y chromium chromium-driver)"
+            );
         }
-        eprintln!("SKIP: chromium or chromedriver missing (apt-get install -y chromium chromium-driver)");
+        eprintln!(
+            "SKIP: chromium or chromedriver missing (apt-get install -y chromium chromium-driver)"
+        );
         return;
     }
     let app = sqlite_app().await;
     let s = seed(&app).await;
-    user(&app, "rssi", Role::Ciso, Binding::Facilities { facilities: vec![s.own.clone()] }).await;
+    user(
+        &app,
+        "rssi",
+        Role::Ciso,
+        Binding::Facilities {
+            facilities: vec![s.own.clone()],
+        },
+    )
+    .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = app.router.clone();
     tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
     let base = format!("http://{addr}");
 
@@ -219,12 +282,22 @@ async fn browser_login_totp_upload_evidence_and_switch_language() {
         "prefs": { "intl.accept_languages": "en-GB,en" }
     } } } });
     eprintln!("e2e: chromedriver ready, starting chromium");
-    let v = tokio::time::timeout(Duration::from_secs(120), http(port, "POST", "/session", Some(&caps))).await.expect("chromium did not start within 120 s").unwrap();
+    let v = tokio::time::timeout(
+        Duration::from_secs(120),
+        http(port, "POST", "/session", Some(&caps)),
+    )
+    .await
+    .expect("chromium did not start within 120 s")
+    .unwrap();
     eprintln!("e2e: chromium started");
     let session = v["value"]["sessionId"].as_str().unwrap().to_owned();
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
-    let b = Browser { port, session, shots };
+    let b = Browser {
+        port,
+        session,
+        shots,
+    };
 
     // Password, then TOTP enrolment (mandatory for a CISO).
     b.go(&format!("{base}/login")).await;
@@ -244,11 +317,22 @@ async fn browser_login_totp_upload_evidence_and_switch_language() {
 
     // Upload an evidence file to a level-1 measure not done yet, declaring it implemented.
     let catalog = hygie_catalog::bundled().unwrap();
-    let st = app.store.facility_status(&catalog, &s.own, hygie_web::api::today()).await.unwrap();
-    let m = st.measures.iter().find(|m| m.level == Some(1) && !m.status.is_done()).unwrap().id.clone();
+    let st = app
+        .store
+        .facility_status(&catalog, &s.own, hygie_web::api::today())
+        .await
+        .unwrap();
+    let m = st
+        .measures
+        .iter()
+        .find(|m| m.level == Some(1) && !m.status.is_done())
+        .unwrap()
+        .id
+        .clone();
     let file = profile.path().join("charte-informatique.pdf");
     std::fs::write(&file, b"%PDF-1.4 charte").unwrap();
-    b.go(&format!("{base}/facilities/{}/measures/{m}", s.own)).await;
+    b.go(&format!("{base}/facilities/{}/measures/{m}", s.own))
+        .await;
     b.type_in("#file", &file.display().to_string()).await;
     b.click("#mark-implemented").await;
     b.click("#upload").await;
@@ -256,7 +340,11 @@ async fn browser_login_totp_upload_evidence_and_switch_language() {
     b.screenshot("04-measure-with-evidence").await;
     b.go(&format!("{base}/facilities/{}", s.own)).await;
     let after = progress(&b.text("#level-1 .progress").await);
-    assert_eq!(after, (before.0 + 1, before.1), "level 1 progress did not move");
+    assert_eq!(
+        after,
+        (before.0 + 1, before.1),
+        "level 1 progress did not move"
+    );
     b.screenshot("05-dashboard-progress").await;
 
     // Switch to French: the same page comes back in French, and stays so.

@@ -22,19 +22,28 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 fn password_hash() -> String {
     static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    H.get_or_init(|| auth::hash_password(PASSWORD).unwrap()).clone()
+    H.get_or_init(|| auth::hash_password(PASSWORD).unwrap())
+        .clone()
 }
 
 pub async fn sqlite_app() -> App {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&hygie_store::sqlite_url_in(dir.path())).await.unwrap();
+    let store = Store::open(&hygie_store::sqlite_url_in(dir.path()))
+        .await
+        .unwrap();
     build(store, Some(dir), None)
 }
 
 fn build(store: Store, dir: Option<tempfile::TempDir>, pg_db: Option<String>) -> App {
     let catalog = hygie_catalog::bundled().unwrap();
     let state = AppState::new(store.clone(), catalog, Config::default());
-    App { router: hygie_web::router(state.clone()), store, state, _dir: dir, pg_db }
+    App {
+        router: hygie_web::router(state.clone()),
+        store,
+        state,
+        _dir: dir,
+        pg_db,
+    }
 }
 
 const PG_ADMIN: &str = "postgres://root@127.0.0.1:5432/test";
@@ -54,7 +63,10 @@ pub async fn pg_app() -> Option<App> {
         }
     };
     let db = format!("hygie_web_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {db}")).execute(&mut admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
     let base = url.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
     let store = Store::open(&format!("{base}/{db}")).await.unwrap();
     Some(build(store, None, Some(db)))
@@ -68,7 +80,9 @@ impl App {
             self.store.close().await;
             let url = std::env::var("HYGIE_TEST_PG_URL").unwrap_or_else(|_| PG_ADMIN.to_owned());
             if let Ok(mut c) = sqlx::postgres::PgConnection::connect(&url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).execute(&mut c).await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                    .execute(&mut c)
+                    .await;
             }
         }
     }
@@ -79,7 +93,9 @@ impl App {
 }
 
 pub async fn body_string(r: Response<Body>) -> String {
-    let b = axum::body::to_bytes(r.into_body(), usize::MAX).await.unwrap();
+    let b = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap();
     String::from_utf8_lossy(&b).into_owned()
 }
 
@@ -116,7 +132,13 @@ pub async fn seed(app: &App) -> Seed {
         app.store.add_facility(f, false, &actor).await.unwrap();
         let e = app
             .store
-            .add_evidence_file(&f.id, &m, "policy.pdf", format!("evidence of {}", f.id).as_bytes(), &actor)
+            .add_evidence_file(
+                &f.id,
+                &m,
+                "policy.pdf",
+                format!("evidence of {}", f.id).as_bytes(),
+                &actor,
+            )
             .await
             .unwrap();
         if let hygie_store::EvidenceKind::File { sha256, .. } = e.kind {
@@ -152,8 +174,13 @@ pub async fn user(app: &App, name: &str, role: Role, binding: Binding) -> User {
 pub async fn session(app: &App, u: &User) -> (String, String) {
     let id = auth::random_hex(32).unwrap();
     let csrf = auth::random_hex(32).unwrap();
-    let exp = jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(1)).unwrap();
-    app.store.create_session(&auth::digest(&id), u.id, SessionStage::Full, &csrf, exp).await.unwrap();
+    let exp = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(1))
+        .unwrap();
+    app.store
+        .create_session(&auth::digest(&id), u.id, SessionStage::Full, &csrf, exp)
+        .await
+        .unwrap();
     (format!("{}={id}", hygie_web::SESSION_COOKIE), csrf)
 }
 
@@ -161,7 +188,13 @@ pub async fn session(app: &App, u: &User) -> (String, String) {
 pub async fn token(app: &App, f: &Finess, access: TokenAccess) -> String {
     let secret = format!("hyg_{}", auth::random_hex(32).unwrap());
     app.store
-        .create_token("test", f, access, &auth::digest(&secret), &Actor("test".into()))
+        .create_token(
+            "test",
+            f,
+            access,
+            &auth::digest(&secret),
+            &Actor("test".into()),
+        )
         .await
         .unwrap();
     secret
@@ -179,12 +212,20 @@ pub enum Cred {
     Bearer(String),
 }
 
-pub fn request(method: &str, uri: &str, cred: &Cred, content_type: Option<&str>, body: Vec<u8>) -> Request<Body> {
+pub fn request(
+    method: &str,
+    uri: &str,
+    cred: &Cred,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Request<Body> {
     let mut b = Request::builder().method(method).uri(uri);
     match cred {
         Cred::None => {}
         Cred::Cookie { cookie, csrf } => {
-            b = b.header(header::COOKIE, cookie).header("x-csrf-token", csrf);
+            b = b
+                .header(header::COOKIE, cookie)
+                .header("x-csrf-token", csrf);
         }
         Cred::Bearer(t) => b = b.header(header::AUTHORIZATION, format!("Bearer {t}")),
     }
@@ -205,7 +246,13 @@ pub fn form_body(pairs: &[(&str, &str)]) -> Vec<u8> {
 
 pub fn enc(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 

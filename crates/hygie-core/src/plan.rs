@@ -76,6 +76,8 @@ pub struct MeasureState {
     pub reason: Option<Localized>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub days_overdue: Option<i32>,
+    /// Some fact of this measure (often its plan level) is not yet confirmed from the primary text.
+    pub unconfirmed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -192,6 +194,7 @@ pub fn facility_status(
             auto,
             reason,
             days_overdue,
+            unconfirmed: m.unconfirmed.is_some(),
         });
     }
 

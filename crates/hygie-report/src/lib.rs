@@ -380,8 +380,13 @@ pub fn status_html(s: &FacilityStatus, lang: Lang) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}{}</td><td>{}</td></tr>",
+            "<tr><td>{}{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}{}</td><td>{}</td></tr>",
             esc(m.id.as_str()),
+            if m.unconfirmed {
+                " <sup title=\"not yet confirmed from the primary text\">?</sup>"
+            } else {
+                ""
+            },
             esc(m.title.get(lang)),
             m.level.map(|l| l.to_string()).unwrap_or_default(),
             if m.days_overdue.is_some() && m.status != EffectiveStatus::Failing {

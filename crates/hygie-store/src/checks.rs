@@ -16,7 +16,7 @@ impl Store {
         summary: &serde_json::Value,
         actor: &Actor,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::journal::begin_write(&self.pool).await?;
         ensure_facility(&mut tx, facility).await?;
         sqlx::query("INSERT INTO check_runs (id, facility, source, at_us, summary) VALUES ($1, $2, $3, $4, $5)")
             .bind(&run.id)

@@ -44,7 +44,7 @@ impl Store {
         let sha = hex::encode(Sha256::digest(content));
         let size = i64::try_from(content.len())
             .map_err(|_| StoreError::Corrupt("file too large".into()))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::journal::begin_write(&self.pool).await?;
         ensure_facility(&mut tx, facility).await?;
         let known: Option<String> =
             sqlx::query_scalar("SELECT sha256 FROM evidence_blobs WHERE sha256 = $1")
@@ -102,7 +102,7 @@ impl Store {
         url: &str,
         actor: &Actor,
     ) -> Result<EvidenceItem> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::journal::begin_write(&self.pool).await?;
         ensure_facility(&mut tx, facility).await?;
         let details = serde_json::json!({ "url": url });
         let seq = append(

@@ -19,7 +19,7 @@ pub struct DeclarationRecord {
 impl Store {
     /// Register a facility; refuses a FINESS number already registered.
     pub async fn add_facility(&self, f: &Facility, demo: bool, actor: &Actor) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::journal::begin_write(&self.pool).await?;
         let exists: Option<String> =
             sqlx::query_scalar("SELECT finess FROM facilities WHERE finess = $1")
                 .bind(f.id.as_str())
@@ -116,7 +116,7 @@ impl Store {
         actor: &Actor,
         at: jiff::Timestamp,
     ) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::journal::begin_write(&self.pool).await?;
         ensure_facility(&mut tx, facility).await?;
         let details = serde_json::json!({
             "status": status.as_str(), "justification": status.justification(), "owner": owner, "note": note,

@@ -17,10 +17,18 @@ impl Actor {
     }
 }
 
-/// Append an entry inside the caller's transaction; returns its sequence number.
-///
-/// Updating the head row first takes the write lock (SQLite's RESERVED lock, PostgreSQL's row
-/// lock), so concurrent writers queue instead of forking the chain.
+/// Begin a write transaction. Its first statement updates the journal head, which takes the
+/// write lock at once (SQLite's RESERVED lock, PostgreSQL's row lock): concurrent writers queue
+/// there instead of failing later when a read snapshot cannot be upgraded, and the chain never forks.
+pub(crate) async fn begin_write(pool: &sqlx::AnyPool) -> Result<Transaction<'static, Any>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE journal_head SET seq = seq WHERE id = 1")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// Append an entry inside a transaction opened by `begin_write`; returns its sequence number.
 pub(crate) async fn append(
     tx: &mut Transaction<'_, Any>,
     actor: &Actor,
@@ -28,9 +36,6 @@ pub(crate) async fn append(
     subject: &str,
     details: &str,
 ) -> Result<i64> {
-    sqlx::query("UPDATE journal_head SET seq = seq WHERE id = 1")
-        .execute(&mut **tx)
-        .await?;
     let row = sqlx::query("SELECT seq, hash FROM journal_head WHERE id = 1")
         .fetch_one(&mut **tx)
         .await?;
@@ -85,7 +90,7 @@ impl Store {
         subject: &str,
         details: &str,
     ) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = begin_write(&self.pool).await?;
         let seq = append(&mut tx, actor, action, subject, details).await?;
         tx.commit().await?;
         Ok(seq)

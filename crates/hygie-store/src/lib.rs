@@ -137,7 +137,7 @@ impl Store {
         if current.as_deref() == Some(version) {
             return Ok(false);
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = crate::journal::begin_write(&self.pool).await?;
         let details = serde_json::json!({ "from": current, "to": version }).to_string();
         journal::append(&mut tx, actor, "catalog.load", version, &details).await?;
         sqlx::query("DELETE FROM meta WHERE key = 'catalog_version'")

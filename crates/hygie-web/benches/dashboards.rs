@@ -5,7 +5,7 @@
 //!
 //!   cargo bench -p hygie-web --bench dashboards
 //!   HYGIE_BENCH_FACILITIES=1000 HYGIE_BENCH_SECONDS=10 HYGIE_BENCH_BACKENDS=sqlite,postgres
-//!   HYGIE_TEST_PG_URL=postgres://root@127.0.0.1:5432/test (admin database; a fresh one is created)
+//!   HYGIE_TEST_POSTGRES_URL=postgres://root@127.0.0.1:5432/test (admin database; a fresh one is created)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use hygie_core::{Facility, FacilityKind, Finess, Nis2Status, Region};
@@ -228,7 +228,7 @@ async fn bench(backend: &str, n: usize, seconds: &str) {
         }
         _ => {
             use sqlx::Connection;
-            let admin_url = env_or("HYGIE_TEST_PG_URL", "postgres://root@127.0.0.1:5432/test");
+            let admin_url = hygie_testkit::postgres_admin_url();
             let mut admin = sqlx::postgres::PgConnection::connect(&admin_url)
                 .await
                 .expect("PostgreSQL reachable");

@@ -40,22 +40,22 @@ pub async fn run(ctx: &Ctx, cmd: CatalogCmd) -> anyhow::Result<u8> {
             framework,
         } => {
             let c = super::catalog()?;
-            if let Some(l) = level {
-                if !(1..=3).contains(&l) {
-                    return Err(exit::invalid(format!(
-                        "--level {l}: plan levels are 1, 2 and 3"
-                    )));
-                }
+            if let Some(l) = level
+                && !(1..=3).contains(&l)
+            {
+                return Err(exit::invalid(format!(
+                    "--level {l}: plan levels are 1, 2 and 3"
+                )));
             }
             let principle: Option<Principle> = principle.as_deref().map(str::parse).transpose()?;
-            if let Some(f) = &framework {
-                if c.framework(f).is_none() {
-                    let known: Vec<&str> = c.frameworks.iter().map(|f| f.id.as_str()).collect();
-                    return Err(exit::invalid(format!(
-                        "--framework {f}: unknown (one of {})",
-                        known.join(", ")
-                    )));
-                }
+            if let Some(f) = &framework
+                && c.framework(f).is_none()
+            {
+                let known: Vec<&str> = c.frameworks.iter().map(|f| f.id.as_str()).collect();
+                return Err(exit::invalid(format!(
+                    "--framework {f}: unknown (one of {})",
+                    known.join(", ")
+                )));
             }
             let ms: Vec<&Measure> = c
                 .measures

@@ -193,9 +193,17 @@ pub async fn run(ctx: &Ctx, _a: DemoArgs) -> anyhow::Result<u8> {
             &serde_json::json!({"seeded": true, "region": region.code(), "facilities": ids}),
         )?,
         _ => {
-            println!("Demo region seeded with {} facilities. Try:", ids.len());
-            println!("  hygie region status DEMO");
-            println!("  hygie status {} --format html -o chu.html", ids[0]);
+            let status = store.region_status(&catalog, region, today).await?;
+            print!("{}", hygie_report::region_text(&status, ctx.lang));
+            println!("\nDemo region seeded with {} facilities. Next:", ids.len());
+            println!(
+                "  hygie status {}                      # one facility, level by level",
+                ids[0]
+            );
+            println!(
+                "  hygie status {} --format html -o chu.html --lang fr",
+                ids[0]
+            );
         }
     }
     Ok(exit::OK)

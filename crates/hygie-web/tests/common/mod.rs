@@ -14,77 +14,41 @@ pub struct App {
     pub router: Router,
     pub store: Store,
     pub state: AppState,
-    _dir: Option<tempfile::TempDir>,
-    pub pg_db: Option<String>,
+    /// The database (dropped, for PostgreSQL, when the app is).
+    pub db: hygie_testkit::TestDb,
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
 fn password_hash() -> String {
     static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    H.get_or_init(|| auth::hash_password(PASSWORD).unwrap())
-        .clone()
+    H.get_or_init(|| auth::hash_password(PASSWORD).unwrap()).clone()
+}
+
+async fn open(db: hygie_testkit::TestDb) -> App {
+    let store = Store::open(&db.url).await.unwrap();
+    let catalog = hygie_catalog::bundled().unwrap();
+    let state = AppState::new(store.clone(), catalog, Config::default());
+    App { router: hygie_web::router(state.clone()), store, state, db }
 }
 
 pub async fn sqlite_app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&hygie_store::sqlite_url_in(dir.path()))
-        .await
-        .unwrap();
-    build(store, Some(dir), None)
+    open(hygie_testkit::TestDb::sqlite()).await
 }
 
-fn build(store: Store, dir: Option<tempfile::TempDir>, pg_db: Option<String>) -> App {
-    let catalog = hygie_catalog::bundled().unwrap();
-    let state = AppState::new(store.clone(), catalog, Config::default());
-    App {
-        router: hygie_web::router(state.clone()),
-        store,
-        state,
-        _dir: dir,
-        pg_db,
-    }
-}
-
-const PG_ADMIN: &str = "postgres://root@127.0.0.1:5432/test";
-
-/// A fresh PostgreSQL database, or None (SKIP) when the server is unreachable outside CI.
+/// A fresh PostgreSQL database, or None (SKIP) when the server is unreachable outside CI
+/// (a failure when CI=true).
 pub async fn pg_app() -> Option<App> {
-    use sqlx::Connection;
-    let url = std::env::var("HYGIE_TEST_PG_URL").unwrap_or_else(|_| PG_ADMIN.to_owned());
-    let mut admin = match sqlx::postgres::PgConnection::connect(&url).await {
-        Ok(c) => c,
-        Err(e) => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("PostgreSQL unreachable at {url} with CI=true: {e}");
-            }
-            eprintln!("SKIP: PostgreSQL unreachable at {url}: {e}");
-            return None;
-        }
-    };
-    let db = format!("hygie_web_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let base = url.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-    let store = Store::open(&format!("{base}/{db}")).await.unwrap();
-    Some(build(store, None, Some(db)))
+    let db = tokio::task::spawn_blocking(hygie_testkit::TestDb::postgres).await.unwrap()?;
+    Some(open(db).await)
 }
 
 impl App {
-    /// Drop the PostgreSQL database of this app (best effort).
+    /// Close the pool, then drop the database (PostgreSQL).
     pub async fn cleanup(self) {
-        use sqlx::Connection;
-        if let Some(db) = &self.pg_db {
-            self.store.close().await;
-            let url = std::env::var("HYGIE_TEST_PG_URL").unwrap_or_else(|_| PG_ADMIN.to_owned());
-            if let Ok(mut c) = sqlx::postgres::PgConnection::connect(&url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                    .execute(&mut c)
-                    .await;
-            }
-        }
+        self.store.close().await;
+        let db = self.db;
+        tokio::task::spawn_blocking(move || drop(db)).await.unwrap();
     }
 
     pub async fn send(&self, req: Request<Body>) -> Response<Body> {

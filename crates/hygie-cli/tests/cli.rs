@@ -1,0 +1,615 @@
+//! The `hygie` binary end to end, on every backend: what issue 2 says it must show.
+
+use assert_cmd::Command;
+use hygie_testkit::TestDb;
+use serde_json::Value;
+
+struct Env {
+    db: TestDb,
+}
+
+impl Env {
+    fn hygie(&self) -> Command {
+        let mut c = Command::cargo_bin("hygie").expect("the binary is built");
+        c.env_remove("HYGIE_DATA_DIR")
+            .env("HYGIE_DATABASE_URL", &self.db.url)
+            .env("HYGIE_LANG", "en");
+        c
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self
+            .hygie()
+            .args(args)
+            .args(["--format", "json"])
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "hygie {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "hygie {args:?}: not JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    /// Run and return (exit code, stderr).
+    fn fails(&self, args: &[&str]) -> (i32, String) {
+        let out = self.hygie().args(args).output().expect("runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// A fingerprint of everything the store holds that commands change.
+    fn fingerprint(&self) -> (Value, Value) {
+        (
+            self.json(&["facility", "list"]),
+            self.json(&["journal", "list", "--limit", "1000"]),
+        )
+    }
+
+    fn add_chu(&self) {
+        self.json(&[
+            "facility",
+            "add",
+            "--finess",
+            "750712184",
+            "--name",
+            "CHU Test",
+            "--kind",
+            "hospital",
+            "--region",
+            "IDF",
+            "--nis2",
+            "essential",
+            "--plan-start",
+            "2025-01-15",
+        ]);
+    }
+}
+
+fn envs() -> Vec<Env> {
+    TestDb::each().into_iter().map(|db| Env { db }).collect()
+}
+
+#[test]
+fn catalog_list_json_has_the_promised_shape() {
+    let env = Env {
+        db: TestDb::sqlite(),
+    };
+    let list = env.json(&["catalog", "list"]);
+    let ms = list.as_array().expect("an array");
+    assert!(ms.len() >= 70, "{} measures", ms.len());
+    for m in ms {
+        assert!(m["id"].is_string());
+        assert!(
+            m["title"]["en"].as_str().is_some_and(|s| !s.is_empty())
+                && m["title"]["fr"].as_str().is_some_and(|s| !s.is_empty())
+        );
+        let sources = m["sources"].as_array().expect("sources");
+        assert!(
+            !sources.is_empty()
+                && sources
+                    .iter()
+                    .all(|s| s["framework"].is_string() && s["ref"].is_string())
+        );
+        let in_plan = sources.iter().any(|s| s["framework"] == "PAS16");
+        if in_plan {
+            let level = m["level"].as_u64().expect("plan measures have a level");
+            assert!((1..=3).contains(&level));
+            assert_eq!(m["deadline_months"].as_u64(), Some(level * 6));
+        } else {
+            assert!(m.get("level").is_none());
+        }
+    }
+    let l1 = env.json(&["catalog", "list", "--level", "1"]);
+    assert!(
+        l1.as_array()
+            .expect("array")
+            .iter()
+            .all(|m| m["level"] == 1)
+    );
+    let lint = env.json(&["catalog", "lint"]);
+    assert_eq!(lint["ok"], true);
+}
+
+#[test]
+fn facility_status_and_journal_on_every_backend() {
+    for env in envs() {
+        env.add_chu();
+        let list = env.json(&["facility", "list"]);
+        assert_eq!(list[0]["id"], "750712184", "{}", env.db.backend);
+
+        env.json(&[
+            "assess",
+            "set",
+            "750712184",
+            "END-01",
+            "--status",
+            "implemented",
+            "--owner",
+            "RSSI",
+        ]);
+        env.json(&[
+            "assess",
+            "set",
+            "750712184",
+            "IAM-05",
+            "--status",
+            "not_applicable",
+            "--justification",
+            "passwords replaced by smart cards",
+        ]);
+        let s = env.json(&["status", "750712184", "--as-of", "2025-09-01"]);
+        let levels = s["levels"].as_array().expect("levels");
+        assert_eq!(levels.len(), 3);
+        let due: Vec<&str> = levels
+            .iter()
+            .map(|l| l["due_date"].as_str().expect("due"))
+            .collect();
+        assert_eq!(due, ["2025-07-15", "2026-01-15", "2026-07-15"]);
+        for l in levels {
+            assert!(
+                l["level"].is_u64()
+                    && l["total"].is_u64()
+                    && l["done"].is_u64()
+                    && l["overdue"].is_array()
+            );
+        }
+        // Declarations dated today do not count on a past date.
+        assert_eq!(levels[0]["done"], 0);
+        let l1_overdue: Vec<&str> = levels[0]["overdue"]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .map(|v| v.as_str().expect("id"))
+            .collect();
+        assert!(l1_overdue.contains(&"END-01"), "{l1_overdue:?}");
+        assert!(s["score"].is_number());
+
+        let today = env.json(&["status", "750712184"]);
+        let l1 = &today["levels"][0];
+        assert_eq!(l1["done"], 1);
+        assert!(
+            !l1["overdue"]
+                .as_array()
+                .expect("ids")
+                .iter()
+                .any(|v| v == "END-01")
+        );
+        assert!(
+            !l1["overdue"]
+                .as_array()
+                .expect("ids")
+                .iter()
+                .any(|v| v == "IAM-05"),
+            "not applicable is never overdue"
+        );
+
+        for fmt in ["table", "md", "html"] {
+            let out = env
+                .hygie()
+                .args(["status", "750712184", "--format", fmt, "--lang", "fr"])
+                .output()
+                .expect("runs");
+            assert!(out.status.success(), "{fmt}");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.contains("CHU Test") && text.contains("Palier"),
+                "{fmt}: {text}"
+            );
+        }
+
+        let v = env.json(&["journal", "verify"]);
+        assert_eq!(v["intact"], true);
+    }
+}
+
+#[test]
+fn an_edited_journal_row_is_named_by_verify() {
+    for env in envs() {
+        env.add_chu();
+        env.json(&[
+            "assess",
+            "set",
+            "750712184",
+            "END-01",
+            "--status",
+            "implemented",
+        ]);
+        env.json(&[
+            "assess",
+            "set",
+            "750712184",
+            "BCK-02",
+            "--status",
+            "in_progress",
+        ]);
+        assert!(
+            env.hygie()
+                .args(["journal", "verify"])
+                .output()
+                .expect("runs")
+                .status
+                .success()
+        );
+        let url = env.db.url.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("rt");
+            rt.block_on(async {
+                sqlx::any::install_default_drivers();
+                let pool = sqlx::AnyPool::connect(&url).await.expect("connect");
+                // Find the entry of the END-01 declaration and forge its details.
+                let seq: i64 = sqlx::query_scalar(
+                    "SELECT seq FROM journal WHERE subject = '750712184/END-01'",
+                )
+                .fetch_one(&pool)
+                .await
+                .expect("entry");
+                assert!(seq > 0);
+                sqlx::query("UPDATE journal SET actor = 'someone-else' WHERE seq = $1")
+                    .bind(seq)
+                    .execute(&pool)
+                    .await
+                    .expect("tamper");
+                pool.close().await;
+            });
+        })
+        .join()
+        .expect("tamper thread");
+        let out = env
+            .hygie()
+            .args(["journal", "verify", "--format", "json"])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(5), "{}", env.db.backend);
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(v["intact"], false);
+        let list = env.json(&["journal", "list"]);
+        let tampered = list
+            .as_array()
+            .expect("entries")
+            .iter()
+            .find(|e| e["subject"] == "750712184/END-01")
+            .expect("entry");
+        assert_eq!(v["entry"], tampered["seq"]);
+        let (code, err) = env.fails(&["journal", "verify"]);
+        assert_eq!(code, 5);
+        assert!(
+            err.contains(&format!("entry {} was edited", tampered["seq"])),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn bad_input_is_refused_clearly_and_changes_nothing() {
+    for env in envs() {
+        env.add_chu();
+        let before = env.fingerprint();
+        let cases: &[(&[&str], i32, &str)] = &[
+            (
+                &[
+                    "assess",
+                    "set",
+                    "750712184",
+                    "ZZZ-99",
+                    "--status",
+                    "implemented",
+                ],
+                2,
+                "ZZZ-99",
+            ),
+            (
+                &[
+                    "assess",
+                    "set",
+                    "750712184",
+                    "bogus",
+                    "--status",
+                    "implemented",
+                ],
+                2,
+                "measure",
+            ),
+            (
+                &[
+                    "assess",
+                    "set",
+                    "750712184",
+                    "END-01",
+                    "--status",
+                    "not_applicable",
+                ],
+                2,
+                "justification",
+            ),
+            (
+                &[
+                    "assess",
+                    "set",
+                    "750712184",
+                    "END-01",
+                    "--status",
+                    "finished",
+                ],
+                2,
+                "status",
+            ),
+            (
+                &[
+                    "assess",
+                    "set",
+                    "750712185",
+                    "END-01",
+                    "--status",
+                    "implemented",
+                ],
+                2,
+                "check digit",
+            ),
+            (
+                &[
+                    "assess",
+                    "set",
+                    "330781196",
+                    "END-01",
+                    "--status",
+                    "implemented",
+                ],
+                3,
+                "not found",
+            ),
+            (
+                &[
+                    "facility",
+                    "add",
+                    "--finess",
+                    "75071218",
+                    "--name",
+                    "X",
+                    "--kind",
+                    "hospital",
+                    "--region",
+                    "IDF",
+                    "--plan-start",
+                    "2025-01-01",
+                ],
+                2,
+                "finess",
+            ),
+            (
+                &[
+                    "facility",
+                    "add",
+                    "--finess",
+                    "330781196",
+                    "--name",
+                    "X",
+                    "--kind",
+                    "hospital",
+                    "--region",
+                    "NAQ",
+                    "--plan-start",
+                    "2025-02-30",
+                ],
+                2,
+                "plan-start",
+            ),
+            (
+                &[
+                    "facility",
+                    "add",
+                    "--finess",
+                    "330781196",
+                    "--name",
+                    "X",
+                    "--kind",
+                    "zoo",
+                    "--region",
+                    "NAQ",
+                    "--plan-start",
+                    "2025-02-01",
+                ],
+                2,
+                "kind",
+            ),
+            (
+                &[
+                    "facility",
+                    "add",
+                    "--finess",
+                    "330781196",
+                    "--name",
+                    "X",
+                    "--kind",
+                    "hospital",
+                    "--region",
+                    "Atlantis",
+                    "--plan-start",
+                    "2025-02-01",
+                ],
+                2,
+                "region",
+            ),
+            (
+                &[
+                    "facility",
+                    "add",
+                    "--finess",
+                    "750712184",
+                    "--name",
+                    "Again",
+                    "--kind",
+                    "hospital",
+                    "--region",
+                    "IDF",
+                    "--plan-start",
+                    "2025-02-01",
+                ],
+                4,
+                "already exists",
+            ),
+            (
+                &["status", "750712184", "--as-of", "2025-13-01"],
+                2,
+                "as-of",
+            ),
+            (
+                &[
+                    "assess",
+                    "evidence",
+                    "750712184",
+                    "END-01",
+                    "--file",
+                    "/nonexistent/proof.pdf",
+                ],
+                2,
+                "/nonexistent/proof.pdf",
+            ),
+        ];
+        for (args, code, needle) in cases {
+            let (got, err) = env.fails(args);
+            assert_eq!(got, *code, "{} hygie {args:?}: {err}", env.db.backend);
+            assert!(
+                err.contains(needle),
+                "hygie {args:?}: message should name '{needle}': {err}"
+            );
+            assert!(!err.contains("panicked"), "{err}");
+        }
+        assert_eq!(
+            env.fingerprint(),
+            before,
+            "{}: bad input changed the store",
+            env.db.backend
+        );
+    }
+}
+
+#[test]
+fn an_inconsistent_catalogue_folder_is_reported_with_file_and_line() {
+    let env = Env {
+        db: TestDb::sqlite(),
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
+    copy_tree(&src, dir.path());
+    let iam = dir.path().join("measures/IAM.toml");
+    let text = std::fs::read_to_string(&iam).expect("read").replacen(
+        "ref = \"4.5.1.1\"",
+        "ref = \"0.0.0.0\"",
+        1,
+    );
+    std::fs::write(&iam, text).expect("write");
+    let out = env
+        .hygie()
+        .args(["catalog", "lint", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("catalog/measures/IAM.toml:") && err.contains("0.0.0.0"),
+        "{err}"
+    );
+
+    std::fs::write(dir.path().join("frameworks.toml"), "[[framework]\nid = ").expect("write");
+    let out = env
+        .hygie()
+        .args(["catalog", "lint", "--dir"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("catalog/frameworks.toml:1"));
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for e in std::fs::read_dir(from).expect("dir").flatten() {
+        let p = e.path();
+        let dest = to.join(e.file_name());
+        if p.is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+            copy_tree(&p, &dest);
+        } else {
+            std::fs::copy(&p, &dest).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn evidence_round_trips_through_the_cli() {
+    for env in envs() {
+        env.add_chu();
+        let dir = tempfile::tempdir().expect("tmp");
+        let proof = dir.path().join("restore-test.pdf");
+        std::fs::write(&proof, b"restore test report, signed").expect("write");
+        let item = env.json(&[
+            "assess",
+            "evidence",
+            "750712184",
+            "BCK-06",
+            "--file",
+            proof.to_str().expect("utf8"),
+        ]);
+        let sha = item["sha256"].as_str().expect("sha256").to_owned();
+        assert_eq!(sha.len(), 64);
+        let back = dir.path().join("back.pdf");
+        env.hygie()
+            .args(["assess", "fetch", &sha, "-o", back.to_str().expect("utf8")])
+            .assert()
+            .success();
+        assert_eq!(
+            std::fs::read(&back).expect("read"),
+            b"restore test report, signed"
+        );
+        let shown = env.json(&["assess", "show", "750712184", "BCK-06"]);
+        assert_eq!(shown["evidence"][0]["file_name"], "restore-test.pdf");
+    }
+}
+
+#[test]
+fn demo_seeds_a_labelled_region_once() {
+    let env = Env {
+        db: TestDb::sqlite(),
+    };
+    let seeded = env.json(&["demo"]);
+    assert_eq!(seeded["seeded"], true);
+    let region = env.json(&["region", "status", "DEMO"]);
+    assert_eq!(region["demo"], true);
+    let rows = region["facilities"].as_array().expect("rows");
+    assert!(rows.len() >= 5);
+    let reached: std::collections::BTreeSet<u64> = rows
+        .iter()
+        .map(|r| r["level_reached"].as_u64().expect("level"))
+        .collect();
+    assert!(
+        reached.len() >= 2,
+        "facilities at different stages: {reached:?}"
+    );
+    assert!(
+        rows.iter().any(|r| r["failing"].as_u64() > Some(0)),
+        "one check contradicts a declaration"
+    );
+    assert_eq!(env.json(&["demo"])["seeded"], false);
+    let out = env
+        .hygie()
+        .args(["region", "status", "DEMO", "--format", "csv"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        rows.len() + 1
+    );
+    assert_eq!(env.json(&["journal", "verify"])["intact"], true);
+}

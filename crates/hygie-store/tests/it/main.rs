@@ -1,0 +1,541 @@
+//! The store's contract, run against every backend: SQLite and PostgreSQL see the same tests.
+
+use hygie_core::journal::ChainBreak;
+use hygie_core::{
+    CheckRun, DeclaredStatus, EffectiveStatus, Facility, FacilityKind, Finess, MeasureId,
+    Nis2Status, Region, RuleOutcome, RuleResult, Severity,
+};
+use hygie_store::{Actor, JournalCheck, Store, StoreError};
+use hygie_testkit::TestDb;
+
+fn date(s: &str) -> jiff::civil::Date {
+    s.parse().expect("test date")
+}
+
+fn ts(s: &str) -> jiff::Timestamp {
+    s.parse().expect("test instant")
+}
+
+fn facility(first8: &str, region: &str, kind: FacilityKind) -> Facility {
+    Facility {
+        id: Finess::with_check_digit(first8).expect("valid"),
+        legal_entity: None,
+        name: format!("Test {first8}"),
+        kind,
+        region: Region::parse(region).expect("region"),
+        nis2: Nis2Status::Essential,
+        plan_start: date("2025-01-01"),
+    }
+}
+
+fn m(id: &str) -> MeasureId {
+    MeasureId::parse(id).expect("measure id")
+}
+
+/// Run one async scenario on every backend.
+fn on_each_backend<F, Fut>(scenario: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for db in TestDb::each() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let store = Store::open(&db.url)
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", db.backend));
+            scenario(store.clone()).await;
+            store.close().await;
+        });
+    }
+}
+
+#[test]
+fn facilities_are_added_listed_and_unique() {
+    on_each_backend(|store| async move {
+        let a = Actor("test".into());
+        let f1 = facility("75000001", "IDF", FacilityKind::Hospital);
+        let f2 = facility("35000001", "BRE", FacilityKind::BiologyLab);
+        store.add_facility(&f1, false, &a).await.expect("add");
+        store.add_facility(&f2, false, &a).await.expect("add");
+        assert!(matches!(
+            store.add_facility(&f1, false, &a).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(store.facilities(None).await.expect("list").len(), 2);
+        assert_eq!(
+            store
+                .facilities(Some(Region::parse("IDF").expect("r")))
+                .await
+                .expect("list"),
+            vec![f1.clone()]
+        );
+        assert_eq!(store.facility(&f2.id).await.expect("get"), f2);
+        let unknown = Finess::with_check_digit("75999999").expect("valid");
+        assert!(matches!(
+            store.facility(&unknown).await,
+            Err(StoreError::NotFound(_))
+        ));
+    });
+}
+
+#[test]
+fn declarations_keep_history_and_status_replays_any_date() {
+    on_each_backend(|store| async move {
+        let a = Actor("test".into());
+        let catalog = hygie_catalog::bundled().expect("catalogue");
+        let f = facility("75000001", "IDF", FacilityKind::Hospital);
+        store.add_facility(&f, false, &a).await.expect("add");
+        let end01 = m("END-01");
+        store
+            .declare_at(
+                &f.id,
+                &end01,
+                &DeclaredStatus::InProgress,
+                None,
+                None,
+                &a,
+                ts("2025-03-01T10:00:00Z"),
+            )
+            .await
+            .expect("d1");
+        store
+            .declare_at(
+                &f.id,
+                &end01,
+                &DeclaredStatus::Implemented,
+                Some("RSSI"),
+                None,
+                &a,
+                ts("2025-05-01T10:00:00Z"),
+            )
+            .await
+            .expect("d2");
+        let h = store
+            .declaration_history(&f.id, Some(&end01))
+            .await
+            .expect("history");
+        assert_eq!(h.len(), 2);
+        assert_eq!(h[1].declaration.owner.as_deref(), Some("RSSI"));
+
+        let before = store
+            .facility_status(&catalog, &f.id, date("2025-04-01"))
+            .await
+            .expect("status");
+        let state = |s: &hygie_core::FacilityStatus| {
+            s.measures.iter().find(|x| x.id == end01).map(|x| x.status)
+        };
+        assert_eq!(state(&before), Some(EffectiveStatus::InProgress));
+        let after = store
+            .facility_status(&catalog, &f.id, date("2025-05-02"))
+            .await
+            .expect("status");
+        assert_eq!(state(&after), Some(EffectiveStatus::Implemented));
+        assert_eq!(after.levels[0].done, before.levels[0].done + 1);
+        assert_eq!(after.levels[0].due_date, date("2025-07-01"));
+        // After the level-1 deadline every undone level-1 measure is overdue.
+        let late = store
+            .facility_status(&catalog, &f.id, date("2025-08-01"))
+            .await
+            .expect("status");
+        assert!(!late.levels[0].overdue.contains(&end01));
+        assert_eq!(
+            late.levels[0].overdue.len(),
+            late.levels[0].total - late.levels[0].done
+        );
+        assert!(late.levels[0].overdue_detail.iter().all(|o| o.days == 31));
+    });
+}
+
+#[test]
+fn a_failing_check_overrides_a_declaration_and_says_why() {
+    on_each_backend(|store| async move {
+        let a = Actor("test".into());
+        let catalog = hygie_catalog::bundled().expect("catalogue");
+        let f = facility("75000001", "IDF", FacilityKind::Hospital);
+        store.add_facility(&f, false, &a).await.expect("add");
+        let iam04 = m("IAM-04");
+        store
+            .declare_at(
+                &f.id,
+                &iam04,
+                &DeclaredStatus::Implemented,
+                None,
+                None,
+                &a,
+                ts("2025-02-01T00:00:00Z"),
+            )
+            .await
+            .expect("declare");
+        let run = |id: &str, at: &str, outcome| CheckRun {
+            id: id.into(),
+            source: "ad".into(),
+            at: ts(at),
+            results: vec![RuleResult {
+                rule: "AD-PWD-LEN".into(),
+                severity: Severity::High,
+                outcome,
+                measures: vec![iam04.clone()],
+                objects: vec!["Default Domain Policy".into()],
+            }],
+        };
+        store
+            .record_check_run(
+                &f.id,
+                &run("r1", "2025-03-01T00:00:00Z", RuleOutcome::Fail),
+                &serde_json::json!({}),
+                &a,
+            )
+            .await
+            .expect("run");
+        let s = store
+            .facility_status(&catalog, &f.id, date("2025-03-02"))
+            .await
+            .expect("status");
+        let st = s.measures.iter().find(|x| x.id == iam04).expect("owed");
+        assert_eq!(st.status, EffectiveStatus::Failing);
+        assert!(
+            st.reason
+                .as_ref()
+                .is_some_and(|r| r.en.contains("AD-PWD-LEN") && r.en.contains("overrides"))
+        );
+        // A later passing run of the same source verifies it; the failing one still explains the past.
+        store
+            .record_check_run(
+                &f.id,
+                &run("r2", "2025-04-01T00:00:00Z", RuleOutcome::Pass),
+                &serde_json::json!({}),
+                &a,
+            )
+            .await
+            .expect("run");
+        let s = store
+            .facility_status(&catalog, &f.id, date("2025-04-02"))
+            .await
+            .expect("status");
+        assert_eq!(
+            s.measures.iter().find(|x| x.id == iam04).map(|x| x.status),
+            Some(EffectiveStatus::Verified)
+        );
+        let past = store
+            .facility_status(&catalog, &f.id, date("2025-03-15"))
+            .await
+            .expect("status");
+        assert_eq!(
+            past.measures
+                .iter()
+                .find(|x| x.id == iam04)
+                .map(|x| x.status),
+            Some(EffectiveStatus::Failing)
+        );
+        assert_eq!(
+            store
+                .check_runs(&f.id, Some("ad"))
+                .await
+                .expect("runs")
+                .len(),
+            2
+        );
+    });
+}
+
+#[test]
+fn the_region_view_agrees_with_each_facility_view() {
+    on_each_backend(|store| async move {
+        let a = Actor("test".into());
+        let catalog = hygie_catalog::bundled().expect("catalogue");
+        let region = Region::parse("BRE").expect("r");
+        let fs = [
+            facility("35000001", "BRE", FacilityKind::Hospital),
+            facility("29000001", "BRE", FacilityKind::Imaging),
+            facility("75000001", "IDF", FacilityKind::Clinic),
+        ];
+        for f in &fs {
+            store.add_facility(f, false, &a).await.expect("add");
+        }
+        for (i, id) in ["END-01", "IAM-04", "BCK-02", "NET-01"].iter().enumerate() {
+            store
+                .declare_at(
+                    &fs[0].id,
+                    &m(id),
+                    &DeclaredStatus::Implemented,
+                    None,
+                    None,
+                    &a,
+                    ts("2025-02-01T00:00:00Z"),
+                )
+                .await
+                .expect("d");
+            if i % 2 == 0 {
+                store
+                    .declare_at(
+                        &fs[1].id,
+                        &m(id),
+                        &DeclaredStatus::Implemented,
+                        None,
+                        None,
+                        &a,
+                        ts("2025-06-01T00:00:00Z"),
+                    )
+                    .await
+                    .expect("d");
+            }
+        }
+        let run = CheckRun {
+            id: "r1".into(),
+            source: "backups".into(),
+            at: ts("2025-03-01T00:00:00Z"),
+            results: vec![RuleResult {
+                rule: "BCK-RPO".into(),
+                severity: Severity::High,
+                outcome: RuleOutcome::Fail,
+                measures: vec![m("BCK-02")],
+                objects: vec!["srv-dpi".into()],
+            }],
+        };
+        store
+            .record_check_run(&fs[0].id, &run, &serde_json::json!({}), &a)
+            .await
+            .expect("run");
+        for as_of in ["2025-02-15", "2025-05-01", "2025-12-31"] {
+            let regional = store
+                .region_statuses(&catalog, region, date(as_of))
+                .await
+                .expect("region");
+            assert_eq!(regional.len(), 2, "only Bretagne's facilities");
+            for s in &regional {
+                let single = store
+                    .facility_status(&catalog, &s.facility.id, date(as_of))
+                    .await
+                    .expect("single");
+                assert_eq!(&single, s, "{} on {as_of}", s.facility.id);
+            }
+        }
+        let view = store
+            .region_status(&catalog, region, date("2025-05-01"))
+            .await
+            .expect("view");
+        let failing: Vec<(String, usize)> = view
+            .facilities
+            .iter()
+            .map(|r| (r.id.to_string(), r.failing))
+            .collect();
+        assert_eq!(
+            failing,
+            [(fs[1].id.to_string(), 0), (fs[0].id.to_string(), 1)],
+            "rows ordered by FINESS"
+        );
+    });
+}
+
+#[test]
+fn evidence_is_content_addressed_and_verified() {
+    on_each_backend(|store| async move {
+        let a = Actor("test".into());
+        let f = facility("75000001", "IDF", FacilityKind::Hospital);
+        store.add_facility(&f, false, &a).await.expect("add");
+        let content = b"%PDF-1.7 backup policy signed".to_vec();
+        let e1 = store
+            .add_evidence_file(&f.id, &m("BCK-01"), "policy.pdf", &content, &a)
+            .await
+            .expect("file");
+        let e2 = store
+            .add_evidence_file(&f.id, &m("BCK-06"), "same.pdf", &content, &a)
+            .await
+            .expect("same content");
+        let sha = match (&e1.kind, &e2.kind) {
+            (
+                hygie_store::EvidenceKind::File {
+                    sha256: s1, size, ..
+                },
+                hygie_store::EvidenceKind::File { sha256: s2, .. },
+            ) => {
+                assert_eq!(s1, s2);
+                assert_eq!(*size, content.len() as i64);
+                s1.clone()
+            }
+            _ => panic!("file evidence expected"),
+        };
+        assert_eq!(
+            store.evidence_content(&sha).await.expect("content"),
+            content
+        );
+        let blobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM evidence_blobs")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+        assert_eq!(blobs, 1, "identical content is stored once");
+        store
+            .add_evidence_link(&f.id, &m("BCK-01"), "https://ged.example/doc/42", &a)
+            .await
+            .expect("link");
+        assert_eq!(
+            store
+                .evidence(&f.id, Some(&m("BCK-01")))
+                .await
+                .expect("list")
+                .len(),
+            2
+        );
+        // A blob altered in the database is refused, not served.
+        sqlx::query("UPDATE evidence_blobs SET content = $1")
+            .bind(b"forged".to_vec())
+            .execute(store.pool())
+            .await
+            .expect("tamper");
+        assert!(matches!(
+            store.evidence_content(&sha).await,
+            Err(StoreError::Corrupt(_))
+        ));
+    });
+}
+
+#[test]
+fn journal_detects_edits_removals_and_truncation() {
+    on_each_backend(|store| async move {
+        let a = Actor("test".into());
+        let f = facility("75000001", "IDF", FacilityKind::Hospital);
+        store.add_facility(&f, false, &a).await.expect("add");
+        for s in ["in_progress", "implemented"] {
+            store
+                .declare(
+                    &f.id,
+                    &m("END-01"),
+                    &DeclaredStatus::parse(s, None).expect("s"),
+                    None,
+                    None,
+                    &a,
+                )
+                .await
+                .expect("d");
+        }
+        assert_eq!(
+            store.verify_journal().await.expect("verify"),
+            JournalCheck::Intact { entries: 3 }
+        );
+        let entries = store
+            .journal_entries(Some(f.id.as_str()), None)
+            .await
+            .expect("entries");
+        assert_eq!(entries.len(), 3, "facility and its measures");
+
+        sqlx::query("UPDATE journal SET details = '{\"status\":\"implemented\"}' WHERE seq = 2")
+            .execute(store.pool())
+            .await
+            .expect("edit");
+        assert_eq!(
+            store.verify_journal().await.expect("verify"),
+            JournalCheck::Broken(ChainBreak::Edited { seq: 2 })
+        );
+        sqlx::query("UPDATE journal SET details = $1 WHERE seq = 2")
+            .bind(&entries[1].details)
+            .execute(store.pool())
+            .await
+            .expect("restore");
+        assert_eq!(
+            store.verify_journal().await.expect("verify"),
+            JournalCheck::Intact { entries: 3 }
+        );
+
+        sqlx::query("DELETE FROM journal WHERE seq = 3")
+            .execute(store.pool())
+            .await
+            .expect("truncate");
+        assert_eq!(
+            store.verify_journal().await.expect("verify"),
+            JournalCheck::Broken(ChainBreak::Truncated { last: 2, head: 3 })
+        );
+        sqlx::query("DELETE FROM journal WHERE seq = 1")
+            .execute(store.pool())
+            .await
+            .expect("remove");
+        assert_eq!(
+            store.verify_journal().await.expect("verify"),
+            JournalCheck::Broken(ChainBreak::Missing {
+                expected: 1,
+                found: 2
+            })
+        );
+    });
+}
+
+#[test]
+fn concurrent_writers_keep_one_chain() {
+    on_each_backend(|store| async move {
+        let a = Actor("test".into());
+        let f = facility("75000001", "IDF", FacilityKind::Hospital);
+        store.add_facility(&f, false, &a).await.expect("add");
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let (store, id, a) = (store.clone(), f.id.clone(), a.clone());
+            tasks.push(tokio::spawn(async move {
+                let status = if i % 2 == 0 {
+                    "in_progress"
+                } else {
+                    "implemented"
+                };
+                store
+                    .declare(
+                        &id,
+                        &m("END-01"),
+                        &DeclaredStatus::parse(status, None).expect("s"),
+                        None,
+                        None,
+                        &a,
+                    )
+                    .await
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task").expect("declare");
+        }
+        assert_eq!(
+            store.verify_journal().await.expect("verify"),
+            JournalCheck::Intact { entries: 17 }
+        );
+    });
+}
+
+#[test]
+fn a_failed_write_leaves_no_trace() {
+    on_each_backend(|store| async move {
+        let a = Actor("test".into());
+        let ghost = Finess::with_check_digit("75000009").expect("valid");
+        assert!(matches!(
+            store
+                .declare(
+                    &ghost,
+                    &m("END-01"),
+                    &DeclaredStatus::Implemented,
+                    None,
+                    None,
+                    &a
+                )
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(
+            store
+                .add_evidence_file(&ghost, &m("END-01"), "x", b"x", &a)
+                .await
+                .is_err()
+        );
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM journal")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+        let blobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM evidence_blobs")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+        assert_eq!((n, blobs), (0, 0));
+        assert_eq!(
+            store.verify_journal().await.expect("verify"),
+            JournalCheck::Intact { entries: 0 }
+        );
+    });
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Sets up everything Hygie's tests need on this machine, then runs every check and test.
+# Idempotent; needs root for apt-get (Samba, tools) on a fresh machine. `.ci/run` calls exactly this.
+#
+#   bash scripts/test.sh            format check, clippy, then the whole test suite
+#
+# Services: PostgreSQL on 127.0.0.1:5432 (started or installed here), a Samba AD DC on loopback
+# (scripts/samba-dc.sh). With CI=true a service that cannot be had fails the run; the tests
+# themselves also fail (never skip) in CI when a service is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+log() { printf '\n==> %s\n' "$*"; }
+
+apt_updated=""
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing packages ${missing[*]}: run as root, or install them first" >&2
+    return 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  [ -n "$apt_updated" ] || { apt-get update -qq >/dev/null; apt_updated=1; }
+  log "Installing ${missing[*]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+ensure_postgres() {
+  if ! port_open 5432; then
+    if ! command -v pg_ctlcluster >/dev/null; then apt_install postgresql; fi
+    local version
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)
+    if [ -z "$version" ]; then echo "PostgreSQL is installed but has no cluster" >&2; return 1; fi
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start
+    for _ in $(seq 1 30); do port_open 5432 && break; sleep 0.5; done
+  fi
+  port_open 5432 || { echo "PostgreSQL does not listen on 127.0.0.1:5432" >&2; return 1; }
+  # The tests connect as the current user over TCP with the `test` database as maintenance db.
+  local me
+  me=$(id -un)
+  if ! psql -h 127.0.0.1 -d test -Atc 'select 1' >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+      su postgres -c "psql -Atc \"select 1 from pg_roles where rolname='$me'\"" | grep -q 1 \
+        || su postgres -c "createuser -s $me"
+      su postgres -c "psql -Atc \"select 1 from pg_database where datname='test'\"" | grep -q 1 \
+        || su postgres -c "createdb -O $me test"
+    fi
+  fi
+  export HYGIE_TEST_POSTGRES_URL=${HYGIE_TEST_POSTGRES_URL:-postgres://$me@127.0.0.1:5432/test}
+}
+
+ensure_samba() {
+  bash scripts/samba-dc.sh start
+  eval "$(bash scripts/samba-dc.sh env)"
+}
+
+log "Setting up services"
+apt_install ca-certificates
+# Browser end-to-end tests (hygie-web) and the dashboard benchmark's load generator.
+apt_install chromium chromium-driver wrk
+ensure_postgres
+ensure_samba
+
+log "Format"
+cargo fmt --all -- --check
+
+log "Clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "Tests"
+cargo test --workspace --locked --no-fail-fast

@@ -22,14 +22,20 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 fn password_hash() -> String {
     static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    H.get_or_init(|| auth::hash_password(PASSWORD).unwrap()).clone()
+    H.get_or_init(|| auth::hash_password(PASSWORD).unwrap())
+        .clone()
 }
 
 async fn open(db: hygie_testkit::TestDb) -> App {
     let store = Store::open(&db.url).await.unwrap();
     let catalog = hygie_catalog::bundled().unwrap();
     let state = AppState::new(store.clone(), catalog, Config::default());
-    App { router: hygie_web::router(state.clone()), store, state, db }
+    App {
+        router: hygie_web::router(state.clone()),
+        store,
+        state,
+        db,
+    }
 }
 
 pub async fn sqlite_app() -> App {
@@ -39,7 +45,9 @@ pub async fn sqlite_app() -> App {
 /// A fresh PostgreSQL database, or None (SKIP) when the server is unreachable outside CI
 /// (a failure when CI=true).
 pub async fn pg_app() -> Option<App> {
-    let db = tokio::task::spawn_blocking(hygie_testkit::TestDb::postgres).await.unwrap()?;
+    let db = tokio::task::spawn_blocking(hygie_testkit::TestDb::postgres)
+        .await
+        .unwrap()?;
     Some(open(db).await)
 }
 

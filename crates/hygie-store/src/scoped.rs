@@ -143,10 +143,10 @@ impl<'a> Scoped<'a> {
     /// One facility, or NotFound when it is not in scope (whether or not it exists).
     pub async fn facility(&self, id: &Finess) -> Result<Facility> {
         let hidden = || StoreError::NotFound(format!("facility {id}"));
-        if let Binding::Facilities { facilities } = &self.access.binding {
-            if !facilities.contains(id) {
-                return Err(hidden());
-            }
+        if let Binding::Facilities { facilities } = &self.access.binding
+            && !facilities.contains(id)
+        {
+            return Err(hidden());
         }
         let f = self.store.facility(id).await?;
         if self.access.binding.covers(&f.id, f.region) {

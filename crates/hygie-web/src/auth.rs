@@ -51,13 +51,13 @@ pub fn check_password(
             fr: "le mot de passe ne doit pas être l'identifiant".into(),
         });
     }
-    if let Some(b) = breach {
-        if b.contains(password) {
-            return Err(PolicyError {
-                en: "this password appears in a list of breached passwords; choose another".into(),
-                fr: "ce mot de passe figure dans une liste de mots de passe compromis ; choisissez-en un autre".into(),
-            });
-        }
+    if let Some(b) = breach
+        && b.contains(password)
+    {
+        return Err(PolicyError {
+            en: "this password appears in a list of breached passwords; choose another".into(),
+            fr: "ce mot de passe figure dans une liste de mots de passe compromis ; choisissez-en un autre".into(),
+        });
     }
     Ok(())
 }

@@ -95,7 +95,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: &str) 
 
 /// A progress bar with "done/total".
 pub fn bar(done: usize, total: usize) -> String {
-    let pct = if total == 0 { 100 } else { done * 100 / total };
+    let pct = (done * 100).checked_div(total).unwrap_or(100);
     format!(
         "<span class=\"bar\" title=\"{pct}%\"><i style=\"width:{pct}%\"></i></span> {done}/{total}"
     )

@@ -76,6 +76,9 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// Regional views by (region, date), with the journal head they were computed at.
+type RegionCache = HashMap<(Region, jiff::civil::Date), (i64, Arc<RegionStatus>)>;
+
 /// Shared state of every request; cheap to clone.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -87,7 +90,7 @@ struct Inner {
     metrics: metrics::Metrics,
     throttle: Mutex<HashMap<IpAddr, (Instant, u32)>>,
     /// Whole-region views, keyed by region and date, valid while the journal head is unchanged.
-    region_cache: Mutex<HashMap<(Region, jiff::civil::Date), (i64, Arc<RegionStatus>)>>,
+    region_cache: Mutex<RegionCache>,
 }
 
 impl AppState {
@@ -130,12 +133,11 @@ impl AppState {
             ));
         }
         let head = self.store().journal_head_seq().await?;
-        if let Ok(c) = self.0.region_cache.lock() {
-            if let Some((seq, rs)) = c.get(&(region, as_of)) {
-                if *seq == head {
-                    return Ok(rs.clone());
-                }
-            }
+        if let Ok(c) = self.0.region_cache.lock()
+            && let Some((seq, rs)) = c.get(&(region, as_of))
+            && *seq == head
+        {
+            return Ok(rs.clone());
         }
         let rs = Arc::new(scoped.region_status(self.catalog(), region, as_of).await?);
         if let Ok(mut c) = self.0.region_cache.lock() {

@@ -63,6 +63,8 @@ log "Setting up services and tools"
 # Real tools the collectors' tests drive: restic, borg, nftables/iptables in a network namespace,
 # ClamAV's sigtool.
 apt_install ca-certificates restic borgbackup nftables iptables iproute2 clamav
+# Browser end-to-end tests (hygie-web) and the dashboard benchmark's load generator.
+apt_install chromium chromium-driver wrk
 ensure_postgres
 ensure_samba
 

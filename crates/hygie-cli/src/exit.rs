@@ -45,7 +45,7 @@ pub fn code_of(e: &anyhow::Error) -> u8 {
             return match s {
                 StoreError::NotFound(_) => NOT_FOUND,
                 StoreError::Conflict(_) => CONFLICT,
-                StoreError::UnsupportedUrl(_) => INVALID,
+                StoreError::UnsupportedUrl(_) | StoreError::Invalid(_) => INVALID,
                 _ => RUNTIME,
             };
         }

@@ -95,6 +95,8 @@ enum Command {
     /// Breach corpus (Have I Been Pwned NTLM list) for the password audit.
     #[command(subcommand)]
     Breached(cmd::audit_passwords::BreachedCmd),
+    /// The web application and JSON API (dashboards, declarations, evidence, journal).
+    Serve(cmd::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -148,5 +150,6 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Ingest(a) => cmd::ingest::run(&ctx, a).await,
         Command::Audit(c) => cmd::audit::run(&ctx, c).await,
         Command::Breached(c) => cmd::audit_passwords::breached(&ctx, c).await,
+        Command::Serve(a) => cmd::serve::run(&ctx, a).await,
     }
 }

@@ -14,6 +14,8 @@ mod facilities;
 mod incidents;
 mod governance;
 mod journal;
+mod scoped;
+mod users;
 mod views;
 
 pub use alerts::AlertRecord;
@@ -22,6 +24,10 @@ pub use facilities::DeclarationRecord;
 pub use incidents::{StoredSending, incident_subject};
 pub use governance::{CampaignRecord, RiskReview, RoleRecord};
 pub use journal::{Actor, JournalCheck};
+pub use scoped::{Access, Scoped};
+pub use users::{
+    ApiToken, Binding, Credentials, NewUser, Role, Session, SessionStage, TokenAccess, User,
+};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
@@ -42,6 +48,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("the store holds an invalid value: {0}")]
     Corrupt(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("invalid value: {0}")]
+    Invalid(String),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
 }

@@ -17,6 +17,7 @@ pub mod people;
 pub mod phishing;
 pub mod risk;
 pub mod roles;
+pub mod serve;
 pub mod status;
 pub mod training;
 

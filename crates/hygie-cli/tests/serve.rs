@@ -1,0 +1,84 @@
+//! `hygie serve` on a fresh data directory: prints the one-time bootstrap token, answers /healthz,
+//! refuses the API without credentials, serves the OpenAPI document.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    let code = out.split_whitespace().nth(1)?.parse().ok()?;
+    Some((code, out))
+}
+
+/// Kills the server when the test ends, whatever happens.
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_prints_bootstrap_token_once_and_guards_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hygie"))
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let guard = Child(child);
+    let mut token = None;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let l = line.trim();
+        if l.len() == 64 && l.bytes().all(|b| b.is_ascii_hexdigit()) {
+            token = Some(l.to_owned());
+            break;
+        }
+    }
+    let token = token.expect("no bootstrap token printed");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut health = None;
+    while Instant::now() < deadline {
+        health = http_get(port, "/healthz");
+        if health.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(health.map(|h| h.0), Some(200));
+    assert_eq!(http_get(port, "/api/v1/facilities").map(|h| h.0), Some(401));
+    let (code, doc) = http_get(port, "/api/v1/openapi.json").unwrap();
+    assert_eq!(code, 200);
+    assert!(doc.contains("\"openapi\":\"3.1.0\""));
+    let (code, page) = http_get(port, "/setup").unwrap();
+    assert_eq!(code, 200);
+    assert!(!page.contains(&token), "the token is never sent back");
+    drop(guard);
+    // The store keeps only the token's digest.
+    let db = std::fs::read(dir.path().join("hygie.sqlite")).unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&db).contains(&token));
+}

@@ -1,0 +1,394 @@
+//! Authorisation in the data layer: every read and write the web makes goes through a `Scoped`
+//! view, built from the caller's `Access`. A facility outside the caller's binding is reported as
+//! not found (its existence is not revealed); an action the caller's role does not allow within
+//! the binding is refused as forbidden.
+
+use crate::users::{ApiToken, Binding, Role, TokenAccess, User};
+use crate::{Actor, DeclarationRecord, EvidenceItem, Result, Store, StoreError};
+use hygie_core::journal::JournalEntry;
+use hygie_core::plan::{self, RegionStatus};
+use hygie_core::{
+    Catalog, CheckRun, DeclaredStatus, Facility, FacilityStatus, Finess, MeasureId, Region,
+};
+use serde::Serialize;
+
+/// Who is asking and what they may do: built from a logged-in user or an API token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Access {
+    pub actor: String,
+    pub binding: Binding,
+    pub role: Option<Role>,
+    pub write: bool,
+    pub journal: bool,
+    pub tokens: bool,
+    pub users: bool,
+}
+
+impl Access {
+    pub fn for_user(u: &User) -> Access {
+        Access {
+            actor: format!("web:{}", u.username),
+            binding: u.binding.clone(),
+            role: Some(u.role),
+            write: u.role.can_write(),
+            journal: u.role.can_read_journal(),
+            tokens: u.role.can_manage_tokens(),
+            users: u.role == Role::Administrator,
+        }
+    }
+
+    pub fn for_token(t: &ApiToken) -> Access {
+        Access {
+            actor: format!("token:{}:{}", t.id, t.name),
+            binding: Binding::Facilities {
+                facilities: vec![t.facility.clone()],
+            },
+            role: None,
+            write: t.access == TokenAccess::Write,
+            journal: false,
+            tokens: false,
+            users: false,
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor(self.actor.clone())
+    }
+}
+
+/// The store as one caller may see it.
+#[derive(Debug, Clone, Copy)]
+pub struct Scoped<'a> {
+    store: &'a Store,
+    access: &'a Access,
+}
+
+fn forbidden(what: &str) -> StoreError {
+    StoreError::Forbidden(what.to_owned())
+}
+
+impl Store {
+    /// The sequence number of the last journal entry: every change moves it, so it versions
+    /// caches of derived views.
+    pub async fn journal_head_seq(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT seq FROM journal_head WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The store filtered by what `access` may see and do.
+    pub fn scoped<'a>(&'a self, access: &'a Access) -> Scoped<'a> {
+        Scoped {
+            store: self,
+            access,
+        }
+    }
+}
+
+impl<'a> Scoped<'a> {
+    pub fn access(&self) -> &Access {
+        self.access
+    }
+
+    /// Facilities in scope, ordered by region then FINESS.
+    pub async fn facilities(&self) -> Result<Vec<Facility>> {
+        match &self.access.binding {
+            Binding::Installation => self.store.facilities(None).await,
+            Binding::Region { region } => self.store.facilities(Some(*region)).await,
+            Binding::Facilities { facilities } => {
+                let mut out = Vec::with_capacity(facilities.len());
+                for f in facilities {
+                    match self.store.facility(f).await {
+                        Ok(x) => out.push(x),
+                        Err(StoreError::NotFound(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                out.sort_by(|a, b| (a.region, &a.id).cmp(&(b.region, &b.id)));
+                Ok(out)
+            }
+        }
+    }
+
+    /// Whether the caller sees every facility of `region`.
+    pub fn covers_region(&self, region: Region) -> bool {
+        match &self.access.binding {
+            Binding::Installation => true,
+            Binding::Region { region: r } => *r == region,
+            Binding::Facilities { .. } => false,
+        }
+    }
+
+    /// Regions the caller can open a regional view of.
+    pub async fn regions(&self) -> Result<Vec<Region>> {
+        Ok(match &self.access.binding {
+            Binding::Installation => {
+                let mut r: Vec<Region> = self
+                    .store
+                    .facilities(None)
+                    .await?
+                    .iter()
+                    .map(|f| f.region)
+                    .collect();
+                r.dedup();
+                r
+            }
+            Binding::Region { region } => vec![*region],
+            Binding::Facilities { .. } => Vec::new(),
+        })
+    }
+
+    /// One facility, or NotFound when it is not in scope (whether or not it exists).
+    pub async fn facility(&self, id: &Finess) -> Result<Facility> {
+        let hidden = || StoreError::NotFound(format!("facility {id}"));
+        if let Binding::Facilities { facilities } = &self.access.binding
+            && !facilities.contains(id)
+        {
+            return Err(hidden());
+        }
+        let f = self.store.facility(id).await?;
+        if self.access.binding.covers(&f.id, f.region) {
+            Ok(f)
+        } else {
+            Err(hidden())
+        }
+    }
+
+    pub async fn facility_status(
+        &self,
+        catalog: &Catalog,
+        id: &Finess,
+        as_of: jiff::civil::Date,
+    ) -> Result<FacilityStatus> {
+        self.facility(id).await?;
+        self.store.facility_status(catalog, id, as_of).await
+    }
+
+    /// A facility's status at several dates, loading its history once (for trend charts).
+    pub async fn facility_trend(
+        &self,
+        catalog: &Catalog,
+        id: &Finess,
+        dates: &[jiff::civil::Date],
+    ) -> Result<Vec<FacilityStatus>> {
+        let f = self.facility(id).await?;
+        let decl = self.store.declarations(id).await?;
+        let runs = self.store.check_runs(id, None).await?;
+        Ok(dates
+            .iter()
+            .map(|d| plan::facility_status(&f, catalog, &decl, &runs, *d))
+            .collect())
+    }
+
+    /// A region's side-by-side view, holding only the facilities in scope. A caller bound to
+    /// facilities sees only theirs; one bound to another region is refused.
+    pub async fn region_status(
+        &self,
+        catalog: &Catalog,
+        region: Region,
+        as_of: jiff::civil::Date,
+    ) -> Result<RegionStatus> {
+        match &self.access.binding {
+            Binding::Installation => self.store.region_status(catalog, region, as_of).await,
+            Binding::Region { region: r } if *r == region => {
+                self.store.region_status(catalog, region, as_of).await
+            }
+            Binding::Region { .. } => Err(StoreError::NotFound(format!("region {region}"))),
+            Binding::Facilities { facilities } => {
+                let mut statuses = Vec::new();
+                for f in facilities {
+                    let fac = self.store.facility(f).await?;
+                    if fac.region == region {
+                        statuses.push(self.store.facility_status(catalog, f, as_of).await?);
+                    }
+                }
+                if statuses.is_empty() {
+                    return Err(StoreError::NotFound(format!("region {region}")));
+                }
+                Ok(RegionStatus::from_statuses(region, as_of, &statuses))
+            }
+        }
+    }
+
+    pub async fn declaration_history(
+        &self,
+        id: &Finess,
+        measure: Option<&MeasureId>,
+    ) -> Result<Vec<DeclarationRecord>> {
+        self.facility(id).await?;
+        self.store.declaration_history(id, measure).await
+    }
+
+    pub async fn check_runs(&self, id: &Finess) -> Result<Vec<CheckRun>> {
+        self.facility(id).await?;
+        self.store.check_runs(id, None).await
+    }
+
+    pub async fn evidence(
+        &self,
+        id: &Finess,
+        measure: Option<&MeasureId>,
+    ) -> Result<Vec<EvidenceItem>> {
+        self.facility(id).await?;
+        self.store.evidence(id, measure).await
+    }
+
+    /// An evidence file's name and content, only if this facility holds it (a hash known from
+    /// another facility does not open it here).
+    pub async fn evidence_file(&self, id: &Finess, sha256: &str) -> Result<(String, Vec<u8>)> {
+        self.facility(id).await?;
+        let item = self
+            .store
+            .evidence(id, None)
+            .await?
+            .into_iter()
+            .find_map(|e| match e.kind {
+                crate::EvidenceKind::File {
+                    sha256: s,
+                    file_name,
+                    ..
+                } if s == sha256 => Some(file_name),
+                _ => None,
+            })
+            .ok_or_else(|| StoreError::NotFound(format!("evidence file {sha256}")))?;
+        Ok((item, self.store.evidence_content(sha256).await?))
+    }
+
+    fn check_write(&self) -> Result<()> {
+        if self.access.write {
+            Ok(())
+        } else {
+            Err(forbidden("this account may not change a facility's plan"))
+        }
+    }
+
+    pub async fn declare(
+        &self,
+        id: &Finess,
+        measure: &MeasureId,
+        status: &DeclaredStatus,
+        owner: Option<&str>,
+        note: Option<&str>,
+    ) -> Result<i64> {
+        self.facility(id).await?;
+        self.check_write()?;
+        self.store
+            .declare(id, measure, status, owner, note, &self.access.actor())
+            .await
+    }
+
+    pub async fn add_evidence_file(
+        &self,
+        id: &Finess,
+        measure: &MeasureId,
+        file_name: &str,
+        content: &[u8],
+    ) -> Result<EvidenceItem> {
+        self.facility(id).await?;
+        self.check_write()?;
+        self.store
+            .add_evidence_file(id, measure, file_name, content, &self.access.actor())
+            .await
+    }
+
+    /// Journal entries about the facilities in scope (everything for the installation), newest
+    /// last, at most `limit`.
+    pub async fn journal_entries(&self, limit: i64) -> Result<Vec<JournalEntry>> {
+        if !self.access.journal {
+            return Err(forbidden("this account may not read the journal"));
+        }
+        match &self.access.binding {
+            Binding::Installation => self.store.journal_entries(None, Some(limit)).await,
+            _ => {
+                let mut out = Vec::new();
+                for f in self.facilities().await? {
+                    out.extend(
+                        self.store
+                            .journal_entries(Some(f.id.as_str()), Some(limit))
+                            .await?,
+                    );
+                }
+                out.sort_by_key(|e| e.seq);
+                let skip = out
+                    .len()
+                    .saturating_sub(usize::try_from(limit).unwrap_or(0));
+                Ok(out.split_off(skip))
+            }
+        }
+    }
+
+    /// Verify the whole chain. The answer holds counts and hashes only, no content.
+    pub async fn verify_journal(&self) -> Result<crate::JournalCheck> {
+        if !self.access.journal {
+            return Err(forbidden("this account may not read the journal"));
+        }
+        self.store.verify_journal().await
+    }
+
+    /// API tokens of the facilities in scope.
+    pub async fn tokens(&self) -> Result<Vec<ApiToken>> {
+        if !self.access.tokens {
+            return Err(forbidden("this account may not manage API tokens"));
+        }
+        match &self.access.binding {
+            Binding::Installation => self.store.tokens(None).await,
+            _ => {
+                let ids: Vec<Finess> = self.facilities().await?.into_iter().map(|f| f.id).collect();
+                self.store.tokens(Some(&ids)).await
+            }
+        }
+    }
+
+    pub async fn create_token(
+        &self,
+        name: &str,
+        facility: &Finess,
+        access: TokenAccess,
+        token_hash: &str,
+    ) -> Result<ApiToken> {
+        self.facility(facility).await?;
+        if !self.access.tokens {
+            return Err(forbidden("this account may not manage API tokens"));
+        }
+        self.store
+            .create_token(name, facility, access, token_hash, &self.access.actor())
+            .await
+    }
+
+    pub async fn revoke_token(&self, id: &str) -> Result<()> {
+        if !self.access.tokens {
+            return Err(forbidden("this account may not manage API tokens"));
+        }
+        let t = self.store.token(id).await?;
+        self.facility(&t.facility)
+            .await
+            .map_err(|_| StoreError::NotFound(format!("token {id}")))?;
+        self.store.revoke_token(id, &self.access.actor()).await
+    }
+
+    /// Users whose binding lies within the caller's (administrators only).
+    pub async fn users(&self) -> Result<Vec<User>> {
+        if !self.access.users {
+            return Err(forbidden("only administrators manage users"));
+        }
+        self.store.users_within(&self.access.binding).await
+    }
+
+    /// Create a user within the caller's binding (administrators only).
+    pub async fn create_user(&self, u: &crate::NewUser) -> Result<User> {
+        if !self.access.users {
+            return Err(forbidden("only administrators manage users"));
+        }
+        let regions = self.store.facility_regions().await?;
+        if !self
+            .access
+            .binding
+            .includes(&u.binding, |f| regions.get(f).copied())
+        {
+            return Err(forbidden("a user can only be given a binding within yours"));
+        }
+        self.store.create_user(u, &self.access.actor()).await
+    }
+}

@@ -1,0 +1,857 @@
+//! Web users, their roles and bindings, sessions, API tokens and the first-run bootstrap token.
+//!
+//! The store never sees a secret in clear: the web layer hands it Argon2id PHC strings for
+//! passwords and SHA-256 digests for session ids, API tokens and the bootstrap token. The only
+//! readable secret is the TOTP seed, which a verifier needs by construction.
+
+use crate::journal::{Actor, append};
+use crate::{Result, Store, StoreError, now_us};
+use hygie_core::{Finess, Region};
+use serde::Serialize;
+use sqlx::Row;
+
+/// What a user does in Hygie; decides what they may do within their binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Administrator,
+    Ciso,
+    Dpo,
+    ItStaff,
+    Ambassador,
+    Auditor,
+    RegionalOfficer,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Administrator,
+        Role::Ciso,
+        Role::Dpo,
+        Role::ItStaff,
+        Role::Ambassador,
+        Role::Auditor,
+        Role::RegionalOfficer,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Administrator => "administrator",
+            Role::Ciso => "ciso",
+            Role::Dpo => "dpo",
+            Role::ItStaff => "it_staff",
+            Role::Ambassador => "ambassador",
+            Role::Auditor => "auditor",
+            Role::RegionalOfficer => "regional_officer",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Role, hygie_core::InvalidValue> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim())
+            .ok_or_else(|| {
+                hygie_core::InvalidValue::new(
+                    "role",
+                    format!(
+                        "'{s}' is not a role (administrator, ciso, dpo, it_staff, ambassador, auditor, regional_officer)"
+                    ),
+                )
+            })
+    }
+
+    pub fn label(self) -> hygie_core::Localized {
+        use hygie_core::Localized as L;
+        match self {
+            Role::Administrator => L::new("administrator", "administrateur"),
+            Role::Ciso => L::new("facility CISO", "RSSI de l'établissement"),
+            Role::Dpo => L::new("DPO", "DPO"),
+            Role::ItStaff => L::new("IT staff", "équipe informatique"),
+            Role::Ambassador => L::new("security ambassador", "ambassadeur sécurité"),
+            Role::Auditor => L::new("read-only auditor", "auditeur (lecture seule)"),
+            Role::RegionalOfficer => L::new("regional officer", "référent régional (ARS)"),
+        }
+    }
+
+    /// NIS 2 strong authentication: these roles must use a second factor.
+    pub fn requires_totp(self) -> bool {
+        matches!(
+            self,
+            Role::Administrator | Role::Ciso | Role::Dpo | Role::RegionalOfficer
+        )
+    }
+
+    /// May change a facility's plan (declarations, evidence).
+    pub fn can_write(self) -> bool {
+        matches!(
+            self,
+            Role::Administrator | Role::Ciso | Role::Dpo | Role::ItStaff
+        )
+    }
+
+    /// May read the journal of the facilities in scope.
+    pub fn can_read_journal(self) -> bool {
+        matches!(
+            self,
+            Role::Administrator | Role::Ciso | Role::Dpo | Role::Auditor | Role::RegionalOfficer
+        )
+    }
+
+    /// May create and revoke API tokens for the facilities in scope.
+    pub fn can_manage_tokens(self) -> bool {
+        matches!(self, Role::Administrator | Role::Ciso)
+    }
+}
+
+/// What part of the installation a user (or token) sees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Binding {
+    /// Every facility and region (installation administrators only).
+    Installation,
+    /// Every facility of one region (regional officers, regional auditors and administrators).
+    Region { region: Region },
+    /// A list of facilities.
+    Facilities { facilities: Vec<Finess> },
+}
+
+impl Binding {
+    fn kind(&self) -> &'static str {
+        match self {
+            Binding::Installation => "installation",
+            Binding::Region { .. } => "region",
+            Binding::Facilities { .. } => "facilities",
+        }
+    }
+
+    /// Whether a facility of `region` with id `id` is in this binding.
+    pub fn covers(&self, id: &Finess, region: Region) -> bool {
+        match self {
+            Binding::Installation => true,
+            Binding::Region { region: r } => *r == region,
+            Binding::Facilities { facilities } => facilities.contains(id),
+        }
+    }
+
+    /// Whether this binding holds everything `other` holds (for delegation).
+    pub fn includes(&self, other: &Binding, region_of: impl Fn(&Finess) -> Option<Region>) -> bool {
+        match (self, other) {
+            (Binding::Installation, _) => true,
+            (_, Binding::Installation) => false,
+            (Binding::Region { region: a }, Binding::Region { region: b }) => a == b,
+            (Binding::Region { region }, Binding::Facilities { facilities }) => {
+                facilities.iter().all(|f| region_of(f) == Some(*region))
+            }
+            (Binding::Facilities { .. }, Binding::Region { .. }) => false,
+            (Binding::Facilities { facilities: a }, Binding::Facilities { facilities: b }) => {
+                b.iter().all(|f| a.contains(f))
+            }
+        }
+    }
+
+    /// Check that a role may have this binding.
+    pub fn check_for(&self, role: Role) -> Result<(), hygie_core::InvalidValue> {
+        let bad = |m: &str| Err(hygie_core::InvalidValue::new("binding", m.to_owned()));
+        match (self, role) {
+            (Binding::Installation, Role::Administrator) => Ok(()),
+            (Binding::Installation, _) => {
+                bad("only an administrator can be bound to the whole installation")
+            }
+            (
+                Binding::Region { .. },
+                Role::Administrator | Role::Auditor | Role::RegionalOfficer,
+            ) => Ok(()),
+            (Binding::Region { .. }, _) => bad("this role is bound to facilities, not to a region"),
+            (Binding::Facilities { .. }, Role::RegionalOfficer) => {
+                bad("a regional officer is bound to a region")
+            }
+            (Binding::Facilities { facilities }, _) if facilities.is_empty() => {
+                bad("name at least one facility")
+            }
+            (Binding::Facilities { .. }, _) => Ok(()),
+        }
+    }
+}
+
+/// A user as the web layer sees it (no password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub binding: Binding,
+    pub totp_enrolled: bool,
+    pub lang: Option<String>,
+    pub disabled: bool,
+}
+
+/// The private part of a user, for the login flow only.
+#[derive(Clone)]
+pub struct Credentials {
+    pub password_hash: String,
+    pub totp_secret: Option<String>,
+    pub totp_last_step: i64,
+    pub failed_logins: i64,
+    pub locked_until: jiff::Timestamp,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("failed_logins", &self.failed_logins)
+            .field("locked_until", &self.locked_until)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub binding: Binding,
+    /// An Argon2id PHC string, never the password.
+    pub password_hash: String,
+    pub lang: Option<String>,
+}
+
+/// Where a session stands in the login flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStage {
+    /// Password accepted; a TOTP code is still due.
+    Totp,
+    /// Password accepted; the user must enrol a TOTP second factor first.
+    Enroll,
+    /// Fully authenticated.
+    Full,
+}
+
+impl SessionStage {
+    fn as_str(self) -> &'static str {
+        match self {
+            SessionStage::Totp => "totp",
+            SessionStage::Enroll => "enroll",
+            SessionStage::Full => "full",
+        }
+    }
+    fn parse(s: &str) -> Result<SessionStage> {
+        match s {
+            "totp" => Ok(SessionStage::Totp),
+            "enroll" => Ok(SessionStage::Enroll),
+            "full" => Ok(SessionStage::Full),
+            o => Err(StoreError::Corrupt(format!("session stage '{o}'"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user: User,
+    pub stage: SessionStage,
+    /// The anti-CSRF token of this session (a random value, not a credential).
+    pub csrf: String,
+    pub expires: jiff::Timestamp,
+}
+
+/// Read or read-write, for API tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenAccess {
+    Read,
+    Write,
+}
+
+impl TokenAccess {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenAccess::Read => "read",
+            TokenAccess::Write => "write",
+        }
+    }
+    pub fn parse(s: &str) -> Result<TokenAccess, hygie_core::InvalidValue> {
+        match s.trim() {
+            "read" => Ok(TokenAccess::Read),
+            "write" => Ok(TokenAccess::Write),
+            o => Err(hygie_core::InvalidValue::new(
+                "access",
+                format!("'{o}' is not a token access (read, write)"),
+            )),
+        }
+    }
+}
+
+/// An API token for scripts and agents: one facility, read or write. The secret is never stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub name: String,
+    pub facility: Finess,
+    pub access: TokenAccess,
+    pub created_by: String,
+    pub created_at: jiff::Timestamp,
+    pub revoked_at: Option<jiff::Timestamp>,
+}
+
+const USER_COLS: &str = "id, username, display_name, role, binding, region, totp_confirmed, lang, disabled, password_hash, totp_secret, totp_last_step, failed_logins, locked_until_us";
+
+impl Store {
+    pub async fn user_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Create a user; refuses a taken username and a binding the role cannot have.
+    pub async fn create_user(&self, u: &NewUser, actor: &Actor) -> Result<User> {
+        u.binding
+            .check_for(u.role)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let name = u.username.trim();
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
+        {
+            return Err(StoreError::Invalid(format!(
+                "username '{name}': 1 to 64 letters, digits, '.', '-', '_' or '@'"
+            )));
+        }
+        let mut tx = self.pool.begin().await?;
+        let details = serde_json::json!({
+            "role": u.role.as_str(), "binding": u.binding, "display_name": u.display_name,
+        });
+        let seq = append(&mut tx, actor, "user.create", name, &details.to_string()).await?;
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!("user {name}")));
+        }
+        let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM users")
+            .fetch_one(&mut *tx)
+            .await?;
+        let region = match &u.binding {
+            Binding::Region { region } => Some(region.code().to_owned()),
+            _ => None,
+        };
+        sqlx::query(
+            "INSERT INTO users (id, username, display_name, role, binding, region, password_hash, lang, created_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(&u.display_name)
+        .bind(u.role.as_str())
+        .bind(u.binding.kind())
+        .bind(region)
+        .bind(&u.password_hash)
+        .bind(u.lang.clone())
+        .bind(now_us())
+        .execute(&mut *tx)
+        .await?;
+        if let Binding::Facilities { facilities } = &u.binding {
+            for f in facilities {
+                crate::facilities::ensure_facility(&mut tx, f).await?;
+                sqlx::query("INSERT INTO user_facilities (user_id, facility) VALUES ($1, $2)")
+                    .bind(id)
+                    .bind(f.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        let _ = seq;
+        self.user(id).await
+    }
+
+    pub async fn user(&self, id: i64) -> Result<User> {
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
+        Ok(self.row_to_user(&row).await?.0)
+    }
+
+    /// A user and their credentials, by username (for the login flow).
+    pub async fn user_for_login(&self, username: &str) -> Result<Option<(User, Credentials)>> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLS} FROM users WHERE username = $1"
+        ))
+        .bind(username.trim())
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => Ok(Some(self.row_to_user(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Credentials of a user by id (for the TOTP step of the login flow).
+    pub async fn credentials(&self, id: i64) -> Result<Credentials> {
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
+        Ok(self.row_to_user(&row).await?.1)
+    }
+
+    /// Every user whose binding lies within `within` (for administrators).
+    pub async fn users_within(&self, within: &Binding) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM users ORDER BY username"))
+            .fetch_all(&self.pool)
+            .await?;
+        let regions = self.facility_regions().await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let (u, _) = self.row_to_user(r).await?;
+            if within.includes(&u.binding, |f| regions.get(f).copied()) {
+                out.push(u);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn facility_regions(
+        &self,
+    ) -> Result<std::collections::BTreeMap<Finess, Region>> {
+        let rows = sqlx::query("SELECT finess, region FROM facilities")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = std::collections::BTreeMap::new();
+        for r in rows {
+            let f: String = r.try_get("finess")?;
+            let g: String = r.try_get("region")?;
+            let corrupt = |e: hygie_core::InvalidValue| StoreError::Corrupt(e.to_string());
+            out.insert(
+                Finess::parse(&f).map_err(corrupt)?,
+                Region::parse(&g).map_err(corrupt)?,
+            );
+        }
+        Ok(out)
+    }
+
+    async fn row_to_user(&self, r: &sqlx::any::AnyRow) -> Result<(User, Credentials)> {
+        let id: i64 = r.try_get("id")?;
+        let role: String = r.try_get("role")?;
+        let role = Role::parse(&role).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let binding: String = r.try_get("binding")?;
+        let binding = match binding.as_str() {
+            "installation" => Binding::Installation,
+            "region" => {
+                let region: Option<String> = r.try_get("region")?;
+                Binding::Region {
+                    region: Region::parse(region.as_deref().unwrap_or(""))
+                        .map_err(|e| StoreError::Corrupt(format!("user {id}: {e}")))?,
+                }
+            }
+            "facilities" => {
+                let rows: Vec<String> = sqlx::query_scalar(
+                    "SELECT facility FROM user_facilities WHERE user_id = $1 ORDER BY facility",
+                )
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+                Binding::Facilities {
+                    facilities: rows
+                        .iter()
+                        .map(|f| Finess::parse(f))
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| StoreError::Corrupt(format!("user {id}: {e}")))?,
+                }
+            }
+            o => return Err(StoreError::Corrupt(format!("user {id}: binding '{o}'"))),
+        };
+        let locked: i64 = r.try_get("locked_until_us")?;
+        Ok((
+            User {
+                id,
+                username: r.try_get("username")?,
+                display_name: r.try_get("display_name")?,
+                role,
+                binding,
+                totp_enrolled: r.try_get::<i64, _>("totp_confirmed")? != 0,
+                lang: r.try_get("lang")?,
+                disabled: r.try_get::<i64, _>("disabled")? != 0,
+            },
+            Credentials {
+                password_hash: r.try_get("password_hash")?,
+                totp_secret: r.try_get("totp_secret")?,
+                totp_last_step: r.try_get("totp_last_step")?,
+                failed_logins: r.try_get("failed_logins")?,
+                locked_until: crate::ts_from_us(locked)?,
+            },
+        ))
+    }
+
+    /// Count a failed login; at `max_failures` consecutive failures the account is locked for
+    /// `lock_for` (journalled). Returns whether the account is now locked.
+    pub async fn record_login_failure(
+        &self,
+        user_id: i64,
+        max_failures: i64,
+        lock_for: jiff::SignedDuration,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let (failed, username): (i64, String) = {
+            let r = sqlx::query("SELECT failed_logins, username FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            (r.try_get("failed_logins")?, r.try_get("username")?)
+        };
+        let locked = failed >= max_failures;
+        if locked {
+            let until = now_us().saturating_add(lock_for.as_micros() as i64);
+            sqlx::query("UPDATE users SET failed_logins = 0, locked_until_us = $2 WHERE id = $1")
+                .bind(user_id)
+                .bind(until)
+                .execute(&mut *tx)
+                .await?;
+            let details =
+                serde_json::json!({ "failures": failed, "locked_for_s": lock_for.as_secs() });
+            append(
+                &mut tx,
+                &Actor("web:login".into()),
+                "auth.lockout",
+                &username,
+                &details.to_string(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(locked)
+    }
+
+    pub async fn reset_login_failures(&self, user_id: i64) -> Result<()> {
+        sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Accept a TOTP time step only if it is later than the last one used: a code is never
+    /// accepted twice, even by concurrent requests.
+    pub async fn accept_totp_step(&self, user_id: i64, step: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2",
+        )
+        .bind(user_id)
+        .bind(step)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Store a new, not yet confirmed TOTP seed (enrolment).
+    pub async fn set_pending_totp(&self, user_id: i64, secret: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE users SET totp_secret = $2, totp_confirmed = 0 WHERE id = $1 AND totp_confirmed = 0",
+        )
+        .bind(user_id)
+        .bind(secret)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The user proved they hold the seed: enrolment done (journalled).
+    pub async fn confirm_totp(&self, user_id: i64, actor: &Actor) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE users SET totp_confirmed = 1 WHERE id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        append(&mut tx, actor, "user.totp_enrol", &username, "{}").await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn set_user_lang(&self, user_id: i64, lang: &str, actor: &Actor) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE users SET lang = $2 WHERE id = $1")
+            .bind(user_id)
+            .bind(lang)
+            .execute(&mut *tx)
+            .await?;
+        let details = serde_json::json!({ "lang": lang });
+        append(&mut tx, actor, "user.lang", &username, &details.to_string()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // --- sessions -------------------------------------------------------------------------
+
+    /// Create a session under a fresh id (its digest). A login always creates a new one: a
+    /// session id known before the login is never promoted (no fixation).
+    pub async fn create_session(
+        &self,
+        id_hash: &str,
+        user_id: i64,
+        stage: SessionStage,
+        csrf: &str,
+        expires: jiff::Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        if stage == SessionStage::Full {
+            let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            append(
+                &mut tx,
+                &Actor(format!("web:{username}")),
+                "auth.login",
+                &username,
+                "{}",
+            )
+            .await?;
+        }
+        sqlx::query("INSERT INTO sessions (id_hash, user_id, stage, csrf, created_us, expires_us) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id_hash)
+            .bind(user_id)
+            .bind(stage.as_str())
+            .bind(csrf)
+            .bind(now_us())
+            .bind(expires.as_microsecond())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The live session with this id digest, if any.
+    pub async fn session(&self, id_hash: &str) -> Result<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT user_id, stage, csrf, expires_us FROM sessions WHERE id_hash = $1 AND expires_us > $2",
+        )
+        .bind(id_hash)
+        .bind(now_us())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let user = self.user(r.try_get("user_id")?).await?;
+        if user.disabled {
+            return Ok(None);
+        }
+        let stage: String = r.try_get("stage")?;
+        Ok(Some(Session {
+            user,
+            stage: SessionStage::parse(&stage)?,
+            csrf: r.try_get("csrf")?,
+            expires: crate::ts_from_us(r.try_get("expires_us")?)?,
+        }))
+    }
+
+    pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Log out: end the session (journalled).
+    pub async fn logout(&self, id_hash: &str, actor: &Actor) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&mut *tx)
+            .await?;
+        if r.rows_affected() > 0 {
+            let who = actor.0.strip_prefix("web:").unwrap_or(&actor.0).to_owned();
+            append(&mut tx, actor, "auth.logout", &who, "{}").await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // --- bootstrap ------------------------------------------------------------------------
+
+    /// Remember the digest of a new one-time bootstrap token, while no user exists.
+    /// Returns false (and stores nothing) once a user exists.
+    pub async fn set_bootstrap_token(&self, token_hash: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&mut *tx)
+            .await?;
+        if users > 0 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM bootstrap")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO bootstrap (id, token_hash, created_us) VALUES (1, $1, $2)")
+            .bind(token_hash)
+            .bind(now_us())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Whether a bootstrap token is pending.
+    pub async fn bootstrap_pending(&self) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bootstrap")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0 && self.user_count().await? == 0)
+    }
+
+    /// Create the first administrator with the bootstrap token, consuming it. Fails when the
+    /// token is wrong or a user already exists.
+    pub async fn bootstrap_admin(&self, token_hash: &str, u: &NewUser) -> Result<User> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query("DELETE FROM bootstrap WHERE id = 1 AND token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&mut *tx)
+            .await?;
+        if r.rows_affected() != 1 || users > 0 {
+            return Err(StoreError::Forbidden(
+                "the bootstrap token is wrong or already used".into(),
+            ));
+        }
+        tx.commit().await?;
+        self.create_user(u, &Actor("web:bootstrap".into())).await
+    }
+
+    // --- API tokens -----------------------------------------------------------------------
+
+    pub async fn create_token(
+        &self,
+        name: &str,
+        facility: &Finess,
+        access: TokenAccess,
+        token_hash: &str,
+        actor: &Actor,
+    ) -> Result<ApiToken> {
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let mut tx = self.pool.begin().await?;
+        crate::facilities::ensure_facility(&mut tx, facility).await?;
+        let details = serde_json::json!({ "id": id, "name": name, "access": access.as_str() });
+        append(
+            &mut tx,
+            actor,
+            "token.create",
+            facility.as_str(),
+            &details.to_string(),
+        )
+        .await?;
+        let at = now_us();
+        sqlx::query("INSERT INTO api_tokens (id, name, token_hash, facility, access, created_by, created_us) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&id)
+            .bind(name)
+            .bind(token_hash)
+            .bind(facility.as_str())
+            .bind(access.as_str())
+            .bind(&actor.0)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ApiToken {
+            id,
+            name: name.to_owned(),
+            facility: facility.clone(),
+            access,
+            created_by: actor.0.clone(),
+            created_at: crate::ts_from_us(at)?,
+            revoked_at: None,
+        })
+    }
+
+    /// The live (not revoked) token with this digest.
+    pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        let row = sqlx::query("SELECT id, name, facility, access, created_by, created_us, revoked_us FROM api_tokens WHERE token_hash = $1 AND revoked_us IS NULL")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(row_to_token).transpose()
+    }
+
+    /// Tokens of some facilities (all when `facilities` is None).
+    pub async fn tokens(&self, facilities: Option<&[Finess]>) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query("SELECT id, name, facility, access, created_by, created_us, revoked_us FROM api_tokens ORDER BY created_us, id")
+            .fetch_all(&self.pool)
+            .await?;
+        let all: Vec<ApiToken> = rows.iter().map(row_to_token).collect::<Result<_>>()?;
+        Ok(match facilities {
+            None => all,
+            Some(fs) => all
+                .into_iter()
+                .filter(|t| fs.contains(&t.facility))
+                .collect(),
+        })
+    }
+
+    pub async fn token(&self, id: &str) -> Result<ApiToken> {
+        let row = sqlx::query("SELECT id, name, facility, access, created_by, created_us, revoked_us FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("token {id}")))?;
+        row_to_token(&row)
+    }
+
+    pub async fn revoke_token(&self, id: &str, actor: &Actor) -> Result<()> {
+        let t = self.token(id).await?;
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(
+            "UPDATE api_tokens SET revoked_us = $2 WHERE id = $1 AND revoked_us IS NULL",
+        )
+        .bind(id)
+        .bind(now_us())
+        .execute(&mut *tx)
+        .await?;
+        if r.rows_affected() == 1 {
+            let details = serde_json::json!({ "id": id, "name": t.name });
+            append(
+                &mut tx,
+                actor,
+                "token.revoke",
+                t.facility.as_str(),
+                &details.to_string(),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn row_to_token(r: &sqlx::any::AnyRow) -> Result<ApiToken> {
+    let corrupt = |e: hygie_core::InvalidValue| StoreError::Corrupt(e.to_string());
+    let facility: String = r.try_get("facility")?;
+    let access: String = r.try_get("access")?;
+    let revoked: Option<i64> = r.try_get("revoked_us")?;
+    Ok(ApiToken {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        facility: Finess::parse(&facility).map_err(corrupt)?,
+        access: TokenAccess::parse(&access).map_err(corrupt)?,
+        created_by: r.try_get("created_by")?,
+        created_at: crate::ts_from_us(r.try_get("created_us")?)?,
+        revoked_at: revoked.map(crate::ts_from_us).transpose()?,
+    })
+}

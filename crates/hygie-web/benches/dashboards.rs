@@ -1,0 +1,365 @@
+//! Dashboard load benchmark (issue 7): seeds a region of N facilities (default 1,000) × the full
+//! catalogue with a year of declaration history and monthly check runs, serves the app on
+//! loopback, and loads the regional dashboard and a facility dashboard with `wrk` running as a
+//! second process. Prints p50/p99 and requests/s per backend.
+//!
+//!   cargo bench -p hygie-web --bench dashboards
+//!   HYGIE_BENCH_FACILITIES=1000 HYGIE_BENCH_SECONDS=10 HYGIE_BENCH_BACKENDS=sqlite,postgres
+//!   HYGIE_TEST_POSTGRES_URL=postgres://root@127.0.0.1:5432/test (admin database; a fresh one is created)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use hygie_core::{Facility, FacilityKind, Finess, Nis2Status, Region};
+use hygie_store::{Actor, Binding, NewUser, Role, SessionStage, Store};
+use hygie_web::{AppState, Config, auth};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+fn env_or(k: &str, d: &str) -> String {
+    std::env::var(k).unwrap_or_else(|_| d.to_owned())
+}
+
+/// A small deterministic generator (no rand dependency).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+async fn seed(store: &Store, n: usize) -> Vec<Finess> {
+    let catalog = hygie_catalog::bundled().unwrap();
+    let actor = Actor("bench".into());
+    let region = Region::parse("BRE").unwrap();
+    let deps = ["22", "29", "35", "56"];
+    let kinds = FacilityKind::ALL;
+    let today = hygie_web::api::today();
+    let mut rng = Lcg(7);
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let id = Finess::with_check_digit(&format!("{}{:06}", deps[i % 4], 100_000 + i)).unwrap();
+        let f = Facility {
+            id: id.clone(),
+            legal_entity: None,
+            name: format!("Bench facility {i}"),
+            kind: kinds[i % kinds.len()],
+            region,
+            nis2: if i % 3 == 0 {
+                Nis2Status::Essential
+            } else {
+                Nis2Status::Important
+            },
+            plan_start: today
+                .saturating_sub(jiff::Span::new().months(6 + (i % 18) as i64))
+                .first_of_month(),
+        };
+        store.add_facility(&f, false, &actor).await.unwrap();
+        ids.push(id);
+    }
+    // A year of history, inserted in bulk (the journal is not what the dashboards read).
+    let now = jiff::Timestamp::now().as_microsecond();
+    let year = 365 * 24 * 3600 * 1_000_000i64;
+    let mut rows: Vec<(i64, String, String, &'static str, i64)> = Vec::new();
+    let mut seq = 1_000_000_000i64;
+    for (i, id) in ids.iter().enumerate() {
+        let kind = kinds[i % kinds.len()];
+        for m in catalog
+            .measures
+            .iter()
+            .filter(|m| m.applies(kind, Nis2Status::Essential))
+        {
+            let start = now - year + (rng.below(300) as i64) * 24 * 3600 * 1_000_000;
+            if rng.below(10) < 8 {
+                seq += 1;
+                rows.push((seq, id.to_string(), m.id.to_string(), "in_progress", start));
+                if rng.below(10) < 6 {
+                    seq += 1;
+                    let done = start + (rng.below(60) as i64 + 1) * 24 * 3600 * 1_000_000;
+                    rows.push((
+                        seq,
+                        id.to_string(),
+                        m.id.to_string(),
+                        "implemented",
+                        done.min(now - 1),
+                    ));
+                }
+            }
+        }
+    }
+    let mut tx = store.pool().begin().await.unwrap();
+    for chunk in rows.chunks(400) {
+        let mut sql = String::from(
+            "INSERT INTO declarations (seq, facility, measure, status, justification, owner, note, at_us, actor) VALUES ",
+        );
+        for k in 0..chunk.len() {
+            let b = k * 5;
+            sql.push_str(&format!(
+                "{}(${}, ${}, ${}, ${}, NULL, 'RSSI', NULL, ${}, 'bench')",
+                if k > 0 { "," } else { "" },
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5
+            ));
+        }
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(r.0)
+                .bind(r.1.clone())
+                .bind(r.2.clone())
+                .bind(r.3)
+                .bind(r.4);
+        }
+        q.execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    // Monthly automated audits of a few measures.
+    let audited = ["IAM-04", "IAM-05", "IAM-06", "BCK-02", "END-01"];
+    let mut tx = store.pool().begin().await.unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        for month in 0..12i64 {
+            let run = format!("bench-{i}-{month}");
+            let at = now - year + month * (year / 12);
+            sqlx::query("INSERT INTO check_runs (id, facility, source, at_us, summary) VALUES ($1, $2, 'ad', $3, '{}')")
+                .bind(&run).bind(id.to_string()).bind(at).execute(&mut *tx).await.unwrap();
+            for (k, m) in audited.iter().enumerate() {
+                let outcome = if rng.below(4) == 0 { "fail" } else { "pass" };
+                sqlx::query("INSERT INTO check_results (run_id, rule, severity, outcome, measures, objects) VALUES ($1, $2, 'high', $3, $4, '[]')")
+                    .bind(&run).bind(format!("R{k}")).bind(outcome).bind(format!("[\"{m}\"]")).execute(&mut *tx).await.unwrap();
+            }
+        }
+    }
+    tx.commit().await.unwrap();
+    println!(
+        "  seeded {n} facilities, {} declarations, {} check runs",
+        rows.len(),
+        n * 12
+    );
+    ids
+}
+
+async fn session_for(store: &Store, name: &str, role: Role, binding: Binding) -> String {
+    let u = store
+        .create_user(
+            &NewUser {
+                username: name.into(),
+                display_name: name.into(),
+                role,
+                binding,
+                password_hash: "x".into(),
+                lang: None,
+            },
+            &Actor("bench".into()),
+        )
+        .await
+        .unwrap();
+    let id = auth::random_hex(32).unwrap();
+    let exp = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(2))
+        .unwrap();
+    store
+        .create_session(&auth::digest(&id), u.id, SessionStage::Full, "csrf", exp)
+        .await
+        .unwrap();
+    format!("{}={id}", hygie_web::SESSION_COOKIE)
+}
+
+/// Run wrk against a URL; returns (p50 ms, p99 ms, requests/s).
+fn wrk(url: &str, cookie: &str, seconds: &str) -> (f64, f64, f64) {
+    let out = std::process::Command::new("wrk")
+        .args([
+            "-t2",
+            "-c8",
+            &format!("-d{seconds}s"),
+            "--latency",
+            "-H",
+            &format!("Cookie: {cookie}"),
+            url,
+        ])
+        .output()
+        .expect("wrk is needed (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ms = |v: &str| -> f64 {
+        let v = v.trim();
+        if let Some(x) = v.strip_suffix("us") {
+            x.parse::<f64>().unwrap_or(f64::NAN) / 1000.0
+        } else if let Some(x) = v.strip_suffix("ms") {
+            x.parse().unwrap_or(f64::NAN)
+        } else if let Some(x) = v.strip_suffix('s') {
+            x.parse::<f64>().unwrap_or(f64::NAN) * 1000.0
+        } else {
+            f64::NAN
+        }
+    };
+    let pct = |p: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(p).map(ms))
+            .unwrap_or(f64::NAN)
+    };
+    let rps = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Requests/sec:")
+                .map(|x| x.trim().parse().unwrap_or(f64::NAN))
+        })
+        .unwrap_or(f64::NAN);
+    if text.contains("Non-2xx") {
+        panic!("wrk saw errors:\n{text}");
+    }
+    (pct("50%"), pct("99%"), rps)
+}
+
+async fn bench(backend: &str, n: usize, seconds: &str) {
+    let (_dir, store, pg) = match backend {
+        "sqlite" => {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(&hygie_store::sqlite_url_in(dir.path()))
+                .await
+                .unwrap();
+            (Some(dir), store, None)
+        }
+        _ => {
+            use sqlx::Connection;
+            let admin_url = hygie_testkit::postgres_admin_url();
+            let mut admin = sqlx::postgres::PgConnection::connect(&admin_url)
+                .await
+                .expect("PostgreSQL reachable");
+            let db = format!("hygie_bench_{}", uuid::Uuid::new_v4().simple());
+            sqlx::query(&format!("CREATE DATABASE {db}"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let base = admin_url.rsplit_once('/').unwrap().0.to_owned();
+            (
+                None,
+                Store::open(&format!("{base}/{db}")).await.unwrap(),
+                Some((admin_url, db)),
+            )
+        }
+    };
+    println!("{backend}:");
+    let t = Instant::now();
+    let ids = seed(&store, n).await;
+    println!("  seeding took {:.1} s", t.elapsed().as_secs_f64());
+    let officer = session_for(
+        &store,
+        "officer",
+        Role::RegionalOfficer,
+        Binding::Region {
+            region: Region::parse("BRE").unwrap(),
+        },
+    )
+    .await;
+    let ciso = session_for(
+        &store,
+        "ciso",
+        Role::Ciso,
+        Binding::Facilities {
+            facilities: vec![ids[n / 2].clone()],
+        },
+    )
+    .await;
+    let state = AppState::new(
+        store.clone(),
+        hygie_catalog::bundled().unwrap(),
+        Config::default(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            hygie_web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    let region_url = format!("http://{addr}/regions/BRE");
+    let facility_url = format!("http://{addr}/facilities/{}", ids[n / 2]);
+    // Cold first load (computes the regional view; later loads reuse it until the journal moves).
+    for (url, cookie) in [(&region_url, &officer), (&facility_url, &ciso)] {
+        let t = Instant::now();
+        let out = std::process::Command::new("wrk")
+            .args([
+                "-t1",
+                "-c1",
+                "-d1s",
+                "-H",
+                &format!("Cookie: {cookie}"),
+                url,
+            ])
+            .output();
+        let _ = out;
+        println!(
+            "  warm-up {url}: {:.0} ms",
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    let cold_t = Instant::now();
+    let _ = hygie_store::Store::region_status(
+        &store,
+        &hygie_catalog::bundled().unwrap(),
+        Region::parse("BRE").unwrap(),
+        hygie_web::api::today(),
+    )
+    .await
+    .unwrap();
+    println!(
+        "  uncached regional computation: {:.0} ms",
+        cold_t.elapsed().as_secs_f64() * 1000.0
+    );
+    let (rp50, rp99, rrps) = tokio::task::spawn_blocking({
+        let (u, c, s) = (region_url.clone(), officer.clone(), seconds.to_owned());
+        move || wrk(&u, &c, &s)
+    })
+    .await
+    .unwrap();
+    let (fp50, fp99, frps) = tokio::task::spawn_blocking({
+        let (u, c, s) = (facility_url.clone(), ciso.clone(), seconds.to_owned());
+        move || wrk(&u, &c, &s)
+    })
+    .await
+    .unwrap();
+    println!(
+        "  | {backend} | regional dashboard ({n} facilities) | p50 {rp50:.1} ms | p99 {rp99:.1} ms | {rrps:.0} req/s |"
+    );
+    println!(
+        "  | {backend} | facility dashboard (with 13-point trend) | p50 {fp50:.1} ms | p99 {fp99:.1} ms | {frps:.0} req/s |"
+    );
+    store.close().await;
+    if let Some((admin_url, db)) = pg {
+        use sqlx::Connection;
+        if let Ok(mut c) = sqlx::postgres::PgConnection::connect(&admin_url).await {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .execute(&mut c)
+                .await;
+        }
+    }
+}
+
+fn main() {
+    // `cargo bench` passes --bench; nothing else to parse.
+    let n: usize = env_or("HYGIE_BENCH_FACILITIES", "1000")
+        .parse()
+        .unwrap_or(1000);
+    let seconds = env_or("HYGIE_BENCH_SECONDS", "10");
+    let backends = env_or("HYGIE_BENCH_BACKENDS", "sqlite,postgres");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for b in backends.split(',') {
+            bench(b.trim(), n, &seconds).await;
+        }
+    });
+}

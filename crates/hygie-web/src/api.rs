@@ -1,0 +1,371 @@
+//! The JSON API under `/api/v1`. Every handler reads and writes through `Store::scoped`.
+//! Cookie-authenticated state changes need the `X-CSRF-Token` header; bearer tokens do not.
+
+use crate::{AppState, Caller, WebError, auth};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use hygie_core::{DeclaredStatus, Finess, MeasureId, Region};
+use hygie_store::{JournalCheck, TokenAccess};
+use serde::Deserialize;
+
+/// Every route of the API (method, path as in the OpenAPI document). A test checks that each is
+/// routed and documented.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/openapi.json"),
+    ("get", "/api/v1/me"),
+    ("get", "/api/v1/facilities"),
+    ("get", "/api/v1/facilities/{finess}"),
+    ("get", "/api/v1/facilities/{finess}/status"),
+    ("get", "/api/v1/facilities/{finess}/measures/{measure}"),
+    (
+        "post",
+        "/api/v1/facilities/{finess}/measures/{measure}/declarations",
+    ),
+    (
+        "get",
+        "/api/v1/facilities/{finess}/measures/{measure}/evidence",
+    ),
+    (
+        "post",
+        "/api/v1/facilities/{finess}/measures/{measure}/evidence",
+    ),
+    ("get", "/api/v1/facilities/{finess}/evidence/{sha256}"),
+    ("get", "/api/v1/regions/{region}/status"),
+    ("get", "/api/v1/journal/verify"),
+    ("get", "/api/v1/tokens"),
+    ("post", "/api/v1/tokens"),
+    ("delete", "/api/v1/tokens/{id}"),
+];
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(crate::openapi::document))
+        .route("/me", get(me))
+        .route("/facilities", get(facilities))
+        .route("/facilities/{finess}", get(facility))
+        .route("/facilities/{finess}/status", get(status))
+        .route("/facilities/{finess}/measures/{measure}", get(measure))
+        .route(
+            "/facilities/{finess}/measures/{measure}/declarations",
+            post(declare),
+        )
+        .route(
+            "/facilities/{finess}/measures/{measure}/evidence",
+            get(evidence_list).post(evidence_upload),
+        )
+        .route(
+            "/facilities/{finess}/evidence/{sha256}",
+            get(evidence_download),
+        )
+        .route("/regions/{region}/status", get(region_status))
+        .route("/journal/verify", get(journal_verify))
+        .route("/tokens", get(tokens).post(token_create))
+        .route("/tokens/{id}", delete(token_revoke))
+}
+
+/// Today in France's calendar.
+pub fn today() -> jiff::civil::Date {
+    let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
+    jiff::Timestamp::now().to_zoned(tz).date()
+}
+
+pub(crate) fn finess(s: &str) -> Result<Finess, WebError> {
+    Finess::parse(s).map_err(|_| WebError::NotFound(format!("facility {s}")))
+}
+
+pub(crate) fn measure_id(st: &AppState, s: &str) -> Result<MeasureId, WebError> {
+    st.catalog()
+        .resolve(s)
+        .map(|m| m.id.clone())
+        .map_err(|_| WebError::NotFound(format!("measure {s}")))
+}
+
+pub(crate) fn region(s: &str) -> Result<Region, WebError> {
+    Region::parse(s).map_err(|_| WebError::NotFound(format!("region {s}")))
+}
+
+fn csrf_header(h: &HeaderMap) -> Option<&str> {
+    h.get("x-csrf-token").and_then(|v| v.to_str().ok())
+}
+
+async fn me(c: Caller) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "actor": c.access.actor,
+        "user": c.user,
+        "binding": c.access.binding,
+        "can_write": c.access.write,
+        "csrf_token": c.session.as_ref().map(|(_, t)| t),
+    }))
+}
+
+async fn facilities(State(st): State<AppState>, c: Caller) -> Result<Response, WebError> {
+    let list = st.store().scoped(&c.access).facilities().await?;
+    Ok(Json(list).into_response())
+}
+
+async fn facility(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let f = st.store().scoped(&c.access).facility(&finess(&id)?).await?;
+    Ok(Json(f).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AsOf {
+    pub as_of: Option<String>,
+}
+
+pub(crate) fn as_of(q: &AsOf) -> Result<jiff::civil::Date, WebError> {
+    match q.as_of.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Ok(hygie_core::parse_date("as_of", s)?),
+        None => Ok(today()),
+    }
+}
+
+async fn status(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<AsOf>,
+) -> Result<Response, WebError> {
+    let s = st
+        .store()
+        .scoped(&c.access)
+        .facility_status(st.catalog(), &finess(&id)?, as_of(&q)?)
+        .await?;
+    Ok(Json(s).into_response())
+}
+
+async fn measure(
+    State(st): State<AppState>,
+    c: Caller,
+    Path((id, m)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let id = finess(&id)?;
+    let m = measure_id(&st, &m)?;
+    let scoped = st.store().scoped(&c.access);
+    let status = scoped.facility_status(st.catalog(), &id, today()).await?;
+    let state = status.measures.iter().find(|s| s.id == m);
+    let history = scoped.declaration_history(&id, Some(&m)).await?;
+    let evidence = scoped.evidence(&id, Some(&m)).await?;
+    let history: Vec<_> = history
+        .iter()
+        .map(|r| {
+            serde_json::json!({ "seq": r.seq, "status": r.declaration.status, "owner": r.declaration.owner,
+                "note": r.declaration.note, "at": r.declaration.at, "by": r.declaration.by })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "facility": id, "measure": st.catalog().measure(&m), "state": state,
+        "history": history, "evidence": evidence,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct DeclareBody {
+    status: String,
+    justification: Option<String>,
+    owner: Option<String>,
+    note: Option<String>,
+}
+
+async fn declare(
+    State(st): State<AppState>,
+    c: Caller,
+    headers: HeaderMap,
+    Path((id, m)): Path<(String, String)>,
+    Json(b): Json<DeclareBody>,
+) -> Result<Response, WebError> {
+    c.check_csrf(csrf_header(&headers))?;
+    let id = finess(&id)?;
+    let m = measure_id(&st, &m)?;
+    let status = DeclaredStatus::parse(&b.status, b.justification.as_deref())?;
+    let seq = st
+        .store()
+        .scoped(&c.access)
+        .declare(&id, &m, &status, b.owner.as_deref(), b.note.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "seq": seq }))).into_response())
+}
+
+async fn evidence_list(
+    State(st): State<AppState>,
+    c: Caller,
+    Path((id, m)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let id = finess(&id)?;
+    let m = measure_id(&st, &m)?;
+    let e = st.store().scoped(&c.access).evidence(&id, Some(&m)).await?;
+    Ok(Json(e).into_response())
+}
+
+#[derive(Deserialize)]
+struct Upload {
+    file_name: Option<String>,
+}
+
+/// Keep a file name printable and free of path separators.
+pub(crate) fn clean_file_name(s: &str) -> Result<String, WebError> {
+    let base = s.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    let clean: String = base
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .take(200)
+        .collect();
+    if clean.is_empty() || clean == "." || clean == ".." {
+        return Err(WebError::Invalid(
+            "file_name: give the evidence file a name".into(),
+        ));
+    }
+    Ok(clean)
+}
+
+async fn evidence_upload(
+    State(st): State<AppState>,
+    c: Caller,
+    headers: HeaderMap,
+    Path((id, m)): Path<(String, String)>,
+    Query(q): Query<Upload>,
+    body: Bytes,
+) -> Result<Response, WebError> {
+    c.check_csrf(csrf_header(&headers))?;
+    let id = finess(&id)?;
+    let m = measure_id(&st, &m)?;
+    let name = clean_file_name(q.file_name.as_deref().unwrap_or(""))?;
+    if body.is_empty() {
+        return Err(WebError::Invalid("the evidence file is empty".into()));
+    }
+    let item = st
+        .store()
+        .scoped(&c.access)
+        .add_evidence_file(&id, &m, &name, &body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(item)).into_response())
+}
+
+/// Serve an evidence file as a download (never rendered inline by the browser).
+pub(crate) fn download(name: &str, content: Vec<u8>) -> Response {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{ascii}\""),
+            ),
+        ],
+        content,
+    )
+        .into_response()
+}
+
+async fn evidence_download(
+    State(st): State<AppState>,
+    c: Caller,
+    Path((id, sha)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let id = finess(&id)?;
+    let (name, content) = st
+        .store()
+        .scoped(&c.access)
+        .evidence_file(&id, &sha)
+        .await?;
+    Ok(download(&name, content))
+}
+
+async fn region_status(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(r): Path<String>,
+    Query(q): Query<AsOf>,
+) -> Result<Response, WebError> {
+    let r = st.region_status(&c.access, region(&r)?, as_of(&q)?).await?;
+    Ok(Json(&*r).into_response())
+}
+
+async fn journal_verify(State(st): State<AppState>, c: Caller) -> Result<Response, WebError> {
+    let v = st.store().scoped(&c.access).verify_journal().await?;
+    Ok(Json(match v {
+        JournalCheck::Intact { entries } => {
+            serde_json::json!({ "intact": true, "entries": entries })
+        }
+        JournalCheck::Broken(b) => serde_json::json!({ "intact": false, "break": b.to_string() }),
+    })
+    .into_response())
+}
+
+async fn tokens(State(st): State<AppState>, c: Caller) -> Result<Response, WebError> {
+    Ok(Json(st.store().scoped(&c.access).tokens().await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct NewToken {
+    name: String,
+    facility: String,
+    access: String,
+}
+
+async fn token_create(
+    State(st): State<AppState>,
+    c: Caller,
+    headers: HeaderMap,
+    Json(b): Json<NewToken>,
+) -> Result<Response, WebError> {
+    c.check_csrf(csrf_header(&headers))?;
+    let (secret, t) = create_token(&st, &c, &b.name, &b.facility, &b.access).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "token": secret, "id": t.id, "name": t.name, "facility": t.facility, "access": t.access })),
+    )
+        .into_response())
+}
+
+/// Create an API token; returns the secret (shown once) and the stored record.
+pub(crate) async fn create_token(
+    st: &AppState,
+    c: &Caller,
+    name: &str,
+    facility: &str,
+    access: &str,
+) -> Result<(String, hygie_store::ApiToken), WebError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 80 {
+        return Err(WebError::Invalid("name: 1 to 80 characters".into()));
+    }
+    let f = finess(facility)?;
+    let access = TokenAccess::parse(access)?;
+    let secret = format!("hyg_{}", auth::random_hex(32)?);
+    let t = st
+        .store()
+        .scoped(&c.access)
+        .create_token(name, &f, access, &auth::digest(&secret))
+        .await?;
+    Ok((secret, t))
+}
+
+async fn token_revoke(
+    State(st): State<AppState>,
+    c: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    c.check_csrf(csrf_header(&headers))?;
+    st.store().scoped(&c.access).revoke_token(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,252 @@
+//! Hygie's web application and JSON API: the only crate that knows HTTP.
+//!
+//! - Server-rendered HTML (no JavaScript at all), FR/EN per user, default from the browser.
+//! - A JSON API under `/api/v1`, described by `/api/v1/openapi.json`.
+//! - Authentication: Argon2id passwords, TOTP mandatory for administrators, CISOs, DPOs and
+//!   regional officers, lockout after repeated failures, per-address throttling, server-side
+//!   sessions (digests only) in HttpOnly SameSite=Strict cookies rotated at login, CSRF tokens.
+//! - Authorisation: every data access goes through `hygie_store::Scoped`, built from the caller's
+//!   role and binding; a facility outside the binding is "not found".
+
+pub mod api;
+pub mod auth;
+mod error;
+mod html;
+pub mod metrics;
+pub mod openapi;
+mod pages;
+mod session;
+pub mod tls;
+
+pub use error::WebError;
+pub use session::{Caller, SESSION_COOKIE};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use hygie_core::{Catalog, Region, RegionStatus};
+use hygie_store::Store;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Settings of the web server.
+#[derive(Clone)]
+pub struct Config {
+    /// Mark cookies `Secure` (set when serving TLS).
+    pub secure_cookies: bool,
+    /// Consecutive failed logins before an account is locked.
+    pub max_failures: i64,
+    /// How long a locked account stays locked.
+    pub lockout: jiff::SignedDuration,
+    /// Login attempts allowed per client address per minute.
+    pub attempts_per_minute: u32,
+    /// Idle lifetime of a session.
+    pub session_ttl: jiff::SignedDuration,
+    /// The breach index of the password audit, when one is configured.
+    pub breach_index: Option<Arc<dyn auth::BreachIndex>>,
+    /// Largest evidence file accepted.
+    pub max_upload_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            secure_cookies: false,
+            max_failures: 5,
+            lockout: jiff::SignedDuration::from_mins(15),
+            attempts_per_minute: 30,
+            session_ttl: jiff::SignedDuration::from_hours(8),
+            breach_index: None,
+            max_upload_bytes: 25 * 1024 * 1024,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("secure_cookies", &self.secure_cookies)
+            .field("max_failures", &self.max_failures)
+            .field("breach_index", &self.breach_index.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Regional views by (region, date), with the journal head they were computed at.
+type RegionCache = HashMap<(Region, jiff::civil::Date), (i64, Arc<RegionStatus>)>;
+
+/// Shared state of every request; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+struct Inner {
+    store: Store,
+    catalog: Catalog,
+    config: Config,
+    metrics: metrics::Metrics,
+    throttle: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    /// Whole-region views, keyed by region and date, valid while the journal head is unchanged.
+    region_cache: Mutex<RegionCache>,
+}
+
+impl AppState {
+    pub fn new(store: Store, catalog: Catalog, config: Config) -> AppState {
+        AppState(Arc::new(Inner {
+            store,
+            catalog,
+            config,
+            metrics: metrics::Metrics::default(),
+            throttle: Mutex::new(HashMap::new()),
+            region_cache: Mutex::new(HashMap::new()),
+        }))
+    }
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+    pub fn catalog(&self) -> &Catalog {
+        &self.0.catalog
+    }
+    pub fn config(&self) -> &Config {
+        &self.0.config
+    }
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.0.metrics
+    }
+
+    /// A region's view for this caller. Callers who see the whole region share a cached copy,
+    /// recomputed whenever the journal head moves (every change of the store is journalled);
+    /// others get their filtered view from `Scoped`.
+    pub async fn region_status(
+        &self,
+        access: &hygie_store::Access,
+        region: Region,
+        as_of: jiff::civil::Date,
+    ) -> Result<Arc<RegionStatus>, WebError> {
+        let scoped = self.store().scoped(access);
+        if !scoped.covers_region(region) {
+            return Ok(Arc::new(
+                scoped.region_status(self.catalog(), region, as_of).await?,
+            ));
+        }
+        let head = self.store().journal_head_seq().await?;
+        if let Ok(c) = self.0.region_cache.lock()
+            && let Some((seq, rs)) = c.get(&(region, as_of))
+            && *seq == head
+        {
+            return Ok(rs.clone());
+        }
+        let rs = Arc::new(scoped.region_status(self.catalog(), region, as_of).await?);
+        if let Ok(mut c) = self.0.region_cache.lock() {
+            if c.len() > 64 {
+                c.clear();
+            }
+            c.insert((region, as_of), (head, rs.clone()));
+        }
+        Ok(rs)
+    }
+
+    /// Count a login attempt from `ip`; false when the address exceeded its budget this minute.
+    pub fn allow_attempt(&self, ip: Option<IpAddr>) -> bool {
+        let Some(ip) = ip else { return true };
+        let Ok(mut map) = self.0.throttle.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        if map.len() > 10_000 {
+            map.retain(|_, (t, _)| now.duration_since(*t).as_secs() < 60);
+        }
+        let slot = map.entry(ip).or_insert((now, 0));
+        if now.duration_since(slot.0).as_secs() >= 60 {
+            *slot = (now, 0);
+        }
+        slot.1 += 1;
+        slot.1 <= self.0.config.attempts_per_minute
+    }
+
+    /// Print a new one-time bootstrap token when no user exists; returns it (only to show it
+    /// once on the console). None when users exist.
+    pub async fn bootstrap_token(&self) -> Result<Option<String>, WebError> {
+        if self.store().user_count().await? > 0 {
+            return Ok(None);
+        }
+        let token = auth::random_hex(32)?;
+        if self
+            .store()
+            .set_bootstrap_token(&auth::digest(&token))
+            .await?
+        {
+            Ok(Some(token))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// The whole application: pages, API, health and metrics, with security headers on every answer.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config().max_upload_bytes;
+    Router::new()
+        .merge(pages::routes())
+        .nest("/api/v1", api::routes())
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/metrics", axum::routing::get(metrics::render))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
+        .with_state(state)
+}
+
+async fn healthz(State(st): State<AppState>) -> Result<&'static str, WebError> {
+    st.store().user_count().await?;
+    Ok("ok\n")
+}
+
+const CSP: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+async fn security_headers(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if st.config().secure_cookies {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = metrics::route_class(req.uri().path());
+    let res = next.run(req).await;
+    st.metrics()
+        .observe(route, res.status().as_u16(), start.elapsed());
+    res
+}

@@ -1,0 +1,95 @@
+//! The OpenAPI 3.1 description of `/api/v1`, written by hand and kept in step with the router
+//! by a test (`api::ROUTES` must all be documented and routed).
+
+use axum::Json;
+use serde_json::{Value, json};
+
+fn param(name: &str, description: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "description": description, "schema": { "type": "string" } })
+}
+
+fn op(summary: &str, tag: &str, params: Vec<Value>, ok: &str, extra: Value) -> Value {
+    let mut o = json!({
+        "summary": summary,
+        "tags": [tag],
+        "parameters": params,
+        "responses": {
+            ok: { "description": "success" },
+            "401": { "description": "no valid session or token", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+            "403": { "description": "the caller's role may not do this", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+            "404": { "description": "not found, or outside the caller's scope", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+        },
+        "security": [{ "bearer": [] }, { "session": [] }]
+    });
+    if let (Some(o), Some(e)) = (o.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    o
+}
+
+/// The document itself.
+pub fn spec() -> Value {
+    let f = || param("finess", "FINESS number of the facility (9 characters)");
+    let m = || param("measure", "catalogue measure id, e.g. IAM-04");
+    let as_of = json!({ "name": "as_of", "in": "query", "required": false, "description": "date YYYY-MM-DD (default: today, Europe/Paris)", "schema": { "type": "string", "format": "date" } });
+    let csrf = json!({ "name": "X-CSRF-Token", "in": "header", "required": false, "description": "required when authenticated by session cookie (value from GET /api/v1/me)", "schema": { "type": "string" } });
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Hygie API",
+            "version": "1",
+            "description": "Security plan of health-care facilities: facilities, statuses, declarations, evidence, regional views, journal. Every answer is limited to the caller's scope (facilities or region); a facility outside it answers 404."
+        },
+        "servers": [{ "url": "/" }],
+        "paths": {
+            "/api/v1/openapi.json": { "get": { "summary": "This document", "tags": ["meta"], "security": [], "responses": { "200": { "description": "the OpenAPI document" } } } },
+            "/api/v1/me": { "get": op("The caller: user or token, binding, rights, CSRF token", "meta", vec![], "200", json!({})) },
+            "/api/v1/facilities": { "get": op("Facilities in the caller's scope", "facilities", vec![], "200", json!({})) },
+            "/api/v1/facilities/{finess}": { "get": op("One facility", "facilities", vec![f()], "200", json!({})) },
+            "/api/v1/facilities/{finess}/status": { "get": op("Where a facility stands: levels, due dates, overdue measures, scores per PGSSI-S principle", "facilities", vec![f(), as_of.clone()], "200", json!({})) },
+            "/api/v1/facilities/{finess}/measures/{measure}": { "get": op("One measure at a facility: catalogue entry, effective status, declaration history, evidence", "measures", vec![f(), m()], "200", json!({})) },
+            "/api/v1/facilities/{finess}/measures/{measure}/declarations": { "post": op("Declare a measure's status (journalled)", "measures", vec![f(), m(), csrf.clone()], "201", json!({
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Declaration" } } } }
+            })) },
+            "/api/v1/facilities/{finess}/measures/{measure}/evidence": {
+                "get": op("Evidence of a measure", "evidence", vec![f(), m()], "200", json!({})),
+                "post": op("Upload an evidence file (raw body; journalled)", "evidence", vec![f(), m(), csrf.clone(),
+                    json!({ "name": "file_name", "in": "query", "required": true, "schema": { "type": "string" } })], "201", json!({
+                    "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } }
+                }))
+            },
+            "/api/v1/facilities/{finess}/evidence/{sha256}": { "get": op("Download an evidence file held by this facility", "evidence", vec![f(), param("sha256", "SHA-256 of the content, hex")], "200", json!({})) },
+            "/api/v1/regions/{region}/status": { "get": op("Regional view: facilities × levels, overdue counts (limited to the caller's scope)", "regions", vec![param("region", "ARS region code, e.g. BRE or DEMO"), as_of], "200", json!({})) },
+            "/api/v1/journal/verify": { "get": op("Verify the hash chain of the journal", "journal", vec![], "200", json!({})) },
+            "/api/v1/tokens": {
+                "get": op("API tokens of the facilities in scope (administrators and CISOs)", "tokens", vec![], "200", json!({})),
+                "post": op("Create an API token for one facility, read or write; the secret is returned once", "tokens", vec![csrf.clone()], "201", json!({
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewToken" } } } }
+                }))
+            },
+            "/api/v1/tokens/{id}": { "delete": op("Revoke an API token", "tokens", vec![param("id", "token id"), csrf], "204", json!({})) }
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "description": "API token (hyg_...) scoped to one facility, read or write" },
+                "session": { "type": "apiKey", "in": "cookie", "name": "hygie_session" }
+            },
+            "schemas": {
+                "Error": { "type": "object", "properties": { "error": { "type": "string" } }, "required": ["error"] },
+                "Declaration": { "type": "object", "required": ["status"], "properties": {
+                    "status": { "type": "string", "enum": ["not_started", "in_progress", "implemented", "not_applicable"] },
+                    "justification": { "type": "string", "description": "required for not_applicable" },
+                    "owner": { "type": "string" }, "note": { "type": "string" } } },
+                "NewToken": { "type": "object", "required": ["name", "facility", "access"], "properties": {
+                    "name": { "type": "string" }, "facility": { "type": "string" },
+                    "access": { "type": "string", "enum": ["read", "write"] } } }
+            }
+        }
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}

@@ -1,0 +1,185 @@
+//! Who is calling: a bearer API token or a session cookie; cookies and language detection.
+
+use crate::{AppState, WebError, auth};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use hygie_core::Lang;
+use hygie_store::{Access, Session, SessionStage, User};
+
+/// The session cookie: an opaque 256-bit random id; the store keeps only its digest.
+pub const SESSION_COOKIE: &str = "hygie_session";
+/// The pre-login anti-CSRF cookie (double submit) of the login and setup forms.
+pub const PRE_COOKIE: &str = "hygie_pre";
+
+/// An authenticated caller (fully logged-in user or API token).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub access: Access,
+    pub user: Option<User>,
+    /// The session's id digest and CSRF token, when authenticated by cookie.
+    pub session: Option<(String, String)>,
+    pub lang: Lang,
+}
+
+impl Caller {
+    /// State-changing requests authenticated by cookie must carry the session's CSRF token.
+    /// Bearer-token requests carry no ambient credential, so they need none.
+    pub fn check_csrf(&self, token: Option<&str>) -> Result<(), WebError> {
+        match &self.session {
+            None => Ok(()),
+            Some((_, csrf)) => match token {
+                Some(t) if auth::same(t, csrf) => Ok(()),
+                _ => Err(WebError::Forbidden("missing or wrong CSRF token".into())),
+            },
+        }
+    }
+
+    pub fn csrf(&self) -> &str {
+        self.session.as_ref().map(|(_, c)| c.as_str()).unwrap_or("")
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Caller, WebError> {
+        if let Some(v) = parts.headers.get(header::AUTHORIZATION) {
+            let v = v.to_str().map_err(|_| WebError::Unauthorized)?;
+            let token = v
+                .strip_prefix("Bearer ")
+                .ok_or(WebError::Unauthorized)?
+                .trim();
+            let t = st
+                .store()
+                .token_by_hash(&auth::digest(token))
+                .await?
+                .ok_or(WebError::Unauthorized)?;
+            return Ok(Caller {
+                access: Access::for_token(&t),
+                user: None,
+                session: None,
+                lang: browser_lang(&parts.headers),
+            });
+        }
+        match session_of(st, &parts.headers).await? {
+            Some((hash, s)) if s.stage == SessionStage::Full => Ok(Caller {
+                access: Access::for_user(&s.user),
+                lang: user_lang(&s.user, &parts.headers),
+                user: Some(s.user),
+                session: Some((hash, s.csrf)),
+            }),
+            _ => Err(WebError::Unauthorized),
+        }
+    }
+}
+
+/// The session named by the cookie, at any stage of the login flow.
+pub async fn session_of(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(String, Session)>, WebError> {
+    let Some(id) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let hash = auth::digest(&id);
+    Ok(st.store().session(&hash).await?.map(|s| (hash, s)))
+}
+
+/// The value of a cookie.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, Secure under TLS.
+pub fn set_cookie(name: &str, value: &str, max_age_s: i64, secure: bool) -> HeaderValue {
+    let s = format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{}",
+        if secure { "; Secure" } else { "" }
+    );
+    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The language the browser prefers among FR and EN (EN when it names neither).
+pub fn browser_lang(headers: &HeaderMap) -> Lang {
+    let Some(v) = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Lang::En;
+    };
+    let mut best: Option<(f32, Lang)> = None;
+    for part in v.split(',') {
+        let mut it = part.split(';');
+        let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = it
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+            })
+            .unwrap_or(1.0);
+        let lang = if tag.starts_with("fr") {
+            Lang::Fr
+        } else if tag.starts_with("en") {
+            Lang::En
+        } else {
+            continue;
+        };
+        if best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, lang));
+        }
+    }
+    best.map(|(_, l)| l).unwrap_or(Lang::En)
+}
+
+/// A user's chosen language, else the browser's.
+pub fn user_lang(u: &User, headers: &HeaderMap) -> Lang {
+    u.lang
+        .as_deref()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_else(|| browser_lang(headers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language() {
+        let table = [
+            ("fr-FR,fr;q=0.9,en;q=0.8", Lang::Fr),
+            ("en-GB,en;q=0.9,fr;q=0.8", Lang::En),
+            ("de-DE,fr;q=0.5,en;q=0.7", Lang::En),
+            ("de-DE", Lang::En),
+            ("de,fr;q=0.3", Lang::Fr),
+        ];
+        for (h, want) in table {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT_LANGUAGE, HeaderValue::from_static(h));
+            assert_eq!(browser_lang(&m), want, "{h}");
+        }
+        assert_eq!(browser_lang(&HeaderMap::new()), Lang::En);
+    }
+
+    #[test]
+    fn cookies() {
+        let mut m = HeaderMap::new();
+        m.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; hygie_session=abc; b=2"),
+        );
+        assert_eq!(cookie(&m, SESSION_COOKIE).as_deref(), Some("abc"));
+        assert_eq!(cookie(&m, "c"), None);
+        let c = set_cookie("x", "y", 10, true);
+        let c = c.to_str().unwrap_or("");
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Secure"));
+    }
+}

@@ -1,0 +1,245 @@
+//! Test helpers: an app on a temporary SQLite store or a fresh PostgreSQL database, seeded with
+//! facilities in two regions, users of every role, sessions and API tokens.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode, header};
+use hygie_core::{Facility, FacilityKind, Finess, Nis2Status, Region};
+use hygie_store::{Actor, Binding, NewUser, Role, SessionStage, Store, TokenAccess, User};
+use hygie_web::{AppState, Config, auth};
+use tower::ServiceExt;
+
+pub struct App {
+    pub router: Router,
+    pub store: Store,
+    pub state: AppState,
+    /// The database (dropped, for PostgreSQL, when the app is).
+    pub db: hygie_testkit::TestDb,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+fn password_hash() -> String {
+    static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    H.get_or_init(|| auth::hash_password(PASSWORD).unwrap())
+        .clone()
+}
+
+async fn open(db: hygie_testkit::TestDb) -> App {
+    let store = Store::open(&db.url).await.unwrap();
+    let catalog = hygie_catalog::bundled().unwrap();
+    let state = AppState::new(store.clone(), catalog, Config::default());
+    App {
+        router: hygie_web::router(state.clone()),
+        store,
+        state,
+        db,
+    }
+}
+
+pub async fn sqlite_app() -> App {
+    open(hygie_testkit::TestDb::sqlite()).await
+}
+
+/// A fresh PostgreSQL database, or None (SKIP) when the server is unreachable outside CI
+/// (a failure when CI=true).
+pub async fn pg_app() -> Option<App> {
+    let db = tokio::task::spawn_blocking(hygie_testkit::TestDb::postgres)
+        .await
+        .unwrap()?;
+    Some(open(db).await)
+}
+
+impl App {
+    /// Close the pool, then drop the database (PostgreSQL).
+    pub async fn cleanup(self) {
+        self.store.close().await;
+        let db = self.db;
+        tokio::task::spawn_blocking(move || drop(db)).await.unwrap();
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Response<Body> {
+        self.router.clone().oneshot(req).await.unwrap()
+    }
+}
+
+pub async fn body_string(r: Response<Body>) -> String {
+    let b = axum::body::to_bytes(r.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+pub struct Seed {
+    /// In region BRE: the facility the facility-bound users hold.
+    pub own: Finess,
+    /// Also in BRE, not held by facility-bound users.
+    pub other: Finess,
+    /// In IDF.
+    pub far: Finess,
+    /// sha256 of one evidence file per facility (own, other, far).
+    pub sha: [String; 3],
+}
+
+pub async fn seed(app: &App) -> Seed {
+    let actor = Actor("test".into());
+    let mk = |first8: &str, name: &str, region: &str| Facility {
+        id: Finess::with_check_digit(first8).unwrap(),
+        legal_entity: None,
+        name: name.into(),
+        kind: FacilityKind::Hospital,
+        region: Region::parse(region).unwrap(),
+        nis2: Nis2Status::Essential,
+        plan_start: jiff::civil::date(2025, 1, 1),
+    };
+    let fs = [
+        mk("35000101", "CH Own", "BRE"),
+        mk("35000102", "CH Other", "BRE"),
+        mk("75000103", "CH Far", "IDF"),
+    ];
+    let m = hygie_core::MeasureId::parse("IAM-04").unwrap();
+    let mut sha = Vec::new();
+    for f in &fs {
+        app.store.add_facility(f, false, &actor).await.unwrap();
+        let e = app
+            .store
+            .add_evidence_file(
+                &f.id,
+                &m,
+                "policy.pdf",
+                format!("evidence of {}", f.id).as_bytes(),
+                &actor,
+            )
+            .await
+            .unwrap();
+        if let hygie_store::EvidenceKind::File { sha256, .. } = e.kind {
+            sha.push(sha256);
+        }
+    }
+    Seed {
+        own: fs[0].id.clone(),
+        other: fs[1].id.clone(),
+        far: fs[2].id.clone(),
+        sha: [sha[0].clone(), sha[1].clone(), sha[2].clone()],
+    }
+}
+
+pub async fn user(app: &App, name: &str, role: Role, binding: Binding) -> User {
+    app.store
+        .create_user(
+            &NewUser {
+                username: name.into(),
+                display_name: format!("Test {name}"),
+                role,
+                binding,
+                password_hash: password_hash(),
+                lang: None,
+            },
+            &Actor("test".into()),
+        )
+        .await
+        .unwrap()
+}
+
+/// A fully authenticated session straight in the store: (cookie header value, csrf token).
+pub async fn session(app: &App, u: &User) -> (String, String) {
+    let id = auth::random_hex(32).unwrap();
+    let csrf = auth::random_hex(32).unwrap();
+    let exp = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(1))
+        .unwrap();
+    app.store
+        .create_session(&auth::digest(&id), u.id, SessionStage::Full, &csrf, exp)
+        .await
+        .unwrap();
+    (format!("{}={id}", hygie_web::SESSION_COOKIE), csrf)
+}
+
+/// An API token secret for one facility.
+pub async fn token(app: &App, f: &Finess, access: TokenAccess) -> String {
+    let secret = format!("hyg_{}", auth::random_hex(32).unwrap());
+    app.store
+        .create_token(
+            "test",
+            f,
+            access,
+            &auth::digest(&secret),
+            &Actor("test".into()),
+        )
+        .await
+        .unwrap();
+    secret
+}
+
+pub fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+/// How a request authenticates.
+#[derive(Clone, Debug)]
+pub enum Cred {
+    None,
+    Cookie { cookie: String, csrf: String },
+    Bearer(String),
+}
+
+pub fn request(
+    method: &str,
+    uri: &str,
+    cred: &Cred,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Request<Body> {
+    let mut b = Request::builder().method(method).uri(uri);
+    match cred {
+        Cred::None => {}
+        Cred::Cookie { cookie, csrf } => {
+            b = b
+                .header(header::COOKIE, cookie)
+                .header("x-csrf-token", csrf);
+        }
+        Cred::Bearer(t) => b = b.header(header::AUTHORIZATION, format!("Bearer {t}")),
+    }
+    if let Some(ct) = content_type {
+        b = b.header(header::CONTENT_TYPE, ct);
+    }
+    b.body(Body::from(body)).unwrap()
+}
+
+pub fn form_body(pairs: &[(&str, &str)]) -> Vec<u8> {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+        .into_bytes()
+}
+
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+pub fn is_success(s: StatusCode) -> bool {
+    s.is_success()
+}
+
+/// The value a response sets for a cookie, if any.
+pub fn set_cookie_value(r: &Response<Body>, name: &str) -> Option<String> {
+    r.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}

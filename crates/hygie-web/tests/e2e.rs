@@ -1,0 +1,359 @@
+//! Browser end-to-end test in a real headless Debian Chromium driven through chromedriver's
+//! WebDriver HTTP API (a tiny client below, no extra crate): log in with password and TOTP
+//! enrolment, upload an evidence file and see the level progress change, switch language.
+//! Screenshots go to target/e2e-screenshots. Without chromium: fails when CI=true, else SKIP.
+#![allow(clippy::unwrap_used, clippy::collapsible_if, clippy::nonminimal_bool)]
+
+mod common;
+
+use common::*;
+use hygie_store::{Binding, Role};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// One HTTP/1.1 exchange with chromedriver on loopback.
+async fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .map_err(|e| e.to_string())?;
+    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    );
+    s.write_all(req.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    // Read the header, then exactly Content-Length bytes (the driver may keep the connection).
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    let read = async {
+        loop {
+            let n = s.read(&mut buf).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Ok::<(), String>(());
+            }
+            raw.extend_from_slice(&buf[..n]);
+            if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+                if let Some(len) = head.lines().find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                }) {
+                    if raw.len() >= end + 4 + len {
+                        return Ok(());
+                    }
+                } else if head.contains("transfer-encoding: chunked") && raw.ends_with(b"0\r\n\r\n")
+                {
+                    return Ok(());
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), read)
+        .await
+        .map_err(|_| format!("{method} {path}: no answer in 120 s"))??;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").ok_or("no HTTP header")?;
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    let v: Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
+    if head.starts_with("HTTP/1.1 2") {
+        Ok(v)
+    } else {
+        Err(format!("{method} {path}: {head} {v}"))
+    }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn b64decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let (mut out, mut buf, mut bits) = (Vec::new(), 0u32, 0);
+    for c in s.bytes().filter_map(val) {
+        buf = (buf << 6) | u32::from(c);
+        bits += 6;
+        if bits >= 8 {
+            out.push((buf >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    out
+}
+
+struct Browser {
+    port: u16,
+    session: String,
+    shots: PathBuf,
+}
+
+impl Browser {
+    async fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let p = format!("/session/{}{path}", self.session);
+        eprintln!("e2e: {method} {path}");
+        http(self.port, method, &p, body.as_ref()).await.unwrap()["value"].clone()
+    }
+    async fn go(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({ "url": url }))).await;
+    }
+    async fn find(&self, css: &str) -> String {
+        let v = self
+            .cmd(
+                "POST",
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await;
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_owned()
+    }
+    async fn type_in(&self, css: &str, text: &str) {
+        let e = self.find(css).await;
+        self.cmd(
+            "POST",
+            &format!("/element/{e}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+    async fn click(&self, css: &str) {
+        let e = self.find(css).await;
+        self.cmd("POST", &format!("/element/{e}/click"), Some(json!({})))
+            .await;
+    }
+    async fn text(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.cmd("GET", &format!("/element/{e}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+    /// Poll until the element's text contains `needle` (navigations after a click are async).
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..150 {
+            let p = format!("/session/{}/element", self.session);
+            if let Ok(v) = http(
+                self.port,
+                "POST",
+                &p,
+                Some(&json!({ "using": "css selector", "value": css })),
+            )
+            .await
+            {
+                if let Some(e) = v["value"][ELEMENT].as_str() {
+                    let p = format!("/session/{}/element/{e}/text", self.session);
+                    if let Ok(t) = http(self.port, "GET", &p, None).await {
+                        last = t["value"].as_str().unwrap_or("").to_owned();
+                        if last.contains(needle) {
+                            return last;
+                        }
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("{css} never contained '{needle}' (last: '{last}')");
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let v = self.cmd("GET", "/screenshot", None).await;
+        let png = b64decode(v.as_str().unwrap_or(""));
+        assert!(png.starts_with(b"\x89PNG"), "screenshot is not a PNG");
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// "3/12" → (3, 12)
+fn progress(s: &str) -> (usize, usize) {
+    let frac = s
+        .split_whitespace()
+        .find(|w| w.contains('/'))
+        .unwrap_or_else(|| panic!("no progress in '{s}'"));
+    let (a, b) = frac.split_once('/').unwrap();
+    (a.parse().unwrap(), b.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_login_totp_upload_evidence_and_switch_language() {
+    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!(
+                "chromium or chromedriver missing with CI=true (apt-get install -y chromium chromium-driver)"
+            );
+        }
+        eprintln!(
+            "SKIP: chromium or chromedriver missing (apt-get install -y chromium chromium-driver)"
+        );
+        return;
+    }
+    let app = sqlite_app().await;
+    let s = seed(&app).await;
+    user(
+        &app,
+        "rssi",
+        Role::Ciso,
+        Binding::Facilities {
+            facilities: vec![s.own.clone()],
+        },
+    )
+    .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = app.router.clone();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    let base = format!("http://{addr}");
+
+    let port = free_port();
+    let mut driver = tokio::process::Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut ready = false;
+    for _ in 0..100 {
+        if let Ok(v) = http(port, "GET", "/status", None).await {
+            if v["value"]["ready"] == true {
+                ready = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "chromedriver did not start");
+    let profile = tempfile::tempdir().unwrap();
+    let caps = json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
+        "binary": CHROMIUM,
+        "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1280,1000", "--lang=en-GB",
+                 format!("--user-data-dir={}", profile.path().display())],
+        "prefs": { "intl.accept_languages": "en-GB,en" }
+    } } } });
+    eprintln!("e2e: chromedriver ready, starting chromium");
+    let v = tokio::time::timeout(
+        Duration::from_secs(120),
+        http(port, "POST", "/session", Some(&caps)),
+    )
+    .await
+    .expect("chromium did not start within 120 s")
+    .unwrap();
+    eprintln!("e2e: chromium started");
+    let session = v["value"]["sessionId"].as_str().unwrap().to_owned();
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let b = Browser {
+        port,
+        session,
+        shots,
+    };
+
+    // Password, then TOTP enrolment (mandatory for a CISO).
+    b.go(&format!("{base}/login")).await;
+    b.screenshot("01-login").await;
+    b.type_in("#username", "rssi").await;
+    b.type_in("#password", PASSWORD).await;
+    b.click("#login").await;
+    let secret = b.wait_text("#totp-secret", "").await;
+    b.screenshot("02-totp-enrolment").await;
+    let code = hygie_web::auth::totp_code(&secret, jiff::Timestamp::now().as_second());
+    b.type_in("#code", &code).await;
+    b.click("#verify").await;
+    // A CISO of one facility lands on its dashboard.
+    b.wait_text("h2", "Plan levels").await;
+    let before = progress(&b.text("#level-1 .progress").await);
+    b.screenshot("03-dashboard").await;
+
+    // Upload an evidence file to a level-1 measure not done yet, declaring it implemented.
+    let catalog = hygie_catalog::bundled().unwrap();
+    let st = app
+        .store
+        .facility_status(&catalog, &s.own, hygie_web::api::today())
+        .await
+        .unwrap();
+    let m = st
+        .measures
+        .iter()
+        .find(|m| m.level == Some(1) && !m.status.is_done())
+        .unwrap()
+        .id
+        .clone();
+    let file = profile.path().join("charte-informatique.pdf");
+    std::fs::write(&file, b"%PDF-1.4 charte").unwrap();
+    b.go(&format!("{base}/facilities/{}/measures/{m}", s.own))
+        .await;
+    b.type_in("#file", &file.display().to_string()).await;
+    b.click("#mark-implemented").await;
+    b.click("#upload").await;
+    b.wait_text("#evidence", "charte-informatique.pdf").await;
+    b.screenshot("04-measure-with-evidence").await;
+    b.go(&format!("{base}/facilities/{}", s.own)).await;
+    let after = progress(&b.text("#level-1 .progress").await);
+    assert_eq!(
+        after,
+        (before.0 + 1, before.1),
+        "level 1 progress did not move"
+    );
+    b.screenshot("05-dashboard-progress").await;
+
+    // Switch to French: the same page comes back in French, and stays so.
+    b.click("#switch-lang").await;
+    b.wait_text("h2", "Paliers du plan").await;
+    b.screenshot("06-dashboard-fr").await;
+    b.go(&format!("{base}/catalog")).await;
+    b.wait_text("h1", "Catalogue des mesures").await;
+
+    let _ = http(port, "DELETE", &format!("/session/{}", b.session), None).await;
+    let _ = driver.kill().await;
+}

@@ -1,0 +1,459 @@
+//! The authorisation matrix: every principal (role × binding, API tokens) × every endpoint ×
+//! own facility / other facility of the same region / facility of another region → allowed or
+//! refused, on SQLite and PostgreSQL. Also checks that nothing of a facility out of scope leaks
+//! through lists, regional views, CSV exports or evidence hashes.
+#![allow(clippy::unwrap_used, clippy::collapsible_if, clippy::nonminimal_bool)]
+
+mod common;
+
+use common::*;
+use hygie_store::{Binding, Role, TokenAccess};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Target {
+    Own,
+    Other,
+    Far,
+}
+
+struct Principal {
+    name: &'static str,
+    role: Option<Role>,
+    /// Installation, region BRE, or the own facility.
+    binding: &'static str,
+    token: Option<TokenAccess>,
+}
+
+const PRINCIPALS: &[Principal] = &[
+    Principal {
+        name: "admin_all",
+        role: Some(Role::Administrator),
+        binding: "installation",
+        token: None,
+    },
+    Principal {
+        name: "admin_fac",
+        role: Some(Role::Administrator),
+        binding: "own",
+        token: None,
+    },
+    Principal {
+        name: "ciso",
+        role: Some(Role::Ciso),
+        binding: "own",
+        token: None,
+    },
+    Principal {
+        name: "dpo",
+        role: Some(Role::Dpo),
+        binding: "own",
+        token: None,
+    },
+    Principal {
+        name: "it",
+        role: Some(Role::ItStaff),
+        binding: "own",
+        token: None,
+    },
+    Principal {
+        name: "ambassador",
+        role: Some(Role::Ambassador),
+        binding: "own",
+        token: None,
+    },
+    Principal {
+        name: "auditor_fac",
+        role: Some(Role::Auditor),
+        binding: "own",
+        token: None,
+    },
+    Principal {
+        name: "auditor_reg",
+        role: Some(Role::Auditor),
+        binding: "region",
+        token: None,
+    },
+    Principal {
+        name: "officer",
+        role: Some(Role::RegionalOfficer),
+        binding: "region",
+        token: None,
+    },
+    Principal {
+        name: "token_read",
+        role: None,
+        binding: "own",
+        token: Some(TokenAccess::Read),
+    },
+    Principal {
+        name: "token_write",
+        role: None,
+        binding: "own",
+        token: Some(TokenAccess::Write),
+    },
+];
+
+/// What the principal may see, written from the product rules (not from the code).
+fn sees(p: &Principal, t: Target) -> bool {
+    match p.binding {
+        "installation" => true,
+        "region" => t != Target::Far,
+        _ => t == Target::Own,
+    }
+}
+
+fn writes(p: &Principal) -> bool {
+    match p.role {
+        Some(r) => matches!(
+            r,
+            Role::Administrator | Role::Ciso | Role::Dpo | Role::ItStaff
+        ),
+        None => p.token == Some(TokenAccess::Write),
+    }
+}
+
+fn journal(p: &Principal) -> bool {
+    matches!(
+        p.role,
+        Some(Role::Administrator | Role::Ciso | Role::Dpo | Role::Auditor | Role::RegionalOfficer)
+    )
+}
+
+fn tokens(p: &Principal) -> bool {
+    matches!(p.role, Some(Role::Administrator | Role::Ciso))
+}
+
+fn person(p: &Principal) -> bool {
+    p.role.is_some()
+}
+
+/// One endpoint of the matrix.
+struct Op {
+    name: &'static str,
+    method: &'static str,
+    /// Path with {f} (target facility), {r} (its region), {sha} (its evidence file).
+    path: &'static str,
+    /// "json", "form", "raw" or "" for no body.
+    body: &'static str,
+    allowed: fn(&Principal, Target) -> bool,
+}
+
+const OPS: &[Op] = &[
+    Op {
+        name: "api facility",
+        method: "GET",
+        path: "/api/v1/facilities/{f}",
+        body: "",
+        allowed: |p, t| sees(p, t),
+    },
+    Op {
+        name: "api status",
+        method: "GET",
+        path: "/api/v1/facilities/{f}/status",
+        body: "",
+        allowed: |p, t| sees(p, t),
+    },
+    Op {
+        name: "api measure",
+        method: "GET",
+        path: "/api/v1/facilities/{f}/measures/IAM-04",
+        body: "",
+        allowed: |p, t| sees(p, t),
+    },
+    Op {
+        name: "api declare",
+        method: "POST",
+        path: "/api/v1/facilities/{f}/measures/IAM-05/declarations",
+        body: "json",
+        allowed: |p, t| sees(p, t) && writes(p),
+    },
+    Op {
+        name: "api evidence list",
+        method: "GET",
+        path: "/api/v1/facilities/{f}/measures/IAM-04/evidence",
+        body: "",
+        allowed: |p, t| sees(p, t),
+    },
+    Op {
+        name: "api evidence upload",
+        method: "POST",
+        path: "/api/v1/facilities/{f}/measures/IAM-04/evidence?file_name=x.txt",
+        body: "raw",
+        allowed: |p, t| sees(p, t) && writes(p),
+    },
+    Op {
+        name: "api evidence download",
+        method: "GET",
+        path: "/api/v1/facilities/{f}/evidence/{sha}",
+        body: "",
+        allowed: |p, t| sees(p, t),
+    },
+    Op {
+        name: "api region",
+        method: "GET",
+        path: "/api/v1/regions/{r}/status",
+        body: "",
+        allowed: |p, t| sees(p, t) || (p.binding == "own" && t == Target::Other),
+    },
+    Op {
+        name: "api journal verify",
+        method: "GET",
+        path: "/api/v1/journal/verify",
+        body: "",
+        allowed: |p, _| journal(p),
+    },
+    Op {
+        name: "api tokens",
+        method: "GET",
+        path: "/api/v1/tokens",
+        body: "",
+        allowed: |p, _| tokens(p),
+    },
+    Op {
+        name: "api token create",
+        method: "POST",
+        path: "/api/v1/tokens",
+        body: "token",
+        allowed: |p, t| tokens(p) && sees(p, t),
+    },
+    Op {
+        name: "page facility",
+        method: "GET",
+        path: "/facilities/{f}",
+        body: "",
+        allowed: |p, t| person(p) && sees(p, t),
+    },
+    Op {
+        name: "page measure",
+        method: "GET",
+        path: "/facilities/{f}/measures/IAM-04",
+        body: "",
+        allowed: |p, t| person(p) && sees(p, t),
+    },
+    Op {
+        name: "page declare",
+        method: "POST",
+        path: "/facilities/{f}/measures/IAM-06/declare",
+        body: "form",
+        allowed: |p, t| person(p) && sees(p, t) && writes(p),
+    },
+    Op {
+        name: "page download",
+        method: "GET",
+        path: "/facilities/{f}/evidence/{sha}",
+        body: "",
+        allowed: |p, t| person(p) && sees(p, t),
+    },
+    Op {
+        name: "page region",
+        method: "GET",
+        path: "/regions/{r}",
+        body: "",
+        allowed: |p, t| person(p) && (sees(p, t) || (p.binding == "own" && t == Target::Other)),
+    },
+    Op {
+        name: "page region csv",
+        method: "GET",
+        path: "/regions/{r}/export.csv",
+        body: "",
+        allowed: |p, t| person(p) && (sees(p, t) || (p.binding == "own" && t == Target::Other)),
+    },
+    Op {
+        name: "page journal",
+        method: "GET",
+        path: "/journal",
+        body: "",
+        allowed: |p, _| journal(p),
+    },
+    Op {
+        name: "page tokens",
+        method: "GET",
+        path: "/tokens",
+        body: "",
+        allowed: |p, _| tokens(p),
+    },
+    Op {
+        name: "page users",
+        method: "GET",
+        path: "/admin/users",
+        body: "",
+        allowed: |p, _| p.role == Some(Role::Administrator),
+    },
+];
+
+async fn run_matrix(app: &App) {
+    let s = seed(app).await;
+    let mut creds = Vec::new();
+    for p in PRINCIPALS {
+        let binding = match p.binding {
+            "installation" => Binding::Installation,
+            "region" => Binding::Region {
+                region: hygie_core::Region::parse("BRE").unwrap(),
+            },
+            _ => Binding::Facilities {
+                facilities: vec![s.own.clone()],
+            },
+        };
+        let cred = match (p.role, p.token) {
+            (Some(role), _) => {
+                let u = user(app, p.name, role, binding).await;
+                let (cookie, csrf) = session(app, &u).await;
+                Cred::Cookie { cookie, csrf }
+            }
+            (None, Some(access)) => Cred::Bearer(token(app, &s.own, access).await),
+            _ => unreachable!(),
+        };
+        creds.push(cred);
+    }
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (p, cred) in PRINCIPALS.iter().zip(&creds) {
+        for op in OPS {
+            for (t, f, sha) in [
+                (Target::Own, &s.own, &s.sha[0]),
+                (Target::Other, &s.other, &s.sha[1]),
+                (Target::Far, &s.far, &s.sha[2]),
+            ] {
+                let region = if t == Target::Far { "IDF" } else { "BRE" };
+                let uri = op
+                    .path
+                    .replace("{f}", f.as_str())
+                    .replace("{r}", region)
+                    .replace("{sha}", sha);
+                let csrf = match cred {
+                    Cred::Cookie { csrf, .. } => csrf.clone(),
+                    _ => String::new(),
+                };
+                let (ct, body) = match op.body {
+                    "json" => (
+                        Some("application/json"),
+                        br#"{"status":"in_progress"}"#.to_vec(),
+                    ),
+                    "raw" => (
+                        Some("application/octet-stream"),
+                        format!("upload by {}", p.name).into_bytes(),
+                    ),
+                    "form" => (
+                        Some("application/x-www-form-urlencoded"),
+                        form_body(&[("csrf", &csrf), ("status", "in_progress")]),
+                    ),
+                    "token" => (
+                        Some("application/json"),
+                        format!(r#"{{"name":"t","facility":"{f}","access":"read"}}"#).into_bytes(),
+                    ),
+                    _ => (None, Vec::new()),
+                };
+                let res = app.send(request(op.method, &uri, cred, ct, body)).await;
+                let status = res.status();
+                let to_login = res.headers().get("location").is_some_and(|l| l == "/login");
+                let want = (op.allowed)(p, t);
+                let text = body_string(res).await;
+                let got = status.is_success()
+                    || (op.body == "form" && status.is_redirection() && !to_login);
+                if got != want {
+                    failures.push(format!(
+                        "{} {} on {:?} ({uri}): want {} got {status}",
+                        p.name,
+                        op.name,
+                        t,
+                        if want { "allowed" } else { "refused" }
+                    ));
+                }
+                // Refusals are 401/403/404 (pages redirect to the login page); never a 5xx.
+                if !got
+                    && !(status.as_u16() == 403
+                        || status.as_u16() == 404
+                        || status.as_u16() == 401
+                        || status.is_redirection())
+                {
+                    failures.push(format!(
+                        "{} {} on {:?}: refusal with status {status}",
+                        p.name, op.name, t
+                    ));
+                }
+                // A facility out of scope never appears in any answer.
+                if got {
+                    for (other_t, other_f) in [
+                        (Target::Own, &s.own),
+                        (Target::Other, &s.other),
+                        (Target::Far, &s.far),
+                    ] {
+                        if !sees(p, other_t) && text.contains(other_f.as_str()) {
+                            failures.push(format!(
+                                "{} {} on {:?}: leaks {other_f}",
+                                p.name, op.name, t
+                            ));
+                        }
+                    }
+                }
+                checked += 1;
+            }
+        }
+        // Lists hold exactly the facilities in scope.
+        let res = app
+            .send(request("GET", "/api/v1/facilities", cred, None, Vec::new()))
+            .await;
+        assert_eq!(res.status(), 200, "{}", p.name);
+        let list: serde_json::Value = serde_json::from_str(&body_string(res).await).unwrap();
+        let ids: Vec<&str> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap())
+            .collect();
+        for (t, f) in [
+            (Target::Own, &s.own),
+            (Target::Other, &s.other),
+            (Target::Far, &s.far),
+        ] {
+            assert_eq!(ids.contains(&f.as_str()), sees(p, t), "{} list {f}", p.name);
+        }
+        // An evidence hash of another facility does not open through a facility in scope.
+        let res = app
+            .send(request(
+                "GET",
+                &format!("/api/v1/facilities/{}/evidence/{}", s.own, s.sha[2]),
+                cred,
+                None,
+                Vec::new(),
+            ))
+            .await;
+        assert_eq!(res.status(), 404, "{} cross-facility hash", p.name);
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(checked, PRINCIPALS.len() * OPS.len() * 3);
+    // Every write was journalled with its actor.
+    let entries = app.store.journal_entries(None, None).await.unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.actor == "web:ciso" && e.action == "assessment.set")
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.actor.starts_with("token:") && e.action == "evidence.add")
+    );
+    assert!(matches!(
+        app.store.verify_journal().await.unwrap(),
+        hygie_store::JournalCheck::Intact { .. }
+    ));
+}
+
+#[tokio::test]
+async fn authorisation_matrix_sqlite() {
+    let app = sqlite_app().await;
+    run_matrix(&app).await;
+}
+
+#[tokio::test]
+async fn authorisation_matrix_postgres() {
+    let Some(app) = pg_app().await else { return };
+    run_matrix(&app).await;
+    app.cleanup().await;
+}

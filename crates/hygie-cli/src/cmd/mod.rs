@@ -2,9 +2,9 @@
 //! so bad input never leaves a trace.
 
 pub mod assess;
-pub mod audit_collect;
 pub mod audit;
 pub mod audit_ad;
+pub mod audit_collect;
 pub mod audit_passwords;
 pub mod catalog;
 pub mod demo;

@@ -98,6 +98,9 @@ impl RuleSource {
     }
 }
 
+/// (service, event id) -> the categories it belongs to, each with its field map.
+type CategoryIndex = HashMap<(String, i64), Vec<(String, Option<String>)>>;
+
 /// Resolved mapping tables.
 #[derive(Debug, Clone)]
 pub struct Mapping {
@@ -109,7 +112,7 @@ pub struct Mapping {
     /// provider -> services (for forwarded events)
     by_provider: HashMap<String, Vec<String>>,
     /// (service, event id) -> categories with field map
-    categories: HashMap<(String, i64), Vec<(String, Option<String>)>>,
+    categories: CategoryIndex,
     /// category -> field maps it can be evaluated under
     category_maps: HashMap<String, Vec<String>>,
     field_maps: HashMap<String, HashMap<String, String>>,
@@ -154,7 +157,7 @@ impl Mapping {
                 by_provider.entry(p.clone()).or_default().push(name.clone());
             }
         }
-        let mut categories: HashMap<(String, i64), Vec<(String, Option<String>)>> = HashMap::new();
+        let mut categories: CategoryIndex = HashMap::new();
         let mut category_maps: HashMap<String, Vec<String>> = HashMap::new();
         for (cat, sources) in &w.categories {
             if sources.is_empty() {
@@ -424,6 +427,7 @@ mod tests {
         let m = m();
         // (channel, provider, eid, rule source, field map, expected)
         let sysmon = "Microsoft-Windows-Sysmon/Operational";
+        #[allow(clippy::type_complexity)]
         let cases: &[(&str, &str, i64, RuleSource, Option<&str>, bool)] = &[
             (
                 sysmon,

@@ -1,6 +1,6 @@
 //! SigmaHQ regression set: every case's EVTX must raise its rule (recall
 //! >= 99 %, every miss listed with its cause), and the EVTX and JSON shapes
-//! of the same events must give the same alerts.
+//! > of the same events must give the same alerts.
 
 mod common;
 

@@ -80,10 +80,10 @@ fn read_password(a: &AuditAdArgs) -> anyhow::Result<Password> {
         }
         return Ok(Password::new(s));
     }
-    if let Ok(s) = std::env::var(PASSWORD_ENV) {
-        if !s.is_empty() {
-            return Ok(Password::new(s));
-        }
+    if let Ok(s) = std::env::var(PASSWORD_ENV)
+        && !s.is_empty()
+    {
+        return Ok(Password::new(s));
     }
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         let s = rpassword::prompt_password("AD password / mot de passe AD: ")
@@ -136,13 +136,13 @@ pub async fn run(ctx: &Ctx, a: AuditAdArgs) -> anyhow::Result<u8> {
             o.starttls = a.starttls;
             o.base_dn = a.base_dn.clone();
             o.tls_server_name = a.tls_server_name.clone();
-            if let Some(ca) = &o.ca_cert {
-                if !ca.is_file() {
-                    return Err(exit::invalid(format!(
-                        "CA certificate file {} not found",
-                        ca.display()
-                    )));
-                }
+            if let Some(ca) = &o.ca_cert
+                && !ca.is_file()
+            {
+                return Err(exit::invalid(format!(
+                    "CA certificate file {} not found",
+                    ca.display()
+                )));
             }
             Source::Live(Box::new(o))
         }

@@ -306,8 +306,7 @@ fn now(c: &Common) -> anyhow::Result<jiff::Timestamp> {
 fn table(r: &Report, fid: &Finess, run_id: &str, lang: Lang) -> String {
     let fr = matches!(lang, Lang::Fr);
     let mut s = format!(
-        "{} {} — {} {} — {}\n\n",
-        if fr { "Audit" } else { "Audit" },
+        "Audit {} — {} {} — {}\n\n",
         r.collector,
         if fr { "établissement" } else { "facility" },
         fid,

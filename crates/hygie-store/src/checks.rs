@@ -99,32 +99,35 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| {
-                let corrupt = |m: String| StoreError::Corrupt(format!("run {run_id}: {m}"));
-                let severity: String = r.try_get("severity")?;
-                let outcome: String = r.try_get("outcome")?;
-                let measures: String = r.try_get("measures")?;
-                let objects: String = r.try_get("objects")?;
-                let measures: Vec<String> =
-                    serde_json::from_str(&measures).map_err(|e| corrupt(e.to_string()))?;
-                Ok(RuleResult {
-                    rule: r.try_get("rule")?,
-                    severity: severity
-                        .parse::<Severity>()
-                        .map_err(|e| corrupt(e.to_string()))?,
-                    outcome: if outcome == "fail" {
-                        RuleOutcome::Fail
-                    } else {
-                        RuleOutcome::Pass
-                    },
-                    measures: measures
-                        .iter()
-                        .map(|m| MeasureId::parse(m))
-                        .collect::<Result<_, _>>()
-                        .map_err(|e| corrupt(e.to_string()))?,
-                    objects: serde_json::from_str(&objects).map_err(|e| corrupt(e.to_string()))?,
-                })
-            })
+            .map(|r| rule_result_from_row(run_id, r))
             .collect()
     }
+}
+
+/// Decode one `check_results` row (columns rule, severity, outcome, measures, objects).
+pub(crate) fn rule_result_from_row(run_id: &str, r: &sqlx::any::AnyRow) -> Result<RuleResult> {
+    let corrupt = |m: String| StoreError::Corrupt(format!("run {run_id}: {m}"));
+    let severity: String = r.try_get("severity")?;
+    let outcome: String = r.try_get("outcome")?;
+    let measures: String = r.try_get("measures")?;
+    let objects: String = r.try_get("objects")?;
+    let measures: Vec<String> =
+        serde_json::from_str(&measures).map_err(|e| corrupt(e.to_string()))?;
+    Ok(RuleResult {
+        rule: r.try_get("rule")?,
+        severity: severity
+            .parse::<Severity>()
+            .map_err(|e| corrupt(e.to_string()))?,
+        outcome: if outcome == "fail" {
+            RuleOutcome::Fail
+        } else {
+            RuleOutcome::Pass
+        },
+        measures: measures
+            .iter()
+            .map(|m| MeasureId::parse(m))
+            .collect::<Result<_, _>>()
+            .map_err(|e| corrupt(e.to_string()))?,
+        objects: serde_json::from_str(&objects).map_err(|e| corrupt(e.to_string()))?,
+    })
 }

@@ -5,7 +5,6 @@ use crate::{Result, Store, StoreError, ts_from_us};
 use hygie_core::plan::{self, RegionStatus};
 use hygie_core::{
     Catalog, CheckRun, Declaration, DeclaredStatus, FacilityStatus, Finess, MeasureId, Region,
-    RuleOutcome, RuleResult, Severity,
 };
 use sqlx::Row;
 use std::collections::BTreeMap;
@@ -90,31 +89,9 @@ impl Store {
                     results: Vec::new(),
                 });
             }
-            let corrupt = |m: String| StoreError::Corrupt(format!("run {id}: {m}"));
-            let severity: String = r.try_get("severity")?;
-            let outcome: String = r.try_get("outcome")?;
-            let measures: String = r.try_get("measures")?;
-            let objects: String = r.try_get("objects")?;
-            let measures: Vec<String> =
-                serde_json::from_str(&measures).map_err(|e| corrupt(e.to_string()))?;
+            let result = crate::checks::rule_result_from_row(&id, &r)?;
             if let Some(run) = list.last_mut() {
-                run.results.push(RuleResult {
-                    rule: r.try_get("rule")?,
-                    severity: severity
-                        .parse::<Severity>()
-                        .map_err(|e| corrupt(e.to_string()))?,
-                    outcome: if outcome == "fail" {
-                        RuleOutcome::Fail
-                    } else {
-                        RuleOutcome::Pass
-                    },
-                    measures: measures
-                        .iter()
-                        .map(|m| MeasureId::parse(m))
-                        .collect::<Result<_, _>>()
-                        .map_err(|e| corrupt(e.to_string()))?,
-                    objects: serde_json::from_str(&objects).map_err(|e| corrupt(e.to_string()))?,
-                });
+                run.results.push(result);
             }
         }
         let empty_decl = Declarations::new();

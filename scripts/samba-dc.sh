@@ -35,7 +35,10 @@ case "$cmd" in
         --option="interfaces=lo" --option="bind interfaces only=yes" >"$DIR/provision.log" 2>&1
     fi
     if ! running; then
-      samba -s "$DIR/etc/smb.conf" -D
+      # Own pid directory, so that `stop` finds this DC and a second DC (another network namespace,
+      # e.g. the AD benchmark's) can run beside it.
+      mkdir -p "$DIR/run"
+      samba -s "$DIR/etc/smb.conf" -D --option="pid directory=$DIR/run"
     fi
     for _ in $(seq 1 60); do
       if (exec 3<>/dev/tcp/127.0.0.1/636) 2>/dev/null; then exit 0; fi

@@ -3,18 +3,24 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+// Every path given to cargo and rustc is relative to this package: cargo reuses a build script's
+// output when the workspace is moved or cloned elsewhere (CI's kept target directory, copied
+// target directories), and absolute paths would then point at another checkout's catalogue.
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
-    println!("cargo:rerun-if-changed={}", root.display());
+    let root = Path::new("../../catalog");
+    println!("cargo:rerun-if-changed=../../catalog");
     let mut files = Vec::new();
-    collect(&root, &root, &mut files);
+    collect(root, root, &mut files);
     files.sort();
     let mut out = String::from(
         "/// Every catalogue file, by path relative to `catalog/`.\npub static FILES: &[(&str, &str)] = &[\n",
     );
-    for (rel, abs) in &files {
-        println!("cargo:rerun-if-changed={abs}");
-        let _ = writeln!(out, "    ({rel:?}, include_str!({abs:?})),");
+    for (rel, path) in &files {
+        println!("cargo:rerun-if-changed={path}");
+        let _ = writeln!(
+            out,
+            "    ({rel:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/\", {path:?}))),"
+        );
     }
     out.push_str("];\n");
     let dest = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("bundled.rs");
@@ -36,12 +42,8 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
                 .expect("under root")
                 .to_string_lossy()
                 .replace('\\', "/");
-            let abs = p
-                .canonicalize()
-                .expect("file exists")
-                .to_string_lossy()
-                .into_owned();
-            out.push((rel, abs));
+            let path = p.to_string_lossy().replace('\\', "/");
+            out.push((rel, path));
         }
     }
 }

@@ -60,7 +60,7 @@ fn sysmon(i: usize, image: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn loopback_listeners_detect_and_flush() {
-    tokio::time::timeout(Duration::from_secs(60), body())
+    tokio::time::timeout(Duration::from_secs(90), body())
         .await
         .expect("streaming test exceeded its time bound");
 }
@@ -145,6 +145,19 @@ async fn body() {
         .await
         .expect("write syslog");
     tcp.shutdown().await.expect("close");
+
+    // The UDP datagram must meet an idle queue: wait until every TCP event was read and evaluated
+    // (on a loaded machine the 20,000-event backlog can take seconds to drain).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = ingest.stats.snapshot();
+        if (s.accepted >= (total + 1 + 2) as u64 && s.evaluated == s.accepted)
+            || Instant::now() >= deadline
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 
     let udp = tokio::net::UdpSocket::bind("127.0.0.1:0")
         .await

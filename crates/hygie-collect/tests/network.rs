@@ -214,6 +214,86 @@ fn real_nftables_guest_to_pacs_reported_with_the_allowing_rule() {
     }
 }
 
+/// Zone dispatch through a named verdict map, concatenated interval sets and a verdict map keyed
+/// by a concatenation; `seed` adds the element letting guests reach the PACS on 104.
+fn nft_vmap_ruleset(seed: bool) -> String {
+    format!(
+        "flush ruleset
+table inet filter {{
+  set pacs_svc {{ type ipv4_addr . inet_service; flags interval; elements = {{ 10.20.0.0/24 . 104, 10.20.0.0/24 . 11112 }} }}
+  map zone_out {{ type ipv4_addr : verdict; flags interval; elements = {{ 10.50.0.0/16 : jump guest_out, 10.10.0.0/16 : jump clinical_out }} }}
+  chain forward {{
+    type filter hook forward priority 0; policy drop;
+    ct state vmap {{ established : accept, related : accept, invalid : drop }}
+    ip saddr vmap @zone_out
+  }}
+  chain guest_out {{
+    ip daddr . tcp dport vmap {{ {}10.20.0.0/24 . 443 : drop }}
+    ip daddr != {{ 10.0.0.0/8, 192.0.2.0/24 }} accept
+  }}
+  chain clinical_out {{
+    ip daddr . tcp dport @pacs_svc accept
+    ip daddr != 10.0.0.0/8 accept
+  }}
+}}
+",
+        if seed { "10.20.0.0/24 . 104 : accept, " } else { "" }
+    )
+}
+
+#[test]
+fn real_nftables_verdict_maps_and_concatenations() {
+    if !can_netns() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let ns = Netns::new();
+    for seed in [true, false] {
+        let rs = write(d.path(), "vmap.nft", &nft_vmap_ruleset(seed));
+        run(&mut ns.exec(&["nft", "-f", rs.to_str().unwrap()]));
+        let json = run(&mut ns.exec(&["nft", "-j", "list", "ruleset"]));
+        assert!(json.contains("\"vmap\"") && json.contains("\"concat\""), "{json}");
+        let p = write(d.path(), &format!("vmap-{seed}.json"), &json);
+        let r = analyse(d.path(), |i| i.nft = vec![p.clone()]);
+        assert_eq!(
+            r.summary["firewalls"][0]["warnings"],
+            serde_json::json!([]),
+            "every construct is modelled"
+        );
+        let a = failed(&r, "NET-GUEST-ISOLATION");
+        if seed {
+            let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let handle = v["nftables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|o| o.get("rule"))
+                .find(|r| r["chain"] == "guest_out" && r["expr"].to_string().contains("vmap"))
+                .unwrap()["handle"]
+                .clone();
+            assert_eq!(a.len(), 1, "{a:?}");
+            assert_eq!(
+                a[0],
+                format!(
+                    "guest-wifi → pacs: tcp/104 allowed by nft inet filter guest_out handle {handle} (element 10.20.0.0/24 . 104 : accept)"
+                )
+            );
+        } else {
+            assert_eq!(a, Vec::<&str>::new());
+        }
+        // The clinical zone reaches the PACS through the concatenated set only.
+        let m = r.summary["firewalls"][0]["reachability"].as_array().unwrap();
+        let cp = m
+            .iter()
+            .find(|p| p["from"] == "clinical" && p["to"] == "pacs")
+            .unwrap();
+        assert_eq!(cp["services"], serde_json::json!(["tcp/104,11112"]));
+        // Guests reach the Internet, never the servers.
+        assert!(m.iter().any(|p| p["from"] == "guest-wifi" && p["to"] == "internet"));
+        assert!(!m.iter().any(|p| p["from"] == "guest-wifi" && p["to"] == "servers"));
+    }
+}
+
 #[test]
 fn real_iptables_save_in_a_namespace() {
     if !can_netns() || !tool("iptables-save", "iptables") {

@@ -17,6 +17,9 @@ pub enum Match {
     Oif(Vec<String>),
     /// Conntrack states (`new`, `established`...): analysed packets are `new`.
     CtState(Vec<String>),
+    /// Any of these conjunctions: a set of concatenations (`ip saddr . tcp dport @svc`), a
+    /// multi-dimension ipset (`hash:net,port`). Each alternative is a box over the dimensions.
+    AnyOf(Vec<Vec<Cond>>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,6 +48,18 @@ pub enum Action {
     Return,
     /// Logging, counters: matching goes on.
     Continue,
+    /// A verdict map (`ip saddr vmap { 10.50.0.0/16 : jump guest, ... }`): the first element whose
+    /// key matches gives the action; none matching, the rule does not decide.
+    Vmap(Vec<VmapEntry>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VmapEntry {
+    /// The element as written (`10.50.0.0/16 . 443`), named in the report.
+    pub label: String,
+    pub key: Vec<Cond>,
+    /// Never itself a `Vmap`.
+    pub action: Action,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,6 +120,7 @@ impl Cond {
             Match::Iif(v) => p.iif.is_some_and(|i| v.iter().any(|n| iface_eq(n, i))),
             Match::Oif(v) => p.oif.is_some_and(|i| v.iter().any(|n| iface_eq(n, i))),
             Match::CtState(v) => v.iter().any(|s| s == "new"),
+            Match::AnyOf(alts) => alts.iter().any(|a| a.iter().all(|c| c.matches(p))),
         };
         r != self.negate
     }
@@ -170,9 +186,24 @@ impl Firewall {
             if !r.conds.iter().all(|c| c.matches(p)) {
                 continue;
             }
-            match &r.action {
-                Action::Verdict(v) => return Some((*v, r.id.clone())),
-                Action::Continue => {}
+            let (action, element) = match &r.action {
+                Action::Vmap(entries) => {
+                    match entries.iter().find(|e| e.key.iter().all(|c| c.matches(p))) {
+                        Some(e) => (&e.action, Some(e.label.as_str())),
+                        None => continue,
+                    }
+                }
+                a => (a, None),
+            };
+            match action {
+                Action::Verdict(v) => {
+                    let who = match element {
+                        Some(l) => format!("{} (element {l})", r.id),
+                        None => r.id.clone(),
+                    };
+                    return Some((*v, who));
+                }
+                Action::Continue | Action::Vmap(_) => {}
                 Action::Return => return None,
                 Action::Jump(t) => {
                     if let Some(x) = self.eval(t, p, depth + 1) {
@@ -185,23 +216,37 @@ impl Firewall {
         None
     }
 
-    /// Every address and port set the rules mention (for the reachability atoms).
+    /// Every address and port set the rules mention, vmap keys and alternatives included (for the
+    /// reachability atoms).
     pub fn sets(&self) -> (Vec<&Set>, Vec<&Set>, Vec<&Set>, Vec<u8>) {
-        let (mut src, mut dst, mut ports, mut protos) = (vec![], vec![], vec![], vec![]);
+        fn walk<'a>(conds: &'a [Cond], out: &mut (Vec<&'a Set>, Vec<&'a Set>, Vec<&'a Set>, Vec<u8>)) {
+            for cond in conds {
+                match &cond.m {
+                    Match::Src(s) => out.0.push(s),
+                    Match::Dst(s) => out.1.push(s),
+                    Match::Dport(s) => out.2.push(s),
+                    Match::Proto(v) => out.3.extend(v.iter().copied()),
+                    Match::AnyOf(alts) => {
+                        for a in alts {
+                            walk(a, out);
+                        }
+                    }
+                    Match::Iif(_) | Match::Oif(_) | Match::CtState(_) => {}
+                }
+            }
+        }
+        let mut out = (vec![], vec![], vec![], vec![]);
         for c in self.chains.values() {
             for r in &c.rules {
-                for cond in &r.conds {
-                    match &cond.m {
-                        Match::Src(s) => src.push(s),
-                        Match::Dst(s) => dst.push(s),
-                        Match::Dport(s) => ports.push(s),
-                        Match::Proto(v) => protos.extend(v.iter().copied()),
-                        _ => {}
+                walk(&r.conds, &mut out);
+                if let Action::Vmap(entries) = &r.action {
+                    for e in entries {
+                        walk(&e.key, &mut out);
                     }
                 }
             }
         }
-        (src, dst, ports, protos)
+        out
     }
 
     /// Check jump targets exist and the chain graph has no loop.
@@ -216,8 +261,14 @@ impl Firewall {
                 .ok_or_else(|| format!("jump to unknown chain '{c}'"))?;
             stack.push(c.to_owned());
             for r in &chain.rules {
-                if let Action::Jump(t) | Action::Goto(t) = &r.action {
-                    visit(fw, t, stack).map_err(|e| format!("{}: {e}", r.id))?;
+                let targets: Vec<&Action> = match &r.action {
+                    Action::Vmap(entries) => entries.iter().map(|e| &e.action).collect(),
+                    a => vec![a],
+                };
+                for a in targets {
+                    if let Action::Jump(t) | Action::Goto(t) = a {
+                        visit(fw, t, stack).map_err(|e| format!("{}: {e}", r.id))?;
+                    }
                 }
             }
             stack.pop();

@@ -340,6 +340,6 @@ dn: CN=VPN-Users,OU=Groups,DC=chu,DC=test\nobjectClass: group\ncn: VPN-Users\nme
     assert_eq!(failed(&r, "MFA-REMOTE"), ["carol"]);
     assert_eq!(
         failed(&r, "MFA-COVERAGE"),
-        ["coverage 33% (1/3) below the 100% target"]
+        ["coverage 33.3% (1/3) below the 100% target"]
     );
 }

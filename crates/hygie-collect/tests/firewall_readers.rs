@@ -467,7 +467,7 @@ fn iptables_with_ipsets_through_the_collector() {
     let rules = write(d.path(), "rules.v4", "*filter
 :FORWARD DROP [0:0]
 -A FORWARD -m set --match-set guests src -p tcp -m set --match-set pacs_svc dst,dst -j ACCEPT
--A FORWARD -m iprange --src-range 10.50.0.1-10.50.0.9 -p udp -m multiport --dports 53,123 -j ACCEPT
+-A FORWARD -m iprange --src-range 10.50.0.1-10.50.0.9 --dst-range 9.9.9.9-9.9.9.10 -p udp -m multiport --dports 53,123 -j ACCEPT
 COMMIT
 ");
     let sets = write(d.path(), "sets.save", "create guests hash:net family inet hashsize 1024 maxelem 65536
@@ -486,6 +486,14 @@ add pacs_svc 10.20.0.5,tcp:104
         "{}",
         a[0]
     );
+
+    // The iprange + multiport rule opens DNS and NTP to two resolvers, on the Internet side only.
+    let m = r.summary["firewalls"][0]["reachability"].as_array().unwrap();
+    let gi = m
+        .iter()
+        .find(|p| p["from"] == "guest-wifi" && p["to"] == "internet")
+        .unwrap();
+    assert_eq!(gi["services"], json!(["udp/53,123"]));
 
     let mut i = NetInputs::new(zones);
     i.iptables = vec![rules];

@@ -263,13 +263,27 @@ srv-pacs,PACS-daily,2026-11-19T02:00:00Z,full,yes,no,yes,2026-06-01,failed,produ
         .iter()
         .map(|f| f["rule"].as_str().unwrap())
         .collect();
-    assert_eq!(rules, ["BCK-RPO", "BCK-FAILING-JOBS", "BCK-AD-AUTH"], "{v:#}");
+    assert_eq!(
+        rules,
+        ["BCK-RPO", "BCK-FAILING-JOBS", "BCK-AD-AUTH"],
+        "{v:#}"
+    );
     for f in v["findings"].as_array().unwrap() {
-        assert!(f["assets"][0].as_str().unwrap().starts_with("srv-pacs"), "{f}");
+        assert!(
+            f["assets"][0].as_str().unwrap().starts_with("srv-pacs"),
+            "{f}"
+        );
     }
 
     let out = hygie(&data)
-        .args(["status", FINESS, "--as-of", "2026-11-22", "--format", "json"])
+        .args([
+            "status",
+            FINESS,
+            "--as-of",
+            "2026-11-22",
+            "--format",
+            "json",
+        ])
         .assert()
         .success()
         .get_output()
@@ -291,7 +305,10 @@ srv-pacs,PACS-daily,2026-11-19T02:00:00Z,full,yes,no,yes,2026-06-01,failed,produ
             "{id}: {m:#}"
         );
         let reason = m["reason"]["en"].as_str().unwrap_or_default();
-        assert!(reason.contains(rule) && reason.contains("backups audit of 2026-11-22"), "{id}: {reason}");
+        assert!(
+            reason.contains(rule) && reason.contains("backups audit of 2026-11-22"),
+            "{id}: {reason}"
+        );
     }
     // A measure no collector rule verifies stays unchecked.
     assert_eq!(measure(&s, "BCK-01")["auto"], "unchecked");

@@ -25,7 +25,12 @@ const POOL: [&str; 6] = [
     "10.1.2.3/32",
 ];
 /// Disjoint keys: verdict maps and concatenations never have overlapping elements in nft.
-const KEY_ADDR: [&str; 4] = ["10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16", "192.168.1.0/24"];
+const KEY_ADDR: [&str; 4] = [
+    "10.1.0.0/16",
+    "10.2.0.0/16",
+    "10.3.0.0/16",
+    "192.168.1.0/24",
+];
 const KEY_PORT: [(u16, u16); 4] = [(22, 22), (80, 89), (104, 104), (1000, 1999)];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +173,11 @@ fn prefix(cidr: &str) -> Value {
 }
 
 fn port_value((a, b): (u16, u16)) -> Value {
-    if a == b { json!(a) } else { json!({"range": [a, b]}) }
+    if a == b {
+        json!(a)
+    } else {
+        json!({"range": [a, b]})
+    }
 }
 
 fn payload(proto: &str, field: &str) -> Value {
@@ -203,19 +212,29 @@ fn nft_json(main: &[Rule], sub: &[Rule], policy: bool) -> String {
         for (i, r) in list.iter().enumerate() {
             let tag = format!("{chain}{i}");
             let mut expr = Vec::new();
-            let m = |op: &str, left: Value, right: Value| {
-                json!({"match": {"op": op, "left": left, "right": right}})
-            };
+            let m = |op: &str, left: Value, right: Value| json!({"match": {"op": op, "left": left, "right": right}});
             if let Some((s, neg)) = r.src {
-                expr.push(m(if neg { "!=" } else { "==" }, payload("ip", "saddr"), prefix(POOL[s])));
+                expr.push(m(
+                    if neg { "!=" } else { "==" },
+                    payload("ip", "saddr"),
+                    prefix(POOL[s]),
+                ));
             }
             if let Some((a, b)) = r.src_range {
-                expr.push(m("==", payload("ip", "saddr"), json!({"range": [format!("10.1.2.{a}"), format!("10.1.2.{b}")]})));
+                expr.push(m(
+                    "==",
+                    payload("ip", "saddr"),
+                    json!({"range": [format!("10.1.2.{a}"), format!("10.1.2.{b}")]}),
+                ));
             }
             if let Some(d) = &r.dst {
                 items.push(json!({"set": base(json!({"name": format!("dst_{tag}"), "type": "ipv4_addr", "flags": ["interval"],
                     "elem": d.iter().map(|i| prefix(POOL[*i])).collect::<Vec<_>>()}))}));
-                expr.push(m("==", payload("ip", "daddr"), json!(format!("@dst_{tag}"))));
+                expr.push(m(
+                    "==",
+                    payload("ip", "daddr"),
+                    json!(format!("@dst_{tag}")),
+                ));
             }
             if let Some(ports) = &r.dports {
                 let right = if ports.len() == 1 {
@@ -242,9 +261,42 @@ fn nft_json(main: &[Rule], sub: &[Rule], policy: bool) -> String {
             if let Some(v) = &r.vmap {
                 let in_sub = chain == "sub";
                 let (key, elems): (Value, Vec<Value>) = match v.key {
-                    Vkey::Src => (payload("ip", "saddr"), v.elems.iter().map(|(a, _, act)| json!([prefix(KEY_ADDR[*a]), verdict(*act, in_sub).unwrap_or(json!({"continue": null}))])).collect()),
-                    Vkey::Dport => (payload("tcp", "dport"), v.elems.iter().map(|(_, k, act)| json!([port_value(KEY_PORT[*k]), verdict(*act, in_sub).unwrap_or(json!({"continue": null}))])).collect()),
-                    Vkey::SrcDport => (concat_key, v.elems.iter().map(|(a, k, act)| json!([pair(*a, *k), verdict(*act, in_sub).unwrap_or(json!({"continue": null}))])).collect()),
+                    Vkey::Src => (
+                        payload("ip", "saddr"),
+                        v.elems
+                            .iter()
+                            .map(|(a, _, act)| {
+                                json!([
+                                    prefix(KEY_ADDR[*a]),
+                                    verdict(*act, in_sub).unwrap_or(json!({"continue": null}))
+                                ])
+                            })
+                            .collect(),
+                    ),
+                    Vkey::Dport => (
+                        payload("tcp", "dport"),
+                        v.elems
+                            .iter()
+                            .map(|(_, k, act)| {
+                                json!([
+                                    port_value(KEY_PORT[*k]),
+                                    verdict(*act, in_sub).unwrap_or(json!({"continue": null}))
+                                ])
+                            })
+                            .collect(),
+                    ),
+                    Vkey::SrcDport => (
+                        concat_key,
+                        v.elems
+                            .iter()
+                            .map(|(a, k, act)| {
+                                json!([
+                                    pair(*a, *k),
+                                    verdict(*act, in_sub).unwrap_or(json!({"continue": null}))
+                                ])
+                            })
+                            .collect(),
+                    ),
                 };
                 let data = if i % 2 == 0 {
                     items.push(json!({"map": base(json!({"name": format!("map_{tag}"), "type": "ipv4_addr", "map": "verdict", "elem": elems}))}));
@@ -260,7 +312,9 @@ fn nft_json(main: &[Rule], sub: &[Rule], policy: bool) -> String {
                 }
             }
             handle += 1;
-            rules.push(json!({"rule": base(json!({"chain": chain, "handle": handle, "expr": expr}))}));
+            rules.push(
+                json!({"rule": base(json!({"chain": chain, "handle": handle, "expr": expr}))}),
+            );
         }
     }
     items.push(json!({"chain": base(json!({"name": "forward", "handle": 1, "type": "filter", "hook": "forward", "prio": 0,
@@ -292,7 +346,8 @@ fn iptables_text(main: &[Rule], sub: &[Rule], policy: bool) -> (String, String) 
                 line += &format!(" -m iprange --src-range 10.1.2.{a}-10.1.2.{b}");
             }
             if let Some(d) = &r.dst {
-                sets += &format!("create dst_{tag} hash:net family inet hashsize 1024 maxelem 65536\n");
+                sets +=
+                    &format!("create dst_{tag} hash:net family inet hashsize 1024 maxelem 65536\n");
                 for i in d {
                     sets += &format!("add dst_{tag} {}\n", POOL[*i]);
                 }
@@ -301,18 +356,33 @@ fn iptables_text(main: &[Rule], sub: &[Rule], policy: bool) -> (String, String) 
             if let Some(ports) = &r.dports {
                 let list: Vec<String> = ports
                     .iter()
-                    .map(|(a, b)| if a == b { a.to_string() } else { format!("{a}:{b}") })
+                    .map(|(a, b)| {
+                        if a == b {
+                            a.to_string()
+                        } else {
+                            format!("{a}:{b}")
+                        }
+                    })
                     .collect();
                 line += &format!(" -m multiport --dports {}", list.join(","));
             }
             if let Some((elems, neg)) = &r.concat {
-                sets += &format!("create cat_{tag} hash:net,port family inet hashsize 1024 maxelem 65536\n");
+                sets += &format!(
+                    "create cat_{tag} hash:net,port family inet hashsize 1024 maxelem 65536\n"
+                );
                 for (a, k) in elems {
                     let (lo, hi) = KEY_PORT[*k];
-                    let port = if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") };
+                    let port = if lo == hi {
+                        lo.to_string()
+                    } else {
+                        format!("{lo}-{hi}")
+                    };
                     sets += &format!("add cat_{tag} {},tcp:{port}\n", KEY_ADDR[*a]);
                 }
-                line += &format!(" -m set{} --match-set cat_{tag} src,dst", if *neg { " !" } else { "" });
+                line += &format!(
+                    " -m set{} --match-set cat_{tag} src,dst",
+                    if *neg { " !" } else { "" }
+                );
             }
             line += match (r.act, chain) {
                 (Act::Accept, _) => " -j ACCEPT",
@@ -397,13 +467,33 @@ const ZONES: &str = "zones:
 ";
 
 const ADDRS: [&str; 14] = [
-    "10.1.2.3", "10.1.2.4", "10.1.2.60", "10.1.2.200", "10.1.0.1", "10.1.255.255", "10.2.0.0",
-    "10.2.7.7", "10.3.4.5", "192.168.1.77", "192.168.200.1", "8.8.8.8", "10.200.0.1", "10.1.2.127",
+    "10.1.2.3",
+    "10.1.2.4",
+    "10.1.2.60",
+    "10.1.2.200",
+    "10.1.0.1",
+    "10.1.255.255",
+    "10.2.0.0",
+    "10.2.7.7",
+    "10.3.4.5",
+    "192.168.1.77",
+    "192.168.200.1",
+    "8.8.8.8",
+    "10.200.0.1",
+    "10.1.2.127",
 ];
-const PORTS: [u16; 16] = [0, 21, 22, 23, 79, 80, 89, 90, 104, 105, 999, 1000, 1999, 2000, 1150, 443];
+const PORTS: [u16; 16] = [
+    0, 21, 22, 23, 79, 80, 89, 90, 104, 105, 999, 1000, 1999, 2000, 1150, 443,
+];
 
-fn check(kind: &str, fw: &hygie_collect::network::firewall::Firewall, main: &[Rule], sub: &[Rule], policy: bool,
-         packets: &[(usize, usize, u8, usize)]) -> Result<(), TestCaseError> {
+fn check(
+    kind: &str,
+    fw: &hygie_collect::network::firewall::Firewall,
+    main: &[Rule],
+    sub: &[Rule],
+    policy: bool,
+    packets: &[(usize, usize, u8, usize)],
+) -> Result<(), TestCaseError> {
     let zones = ZoneModel::parse(Path::new("z.yaml"), ZONES).unwrap();
     let cells = reach::cells(&zones, fw);
     for &(s, d, proto, port) in packets {
@@ -413,17 +503,33 @@ fn check(kind: &str, fw: &hygie_collect::network::firewall::Firewall, main: &[Ru
             proto,
             dport: PORTS[port],
         };
-        let (Some(zs), Some(zd)) = (zones.zone_of(p.src), zones.zone_of(p.dst)) else { continue };
+        let (Some(zs), Some(zd)) = (zones.zone_of(p.src), zones.zone_of(p.dst)) else {
+            continue;
+        };
         if zs == zd {
             continue;
         }
         let want = eval(main, sub, false, &p).unwrap_or(policy);
         let ported = [6u8, 17].contains(&proto);
         let got = cells.iter().any(|c| {
-            c.src.0 <= p.src && p.src <= c.src.1 && c.dst.0 <= p.dst && p.dst <= c.dst.1 && c.proto == proto
+            c.src.0 <= p.src
+                && p.src <= c.src.1
+                && c.dst.0 <= p.dst
+                && p.dst <= c.dst.1
+                && c.proto == proto
                 && (!ported || c.ports.contains(u128::from(p.dport)))
         });
-        prop_assert_eq!(got, want, "{} {:?} -> {:?} {}/{}: warnings {:?}", kind, ADDRS[s], ADDRS[d], proto, p.dport, fw.warnings);
+        prop_assert_eq!(
+            got,
+            want,
+            "{} {:?} -> {:?} {}/{}: warnings {:?}",
+            kind,
+            ADDRS[s],
+            ADDRS[d],
+            proto,
+            p.dport,
+            fw.warnings
+        );
     }
     Ok(())
 }
@@ -459,22 +565,30 @@ proptest! {
 #[test]
 fn iptables_with_ipsets_through_the_collector() {
     let d = tempfile::tempdir().unwrap();
-    let zones = write(d.path(), "zones.yaml", "zones:
+    let zones = write(
+        d.path(),
+        "zones.yaml",
+        "zones:
   - {name: pacs, kind: imaging, cidrs: [10.20.0.0/24]}
   - {name: guest-wifi, kind: guest, cidrs: [10.50.0.0/16]}
   - {name: internet, kind: internet}
-");
+",
+    );
     let rules = write(d.path(), "rules.v4", "*filter
 :FORWARD DROP [0:0]
 -A FORWARD -m set --match-set guests src -p tcp -m set --match-set pacs_svc dst,dst -j ACCEPT
 -A FORWARD -m iprange --src-range 10.50.0.1-10.50.0.9 --dst-range 9.9.9.9-9.9.9.10 -p udp -m multiport --dports 53,123 -j ACCEPT
 COMMIT
 ");
-    let sets = write(d.path(), "sets.save", "create guests hash:net family inet hashsize 1024 maxelem 65536
+    let sets = write(
+        d.path(),
+        "sets.save",
+        "create guests hash:net family inet hashsize 1024 maxelem 65536
 add guests 10.50.0.0/16
 create pacs_svc hash:ip,port family inet hashsize 1024 maxelem 65536
 add pacs_svc 10.20.0.5,tcp:104
-");
+",
+    );
     let mut i = NetInputs::new(zones.clone());
     i.iptables = vec![rules.clone()];
     i.ipsets = vec![sets];
@@ -482,13 +596,16 @@ add pacs_svc 10.20.0.5,tcp:104
     let a = common::failed(&r, "NET-GUEST-ISOLATION");
     assert_eq!(a.len(), 1, "{a:?}");
     assert!(
-        a[0].starts_with("guest-wifi → pacs: tcp/104 allowed by iptables FORWARD #1 (") && a[0].contains("rules.v4:3"),
+        a[0].starts_with("guest-wifi → pacs: tcp/104 allowed by iptables FORWARD #1 (")
+            && a[0].contains("rules.v4:3"),
         "{}",
         a[0]
     );
 
     // The iprange + multiport rule opens DNS and NTP to two resolvers, on the Internet side only.
-    let m = r.summary["firewalls"][0]["reachability"].as_array().unwrap();
+    let m = r.summary["firewalls"][0]["reachability"]
+        .as_array()
+        .unwrap();
     let gi = m
         .iter()
         .find(|p| p["from"] == "guest-wifi" && p["to"] == "internet")
@@ -497,6 +614,11 @@ add pacs_svc 10.20.0.5,tcp:104
 
     let mut i = NetInputs::new(zones);
     i.iptables = vec![rules];
-    let e = hygie_collect::run(&Network, &i, jiff::Timestamp::now()).unwrap_err().to_string();
-    assert!(e.contains("rules.v4:3:") && e.contains("'guests'") && e.contains("--ipset"), "{e}");
+    let e = hygie_collect::run(&Network, &i, jiff::Timestamp::now())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("rules.v4:3:") && e.contains("'guests'") && e.contains("--ipset"),
+        "{e}"
+    );
 }

@@ -252,7 +252,10 @@ fn real_nftables_verdict_maps_and_concatenations() {
         let rs = write(d.path(), "vmap.nft", &nft_vmap_ruleset(seed));
         run(&mut ns.exec(&["nft", "-f", rs.to_str().unwrap()]));
         let json = run(&mut ns.exec(&["nft", "-j", "list", "ruleset"]));
-        assert!(json.contains("\"vmap\"") && json.contains("\"concat\""), "{json}");
+        assert!(
+            json.contains("\"vmap\"") && json.contains("\"concat\""),
+            "{json}"
+        );
         let p = write(d.path(), &format!("vmap-{seed}.json"), &json);
         let r = analyse(d.path(), |i| i.nft = vec![p.clone()]);
         assert_eq!(
@@ -282,15 +285,23 @@ fn real_nftables_verdict_maps_and_concatenations() {
             assert_eq!(a, Vec::<&str>::new());
         }
         // The clinical zone reaches the PACS through the concatenated set only.
-        let m = r.summary["firewalls"][0]["reachability"].as_array().unwrap();
+        let m = r.summary["firewalls"][0]["reachability"]
+            .as_array()
+            .unwrap();
         let cp = m
             .iter()
             .find(|p| p["from"] == "clinical" && p["to"] == "pacs")
             .unwrap();
         assert_eq!(cp["services"], serde_json::json!(["tcp/104,11112"]));
         // Guests reach the Internet, never the servers.
-        assert!(m.iter().any(|p| p["from"] == "guest-wifi" && p["to"] == "internet"));
-        assert!(!m.iter().any(|p| p["from"] == "guest-wifi" && p["to"] == "servers"));
+        assert!(
+            m.iter()
+                .any(|p| p["from"] == "guest-wifi" && p["to"] == "internet")
+        );
+        assert!(
+            !m.iter()
+                .any(|p| p["from"] == "guest-wifi" && p["to"] == "servers")
+        );
     }
 }
 

@@ -190,7 +190,10 @@ pub async fn run(ctx: &Ctx, cmd: CatalogCmd) -> anyhow::Result<u8> {
 /// must list it (collectors and password checks; the AD rules are checked only when listed).
 fn known_rules() -> Vec<(&'static str, &'static [&'static str], bool)> {
     let mut v: Vec<(&'static str, &'static [&'static str], bool)> = Vec::new();
-    for r in hygie_collect::COLLECTORS.iter().flat_map(|c| c.rules.iter()) {
+    for r in hygie_collect::COLLECTORS
+        .iter()
+        .flat_map(|c| c.rules.iter())
+    {
         v.push((r.id, r.measures, true));
     }
     for c in hygie_passwords::CHECKS {
@@ -218,7 +221,10 @@ pub fn check_rule_problems(c: &hygie_core::Catalog) -> Vec<hygie_catalog::Catalo
                 None => out.push(at(m, format!("check_rules names unknown rule '{r}'"))),
                 Some((_, measures, _)) if !measures.contains(&m.id.as_str()) => out.push(at(
                     m,
-                    format!("rule '{r}' does not verify this measure (it verifies {})", measures.join(", ")),
+                    format!(
+                        "rule '{r}' does not verify this measure (it verifies {})",
+                        measures.join(", ")
+                    ),
                 )),
                 Some(_) => {}
             }
@@ -233,7 +239,10 @@ pub fn check_rule_problems(c: &hygie_core::Catalog) -> Vec<hygie_catalog::Catalo
                     message: format!("rule '{id}' verifies unknown measure {mid}"),
                 }),
                 Some(m) if !m.check_rules.iter().any(|r| r == id) => {
-                    out.push(at(m, format!("check_rules lacks '{id}', which verifies it")));
+                    out.push(at(
+                        m,
+                        format!("check_rules lacks '{id}', which verifies it"),
+                    ));
                 }
                 Some(_) => {}
             }

@@ -116,13 +116,15 @@ fn memberships(p: &std::path::Path) -> Result<Vec<(String, String)>> {
         for row in &t.rows {
             out.push((
                 t.req(row, &["group", "groupe"])?.to_owned(),
-                t.req(row, &["member", "membre", "account", "user"])?.to_owned(),
+                t.req(row, &["member", "membre", "account", "user"])?
+                    .to_owned(),
             ));
         }
         return Ok(out);
     }
     let records = crate::inventory::ldif_records(p, &text)?;
-    let first = |r: &BTreeMap<String, Vec<String>>, k: &str| r.get(k).and_then(|v| v.first()).cloned();
+    let first =
+        |r: &BTreeMap<String, Vec<String>>, k: &str| r.get(k).and_then(|v| v.first()).cloned();
     // The group's name in a DN: its first RDN value (`CN=Domain Admins,CN=Users,...`).
     let rdn = |dn: &str| {
         dn.split_once(',')

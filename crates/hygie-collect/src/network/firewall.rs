@@ -219,7 +219,10 @@ impl Firewall {
     /// Every address and port set the rules mention, vmap keys and alternatives included (for the
     /// reachability atoms).
     pub fn sets(&self) -> (Vec<&Set>, Vec<&Set>, Vec<&Set>, Vec<u8>) {
-        fn walk<'a>(conds: &'a [Cond], out: &mut (Vec<&'a Set>, Vec<&'a Set>, Vec<&'a Set>, Vec<u8>)) {
+        fn walk<'a>(
+            conds: &'a [Cond],
+            out: &mut (Vec<&'a Set>, Vec<&'a Set>, Vec<&'a Set>, Vec<u8>),
+        ) {
             for cond in conds {
                 match &cond.m {
                     Match::Src(s) => out.0.push(s),

@@ -57,9 +57,9 @@ impl IpSets {
             let toks: Vec<&str> = line.split_whitespace().collect();
             match toks.as_slice() {
                 ["create", name, kind, opts @ ..] => {
-                    let (method, dims) = kind
-                        .split_once(':')
-                        .ok_or_else(|| bad(format!("set type '{kind}' is not METHOD:DIMENSIONS")))?;
+                    let (method, dims) = kind.split_once(':').ok_or_else(|| {
+                        bad(format!("set type '{kind}' is not METHOD:DIMENSIONS"))
+                    })?;
                     if method == "list" {
                         return Err(bad(format!(
                             "set '{name}': list:set sets are not modelled; save the member sets instead"
@@ -88,7 +88,10 @@ impl IpSets {
                         origin: format!("{}:{n}", path.display()),
                     };
                     if let Some(old) = self.sets.insert((*name).to_owned(), set) {
-                        return Err(bad(format!("set '{name}' already defined at {}", old.origin)));
+                        return Err(bad(format!(
+                            "set '{name}' already defined at {}",
+                            old.origin
+                        )));
                     }
                 }
                 ["add", name, elem, opts @ ..] => {
@@ -119,7 +122,9 @@ impl IpSets {
                     }
                     set.members.push((member, opts.contains(&"nomatch")));
                 }
-                [verb, ..] => return Err(bad(format!("expected 'create' or 'add', found '{verb}'"))),
+                [verb, ..] => {
+                    return Err(bad(format!("expected 'create' or 'add', found '{verb}'")));
+                }
                 [] => {}
             }
         }
@@ -139,7 +144,9 @@ impl IpSets {
         })?;
         let flags: Vec<&str> = flags.split(',').collect();
         if let Some(f) = flags.iter().find(|f| !matches!(**f, "src" | "dst")) {
-            return Err(format!("--match-set {name}: flag '{f}' is neither src nor dst"));
+            return Err(format!(
+                "--match-set {name}: flag '{f}' is neither src nor dst"
+            ));
         }
         let mut notes = Vec::new();
         // The kernel compares only as many dimensions as flags are given.
@@ -281,7 +288,11 @@ add pacs_svc 10.20.0.6,tcp:11112-11113
         assert!(c.matches(&pkt("10.1.1.1", "10.20.0.6", 17, Some(53))));
         let (_, notes) = s.condition("pacs_svc", "dst,src", false).unwrap();
         assert!(notes[0].contains("source ports"), "{notes:?}");
-        assert!(s.condition("nope", "src", false).unwrap_err().contains("--ipset"));
+        assert!(
+            s.condition("nope", "src", false)
+                .unwrap_err()
+                .contains("--ipset")
+        );
     }
 
     #[test]
@@ -290,7 +301,10 @@ add pacs_svc 10.20.0.6,tcp:11112-11113
             ("create a hash:net\nadd a 10.0.0.0/33\n", "sets.save:2:"),
             ("add a 10.0.0.1\n", "before its 'create'"),
             ("create a hash:ip,port\nadd a 10.0.0.1\n", "1 part(s)"),
-            ("create a hash:net\ncreate a hash:net\n", "already defined at sets.save:1"),
+            (
+                "create a hash:net\ncreate a hash:net\n",
+                "already defined at sets.save:1",
+            ),
             ("create a list:set\n", "list:set"),
             ("flush\n", "expected 'create' or 'add'"),
         ] {
@@ -298,7 +312,10 @@ add pacs_svc 10.20.0.6,tcp:11112-11113
                 .read(Path::new("sets.save"), text)
                 .unwrap_err()
                 .to_string();
-            assert!(e.contains(want) && e.starts_with("sets.save:"), "{text:?}: {e}");
+            assert!(
+                e.contains(want) && e.starts_with("sets.save:"),
+                "{text:?}: {e}"
+            );
         }
     }
 }

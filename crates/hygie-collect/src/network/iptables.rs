@@ -4,8 +4,8 @@
 //! `ipset save` output of the sets), `-m conntrack --ctstate`.
 
 use super::addr::{Family, Set, parse_range};
-use super::ipset::IpSets;
 use super::firewall::{Action, Chain, Cond, Firewall, FwRule, Match, Verdict, proto_number};
+use super::ipset::IpSets;
 use crate::{CollectError, Result};
 use std::path::Path;
 
@@ -173,9 +173,7 @@ pub fn parse(path: &Path, text: &str, ipsets: &IpSets) -> Result<Firewall> {
                         .get(k + 2)
                         .filter(|t| !t.starts_with('-'))
                         .ok_or_else(|| bad(format!("--match-set {val} without src/dst flags")))?;
-                    let (c, notes) = ipsets
-                        .condition(&val, flags, negate)
-                        .map_err(bad)?;
+                    let (c, notes) = ipsets.condition(&val, flags, negate).map_err(bad)?;
                     conds.push(c);
                     fw.warnings
                         .extend(notes.into_iter().map(|m| format!("{id}: {m}")));

@@ -124,14 +124,12 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
                         "{id}: verdict map {m} (ignored: the rule decides nothing)"
                     )),
                 },
-                "match" => {
-                    match parse_match(v, &ctx) {
-                        Ok(mut c) => conds.append(&mut c),
-                        Err(m) => fw
-                            .warnings
-                            .push(format!("{id}: {m} (ignored: treated as matching)")),
-                    }
-                }
+                "match" => match parse_match(v, &ctx) {
+                    Ok(mut c) => conds.append(&mut c),
+                    Err(m) => fw
+                        .warnings
+                        .push(format!("{id}: {m} (ignored: treated as matching)")),
+                },
                 "accept" => action = Action::Verdict(Verdict::Accept),
                 "drop" | "reject" => action = Action::Verdict(Verdict::Drop),
                 "return" => action = Action::Return,
@@ -334,7 +332,11 @@ fn leaf(f: &Field, vals: &[&Value]) -> Result<Cond, String> {
                     .map(|x| addr_range(x))
                     .collect::<Result<_, _>>()?,
             );
-            if *src { Match::Src(set) } else { Match::Dst(set) }
+            if *src {
+                Match::Src(set)
+            } else {
+                Match::Dst(set)
+            }
         }
         Field::Dport { .. } => Match::Dport(Set::from_ranges(
             vals.iter()
@@ -375,7 +377,10 @@ fn label(v: &Value) -> String {
     }
     if let Some(p) = v.get("prefix") {
         let a = p.get("addr").and_then(Value::as_str).unwrap_or("?");
-        return format!("{a}/{}", p.get("len").map(Value::to_string).unwrap_or_default());
+        return format!(
+            "{a}/{}",
+            p.get("len").map(Value::to_string).unwrap_or_default()
+        );
     }
     if let Some(r) = v.get("range").and_then(Value::as_array) {
         return r.iter().map(label).collect::<Vec<_>>().join("-");
@@ -404,7 +409,12 @@ fn element(fields: &[Field], v: &Value) -> Result<Vec<Cond>, String> {
         .get("concat")
         .and_then(Value::as_array)
         .filter(|p| p.len() == fields.len())
-        .ok_or_else(|| format!("element {v} does not match a {}-field concatenation", fields.len()))?;
+        .ok_or_else(|| {
+            format!(
+                "element {v} does not match a {}-field concatenation",
+                fields.len()
+            )
+        })?;
     fields
         .iter()
         .zip(parts)

@@ -346,50 +346,162 @@ mod tests {
         assert!(t.systems.len() >= 100);
         let id = |os: &str, ver: Option<&str>| t.lookup(os, ver).map(|(e, _)| e.id.as_str());
         for (os, ver, want) in [
-            ("Windows 10 Enterprise", Some("10.0 (19045)"), Some("windows-10-22h2")),
-            ("Windows 10 Pro", Some("10.0 (19044)"), Some("windows-10-21h2")),
-            ("Windows 10 Enterprise", Some("10.0 (19044)"), Some("windows-10-21h2-enterprise")),
-            ("Windows 10 Enterprise LTSC", Some("10.0 (17763)"), Some("windows-10-ltsc-2019")),
-            ("Windows 10 Enterprise LTSC", Some("10.0 (19044)"), Some("windows-10-ltsc-2021")),
-            ("Windows 10 IoT Enterprise LTSC", Some("10.0 (19044)"), Some("windows-10-iot-ltsc-2021")),
-            ("Windows 10 Enterprise 2016 LTSB", Some("10.0 (14393)"), Some("windows-10-ltsb-2016")),
-            ("Windows 10 Pro", Some("10.0 (17763)"), Some("windows-10-1809")),
+            (
+                "Windows 10 Enterprise",
+                Some("10.0 (19045)"),
+                Some("windows-10-22h2"),
+            ),
+            (
+                "Windows 10 Pro",
+                Some("10.0 (19044)"),
+                Some("windows-10-21h2"),
+            ),
+            (
+                "Windows 10 Enterprise",
+                Some("10.0 (19044)"),
+                Some("windows-10-21h2-enterprise"),
+            ),
+            (
+                "Windows 10 Enterprise LTSC",
+                Some("10.0 (17763)"),
+                Some("windows-10-ltsc-2019"),
+            ),
+            (
+                "Windows 10 Enterprise LTSC",
+                Some("10.0 (19044)"),
+                Some("windows-10-ltsc-2021"),
+            ),
+            (
+                "Windows 10 IoT Enterprise LTSC",
+                Some("10.0 (19044)"),
+                Some("windows-10-iot-ltsc-2021"),
+            ),
+            (
+                "Windows 10 Enterprise 2016 LTSB",
+                Some("10.0 (14393)"),
+                Some("windows-10-ltsb-2016"),
+            ),
+            (
+                "Windows 10 Pro",
+                Some("10.0 (17763)"),
+                Some("windows-10-1809"),
+            ),
             ("Windows 10 Pro", None, Some("windows-10")),
-            ("Windows 11 Enterprise", Some("10.0 (22631)"), Some("windows-11-23h2-enterprise")),
-            ("Windows 11 Pro", Some("10.0.26100.2314"), Some("windows-11-24h2")),
-            ("Windows 11 Professionnel", Some("24H2"), Some("windows-11-24h2")),
-            ("Windows 11 Pro", Some("10.0 (28000)"), Some("windows-11-26h1")),
-            ("Windows 11 Enterprise LTSC", Some("10.0 (26100)"), Some("windows-11-ltsc-2024")),
-            ("Windows 11 IoT Enterprise LTSC", Some("10.0 (26100)"), Some("windows-11-iot-ltsc-2024")),
+            (
+                "Windows 11 Enterprise",
+                Some("10.0 (22631)"),
+                Some("windows-11-23h2-enterprise"),
+            ),
+            (
+                "Windows 11 Pro",
+                Some("10.0.26100.2314"),
+                Some("windows-11-24h2"),
+            ),
+            (
+                "Windows 11 Professionnel",
+                Some("24H2"),
+                Some("windows-11-24h2"),
+            ),
+            (
+                "Windows 11 Pro",
+                Some("10.0 (28000)"),
+                Some("windows-11-26h1"),
+            ),
+            (
+                "Windows 11 Enterprise LTSC",
+                Some("10.0 (26100)"),
+                Some("windows-11-ltsc-2024"),
+            ),
+            (
+                "Windows 11 IoT Enterprise LTSC",
+                Some("10.0 (26100)"),
+                Some("windows-11-iot-ltsc-2024"),
+            ),
             ("Windows 11 Pro", None, None),
-            ("Windows 7 Professional", Some("6.1 (7601)"), Some("windows-7")),
+            (
+                "Windows 7 Professional",
+                Some("6.1 (7601)"),
+                Some("windows-7"),
+            ),
             ("Windows 8.1 Pro", None, Some("windows-8.1")),
             ("Windows 8 Pro", None, Some("windows-8")),
             ("Windows XP Professional", None, Some("windows-xp")),
-            ("Windows Server 2012 R2 Standard", Some("6.3 (9600)"), Some("windows-server-2012-r2")),
-            ("Windows Server 2012 Standard", Some("6.2 (9200)"), Some("windows-server-2012")),
-            ("Windows Server 2008 R2 Enterprise", Some("6.1 (7601)"), Some("windows-server-2008-r2")),
-            ("Windows Server 2019 Datacenter", Some("10.0 (17763)"), Some("windows-server-2019")),
-            ("Windows Server Datacenter", Some("10.0 (17763)"), Some("windows-server-1809")),
-            ("Windows Server Standard", Some("10.0 (25398)"), Some("windows-server-23h2")),
-            ("Windows Server 2025 Standard", None, Some("windows-server-2025")),
-            ("Debian GNU/Linux 12 (bookworm)", Some("12.5"), Some("debian-12")),
+            (
+                "Windows Server 2012 R2 Standard",
+                Some("6.3 (9600)"),
+                Some("windows-server-2012-r2"),
+            ),
+            (
+                "Windows Server 2012 Standard",
+                Some("6.2 (9200)"),
+                Some("windows-server-2012"),
+            ),
+            (
+                "Windows Server 2008 R2 Enterprise",
+                Some("6.1 (7601)"),
+                Some("windows-server-2008-r2"),
+            ),
+            (
+                "Windows Server 2019 Datacenter",
+                Some("10.0 (17763)"),
+                Some("windows-server-2019"),
+            ),
+            (
+                "Windows Server Datacenter",
+                Some("10.0 (17763)"),
+                Some("windows-server-1809"),
+            ),
+            (
+                "Windows Server Standard",
+                Some("10.0 (25398)"),
+                Some("windows-server-23h2"),
+            ),
+            (
+                "Windows Server 2025 Standard",
+                None,
+                Some("windows-server-2025"),
+            ),
+            (
+                "Debian GNU/Linux 12 (bookworm)",
+                Some("12.5"),
+                Some("debian-12"),
+            ),
             ("Debian", Some("10"), Some("debian-10")),
             ("Debian", Some("11.9"), Some("debian-11")),
             ("Ubuntu", Some("22.04.4 LTS"), Some("ubuntu-22.04")),
             ("Ubuntu 18.04.6 LTS", None, Some("ubuntu-18.04")),
             ("Ubuntu", Some("24.10"), Some("ubuntu-24.10")),
             ("Red Hat Enterprise Linux", Some("7.9"), Some("rhel-7")),
-            ("Red Hat Enterprise Linux 10.0 (Coughlan)", None, Some("rhel-10")),
+            (
+                "Red Hat Enterprise Linux 10.0 (Coughlan)",
+                None,
+                Some("rhel-10"),
+            ),
             ("CentOS Linux 7 (Core)", None, Some("centos-7")),
             ("CentOS Stream 9", None, Some("centos-stream-9")),
             ("Rocky Linux", Some("9.4"), Some("rocky-9")),
             ("AlmaLinux", Some("10.0"), Some("almalinux-10")),
-            ("SUSE Linux Enterprise Server 15 SP6", None, Some("sles-15.6")),
-            ("SUSE Linux Enterprise Server", Some("15-SP3"), Some("sles-15.3")),
-            ("SUSE Linux Enterprise Server", Some("15.7"), Some("sles-15.7")),
+            (
+                "SUSE Linux Enterprise Server 15 SP6",
+                None,
+                Some("sles-15.6"),
+            ),
+            (
+                "SUSE Linux Enterprise Server",
+                Some("15-SP3"),
+                Some("sles-15.3"),
+            ),
+            (
+                "SUSE Linux Enterprise Server",
+                Some("15.7"),
+                Some("sles-15.7"),
+            ),
             ("SUSE Linux Enterprise Server", Some("15"), Some("sles-15")),
-            ("SUSE Linux Enterprise Server 12 SP5", None, Some("sles-12.5")),
+            (
+                "SUSE Linux Enterprise Server 12 SP5",
+                None,
+                Some("sles-12.5"),
+            ),
             ("FreeBSD", Some("14.1"), None),
         ] {
             assert_eq!(id(os, ver), want, "{os} {ver:?}");
@@ -397,8 +509,19 @@ mod tests {
         // Every source is endoflife.date or a vendor page; every date falls in a sane window.
         for (e, end) in &t.systems {
             assert!(end.year() >= 2014 && end.year() < 2040, "{}", e.id);
-            assert!(e.source.starts_with("https://endoflife.date/") || e.source.starts_with("https://wiki.debian.org/"), "{}", e.id);
-            assert!(e.vendor.as_deref().is_some_and(|v| v.starts_with("https://")), "{}", e.id);
+            assert!(
+                e.source.starts_with("https://endoflife.date/")
+                    || e.source.starts_with("https://wiki.debian.org/"),
+                "{}",
+                e.id
+            );
+            assert!(
+                e.vendor
+                    .as_deref()
+                    .is_some_and(|v| v.starts_with("https://")),
+                "{}",
+                e.id
+            );
         }
     }
 

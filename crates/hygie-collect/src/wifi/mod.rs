@@ -313,7 +313,9 @@ impl Collector for Wifi {
         };
         let firewalls = match (&i.firewalls, &zones) {
             (Some(f), Some(z)) => crate::network::read_firewalls(f, z)?,
-            (Some(f), None) if !(f.nft.is_empty() && f.iptables.is_empty() && f.csv_rules.is_empty()) => {
+            (Some(f), None)
+                if !(f.nft.is_empty() && f.iptables.is_empty() && f.csv_rules.is_empty()) =>
+            {
                 return Err(CollectError::Usage(
                     "firewall configurations need the zone model (--zones)".into(),
                 ));

@@ -330,6 +330,85 @@ fn real_iptables_save_in_a_namespace() {
     }
 }
 
+/// iptables rules naming ipsets (`-m set`, with a `nomatch` exception), `-m iprange` and
+/// `-m multiport`, loaded with the real `ipset` and `iptables-restore` into a namespace and read
+/// back with `iptables-save` and `ipset save`.
+#[test]
+fn real_iptables_with_ipsets_in_a_namespace() {
+    if !can_netns() || !tool("iptables-save", "iptables") || !tool("ipset", "ipset") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let ns = Netns::new();
+    let sets = write(
+        d.path(),
+        "sets.txt",
+        "create guests hash:net family inet
+add guests 10.50.0.0/16
+add guests 10.50.9.0/24 nomatch
+create pacs_svc hash:ip,port family inet
+add pacs_svc 10.20.0.5,tcp:104
+add pacs_svc 10.20.0.6,tcp:11112
+",
+    );
+    let rules = write(
+        d.path(),
+        "rules.v4",
+        "*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -p tcp -m set --match-set guests src -m set --match-set pacs_svc dst,dst -j ACCEPT
+-A FORWARD -m set ! --match-set guests src -m iprange --dst-range 10.20.0.1-10.20.0.9 -p tcp -m multiport --dports 104,443 -j ACCEPT
+COMMIT
+",
+    );
+    run(Command::new("sh").arg("-c").arg(format!(
+        "ip netns exec {} ipset restore < {}",
+        ns.0,
+        sets.display()
+    )));
+    run(&mut ns.exec(&["iptables-restore", rules.to_str().unwrap()]));
+    let saved = write(d.path(), "saved.v4", &run(&mut ns.exec(&["iptables-save"])));
+    let saved_sets = write(
+        d.path(),
+        "saved.ipset",
+        &run(&mut ns.exec(&["ipset", "save"])),
+    );
+    let r = analyse(d.path(), |i| {
+        i.iptables = vec![saved.clone()];
+        i.ipsets = vec![saved_sets.clone()];
+    });
+    assert_eq!(
+        r.summary["firewalls"][0]["warnings"],
+        serde_json::json!([]),
+        "every match is modelled"
+    );
+    // The guest set lets its members reach two PACS services; its nomatch subnet falls to the
+    // next rule, which opens 104 and 443 to everything outside the set.
+    let mut a = failed(&r, "NET-GUEST-ISOLATION");
+    a.sort();
+    assert_eq!(a.len(), 2, "{a:?}");
+    assert!(
+        a[0].starts_with("guest-wifi → pacs: tcp/104,11112 allowed by iptables FORWARD #2"),
+        "{}",
+        a[0]
+    );
+    assert!(
+        a[1].starts_with("guest-wifi → pacs: tcp/104,443 allowed by iptables FORWARD #3"),
+        "{}",
+        a[1]
+    );
+    assert!(
+        failed(&r, "NET-INTERNET-DMZ")
+            .iter()
+            .any(|x| x.starts_with("internet → pacs: tcp/104,443 allowed by iptables FORWARD #3")),
+        "{:?}",
+        failed(&r, "NET-INTERNET-DMZ")
+    );
+}
+
 #[test]
 fn csv_rule_table_and_observed_flows() {
     let d = tempfile::tempdir().unwrap();

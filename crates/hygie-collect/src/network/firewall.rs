@@ -110,6 +110,29 @@ pub struct Decision {
 
 const MAX_DEPTH: usize = 32;
 
+/// Packet fields known in advance (`None`: unknown), for [`Firewall::specialize`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Known<'a> {
+    pub src: Option<u128>,
+    pub dst: Option<u128>,
+    pub iif: Option<Option<&'a str>>,
+    pub oif: Option<Option<&'a str>>,
+}
+
+/// A conjunction under known fields: `None` when it is false, else the conditions left (empty:
+/// true).
+fn partial_all(conds: &[Cond], k: &Known<'_>) -> Option<Vec<Cond>> {
+    let mut left = Vec::new();
+    for c in conds {
+        match c.partial(k) {
+            (Some(true), _) => {}
+            (Some(false), _) => return None,
+            (None, rest) => left.push(rest),
+        }
+    }
+    Some(left)
+}
+
 impl Cond {
     pub fn matches(&self, p: &Packet<'_>) -> bool {
         let r = match &self.m {
@@ -123,6 +146,52 @@ impl Cond {
             Match::AnyOf(alts) => alts.iter().any(|a| a.iter().all(|c| c.matches(p))),
         };
         r != self.negate
+    }
+}
+
+impl Cond {
+    /// Truth under known fields, or (`None`) the condition that remains.
+    fn partial(&self, k: &Known<'_>) -> (Option<bool>, Cond) {
+        let known = match &self.m {
+            Match::Src(s) => k.src.map(|x| s.contains(x)),
+            Match::Dst(s) => k.dst.map(|x| s.contains(x)),
+            Match::Iif(v) => k
+                .iif
+                .map(|i| i.is_some_and(|i| v.iter().any(|n| iface_eq(n, i)))),
+            Match::Oif(v) => k
+                .oif
+                .map(|o| o.is_some_and(|o| v.iter().any(|n| iface_eq(n, o)))),
+            Match::CtState(v) => Some(v.iter().any(|s| s == "new")),
+            Match::Proto(_) | Match::Dport(_) => None,
+            Match::AnyOf(alts) => {
+                let mut rest = Vec::new();
+                let mut any_true = false;
+                for a in alts {
+                    match partial_all(a, k) {
+                        None => {}
+                        Some(c) if c.is_empty() => any_true = true,
+                        Some(c) => rest.push(c),
+                    }
+                }
+                if any_true {
+                    Some(true)
+                } else if rest.is_empty() {
+                    Some(false)
+                } else {
+                    return (
+                        None,
+                        Cond {
+                            m: Match::AnyOf(rest),
+                            negate: self.negate,
+                        },
+                    );
+                }
+            }
+        };
+        match known {
+            Some(b) => (Some(b != self.negate), self.clone()),
+            None => (None, self.clone()),
+        }
     }
 }
 
@@ -214,6 +283,69 @@ impl Firewall {
             }
         }
         None
+    }
+
+    /// The same firewall for packets whose known fields are `k`: conditions decided by them are
+    /// dropped (true) or drop their rule or alternative (false); the others stay. Deciding a
+    /// packet with those fields gives the same verdict and rules as on `self` (partial
+    /// evaluation), so the reachability loop only meets the rules that can still match.
+    pub fn specialize(&self, k: &Known<'_>) -> Firewall {
+        let chains = self
+            .chains
+            .iter()
+            .map(|(name, c)| {
+                let rules = c
+                    .rules
+                    .iter()
+                    .filter_map(|r| {
+                        let conds = partial_all(&r.conds, k)?;
+                        let action = match &r.action {
+                            Action::Vmap(entries) => {
+                                let mut kept = Vec::new();
+                                for e in entries {
+                                    if let Some(key) = partial_all(&e.key, k) {
+                                        let decided = key.is_empty();
+                                        kept.push(VmapEntry {
+                                            label: e.label.clone(),
+                                            key,
+                                            action: e.action.clone(),
+                                        });
+                                        // Later elements are shadowed once one always matches.
+                                        if decided {
+                                            break;
+                                        }
+                                    }
+                                }
+                                if kept.is_empty() {
+                                    return None;
+                                }
+                                Action::Vmap(kept)
+                            }
+                            a => a.clone(),
+                        };
+                        Some(FwRule {
+                            id: r.id.clone(),
+                            conds,
+                            action,
+                        })
+                    })
+                    .collect();
+                (
+                    name.clone(),
+                    Chain {
+                        rules,
+                        policy: c.policy,
+                        family: c.family,
+                    },
+                )
+            })
+            .collect();
+        Firewall {
+            source: self.source.clone(),
+            chains,
+            bases: self.bases.clone(),
+            warnings: vec![],
+        }
     }
 
     /// Every address and port set the rules mention, vmap keys and alternatives included (for the

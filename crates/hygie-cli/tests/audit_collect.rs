@@ -360,3 +360,98 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `hygie audit wifi` with the zone model and the firewall: a guest SSID whose zone the firewall
+/// does not isolate fails WIFI-GUEST-ZONE naming the rule; `hygie audit network --ipset` reads the
+/// sets an iptables rule names.
+#[test]
+fn wifi_guest_isolation_and_network_ipsets_from_the_command_line() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    setup(&data);
+    std::fs::write(d.path().join("zones.yaml"), ZONES).unwrap();
+    std::fs::write(
+        d.path().join("hostapd.conf"),
+        "interface=wlan0\nssid=CHU-Invites\nwpa=2\nwpa_key_mgmt=SAE\nrsn_pairwise=CCMP\nieee80211w=2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("guest.yaml"),
+        ZONES.replace(
+            "{name: guest-wifi, kind: guest, cidrs: [10.50.0.0/16]}",
+            "{name: guest-wifi, kind: guest, cidrs: [10.50.0.0/16], ssids: [CHU-Invites]}",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("sets.save"),
+        "create guests hash:net family inet\nadd guests 10.50.0.0/16\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("rules.v4"),
+        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m set --match-set guests src -d 10.20.0.0/24 -p tcp --dport 104 -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+
+    let out = hygie(&data)
+        .args([
+            "audit",
+            "wifi",
+            "--facility",
+            FINESS,
+            "--format",
+            "json",
+            "--hostapd",
+        ])
+        .arg(d.path().join("hostapd.conf"))
+        .arg("--zones")
+        .arg(d.path().join("guest.yaml"))
+        .arg("--iptables")
+        .arg(d.path().join("rules.v4"))
+        .arg("--ipset")
+        .arg(d.path().join("sets.save"))
+        .assert()
+        .code(5)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "WIFI-GUEST-ZONE", "{v:#}");
+    let asset = f["assets"][0].as_str().unwrap();
+    assert!(
+        asset.contains("zone 'guest-wifi' not isolated: guest-wifi → pacs: tcp/104 allowed by iptables FORWARD #1"),
+        "{asset}"
+    );
+    let out = hygie(&data)
+        .args(["status", FINESS, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let s: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(measure(&s, "NET-02")["auto"], "failing");
+    assert_eq!(
+        measure(&s, "NET-02")["sources"],
+        serde_json::json!(["wifi"])
+    );
+
+    // Without the ipset file the rule cannot be read: exit 2, naming the file and line.
+    let out = hygie(&data)
+        .args(["audit", "network", "--facility", FINESS, "--zones"])
+        .arg(d.path().join("zones.yaml"))
+        .arg("--iptables")
+        .arg(d.path().join("rules.v4"))
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    assert!(
+        err.contains("rules.v4:3:") && err.contains("--ipset"),
+        "{err}"
+    );
+}

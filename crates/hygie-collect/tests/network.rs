@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use hygie_collect::network::addr::{Set, parse_ip};
 use hygie_collect::network::firewall::{
-    Action, Chain, Cond, Firewall, FwRule, Match, Packet, Verdict,
+    Action, Chain, Cond, Firewall, FwRule, Match, Packet, Verdict, VmapEntry,
 };
 use hygie_collect::network::model::ZoneModel;
 use hygie_collect::network::{NetInputs, Network, reach};
@@ -507,10 +507,28 @@ fn set(i: usize) -> Set {
     ])
 }
 
+fn ports(lo: u16, w: u16) -> Set {
+    Set(vec![(u128::from(lo), u128::from(lo) + u128::from(w))])
+}
+
+fn arb_action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        2 => Just(Action::Verdict(Verdict::Accept)),
+        1 => Just(Action::Verdict(Verdict::Drop)),
+        1 => Just(Action::Jump("sub".into())),
+        1 => Just(Action::Goto("sub".into())),
+        1 => Just(Action::Return),
+        1 => Just(Action::Continue),
+    ]
+}
+
 prop_compose! {
     fn arb_rule()(src in proptest::option::of(0usize..8), dst in proptest::option::of(0usize..8),
                   nsrc in any::<bool>(), proto in proptest::option::of(prop_oneof![Just(6u8), Just(17u8), Just(1u8)]),
-                  ports in proptest::option::of((0u16..2000, 0u16..200)), action in 0u8..5) -> FwRule {
+                  ports_ in proptest::option::of((0u16..2000, 0u16..200)),
+                  any_of in proptest::option::weighted(0.25, (proptest::collection::vec((0usize..8, 0u16..2000, 0u16..300), 1..4), any::<bool>())),
+                  vmap in proptest::option::weighted(0.25, proptest::collection::vec((any::<bool>(), 0usize..8, 0u16..2000, 0u16..300, arb_action()), 1..4)),
+                  action in arb_action()) -> FwRule {
         let mut conds = Vec::new();
         if let Some(s) = src {
             let s = set(s);
@@ -519,8 +537,21 @@ prop_compose! {
         }
         if let Some(d) = dst { conds.push(Cond::is(Match::Dst(set(d)))); }
         if let Some(p) = proto { conds.push(Cond::is(Match::Proto(vec![p]))); }
-        if let Some((lo, w)) = ports { conds.push(Cond::is(Match::Dport(Set(vec![(u128::from(lo), u128::from(lo) + u128::from(w))])))); }
-        let action = match action { 0 | 1 => Action::Verdict(Verdict::Accept), 2 => Action::Verdict(Verdict::Drop), 3 => Action::Jump("sub".into()), _ => Action::Return };
+        if let Some((lo, w)) = ports_ { conds.push(Cond::is(Match::Dport(ports(lo, w)))); }
+        // A concatenation-like disjunction of (source, port) boxes, possibly negated.
+        if let Some((alts, negate)) = any_of {
+            let alts = alts.into_iter().map(|(s, lo, w)| vec![Cond::is(Match::Src(set(s))), Cond::is(Match::Dport(ports(lo, w)))]).collect();
+            conds.push(Cond { m: Match::AnyOf(alts), negate });
+        }
+        let action = match vmap {
+            // Keys on the source or on the port, possibly overlapping: the first element wins.
+            Some(entries) => Action::Vmap(entries.into_iter().enumerate().map(|(i, (by_src, s, lo, w, a))| VmapEntry {
+                label: format!("e{i}"),
+                key: vec![if by_src { Cond::is(Match::Src(set(s))) } else { Cond::is(Match::Dport(ports(lo, w))) }],
+                action: a,
+            }).collect()),
+            None => action,
+        };
         FwRule { id: String::new(), conds, action }
     }
 }
@@ -533,8 +564,17 @@ fn firewall(main: Vec<FwRule>, sub: Vec<FwRule>, policy: bool) -> Firewall {
     let name = |mut v: Vec<FwRule>, c: &str| {
         for (i, r) in v.iter_mut().enumerate() {
             r.id = format!("{c}#{i}");
-            if c == "sub" && matches!(r.action, Action::Jump(_)) {
-                r.action = Action::Continue;
+            // The sub chain jumps nowhere (no loops), inside verdict maps too.
+            let flat = |a: &mut Action| {
+                if c == "sub" && matches!(a, Action::Jump(_) | Action::Goto(_)) {
+                    *a = Action::Continue;
+                }
+            };
+            flat(&mut r.action);
+            if let Action::Vmap(entries) = &mut r.action {
+                for e in entries {
+                    flat(&mut e.action);
+                }
             }
         }
         v

@@ -60,9 +60,9 @@ ensure_samba() {
 }
 
 log "Setting up services and tools"
-# Real tools the collectors' tests drive: restic, borg, nftables/iptables in a network namespace,
+# Real tools the collectors' tests drive: restic, borg, nftables/iptables/ipset in a network namespace,
 # ClamAV's sigtool.
-apt_install ca-certificates restic borgbackup nftables iptables iproute2 clamav
+apt_install ca-certificates restic borgbackup nftables iptables ipset iproute2 clamav
 # Browser end-to-end tests (hygie-web) and the dashboard benchmark's load generator.
 apt_install chromium chromium-driver wrk
 ensure_postgres

@@ -215,3 +215,243 @@ fn malformed_input_exits_2_naming_file_and_line_and_records_nothing() {
     assert_eq!(measure(&s, "IAM-09")["auto"], "verified");
     assert_eq!(measure(&s, "IAM-09")["sources"], serde_json::json!(["mfa"]));
 }
+
+/// `hygie audit backups` (generic CSV, as Veeam exports), then `hygie status`: each measure the
+/// backup rules verify shows the collector's result, its source and the rules behind it.
+#[test]
+fn backups_run_sets_the_automatic_status_of_its_measures_with_the_source() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    setup(&data);
+    std::fs::write(
+        d.path().join("inventory.csv"),
+        "asset,critical,rpo_hours\nsrv-dpi,yes,\nsrv-pacs,yes,\n",
+    )
+    .unwrap();
+    // srv-pacs: last success 3 days before `now`, a failing job, repository on the production AD.
+    std::fs::write(
+        d.path().join("veeam.csv"),
+        "asset,job,last_success,type,immutable,offline,offsite,last_restore_test,status,auth\n\
+srv-dpi,DPI-daily,2026-11-22T02:00:00Z,full,yes,no,yes,2026-06-01,success,independent\n\
+srv-pacs,PACS-daily,2026-11-19T02:00:00Z,full,yes,no,yes,2026-06-01,failed,production_ad\n",
+    )
+    .unwrap();
+    let out = hygie(&data)
+        .args([
+            "audit",
+            "backups",
+            "--facility",
+            FINESS,
+            "--now",
+            "2026-11-22T10:00:00Z",
+            "--format",
+            "json",
+            "--inventory",
+        ])
+        .arg(d.path().join("inventory.csv"))
+        .arg("--csv")
+        .arg(d.path().join("veeam.csv"))
+        .assert()
+        .code(5)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        ["BCK-RPO", "BCK-FAILING-JOBS", "BCK-AD-AUTH"],
+        "{v:#}"
+    );
+    for f in v["findings"].as_array().unwrap() {
+        assert!(
+            f["assets"][0].as_str().unwrap().starts_with("srv-pacs"),
+            "{f}"
+        );
+    }
+
+    let out = hygie(&data)
+        .args([
+            "status",
+            FINESS,
+            "--as-of",
+            "2026-11-22",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let s: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    for (id, auto, rule) in [
+        ("BCK-02", "failing", "BCK-RPO"),
+        ("BCK-04", "failing", "BCK-AD-AUTH"),
+        ("BCK-05", "failing", "BCK-FAILING-JOBS"),
+        ("BCK-03", "verified", "BCK-IMMUTABLE"),
+        ("BCK-06", "verified", "BCK-RESTORE-TEST"),
+    ] {
+        let m = measure(&s, id);
+        assert_eq!(m["auto"], auto, "{id}: {m:#}");
+        assert_eq!(m["sources"], serde_json::json!(["backups"]), "{id}");
+        assert!(
+            m["rules"].as_array().unwrap().iter().any(|r| r == rule),
+            "{id}: {m:#}"
+        );
+        let reason = m["reason"]["en"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains(rule) && reason.contains("backups audit of 2026-11-22"),
+            "{id}: {reason}"
+        );
+    }
+    // A measure no collector rule verifies stays unchecked.
+    assert_eq!(measure(&s, "BCK-01")["auto"], "unchecked");
+}
+
+/// The catalogue's `check_rules` must name exactly the collector rules that verify each measure:
+/// `hygie catalog lint` reports a missing rule and an unknown one.
+#[test]
+fn catalogue_lint_checks_the_collector_rules_of_each_measure() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    hygie(&data).args(["catalog", "lint"]).assert().success();
+
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
+    let dir = d.path().join("catalog");
+    copy_dir(&src, &dir);
+    let bck = dir.join("measures/BCK.toml");
+    let text = std::fs::read_to_string(&bck).unwrap();
+    assert!(text.contains("check_rules = [\"BCK-RPO\"]"));
+    std::fs::write(
+        &bck,
+        text.replace("check_rules = [\"BCK-RPO\"]", "check_rules = [\"BCK-RP0\"]"),
+    )
+    .unwrap();
+    let out = hygie(&data)
+        .args(["catalog", "lint", "--dir"])
+        .arg(&dir)
+        .assert()
+        .code(5)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    assert!(
+        err.contains("measure BCK-02: check_rules names unknown rule 'BCK-RP0'")
+            && err.contains("measure BCK-02: check_rules lacks 'BCK-RPO'"),
+        "{err}"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// `hygie audit wifi` with the zone model and the firewall: a guest SSID whose zone the firewall
+/// does not isolate fails WIFI-GUEST-ZONE naming the rule; `hygie audit network --ipset` reads the
+/// sets an iptables rule names.
+#[test]
+fn wifi_guest_isolation_and_network_ipsets_from_the_command_line() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("data");
+    setup(&data);
+    std::fs::write(d.path().join("zones.yaml"), ZONES).unwrap();
+    std::fs::write(
+        d.path().join("hostapd.conf"),
+        "interface=wlan0\nssid=CHU-Invites\nwpa=2\nwpa_key_mgmt=SAE\nrsn_pairwise=CCMP\nieee80211w=2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("guest.yaml"),
+        ZONES.replace(
+            "{name: guest-wifi, kind: guest, cidrs: [10.50.0.0/16]}",
+            "{name: guest-wifi, kind: guest, cidrs: [10.50.0.0/16], ssids: [CHU-Invites]}",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("sets.save"),
+        "create guests hash:net family inet\nadd guests 10.50.0.0/16\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("rules.v4"),
+        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m set --match-set guests src -d 10.20.0.0/24 -p tcp --dport 104 -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap();
+
+    let out = hygie(&data)
+        .args([
+            "audit",
+            "wifi",
+            "--facility",
+            FINESS,
+            "--format",
+            "json",
+            "--hostapd",
+        ])
+        .arg(d.path().join("hostapd.conf"))
+        .arg("--zones")
+        .arg(d.path().join("guest.yaml"))
+        .arg("--iptables")
+        .arg(d.path().join("rules.v4"))
+        .arg("--ipset")
+        .arg(d.path().join("sets.save"))
+        .assert()
+        .code(5)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "WIFI-GUEST-ZONE", "{v:#}");
+    let asset = f["assets"][0].as_str().unwrap();
+    assert!(
+        asset.contains("zone 'guest-wifi' not isolated: guest-wifi → pacs: tcp/104 allowed by iptables FORWARD #1"),
+        "{asset}"
+    );
+    let out = hygie(&data)
+        .args(["status", FINESS, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let s: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(measure(&s, "NET-02")["auto"], "failing");
+    assert_eq!(
+        measure(&s, "NET-02")["sources"],
+        serde_json::json!(["wifi"])
+    );
+
+    // Without the ipset file the rule cannot be read: exit 2, naming the file and line.
+    let out = hygie(&data)
+        .args(["audit", "network", "--facility", FINESS, "--zones"])
+        .arg(d.path().join("zones.yaml"))
+        .arg("--iptables")
+        .arg(d.path().join("rules.v4"))
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let err = String::from_utf8(out).unwrap();
+    assert!(
+        err.contains("rules.v4:3:") && err.contains("--ipset"),
+        "{err}"
+    );
+}

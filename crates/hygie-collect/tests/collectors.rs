@@ -184,6 +184,7 @@ fn wifi_hostapd_and_controller_rules() {
         hostapd: vec![write(d.path(), "good.conf", HOSTAPD_GOOD), bad],
         controller_csv: vec![ctrl],
         zones: Some(zones.clone()),
+        firewalls: None,
     };
     let r = hygie_collect::run(&wifi::Wifi, &i, now).unwrap();
     let ssids = |rule: &str| -> Vec<String> {
@@ -213,14 +214,42 @@ fn wifi_hostapd_and_controller_rules() {
             .any(|a| a.contains("hostapd.conf:9") && a.contains("WEP"))
     );
 
-    let i = wifi::WifiInputs {
-        hostapd: vec![write(d.path(), "good.conf", HOSTAPD_GOOD)],
-        controller_csv: vec![],
-        zones: Some(zones),
+    // The guest zone must also be isolated by the firewall: first a compliant one.
+    let isolated = write(
+        d.path(),
+        "fw-ok.v4",
+        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -s 10.50.0.0/16 ! -d 10.0.0.0/8 -j ACCEPT\nCOMMIT\n",
+    );
+    let with_fw = |rules: std::path::PathBuf| {
+        let mut f = hygie_collect::network::NetInputs::new(std::path::PathBuf::new());
+        f.iptables = vec![rules];
+        wifi::WifiInputs {
+            hostapd: vec![write(d.path(), "good.conf", HOSTAPD_GOOD)],
+            controller_csv: vec![],
+            zones: Some(zones.clone()),
+            firewalls: Some(f),
+        }
     };
-    let r = hygie_collect::run(&wifi::Wifi, &i, now).unwrap();
+    let r = hygie_collect::run(&wifi::Wifi, &with_fw(isolated), now).unwrap();
     assert_eq!(r.findings.len(), 5);
     assert_eq!(r.failed().count(), 0, "{:#?}", r.findings);
+
+    // Then one that lets guests reach the clinical zone: the SSID fails, naming the rule.
+    let leaky = write(
+        d.path(),
+        "fw-leak.v4",
+        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -s 10.50.0.0/16 -d 10.10.0.0/16 -p tcp --dport 443 -j ACCEPT\nCOMMIT\n",
+    );
+    let r = hygie_collect::run(&wifi::Wifi, &with_fw(leaky), now).unwrap();
+    let a = failed(&r, "WIFI-GUEST-ZONE");
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert!(
+        a[0].starts_with("CHU-Invites (")
+            && a[0].contains("zone 'guest-wifi' not isolated: guest-wifi → clinical: tcp/443 allowed by iptables FORWARD #1")
+            && a[0].contains("fw-leak.v4:3"),
+        "{}",
+        a[0]
+    );
 
     let e = wifi::parse_hostapd(std::path::Path::new("h.conf"), "ssid=x\nwpa 2\n")
         .unwrap_err()
@@ -280,4 +309,37 @@ fn mfa_privileged_remote_patient_record_and_coverage() {
     let r = hygie_collect::run(&mfa::Mfa, &i, now).unwrap();
     assert_eq!(r.failed().count(), 0, "{:#?}", r.findings);
     assert_eq!(r.summary["coverage"], 100.0);
+}
+
+/// The same memberships read from an AD LDIF export: users' `memberOf` and groups' `member`.
+#[test]
+fn mfa_memberships_from_an_ad_ldif_export() {
+    let d = tempfile::tempdir().unwrap();
+    let ldif = write(
+        d.path(),
+        "ad.ldif",
+        "dn: CN=Alice Admin,OU=Admins,DC=chu,DC=test\nobjectClass: user\nsAMAccountName: adm-alice\nmemberOf: CN=Admins du domaine,CN=Users,DC=chu,DC=test\nmemberOf: CN=MFA-Enrolled,OU=Groups,DC=chu,DC=test\n\n\
+dn: CN=Bob Admin,OU=Admins,DC=chu,DC=test\nobjectClass: user\nsAMAccountName: adm-bob\n\n\
+dn: CN=Carol,OU=Staff,DC=chu,DC=test\nobjectClass: user\nsAMAccountName: carol\n\n\
+dn: CN=Admins du domaine,CN=Users,DC=chu,DC=test\nobjectClass: group\nsAMAccountName: Admins du domaine\nmember: CN=Bob Admin,OU=Admins,DC=chu,DC=test\n\n\
+dn: CN=VPN-Users,OU=Groups,DC=chu,DC=test\nobjectClass: group\ncn: VPN-Users\nmember: CN=Carol,OU=Staff,DC=chu,DC=test\n",
+    );
+    let i = mfa::MfaInputs {
+        groups_csv: Some(ldif),
+        privileged_groups: mfa::DEFAULT_PRIVILEGED_GROUPS
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        remote_groups: vec!["VPN-Users".into()],
+        mfa_groups: vec!["MFA-Enrolled".into()],
+        min_coverage: 100.0,
+        ..Default::default()
+    };
+    let r = hygie_collect::run(&mfa::Mfa, &i, jiff::Timestamp::now()).unwrap();
+    assert_eq!(failed(&r, "MFA-PRIVILEGED"), ["adm-bob"]);
+    assert_eq!(failed(&r, "MFA-REMOTE"), ["carol"]);
+    assert_eq!(
+        failed(&r, "MFA-COVERAGE"),
+        ["coverage 33.3% (1/3) below the 100% target"]
+    );
 }

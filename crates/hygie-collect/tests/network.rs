@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use hygie_collect::network::addr::{Set, parse_ip};
 use hygie_collect::network::firewall::{
-    Action, Chain, Cond, Firewall, FwRule, Match, Packet, Verdict,
+    Action, Chain, Cond, Firewall, FwRule, Match, Packet, Verdict, VmapEntry,
 };
 use hygie_collect::network::model::ZoneModel;
 use hygie_collect::network::{NetInputs, Network, reach};
@@ -214,6 +214,97 @@ fn real_nftables_guest_to_pacs_reported_with_the_allowing_rule() {
     }
 }
 
+/// Zone dispatch through a named verdict map, concatenated interval sets and a verdict map keyed
+/// by a concatenation; `seed` adds the element letting guests reach the PACS on 104.
+fn nft_vmap_ruleset(seed: bool) -> String {
+    format!(
+        "flush ruleset
+table inet filter {{
+  set pacs_svc {{ type ipv4_addr . inet_service; flags interval; elements = {{ 10.20.0.0/24 . 104, 10.20.0.0/24 . 11112 }} }}
+  map zone_out {{ type ipv4_addr : verdict; flags interval; elements = {{ 10.50.0.0/16 : jump guest_out, 10.10.0.0/16 : jump clinical_out }} }}
+  chain forward {{
+    type filter hook forward priority 0; policy drop;
+    ct state vmap {{ established : accept, related : accept, invalid : drop }}
+    ip saddr vmap @zone_out
+  }}
+  chain guest_out {{
+    ip daddr . tcp dport vmap {{ {}10.20.0.0/24 . 443 : drop }}
+    ip daddr != {{ 10.0.0.0/8, 192.0.2.0/24 }} accept
+  }}
+  chain clinical_out {{
+    ip daddr . tcp dport @pacs_svc accept
+    ip daddr != 10.0.0.0/8 accept
+  }}
+}}
+",
+        if seed { "10.20.0.0/24 . 104 : accept, " } else { "" }
+    )
+}
+
+#[test]
+fn real_nftables_verdict_maps_and_concatenations() {
+    if !can_netns() {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let ns = Netns::new();
+    for seed in [true, false] {
+        let rs = write(d.path(), "vmap.nft", &nft_vmap_ruleset(seed));
+        run(&mut ns.exec(&["nft", "-f", rs.to_str().unwrap()]));
+        let json = run(&mut ns.exec(&["nft", "-j", "list", "ruleset"]));
+        assert!(
+            json.contains("\"vmap\"") && json.contains("\"concat\""),
+            "{json}"
+        );
+        let p = write(d.path(), &format!("vmap-{seed}.json"), &json);
+        let r = analyse(d.path(), |i| i.nft = vec![p.clone()]);
+        assert_eq!(
+            r.summary["firewalls"][0]["warnings"],
+            serde_json::json!([]),
+            "every construct is modelled"
+        );
+        let a = failed(&r, "NET-GUEST-ISOLATION");
+        if seed {
+            let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let handle = v["nftables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|o| o.get("rule"))
+                .find(|r| r["chain"] == "guest_out" && r["expr"].to_string().contains("vmap"))
+                .unwrap()["handle"]
+                .clone();
+            assert_eq!(a.len(), 1, "{a:?}");
+            assert_eq!(
+                a[0],
+                format!(
+                    "guest-wifi → pacs: tcp/104 allowed by nft inet filter guest_out handle {handle} (element 10.20.0.0/24 . 104 : accept)"
+                )
+            );
+        } else {
+            assert_eq!(a, Vec::<&str>::new());
+        }
+        // The clinical zone reaches the PACS through the concatenated set only.
+        let m = r.summary["firewalls"][0]["reachability"]
+            .as_array()
+            .unwrap();
+        let cp = m
+            .iter()
+            .find(|p| p["from"] == "clinical" && p["to"] == "pacs")
+            .unwrap();
+        assert_eq!(cp["services"], serde_json::json!(["tcp/104,11112"]));
+        // Guests reach the Internet, never the servers.
+        assert!(
+            m.iter()
+                .any(|p| p["from"] == "guest-wifi" && p["to"] == "internet")
+        );
+        assert!(
+            !m.iter()
+                .any(|p| p["from"] == "guest-wifi" && p["to"] == "servers")
+        );
+    }
+}
+
 #[test]
 fn real_iptables_save_in_a_namespace() {
     if !can_netns() || !tool("iptables-save", "iptables") {
@@ -237,6 +328,85 @@ fn real_iptables_save_in_a_namespace() {
         }
         assert_eq!(r.failed().count(), usize::from(seed), "{:#?}", r.findings);
     }
+}
+
+/// iptables rules naming ipsets (`-m set`, with a `nomatch` exception), `-m iprange` and
+/// `-m multiport`, loaded with the real `ipset` and `iptables-restore` into a namespace and read
+/// back with `iptables-save` and `ipset save`.
+#[test]
+fn real_iptables_with_ipsets_in_a_namespace() {
+    if !can_netns() || !tool("iptables-save", "iptables") || !tool("ipset", "ipset") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let ns = Netns::new();
+    let sets = write(
+        d.path(),
+        "sets.txt",
+        "create guests hash:net family inet
+add guests 10.50.0.0/16
+add guests 10.50.9.0/24 nomatch
+create pacs_svc hash:ip,port family inet
+add pacs_svc 10.20.0.5,tcp:104
+add pacs_svc 10.20.0.6,tcp:11112
+",
+    );
+    let rules = write(
+        d.path(),
+        "rules.v4",
+        "*filter
+:INPUT ACCEPT [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A FORWARD -p tcp -m set --match-set guests src -m set --match-set pacs_svc dst,dst -j ACCEPT
+-A FORWARD -m set ! --match-set guests src -m iprange --dst-range 10.20.0.1-10.20.0.9 -p tcp -m multiport --dports 104,443 -j ACCEPT
+COMMIT
+",
+    );
+    run(Command::new("sh").arg("-c").arg(format!(
+        "ip netns exec {} ipset restore < {}",
+        ns.0,
+        sets.display()
+    )));
+    run(&mut ns.exec(&["iptables-restore", rules.to_str().unwrap()]));
+    let saved = write(d.path(), "saved.v4", &run(&mut ns.exec(&["iptables-save"])));
+    let saved_sets = write(
+        d.path(),
+        "saved.ipset",
+        &run(&mut ns.exec(&["ipset", "save"])),
+    );
+    let r = analyse(d.path(), |i| {
+        i.iptables = vec![saved.clone()];
+        i.ipsets = vec![saved_sets.clone()];
+    });
+    assert_eq!(
+        r.summary["firewalls"][0]["warnings"],
+        serde_json::json!([]),
+        "every match is modelled"
+    );
+    // The guest set lets its members reach two PACS services; its nomatch subnet falls to the
+    // next rule, which opens 104 and 443 to everything outside the set.
+    let mut a = failed(&r, "NET-GUEST-ISOLATION");
+    a.sort();
+    assert_eq!(a.len(), 2, "{a:?}");
+    assert!(
+        a[0].starts_with("guest-wifi → pacs: tcp/104,11112 allowed by iptables FORWARD #2"),
+        "{}",
+        a[0]
+    );
+    assert!(
+        a[1].starts_with("guest-wifi → pacs: tcp/104,443 allowed by iptables FORWARD #3"),
+        "{}",
+        a[1]
+    );
+    assert!(
+        failed(&r, "NET-INTERNET-DMZ")
+            .iter()
+            .any(|x| x.starts_with("internet → pacs: tcp/104,443 allowed by iptables FORWARD #3")),
+        "{:?}",
+        failed(&r, "NET-INTERNET-DMZ")
+    );
 }
 
 #[test]
@@ -337,10 +507,28 @@ fn set(i: usize) -> Set {
     ])
 }
 
+fn ports(lo: u16, w: u16) -> Set {
+    Set(vec![(u128::from(lo), u128::from(lo) + u128::from(w))])
+}
+
+fn arb_action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        2 => Just(Action::Verdict(Verdict::Accept)),
+        1 => Just(Action::Verdict(Verdict::Drop)),
+        1 => Just(Action::Jump("sub".into())),
+        1 => Just(Action::Goto("sub".into())),
+        1 => Just(Action::Return),
+        1 => Just(Action::Continue),
+    ]
+}
+
 prop_compose! {
     fn arb_rule()(src in proptest::option::of(0usize..8), dst in proptest::option::of(0usize..8),
                   nsrc in any::<bool>(), proto in proptest::option::of(prop_oneof![Just(6u8), Just(17u8), Just(1u8)]),
-                  ports in proptest::option::of((0u16..2000, 0u16..200)), action in 0u8..5) -> FwRule {
+                  ports_ in proptest::option::of((0u16..2000, 0u16..200)),
+                  any_of in proptest::option::weighted(0.25, (proptest::collection::vec((0usize..8, 0u16..2000, 0u16..300), 1..4), any::<bool>())),
+                  vmap in proptest::option::weighted(0.25, proptest::collection::vec((any::<bool>(), 0usize..8, 0u16..2000, 0u16..300, arb_action()), 1..4)),
+                  action in arb_action()) -> FwRule {
         let mut conds = Vec::new();
         if let Some(s) = src {
             let s = set(s);
@@ -349,8 +537,21 @@ prop_compose! {
         }
         if let Some(d) = dst { conds.push(Cond::is(Match::Dst(set(d)))); }
         if let Some(p) = proto { conds.push(Cond::is(Match::Proto(vec![p]))); }
-        if let Some((lo, w)) = ports { conds.push(Cond::is(Match::Dport(Set(vec![(u128::from(lo), u128::from(lo) + u128::from(w))])))); }
-        let action = match action { 0 | 1 => Action::Verdict(Verdict::Accept), 2 => Action::Verdict(Verdict::Drop), 3 => Action::Jump("sub".into()), _ => Action::Return };
+        if let Some((lo, w)) = ports_ { conds.push(Cond::is(Match::Dport(ports(lo, w)))); }
+        // A concatenation-like disjunction of (source, port) boxes, possibly negated.
+        if let Some((alts, negate)) = any_of {
+            let alts = alts.into_iter().map(|(s, lo, w)| vec![Cond::is(Match::Src(set(s))), Cond::is(Match::Dport(ports(lo, w)))]).collect();
+            conds.push(Cond { m: Match::AnyOf(alts), negate });
+        }
+        let action = match vmap {
+            // Keys on the source or on the port, possibly overlapping: the first element wins.
+            Some(entries) => Action::Vmap(entries.into_iter().enumerate().map(|(i, (by_src, s, lo, w, a))| VmapEntry {
+                label: format!("e{i}"),
+                key: vec![if by_src { Cond::is(Match::Src(set(s))) } else { Cond::is(Match::Dport(ports(lo, w))) }],
+                action: a,
+            }).collect()),
+            None => action,
+        };
         FwRule { id: String::new(), conds, action }
     }
 }
@@ -363,8 +564,17 @@ fn firewall(main: Vec<FwRule>, sub: Vec<FwRule>, policy: bool) -> Firewall {
     let name = |mut v: Vec<FwRule>, c: &str| {
         for (i, r) in v.iter_mut().enumerate() {
             r.id = format!("{c}#{i}");
-            if c == "sub" && matches!(r.action, Action::Jump(_)) {
-                r.action = Action::Continue;
+            // The sub chain jumps nowhere (no loops), inside verdict maps too.
+            let flat = |a: &mut Action| {
+                if c == "sub" && matches!(a, Action::Jump(_) | Action::Goto(_)) {
+                    *a = Action::Continue;
+                }
+            };
+            flat(&mut r.action);
+            if let Action::Vmap(entries) = &mut r.action {
+                for e in entries {
+                    flat(&mut e.action);
+                }
             }
         }
         v

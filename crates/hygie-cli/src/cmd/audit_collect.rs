@@ -110,6 +110,9 @@ pub struct NetArgs {
     /// `iptables-save` output.
     #[arg(long)]
     iptables: Vec<PathBuf>,
+    /// `ipset save` output: the sets the iptables rules name with `-m set --match-set`.
+    #[arg(long)]
+    ipset: Vec<PathBuf>,
     /// Generic CSV rule table (src, dst, proto, dport, action).
     #[arg(long = "rules-csv")]
     rules_csv: Vec<PathBuf>,
@@ -133,6 +136,15 @@ pub struct WifiArgs {
     /// Zone model (YAML), to check guest SSIDs land in a guest zone.
     #[arg(long)]
     zones: Option<PathBuf>,
+    /// `nft -j list ruleset` output: with --zones, the guest zone must also be isolated.
+    #[arg(long)]
+    nft: Vec<PathBuf>,
+    /// `iptables-save` output (same use as --nft).
+    #[arg(long)]
+    iptables: Vec<PathBuf>,
+    /// `ipset save` output of the sets the iptables rules name.
+    #[arg(long)]
+    ipset: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -142,7 +154,7 @@ pub struct MfaArgs {
     /// Accounts that must have MFA: account, privileged, remote, patient_record.
     #[arg(long)]
     required: Option<PathBuf>,
-    /// Group membership CSV: group, member.
+    /// Group memberships: CSV (group, member) or an AD LDIF export (memberOf / member).
     #[arg(long)]
     groups: Option<PathBuf>,
     /// Privileged groups (default: the built-in AD administration groups).
@@ -223,6 +235,7 @@ pub async fn run(ctx: &Ctx, cmd: CollectCmd) -> anyhow::Result<u8> {
             let mut i = network::NetInputs::new(a.zones);
             i.nft = a.nft;
             i.iptables = a.iptables;
+            i.ipsets = a.ipset;
             i.csv_rules = a.rules_csv;
             i.flows = a.flows;
             i.csv_default = match a.csv_default.to_ascii_lowercase().as_str() {
@@ -238,10 +251,18 @@ pub async fn run(ctx: &Ctx, cmd: CollectCmd) -> anyhow::Result<u8> {
         }
         CollectCmd::Wifi(a) => {
             let now = now(&a.common)?;
+            let firewalls = (!a.nft.is_empty() || !a.iptables.is_empty()).then(|| {
+                let mut f = network::NetInputs::new(PathBuf::new());
+                f.nft = a.nft;
+                f.iptables = a.iptables;
+                f.ipsets = a.ipset;
+                f
+            });
             let i = wifi::WifiInputs {
                 hostapd: a.hostapd,
                 controller_csv: a.controller_csv,
                 zones: a.zones,
+                firewalls,
             };
             (a.common, collect(&wifi::Wifi, &i, now)?)
         }

@@ -1,10 +1,11 @@
 //! Strong authentication: who must have MFA (privileged accounts, remote access users, users of
 //! the patient record) against who has it.
 //!
-//! Who must: a CSV (`account`, `privileged`, `remote`, `patient_record` as yes/no) and/or a group
-//! membership CSV (`group`, `member`) with the groups that make an account privileged, remote or a
-//! patient-record user. Who has it: an IdP export CSV (`user`/`upn`/`email`, and `mfa` yes/no or
-//! `methods`), and/or the members of an MFA group in the membership CSV.
+//! Who must: a CSV (`account`, `privileged`, `remote`, `patient_record` as yes/no) and/or group
+//! memberships, as a CSV (`group`, `member`) or an AD LDIF export (users' `memberOf`, groups'
+//! `member`), with the groups that make an account privileged, remote or a patient-record user.
+//! Who has it: an IdP export CSV (`user`/`upn`/`email`, and `mfa` yes/no or `methods`), and/or the
+//! members of an MFA group in the same memberships.
 //! Accounts compare case-insensitively without their domain (`CHU\jdoe` = `jdoe@chu.test`).
 
 use crate::input::{Table, parse_bool};
@@ -98,6 +99,75 @@ pub struct MfaEvidence {
     pub min_coverage: f64,
 }
 
+/// (group, member account) pairs from a membership CSV (`group`, `member`) or an AD LDIF export:
+/// users' `memberOf` and groups' `member`, DNs resolved to `sAMAccountName` (direct membership).
+fn memberships(p: &std::path::Path) -> Result<Vec<(String, String)>> {
+    let text = crate::input::read(p)?;
+    let ldif = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .is_some_and(|l| l.to_ascii_lowercase().starts_with("dn:"));
+    let mut out = Vec::new();
+    if !ldif {
+        let t = Table::read(p)?;
+        t.require(&["group", "groupe"])?;
+        t.require(&["member", "membre", "account", "user"])?;
+        for row in &t.rows {
+            out.push((
+                t.req(row, &["group", "groupe"])?.to_owned(),
+                t.req(row, &["member", "membre", "account", "user"])?
+                    .to_owned(),
+            ));
+        }
+        return Ok(out);
+    }
+    let records = crate::inventory::ldif_records(p, &text)?;
+    let first =
+        |r: &BTreeMap<String, Vec<String>>, k: &str| r.get(k).and_then(|v| v.first()).cloned();
+    // The group's name in a DN: its first RDN value (`CN=Domain Admins,CN=Users,...`).
+    let rdn = |dn: &str| {
+        dn.split_once(',')
+            .map_or(dn, |(a, _)| a)
+            .split_once('=')
+            .map(|(_, v)| v.trim().to_owned())
+    };
+    let mut accounts: BTreeMap<String, String> = BTreeMap::new();
+    for (_, r) in &records {
+        if let (Some(dn), Some(sam)) = (first(r, "dn"), first(r, "samaccountname")) {
+            accounts.insert(dn.to_lowercase(), sam);
+        }
+    }
+    for (line, r) in &records {
+        let classes = r.get("objectclass").cloned().unwrap_or_default();
+        let is = |c: &str| classes.iter().any(|x| x.eq_ignore_ascii_case(c));
+        if is("group") {
+            let name = first(r, "samaccountname")
+                .or_else(|| first(r, "cn"))
+                .or_else(|| first(r, "dn").as_deref().and_then(rdn))
+                .ok_or_else(|| CollectError::at(p, Some(*line), "group without a name"))?;
+            for m in r.get("member").into_iter().flatten() {
+                // Members outside the export (or nested groups) are named by their DN's RDN.
+                let who = accounts
+                    .get(&m.to_lowercase())
+                    .cloned()
+                    .or_else(|| rdn(m))
+                    .unwrap_or_else(|| m.clone());
+                out.push((name.clone(), who));
+            }
+        } else if let Some(sam) = first(r, "samaccountname") {
+            for g in r.get("memberof").into_iter().flatten() {
+                if let Some(name) = rdn(g) {
+                    out.push((name, sam.clone()));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 pub fn account_key(a: &str) -> String {
     let a = a.trim();
     let a = a.rsplit_once('\\').map_or(a, |(_, u)| u);
@@ -146,28 +216,23 @@ impl Collector for Mfa {
             }
         }
         if let Some(p) = &i.groups_csv {
-            let t = Table::read(p)?;
-            t.require(&["group", "groupe"])?;
-            t.require(&["member", "membre", "account", "user"])?;
             let has = |list: &[String], g: &str| list.iter().any(|x| x.eq_ignore_ascii_case(g));
-            for row in &t.rows {
-                let g = t.req(row, &["group", "groupe"])?;
-                let m = t.req(row, &["member", "membre", "account", "user"])?;
-                let (p, r, d) = (
-                    has(&i.privileged_groups, g),
-                    has(&i.remote_groups, g),
-                    has(&i.patient_record_groups, g),
+            for (g, m) in memberships(p)? {
+                let (pr, r, d) = (
+                    has(&i.privileged_groups, &g),
+                    has(&i.remote_groups, &g),
+                    has(&i.patient_record_groups, &g),
                 );
-                if p || r || d {
+                if pr || r || d {
                     let e = required
-                        .entry(account_key(m))
-                        .or_insert_with(|| (m.to_owned(), Need::default()));
-                    e.1.privileged |= p;
+                        .entry(account_key(&m))
+                        .or_insert_with(|| (m.clone(), Need::default()));
+                    e.1.privileged |= pr;
                     e.1.remote |= r;
                     e.1.patient_record |= d;
                 }
-                if has(&i.mfa_groups, g) {
-                    with_mfa.insert(account_key(m));
+                if has(&i.mfa_groups, &g) {
+                    with_mfa.insert(account_key(&m));
                 }
             }
         } else if !i.mfa_groups.is_empty() {

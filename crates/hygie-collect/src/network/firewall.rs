@@ -17,6 +17,9 @@ pub enum Match {
     Oif(Vec<String>),
     /// Conntrack states (`new`, `established`...): analysed packets are `new`.
     CtState(Vec<String>),
+    /// Any of these conjunctions: a set of concatenations (`ip saddr . tcp dport @svc`), a
+    /// multi-dimension ipset (`hash:net,port`). Each alternative is a box over the dimensions.
+    AnyOf(Vec<Vec<Cond>>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -45,6 +48,18 @@ pub enum Action {
     Return,
     /// Logging, counters: matching goes on.
     Continue,
+    /// A verdict map (`ip saddr vmap { 10.50.0.0/16 : jump guest, ... }`): the first element whose
+    /// key matches gives the action; none matching, the rule does not decide.
+    Vmap(Vec<VmapEntry>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VmapEntry {
+    /// The element as written (`10.50.0.0/16 . 443`), named in the report.
+    pub label: String,
+    pub key: Vec<Cond>,
+    /// Never itself a `Vmap`.
+    pub action: Action,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,6 +110,29 @@ pub struct Decision {
 
 const MAX_DEPTH: usize = 32;
 
+/// Packet fields known in advance (`None`: unknown), for [`Firewall::specialize`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Known<'a> {
+    pub src: Option<u128>,
+    pub dst: Option<u128>,
+    pub iif: Option<Option<&'a str>>,
+    pub oif: Option<Option<&'a str>>,
+}
+
+/// A conjunction under known fields: `None` when it is false, else the conditions left (empty:
+/// true).
+fn partial_all(conds: &[Cond], k: &Known<'_>) -> Option<Vec<Cond>> {
+    let mut left = Vec::new();
+    for c in conds {
+        match c.partial(k) {
+            (Some(true), _) => {}
+            (Some(false), _) => return None,
+            (None, rest) => left.push(rest),
+        }
+    }
+    Some(left)
+}
+
 impl Cond {
     pub fn matches(&self, p: &Packet<'_>) -> bool {
         let r = match &self.m {
@@ -105,8 +143,55 @@ impl Cond {
             Match::Iif(v) => p.iif.is_some_and(|i| v.iter().any(|n| iface_eq(n, i))),
             Match::Oif(v) => p.oif.is_some_and(|i| v.iter().any(|n| iface_eq(n, i))),
             Match::CtState(v) => v.iter().any(|s| s == "new"),
+            Match::AnyOf(alts) => alts.iter().any(|a| a.iter().all(|c| c.matches(p))),
         };
         r != self.negate
+    }
+}
+
+impl Cond {
+    /// Truth under known fields, or (`None`) the condition that remains.
+    fn partial(&self, k: &Known<'_>) -> (Option<bool>, Cond) {
+        let known = match &self.m {
+            Match::Src(s) => k.src.map(|x| s.contains(x)),
+            Match::Dst(s) => k.dst.map(|x| s.contains(x)),
+            Match::Iif(v) => k
+                .iif
+                .map(|i| i.is_some_and(|i| v.iter().any(|n| iface_eq(n, i)))),
+            Match::Oif(v) => k
+                .oif
+                .map(|o| o.is_some_and(|o| v.iter().any(|n| iface_eq(n, o)))),
+            Match::CtState(v) => Some(v.iter().any(|s| s == "new")),
+            Match::Proto(_) | Match::Dport(_) => None,
+            Match::AnyOf(alts) => {
+                let mut rest = Vec::new();
+                let mut any_true = false;
+                for a in alts {
+                    match partial_all(a, k) {
+                        None => {}
+                        Some(c) if c.is_empty() => any_true = true,
+                        Some(c) => rest.push(c),
+                    }
+                }
+                if any_true {
+                    Some(true)
+                } else if rest.is_empty() {
+                    Some(false)
+                } else {
+                    return (
+                        None,
+                        Cond {
+                            m: Match::AnyOf(rest),
+                            negate: self.negate,
+                        },
+                    );
+                }
+            }
+        };
+        match known {
+            Some(b) => (Some(b != self.negate), self.clone()),
+            None => (None, self.clone()),
+        }
     }
 }
 
@@ -170,9 +255,24 @@ impl Firewall {
             if !r.conds.iter().all(|c| c.matches(p)) {
                 continue;
             }
-            match &r.action {
-                Action::Verdict(v) => return Some((*v, r.id.clone())),
-                Action::Continue => {}
+            let (action, element) = match &r.action {
+                Action::Vmap(entries) => {
+                    match entries.iter().find(|e| e.key.iter().all(|c| c.matches(p))) {
+                        Some(e) => (&e.action, Some(e.label.as_str())),
+                        None => continue,
+                    }
+                }
+                a => (a, None),
+            };
+            match action {
+                Action::Verdict(v) => {
+                    let who = match element {
+                        Some(l) => format!("{} (element {l})", r.id),
+                        None => r.id.clone(),
+                    };
+                    return Some((*v, who));
+                }
+                Action::Continue | Action::Vmap(_) => {}
                 Action::Return => return None,
                 Action::Jump(t) => {
                     if let Some(x) = self.eval(t, p, depth + 1) {
@@ -185,23 +285,103 @@ impl Firewall {
         None
     }
 
-    /// Every address and port set the rules mention (for the reachability atoms).
+    /// The same firewall for packets whose known fields are `k`: conditions decided by them are
+    /// dropped (true) or drop their rule or alternative (false); the others stay. Deciding a
+    /// packet with those fields gives the same verdict and rules as on `self` (partial
+    /// evaluation), so the reachability loop only meets the rules that can still match.
+    pub fn specialize(&self, k: &Known<'_>) -> Firewall {
+        let chains = self
+            .chains
+            .iter()
+            .map(|(name, c)| {
+                let rules = c
+                    .rules
+                    .iter()
+                    .filter_map(|r| {
+                        let conds = partial_all(&r.conds, k)?;
+                        let action = match &r.action {
+                            Action::Vmap(entries) => {
+                                let mut kept = Vec::new();
+                                for e in entries {
+                                    if let Some(key) = partial_all(&e.key, k) {
+                                        let decided = key.is_empty();
+                                        kept.push(VmapEntry {
+                                            label: e.label.clone(),
+                                            key,
+                                            action: e.action.clone(),
+                                        });
+                                        // Later elements are shadowed once one always matches.
+                                        if decided {
+                                            break;
+                                        }
+                                    }
+                                }
+                                if kept.is_empty() {
+                                    return None;
+                                }
+                                Action::Vmap(kept)
+                            }
+                            a => a.clone(),
+                        };
+                        Some(FwRule {
+                            id: r.id.clone(),
+                            conds,
+                            action,
+                        })
+                    })
+                    .collect();
+                (
+                    name.clone(),
+                    Chain {
+                        rules,
+                        policy: c.policy,
+                        family: c.family,
+                    },
+                )
+            })
+            .collect();
+        Firewall {
+            source: self.source.clone(),
+            chains,
+            bases: self.bases.clone(),
+            warnings: vec![],
+        }
+    }
+
+    /// Every address and port set the rules mention, vmap keys and alternatives included (for the
+    /// reachability atoms).
     pub fn sets(&self) -> (Vec<&Set>, Vec<&Set>, Vec<&Set>, Vec<u8>) {
-        let (mut src, mut dst, mut ports, mut protos) = (vec![], vec![], vec![], vec![]);
+        fn walk<'a>(
+            conds: &'a [Cond],
+            out: &mut (Vec<&'a Set>, Vec<&'a Set>, Vec<&'a Set>, Vec<u8>),
+        ) {
+            for cond in conds {
+                match &cond.m {
+                    Match::Src(s) => out.0.push(s),
+                    Match::Dst(s) => out.1.push(s),
+                    Match::Dport(s) => out.2.push(s),
+                    Match::Proto(v) => out.3.extend(v.iter().copied()),
+                    Match::AnyOf(alts) => {
+                        for a in alts {
+                            walk(a, out);
+                        }
+                    }
+                    Match::Iif(_) | Match::Oif(_) | Match::CtState(_) => {}
+                }
+            }
+        }
+        let mut out = (vec![], vec![], vec![], vec![]);
         for c in self.chains.values() {
             for r in &c.rules {
-                for cond in &r.conds {
-                    match &cond.m {
-                        Match::Src(s) => src.push(s),
-                        Match::Dst(s) => dst.push(s),
-                        Match::Dport(s) => ports.push(s),
-                        Match::Proto(v) => protos.extend(v.iter().copied()),
-                        _ => {}
+                walk(&r.conds, &mut out);
+                if let Action::Vmap(entries) = &r.action {
+                    for e in entries {
+                        walk(&e.key, &mut out);
                     }
                 }
             }
         }
-        (src, dst, ports, protos)
+        out
     }
 
     /// Check jump targets exist and the chain graph has no loop.
@@ -216,8 +396,14 @@ impl Firewall {
                 .ok_or_else(|| format!("jump to unknown chain '{c}'"))?;
             stack.push(c.to_owned());
             for r in &chain.rules {
-                if let Action::Jump(t) | Action::Goto(t) = &r.action {
-                    visit(fw, t, stack).map_err(|e| format!("{}: {e}", r.id))?;
+                let targets: Vec<&Action> = match &r.action {
+                    Action::Vmap(entries) => entries.iter().map(|e| &e.action).collect(),
+                    a => vec![a],
+                };
+                for a in targets {
+                    if let Action::Jump(t) | Action::Goto(t) = a {
+                        visit(fw, t, stack).map_err(|e| format!("{}: {e}", r.id))?;
+                    }
                 }
             }
             stack.pop();

@@ -1,8 +1,11 @@
 //! `iptables-save` (or `ip6tables-save`) output: the `filter` table, its `FORWARD` chain and the
-//! user chains it jumps to.
+//! user chains it jumps to. Matches modelled besides addresses, protocols, ports and interfaces:
+//! `-m multiport --dports`, `-m iprange --src-range/--dst-range`, `-m set --match-set` (with the
+//! `ipset save` output of the sets), `-m conntrack --ctstate`.
 
 use super::addr::{Family, Set, parse_range};
 use super::firewall::{Action, Chain, Cond, Firewall, FwRule, Match, Verdict, proto_number};
+use super::ipset::IpSets;
 use crate::{CollectError, Result};
 use std::path::Path;
 
@@ -49,7 +52,7 @@ fn ports(v: &str) -> Option<Set> {
     Some(Set::from_ranges(r))
 }
 
-pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
+pub fn parse(path: &Path, text: &str, ipsets: &IpSets) -> Result<Firewall> {
     let family = if text.contains("ip6tables") {
         Family::V6
     } else {
@@ -148,6 +151,33 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
                     } else {
                         Match::Dst(set)
                     }));
+                }
+                "--src-range" | "--dst-range" => {
+                    need()?;
+                    let r = parse_range(&val)
+                        .filter(|_| val.contains('-'))
+                        .ok_or_else(|| bad(format!("'{val}' is not an address range A-B")))?;
+                    let mut set = Set(vec![r]);
+                    if negate {
+                        set = set.complement_in(&family.universe());
+                    }
+                    conds.push(Cond::is(if opt == "--src-range" {
+                        Match::Src(set)
+                    } else {
+                        Match::Dst(set)
+                    }));
+                }
+                "--match-set" => {
+                    need()?;
+                    let flags = toks
+                        .get(k + 2)
+                        .filter(|t| !t.starts_with('-'))
+                        .ok_or_else(|| bad(format!("--match-set {val} without src/dst flags")))?;
+                    let (c, notes) = ipsets.condition(&val, flags, negate).map_err(bad)?;
+                    conds.push(c);
+                    fw.warnings
+                        .extend(notes.into_iter().map(|m| format!("{id}: {m}")));
+                    take = 3;
                 }
                 "-p" | "--protocol" => {
                     need()?;

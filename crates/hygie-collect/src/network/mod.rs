@@ -7,6 +7,7 @@ pub mod addr;
 pub mod csvrules;
 pub mod firewall;
 pub mod flows;
+pub mod ipset;
 pub mod iptables;
 pub mod model;
 pub mod nft;
@@ -53,6 +54,8 @@ pub struct NetInputs {
     pub zones: PathBuf,
     pub nft: Vec<PathBuf>,
     pub iptables: Vec<PathBuf>,
+    /// `ipset save` output of the sets the iptables rules name.
+    pub ipsets: Vec<PathBuf>,
     pub csv_rules: Vec<PathBuf>,
     /// Verdict when no CSV rule matches.
     pub csv_default: Verdict,
@@ -65,6 +68,7 @@ impl NetInputs {
             zones,
             nft: vec![],
             iptables: vec![],
+            ipsets: vec![],
             csv_rules: vec![],
             csv_default: Verdict::Drop,
             flows: vec![],
@@ -80,6 +84,25 @@ pub struct NetEvidence {
 }
 
 pub struct Network;
+
+/// Every firewall configuration of the inputs (nftables, iptables with their ipsets, CSV tables).
+pub fn read_firewalls(i: &NetInputs, zones: &ZoneModel) -> Result<Vec<Firewall>> {
+    let mut firewalls = Vec::new();
+    for p in &i.nft {
+        firewalls.push(nft::parse(p, &crate::input::read(p)?)?);
+    }
+    let mut sets = ipset::IpSets::default();
+    for p in &i.ipsets {
+        sets.read(p, &crate::input::read(p)?)?;
+    }
+    for p in &i.iptables {
+        firewalls.push(iptables::parse(p, &crate::input::read(p)?, &sets)?);
+    }
+    for p in &i.csv_rules {
+        firewalls.push(csvrules::parse(&Table::read(p)?, zones, i.csv_default)?);
+    }
+    Ok(firewalls)
+}
 
 /// A forbidden path a firewall allows.
 #[derive(Debug, Clone, Serialize)]
@@ -128,16 +151,7 @@ impl Collector for Network {
 
     fn parse(&self, i: &NetInputs) -> Result<NetEvidence> {
         let zones = ZoneModel::read(&i.zones)?;
-        let mut firewalls = Vec::new();
-        for p in &i.nft {
-            firewalls.push(nft::parse(p, &crate::input::read(p)?)?);
-        }
-        for p in &i.iptables {
-            firewalls.push(iptables::parse(p, &crate::input::read(p)?)?);
-        }
-        for p in &i.csv_rules {
-            firewalls.push(csvrules::parse(&Table::read(p)?, &zones, i.csv_default)?);
-        }
+        let firewalls = read_firewalls(i, &zones)?;
         let mut fl = Vec::new();
         for p in &i.flows {
             fl.extend(flows::read(p)?);

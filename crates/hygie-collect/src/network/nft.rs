@@ -1,8 +1,15 @@
-//! `nft -j list ruleset`: tables, named sets, chains and rules (JSON schema version 1). The
-//! forward path is every base chain of type `filter` on hook `forward`, by priority.
+//! `nft -j list ruleset`: tables, named sets and verdict maps, chains and rules (JSON schema
+//! version 1). The forward path is every base chain of type `filter` on hook `forward`, by priority.
+//!
+//! Modelled: payload matches on addresses, destination ports and protocols, `meta` interfaces,
+//! protocols and `nfproto`, `ct state`; anonymous and named sets, interval sets, concatenations
+//! (`ip saddr . tcp dport @svc`); verdict maps (`vmap`, anonymous or named, keyed by one field or a
+//! concatenation); `jump`, `goto`, `return`, `continue`.
 
 use super::addr::{Family, Set, parse_ip, prefix};
-use super::firewall::{Action, Chain, Cond, Firewall, FwRule, Match, Verdict, proto_number};
+use super::firewall::{
+    Action, Chain, Cond, Firewall, FwRule, Match, Verdict, VmapEntry, proto_number,
+};
 use crate::{CollectError, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -25,6 +32,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
         )
     };
     let mut sets: BTreeMap<String, Value> = BTreeMap::new();
+    let mut maps: BTreeMap<String, Value> = BTreeMap::new();
     let mut fw = Firewall {
         source: path.display().to_string(),
         ..Default::default()
@@ -36,6 +44,14 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
                 key(s, "name"),
                 s.get("elem").cloned().unwrap_or(Value::Array(vec![])),
             );
+        } else if let Some(m) = it.get("map") {
+            // Only verdict maps decide; data maps (NAT targets...) are not filtering.
+            if m.get("map").and_then(Value::as_str) == Some("verdict") {
+                maps.insert(
+                    key(m, "name"),
+                    m.get("elem").cloned().unwrap_or(Value::Array(vec![])),
+                );
+            }
         } else if let Some(c) = it.get("chain") {
             let k = key(c, "name");
             let family = match c.get("family").and_then(Value::as_str) {
@@ -88,27 +104,36 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
             .ok_or_else(|| err(format!("{id}: no expr")))?;
         let mut conds = Vec::new();
         let mut action = Action::Continue;
+        let ctx = Ctx {
+            sets: &sets,
+            maps: &maps,
+            fam,
+            table,
+        };
         for e in exprs {
             let Some((k, v)) = e.as_object().and_then(|o| o.iter().next()) else {
                 continue;
             };
             match k.as_str() {
-                "match" => {
-                    let ctx = Ctx {
-                        sets: &sets,
-                        fam,
-                        table,
-                    };
-                    match parse_match(v, &ctx) {
-                        Ok(mut c) => conds.append(&mut c),
-                        Err(m) => fw
-                            .warnings
-                            .push(format!("{id}: {m} (ignored: treated as matching)")),
+                "vmap" => match parse_vmap(v, &ctx) {
+                    Ok((mut deps, entries)) => {
+                        conds.append(&mut deps);
+                        action = Action::Vmap(entries);
                     }
-                }
+                    Err(m) => fw.warnings.push(format!(
+                        "{id}: verdict map {m} (ignored: the rule decides nothing)"
+                    )),
+                },
+                "match" => match parse_match(v, &ctx) {
+                    Ok(mut c) => conds.append(&mut c),
+                    Err(m) => fw
+                        .warnings
+                        .push(format!("{id}: {m} (ignored: treated as matching)")),
+                },
                 "accept" => action = Action::Verdict(Verdict::Accept),
                 "drop" | "reject" => action = Action::Verdict(Verdict::Drop),
                 "return" => action = Action::Return,
+                "continue" => action = Action::Continue,
                 "jump" | "goto" => {
                     let t = v
                         .get("target")
@@ -140,6 +165,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Firewall> {
 
 struct Ctx<'a> {
     sets: &'a BTreeMap<String, Value>,
+    maps: &'a BTreeMap<String, Value>,
     fam: &'a str,
     table: &'a str,
 }
@@ -232,6 +258,170 @@ fn strings(vals: &[&Value]) -> Result<Vec<String>, String> {
         .collect()
 }
 
+/// What the left-hand side of a match (or a vmap key) reads.
+#[derive(Debug, Clone)]
+enum Field {
+    Addr { fam: Family, src: bool },
+    Dport { protos: Vec<u8> },
+    Proto,
+    Iif,
+    Oif,
+    CtState,
+    Nfproto,
+}
+
+fn field(left: &Value) -> Result<Field, String> {
+    if let Some(p) = left.get("payload") {
+        let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("");
+        let name = p.get("field").and_then(Value::as_str).unwrap_or("");
+        return Ok(match (proto, name) {
+            ("ip" | "ip6", "saddr" | "daddr") => Field::Addr {
+                fam: if proto == "ip" {
+                    Family::V4
+                } else {
+                    Family::V6
+                },
+                src: name == "saddr",
+            },
+            ("tcp" | "udp" | "th" | "sctp", "dport") => Field::Dport {
+                protos: match proto {
+                    "tcp" => vec![6],
+                    "udp" => vec![17],
+                    "sctp" => vec![132],
+                    _ => vec![6, 17, 132],
+                },
+            },
+            ("ip", "protocol") | ("ip6", "nexthdr") => Field::Proto,
+            _ => return Err(format!("payload {proto} {name} not modelled")),
+        });
+    }
+    if let Some(m) = left.get("meta") {
+        return Ok(match m.get("key").and_then(Value::as_str).unwrap_or("") {
+            "l4proto" => Field::Proto,
+            "iifname" | "iif" => Field::Iif,
+            "oifname" | "oif" => Field::Oif,
+            "nfproto" => Field::Nfproto,
+            o => return Err(format!("meta {o} not modelled")),
+        });
+    }
+    if let Some(c) = left.get("ct") {
+        if c.get("key").and_then(Value::as_str) == Some("state") {
+            return Ok(Field::CtState);
+        }
+        return Err("ct match other than state not modelled".into());
+    }
+    Err(format!("match on {left} not modelled"))
+}
+
+/// What a field implies of the packet whatever its value: `tcp dport` only matches TCP, `ip saddr`
+/// only IPv4. Kept outside a negation (`tcp dport != 22` is still TCP).
+fn dependency(f: &Field) -> Option<Cond> {
+    match f {
+        Field::Dport { protos } => Some(Cond::is(Match::Proto(protos.clone()))),
+        Field::Addr { fam, .. } => Some(Cond::is(Match::Src(fam.universe()))),
+        _ => None,
+    }
+}
+
+/// The field has one of these values (dependencies apart).
+fn leaf(f: &Field, vals: &[&Value]) -> Result<Cond, String> {
+    Ok(Cond::is(match f {
+        Field::Addr { src, .. } => {
+            let set = Set::from_ranges(
+                vals.iter()
+                    .map(|x| addr_range(x))
+                    .collect::<Result<_, _>>()?,
+            );
+            if *src {
+                Match::Src(set)
+            } else {
+                Match::Dst(set)
+            }
+        }
+        Field::Dport { .. } => Match::Dport(Set::from_ranges(
+            vals.iter()
+                .map(|x| port_range(x))
+                .collect::<Result<_, _>>()?,
+        )),
+        Field::Proto => return protos(vals, false).map(|mut v| v.remove(0)),
+        Field::Iif => Match::Iif(strings(vals)?),
+        Field::Oif => Match::Oif(strings(vals)?),
+        Field::CtState => Match::CtState(strings(vals)?),
+        Field::Nfproto => {
+            let mut set = Set::default();
+            for n in strings(vals)? {
+                set = set.union(&match n.as_str() {
+                    "ipv4" => Family::V4.universe(),
+                    "ipv6" => Family::V6.universe(),
+                    o => return Err(format!("nfproto {o} not modelled")),
+                });
+            }
+            Match::Src(set)
+        }
+    }))
+}
+
+/// An element of a set or map, without its `elem` wrapper (timeouts, comments).
+fn unwrap_elem(v: &Value) -> &Value {
+    match v.get("elem") {
+        Some(e) => e.get("val").unwrap_or(e),
+        None => v,
+    }
+}
+
+/// An element as nft prints it, for the report.
+fn label(v: &Value) -> String {
+    let v = unwrap_elem(v);
+    if let Some(s) = v.as_str() {
+        return s.to_owned();
+    }
+    if let Some(p) = v.get("prefix") {
+        let a = p.get("addr").and_then(Value::as_str).unwrap_or("?");
+        return format!(
+            "{a}/{}",
+            p.get("len").map(Value::to_string).unwrap_or_default()
+        );
+    }
+    if let Some(r) = v.get("range").and_then(Value::as_array) {
+        return r.iter().map(label).collect::<Vec<_>>().join("-");
+    }
+    if let Some(c) = v.get("concat").and_then(Value::as_array) {
+        return c.iter().map(label).collect::<Vec<_>>().join(" . ");
+    }
+    v.to_string()
+}
+
+/// The key fields: one, or the members of a concatenation.
+fn key_fields(left: &Value) -> Result<Vec<Field>, String> {
+    match left.get("concat").and_then(Value::as_array) {
+        Some(parts) => parts.iter().map(field).collect(),
+        None => Ok(vec![field(left)?]),
+    }
+}
+
+/// The conditions one element puts on the key fields (dependencies apart).
+fn element(fields: &[Field], v: &Value) -> Result<Vec<Cond>, String> {
+    let v = unwrap_elem(v);
+    if fields.len() == 1 {
+        return Ok(vec![leaf(&fields[0], &[v])?]);
+    }
+    let parts = v
+        .get("concat")
+        .and_then(Value::as_array)
+        .filter(|p| p.len() == fields.len())
+        .ok_or_else(|| {
+            format!(
+                "element {v} does not match a {}-field concatenation",
+                fields.len()
+            )
+        })?;
+    fields
+        .iter()
+        .zip(parts)
+        .map(|(f, p)| leaf(f, &[unwrap_elem(p)]))
+        .collect()
+}
+
 fn parse_match(v: &Value, ctx: &Ctx<'_>) -> Result<Vec<Cond>, String> {
     let op = v.get("op").and_then(Value::as_str).unwrap_or("==");
     let negate = match op {
@@ -242,102 +432,90 @@ fn parse_match(v: &Value, ctx: &Ctx<'_>) -> Result<Vec<Cond>, String> {
     let left = v.get("left").ok_or("match without left")?;
     let right = v.get("right").ok_or("match without right")?;
     let vals = ctx.elems(right)?;
-    if let Some(p) = left.get("payload") {
-        let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("");
-        let field = p.get("field").and_then(Value::as_str).unwrap_or("");
-        match (proto, field) {
-            ("ip" | "ip6", "saddr" | "daddr") => {
-                let fam = if proto == "ip" {
-                    Family::V4
-                } else {
-                    Family::V6
-                };
-                let set = Set::from_ranges(
-                    vals.iter()
-                        .map(|x| addr_range(x))
-                        .collect::<Result<_, _>>()?,
-                );
-                let set = if negate {
-                    set.complement_in(&fam.universe())
-                } else {
-                    set
-                };
-                return Ok(vec![Cond::is(if field == "saddr" {
-                    Match::Src(set)
-                } else {
-                    Match::Dst(set)
-                })]);
-            }
-            ("tcp" | "udp" | "th" | "sctp", "dport") => {
-                let protos = match proto {
-                    "tcp" => vec![6],
-                    "udp" => vec![17],
-                    "sctp" => vec![132],
-                    _ => vec![6, 17, 132],
-                };
-                let set = Set::from_ranges(
-                    vals.iter()
-                        .map(|x| port_range(x))
-                        .collect::<Result<_, _>>()?,
-                );
-                let set = if negate {
-                    set.complement_in(&Set::ports_all())
-                } else {
-                    set
-                };
-                return Ok(vec![
-                    Cond::is(Match::Proto(protos)),
-                    Cond::is(Match::Dport(set)),
-                ]);
-            }
-            ("ip", "protocol") | ("ip6", "nexthdr") => {
-                return protos(&vals, negate);
-            }
-            _ => return Err(format!("payload {proto} {field} not modelled")),
-        }
+    let fields = key_fields(left)?;
+    if fields.len() > 1 {
+        // A concatenation: any element's box; its negation keeps the fields' dependencies.
+        let mut out: Vec<Cond> = fields.iter().filter_map(dependency).collect();
+        let alts = vals
+            .iter()
+            .map(|x| element(&fields, x))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.push(Cond {
+            m: Match::AnyOf(alts),
+            negate,
+        });
+        return Ok(out);
     }
-    if let Some(m) = left.get("meta") {
-        let k = m.get("key").and_then(Value::as_str).unwrap_or("");
-        return match k {
-            "l4proto" => protos(&vals, negate),
-            "iifname" | "iif" => Ok(vec![Cond {
-                m: Match::Iif(strings(&vals)?),
-                negate,
-            }]),
-            "oifname" | "oif" => Ok(vec![Cond {
-                m: Match::Oif(strings(&vals)?),
-                negate,
-            }]),
-            "nfproto" => {
-                let names = strings(&vals)?;
-                let mut set = Set::default();
-                for n in names {
-                    set = set.union(&match n.as_str() {
-                        "ipv4" => Family::V4.universe(),
-                        "ipv6" => Family::V6.universe(),
-                        o => return Err(format!("nfproto {o} not modelled")),
-                    });
-                }
-                let set = if negate {
-                    set.complement_in(&Set::all())
-                } else {
-                    set
-                };
-                Ok(vec![Cond::is(Match::Src(set))])
-            }
-            o => Err(format!("meta {o} not modelled")),
+    let f = &fields[0];
+    let mut c = leaf(f, &vals)?;
+    match (f, &mut c.m, negate) {
+        (_, _, false) => {}
+        // Negated address and port sets stay within their family or protocol.
+        (Field::Addr { fam, .. }, Match::Src(s) | Match::Dst(s), true) => {
+            *s = s.complement_in(&fam.universe());
+        }
+        (Field::Dport { .. }, Match::Dport(s), true) => *s = s.complement_in(&Set::ports_all()),
+        (Field::Nfproto, Match::Src(s), true) => *s = s.complement_in(&Set::all()),
+        _ => c.negate = true,
+    }
+    Ok(match f {
+        Field::Dport { .. } => dependency(f).into_iter().chain([c]).collect(),
+        _ => vec![c],
+    })
+}
+
+/// A verdict map: its key's dependencies (conditions of the rule) and its elements.
+fn parse_vmap(v: &Value, ctx: &Ctx<'_>) -> Result<(Vec<Cond>, Vec<VmapEntry>), String> {
+    let key = v.get("key").ok_or("without key")?;
+    let data = v.get("data").ok_or("without data")?;
+    let fields = key_fields(key)?;
+    let pairs: Vec<&Value> = if let Some(name) = data.as_str().and_then(|s| s.strip_prefix('@')) {
+        ctx.maps
+            .get(&format!("{} {} {name}", ctx.fam, ctx.table))
+            .ok_or_else(|| format!("@{name} unknown"))?
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default()
+    } else {
+        ctx.elems(data)?
+    };
+    let mut entries = Vec::new();
+    for p in pairs {
+        let (k, verdict) = match p.as_array().map(Vec::as_slice) {
+            Some([k, verdict]) => (k, verdict),
+            _ => return Err(format!("element {p} is not a key : verdict pair")),
         };
+        let (name, arg) = verdict
+            .as_object()
+            .and_then(|o| o.iter().next())
+            .ok_or_else(|| format!("verdict {verdict} not understood"))?;
+        let target = || {
+            arg.get("target")
+                .and_then(Value::as_str)
+                .map(|t| format!("{} {} {t}", ctx.fam, ctx.table))
+                .ok_or_else(|| format!("{name} without target"))
+        };
+        let action = match name.as_str() {
+            "accept" => Action::Verdict(Verdict::Accept),
+            "drop" | "reject" => Action::Verdict(Verdict::Drop),
+            "return" => Action::Return,
+            "continue" => Action::Continue,
+            "jump" => Action::Jump(target()?),
+            "goto" => Action::Goto(target()?),
+            o => return Err(format!("verdict '{o}' not modelled")),
+        };
+        entries.push(VmapEntry {
+            label: format!("{} : {name}", label(k)),
+            key: element(&fields, k)?,
+            action,
+        });
     }
-    if let Some(c) = left.get("ct") {
-        if c.get("key").and_then(Value::as_str) == Some("state") {
-            return Ok(vec![Cond {
-                m: Match::CtState(strings(&vals)?),
-                negate,
-            }]);
-        }
-        return Err("ct match other than state not modelled".into());
-    }
-    Err(format!("match on {left} not modelled"))
+    let deps = fields
+        .iter()
+        .filter(|f| matches!(f, Field::Dport { .. }))
+        .filter_map(dependency)
+        .collect();
+    Ok((deps, entries))
 }
 
 fn protos(vals: &[&Value], negate: bool) -> Result<Vec<Cond>, String> {

@@ -3,7 +3,7 @@
 //! representative per atom (first match, jumps, chain policies) is exact.
 
 use super::addr::Set;
-use super::firewall::{Firewall, Packet, Verdict};
+use super::firewall::{Firewall, Known, Packet, Verdict};
 use super::model::ZoneModel;
 use serde::Serialize;
 
@@ -62,32 +62,48 @@ pub fn protocols(fw: &Firewall) -> Vec<u8> {
     p
 }
 
-/// Compute every allowed cell between distinct zones.
-pub fn cells(zones: &ZoneModel, fw: &Firewall) -> Vec<Cell> {
-    let (src_sets, dst_sets, port_sets, _) = fw.sets();
-    let src_atoms = atoms(zones, &src_sets);
-    let dst_atoms = atoms(zones, &dst_sets);
+/// Port atoms: the port space cut at every boundary the given port sets mention.
+fn port_atoms(port_sets: &[&Set]) -> Vec<(u128, u128)> {
     let mut pb: Vec<u128> = vec![0];
-    for s in &port_sets {
+    for s in port_sets {
         s.boundaries(&mut pb);
     }
     pb.retain(|x| *x <= 65535);
     pb.sort_unstable();
     pb.dedup();
-    let port_atoms: Vec<(u128, u128)> = pb
-        .iter()
+    pb.iter()
         .enumerate()
         .map(|(i, lo)| (*lo, pb.get(i + 1).map_or(65535, |n| n - 1)))
-        .collect();
+        .collect()
+}
+
+/// Compute every allowed cell between distinct zones. The firewall is specialised for each
+/// source atom, then for each destination atom, so the port loop only sees the rules (and port
+/// boundaries) that can still match that pair.
+pub fn cells(zones: &ZoneModel, fw: &Firewall) -> Vec<Cell> {
+    let (src_sets, dst_sets, _, _) = fw.sets();
+    let src_atoms = atoms(zones, &src_sets);
+    let dst_atoms = atoms(zones, &dst_sets);
     let protos = protocols(fw);
     let mut out = Vec::new();
     for &(slo, shi, zs) in &src_atoms {
         let iif = zones.zones[zs].interfaces.first().map(String::as_str);
+        let fw_s = fw.specialize(&Known {
+            src: Some(slo),
+            iif: Some(iif),
+            ..Known::default()
+        });
         for &(dlo, dhi, zd) in &dst_atoms {
             if zs == zd || super::addr::family_of(slo) != super::addr::family_of(dlo) {
                 continue;
             }
             let oif = zones.zones[zd].interfaces.first().map(String::as_str);
+            let fw_d = fw_s.specialize(&Known {
+                dst: Some(dlo),
+                oif: Some(oif),
+                ..Known::default()
+            });
+            let port_atoms = port_atoms(&fw_d.sets().2);
             for &proto in &protos {
                 let mut pkt = Packet {
                     src: slo,
@@ -102,7 +118,7 @@ pub fn cells(zones: &ZoneModel, fw: &Firewall) -> Vec<Cell> {
                     let mut groups: PortGroups = Vec::new();
                     for &(plo, phi) in &port_atoms {
                         pkt.dport = u16::try_from(plo).ok();
-                        let d = fw.decide(&pkt);
+                        let d = fw_d.decide(&pkt);
                         if d.verdict == Verdict::Accept {
                             match groups.iter_mut().find(|(by, _)| *by == d.by) {
                                 Some((_, r)) => r.push((plo, phi)),
@@ -122,7 +138,7 @@ pub fn cells(zones: &ZoneModel, fw: &Firewall) -> Vec<Cell> {
                         });
                     }
                 } else {
-                    let d = fw.decide(&pkt);
+                    let d = fw_d.decide(&pkt);
                     if d.verdict == Verdict::Accept {
                         out.push(Cell {
                             src: (slo, shi),

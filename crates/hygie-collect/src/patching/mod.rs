@@ -58,8 +58,16 @@ pub struct EolEntry {
     pub build: Option<u32>,
     pub release: Option<String>,
     pub version: Option<String>,
+    /// General availability (of the release the entry covers).
+    pub released: toml::value::Datetime,
+    /// Last day of security updates at no extra cost.
     pub end: toml::value::Datetime,
+    /// Where the dates were checked.
     pub source: String,
+    /// The vendor's own lifecycle page.
+    pub vendor: Option<String>,
+    /// Why a date differs from a source, or what it does not count.
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,7 +86,8 @@ impl EolTable {
         EolTable::parse(Path::new("data/end-of-life.toml"), END_OF_LIFE)
     }
 
-    /// Parse and validate: unique ids, real dates, https sources, lower-case patterns.
+    /// Parse and validate: unique ids and match keys, real dates with the end after the release,
+    /// https sources, lower-case patterns.
     pub fn parse(path: &Path, text: &str) -> Result<EolTable> {
         let raw: RawTable = toml::from_str(text).map_err(|e| {
             let line = e
@@ -87,6 +96,7 @@ impl EolTable {
             CollectError::at(path, line, e.message().to_owned())
         })?;
         let mut ids = std::collections::BTreeSet::new();
+        let mut keys = std::collections::BTreeMap::new();
         let mut systems = Vec::new();
         for s in raw.system {
             let bad = |m: String| CollectError::at(path, None, format!("system '{}': {m}", s.id));
@@ -101,18 +111,33 @@ impl EolTable {
                     return Err(bad(format!("pattern '{p}' must be non-empty lower case")));
                 }
             }
-            if !s.source.starts_with("https://") {
-                return Err(bad("source must be an https URL".into()));
+            // Two entries with the same key: the second could never match.
+            let key = format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?}",
+                s.matches, s.exclude, s.editions, s.build, s.release, s.version
+            );
+            if let Some(first) = keys.insert(key, s.id.clone()) {
+                return Err(bad(format!("same match key as '{first}'")));
             }
-            let date = s
-                .end
-                .date
-                .filter(|_| s.end.time.is_none())
-                .and_then(|d| {
-                    jiff::civil::Date::new(d.year as i16, d.month as i8, d.day as i8).ok()
-                })
-                .ok_or_else(|| bad(format!("end '{}' is not a date", s.end)))?;
-            systems.push((s, date));
+            for url in std::iter::once(&s.source).chain(&s.vendor) {
+                if !url.starts_with("https://") || url.len() <= "https://".len() {
+                    return Err(bad(format!("source '{url}' must be an https URL")));
+                }
+            }
+            let day = |field: &str, d: &toml::value::Datetime| {
+                d.date
+                    .filter(|_| d.time.is_none())
+                    .and_then(|d| {
+                        jiff::civil::Date::new(d.year as i16, d.month as i8, d.day as i8).ok()
+                    })
+                    .ok_or_else(|| bad(format!("{field} '{d}' is not a date")))
+            };
+            let released = day("released", &s.released)?;
+            let end = day("end", &s.end)?;
+            if end <= released {
+                return Err(bad(format!("end {end} is not after released {released}")));
+            }
+            systems.push((s, end));
         }
         Ok(EolTable { systems })
     }
@@ -128,6 +153,11 @@ impl EolTable {
         let words: Vec<&str> = os_l
             .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
             .collect();
+        // Linux versions compare with service packs spelt as minor versions.
+        let (os_v, ver_v) = (service_pack_as_minor(&os_l), service_pack_as_minor(&ver));
+        let vwords: Vec<&str> = os_v
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+            .collect();
         self.systems.iter().find(|(e, _)| {
             e.matches.iter().all(|m| os_l.contains(m.as_str()))
                 && !e.exclude.iter().any(|x| os_l.contains(x.as_str()))
@@ -141,15 +171,38 @@ impl EolTable {
                         ver.split_whitespace().any(|w| w == r) || words.contains(&r.as_str())
                     }))
                 && e.version.as_ref().is_none_or(|v| {
-                    ver == *v
-                        || ver.starts_with(&format!("{v}."))
-                        || ver.starts_with(&format!("{v} "))
-                        || words
+                    ver_v == *v
+                        || ver_v.starts_with(&format!("{v}."))
+                        || ver_v.starts_with(&format!("{v} "))
+                        || vwords
                             .iter()
                             .any(|w| w == v || w.starts_with(&format!("{v}.")))
                 })
         })
     }
+}
+
+/// `15 sp6`, `15-sp6` → `15.6`: the service pack of a numbered release becomes its minor version.
+fn service_pack_as_minor(s: &str) -> String {
+    let c: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < c.len() {
+        if matches!(c[i], ' ' | '-')
+            && i > 0
+            && c[i - 1].is_ascii_digit()
+            && c.get(i + 1) == Some(&'s')
+            && c.get(i + 2) == Some(&'p')
+            && c.get(i + 3).is_some_and(char::is_ascii_digit)
+        {
+            out.push('.');
+            i += 3;
+            continue;
+        }
+        out.push(c[i]);
+        i += 1;
+    }
+    out
 }
 
 /// The build number in `10.0 (19045)` or `10.0.19045.1234`.
@@ -290,17 +343,23 @@ mod tests {
     #[test]
     fn bundled_table_is_valid_and_classifies_real_os_strings() {
         let t = EolTable::bundled().unwrap();
-        assert!(t.systems.len() >= 50);
-        for (os, ver, id) in [
+        assert!(t.systems.len() >= 100);
+        let id = |os: &str, ver: Option<&str>| t.lookup(os, ver).map(|(e, _)| e.id.as_str());
+        for (os, ver, want) in [
             (
                 "Windows 10 Enterprise",
                 Some("10.0 (19045)"),
-                Some("windows-10-22h2-enterprise"),
+                Some("windows-10-22h2"),
             ),
             (
                 "Windows 10 Pro",
                 Some("10.0 (19044)"),
                 Some("windows-10-21h2"),
+            ),
+            (
+                "Windows 10 Enterprise",
+                Some("10.0 (19044)"),
+                Some("windows-10-21h2-enterprise"),
             ),
             (
                 "Windows 10 Enterprise LTSC",
@@ -311,6 +370,21 @@ mod tests {
                 "Windows 10 Enterprise LTSC",
                 Some("10.0 (19044)"),
                 Some("windows-10-ltsc-2021"),
+            ),
+            (
+                "Windows 10 IoT Enterprise LTSC",
+                Some("10.0 (19044)"),
+                Some("windows-10-iot-ltsc-2021"),
+            ),
+            (
+                "Windows 10 Enterprise 2016 LTSB",
+                Some("10.0 (14393)"),
+                Some("windows-10-ltsb-2016"),
+            ),
+            (
+                "Windows 10 Pro",
+                Some("10.0 (17763)"),
+                Some("windows-10-1809"),
             ),
             ("Windows 10 Pro", None, Some("windows-10")),
             (
@@ -329,9 +403,19 @@ mod tests {
                 Some("windows-11-24h2"),
             ),
             (
+                "Windows 11 Pro",
+                Some("10.0 (28000)"),
+                Some("windows-11-26h1"),
+            ),
+            (
                 "Windows 11 Enterprise LTSC",
                 Some("10.0 (26100)"),
                 Some("windows-11-ltsc-2024"),
+            ),
+            (
+                "Windows 11 IoT Enterprise LTSC",
+                Some("10.0 (26100)"),
+                Some("windows-11-iot-ltsc-2024"),
             ),
             ("Windows 11 Pro", None, None),
             (
@@ -340,15 +424,37 @@ mod tests {
                 Some("windows-7"),
             ),
             ("Windows 8.1 Pro", None, Some("windows-8.1")),
+            ("Windows 8 Pro", None, Some("windows-8")),
+            ("Windows XP Professional", None, Some("windows-xp")),
             (
                 "Windows Server 2012 R2 Standard",
                 Some("6.3 (9600)"),
+                Some("windows-server-2012-r2"),
+            ),
+            (
+                "Windows Server 2012 Standard",
+                Some("6.2 (9200)"),
                 Some("windows-server-2012"),
+            ),
+            (
+                "Windows Server 2008 R2 Enterprise",
+                Some("6.1 (7601)"),
+                Some("windows-server-2008-r2"),
             ),
             (
                 "Windows Server 2019 Datacenter",
                 Some("10.0 (17763)"),
                 Some("windows-server-2019"),
+            ),
+            (
+                "Windows Server Datacenter",
+                Some("10.0 (17763)"),
+                Some("windows-server-1809"),
+            ),
+            (
+                "Windows Server Standard",
+                Some("10.0 (25398)"),
+                Some("windows-server-23h2"),
             ),
             (
                 "Windows Server 2025 Standard",
@@ -364,33 +470,55 @@ mod tests {
             ("Debian", Some("11.9"), Some("debian-11")),
             ("Ubuntu", Some("22.04.4 LTS"), Some("ubuntu-22.04")),
             ("Ubuntu 18.04.6 LTS", None, Some("ubuntu-18.04")),
+            ("Ubuntu", Some("24.10"), Some("ubuntu-24.10")),
             ("Red Hat Enterprise Linux", Some("7.9"), Some("rhel-7")),
+            (
+                "Red Hat Enterprise Linux 10.0 (Coughlan)",
+                None,
+                Some("rhel-10"),
+            ),
             ("CentOS Linux 7 (Core)", None, Some("centos-7")),
-            ("CentOS Stream 9", None, None),
+            ("CentOS Stream 9", None, Some("centos-stream-9")),
             ("Rocky Linux", Some("9.4"), Some("rocky-9")),
+            ("AlmaLinux", Some("10.0"), Some("almalinux-10")),
+            (
+                "SUSE Linux Enterprise Server 15 SP6",
+                None,
+                Some("sles-15.6"),
+            ),
+            (
+                "SUSE Linux Enterprise Server",
+                Some("15-SP3"),
+                Some("sles-15.3"),
+            ),
+            (
+                "SUSE Linux Enterprise Server",
+                Some("15.7"),
+                Some("sles-15.7"),
+            ),
+            ("SUSE Linux Enterprise Server", Some("15"), Some("sles-15")),
+            (
+                "SUSE Linux Enterprise Server 12 SP5",
+                None,
+                Some("sles-12.5"),
+            ),
             ("FreeBSD", Some("14.1"), None),
         ] {
-            assert_eq!(
-                t.lookup(os, ver).map(|(e, _)| e.id.as_str()),
-                id,
-                "{os} {ver:?}"
-            );
+            assert_eq!(id(os, ver), want, "{os} {ver:?}");
         }
-        // Ends fall after the vendor's general availability and before 2040, sources are vendors'
-        // or endoflife.date pages.
+        // Every source is endoflife.date or a vendor page; every date falls in a sane window.
         for (e, end) in &t.systems {
-            assert!(end.year() >= 2015 && end.year() < 2040, "{}", e.id);
+            assert!(end.year() >= 2014 && end.year() < 2040, "{}", e.id);
             assert!(
-                [
-                    "learn.microsoft.com",
-                    "debian.org",
-                    "ubuntu.com",
-                    "redhat.com",
-                    "endoflife.date",
-                    "suse.com"
-                ]
-                .iter()
-                .any(|d| e.source.contains(d)),
+                e.source.starts_with("https://endoflife.date/")
+                    || e.source.starts_with("https://wiki.debian.org/"),
+                "{}",
+                e.id
+            );
+            assert!(
+                e.vendor
+                    .as_deref()
+                    .is_some_and(|v| v.starts_with("https://")),
                 "{}",
                 e.id
             );
@@ -398,9 +526,36 @@ mod tests {
     }
 
     #[test]
+    fn dates_that_were_wrong_from_memory_are_the_checked_ones() {
+        let t = EolTable::bundled().unwrap();
+        let end = |id: &str| {
+            t.systems
+                .iter()
+                .find(|(e, _)| e.id == id)
+                .map(|(_, d)| d.to_string())
+                .unwrap_or_else(|| panic!("{id} missing"))
+        };
+        assert_eq!(end("windows-server-2025"), "2034-11-14");
+        assert_eq!(end("ubuntu-22.04"), "2027-04-01");
+        assert_eq!(end("ubuntu-16.04"), "2021-04-02");
+        assert_eq!(end("ubuntu-14.04"), "2019-04-02");
+        assert_eq!(end("windows-10-21h1"), "2022-12-13");
+        assert_eq!(end("sles-15.6"), "2025-12-31");
+    }
+
+    #[test]
+    fn service_packs_read_as_minor_versions() {
+        assert_eq!(service_pack_as_minor("15 sp6"), "15.6");
+        assert_eq!(service_pack_as_minor("15-sp3"), "15.3");
+        assert_eq!(service_pack_as_minor("windows 7 sp1"), "windows 7.1");
+        assert_eq!(service_pack_as_minor("sp1 only"), "sp1 only");
+        assert_eq!(service_pack_as_minor("léger 2 sp"), "léger 2 sp");
+    }
+
+    #[test]
     fn invalid_tables_are_refused_with_reasons() {
         let p = Path::new("eol.toml");
-        let base = "[[system]]\nid = \"a\"\nname = \"A\"\nmatch = [\"a\"]\nend = 2020-01-01\nsource = \"https://x\"\n";
+        let base = "[[system]]\nid = \"a\"\nname = \"A\"\nmatch = [\"a\"]\nreleased = 2015-01-01\nend = 2020-01-01\nsource = \"https://x\"\n";
         assert!(EolTable::parse(p, base).is_ok());
         let dup = format!("{base}{base}");
         assert!(
@@ -408,6 +563,34 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("duplicate")
+        );
+        let again = format!("{base}{}", base.replace("id = \"a\"", "id = \"b\""));
+        assert!(
+            EolTable::parse(p, &again)
+                .unwrap_err()
+                .to_string()
+                .contains("same match key as 'a'")
+        );
+        let before = base.replace("2015-01-01", "2021-01-01");
+        assert!(
+            EolTable::parse(p, &before)
+                .unwrap_err()
+                .to_string()
+                .contains("not after released")
+        );
+        let no_source = base.replace("source = \"https://x\"\n", "");
+        assert!(
+            EolTable::parse(p, &no_source)
+                .unwrap_err()
+                .to_string()
+                .contains("source")
+        );
+        let time = base.replace("2020-01-01", "2020-01-01T10:00:00");
+        assert!(
+            EolTable::parse(p, &time)
+                .unwrap_err()
+                .to_string()
+                .contains("is not a date")
         );
         let bad = base.replace("2020-01-01", "\"soon\"");
         assert!(

@@ -4,7 +4,9 @@
 //! wpa3-sae, wpa3-enterprise, wpa2/wpa3-...), `cipher` (ccmp, tkip...), `wps` (yes/no),
 //! `pmf` (disabled/optional/required), `usage` (internal/guest), `zone` (a zone of the model).
 //! A network is a guest network when its usage says so, when a guest zone lists its SSID, or when
-//! its SSID reads like one (guest, invité, visiteur, public, patient).
+//! its SSID reads like one (guest, invité, visiteur, public, patient). With a zone model, a guest
+//! SSID must land in a guest zone; with firewall configurations too, that zone must be isolated:
+//! every path the segmentation engine finds from it to an internal zone is reported.
 
 use crate::input::{Table, parse_bool};
 use crate::network::model::{Kind, ZoneModel};
@@ -239,12 +241,15 @@ pub struct WifiInputs {
     pub hostapd: Vec<PathBuf>,
     pub controller_csv: Vec<PathBuf>,
     pub zones: Option<PathBuf>,
+    /// Firewall configurations (read as by the network collector; its `zones` is ignored).
+    pub firewalls: Option<crate::network::NetInputs>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct WifiEvidence {
     pub networks: Vec<WifiNet>,
     pub zones: Option<ZoneModel>,
+    pub firewalls: Vec<crate::network::firewall::Firewall>,
 }
 
 impl WifiEvidence {
@@ -306,7 +311,22 @@ impl Collector for Wifi {
             Some(p) => Some(ZoneModel::read(p)?),
             None => None,
         };
-        Ok(WifiEvidence { networks, zones })
+        let firewalls = match (&i.firewalls, &zones) {
+            (Some(f), Some(z)) => crate::network::read_firewalls(f, z)?,
+            (Some(f), None)
+                if !(f.nft.is_empty() && f.iptables.is_empty() && f.csv_rules.is_empty()) =>
+            {
+                return Err(CollectError::Usage(
+                    "firewall configurations need the zone model (--zones)".into(),
+                ));
+            }
+            _ => vec![],
+        };
+        Ok(WifiEvidence {
+            networks,
+            zones,
+            firewalls,
+        })
     }
 
     fn evaluate(&self, e: &WifiEvidence, _now: jiff::Timestamp) -> Evaluation {
@@ -316,6 +336,18 @@ impl Collector for Wifi {
         let mut wps = Vec::new();
         let mut pmf = Vec::new();
         let mut guest = Vec::new();
+        // Paths out of guest zones to internal ones, per firewall: computed once.
+        let mut leaks: Vec<crate::network::Violation> = Vec::new();
+        if let Some(z) = &e.zones {
+            for fw in &e.firewalls {
+                let cells = crate::network::reach::cells(z, fw);
+                leaks.extend(
+                    crate::network::violations(z, fw, &cells)
+                        .into_iter()
+                        .filter(|v| v.rule == crate::network::model::GUEST.id),
+                );
+            }
+        }
         for n in &e.networks {
             let is_guest = e.is_guest(n);
             if !is_guest && !n.enterprise {
@@ -352,7 +384,19 @@ impl Collector for Wifi {
                         z.zones[i].name,
                         z.zones[i].kind
                     )),
-                    Some(_) => {}
+                    Some(i) => {
+                        for v in leaks.iter().filter(|v| v.from == z.zones[i].name) {
+                            guest.push(format!(
+                                "{}: zone '{}' not isolated: {} → {}: {} allowed by {}",
+                                label(n),
+                                v.from,
+                                v.from,
+                                v.to,
+                                v.services.join(" "),
+                                v.by.join(" + ")
+                            ));
+                        }
+                    }
                 }
             }
         }

@@ -163,33 +163,55 @@ struct Line<'a> {
 
 /// Parse a whole dump held in memory. `source_name` (usually the file name) prefixes errors.
 ///
-/// One pass builds the accounts straight from the text: names are the only allocation per
-/// account, and the domain prefix (the same for most accounts) is shared.
+/// The text is cut at line boundaries into one part per core, parsed in parallel straight into
+/// accounts (the name is the only allocation per account, and the domain prefix, the same for
+/// most accounts, is shared), then joined in order.
 pub fn parse(text: &str, source_name: &str) -> Result<Dump, DumpError> {
-    let mut dump = Dump::default();
-    let mut domains: HashMap<&str, Arc<str>> = HashMap::new();
-    let mut maybe_history = false;
-    for (i, raw) in text.lines().enumerate() {
-        match parse_line(raw) {
-            Ok(Some(l)) => {
-                maybe_history |= history_suffix(l.name).is_some();
-                let domain = l
-                    .domain
-                    .map(|d| domains.entry(d).or_insert_with(|| Arc::from(d)).clone());
-                dump.accounts.push(Account {
-                    domain,
-                    name: l.name.to_string(),
-                    rid: l.rid,
-                    line: i + 1,
-                    lm_stored: l.lm_stored,
-                    nt: l.nt,
-                    history: Vec::new(),
-                    enabled: l.enabled,
-                });
+    let threads = if text.len() < 1 << 20 {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    };
+    let mut parts: Vec<(&str, usize)> = Vec::with_capacity(threads);
+    let (mut from, mut first_line) = (0, 1);
+    for t in 1..=threads {
+        let to = if t == threads {
+            text.len()
+        } else {
+            let at = (text.len() * t / threads).max(from);
+            memchr::memchr(b'\n', &text.as_bytes()[at..]).map_or(text.len(), |i| at + i + 1)
+        };
+        parts.push((&text[from..to], first_line));
+        first_line += memchr::memchr_iter(b'\n', &text.as_bytes()[from..to]).count();
+        from = to;
+    }
+    let parsed: Vec<Result<Part, (usize, String)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = parts[1..]
+            .iter()
+            .map(|&(part, first)| s.spawn(move || parse_part(part, first, 0)))
+            .collect();
+        // The first part's accounts receive the others': room for every line, so that joining
+        // does not copy them.
+        let mut all = vec![parse_part(parts[0].0, parts[0].1, first_line - 1)];
+        for h in handles {
+            match h.join() {
+                Ok(r) => all.push(r),
+                Err(p) => std::panic::resume_unwind(p),
             }
-            Ok(None) => dump.ignored_lines += 1,
-            Err(message) => return Err(line_err(source_name, i + 1, message)),
         }
+        all
+    });
+    let mut dump = Dump::default();
+    let mut maybe_history = false;
+    for p in parsed {
+        let p = p.map_err(|(line, message)| line_err(source_name, line, message))?;
+        if dump.accounts.capacity() == 0 {
+            dump.accounts = p.accounts;
+        } else {
+            dump.accounts.extend(p.accounts);
+        }
+        dump.ignored_lines += p.ignored;
+        maybe_history |= p.maybe_history;
     }
     // History lines (`x_historyN` with the RID of an account `x`) are rare: only when some name
     // looks like one are they taken out of the accounts.
@@ -229,6 +251,46 @@ pub fn parse(text: &str, source_name: &str) -> Result<Dump, DumpError> {
         }
     }
     Ok(dump)
+}
+
+/// The accounts of a run of whole lines, the first being line `first_line`.
+struct Part {
+    accounts: Vec<Account>,
+    ignored: usize,
+    /// Some name looks like a history line (`x_historyN`).
+    maybe_history: bool,
+}
+
+fn parse_part(text: &str, first_line: usize, capacity: usize) -> Result<Part, (usize, String)> {
+    let mut part = Part {
+        accounts: Vec::with_capacity(capacity),
+        ignored: 0,
+        maybe_history: false,
+    };
+    let mut domains: HashMap<&str, Arc<str>> = HashMap::new();
+    for (i, raw) in text.lines().enumerate() {
+        match parse_line(raw) {
+            Ok(Some(l)) => {
+                part.maybe_history |= history_suffix(l.name).is_some();
+                let domain = l
+                    .domain
+                    .map(|d| domains.entry(d).or_insert_with(|| Arc::from(d)).clone());
+                part.accounts.push(Account {
+                    domain,
+                    name: l.name.to_string(),
+                    rid: l.rid,
+                    line: first_line + i,
+                    lm_stored: l.lm_stored,
+                    nt: l.nt,
+                    history: Vec::new(),
+                    enabled: l.enabled,
+                });
+            }
+            Ok(None) => part.ignored += 1,
+            Err(message) => return Err((first_line + i, message)),
+        }
+    }
+    Ok(part)
 }
 
 /// The identity of an account: lowercase domain (none counts as empty) and lowercase name. The
@@ -534,6 +596,49 @@ mod tests {
                 "error quotes a hash: {e}"
             );
         }
+    }
+
+    /// A dump big enough to be parsed in parallel parts gives the same accounts, lines and
+    /// errors as line-by-line expectations, wherever the parts are cut.
+    #[test]
+    fn large_dumps_parse_in_parts_with_exact_line_numbers() {
+        let mut text = String::new();
+        for i in 0..30_000 {
+            if i % 1000 == 7 {
+                text.push_str("[*] progress\r\n");
+            }
+            text.push_str(&format!(
+                "CHU\\user{i:05}:{}:{LM_EMPTY}:{NT_PW1}:::\r\n",
+                1000 + i
+            ));
+        }
+        assert!(text.len() > 1 << 20);
+        let d = ok(&text);
+        assert_eq!(d.accounts.len(), 30_000);
+        assert_eq!(d.ignored_lines, 30);
+        for (i, a) in d.accounts.iter().enumerate() {
+            assert_eq!(a.name, format!("user{i:05}"));
+            assert_eq!(a.line, i + 1 + i / 1000 + usize::from(i % 1000 >= 7));
+            assert_eq!(a.domain.as_deref(), Some("CHU"));
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        for bad in [5usize, 15_000, lines.len() - 1] {
+            let mut v = lines.clone();
+            v[bad] = "broken";
+            let e = err(&(v.join("\n") + "\n"));
+            assert!(
+                e.starts_with(&format!("dump.txt, line {}: ", bad + 1)),
+                "{e}"
+            );
+        }
+        let mut v = lines.clone();
+        let dup = v[3].to_uppercase();
+        v[25_000] = &dup;
+        let e = err(&v.join("\n"));
+        assert!(
+            e.contains("line 25001: account 'USER00003' already appears on line 4"),
+            "{e}"
+        );
     }
 
     #[test]

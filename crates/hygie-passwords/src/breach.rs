@@ -175,16 +175,18 @@ fn hex8(x: u64) -> Option<u32> {
 /// `\n`, `\r\n` or the end of the input — as (hash, count, bytes used). `None` sends the line to
 /// `parse_line`, which accepts the same lines and explains the others.
 #[inline]
-fn fast_line(rest: &[u8]) -> Option<([u8; 16], u64, usize)> {
+fn fast_line(rest: &[u8]) -> Option<(u128, u64, usize)> {
     let head: &[u8; 34] = rest.get(..34)?.try_into().ok()?;
     if head[32] != b':' {
         return None;
     }
-    let mut hash = [0u8; 16];
-    for (w, out) in head[..32].chunks_exact(8).zip(hash.chunks_exact_mut(4)) {
+    // The hash as a big-endian number, kept in registers (going through a byte array on the
+    // stack costs a failed store-to-load forwarding per line).
+    let mut hash = 0u128;
+    for w in head[..32].chunks_exact(8) {
         let mut b = [0u8; 8];
         b.copy_from_slice(w);
-        out.copy_from_slice(&hex8(u64::from_le_bytes(b))?.to_le_bytes());
+        hash = (hash << 32) | u128::from(hex8(u64::from_le_bytes(b))?.swap_bytes());
     }
     let mut count = 0u64;
     let mut i = 33;
@@ -214,7 +216,7 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
         seq: chunk.seq,
         bytes: text.len() as u64,
         lines: 0,
-        entries: Vec::with_capacity(text.len() / 36 * ENTRY_LEN + ENTRY_LEN),
+        entries: Vec::with_capacity(text.len() / 36 * ENTRY_LEN + 16),
         runs: Vec::new(),
         first: None,
         last: None,
@@ -232,6 +234,10 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
     let mut pos = 0;
     let len = text.len();
     let mut last: Option<u128> = None;
+    // Entries are written 16 bytes at a time (the 15 of the entry and one byte that the next
+    // entry overwrites), hence the slack byte, cut at the end.
+    let mut n_entries = 0usize;
+    p.entries.resize(p.entries.capacity(), 0);
     while pos < len {
         let parsed = match fast_line(&text[pos..]) {
             Some((hash, count, used)) => {
@@ -240,46 +246,49 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
             }
             None => {
                 let nl = memchr::memchr(b'\n', &text[pos..]).map_or(len, |i| pos + i);
-                let r = parse_line(&text[pos..nl]);
+                let r = parse_line(&text[pos..nl]).map(|(h, c)| (u128::from_be_bytes(h), c));
                 pos = nl + 1;
                 r
             }
         };
         p.lines += 1;
         match parsed {
-            Ok((hash, count)) => {
-                let v = u128::from_be_bytes(hash);
-                match last {
-                    Some(prev) if v <= prev => {
-                        let m = if v == prev {
-                            "duplicate hash"
-                        } else {
-                            "not sorted: hash smaller than the previous line's"
-                        };
-                        let line = p.lines;
-                        problem(&mut p, line, m);
+            Ok((v, count)) => match last {
+                Some(prev) if v <= prev => {
+                    let m = if v == prev {
+                        "duplicate hash"
+                    } else {
+                        "not sorted: hash smaller than the previous line's"
+                    };
+                    let line = p.lines;
+                    problem(&mut p, line, m);
+                }
+                _ => {
+                    if last.is_none() {
+                        p.first = Some((v, p.lines));
                     }
-                    _ => {
-                        if last.is_none() {
-                            p.first = Some((v, p.lines));
-                        }
-                        last = Some(v);
-                        p.entries.extend_from_slice(&hash[PREFIX_LEN..]);
-                        p.entries.push(count_bucket(count));
-                        let prefix = u16::from_be_bytes([hash[0], hash[1]]);
-                        match p.runs.last_mut() {
-                            Some((b, n)) if *b == prefix => *n += 1,
-                            _ => p.runs.push((prefix, 1)),
-                        }
+                    last = Some(v);
+                    let at = n_entries * ENTRY_LEN;
+                    if p.entries.len() < at + 16 {
+                        p.entries.resize(2 * (at + 16), 0);
+                    }
+                    let entry = (v << 16) | (u128::from(count_bucket(count)) << 8);
+                    p.entries[at..at + 16].copy_from_slice(&entry.to_be_bytes());
+                    n_entries += 1;
+                    let prefix = (v >> 112) as u16;
+                    match p.runs.last_mut() {
+                        Some((b, n)) if *b == prefix => *n += 1,
+                        _ => p.runs.push((prefix, 1)),
                     }
                 }
-            }
+            },
             Err(m) => {
                 let line = p.lines;
                 problem(&mut p, line, m);
             }
         }
     }
+    p.entries.truncate(n_entries * ENTRY_LEN);
     p.last = last;
     p.data = data;
     p

@@ -242,15 +242,11 @@ impl<T: Copy + Default> Md4Batch<T> {
     /// Queue a password given as text (UTF-16LE encoded here, truncated at 128 units).
     #[inline]
     pub(crate) fn push_str(&mut self, password: &str, tag: T, done: &mut impl FnMut(T, NtHash)) {
-        let mut block = [0u8; 64];
         if password.is_ascii() && 2 * password.len() <= ONE_BLOCK_MAX {
-            // An ASCII character is one UTF-16 unit: the byte, then a zero byte.
-            for (i, &c) in password.as_bytes().iter().enumerate() {
-                block[2 * i] = c;
-            }
-            self.push_block(block, 2 * password.len(), tag, done);
+            self.push_ascii(password.as_bytes(), tag, done);
             return;
         }
+        let mut block = [0u8; 64];
         let mut len = 0usize;
         for unit in password.encode_utf16().take(128) {
             if len + 2 > ONE_BLOCK_MAX {
@@ -262,6 +258,29 @@ impl<T: Copy + Default> Md4Batch<T> {
             len += 2;
         }
         self.push_block(block, len, tag, done);
+    }
+
+    /// An ASCII password of up to 27 characters: each character is one UTF-16 unit (the byte,
+    /// then a zero byte), so the block's words are built straight from pairs of characters.
+    #[inline]
+    fn push_ascii(&mut self, s: &[u8], tag: T, done: &mut impl FnMut(T, NtHash)) {
+        let lane = self.n;
+        let n = s.len();
+        let unit = |i: usize| match s.get(i) {
+            Some(&c) => u32::from(c),
+            None if i == n => 0x80,
+            None => 0,
+        };
+        for w in 0..14 {
+            self.words[w][lane] = unit(2 * w) | (unit(2 * w + 1) << 16);
+        }
+        self.words[14][lane] = (n as u32) * 16;
+        self.words[15][lane] = 0;
+        self.tags[lane] = tag;
+        self.n += 1;
+        if self.n == LANES {
+            self.flush(done);
+        }
     }
 
     #[inline]
@@ -462,6 +481,7 @@ mod tests {
         let mut batch: Md4Batch<usize> = Md4Batch::new();
         let pws: Vec<String> = (0..140)
             .map(|n| "aé€Z9!".chars().cycle().skip(n % 5).take(n).collect())
+            .chain((0..40).map(|n| "Az9!~ q".chars().cycle().take(n).collect()))
             .collect();
         let mut got = vec![None; pws.len() * 2];
         let mut done = |i: usize, h: NtHash| {

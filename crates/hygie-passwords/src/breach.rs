@@ -122,6 +122,8 @@ struct Chunk {
     seq: u64,
     data: Vec<u8>,
     len: usize,
+    /// A reused buffer for the parsed entries (see `Parsed::entries`).
+    entries: Vec<u8>,
 }
 
 /// A chunk parsed by a worker: its entries in index form and what the writer needs to check and
@@ -130,7 +132,10 @@ struct Parsed {
     seq: u64,
     bytes: u64,
     lines: u64,
+    /// The entries in index form are `entries[..entries_len]`. The buffer goes back to the
+    /// reader with the chunk's: reused, it is neither zero-filled nor page-faulted again.
     entries: Vec<u8>,
+    entries_len: usize,
     /// (16-bit prefix, number of entries) runs, in order.
     runs: Vec<(u16, u64)>,
     /// First valid hash, with its line within the chunk; last (largest) valid hash.
@@ -216,7 +221,8 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
         seq: chunk.seq,
         bytes: text.len() as u64,
         lines: 0,
-        entries: Vec::with_capacity(text.len() / 36 * ENTRY_LEN + 16),
+        entries: chunk.entries,
+        entries_len: 0,
         runs: Vec::new(),
         first: None,
         last: None,
@@ -237,7 +243,11 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
     // Entries are written 16 bytes at a time (the 15 of the entry and one byte that the next
     // entry overwrites), hence the slack byte, cut at the end.
     let mut n_entries = 0usize;
-    p.entries.resize(p.entries.capacity(), 0);
+    // Valid lines are at least 35 bytes long; the buffer grows if shorter ones ever fill it.
+    let estimate = text.len() / 35 * ENTRY_LEN + 16;
+    if p.entries.len() < estimate {
+        p.entries.resize(estimate, 0);
+    }
     while pos < len {
         let parsed = match fast_line(&text[pos..]) {
             Some((hash, count, used)) => {
@@ -288,7 +298,7 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
             }
         }
     }
-    p.entries.truncate(n_entries * ENTRY_LEN);
+    p.entries_len = n_entries * ENTRY_LEN;
     p.last = last;
     p.data = data;
     p
@@ -300,12 +310,12 @@ fn read_chunks(
     input: &mut (dyn Read + Send),
     chunk: usize,
     work: std::sync::mpsc::SyncSender<Chunk>,
-    recycled: std::sync::mpsc::Receiver<Vec<u8>>,
+    recycled: std::sync::mpsc::Receiver<(Vec<u8>, Vec<u8>)>,
 ) -> Result<(), Option<std::io::Error>> {
     let mut carry: Vec<u8> = Vec::new();
     let mut seq = 0u64;
     loop {
-        let mut buf = recycled.try_recv().unwrap_or_default();
+        let (mut buf, entries) = recycled.try_recv().unwrap_or_default();
         let room = carry.len() + chunk;
         if buf.len() < room {
             buf.resize(room, 0);
@@ -342,6 +352,7 @@ fn read_chunks(
                     seq,
                     data: buf,
                     len: filled,
+                    entries,
                 })
                 .is_err()
         {
@@ -415,7 +426,7 @@ fn import_chunked(
         let mut unsynced = 0usize;
         let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Chunk>(workers * 2);
         let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Parsed>(workers * 2);
-        let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<(Vec<u8>, Vec<u8>)>();
         let reader = s.spawn(move || read_chunks(input, chunk, work_tx, recycle_rx));
         let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
         for _ in 0..workers {
@@ -472,10 +483,10 @@ fn import_chunked(
                 }
                 more |= p.more;
                 if problems.is_empty() && write_error.is_none() {
-                    if let Err(e) = file.write_all(&p.entries) {
+                    if let Err(e) = file.write_all(&p.entries[..p.entries_len]) {
                         write_error = Some(e);
                     }
-                    unsynced += p.entries.len();
+                    unsynced += p.entries_len;
                     if unsynced >= SYNC_EVERY {
                         // Full queue: a flush is pending already and will take these bytes too.
                         let _ = sync_tx.try_send(());
@@ -484,13 +495,14 @@ fn import_chunked(
                     for &(prefix, n) in &p.runs {
                         table[usize::from(prefix)] += n;
                     }
-                    entries += (p.entries.len() / ENTRY_LEN) as u64;
+                    entries += (p.entries_len / ENTRY_LEN) as u64;
                 }
                 last = last.max(p.last);
                 line_base += p.lines;
                 bytes_read += p.bytes;
                 progress(bytes_read);
-                let _ = recycle_tx.send(std::mem::take(&mut p.data));
+                let _ =
+                    recycle_tx.send((std::mem::take(&mut p.data), std::mem::take(&mut p.entries)));
                 if more || write_error.is_some() {
                     break 'recv;
                 }

@@ -153,16 +153,49 @@ const MAX_LINE: usize = 1 << 20;
 /// Index bytes written between two background flushes.
 const SYNC_EVERY: usize = 64 << 20;
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// High bit of each byte of `v` (bytes below 0x80) set when the byte is >= `m`.
+#[inline]
+fn ge(v: u64, m: u64) -> u64 {
+    v.wrapping_add((0x80 - m) * ONES)
+}
+
+/// High bit of each byte of `v` (bytes below 0x80) set when the byte is > `n`.
+#[inline]
+fn gt(v: u64, n: u64) -> u64 {
+    v.wrapping_add((0x7f - n) * ONES)
+}
+
+/// The count at the start of `w` (eight bytes read as a little-endian word) when it has 1 to 7
+/// decimal digits, as (value, digits); `None` otherwise. Branch-free: counts vary in length from
+/// line to line, and a digit-by-digit loop mispredicts its exit on most lines.
+#[inline]
+fn count7(w: u64) -> Option<(u64, usize)> {
+    let digit = ge(w, 0x30) & !gt(w, 0x39) & !w & HIGH;
+    let n = ((!digit & HIGH).trailing_zeros() / 8) as usize;
+    if n == 0 || n == 8 {
+        return None;
+    }
+    // Digit values, the n digits moved to the top bytes (what is above them, borrows included,
+    // is shifted out) so that the bytes below are leading zeros; then pairs, fours and eight
+    // digits are combined by multiplication.
+    let v = w.wrapping_sub(0x3030_3030_3030_3030) << (8 * (8 - n));
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    let lanes = 0x0000_00ff_0000_00ff;
+    let v = ((v & lanes).wrapping_mul(100 + (1_000_000 << 32))
+        + ((v >> 16) & lanes).wrapping_mul(1 + (10_000 << 32)))
+        >> 32;
+    Some((v, n))
+}
+
 /// Eight hexadecimal digits (either case) read as a little-endian word, decoded to four bytes
 /// (in text order, as a little-endian word); `None` if any is not a hex digit. Every byte is
 /// checked and converted at once (SWAR): for bytes below 0x80, adding `0x80 - m` sets a byte's
 /// high bit exactly when it is >= m, without carrying into the next byte.
 #[inline]
 fn hex8(x: u64) -> Option<u32> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let ge = |v: u64, m: u64| v.wrapping_add((0x80 - m) * ONES);
-    let gt = |v: u64, n: u64| v.wrapping_add((0x7f - n) * ONES);
     let lower = x | 0x2020_2020_2020_2020;
     let digit = ge(x, 0x30) & !gt(x, 0x39);
     let letter = ge(lower, 0x61) & !gt(lower, 0x66);
@@ -192,6 +225,16 @@ fn fast_line(rest: &[u8]) -> Option<(u128, u64, usize)> {
         let mut b = [0u8; 8];
         b.copy_from_slice(w);
         hash = (hash << 32) | u128::from(hex8(u64::from_le_bytes(b))?.swap_bytes());
+    }
+    if let Some(w) = rest.get(33..41)
+        && let Some((count, n)) = count7(u64::from_le_bytes(w.try_into().ok()?))
+    {
+        let i = 33 + n;
+        return match &rest[i..] {
+            [b'\n', ..] => Some((hash, count, i + 1)),
+            [b'\r', b'\n', ..] => Some((hash, count, i + 2)),
+            _ => None,
+        };
     }
     let mut count = 0u64;
     let mut i = 33;
@@ -943,6 +986,36 @@ mod tests {
                 }
                 other => panic!("{other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn the_fast_path_reads_the_same_lines_as_the_general_parser() {
+        let h = "8846F7EAEE8FB117AD06BDD830B7586C";
+        let counts = (0..2000u64)
+            .chain([9_999_999, 10_000_000, 12_345_678, 99_999_999_999, u64::MAX])
+            .chain((0..63).map(|b| 1u64 << b));
+        for count in counts {
+            for (end, tail) in [("\n", "X"), ("\r\n", "Y"), ("", "")] {
+                let line = format!("{h}:{count}{end}{tail}");
+                let want = parse_line(format!("{h}:{count}").as_bytes()).expect("valid");
+                match fast_line(line.as_bytes()) {
+                    Some((hash, got, used)) => {
+                        assert_eq!((hash.to_be_bytes(), got), want, "{line:?}");
+                        assert_eq!(used, line.len() - tail.len(), "{line:?}");
+                    }
+                    // Only counts longer than 19 digits are left to the general parser.
+                    None => assert!(count.to_string().len() > 19, "{line:?}"),
+                }
+            }
+        }
+        for bad in [
+            format!("{h}:12a\n"),
+            format!("{h}:\n"),
+            format!("{h}:1\r\r\n"),
+            format!("{h}:-1\n"),
+        ] {
+            assert!(fast_line(bad.as_bytes()).is_none(), "{bad:?}");
         }
     }
 

@@ -114,7 +114,7 @@ pub struct AuditOptions {
     pub include_disabled: bool,
     /// Current year: user-name variants try it and the previous one as suffixes.
     pub year: i32,
-    /// Worker threads for hashing candidates.
+    /// Worker threads for hashing candidates and for the batch breach lookup.
     pub threads: usize,
     /// Breached only when the corpus saw the hash at least this many times.
     pub min_breach_count: u64,

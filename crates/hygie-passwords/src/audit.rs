@@ -6,11 +6,11 @@
 use crate::breach::BreachIndex;
 use crate::dictionary::Dictionary;
 use crate::directory::Directory;
-use crate::hash::{EMPTY_NT, NtHash, NtHasher};
+use crate::hash::{EMPTY_NT, HashTable, Md4Batch, NtHash, NtHasher};
 use crate::pwdump::{Account, Dump};
 use hygie_core::{CheckRun, Localized, MeasureId, RuleOutcome, RuleResult, Severity};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// A check of this audit: id, base severity, titles, and the catalogue measures it verifies.
 #[derive(Debug, Clone, Copy)]
@@ -114,7 +114,7 @@ pub struct AuditOptions {
     pub include_disabled: bool,
     /// Current year: user-name variants try it and the previous one as suffixes.
     pub year: i32,
-    /// Worker threads for hashing candidates.
+    /// Worker threads for hashing candidates and for the batch breach lookup.
     pub threads: usize,
     /// Breached only when the corpus saw the hash at least this many times.
     pub min_breach_count: u64,
@@ -236,12 +236,18 @@ impl AuditReport {
     }
 }
 
-/// What the audit knows about one audited account.
+/// What the audit knows about one audited account. Its display name is built only when it
+/// appears in a finding.
 struct Subject<'a> {
     account: &'a Account,
     nt: NtHash,
     privileged: bool,
-    name: String,
+}
+
+impl Subject<'_> {
+    fn name(&self) -> String {
+        self.account.display_name()
+    }
 }
 
 /// Inputs of an audit besides the dump.
@@ -250,6 +256,161 @@ pub struct Sources<'a> {
     pub directory: Option<&'a Directory>,
     pub dictionary: Option<&'a Dictionary>,
     pub breach: Option<&'a BreachIndex>,
+}
+
+/// The subjects grouped by NT hash: the distinct hashes (which every hash-based check looks
+/// candidates up in) and, for each, the subjects holding it.
+struct ByHash {
+    /// Distinct hashes, sorted.
+    hashes: HashTable,
+    /// Subject indices ordered by hash; those of `hashes.as_slice()[k]` are
+    /// `subjects[starts[k]..starts[k + 1]]`.
+    subjects: Vec<u32>,
+    starts: Vec<u32>,
+}
+
+impl ByHash {
+    fn new(subjects: &[Subject<'_>]) -> ByHash {
+        let mut pairs: Vec<(NtHash, u32)> = subjects
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.nt, i as u32))
+            .collect();
+        pairs.sort_unstable();
+        let mut starts = Vec::new();
+        let mut distinct = Vec::new();
+        for (i, (h, _)) in pairs.iter().enumerate() {
+            if distinct.last() != Some(h) {
+                distinct.push(*h);
+                starts.push(i as u32);
+            }
+        }
+        starts.push(pairs.len() as u32);
+        ByHash {
+            hashes: HashTable::new(distinct),
+            subjects: pairs.into_iter().map(|(_, i)| i).collect(),
+            starts,
+        }
+    }
+
+    /// Subjects of the k-th distinct hash.
+    fn group(&self, k: usize) -> &[u32] {
+        &self.subjects[self.starts[k] as usize..self.starts[k + 1] as usize]
+    }
+
+    fn groups(&self) -> impl Iterator<Item = (&NtHash, &[u32])> {
+        self.hashes
+            .as_slice()
+            .iter()
+            .enumerate()
+            .map(|(k, h)| (h, self.group(k)))
+    }
+
+    /// Subjects holding any of `hashes`.
+    fn holders<'h>(&self, hashes: impl IntoIterator<Item = &'h NtHash>) -> Vec<usize> {
+        hashes
+            .into_iter()
+            .filter_map(|h| self.hashes.position(h))
+            .flat_map(|k| self.group(k))
+            .map(|&i| i as usize)
+            .collect()
+    }
+}
+
+/// Collects the findings and the outcome of each check, in the order the checks run.
+struct Recorder<'s, 'a> {
+    subjects: &'s [Subject<'a>],
+    findings: Vec<Finding>,
+    outcomes: Vec<CheckOutcome>,
+}
+
+impl Recorder<'_, '_> {
+    /// A per-account check: ordinary accounts at the check's severity, privileged accounts in a
+    /// separate critical finding. `hit` holds subject indices (repeats allowed).
+    fn accounts(&mut self, def: &CheckDef, mut hit: Vec<usize>) {
+        hit.sort_unstable();
+        hit.dedup();
+        let named = hit
+            .iter()
+            .map(|&i| (self.subjects[i].name(), self.subjects[i].privileged));
+        self.named(def, named.collect());
+    }
+
+    /// Like `accounts`, for (name, privileged) pairs.
+    fn named(&mut self, def: &CheckDef, hit: Vec<(String, bool)>) {
+        self.outcomes.push(outcome(def, hit.len()));
+        let (mut privileged, mut ordinary): (Vec<_>, Vec<_>) = hit.into_iter().partition(|h| h.1);
+        privileged.sort_unstable();
+        ordinary.sort_unstable();
+        let names = |v: Vec<(String, bool)>| v.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+        for (severity, accounts) in [
+            (Severity::Critical.max(def.severity), names(privileged)),
+            (def.severity, names(ordinary)),
+        ] {
+            if !accounts.is_empty() {
+                self.findings.push(Finding {
+                    check: def.id,
+                    severity,
+                    title: def.title(),
+                    accounts,
+                });
+            }
+        }
+    }
+
+    /// A check that needs an input the audit may lack: run `check` on it, or record the check as
+    /// not evaluated, with `reason`.
+    fn when<S>(
+        &mut self,
+        def: &CheckDef,
+        input: Option<S>,
+        reason: &'static str,
+        check: impl FnOnce(S) -> Vec<usize>,
+    ) {
+        match input {
+            Some(s) => {
+                let hit = check(s);
+                self.accounts(def, hit);
+            }
+            None => self.outcomes.push(not_evaluated(def, reason)),
+        }
+    }
+
+    /// HSH-04: one finding per group of accounts sharing a password, critical when it mixes
+    /// privileged and ordinary accounts; groups in the order of their first name.
+    fn shared(&mut self, by_hash: &ByHash) {
+        let mut groups: Vec<(Severity, Vec<String>)> = by_hash
+            .groups()
+            .filter(|(h, g)| g.len() > 1 && **h != EMPTY_NT)
+            .map(|(_, g)| {
+                let privileged = g
+                    .iter()
+                    .filter(|&&i| self.subjects[i as usize].privileged)
+                    .count();
+                let severity = if privileged > 0 && privileged < g.len() {
+                    Severity::Critical
+                } else {
+                    SHARED.severity
+                };
+                let mut names: Vec<String> = g
+                    .iter()
+                    .map(|&i| self.subjects[i as usize].name())
+                    .collect();
+                names.sort_unstable();
+                (severity, names)
+            })
+            .collect();
+        groups.sort_by(|a, b| a.1.first().cmp(&b.1.first()));
+        self.outcomes
+            .push(outcome(&SHARED, groups.iter().map(|g| g.1.len()).sum()));
+        self.findings
+            .extend(groups.into_iter().map(|(severity, accounts)| Finding {
+                check: SHARED.id,
+                severity,
+                title: SHARED.title(),
+                accounts,
+            }));
+    }
 }
 
 /// Run every check on `dump`.
@@ -288,158 +449,54 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
             account: a,
             nt,
             privileged,
-            name: a.display_name(),
         });
     }
-
-    // Hash -> subjects holding it: the set every hash-based check looks candidates up in.
-    let mut by_hash: HashMap<NtHash, Vec<u32>> = HashMap::with_capacity(subjects.len());
-    for (i, s) in subjects.iter().enumerate() {
-        by_hash.entry(s.nt).or_default().push(i as u32);
-    }
-
-    let mut findings = Vec::new();
-    let mut outcomes = Vec::new();
+    let by_hash = ByHash::new(&subjects);
     let threads = opts.threads.max(1);
+    let mut r = Recorder {
+        subjects: &subjects,
+        findings: Vec::new(),
+        outcomes: Vec::new(),
+    };
 
-    // HSH-01 empty password.
-    let empty: Vec<usize> = by_hash
-        .get(&EMPTY_NT)
-        .map(|v| v.iter().map(|&i| i as usize).collect())
-        .unwrap_or_default();
-    record_accounts(&EMPTY, &subjects, empty, &mut findings, &mut outcomes);
-
-    // HSH-02 dictionary.
-    match sources.dictionary {
-        Some(d) => {
-            let found = d.find(&by_hash, threads);
-            let hit: Vec<usize> = found
-                .iter()
-                .flat_map(|h| by_hash.get(h).into_iter().flatten())
-                .map(|&i| i as usize)
-                .collect();
-            record_accounts(&DICTIONARY, &subjects, hit, &mut findings, &mut outcomes);
-        }
-        None => outcomes.push(not_evaluated(&DICTIONARY, "no dictionary")),
-    }
-
-    // HSH-03 user name as password.
-    let hit = username_matches(&subjects, opts.year, threads);
-    record_accounts(&USERNAME, &subjects, hit, &mut findings, &mut outcomes);
-
-    // HSH-04 shared passwords: one finding per group.
-    let mut groups: Vec<&Vec<u32>> = by_hash
-        .iter()
-        .filter(|(h, v)| v.len() > 1 && **h != EMPTY_NT)
-        .map(|(_, v)| v)
-        .collect();
-    groups.sort_by_key(|v| v.iter().map(|&i| subjects[i as usize].name.clone()).min());
-    let mut shared_accounts = 0;
-    for g in &groups {
-        let privileged = g
-            .iter()
-            .filter(|&&i| subjects[i as usize].privileged)
-            .count();
-        let severity = if privileged > 0 && privileged < g.len() {
-            Severity::Critical
-        } else {
-            SHARED.severity
-        };
-        let mut accounts: Vec<String> = g
-            .iter()
-            .map(|&i| subjects[i as usize].name.clone())
-            .collect();
-        accounts.sort();
-        shared_accounts += accounts.len();
-        findings.push(Finding {
-            check: SHARED.id,
-            severity,
-            title: SHARED.title(),
-            accounts,
-        });
-    }
-    outcomes.push(outcome(&SHARED, shared_accounts));
-
-    // HSH-05 LM hash stored (accounts without an NT hash count too).
-    {
-        let mut ordinary: Vec<String> = lm_accounts
-            .iter()
-            .filter(|(_, p)| !p)
-            .map(|(n, _)| n.clone())
-            .collect();
-        let mut privileged: Vec<String> = lm_accounts
-            .iter()
-            .filter(|(_, p)| *p)
-            .map(|(n, _)| n.clone())
-            .collect();
-        ordinary.sort();
-        privileged.sort();
-        let n = ordinary.len() + privileged.len();
-        push_split(&LM_HASH, ordinary, privileged, &mut findings);
-        outcomes.push(outcome(&LM_HASH, n));
-    }
-
-    // HSH-06 default computer password.
-    let hasher = NtHasher;
-    let mut utf16 = Vec::new();
-    let hit: Vec<usize> = subjects
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.account.is_machine())
-        .filter(|(_, s)| {
-            let base = s.account.name.trim_end_matches('$').to_lowercase();
-            let short: String = base.chars().take(14).collect();
-            hasher.hash_into(&base, &mut utf16) == s.nt
-                || hasher.hash_into(&short, &mut utf16) == s.nt
-        })
-        .map(|(i, _)| i)
-        .collect();
-    record_accounts(
-        &DEFAULT_COMPUTER,
-        &subjects,
-        hit,
-        &mut findings,
-        &mut outcomes,
-    );
-
-    // HSH-07 breach corpus.
-    match sources.breach {
-        Some(index) => {
-            let hashes: Vec<NtHash> = by_hash.keys().copied().collect();
-            let counts = index.lookup_batch(&hashes);
-            let hit: Vec<usize> = hashes
+    r.accounts(&EMPTY, by_hash.holders([&EMPTY_NT]));
+    r.when(&DICTIONARY, sources.dictionary, "no dictionary", |d| {
+        by_hash.holders(&d.find(&by_hash.hashes, threads))
+    });
+    r.accounts(&USERNAME, username_matches(&subjects, opts.year, threads));
+    r.shared(&by_hash);
+    // Accounts without an NT hash count too.
+    r.named(&LM_HASH, lm_accounts);
+    r.accounts(&DEFAULT_COMPUTER, default_computer_matches(&subjects));
+    r.when(
+        &BREACHED,
+        sources.breach,
+        "no breach index given (--breached)",
+        |index| {
+            let counts = index.lookup_batch_threads(by_hash.hashes.as_slice(), threads);
+            let min = opts.min_breach_count;
+            let breached = by_hash
+                .hashes
+                .as_slice()
                 .iter()
                 .zip(counts)
-                .filter(|(_, c)| {
-                    c.is_some_and(|c| opts.min_breach_count <= 1 || c >= opts.min_breach_count)
-                })
-                .flat_map(|(h, _)| by_hash.get(h).into_iter().flatten())
-                .map(|&i| i as usize)
-                .collect();
-            record_accounts(&BREACHED, &subjects, hit, &mut findings, &mut outcomes);
-        }
-        None => outcomes.push(not_evaluated(
-            &BREACHED,
-            "no breach index given (--breached)",
-        )),
-    }
+                .filter(|(_, c)| c.is_some_and(|c| min <= 1 || c >= min))
+                .map(|(h, _)| h);
+            by_hash.holders(breached)
+        },
+    );
+    r.when(
+        &HISTORY_REUSE,
+        (summary.with_history > 0).then_some(()),
+        "the dump has no password history (secretsdump -history)",
+        |()| {
+            (0..subjects.len())
+                .filter(|&i| subjects[i].account.history.contains(&subjects[i].nt))
+                .collect()
+        },
+    );
 
-    // HSH-08 reuse of a previous password.
-    if summary.with_history > 0 {
-        let hit: Vec<usize> = subjects
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.account.history.contains(&s.nt))
-            .map(|(i, _)| i)
-            .collect();
-        record_accounts(&HISTORY_REUSE, &subjects, hit, &mut findings, &mut outcomes);
-    } else {
-        outcomes.push(not_evaluated(
-            &HISTORY_REUSE,
-            "the dump has no password history (secretsdump -history)",
-        ));
-    }
-
+    let (mut findings, mut outcomes) = (r.findings, r.outcomes);
     let order = |id: &str| CHECKS.iter().position(|c| c.id == id).unwrap_or(usize::MAX);
     outcomes.sort_by_key(|o| order(o.check));
     findings.sort_by(|a, b| {
@@ -479,100 +536,108 @@ fn not_evaluated(def: &CheckDef, reason: &'static str) -> CheckOutcome {
     }
 }
 
-/// Record a per-account check: ordinary accounts at the check's severity, privileged accounts in
-/// a separate critical finding.
-fn record_accounts(
-    def: &CheckDef,
-    subjects: &[Subject<'_>],
-    mut hit: Vec<usize>,
-    findings: &mut Vec<Finding>,
-    outcomes: &mut Vec<CheckOutcome>,
-) {
-    hit.sort_unstable();
-    hit.dedup();
-    let mut ordinary: Vec<String> = hit
-        .iter()
-        .filter(|&&i| !subjects[i].privileged)
-        .map(|&i| subjects[i].name.clone())
-        .collect();
-    let mut privileged: Vec<String> = hit
-        .iter()
-        .filter(|&&i| subjects[i].privileged)
-        .map(|&i| subjects[i].name.clone())
-        .collect();
-    ordinary.sort();
-    privileged.sort();
-    outcomes.push(outcome(def, hit.len()));
-    push_split(def, ordinary, privileged, findings);
+/// HSH-06: computer accounts whose password is their lower-case name without `$`, whole or cut
+/// at 14 characters (the pre-Windows 2000 default).
+fn default_computer_matches(subjects: &[Subject<'_>]) -> Vec<usize> {
+    let hasher = NtHasher;
+    let mut utf16 = Vec::new();
+    (0..subjects.len())
+        .filter(|&i| {
+            let s = &subjects[i];
+            if !s.account.is_machine() {
+                return false;
+            }
+            let base = s.account.name.trim_end_matches('$').to_lowercase();
+            let short: String = base.chars().take(14).collect();
+            hasher.hash_into(&base, &mut utf16) == s.nt
+                || hasher.hash_into(&short, &mut utf16) == s.nt
+        })
+        .collect()
 }
 
-fn push_split(
-    def: &CheckDef,
-    ordinary: Vec<String>,
-    privileged: Vec<String>,
-    findings: &mut Vec<Finding>,
-) {
-    if !privileged.is_empty() {
-        findings.push(Finding {
-            check: def.id,
-            severity: Severity::Critical.max(def.severity),
-            title: def.title(),
-            accounts: privileged,
-        });
-    }
-    if !ordinary.is_empty() {
-        findings.push(Finding {
-            check: def.id,
-            severity: def.severity,
-            title: def.title(),
-            accounts: ordinary,
-        });
-    }
+/// Builds the variants of user names tried as their passwords, reusing its buffers from one
+/// name to the next.
+struct UsernameVariants {
+    years: [String; 2],
+    lower: String,
+    cap: String,
+    upper: String,
+    reversed: String,
+    buf: String,
 }
 
-/// Variants of a user name tried as its password: the name as written, lower case, Capitalised,
-/// UPPER case and reversed; and the lower-case and Capitalised forms followed by `1`, `123`, `!`,
-/// the year or the previous year.
-fn username_variants(name: &str, year: i32, mut f: impl FnMut(&str)) {
-    let lower = name.to_lowercase();
-    let mut cap = String::with_capacity(lower.len());
-    let mut chars = lower.chars();
-    if let Some(c) = chars.next() {
-        cap.extend(c.to_uppercase());
-        cap.push_str(chars.as_str());
-    }
-    let reversed: String = lower.chars().rev().collect();
-    let upper = name.to_uppercase();
-    let mut bare: Vec<&str> = Vec::with_capacity(5);
-    for b in [name, &lower, &cap, &upper, &reversed] {
-        if !b.is_empty() && !bare.contains(&b) {
-            bare.push(b);
+impl UsernameVariants {
+    fn new(year: i32) -> Self {
+        UsernameVariants {
+            years: [year.to_string(), (year - 1).to_string()],
+            lower: String::new(),
+            cap: String::new(),
+            upper: String::new(),
+            reversed: String::new(),
+            buf: String::new(),
         }
     }
-    for b in &bare {
-        f(b);
-    }
-    let years = [year.to_string(), (year - 1).to_string()];
-    let suffixes: [&str; 5] = ["1", "123", "!", &years[0], &years[1]];
-    let mut buf = String::with_capacity(name.len() + 8);
-    let mut forms = vec![&lower];
-    if cap != lower {
-        forms.push(&cap);
-    }
-    for b in forms {
-        for s in suffixes {
-            buf.clear();
-            buf.push_str(b);
-            buf.push_str(s);
-            f(&buf);
+
+    /// Call `f` with each variant of `name`: the name as written, lower case, Capitalised, UPPER
+    /// case and reversed (without repeats); then the lower-case and Capitalised forms followed by
+    /// `1`, `123`, `!`, the year or the previous year.
+    fn for_each(&mut self, name: &str, mut f: impl FnMut(&str)) {
+        let UsernameVariants {
+            years,
+            lower,
+            cap,
+            upper,
+            reversed,
+            buf,
+        } = self;
+        for s in [&mut *lower, &mut *cap, &mut *upper, &mut *reversed] {
+            s.clear();
+        }
+        if name.is_ascii() {
+            lower.extend(name.chars().map(|c| c.to_ascii_lowercase()));
+            upper.extend(name.chars().map(|c| c.to_ascii_uppercase()));
+            if let Some(first) = lower.chars().next() {
+                cap.push(first.to_ascii_uppercase());
+                cap.push_str(&lower[1..]);
+            }
+        } else {
+            lower.push_str(&name.to_lowercase());
+            upper.push_str(&name.to_uppercase());
+            let mut chars = lower.chars();
+            if let Some(c) = chars.next() {
+                cap.extend(c.to_uppercase());
+                cap.push_str(chars.as_str());
+            }
+        }
+        reversed.extend(lower.chars().rev());
+        let bare: [&str; 5] = [name, lower, cap, upper, reversed];
+        for (i, b) in bare.iter().enumerate() {
+            if !b.is_empty() && !bare[..i].contains(b) {
+                f(b);
+            }
+        }
+        let suffixes: [&str; 5] = ["1", "123", "!", &years[0], &years[1]];
+        let forms: &[&str] = if cap != lower {
+            &[lower, cap]
+        } else {
+            &[lower]
+        };
+        for b in forms {
+            for s in suffixes {
+                buf.clear();
+                buf.push_str(b);
+                buf.push_str(s);
+                f(buf);
+            }
         }
     }
 }
 
-/// Subjects (user accounts) whose password is a variant of their name.
+/// Subjects (user accounts) whose password is a variant of their name. The variants are hashed
+/// `LANES` at a time, split over `threads`.
 fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<usize> {
-    let users: Vec<usize> = (0..subjects.len())
-        .filter(|&i| !subjects[i].account.is_machine())
+    let users: Vec<u32> = (0..subjects.len() as u32)
+        .filter(|&i| !subjects[i as usize].account.is_machine())
         .collect();
     let chunk = users.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|s| {
@@ -580,19 +645,20 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
             .chunks(chunk)
             .map(|part| {
                 s.spawn(move || {
-                    let hasher = NtHasher;
-                    let mut utf16 = Vec::with_capacity(64);
+                    let mut variants = UsernameVariants::new(year);
+                    let mut batch: Md4Batch<u32> = Md4Batch::new();
                     let mut hit = Vec::new();
-                    for &i in part {
-                        let subj = &subjects[i];
-                        let mut found = false;
-                        username_variants(&subj.account.name, year, |cand| {
-                            found = found || hasher.hash_into(cand, &mut utf16) == subj.nt;
-                        });
-                        if found {
-                            hit.push(i);
+                    let mut done = |i: u32, h: NtHash| {
+                        if subjects[i as usize].nt == h {
+                            hit.push(i as usize);
                         }
+                    };
+                    for &i in part {
+                        variants.for_each(&subjects[i as usize].account.name, |cand| {
+                            batch.push_str(cand, i, &mut done);
+                        });
                     }
+                    batch.finish(&mut done);
                     hit
                 })
             })
@@ -630,8 +696,9 @@ mod tests {
 
     #[test]
     fn username_variants_cover_case_reverse_digits_and_year() {
+        let mut v = UsernameVariants::new(2026);
         let mut seen = Vec::new();
-        username_variants("JDupont", 2026, |c| seen.push(c.to_string()));
+        v.for_each("JDupont", |c| seen.push(c.to_string()));
         for want in [
             "JDupont",
             "jdupont",
@@ -651,7 +718,7 @@ mod tests {
         }
         assert_eq!(seen.len(), 5 + 2 * 5);
         let mut digits_only = Vec::new();
-        username_variants("1234", 2026, |c| digits_only.push(c.to_string()));
+        v.for_each("1234", |c| digits_only.push(c.to_string()));
         assert_eq!(
             digits_only,
             [

@@ -116,10 +116,14 @@ fn parse_line(line: &[u8]) -> Result<([u8; 16], u64), &'static str> {
     Ok((hash, count))
 }
 
-/// A run of whole lines read from the input.
+/// A run of whole lines read from the input: `data[..len]` (the buffer is reused, and keeps its
+/// length so that it is zero-filled only once).
 struct Chunk {
     seq: u64,
     data: Vec<u8>,
+    len: usize,
+    /// A reused buffer for the parsed entries (see `Parsed::entries`).
+    entries: Vec<u8>,
 }
 
 /// A chunk parsed by a worker: its entries in index form and what the writer needs to check and
@@ -128,7 +132,10 @@ struct Parsed {
     seq: u64,
     bytes: u64,
     lines: u64,
+    /// The entries in index form are `entries[..entries_len]`. The buffer goes back to the
+    /// reader with the chunk's: reused, it is neither zero-filled nor page-faulted again.
     entries: Vec<u8>,
+    entries_len: usize,
     /// (16-bit prefix, number of entries) runs, in order.
     runs: Vec<(u16, u64)>,
     /// First valid hash, with its line within the chunk; last (largest) valid hash.
@@ -143,14 +150,122 @@ struct Parsed {
 
 const CHUNK: usize = 4 << 20;
 const MAX_LINE: usize = 1 << 20;
+/// Index bytes written between two background flushes.
+const SYNC_EVERY: usize = 64 << 20;
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// High bit of each byte of `v` (bytes below 0x80) set when the byte is >= `m`.
+#[inline]
+fn ge(v: u64, m: u64) -> u64 {
+    v.wrapping_add((0x80 - m) * ONES)
+}
+
+/// High bit of each byte of `v` (bytes below 0x80) set when the byte is > `n`.
+#[inline]
+fn gt(v: u64, n: u64) -> u64 {
+    v.wrapping_add((0x7f - n) * ONES)
+}
+
+/// The count at the start of `w` (eight bytes read as a little-endian word) when it has 1 to 7
+/// decimal digits, as (value, digits); `None` otherwise. Branch-free: counts vary in length from
+/// line to line, and a digit-by-digit loop mispredicts its exit on most lines.
+#[inline]
+fn count7(w: u64) -> Option<(u64, usize)> {
+    let digit = ge(w, 0x30) & !gt(w, 0x39) & !w & HIGH;
+    let n = ((!digit & HIGH).trailing_zeros() / 8) as usize;
+    if n == 0 || n == 8 {
+        return None;
+    }
+    // Digit values, the n digits moved to the top bytes (what is above them, borrows included,
+    // is shifted out) so that the bytes below are leading zeros; then pairs, fours and eight
+    // digits are combined by multiplication.
+    let v = w.wrapping_sub(0x3030_3030_3030_3030) << (8 * (8 - n));
+    let v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    let lanes = 0x0000_00ff_0000_00ff;
+    let v = ((v & lanes).wrapping_mul(100 + (1_000_000 << 32))
+        + ((v >> 16) & lanes).wrapping_mul(1 + (10_000 << 32)))
+        >> 32;
+    Some((v, n))
+}
+
+/// Eight hexadecimal digits (either case) read as a little-endian word, decoded to four bytes
+/// (in text order, as a little-endian word); `None` if any is not a hex digit. Every byte is
+/// checked and converted at once (SWAR): for bytes below 0x80, adding `0x80 - m` sets a byte's
+/// high bit exactly when it is >= m, without carrying into the next byte.
+#[inline]
+fn hex8(x: u64) -> Option<u32> {
+    let lower = x | 0x2020_2020_2020_2020;
+    let digit = ge(x, 0x30) & !gt(x, 0x39);
+    let letter = ge(lower, 0x61) & !gt(lower, 0x66);
+    if x & HIGH != 0 || (digit | letter) & HIGH != HIGH {
+        return None;
+    }
+    // '0'-'9' -> low nibble; 'A'-'F' / 'a'-'f' (bit 0x40 set) -> low nibble + 9.
+    let nib = (x & 0x0f0f_0f0f_0f0f_0f0f) + ((x >> 6) & ONES) * 9;
+    let t = ((nib << 4) | (nib >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let t = (t | (t >> 8)) & 0x0000_ffff_0000_ffff;
+    Some((t | (t >> 16)) as u32)
+}
+
+/// The well-formed line at the start of `rest` — 32 hex digits, `:`, 1 to 19 decimal digits, then
+/// `\n`, `\r\n` or the end of the input — as (hash, count, bytes used). `None` sends the line to
+/// `parse_line`, which accepts the same lines and explains the others.
+#[inline]
+fn fast_line(rest: &[u8]) -> Option<(u128, u64, usize)> {
+    let head: &[u8; 34] = rest.get(..34)?.try_into().ok()?;
+    if head[32] != b':' {
+        return None;
+    }
+    // The hash as a big-endian number, kept in registers (going through a byte array on the
+    // stack costs a failed store-to-load forwarding per line).
+    let mut hash = 0u128;
+    for w in head[..32].chunks_exact(8) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        hash = (hash << 32) | u128::from(hex8(u64::from_le_bytes(b))?.swap_bytes());
+    }
+    if let Some(w) = rest.get(33..41)
+        && let Some((count, n)) = count7(u64::from_le_bytes(w.try_into().ok()?))
+    {
+        let i = 33 + n;
+        return match &rest[i..] {
+            [b'\n', ..] => Some((hash, count, i + 1)),
+            [b'\r', b'\n', ..] => Some((hash, count, i + 2)),
+            _ => None,
+        };
+    }
+    let mut count = 0u64;
+    let mut i = 33;
+    while i < rest.len().min(33 + 19) {
+        let d = rest[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        count = count * 10 + u64::from(d);
+        i += 1;
+    }
+    if i == 33 {
+        return None;
+    }
+    match rest.get(i..).unwrap_or_default() {
+        [] => Some((hash, count, i)),
+        [b'\n', ..] => Some((hash, count, i + 1)),
+        [b'\r', b'\n', ..] => Some((hash, count, i + 2)),
+        _ => None,
+    }
+}
 
 fn parse_chunk(chunk: Chunk) -> Parsed {
     let data = chunk.data;
+    let text = &data[..chunk.len];
     let mut p = Parsed {
         seq: chunk.seq,
-        bytes: data.len() as u64,
+        bytes: text.len() as u64,
         lines: 0,
-        entries: Vec::with_capacity(data.len() / 38 * ENTRY_LEN + ENTRY_LEN),
+        entries: chunk.entries,
+        entries_len: 0,
         runs: Vec::new(),
         first: None,
         last: None,
@@ -158,52 +273,76 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
         more: false,
         data: Vec::new(),
     };
+    fn problem(p: &mut Parsed, line: u64, m: &'static str) {
+        if p.problems.len() < MAX_PROBLEMS {
+            p.problems.push((line, m));
+        } else {
+            p.more = true;
+        }
+    }
     let mut pos = 0;
-    let len = data.len();
+    let len = text.len();
+    let mut last: Option<u128> = None;
+    // Entries are written 16 bytes at a time (the 15 of the entry and one byte that the next
+    // entry overwrites), hence the slack byte, cut at the end.
+    let mut n_entries = 0usize;
+    // Valid lines are at least 35 bytes long; the buffer grows if shorter ones ever fill it.
+    let estimate = text.len() / 35 * ENTRY_LEN + 16;
+    if p.entries.len() < estimate {
+        p.entries.resize(estimate, 0);
+    }
     while pos < len {
-        let nl = memchr::memchr(b'\n', &data[pos..]).map_or(len, |i| pos + i);
-        p.lines += 1;
-        match parse_line(&data[pos..nl]) {
-            Ok((hash, count)) => {
-                let v = u128::from_be_bytes(hash);
-                match p.last {
-                    Some(prev) if v <= prev => {
-                        let m = if v == prev {
-                            "duplicate hash"
-                        } else {
-                            "not sorted: hash smaller than the previous line's"
-                        };
-                        if p.problems.len() < MAX_PROBLEMS {
-                            p.problems.push((p.lines, m));
-                        } else {
-                            p.more = true;
-                        }
-                    }
-                    _ => {
-                        if p.first.is_none() {
-                            p.first = Some((v, p.lines));
-                        }
-                        p.last = Some(v);
-                        p.entries.extend_from_slice(&hash[PREFIX_LEN..]);
-                        p.entries.push(count_bucket(count));
-                        let prefix = u16::from_be_bytes([hash[0], hash[1]]);
-                        match p.runs.last_mut() {
-                            Some((b, n)) if *b == prefix => *n += 1,
-                            _ => p.runs.push((prefix, 1)),
-                        }
-                    }
-                }
+        let parsed = match fast_line(&text[pos..]) {
+            Some((hash, count, used)) => {
+                pos += used;
+                Ok((hash, count))
             }
-            Err(m) => {
-                if p.problems.len() < MAX_PROBLEMS {
-                    p.problems.push((p.lines, m));
-                } else {
-                    p.more = true;
+            None => {
+                let nl = memchr::memchr(b'\n', &text[pos..]).map_or(len, |i| pos + i);
+                let r = parse_line(&text[pos..nl]).map(|(h, c)| (u128::from_be_bytes(h), c));
+                pos = nl + 1;
+                r
+            }
+        };
+        p.lines += 1;
+        match parsed {
+            Ok((v, count)) => match last {
+                Some(prev) if v <= prev => {
+                    let m = if v == prev {
+                        "duplicate hash"
+                    } else {
+                        "not sorted: hash smaller than the previous line's"
+                    };
+                    let line = p.lines;
+                    problem(&mut p, line, m);
                 }
+                _ => {
+                    if last.is_none() {
+                        p.first = Some((v, p.lines));
+                    }
+                    last = Some(v);
+                    let at = n_entries * ENTRY_LEN;
+                    if p.entries.len() < at + 16 {
+                        p.entries.resize(2 * (at + 16), 0);
+                    }
+                    let entry = (v << 16) | (u128::from(count_bucket(count)) << 8);
+                    p.entries[at..at + 16].copy_from_slice(&entry.to_be_bytes());
+                    n_entries += 1;
+                    let prefix = (v >> 112) as u16;
+                    match p.runs.last_mut() {
+                        Some((b, n)) if *b == prefix => *n += 1,
+                        _ => p.runs.push((prefix, 1)),
+                    }
+                }
+            },
+            Err(m) => {
+                let line = p.lines;
+                problem(&mut p, line, m);
             }
         }
-        pos = nl + 1;
     }
+    p.entries_len = n_entries * ENTRY_LEN;
+    p.last = last;
     p.data = data;
     p
 }
@@ -214,43 +353,52 @@ fn read_chunks(
     input: &mut (dyn Read + Send),
     chunk: usize,
     work: std::sync::mpsc::SyncSender<Chunk>,
-    recycled: std::sync::mpsc::Receiver<Vec<u8>>,
+    recycled: std::sync::mpsc::Receiver<(Vec<u8>, Vec<u8>)>,
 ) -> Result<(), Option<std::io::Error>> {
     let mut carry: Vec<u8> = Vec::new();
     let mut seq = 0u64;
     loop {
-        let mut buf = recycled
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(chunk + 64 * 1024));
-        buf.clear();
-        buf.append(&mut carry);
+        let (mut buf, entries) = recycled.try_recv().unwrap_or_default();
+        let room = carry.len() + chunk;
+        if buf.len() < room {
+            buf.resize(room, 0);
+        }
+        buf[..carry.len()].copy_from_slice(&carry);
+        let mut filled = carry.len();
+        carry.clear();
         let mut eof = false;
-        while buf.len() < chunk {
-            let at = buf.len();
-            buf.resize(chunk.max(at + 64 * 1024).min(at + chunk), 0);
-            match input.read(&mut buf[at..]) {
+        while filled < chunk {
+            let to = buf.len().min(filled + chunk);
+            match input.read(&mut buf[filled..to]) {
                 Ok(0) => {
-                    buf.truncate(at);
                     eof = true;
                     break;
                 }
-                Ok(n) => buf.truncate(at + n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(at),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Some(e)),
             }
         }
         if !eof {
-            match memchr::memrchr(b'\n', &buf) {
-                Some(nl) => carry.extend_from_slice(&buf[nl + 1..]),
+            match memchr::memrchr(b'\n', &buf[..filled]) {
+                Some(nl) => carry.extend_from_slice(&buf[nl + 1..filled]),
                 None => return Err(None),
             }
-            let keep = buf.len() - carry.len();
-            buf.truncate(keep);
+            filled -= carry.len();
             if carry.len() > MAX_LINE {
                 return Err(None);
             }
         }
-        if !buf.is_empty() && work.send(Chunk { seq, data: buf }).is_err() {
+        if filled > 0
+            && work
+                .send(Chunk {
+                    seq,
+                    data: buf,
+                    len: filled,
+                    entries,
+                })
+                .is_err()
+        {
             return Ok(()); // the writer stopped (too many problems)
         }
         seq += 1;
@@ -303,10 +451,25 @@ fn import_chunked(
     let mut problems: Vec<LineProblem> = Vec::new();
     let mut more = false;
     let mut write_error: Option<std::io::Error> = None;
+    // Flushes the index to disk while it is being written, so that the final `sync_all` only
+    // waits for the tail: the disk writes overlap the parsing instead of following it.
+    let sync_file = tmp.as_file().try_clone().map_err(io_err(&dir))?;
     let reader_result = std::thread::scope(|s| {
+        let (sync_tx, sync_rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let syncer = s.spawn(move || {
+            let mut first_error = None;
+            for () in sync_rx {
+                if let Err(e) = sync_file.sync_data() {
+                    // Linux reports a failed write-back once: keep it for the end.
+                    first_error.get_or_insert(e);
+                }
+            }
+            first_error
+        });
+        let mut unsynced = 0usize;
         let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Chunk>(workers * 2);
         let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Parsed>(workers * 2);
-        let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<(Vec<u8>, Vec<u8>)>();
         let reader = s.spawn(move || read_chunks(input, chunk, work_tx, recycle_rx));
         let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
         for _ in 0..workers {
@@ -363,25 +526,38 @@ fn import_chunked(
                 }
                 more |= p.more;
                 if problems.is_empty() && write_error.is_none() {
-                    if let Err(e) = file.write_all(&p.entries) {
+                    if let Err(e) = file.write_all(&p.entries[..p.entries_len]) {
                         write_error = Some(e);
+                    }
+                    unsynced += p.entries_len;
+                    if unsynced >= SYNC_EVERY {
+                        // Full queue: a flush is pending already and will take these bytes too.
+                        let _ = sync_tx.try_send(());
+                        unsynced = 0;
                     }
                     for &(prefix, n) in &p.runs {
                         table[usize::from(prefix)] += n;
                     }
-                    entries += (p.entries.len() / ENTRY_LEN) as u64;
+                    entries += (p.entries_len / ENTRY_LEN) as u64;
                 }
                 last = last.max(p.last);
                 line_base += p.lines;
                 bytes_read += p.bytes;
                 progress(bytes_read);
-                let _ = recycle_tx.send(std::mem::take(&mut p.data));
+                let _ =
+                    recycle_tx.send((std::mem::take(&mut p.data), std::mem::take(&mut p.entries)));
                 if more || write_error.is_some() {
                     break 'recv;
                 }
             }
         }
         drop(done_rx);
+        drop(sync_tx);
+        match syncer.join() {
+            Ok(Some(e)) => write_error = write_error.take().or(Some(e)),
+            Ok(None) => {}
+            Err(p) => std::panic::resume_unwind(p),
+        }
         let result = reader.join();
         (result, line_base)
     });
@@ -574,49 +750,133 @@ impl BreachIndex {
     }
 
     /// Look up many hashes; the answer is in the order of `hashes`.
-    ///
-    /// Hashes are visited in sorted order, bucket by bucket, each search starting where the
-    /// previous one ended.
     pub fn lookup_batch(&self, hashes: &[NtHash]) -> Vec<Option<u64>> {
-        let mut order: Vec<u32> = (0..hashes.len() as u32).collect();
-        order.sort_unstable_by_key(|&i| hashes[i as usize]);
-        let mut out = vec![None; hashes.len()];
+        self.lookup_batch_threads(hashes, 1)
+    }
+
+    /// `lookup_batch` split over `threads` threads (each takes a contiguous range of buckets).
+    ///
+    /// Hashes are visited in sorted order (already sorted input is not re-sorted), bucket by
+    /// bucket, each search starting where the previous one ended. Buckets holding several queries
+    /// are read with positioned reads of up to `WINDOW` bytes into a reused buffer, so that a
+    /// large batch neither grows the process's resident memory with the mapped file nor makes a
+    /// system call per bucket. A bucket with a lone query is binary-searched in the mapping.
+    pub fn lookup_batch_threads(&self, hashes: &[NtHash], threads: usize) -> Vec<Option<u64>> {
+        let order: Option<Vec<u32>> = if hashes.windows(2).all(|w| w[0] <= w[1]) {
+            None
+        } else {
+            let mut o: Vec<u32> = (0..hashes.len() as u32).collect();
+            o.sort_unstable_by_key(|&i| hashes[i as usize]);
+            Some(o)
+        };
+        let query = |k: usize| match &order {
+            Some(o) => &hashes[o[k] as usize],
+            None => &hashes[k],
+        };
+        let mut sorted_out = vec![None; hashes.len()];
+        // Cut points between threads, moved forward to a bucket boundary.
+        let threads = threads.clamp(1, 16).min(hashes.len().div_ceil(4096).max(1));
+        let mut cuts = vec![0];
+        for t in 1..threads {
+            let mut at = (hashes.len() * t / threads).max(*cuts.last().unwrap_or(&0));
+            while at > 0
+                && at < hashes.len()
+                && Self::bucket(query(at)) == Self::bucket(query(at - 1))
+            {
+                at += 1;
+            }
+            cuts.push(at);
+        }
+        cuts.push(hashes.len());
+        std::thread::scope(|s| {
+            let mut rest: &mut [Option<u64>] = &mut sorted_out;
+            let mut handles = Vec::new();
+            for w in cuts.windows(2) {
+                let (mine, tail) = std::mem::take(&mut rest).split_at_mut(w[1] - w[0]);
+                rest = tail;
+                let (from, query) = (w[0], &query);
+                let mut work = move || self.lookup_sorted(from, mine, query);
+                if w[1] == hashes.len() {
+                    work();
+                } else {
+                    handles.push(s.spawn(work));
+                }
+            }
+            for h in handles {
+                if let Err(p) = h.join() {
+                    std::panic::resume_unwind(p);
+                }
+            }
+        });
+        match order {
+            None => sorted_out,
+            Some(o) => {
+                let mut out = vec![None; hashes.len()];
+                for (k, r) in o.into_iter().zip(sorted_out) {
+                    out[k as usize] = r;
+                }
+                out
+            }
+        }
+    }
+
+    /// Answer the sorted queries `query(first..first + out.len())` into `out`.
+    fn lookup_sorted<'q>(
+        &self,
+        first: usize,
+        out: &mut [Option<u64>],
+        query: &impl Fn(usize) -> &'q NtHash,
+    ) {
+        const WINDOW: usize = 1 << 20;
         let mut buf: Vec<u8> = Vec::new();
+        // File bytes held in `buf`.
+        let (mut win_from, mut win_to) = (0usize, 0usize);
+        let end = HEADER_LEN + self.entries as usize * ENTRY_LEN;
         let mut i = 0;
-        while i < order.len() {
-            let b = Self::bucket(&hashes[order[i] as usize]);
+        while i < out.len() {
+            let b = Self::bucket(query(first + i));
             let mut j = i + 1;
-            while j < order.len() && Self::bucket(&hashes[order[j] as usize]) == b {
+            while j < out.len() && Self::bucket(query(first + j)) == b {
                 j += 1;
             }
             let (from, to) = self.bucket_range(b);
-            // Several queries in a bucket: one positioned read of the bucket (tens of KB) into a
-            // reused buffer, so that a large batch does not grow the process's resident memory
-            // with the mapped file. A lone query is binary-searched in the mapping.
-            let entries: &[u8] = if j - i > 1 && to > from && self.read_at(&mut buf, from, to) {
-                &buf
+            let in_window = from >= win_from && to <= win_to;
+            let entries: &[u8] = if in_window {
+                &buf[from - win_from..to - win_from]
+            } else if j - i > 1 && to > from {
+                let want = (to - from).max(WINDOW).min(end - from);
+                if self.read_at(&mut buf, from, from + want) {
+                    (win_from, win_to) = (from, from + want);
+                    &buf[..to - from]
+                } else {
+                    (win_from, win_to) = (0, 0);
+                    &self.map[from..to]
+                }
             } else {
                 &self.map[from..to]
             };
             let mut lo = 0;
-            for &q in &order[i..j] {
-                let key = &hashes[q as usize].bytes()[PREFIX_LEN..];
+            for (k, slot) in out[i..j].iter_mut().enumerate() {
+                let key = &query(first + i + k).bytes()[PREFIX_LEN..];
                 lo = lower_bound(entries, key, lo);
-                out[q as usize] = hit(entries, key, lo);
+                *slot = hit(entries, key, lo);
             }
             i = j;
         }
-        out
     }
 
     /// Read bytes `from..to` of the file into `buf`; false on an I/O error (the caller then uses
     /// the mapping, which holds the same bytes).
     fn read_at(&self, buf: &mut Vec<u8>, from: usize, to: usize) -> bool {
-        buf.resize(to - from, 0);
+        if buf.len() < to - from {
+            buf.resize(to - from, 0);
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::FileExt;
-            self.file.read_exact_at(buf, from as u64).is_ok()
+            self.file
+                .read_exact_at(&mut buf[..to - from], from as u64)
+                .is_ok()
         }
         #[cfg(not(unix))]
         {
@@ -726,6 +986,36 @@ mod tests {
                 }
                 other => panic!("{other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn the_fast_path_reads_the_same_lines_as_the_general_parser() {
+        let h = "8846F7EAEE8FB117AD06BDD830B7586C";
+        let counts = (0..2000u64)
+            .chain([9_999_999, 10_000_000, 12_345_678, 99_999_999_999, u64::MAX])
+            .chain((0..63).map(|b| 1u64 << b));
+        for count in counts {
+            for (end, tail) in [("\n", "X"), ("\r\n", "Y"), ("", "")] {
+                let line = format!("{h}:{count}{end}{tail}");
+                let want = parse_line(format!("{h}:{count}").as_bytes()).expect("valid");
+                match fast_line(line.as_bytes()) {
+                    Some((hash, got, used)) => {
+                        assert_eq!((hash.to_be_bytes(), got), want, "{line:?}");
+                        assert_eq!(used, line.len() - tail.len(), "{line:?}");
+                    }
+                    // Only counts longer than 19 digits are left to the general parser.
+                    None => assert!(count.to_string().len() > 19, "{line:?}"),
+                }
+            }
+        }
+        for bad in [
+            format!("{h}:12a\n"),
+            format!("{h}:\n"),
+            format!("{h}:1\r\r\n"),
+            format!("{h}:-1\n"),
+        ] {
+            assert!(fast_line(bad.as_bytes()).is_none(), "{bad:?}");
         }
     }
 

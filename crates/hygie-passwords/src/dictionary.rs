@@ -8,8 +8,8 @@
 //! 00-99, 123, 1234, 12345, 123456, and the years 1950 to next year) × symbol suffix (none or one
 //! of `! @ # $ * . ? & + - _`). Words of a `--wordlist` file are tried verbatim.
 
-use crate::hash::{NtHash, NtHasher, utf16le};
-use std::collections::{HashMap, HashSet};
+use crate::hash::{HashTable, Md4Batch, NtHash, utf16le};
+use std::collections::HashSet;
 
 /// Facility, care-unit and job words.
 const HOSPITAL: &[&str] = &[
@@ -530,49 +530,45 @@ impl Dictionary {
     /// The hashes of `targets` that some candidate produces. Work is split over `threads`.
     ///
     /// Same candidates as `for_each_candidate`, but assembled directly as UTF-16LE pieces (word
-    /// form, digits, symbol) in the MD4 block: no string is built per candidate.
-    pub(crate) fn find<V: Sync>(
-        &self,
-        targets: &HashMap<NtHash, V>,
-        threads: usize,
-    ) -> HashSet<NtHash> {
-        if targets.is_empty() {
-            return HashSet::new();
+    /// form, digits, symbol) in the MD4 block, hashed `LANES` at a time: no string is built per
+    /// candidate.
+    pub(crate) fn find(&self, targets: &HashTable, threads: usize) -> Vec<NtHash> {
+        if targets.as_slice().is_empty() {
+            return Vec::new();
         }
         let threads = threads.max(1);
         let suffixes: Vec<Vec<u8>> = self.digit_suffixes().iter().map(|s| utf16le(s)).collect();
         let symbols: Vec<Vec<u8>> = SYMBOLS.iter().map(|s| utf16le(s)).collect();
-        std::thread::scope(|s| {
+        let mut all = std::thread::scope(|s| {
             let mut handles = Vec::new();
             for t in 0..threads {
                 let (suffixes, symbols) = (&suffixes, &symbols);
                 handles.push(s.spawn(move || {
-                    let hasher = NtHasher;
-                    let mut found = HashSet::new();
+                    let mut found = Vec::new();
+                    let mut done = |(), h: NtHash| {
+                        if targets.contains(&h) {
+                            found.push(h);
+                        }
+                    };
+                    let mut batch: Md4Batch<()> = Md4Batch::new();
                     for w in self.words.iter().skip(t).step_by(threads) {
                         for form in case_forms(w) {
                             let form = utf16le(&form);
                             for d in suffixes {
                                 for sym in symbols {
-                                    let h = hasher.hash_utf16_parts(&[&form, d, sym]);
-                                    if targets.contains_key(&h) {
-                                        found.insert(h);
-                                    }
+                                    batch.push_utf16_parts(&[&form, d, sym], (), &mut done);
                                 }
                             }
                         }
                     }
-                    let mut utf16 = Vec::with_capacity(128);
                     for v in self.verbatim.iter().skip(t).step_by(threads) {
-                        let h = hasher.hash_into(v, &mut utf16);
-                        if targets.contains_key(&h) {
-                            found.insert(h);
-                        }
+                        batch.push_str(v, (), &mut done);
                     }
+                    batch.finish(&mut done);
                     found
                 }));
             }
-            let mut all = HashSet::new();
+            let mut all = Vec::new();
             for h in handles {
                 // A panicking worker is a bug, not bad input; propagate it.
                 match h.join() {
@@ -581,7 +577,10 @@ impl Dictionary {
                 }
             }
             all
-        })
+        });
+        all.sort_unstable();
+        all.dedup();
+        all
     }
 }
 
@@ -668,25 +667,16 @@ mod tests {
             NtHash::of_password("Tr0ub4dor&3"),
         ];
         let strong = NtHash::of_password("correct horse battery staple 42");
-        let targets: HashMap<NtHash, Vec<u32>> = weak
-            .iter()
-            .chain([&strong])
-            .enumerate()
-            .map(|(i, h)| (*h, vec![i as u32]))
-            .collect();
+        let targets = HashTable::new(weak.iter().chain([&strong]).copied().collect());
+        let mut want = weak.to_vec();
+        want.sort();
         for threads in [1, 2, 3] {
-            let found = d.find(&targets, threads);
-            assert_eq!(
-                found,
-                weak.iter().copied().collect::<HashSet<_>>(),
-                "threads={threads}"
-            );
+            assert_eq!(d.find(&targets, threads), want, "threads={threads}");
         }
         // The fast path finds exactly what hashing every generated candidate finds.
-        let mut all: HashMap<NtHash, ()> = HashMap::new();
-        d.for_each_candidate(|c| {
-            all.insert(NtHash::of_password(c), ());
-        });
-        assert_eq!(d.find(&all, 2).len(), all.len());
+        let mut all = Vec::new();
+        d.for_each_candidate(|c| all.push(NtHash::of_password(c)));
+        let all = HashTable::new(all);
+        assert_eq!(d.find(&all, 2), all.as_slice());
     }
 }

@@ -49,6 +49,12 @@ impl NtHash {
         &self.0
     }
 
+    /// The first four bytes, big-endian: the hash's place in sorted order, roughly.
+    #[inline]
+    pub(crate) fn lead32(&self) -> u32 {
+        u32::from_be_bytes([self.0[0], self.0[1], self.0[2], self.0[3]])
+    }
+
     /// Parse 32 hexadecimal digits (either case). `None` if the text is not exactly that.
     #[cfg(test)]
     pub(crate) fn parse_hex(s: &[u8]) -> Option<NtHash> {
@@ -79,27 +85,6 @@ impl NtHasher {
         Self::finish_block(block, len)
     }
 
-    /// Hash the UTF-16LE bytes `parts` concatenated (each a whole number of UTF-16 units).
-    #[inline]
-    pub(crate) fn hash_utf16_parts(&self, parts: &[&[u8]]) -> NtHash {
-        let total: usize = parts.iter().map(|p| p.len()).sum();
-        if total > ONE_BLOCK_MAX {
-            let bytes: Vec<u8> = parts.concat();
-            // Windows passwords stop at 128 UTF-16 units.
-            let d = Md4::digest(&bytes[..bytes.len().min(256)]);
-            let mut out = [0u8; 16];
-            out.copy_from_slice(d.as_slice());
-            return NtHash(out);
-        }
-        let mut block = [0u8; 64];
-        let mut at = 0;
-        for p in parts {
-            block[at..at + p.len()].copy_from_slice(p);
-            at += p.len();
-        }
-        Self::finish_block(block, at)
-    }
-
     #[inline]
     fn finish_block(mut block: [u8; 64], len: usize) -> NtHash {
         use md4::block_api::Md4Core;
@@ -125,6 +110,275 @@ impl NtHasher {
         let mut out = [0u8; 16];
         out.copy_from_slice(digest.as_slice());
         NtHash(out)
+    }
+}
+
+/// Candidates hashed together by `Md4Batch`: sixteen 32-bit lanes, which the compiler maps onto
+/// SIMD registers (two AVX2 registers, four SSE2 ones). An MD4 step is a chain of dependent
+/// operations, so one register's worth of lanes waits on latency; two independent registers per
+/// state word keep the SIMD units busy (measured on the 1 M-account audit: a fifth less time in
+/// MD4 than with 8 lanes).
+pub(crate) const LANES: usize = 16;
+
+type Lanes = [u32; LANES];
+
+/// MD4 (RFC 1320) of one padded 64-byte block in each of `LANES` lanes at once. `m[w][l]` is
+/// message word `w` of lane `l`. Every step is the same operation on every lane, written as a
+/// loop over the lanes so that it is vectorised.
+fn md4_lanes(m: &[Lanes; 16]) -> [Lanes; 4] {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: `md4_lanes_avx2` only needs AVX2, which the CPU was just found to support.
+        #[allow(unsafe_code)]
+        return unsafe { md4_lanes_avx2(m) };
+    }
+    md4_lanes_portable(m)
+}
+
+/// The same code compiled for AVX2: eight lanes fit one 256-bit register instead of two
+/// SSE2 ones, which halves the instructions of the hashing loops.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn md4_lanes_avx2(m: &[Lanes; 16]) -> [Lanes; 4] {
+    md4_lanes_portable(m)
+}
+
+#[inline(always)]
+fn md4_lanes_portable(m: &[Lanes; 16]) -> [Lanes; 4] {
+    const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+    let mut a: Lanes = [INIT[0]; LANES];
+    let mut b: Lanes = [INIT[1]; LANES];
+    let mut c: Lanes = [INIT[2]; LANES];
+    let mut d: Lanes = [INIT[3]; LANES];
+    macro_rules! step {
+        ($a:ident, $b:ident, $c:ident, $d:ident, $k:expr, $s:expr, $add:expr, $f:expr) => {
+            for l in 0..LANES {
+                $a[l] = $a[l]
+                    .wrapping_add(($f)($b[l], $c[l], $d[l]))
+                    .wrapping_add(m[$k][l])
+                    .wrapping_add($add)
+                    .rotate_left($s);
+            }
+        };
+    }
+    macro_rules! round {
+        ($add:expr, $f:expr, $order:expr, $s:expr) => {
+            for q in 0..4 {
+                let k = &$order[q * 4..q * 4 + 4];
+                step!(a, b, c, d, k[0], $s[0], $add, $f);
+                step!(d, a, b, c, k[1], $s[1], $add, $f);
+                step!(c, d, a, b, k[2], $s[2], $add, $f);
+                step!(b, c, d, a, k[3], $s[3], $add, $f);
+            }
+        };
+    }
+    const R1: [usize; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+    const R2: [usize; 16] = [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15];
+    const R3: [usize; 16] = [0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15];
+    round!(0, |x, y, z| z ^ (x & (y ^ z)), R1, [3u32, 7, 11, 19]);
+    round!(
+        0x5a82_7999,
+        |x, y, z| (x & y) | (z & (x | y)),
+        R2,
+        [3u32, 5, 9, 13]
+    );
+    round!(0x6ed9_eba1, |x, y, z| x ^ y ^ z, R3, [3u32, 9, 11, 15]);
+    for l in 0..LANES {
+        a[l] = a[l].wrapping_add(INIT[0]);
+        b[l] = b[l].wrapping_add(INIT[1]);
+        c[l] = c[l].wrapping_add(INIT[2]);
+        d[l] = d[l].wrapping_add(INIT[3]);
+    }
+    [a, b, c, d]
+}
+
+/// Hashes many short candidates `LANES` at a time. Each candidate carries a tag; `done(tag,
+/// hash)` is called once per candidate, in batches (call `finish` at the end). Candidates longer
+/// than one block (over 27 UTF-16 units) are hashed on their own, straight away.
+pub(crate) struct Md4Batch<T: Copy + Default> {
+    words: [Lanes; 16],
+    tags: [T; LANES],
+    n: usize,
+    long: Vec<u8>,
+}
+
+impl<T: Copy + Default> Md4Batch<T> {
+    pub(crate) fn new() -> Self {
+        Md4Batch {
+            words: [[0; LANES]; 16],
+            tags: [T::default(); LANES],
+            n: 0,
+            long: Vec::new(),
+        }
+    }
+
+    /// Queue the UTF-16LE bytes `parts` concatenated (each a whole number of UTF-16 units).
+    #[inline]
+    pub(crate) fn push_utf16_parts(
+        &mut self,
+        parts: &[&[u8]],
+        tag: T,
+        done: &mut impl FnMut(T, NtHash),
+    ) {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if total > ONE_BLOCK_MAX {
+            self.long.clear();
+            for p in parts {
+                self.long.extend_from_slice(p);
+            }
+            // Windows passwords stop at 128 UTF-16 units.
+            let d = Md4::digest(&self.long[..self.long.len().min(256)]);
+            let mut out = [0u8; 16];
+            out.copy_from_slice(d.as_slice());
+            done(tag, NtHash(out));
+            return;
+        }
+        let mut block = [0u8; 64];
+        let mut at = 0;
+        for p in parts {
+            block[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
+        self.push_block(block, at, tag, done);
+    }
+
+    /// Queue a password given as text (UTF-16LE encoded here, truncated at 128 units).
+    #[inline]
+    pub(crate) fn push_str(&mut self, password: &str, tag: T, done: &mut impl FnMut(T, NtHash)) {
+        if password.is_ascii() && 2 * password.len() <= ONE_BLOCK_MAX {
+            self.push_ascii(password.as_bytes(), tag, done);
+            return;
+        }
+        let mut block = [0u8; 64];
+        let mut len = 0usize;
+        for unit in password.encode_utf16().take(128) {
+            if len + 2 > ONE_BLOCK_MAX {
+                let h = NtHasher::hash_long(password, &mut self.long);
+                done(tag, h);
+                return;
+            }
+            block[len..len + 2].copy_from_slice(&unit.to_le_bytes());
+            len += 2;
+        }
+        self.push_block(block, len, tag, done);
+    }
+
+    /// An ASCII password of up to 27 characters: each character is one UTF-16 unit (the byte,
+    /// then a zero byte), so the block's words are built straight from pairs of characters.
+    #[inline]
+    fn push_ascii(&mut self, s: &[u8], tag: T, done: &mut impl FnMut(T, NtHash)) {
+        let lane = self.n;
+        let n = s.len();
+        let unit = |i: usize| match s.get(i) {
+            Some(&c) => u32::from(c),
+            None if i == n => 0x80,
+            None => 0,
+        };
+        for w in 0..14 {
+            self.words[w][lane] = unit(2 * w) | (unit(2 * w + 1) << 16);
+        }
+        self.words[14][lane] = (n as u32) * 16;
+        self.words[15][lane] = 0;
+        self.tags[lane] = tag;
+        self.n += 1;
+        if self.n == LANES {
+            self.flush(done);
+        }
+    }
+
+    #[inline]
+    fn push_block(
+        &mut self,
+        mut block: [u8; 64],
+        len: usize,
+        tag: T,
+        done: &mut impl FnMut(T, NtHash),
+    ) {
+        block[len] = 0x80;
+        block[56..].copy_from_slice(&((len as u64) * 8).to_le_bytes());
+        let lane = self.n;
+        for (w, word) in block.chunks_exact(4).enumerate() {
+            self.words[w][lane] = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+        }
+        self.tags[lane] = tag;
+        self.n += 1;
+        if self.n == LANES {
+            self.flush(done);
+        }
+    }
+
+    /// Hash what is queued.
+    pub(crate) fn finish(&mut self, done: &mut impl FnMut(T, NtHash)) {
+        if self.n > 0 {
+            self.flush(done);
+        }
+    }
+
+    fn flush(&mut self, done: &mut impl FnMut(T, NtHash)) {
+        let [a, b, c, d] = md4_lanes(&self.words);
+        for l in 0..self.n {
+            let mut out = [0u8; 16];
+            out[..4].copy_from_slice(&a[l].to_le_bytes());
+            out[4..8].copy_from_slice(&b[l].to_le_bytes());
+            out[8..12].copy_from_slice(&c[l].to_le_bytes());
+            out[12..].copy_from_slice(&d[l].to_le_bytes());
+            done(self.tags[l], NtHash(out));
+        }
+        self.n = 0;
+    }
+}
+
+/// A set of NT hashes, sorted, with a table from the leading bits of a hash to its place: a
+/// membership test reads one table slot and about one hash (NT hashes are uniform), and takes
+/// 16 bytes a hash plus 4 bytes a slot, about half of what a hash set takes.
+#[derive(Default)]
+pub(crate) struct HashTable {
+    hashes: Vec<NtHash>,
+    /// `starts[p]`: first hash whose leading `bits` bits are >= p; one extra slot at the end.
+    starts: Vec<u32>,
+    shift: u32,
+}
+
+impl HashTable {
+    /// Build from any hashes (sorted and de-duplicated here).
+    pub(crate) fn new(mut hashes: Vec<NtHash>) -> HashTable {
+        hashes.sort_unstable();
+        hashes.dedup();
+        let bits = (usize::BITS - hashes.len().leading_zeros()).clamp(4, 24);
+        let shift = 32 - bits;
+        let mut starts = vec![0u32; (1 << bits) + 1];
+        for h in &hashes {
+            starts[(h.lead32() >> shift) as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        HashTable {
+            hashes,
+            starts,
+            shift,
+        }
+    }
+
+    /// The hashes, sorted.
+    pub(crate) fn as_slice(&self) -> &[NtHash] {
+        &self.hashes
+    }
+
+    /// Position of `h` in `as_slice()`.
+    #[inline]
+    pub(crate) fn position(&self, h: &NtHash) -> Option<usize> {
+        let p = (h.lead32() >> self.shift) as usize;
+        let (from, to) = (*self.starts.get(p)? as usize, self.starts[p + 1] as usize);
+        self.hashes[from..to]
+            .iter()
+            .position(|x| x == h)
+            .map(|i| from + i)
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, h: &NtHash) -> bool {
+        self.position(h).is_some()
     }
 }
 
@@ -220,15 +474,46 @@ mod tests {
                 &digest_path(&pw),
                 "length {n}"
             );
-            let (a, b) = pw.split_at(pw.char_indices().nth(n / 2).map_or(pw.len(), |(i, _)| i));
-            assert_eq!(
-                h.hash_utf16_parts(&[&utf16le(a), &utf16le(b)]).bytes(),
-                &digest_path(&pw),
-                "parts, length {n}"
-            );
         }
         // Outside the BMP: surrogate pairs.
         assert_eq!(h.hash_into("😀x", &mut buf).bytes(), &digest_path("😀x"));
+    }
+
+    #[test]
+    fn batches_agree_with_the_digest_api_at_every_length_and_lane() {
+        let mut batch: Md4Batch<usize> = Md4Batch::new();
+        let pws: Vec<String> = (0..140)
+            .map(|n| "aé€Z9!".chars().cycle().skip(n % 5).take(n).collect())
+            .chain((0..40).map(|n| "Az9!~ q".chars().cycle().take(n).collect()))
+            .collect();
+        let mut got = vec![None; pws.len() * 2];
+        let mut done = |i: usize, h: NtHash| {
+            assert!(got[i].replace(h).is_none(), "candidate {i} reported twice");
+        };
+        for (i, pw) in pws.iter().enumerate() {
+            batch.push_str(pw, 2 * i, &mut done);
+            let (a, b) = pw.split_at(pw.char_indices().nth(i / 3).map_or(pw.len(), |(j, _)| j));
+            batch.push_utf16_parts(&[&utf16le(a), &utf16le(b)], 2 * i + 1, &mut done);
+        }
+        batch.finish(&mut done);
+        for (i, pw) in pws.iter().enumerate() {
+            let want = digest_path(pw);
+            assert_eq!(got[2 * i].map(|h| h.0), Some(want), "str, length {i}");
+            assert_eq!(got[2 * i + 1].map(|h| h.0), Some(want), "parts, length {i}");
+        }
+    }
+
+    #[test]
+    fn every_md4_lane_implementation_agrees() {
+        let mut m = [[0u32; LANES]; 16];
+        let mut x = 0x1234_5678u32;
+        for w in m.iter_mut().flatten() {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *w = x;
+        }
+        assert_eq!(md4_lanes(&m), md4_lanes_portable(&m));
     }
 
     #[test]

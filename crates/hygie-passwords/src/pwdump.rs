@@ -15,12 +15,14 @@
 
 use crate::hash::{EMPTY_LM, NtHash, parse_hex16};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// One account of the dump. Holds its current NT hash and previous ones; never printable.
 #[derive(Clone)]
 pub struct Account {
-    /// Domain prefix as written in the dump (`CHU` in `CHU\alice`), if any.
-    pub domain: Option<String>,
+    /// Domain prefix as written in the dump (`CHU` in `CHU\alice`), if any; shared by the
+    /// accounts of the same domain.
+    pub domain: Option<Arc<str>>,
     /// sAMAccountName (`alice`, `WKS01$`).
     pub name: String,
     pub rid: u32,
@@ -149,90 +151,217 @@ fn parse_hash_field(f: &str) -> Option<Field> {
     parse_hex16(f.as_bytes()).map(Field::Hash)
 }
 
-/// One parsed account or history line.
-struct Line {
-    domain: Option<String>,
-    name: String,
+/// One parsed account or history line, borrowing from the text.
+struct Line<'a> {
+    domain: Option<&'a str>,
+    name: &'a str,
     rid: u32,
-    line: usize,
     lm_stored: bool,
     nt: Option<NtHash>,
     enabled: Option<bool>,
 }
 
 /// Parse a whole dump held in memory. `source_name` (usually the file name) prefixes errors.
+///
+/// The text is cut at line boundaries into one part per core, parsed in parallel straight into
+/// accounts (the name is the only allocation per account, and the domain prefix, the same for
+/// most accounts, is shared), then joined in order.
 pub fn parse(text: &str, source_name: &str) -> Result<Dump, DumpError> {
-    let mut dump = Dump::default();
-    let mut lines = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        match parse_line(raw, i + 1) {
-            Ok(Some(l)) => lines.push(l),
-            Ok(None) => dump.ignored_lines += 1,
-            Err(message) => return Err(line_err(source_name, i + 1, message)),
-        }
-    }
-    // (lowercase domain, lowercase name) -> (rid, line) of every line, to recognise history lines.
-    let key = |d: &Option<String>, n: &str| {
-        (
-            d.as_deref().unwrap_or_default().to_lowercase(),
-            n.to_lowercase(),
-        )
+    let threads = if text.len() < 1 << 20 {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
     };
-    // Only built when some name looks like a history line (`x_historyN`).
-    let all: HashMap<(String, String), u32> =
-        if lines.iter().any(|l| history_suffix(&l.name).is_some()) {
-            lines
-                .iter()
-                .map(|l| (key(&l.domain, &l.name), l.rid))
-                .collect()
+    let mut parts: Vec<(&str, usize)> = Vec::with_capacity(threads);
+    let (mut from, mut first_line) = (0, 1);
+    for t in 1..=threads {
+        let to = if t == threads {
+            text.len()
         } else {
-            HashMap::new()
+            let at = (text.len() * t / threads).max(from);
+            memchr::memchr(b'\n', &text.as_bytes()[at..]).map_or(text.len(), |i| at + i + 1)
         };
-    let is_history = |l: &Line| -> Option<(String, String)> {
-        let (base, _) = history_suffix(&l.name)?;
-        let k = key(&l.domain, base);
-        (all.get(&k) == Some(&l.rid)).then_some(k)
-    };
-    let mut by_name: HashMap<(String, String), usize> = HashMap::new();
-    let mut history = Vec::new();
-    for l in lines {
-        if let Some(k) = is_history(&l) {
-            history.push((k, l.nt));
-            continue;
+        parts.push((&text[from..to], first_line));
+        first_line += memchr::memchr_iter(b'\n', &text.as_bytes()[from..to]).count();
+        from = to;
+    }
+    let parsed: Vec<Result<Part, (usize, String)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = parts[1..]
+            .iter()
+            .map(|&(part, first)| s.spawn(move || parse_part(part, first, 0)))
+            .collect();
+        // The first part's accounts receive the others': room for every line, so that joining
+        // does not copy them.
+        let mut all = vec![parse_part(parts[0].0, parts[0].1, first_line - 1)];
+        for h in handles {
+            match h.join() {
+                Ok(r) => all.push(r),
+                Err(p) => std::panic::resume_unwind(p),
+            }
         }
-        let k = key(&l.domain, &l.name);
-        if let Some(&prev) = by_name.get(&k) {
-            return Err(line_err(
-                source_name,
-                l.line,
-                format!(
-                    "account '{}' already appears on line {}",
-                    l.name, dump.accounts[prev].line
-                ),
-            ));
+        all
+    });
+    let mut dump = Dump::default();
+    let mut maybe_history = false;
+    for p in parsed {
+        let p = p.map_err(|(line, message)| line_err(source_name, line, message))?;
+        if dump.accounts.capacity() == 0 {
+            dump.accounts = p.accounts;
+        } else {
+            dump.accounts.extend(p.accounts);
         }
-        by_name.insert(k, dump.accounts.len());
-        dump.accounts.push(Account {
-            domain: l.domain,
-            name: l.name,
-            rid: l.rid,
-            line: l.line,
-            lm_stored: l.lm_stored,
-            nt: l.nt,
-            history: Vec::new(),
-            enabled: l.enabled,
+        dump.ignored_lines += p.ignored;
+        maybe_history |= p.maybe_history;
+    }
+    // History lines (`x_historyN` with the RID of an account `x`) are rare: only when some name
+    // looks like one are they taken out of the accounts.
+    let mut history: Vec<(String, Option<NtHash>)> = Vec::new();
+    if maybe_history {
+        // (lowercase domain, lowercase name) -> RID of every line (the last one wins).
+        let all: HashMap<String, u32> = dump
+            .accounts
+            .iter()
+            .map(|a| (key(a.domain.as_deref(), &a.name), a.rid))
+            .collect();
+        dump.accounts.retain(|a| {
+            let Some((base, _)) = history_suffix(&a.name) else {
+                return true;
+            };
+            let k = key(a.domain.as_deref(), base);
+            if all.get(&k) == Some(&a.rid) {
+                history.push((k, a.nt));
+                false
+            } else {
+                true
+            }
         });
     }
-    for (k, nt) in history {
-        if let (Some(&idx), Some(h)) = (by_name.get(&k), nt) {
-            dump.accounts[idx].history.push(h);
+    check_unique(&dump.accounts, source_name)?;
+    if !history.is_empty() {
+        let by_name: HashMap<String, usize> = dump
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (key(a.domain.as_deref(), &a.name), i))
+            .collect();
+        for (k, nt) in history {
+            if let (Some(&idx), Some(h)) = (by_name.get(&k), nt) {
+                dump.accounts[idx].history.push(h);
+            }
         }
     }
     Ok(dump)
 }
 
+/// The accounts of a run of whole lines, the first being line `first_line`.
+struct Part {
+    accounts: Vec<Account>,
+    ignored: usize,
+    /// Some name looks like a history line (`x_historyN`).
+    maybe_history: bool,
+}
+
+fn parse_part(text: &str, first_line: usize, capacity: usize) -> Result<Part, (usize, String)> {
+    let mut part = Part {
+        accounts: Vec::with_capacity(capacity),
+        ignored: 0,
+        maybe_history: false,
+    };
+    let mut domains: HashMap<&str, Arc<str>> = HashMap::new();
+    for (i, raw) in text.lines().enumerate() {
+        match parse_line(raw) {
+            Ok(Some(l)) => {
+                part.maybe_history |= history_suffix(l.name).is_some();
+                let domain = l
+                    .domain
+                    .map(|d| domains.entry(d).or_insert_with(|| Arc::from(d)).clone());
+                part.accounts.push(Account {
+                    domain,
+                    name: l.name.to_string(),
+                    rid: l.rid,
+                    line: first_line + i,
+                    lm_stored: l.lm_stored,
+                    nt: l.nt,
+                    history: Vec::new(),
+                    enabled: l.enabled,
+                });
+            }
+            Ok(None) => part.ignored += 1,
+            Err(message) => return Err((first_line + i, message)),
+        }
+    }
+    Ok(part)
+}
+
+/// The identity of an account: lowercase domain (none counts as empty) and lowercase name. The
+/// name holds no `\` (the domain is split at the last one), so joining with `\` is unambiguous.
+fn key(domain: Option<&str>, name: &str) -> String {
+    let mut k = String::with_capacity(domain.map_or(0, str::len) + name.len() + 1);
+    key_into(domain, name, &mut k);
+    k
+}
+
+fn key_into(domain: Option<&str>, name: &str, k: &mut String) {
+    k.clear();
+    for part in [domain.unwrap_or_default(), "\\", name] {
+        if part.is_ascii() {
+            k.extend(part.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            k.push_str(&part.to_lowercase());
+        }
+    }
+}
+
+/// Fail on the first account (in line order) whose identity already appeared, naming both lines.
+/// Identities are compared through a 64-bit hash of the key, sorted; equal hashes are confirmed
+/// on the keys themselves.
+fn check_unique(accounts: &[Account], source_name: &str) -> Result<(), DumpError> {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let hasher = BuildHasherDefault::<DefaultHasher>::default();
+    let mut buf = String::new();
+    let mut hashed: Vec<(u64, u32)> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            key_into(a.domain.as_deref(), &a.name, &mut buf);
+            (hasher.hash_one(buf.as_str()), i as u32)
+        })
+        .collect();
+    hashed.sort_unstable();
+    // (index of the duplicate, index of the first account with its identity)
+    let mut first_dup: Option<(usize, usize)> = None;
+    for run in hashed.chunk_by(|x, y| x.0 == y.0).filter(|r| r.len() > 1) {
+        let keys: Vec<(String, usize)> = run
+            .iter()
+            .map(|&(_, i)| {
+                let a = &accounts[i as usize];
+                (key(a.domain.as_deref(), &a.name), i as usize)
+            })
+            .collect();
+        for (j, (k, i)) in keys.iter().enumerate() {
+            // The run is in account order: the first equal key before `j` is the original.
+            if let Some((_, orig)) = keys[..j].iter().find(|(k2, _)| k2 == k)
+                && first_dup.is_none_or(|(d, _)| *i < d)
+            {
+                first_dup = Some((*i, *orig));
+            }
+        }
+    }
+    match first_dup {
+        Some((dup, orig)) => Err(line_err(
+            source_name,
+            accounts[dup].line,
+            format!(
+                "account '{}' already appears on line {}",
+                accounts[dup].name, accounts[orig].line
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Parse one line: `Ok(None)` for a line skipped on purpose, `Err(message)` if malformed.
-fn parse_line(raw: &str, line_no: usize) -> Result<Option<Line>, String> {
+fn parse_line(raw: &str) -> Result<Option<Line<'_>>, String> {
     let line = raw.trim_end_matches('\r');
     let trimmed = line.trim();
     if trimmed.is_empty() || trimmed.starts_with('#') {
@@ -264,8 +393,8 @@ fn parse_line(raw: &str, line_no: usize) -> Result<Option<Line>, String> {
         return Err("empty account name".into());
     }
     let (domain, name) = match who.rsplit_once('\\') {
-        Some((d, n)) => (Some(d.to_string()), n.to_string()),
-        None => (None, who.to_string()),
+        Some((d, n)) => (Some(d), n),
+        None => (None, who),
     };
     if name.is_empty() {
         return Err("empty account name after the domain".into());
@@ -281,7 +410,6 @@ fn parse_line(raw: &str, line_no: usize) -> Result<Option<Line>, String> {
         domain,
         name,
         rid,
-        line: line_no,
         lm_stored: matches!(lm, Field::Hash(b) if b != EMPTY_LM),
         nt: match nt {
             Field::Hash(b) => Some(NtHash::from_bytes(b)),
@@ -327,10 +455,13 @@ fn parse_rest(rest: &str) -> Result<Option<bool>, String> {
             return Err("a status suffix group is not `key=value`".into());
         };
         if k.trim().eq_ignore_ascii_case("status") {
-            status = Some(match v.trim().to_ascii_lowercase().as_str() {
-                "enabled" => true,
-                "disabled" => false,
-                _ => return Err("status must be Enabled or Disabled".into()),
+            let v = v.trim();
+            status = Some(if v.eq_ignore_ascii_case("enabled") {
+                true
+            } else if v.eq_ignore_ascii_case("disabled") {
+                false
+            } else {
+                return Err("status must be Enabled or Disabled".into());
             });
         }
         s = body[end + 1..].trim_start();
@@ -465,6 +596,49 @@ mod tests {
                 "error quotes a hash: {e}"
             );
         }
+    }
+
+    /// A dump big enough to be parsed in parallel parts gives the same accounts, lines and
+    /// errors as line-by-line expectations, wherever the parts are cut.
+    #[test]
+    fn large_dumps_parse_in_parts_with_exact_line_numbers() {
+        let mut text = String::new();
+        for i in 0..30_000 {
+            if i % 1000 == 7 {
+                text.push_str("[*] progress\r\n");
+            }
+            text.push_str(&format!(
+                "CHU\\user{i:05}:{}:{LM_EMPTY}:{NT_PW1}:::\r\n",
+                1000 + i
+            ));
+        }
+        assert!(text.len() > 1 << 20);
+        let d = ok(&text);
+        assert_eq!(d.accounts.len(), 30_000);
+        assert_eq!(d.ignored_lines, 30);
+        for (i, a) in d.accounts.iter().enumerate() {
+            assert_eq!(a.name, format!("user{i:05}"));
+            assert_eq!(a.line, i + 1 + i / 1000 + usize::from(i % 1000 >= 7));
+            assert_eq!(a.domain.as_deref(), Some("CHU"));
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        for bad in [5usize, 15_000, lines.len() - 1] {
+            let mut v = lines.clone();
+            v[bad] = "broken";
+            let e = err(&(v.join("\n") + "\n"));
+            assert!(
+                e.starts_with(&format!("dump.txt, line {}: ", bad + 1)),
+                "{e}"
+            );
+        }
+        let mut v = lines.clone();
+        let dup = v[3].to_uppercase();
+        v[25_000] = &dup;
+        let e = err(&v.join("\n"));
+        assert!(
+            e.contains("line 25001: account 'USER00003' already appears on line 4"),
+            "{e}"
+        );
     }
 
     #[test]

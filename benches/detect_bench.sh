@@ -10,7 +10,8 @@
 #   WORK=/tmp/hygie-detect-bench generated corpora and outputs (deleted at the end unless KEEP=1)
 #   THREADS=2                    Hygie worker threads
 #   RSIGMA=path/to/rsigma        RSigma CLI 0.23 (built outside this repository)
-#   HAYABUSA=path/to/hayabusa    Hayabusa binary; run from its own folder (it reads ./rules, ./config)
+#   HYGIE_BIN=target/release/hygie  time the CLI instead of the detect_bench example
+#   HAYABUSA=path/to/hayabusa    Hayabusa binary; run from its folder (it reads ./rules, ./config)
 #   CHAINSAW=path/to/chainsaw    Chainsaw binary; CHAINSAW_MAPPING=its sigma-event-logs-all.yml
 #   SKIP_STREAM=1                skip the streaming run
 #
@@ -29,10 +30,17 @@ mkdir -p "$WORK"
 cleanup() { [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK/1x" "$WORK/15x" "$WORK"/*.ndjson "$WORK"/out.*; }
 trap cleanup EXIT
 
-cargo build -q --release -p hygie-cli --bin hygie
 cargo build -q --release -p hygie-logs --example detect_bench
-HYGIE=$PWD/target/release/hygie
 BENCH=$PWD/target/release/examples/detect_bench
+# HYGIE_BIN=target/release/hygie times the full CLI (`hygie detect ... --format json`); without it
+# the detect_bench example runs the same loader, reader, detector and aggregation without printing.
+if [ -n "${HYGIE_BIN:-}" ]; then
+  hygie_cmd() { "$HYGIE_BIN" detect --rules "$RULES" --logs "$1" --threads "$THREADS" --format json; }
+else
+  hygie_cmd() { "$BENCH" batch "$THREADS" "$RULES" -- "$1"; }
+fi
+export -f hygie_cmd
+export HYGIE_BIN BENCH THREADS
 
 # --- corpora ----------------------------------------------------------------------------------
 rm -rf "$WORK/1x" "$WORK/15x"
@@ -70,8 +78,8 @@ export RSIGMA RULES RSIGMA_JQ
 
 for run in $(seq 1 "$RUNS"); do
   for corpus in 1x 15x; do
-    timed hygie "$corpus" "$run" "$HYGIE" detect --rules "$RULES" --logs "$WORK/$corpus" --threads "$THREADS" --format json
-    grep -h 'events' "$WORK/err.hygie" | tail -1
+    timed hygie "$corpus" "$run" bash -c 'hygie_cmd "$1"' _ "$WORK/$corpus"
+    tail -1 "$WORK/out.hygie"; grep -h 'events' "$WORK/err.hygie" | tail -1 || true
     if [ -n "${RSIGMA:-}" ]; then
       timed rsigma-evtx-per-file "$corpus" "$run" bash -c 'rsigma_each "$1"' _ "$WORK/$corpus"
     fi

@@ -290,13 +290,10 @@ mod stream {
     impl<'de> DeserializeSeed<'de> for System<'_> {
         type Value = ();
         fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            match Value::deserialize(d)? {
-                Value::Object(m) => {
-                    for (k, v) in m {
-                        system_field(self.0, k, v);
-                    }
+            if let Value::Object(m) = Value::deserialize(d)? {
+                for (k, v) in m {
+                    system_field(self.0, k, v);
                 }
-                _ => {}
             }
             Ok(())
         }

@@ -34,7 +34,7 @@ pub struct Detector {
 }
 
 /// Per-worker cache of resolved routes (log source -> groups).
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct RouteCache {
     routes: HashMap<String, Arc<[usize]>>,
     key: String,

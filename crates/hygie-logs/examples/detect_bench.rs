@@ -3,6 +3,11 @@
 //!
 //! cargo run --release -p hygie-logs --example detect_bench -- batch THREADS RULES_DIR... -- LOGS...
 //! cargo run --release -p hygie-logs --example detect_bench -- stream WORKERS NDJSON_FILE RULES_DIR...
+//! cargo run --release -p hygie-logs --example detect_bench -- ndjson OUT_FILE LOGS...
+//!
+//! `ndjson` writes every event of LOGS flattened (Sigma field names, one
+//! object per line): the input of `stream`, and of engines that take flat
+//! JSON. `benches/detect_bench.sh` runs the whole comparison.
 
 use hygie_detect::alert::Pushed;
 use hygie_detect::{Detector, Mapping, load_paths};
@@ -113,8 +118,30 @@ fn main() {
                 );
             });
         }
+        Some("ndjson") => {
+            let out = std::fs::File::create(&args[1]).expect("output file");
+            let mut out = std::io::BufWriter::new(out);
+            let logs: Vec<PathBuf> = args[2..].iter().map(PathBuf::from).collect();
+            let (files, _) = hygie_logs::list_log_files(&logs);
+            let mut events = 0u64;
+            for (path, format) in &files {
+                let errors = hygie_logs::read_file(path, *format, &mut |e| {
+                    serde_json::to_writer(&mut out, &e.fields).expect("write");
+                    out.write_all(b"\n").expect("write");
+                    events += 1;
+                });
+                for e in errors {
+                    eprintln!("skipped: {e}");
+                }
+            }
+            out.flush().expect("write");
+            println!(
+                "{{\"mode\":\"ndjson\",\"files\":{},\"events\":{events}}}",
+                files.len()
+            );
+        }
         _ => eprintln!(
-            "usage: detect_bench batch THREADS RULES... -- LOGS... | stream WORKERS NDJSON RULES..."
+            "usage: detect_bench batch THREADS RULES... -- LOGS... | stream WORKERS NDJSON RULES... | ndjson OUT LOGS..."
         ),
     }
 }

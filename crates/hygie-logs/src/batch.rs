@@ -1,12 +1,13 @@
-//! Batch detection over files: every core (rayon, one file per task), a
-//! bounded channel to a single aggregating consumer, memory bounded by the
-//! number of files in flight rather than by input size.
+//! Batch detection over files: every core (rayon; one task per file, and one
+//! per 64 KiB chunk inside an EVTX file so that a single big file uses every
+//! core too), a bounded channel to a single aggregating consumer, memory
+//! bounded by the work in flight rather than by input size.
 
-use crate::read::{Format, InputError, read_file};
+use crate::read::{EvtxFile, Format, InputError, read_file};
 use hygie_detect::{Aggregator, Alert, Detector, RouteCache};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{SyncSender, sync_channel};
 
 /// Counters readable while a run is going (for a progress display).
 #[derive(Debug, Default)]
@@ -34,6 +35,42 @@ enum Msg {
 /// Alerts are sent to the consumer in batches of this size.
 const BATCH: usize = 256;
 
+/// Evaluate one event; matches are sent to the consumer in batches.
+fn detect(
+    detector: &Detector,
+    progress: &Progress,
+    cache: &mut RouteCache,
+    event: &hygie_detect::LogEvent,
+    pending: &mut Vec<Alert>,
+    tx: &SyncSender<Msg>,
+) {
+    progress.events.fetch_add(1, Ordering::Relaxed);
+    let matches = detector.evaluate(event, cache);
+    if matches.is_empty() {
+        return;
+    }
+    progress
+        .matches
+        .fetch_add(matches.len() as u64, Ordering::Relaxed);
+    for m in matches {
+        pending.push(Alert::from_match(m, event));
+    }
+    if pending.len() >= BATCH {
+        // A closed receiver only means the consumer stopped early.
+        let _ = tx.send(Msg::Alerts(std::mem::take(pending)));
+    }
+}
+
+/// Send what a file or chunk left: its last alerts and its input errors.
+fn finish(tx: &SyncSender<Msg>, pending: Vec<Alert>, errors: Vec<InputError>) {
+    if !pending.is_empty() {
+        let _ = tx.send(Msg::Alerts(pending));
+    }
+    if !errors.is_empty() {
+        let _ = tx.send(Msg::Errors(errors));
+    }
+}
+
 /// Evaluate `detector` over `files` using `threads` workers (0 = every core).
 /// `on_alert` receives aggregated alerts (window `window_secs`, 0 = none) on
 /// the calling thread as their window closes, and the rest at the end.
@@ -54,36 +91,50 @@ pub fn run(
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
-            let work = |tx: std::sync::mpsc::SyncSender<Msg>| {
+            let work = |tx: SyncSender<Msg>| {
+                use rayon::iter::{ParallelBridge, ParallelIterator};
                 use rayon::prelude::*;
-                files.par_iter().for_each_with(tx, |tx, (path, format)| {
-                    let mut cache = RouteCache::default();
-                    let mut pending: Vec<Alert> = Vec::new();
-                    let errors = read_file(path, *format, &mut |event| {
-                        progress.events.fetch_add(1, Ordering::Relaxed);
-                        let matches = detector.evaluate(&event, &mut cache);
-                        if matches.is_empty() {
-                            return;
-                        }
-                        progress
-                            .matches
-                            .fetch_add(matches.len() as u64, Ordering::Relaxed);
-                        for m in matches {
-                            pending.push(Alert::from_match(m, &event));
-                        }
-                        if pending.len() >= BATCH {
-                            // A closed receiver only means the consumer stopped early.
-                            let _ = tx.send(Msg::Alerts(std::mem::take(&mut pending)));
+                files
+                    .par_iter()
+                    .for_each_with(tx, |tx, (path, format)| match format {
+                        Format::Evtx => match EvtxFile::open(path) {
+                            Ok((file, chunks)) => {
+                                // par_bridge pulls chunks as workers free up, so
+                                // only a few are read ahead of the evaluation.
+                                chunks.par_bridge().for_each_with(
+                                    (tx.clone(), RouteCache::default()),
+                                    |(tx, cache), chunk| {
+                                        let mut pending = Vec::new();
+                                        let errors = file.read_chunk(chunk, &mut |event| {
+                                            detect(
+                                                detector,
+                                                progress,
+                                                cache,
+                                                &event,
+                                                &mut pending,
+                                                tx,
+                                            )
+                                        });
+                                        finish(tx, pending, errors);
+                                    },
+                                );
+                                progress.files_done.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(e) => {
+                                finish(tx, Vec::new(), vec![e]);
+                                progress.files_done.fetch_add(1, Ordering::Relaxed);
+                            }
+                        },
+                        _ => {
+                            let mut cache = RouteCache::default();
+                            let mut pending = Vec::new();
+                            let errors = read_file(path, *format, &mut |event| {
+                                detect(detector, progress, &mut cache, &event, &mut pending, tx)
+                            });
+                            finish(tx, pending, errors);
+                            progress.files_done.fetch_add(1, Ordering::Relaxed);
                         }
                     });
-                    if !pending.is_empty() {
-                        let _ = tx.send(Msg::Alerts(pending));
-                    }
-                    if !errors.is_empty() {
-                        let _ = tx.send(Msg::Errors(errors));
-                    }
-                    progress.files_done.fetch_add(1, Ordering::Relaxed);
-                });
             };
             match pool {
                 Ok(pool) => pool.install(|| work(tx)),

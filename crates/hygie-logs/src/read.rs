@@ -145,48 +145,137 @@ fn err(path: &Path, location: impl Into<String>, message: impl Into<String>) -> 
     }
 }
 
-/// EVTX records, flattened natively.
-pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError> {
-    let mut errors = Vec::new();
-    let mut parser = match evtx::EvtxParser::from_path(path) {
-        Ok(p) => p,
-        Err(e) => {
-            errors.push(err(path, "file", format!("not a readable EVTX file: {e}")));
-            return errors;
+/// Corrupt records reported per file before the rest of it is skipped.
+const MAX_RECORD_ERRORS: usize = 10_000;
+
+/// An EVTX file being read chunk by chunk. Chunks (64 KiB, a few hundred
+/// records) are independent, so the batch runner spreads one big file over
+/// every core; memory stays bounded by the chunks in flight.
+pub struct EvtxFile {
+    path: PathBuf,
+    source: Arc<str>,
+    settings: Arc<evtx::ParserSettings>,
+}
+
+/// The chunks of an EVTX file, read but not parsed, in record order.
+pub struct EvtxChunks {
+    chunks: evtx::IntoIterChunks<std::fs::File>,
+    next: u64,
+}
+
+/// One chunk of an EVTX file, read but not parsed yet.
+pub struct EvtxChunk {
+    number: u64,
+    data: Result<evtx::EvtxChunkData, String>,
+}
+
+impl EvtxFile {
+    /// Open `path`; the error names the file when it is not EVTX.
+    pub fn open(path: &Path) -> Result<(EvtxFile, EvtxChunks), InputError> {
+        // Compact rendering: the JSON is only read back by the flattener.
+        let settings = evtx::ParserSettings::default().indent(false);
+        let parser = evtx::EvtxParser::from_path(path)
+            .map_err(|e| err(path, "file", format!("not a readable EVTX file: {e}")))?
+            .with_configuration(settings.clone());
+        Ok((
+            EvtxFile {
+                path: path.to_path_buf(),
+                source: Arc::from(path.display().to_string()),
+                settings: Arc::new(settings),
+            },
+            EvtxChunks {
+                chunks: parser.into_chunks(),
+                next: 0,
+            },
+        ))
+    }
+
+    /// Parse one chunk, calling `sink` for each record flattened to Sigma
+    /// field names; returns the errors met (capped).
+    pub fn read_chunk(&self, chunk: EvtxChunk, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError> {
+        let path = self.path.as_path();
+        let number = chunk.number;
+        let at = |what: &str| format!("chunk {number}, {what}");
+        let mut data = match chunk.data {
+            Ok(d) => d,
+            Err(e) => return vec![err(path, at("header"), e)],
+        };
+        let mut parsed = match data.parse(self.settings.clone()) {
+            Ok(c) => c,
+            Err(e) => return vec![err(path, at("header"), e.to_string())],
+        };
+        let mut errors = Vec::new();
+        for (n, rec) in parsed.iter().enumerate() {
+            let rendered = match rec.and_then(|r| r.into_json_bytes()) {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(err(path, at(&format!("record #{}", n + 1)), e.to_string()));
+                    if errors.len() >= MAX_RECORD_ERRORS {
+                        errors.push(err(
+                            path,
+                            at("rest"),
+                            "too many corrupt records; rest of chunk skipped",
+                        ));
+                        break;
+                    }
+                    continue;
+                }
+            };
+            let id = rendered.event_record_id;
+            match crate::windows::flatten_evtx_json_bytes(&rendered.data) {
+                Ok(Some(f)) => sink(LogEvent::new(
+                    EventKind::Windows,
+                    f,
+                    Origin {
+                        source: self.source.clone(),
+                        record: id,
+                    },
+                )),
+                Ok(None) => errors.push(err(
+                    path,
+                    format!("record {id}"),
+                    "record has no Event/System element",
+                )),
+                Err(e) => errors.push(err(path, format!("record {id}"), e.to_string())),
+            }
         }
+        errors
+    }
+}
+
+impl Iterator for EvtxChunks {
+    type Item = EvtxChunk;
+    fn next(&mut self) -> Option<EvtxChunk> {
+        let data = self.chunks.next()?;
+        let number = data
+            .as_ref()
+            .ok()
+            .and_then(|d| d.number)
+            .unwrap_or(self.next);
+        self.next = number + 1;
+        Some(EvtxChunk {
+            number,
+            data: data.map_err(|e| e.to_string()),
+        })
+    }
+}
+
+/// EVTX records, flattened natively, one chunk after the other.
+pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError> {
+    let (file, chunks) = match EvtxFile::open(path) {
+        Ok(c) => c,
+        Err(e) => return vec![e],
     };
-    let source: Arc<str> = Arc::from(path.display().to_string());
-    for (n, rec) in parser.records_json_value().enumerate() {
-        match rec {
-            Ok(r) => {
-                let id = r.event_record_id;
-                match flatten_evtx_json(r.data) {
-                    Some(f) => sink(LogEvent::new(
-                        EventKind::Windows,
-                        f,
-                        Origin {
-                            source: source.clone(),
-                            record: id,
-                        },
-                    )),
-                    None => errors.push(err(
-                        path,
-                        format!("record {id}"),
-                        "record has no Event/System element",
-                    )),
-                }
-            }
-            Err(e) => {
-                errors.push(err(path, format!("record #{}", n + 1), e.to_string()));
-                if errors.len() > 10_000 {
-                    errors.push(err(
-                        path,
-                        "file",
-                        "too many corrupt records; rest of file skipped",
-                    ));
-                    break;
-                }
-            }
+    let mut errors = Vec::new();
+    for chunk in chunks {
+        errors.extend(file.read_chunk(chunk, sink));
+        if errors.len() >= MAX_RECORD_ERRORS {
+            errors.push(err(
+                path,
+                "file",
+                "too many corrupt records; rest of file skipped",
+            ));
+            break;
         }
     }
     errors

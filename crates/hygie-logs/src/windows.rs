@@ -43,27 +43,7 @@ fn flatten_data(v: Value, out: &mut Map<String, Value>, depth: usize) {
         return;
     };
     for (k, v) in m {
-        if k == "#attributes" {
-            continue;
-        }
-        if k == "#text" {
-            insert_absent(out, "Data", v);
-            continue;
-        }
-        match v {
-            Value::Object(ref inner) if depth < 8 && !inner.contains_key("#text") => {
-                flatten_data(v, out, depth + 1)
-            }
-            other => {
-                let v = text(other);
-                // Defender and a few other providers name data with spaces
-                // ("Threat Name"); SigmaHQ rules use the name without them.
-                if k.contains(' ') {
-                    insert_absent(out, &k.replace(' ', ""), v.clone());
-                }
-                insert_absent(out, &k, v)
-            }
-        }
+        data_field(out, k, v, depth);
     }
 }
 
@@ -79,48 +59,7 @@ pub fn flatten_evtx_json(record: Value) -> Option<Map<String, Value>> {
     let mut out = Map::new();
     if let Some(Value::Object(system)) = event.remove("System") {
         for (k, v) in system {
-            match k.as_str() {
-                "Provider" => {
-                    if let Some(n) = attr(&v, "Name") {
-                        out.insert("Provider_Name".into(), n.clone());
-                    }
-                    if let Some(g) = attr(&v, "Guid") {
-                        out.insert("Provider_Guid".into(), g.clone());
-                    }
-                    if let Some(s) = attr(&v, "EventSourceName") {
-                        out.insert("EventSourceName".into(), s.clone());
-                    }
-                }
-                "EventID" => {
-                    out.insert("EventID".into(), event_id(v));
-                }
-                "TimeCreated" => {
-                    if let Some(t) = attr(&v, "SystemTime") {
-                        out.insert("TimeCreated".into(), t.clone());
-                    }
-                }
-                "Execution" => {
-                    if let Some(p) = attr(&v, "ProcessID") {
-                        out.insert("ProcessID".into(), p.clone());
-                    }
-                    if let Some(t) = attr(&v, "ThreadID") {
-                        out.insert("ThreadID".into(), t.clone());
-                    }
-                }
-                "Security" => {
-                    if let Some(u) = attr(&v, "UserID") {
-                        out.insert("UserID".into(), u.clone());
-                    }
-                }
-                "Correlation" => {
-                    if let Some(a) = attr(&v, "ActivityID") {
-                        out.insert("ActivityID".into(), a.clone());
-                    }
-                }
-                _ => {
-                    out.insert(k, text(v));
-                }
-            }
+            system_field(&mut out, k, v);
         }
     }
     for section in ["EventData", "UserData"] {
@@ -129,6 +68,292 @@ pub fn flatten_evtx_json(record: Value) -> Option<Map<String, Value>> {
         }
     }
     Some(out)
+}
+
+/// Apply one `System` child to the flattened event (same names as
+/// [`flatten_evtx_json`]).
+fn system_field(out: &mut Map<String, Value>, k: String, v: Value) {
+    match k.as_str() {
+        "Provider" => {
+            if let Some(n) = attr(&v, "Name") {
+                out.insert("Provider_Name".into(), n.clone());
+            }
+            if let Some(g) = attr(&v, "Guid") {
+                out.insert("Provider_Guid".into(), g.clone());
+            }
+            if let Some(s) = attr(&v, "EventSourceName") {
+                out.insert("EventSourceName".into(), s.clone());
+            }
+        }
+        "EventID" => {
+            out.insert("EventID".into(), event_id(v));
+        }
+        "TimeCreated" => {
+            if let Some(t) = attr(&v, "SystemTime") {
+                out.insert("TimeCreated".into(), t.clone());
+            }
+        }
+        "Execution" => {
+            if let Some(p) = attr(&v, "ProcessID") {
+                out.insert("ProcessID".into(), p.clone());
+            }
+            if let Some(t) = attr(&v, "ThreadID") {
+                out.insert("ThreadID".into(), t.clone());
+            }
+        }
+        "Security" => {
+            if let Some(u) = attr(&v, "UserID") {
+                out.insert("UserID".into(), u.clone());
+            }
+        }
+        "Correlation" => {
+            if let Some(a) = attr(&v, "ActivityID") {
+                out.insert("ActivityID".into(), a.clone());
+            }
+        }
+        _ => {
+            out.insert(k, text(v));
+        }
+    }
+}
+
+/// One named child of EventData / UserData (see [`flatten_data`]).
+fn data_field(out: &mut Map<String, Value>, k: String, v: Value, depth: usize) {
+    if k == "#attributes" {
+        return;
+    }
+    if k == "#text" {
+        insert_absent(out, "Data", v);
+        return;
+    }
+    match v {
+        Value::Object(ref inner) if depth < 8 && !inner.contains_key("#text") => {
+            flatten_data(v, out, depth + 1)
+        }
+        other => {
+            let v = text(other);
+            // Defender and a few other providers name data with spaces
+            // ("Threat Name"); SigmaHQ rules use the name without them.
+            if k.contains(' ') {
+                insert_absent(out, &k.replace(' ', ""), v.clone());
+            }
+            insert_absent(out, &k, v)
+        }
+    }
+}
+
+/// Flatten one record rendered as JSON by the `evtx` crate straight from its
+/// bytes, without building the nested document first: the `System`,
+/// `EventData` and `UserData` children are streamed into the flat map.
+/// Gives the same map as `flatten_evtx_json(serde_json::from_slice(bytes))`;
+/// `Ok(None)` when the record has no `Event` object.
+pub fn flatten_evtx_json_bytes(bytes: &[u8]) -> serde_json::Result<Option<Map<String, Value>>> {
+    use serde::de::DeserializeSeed;
+    let mut out = Map::new();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let found = stream::Root(&mut out).deserialize(&mut de)?;
+    de.end()?;
+    Ok(found.then_some(out))
+}
+
+mod stream {
+    //! serde seeds that walk a rendered record once, writing flat fields.
+    use super::{data_field, insert_absent, system_field};
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde::{Deserialize, Deserializer};
+    use serde_json::{Map, Value};
+    use std::fmt;
+
+    /// `{"Event": {...}}`; yields whether an `Event` object was seen.
+    pub(super) struct Root<'a>(pub &'a mut Map<String, Value>);
+
+    impl<'de> DeserializeSeed<'de> for Root<'_> {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Root<'_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an EVTX record object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<bool, A::Error> {
+            let mut found = false;
+            while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                if k == "Event" && !found {
+                    found = m.next_value_seed(Event(&mut *self.0))?;
+                } else {
+                    m.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<bool, A::Error> {
+            while s.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(false)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_unit<E>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+            Ok(false)
+        }
+    }
+
+    /// The `Event` object: `System` first, then the data sections.
+    struct Event<'a>(&'a mut Map<String, Value>);
+
+    impl<'de> DeserializeSeed<'de> for Event<'_> {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Event<'_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an Event object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<bool, A::Error> {
+            // Same precedence as the tree flattener: System, then EventData,
+            // then UserData. Records render System first and rarely carry
+            // UserData, so only EventData after System is streamed; any other
+            // section is kept and applied at the end, in that order.
+            let mut system_seen = false;
+            let mut event_data_seen = false;
+            let mut later: Vec<(bool, Value)> = Vec::new();
+            while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                match k.as_ref() {
+                    "System" if !system_seen => {
+                        system_seen = true;
+                        m.next_value_seed(System(&mut *self.0))?;
+                    }
+                    "EventData" if system_seen && !event_data_seen => {
+                        event_data_seen = true;
+                        m.next_value_seed(Data(&mut *self.0))?;
+                    }
+                    "EventData" | "UserData" => {
+                        later.push((k == "UserData", m.next_value::<Value>()?));
+                    }
+                    _ => {
+                        m.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            later.sort_by_key(|(user, _)| *user);
+            for (_, v) in later {
+                super::flatten_data(v, self.0, 0);
+            }
+            Ok(true)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<bool, A::Error> {
+            while s.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(false)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_unit<E>(self) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+            Ok(false)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+            Ok(false)
+        }
+    }
+
+    struct System<'a>(&'a mut Map<String, Value>);
+
+    impl<'de> DeserializeSeed<'de> for System<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            if let Value::Object(m) = Value::deserialize(d)? {
+                for (k, v) in m {
+                    system_field(self.0, k, v);
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// EventData / UserData at depth 0.
+    struct Data<'a>(&'a mut Map<String, Value>);
+
+    impl<'de> DeserializeSeed<'de> for Data<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Data<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("event data")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
+            while let Some(k) = m.next_key::<String>()? {
+                if k == "#attributes" {
+                    m.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                let v = m.next_value::<Value>()?;
+                data_field(self.0, k, v, 0);
+            }
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, s: A) -> Result<(), A::Error> {
+            let v = Value::deserialize(serde::de::value::SeqAccessDeserializer::new(s))?;
+            insert_absent(self.0, "Data", v);
+            Ok(())
+        }
+        fn visit_str<E>(self, v: &str) -> Result<(), E> {
+            insert_absent(self.0, "Data", Value::String(v.to_owned()));
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<(), E> {
+            insert_absent(self.0, "Data", Value::Bool(v));
+            Ok(())
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+            insert_absent(self.0, "Data", Value::from(v));
+            Ok(())
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+            insert_absent(self.0, "Data", Value::from(v));
+            Ok(())
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+            insert_absent(self.0, "Data", Value::from(v));
+            Ok(())
+        }
+    }
 }
 
 /// Flatten a Winlogbeat / Elastic Common Schema document

@@ -549,7 +549,11 @@ pub fn summarize(
         if s == (Standing::Open { failing: true }) {
             out.failing += 1;
         }
-        let i = m.level.map(usize::from).filter(|l| (1..=3).contains(l)).unwrap_or(0);
+        let i = m
+            .level
+            .map(usize::from)
+            .filter(|l| (1..=3).contains(l))
+            .unwrap_or(0);
         out.buckets[i].add(s);
     }
     out

@@ -95,12 +95,13 @@ impl Store {
 
     /// One run of a facility with its results; NotFound when the run is another facility's.
     pub async fn check_run(&self, facility: &Finess, run_id: &str) -> Result<CheckRun> {
-        let row = sqlx::query("SELECT id, source, at_us FROM check_runs WHERE id = $1 AND facility = $2")
-            .bind(run_id)
-            .bind(facility.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("check run {run_id}")))?;
+        let row =
+            sqlx::query("SELECT id, source, at_us FROM check_runs WHERE id = $1 AND facility = $2")
+                .bind(run_id)
+                .bind(facility.as_str())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("check run {run_id}")))?;
         Ok(CheckRun {
             results: self.check_results(run_id).await?,
             id: run_id.to_owned(),

@@ -18,7 +18,9 @@
 
 use crate::{Result, Store, StoreError, ts_from_us};
 use hygie_core::plan::{self, RegionStatus, StatusSummary};
-use hygie_core::{Catalog, CheckRun, Declaration, Facility, FacilityStatus, Finess, MeasureId, Region};
+use hygie_core::{
+    Catalog, CheckRun, Declaration, Facility, FacilityStatus, Finess, MeasureId, Region,
+};
 use sqlx::{Any, Row, Transaction};
 use std::collections::BTreeMap;
 
@@ -134,9 +136,17 @@ impl Current {
         let decl = self
             .declarations
             .get(facility.as_str())
-            .map(|m| m.iter().map(|(k, d)| (k.clone(), vec![d.clone()])).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, d)| (k.clone(), vec![d.clone()]))
+                    .collect()
+            })
             .unwrap_or_default();
-        let runs = self.runs.get(facility.as_str()).cloned().unwrap_or_default();
+        let runs = self
+            .runs
+            .get(facility.as_str())
+            .cloned()
+            .unwrap_or_default();
         (decl, runs)
     }
 
@@ -248,11 +258,13 @@ impl Store {
         let fingerprint = plan::catalog_fingerprint(catalog);
         // Read the version first: whatever is read after it is at least that recent.
         let version = self.facility_version(id).await?;
-        let rows = sqlx::query("SELECT as_of, score FROM facility_trend WHERE facility = $1 AND catalog = $2")
-            .bind(id.as_str())
-            .bind(&fingerprint)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT as_of, score FROM facility_trend WHERE facility = $1 AND catalog = $2",
+        )
+        .bind(id.as_str())
+        .bind(&fingerprint)
+        .fetch_all(&self.pool)
+        .await?;
         let mut kept: BTreeMap<String, f64> = BTreeMap::new();
         for r in rows {
             kept.insert(r.try_get("as_of")?, r.try_get("score")?);
@@ -267,7 +279,12 @@ impl Store {
             let runs = self.check_runs(id, None).await?;
             let computed: Vec<(jiff::civil::Date, f64)> = missing
                 .iter()
-                .map(|d| (*d, plan::facility_status(&f, catalog, &decl, &runs, *d).score))
+                .map(|d| {
+                    (
+                        *d,
+                        plan::facility_status(&f, catalog, &decl, &runs, *d).score,
+                    )
+                })
                 .collect();
             for (d, s) in &computed {
                 kept.insert(d.to_string(), *s);
@@ -293,12 +310,14 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // Locks the facility's state row (PostgreSQL waits for a concurrent writer, then sees
         // its new version; SQLite serialises writers): the check and the inserts are atomic.
-        let same = sqlx::query("UPDATE facility_state SET version = version WHERE facility = $1 AND version = $2")
-            .bind(id.as_str())
-            .bind(version)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let same = sqlx::query(
+            "UPDATE facility_state SET version = version WHERE facility = $1 AND version = $2",
+        )
+        .bind(id.as_str())
+        .bind(version)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if same != 1 {
             return Ok(());
         }
@@ -346,10 +365,14 @@ impl Store {
             let version: Option<i64> = r.try_get("version")?;
             let latest: Option<i64> = r.try_get("latest_us")?;
             let (Some(version), Some(latest)) = (version, latest) else {
-                return self.region_status_from_history(catalog, region, as_of).await;
+                return self
+                    .region_status_from_history(catalog, region, as_of)
+                    .await;
             };
             if latest >= cutoff {
-                return self.region_status_from_history(catalog, region, as_of).await;
+                return self
+                    .region_status_from_history(catalog, region, as_of)
+                    .await;
             }
             let summary_version: i64 = r.try_get("summary_version")?;
             let summary_catalog: Option<String> = r.try_get("summary_catalog")?;
@@ -369,7 +392,8 @@ impl Store {
         if !stale.is_empty() {
             // One facility's facts, or the whole region's when many are stale (after a bulk load).
             let current = if stale.len() == 1 {
-                self.current(Of::Facility(&facilities[stale[0].0].id)).await?
+                self.current(Of::Facility(&facilities[stale[0].0].id))
+                    .await?
             } else {
                 self.current(Of::Region(region)).await?
             };
@@ -384,7 +408,9 @@ impl Store {
         let rows = facilities
             .iter()
             .zip(&summaries)
-            .map(|(f, s)| plan::region_row(f, s.as_ref().unwrap_or(&StatusSummary::default()), as_of))
+            .map(|(f, s)| {
+                plan::region_row(f, s.as_ref().unwrap_or(&StatusSummary::default()), as_of)
+            })
             .collect();
         Ok(RegionStatus {
             region,

@@ -247,7 +247,9 @@ async fn bench(backend: &str, n: usize, seconds: &str) {
     };
     println!(
         "{backend}: (load average {})",
-        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
     let t = Instant::now();
     let ids = seed(&store, n).await;
@@ -290,7 +292,10 @@ async fn bench(backend: &str, n: usize, seconds: &str) {
     // The seed wrote rows directly: build the precomputed views as a bulk load must.
     let t = Instant::now();
     store.rebuild_views().await.unwrap();
-    println!("  rebuilding the views took {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "  rebuilding the views took {:.0} ms",
+        t.elapsed().as_secs_f64() * 1000.0
+    );
     let catalog = hygie_catalog::bundled().unwrap();
     let bre = Region::parse("BRE").unwrap();
     let today = hygie_web::api::today();
@@ -309,12 +314,22 @@ async fn bench(backend: &str, n: usize, seconds: &str) {
         "  first regional view (every summary recomputed from the current facts): {:.0} ms",
         t.elapsed().as_secs_f64() * 1000.0
     );
-    assert_eq!(first, replayed, "the precomputed view equals the replayed one");
+    assert_eq!(
+        first, replayed,
+        "the precomputed view equals the replayed one"
+    );
     // First page loads compute and keep the trend points of the facility page.
     for (url, cookie) in [(&region_url, &officer), (&facility_url, &ciso)] {
         let t = Instant::now();
         let out = std::process::Command::new("curl")
-            .args(["-sf", "-o", "/dev/null", "-H", &format!("Cookie: {cookie}"), url])
+            .args([
+                "-sf",
+                "-o",
+                "/dev/null",
+                "-H",
+                &format!("Cookie: {cookie}"),
+                url,
+            ])
             .status()
             .expect("curl is needed");
         assert!(out.success(), "{url} answered with an error");

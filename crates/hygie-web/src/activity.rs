@@ -21,7 +21,10 @@ pub fn routes() -> Router<AppState> {
         .route("/facilities/{finess}/audits/{run}", get(audit_page))
         .route("/facilities/{finess}/alerts", get(alerts_page))
         .route("/facilities/{finess}/incidents", get(incidents_page))
-        .route("/facilities/{finess}/incidents/{incident}", get(incident_page))
+        .route(
+            "/facilities/{finess}/incidents/{incident}",
+            get(incident_page),
+        )
         .route(
             "/facilities/{finess}/incidents/{incident}/drafts/{duty}",
             get(draft_page),
@@ -45,7 +48,11 @@ fn when(ts: jiff::Timestamp) -> String {
     ts.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string()
 }
 
-async fn audits_page(State(st): State<AppState>, p: PageUser, Path(id): Path<String>) -> PageResult {
+async fn audits_page(
+    State(st): State<AppState>,
+    p: PageUser,
+    Path(id): Path<String>,
+) -> PageResult {
     let lang = p.lang();
     let id = finess(&id)?;
     let scoped = st.store().scoped(&p.c.access);
@@ -53,7 +60,11 @@ async fn audits_page(State(st): State<AppState>, p: PageUser, Path(id): Path<Str
     let runs = scoped.check_run_list(&id).await?;
     let mut b = facility_nav(lang, &id);
     if runs.is_empty() {
-        let _ = write!(b, "<p>{}</p>", t(lang, "No audit yet.", "Aucun audit pour l'instant."));
+        let _ = write!(
+            b,
+            "<p>{}</p>",
+            t(lang, "No audit yet.", "Aucun audit pour l'instant.")
+        );
     } else {
         b.push_str(&table_head(&[
             t(lang, "Date", "Date"),
@@ -92,8 +103,12 @@ async fn audit_page(
     let scoped = st.store().scoped(&p.c.access);
     let f = scoped.facility(&id).await?;
     let mut run = scoped.check_run(&id, &run).await?;
-    run.results
-        .sort_by_key(|r| (r.outcome != RuleOutcome::Fail, std::cmp::Reverse(r.severity)));
+    run.results.sort_by_key(|r| {
+        (
+            r.outcome != RuleOutcome::Fail,
+            std::cmp::Reverse(r.severity),
+        )
+    });
     let failed = run
         .results
         .iter()
@@ -119,8 +134,14 @@ async fn audit_page(
     ]));
     for r in &run.results {
         let outcome = match r.outcome {
-            RuleOutcome::Fail => format!("<span class=\"late\">{}</span>", t(lang, "failed", "en échec")),
-            RuleOutcome::Pass => format!("<span class=\"ok\">{}</span>", t(lang, "passed", "conforme")),
+            RuleOutcome::Fail => format!(
+                "<span class=\"late\">{}</span>",
+                t(lang, "failed", "en échec")
+            ),
+            RuleOutcome::Pass => format!(
+                "<span class=\"ok\">{}</span>",
+                t(lang, "passed", "conforme")
+            ),
         };
         let measures: Vec<String> = r
             .measures
@@ -136,7 +157,11 @@ async fn audit_page(
             r.severity.as_str(),
             measures.join(", "),
             shown.join(", "),
-            if more > 0 { format!(" … (+{more})") } else { String::new() }
+            if more > 0 {
+                format!(" … (+{more})")
+            } else {
+                String::new()
+            }
         );
     }
     b.push_str("</table>");
@@ -144,7 +169,11 @@ async fn audit_page(
     Ok(p.page(&title, &b))
 }
 
-async fn alerts_page(State(st): State<AppState>, p: PageUser, Path(id): Path<String>) -> PageResult {
+async fn alerts_page(
+    State(st): State<AppState>,
+    p: PageUser,
+    Path(id): Path<String>,
+) -> PageResult {
     let lang = p.lang();
     let id = finess(&id)?;
     let scoped = st.store().scoped(&p.c.access);
@@ -166,7 +195,13 @@ async fn alerts_page(State(st): State<AppState>, p: PageUser, Path(id): Path<Str
             let incident = a
                 .incident
                 .as_deref()
-                .map(|i| format!("<a href=\"/facilities/{id}/incidents/{}\">{}</a>", esc(i), esc(i)))
+                .map(|i| {
+                    format!(
+                        "<a href=\"/facilities/{id}/incidents/{}\">{}</a>",
+                        esc(i),
+                        esc(i)
+                    )
+                })
                 .unwrap_or_default();
             let _ = write!(
                 b,
@@ -198,7 +233,11 @@ fn remaining(d: jiff::SignedDuration, lang: Lang) -> String {
     }
 }
 
-async fn incidents_page(State(st): State<AppState>, p: PageUser, Path(id): Path<String>) -> PageResult {
+async fn incidents_page(
+    State(st): State<AppState>,
+    p: PageUser,
+    Path(id): Path<String>,
+) -> PageResult {
     let lang = p.lang();
     let id = finess(&id)?;
     let scoped = st.store().scoped(&p.c.access);
@@ -218,7 +257,9 @@ async fn incidents_page(State(st): State<AppState>, p: PageUser, Path(id): Path<
             t(lang, "Time left", "Temps restant"),
         ]));
         for inc in &list {
-            let obligations = inc.obligations(now).map_err(|e| WebError::Invalid(e.to_string()))?;
+            let obligations = inc
+                .obligations(now)
+                .map_err(|e| WebError::Invalid(e.to_string()))?;
             let next = obligations
                 .iter()
                 .filter(|o| o.unmet())
@@ -250,8 +291,13 @@ async fn incidents_page(State(st): State<AppState>, p: PageUser, Path(id): Path<
 fn obligation_status(s: &ObligationStatus, lang: Lang) -> String {
     match s {
         ObligationStatus::Due => t(lang, "due", "à faire").to_owned(),
-        ObligationStatus::Late => format!("<span class=\"late\">{}</span>", t(lang, "late", "en retard")),
-        ObligationStatus::Sent => format!("<span class=\"ok\">{}</span>", t(lang, "sent", "envoyée")),
+        ObligationStatus::Late => format!(
+            "<span class=\"late\">{}</span>",
+            t(lang, "late", "en retard")
+        ),
+        ObligationStatus::Sent => {
+            format!("<span class=\"ok\">{}</span>", t(lang, "sent", "envoyée"))
+        }
         ObligationStatus::NotRequired => t(lang, "not required", "non requise").to_owned(),
     }
 }
@@ -265,7 +311,9 @@ async fn incident_page(
     let id = finess(&id)?;
     let inc = st.store().scoped(&p.c.access).incident(&id, &iid).await?;
     let now = jiff::Timestamp::now();
-    let obligations = inc.obligations(now).map_err(|e| WebError::Invalid(e.to_string()))?;
+    let obligations = inc
+        .obligations(now)
+        .map_err(|e| WebError::Invalid(e.to_string()))?;
     // The clocks move: the page reloads itself every minute (no script: the CSP forbids it).
     let mut b = String::from("<meta http-equiv=\"refresh\" content=\"60\">");
     b.push_str(&facility_nav(lang, &id));
@@ -288,7 +336,10 @@ async fn incident_page(
         t(lang, "Draft", "Brouillon"),
     ]));
     for o in obligations.iter().filter(|o| o.required) {
-        let left = o.remaining(now).map(|d| remaining(d, lang)).unwrap_or_default();
+        let left = o
+            .remaining(now)
+            .map(|d| remaining(d, lang))
+            .unwrap_or_default();
         let _ = write!(
             b,
             "<tr class=\"obligation\" id=\"obligation-{duty}\"><td>{}<br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td class=\"clock\">{left}</td>\
@@ -296,7 +347,10 @@ async fn incident_page(
             esc(o.duty.label().get(lang)),
             esc(&o.reason),
             esc(o.duty.recipient().get(lang)),
-            o.due.as_ref().map(|d| esc(&clock::rfc3339(d))).unwrap_or_default(),
+            o.due
+                .as_ref()
+                .map(|d| esc(&clock::rfc3339(d)))
+                .unwrap_or_default(),
             obligation_status(&o.status, lang),
             esc(&inc.id),
             t(lang, "open", "ouvrir"),
@@ -313,7 +367,11 @@ async fn incident_page(
         let _ = write!(
             b,
             "<details><summary>{}</summary><p>{}</p></details>",
-            t(lang, "Duties that do not apply", "Obligations qui ne s'appliquent pas"),
+            t(
+                lang,
+                "Duties that do not apply",
+                "Obligations qui ne s'appliquent pas"
+            ),
             not_required.join("<br>")
         );
     }
@@ -346,9 +404,9 @@ async fn draft_page(
         t(lang, "Back to the incident", "Retour à l'incident"),
         other.0,
         other.1,
-        t(lang, "Recipient:", "Destinataire :"),
+        t(draft_lang, "Recipient:", "Destinataire :"),
         esc(&draft.recipient),
-        t(lang, "Legal basis:", "Base légale :"),
+        t(draft_lang, "Legal basis:", "Base légale :"),
         esc(&draft.basis)
     );
     for s in &draft.sections {

@@ -331,8 +331,12 @@ async fn audit(
         .scoped(&c.access)
         .check_run(&finess(&id)?, &run)
         .await?;
-    run.results
-        .sort_by_key(|r| (r.outcome != hygie_core::RuleOutcome::Fail, std::cmp::Reverse(r.severity)));
+    run.results.sort_by_key(|r| {
+        (
+            r.outcome != hygie_core::RuleOutcome::Fail,
+            std::cmp::Reverse(r.severity),
+        )
+    });
     Ok(Json(run).into_response())
 }
 
@@ -457,8 +461,9 @@ async fn incident_draft(
         .scoped(&c.access)
         .incident(&finess(&id)?, &inc)
         .await?;
-    let draft = hygie_incident::draft::draft(&inc, duty(&d)?, lang_of(&q, c.lang), jiff::Timestamp::now())
-        .map_err(invalid)?;
+    let draft =
+        hygie_incident::draft::draft(&inc, duty(&d)?, lang_of(&q, c.lang), jiff::Timestamp::now())
+            .map_err(invalid)?;
     Ok(Json(draft).into_response())
 }
 

@@ -774,7 +774,11 @@ async fn facility_page(
     let f = &s.facility;
     let mut b = crate::activity::facility_nav(lang, &f.id);
     if f.region.is_demo() {
-        b.push_str(&demo_note(lang, "Demo data: this facility is fictitious.", "Données de démonstration : cet établissement est fictif."));
+        b.push_str(&demo_note(
+            lang,
+            "Demo data: this facility is fictitious.",
+            "Données de démonstration : cet établissement est fictif.",
+        ));
     }
     let _ = write!(
         b,
@@ -1277,7 +1281,11 @@ async fn region_page(
     let rs = region_rows(&st, &p, &r, &q).await?;
     let mut b = String::new();
     if rs.demo {
-        b.push_str(&demo_note(lang, "Demo region: fictitious facilities.", "Région de démonstration : établissements fictifs."));
+        b.push_str(&demo_note(
+            lang,
+            "Demo region: fictitious facilities.",
+            "Région de démonstration : établissements fictifs.",
+        ));
     }
     let late = rs.facilities.iter().filter(|f| f.overdue > 0).count();
     let overdue: usize = rs.facilities.iter().map(|f| f.overdue).sum();

@@ -68,8 +68,8 @@ impl SecretKey {
                 });
             }
         }
-        let bytes = hex::decode(text.trim())
-            .map_err(|_| read("expected 64 hexadecimal digits".into()))?;
+        let bytes =
+            hex::decode(text.trim()).map_err(|_| read("expected 64 hexadecimal digits".into()))?;
         let k: [u8; 32] = bytes
             .try_into()
             .map_err(|_| read("expected 64 hexadecimal digits (32 bytes)".into()))?;
@@ -158,7 +158,11 @@ mod tests {
         let sealed = k.seal(7, "JBSWY3DPEHPK3PXP")?;
         assert!(sealed.starts_with("v1:"));
         assert!(!sealed.contains("JBSWY3DPEHPK3PXP"));
-        assert_ne!(sealed, k.seal(7, "JBSWY3DPEHPK3PXP")?, "fresh nonce each time");
+        assert_ne!(
+            sealed,
+            k.seal(7, "JBSWY3DPEHPK3PXP")?,
+            "fresh nonce each time"
+        );
         assert_eq!(k.open(7, &sealed)?, ("JBSWY3DPEHPK3PXP".to_owned(), false));
         assert!(matches!(k.open(8, &sealed), Err(SealError::Open)));
         assert!(matches!(
@@ -186,7 +190,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&path)?.permissions().mode() & 0o777,
+                0o600
+            );
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
             assert!(matches!(
                 SecretKey::load(&path),

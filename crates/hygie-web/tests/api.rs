@@ -487,10 +487,11 @@ async fn csrf_missing_or_wrong_is_refused_and_changes_nothing() {
             .is_empty()
     );
     // The right token works.
-    let req = post_form(&path, &cookie, &[
-            ("csrf", &csrf),
-            ("status", "implemented"),
-        ]);
+    let req = post_form(
+        &path,
+        &cookie,
+        &[("csrf", &csrf), ("status", "implemented")],
+    );
     assert_eq!(app.send(req).await.status(), 303);
     assert_eq!(
         app.store
@@ -501,11 +502,15 @@ async fn csrf_missing_or_wrong_is_refused_and_changes_nothing() {
         1
     );
     // The login form's own double-submit token.
-    let req = post_form("/login", "hygie_pre=aaaa", &[
+    let req = post_form(
+        "/login",
+        "hygie_pre=aaaa",
+        &[
             ("csrf", "bbbb"),
             ("username", "ciso"),
             ("password", PASSWORD),
-        ]);
+        ],
+    );
     assert_eq!(app.send(req).await.status(), 403);
 }
 
@@ -523,19 +528,21 @@ async fn login(
         cookie.push_str("; ");
         cookie.push_str(c);
     }
-    let req = post_form("/login", &cookie, &[
+    let req = post_form(
+        "/login",
+        &cookie,
+        &[
             ("csrf", &pre),
             ("username", username),
             ("password", password),
-        ]);
+        ],
+    );
     app.send(req).await
 }
 
 async fn post_code(app: &App, path: &str, session: &str, code: &str) -> axum::http::Response<Body> {
     let page = app
-        .send(
-            get_with(path, &format!("hygie_session={session}")),
-        )
+        .send(get_with(path, &format!("hygie_session={session}")))
         .await;
     assert_eq!(page.status(), 200, "{path}");
     let html = body_string(page).await;
@@ -547,16 +554,18 @@ async fn post_code(app: &App, path: &str, session: &str, code: &str) -> axum::ht
         .next()
         .unwrap()
         .to_owned();
-    let req = post_form(path, &format!("hygie_session={session}"), &[("csrf", &csrf), ("code", code)]);
+    let req = post_form(
+        path,
+        &format!("hygie_session={session}"),
+        &[("csrf", &csrf), ("code", code)],
+    );
     app.send(req).await
 }
 
 async fn me_status(app: &App, session: &str) -> StatusCode {
-    app.send(
-        get_with("/api/v1/me", &format!("hygie_session={session}")),
-    )
-    .await
-    .status()
+    app.send(get_with("/api/v1/me", &format!("hygie_session={session}")))
+        .await
+        .status()
 }
 
 #[tokio::test]
@@ -599,9 +608,10 @@ async fn login_with_totp_enrolment_rotates_the_session_and_refuses_replay() {
 
     // Enrolment shows the seed; a wrong code is refused.
     let page = app
-        .send(
-            get_with("/login/enroll", &format!("hygie_session={enroll}")),
-        )
+        .send(get_with(
+            "/login/enroll",
+            &format!("hygie_session={enroll}"),
+        ))
         .await;
     let html = body_string(page).await;
     let secret = html
@@ -682,10 +692,8 @@ async fn login_with_totp_enrolment_rotates_the_session_and_refuses_replay() {
 
     // Logout ends the session.
     let html = body_string(
-        app.send(
-            get_with("/catalog", &format!("hygie_session={full2}")),
-        )
-        .await,
+        app.send(get_with("/catalog", &format!("hygie_session={full2}")))
+            .await,
     )
     .await;
     let csrf = html
@@ -696,7 +704,11 @@ async fn login_with_totp_enrolment_rotates_the_session_and_refuses_replay() {
         .next()
         .unwrap()
         .to_owned();
-    let req = post_form("/logout", &format!("hygie_session={full2}"), &[("csrf", &csrf)]);
+    let req = post_form(
+        "/logout",
+        &format!("hygie_session={full2}"),
+        &[("csrf", &csrf)],
+    );
     assert_eq!(app.send(req).await.status(), 303);
     assert_eq!(me_status(&app, &full2).await, 401);
 }
@@ -745,11 +757,11 @@ async fn login_attempts_are_throttled_per_address() {
     for _ in 0..31 {
         let form = app.send(get("/login")).await;
         let pre = set_cookie_value(&form, "hygie_pre").unwrap();
-        let mut req = post_form("/login", &format!("hygie_pre={pre}"), &[
-                ("csrf", &pre),
-                ("username", "x"),
-                ("password", "y"),
-            ]);
+        let mut req = post_form(
+            "/login",
+            &format!("hygie_pre={pre}"),
+            &[("csrf", &pre), ("username", "x"), ("password", "y")],
+        );
         req.extensions_mut()
             .insert(axum::extract::ConnectInfo(addr));
         last = app.send(req).await.status();
@@ -778,13 +790,17 @@ async fn bootstrap_token_creates_the_first_administrator_once() {
                 return form.status();
             }
             let pre = set_cookie_value(&form, "hygie_pre").unwrap();
-            let req = post_form("/setup", &format!("hygie_pre={pre}"), &[
+            let req = post_form(
+                "/setup",
+                &format!("hygie_pre={pre}"),
+                &[
                     ("csrf", &pre),
                     ("token", &tok),
                     ("username", "admin"),
                     ("display_name", "Admin"),
                     ("password", pw),
-                ]);
+                ],
+            );
             app.send(req).await.status()
         }
     };
@@ -900,7 +916,12 @@ async fn evidence_upload_form_changes_level_progress() {
     let m = before
         .measures
         .iter()
-        .find(|m| m.level == Some(1) && !m.status.is_done())
+        .find(|m| {
+            // Not one a failing check holds down (the seed fails a rule of IAM-04).
+            m.level == Some(1)
+                && !m.status.is_done()
+                && m.status != hygie_core::EffectiveStatus::Failing
+        })
         .unwrap()
         .id
         .clone();
@@ -947,14 +968,18 @@ async fn administrators_create_users_only_within_their_binding() {
         let (cookie, csrf) = (cookie.clone(), csrf.clone());
         let app = &app;
         async move {
-            let req = post_form("/admin/users", &cookie, &[
+            let req = post_form(
+                "/admin/users",
+                &cookie,
+                &[
                     ("csrf", &csrf),
                     ("username", &format!("u{}", fac.len() + role.len())),
                     ("display_name", "U"),
                     ("role", role),
                     ("facilities", &fac),
                     ("password", "a long password here"),
-                ]);
+                ],
+            );
             app.send(req).await.status()
         }
     };
@@ -989,7 +1014,9 @@ async fn audits_alerts_incidents_and_drafts() {
         let cred = cred.clone();
         let app = &app;
         async move {
-            let res = app.send(request("GET", &path, &cred, None, Vec::new())).await;
+            let res = app
+                .send(request("GET", &path, &cred, None, Vec::new()))
+                .await;
             assert_eq!(res.status(), 200, "{path}");
             body_string(res).await
         }
@@ -999,10 +1026,16 @@ async fn audits_alerts_incidents_and_drafts() {
     // Audits: the list counts the failed rule; the run shows the finding and its objects.
     let list = json(fetch(format!("/api/v1/facilities/{}/audits", s.own)).await);
     assert_eq!(list[0]["id"], s.runs[0].as_str());
-    assert_eq!((list[0]["rules"].as_i64(), list[0]["failed"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(
+        (list[0]["rules"].as_i64(), list[0]["failed"].as_i64()),
+        (Some(1), Some(1))
+    );
     let run = json(fetch(format!("/api/v1/facilities/{}/audits/{}", s.own, s.runs[0])).await);
     assert_eq!(run["results"][0]["outcome"], "fail");
-    assert_eq!(run["results"][0]["objects"][0], format!("krbtgt of {}", s.own));
+    assert_eq!(
+        run["results"][0]["objects"][0],
+        format!("krbtgt of {}", s.own)
+    );
     let page = fetch(format!("/facilities/{}/audits/{}", s.own, s.runs[0])).await;
     assert!(page.contains("AD-KRBTGT-AGE") && page.contains("id=\"findings-count\">1<"));
 
@@ -1016,9 +1049,17 @@ async fn audits_alerts_incidents_and_drafts() {
     let incidents = json(fetch(format!("/api/v1/facilities/{}/incidents", s.own)).await);
     assert_eq!(incidents[0]["id"], s.incidents[0].as_str());
     assert!(incidents[0]["unmet"].as_i64().unwrap() > 0);
-    let left = incidents[0]["next_due"]["remaining_seconds"].as_i64().unwrap();
+    let left = incidents[0]["next_due"]["remaining_seconds"]
+        .as_i64()
+        .unwrap();
     assert!(left > 0 && left <= 72 * 3600, "{left}");
-    let inc = json(fetch(format!("/api/v1/facilities/{}/incidents/{}", s.own, s.incidents[0])).await);
+    let inc = json(
+        fetch(format!(
+            "/api/v1/facilities/{}/incidents/{}",
+            s.own, s.incidents[0]
+        ))
+        .await,
+    );
     let cnil = inc["obligations"]
         .as_array()
         .unwrap()
@@ -1027,26 +1068,57 @@ async fn audits_alerts_incidents_and_drafts() {
         .unwrap();
     assert_eq!(cnil["required"], true);
     let remaining = cnil["remaining_seconds"].as_i64().unwrap();
-    assert!(remaining > 71 * 3600 && remaining <= 72 * 3600, "{remaining}");
-    let page = fetch(format!("/facilities/{}/incidents/{}", s.own, s.incidents[0])).await;
-    assert!(page.contains("id=\"obligation-cnil\"") && page.contains("2 d 23 h"), "{page}");
-    assert!(page.contains("http-equiv=\"refresh\""), "the clocks refresh");
+    assert!(
+        remaining > 71 * 3600 && remaining <= 72 * 3600,
+        "{remaining}"
+    );
+    let page = fetch(format!(
+        "/facilities/{}/incidents/{}",
+        s.own, s.incidents[0]
+    ))
+    .await;
+    assert!(
+        page.contains("id=\"obligation-cnil\"") && page.contains("2 d 23 h"),
+        "{page}"
+    );
+    assert!(
+        page.contains("http-equiv=\"refresh\""),
+        "the clocks refresh"
+    );
 
     // Drafts in both languages.
     let en = json(
-        fetch(format!("/api/v1/facilities/{}/incidents/{}/drafts/cnil?lang=en", s.own, s.incidents[0])).await,
+        fetch(format!(
+            "/api/v1/facilities/{}/incidents/{}/drafts/cnil?lang=en",
+            s.own, s.incidents[0]
+        ))
+        .await,
     );
     let fr = json(
-        fetch(format!("/api/v1/facilities/{}/incidents/{}/drafts/cnil?lang=fr", s.own, s.incidents[0])).await,
+        fetch(format!(
+            "/api/v1/facilities/{}/incidents/{}/drafts/cnil?lang=fr",
+            s.own, s.incidents[0]
+        ))
+        .await,
     );
-    assert_eq!((en["lang"].as_str(), fr["lang"].as_str()), (Some("en"), Some("fr")));
+    assert_eq!(
+        (en["lang"].as_str(), fr["lang"].as_str()),
+        (Some("en"), Some("fr"))
+    );
     assert_ne!(en["title"], fr["title"]);
-    let page = fetch(format!("/facilities/{}/incidents/{}/drafts/cnil?lang=fr", s.own, s.incidents[0])).await;
+    let page = fetch(format!(
+        "/facilities/{}/incidents/{}/drafts/cnil?lang=fr",
+        s.own, s.incidents[0]
+    ))
+    .await;
     assert!(page.contains("id=\"draft\"") && page.contains("Destinataire"));
     let unknown = app
         .send(request(
             "GET",
-            &format!("/api/v1/facilities/{}/incidents/{}/drafts/nope", s.own, s.incidents[0]),
+            &format!(
+                "/api/v1/facilities/{}/incidents/{}/drafts/nope",
+                s.own, s.incidents[0]
+            ),
             &cred,
             None,
             Vec::new(),

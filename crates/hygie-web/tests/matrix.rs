@@ -513,11 +513,16 @@ async fn run_matrix(app: &App) {
         for path in [
             format!("/api/v1/facilities/{}/audits/{}", s.own, s.runs[2]),
             format!("/api/v1/facilities/{}/incidents/{}", s.own, s.incidents[2]),
-            format!("/api/v1/facilities/{}/incidents/{}/drafts/cnil", s.own, s.incidents[1]),
+            format!(
+                "/api/v1/facilities/{}/incidents/{}/drafts/cnil",
+                s.own, s.incidents[1]
+            ),
             format!("/facilities/{}/audits/{}", s.own, s.runs[1]),
             format!("/facilities/{}/incidents/{}", s.own, s.incidents[2]),
         ] {
-            let res = app.send(request("GET", &path, cred, None, Vec::new())).await;
+            let res = app
+                .send(request("GET", &path, cred, None, Vec::new()))
+                .await;
             assert!(
                 matches!(res.status().as_u16(), 404 | 401 | 303),
                 "{} opens {path}: {}",

@@ -53,7 +53,8 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
         _ => None,
     };
     let breach_index = match &a.breached {
-        Some(p) => Some(std::sync::Arc::new(open_breached(p)?) as std::sync::Arc<dyn hygie_web::auth::BreachIndex>),
+        Some(p) => Some(std::sync::Arc::new(open_breached(p)?)
+            as std::sync::Arc<dyn hygie_web::auth::BreachIndex>),
         None => None,
     };
     let secret_key = match &a.secret_key_file {

@@ -571,7 +571,10 @@ fn precomputed_views_equal_a_full_recomputation_after_random_writes() {
             .filter(|x| x.recurrence_months.is_some())
             .map(|x| x.id.clone())
             .collect();
-        assert!(!recurring.is_empty(), "the catalogue has recurring measures");
+        assert!(
+            !recurring.is_empty(),
+            "the catalogue has recurring measures"
+        );
         let base = ts("2025-01-01T00:00:00Z").as_microsecond();
         let day = 24 * 3600 * 1_000_000i64;
         // Every checkpoint: today, a date after every fact (expiries pass), a date in the past.
@@ -606,7 +609,10 @@ fn precomputed_views_equal_a_full_recomputation_after_random_writes() {
                 let at = jiff::Timestamp::from_microsecond(at).expect("instant");
                 if rng.below(5) == 0 {
                     runs += 1;
-                    let ms = [&measures[rng.below(measures.len() as u64) as usize], &recurring[0]];
+                    let ms = [
+                        &measures[rng.below(measures.len() as u64) as usize],
+                        &recurring[0],
+                    ];
                     let run = CheckRun {
                         id: format!("run-{round}-{}", rng.below(100_000) * 1000 + runs),
                         source: ["ad", "backups", "passwords"][rng.below(3) as usize].into(),
@@ -724,11 +730,25 @@ fn journal_entries_of_a_region_or_facilities() {
             store.add_facility(f, false, &a).await.expect("add");
         }
         store
-            .declare(&b1.id, &m("END-01"), &DeclaredStatus::InProgress, None, None, &a)
+            .declare(
+                &b1.id,
+                &m("END-01"),
+                &DeclaredStatus::InProgress,
+                None,
+                None,
+                &a,
+            )
             .await
             .expect("declare");
         store
-            .declare(&i1.id, &m("END-01"), &DeclaredStatus::InProgress, None, None, &a)
+            .declare(
+                &i1.id,
+                &m("END-01"),
+                &DeclaredStatus::InProgress,
+                None,
+                None,
+                &a,
+            )
             .await
             .expect("declare");
         // A subject that merely starts with a FINESS number is not about that facility.
@@ -740,15 +760,25 @@ fn journal_entries_of_a_region_or_facilities() {
             v.into_iter().map(|e| e.subject).collect()
         };
         let bre = store
-            .journal_entries_of(hygie_store::Facilities::Region(Region::parse("BRE").expect("r")), 100)
+            .journal_entries_of(
+                hygie_store::Facilities::Region(Region::parse("BRE").expect("r")),
+                100,
+            )
             .await
             .expect("region");
         assert_eq!(
             subjects(bre),
-            [b1.id.to_string(), b2.id.to_string(), format!("{}/END-01", b1.id)]
+            [
+                b1.id.to_string(),
+                b2.id.to_string(),
+                format!("{}/END-01", b1.id)
+            ]
         );
         let these = store
-            .journal_entries_of(hygie_store::Facilities::These(&[i1.id.clone(), b2.id.clone()]), 1)
+            .journal_entries_of(
+                hygie_store::Facilities::These(&[i1.id.clone(), b2.id.clone()]),
+                1,
+            )
             .await
             .expect("these");
         assert_eq!(subjects(these), [format!("{}/END-01", i1.id)]);

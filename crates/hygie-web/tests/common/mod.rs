@@ -186,7 +186,11 @@ pub async fn seed(app: &App) -> Seed {
     }
     Seed {
         runs: [runs[0].clone(), runs[1].clone(), runs[2].clone()],
-        incidents: [incidents[0].clone(), incidents[1].clone(), incidents[2].clone()],
+        incidents: [
+            incidents[0].clone(),
+            incidents[1].clone(),
+            incidents[2].clone(),
+        ],
         own: fs[0].id.clone(),
         other: fs[1].id.clone(),
         far: fs[2].id.clone(),

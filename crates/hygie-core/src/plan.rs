@@ -345,21 +345,21 @@ fn combine(
             )),
         ),
         DeclaredStatus::Implemented => {
-            if let Some(months) = recurrence_months {
-                if expiry(d.at, months) < cutoff {
-                    let when = d.at.strftime("%Y-%m-%d").to_string();
-                    return (
-                        EffectiveStatus::Expired,
-                        Some(Localized::new(
-                            format!(
-                                "declared implemented on {when}, must be renewed every {months} months"
-                            ),
-                            format!(
-                                "déclarée mise en œuvre le {when}, à renouveler tous les {months} mois"
-                            ),
-                        )),
-                    );
-                }
+            if let Some(months) = recurrence_months
+                && expiry(d.at, months) < cutoff
+            {
+                let when = d.at.strftime("%Y-%m-%d").to_string();
+                return (
+                    EffectiveStatus::Expired,
+                    Some(Localized::new(
+                        format!(
+                            "declared implemented on {when}, must be renewed every {months} months"
+                        ),
+                        format!(
+                            "déclarée mise en œuvre le {when}, à renouveler tous les {months} mois"
+                        ),
+                    )),
+                );
             }
             (EffectiveStatus::Implemented, None)
         }

@@ -136,7 +136,7 @@ impl Store {
                 "SELECT finess FROM facilities WHERE region = $1".into(),
                 vec![r.code()],
             ),
-            Facilities::These(ids) if ids.is_empty() => return Ok(Vec::new()),
+            Facilities::These([]) => return Ok(Vec::new()),
             Facilities::These(ids) => (
                 (0..ids.len())
                     .map(|i| format!("${}", i + 1))

@@ -593,7 +593,7 @@ fn precomputed_views_equal_a_full_recomputation_after_random_writes() {
             for _ in 0..(if round == 0 { 4 } else { rng.below(2) }) {
                 let i = fs.len();
                 let mut f = facility(&format!("35{:06}", 100 + i), "BRE", kinds[i % kinds.len()]);
-                f.nis2 = if i % 2 == 0 {
+                f.nis2 = if i.is_multiple_of(2) {
                     Nis2Status::Essential
                 } else {
                     Nis2Status::Important

@@ -1126,3 +1126,41 @@ async fn audits_alerts_incidents_and_drafts() {
         .await;
     assert_eq!(unknown.status(), 404);
 }
+
+/// A TOTP seed stored in clear by an earlier version still opens the login, and is sealed then.
+#[tokio::test]
+async fn a_seed_stored_in_clear_is_sealed_at_its_next_use() {
+    let app = sqlite_app().await;
+    let s = seed(&app).await;
+    let u = user(
+        &app,
+        "dpo",
+        Role::Dpo,
+        Binding::Facilities {
+            facilities: vec![s.own.clone()],
+        },
+    )
+    .await;
+    let seed_b32 = "JBSWY3DPEHPK3PXPJBSWY3DP";
+    app.store.set_pending_totp(u.id, seed_b32).await.unwrap();
+    app.store
+        .confirm_totp(u.id, &hygie_store::Actor("test".into()))
+        .await
+        .unwrap();
+    let res = login(&app, "dpo", PASSWORD, None).await;
+    assert_eq!(res.headers()[header::LOCATION], "/login/totp");
+    let pending = set_cookie_value(&res, "hygie_session").unwrap();
+    let code = auth::totp_code(seed_b32, jiff::Timestamp::now().as_second());
+    let res = post_code(&app, "/login/totp", &pending, &code).await;
+    assert_eq!(res.status(), 303, "the clear seed still verifies");
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT totp_secret FROM users WHERE username = 'dpo'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    let stored = stored.unwrap();
+    assert!(
+        stored.starts_with("v1:") && !stored.contains(seed_b32),
+        "{stored}"
+    );
+}

@@ -81,4 +81,36 @@ fn serve_prints_bootstrap_token_once_and_guards_the_api() {
     // The store keeps only the token's digest.
     let db = std::fs::read(dir.path().join("hygie.sqlite")).unwrap_or_default();
     assert!(!String::from_utf8_lossy(&db).contains(&token));
+    // The key sealing TOTP seeds was created in the data directory, readable by its owner only.
+    let key = dir.path().join("secret.key");
+    let text = std::fs::read_to_string(&key).expect("secret.key created on first run");
+    assert_eq!(text.trim().len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
+
+/// A key file named explicitly must exist: the server refuses to start rather than create one.
+#[test]
+fn serve_refuses_a_missing_secret_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hygie"))
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--secret-key-file",
+            dir.path().join("absent.key").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("absent.key"));
 }

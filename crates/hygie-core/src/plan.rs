@@ -265,6 +265,14 @@ pub fn facility_status(
     }
 }
 
+/// When a declaration "implemented" of a measure renewed every `months` months stops counting.
+fn expiry(declared_at: jiff::Timestamp, months: u8) -> jiff::Timestamp {
+    declared_at
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .saturating_add(jiff::Span::new().months(i32::from(months)))
+        .timestamp()
+}
+
 fn combine(
     recurrence_months: Option<u8>,
     declared: Option<&Declaration>,
@@ -337,26 +345,21 @@ fn combine(
             )),
         ),
         DeclaredStatus::Implemented => {
-            if let Some(months) = recurrence_months {
-                let tz = jiff::tz::TimeZone::UTC;
-                let expires =
-                    d.at.to_zoned(tz)
-                        .saturating_add(jiff::Span::new().months(i32::from(months)))
-                        .timestamp();
-                if expires < cutoff {
-                    let when = d.at.strftime("%Y-%m-%d").to_string();
-                    return (
-                        EffectiveStatus::Expired,
-                        Some(Localized::new(
-                            format!(
-                                "declared implemented on {when}, must be renewed every {months} months"
-                            ),
-                            format!(
-                                "déclarée mise en œuvre le {when}, à renouveler tous les {months} mois"
-                            ),
-                        )),
-                    );
-                }
+            if let Some(months) = recurrence_months
+                && expiry(d.at, months) < cutoff
+            {
+                let when = d.at.strftime("%Y-%m-%d").to_string();
+                return (
+                    EffectiveStatus::Expired,
+                    Some(Localized::new(
+                        format!(
+                            "declared implemented on {when}, must be renewed every {months} months"
+                        ),
+                        format!(
+                            "déclarée mise en œuvre le {when}, à renouveler tous les {months} mois"
+                        ),
+                    )),
+                );
             }
             (EffectiveStatus::Implemented, None)
         }
@@ -442,4 +445,181 @@ impl RegionStatus {
             facilities,
         }
     }
+}
+
+/// How one applicable measure stands whatever the date, once the facility's declarations and
+/// check runs are known: only the expiry of a recurring "implemented" depends on the date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Not applicable: not counted.
+    Excluded,
+    /// Counted, not done (not started, in progress, or failing).
+    Open { failing: bool },
+    /// Done on every date after the facts (verified, or implemented without recurrence).
+    Done,
+    /// Done while the status date ends no later than this instant (microseconds): a recurring
+    /// "implemented" that must be renewed.
+    DoneUntil(i64),
+}
+
+/// The counts of one plan level (or of the measures without a level) that do not depend on the
+/// date, with the expiry instants of the recurring ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SummaryBucket {
+    /// Applicable measures counted.
+    pub total: usize,
+    /// Done whatever the date.
+    pub done: usize,
+    /// Expiry instants (microseconds) of measures done until then.
+    pub until: Vec<i64>,
+}
+
+impl SummaryBucket {
+    fn add(&mut self, s: Standing) {
+        match s {
+            Standing::Excluded => {}
+            Standing::Open { .. } => self.total += 1,
+            Standing::Done => {
+                self.total += 1;
+                self.done += 1;
+            }
+            Standing::DoneUntil(t) => {
+                self.total += 1;
+                self.until.push(t);
+            }
+        }
+    }
+
+    /// Measures done at a status date whose day ends at `cutoff_us`.
+    fn done_at(&self, cutoff_us: i64) -> usize {
+        self.done + self.until.iter().filter(|&&t| t >= cutoff_us).count()
+    }
+}
+
+/// A facility's status reduced to what does not depend on the date: enough to give its regional
+/// row on any date after its latest declaration or check run. Stored by the store as a
+/// precomputed view; `region_row` derives due and overdue counts at read time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct StatusSummary {
+    /// Index 0: measures without a plan level; 1..=3: the plan levels.
+    pub buckets: [SummaryBucket; 4],
+    pub failing: usize,
+}
+
+/// How `measure` stands for a facility given its latest declaration and the automated status.
+fn standing(
+    recurrence_months: Option<u8>,
+    declared: Option<&Declaration>,
+    auto: &AutoStatus,
+) -> Standing {
+    match auto {
+        AutoStatus::Failing { .. } => return Standing::Open { failing: true },
+        AutoStatus::Verified { .. } => return Standing::Done,
+        AutoStatus::Unchecked => {}
+    }
+    match declared.map(|d| (&d.status, d.at)) {
+        None | Some((DeclaredStatus::NotStarted | DeclaredStatus::InProgress, _)) => {
+            Standing::Open { failing: false }
+        }
+        Some((DeclaredStatus::NotApplicable { .. }, _)) => Standing::Excluded,
+        Some((DeclaredStatus::Implemented, at)) => match recurrence_months {
+            Some(months) => Standing::DoneUntil(expiry(at, months).as_microsecond()),
+            None => Standing::Done,
+        },
+    }
+}
+
+/// Summarise a facility from the latest declaration of each measure and the latest run of each
+/// audit source (the caller selects them). Equal to `facility_status` on every date whose end
+/// comes after all of these facts.
+pub fn summarize(
+    facility: &Facility,
+    catalog: &Catalog,
+    latest: &BTreeMap<MeasureId, Declaration>,
+    latest_runs: &[&CheckRun],
+) -> StatusSummary {
+    let mut out = StatusSummary::default();
+    for m in catalog
+        .measures
+        .iter()
+        .filter(|m| m.applies(facility.kind, facility.nis2))
+    {
+        let auto = AutoStatus::of(&m.id, latest_runs);
+        let s = standing(m.recurrence_months, latest.get(&m.id), &auto);
+        if s == (Standing::Open { failing: true }) {
+            out.failing += 1;
+        }
+        let i = m
+            .level
+            .map(usize::from)
+            .filter(|l| (1..=3).contains(l))
+            .unwrap_or(0);
+        out.buckets[i].add(s);
+    }
+    out
+}
+
+/// A facility's regional row on `as_of`, from its summary: due dates and overdue counts are
+/// derived here, from the date, never stored.
+pub fn region_row(facility: &Facility, summary: &StatusSummary, as_of: Date) -> RegionRow {
+    let cutoff = end_of_day(as_of).as_microsecond();
+    let levels: Vec<RegionLevel> = (1..=3u8)
+        .map(|level| {
+            let b = &summary.buckets[usize::from(level)];
+            let due_date = facility.level_due(level);
+            let done = b.done_at(cutoff);
+            RegionLevel {
+                level,
+                due_date,
+                done,
+                total: b.total,
+                overdue: if (as_of - due_date).get_days() > 0 {
+                    b.total - done
+                } else {
+                    0
+                },
+            }
+        })
+        .collect();
+    let total: usize = summary.buckets.iter().map(|b| b.total).sum();
+    let done: usize = summary.buckets.iter().map(|b| b.done_at(cutoff)).sum();
+    RegionRow {
+        id: facility.id.clone(),
+        name: facility.name.clone(),
+        kind: facility.kind,
+        departement: facility.id.departement().to_owned(),
+        nis2: facility.nis2,
+        plan_start: facility.plan_start,
+        level_reached: levels.iter().take_while(|l| l.done == l.total).count() as u8,
+        overdue: levels.iter().map(|l| l.overdue).sum(),
+        levels,
+        failing: summary.failing,
+        score: score(done, total),
+    }
+}
+
+/// A fingerprint of what, in the catalogue, a status depends on (which measures apply to whom,
+/// their levels, recurrences and principles): precomputed views made with another catalogue are
+/// not reused.
+pub fn catalog_fingerprint(catalog: &Catalog) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for m in &catalog.measures {
+        h.update(m.id.as_str());
+        h.update([
+            m.level.unwrap_or(0),
+            m.recurrence_months.unwrap_or(0),
+            u8::from(m.nis2_only),
+        ]);
+        for k in &m.applies_to {
+            h.update(k.as_str());
+            h.update(b",");
+        }
+        for p in &m.principles {
+            h.update(p.as_str());
+            h.update(b",");
+        }
+        h.update(b";");
+    }
+    hex::encode(&h.finalize()[..16])
 }

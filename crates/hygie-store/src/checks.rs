@@ -6,6 +6,16 @@ use crate::{Result, Store, StoreError, ts_from_us};
 use hygie_core::{CheckRun, Finess, MeasureId, RuleOutcome, RuleResult, Severity};
 use sqlx::Row;
 
+/// A check run without its results: what a list of audits shows.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RunHeader {
+    pub id: String,
+    pub source: String,
+    pub at: jiff::Timestamp,
+    pub rules: i64,
+    pub failed: i64,
+}
+
 impl Store {
     /// Save a complete run with every rule result, in one transaction: a run is never saved half.
     /// `summary` is the audit's own JSON summary (level, scores...), never holding secrets.
@@ -46,7 +56,7 @@ impl Store {
                 .await?;
         }
         let details = serde_json::json!({ "run": run.id, "source": run.source, "rules": run.results.len(), "failed": failed });
-        append(
+        let seq = append(
             &mut tx,
             actor,
             "check.run",
@@ -54,6 +64,7 @@ impl Store {
             &details.to_string(),
         )
         .await?;
+        crate::current::ran(&mut tx, facility, run, seq).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -80,6 +91,47 @@ impl Store {
             });
         }
         Ok(runs)
+    }
+
+    /// One run of a facility with its results; NotFound when the run is another facility's.
+    pub async fn check_run(&self, facility: &Finess, run_id: &str) -> Result<CheckRun> {
+        let row =
+            sqlx::query("SELECT id, source, at_us FROM check_runs WHERE id = $1 AND facility = $2")
+                .bind(run_id)
+                .bind(facility.as_str())
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("check run {run_id}")))?;
+        Ok(CheckRun {
+            results: self.check_results(run_id).await?,
+            id: run_id.to_owned(),
+            source: row.try_get("source")?,
+            at: ts_from_us(row.try_get("at_us")?)?,
+        })
+    }
+
+    /// The runs of a facility without their results, newest first: (id, source, at, rules, failed).
+    pub async fn check_run_list(&self, facility: &Finess) -> Result<Vec<RunHeader>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.source, c.at_us, COUNT(r.rule) AS rules, \
+             COALESCE(SUM(CASE WHEN r.outcome = 'fail' THEN 1 ELSE 0 END), 0) AS failed \
+             FROM check_runs c LEFT JOIN check_results r ON r.run_id = c.id WHERE c.facility = $1 \
+             GROUP BY c.id, c.source, c.at_us ORDER BY c.at_us DESC, c.id",
+        )
+        .bind(facility.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RunHeader {
+                    id: r.try_get("id")?,
+                    source: r.try_get("source")?,
+                    at: ts_from_us(r.try_get("at_us")?)?,
+                    rules: r.try_get("rules")?,
+                    failed: r.try_get("failed")?,
+                })
+            })
+            .collect()
     }
 
     /// The summary JSON an audit saved with a run.

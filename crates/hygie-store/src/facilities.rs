@@ -47,7 +47,7 @@ impl Store {
             "name": f.name, "kind": f.kind.as_str(), "region": f.region.code(), "nis2": f.nis2.as_str(),
             "plan_start": f.plan_start.to_string(), "legal_entity": f.legal_entity.as_ref().map(|l| l.as_str()), "demo": demo,
         });
-        append(
+        let seq = append(
             &mut tx,
             actor,
             "facility.add",
@@ -55,6 +55,8 @@ impl Store {
             &details.to_string(),
         )
         .await?;
+        // No fact yet: the facility's views hold from the epoch on.
+        crate::current::touch(&mut tx, &f.id, seq, 0).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -146,6 +148,7 @@ impl Store {
         .bind(&actor.0)
         .execute(&mut *tx)
         .await?;
+        crate::current::declared(&mut tx, facility, measure, seq, at.as_microsecond()).await?;
         tx.commit().await?;
         Ok(seq)
     }
@@ -178,26 +181,33 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                let status: String = r.try_get("status")?;
-                let justification: Option<String> = r.try_get("justification")?;
-                let status = DeclaredStatus::parse(&status, justification.as_deref())
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let measure: String = r.try_get("measure")?;
+                let (measure, declaration) = declaration_from_row(r)?;
                 Ok(DeclarationRecord {
                     seq: r.try_get("seq")?,
-                    measure: MeasureId::parse(&measure)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    declaration: Declaration {
-                        status,
-                        owner: r.try_get("owner")?,
-                        note: r.try_get("note")?,
-                        at: ts_from_us(r.try_get("at_us")?)?,
-                        by: r.try_get("actor")?,
-                    },
+                    measure,
+                    declaration,
                 })
             })
             .collect()
     }
+}
+
+/// Decode a `declarations` row (columns measure, status, justification, owner, note, at_us, actor).
+pub(crate) fn declaration_from_row(r: &sqlx::any::AnyRow) -> Result<(MeasureId, Declaration)> {
+    let corrupt = |e: hygie_core::InvalidValue| StoreError::Corrupt(e.to_string());
+    let status: String = r.try_get("status")?;
+    let justification: Option<String> = r.try_get("justification")?;
+    let measure: String = r.try_get("measure")?;
+    Ok((
+        MeasureId::parse(&measure).map_err(corrupt)?,
+        Declaration {
+            status: DeclaredStatus::parse(&status, justification.as_deref()).map_err(corrupt)?,
+            owner: r.try_get("owner")?,
+            note: r.try_get("note")?,
+            at: ts_from_us(r.try_get("at_us")?)?,
+            by: r.try_get("actor")?,
+        },
+    ))
 }
 
 pub(crate) async fn ensure_facility(
@@ -215,7 +225,7 @@ pub(crate) async fn ensure_facility(
     }
 }
 
-fn row_to_facility(r: &sqlx::any::AnyRow) -> Result<Facility> {
+pub(crate) fn row_to_facility(r: &sqlx::any::AnyRow) -> Result<Facility> {
     let corrupt = |e: hygie_core::InvalidValue| StoreError::Corrupt(e.to_string());
     let finess: String = r.try_get("finess")?;
     let legal: Option<String> = r.try_get("legal_entity")?;

@@ -74,6 +74,13 @@ pub(crate) async fn append(
     Ok(e.seq)
 }
 
+/// Whose journal entries to read.
+#[derive(Debug, Clone, Copy)]
+pub enum Facilities<'a> {
+    Region(hygie_core::Region),
+    These(&'a [hygie_core::Finess]),
+}
+
 /// The outcome of `Store::verify_journal`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JournalCheck {
@@ -111,6 +118,46 @@ impl Store {
         .bind(limit.unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await?;
+        let mut out: Vec<JournalEntry> = rows.iter().map(row_to_entry).collect::<Result<_>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
+    /// The latest `limit` entries about any of `facilities` (subject `FINESS` or `FINESS/...`),
+    /// or about every facility of `region`, in one query; oldest first.
+    pub async fn journal_entries_of(
+        &self,
+        facilities: Facilities<'_>,
+        limit: i64,
+    ) -> Result<Vec<JournalEntry>> {
+        // A FINESS number is 9 characters: the subject's first 9 name the facility.
+        let (set, key): (String, Vec<&str>) = match facilities {
+            Facilities::Region(r) => (
+                "SELECT finess FROM facilities WHERE region = $1".into(),
+                vec![r.code()],
+            ),
+            Facilities::These([]) => return Ok(Vec::new()),
+            Facilities::These(ids) => (
+                (0..ids.len())
+                    .map(|i| format!("${}", i + 1))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                ids.iter().map(|f| f.as_str()).collect(),
+            ),
+        };
+        let sql = format!(
+            "SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM journal \
+             WHERE substr(subject, 1, 9) IN ({set}) \
+               AND (length(subject) = 9 OR substr(subject, 10, 1) = '/') \
+             ORDER BY seq DESC LIMIT ${}",
+            key.len() + 1
+        );
+        let mut q = sqlx::query(&sql);
+        for k in key {
+            q = q.bind(k);
+        }
+        let q = q.bind(limit);
+        let rows = q.fetch_all(&self.pool).await?;
         let mut out: Vec<JournalEntry> = rows.iter().map(row_to_entry).collect::<Result<_>>()?;
         out.reverse();
         Ok(out)

@@ -9,6 +9,7 @@
 
 mod alerts;
 mod checks;
+mod current;
 mod evidence;
 mod facilities;
 mod governance;
@@ -19,11 +20,12 @@ mod users;
 mod views;
 
 pub use alerts::AlertRecord;
+pub use checks::RunHeader;
 pub use evidence::{EvidenceItem, EvidenceKind};
 pub use facilities::DeclarationRecord;
 pub use governance::{CampaignRecord, RiskReview, RoleRecord};
 pub use incidents::{StoredSending, incident_subject};
-pub use journal::{Actor, JournalCheck};
+pub use journal::{Actor, Facilities, JournalCheck};
 pub use scoped::{Access, Scoped};
 pub use users::{
     ApiToken, Binding, Credentials, NewUser, Role, Session, SessionStage, TokenAccess, User,
@@ -114,7 +116,12 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        let store = Store { pool, backend };
+        // A store made before the precomputed views existed gets them built once.
+        if store.meta("views_built").await?.is_none() {
+            store.rebuild_views().await?;
+        }
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {

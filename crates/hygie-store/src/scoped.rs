@@ -6,7 +6,7 @@
 use crate::users::{ApiToken, Binding, Role, TokenAccess, User};
 use crate::{Actor, DeclarationRecord, EvidenceItem, Result, Store, StoreError};
 use hygie_core::journal::JournalEntry;
-use hygie_core::plan::{self, RegionStatus};
+use hygie_core::plan::RegionStatus;
 use hygie_core::{
     Catalog, CheckRun, DeclaredStatus, Facility, FacilityStatus, Finess, MeasureId, Region,
 };
@@ -166,20 +166,15 @@ impl<'a> Scoped<'a> {
         self.store.facility_status(catalog, id, as_of).await
     }
 
-    /// A facility's status at several dates, loading its history once (for trend charts).
+    /// A facility's score at several dates (trend charts).
     pub async fn facility_trend(
         &self,
         catalog: &Catalog,
         id: &Finess,
         dates: &[jiff::civil::Date],
-    ) -> Result<Vec<FacilityStatus>> {
-        let f = self.facility(id).await?;
-        let decl = self.store.declarations(id).await?;
-        let runs = self.store.check_runs(id, None).await?;
-        Ok(dates
-            .iter()
-            .map(|d| plan::facility_status(&f, catalog, &decl, &runs, *d))
-            .collect())
+    ) -> Result<Vec<(jiff::civil::Date, f64)>> {
+        self.facility(id).await?;
+        self.store.facility_trend(catalog, id, dates).await
     }
 
     /// A region's side-by-side view, holding only the facilities in scope. A caller bound to
@@ -224,6 +219,42 @@ impl<'a> Scoped<'a> {
     pub async fn check_runs(&self, id: &Finess) -> Result<Vec<CheckRun>> {
         self.facility(id).await?;
         self.store.check_runs(id, None).await
+    }
+
+    /// The audits (check runs) of a facility, newest first, without their results.
+    pub async fn check_run_list(&self, id: &Finess) -> Result<Vec<crate::RunHeader>> {
+        self.facility(id).await?;
+        self.store.check_run_list(id).await
+    }
+
+    /// One audit of a facility with its findings; another facility's run is not found.
+    pub async fn check_run(&self, id: &Finess, run_id: &str) -> Result<CheckRun> {
+        self.facility(id).await?;
+        self.store.check_run(id, run_id).await
+    }
+
+    /// Detection alerts of a facility, newest first.
+    pub async fn alerts(&self, id: &Finess, limit: i64) -> Result<Vec<crate::AlertRecord>> {
+        self.facility(id).await?;
+        self.store.alerts(id, Some(limit)).await
+    }
+
+    /// Incidents of a facility (closed ones included), oldest awareness first.
+    pub async fn incidents(&self, id: &Finess) -> Result<Vec<hygie_incident::Incident>> {
+        self.facility(id).await?;
+        self.store.incidents(Some(id), true).await
+    }
+
+    /// One incident of a facility; another facility's incident is not found.
+    pub async fn incident(&self, id: &Finess, incident: &str) -> Result<hygie_incident::Incident> {
+        self.facility(id).await?;
+        match self.store.incident(incident).await {
+            Ok(inc) if inc.facts.facility == id.as_str() => Ok(inc),
+            Ok(_) | Err(StoreError::NotFound(_)) => {
+                Err(StoreError::NotFound(format!("incident {incident}")))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn evidence(
@@ -301,20 +332,15 @@ impl<'a> Scoped<'a> {
         }
         match &self.access.binding {
             Binding::Installation => self.store.journal_entries(None, Some(limit)).await,
-            _ => {
-                let mut out = Vec::new();
-                for f in self.facilities().await? {
-                    out.extend(
-                        self.store
-                            .journal_entries(Some(f.id.as_str()), Some(limit))
-                            .await?,
-                    );
-                }
-                out.sort_by_key(|e| e.seq);
-                let skip = out
-                    .len()
-                    .saturating_sub(usize::try_from(limit).unwrap_or(0));
-                Ok(out.split_off(skip))
+            Binding::Region { region } => {
+                self.store
+                    .journal_entries_of(crate::journal::Facilities::Region(*region), limit)
+                    .await
+            }
+            Binding::Facilities { facilities } => {
+                self.store
+                    .journal_entries_of(crate::journal::Facilities::These(facilities), limit)
+                    .await
             }
         }
     }

@@ -565,6 +565,18 @@ impl Store {
         Ok(())
     }
 
+    /// Replace a stored TOTP seed by another form of the same seed (sealing one stored in clear
+    /// by an earlier version); nothing happens if the stored value changed meanwhile.
+    pub async fn reseal_totp(&self, user_id: i64, old: &str, new: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET totp_secret = $3 WHERE id = $1 AND totp_secret = $2")
+            .bind(user_id)
+            .bind(old)
+            .bind(new)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The user proved they hold the seed: enrolment done (journalled).
     pub async fn confirm_totp(&self, user_id: i64, actor: &Actor) -> Result<()> {
         let mut tx = self.pool.begin().await?;

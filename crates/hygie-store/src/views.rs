@@ -1,31 +1,29 @@
-//! Read models assembled from the store for the pure computations of `hygie-core::plan`.
-//! Regional views load every facility's data in a fixed number of queries, whatever the count.
+//! Statuses recomputed from the whole history, for any date: the reference the precomputed views
+//! of `current.rs` must equal, and what they fall back to for a date before a facility's latest
+//! fact. Regional views load every facility's data in a fixed number of queries, whatever the count.
 
-use crate::{Result, Store, StoreError, ts_from_us};
+use crate::{Result, Store, ts_from_us};
 use hygie_core::plan::{self, RegionStatus};
-use hygie_core::{
-    Catalog, CheckRun, Declaration, DeclaredStatus, FacilityStatus, Finess, MeasureId, Region,
-};
+use hygie_core::{Catalog, CheckRun, Declaration, Facility, FacilityStatus, MeasureId, Region};
 use sqlx::Row;
 use std::collections::BTreeMap;
 
 type Declarations = BTreeMap<MeasureId, Vec<Declaration>>;
 
 impl Store {
-    /// Where one facility stands on `as_of`.
-    pub async fn facility_status(
+    /// Where one facility stands on `as_of`, replayed from its whole history.
+    pub async fn facility_status_from_history(
         &self,
         catalog: &Catalog,
-        id: &Finess,
+        f: &Facility,
         as_of: jiff::civil::Date,
     ) -> Result<FacilityStatus> {
-        let f = self.facility(id).await?;
-        let decl = self.declarations(id).await?;
-        let runs = self.check_runs(id, None).await?;
-        Ok(plan::facility_status(&f, catalog, &decl, &runs, as_of))
+        let decl = self.declarations(&f.id).await?;
+        let runs = self.check_runs(&f.id, None).await?;
+        Ok(plan::facility_status(f, catalog, &decl, &runs, as_of))
     }
 
-    /// Every facility of a region on `as_of`, with their full statuses.
+    /// Every facility of a region on `as_of`, with their full statuses, replayed from history.
     pub async fn region_statuses(
         &self,
         catalog: &Catalog,
@@ -44,22 +42,11 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         for r in rows {
-            let corrupt = |e: hygie_core::InvalidValue| StoreError::Corrupt(e.to_string());
             let facility: String = r.try_get("facility")?;
-            let measure: String = r.try_get("measure")?;
-            let status: String = r.try_get("status")?;
-            let justification: Option<String> = r.try_get("justification")?;
-            let d = Declaration {
-                status: DeclaredStatus::parse(&status, justification.as_deref())
-                    .map_err(corrupt)?,
-                owner: r.try_get("owner")?,
-                note: r.try_get("note")?,
-                at: ts_from_us(r.try_get("at_us")?)?,
-                by: r.try_get("actor")?,
-            };
+            let (measure, d) = crate::facilities::declaration_from_row(&r)?;
             decl.entry(facility)
                 .or_default()
-                .entry(MeasureId::parse(&measure).map_err(corrupt)?)
+                .entry(measure)
                 .or_default()
                 .push(d);
         }
@@ -105,8 +92,8 @@ impl Store {
             .collect())
     }
 
-    /// The regional side-by-side view.
-    pub async fn region_status(
+    /// The regional side-by-side view, replayed from history.
+    pub async fn region_status_from_history(
         &self,
         catalog: &Catalog,
         region: Region,

@@ -34,6 +34,15 @@ pub const ROUTES: &[(&str, &str)] = &[
         "/api/v1/facilities/{finess}/measures/{measure}/evidence",
     ),
     ("get", "/api/v1/facilities/{finess}/evidence/{sha256}"),
+    ("get", "/api/v1/facilities/{finess}/audits"),
+    ("get", "/api/v1/facilities/{finess}/audits/{run}"),
+    ("get", "/api/v1/facilities/{finess}/alerts"),
+    ("get", "/api/v1/facilities/{finess}/incidents"),
+    ("get", "/api/v1/facilities/{finess}/incidents/{incident}"),
+    (
+        "get",
+        "/api/v1/facilities/{finess}/incidents/{incident}/drafts/{duty}",
+    ),
     ("get", "/api/v1/regions/{region}/status"),
     ("get", "/api/v1/journal/verify"),
     ("get", "/api/v1/tokens"),
@@ -60,6 +69,15 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/facilities/{finess}/evidence/{sha256}",
             get(evidence_download),
+        )
+        .route("/facilities/{finess}/audits", get(audits))
+        .route("/facilities/{finess}/audits/{run}", get(audit))
+        .route("/facilities/{finess}/alerts", get(alerts))
+        .route("/facilities/{finess}/incidents", get(incidents))
+        .route("/facilities/{finess}/incidents/{incident}", get(incident))
+        .route(
+            "/facilities/{finess}/incidents/{incident}/drafts/{duty}",
+            get(incident_draft),
         )
         .route("/regions/{region}/status", get(region_status))
         .route("/journal/verify", get(journal_verify))
@@ -289,6 +307,166 @@ async fn evidence_download(
     Ok(download(&name, content))
 }
 
+async fn audits(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let list = st
+        .store()
+        .scoped(&c.access)
+        .check_run_list(&finess(&id)?)
+        .await?;
+    Ok(Json(list).into_response())
+}
+
+/// One audit with its findings (the failed rules first).
+async fn audit(
+    State(st): State<AppState>,
+    c: Caller,
+    Path((id, run)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let mut run = st
+        .store()
+        .scoped(&c.access)
+        .check_run(&finess(&id)?, &run)
+        .await?;
+    run.results.sort_by_key(|r| {
+        (
+            r.outcome != hygie_core::RuleOutcome::Fail,
+            std::cmp::Reverse(r.severity),
+        )
+    });
+    Ok(Json(run).into_response())
+}
+
+/// Alerts shown at most (newest first).
+pub(crate) const ALERTS_SHOWN: i64 = 500;
+
+async fn alerts(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let list = st
+        .store()
+        .scoped(&c.access)
+        .alerts(&finess(&id)?, ALERTS_SHOWN)
+        .await?;
+    Ok(Json(list).into_response())
+}
+
+/// An incident's summary line: status, awareness, and its clocks now.
+pub(crate) fn incident_line(
+    inc: &hygie_incident::Incident,
+    now: jiff::Timestamp,
+) -> Result<serde_json::Value, WebError> {
+    let obligations = inc.obligations(now).map_err(invalid)?;
+    let next = obligations
+        .iter()
+        .filter(|o| o.unmet())
+        .filter_map(|o| o.due.as_ref().map(|d| (d.timestamp(), o.duty)))
+        .min();
+    Ok(serde_json::json!({
+        "id": inc.id,
+        "title": inc.facts.title,
+        "status": inc.status.as_str(),
+        "awareness": hygie_incident::clock::rfc3339(&inc.facts.awareness),
+        "unmet": obligations.iter().filter(|o| o.unmet()).count(),
+        "late": obligations.iter().filter(|o| o.status == hygie_incident::ObligationStatus::Late).count(),
+        "next_due": next.map(|(at, duty)| serde_json::json!({
+            "duty": duty.as_str(), "due": at.to_string(), "remaining_seconds": at.duration_since(now).as_secs(),
+        })),
+    }))
+}
+
+fn invalid(e: hygie_incident::IncidentError) -> WebError {
+    WebError::Invalid(e.to_string())
+}
+
+async fn incidents(
+    State(st): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let list = st
+        .store()
+        .scoped(&c.access)
+        .incidents(&finess(&id)?)
+        .await?;
+    let now = jiff::Timestamp::now();
+    let lines = list
+        .iter()
+        .map(|i| incident_line(i, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(lines).into_response())
+}
+
+/// An incident with its obligations (deadlines, remaining time) and the drafts available.
+async fn incident(
+    State(st): State<AppState>,
+    c: Caller,
+    Path((id, inc)): Path<(String, String)>,
+) -> Result<Response, WebError> {
+    let inc = st
+        .store()
+        .scoped(&c.access)
+        .incident(&finess(&id)?, &inc)
+        .await?;
+    let now = jiff::Timestamp::now();
+    let obligations: Vec<serde_json::Value> = inc
+        .obligations(now)
+        .map_err(invalid)?
+        .iter()
+        .map(|o| o.to_json(c.lang, now))
+        .collect();
+    Ok(Json(serde_json::json!({
+        "incident": incident_line(&inc, now)?,
+        "facts": inc.facts,
+        "obligations": obligations,
+        "drafts": hygie_incident::Duty::ALL.map(|d| d.as_str()),
+        "now": now.to_string(),
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct LangQuery {
+    pub lang: Option<String>,
+}
+
+/// The language asked in `?lang=`, else the caller's.
+pub(crate) fn lang_of(q: &LangQuery, default: hygie_core::Lang) -> hygie_core::Lang {
+    match q.lang.as_deref() {
+        Some("fr") => hygie_core::Lang::Fr,
+        Some("en") => hygie_core::Lang::En,
+        _ => default,
+    }
+}
+
+pub(crate) fn duty(s: &str) -> Result<hygie_incident::Duty, WebError> {
+    s.parse::<hygie_incident::Duty>()
+        .map_err(|_| WebError::NotFound(format!("duty {s}")))
+}
+
+/// The draft of one notification of an incident, as of now.
+async fn incident_draft(
+    State(st): State<AppState>,
+    c: Caller,
+    Path((id, inc, d)): Path<(String, String, String)>,
+    Query(q): Query<LangQuery>,
+) -> Result<Response, WebError> {
+    let inc = st
+        .store()
+        .scoped(&c.access)
+        .incident(&finess(&id)?, &inc)
+        .await?;
+    let draft =
+        hygie_incident::draft::draft(&inc, duty(&d)?, lang_of(&q, c.lang), jiff::Timestamp::now())
+            .map_err(invalid)?;
+    Ok(Json(draft).into_response())
+}
+
 async fn region_status(
     State(st): State<AppState>,
     c: Caller,
@@ -296,7 +474,7 @@ async fn region_status(
     Query(q): Query<AsOf>,
 ) -> Result<Response, WebError> {
     let r = st.region_status(&c.access, region(&r)?, as_of(&q)?).await?;
-    Ok(Json(&*r).into_response())
+    Ok(Json(&r).into_response())
 }
 
 async fn journal_verify(State(st): State<AppState>, c: Caller) -> Result<Response, WebError> {

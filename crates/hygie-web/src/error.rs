@@ -63,6 +63,12 @@ impl From<hygie_core::InvalidValue> for WebError {
     }
 }
 
+impl From<crate::seal::SealError> for WebError {
+    fn from(e: crate::seal::SealError) -> Self {
+        WebError::Internal(e.to_string())
+    }
+}
+
 impl From<crate::auth::AuthError> for WebError {
     fn from(e: crate::auth::AuthError) -> Self {
         WebError::Internal(e.to_string())

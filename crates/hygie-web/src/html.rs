@@ -93,6 +93,21 @@ pub fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: &str) 
     s
 }
 
+/// The opening of a table and its header row; the caller adds rows and `</table>`.
+pub fn table_head(headers: &[&str]) -> String {
+    let mut s = String::from("<table><tr>");
+    for h in headers {
+        let _ = write!(s, "<th>{}</th>", esc(h));
+    }
+    s.push_str("</tr>");
+    s
+}
+
+/// The banner of fictitious (demo) data.
+pub fn demo_note(lang: Lang, en: &'static str, fr: &'static str) -> String {
+    format!("<p class=\"demo\">{}</p>", t(lang, en, fr))
+}
+
 /// A progress bar with "done/total".
 pub fn bar(done: usize, total: usize) -> String {
     let pct = (done * 100).checked_div(total).unwrap_or(100);

@@ -8,6 +8,7 @@
 //! - Authorisation: every data access goes through `hygie_store::Scoped`, built from the caller's
 //!   role and binding; a facility outside the binding is "not found".
 
+mod activity;
 pub mod api;
 pub mod auth;
 mod error;
@@ -15,6 +16,7 @@ mod html;
 pub mod metrics;
 pub mod openapi;
 mod pages;
+pub mod seal;
 mod session;
 pub mod tls;
 
@@ -50,6 +52,8 @@ pub struct Config {
     pub breach_index: Option<Arc<dyn auth::BreachIndex>>,
     /// Largest evidence file accepted.
     pub max_upload_bytes: usize,
+    /// The key sealing TOTP seeds at rest; a random one (lost at exit) when none is given.
+    pub secret_key: Option<seal::SecretKey>,
 }
 
 impl Default for Config {
@@ -62,6 +66,7 @@ impl Default for Config {
             session_ttl: jiff::SignedDuration::from_hours(8),
             breach_index: None,
             max_upload_bytes: 25 * 1024 * 1024,
+            secret_key: None,
         }
     }
 }
@@ -72,12 +77,10 @@ impl std::fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("max_failures", &self.max_failures)
             .field("breach_index", &self.breach_index.is_some())
+            .field("secret_key", &self.secret_key.is_some())
             .finish_non_exhaustive()
     }
 }
-
-/// Regional views by (region, date), with the journal head they were computed at.
-type RegionCache = HashMap<(Region, jiff::civil::Date), (i64, Arc<RegionStatus>)>;
 
 /// Shared state of every request; cheap to clone.
 #[derive(Clone)]
@@ -85,23 +88,27 @@ pub struct AppState(Arc<Inner>);
 
 struct Inner {
     store: Store,
+    /// Seals TOTP seeds; None only if the random source failed for a keyless configuration.
+    secret_key: Option<seal::SecretKey>,
     catalog: Catalog,
     config: Config,
     metrics: metrics::Metrics,
     throttle: Mutex<HashMap<IpAddr, (Instant, u32)>>,
-    /// Whole-region views, keyed by region and date, valid while the journal head is unchanged.
-    region_cache: Mutex<RegionCache>,
 }
 
 impl AppState {
     pub fn new(store: Store, catalog: Catalog, config: Config) -> AppState {
+        let secret_key = config
+            .secret_key
+            .clone()
+            .or_else(|| seal::SecretKey::random().ok());
         AppState(Arc::new(Inner {
             store,
+            secret_key,
             catalog,
             config,
             metrics: metrics::Metrics::default(),
             throttle: Mutex::new(HashMap::new()),
-            region_cache: Mutex::new(HashMap::new()),
         }))
     }
     pub fn store(&self) -> &Store {
@@ -117,36 +124,49 @@ impl AppState {
         &self.0.metrics
     }
 
-    /// A region's view for this caller. Callers who see the whole region share a cached copy,
-    /// recomputed whenever the journal head moves (every change of the store is journalled);
-    /// others get their filtered view from `Scoped`.
+    /// A region's view for this caller (filtered by `Scoped`; the store reads its precomputed
+    /// per-facility summaries, so nothing is cached here).
     pub async fn region_status(
         &self,
         access: &hygie_store::Access,
         region: Region,
         as_of: jiff::civil::Date,
-    ) -> Result<Arc<RegionStatus>, WebError> {
-        let scoped = self.store().scoped(access);
-        if !scoped.covers_region(region) {
-            return Ok(Arc::new(
-                scoped.region_status(self.catalog(), region, as_of).await?,
-            ));
+    ) -> Result<RegionStatus, WebError> {
+        Ok(self
+            .store()
+            .scoped(access)
+            .region_status(self.catalog(), region, as_of)
+            .await?)
+    }
+
+    fn secret_key(&self) -> Result<&seal::SecretKey, WebError> {
+        self.0
+            .secret_key
+            .as_ref()
+            .ok_or_else(|| WebError::Internal("no key to seal TOTP seeds".into()))
+    }
+
+    /// Seal a TOTP seed of `user_id` for storage.
+    pub(crate) fn seal_totp(&self, user_id: i64, seed: &str) -> Result<String, WebError> {
+        Ok(self.secret_key()?.seal(user_id, seed)?)
+    }
+
+    /// The TOTP seed of `user_id` from its stored form; a seed an earlier version stored in clear
+    /// is sealed now.
+    pub(crate) async fn open_totp(
+        &self,
+        user_id: i64,
+        stored: Option<&str>,
+    ) -> Result<Option<String>, WebError> {
+        let Some(stored) = stored.filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        let (seed, clear) = self.secret_key()?.open(user_id, stored)?;
+        if clear {
+            let sealed = self.seal_totp(user_id, &seed)?;
+            self.store().reseal_totp(user_id, stored, &sealed).await?;
         }
-        let head = self.store().journal_head_seq().await?;
-        if let Ok(c) = self.0.region_cache.lock()
-            && let Some((seq, rs)) = c.get(&(region, as_of))
-            && *seq == head
-        {
-            return Ok(rs.clone());
-        }
-        let rs = Arc::new(scoped.region_status(self.catalog(), region, as_of).await?);
-        if let Ok(mut c) = self.0.region_cache.lock() {
-            if c.len() > 64 {
-                c.clear();
-            }
-            c.insert((region, as_of), (head, rs.clone()));
-        }
-        Ok(rs)
+        Ok(Some(seed))
     }
 
     /// Count a login attempt from `ip`; false when the address exceeded its budget this minute.
@@ -191,6 +211,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config().max_upload_bytes;
     Router::new()
         .merge(pages::routes())
+        .merge(activity::routes())
         .nest("/api/v1", api::routes())
         .route("/healthz", axum::routing::get(healthz))
         .route("/metrics", axum::routing::get(metrics::render))

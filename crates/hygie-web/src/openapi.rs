@@ -40,7 +40,7 @@ pub fn spec() -> Value {
         "info": {
             "title": "Hygie API",
             "version": "1",
-            "description": "Security plan of health-care facilities: facilities, statuses, declarations, evidence, regional views, journal. Every answer is limited to the caller's scope (facilities or region); a facility outside it answers 404."
+            "description": "Security plan of health-care facilities: facilities, statuses, declarations, evidence, audits and their findings, alerts, incidents with their legal clocks and notification drafts, regional views, journal. Every answer is limited to the caller's scope (facilities or region); a facility outside it answers 404."
         },
         "servers": [{ "url": "/" }],
         "paths": {
@@ -61,6 +61,13 @@ pub fn spec() -> Value {
                 }))
             },
             "/api/v1/facilities/{finess}/evidence/{sha256}": { "get": op("Download an evidence file held by this facility", "evidence", vec![f(), param("sha256", "SHA-256 of the content, hex")], "200", json!({})) },
+            "/api/v1/facilities/{finess}/audits": { "get": op("Audits (automated check runs) of a facility, newest first, with their rule and failure counts", "audits", vec![f()], "200", json!({})) },
+            "/api/v1/facilities/{finess}/audits/{run}": { "get": op("One audit with its findings: every rule's outcome, severity, measures and affected objects (failures first)", "audits", vec![f(), param("run", "check run id")], "200", json!({})) },
+            "/api/v1/facilities/{finess}/alerts": { "get": op("Detection alerts of a facility, newest first (at most 500)", "alerts", vec![f()], "200", json!({})) },
+            "/api/v1/facilities/{finess}/incidents": { "get": op("Incidents of a facility with their clocks now: unmet and late obligations, next deadline and time remaining", "incidents", vec![f()], "200", json!({})) },
+            "/api/v1/facilities/{finess}/incidents/{incident}": { "get": op("One incident: facts, every obligation with its start, deadline, status, elapsed and remaining time, and the drafts available", "incidents", vec![f(), param("incident", "incident id, e.g. INC-00001")], "200", json!({})) },
+            "/api/v1/facilities/{finess}/incidents/{incident}/drafts/{duty}": { "get": op("The draft of one notification as of now (sections of labelled fields)", "incidents", vec![f(), param("incident", "incident id"), param("duty", "duty, e.g. cnil, cert_sante, nis2_early_warning"),
+                json!({ "name": "lang", "in": "query", "required": false, "description": "en or fr (default: the caller's language)", "schema": { "type": "string", "enum": ["en", "fr"] } })], "200", json!({})) },
             "/api/v1/regions/{region}/status": { "get": op("Regional view: facilities × levels, overdue counts (limited to the caller's scope)", "regions", vec![param("region", "ARS region code, e.g. BRE or DEMO"), as_of], "200", json!({})) },
             "/api/v1/journal/verify": { "get": op("Verify the hash chain of the journal", "journal", vec![], "200", json!({})) },
             "/api/v1/tokens": {

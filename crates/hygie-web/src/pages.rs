@@ -3,7 +3,7 @@
 //! session's CSRF token; every read goes through `Store::scoped`.
 
 use crate::api::{self, AsOf, clean_file_name, finess, measure_id, region, today};
-use crate::html::{bar, layout, t, trend_svg};
+use crate::html::{bar, demo_note, layout, t, table_head, trend_svg};
 use crate::session::{PRE_COOKIE, SESSION_COOKIE, browser_lang, cookie, session_of, set_cookie};
 use crate::{AppState, Caller, WebError, auth};
 use axum::Form;
@@ -86,7 +86,7 @@ impl IntoResponse for PageError {
     }
 }
 
-type PageResult = Result<Response, PageError>;
+pub(crate) type PageResult = Result<Response, PageError>;
 
 /// A logged-in user for a page (redirects to the login page otherwise).
 pub struct PageUser {
@@ -108,7 +108,7 @@ impl FromRequestParts<AppState> for PageUser {
 }
 
 impl PageUser {
-    fn page(&self, title: &str, body: &str) -> Response {
+    pub(crate) fn page(&self, title: &str, body: &str) -> Response {
         Html(layout(
             self.c.lang,
             title,
@@ -117,7 +117,7 @@ impl PageUser {
         ))
         .into_response()
     }
-    fn lang(&self) -> Lang {
+    pub(crate) fn lang(&self) -> Lang {
         self.c.lang
     }
 }
@@ -408,7 +408,10 @@ async fn code_step(
     }
     let cred = st.store().credentials(s.user.id).await?;
     let locked = cred.locked_until > jiff::Timestamp::now();
-    let secret = cred.totp_secret.unwrap_or_default();
+    let secret = st
+        .open_totp(s.user.id, cred.totp_secret.as_deref())
+        .await?
+        .unwrap_or_default();
     if locked || secret.is_empty() || !check_code(st, s.user.id, &secret, &f.code).await? {
         st.metrics()
             .login_failures
@@ -468,11 +471,13 @@ async fn enroll_form(State(st): State<AppState>, headers: HeaderMap) -> PageResu
     let (_, s) = pending_session(&st, &headers, SessionStage::Enroll).await?;
     let lang = crate::session::user_lang(&s.user, &headers);
     let cred = st.store().credentials(s.user.id).await?;
-    let secret = match cred.totp_secret {
-        Some(x) if !x.is_empty() => x,
-        _ => {
+    let secret = match st.open_totp(s.user.id, cred.totp_secret.as_deref()).await? {
+        Some(x) => x,
+        None => {
             let x = auth::new_totp_secret()?;
-            st.store().set_pending_totp(s.user.id, &x).await?;
+            st.store()
+                .set_pending_totp(s.user.id, &st.seal_totp(s.user.id, &x)?)
+                .await?;
             x
         }
     };
@@ -700,14 +705,13 @@ async fn home(State(st): State<AppState>, p: PageUser) -> PageResult {
         }
         b.push_str("</ul>");
     }
-    let _ = write!(
-        b,
-        "<h2>{}</h2><table><tr><th>FINESS</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        t(lang, "Facilities", "Établissements"),
+    let _ = write!(b, "<h2>{}</h2>", t(lang, "Facilities", "Établissements"));
+    b.push_str(&table_head(&[
+        "FINESS",
         t(lang, "Name", "Nom"),
         t(lang, "Kind", "Type"),
-        t(lang, "Region", "Région")
-    );
+        t(lang, "Region", "Région"),
+    ]));
     for f in facilities.iter().take(500) {
         let _ = write!(
             b,
@@ -762,25 +766,19 @@ async fn facility_page(
     let lang = p.lang();
     let id = finess(&id)?;
     let as_of = api::as_of(&q)?;
-    let mut dates: Vec<jiff::civil::Date> = (1..=12).rev().map(|m| months_back(as_of, m)).collect();
-    dates.push(as_of);
+    let dates: Vec<jiff::civil::Date> = (1..=12).rev().map(|m| months_back(as_of, m)).collect();
     let scoped = st.store().scoped(&p.c.access);
-    let trend = scoped.facility_trend(st.catalog(), &id, &dates).await?;
-    let Some(s) = trend.last() else {
-        return Err(WebError::NotFound(format!("facility {id}")).into());
-    };
+    let s = &scoped.facility_status(st.catalog(), &id, as_of).await?;
+    let mut points = scoped.facility_trend(st.catalog(), &id, &dates).await?;
+    points.push((as_of, s.score));
     let f = &s.facility;
-    let mut b = String::new();
+    let mut b = crate::activity::facility_nav(lang, &f.id);
     if f.region.is_demo() {
-        let _ = write!(
-            b,
-            "<p class=\"demo\">{}</p>",
-            t(
-                lang,
-                "Demo data: this facility is fictitious.",
-                "Données de démonstration : cet établissement est fictif."
-            )
-        );
+        b.push_str(&demo_note(
+            lang,
+            "Demo data: this facility is fictitious.",
+            "Données de démonstration : cet établissement est fictif.",
+        ));
     }
     let _ = write!(
         b,
@@ -797,15 +795,13 @@ async fn facility_page(
         s.level_reached
     );
     b.push_str("<div class=\"grid\"><div class=\"card\">");
-    let _ = write!(
-        b,
-        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        t(lang, "Plan levels", "Paliers du plan"),
+    let _ = write!(b, "<h2>{}</h2>", t(lang, "Plan levels", "Paliers du plan"));
+    b.push_str(&table_head(&[
         t(lang, "Level", "Palier"),
         t(lang, "Due", "Échéance"),
         t(lang, "Progress", "Avancement"),
-        t(lang, "Overdue", "En retard")
-    );
+        t(lang, "Overdue", "En retard"),
+    ]));
     for l in &s.levels {
         let late = if l.overdue.is_empty() {
             String::from("0")
@@ -841,7 +837,6 @@ async fn facility_page(
         );
     }
     b.push_str("</table></div></div>");
-    let points: Vec<(jiff::civil::Date, f64)> = trend.iter().map(|x| (x.as_of, x.score)).collect();
     let _ = write!(
         b,
         "<div class=\"card\"><h2>{}</h2>{}</div>",
@@ -876,15 +871,13 @@ async fn facility_page(
         b.push_str("</table>");
     }
     b.push_str("</div>");
-    let _ = write!(
-        b,
-        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        t(lang, "Measures", "Mesures"),
+    let _ = write!(b, "<h2>{}</h2>", t(lang, "Measures", "Mesures"));
+    b.push_str(&table_head(&[
         t(lang, "Id", "Id"),
         t(lang, "Title", "Titre"),
         t(lang, "Level", "Palier"),
-        t(lang, "Status", "État")
-    );
+        t(lang, "Status", "État"),
+    ]));
     for m in &s.measures {
         let _ = write!(
             b,
@@ -1039,16 +1032,16 @@ async fn measure_page(
             )
         );
     } else {
-        let _ = write!(
-            b,
-            "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>{checks}</table>",
+        b.push_str(&table_head(&[
             t(lang, "When", "Date"),
             t(lang, "Audit", "Audit"),
             t(lang, "Rule", "Règle"),
             t(lang, "Severity", "Gravité"),
             t(lang, "Outcome", "Résultat"),
-            t(lang, "Findings", "Constats")
-        );
+            t(lang, "Findings", "Constats"),
+        ]));
+        b.push_str(&checks);
+        b.push_str("</table>");
     }
     let _ = write!(
         b,
@@ -1259,7 +1252,7 @@ async fn region_rows(
     let as_of = api::as_of(&AsOf {
         as_of: q.as_of.clone(),
     })?;
-    let mut rs = (*st.region_status(&p.c.access, region, as_of).await?).clone();
+    let mut rs = st.region_status(&p.c.access, region, as_of).await?;
     let kind = q
         .kind
         .as_deref()
@@ -1288,15 +1281,11 @@ async fn region_page(
     let rs = region_rows(&st, &p, &r, &q).await?;
     let mut b = String::new();
     if rs.demo {
-        let _ = write!(
-            b,
-            "<p class=\"demo\">{}</p>",
-            t(
-                lang,
-                "Demo region: fictitious facilities.",
-                "Région de démonstration : établissements fictifs."
-            )
-        );
+        b.push_str(&demo_note(
+            lang,
+            "Demo region: fictitious facilities.",
+            "Région de démonstration : établissements fictifs.",
+        ));
     }
     let late = rs.facilities.iter().filter(|f| f.overdue > 0).count();
     let overdue: usize = rs.facilities.iter().map(|f| f.overdue).sum();
@@ -1470,14 +1459,13 @@ async fn catalog_page(
         c.measures.len(),
         t(lang, "measures", "mesures")
     );
-    let _ = write!(
-        b,
-        "<table><tr><th>Id</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+    b.push_str(&table_head(&[
+        "Id",
         t(lang, "Title", "Titre"),
         t(lang, "Level", "Palier"),
         t(lang, "Verification", "Vérification"),
-        t(lang, "Principles", "Principes")
-    );
+        t(lang, "Principles", "Principes"),
+    ]));
     for m in c.measures.iter().filter(|m| {
         level.is_none_or(|l| m.level == Some(l))
             && (needle.is_empty()
@@ -1581,15 +1569,14 @@ async fn journal_page(State(st): State<AppState>, p: PageUser) -> PageResult {
             esc(&br.to_string())
         ),
     };
-    let _ = write!(
-        b,
-        "<table><tr><th>#</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+    b.push_str(&table_head(&[
+        "#",
         t(lang, "When", "Date"),
         t(lang, "Who", "Qui"),
         t(lang, "Action", "Action"),
         t(lang, "Subject", "Objet"),
-        t(lang, "Details", "Détails")
-    );
+        t(lang, "Details", "Détails"),
+    ]));
     for e in entries.iter().rev() {
         let _ = write!(
             b,
@@ -1627,14 +1614,15 @@ async fn tokens_view(st: &AppState, p: &PageUser, created: Option<&str>) -> Page
             esc(secret)
         );
     }
-    let _ = write!(
-        b,
-        "<table><tr><th>Id</th><th>{}</th><th>FINESS</th><th>{}</th><th>{}</th><th>{}</th><th></th></tr>",
+    b.push_str(&table_head(&[
+        "Id",
         t(lang, "Name", "Nom"),
+        "FINESS",
         t(lang, "Access", "Accès"),
         t(lang, "Created", "Créé"),
-        t(lang, "Revoked", "Révoqué")
-    );
+        t(lang, "Revoked", "Révoqué"),
+        "",
+    ]));
     for tk in &tokens {
         let revoke = if tk.revoked_at.is_none() {
             format!(
@@ -1726,14 +1714,13 @@ async fn users_view(st: &AppState, p: &PageUser, msg: Option<&str>) -> PageResul
     if let Some(m) = msg {
         let _ = write!(b, "<p class=\"err\">{}</p>", esc(m));
     }
-    let _ = write!(
-        b,
-        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>TOTP</th></tr>",
+    b.push_str(&table_head(&[
         t(lang, "Username", "Identifiant"),
         t(lang, "Name", "Nom"),
         t(lang, "Role", "Rôle"),
-        t(lang, "Scope", "Périmètre")
-    );
+        t(lang, "Scope", "Périmètre"),
+        "TOTP",
+    ]));
     for u in &users {
         let scope = match &u.binding {
             Binding::Installation => t(lang, "installation", "installation").to_owned(),

@@ -1,6 +1,7 @@
 //! Browser end-to-end test in a real headless Debian Chromium driven through chromedriver's
 //! WebDriver HTTP API (a tiny client below, no extra crate): log in with password and TOTP
-//! enrolment, upload an evidence file and see the level progress change, switch language.
+//! enrolment, upload an evidence file and see the level progress change, switch language, open an
+//! incident and see its obligations and a notification draft.
 //! Screenshots go to target/e2e-screenshots. Without chromium: fails when CI=true, else SKIP.
 #![allow(clippy::unwrap_used, clippy::collapsible_if, clippy::nonminimal_bool)]
 
@@ -325,7 +326,12 @@ async fn browser_login_totp_upload_evidence_and_switch_language() {
     let m = st
         .measures
         .iter()
-        .find(|m| m.level == Some(1) && !m.status.is_done())
+        .find(|m| {
+            // Not one a failing check holds down (the seed fails a rule of IAM-04).
+            m.level == Some(1)
+                && !m.status.is_done()
+                && m.status != hygie_core::EffectiveStatus::Failing
+        })
         .unwrap()
         .id
         .clone();
@@ -353,6 +359,26 @@ async fn browser_login_totp_upload_evidence_and_switch_language() {
     b.screenshot("06-dashboard-fr").await;
     b.go(&format!("{base}/catalog")).await;
     b.wait_text("h1", "Catalogue des mesures").await;
+
+    // Open the facility's incident: its obligations with their clocks, then a notification draft.
+    b.go(&format!(
+        "{base}/facilities/{}/incidents/{}",
+        s.own, s.incidents[0]
+    ))
+    .await;
+    b.wait_text("#obligation-cnil", "CNIL").await;
+    assert!(
+        !b.text("#obligation-cnil .clock").await.is_empty(),
+        "time left shown"
+    );
+    b.screenshot("07-incident-obligations").await;
+    b.go(&format!(
+        "{base}/facilities/{}/incidents/{}/drafts/cnil",
+        s.own, s.incidents[0]
+    ))
+    .await;
+    b.wait_text("#draft", "Destinataire").await;
+    b.screenshot("08-notification-draft").await;
 
     let _ = http(port, "DELETE", &format!("/session/{}", b.session), None).await;
     let _ = driver.kill().await;

@@ -131,7 +131,8 @@ fn person(p: &Principal) -> bool {
 struct Op {
     name: &'static str,
     method: &'static str,
-    /// Path with {f} (target facility), {r} (its region), {sha} (its evidence file).
+    /// Path with {f} (target facility), {r} (its region), {sha} (its evidence file), {run} (its
+    /// audit), {inc} (its incident).
     path: &'static str,
     /// "json", "form", "raw" or "" for no body.
     body: &'static str,
@@ -189,6 +190,48 @@ const OPS: &[Op] = &[
         allowed: |p, t| sees(p, t),
     },
     Op {
+        name: "api audits",
+        method: "GET",
+        path: "/api/v1/facilities/{f}/audits",
+        body: "",
+        allowed: |p, t| sees(p, t),
+    },
+    Op {
+        name: "api audit findings",
+        method: "GET",
+        path: "/api/v1/facilities/{f}/audits/{run}",
+        body: "",
+        allowed: |p, t| sees(p, t),
+    },
+    Op {
+        name: "api alerts",
+        method: "GET",
+        path: "/api/v1/facilities/{f}/alerts",
+        body: "",
+        allowed: |p, t| sees(p, t),
+    },
+    Op {
+        name: "api incidents",
+        method: "GET",
+        path: "/api/v1/facilities/{f}/incidents",
+        body: "",
+        allowed: |p, t| sees(p, t),
+    },
+    Op {
+        name: "api incident",
+        method: "GET",
+        path: "/api/v1/facilities/{f}/incidents/{inc}",
+        body: "",
+        allowed: |p, t| sees(p, t),
+    },
+    Op {
+        name: "api incident draft",
+        method: "GET",
+        path: "/api/v1/facilities/{f}/incidents/{inc}/drafts/cnil?lang=fr",
+        body: "",
+        allowed: |p, t| sees(p, t),
+    },
+    Op {
         name: "api region",
         method: "GET",
         path: "/api/v1/regions/{r}/status",
@@ -241,6 +284,48 @@ const OPS: &[Op] = &[
         name: "page download",
         method: "GET",
         path: "/facilities/{f}/evidence/{sha}",
+        body: "",
+        allowed: |p, t| person(p) && sees(p, t),
+    },
+    Op {
+        name: "page audits",
+        method: "GET",
+        path: "/facilities/{f}/audits",
+        body: "",
+        allowed: |p, t| person(p) && sees(p, t),
+    },
+    Op {
+        name: "page audit findings",
+        method: "GET",
+        path: "/facilities/{f}/audits/{run}",
+        body: "",
+        allowed: |p, t| person(p) && sees(p, t),
+    },
+    Op {
+        name: "page alerts",
+        method: "GET",
+        path: "/facilities/{f}/alerts",
+        body: "",
+        allowed: |p, t| person(p) && sees(p, t),
+    },
+    Op {
+        name: "page incidents",
+        method: "GET",
+        path: "/facilities/{f}/incidents",
+        body: "",
+        allowed: |p, t| person(p) && sees(p, t),
+    },
+    Op {
+        name: "page incident",
+        method: "GET",
+        path: "/facilities/{f}/incidents/{inc}",
+        body: "",
+        allowed: |p, t| person(p) && sees(p, t),
+    },
+    Op {
+        name: "page incident draft",
+        method: "GET",
+        path: "/facilities/{f}/incidents/{inc}/drafts/cnil",
         body: "",
         allowed: |p, t| person(p) && sees(p, t),
     },
@@ -309,17 +394,22 @@ async fn run_matrix(app: &App) {
     let mut failures = Vec::new();
     for (p, cred) in PRINCIPALS.iter().zip(&creds) {
         for op in OPS {
-            for (t, f, sha) in [
-                (Target::Own, &s.own, &s.sha[0]),
-                (Target::Other, &s.other, &s.sha[1]),
-                (Target::Far, &s.far, &s.sha[2]),
-            ] {
+            for (i, (t, f)) in [
+                (Target::Own, &s.own),
+                (Target::Other, &s.other),
+                (Target::Far, &s.far),
+            ]
+            .into_iter()
+            .enumerate()
+            {
                 let region = if t == Target::Far { "IDF" } else { "BRE" };
                 let uri = op
                     .path
                     .replace("{f}", f.as_str())
                     .replace("{r}", region)
-                    .replace("{sha}", sha);
+                    .replace("{sha}", &s.sha[i])
+                    .replace("{run}", &s.runs[i])
+                    .replace("{inc}", &s.incidents[i]);
                 let csrf = match cred {
                     Cred::Cookie { csrf, .. } => csrf.clone(),
                     _ => String::new(),
@@ -419,6 +509,27 @@ async fn run_matrix(app: &App) {
             ))
             .await;
         assert_eq!(res.status(), 404, "{} cross-facility hash", p.name);
+        // Nor do another facility's audit, incident or draft ids.
+        for path in [
+            format!("/api/v1/facilities/{}/audits/{}", s.own, s.runs[2]),
+            format!("/api/v1/facilities/{}/incidents/{}", s.own, s.incidents[2]),
+            format!(
+                "/api/v1/facilities/{}/incidents/{}/drafts/cnil",
+                s.own, s.incidents[1]
+            ),
+            format!("/facilities/{}/audits/{}", s.own, s.runs[1]),
+            format!("/facilities/{}/incidents/{}", s.own, s.incidents[2]),
+        ] {
+            let res = app
+                .send(request("GET", &path, cred, None, Vec::new()))
+                .await;
+            assert!(
+                matches!(res.status().as_u16(), 404 | 401 | 303),
+                "{} opens {path}: {}",
+                p.name,
+                res.status()
+            );
+        }
     }
     assert!(
         failures.is_empty(),

@@ -68,6 +68,12 @@ impl Ctx {
         Ok(store)
     }
 
+    /// Where the server's own files (the key sealing TOTP seeds) live: the data directory, or the
+    /// default one when the store is a database URL.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone().unwrap_or_else(default_data_dir)
+    }
+
     pub fn database_label(&self) -> String {
         hygie_store::redact(&self.database_url)
     }

@@ -539,3 +539,248 @@ fn a_failed_write_leaves_no_trace() {
         );
     });
 }
+
+/// A small deterministic generator for the random-writes test (no rand dependency).
+struct Lcg(u64);
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n.max(1)
+    }
+}
+
+/// The precomputed views (current facts, per-facility summaries, kept trend points) must equal a
+/// full recomputation from history after any sequence of writes, including writes dated in the
+/// past, ties, recurring measures that expire, failing and passing runs, and new facilities.
+#[test]
+fn precomputed_views_equal_a_full_recomputation_after_random_writes() {
+    on_each_backend(|store| async move {
+        let a = Actor("test".into());
+        let catalog = hygie_catalog::bundled().expect("catalogue");
+        let region = Region::parse("BRE").expect("r");
+        let kinds = FacilityKind::ALL;
+        let mut fs: Vec<Facility> = Vec::new();
+        let mut rng = Lcg(42);
+        let measures: Vec<MeasureId> = catalog.measures.iter().map(|x| x.id.clone()).collect();
+        let recurring: Vec<MeasureId> = catalog
+            .measures
+            .iter()
+            .filter(|x| x.recurrence_months.is_some())
+            .map(|x| x.id.clone())
+            .collect();
+        assert!(
+            !recurring.is_empty(),
+            "the catalogue has recurring measures"
+        );
+        let base = ts("2025-01-01T00:00:00Z").as_microsecond();
+        let day = 24 * 3600 * 1_000_000i64;
+        // Every checkpoint: today, a date after every fact (expiries pass), a date in the past.
+        let today = date("2026-06-15");
+        let dates = [today, date("2027-09-01"), date("2025-07-31")];
+        let trend_dates: Vec<jiff::civil::Date> = (1..=6)
+            .map(|k| {
+                date("2026-06-01")
+                    .checked_sub(jiff::Span::new().months(k))
+                    .expect("date")
+            })
+            .collect();
+        let mut runs = 0u64;
+        for round in 0..6u64 {
+            // Sometimes a new facility (of any kind, NIS 2 or not).
+            for _ in 0..(if round == 0 { 4 } else { rng.below(2) }) {
+                let i = fs.len();
+                let mut f = facility(&format!("35{:06}", 100 + i), "BRE", kinds[i % kinds.len()]);
+                f.nis2 = if i.is_multiple_of(2) {
+                    Nis2Status::Essential
+                } else {
+                    Nis2Status::Important
+                };
+                f.plan_start = date(["2025-01-01", "2025-09-15", "2026-03-01"][i % 3]);
+                store.add_facility(&f, false, &a).await.expect("add");
+                fs.push(f);
+            }
+            for _ in 0..40 {
+                let f = &fs[rng.below(fs.len() as u64) as usize];
+                // Dated anywhere in 2025-01-01 .. 2026-06-10, often on the same instant (ties).
+                let at = base + (rng.below(525) as i64) * day + (rng.below(2) as i64) * 3600;
+                let at = jiff::Timestamp::from_microsecond(at).expect("instant");
+                if rng.below(5) == 0 {
+                    runs += 1;
+                    let ms = [
+                        &measures[rng.below(measures.len() as u64) as usize],
+                        &recurring[0],
+                    ];
+                    let run = CheckRun {
+                        id: format!("run-{round}-{}", rng.below(100_000) * 1000 + runs),
+                        source: ["ad", "backups", "passwords"][rng.below(3) as usize].into(),
+                        at,
+                        results: (0..(1 + rng.below(3)))
+                            .map(|k| RuleResult {
+                                rule: format!("R{k}"),
+                                severity: Severity::High,
+                                outcome: if rng.below(3) == 0 {
+                                    RuleOutcome::Fail
+                                } else {
+                                    RuleOutcome::Pass
+                                },
+                                measures: vec![ms[(k % 2) as usize].clone()],
+                                objects: vec![],
+                            })
+                            .collect(),
+                    };
+                    store
+                        .record_check_run(&f.id, &run, &serde_json::json!({}), &a)
+                        .await
+                        .expect("run");
+                } else {
+                    let measure = if rng.below(3) == 0 {
+                        &recurring[rng.below(recurring.len() as u64) as usize]
+                    } else {
+                        &measures[rng.below(measures.len() as u64) as usize]
+                    };
+                    let status = match rng.below(5) {
+                        0 => DeclaredStatus::NotStarted,
+                        1 => DeclaredStatus::InProgress,
+                        2 => DeclaredStatus::NotApplicable {
+                            justification: "no such system".into(),
+                        },
+                        _ => DeclaredStatus::Implemented,
+                    };
+                    store
+                        .declare_at(&f.id, measure, &status, None, None, &a, at)
+                        .await
+                        .expect("declare");
+                }
+            }
+            for as_of in dates {
+                let replayed = store
+                    .region_status_from_history(&catalog, region, as_of)
+                    .await
+                    .expect("replayed");
+                // Twice: the first read recomputes stale summaries, the second reads kept ones.
+                for pass in 0..2 {
+                    let view = store
+                        .region_status(&catalog, region, as_of)
+                        .await
+                        .expect("view");
+                    assert_eq!(view, replayed, "round {round}, {as_of}, pass {pass}");
+                }
+                for f in &fs {
+                    let fast = store
+                        .facility_status(&catalog, &f.id, as_of)
+                        .await
+                        .expect("status");
+                    let full = store
+                        .facility_status_from_history(&catalog, f, as_of)
+                        .await
+                        .expect("full");
+                    assert_eq!(fast, full, "round {round}, {} on {as_of}", f.id);
+                }
+            }
+            for f in &fs {
+                for pass in 0..2 {
+                    let kept = store
+                        .facility_trend(&catalog, &f.id, &trend_dates)
+                        .await
+                        .expect("trend");
+                    let mut full = Vec::new();
+                    for d in &trend_dates {
+                        full.push((
+                            *d,
+                            store
+                                .facility_status_from_history(&catalog, f, *d)
+                                .await
+                                .expect("full")
+                                .score,
+                        ));
+                    }
+                    assert_eq!(kept, full, "round {round}, trend of {}, pass {pass}", f.id);
+                }
+            }
+        }
+        // The views survive a rebuild (what a bulk load calls) unchanged.
+        let before = store
+            .region_status(&catalog, region, today)
+            .await
+            .expect("view");
+        store.rebuild_views().await.expect("rebuild");
+        assert_eq!(
+            store
+                .region_status(&catalog, region, today)
+                .await
+                .expect("view"),
+            before
+        );
+    });
+}
+
+/// Journal entries of a region or a set of facilities come in one query, newest `limit`, and only
+/// subjects that are one of those facilities or below one (`FINESS/...`).
+#[test]
+fn journal_entries_of_a_region_or_facilities() {
+    on_each_backend(|store| async move {
+        let a = Actor("test".into());
+        let b1 = facility("35000001", "BRE", FacilityKind::Hospital);
+        let b2 = facility("29000001", "BRE", FacilityKind::Clinic);
+        let i1 = facility("75000001", "IDF", FacilityKind::Clinic);
+        for f in [&b1, &b2, &i1] {
+            store.add_facility(f, false, &a).await.expect("add");
+        }
+        store
+            .declare(
+                &b1.id,
+                &m("END-01"),
+                &DeclaredStatus::InProgress,
+                None,
+                None,
+                &a,
+            )
+            .await
+            .expect("declare");
+        store
+            .declare(
+                &i1.id,
+                &m("END-01"),
+                &DeclaredStatus::InProgress,
+                None,
+                None,
+                &a,
+            )
+            .await
+            .expect("declare");
+        // A subject that merely starts with a FINESS number is not about that facility.
+        store
+            .journal(&a, "other", &format!("{}x", b2.id), "{}")
+            .await
+            .expect("journal");
+        let subjects = |v: Vec<hygie_core::journal::JournalEntry>| -> Vec<String> {
+            v.into_iter().map(|e| e.subject).collect()
+        };
+        let bre = store
+            .journal_entries_of(
+                hygie_store::Facilities::Region(Region::parse("BRE").expect("r")),
+                100,
+            )
+            .await
+            .expect("region");
+        assert_eq!(
+            subjects(bre),
+            [
+                b1.id.to_string(),
+                b2.id.to_string(),
+                format!("{}/END-01", b1.id)
+            ]
+        );
+        let these = store
+            .journal_entries_of(
+                hygie_store::Facilities::These(&[i1.id.clone(), b2.id.clone()]),
+                1,
+            )
+            .await
+            .expect("these");
+        assert_eq!(subjects(these), [format!("{}/END-01", i1.id)]);
+    });
+}

@@ -80,6 +80,10 @@ pub struct Seed {
     pub far: Finess,
     /// sha256 of one evidence file per facility (own, other, far).
     pub sha: [String; 3],
+    /// One audit run id per facility (own, other, far), with a failed rule.
+    pub runs: [String; 3],
+    /// One incident id per facility (own, other, far).
+    pub incidents: [String; 3],
 }
 
 pub async fn seed(app: &App) -> Seed {
@@ -117,7 +121,76 @@ pub async fn seed(app: &App) -> Seed {
             sha.push(sha256);
         }
     }
+    let mut runs = Vec::new();
+    let mut incidents = Vec::new();
+    let now = jiff::Timestamp::now();
+    for f in &fs {
+        let run = hygie_core::CheckRun {
+            id: format!("run-{}", f.id),
+            source: "ad".into(),
+            at: now,
+            results: vec![hygie_core::RuleResult {
+                rule: "AD-KRBTGT-AGE".into(),
+                severity: hygie_core::Severity::High,
+                outcome: hygie_core::RuleOutcome::Fail,
+                measures: vec![m.clone()],
+                objects: vec![format!("krbtgt of {}", f.id)],
+            }],
+        };
+        app.store
+            .record_check_run(&f.id, &run, &serde_json::json!({}), &actor)
+            .await
+            .unwrap();
+        runs.push(run.id);
+        app.store
+            .record_alerts(
+                &f.id,
+                &[hygie_store::AlertRecord {
+                    id: format!("alert-{}", f.id),
+                    rule_id: "sigma-1".into(),
+                    title: format!("Suspicious logon at {}", f.id),
+                    level: "high".into(),
+                    tags: vec![],
+                    time: Some(now.to_string()),
+                    last_time: None,
+                    host: Some("srv-1".into()),
+                    record_id: 1,
+                    source: "evtx".into(),
+                    fields: vec![],
+                    count: 1,
+                    incident: None,
+                }],
+                &actor,
+            )
+            .await
+            .unwrap();
+        let input = hygie_incident::FactsInput {
+            facility: Some(f.id.to_string()),
+            title: Some(format!("Ransomware at {}", f.id)),
+            awareness: Some(now.to_string()),
+            personal_data_breach: Some("risk".into()),
+            ..hygie_incident::FactsInput::default()
+        };
+        let inc = app
+            .store
+            .create_incident(&f.id, &actor, |id| {
+                let facts = input
+                    .into_facts(Some(Nis2Status::Essential), now)
+                    .map_err(|e| hygie_store::StoreError::Invalid(e.to_string()))?;
+                hygie_incident::Incident::open(&id, facts, now)
+                    .map_err(|e| hygie_store::StoreError::Invalid(e.to_string()))
+            })
+            .await
+            .unwrap();
+        incidents.push(inc.id);
+    }
     Seed {
+        runs: [runs[0].clone(), runs[1].clone(), runs[2].clone()],
+        incidents: [
+            incidents[0].clone(),
+            incidents[1].clone(),
+            incidents[2].clone(),
+        ],
         own: fs[0].id.clone(),
         other: fs[1].id.clone(),
         far: fs[2].id.clone(),
@@ -174,6 +247,23 @@ pub async fn token(app: &App, f: &Finess, access: TokenAccess) -> String {
 
 pub fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
+}
+
+/// A GET carrying a whole `Cookie` header value (`hygie_session=...`).
+pub fn get_with(uri: impl AsRef<str>, cookie: &str) -> Request<Body> {
+    Request::get(uri.as_ref())
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// A form POST carrying a whole `Cookie` header value, its fields URL-encoded.
+pub fn post_form(uri: impl AsRef<str>, cookie: &str, fields: &[(&str, &str)]) -> Request<Body> {
+    Request::post(uri.as_ref())
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form_body(fields)))
+        .unwrap()
 }
 
 /// How a request authenticates.

@@ -1,0 +1,205 @@
+//! Encryption at rest of the TOTP seeds: the server must read a seed to check a code, so it
+//! cannot be hashed; it is sealed with ChaCha20-Poly1305 under a key kept outside the database
+//! (a file, by default `secret.key` in the data directory, created 0600 on first run). A copy of
+//! the database alone does not give the seeds, and a seed moved to another user's row does not
+//! open (the user id is authenticated with it).
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use std::path::Path;
+
+/// Prefix of a sealed value: version 1, hex of nonce (12 bytes) then ciphertext and tag.
+const SEALED_V1: &str = "v1:";
+const NONCE_LEN: usize = 12;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error("the random source failed: {0}")]
+    Random(String),
+    #[error("a stored TOTP seed cannot be opened with this key (wrong key, or tampered)")]
+    Open,
+    #[error("cannot read the secret key {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("cannot create the secret key {path}: {message}")]
+    Create { path: String, message: String },
+    #[error(
+        "the secret key {path} is readable by other users (mode {mode:o}): run chmod 600 on it"
+    )]
+    Permissions { path: String, mode: u32 },
+}
+
+/// The key that seals TOTP seeds (32 bytes). Never printed.
+#[derive(Clone)]
+pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+impl SecretKey {
+    /// A fresh random key (tests, and the first run).
+    pub fn random() -> Result<SecretKey, SealError> {
+        let mut k = [0u8; 32];
+        getrandom::fill(&mut k).map_err(|e| SealError::Random(e.to_string()))?;
+        Ok(SecretKey(k))
+    }
+
+    /// Read a key file: 64 hexadecimal digits (surrounding whitespace ignored). The file must not
+    /// be readable by group or others.
+    pub fn load(path: &Path) -> Result<SecretKey, SealError> {
+        let read = |message: String| SealError::Read {
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| read(e.to_string()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path)
+                .map_err(|e| read(e.to_string()))?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(SealError::Permissions {
+                    path: path.display().to_string(),
+                    mode: mode & 0o777,
+                });
+            }
+        }
+        let bytes =
+            hex::decode(text.trim()).map_err(|_| read("expected 64 hexadecimal digits".into()))?;
+        let k: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| read("expected 64 hexadecimal digits (32 bytes)".into()))?;
+        Ok(SecretKey(k))
+    }
+
+    /// Read the key at `path`, or create it (mode 0600, never overwriting) when it does not exist.
+    pub fn load_or_create(path: &Path) -> Result<SecretKey, SealError> {
+        if path.exists() {
+            return SecretKey::load(path);
+        }
+        let create = |message: String| SealError::Create {
+            path: path.display().to_string(),
+            message,
+        };
+        let key = SecretKey::random()?;
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts.open(path).map_err(|e| create(e.to_string()))?;
+        use std::io::Write;
+        f.write_all(format!("{}\n", hex::encode(key.0)).as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| create(e.to_string()))?;
+        Ok(key)
+    }
+
+    fn cipher(&self) -> ChaCha20Poly1305 {
+        ChaCha20Poly1305::new(Key::from_slice(&self.0))
+    }
+
+    /// Seal `user_id`'s seed for storage.
+    pub fn seal(&self, user_id: i64, seed: &str) -> Result<String, SealError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(|e| SealError::Random(e.to_string()))?;
+        let aad = user_id.to_be_bytes();
+        let ct = self
+            .cipher()
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: seed.as_bytes(),
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| SealError::Open)?;
+        let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        Ok(format!("{SEALED_V1}{}", hex::encode(out)))
+    }
+
+    /// Open a stored seed. A value without the sealed prefix is a seed stored in clear by an
+    /// earlier version: returned as is with `true`, for the caller to seal it again.
+    pub fn open(&self, user_id: i64, stored: &str) -> Result<(String, bool), SealError> {
+        let Some(body) = stored.strip_prefix(SEALED_V1) else {
+            return Ok((stored.to_owned(), true));
+        };
+        let raw = hex::decode(body).map_err(|_| SealError::Open)?;
+        if raw.len() <= NONCE_LEN {
+            return Err(SealError::Open);
+        }
+        let (nonce, ct) = raw.split_at(NONCE_LEN);
+        let aad = user_id.to_be_bytes();
+        let plain = self
+            .cipher()
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
+            .map_err(|_| SealError::Open)?;
+        String::from_utf8(plain)
+            .map(|s| (s, false))
+            .map_err(|_| SealError::Open)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seals_and_opens_bound_to_the_user_and_key() -> Result<(), SealError> {
+        let k = SecretKey::random()?;
+        let sealed = k.seal(7, "JBSWY3DPEHPK3PXP")?;
+        assert!(sealed.starts_with("v1:"));
+        assert!(!sealed.contains("JBSWY3DPEHPK3PXP"));
+        assert_ne!(
+            sealed,
+            k.seal(7, "JBSWY3DPEHPK3PXP")?,
+            "fresh nonce each time"
+        );
+        assert_eq!(k.open(7, &sealed)?, ("JBSWY3DPEHPK3PXP".to_owned(), false));
+        assert!(matches!(k.open(8, &sealed), Err(SealError::Open)));
+        assert!(matches!(
+            SecretKey::random()?.open(7, &sealed),
+            Err(SealError::Open)
+        ));
+        let mut tampered = sealed.clone();
+        tampered.pop();
+        tampered.push('0');
+        if tampered != sealed {
+            assert!(matches!(k.open(7, &tampered), Err(SealError::Open)));
+        }
+        assert_eq!(k.open(7, "LEGACYSEED")?, ("LEGACYSEED".to_owned(), true));
+        Ok(())
+    }
+
+    #[test]
+    fn the_key_file_is_created_once_with_mode_0600() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("secret.key");
+        let k1 = SecretKey::load_or_create(&path)?;
+        let k2 = SecretKey::load_or_create(&path)?;
+        let sealed = k1.seal(1, "SEED")?;
+        assert_eq!(k2.open(1, &sealed)?.0, "SEED", "the same key is read back");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path)?.permissions().mode() & 0o777,
+                0o600
+            );
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+            assert!(matches!(
+                SecretKey::load(&path),
+                Err(SealError::Permissions { .. })
+            ));
+        }
+        Ok(())
+    }
+}

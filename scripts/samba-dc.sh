@@ -35,10 +35,13 @@ case "$cmd" in
         --option="interfaces=lo" --option="bind interfaces only=yes" >"$DIR/provision.log" 2>&1
     fi
     if ! running; then
-      # Own pid directory, so that `stop` finds this DC and a second DC (another network namespace,
-      # e.g. the AD benchmark's) can run beside it.
+      # Own pid directory (in smb.conf, which samba's smbd and winbindd children read too), so that
+      # `stop` finds this DC and a second DC (another network namespace, e.g. the AD benchmark's)
+      # can run beside it.
       mkdir -p "$DIR/run"
-      samba -s "$DIR/etc/smb.conf" -D --option="pid directory=$DIR/run"
+      grep -q '^[[:space:]]*pid directory' "$DIR/etc/smb.conf" \
+        || sed -i "s|^\[global\]\$|[global]\n\tpid directory = $DIR/run|" "$DIR/etc/smb.conf"
+      samba -s "$DIR/etc/smb.conf" -D
     fi
     for _ in $(seq 1 60); do
       if (exec 3<>/dev/tcp/127.0.0.1/636) 2>/dev/null; then exit 0; fi

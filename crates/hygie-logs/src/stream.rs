@@ -463,7 +463,9 @@ impl Ingest {
         let sink_stats = stats.clone();
         let window = cfg.window_secs;
         let sink = tokio::spawn(async move {
-            let mut agg = Aggregator::new(window);
+            // Two buckets of lateness: parallel workers deliver slightly out of
+            // order; older buckets are closed to bound memory.
+            let mut agg = Aggregator::new(window).evicting(2);
             let mut first_err = None;
             while let Some(mut alerts) = arx.recv().await {
                 // Take whatever else is ready, then deliver in one go.

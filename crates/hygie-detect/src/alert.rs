@@ -95,17 +95,50 @@ pub enum Pushed {
     Repeated(Alert),
 }
 
+/// Which fixed time bucket a match falls in: `floor(seconds / window)`, or
+/// `None` when the event has no readable time (all such repeats of a rule on
+/// a host share one alert).
+type Bucket = Option<i64>;
+
 struct Open {
     alert: Alert,
+    /// Parsed time of the representative (earliest) match.
     first: Option<i64>,
+    /// Parsed time of the latest match.
+    last: Option<i64>,
 }
 
-/// Aggregates matches per (rule, host) within `window_secs` of the first
-/// match. Memory is bounded by the number of distinct (rule, host) pairs
-/// currently open.
+/// Order in which matches compete to represent their alert and in which
+/// alerts are listed: event time, then the raw time text, rule, host,
+/// source and record id — total, so the result never depends on arrival order.
+fn order_key(a: &Alert, t: Option<i64>) -> impl Ord + '_ {
+    (
+        t.is_none(),
+        t,
+        a.time.as_deref(),
+        a.rule_id.as_str(),
+        a.host.as_deref(),
+        a.source.as_str(),
+        a.record_id,
+    )
+}
+
+/// Aggregates matches per (rule, host, fixed time bucket): every match whose
+/// event time falls in `[k·window, (k+1)·window)` for the same rule and host
+/// is one alert, with the earliest match as representative (time, record id,
+/// source, fields), the latest time as `last_time` and the number of matches
+/// as `count`. Because buckets are fixed, the alerts are the same whatever
+/// order the matches arrive in and however many threads produced them.
+///
+/// By default every alert stays open until [`Self::finish`] (batch: memory
+/// is the size of the result). [`Self::evicting`] bounds memory for
+/// streaming by closing buckets older than the newest one seen minus
+/// `lateness` buckets.
 pub struct Aggregator {
     window_secs: i64,
-    open: HashMap<(String, String), Open>,
+    lateness: Option<i64>,
+    newest: Option<i64>,
+    open: HashMap<(String, String, Bucket), Open>,
     closed: Vec<Alert>,
 }
 
@@ -114,68 +147,150 @@ impl Aggregator {
     pub fn new(window_secs: u64) -> Self {
         Aggregator {
             window_secs: i64::try_from(window_secs).unwrap_or(i64::MAX),
+            lateness: None,
+            newest: None,
             open: HashMap::new(),
             closed: Vec::new(),
         }
     }
 
-    /// Fold one alert in. Alerts whose window ended are queued for [`Self::drain_closed`].
-    pub fn push(&mut self, alert: Alert) -> Pushed {
+    /// Close (and hand to [`Self::drain_closed`]) the buckets more than
+    /// `lateness_buckets` older than the newest bucket seen. A match arriving
+    /// later than that for a closed bucket reopens it with the same alert id
+    /// and a count restarting at one (bounded memory is worth that on a live
+    /// feed; batch never evicts).
+    pub fn evicting(mut self, lateness_buckets: u32) -> Self {
+        self.lateness = Some(i64::from(lateness_buckets));
+        self
+    }
+
+    fn bucket(&self, t: Option<i64>) -> Bucket {
+        t.map(|t| t.div_euclid(self.window_secs))
+    }
+
+    /// Fold one alert in.
+    pub fn push(&mut self, mut alert: Alert) -> Pushed {
         if self.window_secs == 0 {
             self.closed.push(alert.clone());
             return Pushed::Opened(alert);
         }
         let t = alert.time.as_deref().and_then(parse_time);
+        let bucket = self.bucket(t);
         let key = (
             alert.rule_id.clone(),
             alert.host.clone().unwrap_or_default(),
+            bucket,
         );
         if let Some(o) = self.open.get_mut(&key) {
-            let within = match (o.first, t) {
-                (Some(a), Some(b)) => (b - a).abs() <= self.window_secs,
-                // Without times, repeats are aggregated.
-                _ => true,
-            };
-            if within {
-                o.alert.count += 1;
-                if let (Some(new), Some(old)) =
-                    (alert.time.as_deref(), o.alert.last_time.as_deref())
-                {
-                    if parse_time(new) > parse_time(old) {
-                        o.alert.last_time = alert.time.clone();
-                    }
-                } else if o.alert.last_time.is_none() {
-                    o.alert.last_time = alert.time.clone();
+            o.alert.count += 1;
+            if order_key(&alert, t) < order_key(&o.alert, o.first) {
+                let a = &mut o.alert;
+                a.time = alert.time.clone();
+                a.record_id = alert.record_id;
+                a.source = std::mem::take(&mut alert.source);
+                a.fields = std::mem::take(&mut alert.fields);
+                o.first = t;
+            }
+            // Latest time; among equal instants the greatest text, so ties
+            // resolve the same way whatever the order.
+            let later = match (t, o.last) {
+                (Some(n), Some(l)) => {
+                    (n, alert.time.as_deref()) > (l, o.alert.last_time.as_deref())
                 }
-                return Pushed::Repeated(o.alert.clone());
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => alert.time.as_deref() > o.alert.last_time.as_deref(),
+            };
+            if later {
+                o.alert.last_time = alert.time.clone();
+                o.last = t;
             }
-            if let Some(old) = self.open.remove(&key) {
-                self.closed.push(old.alert);
-            }
+            return Pushed::Repeated(o.alert.clone());
         }
+        alert.id = alert_id(&key.0, &key.1, bucket);
         self.open.insert(
             key,
             Open {
                 alert: alert.clone(),
                 first: t,
+                last: t,
             },
         );
+        if let Some(b) = bucket
+            && self.newest.is_none_or(|n| b > n)
+        {
+            self.newest = Some(b);
+            self.evict();
+        }
         Pushed::Opened(alert)
     }
 
-    /// Alerts whose window has ended.
+    fn evict(&mut self) {
+        let (Some(lateness), Some(newest)) = (self.lateness, self.newest) else {
+            return;
+        };
+        let horizon = newest.saturating_sub(lateness);
+        let old: Vec<_> = self
+            .open
+            .keys()
+            .filter(|k| k.2.is_some_and(|b| b < horizon))
+            .cloned()
+            .collect();
+        for k in old {
+            if let Some(o) = self.open.remove(&k) {
+                self.closed.push(o.alert);
+            }
+        }
+    }
+
+    /// Alerts closed by eviction (streaming) or kept one by one (window 0).
     pub fn drain_closed(&mut self) -> Vec<Alert> {
         std::mem::take(&mut self.closed)
     }
 
-    /// Close every open alert and return everything not yet drained.
+    /// Close every open alert and return everything not yet drained, sorted
+    /// by event time, rule, host, source and record id.
     pub fn finish(mut self) -> Vec<Alert> {
-        let mut open: Vec<Alert> = self.open.drain().map(|(_, o)| o.alert).collect();
-        open.sort_by(|a, b| (&a.time, &a.rule_id).cmp(&(&b.time, &b.rule_id)));
         let mut out = std::mem::take(&mut self.closed);
-        out.extend(open);
+        out.extend(self.open.drain().map(|(_, o)| o.alert));
+        sort_alerts(&mut out);
         out
     }
+}
+
+/// Sort alerts in their listing order (event time, rule, host, source,
+/// record id); events without a readable time come last.
+pub fn sort_alerts(alerts: &mut [Alert]) {
+    alerts.sort_by_cached_key(|a| {
+        let t = a.time.as_deref().and_then(parse_time);
+        (
+            t.is_none(),
+            t,
+            a.time.clone(),
+            a.rule_id.clone(),
+            a.host.clone(),
+            a.source.clone(),
+            a.record_id,
+        )
+    });
+}
+
+/// Id of an aggregated alert: rule, host and bucket, so the same bucket gets
+/// the same id in every run and the store can merge repeats.
+fn alert_id(rule: &str, host: &str, bucket: Bucket) -> String {
+    let mut h = Sha256::new();
+    for part in [rule, host] {
+        h.update(part.as_bytes());
+        h.update([0x1f]);
+    }
+    match bucket {
+        Some(b) => {
+            h.update([1]);
+            h.update(b.to_le_bytes());
+        }
+        None => h.update([0]),
+    }
+    hex::encode(&h.finalize()[..12])
 }
 
 #[cfg(test)]
@@ -209,16 +324,17 @@ mod tests {
     }
 
     #[test]
-    fn repeats_within_window_are_counted() {
+    fn repeats_in_one_bucket_are_counted() {
         let mut agg = Aggregator::new(60);
         assert!(matches!(
-            agg.push(alert("r", "h", "2025-01-01T00:00:00Z")),
+            agg.push(alert("r", "h", "2025-01-01T00:00:10Z")),
             Pushed::Opened(_)
         ));
         let Pushed::Repeated(a) = agg.push(alert("r", "h", "2025-01-01T00:00:30Z")) else {
             panic!("expected repeat")
         };
         assert_eq!(a.count, 2);
+        assert_eq!(a.time.as_deref(), Some("2025-01-01T00:00:10Z"));
         assert_eq!(a.last_time.as_deref(), Some("2025-01-01T00:00:30Z"));
         // Other host, other rule: separate alerts.
         assert!(matches!(
@@ -229,17 +345,92 @@ mod tests {
             agg.push(alert("q", "h", "2025-01-01T00:00:30Z")),
             Pushed::Opened(_)
         ));
-        // Outside the window: the first alert closes, a new one opens.
+        // Next bucket (00:01:00 onwards): a new alert, even 50 s after the first.
         assert!(matches!(
-            agg.push(alert("r", "h", "2025-01-01T00:05:00Z")),
+            agg.push(alert("r", "h", "2025-01-01T00:01:00Z")),
             Pushed::Opened(_)
         ));
+        let all = agg.finish();
+        assert_eq!(all.len(), 4);
+        assert_eq!(all.iter().map(|a| a.count).sum::<u64>(), 5);
+        // Listed by time, then rule, then host.
+        let order: Vec<_> = all
+            .iter()
+            .map(|a| (a.rule_id.as_str(), a.host.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(order, [("r", "h"), ("q", "h"), ("r", "h2"), ("r", "h")]);
+    }
+
+    fn matches_fixture() -> Vec<Alert> {
+        let mut v = Vec::new();
+        for i in 0..300u64 {
+            let rule = ["r1", "r2", "r3"][(i % 3) as usize];
+            let host = ["h1", "h2"][(i % 2) as usize];
+            let secs = (i * 37) % 900;
+            let mut a = alert(
+                rule,
+                host,
+                &format!("2025-01-01T00:{:02}:{:02}Z", secs / 60, secs % 60),
+            );
+            a.record_id = i;
+            v.push(a);
+        }
+        v
+    }
+
+    #[test]
+    fn result_does_not_depend_on_arrival_order() {
+        let base = matches_fixture();
+        let run = |v: Vec<Alert>| {
+            let mut agg = Aggregator::new(120);
+            for a in v {
+                agg.push(a);
+            }
+            agg.finish()
+        };
+        let expected = run(base.clone());
+        assert!(expected.len() > 6 && expected.len() < base.len());
+        let mut rev = base.clone();
+        rev.reverse();
+        assert_eq!(run(rev), expected);
+        // A few deterministic shuffles (xorshift), no dependency needed.
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..5 {
+            let mut v = base.clone();
+            for i in (1..v.len()).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                v.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            assert_eq!(run(v), expected);
+        }
+        // The earliest match represents its alert.
+        for a in &expected {
+            let first = base
+                .iter()
+                .filter(|m| {
+                    m.rule_id == a.rule_id
+                        && m.host == a.host
+                        && parse_time(m.time.as_deref().unwrap_or("")).map(|t| t / 120)
+                            == parse_time(a.time.as_deref().unwrap_or("")).map(|t| t / 120)
+                })
+                .min_by_key(|m| (m.time.clone(), m.record_id));
+            assert_eq!(first.map(|m| m.record_id), Some(a.record_id));
+        }
+    }
+
+    #[test]
+    fn eviction_closes_old_buckets() {
+        let mut agg = Aggregator::new(60).evicting(1);
+        agg.push(alert("r", "h", "2025-01-01T00:00:10Z"));
+        agg.push(alert("r", "h", "2025-01-01T00:01:10Z"));
+        assert!(agg.drain_closed().is_empty());
+        agg.push(alert("r", "h", "2025-01-01T00:02:10Z"));
         let closed = agg.drain_closed();
         assert_eq!(closed.len(), 1);
-        assert_eq!(closed[0].count, 2);
-        let rest = agg.finish();
-        assert_eq!(rest.len(), 3);
-        assert_eq!(rest.iter().map(|a| a.count).sum::<u64>(), 3);
+        assert_eq!(closed[0].time.as_deref(), Some("2025-01-01T00:00:10Z"));
+        assert_eq!(agg.finish().len(), 2);
     }
 
     #[test]

@@ -72,8 +72,9 @@ fn finish(tx: &SyncSender<Msg>, pending: Vec<Alert>, errors: Vec<InputError>) {
 }
 
 /// Evaluate `detector` over `files` using `threads` workers (0 = every core).
-/// `on_alert` receives aggregated alerts (window `window_secs`, 0 = none) on
-/// the calling thread as their window closes, and the rest at the end.
+/// `on_alert` receives the aggregated alerts (fixed buckets of `window_secs`,
+/// 0 = none) on the calling thread at the end, in listing order; they are the
+/// same whatever the thread count.
 pub fn run(
     detector: &Detector,
     files: &[(PathBuf, Format)],
@@ -144,13 +145,12 @@ pub fn run(
         for msg in rx {
             match msg {
                 Msg::Alerts(alerts) => {
+                    // Alerts are only handed out at the end, sorted: workers
+                    // finish chunks in any order, and the result must not
+                    // depend on it.
                     for a in alerts {
                         summary.matches += 1;
                         agg.push(a);
-                    }
-                    for a in agg.drain_closed() {
-                        summary.alerts += 1;
-                        on_alert(a);
                     }
                 }
                 Msg::Errors(e) => summary.errors.extend(e),

@@ -69,10 +69,68 @@ impl Stats {
     }
 }
 
+/// Lines read off a connection, not yet parsed: parsing happens on the
+/// detection threads so that one fast connection is not limited by the one
+/// task reading it.
+pub struct RawLines {
+    payload: Payload,
+    source: Arc<str>,
+    /// Line number of the first line.
+    first: u64,
+    /// The lines' bytes, back to back.
+    bytes: Vec<u8>,
+    /// End offset of each line in `bytes`.
+    ends: Vec<usize>,
+    /// How many of the lines are blank (not counted as accepted).
+    blank: usize,
+}
+
+impl RawLines {
+    fn new(payload: Payload, source: Arc<str>, first: u64) -> Self {
+        RawLines {
+            payload,
+            source,
+            first,
+            bytes: Vec::with_capacity(BATCH * 512),
+            ends: Vec::with_capacity(BATCH),
+            blank: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Parse every line; `reject` is called once per line that is not an event.
+    fn parse(&self, out: &mut Vec<LogEvent>, reject: &mut dyn FnMut()) {
+        let mut start = 0;
+        for (i, &end) in self.ends.iter().enumerate() {
+            let n = self.first + i as u64;
+            if start == end {
+                continue;
+            }
+            match std::str::from_utf8(&self.bytes[start..end]) {
+                Ok(text) => match parse_payload(self.payload, text, &self.source, n) {
+                    Some(e) => out.push(e),
+                    None => reject(),
+                },
+                Err(_) => reject(),
+            }
+            start = end;
+        }
+    }
+}
+
+/// One unit of the detection queue.
+pub enum Batch {
+    Events(Vec<LogEvent>),
+    Lines(RawLines),
+}
+
 /// What a source gets to deliver events.
 #[derive(Clone)]
 pub struct SourceCtx {
-    queue: mpsc::Sender<Vec<LogEvent>>,
+    queue: mpsc::Sender<Batch>,
     shutdown: watch::Receiver<bool>,
     stats: Arc<Stats>,
 }
@@ -82,7 +140,20 @@ impl SourceCtx {
     /// pipeline is gone.
     pub async fn send(&self, batch: Vec<LogEvent>) -> bool {
         let n = batch.len() as u64;
-        if self.queue.send(batch).await.is_ok() {
+        if self.queue.send(Batch::Events(batch)).await.is_ok() {
+            self.stats.accepted.fetch_add(n, Ordering::Relaxed);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Queue raw lines (parsed by the detection threads), waiting for room.
+    /// They count as accepted now; a line found not to be an event is then
+    /// moved from accepted to rejected.
+    async fn send_lines(&self, lines: RawLines) -> bool {
+        let n = (lines.len() - lines.blank) as u64;
+        if self.queue.send(Batch::Lines(lines)).await.is_ok() {
             self.stats.accepted.fetch_add(n, Ordering::Relaxed);
             true
         } else {
@@ -93,7 +164,7 @@ impl SourceCtx {
     /// Queue a batch only if there is room; otherwise count it dropped.
     pub fn try_send(&self, batch: Vec<LogEvent>) -> bool {
         let n = batch.len() as u64;
-        match self.queue.try_send(batch) {
+        match self.queue.try_send(Batch::Events(batch)) {
             Ok(()) => {
                 self.stats.accepted.fetch_add(n, Ordering::Relaxed);
                 true
@@ -284,22 +355,25 @@ async fn connection(
     mut ctx: SourceCtx,
 ) {
     let mut reader = BufReader::with_capacity(1 << 16, stream);
-    let mut line = Vec::with_capacity(512);
-    let mut batch = Vec::with_capacity(BATCH);
     let mut n = 0u64;
+    let mut batch = RawLines::new(payload, name.clone(), 1);
     loop {
-        line.clear();
-        let read = if reader.buffer().is_empty() {
-            // Nothing buffered: flush what we have, then wait for data or shutdown.
-            if !batch.is_empty() && !ctx.send(std::mem::take(&mut batch)).await {
+        let idle = reader.buffer().is_empty();
+        // Nothing buffered: flush what we have, then wait for data or shutdown.
+        if idle && batch.len() > 0 {
+            let next = RawLines::new(payload, name.clone(), n + 1);
+            if !ctx.send_lines(std::mem::replace(&mut batch, next)).await {
                 return;
             }
+        }
+        let start = batch.bytes.len();
+        let read = if idle {
             tokio::select! {
                 _ = ctx.stopped() => return,
-                r = read_line_limited(&mut reader, &mut line) => r,
+                r = read_line_limited(&mut reader, &mut batch.bytes) => r,
             }
         } else {
-            read_line_limited(&mut reader, &mut line).await
+            read_line_limited(&mut reader, &mut batch.bytes).await
         };
         match read {
             Ok(0) => break,
@@ -307,21 +381,22 @@ async fn connection(
             Err(_) => break,
         }
         n += 1;
-        let Ok(text) = std::str::from_utf8(&line) else {
-            ctx.reject();
-            continue;
-        };
-        match parse_payload(payload, text, &name, n) {
-            Some(e) => batch.push(e),
-            None if text.trim().is_empty() => {}
-            None => ctx.reject(),
+        if batch.bytes[start..].trim_ascii().is_empty() {
+            // Blank lines are neither events nor rejects (kept, empty, so
+            // that line numbers stay right).
+            batch.bytes.truncate(start);
+            batch.blank += 1;
         }
-        if batch.len() >= BATCH && !ctx.send(std::mem::take(&mut batch)).await {
-            return;
+        batch.ends.push(batch.bytes.len());
+        if batch.len() >= BATCH {
+            let next = RawLines::new(payload, name.clone(), n + 1);
+            if !ctx.send_lines(std::mem::replace(&mut batch, next)).await {
+                return;
+            }
         }
     }
-    if !batch.is_empty() {
-        ctx.send(batch).await;
+    if batch.len() > 0 {
+        ctx.send_lines(batch).await;
     }
 }
 
@@ -331,6 +406,7 @@ async fn read_line_limited(
     reader: &mut BufReader<tokio::net::TcpStream>,
     out: &mut Vec<u8>,
 ) -> std::io::Result<usize> {
+    let base = out.len();
     let mut total = 0usize;
     loop {
         let buf = reader.fill_buf().await?;
@@ -341,7 +417,7 @@ async fn read_line_limited(
             Some(i) => (&buf[..i], Some(i + 1)),
             None => (buf, None),
         };
-        let room = MAX_LINE.saturating_sub(out.len());
+        let room = MAX_LINE.saturating_sub(out.len() - base);
         out.extend_from_slice(&chunk[..chunk.len().min(room)]);
         let consumed = done.unwrap_or(buf.len());
         total += consumed;
@@ -409,7 +485,7 @@ impl Ingest {
     ) -> Ingest {
         let stats = Arc::new(Stats::default());
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let (qtx, qrx) = mpsc::channel::<Vec<LogEvent>>(cfg.queue_batches.max(1));
+        let (qtx, qrx) = mpsc::channel::<Batch>(cfg.queue_batches.max(1));
         let (atx, mut arx) = mpsc::channel::<Vec<Alert>>(1024);
         let ctx = SourceCtx {
             queue: qtx,
@@ -443,6 +519,17 @@ impl Ingest {
                             rx.blocking_recv()
                         };
                         let Some(batch) = batch else { return };
+                        let batch = match batch {
+                            Batch::Events(v) => v,
+                            Batch::Lines(lines) => {
+                                let mut v = Vec::with_capacity(lines.len());
+                                lines.parse(&mut v, &mut || {
+                                    stats.accepted.fetch_sub(1, Ordering::Relaxed);
+                                    stats.rejected.fetch_add(1, Ordering::Relaxed);
+                                });
+                                v
+                            }
+                        };
                         let mut alerts = Vec::new();
                         for ev in &batch {
                             for m in det.evaluate(ev, &mut cache) {
@@ -463,7 +550,9 @@ impl Ingest {
         let sink_stats = stats.clone();
         let window = cfg.window_secs;
         let sink = tokio::spawn(async move {
-            let mut agg = Aggregator::new(window);
+            // Two buckets of lateness: parallel workers deliver slightly out of
+            // order; older buckets are closed to bound memory.
+            let mut agg = Aggregator::new(window).evicting(2);
             let mut first_err = None;
             while let Some(mut alerts) = arx.recv().await {
                 // Take whatever else is ready, then deliver in one go.

@@ -195,6 +195,23 @@ fn sigmahq_regression_recall_and_shape_equivalence() {
         "EVTX-only alerts: {only_e:#?}\nJSON-only alerts: {only_j:#?}"
     );
     assert_eq!(from_evtx.len(), from_json.len());
+
+    // Aggregated (60 s buckets), the alerts are the same on 1 and 2 threads,
+    // and twice in a row: worker scheduling must not change the result.
+    let aggregated = |threads: usize| {
+        let mut alerts = Vec::new();
+        let progress = Progress::default();
+        run(&det, &evtx, threads, 60, &progress, &mut |a| alerts.push(a));
+        alerts
+    };
+    let one = aggregated(1);
+    assert!(!one.is_empty() && one.len() < from_evtx.len());
+    assert_eq!(
+        one.iter().map(|a| a.count).sum::<u64>(),
+        from_evtx.len() as u64
+    );
+    assert_eq!(aggregated(2), one);
+    assert_eq!(aggregated(2), one);
 }
 
 #[test]

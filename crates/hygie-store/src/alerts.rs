@@ -56,9 +56,17 @@ impl Store {
                     )));
                 }
                 Some(_) => {
-                    sqlx::query("UPDATE alerts SET count = $1, last_time = $2, updated_us = $3 WHERE id = $4")
+                    // The id names (rule, host, time bucket); the aggregator
+                    // sends the bucket's whole state, whose representative
+                    // (earliest match) may have changed if an earlier event
+                    // arrived late.
+                    sqlx::query("UPDATE alerts SET count = $1, last_time = $2, event_time = $3, record_id = $4, source = $5, fields = $6, updated_us = $7 WHERE id = $8")
                         .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
                         .bind(a.last_time.clone())
+                        .bind(a.time.clone())
+                        .bind(i64::try_from(a.record_id).unwrap_or(i64::MAX))
+                        .bind(&a.source)
+                        .bind(serde_json::to_string(&a.fields).unwrap_or_else(|_| "[]".into()))
                         .bind(now)
                         .bind(&a.id)
                         .execute(&mut *tx)

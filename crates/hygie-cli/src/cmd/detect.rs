@@ -34,7 +34,8 @@ pub struct DetectArgs {
     /// Store the alerts for this facility (FINESS).
     #[arg(long)]
     facility: Option<String>,
-    /// Aggregate repeats of a rule on a host within this many seconds (0: one alert per match).
+    /// Aggregate the matches of a rule on a host falling in the same fixed time bucket of this
+    /// many seconds (0: one alert per match).
     #[arg(long, default_value_t = 300)]
     window: u64,
     /// Worker threads (0: every core).

@@ -24,7 +24,8 @@ pub struct IngestArgs {
     /// Facility (FINESS) the alerts belong to.
     #[arg(long)]
     facility: String,
-    /// Aggregate repeats of a rule on a host within this many seconds.
+    /// Aggregate the matches of a rule on a host falling in the same fixed time bucket of this
+    /// many seconds.
     #[arg(long, default_value_t = 300)]
     window: u64,
     /// Queue capacity, in batches of up to 256 events.

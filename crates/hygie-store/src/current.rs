@@ -165,6 +165,19 @@ impl Current {
     }
 }
 
+/// Regional views computed in this process, by region and date.
+pub(crate) type RegionViews = std::collections::HashMap<(Region, jiff::civil::Date), RegionView>;
+
+/// Enough for every region at a few dates; older heads are dropped first.
+const REGION_VIEWS_KEPT: usize = 64;
+
+#[derive(Debug)]
+pub(crate) struct RegionView {
+    head: i64,
+    catalog: String,
+    view: RegionStatus,
+}
+
 impl Store {
     /// The latest declaration of each measure (from `measure_current`) and the rule results of
     /// the latest run of each source (from `source_current`).
@@ -346,6 +359,41 @@ impl Store {
         region: Region,
         as_of: jiff::civil::Date,
     ) -> Result<RegionStatus> {
+        let fingerprint = plan::catalog_fingerprint(catalog);
+        // The head is read before the facts, so a view is never filed under a head newer than
+        // what it was computed from.
+        let head = self.journal_head_seq().await?;
+        let key = (region, as_of);
+        if let Ok(views) = self.region_views.lock()
+            && let Some(v) = views.get(&key)
+            && v.head == head
+            && v.catalog == fingerprint
+        {
+            return Ok(v.view.clone());
+        }
+        let view = self.region_status_uncached(catalog, region, as_of).await?;
+        if let Ok(mut views) = self.region_views.lock() {
+            if views.len() >= REGION_VIEWS_KEPT {
+                views.retain(|_, v| v.head == head);
+            }
+            views.insert(
+                key,
+                RegionView {
+                    head,
+                    catalog: fingerprint,
+                    view: view.clone(),
+                },
+            );
+        }
+        Ok(view)
+    }
+
+    async fn region_status_uncached(
+        &self,
+        catalog: &Catalog,
+        region: Region,
+        as_of: jiff::civil::Date,
+    ) -> Result<RegionStatus> {
         let cutoff = plan::end_of_day(as_of).as_microsecond();
         let fingerprint = plan::catalog_fingerprint(catalog);
         let rows = sqlx::query(
@@ -449,6 +497,10 @@ impl Store {
     /// Rebuild every precomputed view from the history. `Store::open` does it once for a store
     /// made before the views existed; bulk loads that write rows directly must call it too.
     pub async fn rebuild_views(&self) -> Result<()> {
+        // Rows may have been written without the journal (bulk seeding): forget computed views.
+        if let Ok(mut views) = self.region_views.lock() {
+            views.clear();
+        }
         let mut tx = crate::journal::begin_write(&self.pool).await?;
         let head: i64 = sqlx::query_scalar("SELECT seq FROM journal_head WHERE id = 1")
             .fetch_one(&mut *tx)

@@ -72,6 +72,9 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Regional views already computed, each valid for one journal head: every change to the
+    /// store appends to the journal, so a moved head means the view must be computed again.
+    region_views: std::sync::Arc<std::sync::Mutex<current::RegionViews>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -116,7 +119,11 @@ impl Store {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        let store = Store { pool, backend };
+        let store = Store {
+            pool,
+            backend,
+            region_views: Default::default(),
+        };
         // A store made before the precomputed views existed gets them built once.
         if store.meta("views_built").await?.is_none() {
             store.rebuild_views().await?;

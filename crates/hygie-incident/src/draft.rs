@@ -542,7 +542,7 @@ pub fn obligations_markdown(obs: &[Obligation], lang: Lang) -> String {
             md_cell(o.duty.label().get(lang)),
             o.due.as_ref().map(clock::rfc3339).unwrap_or_default(),
             o.status.as_str(),
-            md_cell(&o.reason)
+            md_cell(o.reason.get(lang))
         );
     }
     out

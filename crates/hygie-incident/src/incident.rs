@@ -5,7 +5,7 @@ use crate::clock;
 use crate::facts::{Facts, FactsInput};
 use crate::obligations::{self, Duty, Obligation};
 use crate::{IncidentError, Result};
-use hygie_core::Lang;
+use hygie_core::{Lang, Localized};
 use jiff::{SignedDuration, Timestamp, Zoned};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -27,6 +27,17 @@ impl IncidentStatus {
             IncidentStatus::Resolved => "resolved",
             IncidentStatus::Closed => "closed",
         }
+    }
+
+    /// The status as a word for people, in both languages.
+    pub fn label(self) -> Localized {
+        let (en, fr) = match self {
+            IncidentStatus::Open => ("open", "ouvert"),
+            IncidentStatus::Contained => ("contained", "contenu"),
+            IncidentStatus::Resolved => ("resolved", "résolu"),
+            IncidentStatus::Closed => ("closed", "clos"),
+        };
+        Localized::new(en, fr)
     }
 }
 
@@ -184,7 +195,7 @@ impl Incident {
                     at: now,
                     duty: o.duty,
                     required: o.required,
-                    reason: o.reason.clone(),
+                    reason: o.reason.en.clone(),
                     due: o.due.as_ref().map(clock::rfc3339),
                     cause: cause.to_owned(),
                 });
@@ -275,7 +286,7 @@ impl Incident {
         if !o.required {
             return Err(IncidentError::Transition(format!(
                 "{duty} is not required for incident {}: {}",
-                self.id, o.reason
+                self.id, o.reason.en
             )));
         }
         let aw = &self.facts.awareness;

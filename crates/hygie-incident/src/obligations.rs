@@ -205,8 +205,8 @@ impl ObligationStatus {
 pub struct Obligation {
     pub duty: Duty,
     pub required: bool,
-    /// Why the duty applies, or why it does not.
-    pub reason: String,
+    /// Why the duty applies, or why it does not, in both languages.
+    pub reason: Localized,
     pub start: Option<Zoned>,
     pub due: Option<Zoned>,
     pub due_kind: DueKind,
@@ -248,7 +248,7 @@ impl Obligation {
             "recipient": self.duty.recipient().get(lang),
             "basis": self.duty.basis(),
             "required": self.required,
-            "reason": self.reason,
+            "reason": self.reason.get(lang),
             "start": self.start.as_ref().map(clock::rfc3339),
             "due": self.due.as_ref().map(clock::rfc3339),
             "due_kind": self.due_kind,
@@ -264,26 +264,26 @@ impl Obligation {
 
 struct Req {
     required: bool,
-    reason: String,
+    reason: Localized,
     start: Option<Zoned>,
     due: Option<Zoned>,
     due_kind: DueKind,
 }
 
-fn not_required(reason: impl Into<String>, due_kind: DueKind) -> Req {
+fn not_required(reason: Localized, due_kind: DueKind) -> Req {
     Req {
         required: false,
-        reason: reason.into(),
+        reason,
         start: None,
         due: None,
         due_kind,
     }
 }
 
-fn required(reason: impl Into<String>, start: &Zoned, due: Zoned, due_kind: DueKind) -> Req {
+fn required(reason: Localized, start: &Zoned, due: Zoned, due_kind: DueKind) -> Req {
     Req {
         required: true,
-        reason: reason.into(),
+        reason,
         start: Some(start.clone()),
         due: Some(due),
         due_kind,
@@ -312,32 +312,46 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
     for duty in Duty::ALL {
         let req = match duty {
             Duty::InternalCiso => required(
-                "every incident: the CISO is informed at once",
+                l(
+                    "every incident: the CISO is informed at once",
+                    "tout incident : le RSSI est informé immédiatement",
+                ),
                 aw,
                 clock::add_duration(aw, t.internal)?,
                 DueKind::InternalTarget,
             ),
             Duty::InternalDpo => required(
-                "every incident: the DPO is informed at once",
+                l(
+                    "every incident: the DPO is informed at once",
+                    "tout incident : le DPO est informé immédiatement",
+                ),
                 aw,
                 clock::add_duration(aw, t.internal)?,
                 DueKind::InternalTarget,
             ),
             Duty::CertSante => {
                 if facts.is_significant_or_serious() {
-                    let mut why = Vec::new();
+                    let (mut why_en, mut why_fr) = (Vec::new(), Vec::new());
                     if facts.serious {
-                        why.push("qualified as significant or serious".to_owned());
+                        why_en.push("qualified as significant or serious".to_owned());
+                        why_fr.push("qualifié de significatif ou grave".to_owned());
                     }
                     let met: Vec<&str> = facts.impact.met().collect();
                     if !met.is_empty() {
-                        why.push(format!("D.1111-16-2 criteria met: {}", met.join(", ")));
+                        why_en.push(format!("D.1111-16-2 criteria met: {}", met.join(", ")));
+                        why_fr.push(format!("critères D.1111-16-2 remplis : {}", met.join(", ")));
                     }
+                    let target = clock::human(t.cert_sante);
                     required(
-                        format!(
-                            "{}: report \"sans délai\"; due time is the internal target ({})",
-                            why.join("; "),
-                            clock::human(t.cert_sante)
+                        Localized::new(
+                            format!(
+                                "{}: report \"sans délai\"; due time is the internal target ({target})",
+                                why_en.join("; "),
+                            ),
+                            format!(
+                                "{} : signalement « sans délai » ; échéance à l'objectif interne ({target})",
+                                why_fr.join(" ; "),
+                            ),
                         ),
                         aw,
                         clock::add_duration(aw, t.cert_sante)?,
@@ -345,22 +359,35 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
                     )
                 } else {
                     not_required(
-                        "not significant or serious: not qualified as such and no D.1111-16-2 criterion met",
+                        l(
+                            "not significant or serious: not qualified as such and no D.1111-16-2 criterion met",
+                            "ni significatif ni grave : non qualifié comme tel et aucun critère D.1111-16-2 rempli",
+                        ),
                         DueKind::InternalTarget,
                     )
                 }
             }
             Duty::Cnil => match facts.personal_data_breach {
-                BreachRisk::None => not_required("no personal-data breach", DueKind::Legal),
+                BreachRisk::None => not_required(no_breach(), DueKind::Legal),
                 BreachRisk::Unlikely => not_required(
-                    "breach unlikely to result in a risk to people (GDPR 33(1) exception); documented in the register",
+                    l(
+                        "breach unlikely to result in a risk to people (GDPR 33(1) exception); documented in the register",
+                        "violation peu susceptible d'engendrer un risque pour les personnes (exception RGPD 33(1)) ; documentée dans le registre",
+                    ),
                     DueKind::Legal,
                 ),
                 r => required(
-                    format!(
-                        "personal-data breach with {} risk: CNIL within 72 h of awareness",
-                        if r == BreachRisk::High { "high" } else { "a" }
-                    ),
+                    if r == BreachRisk::High {
+                        l(
+                            "personal-data breach with high risk: CNIL within 72 h of awareness",
+                            "violation de données personnelles à risque élevé : CNIL sous 72 h après la prise de connaissance",
+                        )
+                    } else {
+                        l(
+                            "personal-data breach with a risk: CNIL within 72 h of awareness",
+                            "violation de données personnelles avec un risque : CNIL sous 72 h après la prise de connaissance",
+                        )
+                    },
                     aw,
                     clock::add_hours(aw, 72)?,
                     DueKind::Legal,
@@ -368,47 +395,67 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
             },
             Duty::DataSubjects => match (facts.personal_data_breach, &facts.gdpr34_exemption) {
                 (BreachRisk::High, Some(ex)) => not_required(
-                    format!("GDPR 34(3) exemption: {ex}"),
+                    Localized::new(
+                        format!("GDPR 34(3) exemption: {ex}"),
+                        format!("exemption RGPD 34(3) : {ex}"),
+                    ),
                     DueKind::InternalTarget,
                 ),
                 (BreachRisk::High, None) => required(
-                    format!(
-                        "breach likely to result in a high risk: inform the people without undue delay (internal target {})",
-                        clock::human(t.data_subjects)
+                    Localized::new(
+                        format!(
+                            "breach likely to result in a high risk: inform the people without undue delay (internal target {})",
+                            clock::human(t.data_subjects)
+                        ),
+                        format!(
+                            "violation susceptible d'engendrer un risque élevé : informer les personnes dans les meilleurs délais (objectif interne {})",
+                            clock::human(t.data_subjects)
+                        ),
                     ),
                     aw,
                     clock::add_duration(aw, t.data_subjects)?,
                     DueKind::InternalTarget,
                 ),
-                (BreachRisk::None, _) => {
-                    not_required("no personal-data breach", DueKind::InternalTarget)
-                }
+                (BreachRisk::None, _) => not_required(no_breach(), DueKind::InternalTarget),
                 _ => not_required(
-                    "the risk to people is not high (GDPR 34 applies to high risk only)",
+                    l(
+                        "the risk to people is not high (GDPR 34 applies to high risk only)",
+                        "le risque pour les personnes n'est pas élevé (l'article 34 du RGPD ne vise que le risque élevé)",
+                    ),
                     DueKind::InternalTarget,
                 ),
             },
             Duty::BreachRegister => {
                 if facts.personal_data_breach.is_breach() {
                     required(
-                        "every personal-data breach is documented (facts, effects, remedial action)",
+                        l(
+                            "every personal-data breach is documented (facts, effects, remedial action)",
+                            "toute violation de données personnelles est documentée (faits, effets, mesures prises)",
+                        ),
                         aw,
                         clock::add_duration(aw, t.register)?,
                         DueKind::InternalTarget,
                     )
                 } else {
-                    not_required("no personal-data breach", DueKind::InternalTarget)
+                    not_required(no_breach(), DueKind::InternalTarget)
                 }
             }
             Duty::Nis2EarlyWarning | Duty::Nis2Notification => {
-                let (hours, what) = if duty == Duty::Nis2EarlyWarning {
-                    (24, "early warning within 24 h")
+                let (hours, what_en, what_fr) = if duty == Duty::Nis2EarlyWarning {
+                    (24, "early warning within 24 h", "alerte précoce sous 24 h")
                 } else {
-                    (72, "incident notification within 72 h")
+                    (
+                        72,
+                        "incident notification within 72 h",
+                        "notification d'incident sous 72 h",
+                    )
                 };
                 match nis2_scope(facts) {
                     Ok(why) => required(
-                        format!("{why}: {what} of awareness"),
+                        Localized::new(
+                            format!("{}: {what_en} of awareness", why.en),
+                            format!("{} : {what_fr} après la prise de connaissance", why.fr),
+                        ),
                         aw,
                         clock::add_hours(aw, hours)?,
                         DueKind::Legal,
@@ -419,12 +466,18 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
             Duty::Nis2Intermediate => match (nis2_scope(facts), &facts.intermediate_request) {
                 (Err(why), _) => not_required(why, DueKind::OnRequest),
                 (Ok(_), None) => not_required(
-                    "only on request of the CSIRT or the competent authority (none recorded)",
+                    l(
+                        "only on request of the CSIRT or the competent authority (none recorded)",
+                        "seulement à la demande du CSIRT ou de l'autorité compétente (aucune enregistrée)",
+                    ),
                     DueKind::OnRequest,
                 ),
                 (Ok(_), Some(r)) => Req {
                     required: true,
-                    reason: format!("requested on {}", clock::rfc3339(&r.requested_at)),
+                    reason: Localized::new(
+                        format!("requested on {}", clock::rfc3339(&r.requested_at)),
+                        format!("demandé le {}", clock::rfc3339(&r.requested_at)),
+                    ),
                     start: Some(r.requested_at.clone()),
                     due: r.due.clone(),
                     due_kind: DueKind::OnRequest,
@@ -438,8 +491,15 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
                         // Art. 23(4)(e): final report within one month of the end of handling.
                         match &facts.resolved_at {
                             Some(r) => required(
-                                format!(
-                                    "{why}: progress report sent; final report within one month of the end of handling"
+                                Localized::new(
+                                    format!(
+                                        "{}: progress report sent; final report within one month of the end of handling",
+                                        why.en
+                                    ),
+                                    format!(
+                                        "{} : rapport d'avancement envoyé ; rapport final dans le mois suivant la fin du traitement",
+                                        why.fr
+                                    ),
                                 ),
                                 r,
                                 clock::add_months(r, 1)?,
@@ -447,8 +507,15 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
                             ),
                             None => Req {
                                 required: true,
-                                reason: format!(
-                                    "{why}: progress report sent; final report due one month after the end of handling (not yet resolved)"
+                                reason: Localized::new(
+                                    format!(
+                                        "{}: progress report sent; final report due one month after the end of handling (not yet resolved)",
+                                        why.en
+                                    ),
+                                    format!(
+                                        "{} : rapport d'avancement envoyé ; rapport final un mois après la fin du traitement (pas encore résolu)",
+                                        why.fr
+                                    ),
                                 ),
                                 start: None,
                                 due: None,
@@ -456,14 +523,27 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
                             },
                         }
                     } else {
+                        let notified = first_sent(sendings, Duty::Nis2Notification).is_some();
                         required(
-                            format!(
-                                "{why}: final report one month after the incident notification{}",
-                                if first_sent(sendings, Duty::Nis2Notification).is_some() {
-                                    ""
-                                } else {
-                                    " (counted from its due time until it is sent)"
-                                }
+                            Localized::new(
+                                format!(
+                                    "{}: final report one month after the incident notification{}",
+                                    why.en,
+                                    if notified {
+                                        ""
+                                    } else {
+                                        " (counted from its due time until it is sent)"
+                                    }
+                                ),
+                                format!(
+                                    "{} : rapport final un mois après la notification d'incident{}",
+                                    why.fr,
+                                    if notified {
+                                        ""
+                                    } else {
+                                        " (compté depuis son échéance tant qu'elle n'est pas envoyée)"
+                                    }
+                                ),
                             ),
                             &notif_base,
                             final_due.clone(),
@@ -482,16 +562,29 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
                     if first_sent(sendings, Duty::Nis2Final).is_some()
                         && first_sent(sendings, Duty::Nis2Progress).is_none()
                     {
-                        not_required("the final report was sent", DueKind::Legal)
+                        not_required(
+                            l("the final report was sent", "le rapport final a été envoyé"),
+                            DueKind::Legal,
+                        )
                     } else if resolved_in_time {
                         not_required(
-                            "incident resolved before the final-report date: no progress report",
+                            l(
+                                "incident resolved before the final-report date: no progress report",
+                                "incident résolu avant la date du rapport final : pas de rapport d'avancement",
+                            ),
                             DueKind::Legal,
                         )
                     } else {
                         required(
-                            format!(
-                                "{why}: incident still ongoing at the final-report date: progress report instead"
+                            Localized::new(
+                                format!(
+                                    "{}: incident still ongoing at the final-report date: progress report instead",
+                                    why.en
+                                ),
+                                format!(
+                                    "{} : incident toujours en cours à la date du rapport final : rapport d'avancement à la place",
+                                    why.fr
+                                ),
                             ),
                             &notif_base,
                             final_due.clone(),
@@ -507,19 +600,42 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
 }
 
 /// Whether NIS 2 art. 23 applies: `Ok(why)` or `Err(why not)`.
-fn nis2_scope(facts: &Facts) -> std::result::Result<String, String> {
+fn nis2_scope(facts: &Facts) -> std::result::Result<Localized, Localized> {
     if !facts.nis2_significant {
-        return Err("not a significant incident under NIS 2 art. 23(3)".into());
+        return Err(l(
+            "not a significant incident under NIS 2 art. 23(3)",
+            "pas un incident important au sens de l'art. 23(3) de NIS 2",
+        ));
     }
     match facts.nis2_status {
-        Nis2Status::Essential => Ok("significant incident at an essential entity".into()),
-        Nis2Status::Important => Ok("significant incident at an important entity".into()),
-        Nis2Status::Unknown => Ok(
-            "significant incident; the facility's NIS 2 status is unknown and treated as in scope until set"
-                .into(),
-        ),
-        Nis2Status::OutOfScope => Err("the facility is out of NIS 2 scope".into()),
+        Nis2Status::Essential => Ok(l(
+            "significant incident at an essential entity",
+            "incident important dans une entité essentielle",
+        )),
+        Nis2Status::Important => Ok(l(
+            "significant incident at an important entity",
+            "incident important dans une entité importante",
+        )),
+        Nis2Status::Unknown => Ok(l(
+            "significant incident; the facility's NIS 2 status is unknown and treated as in scope until set",
+            "incident important ; le statut NIS 2 de l'établissement est inconnu et traité comme concerné jusqu'à ce qu'il soit renseigné",
+        )),
+        Nis2Status::OutOfScope => Err(l(
+            "the facility is out of NIS 2 scope",
+            "l'établissement est hors du champ de NIS 2",
+        )),
     }
+}
+
+fn l(en: &str, fr: &str) -> Localized {
+    Localized::new(en, fr)
+}
+
+fn no_breach() -> Localized {
+    l(
+        "no personal-data breach",
+        "pas de violation de données personnelles",
+    )
 }
 
 fn finish(duty: Duty, req: Req, sendings: &[Sending], now: Timestamp) -> Obligation {

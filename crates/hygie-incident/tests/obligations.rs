@@ -183,7 +183,18 @@ fn obligations_for_each_combination_of_facts() {
         let obs = inc.obligations(now()).unwrap_or_default();
         assert_eq!(obs.len(), Duty::ALL.len(), "{}", c.name);
         for o in &obs {
-            assert!(!o.reason.is_empty(), "{}: {} has no reason", c.name, o.duty);
+            assert!(
+                !(o.reason.en.is_empty() || o.reason.fr.is_empty()),
+                "{}: {} has no reason",
+                c.name,
+                o.duty
+            );
+            // The reason is shown in the user's language: the French one is a translation.
+            assert_ne!(
+                o.reason.en, o.reason.fr,
+                "{}: {} untranslated",
+                c.name, o.duty
+            );
             if !o.required {
                 assert_eq!(o.status, ObligationStatus::NotRequired);
                 assert!(o.due.is_none());
@@ -420,7 +431,7 @@ fn discovering_personal_data_later_adds_duties_and_keeps_why() {
     };
     inc.update(&patch, now()).expect("update");
     let ds = inc.obligation(Duty::DataSubjects, now()).expect("ds");
-    assert!(!ds.required && ds.reason.contains("34(3)"));
+    assert!(!ds.required && ds.reason.en.contains("34(3)") && ds.reason.fr.contains("34(3)"));
 }
 
 #[test]
@@ -434,7 +445,11 @@ fn cert_sante_target_is_configurable() {
         o.due.as_ref().map(rfc3339).as_deref(),
         Some("2026-05-04T13:00:00+02:00")
     );
-    assert!(o.reason.contains("sans délai") && o.reason.contains("4 h"));
+    assert!(
+        o.reason.en.contains("sans délai")
+            && o.reason.en.contains("4 h")
+            && o.reason.fr.contains("4 h")
+    );
     let early = "2026-05-04T10:00:00+02:00"
         .parse::<Timestamp>()
         .expect("ts");

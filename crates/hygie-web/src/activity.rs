@@ -278,7 +278,7 @@ async fn incidents_page(
                 esc(&inc.id),
                 esc(&inc.id),
                 esc(&inc.facts.title),
-                inc.status.as_str(),
+                inc.status.label().get(lang),
                 esc(&clock::rfc3339(&inc.facts.awareness)),
             );
         }
@@ -321,7 +321,7 @@ async fn incident_page(
         b,
         "<p>{} <strong>{}</strong> · {} {} · {} {}</p>",
         t(lang, "Status", "État"),
-        inc.status.as_str(),
+        inc.status.label().get(lang),
         t(lang, "awareness", "prise de connaissance"),
         esc(&clock::rfc3339(&inc.facts.awareness)),
         t(lang, "clocks as of", "horloges au"),
@@ -345,7 +345,7 @@ async fn incident_page(
             "<tr class=\"obligation\" id=\"obligation-{duty}\"><td>{}<br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td class=\"clock\">{left}</td>\
              <td><a href=\"/facilities/{id}/incidents/{}/drafts/{duty}\">{}</a></td></tr>",
             esc(o.duty.label().get(lang)),
-            esc(&o.reason),
+            esc(o.reason.get(lang)),
             esc(o.duty.recipient().get(lang)),
             o.due
                 .as_ref()
@@ -361,7 +361,13 @@ async fn incident_page(
     let not_required: Vec<String> = obligations
         .iter()
         .filter(|o| !o.required)
-        .map(|o| format!("{} ({})", esc(o.duty.label().get(lang)), esc(&o.reason)))
+        .map(|o| {
+            format!(
+                "{} ({})",
+                esc(o.duty.label().get(lang)),
+                esc(o.reason.get(lang))
+            )
+        })
         .collect();
     if !not_required.is_empty() {
         let _ = write!(

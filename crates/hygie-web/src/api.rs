@@ -407,6 +407,7 @@ async fn incident(
     State(st): State<AppState>,
     c: Caller,
     Path((id, inc)): Path<(String, String)>,
+    Query(q): Query<LangQuery>,
 ) -> Result<Response, WebError> {
     let inc = st
         .store()
@@ -414,11 +415,12 @@ async fn incident(
         .incident(&finess(&id)?, &inc)
         .await?;
     let now = jiff::Timestamp::now();
+    let lang = lang_of(&q, c.lang);
     let obligations: Vec<serde_json::Value> = inc
         .obligations(now)
         .map_err(invalid)?
         .iter()
-        .map(|o| o.to_json(c.lang, now))
+        .map(|o| o.to_json(lang, now))
         .collect();
     Ok(Json(serde_json::json!({
         "incident": incident_line(&inc, now)?,

@@ -1067,6 +1067,34 @@ async fn audits_alerts_incidents_and_drafts() {
         .find(|o| o["duty"] == "cnil")
         .unwrap();
     assert_eq!(cnil["required"], true);
+    assert!(
+        cnil["reason"]
+            .as_str()
+            .unwrap()
+            .contains("CNIL within 72 h"),
+        "{cnil}"
+    );
+    // The reasons and labels follow the language asked.
+    let inc_fr = json(
+        fetch(format!(
+            "/api/v1/facilities/{}/incidents/{}?lang=fr",
+            s.own, s.incidents[0]
+        ))
+        .await,
+    );
+    let cnil_fr = inc_fr["obligations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["duty"] == "cnil")
+        .unwrap();
+    assert!(
+        cnil_fr["reason"]
+            .as_str()
+            .unwrap()
+            .contains("CNIL sous 72 h"),
+        "{cnil_fr}"
+    );
     let remaining = cnil["remaining_seconds"].as_i64().unwrap();
     assert!(
         remaining > 71 * 3600 && remaining <= 72 * 3600,

@@ -450,7 +450,7 @@ fn show_text(inc: &Incident, lang: Lang, now: Timestamp) -> anyhow::Result<Strin
         s.push_str(&format!(
             "  {}: {} [{}]\n",
             o.duty,
-            o.reason,
+            o.reason.get(lang),
             o.duty.basis()
         ));
     }
@@ -959,9 +959,9 @@ async fn register(ctx: &Ctx, facility: &str, to: Option<PathBuf>) -> anyhow::Res
             "consequences": f.consequences,
             "measures_taken": f.actions.iter().map(|a| a.text.clone()).collect::<Vec<_>>(),
             "measures_proposed": f.measures_proposed,
-            "cnil": cnil.map(|o| serde_json::json!({"status": o.status.as_str(), "reason": o.reason, "due": o.due.as_ref().map(rfc3339), "sent_at": o.sent_at.as_ref().map(rfc3339), "reference": o.reference})),
+            "cnil": cnil.map(|o| serde_json::json!({"status": o.status.as_str(), "reason": o.reason.get(lang), "due": o.due.as_ref().map(rfc3339), "sent_at": o.sent_at.as_ref().map(rfc3339), "reference": o.reference})),
             "cnil_late_reason": inc.sendings.iter().find(|s| s.duty == Duty::Cnil).and_then(|s| s.late_reason.clone()),
-            "data_subjects": ds.map(|o| serde_json::json!({"status": o.status.as_str(), "reason": o.reason, "sent_at": o.sent_at.as_ref().map(rfc3339)})),
+            "data_subjects": ds.map(|o| serde_json::json!({"status": o.status.as_str(), "reason": o.reason.get(lang), "sent_at": o.sent_at.as_ref().map(rfc3339)})),
             "status": inc.status.as_str(),
         }));
     }

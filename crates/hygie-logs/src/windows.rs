@@ -164,6 +164,35 @@ mod stream {
     use serde_json::{Map, Value};
     use std::fmt;
 
+    /// Visitor methods for any value other than the object looked for: it is skipped, and the
+    /// visitor answers `false` (not found).
+    macro_rules! not_the_object {
+        () => {
+            fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<bool, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(false)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<bool, E> {
+                Ok(false)
+            }
+            fn visit_unit<E>(self) -> Result<bool, E> {
+                Ok(false)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
+                Ok(false)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
+                Ok(false)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
+                Ok(false)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
+                Ok(false)
+            }
+        };
+    }
+
     /// `{"Event": {...}}`; yields whether an `Event` object was seen.
     pub(super) struct Root<'a>(pub &'a mut Map<String, Value>);
 
@@ -190,28 +219,7 @@ mod stream {
             }
             Ok(found)
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<bool, A::Error> {
-            while s.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(false)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_unit<E>(self) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
-            Ok(false)
-        }
+        not_the_object!();
     }
 
     /// The `Event` object: `System` first, then the data sections.
@@ -261,28 +269,7 @@ mod stream {
             }
             Ok(true)
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<bool, A::Error> {
-            while s.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(false)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_unit<E>(self) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
-            Ok(false)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
-            Ok(false)
-        }
+        not_the_object!();
     }
 
     struct System<'a>(&'a mut Map<String, Value>);

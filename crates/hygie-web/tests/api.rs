@@ -1053,19 +1053,25 @@ async fn audits_alerts_incidents_and_drafts() {
         .as_i64()
         .unwrap();
     assert!(left > 0 && left <= 72 * 3600, "{left}");
-    let inc = json(
-        fetch(format!(
-            "/api/v1/facilities/{}/incidents/{}",
+    // The CNIL obligation of the facility's incident, in a language.
+    let cnil_in = |lang: &'static str| {
+        let url = format!(
+            "/api/v1/facilities/{}/incidents/{}?lang={lang}",
             s.own, s.incidents[0]
-        ))
-        .await,
-    );
-    let cnil = inc["obligations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["duty"] == "cnil")
-        .unwrap();
+        );
+        let fetch = &fetch;
+        async move {
+            let inc = json(fetch(url).await);
+            inc["obligations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["duty"] == "cnil")
+                .unwrap()
+                .clone()
+        }
+    };
+    let cnil = cnil_in("en").await;
     assert_eq!(cnil["required"], true);
     assert!(
         cnil["reason"]
@@ -1075,19 +1081,7 @@ async fn audits_alerts_incidents_and_drafts() {
         "{cnil}"
     );
     // The reasons and labels follow the language asked.
-    let inc_fr = json(
-        fetch(format!(
-            "/api/v1/facilities/{}/incidents/{}?lang=fr",
-            s.own, s.incidents[0]
-        ))
-        .await,
-    );
-    let cnil_fr = inc_fr["obligations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["duty"] == "cnil")
-        .unwrap();
+    let cnil_fr = cnil_in("fr").await;
     assert!(
         cnil_fr["reason"]
             .as_str()

@@ -371,10 +371,16 @@ impl Store {
         {
             return Ok(v.view.clone());
         }
-        let view = self.region_status_uncached(catalog, region, as_of).await?;
+        let view = self
+            .region_status_uncached(catalog, &fingerprint, region, as_of)
+            .await?;
         if let Ok(mut views) = self.region_views.lock() {
             if views.len() >= REGION_VIEWS_KEPT {
                 views.retain(|_, v| v.head == head);
+                // Many dates asked at one head: the memory stays bounded all the same.
+                if views.len() >= REGION_VIEWS_KEPT {
+                    views.clear();
+                }
             }
             views.insert(
                 key,
@@ -391,11 +397,11 @@ impl Store {
     async fn region_status_uncached(
         &self,
         catalog: &Catalog,
+        fingerprint: &str,
         region: Region,
         as_of: jiff::civil::Date,
     ) -> Result<RegionStatus> {
         let cutoff = plan::end_of_day(as_of).as_microsecond();
-        let fingerprint = plan::catalog_fingerprint(catalog);
         let rows = sqlx::query(
             "SELECT f.finess, f.legal_entity, f.name, f.kind, f.region, f.nis2, f.plan_start, \
              s.version, s.latest_us, s.summary, s.summary_version, s.summary_catalog \
@@ -427,8 +433,7 @@ impl Store {
             let summary: Option<String> = r.try_get("summary")?;
             let kept = summary
                 .filter(|_| {
-                    summary_version == version
-                        && summary_catalog.as_deref() == Some(fingerprint.as_str())
+                    summary_version == version && summary_catalog.as_deref() == Some(fingerprint)
                 })
                 .and_then(|s| serde_json::from_str::<StatusSummary>(&s).ok());
             if kept.is_none() {
@@ -451,7 +456,7 @@ impl Store {
                 fresh.push((facilities[*i].id.clone(), *version, s.clone()));
                 summaries[*i] = Some(s);
             }
-            self.keep_summaries(&fingerprint, &fresh).await?;
+            self.keep_summaries(fingerprint, &fresh).await?;
         }
         let rows = facilities
             .iter()

@@ -91,15 +91,7 @@ async fn health_metrics_and_security_headers() {
 async fn api_endpoints_read_and_write_with_a_ciso_session_and_tokens() {
     let app = sqlite_app().await;
     let s = seed(&app).await;
-    let u = user(
-        &app,
-        "ciso",
-        Role::Ciso,
-        Binding::Facilities {
-            facilities: vec![s.own.clone()],
-        },
-    )
-    .await;
+    let u = facility_user(&app, "ciso", Role::Ciso, &s.own).await;
     let (cookie, csrf) = session(&app, &u).await;
     let c = Cred::Cookie {
         cookie: cookie.clone(),
@@ -430,15 +422,7 @@ async fn write_token_writes_and_is_journalled_as_token() {
 async fn csrf_missing_or_wrong_is_refused_and_changes_nothing() {
     let app = sqlite_app().await;
     let s = seed(&app).await;
-    let u = user(
-        &app,
-        "ciso",
-        Role::Ciso,
-        Binding::Facilities {
-            facilities: vec![s.own.clone()],
-        },
-    )
-    .await;
+    let u = facility_user(&app, "ciso", Role::Ciso, &s.own).await;
     let (cookie, csrf) = session(&app, &u).await;
     let path = format!("/facilities/{}/measures/IAM-05/declare", s.own);
     let bodies = [
@@ -572,15 +556,7 @@ async fn me_status(app: &App, session: &str) -> StatusCode {
 async fn login_with_totp_enrolment_rotates_the_session_and_refuses_replay() {
     let app = sqlite_app().await;
     let s = seed(&app).await;
-    user(
-        &app,
-        "rssi",
-        Role::Ciso,
-        Binding::Facilities {
-            facilities: vec![s.own.clone()],
-        },
-    )
-    .await;
+    facility_user(&app, "rssi", Role::Ciso, &s.own).await;
 
     // Session fixation: a session id planted before login is never the one that gets in.
     let planted = "a".repeat(64);
@@ -717,15 +693,7 @@ async fn login_with_totp_enrolment_rotates_the_session_and_refuses_replay() {
 async fn lockout_after_repeated_failures_even_with_the_right_password() {
     let app = sqlite_app().await;
     let s = seed(&app).await;
-    user(
-        &app,
-        "it",
-        Role::ItStaff,
-        Binding::Facilities {
-            facilities: vec![s.own.clone()],
-        },
-    )
-    .await;
+    facility_user(&app, "it", Role::ItStaff, &s.own).await;
     // IT staff have no mandatory TOTP: a right password logs in at once.
     let ok = login(&app, "it", PASSWORD, None).await;
     assert_eq!(ok.headers()[header::LOCATION], "/");
@@ -896,15 +864,7 @@ async fn pages_render_in_the_users_language_and_switch() {
 async fn evidence_upload_form_changes_level_progress() {
     let app = sqlite_app().await;
     let s = seed(&app).await;
-    let u = user(
-        &app,
-        "it",
-        Role::ItStaff,
-        Binding::Facilities {
-            facilities: vec![s.own.clone()],
-        },
-    )
-    .await;
+    let u = facility_user(&app, "it", Role::ItStaff, &s.own).await;
     let (cookie, csrf) = session(&app, &u).await;
     let catalog = hygie_catalog::bundled().unwrap();
     let today = hygie_web::api::today();
@@ -954,15 +914,7 @@ async fn evidence_upload_form_changes_level_progress() {
 async fn administrators_create_users_only_within_their_binding() {
     let app = sqlite_app().await;
     let s = seed(&app).await;
-    let admin = user(
-        &app,
-        "adm",
-        Role::Administrator,
-        Binding::Facilities {
-            facilities: vec![s.own.clone()],
-        },
-    )
-    .await;
+    let admin = facility_user(&app, "adm", Role::Administrator, &s.own).await;
     let (cookie, csrf) = session(&app, &admin).await;
     let create = |fac: String, role: &'static str| {
         let (cookie, csrf) = (cookie.clone(), csrf.clone());
@@ -999,15 +951,7 @@ async fn administrators_create_users_only_within_their_binding() {
 async fn audits_alerts_incidents_and_drafts() {
     let app = sqlite_app().await;
     let s = seed(&app).await;
-    let u = user(
-        &app,
-        "rssi",
-        Role::Ciso,
-        Binding::Facilities {
-            facilities: vec![s.own.clone()],
-        },
-    )
-    .await;
+    let u = facility_user(&app, "rssi", Role::Ciso, &s.own).await;
     let (cookie, csrf) = session(&app, &u).await;
     let cred = Cred::Cookie { cookie, csrf };
     let fetch = |path: String| {
@@ -1154,15 +1098,7 @@ async fn audits_alerts_incidents_and_drafts() {
 async fn a_seed_stored_in_clear_is_sealed_at_its_next_use() {
     let app = sqlite_app().await;
     let s = seed(&app).await;
-    let u = user(
-        &app,
-        "dpo",
-        Role::Dpo,
-        Binding::Facilities {
-            facilities: vec![s.own.clone()],
-        },
-    )
-    .await;
+    let u = facility_user(&app, "dpo", Role::Dpo, &s.own).await;
     let seed_b32 = "JBSWY3DPEHPK3PXPJBSWY3DP";
     app.store.set_pending_totp(u.id, seed_b32).await.unwrap();
     app.store

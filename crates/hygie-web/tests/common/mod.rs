@@ -198,6 +198,14 @@ pub async fn seed(app: &App) -> Seed {
     }
 }
 
+/// A user bound to one facility.
+pub async fn facility_user(app: &App, name: &str, role: Role, facility: &Finess) -> User {
+    let binding = Binding::Facilities {
+        facilities: vec![facility.clone()],
+    };
+    user(app, name, role, binding).await
+}
+
 pub async fn user(app: &App, name: &str, role: Role, binding: Binding) -> User {
     app.store
         .create_user(

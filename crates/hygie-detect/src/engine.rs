@@ -1,12 +1,20 @@
 //! The detector: rules grouped by log source, each group one RSigma engine;
 //! an event is evaluated only by the groups its resolved log source satisfies.
+//!
+//! A group's engine (RSigma's candidate index, whose Aho-Corasick automata are
+//! most of the cost of loading SigmaHQ) is built the first time an event is
+//! routed to it: a batch run over one kind of log never pays for the hundreds
+//! of groups its events cannot reach, and the groups it does reach are built
+//! by whichever worker needs them first, in parallel with the others' work.
 
 use crate::event::{EventKind, LogEvent};
 use crate::mapping::{EventSource, Mapping, RuleSource, applies};
-use crate::rules::LoadedRule;
+use crate::rules::{LoadedRule, Refusal, compile};
 use rsigma_eval::{Engine, JsonEvent};
+use rsigma_parser::SigmaRule;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A rule that matched one event.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -19,10 +27,51 @@ pub struct RuleMatch {
     pub fields: Vec<(String, String)>,
 }
 
+/// A parsed rule waiting in its group; `variant` when it is a rule renamed
+/// through a field map (its original is reported, not the copy).
+struct Pending {
+    file: PathBuf,
+    rule: Arc<SigmaRule>,
+    variant: bool,
+}
+
 struct Group {
     source: RuleSource,
     field_map: Option<String>,
-    engine: Engine,
+    /// The group's rules until its engine is built (then empty).
+    pending: Mutex<Vec<Pending>>,
+    engine: OnceLock<Engine>,
+}
+
+/// A poisoned lock only means another worker panicked while holding it; the
+/// data (a rule list, refusals) is still whole.
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Group {
+    fn engine(&self, refusals: &Mutex<Vec<Refusal>>) -> &Engine {
+        self.engine.get_or_init(|| {
+            let pending = std::mem::take(&mut *locked(&self.pending));
+            let mut compiled = Vec::with_capacity(pending.len());
+            let mut refused = Vec::new();
+            for p in pending {
+                match compile(&p.file, &p.rule) {
+                    Ok(c) => compiled.push(c),
+                    // A renamed copy that does not compile is simply not
+                    // evaluated on the mapped events; its original still is.
+                    Err(_) if p.variant => {}
+                    Err(r) => refused.push(r),
+                }
+            }
+            if !refused.is_empty() {
+                locked(refusals).extend(refused);
+            }
+            let mut engine = Engine::new();
+            engine.extend_compiled_rules(compiled);
+            engine
+        })
+    }
 }
 
 /// Compiled rule set plus the log-source mapping.
@@ -31,6 +80,8 @@ pub struct Detector {
     groups: Vec<Group>,
     rules: usize,
     routable: usize,
+    /// Rules that failed to compile when their group was first needed.
+    refused: Mutex<Vec<Refusal>>,
 }
 
 /// Per-worker cache of resolved routes (log source -> groups).
@@ -45,29 +96,33 @@ impl Detector {
     pub fn new(mapping: Mapping, rules: Vec<LoadedRule>) -> Self {
         let count = rules.len();
         let routable = rules.iter().filter(|r| r.routable).count();
-        let mut by_key: HashMap<(RuleSource, Option<String>), Vec<rsigma_eval::CompiledRule>> =
-            HashMap::new();
+        let mut by_key: HashMap<(RuleSource, Option<String>), Vec<Pending>> = HashMap::new();
         for r in rules {
-            for (fm, c) in r.variants {
+            for (fm, rule) in r.variants {
                 by_key
                     .entry((r.source.clone(), Some(fm)))
                     .or_default()
-                    .push(c);
+                    .push(Pending {
+                        file: r.file.clone(),
+                        rule,
+                        variant: true,
+                    });
             }
-            by_key.entry((r.source, None)).or_default().push(r.compiled);
+            by_key.entry((r.source, None)).or_default().push(Pending {
+                file: r.file,
+                rule: r.rule,
+                variant: false,
+            });
         }
         let mut keys: Vec<_> = by_key.into_iter().collect();
         keys.sort_by(|a, b| a.0.cmp(&b.0));
         let groups = keys
             .into_iter()
-            .map(|((source, field_map), compiled)| {
-                let mut engine = Engine::new();
-                engine.extend_compiled_rules(compiled);
-                Group {
-                    source,
-                    field_map,
-                    engine,
-                }
+            .map(|((source, field_map), compiled)| Group {
+                source,
+                field_map,
+                pending: Mutex::new(compiled),
+                engine: OnceLock::new(),
             })
             .collect();
         Detector {
@@ -75,6 +130,7 @@ impl Detector {
             groups,
             rules: count,
             routable,
+            refused: Mutex::new(Vec::new()),
         }
     }
 
@@ -90,6 +146,34 @@ impl Detector {
 
     pub fn mapping(&self) -> &Mapping {
         &self.mapping
+    }
+
+    /// Build every group's engine now, on every core (rayon), instead of at
+    /// the first event each group sees: for a long-running listener, so that
+    /// no event waits for an index build.
+    pub fn prepare_all(&self) {
+        use rayon::prelude::*;
+        self.groups.par_iter().for_each(|g| {
+            g.engine(&self.refused);
+        });
+    }
+
+    /// Rules that did not compile, among the groups built so far (every group
+    /// after [`Detector::prepare_all`]), sorted by file and rule.
+    pub fn compile_refusals(&self) -> Vec<Refusal> {
+        let mut r = locked(&self.refused).clone();
+        r.sort_by(|a, b| (&a.file, &a.rule).cmp(&(&b.file, &b.rule)));
+        r
+    }
+
+    /// Number of rule groups, and how many have their engine built.
+    pub fn groups_built(&self) -> (usize, usize) {
+        let built = self
+            .groups
+            .iter()
+            .filter(|g| g.engine.get().is_some())
+            .count();
+        (self.groups.len(), built)
     }
 
     fn groups_for(&self, src: &EventSource) -> Arc<[usize]> {
@@ -139,7 +223,7 @@ impl Detector {
             let Some(group) = self.groups.get(g) else {
                 continue;
             };
-            for m in group.engine.evaluate(&ev) {
+            for m in group.engine(&self.refused).evaluate(&ev) {
                 let fields = m
                     .as_detection()
                     .map(|d| {
@@ -256,10 +340,45 @@ level: low
         assert!(m[0].tags.contains(&"attack.t1033".to_string()));
         // Cached route gives the same answer.
         assert_eq!(d.evaluate(&sec, &mut cache).len(), 1);
+        // Only the groups these events reached were compiled.
+        let (groups, built) = d.groups_built();
+        assert!(built < groups, "{built} of {groups}");
         // A 4688 whose image is elsewhere does not match.
         let other = win(
             json!({"Channel": "Security", "EventID": 4688, "NewProcessName": "C:\\x.exe", "CommandLine": "whoami"}),
         );
         assert!(d.evaluate(&other, &mut cache).is_empty());
+    }
+
+    #[test]
+    fn groups_compile_when_first_reached_and_report_rules_that_do_not_compile() {
+        let m = Mapping::builtin().expect("mapping");
+        let text = format!(
+            "{RULES}---\ntitle: Bad regex\nid: r-bad\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    CommandLine|re: '(unclosed'\n  condition: sel\n"
+        );
+        let (rules, refused) = load_text(Path::new("t.yml"), &text, &m);
+        assert!(refused.is_empty(), "{refused:?}");
+        let d = Detector::new(m, rules);
+        assert_eq!(d.groups_built().1, 0, "nothing is compiled before an event");
+        assert!(d.compile_refusals().is_empty());
+        let mut cache = RouteCache::default();
+        let sysmon = win(
+            json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "Provider_Name": "Microsoft-Windows-Sysmon", "EventID": 1, "Image": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami"}),
+        );
+        let ids: Vec<_> = d
+            .evaluate(&sysmon, &mut cache)
+            .into_iter()
+            .map(|m| m.rule_id)
+            .collect();
+        assert_eq!(ids, ["r-whoami"], "the broken rule does not stop its group");
+        let refusals = d.compile_refusals();
+        assert_eq!(refusals.len(), 1, "{refusals:?}");
+        assert_eq!(refusals[0].rule.as_deref(), Some("r-bad"));
+        assert_eq!(refusals[0].file, Path::new("t.yml"));
+        // Building every group reports the broken rule once, not per variant.
+        d.prepare_all();
+        let (groups, built) = d.groups_built();
+        assert_eq!(built, groups);
+        assert_eq!(d.compile_refusals().len(), 1);
     }
 }

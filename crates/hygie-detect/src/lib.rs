@@ -12,4 +12,4 @@ pub use alert::{Aggregator, Alert};
 pub use engine::{Detector, RouteCache, RuleMatch};
 pub use event::{EventKind, LogEvent, Origin};
 pub use mapping::{EventSource, Mapping, MappingError, RuleSource};
-pub use rules::{LoadedRule, Refusal, RuleLoad, load_paths, load_text};
+pub use rules::{LoadedRule, Refusal, RuleLoad, check_compiles, load_paths, load_text};

@@ -1,12 +1,18 @@
-//! Loading Sigma rule trees: every file is parsed and compiled, every refusal
-//! is collected with its file and reason (the loader never stops at the first
-//! error).
+//! Loading Sigma rule trees: every file is parsed, every refusal is collected
+//! with its file and reason (the loader never stops at the first error).
+//!
+//! Compiling a rule (its regexes and Aho-Corasick sets) costs as much as
+//! parsing it, and a detection run only ever reaches the rules of the log
+//! sources its events have; so loading stops at the parsed rule, the detector
+//! compiles a group of rules when an event first needs it, and
+//! [`check_compiles`] compiles a whole tree for `hygie rules check`.
 
 use crate::mapping::{Mapping, RuleSource};
 use rsigma_eval::CompiledRule;
 use rsigma_parser::{Detection, Modifier, SigmaRule};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A rule file that was not loaded, or a rule inside it, with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -18,17 +24,55 @@ pub struct Refusal {
     pub reason: String,
 }
 
-/// A compiled rule with its log source and the variants compiled under the
-/// mapping's field maps.
+/// A parsed rule with its log source and the variants renamed through the
+/// mapping's field maps (compiled later, see [`LoadedRule::compile`]).
 #[derive(Debug, Clone)]
 pub struct LoadedRule {
     pub file: PathBuf,
     pub source: RuleSource,
-    pub compiled: CompiledRule,
-    /// (field map name, rule compiled with renamed fields).
-    pub variants: Vec<(String, CompiledRule)>,
+    pub rule: Arc<SigmaRule>,
+    /// (field map name, rule with renamed fields).
+    pub variants: Vec<(String, Arc<SigmaRule>)>,
     /// Whether the mapping can route any event to this rule.
     pub routable: bool,
+}
+
+impl LoadedRule {
+    /// Rule id, or its title when it has none.
+    pub fn name(&self) -> &str {
+        self.rule.id.as_deref().unwrap_or(&self.rule.title)
+    }
+
+    /// The refusal for a rule that does not compile.
+    pub fn compile(&self) -> Result<CompiledRule, Refusal> {
+        compile(&self.file, &self.rule)
+    }
+}
+
+/// Compile one parsed rule; a failure is the rule's refusal.
+pub fn compile(file: &Path, rule: &SigmaRule) -> Result<CompiledRule, Refusal> {
+    rsigma_eval::compile_rule(rule).map_err(|e| Refusal {
+        file: file.to_path_buf(),
+        rule: Some(rule.id.clone().unwrap_or_else(|| rule.title.clone())),
+        reason: format!("compile error: {e}"),
+    })
+}
+
+/// Compile every loaded rule (on every core) and move those that fail to the
+/// refusals, in file order: what `hygie rules check` reports.
+pub fn check_compiles(load: &mut RuleLoad) {
+    use rayon::prelude::*;
+    let failed: Vec<Option<Refusal>> = load.rules.par_iter().map(|r| r.compile().err()).collect();
+    let mut failed = failed.into_iter();
+    let mut refusals = Vec::new();
+    load.rules.retain(|_| match failed.next().flatten() {
+        Some(refusal) => {
+            refusals.push(refusal);
+            false
+        }
+        None => true,
+    });
+    load.refused.extend(refusals);
 }
 
 /// Outcome of loading one or more rule folders.
@@ -76,7 +120,7 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, refused: &mut Vec<Refusal>) {
     }
 }
 
-/// Parse and compile the rules in `text` (the content of `file`).
+/// Parse the rules in `text` (the content of `file`).
 pub fn load_text(file: &Path, text: &str, mapping: &Mapping) -> (Vec<LoadedRule>, Vec<Refusal>) {
     let mut out = Vec::new();
     let mut refused = Vec::new();
@@ -107,9 +151,9 @@ pub fn load_text(file: &Path, text: &str, mapping: &Mapping) -> (Vec<LoadedRule>
             "Sigma filter documents are not applied by Hygie yet".into(),
         ));
     }
-    for rule in &collection.rules {
+    for rule in collection.rules {
         let name = Some(rule.id.clone().unwrap_or_else(|| rule.title.clone()));
-        let source = rule_source(rule);
+        let source = rule_source(&rule);
         if source.is_empty() {
             refused.push(refuse(
                 name,
@@ -125,23 +169,14 @@ pub fn load_text(file: &Path, text: &str, mapping: &Mapping) -> (Vec<LoadedRule>
             ));
             continue;
         }
-        let compiled = match rsigma_eval::compile_rule(rule) {
-            Ok(c) => c,
-            Err(e) => {
-                refused.push(refuse(name, format!("compile error: {e}")));
-                continue;
-            }
-        };
         let mut variants = Vec::new();
         if let Some(cat) = &source.category {
             for fm in mapping.field_maps_for(cat) {
                 let Some(map) = mapping.field_map(fm) else {
                     continue;
                 };
-                if let Some(renamed) = remap_rule(rule, map)
-                    && let Ok(c) = rsigma_eval::compile_rule(&renamed)
-                {
-                    variants.push((fm.clone(), c));
+                if let Some(renamed) = remap_rule(&rule, map) {
+                    variants.push((fm.clone(), Arc::new(renamed)));
                 }
             }
         }
@@ -150,7 +185,7 @@ pub fn load_text(file: &Path, text: &str, mapping: &Mapping) -> (Vec<LoadedRule>
         out.push(LoadedRule {
             file: file.to_path_buf(),
             source,
-            compiled,
+            rule: Arc::new(rule),
             variants,
             routable,
         });
@@ -182,7 +217,7 @@ pub fn load_paths(paths: &[PathBuf], mapping: &Mapping) -> RuleLoad {
     for (loaded, refusals) in per_file {
         refused.extend(refusals);
         for r in loaded {
-            if let Some(id) = &r.compiled.id {
+            if let Some(id) = &r.rule.id {
                 if let Some(first) = seen.get(id) {
                     refused.push(Refusal {
                         file: r.file.clone(),
@@ -314,6 +349,25 @@ level: high
         assert!(r.is_empty());
         assert_eq!(refused.len(), 1);
         assert!(refused[0].reason.contains("parse error"));
+    }
+
+    #[test]
+    fn a_rule_that_parses_but_does_not_compile_is_refused_by_the_check() {
+        let m = Mapping::builtin().expect("mapping");
+        let text = format!(
+            "{PROC}---\ntitle: Bad regex\nid: bad-regex\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    CommandLine|re: '(unclosed'\n  condition: sel\n"
+        );
+        let (rules, refused) = load_text(Path::new("re.yml"), &text, &m);
+        assert!(refused.is_empty(), "parsing alone accepts it: {refused:?}");
+        assert_eq!(rules.len(), 2);
+        let mut load = RuleLoad { rules, refused };
+        check_compiles(&mut load);
+        assert_eq!(load.rules.len(), 1);
+        assert_eq!(load.rules[0].name(), "11111111-1111-1111-1111-111111111111");
+        assert_eq!(load.refused.len(), 1, "{:?}", load.refused);
+        assert_eq!(load.refused[0].rule.as_deref(), Some("bad-regex"));
+        assert_eq!(load.refused[0].file, Path::new("re.yml"));
+        assert!(load.refused[0].reason.starts_with("compile error"));
     }
 
     #[test]

@@ -18,6 +18,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+// The same allocator as the `hygie` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -36,15 +40,15 @@ fn load(dirs: &[PathBuf]) -> (Detector, f64) {
     let t = Instant::now();
     let mapping = Mapping::builtin().expect("mapping");
     let load = load_paths(dirs, &mapping);
+    let parsed = t.elapsed().as_secs_f64();
+    let det = Detector::new(mapping, load.rules);
     eprintln!(
-        "rules loaded {}, refused {}",
-        load.rules.len(),
-        load.refused.len()
+        "rules loaded {}, refused {}; parse+compile {parsed:.3} s, detector {:.3} s",
+        det.rule_count(),
+        load.refused.len(),
+        t.elapsed().as_secs_f64() - parsed
     );
-    (
-        Detector::new(mapping, load.rules),
-        t.elapsed().as_secs_f64(),
-    )
+    (det, t.elapsed().as_secs_f64())
 }
 
 struct Count(Arc<std::sync::atomic::AtomicU64>);
@@ -72,6 +76,8 @@ fn main() {
             let mut alerts = 0u64;
             let s = run(&det, &files, threads, 300, &progress, &mut |_| alerts += 1);
             let eval_s = t.elapsed().as_secs_f64();
+            let (groups, built) = det.groups_built();
+            eprintln!("rule groups {groups}, built for these logs {built}");
             println!(
                 "{{\"mode\":\"batch\",\"threads\":{threads},\"files\":{},\"events\":{},\"matches\":{},\"alerts\":{alerts},\"errors\":{},\"rule_load_s\":{load_s:.2},\"detect_s\":{eval_s:.2},\"total_s\":{:.2},\"events_per_s_detect\":{:.0},\"events_per_s_total\":{:.0},\"peak_rss_mb\":{:.0}}}",
                 s.files,
@@ -89,7 +95,10 @@ fn main() {
             let data = std::fs::read(&args[2]).expect("ndjson file");
             let events = data.iter().filter(|&&b| b == b'\n').count() as u64;
             let rules: Vec<PathBuf> = args[3..].iter().map(PathBuf::from).collect();
-            let (det, load_s) = load(&rules);
+            let (det, _) = load(&rules);
+            // As `hygie ingest` does: every group built before listening.
+            det.prepare_all();
+            let load_s = start.elapsed().as_secs_f64();
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
                 .enable_all()

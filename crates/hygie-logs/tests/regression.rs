@@ -81,7 +81,7 @@ fn sigmahq_regression_recall_and_shape_equivalence() {
         .rules
         .iter()
         .filter_map(|r| {
-            r.compiled
+            r.rule
                 .id
                 .clone()
                 .map(|id| (id, (r.routable, r.file.clone())))
@@ -241,7 +241,7 @@ fn cisco_raw_case_fires_and_no_cross_product_alerts() {
         .rules
         .iter()
         .filter(|r| r.source.product.as_deref() == Some("windows") || r.source.product.is_none())
-        .filter_map(|r| r.compiled.id.clone())
+        .filter_map(|r| r.rule.id.clone())
         .collect();
     for a in run_files(&det, &files) {
         assert!(

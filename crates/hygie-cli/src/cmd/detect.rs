@@ -6,7 +6,7 @@ use crate::exit;
 use crate::output::{self, Format};
 use clap::{Args, Subcommand};
 use hygie_core::Finess;
-use hygie_detect::{Alert, Detector, Mapping, load_paths};
+use hygie_detect::{Alert, Detector, Mapping, check_compiles, load_paths};
 use hygie_logs::batch::{Progress, run};
 use hygie_store::{Actor, AlertRecord, Store};
 use std::io::{IsTerminal, Write};
@@ -84,7 +84,8 @@ pub fn load_detector(dirs: &[PathBuf]) -> anyhow::Result<(Detector, Vec<hygie_de
 pub async fn rules(ctx: &Ctx, cmd: RulesCmd) -> anyhow::Result<u8> {
     let RulesCmd::Check { dirs } = cmd;
     let mapping = Mapping::builtin()?;
-    let load = load_paths(&dirs, &mapping);
+    let mut load = load_paths(&dirs, &mapping);
+    check_compiles(&mut load);
     let loaded = load.rules.len();
     let unroutable: Vec<_> = load.rules.iter().filter(|r| !r.routable).collect();
     match ctx.format {
@@ -93,7 +94,7 @@ pub async fn rules(ctx: &Ctx, cmd: RulesCmd) -> anyhow::Result<u8> {
             "refused": load.refused.len(),
             "refusals": load.refused,
             "windows_unmapped": unroutable.iter().map(|r| serde_json::json!({
-                "file": r.file, "rule": r.compiled.id, "logsource": format!("{:?}", r.source)
+                "file": r.file, "rule": r.rule.id, "logsource": format!("{:?}", r.source)
             })).collect::<Vec<_>>(),
         }))?,
         Format::Table => {
@@ -342,6 +343,16 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
     printer.finish()?;
     for e in &summary.errors {
         eprintln!("warning: skipped: {e}");
+    }
+    // Rules are compiled when the logs first reach their log source, so only
+    // those the logs reached are known to fail here; `rules check` compiles all.
+    for r in detector.compile_refusals() {
+        eprintln!(
+            "warning: rule not evaluated / règle non évaluée: {}{}: {}",
+            r.file.display(),
+            r.rule.map(|x| format!(" [{x}]")).unwrap_or_default(),
+            r.reason
+        );
     }
     eprintln!(
         "{} files, {} events, {} matches, {} alerts, {} input errors / {} fichiers, {} événements, {} alertes",

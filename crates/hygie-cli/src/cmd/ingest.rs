@@ -87,7 +87,17 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
     if !matches!(ctx.format, Format::Table | Format::Json) {
         return Err(output::unsupported(ctx.format, "table, json"));
     }
-    let (detector, refused) = load_detector(&a.rules)?;
+    let (detector, mut refused) = load_detector(&a.rules)?;
+    // A listener compiles every rule group before accepting, so that no event
+    // waits for an index build and every refusal is known at start.
+    let detector = tokio::task::spawn_blocking(move || {
+        detector.prepare_all();
+        detector
+    })
+    .await?;
+    let not_compiled = detector.compile_refusals();
+    let loaded = detector.rule_count() - not_compiled.len();
+    refused.extend(not_compiled);
     let store = ctx.store().await?;
     store.facility(&facility).await?;
     let mut sources = Vec::new();
@@ -104,7 +114,7 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
     }
     eprintln!(
         "{} rules loaded, {} refused; alerts go to facility {facility}. Ctrl-C or SIGTERM stops after flushing.",
-        detector.rule_count(),
+        loaded,
         refused.len()
     );
     let sink = StoreSink {

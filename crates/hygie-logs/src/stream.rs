@@ -413,7 +413,7 @@ async fn read_line_limited(
         if buf.is_empty() {
             return Ok(total);
         }
-        let (chunk, done) = match buf.iter().position(|&b| b == b'\n') {
+        let (chunk, done) = match memchr::memchr(b'\n', buf) {
             Some(i) => (&buf[..i], Some(i + 1)),
             None => (buf, None),
         };

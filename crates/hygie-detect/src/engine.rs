@@ -43,6 +43,25 @@ struct Group {
     engine: OnceLock<Engine>,
 }
 
+/// Groups of at least this many rules are compiled on two threads.
+const PARALLEL_COMPILE: usize = 256;
+
+/// Compile pending rules: (compiled, refusals of originals that failed).
+fn compile_all(pending: Vec<Pending>) -> (Vec<rsigma_eval::CompiledRule>, Vec<Refusal>) {
+    let mut compiled = Vec::with_capacity(pending.len());
+    let mut refused = Vec::new();
+    for p in pending {
+        match compile(&p.file, &p.rule) {
+            Ok(c) => compiled.push(c),
+            // A renamed copy that does not compile is simply not evaluated on
+            // the mapped events; its original still is.
+            Err(_) if p.variant => {}
+            Err(r) => refused.push(r),
+        }
+    }
+    (compiled, refused)
+}
+
 /// A poisoned lock only means another worker panicked while holding it; the
 /// data (a rule list, refusals) is still whole.
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -52,18 +71,28 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Group {
     fn engine(&self, refusals: &Mutex<Vec<Refusal>>) -> &Engine {
         self.engine.get_or_init(|| {
-            let pending = std::mem::take(&mut *locked(&self.pending));
-            let mut compiled = Vec::with_capacity(pending.len());
-            let mut refused = Vec::new();
-            for p in pending {
-                match compile(&p.file, &p.rule) {
-                    Ok(c) => compiled.push(c),
-                    // A renamed copy that does not compile is simply not
-                    // evaluated on the mapped events; its original still is.
-                    Err(_) if p.variant => {}
-                    Err(r) => refused.push(r),
-                }
-            }
+            let mut pending = std::mem::take(&mut *locked(&self.pending));
+            // A big group (SigmaHQ's process_creation: about 1,200 rules) is
+            // compiled on two threads: the other workers are often waiting
+            // for this very group. A plain thread, not rayon: a rayon worker
+            // here could steal a task that waits on this same `OnceLock`.
+            let (compiled, refused) = if pending.len() >= PARALLEL_COMPILE {
+                let second = pending.split_off(pending.len() / 2);
+                std::thread::scope(|scope| {
+                    let helper = scope.spawn(|| compile_all(second));
+                    let (mut c, mut r) = compile_all(pending);
+                    // A panic in the helper is passed on, as it would have
+                    // been had this thread compiled those rules itself.
+                    let (c2, r2) = helper
+                        .join()
+                        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                    c.extend(c2);
+                    r.extend(r2);
+                    (c, r)
+                })
+            } else {
+                compile_all(pending)
+            };
             if !refused.is_empty() {
                 locked(refusals).extend(refused);
             }

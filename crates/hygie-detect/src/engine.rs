@@ -410,4 +410,45 @@ level: low
         assert_eq!(built, groups);
         assert_eq!(d.compile_refusals().len(), 1);
     }
+
+    #[test]
+    fn a_big_group_compiled_on_two_threads_keeps_every_rule_and_refusal() {
+        let bad = |id: &str| {
+            format!(
+                "title: Bad\nid: {id}\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    CommandLine|re: '(unclosed'\n  condition: sel\n---\n"
+            )
+        };
+        // One broken rule in each half: the first and the last.
+        let mut text = bad("r-bad-a");
+        for i in 0..(PARALLEL_COMPILE + 44) {
+            text.push_str(&format!(
+                "title: Tool {i}\nid: r-{i}\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    Image|endswith: '\\tool{i}.exe'\n  condition: sel\n---\n"
+            ));
+        }
+        text.push_str(&bad("r-bad-b"));
+        text.truncate(text.len() - "---\n".len());
+        let m = Mapping::builtin().expect("mapping");
+        let (rules, refused) = load_text(Path::new("big.yml"), &text, &m);
+        assert!(refused.is_empty(), "{refused:?}");
+        let d = Detector::new(m, rules);
+        let mut cache = RouteCache::default();
+        for i in [0, PARALLEL_COMPILE / 2, PARALLEL_COMPILE + 43] {
+            let ev = win(
+                json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "Provider_Name": "Microsoft-Windows-Sysmon", "EventID": 1, "Image": format!("C:\\x\\tool{i}.exe")}),
+            );
+            let ids: Vec<_> = d
+                .evaluate(&ev, &mut cache)
+                .into_iter()
+                .map(|m| m.rule_id)
+                .collect();
+            assert_eq!(ids, [format!("r-{i}")]);
+        }
+        let mut bad: Vec<_> = d
+            .compile_refusals()
+            .into_iter()
+            .filter_map(|r| r.rule)
+            .collect();
+        bad.sort();
+        assert_eq!(bad, ["r-bad-a", "r-bad-b"]);
+    }
 }

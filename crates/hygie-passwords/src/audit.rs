@@ -6,7 +6,9 @@
 use crate::breach::BreachIndex;
 use crate::dictionary::Dictionary;
 use crate::directory::Directory;
-use crate::hash::{EMPTY_NT, HashTable, Md4Batch, NtHash, NtHasher};
+use crate::hash::{
+    Block, EMPTY_NT, HashTable, Md4Batch, NtHash, NtHasher, ONE_BLOCK_UNITS, PADDED,
+};
 use crate::pwdump::{Account, Dump};
 use hygie_core::{CheckRun, Localized, MeasureId, RuleOutcome, RuleResult, Severity};
 use serde::Serialize;
@@ -564,17 +566,112 @@ struct UsernameVariants {
     upper: String,
     reversed: String,
     buf: String,
+    /// The same forms as UTF-16 units, for ASCII names (`for_each_ascii`).
+    units: AsciiForms,
+}
+
+/// The user-name forms of `UsernameVariants::for_each_ascii`, as UTF-16 units (one per ASCII
+/// byte) in fixed-size buffers.
+struct AsciiForms {
+    years: [([u16; PADDED], usize); 2],
+    name: [u16; PADDED],
+    lower: [u16; PADDED],
+    cap: [u16; PADDED],
+    upper: [u16; PADDED],
+    reversed: [u16; PADDED],
+    /// Longest suffix, in units.
+    longest_suffix: usize,
 }
 
 impl UsernameVariants {
     fn new(year: i32) -> Self {
+        let years = [year.to_string(), (year - 1).to_string()];
+        let padded = |y: &str| {
+            let mut u = [0u16; PADDED];
+            for (d, s) in u.iter_mut().zip(y.encode_utf16()) {
+                *d = s;
+            }
+            (u, y.len().min(PADDED))
+        };
+        let units = AsciiForms {
+            years: [padded(&years[0]), padded(&years[1])],
+            name: [0; PADDED],
+            lower: [0; PADDED],
+            cap: [0; PADDED],
+            upper: [0; PADDED],
+            reversed: [0; PADDED],
+            longest_suffix: years.iter().map(String::len).max().unwrap_or(0).max(3),
+        };
         UsernameVariants {
-            years: [year.to_string(), (year - 1).to_string()],
+            years,
             lower: String::new(),
             cap: String::new(),
             upper: String::new(),
             reversed: String::new(),
             buf: String::new(),
+            units,
+        }
+    }
+
+    /// Whether `for_each_ascii` takes `name`: ASCII, and short enough for every variant to fit
+    /// in one MD4 block.
+    fn fits_ascii(&self, name: &str) -> bool {
+        name.is_ascii() && name.len() + self.units.longest_suffix <= ONE_BLOCK_UNITS
+    }
+
+    /// `for_each` for a name that `fits_ascii`, with each variant given as its MD4 block: the
+    /// same candidates in the same order (a test compares both). Each form is laid out once; its
+    /// suffixed variants patch a copy of its block, which costs less than building `String`s
+    /// and encoding them (before this, building the variants cost more than hashing them).
+    fn for_each_ascii(&mut self, name: &[u8], mut f: impl FnMut(&Block)) {
+        let AsciiForms {
+            years,
+            name: as_written,
+            lower,
+            cap,
+            upper,
+            reversed,
+            longest_suffix,
+        } = &mut self.units;
+        let n = name.len();
+        if n + *longest_suffix > ONE_BLOCK_UNITS {
+            return;
+        }
+        for i in 0..PADDED {
+            let c = name.get(i).copied().unwrap_or(0);
+            as_written[i] = u16::from(c);
+            lower[i] = u16::from(c.to_ascii_lowercase());
+            upper[i] = u16::from(c.to_ascii_uppercase());
+            reversed[i] = u16::from(
+                name.get(n.wrapping_sub(i + 1))
+                    .map_or(0, u8::to_ascii_lowercase),
+            );
+        }
+        *cap = *lower;
+        cap[0] = upper[0];
+        let bare: [&[u16; PADDED]; 5] = [as_written, lower, cap, upper, reversed];
+        let lower_block = Block::new(lower, n);
+        for (i, b) in bare.iter().enumerate() {
+            if n > 0 && !bare[..i].iter().any(|p| p[..n] == b[..n]) {
+                f(&if i == 1 {
+                    lower_block
+                } else {
+                    Block::new(b, n)
+                });
+            }
+        }
+        let suffixes: [&[u16]; 5] = [
+            &[0x31],
+            &[0x31, 0x32, 0x33],
+            &[0x21],
+            &years[0].0[..years[0].1],
+            &years[1].0[..years[1].1],
+        ];
+        let cap_block = (cap[..n] != lower[..n]).then(|| Block::new(cap, n));
+        for b in std::iter::once(&lower_block).chain(&cap_block) {
+            for s in suffixes {
+                f(&b.append(n, s));
+            }
         }
     }
 
@@ -589,6 +686,7 @@ impl UsernameVariants {
             upper,
             reversed,
             buf,
+            units: _,
         } = self;
         for s in [&mut *lower, &mut *cap, &mut *upper, &mut *reversed] {
             s.clear();
@@ -654,9 +752,16 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
                         }
                     };
                     for &i in part {
-                        variants.for_each(&subjects[i as usize].account.name, |cand| {
-                            batch.push_str(cand, i, &mut done);
-                        });
+                        let name = &subjects[i as usize].account.name;
+                        if variants.fits_ascii(name) {
+                            variants.for_each_ascii(name.as_bytes(), |block| {
+                                batch.push_block(block, i, &mut done);
+                            });
+                        } else {
+                            variants.for_each(name, |cand| {
+                                batch.push_str(cand, i, &mut done);
+                            });
+                        }
                     }
                     batch.finish(&mut done);
                     hit
@@ -725,5 +830,34 @@ mod tests {
                 "1234", "4321", "12341", "1234123", "1234!", "12342026", "12342025"
             ]
         );
+    }
+
+    #[test]
+    fn ascii_variants_are_the_string_variants() {
+        let mut v = UsernameVariants::new(2026);
+        for name in [
+            "JDupont",
+            "jdupont",
+            "JDUPONT",
+            "1234",
+            "a",
+            "A",
+            "aBc_d-e.f",
+            "svc_backup_really_long_account_name",
+            "x$",
+            "",
+        ] {
+            let mut strings = Vec::new();
+            v.for_each(name, |c| {
+                strings.push(c.encode_utf16().collect::<Vec<u16>>())
+            });
+            let mut units = Vec::new();
+            v.for_each_ascii(name.as_bytes(), |b| units.push(b.units()));
+            if v.fits_ascii(name) {
+                assert_eq!(units, strings, "{name}");
+            } else {
+                assert!(units.is_empty(), "{name}");
+            }
+        }
     }
 }

@@ -19,7 +19,7 @@
 //! 15 bytes an entry (1 GB for 70 M hashes) plus a 512 KiB table. A lookup reads the bucket's
 //! bounds from the table (held in memory) and binary-searches the bucket in the mapped file.
 
-use crate::hash::{NtHash, parse_hex16};
+use crate::hash::{HIGH, NtHash, ge, gt, hex8, parse_hex16};
 use memmap2::Mmap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -153,21 +153,6 @@ const MAX_LINE: usize = 1 << 20;
 /// Index bytes written between two background flushes.
 const SYNC_EVERY: usize = 64 << 20;
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// High bit of each byte of `v` (bytes below 0x80) set when the byte is >= `m`.
-#[inline]
-fn ge(v: u64, m: u64) -> u64 {
-    v.wrapping_add((0x80 - m) * ONES)
-}
-
-/// High bit of each byte of `v` (bytes below 0x80) set when the byte is > `n`.
-#[inline]
-fn gt(v: u64, n: u64) -> u64 {
-    v.wrapping_add((0x7f - n) * ONES)
-}
-
 /// The count at the start of `w` (eight bytes read as a little-endian word) when it has 1 to 7
 /// decimal digits, as (value, digits); `None` otherwise. Branch-free: counts vary in length from
 /// line to line, and a digit-by-digit loop mispredicts its exit on most lines.
@@ -188,25 +173,6 @@ fn count7(w: u64) -> Option<(u64, usize)> {
         + ((v >> 16) & lanes).wrapping_mul(1 + (10_000 << 32)))
         >> 32;
     Some((v, n))
-}
-
-/// Eight hexadecimal digits (either case) read as a little-endian word, decoded to four bytes
-/// (in text order, as a little-endian word); `None` if any is not a hex digit. Every byte is
-/// checked and converted at once (SWAR): for bytes below 0x80, adding `0x80 - m` sets a byte's
-/// high bit exactly when it is >= m, without carrying into the next byte.
-#[inline]
-fn hex8(x: u64) -> Option<u32> {
-    let lower = x | 0x2020_2020_2020_2020;
-    let digit = ge(x, 0x30) & !gt(x, 0x39);
-    let letter = ge(lower, 0x61) & !gt(lower, 0x66);
-    if x & HIGH != 0 || (digit | letter) & HIGH != HIGH {
-        return None;
-    }
-    // '0'-'9' -> low nibble; 'A'-'F' / 'a'-'f' (bit 0x40 set) -> low nibble + 9.
-    let nib = (x & 0x0f0f_0f0f_0f0f_0f0f) + ((x >> 6) & ONES) * 9;
-    let t = ((nib << 4) | (nib >> 8)) & 0x00ff_00ff_00ff_00ff;
-    let t = (t | (t >> 8)) & 0x0000_ffff_0000_ffff;
-    Some((t | (t >> 16)) as u32)
 }
 
 /// The well-formed line at the start of `rest` — 32 hex digits, `:`, 1 to 19 decimal digits, then
@@ -635,24 +601,54 @@ impl std::fmt::Debug for BreachIndex {
     }
 }
 
-/// Map an index file read-only.
+/// Map a file read-only: the whole file, or `len` bytes from `offset`, with every page mapped
+/// at once when `populate` (one system call instead of a page fault every few pages, for
+/// windows that are read nearly entirely).
 #[allow(unsafe_code)]
-fn map_file(file: &File) -> std::io::Result<Mmap> {
+fn map_file_range(file: &File, range: Option<(u64, usize, bool)>) -> std::io::Result<Mmap> {
+    let mut opts = memmap2::MmapOptions::new();
+    if let Some((offset, len, populate)) = range {
+        opts.offset(offset).len(len);
+        if populate {
+            opts.populate();
+        }
+    }
     // SAFETY: memmap2 requires that the file is not modified while mapped. Hygie never modifies
     // an index in place: `import` writes a new file and renames it over the old path, which leaves
     // the mapped inode untouched. Only an outside process truncating or rewriting the file in
-    // place could break this, as with any memory-mapped reader.
-    unsafe { Mmap::map(file) }
+    // place could break this, as with any memory-mapped reader. The breach list read by
+    // `import_file` is mapped here too: it is only read, and an outside change to it while
+    // importing is the same risk as for the index.
+    unsafe { opts.map(file) }
+}
+
+fn map_file(file: &File) -> std::io::Result<Mmap> {
+    map_file_range(file, None)
+}
+
+/// The 14-byte suffix of entry `i` as a number (entries sort as these numbers do). Compared as
+/// integers rather than through `memcmp`, which cost more than the search itself.
+#[inline]
+fn suffix_at(entries: &[u8], i: usize) -> u128 {
+    let mut b = [0u8; 16];
+    b[..SUFFIX_LEN].copy_from_slice(&entries[i * ENTRY_LEN..i * ENTRY_LEN + SUFFIX_LEN]);
+    u128::from_be_bytes(b)
+}
+
+/// A hash's suffix in the form of `suffix_at`.
+#[inline]
+fn key_of(h: &NtHash) -> u128 {
+    u128::from_be_bytes(*h.bytes()) << (8 * PREFIX_LEN)
 }
 
 /// First position in `entries` (a run of whole entries) whose suffix is >= `key`, searching
 /// from entry `lo`.
 #[inline]
-fn lower_bound(entries: &[u8], key: &[u8], mut lo: usize) -> usize {
+fn lower_bound(entries: &[u8], key: u128, mut lo: usize) -> usize {
     let mut hi = entries.len() / ENTRY_LEN;
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        if &entries[mid * ENTRY_LEN..mid * ENTRY_LEN + SUFFIX_LEN] < key {
+        if suffix_at(entries, mid) < key {
             lo = mid + 1;
         } else {
             hi = mid;
@@ -663,9 +659,9 @@ fn lower_bound(entries: &[u8], key: &[u8], mut lo: usize) -> usize {
 
 /// The count lower bound of the entry at `i` if its suffix is `key`.
 #[inline]
-fn hit(entries: &[u8], key: &[u8], i: usize) -> Option<u64> {
+fn hit(entries: &[u8], key: u128, i: usize) -> Option<u64> {
     let e = entries.get(i * ENTRY_LEN..(i + 1) * ENTRY_LEN)?;
-    (&e[..SUFFIX_LEN] == key).then(|| bucket_min(e[SUFFIX_LEN]))
+    (suffix_at(entries, i) == key).then(|| bucket_min(e[SUFFIX_LEN]))
 }
 
 impl BreachIndex {
@@ -741,7 +737,7 @@ impl BreachIndex {
     pub fn lookup(&self, h: &NtHash) -> Option<u64> {
         let (from, to) = self.bucket_range(Self::bucket(h));
         let entries = &self.map[from..to];
-        let key = &h.bytes()[PREFIX_LEN..];
+        let key = key_of(h);
         hit(entries, key, lower_bound(entries, key, 0))
     }
 
@@ -821,17 +817,33 @@ impl BreachIndex {
     }
 
     /// Answer the sorted queries `query(first..first + out.len())` into `out`.
+    ///
+    /// Buckets holding several queries are searched in windows of the file mapped on their
+    /// own and unmapped when passed, so that the process's resident memory stays bounded by a
+    /// window whatever the batch. When the queries are dense enough that nearly every page of
+    /// their range is read anyway (at least one query per page on average, as for a 1 M-hash
+    /// batch against 100 M entries), a window is mapped with all its pages at once: a copy-free
+    /// read of the index, instead of the positioned reads used before (which copied all of it).
     fn lookup_sorted<'q>(
         &self,
         first: usize,
         out: &mut [Option<u64>],
         query: &impl Fn(usize) -> &'q NtHash,
     ) {
-        const WINDOW: usize = 1 << 20;
-        let mut buf: Vec<u8> = Vec::new();
-        // File bytes held in `buf`.
-        let (mut win_from, mut win_to) = (0usize, 0usize);
+        const WINDOW: usize = 16 << 20;
+        const PAGE: usize = 4096;
+        if out.is_empty() {
+            return;
+        }
         let end = HEADER_LEN + self.entries as usize * ENTRY_LEN;
+        let span = {
+            let (from, _) = self.bucket_range(Self::bucket(query(first)));
+            let (_, to) = self.bucket_range(Self::bucket(query(first + out.len() - 1)));
+            to.saturating_sub(from)
+        };
+        let dense = out.len() * PAGE >= span;
+        // (file offset, mapping of the file bytes from that offset)
+        let mut window: Option<(usize, Mmap)> = None;
         let mut i = 0;
         while i < out.len() {
             let b = Self::bucket(query(first + i));
@@ -840,48 +852,29 @@ impl BreachIndex {
                 j += 1;
             }
             let (from, to) = self.bucket_range(b);
-            let in_window = from >= win_from && to <= win_to;
-            let entries: &[u8] = if in_window {
-                &buf[from - win_from..to - win_from]
-            } else if j - i > 1 && to > from {
-                let want = (to - from).max(WINDOW).min(end - from);
-                if self.read_at(&mut buf, from, from + want) {
-                    (win_from, win_to) = (from, from + want);
-                    &buf[..to - from]
-                } else {
-                    (win_from, win_to) = (0, 0);
-                    &self.map[from..to]
-                }
-            } else {
-                &self.map[from..to]
+            let in_window = |w: &Option<(usize, Mmap)>| {
+                w.as_ref()
+                    .is_some_and(|(at, m)| from >= *at && to <= *at + m.len())
+            };
+            if j - i > 1 && to > from && !in_window(&window) {
+                // Unmapped before the next one is mapped: one window resident at a time.
+                drop(window.take());
+                let len = (to - from).max(WINDOW).min(end - from);
+                window = map_file_range(&self.file, Some((from as u64, len, dense)))
+                    .ok()
+                    .map(|m| (from, m));
+            }
+            let entries: &[u8] = match &window {
+                Some((at, m)) if in_window(&window) => &m[from - at..to - at],
+                _ => &self.map[from..to],
             };
             let mut lo = 0;
             for (k, slot) in out[i..j].iter_mut().enumerate() {
-                let key = &query(first + i + k).bytes()[PREFIX_LEN..];
+                let key = key_of(query(first + i + k));
                 lo = lower_bound(entries, key, lo);
                 *slot = hit(entries, key, lo);
             }
             i = j;
-        }
-    }
-
-    /// Read bytes `from..to` of the file into `buf`; false on an I/O error (the caller then uses
-    /// the mapping, which holds the same bytes).
-    fn read_at(&self, buf: &mut Vec<u8>, from: usize, to: usize) -> bool {
-        if buf.len() < to - from {
-            buf.resize(to - from, 0);
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::FileExt;
-            self.file
-                .read_exact_at(&mut buf[..to - from], from as u64)
-                .is_ok()
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = &self.file;
-            false
         }
     }
 }

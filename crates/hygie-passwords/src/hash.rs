@@ -70,6 +70,11 @@ pub(crate) struct NtHasher;
 
 /// Largest message (bytes) that fits in one block with its padding.
 const ONE_BLOCK_MAX: usize = 55;
+/// Largest message in UTF-16 units that fits in one block.
+pub(crate) const ONE_BLOCK_UNITS: usize = ONE_BLOCK_MAX / 2;
+/// Length of the fixed-size unit buffers of `Md4Batch::push_padded`: a one-block candidate and
+/// the unit after it.
+pub(crate) const PADDED: usize = ONE_BLOCK_UNITS + 1;
 
 impl NtHasher {
     pub(crate) fn hash_into(&self, password: &str, buf: &mut Vec<u8>) -> NtHash {
@@ -110,6 +115,71 @@ impl NtHasher {
         let mut out = [0u8; 16];
         out.copy_from_slice(digest.as_slice());
         NtHash(out)
+    }
+}
+
+/// The padded MD4 block of a candidate of at most `ONE_BLOCK_UNITS` UTF-16 units, as its
+/// sixteen little-endian message words. Candidates derived from one word (a user name and its
+/// suffixes) are built by patching a copy of the word's block, which costs a few operations
+/// instead of laying out the whole candidate again.
+#[derive(Clone, Copy)]
+pub(crate) struct Block([u32; 16]);
+
+impl Block {
+    /// The block of `units[..n]` (`n` at most `ONE_BLOCK_UNITS`; units from `n` on are ignored).
+    #[inline]
+    pub(crate) fn new(units: &[u16; PADDED], n: usize) -> Block {
+        debug_assert!(n <= ONE_BLOCK_UNITS);
+        let mut u = [0u32; PADDED];
+        for (i, (d, s)) in u.iter_mut().zip(units).enumerate() {
+            *d = if i < n {
+                u32::from(*s)
+            } else if i == n {
+                0x80
+            } else {
+                0
+            };
+        }
+        let mut w = [0u32; 16];
+        for (k, word) in w.iter_mut().take(14).enumerate() {
+            *word = u[2 * k] | (u[2 * k + 1] << 16);
+        }
+        w[14] = (n as u32) * 16;
+        Block(w)
+    }
+
+    /// The units the block holds (up to its `0x80` terminator), for tests.
+    #[cfg(test)]
+    pub(crate) fn units(&self) -> Vec<u16> {
+        let n = (self.0[14] / 16) as usize;
+        (0..n)
+            .map(|i| (self.0[i / 2] >> (16 * (i as u32 & 1))) as u16)
+            .collect()
+    }
+
+    #[inline]
+    fn set_unit(&mut self, at: usize, unit: u16) {
+        let shift = 16 * (at as u32 & 1);
+        // Positions past the block are a caller's bug (they check the length): ignored rather
+        // than a panic.
+        if let Some(w) = self.0[..14].get_mut(at / 2) {
+            *w = (*w & !(0xffff << shift)) | (u32::from(unit) << shift);
+        }
+    }
+
+    /// The block of this block's `n` units followed by `suffix` (`n + suffix.len()` at most
+    /// `ONE_BLOCK_UNITS`, which callers check).
+    #[inline]
+    pub(crate) fn append(&self, n: usize, suffix: &[u16]) -> Block {
+        let mut b = *self;
+        let end = n + suffix.len();
+        debug_assert!(end <= ONE_BLOCK_UNITS);
+        for (k, &unit) in suffix.iter().enumerate() {
+            b.set_unit(n + k, unit);
+        }
+        b.set_unit(end, 0x80);
+        b.0[14] = (end as u32) * 16;
+        b
     }
 }
 
@@ -212,34 +282,61 @@ impl<T: Copy + Default> Md4Batch<T> {
         }
     }
 
-    /// Queue the UTF-16LE bytes `parts` concatenated (each a whole number of UTF-16 units).
+    /// Queue a password given as UTF-16 units (truncated at 128 units, as Windows does). The
+    /// common case, up to 27 units, goes into the lanes without an intermediate byte block:
+    /// callers that derive many candidates from one word build them as units in a reused buffer.
     #[inline]
-    pub(crate) fn push_utf16_parts(
-        &mut self,
-        parts: &[&[u8]],
-        tag: T,
-        done: &mut impl FnMut(T, NtHash),
-    ) {
-        let total: usize = parts.iter().map(|p| p.len()).sum();
-        if total > ONE_BLOCK_MAX {
+    pub(crate) fn push_units(&mut self, units: &[u16], tag: T, done: &mut impl FnMut(T, NtHash)) {
+        if units.len() > ONE_BLOCK_UNITS {
             self.long.clear();
-            for p in parts {
-                self.long.extend_from_slice(p);
+            for u in units.iter().take(128) {
+                self.long.extend_from_slice(&u.to_le_bytes());
             }
-            // Windows passwords stop at 128 UTF-16 units.
-            let d = Md4::digest(&self.long[..self.long.len().min(256)]);
+            let d = Md4::digest(&self.long);
             let mut out = [0u8; 16];
             out.copy_from_slice(d.as_slice());
             done(tag, NtHash(out));
             return;
         }
-        let mut block = [0u8; 64];
-        let mut at = 0;
-        for p in parts {
-            block[at..at + p.len()].copy_from_slice(p);
-            at += p.len();
+        let mut padded = [0u16; PADDED];
+        padded[..units.len()].copy_from_slice(units);
+        self.push_padded(&padded, units.len(), tag, done);
+    }
+
+    /// `push_units(&units[..n])` for a candidate held in a fixed-size buffer: callers that
+    /// derive many candidates from one word copy and patch such buffers, and the block's words
+    /// are built from it by fixed-length (vectorised) loops. Units from `n` on are ignored.
+    #[inline]
+    pub(crate) fn push_padded(
+        &mut self,
+        units: &[u16; PADDED],
+        n: usize,
+        tag: T,
+        done: &mut impl FnMut(T, NtHash),
+    ) {
+        if n > ONE_BLOCK_UNITS {
+            return self.push_units(&units[..n.min(PADDED)], tag, done);
         }
-        self.push_block(block, at, tag, done);
+        self.push_block(&Block::new(units, n), tag, done);
+    }
+
+    /// Queue a candidate already laid out as an MD4 block.
+    #[inline]
+    pub(crate) fn push_block(&mut self, block: &Block, tag: T, done: &mut impl FnMut(T, NtHash)) {
+        self.push_words(&block.0, tag, done);
+    }
+
+    #[inline]
+    fn push_words(&mut self, words: &[u32; 16], tag: T, done: &mut impl FnMut(T, NtHash)) {
+        let lane = self.n;
+        for (w, &word) in words.iter().enumerate() {
+            self.words[w][lane] = word;
+        }
+        self.tags[lane] = tag;
+        self.n += 1;
+        if self.n == LANES {
+            self.flush(done);
+        }
     }
 
     /// Queue a password given as text (UTF-16LE encoded here, truncated at 128 units).
@@ -260,7 +357,7 @@ impl<T: Copy + Default> Md4Batch<T> {
             block[len..len + 2].copy_from_slice(&unit.to_le_bytes());
             len += 2;
         }
-        self.push_block(block, len, tag, done);
+        self.push_bytes(block, len, tag, done);
     }
 
     /// An ASCII password of up to 27 characters: each character is one UTF-16 unit (the byte,
@@ -287,7 +384,7 @@ impl<T: Copy + Default> Md4Batch<T> {
     }
 
     #[inline]
-    fn push_block(
+    fn push_bytes(
         &mut self,
         mut block: [u8; 64],
         len: usize,
@@ -296,15 +393,11 @@ impl<T: Copy + Default> Md4Batch<T> {
     ) {
         block[len] = 0x80;
         block[56..].copy_from_slice(&((len as u64) * 8).to_le_bytes());
-        let lane = self.n;
-        for (w, word) in block.chunks_exact(4).enumerate() {
-            self.words[w][lane] = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+        let mut words = [0u32; 16];
+        for (w, word) in words.iter_mut().zip(block.chunks_exact(4)) {
+            *w = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
         }
-        self.tags[lane] = tag;
-        self.n += 1;
-        if self.n == LANES {
-            self.flush(done);
-        }
+        self.push_words(&words, tag, done);
     }
 
     /// Hash what is queued.
@@ -383,12 +476,49 @@ impl HashTable {
 }
 
 /// UTF-16LE bytes of a string.
+#[cfg(test)]
 pub(crate) fn utf16le(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
 }
 
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// High bit of each byte of `v` (bytes below 0x80) set when the byte is >= `m`.
+#[inline]
+pub(crate) fn ge(v: u64, m: u64) -> u64 {
+    v.wrapping_add((0x80 - m) * ONES)
+}
+
+/// High bit of each byte of `v` (bytes below 0x80) set when the byte is > `n`.
+#[inline]
+pub(crate) fn gt(v: u64, n: u64) -> u64 {
+    v.wrapping_add((0x7f - n) * ONES)
+}
+
+/// Eight hexadecimal digits (either case) read as a little-endian word, decoded to four bytes
+/// (in text order, as a little-endian word); `None` if any is not a hex digit. Every byte is
+/// checked and converted at once (SWAR): for bytes below 0x80, adding `0x80 - m` sets a byte's
+/// high bit exactly when it is >= m, without carrying into the next byte.
+#[inline]
+pub(crate) fn hex8(x: u64) -> Option<u32> {
+    let lower = x | 0x2020_2020_2020_2020;
+    let digit = ge(x, 0x30) & !gt(x, 0x39);
+    let letter = ge(lower, 0x61) & !gt(lower, 0x66);
+    if x & HIGH != 0 || (digit | letter) & HIGH != HIGH {
+        return None;
+    }
+    // '0'-'9' -> low nibble; 'A'-'F' / 'a'-'f' (bit 0x40 set) -> low nibble + 9.
+    let nib = (x & 0x0f0f_0f0f_0f0f_0f0f) + ((x >> 6) & ONES) * 9;
+    let t = ((nib << 4) | (nib >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let t = (t | (t >> 8)) & 0x0000_ffff_0000_ffff;
+    Some((t | (t >> 16)) as u32)
+}
+
+#[cfg(test)]
 const INVALID: u8 = 0xff;
 
+#[cfg(test)]
 const HEX: [u8; 256] = {
     let mut t = [INVALID; 256];
     let mut i = 0;
@@ -408,6 +538,20 @@ const HEX: [u8; 256] = {
 /// Decode exactly 32 hex digits into 16 bytes.
 #[inline]
 pub(crate) fn parse_hex16(s: &[u8]) -> Option<[u8; 16]> {
+    let s: &[u8; 32] = s.try_into().ok()?;
+    let mut out = [0u8; 16];
+    for (o, w) in out.chunks_exact_mut(4).zip(s.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        o.copy_from_slice(&hex8(u64::from_le_bytes(b))?.to_le_bytes());
+    }
+    Some(out)
+}
+
+/// `parse_hex16` digit by digit, through a table: the reference the SWAR version is tested
+/// against.
+#[cfg(test)]
+fn parse_hex16_table(s: &[u8]) -> Option<[u8; 16]> {
     if s.len() != 32 {
         return None;
     }
@@ -492,14 +636,14 @@ mod tests {
         };
         for (i, pw) in pws.iter().enumerate() {
             batch.push_str(pw, 2 * i, &mut done);
-            let (a, b) = pw.split_at(pw.char_indices().nth(i / 3).map_or(pw.len(), |(j, _)| j));
-            batch.push_utf16_parts(&[&utf16le(a), &utf16le(b)], 2 * i + 1, &mut done);
+            let units: Vec<u16> = pw.encode_utf16().collect();
+            batch.push_units(&units, 2 * i + 1, &mut done);
         }
         batch.finish(&mut done);
         for (i, pw) in pws.iter().enumerate() {
             let want = digest_path(pw);
             assert_eq!(got[2 * i].map(|h| h.0), Some(want), "str, length {i}");
-            assert_eq!(got[2 * i + 1].map(|h| h.0), Some(want), "parts, length {i}");
+            assert_eq!(got[2 * i + 1].map(|h| h.0), Some(want), "units, length {i}");
         }
     }
 
@@ -522,6 +666,24 @@ mod tests {
         let shown = format!("{h:?} {:?}", Some(h));
         assert!(!shown.contains("64f12cdd"), "{shown}");
         assert!(shown.contains("redacted"));
+    }
+
+    #[test]
+    fn swar_hex_agrees_with_the_table_on_every_byte() {
+        let base = *b"0123456789abcdefABCDEF0123456789";
+        assert_eq!(parse_hex16(&base), parse_hex16_table(&base));
+        assert!(parse_hex16(&base).is_some());
+        for at in [0, 7, 8, 15, 31] {
+            for byte in 0..=255u8 {
+                let mut s = base;
+                s[at] = byte;
+                assert_eq!(
+                    parse_hex16(&s),
+                    parse_hex16_table(&s),
+                    "byte {byte} at {at}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -116,11 +116,17 @@ fn parse_line(line: &[u8]) -> Result<([u8; 16], u64), &'static str> {
     Ok((hash, count))
 }
 
-/// A run of whole lines read from the input: `data[..len]` (the buffer is reused, and keeps its
-/// length so that it is zero-filled only once).
+/// Where a chunk's bytes are: a reused buffer filled by `read` (its length is kept so that it
+/// is zero-filled only once), or a range of a mapped window of the input file (no copy).
+enum Input {
+    Owned(Vec<u8>),
+    Mapped(std::sync::Arc<Mmap>, usize),
+}
+
+/// A run of whole lines of the input: the first `len` bytes of `data`.
 struct Chunk {
     seq: u64,
-    data: Vec<u8>,
+    data: Input,
     len: usize,
     /// A reused buffer for the parsed entries (see `Parsed::entries`).
     entries: Vec<u8>,
@@ -145,7 +151,7 @@ struct Parsed {
     problems: Vec<(u64, &'static str)>,
     /// More problems than `problems` holds.
     more: bool,
-    data: Vec<u8>,
+    data: Input,
 }
 
 const CHUNK: usize = 4 << 20;
@@ -225,7 +231,10 @@ fn fast_line(rest: &[u8]) -> Option<(u128, u64, usize)> {
 
 fn parse_chunk(chunk: Chunk) -> Parsed {
     let data = chunk.data;
-    let text = &data[..chunk.len];
+    let text = match &data {
+        Input::Owned(v) => &v[..chunk.len],
+        Input::Mapped(m, at) => &m[*at..*at + chunk.len],
+    };
     let mut p = Parsed {
         seq: chunk.seq,
         bytes: text.len() as u64,
@@ -237,7 +246,7 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
         last: None,
         problems: Vec::new(),
         more: false,
-        data: Vec::new(),
+        data: Input::Owned(Vec::new()),
     };
     fn problem(p: &mut Parsed, line: u64, m: &'static str) {
         if p.problems.len() < MAX_PROBLEMS {
@@ -359,7 +368,7 @@ fn read_chunks(
             && work
                 .send(Chunk {
                     seq,
-                    data: buf,
+                    data: Input::Owned(buf),
                     len: filled,
                     entries,
                 })
@@ -373,6 +382,93 @@ fn read_chunks(
         }
     }
 }
+
+/// `read_chunks` for a file read through memory maps: windows of `window` bytes (cut after a
+/// line end) are mapped with all their pages at once, cut into chunks of whole lines, and
+/// unmapped when their last chunk has been parsed and written. The kernel neither copies the
+/// input (as `read` does) nor takes a page fault every few pages, and the resident memory stays
+/// a few windows whatever the input size.
+fn map_chunks(
+    file: &File,
+    size: u64,
+    window: usize,
+    chunk: usize,
+    work: std::sync::mpsc::SyncSender<Chunk>,
+    recycled: std::sync::mpsc::Receiver<(Vec<u8>, Vec<u8>)>,
+) -> Result<(), Option<std::io::Error>> {
+    let window_len = window.max(2 * chunk);
+    let mut pos = 0u64;
+    let mut seq = 0u64;
+    while pos < size {
+        let len = (size - pos).min(window_len as u64) as usize;
+        let eof = pos + len as u64 == size;
+        let map = std::sync::Arc::new(map_file_range(file, Some((pos, len, true)))?);
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Sequential);
+        // Whole lines only, unless this window ends the file.
+        let usable = if eof {
+            len
+        } else {
+            match memchr::memrchr(b'\n', &map[..]) {
+                Some(nl) => nl + 1,
+                None => return Err(None),
+            }
+        };
+        let mut at = 0;
+        while at < usable {
+            let end = if usable - at <= chunk {
+                usable
+            } else {
+                match memchr::memrchr(b'\n', &map[at..at + chunk]) {
+                    Some(nl) => at + nl + 1,
+                    None => return Err(None),
+                }
+            };
+            let entries = recycled.try_recv().map(|(_, e)| e).unwrap_or_default();
+            let c = Chunk {
+                seq,
+                data: Input::Mapped(map.clone(), at),
+                len: end - at,
+                entries,
+            };
+            if work.send(c).is_err() {
+                return Ok(()); // the writer stopped (too many problems)
+            }
+            seq += 1;
+            at = end;
+        }
+        pos += usable as u64;
+    }
+    Ok(())
+}
+
+/// Import a HIBP NTLM ordered list from the file at `input` into the index file `output`: as
+/// `import`, reading the list through memory maps instead of `read` copies (see `map_chunks`).
+pub fn import_file(
+    input: &Path,
+    output: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportStats, BreachError> {
+    let file = File::open(input).map_err(io_err(input))?;
+    let size = file.metadata().map_err(io_err(input))?.len();
+    import_from(
+        Source::Mapped(&file, size, MAP_WINDOW),
+        &input.display().to_string(),
+        output,
+        progress,
+        CHUNK,
+    )
+}
+
+/// What `import_from` reads.
+enum Source<'a> {
+    Reader(&'a mut (dyn Read + Send)),
+    /// The file, its size, the window length.
+    Mapped(&'a File, u64, usize),
+}
+
+/// Bytes of the input mapped at a time by `import_file`.
+const MAP_WINDOW: usize = 64 << 20;
 
 /// Import a HIBP NTLM ordered list from `input` into the index file `output`.
 ///
@@ -392,6 +488,16 @@ pub fn import(
 
 fn import_chunked(
     input: &mut (dyn Read + Send),
+    input_name: &str,
+    output: &Path,
+    progress: &mut dyn FnMut(u64),
+    chunk: usize,
+) -> Result<ImportStats, BreachError> {
+    import_from(Source::Reader(input), input_name, output, progress, chunk)
+}
+
+fn import_from(
+    input: Source<'_>,
     input_name: &str,
     output: &Path,
     progress: &mut dyn FnMut(u64),
@@ -436,7 +542,12 @@ fn import_chunked(
         let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Chunk>(workers * 2);
         let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Parsed>(workers * 2);
         let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<(Vec<u8>, Vec<u8>)>();
-        let reader = s.spawn(move || read_chunks(input, chunk, work_tx, recycle_rx));
+        let reader = s.spawn(move || match input {
+            Source::Reader(r) => read_chunks(r, chunk, work_tx, recycle_rx),
+            Source::Mapped(f, size, window) => {
+                map_chunks(f, size, window, chunk, work_tx, recycle_rx)
+            }
+        });
         let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
         for _ in 0..workers {
             let (rx, tx) = (work_rx.clone(), done_tx.clone());
@@ -510,8 +621,12 @@ fn import_chunked(
                 line_base += p.lines;
                 bytes_read += p.bytes;
                 progress(bytes_read);
-                let _ =
-                    recycle_tx.send((std::mem::take(&mut p.data), std::mem::take(&mut p.entries)));
+                // A mapped window is unmapped when its last chunk is dropped here.
+                let data = match std::mem::replace(&mut p.data, Input::Owned(Vec::new())) {
+                    Input::Owned(v) => v,
+                    Input::Mapped(..) => Vec::new(),
+                };
+                let _ = recycle_tx.send((data, std::mem::take(&mut p.entries)));
                 if more || write_error.is_some() {
                     break 'recv;
                 }
@@ -912,11 +1027,31 @@ mod tests {
             .collect()
     }
 
+    /// Import `text` read with chunks of `chunk` bytes, through `read` and through maps (windows
+    /// of a few chunks, so that window cuts fall everywhere too); both must give the same
+    /// result.
     fn run(text: &str, chunk: usize) -> (Result<ImportStats, BreachError>, Option<Vec<u8>>) {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("i.idx");
         let r = import_chunked(&mut text.as_bytes(), "l.txt", &out, &mut |_| {}, chunk);
-        (r, std::fs::read(&out).ok())
+        let read = (r, std::fs::read(&out).ok());
+        let list = dir.path().join("l.txt");
+        std::fs::write(&list, text).expect("write list");
+        let file = File::open(&list).expect("open list");
+        let out2 = dir.path().join("m.idx");
+        let source = Source::Mapped(&file, text.len() as u64, 3 * chunk + 5);
+        let m = import_from(source, "l.txt", &out2, &mut |_| {}, chunk);
+        let mapped = (m, std::fs::read(&out2).ok());
+        assert_eq!(
+            read.1, mapped.1,
+            "mapped and read imports differ, chunk {chunk}"
+        );
+        match (&read.0, &mapped.0) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("read {a:?}, mapped {b:?}"),
+        }
+        read
     }
 
     /// Chunk boundaries fall everywhere: tiny chunks (a few lines each) give the same index as

@@ -7,7 +7,7 @@ use crate::breach::BreachIndex;
 use crate::dictionary::Dictionary;
 use crate::directory::Directory;
 use crate::hash::{
-    Block, EMPTY_NT, HashTable, Md4Batch, NtHash, NtHasher, ONE_BLOCK_UNITS, PADDED,
+    Block, EMPTY_NT, HashTable, Md4Batch, NtHash, NtHasher, ONE_BLOCK_UNITS, sort_halves,
 };
 use crate::pwdump::{Account, Dump};
 use hygie_core::{CheckRun, Localized, MeasureId, RuleOutcome, RuleResult, Severity};
@@ -273,12 +273,12 @@ struct ByHash {
 
 impl ByHash {
     fn new(subjects: &[Subject<'_>]) -> ByHash {
-        let mut pairs: Vec<(NtHash, u32)> = subjects
+        let pairs: Vec<(NtHash, u32)> = subjects
             .iter()
             .enumerate()
             .map(|(i, s)| (s.nt, i as u32))
             .collect();
-        pairs.sort_unstable();
+        let pairs = sort_halves(pairs, |p| p.0.upper_half());
         let mut starts = Vec::new();
         let mut distinct = Vec::new();
         for (i, (h, _)) in pairs.iter().enumerate() {
@@ -570,36 +570,33 @@ struct UsernameVariants {
     units: AsciiForms,
 }
 
-/// The user-name forms of `UsernameVariants::for_each_ascii`, as UTF-16 units (one per ASCII
-/// byte) in fixed-size buffers.
+/// What `UsernameVariants::for_each_ascii` needs besides the name: the year suffixes as UTF-16
+/// units and the longest suffix.
 struct AsciiForms {
-    years: [([u16; PADDED], usize); 2],
-    name: [u16; PADDED],
-    lower: [u16; PADDED],
-    cap: [u16; PADDED],
-    upper: [u16; PADDED],
-    reversed: [u16; PADDED],
-    /// Longest suffix, in units.
+    years: [Vec<u16>; 2],
     longest_suffix: usize,
+}
+
+/// An ASCII string of up to 32 bytes, zero-padded: case changes, comparisons and reversal are
+/// fixed-length loops over 32 bytes, which the compiler turns into a few vector instructions.
+type Ascii32 = [u8; 32];
+
+fn ascii_lower(s: &Ascii32) -> Ascii32 {
+    s.map(|b| b | (u8::from(b.is_ascii_uppercase()) << 5))
+}
+
+fn ascii_upper(s: &Ascii32) -> Ascii32 {
+    s.map(|b| b & !(u8::from(b.is_ascii_lowercase()) << 5))
 }
 
 impl UsernameVariants {
     fn new(year: i32) -> Self {
         let years = [year.to_string(), (year - 1).to_string()];
-        let padded = |y: &str| {
-            let mut u = [0u16; PADDED];
-            for (d, s) in u.iter_mut().zip(y.encode_utf16()) {
-                *d = s;
-            }
-            (u, y.len().min(PADDED))
-        };
         let units = AsciiForms {
-            years: [padded(&years[0]), padded(&years[1])],
-            name: [0; PADDED],
-            lower: [0; PADDED],
-            cap: [0; PADDED],
-            upper: [0; PADDED],
-            reversed: [0; PADDED],
+            years: [
+                years[0].encode_utf16().collect(),
+                years[1].encode_utf16().collect(),
+            ],
             longest_suffix: years.iter().map(String::len).max().unwrap_or(0).max(3),
         };
         UsernameVariants {
@@ -620,54 +617,41 @@ impl UsernameVariants {
     }
 
     /// `for_each` for a name that `fits_ascii`, with each variant given as its MD4 block: the
-    /// same candidates in the same order (a test compares both). Each form is laid out once; its
-    /// suffixed variants patch a copy of its block, which costs less than building `String`s
-    /// and encoding them (before this, building the variants cost more than hashing them).
+    /// same candidates in the same order (a test compares both). Each form is laid out once, in
+    /// fixed-size arrays; its suffixed variants patch a copy of its block. (Built as `String`s
+    /// and encoded to UTF-16, the variants cost more than hashing them.)
     fn for_each_ascii(&mut self, name: &[u8], mut f: impl FnMut(&Block)) {
         let AsciiForms {
             years,
-            name: as_written,
-            lower,
-            cap,
-            upper,
-            reversed,
             longest_suffix,
-        } = &mut self.units;
+        } = &self.units;
         let n = name.len();
         if n + *longest_suffix > ONE_BLOCK_UNITS {
             return;
         }
-        for i in 0..PADDED {
-            let c = name.get(i).copied().unwrap_or(0);
-            as_written[i] = u16::from(c);
-            lower[i] = u16::from(c.to_ascii_lowercase());
-            upper[i] = u16::from(c.to_ascii_uppercase());
-            reversed[i] = u16::from(
-                name.get(n.wrapping_sub(i + 1))
-                    .map_or(0, u8::to_ascii_lowercase),
-            );
-        }
-        *cap = *lower;
+        let mut as_written: Ascii32 = [0; 32];
+        as_written[..n].copy_from_slice(name);
+        let lower = ascii_lower(&as_written);
+        let upper = ascii_upper(&as_written);
+        let mut cap = lower;
         cap[0] = upper[0];
-        let bare: [&[u16; PADDED]; 5] = [as_written, lower, cap, upper, reversed];
-        let lower_block = Block::new(lower, n);
+        // The 32 bytes reversed put the name's last byte at 32 - n.
+        let mirrored: Ascii32 = std::array::from_fn(|i| lower[31 - i]);
+        let mut reversed: Ascii32 = [0; 32];
+        reversed[..n].copy_from_slice(&mirrored[32 - n..]);
+        let bare: [&Ascii32; 5] = [&as_written, &lower, &cap, &upper, &reversed];
+        let lower_block = Block::from_ascii(&lower, n);
         for (i, b) in bare.iter().enumerate() {
-            if n > 0 && !bare[..i].iter().any(|p| p[..n] == b[..n]) {
+            if n > 0 && !bare[..i].contains(b) {
                 f(&if i == 1 {
                     lower_block
                 } else {
-                    Block::new(b, n)
+                    Block::from_ascii(b, n)
                 });
             }
         }
-        let suffixes: [&[u16]; 5] = [
-            &[0x31],
-            &[0x31, 0x32, 0x33],
-            &[0x21],
-            &years[0].0[..years[0].1],
-            &years[1].0[..years[1].1],
-        ];
-        let cap_block = (cap[..n] != lower[..n]).then(|| Block::new(cap, n));
+        let suffixes: [&[u16]; 5] = [&[0x31], &[0x31, 0x32, 0x33], &[0x21], &years[0], &years[1]];
+        let cap_block = (cap != lower).then(|| Block::from_ascii(&cap, n));
         for b in std::iter::once(&lower_block).chain(&cap_block) {
             for s in suffixes {
                 f(&b.append(n, s));
@@ -844,6 +828,8 @@ mod tests {
             "A",
             "aBc_d-e.f",
             "svc_backup_really_long_account_name",
+            "abcdefghijklmnopqrstuvw",
+            "ABCDEFGHIJKLMNOPQRSTUVWX",
             "x$",
             "",
         ] {

@@ -772,6 +772,44 @@ fn lower_bound(entries: &[u8], key: u128, mut lo: usize) -> usize {
     lo
 }
 
+/// `lower_bound` starting from where `key` would sit if the bucket's suffixes were evenly
+/// spread (they are: NT hashes are uniform), then galloping to the answer. A bucket of a
+/// 100 M-entry index holds about 1,500 entries: a binary search touches about ten cache lines
+/// of it, this about two, and in a dense batch nearly every one of them misses the cache.
+#[inline]
+fn interpolation_bound(entries: &[u8], key: u128, lo: usize) -> usize {
+    let n = entries.len() / ENTRY_LEN;
+    let guess = (((key >> 64) * n as u128) >> 64) as usize;
+    let guess = guess.clamp(lo, n);
+    if guess < n && suffix_at(entries, guess) < key {
+        // The answer is after `guess`.
+        let (mut from, mut step) = (guess + 1, 1);
+        loop {
+            let probe = guess + step;
+            if probe >= n || suffix_at(entries, probe) >= key {
+                let to = probe.min(n);
+                return from + lower_bound(&entries[from * ENTRY_LEN..to * ENTRY_LEN], key, 0);
+            }
+            from = probe + 1;
+            step *= 2;
+        }
+    }
+    // The answer is at or before `guess`, and not before `lo`.
+    let (mut to, mut step) = (guess, 1);
+    loop {
+        if to - lo <= step {
+            return lo + lower_bound(&entries[lo * ENTRY_LEN..to * ENTRY_LEN], key, 0);
+        }
+        let probe = to - step;
+        if suffix_at(entries, probe) < key {
+            let from = probe + 1;
+            return from + lower_bound(&entries[from * ENTRY_LEN..to * ENTRY_LEN], key, 0);
+        }
+        to = probe;
+        step *= 2;
+    }
+}
+
 /// The count lower bound of the entry at `i` if its suffix is `key`.
 #[inline]
 fn hit(entries: &[u8], key: u128, i: usize) -> Option<u64> {
@@ -853,7 +891,7 @@ impl BreachIndex {
         let (from, to) = self.bucket_range(Self::bucket(h));
         let entries = &self.map[from..to];
         let key = key_of(h);
-        hit(entries, key, lower_bound(entries, key, 0))
+        hit(entries, key, interpolation_bound(entries, key, 0))
     }
 
     pub fn contains(&self, h: &NtHash) -> bool {
@@ -986,7 +1024,7 @@ impl BreachIndex {
             let mut lo = 0;
             for (k, slot) in out[i..j].iter_mut().enumerate() {
                 let key = key_of(query(first + i + k));
-                lo = lower_bound(entries, key, lo);
+                lo = interpolation_bound(entries, key, lo);
                 *slot = hit(entries, key, lo);
             }
             i = j;
@@ -997,6 +1035,49 @@ impl BreachIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interpolation_finds_the_same_place_as_binary_search() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for n in [0usize, 1, 2, 3, 10, 100, 1500] {
+            // Sorted suffixes: evenly spread, then all bunched at one end (the worst case for a
+            // guess), with repeats.
+            for skew in [false, true] {
+                let mut keys: Vec<u128> = (0..n)
+                    .map(|_| {
+                        let v = (u128::from(next()) << 64 | u128::from(next())) << 16;
+                        if skew { v >> 20 << 16 } else { v }
+                    })
+                    .collect();
+                keys.sort_unstable();
+                let entries: Vec<u8> = keys
+                    .iter()
+                    .flat_map(|k| {
+                        let mut e = k.to_be_bytes()[..SUFFIX_LEN].to_vec();
+                        e.push(1);
+                        e
+                    })
+                    .collect();
+                let probes = keys
+                    .iter()
+                    .copied()
+                    .chain((0..50).map(|_| (u128::from(next()) << 64 | u128::from(next())) << 16))
+                    .chain([0, u128::MAX << 16]);
+                for key in probes {
+                    let want = lower_bound(&entries, key, 0);
+                    for lo in [0, want / 2, want] {
+                        assert_eq!(interpolation_bound(&entries, key, lo), want, "n {n}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn count_buckets() {

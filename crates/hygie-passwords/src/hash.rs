@@ -49,10 +49,22 @@ impl NtHash {
         &self.0
     }
 
+    /// Top bit: which half of the sorted order the hash is in.
+    #[inline]
+    pub(crate) fn upper_half(&self) -> bool {
+        self.0[0] >= 0x80
+    }
+
     /// The first four bytes, big-endian: the hash's place in sorted order, roughly.
     #[inline]
     pub(crate) fn lead32(&self) -> u32 {
         u32::from_be_bytes([self.0[0], self.0[1], self.0[2], self.0[3]])
+    }
+
+    /// Bytes 4..8, big-endian: independent of `lead32` (for `HashTable`'s filter).
+    #[inline]
+    pub(crate) fn mid32(&self) -> u32 {
+        u32::from_be_bytes([self.0[4], self.0[5], self.0[6], self.0[7]])
     }
 
     /// Parse 32 hexadecimal digits (either case). `None` if the text is not exactly that.
@@ -148,6 +160,21 @@ impl Block {
         Block(w)
     }
 
+    /// The block of the ASCII bytes `bytes[..n]` (`n` at most `ONE_BLOCK_UNITS`; the bytes
+    /// from `n` on must be zero). Each byte is one UTF-16 unit: the words are the bytes widened
+    /// two by two, a fixed-length loop.
+    #[inline]
+    pub(crate) fn from_ascii(bytes: &[u8; 32], n: usize) -> Block {
+        let mut w = [0u32; 16];
+        for (k, word) in w.iter_mut().take(14).enumerate() {
+            *word = u32::from(bytes[2 * k]) | (u32::from(bytes[2 * k + 1]) << 16);
+        }
+        let mut b = Block(w);
+        b.set_unit(n, 0x80);
+        b.0[14] = (n as u32) * 16;
+        b
+    }
+
     /// The units the block holds (up to its `0x80` terminator), for tests.
     #[cfg(test)]
     pub(crate) fn units(&self) -> Vec<u16> {
@@ -221,7 +248,7 @@ fn md4_lanes_portable(m: &[Lanes; 16]) -> [Lanes; 4] {
     let mut c: Lanes = [INIT[2]; LANES];
     let mut d: Lanes = [INIT[3]; LANES];
     macro_rules! step {
-        ($a:ident, $b:ident, $c:ident, $d:ident, $k:expr, $s:expr, $add:expr, $f:expr) => {
+        ($a:ident, $b:ident, $c:ident, $d:ident, $k:literal, $s:literal, $add:expr, $f:expr) => {
             for l in 0..LANES {
                 $a[l] = $a[l]
                     .wrapping_add(($f)($b[l], $c[l], $d[l]))
@@ -231,28 +258,35 @@ fn md4_lanes_portable(m: &[Lanes; 16]) -> [Lanes; 4] {
             }
         };
     }
-    macro_rules! round {
-        ($add:expr, $f:expr, $order:expr, $s:expr) => {
-            for q in 0..4 {
-                let k = &$order[q * 4..q * 4 + 4];
-                step!(a, b, c, d, k[0], $s[0], $add, $f);
-                step!(d, a, b, c, k[1], $s[1], $add, $f);
-                step!(c, d, a, b, k[2], $s[2], $add, $f);
-                step!(b, c, d, a, k[3], $s[3], $add, $f);
-            }
+    // Four steps; every message index and shift is a literal, so that the 48 steps are laid out
+    // straight, without index arithmetic or bounds checks (written as loops over a table of
+    // indices, the compiler kept a loop with the state spilled to the stack: several times
+    // slower).
+    macro_rules! quad {
+        ($add:expr, $f:expr, [$k0:literal, $k1:literal, $k2:literal, $k3:literal], [$s0:literal, $s1:literal, $s2:literal, $s3:literal]) => {
+            step!(a, b, c, d, $k0, $s0, $add, $f);
+            step!(d, a, b, c, $k1, $s1, $add, $f);
+            step!(c, d, a, b, $k2, $s2, $add, $f);
+            step!(b, c, d, a, $k3, $s3, $add, $f);
         };
     }
-    const R1: [usize; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
-    const R2: [usize; 16] = [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15];
-    const R3: [usize; 16] = [0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15];
-    round!(0, |x, y, z| z ^ (x & (y ^ z)), R1, [3u32, 7, 11, 19]);
-    round!(
-        0x5a82_7999,
-        |x, y, z| (x & y) | (z & (x | y)),
-        R2,
-        [3u32, 5, 9, 13]
-    );
-    round!(0x6ed9_eba1, |x, y, z| x ^ y ^ z, R3, [3u32, 9, 11, 15]);
+    let f = |x: u32, y: u32, z: u32| z ^ (x & (y ^ z));
+    quad!(0, f, [0, 1, 2, 3], [3, 7, 11, 19]);
+    quad!(0, f, [4, 5, 6, 7], [3, 7, 11, 19]);
+    quad!(0, f, [8, 9, 10, 11], [3, 7, 11, 19]);
+    quad!(0, f, [12, 13, 14, 15], [3, 7, 11, 19]);
+    let g = |x: u32, y: u32, z: u32| (x & y) | (z & (x | y));
+    const K2: u32 = 0x5a82_7999;
+    quad!(K2, g, [0, 4, 8, 12], [3, 5, 9, 13]);
+    quad!(K2, g, [1, 5, 9, 13], [3, 5, 9, 13]);
+    quad!(K2, g, [2, 6, 10, 14], [3, 5, 9, 13]);
+    quad!(K2, g, [3, 7, 11, 15], [3, 5, 9, 13]);
+    let h = |x: u32, y: u32, z: u32| x ^ y ^ z;
+    const K3: u32 = 0x6ed9_eba1;
+    quad!(K3, h, [0, 8, 4, 12], [3, 9, 11, 15]);
+    quad!(K3, h, [2, 10, 6, 14], [3, 9, 11, 15]);
+    quad!(K3, h, [1, 9, 5, 13], [3, 9, 11, 15]);
+    quad!(K3, h, [3, 11, 7, 15], [3, 9, 11, 15]);
     for l in 0..LANES {
         a[l] = a[l].wrapping_add(INIT[0]);
         b[l] = b[l].wrapping_add(INIT[1]);
@@ -426,6 +460,12 @@ impl<T: Copy + Default> Md4Batch<T> {
 /// 16 bytes a hash plus 4 bytes a slot, about half of what a hash set takes.
 #[derive(Default)]
 pub(crate) struct HashTable {
+    /// One bit per value of 4 bytes of the hash (other than those indexing `starts`), about
+    /// one in eight set: `contains` answers most absent hashes from this small array, which
+    /// stays in cache, instead of missing the cache on `starts` and `hashes` (the dictionary
+    /// looks up millions of absent candidates).
+    filter: Vec<u64>,
+    filter_shift: u32,
     hashes: Vec<NtHash>,
     /// `starts[p]`: first hash whose leading `bits` bits are >= p; one extra slot at the end.
     starts: Vec<u32>,
@@ -446,7 +486,16 @@ impl HashTable {
         for i in 1..starts.len() {
             starts[i] += starts[i - 1];
         }
+        let filter_bits = (bits + 3).clamp(9, 23);
+        let filter_shift = 32 - filter_bits;
+        let mut filter = vec![0u64; 1 << (filter_bits - 6)];
+        for h in &hashes {
+            let v = (h.mid32() >> filter_shift) as usize;
+            filter[v / 64] |= 1 << (v % 64);
+        }
         HashTable {
+            filter,
+            filter_shift,
             hashes,
             starts,
             shift,
@@ -471,8 +520,34 @@ impl HashTable {
 
     #[inline]
     pub(crate) fn contains(&self, h: &NtHash) -> bool {
-        self.position(h).is_some()
+        let v = (h.mid32() >> self.filter_shift) as usize;
+        let maybe = self
+            .filter
+            .get(v / 64)
+            .is_some_and(|w| w & (1 << (v % 64)) != 0);
+        maybe && self.position(h).is_some()
     }
+}
+
+/// Sort `v` on two threads: `upper(x)` must be true exactly for the elements of the upper part
+/// of the order (for uniformly spread hashes, their top bit: two halves of about equal size).
+/// Each half is sorted on its own thread, then the halves are joined.
+pub(crate) fn sort_halves<T: Ord + Send>(v: Vec<T>, upper: impl Fn(&T) -> bool) -> Vec<T> {
+    if v.len() < 1 << 16 {
+        let mut v = v;
+        v.sort_unstable();
+        return v;
+    }
+    let (mut low, mut high): (Vec<T>, Vec<T>) = v.into_iter().partition(|x| !upper(x));
+    std::thread::scope(|s| {
+        let h = s.spawn(|| high.sort_unstable());
+        low.sort_unstable();
+        if let Err(p) = h.join() {
+            std::panic::resume_unwind(p);
+        }
+    });
+    low.append(&mut high);
+    low
 }
 
 /// UTF-16LE bytes of a string.
@@ -658,6 +733,22 @@ mod tests {
             *w = x;
         }
         assert_eq!(md4_lanes(&m), md4_lanes_portable(&m));
+    }
+
+    #[test]
+    fn sorting_in_halves_sorts() {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        let v: Vec<(u64, u32)> = (0..100_000u32)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x, i)
+            })
+            .collect();
+        let mut want = v.clone();
+        want.sort_unstable();
+        assert_eq!(sort_halves(v, |p| p.0 >> 63 == 1), want);
     }
 
     #[test]

@@ -347,15 +347,16 @@ fn check_unique(accounts: &[Account], source_name: &str) -> Result<(), DumpError
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         })
     };
-    let mut hashed: Vec<(u64, u32)> = accounts
+    let hashed: Vec<(u64, u32)> = accounts
         .iter()
         .enumerate()
         .map(|(i, a)| {
             key_into(a.domain.as_deref(), &a.name, &mut buf);
-            (fnv(&buf), i as u32)
+            // FNV's top bits mix poorly for short keys: spread before splitting on the top bit.
+            (fnv(&buf).wrapping_mul(0x9E37_79B9_7F4A_7C15), i as u32)
         })
         .collect();
-    hashed.sort_unstable();
+    let hashed = crate::hash::sort_halves(hashed, |p| p.0 >> 63 == 1);
     // (index of the duplicate, index of the first account with its identity)
     let mut first_dup: Option<(usize, usize)> = None;
     for run in hashed.chunk_by(|x, y| x.0 == y.0).filter(|r| r.len() > 1) {

@@ -7,7 +7,8 @@ use crate::breach::BreachIndex;
 use crate::dictionary::Dictionary;
 use crate::directory::Directory;
 use crate::hash::{
-    Block, EMPTY_NT, HashTable, Md4Batch, NtHash, NtHasher, ONE_BLOCK_UNITS, sort_halves,
+    Block, EMPTY_NT, HIGH, HashTable, Md4Batch, NtHash, NtHasher, ONE_BLOCK_UNITS, SuffixWords, ge,
+    gt, sort_halves,
 };
 use crate::pwdump::{Account, Dump};
 use hygie_core::{CheckRun, Localized, MeasureId, RuleOutcome, RuleResult, Severity};
@@ -570,34 +571,86 @@ struct UsernameVariants {
     units: AsciiForms,
 }
 
+/// A candidate of `UsernameVariants::for_each_ascii`: a whole block, or a stem of `n` units
+/// and a suffix (`Md4Batch::push_stem_suffix`).
+enum Variant<'a> {
+    Whole(&'a Block),
+    Suffixed(&'a Block, usize, &'a SuffixWords),
+}
+
 /// What `UsernameVariants::for_each_ascii` needs besides the name: the year suffixes as UTF-16
 /// units and the longest suffix.
 struct AsciiForms {
     years: [Vec<u16>; 2],
     longest_suffix: usize,
+    /// The five suffixes as `SuffixWords`, when all are short enough.
+    suffix_words: Option<[SuffixWords; 5]>,
 }
 
-/// An ASCII string of up to 32 bytes, zero-padded: case changes, comparisons and reversal are
-/// fixed-length loops over 32 bytes, which the compiler turns into a few vector instructions.
+/// An ASCII string of up to 32 bytes, zero-padded: case changes and reversal work on its four
+/// 64-bit words (SWAR), comparisons on the whole array.
 type Ascii32 = [u8; 32];
 
+fn words_of(s: &Ascii32) -> [u64; 4] {
+    std::array::from_fn(|i| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&s[8 * i..8 * i + 8]);
+        u64::from_le_bytes(b)
+    })
+}
+
+fn bytes_of(w: [u64; 4]) -> Ascii32 {
+    let mut s = [0u8; 32];
+    for (chunk, w) in s.chunks_exact_mut(8).zip(w) {
+        chunk.copy_from_slice(&w.to_le_bytes());
+    }
+    s
+}
+
+/// The case bit (0x20) of every byte of `x` (ASCII bytes) from `lo` to `hi`.
+fn case_bits(x: u64, lo: u64, hi: u64) -> u64 {
+    (ge(x, lo) & !gt(x, hi) & HIGH) >> 2
+}
+
 fn ascii_lower(s: &Ascii32) -> Ascii32 {
-    s.map(|b| b | (u8::from(b.is_ascii_uppercase()) << 5))
+    bytes_of(words_of(s).map(|x| x | case_bits(x, 0x41, 0x5a)))
 }
 
 fn ascii_upper(s: &Ascii32) -> Ascii32 {
-    s.map(|b| b & !(u8::from(b.is_ascii_lowercase()) << 5))
+    bytes_of(words_of(s).map(|x| x & !case_bits(x, 0x61, 0x7a)))
+}
+
+/// The 32 bytes in reverse order (the string's last byte lands at `32 - n`).
+fn mirror(s: &Ascii32) -> Ascii32 {
+    let w = words_of(s);
+    bytes_of([
+        w[3].swap_bytes(),
+        w[2].swap_bytes(),
+        w[1].swap_bytes(),
+        w[0].swap_bytes(),
+    ])
 }
 
 impl UsernameVariants {
     fn new(year: i32) -> Self {
         let years = [year.to_string(), (year - 1).to_string()];
+        let year_units: [Vec<u16>; 2] = [
+            years[0].encode_utf16().collect(),
+            years[1].encode_utf16().collect(),
+        ];
+        let suffix_words = (|| {
+            Some([
+                SuffixWords::new(&[0x31])?,
+                SuffixWords::new(&[0x31, 0x32, 0x33])?,
+                SuffixWords::new(&[0x21])?,
+                SuffixWords::new(&year_units[0])?,
+                SuffixWords::new(&year_units[1])?,
+            ])
+        })();
         let units = AsciiForms {
-            years: [
-                years[0].encode_utf16().collect(),
-                years[1].encode_utf16().collect(),
-            ],
+            years: year_units,
             longest_suffix: years.iter().map(String::len).max().unwrap_or(0).max(3),
+            suffix_words,
         };
         UsernameVariants {
             years,
@@ -620,10 +673,14 @@ impl UsernameVariants {
     /// same candidates in the same order (a test compares both). Each form is laid out once, in
     /// fixed-size arrays; its suffixed variants patch a copy of its block. (Built as `String`s
     /// and encoded to UTF-16, the variants cost more than hashing them.)
-    fn for_each_ascii(&mut self, name: &[u8], mut f: impl FnMut(&Block)) {
+    ///
+    /// Suffixed variants are given as a stem and a suffix when the suffixes are short enough for
+    /// `SuffixWords` (four-digit years), as whole blocks otherwise.
+    fn for_each_ascii(&mut self, name: &[u8], mut f: impl FnMut(Variant<'_>)) {
         let AsciiForms {
             years,
             longest_suffix,
+            suffix_words,
         } = &self.units;
         let n = name.len();
         if n + *longest_suffix > ONE_BLOCK_UNITS {
@@ -636,25 +693,36 @@ impl UsernameVariants {
         let mut cap = lower;
         cap[0] = upper[0];
         // The 32 bytes reversed put the name's last byte at 32 - n.
-        let mirrored: Ascii32 = std::array::from_fn(|i| lower[31 - i]);
+        let mirrored = mirror(&lower);
         let mut reversed: Ascii32 = [0; 32];
         reversed[..n].copy_from_slice(&mirrored[32 - n..]);
         let bare: [&Ascii32; 5] = [&as_written, &lower, &cap, &upper, &reversed];
         let lower_block = Block::from_ascii(&lower, n);
         for (i, b) in bare.iter().enumerate() {
             if n > 0 && !bare[..i].contains(b) {
-                f(&if i == 1 {
+                f(Variant::Whole(&if i == 1 {
                     lower_block
                 } else {
                     Block::from_ascii(b, n)
-                });
+                }));
             }
         }
+        let cap_differs = cap != lower;
+        if let Some(suffixes) = suffix_words {
+            let lower_stem = Block::ascii_stem(&lower);
+            let cap_stem = cap_differs.then(|| Block::ascii_stem(&cap));
+            for b in std::iter::once(&lower_stem).chain(&cap_stem) {
+                for s in suffixes {
+                    f(Variant::Suffixed(b, n, s));
+                }
+            }
+            return;
+        }
         let suffixes: [&[u16]; 5] = [&[0x31], &[0x31, 0x32, 0x33], &[0x21], &years[0], &years[1]];
-        let cap_block = (cap != lower).then(|| Block::from_ascii(&cap, n));
+        let cap_block = cap_differs.then(|| Block::from_ascii(&cap, n));
         for b in std::iter::once(&lower_block).chain(&cap_block) {
             for s in suffixes {
-                f(&b.append(n, s));
+                f(Variant::Whole(&b.append(n, s)));
             }
         }
     }
@@ -738,8 +806,11 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
                     for &i in part {
                         let name = &subjects[i as usize].account.name;
                         if variants.fits_ascii(name) {
-                            variants.for_each_ascii(name.as_bytes(), |block| {
-                                batch.push_block(block, i, &mut done);
+                            variants.for_each_ascii(name.as_bytes(), |v| match v {
+                                Variant::Whole(block) => batch.push_block(block, i, &mut done),
+                                Variant::Suffixed(stem, n, suffix) => {
+                                    batch.push_stem_suffix(stem, n, suffix, i, &mut done)
+                                }
                             });
                         } else {
                             variants.for_each(name, |cand| {
@@ -817,8 +888,30 @@ mod tests {
     }
 
     #[test]
+    fn swar_case_and_mirror_agree_with_std_on_every_ascii_byte() {
+        for b in 0..0x80u8 {
+            for at in [0, 7, 8, 31] {
+                let mut s: Ascii32 = [b'x'; 32];
+                s[at] = b;
+                assert_eq!(ascii_lower(&s), s.map(|c| c.to_ascii_lowercase()), "{b}");
+                assert_eq!(ascii_upper(&s), s.map(|c| c.to_ascii_uppercase()), "{b}");
+                let mut r = s;
+                r.reverse();
+                assert_eq!(mirror(&s), r);
+            }
+        }
+    }
+
+    #[test]
     fn ascii_variants_are_the_string_variants() {
-        let mut v = UsernameVariants::new(2026);
+        // Year 10026: five-digit suffixes are given as whole blocks (`Block::append`).
+        for year in [2026, 10026] {
+            ascii_variants_match(year);
+        }
+    }
+
+    fn ascii_variants_match(year: i32) {
+        let mut v = UsernameVariants::new(year);
         for name in [
             "JDupont",
             "jdupont",
@@ -838,7 +931,16 @@ mod tests {
                 strings.push(c.encode_utf16().collect::<Vec<u16>>())
             });
             let mut units = Vec::new();
-            v.for_each_ascii(name.as_bytes(), |b| units.push(b.units()));
+            v.for_each_ascii(name.as_bytes(), |c| {
+                units.push(match c {
+                    Variant::Whole(b) => b.units(),
+                    Variant::Suffixed(stem, n, suffix) => {
+                        let mut batch: Md4Batch<()> = Md4Batch::new();
+                        batch.push_stem_suffix(stem, n, suffix, (), &mut |(), _| {});
+                        batch.lane_units(0)
+                    }
+                })
+            });
             if v.fits_ascii(name) {
                 assert_eq!(units, strings, "{name}");
             } else {

@@ -8,7 +8,7 @@
 //! 00-99, 123, 1234, 12345, 123456, and the years 1950 to next year) × symbol suffix (none or one
 //! of `! @ # $ * . ? & + - _`). Words of a `--wordlist` file are tried verbatim.
 
-use crate::hash::{Block, HashTable, Md4Batch, NtHash, ONE_BLOCK_UNITS, PADDED};
+use crate::hash::{Block, HashTable, Md4Batch, NtHash, ONE_BLOCK_UNITS, PADDED, SuffixWords};
 use std::collections::HashSet;
 
 /// Facility, care-unit and job words.
@@ -558,19 +558,23 @@ impl Dictionary {
                     // Word form + digits in a fixed-size buffer, then each symbol patched into
                     // a copy of it; candidates too long for one block take the general path.
                     let longest_symbol = symbols.iter().map(Vec::len).max().unwrap_or(0);
+                    // Symbols are single characters (at most two UTF-16 units).
+                    let symbol_words: Vec<SuffixWords> =
+                        symbols.iter().filter_map(|s| SuffixWords::new(s)).collect();
+                    let fast = symbol_words.len() == symbols.len();
                     let mut buf: Vec<u16> = Vec::with_capacity(64);
                     for w in self.words.iter().skip(t).step_by(threads) {
                         for form in case_forms(w) {
                             let form: Vec<u16> = form.encode_utf16().collect();
                             for d in suffixes {
                                 let stem = form.len() + d.len();
-                                if stem + longest_symbol <= ONE_BLOCK_UNITS {
+                                if fast && stem + longest_symbol <= ONE_BLOCK_UNITS {
                                     let mut base = [0u16; PADDED];
                                     base[..form.len()].copy_from_slice(&form);
                                     base[form.len()..stem].copy_from_slice(d);
-                                    let base = Block::new(&base, stem);
-                                    for sym in symbols {
-                                        batch.push_block(&base.append(stem, sym), (), &mut done);
+                                    let base = Block::stem(&base, stem);
+                                    for sym in &symbol_words {
+                                        batch.push_stem_suffix(&base, stem, sym, (), &mut done);
                                     }
                                     continue;
                                 }

@@ -160,16 +160,41 @@ impl Block {
         Block(w)
     }
 
+    /// The units `units[..n]` without terminator nor length: a stem for
+    /// `Md4Batch::push_stem_suffix`.
+    #[inline]
+    pub(crate) fn stem(units: &[u16; PADDED], n: usize) -> Block {
+        let mut w = [0u32; 16];
+        for (k, word) in w.iter_mut().take(14).enumerate() {
+            let unit = |i: usize| if i < n { u32::from(units[i]) } else { 0 };
+            *word = unit(2 * k) | (unit(2 * k + 1) << 16);
+        }
+        Block(w)
+    }
+
+    /// The ASCII bytes (zero-padded) as a stem for `Md4Batch::push_stem_suffix`.
+    #[inline]
+    pub(crate) fn ascii_stem(bytes: &[u8; 32]) -> Block {
+        let mut w = [0u32; 16];
+        // Four bytes at a time spread into two words of two 16-bit units each.
+        for (k, pair) in w[..14].chunks_exact_mut(2).enumerate() {
+            let mut four = [0u8; 4];
+            four.copy_from_slice(&bytes[4 * k..4 * k + 4]);
+            let t = u64::from(u32::from_le_bytes(four));
+            let t = (t | (t << 16)) & 0x0000_ffff_0000_ffff;
+            let t = (t | (t << 8)) & 0x00ff_00ff_00ff_00ff;
+            pair[0] = t as u32;
+            pair[1] = (t >> 32) as u32;
+        }
+        Block(w)
+    }
+
     /// The block of the ASCII bytes `bytes[..n]` (`n` at most `ONE_BLOCK_UNITS`; the bytes
     /// from `n` on must be zero). Each byte is one UTF-16 unit: the words are the bytes widened
     /// two by two, a fixed-length loop.
     #[inline]
     pub(crate) fn from_ascii(bytes: &[u8; 32], n: usize) -> Block {
-        let mut w = [0u32; 16];
-        for (k, word) in w.iter_mut().take(14).enumerate() {
-            *word = u32::from(bytes[2 * k]) | (u32::from(bytes[2 * k + 1]) << 16);
-        }
-        let mut b = Block(w);
+        let mut b = Block::ascii_stem(bytes);
         b.set_unit(n, 0x80);
         b.0[14] = (n as u32) * 16;
         b
@@ -207,6 +232,34 @@ impl Block {
         b.set_unit(end, 0x80);
         b.0[14] = (end as u32) * 16;
         b
+    }
+}
+
+/// A suffix of up to four units with its `0x80` terminator, laid out as the words it fills
+/// after a stem of even (`words[0]`) or odd (`words[1]`) length, from the stem's last word on:
+/// appending it in a lane is three ORs, without shifts computed per candidate.
+pub(crate) struct SuffixWords {
+    words: [[u32; 3]; 2],
+    len: usize,
+}
+
+impl SuffixWords {
+    /// `None` for suffixes longer than four units.
+    pub(crate) fn new(suffix: &[u16]) -> Option<SuffixWords> {
+        if suffix.len() > 4 {
+            return None;
+        }
+        let mut words = [[0u32; 3]; 2];
+        for (odd, w) in words.iter_mut().enumerate() {
+            for (k, &u) in suffix.iter().chain(&[0x80]).enumerate() {
+                let pos = odd + k;
+                w[pos / 2] |= u32::from(u) << (16 * (pos % 2));
+            }
+        }
+        Some(SuffixWords {
+            words,
+            len: suffix.len(),
+        })
     }
 }
 
@@ -354,6 +407,38 @@ impl<T: Copy + Default> Md4Batch<T> {
         self.push_block(&Block::new(units, n), tag, done);
     }
 
+    /// Queue the candidate `stem` (its `n` units, no terminator: `Block::stem`,
+    /// `Block::ascii_stem`) followed by `suffix`, patched in the lane itself (no block copy).
+    /// `n + suffix.len()` must be at most `ONE_BLOCK_UNITS` (callers check).
+    #[inline]
+    pub(crate) fn push_stem_suffix(
+        &mut self,
+        stem: &Block,
+        n: usize,
+        suffix: &SuffixWords,
+        tag: T,
+        done: &mut impl FnMut(T, NtHash),
+    ) {
+        let end = n + suffix.len;
+        debug_assert!(end <= ONE_BLOCK_UNITS);
+        let lane = self.n;
+        for (w, &word) in stem.0.iter().enumerate() {
+            self.words[w][lane] = word;
+        }
+        for (j, &p) in suffix.words[n % 2].iter().enumerate() {
+            // Past the block only on a caller's bug: ignored rather than a panic.
+            if let Some(row) = self.words[..14].get_mut(n / 2 + j) {
+                row[lane] |= p;
+            }
+        }
+        self.words[14][lane] = (end as u32) * 16;
+        self.tags[lane] = tag;
+        self.n += 1;
+        if self.n == LANES {
+            self.flush(done);
+        }
+    }
+
     /// Queue a candidate already laid out as an MD4 block.
     #[inline]
     pub(crate) fn push_block(&mut self, block: &Block, tag: T, done: &mut impl FnMut(T, NtHash)) {
@@ -432,6 +517,16 @@ impl<T: Copy + Default> Md4Batch<T> {
             *w = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
         }
         self.push_words(&words, tag, done);
+    }
+
+    /// The units queued in `lane` (up to their terminator), for tests.
+    #[cfg(test)]
+    pub(crate) fn lane_units(&self, lane: usize) -> Vec<u16> {
+        let mut w = [0u32; 16];
+        for (k, word) in w.iter_mut().enumerate() {
+            *word = self.words[k][lane];
+        }
+        Block(w).units()
     }
 
     /// Hash what is queued.

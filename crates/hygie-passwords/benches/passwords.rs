@@ -3,14 +3,18 @@
 //!
 //! ```text
 //! cargo bench -p hygie-passwords --bench passwords -- [--entries 100000000] [--accounts 1000000]
-//!     [--dir /tmp/hygie-pw-bench] [--keep]
+//!     [--dir /tmp/hygie-pw-bench] [--keep] [--cold]
 //! ```
 //!
 //! 1. Generates, deterministically, a HIBP-format list (`HASH:COUNT\r\n`, sorted, uppercase) of
 //!    `--entries` hashes and a secretsdump-format dump of `--accounts` accounts (10% of them with a
 //!    hash from the list, 1% sharing a password, some user-name and dictionary passwords).
 //! 2. Read floor: `cat list > /dev/null` (warm page cache, best of 2).
-//! 3. Import: this binary re-executed as a child (`stage import`), timed, with its peak RSS.
+//! 3. Import: this binary re-executed as a child (`stage import`, i.e. `import_file`, what
+//!    `hygie breached import` does with a regular file), timed, with its peak RSS; then the
+//!    durable-write floor (`dd` of the index's size with `conv=fsync`). With `--cold` (root):
+//!    the page cache dropped before a second `cat` and a second import, for lists that do not
+//!    fit in memory.
 //! 4. Baseline: `cut | tr | LC_ALL=C sort -u` of the dump's NT hashes, then `LC_ALL=C join` with
 //!    the list (warm cache).
 //! 5. Audit: child `stage audit` (read + parse the dump, open the index, every check including the
@@ -23,7 +27,7 @@
 //! deleted at the end unless `--keep`.
 
 use hygie_passwords::{
-    AuditOptions, BreachIndex, Dictionary, NtHash, Sources, audit, import, parse_dump,
+    AuditOptions, BreachIndex, Dictionary, NtHash, Sources, audit, import_file, parse_dump,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -135,10 +139,10 @@ fn peak_rss_kb() -> u64 {
 fn stage(args: &[String]) -> Result<(), String> {
     match args {
         [s, list, idx] if s == "import" => {
+            // What `hygie breached import` does with a regular file.
             let t = Instant::now();
-            let mut f = std::fs::File::open(list).map_err(|e| e.to_string())?;
-            let stats =
-                import(&mut f, list, Path::new(idx), &mut |_| {}).map_err(|e| e.to_string())?;
+            let stats = import_file(Path::new(list), Path::new(idx), &mut |_| {})
+                .map_err(|e| e.to_string())?;
             println!("import_s={:.3}", t.elapsed().as_secs_f64());
             println!("entries={}", stats.entries);
             println!("index_bytes={}", stats.index_bytes);
@@ -264,6 +268,7 @@ fn main() {
     let mut accounts: u64 = 1_000_000;
     let mut dir = PathBuf::from("/tmp/hygie-pw-bench");
     let mut keep = false;
+    let mut cold = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -276,6 +281,7 @@ fn main() {
             }
             "--dir" => dir = PathBuf::from(it.next().expect("--dir PATH")),
             "--keep" => keep = true,
+            "--cold" => cold = true,
             _ => {} // `cargo bench` passes --bench
         }
     }
@@ -327,6 +333,40 @@ fn main() {
         value(&imp_out, "index_bytes"),
         value(&imp_out, "index_bytes").parse::<f64>().unwrap_or(0.0) / entries as f64,
     );
+
+    // The durable-write floor: writing the index's size and `fsync`ing it, as the import must.
+    let index_bytes: u64 = value(&imp_out, "index_bytes").parse().unwrap_or(0);
+    let dd_path = dir.join("dd-floor");
+    let (dd_wall, _, _) = timed(&mut sh(&format!(
+        "dd if=/dev/zero of='{}' bs=4M count={} conv=fsync status=none",
+        dd_path.display(),
+        index_bytes.div_ceil(4 << 20)
+    )));
+    let _ = std::fs::remove_file(&dd_path);
+    println!(
+        "durable-write floor (dd of the index size, conv=fsync): {dd_wall:.2}s; import = {:.2}x it",
+        imp_wall / dd_wall
+    );
+
+    if cold {
+        // A list of tens of GB does not fit the page cache: both the floor and the import read
+        // it from the disk. Caches are dropped before each (needs root).
+        let drop_caches = "sync && echo 3 > /proc/sys/vm/drop_caches";
+        timed(&mut sh(drop_caches));
+        let (cold_floor, _, _) = timed(&mut sh(&cat));
+        timed(&mut sh(drop_caches));
+        let (cold_wall, cold_rss, _) = timed(
+            Command::new(&me)
+                .args(["stage", "import"])
+                .arg(&list)
+                .arg(&idx),
+        );
+        println!(
+            "cold cache: read floor (cat) {cold_floor:.2}s; import {cold_wall:.2}s wall, {:.2}x the cold floor, peak RSS {} MB",
+            cold_wall / cold_floor,
+            cold_rss / 1024
+        );
+    }
 
     let joined = dir.join("joined.txt");
     let baseline = format!(

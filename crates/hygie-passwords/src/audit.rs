@@ -6,7 +6,10 @@
 use crate::breach::BreachIndex;
 use crate::dictionary::Dictionary;
 use crate::directory::Directory;
-use crate::hash::{EMPTY_NT, HashTable, Md4Batch, NtHash, NtHasher};
+use crate::hash::{
+    Block, EMPTY_NT, HIGH, HashTable, Md4Batch, NtHash, NtHasher, ONE_BLOCK_UNITS, SuffixWords, ge,
+    gt, sort_halves,
+};
 use crate::pwdump::{Account, Dump};
 use hygie_core::{CheckRun, Localized, MeasureId, RuleOutcome, RuleResult, Severity};
 use serde::Serialize;
@@ -271,12 +274,12 @@ struct ByHash {
 
 impl ByHash {
     fn new(subjects: &[Subject<'_>]) -> ByHash {
-        let mut pairs: Vec<(NtHash, u32)> = subjects
+        let pairs: Vec<(NtHash, u32)> = subjects
             .iter()
             .enumerate()
             .map(|(i, s)| (s.nt, i as u32))
             .collect();
-        pairs.sort_unstable();
+        let pairs = sort_halves(pairs, |p| p.0.upper_half());
         let mut starts = Vec::new();
         let mut distinct = Vec::new();
         for (i, (h, _)) in pairs.iter().enumerate() {
@@ -564,17 +567,163 @@ struct UsernameVariants {
     upper: String,
     reversed: String,
     buf: String,
+    /// The same forms as UTF-16 units, for ASCII names (`for_each_ascii`).
+    units: AsciiForms,
+}
+
+/// A candidate of `UsernameVariants::for_each_ascii`: a whole block, or a stem of `n` units
+/// and a suffix (`Md4Batch::push_stem_suffix`).
+enum Variant<'a> {
+    Whole(&'a Block),
+    Suffixed(&'a Block, usize, &'a SuffixWords),
+}
+
+/// What `UsernameVariants::for_each_ascii` needs besides the name: the year suffixes as UTF-16
+/// units and the longest suffix.
+struct AsciiForms {
+    years: [Vec<u16>; 2],
+    longest_suffix: usize,
+    /// The five suffixes as `SuffixWords`, when all are short enough.
+    suffix_words: Option<[SuffixWords; 5]>,
+}
+
+/// An ASCII string of up to 32 bytes, zero-padded: case changes and reversal work on its four
+/// 64-bit words (SWAR), comparisons on the whole array.
+type Ascii32 = [u8; 32];
+
+fn words_of(s: &Ascii32) -> [u64; 4] {
+    std::array::from_fn(|i| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&s[8 * i..8 * i + 8]);
+        u64::from_le_bytes(b)
+    })
+}
+
+fn bytes_of(w: [u64; 4]) -> Ascii32 {
+    let mut s = [0u8; 32];
+    for (chunk, w) in s.chunks_exact_mut(8).zip(w) {
+        chunk.copy_from_slice(&w.to_le_bytes());
+    }
+    s
+}
+
+/// The case bit (0x20) of every byte of `x` (ASCII bytes) from `lo` to `hi`.
+fn case_bits(x: u64, lo: u64, hi: u64) -> u64 {
+    (ge(x, lo) & !gt(x, hi) & HIGH) >> 2
+}
+
+fn ascii_lower(s: &Ascii32) -> Ascii32 {
+    bytes_of(words_of(s).map(|x| x | case_bits(x, 0x41, 0x5a)))
+}
+
+fn ascii_upper(s: &Ascii32) -> Ascii32 {
+    bytes_of(words_of(s).map(|x| x & !case_bits(x, 0x61, 0x7a)))
+}
+
+/// The 32 bytes in reverse order (the string's last byte lands at `32 - n`).
+fn mirror(s: &Ascii32) -> Ascii32 {
+    let w = words_of(s);
+    bytes_of([
+        w[3].swap_bytes(),
+        w[2].swap_bytes(),
+        w[1].swap_bytes(),
+        w[0].swap_bytes(),
+    ])
 }
 
 impl UsernameVariants {
     fn new(year: i32) -> Self {
+        let years = [year.to_string(), (year - 1).to_string()];
+        let year_units: [Vec<u16>; 2] = [
+            years[0].encode_utf16().collect(),
+            years[1].encode_utf16().collect(),
+        ];
+        let suffix_words = (|| {
+            Some([
+                SuffixWords::new(&[0x31])?,
+                SuffixWords::new(&[0x31, 0x32, 0x33])?,
+                SuffixWords::new(&[0x21])?,
+                SuffixWords::new(&year_units[0])?,
+                SuffixWords::new(&year_units[1])?,
+            ])
+        })();
+        let units = AsciiForms {
+            years: year_units,
+            longest_suffix: years.iter().map(String::len).max().unwrap_or(0).max(3),
+            suffix_words,
+        };
         UsernameVariants {
-            years: [year.to_string(), (year - 1).to_string()],
+            years,
             lower: String::new(),
             cap: String::new(),
             upper: String::new(),
             reversed: String::new(),
             buf: String::new(),
+            units,
+        }
+    }
+
+    /// Whether `for_each_ascii` takes `name`: ASCII, and short enough for every variant to fit
+    /// in one MD4 block.
+    fn fits_ascii(&self, name: &str) -> bool {
+        name.is_ascii() && name.len() + self.units.longest_suffix <= ONE_BLOCK_UNITS
+    }
+
+    /// `for_each` for a name that `fits_ascii`, with each variant given as its MD4 block: the
+    /// same candidates in the same order (a test compares both). Each form is laid out once, in
+    /// fixed-size arrays; its suffixed variants patch a copy of its block. (Built as `String`s
+    /// and encoded to UTF-16, the variants cost more than hashing them.)
+    ///
+    /// Suffixed variants are given as a stem and a suffix when the suffixes are short enough for
+    /// `SuffixWords` (four-digit years), as whole blocks otherwise.
+    fn for_each_ascii(&mut self, name: &[u8], mut f: impl FnMut(Variant<'_>)) {
+        let AsciiForms {
+            years,
+            longest_suffix,
+            suffix_words,
+        } = &self.units;
+        let n = name.len();
+        if n + *longest_suffix > ONE_BLOCK_UNITS {
+            return;
+        }
+        let mut as_written: Ascii32 = [0; 32];
+        as_written[..n].copy_from_slice(name);
+        let lower = ascii_lower(&as_written);
+        let upper = ascii_upper(&as_written);
+        let mut cap = lower;
+        cap[0] = upper[0];
+        // The 32 bytes reversed put the name's last byte at 32 - n.
+        let mirrored = mirror(&lower);
+        let mut reversed: Ascii32 = [0; 32];
+        reversed[..n].copy_from_slice(&mirrored[32 - n..]);
+        let bare: [&Ascii32; 5] = [&as_written, &lower, &cap, &upper, &reversed];
+        let lower_block = Block::from_ascii(&lower, n);
+        for (i, b) in bare.iter().enumerate() {
+            if n > 0 && !bare[..i].contains(b) {
+                f(Variant::Whole(&if i == 1 {
+                    lower_block
+                } else {
+                    Block::from_ascii(b, n)
+                }));
+            }
+        }
+        let cap_differs = cap != lower;
+        if let Some(suffixes) = suffix_words {
+            let lower_stem = Block::ascii_stem(&lower);
+            let cap_stem = cap_differs.then(|| Block::ascii_stem(&cap));
+            for b in std::iter::once(&lower_stem).chain(&cap_stem) {
+                for s in suffixes {
+                    f(Variant::Suffixed(b, n, s));
+                }
+            }
+            return;
+        }
+        let suffixes: [&[u16]; 5] = [&[0x31], &[0x31, 0x32, 0x33], &[0x21], &years[0], &years[1]];
+        let cap_block = cap_differs.then(|| Block::from_ascii(&cap, n));
+        for b in std::iter::once(&lower_block).chain(&cap_block) {
+            for s in suffixes {
+                f(Variant::Whole(&b.append(n, s)));
+            }
         }
     }
 
@@ -589,6 +738,7 @@ impl UsernameVariants {
             upper,
             reversed,
             buf,
+            units: _,
         } = self;
         for s in [&mut *lower, &mut *cap, &mut *upper, &mut *reversed] {
             s.clear();
@@ -654,9 +804,19 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
                         }
                     };
                     for &i in part {
-                        variants.for_each(&subjects[i as usize].account.name, |cand| {
-                            batch.push_str(cand, i, &mut done);
-                        });
+                        let name = &subjects[i as usize].account.name;
+                        if variants.fits_ascii(name) {
+                            variants.for_each_ascii(name.as_bytes(), |v| match v {
+                                Variant::Whole(block) => batch.push_block(block, i, &mut done),
+                                Variant::Suffixed(stem, n, suffix) => {
+                                    batch.push_stem_suffix(stem, n, suffix, i, &mut done)
+                                }
+                            });
+                        } else {
+                            variants.for_each(name, |cand| {
+                                batch.push_str(cand, i, &mut done);
+                            });
+                        }
                     }
                     batch.finish(&mut done);
                     hit
@@ -725,5 +885,67 @@ mod tests {
                 "1234", "4321", "12341", "1234123", "1234!", "12342026", "12342025"
             ]
         );
+    }
+
+    #[test]
+    fn swar_case_and_mirror_agree_with_std_on_every_ascii_byte() {
+        for b in 0..0x80u8 {
+            for at in [0, 7, 8, 31] {
+                let mut s: Ascii32 = [b'x'; 32];
+                s[at] = b;
+                assert_eq!(ascii_lower(&s), s.map(|c| c.to_ascii_lowercase()), "{b}");
+                assert_eq!(ascii_upper(&s), s.map(|c| c.to_ascii_uppercase()), "{b}");
+                let mut r = s;
+                r.reverse();
+                assert_eq!(mirror(&s), r);
+            }
+        }
+    }
+
+    #[test]
+    fn ascii_variants_are_the_string_variants() {
+        // Year 10026: five-digit suffixes are given as whole blocks (`Block::append`).
+        for year in [2026, 10026] {
+            ascii_variants_match(year);
+        }
+    }
+
+    fn ascii_variants_match(year: i32) {
+        let mut v = UsernameVariants::new(year);
+        for name in [
+            "JDupont",
+            "jdupont",
+            "JDUPONT",
+            "1234",
+            "a",
+            "A",
+            "aBc_d-e.f",
+            "svc_backup_really_long_account_name",
+            "abcdefghijklmnopqrstuvw",
+            "ABCDEFGHIJKLMNOPQRSTUVWX",
+            "x$",
+            "",
+        ] {
+            let mut strings = Vec::new();
+            v.for_each(name, |c| {
+                strings.push(c.encode_utf16().collect::<Vec<u16>>())
+            });
+            let mut units = Vec::new();
+            v.for_each_ascii(name.as_bytes(), |c| {
+                units.push(match c {
+                    Variant::Whole(b) => b.units(),
+                    Variant::Suffixed(stem, n, suffix) => {
+                        let mut batch: Md4Batch<()> = Md4Batch::new();
+                        batch.push_stem_suffix(stem, n, suffix, (), &mut |(), _| {});
+                        batch.lane_units(0)
+                    }
+                })
+            });
+            if v.fits_ascii(name) {
+                assert_eq!(units, strings, "{name}");
+            } else {
+                assert!(units.is_empty(), "{name}");
+            }
+        }
     }
 }

@@ -19,7 +19,7 @@
 //! 15 bytes an entry (1 GB for 70 M hashes) plus a 512 KiB table. A lookup reads the bucket's
 //! bounds from the table (held in memory) and binary-searches the bucket in the mapped file.
 
-use crate::hash::{NtHash, parse_hex16};
+use crate::hash::{HIGH, NtHash, ge, gt, hex8, parse_hex16};
 use memmap2::Mmap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -116,11 +116,17 @@ fn parse_line(line: &[u8]) -> Result<([u8; 16], u64), &'static str> {
     Ok((hash, count))
 }
 
-/// A run of whole lines read from the input: `data[..len]` (the buffer is reused, and keeps its
-/// length so that it is zero-filled only once).
+/// Where a chunk's bytes are: a reused buffer filled by `read` (its length is kept so that it
+/// is zero-filled only once), or a range of a mapped window of the input file (no copy).
+enum Input {
+    Owned(Vec<u8>),
+    Mapped(std::sync::Arc<Mmap>, usize),
+}
+
+/// A run of whole lines of the input: the first `len` bytes of `data`.
 struct Chunk {
     seq: u64,
-    data: Vec<u8>,
+    data: Input,
     len: usize,
     /// A reused buffer for the parsed entries (see `Parsed::entries`).
     entries: Vec<u8>,
@@ -145,28 +151,13 @@ struct Parsed {
     problems: Vec<(u64, &'static str)>,
     /// More problems than `problems` holds.
     more: bool,
-    data: Vec<u8>,
+    data: Input,
 }
 
 const CHUNK: usize = 4 << 20;
 const MAX_LINE: usize = 1 << 20;
 /// Index bytes written between two background flushes.
 const SYNC_EVERY: usize = 64 << 20;
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
-/// High bit of each byte of `v` (bytes below 0x80) set when the byte is >= `m`.
-#[inline]
-fn ge(v: u64, m: u64) -> u64 {
-    v.wrapping_add((0x80 - m) * ONES)
-}
-
-/// High bit of each byte of `v` (bytes below 0x80) set when the byte is > `n`.
-#[inline]
-fn gt(v: u64, n: u64) -> u64 {
-    v.wrapping_add((0x7f - n) * ONES)
-}
 
 /// The count at the start of `w` (eight bytes read as a little-endian word) when it has 1 to 7
 /// decimal digits, as (value, digits); `None` otherwise. Branch-free: counts vary in length from
@@ -188,25 +179,6 @@ fn count7(w: u64) -> Option<(u64, usize)> {
         + ((v >> 16) & lanes).wrapping_mul(1 + (10_000 << 32)))
         >> 32;
     Some((v, n))
-}
-
-/// Eight hexadecimal digits (either case) read as a little-endian word, decoded to four bytes
-/// (in text order, as a little-endian word); `None` if any is not a hex digit. Every byte is
-/// checked and converted at once (SWAR): for bytes below 0x80, adding `0x80 - m` sets a byte's
-/// high bit exactly when it is >= m, without carrying into the next byte.
-#[inline]
-fn hex8(x: u64) -> Option<u32> {
-    let lower = x | 0x2020_2020_2020_2020;
-    let digit = ge(x, 0x30) & !gt(x, 0x39);
-    let letter = ge(lower, 0x61) & !gt(lower, 0x66);
-    if x & HIGH != 0 || (digit | letter) & HIGH != HIGH {
-        return None;
-    }
-    // '0'-'9' -> low nibble; 'A'-'F' / 'a'-'f' (bit 0x40 set) -> low nibble + 9.
-    let nib = (x & 0x0f0f_0f0f_0f0f_0f0f) + ((x >> 6) & ONES) * 9;
-    let t = ((nib << 4) | (nib >> 8)) & 0x00ff_00ff_00ff_00ff;
-    let t = (t | (t >> 8)) & 0x0000_ffff_0000_ffff;
-    Some((t | (t >> 16)) as u32)
 }
 
 /// The well-formed line at the start of `rest` — 32 hex digits, `:`, 1 to 19 decimal digits, then
@@ -259,7 +231,10 @@ fn fast_line(rest: &[u8]) -> Option<(u128, u64, usize)> {
 
 fn parse_chunk(chunk: Chunk) -> Parsed {
     let data = chunk.data;
-    let text = &data[..chunk.len];
+    let text = match &data {
+        Input::Owned(v) => &v[..chunk.len],
+        Input::Mapped(m, at) => &m[*at..*at + chunk.len],
+    };
     let mut p = Parsed {
         seq: chunk.seq,
         bytes: text.len() as u64,
@@ -271,7 +246,7 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
         last: None,
         problems: Vec::new(),
         more: false,
-        data: Vec::new(),
+        data: Input::Owned(Vec::new()),
     };
     fn problem(p: &mut Parsed, line: u64, m: &'static str) {
         if p.problems.len() < MAX_PROBLEMS {
@@ -393,7 +368,7 @@ fn read_chunks(
             && work
                 .send(Chunk {
                     seq,
-                    data: buf,
+                    data: Input::Owned(buf),
                     len: filled,
                     entries,
                 })
@@ -407,6 +382,93 @@ fn read_chunks(
         }
     }
 }
+
+/// `read_chunks` for a file read through memory maps: windows of `window` bytes (cut after a
+/// line end) are mapped with all their pages at once, cut into chunks of whole lines, and
+/// unmapped when their last chunk has been parsed and written. The kernel neither copies the
+/// input (as `read` does) nor takes a page fault every few pages, and the resident memory stays
+/// a few windows whatever the input size.
+fn map_chunks(
+    file: &File,
+    size: u64,
+    window: usize,
+    chunk: usize,
+    work: std::sync::mpsc::SyncSender<Chunk>,
+    recycled: std::sync::mpsc::Receiver<(Vec<u8>, Vec<u8>)>,
+) -> Result<(), Option<std::io::Error>> {
+    let window_len = window.max(2 * chunk);
+    let mut pos = 0u64;
+    let mut seq = 0u64;
+    while pos < size {
+        let len = (size - pos).min(window_len as u64) as usize;
+        let eof = pos + len as u64 == size;
+        let map = std::sync::Arc::new(map_file_range(file, Some((pos, len, true)))?);
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Sequential);
+        // Whole lines only, unless this window ends the file.
+        let usable = if eof {
+            len
+        } else {
+            match memchr::memrchr(b'\n', &map[..]) {
+                Some(nl) => nl + 1,
+                None => return Err(None),
+            }
+        };
+        let mut at = 0;
+        while at < usable {
+            let end = if usable - at <= chunk {
+                usable
+            } else {
+                match memchr::memrchr(b'\n', &map[at..at + chunk]) {
+                    Some(nl) => at + nl + 1,
+                    None => return Err(None),
+                }
+            };
+            let entries = recycled.try_recv().map(|(_, e)| e).unwrap_or_default();
+            let c = Chunk {
+                seq,
+                data: Input::Mapped(map.clone(), at),
+                len: end - at,
+                entries,
+            };
+            if work.send(c).is_err() {
+                return Ok(()); // the writer stopped (too many problems)
+            }
+            seq += 1;
+            at = end;
+        }
+        pos += usable as u64;
+    }
+    Ok(())
+}
+
+/// Import a HIBP NTLM ordered list from the file at `input` into the index file `output`: as
+/// `import`, reading the list through memory maps instead of `read` copies (see `map_chunks`).
+pub fn import_file(
+    input: &Path,
+    output: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImportStats, BreachError> {
+    let file = File::open(input).map_err(io_err(input))?;
+    let size = file.metadata().map_err(io_err(input))?.len();
+    import_from(
+        Source::Mapped(&file, size, MAP_WINDOW),
+        &input.display().to_string(),
+        output,
+        progress,
+        CHUNK,
+    )
+}
+
+/// What `import_from` reads.
+enum Source<'a> {
+    Reader(&'a mut (dyn Read + Send)),
+    /// The file, its size, the window length.
+    Mapped(&'a File, u64, usize),
+}
+
+/// Bytes of the input mapped at a time by `import_file`.
+const MAP_WINDOW: usize = 64 << 20;
 
 /// Import a HIBP NTLM ordered list from `input` into the index file `output`.
 ///
@@ -426,6 +488,16 @@ pub fn import(
 
 fn import_chunked(
     input: &mut (dyn Read + Send),
+    input_name: &str,
+    output: &Path,
+    progress: &mut dyn FnMut(u64),
+    chunk: usize,
+) -> Result<ImportStats, BreachError> {
+    import_from(Source::Reader(input), input_name, output, progress, chunk)
+}
+
+fn import_from(
+    input: Source<'_>,
     input_name: &str,
     output: &Path,
     progress: &mut dyn FnMut(u64),
@@ -470,7 +542,12 @@ fn import_chunked(
         let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Chunk>(workers * 2);
         let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Parsed>(workers * 2);
         let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<(Vec<u8>, Vec<u8>)>();
-        let reader = s.spawn(move || read_chunks(input, chunk, work_tx, recycle_rx));
+        let reader = s.spawn(move || match input {
+            Source::Reader(r) => read_chunks(r, chunk, work_tx, recycle_rx),
+            Source::Mapped(f, size, window) => {
+                map_chunks(f, size, window, chunk, work_tx, recycle_rx)
+            }
+        });
         let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
         for _ in 0..workers {
             let (rx, tx) = (work_rx.clone(), done_tx.clone());
@@ -544,8 +621,12 @@ fn import_chunked(
                 line_base += p.lines;
                 bytes_read += p.bytes;
                 progress(bytes_read);
-                let _ =
-                    recycle_tx.send((std::mem::take(&mut p.data), std::mem::take(&mut p.entries)));
+                // A mapped window is unmapped when its last chunk is dropped here.
+                let data = match std::mem::replace(&mut p.data, Input::Owned(Vec::new())) {
+                    Input::Owned(v) => v,
+                    Input::Mapped(..) => Vec::new(),
+                };
+                let _ = recycle_tx.send((data, std::mem::take(&mut p.entries)));
                 if more || write_error.is_some() {
                     break 'recv;
                 }
@@ -635,24 +716,54 @@ impl std::fmt::Debug for BreachIndex {
     }
 }
 
-/// Map an index file read-only.
+/// Map a file read-only: the whole file, or `len` bytes from `offset`, with every page mapped
+/// at once when `populate` (one system call instead of a page fault every few pages, for
+/// windows that are read nearly entirely).
 #[allow(unsafe_code)]
-fn map_file(file: &File) -> std::io::Result<Mmap> {
+fn map_file_range(file: &File, range: Option<(u64, usize, bool)>) -> std::io::Result<Mmap> {
+    let mut opts = memmap2::MmapOptions::new();
+    if let Some((offset, len, populate)) = range {
+        opts.offset(offset).len(len);
+        if populate {
+            opts.populate();
+        }
+    }
     // SAFETY: memmap2 requires that the file is not modified while mapped. Hygie never modifies
     // an index in place: `import` writes a new file and renames it over the old path, which leaves
     // the mapped inode untouched. Only an outside process truncating or rewriting the file in
-    // place could break this, as with any memory-mapped reader.
-    unsafe { Mmap::map(file) }
+    // place could break this, as with any memory-mapped reader. The breach list read by
+    // `import_file` is mapped here too: it is only read, and an outside change to it while
+    // importing is the same risk as for the index.
+    unsafe { opts.map(file) }
+}
+
+fn map_file(file: &File) -> std::io::Result<Mmap> {
+    map_file_range(file, None)
+}
+
+/// The 14-byte suffix of entry `i` as a number (entries sort as these numbers do). Compared as
+/// integers rather than through `memcmp`, which cost more than the search itself.
+#[inline]
+fn suffix_at(entries: &[u8], i: usize) -> u128 {
+    let mut b = [0u8; 16];
+    b[..SUFFIX_LEN].copy_from_slice(&entries[i * ENTRY_LEN..i * ENTRY_LEN + SUFFIX_LEN]);
+    u128::from_be_bytes(b)
+}
+
+/// A hash's suffix in the form of `suffix_at`.
+#[inline]
+fn key_of(h: &NtHash) -> u128 {
+    u128::from_be_bytes(*h.bytes()) << (8 * PREFIX_LEN)
 }
 
 /// First position in `entries` (a run of whole entries) whose suffix is >= `key`, searching
 /// from entry `lo`.
 #[inline]
-fn lower_bound(entries: &[u8], key: &[u8], mut lo: usize) -> usize {
+fn lower_bound(entries: &[u8], key: u128, mut lo: usize) -> usize {
     let mut hi = entries.len() / ENTRY_LEN;
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        if &entries[mid * ENTRY_LEN..mid * ENTRY_LEN + SUFFIX_LEN] < key {
+        if suffix_at(entries, mid) < key {
             lo = mid + 1;
         } else {
             hi = mid;
@@ -661,11 +772,49 @@ fn lower_bound(entries: &[u8], key: &[u8], mut lo: usize) -> usize {
     lo
 }
 
+/// `lower_bound` starting from where `key` would sit if the bucket's suffixes were evenly
+/// spread (they are: NT hashes are uniform), then galloping to the answer. A bucket of a
+/// 100 M-entry index holds about 1,500 entries: a binary search touches about ten cache lines
+/// of it, this about two, and in a dense batch nearly every one of them misses the cache.
+#[inline]
+fn interpolation_bound(entries: &[u8], key: u128, lo: usize) -> usize {
+    let n = entries.len() / ENTRY_LEN;
+    let guess = (((key >> 64) * n as u128) >> 64) as usize;
+    let guess = guess.clamp(lo, n);
+    if guess < n && suffix_at(entries, guess) < key {
+        // The answer is after `guess`.
+        let (mut from, mut step) = (guess + 1, 1);
+        loop {
+            let probe = guess + step;
+            if probe >= n || suffix_at(entries, probe) >= key {
+                let to = probe.min(n);
+                return from + lower_bound(&entries[from * ENTRY_LEN..to * ENTRY_LEN], key, 0);
+            }
+            from = probe + 1;
+            step *= 2;
+        }
+    }
+    // The answer is at or before `guess`, and not before `lo`.
+    let (mut to, mut step) = (guess, 1);
+    loop {
+        if to - lo <= step {
+            return lo + lower_bound(&entries[lo * ENTRY_LEN..to * ENTRY_LEN], key, 0);
+        }
+        let probe = to - step;
+        if suffix_at(entries, probe) < key {
+            let from = probe + 1;
+            return from + lower_bound(&entries[from * ENTRY_LEN..to * ENTRY_LEN], key, 0);
+        }
+        to = probe;
+        step *= 2;
+    }
+}
+
 /// The count lower bound of the entry at `i` if its suffix is `key`.
 #[inline]
-fn hit(entries: &[u8], key: &[u8], i: usize) -> Option<u64> {
+fn hit(entries: &[u8], key: u128, i: usize) -> Option<u64> {
     let e = entries.get(i * ENTRY_LEN..(i + 1) * ENTRY_LEN)?;
-    (&e[..SUFFIX_LEN] == key).then(|| bucket_min(e[SUFFIX_LEN]))
+    (suffix_at(entries, i) == key).then(|| bucket_min(e[SUFFIX_LEN]))
 }
 
 impl BreachIndex {
@@ -741,8 +890,8 @@ impl BreachIndex {
     pub fn lookup(&self, h: &NtHash) -> Option<u64> {
         let (from, to) = self.bucket_range(Self::bucket(h));
         let entries = &self.map[from..to];
-        let key = &h.bytes()[PREFIX_LEN..];
-        hit(entries, key, lower_bound(entries, key, 0))
+        let key = key_of(h);
+        hit(entries, key, interpolation_bound(entries, key, 0))
     }
 
     pub fn contains(&self, h: &NtHash) -> bool {
@@ -821,17 +970,33 @@ impl BreachIndex {
     }
 
     /// Answer the sorted queries `query(first..first + out.len())` into `out`.
+    ///
+    /// Buckets holding several queries are searched in windows of the file mapped on their
+    /// own and unmapped when passed, so that the process's resident memory stays bounded by a
+    /// window whatever the batch. When the queries are dense enough that nearly every page of
+    /// their range is read anyway (at least one query per page on average, as for a 1 M-hash
+    /// batch against 100 M entries), a window is mapped with all its pages at once: a copy-free
+    /// read of the index, instead of the positioned reads used before (which copied all of it).
     fn lookup_sorted<'q>(
         &self,
         first: usize,
         out: &mut [Option<u64>],
         query: &impl Fn(usize) -> &'q NtHash,
     ) {
-        const WINDOW: usize = 1 << 20;
-        let mut buf: Vec<u8> = Vec::new();
-        // File bytes held in `buf`.
-        let (mut win_from, mut win_to) = (0usize, 0usize);
+        const WINDOW: usize = 16 << 20;
+        const PAGE: usize = 4096;
+        if out.is_empty() {
+            return;
+        }
         let end = HEADER_LEN + self.entries as usize * ENTRY_LEN;
+        let span = {
+            let (from, _) = self.bucket_range(Self::bucket(query(first)));
+            let (_, to) = self.bucket_range(Self::bucket(query(first + out.len() - 1)));
+            to.saturating_sub(from)
+        };
+        let dense = out.len() * PAGE >= span;
+        // (file offset, mapping of the file bytes from that offset)
+        let mut window: Option<(usize, Mmap)> = None;
         let mut i = 0;
         while i < out.len() {
             let b = Self::bucket(query(first + i));
@@ -840,48 +1005,29 @@ impl BreachIndex {
                 j += 1;
             }
             let (from, to) = self.bucket_range(b);
-            let in_window = from >= win_from && to <= win_to;
-            let entries: &[u8] = if in_window {
-                &buf[from - win_from..to - win_from]
-            } else if j - i > 1 && to > from {
-                let want = (to - from).max(WINDOW).min(end - from);
-                if self.read_at(&mut buf, from, from + want) {
-                    (win_from, win_to) = (from, from + want);
-                    &buf[..to - from]
-                } else {
-                    (win_from, win_to) = (0, 0);
-                    &self.map[from..to]
-                }
-            } else {
-                &self.map[from..to]
+            let in_window = |w: &Option<(usize, Mmap)>| {
+                w.as_ref()
+                    .is_some_and(|(at, m)| from >= *at && to <= *at + m.len())
+            };
+            if j - i > 1 && to > from && !in_window(&window) {
+                // Unmapped before the next one is mapped: one window resident at a time.
+                drop(window.take());
+                let len = (to - from).max(WINDOW).min(end - from);
+                window = map_file_range(&self.file, Some((from as u64, len, dense)))
+                    .ok()
+                    .map(|m| (from, m));
+            }
+            let entries: &[u8] = match &window {
+                Some((at, m)) if in_window(&window) => &m[from - at..to - at],
+                _ => &self.map[from..to],
             };
             let mut lo = 0;
             for (k, slot) in out[i..j].iter_mut().enumerate() {
-                let key = &query(first + i + k).bytes()[PREFIX_LEN..];
-                lo = lower_bound(entries, key, lo);
+                let key = key_of(query(first + i + k));
+                lo = interpolation_bound(entries, key, lo);
                 *slot = hit(entries, key, lo);
             }
             i = j;
-        }
-    }
-
-    /// Read bytes `from..to` of the file into `buf`; false on an I/O error (the caller then uses
-    /// the mapping, which holds the same bytes).
-    fn read_at(&self, buf: &mut Vec<u8>, from: usize, to: usize) -> bool {
-        if buf.len() < to - from {
-            buf.resize(to - from, 0);
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::FileExt;
-            self.file
-                .read_exact_at(&mut buf[..to - from], from as u64)
-                .is_ok()
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = &self.file;
-            false
         }
     }
 }
@@ -889,6 +1035,49 @@ impl BreachIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interpolation_finds_the_same_place_as_binary_search() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for n in [0usize, 1, 2, 3, 10, 100, 1500] {
+            // Sorted suffixes: evenly spread, then all bunched at one end (the worst case for a
+            // guess), with repeats.
+            for skew in [false, true] {
+                let mut keys: Vec<u128> = (0..n)
+                    .map(|_| {
+                        let v = (u128::from(next()) << 64 | u128::from(next())) << 16;
+                        if skew { v >> 20 << 16 } else { v }
+                    })
+                    .collect();
+                keys.sort_unstable();
+                let entries: Vec<u8> = keys
+                    .iter()
+                    .flat_map(|k| {
+                        let mut e = k.to_be_bytes()[..SUFFIX_LEN].to_vec();
+                        e.push(1);
+                        e
+                    })
+                    .collect();
+                let probes = keys
+                    .iter()
+                    .copied()
+                    .chain((0..50).map(|_| (u128::from(next()) << 64 | u128::from(next())) << 16))
+                    .chain([0, u128::MAX << 16]);
+                for key in probes {
+                    let want = lower_bound(&entries, key, 0);
+                    for lo in [0, want / 2, want] {
+                        assert_eq!(interpolation_bound(&entries, key, lo), want, "n {n}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn count_buckets() {
@@ -919,11 +1108,31 @@ mod tests {
             .collect()
     }
 
+    /// Import `text` read with chunks of `chunk` bytes, through `read` and through maps (windows
+    /// of a few chunks, so that window cuts fall everywhere too); both must give the same
+    /// result.
     fn run(text: &str, chunk: usize) -> (Result<ImportStats, BreachError>, Option<Vec<u8>>) {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("i.idx");
         let r = import_chunked(&mut text.as_bytes(), "l.txt", &out, &mut |_| {}, chunk);
-        (r, std::fs::read(&out).ok())
+        let read = (r, std::fs::read(&out).ok());
+        let list = dir.path().join("l.txt");
+        std::fs::write(&list, text).expect("write list");
+        let file = File::open(&list).expect("open list");
+        let out2 = dir.path().join("m.idx");
+        let source = Source::Mapped(&file, text.len() as u64, 3 * chunk + 5);
+        let m = import_from(source, "l.txt", &out2, &mut |_| {}, chunk);
+        let mapped = (m, std::fs::read(&out2).ok());
+        assert_eq!(
+            read.1, mapped.1,
+            "mapped and read imports differ, chunk {chunk}"
+        );
+        match (&read.0, &mapped.0) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => panic!("read {a:?}, mapped {b:?}"),
+        }
+        read
     }
 
     /// Chunk boundaries fall everywhere: tiny chunks (a few lines each) give the same index as

@@ -8,7 +8,7 @@
 //! 00-99, 123, 1234, 12345, 123456, and the years 1950 to next year) × symbol suffix (none or one
 //! of `! @ # $ * . ? & + - _`). Words of a `--wordlist` file are tried verbatim.
 
-use crate::hash::{HashTable, Md4Batch, NtHash, utf16le};
+use crate::hash::{Block, HashTable, Md4Batch, NtHash, ONE_BLOCK_UNITS, PADDED, SuffixWords};
 use std::collections::HashSet;
 
 /// Facility, care-unit and job words.
@@ -537,8 +537,12 @@ impl Dictionary {
             return Vec::new();
         }
         let threads = threads.max(1);
-        let suffixes: Vec<Vec<u8>> = self.digit_suffixes().iter().map(|s| utf16le(s)).collect();
-        let symbols: Vec<Vec<u8>> = SYMBOLS.iter().map(|s| utf16le(s)).collect();
+        let suffixes: Vec<Vec<u16>> = self
+            .digit_suffixes()
+            .iter()
+            .map(|s| s.encode_utf16().collect())
+            .collect();
+        let symbols: Vec<Vec<u16>> = SYMBOLS.iter().map(|s| s.encode_utf16().collect()).collect();
         let mut all = std::thread::scope(|s| {
             let mut handles = Vec::new();
             for t in 0..threads {
@@ -551,12 +555,35 @@ impl Dictionary {
                         }
                     };
                     let mut batch: Md4Batch<()> = Md4Batch::new();
+                    // Word form + digits in a fixed-size buffer, then each symbol patched into
+                    // a copy of it; candidates too long for one block take the general path.
+                    let longest_symbol = symbols.iter().map(Vec::len).max().unwrap_or(0);
+                    // Symbols are single characters (at most two UTF-16 units).
+                    let symbol_words: Vec<SuffixWords> =
+                        symbols.iter().filter_map(|s| SuffixWords::new(s)).collect();
+                    let fast = symbol_words.len() == symbols.len();
+                    let mut buf: Vec<u16> = Vec::with_capacity(64);
                     for w in self.words.iter().skip(t).step_by(threads) {
                         for form in case_forms(w) {
-                            let form = utf16le(&form);
+                            let form: Vec<u16> = form.encode_utf16().collect();
                             for d in suffixes {
+                                let stem = form.len() + d.len();
+                                if fast && stem + longest_symbol <= ONE_BLOCK_UNITS {
+                                    let mut base = [0u16; PADDED];
+                                    base[..form.len()].copy_from_slice(&form);
+                                    base[form.len()..stem].copy_from_slice(d);
+                                    let base = Block::stem(&base, stem);
+                                    for sym in &symbol_words {
+                                        batch.push_stem_suffix(&base, stem, sym, (), &mut done);
+                                    }
+                                    continue;
+                                }
                                 for sym in symbols {
-                                    batch.push_utf16_parts(&[&form, d, sym], (), &mut done);
+                                    buf.clear();
+                                    buf.extend_from_slice(&form);
+                                    buf.extend_from_slice(d);
+                                    buf.extend_from_slice(sym);
+                                    batch.push_units(&buf, (), &mut done);
                                 }
                             }
                         }

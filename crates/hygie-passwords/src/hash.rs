@@ -49,10 +49,22 @@ impl NtHash {
         &self.0
     }
 
+    /// Top bit: which half of the sorted order the hash is in.
+    #[inline]
+    pub(crate) fn upper_half(&self) -> bool {
+        self.0[0] >= 0x80
+    }
+
     /// The first four bytes, big-endian: the hash's place in sorted order, roughly.
     #[inline]
     pub(crate) fn lead32(&self) -> u32 {
         u32::from_be_bytes([self.0[0], self.0[1], self.0[2], self.0[3]])
+    }
+
+    /// Bytes 4..8, big-endian: independent of `lead32` (for `HashTable`'s filter).
+    #[inline]
+    pub(crate) fn mid32(&self) -> u32 {
+        u32::from_be_bytes([self.0[4], self.0[5], self.0[6], self.0[7]])
     }
 
     /// Parse 32 hexadecimal digits (either case). `None` if the text is not exactly that.
@@ -70,6 +82,11 @@ pub(crate) struct NtHasher;
 
 /// Largest message (bytes) that fits in one block with its padding.
 const ONE_BLOCK_MAX: usize = 55;
+/// Largest message in UTF-16 units that fits in one block.
+pub(crate) const ONE_BLOCK_UNITS: usize = ONE_BLOCK_MAX / 2;
+/// Length of the fixed-size unit buffers of `Md4Batch::push_padded`: a one-block candidate and
+/// the unit after it.
+pub(crate) const PADDED: usize = ONE_BLOCK_UNITS + 1;
 
 impl NtHasher {
     pub(crate) fn hash_into(&self, password: &str, buf: &mut Vec<u8>) -> NtHash {
@@ -113,6 +130,139 @@ impl NtHasher {
     }
 }
 
+/// The padded MD4 block of a candidate of at most `ONE_BLOCK_UNITS` UTF-16 units, as its
+/// sixteen little-endian message words. Candidates derived from one word (a user name and its
+/// suffixes) are built by patching a copy of the word's block, which costs a few operations
+/// instead of laying out the whole candidate again.
+#[derive(Clone, Copy)]
+pub(crate) struct Block([u32; 16]);
+
+impl Block {
+    /// The block of `units[..n]` (`n` at most `ONE_BLOCK_UNITS`; units from `n` on are ignored).
+    #[inline]
+    pub(crate) fn new(units: &[u16; PADDED], n: usize) -> Block {
+        debug_assert!(n <= ONE_BLOCK_UNITS);
+        let mut u = [0u32; PADDED];
+        for (i, (d, s)) in u.iter_mut().zip(units).enumerate() {
+            *d = if i < n {
+                u32::from(*s)
+            } else if i == n {
+                0x80
+            } else {
+                0
+            };
+        }
+        let mut w = [0u32; 16];
+        for (k, word) in w.iter_mut().take(14).enumerate() {
+            *word = u[2 * k] | (u[2 * k + 1] << 16);
+        }
+        w[14] = (n as u32) * 16;
+        Block(w)
+    }
+
+    /// The units `units[..n]` without terminator nor length: a stem for
+    /// `Md4Batch::push_stem_suffix`.
+    #[inline]
+    pub(crate) fn stem(units: &[u16; PADDED], n: usize) -> Block {
+        let mut w = [0u32; 16];
+        for (k, word) in w.iter_mut().take(14).enumerate() {
+            let unit = |i: usize| if i < n { u32::from(units[i]) } else { 0 };
+            *word = unit(2 * k) | (unit(2 * k + 1) << 16);
+        }
+        Block(w)
+    }
+
+    /// The ASCII bytes (zero-padded) as a stem for `Md4Batch::push_stem_suffix`.
+    #[inline]
+    pub(crate) fn ascii_stem(bytes: &[u8; 32]) -> Block {
+        let mut w = [0u32; 16];
+        // Four bytes at a time spread into two words of two 16-bit units each.
+        for (k, pair) in w[..14].chunks_exact_mut(2).enumerate() {
+            let mut four = [0u8; 4];
+            four.copy_from_slice(&bytes[4 * k..4 * k + 4]);
+            let t = u64::from(u32::from_le_bytes(four));
+            let t = (t | (t << 16)) & 0x0000_ffff_0000_ffff;
+            let t = (t | (t << 8)) & 0x00ff_00ff_00ff_00ff;
+            pair[0] = t as u32;
+            pair[1] = (t >> 32) as u32;
+        }
+        Block(w)
+    }
+
+    /// The block of the ASCII bytes `bytes[..n]` (`n` at most `ONE_BLOCK_UNITS`; the bytes
+    /// from `n` on must be zero). Each byte is one UTF-16 unit: the words are the bytes widened
+    /// two by two, a fixed-length loop.
+    #[inline]
+    pub(crate) fn from_ascii(bytes: &[u8; 32], n: usize) -> Block {
+        let mut b = Block::ascii_stem(bytes);
+        b.set_unit(n, 0x80);
+        b.0[14] = (n as u32) * 16;
+        b
+    }
+
+    /// The units the block holds (up to its `0x80` terminator), for tests.
+    #[cfg(test)]
+    pub(crate) fn units(&self) -> Vec<u16> {
+        let n = (self.0[14] / 16) as usize;
+        (0..n)
+            .map(|i| (self.0[i / 2] >> (16 * (i as u32 & 1))) as u16)
+            .collect()
+    }
+
+    #[inline]
+    fn set_unit(&mut self, at: usize, unit: u16) {
+        let shift = 16 * (at as u32 & 1);
+        // Positions past the block are a caller's bug (they check the length): ignored rather
+        // than a panic.
+        if let Some(w) = self.0[..14].get_mut(at / 2) {
+            *w = (*w & !(0xffff << shift)) | (u32::from(unit) << shift);
+        }
+    }
+
+    /// The block of this block's `n` units followed by `suffix` (`n + suffix.len()` at most
+    /// `ONE_BLOCK_UNITS`, which callers check).
+    #[inline]
+    pub(crate) fn append(&self, n: usize, suffix: &[u16]) -> Block {
+        let mut b = *self;
+        let end = n + suffix.len();
+        debug_assert!(end <= ONE_BLOCK_UNITS);
+        for (k, &unit) in suffix.iter().enumerate() {
+            b.set_unit(n + k, unit);
+        }
+        b.set_unit(end, 0x80);
+        b.0[14] = (end as u32) * 16;
+        b
+    }
+}
+
+/// A suffix of up to four units with its `0x80` terminator, laid out as the words it fills
+/// after a stem of even (`words[0]`) or odd (`words[1]`) length, from the stem's last word on:
+/// appending it in a lane is three ORs, without shifts computed per candidate.
+pub(crate) struct SuffixWords {
+    words: [[u32; 3]; 2],
+    len: usize,
+}
+
+impl SuffixWords {
+    /// `None` for suffixes longer than four units.
+    pub(crate) fn new(suffix: &[u16]) -> Option<SuffixWords> {
+        if suffix.len() > 4 {
+            return None;
+        }
+        let mut words = [[0u32; 3]; 2];
+        for (odd, w) in words.iter_mut().enumerate() {
+            for (k, &u) in suffix.iter().chain(&[0x80]).enumerate() {
+                let pos = odd + k;
+                w[pos / 2] |= u32::from(u) << (16 * (pos % 2));
+            }
+        }
+        Some(SuffixWords {
+            words,
+            len: suffix.len(),
+        })
+    }
+}
+
 /// Candidates hashed together by `Md4Batch`: sixteen 32-bit lanes, which the compiler maps onto
 /// SIMD registers (two AVX2 registers, four SSE2 ones). An MD4 step is a chain of dependent
 /// operations, so one register's worth of lanes waits on latency; two independent registers per
@@ -151,7 +301,7 @@ fn md4_lanes_portable(m: &[Lanes; 16]) -> [Lanes; 4] {
     let mut c: Lanes = [INIT[2]; LANES];
     let mut d: Lanes = [INIT[3]; LANES];
     macro_rules! step {
-        ($a:ident, $b:ident, $c:ident, $d:ident, $k:expr, $s:expr, $add:expr, $f:expr) => {
+        ($a:ident, $b:ident, $c:ident, $d:ident, $k:literal, $s:literal, $add:expr, $f:expr) => {
             for l in 0..LANES {
                 $a[l] = $a[l]
                     .wrapping_add(($f)($b[l], $c[l], $d[l]))
@@ -161,28 +311,35 @@ fn md4_lanes_portable(m: &[Lanes; 16]) -> [Lanes; 4] {
             }
         };
     }
-    macro_rules! round {
-        ($add:expr, $f:expr, $order:expr, $s:expr) => {
-            for q in 0..4 {
-                let k = &$order[q * 4..q * 4 + 4];
-                step!(a, b, c, d, k[0], $s[0], $add, $f);
-                step!(d, a, b, c, k[1], $s[1], $add, $f);
-                step!(c, d, a, b, k[2], $s[2], $add, $f);
-                step!(b, c, d, a, k[3], $s[3], $add, $f);
-            }
+    // Four steps; every message index and shift is a literal, so that the 48 steps are laid out
+    // straight, without index arithmetic or bounds checks (written as loops over a table of
+    // indices, the compiler kept a loop with the state spilled to the stack: several times
+    // slower).
+    macro_rules! quad {
+        ($add:expr, $f:expr, [$k0:literal, $k1:literal, $k2:literal, $k3:literal], [$s0:literal, $s1:literal, $s2:literal, $s3:literal]) => {
+            step!(a, b, c, d, $k0, $s0, $add, $f);
+            step!(d, a, b, c, $k1, $s1, $add, $f);
+            step!(c, d, a, b, $k2, $s2, $add, $f);
+            step!(b, c, d, a, $k3, $s3, $add, $f);
         };
     }
-    const R1: [usize; 16] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
-    const R2: [usize; 16] = [0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15];
-    const R3: [usize; 16] = [0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15];
-    round!(0, |x, y, z| z ^ (x & (y ^ z)), R1, [3u32, 7, 11, 19]);
-    round!(
-        0x5a82_7999,
-        |x, y, z| (x & y) | (z & (x | y)),
-        R2,
-        [3u32, 5, 9, 13]
-    );
-    round!(0x6ed9_eba1, |x, y, z| x ^ y ^ z, R3, [3u32, 9, 11, 15]);
+    let f = |x: u32, y: u32, z: u32| z ^ (x & (y ^ z));
+    quad!(0, f, [0, 1, 2, 3], [3, 7, 11, 19]);
+    quad!(0, f, [4, 5, 6, 7], [3, 7, 11, 19]);
+    quad!(0, f, [8, 9, 10, 11], [3, 7, 11, 19]);
+    quad!(0, f, [12, 13, 14, 15], [3, 7, 11, 19]);
+    let g = |x: u32, y: u32, z: u32| (x & y) | (z & (x | y));
+    const K2: u32 = 0x5a82_7999;
+    quad!(K2, g, [0, 4, 8, 12], [3, 5, 9, 13]);
+    quad!(K2, g, [1, 5, 9, 13], [3, 5, 9, 13]);
+    quad!(K2, g, [2, 6, 10, 14], [3, 5, 9, 13]);
+    quad!(K2, g, [3, 7, 11, 15], [3, 5, 9, 13]);
+    let h = |x: u32, y: u32, z: u32| x ^ y ^ z;
+    const K3: u32 = 0x6ed9_eba1;
+    quad!(K3, h, [0, 8, 4, 12], [3, 9, 11, 15]);
+    quad!(K3, h, [2, 10, 6, 14], [3, 9, 11, 15]);
+    quad!(K3, h, [1, 9, 5, 13], [3, 9, 11, 15]);
+    quad!(K3, h, [3, 11, 7, 15], [3, 9, 11, 15]);
     for l in 0..LANES {
         a[l] = a[l].wrapping_add(INIT[0]);
         b[l] = b[l].wrapping_add(INIT[1]);
@@ -212,34 +369,93 @@ impl<T: Copy + Default> Md4Batch<T> {
         }
     }
 
-    /// Queue the UTF-16LE bytes `parts` concatenated (each a whole number of UTF-16 units).
+    /// Queue a password given as UTF-16 units (truncated at 128 units, as Windows does). The
+    /// common case, up to 27 units, goes into the lanes without an intermediate byte block:
+    /// callers that derive many candidates from one word build them as units in a reused buffer.
     #[inline]
-    pub(crate) fn push_utf16_parts(
-        &mut self,
-        parts: &[&[u8]],
-        tag: T,
-        done: &mut impl FnMut(T, NtHash),
-    ) {
-        let total: usize = parts.iter().map(|p| p.len()).sum();
-        if total > ONE_BLOCK_MAX {
+    pub(crate) fn push_units(&mut self, units: &[u16], tag: T, done: &mut impl FnMut(T, NtHash)) {
+        if units.len() > ONE_BLOCK_UNITS {
             self.long.clear();
-            for p in parts {
-                self.long.extend_from_slice(p);
+            for u in units.iter().take(128) {
+                self.long.extend_from_slice(&u.to_le_bytes());
             }
-            // Windows passwords stop at 128 UTF-16 units.
-            let d = Md4::digest(&self.long[..self.long.len().min(256)]);
+            let d = Md4::digest(&self.long);
             let mut out = [0u8; 16];
             out.copy_from_slice(d.as_slice());
             done(tag, NtHash(out));
             return;
         }
-        let mut block = [0u8; 64];
-        let mut at = 0;
-        for p in parts {
-            block[at..at + p.len()].copy_from_slice(p);
-            at += p.len();
+        let mut padded = [0u16; PADDED];
+        padded[..units.len()].copy_from_slice(units);
+        self.push_padded(&padded, units.len(), tag, done);
+    }
+
+    /// `push_units(&units[..n])` for a candidate held in a fixed-size buffer: callers that
+    /// derive many candidates from one word copy and patch such buffers, and the block's words
+    /// are built from it by fixed-length (vectorised) loops. Units from `n` on are ignored.
+    #[inline]
+    pub(crate) fn push_padded(
+        &mut self,
+        units: &[u16; PADDED],
+        n: usize,
+        tag: T,
+        done: &mut impl FnMut(T, NtHash),
+    ) {
+        if n > ONE_BLOCK_UNITS {
+            return self.push_units(&units[..n.min(PADDED)], tag, done);
         }
-        self.push_block(block, at, tag, done);
+        self.push_block(&Block::new(units, n), tag, done);
+    }
+
+    /// Queue the candidate `stem` (its `n` units, no terminator: `Block::stem`,
+    /// `Block::ascii_stem`) followed by `suffix`, patched in the lane itself (no block copy).
+    /// `n + suffix.len()` must be at most `ONE_BLOCK_UNITS` (callers check).
+    #[inline]
+    pub(crate) fn push_stem_suffix(
+        &mut self,
+        stem: &Block,
+        n: usize,
+        suffix: &SuffixWords,
+        tag: T,
+        done: &mut impl FnMut(T, NtHash),
+    ) {
+        let end = n + suffix.len;
+        debug_assert!(end <= ONE_BLOCK_UNITS);
+        let lane = self.n;
+        for (w, &word) in stem.0.iter().enumerate() {
+            self.words[w][lane] = word;
+        }
+        for (j, &p) in suffix.words[n % 2].iter().enumerate() {
+            // Past the block only on a caller's bug: ignored rather than a panic.
+            if let Some(row) = self.words[..14].get_mut(n / 2 + j) {
+                row[lane] |= p;
+            }
+        }
+        self.words[14][lane] = (end as u32) * 16;
+        self.tags[lane] = tag;
+        self.n += 1;
+        if self.n == LANES {
+            self.flush(done);
+        }
+    }
+
+    /// Queue a candidate already laid out as an MD4 block.
+    #[inline]
+    pub(crate) fn push_block(&mut self, block: &Block, tag: T, done: &mut impl FnMut(T, NtHash)) {
+        self.push_words(&block.0, tag, done);
+    }
+
+    #[inline]
+    fn push_words(&mut self, words: &[u32; 16], tag: T, done: &mut impl FnMut(T, NtHash)) {
+        let lane = self.n;
+        for (w, &word) in words.iter().enumerate() {
+            self.words[w][lane] = word;
+        }
+        self.tags[lane] = tag;
+        self.n += 1;
+        if self.n == LANES {
+            self.flush(done);
+        }
     }
 
     /// Queue a password given as text (UTF-16LE encoded here, truncated at 128 units).
@@ -260,7 +476,7 @@ impl<T: Copy + Default> Md4Batch<T> {
             block[len..len + 2].copy_from_slice(&unit.to_le_bytes());
             len += 2;
         }
-        self.push_block(block, len, tag, done);
+        self.push_bytes(block, len, tag, done);
     }
 
     /// An ASCII password of up to 27 characters: each character is one UTF-16 unit (the byte,
@@ -287,7 +503,7 @@ impl<T: Copy + Default> Md4Batch<T> {
     }
 
     #[inline]
-    fn push_block(
+    fn push_bytes(
         &mut self,
         mut block: [u8; 64],
         len: usize,
@@ -296,15 +512,21 @@ impl<T: Copy + Default> Md4Batch<T> {
     ) {
         block[len] = 0x80;
         block[56..].copy_from_slice(&((len as u64) * 8).to_le_bytes());
-        let lane = self.n;
-        for (w, word) in block.chunks_exact(4).enumerate() {
-            self.words[w][lane] = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+        let mut words = [0u32; 16];
+        for (w, word) in words.iter_mut().zip(block.chunks_exact(4)) {
+            *w = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
         }
-        self.tags[lane] = tag;
-        self.n += 1;
-        if self.n == LANES {
-            self.flush(done);
+        self.push_words(&words, tag, done);
+    }
+
+    /// The units queued in `lane` (up to their terminator), for tests.
+    #[cfg(test)]
+    pub(crate) fn lane_units(&self, lane: usize) -> Vec<u16> {
+        let mut w = [0u32; 16];
+        for (k, word) in w.iter_mut().enumerate() {
+            *word = self.words[k][lane];
         }
+        Block(w).units()
     }
 
     /// Hash what is queued.
@@ -333,6 +555,12 @@ impl<T: Copy + Default> Md4Batch<T> {
 /// 16 bytes a hash plus 4 bytes a slot, about half of what a hash set takes.
 #[derive(Default)]
 pub(crate) struct HashTable {
+    /// One bit per value of 4 bytes of the hash (other than those indexing `starts`), about
+    /// one in eight set: `contains` answers most absent hashes from this small array, which
+    /// stays in cache, instead of missing the cache on `starts` and `hashes` (the dictionary
+    /// looks up millions of absent candidates).
+    filter: Vec<u64>,
+    filter_shift: u32,
     hashes: Vec<NtHash>,
     /// `starts[p]`: first hash whose leading `bits` bits are >= p; one extra slot at the end.
     starts: Vec<u32>,
@@ -353,7 +581,16 @@ impl HashTable {
         for i in 1..starts.len() {
             starts[i] += starts[i - 1];
         }
+        let filter_bits = (bits + 3).clamp(9, 23);
+        let filter_shift = 32 - filter_bits;
+        let mut filter = vec![0u64; 1 << (filter_bits - 6)];
+        for h in &hashes {
+            let v = (h.mid32() >> filter_shift) as usize;
+            filter[v / 64] |= 1 << (v % 64);
+        }
         HashTable {
+            filter,
+            filter_shift,
             hashes,
             starts,
             shift,
@@ -378,17 +615,80 @@ impl HashTable {
 
     #[inline]
     pub(crate) fn contains(&self, h: &NtHash) -> bool {
-        self.position(h).is_some()
+        let v = (h.mid32() >> self.filter_shift) as usize;
+        let maybe = self
+            .filter
+            .get(v / 64)
+            .is_some_and(|w| w & (1 << (v % 64)) != 0);
+        maybe && self.position(h).is_some()
     }
 }
 
+/// Sort `v` on two threads: `upper(x)` must be true exactly for the elements of the upper part
+/// of the order (for uniformly spread hashes, their top bit: two halves of about equal size).
+/// Each half is sorted on its own thread, then the halves are joined.
+pub(crate) fn sort_halves<T: Ord + Send>(v: Vec<T>, upper: impl Fn(&T) -> bool) -> Vec<T> {
+    if v.len() < 1 << 16 {
+        let mut v = v;
+        v.sort_unstable();
+        return v;
+    }
+    let (mut low, mut high): (Vec<T>, Vec<T>) = v.into_iter().partition(|x| !upper(x));
+    std::thread::scope(|s| {
+        let h = s.spawn(|| high.sort_unstable());
+        low.sort_unstable();
+        if let Err(p) = h.join() {
+            std::panic::resume_unwind(p);
+        }
+    });
+    low.append(&mut high);
+    low
+}
+
 /// UTF-16LE bytes of a string.
+#[cfg(test)]
 pub(crate) fn utf16le(s: &str) -> Vec<u8> {
     s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect()
 }
 
+pub(crate) const ONES: u64 = 0x0101_0101_0101_0101;
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// High bit of each byte of `v` (bytes below 0x80) set when the byte is >= `m`.
+#[inline]
+pub(crate) fn ge(v: u64, m: u64) -> u64 {
+    v.wrapping_add((0x80 - m) * ONES)
+}
+
+/// High bit of each byte of `v` (bytes below 0x80) set when the byte is > `n`.
+#[inline]
+pub(crate) fn gt(v: u64, n: u64) -> u64 {
+    v.wrapping_add((0x7f - n) * ONES)
+}
+
+/// Eight hexadecimal digits (either case) read as a little-endian word, decoded to four bytes
+/// (in text order, as a little-endian word); `None` if any is not a hex digit. Every byte is
+/// checked and converted at once (SWAR): for bytes below 0x80, adding `0x80 - m` sets a byte's
+/// high bit exactly when it is >= m, without carrying into the next byte.
+#[inline]
+pub(crate) fn hex8(x: u64) -> Option<u32> {
+    let lower = x | 0x2020_2020_2020_2020;
+    let digit = ge(x, 0x30) & !gt(x, 0x39);
+    let letter = ge(lower, 0x61) & !gt(lower, 0x66);
+    if x & HIGH != 0 || (digit | letter) & HIGH != HIGH {
+        return None;
+    }
+    // '0'-'9' -> low nibble; 'A'-'F' / 'a'-'f' (bit 0x40 set) -> low nibble + 9.
+    let nib = (x & 0x0f0f_0f0f_0f0f_0f0f) + ((x >> 6) & ONES) * 9;
+    let t = ((nib << 4) | (nib >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let t = (t | (t >> 8)) & 0x0000_ffff_0000_ffff;
+    Some((t | (t >> 16)) as u32)
+}
+
+#[cfg(test)]
 const INVALID: u8 = 0xff;
 
+#[cfg(test)]
 const HEX: [u8; 256] = {
     let mut t = [INVALID; 256];
     let mut i = 0;
@@ -408,6 +708,20 @@ const HEX: [u8; 256] = {
 /// Decode exactly 32 hex digits into 16 bytes.
 #[inline]
 pub(crate) fn parse_hex16(s: &[u8]) -> Option<[u8; 16]> {
+    let s: &[u8; 32] = s.try_into().ok()?;
+    let mut out = [0u8; 16];
+    for (o, w) in out.chunks_exact_mut(4).zip(s.chunks_exact(8)) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        o.copy_from_slice(&hex8(u64::from_le_bytes(b))?.to_le_bytes());
+    }
+    Some(out)
+}
+
+/// `parse_hex16` digit by digit, through a table: the reference the SWAR version is tested
+/// against.
+#[cfg(test)]
+fn parse_hex16_table(s: &[u8]) -> Option<[u8; 16]> {
     if s.len() != 32 {
         return None;
     }
@@ -492,14 +806,14 @@ mod tests {
         };
         for (i, pw) in pws.iter().enumerate() {
             batch.push_str(pw, 2 * i, &mut done);
-            let (a, b) = pw.split_at(pw.char_indices().nth(i / 3).map_or(pw.len(), |(j, _)| j));
-            batch.push_utf16_parts(&[&utf16le(a), &utf16le(b)], 2 * i + 1, &mut done);
+            let units: Vec<u16> = pw.encode_utf16().collect();
+            batch.push_units(&units, 2 * i + 1, &mut done);
         }
         batch.finish(&mut done);
         for (i, pw) in pws.iter().enumerate() {
             let want = digest_path(pw);
             assert_eq!(got[2 * i].map(|h| h.0), Some(want), "str, length {i}");
-            assert_eq!(got[2 * i + 1].map(|h| h.0), Some(want), "parts, length {i}");
+            assert_eq!(got[2 * i + 1].map(|h| h.0), Some(want), "units, length {i}");
         }
     }
 
@@ -517,11 +831,45 @@ mod tests {
     }
 
     #[test]
+    fn sorting_in_halves_sorts() {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        let v: Vec<(u64, u32)> = (0..100_000u32)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x, i)
+            })
+            .collect();
+        let mut want = v.clone();
+        want.sort_unstable();
+        assert_eq!(sort_halves(v, |p| p.0 >> 63 == 1), want);
+    }
+
+    #[test]
     fn debug_never_shows_bytes() {
         let h = NtHash::of_password("Password1");
         let shown = format!("{h:?} {:?}", Some(h));
         assert!(!shown.contains("64f12cdd"), "{shown}");
         assert!(shown.contains("redacted"));
+    }
+
+    #[test]
+    fn swar_hex_agrees_with_the_table_on_every_byte() {
+        let base = *b"0123456789abcdefABCDEF0123456789";
+        assert_eq!(parse_hex16(&base), parse_hex16_table(&base));
+        assert!(parse_hex16(&base).is_some());
+        for at in [0, 7, 8, 15, 31] {
+            for byte in 0..=255u8 {
+                let mut s = base;
+                s[at] = byte;
+                assert_eq!(
+                    parse_hex16(&s),
+                    parse_hex16_table(&s),
+                    "byte {byte} at {at}"
+                );
+            }
+        }
     }
 
     #[test]

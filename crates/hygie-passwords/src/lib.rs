@@ -19,7 +19,7 @@ pub use audit::{
     AuditOptions, AuditReport, CHECKS, CheckDef, CheckOutcome, Evaluation, Finding, Sources,
     Summary, audit,
 };
-pub use breach::{BreachError, BreachIndex, ImportStats, LineProblem, import};
+pub use breach::{BreachError, BreachIndex, ImportStats, LineProblem, import, import_file};
 pub use dictionary::Dictionary;
 pub use directory::{AccountStatus, Directory, DirectoryError};
 pub use hash::NtHash;

@@ -268,18 +268,41 @@ fn parse_part(text: &str, first_line: usize, capacity: usize) -> Result<Part, (u
         maybe_history: false,
     };
     let mut domains: HashMap<&str, Arc<str>> = HashMap::new();
-    for (i, raw) in text.lines().enumerate() {
-        match parse_line(raw) {
+    // Most accounts share the previous line's domain: compared first, before the map.
+    let mut last_domain: Option<(&str, Arc<str>)> = None;
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    let mut i = 0;
+    while from < text.len() {
+        // The same lines as `str::lines`: split at `\n`, a final line without one included.
+        let to = memchr::memchr(b'\n', &bytes[from..]).map_or(text.len(), |n| from + n);
+        let mut raw = &text[from..to];
+        if let Some(r) = raw.strip_suffix('\r') {
+            raw = r;
+        }
+        from = to + 1;
+        let parsed = match fast_line(raw) {
+            Some(l) => Ok(Some(l)),
+            None => parse_line(raw),
+        };
+        let line_no = first_line + i;
+        i += 1;
+        match parsed {
             Ok(Some(l)) => {
                 part.maybe_history |= history_suffix(l.name).is_some();
-                let domain = l
-                    .domain
-                    .map(|d| domains.entry(d).or_insert_with(|| Arc::from(d)).clone());
+                let domain = l.domain.map(|d| match &last_domain {
+                    Some((last, arc)) if *last == d => arc.clone(),
+                    _ => {
+                        let arc = domains.entry(d).or_insert_with(|| Arc::from(d)).clone();
+                        last_domain = Some((d, arc.clone()));
+                        arc
+                    }
+                });
                 part.accounts.push(Account {
                     domain,
                     name: l.name.to_string(),
                     rid: l.rid,
-                    line: first_line + i,
+                    line: line_no,
                     lm_stored: l.lm_stored,
                     nt: l.nt,
                     history: Vec::new(),
@@ -287,7 +310,7 @@ fn parse_part(text: &str, first_line: usize, capacity: usize) -> Result<Part, (u
                 });
             }
             Ok(None) => part.ignored += 1,
-            Err(message) => return Err((first_line + i, message)),
+            Err(message) => return Err((line_no, message)),
         }
     }
     Ok(part)
@@ -316,18 +339,24 @@ fn key_into(domain: Option<&str>, name: &str, k: &mut String) {
 /// Identities are compared through a 64-bit hash of the key, sorted; equal hashes are confirmed
 /// on the keys themselves.
 fn check_unique(accounts: &[Account], source_name: &str) -> Result<(), DumpError> {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let hasher = BuildHasherDefault::<DefaultHasher>::default();
     let mut buf = String::new();
-    let mut hashed: Vec<(u64, u32)> = accounts
+    // FNV-1a: keys are short, and equal hashes are confirmed on the keys, so a cheap hash
+    // (a fifth of SipHash's time here) is enough.
+    let fnv = |k: &str| {
+        k.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    };
+    let hashed: Vec<(u64, u32)> = accounts
         .iter()
         .enumerate()
         .map(|(i, a)| {
             key_into(a.domain.as_deref(), &a.name, &mut buf);
-            (hasher.hash_one(buf.as_str()), i as u32)
+            // FNV's top bits mix poorly for short keys: spread before splitting on the top bit.
+            (fnv(&buf).wrapping_mul(0x9E37_79B9_7F4A_7C15), i as u32)
         })
         .collect();
-    hashed.sort_unstable();
+    let hashed = crate::hash::sort_halves(hashed, |p| p.0 >> 63 == 1);
     // (index of the duplicate, index of the first account with its identity)
     let mut first_dup: Option<(usize, usize)> = None;
     for run in hashed.chunk_by(|x, y| x.0 == y.0).filter(|r| r.len() > 1) {
@@ -358,6 +387,59 @@ fn check_unique(accounts: &[Account], source_name: &str) -> Result<(), DumpError
         )),
         None => Ok(()),
     }
+}
+
+/// The common account line — `[domain\\]user:rid:lm:nt:::` with a decimal RID, two hex hashes
+/// and an optional secretsdump status — read without the general parser's searches and
+/// splits. `None` sends the line to `parse_line`, which reads it the same way (a test checks
+/// both on every line shape) and names the fault of a malformed one.
+#[inline]
+fn fast_line(line: &str) -> Option<Line<'_>> {
+    let b = line.as_bytes();
+    // Lines the general parser skips or trims start with one of these.
+    if matches!(b.first(), None | Some(b'#' | b'[')) || b[0].is_ascii_whitespace() {
+        return None;
+    }
+    let c1 = memchr::memchr(b':', b)?;
+    let c2 = c1 + 1 + memchr::memchr(b':', &b[c1 + 1..])?;
+    let rid_digits = &b[c1 + 1..c2];
+    if rid_digits.is_empty() || rid_digits.len() > 10 || !rid_digits.iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    let rid = rid_digits
+        .iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+    let rid = u32::try_from(rid).ok()?;
+    let fields = b.get(c2 + 1..c2 + 67)?;
+    if fields[32] != b':' || fields[65] != b':' {
+        return None;
+    }
+    let lm = parse_hex16(&fields[..32])?;
+    let nt = parse_hex16(&fields[33..65])?;
+    let rest = &line[c2 + 67..];
+    let enabled = match rest {
+        "::" => None,
+        ":: (status=Enabled)" => Some(true),
+        ":: (status=Disabled)" => Some(false),
+        _ => parse_rest(rest).ok()?,
+    };
+    let who = &line[..c1];
+    let (domain, name) = match memchr::memrchr(b'\\', who.as_bytes()) {
+        Some(i) => (Some(&who[..i]), &who[i + 1..]),
+        None => (None, who),
+    };
+    if who.is_empty() || name.is_empty() {
+        return None;
+    }
+    Some(Line {
+        domain,
+        name,
+        rid,
+        lm_stored: lm != EMPTY_LM,
+        nt: Some(NtHash::from_bytes(nt)),
+        enabled,
+    })
 }
 
 /// Parse one line: `Ok(None)` for a line skipped on purpose, `Err(message)` if malformed.
@@ -421,12 +503,15 @@ fn parse_line(raw: &str) -> Result<Option<Line<'_>>, String> {
 
 /// `alice_history3` -> (`alice`, 3).
 fn history_suffix(name: &str) -> Option<(&str, u32)> {
-    let idx = name.rfind("_history")?;
-    let digits = &name[idx + "_history".len()..];
-    if idx == 0 || digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    // Called on every account: the trailing digits first (most names have none, or no
+    // `_history` before them), without a substring search.
+    let stem = name.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = &name[stem.len()..];
+    let base = stem.strip_suffix("_history")?;
+    if base.is_empty() || digits.is_empty() {
         return None;
     }
-    Some((&name[..idx], digits.parse().ok()?))
+    Some((base, digits.parse().ok()?))
 }
 
 /// What follows the NT hash: pwdump's remaining fields ending with `:` (`::` in secretsdump, or
@@ -639,6 +724,86 @@ mod tests {
             e.contains("line 25001: account 'USER00003' already appears on line 4"),
             "{e}"
         );
+    }
+
+    /// Whatever the fast path accepts, the general parser reads identically; what it declines
+    /// is left to the general parser.
+    #[test]
+    fn the_fast_path_reads_lines_as_the_general_parser() {
+        fn fields(l: &Line<'_>) -> String {
+            format!(
+                "{:?} {} {} {} {:?} {:?}",
+                l.domain, l.name, l.rid, l.lm_stored, l.nt, l.enabled
+            ) + &l.nt.map_or(String::new(), |h| format!("{:?}", h.bytes()))
+        }
+        let nt_upper = NT_PW1.to_uppercase();
+        let mut lines = Vec::new();
+        for who in [
+            "alice",
+            "CHU\\alice",
+            "a\\b\\c",
+            "\\x",
+            "x\\",
+            "",
+            "WKS$",
+            " bob",
+            "#c",
+            "[*] x",
+        ] {
+            for rid in [
+                "1104",
+                "0",
+                "4294967295",
+                "4294967296",
+                "12345678901",
+                "",
+                " 5",
+                "x1",
+                "+5",
+            ] {
+                for (lm, nt) in [
+                    (LM_EMPTY, NT_PW1),
+                    ("e52cac67419a9a224a3b108f3fa6cb6d", nt_upper.as_str()),
+                    ("NO PASSWORD*********************", NT_PW1),
+                    (LM_EMPTY, "NO PASSWORD*********************"),
+                    (LM_EMPTY, &NT_PW1[..31]),
+                    (LM_EMPTY, "64f12cddaa88057e06a81b54e73b949g"),
+                ] {
+                    for rest in [
+                        ":::",
+                        "::: (status=Enabled)",
+                        "::: (status=Disabled)",
+                        "::: (pwdLastSet=2024-01-02 10:11) (status=Enabled)",
+                        "::: (status=Maybe)",
+                        ":::\r",
+                        "::: ",
+                        ":Carol Comment:C:\\home:",
+                        "",
+                        ":",
+                        "::x",
+                    ] {
+                        lines.push(format!("{who}:{rid}:{lm}:{nt}{rest}"));
+                    }
+                }
+            }
+        }
+        lines.push("u:aes256-cts-hmac-sha1-96:0011".into());
+        lines.push("u:CLEARTEXT:x".into());
+        let mut fast = 0;
+        for line in &lines {
+            let general = parse_line(line);
+            if let Some(l) = fast_line(line) {
+                fast += 1;
+                match &general {
+                    Ok(Some(g)) => assert_eq!(fields(&l), fields(g), "{line:?}"),
+                    other => panic!(
+                        "{line:?}: fast path accepted, general gave {:?}",
+                        other.as_ref().map(|o| o.is_some())
+                    ),
+                }
+            }
+        }
+        assert!(fast > 100, "the fast path took only {fast} lines");
     }
 
     #[test]

@@ -277,11 +277,17 @@ pub async fn breached(ctx: &Ctx, cmd: BreachedCmd) -> anyhow::Result<u8> {
     };
     let start = std::time::Instant::now();
     let name = a.file.display().to_string();
-    let result = hygie_passwords::import(&mut file, &name, &a.output, &mut |n| {
+    let mut progress = |n| {
         if let Some(b) = &bar {
             b.set_position(n);
         }
-    });
+    };
+    // A regular file is read through memory maps (no copy of tens of GB); a pipe by `read`.
+    let result = if file.metadata().is_ok_and(|m| m.is_file()) {
+        hygie_passwords::import_file(&a.file, &a.output, &mut progress)
+    } else {
+        hygie_passwords::import(&mut file, &name, &a.output, &mut progress)
+    };
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

@@ -111,18 +111,13 @@ pub fn json_to_event(doc: Value, source: &Arc<str>, record: u64) -> Option<LogEv
         EventKind::Json
     };
     let mut map: Map<String, Value> = map;
+    // In place: removing a key from the order-preserving map shifts every later one.
     if kind == EventKind::Windows
-        && let Some(v) = map.remove("EventID")
+        && let Some(v) = map.get_mut("EventID")
+        && let Value::String(s) = v
+        && let Ok(id) = s.trim().parse::<i64>()
     {
-        let v = match v {
-            Value::String(s) => s
-                .trim()
-                .parse::<i64>()
-                .map(Value::from)
-                .unwrap_or(Value::String(s)),
-            other => other,
-        };
-        map.insert("EventID".into(), v);
+        *v = Value::from(id);
     }
     Some(LogEvent::new(kind, map, origin))
 }

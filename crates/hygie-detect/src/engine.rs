@@ -346,19 +346,33 @@ level: low
         )
     }
 
+    /// A Sysmon process creation of `image`.
+    fn sysmon_process(image: &str) -> LogEvent {
+        win(
+            json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "Provider_Name": "Microsoft-Windows-Sysmon", "EventID": 1, "Image": image, "CommandLine": "whoami"}),
+        )
+    }
+
+    fn rule_ids(d: &Detector, event: &LogEvent, cache: &mut RouteCache) -> Vec<String> {
+        d.evaluate(event, cache)
+            .into_iter()
+            .map(|m| m.rule_id)
+            .collect()
+    }
+
+    /// A process_creation rule that parses but whose regex does not compile.
+    fn broken_rule(id: &str) -> String {
+        format!(
+            "title: Bad regex\nid: {id}\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    CommandLine|re: '(unclosed'\n  condition: sel\n"
+        )
+    }
+
     #[test]
     fn sysmon_and_4688_both_match_and_other_products_never_do() {
         let d = detector();
         let mut cache = RouteCache::default();
-        let sysmon = win(
-            json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "Provider_Name": "Microsoft-Windows-Sysmon", "EventID": 1, "Image": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami"}),
-        );
-        let ids: Vec<_> = d
-            .evaluate(&sysmon, &mut cache)
-            .into_iter()
-            .map(|m| m.rule_id)
-            .collect();
-        assert_eq!(ids, ["r-whoami"]);
+        let sysmon = sysmon_process("C:\\Windows\\System32\\whoami.exe");
+        assert_eq!(rule_ids(&d, &sysmon, &mut cache), ["r-whoami"]);
         let sec = win(
             json!({"Channel": "Security", "Provider_Name": "Microsoft-Windows-Security-Auditing", "EventID": 4688, "NewProcessName": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami"}),
         );
@@ -382,24 +396,19 @@ level: low
     #[test]
     fn groups_compile_when_first_reached_and_report_rules_that_do_not_compile() {
         let m = Mapping::builtin().expect("mapping");
-        let text = format!(
-            "{RULES}---\ntitle: Bad regex\nid: r-bad\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    CommandLine|re: '(unclosed'\n  condition: sel\n"
-        );
+        let text = format!("{RULES}---\n{}", broken_rule("r-bad"));
         let (rules, refused) = load_text(Path::new("t.yml"), &text, &m);
         assert!(refused.is_empty(), "{refused:?}");
         let d = Detector::new(m, rules);
         assert_eq!(d.groups_built().1, 0, "nothing is compiled before an event");
         assert!(d.compile_refusals().is_empty());
         let mut cache = RouteCache::default();
-        let sysmon = win(
-            json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "Provider_Name": "Microsoft-Windows-Sysmon", "EventID": 1, "Image": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami"}),
+        let sysmon = sysmon_process("C:\\Windows\\System32\\whoami.exe");
+        assert_eq!(
+            rule_ids(&d, &sysmon, &mut cache),
+            ["r-whoami"],
+            "the broken rule does not stop its group"
         );
-        let ids: Vec<_> = d
-            .evaluate(&sysmon, &mut cache)
-            .into_iter()
-            .map(|m| m.rule_id)
-            .collect();
-        assert_eq!(ids, ["r-whoami"], "the broken rule does not stop its group");
         let refusals = d.compile_refusals();
         assert_eq!(refusals.len(), 1, "{refusals:?}");
         assert_eq!(refusals[0].rule.as_deref(), Some("r-bad"));
@@ -413,35 +422,22 @@ level: low
 
     #[test]
     fn a_big_group_compiled_on_two_threads_keeps_every_rule_and_refusal() {
-        let bad = |id: &str| {
-            format!(
-                "title: Bad\nid: {id}\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    CommandLine|re: '(unclosed'\n  condition: sel\n---\n"
-            )
-        };
         // One broken rule in each half: the first and the last.
-        let mut text = bad("r-bad-a");
+        let mut text = format!("{}---\n", broken_rule("r-bad-a"));
         for i in 0..(PARALLEL_COMPILE + 44) {
             text.push_str(&format!(
                 "title: Tool {i}\nid: r-{i}\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    Image|endswith: '\\tool{i}.exe'\n  condition: sel\n---\n"
             ));
         }
-        text.push_str(&bad("r-bad-b"));
-        text.truncate(text.len() - "---\n".len());
+        text.push_str(&broken_rule("r-bad-b"));
         let m = Mapping::builtin().expect("mapping");
         let (rules, refused) = load_text(Path::new("big.yml"), &text, &m);
         assert!(refused.is_empty(), "{refused:?}");
         let d = Detector::new(m, rules);
         let mut cache = RouteCache::default();
         for i in [0, PARALLEL_COMPILE / 2, PARALLEL_COMPILE + 43] {
-            let ev = win(
-                json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "Provider_Name": "Microsoft-Windows-Sysmon", "EventID": 1, "Image": format!("C:\\x\\tool{i}.exe")}),
-            );
-            let ids: Vec<_> = d
-                .evaluate(&ev, &mut cache)
-                .into_iter()
-                .map(|m| m.rule_id)
-                .collect();
-            assert_eq!(ids, [format!("r-{i}")]);
+            let ev = sysmon_process(&format!("C:\\x\\tool{i}.exe"));
+            assert_eq!(rule_ids(&d, &ev, &mut cache), [format!("r-{i}")]);
         }
         let mut bad: Vec<_> = d
             .compile_refusals()

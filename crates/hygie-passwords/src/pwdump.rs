@@ -339,7 +339,6 @@ fn key_into(domain: Option<&str>, name: &str, k: &mut String) {
 /// Identities are compared through a 64-bit hash of the key, sorted; equal hashes are confirmed
 /// on the keys themselves.
 fn check_unique(accounts: &[Account], source_name: &str) -> Result<(), DumpError> {
-    let mut buf = String::new();
     // FNV-1a: keys are short, and equal hashes are confirmed on the keys, so a cheap hash
     // (a fifth of SipHash's time here) is enough.
     let fnv = |k: &str| {
@@ -347,15 +346,33 @@ fn check_unique(accounts: &[Account], source_name: &str) -> Result<(), DumpError
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         })
     };
-    let hashed: Vec<(u64, u32)> = accounts
-        .iter()
-        .enumerate()
-        .map(|(i, a)| {
-            key_into(a.domain.as_deref(), &a.name, &mut buf);
-            // FNV's top bits mix poorly for short keys: spread before splitting on the top bit.
-            (fnv(&buf).wrapping_mul(0x9E37_79B9_7F4A_7C15), i as u32)
-        })
-        .collect();
+    let hash_range = |from: usize, to: usize| -> Vec<(u64, u32)> {
+        let mut buf = String::new();
+        (from..to)
+            .map(|i| {
+                let a = &accounts[i];
+                key_into(a.domain.as_deref(), &a.name, &mut buf);
+                // FNV's top bits mix poorly for short keys: spread before splitting on the top
+                // bit.
+                (fnv(&buf).wrapping_mul(0x9E37_79B9_7F4A_7C15), i as u32)
+            })
+            .collect()
+    };
+    // Lower-casing and hashing a million identities is worth a second thread.
+    let half = if accounts.len() >= 1 << 16 {
+        accounts.len() / 2
+    } else {
+        0
+    };
+    let hashed = std::thread::scope(|s| {
+        let second = s.spawn(|| hash_range(half, accounts.len()));
+        let mut first = hash_range(0, half);
+        match second.join() {
+            Ok(rest) => first.extend(rest),
+            Err(p) => std::panic::resume_unwind(p),
+        }
+        first
+    });
     let hashed = crate::hash::sort_halves(hashed, |p| p.0 >> 63 == 1);
     // (index of the duplicate, index of the first account with its identity)
     let mut first_dup: Option<(usize, usize)> = None;

@@ -11,10 +11,12 @@ DOMAIN=CHU
 cmd=${1:-start}
 
 install() {
-  command -v samba-tool >/dev/null && command -v ldapsearch >/dev/null && return 0
+  # ldb-tools: the AD and password tests seed and read the DC's database with ldbadd/ldbsearch.
+  command -v samba-tool >/dev/null && command -v ldapsearch >/dev/null \
+    && command -v ldbsearch >/dev/null && return 0
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq samba winbind krb5-user ldap-utils >/dev/null
+  apt-get install -y -qq samba winbind krb5-user ldap-utils ldb-tools >/dev/null
 }
 
 running() {

@@ -157,6 +157,31 @@ impl Store {
 }
 
 /// Decode one `check_results` row (columns rule, severity, outcome, measures, objects).
+/// Fold one row of a check run joined with one of its results (columns `facility`, `id`,
+/// `source`, `at_us` and the result's) into `runs`, grouped by facility. Rows come ordered by
+/// facility and run, so a run's results are consecutive.
+pub(crate) fn push_run_row(
+    runs: &mut std::collections::BTreeMap<String, Vec<CheckRun>>,
+    r: &sqlx::any::AnyRow,
+) -> Result<()> {
+    let facility: String = r.try_get("facility")?;
+    let id: String = r.try_get("id")?;
+    let list = runs.entry(facility).or_default();
+    if list.last().is_none_or(|run| run.id != id) {
+        list.push(CheckRun {
+            id: id.clone(),
+            source: r.try_get("source")?,
+            at: ts_from_us(r.try_get("at_us")?)?,
+            results: Vec::new(),
+        });
+    }
+    let result = rule_result_from_row(&id, r)?;
+    if let Some(run) = list.last_mut() {
+        run.results.push(result);
+    }
+    Ok(())
+}
+
 pub(crate) fn rule_result_from_row(run_id: &str, r: &sqlx::any::AnyRow) -> Result<RuleResult> {
     let corrupt = |m: String| StoreError::Corrupt(format!("run {run_id}: {m}"));
     let severity: String = r.try_get("severity")?;

@@ -16,7 +16,7 @@
 //! For a date before a facility's latest fact (replaying the past), reads fall back to the full
 //! recomputation from history, which stays the reference (`*_from_history`).
 
-use crate::{Result, Store, StoreError, ts_from_us};
+use crate::{Result, Store, StoreError};
 use hygie_core::plan::{self, RegionStatus, StatusSummary};
 use hygie_core::{
     Catalog, CheckRun, Declaration, Facility, FacilityStatus, Finess, MeasureId, Region,
@@ -210,21 +210,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         for r in rows {
-            let facility: String = r.try_get("facility")?;
-            let id: String = r.try_get("id")?;
-            let list = out.runs.entry(facility).or_default();
-            if list.last().is_none_or(|run| run.id != id) {
-                list.push(CheckRun {
-                    id: id.clone(),
-                    source: r.try_get("source")?,
-                    at: ts_from_us(r.try_get("at_us")?)?,
-                    results: Vec::new(),
-                });
-            }
-            let result = crate::checks::rule_result_from_row(&id, &r)?;
-            if let Some(run) = list.last_mut() {
-                run.results.push(result);
-            }
+            crate::checks::push_run_row(&mut out.runs, &r)?;
         }
         Ok(out)
     }

@@ -2,7 +2,7 @@
 //! of `current.rs` must equal, and what they fall back to for a date before a facility's latest
 //! fact. Regional views load every facility's data in a fixed number of queries, whatever the count.
 
-use crate::{Result, Store, ts_from_us};
+use crate::{Result, Store};
 use hygie_core::plan::{self, RegionStatus};
 use hygie_core::{Catalog, CheckRun, Declaration, Facility, FacilityStatus, MeasureId, Region};
 use sqlx::Row;
@@ -65,21 +65,7 @@ impl Store {
         .await?;
         let mut runs: BTreeMap<String, Vec<CheckRun>> = BTreeMap::new();
         for r in rows {
-            let facility: String = r.try_get("facility")?;
-            let id: String = r.try_get("id")?;
-            let list = runs.entry(facility).or_default();
-            if list.last().is_none_or(|run| run.id != id) {
-                list.push(CheckRun {
-                    id: id.clone(),
-                    source: r.try_get("source")?,
-                    at: ts_from_us(r.try_get("at_us")?)?,
-                    results: Vec::new(),
-                });
-            }
-            let result = crate::checks::rule_result_from_row(&id, &r)?;
-            if let Some(run) = list.last_mut() {
-                run.results.push(result);
-            }
+            crate::checks::push_run_row(&mut runs, &r)?;
         }
         let empty_decl = Declarations::new();
         Ok(facilities

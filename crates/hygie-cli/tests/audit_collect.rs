@@ -37,6 +37,24 @@ fn setup(data: &Path) {
         .success();
 }
 
+/// The facility's status, as `hygie status --format json` prints it.
+fn status(data: &Path) -> serde_json::Value {
+    let out = hygie(data)
+        .args(["status", FINESS, "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
+/// Stderr of a command that must be refused as bad input (exit 2).
+fn refused(cmd: &mut Command) -> String {
+    let out = cmd.assert().code(2).get_output().stderr.clone();
+    String::from_utf8(out).unwrap()
+}
+
 fn measure<'a>(status: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
     status["measures"]
         .as_array()
@@ -131,14 +149,7 @@ fn guest_wifi_reaching_pacs_is_reported_and_fails_the_measure_in_status() {
         "{text}"
     );
 
-    let out = hygie(&data)
-        .args(["status", FINESS, "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let s: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let s = status(&data);
     let net02 = measure(&s, "NET-02");
     assert_eq!(net02["auto"], "failing", "{net02:#}");
     assert_eq!(net02["sources"], serde_json::json!(["network"]));
@@ -166,29 +177,18 @@ fn malformed_input_exits_2_naming_file_and_line_and_records_nothing() {
     )
     .unwrap();
     std::fs::write(d.path().join("idp.csv"), "user,mfa\nalice,yes\n").unwrap();
-    let out = hygie(&data)
-        .args(["audit", "mfa", "--facility", FINESS, "--required"])
-        .arg(d.path().join("required.csv"))
-        .arg("--idp")
-        .arg(d.path().join("idp.csv"))
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(out).unwrap();
+    let err = refused(
+        hygie(&data)
+            .args(["audit", "mfa", "--facility", FINESS, "--required"])
+            .arg(d.path().join("required.csv"))
+            .arg("--idp")
+            .arg(d.path().join("idp.csv")),
+    );
     assert!(
         err.contains("required.csv:3:") && err.contains("perhaps"),
         "{err}"
     );
-    let out = hygie(&data)
-        .args(["status", FINESS, "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let s: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let s = status(&data);
     assert_eq!(measure(&s, "IAM-09")["auto"], "unchecked");
 
     // Fixed input: the run is recorded and verifies IAM-09.
@@ -204,14 +204,7 @@ fn malformed_input_exits_2_naming_file_and_line_and_records_nothing() {
         .arg(d.path().join("idp.csv"))
         .assert()
         .success();
-    let out = hygie(&data)
-        .args(["status", FINESS, "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let s: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let s = status(&data);
     assert_eq!(measure(&s, "IAM-09")["auto"], "verified");
     assert_eq!(measure(&s, "IAM-09")["sources"], serde_json::json!(["mfa"]));
 }
@@ -424,14 +417,7 @@ fn wifi_guest_isolation_and_network_ipsets_from_the_command_line() {
         asset.contains("zone 'guest-wifi' not isolated: guest-wifi → pacs: tcp/104 allowed by iptables FORWARD #1"),
         "{asset}"
     );
-    let out = hygie(&data)
-        .args(["status", FINESS, "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let s: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let s = status(&data);
     assert_eq!(measure(&s, "NET-02")["auto"], "failing");
     assert_eq!(
         measure(&s, "NET-02")["sources"],
@@ -439,17 +425,13 @@ fn wifi_guest_isolation_and_network_ipsets_from_the_command_line() {
     );
 
     // Without the ipset file the rule cannot be read: exit 2, naming the file and line.
-    let out = hygie(&data)
-        .args(["audit", "network", "--facility", FINESS, "--zones"])
-        .arg(d.path().join("zones.yaml"))
-        .arg("--iptables")
-        .arg(d.path().join("rules.v4"))
-        .assert()
-        .code(2)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(out).unwrap();
+    let err = refused(
+        hygie(&data)
+            .args(["audit", "network", "--facility", FINESS, "--zones"])
+            .arg(d.path().join("zones.yaml"))
+            .arg("--iptables")
+            .arg(d.path().join("rules.v4")),
+    );
     assert!(
         err.contains("rules.v4:3:") && err.contains("--ipset"),
         "{err}"

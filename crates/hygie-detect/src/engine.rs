@@ -10,7 +10,7 @@
 use crate::event::{EventKind, LogEvent};
 use crate::mapping::{EventSource, Mapping, RuleSource, applies};
 use crate::rules::{LoadedRule, Refusal, compile};
-use rsigma_eval::{Engine, JsonEvent};
+use rsigma_eval::Engine;
 use rsigma_parser::SigmaRule;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -246,13 +246,13 @@ impl Detector {
         if route.is_empty() {
             return Vec::new();
         }
-        let ev = JsonEvent::borrow(&event.fields);
+        let ev = &event.fields;
         let mut out = Vec::new();
         for &g in route.iter() {
             let Some(group) = self.groups.get(g) else {
                 continue;
             };
-            for m in group.engine(&self.refused).evaluate(&ev) {
+            for m in group.engine(&self.refused).evaluate(ev) {
                 let fields = m
                     .as_detection()
                     .map(|d| {

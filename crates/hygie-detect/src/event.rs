@@ -1,6 +1,7 @@
-//! The event model shared by every input: a flat JSON object whose keys are
-//! the field names SigmaHQ rules use, plus where it came from.
+//! The event model shared by every input: flat fields named as SigmaHQ rules
+//! name them, plus where the event came from.
 
+use crate::fields::{FieldValue, Fields};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -29,8 +30,8 @@ pub struct Origin {
 #[derive(Debug, Clone)]
 pub struct LogEvent {
     pub kind: EventKind,
-    /// Always a JSON object with flat keys (`EventID`, `Image`, ...).
-    pub fields: Value,
+    /// Flat names (`EventID`, `Image`, ...).
+    pub fields: Fields,
     pub origin: Origin,
 }
 
@@ -38,26 +39,29 @@ impl LogEvent {
     pub fn new(kind: EventKind, fields: Map<String, Value>, origin: Origin) -> Self {
         LogEvent {
             kind,
-            fields: Value::Object(fields),
+            fields: Fields::from_map(fields),
+            origin,
+        }
+    }
+
+    pub fn from_fields(kind: EventKind, fields: Fields, origin: Origin) -> Self {
+        LogEvent {
+            kind,
+            fields,
             origin,
         }
     }
 
     /// A field as a string, numbers rendered in decimal.
     pub fn get_str(&self, key: &str) -> Option<std::borrow::Cow<'_, str>> {
-        match self.fields.get(key)? {
-            Value::String(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
-            Value::Number(n) => Some(std::borrow::Cow::Owned(n.to_string())),
-            Value::Bool(b) => Some(std::borrow::Cow::Owned(b.to_string())),
-            _ => None,
-        }
+        self.fields.get(key)?.as_text()
     }
 
     /// Numeric EventID of a Windows event.
     pub fn event_id(&self) -> Option<i64> {
         match self.fields.get("EventID")? {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.trim().parse().ok(),
+            FieldValue::Int(n) => Some(*n),
+            FieldValue::Str(s) => s.trim().parse().ok(),
             _ => None,
         }
     }
@@ -94,8 +98,9 @@ impl LogEvent {
     /// EVTX record id when present, else the origin's record number.
     pub fn record_id(&self) -> u64 {
         match self.fields.get("EventRecordID") {
-            Some(Value::Number(n)) => n.as_u64().unwrap_or(self.origin.record),
-            Some(Value::String(s)) => s.parse().unwrap_or(self.origin.record),
+            Some(FieldValue::Int(n)) => u64::try_from(*n).unwrap_or(self.origin.record),
+            Some(FieldValue::Json(v)) => v.as_u64().unwrap_or(self.origin.record),
+            Some(FieldValue::Str(s)) => s.parse().unwrap_or(self.origin.record),
             _ => self.origin.record,
         }
     }

@@ -5,11 +5,13 @@
 pub mod alert;
 pub mod engine;
 pub mod event;
+pub mod fields;
 pub mod mapping;
 pub mod rules;
 
 pub use alert::{Aggregator, Alert};
 pub use engine::{Detector, RouteCache, RuleMatch};
 pub use event::{EventKind, LogEvent, Origin};
+pub use fields::{FieldValue, Fields};
 pub use mapping::{EventSource, Mapping, MappingError, RuleSource};
 pub use rules::{LoadedRule, Refusal, RuleLoad, check_compiles, load_paths, load_text};

@@ -340,8 +340,11 @@ impl Mapping {
 /// A generic JSON event says what it is through a `logsource` object
 /// (`{"logsource": {"product": "...", "service": "...", "category": "..."}}`).
 /// Without one it satisfies no rule.
-fn resolve_explicit(fields: &serde_json::Value) -> EventSource {
-    let Some(ls) = fields.get("logsource").and_then(|v| v.as_object()) else {
+fn resolve_explicit(fields: &crate::fields::Fields) -> EventSource {
+    let Some(crate::fields::FieldValue::Json(ls)) = fields.get("logsource") else {
+        return EventSource::default();
+    };
+    let Some(ls) = ls.as_object() else {
         return EventSource::default();
     };
     let get = |k: &str| {

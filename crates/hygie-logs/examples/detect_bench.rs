@@ -135,8 +135,10 @@ fn main() {
             let (det, _) = load(&rules);
             let source: Arc<str> = Arc::from("split");
             let parse = |(i, l): (usize, &[u8])| {
-                let v = serde_json::from_slice(l).ok()?;
-                hygie_logs::read::json_to_event(v, &source, i as u64 + 1)
+                let text = std::str::from_utf8(l).ok()?;
+                hygie_logs::read::json_text_to_event(text, &source, i as u64 + 1)
+                    .ok()
+                    .flatten()
             };
             let lines = || {
                 data.split(|&b| b == b'\n')

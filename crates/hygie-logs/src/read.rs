@@ -4,8 +4,8 @@
 
 use crate::syslog::{SyslogError, parse_line};
 use crate::windows::{flatten_evtx_json, flatten_winlogbeat};
-use hygie_detect::{EventKind, LogEvent, Origin};
-use serde_json::{Map, Value};
+use hygie_detect::{EventKind, FieldValue, Fields, LogEvent, Origin};
+use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -97,29 +97,55 @@ pub fn json_to_event(doc: Value, source: &Arc<str>, record: u64) -> Option<LogEv
     };
     if map.get("Event").is_some_and(|e| e.get("System").is_some()) {
         return flatten_evtx_json(Value::Object(map))
-            .map(|f| LogEvent::new(EventKind::Windows, f, origin));
+            .map(|f| LogEvent::from_fields(EventKind::Windows, f, origin));
     }
     if map.get("winlog").is_some_and(Value::is_object) {
         return flatten_winlogbeat(Value::Object(map))
-            .map(|f| LogEvent::new(EventKind::Windows, f, origin));
+            .map(|f| LogEvent::from_fields(EventKind::Windows, f, origin));
     }
-    let kind = if map.contains_key("EventID")
-        && (map.contains_key("Channel") || map.contains_key("Provider_Name"))
+    Some(flat_event(Fields::from_map(map), origin))
+}
+
+/// One JSON text (a line of NDJSON, a streamed message) into an event, whatever its shape;
+/// `Ok(None)` when it is JSON but not an object. Flat objects, the usual shape of forwarded
+/// events, are read straight into fields; the nested shapes go through [`json_to_event`].
+pub fn json_text_to_event(
+    text: &str,
+    source: &Arc<str>,
+    record: u64,
+) -> serde_json::Result<Option<LogEvent>> {
+    let Some(fields) = Fields::from_json_str(text)? else {
+        return Ok(None);
+    };
+    let nested_shape = matches!(fields.get("Event"), Some(FieldValue::Json(e)) if e.get("System").is_some())
+        || matches!(fields.get("winlog"), Some(FieldValue::Json(w)) if w.is_object());
+    if nested_shape {
+        return Ok(json_to_event(serde_json::from_str(text)?, source, record));
+    }
+    let origin = Origin {
+        source: source.clone(),
+        record,
+    };
+    Ok(Some(flat_event(fields, origin)))
+}
+
+/// A flat object: Windows when it names an EventID and a channel or provider.
+fn flat_event(mut fields: Fields, origin: Origin) -> LogEvent {
+    let kind = if fields.contains_key("EventID")
+        && (fields.contains_key("Channel") || fields.contains_key("Provider_Name"))
     {
         EventKind::Windows
     } else {
         EventKind::Json
     };
-    let mut map: Map<String, Value> = map;
-    // In place: removing a key from the order-preserving map shifts every later one.
     if kind == EventKind::Windows
-        && let Some(v) = map.get_mut("EventID")
-        && let Value::String(s) = v
+        && let Some(v) = fields.get_mut("EventID")
+        && let FieldValue::Str(s) = v
         && let Ok(id) = s.trim().parse::<i64>()
     {
-        *v = Value::from(id);
+        *v = FieldValue::Int(id);
     }
-    Some(LogEvent::new(kind, map, origin))
+    LogEvent::from_fields(kind, fields, origin)
 }
 
 /// Read one file, calling `sink` for each event; returns the errors met
@@ -218,7 +244,7 @@ impl EvtxFile {
             };
             let id = rendered.event_record_id;
             match crate::windows::flatten_evtx_json_bytes(&rendered.data) {
-                Ok(Some(f)) => sink(LogEvent::new(
+                Ok(Some(f)) => sink(LogEvent::from_fields(
                     EventKind::Windows,
                     f,
                     Origin {
@@ -297,11 +323,9 @@ pub fn read_json(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError>
             if t.is_empty() {
                 return;
             }
-            match serde_json::from_str::<Value>(t) {
-                Ok(v) => match json_to_event(v, &source, n) {
-                    Some(e) => sink(e),
-                    None => errors.push(err(path, format!("line {n}"), "not a JSON object")),
-                },
+            match json_text_to_event(t, &source, n) {
+                Ok(Some(e)) => sink(e),
+                Ok(None) => errors.push(err(path, format!("line {n}"), "not a JSON object")),
                 Err(e) => errors.push(err(path, format!("line {n}"), e.to_string())),
             }
         };

@@ -11,7 +11,7 @@
 //! it pushes batches with [`SourceCtx::send`] and acknowledges upstream once
 //! that returns.
 
-use crate::read::json_to_event;
+use crate::read::json_text_to_event;
 use crate::syslog::parse_line;
 use hygie_detect::alert::Pushed;
 use hygie_detect::{Aggregator, Alert, Detector, LogEvent, RouteCache};
@@ -257,9 +257,7 @@ fn parse_payload(payload: Payload, line: &str, source: &Arc<str>, n: u64) -> Opt
             if t.is_empty() {
                 return None;
             }
-            serde_json::from_str(t)
-                .ok()
-                .and_then(|v| json_to_event(v, source, n))
+            json_text_to_event(t, source, n).ok().flatten()
         }
     }
 }

@@ -2,7 +2,8 @@
 //! `EventID`, `Channel`, `Provider_Name`, `Computer`, `TimeCreated`,
 //! `EventRecordID` and the EventData / UserData keys.
 
-use serde_json::{Map, Value};
+use hygie_detect::{FieldValue, Fields};
+use serde_json::Value;
 
 /// `{"#text": x}` -> x; anything else unchanged.
 fn text(v: Value) -> Value {
@@ -27,15 +28,13 @@ fn event_id(v: Value) -> Value {
     }
 }
 
-fn insert_absent(out: &mut Map<String, Value>, k: &str, v: Value) {
-    if !out.contains_key(k) {
-        out.insert(k.to_string(), v);
-    }
+fn insert_absent(out: &mut Fields, k: &str, v: Value) {
+    out.insert_absent(k, FieldValue::from_json(v));
 }
 
 /// Leaf values of EventData / UserData under their own names; the first
 /// occurrence of a name wins. Unnamed `Data` elements stay under `Data`.
-fn flatten_data(v: Value, out: &mut Map<String, Value>, depth: usize) {
+fn flatten_data(v: Value, out: &mut Fields, depth: usize) {
     let Value::Object(m) = v else {
         if !v.is_null() {
             insert_absent(out, "Data", v);
@@ -49,14 +48,14 @@ fn flatten_data(v: Value, out: &mut Map<String, Value>, depth: usize) {
 
 /// Flatten an evtx / evtx_dump JSON record (`{"Event": {"System": ..}}`).
 /// Returns None when the value does not have that shape.
-pub fn flatten_evtx_json(record: Value) -> Option<Map<String, Value>> {
+pub fn flatten_evtx_json(record: Value) -> Option<Fields> {
     let Value::Object(mut root) = record else {
         return None;
     };
     let Some(Value::Object(mut event)) = root.remove("Event") else {
         return None;
     };
-    let mut out = Map::new();
+    let mut out = Fields::new();
     if let Some(Value::Object(system)) = event.remove("System") {
         for (k, v) in system {
             system_field(&mut out, k, v);
@@ -72,53 +71,53 @@ pub fn flatten_evtx_json(record: Value) -> Option<Map<String, Value>> {
 
 /// Apply one `System` child to the flattened event (same names as
 /// [`flatten_evtx_json`]).
-fn system_field(out: &mut Map<String, Value>, k: String, v: Value) {
+fn system_field(out: &mut Fields, k: String, v: Value) {
     match k.as_str() {
         "Provider" => {
             if let Some(n) = attr(&v, "Name") {
-                out.insert("Provider_Name".into(), n.clone());
+                out.insert_json("Provider_Name", n.clone());
             }
             if let Some(g) = attr(&v, "Guid") {
-                out.insert("Provider_Guid".into(), g.clone());
+                out.insert_json("Provider_Guid", g.clone());
             }
             if let Some(s) = attr(&v, "EventSourceName") {
-                out.insert("EventSourceName".into(), s.clone());
+                out.insert_json("EventSourceName", s.clone());
             }
         }
         "EventID" => {
-            out.insert("EventID".into(), event_id(v));
+            out.insert_json("EventID", event_id(v));
         }
         "TimeCreated" => {
             if let Some(t) = attr(&v, "SystemTime") {
-                out.insert("TimeCreated".into(), t.clone());
+                out.insert_json("TimeCreated", t.clone());
             }
         }
         "Execution" => {
             if let Some(p) = attr(&v, "ProcessID") {
-                out.insert("ProcessID".into(), p.clone());
+                out.insert_json("ProcessID", p.clone());
             }
             if let Some(t) = attr(&v, "ThreadID") {
-                out.insert("ThreadID".into(), t.clone());
+                out.insert_json("ThreadID", t.clone());
             }
         }
         "Security" => {
             if let Some(u) = attr(&v, "UserID") {
-                out.insert("UserID".into(), u.clone());
+                out.insert_json("UserID", u.clone());
             }
         }
         "Correlation" => {
             if let Some(a) = attr(&v, "ActivityID") {
-                out.insert("ActivityID".into(), a.clone());
+                out.insert_json("ActivityID", a.clone());
             }
         }
         _ => {
-            out.insert(k, text(v));
+            out.insert_json(k, text(v));
         }
     }
 }
 
 /// One named child of EventData / UserData (see [`flatten_data`]).
-fn data_field(out: &mut Map<String, Value>, k: String, v: Value, depth: usize) {
+fn data_field(out: &mut Fields, k: String, v: Value, depth: usize) {
     if k == "#attributes" {
         return;
     }
@@ -147,9 +146,9 @@ fn data_field(out: &mut Map<String, Value>, k: String, v: Value, depth: usize) {
 /// `EventData` and `UserData` children are streamed into the flat map.
 /// Gives the same map as `flatten_evtx_json(serde_json::from_slice(bytes))`;
 /// `Ok(None)` when the record has no `Event` object.
-pub fn flatten_evtx_json_bytes(bytes: &[u8]) -> serde_json::Result<Option<Map<String, Value>>> {
+pub fn flatten_evtx_json_bytes(bytes: &[u8]) -> serde_json::Result<Option<Fields>> {
     use serde::de::DeserializeSeed;
-    let mut out = Map::new();
+    let mut out = Fields::new();
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let found = stream::Root(&mut out).deserialize(&mut de)?;
     de.end()?;
@@ -159,9 +158,10 @@ pub fn flatten_evtx_json_bytes(bytes: &[u8]) -> serde_json::Result<Option<Map<St
 mod stream {
     //! serde seeds that walk a rendered record once, writing flat fields.
     use super::{data_field, insert_absent, system_field};
+    use hygie_detect::Fields;
     use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
     use serde::{Deserialize, Deserializer};
-    use serde_json::{Map, Value};
+    use serde_json::Value;
     use std::fmt;
 
     /// Visitor methods for any value other than the object looked for: it is skipped, and the
@@ -194,7 +194,7 @@ mod stream {
     }
 
     /// `{"Event": {...}}`; yields whether an `Event` object was seen.
-    pub(super) struct Root<'a>(pub &'a mut Map<String, Value>);
+    pub(super) struct Root<'a>(pub &'a mut Fields);
 
     impl<'de> DeserializeSeed<'de> for Root<'_> {
         type Value = bool;
@@ -223,7 +223,7 @@ mod stream {
     }
 
     /// The `Event` object: `System` first, then the data sections.
-    struct Event<'a>(&'a mut Map<String, Value>);
+    struct Event<'a>(&'a mut Fields);
 
     impl<'de> DeserializeSeed<'de> for Event<'_> {
         type Value = bool;
@@ -272,7 +272,7 @@ mod stream {
         not_the_object!();
     }
 
-    struct System<'a>(&'a mut Map<String, Value>);
+    struct System<'a>(&'a mut Fields);
 
     impl<'de> DeserializeSeed<'de> for System<'_> {
         type Value = ();
@@ -287,7 +287,7 @@ mod stream {
     }
 
     /// EventData / UserData at depth 0.
-    struct Data<'a>(&'a mut Map<String, Value>);
+    struct Data<'a>(&'a mut Fields);
 
     impl<'de> DeserializeSeed<'de> for Data<'_> {
         type Value = ();
@@ -345,14 +345,14 @@ mod stream {
 
 /// Flatten a Winlogbeat / Elastic Common Schema document
 /// (`{"winlog": {"channel", "event_id", "event_data": ..}, "@timestamp"}`).
-pub fn flatten_winlogbeat(doc: Value) -> Option<Map<String, Value>> {
+pub fn flatten_winlogbeat(doc: Value) -> Option<Fields> {
     let Value::Object(mut root) = doc else {
         return None;
     };
     let Some(Value::Object(mut winlog)) = root.remove("winlog") else {
         return None;
     };
-    let mut out = Map::new();
+    let mut out = Fields::new();
     for (from, to) in [
         ("channel", "Channel"),
         ("provider_name", "Provider_Name"),
@@ -364,21 +364,21 @@ pub fn flatten_winlogbeat(doc: Value) -> Option<Map<String, Value>> {
         ("version", "Version"),
     ] {
         if let Some(v) = winlog.remove(from) {
-            out.insert(to.into(), v);
+            out.insert_json(to, v);
         }
     }
     if let Some(v) = winlog.remove("event_id") {
-        out.insert("EventID".into(), event_id(v));
+        out.insert_json("EventID", event_id(v));
     } else if let Some(code) = root.get("event").and_then(|e| e.get("code")).cloned() {
-        out.insert("EventID".into(), event_id(code));
+        out.insert_json("EventID", event_id(code));
     }
     if let Some(t) = root.remove("@timestamp") {
-        out.insert("TimeCreated".into(), t);
+        out.insert_json("TimeCreated", t);
     }
     if !out.contains_key("Computer")
         && let Some(h) = root.get("host").and_then(|h| h.get("name")).cloned()
     {
-        out.insert("Computer".into(), h);
+        out.insert_json("Computer", h);
     }
     for section in ["event_data", "user_data"] {
         if let Some(v) = winlog.remove(section) {
@@ -403,7 +403,7 @@ mod tests {
             "Execution": {"#attributes": {"ProcessID": 4, "ThreadID": 8}}},
             "EventData": {"NewProcessName": "C:\\w.exe", "CommandLine": "w", "Threat Name": "EICAR"},
             "UserData": {"LogFileCleared": {"#attributes": {"xmlns": "y"}, "SubjectUserName": "bob"}}}});
-        let f = flatten_evtx_json(rec).expect("shape");
+        let f = flatten_evtx_json(rec).expect("shape").to_map();
         assert_eq!(f["EventID"], json!(4688));
         assert_eq!(f["Channel"], json!("Security"));
         assert_eq!(
@@ -425,7 +425,7 @@ mod tests {
     fn unnamed_data_goes_to_data() {
         let rec = json!({"Event": {"System": {"EventID": 400, "Channel": "Windows PowerShell"},
             "EventData": {"Data": {"#text": ["Available", "None", "HostApplication=powershell"]}}}});
-        let f = flatten_evtx_json(rec).expect("shape");
+        let f = flatten_evtx_json(rec).expect("shape").to_map();
         assert_eq!(
             f["Data"],
             json!(["Available", "None", "HostApplication=powershell"])
@@ -438,7 +438,7 @@ mod tests {
             "winlog": {"channel": "Microsoft-Windows-Sysmon/Operational", "event_id": "1",
             "provider_name": "Microsoft-Windows-Sysmon", "computer_name": "PC1.chu.test", "record_id": 7,
             "event_data": {"Image": "C:\\a.exe", "CommandLine": "a"}}});
-        let f = flatten_winlogbeat(doc).expect("shape");
+        let f = flatten_winlogbeat(doc).expect("shape").to_map();
         assert_eq!(f["EventID"], json!(1));
         assert_eq!(f["Channel"], json!("Microsoft-Windows-Sysmon/Operational"));
         assert_eq!(f["Computer"], json!("PC1.chu.test"));

@@ -81,6 +81,7 @@ fn streaming_flattener_keeps_section_precedence_in_any_order() {
         .expect("streams")
         .expect("event");
     assert_eq!(Some(got.clone()), flatten_evtx_json(tree));
+    let got = got.to_map();
     assert_eq!(got["Computer"], "PC1");
     assert_eq!(got["A"], "e");
     assert_eq!(got["B"], "u");

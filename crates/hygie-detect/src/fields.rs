@@ -107,8 +107,12 @@ fn key_hash(name: &str) -> u32 {
 pub struct Fields {
     names: Vec<String>,
     values: Vec<FieldValue>,
-    /// `key_hash` of each name, side by side so that a lookup scans 4 bytes a field.
+    /// `key_hash` of each name.
     hashes: Vec<u32>,
+    /// Open-addressing table over the names: entry index + 1, 0 for free; its length is a power
+    /// of two at least twice the number of fields, so that a name that is not there (most of
+    /// RSigma's probes) is known after a slot or two.
+    table: Vec<u32>,
     /// Whether some value is an array or an object (dot paths may then reach into it).
     nested: bool,
     /// The whole event as JSON, built on the first dot-path lookup into a nested value.
@@ -121,6 +125,7 @@ impl Clone for Fields {
             names: self.names.clone(),
             values: self.values.clone(),
             hashes: self.hashes.clone(),
+            table: self.table.clone(),
             nested: self.nested,
             json: OnceLock::new(),
         }
@@ -144,6 +149,7 @@ impl Fields {
             names: Vec::with_capacity(n),
             values: Vec::with_capacity(n),
             hashes: Vec::with_capacity(n),
+            table: vec![0; (n * 2).next_power_of_two().max(16)],
             ..Fields::default()
         }
     }
@@ -157,12 +163,46 @@ impl Fields {
     }
 
     fn position_hashed(&self, name: &str, h: u32) -> Option<usize> {
-        self.hashes
-            .iter()
-            .enumerate()
-            .filter(|&(_, &x)| x == h)
-            .map(|(i, _)| i)
-            .find(|&i| self.names[i] == name)
+        if self.table.is_empty() {
+            return None;
+        }
+        let mask = self.table.len() - 1;
+        let mut at = h as usize & mask;
+        loop {
+            let i = self.table[at].checked_sub(1)? as usize;
+            if self.hashes[i] == h && self.names[i] == name {
+                return Some(i);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Appends a field known not to be there yet.
+    fn push(&mut self, name: String, value: FieldValue, h: u32) {
+        if matches!(value, FieldValue::Json(_)) {
+            self.nested = true;
+        }
+        self.names.push(name);
+        self.values.push(value);
+        self.hashes.push(h);
+        if self.names.len() * 2 > self.table.len() {
+            self.table = vec![0; (self.names.len() * 2).next_power_of_two().max(16)];
+            for i in 0..self.hashes.len() {
+                self.place(i);
+            }
+        } else {
+            self.place(self.names.len() - 1);
+        }
+    }
+
+    fn place(&mut self, i: usize) {
+        let mask = self.table.len() - 1;
+        let mut at = self.hashes[i] as usize & mask;
+        while self.table[at] != 0 {
+            at = (at + 1) & mask;
+        }
+        // Fields beyond u32::MAX would not fit in memory first.
+        self.table[at] = u32::try_from(i + 1).unwrap_or(u32::MAX);
     }
 
     fn position(&self, name: &str) -> Option<usize> {
@@ -184,18 +224,16 @@ impl Fields {
     /// Sets `name`, replacing its value where it already is.
     pub fn insert(&mut self, name: impl Into<String> + AsRef<str>, value: FieldValue) {
         let h = key_hash(name.as_ref());
-        if matches!(value, FieldValue::Json(_)) {
-            self.nested = true;
-        }
         match self.position_hashed(name.as_ref(), h) {
-            Some(i) => self.values[i] = value,
-            None => {
-                self.names.push(name.into());
-                self.values.push(value);
-                self.hashes.push(h);
+            Some(i) => {
+                self.nested |= matches!(value, FieldValue::Json(_));
+                self.values[i] = value;
             }
+            None => self.push(name.into(), value, h),
         }
-        self.json = OnceLock::new();
+        if self.json.get().is_some() {
+            self.json = OnceLock::new();
+        }
     }
 
     /// Sets `name` only when it is not there yet.
@@ -231,11 +269,8 @@ impl Fields {
         let mut f = Fields::with_capacity(map.len());
         for (k, v) in map {
             // A map's keys are distinct: no need to look for an earlier one.
-            f.hashes.push(key_hash(&k));
-            f.names.push(k);
-            let v = FieldValue::from_json(v);
-            f.nested |= matches!(v, FieldValue::Json(_));
-            f.values.push(v);
+            let h = key_hash(&k);
+            f.push(k, FieldValue::from_json(v), h);
         }
         f
     }
@@ -553,6 +588,28 @@ mod tests {
         assert_eq!(got, vec![("a", json!("x")), ("b", json!(2))]);
         let via_serde: Value = serde_json::from_str(r#"{"a": 1, "b": 2, "a": "x"}"#).expect("json");
         assert_eq!(f.to_json(), via_serde);
+    }
+
+    #[test]
+    fn many_fields_are_all_found_as_the_table_grows() {
+        let mut f = Fields::new();
+        for i in 0..2000 {
+            f.insert(format!("field{i}"), FieldValue::Int(i));
+            assert_eq!(f.get(&format!("field{i}")), Some(&FieldValue::Int(i)));
+        }
+        for i in 0..2000 {
+            assert_eq!(
+                f.get(&format!("field{i}")),
+                Some(&FieldValue::Int(i)),
+                "{i}"
+            );
+            assert!(!f.contains_key(&format!("absent{i}")));
+        }
+        f.insert("field7", FieldValue::Null);
+        assert_eq!(f.len(), 2000);
+        assert_eq!(f.get("field7"), Some(&FieldValue::Null));
+        let text = serde_json::to_string(&f).expect("serialize");
+        assert_eq!(Fields::from_json_str(&text).expect("json"), Some(f));
     }
 
     #[test]

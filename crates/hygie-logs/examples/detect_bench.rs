@@ -146,12 +146,17 @@ fn main() {
                     .enumerate()
             };
             let events: Vec<_> = lines().filter_map(parse).collect();
-            // Parsing timed alone, each event dropped at once (as a worker does).
-            let t = Instant::now();
-            let parsed = lines().filter_map(parse).count();
-            assert_eq!(parsed, events.len());
-            let parse_s = t.elapsed().as_secs_f64();
-            // First pass: builds the groups these events reach; second: evaluation alone.
+            // Parsing timed alone, each event dropped at once (as a worker does); best of five,
+            // so that a busy machine's time slices count as little as they can.
+            let mut parse_s = f64::MAX;
+            for _ in 0..5 {
+                let t = Instant::now();
+                let parsed = lines().filter_map(parse).count();
+                assert_eq!(parsed, events.len());
+                parse_s = parse_s.min(t.elapsed().as_secs_f64());
+            }
+            // First pass: builds the groups these events reach; then evaluation alone, best of
+            // three.
             let mut cache = hygie_detect::RouteCache::default();
             let t = Instant::now();
             let matches: usize = events
@@ -159,13 +164,16 @@ fn main() {
                 .map(|e| det.evaluate(e, &mut cache).len())
                 .sum();
             let first_s = t.elapsed().as_secs_f64();
-            let t = Instant::now();
-            let again: usize = events
-                .iter()
-                .map(|e| det.evaluate(e, &mut cache).len())
-                .sum();
-            let eval_s = t.elapsed().as_secs_f64();
-            assert_eq!(matches, again);
+            let mut eval_s = f64::MAX;
+            for _ in 0..3 {
+                let t = Instant::now();
+                let again: usize = events
+                    .iter()
+                    .map(|e| det.evaluate(e, &mut cache).len())
+                    .sum();
+                eval_s = eval_s.min(t.elapsed().as_secs_f64());
+                assert_eq!(matches, again);
+            }
             let n = events.len() as f64;
             println!(
                 "{{\"mode\":\"split\",\"events\":{},\"matches\":{matches},\"rule_groups_built\":{},\"group_build_s\":{:.2},\"parse_us_per_event\":{:.2},\"evaluate_us_per_event\":{:.2}}}",

@@ -620,6 +620,9 @@ mod tests {
         for text in ["{", "{\"a\": }", "{} x", "{\"a\": 1,}"] {
             assert!(Fields::from_json_str(text).is_err(), "{text}");
         }
+        // Nesting deep enough to exhaust a thread's stack is refused, not followed.
+        let deep = format!("{{\"a\": {}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(Fields::from_json_str(&deep).is_err());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::dictionary::Dictionary;
 use crate::directory::Directory;
 use crate::hash::{
     Block, EMPTY_NT, HIGH, HashTable, Md4Batch, NtHash, NtHasher, ONE_BLOCK_UNITS, SuffixWords, ge,
-    gt, sort_halves,
+    gt, sort_by_top16,
 };
 use crate::pwdump::{Account, Dump};
 use hygie_core::{CheckRun, Localized, MeasureId, RuleOutcome, RuleResult, Severity};
@@ -279,7 +279,7 @@ impl ByHash {
             .enumerate()
             .map(|(i, s)| (s.nt, i as u32))
             .collect();
-        let pairs = sort_halves(pairs, |p| p.0.upper_half());
+        let pairs = sort_by_top16(pairs, |p| p.0.top16());
         let mut starts = Vec::new();
         let mut distinct = Vec::new();
         for (i, (h, _)) in pairs.iter().enumerate() {
@@ -796,7 +796,7 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
             .map(|part| {
                 s.spawn(move || {
                     let mut variants = UsernameVariants::new(year);
-                    let mut batch: Md4Batch<u32> = Md4Batch::new();
+                    let mut batch: Md4Batch<u32> = Md4Batch::expecting();
                     let mut hit = Vec::new();
                     let mut done = |i: u32, h: NtHash| {
                         if subjects[i as usize].nt == h {
@@ -804,6 +804,7 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
                         }
                     };
                     for &i in part {
+                        batch.expect(&subjects[i as usize].nt);
                         let name = &subjects[i as usize].account.name;
                         if variants.fits_ascii(name) {
                             variants.for_each_ascii(name.as_bytes(), |v| match v {

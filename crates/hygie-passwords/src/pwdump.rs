@@ -373,7 +373,7 @@ fn check_unique(accounts: &[Account], source_name: &str) -> Result<(), DumpError
         }
         first
     });
-    let hashed = crate::hash::sort_halves(hashed, |p| p.0 >> 63 == 1);
+    let hashed = crate::hash::sort_by_top16(hashed, |p| (p.0 >> 48) as u16);
     // (index of the duplicate, index of the first account with its identity)
     let mut first_dup: Option<(usize, usize)> = None;
     for run in hashed.chunk_by(|x, y| x.0 == y.0).filter(|r| r.len() > 1) {

@@ -575,7 +575,8 @@ struct UsernameVariants {
 /// and a suffix (`Md4Batch::push_stem_suffix`).
 enum Variant<'a> {
     Whole(&'a Block),
-    Suffixed(&'a Block, usize, &'a SuffixWords),
+    /// A stem of `n` units followed by each of the suffixes in turn.
+    Suffixed(&'a Block, usize, &'a [SuffixWords; 5]),
 }
 
 /// What `UsernameVariants::for_each_ascii` needs besides the name: the year suffixes as UTF-16
@@ -712,9 +713,7 @@ impl UsernameVariants {
             let lower_stem = Block::ascii_stem(&lower);
             let cap_stem = cap_differs.then(|| Block::ascii_stem(&cap));
             for b in std::iter::once(&lower_stem).chain(&cap_stem) {
-                for s in suffixes {
-                    f(Variant::Suffixed(b, n, s));
-                }
+                f(Variant::Suffixed(b, n, suffixes));
             }
             return;
         }
@@ -809,8 +808,8 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
                         if variants.fits_ascii(name) {
                             variants.for_each_ascii(name.as_bytes(), |v| match v {
                                 Variant::Whole(block) => batch.push_block(block, i, &mut done),
-                                Variant::Suffixed(stem, n, suffix) => {
-                                    batch.push_stem_suffix(stem, n, suffix, i, &mut done)
+                                Variant::Suffixed(stem, n, suffixes) => {
+                                    batch.push_stem_suffixes(stem, n, suffixes, i, &mut done)
                                 }
                             });
                         } else {
@@ -931,16 +930,14 @@ mod tests {
             v.for_each(name, |c| {
                 strings.push(c.encode_utf16().collect::<Vec<u16>>())
             });
-            let mut units = Vec::new();
-            v.for_each_ascii(name.as_bytes(), |c| {
-                units.push(match c {
-                    Variant::Whole(b) => b.units(),
-                    Variant::Suffixed(stem, n, suffix) => {
-                        let mut batch: Md4Batch<()> = Md4Batch::new();
-                        batch.push_stem_suffix(stem, n, suffix, (), &mut |(), _| {});
-                        batch.lane_units(0)
-                    }
-                })
+            let mut units: Vec<Vec<u16>> = Vec::new();
+            v.for_each_ascii(name.as_bytes(), |c| match c {
+                Variant::Whole(b) => units.push(b.units()),
+                Variant::Suffixed(stem, n, suffixes) => {
+                    let mut batch: Md4Batch<()> = Md4Batch::new();
+                    batch.push_stem_suffixes(stem, n, suffixes, (), &mut |(), _| {});
+                    units.extend((0..suffixes.len()).map(|j| batch.lane_units(j)));
+                }
             });
             if v.fits_ascii(name) {
                 assert_eq!(units, strings, "{name}");

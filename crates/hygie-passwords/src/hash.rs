@@ -466,6 +466,47 @@ impl<T: Copy + Default> Md4Batch<T> {
         }
     }
 
+    /// `push_stem_suffix` of one stem with each of `suffixes`, in that order, in consecutive
+    /// lanes: each word of the stem is written to all of them at once (one vector store a row
+    /// instead of one store a lane), when they fit before the batch is full.
+    #[inline]
+    pub(crate) fn push_stem_suffixes<const K: usize>(
+        &mut self,
+        stem: &Block,
+        n: usize,
+        suffixes: &[SuffixWords; K],
+        tag: T,
+        done: &mut impl FnMut(T, NtHash),
+    ) {
+        let lane = self.n;
+        if lane + K > LANES {
+            for s in suffixes {
+                self.push_stem_suffix(stem, n, s, tag, done);
+            }
+            return;
+        }
+        for (row, &word) in self.words.iter_mut().zip(&stem.0) {
+            if let Some(to) = row.get_mut(lane..lane + K) {
+                to.copy_from_slice(&[word; K]);
+            }
+        }
+        for (j, suffix) in suffixes.iter().enumerate() {
+            for (i, &p) in suffix.words[n % 2].iter().enumerate() {
+                // Past the block only on a caller's bug: ignored rather than a panic.
+                if let Some(row) = self.words[..14].get_mut(n / 2 + i) {
+                    row[lane + j] |= p;
+                }
+            }
+            self.words[14][lane + j] = ((n + suffix.len) as u32) * 16;
+            self.tags[lane + j] = tag;
+            self.expected[lane + j] = self.expect;
+        }
+        self.n += K;
+        if self.n == LANES {
+            self.flush(done);
+        }
+    }
+
     /// Queue a candidate already laid out as an MD4 block.
     #[inline]
     pub(crate) fn push_block(&mut self, block: &Block, tag: T, done: &mut impl FnMut(T, NtHash)) {
@@ -883,6 +924,41 @@ mod tests {
             let want = digest_path(pw);
             assert_eq!(got[2 * i].map(|h| h.0), Some(want), "str, length {i}");
             assert_eq!(got[2 * i + 1].map(|h| h.0), Some(want), "units, length {i}");
+        }
+    }
+
+    /// A stem with several suffixes gives the hashes of the stem and each suffix pushed one by
+    /// one, wherever the batch is when they come (fitting before it is full or not).
+    #[test]
+    fn stem_with_suffixes_hashes_as_each_suffix_alone() {
+        let suffixes: [SuffixWords; 4] = [&[0x31][..], &[0x31, 0x32, 0x33], &[0x21], &[0x32; 4]]
+            .map(|s| SuffixWords::new(s).expect("short suffix"));
+        for stem_len in [0usize, 1, 2, 7, 8, 22, 23] {
+            let mut units = [0u16; PADDED];
+            for (i, u) in units.iter_mut().take(stem_len).enumerate() {
+                *u = 0x61 + i as u16;
+            }
+            let stem = Block::stem(&units, stem_len);
+            for offset in 0..LANES {
+                let mut got: Vec<(usize, NtHash)> = Vec::new();
+                let mut want: Vec<(usize, NtHash)> = Vec::new();
+                let mut batch: Md4Batch<usize> = Md4Batch::new();
+                let mut one: Md4Batch<usize> = Md4Batch::new();
+                for i in 0..offset {
+                    batch.push_str("filler", 100 + i, &mut |t, h| got.push((t, h)));
+                    one.push_str("filler", 100 + i, &mut |t, h| want.push((t, h)));
+                }
+                batch.push_stem_suffixes(&stem, stem_len, &suffixes, 7, &mut |t, h| {
+                    got.push((t, h))
+                });
+                for s in &suffixes {
+                    one.push_stem_suffix(&stem, stem_len, s, 7, &mut |t, h| want.push((t, h)));
+                }
+                batch.finish(&mut |t, h| got.push((t, h)));
+                one.finish(&mut |t, h| want.push((t, h)));
+                assert_eq!(got, want, "stem {stem_len}, offset {offset}");
+                assert_eq!(got.len(), offset + suffixes.len());
+            }
         }
     }
 

@@ -612,8 +612,8 @@ impl<T: Copy + Default> Md4Batch<T> {
         let mut lanes = ((1u64 << self.n) - 1) as u32;
         if self.filtered {
             let mut same = 0u32;
-            for l in 0..LANES {
-                same |= u32::from(a[l] == self.expected[l]) << l;
+            for (l, (x, want)) in a.iter().zip(&self.expected).enumerate() {
+                same |= u32::from(x == want) << l;
             }
             lanes &= same;
         }
@@ -977,7 +977,11 @@ mod tests {
             // Each password is expected against itself for the even ones, against its
             // neighbour's hash for the odd ones; each is queued three times (three lanes).
             let target = NtHash(digest_path(
-                &pws[if i % 2 == 0 { i } else { (i + 1) % 100 }],
+                &pws[if i.is_multiple_of(2) {
+                    i
+                } else {
+                    (i + 1) % 100
+                }],
             ));
             batch.expect(&target);
             for _ in 0..3 {
@@ -1008,7 +1012,11 @@ mod tests {
     fn target_of(t: usize, pws: &[String]) -> NtHash {
         let i = t / 3;
         NtHash(digest_path(
-            &pws[if i % 2 == 0 { i } else { (i + 1) % 100 }],
+            &pws[if i.is_multiple_of(2) {
+                i
+            } else {
+                (i + 1) % 100
+            }],
         ))
     }
 

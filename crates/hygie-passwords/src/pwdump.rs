@@ -289,7 +289,7 @@ fn parse_part(text: &str, first_line: usize, capacity: usize) -> Result<Part, (u
         i += 1;
         match parsed {
             Ok(Some(l)) => {
-                part.maybe_history |= history_suffix(l.name).is_some();
+                part.maybe_history |= may_be_history(l.name);
                 let domain = l.domain.map(|d| match &last_domain {
                     Some((last, arc)) if *last == d => arc.clone(),
                     _ => {
@@ -568,6 +568,17 @@ fn parse_line(raw: &str) -> Result<Option<Line<'_>>, String> {
         },
         enabled,
     }))
+}
+
+/// Whether `name` may be a history line's (`history_suffix` decides): `_history` then digits at
+/// its end. Bytes only, on every account: most names have no trailing digits.
+fn may_be_history(name: &str) -> bool {
+    let b = name.as_bytes();
+    let mut end = b.len();
+    while end > 0 && b[end - 1].is_ascii_digit() {
+        end -= 1;
+    }
+    end < b.len() && b[..end].ends_with(b"_history")
 }
 
 /// `alice_history3` -> (`alice`, 3).
@@ -928,5 +939,23 @@ mod tests {
         assert_eq!(history_suffix("a_history"), None);
         assert_eq!(history_suffix("_history1"), None);
         assert_eq!(history_suffix("a_historyx"), None);
+        for name in [
+            "a_history12",
+            "a_history",
+            "_history1",
+            "a_historyx",
+            "user0001",
+            "a_history99999999999",
+            "é_history3",
+            "",
+        ] {
+            // A superset of the history names, without their false negatives.
+            assert!(
+                may_be_history(name) || history_suffix(name).is_none(),
+                "{name}"
+            );
+        }
+        assert!(!may_be_history("user0001") && !may_be_history("jdupont"));
+        assert!(may_be_history("a_history12"));
     }
 }

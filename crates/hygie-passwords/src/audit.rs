@@ -698,27 +698,31 @@ impl UsernameVariants {
         let mut reversed: Ascii32 = [0; 32];
         reversed[..n].copy_from_slice(&mirrored[32 - n..]);
         let bare: [&Ascii32; 5] = [&as_written, &lower, &cap, &upper, &reversed];
-        let lower_block = Block::from_ascii(&lower, n);
+        // The lower-case and Capitalised forms differ in their first unit at most: both
+        // stems and blocks come from one widening of the lower-case bytes.
+        let lower_stem = Block::ascii_stem(&lower);
+        let cap_stem = lower_stem.with_unit(0, u16::from(cap[0]));
+        let lower_block = lower_stem.terminated(n);
+        let cap_block = cap_stem.terminated(n);
         for (i, b) in bare.iter().enumerate() {
             if n > 0 && !bare[..i].contains(b) {
-                f(Variant::Whole(&if i == 1 {
-                    lower_block
-                } else {
-                    Block::from_ascii(b, n)
+                f(Variant::Whole(&match i {
+                    1 => lower_block,
+                    2 => cap_block,
+                    _ => Block::from_ascii(b, n),
                 }));
             }
         }
         let cap_differs = cap != lower;
         if let Some(suffixes) = suffix_words {
-            let lower_stem = Block::ascii_stem(&lower);
-            let cap_stem = cap_differs.then(|| Block::ascii_stem(&cap));
+            let cap_stem = cap_differs.then_some(cap_stem);
             for b in std::iter::once(&lower_stem).chain(&cap_stem) {
                 f(Variant::Suffixed(b, n, suffixes));
             }
             return;
         }
         let suffixes: [&[u16]; 5] = [&[0x31], &[0x31, 0x32, 0x33], &[0x21], &years[0], &years[1]];
-        let cap_block = cap_differs.then(|| Block::from_ascii(&cap, n));
+        let cap_block = cap_differs.then_some(cap_block);
         for b in std::iter::once(&lower_block).chain(&cap_block) {
             for s in suffixes {
                 f(Variant::Whole(&b.append(n, s)));

@@ -194,9 +194,23 @@ impl Block {
     /// two by two, a fixed-length loop.
     #[inline]
     pub(crate) fn from_ascii(bytes: &[u8; 32], n: usize) -> Block {
-        let mut b = Block::ascii_stem(bytes);
+        Block::ascii_stem(bytes).terminated(n)
+    }
+
+    /// The block of a stem of `n` units (`ascii_stem`, `stem`: zero from unit `n` on).
+    #[inline]
+    pub(crate) fn terminated(&self, n: usize) -> Block {
+        let mut b = *self;
         b.set_unit(n, 0x80);
         b.0[14] = (n as u32) * 16;
+        b
+    }
+
+    /// This block with unit `at` replaced (`at` below 28).
+    #[inline]
+    pub(crate) fn with_unit(&self, at: usize, unit: u16) -> Block {
+        let mut b = *self;
+        b.set_unit(at, unit);
         b
     }
 

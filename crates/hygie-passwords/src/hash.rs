@@ -289,26 +289,30 @@ type Lanes = [u32; LANES];
 /// MD4 (RFC 1320) of one padded 64-byte block in each of `LANES` lanes at once. `m[w][l]` is
 /// message word `w` of lane `l`. Every step is the same operation on every lane, written as a
 /// loop over the lanes so that it is vectorised.
-fn md4_lanes(m: &[Lanes; 16]) -> [Lanes; 4] {
+///
+/// Without `FULL`, only the first word of each hash is computed (the other three are not the
+/// hash's): the last three of MD4's 48 steps only change the other words, and a caller that
+/// compares first words (`Md4Batch::expecting`) rarely needs them.
+fn md4_lanes<const FULL: bool>(m: &[Lanes; 16]) -> [Lanes; 4] {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: `md4_lanes_avx2` only needs AVX2, which the CPU was just found to support.
         #[allow(unsafe_code)]
-        return unsafe { md4_lanes_avx2(m) };
+        return unsafe { md4_lanes_avx2::<FULL>(m) };
     }
-    md4_lanes_portable(m)
+    md4_lanes_portable::<FULL>(m)
 }
 
 /// The same code compiled for AVX2: eight lanes fit one 256-bit register instead of two
 /// SSE2 ones, which halves the instructions of the hashing loops.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn md4_lanes_avx2(m: &[Lanes; 16]) -> [Lanes; 4] {
-    md4_lanes_portable(m)
+fn md4_lanes_avx2<const FULL: bool>(m: &[Lanes; 16]) -> [Lanes; 4] {
+    md4_lanes_portable::<FULL>(m)
 }
 
 #[inline(always)]
-fn md4_lanes_portable(m: &[Lanes; 16]) -> [Lanes; 4] {
+fn md4_lanes_portable<const FULL: bool>(m: &[Lanes; 16]) -> [Lanes; 4] {
     const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
     let mut a: Lanes = [INIT[0]; LANES];
     let mut b: Lanes = [INIT[1]; LANES];
@@ -353,7 +357,12 @@ fn md4_lanes_portable(m: &[Lanes; 16]) -> [Lanes; 4] {
     quad!(K3, h, [0, 8, 4, 12], [3, 9, 11, 15]);
     quad!(K3, h, [2, 10, 6, 14], [3, 9, 11, 15]);
     quad!(K3, h, [1, 9, 5, 13], [3, 9, 11, 15]);
-    quad!(K3, h, [3, 11, 7, 15], [3, 9, 11, 15]);
+    step!(a, b, c, d, 3, 3, K3, h);
+    if FULL {
+        step!(d, a, b, c, 11, 9, K3, h);
+        step!(c, d, a, b, 7, 11, K3, h);
+        step!(b, c, d, a, 15, 15, K3, h);
+    }
     for l in 0..LANES {
         a[l] = a[l].wrapping_add(INIT[0]);
         b[l] = b[l].wrapping_add(INIT[1]);
@@ -621,16 +630,22 @@ impl<T: Copy + Default> Md4Batch<T> {
     }
 
     fn flush(&mut self, done: &mut impl FnMut(T, NtHash)) {
-        let [a, b, c, d] = md4_lanes(&self.words);
         const { assert!(LANES <= 32) };
         let mut lanes = ((1u64 << self.n) - 1) as u32;
         if self.filtered {
+            let [first, ..] = md4_lanes::<false>(&self.words);
             let mut same = 0u32;
-            for (l, (x, want)) in a.iter().zip(&self.expected).enumerate() {
+            for (l, (x, want)) in first.iter().zip(&self.expected).enumerate() {
                 same |= u32::from(x == want) << l;
             }
             lanes &= same;
+            if lanes == 0 {
+                self.n = 0;
+                return;
+            }
         }
+        // Whole hashes: every lane, or the rare lanes whose first word matched.
+        let [a, b, c, d] = md4_lanes::<true>(&self.words);
         while lanes != 0 {
             let l = lanes.trailing_zeros() as usize;
             lanes &= lanes - 1;
@@ -1044,7 +1059,10 @@ mod tests {
             x ^= x << 5;
             *w = x;
         }
-        assert_eq!(md4_lanes(&m), md4_lanes_portable(&m));
+        let full = md4_lanes::<true>(&m);
+        assert_eq!(full, md4_lanes_portable::<true>(&m));
+        assert_eq!(md4_lanes::<false>(&m)[0], full[0]);
+        assert_eq!(md4_lanes_portable::<false>(&m)[0], full[0]);
     }
 
     #[test]

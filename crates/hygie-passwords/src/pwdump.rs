@@ -186,9 +186,14 @@ pub fn parse(text: &str, source_name: &str) -> Result<Dump, DumpError> {
         from = to;
     }
     let parsed: Vec<Result<Part, (usize, String)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = parts[1..]
-            .iter()
-            .map(|&(part, first)| s.spawn(move || parse_part(part, first, 0)))
+        // Each part's accounts sized for its lines: grown by doubling, they would be copied
+        // (allocators without `mremap`, such as the binary's mimalloc, copy large blocks).
+        let handles: Vec<_> = (1..parts.len())
+            .map(|k| {
+                let (part, first) = parts[k];
+                let lines = parts.get(k + 1).map_or(first_line + 1, |p| p.1) - first;
+                s.spawn(move || parse_part(part, first, lines))
+            })
             .collect();
         // The first part's accounts receive the others': room for every line, so that joining
         // does not copy them.

@@ -24,7 +24,7 @@
 //! all 128. A hash that is not in the list is reported as breached only if it shares its first
 //! 75 bits with one of the N listed hashes: NT hashes are uniform, so the probability is about
 //! N / 2^75 per lookup (2.6e-15 for N = 100 M; an audit of 1 M distinct hashes against the whole
-//! HIBP list, about 9e8 entries, has a chance of about 2.4e-5 of one such false positive, a
+//! HIBP list, about 9e8 entries, has a chance of about 2.4e-8 of one such false positive, a
 //! breached password is never missed). Two listed hashes that share their first 75 bits are both
 //! kept; a lookup of either gives the count class of the first of them in the list's order.
 //! Counts of 2^31 or more are recorded as "at least 2^30" (the largest HIBP count is about

@@ -23,7 +23,8 @@
 //!    by one: their number must equal the baseline's, and the accounts holding them must be the
 //!    audit's HSH-07 accounts.
 //!
-//! Peak RSS is GNU time's `%M` (maximum resident set size of the child). Everything generated is
+//! The stages run with the `hygie` binary's global allocator (mimalloc). Peak RSS is GNU time's
+//! `%M` (maximum resident set size of the child). Everything generated is
 //! deleted at the end unless `--keep`.
 
 use hygie_passwords::{
@@ -33,6 +34,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+// The allocator of the `hygie` binary (`crates/hygie-cli/src/main.rs`), so that the stages
+// measure what `hygie breached import` and `hygie audit passwords` do.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);

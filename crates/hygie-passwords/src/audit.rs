@@ -8,7 +8,7 @@ use crate::dictionary::Dictionary;
 use crate::directory::Directory;
 use crate::hash::{
     Block, EMPTY_NT, HIGH, HashTable, Md4Batch, NtHash, NtHasher, ONE_BLOCK_UNITS, SuffixWords, ge,
-    gt, sort_halves,
+    gt, sort_by_top16,
 };
 use crate::pwdump::{Account, Dump};
 use hygie_core::{CheckRun, Localized, MeasureId, RuleOutcome, RuleResult, Severity};
@@ -279,7 +279,7 @@ impl ByHash {
             .enumerate()
             .map(|(i, s)| (s.nt, i as u32))
             .collect();
-        let pairs = sort_halves(pairs, |p| p.0.upper_half());
+        let pairs = sort_by_top16(pairs, |p| p.0.top16());
         let mut starts = Vec::new();
         let mut distinct = Vec::new();
         for (i, (h, _)) in pairs.iter().enumerate() {
@@ -575,7 +575,8 @@ struct UsernameVariants {
 /// and a suffix (`Md4Batch::push_stem_suffix`).
 enum Variant<'a> {
     Whole(&'a Block),
-    Suffixed(&'a Block, usize, &'a SuffixWords),
+    /// A stem of `n` units followed by each of the suffixes in turn.
+    Suffixed(&'a Block, usize, &'a [SuffixWords; 5]),
 }
 
 /// What `UsernameVariants::for_each_ascii` needs besides the name: the year suffixes as UTF-16
@@ -697,29 +698,31 @@ impl UsernameVariants {
         let mut reversed: Ascii32 = [0; 32];
         reversed[..n].copy_from_slice(&mirrored[32 - n..]);
         let bare: [&Ascii32; 5] = [&as_written, &lower, &cap, &upper, &reversed];
-        let lower_block = Block::from_ascii(&lower, n);
+        // The lower-case and Capitalised forms differ in their first unit at most: both
+        // stems and blocks come from one widening of the lower-case bytes.
+        let lower_stem = Block::ascii_stem(&lower);
+        let cap_stem = lower_stem.with_unit(0, u16::from(cap[0]));
+        let lower_block = lower_stem.terminated(n);
+        let cap_block = cap_stem.terminated(n);
         for (i, b) in bare.iter().enumerate() {
             if n > 0 && !bare[..i].contains(b) {
-                f(Variant::Whole(&if i == 1 {
-                    lower_block
-                } else {
-                    Block::from_ascii(b, n)
+                f(Variant::Whole(&match i {
+                    1 => lower_block,
+                    2 => cap_block,
+                    _ => Block::from_ascii(b, n),
                 }));
             }
         }
         let cap_differs = cap != lower;
         if let Some(suffixes) = suffix_words {
-            let lower_stem = Block::ascii_stem(&lower);
-            let cap_stem = cap_differs.then(|| Block::ascii_stem(&cap));
+            let cap_stem = cap_differs.then_some(cap_stem);
             for b in std::iter::once(&lower_stem).chain(&cap_stem) {
-                for s in suffixes {
-                    f(Variant::Suffixed(b, n, s));
-                }
+                f(Variant::Suffixed(b, n, suffixes));
             }
             return;
         }
         let suffixes: [&[u16]; 5] = [&[0x31], &[0x31, 0x32, 0x33], &[0x21], &years[0], &years[1]];
-        let cap_block = cap_differs.then(|| Block::from_ascii(&cap, n));
+        let cap_block = cap_differs.then_some(cap_block);
         for b in std::iter::once(&lower_block).chain(&cap_block) {
             for s in suffixes {
                 f(Variant::Whole(&b.append(n, s)));
@@ -796,7 +799,7 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
             .map(|part| {
                 s.spawn(move || {
                     let mut variants = UsernameVariants::new(year);
-                    let mut batch: Md4Batch<u32> = Md4Batch::new();
+                    let mut batch: Md4Batch<u32> = Md4Batch::expecting();
                     let mut hit = Vec::new();
                     let mut done = |i: u32, h: NtHash| {
                         if subjects[i as usize].nt == h {
@@ -804,12 +807,13 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
                         }
                     };
                     for &i in part {
+                        batch.expect(&subjects[i as usize].nt);
                         let name = &subjects[i as usize].account.name;
                         if variants.fits_ascii(name) {
                             variants.for_each_ascii(name.as_bytes(), |v| match v {
                                 Variant::Whole(block) => batch.push_block(block, i, &mut done),
-                                Variant::Suffixed(stem, n, suffix) => {
-                                    batch.push_stem_suffix(stem, n, suffix, i, &mut done)
+                                Variant::Suffixed(stem, n, suffixes) => {
+                                    batch.push_stem_suffixes(stem, n, suffixes, i, &mut done)
                                 }
                             });
                         } else {
@@ -930,16 +934,14 @@ mod tests {
             v.for_each(name, |c| {
                 strings.push(c.encode_utf16().collect::<Vec<u16>>())
             });
-            let mut units = Vec::new();
-            v.for_each_ascii(name.as_bytes(), |c| {
-                units.push(match c {
-                    Variant::Whole(b) => b.units(),
-                    Variant::Suffixed(stem, n, suffix) => {
-                        let mut batch: Md4Batch<()> = Md4Batch::new();
-                        batch.push_stem_suffix(stem, n, suffix, (), &mut |(), _| {});
-                        batch.lane_units(0)
-                    }
-                })
+            let mut units: Vec<Vec<u16>> = Vec::new();
+            v.for_each_ascii(name.as_bytes(), |c| match c {
+                Variant::Whole(b) => units.push(b.units()),
+                Variant::Suffixed(stem, n, suffixes) => {
+                    let mut batch: Md4Batch<()> = Md4Batch::new();
+                    batch.push_stem_suffixes(stem, n, suffixes, (), &mut |(), _| {});
+                    units.extend((0..suffixes.len()).map(|j| batch.lane_units(j)));
+                }
             });
             if v.fits_ascii(name) {
                 assert_eq!(units, strings, "{name}");

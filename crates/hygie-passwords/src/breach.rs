@@ -5,19 +5,32 @@
 //! input), checks every line and the order, and writes the index to a temporary file next to the
 //! output, renamed into place only when the whole input was valid.
 //!
-//! File layout (little-endian):
+//! File layout (little-endian), format version 2:
 //!
 //! ```text
-//! header  32 bytes  magic "HYGBRIX1", version u32 = 1, prefix bits u32 = 16,
-//!                   entry length u32 = 15, reserved u32 = 0, entry count u64
-//! entries 15 bytes each, sorted: bytes 2..16 of the hash (the first two bytes are implied by
-//!                   the bucket) + 1 count byte (bit length of the breach count: the count is at
-//!                   least 2^(b-1))
+//! header  32 bytes  magic "HYGBRIX1", version u32 = 2, prefix bits u32 = 16,
+//!                   entry length u32 = 8, reserved u32 = 0, entry count u64
+//! entries 8 bytes each (one u64, 8-byte aligned), in the list's order: bits 16..75 of the hash
+//!                   (the 59 bits after the 16-bit prefix, which the bucket implies) << 5
+//!                   | count class (5 bits: the bit length of the breach count, at most 31;
+//!                   the count is at least 2^(class-1))
 //! table   (65536 + 1) u64: index of the first entry of each 16-bit prefix bucket, then the count
 //! ```
 //!
-//! 15 bytes an entry (1 GB for 70 M hashes) plus a 512 KiB table. A lookup reads the bucket's
-//! bounds from the table (held in memory) and binary-searches the bucket in the mapped file.
+//! 8 bytes an entry (800 MB for 100 M hashes) plus a 512 KiB table. A lookup reads the bucket's
+//! bounds from the table (held in memory) and searches the bucket in the mapped file.
+//!
+//! The index keeps the first 75 bits of each hash (16 implied by the bucket, 59 stored), not
+//! all 128. A hash that is not in the list is reported as breached only if it shares its first
+//! 75 bits with one of the N listed hashes: NT hashes are uniform, so the probability is about
+//! N / 2^75 per lookup (2.6e-15 for N = 100 M; an audit of 1 M distinct hashes against the whole
+//! HIBP list, about 9e8 entries, has a chance of about 2.4e-8 of one such false positive, a
+//! breached password is never missed). Two listed hashes that share their first 75 bits are both
+//! kept; a lookup of either gives the count class of the first of them in the list's order.
+//! Counts of 2^31 or more are recorded as "at least 2^30" (the largest HIBP count is about
+//! 5 x 10^7). Version 1 (15-byte entries: 112 bits of hash + a count byte) is refused at `open`
+//! with an error asking to re-import: the smaller entries halve the bytes an import writes and
+//! `fsync`s, and a lookup reads one aligned word per probe.
 
 use crate::hash::{HIGH, NtHash, ge, gt, hex8, parse_hex16};
 use memmap2::Mmap;
@@ -26,14 +39,18 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 pub const MAGIC: [u8; 8] = *b"HYGBRIX1";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const HEADER_LEN: usize = 32;
 const PREFIX_BITS: u32 = 16;
 const BUCKETS: usize = 1 << PREFIX_BITS;
-const PREFIX_LEN: usize = 2;
-const SUFFIX_LEN: usize = 16 - PREFIX_LEN;
 /// Bytes per entry in the index.
-pub const ENTRY_LEN: usize = SUFFIX_LEN + 1;
+pub const ENTRY_LEN: usize = 8;
+/// Hash bits stored in an entry, after the prefix.
+const KEY_BITS: u32 = 59;
+const KEY_MASK: u64 = (1 << KEY_BITS) - 1;
+/// Low bits of an entry holding the count class.
+const CLASS_BITS: u32 = 5;
+const CLASS_MAX: u8 = (1 << CLASS_BITS) - 1;
 const TABLE_LEN: usize = (BUCKETS + 1) * 8;
 /// Problems reported before an import gives up reading.
 const MAX_PROBLEMS: usize = 20;
@@ -85,12 +102,12 @@ pub struct ImportStats {
     pub index_bytes: u64,
 }
 
-/// Count byte: bit length of the count (0 for a count of 0, 64 max).
+/// Count class: bit length of the count (0 for a count of 0), at most `CLASS_MAX`.
 fn count_bucket(count: u64) -> u8 {
-    (64 - count.leading_zeros()) as u8
+    ((64 - count.leading_zeros()) as u8).min(CLASS_MAX)
 }
 
-/// Smallest count a count byte stands for.
+/// Smallest count a count class stands for.
 fn bucket_min(b: u8) -> u64 {
     if b == 0 { 0 } else { 1u64 << (b - 1) }
 }
@@ -258,11 +275,9 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
     let mut pos = 0;
     let len = text.len();
     let mut last: Option<u128> = None;
-    // Entries are written 16 bytes at a time (the 15 of the entry and one byte that the next
-    // entry overwrites), hence the slack byte, cut at the end.
     let mut n_entries = 0usize;
     // Valid lines are at least 35 bytes long; the buffer grows if shorter ones ever fill it.
-    let estimate = text.len() / 35 * ENTRY_LEN + 16;
+    let estimate = text.len() / 35 * ENTRY_LEN + ENTRY_LEN;
     if p.entries.len() < estimate {
         p.entries.resize(estimate, 0);
     }
@@ -297,11 +312,11 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
                     }
                     last = Some(v);
                     let at = n_entries * ENTRY_LEN;
-                    if p.entries.len() < at + 16 {
-                        p.entries.resize(2 * (at + 16), 0);
+                    if p.entries.len() < at + ENTRY_LEN {
+                        p.entries.resize(2 * (at + ENTRY_LEN), 0);
                     }
-                    let entry = (v << 16) | (u128::from(count_bucket(count)) << 8);
-                    p.entries[at..at + 16].copy_from_slice(&entry.to_be_bytes());
+                    let entry = (key_of_u128(v) << CLASS_BITS) | u64::from(count_bucket(count));
+                    p.entries[at..at + ENTRY_LEN].copy_from_slice(&entry.to_le_bytes());
                     n_entries += 1;
                     let prefix = (v >> 112) as u16;
                     match p.runs.last_mut() {
@@ -741,29 +756,40 @@ fn map_file(file: &File) -> std::io::Result<Mmap> {
     map_file_range(file, None)
 }
 
-/// The 14-byte suffix of entry `i` as a number (entries sort as these numbers do). Compared as
-/// integers rather than through `memcmp`, which cost more than the search itself.
+/// The stored key (hash bits 16..75) of entry `i`. Read as one aligned little-endian word;
+/// entries of a bucket are in increasing key order.
 #[inline]
-fn suffix_at(entries: &[u8], i: usize) -> u128 {
-    let mut b = [0u8; 16];
-    b[..SUFFIX_LEN].copy_from_slice(&entries[i * ENTRY_LEN..i * ENTRY_LEN + SUFFIX_LEN]);
-    u128::from_be_bytes(b)
+fn key_at(entries: &[u8], i: usize) -> u64 {
+    entry_at(entries, i) >> CLASS_BITS
 }
 
-/// A hash's suffix in the form of `suffix_at`.
 #[inline]
-fn key_of(h: &NtHash) -> u128 {
-    u128::from_be_bytes(*h.bytes()) << (8 * PREFIX_LEN)
+fn entry_at(entries: &[u8], i: usize) -> u64 {
+    let mut b = [0u8; ENTRY_LEN];
+    b.copy_from_slice(&entries[i * ENTRY_LEN..(i + 1) * ENTRY_LEN]);
+    u64::from_le_bytes(b)
 }
 
-/// First position in `entries` (a run of whole entries) whose suffix is >= `key`, searching
+/// The stored key of a hash read as a big-endian number.
+#[inline]
+fn key_of_u128(v: u128) -> u64 {
+    (v >> (128 - PREFIX_BITS - KEY_BITS)) as u64 & KEY_MASK
+}
+
+/// A hash's key in the form of `key_at`.
+#[inline]
+fn key_of(h: &NtHash) -> u64 {
+    key_of_u128(u128::from_be_bytes(*h.bytes()))
+}
+
+/// First position in `entries` (a run of whole entries) whose key is >= `key`, searching
 /// from entry `lo`.
 #[inline]
-fn lower_bound(entries: &[u8], key: u128, mut lo: usize) -> usize {
+fn lower_bound(entries: &[u8], key: u64, mut lo: usize) -> usize {
     let mut hi = entries.len() / ENTRY_LEN;
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        if suffix_at(entries, mid) < key {
+        if key_at(entries, mid) < key {
             lo = mid + 1;
         } else {
             hi = mid;
@@ -777,16 +803,16 @@ fn lower_bound(entries: &[u8], key: u128, mut lo: usize) -> usize {
 /// 100 M-entry index holds about 1,500 entries: a binary search touches about ten cache lines
 /// of it, this about two, and in a dense batch nearly every one of them misses the cache.
 #[inline]
-fn interpolation_bound(entries: &[u8], key: u128, lo: usize) -> usize {
+fn interpolation_bound(entries: &[u8], key: u64, lo: usize) -> usize {
     let n = entries.len() / ENTRY_LEN;
-    let guess = (((key >> 64) * n as u128) >> 64) as usize;
+    let guess = ((u128::from(key) * n as u128) >> KEY_BITS) as usize;
     let guess = guess.clamp(lo, n);
-    if guess < n && suffix_at(entries, guess) < key {
+    if guess < n && key_at(entries, guess) < key {
         // The answer is after `guess`.
         let (mut from, mut step) = (guess + 1, 1);
         loop {
             let probe = guess + step;
-            if probe >= n || suffix_at(entries, probe) >= key {
+            if probe >= n || key_at(entries, probe) >= key {
                 let to = probe.min(n);
                 return from + lower_bound(&entries[from * ENTRY_LEN..to * ENTRY_LEN], key, 0);
             }
@@ -801,7 +827,7 @@ fn interpolation_bound(entries: &[u8], key: u128, lo: usize) -> usize {
             return lo + lower_bound(&entries[lo * ENTRY_LEN..to * ENTRY_LEN], key, 0);
         }
         let probe = to - step;
-        if suffix_at(entries, probe) < key {
+        if key_at(entries, probe) < key {
             let from = probe + 1;
             return from + lower_bound(&entries[from * ENTRY_LEN..to * ENTRY_LEN], key, 0);
         }
@@ -810,11 +836,14 @@ fn interpolation_bound(entries: &[u8], key: u128, lo: usize) -> usize {
     }
 }
 
-/// The count lower bound of the entry at `i` if its suffix is `key`.
+/// The count lower bound of the entry at `i` if its key is `key`.
 #[inline]
-fn hit(entries: &[u8], key: u128, i: usize) -> Option<u64> {
-    let e = entries.get(i * ENTRY_LEN..(i + 1) * ENTRY_LEN)?;
-    (suffix_at(entries, i) == key).then(|| bucket_min(e[SUFFIX_LEN]))
+fn hit(entries: &[u8], key: u64, i: usize) -> Option<u64> {
+    if i >= entries.len() / ENTRY_LEN {
+        return None;
+    }
+    let e = entry_at(entries, i);
+    (e >> CLASS_BITS == key).then(|| bucket_min((e as u8) & CLASS_MAX))
 }
 
 impl BreachIndex {
@@ -838,8 +867,14 @@ impl BreachIndex {
         if map[..8] != MAGIC {
             return Err(bad("wrong magic number".into()));
         }
-        if u32_at(8) != VERSION || u32_at(12) != PREFIX_BITS || u32_at(16) != ENTRY_LEN as u32 {
-            return Err(bad("unsupported version or layout".into()));
+        let version = u32_at(8);
+        if version != VERSION {
+            return Err(bad(format!(
+                "format version {version}, this Hygie reads version {VERSION} only: re-import the breach list with `hygie breached import LIST -o INDEX`"
+            )));
+        }
+        if u32_at(12) != PREFIX_BITS || u32_at(16) != ENTRY_LEN as u32 {
+            return Err(bad("unsupported layout".into()));
         }
         let entries = u64_at(24);
         let expected = (entries as u128) * ENTRY_LEN as u128 + (HEADER_LEN + TABLE_LEN) as u128;
@@ -1046,34 +1081,34 @@ mod tests {
             x
         };
         for n in [0usize, 1, 2, 3, 10, 100, 1500] {
-            // Sorted suffixes: evenly spread, then all bunched at one end (the worst case for a
-            // guess), with repeats.
+            // Sorted keys: evenly spread, then all bunched at one end (the worst case for a
+            // guess), with repeats; each entry with a count class in its low bits.
             for skew in [false, true] {
-                let mut keys: Vec<u128> = (0..n)
+                let mut keys: Vec<u64> = (0..n)
                     .map(|_| {
-                        let v = (u128::from(next()) << 64 | u128::from(next())) << 16;
-                        if skew { v >> 20 << 16 } else { v }
+                        let v = next() & KEY_MASK;
+                        if skew { v >> 20 } else { v }
                     })
                     .collect();
                 keys.sort_unstable();
                 let entries: Vec<u8> = keys
                     .iter()
-                    .flat_map(|k| {
-                        let mut e = k.to_be_bytes()[..SUFFIX_LEN].to_vec();
-                        e.push(1);
-                        e
-                    })
+                    .enumerate()
+                    .flat_map(|(i, k)| ((k << CLASS_BITS) | (i as u64 % 32)).to_le_bytes())
                     .collect();
                 let probes = keys
                     .iter()
                     .copied()
-                    .chain((0..50).map(|_| (u128::from(next()) << 64 | u128::from(next())) << 16))
-                    .chain([0, u128::MAX << 16]);
+                    .chain((0..50).map(|_| next() & KEY_MASK))
+                    .chain([0, KEY_MASK]);
                 for key in probes {
-                    let want = lower_bound(&entries, key, 0);
+                    let want = keys.partition_point(|&k| k < key);
+                    assert_eq!(lower_bound(&entries, key, 0), want, "n {n}");
                     for lo in [0, want / 2, want] {
                         assert_eq!(interpolation_bound(&entries, key, lo), want, "n {n}");
                     }
+                    let found = hit(&entries, key, want);
+                    assert_eq!(found.is_some(), keys.get(want) == Some(&key), "n {n}");
                 }
             }
         }
@@ -1088,7 +1123,10 @@ mod tests {
             (3, 2, 2),
             (4, 3, 4),
             (1000, 10, 512),
-            (u64::MAX, 64, 1 << 63),
+            ((1 << 30) + 5, 31, 1 << 30),
+            // The class saturates: larger counts are "at least 2^30".
+            (1 << 31, 31, 1 << 30),
+            (u64::MAX, 31, 1 << 30),
         ] {
             assert_eq!(count_bucket(count), b, "{count}");
             assert_eq!(bucket_min(b), min, "{count}");

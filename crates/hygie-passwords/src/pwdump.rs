@@ -13,7 +13,7 @@
 //! Anything else is an error naming the line and the field. Error messages never quote the line:
 //! it holds hashes.
 
-use crate::hash::{EMPTY_LM, NtHash, parse_hex16};
+use crate::hash::{EMPTY_LM, HIGH, NtHash, ge, gt, parse_hex16};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -186,9 +186,14 @@ pub fn parse(text: &str, source_name: &str) -> Result<Dump, DumpError> {
         from = to;
     }
     let parsed: Vec<Result<Part, (usize, String)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = parts[1..]
-            .iter()
-            .map(|&(part, first)| s.spawn(move || parse_part(part, first, 0)))
+        // Each part's accounts sized for its lines: grown by doubling, they would be copied
+        // (allocators without `mremap`, such as the binary's mimalloc, copy large blocks).
+        let handles: Vec<_> = (1..parts.len())
+            .map(|k| {
+                let (part, first) = parts[k];
+                let lines = parts.get(k + 1).map_or(first_line + 1, |p| p.1) - first;
+                s.spawn(move || parse_part(part, first, lines))
+            })
             .collect();
         // The first part's accounts receive the others': room for every line, so that joining
         // does not copy them.
@@ -289,7 +294,7 @@ fn parse_part(text: &str, first_line: usize, capacity: usize) -> Result<Part, (u
         i += 1;
         match parsed {
             Ok(Some(l)) => {
-                part.maybe_history |= history_suffix(l.name).is_some();
+                part.maybe_history |= may_be_history(l.name);
                 let domain = l.domain.map(|d| match &last_domain {
                     Some((last, arc)) if *last == d => arc.clone(),
                     _ => {
@@ -339,22 +344,12 @@ fn key_into(domain: Option<&str>, name: &str, k: &mut String) {
 /// Identities are compared through a 64-bit hash of the key, sorted; equal hashes are confirmed
 /// on the keys themselves.
 fn check_unique(accounts: &[Account], source_name: &str) -> Result<(), DumpError> {
-    // FNV-1a: keys are short, and equal hashes are confirmed on the keys, so a cheap hash
-    // (a fifth of SipHash's time here) is enough.
-    let fnv = |k: &str| {
-        k.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-    };
     let hash_range = |from: usize, to: usize| -> Vec<(u64, u32)> {
-        let mut buf = String::new();
+        let mut hasher = IdentityHasher::default();
         (from..to)
             .map(|i| {
                 let a = &accounts[i];
-                key_into(a.domain.as_deref(), &a.name, &mut buf);
-                // FNV's top bits mix poorly for short keys: spread before splitting on the top
-                // bit.
-                (fnv(&buf).wrapping_mul(0x9E37_79B9_7F4A_7C15), i as u32)
+                (hasher.hash(a.domain.as_ref(), &a.name), i as u32)
             })
             .collect()
     };
@@ -373,7 +368,7 @@ fn check_unique(accounts: &[Account], source_name: &str) -> Result<(), DumpError
         }
         first
     });
-    let hashed = crate::hash::sort_halves(hashed, |p| p.0 >> 63 == 1);
+    let hashed = crate::hash::sort_by_top16(hashed, |p| (p.0 >> 48) as u16);
     // (index of the duplicate, index of the first account with its identity)
     let mut first_dup: Option<(usize, usize)> = None;
     for run in hashed.chunk_by(|x, y| x.0 == y.0).filter(|r| r.len() > 1) {
@@ -406,6 +401,66 @@ fn check_unique(accounts: &[Account], source_name: &str) -> Result<(), DumpError
     }
 }
 
+/// A 64-bit hash of an account's identity (`key`), computed without building the key: equal
+/// keys give equal hashes (equal hashes are confirmed on the keys). ASCII parts are lower-cased
+/// and mixed eight bytes at a time; the domain's state is kept for the next account, which
+/// nearly always shares the same (`Arc`) domain.
+#[derive(Default)]
+struct IdentityHasher {
+    /// The last domain (by pointer) and the state after it.
+    domain: Option<(*const u8, usize, u64)>,
+    buf: String,
+}
+
+impl IdentityHasher {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    fn mix(h: u64, w: u64) -> u64 {
+        (h.rotate_left(23) ^ w).wrapping_mul(Self::K)
+    }
+
+    /// Mix one part of the key: its lower-case bytes, then its length (so that where one part
+    /// ends is part of the hash).
+    fn part(&mut self, mut h: u64, part: &str) -> u64 {
+        let ascii = part.is_ascii();
+        let bytes = if ascii {
+            part.as_bytes()
+        } else {
+            // As `key_into` does: the part's own lower case, hashed as bytes.
+            self.buf.clear();
+            self.buf.push_str(&part.to_lowercase());
+            self.buf.as_bytes()
+        };
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            let mut w = u64::from_le_bytes(b);
+            if ascii {
+                // 'A'..='Z' get their 0x20 bit: ASCII lower case, eight bytes at once.
+                w |= (ge(w, 0x41) & !gt(w, 0x5a) & HIGH) >> 2;
+            }
+            h = Self::mix(h, w);
+        }
+        Self::mix(h, bytes.len() as u64)
+    }
+
+    fn hash(&mut self, domain: Option<&Arc<str>>, name: &str) -> u64 {
+        let d: &str = domain.map_or("", |d| d);
+        let after_domain = match self.domain {
+            Some((p, len, h)) if p == d.as_ptr() && len == d.len() => h,
+            _ => {
+                let h = self.part(0xcbf2_9ce4_8422_2325, d);
+                self.domain = Some((d.as_ptr(), d.len(), h));
+                h
+            }
+        };
+        self.part(after_domain, name).wrapping_mul(Self::K)
+    }
+}
+
+/// `EMPTY_LM` in hexadecimal, lower case.
+const EMPTY_LM_HEX: &[u8; 32] = b"aad3b435b51404eeaad3b435b51404ee";
+
 /// The common account line — `[domain\\]user:rid:lm:nt:::` with a decimal RID, two hex hashes
 /// and an optional secretsdump status — read without the general parser's searches and
 /// splits. `None` sends the line to `parse_line`, which reads it the same way (a test checks
@@ -432,7 +487,9 @@ fn fast_line(line: &str) -> Option<Line<'_>> {
     if fields[32] != b':' || fields[65] != b':' {
         return None;
     }
-    let lm = parse_hex16(&fields[..32])?;
+    // Nearly every dump has no LM hashes: the LM field is then the hex of the empty LM hash,
+    // as secretsdump writes it (lower case), recognised without decoding it.
+    let lm_stored = fields[..32] != *EMPTY_LM_HEX && parse_hex16(&fields[..32])? != EMPTY_LM;
     let nt = parse_hex16(&fields[33..65])?;
     let rest = &line[c2 + 67..];
     let enabled = match rest {
@@ -453,7 +510,7 @@ fn fast_line(line: &str) -> Option<Line<'_>> {
         domain,
         name,
         rid,
-        lm_stored: lm != EMPTY_LM,
+        lm_stored,
         nt: Some(NtHash::from_bytes(nt)),
         enabled,
     })
@@ -516,6 +573,17 @@ fn parse_line(raw: &str) -> Result<Option<Line<'_>>, String> {
         },
         enabled,
     }))
+}
+
+/// Whether `name` may be a history line's (`history_suffix` decides): `_history` then digits at
+/// its end. Bytes only, on every account: most names have no trailing digits.
+fn may_be_history(name: &str) -> bool {
+    let b = name.as_bytes();
+    let mut end = b.len();
+    while end > 0 && b[end - 1].is_ascii_digit() {
+        end -= 1;
+    }
+    end < b.len() && b[..end].ends_with(b"_history")
 }
 
 /// `alice_history3` -> (`alice`, 3).
@@ -700,6 +768,53 @@ mod tests {
         }
     }
 
+    /// Equal identities (case-insensitive, no domain = empty domain, non-ASCII lower-cased as
+    /// `key` does) hash alike, whichever domain the hasher saw before; different ones differ.
+    #[test]
+    fn identity_hashes_follow_the_keys() {
+        let chu: Arc<str> = Arc::from("CHU");
+        let chu2: Arc<str> = Arc::from("chu");
+        let other: Arc<str> = Arc::from("CHU2");
+        let empty: Arc<str> = Arc::from("");
+        let ab: Arc<str> = Arc::from("ab");
+        let a: Arc<str> = Arc::from("a");
+        let long: Arc<str> = Arc::from("Centre-Hospitalier-Universitaire");
+        let elodie: Arc<str> = Arc::from("ÉLODIE.Dupont");
+        let ids: Vec<(Option<&Arc<str>>, &str)> = vec![
+            (Some(&chu), "Jean.Dupont"),
+            (Some(&chu2), "JEAN.DUPONT"),
+            (Some(&other), "jean.dupont"),
+            (None, "x"),
+            (Some(&empty), "X"),
+            (Some(&ab), "c"),
+            (Some(&a), "bc"),
+            (Some(&long), "administrateur-du-domaine"),
+            (Some(&long), "Administrateur-du-Domaine"),
+            (Some(&elodie), "Élodie"),
+            (Some(&chu), "élodie"),
+            (Some(&chu), "ÉLODIE"),
+        ];
+        for order in [false, true] {
+            let mut h = IdentityHasher::default();
+            let mut seq: Vec<usize> = (0..ids.len()).collect();
+            if order {
+                seq.reverse();
+            }
+            let mut hashes = vec![0u64; ids.len()];
+            for &i in &seq {
+                hashes[i] = h.hash(ids[i].0, ids[i].1);
+            }
+            for i in 0..ids.len() {
+                for j in 0..ids.len() {
+                    let same_key = key(ids[i].0.map(|d| &**d), ids[i].1)
+                        == key(ids[j].0.map(|d| &**d), ids[j].1);
+                    assert_eq!(hashes[i] == hashes[j], same_key, "{i} {j}");
+                }
+            }
+        }
+        assert_eq!(parse_hex16(EMPTY_LM_HEX), Some(EMPTY_LM));
+    }
+
     /// A dump big enough to be parsed in parallel parts gives the same accounts, lines and
     /// errors as line-by-line expectations, wherever the parts are cut.
     #[test]
@@ -829,5 +944,23 @@ mod tests {
         assert_eq!(history_suffix("a_history"), None);
         assert_eq!(history_suffix("_history1"), None);
         assert_eq!(history_suffix("a_historyx"), None);
+        for name in [
+            "a_history12",
+            "a_history",
+            "_history1",
+            "a_historyx",
+            "user0001",
+            "a_history99999999999",
+            "é_history3",
+            "",
+        ] {
+            // A superset of the history names, without their false negatives.
+            assert!(
+                may_be_history(name) || history_suffix(name).is_none(),
+                "{name}"
+            );
+        }
+        assert!(!may_be_history("user0001") && !may_be_history("jdupont"));
+        assert!(may_be_history("a_history12"));
     }
 }

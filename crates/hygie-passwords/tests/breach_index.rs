@@ -55,7 +55,7 @@ fn synthetic_list_is_indexed_and_queried() {
     let file_len = std::fs::metadata(dir.path().join("breach.idx"))
         .expect("index written")
         .len();
-    assert_eq!(file_len, 32 + 5 * 15 + 65537 * 8);
+    assert_eq!(file_len, 32 + 5 * 8 + 65537 * 8);
 
     for (i, p) in breached.iter().enumerate() {
         let count = 10u64.pow(i as u32 + 1);
@@ -154,6 +154,15 @@ fn opening_something_else_fails_cleanly() {
     let idx = build(dir.path(), "").expect("an empty list is a valid, empty index");
     assert!(idx.is_empty());
     let mut bytes = std::fs::read(dir.path().join("breach.idx")).expect("read");
+    // An index of an older format (version 1: 15-byte entries) asks for a re-import.
+    let mut v1 = bytes.clone();
+    v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+    std::fs::write(&p, &v1).expect("write");
+    let e = BreachIndex::open(&p).expect_err("old format").to_string();
+    assert!(
+        e.contains("format version 1") && e.contains("re-import"),
+        "{e}"
+    );
     bytes.push(0);
     std::fs::write(&p, &bytes).expect("write");
     let e = BreachIndex::open(&p)
@@ -170,7 +179,15 @@ fn to_hash((a, b, rest): &(u8, u8, Vec<u8>)) -> [u8; 16] {
     h
 }
 
-/// Index `entries`, then check single and batch lookups of `queries` against a linear scan.
+/// The first 75 bits of a hash: what the index keeps of it (16 in the bucket, 59 stored).
+fn key75(h: &[u8; 16]) -> u128 {
+    u128::from_be_bytes(*h) >> 53
+}
+
+/// Index `entries`, then check single and batch lookups of `queries` against a linear scan of
+/// the list, with the index's documented semantics: a query is found when a listed hash shares
+/// its first 75 bits (exactly the listed hash, or a false positive beyond those bits), with the
+/// power of two at or below the count of the first such hash in the list's order.
 fn check_against_scan(
     entries: &std::collections::BTreeMap<(u8, u8, Vec<u8>), u64>,
     queries: &[[u8; 16]],
@@ -183,15 +200,37 @@ fn check_against_scan(
     let dir = tempfile::tempdir().expect("temp dir");
     let idx = build(dir.path(), &text).expect("sorted unique list");
     prop_assert_eq!(idx.len(), list.len() as u64);
+    // Besides the given queries: each listed hash changed in its last bit and in its 76th (the
+    // first two bits not kept: found, as documented) and in its 75th (the last bit kept: found
+    // only if another listed hash has it).
+    let mut queries = queries.to_vec();
+    for (h, _) in list.iter().take(40) {
+        let mut last = *h;
+        last[15] ^= 1;
+        let mut first_dropped = *h;
+        first_dropped[9] ^= 0x10;
+        let mut last_kept = *h;
+        last_kept[9] ^= 0x20;
+        queries.extend([last, first_dropped, last_kept]);
+    }
     let as_nt: Vec<NtHash> = queries.iter().map(nt_from_bytes).collect();
     let batch = idx.lookup_batch(&as_nt);
     for (i, q) in queries.iter().enumerate() {
-        let naive = list.iter().find(|(h, _)| h == q).map(|(_, c)| *c);
+        let naive = list
+            .iter()
+            .find(|(h, _)| key75(h) == key75(q))
+            .map(|(_, c)| 1u64 << (63 - c.leading_zeros()));
         let single = idx.lookup(&as_nt[i]);
-        prop_assert_eq!(single.is_some(), naive.is_some());
+        prop_assert_eq!(single, naive, "query {}", i);
         prop_assert_eq!(batch[i], single);
-        if let (Some(lb), Some(c)) = (single, naive) {
-            prop_assert!(lb <= c && lb * 2 > c);
+        if let Some((_, c)) = list.iter().find(|(h, _)| h == q) {
+            // A listed hash is always found, with a lower bound of its count when no earlier
+            // hash shares its first 75 bits.
+            let lb = single.unwrap_or(0);
+            prop_assert!(lb >= 1);
+            if list.iter().filter(|(h, _)| key75(h) == key75(q)).count() == 1 {
+                prop_assert!(lb <= *c && lb * 2 > *c);
+            }
         }
     }
     Ok(())

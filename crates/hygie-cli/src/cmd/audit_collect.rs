@@ -104,15 +104,8 @@ pub struct NetArgs {
     /// Zone model (YAML).
     #[arg(long)]
     zones: PathBuf,
-    /// `nft -j list ruleset` output.
-    #[arg(long)]
-    nft: Vec<PathBuf>,
-    /// `iptables-save` output.
-    #[arg(long)]
-    iptables: Vec<PathBuf>,
-    /// `ipset save` output: the sets the iptables rules name with `-m set --match-set`.
-    #[arg(long)]
-    ipset: Vec<PathBuf>,
+    #[command(flatten)]
+    firewall: FirewallExports,
     /// Generic CSV rule table (src, dst, proto, dport, action).
     #[arg(long = "rules-csv")]
     rules_csv: Vec<PathBuf>,
@@ -133,18 +126,41 @@ pub struct WifiArgs {
     /// Controller export CSV: ssid, security, cipher, wps, pmf, usage, zone.
     #[arg(long = "controller-csv")]
     controller_csv: Vec<PathBuf>,
-    /// Zone model (YAML), to check guest SSIDs land in a guest zone.
+    /// Zone model (YAML), to check guest SSIDs land in a guest zone; with a firewall export,
+    /// that the guest zone is also isolated.
     #[arg(long)]
     zones: Option<PathBuf>,
-    /// `nft -j list ruleset` output: with --zones, the guest zone must also be isolated.
+    #[command(flatten)]
+    firewall: FirewallExports,
+}
+
+/// Firewall exports: the rules between zones for `network`, the guest zone's isolation for
+/// `wifi`.
+#[derive(Args)]
+pub struct FirewallExports {
+    /// `nft -j list ruleset` output.
     #[arg(long)]
     nft: Vec<PathBuf>,
-    /// `iptables-save` output (same use as --nft).
+    /// `iptables-save` output.
     #[arg(long)]
     iptables: Vec<PathBuf>,
-    /// `ipset save` output of the sets the iptables rules name.
+    /// `ipset save` output: the sets the iptables rules name with `-m set --match-set`.
     #[arg(long)]
     ipset: Vec<PathBuf>,
+}
+
+impl FirewallExports {
+    fn is_empty(&self) -> bool {
+        self.nft.is_empty() && self.iptables.is_empty()
+    }
+
+    fn into_inputs(self, zones: PathBuf) -> network::NetInputs {
+        let mut i = network::NetInputs::new(zones);
+        i.nft = self.nft;
+        i.iptables = self.iptables;
+        i.ipsets = self.ipset;
+        i
+    }
 }
 
 #[derive(Args)]
@@ -232,10 +248,7 @@ pub async fn run(ctx: &Ctx, cmd: CollectCmd) -> anyhow::Result<u8> {
         }
         CollectCmd::Network(a) => {
             let now = now(&a.common)?;
-            let mut i = network::NetInputs::new(a.zones);
-            i.nft = a.nft;
-            i.iptables = a.iptables;
-            i.ipsets = a.ipset;
+            let mut i = a.firewall.into_inputs(a.zones);
             i.csv_rules = a.rules_csv;
             i.flows = a.flows;
             i.csv_default = match a.csv_default.to_ascii_lowercase().as_str() {
@@ -251,13 +264,8 @@ pub async fn run(ctx: &Ctx, cmd: CollectCmd) -> anyhow::Result<u8> {
         }
         CollectCmd::Wifi(a) => {
             let now = now(&a.common)?;
-            let firewalls = (!a.nft.is_empty() || !a.iptables.is_empty()).then(|| {
-                let mut f = network::NetInputs::new(PathBuf::new());
-                f.nft = a.nft;
-                f.iptables = a.iptables;
-                f.ipsets = a.ipset;
-                f
-            });
+            let firewalls =
+                (!a.firewall.is_empty()).then(|| a.firewall.into_inputs(PathBuf::new()));
             let i = wifi::WifiInputs {
                 hostapd: a.hostapd,
                 controller_csv: a.controller_csv,

@@ -451,6 +451,49 @@ mod tests {
         assert_eq!(errs[1].location, "line 4");
     }
 
+    /// A line is read straight into fields when flat, through the shape's flattener when it is
+    /// an evtx_dump or Winlogbeat document: either way the event is the one the whole-document
+    /// path gives.
+    #[test]
+    fn json_lines_of_every_shape_read_as_whole_documents_do() {
+        let source: Arc<str> = Arc::from("t");
+        for line in [
+            r#"{"EventID": "4688", "Channel": "Security", "NewProcessName": "C:\\w.exe", "Data": ["a", 1]}"#,
+            r#"{"Event": {"System": {"EventID": 4625, "Channel": "Security", "Computer": "pc"}, "EventData": {"TargetUserName": "bob"}}}"#,
+            r#"{"@timestamp": "2025-01-01T00:00:00Z", "winlog": {"channel": "Security", "event_id": "4624", "event_data": {"LogonType": "3"}}}"#,
+            r#"{"msg": "x", "logsource": {"product": "linux"}, "a": {"b": 2}}"#,
+        ] {
+            let doc: Value = serde_json::from_str(line).expect("json");
+            let whole = json_to_event(doc, &source, 7).expect("event");
+            let by_line = json_text_to_event(line, &source, 7)
+                .expect("valid")
+                .expect("object");
+            assert_eq!(by_line.kind, whole.kind, "{line}");
+            assert_eq!(by_line.fields, whole.fields, "{line}");
+            assert_eq!(by_line.event_id(), whole.event_id(), "{line}");
+        }
+        let flat = json_text_to_event(r#"{"EventID": "4688", "Channel": "Security"}"#, &source, 1)
+            .expect("valid")
+            .expect("object");
+        assert_eq!(flat.kind, EventKind::Windows);
+        assert_eq!(flat.fields.get("EventID"), Some(&FieldValue::Int(4688)));
+        let beat = json_text_to_event(
+            r#"{"winlog": {"channel": "Security", "event_id": 4624, "event_data": {"LogonType": "3"}}}"#,
+            &source,
+            1,
+        )
+        .expect("valid")
+        .expect("object");
+        assert_eq!(beat.event_id(), Some(4624));
+        assert_eq!(beat.get_str("LogonType").as_deref(), Some("3"));
+        assert!(
+            json_text_to_event("[1]", &source, 1)
+                .expect("valid")
+                .is_none()
+        );
+        assert!(json_text_to_event("{\"a\": ", &source, 1).is_err());
+    }
+
     #[test]
     fn concatenated_pretty_json_with_corruption_resyncs() {
         let d = tempfile::tempdir().expect("tmp");

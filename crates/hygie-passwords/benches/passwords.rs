@@ -29,6 +29,7 @@
 
 use hygie_passwords::{
     AuditOptions, BreachIndex, Dictionary, NtHash, Sources, audit, import_file, parse_dump,
+    parse_dump_file,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -158,9 +159,7 @@ fn stage(args: &[String]) -> Result<(), String> {
         [s, dump, idx] if s == "audit" => {
             // Exactly what `hygie audit passwords` does with the files, timed by the parent.
             let t0 = Instant::now();
-            let text = std::fs::read_to_string(dump).map_err(|e| e.to_string())?;
-            let dump = parse_dump(&text, dump).map_err(|e| e.to_string())?;
-            drop(text);
+            let dump = parse_dump_file(Path::new(dump)).map_err(|e| e.to_string())?;
             let t_parse = t0.elapsed();
             let t1 = Instant::now();
             let index = BreachIndex::open(Path::new(idx)).map_err(|e| e.to_string())?;

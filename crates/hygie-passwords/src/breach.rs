@@ -747,13 +747,21 @@ fn map_file_range(file: &File, range: Option<(u64, usize, bool)>) -> std::io::Re
     // an index in place: `import` writes a new file and renames it over the old path, which leaves
     // the mapped inode untouched. Only an outside process truncating or rewriting the file in
     // place could break this, as with any memory-mapped reader. The breach list read by
-    // `import_file` is mapped here too: it is only read, and an outside change to it while
-    // importing is the same risk as for the index.
+    // `import_file` and the hash dump read by `pwdump::parse_file` are mapped here too: they are
+    // only read, and an outside change to them while they are read is the same risk as for the
+    // index.
     unsafe { opts.map(file) }
 }
 
 fn map_file(file: &File) -> std::io::Result<Mmap> {
     map_file_range(file, None)
+}
+
+/// A whole file mapped with every page at once, for a file read from end to end (a dump).
+pub(crate) fn map_whole(file: &File) -> std::io::Result<Mmap> {
+    let len = usize::try_from(file.metadata()?.len())
+        .map_err(|_| std::io::Error::other("file too large to map"))?;
+    map_file_range(file, Some((0, len, true)))
 }
 
 /// The stored key (hash bits 16..75) of entry `i`. Read as one aligned little-endian word;

@@ -23,4 +23,4 @@ pub use breach::{BreachError, BreachIndex, ImportStats, LineProblem, import, imp
 pub use dictionary::Dictionary;
 pub use directory::{AccountStatus, Directory, DirectoryError};
 pub use hash::NtHash;
-pub use pwdump::{Account, Dump, DumpError, parse as parse_dump};
+pub use pwdump::{Account, Dump, DumpError, parse as parse_dump, parse_file as parse_dump_file};

@@ -72,11 +72,8 @@ pub async fn passwords(ctx: &Ctx, a: PasswordsArgs) -> anyhow::Result<u8> {
     }
     // Parse every input before opening the store: bad input leaves no trace.
     let facility = Finess::parse(&a.facility)?;
-    let name = a.hashes.display().to_string();
-    let dump = {
-        let text = read_text(&a.hashes, "hash dump")?;
-        hygie_passwords::parse_dump(&text, &name).map_err(|e| exit::invalid(e.to_string()))?
-    };
+    let dump =
+        hygie_passwords::parse_dump_file(&a.hashes).map_err(|e| exit::invalid(e.to_string()))?;
     let directory = match &a.ad_snapshot {
         Some(p) => Some(
             Directory::parse(&read_text(p, "AD snapshot")?, &p.display().to_string())

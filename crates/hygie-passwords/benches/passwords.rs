@@ -323,12 +323,12 @@ fn main() {
         .fold(f64::MAX, f64::min);
     println!("read floor (cat, warm, best of 2): {floor:.2}s");
 
-    let (imp_wall, imp_rss, imp_out) = timed(
-        Command::new(&me)
-            .args(["stage", "import"])
-            .arg(&list)
-            .arg(&idx),
-    );
+    let import = || {
+        let mut c = Command::new(&me);
+        c.args(["stage", "import"]).arg(&list).arg(&idx);
+        c
+    };
+    let (imp_wall, imp_rss, imp_out) = timed(&mut import());
     println!(
         "import: {imp_wall:.2}s wall ({} in-process), {:.2}x the read floor, peak RSS {} MB, {} entries, index {} bytes ({:.2} bytes/entry)",
         value(&imp_out, "import_s"),
@@ -360,12 +360,7 @@ fn main() {
         timed(&mut sh(drop_caches));
         let (cold_floor, _, _) = timed(&mut sh(&cat));
         timed(&mut sh(drop_caches));
-        let (cold_wall, cold_rss, _) = timed(
-            Command::new(&me)
-                .args(["stage", "import"])
-                .arg(&list)
-                .arg(&idx),
-        );
+        let (cold_wall, cold_rss, _) = timed(&mut import());
         println!(
             "cold cache: read floor (cat) {cold_floor:.2}s; import {cold_wall:.2}s wall, {:.2}x the cold floor, peak RSS {} MB",
             cold_wall / cold_floor,

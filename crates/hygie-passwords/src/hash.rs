@@ -468,22 +468,34 @@ impl<T: Copy + Default> Md4Batch<T> {
         tag: T,
         done: &mut impl FnMut(T, NtHash),
     ) {
-        let end = n + suffix.len;
-        debug_assert!(end <= ONE_BLOCK_UNITS);
+        debug_assert!(n + suffix.len <= ONE_BLOCK_UNITS);
         let lane = self.n;
         for (w, &word) in stem.0.iter().enumerate() {
             self.words[w][lane] = word;
         }
+        self.put_suffix(lane, n, suffix);
+        self.commit(1, tag, done);
+    }
+
+    /// ORs `suffix`, placed after `n` units of stem, into `lane` and writes the block's length.
+    #[inline]
+    fn put_suffix(&mut self, lane: usize, n: usize, suffix: &SuffixWords) {
         for (j, &p) in suffix.words[n % 2].iter().enumerate() {
             // Past the block only on a caller's bug: ignored rather than a panic.
             if let Some(row) = self.words[..14].get_mut(n / 2 + j) {
                 row[lane] |= p;
             }
         }
-        self.words[14][lane] = (end as u32) * 16;
-        self.tags[lane] = tag;
-        self.expected[lane] = self.expect;
-        self.n += 1;
+        self.words[14][lane] = ((n + suffix.len) as u32) * 16;
+    }
+
+    /// Tags the next `k` lanes, whose words are written, and hashes the batch once it is full.
+    #[inline]
+    fn commit(&mut self, k: usize, tag: T, done: &mut impl FnMut(T, NtHash)) {
+        let lanes = self.n..self.n + k;
+        self.tags[lanes.clone()].fill(tag);
+        self.expected[lanes].fill(self.expect);
+        self.n += k;
         if self.n == LANES {
             self.flush(done);
         }
@@ -514,20 +526,9 @@ impl<T: Copy + Default> Md4Batch<T> {
             }
         }
         for (j, suffix) in suffixes.iter().enumerate() {
-            for (i, &p) in suffix.words[n % 2].iter().enumerate() {
-                // Past the block only on a caller's bug: ignored rather than a panic.
-                if let Some(row) = self.words[..14].get_mut(n / 2 + i) {
-                    row[lane + j] |= p;
-                }
-            }
-            self.words[14][lane + j] = ((n + suffix.len) as u32) * 16;
-            self.tags[lane + j] = tag;
-            self.expected[lane + j] = self.expect;
+            self.put_suffix(lane + j, n, suffix);
         }
-        self.n += K;
-        if self.n == LANES {
-            self.flush(done);
-        }
+        self.commit(K, tag, done);
     }
 
     /// Queue a candidate already laid out as an MD4 block.
@@ -542,12 +543,7 @@ impl<T: Copy + Default> Md4Batch<T> {
         for (w, &word) in words.iter().enumerate() {
             self.words[w][lane] = word;
         }
-        self.tags[lane] = tag;
-        self.expected[lane] = self.expect;
-        self.n += 1;
-        if self.n == LANES {
-            self.flush(done);
-        }
+        self.commit(1, tag, done);
     }
 
     /// Queue a password given as text (UTF-16LE encoded here, truncated at 128 units).
@@ -587,12 +583,7 @@ impl<T: Copy + Default> Md4Batch<T> {
         }
         self.words[14][lane] = (n as u32) * 16;
         self.words[15][lane] = 0;
-        self.tags[lane] = tag;
-        self.expected[lane] = self.expect;
-        self.n += 1;
-        if self.n == LANES {
-            self.flush(done);
-        }
+        self.commit(1, tag, done);
     }
 
     #[inline]

@@ -40,6 +40,14 @@ impl FieldValue {
         }
     }
 
+    pub fn into_json(self) -> Value {
+        match self {
+            FieldValue::Str(s) => Value::String(s),
+            FieldValue::Json(v) => *v,
+            other => other.to_json(),
+        }
+    }
+
     /// The value as JSON (a copy).
     pub fn to_json(&self) -> Value {
         match self {
@@ -262,6 +270,15 @@ impl Fields {
     pub fn to_map(&self) -> Map<String, Value> {
         self.iter()
             .map(|(k, v)| (k.to_string(), v.to_json()))
+            .collect()
+    }
+
+    /// The fields as a JSON object, moved rather than copied.
+    pub fn into_map(self) -> Map<String, Value> {
+        self.names
+            .into_iter()
+            .zip(self.values)
+            .map(|(k, v)| (k, v.into_json()))
             .collect()
     }
 
@@ -575,6 +592,7 @@ mod tests {
         assert_eq!(fields.field_keys(), reference.field_keys());
         assert_eq!(fields.top_level_keys(), reference.top_level_keys());
         assert_eq!(Event::to_json(&fields), doc);
+        assert_eq!(Value::Object(fields.clone().into_map()), doc);
         assert!(fields.any_string_value(&|s| s == "admin"));
         assert!(!fields.any_string_value(&|s| s == "nobody"));
     }

@@ -86,6 +86,28 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, Format)>, errors: &mut Vec<InputErro
     }
 }
 
+/// The shapes a JSON event comes in.
+#[derive(PartialEq)]
+enum Shape {
+    /// evtx_dump / `evtx` rendering: `{"Event": {"System": ..}}`.
+    EvtxDump,
+    /// Winlogbeat / ECS: `{"winlog": {..}}`.
+    Winlogbeat,
+    /// Already flat (forwarded events, syslog-to-JSON, anything else).
+    Flat,
+}
+
+/// The shape of an object, from its top-level objects and arrays (`nested`).
+fn shape<'a>(nested: impl Fn(&str) -> Option<&'a Value>) -> Shape {
+    if nested("Event").is_some_and(|e| e.get("System").is_some()) {
+        Shape::EvtxDump
+    } else if nested("winlog").is_some_and(Value::is_object) {
+        Shape::Winlogbeat
+    } else {
+        Shape::Flat
+    }
+}
+
 /// Turn one JSON document into an event, whatever its shape.
 pub fn json_to_event(doc: Value, source: &Arc<str>, record: u64) -> Option<LogEvent> {
     let origin = Origin {
@@ -95,20 +117,17 @@ pub fn json_to_event(doc: Value, source: &Arc<str>, record: u64) -> Option<LogEv
     let Value::Object(map) = doc else {
         return None;
     };
-    if map.get("Event").is_some_and(|e| e.get("System").is_some()) {
-        return flatten_evtx_json(Value::Object(map))
-            .map(|f| LogEvent::from_fields(EventKind::Windows, f, origin));
+    let windows = |f: Fields| LogEvent::from_fields(EventKind::Windows, f, origin.clone());
+    match shape(|k| map.get(k)) {
+        Shape::EvtxDump => flatten_evtx_json(Value::Object(map)).map(windows),
+        Shape::Winlogbeat => flatten_winlogbeat(Value::Object(map)).map(windows),
+        Shape::Flat => Some(flat_event(Fields::from_map(map), origin)),
     }
-    if map.get("winlog").is_some_and(Value::is_object) {
-        return flatten_winlogbeat(Value::Object(map))
-            .map(|f| LogEvent::from_fields(EventKind::Windows, f, origin));
-    }
-    Some(flat_event(Fields::from_map(map), origin))
 }
 
 /// One JSON text (a line of NDJSON, a streamed message) into an event, whatever its shape;
 /// `Ok(None)` when it is JSON but not an object. Flat objects, the usual shape of forwarded
-/// events, are read straight into fields; the nested shapes go through [`json_to_event`].
+/// events, are read straight into fields; the nested shapes go on to [`json_to_event`].
 pub fn json_text_to_event(
     text: &str,
     source: &Arc<str>,
@@ -117,10 +136,16 @@ pub fn json_text_to_event(
     let Some(fields) = Fields::from_json_str(text)? else {
         return Ok(None);
     };
-    let nested_shape = matches!(fields.get("Event"), Some(FieldValue::Json(e)) if e.get("System").is_some())
-        || matches!(fields.get("winlog"), Some(FieldValue::Json(w)) if w.is_object());
-    if nested_shape {
-        return Ok(json_to_event(serde_json::from_str(text)?, source, record));
+    let nested = |k: &str| match fields.get(k) {
+        Some(FieldValue::Json(v)) => Some(&**v),
+        _ => None,
+    };
+    if shape(nested) != Shape::Flat {
+        return Ok(json_to_event(
+            Value::Object(fields.into_map()),
+            source,
+            record,
+        ));
     }
     let origin = Origin {
         source: source.clone(),

@@ -757,10 +757,10 @@ fn map_file(file: &File) -> std::io::Result<Mmap> {
     map_file_range(file, None)
 }
 
-/// A whole file mapped with every page at once, for a file read from end to end (a dump).
-pub(crate) fn map_whole(file: &File) -> std::io::Result<Mmap> {
-    let len = usize::try_from(file.metadata()?.len())
-        .map_err(|_| std::io::Error::other("file too large to map"))?;
+/// A whole file of `len` bytes mapped with every page at once, for a file read from end to end
+/// (a dump).
+pub(crate) fn map_whole(file: &File, len: u64) -> std::io::Result<Mmap> {
+    let len = usize::try_from(len).map_err(|_| std::io::Error::other("file too large to map"))?;
     map_file_range(file, Some((0, len, true)))
 }
 

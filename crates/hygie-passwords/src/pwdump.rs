@@ -175,7 +175,7 @@ pub fn parse_file(path: &std::path::Path) -> Result<Dump, DumpError> {
     if len == 0 {
         return parse("", &source_name);
     }
-    let map = crate::breach::map_whole(&file).map_err(read_err)?;
+    let map = crate::breach::map_whole(&file, len).map_err(read_err)?;
     let text = std::str::from_utf8(&map).map_err(|e| {
         let line = memchr::memchr_iter(b'\n', &map[..e.valid_up_to()]).count() + 1;
         line_err(&source_name, line, "not UTF-8 text")

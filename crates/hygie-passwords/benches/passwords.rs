@@ -197,7 +197,7 @@ fn stage(args: &[String]) -> Result<(), String> {
             let text = std::fs::read_to_string(dump).map_err(|e| e.to_string())?;
             let dump = parse_dump(&text, dump).map_err(|e| e.to_string())?;
             let index = BreachIndex::open(Path::new(idx)).map_err(|e| e.to_string())?;
-            let accounts: Vec<NtHash> = dump.accounts.iter().filter_map(|a| a.nt_hash()).collect();
+            let accounts: Vec<NtHash> = dump.accounts().filter_map(|a| a.nt_hash()).collect();
             let mut hashes = accounts.clone();
             hashes.sort_unstable();
             hashes.dedup();

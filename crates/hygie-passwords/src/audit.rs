@@ -7,8 +7,8 @@ use crate::breach::BreachIndex;
 use crate::dictionary::Dictionary;
 use crate::directory::Directory;
 use crate::hash::{
-    Block, EMPTY_NT, HIGH, HashTable, Md4Batch, NtHash, NtHasher, ONE_BLOCK_UNITS, SuffixWords, ge,
-    gt, sort_by_top16,
+    Block, EMPTY_NT, HIGH, HashTable, LANES, Lanes, Md4Batch, NtHash, NtHasher, ONE_BLOCK_UNITS,
+    first_words_equal, ge, gt, md4_hashes, sort_by_top16_iter,
 };
 use crate::pwdump::{Account, Dump};
 use hygie_core::{CheckRun, Localized, MeasureId, RuleOutcome, RuleResult, Severity};
@@ -274,24 +274,24 @@ struct ByHash {
 
 impl ByHash {
     fn new(subjects: &[Subject<'_>]) -> ByHash {
-        let pairs: Vec<(NtHash, u32)> = subjects
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.nt, i as u32))
-            .collect();
-        let pairs = sort_by_top16(pairs, |p| p.0.top16());
-        let mut starts = Vec::new();
-        let mut distinct = Vec::new();
-        for (i, (h, _)) in pairs.iter().enumerate() {
-            if distinct.last() != Some(h) {
-                distinct.push(*h);
+        let pairs = sort_by_top16_iter(
+            subjects.iter().enumerate().map(|(i, s)| (s.nt, i as u32)),
+            |p| p.0.top16(),
+        );
+        let mut starts = Vec::with_capacity(pairs.len() + 1);
+        let mut distinct: Vec<NtHash> = Vec::with_capacity(pairs.len());
+        let mut ordered = Vec::with_capacity(pairs.len());
+        for (i, &(h, s)) in pairs.iter().enumerate() {
+            if distinct.last() != Some(&h) {
+                distinct.push(h);
                 starts.push(i as u32);
             }
+            ordered.push(s);
         }
         starts.push(pairs.len() as u32);
         ByHash {
-            hashes: HashTable::new(distinct),
-            subjects: pairs.into_iter().map(|(_, i)| i).collect(),
+            hashes: HashTable::from_sorted(distinct),
+            subjects: ordered,
             starts,
         }
     }
@@ -323,6 +323,7 @@ impl ByHash {
 /// Collects the findings and the outcome of each check, in the order the checks run.
 struct Recorder<'s, 'a> {
     subjects: &'s [Subject<'a>],
+    threads: usize,
     findings: Vec<Finding>,
     outcomes: Vec<CheckOutcome>,
 }
@@ -333,10 +334,29 @@ impl Recorder<'_, '_> {
     fn accounts(&mut self, def: &CheckDef, mut hit: Vec<usize>) {
         hit.sort_unstable();
         hit.dedup();
-        let named = hit
-            .iter()
-            .map(|&i| (self.subjects[i].name(), self.subjects[i].privileged));
-        self.named(def, named.collect());
+        let name = |&i: &usize| (self.subjects[i].name(), self.subjects[i].privileged);
+        // Each name is a cache miss or two (the account, then its name): a breach check that
+        // names a tenth of a million accounts does it on every thread.
+        let named = if hit.len() >= 1 << 14 && self.threads > 1 {
+            let per = hit.len().div_ceil(self.threads);
+            std::thread::scope(|s| {
+                let parts: Vec<_> = hit
+                    .chunks(per)
+                    .map(|part| s.spawn(move || part.iter().map(name).collect::<Vec<_>>()))
+                    .collect();
+                let mut all = Vec::with_capacity(hit.len());
+                for p in parts {
+                    match p.join() {
+                        Ok(v) => all.extend(v),
+                        Err(p) => std::panic::resume_unwind(p),
+                    }
+                }
+                all
+            })
+        } else {
+            hit.iter().map(name).collect()
+        };
+        self.named(def, named);
     }
 
     /// Like `accounts`, for (name, privileged) pairs.
@@ -419,7 +439,7 @@ impl Recorder<'_, '_> {
 /// Run every check on `dump`.
 pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditReport {
     let mut summary = Summary {
-        accounts: dump.accounts.len(),
+        accounts: dump.len(),
         audited: 0,
         disabled_skipped: 0,
         without_nt_hash: 0,
@@ -428,9 +448,9 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
         dictionary_candidates: sources.dictionary.map_or(0, Dictionary::candidate_count),
         breach_index_entries: sources.breach.map(BreachIndex::len),
     };
-    let mut subjects = Vec::with_capacity(dump.accounts.len());
+    let mut subjects = Vec::with_capacity(dump.len());
     let mut lm_accounts = Vec::new();
-    for a in &dump.accounts {
+    for a in dump.accounts() {
         let status = sources.directory.and_then(|d| d.get(&a.name));
         let enabled = status.map(|s| s.enabled).or(a.enabled).unwrap_or(true);
         if !enabled && !opts.include_disabled {
@@ -458,6 +478,7 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
     let threads = opts.threads.max(1);
     let mut r = Recorder {
         subjects: &subjects,
+        threads,
         findings: Vec::new(),
         outcomes: Vec::new(),
     };
@@ -571,21 +592,55 @@ struct UsernameVariants {
     units: AsciiForms,
 }
 
-/// A candidate of `UsernameVariants::for_each_ascii`: a whole block, or a stem of `n` units
-/// and a suffix (`Md4Batch::push_stem_suffix`).
-enum Variant<'a> {
-    Whole(&'a Block),
-    /// A stem of `n` units followed by each of the suffixes in turn.
-    Suffixed(&'a Block, usize, &'a [SuffixWords; 5]),
+/// What the variants of an ASCII user name add to its forms, laid out for hashing all the
+/// variants of one name at once, one per MD4 lane (`UsernameVariants::ascii_name_matches`).
+///
+/// Lanes 0 to 4 hold the name as written, lower case, Capitalised, UPPER case and reversed;
+/// lanes 5 to 9 the lower-case name followed by each suffix, lanes 10 to 14 the Capitalised
+/// name followed by each suffix (`for_each`'s candidates); lane 15 repeats lane 1 and is not
+/// compared. Each lane is one of five forms of the name ORed with a tail that depends only on
+/// the name's length: the suffix, the `0x80` terminator and the bit length.
+struct AsciiForms {
+    /// `tails[n][w][l]`: word `w` of lane `l`'s tail for a name of `n` characters.
+    tails: Vec<[Lanes; 16]>,
 }
 
-/// What `UsernameVariants::for_each_ascii` needs besides the name: the year suffixes as UTF-16
-/// units and the longest suffix.
-struct AsciiForms {
-    years: [Vec<u16>; 2],
-    longest_suffix: usize,
-    /// The five suffixes as `SuffixWords`, when all are short enough.
-    suffix_words: Option<[SuffixWords; 5]>,
+/// The form of the name in each lane: 0 as written, 1 lower case, 2 Capitalised, 3 UPPER case,
+/// 4 reversed.
+const FORM_OF_LANE: [usize; LANES] = [0, 1, 2, 3, 4, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 1];
+/// The lanes holding a candidate (lane 15 repeats lane 1).
+const CANDIDATE_LANES: u32 = (1 << 15) - 1;
+
+impl AsciiForms {
+    /// The tails for names of up to `ONE_BLOCK_UNITS` minus the longest suffix characters.
+    fn new(suffixes: &[&[u16]; 5]) -> AsciiForms {
+        let longest = suffixes.iter().map(|s| s.len()).max().unwrap_or(0);
+        let suffix_of_lane = |l: usize| -> &[u16] {
+            match l {
+                5..10 => suffixes[l - 5],
+                10..15 => suffixes[l - 10],
+                _ => &[],
+            }
+        };
+        let tails = (0..=ONE_BLOCK_UNITS.saturating_sub(longest))
+            .map(|n| {
+                let lanes: [[u32; 16]; LANES] = std::array::from_fn(|l| {
+                    let suffix = suffix_of_lane(l);
+                    let mut units = [0u16; 28];
+                    units[n..n + suffix.len()].copy_from_slice(suffix);
+                    units[n + suffix.len()] = 0x80;
+                    let mut words = [0u32; 16];
+                    for (word, pair) in words.iter_mut().zip(units.chunks_exact(2)) {
+                        *word = u32::from(pair[0]) | (u32::from(pair[1]) << 16);
+                    }
+                    words[14] = ((n + suffix.len()) as u32) * 16;
+                    words
+                });
+                std::array::from_fn(|w| std::array::from_fn(|l| lanes[l][w]))
+            })
+            .collect();
+        AsciiForms { tails }
+    }
 }
 
 /// An ASCII string of up to 32 bytes, zero-padded: case changes and reversal work on its four
@@ -639,20 +694,13 @@ impl UsernameVariants {
             years[0].encode_utf16().collect(),
             years[1].encode_utf16().collect(),
         ];
-        let suffix_words = (|| {
-            Some([
-                SuffixWords::new(&[0x31])?,
-                SuffixWords::new(&[0x31, 0x32, 0x33])?,
-                SuffixWords::new(&[0x21])?,
-                SuffixWords::new(&year_units[0])?,
-                SuffixWords::new(&year_units[1])?,
-            ])
-        })();
-        let units = AsciiForms {
-            years: year_units,
-            longest_suffix: years.iter().map(String::len).max().unwrap_or(0).max(3),
-            suffix_words,
-        };
+        let units = AsciiForms::new(&[
+            &[0x31],
+            &[0x31, 0x32, 0x33],
+            &[0x21],
+            &year_units[0],
+            &year_units[1],
+        ]);
         UsernameVariants {
             years,
             lower: String::new(),
@@ -664,70 +712,53 @@ impl UsernameVariants {
         }
     }
 
-    /// Whether `for_each_ascii` takes `name`: ASCII, and short enough for every variant to fit
-    /// in one MD4 block.
+    /// Whether `ascii_name_matches` takes `name`: ASCII, not empty, and short enough for every
+    /// variant to fit in one MD4 block.
     fn fits_ascii(&self, name: &str) -> bool {
-        name.is_ascii() && name.len() + self.units.longest_suffix <= ONE_BLOCK_UNITS
+        name.is_ascii() && (1..self.units.tails.len()).contains(&name.len())
     }
 
-    /// `for_each` for a name that `fits_ascii`, with each variant given as its MD4 block: the
-    /// same candidates in the same order (a test compares both). Each form is laid out once, in
-    /// fixed-size arrays; its suffixed variants patch a copy of its block. (Built as `String`s
-    /// and encoded to UTF-16, the variants cost more than hashing them.)
-    ///
-    /// Suffixed variants are given as a stem and a suffix when the suffixes are short enough for
-    /// `SuffixWords` (four-digit years), as whole blocks otherwise.
-    fn for_each_ascii(&mut self, name: &[u8], mut f: impl FnMut(Variant<'_>)) {
-        let AsciiForms {
-            years,
-            longest_suffix,
-            suffix_words,
-        } = &self.units;
-        let n = name.len();
-        if n + *longest_suffix > ONE_BLOCK_UNITS {
-            return;
+    /// Whether some variant of `name` (one that `fits_ascii`) has the hash `nt`: `for_each`'s
+    /// candidates, hashed together in the sixteen lanes of one MD4 batch (see `AsciiForms`).
+    /// Each lane's block is one of five forms of the name ORed with a precomputed tail, a
+    /// vector operation per block word, where queuing the candidates one by one into the lanes
+    /// of an `Md4Batch` cost several times more than hashing them.
+    fn ascii_name_matches(&self, name: &[u8], nt: &NtHash) -> bool {
+        let Some(m) = self.ascii_name_lanes(name) else {
+            return false;
+        };
+        let lanes = first_words_equal(&m, &[nt.first_word(); LANES]) & CANDIDATE_LANES;
+        // A first word matches by chance once in 2^32 lanes: the whole hashes are rarely needed.
+        lanes != 0 && {
+            let hashes = md4_hashes(&m);
+            (0..LANES).any(|l| lanes & (1 << l) != 0 && hashes[l] == *nt)
         }
+    }
+
+    /// The MD4 blocks of the variants of `name` in the lanes given by `AsciiForms`.
+    #[inline]
+    fn ascii_name_lanes(&self, name: &[u8]) -> Option<[Lanes; 16]> {
+        let n = name.len();
+        let tail = self.units.tails.get(n)?;
         let mut as_written: Ascii32 = [0; 32];
         as_written[..n].copy_from_slice(name);
         let lower = ascii_lower(&as_written);
         let upper = ascii_upper(&as_written);
-        let mut cap = lower;
-        cap[0] = upper[0];
         // The 32 bytes reversed put the name's last byte at 32 - n.
         let mirrored = mirror(&lower);
         let mut reversed: Ascii32 = [0; 32];
         reversed[..n].copy_from_slice(&mirrored[32 - n..]);
-        let bare: [&Ascii32; 5] = [&as_written, &lower, &cap, &upper, &reversed];
-        // The lower-case and Capitalised forms differ in their first unit at most: both
-        // stems and blocks come from one widening of the lower-case bytes.
         let lower_stem = Block::ascii_stem(&lower);
-        let cap_stem = lower_stem.with_unit(0, u16::from(cap[0]));
-        let lower_block = lower_stem.terminated(n);
-        let cap_block = cap_stem.terminated(n);
-        for (i, b) in bare.iter().enumerate() {
-            if n > 0 && !bare[..i].contains(b) {
-                f(Variant::Whole(&match i {
-                    1 => lower_block,
-                    2 => cap_block,
-                    _ => Block::from_ascii(b, n),
-                }));
-            }
-        }
-        let cap_differs = cap != lower;
-        if let Some(suffixes) = suffix_words {
-            let cap_stem = cap_differs.then_some(cap_stem);
-            for b in std::iter::once(&lower_stem).chain(&cap_stem) {
-                f(Variant::Suffixed(b, n, suffixes));
-            }
-            return;
-        }
-        let suffixes: [&[u16]; 5] = [&[0x31], &[0x31, 0x32, 0x33], &[0x21], &years[0], &years[1]];
-        let cap_block = cap_differs.then_some(cap_block);
-        for b in std::iter::once(&lower_block).chain(&cap_block) {
-            for s in suffixes {
-                f(Variant::Whole(&b.append(n, s)));
-            }
-        }
+        let forms: [[u32; 16]; 5] = [
+            *Block::ascii_stem(&as_written).words(),
+            *lower_stem.words(),
+            *lower_stem.with_unit(0, u16::from(upper[0])).words(),
+            *Block::ascii_stem(&upper).words(),
+            *Block::ascii_stem(&reversed).words(),
+        ];
+        Some(std::array::from_fn(|w| {
+            std::array::from_fn(|l| forms[FORM_OF_LANE[l]][w] | tail[w][l])
+        }))
     }
 
     /// Call `f` with each variant of `name`: the name as written, lower case, Capitalised, UPPER
@@ -799,30 +830,31 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
             .map(|part| {
                 s.spawn(move || {
                     let mut variants = UsernameVariants::new(year);
+                    // Names that do not fit `ascii_name_matches` go through a batch.
                     let mut batch: Md4Batch<u32> = Md4Batch::expecting();
                     let mut hit = Vec::new();
+                    let mut batch_hit = Vec::new();
                     let mut done = |i: u32, h: NtHash| {
                         if subjects[i as usize].nt == h {
-                            hit.push(i as usize);
+                            batch_hit.push(i as usize);
                         }
                     };
                     for &i in part {
-                        batch.expect(&subjects[i as usize].nt);
-                        let name = &subjects[i as usize].account.name;
+                        let subject = &subjects[i as usize];
+                        let name = &subject.account.name;
                         if variants.fits_ascii(name) {
-                            variants.for_each_ascii(name.as_bytes(), |v| match v {
-                                Variant::Whole(block) => batch.push_block(block, i, &mut done),
-                                Variant::Suffixed(stem, n, suffixes) => {
-                                    batch.push_stem_suffixes(stem, n, suffixes, i, &mut done)
-                                }
-                            });
+                            if variants.ascii_name_matches(name.as_bytes(), &subject.nt) {
+                                hit.push(i as usize);
+                            }
                         } else {
+                            batch.expect(&subject.nt);
                             variants.for_each(name, |cand| {
                                 batch.push_str(cand, i, &mut done);
                             });
                         }
                     }
                     batch.finish(&mut done);
+                    hit.extend(batch_hit);
                     hit
                 })
             })
@@ -908,7 +940,7 @@ mod tests {
 
     #[test]
     fn ascii_variants_are_the_string_variants() {
-        // Year 10026: five-digit suffixes are given as whole blocks (`Block::append`).
+        // Year 10026: five-digit suffixes leave room for shorter names only.
         for year in [2026, 10026] {
             ascii_variants_match(year);
         }
@@ -934,20 +966,36 @@ mod tests {
             v.for_each(name, |c| {
                 strings.push(c.encode_utf16().collect::<Vec<u16>>())
             });
-            let mut units: Vec<Vec<u16>> = Vec::new();
-            v.for_each_ascii(name.as_bytes(), |c| match c {
-                Variant::Whole(b) => units.push(b.units()),
-                Variant::Suffixed(stem, n, suffixes) => {
-                    let mut batch: Md4Batch<()> = Md4Batch::new();
-                    batch.push_stem_suffixes(stem, n, suffixes, (), &mut |(), _| {});
-                    units.extend((0..suffixes.len()).map(|j| batch.lane_units(j)));
-                }
-            });
-            if v.fits_ascii(name) {
-                assert_eq!(units, strings, "{name}");
-            } else {
-                assert!(units.is_empty(), "{name}");
+            if !v.fits_ascii(name) {
+                let longest_suffix = year.to_string().len().max(3);
+                assert!(
+                    name.is_empty() || name.len() + longest_suffix > ONE_BLOCK_UNITS,
+                    "{name}"
+                );
+                continue;
             }
+            // Every lane holds a candidate of `for_each` and each candidate is in a lane.
+            let m = v.ascii_name_lanes(name.as_bytes()).expect("fits");
+            let lanes: Vec<Vec<u16>> = (0..LANES)
+                .map(|l| Block::from_words(std::array::from_fn(|w| m[w][l])).units())
+                .collect();
+            assert_eq!(lanes[15], lanes[1], "{name}");
+            let mut got = lanes[..15].to_vec();
+            got.sort();
+            got.dedup();
+            strings.sort();
+            assert_eq!(got, strings, "{name}");
+            // Each lane's hash is its candidate's, and a name matches exactly its candidates.
+            let hashes = md4_hashes(&m);
+            for (l, units) in lanes.iter().enumerate() {
+                let text = String::from_utf16(units).expect("ASCII");
+                assert_eq!(hashes[l], NtHash::of_password(&text), "{name} lane {l}");
+                assert!(
+                    v.ascii_name_matches(name.as_bytes(), &hashes[l]),
+                    "{name} {l}"
+                );
+            }
+            assert!(!v.ascii_name_matches(name.as_bytes(), &NtHash::of_password("Str0ng!pass")));
         }
     }
 }

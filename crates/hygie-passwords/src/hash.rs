@@ -4,8 +4,22 @@
 use md4::{Digest, Md4};
 
 /// An NT hash (MD4 of the UTF-16LE password). Never printed: `Debug` shows `NtHash(<redacted>)`.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct NtHash([u8; 16]);
+
+/// The order of the bytes (as the derived order would be), compared as one big-endian number:
+/// two 64-bit comparisons instead of a byte-by-byte `memcmp` in the audit's million-hash sorts.
+impl Ord for NtHash {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        u128::from_be_bytes(self.0).cmp(&u128::from_be_bytes(other.0))
+    }
+}
+
+impl PartialOrd for NtHash {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 /// NT hashes are uniformly distributed: hashing their first eight bytes is enough, and cheaper
 /// than feeding all sixteen (plus a length) to the hasher.
@@ -39,6 +53,20 @@ impl NtHash {
     pub fn of_password(password: &str) -> NtHash {
         let mut buf = Vec::with_capacity(password.len() * 2);
         NtHasher.hash_into(password, &mut buf)
+    }
+
+    /// The hash whose MD4 state words are `w` (little-endian, as MD4 outputs them).
+    pub(crate) fn from_words(w: [u32; 4]) -> NtHash {
+        let mut out = [0u8; 16];
+        for (bytes, w) in out.chunks_exact_mut(4).zip(w) {
+            bytes.copy_from_slice(&w.to_le_bytes());
+        }
+        NtHash(out)
+    }
+
+    /// The first MD4 state word of the hash (what `first_words_equal` compares).
+    pub(crate) fn first_word(&self) -> u32 {
+        u32::from_le_bytes([self.0[0], self.0[1], self.0[2], self.0[3]])
     }
 
     pub(crate) fn from_bytes(b: [u8; 16]) -> NtHash {
@@ -189,25 +217,17 @@ impl Block {
         Block(w)
     }
 
-    /// The block of the ASCII bytes `bytes[..n]` (`n` at most `ONE_BLOCK_UNITS`; the bytes
-    /// from `n` on must be zero). Each byte is one UTF-16 unit: the words are the bytes widened
-    /// two by two, a fixed-length loop.
-    #[inline]
-    pub(crate) fn from_ascii(bytes: &[u8; 32], n: usize) -> Block {
-        Block::ascii_stem(bytes).terminated(n)
-    }
-
-    /// The block of a stem of `n` units (`ascii_stem`, `stem`: zero from unit `n` on).
-    #[inline]
-    pub(crate) fn terminated(&self, n: usize) -> Block {
-        let mut b = *self;
-        b.set_unit(n, 0x80);
-        b.0[14] = (n as u32) * 16;
-        b
-    }
-
     /// This block with unit `at` replaced (`at` below 28).
     #[inline]
+    pub(crate) fn words(&self) -> &[u32; 16] {
+        &self.0
+    }
+
+    #[cfg(test)]
+    pub(crate) fn from_words(w: [u32; 16]) -> Block {
+        Block(w)
+    }
+
     pub(crate) fn with_unit(&self, at: usize, unit: u16) -> Block {
         let mut b = *self;
         b.set_unit(at, unit);
@@ -231,21 +251,6 @@ impl Block {
         if let Some(w) = self.0[..14].get_mut(at / 2) {
             *w = (*w & !(0xffff << shift)) | (u32::from(unit) << shift);
         }
-    }
-
-    /// The block of this block's `n` units followed by `suffix` (`n + suffix.len()` at most
-    /// `ONE_BLOCK_UNITS`, which callers check).
-    #[inline]
-    pub(crate) fn append(&self, n: usize, suffix: &[u16]) -> Block {
-        let mut b = *self;
-        let end = n + suffix.len();
-        debug_assert!(end <= ONE_BLOCK_UNITS);
-        for (k, &unit) in suffix.iter().enumerate() {
-            b.set_unit(n + k, unit);
-        }
-        b.set_unit(end, 0x80);
-        b.0[14] = (end as u32) * 16;
-        b
     }
 }
 
@@ -284,7 +289,7 @@ impl SuffixWords {
 /// MD4 than with 8 lanes).
 pub(crate) const LANES: usize = 16;
 
-type Lanes = [u32; LANES];
+pub(crate) type Lanes = [u32; LANES];
 
 /// MD4 (RFC 1320) of one padded 64-byte block in each of `LANES` lanes at once. `m[w][l]` is
 /// message word `w` of lane `l`. Every step is the same operation on every lane, written as a
@@ -294,6 +299,12 @@ type Lanes = [u32; LANES];
 /// hash's): the last three of MD4's 48 steps only change the other words, and a caller that
 /// compares first words (`Md4Batch::expecting`) rarely needs them.
 fn md4_lanes<const FULL: bool>(m: &[Lanes; 16]) -> [Lanes; 4] {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: `md4_lanes_avx512` only needs AVX-512F, which the CPU was just found to support.
+        #[allow(unsafe_code)]
+        return unsafe { md4_lanes_avx512::<FULL>(m) };
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: `md4_lanes_avx2` only needs AVX2, which the CPU was just found to support.
@@ -309,6 +320,58 @@ fn md4_lanes<const FULL: bool>(m: &[Lanes; 16]) -> [Lanes; 4] {
 #[target_feature(enable = "avx2")]
 fn md4_lanes_avx2<const FULL: bool>(m: &[Lanes; 16]) -> [Lanes; 4] {
     md4_lanes_portable::<FULL>(m)
+}
+
+/// The same code compiled for AVX-512F: the sixteen lanes fit one 512-bit register, rotations
+/// are one instruction (`vprold`) instead of two shifts and an OR, and each of MD4's boolean
+/// functions is one three-input logic instruction (`vpternlogd`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn md4_lanes_avx512<const FULL: bool>(m: &[Lanes; 16]) -> [Lanes; 4] {
+    md4_lanes_portable::<FULL>(m)
+}
+
+/// The lanes whose hash starts with their `expected` first word, as a bit mask: `md4_lanes`
+/// without `FULL` and the comparison in one function, so that each build compares whole
+/// registers (one instruction with AVX-512) instead of storing the words and comparing them
+/// one by one.
+pub(crate) fn first_words_equal(m: &[Lanes; 16], expected: &Lanes) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: as in `md4_lanes`.
+        #[allow(unsafe_code)]
+        return unsafe { first_words_equal_avx512(m, expected) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: as in `md4_lanes`.
+        #[allow(unsafe_code)]
+        return unsafe { first_words_equal_avx2(m, expected) };
+    }
+    first_words_equal_portable(m, expected)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn first_words_equal_avx512(m: &[Lanes; 16], expected: &Lanes) -> u32 {
+    first_words_equal_portable(m, expected)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn first_words_equal_avx2(m: &[Lanes; 16], expected: &Lanes) -> u32 {
+    first_words_equal_portable(m, expected)
+}
+
+#[inline(always)]
+fn first_words_equal_portable(m: &[Lanes; 16], expected: &Lanes) -> u32 {
+    const { assert!(LANES <= 32) };
+    let [first, ..] = md4_lanes_portable::<false>(m);
+    let mut same = 0u32;
+    for (l, (x, want)) in first.iter().zip(expected).enumerate() {
+        same |= u32::from(x == want) << l;
+    }
+    same
 }
 
 #[inline(always)]
@@ -372,6 +435,12 @@ fn md4_lanes_portable<const FULL: bool>(m: &[Lanes; 16]) -> [Lanes; 4] {
     [a, b, c, d]
 }
 
+/// The whole MD4 hashes of the `LANES` blocks of `m` (`m[w][l]`: word `w` of lane `l`).
+pub(crate) fn md4_hashes(m: &[Lanes; 16]) -> [NtHash; LANES] {
+    let [a, b, c, d] = md4_lanes::<true>(m);
+    std::array::from_fn(|l| NtHash::from_words([a[l], b[l], c[l], d[l]]))
+}
+
 /// Hashes many short candidates `LANES` at a time. Each candidate carries a tag; `done(tag,
 /// hash)` is called once per candidate, in batches (call `finish` at the end). Candidates longer
 /// than one block (over 27 UTF-16 units) are hashed on their own, straight away.
@@ -415,7 +484,7 @@ impl<T: Copy + Default> Md4Batch<T> {
     /// The hash the candidates queued from now on are compared with (`expecting` batches).
     #[inline]
     pub(crate) fn expect(&mut self, h: &NtHash) {
-        self.expect = u32::from_le_bytes([h.0[0], h.0[1], h.0[2], h.0[3]]);
+        self.expect = h.first_word();
     }
 
     /// Queue a password given as UTF-16 units (truncated at 128 units, as Windows does). The
@@ -501,36 +570,6 @@ impl<T: Copy + Default> Md4Batch<T> {
         }
     }
 
-    /// `push_stem_suffix` of one stem with each of `suffixes`, in that order, in consecutive
-    /// lanes: each word of the stem is written to all of them at once (one vector store a row
-    /// instead of one store a lane), when they fit before the batch is full.
-    #[inline]
-    pub(crate) fn push_stem_suffixes<const K: usize>(
-        &mut self,
-        stem: &Block,
-        n: usize,
-        suffixes: &[SuffixWords; K],
-        tag: T,
-        done: &mut impl FnMut(T, NtHash),
-    ) {
-        let lane = self.n;
-        if lane + K > LANES {
-            for s in suffixes {
-                self.push_stem_suffix(stem, n, s, tag, done);
-            }
-            return;
-        }
-        for (row, &word) in self.words.iter_mut().zip(&stem.0) {
-            if let Some(to) = row.get_mut(lane..lane + K) {
-                to.copy_from_slice(&[word; K]);
-            }
-        }
-        for (j, suffix) in suffixes.iter().enumerate() {
-            self.put_suffix(lane + j, n, suffix);
-        }
-        self.commit(K, tag, done);
-    }
-
     /// Queue a candidate already laid out as an MD4 block.
     #[inline]
     pub(crate) fn push_block(&mut self, block: &Block, tag: T, done: &mut impl FnMut(T, NtHash)) {
@@ -603,16 +642,6 @@ impl<T: Copy + Default> Md4Batch<T> {
         self.push_words(&words, tag, done);
     }
 
-    /// The units queued in `lane` (up to their terminator), for tests.
-    #[cfg(test)]
-    pub(crate) fn lane_units(&self, lane: usize) -> Vec<u16> {
-        let mut w = [0u32; 16];
-        for (k, word) in w.iter_mut().enumerate() {
-            *word = self.words[k][lane];
-        }
-        Block(w).units()
-    }
-
     /// Hash what is queued.
     pub(crate) fn finish(&mut self, done: &mut impl FnMut(T, NtHash)) {
         if self.n > 0 {
@@ -624,12 +653,7 @@ impl<T: Copy + Default> Md4Batch<T> {
         const { assert!(LANES <= 32) };
         let mut lanes = ((1u64 << self.n) - 1) as u32;
         if self.filtered {
-            let [first, ..] = md4_lanes::<false>(&self.words);
-            let mut same = 0u32;
-            for (l, (x, want)) in first.iter().zip(&self.expected).enumerate() {
-                same |= u32::from(x == want) << l;
-            }
-            lanes &= same;
+            lanes &= first_words_equal(&self.words, &self.expected);
             if lanes == 0 {
                 self.n = 0;
                 return;
@@ -640,12 +664,7 @@ impl<T: Copy + Default> Md4Batch<T> {
         while lanes != 0 {
             let l = lanes.trailing_zeros() as usize;
             lanes &= lanes - 1;
-            let mut out = [0u8; 16];
-            out[..4].copy_from_slice(&a[l].to_le_bytes());
-            out[4..8].copy_from_slice(&b[l].to_le_bytes());
-            out[8..12].copy_from_slice(&c[l].to_le_bytes());
-            out[12..].copy_from_slice(&d[l].to_le_bytes());
-            done(self.tags[l], NtHash(out));
+            done(self.tags[l], NtHash::from_words([a[l], b[l], c[l], d[l]]));
         }
         self.n = 0;
     }
@@ -670,9 +689,16 @@ pub(crate) struct HashTable {
 
 impl HashTable {
     /// Build from any hashes (sorted and de-duplicated here).
+    #[cfg(test)]
     pub(crate) fn new(mut hashes: Vec<NtHash>) -> HashTable {
         hashes.sort_unstable();
         hashes.dedup();
+        HashTable::from_sorted(hashes)
+    }
+
+    /// `new` of hashes already sorted and distinct (checked in debug builds).
+    pub(crate) fn from_sorted(hashes: Vec<NtHash>) -> HashTable {
+        debug_assert!(hashes.windows(2).all(|w| w[0] < w[1]));
         let bits = (usize::BITS - hashes.len().leading_zeros()).clamp(4, 24);
         let shift = 32 - bits;
         let mut starts = vec![0u32; (1 << bits) + 1];
@@ -732,25 +758,36 @@ impl HashTable {
 /// result as `sort_unstable`, with two passes over the data instead of about twenty
 /// comparisons an element.
 pub(crate) fn sort_by_top16<T: Ord + Copy + Send>(v: Vec<T>, top: impl Fn(&T) -> u16) -> Vec<T> {
-    const BUCKETS: usize = 1 << 16;
-    let Some(&fill) = v.first() else {
-        return v;
-    };
-    if v.len() < BUCKETS {
+    if v.len() < 1 << 16 {
         let mut v = v;
         v.sort_unstable();
         return v;
     }
+    sort_by_top16_iter(v.iter().copied(), top)
+}
+
+/// `sort_by_top16` of the items of `items` (iterated twice: counted, then placed), without
+/// collecting them first.
+pub(crate) fn sort_by_top16_iter<T: Ord + Copy + Send>(
+    items: impl Iterator<Item = T> + Clone,
+    top: impl Fn(&T) -> u16,
+) -> Vec<T> {
+    const BUCKETS: usize = 1 << 16;
+    let Some(fill) = items.clone().next() else {
+        return Vec::new();
+    };
     let mut starts = vec![0usize; BUCKETS + 1];
-    for x in &v {
-        starts[usize::from(top(x)) + 1] += 1;
+    let mut len = 0;
+    for x in items.clone() {
+        starts[usize::from(top(&x)) + 1] += 1;
+        len += 1;
     }
     for b in 1..=BUCKETS {
         starts[b] += starts[b - 1];
     }
     let mut next = starts.clone();
-    let mut out = vec![fill; v.len()];
-    for x in v {
+    let mut out = vec![fill; len];
+    for x in items {
         let b = usize::from(top(&x));
         out[next[b]] = x;
         next[b] += 1;
@@ -947,12 +984,12 @@ mod tests {
         }
     }
 
-    /// A stem with several suffixes gives the hashes of the stem and each suffix pushed one by
-    /// one, wherever the batch is when they come (fitting before it is full or not).
+    /// A stem and a suffix patched in a lane give the hash of the whole candidate, in whichever
+    /// lane the batch is at.
     #[test]
     fn stem_with_suffixes_hashes_as_each_suffix_alone() {
-        let suffixes: [SuffixWords; 4] = [&[0x31][..], &[0x31, 0x32, 0x33], &[0x21], &[0x32; 4]]
-            .map(|s| SuffixWords::new(s).expect("short suffix"));
+        let suffix_units: [&[u16]; 4] = [&[0x31][..], &[0x31, 0x32, 0x33], &[0x21], &[0x32; 4]];
+        let suffixes = suffix_units.map(|s| SuffixWords::new(s).expect("short suffix"));
         for stem_len in [0usize, 1, 2, 7, 8, 22, 23] {
             let mut units = [0u16; PADDED];
             for (i, u) in units.iter_mut().take(stem_len).enumerate() {
@@ -968,16 +1005,56 @@ mod tests {
                     batch.push_str("filler", 100 + i, &mut |t, h| got.push((t, h)));
                     one.push_str("filler", 100 + i, &mut |t, h| want.push((t, h)));
                 }
-                batch.push_stem_suffixes(&stem, stem_len, &suffixes, 7, &mut |t, h| {
-                    got.push((t, h))
-                });
-                for s in &suffixes {
-                    one.push_stem_suffix(&stem, stem_len, s, 7, &mut |t, h| want.push((t, h)));
+                for (s, units_of_s) in suffixes.iter().zip(suffix_units) {
+                    batch.push_stem_suffix(&stem, stem_len, s, 7, &mut |t, h| got.push((t, h)));
+                    let whole: Vec<u16> = units[..stem_len]
+                        .iter()
+                        .chain(units_of_s)
+                        .copied()
+                        .collect();
+                    one.push_units(&whole, 7, &mut |t, h| want.push((t, h)));
                 }
                 batch.finish(&mut |t, h| got.push((t, h)));
                 one.finish(&mut |t, h| want.push((t, h)));
                 assert_eq!(got, want, "stem {stem_len}, offset {offset}");
                 assert_eq!(got.len(), offset + suffixes.len());
+            }
+        }
+    }
+
+    /// The AVX-512 and AVX2 builds of the hashing loops (where this CPU has them) give the
+    /// portable build's hashes and first-word matches.
+    #[test]
+    fn every_build_of_the_lanes_agrees() {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u32
+        };
+        for _ in 0..64 {
+            let m: [Lanes; 16] = std::array::from_fn(|_| std::array::from_fn(|_| next()));
+            let want = md4_lanes_portable::<true>(&m);
+            // Half the lanes expect their own first word.
+            let expected: Lanes = std::array::from_fn(|l| want[0][l] ^ (l as u32 & 1));
+            let want_equal = first_words_equal_portable(&m, &expected);
+            assert_eq!(want_equal, 0x5555);
+            assert_eq!(md4_lanes::<true>(&m), want);
+            assert_eq!(first_words_equal(&m, &expected), want_equal);
+            #[cfg(target_arch = "x86_64")]
+            #[allow(unsafe_code)]
+            {
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2.
+                    assert_eq!(unsafe { md4_lanes_avx2::<true>(&m) }, want);
+                    assert_eq!(unsafe { first_words_equal_avx2(&m, &expected) }, want_equal);
+                }
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F.
+                    assert_eq!(unsafe { md4_lanes_avx512::<true>(&m) }, want);
+                    assert_eq!(unsafe { first_words_equal_avx512(&m, &expected) }, want_equal);
+                }
             }
         }
     }

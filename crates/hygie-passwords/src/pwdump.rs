@@ -55,7 +55,15 @@ impl Account {
     /// Name shown in findings: `DOMAIN\user` when the dump gave a domain, else `user`.
     pub fn display_name(&self) -> String {
         match &self.domain {
-            Some(d) => format!("{d}\\{}", self.name),
+            // Built by hand rather than with `format!`: a breach audit names a tenth of a
+            // million accounts.
+            Some(d) => {
+                let mut s = String::with_capacity(d.len() + 1 + self.name.len());
+                s.push_str(d);
+                s.push('\\');
+                s.push_str(&self.name);
+                s
+            }
             None => self.name.clone(),
         }
     }
@@ -96,9 +104,46 @@ impl Account {
 /// A parsed dump.
 #[derive(Debug, Clone, Default)]
 pub struct Dump {
-    pub accounts: Vec<Account>,
+    /// The accounts in line order, as the runs of lines parsed on separate threads: joining
+    /// them into one vector would copy every account (a sixth of the parse of a million-account
+    /// dump).
+    runs: Vec<Vec<Account>>,
     /// Lines skipped on purpose (Kerberos keys, cleartext section, progress lines, comments).
     pub ignored_lines: usize,
+}
+
+impl Dump {
+    /// A dump of these accounts, in this order (tests, benchmarks).
+    pub fn from_accounts(accounts: Vec<Account>) -> Dump {
+        Dump {
+            runs: vec![accounts],
+            ignored_lines: 0,
+        }
+    }
+
+    /// The accounts, in line order.
+    pub fn accounts(&self) -> impl Iterator<Item = &Account> + Clone {
+        self.runs.iter().flatten()
+    }
+
+    /// The `i`-th account in line order.
+    pub fn account(&self, mut i: usize) -> Option<&Account> {
+        for run in &self.runs {
+            match run.get(i) {
+                Some(a) => return Some(a),
+                None => i -= run.len(),
+            }
+        }
+        None
+    }
+
+    pub fn len(&self) -> usize {
+        self.runs.iter().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.runs.iter().all(Vec::is_empty)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -176,50 +221,45 @@ pub fn parse_file(path: &std::path::Path) -> Result<Dump, DumpError> {
         return parse("", &source_name);
     }
     let map = crate::breach::map_whole(&file, len).map_err(read_err)?;
-    let text = std::str::from_utf8(&map).map_err(|e| {
-        let line = memchr::memchr_iter(b'\n', &map[..e.valid_up_to()]).count() + 1;
-        line_err(&source_name, line, "not UTF-8 text")
-    })?;
-    parse(text, &source_name)
+    parse_bytes(&map, &source_name)
 }
 
 /// Parse a whole dump held in memory. `source_name` (usually the file name) prefixes errors.
-///
-/// The text is cut at line boundaries into one part per core, parsed in parallel straight into
-/// accounts (the name is the only allocation per account, and the domain prefix, the same for
-/// most accounts, is shared), then joined in order.
 pub fn parse(text: &str, source_name: &str) -> Result<Dump, DumpError> {
-    let threads = if text.len() < 1 << 20 {
+    parse_bytes(text.as_bytes(), source_name)
+}
+
+/// `parse` of a dump's bytes, which must be UTF-8 text (checked here, a line at fault named).
+///
+/// The bytes are cut at line ends into one run per core, each checked as UTF-8 and parsed on its
+/// own thread straight into accounts (the name is the only allocation per account, and the
+/// domain prefix, the same for most accounts, is shared) along with the hashes of their
+/// identities (for `check_unique`), while the name is still in the cache. Line numbers are
+/// counted from each run's start and offset once the runs before it are known.
+fn parse_bytes(bytes: &[u8], source_name: &str) -> Result<Dump, DumpError> {
+    let threads = if bytes.len() < 1 << 20 {
         1
     } else {
         std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
     };
-    let mut parts: Vec<(&str, usize)> = Vec::with_capacity(threads);
-    let (mut from, mut first_line) = (0, 1);
+    let mut cuts: Vec<&[u8]> = Vec::with_capacity(threads);
+    let mut from = 0;
     for t in 1..=threads {
         let to = if t == threads {
-            text.len()
+            bytes.len()
         } else {
-            let at = (text.len() * t / threads).max(from);
-            memchr::memchr(b'\n', &text.as_bytes()[at..]).map_or(text.len(), |i| at + i + 1)
+            let at = (bytes.len() * t / threads).max(from);
+            memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i + 1)
         };
-        parts.push((&text[from..to], first_line));
-        first_line += memchr::memchr_iter(b'\n', &text.as_bytes()[from..to]).count();
+        cuts.push(&bytes[from..to]);
         from = to;
     }
-    let parsed: Vec<Result<Part, (usize, String)>> = std::thread::scope(|s| {
-        // Each part's accounts sized for its lines: grown by doubling, they would be copied
-        // (allocators without `mremap`, such as the binary's mimalloc, copy large blocks).
-        let handles: Vec<_> = (1..parts.len())
-            .map(|k| {
-                let (part, first) = parts[k];
-                let lines = parts.get(k + 1).map_or(first_line + 1, |p| p.1) - first;
-                s.spawn(move || parse_part(part, first, lines))
-            })
+    let parsed: Vec<Result<Run, (usize, String)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = cuts[1..]
+            .iter()
+            .map(|&run| s.spawn(move || parse_run(run)))
             .collect();
-        // The first part's accounts receive the others': room for every line, so that joining
-        // does not copy them.
-        let mut all = vec![parse_part(parts[0].0, parts[0].1, first_line - 1)];
+        let mut all = vec![parse_run(cuts[0])];
         for h in handles {
             match h.join() {
                 Ok(r) => all.push(r),
@@ -229,16 +269,22 @@ pub fn parse(text: &str, source_name: &str) -> Result<Dump, DumpError> {
         all
     });
     let mut dump = Dump::default();
+    let mut identities: Vec<Vec<(u64, u32)>> = Vec::with_capacity(parsed.len());
     let mut maybe_history = false;
-    for p in parsed {
-        let p = p.map_err(|(line, message)| line_err(source_name, line, message))?;
-        if dump.accounts.capacity() == 0 {
-            dump.accounts = p.accounts;
-        } else {
-            dump.accounts.extend(p.accounts);
+    let mut lines_before = 0;
+    for run in parsed {
+        let mut run =
+            run.map_err(|(line, message)| line_err(source_name, lines_before + line, message))?;
+        if lines_before > 0 {
+            for a in &mut run.accounts {
+                a.line += lines_before;
+            }
         }
-        dump.ignored_lines += p.ignored;
-        maybe_history |= p.maybe_history;
+        lines_before += run.lines;
+        dump.ignored_lines += run.ignored;
+        maybe_history |= run.maybe_history;
+        dump.runs.push(run.accounts);
+        identities.push(run.identities);
     }
     // History lines (`x_historyN` with the RID of an account `x`) are rare: only when some name
     // looks like one are they taken out of the accounts.
@@ -246,60 +292,94 @@ pub fn parse(text: &str, source_name: &str) -> Result<Dump, DumpError> {
     if maybe_history {
         // (lowercase domain, lowercase name) -> RID of every line (the last one wins).
         let all: HashMap<String, u32> = dump
-            .accounts
-            .iter()
+            .accounts()
             .map(|a| (key(a.domain.as_deref(), &a.name), a.rid))
             .collect();
-        dump.accounts.retain(|a| {
-            let Some((base, _)) = history_suffix(&a.name) else {
-                return true;
-            };
-            let k = key(a.domain.as_deref(), base);
-            if all.get(&k) == Some(&a.rid) {
-                history.push((k, a.nt));
-                false
-            } else {
-                true
-            }
-        });
+        for run in &mut dump.runs {
+            run.retain(|a| {
+                let Some((base, _)) = history_suffix(&a.name) else {
+                    return true;
+                };
+                let k = key(a.domain.as_deref(), base);
+                if all.get(&k) == Some(&a.rid) {
+                    history.push((k, a.nt));
+                    false
+                } else {
+                    true
+                }
+            });
+        }
     }
-    check_unique(&dump.accounts, source_name)?;
+    let identities = if history.is_empty() {
+        // The runs' own indices, made dump-wide.
+        let mut offset = 0u32;
+        let mut all = Vec::with_capacity(dump.len());
+        for (run, ids) in dump.runs.iter().zip(identities) {
+            all.extend(ids.into_iter().map(|(h, i)| (h, i + offset)));
+            offset += run.len() as u32;
+        }
+        all
+    } else {
+        // Accounts were taken out: the indices are recomputed.
+        let mut hasher = IdentityHasher::default();
+        dump.accounts()
+            .enumerate()
+            .map(|(i, a)| (hasher.hash(a.domain.as_ref(), &a.name), i as u32))
+            .collect()
+    };
+    check_unique(&dump, identities, source_name)?;
     if !history.is_empty() {
-        let by_name: HashMap<String, usize> = dump
-            .accounts
+        let by_name: HashMap<String, (usize, usize)> = dump
+            .runs
             .iter()
             .enumerate()
-            .map(|(i, a)| (key(a.domain.as_deref(), &a.name), i))
+            .flat_map(|(r, run)| {
+                run.iter()
+                    .enumerate()
+                    .map(move |(i, a)| (key(a.domain.as_deref(), &a.name), (r, i)))
+            })
             .collect();
         for (k, nt) in history {
-            if let (Some(&idx), Some(h)) = (by_name.get(&k), nt) {
-                dump.accounts[idx].history.push(h);
+            if let (Some(&(r, i)), Some(h)) = (by_name.get(&k), nt) {
+                dump.runs[r][i].history.push(h);
             }
         }
     }
     Ok(dump)
 }
 
-/// The accounts of a run of whole lines, the first being line `first_line`.
-struct Part {
+/// The accounts of a run of whole lines, numbered from 1 at the run's first line.
+struct Run {
     accounts: Vec<Account>,
+    /// (hash of the identity, index in `accounts`) of each account (`IdentityHasher`).
+    identities: Vec<(u64, u32)>,
+    /// Lines in the run.
+    lines: usize,
     ignored: usize,
     /// Some name looks like a history line (`x_historyN`).
     maybe_history: bool,
 }
 
-fn parse_part(text: &str, first_line: usize, capacity: usize) -> Result<Part, (usize, String)> {
-    let mut part = Part {
-        accounts: Vec::with_capacity(capacity),
+fn parse_run(bytes: &[u8]) -> Result<Run, (usize, String)> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = memchr::memchr_iter(b'\n', &bytes[..e.valid_up_to()]).count() + 1;
+        (line, "not UTF-8 text".to_string())
+    })?;
+    // Sized for its lines: grown by doubling, the accounts would be copied (allocators without
+    // `mremap`, such as the binary's mimalloc, copy large blocks).
+    let lines = memchr::memchr_iter(b'\n', bytes).count() + usize::from(!bytes.ends_with(b"\n"));
+    let mut run = Run {
+        accounts: Vec::with_capacity(lines),
+        identities: Vec::with_capacity(lines),
+        lines: 0,
         ignored: 0,
         maybe_history: false,
     };
+    let mut hasher = IdentityHasher::default();
     let mut domains: HashMap<&str, Arc<str>> = HashMap::new();
     // Most accounts share the previous line's domain: compared first, before the map.
     let mut last_domain: Option<(&str, Arc<str>)> = None;
-    let bytes = text.as_bytes();
     let mut from = 0;
-    let mut i = 0;
     while from < text.len() {
         // The same lines as `str::lines`: split at `\n`, a final line without one included.
         let to = memchr::memchr(b'\n', &bytes[from..]).map_or(text.len(), |n| from + n);
@@ -312,11 +392,10 @@ fn parse_part(text: &str, first_line: usize, capacity: usize) -> Result<Part, (u
             Some(l) => Ok(Some(l)),
             None => parse_line(raw),
         };
-        let line_no = first_line + i;
-        i += 1;
+        run.lines += 1;
         match parsed {
             Ok(Some(l)) => {
-                part.maybe_history |= may_be_history(l.name);
+                run.maybe_history |= may_be_history(l.name);
                 let domain = l.domain.map(|d| match &last_domain {
                     Some((last, arc)) if *last == d => arc.clone(),
                     _ => {
@@ -325,22 +404,24 @@ fn parse_part(text: &str, first_line: usize, capacity: usize) -> Result<Part, (u
                         arc
                     }
                 });
-                part.accounts.push(Account {
+                let identity = hasher.hash(domain.as_ref(), l.name);
+                run.identities.push((identity, run.accounts.len() as u32));
+                run.accounts.push(Account {
                     domain,
                     name: l.name.to_string(),
                     rid: l.rid,
-                    line: line_no,
+                    line: run.lines,
                     lm_stored: l.lm_stored,
                     nt: l.nt,
                     history: Vec::new(),
                     enabled: l.enabled,
                 });
             }
-            Ok(None) => part.ignored += 1,
-            Err(message) => return Err((line_no, message)),
+            Ok(None) => run.ignored += 1,
+            Err(message) => return Err((run.lines, message)),
         }
     }
-    Ok(part)
+    Ok(run)
 }
 
 /// The identity of an account: lowercase domain (none counts as empty) and lowercase name. The
@@ -363,60 +444,40 @@ fn key_into(domain: Option<&str>, name: &str, k: &mut String) {
 }
 
 /// Fail on the first account (in line order) whose identity already appeared, naming both lines.
-/// Identities are compared through a 64-bit hash of the key, sorted; equal hashes are confirmed
-/// on the keys themselves.
-fn check_unique(accounts: &[Account], source_name: &str) -> Result<(), DumpError> {
-    let hash_range = |from: usize, to: usize| -> Vec<(u64, u32)> {
-        let mut hasher = IdentityHasher::default();
-        (from..to)
-            .map(|i| {
-                let a = &accounts[i];
-                (hasher.hash(a.domain.as_ref(), &a.name), i as u32)
-            })
-            .collect()
-    };
-    // Lower-casing and hashing a million identities is worth a second thread.
-    let half = if accounts.len() >= 1 << 16 {
-        accounts.len() / 2
-    } else {
-        0
-    };
-    let hashed = std::thread::scope(|s| {
-        let second = s.spawn(|| hash_range(half, accounts.len()));
-        let mut first = hash_range(0, half);
-        match second.join() {
-            Ok(rest) => first.extend(rest),
-            Err(p) => std::panic::resume_unwind(p),
-        }
-        first
-    });
-    let hashed = crate::hash::sort_by_top16(hashed, |p| (p.0 >> 48) as u16);
+/// Identities are compared through a 64-bit hash of the key (`identities`: hash and account
+/// index), sorted; equal hashes are confirmed on the keys themselves.
+fn check_unique(
+    dump: &Dump,
+    identities: Vec<(u64, u32)>,
+    source_name: &str,
+) -> Result<(), DumpError> {
+    let hashed = crate::hash::sort_by_top16(identities, |p| (p.0 >> 48) as u16);
     // (index of the duplicate, index of the first account with its identity)
-    let mut first_dup: Option<(usize, usize)> = None;
+    let mut first_dup: Option<(&Account, &Account)> = None;
     for run in hashed.chunk_by(|x, y| x.0 == y.0).filter(|r| r.len() > 1) {
-        let keys: Vec<(String, usize)> = run
+        let keys: Vec<(String, &Account)> = run
             .iter()
-            .map(|&(_, i)| {
-                let a = &accounts[i as usize];
-                (key(a.domain.as_deref(), &a.name), i as usize)
+            .filter_map(|&(_, i)| {
+                let a = dump.account(i as usize)?;
+                Some((key(a.domain.as_deref(), &a.name), a))
             })
             .collect();
-        for (j, (k, i)) in keys.iter().enumerate() {
+        for (j, &(ref k, i)) in keys.iter().enumerate() {
             // The run is in account order: the first equal key before `j` is the original.
             if let Some((_, orig)) = keys[..j].iter().find(|(k2, _)| k2 == k)
-                && first_dup.is_none_or(|(d, _)| *i < d)
+                && first_dup.is_none_or(|(d, _)| i.line < d.line)
             {
-                first_dup = Some((*i, *orig));
+                first_dup = Some((i, orig));
             }
         }
     }
     match first_dup {
         Some((dup, orig)) => Err(line_err(
             source_name,
-            accounts[dup].line,
+            dup.line,
             format!(
                 "account '{}' already appears on line {}",
-                accounts[dup].name, accounts[orig].line
+                dup.name, orig.line
             ),
         )),
         None => Ok(()),
@@ -693,12 +754,12 @@ mod tests {
         let from_file = parse_file(&p).expect("file");
         let from_text = parse(&text, "dump.txt").expect("text");
         assert_eq!(format!("{from_file:?}"), format!("{from_text:?}"));
-        assert_eq!(from_file.accounts.len(), 2);
-        assert_eq!(from_file.accounts[0].history.len(), 1);
+        assert_eq!(from_file.len(), 2);
+        assert_eq!(from_file.account(0).expect("first").history.len(), 1);
 
         let empty = d.path().join("empty.txt");
         std::fs::write(&empty, "").expect("write");
-        assert!(parse_file(&empty).expect("empty").accounts.is_empty());
+        assert!(parse_file(&empty).expect("empty").is_empty());
 
         let latin1 = d.path().join("latin1.txt");
         let mut bytes = format!("bob:1105:{LM_EMPTY}:{NT_PW1}:::\n").into_bytes();
@@ -726,8 +787,8 @@ mod tests {
              CHU\\alice:CLEARTEXT:not-a-real-one\n"
         );
         let d = ok(&text);
-        assert_eq!(d.accounts.len(), 2);
-        let a = &d.accounts[0];
+        assert_eq!(d.len(), 2);
+        let a = d.account(0).expect("first");
         assert_eq!(
             (a.domain.as_deref(), a.name.as_str(), a.rid, a.line),
             (Some("CHU"), "alice", 1104, 2)
@@ -737,7 +798,7 @@ mod tests {
         assert_eq!(a.history.len(), 2);
         assert_eq!(a.nt, Some(NtHash::of_password("Password1")));
         assert!(!a.lm_stored);
-        let w = &d.accounts[1];
+        let w = d.account(1).expect("second");
         assert!(w.is_machine());
         assert_eq!(w.enabled, Some(false));
         assert_eq!(d.ignored_lines, 4);
@@ -750,10 +811,10 @@ mod tests {
              carol:1001:e52cac67419a9a224a3b108f3fa6cb6d:{NT_PW1}:Carol Comment:C:\\home:\r\n"
         );
         let d = ok(&text);
-        assert_eq!(d.accounts.len(), 2);
-        assert!(!d.accounts[0].has_nt() && !d.accounts[0].lm_stored);
-        assert!(d.accounts[1].lm_stored);
-        assert!(d.accounts[1].has_nt());
+        assert_eq!(d.len(), 2);
+        assert!(!d.account(0).is_some_and(|a| a.has_nt() || a.lm_stored));
+        assert!(d.account(1).is_some_and(|a| a.lm_stored));
+        assert!(d.account(1).is_some_and(Account::has_nt));
     }
 
     #[test]
@@ -765,8 +826,7 @@ mod tests {
         );
         let d = ok(&text);
         let names: Vec<_> = d
-            .accounts
-            .iter()
+            .accounts()
             .map(|a| (a.name.as_str(), a.history.len()))
             .collect();
         assert_eq!(names, vec![("dave", 1), ("svc_history7", 0)]);
@@ -884,9 +944,9 @@ mod tests {
         }
         assert!(text.len() > 1 << 20);
         let d = ok(&text);
-        assert_eq!(d.accounts.len(), 30_000);
+        assert_eq!(d.len(), 30_000);
         assert_eq!(d.ignored_lines, 30);
-        for (i, a) in d.accounts.iter().enumerate() {
+        for (i, a) in d.accounts().enumerate() {
             assert_eq!(a.name, format!("user{i:05}"));
             assert_eq!(a.line, i + 1 + i / 1000 + usize::from(i % 1000 >= 7));
             assert_eq!(a.domain.as_deref(), Some("CHU"));
@@ -909,6 +969,24 @@ mod tests {
             e.contains("line 25001: account 'USER00003' already appears on line 4"),
             "{e}"
         );
+        // Each run checks its own bytes as UTF-8: a bad byte in a later run names its line.
+        let mut bytes = text.clone().into_bytes();
+        let at = lines[..20_000].iter().map(|l| l.len() + 2).sum::<usize>() + 4;
+        bytes[at] = 0xE9;
+        let e = parse_bytes(&bytes, "dump.txt")
+            .expect_err("not UTF-8")
+            .to_string();
+        assert_eq!(e, "dump.txt, line 20001: not UTF-8 text");
+        // A history line at the end (another run) joins its account in the first run.
+        let with_history = format!("{text}CHU\\user00001_history0:1001:{LM_EMPTY}:{NT_PW1}:::\r\n");
+        let d = ok(&with_history);
+        assert_eq!(d.len(), 30_000);
+        assert_eq!(d.account(1).map(|a| a.history.len()), Some(1));
+        assert_eq!(
+            d.account(29_999).map(|a| a.name.as_str()),
+            Some("user29999")
+        );
+        assert!(d.account(30_000).is_none());
     }
 
     /// Whatever the fast path accepts, the general parser reads identically; what it declines

@@ -273,5 +273,7 @@ proptest! {
 fn nt_from_bytes(h: &[u8; 16]) -> NtHash {
     let line = format!("x:1:aad3b435b51404eeaad3b435b51404ee:{}:::", hex(h));
     let dump = hygie_passwords::parse_dump(&line, "probe").expect("valid line");
-    dump.accounts[0].nt_hash().expect("hash present")
+    dump.account(0)
+        .and_then(|a| a.nt_hash())
+        .expect("hash present")
 }

@@ -177,6 +177,8 @@ fn stage(args: &[String]) -> Result<(), String> {
                 },
             );
             let t_audit = t1.elapsed();
+            // As `hygie audit passwords` does: the dump is not freed account by account.
+            std::mem::forget(dump);
             println!("parse_s={:.3}", t_parse.as_secs_f64());
             println!("audit_checks_s={:.3}", t_audit.as_secs_f64());
             println!("total_s={:.3}", t0.elapsed().as_secs_f64());

@@ -474,29 +474,17 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
             privileged,
         });
     }
-    let by_hash = ByHash::new(&subjects);
     let threads = opts.threads.max(1);
-    let mut r = Recorder {
-        subjects: &subjects,
-        threads,
-        findings: Vec::new(),
-        outcomes: Vec::new(),
-    };
-
-    r.accounts(&EMPTY, by_hash.holders([&EMPTY_NT]));
-    r.when(&DICTIONARY, sources.dictionary, "no dictionary", |d| {
-        by_hash.holders(&d.find(&by_hash.hashes, threads))
-    });
-    r.accounts(&USERNAME, username_matches(&subjects, opts.year, threads));
-    r.shared(&by_hash);
-    // Accounts without an NT hash count too.
-    r.named(&LM_HASH, lm_accounts);
-    r.accounts(&DEFAULT_COMPUTER, default_computer_matches(&subjects));
-    r.when(
-        &BREACHED,
-        sources.breach,
-        "no breach index given (--breached)",
-        |index| {
+    // The user-name check needs only the accounts: it runs beside the grouping by hash and the
+    // checks that need the grouping, whose serial parts (the grouping's passes over a million
+    // hashes) would otherwise leave a core idle.
+    let (by_hash, username_hits, dictionary_hits, breach_hits) = std::thread::scope(|s| {
+        let username = s.spawn(|| username_matches(&subjects, opts.year, threads));
+        let by_hash = ByHash::new(&subjects);
+        let dictionary_hits = sources
+            .dictionary
+            .map(|d| by_hash.holders(&d.find(&by_hash.hashes, threads)));
+        let breach_hits = sources.breach.map(|index| {
             let counts = index.lookup_batch_threads(by_hash.hashes.as_slice(), threads);
             let min = opts.min_breach_count;
             let breached = by_hash
@@ -507,7 +495,32 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
                 .filter(|(_, c)| c.is_some_and(|c| min <= 1 || c >= min))
                 .map(|(h, _)| h);
             by_hash.holders(breached)
-        },
+        });
+        let username_hits = match username.join() {
+            Ok(hits) => hits,
+            Err(p) => std::panic::resume_unwind(p),
+        };
+        (by_hash, username_hits, dictionary_hits, breach_hits)
+    });
+    let mut r = Recorder {
+        subjects: &subjects,
+        threads,
+        findings: Vec::new(),
+        outcomes: Vec::new(),
+    };
+
+    r.accounts(&EMPTY, by_hash.holders([&EMPTY_NT]));
+    r.when(&DICTIONARY, dictionary_hits, "no dictionary", |hits| hits);
+    r.accounts(&USERNAME, username_hits);
+    r.shared(&by_hash);
+    // Accounts without an NT hash count too.
+    r.named(&LM_HASH, lm_accounts);
+    r.accounts(&DEFAULT_COMPUTER, default_computer_matches(&subjects));
+    r.when(
+        &BREACHED,
+        breach_hits,
+        "no breach index given (--breached)",
+        |hits| hits,
     );
     r.when(
         &HISTORY_REUSE,

@@ -813,8 +813,7 @@ fn lower_bound(entries: &[u8], key: u64, mut lo: usize) -> usize {
 #[inline]
 fn interpolation_bound(entries: &[u8], key: u64, lo: usize) -> usize {
     let n = entries.len() / ENTRY_LEN;
-    let guess = ((u128::from(key) * n as u128) >> KEY_BITS) as usize;
-    let guess = guess.clamp(lo, n);
+    let guess = interpolation_guess(n, key).clamp(lo, n);
     if guess < n && key_at(entries, guess) < key {
         // The answer is after `guess`.
         let (mut from, mut step) = (guess + 1, 1);
@@ -842,6 +841,12 @@ fn interpolation_bound(entries: &[u8], key: u64, lo: usize) -> usize {
         to = probe;
         step *= 2;
     }
+}
+
+/// Where `key` would sit among `n` evenly spread keys: `interpolation_bound`'s first probe.
+#[inline]
+fn interpolation_guess(n: usize, key: u64) -> usize {
+    ((u128::from(key) * n as u128) >> KEY_BITS) as usize
 }
 
 /// The count lower bound of the entry at `i` if its key is `key`.
@@ -1064,6 +1069,18 @@ impl BreachIndex {
                 Some((at, m)) if in_window(&window) => &m[from - at..to - at],
                 _ => &self.map[from..to],
             };
+            // The bucket's first probes are read before any search: independent loads, which
+            // the memory system serves together, where each search alone would wait for its
+            // cache line in turn (nearly every one misses in a dense batch).
+            let n = entries.len() / ENTRY_LEN;
+            if n > 0 {
+                let mut touched = 0u64;
+                for k in i..j {
+                    let g = interpolation_guess(n, key_of(query(first + k))).min(n - 1);
+                    touched ^= entry_at(entries, g);
+                }
+                std::hint::black_box(touched);
+            }
             let mut lo = 0;
             for (k, slot) in out[i..j].iter_mut().enumerate() {
                 let key = key_of(query(first + i + k));

@@ -776,11 +776,15 @@ pub(crate) fn sort_by_top16_iter<T: Ord + Copy + Send>(
     let Some(fill) = items.clone().next() else {
         return Vec::new();
     };
+    let len = items.clone().count();
+    if len < BUCKETS {
+        let mut v: Vec<T> = items.collect();
+        v.sort_unstable();
+        return v;
+    }
     let mut starts = vec![0usize; BUCKETS + 1];
-    let mut len = 0;
     for x in items.clone() {
         starts[usize::from(top(&x)) + 1] += 1;
-        len += 1;
     }
     for b in 1..=BUCKETS {
         starts[b] += starts[b - 1];
@@ -1053,7 +1057,10 @@ mod tests {
                 if std::arch::is_x86_feature_detected!("avx512f") {
                     // SAFETY: the CPU has AVX-512F.
                     assert_eq!(unsafe { md4_lanes_avx512::<true>(&m) }, want);
-                    assert_eq!(unsafe { first_words_equal_avx512(&m, &expected) }, want_equal);
+                    assert_eq!(
+                        unsafe { first_words_equal_avx512(&m, &expected) },
+                        want_equal
+                    );
                 }
             }
         }

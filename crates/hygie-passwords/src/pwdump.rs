@@ -311,21 +311,31 @@ fn parse_bytes(bytes: &[u8], source_name: &str) -> Result<Dump, DumpError> {
         }
     }
     let identities = if history.is_empty() {
-        // The runs' own indices, made dump-wide.
+        // The runs' own indices, made dump-wide, sorted straight from the runs.
         let mut offset = 0u32;
-        let mut all = Vec::with_capacity(dump.len());
-        for (run, ids) in dump.runs.iter().zip(identities) {
-            all.extend(ids.into_iter().map(|(h, i)| (h, i + offset)));
-            offset += run.len() as u32;
-        }
-        all
+        let offsets: Vec<u32> = dump
+            .runs
+            .iter()
+            .map(|run| {
+                let at = offset;
+                offset += run.len() as u32;
+                at
+            })
+            .collect();
+        let all = identities
+            .iter()
+            .zip(offsets)
+            .flat_map(|(ids, at)| ids.iter().map(move |&(h, i)| (h, i + at)));
+        crate::hash::sort_by_top16_iter(all, |p| (p.0 >> 48) as u16)
     } else {
         // Accounts were taken out: the indices are recomputed.
         let mut hasher = IdentityHasher::default();
-        dump.accounts()
+        let all: Vec<(u64, u32)> = dump
+            .accounts()
             .enumerate()
             .map(|(i, a)| (hasher.hash(a.domain.as_ref(), &a.name), i as u32))
-            .collect()
+            .collect();
+        crate::hash::sort_by_top16(all, |p| (p.0 >> 48) as u16)
     };
     check_unique(&dump, identities, source_name)?;
     if !history.is_empty() {
@@ -444,14 +454,9 @@ fn key_into(domain: Option<&str>, name: &str, k: &mut String) {
 }
 
 /// Fail on the first account (in line order) whose identity already appeared, naming both lines.
-/// Identities are compared through a 64-bit hash of the key (`identities`: hash and account
-/// index), sorted; equal hashes are confirmed on the keys themselves.
-fn check_unique(
-    dump: &Dump,
-    identities: Vec<(u64, u32)>,
-    source_name: &str,
-) -> Result<(), DumpError> {
-    let hashed = crate::hash::sort_by_top16(identities, |p| (p.0 >> 48) as u16);
+/// Identities are compared through a 64-bit hash of the key (`hashed`: hash and account index,
+/// sorted); equal hashes are confirmed on the keys themselves.
+fn check_unique(dump: &Dump, hashed: Vec<(u64, u32)>, source_name: &str) -> Result<(), DumpError> {
     // (index of the duplicate, index of the first account with its identity)
     let mut first_dup: Option<(&Account, &Account)> = None;
     for run in hashed.chunk_by(|x, y| x.0 == y.0).filter(|r| r.len() > 1) {

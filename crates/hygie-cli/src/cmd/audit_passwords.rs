@@ -129,6 +129,9 @@ pub async fn passwords(ctx: &Ctx, a: PasswordsArgs) -> anyhow::Result<u8> {
         },
         &opts,
     );
+    // A million accounts are a million allocations: freeing them one by one would only delay
+    // the exit, which gives the memory back at once (20 ms of a 0.4 s audit).
+    std::mem::forget(dump);
     let run_id = uuid::Uuid::new_v4().to_string();
     let run = report.to_check_run(run_id.clone(), now);
     let summary = serde_json::json!({

@@ -8,7 +8,7 @@ use crate::dictionary::Dictionary;
 use crate::directory::Directory;
 use crate::hash::{
     Block, EMPTY_NT, HIGH, HashTable, LANES, Lanes, Md4Batch, NtHash, NtHasher, ONE_BLOCK_UNITS,
-    first_words_equal, ge, gt, md4_hashes, sort_by_top16_iter,
+    first_words_equal, ge, gt, md4_hashes, sort_by_top16_halves,
 };
 use crate::pwdump::{Account, Dump};
 use hygie_core::{CheckRun, Localized, MeasureId, RuleOutcome, RuleResult, Severity};
@@ -274,21 +274,22 @@ struct ByHash {
 
 impl ByHash {
     fn new(subjects: &[Subject<'_>]) -> ByHash {
-        let pairs = sort_by_top16_iter(
+        let halves = sort_by_top16_halves(
             subjects.iter().enumerate().map(|(i, s)| (s.nt, i as u32)),
             |p| p.0.top16(),
         );
-        let mut starts = Vec::with_capacity(pairs.len() + 1);
-        let mut distinct: Vec<NtHash> = Vec::with_capacity(pairs.len());
-        let mut ordered = Vec::with_capacity(pairs.len());
-        for (i, &(h, s)) in pairs.iter().enumerate() {
+        let pairs = halves.iter().flatten();
+        let mut starts = Vec::with_capacity(subjects.len() + 1);
+        let mut distinct: Vec<NtHash> = Vec::with_capacity(subjects.len());
+        let mut ordered = Vec::with_capacity(subjects.len());
+        for (i, &(h, s)) in pairs.enumerate() {
             if distinct.last() != Some(&h) {
                 distinct.push(h);
                 starts.push(i as u32);
             }
             ordered.push(s);
         }
-        starts.push(pairs.len() as u32);
+        starts.push(ordered.len() as u32);
         ByHash {
             hashes: HashTable::from_sorted(distinct),
             subjects: ordered,
@@ -833,14 +834,13 @@ impl UsernameVariants {
 /// Subjects (user accounts) whose password is a variant of their name. The variants are hashed
 /// `LANES` at a time, split over `threads`.
 fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<usize> {
-    let users: Vec<u32> = (0..subjects.len() as u32)
-        .filter(|&i| !subjects[i as usize].account.is_machine())
-        .collect();
-    let chunk = users.len().div_ceil(threads.max(1)).max(1);
+    let n = subjects.len() as u32;
+    let chunk = n.div_ceil(threads.max(1) as u32).max(1);
     std::thread::scope(|s| {
-        let handles: Vec<_> = users
-            .chunks(chunk)
-            .map(|part| {
+        let handles: Vec<_> = (0..n)
+            .step_by(chunk as usize)
+            .map(|from| {
+                let part = from..n.min(from + chunk);
                 s.spawn(move || {
                     let mut variants = UsernameVariants::new(year);
                     // Names that do not fit `ascii_name_matches` go through a batch.
@@ -852,9 +852,13 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
                             batch_hit.push(i as usize);
                         }
                     };
-                    for &i in part {
+                    for i in part {
                         let subject = &subjects[i as usize];
                         let name = &subject.account.name;
+                        // Computer accounts (`NAME$`) have their own check.
+                        if subject.account.is_machine() {
+                            continue;
+                        }
                         if variants.fits_ascii(name) {
                             if variants.ascii_name_matches(name.as_bytes(), &subject.nt) {
                                 hit.push(i as usize);

@@ -326,7 +326,7 @@ fn parse_bytes(bytes: &[u8], source_name: &str) -> Result<Dump, DumpError> {
             .iter()
             .zip(offsets)
             .flat_map(|(ids, at)| ids.iter().map(move |&(h, i)| (h, i + at)));
-        crate::hash::sort_by_top16_iter(all, |p| (p.0 >> 48) as u16)
+        crate::hash::sort_by_top16_halves(all, |p| (p.0 >> 48) as u16)
     } else {
         // Accounts were taken out: the indices are recomputed.
         let mut hasher = IdentityHasher::default();
@@ -335,7 +335,10 @@ fn parse_bytes(bytes: &[u8], source_name: &str) -> Result<Dump, DumpError> {
             .enumerate()
             .map(|(i, a)| (hasher.hash(a.domain.as_ref(), &a.name), i as u32))
             .collect();
-        crate::hash::sort_by_top16(all, |p| (p.0 >> 48) as u16)
+        [
+            crate::hash::sort_by_top16(all, |p| (p.0 >> 48) as u16),
+            Vec::new(),
+        ]
     };
     check_unique(&dump, identities, source_name)?;
     if !history.is_empty() {
@@ -455,11 +458,19 @@ fn key_into(domain: Option<&str>, name: &str, k: &mut String) {
 
 /// Fail on the first account (in line order) whose identity already appeared, naming both lines.
 /// Identities are compared through a 64-bit hash of the key (`hashed`: hash and account index,
-/// sorted); equal hashes are confirmed on the keys themselves.
-fn check_unique(dump: &Dump, hashed: Vec<(u64, u32)>, source_name: &str) -> Result<(), DumpError> {
+/// sorted, in two halves of the order); equal hashes are confirmed on the keys themselves.
+fn check_unique(
+    dump: &Dump,
+    hashed: [Vec<(u64, u32)>; 2],
+    source_name: &str,
+) -> Result<(), DumpError> {
     // (index of the duplicate, index of the first account with its identity)
     let mut first_dup: Option<(&Account, &Account)> = None;
-    for run in hashed.chunk_by(|x, y| x.0 == y.0).filter(|r| r.len() > 1) {
+    // Equal hashes are in the same half.
+    let runs = hashed
+        .iter()
+        .flat_map(|half| half.chunk_by(|x, y| x.0 == y.0));
+    for run in runs.filter(|r| r.len() > 1) {
         let keys: Vec<(String, &Account)> = run
             .iter()
             .filter_map(|&(_, i)| {

@@ -3,7 +3,7 @@
 //! Findings name accounts only. No hash, no candidate password and no matched word leaves this
 //! module: the matching happens on `NtHash` values, which cannot be printed.
 
-use crate::breach::BreachIndex;
+use crate::breach::{BreachIndex, count_of_class};
 use crate::dictionary::Dictionary;
 use crate::directory::Directory;
 use crate::hash::{
@@ -486,14 +486,14 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
             .dictionary
             .map(|d| by_hash.holders(&d.find(&by_hash.hashes, threads)));
         let breach_hits = sources.breach.map(|index| {
-            let counts = index.lookup_batch_threads(by_hash.hashes.as_slice(), threads);
+            let classes = index.classes_batch_threads(by_hash.hashes.as_slice(), threads);
             let min = opts.min_breach_count;
             let breached = by_hash
                 .hashes
                 .as_slice()
                 .iter()
-                .zip(counts)
-                .filter(|(_, c)| c.is_some_and(|c| min <= 1 || c >= min))
+                .zip(classes)
+                .filter(|&(_, c)| count_of_class(c).is_some_and(|c| min <= 1 || c >= min))
                 .map(|(h, _)| h);
             by_hash.holders(breached)
         });

@@ -852,11 +852,26 @@ fn interpolation_guess(n: usize, key: u64) -> usize {
 /// The count lower bound of the entry at `i` if its key is `key`.
 #[inline]
 fn hit(entries: &[u8], key: u64, i: usize) -> Option<u64> {
+    count_of_class(hit_class(entries, key, i))
+}
+
+/// `hit` as a count class plus one, 0 for none (`classes_batch_threads`).
+#[inline]
+fn hit_class(entries: &[u8], key: u64, i: usize) -> u8 {
     if i >= entries.len() / ENTRY_LEN {
-        return None;
+        return 0;
     }
     let e = entry_at(entries, i);
-    (e >> CLASS_BITS == key).then(|| bucket_min((e as u8) & CLASS_MAX))
+    if e >> CLASS_BITS == key {
+        ((e as u8) & CLASS_MAX) + 1
+    } else {
+        0
+    }
+}
+
+/// The count lower bound of a count class plus one (`classes_batch_threads`); `None` for 0.
+pub(crate) fn count_of_class(class: u8) -> Option<u64> {
+    class.checked_sub(1).map(bucket_min)
 }
 
 impl BreachIndex {
@@ -951,14 +966,25 @@ impl BreachIndex {
         self.lookup_batch_threads(hashes, 1)
     }
 
-    /// `lookup_batch` split over `threads` threads (each takes a contiguous range of buckets).
+    /// `lookup_batch_threads` with `threads` threads.
+    pub fn lookup_batch_threads(&self, hashes: &[NtHash], threads: usize) -> Vec<Option<u64>> {
+        self.classes_batch_threads(hashes, threads)
+            .into_iter()
+            .map(count_of_class)
+            .collect()
+    }
+
+    /// `lookup_batch` as count classes, one byte a hash (0: not in the corpus, else the class
+    /// plus one; `count_of_class` gives the count), split over `threads` threads (each takes a
+    /// contiguous range of buckets). A byte rather than an `Option<u64>` a hash: a million-hash
+    /// audit would write 16 MB of fresh memory for answers that are mostly "no".
     ///
     /// Hashes are visited in sorted order (already sorted input is not re-sorted), bucket by
     /// bucket, each search starting where the previous one ended. Buckets holding several queries
     /// are read with positioned reads of up to `WINDOW` bytes into a reused buffer, so that a
     /// large batch neither grows the process's resident memory with the mapped file nor makes a
     /// system call per bucket. A bucket with a lone query is binary-searched in the mapping.
-    pub fn lookup_batch_threads(&self, hashes: &[NtHash], threads: usize) -> Vec<Option<u64>> {
+    pub(crate) fn classes_batch_threads(&self, hashes: &[NtHash], threads: usize) -> Vec<u8> {
         let order: Option<Vec<u32>> = if hashes.windows(2).all(|w| w[0] <= w[1]) {
             None
         } else {
@@ -970,7 +996,7 @@ impl BreachIndex {
             Some(o) => &hashes[o[k] as usize],
             None => &hashes[k],
         };
-        let mut sorted_out = vec![None; hashes.len()];
+        let mut sorted_out = vec![0u8; hashes.len()];
         // Cut points between threads, moved forward to a bucket boundary.
         let threads = threads.clamp(1, 16).min(hashes.len().div_ceil(4096).max(1));
         let mut cuts = vec![0];
@@ -986,7 +1012,7 @@ impl BreachIndex {
         }
         cuts.push(hashes.len());
         std::thread::scope(|s| {
-            let mut rest: &mut [Option<u64>] = &mut sorted_out;
+            let mut rest: &mut [u8] = &mut sorted_out;
             let mut handles = Vec::new();
             for w in cuts.windows(2) {
                 let (mine, tail) = std::mem::take(&mut rest).split_at_mut(w[1] - w[0]);
@@ -1008,7 +1034,7 @@ impl BreachIndex {
         match order {
             None => sorted_out,
             Some(o) => {
-                let mut out = vec![None; hashes.len()];
+                let mut out = vec![0u8; hashes.len()];
                 for (k, r) in o.into_iter().zip(sorted_out) {
                     out[k as usize] = r;
                 }
@@ -1017,7 +1043,8 @@ impl BreachIndex {
         }
     }
 
-    /// Answer the sorted queries `query(first..first + out.len())` into `out`.
+    /// Answer the sorted queries `query(first..first + out.len())` into `out` (count classes as
+    /// in `classes_batch_threads`).
     ///
     /// Buckets holding several queries are searched in windows of the file mapped on their
     /// own and unmapped when passed, so that the process's resident memory stays bounded by a
@@ -1028,7 +1055,7 @@ impl BreachIndex {
     fn lookup_sorted<'q>(
         &self,
         first: usize,
-        out: &mut [Option<u64>],
+        out: &mut [u8],
         query: &impl Fn(usize) -> &'q NtHash,
     ) {
         const WINDOW: usize = 16 << 20;
@@ -1085,7 +1112,7 @@ impl BreachIndex {
             for (k, slot) in out[i..j].iter_mut().enumerate() {
                 let key = key_of(query(first + i + k));
                 lo = interpolation_bound(entries, key, lo);
-                *slot = hit(entries, key, lo);
+                *slot = hit_class(entries, key, lo);
             }
             i = j;
         }

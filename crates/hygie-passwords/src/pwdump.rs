@@ -23,15 +23,16 @@ pub struct Account {
     /// Domain prefix as written in the dump (`CHU` in `CHU\alice`), if any; shared by the
     /// accounts of the same domain.
     pub domain: Option<Arc<str>>,
-    /// sAMAccountName (`alice`, `WKS01$`).
-    pub name: String,
+    /// sAMAccountName (`alice`, `WKS01$`). A boxed `str` rather than a `String`: a million
+    /// accounts are held at once, and the unused capacity field would add 8 MB.
+    pub name: Box<str>,
     pub rid: u32,
     /// Line of the dump where the account appears (1-based).
     pub line: usize,
     /// An LM hash is stored (LM field present and not the empty-password LM value).
     pub lm_stored: bool,
     pub(crate) nt: Option<NtHash>,
-    pub(crate) history: Vec<NtHash>,
+    pub(crate) history: Box<[NtHash]>,
     /// `status=Enabled|Disabled` suffix from secretsdump, if present.
     pub enabled: Option<bool>,
 }
@@ -64,7 +65,7 @@ impl Account {
                 s.push_str(&self.name);
                 s
             }
-            None => self.name.clone(),
+            None => self.name.to_string(),
         }
     }
 
@@ -90,12 +91,12 @@ impl Account {
     pub fn with_password(name: &str, rid: u32, password: Option<&str>) -> Account {
         Account {
             domain: None,
-            name: name.to_string(),
+            name: name.into(),
             rid,
             line: 0,
             lm_stored: false,
             nt: password.map(NtHash::of_password),
-            history: Vec::new(),
+            history: Box::default(),
             enabled: None,
         }
     }
@@ -354,7 +355,10 @@ fn parse_bytes(bytes: &[u8], source_name: &str) -> Result<Dump, DumpError> {
             .collect();
         for (k, nt) in history {
             if let (Some(&(r, i)), Some(h)) = (by_name.get(&k), nt) {
-                dump.runs[r][i].history.push(h);
+                let account = &mut dump.runs[r][i];
+                let mut all = std::mem::take(&mut account.history).into_vec();
+                all.push(h);
+                account.history = all.into_boxed_slice();
             }
         }
     }
@@ -421,12 +425,12 @@ fn parse_run(bytes: &[u8]) -> Result<Run, (usize, String)> {
                 run.identities.push((identity, run.accounts.len() as u32));
                 run.accounts.push(Account {
                     domain,
-                    name: l.name.to_string(),
+                    name: l.name.into(),
                     rid: l.rid,
                     line: run.lines,
                     lm_stored: l.lm_stored,
                     nt: l.nt,
-                    history: Vec::new(),
+                    history: Box::default(),
                     enabled: l.enabled,
                 });
             }
@@ -806,7 +810,7 @@ mod tests {
         assert_eq!(d.len(), 2);
         let a = d.account(0).expect("first");
         assert_eq!(
-            (a.domain.as_deref(), a.name.as_str(), a.rid, a.line),
+            (a.domain.as_deref(), &*a.name, a.rid, a.line),
             (Some("CHU"), "alice", 1104, 2)
         );
         assert_eq!(a.display_name(), "CHU\\alice");
@@ -841,10 +845,7 @@ mod tests {
              svc_history7:1300:{LM_EMPTY}:{NT_PW1}:::\n"
         );
         let d = ok(&text);
-        let names: Vec<_> = d
-            .accounts()
-            .map(|a| (a.name.as_str(), a.history.len()))
-            .collect();
+        let names: Vec<_> = d.accounts().map(|a| (&*a.name, a.history.len())).collect();
         assert_eq!(names, vec![("dave", 1), ("svc_history7", 0)]);
     }
 
@@ -944,6 +945,12 @@ mod tests {
         assert_eq!(parse_hex16(EMPTY_LM_HEX), Some(EMPTY_LM));
     }
 
+    /// A million accounts are held at once: their size is watched.
+    #[test]
+    fn accounts_stay_small() {
+        assert!(std::mem::size_of::<Account>() <= 80);
+    }
+
     /// A dump big enough to be parsed in parallel parts gives the same accounts, lines and
     /// errors as line-by-line expectations, wherever the parts are cut.
     #[test]
@@ -963,7 +970,7 @@ mod tests {
         assert_eq!(d.len(), 30_000);
         assert_eq!(d.ignored_lines, 30);
         for (i, a) in d.accounts().enumerate() {
-            assert_eq!(a.name, format!("user{i:05}"));
+            assert_eq!(*a.name, format!("user{i:05}"));
             assert_eq!(a.line, i + 1 + i / 1000 + usize::from(i % 1000 >= 7));
             assert_eq!(a.domain.as_deref(), Some("CHU"));
         }
@@ -998,10 +1005,7 @@ mod tests {
         let d = ok(&with_history);
         assert_eq!(d.len(), 30_000);
         assert_eq!(d.account(1).map(|a| a.history.len()), Some(1));
-        assert_eq!(
-            d.account(29_999).map(|a| a.name.as_str()),
-            Some("user29999")
-        );
+        assert_eq!(d.account(29_999).map(|a| &*a.name), Some("user29999"));
         assert!(d.account(30_000).is_none());
     }
 

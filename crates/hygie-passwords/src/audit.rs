@@ -8,7 +8,7 @@ use crate::dictionary::Dictionary;
 use crate::directory::Directory;
 use crate::hash::{
     Block, EMPTY_NT, HIGH, HashTable, LANES, Lanes, Md4Batch, NtHash, NtHasher, ONE_BLOCK_UNITS,
-    first_words_equal, ge, gt, md4_hashes, sort_by_top16_halves,
+    first_words_equal_rows, ge, gt, md4_hashes, sort_by_top16_halves,
 };
 use crate::pwdump::{Account, Dump};
 use hygie_core::{CheckRun, Localized, MeasureId, RuleOutcome, RuleResult, Severity};
@@ -619,6 +619,32 @@ struct AsciiForms {
     tails: Vec<[Lanes; 16]>,
 }
 
+/// Row `w` of the lanes of a name's variants: word `w` of each lane's form ORed with the tail.
+#[inline(always)]
+fn lane_row(forms: &[[u32; 16]; 5], tail: &[Lanes; 16], w: usize) -> Lanes {
+    // Each form's word broadcast and masked to its lanes: vertical operations only (written as
+    // a per-lane choice of form, the compiler gathered or scattered the words one by one).
+    let mut row = tail[w];
+    for (form, mask) in FORM_MASKS.iter().enumerate() {
+        let word = forms[form][w];
+        for (x, m) in row.iter_mut().zip(mask) {
+            *x |= word & m;
+        }
+    }
+    row
+}
+
+/// `FORM_OF_LANE` as one mask per form: all ones in the lanes holding that form.
+const FORM_MASKS: [Lanes; 5] = {
+    let mut masks = [[0u32; LANES]; 5];
+    let mut l = 0;
+    while l < LANES {
+        masks[FORM_OF_LANE[l]][l] = u32::MAX;
+        l += 1;
+    }
+    masks
+};
+
 /// The form of the name in each lane: 0 as written, 1 lower case, 2 Capitalised, 3 UPPER case,
 /// 4 reversed.
 const FORM_OF_LANE: [usize; LANES] = [0, 1, 2, 3, 4, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 1];
@@ -738,20 +764,30 @@ impl UsernameVariants {
     /// vector operation per block word, where queuing the candidates one by one into the lanes
     /// of an `Md4Batch` cost several times more than hashing them.
     fn ascii_name_matches(&self, name: &[u8], nt: &NtHash) -> bool {
-        let Some(m) = self.ascii_name_lanes(name) else {
+        let Some((forms, tail)) = self.ascii_name_forms(name) else {
             return false;
         };
-        let lanes = first_words_equal(&m, &[nt.first_word(); LANES]) & CANDIDATE_LANES;
+        let row = |w: usize| lane_row(&forms, tail, w);
+        let lanes = first_words_equal_rows(row, &[nt.first_word(); LANES]) & CANDIDATE_LANES;
         // A first word matches by chance once in 2^32 lanes: the whole hashes are rarely needed.
         lanes != 0 && {
-            let hashes = md4_hashes(&m);
+            let hashes = md4_hashes(&std::array::from_fn(row));
             (0..LANES).any(|l| lanes & (1 << l) != 0 && hashes[l] == *nt)
         }
     }
 
     /// The MD4 blocks of the variants of `name` in the lanes given by `AsciiForms`.
     #[inline]
+    #[cfg(test)]
     fn ascii_name_lanes(&self, name: &[u8]) -> Option<[Lanes; 16]> {
+        let (forms, tail) = self.ascii_name_forms(name)?;
+        Some(std::array::from_fn(|w| lane_row(&forms, tail, w)))
+    }
+
+    /// The five forms of `name` as MD4 words without terminator (as written, lower case,
+    /// Capitalised, UPPER case, reversed: `AsciiForms`), and the tail for its length.
+    #[inline]
+    fn ascii_name_forms(&self, name: &[u8]) -> Option<([[u32; 16]; 5], &[Lanes; 16])> {
         let n = name.len();
         let tail = self.units.tails.get(n)?;
         let mut as_written: Ascii32 = [0; 32];
@@ -770,9 +806,7 @@ impl UsernameVariants {
             *Block::ascii_stem(&upper).words(),
             *Block::ascii_stem(&reversed).words(),
         ];
-        Some(std::array::from_fn(|w| {
-            std::array::from_fn(|l| forms[FORM_OF_LANE[l]][w] | tail[w][l])
-        }))
+        Some((forms, tail))
     }
 
     /// Call `f` with each variant of `name`: the name as written, lower case, Capitalised, UPPER

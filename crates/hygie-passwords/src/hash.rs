@@ -351,6 +351,49 @@ pub(crate) fn first_words_equal(m: &[Lanes; 16], expected: &Lanes) -> u32 {
     first_words_equal_portable(m, expected)
 }
 
+/// `first_words_equal` of the block whose row `w` (word `w` of every lane) is `row(w)`, built
+/// in the same function as the hashing: each build keeps the rows in registers, where a block
+/// written lane by lane to memory and read back as whole rows stalls on every row (the
+/// processor cannot forward sixteen small stores to one wide load).
+pub(crate) fn first_words_equal_rows(row: impl Fn(usize) -> Lanes, expected: &Lanes) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: as in `md4_lanes`.
+        #[allow(unsafe_code)]
+        return unsafe { first_words_equal_rows_avx512(row, expected) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: as in `md4_lanes`.
+        #[allow(unsafe_code)]
+        return unsafe { first_words_equal_rows_avx2(row, expected) };
+    }
+    first_words_equal_portable(&rows(row), expected)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn first_words_equal_rows_avx512(row: impl Fn(usize) -> Lanes, expected: &Lanes) -> u32 {
+    first_words_equal_portable(&rows(row), expected)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn first_words_equal_rows_avx2(row: impl Fn(usize) -> Lanes, expected: &Lanes) -> u32 {
+    first_words_equal_portable(&rows(row), expected)
+}
+
+/// The block of rows `row(0..16)`, as a plain loop: `std::array::from_fn` is not always
+/// inlined into the vector builds, and then builds the block in memory.
+#[inline(always)]
+fn rows(row: impl Fn(usize) -> Lanes) -> [Lanes; 16] {
+    let mut m = [[0u32; LANES]; 16];
+    for (w, r) in m.iter_mut().enumerate() {
+        *r = row(w);
+    }
+    m
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn first_words_equal_avx512(m: &[Lanes; 16], expected: &Lanes) -> u32 {

@@ -8,7 +8,9 @@
 //! 00-99, 123, 1234, 12345, 123456, and the years 1950 to next year) × symbol suffix (none or one
 //! of `! @ # $ * . ? & + - _`). Words of a `--wordlist` file are tried verbatim.
 
-use crate::hash::{Block, HashTable, Md4Batch, NtHash, ONE_BLOCK_UNITS, PADDED, SuffixWords};
+use crate::hash::{
+    Block, HashTable, LANES, Lanes, Md4Batch, NtHash, ONE_BLOCK_UNITS, PADDED, md4_rows,
+};
 use std::collections::HashSet;
 
 /// Facility, care-unit and job words.
@@ -543,10 +545,11 @@ impl Dictionary {
             .map(|s| s.encode_utf16().collect())
             .collect();
         let symbols: Vec<Vec<u16>> = SYMBOLS.iter().map(|s| s.encode_utf16().collect()).collect();
+        let endings = Endings::new(&suffixes, &symbols);
         let mut all = std::thread::scope(|s| {
             let mut handles = Vec::new();
             for t in 0..threads {
-                let (suffixes, symbols) = (&suffixes, &symbols);
+                let (suffixes, symbols, endings) = (&suffixes, &symbols, &endings);
                 handles.push(s.spawn(move || {
                     let mut found = Vec::new();
                     let mut done = |(), h: NtHash| {
@@ -554,30 +557,35 @@ impl Dictionary {
                             found.push(h);
                         }
                     };
+                    // Forms too long for every ending to fit in one block, and `--wordlist`
+                    // words, go through a batch.
                     let mut batch: Md4Batch<()> = Md4Batch::new();
-                    // Word form + digits in a fixed-size buffer, then each symbol patched into
-                    // a copy of it; candidates too long for one block take the general path.
-                    let longest_symbol = symbols.iter().map(Vec::len).max().unwrap_or(0);
-                    // Symbols are single characters (at most two UTF-16 units).
-                    let symbol_words: Vec<SuffixWords> =
-                        symbols.iter().filter_map(|s| SuffixWords::new(s)).collect();
-                    let fast = symbol_words.len() == symbols.len();
                     let mut buf: Vec<u16> = Vec::with_capacity(64);
                     for w in self.words.iter().skip(t).step_by(threads) {
                         for form in case_forms(w) {
                             let form: Vec<u16> = form.encode_utf16().collect();
-                            for d in suffixes {
-                                let stem = form.len() + d.len();
-                                if fast && stem + longest_symbol <= ONE_BLOCK_UNITS {
-                                    let mut base = [0u16; PADDED];
-                                    base[..form.len()].copy_from_slice(&form);
-                                    base[form.len()..stem].copy_from_slice(d);
-                                    let base = Block::stem(&base, stem);
-                                    for sym in &symbol_words {
-                                        batch.push_stem_suffix(&base, stem, sym, (), &mut done);
+                            if let Some(tails) = endings.tails(form.len()) {
+                                let mut padded = [0u16; PADDED];
+                                padded[..form.len()].copy_from_slice(&form);
+                                let stem = *Block::stem(&padded, form.len()).words();
+                                for (k, tail) in tails.iter().enumerate() {
+                                    // Each row: the form's word in every lane, ORed with the
+                                    // lanes' endings.
+                                    let [a, b, c, d] = md4_rows(|w| {
+                                        let mut row = tail[w];
+                                        for x in &mut row {
+                                            *x |= stem[w];
+                                        }
+                                        row
+                                    });
+                                    for l in 0..endings.lanes_of(k) {
+                                        let h = NtHash::from_words([a[l], b[l], c[l], d[l]]);
+                                        done((), h);
                                     }
-                                    continue;
                                 }
+                                continue;
+                            }
+                            for d in suffixes {
                                 for sym in symbols {
                                     buf.clear();
                                     buf.extend_from_slice(&form);
@@ -612,6 +620,61 @@ impl Dictionary {
 }
 
 /// lower, Capitalised, UPPER, without duplicates (`123456` has a single form).
+/// The endings of every candidate of a form (a digit suffix, then a symbol), laid out for
+/// hashing a form's candidates sixteen at a time, one per MD4 lane: lane `l` of batch `k` is
+/// ending `16 k + l`, in generation order. The tail of an ending after a form of `n` units (its
+/// units from `n` on, the `0x80` terminator and the bit length) depends only on `n`: a form's
+/// lanes are its words ORed with the tails for its length, one vector operation per block word,
+/// where queuing each candidate into a lane cost several times more than hashing it.
+struct Endings {
+    /// (digit suffix, symbol) of each ending, as UTF-16 units.
+    endings: Vec<Vec<u16>>,
+    /// `tails[n]`: the batches of tails after a form of `n` units, for every `n` up to the
+    /// longest that leaves room for every ending.
+    tails: Vec<Vec<[Lanes; 16]>>,
+}
+
+impl Endings {
+    fn new(suffixes: &[Vec<u16>], symbols: &[Vec<u16>]) -> Endings {
+        let endings: Vec<Vec<u16>> = suffixes
+            .iter()
+            .flat_map(|d| symbols.iter().map(move |s| [&d[..], s].concat()))
+            .collect();
+        let longest = endings.iter().map(Vec::len).max().unwrap_or(0);
+        let tails = (0..=ONE_BLOCK_UNITS.saturating_sub(longest))
+            .map(|n| {
+                endings
+                    .chunks(LANES)
+                    .map(|batch| {
+                        let mut tail = [[0u32; LANES]; 16];
+                        for (l, ending) in batch.iter().enumerate() {
+                            let mut units = [0u16; 28];
+                            units[n..n + ending.len()].copy_from_slice(ending);
+                            units[n + ending.len()] = 0x80;
+                            for (w, pair) in units.chunks_exact(2).enumerate() {
+                                tail[w][l] = u32::from(pair[0]) | (u32::from(pair[1]) << 16);
+                            }
+                            tail[14][l] = ((n + ending.len()) as u32) * 16;
+                        }
+                        tail
+                    })
+                    .collect()
+            })
+            .collect();
+        Endings { endings, tails }
+    }
+
+    /// The batches of tails after a form of `n` units, if every ending fits after it.
+    fn tails(&self, n: usize) -> Option<&[[Lanes; 16]]> {
+        self.tails.get(n).map(Vec::as_slice)
+    }
+
+    /// Lanes holding an ending in batch `k` (the last batch may be partly empty).
+    fn lanes_of(&self, k: usize) -> usize {
+        self.endings.len().saturating_sub(k * LANES).min(LANES)
+    }
+}
+
 fn case_forms(word: &str) -> Vec<String> {
     let lower = word.to_lowercase();
     let mut cap = String::with_capacity(lower.len());
@@ -700,7 +763,9 @@ mod tests {
         for threads in [1, 2, 3] {
             assert_eq!(d.find(&targets, threads), want, "threads={threads}");
         }
-        // The fast path finds exactly what hashing every generated candidate finds.
+        // The fast path finds exactly what hashing every generated candidate finds, with a
+        // non-ASCII word and one too long for every ending to fit after it (the batch path).
+        d.add_words(["hôpital", "reanimationchirurgicale"]);
         let mut all = Vec::new();
         d.for_each_candidate(|c| all.push(NtHash::of_password(c)));
         let all = HashTable::new(all);

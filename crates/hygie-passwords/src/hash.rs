@@ -188,8 +188,8 @@ impl Block {
         Block(w)
     }
 
-    /// The units `units[..n]` without terminator nor length: a stem for
-    /// `Md4Batch::push_stem_suffix`.
+    /// The units `units[..n]` without terminator nor length: a stem that endings laid out after
+    /// `n` units are ORed into (the dictionary's `Endings`).
     #[inline]
     pub(crate) fn stem(units: &[u16; PADDED], n: usize) -> Block {
         let mut w = [0u32; 16];
@@ -200,7 +200,7 @@ impl Block {
         Block(w)
     }
 
-    /// The ASCII bytes (zero-padded) as a stem for `Md4Batch::push_stem_suffix`.
+    /// The ASCII bytes (zero-padded) as a stem (see `stem`): the user-name forms.
     #[inline]
     pub(crate) fn ascii_stem(bytes: &[u8; 32]) -> Block {
         let mut w = [0u32; 16];
@@ -251,34 +251,6 @@ impl Block {
         if let Some(w) = self.0[..14].get_mut(at / 2) {
             *w = (*w & !(0xffff << shift)) | (u32::from(unit) << shift);
         }
-    }
-}
-
-/// A suffix of up to four units with its `0x80` terminator, laid out as the words it fills
-/// after a stem of even (`words[0]`) or odd (`words[1]`) length, from the stem's last word on:
-/// appending it in a lane is three ORs, without shifts computed per candidate.
-pub(crate) struct SuffixWords {
-    words: [[u32; 3]; 2],
-    len: usize,
-}
-
-impl SuffixWords {
-    /// `None` for suffixes longer than four units.
-    pub(crate) fn new(suffix: &[u16]) -> Option<SuffixWords> {
-        if suffix.len() > 4 {
-            return None;
-        }
-        let mut words = [[0u32; 3]; 2];
-        for (odd, w) in words.iter_mut().enumerate() {
-            for (k, &u) in suffix.iter().chain(&[0x80]).enumerate() {
-                let pos = odd + k;
-                w[pos / 2] |= u32::from(u) << (16 * (pos % 2));
-            }
-        }
-        Some(SuffixWords {
-            words,
-            len: suffix.len(),
-        })
     }
 }
 
@@ -478,6 +450,36 @@ fn md4_lanes_portable<const FULL: bool>(m: &[Lanes; 16]) -> [Lanes; 4] {
     [a, b, c, d]
 }
 
+/// The MD4 state words (a, b, c, d: `NtHash::from_words`) of the `LANES` blocks whose row `w`
+/// is `row(w)`, built in the same function as the hashing (see `first_words_equal_rows`).
+pub(crate) fn md4_rows(row: impl Fn(usize) -> Lanes) -> [Lanes; 4] {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: as in `md4_lanes`.
+        #[allow(unsafe_code)]
+        return unsafe { md4_rows_avx512(row) };
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: as in `md4_lanes`.
+        #[allow(unsafe_code)]
+        return unsafe { md4_rows_avx2(row) };
+    }
+    md4_lanes_portable::<true>(&rows(row))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn md4_rows_avx512(row: impl Fn(usize) -> Lanes) -> [Lanes; 4] {
+    md4_lanes_portable::<true>(&rows(row))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn md4_rows_avx2(row: impl Fn(usize) -> Lanes) -> [Lanes; 4] {
+    md4_lanes_portable::<true>(&rows(row))
+}
+
 /// The whole MD4 hashes of the `LANES` blocks of `m` (`m[w][l]`: word `w` of lane `l`).
 pub(crate) fn md4_hashes(m: &[Lanes; 16]) -> [NtHash; LANES] {
     let [a, b, c, d] = md4_lanes::<true>(m);
@@ -566,39 +568,6 @@ impl<T: Copy + Default> Md4Batch<T> {
             return self.push_units(&units[..n.min(PADDED)], tag, done);
         }
         self.push_block(&Block::new(units, n), tag, done);
-    }
-
-    /// Queue the candidate `stem` (its `n` units, no terminator: `Block::stem`,
-    /// `Block::ascii_stem`) followed by `suffix`, patched in the lane itself (no block copy).
-    /// `n + suffix.len()` must be at most `ONE_BLOCK_UNITS` (callers check).
-    #[inline]
-    pub(crate) fn push_stem_suffix(
-        &mut self,
-        stem: &Block,
-        n: usize,
-        suffix: &SuffixWords,
-        tag: T,
-        done: &mut impl FnMut(T, NtHash),
-    ) {
-        debug_assert!(n + suffix.len <= ONE_BLOCK_UNITS);
-        let lane = self.n;
-        for (w, &word) in stem.0.iter().enumerate() {
-            self.words[w][lane] = word;
-        }
-        self.put_suffix(lane, n, suffix);
-        self.commit(1, tag, done);
-    }
-
-    /// ORs `suffix`, placed after `n` units of stem, into `lane` and writes the block's length.
-    #[inline]
-    fn put_suffix(&mut self, lane: usize, n: usize, suffix: &SuffixWords) {
-        for (j, &p) in suffix.words[n % 2].iter().enumerate() {
-            // Past the block only on a caller's bug: ignored rather than a panic.
-            if let Some(row) = self.words[..14].get_mut(n / 2 + j) {
-                row[lane] |= p;
-            }
-        }
-        self.words[14][lane] = ((n + suffix.len) as u32) * 16;
     }
 
     /// Tags the next `k` lanes, whose words are written, and hashes the batch once it is full.
@@ -1045,44 +1014,6 @@ mod tests {
             let want = digest_path(pw);
             assert_eq!(got[2 * i].map(|h| h.0), Some(want), "str, length {i}");
             assert_eq!(got[2 * i + 1].map(|h| h.0), Some(want), "units, length {i}");
-        }
-    }
-
-    /// A stem and a suffix patched in a lane give the hash of the whole candidate, in whichever
-    /// lane the batch is at.
-    #[test]
-    fn stem_with_suffixes_hashes_as_each_suffix_alone() {
-        let suffix_units: [&[u16]; 4] = [&[0x31][..], &[0x31, 0x32, 0x33], &[0x21], &[0x32; 4]];
-        let suffixes = suffix_units.map(|s| SuffixWords::new(s).expect("short suffix"));
-        for stem_len in [0usize, 1, 2, 7, 8, 22, 23] {
-            let mut units = [0u16; PADDED];
-            for (i, u) in units.iter_mut().take(stem_len).enumerate() {
-                *u = 0x61 + i as u16;
-            }
-            let stem = Block::stem(&units, stem_len);
-            for offset in 0..LANES {
-                let mut got: Vec<(usize, NtHash)> = Vec::new();
-                let mut want: Vec<(usize, NtHash)> = Vec::new();
-                let mut batch: Md4Batch<usize> = Md4Batch::new();
-                let mut one: Md4Batch<usize> = Md4Batch::new();
-                for i in 0..offset {
-                    batch.push_str("filler", 100 + i, &mut |t, h| got.push((t, h)));
-                    one.push_str("filler", 100 + i, &mut |t, h| want.push((t, h)));
-                }
-                for (s, units_of_s) in suffixes.iter().zip(suffix_units) {
-                    batch.push_stem_suffix(&stem, stem_len, s, 7, &mut |t, h| got.push((t, h)));
-                    let whole: Vec<u16> = units[..stem_len]
-                        .iter()
-                        .chain(units_of_s)
-                        .copied()
-                        .collect();
-                    one.push_units(&whole, 7, &mut |t, h| want.push((t, h)));
-                }
-                batch.finish(&mut |t, h| got.push((t, h)));
-                one.finish(&mut |t, h| want.push((t, h)));
-                assert_eq!(got, want, "stem {stem_len}, offset {offset}");
-                assert_eq!(got.len(), offset + suffixes.len());
-            }
         }
     }
 

@@ -239,17 +239,22 @@ impl AuditReport {
     }
 }
 
-/// What the audit knows about one audited account. Its display name is built only when it
-/// appears in a finding.
+/// What the audit knows about one audited account (one with an NT hash). Its display name is
+/// built only when it appears in a finding. The hash is read from the account rather than
+/// copied here: 16 bytes a subject instead of 32, for a million of them.
 struct Subject<'a> {
     account: &'a Account,
-    nt: NtHash,
     privileged: bool,
 }
 
 impl Subject<'_> {
     fn name(&self) -> String {
         self.account.display_name()
+    }
+
+    /// The account's NT hash (always present: accounts without one are not subjects).
+    fn nt(&self) -> Option<NtHash> {
+        self.account.nt
     }
 }
 
@@ -275,7 +280,10 @@ struct ByHash {
 impl ByHash {
     fn new(subjects: &[Subject<'_>]) -> ByHash {
         let halves = sort_by_top16_halves(
-            subjects.iter().enumerate().map(|(i, s)| (s.nt, i as u32)),
+            subjects
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| Some((s.nt()?, i as u32))),
             |p| p.0.top16(),
         );
         let pairs = halves.iter().flatten();
@@ -462,16 +470,15 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
         if a.lm_stored {
             lm_accounts.push((a.display_name(), privileged));
         }
-        let Some(nt) = a.nt else {
+        if a.nt.is_none() {
             summary.without_nt_hash += 1;
             continue;
-        };
+        }
         summary.audited += 1;
         summary.privileged_audited += usize::from(privileged);
         summary.with_history += usize::from(!a.history.is_empty());
         subjects.push(Subject {
             account: a,
-            nt,
             privileged,
         });
     }
@@ -529,7 +536,10 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
         "the dump has no password history (secretsdump -history)",
         |()| {
             (0..subjects.len())
-                .filter(|&i| subjects[i].account.history.contains(&subjects[i].nt))
+                .filter(|&i| {
+                    let s = &subjects[i];
+                    s.nt().is_some_and(|nt| s.account.history.contains(&nt))
+                })
                 .collect()
         },
     );
@@ -582,13 +592,12 @@ fn default_computer_matches(subjects: &[Subject<'_>]) -> Vec<usize> {
     (0..subjects.len())
         .filter(|&i| {
             let s = &subjects[i];
-            if !s.account.is_machine() {
+            let Some(nt) = s.nt().filter(|_| s.account.is_machine()) else {
                 return false;
-            }
+            };
             let base = s.account.name.trim_end_matches('$').to_lowercase();
             let short: String = base.chars().take(14).collect();
-            hasher.hash_into(&base, &mut utf16) == s.nt
-                || hasher.hash_into(&short, &mut utf16) == s.nt
+            hasher.hash_into(&base, &mut utf16) == nt || hasher.hash_into(&short, &mut utf16) == nt
         })
         .collect()
 }
@@ -882,7 +891,7 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
                     let mut hit = Vec::new();
                     let mut batch_hit = Vec::new();
                     let mut done = |i: u32, h: NtHash| {
-                        if subjects[i as usize].nt == h {
+                        if subjects[i as usize].nt() == Some(h) {
                             batch_hit.push(i as usize);
                         }
                     };
@@ -890,15 +899,16 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
                         let subject = &subjects[i as usize];
                         let name = &subject.account.name;
                         // Computer accounts (`NAME$`) have their own check.
-                        if subject.account.is_machine() {
+                        let Some(nt) = subject.nt().filter(|_| !subject.account.is_machine())
+                        else {
                             continue;
-                        }
+                        };
                         if variants.fits_ascii(name) {
-                            if variants.ascii_name_matches(name.as_bytes(), &subject.nt) {
+                            if variants.ascii_name_matches(name.as_bytes(), &nt) {
                                 hit.push(i as usize);
                             }
                         } else {
-                            batch.expect(&subject.nt);
+                            batch.expect(&nt);
                             variants.for_each(name, |cand| {
                                 batch.push_str(cand, i, &mut done);
                             });

@@ -1072,6 +1072,8 @@ impl BreachIndex {
         let dense = out.len() * PAGE >= span;
         // (file offset, mapping of the file bytes from that offset)
         let mut window: Option<(usize, Mmap)> = None;
+        // Queries before this one have had their first probe read ahead.
+        let mut touched_to = 0;
         let mut i = 0;
         while i < out.len() {
             let b = Self::bucket(query(first + i));
@@ -1096,17 +1098,35 @@ impl BreachIndex {
                 Some((at, m)) if in_window(&window) => &m[from - at..to - at],
                 _ => &self.map[from..to],
             };
-            // The bucket's first probes are read before any search: independent loads, which
-            // the memory system serves together, where each search alone would wait for its
-            // cache line in turn (nearly every one misses in a dense batch).
-            let n = entries.len() / ENTRY_LEN;
-            if n > 0 {
+            // The first probes of this bucket and of the next one (when the window holds it) are
+            // read before this bucket's searches: independent loads, which the memory system
+            // serves together, where each search alone would wait for its cache line in turn
+            // (nearly every one misses in a dense batch).
+            let touch = |entries: &[u8], queries: std::ops::Range<usize>| {
+                let n = entries.len() / ENTRY_LEN;
                 let mut touched = 0u64;
-                for k in i..j {
+                for k in queries.filter(|_| n > 0) {
                     let g = interpolation_guess(n, key_of(query(first + k))).min(n - 1);
                     touched ^= entry_at(entries, g);
                 }
                 std::hint::black_box(touched);
+            };
+            if touched_to <= i {
+                touch(entries, i..j);
+            }
+            if j < out.len()
+                && let Some((at, m)) = &window
+            {
+                let b = Self::bucket(query(first + j));
+                let mut k = j + 1;
+                while k < out.len() && Self::bucket(query(first + k)) == b {
+                    k += 1;
+                }
+                let (from, to) = self.bucket_range(b);
+                if from >= *at && to <= *at + m.len() {
+                    touch(&m[from - at..to - at], j..k);
+                    touched_to = k;
+                }
             }
             let mut lo = 0;
             for (k, slot) in out[i..j].iter_mut().enumerate() {

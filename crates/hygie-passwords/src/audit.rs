@@ -483,33 +483,41 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
         });
     }
     let threads = opts.threads.max(1);
-    // The user-name check needs only the accounts: it runs beside the grouping by hash and the
-    // checks that need the grouping, whose serial parts (the grouping's passes over a million
-    // hashes) would otherwise leave a core idle.
-    let (by_hash, username_hits, dictionary_hits, breach_hits) = std::thread::scope(|s| {
-        let username = s.spawn(|| username_matches(&subjects, opts.year, threads));
-        let by_hash = ByHash::new(&subjects);
-        let dictionary_hits = sources
-            .dictionary
-            .map(|d| by_hash.holders(&d.find(&by_hash.hashes, threads)));
-        let breach_hits = sources.breach.map(|index| {
-            let classes = index.classes_batch_threads(by_hash.hashes.as_slice(), threads);
-            let min = opts.min_breach_count;
-            let breached = by_hash
-                .hashes
-                .as_slice()
-                .iter()
-                .zip(classes)
-                .filter(|&(_, c)| count_of_class(c).is_some_and(|c| min <= 1 || c >= min))
-                .map(|(h, _)| h);
-            by_hash.holders(breached)
+    // The user-name and computer-account checks need only the accounts: they run beside the
+    // grouping by hash and the checks that need the grouping, whose serial parts (the
+    // grouping's passes over a million hashes) would otherwise leave a core idle.
+    let (by_hash, username_hits, computer_hits, dictionary_hits, breach_hits) =
+        std::thread::scope(|s| {
+            let username = s.spawn(|| username_matches(&subjects, opts.year, threads));
+            let computers = s.spawn(|| default_computer_matches(&subjects));
+            let by_hash = ByHash::new(&subjects);
+            let dictionary_hits = sources
+                .dictionary
+                .map(|d| by_hash.holders(&d.find(&by_hash.hashes, threads)));
+            let breach_hits = sources.breach.map(|index| {
+                let classes = index.classes_batch_threads(by_hash.hashes.as_slice(), threads);
+                let min = opts.min_breach_count;
+                let breached = by_hash
+                    .hashes
+                    .as_slice()
+                    .iter()
+                    .zip(classes)
+                    .filter(|&(_, c)| count_of_class(c).is_some_and(|c| min <= 1 || c >= min))
+                    .map(|(h, _)| h);
+                by_hash.holders(breached)
+            });
+            let [username_hits, computer_hits] = [username, computers].map(|h| match h.join() {
+                Ok(hits) => hits,
+                Err(p) => std::panic::resume_unwind(p),
+            });
+            (
+                by_hash,
+                username_hits,
+                computer_hits,
+                dictionary_hits,
+                breach_hits,
+            )
         });
-        let username_hits = match username.join() {
-            Ok(hits) => hits,
-            Err(p) => std::panic::resume_unwind(p),
-        };
-        (by_hash, username_hits, dictionary_hits, breach_hits)
-    });
     let mut r = Recorder {
         subjects: &subjects,
         threads,
@@ -523,7 +531,7 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
     r.shared(&by_hash);
     // Accounts without an NT hash count too.
     r.named(&LM_HASH, lm_accounts);
-    r.accounts(&DEFAULT_COMPUTER, default_computer_matches(&subjects));
+    r.accounts(&DEFAULT_COMPUTER, computer_hits);
     r.when(
         &BREACHED,
         breach_hits,

@@ -329,6 +329,63 @@ impl ByHash {
     }
 }
 
+/// The (display name, privileged) of the subjects `hit` (indices, repeats allowed), each once.
+fn named_subjects(
+    subjects: &[Subject<'_>],
+    mut hit: Vec<usize>,
+    threads: usize,
+) -> Vec<(String, bool)> {
+    hit.sort_unstable();
+    hit.dedup();
+    let name = |&i: &usize| (subjects[i].name(), subjects[i].privileged);
+    // Each name is a cache miss or two (the account, then its name): a breach check that
+    // names a tenth of a million accounts does it on every thread.
+    if hit.len() < 1 << 14 || threads < 2 {
+        return hit.iter().map(name).collect();
+    }
+    let per = hit.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = hit
+            .chunks(per)
+            .map(|part| s.spawn(move || part.iter().map(name).collect::<Vec<_>>()))
+            .collect();
+        let mut all = Vec::with_capacity(hit.len());
+        for p in parts {
+            match p.join() {
+                Ok(v) => all.extend(v),
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+        all
+    })
+}
+
+/// HSH-04's groups: the subjects sharing a password (other than the empty one, HSH-01's),
+/// named, each group critical when it mixes privileged and ordinary accounts; in the order of
+/// their first name.
+fn shared_groups(subjects: &[Subject<'_>], by_hash: &ByHash) -> Vec<(Severity, Vec<String>)> {
+    let mut groups: Vec<(Severity, Vec<String>)> = by_hash
+        .groups()
+        .filter(|(h, g)| g.len() > 1 && **h != EMPTY_NT)
+        .map(|(_, g)| {
+            let privileged = g
+                .iter()
+                .filter(|&&i| subjects[i as usize].privileged)
+                .count();
+            let severity = if privileged > 0 && privileged < g.len() {
+                Severity::Critical
+            } else {
+                SHARED.severity
+            };
+            let mut names: Vec<String> = g.iter().map(|&i| subjects[i as usize].name()).collect();
+            names.sort_unstable();
+            (severity, names)
+        })
+        .collect();
+    groups.sort_by(|a, b| a.1.first().cmp(&b.1.first()));
+    groups
+}
+
 /// Collects the findings and the outcome of each check, in the order the checks run.
 struct Recorder<'s, 'a> {
     subjects: &'s [Subject<'a>],
@@ -340,31 +397,8 @@ struct Recorder<'s, 'a> {
 impl Recorder<'_, '_> {
     /// A per-account check: ordinary accounts at the check's severity, privileged accounts in a
     /// separate critical finding. `hit` holds subject indices (repeats allowed).
-    fn accounts(&mut self, def: &CheckDef, mut hit: Vec<usize>) {
-        hit.sort_unstable();
-        hit.dedup();
-        let name = |&i: &usize| (self.subjects[i].name(), self.subjects[i].privileged);
-        // Each name is a cache miss or two (the account, then its name): a breach check that
-        // names a tenth of a million accounts does it on every thread.
-        let named = if hit.len() >= 1 << 14 && self.threads > 1 {
-            let per = hit.len().div_ceil(self.threads);
-            std::thread::scope(|s| {
-                let parts: Vec<_> = hit
-                    .chunks(per)
-                    .map(|part| s.spawn(move || part.iter().map(name).collect::<Vec<_>>()))
-                    .collect();
-                let mut all = Vec::with_capacity(hit.len());
-                for p in parts {
-                    match p.join() {
-                        Ok(v) => all.extend(v),
-                        Err(p) => std::panic::resume_unwind(p),
-                    }
-                }
-                all
-            })
-        } else {
-            hit.iter().map(name).collect()
-        };
+    fn accounts(&mut self, def: &CheckDef, hit: Vec<usize>) {
+        let named = named_subjects(self.subjects, hit, self.threads);
         self.named(def, named);
     }
 
@@ -410,29 +444,7 @@ impl Recorder<'_, '_> {
 
     /// HSH-04: one finding per group of accounts sharing a password, critical when it mixes
     /// privileged and ordinary accounts; groups in the order of their first name.
-    fn shared(&mut self, by_hash: &ByHash) {
-        let mut groups: Vec<(Severity, Vec<String>)> = by_hash
-            .groups()
-            .filter(|(h, g)| g.len() > 1 && **h != EMPTY_NT)
-            .map(|(_, g)| {
-                let privileged = g
-                    .iter()
-                    .filter(|&&i| self.subjects[i as usize].privileged)
-                    .count();
-                let severity = if privileged > 0 && privileged < g.len() {
-                    Severity::Critical
-                } else {
-                    SHARED.severity
-                };
-                let mut names: Vec<String> = g
-                    .iter()
-                    .map(|&i| self.subjects[i as usize].name())
-                    .collect();
-                names.sort_unstable();
-                (severity, names)
-            })
-            .collect();
-        groups.sort_by(|a, b| a.1.first().cmp(&b.1.first()));
+    fn shared(&mut self, groups: Vec<(Severity, Vec<String>)>) {
         self.outcomes
             .push(outcome(&SHARED, groups.iter().map(|g| g.1.len()).sum()));
         self.findings
@@ -486,7 +498,7 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
     // The user-name and computer-account checks need only the accounts: they run beside the
     // grouping by hash and the checks that need the grouping, whose serial parts (the
     // grouping's passes over a million hashes) would otherwise leave a core idle.
-    let (by_hash, username_hits, computer_hits, dictionary_hits, breach_hits) =
+    let (by_hash, username_hits, computer_hits, dictionary_hits, breach_named, shared) =
         std::thread::scope(|s| {
             let username = s.spawn(|| username_matches(&subjects, opts.year, threads));
             let computers = s.spawn(|| default_computer_matches(&subjects));
@@ -494,7 +506,7 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
             let dictionary_hits = sources
                 .dictionary
                 .map(|d| by_hash.holders(&d.find(&by_hash.hashes, threads)));
-            let breach_hits = sources.breach.map(|index| {
+            let breach_named = sources.breach.map(|index| {
                 let classes = index.classes_batch_threads(by_hash.hashes.as_slice(), threads);
                 let min = opts.min_breach_count;
                 let breached = by_hash
@@ -504,8 +516,9 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
                     .zip(classes)
                     .filter(|&(_, c)| count_of_class(c).is_some_and(|c| min <= 1 || c >= min))
                     .map(|(h, _)| h);
-                by_hash.holders(breached)
+                named_subjects(&subjects, by_hash.holders(breached), threads)
             });
+            let shared = shared_groups(&subjects, &by_hash);
             let [username_hits, computer_hits] = [username, computers].map(|h| match h.join() {
                 Ok(hits) => hits,
                 Err(p) => std::panic::resume_unwind(p),
@@ -515,7 +528,8 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
                 username_hits,
                 computer_hits,
                 dictionary_hits,
-                breach_hits,
+                breach_named,
+                shared,
             )
         });
     let mut r = Recorder {
@@ -528,16 +542,17 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
     r.accounts(&EMPTY, by_hash.holders([&EMPTY_NT]));
     r.when(&DICTIONARY, dictionary_hits, "no dictionary", |hits| hits);
     r.accounts(&USERNAME, username_hits);
-    r.shared(&by_hash);
+    r.shared(shared);
     // Accounts without an NT hash count too.
     r.named(&LM_HASH, lm_accounts);
     r.accounts(&DEFAULT_COMPUTER, computer_hits);
-    r.when(
-        &BREACHED,
-        breach_hits,
-        "no breach index given (--breached)",
-        |hits| hits,
-    );
+    match breach_named {
+        Some(named) => r.named(&BREACHED, named),
+        None => r.outcomes.push(not_evaluated(
+            &BREACHED,
+            "no breach index given (--breached)",
+        )),
+    }
     r.when(
         &HISTORY_REUSE,
         (summary.with_history > 0).then_some(()),

@@ -776,6 +776,7 @@ impl HashTable {
 /// Sort `v`, whose order starts with `top(x)` (the top 16 bits of the sort key: for uniformly
 /// spread hashes, 65,536 buckets of about equal size). See `sort_by_top16_halves`; same result
 /// as `sort_unstable`.
+#[cfg(test)]
 pub(crate) fn sort_by_top16<T: Ord + Copy + Send + Sync>(
     v: Vec<T>,
     top: impl Fn(&T) -> u16 + Sync,

@@ -270,7 +270,7 @@ fn parse_bytes(bytes: &[u8], source_name: &str) -> Result<Dump, DumpError> {
         all
     });
     let mut dump = Dump::default();
-    let mut identities: Vec<Vec<(u64, u32)>> = Vec::with_capacity(parsed.len());
+    let mut identities: Vec<Vec<u64>> = Vec::with_capacity(parsed.len());
     let mut maybe_history = false;
     let mut lines_before = 0;
     for run in parsed {
@@ -311,37 +311,16 @@ fn parse_bytes(bytes: &[u8], source_name: &str) -> Result<Dump, DumpError> {
             });
         }
     }
-    let identities = if history.is_empty() {
-        // The runs' own indices, made dump-wide, sorted straight from the runs.
-        let mut offset = 0u32;
-        let offsets: Vec<u32> = dump
-            .runs
-            .iter()
-            .map(|run| {
-                let at = offset;
-                offset += run.len() as u32;
-                at
-            })
-            .collect();
-        let all = identities
-            .iter()
-            .zip(offsets)
-            .flat_map(|(ids, at)| ids.iter().map(move |&(h, i)| (h, i + at)));
-        crate::hash::sort_by_top16_halves(all, |p| (p.0 >> 48) as u16)
-    } else {
-        // Accounts were taken out: the indices are recomputed.
+    if !history.is_empty() {
+        // Accounts were taken out: the hashes are recomputed.
         let mut hasher = IdentityHasher::default();
-        let all: Vec<(u64, u32)> = dump
-            .accounts()
-            .enumerate()
-            .map(|(i, a)| (hasher.hash(a.domain.as_ref(), &a.name), i as u32))
-            .collect();
-        [
-            crate::hash::sort_by_top16(all, |p| (p.0 >> 48) as u16),
-            Vec::new(),
-        ]
-    };
-    check_unique(&dump, identities, source_name)?;
+        identities = vec![
+            dump.accounts()
+                .map(|a| hasher.hash(a.domain.as_ref(), &a.name))
+                .collect(),
+        ];
+    }
+    check_unique(&dump, &identities, source_name)?;
     if !history.is_empty() {
         let by_name: HashMap<String, (usize, usize)> = dump
             .runs
@@ -369,7 +348,7 @@ fn parse_bytes(bytes: &[u8], source_name: &str) -> Result<Dump, DumpError> {
 struct Run {
     accounts: Vec<Account>,
     /// (hash of the identity, index in `accounts`) of each account (`IdentityHasher`).
-    identities: Vec<(u64, u32)>,
+    identities: Vec<u64>,
     /// Lines in the run.
     lines: usize,
     ignored: usize,
@@ -422,7 +401,7 @@ fn parse_run(bytes: &[u8]) -> Result<Run, (usize, String)> {
                     }
                 });
                 let identity = hasher.hash(domain.as_ref(), l.name);
-                run.identities.push((identity, run.accounts.len() as u32));
+                run.identities.push(identity);
                 run.accounts.push(Account {
                     domain,
                     name: l.name.into(),
@@ -461,20 +440,27 @@ fn key_into(domain: Option<&str>, name: &str, k: &mut String) {
 }
 
 /// Fail on the first account (in line order) whose identity already appeared, naming both lines.
-/// Identities are compared through a 64-bit hash of the key (`hashed`: hash and account index,
-/// sorted, in two halves of the order); equal hashes are confirmed on the keys themselves.
-fn check_unique(
-    dump: &Dump,
-    hashed: [Vec<(u64, u32)>; 2],
-    source_name: &str,
-) -> Result<(), DumpError> {
+/// Identities are compared through a 64-bit hash of the key (`identities`: one per account, in
+/// account order, as the runs' hashes); equal hashes are confirmed on the keys themselves.
+fn check_unique(dump: &Dump, identities: &[Vec<u64>], source_name: &str) -> Result<(), DumpError> {
+    let identities = identities.iter().flatten().copied();
+    // The hashes alone are sorted (8 bytes each, not 16 with the account's index): duplicates
+    // are rare, and their accounts are found afterwards by one pass over the hashes.
+    let sorted = crate::hash::sort_by_top16_halves(identities.clone(), |h| (h >> 48) as u16);
+    let repeated: std::collections::HashSet<u64> = sorted
+        .iter()
+        .flat_map(|half| half.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]))
+        .collect();
+    drop(sorted);
+    let mut hashed: Vec<(u64, u32)> = identities
+        .enumerate()
+        .filter(|(_, h)| repeated.contains(h))
+        .map(|(i, h)| (h, i as u32))
+        .collect();
+    hashed.sort_unstable();
     // (index of the duplicate, index of the first account with its identity)
     let mut first_dup: Option<(&Account, &Account)> = None;
-    // Equal hashes are in the same half.
-    let runs = hashed
-        .iter()
-        .flat_map(|half| half.chunk_by(|x, y| x.0 == y.0));
-    for run in runs.filter(|r| r.len() > 1) {
+    for run in hashed.chunk_by(|x, y| x.0 == y.0).filter(|r| r.len() > 1) {
         let keys: Vec<(String, &Account)> = run
             .iter()
             .filter_map(|&(_, i)| {

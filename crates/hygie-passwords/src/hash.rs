@@ -64,7 +64,7 @@ impl NtHash {
         NtHash(out)
     }
 
-    /// The first MD4 state word of the hash (what `first_words_equal` compares).
+    /// The first MD4 state word of the hash (what `first_words_equal_rows` compares).
     pub(crate) fn first_word(&self) -> u32 {
         u32::from_le_bytes([self.0[0], self.0[1], self.0[2], self.0[3]])
     }
@@ -263,80 +263,58 @@ pub(crate) const LANES: usize = 16;
 
 pub(crate) type Lanes = [u32; LANES];
 
-/// MD4 (RFC 1320) of one padded 64-byte block in each of `LANES` lanes at once. `m[w][l]` is
-/// message word `w` of lane `l`. Every step is the same operation on every lane, written as a
-/// loop over the lanes so that it is vectorised.
+/// MD4 (RFC 1320) of one padded 64-byte block in each of `LANES` lanes at once, taken row by
+/// row: `row(w)` is message word `w` of every lane. The rows come from a closure compiled into
+/// the same function as the hashing, so that each build keeps them in registers, where a block
+/// written lane by lane to memory and read back as whole rows stalls on every row (the processor
+/// cannot forward sixteen small stores to one wide load). Returns the state words (a, b, c, d:
+/// `NtHash::from_words`) of every lane.
 ///
-/// Without `FULL`, only the first word of each hash is computed (the other three are not the
-/// hash's): the last three of MD4's 48 steps only change the other words, and a caller that
-/// compares first words (`Md4Batch::expecting`) rarely needs them.
-fn md4_lanes<const FULL: bool>(m: &[Lanes; 16]) -> [Lanes; 4] {
+/// Each function below has a portable body, compiled again for AVX2 (eight lanes a 256-bit
+/// register instead of four a 128-bit one) and for AVX-512F (the sixteen lanes one register,
+/// rotations one `vprold`, each of MD4's boolean functions one `vpternlogd`), chosen at run time.
+pub(crate) fn md4_rows(row: impl Fn(usize) -> Lanes) -> [Lanes; 4] {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: `md4_lanes_avx512` only needs AVX-512F, which the CPU was just found to support.
+        // SAFETY: `md4_rows_avx512` only needs AVX-512F, which the CPU was just found to support.
         #[allow(unsafe_code)]
-        return unsafe { md4_lanes_avx512::<FULL>(m) };
+        return unsafe { md4_rows_avx512(row) };
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: `md4_lanes_avx2` only needs AVX2, which the CPU was just found to support.
+        // SAFETY: `md4_rows_avx2` only needs AVX2, which the CPU was just found to support.
         #[allow(unsafe_code)]
-        return unsafe { md4_lanes_avx2::<FULL>(m) };
+        return unsafe { md4_rows_avx2(row) };
     }
-    md4_lanes_portable::<FULL>(m)
+    md4_lanes_portable::<true>(&rows(row))
 }
 
-/// The same code compiled for AVX2: eight lanes fit one 256-bit register instead of two
-/// SSE2 ones, which halves the instructions of the hashing loops.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn md4_lanes_avx2<const FULL: bool>(m: &[Lanes; 16]) -> [Lanes; 4] {
-    md4_lanes_portable::<FULL>(m)
-}
-
-/// The same code compiled for AVX-512F: the sixteen lanes fit one 512-bit register, rotations
-/// are one instruction (`vprold`) instead of two shifts and an OR, and each of MD4's boolean
-/// functions is one three-input logic instruction (`vpternlogd`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-fn md4_lanes_avx512<const FULL: bool>(m: &[Lanes; 16]) -> [Lanes; 4] {
-    md4_lanes_portable::<FULL>(m)
+fn md4_rows_avx512(row: impl Fn(usize) -> Lanes) -> [Lanes; 4] {
+    md4_lanes_portable::<true>(&rows(row))
 }
 
-/// The lanes whose hash starts with their `expected` first word, as a bit mask: `md4_lanes`
-/// without `FULL` and the comparison in one function, so that each build compares whole
-/// registers (one instruction with AVX-512) instead of storing the words and comparing them
-/// one by one.
-pub(crate) fn first_words_equal(m: &[Lanes; 16], expected: &Lanes) -> u32 {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: as in `md4_lanes`.
-        #[allow(unsafe_code)]
-        return unsafe { first_words_equal_avx512(m, expected) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: as in `md4_lanes`.
-        #[allow(unsafe_code)]
-        return unsafe { first_words_equal_avx2(m, expected) };
-    }
-    first_words_equal_portable(m, expected)
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn md4_rows_avx2(row: impl Fn(usize) -> Lanes) -> [Lanes; 4] {
+    md4_lanes_portable::<true>(&rows(row))
 }
 
-/// `first_words_equal` of the block whose row `w` (word `w` of every lane) is `row(w)`, built
-/// in the same function as the hashing: each build keeps the rows in registers, where a block
-/// written lane by lane to memory and read back as whole rows stalls on every row (the
-/// processor cannot forward sixteen small stores to one wide load).
+/// The lanes of the block of rows `row(0..16)` (as in `md4_rows`) whose hash starts with their
+/// `expected` first word, as a bit mask: only the first word is computed (the last three of
+/// MD4's 48 steps only change the other words), and compared in the vector build (one
+/// instruction with AVX-512).
 pub(crate) fn first_words_equal_rows(row: impl Fn(usize) -> Lanes, expected: &Lanes) -> u32 {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: as in `md4_lanes`.
+        // SAFETY: as in `md4_rows`.
         #[allow(unsafe_code)]
         return unsafe { first_words_equal_rows_avx512(row, expected) };
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: as in `md4_lanes`.
+        // SAFETY: as in `md4_rows`.
         #[allow(unsafe_code)]
         return unsafe { first_words_equal_rows_avx2(row, expected) };
     }
@@ -364,18 +342,6 @@ fn rows(row: impl Fn(usize) -> Lanes) -> [Lanes; 16] {
         *r = row(w);
     }
     m
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn first_words_equal_avx512(m: &[Lanes; 16], expected: &Lanes) -> u32 {
-    first_words_equal_portable(m, expected)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn first_words_equal_avx2(m: &[Lanes; 16], expected: &Lanes) -> u32 {
-    first_words_equal_portable(m, expected)
 }
 
 #[inline(always)]
@@ -450,39 +416,9 @@ fn md4_lanes_portable<const FULL: bool>(m: &[Lanes; 16]) -> [Lanes; 4] {
     [a, b, c, d]
 }
 
-/// The MD4 state words (a, b, c, d: `NtHash::from_words`) of the `LANES` blocks whose row `w`
-/// is `row(w)`, built in the same function as the hashing (see `first_words_equal_rows`).
-pub(crate) fn md4_rows(row: impl Fn(usize) -> Lanes) -> [Lanes; 4] {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: as in `md4_lanes`.
-        #[allow(unsafe_code)]
-        return unsafe { md4_rows_avx512(row) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: as in `md4_lanes`.
-        #[allow(unsafe_code)]
-        return unsafe { md4_rows_avx2(row) };
-    }
-    md4_lanes_portable::<true>(&rows(row))
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn md4_rows_avx512(row: impl Fn(usize) -> Lanes) -> [Lanes; 4] {
-    md4_lanes_portable::<true>(&rows(row))
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn md4_rows_avx2(row: impl Fn(usize) -> Lanes) -> [Lanes; 4] {
-    md4_lanes_portable::<true>(&rows(row))
-}
-
 /// The whole MD4 hashes of the `LANES` blocks of `m` (`m[w][l]`: word `w` of lane `l`).
 pub(crate) fn md4_hashes(m: &[Lanes; 16]) -> [NtHash; LANES] {
-    let [a, b, c, d] = md4_lanes::<true>(m);
+    let [a, b, c, d] = md4_rows(|w| m[w]);
     std::array::from_fn(|l| NtHash::from_words([a[l], b[l], c[l], d[l]]))
 }
 
@@ -665,14 +601,14 @@ impl<T: Copy + Default> Md4Batch<T> {
         const { assert!(LANES <= 32) };
         let mut lanes = ((1u64 << self.n) - 1) as u32;
         if self.filtered {
-            lanes &= first_words_equal(&self.words, &self.expected);
+            lanes &= first_words_equal_rows(|w| self.words[w], &self.expected);
             if lanes == 0 {
                 self.n = 0;
                 return;
             }
         }
         // Whole hashes: every lane, or the rare lanes whose first word matched.
-        let [a, b, c, d] = md4_lanes::<true>(&self.words);
+        let [a, b, c, d] = md4_rows(|w| self.words[w]);
         while lanes != 0 {
             let l = lanes.trailing_zeros() as usize;
             lanes &= lanes - 1;
@@ -1063,23 +999,22 @@ mod tests {
             let expected: Lanes = std::array::from_fn(|l| want[0][l] ^ (l as u32 & 1));
             let want_equal = first_words_equal_portable(&m, &expected);
             assert_eq!(want_equal, 0x5555);
-            assert_eq!(md4_lanes::<true>(&m), want);
-            assert_eq!(first_words_equal(&m, &expected), want_equal);
+            assert_eq!(md4_rows(|w| m[w]), want);
+            assert_eq!(first_words_equal_rows(|w| m[w], &expected), want_equal);
             #[cfg(target_arch = "x86_64")]
             #[allow(unsafe_code)]
             {
                 if std::arch::is_x86_feature_detected!("avx2") {
                     // SAFETY: the CPU has AVX2.
-                    assert_eq!(unsafe { md4_lanes_avx2::<true>(&m) }, want);
-                    assert_eq!(unsafe { first_words_equal_avx2(&m, &expected) }, want_equal);
+                    assert_eq!(unsafe { md4_rows_avx2(|w| m[w]) }, want);
+                    let got = unsafe { first_words_equal_rows_avx2(|w| m[w], &expected) };
+                    assert_eq!(got, want_equal);
                 }
                 if std::arch::is_x86_feature_detected!("avx512f") {
                     // SAFETY: the CPU has AVX-512F.
-                    assert_eq!(unsafe { md4_lanes_avx512::<true>(&m) }, want);
-                    assert_eq!(
-                        unsafe { first_words_equal_avx512(&m, &expected) },
-                        want_equal
-                    );
+                    assert_eq!(unsafe { md4_rows_avx512(|w| m[w]) }, want);
+                    let got = unsafe { first_words_equal_rows_avx512(|w| m[w], &expected) };
+                    assert_eq!(got, want_equal);
                 }
             }
         }
@@ -1153,9 +1088,8 @@ mod tests {
             x ^= x << 5;
             *w = x;
         }
-        let full = md4_lanes::<true>(&m);
+        let full = md4_rows(|w| m[w]);
         assert_eq!(full, md4_lanes_portable::<true>(&m));
-        assert_eq!(md4_lanes::<false>(&m)[0], full[0]);
         assert_eq!(md4_lanes_portable::<false>(&m)[0], full[0]);
     }
 

@@ -8,7 +8,7 @@ use crate::dictionary::Dictionary;
 use crate::directory::Directory;
 use crate::hash::{
     Block, EMPTY_NT, HIGH, HashTable, LANES, Lanes, Md4Batch, NtHash, NtHasher, ONE_BLOCK_UNITS,
-    first_words_equal_rows, ge, gt, md4_hashes, sort_by_top16_halves,
+    first_words_equal_rows, ge, gt, md4_hashes, sort_by_top16_halves, tail_words,
 };
 use crate::pwdump::{Account, Dump};
 use hygie_core::{CheckRun, Localized, MeasureId, RuleOutcome, RuleResult, Severity};
@@ -696,18 +696,8 @@ impl AsciiForms {
         };
         let tails = (0..=ONE_BLOCK_UNITS.saturating_sub(longest))
             .map(|n| {
-                let lanes: [[u32; 16]; LANES] = std::array::from_fn(|l| {
-                    let suffix = suffix_of_lane(l);
-                    let mut units = [0u16; 28];
-                    units[n..n + suffix.len()].copy_from_slice(suffix);
-                    units[n + suffix.len()] = 0x80;
-                    let mut words = [0u32; 16];
-                    for (word, pair) in words.iter_mut().zip(units.chunks_exact(2)) {
-                        *word = u32::from(pair[0]) | (u32::from(pair[1]) << 16);
-                    }
-                    words[14] = ((n + suffix.len()) as u32) * 16;
-                    words
-                });
+                let lanes: [[u32; 16]; LANES] =
+                    std::array::from_fn(|l| tail_words(n, suffix_of_lane(l)));
                 std::array::from_fn(|w| std::array::from_fn(|l| lanes[l][w]))
             })
             .collect();

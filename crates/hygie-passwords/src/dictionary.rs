@@ -9,7 +9,7 @@
 //! of `! @ # $ * . ? & + - _`). Words of a `--wordlist` file are tried verbatim.
 
 use crate::hash::{
-    Block, HashTable, LANES, Lanes, Md4Batch, NtHash, ONE_BLOCK_UNITS, PADDED, md4_rows,
+    Block, HashTable, LANES, Lanes, Md4Batch, NtHash, ONE_BLOCK_UNITS, PADDED, md4_rows, tail_words,
 };
 use std::collections::HashSet;
 
@@ -646,17 +646,11 @@ impl Endings {
                 endings
                     .chunks(LANES)
                     .map(|batch| {
-                        let mut tail = [[0u32; LANES]; 16];
-                        for (l, ending) in batch.iter().enumerate() {
-                            let mut units = [0u16; 28];
-                            units[n..n + ending.len()].copy_from_slice(ending);
-                            units[n + ending.len()] = 0x80;
-                            for (w, pair) in units.chunks_exact(2).enumerate() {
-                                tail[w][l] = u32::from(pair[0]) | (u32::from(pair[1]) << 16);
-                            }
-                            tail[14][l] = ((n + ending.len()) as u32) * 16;
-                        }
-                        tail
+                        let lanes: Vec<[u32; 16]> =
+                            batch.iter().map(|ending| tail_words(n, ending)).collect();
+                        std::array::from_fn(|w| {
+                            std::array::from_fn(|l| lanes.get(l).map_or(0, |lane| lane[w]))
+                        })
                     })
                     .collect()
             })

@@ -416,6 +416,26 @@ fn md4_lanes_portable<const FULL: bool>(m: &[Lanes; 16]) -> [Lanes; 4] {
     [a, b, c, d]
 }
 
+/// The MD4 words that `ending` adds after a stem of `n` units (`n + ending.len()` at most
+/// `ONE_BLOCK_UNITS`, which callers check): its units, the `0x80` terminator and the bit length.
+/// ORed with the stem's words (`Block::stem`), they make the candidate's block.
+pub(crate) fn tail_words(n: usize, ending: &[u16]) -> [u32; 16] {
+    let mut units = [0u16; 2 * 14];
+    let end = n + ending.len();
+    if let Some(to) = units.get_mut(n..end) {
+        to.copy_from_slice(ending);
+    }
+    if let Some(terminator) = units.get_mut(end) {
+        *terminator = 0x80;
+    }
+    let mut words = [0u32; 16];
+    for (word, pair) in words.iter_mut().zip(units.chunks_exact(2)) {
+        *word = u32::from(pair[0]) | (u32::from(pair[1]) << 16);
+    }
+    words[14] = (end as u32) * 16;
+    words
+}
+
 /// The whole MD4 hashes of the `LANES` blocks of `m` (`m[w][l]`: word `w` of lane `l`).
 pub(crate) fn md4_hashes(m: &[Lanes; 16]) -> [NtHash; LANES] {
     let [a, b, c, d] = md4_rows(|w| m[w]);

@@ -20,9 +20,9 @@
 //! 5. Audit: child `stage audit` (read + parse the dump, open the index, every check including the
 //!    built-in dictionary and the breach lookup: what `hygie audit passwords` does), timed, with
 //!    its peak RSS. Steps 4 and 5 run three times, alternately; each is reported with all its
-//!    runs and compared on its best. An untimed child (`stage verify`) then looks the dump's distinct hashes up one
-//!    by one: their number must equal the baseline's, and the accounts holding them must be the
-//!    audit's HSH-07 accounts.
+//!    runs and compared on its best. An untimed child (`stage verify`) then looks the dump's
+//!    distinct hashes up one by one: their number must equal the baseline's, and the accounts
+//!    holding them must be the audit's HSH-07 accounts.
 //!
 //! The stages run with the `hygie` binary's global allocator (mimalloc). Peak RSS is GNU time's
 //! `%M` (maximum resident set size of the child). Everything generated is

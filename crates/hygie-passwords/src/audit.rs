@@ -424,20 +424,22 @@ impl Recorder<'_, '_> {
         }
     }
 
-    /// A check that needs an input the audit may lack: run `check` on it, or record the check as
-    /// not evaluated, with `reason`.
-    fn when<S>(
+    /// A check that needs an input the audit may lack: its subjects `hit` (as `accounts`), or,
+    /// without the input (`None`), the check recorded as not evaluated, with `reason`.
+    fn when(&mut self, def: &CheckDef, hit: Option<Vec<usize>>, reason: &'static str) {
+        let named = hit.map(|hit| named_subjects(self.subjects, hit, self.threads));
+        self.when_named(def, named, reason);
+    }
+
+    /// `when` for (name, privileged) pairs.
+    fn when_named(
         &mut self,
         def: &CheckDef,
-        input: Option<S>,
+        named: Option<Vec<(String, bool)>>,
         reason: &'static str,
-        check: impl FnOnce(S) -> Vec<usize>,
     ) {
-        match input {
-            Some(s) => {
-                let hit = check(s);
-                self.accounts(def, hit);
-            }
+        match named {
+            Some(named) => self.named(def, named),
             None => self.outcomes.push(not_evaluated(def, reason)),
         }
     }
@@ -540,31 +542,29 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
     };
 
     r.accounts(&EMPTY, by_hash.holders([&EMPTY_NT]));
-    r.when(&DICTIONARY, dictionary_hits, "no dictionary", |hits| hits);
+    r.when(&DICTIONARY, dictionary_hits, "no dictionary");
     r.accounts(&USERNAME, username_hits);
     r.shared(shared);
     // Accounts without an NT hash count too.
     r.named(&LM_HASH, lm_accounts);
     r.accounts(&DEFAULT_COMPUTER, computer_hits);
-    match breach_named {
-        Some(named) => r.named(&BREACHED, named),
-        None => r.outcomes.push(not_evaluated(
-            &BREACHED,
-            "no breach index given (--breached)",
-        )),
-    }
+    r.when_named(
+        &BREACHED,
+        breach_named,
+        "no breach index given (--breached)",
+    );
+    let reused = (summary.with_history > 0).then(|| {
+        (0..subjects.len())
+            .filter(|&i| {
+                let s = &subjects[i];
+                s.nt().is_some_and(|nt| s.account.history.contains(&nt))
+            })
+            .collect()
+    });
     r.when(
         &HISTORY_REUSE,
-        (summary.with_history > 0).then_some(()),
+        reused,
         "the dump has no password history (secretsdump -history)",
-        |()| {
-            (0..subjects.len())
-                .filter(|&i| {
-                    let s = &subjects[i];
-                    s.nt().is_some_and(|nt| s.account.history.contains(&nt))
-                })
-                .collect()
-        },
     );
 
     let (mut findings, mut outcomes) = (r.findings, r.outcomes);

@@ -966,7 +966,7 @@ impl BreachIndex {
         self.lookup_batch_threads(hashes, 1)
     }
 
-    /// `lookup_batch_threads` with `threads` threads.
+    /// `lookup_batch` split over `threads` threads (see `classes_batch_threads`).
     pub fn lookup_batch_threads(&self, hashes: &[NtHash], threads: usize) -> Vec<Option<u64>> {
         self.classes_batch_threads(hashes, threads)
             .into_iter()
@@ -980,10 +980,8 @@ impl BreachIndex {
     /// audit would write 16 MB of fresh memory for answers that are mostly "no".
     ///
     /// Hashes are visited in sorted order (already sorted input is not re-sorted), bucket by
-    /// bucket, each search starting where the previous one ended. Buckets holding several queries
-    /// are read with positioned reads of up to `WINDOW` bytes into a reused buffer, so that a
-    /// large batch neither grows the process's resident memory with the mapped file nor makes a
-    /// system call per bucket. A bucket with a lone query is binary-searched in the mapping.
+    /// bucket, each search starting where the previous one ended (see `lookup_sorted` for how
+    /// the index is read).
     pub(crate) fn classes_batch_threads(&self, hashes: &[NtHash], threads: usize) -> Vec<u8> {
         let order: Option<Vec<u32>> = if hashes.windows(2).all(|w| w[0] <= w[1]) {
             None
@@ -1072,15 +1070,21 @@ impl BreachIndex {
         let dense = out.len() * PAGE >= span;
         // (file offset, mapping of the file bytes from that offset)
         let mut window: Option<(usize, Mmap)> = None;
-        // Queries before this one have had their first probe read ahead.
-        let mut touched_to = 0;
-        let mut i = 0;
-        while i < out.len() {
+        // The bucket of query `i` and the end of its queries.
+        let queries = out.len();
+        let run = |i: usize| {
             let b = Self::bucket(query(first + i));
             let mut j = i + 1;
-            while j < out.len() && Self::bucket(query(first + j)) == b {
+            while j < queries && Self::bucket(query(first + j)) == b {
                 j += 1;
             }
+            (b, j)
+        };
+        // The next bucket's run, when found ahead, and whether its first probes were read.
+        let mut ahead: Option<((usize, usize), bool)> = None;
+        let mut i = 0;
+        while i < queries {
+            let ((b, j), touched) = ahead.take().unwrap_or_else(|| (run(i), false));
             let (from, to) = self.bucket_range(b);
             let in_window = |w: &Option<(usize, Mmap)>| {
                 w.as_ref()
@@ -1111,22 +1115,19 @@ impl BreachIndex {
                 }
                 std::hint::black_box(touched);
             };
-            if touched_to <= i {
+            if !touched {
                 touch(entries, i..j);
             }
-            if j < out.len()
-                && let Some((at, m)) = &window
-            {
-                let b = Self::bucket(query(first + j));
-                let mut k = j + 1;
-                while k < out.len() && Self::bucket(query(first + k)) == b {
-                    k += 1;
-                }
+            if j < queries {
+                let (b, k) = run(j);
                 let (from, to) = self.bucket_range(b);
-                if from >= *at && to <= *at + m.len() {
+                let held = window
+                    .as_ref()
+                    .filter(|(at, m)| from >= *at && to <= *at + m.len());
+                if let Some((at, m)) = held {
                     touch(&m[from - at..to - at], j..k);
-                    touched_to = k;
                 }
+                ahead = Some(((b, k), held.is_some()));
             }
             let mut lo = 0;
             for (k, slot) in out[i..j].iter_mut().enumerate() {

@@ -619,7 +619,6 @@ impl Dictionary {
     }
 }
 
-/// lower, Capitalised, UPPER, without duplicates (`123456` has a single form).
 /// The endings of every candidate of a form (a digit suffix, then a symbol), laid out for
 /// hashing a form's candidates sixteen at a time, one per MD4 lane: lane `l` of batch `k` is
 /// ending `16 k + l`, in generation order. The tail of an ending after a form of `n` units (its
@@ -627,8 +626,8 @@ impl Dictionary {
 /// lanes are its words ORed with the tails for its length, one vector operation per block word,
 /// where queuing each candidate into a lane cost several times more than hashing it.
 struct Endings {
-    /// (digit suffix, symbol) of each ending, as UTF-16 units.
-    endings: Vec<Vec<u16>>,
+    /// Number of endings (digit suffixes × symbols).
+    count: usize,
     /// `tails[n]`: the batches of tails after a form of `n` units, for every `n` up to the
     /// longest that leaves room for every ending.
     tails: Vec<Vec<[Lanes; 16]>>,
@@ -655,7 +654,10 @@ impl Endings {
                     .collect()
             })
             .collect();
-        Endings { endings, tails }
+        Endings {
+            count: endings.len(),
+            tails,
+        }
     }
 
     /// The batches of tails after a form of `n` units, if every ending fits after it.
@@ -665,10 +667,11 @@ impl Endings {
 
     /// Lanes holding an ending in batch `k` (the last batch may be partly empty).
     fn lanes_of(&self, k: usize) -> usize {
-        self.endings.len().saturating_sub(k * LANES).min(LANES)
+        self.count.saturating_sub(k * LANES).min(LANES)
     }
 }
 
+/// lower, Capitalised, UPPER, without duplicates (`123456` has a single form).
 fn case_forms(word: &str) -> Vec<String> {
     let lower = word.to_lowercase();
     let mut cap = String::with_capacity(lower.len());

@@ -217,7 +217,7 @@ impl Block {
         Block(w)
     }
 
-    /// This block with unit `at` replaced (`at` below 28).
+    /// The block's sixteen message words.
     #[inline]
     pub(crate) fn words(&self) -> &[u32; 16] {
         &self.0
@@ -228,6 +228,7 @@ impl Block {
         Block(w)
     }
 
+    /// This block with unit `at` replaced (`at` below 28).
     pub(crate) fn with_unit(&self, at: usize, unit: u16) -> Block {
         let mut b = *self;
         b.set_unit(at, unit);
@@ -526,13 +527,12 @@ impl<T: Copy + Default> Md4Batch<T> {
         self.push_block(&Block::new(units, n), tag, done);
     }
 
-    /// Tags the next `k` lanes, whose words are written, and hashes the batch once it is full.
+    /// Tags the next lane, whose words are written, and hashes the batch once it is full.
     #[inline]
-    fn commit(&mut self, k: usize, tag: T, done: &mut impl FnMut(T, NtHash)) {
-        let lanes = self.n..self.n + k;
-        self.tags[lanes.clone()].fill(tag);
-        self.expected[lanes].fill(self.expect);
-        self.n += k;
+    fn commit(&mut self, tag: T, done: &mut impl FnMut(T, NtHash)) {
+        self.tags[self.n] = tag;
+        self.expected[self.n] = self.expect;
+        self.n += 1;
         if self.n == LANES {
             self.flush(done);
         }
@@ -550,7 +550,7 @@ impl<T: Copy + Default> Md4Batch<T> {
         for (w, &word) in words.iter().enumerate() {
             self.words[w][lane] = word;
         }
-        self.commit(1, tag, done);
+        self.commit(tag, done);
     }
 
     /// Queue a password given as text (UTF-16LE encoded here, truncated at 128 units).
@@ -590,7 +590,7 @@ impl<T: Copy + Default> Md4Batch<T> {
         }
         self.words[14][lane] = (n as u32) * 16;
         self.words[15][lane] = 0;
-        self.commit(1, tag, done);
+        self.commit(tag, done);
     }
 
     #[inline]
@@ -727,24 +727,6 @@ impl HashTable {
         let maybe = self.filter.get(word).is_some_and(|w| w & mask == mask);
         maybe && self.position(h).is_some()
     }
-}
-
-/// Sort `v`, whose order starts with `top(x)` (the top 16 bits of the sort key: for uniformly
-/// spread hashes, 65,536 buckets of about equal size). See `sort_by_top16_halves`; same result
-/// as `sort_unstable`.
-#[cfg(test)]
-pub(crate) fn sort_by_top16<T: Ord + Copy + Send + Sync>(
-    v: Vec<T>,
-    top: impl Fn(&T) -> u16 + Sync,
-) -> Vec<T> {
-    if v.len() < 1 << 16 {
-        let mut v = v;
-        v.sort_unstable();
-        return v;
-    }
-    let [mut low, high] = sort_by_top16_halves(v.iter().copied(), top);
-    low.extend(high);
-    low
 }
 
 /// The items of `items` sorted, as the two halves of the order (`top(x)` below 2^15, then the
@@ -1126,7 +1108,9 @@ mod tests {
             .collect();
         let mut want = v.clone();
         want.sort_unstable();
-        assert_eq!(sort_by_top16(v.clone(), |p| (p.0 >> 48) as u16), want);
+        let sorted =
+            |v: &[(u64, u32)]| sort_by_top16_halves(v.iter().copied(), |p| (p.0 >> 48) as u16);
+        assert_eq!(sorted(&v).concat(), want);
         // The halves split the order where the top bit changes.
         let [low, high] = sort_by_top16_halves(v.iter().copied(), |p| (p.0 >> 48) as u16);
         assert!(low.iter().all(|p| p.0 >> 63 == 0) && high.iter().all(|p| p.0 >> 63 == 1));
@@ -1135,11 +1119,11 @@ mod tests {
         let bunched: Vec<(u64, u32)> = v.iter().map(|&(k, i)| (k >> 20, i % 7)).collect();
         let mut want = bunched.clone();
         want.sort_unstable();
-        assert_eq!(sort_by_top16(bunched, |p| (p.0 >> 48) as u16), want);
+        assert_eq!(sorted(&bunched).concat(), want);
         let short: Vec<(u64, u32)> = v[..100].to_vec();
         let mut want = short.clone();
         want.sort_unstable();
-        assert_eq!(sort_by_top16(short, |p| (p.0 >> 48) as u16), want);
+        assert_eq!(sorted(&short).concat(), want);
     }
 
     #[test]

@@ -347,7 +347,7 @@ fn parse_bytes(bytes: &[u8], source_name: &str) -> Result<Dump, DumpError> {
 /// The accounts of a run of whole lines, numbered from 1 at the run's first line.
 struct Run {
     accounts: Vec<Account>,
-    /// (hash of the identity, index in `accounts`) of each account (`IdentityHasher`).
+    /// The hash of each account's identity (`IdentityHasher`), in `accounts`' order.
     identities: Vec<u64>,
     /// Lines in the run.
     lines: usize,
@@ -458,7 +458,7 @@ fn check_unique(dump: &Dump, identities: &[Vec<u64>], source_name: &str) -> Resu
         .map(|(i, h)| (h, i as u32))
         .collect();
     hashed.sort_unstable();
-    // (index of the duplicate, index of the first account with its identity)
+    // (the duplicate, the first account with its identity)
     let mut first_dup: Option<(&Account, &Account)> = None;
     for run in hashed.chunk_by(|x, y| x.0 == y.0).filter(|r| r.len() > 1) {
         let keys: Vec<(String, &Account)> = run
@@ -468,12 +468,12 @@ fn check_unique(dump: &Dump, identities: &[Vec<u64>], source_name: &str) -> Resu
                 Some((key(a.domain.as_deref(), &a.name), a))
             })
             .collect();
-        for (j, &(ref k, i)) in keys.iter().enumerate() {
+        for (j, &(ref k, a)) in keys.iter().enumerate() {
             // The run is in account order: the first equal key before `j` is the original.
             if let Some((_, orig)) = keys[..j].iter().find(|(k2, _)| k2 == k)
-                && first_dup.is_none_or(|(d, _)| i.line < d.line)
+                && first_dup.is_none_or(|(d, _)| a.line < d.line)
             {
-                first_dup = Some((i, orig));
+                first_dup = Some((a, orig));
             }
         }
     }

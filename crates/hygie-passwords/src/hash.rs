@@ -77,7 +77,7 @@ impl NtHash {
         &self.0
     }
 
-    /// The first two bytes, big-endian: the hash's bucket in `sort_by_top16`.
+    /// The first two bytes, big-endian: the hash's bucket in `sort_by_top16_halves`.
     #[inline]
     pub(crate) fn top16(&self) -> u16 {
         u16::from_be_bytes([self.0[0], self.0[1]])

@@ -173,13 +173,18 @@ struct Parsed {
 
 const CHUNK: usize = 4 << 20;
 const MAX_LINE: usize = 1 << 20;
+/// Chunks the reader may have waiting for a parser. From a list that is not in the page cache,
+/// this lets the reads run 64 MB ahead, so that they go on while the disk is busy with a flush of
+/// the index (cold import, 100 M lines: 0.93-1.23 s with 4 chunks, 0.77-0.81 s with 16; peak
+/// RSS 240 MB warm, the mapped input included).
+const READ_AHEAD_CHUNKS: usize = 16;
 /// Index bytes written between two background flushes.
 const SYNC_EVERY: usize = 64 << 20;
 
 /// The count at the start of `w` (eight bytes read as a little-endian word) when it has 1 to 7
 /// decimal digits, as (value, digits); `None` otherwise. Branch-free: counts vary in length from
 /// line to line, and a digit-by-digit loop mispredicts its exit on most lines.
-#[inline]
+#[inline(always)]
 fn count7(w: u64) -> Option<(u64, usize)> {
     let digit = ge(w, 0x30) & !gt(w, 0x39) & !w & HIGH;
     let n = ((!digit & HIGH).trailing_zeros() / 8) as usize;
@@ -198,23 +203,61 @@ fn count7(w: u64) -> Option<(u64, usize)> {
     Some((v, n))
 }
 
+/// 32 hexadecimal digits (either case) as a big-endian number; `None` if any is not one. Eight
+/// digits at a time in a general-purpose register (see `hex8`).
+#[inline(always)]
+fn hex32(h: &[u8; 32]) -> Option<u128> {
+    let (words, _) = h.as_chunks::<8>();
+    let mut hash = 0u128;
+    for w in words {
+        hash = (hash << 32) | u128::from(hex8(u64::from_le_bytes(*w))?.swap_bytes());
+    }
+    Some(hash)
+}
+
+/// `hex32` with AVX2: the 32 digits checked and decoded in one register.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn hex32_avx2(h: &[u8; 32]) -> Option<u128> {
+    use std::arch::x86_64::*;
+    let (words, _) = h.as_chunks::<8>();
+    let word = |i: usize| i64::from_le_bytes(words[i]);
+    let v = _mm256_set_epi64x(word(3), word(2), word(1), word(0));
+    let digit = _mm256_sub_epi8(v, _mm256_set1_epi8(b'0' as i8));
+    let letter = _mm256_sub_epi8(
+        _mm256_or_si256(v, _mm256_set1_epi8(0x20)),
+        _mm256_set1_epi8(b'a' as i8),
+    );
+    // Unsigned "x <= n" as min(x, n) == x.
+    let is_digit = _mm256_cmpeq_epi8(_mm256_min_epu8(digit, _mm256_set1_epi8(9)), digit);
+    let is_letter = _mm256_cmpeq_epi8(_mm256_min_epu8(letter, _mm256_set1_epi8(5)), letter);
+    if _mm256_movemask_epi8(_mm256_or_si256(is_digit, is_letter)) != -1 {
+        return None;
+    }
+    let nibbles = _mm256_blendv_epi8(
+        _mm256_add_epi8(letter, _mm256_set1_epi8(10)),
+        digit,
+        is_digit,
+    );
+    // Each pair of digits to a 16-bit 16 * first + second, then to bytes in text order.
+    let pairs = _mm256_maddubs_epi16(nibbles, _mm256_set1_epi16(0x0110));
+    let bytes = _mm256_permute4x64_epi64::<0b1000>(_mm256_packus_epi16(pairs, pairs));
+    let bytes = _mm256_castsi256_si128(bytes);
+    let hi = _mm_extract_epi64::<0>(bytes) as u64;
+    let lo = _mm_extract_epi64::<1>(bytes) as u64;
+    Some((u128::from(hi.swap_bytes()) << 64) | u128::from(lo.swap_bytes()))
+}
+
 /// The well-formed line at the start of `rest` — 32 hex digits, `:`, 1 to 19 decimal digits, then
 /// `\n`, `\r\n` or the end of the input — as (hash, count, bytes used). `None` sends the line to
 /// `parse_line`, which accepts the same lines and explains the others.
-#[inline]
-fn fast_line(rest: &[u8]) -> Option<(u128, u64, usize)> {
+#[inline(always)]
+fn fast_line(rest: &[u8], hex: impl Fn(&[u8; 32]) -> Option<u128>) -> Option<(u128, u64, usize)> {
     let head: &[u8; 34] = rest.get(..34)?.try_into().ok()?;
     if head[32] != b':' {
         return None;
     }
-    // The hash as a big-endian number, kept in registers (going through a byte array on the
-    // stack costs a failed store-to-load forwarding per line).
-    let mut hash = 0u128;
-    for w in head[..32].chunks_exact(8) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(w);
-        hash = (hash << 32) | u128::from(hex8(u64::from_le_bytes(b))?.swap_bytes());
-    }
+    let hash = hex(head.first_chunk::<32>()?)?;
     if let Some(w) = rest.get(33..41)
         && let Some((count, n)) = count7(u64::from_le_bytes(w.try_into().ok()?))
     {
@@ -265,6 +308,33 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
         more: false,
         data: Input::Owned(Vec::new()),
     };
+    parse_lines(text, &mut p);
+    p.data = data;
+    p
+}
+
+/// `parse_lines_in` built for the CPU: with AVX2, the 32 digits of a hash are checked and
+/// decoded in one register.
+fn parse_lines(text: &[u8], p: &mut Parsed) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        #[allow(unsafe_code)]
+        return unsafe { parse_lines_avx2(text, p) };
+    }
+    parse_lines_in(text, p, hex32);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn parse_lines_avx2(text: &[u8], p: &mut Parsed) {
+    parse_lines_in(text, p, |h| hex32_avx2(h));
+}
+
+/// Parse `text` (whole lines) into `p`, decoding hashes with `hex`. Inlined into each build of
+/// `parse_lines`, so that `hex` is inlined into the loop too.
+#[inline(always)]
+fn parse_lines_in(text: &[u8], p: &mut Parsed, hex: impl Fn(&[u8; 32]) -> Option<u128>) {
     fn problem(p: &mut Parsed, line: u64, m: &'static str) {
         if p.problems.len() < MAX_PROBLEMS {
             p.problems.push((line, m));
@@ -282,7 +352,7 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
         p.entries.resize(estimate, 0);
     }
     while pos < len {
-        let parsed = match fast_line(&text[pos..]) {
+        let parsed = match fast_line(&text[pos..], &hex) {
             Some((hash, count, used)) => {
                 pos += used;
                 Ok((hash, count))
@@ -304,7 +374,7 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
                         "not sorted: hash smaller than the previous line's"
                     };
                     let line = p.lines;
-                    problem(&mut p, line, m);
+                    problem(p, line, m);
                 }
                 _ => {
                     if last.is_none() {
@@ -327,14 +397,12 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
             },
             Err(m) => {
                 let line = p.lines;
-                problem(&mut p, line, m);
+                problem(p, line, m);
             }
         }
     }
     p.entries_len = n_entries * ENTRY_LEN;
     p.last = last;
-    p.data = data;
-    p
 }
 
 /// Read `input` into chunks of whole lines. Returns `Err(None)` when a line is longer than
@@ -418,8 +486,17 @@ fn map_chunks(
         let len = (size - pos).min(window_len as u64) as usize;
         let eof = pos + len as u64 == size;
         let map = std::sync::Arc::new(map_file_range(file, Some((pos, len, true)))?);
-        #[cfg(unix)]
-        let _ = map.advise(memmap2::Advice::Sequential);
+        // The next window is read from the disk in the background while this one is parsed: a
+        // list that is not in the page cache is then read at the disk's pace, not window by
+        // window between parses. The pages stay cached when the advice's mapping is dropped.
+        if !eof {
+            let next = pos + len as u64;
+            let ahead = (size - next).min(window_len as u64) as usize;
+            if let Ok(m) = map_file_range(file, Some((next, ahead, false))) {
+                #[cfg(unix)]
+                let _ = m.advise(memmap2::Advice::WillNeed);
+            }
+        }
         // Whole lines only, unless this window ends the file.
         let usable = if eof {
             len
@@ -554,7 +631,7 @@ fn import_from(
             first_error
         });
         let mut unsynced = 0usize;
-        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Chunk>(workers * 2);
+        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<Chunk>(READ_AHEAD_CHUNKS);
         let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Parsed>(workers * 2);
         let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<(Vec<u8>, Vec<u8>)>();
         let reader = s.spawn(move || match input {
@@ -1319,7 +1396,7 @@ mod tests {
             for (end, tail) in [("\n", "X"), ("\r\n", "Y"), ("", "")] {
                 let line = format!("{h}:{count}{end}{tail}");
                 let want = parse_line(format!("{h}:{count}").as_bytes()).expect("valid");
-                match fast_line(line.as_bytes()) {
+                match fast_line(line.as_bytes(), hex32) {
                     Some((hash, got, used)) => {
                         assert_eq!((hash.to_be_bytes(), got), want, "{line:?}");
                         assert_eq!(used, line.len() - tail.len(), "{line:?}");
@@ -1335,7 +1412,45 @@ mod tests {
             format!("{h}:1\r\r\n"),
             format!("{h}:-1\n"),
         ] {
-            assert!(fast_line(bad.as_bytes()).is_none(), "{bad:?}");
+            assert!(fast_line(bad.as_bytes(), hex32).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn both_hex_decoders_agree_on_every_byte_in_every_place() {
+        let valid = *b"0123456789ABCDEFabcdef0123456789";
+        let want = parse_hex16(&valid).map(u128::from_be_bytes);
+        assert_eq!(hex32(&valid), want);
+        assert!(want.is_some());
+        let mut cases = Vec::new();
+        for at in 0..32 {
+            for byte in 0..=255u8 {
+                let mut h = valid;
+                h[at] = byte;
+                cases.push(h);
+            }
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..10_000 {
+            let mut h = [0u8; 32];
+            for b in &mut h {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = b"0123456789abcdefABCDEF"[(x % 22) as usize];
+            }
+            cases.push(h);
+        }
+        for h in &cases {
+            let want = parse_hex16(h).map(u128::from_be_bytes);
+            assert_eq!(hex32(h), want, "{h:?}");
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, checked just above.
+                #[allow(unsafe_code)]
+                let got = unsafe { hex32_avx2(h) };
+                assert_eq!(got, want, "{h:?}");
+            }
         }
     }
 

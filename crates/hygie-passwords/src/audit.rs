@@ -8,7 +8,8 @@ use crate::dictionary::Dictionary;
 use crate::directory::Directory;
 use crate::hash::{
     Block, EMPTY_NT, HIGH, HashTable, LANES, Lanes, Md4Batch, NtHash, NtHasher, ONE_BLOCK_UNITS,
-    first_words_equal_rows, ge, gt, md4_hashes, sort_by_top16_halves, tail_words,
+    first_words_equal_rows, first_words_equal_rows_pair, ge, gt, md4_hashes, sort_by_top16_halves,
+    tail_words,
 };
 use crate::pwdump::{Account, Dump};
 use hygie_core::{CheckRun, Localized, MeasureId, RuleOutcome, RuleResult, Severity};
@@ -798,6 +799,31 @@ impl UsernameVariants {
         }
     }
 
+    /// `ascii_name_matches` of two names (both taken by `fits_ascii`), hashed together.
+    fn ascii_names_match(&self, names: [&[u8]; 2], nts: [&NtHash; 2]) -> [bool; 2] {
+        let (Some((forms0, tail0)), Some((forms1, tail1))) = (
+            self.ascii_name_forms(names[0]),
+            self.ascii_name_forms(names[1]),
+        ) else {
+            return [
+                self.ascii_name_matches(names[0], nts[0]),
+                self.ascii_name_matches(names[1], nts[1]),
+            ];
+        };
+        let expected = [[nts[0].first_word(); LANES], [nts[1].first_word(); LANES]];
+        let lanes = first_words_equal_rows_pair(
+            |w| lane_row(&forms0, tail0, w),
+            |w| lane_row(&forms1, tail1, w),
+            &expected,
+        );
+        // A first word matches by chance once in 2^32 lanes: a name whose lanes match is
+        // confirmed on its own, whole hashes included.
+        [
+            lanes[0] & CANDIDATE_LANES != 0 && self.ascii_name_matches(names[0], nts[0]),
+            lanes[1] & CANDIDATE_LANES != 0 && self.ascii_name_matches(names[1], nts[1]),
+        ]
+    }
+
     /// The MD4 blocks of the variants of `name` in the lanes given by `AsciiForms`.
     #[inline]
     #[cfg(test)]
@@ -908,6 +934,7 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
                             batch_hit.push(i as usize);
                         }
                     };
+                    let mut waiting: Option<(u32, NtHash)> = None;
                     for i in part {
                         let subject = &subjects[i as usize];
                         let name = &subject.account.name;
@@ -917,7 +944,19 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
                             continue;
                         };
                         if variants.fits_ascii(name) {
-                            if variants.ascii_name_matches(name.as_bytes(), &nt) {
+                            // Two names at a time (`first_words_equal_rows_pair`); a name
+                            // waits for the next, and the last one left goes alone.
+                            let Some((j, nt_j)) = waiting.take() else {
+                                waiting = Some((i, nt));
+                                continue;
+                            };
+                            let name_j = subjects[j as usize].account.name.as_bytes();
+                            let [hit_j, hit_i] =
+                                variants.ascii_names_match([name_j, name.as_bytes()], [&nt_j, &nt]);
+                            if hit_j {
+                                hit.push(j as usize);
+                            }
+                            if hit_i {
                                 hit.push(i as usize);
                             }
                         } else {
@@ -925,6 +964,12 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
                             variants.for_each(name, |cand| {
                                 batch.push_str(cand, i, &mut done);
                             });
+                        }
+                    }
+                    if let Some((j, nt_j)) = waiting {
+                        let name_j = subjects[j as usize].account.name.as_bytes();
+                        if variants.ascii_name_matches(name_j, &nt_j) {
+                            hit.push(j as usize);
                         }
                     }
                     batch.finish(&mut done);
@@ -1009,6 +1054,60 @@ mod tests {
                 r.reverse();
                 assert_eq!(mirror(&s), r);
             }
+        }
+    }
+
+    #[test]
+    fn user_names_hashed_two_at_a_time_or_alone_find_the_same_accounts() {
+        let accounts: Vec<Account> = [
+            ("alice", "alice123"),
+            ("bob", "S3cure!pass"),
+            ("carol", "lorac!"),
+            ("dave", "Dave2026"),
+            ("élodie", "élodie"),
+            ("WKS01$", "wks01$"),
+            ("erin", "not-erin"),
+            ("frank", "knarf"),
+            ("gus", "gus"),
+        ]
+        .iter()
+        .zip(1000..)
+        .map(|(&(name, password), rid)| Account {
+            domain: Some(std::sync::Arc::from("CHU")),
+            name: name.into(),
+            rid,
+            line: rid as usize - 999,
+            lm_stored: false,
+            nt: Some(NtHash::of_password(password)),
+            history: Box::default(),
+            enabled: None,
+        })
+        .collect();
+        let subjects: Vec<Subject<'_>> = accounts
+            .iter()
+            .map(|account| Subject {
+                account,
+                privileged: false,
+            })
+            .collect();
+        // "frank" (reversed) is the second of a pair or alone depending on how the
+        // accounts are split; "gus" is left alone with one thread; "élodie" is not ASCII and
+        // goes through a batch; the computer account has its own check.
+        let want = vec![0, 3, 4, 7, 8];
+        for threads in [1, 2, 3] {
+            let mut got = username_matches(&subjects, 2026, threads);
+            got.sort_unstable();
+            assert_eq!(got, want, "threads={threads}");
+        }
+        let variants = UsernameVariants::new(2026);
+        let nts: Vec<NtHash> = accounts.iter().filter_map(|a| a.nt).collect();
+        for (i, j) in [(0, 1), (1, 0), (1, 2), (3, 8), (8, 7)] {
+            let names = [accounts[i].name.as_bytes(), accounts[j].name.as_bytes()];
+            let got = variants.ascii_names_match(names, [&nts[i], &nts[j]]);
+            let alone =
+                [0, 1].map(|k| variants.ascii_name_matches(names[k], [&nts[i], &nts[j]][k]));
+            assert_eq!(got, alone, "{i} {j}");
+            assert_eq!(got, [want.contains(&i), want.contains(&j)], "{i} {j}");
         }
     }
 

@@ -353,6 +353,31 @@ fn first_words_equal_rows_avx2(row: impl Fn(usize) -> Lanes, expected: &Lanes) -
     first_words_equal_portable(&rows(row), expected)
 }
 
+/// `md4_rows` of two blocks (`row0(w)`, `row1(w)`: row `w` of each), hashed together with
+/// AVX-512 as in `first_words_equal_rows_pair`.
+pub(crate) fn md4_rows_pair(
+    row0: impl Fn(usize) -> Lanes,
+    row1: impl Fn(usize) -> Lanes,
+) -> [[Lanes; 4]; 2] {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: as in `md4_rows`.
+        #[allow(unsafe_code)]
+        return unsafe { md4_rows_pair_avx512(row0, row1) };
+    }
+    // As in `first_words_equal_rows_pair`: one block at a time.
+    [md4_rows(row0), md4_rows(row1)]
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn md4_rows_pair_avx512(
+    row0: impl Fn(usize) -> Lanes,
+    row1: impl Fn(usize) -> Lanes,
+) -> [[Lanes; 4]; 2] {
+    md4_lanes_n::<2, true>(&[rows(row0), rows(row1)])
+}
+
 /// `first_words_equal_rows` of two blocks (`row0(w)`, `row1(w)`: row `w` of each). With
 /// AVX-512 they are hashed step by step together: one block's MD4 is a chain of dependent
 /// operations that leaves the vector units waiting, and two independent chains fill them (the
@@ -1092,6 +1117,8 @@ mod tests {
                 first_words_equal_rows_pair(|w| m[w], |w| other[w], &pair_expected),
                 want_pair
             );
+            let want_hashes = [want, md4_lanes_portable::<true>(&other)];
+            assert_eq!(md4_rows_pair(|w| m[w], |w| other[w]), want_hashes);
             #[cfg(target_arch = "x86_64")]
             #[allow(unsafe_code)]
             {
@@ -1110,6 +1137,8 @@ mod tests {
                         first_words_equal_pair_avx512(|w| m[w], |w| other[w], &pair_expected)
                     };
                     assert_eq!(got, want_pair);
+                    let got = unsafe { md4_rows_pair_avx512(|w| m[w], |w| other[w]) };
+                    assert_eq!(got, want_hashes);
                 }
             }
         }

@@ -1090,9 +1090,10 @@ mod tests {
                 privileged: false,
             })
             .collect();
-        // "frank" (reversed) is the second of a pair or alone depending on how the
-        // accounts are split; "gus" is left alone with one thread; "élodie" is not ASCII and
-        // goes through a batch; the computer account has its own check.
+        // Found as the first of a pair ("alice"), the second ("frank", reversed), and alone
+        // at the end of a thread's share ("gus" with one thread, "dave" with three);
+        // "élodie" is not ASCII and goes through a batch; the computer account has its own
+        // check.
         let want = vec![0, 3, 4, 7, 8];
         for threads in [1, 2, 3] {
             let mut got = username_matches(&subjects, 2026, threads);

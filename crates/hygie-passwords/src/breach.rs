@@ -297,22 +297,29 @@ fn parse_chunk(chunk: Chunk) -> Parsed {
         Input::Owned(v) => &v[..chunk.len],
         Input::Mapped(m, at) => &m[*at..*at + chunk.len],
     };
-    let mut p = Parsed {
-        seq: chunk.seq,
-        bytes: text.len() as u64,
-        lines: 0,
-        entries: chunk.entries,
-        entries_len: 0,
-        runs: Vec::new(),
-        first: None,
-        last: None,
-        problems: Vec::new(),
-        more: false,
-        data: Input::Owned(Vec::new()),
-    };
+    let mut p = Parsed::empty(chunk.seq, text.len(), chunk.entries);
     parse_lines(text, &mut p);
     p.data = data;
     p
+}
+
+impl Parsed {
+    /// Nothing parsed yet, of a chunk of `bytes` bytes, into the reused `entries` buffer.
+    fn empty(seq: u64, bytes: usize, entries: Vec<u8>) -> Parsed {
+        Parsed {
+            seq,
+            bytes: bytes as u64,
+            lines: 0,
+            entries,
+            entries_len: 0,
+            runs: Vec::new(),
+            first: None,
+            last: None,
+            problems: Vec::new(),
+            more: false,
+            data: Input::Owned(Vec::new()),
+        }
+    }
 }
 
 /// `parse_lines_in` built for the CPU: with AVX2, the 32 digits of a hash are checked and
@@ -1425,6 +1432,38 @@ mod tests {
         ] {
             assert!(fast_line(bad.as_bytes(), hex32).is_none(), "{bad:?}");
         }
+    }
+
+    /// The build of the line parser chosen for this CPU (AVX2 here) and the portable one read
+    /// a chunk the same way: its entries, prefix runs, first and last hashes, and the problems
+    /// of its bad lines (a non-hex digit, a count that is not a number, a line out of order).
+    #[test]
+    fn the_cpus_build_of_the_parser_and_the_portable_one_agree() {
+        let mut l = lines(300);
+        l[17] = format!("{}G{}", &l[17][..5], &l[17][6..]);
+        l[40] = format!("{}:12x", &l[40][..32]);
+        l.swap(200, 201);
+        let text = l.join("\r\n") + "\n" + &l[299..].join("");
+        let parse = |portable: bool| {
+            let mut p = Parsed::empty(0, text.len(), Vec::new());
+            if portable {
+                parse_lines_in(text.as_bytes(), &mut p, hex32);
+            } else {
+                parse_lines(text.as_bytes(), &mut p);
+            }
+            (
+                p.entries[..p.entries_len].to_vec(),
+                p.runs,
+                p.first,
+                p.last,
+                p.problems,
+                p.lines,
+            )
+        };
+        let want = parse(true);
+        assert_eq!(want.4.len(), 4, "{:?}", want.4);
+        assert_eq!(want.5, 301);
+        assert_eq!(parse(false), want);
     }
 
     #[test]

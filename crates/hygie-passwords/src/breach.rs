@@ -1242,12 +1242,7 @@ mod tests {
     #[test]
     fn interpolation_finds_the_same_place_as_binary_search() {
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = || crate::hash::xorshift(&mut x);
         for n in [0usize, 1, 2, 3, 10, 100, 1500] {
             // Sorted keys: evenly spread, then all bunched at one end (the worst case for a
             // guess), with repeats; each entry with a count class in its low bits.
@@ -1484,10 +1479,7 @@ mod tests {
         for _ in 0..10_000 {
             let mut h = [0u8; 32];
             for b in &mut h {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                *b = b"0123456789abcdefABCDEF"[(x % 22) as usize];
+                *b = b"0123456789abcdefABCDEF"[(crate::hash::xorshift(&mut x) % 22) as usize];
             }
             cases.push(h);
         }

@@ -973,6 +973,15 @@ fn parse_hex16_table(s: &[u8]) -> Option<[u8; 16]> {
     if bad != 0 { None } else { Some(out) }
 }
 
+/// A xorshift64 step: the tests' reproducible pseudo-random numbers.
+#[cfg(test)]
+pub(crate) fn xorshift(x: &mut u64) -> u64 {
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    *x
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1086,12 +1095,7 @@ mod tests {
     #[test]
     fn every_build_of_the_lanes_agrees() {
         let mut x = 0x1234_5678_9abc_def0u64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u32
-        };
+        let mut next = || xorshift(&mut x) as u32;
         for _ in 0..64 {
             let m: [Lanes; 16] = std::array::from_fn(|_| std::array::from_fn(|_| next()));
             let want = md4_lanes_portable::<true>(&m);
@@ -1205,12 +1209,9 @@ mod tests {
     #[test]
     fn every_md4_lane_implementation_agrees() {
         let mut m = [[0u32; LANES]; 16];
-        let mut x = 0x1234_5678u32;
+        let mut x = 0x1234_5678u64;
         for w in m.iter_mut().flatten() {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            *w = x;
+            *w = xorshift(&mut x) as u32;
         }
         let full = md4_rows(|w| m[w]);
         assert_eq!(full, md4_lanes_portable::<true>(&m));
@@ -1220,14 +1221,7 @@ mod tests {
     #[test]
     fn sorting_by_the_top_bits_sorts() {
         let mut x = 0x1234_5678_9abc_def0u64;
-        let v: Vec<(u64, u32)> = (0..100_000u32)
-            .map(|i| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x, i)
-            })
-            .collect();
+        let v: Vec<(u64, u32)> = (0..100_000u32).map(|i| (xorshift(&mut x), i)).collect();
         let mut want = v.clone();
         want.sort_unstable();
         let sorted =

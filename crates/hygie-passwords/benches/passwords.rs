@@ -220,6 +220,11 @@ fn stage(args: &[String]) -> Result<(), String> {
 }
 
 /// Run a command under GNU time; (wall seconds, max RSS KB, stdout). Also prints its CPU time.
+/// The shortest of some wall times.
+fn best(times: impl Iterator<Item = f64>) -> f64 {
+    times.fold(f64::MAX, f64::min)
+}
+
 fn timed(cmd: &mut Command) -> (f64, u64, String) {
     let mut full = Command::new("/usr/bin/time");
     full.arg("-f")
@@ -322,20 +327,25 @@ fn main() {
             .unwrap_or_default()
             .trim()
     );
-    let floor = (0..2)
-        .map(|_| timed(&mut sh(&cat)).0)
-        .fold(f64::MAX, f64::min);
+    let floor = best((0..2).map(|_| timed(&mut sh(&cat)).0));
     println!("read floor (cat, warm, best of 2): {floor:.2}s");
 
-    // Each import builds a new index: the previous run's is deleted first, untimed (replacing an
-    // 800 MB file frees its pages and extents, 0.1-0.15 s that belong to no build).
     let import = || {
-        let _ = std::fs::remove_file(&idx);
         let mut c = Command::new(&me);
         c.args(["stage", "import"]).arg(&list).arg(&idx);
         c
     };
-    let runs: Vec<_> = (0..3).map(|_| timed(&mut import())).collect();
+    // Each import builds a new index: the previous run's is deleted first, untimed (replacing an
+    // 800 MB file frees its pages and extents, 0.1-0.15 s that belong to no build).
+    let new_index = || {
+        let _ = std::fs::remove_file(&idx);
+    };
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            new_index();
+            timed(&mut import())
+        })
+        .collect();
     let walls: Vec<f64> = runs.iter().map(|r| r.0).collect();
     let (imp_wall, imp_rss, imp_out) = runs
         .into_iter()
@@ -374,13 +384,13 @@ fn main() {
         for _ in 0..2 {
             timed(&mut sh(drop_caches));
             floors.push(timed(&mut sh(&cat)).0);
-            let mut c = import(); // deletes the previous index before the caches are dropped
+            new_index();
             timed(&mut sh(drop_caches));
-            imports.push(timed(&mut c));
+            imports.push(timed(&mut import()));
         }
-        let cold_floor = floors.iter().copied().fold(f64::MAX, f64::min);
+        let cold_floor = best(floors.iter().copied());
         let walls: Vec<f64> = imports.iter().map(|r| r.0).collect();
-        let cold_wall = walls.iter().copied().fold(f64::MAX, f64::min);
+        let cold_wall = best(walls.iter().copied());
         let cold_rss = imports.iter().map(|r| r.1).max().unwrap_or(0);
         println!(
             "cold cache: read floor (cat) {cold_floor:.2}s (best of {floors:.2?}); import {cold_wall:.2}s wall (best of {walls:.2?}), {:.2}x the cold floor, peak RSS {} MB",
@@ -420,7 +430,7 @@ fn main() {
         aud_rss = aud_rss.max(rss);
         aud_out = out;
     }
-    let base_wall = base_runs.iter().copied().fold(f64::MAX, f64::min);
+    let base_wall = best(base_runs.iter().copied());
     let base_found = std::fs::read_to_string(&joined)
         .map(|s| s.lines().count())
         .unwrap_or(0);

@@ -32,7 +32,9 @@
 //! with an error asking to re-import: the smaller entries halve the bytes an import writes and
 //! `fsync`s, and a lookup reads one aligned word per probe.
 
-use crate::hash::{HIGH, NtHash, ge, gt, hex8, parse_hex16};
+#[cfg(target_arch = "x86_64")]
+use crate::hash::hex32_avx2;
+use crate::hash::{HIGH, NtHash, ge, gt, hex32, parse_hex16};
 use memmap2::Mmap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -203,51 +205,6 @@ fn count7(w: u64) -> Option<(u64, usize)> {
         + ((v >> 16) & lanes).wrapping_mul(1 + (10_000 << 32)))
         >> 32;
     Some((v, n))
-}
-
-/// 32 hexadecimal digits (either case) as a big-endian number; `None` if any is not one. Eight
-/// digits at a time in a general-purpose register (see `hex8`).
-#[inline(always)]
-fn hex32(h: &[u8; 32]) -> Option<u128> {
-    let (words, _) = h.as_chunks::<8>();
-    let mut hash = 0u128;
-    for w in words {
-        hash = (hash << 32) | u128::from(hex8(u64::from_le_bytes(*w))?.swap_bytes());
-    }
-    Some(hash)
-}
-
-/// `hex32` with AVX2: the 32 digits checked and decoded in one register.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn hex32_avx2(h: &[u8; 32]) -> Option<u128> {
-    use std::arch::x86_64::*;
-    let (words, _) = h.as_chunks::<8>();
-    let word = |i: usize| i64::from_le_bytes(words[i]);
-    let v = _mm256_set_epi64x(word(3), word(2), word(1), word(0));
-    let digit = _mm256_sub_epi8(v, _mm256_set1_epi8(b'0' as i8));
-    let letter = _mm256_sub_epi8(
-        _mm256_or_si256(v, _mm256_set1_epi8(0x20)),
-        _mm256_set1_epi8(b'a' as i8),
-    );
-    // Unsigned "x <= n" as min(x, n) == x.
-    let is_digit = _mm256_cmpeq_epi8(_mm256_min_epu8(digit, _mm256_set1_epi8(9)), digit);
-    let is_letter = _mm256_cmpeq_epi8(_mm256_min_epu8(letter, _mm256_set1_epi8(5)), letter);
-    if _mm256_movemask_epi8(_mm256_or_si256(is_digit, is_letter)) != -1 {
-        return None;
-    }
-    let nibbles = _mm256_blendv_epi8(
-        _mm256_add_epi8(letter, _mm256_set1_epi8(10)),
-        digit,
-        is_digit,
-    );
-    // Each pair of digits to a 16-bit 16 * first + second, then to bytes in text order.
-    let pairs = _mm256_maddubs_epi16(nibbles, _mm256_set1_epi16(0x0110));
-    let bytes = _mm256_permute4x64_epi64::<0b1000>(_mm256_packus_epi16(pairs, pairs));
-    let bytes = _mm256_castsi256_si128(bytes);
-    let hi = _mm_extract_epi64::<0>(bytes) as u64;
-    let lo = _mm_extract_epi64::<1>(bytes) as u64;
-    Some((u128::from(hi.swap_bytes()) << 64) | u128::from(lo.swap_bytes()))
 }
 
 /// The well-formed line at the start of `rest` — 32 hex digits, `:`, 1 to 19 decimal digits, then
@@ -938,6 +895,12 @@ fn interpolation_bound(entries: &[u8], key: u64, lo: usize) -> usize {
     }
 }
 
+/// The bytes `from..to` of the index when the mapped `window` (its offset, its map) holds them.
+fn window_holds(window: &Option<(usize, Mmap)>, from: usize, to: usize) -> Option<&[u8]> {
+    let (at, m) = window.as_ref()?;
+    m.get(from.checked_sub(*at)?..to.checked_sub(*at)?)
+}
+
 /// Where `key` would sit among `n` evenly spread keys: `interpolation_bound`'s first probe.
 #[inline]
 fn interpolation_guess(n: usize, key: u64) -> usize {
@@ -1181,11 +1144,7 @@ impl BreachIndex {
         while i < queries {
             let ((b, j), touched) = ahead.take().unwrap_or_else(|| (run(i), false));
             let (from, to) = self.bucket_range(b);
-            let in_window = |w: &Option<(usize, Mmap)>| {
-                w.as_ref()
-                    .is_some_and(|(at, m)| from >= *at && to <= *at + m.len())
-            };
-            if j - i > 1 && to > from && !in_window(&window) {
+            if j - i > 1 && to > from && window_holds(&window, from, to).is_none() {
                 // Unmapped before the next one is mapped: one window resident at a time.
                 drop(window.take());
                 let len = (to - from).max(WINDOW).min(end - from);
@@ -1193,10 +1152,7 @@ impl BreachIndex {
                     .ok()
                     .map(|m| (from, m));
             }
-            let entries: &[u8] = match &window {
-                Some((at, m)) if in_window(&window) => &m[from - at..to - at],
-                _ => &self.map[from..to],
-            };
+            let entries = window_holds(&window, from, to).unwrap_or(&self.map[from..to]);
             // The first probes of this bucket and of the next one (when the window holds it) are
             // read before this bucket's searches: independent loads, which the memory system
             // serves together, where each search alone would wait for its cache line in turn
@@ -1216,11 +1172,9 @@ impl BreachIndex {
             if j < queries {
                 let (b, k) = run(j);
                 let (from, to) = self.bucket_range(b);
-                let held = window
-                    .as_ref()
-                    .filter(|(at, m)| from >= *at && to <= *at + m.len());
-                if let Some((at, m)) = held {
-                    touch(&m[from - at..to - at], j..k);
+                let held = window_holds(&window, from, to);
+                if let Some(entries) = held {
+                    touch(entries, j..k);
                 }
                 ahead = Some(((b, k), held.is_some()));
             }
@@ -1459,41 +1413,6 @@ mod tests {
         assert_eq!(want.4.len(), 4, "{:?}", want.4);
         assert_eq!(want.5, 301);
         assert_eq!(parse(false), want);
-    }
-
-    #[test]
-    fn both_hex_decoders_agree_on_every_byte_in_every_place() {
-        let valid = *b"0123456789ABCDEFabcdef0123456789";
-        let want = parse_hex16(&valid).map(u128::from_be_bytes);
-        assert_eq!(hex32(&valid), want);
-        assert!(want.is_some());
-        let mut cases = Vec::new();
-        for at in 0..32 {
-            for byte in 0..=255u8 {
-                let mut h = valid;
-                h[at] = byte;
-                cases.push(h);
-            }
-        }
-        let mut x = 0x9E37_79B9_7F4A_7C15u64;
-        for _ in 0..10_000 {
-            let mut h = [0u8; 32];
-            for b in &mut h {
-                *b = b"0123456789abcdefABCDEF"[(crate::hash::xorshift(&mut x) % 22) as usize];
-            }
-            cases.push(h);
-        }
-        for h in &cases {
-            let want = parse_hex16(h).map(u128::from_be_bytes);
-            assert_eq!(hex32(h), want, "{h:?}");
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2, checked just above.
-                #[allow(unsafe_code)]
-                let got = unsafe { hex32_avx2(h) };
-                assert_eq!(got, want, "{h:?}");
-            }
-        }
     }
 
     #[test]

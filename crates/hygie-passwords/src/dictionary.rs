@@ -10,7 +10,7 @@
 
 use crate::hash::{
     Block, HashTable, LANES, Lanes, Md4Batch, NtHash, ONE_BLOCK_UNITS, PADDED, md4_rows,
-    md4_rows_pair, tail_words,
+    md4_rows_pair, tail_rows,
 };
 use std::collections::HashSet;
 
@@ -550,7 +550,7 @@ impl Dictionary {
         let mut all = std::thread::scope(|s| {
             let mut handles = Vec::new();
             for t in 0..threads {
-                let (suffixes, symbols, endings) = (&suffixes, &symbols, &endings);
+                let endings = &endings;
                 handles.push(s.spawn(move || {
                     let mut found = Vec::new();
                     let mut done = |(), h: NtHash| {
@@ -599,14 +599,11 @@ impl Dictionary {
                                 }
                                 continue;
                             }
-                            for d in suffixes {
-                                for sym in symbols {
-                                    buf.clear();
-                                    buf.extend_from_slice(&form);
-                                    buf.extend_from_slice(d);
-                                    buf.extend_from_slice(sym);
-                                    batch.push_units(&buf, (), &mut done);
-                                }
+                            for ending in &endings.endings {
+                                buf.clear();
+                                buf.extend_from_slice(&form);
+                                buf.extend_from_slice(ending);
+                                batch.push_units(&buf, (), &mut done);
                             }
                         }
                     }
@@ -640,8 +637,8 @@ impl Dictionary {
 /// lanes are its words ORed with the tails for its length, one vector operation per block word,
 /// where queuing each candidate into a lane cost several times more than hashing it.
 struct Endings {
-    /// Number of endings (digit suffixes × symbols).
-    count: usize,
+    /// The endings (digit suffixes × symbols), in generation order.
+    endings: Vec<Vec<u16>>,
     /// `tails[n]`: the batches of tails after a form of `n` units, for every `n` up to the
     /// longest that leaves room for every ending.
     tails: Vec<Vec<[Lanes; 16]>>,
@@ -659,19 +656,13 @@ impl Endings {
                 endings
                     .chunks(LANES)
                     .map(|batch| {
-                        let lanes: Vec<[u32; 16]> =
-                            batch.iter().map(|ending| tail_words(n, ending)).collect();
-                        std::array::from_fn(|w| {
-                            std::array::from_fn(|l| lanes.get(l).map_or(0, |lane| lane[w]))
-                        })
+                        let batch: Vec<&[u16]> = batch.iter().map(Vec::as_slice).collect();
+                        tail_rows(n, &batch)
                     })
                     .collect()
             })
             .collect();
-        Endings {
-            count: endings.len(),
-            tails,
-        }
+        Endings { endings, tails }
     }
 
     /// The batches of tails after a form of `n` units, if every ending fits after it.
@@ -681,7 +672,7 @@ impl Endings {
 
     /// Lanes holding an ending in batch `k` (the last batch may be partly empty).
     fn lanes_of(&self, k: usize) -> usize {
-        self.count.saturating_sub(k * LANES).min(LANES)
+        self.endings.len().saturating_sub(k * LANES).min(LANES)
     }
 }
 

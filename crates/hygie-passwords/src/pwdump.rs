@@ -114,14 +114,6 @@ pub struct Dump {
 }
 
 impl Dump {
-    /// A dump of these accounts, in this order (tests, benchmarks).
-    pub fn from_accounts(accounts: Vec<Account>) -> Dump {
-        Dump {
-            runs: vec![accounts],
-            ignored_lines: 0,
-        }
-    }
-
     /// The accounts, in line order.
     pub fn accounts(&self) -> impl Iterator<Item = &Account> + Clone {
         self.runs.iter().flatten()
@@ -296,29 +288,29 @@ fn parse_bytes(bytes: &[u8], source_name: &str) -> Result<Dump, DumpError> {
             .accounts()
             .map(|a| (key(a.domain.as_deref(), &a.name), a.rid))
             .collect();
-        for run in &mut dump.runs {
-            run.retain(|a| {
-                let Some((base, _)) = history_suffix(&a.name) else {
-                    return true;
-                };
-                let k = key(a.domain.as_deref(), base);
-                if all.get(&k) == Some(&a.rid) {
-                    history.push((k, a.nt));
-                    false
-                } else {
-                    true
-                }
-            });
+        for (run, ids) in dump.runs.iter_mut().zip(&mut identities) {
+            // Each line kept or taken out, then both the accounts and their identity hashes
+            // (computed by the runs' threads) dropped the same way.
+            let keep: Vec<bool> = run
+                .iter()
+                .map(|a| {
+                    let Some((base, _)) = history_suffix(&a.name) else {
+                        return true;
+                    };
+                    let k = key(a.domain.as_deref(), base);
+                    if all.get(&k) == Some(&a.rid) {
+                        history.push((k, a.nt));
+                        false
+                    } else {
+                        true
+                    }
+                })
+                .collect();
+            let mut kept = keep.iter();
+            run.retain(|_| kept.next().copied().unwrap_or(true));
+            let mut kept = keep.iter();
+            ids.retain(|_| kept.next().copied().unwrap_or(true));
         }
-    }
-    if !history.is_empty() {
-        // Accounts were taken out: the hashes are recomputed.
-        let mut hasher = IdentityHasher::default();
-        identities = vec![
-            dump.accounts()
-                .map(|a| hasher.hash(a.domain.as_ref(), &a.name))
-                .collect(),
-        ];
     }
     check_unique(&dump, &identities, source_name)?;
     if !history.is_empty() {
@@ -332,13 +324,15 @@ fn parse_bytes(bytes: &[u8], source_name: &str) -> Result<Dump, DumpError> {
                     .map(move |(i, a)| (key(a.domain.as_deref(), &a.name), (r, i)))
             })
             .collect();
+        // Each account's history gathered, in line order, then boxed once.
+        let mut of_account: HashMap<(usize, usize), Vec<NtHash>> = HashMap::new();
         for (k, nt) in history {
-            if let (Some(&(r, i)), Some(h)) = (by_name.get(&k), nt) {
-                let account = &mut dump.runs[r][i];
-                let mut all = std::mem::take(&mut account.history).into_vec();
-                all.push(h);
-                account.history = all.into_boxed_slice();
+            if let (Some(&at), Some(h)) = (by_name.get(&k), nt) {
+                of_account.entry(at).or_default().push(h);
             }
+        }
+        for ((r, i), hashes) in of_account {
+            dump.runs[r][i].history = hashes.into_boxed_slice();
         }
     }
     Ok(dump)
@@ -993,6 +987,36 @@ mod tests {
         assert_eq!(d.account(1).map(|a| a.history.len()), Some(1));
         assert_eq!(d.account(29_999).map(|a| &*a.name), Some("user29999"));
         assert!(d.account(30_000).is_none());
+        // History lines taken out of the first run, then a duplicate in a later one: the
+        // accounts' identity hashes are taken out with their lines, so the duplicate and its
+        // first line are still named right.
+        let mut v: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        v.insert(
+            10,
+            format!("CHU\\user00002_history0:1002:{LM_EMPTY}:{NT_PW1}:::"),
+        );
+        v.insert(
+            11,
+            format!("CHU\\user00002_history1:1002:{LM_EMPTY}:{NT_PW1}:::"),
+        );
+        v[25_002] = v[3].to_uppercase();
+        let e = err(&v.join("\n"));
+        assert!(
+            e.contains("line 25003: account 'USER00003' already appears on line 4"),
+            "{e}"
+        );
+        let mut v: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        v.insert(
+            10,
+            format!("CHU\\user00002_history0:1002:{LM_EMPTY}:{NT_PW1}:::"),
+        );
+        v.insert(
+            11,
+            format!("CHU\\user00002_history1:1002:{LM_EMPTY}:{NT_PW1}:::"),
+        );
+        let d = ok(&v.join("\n"));
+        assert_eq!(d.len(), 30_000);
+        assert_eq!(d.account(2).map(|a| a.history.len()), Some(2));
     }
 
     /// Whatever the fast path accepts, the general parser reads identically; what it declines

@@ -991,32 +991,19 @@ mod tests {
         // accounts' identity hashes are taken out with their lines, so the duplicate and its
         // first line are still named right.
         let mut v: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-        v.insert(
-            10,
-            format!("CHU\\user00002_history0:1002:{LM_EMPTY}:{NT_PW1}:::"),
-        );
-        v.insert(
-            11,
-            format!("CHU\\user00002_history1:1002:{LM_EMPTY}:{NT_PW1}:::"),
-        );
+        for k in 0..2 {
+            let history = format!("CHU\\user00002_history{k}:1002:{LM_EMPTY}:{NT_PW1}:::");
+            v.insert(10 + k, history);
+        }
+        let d = ok(&v.join("\n"));
+        assert_eq!(d.len(), 30_000);
+        assert_eq!(d.account(2).map(|a| a.history.len()), Some(2));
         v[25_002] = v[3].to_uppercase();
         let e = err(&v.join("\n"));
         assert!(
             e.contains("line 25003: account 'USER00003' already appears on line 4"),
             "{e}"
         );
-        let mut v: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-        v.insert(
-            10,
-            format!("CHU\\user00002_history0:1002:{LM_EMPTY}:{NT_PW1}:::"),
-        );
-        v.insert(
-            11,
-            format!("CHU\\user00002_history1:1002:{LM_EMPTY}:{NT_PW1}:::"),
-        );
-        let d = ok(&v.join("\n"));
-        assert_eq!(d.len(), 30_000);
-        assert_eq!(d.account(2).map(|a| a.history.len()), Some(2));
     }
 
     /// Whatever the fast path accepts, the general parser reads identically; what it declines

@@ -11,6 +11,7 @@ pub mod facility;
 pub mod journal;
 pub mod plan;
 pub mod region;
+pub mod rule;
 pub mod text;
 
 pub use catalog::{
@@ -21,6 +22,7 @@ pub use declaration::{Declaration, DeclaredStatus};
 pub use facility::{Facility, FacilityKind, Finess, Nis2Status};
 pub use plan::{EffectiveStatus, FacilityStatus, LevelStatus, MeasureState, RegionStatus};
 pub use region::Region;
+pub use rule::{Finding, Reference, RuleDef, RuleId, Text, is_rule_id};
 pub use text::{Lang, Localized};
 
 /// An input value that does not parse, with the field it came from.

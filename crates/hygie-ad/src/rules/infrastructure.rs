@@ -20,14 +20,11 @@ pub static INF_01: Rule = r!(
 
 fn inf01(c: &Ctx<'_>) -> Eval {
     let q = c.snap.domain.machine_account_quota.unwrap_or(10);
-    if q > c.t().max_machine_account_quota {
-        fail(
-            [c.snap.domain.dns_name()],
-            format!("ms-DS-MachineAccountQuota={q}"),
-        )
-    } else {
-        Eval::Pass
-    }
+    domain_fails(
+        c,
+        q > c.t().max_machine_account_quota,
+        format!("ms-DS-MachineAccountQuota={q}"),
+    )
 }
 fn levels(c: &Ctx<'_>, below: u32) -> Eval {
     let mut out = Vec::new();
@@ -129,14 +126,11 @@ pub static INF_04: Rule = r!(
 );
 
 fn inf04(c: &Ctx<'_>) -> Eval {
-    if c.snap.laps_legacy_schema || c.snap.laps_windows_schema {
-        Eval::Pass
-    } else {
-        fail(
-            [c.snap.domain.dns_name()],
-            "no LAPS attribute in the schema",
-        )
-    }
+    domain_fails(
+        c,
+        !(c.snap.laps_legacy_schema || c.snap.laps_windows_schema),
+        "no LAPS attribute in the schema",
+    )
 }
 
 pub static INF_05: Rule = r!(
@@ -426,14 +420,11 @@ pub static INF_14: Rule = r!(
 );
 
 fn inf14(c: &Ctx<'_>) -> Eval {
-    if c.snap.recycle_bin {
-        Eval::Pass
-    } else {
-        fail(
-            [c.snap.domain.dns_name()],
-            "Recycle Bin optional feature not enabled",
-        )
-    }
+    domain_fails(
+        c,
+        !c.snap.recycle_bin,
+        "Recycle Bin optional feature not enabled",
+    )
 }
 
 pub static INF_15: Rule = r!(

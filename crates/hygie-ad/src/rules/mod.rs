@@ -170,6 +170,15 @@ fn fail(objects: impl IntoIterator<Item = String>, detail: impl Into<String>) ->
     }
 }
 
+/// A rule on the domain as a whole: failed on the domain, with `detail`, when `failing`.
+fn domain_fails(c: &Ctx<'_>, failing: bool, detail: impl Into<String>) -> Eval {
+    if failing {
+        fail([c.snap.domain.dns_name()], detail)
+    } else {
+        Eval::Pass
+    }
+}
+
 fn names<'a>(it: impl Iterator<Item = (usize, &'a Account)>) -> Vec<String> {
     it.map(|(_, a)| a.name.clone()).collect()
 }

@@ -20,18 +20,15 @@ pub static PWD_01: Rule = r!(
 
 fn pwd01(c: &Ctx<'_>) -> Eval {
     let d = &c.snap.domain;
-    if d.min_pwd_length < c.t().min_password_length {
-        fail(
-            [c.snap.domain.dns_name()],
-            format!(
-                "minPwdLength={} < {}",
-                d.min_pwd_length,
-                c.t().min_password_length
-            ),
-        )
-    } else {
-        Eval::Pass
-    }
+    domain_fails(
+        c,
+        d.min_pwd_length < c.t().min_password_length,
+        format!(
+            "minPwdLength={} < {}",
+            d.min_pwd_length,
+            c.t().min_password_length
+        ),
+    )
 }
 
 pub static PWD_02: Rule = r!(
@@ -51,14 +48,11 @@ pub static PWD_02: Rule = r!(
 );
 
 fn pwd02(c: &Ctx<'_>) -> Eval {
-    if c.snap.domain.pwd_properties & 1 == 0 {
-        fail(
-            [c.snap.domain.dns_name()],
-            "pwdProperties: DOMAIN_PASSWORD_COMPLEX not set",
-        )
-    } else {
-        Eval::Pass
-    }
+    domain_fails(
+        c,
+        c.snap.domain.pwd_properties & 1 == 0,
+        "pwdProperties: DOMAIN_PASSWORD_COMPLEX not set",
+    )
 }
 
 pub static PWD_03: Rule = r!(
@@ -78,14 +72,11 @@ pub static PWD_03: Rule = r!(
 );
 
 fn pwd03(c: &Ctx<'_>) -> Eval {
-    if c.snap.domain.pwd_properties & 0x10 != 0 {
-        fail(
-            [c.snap.domain.dns_name()],
-            "pwdProperties: DOMAIN_PASSWORD_STORE_CLEARTEXT set",
-        )
-    } else {
-        Eval::Pass
-    }
+    domain_fails(
+        c,
+        c.snap.domain.pwd_properties & 0x10 != 0,
+        "pwdProperties: DOMAIN_PASSWORD_STORE_CLEARTEXT set",
+    )
 }
 
 pub static PWD_04: Rule = r!(
@@ -133,17 +124,14 @@ pub static PWD_05: Rule = r!(
 
 fn pwd05(c: &Ctx<'_>) -> Eval {
     let l = c.snap.domain.lockout_threshold;
-    if l == 0 || l > c.t().max_lockout_threshold {
-        fail(
-            [c.snap.domain.dns_name()],
-            format!(
-                "lockoutThreshold={l} (0 = never; max {})",
-                c.t().max_lockout_threshold
-            ),
-        )
-    } else {
-        Eval::Pass
-    }
+    domain_fails(
+        c,
+        l == 0 || l > c.t().max_lockout_threshold,
+        format!(
+            "lockoutThreshold={l} (0 = never; max {})",
+            c.t().max_lockout_threshold
+        ),
+    )
 }
 /// The effective policy of an account: the PSO with the lowest precedence applied to the account
 /// itself, else to one of its groups (nested), else the domain policy (MS-ADTS 3.1.1.5.6.5).
@@ -226,14 +214,11 @@ pub static PWD_07: Rule = r!(
 
 fn pwd07(c: &Ctx<'_>) -> Eval {
     let h = c.snap.domain.pwd_history_length;
-    if h < c.t().min_password_history {
-        fail(
-            [c.snap.domain.dns_name()],
-            format!("pwdHistoryLength={h} < {}", c.t().min_password_history),
-        )
-    } else {
-        Eval::Pass
-    }
+    domain_fails(
+        c,
+        h < c.t().min_password_history,
+        format!("pwdHistoryLength={h} < {}", c.t().min_password_history),
+    )
 }
 
 pub static PWD_08: Rule = r!(

@@ -3,6 +3,8 @@
 //!
 //! Architecture invariant: a `Catalog` only exists once the lint found no error, so the rest of
 //! Hygie can trust that every reference resolves.
+//! The `*_with_rules` loaders also lint `check_rules` and `auto_pending` against the rules they
+//! are given ([`rules`]); `hygie-checks` gives them every registered rule.
 
 use hygie_core::catalog::Group;
 use hygie_core::{

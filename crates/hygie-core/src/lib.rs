@@ -2,6 +2,8 @@
 //!
 //! Everything here is parsed once at the edge (`Finess::parse`, `MeasureId::parse`, ...) and then
 //! trusted. Adapters (store, CLI, web, collectors) convert their own rows and DTOs into these types.
+//! [`rule`] is the audit contract every automated check (AD, passwords, collectors, governance)
+//! defines its rules and findings with; [`check`] the run the store keeps.
 //! Architecture invariant: this crate depends on no other workspace crate and performs no I/O.
 
 pub mod catalog;

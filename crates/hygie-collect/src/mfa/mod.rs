@@ -54,7 +54,8 @@ pub static COVERAGE: RuleDef = RuleDef::new(
         "Couverture MFA des comptes qui l'exigent sous la cible",
     ),
     &["IAM-09"],
-);
+)
+.with_thresholds(&["min_coverage"]);
 
 pub static REGISTRATION: Registration = Registration {
     name: "mfa",

@@ -30,7 +30,8 @@ pub static ENDING: RuleDef = RuleDef::new(
         "Système d'exploitation en fin de support dans les 6 mois",
     ),
     &["VUL-02"],
-);
+)
+.with_thresholds(&["warn_months"]);
 pub static MISSING: RuleDef = RuleDef::new(
     "PATCH-MISSING-UPDATES",
     "patching",
@@ -40,7 +41,8 @@ pub static MISSING: RuleDef = RuleDef::new(
         "Mises à jour manquantes au-delà du délai cible",
     ),
     &["VUL-01"],
-);
+)
+.with_thresholds(&["max_update_age_days"]);
 
 pub static REGISTRATION: Registration = Registration {
     name: "patching",

@@ -3,13 +3,18 @@
 //!
 //! Adapters at the edges ([`collect`] over LDAPS/StartTLS, [`ldif`] for offline exports) produce
 //! [`raw::RawEntry`] values; one [`model::SnapshotBuilder`] turns them into an
-//! [`model::AdSnapshot`]; the pure [`rules`] read the snapshot with an injected "now"; [`report`]
-//! scores, renders and converts the result to a `hygie_core::CheckRun` (source `ad`).
+//! [`model::AdSnapshot`]; the pure [`rules`] (one file per category, each rule a
+//! `hygie_core::RuleDef` beside its function) read the snapshot with an injected "now" and the
+//! thresholds of [`config`] (read from TOML by [`load`]); [`report`] runs them, scores (ANSSI
+//! level = lowest failed level, 5 if none; per-category points capped at 100), compares with the
+//! previous run, renders, and gives the audit contract's findings for the run (source `ad`).
+//! A snapshot never holds a password: password-like attributes are detected, never read.
 
 pub mod collect;
 pub mod config;
 pub mod index;
 pub mod ldif;
+pub mod load;
 pub mod model;
 pub mod raw;
 pub mod report;
@@ -19,6 +24,7 @@ pub mod sid;
 pub mod time;
 
 pub use config::AuditConfig;
+pub use load::ConfigError;
 pub use model::{AdSnapshot, SnapshotBuilder};
 pub use report::{AuditReport, audit};
 

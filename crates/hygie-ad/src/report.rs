@@ -4,8 +4,8 @@
 use crate::config::AuditConfig;
 use crate::index::Index;
 use crate::model::{AccountKind, AdSnapshot};
-use crate::rules::{Category, Ctx, Eval, RULES, RuleDef};
-use hygie_core::{CheckRun, MeasureId, RuleOutcome, RuleResult, Severity};
+use crate::rules::{Category, Ctx, Eval, RULES, Rule};
+use hygie_core::{CheckRun, Finding as RuleFinding, RuleOutcome, RuleResult, Severity, Text};
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,10 +36,11 @@ pub struct Bilingual {
 }
 
 impl Bilingual {
-    fn of(t: (&str, &str)) -> Self {
+    fn of(t: Option<Text>) -> Self {
+        let t = t.unwrap_or(Text::new("", ""));
         Bilingual {
-            en: t.0.to_string(),
-            fr: t.1.to_string(),
+            en: t.en.to_string(),
+            fr: t.fr.to_string(),
         }
     }
     pub fn get(&self, lang: hygie_core::Lang) -> &str {
@@ -107,12 +108,12 @@ pub fn audit(snap: &AdSnapshot, cfg: &AuditConfig, as_of: Timestamp) -> AuditRep
     for r in RULES.iter().filter(|r| {
         !cfg.disabled_rules
             .iter()
-            .any(|d| d.eq_ignore_ascii_case(r.id))
+            .any(|d| d.eq_ignore_ascii_case(r.def.id))
     }) {
         match (r.eval)(&ctx) {
-            Eval::Pass => passed.push(r.id.to_string()),
+            Eval::Pass => passed.push(r.def.id.to_string()),
             Eval::NotApplicable { reason } => not_applicable.push(NotApplicable {
-                rule: r.id.to_string(),
+                rule: r.def.id.to_string(),
                 reason: reason.to_string(),
             }),
             Eval::Fail { objects, detail } => findings.push(finding(r, objects, detail)),
@@ -154,21 +155,21 @@ pub fn audit(snap: &AdSnapshot, cfg: &AuditConfig, as_of: Timestamp) -> AuditRep
     }
 }
 
-fn finding(r: &RuleDef, objects: Vec<String>, detail: String) -> Finding {
+fn finding(r: &Rule, objects: Vec<String>, detail: String) -> Finding {
     Finding {
-        rule: r.id.to_string(),
+        rule: r.def.id.to_string(),
         severity: r.severity(),
         level: r.level,
         category: r.category,
-        title: Bilingual::of(r.title),
+        title: Bilingual::of(Some(r.def.title)),
         objects,
         detail,
-        measures: r.all_measures().into_iter().map(String::from).collect(),
-        anssi: r.anssi.map(String::from),
-        pingcastle: r.pingcastle.map(String::from),
+        measures: r.def.measures.iter().map(|m| m.to_string()).collect(),
+        anssi: r.def.reference("ANSSI").map(String::from),
+        pingcastle: r.def.reference("PingCastle").map(String::from),
         points: r.points(),
-        rationale: Bilingual::of(r.rationale),
-        remediation: Bilingual::of(r.remediation),
+        rationale: Bilingual::of(r.def.rationale),
+        remediation: Bilingual::of(r.def.remediation),
     }
 }
 
@@ -199,55 +200,29 @@ pub fn scores(findings: &[Finding]) -> Scores {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("rule {rule}: invalid catalogue measure id '{id}': {message}")]
-pub struct MeasureError {
-    pub rule: String,
-    pub id: String,
-    pub message: String,
-}
-
 impl AuditReport {
-    /// One `RuleResult` per evaluated rule (pass and fail); not-applicable rules verify nothing.
-    pub fn to_check_run(&self, id: String, at: Timestamp) -> Result<CheckRun, MeasureError> {
-        let mut results = Vec::new();
-        let measures = |r: &RuleDef| -> Result<Vec<MeasureId>, MeasureError> {
-            r.all_measures()
-                .into_iter()
-                .map(|m| {
-                    MeasureId::parse(m).map_err(|e| MeasureError {
-                        rule: r.id.to_string(),
-                        id: m.to_string(),
-                        message: e.to_string(),
-                    })
-                })
-                .collect()
-        };
+    /// One finding per evaluated rule (pass and fail), in rule order; not-applicable rules
+    /// verify nothing.
+    pub fn rule_findings(&self) -> Vec<RuleFinding> {
+        let mut out = Vec::new();
         for r in RULES {
-            if let Some(f) = self.findings.iter().find(|f| f.rule == r.id) {
-                results.push(RuleResult {
-                    rule: r.id.to_string(),
+            if let Some(f) = self.findings.iter().find(|f| f.rule == r.def.id) {
+                out.push(RuleFinding {
                     severity: f.severity,
                     outcome: RuleOutcome::Fail,
-                    measures: measures(r)?,
                     objects: f.objects.clone(),
+                    ..r.def.pass()
                 });
-            } else if self.passed.iter().any(|p| p == r.id) {
-                results.push(RuleResult {
-                    rule: r.id.to_string(),
-                    severity: r.severity(),
-                    outcome: RuleOutcome::Pass,
-                    measures: measures(r)?,
-                    objects: Vec::new(),
-                });
+            } else if self.passed.iter().any(|p| p == r.def.id) {
+                out.push(r.def.pass());
             }
         }
-        Ok(CheckRun {
-            id,
-            source: "ad".to_string(),
-            at,
-            results,
-        })
+        out
+    }
+
+    /// The run to record (source `ad`): one result per evaluated rule.
+    pub fn to_check_run(&self, id: String, at: Timestamp) -> CheckRun {
+        CheckRun::of(id, "ad", at, &self.rule_findings())
     }
 
     pub fn compare_with(

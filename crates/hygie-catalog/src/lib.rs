@@ -3,16 +3,21 @@
 //!
 //! Architecture invariant: a `Catalog` only exists once the lint found no error, so the rest of
 //! Hygie can trust that every reference resolves.
+//! The `*_with_rules` loaders also lint `check_rules` and `auto_pending` against the rules they
+//! are given ([`rules`]); `hygie-checks` gives them every registered rule.
 
 use hygie_core::catalog::Group;
 use hygie_core::{
-    Catalog, FacilityKind, Framework, FrameworkEntry, Localized, Measure, MeasureId, SourceRef,
+    Catalog, FacilityKind, Framework, FrameworkEntry, Localized, Measure, MeasureId, RuleDef,
+    SourceRef,
 };
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::Path;
 use toml::Spanned;
+
+pub mod rules;
 
 mod bundled {
     include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
@@ -46,23 +51,30 @@ pub struct LintSummary {
 /// The catalogue compiled into this build. The test suite proves it lints clean, so failing here
 /// would mean a broken build, not bad user input.
 pub fn bundled() -> Result<Catalog, CatalogErrors> {
-    load_files(
-        bundled::FILES
-            .iter()
-            .map(|(p, c)| (p.to_string(), c.to_string()))
-            .collect(),
-    )
+    load_files(bundled_files())
+}
+
+fn bundled_files() -> Vec<(String, String)> {
+    bundled::FILES
+        .iter()
+        .map(|(p, c)| (p.to_string(), c.to_string()))
+        .collect()
 }
 
 /// Load a catalogue folder from disk (for editing and linting the data).
 pub fn load_dir(dir: &Path) -> Result<Catalog, CatalogErrors> {
+    load_files(read_dir_files(dir)?)
+}
+
+fn read_dir_files(dir: &Path) -> Result<Vec<(String, String)>, CatalogErrors> {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     read_tree(dir, dir, &mut files, &mut errors);
-    if !errors.is_empty() {
-        return Err(CatalogErrors(errors));
+    if errors.is_empty() {
+        Ok(files)
+    } else {
+        Err(CatalogErrors(errors))
     }
-    load_files(files)
 }
 
 fn read_tree(
@@ -169,6 +181,7 @@ struct RawMeasure {
     recurrence_months: Option<u8>,
     #[serde(default)]
     check_rules: Vec<String>,
+    auto_pending: Option<Localized>,
     unconfirmed: Option<String>,
 }
 
@@ -237,6 +250,32 @@ fn check_localized(
 
 /// Load and lint a catalogue given as `(path relative to catalog/, content)` pairs.
 pub fn load_files(files: Vec<(String, String)>) -> Result<Catalog, CatalogErrors> {
+    load(files, None)
+}
+
+/// [`load_files`], and lint `check_rules` and `auto_pending` against every registered rule
+/// (both ways, see [`rules`]).
+pub fn load_files_with_rules(
+    files: Vec<(String, String)>,
+    registered: &[&RuleDef],
+) -> Result<Catalog, CatalogErrors> {
+    load(files, Some(registered))
+}
+
+/// [`bundled`], linted against every registered rule.
+pub fn bundled_with_rules(registered: &[&RuleDef]) -> Result<Catalog, CatalogErrors> {
+    load_files_with_rules(bundled_files(), registered)
+}
+
+/// [`load_dir`], linted against every registered rule.
+pub fn load_dir_with_rules(dir: &Path, registered: &[&RuleDef]) -> Result<Catalog, CatalogErrors> {
+    load(read_dir_files(dir)?, Some(registered))
+}
+
+fn load(
+    files: Vec<(String, String)>,
+    registered: Option<&[&RuleDef]>,
+) -> Result<Catalog, CatalogErrors> {
     let mut ctx = Ctx { errors: Vec::new() };
     let find = |name: &str| files.iter().find(|(p, _)| p == name);
 
@@ -414,6 +453,7 @@ pub fn load_files(files: Vec<(String, String)>) -> Result<Catalog, CatalogErrors
         .collect();
     measure_files.sort_by(|a, b| a.0.cmp(&b.0));
     let mut seen_ids = BTreeMap::new();
+    let mut places = BTreeMap::new();
     for (path, text) in measure_files {
         let Some(raw) = parse::<RawMeasures>(&mut ctx, path, text) else {
             continue;
@@ -437,6 +477,23 @@ pub fn load_files(files: Vec<(String, String)>) -> Result<Catalog, CatalogErrors
                         "measure {id}: group '{}' is not in catalog.toml",
                         id.group()
                     ),
+                );
+            }
+            places.insert(
+                id.clone(),
+                rules::Place {
+                    file: format!("catalog/{path}"),
+                    line: line_of(text, span.start),
+                },
+            );
+            if let Some(l) = &m.auto_pending {
+                check_localized(
+                    &mut ctx,
+                    path,
+                    text,
+                    &span,
+                    &format!("measure {id} auto_pending"),
+                    l,
                 );
             }
             if let Some(prev) = seen_ids.insert(id.clone(), path.clone()) {
@@ -604,6 +661,7 @@ pub fn load_files(files: Vec<(String, String)>) -> Result<Catalog, CatalogErrors
                 evidence: m.evidence,
                 recurrence_months: m.recurrence_months,
                 check_rules: m.check_rules,
+                auto_pending: m.auto_pending,
                 unconfirmed,
             });
         }
@@ -637,6 +695,10 @@ pub fn load_files(files: Vec<(String, String)>) -> Result<Catalog, CatalogErrors
                 _ => {}
             }
         }
+    }
+    if let Some(registered) = registered {
+        ctx.errors
+            .extend(rules::lint(&measures, &places, registered));
     }
     for g in &groups {
         if !measures.iter().any(|m| m.group == g.id) {
@@ -690,10 +752,7 @@ mod tests {
     use super::*;
 
     fn files() -> Vec<(String, String)> {
-        bundled::FILES
-            .iter()
-            .map(|(p, c)| (p.to_string(), c.to_string()))
-            .collect()
+        bundled_files()
     }
 
     fn with(path: &str, edit: impl Fn(&str) -> String) -> Vec<(String, String)> {

@@ -98,6 +98,9 @@ enum Command {
     /// Automated audits whose results verify catalogue measures.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCmd),
+    /// Every automated rule of every audit, with the measures it verifies.
+    #[command(subcommand)]
+    Checks(cmd::checks::ChecksCmd),
     /// Breach corpus (Have I Been Pwned NTLM list) for the password audit.
     #[command(subcommand)]
     Breached(cmd::audit_passwords::BreachedCmd),
@@ -155,6 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Alerts(c) => cmd::detect::alerts(&ctx, c).await,
         Command::Ingest(a) => cmd::ingest::run(&ctx, a).await,
         Command::Audit(c) => cmd::audit::run(&ctx, c).await,
+        Command::Checks(c) => cmd::checks::run(&ctx, c).await,
         Command::Breached(c) => cmd::audit_passwords::breached(&ctx, c).await,
         Command::Serve(a) => cmd::serve::run(&ctx, a).await,
     }

@@ -22,6 +22,11 @@ pub fn json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// JSON as `json` prints it (pretty, final newline), as a string.
+pub fn json_text<T: serde::Serialize>(v: &T) -> anyhow::Result<String> {
+    Ok(format!("{}\n", serde_json::to_string_pretty(v)?))
+}
+
 /// Write text to a file when given, else to stdout.
 pub fn emit(text: &str, to: Option<&std::path::Path>) -> anyhow::Result<()> {
     match to {

@@ -152,28 +152,22 @@ fn roles_check_reports_independence_vacancy_and_expiry() {
         &["roles", "check", "--facility", F, "--as-of", "2026-01-01"],
         5,
     );
-    let f = finding(&r, "gov.independence.not-under-it");
+    let f = finding(&r, "GOV-NOT-UNDER-IT");
     assert_eq!(f["outcome"], "fail");
     assert_eq!(f["measures"], serde_json::json!(["GOV-10"]));
     assert_eq!(f["objects"], serde_json::json!(["Paul DPO"]));
     let detail = f["details"][0]["en"].as_str().unwrap();
     assert!(detail.contains("2 level(s) up"), "{detail}");
     assert!(detail.contains("Irene Manager → David DSI"), "{detail}");
+    assert_eq!(finding(&r, "GOV-DPO-CISO-DISTINCT")["outcome"], "pass");
+    assert_eq!(finding(&r, "GOV-CISO-CONTINUITY")["outcome"], "pass");
+    assert_eq!(finding(&r, "GOV-CISO-HELD")["outcome"], "pass");
+    assert_eq!(finding(&r, "GOV-INCIDENT-REFERENT-HELD")["outcome"], "fail");
     assert_eq!(
-        finding(&r, "gov.independence.dpo-ciso-distinct")["outcome"],
-        "pass"
-    );
-    assert_eq!(finding(&r, "gov.role.ciso.continuity")["outcome"], "pass");
-    assert_eq!(finding(&r, "gov.role.ciso.held")["outcome"], "pass");
-    assert_eq!(
-        finding(&r, "gov.role.incident-referent.held")["outcome"],
-        "fail"
-    );
-    assert_eq!(
-        finding(&r, "gov.role.incident-referent.held")["measures"],
+        finding(&r, "GOV-INCIDENT-REFERENT-HELD")["measures"],
         serde_json::json!(["GOV-03"])
     );
-    let cov = finding(&r, "gov.ambassadors.coverage");
+    let cov = finding(&r, "GOV-AMBASSADORS-COVERAGE");
     assert_eq!(cov["outcome"], "fail");
     assert_eq!(r["ambassador_coverage"]["departments"], 6);
     assert_eq!(r["ambassador_coverage"]["covered"], 1);
@@ -185,7 +179,7 @@ fn roles_check_reports_independence_vacancy_and_expiry() {
     );
     // The ambassador was never trained by the CISO.
     assert_eq!(
-        finding(&r, "gov.ambassadors.trained")["objects"],
+        finding(&r, "GOV-AMBASSADORS-TRAINED")["objects"],
         serde_json::json!(["Nina Nurse"])
     );
 
@@ -194,16 +188,16 @@ fn roles_check_reports_independence_vacancy_and_expiry() {
         &["roles", "check", "--facility", F, "--as-of", "2026-02-01"],
         5,
     );
-    assert_eq!(finding(&r, "gov.role.ciso.continuity")["outcome"], "fail");
-    assert_eq!(finding(&r, "gov.role.ciso.held")["outcome"], "pass");
+    assert_eq!(finding(&r, "GOV-CISO-CONTINUITY")["outcome"], "fail");
+    assert_eq!(finding(&r, "GOV-CISO-HELD")["outcome"], "pass");
     // 2026-04-01: vacant.
     let r = env.json(
         &["roles", "check", "--facility", F, "--as-of", "2026-04-01"],
         5,
     );
-    assert_eq!(finding(&r, "gov.role.ciso.held")["outcome"], "fail");
+    assert_eq!(finding(&r, "GOV-CISO-HELD")["outcome"], "fail");
     assert_eq!(
-        finding(&r, "gov.role.ciso.held")["measures"],
+        finding(&r, "GOV-CISO-HELD")["measures"],
         serde_json::json!(["GOV-01"])
     );
 
@@ -227,7 +221,7 @@ fn roles_check_reports_independence_vacancy_and_expiry() {
         &["roles", "check", "--facility", F, "--as-of", "2026-02-01"],
         5,
     );
-    assert_eq!(finding(&r, "gov.role.ciso.continuity")["outcome"], "pass");
+    assert_eq!(finding(&r, "GOV-CISO-CONTINUITY")["outcome"], "pass");
 
     // Same person as DPO and CISO; the CISO training the ambassador clears that finding.
     env.json(
@@ -276,10 +270,10 @@ fn roles_check_reports_independence_vacancy_and_expiry() {
     );
     assert!(r["run"].is_string());
     assert_eq!(
-        finding(&r, "gov.independence.dpo-ciso-distinct")["objects"],
+        finding(&r, "GOV-DPO-CISO-DISTINCT")["objects"],
         serde_json::json!(["Chloe RSSI"])
     );
-    assert_eq!(finding(&r, "gov.ambassadors.trained")["outcome"], "pass");
+    assert_eq!(finding(&r, "GOV-AMBASSADORS-TRAINED")["outcome"], "pass");
     // Cycles and missing managers of ordinary staff do not break the walk; the recorded run
     // shows in the status: GOV-10 failing.
     let s = env.json(&["status", F, "--as-of", "2026-12-31"], 0);
@@ -338,11 +332,8 @@ fn org_chart_with_a_cycle_above_the_dpo_terminates() {
         5,
     );
     assert_eq!(r["run"], Value::Null);
-    assert_eq!(
-        finding(&r, "gov.independence.not-under-it")["outcome"],
-        "pass"
-    );
-    let chart = finding(&r, "gov.org.reporting-lines");
+    assert_eq!(finding(&r, "GOV-NOT-UNDER-IT")["outcome"], "pass");
+    let chart = finding(&r, "GOV-REPORTING-LINES");
     assert_eq!(chart["objects"], serde_json::json!(["A", "M"]));
     let text = chart["details"].to_string();
     assert!(
@@ -809,7 +800,7 @@ fn postgres_roles_phishing_and_risk() {
         5,
     );
     assert_eq!(
-        finding(&r, "gov.independence.not-under-it")["objects"],
+        finding(&r, "GOV-NOT-UNDER-IT")["objects"],
         serde_json::json!(["Paul DPO"])
     );
     let (results, events, _) = gophish_fixtures(&env);

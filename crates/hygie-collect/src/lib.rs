@@ -17,7 +17,7 @@ pub mod network;
 pub mod patching;
 pub mod wifi;
 
-use hygie_core::{CheckRun, Localized, MeasureId, RuleOutcome, RuleResult, Severity};
+use hygie_core::{CheckRun, RuleOutcome, Text};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -51,50 +51,11 @@ impl CollectError {
 
 pub type Result<T, E = CollectError> = std::result::Result<T, E>;
 
-/// The result of one rule: passed or failed, with the assets that make it fail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    pub rule: String,
-    pub title: Localized,
-    pub severity: Severity,
-    pub outcome: RuleOutcome,
-    pub measures: Vec<MeasureId>,
-    /// Assets (hosts, accounts, SSIDs, zone paths) that fail the rule, each with its reason.
-    pub assets: Vec<String>,
-}
-
-/// Description of a rule, from which findings are made.
-pub struct Rule {
-    pub id: &'static str,
-    pub en: &'static str,
-    pub fr: &'static str,
-    pub severity: Severity,
-    pub measures: &'static [&'static str],
-}
-
-impl Rule {
-    /// A finding for this rule: failed when `assets` is not empty. Assets are sorted and deduplicated.
-    pub fn finding(&self, mut assets: Vec<String>) -> Finding {
-        assets.sort();
-        assets.dedup();
-        Finding {
-            rule: self.id.to_owned(),
-            title: Localized::new(self.en, self.fr),
-            severity: self.severity,
-            outcome: if assets.is_empty() {
-                RuleOutcome::Pass
-            } else {
-                RuleOutcome::Fail
-            },
-            measures: self
-                .measures
-                .iter()
-                .filter_map(|m| MeasureId::parse(m).ok())
-                .collect(),
-            assets,
-        }
-    }
-}
+/// The result of one rule (the audit contract's finding): its objects are the assets (hosts,
+/// accounts, SSIDs, zone paths) that fail the rule, each with its reason.
+pub use hygie_core::Finding;
+/// A rule's definition (the audit contract's): its source is the collector's name.
+pub use hygie_core::RuleDef;
 
 /// One collector: reads inputs into an evidence model, then evaluates its rules on it.
 pub trait Collector {
@@ -157,22 +118,7 @@ impl Report {
 
     /// The check run to record: one result per rule evaluated, source = the collector name.
     pub fn check_run(&self, id: String) -> CheckRun {
-        CheckRun {
-            id,
-            source: self.collector.clone(),
-            at: self.at,
-            results: self
-                .findings
-                .iter()
-                .map(|f| RuleResult {
-                    rule: f.rule.clone(),
-                    severity: f.severity,
-                    outcome: f.outcome,
-                    measures: f.measures.clone(),
-                    objects: f.assets.clone(),
-                })
-                .collect(),
-        }
+        CheckRun::of(id, &self.collector, self.at, &self.findings)
     }
 
     /// The JSON document printed by `--format json`: failed rules as `findings`, passed ones listed.
@@ -182,7 +128,7 @@ impl Report {
             .map(|f| {
                 serde_json::json!({
                     "rule": f.rule, "title": f.title, "severity": f.severity,
-                    "assets": f.assets, "measures": f.measures,
+                    "assets": f.objects, "measures": f.measures,
                 })
             })
             .collect();
@@ -206,14 +152,8 @@ impl Report {
 /// A registered collector: one line per collector in [`COLLECTORS`].
 pub struct Registration {
     pub name: &'static str,
-    pub about: Localized2,
-    pub rules: &'static [&'static Rule],
-}
-
-/// A pair of static texts (English, French).
-pub struct Localized2 {
-    pub en: &'static str,
-    pub fr: &'static str,
+    pub about: Text,
+    pub rules: &'static [&'static RuleDef],
 }
 
 /// Every collector, one registration line each.

@@ -44,7 +44,7 @@ pub fn failed<'a>(r: &'a hygie_collect::Report, rule: &str) -> Vec<&'a str> {
         .iter()
         .find(|f| f.rule == rule)
         .unwrap_or_else(|| panic!("rule {rule} not evaluated: {:?}", r.not_evaluated));
-    f.assets.iter().map(String::as_str).collect()
+    f.objects.iter().map(String::as_str).collect()
 }
 
 /// Asset names (text before the first ':') of a failed rule.

@@ -199,6 +199,10 @@ pub struct Measure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recurrence_months: Option<u8>,
     pub check_rules: Vec<String>,
+    /// For a measure verified automatically that no registered rule verifies yet: why not yet
+    /// (for example "needs the inventory collector").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_pending: Option<Localized>,
     /// Why some fact of this measure is not confirmed from the primary text, when that is so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unconfirmed: Option<String>,

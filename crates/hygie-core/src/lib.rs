@@ -2,6 +2,8 @@
 //!
 //! Everything here is parsed once at the edge (`Finess::parse`, `MeasureId::parse`, ...) and then
 //! trusted. Adapters (store, CLI, web, collectors) convert their own rows and DTOs into these types.
+//! [`rule`] is the audit contract every automated check (AD, passwords, collectors, governance)
+//! defines its rules and findings with; [`check`] the run the store keeps.
 //! Architecture invariant: this crate depends on no other workspace crate and performs no I/O.
 
 pub mod catalog;
@@ -11,6 +13,7 @@ pub mod facility;
 pub mod journal;
 pub mod plan;
 pub mod region;
+pub mod rule;
 pub mod text;
 
 pub use catalog::{
@@ -21,6 +24,7 @@ pub use declaration::{Declaration, DeclaredStatus};
 pub use facility::{Facility, FacilityKind, Finess, Nis2Status};
 pub use plan::{EffectiveStatus, FacilityStatus, LevelStatus, MeasureState, RegionStatus};
 pub use region::Region;
+pub use rule::{Finding, Reference, RuleDef, RuleId, Text, is_rule_id};
 pub use text::{Lang, Localized};
 
 /// An input value that does not parse, with the field it came from.

@@ -1,17 +1,18 @@
 //! Governance, awareness and risk, free of I/O.
 //!
-//! - [`org`]: people, reporting lines, role assignments and the independence rules of the DPO and
-//!   the CISO (ANAP), vacancies, ambassadors;
+//! - [`org`]: people, reporting lines, role assignments, ambassadors' coverage;
 //! - [`training`]: training sessions and their coverage per department and year;
 //! - [`phishing`]: GoPhish exports parsed into pseudonymised targets and events (the `details`
 //!   field, which can hold submitted credentials, is never kept), metrics with and without a
 //!   link-scanner filter, aggregated by department;
 //! - [`risk`]: a light EBIOS RM register with the PGSSI-S 4×4 matrix and residual levels computed
-//!   from the treating measures' current status.
+//!   from the treating measures' current status;
+//! - [`rules`]: every governance rule (`GOV-*`), a `hygie_core::RuleDef` each; [`check`]
+//!   evaluates them into the audit contract's findings, naming the catalogue measures verified.
 //!
-//! Every rule produces a [`hygie_core::RuleResult`] naming the catalogue measures it verifies.
 //! Inputs are parsed here from text (CSV, JSON, TOML given as strings); files are read by callers.
 
+pub mod check;
 pub mod org;
 pub mod phishing;
 pub mod risk;

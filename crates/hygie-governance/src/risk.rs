@@ -491,6 +491,46 @@ pub fn untraced_measures<'a>(
         .collect()
 }
 
+/// The GOV-06 rule: a non-empty register reviewed in the 12 months up to `as_of`.
+pub fn review_finding(
+    register: Option<&Register>,
+    last_review: Option<jiff::civil::Date>,
+    as_of: jiff::civil::Date,
+) -> crate::rules::Finding {
+    let mut f = crate::rules::RISK_REGISTER_REVIEWED.pass();
+    let since = as_of
+        .checked_sub(jiff::Span::new().months(12))
+        .unwrap_or(jiff::civil::Date::MIN);
+    match (register, last_review) {
+        (None, _) => f.fail(
+            "risk-register",
+            Localized::new(
+                "no risk register is recorded",
+                "aucun registre des risques n'est enregistré",
+            ),
+        ),
+        (Some(r), _) if r.scenarios.is_empty() => f.fail(
+            "risk-register",
+            Localized::new(
+                "the risk register has no scenario",
+                "le registre des risques ne contient aucun scénario",
+            ),
+        ),
+        (Some(_), Some(d)) if d > since && d <= as_of => {}
+        (Some(_), last) => {
+            let last = last.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+            f.fail(
+                "risk-register",
+                Localized::new(
+                    format!("last review {last}, not since {since}"),
+                    format!("dernière revue {last}, aucune depuis le {since}"),
+                ),
+            )
+        }
+    }
+    f
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

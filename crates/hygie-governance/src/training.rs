@@ -1,9 +1,9 @@
 //! Training sessions and their coverage per department and year.
 
 use crate::org::{Person, Policy};
-use crate::rules::Finding;
+use crate::rules::{self, Finding};
 use crate::{ImportError, columns, csv_records, field};
-use hygie_core::{Localized, Severity};
+use hygie_core::Localized;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -239,21 +239,16 @@ pub(crate) fn rules(
         .unwrap_or(Date::MIN);
     let mut out = Vec::new();
 
-    let mut f = Finding::new(
-        "awr.awareness.yearly",
-        Localized::new(
-            format!(
-                "At least {:.0}% of staff attended awareness in the last 12 months",
-                policy.awareness_min_ratio * 100.0
-            ),
-            format!(
-                "Au moins {:.0} % du personnel a été sensibilisé dans les 12 derniers mois",
-                policy.awareness_min_ratio * 100.0
-            ),
+    let mut f = rules::AWARENESS_YEARLY.pass().titled(Localized::new(
+        format!(
+            "At least {:.0}% of staff attended awareness in the last 12 months",
+            policy.awareness_min_ratio * 100.0
         ),
-        Severity::Medium,
-        &["AWR-01"],
-    );
+        format!(
+            "Au moins {:.0} % du personnel a été sensibilisé dans les 12 derniers mois",
+            policy.awareness_min_ratio * 100.0
+        ),
+    ));
     let (deps, h, t, _) = coverage(people, sessions, &[SessionKind::Awareness], year_ago, as_of);
     if h > 0 && ratio(t, h) < policy.awareness_min_ratio {
         for d in deps.iter().filter(|d| d.ratio < policy.awareness_min_ratio) {
@@ -283,15 +278,7 @@ pub(crate) fn rules(
                     .is_some_and(|d| d.trim().eq_ignore_ascii_case(it.trim()))
             })
             .collect();
-        let mut f = Finding::new(
-            "awr.it-team.trained",
-            Localized::new(
-                "Every member of the IT department attended an SSI training",
-                "Chaque membre de la DSI a suivi une formation SSI",
-            ),
-            Severity::Medium,
-            &["AWR-02"],
-        );
+        let mut f = rules::IT_TEAM_TRAINED.pass();
         for p in team {
             let done = sessions.iter().any(|s| {
                 s.kind == SessionKind::ItTraining
@@ -311,15 +298,7 @@ pub(crate) fn rules(
         out.push(f);
     }
 
-    let mut f = Finding::new(
-        "bcp.crisis-exercise.yearly",
-        Localized::new(
-            "A cyber-crisis exercise ran in the last 12 months",
-            "Un exercice de crise cyber a eu lieu dans les 12 derniers mois",
-        ),
-        Severity::Medium,
-        &["BCP-03"],
-    );
+    let mut f = rules::CRISIS_EXERCISE_YEARLY.pass();
     if !sessions
         .iter()
         .any(|s| s.kind == SessionKind::CrisisExercise && s.date >= year_ago && s.date <= as_of)

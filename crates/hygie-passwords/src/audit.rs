@@ -1,9 +1,10 @@
-//! The password-quality checks and the audit that runs them over a dump.
+//! The audit that runs the password-quality checks ([`crate::checks`]) over a dump.
 //!
 //! Findings name accounts only. No hash, no candidate password and no matched word leaves this
 //! module: the matching happens on `NtHash` values, which cannot be printed.
 
 use crate::breach::{BreachIndex, count_of_class};
+pub use crate::checks::*;
 use crate::dictionary::Dictionary;
 use crate::directory::Directory;
 use crate::hash::{
@@ -12,100 +13,7 @@ use crate::hash::{
     tail_rows,
 };
 use crate::pwdump::{Account, Dump};
-use hygie_core::{CheckRun, Localized, MeasureId, RuleOutcome, RuleResult, Severity};
-use serde::Serialize;
-
-/// A check of this audit: id, base severity, titles, and the catalogue measures it verifies.
-#[derive(Debug, Clone, Copy)]
-pub struct CheckDef {
-    pub id: &'static str,
-    pub severity: Severity,
-    pub title_en: &'static str,
-    pub title_fr: &'static str,
-    pub measures: &'static [&'static str],
-}
-
-impl CheckDef {
-    pub fn title(&self) -> Localized {
-        Localized::new(self.title_en, self.title_fr)
-    }
-
-    pub fn measure_ids(&self) -> Vec<MeasureId> {
-        self.measures
-            .iter()
-            .filter_map(|m| MeasureId::parse(m).ok())
-            .collect()
-    }
-}
-
-pub const EMPTY: CheckDef = CheckDef {
-    id: "HSH-01",
-    severity: Severity::Critical,
-    title_en: "Account with an empty password",
-    title_fr: "Compte avec un mot de passe vide",
-    measures: &["IAM-06", "IAM-04"],
-};
-pub const DICTIONARY: CheckDef = CheckDef {
-    id: "HSH-02",
-    severity: Severity::High,
-    title_en: "Password from the weak-password dictionary (seasons, years, hospital words, keyboard walks, first names)",
-    title_fr: "Mot de passe du dictionnaire de mots de passe faibles (saisons, années, vocabulaire hospitalier, suites de clavier, prénoms)",
-    measures: &["IAM-06", "IAM-04"],
-};
-pub const USERNAME: CheckDef = CheckDef {
-    id: "HSH-03",
-    severity: Severity::High,
-    title_en: "Password derived from the account name",
-    title_fr: "Mot de passe dérivé du nom du compte",
-    measures: &["IAM-06", "IAM-04"],
-};
-pub const SHARED: CheckDef = CheckDef {
-    id: "HSH-04",
-    severity: Severity::High,
-    title_en: "Accounts sharing the same password (critical when a privileged account shares it with an ordinary one)",
-    title_fr: "Comptes partageant le même mot de passe (critique quand un compte à privilèges le partage avec un compte ordinaire)",
-    measures: &["IAM-06", "IAM-01"],
-};
-pub const LM_HASH: CheckDef = CheckDef {
-    id: "HSH-05",
-    severity: Severity::Medium,
-    title_en: "LM hash stored for the account",
-    title_fr: "Empreinte LM conservée pour le compte",
-    measures: &["IAM-07"],
-};
-pub const DEFAULT_COMPUTER: CheckDef = CheckDef {
-    id: "HSH-06",
-    severity: Severity::Medium,
-    title_en: "Computer account with its default password (its own name)",
-    title_fr: "Compte d'ordinateur avec son mot de passe par défaut (son propre nom)",
-    measures: &["IAM-06", "IAM-08"],
-};
-pub const BREACHED: CheckDef = CheckDef {
-    id: "HSH-07",
-    severity: Severity::High,
-    title_en: "Password present in a breach corpus",
-    title_fr: "Mot de passe présent dans un corpus de fuites",
-    measures: &["IAM-06", "IAM-04"],
-};
-pub const HISTORY_REUSE: CheckDef = CheckDef {
-    id: "HSH-08",
-    severity: Severity::Medium,
-    title_en: "Current password reused from the account's own password history",
-    title_fr: "Mot de passe actuel réutilisé depuis l'historique du compte",
-    measures: &["IAM-04", "IAM-06"],
-};
-
-/// Every check, in report order.
-pub const CHECKS: &[CheckDef] = &[
-    EMPTY,
-    DICTIONARY,
-    USERNAME,
-    SHARED,
-    LM_HASH,
-    DEFAULT_COMPUTER,
-    BREACHED,
-    HISTORY_REUSE,
-];
+use hygie_core::{RuleDef, Severity};
 
 /// RIDs treated as privileged when no directory status is given (built-in Administrator).
 const PRIVILEGED_RIDS: &[u32] = &[500];
@@ -131,113 +39,6 @@ impl Default for AuditOptions {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             min_breach_count: 1,
         }
-    }
-}
-
-/// One finding: a check, a severity and the accounts concerned (names only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    pub check: &'static str,
-    pub severity: Severity,
-    pub title: Localized,
-    pub accounts: Vec<String>,
-}
-
-/// Whether a check ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Evaluation {
-    Pass,
-    Fail,
-    NotEvaluated,
-}
-
-/// The outcome of one check in this audit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CheckOutcome {
-    pub check: &'static str,
-    pub severity: Severity,
-    pub title: Localized,
-    pub measures: Vec<&'static str>,
-    pub outcome: Evaluation,
-    /// Accounts failing the check.
-    pub accounts: usize,
-    /// Why the check did not run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<&'static str>,
-}
-
-/// Counts describing the audited population.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub accounts: usize,
-    pub audited: usize,
-    pub disabled_skipped: usize,
-    pub without_nt_hash: usize,
-    pub privileged_audited: usize,
-    pub with_history: usize,
-    pub dictionary_candidates: u64,
-    pub breach_index_entries: Option<u64>,
-}
-
-/// The result of an audit: no secret in it, ready to print or serialise.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditReport {
-    pub source: &'static str,
-    pub summary: Summary,
-    pub findings: Vec<Finding>,
-    pub checks: Vec<CheckOutcome>,
-}
-
-impl AuditReport {
-    /// The run to record for the facility: one rule result per evaluated check.
-    pub fn to_check_run(&self, id: String, at: jiff::Timestamp) -> CheckRun {
-        let results = self
-            .checks
-            .iter()
-            .filter(|c| c.outcome != Evaluation::NotEvaluated)
-            .map(|c| {
-                let severity = self
-                    .findings
-                    .iter()
-                    .filter(|f| f.check == c.check)
-                    .fold(c.severity, |s, f| s.max(f.severity));
-                let def = CHECKS.iter().find(|d| d.id == c.check);
-                RuleResult {
-                    rule: c.check.to_string(),
-                    severity,
-                    outcome: if c.outcome == Evaluation::Fail {
-                        RuleOutcome::Fail
-                    } else {
-                        RuleOutcome::Pass
-                    },
-                    measures: def.map(CheckDef::measure_ids).unwrap_or_default(),
-                    objects: self.accounts_of(c.check),
-                }
-            })
-            .collect();
-        CheckRun {
-            id,
-            source: "passwords".to_string(),
-            at,
-            results,
-        }
-    }
-
-    /// Accounts of the findings of one check (all severities), sorted.
-    pub fn accounts_of(&self, check: &str) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .findings
-            .iter()
-            .filter(|f| f.check == check)
-            .flat_map(|f| f.accounts.iter().cloned())
-            .collect();
-        // A vector sorted once rather than a `BTreeSet` (in `to_check_run`, 15 ms of the CLI's
-        // audit for the 100,000 names of a 1 M-account breach check, against 1.7 ms). The sort
-        // finds the runs already in order (each finding's names are sorted) and merges them.
-        v.sort();
-        v.dedup();
-        v
     }
 }
 
@@ -399,14 +200,14 @@ struct Recorder<'s, 'a> {
 impl Recorder<'_, '_> {
     /// A per-account check: ordinary accounts at the check's severity, privileged accounts in a
     /// separate critical finding. `hit` holds subject indices (repeats allowed).
-    fn accounts(&mut self, def: &CheckDef, hit: Vec<usize>) {
+    fn accounts(&mut self, def: &RuleDef, hit: Vec<usize>) {
         let named = named_subjects(self.subjects, hit, self.threads);
         self.named(def, named);
     }
 
     /// Like `accounts`, for (name, privileged) pairs.
-    fn named(&mut self, def: &CheckDef, hit: Vec<(String, bool)>) {
-        self.outcomes.push(outcome(def, hit.len()));
+    fn named(&mut self, def: &RuleDef, hit: Vec<(String, bool)>) {
+        self.outcomes.push(CheckOutcome::of(def, hit.len()));
         let (mut privileged, mut ordinary): (Vec<_>, Vec<_>) = hit.into_iter().partition(|h| h.1);
         privileged.sort_unstable();
         ordinary.sort_unstable();
@@ -419,7 +220,7 @@ impl Recorder<'_, '_> {
                 self.findings.push(Finding {
                     check: def.id,
                     severity,
-                    title: def.title(),
+                    title: def.title.localized(),
                     accounts,
                 });
             }
@@ -428,7 +229,7 @@ impl Recorder<'_, '_> {
 
     /// A check that needs an input the audit may lack: its subjects `hit` (as `accounts`), or,
     /// without the input (`None`), the check recorded as not evaluated, with `reason`.
-    fn when(&mut self, def: &CheckDef, hit: Option<Vec<usize>>, reason: &'static str) {
+    fn when(&mut self, def: &RuleDef, hit: Option<Vec<usize>>, reason: &'static str) {
         let named = hit.map(|hit| named_subjects(self.subjects, hit, self.threads));
         self.when_named(def, named, reason);
     }
@@ -436,26 +237,28 @@ impl Recorder<'_, '_> {
     /// `when` for (name, privileged) pairs.
     fn when_named(
         &mut self,
-        def: &CheckDef,
+        def: &RuleDef,
         named: Option<Vec<(String, bool)>>,
         reason: &'static str,
     ) {
         match named {
             Some(named) => self.named(def, named),
-            None => self.outcomes.push(not_evaluated(def, reason)),
+            None => self.outcomes.push(CheckOutcome::not_evaluated(def, reason)),
         }
     }
 
     /// HSH-04: one finding per group of accounts sharing a password, critical when it mixes
     /// privileged and ordinary accounts; groups in the order of their first name.
     fn shared(&mut self, groups: Vec<(Severity, Vec<String>)>) {
-        self.outcomes
-            .push(outcome(&SHARED, groups.iter().map(|g| g.1.len()).sum()));
+        self.outcomes.push(CheckOutcome::of(
+            &SHARED,
+            groups.iter().map(|g| g.1.len()).sum(),
+        ));
         self.findings
             .extend(groups.into_iter().map(|(severity, accounts)| Finding {
                 check: SHARED.id,
                 severity,
-                title: SHARED.title(),
+                title: SHARED.title.localized(),
                 accounts,
             }));
     }
@@ -582,30 +385,6 @@ pub fn audit(dump: &Dump, sources: &Sources<'_>, opts: &AuditOptions) -> AuditRe
         summary,
         findings,
         checks: outcomes,
-    }
-}
-
-fn outcome(def: &CheckDef, failing: usize) -> CheckOutcome {
-    CheckOutcome {
-        check: def.id,
-        severity: def.severity,
-        title: def.title(),
-        measures: def.measures.to_vec(),
-        outcome: if failing > 0 {
-            Evaluation::Fail
-        } else {
-            Evaluation::Pass
-        },
-        accounts: failing,
-        reason: None,
-    }
-}
-
-fn not_evaluated(def: &CheckDef, reason: &'static str) -> CheckOutcome {
-    CheckOutcome {
-        outcome: Evaluation::NotEvaluated,
-        reason: Some(reason),
-        ..outcome(def, 0)
     }
 }
 
@@ -990,70 +769,6 @@ fn username_matches(subjects: &[Subject<'_>], year: i32, threads: usize) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_check_maps_to_valid_measures_and_has_both_titles() {
-        let mut ids = std::collections::BTreeSet::new();
-        for c in CHECKS {
-            assert!(ids.insert(c.id), "duplicate {}", c.id);
-            assert_eq!(
-                c.measure_ids().len(),
-                c.measures.len(),
-                "{} has an invalid measure id",
-                c.id
-            );
-            assert!(!c.title_en.is_empty() && !c.title_fr.is_empty());
-            assert_ne!(c.title_en, c.title_fr);
-        }
-    }
-
-    #[test]
-    fn a_runs_objects_are_each_checks_accounts_sorted_once() {
-        let finding = |check: &'static str, accounts: &[&str]| Finding {
-            check,
-            severity: Severity::High,
-            title: Localized::new("t", "t"),
-            accounts: accounts.iter().map(|a| a.to_string()).collect(),
-        };
-        let outcome = |check: &'static str| CheckOutcome {
-            check,
-            severity: Severity::High,
-            title: Localized::new("t", "t"),
-            measures: Vec::new(),
-            outcome: Evaluation::Fail,
-            accounts: 0,
-            reason: None,
-        };
-        let report = AuditReport {
-            source: "passwords",
-            summary: Summary {
-                accounts: 0,
-                audited: 0,
-                disabled_skipped: 0,
-                without_nt_hash: 0,
-                privileged_audited: 0,
-                with_history: 0,
-                dictionary_candidates: 0,
-                breach_index_entries: None,
-            },
-            // HSH-04: two groups, out of order and overlapping; HSH-07: already sorted.
-            findings: vec![
-                finding("HSH-04", &["CHU\\zoe", "CHU\\bob"]),
-                finding("HSH-07", &["CHU\\a", "CHU\\b", "CHU\\c"]),
-                finding("HSH-04", &["CHU\\bob", "CHU\\amy"]),
-            ],
-            checks: vec![outcome("HSH-04"), outcome("HSH-07")],
-        };
-        let run = report.to_check_run("r".into(), jiff::Timestamp::UNIX_EPOCH);
-        let objects: Vec<&[String]> = run.results.iter().map(|r| &r.objects[..]).collect();
-        assert_eq!(
-            objects,
-            [
-                &["CHU\\amy", "CHU\\bob", "CHU\\zoe"].map(String::from)[..],
-                &["CHU\\a", "CHU\\b", "CHU\\c"].map(String::from)[..],
-            ]
-        );
-    }
 
     #[test]
     fn username_variants_cover_case_reverse_digits_and_year() {

@@ -10,14 +10,14 @@
 
 pub mod audit;
 pub mod breach;
+pub mod checks;
 pub mod dictionary;
 pub mod directory;
 pub mod hash;
 pub mod pwdump;
 
 pub use audit::{
-    AuditOptions, AuditReport, CHECKS, CheckDef, CheckOutcome, Evaluation, Finding, Sources,
-    Summary, audit,
+    AuditOptions, AuditReport, CHECKS, CheckOutcome, Evaluation, Finding, Sources, Summary, audit,
 };
 pub use breach::{BreachError, BreachIndex, ImportStats, LineProblem, import, import_file};
 pub use dictionary::Dictionary;

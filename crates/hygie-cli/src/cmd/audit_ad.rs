@@ -9,7 +9,6 @@ use anyhow::Context as _;
 use hygie_ad::collect::{CollectError, LdapOptions, Password};
 use hygie_ad::{AuditConfig, LdifFileError};
 use hygie_core::Finess;
-use hygie_store::Actor;
 use std::path::PathBuf;
 
 pub const PASSWORD_ENV: &str = "HYGIE_AD_PASSWORD";
@@ -185,7 +184,6 @@ pub async fn run(ctx: &Ctx, a: AuditAdArgs) -> anyhow::Result<u8> {
     if let Some(prev) = previous.last() {
         report.compare_with(&prev.id, prev.at, &prev.results);
     }
-    let run = report.to_check_run(uuid::Uuid::new_v4().to_string(), jiff::Timestamp::now())?;
     let summary = serde_json::json!({
         "domain": report.domain,
         "as_of": report.as_of,
@@ -194,29 +192,32 @@ pub async fn run(ctx: &Ctx, a: AuditAdArgs) -> anyhow::Result<u8> {
         "stats": report.stats,
         "mode": if a.ldif.is_some() { "ldif" } else { "ldap" },
     });
-    store
-        .record_check_run(&facility, &run, &summary, &Actor::cli())
-        .await?;
-    // 5. Print.
-    let text = match ctx.format {
-        Format::Json => {
-            let mut v = serde_json::to_value(&report)?;
-            if let Some(o) = v.as_object_mut() {
-                o.insert("run".into(), serde_json::Value::String(run.id.clone()));
-                o.insert(
-                    "facility".into(),
-                    serde_json::Value::String(facility.as_str().to_string()),
-                );
-            }
-            format!("{}\n", serde_json::to_string_pretty(&v)?)
-        }
-        Format::Html => hygie_ad::report::render_html(&report, ctx.lang),
-        _ => hygie_ad::report::render_table(&report, ctx.lang),
+    let findings = report.rule_findings();
+    let ending = super::audit::Ending {
+        facility: &facility,
+        source: "ad",
+        at: jiff::Timestamp::now(),
+        findings: &findings,
+        summary,
+        record: true,
+        out: a.out.as_deref(),
     };
-    output::emit(&text, a.out.as_deref())?;
-    if report.findings.is_empty() {
-        Ok(exit::OK)
-    } else {
-        Ok(exit::FINDINGS)
-    }
+    super::audit::finish(&store, ending, |run| {
+        Ok(match ctx.format {
+            Format::Json => {
+                let mut v = serde_json::to_value(&report)?;
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("run".into(), serde_json::json!(run));
+                    o.insert(
+                        "facility".into(),
+                        serde_json::Value::String(facility.as_str().to_string()),
+                    );
+                }
+                output::json_text(&v)?
+            }
+            Format::Html => hygie_ad::report::render_html(&report, ctx.lang),
+            _ => hygie_ad::report::render_table(&report, ctx.lang),
+        })
+    })
+    .await
 }

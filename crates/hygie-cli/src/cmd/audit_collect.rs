@@ -5,11 +5,9 @@
 use super::Ctx;
 use crate::exit;
 use crate::output::{self, Format};
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use hygie_collect::{Collector, Report, antivirus, backups, mfa, network, patching, wifi};
 use hygie_core::{Finess, Lang, RuleOutcome};
-use hygie_store::Actor;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -300,27 +298,31 @@ pub async fn run(ctx: &Ctx, cmd: CollectCmd) -> anyhow::Result<u8> {
     let fid = Finess::parse(&common.facility)?;
     let store = ctx.store().await?;
     store.facility(&fid).await?;
-    let run_id = format!("{}-{}", report.collector, uuid::Uuid::new_v4());
-    let run = report.check_run(run_id.clone());
-    store
-        .record_check_run(&fid, &run, &report.summary, &Actor::cli())
-        .await
-        .context("cannot record the check run")?;
-    match ctx.format {
-        Format::Json => {
-            let mut doc = report.to_json();
-            doc["facility"] = serde_json::json!(fid.as_str());
-            doc["run"] = serde_json::json!(run_id);
-            output::json(&doc)?;
-        }
-        Format::Table => print!("{}", table(&report, &fid, &run_id, ctx.lang)),
-        f => return Err(output::unsupported(f, "table or json")),
+    if !matches!(ctx.format, Format::Json | Format::Table) {
+        return Err(output::unsupported(ctx.format, "table or json"));
     }
-    Ok(if report.failed().next().is_some() {
-        exit::FINDINGS
-    } else {
-        exit::OK
+    let ending = super::audit::Ending {
+        facility: &fid,
+        source: &report.collector,
+        at: report.at,
+        findings: &report.findings,
+        summary: report.summary.clone(),
+        record: true,
+        out: None,
+    };
+    super::audit::finish(&store, ending, |run| {
+        let run = run.unwrap_or_default();
+        Ok(match ctx.format {
+            Format::Json => {
+                let mut doc = report.to_json();
+                doc["facility"] = serde_json::json!(fid.as_str());
+                doc["run"] = serde_json::json!(run);
+                output::json_text(&doc)?
+            }
+            _ => table(&report, &fid, run, ctx.lang),
+        })
     })
+    .await
 }
 
 fn now(c: &Common) -> anyhow::Result<jiff::Timestamp> {
@@ -354,7 +356,7 @@ fn table(r: &Report, fid: &Finess, run_id: &str, lang: Lang) -> String {
             measures.join(","),
             f.title.get(lang)
         ));
-        for a in &f.assets {
+        for a in &f.objects {
             s.push_str(&format!("        - {a}\n"));
         }
     }

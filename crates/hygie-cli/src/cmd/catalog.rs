@@ -128,6 +128,9 @@ pub async fn run(ctx: &Ctx, cmd: CatalogCmd) -> anyhow::Result<u8> {
                     if !m.check_rules.is_empty() {
                         println!("Check rules: {}", m.check_rules.join(", "));
                     }
+                    if let Some(p) = &m.auto_pending {
+                        println!("Automatic verification pending: {}", p.get(l));
+                    }
                     if let Some(u) = &m.unconfirmed {
                         println!("Not yet confirmed from the primary text: {u}");
                     }
@@ -137,20 +140,11 @@ pub async fn run(ctx: &Ctx, cmd: CatalogCmd) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         CatalogCmd::Lint { dir } => {
+            // Linted against every registered rule, both ways (`hygie_checks`).
             let loaded = match &dir {
-                Some(d) => hygie_catalog::load_dir(d),
-                None => hygie_catalog::bundled(),
+                Some(d) => hygie_checks::catalog_dir(d),
+                None => hygie_checks::bundled_catalog(),
             };
-            // A catalogue that loads must also name, in `check_rules`, exactly the automated rules
-            // that verify each measure: the audits know their rules, the catalogue crate does not.
-            let loaded = loaded.and_then(|c| {
-                let problems = check_rule_problems(&c);
-                if problems.is_empty() {
-                    Ok(c)
-                } else {
-                    Err(hygie_catalog::CatalogErrors(problems))
-                }
-            });
             match loaded {
                 Ok(c) => {
                     let s = hygie_catalog::summary(&c);
@@ -184,69 +178,4 @@ pub async fn run(ctx: &Ctx, cmd: CatalogCmd) -> anyhow::Result<u8> {
             }
         }
     }
-}
-
-/// Every automated rule any audit knows, with the measures it verifies, and whether the catalogue
-/// must list it (collectors and password checks; the AD rules are checked only when listed).
-fn known_rules() -> Vec<(&'static str, &'static [&'static str], bool)> {
-    let mut v: Vec<(&'static str, &'static [&'static str], bool)> = Vec::new();
-    for r in hygie_collect::COLLECTORS
-        .iter()
-        .flat_map(|c| c.rules.iter())
-    {
-        v.push((r.id, r.measures, true));
-    }
-    for c in hygie_passwords::CHECKS {
-        v.push((c.id, c.measures, true));
-    }
-    for r in hygie_ad::rules::RULES {
-        v.push((r.id, r.measures, false));
-    }
-    v
-}
-
-/// `check_rules` against the rules the audits define: unknown ids, rules listed on a measure they
-/// do not verify, and (for collectors and password checks) rules missing from their measures.
-pub fn check_rule_problems(c: &hygie_core::Catalog) -> Vec<hygie_catalog::CatalogError> {
-    let rules = known_rules();
-    let mut out = Vec::new();
-    let at = |m: &Measure, message: String| hygie_catalog::CatalogError {
-        file: format!("measures/{}.toml", m.group),
-        line: None,
-        message: format!("measure {}: {message}", m.id),
-    };
-    for m in &c.measures {
-        for r in &m.check_rules {
-            match rules.iter().find(|(id, _, _)| id == r) {
-                None => out.push(at(m, format!("check_rules names unknown rule '{r}'"))),
-                Some((_, measures, _)) if !measures.contains(&m.id.as_str()) => out.push(at(
-                    m,
-                    format!(
-                        "rule '{r}' does not verify this measure (it verifies {})",
-                        measures.join(", ")
-                    ),
-                )),
-                Some(_) => {}
-            }
-        }
-    }
-    for (id, measures, _) in rules.iter().filter(|(_, _, required)| *required) {
-        for mid in *measures {
-            match c.measures.iter().find(|m| m.id.as_str() == *mid) {
-                None => out.push(hygie_catalog::CatalogError {
-                    file: "measures".into(),
-                    line: None,
-                    message: format!("rule '{id}' verifies unknown measure {mid}"),
-                }),
-                Some(m) if !m.check_rules.iter().any(|r| r == id) => {
-                    out.push(at(
-                        m,
-                        format!("check_rules lacks '{id}', which verifies it"),
-                    ));
-                }
-                Some(_) => {}
-            }
-        }
-    }
-    out
 }

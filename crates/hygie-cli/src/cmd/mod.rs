@@ -7,6 +7,7 @@ pub mod audit_ad;
 pub mod audit_collect;
 pub mod audit_passwords;
 pub mod catalog;
+pub mod checks;
 pub mod demo;
 pub mod detect;
 pub mod facility;

@@ -6,7 +6,7 @@ use super::Ctx;
 use crate::exit;
 use crate::output::{self, Format};
 use clap::Subcommand;
-use hygie_core::{Finess, Localized, MeasureId, Severity};
+use hygie_core::{Finess, MeasureId};
 use hygie_governance::risk;
 use hygie_governance::rules::Finding;
 use hygie_store::{Actor, Store};
@@ -55,54 +55,6 @@ pub enum RiskCmd {
     },
 }
 
-/// The GOV-06 rule: a non-empty register reviewed in the 12 months up to `as_of`.
-fn review_rule(
-    register: Option<&risk::Register>,
-    last_review: Option<jiff::civil::Date>,
-    as_of: jiff::civil::Date,
-) -> Finding {
-    let mut f = Finding::new(
-        "gov.risk.register-reviewed",
-        Localized::new(
-            "The risk register was reviewed in the last 12 months",
-            "Le registre des risques a été revu dans les 12 derniers mois",
-        ),
-        Severity::Medium,
-        &["GOV-06"],
-    );
-    let since = as_of
-        .checked_sub(jiff::Span::new().months(12))
-        .unwrap_or(jiff::civil::Date::MIN);
-    match (register, last_review) {
-        (None, _) => f.fail(
-            "risk-register",
-            Localized::new(
-                "no risk register is recorded",
-                "aucun registre des risques n'est enregistré",
-            ),
-        ),
-        (Some(r), _) if r.scenarios.is_empty() => f.fail(
-            "risk-register",
-            Localized::new(
-                "the risk register has no scenario",
-                "le registre des risques ne contient aucun scénario",
-            ),
-        ),
-        (Some(_), Some(d)) if d > since && d <= as_of => {}
-        (Some(_), last) => {
-            let last = last.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
-            f.fail(
-                "risk-register",
-                Localized::new(
-                    format!("last review {last}, not since {since}"),
-                    format!("dernière revue {last}, aucune depuis le {since}"),
-                ),
-            )
-        }
-    }
-    f
-}
-
 async fn check_and_record(
     store: &Store,
     id: &Finess,
@@ -117,9 +69,11 @@ async fn check_and_record(
         .map(|r| r.date)
         .filter(|d| *d <= as_of)
         .max();
-    let f = review_rule(reg.as_ref(), last, as_of);
+    let f = risk::review_finding(reg.as_ref(), last, as_of);
     if record {
-        super::roles::record(store, id, "risk", std::slice::from_ref(&f), as_of).await?;
+        let summary = serde_json::json!({ "as_of": as_of.to_string(), "rules": 1, "failed": usize::from(f.failed()) });
+        let at = jiff::Timestamp::now();
+        super::audit::record(store, id, "risk", at, std::slice::from_ref(&f), &summary).await?;
     }
     Ok(f)
 }

@@ -5,8 +5,9 @@ use super::Ctx;
 use crate::exit;
 use crate::output::{self, Format};
 use clap::Subcommand;
-use hygie_core::{CheckRun, Finess, Lang, RuleOutcome};
-use hygie_governance::org::{self, Assignment, GovernanceInput, Policy, Role};
+use hygie_core::{Finess, Lang, RuleOutcome};
+use hygie_governance::check::{self, GovernanceInput};
+use hygie_governance::org::{self, Assignment, Policy, Role};
 use hygie_governance::rules::Finding;
 use hygie_store::{Actor, Store};
 use std::path::PathBuf;
@@ -93,7 +94,7 @@ pub async fn evaluate(
         .filter_map(|c| c.launched)
         .map(|t| t.to_zoned(tz.clone()).date())
         .collect();
-    Ok(org::check(&GovernanceInput {
+    Ok(check::check(&GovernanceInput {
         people: &people,
         roles: &roles,
         sessions: &sessions,
@@ -103,38 +104,13 @@ pub async fn evaluate(
     }))
 }
 
-/// Record findings as one check run of `source`.
-pub async fn record(
-    store: &Store,
-    id: &Finess,
-    source: &str,
-    findings: &[Finding],
-    as_of: jiff::civil::Date,
-) -> anyhow::Result<String> {
-    let run = CheckRun {
-        id: uuid_like(),
-        source: source.to_owned(),
-        at: jiff::Timestamp::now(),
-        results: findings.iter().map(Finding::to_rule_result).collect(),
-    };
-    let failed = findings.iter().filter(|f| f.failed()).count();
-    let summary = serde_json::json!({ "as_of": as_of.to_string(), "rules": findings.len(), "failed": failed });
-    store
-        .record_check_run(id, &run, &summary, &Actor::cli())
-        .await?;
-    Ok(run.id)
-}
-
-fn uuid_like() -> String {
-    format!(
-        "{}-{:x}",
-        jiff::Timestamp::now().as_microsecond(),
-        std::process::id()
-    )
-}
-
 /// Print findings as a table.
 pub fn print_findings(findings: &[Finding], lang: Lang) {
+    print!("{}", findings_text(findings, lang));
+}
+
+/// Findings as a table, then the details of the failed ones.
+pub fn findings_text(findings: &[Finding], lang: Lang) -> String {
     let rows: Vec<Vec<String>> = findings
         .iter()
         .map(|f| {
@@ -153,15 +129,13 @@ pub fn print_findings(findings: &[Finding], lang: Lang) {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        hygie_report::table(&["", "Rule", "Measures", "Title"], &rows)
-    );
+    let mut text = hygie_report::table(&["", "Rule", "Measures", "Title"], &rows);
     for f in findings.iter().filter(|f| f.failed()) {
         for d in &f.details {
-            println!("  - {}: {}", f.rule, d.get(lang));
+            text.push_str(&format!("  - {}: {}\n", f.rule, d.get(lang)));
         }
     }
+    text
 }
 
 pub async fn run(ctx: &Ctx, cmd: RolesCmd) -> anyhow::Result<u8> {
@@ -288,30 +262,36 @@ pub async fn run(ctx: &Ctx, cmd: RolesCmd) -> anyhow::Result<u8> {
                 .map(|r| r.assignment)
                 .collect();
             let coverage = org::ambassador_coverage(&org::Org::new(&people, &roles, as_of));
-            let run = if !recording || findings.is_empty() {
-                None
-            } else {
-                Some(record(&store, &id, "governance", &findings, as_of).await?)
-            };
             let failed = findings.iter().filter(|f| f.failed()).count();
-            match ctx.format {
-                Format::Json => output::json(&serde_json::json!({
-                    "facility": id.as_str(), "as_of": as_of.to_string(), "run": run,
-                    "rules": findings.len(), "failed": failed,
-                    "ambassador_coverage": coverage, "findings": findings,
-                }))?,
-                Format::Table => {
-                    print_findings(&findings, ctx.lang);
-                    println!(
-                        "Ambassador coverage / couverture des ambassadeurs: {}/{} ({:.0}%)",
+            if !matches!(ctx.format, Format::Json | Format::Table) {
+                return Err(output::unsupported(ctx.format, "table or json"));
+            }
+            let ending = super::audit::Ending {
+                facility: &id,
+                source: "governance",
+                at: jiff::Timestamp::now(),
+                findings: &findings,
+                summary: serde_json::json!({ "as_of": as_of.to_string(), "rules": findings.len(), "failed": failed }),
+                record: recording && !findings.is_empty(),
+                out: None,
+            };
+            super::audit::finish(&store, ending, |run| {
+                Ok(match ctx.format {
+                    Format::Json => output::json_text(&serde_json::json!({
+                        "facility": id.as_str(), "as_of": as_of.to_string(), "run": run,
+                        "rules": findings.len(), "failed": failed,
+                        "ambassador_coverage": coverage, "findings": findings,
+                    }))?,
+                    _ => format!(
+                        "{}Ambassador coverage / couverture des ambassadeurs: {}/{} ({:.0}%)\n",
+                        findings_text(&findings, ctx.lang),
                         coverage.covered,
                         coverage.departments,
                         coverage.ratio * 100.0
-                    );
-                }
-                f => return Err(output::unsupported(f, "table or json")),
-            }
-            Ok(if failed > 0 { exit::FINDINGS } else { exit::OK })
+                    ),
+                })
+            })
+            .await
         }
     }
 }

@@ -6,37 +6,46 @@
 
 use crate::input::{Table, host_key, hours_since};
 use crate::inventory::{self, Asset};
-use crate::{CollectError, Collector, Evaluation, Localized2, Registration, Result, Rule};
-use hygie_core::Severity;
+use crate::{CollectError, Collector, Evaluation, Registration, Result};
+use hygie_core::{RuleDef, Severity, Text};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub static COVERAGE: Rule = Rule {
-    id: "AV-COVERAGE",
-    en: "Hosts of the inventory without antivirus or EDR",
-    fr: "Postes de l'inventaire sans antivirus ni EDR",
-    severity: Severity::High,
-    measures: &["END-01"],
-};
-pub static SIGNATURES: Rule = Rule {
-    id: "AV-SIGNATURES",
-    en: "Antivirus signatures older than 24 hours (PGSSI-S: updated at least daily)",
-    fr: "Signatures antivirales de plus de 24 heures (PGSSI-S : mise à jour au moins quotidienne)",
-    severity: Severity::High,
-    measures: &["END-01"],
-};
-pub static REALTIME: Rule = Rule {
-    id: "AV-REALTIME",
-    en: "Real-time protection turned off",
-    fr: "Protection en temps réel désactivée",
-    severity: Severity::High,
-    measures: &["END-01"],
-};
+pub static COVERAGE: RuleDef = RuleDef::new(
+    "AV-COVERAGE",
+    "antivirus",
+    Severity::High,
+    Text::new(
+        "Hosts of the inventory without antivirus or EDR",
+        "Postes de l'inventaire sans antivirus ni EDR",
+    ),
+    &["END-01"],
+);
+pub static SIGNATURES: RuleDef = RuleDef::new(
+    "AV-SIGNATURES",
+    "antivirus",
+    Severity::High,
+    Text::new(
+        "Antivirus signatures older than 24 hours (PGSSI-S: updated at least daily)",
+        "Signatures antivirales de plus de 24 heures (PGSSI-S : mise à jour au moins quotidienne)",
+    ),
+    &["END-01"],
+);
+pub static REALTIME: RuleDef = RuleDef::new(
+    "AV-REALTIME",
+    "antivirus",
+    Severity::High,
+    Text::new(
+        "Real-time protection turned off",
+        "Protection en temps réel désactivée",
+    ),
+    &["END-01"],
+);
 
 pub static REGISTRATION: Registration = Registration {
     name: "antivirus",
-    about: Localized2 {
+    about: Text {
         en: "Antivirus/EDR: coverage of the inventory, signature age, real-time protection",
         fr: "Antivirus/EDR : couverture de l'inventaire, âge des signatures, protection temps réel",
     },

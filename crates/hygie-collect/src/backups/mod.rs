@@ -11,8 +11,8 @@ mod restic;
 
 use crate::input::{Table, host_key, hours_since};
 use crate::inventory::{self, Asset};
-use crate::{Collector, Evaluation, Localized2, NotEvaluated, Registration, Result, Rule};
-use hygie_core::Severity;
+use crate::{Collector, Evaluation, NotEvaluated, Registration, Result};
+use hygie_core::{RuleDef, Severity, Text};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -20,52 +20,70 @@ use std::path::PathBuf;
 pub use borg::parse as parse_borg;
 pub use restic::parse as parse_restic;
 
-pub static RPO: Rule = Rule {
-    id: "BCK-RPO",
-    en: "Critical asset without a successful backup within its RPO",
-    fr: "Actif critique sans sauvegarde réussie dans son RPO",
-    severity: Severity::High,
-    measures: &["BCK-02"],
-};
-pub static IMMUTABLE: Rule = Rule {
-    id: "BCK-IMMUTABLE",
-    en: "Critical asset without an immutable or offline copy (3-2-1-1-0)",
-    fr: "Actif critique sans copie immuable ou hors ligne (3-2-1-1-0)",
-    severity: Severity::High,
-    measures: &["BCK-03"],
-};
-pub static OFFSITE: Rule = Rule {
-    id: "BCK-OFFSITE",
-    en: "Critical asset without an off-site copy (3-2-1)",
-    fr: "Actif critique sans copie hors site (3-2-1)",
-    severity: Severity::Medium,
-    measures: &["BCK-03"],
-};
-pub static RESTORE_TEST: Rule = Rule {
-    id: "BCK-RESTORE-TEST",
-    en: "Critical asset without a restore test in the last 12 months (PGSSI-S 7.4.5.2)",
-    fr: "Actif critique sans test de restauration depuis 12 mois (PGSSI-S 7.4.5.2)",
-    severity: Severity::High,
-    measures: &["BCK-06"],
-};
-pub static FAILING_JOBS: Rule = Rule {
-    id: "BCK-FAILING-JOBS",
-    en: "Backup jobs failing and left unresolved",
-    fr: "Travaux de sauvegarde en échec non traités",
-    severity: Severity::Medium,
-    measures: &["BCK-05"],
-};
-pub static AD_AUTH: Rule = Rule {
-    id: "BCK-AD-AUTH",
-    en: "Backup repository authenticates against the production Active Directory",
-    fr: "Le dépôt de sauvegarde s'authentifie sur l'Active Directory de production",
-    severity: Severity::High,
-    measures: &["BCK-04"],
-};
+pub static RPO: RuleDef = RuleDef::new(
+    "BCK-RPO",
+    "backups",
+    Severity::High,
+    Text::new(
+        "Critical asset without a successful backup within its RPO",
+        "Actif critique sans sauvegarde réussie dans son RPO",
+    ),
+    &["BCK-02"],
+);
+pub static IMMUTABLE: RuleDef = RuleDef::new(
+    "BCK-IMMUTABLE",
+    "backups",
+    Severity::High,
+    Text::new(
+        "Critical asset without an immutable or offline copy (3-2-1-1-0)",
+        "Actif critique sans copie immuable ou hors ligne (3-2-1-1-0)",
+    ),
+    &["BCK-03"],
+);
+pub static OFFSITE: RuleDef = RuleDef::new(
+    "BCK-OFFSITE",
+    "backups",
+    Severity::Medium,
+    Text::new(
+        "Critical asset without an off-site copy (3-2-1)",
+        "Actif critique sans copie hors site (3-2-1)",
+    ),
+    &["BCK-03"],
+);
+pub static RESTORE_TEST: RuleDef = RuleDef::new(
+    "BCK-RESTORE-TEST",
+    "backups",
+    Severity::High,
+    Text::new(
+        "Critical asset without a restore test in the last 12 months (PGSSI-S 7.4.5.2)",
+        "Actif critique sans test de restauration depuis 12 mois (PGSSI-S 7.4.5.2)",
+    ),
+    &["BCK-06"],
+);
+pub static FAILING_JOBS: RuleDef = RuleDef::new(
+    "BCK-FAILING-JOBS",
+    "backups",
+    Severity::Medium,
+    Text::new(
+        "Backup jobs failing and left unresolved",
+        "Travaux de sauvegarde en échec non traités",
+    ),
+    &["BCK-05"],
+);
+pub static AD_AUTH: RuleDef = RuleDef::new(
+    "BCK-AD-AUTH",
+    "backups",
+    Severity::High,
+    Text::new(
+        "Backup repository authenticates against the production Active Directory",
+        "Le dépôt de sauvegarde s'authentifie sur l'Active Directory de production",
+    ),
+    &["BCK-04"],
+);
 
 pub static REGISTRATION: Registration = Registration {
     name: "backups",
-    about: Localized2 {
+    about: Text {
         en: "Backups: RPO, 3-2-1-1-0 copies, restore tests, failing jobs, repository authentication",
         fr: "Sauvegardes : RPO, copies 3-2-1-1-0, tests de restauration, échecs, authentification du dépôt",
     },
@@ -257,7 +275,7 @@ impl Collector for Backups {
         let recs = |a: &Asset| by_asset.get(&a.key()).unwrap_or(&none).clone();
         let mut findings = Vec::new();
         let mut not_evaluated = Vec::new();
-        let skip = |r: &Rule, why: &str| NotEvaluated {
+        let skip = |r: &RuleDef, why: &str| NotEvaluated {
             rule: r.id.to_owned(),
             reason: why.to_owned(),
         };

@@ -9,44 +9,57 @@
 //! Accounts compare case-insensitively without their domain (`CHU\jdoe` = `jdoe@chu.test`).
 
 use crate::input::{Table, parse_bool};
-use crate::{CollectError, Collector, Evaluation, Localized2, Registration, Result, Rule};
-use hygie_core::Severity;
+use crate::{CollectError, Collector, Evaluation, Registration, Result};
+use hygie_core::{RuleDef, Severity, Text};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-pub static PRIVILEGED: Rule = Rule {
-    id: "MFA-PRIVILEGED",
-    en: "Privileged accounts without multi-factor authentication",
-    fr: "Comptes à privilèges sans authentification multifacteur",
-    severity: Severity::Critical,
-    measures: &["IAM-09"],
-};
-pub static REMOTE: Rule = Rule {
-    id: "MFA-REMOTE",
-    en: "Remote access users without multi-factor authentication",
-    fr: "Utilisateurs d'accès distant sans authentification multifacteur",
-    severity: Severity::High,
-    measures: &["IAM-09"],
-};
-pub static PATIENT_RECORD: Rule = Rule {
-    id: "MFA-PATIENT-RECORD",
-    en: "Patient-record users without multi-factor authentication",
-    fr: "Utilisateurs du dossier patient sans authentification multifacteur",
-    severity: Severity::Medium,
-    measures: &["IAM-09"],
-};
-pub static COVERAGE: Rule = Rule {
-    id: "MFA-COVERAGE",
-    en: "MFA coverage of the accounts that require it below target",
-    fr: "Couverture MFA des comptes qui l'exigent sous la cible",
-    severity: Severity::Medium,
-    measures: &["IAM-09"],
-};
+pub static PRIVILEGED: RuleDef = RuleDef::new(
+    "MFA-PRIVILEGED",
+    "mfa",
+    Severity::Critical,
+    Text::new(
+        "Privileged accounts without multi-factor authentication",
+        "Comptes à privilèges sans authentification multifacteur",
+    ),
+    &["IAM-09"],
+);
+pub static REMOTE: RuleDef = RuleDef::new(
+    "MFA-REMOTE",
+    "mfa",
+    Severity::High,
+    Text::new(
+        "Remote access users without multi-factor authentication",
+        "Utilisateurs d'accès distant sans authentification multifacteur",
+    ),
+    &["IAM-09"],
+);
+pub static PATIENT_RECORD: RuleDef = RuleDef::new(
+    "MFA-PATIENT-RECORD",
+    "mfa",
+    Severity::Medium,
+    Text::new(
+        "Patient-record users without multi-factor authentication",
+        "Utilisateurs du dossier patient sans authentification multifacteur",
+    ),
+    &["IAM-09"],
+);
+pub static COVERAGE: RuleDef = RuleDef::new(
+    "MFA-COVERAGE",
+    "mfa",
+    Severity::Medium,
+    Text::new(
+        "MFA coverage of the accounts that require it below target",
+        "Couverture MFA des comptes qui l'exigent sous la cible",
+    ),
+    &["IAM-09"],
+)
+.with_thresholds(&["min_coverage"]);
 
 pub static REGISTRATION: Registration = Registration {
     name: "mfa",
-    about: Localized2 {
+    about: Text {
         en: "Strong authentication: privileged, remote and patient-record accounts with MFA, coverage",
         fr: "Authentification forte : MFA des comptes à privilèges, d'accès distant et du dossier patient, couverture",
     },

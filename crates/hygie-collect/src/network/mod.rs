@@ -14,27 +14,28 @@ pub mod nft;
 pub mod reach;
 
 use crate::input::Table;
-use crate::{
-    CollectError, Collector, Evaluation, Localized2, NotEvaluated, Registration, Result, Rule,
-};
+use crate::{CollectError, Collector, Evaluation, NotEvaluated, Registration, Result};
 use firewall::{Firewall, Verdict};
-use hygie_core::Severity;
+use hygie_core::{RuleDef, Severity, Text};
 use model::ZoneModel;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub static FLOWS: Rule = Rule {
-    id: "NET-OBSERVED-FLOWS",
-    en: "Observed flows break the zone policy",
-    fr: "Des flux observés enfreignent la politique de cloisonnement",
-    severity: Severity::High,
-    measures: &["NET-01"],
-};
+pub static FLOWS: RuleDef = RuleDef::new(
+    "NET-OBSERVED-FLOWS",
+    "network",
+    Severity::High,
+    Text::new(
+        "Observed flows break the zone policy",
+        "Des flux observés enfreignent la politique de cloisonnement",
+    ),
+    &["NET-01"],
+);
 
 pub static REGISTRATION: Registration = Registration {
     name: "network",
-    about: Localized2 {
+    about: Text {
         en: "Network segmentation: zone reachability from firewall rules, observed flows",
         fr: "Cloisonnement réseau : atteignabilité entre zones d'après les règles de pare-feu, flux observés",
     },

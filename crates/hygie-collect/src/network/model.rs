@@ -13,8 +13,8 @@
 //! ```
 
 use super::addr::{Set, parse_range};
-use crate::{CollectError, Result, Rule};
-use hygie_core::Severity;
+use crate::{CollectError, Result};
+use hygie_core::{RuleDef, Severity, Text};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -58,51 +58,69 @@ impl Kind {
     }
 }
 
-pub static GUEST: Rule = Rule {
-    id: "NET-GUEST-ISOLATION",
-    en: "Guest network can reach internal zones",
-    fr: "Le réseau invités atteint des zones internes",
-    severity: Severity::Critical,
-    measures: &["NET-01", "NET-02"],
-};
-pub static INTERNET: Rule = Rule {
-    id: "NET-INTERNET-DMZ",
-    en: "Internet reaches internal zones other than through the DMZ",
-    fr: "Internet atteint des zones internes sans passer par la DMZ",
-    severity: Severity::Critical,
-    measures: &["NET-01", "NET-04"],
-};
-pub static ADMIN: Rule = Rule {
-    id: "NET-ADMIN-ISOLATION",
-    en: "Administration network reachable from outside itself",
-    fr: "Réseau d'administration joignable depuis l'extérieur de lui-même",
-    severity: Severity::High,
-    measures: &["ADM-02"],
-};
-pub static ADMIN_INTERNET: Rule = Rule {
-    id: "NET-ADMIN-NO-INTERNET",
-    en: "Administration network can reach the Internet",
-    fr: "Le réseau d'administration accède à Internet",
-    severity: Severity::High,
-    measures: &["ADM-01"],
-};
-pub static BIOMED: Rule = Rule {
-    id: "NET-BIOMED-ISOLATION",
-    en: "Biomedical devices not isolated",
-    fr: "Dispositifs biomédicaux non isolés",
-    severity: Severity::High,
-    measures: &["NET-01"],
-};
-pub static CUSTOM: Rule = Rule {
-    id: "NET-POLICY-DENY",
-    en: "Flow forbidden by the facility's own policy is allowed",
-    fr: "Flux interdit par la politique de l'établissement autorisé",
-    severity: Severity::High,
-    measures: &["NET-01"],
-};
+pub static GUEST: RuleDef = RuleDef::new(
+    "NET-GUEST-ISOLATION",
+    "network",
+    Severity::Critical,
+    Text::new(
+        "Guest network can reach internal zones",
+        "Le réseau invités atteint des zones internes",
+    ),
+    &["NET-01", "NET-02"],
+);
+pub static INTERNET: RuleDef = RuleDef::new(
+    "NET-INTERNET-DMZ",
+    "network",
+    Severity::Critical,
+    Text::new(
+        "Internet reaches internal zones other than through the DMZ",
+        "Internet atteint des zones internes sans passer par la DMZ",
+    ),
+    &["NET-01", "NET-04"],
+);
+pub static ADMIN: RuleDef = RuleDef::new(
+    "NET-ADMIN-ISOLATION",
+    "network",
+    Severity::High,
+    Text::new(
+        "Administration network reachable from outside itself",
+        "Réseau d'administration joignable depuis l'extérieur de lui-même",
+    ),
+    &["ADM-02"],
+);
+pub static ADMIN_INTERNET: RuleDef = RuleDef::new(
+    "NET-ADMIN-NO-INTERNET",
+    "network",
+    Severity::High,
+    Text::new(
+        "Administration network can reach the Internet",
+        "Le réseau d'administration accède à Internet",
+    ),
+    &["ADM-01"],
+);
+pub static BIOMED: RuleDef = RuleDef::new(
+    "NET-BIOMED-ISOLATION",
+    "network",
+    Severity::High,
+    Text::new(
+        "Biomedical devices not isolated",
+        "Dispositifs biomédicaux non isolés",
+    ),
+    &["NET-01"],
+);
+pub static CUSTOM: RuleDef = RuleDef::new(
+    "NET-POLICY-DENY",
+    "network",
+    Severity::High,
+    Text::new(
+        "Flow forbidden by the facility's own policy is allowed",
+        "Flux interdit par la politique de l'établissement autorisé",
+    ),
+    &["NET-01"],
+);
 
 /// The segmentation rules, in report order.
-pub static POLICY_RULES: [&Rule; 6] =
+pub static POLICY_RULES: [&RuleDef; 6] =
     [&GUEST, &INTERNET, &ADMIN, &ADMIN_INTERNET, &BIOMED, &CUSTOM];
 
 const INTERNAL: [Kind; 6] = [
@@ -115,7 +133,7 @@ const INTERNAL: [Kind; 6] = [
 ];
 
 /// The default policy: which rules forbid a flow from one kind of zone to another.
-pub fn default_forbidden(from: Kind, to: Kind) -> Vec<&'static Rule> {
+pub fn default_forbidden(from: Kind, to: Kind) -> Vec<&'static RuleDef> {
     use Kind::*;
     let mut out = Vec::new();
     if from == to {
@@ -328,7 +346,7 @@ impl ZoneModel {
     }
 
     /// The rules a flow from zone `a` to zone `b` breaks (empty: allowed).
-    pub fn forbidden(&self, a: usize, b: usize) -> Vec<&'static Rule> {
+    pub fn forbidden(&self, a: usize, b: usize) -> Vec<&'static RuleDef> {
         let (za, zb) = (&self.zones[a], &self.zones[b]);
         if a == b {
             return vec![];

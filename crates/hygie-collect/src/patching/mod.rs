@@ -3,41 +3,50 @@
 //! `crates/hygie-collect/data/end-of-life.toml`.
 
 use crate::inventory::{self, Asset};
-use crate::{
-    CollectError, Collector, Evaluation, Localized2, NotEvaluated, Registration, Result, Rule,
-};
-use hygie_core::Severity;
+use crate::{CollectError, Collector, Evaluation, NotEvaluated, Registration, Result};
+use hygie_core::{RuleDef, Severity, Text};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The bundled end-of-support table.
 pub const END_OF_LIFE: &str = include_str!("../../data/end-of-life.toml");
 
-pub static UNSUPPORTED: Rule = Rule {
-    id: "PATCH-UNSUPPORTED",
-    en: "Operating system out of vendor support",
-    fr: "Système d'exploitation hors support de l'éditeur",
-    severity: Severity::Critical,
-    measures: &["VUL-02"],
-};
-pub static ENDING: Rule = Rule {
-    id: "PATCH-END-SOON",
-    en: "Operating system reaching end of support within 6 months",
-    fr: "Système d'exploitation en fin de support dans les 6 mois",
-    severity: Severity::Medium,
-    measures: &["VUL-02"],
-};
-pub static MISSING: Rule = Rule {
-    id: "PATCH-MISSING-UPDATES",
-    en: "Updates missing for longer than the target delay",
-    fr: "Mises à jour manquantes au-delà du délai cible",
-    severity: Severity::High,
-    measures: &["VUL-01"],
-};
+pub static UNSUPPORTED: RuleDef = RuleDef::new(
+    "PATCH-UNSUPPORTED",
+    "patching",
+    Severity::Critical,
+    Text::new(
+        "Operating system out of vendor support",
+        "Système d'exploitation hors support de l'éditeur",
+    ),
+    &["VUL-02"],
+);
+pub static ENDING: RuleDef = RuleDef::new(
+    "PATCH-END-SOON",
+    "patching",
+    Severity::Medium,
+    Text::new(
+        "Operating system reaching end of support within 6 months",
+        "Système d'exploitation en fin de support dans les 6 mois",
+    ),
+    &["VUL-02"],
+)
+.with_thresholds(&["warn_months"]);
+pub static MISSING: RuleDef = RuleDef::new(
+    "PATCH-MISSING-UPDATES",
+    "patching",
+    Severity::High,
+    Text::new(
+        "Updates missing for longer than the target delay",
+        "Mises à jour manquantes au-delà du délai cible",
+    ),
+    &["VUL-01"],
+)
+.with_thresholds(&["max_update_age_days"]);
 
 pub static REGISTRATION: Registration = Registration {
     name: "patching",
-    about: Localized2 {
+    about: Text {
         en: "Updates and end of life: unsupported systems, end of support soon, missing updates",
         fr: "Mises à jour et fin de vie : systèmes hors support, fin de support proche, correctifs manquants",
     },

@@ -10,52 +10,62 @@
 
 use crate::input::{Table, parse_bool};
 use crate::network::model::{Kind, ZoneModel};
-use crate::{
-    CollectError, Collector, Evaluation, Localized2, NotEvaluated, Registration, Result, Rule,
-};
-use hygie_core::Severity;
+use crate::{CollectError, Collector, Evaluation, NotEvaluated, Registration, Result};
+use hygie_core::{RuleDef, Severity, Text};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-pub static ENTERPRISE: Rule = Rule {
-    id: "WIFI-INTERNAL-ENTERPRISE",
-    en: "Internal SSID not protected by WPA2/WPA3-Enterprise (802.1X)",
-    fr: "SSID interne non protégé par WPA2/WPA3-Entreprise (802.1X)",
-    severity: Severity::High,
-    measures: &["NET-02"],
-};
-pub static WEAK: Rule = Rule {
-    id: "WIFI-WEAK-SECURITY",
-    en: "Open, WEP, WPA (v1) or TKIP network",
-    fr: "Réseau ouvert, WEP, WPA (v1) ou TKIP",
-    severity: Severity::Critical,
-    measures: &["NET-02"],
-};
-pub static WPS: Rule = Rule {
-    id: "WIFI-WPS",
-    en: "WPS enabled",
-    fr: "WPS activé",
-    severity: Severity::High,
-    measures: &["NET-02"],
-};
-pub static PMF: Rule = Rule {
-    id: "WIFI-PMF",
-    en: "Protected management frames (802.11w) off",
-    fr: "Trames de gestion protégées (802.11w) désactivées",
-    severity: Severity::Medium,
-    measures: &["NET-02"],
-};
-pub static GUEST_ZONE: Rule = Rule {
-    id: "WIFI-GUEST-ZONE",
-    en: "Guest SSID not mapped to an isolated guest zone",
-    fr: "SSID invités non rattaché à une zone invités isolée",
-    severity: Severity::High,
-    measures: &["NET-02", "NET-01"],
-};
+pub static ENTERPRISE: RuleDef = RuleDef::new(
+    "WIFI-INTERNAL-ENTERPRISE",
+    "wifi",
+    Severity::High,
+    Text::new(
+        "Internal SSID not protected by WPA2/WPA3-Enterprise (802.1X)",
+        "SSID interne non protégé par WPA2/WPA3-Entreprise (802.1X)",
+    ),
+    &["NET-02"],
+);
+pub static WEAK: RuleDef = RuleDef::new(
+    "WIFI-WEAK-SECURITY",
+    "wifi",
+    Severity::Critical,
+    Text::new(
+        "Open, WEP, WPA (v1) or TKIP network",
+        "Réseau ouvert, WEP, WPA (v1) ou TKIP",
+    ),
+    &["NET-02"],
+);
+pub static WPS: RuleDef = RuleDef::new(
+    "WIFI-WPS",
+    "wifi",
+    Severity::High,
+    Text::new("WPS enabled", "WPS activé"),
+    &["NET-02"],
+);
+pub static PMF: RuleDef = RuleDef::new(
+    "WIFI-PMF",
+    "wifi",
+    Severity::Medium,
+    Text::new(
+        "Protected management frames (802.11w) off",
+        "Trames de gestion protégées (802.11w) désactivées",
+    ),
+    &["NET-02"],
+);
+pub static GUEST_ZONE: RuleDef = RuleDef::new(
+    "WIFI-GUEST-ZONE",
+    "wifi",
+    Severity::High,
+    Text::new(
+        "Guest SSID not mapped to an isolated guest zone",
+        "SSID invités non rattaché à une zone invités isolée",
+    ),
+    &["NET-02", "NET-01"],
+);
 
 pub static REGISTRATION: Registration = Registration {
     name: "wifi",
-    about: Localized2 {
+    about: Text {
         en: "Wi-Fi: 802.1X on internal SSIDs, weak security, WPS, PMF, guest isolation",
         fr: "Wi-Fi : 802.1X sur les SSID internes, sécurité faible, WPS, PMF, isolement des invités",
     },

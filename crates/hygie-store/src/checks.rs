@@ -26,47 +26,50 @@ impl Store {
         summary: &serde_json::Value,
         actor: &Actor,
     ) -> Result<()> {
-        let mut tx = crate::journal::begin_write(&self.pool).await?;
-        ensure_facility(&mut tx, facility).await?;
-        sqlx::query("INSERT INTO check_runs (id, facility, source, at_us, summary) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&run.id)
-            .bind(facility.as_str())
-            .bind(&run.source)
-            .bind(run.at.as_microsecond())
-            .bind(summary.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let mut failed = 0usize;
-        for r in &run.results {
-            if r.outcome == RuleOutcome::Fail {
-                failed += 1;
-            }
-            let measures: Vec<&str> = r.measures.iter().map(MeasureId::as_str).collect();
-            sqlx::query("INSERT INTO check_results (run_id, rule, severity, outcome, measures, objects) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(&run.id)
-                .bind(&r.rule)
-                .bind(r.severity.as_str())
-                .bind(match r.outcome {
-                    RuleOutcome::Pass => "pass",
-                    RuleOutcome::Fail => "fail",
-                })
-                .bind(serde_json::to_string(&measures).unwrap_or_default())
-                .bind(serde_json::to_string(&r.objects).unwrap_or_default())
-                .execute(&mut *tx)
+        self.write(|tx| {
+            Box::pin(async move {
+                ensure_facility(tx, facility).await?;
+                sqlx::query("INSERT INTO check_runs (id, facility, source, at_us, summary) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&run.id)
+                    .bind(facility.as_str())
+                    .bind(&run.source)
+                    .bind(run.at.as_microsecond())
+                    .bind(summary.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+                let mut failed = 0usize;
+                for r in &run.results {
+                    if r.outcome == RuleOutcome::Fail {
+                        failed += 1;
+                    }
+                    let measures: Vec<&str> = r.measures.iter().map(MeasureId::as_str).collect();
+                    sqlx::query("INSERT INTO check_results (run_id, rule, severity, outcome, measures, objects) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(&run.id)
+                        .bind(&r.rule)
+                        .bind(r.severity.as_str())
+                        .bind(match r.outcome {
+                            RuleOutcome::Pass => "pass",
+                            RuleOutcome::Fail => "fail",
+                        })
+                        .bind(serde_json::to_string(&measures).unwrap_or_default())
+                        .bind(serde_json::to_string(&r.objects).unwrap_or_default())
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                let details = serde_json::json!({ "run": run.id, "source": run.source, "rules": run.results.len(), "failed": failed });
+                let seq = append(
+                    tx,
+                    actor,
+                    "check.run",
+                    facility.as_str(),
+                    &details.to_string(),
+                )
                 .await?;
-        }
-        let details = serde_json::json!({ "run": run.id, "source": run.source, "rules": run.results.len(), "failed": failed });
-        let seq = append(
-            &mut tx,
-            actor,
-            "check.run",
-            facility.as_str(),
-            &details.to_string(),
-        )
-        .await?;
-        crate::current::ran(&mut tx, facility, run, seq).await?;
-        tx.commit().await?;
-        Ok(())
+                crate::current::ran(tx, facility, run, seq).await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Every run of a facility (optionally of one source), oldest first, with their results.

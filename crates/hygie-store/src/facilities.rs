@@ -19,46 +19,49 @@ pub struct DeclarationRecord {
 impl Store {
     /// Register a facility; refuses a FINESS number already registered.
     pub async fn add_facility(&self, f: &Facility, demo: bool, actor: &Actor) -> Result<()> {
-        let mut tx = crate::journal::begin_write(&self.pool).await?;
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT finess FROM facilities WHERE finess = $1")
+        self.write(|tx| {
+            Box::pin(async move {
+                let exists: Option<String> =
+                    sqlx::query_scalar("SELECT finess FROM facilities WHERE finess = $1")
+                        .bind(f.id.as_str())
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                if exists.is_some() {
+                    return Err(StoreError::Conflict(format!("facility {}", f.id)));
+                }
+                sqlx::query(
+                    "INSERT INTO facilities (finess, legal_entity, name, kind, region, nis2, plan_start, demo, created_us) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
                 .bind(f.id.as_str())
-                .fetch_optional(&mut *tx)
+                .bind(f.legal_entity.as_ref().map(|l| l.as_str().to_owned()))
+                .bind(&f.name)
+                .bind(f.kind.as_str())
+                .bind(f.region.code())
+                .bind(f.nis2.as_str())
+                .bind(f.plan_start.to_string())
+                .bind(i64::from(demo))
+                .bind(now_us())
+                .execute(&mut **tx)
                 .await?;
-        if exists.is_some() {
-            return Err(StoreError::Conflict(format!("facility {}", f.id)));
-        }
-        sqlx::query(
-            "INSERT INTO facilities (finess, legal_entity, name, kind, region, nis2, plan_start, demo, created_us) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(f.id.as_str())
-        .bind(f.legal_entity.as_ref().map(|l| l.as_str().to_owned()))
-        .bind(&f.name)
-        .bind(f.kind.as_str())
-        .bind(f.region.code())
-        .bind(f.nis2.as_str())
-        .bind(f.plan_start.to_string())
-        .bind(i64::from(demo))
-        .bind(now_us())
-        .execute(&mut *tx)
-        .await?;
-        let details = serde_json::json!({
-            "name": f.name, "kind": f.kind.as_str(), "region": f.region.code(), "nis2": f.nis2.as_str(),
-            "plan_start": f.plan_start.to_string(), "legal_entity": f.legal_entity.as_ref().map(|l| l.as_str()), "demo": demo,
-        });
-        let seq = append(
-            &mut tx,
-            actor,
-            "facility.add",
-            f.id.as_str(),
-            &details.to_string(),
-        )
-        .await?;
-        // No fact yet: the facility's views hold from the epoch on.
-        crate::current::touch(&mut tx, &f.id, seq, 0).await?;
-        tx.commit().await?;
-        Ok(())
+                let details = serde_json::json!({
+                    "name": f.name, "kind": f.kind.as_str(), "region": f.region.code(), "nis2": f.nis2.as_str(),
+                    "plan_start": f.plan_start.to_string(), "legal_entity": f.legal_entity.as_ref().map(|l| l.as_str()), "demo": demo,
+                });
+                let seq = append(
+                    tx,
+                    actor,
+                    "facility.add",
+                    f.id.as_str(),
+                    &details.to_string(),
+                )
+                .await?;
+                // No fact yet: the facility's views hold from the epoch on.
+                crate::current::touch(tx, &f.id, seq, 0).await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// All facilities, optionally of one region, ordered by region then FINESS.
@@ -118,39 +121,42 @@ impl Store {
         actor: &Actor,
         at: jiff::Timestamp,
     ) -> Result<i64> {
-        let mut tx = crate::journal::begin_write(&self.pool).await?;
-        ensure_facility(&mut tx, facility).await?;
-        let details = serde_json::json!({
-            "status": status.as_str(), "justification": status.justification(), "owner": owner, "note": note,
-            "at": at.to_string(),
-        });
-        let subject = format!("{facility}/{measure}");
-        let seq = append(
-            &mut tx,
-            actor,
-            "assessment.set",
-            &subject,
-            &details.to_string(),
-        )
-        .await?;
-        sqlx::query(
-            "INSERT INTO declarations (seq, facility, measure, status, justification, owner, note, at_us, actor) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(seq)
-        .bind(facility.as_str())
-        .bind(measure.as_str())
-        .bind(status.as_str())
-        .bind(status.justification().map(str::to_owned))
-        .bind(owner.map(str::to_owned))
-        .bind(note.map(str::to_owned))
-        .bind(at.as_microsecond())
-        .bind(&actor.0)
-        .execute(&mut *tx)
-        .await?;
-        crate::current::declared(&mut tx, facility, measure, seq, at.as_microsecond()).await?;
-        tx.commit().await?;
-        Ok(seq)
+        self.write(|tx| {
+            Box::pin(async move {
+                ensure_facility(tx, facility).await?;
+                let details = serde_json::json!({
+                    "status": status.as_str(), "justification": status.justification(), "owner": owner, "note": note,
+                    "at": at.to_string(),
+                });
+                let subject = format!("{facility}/{measure}");
+                let seq = append(
+                    tx,
+                    actor,
+                    "assessment.set",
+                    &subject,
+                    &details.to_string(),
+                )
+                .await?;
+                sqlx::query(
+                    "INSERT INTO declarations (seq, facility, measure, status, justification, owner, note, at_us, actor) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(seq)
+                .bind(facility.as_str())
+                .bind(measure.as_str())
+                .bind(status.as_str())
+                .bind(status.justification().map(str::to_owned))
+                .bind(owner.map(str::to_owned))
+                .bind(note.map(str::to_owned))
+                .bind(at.as_microsecond())
+                .bind(&actor.0)
+                .execute(&mut **tx)
+                .await?;
+                crate::current::declared(tx, facility, measure, seq, at.as_microsecond()).await?;
+                Ok(seq)
+            })
+        })
+        .await
     }
 
     /// Every declaration of a facility, per measure, in time order.
@@ -211,13 +217,13 @@ pub(crate) fn declaration_from_row(r: &sqlx::any::AnyRow) -> Result<(MeasureId, 
 }
 
 pub(crate) async fn ensure_facility(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    conn: &mut sqlx::AnyConnection,
     facility: &Finess,
 ) -> Result<()> {
     let exists: Option<String> =
         sqlx::query_scalar("SELECT finess FROM facilities WHERE finess = $1")
             .bind(facility.as_str())
-            .fetch_optional(&mut **tx)
+            .fetch_optional(conn)
             .await?;
     match exists {
         Some(_) => Ok(()),

@@ -58,6 +58,25 @@ pub enum StoreError {
     UnsupportedUrl(String),
 }
 
+impl StoreError {
+    /// Whether the write lost a race with another writer and may succeed when tried again:
+    /// SQLite busy or locked (past `busy_timeout`, or a snapshot that could not be upgraded),
+    /// PostgreSQL serialization failure or deadlock.
+    pub fn is_contention(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(e)) = self else {
+            return false;
+        };
+        match e.code().as_deref() {
+            // SQLite reports extended codes: the primary code is the low byte.
+            Some(code) if code.bytes().all(|b| b.is_ascii_digit()) => {
+                matches!(code.parse::<u32>().map(|c| c & 0xff), Ok(5 | 6))
+            }
+            Some("40001" | "40P01") => true,
+            _ => e.message().contains("database is locked"),
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The two backends.
@@ -153,22 +172,33 @@ impl Store {
 
     /// Record the catalogue version the store is used with (journalled when it changes).
     pub async fn set_catalog_version(&self, version: &str, actor: &Actor) -> Result<bool> {
-        let current = self.meta("catalog_version").await?;
-        if current.as_deref() == Some(version) {
+        // Every command calls this: the usual case (no change) takes no lock.
+        if self.meta("catalog_version").await?.as_deref() == Some(version) {
             return Ok(false);
         }
-        let mut tx = crate::journal::begin_write(&self.pool).await?;
-        let details = serde_json::json!({ "from": current, "to": version }).to_string();
-        journal::append(&mut tx, actor, "catalog.load", version, &details).await?;
-        sqlx::query("DELETE FROM meta WHERE key = 'catalog_version'")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('catalog_version', $1)")
-            .bind(version)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
+        self.write(|tx| {
+            Box::pin(async move {
+                // Read again under the lock: two processes loading the same version journal it once.
+                let current: Option<String> =
+                    sqlx::query_scalar("SELECT value FROM meta WHERE key = 'catalog_version'")
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                if current.as_deref() == Some(version) {
+                    return Ok(false);
+                }
+                let details = serde_json::json!({ "from": current, "to": version }).to_string();
+                journal::append(tx, actor, "catalog.load", version, &details).await?;
+                sqlx::query("DELETE FROM meta WHERE key = 'catalog_version'")
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query("INSERT INTO meta (key, value) VALUES ('catalog_version', $1)")
+                    .bind(version)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(true)
+            })
+        })
+        .await
     }
 }
 

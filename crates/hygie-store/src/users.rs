@@ -4,7 +4,7 @@
 //! passwords and SHA-256 digests for session ids, API tokens and the bootstrap token. The only
 //! readable secret is the TOTP seed, which a verifier needs by construction.
 
-use crate::journal::{Actor, append};
+use crate::journal::{Actor, WriteTx, append};
 use crate::{Result, Store, StoreError, now_us};
 use hygie_core::{Finess, Region};
 use serde::Serialize;
@@ -305,66 +305,10 @@ impl Store {
 
     /// Create a user; refuses a taken username and a binding the role cannot have.
     pub async fn create_user(&self, u: &NewUser, actor: &Actor) -> Result<User> {
-        u.binding
-            .check_for(u.role)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let name = u.username.trim();
-        if name.is_empty()
-            || name.len() > 64
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
-        {
-            return Err(StoreError::Invalid(format!(
-                "username '{name}': 1 to 64 letters, digits, '.', '-', '_' or '@'"
-            )));
-        }
-        let mut tx = self.pool.begin().await?;
-        let details = serde_json::json!({
-            "role": u.role.as_str(), "binding": u.binding, "display_name": u.display_name,
-        });
-        let seq = append(&mut tx, actor, "user.create", name, &details.to_string()).await?;
-        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
+        check_new_user(u)?;
+        let id = self
+            .write(|tx| Box::pin(async move { insert_user(tx, u, actor).await }))
             .await?;
-        if taken.is_some() {
-            return Err(StoreError::Conflict(format!("user {name}")));
-        }
-        let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM users")
-            .fetch_one(&mut *tx)
-            .await?;
-        let region = match &u.binding {
-            Binding::Region { region } => Some(region.code().to_owned()),
-            _ => None,
-        };
-        sqlx::query(
-            "INSERT INTO users (id, username, display_name, role, binding, region, password_hash, lang, created_us) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(id)
-        .bind(name)
-        .bind(&u.display_name)
-        .bind(u.role.as_str())
-        .bind(u.binding.kind())
-        .bind(region)
-        .bind(&u.password_hash)
-        .bind(u.lang.clone())
-        .bind(now_us())
-        .execute(&mut *tx)
-        .await?;
-        if let Binding::Facilities { facilities } = &u.binding {
-            for f in facilities {
-                crate::facilities::ensure_facility(&mut tx, f).await?;
-                sqlx::query("INSERT INTO user_facilities (user_id, facility) VALUES ($1, $2)")
-                    .bind(id)
-                    .bind(f.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        tx.commit().await?;
-        let _ = seq;
         self.user(id).await
     }
 
@@ -497,117 +441,152 @@ impl Store {
         max_failures: i64,
         lock_for: jiff::SignedDuration,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        let (failed, username): (i64, String) = {
-            let r = sqlx::query("SELECT failed_logins, username FROM users WHERE id = $1")
-                .bind(user_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            (r.try_get("failed_logins")?, r.try_get("username")?)
-        };
-        let locked = failed >= max_failures;
-        if locked {
-            let until = now_us().saturating_add(lock_for.as_micros() as i64);
-            sqlx::query("UPDATE users SET failed_logins = 0, locked_until_us = $2 WHERE id = $1")
-                .bind(user_id)
-                .bind(until)
-                .execute(&mut *tx)
-                .await?;
-            let details =
-                serde_json::json!({ "failures": failed, "locked_for_s": lock_for.as_secs() });
-            append(
-                &mut tx,
-                &Actor("web:login".into()),
-                "auth.lockout",
-                &username,
-                &details.to_string(),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(locked)
+        self.write(|tx| {
+            Box::pin(async move {
+                sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1")
+                    .bind(user_id)
+                    .execute(&mut **tx)
+                    .await?;
+                let (failed, username): (i64, String) = {
+                    let r = sqlx::query("SELECT failed_logins, username FROM users WHERE id = $1")
+                        .bind(user_id)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                    (r.try_get("failed_logins")?, r.try_get("username")?)
+                };
+                let locked = failed >= max_failures;
+                if locked {
+                    let until = now_us().saturating_add(lock_for.as_micros() as i64);
+                    sqlx::query("UPDATE users SET failed_logins = 0, locked_until_us = $2 WHERE id = $1")
+                        .bind(user_id)
+                        .bind(until)
+                        .execute(&mut **tx)
+                        .await?;
+                    let details =
+                        serde_json::json!({ "failures": failed, "locked_for_s": lock_for.as_secs() });
+                    append(
+                        tx,
+                        &Actor("web:login".into()),
+                        "auth.lockout",
+                        &username,
+                        &details.to_string(),
+                    )
+                    .await?;
+                }
+                Ok(locked)
+            })
+        })
+        .await
     }
 
+    /// Not journalled, like every login counter: bookkeeping of the login flow.
     pub async fn reset_login_failures(&self, user_id: i64) -> Result<()> {
-        sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1")
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.write(|tx| {
+            Box::pin(async move {
+                sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1")
+                    .bind(user_id)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Accept a TOTP time step only if it is later than the last one used: a code is never
     /// accepted twice, even by concurrent requests.
+    /// Not journalled: bookkeeping of the login flow.
     pub async fn accept_totp_step(&self, user_id: i64, step: i64) -> Result<bool> {
-        let r = sqlx::query(
-            "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2",
-        )
-        .bind(user_id)
-        .bind(step)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        self.write(|tx| {
+            Box::pin(async move {
+                let r = sqlx::query(
+                    "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2",
+                )
+                .bind(user_id)
+                .bind(step)
+                .execute(&mut **tx)
+                .await?;
+                Ok(r.rows_affected() == 1)
+            })
+        })
+        .await
     }
 
     /// Store a new, not yet confirmed TOTP seed (enrolment).
+    /// Not journalled: the enrolment is, when `confirm_totp` ends it.
     pub async fn set_pending_totp(&self, user_id: i64, secret: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE users SET totp_secret = $2, totp_confirmed = 0 WHERE id = $1 AND totp_confirmed = 0",
-        )
-        .bind(user_id)
-        .bind(secret)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.write(|tx| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE users SET totp_secret = $2, totp_confirmed = 0 WHERE id = $1 AND totp_confirmed = 0",
+                )
+                .bind(user_id)
+                .bind(secret)
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Replace a stored TOTP seed by another form of the same seed (sealing one stored in clear
     /// by an earlier version); nothing happens if the stored value changed meanwhile.
+    /// Not journalled: the seed itself does not change.
     pub async fn reseal_totp(&self, user_id: i64, old: &str, new: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET totp_secret = $3 WHERE id = $1 AND totp_secret = $2")
-            .bind(user_id)
-            .bind(old)
-            .bind(new)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.write(|tx| {
+            Box::pin(async move {
+                sqlx::query("UPDATE users SET totp_secret = $3 WHERE id = $1 AND totp_secret = $2")
+                    .bind(user_id)
+                    .bind(old)
+                    .bind(new)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// The user proved they hold the seed: enrolment done (journalled).
     pub async fn confirm_totp(&self, user_id: i64, actor: &Actor) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE users SET totp_confirmed = 1 WHERE id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        append(&mut tx, actor, "user.totp_enrol", &username, "{}").await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(|tx| {
+            Box::pin(async move {
+                let username: String =
+                    sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+                        .bind(user_id)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                sqlx::query("UPDATE users SET totp_confirmed = 1 WHERE id = $1")
+                    .bind(user_id)
+                    .execute(&mut **tx)
+                    .await?;
+                append(tx, actor, "user.totp_enrol", &username, "{}").await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     pub async fn set_user_lang(&self, user_id: i64, lang: &str, actor: &Actor) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE users SET lang = $2 WHERE id = $1")
-            .bind(user_id)
-            .bind(lang)
-            .execute(&mut *tx)
-            .await?;
-        let details = serde_json::json!({ "lang": lang });
-        append(&mut tx, actor, "user.lang", &username, &details.to_string()).await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(|tx| {
+            Box::pin(async move {
+                let username: String =
+                    sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+                        .bind(user_id)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                sqlx::query("UPDATE users SET lang = $2 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(lang)
+                    .execute(&mut **tx)
+                    .await?;
+                let details = serde_json::json!({ "lang": lang });
+                append(tx, actor, "user.lang", &username, &details.to_string()).await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     // --- sessions -------------------------------------------------------------------------
@@ -622,32 +601,35 @@ impl Store {
         csrf: &str,
         expires: jiff::Timestamp,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        if stage == SessionStage::Full {
-            let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
-                .bind(user_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            append(
-                &mut tx,
-                &Actor(format!("web:{username}")),
-                "auth.login",
-                &username,
-                "{}",
-            )
-            .await?;
-        }
-        sqlx::query("INSERT INTO sessions (id_hash, user_id, stage, csrf, created_us, expires_us) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id_hash)
-            .bind(user_id)
-            .bind(stage.as_str())
-            .bind(csrf)
-            .bind(now_us())
-            .bind(expires.as_microsecond())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(|tx| {
+            Box::pin(async move {
+                if stage == SessionStage::Full {
+                    let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+                        .bind(user_id)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                    append(
+                        tx,
+                        &Actor(format!("web:{username}")),
+                        "auth.login",
+                        &username,
+                        "{}",
+                    )
+                    .await?;
+                }
+                sqlx::query("INSERT INTO sessions (id_hash, user_id, stage, csrf, created_us, expires_us) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(id_hash)
+                    .bind(user_id)
+                    .bind(stage.as_str())
+                    .bind(csrf)
+                    .bind(now_us())
+                    .bind(expires.as_microsecond())
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// The live session with this id digest, if any.
@@ -673,27 +655,36 @@ impl Store {
         }))
     }
 
+    /// Not journalled: a session that ends without a logout (expiry, a login step abandoned).
     pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        self.write(|tx| {
+            Box::pin(async move {
+                sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Log out: end the session (journalled).
     pub async fn logout(&self, id_hash: &str, actor: &Actor) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .execute(&mut *tx)
-            .await?;
-        if r.rows_affected() > 0 {
-            let who = actor.0.strip_prefix("web:").unwrap_or(&actor.0).to_owned();
-            append(&mut tx, actor, "auth.logout", &who, "{}").await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.write(|tx| {
+            Box::pin(async move {
+                let r = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .execute(&mut **tx)
+                    .await?;
+                if r.rows_affected() > 0 {
+                    let who = actor.0.strip_prefix("web:").unwrap_or(&actor.0).to_owned();
+                    append(tx, actor, "auth.logout", &who, "{}").await?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     // --- bootstrap ------------------------------------------------------------------------
@@ -701,23 +692,28 @@ impl Store {
     /// Remember the digest of a new one-time bootstrap token, while no user exists.
     /// Returns false (and stores nothing) once a user exists.
     pub async fn set_bootstrap_token(&self, token_hash: &str) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&mut *tx)
-            .await?;
-        if users > 0 {
-            return Ok(false);
-        }
-        sqlx::query("DELETE FROM bootstrap")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO bootstrap (id, token_hash, created_us) VALUES (1, $1, $2)")
-            .bind(token_hash)
-            .bind(now_us())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
+        self.write(|tx| {
+            Box::pin(async move {
+                let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+                    .fetch_one(&mut **tx)
+                    .await?;
+                if users > 0 {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM bootstrap")
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO bootstrap (id, token_hash, created_us) VALUES (1, $1, $2)",
+                )
+                .bind(token_hash)
+                .bind(now_us())
+                .execute(&mut **tx)
+                .await?;
+                Ok(true)
+            })
+        })
+        .await
     }
 
     /// Whether a bootstrap token is pending.
@@ -731,21 +727,28 @@ impl Store {
     /// Create the first administrator with the bootstrap token, consuming it. Fails when the
     /// token is wrong or a user already exists.
     pub async fn bootstrap_admin(&self, token_hash: &str, u: &NewUser) -> Result<User> {
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query("DELETE FROM bootstrap WHERE id = 1 AND token_hash = $1")
-            .bind(token_hash)
-            .execute(&mut *tx)
+        check_new_user(u)?;
+        // One transaction: the token is consumed only if the administrator is created.
+        let id = self
+            .write(|tx| {
+                Box::pin(async move {
+                    let r = sqlx::query("DELETE FROM bootstrap WHERE id = 1 AND token_hash = $1")
+                        .bind(token_hash)
+                        .execute(&mut **tx)
+                        .await?;
+                    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+                        .fetch_one(&mut **tx)
+                        .await?;
+                    if r.rows_affected() != 1 || users > 0 {
+                        return Err(StoreError::Forbidden(
+                            "the bootstrap token is wrong or already used".into(),
+                        ));
+                    }
+                    insert_user(tx, u, &Actor("web:bootstrap".into())).await
+                })
+            })
             .await?;
-        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&mut *tx)
-            .await?;
-        if r.rows_affected() != 1 || users > 0 {
-            return Err(StoreError::Forbidden(
-                "the bootstrap token is wrong or already used".into(),
-            ));
-        }
-        tx.commit().await?;
-        self.create_user(u, &Actor("web:bootstrap".into())).await
+        self.user(id).await
     }
 
     // --- API tokens -----------------------------------------------------------------------
@@ -759,38 +762,42 @@ impl Store {
         actor: &Actor,
     ) -> Result<ApiToken> {
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-        let mut tx = self.pool.begin().await?;
-        crate::facilities::ensure_facility(&mut tx, facility).await?;
-        let details = serde_json::json!({ "id": id, "name": name, "access": access.as_str() });
-        append(
-            &mut tx,
-            actor,
-            "token.create",
-            facility.as_str(),
-            &details.to_string(),
-        )
-        .await?;
-        let at = now_us();
-        sqlx::query("INSERT INTO api_tokens (id, name, token_hash, facility, access, created_by, created_us) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&id)
-            .bind(name)
-            .bind(token_hash)
-            .bind(facility.as_str())
-            .bind(access.as_str())
-            .bind(&actor.0)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(ApiToken {
-            id,
-            name: name.to_owned(),
-            facility: facility.clone(),
-            access,
-            created_by: actor.0.clone(),
-            created_at: crate::ts_from_us(at)?,
-            revoked_at: None,
+        self.write(|tx| {
+            let id = id.clone();
+            Box::pin(async move {
+                crate::facilities::ensure_facility(tx, facility).await?;
+                let details = serde_json::json!({ "id": id, "name": name, "access": access.as_str() });
+                append(
+                    tx,
+                    actor,
+                    "token.create",
+                    facility.as_str(),
+                    &details.to_string(),
+                )
+                .await?;
+                let at = now_us();
+                sqlx::query("INSERT INTO api_tokens (id, name, token_hash, facility, access, created_by, created_us) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(&id)
+                    .bind(name)
+                    .bind(token_hash)
+                    .bind(facility.as_str())
+                    .bind(access.as_str())
+                    .bind(&actor.0)
+                    .bind(at)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(ApiToken {
+                    id,
+                    name: name.to_owned(),
+                    facility: facility.clone(),
+                    access,
+                    created_by: actor.0.clone(),
+                    created_at: crate::ts_from_us(at)?,
+                    revoked_at: None,
+                })
+            })
         })
+        .await
     }
 
     /// The live (not revoked) token with this digest.
@@ -828,27 +835,31 @@ impl Store {
 
     pub async fn revoke_token(&self, id: &str, actor: &Actor) -> Result<()> {
         let t = self.token(id).await?;
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query(
-            "UPDATE api_tokens SET revoked_us = $2 WHERE id = $1 AND revoked_us IS NULL",
-        )
-        .bind(id)
-        .bind(now_us())
-        .execute(&mut *tx)
-        .await?;
-        if r.rows_affected() == 1 {
-            let details = serde_json::json!({ "id": id, "name": t.name });
-            append(
-                &mut tx,
-                actor,
-                "token.revoke",
-                t.facility.as_str(),
-                &details.to_string(),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let t = &t;
+        self.write(|tx| {
+            Box::pin(async move {
+                let r = sqlx::query(
+                    "UPDATE api_tokens SET revoked_us = $2 WHERE id = $1 AND revoked_us IS NULL",
+                )
+                .bind(id)
+                .bind(now_us())
+                .execute(&mut **tx)
+                .await?;
+                if r.rows_affected() == 1 {
+                    let details = serde_json::json!({ "id": id, "name": t.name });
+                    append(
+                        tx,
+                        actor,
+                        "token.revoke",
+                        t.facility.as_str(),
+                        &details.to_string(),
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 }
 
@@ -866,4 +877,72 @@ fn row_to_token(r: &sqlx::any::AnyRow) -> Result<ApiToken> {
         created_at: crate::ts_from_us(r.try_get("created_us")?)?,
         revoked_at: revoked.map(crate::ts_from_us).transpose()?,
     })
+}
+
+/// Insert a user inside a write transaction (journalled as `user.create`); returns their id.
+/// Refuse a binding the role cannot have and a malformed username.
+fn check_new_user(u: &NewUser) -> Result<()> {
+    u.binding
+        .check_for(u.role)
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let name = u.username.trim();
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
+    {
+        return Err(StoreError::Invalid(format!(
+            "username '{name}': 1 to 64 letters, digits, '.', '-', '_' or '@'"
+        )));
+    }
+    Ok(())
+}
+
+async fn insert_user(tx: &mut WriteTx<'_>, u: &NewUser, actor: &Actor) -> Result<i64> {
+    let name = u.username.trim();
+    let details = serde_json::json!({
+        "role": u.role.as_str(), "binding": u.binding, "display_name": u.display_name,
+    });
+    append(tx, actor, "user.create", name, &details.to_string()).await?;
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(name)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if taken.is_some() {
+        return Err(StoreError::Conflict(format!("user {name}")));
+    }
+    let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM users")
+        .fetch_one(&mut **tx)
+        .await?;
+    let region = match &u.binding {
+        Binding::Region { region } => Some(region.code().to_owned()),
+        _ => None,
+    };
+    sqlx::query(
+        "INSERT INTO users (id, username, display_name, role, binding, region, password_hash, lang, created_us) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(&u.display_name)
+    .bind(u.role.as_str())
+    .bind(u.binding.kind())
+    .bind(region)
+    .bind(&u.password_hash)
+    .bind(u.lang.clone())
+    .bind(now_us())
+    .execute(&mut **tx)
+    .await?;
+    if let Binding::Facilities { facilities } = &u.binding {
+        for f in facilities {
+            crate::facilities::ensure_facility(tx, f).await?;
+            sqlx::query("INSERT INTO user_facilities (user_id, facility) VALUES ($1, $2)")
+                .bind(id)
+                .bind(f.as_str())
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(id)
 }

@@ -1,8 +1,8 @@
 //! Detection alerts of a facility (issue 5): recorded by `hygie detect` and
 //! `hygie ingest`, listed by `hygie alerts list`, linkable to an incident.
 
-use crate::facilities::ensure_facility;
 use crate::journal::{Actor, append};
+use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us};
 use hygie_core::Finess;
 use sqlx::Row;

@@ -4,8 +4,8 @@
 //! all. Journal details hold counts and ids, never a person's e-mail or anything from GoPhish's
 //! `details` field (which the parser already dropped).
 
-use crate::facilities::ensure_facility;
 use crate::journal::{Actor, WriteTx, append};
+use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us, ts_from_us};
 use hygie_core::Finess;
 use hygie_governance::org::{Assignment, Person, Role};

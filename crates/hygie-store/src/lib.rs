@@ -7,29 +7,31 @@
 //! - SQL is written once for both backends (`$N` parameters, portable types); only the DDL differs,
 //!   in `migrations/sqlite` and `migrations/postgres`.
 
+//!
+//! Modules by feature: `plan` (facilities, declarations, evidence, check runs and the dashboard
+//! views), `access` (users, sessions, API tokens, scoped access), `incidents`, `alerts`,
+//! `governance`; `journal` holds the one write path, `rows` the row decoding they share.
+
+mod access;
 mod alerts;
-mod checks;
-mod current;
-mod evidence;
-mod facilities;
 mod governance;
 mod incidents;
 mod journal;
-mod scoped;
-mod users;
-mod views;
+mod plan;
+mod rows;
 
+pub use access::scoped::{Access, Scoped};
+pub use access::sessions::{Session, SessionStage};
+pub use access::tokens::{ApiToken, TokenAccess};
+pub use access::users::{Binding, Credentials, NewUser, Role, User};
 pub use alerts::AlertRecord;
-pub use checks::RunHeader;
-pub use evidence::{EvidenceItem, EvidenceKind};
-pub use facilities::DeclarationRecord;
 pub use governance::{CampaignRecord, RiskReview, RoleRecord};
 pub use incidents::{StoredSending, incident_subject};
 pub use journal::{Actor, Facilities, JournalCheck};
-pub use scoped::{Access, Scoped};
-pub use users::{
-    ApiToken, Binding, Credentials, NewUser, Role, Session, SessionStage, TokenAccess, User,
-};
+pub use plan::checks::RunHeader;
+pub use plan::evidence::{EvidenceItem, EvidenceKind};
+pub use plan::facilities::DeclarationRecord;
+pub(crate) use rows::{now_us, ts_from_us};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
@@ -93,7 +95,7 @@ pub struct Store {
     backend: Backend,
     /// Regional views already computed, each valid for one journal head: every change to the
     /// store appends to the journal, so a moved head means the view must be computed again.
-    region_views: std::sync::Arc<std::sync::Mutex<current::RegionViews>>,
+    region_views: std::sync::Arc<std::sync::Mutex<plan::current::RegionViews>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -214,15 +216,6 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
-}
-
-pub(crate) fn now_us() -> i64 {
-    jiff::Timestamp::now().as_microsecond()
-}
-
-pub(crate) fn ts_from_us(us: i64) -> Result<jiff::Timestamp> {
-    jiff::Timestamp::from_microsecond(us)
-        .map_err(|e| StoreError::Corrupt(format!("timestamp {us}: {e}")))
 }
 
 #[cfg(test)]

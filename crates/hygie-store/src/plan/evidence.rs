@@ -1,8 +1,8 @@
 //! Evidence: files stored content-addressed by SHA-256 (in the database, so that every `hygie
 //! serve` instance sees them), or links.
 
-use crate::facilities::ensure_facility;
 use crate::journal::{Actor, append};
+use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us, ts_from_us};
 use hygie_core::{Finess, MeasureId};
 use sha2::{Digest, Sha256};

@@ -1,10 +1,9 @@
 //! Facilities and the declarations made about their measures.
 
 use crate::journal::{Actor, append};
-use crate::{Result, Store, StoreError, now_us, ts_from_us};
-use hygie_core::{
-    Declaration, DeclaredStatus, Facility, FacilityKind, Finess, MeasureId, Nis2Status, Region,
-};
+use crate::rows::{declaration_from_row, ensure_facility, row_to_facility};
+use crate::{Result, Store, StoreError, now_us};
+use hygie_core::{Declaration, DeclaredStatus, Facility, Finess, MeasureId, Region};
 use sqlx::Row;
 use std::collections::BTreeMap;
 
@@ -57,7 +56,7 @@ impl Store {
                 )
                 .await?;
                 // No fact yet: the facility's views hold from the epoch on.
-                crate::current::touch(tx, &f.id, seq, 0).await?;
+                crate::plan::current::touch(tx, &f.id, seq, 0).await?;
                 Ok(())
             })
         })
@@ -152,7 +151,7 @@ impl Store {
                 .bind(&actor.0)
                 .execute(&mut **tx)
                 .await?;
-                crate::current::declared(tx, facility, measure, seq, at.as_microsecond()).await?;
+                crate::plan::current::declared(tx, facility, measure, seq, at.as_microsecond()).await?;
                 Ok(seq)
             })
         })
@@ -196,60 +195,4 @@ impl Store {
             })
             .collect()
     }
-}
-
-/// Decode a `declarations` row (columns measure, status, justification, owner, note, at_us, actor).
-pub(crate) fn declaration_from_row(r: &sqlx::any::AnyRow) -> Result<(MeasureId, Declaration)> {
-    let corrupt = |e: hygie_core::InvalidValue| StoreError::Corrupt(e.to_string());
-    let status: String = r.try_get("status")?;
-    let justification: Option<String> = r.try_get("justification")?;
-    let measure: String = r.try_get("measure")?;
-    Ok((
-        MeasureId::parse(&measure).map_err(corrupt)?,
-        Declaration {
-            status: DeclaredStatus::parse(&status, justification.as_deref()).map_err(corrupt)?,
-            owner: r.try_get("owner")?,
-            note: r.try_get("note")?,
-            at: ts_from_us(r.try_get("at_us")?)?,
-            by: r.try_get("actor")?,
-        },
-    ))
-}
-
-pub(crate) async fn ensure_facility(
-    conn: &mut sqlx::AnyConnection,
-    facility: &Finess,
-) -> Result<()> {
-    let exists: Option<String> =
-        sqlx::query_scalar("SELECT finess FROM facilities WHERE finess = $1")
-            .bind(facility.as_str())
-            .fetch_optional(conn)
-            .await?;
-    match exists {
-        Some(_) => Ok(()),
-        None => Err(StoreError::NotFound(format!("facility {facility}"))),
-    }
-}
-
-pub(crate) fn row_to_facility(r: &sqlx::any::AnyRow) -> Result<Facility> {
-    let corrupt = |e: hygie_core::InvalidValue| StoreError::Corrupt(e.to_string());
-    let finess: String = r.try_get("finess")?;
-    let legal: Option<String> = r.try_get("legal_entity")?;
-    let kind: String = r.try_get("kind")?;
-    let region: String = r.try_get("region")?;
-    let nis2: String = r.try_get("nis2")?;
-    let plan_start: String = r.try_get("plan_start")?;
-    Ok(Facility {
-        id: Finess::parse(&finess).map_err(corrupt)?,
-        legal_entity: legal
-            .as_deref()
-            .map(Finess::parse)
-            .transpose()
-            .map_err(corrupt)?,
-        name: r.try_get("name")?,
-        kind: kind.parse::<FacilityKind>().map_err(corrupt)?,
-        region: Region::parse(&region).map_err(corrupt)?,
-        nis2: nis2.parse::<Nis2Status>().map_err(corrupt)?,
-        plan_start: hygie_core::parse_date("plan_start", &plan_start).map_err(corrupt)?,
-    })
 }

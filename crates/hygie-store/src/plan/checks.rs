@@ -1,9 +1,9 @@
 //! Check runs: the results of automated audits, the source of measures' automatic status.
 
-use crate::facilities::ensure_facility;
 use crate::journal::{Actor, append};
+use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, ts_from_us};
-use hygie_core::{CheckRun, Finess, MeasureId, RuleOutcome, RuleResult, Severity};
+use hygie_core::{CheckRun, Finess, MeasureId, RuleOutcome, RuleResult};
 use sqlx::Row;
 
 /// A check run without its results: what a list of audits shows.
@@ -65,7 +65,7 @@ impl Store {
                     &details.to_string(),
                 )
                 .await?;
-                crate::current::ran(tx, facility, run, seq).await?;
+                crate::plan::current::ran(tx, facility, run, seq).await?;
                 Ok(())
             })
         })
@@ -154,60 +154,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| rule_result_from_row(run_id, r))
+            .map(|r| crate::rows::rule_result_from_row(run_id, r))
             .collect()
     }
-}
-
-/// Decode one `check_results` row (columns rule, severity, outcome, measures, objects).
-/// Fold one row of a check run joined with one of its results (columns `facility`, `id`,
-/// `source`, `at_us` and the result's) into `runs`, grouped by facility. Rows come ordered by
-/// facility and run, so a run's results are consecutive.
-pub(crate) fn push_run_row(
-    runs: &mut std::collections::BTreeMap<String, Vec<CheckRun>>,
-    r: &sqlx::any::AnyRow,
-) -> Result<()> {
-    let facility: String = r.try_get("facility")?;
-    let id: String = r.try_get("id")?;
-    let list = runs.entry(facility).or_default();
-    if list.last().is_none_or(|run| run.id != id) {
-        list.push(CheckRun {
-            id: id.clone(),
-            source: r.try_get("source")?,
-            at: ts_from_us(r.try_get("at_us")?)?,
-            results: Vec::new(),
-        });
-    }
-    let result = rule_result_from_row(&id, r)?;
-    if let Some(run) = list.last_mut() {
-        run.results.push(result);
-    }
-    Ok(())
-}
-
-pub(crate) fn rule_result_from_row(run_id: &str, r: &sqlx::any::AnyRow) -> Result<RuleResult> {
-    let corrupt = |m: String| StoreError::Corrupt(format!("run {run_id}: {m}"));
-    let severity: String = r.try_get("severity")?;
-    let outcome: String = r.try_get("outcome")?;
-    let measures: String = r.try_get("measures")?;
-    let objects: String = r.try_get("objects")?;
-    let measures: Vec<String> =
-        serde_json::from_str(&measures).map_err(|e| corrupt(e.to_string()))?;
-    Ok(RuleResult {
-        rule: r.try_get("rule")?,
-        severity: severity
-            .parse::<Severity>()
-            .map_err(|e| corrupt(e.to_string()))?,
-        outcome: if outcome == "fail" {
-            RuleOutcome::Fail
-        } else {
-            RuleOutcome::Pass
-        },
-        measures: measures
-            .iter()
-            .map(|m| MeasureId::parse(m))
-            .collect::<Result<_, _>>()
-            .map_err(|e| corrupt(e.to_string()))?,
-        objects: serde_json::from_str(&objects).map_err(|e| corrupt(e.to_string()))?,
-    })
 }

@@ -195,7 +195,7 @@ impl Store {
         .await?;
         for r in rows {
             let facility: String = r.try_get("facility")?;
-            let (measure, d) = crate::facilities::declaration_from_row(&r)?;
+            let (measure, d) = crate::rows::declaration_from_row(&r)?;
             out.declarations
                 .entry(facility)
                 .or_default()
@@ -211,7 +211,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         for r in rows {
-            crate::checks::push_run_row(&mut out.runs, &r)?;
+            crate::rows::push_run_row(&mut out.runs, &r)?;
         }
         Ok(out)
     }
@@ -405,7 +405,7 @@ impl Store {
         let mut summaries: Vec<Option<StatusSummary>> = Vec::with_capacity(rows.len());
         let mut stale: Vec<(usize, i64)> = Vec::new();
         for r in &rows {
-            let f = crate::facilities::row_to_facility(r)?;
+            let f = crate::rows::row_to_facility(r)?;
             let version: Option<i64> = r.try_get("version")?;
             let latest: Option<i64> = r.try_get("latest_us")?;
             let (Some(version), Some(latest)) = (version, latest) else {

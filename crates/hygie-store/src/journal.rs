@@ -1,4 +1,13 @@
-//! The hash-chained journal of every change.
+//! The hash-chained journal of every change, and the one write path of the store.
+//!
+//! Every write runs in `Store::write`: `begin_write` opens the transaction with an update of the
+//! journal head, so the write lock is taken before anything is read (SQLite's RESERVED lock,
+//! waited for up to `busy_timeout`; PostgreSQL's row lock on the head, waited for without limit).
+//! Writers therefore queue in one order and the chain never forks; a start or a transaction
+//! that still lost a race is retried a few times after short, spread pauses, and a write that
+//! fails all the same returns its error. `append` takes the `WriteTx` that only `begin_write`
+//! makes, so no entry is chained outside the lock. Unjournalled writes (session rows, login
+//! counters, TOTP steps, cached dashboard views) use the same path and say why where they do.
 
 use crate::{Result, Store, StoreError};
 use hygie_core::journal::{self, ChainBreak, JournalEntry, NewEntry};

@@ -124,6 +124,9 @@ impl Store {
             .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
+                    // Every pooled connection waits up to 10 s for the write lock (the busy handler
+                    // also runs for the first write of `journal::begin_write`, which holds no read
+                    // snapshot yet) before a write is reported busy and retried.
                     if backend == Backend::Sqlite {
                         conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;").await?;
                     }

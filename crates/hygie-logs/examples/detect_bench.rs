@@ -53,7 +53,7 @@ fn load(dirs: &[PathBuf]) -> (Detector, f64) {
 
 struct Count(Arc<std::sync::atomic::AtomicU64>);
 impl AlertSink for Count {
-    fn deliver(&mut self, u: Vec<Pushed>) -> BoxFuture<'_, Result<(), String>> {
+    fn deliver<'a>(&'a mut self, u: &'a [Pushed]) -> BoxFuture<'a, Result<(), String>> {
         self.0
             .fetch_add(u.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Box::pin(async { Ok(()) })

@@ -6,6 +6,9 @@
 //! - UDP sources never wait: a full queue drops the datagram and counts it.
 //! - Shutdown: sources stop reading, every event already queued is evaluated,
 //!   and the sink gets every alert before [`Ingest::shutdown`] returns.
+//! - A delivery that fails is tried again a few times after short pauses; alerts still not
+//!   delivered are kept, reported to the sink ([`AlertSink::unsaved`]) at once, and delivered
+//!   with the next batch. [`Ingest::shutdown`] fails, naming how many, if some were never saved.
 //!
 //! A new transport (a NATS JetStream consumer, say) is one more [`Source`]:
 //! it pushes batches with [`SourceCtx::send`] and acknowledges upstream once
@@ -45,6 +48,8 @@ pub struct Stats {
     pub evaluated: AtomicU64,
     /// Alert updates delivered to the sink.
     pub alerts: AtomicU64,
+    /// Alert updates the sink could not take yet (kept and tried again).
+    pub unsaved: AtomicU64,
 }
 
 /// Snapshot of [`Stats`].
@@ -55,6 +60,7 @@ pub struct StatsSnapshot {
     pub rejected: u64,
     pub evaluated: u64,
     pub alerts: u64,
+    pub unsaved: u64,
 }
 
 impl Stats {
@@ -65,6 +71,7 @@ impl Stats {
             rejected: self.rejected.load(Ordering::Relaxed),
             evaluated: self.evaluated.load(Ordering::Relaxed),
             alerts: self.alerts.load(Ordering::Relaxed),
+            unsaved: self.unsaved.load(Ordering::Relaxed),
         }
     }
 }
@@ -208,7 +215,46 @@ pub trait Source: Send {
 /// Receives alert updates: `Opened` for a new alert, `Repeated` with the new
 /// count for a repeat within the aggregation window.
 pub trait AlertSink: Send {
-    fn deliver(&mut self, updates: Vec<Pushed>) -> BoxFuture<'_, Result<(), String>>;
+    /// Take every update or none: on an error the same updates (and newer ones) come again.
+    fn deliver<'a>(&'a mut self, updates: &'a [Pushed]) -> BoxFuture<'a, Result<(), String>>;
+
+    /// Told at once when `count` updates could not be delivered after the retries; they are
+    /// kept and delivered with the next batch.
+    fn unsaved(&mut self, count: usize, error: &str) {
+        tracing::error!("{count} alert updates not saved yet, kept for a retry: {error}");
+    }
+}
+
+/// Tries of one delivery before its updates are reported unsaved and kept for the next one.
+const DELIVERY_TRIES: u32 = 4;
+
+/// Deliver `kept` (older unsaved updates first), trying again after short pauses. Delivered
+/// updates leave `kept`; on failure they stay and the error is returned.
+async fn deliver_kept(
+    sink: &mut dyn AlertSink,
+    kept: &mut Vec<Pushed>,
+    stats: &Stats,
+) -> Result<(), String> {
+    let mut tries = 0;
+    loop {
+        match sink.deliver(kept).await {
+            Ok(()) => {
+                stats.alerts.fetch_add(kept.len() as u64, Ordering::Relaxed);
+                stats.unsaved.store(0, Ordering::Relaxed);
+                kept.clear();
+                return Ok(());
+            }
+            Err(e) => {
+                tries += 1;
+                if tries >= DELIVERY_TRIES {
+                    stats.unsaved.store(kept.len() as u64, Ordering::Relaxed);
+                    sink.unsaved(kept.len(), &e);
+                    return Err(e);
+                }
+                tokio::time::sleep(Duration::from_millis(100 << tries)).await;
+            }
+        }
+    }
 }
 
 /// What a listener parses.
@@ -551,29 +597,28 @@ impl Ingest {
             // Two buckets of lateness: parallel workers deliver slightly out of
             // order; older buckets are closed to bound memory.
             let mut agg = Aggregator::new(window).evicting(2);
-            let mut first_err = None;
+            // Updates not delivered yet: a failed batch waits here for the next delivery.
+            let mut kept: Vec<Pushed> = Vec::new();
             while let Some(mut alerts) = arx.recv().await {
                 // Take whatever else is ready, then deliver in one go.
                 while let Ok(more) = arx.try_recv() {
                     alerts.extend(more);
                 }
-                let updates: Vec<Pushed> = alerts.into_iter().map(|a| agg.push(a)).collect();
+                kept.extend(alerts.into_iter().map(|a| agg.push(a)));
                 agg.drain_closed();
-                let n = updates.len() as u64;
-                match sink.deliver(updates).await {
-                    Ok(()) => {
-                        sink_stats.alerts.fetch_add(n, Ordering::Relaxed);
-                    }
-                    Err(e) => {
-                        if first_err.is_none() {
-                            first_err = Some(e);
-                        }
-                    }
-                }
+                let _ = deliver_kept(&mut *sink, &mut kept, &sink_stats).await;
             }
-            match first_err {
-                Some(e) => Err(e),
-                None => Ok(()),
+            match kept.is_empty() {
+                true => Ok(()),
+                // The last chance of what is still kept.
+                false => deliver_kept(&mut *sink, &mut kept, &sink_stats)
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "{} alert updates not saved / mises à jour d'alertes non enregistrées: {e}",
+                            kept.len()
+                        )
+                    }),
             }
         });
         Ingest {

@@ -33,10 +33,10 @@ level: medium
 struct MemSink(Arc<Mutex<Vec<(Instant, Pushed)>>>);
 
 impl AlertSink for MemSink {
-    fn deliver(&mut self, updates: Vec<Pushed>) -> BoxFuture<'_, Result<(), String>> {
+    fn deliver<'a>(&'a mut self, updates: &'a [Pushed]) -> BoxFuture<'a, Result<(), String>> {
         let now = Instant::now();
         if let Ok(mut v) = self.0.lock() {
-            v.extend(updates.into_iter().map(|u| (now, u)));
+            v.extend(updates.iter().map(|u| (now, u.clone())));
         }
         Box::pin(async { Ok(()) })
     }
@@ -215,4 +215,96 @@ fn listen_specs_parse() {
     assert!("http://127.0.0.1:1".parse::<ListenSpec>().is_err());
     assert!("syslog+tcp://nohost".parse::<ListenSpec>().is_err());
     assert!("127.0.0.1:1".parse::<ListenSpec>().is_err());
+}
+
+/// A sink that refuses its first `failures` deliveries, then takes everything.
+struct FlakySink {
+    failures: usize,
+    taken: Arc<Mutex<Vec<Pushed>>>,
+    reported: Arc<Mutex<Vec<usize>>>,
+}
+
+impl AlertSink for FlakySink {
+    fn deliver<'a>(&'a mut self, updates: &'a [Pushed]) -> BoxFuture<'a, Result<(), String>> {
+        let result = if self.failures > 0 {
+            self.failures -= 1;
+            Err("database is locked".to_owned())
+        } else {
+            if let Ok(mut v) = self.taken.lock() {
+                v.extend(updates.iter().cloned());
+            }
+            Ok(())
+        };
+        Box::pin(async move { result })
+    }
+
+    fn unsaved(&mut self, count: usize, _error: &str) {
+        if let Ok(mut v) = self.reported.lock() {
+            v.push(count);
+        }
+    }
+}
+
+async fn through_flaky_sink(failures: usize) -> (Result<(), String>, usize, Vec<usize>) {
+    let spec: ListenSpec = "json+tcp://127.0.0.1:0".parse().expect("spec");
+    let source = bind(&spec).await.expect("bind");
+    let addr = source.local_addr().expect("addr");
+    let taken = Arc::new(Mutex::new(Vec::new()));
+    let reported = Arc::new(Mutex::new(Vec::new()));
+    let ingest = Ingest::start(
+        detector(),
+        vec![source],
+        Box::new(FlakySink {
+            failures,
+            taken: taken.clone(),
+            reported: reported.clone(),
+        }),
+        IngestConfig {
+            queue_batches: 4,
+            workers: 1,
+            window_secs: 0,
+        },
+    );
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut payload = String::new();
+    for i in 0..50 {
+        payload.push_str(&sysmon(i, "C:\\Windows\\System32\\whoami.exe"));
+    }
+    tcp.write_all(payload.as_bytes()).await.expect("write");
+    tcp.shutdown().await.expect("close");
+    while ingest.stats.snapshot().evaluated < 50 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let result = ingest.shutdown().await.map(|_| ());
+    let taken = taken.lock().expect("lock").len();
+    let reported = reported.lock().expect("lock").clone();
+    (result, taken, reported)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_delivery_is_kept_and_tried_again() {
+    // Fewer failures than one delivery's tries: nothing is reported, nothing lost.
+    let (result, taken, reported) =
+        tokio::time::timeout(Duration::from_secs(60), through_flaky_sink(2))
+            .await
+            .expect("time bound");
+    assert_eq!(result, Ok(()));
+    assert_eq!(taken, 50);
+    assert!(reported.is_empty(), "{reported:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sink_that_never_takes_fails_the_shutdown_with_the_count() {
+    let (result, taken, reported) =
+        tokio::time::timeout(Duration::from_secs(60), through_flaky_sink(usize::MAX))
+            .await
+            .expect("time bound");
+    let err = result.expect_err("unsaved alerts fail the shutdown");
+    assert!(err.starts_with("50 alert updates not saved"), "{err}");
+    assert_eq!(taken, 0);
+    assert_eq!(
+        reported.last(),
+        Some(&50),
+        "reported at once with the count"
+    );
 }

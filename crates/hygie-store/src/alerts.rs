@@ -1,8 +1,8 @@
 //! Detection alerts of a facility (issue 5): recorded by `hygie detect` and
 //! `hygie ingest`, listed by `hygie alerts list`, linkable to an incident.
 
-use crate::facilities::ensure_facility;
 use crate::journal::{Actor, append};
+use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us};
 use hygie_core::Finess;
 use sqlx::Row;
@@ -38,75 +38,78 @@ impl Store {
         if alerts.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.pool.begin().await?;
-        ensure_facility(&mut tx, facility).await?;
-        let now = now_us();
-        let mut new = 0usize;
-        for a in alerts {
-            let existing: Option<String> =
-                sqlx::query_scalar("SELECT facility FROM alerts WHERE id = $1")
-                    .bind(&a.id)
-                    .fetch_optional(&mut *tx)
+        self.write(|tx| {
+            Box::pin(async move {
+                ensure_facility(tx, facility).await?;
+                let now = now_us();
+                let mut new = 0usize;
+                for a in alerts {
+                    let existing: Option<String> =
+                        sqlx::query_scalar("SELECT facility FROM alerts WHERE id = $1")
+                            .bind(&a.id)
+                            .fetch_optional(&mut **tx)
+                            .await?;
+                    match existing {
+                        Some(f) if f != facility.as_str() => {
+                            return Err(StoreError::Conflict(format!(
+                                "alert {} of another facility",
+                                a.id
+                            )));
+                        }
+                        Some(_) => {
+                            // The id names (rule, host, time bucket); the aggregator
+                            // sends the bucket's whole state, whose representative
+                            // (earliest match) may have changed if an earlier event
+                            // arrived late.
+                            sqlx::query("UPDATE alerts SET count = $1, last_time = $2, event_time = $3, record_id = $4, source = $5, fields = $6, updated_us = $7 WHERE id = $8")
+                                .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
+                                .bind(a.last_time.clone())
+                                .bind(a.time.clone())
+                                .bind(i64::try_from(a.record_id).unwrap_or(i64::MAX))
+                                .bind(&a.source)
+                                .bind(serde_json::to_string(&a.fields).unwrap_or_else(|_| "[]".into()))
+                                .bind(now)
+                                .bind(&a.id)
+                                .execute(&mut **tx)
+                                .await?;
+                        }
+                        None => {
+                            new += 1;
+                            sqlx::query("INSERT INTO alerts (id, facility, rule_id, title, level, tags, event_time, last_time, host, record_id, source, fields, count, incident, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, $14, $14)")
+                                .bind(&a.id)
+                                .bind(facility.as_str())
+                                .bind(&a.rule_id)
+                                .bind(&a.title)
+                                .bind(&a.level)
+                                .bind(serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()))
+                                .bind(a.time.clone())
+                                .bind(a.last_time.clone())
+                                .bind(a.host.clone())
+                                .bind(i64::try_from(a.record_id).unwrap_or(i64::MAX))
+                                .bind(&a.source)
+                                .bind(serde_json::to_string(&a.fields).unwrap_or_else(|_| "[]".into()))
+                                .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
+                                .bind(now)
+                                .execute(&mut **tx)
+                                .await?;
+                        }
+                    }
+                }
+                if new > 0 {
+                    let details = serde_json::json!({ "new": new, "updated": alerts.len() - new });
+                    append(
+                        tx,
+                        actor,
+                        "alerts.record",
+                        facility.as_str(),
+                        &details.to_string(),
+                    )
                     .await?;
-            match existing {
-                Some(f) if f != facility.as_str() => {
-                    return Err(StoreError::Conflict(format!(
-                        "alert {} of another facility",
-                        a.id
-                    )));
                 }
-                Some(_) => {
-                    // The id names (rule, host, time bucket); the aggregator
-                    // sends the bucket's whole state, whose representative
-                    // (earliest match) may have changed if an earlier event
-                    // arrived late.
-                    sqlx::query("UPDATE alerts SET count = $1, last_time = $2, event_time = $3, record_id = $4, source = $5, fields = $6, updated_us = $7 WHERE id = $8")
-                        .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
-                        .bind(a.last_time.clone())
-                        .bind(a.time.clone())
-                        .bind(i64::try_from(a.record_id).unwrap_or(i64::MAX))
-                        .bind(&a.source)
-                        .bind(serde_json::to_string(&a.fields).unwrap_or_else(|_| "[]".into()))
-                        .bind(now)
-                        .bind(&a.id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                None => {
-                    new += 1;
-                    sqlx::query("INSERT INTO alerts (id, facility, rule_id, title, level, tags, event_time, last_time, host, record_id, source, fields, count, incident, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, $14, $14)")
-                        .bind(&a.id)
-                        .bind(facility.as_str())
-                        .bind(&a.rule_id)
-                        .bind(&a.title)
-                        .bind(&a.level)
-                        .bind(serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()))
-                        .bind(a.time.clone())
-                        .bind(a.last_time.clone())
-                        .bind(a.host.clone())
-                        .bind(i64::try_from(a.record_id).unwrap_or(i64::MAX))
-                        .bind(&a.source)
-                        .bind(serde_json::to_string(&a.fields).unwrap_or_else(|_| "[]".into()))
-                        .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-        }
-        if new > 0 {
-            let details = serde_json::json!({ "new": new, "updated": alerts.len() - new });
-            append(
-                &mut tx,
-                actor,
-                "alerts.record",
-                facility.as_str(),
-                &details.to_string(),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(new)
+                Ok(new)
+            })
+        })
+        .await
     }
 
     /// Alerts of a facility, newest first (optionally at least `min_level`).
@@ -127,32 +130,35 @@ impl Store {
         incident: &str,
         actor: &Actor,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE alerts SET incident = $1, updated_us = $2 WHERE id = $3 AND facility = $4",
-        )
-        .bind(incident)
-        .bind(now_us())
-        .bind(alert_id)
-        .bind(facility.as_str())
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!(
-                "alert {alert_id} of facility {facility}"
-            )));
-        }
-        let details = serde_json::json!({ "alert": alert_id, "incident": incident });
-        append(
-            &mut tx,
-            actor,
-            "alert.link",
-            facility.as_str(),
-            &details.to_string(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(|tx| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE alerts SET incident = $1, updated_us = $2 WHERE id = $3 AND facility = $4",
+                )
+                .bind(incident)
+                .bind(now_us())
+                .bind(alert_id)
+                .bind(facility.as_str())
+                .execute(&mut **tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound(format!(
+                        "alert {alert_id} of facility {facility}"
+                    )));
+                }
+                let details = serde_json::json!({ "alert": alert_id, "incident": incident });
+                append(
+                    tx,
+                    actor,
+                    "alert.link",
+                    facility.as_str(),
+                    &details.to_string(),
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 }
 

@@ -4,8 +4,8 @@
 //! all. Journal details hold counts and ids, never a person's e-mail or anything from GoPhish's
 //! `details` field (which the parser already dropped).
 
-use crate::facilities::ensure_facility;
-use crate::journal::{Actor, append};
+use crate::journal::{Actor, WriteTx, append};
+use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us, ts_from_us};
 use hygie_core::Finess;
 use hygie_governance::org::{Assignment, Person, Role};
@@ -65,35 +65,38 @@ impl Store {
         source: &str,
         actor: &Actor,
     ) -> Result<usize> {
-        let mut tx = self.pool.begin().await?;
-        ensure_facility(&mut tx, facility).await?;
-        sqlx::query("DELETE FROM gov_people WHERE facility = $1")
-            .bind(facility.as_str())
-            .execute(&mut *tx)
-            .await?;
-        for p in people {
-            sqlx::query("INSERT INTO gov_people (facility, id, name, function, department, reports_to, email) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(facility.as_str())
-                .bind(&p.id)
-                .bind(&p.name)
-                .bind(p.function.clone())
-                .bind(p.department.clone())
-                .bind(p.reports_to.clone())
-                .bind(p.email.clone())
-                .execute(&mut *tx)
+        self.write(|tx| {
+            Box::pin(async move {
+                ensure_facility(tx, facility).await?;
+                sqlx::query("DELETE FROM gov_people WHERE facility = $1")
+                    .bind(facility.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                for p in people {
+                    sqlx::query("INSERT INTO gov_people (facility, id, name, function, department, reports_to, email) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                        .bind(facility.as_str())
+                        .bind(&p.id)
+                        .bind(&p.name)
+                        .bind(p.function.clone())
+                        .bind(p.department.clone())
+                        .bind(p.reports_to.clone())
+                        .bind(p.email.clone())
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                let details = serde_json::json!({ "source": source, "people": people.len() });
+                append(
+                    tx,
+                    actor,
+                    "people.import",
+                    facility.as_str(),
+                    &details.to_string(),
+                )
                 .await?;
-        }
-        let details = serde_json::json!({ "source": source, "people": people.len() });
-        append(
-            &mut tx,
-            actor,
-            "people.import",
-            facility.as_str(),
-            &details.to_string(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(people.len())
+                Ok(people.len())
+            })
+        })
+        .await
     }
 
     pub async fn people(&self, facility: &Finess) -> Result<Vec<Person>> {
@@ -122,36 +125,39 @@ impl Store {
         roles: &[Assignment],
         actor: &Actor,
     ) -> Result<Vec<String>> {
-        let mut tx = self.pool.begin().await?;
-        ensure_facility(&mut tx, facility).await?;
-        let mut ids = Vec::with_capacity(roles.len());
-        for a in roles {
-            let id = new_id();
-            sqlx::query("INSERT INTO gov_roles (id, facility, role, person, department, start_date, end_date, created_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(&id)
-                .bind(facility.as_str())
-                .bind(a.role.as_str())
-                .bind(&a.person)
-                .bind(a.department.clone())
-                .bind(a.start.to_string())
-                .bind(a.end.map(|d| d.to_string()))
-                .bind(now_us())
-                .execute(&mut *tx)
-                .await?;
-            let details = serde_json::json!({ "id": id, "role": a.role.as_str(), "person": a.person, "department": a.department,
-                "start": a.start.to_string(), "end": a.end.map(|d| d.to_string()) });
-            append(
-                &mut tx,
-                actor,
-                "role.assign",
-                facility.as_str(),
-                &details.to_string(),
-            )
-            .await?;
-            ids.push(id);
-        }
-        tx.commit().await?;
-        Ok(ids)
+        self.write(|tx| {
+            Box::pin(async move {
+                ensure_facility(tx, facility).await?;
+                let mut ids = Vec::with_capacity(roles.len());
+                for a in roles {
+                    let id = new_id();
+                    sqlx::query("INSERT INTO gov_roles (id, facility, role, person, department, start_date, end_date, created_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                        .bind(&id)
+                        .bind(facility.as_str())
+                        .bind(a.role.as_str())
+                        .bind(&a.person)
+                        .bind(a.department.clone())
+                        .bind(a.start.to_string())
+                        .bind(a.end.map(|d| d.to_string()))
+                        .bind(now_us())
+                        .execute(&mut **tx)
+                        .await?;
+                    let details = serde_json::json!({ "id": id, "role": a.role.as_str(), "person": a.person, "department": a.department,
+                        "start": a.start.to_string(), "end": a.end.map(|d| d.to_string()) });
+                    append(
+                        tx,
+                        actor,
+                        "role.assign",
+                        facility.as_str(),
+                        &details.to_string(),
+                    )
+                    .await?;
+                    ids.push(id);
+                }
+                Ok(ids)
+            })
+        })
+        .await
     }
 
     /// Set the end date of an assignment.
@@ -162,35 +168,40 @@ impl Store {
         end: Date,
         actor: &Actor,
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        let start: Option<String> =
-            sqlx::query_scalar("SELECT start_date FROM gov_roles WHERE id = $1 AND facility = $2")
+        self.write(|tx| {
+            Box::pin(async move {
+                let start: Option<String> = sqlx::query_scalar(
+                    "SELECT start_date FROM gov_roles WHERE id = $1 AND facility = $2",
+                )
                 .bind(id)
                 .bind(facility.as_str())
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut **tx)
                 .await?;
-        let start = start.ok_or_else(|| StoreError::NotFound(format!("role assignment {id}")))?;
-        if end < date(&start)? {
-            return Err(StoreError::Conflict(format!(
-                "role assignment {id} starts on {start}, after {end}"
-            )));
-        }
-        sqlx::query("UPDATE gov_roles SET end_date = $1 WHERE id = $2")
-            .bind(end.to_string())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let details = serde_json::json!({ "id": id, "end": end.to_string() });
-        append(
-            &mut tx,
-            actor,
-            "role.end",
-            facility.as_str(),
-            &details.to_string(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+                let start =
+                    start.ok_or_else(|| StoreError::NotFound(format!("role assignment {id}")))?;
+                if end < date(&start)? {
+                    return Err(StoreError::Conflict(format!(
+                        "role assignment {id} starts on {start}, after {end}"
+                    )));
+                }
+                sqlx::query("UPDATE gov_roles SET end_date = $1 WHERE id = $2")
+                    .bind(end.to_string())
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                let details = serde_json::json!({ "id": id, "end": end.to_string() });
+                append(
+                    tx,
+                    actor,
+                    "role.end",
+                    facility.as_str(),
+                    &details.to_string(),
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     pub async fn roles(&self, facility: &Finess) -> Result<Vec<RoleRecord>> {
@@ -224,48 +235,51 @@ impl Store {
         s: &Session,
         actor: &Actor,
     ) -> Result<String> {
-        let mut tx = self.pool.begin().await?;
-        ensure_facility(&mut tx, facility).await?;
-        let id = if s.id.is_empty() {
-            new_id()
-        } else {
-            s.id.clone()
-        };
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT id FROM gov_sessions WHERE id = $1")
-                .bind(&id)
-                .fetch_optional(&mut *tx)
+        self.write(|tx| {
+            Box::pin(async move {
+                ensure_facility(tx, facility).await?;
+                let id = if s.id.is_empty() {
+                    new_id()
+                } else {
+                    s.id.clone()
+                };
+                let exists: Option<String> =
+                    sqlx::query_scalar("SELECT id FROM gov_sessions WHERE id = $1")
+                        .bind(&id)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                if exists.is_some() {
+                    return Err(StoreError::Conflict(format!("training session {id}")));
+                }
+                sqlx::query("INSERT INTO gov_sessions (id, facility, date, trainer, kind, title) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(&id)
+                    .bind(facility.as_str())
+                    .bind(s.date.to_string())
+                    .bind(&s.trainer)
+                    .bind(s.kind.as_str())
+                    .bind(&s.title)
+                    .execute(&mut **tx)
+                    .await?;
+                for a in &s.attendees {
+                    sqlx::query("INSERT INTO gov_attendance (session_id, person) VALUES ($1, $2)")
+                        .bind(&id)
+                        .bind(a)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                let details = serde_json::json!({ "id": id, "date": s.date.to_string(), "kind": s.kind.as_str(), "trainer": s.trainer, "attendees": s.attendees.len() });
+                append(
+                    tx,
+                    actor,
+                    "training.add",
+                    facility.as_str(),
+                    &details.to_string(),
+                )
                 .await?;
-        if exists.is_some() {
-            return Err(StoreError::Conflict(format!("training session {id}")));
-        }
-        sqlx::query("INSERT INTO gov_sessions (id, facility, date, trainer, kind, title) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&id)
-            .bind(facility.as_str())
-            .bind(s.date.to_string())
-            .bind(&s.trainer)
-            .bind(s.kind.as_str())
-            .bind(&s.title)
-            .execute(&mut *tx)
-            .await?;
-        for a in &s.attendees {
-            sqlx::query("INSERT INTO gov_attendance (session_id, person) VALUES ($1, $2)")
-                .bind(&id)
-                .bind(a)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let details = serde_json::json!({ "id": id, "date": s.date.to_string(), "kind": s.kind.as_str(), "trainer": s.trainer, "attendees": s.attendees.len() });
-        append(
-            &mut tx,
-            actor,
-            "training.add",
-            facility.as_str(),
-            &details.to_string(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+                Ok(id)
+            })
+        })
+        .await
     }
 
     pub async fn sessions(&self, facility: &Finess) -> Result<Vec<Session>> {
@@ -303,31 +317,36 @@ impl Store {
 
     /// The facility's pseudonymisation key for phishing targets, created on first use.
     pub async fn phishing_key(&self, facility: &Finess) -> Result<Vec<u8>> {
-        let mut tx = self.pool.begin().await?;
-        ensure_facility(&mut tx, facility).await?;
-        let k: Option<String> =
-            sqlx::query_scalar("SELECT phishing_key FROM gov_keys WHERE facility = $1")
-                .bind(facility.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let k = match k {
-            Some(k) => k,
-            None => {
-                let k = format!(
-                    "{}{}",
-                    uuid::Uuid::new_v4().simple(),
-                    uuid::Uuid::new_v4().simple()
-                );
-                sqlx::query("INSERT INTO gov_keys (facility, phishing_key) VALUES ($1, $2)")
-                    .bind(facility.as_str())
-                    .bind(&k)
-                    .execute(&mut *tx)
-                    .await?;
-                k
-            }
-        };
-        tx.commit().await?;
-        hex::decode(&k).map_err(|e| corrupt(format!("phishing key: {e}")))
+        self.write(|tx| {
+            Box::pin(async move {
+                ensure_facility(tx, facility).await?;
+                let k: Option<String> =
+                    sqlx::query_scalar("SELECT phishing_key FROM gov_keys WHERE facility = $1")
+                        .bind(facility.as_str())
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                let k = match k {
+                    Some(k) => k,
+                    None => {
+                        let k = format!(
+                            "{}{}",
+                            uuid::Uuid::new_v4().simple(),
+                            uuid::Uuid::new_v4().simple()
+                        );
+                        sqlx::query(
+                            "INSERT INTO gov_keys (facility, phishing_key) VALUES ($1, $2)",
+                        )
+                        .bind(facility.as_str())
+                        .bind(&k)
+                        .execute(&mut **tx)
+                        .await?;
+                        k
+                    }
+                };
+                hex::decode(&k).map_err(|e| corrupt(format!("phishing key: {e}")))
+            })
+        })
+        .await
     }
 
     /// Store an imported campaign (pseudonymised targets and events) in one transaction.
@@ -344,85 +363,88 @@ impl Store {
         replace: bool,
         actor: &Actor,
     ) -> Result<String> {
-        let mut tx = self.pool.begin().await?;
-        ensure_facility(&mut tx, facility).await?;
-        if let Some(sid) = source_id {
-            let old: Option<String> = sqlx::query_scalar(
-                "SELECT id FROM phishing_campaigns WHERE facility = $1 AND source_id = $2",
-            )
-            .bind(facility.as_str())
-            .bind(sid)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(old) = old {
-                if !replace {
-                    return Err(StoreError::Conflict(format!(
-                        "phishing campaign {sid} (use --replace)"
-                    )));
+        self.write(|tx| {
+            Box::pin(async move {
+                ensure_facility(tx, facility).await?;
+                if let Some(sid) = source_id {
+                    let old: Option<String> = sqlx::query_scalar(
+                        "SELECT id FROM phishing_campaigns WHERE facility = $1 AND source_id = $2",
+                    )
+                    .bind(facility.as_str())
+                    .bind(sid)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                    if let Some(old) = old {
+                        if !replace {
+                            return Err(StoreError::Conflict(format!(
+                                "phishing campaign {sid} (use --replace)"
+                            )));
+                        }
+                        for t in ["phishing_events", "phishing_targets"] {
+                            sqlx::query(&format!("DELETE FROM {t} WHERE campaign_id = $1"))
+                                .bind(&old)
+                                .execute(&mut **tx)
+                                .await?;
+                        }
+                        sqlx::query("DELETE FROM phishing_campaigns WHERE id = $1")
+                            .bind(&old)
+                            .execute(&mut **tx)
+                            .await?;
+                    }
                 }
-                for t in ["phishing_events", "phishing_targets"] {
-                    sqlx::query(&format!("DELETE FROM {t} WHERE campaign_id = $1"))
-                        .bind(&old)
-                        .execute(&mut *tx)
+                let id = new_id();
+                let launched = targets
+                    .iter()
+                    .filter_map(|t| t.send_at)
+                    .chain(events.iter().map(|e| e.at))
+                    .min();
+                sqlx::query("INSERT INTO phishing_campaigns (id, facility, source_id, name, launched_us, imported_us, formats) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(&id)
+                    .bind(facility.as_str())
+                    .bind(source_id.map(str::to_owned))
+                    .bind(name)
+                    .bind(launched.map(|t| t.as_microsecond()))
+                    .bind(now_us())
+                    .bind(formats)
+                    .execute(&mut **tx)
+                    .await?;
+                for t in targets {
+                    sqlx::query("INSERT INTO phishing_targets (campaign_id, key, department, stage, reported, send_us) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(&id)
+                        .bind(&t.key)
+                        .bind(&t.department)
+                        .bind(t.stage.as_str())
+                        .bind(i64::from(t.reported))
+                        .bind(t.send_at.map(|s| s.as_microsecond()))
+                        .execute(&mut **tx)
                         .await?;
                 }
-                sqlx::query("DELETE FROM phishing_campaigns WHERE id = $1")
-                    .bind(&old)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        let id = new_id();
-        let launched = targets
-            .iter()
-            .filter_map(|t| t.send_at)
-            .chain(events.iter().map(|e| e.at))
-            .min();
-        sqlx::query("INSERT INTO phishing_campaigns (id, facility, source_id, name, launched_us, imported_us, formats) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&id)
-            .bind(facility.as_str())
-            .bind(source_id.map(str::to_owned))
-            .bind(name)
-            .bind(launched.map(|t| t.as_microsecond()))
-            .bind(now_us())
-            .bind(formats)
-            .execute(&mut *tx)
-            .await?;
-        for t in targets {
-            sqlx::query("INSERT INTO phishing_targets (campaign_id, key, department, stage, reported, send_us) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(&id)
-                .bind(&t.key)
-                .bind(&t.department)
-                .bind(t.stage.as_str())
-                .bind(i64::from(t.reported))
-                .bind(t.send_at.map(|s| s.as_microsecond()))
-                .execute(&mut *tx)
+                for (i, e) in events.iter().enumerate() {
+                    sqlx::query("INSERT INTO phishing_events (campaign_id, seq, key, at_us, kind, user_agent, ip) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                        .bind(&id)
+                        .bind(i as i64)
+                        .bind(&e.key)
+                        .bind(e.at.as_microsecond())
+                        .bind(e.kind.as_str())
+                        .bind(e.user_agent.clone())
+                        .bind(e.ip.clone())
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                let details = serde_json::json!({ "id": id, "source_id": source_id, "name": name, "formats": formats,
+                    "targets": targets.len(), "events": events.len(), "replace": replace });
+                append(
+                    tx,
+                    actor,
+                    "phishing.import",
+                    facility.as_str(),
+                    &details.to_string(),
+                )
                 .await?;
-        }
-        for (i, e) in events.iter().enumerate() {
-            sqlx::query("INSERT INTO phishing_events (campaign_id, seq, key, at_us, kind, user_agent, ip) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(&id)
-                .bind(i as i64)
-                .bind(&e.key)
-                .bind(e.at.as_microsecond())
-                .bind(e.kind.as_str())
-                .bind(e.user_agent.clone())
-                .bind(e.ip.clone())
-                .execute(&mut *tx)
-                .await?;
-        }
-        let details = serde_json::json!({ "id": id, "source_id": source_id, "name": name, "formats": formats,
-            "targets": targets.len(), "events": events.len(), "replace": replace });
-        append(
-            &mut tx,
-            actor,
-            "phishing.import",
-            facility.as_str(),
-            &details.to_string(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(id)
+                Ok(id)
+            })
+        })
+        .await
     }
 
     /// Campaigns of a facility, oldest launch first.
@@ -498,43 +520,47 @@ impl Store {
         actor: &Actor,
     ) -> Result<()> {
         let content = serde_json::to_string(register).map_err(corrupt)?;
-        let mut tx = self.pool.begin().await?;
-        ensure_facility(&mut tx, facility).await?;
-        sqlx::query("DELETE FROM risk_registers WHERE facility = $1")
-            .bind(facility.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO risk_registers (facility, content, imported_us) VALUES ($1, $2, $3)",
-        )
-        .bind(facility.as_str())
-        .bind(&content)
-        .bind(now_us())
-        .execute(&mut *tx)
-        .await?;
-        let details = serde_json::json!({ "source": source, "scenarios": register.scenarios.len(),
-            "feared_events": register.feared_events.len(), "reviewed": register.reviewed.map(|d| d.to_string()) });
-        append(
-            &mut tx,
-            actor,
-            "risk.import",
-            facility.as_str(),
-            &details.to_string(),
-        )
-        .await?;
-        if let Some(d) = register.reviewed {
-            insert_review(
-                &mut tx,
-                facility,
-                d,
-                &actor.0,
-                Some("date of the imported register"),
-                actor,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        let content = &content;
+        self.write(|tx| {
+            Box::pin(async move {
+                ensure_facility(tx, facility).await?;
+                sqlx::query("DELETE FROM risk_registers WHERE facility = $1")
+                    .bind(facility.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO risk_registers (facility, content, imported_us) VALUES ($1, $2, $3)",
+                )
+                .bind(facility.as_str())
+                .bind(content)
+                .bind(now_us())
+                .execute(&mut **tx)
+                .await?;
+                let details = serde_json::json!({ "source": source, "scenarios": register.scenarios.len(),
+                    "feared_events": register.feared_events.len(), "reviewed": register.reviewed.map(|d| d.to_string()) });
+                append(
+                    tx,
+                    actor,
+                    "risk.import",
+                    facility.as_str(),
+                    &details.to_string(),
+                )
+                .await?;
+                if let Some(d) = register.reviewed {
+                    insert_review(
+                        tx,
+                        facility,
+                        d,
+                        &actor.0,
+                        Some("date of the imported register"),
+                        actor,
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     pub async fn register(&self, facility: &Finess) -> Result<Option<Register>> {
@@ -555,11 +581,14 @@ impl Store {
         note: Option<&str>,
         actor: &Actor,
     ) -> Result<String> {
-        let mut tx = self.pool.begin().await?;
-        ensure_facility(&mut tx, facility).await?;
-        let id = insert_review(&mut tx, facility, on, reviewer, note, actor).await?;
-        tx.commit().await?;
-        Ok(id)
+        self.write(|tx| {
+            Box::pin(async move {
+                ensure_facility(tx, facility).await?;
+                let id = insert_review(tx, facility, on, reviewer, note, actor).await?;
+                Ok(id)
+            })
+        })
+        .await
     }
 
     pub async fn register_reviews(&self, facility: &Finess) -> Result<Vec<RiskReview>> {
@@ -582,7 +611,7 @@ impl Store {
 }
 
 async fn insert_review(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tx: &mut WriteTx<'_>,
     facility: &Finess,
     on: Date,
     reviewer: &str,

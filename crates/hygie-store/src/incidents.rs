@@ -3,23 +3,15 @@
 //! `incident/<id>` in the same transaction. The entry carries the record's digest, so an edit
 //! of the stored record outside Hygie shows as a mismatch with the journal.
 
-use crate::journal::{Actor, append};
+use crate::journal::{Actor, WriteTx, append};
 use crate::{Result, Store, StoreError, now_us};
 use hygie_core::Finess;
 use hygie_incident::Incident;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 /// The journal subject of an incident.
 pub fn incident_subject(id: &str) -> String {
     format!("incident/{id}")
-}
-
-/// Take the journal's write lock first, so ids and read-modify-write cycles are serialised.
-async fn lock(tx: &mut Transaction<'_, Any>) -> Result<()> {
-    sqlx::query("UPDATE journal_head SET seq = seq WHERE id = 1")
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 fn parse_record(id: &str, json: &str) -> Result<Incident> {
@@ -32,7 +24,7 @@ fn to_json(inc: &Incident) -> Result<String> {
 }
 
 async fn write_sendings(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut WriteTx<'_>,
     inc: &Incident,
     from: usize,
     seq: i64,
@@ -86,122 +78,139 @@ pub struct StoredSending {
 impl Store {
     /// Create an incident: `build` receives the new id (`INC-00001`...) and returns the record.
     /// The facility must exist. Journalled as `incident.open`.
-    pub async fn create_incident<E: From<StoreError>>(
+    pub async fn create_incident<E: From<StoreError> + Send>(
         &self,
         facility: &Finess,
         actor: &Actor,
-        build: impl FnOnce(String) -> std::result::Result<Incident, E>,
+        build: impl FnOnce(String) -> std::result::Result<Incident, E> + Send,
     ) -> std::result::Result<Incident, E> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
-        lock(&mut tx).await?;
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT finess FROM facilities WHERE finess = $1")
+        // The domain's error aborts without a retry: the body returns it inside `Ok`, before
+        // anything is written.
+        let mut build = Some(build);
+        self.write(|tx| {
+            let build = build.take();
+            Box::pin(async move {
+                let Some(build) = build else {
+                    return Err(StoreError::Invalid("incident creation tried twice".into()));
+                };
+                let exists: Option<String> =
+                    sqlx::query_scalar("SELECT finess FROM facilities WHERE finess = $1")
+                        .bind(facility.as_str())
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                if exists.is_none() {
+                    return Err(StoreError::NotFound(format!("facility {facility}")));
+                }
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents")
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let id = format!("INC-{:05}", n + 1);
+                let inc = match build(id.clone()) {
+                    Ok(inc) => inc,
+                    Err(e) => return Ok(Err(e)),
+                };
+                if inc.id != id || inc.facts.facility != facility.as_str() {
+                    return Err(StoreError::Corrupt(
+                        "incident built with another id or facility".into(),
+                    ));
+                }
+                let now = now_us();
+                sqlx::query(
+                    "INSERT INTO incidents (id, facility, title, status, breach, awareness_us, record, digest, opened_us, updated_us) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&inc.id)
                 .bind(facility.as_str())
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(StoreError::from)?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound(format!("facility {facility}")).into());
-        }
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents")
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-        let id = format!("INC-{:05}", n + 1);
-        let inc = build(id.clone())?;
-        if inc.id != id || inc.facts.facility != facility.as_str() {
-            return Err(
-                StoreError::Corrupt("incident built with another id or facility".into()).into(),
-            );
-        }
-        let now = now_us();
-        sqlx::query(
-            "INSERT INTO incidents (id, facility, title, status, breach, awareness_us, record, digest, opened_us, updated_us) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&inc.id)
-        .bind(facility.as_str())
-        .bind(&inc.facts.title)
-        .bind(inc.status.as_str())
-        .bind(inc.facts.personal_data_breach.as_str())
-        .bind(inc.facts.awareness.timestamp().as_microsecond())
-        .bind(to_json(&inc)?)
-        .bind(inc.digest())
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        let details = serde_json::json!({
-            "facility": facility.as_str(),
-            "title": inc.facts.title,
-            "awareness": hygie_incident::clock::rfc3339(&inc.facts.awareness),
-            "facts": inc.facts,
-            "digest": inc.digest(),
-        });
-        append(
-            &mut tx,
-            actor,
-            "incident.open",
-            &incident_subject(&inc.id),
-            &details.to_string(),
-        )
-        .await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(inc)
+                .bind(&inc.facts.title)
+                .bind(inc.status.as_str())
+                .bind(inc.facts.personal_data_breach.as_str())
+                .bind(inc.facts.awareness.timestamp().as_microsecond())
+                .bind(to_json(&inc)?)
+                .bind(inc.digest())
+                .bind(now)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                let details = serde_json::json!({
+                    "facility": facility.as_str(),
+                    "title": inc.facts.title,
+                    "awareness": hygie_incident::clock::rfc3339(&inc.facts.awareness),
+                    "facts": inc.facts,
+                    "digest": inc.digest(),
+                });
+                append(
+                    tx,
+                    actor,
+                    "incident.open",
+                    &incident_subject(&inc.id),
+                    &details.to_string(),
+                )
+                .await?;
+                Ok(Ok(inc))
+            })
+        })
+        .await?
     }
 
     /// Change an incident: `change` mutates the record and returns the journal details of the
     /// change (the store adds the new digest). Nothing is written when `change` fails.
-    pub async fn update_incident<E: From<StoreError>>(
+    pub async fn update_incident<E: From<StoreError> + Send>(
         &self,
         id: &str,
         actor: &Actor,
         action: &str,
-        change: impl FnOnce(&mut Incident) -> std::result::Result<serde_json::Value, E>,
+        change: impl FnOnce(&mut Incident) -> std::result::Result<serde_json::Value, E> + Send,
     ) -> std::result::Result<Incident, E> {
-        let mut tx = self.pool.begin().await.map_err(StoreError::from)?;
-        lock(&mut tx).await?;
-        let json: Option<String> = sqlx::query_scalar("SELECT record FROM incidents WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
-        let Some(json) = json else {
-            return Err(StoreError::NotFound(format!("incident {id}")).into());
-        };
-        let mut inc = parse_record(id, &json)?;
-        let sent_before = inc.sendings.len();
-        let mut details = change(&mut inc)?;
-        let digest = inc.digest();
-        if let serde_json::Value::Object(m) = &mut details {
-            m.insert("digest".into(), serde_json::Value::String(digest.clone()));
-        }
-        let seq = append(
-            &mut tx,
-            actor,
-            action,
-            &incident_subject(id),
-            &details.to_string(),
-        )
-        .await?;
-        write_sendings(&mut tx, &inc, sent_before, seq, actor).await?;
-        sqlx::query(
-            "UPDATE incidents SET title = $1, status = $2, breach = $3, awareness_us = $4, record = $5, digest = $6, updated_us = $7 WHERE id = $8",
-        )
-        .bind(&inc.facts.title)
-        .bind(inc.status.as_str())
-        .bind(inc.facts.personal_data_breach.as_str())
-        .bind(inc.facts.awareness.timestamp().as_microsecond())
-        .bind(to_json(&inc)?)
-        .bind(&digest)
-        .bind(now_us())
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(inc)
+        let mut change = Some(change);
+        self.write(|tx| {
+            let change = change.take();
+            Box::pin(async move {
+                let Some(change) = change else {
+                    return Err(StoreError::Invalid("incident change tried twice".into()));
+                };
+                let json: Option<String> = sqlx::query_scalar("SELECT record FROM incidents WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                let Some(json) = json else {
+                    return Err(StoreError::NotFound(format!("incident {id}")));
+                };
+                let mut inc = parse_record(id, &json)?;
+                let sent_before = inc.sendings.len();
+                let mut details = match change(&mut inc) {
+                    Ok(d) => d,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let digest = inc.digest();
+                if let serde_json::Value::Object(m) = &mut details {
+                    m.insert("digest".into(), serde_json::Value::String(digest.clone()));
+                }
+                let seq = append(
+                    tx,
+                    actor,
+                    action,
+                    &incident_subject(id),
+                    &details.to_string(),
+                )
+                .await?;
+                write_sendings(tx, &inc, sent_before, seq, actor).await?;
+                sqlx::query(
+                    "UPDATE incidents SET title = $1, status = $2, breach = $3, awareness_us = $4, record = $5, digest = $6, updated_us = $7 WHERE id = $8",
+                )
+                .bind(&inc.facts.title)
+                .bind(inc.status.as_str())
+                .bind(inc.facts.personal_data_breach.as_str())
+                .bind(inc.facts.awareness.timestamp().as_microsecond())
+                .bind(to_json(&inc)?)
+                .bind(&digest)
+                .bind(now_us())
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+                Ok(Ok(inc))
+            })
+        })
+        .await?
     }
 
     pub async fn incident(&self, id: &str) -> Result<Incident> {

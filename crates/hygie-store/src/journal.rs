@@ -1,8 +1,21 @@
-//! The hash-chained journal of every change.
+//! The hash-chained journal of every change, and the one write path of the store.
+//!
+//! Every write runs in `Store::write`: `begin_write` opens the transaction with an update of the
+//! journal head, so the write lock is taken before anything is read (SQLite's RESERVED lock,
+//! waited for up to `busy_timeout`; PostgreSQL's row lock on the head, waited for without limit).
+//! Writers therefore queue in one order and the chain never forks; a start or a transaction
+//! that still lost a race is retried a few times after short, spread pauses, and a write that
+//! fails all the same returns its error. `append` takes the `WriteTx` that only `begin_write`
+//! makes, so no entry is chained outside the lock. Unjournalled writes (session rows, login
+//! counters, TOTP steps, cached dashboard views) use the same path and say why where they do.
 
 use crate::{Result, Store, StoreError};
 use hygie_core::journal::{self, ChainBreak, JournalEntry, NewEntry};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
 
 /// Who made a change: `cli:root`, `web:alice`, `token:backup-agent`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,20 +30,113 @@ impl Actor {
     }
 }
 
+/// A write transaction that holds the store's write lock. Only [`begin_write`] makes one and
+/// [`append`] takes one, so a journal entry cannot be written outside the lock.
+///
+/// The lifetime `'a` is the scope of what a [`Store::write`] body borrows: `&'t mut WriteTx<'a>`
+/// implies `'a: 't`, so the body's future may hold the caller's references.
+pub(crate) struct WriteTx<'a> {
+    tx: Transaction<'static, Any>,
+    _scope: PhantomData<&'a ()>,
+}
+
+impl Deref for WriteTx<'_> {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTx<'_> {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// How many times a write that lost a race is tried again.
+const RETRIES: u32 = 6;
+
 /// Begin a write transaction. Its first statement updates the journal head, which takes the
 /// write lock at once (SQLite's RESERVED lock, PostgreSQL's row lock): concurrent writers queue
-/// there instead of failing later when a read snapshot cannot be upgraded, and the chain never forks.
-pub(crate) async fn begin_write(pool: &sqlx::AnyPool) -> Result<Transaction<'static, Any>> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE journal_head SET seq = seq WHERE id = 1")
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+/// there (SQLite's `busy_timeout` waits, PostgreSQL's row lock waits) instead of failing later
+/// when a read snapshot cannot be upgraded, and the chain never forks. A start that still lost
+/// the race is tried again after a short pause.
+pub(crate) async fn begin_write<'a>(pool: &AnyPool) -> Result<WriteTx<'a>> {
+    let mut attempt = 0;
+    loop {
+        let started = async {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE journal_head SET seq = seq WHERE id = 1")
+                .execute(&mut *tx)
+                .await?;
+            Ok::<_, StoreError>(tx)
+        }
+        .await;
+        match started {
+            Ok(tx) => {
+                return Ok(WriteTx {
+                    tx,
+                    _scope: PhantomData,
+                });
+            }
+            Err(e) if attempt < RETRIES && e.is_contention() => {
+                attempt += 1;
+                pause(attempt).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The future a [`Store::write`] body returns.
+pub(crate) type TxFuture<'t, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 't>>;
+
+/// A short, growing pause before trying a write again, spread so that writers that collided do
+/// not collide again.
+async fn pause(attempt: u32) {
+    let base = 10u64 << attempt.min(6);
+    let spread = u64::from(jiff::Timestamp::now().subsec_nanosecond().unsigned_abs()) % base;
+    tokio::time::sleep(std::time::Duration::from_millis(base + spread)).await;
+}
+
+impl Store {
+    /// Run `body` in a write transaction and commit it: the one way the store writes.
+    ///
+    /// The lock is taken first, so writers queue. A body that fails rolls back; a transaction
+    /// that still lost a race (SQLite busy, PostgreSQL serialization failure or deadlock) is run
+    /// again from the start, a bounded number of times, so `body` must only write through `tx`.
+    /// A change the journal must see calls [`append`] inside `body`; the few writes that are not
+    /// journalled (sessions, login counters, cached views) say why where they call this.
+    pub(crate) async fn write<'a, T, F>(&self, mut body: F) -> Result<T>
+    where
+        F: for<'t> FnMut(&'t mut WriteTx<'a>) -> TxFuture<'t, T> + Send,
+        T: Send,
+    {
+        let mut attempt = 0;
+        loop {
+            let mut tx = begin_write(&self.pool).await?;
+            let outcome = match body(&mut tx).await {
+                Ok(v) => tx.tx.commit().await.map(|()| v).map_err(StoreError::from),
+                Err(e) => {
+                    // Rolled back at once, so the lock is not held while the error travels up.
+                    let _ = tx.tx.rollback().await;
+                    Err(e)
+                }
+            };
+            match outcome {
+                Err(e) if attempt < RETRIES && e.is_contention() => {
+                    attempt += 1;
+                    pause(attempt).await;
+                }
+                other => return other,
+            }
+        }
+    }
 }
 
 /// Append an entry inside a transaction opened by `begin_write`; returns its sequence number.
 pub(crate) async fn append(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut WriteTx<'_>,
     actor: &Actor,
     action: &str,
     subject: &str,
@@ -97,10 +203,8 @@ impl Store {
         subject: &str,
         details: &str,
     ) -> Result<i64> {
-        let mut tx = begin_write(&self.pool).await?;
-        let seq = append(&mut tx, actor, action, subject, details).await?;
-        tx.commit().await?;
-        Ok(seq)
+        self.write(|tx| Box::pin(async move { append(tx, actor, action, subject, details).await }))
+            .await
     }
 
     /// Entries in sequence order; `subject_prefix` narrows to one facility or object.

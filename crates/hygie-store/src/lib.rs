@@ -7,29 +7,31 @@
 //! - SQL is written once for both backends (`$N` parameters, portable types); only the DDL differs,
 //!   in `migrations/sqlite` and `migrations/postgres`.
 
+//!
+//! Modules by feature: `plan` (facilities, declarations, evidence, check runs and the dashboard
+//! views), `access` (users, sessions, API tokens, scoped access), `incidents`, `alerts`,
+//! `governance`; `journal` holds the one write path, `rows` the row decoding they share.
+
+mod access;
 mod alerts;
-mod checks;
-mod current;
-mod evidence;
-mod facilities;
 mod governance;
 mod incidents;
 mod journal;
-mod scoped;
-mod users;
-mod views;
+mod plan;
+mod rows;
 
+pub use access::scoped::{Access, Scoped};
+pub use access::sessions::{Session, SessionStage};
+pub use access::tokens::{ApiToken, TokenAccess};
+pub use access::users::{Binding, Credentials, NewUser, Role, User};
 pub use alerts::AlertRecord;
-pub use checks::RunHeader;
-pub use evidence::{EvidenceItem, EvidenceKind};
-pub use facilities::DeclarationRecord;
 pub use governance::{CampaignRecord, RiskReview, RoleRecord};
 pub use incidents::{StoredSending, incident_subject};
 pub use journal::{Actor, Facilities, JournalCheck};
-pub use scoped::{Access, Scoped};
-pub use users::{
-    ApiToken, Binding, Credentials, NewUser, Role, Session, SessionStage, TokenAccess, User,
-};
+pub use plan::checks::RunHeader;
+pub use plan::evidence::{EvidenceItem, EvidenceKind};
+pub use plan::facilities::DeclarationRecord;
+pub(crate) use rows::{now_us, ts_from_us};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
@@ -58,6 +60,25 @@ pub enum StoreError {
     UnsupportedUrl(String),
 }
 
+impl StoreError {
+    /// Whether the write lost a race with another writer and may succeed when tried again:
+    /// SQLite busy or locked (past `busy_timeout`, or a snapshot that could not be upgraded),
+    /// PostgreSQL serialization failure or deadlock.
+    pub fn is_contention(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(e)) = self else {
+            return false;
+        };
+        match e.code().as_deref() {
+            // SQLite reports extended codes: the primary code is the low byte.
+            Some(code) if code.bytes().all(|b| b.is_ascii_digit()) => {
+                matches!(code.parse::<u32>().map(|c| c & 0xff), Ok(5 | 6))
+            }
+            Some("40001" | "40P01") => true,
+            _ => e.message().contains("database is locked"),
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The two backends.
@@ -74,7 +95,7 @@ pub struct Store {
     backend: Backend,
     /// Regional views already computed, each valid for one journal head: every change to the
     /// store appends to the journal, so a moved head means the view must be computed again.
-    region_views: std::sync::Arc<std::sync::Mutex<current::RegionViews>>,
+    region_views: std::sync::Arc<std::sync::Mutex<plan::current::RegionViews>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -103,6 +124,9 @@ impl Store {
             .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
+                    // Every pooled connection waits up to 10 s for the write lock (the busy handler
+                    // also runs for the first write of `journal::begin_write`, which holds no read
+                    // snapshot yet) before a write is reported busy and retried.
                     if backend == Backend::Sqlite {
                         conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;").await?;
                     }
@@ -153,22 +177,33 @@ impl Store {
 
     /// Record the catalogue version the store is used with (journalled when it changes).
     pub async fn set_catalog_version(&self, version: &str, actor: &Actor) -> Result<bool> {
-        let current = self.meta("catalog_version").await?;
-        if current.as_deref() == Some(version) {
+        // Every command calls this: the usual case (no change) takes no lock.
+        if self.meta("catalog_version").await?.as_deref() == Some(version) {
             return Ok(false);
         }
-        let mut tx = crate::journal::begin_write(&self.pool).await?;
-        let details = serde_json::json!({ "from": current, "to": version }).to_string();
-        journal::append(&mut tx, actor, "catalog.load", version, &details).await?;
-        sqlx::query("DELETE FROM meta WHERE key = 'catalog_version'")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('catalog_version', $1)")
-            .bind(version)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(true)
+        self.write(|tx| {
+            Box::pin(async move {
+                // Read again under the lock: two processes loading the same version journal it once.
+                let current: Option<String> =
+                    sqlx::query_scalar("SELECT value FROM meta WHERE key = 'catalog_version'")
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                if current.as_deref() == Some(version) {
+                    return Ok(false);
+                }
+                let details = serde_json::json!({ "from": current, "to": version }).to_string();
+                journal::append(tx, actor, "catalog.load", version, &details).await?;
+                sqlx::query("DELETE FROM meta WHERE key = 'catalog_version'")
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query("INSERT INTO meta (key, value) VALUES ('catalog_version', $1)")
+                    .bind(version)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(true)
+            })
+        })
+        .await
     }
 }
 
@@ -184,15 +219,6 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_owned(),
     }
-}
-
-pub(crate) fn now_us() -> i64 {
-    jiff::Timestamp::now().as_microsecond()
-}
-
-pub(crate) fn ts_from_us(us: i64) -> Result<jiff::Timestamp> {
-    jiff::Timestamp::from_microsecond(us)
-        .map_err(|e| StoreError::Corrupt(format!("timestamp {us}: {e}")))
 }
 
 #[cfg(test)]

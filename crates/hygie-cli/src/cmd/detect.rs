@@ -250,6 +250,9 @@ impl Printer {
     }
 }
 
+/// Alerts written to the store in one transaction.
+const FLUSH_EVERY: usize = 500;
+
 pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
     let facility = a.facility.as_deref().map(Finess::parse).transpose()?;
     let mut printer = Printer::new(ctx.format)?;
@@ -300,18 +303,34 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
                     eprint!("\r\x1b[2K");
                 });
             }
+            // A batch the store refused (after its own retries) is kept, reported at once and
+            // written with the next one; what is still unsaved at the end fails the command.
+            let flush_at = std::cell::Cell::new(FLUSH_EVERY);
             let mut flush = |pending: &mut Vec<AlertRecord>,
                              store_err: &mut Option<anyhow::Error>| {
-                if let (Some(store), Some(f)) = (&store, &facility)
-                    && store_err.is_none()
-                    && !pending.is_empty()
-                {
-                    match handle.block_on(store.record_alerts(f, pending, &actor)) {
-                        Ok(n) => stored += n,
-                        Err(e) => *store_err = Some(e.into()),
+                let (Some(store), Some(f)) = (&store, &facility) else {
+                    pending.clear();
+                    return;
+                };
+                if pending.is_empty() {
+                    return;
+                }
+                match handle.block_on(store.record_alerts(f, pending, &actor)) {
+                    Ok(n) => {
+                        stored += n;
+                        pending.clear();
+                        *store_err = None;
+                    }
+                    Err(e) => {
+                        eprintln!(
+                            "error: {} alerts not saved yet, kept for a retry / {} alertes non enregistrées, gardées pour un nouvel essai: {e}",
+                            pending.len(),
+                            pending.len()
+                        );
+                        *store_err = Some(e.into());
                     }
                 }
-                pending.clear();
+                flush_at.set(pending.len() + FLUSH_EVERY);
             };
             let s = run(
                 &detector,
@@ -327,7 +346,7 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
                         print_err = Some(e);
                     }
                     pending.push(rec);
-                    if pending.len() >= 500 {
+                    if pending.len() >= flush_at.get() {
                         flush(&mut pending, &mut store_err);
                     }
                 },
@@ -366,7 +385,11 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
         summary.alerts
     );
     if let Some(e) = store_err {
-        return Err(e);
+        return Err(e.context(format!(
+            "{} alerts not saved / {} alertes non enregistrées",
+            pending.len(),
+            pending.len()
+        )));
     }
     if let Some(f) = &facility {
         eprintln!("{stored} new alerts stored for {f} / {stored} nouvelles alertes enregistrées");

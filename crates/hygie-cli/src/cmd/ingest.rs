@@ -43,12 +43,12 @@ struct StoreSink {
 }
 
 impl AlertSink for StoreSink {
-    fn deliver(&mut self, updates: Vec<Pushed>) -> BoxFuture<'_, Result<(), String>> {
+    fn deliver<'a>(&'a mut self, updates: &'a [Pushed]) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let records: Vec<_> = updates
-                .into_iter()
+                .iter()
                 .map(|u| match u {
-                    Pushed::Opened(a) | Pushed::Repeated(a) => to_record(a),
+                    Pushed::Opened(a) | Pushed::Repeated(a) => to_record(a.clone()),
                 })
                 .collect();
             self.store
@@ -57,6 +57,13 @@ impl AlertSink for StoreSink {
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         })
+    }
+
+    fn unsaved(&mut self, count: usize, error: &str) {
+        eprintln!(
+            "error: {count} alert updates not saved yet, kept and tried again with the next batch / \
+             {count} mises à jour d'alertes non enregistrées, gardées pour un nouvel essai: {error}"
+        );
     }
 }
 

@@ -8,6 +8,8 @@ use hygie_core::{
 use hygie_store::{Actor, JournalCheck, Store, StoreError};
 use hygie_testkit::TestDb;
 
+mod contention;
+
 fn date(s: &str) -> jiff::civil::Date {
     s.parse().expect("test date")
 }

@@ -1,8 +1,8 @@
 //! Evidence: files stored content-addressed by SHA-256 (in the database, so that every `hygie
 //! serve` instance sees them), or links.
 
-use crate::facilities::ensure_facility;
 use crate::journal::{Actor, append};
+use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us, ts_from_us};
 use hygie_core::{Finess, MeasureId};
 use sha2::{Digest, Sha256};
@@ -42,56 +42,60 @@ impl Store {
         actor: &Actor,
     ) -> Result<EvidenceItem> {
         let sha = hex::encode(Sha256::digest(content));
+        let sha = &sha;
         let size = i64::try_from(content.len())
             .map_err(|_| StoreError::Corrupt("file too large".into()))?;
-        let mut tx = crate::journal::begin_write(&self.pool).await?;
-        ensure_facility(&mut tx, facility).await?;
-        let known: Option<String> =
-            sqlx::query_scalar("SELECT sha256 FROM evidence_blobs WHERE sha256 = $1")
-                .bind(&sha)
-                .fetch_optional(&mut *tx)
+        self.write(|tx| {
+            Box::pin(async move {
+                ensure_facility(tx, facility).await?;
+                let known: Option<String> =
+                    sqlx::query_scalar("SELECT sha256 FROM evidence_blobs WHERE sha256 = $1")
+                        .bind(sha)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                if known.is_none() {
+                    sqlx::query("INSERT INTO evidence_blobs (sha256, size, content) VALUES ($1, $2, $3)")
+                        .bind(sha)
+                        .bind(size)
+                        .bind(content.to_vec())
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                let details = serde_json::json!({ "file_name": file_name, "sha256": sha, "size": size });
+                let seq = append(
+                    tx,
+                    actor,
+                    "evidence.add",
+                    &format!("{facility}/{measure}"),
+                    &details.to_string(),
+                )
                 .await?;
-        if known.is_none() {
-            sqlx::query("INSERT INTO evidence_blobs (sha256, size, content) VALUES ($1, $2, $3)")
-                .bind(&sha)
-                .bind(size)
-                .bind(content.to_vec())
-                .execute(&mut *tx)
-                .await?;
-        }
-        let details = serde_json::json!({ "file_name": file_name, "sha256": sha, "size": size });
-        let seq = append(
-            &mut tx,
-            actor,
-            "evidence.add",
-            &format!("{facility}/{measure}"),
-            &details.to_string(),
-        )
-        .await?;
-        let at = now_us();
-        sqlx::query("INSERT INTO evidence (seq, facility, measure, kind, sha256, file_name, size, url, at_us, actor) VALUES ($1, $2, $3, 'file', $4, $5, $6, NULL, $7, $8)")
-            .bind(seq)
-            .bind(facility.as_str())
-            .bind(measure.as_str())
-            .bind(&sha)
-            .bind(file_name)
-            .bind(size)
-            .bind(at)
-            .bind(&actor.0)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(EvidenceItem {
-            seq,
-            measure: measure.clone(),
-            kind: EvidenceKind::File {
-                sha256: sha,
-                file_name: file_name.to_owned(),
-                size,
-            },
-            added_at: ts_from_us(at)?,
-            added_by: actor.0.clone(),
+                let at = now_us();
+                sqlx::query("INSERT INTO evidence (seq, facility, measure, kind, sha256, file_name, size, url, at_us, actor) VALUES ($1, $2, $3, 'file', $4, $5, $6, NULL, $7, $8)")
+                    .bind(seq)
+                    .bind(facility.as_str())
+                    .bind(measure.as_str())
+                    .bind(sha)
+                    .bind(file_name)
+                    .bind(size)
+                    .bind(at)
+                    .bind(&actor.0)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(EvidenceItem {
+                    seq,
+                    measure: measure.clone(),
+                    kind: EvidenceKind::File {
+                        sha256: sha.clone(),
+                        file_name: file_name.to_owned(),
+                        size,
+                    },
+                    added_at: ts_from_us(at)?,
+                    added_by: actor.0.clone(),
+                })
+            })
         })
+        .await
     }
 
     /// Record a link (to a document management system, a ticket...) as evidence.
@@ -102,37 +106,40 @@ impl Store {
         url: &str,
         actor: &Actor,
     ) -> Result<EvidenceItem> {
-        let mut tx = crate::journal::begin_write(&self.pool).await?;
-        ensure_facility(&mut tx, facility).await?;
-        let details = serde_json::json!({ "url": url });
-        let seq = append(
-            &mut tx,
-            actor,
-            "evidence.add",
-            &format!("{facility}/{measure}"),
-            &details.to_string(),
-        )
-        .await?;
-        let at = now_us();
-        sqlx::query("INSERT INTO evidence (seq, facility, measure, kind, sha256, file_name, size, url, at_us, actor) VALUES ($1, $2, $3, 'link', NULL, NULL, NULL, $4, $5, $6)")
-            .bind(seq)
-            .bind(facility.as_str())
-            .bind(measure.as_str())
-            .bind(url)
-            .bind(at)
-            .bind(&actor.0)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(EvidenceItem {
-            seq,
-            measure: measure.clone(),
-            kind: EvidenceKind::Link {
-                url: url.to_owned(),
-            },
-            added_at: ts_from_us(at)?,
-            added_by: actor.0.clone(),
+        self.write(|tx| {
+            Box::pin(async move {
+                ensure_facility(tx, facility).await?;
+                let details = serde_json::json!({ "url": url });
+                let seq = append(
+                    tx,
+                    actor,
+                    "evidence.add",
+                    &format!("{facility}/{measure}"),
+                    &details.to_string(),
+                )
+                .await?;
+                let at = now_us();
+                sqlx::query("INSERT INTO evidence (seq, facility, measure, kind, sha256, file_name, size, url, at_us, actor) VALUES ($1, $2, $3, 'link', NULL, NULL, NULL, $4, $5, $6)")
+                    .bind(seq)
+                    .bind(facility.as_str())
+                    .bind(measure.as_str())
+                    .bind(url)
+                    .bind(at)
+                    .bind(&actor.0)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(EvidenceItem {
+                    seq,
+                    measure: measure.clone(),
+                    kind: EvidenceKind::Link {
+                        url: url.to_owned(),
+                    },
+                    added_at: ts_from_us(at)?,
+                    added_by: actor.0.clone(),
+                })
+            })
         })
+        .await
     }
 
     /// Evidence of a facility, for one measure or all.

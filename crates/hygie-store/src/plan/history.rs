@@ -43,7 +43,7 @@ impl Store {
         .await?;
         for r in rows {
             let facility: String = r.try_get("facility")?;
-            let (measure, d) = crate::facilities::declaration_from_row(&r)?;
+            let (measure, d) = crate::rows::declaration_from_row(&r)?;
             decl.entry(facility)
                 .or_default()
                 .entry(measure)
@@ -65,7 +65,7 @@ impl Store {
         .await?;
         let mut runs: BTreeMap<String, Vec<CheckRun>> = BTreeMap::new();
         for r in rows {
-            crate::checks::push_run_row(&mut runs, &r)?;
+            crate::rows::push_run_row(&mut runs, &r)?;
         }
         let empty_decl = Declarations::new();
         Ok(facilities

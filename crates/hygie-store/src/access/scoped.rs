@@ -3,7 +3,8 @@
 //! not found (its existence is not revealed); an action the caller's role does not allow within
 //! the binding is refused as forbidden.
 
-use crate::users::{ApiToken, Binding, Role, TokenAccess, User};
+use crate::access::tokens::{ApiToken, TokenAccess};
+use crate::access::users::{Binding, Role, User};
 use crate::{Actor, DeclarationRecord, EvidenceItem, Result, Store, StoreError};
 use hygie_core::journal::JournalEntry;
 use hygie_core::plan::RegionStatus;

@@ -1,9 +1,9 @@
 //! Check runs: the results of automated audits, the source of measures' automatic status.
 
-use crate::facilities::ensure_facility;
 use crate::journal::{Actor, append};
+use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, ts_from_us};
-use hygie_core::{CheckRun, Finess, MeasureId, RuleOutcome, RuleResult, Severity};
+use hygie_core::{CheckRun, Finess, MeasureId, RuleOutcome, RuleResult};
 use sqlx::Row;
 
 /// A check run without its results: what a list of audits shows.
@@ -26,47 +26,50 @@ impl Store {
         summary: &serde_json::Value,
         actor: &Actor,
     ) -> Result<()> {
-        let mut tx = crate::journal::begin_write(&self.pool).await?;
-        ensure_facility(&mut tx, facility).await?;
-        sqlx::query("INSERT INTO check_runs (id, facility, source, at_us, summary) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&run.id)
-            .bind(facility.as_str())
-            .bind(&run.source)
-            .bind(run.at.as_microsecond())
-            .bind(summary.to_string())
-            .execute(&mut *tx)
-            .await?;
-        let mut failed = 0usize;
-        for r in &run.results {
-            if r.outcome == RuleOutcome::Fail {
-                failed += 1;
-            }
-            let measures: Vec<&str> = r.measures.iter().map(MeasureId::as_str).collect();
-            sqlx::query("INSERT INTO check_results (run_id, rule, severity, outcome, measures, objects) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(&run.id)
-                .bind(&r.rule)
-                .bind(r.severity.as_str())
-                .bind(match r.outcome {
-                    RuleOutcome::Pass => "pass",
-                    RuleOutcome::Fail => "fail",
-                })
-                .bind(serde_json::to_string(&measures).unwrap_or_default())
-                .bind(serde_json::to_string(&r.objects).unwrap_or_default())
-                .execute(&mut *tx)
+        self.write(|tx| {
+            Box::pin(async move {
+                ensure_facility(tx, facility).await?;
+                sqlx::query("INSERT INTO check_runs (id, facility, source, at_us, summary) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&run.id)
+                    .bind(facility.as_str())
+                    .bind(&run.source)
+                    .bind(run.at.as_microsecond())
+                    .bind(summary.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+                let mut failed = 0usize;
+                for r in &run.results {
+                    if r.outcome == RuleOutcome::Fail {
+                        failed += 1;
+                    }
+                    let measures: Vec<&str> = r.measures.iter().map(MeasureId::as_str).collect();
+                    sqlx::query("INSERT INTO check_results (run_id, rule, severity, outcome, measures, objects) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(&run.id)
+                        .bind(&r.rule)
+                        .bind(r.severity.as_str())
+                        .bind(match r.outcome {
+                            RuleOutcome::Pass => "pass",
+                            RuleOutcome::Fail => "fail",
+                        })
+                        .bind(serde_json::to_string(&measures).unwrap_or_default())
+                        .bind(serde_json::to_string(&r.objects).unwrap_or_default())
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                let details = serde_json::json!({ "run": run.id, "source": run.source, "rules": run.results.len(), "failed": failed });
+                let seq = append(
+                    tx,
+                    actor,
+                    "check.run",
+                    facility.as_str(),
+                    &details.to_string(),
+                )
                 .await?;
-        }
-        let details = serde_json::json!({ "run": run.id, "source": run.source, "rules": run.results.len(), "failed": failed });
-        let seq = append(
-            &mut tx,
-            actor,
-            "check.run",
-            facility.as_str(),
-            &details.to_string(),
-        )
-        .await?;
-        crate::current::ran(&mut tx, facility, run, seq).await?;
-        tx.commit().await?;
-        Ok(())
+                crate::plan::current::ran(tx, facility, run, seq).await?;
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Every run of a facility (optionally of one source), oldest first, with their results.
@@ -151,60 +154,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| rule_result_from_row(run_id, r))
+            .map(|r| crate::rows::rule_result_from_row(run_id, r))
             .collect()
     }
-}
-
-/// Decode one `check_results` row (columns rule, severity, outcome, measures, objects).
-/// Fold one row of a check run joined with one of its results (columns `facility`, `id`,
-/// `source`, `at_us` and the result's) into `runs`, grouped by facility. Rows come ordered by
-/// facility and run, so a run's results are consecutive.
-pub(crate) fn push_run_row(
-    runs: &mut std::collections::BTreeMap<String, Vec<CheckRun>>,
-    r: &sqlx::any::AnyRow,
-) -> Result<()> {
-    let facility: String = r.try_get("facility")?;
-    let id: String = r.try_get("id")?;
-    let list = runs.entry(facility).or_default();
-    if list.last().is_none_or(|run| run.id != id) {
-        list.push(CheckRun {
-            id: id.clone(),
-            source: r.try_get("source")?,
-            at: ts_from_us(r.try_get("at_us")?)?,
-            results: Vec::new(),
-        });
-    }
-    let result = rule_result_from_row(&id, r)?;
-    if let Some(run) = list.last_mut() {
-        run.results.push(result);
-    }
-    Ok(())
-}
-
-pub(crate) fn rule_result_from_row(run_id: &str, r: &sqlx::any::AnyRow) -> Result<RuleResult> {
-    let corrupt = |m: String| StoreError::Corrupt(format!("run {run_id}: {m}"));
-    let severity: String = r.try_get("severity")?;
-    let outcome: String = r.try_get("outcome")?;
-    let measures: String = r.try_get("measures")?;
-    let objects: String = r.try_get("objects")?;
-    let measures: Vec<String> =
-        serde_json::from_str(&measures).map_err(|e| corrupt(e.to_string()))?;
-    Ok(RuleResult {
-        rule: r.try_get("rule")?,
-        severity: severity
-            .parse::<Severity>()
-            .map_err(|e| corrupt(e.to_string()))?,
-        outcome: if outcome == "fail" {
-            RuleOutcome::Fail
-        } else {
-            RuleOutcome::Pass
-        },
-        measures: measures
-            .iter()
-            .map(|m| MeasureId::parse(m))
-            .collect::<Result<_, _>>()
-            .map_err(|e| corrupt(e.to_string()))?,
-        objects: serde_json::from_str(&objects).map_err(|e| corrupt(e.to_string()))?,
-    })
 }

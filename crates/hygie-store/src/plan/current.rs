@@ -16,18 +16,19 @@
 //! For a date before a facility's latest fact (replaying the past), reads fall back to the full
 //! recomputation from history, which stays the reference (`*_from_history`).
 
+use crate::journal::WriteTx;
 use crate::{Result, Store, StoreError};
 use hygie_core::plan::{self, RegionStatus, StatusSummary};
 use hygie_core::{
     Catalog, CheckRun, Declaration, Facility, FacilityStatus, Finess, MeasureId, Region,
 };
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 use std::collections::BTreeMap;
 
 /// Record, inside a write transaction, that a fact about `facility` dated `at_us` was written
 /// with journal sequence `seq`: the facility's version moves and trend points the fact changes go.
 pub(crate) async fn touch(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut WriteTx<'_>,
     facility: &Finess,
     seq: i64,
     at_us: i64,
@@ -53,7 +54,7 @@ pub(crate) async fn touch(
 
 /// Point `measure_current` at declaration `seq` when it is now the latest of its measure.
 pub(crate) async fn declared(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut WriteTx<'_>,
     facility: &Finess,
     measure: &MeasureId,
     seq: i64,
@@ -77,7 +78,7 @@ pub(crate) async fn declared(
 /// Point `source_current` at run `run_id` when it is now the latest of its source. Among runs at
 /// the same instant the smallest id counts, as in `plan::facility_status`.
 pub(crate) async fn ran(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut WriteTx<'_>,
     facility: &Finess,
     run: &CheckRun,
     seq: i64,
@@ -194,7 +195,7 @@ impl Store {
         .await?;
         for r in rows {
             let facility: String = r.try_get("facility")?;
-            let (measure, d) = crate::facilities::declaration_from_row(&r)?;
+            let (measure, d) = crate::rows::declaration_from_row(&r)?;
             out.declarations
                 .entry(facility)
                 .or_default()
@@ -210,7 +211,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         for r in rows {
-            crate::checks::push_run_row(&mut out.runs, &r)?;
+            crate::rows::push_run_row(&mut out.runs, &r)?;
         }
         Ok(out)
     }
@@ -306,35 +307,38 @@ impl Store {
         fingerprint: &str,
         points: &[(jiff::civil::Date, f64)],
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        // Locks the facility's state row (PostgreSQL waits for a concurrent writer, then sees
-        // its new version; SQLite serialises writers): the check and the inserts are atomic.
-        let same = sqlx::query(
-            "UPDATE facility_state SET version = version WHERE facility = $1 AND version = $2",
-        )
-        .bind(id.as_str())
-        .bind(version)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if same != 1 {
-            return Ok(());
-        }
-        for (d, score) in points {
-            sqlx::query(
-                "INSERT INTO facility_trend (facility, catalog, as_of, cutoff_us, score) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (facility, catalog, as_of) DO NOTHING",
-            )
-            .bind(id.as_str())
-            .bind(fingerprint)
-            .bind(d.to_string())
-            .bind(plan::end_of_day(*d).as_microsecond())
-            .bind(*score)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.write(|tx| {
+            Box::pin(async move {
+                // Locks the facility's state row (PostgreSQL waits for a concurrent writer, then sees
+                // its new version; SQLite serialises writers): the check and the inserts are atomic.
+                let same = sqlx::query(
+                    "UPDATE facility_state SET version = version WHERE facility = $1 AND version = $2",
+                )
+                .bind(id.as_str())
+                .bind(version)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if same != 1 {
+                    return Ok(());
+                }
+                for (d, score) in points {
+                    sqlx::query(
+                        "INSERT INTO facility_trend (facility, catalog, as_of, cutoff_us, score) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (facility, catalog, as_of) DO NOTHING",
+                    )
+                    .bind(id.as_str())
+                    .bind(fingerprint)
+                    .bind(d.to_string())
+                    .bind(plan::end_of_day(*d).as_microsecond())
+                    .bind(*score)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// The regional side-by-side view. On a date after every facility's latest fact it reads one
@@ -401,7 +405,7 @@ impl Store {
         let mut summaries: Vec<Option<StatusSummary>> = Vec::with_capacity(rows.len());
         let mut stale: Vec<(usize, i64)> = Vec::new();
         for r in &rows {
-            let f = crate::facilities::row_to_facility(r)?;
+            let f = crate::rows::row_to_facility(r)?;
             let version: Option<i64> = r.try_get("version")?;
             let latest: Option<i64> = r.try_get("latest_us")?;
             let (Some(version), Some(latest)) = (version, latest) else {
@@ -466,23 +470,26 @@ impl Store {
         fingerprint: &str,
         fresh: &[(Finess, i64, StatusSummary)],
     ) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        for (id, version, s) in fresh {
-            let body = serde_json::to_string(s)
-                .map_err(|e| StoreError::Invalid(format!("summary of {id}: {e}")))?;
-            sqlx::query(
-                "UPDATE facility_state SET summary = $1, summary_version = $2, summary_catalog = $3 \
-                 WHERE facility = $4 AND version = $2",
-            )
-            .bind(body)
-            .bind(*version)
-            .bind(fingerprint)
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.write(|tx| {
+            Box::pin(async move {
+                for (id, version, s) in fresh {
+                    let body = serde_json::to_string(s)
+                        .map_err(|e| StoreError::Invalid(format!("summary of {id}: {e}")))?;
+                    sqlx::query(
+                        "UPDATE facility_state SET summary = $1, summary_version = $2, summary_catalog = $3 \
+                         WHERE facility = $4 AND version = $2",
+                    )
+                    .bind(body)
+                    .bind(*version)
+                    .bind(fingerprint)
+                    .bind(id.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     /// Rebuild every precomputed view from the history. `Store::open` does it once for a store
@@ -492,42 +499,45 @@ impl Store {
         if let Ok(mut views) = self.region_views.lock() {
             views.clear();
         }
-        let mut tx = crate::journal::begin_write(&self.pool).await?;
-        let head: i64 = sqlx::query_scalar("SELECT seq FROM journal_head WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await?;
-        for sql in [
-            "DELETE FROM facility_trend",
-            "DELETE FROM facility_state",
-            "DELETE FROM measure_current",
-            "DELETE FROM source_current",
-            "INSERT INTO measure_current (facility, measure, seq, at_us) \
-             SELECT d.facility, d.measure, d.seq, d.at_us FROM declarations d WHERE NOT EXISTS ( \
-               SELECT 1 FROM declarations d2 WHERE d2.facility = d.facility AND d2.measure = d.measure \
-               AND (d2.at_us > d.at_us OR (d2.at_us = d.at_us AND d2.seq > d.seq)))",
-            "INSERT INTO source_current (facility, source, run_id, at_us) \
-             SELECT c.facility, c.source, c.id, c.at_us FROM check_runs c WHERE NOT EXISTS ( \
-               SELECT 1 FROM check_runs c2 WHERE c2.facility = c.facility AND c2.source = c.source \
-               AND (c2.at_us > c.at_us OR (c2.at_us = c.at_us AND c2.id < c.id)))",
-        ] {
-            sqlx::query(sql).execute(&mut *tx).await?;
-        }
-        sqlx::query(
-            "INSERT INTO facility_state (facility, version, latest_us) \
-             SELECT f.finess, $1, COALESCE(MAX(x.at_us), 0) FROM facilities f LEFT JOIN ( \
-               SELECT facility, at_us FROM declarations UNION ALL SELECT facility, at_us FROM check_runs \
-             ) x ON x.facility = f.finess GROUP BY f.finess",
-        )
-        .bind(head)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM meta WHERE key = 'views_built'")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO meta (key, value) VALUES ('views_built', '1')")
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.write(|tx| {
+            Box::pin(async move {
+                let head: i64 = sqlx::query_scalar("SELECT seq FROM journal_head WHERE id = 1")
+                    .fetch_one(&mut **tx)
+                    .await?;
+                for sql in [
+                    "DELETE FROM facility_trend",
+                    "DELETE FROM facility_state",
+                    "DELETE FROM measure_current",
+                    "DELETE FROM source_current",
+                    "INSERT INTO measure_current (facility, measure, seq, at_us) \
+                     SELECT d.facility, d.measure, d.seq, d.at_us FROM declarations d WHERE NOT EXISTS ( \
+                       SELECT 1 FROM declarations d2 WHERE d2.facility = d.facility AND d2.measure = d.measure \
+                       AND (d2.at_us > d.at_us OR (d2.at_us = d.at_us AND d2.seq > d.seq)))",
+                    "INSERT INTO source_current (facility, source, run_id, at_us) \
+                     SELECT c.facility, c.source, c.id, c.at_us FROM check_runs c WHERE NOT EXISTS ( \
+                       SELECT 1 FROM check_runs c2 WHERE c2.facility = c.facility AND c2.source = c.source \
+                       AND (c2.at_us > c.at_us OR (c2.at_us = c.at_us AND c2.id < c.id)))",
+                ] {
+                    sqlx::query(sql).execute(&mut **tx).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO facility_state (facility, version, latest_us) \
+                     SELECT f.finess, $1, COALESCE(MAX(x.at_us), 0) FROM facilities f LEFT JOIN ( \
+                       SELECT facility, at_us FROM declarations UNION ALL SELECT facility, at_us FROM check_runs \
+                     ) x ON x.facility = f.finess GROUP BY f.finess",
+                )
+                .bind(head)
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query("DELETE FROM meta WHERE key = 'views_built'")
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query("INSERT INTO meta (key, value) VALUES ('views_built', '1')")
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
     }
 }

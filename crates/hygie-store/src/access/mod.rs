@@ -1,0 +1,7 @@
+//! Who may do what: web users with their roles and bindings, sessions, API tokens, the first-run
+//! bootstrap token (`users`, `sessions`, `tokens`), and the `Scoped` view every web read and write goes through.
+
+pub(crate) mod scoped;
+pub(crate) mod sessions;
+pub(crate) mod tokens;
+pub(crate) mod users;

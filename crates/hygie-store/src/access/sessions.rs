@@ -1,0 +1,208 @@
+//! Login sessions (stored by the digest of their id) and the first-run bootstrap token.
+
+use super::users::{NewUser, User, check_new_user, insert_user};
+use crate::journal::{Actor, append};
+use crate::{Result, Store, StoreError, now_us};
+use sqlx::Row;
+
+/// Where a session stands in the login flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStage {
+    /// Password accepted; a TOTP code is still due.
+    Totp,
+    /// Password accepted; the user must enrol a TOTP second factor first.
+    Enroll,
+    /// Fully authenticated.
+    Full,
+}
+
+impl SessionStage {
+    fn as_str(self) -> &'static str {
+        match self {
+            SessionStage::Totp => "totp",
+            SessionStage::Enroll => "enroll",
+            SessionStage::Full => "full",
+        }
+    }
+    fn parse(s: &str) -> Result<SessionStage> {
+        match s {
+            "totp" => Ok(SessionStage::Totp),
+            "enroll" => Ok(SessionStage::Enroll),
+            "full" => Ok(SessionStage::Full),
+            o => Err(StoreError::Corrupt(format!("session stage '{o}'"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub user: User,
+    pub stage: SessionStage,
+    /// The anti-CSRF token of this session (a random value, not a credential).
+    pub csrf: String,
+    pub expires: jiff::Timestamp,
+}
+
+impl Store {
+    // --- sessions -------------------------------------------------------------------------
+
+    /// Create a session under a fresh id (its digest). A login always creates a new one: a
+    /// session id known before the login is never promoted (no fixation).
+    pub async fn create_session(
+        &self,
+        id_hash: &str,
+        user_id: i64,
+        stage: SessionStage,
+        csrf: &str,
+        expires: jiff::Timestamp,
+    ) -> Result<()> {
+        self.write(|tx| {
+            Box::pin(async move {
+                if stage == SessionStage::Full {
+                    let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+                        .bind(user_id)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                    append(
+                        tx,
+                        &Actor(format!("web:{username}")),
+                        "auth.login",
+                        &username,
+                        "{}",
+                    )
+                    .await?;
+                }
+                sqlx::query("INSERT INTO sessions (id_hash, user_id, stage, csrf, created_us, expires_us) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(id_hash)
+                    .bind(user_id)
+                    .bind(stage.as_str())
+                    .bind(csrf)
+                    .bind(now_us())
+                    .bind(expires.as_microsecond())
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// The live session with this id digest, if any.
+    pub async fn session(&self, id_hash: &str) -> Result<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT user_id, stage, csrf, expires_us FROM sessions WHERE id_hash = $1 AND expires_us > $2",
+        )
+        .bind(id_hash)
+        .bind(now_us())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let user = self.user(r.try_get("user_id")?).await?;
+        if user.disabled {
+            return Ok(None);
+        }
+        let stage: String = r.try_get("stage")?;
+        Ok(Some(Session {
+            user,
+            stage: SessionStage::parse(&stage)?,
+            csrf: r.try_get("csrf")?,
+            expires: crate::ts_from_us(r.try_get("expires_us")?)?,
+        }))
+    }
+
+    /// Not journalled: a session that ends without a logout (expiry, a login step abandoned).
+    pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        self.write(|tx| {
+            Box::pin(async move {
+                sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Log out: end the session (journalled).
+    pub async fn logout(&self, id_hash: &str, actor: &Actor) -> Result<()> {
+        self.write(|tx| {
+            Box::pin(async move {
+                let r = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .execute(&mut **tx)
+                    .await?;
+                if r.rows_affected() > 0 {
+                    let who = actor.0.strip_prefix("web:").unwrap_or(&actor.0).to_owned();
+                    append(tx, actor, "auth.logout", &who, "{}").await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    // --- bootstrap ------------------------------------------------------------------------
+
+    /// Remember the digest of a new one-time bootstrap token, while no user exists.
+    /// Returns false (and stores nothing) once a user exists.
+    pub async fn set_bootstrap_token(&self, token_hash: &str) -> Result<bool> {
+        self.write(|tx| {
+            Box::pin(async move {
+                let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+                    .fetch_one(&mut **tx)
+                    .await?;
+                if users > 0 {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM bootstrap")
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query(
+                    "INSERT INTO bootstrap (id, token_hash, created_us) VALUES (1, $1, $2)",
+                )
+                .bind(token_hash)
+                .bind(now_us())
+                .execute(&mut **tx)
+                .await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+
+    /// Whether a bootstrap token is pending.
+    pub async fn bootstrap_pending(&self) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bootstrap")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0 && self.user_count().await? == 0)
+    }
+
+    /// Create the first administrator with the bootstrap token, consuming it. Fails when the
+    /// token is wrong or a user already exists.
+    pub async fn bootstrap_admin(&self, token_hash: &str, u: &NewUser) -> Result<User> {
+        check_new_user(u)?;
+        // One transaction: the token is consumed only if the administrator is created.
+        let id = self
+            .write(|tx| {
+                Box::pin(async move {
+                    let r = sqlx::query("DELETE FROM bootstrap WHERE id = 1 AND token_hash = $1")
+                        .bind(token_hash)
+                        .execute(&mut **tx)
+                        .await?;
+                    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+                        .fetch_one(&mut **tx)
+                        .await?;
+                    if r.rows_affected() != 1 || users > 0 {
+                        return Err(StoreError::Forbidden(
+                            "the bootstrap token is wrong or already used".into(),
+                        ));
+                    }
+                    insert_user(tx, u, &Actor("web:bootstrap".into())).await
+                })
+            })
+            .await?;
+        self.user(id).await
+    }
+}

@@ -1,0 +1,198 @@
+//! Facilities and the declarations made about their measures.
+
+use crate::journal::{Actor, append};
+use crate::rows::{declaration_from_row, ensure_facility, row_to_facility};
+use crate::{Result, Store, StoreError, now_us};
+use hygie_core::{Declaration, DeclaredStatus, Facility, Finess, MeasureId, Region};
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// A declaration as stored, with the sequence number that orders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclarationRecord {
+    pub seq: i64,
+    pub measure: MeasureId,
+    pub declaration: Declaration,
+}
+
+impl Store {
+    /// Register a facility; refuses a FINESS number already registered.
+    pub async fn add_facility(&self, f: &Facility, demo: bool, actor: &Actor) -> Result<()> {
+        self.write(|tx| {
+            Box::pin(async move {
+                let exists: Option<String> =
+                    sqlx::query_scalar("SELECT finess FROM facilities WHERE finess = $1")
+                        .bind(f.id.as_str())
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                if exists.is_some() {
+                    return Err(StoreError::Conflict(format!("facility {}", f.id)));
+                }
+                sqlx::query(
+                    "INSERT INTO facilities (finess, legal_entity, name, kind, region, nis2, plan_start, demo, created_us) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(f.id.as_str())
+                .bind(f.legal_entity.as_ref().map(|l| l.as_str().to_owned()))
+                .bind(&f.name)
+                .bind(f.kind.as_str())
+                .bind(f.region.code())
+                .bind(f.nis2.as_str())
+                .bind(f.plan_start.to_string())
+                .bind(i64::from(demo))
+                .bind(now_us())
+                .execute(&mut **tx)
+                .await?;
+                let details = serde_json::json!({
+                    "name": f.name, "kind": f.kind.as_str(), "region": f.region.code(), "nis2": f.nis2.as_str(),
+                    "plan_start": f.plan_start.to_string(), "legal_entity": f.legal_entity.as_ref().map(|l| l.as_str()), "demo": demo,
+                });
+                let seq = append(
+                    tx,
+                    actor,
+                    "facility.add",
+                    f.id.as_str(),
+                    &details.to_string(),
+                )
+                .await?;
+                // No fact yet: the facility's views hold from the epoch on.
+                crate::plan::current::touch(tx, &f.id, seq, 0).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// All facilities, optionally of one region, ordered by region then FINESS.
+    pub async fn facilities(&self, region: Option<Region>) -> Result<Vec<Facility>> {
+        let rows = sqlx::query(
+            "SELECT finess, legal_entity, name, kind, region, nis2, plan_start FROM facilities \
+             WHERE ($1 = '' OR region = $1) ORDER BY region, finess",
+        )
+        .bind(region.map(|r| r.code()).unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row_to_facility).collect()
+    }
+
+    pub async fn facility(&self, id: &Finess) -> Result<Facility> {
+        let row = sqlx::query("SELECT finess, legal_entity, name, kind, region, nis2, plan_start FROM facilities WHERE finess = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => row_to_facility(&r),
+            None => Err(StoreError::NotFound(format!("facility {id}"))),
+        }
+    }
+
+    /// Record a declaration about a measure (the previous ones stay, as history).
+    pub async fn declare(
+        &self,
+        facility: &Finess,
+        measure: &MeasureId,
+        status: &DeclaredStatus,
+        owner: Option<&str>,
+        note: Option<&str>,
+        actor: &Actor,
+    ) -> Result<i64> {
+        self.declare_at(
+            facility,
+            measure,
+            status,
+            owner,
+            note,
+            actor,
+            jiff::Timestamp::now(),
+        )
+        .await
+    }
+
+    /// As `declare`, dated `at` (used to replay history: demo data, imports of past assessments).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn declare_at(
+        &self,
+        facility: &Finess,
+        measure: &MeasureId,
+        status: &DeclaredStatus,
+        owner: Option<&str>,
+        note: Option<&str>,
+        actor: &Actor,
+        at: jiff::Timestamp,
+    ) -> Result<i64> {
+        self.write(|tx| {
+            Box::pin(async move {
+                ensure_facility(tx, facility).await?;
+                let details = serde_json::json!({
+                    "status": status.as_str(), "justification": status.justification(), "owner": owner, "note": note,
+                    "at": at.to_string(),
+                });
+                let subject = format!("{facility}/{measure}");
+                let seq = append(
+                    tx,
+                    actor,
+                    "assessment.set",
+                    &subject,
+                    &details.to_string(),
+                )
+                .await?;
+                sqlx::query(
+                    "INSERT INTO declarations (seq, facility, measure, status, justification, owner, note, at_us, actor) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(seq)
+                .bind(facility.as_str())
+                .bind(measure.as_str())
+                .bind(status.as_str())
+                .bind(status.justification().map(str::to_owned))
+                .bind(owner.map(str::to_owned))
+                .bind(note.map(str::to_owned))
+                .bind(at.as_microsecond())
+                .bind(&actor.0)
+                .execute(&mut **tx)
+                .await?;
+                crate::plan::current::declared(tx, facility, measure, seq, at.as_microsecond()).await?;
+                Ok(seq)
+            })
+        })
+        .await
+    }
+
+    /// Every declaration of a facility, per measure, in time order.
+    pub async fn declarations(
+        &self,
+        facility: &Finess,
+    ) -> Result<BTreeMap<MeasureId, Vec<Declaration>>> {
+        let mut out: BTreeMap<MeasureId, Vec<Declaration>> = BTreeMap::new();
+        for rec in self.declaration_history(facility, None).await? {
+            out.entry(rec.measure).or_default().push(rec.declaration);
+        }
+        Ok(out)
+    }
+
+    /// The declaration history of a facility (or of one of its measures), oldest first.
+    pub async fn declaration_history(
+        &self,
+        facility: &Finess,
+        measure: Option<&MeasureId>,
+    ) -> Result<Vec<DeclarationRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, measure, status, justification, owner, note, at_us, actor FROM declarations \
+             WHERE facility = $1 AND ($2 = '' OR measure = $2) ORDER BY at_us, seq",
+        )
+        .bind(facility.as_str())
+        .bind(measure.map(|m| m.as_str()).unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let (measure, declaration) = declaration_from_row(r)?;
+                Ok(DeclarationRecord {
+                    seq: r.try_get("seq")?,
+                    measure,
+                    declaration,
+                })
+            })
+            .collect()
+    }
+}

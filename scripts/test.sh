@@ -71,6 +71,14 @@ ensure_samba
 log "Format"
 cargo fmt --all -- --check
 
+log "Dependencies (licences, bans, sources)"
+# Advisories need the network: checked by hand with `cargo deny check advisories`.
+if ! cargo deny --version >/dev/null 2>&1; then
+  log "Installing cargo-deny"
+  cargo install cargo-deny --locked
+fi
+cargo deny check licenses bans sources
+
 log "Clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -1,4 +1,11 @@
 //! The facts of an incident, as known at a given time. Obligations are derived from them.
+//!
+//! Facility, title, categories, detection source with alert and finding ids, occurrence,
+//! detection and **awareness** instants (with their zone, see `clock`), the D.1111-16-2 impact
+//! criteria, the personal-data breach risk (`none` = no personal data, `unlikely`, `risk`,
+//! `high`), the NIS 2 status (defaulted from the facility record) and "significant" flag,
+//! affected systems, actions, measures and internal targets. `FactsInput` is the JSON and flag
+//! shape of both `open` and `update` (a patch), validated into `Facts`.
 
 use crate::clock::{self, DEFAULT_TZ};
 use crate::{IncidentError, Result};

@@ -1,14 +1,24 @@
 //! The incident record and its lifecycle: open, update facts, record sendings, change status,
 //! close. Every operation validates first and changes nothing when it refuses.
+//!
+//! Lifecycle: open → contained → resolved, then close (unmet duties need a justification).
+//! Sendings keep the exact text sent with its SHA-256; the CNIL notification may be phased and
+//! a late one needs its reasons. `obligation_log` receives every re-derivation that changes a
+//! duty's requirement, reason or due time, with its cause (`open`, `update:
+//! personal_data_breach`, `notify: nis2_notification`...).
 
 use crate::clock;
+use crate::duty::Duty;
 use crate::facts::{Facts, FactsInput};
-use crate::obligations::{self, Duty, Obligation};
+use crate::obligations::{self, Obligation, ObligationStatus};
 use crate::{IncidentError, Result};
 use hygie_core::{Lang, Localized};
 use jiff::{SignedDuration, Timestamp, Zoned};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// Re-exported where the record's users have always found them.
+pub use crate::duty::{Phase, Sending};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -55,45 +65,6 @@ impl std::str::FromStr for IncidentStatus {
             )),
         }
     }
-}
-
-/// Which part of a phased notification a sending is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    #[default]
-    Initial,
-    Complement,
-}
-
-impl std::str::FromStr for Phase {
-    type Err = IncidentError;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "initial" => Ok(Self::Initial),
-            "complement" | "complementary" | "update" => Ok(Self::Complement),
-            _ => Err(IncidentError::invalid(
-                "phase",
-                format!("'{s}' is not a phase (initial, complement)"),
-            )),
-        }
-    }
-}
-
-/// One notification as sent: kept for ever, with the exact text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sending {
-    pub duty: Duty,
-    pub at: Zoned,
-    pub reference: Option<String>,
-    pub phase: Phase,
-    pub lang: Lang,
-    /// Reasons for a delay (required for the CNIL after 72 h, GDPR 33(1)).
-    pub late_reason: Option<String>,
-    /// The Markdown draft as it was when sent.
-    pub snapshot: String,
-    pub snapshot_sha256: String,
-    pub recorded_at: Timestamp,
 }
 
 /// A change in why a duty exists (or not), kept when facts change.
@@ -155,6 +126,13 @@ impl Incident {
     /// The current obligations at `now`.
     pub fn obligations(&self, now: Timestamp) -> Result<Vec<Obligation>> {
         obligations::derive(&self.facts, &self.sendings, now)
+    }
+
+    /// How many obligations are due and how many are late at `now`.
+    pub fn due_and_late(&self, now: Timestamp) -> Result<(usize, usize)> {
+        let obs = self.obligations(now)?;
+        let count = |s: ObligationStatus| obs.iter().filter(|o| o.status == s).count();
+        Ok((count(ObligationStatus::Due), count(ObligationStatus::Late)))
     }
 
     pub fn obligation(&self, duty: Duty, now: Timestamp) -> Result<Obligation> {
@@ -418,6 +396,27 @@ impl Incident {
         });
         Ok(unmet)
     }
+}
+
+/// The facts named in `changed` (see `changed_fields`), each as `{"from": .., "to": ..}`: what
+/// the journal keeps of an update.
+pub fn facts_diff(
+    before: &Facts,
+    after: &Facts,
+    changed: &[String],
+) -> serde_json::Map<String, serde_json::Value> {
+    // Facts are plain data: serialising them cannot fail.
+    let b = serde_json::to_value(before).unwrap_or_default();
+    let a = serde_json::to_value(after).unwrap_or_default();
+    changed
+        .iter()
+        .map(|k| {
+            (
+                k.clone(),
+                serde_json::json!({"from": b.get(k), "to": a.get(k)}),
+            )
+        })
+        .collect()
 }
 
 /// The names of the top-level facts that differ.

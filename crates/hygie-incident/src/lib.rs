@@ -4,22 +4,35 @@
 //! data subjects, breach register, NIS 2 24 h / 72 h / one month, internal DPO and CISO). This
 //! crate holds the facts ([`Facts`]), derives one [`Obligation`] per duty from them
 //! ([`obligations::derive`]), keeps the history of why each duty exists when a fact changes,
-//! validates the lifecycle ([`Incident`]), and renders the notification drafts ([`draft`]).
+//! validates the lifecycle ([`Incident`]), and renders the notification drafts ([`draft`]),
+//! the incident file for an auditor ([`export`]), the reminder list of duties due or late
+//! ([`due`]) and the facility's breach register ([`register`]). [`integrity`] says whether a
+//! stored record is the one the journal vouches for. Storage (the record as JSON with its
+//! digest, each change journalled in the same transaction) is `hygie-store`'s `incidents`.
+//!
+//! Module graph: `duty` (duties, sendings) ← `obligations` ← `incident` ← the views; no cycle.
 //!
 //! Architecture invariant: pure, no I/O, no clock reading: every operation takes `now`.
 
 pub mod clock;
 pub mod draft;
+pub mod due;
+pub mod duty;
+pub mod export;
 pub mod facts;
 pub mod incident;
+pub mod integrity;
 pub mod obligations;
+pub mod register;
 
+pub use duty::{Duty, Phase, Sending};
 pub use facts::{
     Action, BreachRisk, Category, Detection, DetectionSource, Facts, FactsInput, ImpactCriteria,
     IntermediateRequest, PersonalData, Targets,
 };
-pub use incident::{Closure, Incident, IncidentStatus, ObligationEvent, Phase, Sending};
-pub use obligations::{DueKind, Duty, Obligation, ObligationStatus};
+pub use incident::{Closure, Incident, IncidentStatus, ObligationEvent};
+pub use obligations::{DueKind, Obligation, ObligationStatus};
+pub use register::Register;
 
 /// Why an incident operation was refused. Every message names the field or the rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -274,6 +274,8 @@ fn main() {
     if args.first().map(String::as_str) == Some("stage") {
         if let Err(e) = stage(&args[1..]) {
             eprintln!("{e}");
+            // The staging child's failure is its exit status, read by the parent benchmark.
+            #[allow(clippy::disallowed_methods)]
             std::process::exit(1);
         }
         return;

@@ -8,10 +8,10 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use hygie_core::{Finess, Lang};
 use hygie_incident::clock::{self, rfc3339};
-use hygie_incident::draft;
 use hygie_incident::facts::ActionInput;
 use hygie_incident::{
-    Duty, FactsInput, Incident, IncidentError, IncidentStatus, Obligation, ObligationStatus, Phase,
+    Duty, FactsInput, Incident, IncidentError, IncidentStatus, Phase, Register, draft, due, export,
+    integrity,
 };
 use hygie_store::{Actor, JournalCheck, Store};
 use jiff::Timestamp;
@@ -313,154 +313,6 @@ fn parse_at(field: &str, s: Option<&str>) -> anyhow::Result<Timestamp> {
     }
 }
 
-fn obligations_json(obs: &[Obligation], lang: Lang, now: Timestamp) -> Vec<serde_json::Value> {
-    obs.iter().map(|o| o.to_json(lang, now)).collect()
-}
-
-/// The timeline of an incident: facts, actions, sendings, closure, in time order.
-fn timeline(inc: &Incident) -> Vec<(Timestamp, String, String)> {
-    let f = &inc.facts;
-    let tz = f.tz().unwrap_or(jiff::tz::TimeZone::UTC);
-    let mut t: Vec<(Timestamp, String, String)> = Vec::new();
-    let mut push = |z: &jiff::Zoned, what: String| t.push((z.timestamp(), rfc3339(z), what));
-    if let Some(z) = &f.occurrence {
-        push(z, "occurrence".into());
-    }
-    if let Some(z) = &f.detected {
-        push(z, "detection".into());
-    }
-    push(&f.awareness, "awareness".into());
-    for a in &f.actions {
-        push(&a.at, format!("action: {}", a.text));
-    }
-    for s in &inc.sendings {
-        push(
-            &s.at,
-            format!(
-                "sent: {}{}{}",
-                s.duty,
-                if s.phase == Phase::Complement {
-                    " (complement)"
-                } else {
-                    ""
-                },
-                s.reference
-                    .as_deref()
-                    .map(|r| format!(", ref. {r}"))
-                    .unwrap_or_default()
-            ),
-        );
-    }
-    if let Some(z) = &f.resolved_at {
-        push(z, "resolved".into());
-    }
-    if let Some(c) = &inc.closure {
-        let z = c.at.to_zoned(tz);
-        push(
-            &z,
-            format!(
-                "closed{}",
-                c.justification
-                    .as_deref()
-                    .map(|j| format!(": {j}"))
-                    .unwrap_or_default()
-            ),
-        );
-    }
-    t.sort_by_key(|(ts, _, _)| *ts);
-    t
-}
-
-fn incident_json(inc: &Incident, lang: Lang, now: Timestamp) -> anyhow::Result<serde_json::Value> {
-    let obs = inc.obligations(now).map_err(inv)?;
-    Ok(serde_json::json!({
-        "id": inc.id,
-        "facility": inc.facts.facility,
-        "title": inc.facts.title,
-        "status": inc.status.as_str(),
-        "as_of": now.to_string(),
-        "facts": inc.facts,
-        "obligations": obligations_json(&obs, lang, now),
-        "obligation_history": inc.obligation_log,
-        "sendings": inc.sendings,
-        "timeline": timeline(inc).into_iter().map(|(_, at, what)| serde_json::json!({"at": at, "event": what})).collect::<Vec<_>>(),
-        "closure": inc.closure,
-    }))
-}
-
-fn obligation_rows(obs: &[Obligation], lang: Lang, now: Timestamp) -> Vec<Vec<String>> {
-    obs.iter()
-        .map(|o| {
-            let when = match o.status {
-                ObligationStatus::Sent => o.sent_at.as_ref().map(rfc3339).unwrap_or_default(),
-                _ => o.due.as_ref().map(rfc3339).unwrap_or_else(|| "-".into()),
-            };
-            let clock = match (&o.status, o.remaining(now), o.elapsed(now)) {
-                (ObligationStatus::Late, Some(r), _) => format!("late by {}", clock::human(-r)),
-                (ObligationStatus::Due, Some(r), Some(e)) => {
-                    format!("{} left ({} elapsed)", clock::human(r), clock::human(e))
-                }
-                (ObligationStatus::Sent, _, _) => o
-                    .sent_late_by
-                    .map(|d| format!("sent {} late", clock::human(d)))
-                    .unwrap_or_else(|| "in time".into()),
-                _ => String::new(),
-            };
-            vec![
-                o.duty.as_str().to_owned(),
-                o.duty.recipient().get(lang).to_owned(),
-                o.status.as_str().to_owned(),
-                when,
-                clock,
-            ]
-        })
-        .collect()
-}
-
-fn show_text(inc: &Incident, lang: Lang, now: Timestamp) -> anyhow::Result<String> {
-    let f = &inc.facts;
-    let obs = inc.obligations(now).map_err(inv)?;
-    let mut s = format!(
-        "{} — {} [{}]\nFacility: {}{}  NIS 2: {}{}\nAwareness: {}  Serious: {}  Personal-data breach: {}\n",
-        inc.id,
-        f.title,
-        inc.status.as_str(),
-        f.facility,
-        f.facility_name
-            .as_deref()
-            .map(|n| format!(" ({n})"))
-            .unwrap_or_default(),
-        f.nis2_status.as_str(),
-        if f.nis2_significant {
-            ", significant incident"
-        } else {
-            ""
-        },
-        rfc3339(&f.awareness),
-        f.is_significant_or_serious(),
-        f.personal_data_breach.as_str(),
-    );
-    s.push_str("\nObligations:\n");
-    s.push_str(&hygie_report::table(
-        &["Duty", "Recipient", "Status", "Due / sent", "Clock"],
-        &obligation_rows(&obs, lang, now),
-    ));
-    s.push_str("\nWhy:\n");
-    for o in &obs {
-        s.push_str(&format!(
-            "  {}: {} [{}]\n",
-            o.duty,
-            o.reason.get(lang),
-            o.duty.basis()
-        ));
-    }
-    s.push_str("\nTimeline:\n");
-    for (_, at, what) in timeline(inc) {
-        s.push_str(&format!("  {at}  {what}\n"));
-    }
-    Ok(s)
-}
-
 async fn load_facility_defaults(
     store: &Store,
     input: &mut FactsInput,
@@ -481,8 +333,11 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
             let store = ctx.store().await?;
             let inc = store.incident(&id).await?;
             match ctx.format {
-                Format::Json => output::json(&incident_json(&inc, ctx.lang, now)?)?,
-                Format::Table => print!("{}", show_text(&inc, ctx.lang, now)?),
+                Format::Json => output::json(&export::to_json(&inc, ctx.lang, now).map_err(inv)?)?,
+                Format::Table => print!(
+                    "{}",
+                    export::summary_text(&inc, ctx.lang, now).map_err(inv)?
+                ),
                 Format::Md | Format::Html => {
                     let text = export_text(ctx, &store, &inc, now).await?;
                     print!("{text}");
@@ -499,15 +354,7 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
             let mut rows = Vec::new();
             let mut js = Vec::new();
             for inc in &incs {
-                let obs = inc.obligations(now).map_err(inv)?;
-                let late = obs
-                    .iter()
-                    .filter(|o| o.status == ObligationStatus::Late)
-                    .count();
-                let due = obs
-                    .iter()
-                    .filter(|o| o.status == ObligationStatus::Due)
-                    .count();
+                let (due, late) = inc.due_and_late(now).map_err(inv)?;
                 rows.push(vec![
                     inc.id.clone(),
                     inc.facts.facility.clone(),
@@ -599,15 +446,18 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
             let inc = store.incident(&id).await?;
             let text = match ctx.format {
                 Format::Json | Format::Table => {
-                    let mut j = incident_json(&inc, ctx.lang, now)?;
                     let sendings = store.incident_sendings(&id).await?;
                     let journal = store
                         .journal_entries(Some(&hygie_store::incident_subject(&id)), None)
                         .await?;
-                    if let serde_json::Value::Object(m) = &mut j {
-                        m.insert("sent_versions".into(), serde_json::to_value(&sendings)?);
-                        m.insert("journal".into(), serde_json::to_value(&journal)?);
-                    }
+                    let j = export::export_json(
+                        &inc,
+                        serde_json::to_value(&sendings)?,
+                        &journal,
+                        ctx.lang,
+                        now,
+                    )
+                    .map_err(inv)?;
                     serde_json::to_string_pretty(&j)? + "\n"
                 }
                 Format::Md | Format::Html => export_text(ctx, &store, &inc, now).await?,
@@ -637,7 +487,7 @@ async fn open(ctx: &Ctx, a: OpenArgs) -> anyhow::Result<u8> {
     match ctx.format {
         Format::Json => output::json(&serde_json::json!({
             "id": inc.id,
-            "obligations": obligations_json(&obs, ctx.lang, now),
+            "obligations": export::obligations_json(&obs, ctx.lang, now),
         }))?,
         _ => {
             println!("{}", inc.id);
@@ -683,17 +533,7 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> anyhow::Result<u8> {
             if changed.is_empty() && prev_status == inc.status {
                 return Err(exit::invalid("nothing to change: give a fact or --status"));
             }
-            let b = serde_json::to_value(&before)?;
-            let af = serde_json::to_value(&inc.facts)?;
-            let diff: serde_json::Map<String, serde_json::Value> = changed
-                .iter()
-                .map(|k| {
-                    (
-                        k.clone(),
-                        serde_json::json!({"from": b.get(k), "to": af.get(k)}),
-                    )
-                })
-                .collect();
+            let diff = hygie_incident::incident::facts_diff(&before, &inc.facts, &changed);
             Ok::<_, anyhow::Error>(serde_json::json!({
                 "changed": diff,
                 "status": {"from": prev_status.as_str(), "to": inc.status.as_str()},
@@ -704,9 +544,12 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> anyhow::Result<u8> {
     match ctx.format {
         Format::Json => output::json(&serde_json::json!({
             "id": inc.id, "status": inc.status.as_str(),
-            "obligations": obligations_json(&obs, ctx.lang, now),
+            "obligations": export::obligations_json(&obs, ctx.lang, now),
         }))?,
-        _ => print!("{}", show_text(&inc, ctx.lang, now)?),
+        _ => print!(
+            "{}",
+            export::summary_text(&inc, ctx.lang, now).map_err(inv)?
+        ),
     }
     Ok(exit::OK)
 }
@@ -781,27 +624,12 @@ async fn journal(ctx: &Ctx, id: &str) -> anyhow::Result<u8> {
     let (stored_digest, recomputed) = store.incident_digests(id).await?;
     let entries = store.journal_entries(Some(&subject), None).await?;
     let chain = store.verify_journal().await?;
-    let journalled_digest = entries.last().and_then(|e| {
-        serde_json::from_str::<serde_json::Value>(&e.details)
-            .ok()?
-            .get("digest")?
-            .as_str()
-            .map(str::to_owned)
-    });
-    let mut problems = Vec::new();
-    if let JournalCheck::Broken(b) = &chain {
-        problems.push(format!("journal chain broken: {b}"));
-    }
-    if stored_digest != recomputed {
-        problems.push(
-            "the stored record does not match its own digest: it was edited outside Hygie".into(),
-        );
-    }
-    if journalled_digest.as_deref() != Some(recomputed.as_str()) {
-        problems.push(
-            "the stored record differs from the last journalled version: it was edited outside Hygie".into(),
-        );
-    }
+    let broken = match &chain {
+        JournalCheck::Broken(b) => Some(b.to_string()),
+        JournalCheck::Intact { .. } => None,
+    };
+    let problems =
+        integrity::record_problems(broken.as_deref(), &stored_digest, &recomputed, &entries);
     match ctx.format {
         Format::Json => output::json(&serde_json::json!({
             "id": id,
@@ -860,45 +688,17 @@ async fn due(
         .map_err(|e| exit::invalid(format!("--within {within}: {e}")))?;
     let store = ctx.store().await?;
     let incs = store.incidents(facility.as_ref(), false).await?;
-    let mut items = Vec::new();
-    let mut late = 0;
-    for inc in &incs {
-        for o in inc.obligations(now).map_err(inv)? {
-            let soon = o.status == ObligationStatus::Due
-                && o.due.as_ref().is_some_and(|d| d.timestamp() <= horizon);
-            if o.status == ObligationStatus::Late || soon {
-                if o.status == ObligationStatus::Late {
-                    late += 1;
-                }
-                items.push((inc, o));
-            }
-        }
-    }
-    items.sort_by_key(|(_, o)| o.due.as_ref().map(|d| d.timestamp()));
+    let list = due::due_within(&incs, now, horizon).map_err(inv)?;
+    let late = list.late;
     match ctx.format {
         Format::Json => output::json(&serde_json::json!({
             "as_of": now.to_string(),
             "within": within,
             "late": late,
-            "items": items.iter().map(|(inc, o)| {
-                let mut j = o.to_json(ctx.lang, now);
-                if let serde_json::Value::Object(m) = &mut j {
-                    m.insert("incident".into(), inc.id.clone().into());
-                    m.insert("facility".into(), inc.facts.facility.clone().into());
-                    m.insert("title".into(), inc.facts.title.clone().into());
-                }
-                j
-            }).collect::<Vec<_>>(),
+            "items": list.items.iter().map(|i| i.to_json(ctx.lang, now)).collect::<Vec<_>>(),
         }))?,
         Format::Table => {
-            let rows: Vec<Vec<String>> = items
-                .iter()
-                .map(|(inc, o)| {
-                    let mut r = vec![inc.id.clone(), inc.facts.facility.clone()];
-                    r.extend(obligation_rows(std::slice::from_ref(o), ctx.lang, now).remove(0));
-                    r
-                })
-                .collect();
+            let rows: Vec<Vec<String>> = list.items.iter().map(|i| i.row(ctx.lang, now)).collect();
             if rows.is_empty() {
                 println!("Nothing due within {within} and nothing late.");
             } else {
@@ -933,317 +733,33 @@ async fn register(ctx: &Ctx, facility: &str, to: Option<PathBuf>) -> anyhow::Res
     let store = ctx.store().await?;
     let fac = store.facility(&facility).await?;
     let incs = store.incidents(Some(&facility), true).await?;
-    let lang = ctx.lang;
-    let mut entries = Vec::new();
-    for inc in incs
-        .iter()
-        .filter(|i| i.facts.personal_data_breach.is_breach())
-    {
-        let f = &inc.facts;
-        let obs = inc.obligations(now).map_err(inv)?;
-        let find = |d: Duty| obs.iter().find(|o| o.duty == d);
-        let cnil = find(Duty::Cnil);
-        let ds = find(Duty::DataSubjects);
-        entries.push(serde_json::json!({
-            "incident": inc.id,
-            "title": f.title,
-            "awareness": rfc3339(&f.awareness),
-            "occurrence": f.occurrence.as_ref().map(rfc3339),
-            "nature": f.description,
-            "categories": f.categories.iter().map(|c| c.label().get(lang).to_owned()).collect::<Vec<_>>(),
-            "risk": f.personal_data_breach.as_str(),
-            "people_categories": f.personal_data.people_categories,
-            "people_count": f.personal_data.people_count,
-            "record_categories": f.personal_data.record_categories,
-            "record_count": f.personal_data.record_count,
-            "consequences": f.consequences,
-            "measures_taken": f.actions.iter().map(|a| a.text.clone()).collect::<Vec<_>>(),
-            "measures_proposed": f.measures_proposed,
-            "cnil": cnil.map(|o| serde_json::json!({"status": o.status.as_str(), "reason": o.reason.get(lang), "due": o.due.as_ref().map(rfc3339), "sent_at": o.sent_at.as_ref().map(rfc3339), "reference": o.reference})),
-            "cnil_late_reason": inc.sendings.iter().find(|s| s.duty == Duty::Cnil).and_then(|s| s.late_reason.clone()),
-            "data_subjects": ds.map(|o| serde_json::json!({"status": o.status.as_str(), "reason": o.reason.get(lang), "sent_at": o.sent_at.as_ref().map(rfc3339)})),
-            "status": inc.status.as_str(),
-        }));
-    }
-    let s = |v: &serde_json::Value| -> String {
-        match v {
-            serde_json::Value::Null => String::new(),
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Array(a) => a
-                .iter()
-                .map(|x| {
-                    x.as_str()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| x.to_string())
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
-            other => other.to_string(),
-        }
-    };
-    let cols = [
-        ("incident", "Incident", "Incident"),
-        ("awareness", "Awareness", "Prise de connaissance"),
-        ("title", "Title", "Intitulé"),
-        ("risk", "Risk", "Risque"),
-        ("people_count", "People (approx.)", "Personnes (approx.)"),
-        (
-            "record_count",
-            "Records (approx.)",
-            "Enregistrements (approx.)",
-        ),
-        ("consequences", "Consequences", "Conséquences"),
-        ("measures_taken", "Measures taken", "Mesures prises"),
-    ];
-    let row = |e: &serde_json::Value| -> Vec<String> {
-        let mut r: Vec<String> = cols.iter().map(|(k, _, _)| s(&e[*k])).collect();
-        r.push(
-            format!("{} {}", s(&e["cnil"]["status"]), s(&e["cnil"]["reference"]))
-                .trim()
-                .to_owned(),
-        );
-        r.push(s(&e["data_subjects"]["status"]));
-        r
-    };
-    let mut headers: Vec<&str> = cols
-        .iter()
-        .map(|(_, en, fr)| if lang == Lang::Fr { *fr } else { *en })
-        .collect();
-    headers.push("CNIL");
-    headers.push(if lang == Lang::Fr {
-        "Personnes informées"
-    } else {
-        "Data subjects"
-    });
-    let rows: Vec<Vec<String>> = entries.iter().map(row).collect();
-    let title = if lang == Lang::Fr {
-        format!(
-            "Registre des violations de données — {} ({})",
-            fac.name, fac.id
-        )
-    } else {
-        format!("Personal-data breach register — {} ({})", fac.name, fac.id)
-    };
+    let register = Register::new(&fac.id, &fac.name, &incs, ctx.lang, now).map_err(inv)?;
     let text = match ctx.format {
-        Format::Json => {
-            serde_json::to_string_pretty(&serde_json::json!({
-                "facility": fac.id, "name": fac.name, "basis": "GDPR art. 33(5)", "generated_at": now.to_string(), "entries": entries,
-            }))? + "\n"
-        }
-        Format::Table => format!("{title}\n\n{}", hygie_report::table(&headers, &rows)),
-        Format::Csv => {
-            let q = |v: &str| format!("\"{}\"", v.replace('"', "\"\""));
-            let mut out = headers.iter().map(|h| q(h)).collect::<Vec<_>>().join(",") + "\n";
-            for r in &rows {
-                out.push_str(&(r.iter().map(|c| q(c)).collect::<Vec<_>>().join(",") + "\n"));
-            }
-            out
-        }
-        Format::Md => {
-            let mut out = format!(
-                "# {title}\n\n| {} |\n|{}\n",
-                headers.join(" | "),
-                "---|".repeat(headers.len())
-            );
-            for r in &rows {
-                out.push_str(&format!(
-                    "| {} |\n",
-                    r.iter()
-                        .map(|c| c.replace('|', "\\|"))
-                        .collect::<Vec<_>>()
-                        .join(" | ")
-                ));
-            }
-            out
-        }
-        Format::Html => {
-            let e = hygie_report::esc;
-            let mut out = format!(
-                "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title><style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}th,td{{border:1px solid #999;padding:.3em}}</style></head><body>\n<h1>{}</h1>\n<table>\n<tr>",
-                if lang == Lang::Fr { "fr" } else { "en" },
-                e(&title),
-                e(&title)
-            );
-            for h in &headers {
-                out.push_str(&format!("<th>{}</th>", e(h)));
-            }
-            out.push_str("</tr>\n");
-            for r in &rows {
-                out.push_str("<tr>");
-                for c in r {
-                    out.push_str(&format!("<td>{}</td>", e(c)));
-                }
-                out.push_str("</tr>\n");
-            }
-            out.push_str("</table>\n</body></html>\n");
-            out
-        }
+        Format::Json => serde_json::to_string_pretty(&register.to_json())? + "\n",
+        Format::Table => register.to_table(),
+        Format::Csv => register.to_csv(),
+        Format::Md => register.to_markdown(),
+        Format::Html => register.to_html(),
     };
     output::emit(&text, to.as_deref())?;
     Ok(exit::OK)
 }
 
-/// The incident file as Markdown or HTML: facts, obligations with their history, each sent
-/// version, the journal slice.
+/// The incident file as Markdown or HTML (`--format`), with the incident's journal slice.
 async fn export_text(
     ctx: &Ctx,
     store: &Store,
     inc: &Incident,
     now: Timestamp,
 ) -> anyhow::Result<String> {
-    let lang = ctx.lang;
-    let f = &inc.facts;
-    let obs = inc.obligations(now).map_err(inv)?;
     let journal = store
         .journal_entries(Some(&hygie_store::incident_subject(&inc.id)), None)
         .await
         .context("reading the incident's journal")?;
-    let mut md = format!("# {} — {}\n\n", inc.id, f.title);
-    md.push_str(&format!(
-        "- Facility: {} {}\n- Status: {}\n- Awareness: {}\n- Occurrence: {}\n- Detection: {}\n- Serious: {}\n- Criteria: {}\n- Personal-data breach: {}\n- NIS 2: {} (significant: {})\n- Systems: {}\n- Detection source: {:?} alerts {:?} findings {:?}\n\n",
-        f.facility,
-        f.facility_name.as_deref().unwrap_or(""),
-        inc.status.as_str(),
-        rfc3339(&f.awareness),
-        f.occurrence.as_ref().map(rfc3339).unwrap_or_default(),
-        f.detected.as_ref().map(rfc3339).unwrap_or_default(),
-        f.serious,
-        f.impact.met().collect::<Vec<_>>().join(", "),
-        f.personal_data_breach.as_str(),
-        f.nis2_status.as_str(),
-        f.nis2_significant,
-        f.affected_systems.join(", "),
-        f.detection.source,
-        f.detection.alert_ids,
-        f.detection.finding_ids,
-    ));
-    md.push_str("## Obligations\n\n");
-    md.push_str(&draft::obligations_markdown(&obs, lang));
-    md.push_str("\n## History of the obligations\n\n| At | Duty | Required | Due | Why | Cause |\n|---|---|---|---|---|---|\n");
-    for e in &inc.obligation_log {
-        md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
-            e.at,
-            e.duty,
-            e.required,
-            e.due.as_deref().unwrap_or(""),
-            e.reason.replace('|', "\\|"),
-            e.cause.replace('|', "\\|")
-        ));
-    }
-    md.push_str("\n## Timeline\n\n");
-    for (_, at, what) in timeline(inc) {
-        md.push_str(&format!("- {at} — {what}\n"));
-    }
-    md.push_str("\n## Sent versions\n\n");
-    for s in &inc.sendings {
-        md.push_str(&format!(
-            "### {} — {} ({}){}\n\nSHA-256 {}{}\n\n```text\n{}\n```\n\n",
-            s.duty,
-            rfc3339(&s.at),
-            draft::phase_label(s.phase, lang),
-            s.reference
-                .as_deref()
-                .map(|r| format!(", ref. {r}"))
-                .unwrap_or_default(),
-            s.snapshot_sha256,
-            s.late_reason
-                .as_deref()
-                .map(|r| format!("; reasons for the delay: {r}"))
-                .unwrap_or_default(),
-            s.snapshot.replace("```", "'''")
-        ));
-    }
-    if let Some(c) = &inc.closure {
-        md.push_str(&format!(
-            "## Closure\n\n{}; unmet: {}; justification: {}\n\n",
-            c.at,
-            c.unmet
-                .iter()
-                .map(|d| d.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            c.justification.as_deref().unwrap_or("-")
-        ));
-    }
-    md.push_str("## Journal\n\n| Seq | At | Actor | Action | Hash |\n|---|---|---|---|---|\n");
-    for e in &journal {
-        md.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
-            e.seq, e.at, e.actor, e.action, e.hash
-        ));
-    }
-    if ctx.format != Format::Html {
-        return Ok(md);
-    }
-    // Printable HTML: the same content; Markdown tables become tables, code blocks <pre>.
-    let e = hygie_report::esc;
-    let mut html = format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title><style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}}\
-         table{{border-collapse:collapse;margin-bottom:1em}}th,td{{border:1px solid #999;padding:.2em .4em;text-align:left;vertical-align:top}}\
-         pre{{white-space:pre-wrap;background:#f6f6f6;padding:.5em}}</style></head><body>\n",
-        e(&format!("{} — {}", inc.id, f.title))
-    );
-    let mut in_pre = false;
-    let mut in_table = false;
-    let cells = |line: &str| -> Vec<String> {
-        line.trim()
-            .trim_start_matches('|')
-            .trim_end_matches('|')
-            .split(" | ")
-            .map(|c| c.trim().replace("\\|", "|"))
-            .collect()
+    let text = if ctx.format == Format::Html {
+        export::export_html(inc, &journal, ctx.lang, now)
+    } else {
+        export::export_markdown(inc, &journal, ctx.lang, now)
     };
-    for line in md.lines() {
-        if line.starts_with("```") {
-            html.push_str(if in_pre { "</pre>\n" } else { "<pre>" });
-            in_pre = !in_pre;
-            continue;
-        }
-        if in_pre {
-            html.push_str(&e(line));
-            html.push('\n');
-            continue;
-        }
-        if line.starts_with('|') {
-            if line.starts_with("|---") {
-                continue;
-            }
-            if !in_table {
-                html.push_str("<table>\n<tr>");
-                for c in cells(line) {
-                    html.push_str(&format!("<th>{}</th>", e(&c)));
-                }
-                html.push_str("</tr>\n");
-                in_table = true;
-            } else {
-                html.push_str("<tr>");
-                for c in cells(line) {
-                    html.push_str(&format!("<td>{}</td>", e(&c)));
-                }
-                html.push_str("</tr>\n");
-            }
-            continue;
-        }
-        if in_table {
-            html.push_str("</table>\n");
-            in_table = false;
-        }
-        if let Some(h) = line.strip_prefix("### ") {
-            html.push_str(&format!("<h3>{}</h3>\n", e(h)));
-        } else if let Some(h) = line.strip_prefix("## ") {
-            html.push_str(&format!("<h2>{}</h2>\n", e(h)));
-        } else if let Some(h) = line.strip_prefix("# ") {
-            html.push_str(&format!("<h1>{}</h1>\n", e(h)));
-        } else if let Some(item) = line.strip_prefix("- ") {
-            html.push_str(&format!("<div>• {}</div>\n", e(item)));
-        } else if !line.is_empty() {
-            html.push_str(&format!("<p>{}</p>\n", e(line)));
-        }
-    }
-    if in_table {
-        html.push_str("</table>\n");
-    }
-    html.push_str("</body></html>\n");
-    Ok(html)
+    text.map_err(inv)
 }

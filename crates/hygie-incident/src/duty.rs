@@ -1,0 +1,209 @@
+//! What an incident may oblige the facility to do ([`Duty`]) and the record of having done it
+//! ([`Sending`]): the vocabulary shared by the obligations engine and the incident record.
+
+use crate::{IncidentError, Result};
+use hygie_core::{Lang, Localized};
+use jiff::{Timestamp, Zoned};
+use serde::{Deserialize, Serialize};
+
+/// A notification duty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Duty {
+    InternalCiso,
+    InternalDpo,
+    CertSante,
+    Cnil,
+    DataSubjects,
+    BreachRegister,
+    Nis2EarlyWarning,
+    Nis2Notification,
+    Nis2Intermediate,
+    Nis2Final,
+    Nis2Progress,
+}
+
+impl Duty {
+    pub const ALL: [Duty; 11] = [
+        Duty::InternalCiso,
+        Duty::InternalDpo,
+        Duty::CertSante,
+        Duty::Cnil,
+        Duty::DataSubjects,
+        Duty::BreachRegister,
+        Duty::Nis2EarlyWarning,
+        Duty::Nis2Notification,
+        Duty::Nis2Intermediate,
+        Duty::Nis2Final,
+        Duty::Nis2Progress,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Duty::InternalCiso => "internal_ciso",
+            Duty::InternalDpo => "internal_dpo",
+            Duty::CertSante => "cert_sante",
+            Duty::Cnil => "cnil",
+            Duty::DataSubjects => "data_subjects",
+            Duty::BreachRegister => "breach_register",
+            Duty::Nis2EarlyWarning => "nis2_early_warning",
+            Duty::Nis2Notification => "nis2_notification",
+            Duty::Nis2Intermediate => "nis2_intermediate",
+            Duty::Nis2Final => "nis2_final",
+            Duty::Nis2Progress => "nis2_progress",
+        }
+    }
+
+    pub fn label(self) -> Localized {
+        let (en, fr) = match self {
+            Duty::InternalCiso => ("CISO informed", "RSSI informé"),
+            Duty::InternalDpo => ("DPO informed", "DPO informé"),
+            Duty::CertSante => (
+                "Report to CERT Santé (ANS)",
+                "Signalement au CERT Santé (ANS)",
+            ),
+            Duty::Cnil => (
+                "Personal-data breach notification to the CNIL",
+                "Notification de violation de données à la CNIL",
+            ),
+            Duty::DataSubjects => (
+                "Communication to the data subjects",
+                "Communication aux personnes concernées",
+            ),
+            Duty::BreachRegister => (
+                "Entry in the breach register",
+                "Inscription au registre des violations",
+            ),
+            Duty::Nis2EarlyWarning => ("NIS 2 early warning", "NIS 2 alerte précoce"),
+            Duty::Nis2Notification => (
+                "NIS 2 incident notification",
+                "NIS 2 notification d'incident",
+            ),
+            Duty::Nis2Intermediate => ("NIS 2 intermediate report", "NIS 2 rapport intermédiaire"),
+            Duty::Nis2Final => ("NIS 2 final report", "NIS 2 rapport final"),
+            Duty::Nis2Progress => ("NIS 2 progress report", "NIS 2 rapport d'avancement"),
+        };
+        Localized::new(en, fr)
+    }
+
+    pub fn recipient(self) -> Localized {
+        let (en, fr) = match self {
+            Duty::InternalCiso => ("CISO", "RSSI"),
+            Duty::InternalDpo => (
+                "Data protection officer (DPO)",
+                "Délégué à la protection des données (DPO)",
+            ),
+            Duty::CertSante => (
+                "ANS / CERT Santé (signalement portal)",
+                "ANS / CERT Santé (portail de signalement)",
+            ),
+            Duty::Cnil => ("CNIL", "CNIL"),
+            Duty::DataSubjects => ("Data subjects", "Personnes concernées"),
+            Duty::BreachRegister => (
+                "Controller's breach register",
+                "Registre des violations du responsable de traitement",
+            ),
+            Duty::Nis2EarlyWarning
+            | Duty::Nis2Notification
+            | Duty::Nis2Intermediate
+            | Duty::Nis2Final
+            | Duty::Nis2Progress => (
+                "CSIRT / competent authority (ANSSI, pending the French transposition)",
+                "CSIRT / autorité compétente (ANSSI, transposition française en cours)",
+            ),
+        };
+        Localized::new(en, fr)
+    }
+
+    pub fn basis(self) -> &'static str {
+        match self {
+            Duty::InternalCiso => "Internal incident procedure (INC-01; PGSSI-S)",
+            Duty::InternalDpo => {
+                "GDPR art. 38(1) (DPO involved in all data-protection issues); internal procedure"
+            }
+            Duty::CertSante => {
+                "CSP L.1111-8-2; D.1111-16-2 and D.1111-16-3; arrêté du 30 octobre 2017"
+            }
+            Duty::Cnil => "GDPR art. 33(1) and 33(4)",
+            Duty::DataSubjects => "GDPR art. 34",
+            Duty::BreachRegister => "GDPR art. 33(5)",
+            Duty::Nis2EarlyWarning => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(a)",
+            Duty::Nis2Notification => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(b)",
+            Duty::Nis2Intermediate => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(c)",
+            Duty::Nis2Final => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(d)",
+            Duty::Nis2Progress => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(e)",
+        }
+    }
+
+    /// Duties whose notification may be sent in several phases (GDPR 33(4); NIS 2 updates).
+    pub fn phased(self) -> bool {
+        matches!(
+            self,
+            Duty::Cnil | Duty::Nis2Notification | Duty::Nis2Intermediate | Duty::Nis2Progress
+        )
+    }
+}
+
+impl std::str::FromStr for Duty {
+    type Err = IncidentError;
+    fn from_str(s: &str) -> Result<Self> {
+        let n = s.trim().to_ascii_lowercase().replace('-', "_");
+        Duty::ALL
+            .into_iter()
+            .find(|d| d.as_str() == n)
+            .ok_or_else(|| {
+                IncidentError::invalid(
+                    "duty",
+                    format!(
+                        "'{s}' is not a duty ({})",
+                        Duty::ALL.map(|d| d.as_str()).join(", ")
+                    ),
+                )
+            })
+    }
+}
+
+impl std::fmt::Display for Duty {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which part of a phased notification a sending is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    #[default]
+    Initial,
+    Complement,
+}
+
+impl std::str::FromStr for Phase {
+    type Err = IncidentError;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "initial" => Ok(Self::Initial),
+            "complement" | "complementary" | "update" => Ok(Self::Complement),
+            _ => Err(IncidentError::invalid(
+                "phase",
+                format!("'{s}' is not a phase (initial, complement)"),
+            )),
+        }
+    }
+}
+
+/// One notification as sent: kept for ever, with the exact text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sending {
+    pub duty: Duty,
+    pub at: Zoned,
+    pub reference: Option<String>,
+    pub phase: Phase,
+    pub lang: Lang,
+    /// Reasons for a delay (required for the CNIL after 72 h, GDPR 33(1)).
+    pub late_reason: Option<String>,
+    /// The Markdown draft as it was when sent.
+    pub snapshot: String,
+    pub snapshot_sha256: String,
+    pub recorded_at: Timestamp,
+}

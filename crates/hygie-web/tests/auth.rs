@@ -1,0 +1,407 @@
+//! The security tests of logging in and of changing things: CSRF, session fixation, lockout,
+//! TOTP enrolment and replay, throttling, bootstrap, TOTP seeds sealed at rest.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::*;
+use hygie_store::Role;
+use hygie_web::auth;
+
+#[tokio::test]
+async fn csrf_missing_or_wrong_is_refused_and_changes_nothing() {
+    let app = sqlite_app().await;
+    let s = seed(&app).await;
+    let u = facility_user(&app, "ciso", Role::Ciso, &s.own).await;
+    let (cookie, csrf) = session(&app, &u).await;
+    let path = format!("/facilities/{}/measures/IAM-05/declare", s.own);
+    let bodies = [
+        form_body(&[("status", "implemented")]),
+        form_body(&[("csrf", "wrong"), ("status", "implemented")]),
+        form_body(&[("csrf", ""), ("status", "implemented")]),
+    ];
+    for b in bodies {
+        let req = Request::post(&path)
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(b))
+            .unwrap();
+        assert_eq!(app.send(req).await.status(), 403);
+    }
+    // API with a cookie but without the header, or a wrong one.
+    for h in [None, Some("wrong")] {
+        let mut req = Request::post(format!(
+            "/api/v1/facilities/{}/measures/IAM-05/declarations",
+            s.own
+        ))
+        .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, "application/json");
+        if let Some(h) = h {
+            req = req.header("x-csrf-token", h);
+        }
+        assert_eq!(
+            app.send(req.body(Body::from(r#"{"status":"implemented"}"#)).unwrap())
+                .await
+                .status(),
+            403
+        );
+    }
+    // Logout and language switch need it too.
+    let req = Request::post("/logout")
+        .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("csrf=nope"))
+        .unwrap();
+    assert_eq!(app.send(req).await.status(), 403);
+    assert!(
+        app.store
+            .declaration_history(&s.own, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The right token works.
+    let req = post_form(
+        &path,
+        &cookie,
+        &[("csrf", &csrf), ("status", "implemented")],
+    );
+    assert_eq!(app.send(req).await.status(), 303);
+    assert_eq!(
+        app.store
+            .declaration_history(&s.own, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // The login form's own double-submit token.
+    let req = post_form(
+        "/login",
+        "hygie_pre=aaaa",
+        &[
+            ("csrf", "bbbb"),
+            ("username", "ciso"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(app.send(req).await.status(), 403);
+}
+
+/// Fetch the login form and post credentials; returns the response.
+async fn login(
+    app: &App,
+    username: &str,
+    password: &str,
+    extra_cookie: Option<&str>,
+) -> axum::http::Response<Body> {
+    let form = app.send(get("/login")).await;
+    let pre = set_cookie_value(&form, "hygie_pre").unwrap();
+    let mut cookie = format!("hygie_pre={pre}");
+    if let Some(c) = extra_cookie {
+        cookie.push_str("; ");
+        cookie.push_str(c);
+    }
+    let req = post_form(
+        "/login",
+        &cookie,
+        &[
+            ("csrf", &pre),
+            ("username", username),
+            ("password", password),
+        ],
+    );
+    app.send(req).await
+}
+
+/// The CSRF token of a page's form.
+fn csrf_field(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn post_code(app: &App, path: &str, session: &str, code: &str) -> axum::http::Response<Body> {
+    let page = app
+        .send(get_with(path, &format!("hygie_session={session}")))
+        .await;
+    assert_eq!(page.status(), 200, "{path}");
+    let html = body_string(page).await;
+    let csrf = csrf_field(&html);
+    let req = post_form(
+        path,
+        &format!("hygie_session={session}"),
+        &[("csrf", &csrf), ("code", code)],
+    );
+    app.send(req).await
+}
+
+async fn me_status(app: &App, session: &str) -> StatusCode {
+    app.send(get_with("/api/v1/me", &format!("hygie_session={session}")))
+        .await
+        .status()
+}
+
+#[tokio::test]
+async fn login_with_totp_enrolment_rotates_the_session_and_refuses_replay() {
+    let app = sqlite_app().await;
+    let s = seed(&app).await;
+    facility_user(&app, "rssi", Role::Ciso, &s.own).await;
+
+    // Session fixation: a session id planted before login is never the one that gets in.
+    let planted = "a".repeat(64);
+    let res = login(
+        &app,
+        "rssi",
+        PASSWORD,
+        Some(&format!("hygie_session={planted}")),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()[header::LOCATION], "/login/enroll");
+    let enroll = set_cookie_value(&res, "hygie_session").unwrap();
+    assert_ne!(enroll, planted);
+    let cookie_line = res
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("hygie_session="))
+        .unwrap();
+    assert!(cookie_line.contains("HttpOnly") && cookie_line.contains("SameSite=Strict"));
+    // Half-logged-in sessions open nothing.
+    assert_eq!(me_status(&app, &enroll).await, 401);
+
+    // Enrolment shows the seed; a wrong code is refused.
+    let page = app
+        .send(get_with(
+            "/login/enroll",
+            &format!("hygie_session={enroll}"),
+        ))
+        .await;
+    let html = body_string(page).await;
+    let secret = html
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let now = jiff::Timestamp::now().as_second();
+    let code = auth::totp_code(&secret, now);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_eq!(
+        post_code(&app, "/login/enroll", &enroll, wrong)
+            .await
+            .status(),
+        401
+    );
+    let res = post_code(&app, "/login/enroll", &enroll, &code).await;
+    assert_eq!(res.status(), 303);
+    let full = set_cookie_value(&res, "hygie_session").unwrap();
+    assert_ne!(
+        full, enroll,
+        "the session id rotates when the second factor is proved"
+    );
+    assert_eq!(me_status(&app, &full).await, 200);
+    assert_eq!(me_status(&app, &enroll).await, 401);
+    assert_eq!(me_status(&app, &planted).await, 401);
+    // Only digests in the store.
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id_hash FROM sessions")
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap();
+    assert!(!ids.contains(&full) && ids.contains(&auth::digest(&full)));
+    // The TOTP seed is sealed at rest: the column holds neither the seed nor its letters in any case.
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT totp_secret FROM users WHERE username = 'rssi'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    let stored = stored.expect("a seed is stored");
+    assert!(stored.starts_with("v1:"), "sealed format: {stored}");
+    assert!(!stored.to_uppercase().contains(&secret.to_uppercase()));
+    assert!(!stored.contains(&secret[..8]) && !stored.to_uppercase().contains(&secret[..8]));
+
+    // Log in again: TOTP step now; the same code (same time step) is a replay.
+    let res = login(&app, "rssi", PASSWORD, None).await;
+    assert_eq!(res.headers()[header::LOCATION], "/login/totp");
+    let pending = set_cookie_value(&res, "hygie_session").unwrap();
+    assert_eq!(
+        post_code(&app, "/login/totp", &pending, &code)
+            .await
+            .status(),
+        401,
+        "replayed code accepted"
+    );
+    assert_eq!(me_status(&app, &pending).await, 401);
+    // The next time step's code is accepted.
+    let next = auth::totp_code(&secret, now + 30);
+    let res = post_code(&app, "/login/totp", &pending, &next).await;
+    assert_eq!(res.status(), 303);
+    let full2 = set_cookie_value(&res, "hygie_session").unwrap();
+    assert_eq!(me_status(&app, &full2).await, 200);
+    let journal = app.store.journal_entries(None, None).await.unwrap();
+    assert!(
+        journal
+            .iter()
+            .any(|e| e.action == "user.totp_enrol" && e.subject == "rssi")
+    );
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|e| e.action == "auth.login" && e.subject == "rssi")
+            .count(),
+        2
+    );
+
+    // Logout ends the session.
+    let html = body_string(
+        app.send(get_with("/catalog", &format!("hygie_session={full2}")))
+            .await,
+    )
+    .await;
+    let csrf = csrf_field(&html);
+    let req = post_form(
+        "/logout",
+        &format!("hygie_session={full2}"),
+        &[("csrf", &csrf)],
+    );
+    assert_eq!(app.send(req).await.status(), 303);
+    assert_eq!(me_status(&app, &full2).await, 401);
+}
+
+#[tokio::test]
+async fn lockout_after_repeated_failures_even_with_the_right_password() {
+    let app = sqlite_app().await;
+    let s = seed(&app).await;
+    facility_user(&app, "it", Role::ItStaff, &s.own).await;
+    // IT staff have no mandatory TOTP: a right password logs in at once.
+    let ok = login(&app, "it", PASSWORD, None).await;
+    assert_eq!(ok.headers()[header::LOCATION], "/");
+    for _ in 0..5 {
+        let r = login(&app, "it", "wrong password 123", None).await;
+        assert_eq!(r.status(), 401);
+        assert!(set_cookie_value(&r, "hygie_session").is_none());
+    }
+    let r = login(&app, "it", PASSWORD, None).await;
+    assert_eq!(r.status(), 401, "locked account let in");
+    assert!(set_cookie_value(&r, "hygie_session").is_none());
+    assert!(
+        app.store
+            .journal_entries(None, None)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "auth.lockout" && e.subject == "it")
+    );
+    // Unknown users get the same answer.
+    assert_eq!(login(&app, "nobody", PASSWORD, None).await.status(), 401);
+}
+
+#[tokio::test]
+async fn login_attempts_are_throttled_per_address() {
+    let app = sqlite_app().await;
+    let addr: std::net::SocketAddr = "192.0.2.7:5555".parse().unwrap();
+    let mut last = StatusCode::OK;
+    for _ in 0..31 {
+        let form = app.send(get("/login")).await;
+        let pre = set_cookie_value(&form, "hygie_pre").unwrap();
+        let mut req = post_form(
+            "/login",
+            &format!("hygie_pre={pre}"),
+            &[("csrf", &pre), ("username", "x"), ("password", "y")],
+        );
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+        last = app.send(req).await.status();
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn bootstrap_token_creates_the_first_administrator_once() {
+    let app = sqlite_app().await;
+    let token = app.state.bootstrap_token().await.unwrap().unwrap();
+    let rows: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM bootstrap")
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![auth::digest(&token)],
+        "only the digest is stored"
+    );
+    let setup = |tok: String, pw: &'static str| {
+        let app = &app;
+        async move {
+            let form = app.send(get("/setup")).await;
+            if form.status() != 200 {
+                return form.status();
+            }
+            let pre = set_cookie_value(&form, "hygie_pre").unwrap();
+            let req = post_form(
+                "/setup",
+                &format!("hygie_pre={pre}"),
+                &[
+                    ("csrf", &pre),
+                    ("token", &tok),
+                    ("username", "admin"),
+                    ("display_name", "Admin"),
+                    ("password", pw),
+                ],
+            );
+            app.send(req).await.status()
+        }
+    };
+    assert_eq!(setup("wrong".into(), "a long admin password").await, 400);
+    assert_eq!(setup(token.clone(), "short").await, 400, "password policy");
+    assert_eq!(setup(token.clone(), "a long admin password").await, 303);
+    assert_eq!(app.store.user_count().await.unwrap(), 1);
+    assert_eq!(
+        setup(token.clone(), "a long admin password").await,
+        404,
+        "setup is closed"
+    );
+    assert!(app.state.bootstrap_token().await.unwrap().is_none());
+    // The administrator must enrol TOTP at first login.
+    let r = login(&app, "admin", "a long admin password", None).await;
+    assert_eq!(r.headers()[header::LOCATION], "/login/enroll");
+}
+
+/// A TOTP seed stored in clear by an earlier version still opens the login, and is sealed then.
+#[tokio::test]
+async fn a_seed_stored_in_clear_is_sealed_at_its_next_use() {
+    let app = sqlite_app().await;
+    let s = seed(&app).await;
+    let u = facility_user(&app, "dpo", Role::Dpo, &s.own).await;
+    let seed_b32 = "JBSWY3DPEHPK3PXPJBSWY3DP";
+    app.store.set_pending_totp(u.id, seed_b32).await.unwrap();
+    app.store
+        .confirm_totp(u.id, &hygie_store::Actor("test".into()))
+        .await
+        .unwrap();
+    let res = login(&app, "dpo", PASSWORD, None).await;
+    assert_eq!(res.headers()[header::LOCATION], "/login/totp");
+    let pending = set_cookie_value(&res, "hygie_session").unwrap();
+    let code = auth::totp_code(seed_b32, jiff::Timestamp::now().as_second());
+    let res = post_code(&app, "/login/totp", &pending, &code).await;
+    assert_eq!(res.status(), 303, "the clear seed still verifies");
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT totp_secret FROM users WHERE username = 'dpo'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    let stored = stored.unwrap();
+    assert!(
+        stored.starts_with("v1:") && !stored.contains(seed_b32),
+        "{stored}"
+    );
+}

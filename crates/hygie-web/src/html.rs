@@ -37,16 +37,23 @@ pub fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: &str) 
     })
 }
 
-/// Links between a facility's pages.
+#[derive(askama::Template)]
+#[template(path = "facility_nav.html")]
+struct FacilityNav<'a> {
+    lang: Lang,
+    id: &'a hygie_core::Finess,
+}
+
+impl hygie_report::Translate for FacilityNav<'_> {
+    fn lang(&self) -> Lang {
+        self.lang
+    }
+}
+
+/// Links between a facility's pages (template `facility_nav.html`, also included by the
+/// templates of those pages).
 pub fn facility_nav(lang: Lang, id: &hygie_core::Finess) -> String {
-    format!(
-        "<p class=\"card\" id=\"facility-nav\"><a href=\"/facilities/{id}\">{}</a> · <a href=\"/facilities/{id}/audits\">{}</a> · \
-         <a href=\"/facilities/{id}/alerts\">{}</a> · <a href=\"/facilities/{id}/incidents\">{}</a></p>",
-        t(lang, "Dashboard", "Tableau de bord"),
-        t(lang, "Audits and findings", "Audits et constats"),
-        t(lang, "Alerts", "Alertes"),
-        t(lang, "Incidents", "Incidents")
-    )
+    hygie_report::render(&FacilityNav { lang, id })
 }
 
 /// A moment in the facilities' time zone (Europe/Paris), to the minute.

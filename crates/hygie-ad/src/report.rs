@@ -403,11 +403,7 @@ struct ReportPage<'a> {
     categories: Vec<(&'static str, u32)>,
 }
 
-impl hygie_report::Translate for ReportPage<'_> {
-    fn lang(&self) -> hygie_core::Lang {
-        self.lang
-    }
-}
+hygie_report::translate_by_lang_field!(ReportPage);
 
 /// A self-contained HTML report (inline CSS, no script, every value escaped by the template).
 pub fn render_html(r: &AuditReport, lang: hygie_core::Lang) -> String {

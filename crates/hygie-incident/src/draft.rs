@@ -503,11 +503,7 @@ struct DraftPage<'a> {
     d: &'a Draft,
 }
 
-impl hygie_report::Translate for DraftPage<'_> {
-    fn lang(&self) -> Lang {
-        self.lang
-    }
-}
+hygie_report::translate_by_lang_field!(DraftPage);
 
 /// The obligations table of an incident, as Markdown (used in the incident file).
 pub fn obligations_markdown(obs: &[Obligation], lang: Lang) -> String {

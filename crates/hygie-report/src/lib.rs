@@ -31,6 +31,19 @@ pub fn t(lang: Lang, en: &'static str, fr: &'static str) -> &'static str {
     }
 }
 
+/// Implement [`Translate`] for view structs (with one lifetime) whose language is their `lang`
+/// field: `hygie_report::translate_by_lang_field!(AlertsBody, AuditBody);`.
+#[macro_export]
+macro_rules! translate_by_lang_field {
+    ($($view:ident),+ $(,)?) => {$(
+        impl $crate::Translate for $view<'_> {
+            fn lang(&self) -> ::hygie_core::Lang {
+                self.lang
+            }
+        }
+    )+};
+}
+
 /// A view rendered in one language. Templates write `{{ self.t("Title", "Titre") }}`.
 pub trait Translate {
     fn lang(&self) -> Lang;

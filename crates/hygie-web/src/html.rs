@@ -20,12 +20,6 @@ struct Layout<'a> {
     body: &'a str,
 }
 
-impl hygie_report::Translate for Layout<'_> {
-    fn lang(&self) -> Lang {
-        self.lang
-    }
-}
-
 /// A whole page (template `layout.html`). `user` and `csrf` are given once logged in
 /// (navigation, language switch, logout). `body` is HTML the page built, already escaped.
 pub fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: &str) -> String {
@@ -44,11 +38,7 @@ struct FacilityNav<'a> {
     id: &'a hygie_core::Finess,
 }
 
-impl hygie_report::Translate for FacilityNav<'_> {
-    fn lang(&self) -> Lang {
-        self.lang
-    }
-}
+hygie_report::translate_by_lang_field!(Layout, FacilityNav);
 
 /// Links between a facility's pages (template `facility_nav.html`, also included by the
 /// templates of those pages).

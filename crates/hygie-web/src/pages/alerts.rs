@@ -23,11 +23,7 @@ struct AlertsBody<'a> {
     alerts: &'a [AlertRecord],
 }
 
-impl Translate for AlertsBody<'_> {
-    fn lang(&self) -> Lang {
-        self.lang
-    }
-}
+hygie_report::translate_by_lang_field!(AlertsBody);
 
 async fn alerts_page(
     State(st): State<AppState>,

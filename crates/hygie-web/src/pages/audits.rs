@@ -25,12 +25,6 @@ struct AuditsBody<'a> {
     runs: &'a [hygie_store::RunHeader],
 }
 
-impl Translate for AuditsBody<'_> {
-    fn lang(&self) -> Lang {
-        self.lang
-    }
-}
-
 #[derive(askama::Template)]
 #[template(path = "audit.html")]
 struct AuditBody<'a> {
@@ -40,11 +34,7 @@ struct AuditBody<'a> {
     failed: usize,
 }
 
-impl Translate for AuditBody<'_> {
-    fn lang(&self) -> Lang {
-        self.lang
-    }
-}
+hygie_report::translate_by_lang_field!(AuditsBody, AuditBody);
 
 async fn audits_page(
     State(st): State<AppState>,

@@ -6,6 +6,7 @@ use crate::index::Index;
 use crate::model::{AccountKind, AdSnapshot};
 use crate::rules::{Category, Ctx, Eval, RULES, Rule};
 use hygie_core::{CheckRun, Finding as RuleFinding, RuleOutcome, RuleResult, Severity, Text};
+use hygie_report::Translate as _;
 use jiff::Timestamp;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -369,149 +370,30 @@ pub fn category_score(s: &Scores, c: Category) -> u32 {
     }
 }
 
-pub fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
+#[derive(askama::Template)]
+#[template(path = "ad_report.html")]
+struct ReportPage<'a> {
+    lang: hygie_core::Lang,
+    r: &'a AuditReport,
+    categories: Vec<(&'static str, u32)>,
 }
 
-/// A self-contained HTML report (inline CSS, no script, every value escaped).
+hygie_report::translate_by_lang_field!(ReportPage);
+
+/// A self-contained HTML report (inline CSS, no script, every value escaped by the template).
 pub fn render_html(r: &AuditReport, lang: hygie_core::Lang) -> String {
-    let fr = lang == hygie_core::Lang::Fr;
-    let t = |en: &'static str, frs: &'static str| if fr { frs } else { en };
-    let mut h = String::new();
-    h.push_str(&format!(
-        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{} {}</title>\n",
-        if fr { "fr" } else { "en" },
-        t("Active Directory audit", "Audit Active Directory"),
-        escape(&r.domain)
-    ));
-    h.push_str("<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}.critical{background:#f8d7da}.high{background:#fde2c8}.medium{background:#fff3cd}.low{background:#e2f0d9}.info{background:#eef}.lvl{font-size:3em;font-weight:bold}details{margin:0}</style></head><body>\n");
-    h.push_str(&format!(
-        "<h1>{} — {}</h1>\n",
-        t("Active Directory audit", "Audit Active Directory"),
-        escape(&r.domain)
-    ));
-    h.push_str(&format!(
-        "<p>{} {}</p>\n",
-        t("As of", "En date du"),
-        escape(&r.as_of.to_string())
-    ));
-    h.push_str(&format!(
-        "<p>{} <span class=\"lvl\">{}</span>/5</p>\n",
-        t("ANSSI level:", "Niveau ANSSI :"),
-        r.level
-    ));
-    h.push_str(&format!(
-        "<h2>{}</h2><table><tr><th>{}</th><th>{}</th></tr>\n",
-        t(
-            "Risk scores (0 best, 100 worst)",
-            "Scores de risque (0 meilleur, 100 pire)"
-        ),
-        t("Category", "Catégorie"),
-        "Score"
-    ));
-    for c in Category::ALL {
-        let (en, frs) = c.title();
-        h.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td></tr>\n",
-            if fr { frs } else { en },
-            category_score(&r.scores, c)
-        ));
-    }
-    h.push_str(&format!(
-        "<tr><th>{}</th><th>{}</th></tr></table>\n",
-        t("Global", "Global"),
-        r.scores.global
-    ));
-    h.push_str(&format!(
-        "<p>{}: {} · {}: {} · {}: {} · {}: {}</p>\n",
-        t("Users", "Utilisateurs"),
-        r.stats.users,
-        t("Computers", "Ordinateurs"),
-        r.stats.computers,
-        t("Groups", "Groupes"),
-        r.stats.groups,
-        t("Privileged accounts", "Comptes à privilèges"),
-        r.stats.privileged_accounts
-    ));
-    if let Some(c) = &r.comparison {
-        h.push_str(&format!(
-            "<p>{} {} ({}): {} {}, {} {}, {} {}</p>\n",
-            t("Compared with run", "Comparaison avec l'exécution"),
-            escape(&c.previous_run),
-            escape(&c.previous_at.to_string()),
-            c.new.len(),
-            t("new", "nouveaux"),
-            c.fixed.len(),
-            t("fixed", "corrigés"),
-            c.still_open.len(),
-            t("still open", "toujours ouverts")
-        ));
-    }
-    h.push_str(&format!(
-        "<h2>{} ({})</h2><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>ANSSI / PingCastle</th><th>{}</th></tr>\n",
-        t("Findings", "Constats"),
-        r.findings.len(),
-        t("Rule", "Règle"),
-        t("Level", "Niveau"),
-        t("Title", "Titre"),
-        t("Objects", "Objets"),
-        t("Measures", "Mesures")
-    ));
-    for f in &r.findings {
-        let objs: Vec<String> = f.objects.iter().map(|o| escape(o)).collect();
-        h.push_str(&format!(
-            "<tr class=\"{}\"><td>{}</td><td>{} ({})</td><td><b>{}</b><details><summary>{}</summary><p>{}</p><p><b>{}</b> {}</p><p><code>{}</code></p></details></td><td>{} : {}</td><td>{} / {}</td><td>{}</td></tr>\n",
-            f.severity.as_str(),
-            escape(&f.rule),
-            f.level,
-            f.severity.as_str(),
-            escape(f.title.get(lang)),
-            t("Why and how to fix", "Pourquoi et comment corriger"),
-            escape(f.rationale.get(lang)),
-            t("Remediation:", "Correction :"),
-            escape(f.remediation.get(lang)),
-            escape(&f.detail),
-            f.objects.len(),
-            objs.join(", "),
-            escape(f.anssi.as_deref().unwrap_or("–")),
-            escape(f.pingcastle.as_deref().unwrap_or("–")),
-            escape(&f.measures.join(", "))
-        ));
-    }
-    h.push_str("</table>\n");
-    h.push_str(&format!(
-        "<h2>{} ({})</h2><p>{}</p>\n",
-        t("Passed rules", "Règles réussies"),
-        r.passed.len(),
-        escape(&r.passed.join(", "))
-    ));
-    if !r.not_applicable.is_empty() {
-        h.push_str(&format!(
-            "<h2>{}</h2><ul>\n",
-            t("Not applicable", "Non applicables")
-        ));
-        for n in &r.not_applicable {
-            h.push_str(&format!(
-                "<li>{}: {}</li>\n",
-                escape(&n.rule),
-                escape(&n.reason)
-            ));
-        }
-        h.push_str("</ul>\n");
-    }
-    h.push_str("</body></html>\n");
-    h
+    let categories = Category::ALL
+        .iter()
+        .map(|&c| {
+            let (en, fr) = c.title();
+            (hygie_report::t(lang, en, fr), category_score(&r.scores, c))
+        })
+        .collect();
+    hygie_report::render(&ReportPage {
+        lang,
+        r,
+        categories,
+    })
 }
 
 /// Per-rule object lists, for tests and callers that need a map.

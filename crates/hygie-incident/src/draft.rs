@@ -12,7 +12,7 @@ use crate::facts::{BreachRisk, ImpactCriteria};
 use crate::incident::{Incident, Phase};
 use crate::obligations::{Duty, Obligation};
 use hygie_core::Lang;
-use hygie_report::esc;
+use hygie_report::Translate as _;
 use jiff::Timestamp;
 use std::fmt::Write as _;
 
@@ -487,42 +487,23 @@ impl Draft {
         out
     }
 
+    /// The draft as printable, self-contained HTML (template `draft.html`).
     pub fn to_html(&self) -> String {
-        let l = self.lang;
-        let mut out = String::new();
-        let _ = write!(
-            out,
-            "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title>\
-             <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;color:#111}}\
-             table{{border-collapse:collapse;width:100%;margin-bottom:1.5em}}\
-             th,td{{border:1px solid #999;padding:.3em .5em;text-align:left;vertical-align:top}}\
-             th{{background:#eee;width:35%}}@media print{{body{{margin:0}}}}</style></head><body>\n",
-            match l {
-                Lang::En => "en",
-                Lang::Fr => "fr",
-            },
-            esc(&self.title)
-        );
-        let _ = writeln!(out, "<h1>{}</h1>", esc(&self.title));
-        let _ = writeln!(
-            out,
-            "<p><strong>{}</strong> {}<br><strong>{}</strong> {}</p>",
-            esc(&tr(l, "Recipient:", "Destinataire :")),
-            esc(&self.recipient),
-            esc(&tr(l, "Legal basis:", "Base légale :")),
-            esc(&self.basis)
-        );
-        for s in &self.sections {
-            let _ = writeln!(out, "<h2>{}</h2>\n<table>", esc(&s.heading));
-            for (k, v) in &s.fields {
-                let _ = writeln!(out, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
-            }
-            out.push_str("</table>\n");
-        }
-        out.push_str("</body></html>\n");
-        out
+        hygie_report::render(&DraftPage {
+            lang: self.lang,
+            d: self,
+        })
     }
 }
+
+#[derive(askama::Template)]
+#[template(path = "draft.html")]
+struct DraftPage<'a> {
+    lang: Lang,
+    d: &'a Draft,
+}
+
+hygie_report::translate_by_lang_field!(DraftPage);
 
 /// The obligations table of an incident, as Markdown (used in the incident file).
 pub fn obligations_markdown(obs: &[Obligation], lang: Lang) -> String {

@@ -1,25 +1,55 @@
-//! Renders Hygie's views for people: aligned text tables for the terminal, Markdown for tickets
-//! and wikis, and self-contained HTML (inline CSS, no script, no external resource) that a CISO can
-//! send to the director. JSON output is serde's job at the edge, not this crate's.
+//! Hygie's one rendering layer: aligned text tables for the terminal, Markdown for tickets and
+//! wikis, self-contained HTML (inline CSS, no script, no external resource) that a CISO can send
+//! to the director, and CSV through the one formula-safe writer ([`csv`]). JSON output is serde's
+//! job at the edge, not this crate's.
+//!
+//! HTML is rendered by compiled askama templates (`templates/`): a typo in a template is a build
+//! error, every value is escaped unless a template says otherwise, and the view models are plain
+//! typed structs. The shared pieces live here and other crates reuse them by listing this crate's
+//! `templates/` in their own `askama.toml`: `base.html` (the page skeleton), `report.html` with
+//! `report.css` (printable reports), `macros.html` (progress bar, plain table). Text tables and
+//! Markdown stay as code: they are column padding and pipe escaping, which templates would only
+//! obscure.
 
 use hygie_core::plan::{EffectiveStatus, RegionStatus};
 use hygie_core::{Catalog, FacilityStatus, Lang};
 use std::fmt::Write as _;
 
-/// Escape text for HTML element content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+pub mod csv;
+mod html;
+
+pub use html::{Escape, esc, region_html, render, status_html};
+
+// Templates name the escaper by this crate's path, here as in the crates that reuse them.
+extern crate self as hygie_report;
+
+/// Pick the text of the reader's language: the one form of every inline bilingual label.
+pub fn t(lang: Lang, en: &'static str, fr: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Fr => fr,
     }
-    out
+}
+
+/// Implement [`Translate`] for view structs (with one lifetime) whose language is their `lang`
+/// field: `hygie_report::translate_by_lang_field!(AlertsBody, AuditBody);`.
+#[macro_export]
+macro_rules! translate_by_lang_field {
+    ($($view:ident),+ $(,)?) => {$(
+        impl $crate::Translate for $view<'_> {
+            fn lang(&self) -> ::hygie_core::Lang {
+                self.lang
+            }
+        }
+    )+};
+}
+
+/// A view rendered in one language. Templates write `{{ self.t("Title", "Titre") }}`.
+pub trait Translate {
+    fn lang(&self) -> Lang;
+    fn t(&self, en: &'static str, fr: &'static str) -> &'static str {
+        t(self.lang(), en, fr)
+    }
 }
 
 /// Escape text for a Markdown table cell.
@@ -67,7 +97,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-struct Words {
+pub(crate) struct Words {
     level: &'static str,
     due: &'static str,
     done: &'static str,
@@ -139,7 +169,7 @@ const FR: Words = Words {
     unconfirmed: "Les paliers et échéances du plan viennent de l'annexe de l'instruction de 2016 telle que résumée par des sources publiques ; ils ne sont pas encore confirmés par le texte primaire.",
 };
 
-fn words(lang: Lang) -> &'static Words {
+pub(crate) fn words(lang: Lang) -> &'static Words {
     match lang {
         Lang::En => &EN,
         Lang::Fr => &FR,
@@ -282,137 +312,7 @@ pub fn status_markdown(s: &FacilityStatus, lang: Lang) -> String {
     out
 }
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1b1b1b;max-width:72rem}\
-h1{font-size:1.4rem}table{border-collapse:collapse;margin:1rem 0;width:100%}\
-th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:top}th{background:#eef}\
-.failing{color:#a00;font-weight:bold}.expired,.overdue{color:#b35900}.verified,.implemented{color:#060}\
-.demo{background:#fffbe6;border:1px solid #e6c200;padding:.5rem}.note{color:#555;font-size:.9rem}\
-.bar{background:#ddd;height:.6rem;width:8rem;display:inline-block}.bar span{background:#2a7;height:.6rem;display:block}";
-
-fn html_page(lang: Lang, title: &str, body: &str) -> String {
-    let l = match lang {
-        Lang::En => "en",
-        Lang::Fr => "fr",
-    };
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"{l}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-<title>{}</title><style>{CSS}</style></head><body>\n{body}\n</body></html>\n",
-        esc(title)
-    )
-}
-
-fn bar(pct: f64) -> String {
-    format!(
-        "<span class=\"bar\"><span style=\"width:{:.0}%\"></span></span> {pct:.1}%",
-        pct.clamp(0.0, 100.0)
-    )
-}
-
-/// The facility status as a self-contained HTML report.
-pub fn status_html(s: &FacilityStatus, lang: Lang) -> String {
-    let w = words(lang);
-    let mut b = String::new();
-    let _ = writeln!(
-        b,
-        "<h1>{} — {} ({})</h1>",
-        w.report,
-        esc(&s.facility.name),
-        esc(s.facility.id.as_str())
-    );
-    if s.facility.region.is_demo() {
-        let _ = writeln!(b, "<p class=\"demo\">{}</p>", w.demo);
-    }
-    let _ = writeln!(
-        b,
-        "<p>{} {} · {}: <strong>{}</strong> · {}: {}</p>",
-        w.as_of,
-        s.as_of,
-        w.reached,
-        s.level_reached,
-        w.overall,
-        bar(s.score)
-    );
-    let _ = writeln!(
-        b,
-        "<table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        w.level, w.due, w.done, w.overdue
-    );
-    for l in &s.levels {
-        let cls = if l.overdue.is_empty() {
-            ""
-        } else {
-            " class=\"overdue\""
-        };
-        let _ = writeln!(
-            b,
-            "<tr><td>{}</td><td>{}</td><td>{}/{}</td><td{cls}>{}</td></tr>",
-            l.level,
-            l.due_date,
-            l.done,
-            l.total,
-            l.overdue.len()
-        );
-    }
-    let _ = writeln!(
-        b,
-        "</table><table><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
-        w.principle, w.done, w.score
-    );
-    for p in &s.principles {
-        let _ = writeln!(
-            b,
-            "<tr><td>{}</td><td>{}/{}</td><td>{}</td></tr>",
-            p.principle.label().get(lang),
-            p.done,
-            p.total,
-            bar(p.score)
-        );
-    }
-    let _ = writeln!(
-        b,
-        "</table><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        w.measure, w.title, w.level, w.status, w.reason
-    );
-    for m in &s.measures {
-        let late = m
-            .days_overdue
-            .map(|d| format!(" ({d} {})", w.days))
-            .unwrap_or_default();
-        let _ = writeln!(
-            b,
-            "<tr><td>{}{}</td><td>{}</td><td>{}</td><td class=\"{}\">{}{}</td><td>{}</td></tr>",
-            esc(m.id.as_str()),
-            if m.unconfirmed {
-                " <sup title=\"not yet confirmed from the primary text\">?</sup>"
-            } else {
-                ""
-            },
-            esc(m.title.get(lang)),
-            m.level.map(|l| l.to_string()).unwrap_or_default(),
-            if m.days_overdue.is_some() && m.status != EffectiveStatus::Failing {
-                "overdue"
-            } else {
-                m.status.as_str()
-            },
-            m.status.label().get(lang),
-            esc(&late),
-            esc(&m
-                .reason
-                .as_ref()
-                .map(|r| r.get(lang).to_owned())
-                .unwrap_or_default())
-        );
-    }
-    let _ = writeln!(
-        b,
-        "</table><p class=\"note\">{} Catalogue {}.</p>",
-        w.unconfirmed,
-        esc(&s.catalog_version)
-    );
-    html_page(lang, &format!("{} — {}", w.report, s.facility.name), &b)
-}
-
-fn region_rows(r: &RegionStatus, lang: Lang) -> Vec<Vec<String>> {
+pub(crate) fn region_rows(r: &RegionStatus, lang: Lang) -> Vec<Vec<String>> {
     r.facilities
         .iter()
         .map(|f| {
@@ -434,7 +334,7 @@ fn region_rows(r: &RegionStatus, lang: Lang) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn region_headers(w: &Words) -> Vec<String> {
+pub(crate) fn region_headers(w: &Words) -> Vec<String> {
     let mut h: Vec<String> = vec![
         "FINESS".into(),
         w.facility.into(),
@@ -502,39 +402,55 @@ pub fn region_markdown(r: &RegionStatus, lang: Lang) -> String {
     out
 }
 
-pub fn region_html(r: &RegionStatus, lang: Lang) -> String {
-    let w = words(lang);
-    let mut b = format!(
-        "<h1>{} — {} {} ({})</h1>\n",
-        w.report,
-        w.region,
-        esc(r.name),
-        r.region
-    );
-    if r.demo {
-        let _ = writeln!(b, "<p class=\"demo\">{}</p>", w.demo);
+/// Which columns a region CSV carries: the web export adds each level's overdue count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionColumns {
+    Summary,
+    WithLevelOverdue,
+}
+
+/// The region status as CSV, one facility a row. Name and département are text (neutralised);
+/// FINESS, kind and the counters are Hygie's own values.
+pub fn region_csv(r: &RegionStatus, columns: RegionColumns) -> String {
+    let detail = columns == RegionColumns::WithLevelOverdue;
+    let mut header = vec![
+        "finess".to_owned(),
+        "name".into(),
+        "kind".into(),
+        "departement".into(),
+        "level_reached".into(),
+    ];
+    for l in 1..=3 {
+        header.extend([format!("l{l}_done"), format!("l{l}_total")]);
+        if detail {
+            header.push(format!("l{l}_overdue"));
+        }
     }
-    let _ = writeln!(
-        b,
-        "<p>{} {}</p><table><tr>{}</tr>",
-        w.as_of,
-        r.as_of,
-        region_headers(w)
-            .iter()
-            .map(|h| format!("<th>{}</th>", esc(h)))
-            .collect::<String>()
-    );
-    for row in region_rows(r, lang) {
-        let _ = writeln!(
-            b,
-            "<tr>{}</tr>",
-            row.iter()
-                .map(|c| format!("<td>{}</td>", esc(c)))
-                .collect::<String>()
-        );
+    header.extend(["overdue".into(), "failing".into(), "score".into()]);
+    let mut w = csv::CsvWriter::new(Vec::new());
+    let mut written = w.row(&header);
+    for f in &r.facilities {
+        let mut row = vec![
+            csv::Cell::text(f.id.as_str()),
+            csv::Cell::text(f.name.as_str()),
+            csv::Cell::text(f.kind.as_str()),
+            csv::Cell::text(f.departement.as_str()),
+            csv::Cell::int(f.level_reached),
+        ];
+        for l in &f.levels {
+            row.extend([csv::Cell::int(l.done), csv::Cell::int(l.total)]);
+            if detail {
+                row.push(csv::Cell::int(l.overdue));
+            }
+        }
+        row.extend([
+            csv::Cell::int(f.overdue),
+            csv::Cell::int(f.failing),
+            csv::Cell::decimal(f.score, 1),
+        ]);
+        written = written.and_then(|()| w.row(row));
     }
-    b.push_str("</table>");
-    html_page(lang, &format!("{} — {}", w.region, r.name), &b)
+    csv::to_text(written, w)
 }
 
 /// The catalogue as a terminal table.

@@ -1,96 +1,55 @@
-//! HTML building blocks: the page layout, translations, progress bars and the SVG trend chart.
-//! Every dynamic value goes through `esc`. No script anywhere: the CSP forbids it.
+//! HTML building blocks of the web pages: the page layout (an askama template reusing
+//! hygie-report's `base.html`), the facility navigation, progress bars and the SVG trend chart.
+//! Every dynamic value goes through askama's escaping (`esc` for the parts still built in code).
+//! No script anywhere: the CSP forbids it.
 
 use hygie_core::Lang;
+use hygie_report::Translate as _;
 use hygie_report::esc;
 use hygie_store::User;
 use std::fmt::Write as _;
 
-/// Pick the text of the page's language.
-pub fn t(lang: Lang, en: &'static str, fr: &'static str) -> &'static str {
-    match lang {
-        Lang::En => en,
-        Lang::Fr => fr,
-    }
+pub use hygie_report::t;
+
+#[derive(askama::Template)]
+#[template(path = "layout.html")]
+struct Layout<'a> {
+    lang: Lang,
+    title: &'a str,
+    user: Option<(&'a User, &'a str)>,
+    body: &'a str,
 }
 
-const CSS: &str = "body{font-family:system-ui,sans-serif;margin:0;color:#1d2733;background:#f6f7f9}\
-header{background:#17324d;color:#fff;padding:.5rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}\
-header a{color:#fff;text-decoration:none}header form{display:inline;margin:0}\
-main{padding:1rem 1.5rem;max-width:1200px}\
-table{border-collapse:collapse;background:#fff;margin:.5rem 0}td,th{border:1px solid #d5dae0;padding:.25rem .5rem;text-align:left;font-size:.9rem}\
-th{background:#eef1f4}.bar{display:inline-block;width:120px;height:.8rem;background:#e3e6ea;vertical-align:middle}\
-.bar i{display:block;height:100%;background:#2f855a}.late{color:#b42318;font-weight:600}.ok{color:#2f855a}\
-.card{background:#fff;border:1px solid #d5dae0;padding:.75rem 1rem;margin:.75rem 0}\
-.demo{background:#fff4d6;border:1px solid #e0b84c;padding:.4rem .8rem}.err{background:#fde8e7;border:1px solid #b42318;padding:.5rem}\
-label{display:block;margin:.4rem 0}input,select,textarea{font:inherit}code{background:#eef1f4;padding:0 .2rem}\
-.grid{display:flex;gap:1rem;flex-wrap:wrap}.grid>.card{flex:1 1 300px}";
-
-/// A whole page. `user` and `csrf` are given once logged in (navigation, language switch, logout).
+/// A whole page (template `layout.html`). `user` and `csrf` are given once logged in
+/// (navigation, language switch, logout). `body` is HTML the page built, already escaped.
 pub fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: &str) -> String {
-    let mut s = String::with_capacity(body.len() + 2048);
-    let _ = write!(
-        s,
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>{} — Hygie</title><style>{CSS}</style></head><body><header><strong><a href=\"/\">Hygie</a></strong>",
-        match lang {
-            Lang::En => "en",
-            Lang::Fr => "fr",
-        },
-        esc(title)
-    );
-    if let Some((u, csrf)) = user {
-        let _ = write!(
-            s,
-            "<a href=\"/\">{}</a><a href=\"/catalog\">{}</a>",
-            t(lang, "Home", "Accueil"),
-            t(lang, "Catalogue", "Catalogue")
-        );
-        if u.role.can_read_journal() {
-            let _ = write!(
-                s,
-                "<a href=\"/journal\">{}</a>",
-                t(lang, "Journal", "Journal")
-            );
-        }
-        if u.role.can_manage_tokens() {
-            let _ = write!(
-                s,
-                "<a href=\"/tokens\">{}</a>",
-                t(lang, "API tokens", "Jetons d'API")
-            );
-        }
-        if u.role == hygie_store::Role::Administrator {
-            let _ = write!(
-                s,
-                "<a href=\"/admin/users\">{}</a>",
-                t(lang, "Users", "Utilisateurs")
-            );
-        }
-        let other = match lang {
-            Lang::En => ("fr", "Français"),
-            Lang::Fr => ("en", "English"),
-        };
-        let _ = write!(
-            s,
-            "<span style=\"margin-left:auto\">{} ({})</span>\
-<form method=\"post\" action=\"/lang\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"lang\" value=\"{}\"><button id=\"switch-lang\" type=\"submit\">{}</button></form>\
-<form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\">{}</button></form>",
-            esc(&u.display_name),
-            esc(u.role.label().get(lang)),
-            esc(csrf),
-            other.0,
-            other.1,
-            esc(csrf),
-            t(lang, "Log out", "Se déconnecter")
-        );
-    }
-    let _ = write!(
-        s,
-        "</header><main><h1>{}</h1>{body}</main></body></html>",
-        esc(title)
-    );
-    s
+    hygie_report::render(&Layout {
+        lang,
+        title,
+        user,
+        body,
+    })
+}
+
+#[derive(askama::Template)]
+#[template(path = "facility_nav.html")]
+struct FacilityNav<'a> {
+    lang: Lang,
+    id: &'a hygie_core::Finess,
+}
+
+hygie_report::translate_by_lang_field!(Layout, FacilityNav);
+
+/// Links between a facility's pages (template `facility_nav.html`, also included by the
+/// templates of those pages).
+pub fn facility_nav(lang: Lang, id: &hygie_core::Finess) -> String {
+    hygie_report::render(&FacilityNav { lang, id })
+}
+
+/// A moment in the facilities' time zone (Europe/Paris), to the minute.
+pub fn when(ts: jiff::Timestamp) -> String {
+    let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
+    ts.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string()
 }
 
 /// The opening of a table and its header row; the caller adds rows and `</table>`.

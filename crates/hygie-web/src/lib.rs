@@ -8,7 +8,6 @@
 //! - Authorisation: every data access goes through `hygie_store::Scoped`, built from the caller's
 //!   role and binding; a facility outside the binding is "not found".
 
-mod activity;
 pub mod api;
 pub mod auth;
 mod error;
@@ -211,7 +210,6 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config().max_upload_bytes;
     Router::new()
         .merge(pages::routes())
-        .merge(activity::routes())
         .nest("/api/v1", api::routes())
         .route("/healthz", axum::routing::get(healthz))
         .route("/metrics", axum::routing::get(metrics::render))

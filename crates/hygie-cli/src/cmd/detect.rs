@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use hygie_core::Finess;
 use hygie_detect::{Alert, Detector, Mapping, check_compiles, load_paths};
 use hygie_logs::batch::{Progress, run};
+use hygie_report::csv::{Cell, CsvWriter};
 use hygie_store::{Actor, AlertRecord, Store};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -159,30 +160,34 @@ fn alert_json(a: &AlertRecord) -> serde_json::Value {
     })
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
+const CSV_HEADER: [&str; 10] = [
+    "time",
+    "level",
+    "host",
+    "rule_id",
+    "title",
+    "count",
+    "tags",
+    "source",
+    "record_id",
+    "id",
+];
 
-const CSV_HEADER: &str = "time,level,host,rule_id,title,count,tags,source,record_id,id\n";
-
-fn csv_line(a: &AlertRecord) -> String {
-    format!(
-        "{},{},{},{},{},{},{},{},{},{}\n",
-        csv_field(a.time.as_deref().unwrap_or("")),
-        csv_field(&a.level),
-        csv_field(a.host.as_deref().unwrap_or("")),
-        csv_field(&a.rule_id),
-        csv_field(&a.title),
-        a.count,
-        csv_field(&a.tags.join(" ")),
-        csv_field(&a.source),
-        a.record_id,
-        a.id
-    )
+/// One alert as a CSV row. Host, title and source come from logs and rules: they are text
+/// cells, neutralised by the writer; the counters are numbers Hygie computed.
+fn csv_row(a: &AlertRecord) -> [Cell<'_>; 10] {
+    [
+        Cell::text(a.time.as_deref().unwrap_or("")),
+        Cell::text(a.level.as_str()),
+        Cell::text(a.host.as_deref().unwrap_or("")),
+        Cell::text(a.rule_id.as_str()),
+        Cell::text(a.title.as_str()),
+        Cell::int(a.count),
+        Cell::text(a.tags.join(" ")),
+        Cell::text(a.source.as_str()),
+        Cell::int(a.record_id),
+        Cell::text(a.id.as_str()),
+    ]
 }
 
 fn table_line(a: &AlertRecord) -> String {
@@ -201,14 +206,20 @@ fn table_line(a: &AlertRecord) -> String {
 struct Printer {
     format: Format,
     first: bool,
+    csv: Option<CsvWriter<std::io::Stdout>>,
 }
 
 impl Printer {
     fn new(format: Format) -> anyhow::Result<Printer> {
         let mut out = std::io::stdout().lock();
+        let mut csv = None;
         match format {
             Format::Json => out.write_all(b"[")?,
-            Format::Csv => out.write_all(CSV_HEADER.as_bytes())?,
+            Format::Csv => {
+                let mut w = CsvWriter::new(std::io::stdout());
+                w.row(CSV_HEADER)?;
+                csv = Some(w);
+            }
             Format::Table => out.write_all(
                 format!(
                     "{:<28} {:<13} {:<24} {:>5}  TITLE  [RULE]\n",
@@ -221,6 +232,7 @@ impl Printer {
         Ok(Printer {
             format,
             first: true,
+            csv,
         })
     }
 
@@ -234,14 +246,19 @@ impl Printer {
                 out.write_all(b"\n  ")?;
                 serde_json::to_writer(&mut out, &alert_json(a))?;
             }
-            Format::Csv => out.write_all(csv_line(a).as_bytes())?,
-            _ => out.write_all(table_line(a).as_bytes())?,
+            _ => match &mut self.csv {
+                Some(w) => w.row(csv_row(a))?,
+                None => out.write_all(table_line(a).as_bytes())?,
+            },
         }
         self.first = false;
         Ok(())
     }
 
-    fn finish(self) -> anyhow::Result<()> {
+    fn finish(mut self) -> anyhow::Result<()> {
+        if let Some(w) = &mut self.csv {
+            w.flush()?;
+        }
         if self.format == Format::Json {
             let mut out = std::io::stdout().lock();
             out.write_all(if self.first { b"]\n" } else { b"\n]\n" })?;

@@ -368,28 +368,34 @@ pub async fn run(ctx: &Ctx, cmd: PhishingCmd) -> anyhow::Result<u8> {
             match ctx.format {
                 Format::Json => output::json(&rows)?,
                 Format::Csv | Format::Table => {
-                    println!("person,name,email,department,stage,filtered_stage,reported");
+                    let mut w = hygie_report::csv::CsvWriter::new(std::io::stdout().lock());
+                    w.row([
+                        "person",
+                        "name",
+                        "email",
+                        "department",
+                        "stage",
+                        "filtered_stage",
+                        "reported",
+                    ])?;
                     for r in &rows {
-                        let s = |k: &str| {
-                            r[k].as_str()
-                                .map(|v| format!("\"{}\"", v.replace('"', "\"\"")))
-                                .unwrap_or_default()
+                        let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+                        let person = if r["person"].is_null() {
+                            s("pseudonym")
+                        } else {
+                            s("person")
                         };
-                        println!(
-                            "{},{},{},{},{},{},{}",
-                            if r["person"].is_null() {
-                                s("pseudonym")
-                            } else {
-                                s("person")
-                            },
+                        w.row([
+                            person,
                             s("name"),
                             s("email"),
                             s("department"),
                             s("stage"),
                             s("filtered_stage"),
-                            r["reported"]
-                        );
+                            r["reported"].to_string(),
+                        ])?;
                     }
+                    w.flush()?;
                 }
                 f => return Err(output::unsupported(f, "csv or json")),
             }

@@ -74,27 +74,10 @@ pub async fn region(ctx: &Ctx, cmd: RegionCmd) -> anyhow::Result<u8> {
         Format::Table => output::emit(&hygie_report::region_text(&r, ctx.lang), to.as_deref())?,
         Format::Md => output::emit(&hygie_report::region_markdown(&r, ctx.lang), to.as_deref())?,
         Format::Html => output::emit(&hygie_report::region_html(&r, ctx.lang), to.as_deref())?,
-        Format::Csv => {
-            let mut s = String::from(
-                "finess,name,kind,departement,level_reached,l1_done,l1_total,l2_done,l2_total,l3_done,l3_total,overdue,failing,score\n",
-            );
-            for f in &r.facilities {
-                let q = |v: &str| format!("\"{}\"", v.replace('"', "\"\""));
-                s.push_str(&format!(
-                    "{},{},{},{},{}",
-                    f.id,
-                    q(&f.name),
-                    f.kind.as_str(),
-                    f.departement,
-                    f.level_reached
-                ));
-                for l in &f.levels {
-                    s.push_str(&format!(",{},{}", l.done, l.total));
-                }
-                s.push_str(&format!(",{},{},{:.1}\n", f.overdue, f.failing, f.score));
-            }
-            output::emit(&s, to.as_deref())?;
-        }
+        Format::Csv => output::emit(
+            &hygie_report::region_csv(&r, hygie_report::RegionColumns::Summary),
+            to.as_deref(),
+        )?,
     }
     Ok(exit::OK)
 }

@@ -1,25 +1,23 @@
-//! Pages of what happens at a facility: its audits with their findings, its detection alerts,
-//! its incidents with their legal clocks and the drafts of their notifications. Read-only; every
-//! read goes through `Store::scoped`, so another facility's run, alert or incident id is "not
-//! found" here.
+//! A facility's incidents with their legal clocks, and the drafts of their notifications.
+//! Read-only, through `Store::scoped`: another facility's incident id is "not found" here.
+//! The incident page shows each obligation's deadline and time left, and reloads every minute by
+//! a meta refresh, since the CSP forbids scripts. Drafts come from `hygie_incident::draft`, FR/EN.
 
-use crate::api::{ALERTS_SHOWN, LangQuery, duty, finess, lang_of};
-use crate::html::{t, table_head};
-use crate::pages::{PageResult, PageUser};
-use crate::{AppState, WebError};
+use super::{PageResult, PageUser};
+use crate::AppState;
+use crate::WebError;
+use crate::api::{LangQuery, duty, finess, lang_of};
+use crate::html::{facility_nav, t, table_head, when};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
-use hygie_core::{Lang, RuleOutcome};
+use hygie_core::Lang;
 use hygie_incident::{Duty, ObligationStatus, clock};
 use hygie_report::esc;
 use std::fmt::Write as _;
 
-pub fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/facilities/{finess}/audits", get(audits_page))
-        .route("/facilities/{finess}/audits/{run}", get(audit_page))
-        .route("/facilities/{finess}/alerts", get(alerts_page))
         .route("/facilities/{finess}/incidents", get(incidents_page))
         .route(
             "/facilities/{finess}/incidents/{incident}",
@@ -29,195 +27,6 @@ pub fn routes() -> Router<AppState> {
             "/facilities/{finess}/incidents/{incident}/drafts/{duty}",
             get(draft_page),
         )
-}
-
-/// Links between a facility's pages.
-pub(crate) fn facility_nav(lang: Lang, id: &hygie_core::Finess) -> String {
-    format!(
-        "<p class=\"card\" id=\"facility-nav\"><a href=\"/facilities/{id}\">{}</a> · <a href=\"/facilities/{id}/audits\">{}</a> · \
-         <a href=\"/facilities/{id}/alerts\">{}</a> · <a href=\"/facilities/{id}/incidents\">{}</a></p>",
-        t(lang, "Dashboard", "Tableau de bord"),
-        t(lang, "Audits and findings", "Audits et constats"),
-        t(lang, "Alerts", "Alertes"),
-        t(lang, "Incidents", "Incidents")
-    )
-}
-
-fn when(ts: jiff::Timestamp) -> String {
-    let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
-    ts.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string()
-}
-
-async fn audits_page(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path(id): Path<String>,
-) -> PageResult {
-    let lang = p.lang();
-    let id = finess(&id)?;
-    let scoped = st.store().scoped(&p.c.access);
-    let f = scoped.facility(&id).await?;
-    let runs = scoped.check_run_list(&id).await?;
-    let mut b = facility_nav(lang, &id);
-    if runs.is_empty() {
-        let _ = write!(
-            b,
-            "<p>{}</p>",
-            t(lang, "No audit yet.", "Aucun audit pour l'instant.")
-        );
-    } else {
-        b.push_str(&table_head(&[
-            t(lang, "Date", "Date"),
-            t(lang, "Audit", "Audit"),
-            t(lang, "Rules", "Règles"),
-            t(lang, "Failed", "En échec"),
-        ]));
-        for r in &runs {
-            let failed = if r.failed > 0 {
-                format!("<span class=\"late\">{}</span>", r.failed)
-            } else {
-                "0".into()
-            };
-            let _ = write!(
-                b,
-                "<tr><td><a href=\"/facilities/{id}/audits/{}\">{}</a></td><td>{}</td><td>{}</td><td>{failed}</td></tr>",
-                esc(&r.id),
-                when(r.at),
-                esc(&r.source),
-                r.rules
-            );
-        }
-        b.push_str("</table>");
-    }
-    let title = format!("{} — {}", f.name, t(lang, "Audits", "Audits"));
-    Ok(p.page(&title, &b))
-}
-
-async fn audit_page(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path((id, run)): Path<(String, String)>,
-) -> PageResult {
-    let lang = p.lang();
-    let id = finess(&id)?;
-    let scoped = st.store().scoped(&p.c.access);
-    let f = scoped.facility(&id).await?;
-    let mut run = scoped.check_run(&id, &run).await?;
-    run.results.sort_by_key(|r| {
-        (
-            r.outcome != RuleOutcome::Fail,
-            std::cmp::Reverse(r.severity),
-        )
-    });
-    let failed = run
-        .results
-        .iter()
-        .filter(|r| r.outcome == RuleOutcome::Fail)
-        .count();
-    let mut b = facility_nav(lang, &id);
-    let _ = write!(
-        b,
-        "<p>{} <strong>{}</strong> · {} · <span id=\"findings-count\">{failed}</span> {} / {} {}</p>",
-        t(lang, "Audit", "Audit"),
-        esc(&run.source),
-        when(run.at),
-        t(lang, "findings", "constats"),
-        run.results.len(),
-        t(lang, "rules", "règles")
-    );
-    b.push_str(&table_head(&[
-        t(lang, "Rule", "Règle"),
-        t(lang, "Severity", "Gravité"),
-        t(lang, "Outcome", "Résultat"),
-        t(lang, "Measures", "Mesures"),
-        t(lang, "Affected objects", "Objets concernés"),
-    ]));
-    for r in &run.results {
-        let outcome = match r.outcome {
-            RuleOutcome::Fail => format!(
-                "<span class=\"late\">{}</span>",
-                t(lang, "failed", "en échec")
-            ),
-            RuleOutcome::Pass => format!(
-                "<span class=\"ok\">{}</span>",
-                t(lang, "passed", "conforme")
-            ),
-        };
-        let measures: Vec<String> = r
-            .measures
-            .iter()
-            .map(|m| format!("<a href=\"/facilities/{id}/measures/{m}\">{m}</a>"))
-            .collect();
-        let shown: Vec<String> = r.objects.iter().take(50).map(|o| esc(o)).collect();
-        let more = r.objects.len().saturating_sub(50);
-        let _ = write!(
-            b,
-            "<tr class=\"finding\"><td>{}</td><td>{}</td><td>{outcome}</td><td>{}</td><td>{}{}</td></tr>",
-            esc(&r.rule),
-            r.severity.as_str(),
-            measures.join(", "),
-            shown.join(", "),
-            if more > 0 {
-                format!(" … (+{more})")
-            } else {
-                String::new()
-            }
-        );
-    }
-    b.push_str("</table>");
-    let title = format!("{} — {} {}", f.name, t(lang, "audit", "audit"), run.source);
-    Ok(p.page(&title, &b))
-}
-
-async fn alerts_page(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path(id): Path<String>,
-) -> PageResult {
-    let lang = p.lang();
-    let id = finess(&id)?;
-    let scoped = st.store().scoped(&p.c.access);
-    let f = scoped.facility(&id).await?;
-    let alerts = scoped.alerts(&id, ALERTS_SHOWN).await?;
-    let mut b = facility_nav(lang, &id);
-    if alerts.is_empty() {
-        let _ = write!(b, "<p>{}</p>", t(lang, "No alert.", "Aucune alerte."));
-    } else {
-        b.push_str(&table_head(&[
-            t(lang, "Time", "Heure"),
-            t(lang, "Level", "Niveau"),
-            t(lang, "Rule", "Règle"),
-            t(lang, "Host", "Hôte"),
-            t(lang, "Count", "Occurrences"),
-            t(lang, "Incident", "Incident"),
-        ]));
-        for a in &alerts {
-            let incident = a
-                .incident
-                .as_deref()
-                .map(|i| {
-                    format!(
-                        "<a href=\"/facilities/{id}/incidents/{}\">{}</a>",
-                        esc(i),
-                        esc(i)
-                    )
-                })
-                .unwrap_or_default();
-            let _ = write!(
-                b,
-                "<tr class=\"alert\"><td>{}</td><td>{}</td><td>{}<br><small>{}</small></td><td>{}</td><td>{}</td><td>{incident}</td></tr>",
-                esc(a.time.as_deref().unwrap_or("")),
-                esc(&a.level),
-                esc(&a.title),
-                esc(&a.rule_id),
-                esc(a.host.as_deref().unwrap_or("")),
-                a.count
-            );
-        }
-        b.push_str("</table>");
-    }
-    let title = format!("{} — {}", f.name, t(lang, "Alerts", "Alertes"));
-    Ok(p.page(&title, &b))
 }
 
 /// A remaining time, red when past.

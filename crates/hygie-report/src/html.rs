@@ -1,0 +1,96 @@
+//! The status reports as HTML, through the compiled templates in `templates/`.
+
+use crate::{Words, words};
+use askama::Template;
+use hygie_core::plan::{EffectiveStatus, MeasureState, RegionStatus};
+use hygie_core::{FacilityStatus, Lang};
+
+/// The HTML escaper of every template (set in each crate's `askama.toml`), and of `esc`.
+/// Askama's own escaper writes numeric entities (`&#60;`); Hygie's reports and pages have always
+/// written the named ones (`&lt;`), which readers of the raw HTML and its tests expect.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Escape;
+
+impl askama::filters::Escaper for Escape {
+    fn write_escaped_str<W: std::fmt::Write>(&self, mut dest: W, s: &str) -> std::fmt::Result {
+        let mut rest = s;
+        while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
+            dest.write_str(&rest[..i])?;
+            dest.write_str(match rest.as_bytes()[i] {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                _ => "&#39;",
+            })?;
+            rest = &rest[i + 1..];
+        }
+        dest.write_str(rest)
+    }
+}
+
+/// Escape text for HTML element content and attribute values, for the few places that still
+/// assemble HTML in code: the same escaper as the templates.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    // Writing to a String cannot fail.
+    let _ = askama::filters::Escaper::write_escaped_str(&Escape, &mut out, s);
+    out
+}
+
+/// Render a template to a string. Askama fails only when a value's `Display` fails, which no
+/// Hygie type does; the error text then stands in for the page rather than a panic.
+pub fn render<T: Template>(t: &T) -> String {
+    t.render()
+        .unwrap_or_else(|e| format!("rendering failed / échec du rendu : {e}\n"))
+}
+
+#[derive(Template)]
+#[template(path = "status.html")]
+struct StatusPage<'a> {
+    lang: Lang,
+    w: &'static Words,
+    s: &'a FacilityStatus,
+}
+
+impl StatusPage<'_> {
+    /// A late measure is shown as overdue, unless a check says it is failing.
+    fn status_class(&self, m: &MeasureState) -> &'static str {
+        if m.days_overdue.is_some() && m.status != EffectiveStatus::Failing {
+            "overdue"
+        } else {
+            m.status.as_str()
+        }
+    }
+}
+
+/// The facility status as a self-contained HTML report.
+pub fn status_html(s: &FacilityStatus, lang: Lang) -> String {
+    render(&StatusPage {
+        lang,
+        w: words(lang),
+        s,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "region.html")]
+struct RegionPage<'a> {
+    lang: Lang,
+    w: &'static Words,
+    r: &'a RegionStatus,
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+/// The region status as a self-contained HTML report.
+pub fn region_html(r: &RegionStatus, lang: Lang) -> String {
+    let w = words(lang);
+    render(&RegionPage {
+        lang,
+        w,
+        r,
+        headers: crate::region_headers(w),
+        rows: crate::region_rows(r, lang),
+    })
+}

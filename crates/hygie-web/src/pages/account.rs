@@ -1,0 +1,543 @@
+//! Signing in and out: login with TOTP enrolment and second step, the first-run setup of the
+//! first administrator, and the language switch.
+
+use super::{
+    ClientIp, CsrfForm, PageResult, PageUser, anon_page, safe_back, see_other, with_cookie,
+};
+use crate::html::t;
+use crate::session::{PRE_COOKIE, SESSION_COOKIE, browser_lang, cookie, session_of, set_cookie};
+use crate::{AppState, WebError, auth};
+use axum::Form;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use axum::routing::{get, post};
+use hygie_core::Lang;
+use hygie_report::esc;
+use hygie_store::{Binding, NewUser, Role, SessionStage, StoreError};
+use serde::Deserialize;
+use std::fmt::Write as _;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(login_form).post(login))
+        .route("/login/totp", get(totp_form).post(totp_submit))
+        .route("/login/enroll", get(enroll_form).post(enroll_submit))
+        .route("/logout", post(logout))
+        .route("/setup", get(setup_form).post(setup))
+        .route("/lang", post(switch_lang))
+}
+
+// --- login flow ------------------------------------------------------------------------------
+
+/// The login form, with a fresh double-submit token in a cookie.
+fn login_page(
+    st: &AppState,
+    lang: Lang,
+    msg: Option<&str>,
+    status: StatusCode,
+    bootstrap: bool,
+) -> Result<Response, WebError> {
+    let pre = auth::random_hex(16)?;
+    let mut body = String::new();
+    if let Some(m) = msg {
+        let _ = write!(body, "<p class=\"err\" id=\"login-error\">{}</p>", esc(m));
+    }
+    if bootstrap {
+        let _ = write!(
+            body,
+            "<p class=\"card\">{} <a href=\"/setup\">/setup</a></p>",
+            t(
+                lang,
+                "No account exists yet: create the first administrator with the one-time token printed by `hygie serve`:",
+                "Aucun compte n'existe encore : créez le premier administrateur avec le jeton à usage unique affiché par `hygie serve` :"
+            )
+        );
+    }
+    let _ = write!(
+        body,
+        "<form method=\"post\" action=\"/login\" class=\"card\"><input type=\"hidden\" name=\"csrf\" value=\"{pre}\">\
+<label>{} <input name=\"username\" id=\"username\" autocomplete=\"username\" required></label>\
+<label>{} <input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"current-password\" required></label>\
+<button type=\"submit\" id=\"login\">{}</button></form>",
+        t(lang, "Username", "Identifiant"),
+        t(lang, "Password", "Mot de passe"),
+        t(lang, "Log in", "Se connecter")
+    );
+    let r = anon_page(lang, t(lang, "Log in", "Connexion"), &body, status);
+    Ok(with_cookie(
+        r,
+        set_cookie(PRE_COOKIE, &pre, 3600, st.config().secure_cookies),
+    ))
+}
+
+async fn login_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult {
+    let lang = browser_lang(&headers);
+    let pending = st.store().bootstrap_pending().await?;
+    Ok(login_page(&st, lang, None, StatusCode::OK, pending)?)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+fn check_pre(headers: &HeaderMap, token: &str) -> Result<(), WebError> {
+    match cookie(headers, PRE_COOKIE) {
+        Some(c) if !c.is_empty() && auth::same(&c, token) => Ok(()),
+        _ => Err(WebError::Forbidden("missing or wrong CSRF token".into())),
+    }
+}
+
+/// Start a session under a brand-new id (the old one, if any, is deleted: no fixation).
+async fn start_session(
+    st: &AppState,
+    headers: &HeaderMap,
+    user_id: i64,
+    stage: SessionStage,
+    to: &str,
+) -> Result<Response, WebError> {
+    if let Some(old) = cookie(headers, SESSION_COOKIE) {
+        st.store().delete_session(&auth::digest(&old)).await?;
+    }
+    let id = auth::random_hex(32)?;
+    let csrf = auth::random_hex(32)?;
+    let ttl = match stage {
+        SessionStage::Full => st.config().session_ttl,
+        _ => jiff::SignedDuration::from_mins(10),
+    };
+    let expires = jiff::Timestamp::now()
+        .checked_add(ttl)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    st.store()
+        .create_session(&auth::digest(&id), user_id, stage, &csrf, expires)
+        .await?;
+    let r = see_other(to);
+    let r = with_cookie(
+        r,
+        set_cookie(
+            SESSION_COOKIE,
+            &id,
+            ttl.as_secs(),
+            st.config().secure_cookies,
+        ),
+    );
+    Ok(with_cookie(
+        r,
+        set_cookie(PRE_COOKIE, "", 0, st.config().secure_cookies),
+    ))
+}
+
+const LOGIN_FAILED: (&str, &str) = (
+    "Login failed: wrong credentials, or the account is temporarily locked.",
+    "Échec de la connexion : identifiants erronés, ou compte temporairement verrouillé.",
+);
+
+async fn login(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> PageResult {
+    let lang = browser_lang(&headers);
+    check_pre(&headers, &f.csrf)?;
+    if !st.allow_attempt(ip) {
+        return Ok(login_page(
+            &st,
+            lang,
+            Some(t(
+                lang,
+                "Too many attempts from this address: wait a minute.",
+                "Trop de tentatives depuis cette adresse : attendez une minute.",
+            )),
+            StatusCode::TOO_MANY_REQUESTS,
+            false,
+        )?);
+    }
+    let failed = |st: &AppState| {
+        st.metrics()
+            .login_failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        login_page(
+            st,
+            lang,
+            Some(t(lang, LOGIN_FAILED.0, LOGIN_FAILED.1)),
+            StatusCode::UNAUTHORIZED,
+            false,
+        )
+    };
+    let found = st.store().user_for_login(&f.username).await?;
+    let phc = found
+        .as_ref()
+        .map(|(_, c)| c.password_hash.clone())
+        .unwrap_or_else(|| auth::dummy_hash().to_owned());
+    let pw = f.password.clone();
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &phc)).await?;
+    let Some((user, cred)) = found else {
+        return Ok(failed(&st)?);
+    };
+    if user.disabled || cred.locked_until > jiff::Timestamp::now() {
+        return Ok(failed(&st)?);
+    }
+    if !ok {
+        st.store()
+            .record_login_failure(user.id, st.config().max_failures, st.config().lockout)
+            .await?;
+        return Ok(failed(&st)?);
+    }
+    st.store().reset_login_failures(user.id).await?;
+    let (stage, to) = if user.totp_enrolled {
+        (SessionStage::Totp, "/login/totp")
+    } else if user.role.requires_totp() {
+        (SessionStage::Enroll, "/login/enroll")
+    } else {
+        (SessionStage::Full, "/")
+    };
+    Ok(start_session(&st, &headers, user.id, stage, to).await?)
+}
+
+fn code_form(lang: Lang, action: &str, csrf: &str, intro: &str, msg: Option<&str>) -> String {
+    let mut b = String::new();
+    if let Some(m) = msg {
+        let _ = write!(b, "<p class=\"err\" id=\"login-error\">{}</p>", esc(m));
+    }
+    let _ = write!(
+        b,
+        "{intro}<form method=\"post\" action=\"{action}\" class=\"card\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+<label>{} <input name=\"code\" id=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" pattern=\"[0-9]{{6}}\" required></label>\
+<button type=\"submit\" id=\"verify\">{}</button></form>",
+        esc(csrf),
+        t(
+            lang,
+            "6-digit code from your authenticator app",
+            "Code à 6 chiffres de votre application d'authentification"
+        ),
+        t(lang, "Verify", "Vérifier")
+    );
+    b
+}
+
+async fn pending_session(
+    st: &AppState,
+    headers: &HeaderMap,
+    stage: SessionStage,
+) -> Result<(String, hygie_store::Session), WebError> {
+    match session_of(st, headers).await? {
+        Some((h, s)) if s.stage == stage => Ok((h, s)),
+        _ => Err(WebError::Unauthorized),
+    }
+}
+
+async fn totp_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult {
+    let (_, s) = pending_session(&st, &headers, SessionStage::Totp).await?;
+    let lang = crate::session::user_lang(&s.user, &headers);
+    let body = code_form(lang, "/login/totp", &s.csrf, "", None);
+    Ok(anon_page(
+        lang,
+        t(lang, "Second factor", "Second facteur"),
+        &body,
+        StatusCode::OK,
+    ))
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    code: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Check a TOTP code: right for the current time (±1 step) and a step never used before.
+async fn check_code(
+    st: &AppState,
+    user_id: i64,
+    secret: &str,
+    code: &str,
+) -> Result<bool, WebError> {
+    let now = jiff::Timestamp::now().as_second();
+    match auth::totp_match(secret, code, now) {
+        Some(step) => Ok(st.store().accept_totp_step(user_id, step).await?),
+        None => Ok(false),
+    }
+}
+
+async fn code_step(
+    st: &AppState,
+    headers: &HeaderMap,
+    f: &CodeForm,
+    stage: SessionStage,
+    action: &str,
+) -> PageResult {
+    let (hash, s) = pending_session(st, headers, stage).await?;
+    let lang = crate::session::user_lang(&s.user, headers);
+    if !auth::same(&f.csrf, &s.csrf) {
+        return Err(WebError::Forbidden("missing or wrong CSRF token".into()).into());
+    }
+    let cred = st.store().credentials(s.user.id).await?;
+    let locked = cred.locked_until > jiff::Timestamp::now();
+    let secret = st
+        .open_totp(s.user.id, cred.totp_secret.as_deref())
+        .await?
+        .unwrap_or_default();
+    if locked || secret.is_empty() || !check_code(st, s.user.id, &secret, &f.code).await? {
+        st.metrics()
+            .login_failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let now_locked = locked
+            || st
+                .store()
+                .record_login_failure(s.user.id, st.config().max_failures, st.config().lockout)
+                .await?;
+        if now_locked {
+            st.store().delete_session(&hash).await?;
+            return Ok(anon_page(
+                lang,
+                t(lang, "Log in", "Connexion"),
+                &format!(
+                    "<p class=\"err\" id=\"login-error\">{}</p><p><a href=\"/login\">/login</a></p>",
+                    t(lang, LOGIN_FAILED.0, LOGIN_FAILED.1)
+                ),
+                StatusCode::UNAUTHORIZED,
+            ));
+        }
+        let msg = t(
+            lang,
+            "Wrong or already used code.",
+            "Code erroné ou déjà utilisé.",
+        );
+        let body = code_form(lang, action, &s.csrf, "", Some(msg));
+        return Ok(anon_page(
+            lang,
+            t(lang, "Second factor", "Second facteur"),
+            &body,
+            StatusCode::UNAUTHORIZED,
+        ));
+    }
+    if stage == SessionStage::Enroll {
+        st.store()
+            .confirm_totp(
+                s.user.id,
+                &hygie_store::Actor(format!("web:{}", s.user.username)),
+            )
+            .await?;
+    }
+    st.store().reset_login_failures(s.user.id).await?;
+    // Rotate again: the fully authenticated session gets a new id.
+    Ok(start_session(st, headers, s.user.id, SessionStage::Full, "/").await?)
+}
+
+async fn totp_submit(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<CodeForm>,
+) -> PageResult {
+    code_step(&st, &headers, &f, SessionStage::Totp, "/login/totp").await
+}
+
+async fn enroll_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult {
+    let (_, s) = pending_session(&st, &headers, SessionStage::Enroll).await?;
+    let lang = crate::session::user_lang(&s.user, &headers);
+    let cred = st.store().credentials(s.user.id).await?;
+    let secret = match st.open_totp(s.user.id, cred.totp_secret.as_deref()).await? {
+        Some(x) => x,
+        None => {
+            let x = auth::new_totp_secret()?;
+            st.store()
+                .set_pending_totp(s.user.id, &st.seal_totp(s.user.id, &x)?)
+                .await?;
+            x
+        }
+    };
+    let intro = format!(
+        "<div class=\"card\"><p>{}</p><p>{} <code id=\"totp-secret\">{}</code></p><p>{} <code>{}</code></p></div>",
+        t(
+            lang,
+            "Your role requires a second factor. Add this key to an authenticator app (TOTP, 6 digits, 30 s), then type the code it shows.",
+            "Votre rôle impose un second facteur. Ajoutez cette clé à une application d'authentification (TOTP, 6 chiffres, 30 s), puis saisissez le code affiché."
+        ),
+        t(lang, "Key:", "Clé :"),
+        esc(&secret),
+        t(lang, "Or import:", "Ou importez :"),
+        esc(&auth::otpauth_uri(&secret, &s.user.username))
+    );
+    let body = code_form(lang, "/login/enroll", &s.csrf, &intro, None);
+    Ok(anon_page(
+        lang,
+        t(
+            lang,
+            "Set up the second factor",
+            "Activer le second facteur",
+        ),
+        &body,
+        StatusCode::OK,
+    ))
+}
+
+async fn enroll_submit(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<CodeForm>,
+) -> PageResult {
+    code_step(&st, &headers, &f, SessionStage::Enroll, "/login/enroll").await
+}
+
+async fn logout(State(st): State<AppState>, p: PageUser, Form(f): Form<CsrfForm>) -> PageResult {
+    p.c.check_csrf(Some(&f.csrf))?;
+    if let Some((hash, _)) = &p.c.session {
+        st.store().logout(hash, &p.c.access.actor()).await?;
+    }
+    Ok(with_cookie(
+        see_other("/login"),
+        set_cookie(SESSION_COOKIE, "", 0, st.config().secure_cookies),
+    ))
+}
+
+// --- first-run setup -------------------------------------------------------------------------
+
+async fn setup_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult {
+    let lang = browser_lang(&headers);
+    if !st.store().bootstrap_pending().await? {
+        return Err(WebError::NotFound("setup is done".into()).into());
+    }
+    Ok(setup_page(&st, lang, None)?)
+}
+
+fn setup_page(st: &AppState, lang: Lang, msg: Option<&str>) -> Result<Response, WebError> {
+    let pre = auth::random_hex(16)?;
+    let mut b = String::new();
+    if let Some(m) = msg {
+        let _ = write!(b, "<p class=\"err\">{}</p>", esc(m));
+    }
+    let _ = write!(
+        b,
+        "<form method=\"post\" action=\"/setup\" class=\"card\"><input type=\"hidden\" name=\"csrf\" value=\"{pre}\">\
+<label>{} <input name=\"token\" id=\"token\" required autocomplete=\"off\"></label>\
+<label>{} <input name=\"username\" id=\"username\" required></label>\
+<label>{} <input name=\"display_name\" id=\"display_name\" required></label>\
+<label>{} <input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"new-password\" required minlength=\"12\"></label>\
+<button type=\"submit\" id=\"create\">{}</button></form>",
+        t(
+            lang,
+            "One-time setup token",
+            "Jeton d'installation à usage unique"
+        ),
+        t(lang, "Username", "Identifiant"),
+        t(lang, "Full name", "Nom complet"),
+        t(
+            lang,
+            "Password (12 characters or more)",
+            "Mot de passe (12 caractères ou plus)"
+        ),
+        t(lang, "Create the administrator", "Créer l'administrateur")
+    );
+    let r = anon_page(
+        lang,
+        t(lang, "First administrator", "Premier administrateur"),
+        &b,
+        if msg.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
+    );
+    Ok(with_cookie(
+        r,
+        set_cookie(PRE_COOKIE, &pre, 3600, st.config().secure_cookies),
+    ))
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    #[serde(default)]
+    csrf: String,
+    token: String,
+    username: String,
+    display_name: String,
+    password: String,
+}
+
+async fn setup(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<SetupForm>,
+) -> PageResult {
+    let lang = browser_lang(&headers);
+    check_pre(&headers, &f.csrf)?;
+    if !st.allow_attempt(ip) {
+        return Err(WebError::TooMany.into());
+    }
+    if let Err(e) = auth::check_password(
+        &f.password,
+        &f.username,
+        st.config().breach_index.as_deref(),
+    ) {
+        return Ok(setup_page(
+            &st,
+            lang,
+            Some(if lang == Lang::Fr { &e.fr } else { &e.en }),
+        )?);
+    }
+    let pw = f.password.clone();
+    let phc = tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await??;
+    let u = NewUser {
+        username: f.username.trim().to_owned(),
+        display_name: f.display_name.trim().to_owned(),
+        role: Role::Administrator,
+        binding: Binding::Installation,
+        password_hash: phc,
+        lang: None,
+    };
+    match st
+        .store()
+        .bootstrap_admin(&auth::digest(f.token.trim()), &u)
+        .await
+    {
+        Ok(_) => Ok(see_other("/login")),
+        Err(StoreError::Forbidden(_)) => Ok(setup_page(
+            &st,
+            lang,
+            Some(t(
+                lang,
+                "Wrong or already used setup token.",
+                "Jeton d'installation erroné ou déjà utilisé.",
+            )),
+        )?),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct LangForm {
+    #[serde(default)]
+    csrf: String,
+    lang: String,
+}
+
+async fn switch_lang(
+    State(st): State<AppState>,
+    p: PageUser,
+    headers: HeaderMap,
+    Form(f): Form<LangForm>,
+) -> PageResult {
+    p.c.check_csrf(Some(&f.csrf))?;
+    let lang: Lang = f.lang.parse()?;
+    let code = match lang {
+        Lang::En => "en",
+        Lang::Fr => "fr",
+    };
+    st.store()
+        .set_user_lang(p.user.id, code, &p.c.access.actor())
+        .await?;
+    // Back to the page the form was on (same origin only).
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.find("://").map(|i| &r[i + 3..]))
+        .and_then(|r| r.find('/').map(|i| r[i..].to_owned()));
+    Ok(see_other(&safe_back(back.as_deref())))
+}

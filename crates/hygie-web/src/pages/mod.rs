@@ -1,0 +1,155 @@
+//! Server-rendered pages, one module per area: account (login, TOTP, setup, language), facility
+//! (home, dashboard, measure, declarations, evidence), region (matrix, CSV), catalogue, audits,
+//! alerts, incidents (with notification drafts), admin (journal, tokens, users). Every form that
+//! changes state carries the session's CSRF token; every read goes through `Store::scoped`.
+//!
+//! This module holds what the areas share: the page error, the logged-in-user extractor and
+//! small response helpers. Areas import from here and from `crate::html`, never from each other.
+
+mod account;
+mod admin;
+mod alerts;
+mod audits;
+mod catalog;
+mod facility;
+mod incidents;
+mod region;
+
+use crate::html::layout;
+use crate::{AppState, Caller, WebError};
+use axum::Router;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use hygie_core::Lang;
+use hygie_report::esc;
+use hygie_store::User;
+use std::net::{IpAddr, SocketAddr};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(account::routes())
+        .merge(facility::routes())
+        .merge(region::routes())
+        .merge(catalog::routes())
+        .merge(admin::routes())
+        .merge(audits::routes())
+        .merge(alerts::routes())
+        .merge(incidents::routes())
+}
+
+// --- errors and extractors -------------------------------------------------------------------
+
+/// An error shown as an HTML page.
+pub struct PageError(WebError);
+
+impl<E: Into<WebError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if matches!(self.0, WebError::Unauthorized) {
+            return Redirect::to("/login").into_response();
+        }
+        if let WebError::Internal(m) = &self.0 {
+            tracing::error!("internal error: {m}");
+        }
+        let body = format!(
+            "<p class=\"err\">{}</p><p><a href=\"/\">Hygie</a></p>",
+            esc(&self.0.public_message())
+        );
+        (
+            self.0.status(),
+            Html(layout(
+                Lang::En,
+                &format!("Error {} / Erreur", self.0.status().as_u16()),
+                None,
+                &body,
+            )),
+        )
+            .into_response()
+    }
+}
+
+pub(crate) type PageResult = Result<Response, PageError>;
+
+/// A logged-in user for a page (redirects to the login page otherwise).
+pub struct PageUser {
+    pub c: Caller,
+    pub user: User,
+}
+
+impl FromRequestParts<AppState> for PageUser {
+    type Rejection = PageError;
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<PageUser, PageError> {
+        // Pages are for people: a bearer token does not open them.
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return Err(PageError(WebError::Unauthorized));
+        }
+        let c = Caller::from_request_parts(parts, st).await?;
+        let user = c.user.clone().ok_or(WebError::Unauthorized)?;
+        Ok(PageUser { c, user })
+    }
+}
+
+impl PageUser {
+    pub(crate) fn page(&self, title: &str, body: &str) -> Response {
+        Html(layout(
+            self.c.lang,
+            title,
+            Some((&self.user, self.c.csrf())),
+            body,
+        ))
+        .into_response()
+    }
+    pub(crate) fn lang(&self) -> Lang {
+        self.c.lang
+    }
+}
+
+/// The client address, when the server knows it (absent in in-process tests).
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ClientIp, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+pub(super) fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+pub(super) fn with_cookie(mut r: Response, c: HeaderValue) -> Response {
+    r.headers_mut().append(header::SET_COOKIE, c);
+    r
+}
+
+/// A local path to go back to (never another site).
+pub(super) fn safe_back(back: Option<&str>) -> String {
+    match back {
+        Some(b) if b.starts_with('/') && !b.starts_with("//") && !b.contains('\\') => b.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+pub(super) fn anon_page(lang: Lang, title: &str, body: &str, status: StatusCode) -> Response {
+    (status, Html(layout(lang, title, None, body))).into_response()
+}
+
+/// A form that carries only the session's CSRF token (logout, revocations).
+#[derive(serde::Deserialize)]
+pub(super) struct CsrfForm {
+    #[serde(default)]
+    pub(super) csrf: String,
+}

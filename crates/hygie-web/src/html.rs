@@ -7,9 +7,7 @@
 
 use hygie_core::Lang;
 use hygie_report::Translate as _;
-use hygie_report::esc;
 use hygie_store::User;
-use std::fmt::Write as _;
 
 pub use hygie_report::t;
 
@@ -39,16 +37,6 @@ hygie_report::translate_by_lang_field!(Layout, TrendChart);
 pub fn when(ts: jiff::Timestamp) -> String {
     let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
     ts.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string()
-}
-
-/// The opening of a table and its header row; the caller adds rows and `</table>`.
-pub fn table_head(headers: &[&str]) -> String {
-    let mut s = String::from("<table><tr>");
-    for h in headers {
-        let _ = write!(s, "<th>{}</th>", esc(h));
-    }
-    s.push_str("</tr>");
-    s
 }
 
 /// The share done, in whole percent (100 when there is nothing to do): the width of a progress

@@ -23,7 +23,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use hygie_core::Lang;
-use hygie_report::esc;
 use hygie_store::User;
 use std::net::{IpAddr, SocketAddr};
 
@@ -58,10 +57,7 @@ impl IntoResponse for PageError {
         if let WebError::Internal(m) = &self.0 {
             tracing::error!("internal error: {m}");
         }
-        let body = format!(
-            "<p class=\"err\">{}</p><p><a href=\"/\">Hygie</a></p>",
-            esc(&self.0.public_message())
-        );
+        let body = notice(&self.0.public_message(), None, "/", "Hygie");
         (
             self.0.status(),
             Html(layout(
@@ -73,6 +69,25 @@ impl IntoResponse for PageError {
         )
             .into_response()
     }
+}
+
+#[derive(askama::Template)]
+#[template(path = "notice.html")]
+struct Notice<'a> {
+    msg: &'a str,
+    id: Option<&'a str>,
+    href: &'a str,
+    link: &'a str,
+}
+
+/// An error message with one link onward (template `notice.html`).
+pub(super) fn notice(msg: &str, id: Option<&str>, href: &str, link: &str) -> String {
+    hygie_report::render(&Notice {
+        msg,
+        id,
+        href,
+        link,
+    })
 }
 
 pub(crate) type PageResult = Result<Response, PageError>;

@@ -2,7 +2,7 @@
 //! hygie-report's `base.html`), the SVG trend chart and the small helpers templates call
 //! (`when`, `pct`, `status_class`). The facility navigation, progress bars and demo banner are
 //! template pieces (`facility_nav.html`, `web_macros.html`).
-//! Every dynamic value goes through askama's escaping (`esc` for the parts still built in code).
+//! Every dynamic value goes through askama's escaping (hygie-report's `Escape`).
 //! No script anywhere: the CSP forbids it.
 
 use hygie_core::Lang;

@@ -3,6 +3,14 @@
 //! alerts, incidents (with notification drafts), admin (journal, tokens, users). Every form that
 //! changes state carries the session's CSRF token; every read goes through `Store::scoped`.
 //!
+//! Every page body is an askama template in `templates/` filled from a typed view struct (named
+//! `...Body`) declared in the area's module: the handler reads through `Store::scoped`, builds the
+//! struct from borrowed data and calls `hygie_report::render`; `PageUser::page` (or `anon_page`)
+//! wraps the body in `layout.html`. Templates escape every value with hygie-report's escaper and
+//! share pieces: `facility_nav.html` (included), `web_macros.html` (progress bar, demo banner,
+//! measure status, time left). No HTML is assembled in Rust code. To add a page: a handler and
+//! its view struct in the area's module, a template here, a test in `tests/`.
+//!
 //! This module holds what the areas share: the page error, the logged-in-user extractor and
 //! small response helpers. Areas import from here and from `crate::html`, never from each other.
 

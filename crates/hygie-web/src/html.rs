@@ -39,6 +39,16 @@ pub fn when(ts: jiff::Timestamp) -> String {
     ts.to_zoned(tz).strftime("%Y-%m-%d %H:%M").to_string()
 }
 
+/// A number shown to one decimal (`{{ crate::html::Tenths(score) }}`): written straight into the
+/// page, where askama's `format` filter would allocate a string per cell.
+pub struct Tenths(pub f64);
+
+impl std::fmt::Display for Tenths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.1}", self.0)
+    }
+}
+
 /// The share done, in whole percent (100 when there is nothing to do): the width of a progress
 /// bar (macro `progress` in `web_macros.html`).
 pub fn pct(done: usize, total: usize) -> usize {

@@ -14,10 +14,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use hygie_core::Lang;
-use hygie_report::esc;
+use hygie_report::Translate;
 use hygie_store::{Binding, NewUser, Role, SessionStage, StoreError};
 use serde::Deserialize;
-use std::fmt::Write as _;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -28,6 +27,27 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/setup", get(setup_form).post(setup))
         .route("/lang", post(switch_lang))
 }
+
+/// The login form; `pre` is the double-submit token, `bootstrap` points to the first-run setup.
+#[derive(askama::Template)]
+#[template(path = "login.html")]
+struct LoginBody<'a> {
+    lang: Lang,
+    pre: &'a str,
+    msg: Option<&'a str>,
+    bootstrap: bool,
+}
+
+/// The first-run form creating the first administrator.
+#[derive(askama::Template)]
+#[template(path = "setup.html")]
+struct SetupBody<'a> {
+    lang: Lang,
+    pre: &'a str,
+    msg: Option<&'a str>,
+}
+
+hygie_report::translate_by_lang_field!(LoginBody, CodeBody, SetupBody);
 
 // --- login flow ------------------------------------------------------------------------------
 
@@ -40,31 +60,12 @@ fn login_page(
     bootstrap: bool,
 ) -> Result<Response, WebError> {
     let pre = auth::random_hex(16)?;
-    let mut body = String::new();
-    if let Some(m) = msg {
-        let _ = write!(body, "<p class=\"err\" id=\"login-error\">{}</p>", esc(m));
-    }
-    if bootstrap {
-        let _ = write!(
-            body,
-            "<p class=\"card\">{} <a href=\"/setup\">/setup</a></p>",
-            t(
-                lang,
-                "No account exists yet: create the first administrator with the one-time token printed by `hygie serve`:",
-                "Aucun compte n'existe encore : créez le premier administrateur avec le jeton à usage unique affiché par `hygie serve` :"
-            )
-        );
-    }
-    let _ = write!(
-        body,
-        "<form method=\"post\" action=\"/login\" class=\"card\"><input type=\"hidden\" name=\"csrf\" value=\"{pre}\">\
-<label>{} <input name=\"username\" id=\"username\" autocomplete=\"username\" required></label>\
-<label>{} <input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"current-password\" required></label>\
-<button type=\"submit\" id=\"login\">{}</button></form>",
-        t(lang, "Username", "Identifiant"),
-        t(lang, "Password", "Mot de passe"),
-        t(lang, "Log in", "Se connecter")
-    );
+    let body = hygie_report::render(&LoginBody {
+        lang,
+        pre: &pre,
+        msg,
+        bootstrap,
+    });
     let r = anon_page(lang, t(lang, "Log in", "Connexion"), &body, status);
     Ok(with_cookie(
         r,
@@ -200,25 +201,25 @@ async fn login(
     Ok(start_session(&st, &headers, user.id, stage, to).await?)
 }
 
-fn code_form(lang: Lang, action: &str, csrf: &str, intro: &str, msg: Option<&str>) -> String {
-    let mut b = String::new();
-    if let Some(m) = msg {
-        let _ = write!(b, "<p class=\"err\" id=\"login-error\">{}</p>", esc(m));
-    }
-    let _ = write!(
-        b,
-        "{intro}<form method=\"post\" action=\"{action}\" class=\"card\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-<label>{} <input name=\"code\" id=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" pattern=\"[0-9]{{6}}\" required></label>\
-<button type=\"submit\" id=\"verify\">{}</button></form>",
-        esc(csrf),
-        t(
-            lang,
-            "6-digit code from your authenticator app",
-            "Code à 6 chiffres de votre application d'authentification"
-        ),
-        t(lang, "Verify", "Vérifier")
-    );
-    b
+/// The second-factor form; `enroll` is (key, otpauth URI) while the user sets the factor up.
+#[derive(askama::Template)]
+#[template(path = "code.html")]
+struct CodeBody<'a> {
+    lang: Lang,
+    action: &'a str,
+    csrf: &'a str,
+    msg: Option<&'a str>,
+    enroll: Option<(&'a str, &'a str)>,
+}
+
+fn code_form(lang: Lang, action: &str, csrf: &str, msg: Option<&str>) -> String {
+    hygie_report::render(&CodeBody {
+        lang,
+        action,
+        csrf,
+        msg,
+        enroll: None,
+    })
 }
 
 async fn pending_session(
@@ -235,7 +236,7 @@ async fn pending_session(
 async fn totp_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult {
     let (_, s) = pending_session(&st, &headers, SessionStage::Totp).await?;
     let lang = crate::session::user_lang(&s.user, &headers);
-    let body = code_form(lang, "/login/totp", &s.csrf, "", None);
+    let body = code_form(lang, "/login/totp", &s.csrf, None);
     Ok(anon_page(
         lang,
         t(lang, "Second factor", "Second facteur"),
@@ -297,9 +298,11 @@ async fn code_step(
             return Ok(anon_page(
                 lang,
                 t(lang, "Log in", "Connexion"),
-                &format!(
-                    "<p class=\"err\" id=\"login-error\">{}</p><p><a href=\"/login\">/login</a></p>",
-                    t(lang, LOGIN_FAILED.0, LOGIN_FAILED.1)
+                &super::notice(
+                    t(lang, LOGIN_FAILED.0, LOGIN_FAILED.1),
+                    Some("login-error"),
+                    "/login",
+                    "/login",
                 ),
                 StatusCode::UNAUTHORIZED,
             ));
@@ -309,7 +312,7 @@ async fn code_step(
             "Wrong or already used code.",
             "Code erroné ou déjà utilisé.",
         );
-        let body = code_form(lang, action, &s.csrf, "", Some(msg));
+        let body = code_form(lang, action, &s.csrf, Some(msg));
         return Ok(anon_page(
             lang,
             t(lang, "Second factor", "Second facteur"),
@@ -352,19 +355,14 @@ async fn enroll_form(State(st): State<AppState>, headers: HeaderMap) -> PageResu
             x
         }
     };
-    let intro = format!(
-        "<div class=\"card\"><p>{}</p><p>{} <code id=\"totp-secret\">{}</code></p><p>{} <code>{}</code></p></div>",
-        t(
-            lang,
-            "Your role requires a second factor. Add this key to an authenticator app (TOTP, 6 digits, 30 s), then type the code it shows.",
-            "Votre rôle impose un second facteur. Ajoutez cette clé à une application d'authentification (TOTP, 6 chiffres, 30 s), puis saisissez le code affiché."
-        ),
-        t(lang, "Key:", "Clé :"),
-        esc(&secret),
-        t(lang, "Or import:", "Ou importez :"),
-        esc(&auth::otpauth_uri(&secret, &s.user.username))
-    );
-    let body = code_form(lang, "/login/enroll", &s.csrf, &intro, None);
+    let uri = auth::otpauth_uri(&secret, &s.user.username);
+    let body = hygie_report::render(&CodeBody {
+        lang,
+        action: "/login/enroll",
+        csrf: &s.csrf,
+        msg: None,
+        enroll: Some((&secret, &uri)),
+    });
     Ok(anon_page(
         lang,
         t(
@@ -408,32 +406,11 @@ async fn setup_form(State(st): State<AppState>, headers: HeaderMap) -> PageResul
 
 fn setup_page(st: &AppState, lang: Lang, msg: Option<&str>) -> Result<Response, WebError> {
     let pre = auth::random_hex(16)?;
-    let mut b = String::new();
-    if let Some(m) = msg {
-        let _ = write!(b, "<p class=\"err\">{}</p>", esc(m));
-    }
-    let _ = write!(
-        b,
-        "<form method=\"post\" action=\"/setup\" class=\"card\"><input type=\"hidden\" name=\"csrf\" value=\"{pre}\">\
-<label>{} <input name=\"token\" id=\"token\" required autocomplete=\"off\"></label>\
-<label>{} <input name=\"username\" id=\"username\" required></label>\
-<label>{} <input name=\"display_name\" id=\"display_name\" required></label>\
-<label>{} <input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"new-password\" required minlength=\"12\"></label>\
-<button type=\"submit\" id=\"create\">{}</button></form>",
-        t(
-            lang,
-            "One-time setup token",
-            "Jeton d'installation à usage unique"
-        ),
-        t(lang, "Username", "Identifiant"),
-        t(lang, "Full name", "Nom complet"),
-        t(
-            lang,
-            "Password (12 characters or more)",
-            "Mot de passe (12 caractères ou plus)"
-        ),
-        t(lang, "Create the administrator", "Créer l'administrateur")
-    );
+    let b = hygie_report::render(&SetupBody {
+        lang,
+        pre: &pre,
+        msg,
+    });
     let r = anon_page(
         lang,
         t(lang, "First administrator", "Premier administrateur"),

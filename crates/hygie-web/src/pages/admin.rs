@@ -2,17 +2,16 @@
 
 use super::{CsrfForm, PageResult, PageUser, see_other};
 use crate::api::{self};
-use crate::html::{t, table_head};
+use crate::html::t;
 use crate::{AppState, WebError, auth};
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use hygie_core::Lang;
-use hygie_report::esc;
+use hygie_report::Translate;
 use hygie_store::{Binding, NewUser, Role, StoreError};
 use serde::Deserialize;
-use std::fmt::Write as _;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -22,48 +21,49 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/users", get(users_page).post(user_create))
 }
 
+/// The journal's last entries, newest first, under the verdict on its hash chain.
+#[derive(askama::Template)]
+#[template(path = "journal.html")]
+struct JournalBody<'a> {
+    lang: Lang,
+    check: &'a hygie_store::JournalCheck,
+    entries: &'a [hygie_core::journal::JournalEntry],
+}
+
+/// The API tokens in scope and the form to create one; `created` is a new token's secret, shown
+/// once right after its creation.
+#[derive(askama::Template)]
+#[template(path = "tokens.html")]
+struct TokensBody<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    created: Option<&'a str>,
+    tokens: &'a [hygie_store::ApiToken],
+    facilities: &'a [hygie_core::Facility],
+}
+
+/// The user accounts and the form to create one; `msg` says why the last creation was refused.
+#[derive(askama::Template)]
+#[template(path = "users.html")]
+struct UsersBody<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    msg: Option<&'a str>,
+    users: &'a [hygie_store::User],
+}
+
+hygie_report::translate_by_lang_field!(JournalBody, TokensBody, UsersBody);
+
 async fn journal_page(State(st): State<AppState>, p: PageUser) -> PageResult {
     let lang = p.lang();
     let scoped = st.store().scoped(&p.c.access);
     let check = scoped.verify_journal().await?;
     let entries = scoped.journal_entries(200).await?;
-    let mut b = match check {
-        hygie_store::JournalCheck::Intact { entries } => format!(
-            "<p class=\"card ok\" id=\"journal-status\">{} ({entries} {})</p>",
-            t(
-                lang,
-                "The journal's hash chain is intact",
-                "La chaîne de hachage du journal est intacte"
-            ),
-            t(lang, "entries", "entrées")
-        ),
-        hygie_store::JournalCheck::Broken(br) => format!(
-            "<p class=\"err\" id=\"journal-status\">{}: {}</p>",
-            t(lang, "The journal is BROKEN", "Le journal est ROMPU"),
-            esc(&br.to_string())
-        ),
-    };
-    b.push_str(&table_head(&[
-        "#",
-        t(lang, "When", "Date"),
-        t(lang, "Who", "Qui"),
-        t(lang, "Action", "Action"),
-        t(lang, "Subject", "Objet"),
-        t(lang, "Details", "Détails"),
-    ]));
-    for e in entries.iter().rev() {
-        let _ = write!(
-            b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            e.seq,
-            esc(&e.at),
-            esc(&e.actor),
-            esc(&e.action),
-            esc(&e.subject),
-            esc(&e.details)
-        );
-    }
-    b.push_str("</table>");
+    let b = hygie_report::render(&JournalBody {
+        lang,
+        check: &check,
+        entries: &entries,
+    });
     Ok(p.page(t(lang, "Journal", "Journal"), &b))
 }
 
@@ -74,75 +74,13 @@ async fn tokens_view(st: &AppState, p: &PageUser, created: Option<&str>) -> Page
     let scoped = st.store().scoped(&p.c.access);
     let tokens = scoped.tokens().await?;
     let facilities = scoped.facilities().await?;
-    let csrf = esc(p.c.csrf());
-    let mut b = String::new();
-    if let Some(secret) = created {
-        let _ = write!(
-            b,
-            "<p class=\"card\">{} <code id=\"new-token\">{}</code></p>",
-            t(
-                lang,
-                "New token (shown once, copy it now):",
-                "Nouveau jeton (affiché une seule fois, copiez-le maintenant) :"
-            ),
-            esc(secret)
-        );
-    }
-    b.push_str(&table_head(&[
-        "Id",
-        t(lang, "Name", "Nom"),
-        "FINESS",
-        t(lang, "Access", "Accès"),
-        t(lang, "Created", "Créé"),
-        t(lang, "Revoked", "Révoqué"),
-        "",
-    ]));
-    for tk in &tokens {
-        let revoke = if tk.revoked_at.is_none() {
-            format!(
-                "<form method=\"post\" action=\"/tokens/{}/revoke\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">{}</button></form>",
-                esc(&tk.id),
-                t(lang, "Revoke", "Révoquer")
-            )
-        } else {
-            String::new()
-        };
-        let _ = write!(
-            b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{revoke}</td></tr>",
-            esc(&tk.id),
-            esc(&tk.name),
-            tk.facility,
-            tk.access.as_str(),
-            tk.created_at.strftime("%Y-%m-%d"),
-            tk.revoked_at
-                .map(|r| r.strftime("%Y-%m-%d").to_string())
-                .unwrap_or_default()
-        );
-    }
-    b.push_str("</table>");
-    let opts: String = facilities
-        .iter()
-        .take(2000)
-        .map(|f| {
-            format!(
-                "<option value=\"{}\">{} — {}</option>",
-                f.id,
-                f.id,
-                esc(&f.name)
-            )
-        })
-        .collect();
-    let _ = write!(
-        b,
-        "<form method=\"post\" action=\"/tokens\" class=\"card\"><h2>{}</h2><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-<label>{} <input name=\"name\" required></label><label>FINESS <select name=\"facility\">{opts}</select></label>\
-<label>{} <select name=\"access\"><option value=\"read\">read</option><option value=\"write\">write</option></select></label><button type=\"submit\">{}</button></form>",
-        t(lang, "New token", "Nouveau jeton"),
-        t(lang, "Name", "Nom"),
-        t(lang, "Access", "Accès"),
-        t(lang, "Create", "Créer")
-    );
+    let b = hygie_report::render(&TokensBody {
+        lang,
+        csrf: p.c.csrf(),
+        created,
+        tokens: &tokens,
+        facilities: &facilities,
+    });
     Ok(p.page(t(lang, "API tokens", "Jetons d'API"), &b))
 }
 
@@ -183,73 +121,12 @@ async fn token_revoke(
 async fn users_view(st: &AppState, p: &PageUser, msg: Option<&str>) -> PageResult {
     let lang = p.lang();
     let users = st.store().scoped(&p.c.access).users().await?;
-    let csrf = esc(p.c.csrf());
-    let mut b = String::new();
-    if let Some(m) = msg {
-        let _ = write!(b, "<p class=\"err\">{}</p>", esc(m));
-    }
-    b.push_str(&table_head(&[
-        t(lang, "Username", "Identifiant"),
-        t(lang, "Name", "Nom"),
-        t(lang, "Role", "Rôle"),
-        t(lang, "Scope", "Périmètre"),
-        "TOTP",
-    ]));
-    for u in &users {
-        let scope = match &u.binding {
-            Binding::Installation => t(lang, "installation", "installation").to_owned(),
-            Binding::Region { region } => region.code().to_owned(),
-            Binding::Facilities { facilities } => facilities
-                .iter()
-                .map(|f| f.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
-        let _ = write!(
-            b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&u.username),
-            esc(&u.display_name),
-            esc(u.role.label().get(lang)),
-            esc(&scope),
-            if u.totp_enrolled { "✓" } else { "" }
-        );
-    }
-    b.push_str("</table>");
-    let roles: String = Role::ALL
-        .iter()
-        .map(|r| {
-            format!(
-                "<option value=\"{}\">{}</option>",
-                r.as_str(),
-                esc(r.label().get(lang))
-            )
-        })
-        .collect();
-    let _ = write!(
-        b,
-        "<form method=\"post\" action=\"/admin/users\" class=\"card\"><h2>{}</h2><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-<label>{} <input name=\"username\" required></label><label>{} <input name=\"display_name\" required></label>\
-<label>{} <select name=\"role\">{roles}</select></label>\
-<label>{} <input name=\"region\" size=\"5\"></label><label>{} <input name=\"facilities\" size=\"40\"></label>\
-<label>{} <input type=\"password\" name=\"password\" required minlength=\"12\" autocomplete=\"new-password\"></label><button type=\"submit\">{}</button></form>",
-        t(lang, "New user", "Nouvel utilisateur"),
-        t(lang, "Username", "Identifiant"),
-        t(lang, "Full name", "Nom complet"),
-        t(lang, "Role", "Rôle"),
-        t(
-            lang,
-            "Region code (regional roles)",
-            "Code région (rôles régionaux)"
-        ),
-        t(
-            lang,
-            "FINESS numbers, comma-separated (facility roles)",
-            "Numéros FINESS séparés par des virgules (rôles d'établissement)"
-        ),
-        t(lang, "Initial password", "Mot de passe initial"),
-        t(lang, "Create", "Créer")
-    );
+    let b = hygie_report::render(&UsersBody {
+        lang,
+        csrf: p.c.csrf(),
+        msg,
+        users: &users,
+    });
     Ok(p.page(t(lang, "Users", "Utilisateurs"), &b))
 }
 

@@ -3,17 +3,16 @@
 
 use super::{PageResult, PageUser, see_other};
 use crate::api::{self, AsOf, clean_file_name, finess, measure_id, today};
-use crate::html::{bar, demo_note, facility_nav, t, table_head, trend_svg};
+use crate::html::{TrendChart, t};
 use crate::{AppState, WebError};
 use axum::Form;
 use axum::Router;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::routing::{get, post};
-use hygie_core::{DeclaredStatus, EffectiveStatus, Lang};
-use hygie_report::esc;
+use hygie_core::{DeclaredStatus, Finess, Lang};
+use hygie_report::Translate;
 use hygie_store::Binding;
 use serde::Deserialize;
-use std::fmt::Write as _;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -31,6 +30,65 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/facilities/{finess}/evidence/{sha256}", get(download))
 }
 
+/// Facilities listed on the home page; beyond, the regional view is the way in.
+const HOME_SHOWN: usize = 500;
+
+#[derive(askama::Template)]
+#[template(path = "facility_home.html")]
+struct HomeBody<'a> {
+    lang: Lang,
+    regions: &'a [hygie_core::Region],
+    facilities: &'a [hygie_core::Facility],
+}
+
+#[derive(askama::Template)]
+#[template(path = "facility.html")]
+struct FacilityBody<'a> {
+    lang: Lang,
+    id: &'a Finess,
+    s: &'a hygie_core::FacilityStatus,
+    trend: TrendChart<'a>,
+    /// The measures past their due date.
+    overdue: Vec<&'a hygie_core::plan::MeasureState>,
+}
+
+/// A measure's page: its catalogue entry, status at the facility, checks, evidence, history and
+/// (for writers) the declaration and upload forms.
+#[derive(askama::Template)]
+#[template(path = "measure.html")]
+struct MeasureBody<'a> {
+    lang: Lang,
+    id: &'a Finess,
+    facility_name: &'a str,
+    measure: &'a hygie_core::Measure,
+    /// None when the measure does not apply to the facility.
+    state: Option<&'a hygie_core::plan::MeasureState>,
+    sources: Vec<Source<'a>>,
+    checks: Vec<(&'a hygie_core::CheckRun, &'a hygie_core::RuleResult)>,
+    evidence: &'a [hygie_store::EvidenceItem],
+    history: &'a [hygie_store::DeclarationRecord],
+    /// The session's CSRF token, when the user may declare and upload.
+    csrf: Option<&'a str>,
+}
+
+/// A source of a measure, with the framework's name and the entry's title when the catalogue
+/// holds them (else the framework id as written in the measure).
+struct Source<'a> {
+    framework: &'a str,
+    reference: &'a str,
+    title: Option<&'a str>,
+}
+
+/// The statuses a user may declare: (value, English, French).
+const DECLARABLE: [(&str, &str, &str); 4] = [
+    ("implemented", "implemented", "mise en œuvre"),
+    ("in_progress", "in progress", "en cours"),
+    ("not_started", "not started", "non commencée"),
+    ("not_applicable", "not applicable", "non applicable"),
+];
+
+hygie_report::translate_by_lang_field!(HomeBody, FacilityBody, MeasureBody);
+
 // --- dashboards ------------------------------------------------------------------------------
 
 async fn home(State(st): State<AppState>, p: PageUser) -> PageResult {
@@ -44,64 +102,13 @@ async fn home(State(st): State<AppState>, p: PageUser) -> PageResult {
         }
         _ => {}
     }
-    let mut b = String::new();
     let regions = scoped.regions().await?;
-    if !regions.is_empty() {
-        let _ = write!(b, "<h2>{}</h2><ul>", t(lang, "Regions", "Régions"));
-        for r in regions {
-            let _ = write!(
-                b,
-                "<li><a href=\"/regions/{}\">{} — {}</a></li>",
-                r.code(),
-                r.code(),
-                esc(r.name())
-            );
-        }
-        b.push_str("</ul>");
-    }
-    let _ = write!(b, "<h2>{}</h2>", t(lang, "Facilities", "Établissements"));
-    b.push_str(&table_head(&[
-        "FINESS",
-        t(lang, "Name", "Nom"),
-        t(lang, "Kind", "Type"),
-        t(lang, "Region", "Région"),
-    ]));
-    for f in facilities.iter().take(500) {
-        let _ = write!(
-            b,
-            "<tr><td><a href=\"/facilities/{id}\">{id}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&f.name),
-            esc(f.kind.label().get(lang)),
-            f.region.code(),
-            id = f.id
-        );
-    }
-    b.push_str("</table>");
-    if facilities.len() > 500 {
-        let _ = write!(
-            b,
-            "<p>… {} {}</p>",
-            facilities.len() - 500,
-            t(
-                lang,
-                "more: open a regional view",
-                "de plus : ouvrez une vue régionale"
-            )
-        );
-    }
+    let b = hygie_report::render(&HomeBody {
+        lang,
+        regions: &regions,
+        facilities: &facilities,
+    });
     Ok(p.page(t(lang, "Home", "Accueil"), &b))
-}
-
-fn status_label(s: EffectiveStatus, lang: Lang) -> String {
-    let class = match s {
-        EffectiveStatus::Failing | EffectiveStatus::Expired => "late",
-        EffectiveStatus::Verified | EffectiveStatus::Implemented => "ok",
-        _ => "",
-    };
-    format!(
-        "<span class=\"{class}\">{}</span>",
-        esc(s.label().get(lang))
-    )
 }
 
 /// First day of the month `back` months before `d`'s month (for trend points).
@@ -125,127 +132,21 @@ async fn facility_page(
     let s = &scoped.facility_status(st.catalog(), &id, as_of).await?;
     let mut points = scoped.facility_trend(st.catalog(), &id, &dates).await?;
     points.push((as_of, s.score));
-    let f = &s.facility;
-    let mut b = facility_nav(lang, &f.id);
-    if f.region.is_demo() {
-        b.push_str(&demo_note(
+    let b = hygie_report::render(&FacilityBody {
+        lang,
+        id: &s.facility.id,
+        s,
+        trend: TrendChart {
             lang,
-            "Demo data: this facility is fictitious.",
-            "Données de démonstration : cet établissement est fictif.",
-        ));
-    }
-    let _ = write!(
-        b,
-        "<p>FINESS {} · {} · {} · NIS 2: {} · {} {} · <strong id=\"score\">{}: {:.1}%</strong> · <span id=\"level-reached\">{}: {}</span></p>",
-        f.id,
-        esc(f.kind.label().get(lang)),
-        f.region.code(),
-        f.nis2.as_str(),
-        t(lang, "status on", "situation au"),
-        s.as_of,
-        t(lang, "Score", "Score"),
-        s.score,
-        t(lang, "Level reached", "Palier atteint"),
-        s.level_reached
-    );
-    b.push_str("<div class=\"grid\"><div class=\"card\">");
-    let _ = write!(b, "<h2>{}</h2>", t(lang, "Plan levels", "Paliers du plan"));
-    b.push_str(&table_head(&[
-        t(lang, "Level", "Palier"),
-        t(lang, "Due", "Échéance"),
-        t(lang, "Progress", "Avancement"),
-        t(lang, "Overdue", "En retard"),
-    ]));
-    for l in &s.levels {
-        let late = if l.overdue.is_empty() {
-            String::from("0")
-        } else {
-            format!("<span class=\"late\">{}</span>", l.overdue.len())
-        };
-        let _ = write!(
-            b,
-            "<tr id=\"level-{}\"><td>{}</td><td>{}</td><td class=\"progress\">{}</td><td>{late}</td></tr>",
-            l.level,
-            l.level,
-            l.due_date,
-            bar(l.done, l.total)
-        );
-    }
-    b.push_str("</table></div><div class=\"card\">");
-    let _ = write!(
-        b,
-        "<h2>{}</h2><table>",
-        t(
-            lang,
-            "Score per PGSSI-S principle",
-            "Score par principe PGSSI-S"
-        )
-    );
-    for ps in &s.principles {
-        let _ = write!(
-            b,
-            "<tr><td>{}</td><td>{}</td><td>{:.1}%</td></tr>",
-            esc(ps.principle.label().get(lang)),
-            bar(ps.done, ps.total),
-            ps.score
-        );
-    }
-    b.push_str("</table></div></div>");
-    let _ = write!(
-        b,
-        "<div class=\"card\"><h2>{}</h2>{}</div>",
-        t(lang, "Trend", "Tendance"),
-        trend_svg(&points, lang)
-    );
-    let overdue: Vec<_> = s
-        .measures
-        .iter()
-        .filter(|m| m.days_overdue.is_some())
-        .collect();
-    let _ = write!(
-        b,
-        "<div class=\"card\"><h2>{} ({})</h2>",
-        t(lang, "Overdue measures", "Mesures en retard"),
-        overdue.len()
-    );
-    if !overdue.is_empty() {
-        b.push_str("<table>");
-        for m in overdue.iter().take(100) {
-            let _ = write!(
-                b,
-                "<tr><td><a href=\"/facilities/{}/measures/{}\">{}</a></td><td>{}</td><td class=\"late\">{} {}</td></tr>",
-                f.id,
-                m.id,
-                m.id,
-                esc(m.title.get(lang)),
-                m.days_overdue.unwrap_or(0),
-                t(lang, "days", "jours")
-            );
-        }
-        b.push_str("</table>");
-    }
-    b.push_str("</div>");
-    let _ = write!(b, "<h2>{}</h2>", t(lang, "Measures", "Mesures"));
-    b.push_str(&table_head(&[
-        t(lang, "Id", "Id"),
-        t(lang, "Title", "Titre"),
-        t(lang, "Level", "Palier"),
-        t(lang, "Status", "État"),
-    ]));
-    for m in &s.measures {
-        let _ = write!(
-            b,
-            "<tr><td><a href=\"/facilities/{}/measures/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            f.id,
-            m.id,
-            m.id,
-            esc(m.title.get(lang)),
-            m.level.map(|l| l.to_string()).unwrap_or_default(),
-            status_label(m.status, lang)
-        );
-    }
-    b.push_str("</table>");
-    Ok(p.page(&f.name, &b))
+            points: &points,
+        },
+        overdue: s
+            .measures
+            .iter()
+            .filter(|m| m.days_overdue.is_some())
+            .collect(),
+    });
+    Ok(p.page(&s.facility.name, &b))
 }
 
 async fn measure_page(
@@ -261,234 +162,49 @@ async fn measure_page(
     let Some(measure) = st.catalog().measure(&mid) else {
         return Err(WebError::NotFound(format!("measure {m}")).into());
     };
-    let state = s.measures.iter().find(|x| x.id == mid);
     let history = scoped.declaration_history(&id, Some(&mid)).await?;
     let evidence = scoped.evidence(&id, Some(&mid)).await?;
     let runs = scoped.check_runs(&id).await?;
-    let mut b = String::new();
-    let _ = write!(
-        b,
-        "<p><a href=\"/facilities/{}\">{}</a></p><p>{}</p>",
-        id,
-        esc(&s.facility.name),
-        esc(measure.description.get(lang))
-    );
-    match state {
-        Some(x) => {
-            let _ = write!(
-                b,
-                "<p class=\"card\">{}: <strong id=\"measure-status\">{}</strong>",
-                t(lang, "Status", "État"),
-                status_label(x.status, lang)
-            );
-            if let Some(r) = &x.reason {
-                let _ = write!(b, " — {}", esc(r.get(lang)));
-            }
-            if let Some(d) = x.days_overdue {
-                let _ = write!(
-                    b,
-                    " — <span class=\"late\">{d} {}</span>",
-                    t(lang, "days overdue", "jours de retard")
-                );
-            }
-            b.push_str("</p>");
-        }
-        None => {
-            let _ = write!(
-                b,
-                "<p class=\"card\">{}</p>",
-                t(
-                    lang,
-                    "This measure does not apply to this facility.",
-                    "Cette mesure ne s'applique pas à cet établissement."
-                )
-            );
-        }
-    }
-    let _ = write!(b, "<h2>{}</h2><ul>", t(lang, "Sources", "Sources"));
-    for src in &measure.sources {
-        let entry = st.catalog().framework(&src.framework).and_then(|fw| {
-            fw.entries
-                .iter()
-                .find(|e| e.reference == src.reference)
-                .map(|e| (fw, e))
-        });
-        match entry {
-            Some((fw, e)) => {
-                let _ = write!(
-                    b,
-                    "<li>{} {} — {}</li>",
-                    esc(fw.name.get(lang)),
-                    esc(&src.reference),
-                    esc(e.title.get(lang))
-                );
-            }
-            None => {
-                let _ = write!(
-                    b,
-                    "<li>{} {}</li>",
-                    esc(&src.framework),
-                    esc(&src.reference)
-                );
-            }
-        }
-    }
-    b.push_str("</ul>");
-    if !measure.evidence.is_empty() {
-        let _ = write!(
-            b,
-            "<h2>{}</h2><ul>",
-            t(lang, "Expected evidence", "Preuves attendues")
-        );
-        for e in &measure.evidence {
-            let _ = write!(b, "<li>{}</li>", esc(e.get(lang)));
-        }
-        b.push_str("</ul>");
-    }
-    // Automatic check results touching this measure.
-    let mut checks = String::new();
-    for run in runs.iter().rev() {
-        for r in run.results.iter().filter(|r| r.measures.contains(&mid)) {
-            let outcome = match r.outcome {
-                hygie_core::RuleOutcome::Pass => {
-                    format!("<span class=\"ok\">{}</span>", t(lang, "pass", "conforme"))
-                }
-                hygie_core::RuleOutcome::Fail => {
-                    format!("<span class=\"late\">{}</span>", t(lang, "fail", "échec"))
-                }
-            };
-            let objects: Vec<String> = r.objects.iter().take(20).map(|o| esc(o)).collect();
-            let _ = write!(
-                checks,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                run.at.strftime("%Y-%m-%d %H:%M"),
-                esc(&run.source),
-                esc(&r.rule),
-                r.severity.as_str(),
-                outcome,
-                objects.join(", ")
-            );
-        }
-    }
-    let _ = write!(
-        b,
-        "<h2>{}</h2>",
-        t(lang, "Automatic checks", "Contrôles automatiques")
-    );
-    if checks.is_empty() {
-        let _ = write!(
-            b,
-            "<p>{}</p>",
-            t(
-                lang,
-                "No automated check covers this measure yet.",
-                "Aucun contrôle automatique ne couvre encore cette mesure."
-            )
-        );
-    } else {
-        b.push_str(&table_head(&[
-            t(lang, "When", "Date"),
-            t(lang, "Audit", "Audit"),
-            t(lang, "Rule", "Règle"),
-            t(lang, "Severity", "Gravité"),
-            t(lang, "Outcome", "Résultat"),
-            t(lang, "Findings", "Constats"),
-        ]));
-        b.push_str(&checks);
-        b.push_str("</table>");
-    }
-    let _ = write!(
-        b,
-        "<h2>{}</h2><table id=\"evidence\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
-        t(lang, "Evidence", "Preuves"),
-        t(lang, "File or link", "Fichier ou lien"),
-        t(lang, "Added", "Ajoutée"),
-        t(lang, "By", "Par")
-    );
-    for e in &evidence {
-        let what = match &e.kind {
-            hygie_store::EvidenceKind::File {
-                sha256,
-                file_name,
-                size,
-            } => format!(
-                "<a href=\"/facilities/{id}/evidence/{sha256}\">{}</a> ({size} B)",
-                esc(file_name)
-            ),
-            hygie_store::EvidenceKind::Link { url } => esc(url),
-        };
-        let _ = write!(
-            b,
-            "<tr><td>{what}</td><td>{}</td><td>{}</td></tr>",
-            e.added_at.strftime("%Y-%m-%d %H:%M"),
-            esc(&e.added_by)
-        );
-    }
-    b.push_str("</table>");
-    if p.c.access.write {
-        let csrf = esc(p.c.csrf());
-        let opts: String = [
-            ("implemented", "implemented", "mise en œuvre"),
-            ("in_progress", "in progress", "en cours"),
-            ("not_started", "not started", "non commencée"),
-            ("not_applicable", "not applicable", "non applicable"),
-        ]
+    let sources = measure
+        .sources
         .iter()
-        .map(|(v, en, fr)| {
-            format!(
-                "<option value=\"{v}\">{}</option>",
-                if lang == Lang::Fr { fr } else { en }
-            )
+        .map(|src| {
+            let entry = st.catalog().framework(&src.framework).and_then(|fw| {
+                fw.entries
+                    .iter()
+                    .find(|e| e.reference == src.reference)
+                    .map(|e| (fw.name.get(lang), e.title.get(lang)))
+            });
+            Source {
+                framework: entry.map_or(src.framework.as_str(), |(name, _)| name),
+                reference: &src.reference,
+                title: entry.map(|(_, title)| title),
+            }
         })
         .collect();
-        let _ = write!(
-            b,
-            "<div class=\"grid\"><form class=\"card\" method=\"post\" action=\"/facilities/{id}/measures/{mid}/declare\"><h3>{}</h3><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-<label>{} <select name=\"status\" id=\"status\">{opts}</select></label><label>{} <input name=\"justification\"></label>\
-<label>{} <input name=\"owner\"></label><label>{} <input name=\"note\"></label><button type=\"submit\" id=\"declare\">{}</button></form>\
-<form class=\"card\" method=\"post\" enctype=\"multipart/form-data\" action=\"/facilities/{id}/measures/{mid}/evidence\"><h3>{}</h3><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-<label>{} <input type=\"file\" name=\"file\" id=\"file\" required></label><label><input type=\"checkbox\" name=\"implemented\" value=\"1\" id=\"mark-implemented\"> {}</label><button type=\"submit\" id=\"upload\">{}</button></form></div>",
-            t(lang, "Declare", "Déclarer"),
-            t(lang, "Status", "État"),
-            t(
-                lang,
-                "Justification (required if not applicable)",
-                "Justification (obligatoire si non applicable)"
-            ),
-            t(lang, "Owner", "Responsable"),
-            t(lang, "Note", "Note"),
-            t(lang, "Save", "Enregistrer"),
-            t(lang, "Add an evidence file", "Ajouter un fichier de preuve"),
-            t(lang, "File", "Fichier"),
-            t(
-                lang,
-                "and declare the measure implemented",
-                "et déclarer la mesure mise en œuvre"
-            ),
-            t(lang, "Upload", "Téléverser")
-        );
-    }
-    let _ = write!(
-        b,
-        "<h2>{}</h2><table id=\"history\"><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-        t(lang, "History", "Historique"),
-        t(lang, "When", "Date"),
-        t(lang, "Status", "État"),
-        t(lang, "By", "Par"),
-        t(lang, "Note", "Note")
-    );
-    for h in history.iter().rev() {
-        let d = &h.declaration;
-        let _ = write!(
-            b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            d.at.strftime("%Y-%m-%d %H:%M"),
-            esc(d.status.as_str()),
-            esc(&d.by),
-            esc(d.note.as_deref().or(d.status.justification()).unwrap_or(""))
-        );
-    }
-    b.push_str("</table>");
+    // Automatic check results touching this measure, newest run first.
+    let checks = runs
+        .iter()
+        .rev()
+        .flat_map(|run| {
+            run.results
+                .iter()
+                .filter(|r| r.measures.contains(&mid))
+                .map(move |r| (run, r))
+        })
+        .collect();
+    let b = hygie_report::render(&MeasureBody {
+        lang,
+        id: &id,
+        facility_name: &s.facility.name,
+        measure,
+        state: s.measures.iter().find(|x| x.id == mid),
+        sources,
+        checks,
+        evidence: &evidence,
+        history: &history,
+        csrf: p.c.access.write.then(|| p.c.csrf()),
+    });
     Ok(p.page(&format!("{} — {}", mid, measure.title.get(lang)), &b))
 }
 

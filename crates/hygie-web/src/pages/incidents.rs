@@ -7,14 +7,14 @@ use super::{PageResult, PageUser};
 use crate::AppState;
 use crate::WebError;
 use crate::api::{LangQuery, duty, finess, lang_of};
-use crate::html::{facility_nav, t, table_head, when};
+use crate::html::t;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
-use hygie_core::Lang;
-use hygie_incident::{Duty, ObligationStatus, clock};
-use hygie_report::esc;
-use std::fmt::Write as _;
+use hygie_core::{Finess, Lang};
+use hygie_incident::{Duty, Incident, Obligation};
+use hygie_report::Translate;
+use jiff::Timestamp;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -29,18 +29,42 @@ pub(super) fn routes() -> Router<AppState> {
         )
 }
 
-/// A remaining time, red when past.
-fn remaining(d: jiff::SignedDuration, lang: Lang) -> String {
-    if d.is_negative() {
-        format!(
-            "<span class=\"late\">{} {}</span>",
-            t(lang, "late by", "en retard de"),
-            clock::human(-d)
-        )
-    } else {
-        clock::human(d)
-    }
+/// The list: each incident with its next unmet deadline (time and duty), if any.
+#[derive(askama::Template)]
+#[template(path = "incidents.html")]
+struct IncidentsBody<'a> {
+    lang: Lang,
+    id: &'a Finess,
+    now: Timestamp,
+    rows: Vec<(&'a Incident, Option<(Timestamp, Duty)>)>,
 }
+
+/// One incident's obligations: the required ones with their clocks, and those that do not apply.
+#[derive(askama::Template)]
+#[template(path = "incident.html")]
+struct IncidentBody<'a> {
+    lang: Lang,
+    id: &'a Finess,
+    now: Timestamp,
+    inc: &'a Incident,
+    required: Vec<&'a Obligation>,
+    not_required: Vec<&'a Obligation>,
+}
+
+/// A notification draft, in `draft_lang` (the page around it stays in the user's language).
+#[derive(askama::Template)]
+#[template(path = "draft.html")]
+struct DraftBody<'a> {
+    lang: Lang,
+    id: &'a Finess,
+    inc: &'a Incident,
+    draft_lang: Lang,
+    draft: &'a hygie_incident::draft::Draft,
+    /// The other language's code and link text.
+    other: (&'static str, &'static str),
+}
+
+hygie_report::translate_by_lang_field!(IncidentsBody, IncidentBody, DraftBody);
 
 async fn incidents_page(
     State(st): State<AppState>,
@@ -53,62 +77,26 @@ async fn incidents_page(
     let f = scoped.facility(&id).await?;
     let list = scoped.incidents(&id).await?;
     let now = jiff::Timestamp::now();
-    let mut b = facility_nav(lang, &id);
-    if list.is_empty() {
-        let _ = write!(b, "<p>{}</p>", t(lang, "No incident.", "Aucun incident."));
-    } else {
-        b.push_str(&table_head(&[
-            "Id",
-            t(lang, "Title", "Titre"),
-            t(lang, "Status", "État"),
-            t(lang, "Awareness", "Prise de connaissance"),
-            t(lang, "Next deadline", "Prochaine échéance"),
-            t(lang, "Time left", "Temps restant"),
-        ]));
-        for inc in &list {
-            let obligations = inc
-                .obligations(now)
-                .map_err(|e| WebError::Invalid(e.to_string()))?;
-            let next = obligations
-                .iter()
-                .filter(|o| o.unmet())
-                .filter_map(|o| o.due.as_ref().map(|d| (d.timestamp(), o.duty)))
-                .min();
-            let (next_label, left) = match next {
-                Some((at, d)) => (
-                    format!("{} — {}", esc(d.label().get(lang)), when(at)),
-                    remaining(at.duration_since(now), lang),
-                ),
-                None => (String::new(), String::new()),
-            };
-            let _ = write!(
-                b,
-                "<tr><td><a href=\"/facilities/{id}/incidents/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{next_label}</td><td>{left}</td></tr>",
-                esc(&inc.id),
-                esc(&inc.id),
-                esc(&inc.facts.title),
-                inc.status.label().get(lang),
-                esc(&clock::rfc3339(&inc.facts.awareness)),
-            );
-        }
-        b.push_str("</table>");
+    let mut rows = Vec::with_capacity(list.len());
+    for inc in &list {
+        let obligations = inc
+            .obligations(now)
+            .map_err(|e| WebError::Invalid(e.to_string()))?;
+        let next = obligations
+            .iter()
+            .filter(|o| o.unmet())
+            .filter_map(|o| o.due.as_ref().map(|d| (d.timestamp(), o.duty)))
+            .min();
+        rows.push((inc, next));
     }
+    let b = hygie_report::render(&IncidentsBody {
+        lang,
+        id: &id,
+        now,
+        rows,
+    });
     let title = format!("{} — {}", f.name, t(lang, "Incidents", "Incidents"));
     Ok(p.page(&title, &b))
-}
-
-fn obligation_status(s: &ObligationStatus, lang: Lang) -> String {
-    match s {
-        ObligationStatus::Due => t(lang, "due", "à faire").to_owned(),
-        ObligationStatus::Late => format!(
-            "<span class=\"late\">{}</span>",
-            t(lang, "late", "en retard")
-        ),
-        ObligationStatus::Sent => {
-            format!("<span class=\"ok\">{}</span>", t(lang, "sent", "envoyée"))
-        }
-        ObligationStatus::NotRequired => t(lang, "not required", "non requise").to_owned(),
-    }
 }
 
 async fn incident_page(
@@ -123,73 +111,15 @@ async fn incident_page(
     let obligations = inc
         .obligations(now)
         .map_err(|e| WebError::Invalid(e.to_string()))?;
-    // The clocks move: the page reloads itself every minute (no script: the CSP forbids it).
-    let mut b = String::from("<meta http-equiv=\"refresh\" content=\"60\">");
-    b.push_str(&facility_nav(lang, &id));
-    let _ = write!(
-        b,
-        "<p>{} <strong>{}</strong> · {} {} · {} {}</p>",
-        t(lang, "Status", "État"),
-        inc.status.label().get(lang),
-        t(lang, "awareness", "prise de connaissance"),
-        esc(&clock::rfc3339(&inc.facts.awareness)),
-        t(lang, "clocks as of", "horloges au"),
-        when(now)
-    );
-    b.push_str(&table_head(&[
-        t(lang, "Obligation", "Obligation"),
-        t(lang, "Recipient", "Destinataire"),
-        t(lang, "Deadline", "Échéance"),
-        t(lang, "Status", "État"),
-        t(lang, "Time left", "Temps restant"),
-        t(lang, "Draft", "Brouillon"),
-    ]));
-    for o in obligations.iter().filter(|o| o.required) {
-        let left = o
-            .remaining(now)
-            .map(|d| remaining(d, lang))
-            .unwrap_or_default();
-        let _ = write!(
-            b,
-            "<tr class=\"obligation\" id=\"obligation-{duty}\"><td>{}<br><small>{}</small></td><td>{}</td><td>{}</td><td>{}</td><td class=\"clock\">{left}</td>\
-             <td><a href=\"/facilities/{id}/incidents/{}/drafts/{duty}\">{}</a></td></tr>",
-            esc(o.duty.label().get(lang)),
-            esc(o.reason.get(lang)),
-            esc(o.duty.recipient().get(lang)),
-            o.due
-                .as_ref()
-                .map(|d| esc(&clock::rfc3339(d)))
-                .unwrap_or_default(),
-            obligation_status(&o.status, lang),
-            esc(&inc.id),
-            t(lang, "open", "ouvrir"),
-            duty = o.duty.as_str(),
-        );
-    }
-    b.push_str("</table>");
-    let not_required: Vec<String> = obligations
-        .iter()
-        .filter(|o| !o.required)
-        .map(|o| {
-            format!(
-                "{} ({})",
-                esc(o.duty.label().get(lang)),
-                esc(o.reason.get(lang))
-            )
-        })
-        .collect();
-    if !not_required.is_empty() {
-        let _ = write!(
-            b,
-            "<details><summary>{}</summary><p>{}</p></details>",
-            t(
-                lang,
-                "Duties that do not apply",
-                "Obligations qui ne s'appliquent pas"
-            ),
-            not_required.join("<br>")
-        );
-    }
+    let (required, not_required) = obligations.iter().partition(|o| o.required);
+    let b = hygie_report::render(&IncidentBody {
+        lang,
+        id: &id,
+        now,
+        inc: &inc,
+        required,
+        not_required,
+    });
     Ok(p.page(&format!("{} — {}", inc.id, inc.facts.title), &b))
 }
 
@@ -210,27 +140,13 @@ async fn draft_page(
         Lang::En => ("fr", "Version française"),
         Lang::Fr => ("en", "English version"),
     };
-    let mut b = facility_nav(lang, &id);
-    let _ = write!(
-        b,
-        "<p><a href=\"/facilities/{id}/incidents/{}\">{}</a> · <a href=\"?lang={}\">{}</a></p>\
-         <div class=\"card\" id=\"draft\"><p><strong>{}</strong> {}<br><strong>{}</strong> {}</p>",
-        esc(&inc.id),
-        t(lang, "Back to the incident", "Retour à l'incident"),
-        other.0,
-        other.1,
-        t(draft_lang, "Recipient:", "Destinataire :"),
-        esc(&draft.recipient),
-        t(draft_lang, "Legal basis:", "Base légale :"),
-        esc(&draft.basis)
-    );
-    for s in &draft.sections {
-        let _ = write!(b, "<h2>{}</h2><table>", esc(&s.heading));
-        for (k, v) in &s.fields {
-            let _ = write!(b, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
-        }
-        b.push_str("</table>");
-    }
-    b.push_str("</div>");
+    let b = hygie_report::render(&DraftBody {
+        lang,
+        id: &id,
+        inc: &inc,
+        draft_lang,
+        draft: &draft,
+        other,
+    });
     Ok(p.page(&draft.title, &b))
 }

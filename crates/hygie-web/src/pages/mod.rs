@@ -3,6 +3,14 @@
 //! alerts, incidents (with notification drafts), admin (journal, tokens, users). Every form that
 //! changes state carries the session's CSRF token; every read goes through `Store::scoped`.
 //!
+//! Every page body is an askama template in `templates/` filled from a typed view struct (named
+//! `...Body`) declared in the area's module: the handler reads through `Store::scoped`, builds the
+//! struct from borrowed data and calls `hygie_report::render`; `PageUser::page` (or `anon_page`)
+//! wraps the body in `layout.html`. Templates escape every value with hygie-report's escaper and
+//! share pieces: `facility_nav.html` (included), `web_macros.html` (progress bar, demo banner,
+//! measure status, time left). No HTML is assembled in Rust code. To add a page: a handler and
+//! its view struct in the area's module, a template here, a test in `tests/`.
+//!
 //! This module holds what the areas share: the page error, the logged-in-user extractor and
 //! small response helpers. Areas import from here and from `crate::html`, never from each other.
 
@@ -23,7 +31,6 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use hygie_core::Lang;
-use hygie_report::esc;
 use hygie_store::User;
 use std::net::{IpAddr, SocketAddr};
 
@@ -58,10 +65,7 @@ impl IntoResponse for PageError {
         if let WebError::Internal(m) = &self.0 {
             tracing::error!("internal error: {m}");
         }
-        let body = format!(
-            "<p class=\"err\">{}</p><p><a href=\"/\">Hygie</a></p>",
-            esc(&self.0.public_message())
-        );
+        let body = notice(&self.0.public_message(), None, "/", "Hygie");
         (
             self.0.status(),
             Html(layout(
@@ -73,6 +77,25 @@ impl IntoResponse for PageError {
         )
             .into_response()
     }
+}
+
+#[derive(askama::Template)]
+#[template(path = "notice.html")]
+struct Notice<'a> {
+    msg: &'a str,
+    id: Option<&'a str>,
+    href: &'a str,
+    link: &'a str,
+}
+
+/// An error message with one link onward (template `notice.html`).
+pub(super) fn notice(msg: &str, id: Option<&str>, href: &str, link: &str) -> String {
+    hygie_report::render(&Notice {
+        msg,
+        id,
+        href,
+        link,
+    })
 }
 
 pub(crate) type PageResult = Result<Response, PageError>;

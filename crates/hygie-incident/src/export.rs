@@ -12,6 +12,36 @@ pub fn obligations_json(obs: &[Obligation], lang: Lang, now: Timestamp) -> Vec<s
     obs.iter().map(|o| o.to_json(lang, now)).collect()
 }
 
+/// The columns of [`list_line`]'s row.
+pub const LIST_HEADERS: [&str; 7] = [
+    "Id",
+    "Facility",
+    "Status",
+    "Awareness",
+    "Due",
+    "Late",
+    "Title",
+];
+
+/// An incident as one line of a list, with how many of its obligations are due and late at
+/// `now`: its table row (columns [`LIST_HEADERS`]) and its JSON.
+pub fn list_line(inc: &Incident, now: Timestamp) -> Result<(Vec<String>, serde_json::Value)> {
+    let (due, late) = inc.due_and_late(now)?;
+    let awareness = rfc3339(&inc.facts.awareness);
+    let json = serde_json::json!({"id": inc.id, "facility": inc.facts.facility, "status": inc.status.as_str(),
+        "awareness": awareness, "title": inc.facts.title, "due": due, "late": late});
+    let row = vec![
+        inc.id.clone(),
+        inc.facts.facility.clone(),
+        inc.status.as_str().into(),
+        awareness,
+        due.to_string(),
+        late.to_string(),
+        inc.facts.title.clone(),
+    ];
+    Ok((row, json))
+}
+
 /// The timeline of an incident: facts, actions, sendings, closure, in time order.
 pub fn timeline(inc: &Incident) -> Vec<(Timestamp, String, String)> {
     let f = &inc.facts;

@@ -17,7 +17,7 @@ pub struct Finding {
     pub severity: Severity,
     pub level: u8,
     pub category: Category,
-    pub title: Bilingual,
+    pub title: Text,
     pub objects: Vec<String>,
     pub detail: String,
     pub measures: Vec<String>,
@@ -26,30 +26,9 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pingcastle: Option<String>,
     pub points: u32,
-    pub rationale: Bilingual,
-    pub remediation: Bilingual,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Bilingual {
-    pub en: String,
-    pub fr: String,
-}
-
-impl Bilingual {
-    fn of(t: Option<Text>) -> Self {
-        let t = t.unwrap_or(Text::new("", ""));
-        Bilingual {
-            en: t.en.to_string(),
-            fr: t.fr.to_string(),
-        }
-    }
-    pub fn get(&self, lang: hygie_core::Lang) -> &str {
-        match lang {
-            hygie_core::Lang::En => &self.en,
-            hygie_core::Lang::Fr => &self.fr,
-        }
-    }
+    /// Empty in both languages when the rule gives none.
+    pub rationale: Text,
+    pub remediation: Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -156,21 +135,23 @@ pub fn audit(snap: &AdSnapshot, cfg: &AuditConfig, as_of: Timestamp) -> AuditRep
     }
 }
 
+const NO_TEXT: Text = Text::new("", "");
+
 fn finding(r: &Rule, objects: Vec<String>, detail: String) -> Finding {
     Finding {
         rule: r.def.id.to_string(),
         severity: r.severity(),
         level: r.level,
         category: r.category,
-        title: Bilingual::of(Some(r.def.title)),
+        title: r.def.title,
         objects,
         detail,
         measures: r.def.measures.iter().map(|m| m.to_string()).collect(),
         anssi: r.def.reference("ANSSI").map(String::from),
         pingcastle: r.def.reference("PingCastle").map(String::from),
         points: r.points(),
-        rationale: Bilingual::of(r.def.rationale),
-        remediation: Bilingual::of(r.def.remediation),
+        rationale: r.def.rationale.unwrap_or(NO_TEXT),
+        remediation: r.def.remediation.unwrap_or(NO_TEXT),
     }
 }
 

@@ -1,6 +1,24 @@
 //! `hygie`: the command line. Glue only: parse arguments, open the store, call the libraries,
 //! print, and map errors to the documented exit codes (see `exit.rs`).
 
+// `print!` and `println!` for the whole crate (defined before the modules, so they shadow std's):
+// std's panic when a reader closes stdout early (`hygie catalog list | head`); these write
+// through `output::print`, which ends the output quietly (see `output`).
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::output::print(format_args!($($arg)*))
+    };
+}
+
+macro_rules! println {
+    () => {
+        $crate::output::print(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::print(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod cmd;
 mod exit;
 mod output;
@@ -127,13 +145,21 @@ fn main() -> ExitCode {
             return ExitCode::from(exit::RUNTIME);
         }
     };
-    match runtime.block_on(run(cli)) {
-        Ok(code) => ExitCode::from(code),
+    let code = match runtime.block_on(run(cli)) {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(exit::code_of(&e))
+            exit::code_of(&e)
+        }
+    };
+    // Output that could not be written is a failure, unless the command already failed.
+    if let Some(e) = output::write_error() {
+        eprintln!("error: cannot write the output / écriture de la sortie impossible: {e}");
+        if code == exit::OK {
+            return ExitCode::from(exit::RUNTIME);
         }
     }
+    ExitCode::from(code)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<u8> {

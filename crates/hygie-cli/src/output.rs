@@ -1,6 +1,76 @@
-//! Output formats shared by every command.
+//! Output formats shared by every command, and the one way to standard output.
+//!
+//! Every write to stdout goes through [`Stdout`]: `json`, `emit`, the streaming writers, and
+//! `print!`/`println!`, which `main.rs` redefines for the whole crate to call [`print`]. A reader
+//! that stops early (`hygie catalog list | head`) closes the pipe; std's macros then panic
+//! ("failed printing to stdout: Broken pipe"). Here `BrokenPipe` is a normal end: stdout is
+//! marked closed, later output is dropped, and the command finishes with its usual exit code.
+//! Any other write error is kept and reported once by `main` (exit 1).
+//!
+//! Why not restore the default SIGPIPE action at start-up instead: it needs `unsafe` (forbidden
+//! in the workspace) or a crate for one call; the process would die by the signal, so the
+//! documented exit code (5 for a late obligation...) is lost and a write transaction is cut
+//! without its destructors; and the long-running commands (`serve`, `ingest`) hold sockets, where
+//! a default SIGPIPE is a hazard rather than a convenience.
 
-use std::io::Write;
+use std::io::{ErrorKind, Write};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once a reader closed stdout: later output is dropped.
+static CLOSED: AtomicBool = AtomicBool::new(false);
+/// The first write error other than a closed pipe, for `main` to report.
+static FAILED: OnceLock<String> = OnceLock::new();
+
+/// Standard output that treats a closed pipe as the end of the output (see the module doc).
+/// Locks stdout for each write, so it can be held across `print!` calls.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stdout;
+
+pub fn stdout() -> Stdout {
+    Stdout
+}
+
+impl Stdout {
+    fn guard<T>(r: std::io::Result<T>, closed: T) -> std::io::Result<T> {
+        match r {
+            Err(e) if e.kind() == ErrorKind::BrokenPipe => {
+                CLOSED.store(true, Ordering::Relaxed);
+                Ok(closed)
+            }
+            r => r,
+        }
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if CLOSED.load(Ordering::Relaxed) {
+            return Ok(buf.len());
+        }
+        Self::guard(std::io::stdout().lock().write(buf), buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if CLOSED.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        Self::guard(std::io::stdout().lock().flush(), ())
+    }
+}
+
+/// What `print!` and `println!` call (redefined in `main.rs`): never panics; a write error
+/// other than a closed pipe is kept for [`write_error`].
+pub fn print(args: std::fmt::Arguments<'_>) {
+    if let Err(e) = Stdout.write_fmt(args) {
+        let _ = FAILED.set(e.to_string());
+    }
+}
+
+/// The first write error `print` met, if any (a closed pipe is not one).
+pub fn write_error() -> Option<&'static str> {
+    FAILED.get().map(String::as_str)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -15,7 +85,7 @@ pub enum Format {
 /// every line end, and a password audit's report of 100,000 names then took one `write` call a
 /// line (124,000 calls, 0.04 s).
 pub fn json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, Stdout);
     serde_json::to_writer_pretty(&mut out, v)?;
     writeln!(out)?;
     out.flush()?;
@@ -33,8 +103,8 @@ pub fn emit(text: &str, to: Option<&std::path::Path>) -> anyhow::Result<()> {
         Some(p) => std::fs::write(p, text)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display())),
         None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
+            Stdout.write_all(text.as_bytes())?;
+            Stdout.flush()?;
             Ok(())
         }
     }

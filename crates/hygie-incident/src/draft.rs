@@ -457,6 +457,24 @@ fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// A Markdown table (cells escaped) appended to `out`: the one table writer of the drafts, the
+/// incident file and the breach register. Their HTML uses the shared template macro `table`.
+pub(crate) fn md_table<H, R, C>(out: &mut String, headers: &[H], rows: impl IntoIterator<Item = R>)
+where
+    H: AsRef<str>,
+    R: IntoIterator<Item = C>,
+    C: AsRef<str>,
+{
+    let line = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+    out.push_str(&line(headers.iter().map(|h| md_cell(h.as_ref())).collect()));
+    out.push('|');
+    out.push_str(&"---|".repeat(headers.len()));
+    out.push('\n');
+    for r in rows {
+        out.push_str(&line(r.into_iter().map(|c| md_cell(c.as_ref())).collect()));
+    }
+}
+
 impl Draft {
     pub fn to_markdown(&self) -> String {
         let l = self.lang;
@@ -472,16 +490,11 @@ impl Draft {
         );
         for s in &self.sections {
             let _ = writeln!(out, "## {}\n", s.heading);
-            let _ = writeln!(
-                out,
-                "| {} | {} |",
-                tr(l, "Field", "Champ"),
-                tr(l, "Value", "Valeur")
+            md_table(
+                &mut out,
+                &[tr(l, "Field", "Champ"), tr(l, "Value", "Valeur")],
+                s.fields.iter().map(|(k, v)| [k, v]),
             );
-            out.push_str("|---|---|\n");
-            for (k, v) in &s.fields {
-                let _ = writeln!(out, "| {} | {} |", md_cell(k), md_cell(v));
-            }
             out.push('\n');
         }
         out
@@ -505,28 +518,26 @@ struct DraftPage<'a> {
 
 hygie_report::translate_by_lang_field!(DraftPage);
 
-/// The obligations table of an incident, as Markdown (used in the incident file).
-pub fn obligations_markdown(obs: &[Obligation], lang: Lang) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "| {} | {} | {} | {} |\n|---|---|---|---|",
+/// The obligations of an incident as a table (headers, rows), for the incident file.
+pub fn obligations_table(obs: &[Obligation], lang: Lang) -> (Vec<String>, Vec<Vec<String>>) {
+    let headers = vec![
         tr(lang, "Duty", "Obligation"),
         tr(lang, "Due", "Échéance"),
         tr(lang, "Status", "Statut"),
-        tr(lang, "Why", "Motif")
-    );
-    for o in obs {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            md_cell(o.duty.label().get(lang)),
-            o.due.as_ref().map(clock::rfc3339).unwrap_or_default(),
-            o.status.as_str(),
-            md_cell(o.reason.get(lang))
-        );
-    }
-    out
+        tr(lang, "Why", "Motif"),
+    ];
+    let rows = obs
+        .iter()
+        .map(|o| {
+            vec![
+                o.duty.label().get(lang).to_owned(),
+                o.due.as_ref().map(clock::rfc3339).unwrap_or_default(),
+                o.status.as_str().to_owned(),
+                o.reason.get(lang).to_owned(),
+            ]
+        })
+        .collect();
+    (headers, rows)
 }
 
 /// Whether a sending of this phase would be a complement (for labels).

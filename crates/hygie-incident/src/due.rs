@@ -4,6 +4,17 @@ use crate::{Incident, Obligation, ObligationStatus, Result};
 use hygie_core::Lang;
 use jiff::Timestamp;
 
+/// The columns of [`DueItem::row`].
+pub const HEADERS: [&str; 7] = [
+    "Incident",
+    "Facility",
+    "Duty",
+    "Recipient",
+    "Status",
+    "Due",
+    "Clock",
+];
+
 /// One obligation of one incident on the list.
 #[derive(Debug, Clone)]
 pub struct DueItem<'a> {
@@ -58,7 +69,7 @@ impl DueItem<'_> {
         j
     }
 
-    /// Incident, facility, then the obligation's row (`Obligation::row`).
+    /// Incident, facility, then the obligation's row (`Obligation::row`): columns [`HEADERS`].
     pub fn row(&self, lang: Lang, now: Timestamp) -> Vec<String> {
         let mut r = vec![
             self.incident.id.clone(),

@@ -12,6 +12,36 @@ pub fn obligations_json(obs: &[Obligation], lang: Lang, now: Timestamp) -> Vec<s
     obs.iter().map(|o| o.to_json(lang, now)).collect()
 }
 
+/// The columns of [`list_line`]'s row.
+pub const LIST_HEADERS: [&str; 7] = [
+    "Id",
+    "Facility",
+    "Status",
+    "Awareness",
+    "Due",
+    "Late",
+    "Title",
+];
+
+/// An incident as one line of a list, with how many of its obligations are due and late at
+/// `now`: its table row (columns [`LIST_HEADERS`]) and its JSON.
+pub fn list_line(inc: &Incident, now: Timestamp) -> Result<(Vec<String>, serde_json::Value)> {
+    let (due, late) = inc.due_and_late(now)?;
+    let awareness = rfc3339(&inc.facts.awareness);
+    let json = serde_json::json!({"id": inc.id, "facility": inc.facts.facility, "status": inc.status.as_str(),
+        "awareness": awareness, "title": inc.facts.title, "due": due, "late": late});
+    let row = vec![
+        inc.id.clone(),
+        inc.facts.facility.clone(),
+        inc.status.as_str().into(),
+        awareness,
+        due.to_string(),
+        late.to_string(),
+        inc.facts.title.clone(),
+    ];
+    Ok((row, json))
+}
+
 /// The timeline of an incident: facts, actions, sendings, closure, in time order.
 pub fn timeline(inc: &Incident) -> Vec<(Timestamp, String, String)> {
     let f = &inc.facts;
@@ -149,171 +179,233 @@ pub fn summary_text(inc: &Incident, lang: Lang, now: Timestamp) -> Result<String
     Ok(s)
 }
 
-/// The incident file for an auditor, as Markdown: facts, obligations with their history, each sent
-/// version, the journal slice.
+/// The incident file's content, built once: Markdown renders it in code, HTML through the
+/// template `incident_file.html`, so the two forms never say different things.
+#[derive(askama::Template)]
+#[template(path = "incident_file.html")]
+struct File {
+    lang: Lang,
+    w: &'static Words,
+    title: String,
+    /// Labelled facts, one line each.
+    facts: Vec<(&'static str, String)>,
+    obligations: (Vec<String>, Vec<Vec<String>>),
+    history: Vec<Vec<String>>,
+    /// `at — event` lines.
+    timeline: Vec<String>,
+    sent: Vec<SentVersion>,
+    closure: Option<String>,
+    journal: Vec<Vec<String>>,
+}
+
+/// One version of a notification as it was sent.
+struct SentVersion {
+    heading: String,
+    /// The digest of the text sent, and the reasons for a delay.
+    digest: String,
+    text: String,
+}
+
+/// The incident file's headings.
+struct Words {
+    obligations: &'static str,
+    history: &'static str,
+    history_headers: [&'static str; 6],
+    timeline: &'static str,
+    sent: &'static str,
+    closure: &'static str,
+    journal: &'static str,
+    journal_headers: [&'static str; 5],
+}
+
+const WORDS: Words = Words {
+    obligations: "Obligations",
+    history: "History of the obligations",
+    history_headers: ["At", "Duty", "Required", "Due", "Why", "Cause"],
+    timeline: "Timeline",
+    sent: "Sent versions",
+    closure: "Closure",
+    journal: "Journal",
+    journal_headers: ["Seq", "At", "Actor", "Action", "Hash"],
+};
+
+impl File {
+    fn new(inc: &Incident, journal: &[JournalEntry], lang: Lang, now: Timestamp) -> Result<File> {
+        let f = &inc.facts;
+        let obs = inc.obligations(now)?;
+        let facts = vec![
+            (
+                "Facility",
+                format!(
+                    "{} {}",
+                    f.facility,
+                    f.facility_name.as_deref().unwrap_or("")
+                ),
+            ),
+            ("Status", inc.status.as_str().to_owned()),
+            ("Awareness", rfc3339(&f.awareness)),
+            (
+                "Occurrence",
+                f.occurrence.as_ref().map(rfc3339).unwrap_or_default(),
+            ),
+            (
+                "Detection",
+                f.detected.as_ref().map(rfc3339).unwrap_or_default(),
+            ),
+            ("Serious", f.serious.to_string()),
+            ("Criteria", f.impact.met().collect::<Vec<_>>().join(", ")),
+            (
+                "Personal-data breach",
+                f.personal_data_breach.as_str().to_owned(),
+            ),
+            (
+                "NIS 2",
+                format!(
+                    "{} (significant: {})",
+                    f.nis2_status.as_str(),
+                    f.nis2_significant
+                ),
+            ),
+            ("Systems", f.affected_systems.join(", ")),
+            (
+                "Detection source",
+                format!(
+                    "{:?} alerts {:?} findings {:?}",
+                    f.detection.source, f.detection.alert_ids, f.detection.finding_ids
+                ),
+            ),
+        ];
+        let history = inc
+            .obligation_log
+            .iter()
+            .map(|e| {
+                vec![
+                    e.at.to_string(),
+                    e.duty.to_string(),
+                    e.required.to_string(),
+                    e.due.clone().unwrap_or_default(),
+                    e.reason.clone(),
+                    e.cause.clone(),
+                ]
+            })
+            .collect();
+        let sent = inc
+            .sendings
+            .iter()
+            .map(|s| SentVersion {
+                heading: format!(
+                    "{} — {} ({}){}",
+                    s.duty,
+                    rfc3339(&s.at),
+                    draft::phase_label(s.phase, lang),
+                    s.reference
+                        .as_deref()
+                        .map(|r| format!(", ref. {r}"))
+                        .unwrap_or_default()
+                ),
+                digest: format!(
+                    "SHA-256 {}{}",
+                    s.snapshot_sha256,
+                    s.late_reason
+                        .as_deref()
+                        .map(|r| format!("; reasons for the delay: {r}"))
+                        .unwrap_or_default()
+                ),
+                text: s.snapshot.clone(),
+            })
+            .collect();
+        let closure = inc.closure.as_ref().map(|c| {
+            format!(
+                "{}; unmet: {}; justification: {}",
+                c.at,
+                c.unmet
+                    .iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                c.justification.as_deref().unwrap_or("-")
+            )
+        });
+        let journal = journal
+            .iter()
+            .map(|e| {
+                vec![
+                    e.seq.to_string(),
+                    e.at.clone(),
+                    e.actor.clone(),
+                    e.action.clone(),
+                    e.hash.clone(),
+                ]
+            })
+            .collect();
+        Ok(File {
+            lang,
+            w: &WORDS,
+            title: format!("{} — {}", inc.id, f.title),
+            facts,
+            obligations: draft::obligations_table(&obs, lang),
+            history,
+            timeline: timeline(inc)
+                .into_iter()
+                .map(|(_, at, what)| format!("{at} — {what}"))
+                .collect(),
+            sent,
+            closure,
+            journal,
+        })
+    }
+
+    fn markdown(&self) -> String {
+        let w = self.w;
+        let mut md = format!("# {}\n\n", self.title);
+        for (k, v) in &self.facts {
+            md.push_str(&format!("- {k}: {v}\n"));
+        }
+        md.push_str(&format!("\n## {}\n\n", w.obligations));
+        draft::md_table(&mut md, &self.obligations.0, &self.obligations.1);
+        md.push_str(&format!("\n## {}\n\n", w.history));
+        draft::md_table(&mut md, &w.history_headers, &self.history);
+        md.push_str(&format!("\n## {}\n\n", w.timeline));
+        for t in &self.timeline {
+            md.push_str(&format!("- {t}\n"));
+        }
+        md.push_str(&format!("\n## {}\n\n", w.sent));
+        for s in &self.sent {
+            // A fence inside the text sent would end the code block early.
+            md.push_str(&format!(
+                "### {}\n\n{}\n\n```text\n{}\n```\n\n",
+                s.heading,
+                s.digest,
+                s.text.replace("```", "'''")
+            ));
+        }
+        if let Some(c) = &self.closure {
+            md.push_str(&format!("## {}\n\n{c}\n\n", w.closure));
+        }
+        md.push_str(&format!("## {}\n\n", w.journal));
+        draft::md_table(&mut md, &w.journal_headers, &self.journal);
+        md
+    }
+}
+
+/// The incident file for an auditor, as Markdown: facts, obligations with their history, each
+/// sent version, the journal slice.
 pub fn export_markdown(
     inc: &Incident,
     journal: &[JournalEntry],
     lang: Lang,
     now: Timestamp,
 ) -> Result<String> {
-    let f = &inc.facts;
-    let obs = inc.obligations(now)?;
-    let mut md = format!("# {} — {}\n\n", inc.id, f.title);
-    md.push_str(&format!(
-        "- Facility: {} {}\n- Status: {}\n- Awareness: {}\n- Occurrence: {}\n- Detection: {}\n- Serious: {}\n- Criteria: {}\n- Personal-data breach: {}\n- NIS 2: {} (significant: {})\n- Systems: {}\n- Detection source: {:?} alerts {:?} findings {:?}\n\n",
-        f.facility,
-        f.facility_name.as_deref().unwrap_or(""),
-        inc.status.as_str(),
-        rfc3339(&f.awareness),
-        f.occurrence.as_ref().map(rfc3339).unwrap_or_default(),
-        f.detected.as_ref().map(rfc3339).unwrap_or_default(),
-        f.serious,
-        f.impact.met().collect::<Vec<_>>().join(", "),
-        f.personal_data_breach.as_str(),
-        f.nis2_status.as_str(),
-        f.nis2_significant,
-        f.affected_systems.join(", "),
-        f.detection.source,
-        f.detection.alert_ids,
-        f.detection.finding_ids,
-    ));
-    md.push_str("## Obligations\n\n");
-    md.push_str(&draft::obligations_markdown(&obs, lang));
-    md.push_str("\n## History of the obligations\n\n| At | Duty | Required | Due | Why | Cause |\n|---|---|---|---|---|---|\n");
-    for e in &inc.obligation_log {
-        md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
-            e.at,
-            e.duty,
-            e.required,
-            e.due.as_deref().unwrap_or(""),
-            e.reason.replace('|', "\\|"),
-            e.cause.replace('|', "\\|")
-        ));
-    }
-    md.push_str("\n## Timeline\n\n");
-    for (_, at, what) in timeline(inc) {
-        md.push_str(&format!("- {at} — {what}\n"));
-    }
-    md.push_str("\n## Sent versions\n\n");
-    for s in &inc.sendings {
-        md.push_str(&format!(
-            "### {} — {} ({}){}\n\nSHA-256 {}{}\n\n```text\n{}\n```\n\n",
-            s.duty,
-            rfc3339(&s.at),
-            draft::phase_label(s.phase, lang),
-            s.reference
-                .as_deref()
-                .map(|r| format!(", ref. {r}"))
-                .unwrap_or_default(),
-            s.snapshot_sha256,
-            s.late_reason
-                .as_deref()
-                .map(|r| format!("; reasons for the delay: {r}"))
-                .unwrap_or_default(),
-            s.snapshot.replace("```", "'''")
-        ));
-    }
-    if let Some(c) = &inc.closure {
-        md.push_str(&format!(
-            "## Closure\n\n{}; unmet: {}; justification: {}\n\n",
-            c.at,
-            c.unmet
-                .iter()
-                .map(|d| d.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            c.justification.as_deref().unwrap_or("-")
-        ));
-    }
-    md.push_str("## Journal\n\n| Seq | At | Actor | Action | Hash |\n|---|---|---|---|---|\n");
-    for e in journal {
-        md.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
-            e.seq, e.at, e.actor, e.action, e.hash
-        ));
-    }
-    Ok(md)
+    Ok(File::new(inc, journal, lang, now)?.markdown())
 }
 
-/// `export_markdown` as printable HTML: the same content; Markdown tables become tables, code
-/// blocks `<pre>`.
+/// The incident file as printable, self-contained HTML (template `incident_file.html`): the
+/// content of `export_markdown`, with each sent version shown exactly as sent.
 pub fn export_html(
     inc: &Incident,
     journal: &[JournalEntry],
     lang: Lang,
     now: Timestamp,
 ) -> Result<String> {
-    let md = export_markdown(inc, journal, lang, now)?;
-    let f = &inc.facts;
-    let e = hygie_report::esc;
-    let mut html = format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title><style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}}\
-         table{{border-collapse:collapse;margin-bottom:1em}}th,td{{border:1px solid #999;padding:.2em .4em;text-align:left;vertical-align:top}}\
-         pre{{white-space:pre-wrap;background:#f6f6f6;padding:.5em}}</style></head><body>\n",
-        e(&format!("{} — {}", inc.id, f.title))
-    );
-    let mut in_pre = false;
-    let mut in_table = false;
-    let cells = |line: &str| -> Vec<String> {
-        line.trim()
-            .trim_start_matches('|')
-            .trim_end_matches('|')
-            .split(" | ")
-            .map(|c| c.trim().replace("\\|", "|"))
-            .collect()
-    };
-    for line in md.lines() {
-        if line.starts_with("```") {
-            html.push_str(if in_pre { "</pre>\n" } else { "<pre>" });
-            in_pre = !in_pre;
-            continue;
-        }
-        if in_pre {
-            html.push_str(&e(line));
-            html.push('\n');
-            continue;
-        }
-        if line.starts_with('|') {
-            if line.starts_with("|---") {
-                continue;
-            }
-            if !in_table {
-                html.push_str("<table>\n<tr>");
-                for c in cells(line) {
-                    html.push_str(&format!("<th>{}</th>", e(&c)));
-                }
-                html.push_str("</tr>\n");
-                in_table = true;
-            } else {
-                html.push_str("<tr>");
-                for c in cells(line) {
-                    html.push_str(&format!("<td>{}</td>", e(&c)));
-                }
-                html.push_str("</tr>\n");
-            }
-            continue;
-        }
-        if in_table {
-            html.push_str("</table>\n");
-            in_table = false;
-        }
-        if let Some(h) = line.strip_prefix("### ") {
-            html.push_str(&format!("<h3>{}</h3>\n", e(h)));
-        } else if let Some(h) = line.strip_prefix("## ") {
-            html.push_str(&format!("<h2>{}</h2>\n", e(h)));
-        } else if let Some(h) = line.strip_prefix("# ") {
-            html.push_str(&format!("<h1>{}</h1>\n", e(h)));
-        } else if let Some(item) = line.strip_prefix("- ") {
-            html.push_str(&format!("<div>• {}</div>\n", e(item)));
-        } else if !line.is_empty() {
-            html.push_str(&format!("<p>{}</p>\n", e(line)));
-        }
-    }
-    if in_table {
-        html.push_str("</table>\n");
-    }
-    html.push_str("</body></html>\n");
-    Ok(html)
+    Ok(hygie_report::render(&File::new(inc, journal, lang, now)?))
 }

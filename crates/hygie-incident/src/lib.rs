@@ -10,6 +10,10 @@
 //! stored record is the one the journal vouches for. Storage (the record as JSON with its
 //! digest, each change journalled in the same transaction) is `hygie-store`'s `incidents`.
 //!
+//! Rendering goes through `hygie-report`, the one rendering layer: HTML by the askama templates
+//! in `templates/` (drafts, incident file, register) on its shared layout and escaper, CSV by its
+//! formula-safe writer; Markdown is written in code, one table writer (`draft::md_table`).
+//!
 //! Module graph: `duty` (duties, sendings) ← `obligations` ← `incident` ← the views; no cycle.
 //!
 //! Architecture invariant: pure, no I/O, no clock reading: every operation takes `now`.

@@ -165,64 +165,34 @@ impl Register {
         )
     }
 
-    /// The register as CSV, every cell quoted. The only CSV writer of this crate: the place to
-    /// switch to a shared one.
+    /// The register as CSV, through the one formula-safe writer: a cell whose text starts
+    /// like a formula (a title or a consequence typed as `=...`) is neutralised.
     pub fn to_csv(&self) -> String {
-        let q = |v: &str| format!("\"{}\"", v.replace('"', "\"\""));
-        let mut out = self
-            .headers()
-            .iter()
-            .map(|h| q(h))
-            .collect::<Vec<_>>()
-            .join(",")
-            + "\n";
-        for r in &self.rows() {
-            out.push_str(&(r.iter().map(|c| q(c)).collect::<Vec<_>>().join(",") + "\n"));
-        }
-        out
+        hygie_report::csv::table(&self.headers(), &self.rows())
     }
 
     pub fn to_markdown(&self) -> String {
-        let headers = self.headers();
-        let mut out = format!(
-            "# {}\n\n| {} |\n|{}\n",
-            self.title(),
-            headers.join(" | "),
-            "---|".repeat(headers.len())
-        );
-        for r in &self.rows() {
-            out.push_str(&format!(
-                "| {} |\n",
-                r.iter()
-                    .map(|c| c.replace('|', "\\|"))
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            ));
-        }
+        let mut out = format!("# {}\n\n", self.title());
+        crate::draft::md_table(&mut out, &self.headers(), self.rows());
         out
     }
 
+    /// The register as printable HTML (template `register.html`).
     pub fn to_html(&self) -> String {
-        let e = hygie_report::esc;
-        let title = self.title();
-        let mut out = format!(
-            "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title><style>body{{font-family:sans-serif}}table{{border-collapse:collapse}}th,td{{border:1px solid #999;padding:.3em}}</style></head><body>\n<h1>{}</h1>\n<table>\n<tr>",
-            if self.lang == Lang::Fr { "fr" } else { "en" },
-            e(&title),
-            e(&title)
-        );
-        for h in &self.headers() {
-            out.push_str(&format!("<th>{}</th>", e(h)));
-        }
-        out.push_str("</tr>\n");
-        for r in &self.rows() {
-            out.push_str("<tr>");
-            for c in r {
-                out.push_str(&format!("<td>{}</td>", e(c)));
-            }
-            out.push_str("</tr>\n");
-        }
-        out.push_str("</table>\n</body></html>\n");
-        out
+        hygie_report::render(&RegisterPage {
+            lang: self.lang,
+            title: self.title(),
+            headers: self.headers(),
+            rows: self.rows(),
+        })
     }
+}
+
+#[derive(askama::Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    lang: Lang,
+    title: String,
+    headers: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
 }

@@ -54,7 +54,7 @@ fn the_register_lists_personal_data_breaches_only_in_the_readers_language() {
     let rows = fr.rows();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].len(), fr.headers().len());
-    // Every CSV cell is quoted, inner quotes doubled.
+    // A cell holding quotes is quoted, inner quotes doubled.
     let csv = fr.to_csv();
     assert!(
         csv.contains("\"Dossiers \"\"patients\"\" exposés\""),
@@ -69,6 +69,30 @@ fn the_register_lists_personal_data_breaches_only_in_the_readers_language() {
             .starts_with("# Personal-data breach register")
     );
     assert_eq!(en.to_json()["basis"], "GDPR art. 33(5)");
+}
+
+#[test]
+fn a_register_cell_that_starts_like_a_formula_is_neutralised_in_csv() {
+    let mut inc = incident(
+        "INC-1",
+        "=HYPERLINK(\"http://x\")",
+        "high",
+        "2026-11-22T08:00:00+01:00",
+    );
+    inc.facts.consequences = Some("+33 patients".into());
+    let reg = Register::new(&finess(), "CH Test", &[inc], Lang::En, now()).expect("register");
+    let csv = reg.to_csv();
+    let mut rows = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(csv.as_bytes());
+    let row = rows
+        .records()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| panic!("one entry: {csv}"));
+    assert_eq!(&row[2], "'=HYPERLINK(\"http://x\")", "{csv}");
+    assert_eq!(&row[6], "'+33 patients", "{csv}");
+    assert_eq!(&row[0], "INC-1");
 }
 
 #[test]

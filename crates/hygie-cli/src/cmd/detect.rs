@@ -206,17 +206,17 @@ fn table_line(a: &AlertRecord) -> String {
 struct Printer {
     format: Format,
     first: bool,
-    csv: Option<CsvWriter<std::io::Stdout>>,
+    csv: Option<CsvWriter<output::Stdout>>,
 }
 
 impl Printer {
     fn new(format: Format) -> anyhow::Result<Printer> {
-        let mut out = std::io::stdout().lock();
+        let mut out = output::stdout();
         let mut csv = None;
         match format {
             Format::Json => out.write_all(b"[")?,
             Format::Csv => {
-                let mut w = CsvWriter::new(std::io::stdout());
+                let mut w = CsvWriter::new(output::stdout());
                 w.row(CSV_HEADER)?;
                 csv = Some(w);
             }
@@ -237,7 +237,7 @@ impl Printer {
     }
 
     fn print(&mut self, a: &AlertRecord) -> anyhow::Result<()> {
-        let mut out = std::io::stdout().lock();
+        let mut out = output::stdout();
         match self.format {
             Format::Json => {
                 if !self.first {
@@ -260,7 +260,7 @@ impl Printer {
             w.flush()?;
         }
         if self.format == Format::Json {
-            let mut out = std::io::stdout().lock();
+            let mut out = output::stdout();
             out.write_all(if self.first { b"]\n" } else { b"\n]\n" })?;
         }
         Ok(())

@@ -354,36 +354,13 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
             let mut rows = Vec::new();
             let mut js = Vec::new();
             for inc in &incs {
-                let (due, late) = inc.due_and_late(now).map_err(inv)?;
-                rows.push(vec![
-                    inc.id.clone(),
-                    inc.facts.facility.clone(),
-                    inc.status.as_str().into(),
-                    rfc3339(&inc.facts.awareness),
-                    due.to_string(),
-                    late.to_string(),
-                    inc.facts.title.clone(),
-                ]);
-                js.push(serde_json::json!({"id": inc.id, "facility": inc.facts.facility, "status": inc.status.as_str(),
-                    "awareness": rfc3339(&inc.facts.awareness), "title": inc.facts.title, "due": due, "late": late}));
+                let (row, json) = export::list_line(inc, now).map_err(inv)?;
+                rows.push(row);
+                js.push(json);
             }
             match ctx.format {
                 Format::Json => output::json(&js)?,
-                Format::Table => print!(
-                    "{}",
-                    hygie_report::table(
-                        &[
-                            "Id",
-                            "Facility",
-                            "Status",
-                            "Awareness",
-                            "Due",
-                            "Late",
-                            "Title"
-                        ],
-                        &rows
-                    )
-                ),
+                Format::Table => print!("{}", hygie_report::table(&export::LIST_HEADERS, &rows)),
                 f => return Err(output::unsupported(f, "table or json")),
             }
             Ok(exit::OK)
@@ -702,21 +679,7 @@ async fn due(
             if rows.is_empty() {
                 println!("Nothing due within {within} and nothing late.");
             } else {
-                print!(
-                    "{}",
-                    hygie_report::table(
-                        &[
-                            "Incident",
-                            "Facility",
-                            "Duty",
-                            "Recipient",
-                            "Status",
-                            "Due",
-                            "Clock"
-                        ],
-                        &rows
-                    )
-                );
+                print!("{}", hygie_report::table(&due::HEADERS, &rows));
             }
             if late > 0 {
                 eprintln!("{late} obligation(s) LATE");

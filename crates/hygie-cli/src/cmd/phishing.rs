@@ -368,7 +368,7 @@ pub async fn run(ctx: &Ctx, cmd: PhishingCmd) -> anyhow::Result<u8> {
             match ctx.format {
                 Format::Json => output::json(&rows)?,
                 Format::Csv | Format::Table => {
-                    let mut w = hygie_report::csv::CsvWriter::new(std::io::stdout().lock());
+                    let mut w = hygie_report::csv::CsvWriter::new(output::stdout());
                     w.row([
                         "person",
                         "name",

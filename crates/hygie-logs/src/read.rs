@@ -327,14 +327,19 @@ pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError>
     errors
 }
 
+/// A text log opened for reading line by line, with the name its events carry as their source.
+fn open_text(path: &Path) -> Result<(BufReader<std::fs::File>, Arc<str>), InputError> {
+    let file = std::fs::File::open(path).map_err(|e| err(path, "file", e.to_string()))?;
+    let source: Arc<str> = Arc::from(path.display().to_string());
+    Ok((BufReader::with_capacity(1 << 16, file), source))
+}
+
 /// JSON: one object per line, or concatenated (pretty-printed) documents.
 pub fn read_json(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => return vec![err(path, "file", e.to_string())],
+    let (mut reader, source) = match open_text(path) {
+        Ok(r) => r,
+        Err(e) => return vec![e],
     };
-    let source: Arc<str> = Arc::from(path.display().to_string());
-    let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut errors = Vec::new();
     let mut first = String::new();
     if let Err(e) = reader.read_line(&mut first) {
@@ -415,12 +420,10 @@ pub fn read_json(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError>
 
 /// Syslog text, one message per line.
 pub fn read_syslog(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => return vec![err(path, "file", e.to_string())],
+    let (mut reader, source) = match open_text(path) {
+        Ok(r) => r,
+        Err(e) => return vec![e],
     };
-    let source: Arc<str> = Arc::from(path.display().to_string());
-    let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut errors = Vec::new();
     let mut buf = Vec::new();
     let mut n = 0u64;

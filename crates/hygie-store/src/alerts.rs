@@ -97,14 +97,7 @@ impl Store {
                 }
                 if new > 0 {
                     let details = serde_json::json!({ "new": new, "updated": alerts.len() - new });
-                    append(
-                        tx,
-                        actor,
-                        "alerts.record",
-                        facility.as_str(),
-                        &details.to_string(),
-                    )
-                    .await?;
+                    append(tx, actor, "alerts.record", facility.as_str(), &details).await?;
                 }
                 Ok(new)
             })
@@ -147,14 +140,7 @@ impl Store {
                     )));
                 }
                 let details = serde_json::json!({ "alert": alert_id, "incident": incident });
-                append(
-                    tx,
-                    actor,
-                    "alert.link",
-                    facility.as_str(),
-                    &details.to_string(),
-                )
-                .await?;
+                append(tx, actor, "alert.link", facility.as_str(), &details).await?;
                 Ok(())
             })
         })

@@ -85,14 +85,7 @@ impl Store {
                         .await?;
                 }
                 let details = serde_json::json!({ "source": source, "people": people.len() });
-                append(
-                    tx,
-                    actor,
-                    "people.import",
-                    facility.as_str(),
-                    &details.to_string(),
-                )
-                .await?;
+                append(tx, actor, "people.import", facility.as_str(), &details).await?;
                 Ok(people.len())
             })
         })
@@ -100,12 +93,10 @@ impl Store {
     }
 
     pub async fn people(&self, facility: &Finess) -> Result<Vec<Person>> {
-        let rows = sqlx::query("SELECT id, name, function, department, reports_to, email FROM gov_people WHERE facility = $1 ORDER BY id")
-            .bind(facility.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
+        self.rows_of(
+            "SELECT id, name, function, department, reports_to, email FROM gov_people WHERE facility = $1 ORDER BY id",
+            facility.as_str(),
+            |r| {
                 Ok(Person {
                     id: r.try_get("id")?,
                     name: r.try_get("name")?,
@@ -114,8 +105,9 @@ impl Store {
                     reports_to: r.try_get("reports_to")?,
                     email: r.try_get("email")?,
                 })
-            })
-            .collect()
+            },
+        )
+        .await
     }
 
     /// Add role assignments (all or none).
@@ -144,14 +136,7 @@ impl Store {
                         .await?;
                     let details = serde_json::json!({ "id": id, "role": a.role.as_str(), "person": a.person, "department": a.department,
                         "start": a.start.to_string(), "end": a.end.map(|d| d.to_string()) });
-                    append(
-                        tx,
-                        actor,
-                        "role.assign",
-                        facility.as_str(),
-                        &details.to_string(),
-                    )
-                    .await?;
+                    append(tx, actor, "role.assign", facility.as_str(), &details).await?;
                     ids.push(id);
                 }
                 Ok(ids)
@@ -190,14 +175,7 @@ impl Store {
                     .execute(&mut **tx)
                     .await?;
                 let details = serde_json::json!({ "id": id, "end": end.to_string() });
-                append(
-                    tx,
-                    actor,
-                    "role.end",
-                    facility.as_str(),
-                    &details.to_string(),
-                )
-                .await?;
+                append(tx, actor, "role.end", facility.as_str(), &details).await?;
                 Ok(())
             })
         })
@@ -205,12 +183,10 @@ impl Store {
     }
 
     pub async fn roles(&self, facility: &Finess) -> Result<Vec<RoleRecord>> {
-        let rows = sqlx::query("SELECT id, role, person, department, start_date, end_date FROM gov_roles WHERE facility = $1 ORDER BY role, start_date, id")
-            .bind(facility.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
+        self.rows_of(
+            "SELECT id, role, person, department, start_date, end_date FROM gov_roles WHERE facility = $1 ORDER BY role, start_date, id",
+            facility.as_str(),
+            |r| {
                 let role: String = r.try_get("role")?;
                 let start: String = r.try_get("start_date")?;
                 let end: Option<String> = r.try_get("end_date")?;
@@ -224,8 +200,9 @@ impl Store {
                         end: end.as_deref().map(date).transpose()?,
                     },
                 })
-            })
-            .collect()
+            },
+        )
+        .await
     }
 
     /// Record a training session with its attendees.
@@ -268,14 +245,7 @@ impl Store {
                         .await?;
                 }
                 let details = serde_json::json!({ "id": id, "date": s.date.to_string(), "kind": s.kind.as_str(), "trainer": s.trainer, "attendees": s.attendees.len() });
-                append(
-                    tx,
-                    actor,
-                    "training.add",
-                    facility.as_str(),
-                    &details.to_string(),
-                )
-                .await?;
+                append(tx, actor, "training.add", facility.as_str(), &details).await?;
                 Ok(id)
             })
         })
@@ -433,14 +403,7 @@ impl Store {
                 }
                 let details = serde_json::json!({ "id": id, "source_id": source_id, "name": name, "formats": formats,
                     "targets": targets.len(), "events": events.len(), "replace": replace });
-                append(
-                    tx,
-                    actor,
-                    "phishing.import",
-                    facility.as_str(),
-                    &details.to_string(),
-                )
-                .await?;
+                append(tx, actor, "phishing.import", facility.as_str(), &details).await?;
                 Ok(id)
             })
         })
@@ -449,12 +412,10 @@ impl Store {
 
     /// Campaigns of a facility, oldest launch first.
     pub async fn campaigns(&self, facility: &Finess) -> Result<Vec<CampaignRecord>> {
-        let rows = sqlx::query("SELECT id, source_id, name, launched_us, imported_us, formats FROM phishing_campaigns WHERE facility = $1 ORDER BY launched_us, imported_us, id")
-            .bind(facility.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
+        self.rows_of(
+            "SELECT id, source_id, name, launched_us, imported_us, formats FROM phishing_campaigns WHERE facility = $1 ORDER BY launched_us, imported_us, id",
+            facility.as_str(),
+            |r| {
                 let l: Option<i64> = r.try_get("launched_us")?;
                 Ok(CampaignRecord {
                     id: r.try_get("id")?,
@@ -464,19 +425,17 @@ impl Store {
                     imported: ts_from_us(r.try_get("imported_us")?)?,
                     formats: r.try_get("formats")?,
                 })
-            })
-            .collect()
+            },
+        )
+        .await
     }
 
     /// The targets and events of one campaign.
     pub async fn campaign_data(&self, campaign: &str) -> Result<(Vec<Target>, Vec<Event>)> {
-        let rows = sqlx::query("SELECT key, department, stage, reported, send_us FROM phishing_targets WHERE campaign_id = $1 ORDER BY key")
-            .bind(campaign)
-            .fetch_all(&self.pool)
-            .await?;
-        let targets = rows
-            .iter()
-            .map(|r| {
+        let targets = self.rows_of(
+            "SELECT key, department, stage, reported, send_us FROM phishing_targets WHERE campaign_id = $1 ORDER BY key",
+            campaign,
+            |r| {
                 let stage: String = r.try_get("stage")?;
                 let send: Option<i64> = r.try_get("send_us")?;
                 Ok(Target {
@@ -487,15 +446,12 @@ impl Store {
                     reported: r.try_get::<i64, _>("reported")? != 0,
                     send_at: send.map(ts_from_us).transpose()?,
                 })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let rows = sqlx::query("SELECT key, at_us, kind, user_agent, ip FROM phishing_events WHERE campaign_id = $1 ORDER BY seq")
-            .bind(campaign)
-            .fetch_all(&self.pool)
-            .await?;
-        let events = rows
-            .iter()
-            .map(|r| {
+            },
+        );
+        let events = self.rows_of(
+            "SELECT key, at_us, kind, user_agent, ip FROM phishing_events WHERE campaign_id = $1 ORDER BY seq",
+            campaign,
+            |r| {
                 let kind: String = r.try_get("kind")?;
                 Ok(Event {
                     key: r.try_get("key")?,
@@ -505,9 +461,9 @@ impl Store {
                     user_agent: r.try_get("user_agent")?,
                     ip: r.try_get("ip")?,
                 })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok((targets, events))
+            },
+        );
+        Ok((targets.await?, events.await?))
     }
 
     /// Replace the facility's risk register (journalled with its scenario count); a `reviewed`
@@ -538,14 +494,7 @@ impl Store {
                 .await?;
                 let details = serde_json::json!({ "source": source, "scenarios": register.scenarios.len(),
                     "feared_events": register.feared_events.len(), "reviewed": register.reviewed.map(|d| d.to_string()) });
-                append(
-                    tx,
-                    actor,
-                    "risk.import",
-                    facility.as_str(),
-                    &details.to_string(),
-                )
-                .await?;
+                append(tx, actor, "risk.import", facility.as_str(), &details).await?;
                 if let Some(d) = register.reviewed {
                     insert_review(
                         tx,
@@ -592,12 +541,10 @@ impl Store {
     }
 
     pub async fn register_reviews(&self, facility: &Finess) -> Result<Vec<RiskReview>> {
-        let rows = sqlx::query("SELECT id, date, reviewer, note FROM risk_reviews WHERE facility = $1 ORDER BY date, at_us")
-            .bind(facility.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
+        self.rows_of(
+            "SELECT id, date, reviewer, note FROM risk_reviews WHERE facility = $1 ORDER BY date, at_us",
+            facility.as_str(),
+            |r| {
                 let d: String = r.try_get("date")?;
                 Ok(RiskReview {
                     id: r.try_get("id")?,
@@ -605,8 +552,9 @@ impl Store {
                     reviewer: r.try_get("reviewer")?,
                     note: r.try_get("note")?,
                 })
-            })
-            .collect()
+            },
+        )
+        .await
     }
 }
 
@@ -629,13 +577,6 @@ async fn insert_review(
         .execute(&mut **tx)
         .await?;
     let details = serde_json::json!({ "id": id, "date": on.to_string(), "reviewer": reviewer });
-    append(
-        tx,
-        actor,
-        "risk.review",
-        facility.as_str(),
-        &details.to_string(),
-    )
-    .await?;
+    append(tx, actor, "risk.review", facility.as_str(), &details).await?;
     Ok(id)
 }

@@ -138,14 +138,7 @@ impl Store {
                     "facts": inc.facts,
                     "digest": inc.digest(),
                 });
-                append(
-                    tx,
-                    actor,
-                    "incident.open",
-                    &incident_subject(&inc.id),
-                    &details.to_string(),
-                )
-                .await?;
+                append(tx, actor, "incident.open", &incident_subject(&inc.id), &details).await?;
                 Ok(Ok(inc))
             })
         })
@@ -185,14 +178,7 @@ impl Store {
                 if let serde_json::Value::Object(m) = &mut details {
                     m.insert("digest".into(), serde_json::Value::String(digest.clone()));
                 }
-                let seq = append(
-                    tx,
-                    actor,
-                    action,
-                    &incident_subject(id),
-                    &details.to_string(),
-                )
-                .await?;
+                let seq = append(tx, actor, action, &incident_subject(id), &details).await?;
                 write_sendings(tx, &inc, sent_before, seq, actor).await?;
                 sqlx::query(
                     "UPDATE incidents SET title = $1, status = $2, breach = $3, awareness_us = $4, record = $5, digest = $6, updated_us = $7 WHERE id = $8",

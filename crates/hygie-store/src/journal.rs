@@ -135,13 +135,16 @@ impl Store {
 }
 
 /// Append an entry inside a transaction opened by `begin_write`; returns its sequence number.
+/// `details` is written as it displays: a `serde_json::Value` gives its compact JSON, so callers
+/// pass the value they built rather than each serialising it.
 pub(crate) async fn append(
     tx: &mut WriteTx<'_>,
     actor: &Actor,
     action: &str,
     subject: &str,
-    details: &str,
+    details: impl std::fmt::Display,
 ) -> Result<i64> {
+    let details = details.to_string();
     let row = sqlx::query("SELECT seq, hash FROM journal_head WHERE id = 1")
         .fetch_one(&mut **tx)
         .await?;
@@ -158,7 +161,7 @@ pub(crate) async fn append(
             actor: &actor.0,
             action,
             subject,
-            details,
+            details: &details,
         },
     );
     sqlx::query("INSERT INTO journal (seq, at, actor, action, subject, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")

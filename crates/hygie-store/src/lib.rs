@@ -191,7 +191,7 @@ impl Store {
                 if current.as_deref() == Some(version) {
                     return Ok(false);
                 }
-                let details = serde_json::json!({ "from": current, "to": version }).to_string();
+                let details = serde_json::json!({ "from": current, "to": version });
                 journal::append(tx, actor, "catalog.load", version, &details).await?;
                 sqlx::query("DELETE FROM meta WHERE key = 'catalog_version'")
                     .execute(&mut **tx)

@@ -35,6 +35,20 @@ pub(crate) fn declaration_from_row(r: &sqlx::any::AnyRow) -> Result<(MeasureId, 
     ))
 }
 
+impl crate::Store {
+    /// Run a query whose only parameter (`$1`) is the owner's key (a facility, a campaign) and
+    /// decode each row: the shape of every register read.
+    pub(crate) async fn rows_of<T>(
+        &self,
+        sql: &str,
+        key: &str,
+        decode: impl Fn(&sqlx::any::AnyRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let rows = sqlx::query(sql).bind(key).fetch_all(&self.pool).await?;
+        rows.iter().map(decode).collect()
+    }
+}
+
 pub(crate) async fn ensure_facility(
     conn: &mut sqlx::AnyConnection,
     facility: &Finess,

@@ -121,7 +121,7 @@ async fn me(c: Caller) -> Json<serde_json::Value> {
 }
 
 async fn facilities(State(st): State<AppState>, c: Caller) -> Result<Response, WebError> {
-    let list = st.store().scoped(&c.access).facilities().await?;
+    let list = st.scoped(&c).facilities().await?;
     Ok(Json(list).into_response())
 }
 
@@ -130,7 +130,7 @@ async fn facility(
     c: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let f = st.store().scoped(&c.access).facility(&finess(&id)?).await?;
+    let f = st.scoped(&c).facility(&finess(&id)?).await?;
     Ok(Json(f).into_response())
 }
 
@@ -153,8 +153,7 @@ async fn status(
     Query(q): Query<AsOf>,
 ) -> Result<Response, WebError> {
     let s = st
-        .store()
-        .scoped(&c.access)
+        .scoped(&c)
         .facility_status(st.catalog(), &finess(&id)?, as_of(&q)?)
         .await?;
     Ok(Json(s).into_response())
@@ -167,7 +166,7 @@ async fn measure(
 ) -> Result<Response, WebError> {
     let id = finess(&id)?;
     let m = measure_id(&st, &m)?;
-    let scoped = st.store().scoped(&c.access);
+    let scoped = st.scoped(&c);
     let status = scoped.facility_status(st.catalog(), &id, today()).await?;
     let state = status.measures.iter().find(|s| s.id == m);
     let history = scoped.declaration_history(&id, Some(&m)).await?;
@@ -206,8 +205,7 @@ async fn declare(
     let m = measure_id(&st, &m)?;
     let status = DeclaredStatus::parse(&b.status, b.justification.as_deref())?;
     let seq = st
-        .store()
-        .scoped(&c.access)
+        .scoped(&c)
         .declare(&id, &m, &status, b.owner.as_deref(), b.note.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "seq": seq }))).into_response())
@@ -220,7 +218,7 @@ async fn evidence_list(
 ) -> Result<Response, WebError> {
     let id = finess(&id)?;
     let m = measure_id(&st, &m)?;
-    let e = st.store().scoped(&c.access).evidence(&id, Some(&m)).await?;
+    let e = st.scoped(&c).evidence(&id, Some(&m)).await?;
     Ok(Json(e).into_response())
 }
 
@@ -261,8 +259,7 @@ async fn evidence_upload(
         return Err(WebError::Invalid("the evidence file is empty".into()));
     }
     let item = st
-        .store()
-        .scoped(&c.access)
+        .scoped(&c)
         .add_evidence_file(&id, &m, &name, &body)
         .await?;
     Ok((StatusCode::CREATED, Json(item)).into_response())
@@ -299,11 +296,7 @@ async fn evidence_download(
     Path((id, sha)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
     let id = finess(&id)?;
-    let (name, content) = st
-        .store()
-        .scoped(&c.access)
-        .evidence_file(&id, &sha)
-        .await?;
+    let (name, content) = st.scoped(&c).evidence_file(&id, &sha).await?;
     Ok(download(&name, content))
 }
 
@@ -312,11 +305,7 @@ async fn audits(
     c: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let list = st
-        .store()
-        .scoped(&c.access)
-        .check_run_list(&finess(&id)?)
-        .await?;
+    let list = st.scoped(&c).check_run_list(&finess(&id)?).await?;
     Ok(Json(list).into_response())
 }
 
@@ -326,11 +315,7 @@ async fn audit(
     c: Caller,
     Path((id, run)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    let mut run = st
-        .store()
-        .scoped(&c.access)
-        .check_run(&finess(&id)?, &run)
-        .await?;
+    let mut run = st.scoped(&c).check_run(&finess(&id)?, &run).await?;
     run.results.sort_by_key(|r| {
         (
             r.outcome != hygie_core::RuleOutcome::Fail,
@@ -348,11 +333,7 @@ async fn alerts(
     c: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let list = st
-        .store()
-        .scoped(&c.access)
-        .alerts(&finess(&id)?, ALERTS_SHOWN)
-        .await?;
+    let list = st.scoped(&c).alerts(&finess(&id)?, ALERTS_SHOWN).await?;
     Ok(Json(list).into_response())
 }
 
@@ -389,11 +370,7 @@ async fn incidents(
     c: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    let list = st
-        .store()
-        .scoped(&c.access)
-        .incidents(&finess(&id)?)
-        .await?;
+    let list = st.scoped(&c).incidents(&finess(&id)?).await?;
     let now = jiff::Timestamp::now();
     let lines = list
         .iter()
@@ -409,11 +386,7 @@ async fn incident(
     Path((id, inc)): Path<(String, String)>,
     Query(q): Query<LangQuery>,
 ) -> Result<Response, WebError> {
-    let inc = st
-        .store()
-        .scoped(&c.access)
-        .incident(&finess(&id)?, &inc)
-        .await?;
+    let inc = st.scoped(&c).incident(&finess(&id)?, &inc).await?;
     let now = jiff::Timestamp::now();
     let lang = lang_of(&q, c.lang);
     let obligations: Vec<serde_json::Value> = inc
@@ -458,11 +431,7 @@ async fn incident_draft(
     Path((id, inc, d)): Path<(String, String, String)>,
     Query(q): Query<LangQuery>,
 ) -> Result<Response, WebError> {
-    let inc = st
-        .store()
-        .scoped(&c.access)
-        .incident(&finess(&id)?, &inc)
-        .await?;
+    let inc = st.scoped(&c).incident(&finess(&id)?, &inc).await?;
     let draft =
         hygie_incident::draft::draft(&inc, duty(&d)?, lang_of(&q, c.lang), jiff::Timestamp::now())
             .map_err(invalid)?;
@@ -480,7 +449,7 @@ async fn region_status(
 }
 
 async fn journal_verify(State(st): State<AppState>, c: Caller) -> Result<Response, WebError> {
-    let v = st.store().scoped(&c.access).verify_journal().await?;
+    let v = st.scoped(&c).verify_journal().await?;
     Ok(Json(match v {
         JournalCheck::Intact { entries } => {
             serde_json::json!({ "intact": true, "entries": entries })
@@ -491,7 +460,7 @@ async fn journal_verify(State(st): State<AppState>, c: Caller) -> Result<Respons
 }
 
 async fn tokens(State(st): State<AppState>, c: Caller) -> Result<Response, WebError> {
-    Ok(Json(st.store().scoped(&c.access).tokens().await?).into_response())
+    Ok(Json(st.scoped(&c).tokens().await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -532,8 +501,7 @@ pub(crate) async fn create_token(
     let access = TokenAccess::parse(access)?;
     let secret = format!("hyg_{}", auth::random_hex(32)?);
     let t = st
-        .store()
-        .scoped(&c.access)
+        .scoped(c)
         .create_token(name, &f, access, &auth::digest(&secret))
         .await?;
     Ok((secret, t))
@@ -546,6 +514,6 @@ async fn token_revoke(
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
     c.check_csrf(csrf_header(&headers))?;
-    st.store().scoped(&c.access).revoke_token(&id).await?;
+    st.scoped(&c).revoke_token(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -122,6 +122,10 @@ impl AppState {
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.0.metrics
     }
+    /// The store as `caller` may see it: every read and write of a request goes through here.
+    pub(crate) fn scoped<'a>(&'a self, caller: &'a session::Caller) -> hygie_store::Scoped<'a> {
+        self.store().scoped(&caller.access)
+    }
 
     /// A region's view for this caller (filtered by `Scoped`; the store reads its precomputed
     /// per-facility summaries, so nothing is cached here).

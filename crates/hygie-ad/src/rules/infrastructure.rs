@@ -34,17 +34,13 @@ fn levels(c: &Ctx<'_>, below: u32) -> Eval {
     if c.snap.forest_level.is_some_and(|l| l < below) {
         out.push("forest".to_string());
     }
-    if out.is_empty() {
-        Eval::Pass
-    } else {
-        fail(
-            out,
-            format!(
-                "domain level {:?}, forest level {:?} < {below}",
-                c.snap.domain.functional_level, c.snap.forest_level
-            ),
-        )
-    }
+    fail_on(
+        out,
+        format!(
+            "domain level {:?}, forest level {:?} < {below}",
+            c.snap.domain.functional_level, c.snap.forest_level
+        ),
+    )
 }
 
 pub static INF_02: Rule = r!(
@@ -99,14 +95,10 @@ fn inf03(c: &Ctx<'_>) -> Eval {
         })
         .map(|(n, _)| n)
         .collect();
-    if bad.is_empty() {
-        Eval::Pass
-    } else {
-        fail(
-            bad,
-            "Pre-Windows 2000 Compatible Access contains Everyone or Anonymous",
-        )
-    }
+    fail_on(
+        bad,
+        "Pre-Windows 2000 Compatible Access contains Everyone or Anonymous",
+    )
 }
 
 pub static INF_04: Rule = r!(
@@ -483,11 +475,7 @@ fn inf16(c: &Ctx<'_>) -> Eval {
         })
         .map(|(n, _)| n)
         .collect();
-    if bad.is_empty() {
-        Eval::Pass
-    } else {
-        fail(bad, "Pre-Windows 2000 Compatible Access is not empty")
-    }
+    fail_on(bad, "Pre-Windows 2000 Compatible Access is not empty")
 }
 
 pub static INF_17: Rule = r!(
@@ -513,11 +501,7 @@ fn inf17(c: &Ctx<'_>) -> Eval {
         .iter()
         .map(|g| c.snap.groups[*g].name.clone())
         .collect();
-    if v.is_empty() {
-        Eval::Pass
-    } else {
-        fail(v, "group nesting loop")
-    }
+    fail_on(v, "group nesting loop")
 }
 
 pub static INF_18: Rule = r!(

@@ -240,14 +240,10 @@ fn dlg03(c: &Ctx<'_>) -> Eval {
             }
         }
     }
-    if out.is_empty() {
-        Eval::Pass
-    } else {
-        fail(
-            out,
-            "msDS-AllowedToActOnBehalfOfOtherIdentity on a DC or privileged account",
-        )
-    }
+    fail_on(
+        out,
+        "msDS-AllowedToActOnBehalfOfOtherIdentity on a DC or privileged account",
+    )
 }
 
 pub static DLG_04: Rule = r!(

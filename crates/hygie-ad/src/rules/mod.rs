@@ -184,11 +184,16 @@ fn names<'a>(it: impl Iterator<Item = (usize, &'a Account)>) -> Vec<String> {
 }
 
 fn list_rule<'a>(it: impl Iterator<Item = (usize, &'a Account)>, detail: &str) -> Eval {
-    let v = names(it);
-    if v.is_empty() {
+    fail_on(names(it), detail)
+}
+
+/// A rule on a list of objects: passes when there is none, else fails on them with `detail`.
+fn fail_on(objects: impl IntoIterator<Item = String>, detail: impl Into<String>) -> Eval {
+    let mut objects = objects.into_iter().peekable();
+    if objects.peek().is_none() {
         Eval::Pass
     } else {
-        fail(v, detail)
+        fail(objects, detail)
     }
 }
 

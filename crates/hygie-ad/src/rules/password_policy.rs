@@ -310,15 +310,11 @@ fn pwd10(c: &Ctx<'_>) -> Eval {
         .filter(|p| p.min_length < t.min_password_length || p.reversible || !p.complexity)
         .map(|p| p.name.clone())
         .collect();
-    if bad.is_empty() {
-        Eval::Pass
-    } else {
-        fail(
-            bad,
-            format!(
-                "min length < {}, reversible or no complexity",
-                t.min_password_length
-            ),
-        )
-    }
+    fail_on(
+        bad,
+        format!(
+            "min length < {}, reversible or no complexity",
+            t.min_password_length
+        ),
+    )
 }

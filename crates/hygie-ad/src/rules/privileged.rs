@@ -45,11 +45,7 @@ fn group_members_rule(c: &Ctx<'_>, groups: &[Option<usize>], detail: &str) -> Ev
         );
         out.extend(e.foreign.iter().map(|s| c.idx.sid_name(s)));
     }
-    if out.is_empty() {
-        Eval::Pass
-    } else {
-        fail(out, detail)
-    }
+    fail_on(out, detail)
 }
 
 pub static PRV_02: Rule = r!(
@@ -291,11 +287,7 @@ fn prv09(c: &Ctx<'_>) -> Eval {
             out.push(c.idx.sid_name(&a.sid));
         }
     }
-    if out.is_empty() {
-        Eval::Pass
-    } else {
-        fail(out, "replication (DCSync) rights on the domain root")
-    }
+    fail_on(out, "replication (DCSync) rights on the domain root")
 }
 fn dangerous_ace(a: &sd::Ace) -> bool {
     let m = a.mask;
@@ -342,14 +334,10 @@ fn prv10(c: &Ctx<'_>) -> Eval {
             out.push(format!("{name} <- {}", c.idx.sid_name(&a.sid)));
         }
     }
-    if out.is_empty() {
-        Eval::Pass
-    } else {
-        fail(
-            out,
-            "write, full-control, owner or DACL rights for a non-tier-0 principal",
-        )
-    }
+    fail_on(
+        out,
+        "write, full-control, owner or DACL rights for a non-tier-0 principal",
+    )
 }
 
 pub static PRV_11: Rule = r!(
@@ -395,11 +383,7 @@ fn prv11(c: &Ctx<'_>) -> Eval {
             }
         }
     }
-    if out.is_empty() {
-        Eval::Pass
-    } else {
-        fail(out, "everyone-like principal in an administrative group")
-    }
+    fail_on(out, "everyone-like principal in an administrative group")
 }
 
 pub static PRV_12: Rule = r!(
@@ -474,11 +458,7 @@ fn prv14(c: &Ctx<'_>) -> Eval {
             out.push(format!("{name} <- {}", c.idx.sid_name(o)));
         }
     }
-    if out.is_empty() {
-        Eval::Pass
-    } else {
-        fail(out, "tier-0 object owned by a non-tier-0 principal")
-    }
+    fail_on(out, "tier-0 object owned by a non-tier-0 principal")
 }
 
 pub static PRV_15: Rule = r!(

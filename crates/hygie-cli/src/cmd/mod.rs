@@ -22,9 +22,9 @@ pub mod serve;
 pub mod status;
 pub mod training;
 
-use crate::output::Format;
+use crate::output::{self, Format};
 use anyhow::Context as _;
-use hygie_core::{Catalog, Lang};
+use hygie_core::{Catalog, Finess, Lang};
 use hygie_store::{Actor, Store};
 use std::path::PathBuf;
 
@@ -67,6 +67,31 @@ impl Ctx {
             .set_catalog_version(&catalog.version, &Actor::cli())
             .await?;
         Ok(store)
+    }
+
+    /// The store, after checking that `facility` is registered (every per-facility command).
+    pub async fn facility_store(&self, facility: &Finess) -> anyhow::Result<Store> {
+        let store = self.store().await?;
+        store.facility(facility).await?;
+        Ok(store)
+    }
+
+    /// Print a register as JSON (as stored) or as a table of `headers`, a row per item.
+    pub fn print_list<T: serde::Serialize>(
+        &self,
+        items: &[T],
+        headers: &[&str],
+        row: impl Fn(&T) -> Vec<String>,
+    ) -> anyhow::Result<()> {
+        match self.format {
+            Format::Json => output::json(&items),
+            Format::Table => {
+                let rows: Vec<Vec<String>> = items.iter().map(row).collect();
+                print!("{}", hygie_report::table(headers, &rows));
+                Ok(())
+            }
+            f => Err(output::unsupported(f, "table or json")),
+        }
     }
 
     /// Where the server's own files (the key sealing TOTP seeds) live: the data directory, or the

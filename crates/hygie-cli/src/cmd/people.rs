@@ -70,34 +70,21 @@ pub async fn run(ctx: &Ctx, cmd: PeopleCmd) -> anyhow::Result<u8> {
         }
         PeopleCmd::List { facility } => {
             let id = Finess::parse(&facility)?;
-            let store = ctx.store().await?;
-            store.facility(&id).await?;
+            let store = ctx.facility_store(&id).await?;
             let people = store.people(&id).await?;
-            match ctx.format {
-                Format::Json => output::json(&people)?,
-                Format::Table => {
-                    let rows: Vec<Vec<String>> = people
-                        .iter()
-                        .map(|p| {
-                            vec![
-                                p.id.clone(),
-                                p.name.clone(),
-                                p.function.clone().unwrap_or_default(),
-                                p.department.clone().unwrap_or_default(),
-                                p.reports_to.clone().unwrap_or_default(),
-                            ]
-                        })
-                        .collect();
-                    print!(
-                        "{}",
-                        hygie_report::table(
-                            &["Id", "Name", "Function", "Department", "Reports to"],
-                            &rows
-                        )
-                    );
-                }
-                f => return Err(output::unsupported(f, "table or json")),
-            }
+            ctx.print_list(
+                &people,
+                &["Id", "Name", "Function", "Department", "Reports to"],
+                |p| {
+                    vec![
+                        p.id.clone(),
+                        p.name.clone(),
+                        p.function.clone().unwrap_or_default(),
+                        p.department.clone().unwrap_or_default(),
+                        p.reports_to.clone().unwrap_or_default(),
+                    ]
+                },
+            )?;
             Ok(exit::OK)
         }
     }

@@ -157,8 +157,7 @@ pub async fn run(ctx: &Ctx, cmd: PhishingCmd) -> anyhow::Result<u8> {
                 .or(default_name)
                 .unwrap_or_else(|| "campaign".into());
             let source_id = raw.source_id.clone();
-            let store = ctx.store().await?;
-            store.facility(&id).await?;
+            let store = ctx.facility_store(&id).await?;
             let people = store.people(&id).await?;
             let by_email: BTreeMap<String, Option<String>> = people
                 .iter()
@@ -202,34 +201,21 @@ pub async fn run(ctx: &Ctx, cmd: PhishingCmd) -> anyhow::Result<u8> {
         }
         PhishingCmd::List { facility } => {
             let id = Finess::parse(&facility)?;
-            let store = ctx.store().await?;
-            store.facility(&id).await?;
+            let store = ctx.facility_store(&id).await?;
             let list = store.campaigns(&id).await?;
-            match ctx.format {
-                Format::Json => output::json(&list)?,
-                Format::Table => {
-                    let rows: Vec<Vec<String>> = list
-                        .iter()
-                        .map(|c| {
-                            vec![
-                                c.id.clone(),
-                                c.source_id.clone().unwrap_or_default(),
-                                c.name.clone(),
-                                c.launched.map(|t| t.to_string()).unwrap_or_default(),
-                                c.formats.clone(),
-                            ]
-                        })
-                        .collect();
-                    print!(
-                        "{}",
-                        hygie_report::table(
-                            &["Id", "GoPhish id", "Name", "Launched", "Imported from"],
-                            &rows
-                        )
-                    );
-                }
-                f => return Err(output::unsupported(f, "table or json")),
-            }
+            ctx.print_list(
+                &list,
+                &["Id", "GoPhish id", "Name", "Launched", "Imported from"],
+                |c| {
+                    vec![
+                        c.id.clone(),
+                        c.source_id.clone().unwrap_or_default(),
+                        c.name.clone(),
+                        c.launched.map(|t| t.to_string()).unwrap_or_default(),
+                        c.formats.clone(),
+                    ]
+                },
+            )?;
             Ok(exit::OK)
         }
         PhishingCmd::Report {
@@ -240,8 +226,7 @@ pub async fn run(ctx: &Ctx, cmd: PhishingCmd) -> anyhow::Result<u8> {
             let id = Finess::parse(&facility)?;
             let filter = filter.filter()?;
             let min_group = min_group.max(1);
-            let store = ctx.store().await?;
-            store.facility(&id).await?;
+            let store = ctx.facility_store(&id).await?;
             let mut campaigns = Vec::new();
             let mut outcomes = Vec::new();
             for c in store.campaigns(&id).await? {
@@ -331,8 +316,7 @@ pub async fn run(ctx: &Ctx, cmd: PhishingCmd) -> anyhow::Result<u8> {
             }
             let id = Finess::parse(&facility)?;
             let filter = filter.filter()?;
-            let store = ctx.store().await?;
-            store.facility(&id).await?;
+            let store = ctx.facility_store(&id).await?;
             if !store.campaigns(&id).await?.iter().any(|c| c.id == campaign) {
                 return Err(
                     hygie_store::StoreError::NotFound(format!("campaign {campaign}")).into(),

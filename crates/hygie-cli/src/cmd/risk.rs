@@ -140,8 +140,7 @@ pub async fn run(ctx: &Ctx, cmd: RiskCmd) -> anyhow::Result<u8> {
             let id = Finess::parse(&facility)?;
             let today = super::as_of(None)?;
             let as_of = super::as_of(as_of.as_deref())?;
-            let store = ctx.store().await?;
-            store.facility(&id).await?;
+            let store = ctx.facility_store(&id).await?;
             let f = check_and_record(&store, &id, as_of, record || as_of == today).await?;
             match ctx.format {
                 Format::Json => output::json(&f)?,

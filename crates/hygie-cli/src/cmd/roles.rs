@@ -201,36 +201,23 @@ pub async fn run(ctx: &Ctx, cmd: RolesCmd) -> anyhow::Result<u8> {
         }
         RolesCmd::List { facility } => {
             let id = Finess::parse(&facility)?;
-            let store = ctx.store().await?;
-            store.facility(&id).await?;
+            let store = ctx.facility_store(&id).await?;
             let roles = store.roles(&id).await?;
-            match ctx.format {
-                Format::Json => output::json(&roles)?,
-                Format::Table => {
-                    let rows: Vec<Vec<String>> = roles
-                        .iter()
-                        .map(|r| {
-                            let a = &r.assignment;
-                            vec![
-                                r.id.clone(),
-                                a.role.label().get(ctx.lang).to_owned(),
-                                a.person.clone(),
-                                a.department.clone().unwrap_or_default(),
-                                a.start.to_string(),
-                                a.end.map(|d| d.to_string()).unwrap_or_default(),
-                            ]
-                        })
-                        .collect();
-                    print!(
-                        "{}",
-                        hygie_report::table(
-                            &["Id", "Role", "Person", "Department", "Start", "End"],
-                            &rows
-                        )
-                    );
-                }
-                f => return Err(output::unsupported(f, "table or json")),
-            }
+            ctx.print_list(
+                &roles,
+                &["Id", "Role", "Person", "Department", "Start", "End"],
+                |r| {
+                    let a = &r.assignment;
+                    vec![
+                        r.id.clone(),
+                        a.role.label().get(ctx.lang).to_owned(),
+                        a.person.clone(),
+                        a.department.clone().unwrap_or_default(),
+                        a.start.to_string(),
+                        a.end.map(|d| d.to_string()).unwrap_or_default(),
+                    ]
+                },
+            )?;
             Ok(exit::OK)
         }
         RolesCmd::Check {
@@ -251,8 +238,7 @@ pub async fn run(ctx: &Ctx, cmd: RolesCmd) -> anyhow::Result<u8> {
                 expiry_warning_days: expiry_days,
                 ..Policy::default()
             };
-            let store = ctx.store().await?;
-            store.facility(&id).await?;
+            let store = ctx.facility_store(&id).await?;
             let findings = evaluate(&store, &id, as_of, &policy).await?;
             let people = store.people(&id).await?;
             let roles: Vec<Assignment> = store

@@ -97,34 +97,21 @@ pub async fn run(ctx: &Ctx, cmd: TrainingCmd) -> anyhow::Result<u8> {
         }
         TrainingCmd::List { facility } => {
             let id = Finess::parse(&facility)?;
-            let store = ctx.store().await?;
-            store.facility(&id).await?;
+            let store = ctx.facility_store(&id).await?;
             let sessions = store.sessions(&id).await?;
-            match ctx.format {
-                Format::Json => output::json(&sessions)?,
-                Format::Table => {
-                    let rows: Vec<Vec<String>> = sessions
-                        .iter()
-                        .map(|s| {
-                            vec![
-                                s.date.to_string(),
-                                s.kind.label().get(ctx.lang).to_owned(),
-                                s.trainer.clone(),
-                                s.title.clone(),
-                                s.attendees.len().to_string(),
-                            ]
-                        })
-                        .collect();
-                    print!(
-                        "{}",
-                        hygie_report::table(
-                            &["Date", "Kind", "Trainer", "Title", "Attendees"],
-                            &rows
-                        )
-                    );
-                }
-                f => return Err(output::unsupported(f, "table or json")),
-            }
+            ctx.print_list(
+                &sessions,
+                &["Date", "Kind", "Trainer", "Title", "Attendees"],
+                |s| {
+                    vec![
+                        s.date.to_string(),
+                        s.kind.label().get(ctx.lang).to_owned(),
+                        s.trainer.clone(),
+                        s.title.clone(),
+                        s.attendees.len().to_string(),
+                    ]
+                },
+            )?;
             Ok(exit::OK)
         }
         TrainingCmd::Coverage {
@@ -134,8 +121,7 @@ pub async fn run(ctx: &Ctx, cmd: TrainingCmd) -> anyhow::Result<u8> {
         } => {
             let id = Finess::parse(&facility)?;
             let kind: SessionKind = kind.parse()?;
-            let store = ctx.store().await?;
-            store.facility(&id).await?;
+            let store = ctx.facility_store(&id).await?;
             let people = store.people(&id).await?;
             let sessions = store.sessions(&id).await?;
             let mut years = training::coverage_by_year(&people, &sessions, &[kind]);

@@ -105,6 +105,16 @@ pub fn cells(zones: &ZoneModel, fw: &Firewall) -> Vec<Cell> {
             });
             let port_atoms = port_atoms(&fw_d.sets().2);
             for &proto in &protos {
+                // The cell of this (source atom, destination atom, protocol) allowing `ports`.
+                let cell = |ports, by| Cell {
+                    src: (slo, shi),
+                    dst: (dlo, dhi),
+                    from: zs,
+                    to: zd,
+                    proto,
+                    ports,
+                    by,
+                };
                 let mut pkt = Packet {
                     src: slo,
                     dst: dlo,
@@ -127,28 +137,12 @@ pub fn cells(zones: &ZoneModel, fw: &Firewall) -> Vec<Cell> {
                         }
                     }
                     for (by, r) in groups {
-                        out.push(Cell {
-                            src: (slo, shi),
-                            dst: (dlo, dhi),
-                            from: zs,
-                            to: zd,
-                            proto,
-                            ports: Set::from_ranges(r),
-                            by,
-                        });
+                        out.push(cell(Set::from_ranges(r), by));
                     }
                 } else {
                     let d = fw_d.decide(&pkt);
                     if d.verdict == Verdict::Accept {
-                        out.push(Cell {
-                            src: (slo, shi),
-                            dst: (dlo, dhi),
-                            from: zs,
-                            to: zd,
-                            proto,
-                            ports: Set::ports_all(),
-                            by: d.by,
-                        });
+                        out.push(cell(Set::ports_all(), d.by));
                     }
                 }
             }

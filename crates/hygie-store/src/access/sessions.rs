@@ -59,10 +59,7 @@ impl Store {
         self.write(|tx| {
             Box::pin(async move {
                 if stage == SessionStage::Full {
-                    let username: String = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
-                        .bind(user_id)
-                        .fetch_one(&mut **tx)
-                        .await?;
+                    let username = super::users::username_of(tx, user_id).await?;
                     append(
                         tx,
                         &Actor(format!("web:{username}")),

@@ -62,14 +62,7 @@ impl Store {
             Box::pin(async move {
                 crate::rows::ensure_facility(tx, facility).await?;
                 let details = serde_json::json!({ "id": id, "name": name, "access": access.as_str() });
-                append(
-                    tx,
-                    actor,
-                    "token.create",
-                    facility.as_str(),
-                    &details.to_string(),
-                )
-                .await?;
+                append(tx, actor, "token.create", facility.as_str(), &details).await?;
                 let at = now_us();
                 sqlx::query("INSERT INTO api_tokens (id, name, token_hash, facility, access, created_by, created_us) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(&id)
@@ -142,14 +135,7 @@ impl Store {
                 .await?;
                 if r.rows_affected() == 1 {
                     let details = serde_json::json!({ "id": id, "name": t.name });
-                    append(
-                        tx,
-                        actor,
-                        "token.revoke",
-                        t.facility.as_str(),
-                        &details.to_string(),
-                    )
-                    .await?;
+                    append(tx, actor, "token.revoke", t.facility.as_str(), &details).await?;
                 }
                 Ok(())
             })

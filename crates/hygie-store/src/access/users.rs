@@ -392,7 +392,7 @@ impl Store {
                         &Actor("web:login".into()),
                         "auth.lockout",
                         &username,
-                        &details.to_string(),
+                        &details,
                     )
                     .await?;
                 }
@@ -475,11 +475,7 @@ impl Store {
     pub async fn confirm_totp(&self, user_id: i64, actor: &Actor) -> Result<()> {
         self.write(|tx| {
             Box::pin(async move {
-                let username: String =
-                    sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
-                        .bind(user_id)
-                        .fetch_one(&mut **tx)
-                        .await?;
+                let username = username_of(tx, user_id).await?;
                 sqlx::query("UPDATE users SET totp_confirmed = 1 WHERE id = $1")
                     .bind(user_id)
                     .execute(&mut **tx)
@@ -494,18 +490,14 @@ impl Store {
     pub async fn set_user_lang(&self, user_id: i64, lang: &str, actor: &Actor) -> Result<()> {
         self.write(|tx| {
             Box::pin(async move {
-                let username: String =
-                    sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
-                        .bind(user_id)
-                        .fetch_one(&mut **tx)
-                        .await?;
+                let username = username_of(tx, user_id).await?;
                 sqlx::query("UPDATE users SET lang = $2 WHERE id = $1")
                     .bind(user_id)
                     .bind(lang)
                     .execute(&mut **tx)
                     .await?;
                 let details = serde_json::json!({ "lang": lang });
-                append(tx, actor, "user.lang", &username, &details.to_string()).await?;
+                append(tx, actor, "user.lang", &username, &details).await?;
                 Ok(())
             })
         })
@@ -532,13 +524,23 @@ pub(super) fn check_new_user(u: &NewUser) -> Result<()> {
     Ok(())
 }
 
+/// The username of a user id, read inside a write transaction (journal entries name the user).
+pub(super) async fn username_of(tx: &mut WriteTx<'_>, user_id: i64) -> Result<String> {
+    Ok(
+        sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&mut **tx)
+            .await?,
+    )
+}
+
 /// Insert a user inside a write transaction (journalled as `user.create`); returns their id.
 pub(super) async fn insert_user(tx: &mut WriteTx<'_>, u: &NewUser, actor: &Actor) -> Result<i64> {
     let name = u.username.trim();
     let details = serde_json::json!({
         "role": u.role.as_str(), "binding": u.binding, "display_name": u.display_name,
     });
-    append(tx, actor, "user.create", name, &details.to_string()).await?;
+    append(tx, actor, "user.create", name, &details).await?;
     let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
         .bind(name)
         .fetch_optional(&mut **tx)

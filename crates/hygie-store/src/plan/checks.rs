@@ -57,14 +57,7 @@ impl Store {
                         .await?;
                 }
                 let details = serde_json::json!({ "run": run.id, "source": run.source, "rules": run.results.len(), "failed": failed });
-                let seq = append(
-                    tx,
-                    actor,
-                    "check.run",
-                    facility.as_str(),
-                    &details.to_string(),
-                )
-                .await?;
+                let seq = append(tx, actor, "check.run", facility.as_str(), &details).await?;
                 crate::plan::current::ran(tx, facility, run, seq).await?;
                 Ok(())
             })
@@ -115,17 +108,13 @@ impl Store {
 
     /// The runs of a facility without their results, newest first: (id, source, at, rules, failed).
     pub async fn check_run_list(&self, facility: &Finess) -> Result<Vec<RunHeader>> {
-        let rows = sqlx::query(
+        self.rows_of(
             "SELECT c.id, c.source, c.at_us, COUNT(r.rule) AS rules, \
              COALESCE(SUM(CASE WHEN r.outcome = 'fail' THEN 1 ELSE 0 END), 0) AS failed \
              FROM check_runs c LEFT JOIN check_results r ON r.run_id = c.id WHERE c.facility = $1 \
              GROUP BY c.id, c.source, c.at_us ORDER BY c.at_us DESC, c.id",
-        )
-        .bind(facility.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
+            facility.as_str(),
+            |r| {
                 Ok(RunHeader {
                     id: r.try_get("id")?,
                     source: r.try_get("source")?,
@@ -133,8 +122,9 @@ impl Store {
                     rules: r.try_get("rules")?,
                     failed: r.try_get("failed")?,
                 })
-            })
-            .collect()
+            },
+        )
+        .await
     }
 
     /// The summary JSON an audit saved with a run.

@@ -1,7 +1,7 @@
 //! Evidence: files stored content-addressed by SHA-256 (in the database, so that every `hygie
 //! serve` instance sees them), or links.
 
-use crate::journal::{Actor, append};
+use crate::journal::{Actor, WriteTx, append};
 use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us, ts_from_us};
 use hygie_core::{Finess, MeasureId};
@@ -54,45 +54,23 @@ impl Store {
                         .fetch_optional(&mut **tx)
                         .await?;
                 if known.is_none() {
-                    sqlx::query("INSERT INTO evidence_blobs (sha256, size, content) VALUES ($1, $2, $3)")
-                        .bind(sha)
-                        .bind(size)
-                        .bind(content.to_vec())
-                        .execute(&mut **tx)
-                        .await?;
-                }
-                let details = serde_json::json!({ "file_name": file_name, "sha256": sha, "size": size });
-                let seq = append(
-                    tx,
-                    actor,
-                    "evidence.add",
-                    &format!("{facility}/{measure}"),
-                    &details.to_string(),
-                )
-                .await?;
-                let at = now_us();
-                sqlx::query("INSERT INTO evidence (seq, facility, measure, kind, sha256, file_name, size, url, at_us, actor) VALUES ($1, $2, $3, 'file', $4, $5, $6, NULL, $7, $8)")
-                    .bind(seq)
-                    .bind(facility.as_str())
-                    .bind(measure.as_str())
+                    sqlx::query(
+                        "INSERT INTO evidence_blobs (sha256, size, content) VALUES ($1, $2, $3)",
+                    )
                     .bind(sha)
-                    .bind(file_name)
                     .bind(size)
-                    .bind(at)
-                    .bind(&actor.0)
+                    .bind(content.to_vec())
                     .execute(&mut **tx)
                     .await?;
-                Ok(EvidenceItem {
-                    seq,
-                    measure: measure.clone(),
-                    kind: EvidenceKind::File {
-                        sha256: sha.clone(),
-                        file_name: file_name.to_owned(),
-                        size,
-                    },
-                    added_at: ts_from_us(at)?,
-                    added_by: actor.0.clone(),
-                })
+                }
+                let details =
+                    serde_json::json!({ "file_name": file_name, "sha256": sha, "size": size });
+                let kind = EvidenceKind::File {
+                    sha256: sha.clone(),
+                    file_name: file_name.to_owned(),
+                    size,
+                };
+                record_evidence(tx, facility, measure, kind, details, actor).await
             })
         })
         .await
@@ -110,33 +88,10 @@ impl Store {
             Box::pin(async move {
                 ensure_facility(tx, facility).await?;
                 let details = serde_json::json!({ "url": url });
-                let seq = append(
-                    tx,
-                    actor,
-                    "evidence.add",
-                    &format!("{facility}/{measure}"),
-                    &details.to_string(),
-                )
-                .await?;
-                let at = now_us();
-                sqlx::query("INSERT INTO evidence (seq, facility, measure, kind, sha256, file_name, size, url, at_us, actor) VALUES ($1, $2, $3, 'link', NULL, NULL, NULL, $4, $5, $6)")
-                    .bind(seq)
-                    .bind(facility.as_str())
-                    .bind(measure.as_str())
-                    .bind(url)
-                    .bind(at)
-                    .bind(&actor.0)
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(EvidenceItem {
-                    seq,
-                    measure: measure.clone(),
-                    kind: EvidenceKind::Link {
-                        url: url.to_owned(),
-                    },
-                    added_at: ts_from_us(at)?,
-                    added_by: actor.0.clone(),
-                })
+                let kind = EvidenceKind::Link {
+                    url: url.to_owned(),
+                };
+                record_evidence(tx, facility, measure, kind, details, actor).await
             })
         })
         .await
@@ -203,4 +158,58 @@ impl Store {
         }
         Ok(content)
     }
+}
+
+/// Journal an evidence item (`evidence.add`, whose sequence number becomes its id) and store it.
+async fn record_evidence(
+    tx: &mut WriteTx<'_>,
+    facility: &Finess,
+    measure: &MeasureId,
+    kind: EvidenceKind,
+    details: serde_json::Value,
+    actor: &Actor,
+) -> Result<EvidenceItem> {
+    let seq = append(
+        tx,
+        actor,
+        "evidence.add",
+        &format!("{facility}/{measure}"),
+        &details,
+    )
+    .await?;
+    let at = now_us();
+    let (tag, sha256, file_name, size, url) = match &kind {
+        EvidenceKind::File {
+            sha256,
+            file_name,
+            size,
+        } => (
+            "file",
+            Some(sha256.clone()),
+            Some(file_name.clone()),
+            Some(*size),
+            None,
+        ),
+        EvidenceKind::Link { url } => ("link", None, None, None, Some(url.clone())),
+    };
+    sqlx::query("INSERT INTO evidence (seq, facility, measure, kind, sha256, file_name, size, url, at_us, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        .bind(seq)
+        .bind(facility.as_str())
+        .bind(measure.as_str())
+        .bind(tag)
+        .bind(sha256)
+        .bind(file_name)
+        .bind(size)
+        .bind(url)
+        .bind(at)
+        .bind(&actor.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok(EvidenceItem {
+        seq,
+        measure: measure.clone(),
+        kind,
+        added_at: ts_from_us(at)?,
+        added_by: actor.0.clone(),
+    })
 }

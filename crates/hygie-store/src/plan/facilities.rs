@@ -47,14 +47,7 @@ impl Store {
                     "name": f.name, "kind": f.kind.as_str(), "region": f.region.code(), "nis2": f.nis2.as_str(),
                     "plan_start": f.plan_start.to_string(), "legal_entity": f.legal_entity.as_ref().map(|l| l.as_str()), "demo": demo,
                 });
-                let seq = append(
-                    tx,
-                    actor,
-                    "facility.add",
-                    f.id.as_str(),
-                    &details.to_string(),
-                )
-                .await?;
+                let seq = append(tx, actor, "facility.add", f.id.as_str(), &details).await?;
                 // No fact yet: the facility's views hold from the epoch on.
                 crate::plan::current::touch(tx, &f.id, seq, 0).await?;
                 Ok(())
@@ -128,14 +121,7 @@ impl Store {
                     "at": at.to_string(),
                 });
                 let subject = format!("{facility}/{measure}");
-                let seq = append(
-                    tx,
-                    actor,
-                    "assessment.set",
-                    &subject,
-                    &details.to_string(),
-                )
-                .await?;
+                let seq = append(tx, actor, "assessment.set", &subject, &details).await?;
                 sqlx::query(
                     "INSERT INTO declarations (seq, facility, measure, status, justification, owner, note, at_us, actor) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -56,7 +56,7 @@ hygie_report::translate_by_lang_field!(JournalBody, TokensBody, UsersBody);
 
 async fn journal_page(State(st): State<AppState>, p: PageUser) -> PageResult {
     let lang = p.lang();
-    let scoped = st.store().scoped(&p.c.access);
+    let scoped = st.scoped(&p.c);
     let check = scoped.verify_journal().await?;
     let entries = scoped.journal_entries(200).await?;
     let b = hygie_report::render(&JournalBody {
@@ -71,7 +71,7 @@ async fn journal_page(State(st): State<AppState>, p: PageUser) -> PageResult {
 
 async fn tokens_view(st: &AppState, p: &PageUser, created: Option<&str>) -> PageResult {
     let lang = p.lang();
-    let scoped = st.store().scoped(&p.c.access);
+    let scoped = st.scoped(&p.c);
     let tokens = scoped.tokens().await?;
     let facilities = scoped.facilities().await?;
     let b = hygie_report::render(&TokensBody {
@@ -114,13 +114,13 @@ async fn token_revoke(
     Form(f): Form<CsrfForm>,
 ) -> PageResult {
     p.c.check_csrf(Some(&f.csrf))?;
-    st.store().scoped(&p.c.access).revoke_token(&id).await?;
+    st.scoped(&p.c).revoke_token(&id).await?;
     Ok(see_other("/tokens"))
 }
 
 async fn users_view(st: &AppState, p: &PageUser, msg: Option<&str>) -> PageResult {
     let lang = p.lang();
-    let users = st.store().scoped(&p.c.access).users().await?;
+    let users = st.scoped(&p.c).users().await?;
     let b = hygie_report::render(&UsersBody {
         lang,
         csrf: p.c.csrf(),
@@ -203,7 +203,7 @@ async fn user_create(
         password_hash: phc,
         lang: None,
     };
-    match st.store().scoped(&p.c.access).create_user(&u).await {
+    match st.scoped(&p.c).create_user(&u).await {
         Ok(_) => Ok(see_other("/admin/users")),
         Err(StoreError::Invalid(m)) | Err(StoreError::Conflict(m)) => {
             users_view(&st, &p, Some(&m)).await

@@ -32,7 +32,7 @@ async fn alerts_page(
 ) -> PageResult {
     let lang = p.lang();
     let id = finess(&id)?;
-    let scoped = st.store().scoped(&p.c.access);
+    let scoped = st.scoped(&p.c);
     let f = scoped.facility(&id).await?;
     let alerts = scoped.alerts(&id, ALERTS_SHOWN).await?;
     let b = hygie_report::render(&AlertsBody {

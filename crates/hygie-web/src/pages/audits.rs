@@ -43,7 +43,7 @@ async fn audits_page(
 ) -> PageResult {
     let lang = p.lang();
     let id = finess(&id)?;
-    let scoped = st.store().scoped(&p.c.access);
+    let scoped = st.scoped(&p.c);
     let f = scoped.facility(&id).await?;
     let runs = scoped.check_run_list(&id).await?;
     let b = hygie_report::render(&AuditsBody {
@@ -62,7 +62,7 @@ async fn audit_page(
 ) -> PageResult {
     let lang = p.lang();
     let id = finess(&id)?;
-    let scoped = st.store().scoped(&p.c.access);
+    let scoped = st.scoped(&p.c);
     let f = scoped.facility(&id).await?;
     let mut run = scoped.check_run(&id, &run).await?;
     run.results.sort_by_key(|r| {

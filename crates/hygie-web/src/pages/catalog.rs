@@ -87,7 +87,7 @@ async fn catalog_measure(
     let Some(m) = st.catalog().measure(&id) else {
         return Err(WebError::NotFound(format!("measure {id}")).into());
     };
-    let facilities = st.store().scoped(&p.c.access).facilities().await?;
+    let facilities = st.scoped(&p.c).facilities().await?;
     let b = hygie_report::render(&CatalogMeasureBody {
         lang,
         m,

@@ -93,7 +93,7 @@ hygie_report::translate_by_lang_field!(HomeBody, FacilityBody, MeasureBody);
 
 async fn home(State(st): State<AppState>, p: PageUser) -> PageResult {
     let lang = p.lang();
-    let scoped = st.store().scoped(&p.c.access);
+    let scoped = st.scoped(&p.c);
     let facilities = scoped.facilities().await?;
     match &p.user.binding {
         Binding::Region { region } => return Ok(see_other(&format!("/regions/{}", region.code()))),
@@ -128,7 +128,7 @@ async fn facility_page(
     let id = finess(&id)?;
     let as_of = api::as_of(&q)?;
     let dates: Vec<jiff::civil::Date> = (1..=12).rev().map(|m| months_back(as_of, m)).collect();
-    let scoped = st.store().scoped(&p.c.access);
+    let scoped = st.scoped(&p.c);
     let s = &scoped.facility_status(st.catalog(), &id, as_of).await?;
     let mut points = scoped.facility_trend(st.catalog(), &id, &dates).await?;
     points.push((as_of, s.score));
@@ -157,7 +157,7 @@ async fn measure_page(
     let lang = p.lang();
     let id = finess(&id)?;
     let mid = measure_id(&st, &m)?;
-    let scoped = st.store().scoped(&p.c.access);
+    let scoped = st.scoped(&p.c);
     let s = scoped.facility_status(st.catalog(), &id, today()).await?;
     let Some(measure) = st.catalog().measure(&mid) else {
         return Err(WebError::NotFound(format!("measure {m}")).into());
@@ -280,7 +280,7 @@ async fn upload(
         return Err(WebError::Invalid("the evidence file is empty".into()).into());
     }
     let name = clean_file_name(&name)?;
-    let scoped = st.store().scoped(&p.c.access);
+    let scoped = st.scoped(&p.c);
     scoped.add_evidence_file(&fid, &mid, &name, &bytes).await?;
     if implemented {
         let note = format!("evidence: {name}");

@@ -73,7 +73,7 @@ async fn incidents_page(
 ) -> PageResult {
     let lang = p.lang();
     let id = finess(&id)?;
-    let scoped = st.store().scoped(&p.c.access);
+    let scoped = st.scoped(&p.c);
     let f = scoped.facility(&id).await?;
     let list = scoped.incidents(&id).await?;
     let now = jiff::Timestamp::now();
@@ -106,7 +106,7 @@ async fn incident_page(
 ) -> PageResult {
     let lang = p.lang();
     let id = finess(&id)?;
-    let inc = st.store().scoped(&p.c.access).incident(&id, &iid).await?;
+    let inc = st.scoped(&p.c).incident(&id, &iid).await?;
     let now = jiff::Timestamp::now();
     let obligations = inc
         .obligations(now)
@@ -131,7 +131,7 @@ async fn draft_page(
 ) -> PageResult {
     let lang = p.lang();
     let id = finess(&id)?;
-    let inc = st.store().scoped(&p.c.access).incident(&id, &iid).await?;
+    let inc = st.scoped(&p.c).incident(&id, &iid).await?;
     let duty: Duty = duty(&d)?;
     let draft_lang = lang_of(&q, lang);
     let draft = hygie_incident::draft::draft(&inc, duty, draft_lang, jiff::Timestamp::now())

@@ -1,14 +1,16 @@
 //! Writers of every kind at once, from several processes, on SQLite and PostgreSQL: declarations
 //! (`assess set`), check runs (`audit mfa`), governance imports (`people import`, `roles import`),
-//! alerts from `ingest` (JSON lines over TCP) and `detect` (a file), and the web's writes (logins,
-//! API tokens, user changes) made through the same store calls by this test process. No command
-//! fails, no alert is lost, and `journal verify` counts exactly the entries the writes make.
+//! alerts from `ingest` (JSON lines over TCP) and `detect` (a file), and the web app's writes
+//! (users created, failed and successful logins with TOTP enrolment, API tokens, language changes,
+//! logouts) sent over HTTP to a `hygie serve` process. No command or request fails, no alert is
+//! lost, and `journal verify` counts exactly the entries the writes make.
 
 #![allow(clippy::unwrap_used)]
 
 use hygie_core::Finess;
-use hygie_store::{Actor, Binding, NewUser, Role, SessionStage, Store, TokenAccess};
+use hygie_store::{Actor, Binding, NewUser, Role, Store};
 use hygie_testkit::TestDb;
+use hygie_testkit::http::{self, Response};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -36,7 +38,9 @@ const DECLARATIONS: usize = 12;
 const CHECK_RUNS: usize = 6;
 const PEOPLE_IMPORTS: usize = 5;
 const ROLE_IMPORTS: usize = 5;
-const WEB_ROUNDS: usize = 15;
+/// Two password logins a round from one address: under the login throttle (30 a minute).
+const WEB_ROUNDS: usize = 12;
+const ADMIN_PASSWORD: &str = "initial admin passphrase 2025";
 
 /// How a `hygie` process reaches the database under test.
 struct Target {
@@ -130,56 +134,165 @@ fn ingest(t: &Target, rules: &Path, store: &Store, rt: &tokio::runtime::Runtime)
     assert_eq!(ingested(), INGESTED, "{}: ingest lost alerts", t.db.backend);
 }
 
-/// The web's writes, through the store calls its handlers make: a user created and changed,
-/// logins (sessions), failed logins, API tokens. Returns the journal entries they make.
-async fn web_writes(store: &Store) -> usize {
-    let f = Finess::parse(FINESS).unwrap();
-    let user = store
-        .create_user(
-            &NewUser {
-                username: "it.staff".into(),
-                display_name: "IT staff".into(),
-                role: Role::ItStaff,
-                binding: Binding::Facilities {
-                    facilities: vec![f.clone()],
-                },
-                password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
-                lang: None,
-            },
-            &Actor("web:admin".into()),
-        )
-        .await
-        .unwrap();
-    let actor = Actor("web:it.staff".into());
-    let expires = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
-    for i in 0..WEB_ROUNDS {
-        let locked = store
-            .record_login_failure(user.id, 1000, jiff::SignedDuration::from_secs(60))
-            .await
+/// `hygie serve` on a free loopback port, stopped (SIGINT, as Ctrl-C) when dropped.
+struct Server {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Server {
+    fn start(t: &Target) -> Server {
+        let mut child = t
+            .hygie()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
-        assert!(!locked);
-        store.reset_login_failures(user.id).await.unwrap();
-        let session = format!("{i:064x}");
-        store
-            .create_session(&session, user.id, SessionStage::Full, "csrf", expires)
-            .await
-            .unwrap();
-        store
-            .create_token(
-                &format!("agent-{i}"),
-                &f,
-                TokenAccess::Write,
-                &format!("{:064x}", i + 1_000_000),
-                &actor,
-            )
-            .await
-            .unwrap();
-        let lang = if i % 2 == 0 { "fr" } else { "en" };
-        store.set_user_lang(user.id, lang, &actor).await.unwrap();
-        store.logout(&session, &actor).await.unwrap();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        let mut addr = None;
+        while addr.is_none() && err.read_line(&mut line).unwrap() > 0 {
+            addr = line
+                .split("listening on http://")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_owned);
+            line.clear();
+        }
+        // Keep draining its log so that the server never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+        Server {
+            child,
+            addr: addr.expect("hygie serve announced its address"),
+        }
     }
-    // user.create, then per round: auth.login, token.create, user.lang, auth.logout.
-    1 + 4 * WEB_ROUNDS
+
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Response {
+        http::exchange(&self.addr, method, path, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    fn get(&self, path: &str, session: &str) -> Response {
+        let cookie = format!("hygie_session={session}");
+        self.send("GET", path, &[("Cookie", &cookie)], "")
+    }
+
+    fn post_form(&self, path: &str, cookie: &str, fields: &[(&str, &str)]) -> Response {
+        self.send(
+            "POST",
+            path,
+            &[
+                ("Cookie", cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            &http::form(fields),
+        )
+    }
+
+    /// Log in with a password as the login form does; the answer to the POST.
+    fn password_login(&self, username: &str, password: &str) -> Response {
+        let form = self.send("GET", "/login", &[], "");
+        let pre = form
+            .cookie("hygie_pre")
+            .expect("login form sets its cookie");
+        let csrf = form.field("csrf").expect("login form carries its token");
+        self.post_form(
+            "/login",
+            &format!("hygie_pre={pre}"),
+            &[
+                ("csrf", &csrf),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+    }
+
+    /// A first login of a role that needs a second factor: password, then TOTP enrolment with
+    /// the key read from the page, as a person types the code their app shows. The full
+    /// session's cookie and CSRF token.
+    fn login_and_enrol(&self, username: &str, password: &str) -> (String, String) {
+        let r = self.password_login(username, password);
+        assert_eq!(r.status, 303, "login of {username}: {}", r.body);
+        assert_eq!(r.header("location"), Some("/login/enroll"));
+        let pending = r.cookie("hygie_session").unwrap();
+        let page = self.get("/login/enroll", &pending);
+        assert_eq!(page.status, 200, "{}", page.body);
+        let secret = page.field("totp-secret").expect("the key is on the page");
+        let csrf = page.field("csrf").unwrap();
+        let code = hygie_web::auth::totp_code(&secret, jiff::Timestamp::now().as_second());
+        let r = self.post_form(
+            "/login/enroll",
+            &format!("hygie_session={pending}"),
+            &[("csrf", &csrf), ("code", &code)],
+        );
+        assert_eq!(r.status, 303, "enrolment of {username}: {}", r.body);
+        let session = r.cookie("hygie_session").unwrap();
+        let csrf = self
+            .get("/catalog", &session)
+            .field("csrf")
+            .expect("a signed-in page carries the session's CSRF token");
+        (session, csrf)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The web app's writes, over HTTP to a `hygie serve` process, as browsers and API clients make
+/// them: an administrator signs in with TOTP and creates users; each new CISO fails a login,
+/// signs in and enrols a second factor, creates an API token, switches language and logs out.
+/// Returns the journal entries they make.
+fn web_writes(server: &Server) -> usize {
+    let (admin, admin_csrf) = server.login_and_enrol("admin", ADMIN_PASSWORD);
+    let admin_cookie = format!("hygie_session={admin}");
+    for i in 0..WEB_ROUNDS {
+        let name = format!("ciso{i}");
+        let password = format!("a long passphrase for ciso number {i}");
+        let r = server.post_form(
+            "/admin/users",
+            &admin_cookie,
+            &[
+                ("csrf", &admin_csrf),
+                ("username", &name),
+                ("display_name", &format!("CISO {i}")),
+                ("role", "ciso"),
+                ("region", ""),
+                ("facilities", FINESS),
+                ("password", &password),
+            ],
+        );
+        assert_eq!(r.status, 303, "user creation: {}", r.body);
+        let r = server.password_login(&name, "not the password at all");
+        assert_eq!(r.status, 401, "a wrong password is refused");
+        let (session, csrf) = server.login_and_enrol(&name, &password);
+        let cookie = format!("hygie_session={session}");
+        let r = server.send(
+            "POST",
+            "/api/v1/tokens",
+            &[
+                ("Cookie", &cookie),
+                ("X-CSRF-Token", &csrf),
+                ("Content-Type", "application/json"),
+            ],
+            &format!(r#"{{"name": "agent-{i}", "facility": "{FINESS}", "access": "write"}}"#),
+        );
+        assert_eq!(r.status, 201, "token creation: {}", r.body);
+        let lang = if i % 2 == 0 { "fr" } else { "en" };
+        let r = server.post_form("/lang", &cookie, &[("csrf", &csrf), ("lang", lang)]);
+        assert_eq!(r.status, 303, "language switch: {}", r.body);
+        let r = server.post_form("/logout", &cookie, &[("csrf", &csrf)]);
+        assert_eq!(r.status, 303, "logout: {}", r.body);
+    }
+    // The administrator: user.totp_enrol, auth.login. Per round: user.create, user.totp_enrol,
+    // auth.login, token.create, user.lang, auth.logout.
+    2 + 6 * WEB_ROUNDS
 }
 
 fn writers_of_every_kind_on(db: TestDb) {
@@ -238,6 +351,20 @@ fn writers_of_every_kind_on(db: TestDb) {
         .build()
         .unwrap();
     let store = rt.block_on(Store::open(&t.db.url)).unwrap();
+    // The first administrator, as `/setup` makes it; the server then starts with a user.
+    rt.block_on(store.create_user(
+        &NewUser {
+            username: "admin".into(),
+            display_name: "Administrator".into(),
+            role: Role::Administrator,
+            binding: Binding::Installation,
+            password_hash: hygie_web::auth::hash_password(ADMIN_PASSWORD).unwrap(),
+            lang: None,
+        },
+        &Actor("web:setup".into()),
+    ))
+    .unwrap();
+    let server = Server::start(&t);
     let before = rt
         .block_on(store.journal_entries(None, None))
         .unwrap()
@@ -296,8 +423,9 @@ fn writers_of_every_kind_on(db: TestDb) {
             ]);
         });
         s.spawn(|| ingest(&t, &rules, &store, &rt));
-        rt.block_on(web_writes(&store))
+        web_writes(&server)
     });
+    drop(server);
 
     let f = Finess::parse(FINESS).unwrap();
     let alerts = rt.block_on(store.alerts(&f, None)).unwrap();

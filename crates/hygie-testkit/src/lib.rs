@@ -5,6 +5,8 @@
 //! `HYGIE_TEST_POSTGRES_URL` (default `postgres://root@127.0.0.1:5432/test`) and dropped after.
 //! A missing PostgreSQL fails the test when `CI=true`; elsewhere it prints SKIP for that backend.
 
+pub mod http;
+
 use sqlx::Connection;
 use std::path::PathBuf;
 

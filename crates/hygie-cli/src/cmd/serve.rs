@@ -87,10 +87,12 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
+    // The bound address, not the asked one: with port 0 the system picks a free port.
+    let bound = listener.local_addr().unwrap_or(a.listen);
     eprintln!(
         "hygie serve: listening on http{}://{} ({})",
         if tls.is_some() { "s" } else { "" },
-        a.listen,
+        bound,
         ctx.database_label()
     );
     match tls {

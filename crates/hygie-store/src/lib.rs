@@ -23,7 +23,7 @@ mod rows;
 pub use access::scoped::{Access, Scoped};
 pub use access::sessions::{Session, SessionStage};
 pub use access::tokens::{ApiToken, TokenAccess};
-pub use access::users::{Binding, Credentials, NewUser, Role, User};
+pub use access::users::{Backoff, Binding, Credentials, NewUser, Role, User};
 pub use alerts::AlertRecord;
 pub use governance::{CampaignRecord, RiskReview, RoleRecord};
 pub use incidents::{StoredSending, incident_subject};
@@ -107,6 +107,39 @@ pub fn sqlite_url_in(data_dir: &Path) -> String {
         "sqlite://{}?mode=rwc",
         data_dir.join("hygie.sqlite").display()
     )
+}
+
+/// Make the data directory private before the store's files are created in it: the directory
+/// 0700 and the SQLite file 0600 (SQLite gives its `-wal` and `-shm` files the database file's
+/// mode). The store holds AD findings, password-audit results and incidents; other local users
+/// must not read them. Existing files with a wider mode are narrowed.
+pub fn prepare_data_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        }
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        let db = dir.join("hygie.sqlite");
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&db)?;
+        for name in ["hygie.sqlite", "hygie.sqlite-wal", "hygie.sqlite-shm"] {
+            let f = dir.join(name);
+            if f.exists() {
+                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)?;
+    Ok(())
 }
 
 impl Store {

@@ -43,6 +43,8 @@ pub struct Config {
     pub max_failures: i64,
     /// How long a locked account stays locked.
     pub lockout: jiff::SignedDuration,
+    /// How wrong second-factor codes lock the second factor (apart from passwords).
+    pub totp_backoff: hygie_store::Backoff,
     /// Login attempts allowed per client address per minute.
     pub attempts_per_minute: u32,
     /// Idle lifetime of a session.
@@ -61,6 +63,11 @@ impl Default for Config {
             secure_cookies: false,
             max_failures: 5,
             lockout: jiff::SignedDuration::from_mins(15),
+            totp_backoff: hygie_store::Backoff {
+                failures_per_lock: 5,
+                first: jiff::SignedDuration::from_mins(1),
+                longest: jiff::SignedDuration::from_hours(24),
+            },
             attempts_per_minute: 30,
             session_ttl: jiff::SignedDuration::from_hours(8),
             breach_index: None,

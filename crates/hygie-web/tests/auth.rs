@@ -405,3 +405,73 @@ async fn a_seed_stored_in_clear_is_sealed_at_its_next_use() {
         "{stored}"
     );
 }
+
+/// Issue 25: a correct password used to reset the only failure counter, so a password holder got
+/// four code guesses per login without end. The second factor now counts wrong codes apart; the
+/// password does not reset that count, and the fifth wrong code locks the second factor.
+#[tokio::test]
+async fn a_correct_password_does_not_reset_the_count_of_wrong_codes() {
+    let app = sqlite_app().await;
+    let s = seed(&app).await;
+    let u = facility_user(&app, "dpo", Role::Dpo, &s.own).await;
+    let seed_b32 = "JBSWY3DPEHPK3PXPJBSWY3DP";
+    app.store.set_pending_totp(u.id, seed_b32).await.unwrap();
+    app.store
+        .confirm_totp(u.id, &hygie_store::Actor("test".into()))
+        .await
+        .unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    // A code valid at no step within the window (two steps either way).
+    let valid: Vec<String> = (-2..=2)
+        .map(|k| auth::totp_code(seed_b32, now + 30 * k))
+        .collect();
+    let wrong = (0..1000)
+        .map(|n| format!("{n:06}"))
+        .find(|c| !valid.contains(c))
+        .unwrap();
+    let mut refused = 0;
+    for _round in 0..4 {
+        let res = login(&app, "dpo", PASSWORD, None).await;
+        assert_eq!(res.headers()[header::LOCATION], "/login/totp");
+        let pending = set_cookie_value(&res, "hygie_session").unwrap();
+        for _ in 0..4 {
+            let page = app
+                .send(get_with("/login/totp", &format!("hygie_session={pending}")))
+                .await;
+            if page.status() != 200 {
+                break; // the lock ended the pending session
+            }
+            let csrf = csrf_field(&body_string(page).await);
+            let r = app
+                .send(post_form(
+                    "/login/totp",
+                    &format!("hygie_session={pending}"),
+                    &[("csrf", &csrf), ("code", &wrong)],
+                ))
+                .await;
+            assert_eq!(r.status(), 401);
+            refused += 1;
+        }
+    }
+    assert!(refused >= 5, "{refused} wrong codes tried");
+    let cred = app.store.credentials(u.id).await.unwrap();
+    assert!(
+        cred.totp_locked_until > jiff::Timestamp::now(),
+        "wrong codes across password logins lock the second factor"
+    );
+    // The right code, after a correct password, is refused while the lock lasts.
+    let res = login(&app, "dpo", PASSWORD, None).await;
+    let pending = set_cookie_value(&res, "hygie_session").unwrap();
+    let code = auth::totp_code(seed_b32, jiff::Timestamp::now().as_second());
+    let res = post_code(&app, "/login/totp", &pending, &code).await;
+    assert_ne!(res.status(), 303, "a locked second factor let a code in");
+    let lockouts = app
+        .store
+        .journal_entries(None, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "auth.totp_lockout" && e.subject == "dpo")
+        .count();
+    assert_eq!(lockouts, 1);
+}

@@ -58,8 +58,13 @@ impl Ctx {
     /// Open (creating and migrating if needed) the store, and record the bundled catalogue version.
     pub async fn store(&self) -> anyhow::Result<Store> {
         if let Some(dir) = &self.data_dir {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+            hygie_store::prepare_data_dir(dir).with_context(|| {
+                format!(
+                    "cannot prepare the data directory {} / impossible de préparer le répertoire de données {}",
+                    dir.display(),
+                    dir.display()
+                )
+            })?;
         }
         let store = Store::open(&self.database_url).await?;
         let catalog = catalog()?;

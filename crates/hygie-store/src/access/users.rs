@@ -194,6 +194,10 @@ pub struct Credentials {
     pub totp_last_step: i64,
     pub failed_logins: i64,
     pub locked_until: jiff::Timestamp,
+    /// Consecutive wrong second-factor codes (reset only by a correct code).
+    pub totp_failures: i64,
+    /// Until when the second factor refuses every code.
+    pub totp_locked_until: jiff::Timestamp,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -217,7 +221,30 @@ pub struct NewUser {
     pub lang: Option<String>,
 }
 
-const USER_COLS: &str = "id, username, display_name, role, binding, region, totp_confirmed, lang, disabled, password_hash, totp_secret, totp_last_step, failed_logins, locked_until_us";
+/// How a lock backs off: every `failures_per_lock` consecutive failures lock for `first`, then
+/// twice as long at each further lock, never longer than `longest`. A lock always ends, so no
+/// account (the last administrator's included) is locked for good; an attacker gets a handful of
+/// guesses a day instead of thousands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub failures_per_lock: i64,
+    pub first: jiff::SignedDuration,
+    pub longest: jiff::SignedDuration,
+}
+
+impl Backoff {
+    /// The lock that the `failures`-th consecutive failure sets, if it sets one.
+    pub fn lock_after(&self, failures: i64) -> Option<jiff::SignedDuration> {
+        if self.failures_per_lock <= 0 || failures <= 0 || failures % self.failures_per_lock != 0 {
+            return None;
+        }
+        let doublings = (failures / self.failures_per_lock - 1).clamp(0, 30) as u32;
+        let secs = self.first.as_secs().saturating_mul(1i64 << doublings);
+        Some(jiff::SignedDuration::from_secs(secs).min(self.longest))
+    }
+}
+
+const USER_COLS: &str = "id, username, display_name, role, binding, region, totp_confirmed, lang, disabled, password_hash, totp_secret, totp_last_step, failed_logins, locked_until_us, totp_failures, totp_locked_until_us";
 
 impl Store {
     pub async fn user_count(&self) -> Result<i64> {
@@ -335,6 +362,7 @@ impl Store {
             o => return Err(StoreError::Corrupt(format!("user {id}: binding '{o}'"))),
         };
         let locked: i64 = r.try_get("locked_until_us")?;
+        let totp_locked: i64 = r.try_get("totp_locked_until_us")?;
         Ok((
             User {
                 id,
@@ -352,6 +380,8 @@ impl Store {
                 totp_last_step: r.try_get("totp_last_step")?,
                 failed_logins: r.try_get("failed_logins")?,
                 locked_until: crate::ts_from_us(locked)?,
+                totp_failures: r.try_get("totp_failures")?,
+                totp_locked_until: crate::ts_from_us(totp_locked)?,
             },
         ))
     }
@@ -407,6 +437,69 @@ impl Store {
         self.write(|tx| {
             Box::pin(async move {
                 sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1")
+                    .bind(user_id)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Count a wrong second-factor code. Every `policy.failures_per_lock` consecutive wrong codes
+    /// lock the second factor for a time that doubles at each lock (journalled, with the count);
+    /// a correct password does not reset the count, only a correct code does
+    /// ([`Store::reset_totp_failures`]). Returns the lock's end when this failure locks.
+    pub async fn record_totp_failure(
+        &self,
+        user_id: i64,
+        policy: &Backoff,
+    ) -> Result<Option<jiff::Timestamp>> {
+        self.write(|tx| {
+            Box::pin(async move {
+                sqlx::query("UPDATE users SET totp_failures = totp_failures + 1 WHERE id = $1")
+                    .bind(user_id)
+                    .execute(&mut **tx)
+                    .await?;
+                let r = sqlx::query("SELECT totp_failures, username FROM users WHERE id = $1")
+                    .bind(user_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let failures: i64 = r.try_get("totp_failures")?;
+                let username: String = r.try_get("username")?;
+                let Some(lock) = policy.lock_after(failures) else {
+                    return Ok(None);
+                };
+                let until = jiff::Timestamp::now()
+                    .checked_add(lock)
+                    .map_err(|e| StoreError::Invalid(format!("lock of user {user_id}: {e}")))?;
+                sqlx::query("UPDATE users SET totp_locked_until_us = $2 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(until.as_microsecond())
+                    .execute(&mut **tx)
+                    .await?;
+                let details =
+                    serde_json::json!({ "failures": failures, "locked_for_s": lock.as_secs() });
+                append(
+                    tx,
+                    &Actor("web:login".into()),
+                    "auth.totp_lockout",
+                    &username,
+                    &details,
+                )
+                .await?;
+                Ok(Some(until))
+            })
+        })
+        .await
+    }
+
+    /// A correct second-factor code ends the count of wrong ones.
+    /// Not journalled, like every login counter: bookkeeping of the login flow.
+    pub async fn reset_totp_failures(&self, user_id: i64) -> Result<()> {
+        self.write(|tx| {
+            Box::pin(async move {
+                sqlx::query("UPDATE users SET totp_failures = 0 WHERE id = $1")
                     .bind(user_id)
                     .execute(&mut **tx)
                     .await?;
@@ -581,4 +674,29 @@ pub(super) async fn insert_user(tx: &mut WriteTx<'_>, u: &NewUser, actor: &Actor
         }
     }
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Backoff;
+    use jiff::SignedDuration;
+
+    #[test]
+    fn locks_back_off_and_always_end() {
+        let b = Backoff {
+            failures_per_lock: 5,
+            first: SignedDuration::from_mins(1),
+            longest: SignedDuration::from_hours(24),
+        };
+        let mins = |f| b.lock_after(f).map(|d| d.as_secs() / 60);
+        assert_eq!(mins(4), None);
+        assert_eq!(mins(5), Some(1));
+        assert_eq!(mins(6), None);
+        assert_eq!(mins(10), Some(2));
+        assert_eq!(mins(15), Some(4));
+        assert_eq!(mins(55), Some(1024));
+        assert_eq!(mins(60), Some(24 * 60), "capped");
+        assert_eq!(mins(5_000_000), Some(24 * 60), "no overflow");
+        assert_eq!(mins(0), None);
+    }
 }

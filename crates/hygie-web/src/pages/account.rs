@@ -279,7 +279,9 @@ async fn code_step(
         return Err(WebError::Forbidden("missing or wrong CSRF token".into()).into());
     }
     let cred = st.store().credentials(s.user.id).await?;
-    let locked = cred.locked_until > jiff::Timestamp::now();
+    let now = jiff::Timestamp::now();
+    // The second factor has its own lock, which a correct password does not lift.
+    let locked = cred.locked_until > now || cred.totp_locked_until > now;
     let secret = st
         .open_totp(s.user.id, cred.totp_secret.as_deref())
         .await?
@@ -288,11 +290,18 @@ async fn code_step(
         st.metrics()
             .login_failures
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(
+            user = %s.user.username,
+            stage = ?stage,
+            locked,
+            "second-factor code refused"
+        );
         let now_locked = locked
             || st
                 .store()
-                .record_login_failure(s.user.id, st.config().max_failures, st.config().lockout)
-                .await?;
+                .record_totp_failure(s.user.id, &st.config().totp_backoff)
+                .await?
+                .is_some();
         if now_locked {
             st.store().delete_session(&hash).await?;
             return Ok(anon_page(
@@ -329,6 +338,7 @@ async fn code_step(
             .await?;
     }
     st.store().reset_login_failures(s.user.id).await?;
+    st.store().reset_totp_failures(s.user.id).await?;
     // Rotate again: the fully authenticated session gets a new id.
     Ok(start_session(st, headers, s.user.id, SessionStage::Full, "/").await?)
 }

@@ -1,11 +1,13 @@
 //! The JSON API under `/api/v1`. Every handler reads and writes through `Store::scoped`.
-//! Cookie-authenticated state changes need the `X-CSRF-Token` header; bearer tokens do not.
+//! Cookie-authenticated state changes need the `X-CSRF-Token` header (the `Changing` extractor);
+//! bearer tokens do not. Handlers about one facility take `AtFacility` (`crate::scope`).
 
 use crate::scope::{AtFacility, finess};
 use crate::{AppState, Caller, WebError, auth};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -67,8 +69,25 @@ pub(crate) fn region(s: &str) -> Result<Region, WebError> {
     Region::parse(s).map_err(|_| WebError::NotFound(format!("region {s}")))
 }
 
-fn csrf_header(h: &HeaderMap) -> Option<&str> {
-    h.get("x-csrf-token").and_then(|v| v.to_str().ok())
+/// A caller whose state-changing request passed the CSRF check: a session must send its token in
+/// the `X-CSRF-Token` header; a bearer token carries no ambient credential and needs none.
+pub(crate) struct Changing(Caller);
+
+impl FromRequestParts<AppState> for Changing {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, WebError> {
+        let c = Caller::from_request_parts(parts, st).await?;
+        let header = parts.headers.get("x-csrf-token");
+        c.check_csrf(header.and_then(|v| v.to_str().ok()))?;
+        Ok(Changing(c))
+    }
+}
+
+impl AsRef<Caller> for Changing {
+    fn as_ref(&self) -> &Caller {
+        &self.0
+    }
 }
 
 async fn me(c: Caller) -> Json<serde_json::Value> {
@@ -143,12 +162,10 @@ struct DeclareBody {
 }
 
 async fn declare(
-    at: AtFacility<Caller>,
-    headers: HeaderMap,
+    at: AtFacility<Changing>,
     Path((_, m)): Path<(String, String)>,
     Json(b): Json<DeclareBody>,
 ) -> Result<Response, WebError> {
-    at.caller().check_csrf(csrf_header(&headers))?;
     let m = measure_id(&at.st, &m)?;
     let status = DeclaredStatus::parse(&b.status, b.justification.as_deref())?;
     let seq = at
@@ -189,13 +206,11 @@ pub(crate) fn clean_file_name(s: &str) -> Result<String, WebError> {
 }
 
 async fn evidence_upload(
-    at: AtFacility<Caller>,
-    headers: HeaderMap,
+    at: AtFacility<Changing>,
     Path((_, m)): Path<(String, String)>,
     Query(q): Query<Upload>,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    at.caller().check_csrf(csrf_header(&headers))?;
     let m = measure_id(&at.st, &m)?;
     let name = clean_file_name(q.file_name.as_deref().unwrap_or(""))?;
     if body.is_empty() {
@@ -404,11 +419,9 @@ struct NewToken {
 
 async fn token_create(
     State(st): State<AppState>,
-    c: Caller,
-    headers: HeaderMap,
+    Changing(c): Changing,
     Json(b): Json<NewToken>,
 ) -> Result<Response, WebError> {
-    c.check_csrf(csrf_header(&headers))?;
     let (secret, t) = create_token(&st, &c, &b.name, &b.facility, &b.access).await?;
     Ok((
         StatusCode::CREATED,
@@ -441,11 +454,9 @@ pub(crate) async fn create_token(
 
 async fn token_revoke(
     State(st): State<AppState>,
-    c: Caller,
-    headers: HeaderMap,
+    Changing(c): Changing,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    c.check_csrf(csrf_header(&headers))?;
     st.scoped(&c).revoke_token(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

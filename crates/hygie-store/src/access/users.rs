@@ -237,12 +237,17 @@ impl Store {
     }
 
     pub async fn user(&self, id: i64) -> Result<User> {
+        Ok(self.user_by_id(id).await?.0)
+    }
+
+    /// A user and their credentials, by id.
+    async fn user_by_id(&self, id: i64) -> Result<(User, Credentials)> {
         let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
-        Ok(self.row_to_user(&row).await?.0)
+        self.row_to_user(&row).await
     }
 
     /// A user and their credentials, by username (for the login flow).
@@ -261,12 +266,7 @@ impl Store {
 
     /// Credentials of a user by id (for the TOTP step of the login flow).
     pub async fn credentials(&self, id: i64) -> Result<Credentials> {
-        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
-        Ok(self.row_to_user(&row).await?.1)
+        Ok(self.user_by_id(id).await?.1)
     }
 
     /// Every user whose binding lies within `within` (for administrators).

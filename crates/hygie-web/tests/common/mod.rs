@@ -180,7 +180,7 @@ pub async fn seed(app: &App) -> Seed {
         app.store
             .record_alerts(
                 &f.id,
-                &[hygie_store::AlertRecord {
+                &[hygie_core::Alert {
                     id: format!("alert-{}", f.id),
                     rule_id: "sigma-1".into(),
                     title: format!("Suspicious logon at {}", f.id),
@@ -193,7 +193,6 @@ pub async fn seed(app: &App) -> Seed {
                     source: "evtx".into(),
                     fields: vec![],
                     count: 1,
-                    incident: None,
                 }],
                 &actor,
             )

@@ -6,6 +6,7 @@
 //! defines its rules and findings with; [`check`] the run the store keeps.
 //! Architecture invariant: this crate depends on no other workspace crate and performs no I/O.
 
+pub mod alert;
 pub mod catalog;
 pub mod check;
 pub mod declaration;
@@ -16,6 +17,7 @@ pub mod region;
 pub mod rule;
 pub mod text;
 
+pub use alert::Alert;
 pub use catalog::{
     Catalog, Framework, FrameworkEntry, Measure, MeasureId, Principle, SourceRef, Verification,
 };

@@ -6,68 +6,44 @@ use crate::event::LogEvent;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
-/// One alert (possibly standing for several matches).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Alert {
-    /// Stable id: hash of rule, host, first event time and first record.
-    pub id: String,
-    pub rule_id: String,
-    pub title: String,
-    pub level: String,
-    /// ATT&CK tags of the rule (`attack.*`).
-    pub tags: Vec<String>,
-    /// Time of the first matching event, as written by the source.
-    pub time: Option<String>,
-    /// Time of the last matching event aggregated into this alert.
-    pub last_time: Option<String>,
-    pub host: Option<String>,
-    /// Record id of the first matching event.
-    pub record_id: u64,
-    /// File or listener the first event came from.
-    pub source: String,
-    /// Fields that made the rule match on the first event.
-    pub fields: Vec<(String, String)>,
-    /// Number of matches aggregated.
-    pub count: u64,
-}
+/// The alert type is the domain's (`hygie_core::Alert`), so the store keeps what detection makes.
+pub use hygie_core::Alert;
 
-impl Alert {
-    /// The alert for one rule match on one event.
-    pub fn from_match(m: RuleMatch, event: &LogEvent) -> Self {
-        let time = event.time();
-        let host = event.host();
-        let record_id = event.record_id();
-        let source = event.origin.source.to_string();
-        let mut h = Sha256::new();
-        for part in [
-            m.rule_id.as_str(),
-            host.as_deref().unwrap_or(""),
-            time.as_deref().unwrap_or(""),
-            source.as_str(),
-        ] {
-            h.update(part.as_bytes());
-            h.update([0x1f]);
-        }
-        h.update(record_id.to_le_bytes());
-        let id = hex::encode(&h.finalize()[..12]);
-        Alert {
-            id,
-            rule_id: m.rule_id,
-            title: m.title,
-            level: m.level,
-            tags: m
-                .tags
-                .into_iter()
-                .filter(|t| t.starts_with("attack."))
-                .collect(),
-            last_time: time.clone(),
-            time,
-            host,
-            record_id,
-            source,
-            fields: m.fields,
-            count: 1,
-        }
+/// The alert for one rule match on one event.
+pub fn alert_of(m: RuleMatch, event: &LogEvent) -> Alert {
+    let time = event.time();
+    let host = event.host();
+    let record_id = event.record_id();
+    let source = event.origin.source.to_string();
+    let mut h = Sha256::new();
+    for part in [
+        m.rule_id.as_str(),
+        host.as_deref().unwrap_or(""),
+        time.as_deref().unwrap_or(""),
+        source.as_str(),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0x1f]);
+    }
+    h.update(record_id.to_le_bytes());
+    let id = hex::encode(&h.finalize()[..12]);
+    Alert {
+        id,
+        rule_id: m.rule_id,
+        title: m.title,
+        level: m.level,
+        tags: m
+            .tags
+            .into_iter()
+            .filter(|t| t.starts_with("attack."))
+            .collect(),
+        last_time: time.clone(),
+        time,
+        host,
+        record_id,
+        source,
+        fields: m.fields,
+        count: 1,
     }
 }
 

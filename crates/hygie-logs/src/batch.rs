@@ -4,7 +4,7 @@
 //! bounded by the work in flight rather than by input size.
 
 use crate::read::{EvtxFile, Format, InputError, read_file};
-use hygie_detect::{Aggregator, Alert, Detector, RouteCache};
+use hygie_detect::{Aggregator, Alert, Detector, RouteCache, alert_of};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
@@ -53,7 +53,7 @@ fn detect(
         .matches
         .fetch_add(matches.len() as u64, Ordering::Relaxed);
     for m in matches {
-        pending.push(Alert::from_match(m, event));
+        pending.push(alert_of(m, event));
     }
     if pending.len() >= BATCH {
         // A closed receiver only means the consumer stopped early.

@@ -17,7 +17,7 @@
 use crate::read::json_text_to_event;
 use crate::syslog::parse_line;
 use hygie_detect::alert::Pushed;
-use hygie_detect::{Aggregator, Alert, Detector, LogEvent, RouteCache};
+use hygie_detect::{Aggregator, Alert, Detector, LogEvent, RouteCache, alert_of};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -577,7 +577,7 @@ impl Ingest {
                         let mut alerts = Vec::new();
                         for ev in &batch {
                             for m in det.evaluate(ev, &mut cache) {
-                                alerts.push(Alert::from_match(m, ev));
+                                alerts.push(alert_of(m, ev));
                             }
                         }
                         stats

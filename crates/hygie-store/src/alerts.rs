@@ -4,26 +4,35 @@
 use crate::journal::{Actor, append};
 use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us};
-use hygie_core::Finess;
+use hygie_core::{Alert, Finess};
 use sqlx::Row;
 
-/// An alert as stored (plain data; built from `hygie_detect::Alert` by callers).
+/// An alert as stored: the detection's alert (`hygie_core::Alert`, what `record_alerts` takes)
+/// and the incident it was linked to, if any. It reads as the alert it holds (`Deref`), so views
+/// and exports name the alert's fields directly; its JSON is the alert's with `incident` added.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AlertRecord {
-    pub id: String,
-    pub rule_id: String,
-    pub title: String,
-    pub level: String,
-    pub tags: Vec<String>,
-    pub time: Option<String>,
-    pub last_time: Option<String>,
-    pub host: Option<String>,
-    pub record_id: u64,
-    pub source: String,
-    pub fields: Vec<(String, String)>,
-    pub count: u64,
+    #[serde(flatten)]
+    pub alert: Alert,
     #[serde(default)]
     pub incident: Option<String>,
+}
+
+impl std::ops::Deref for AlertRecord {
+    type Target = Alert;
+    fn deref(&self) -> &Alert {
+        &self.alert
+    }
+}
+
+/// A new alert, not linked to an incident yet.
+impl From<Alert> for AlertRecord {
+    fn from(alert: Alert) -> Self {
+        AlertRecord {
+            alert,
+            incident: None,
+        }
+    }
 }
 
 impl Store {
@@ -32,7 +41,7 @@ impl Store {
     pub async fn record_alerts(
         &self,
         facility: &Finess,
-        alerts: &[AlertRecord],
+        alerts: &[Alert],
         actor: &Actor,
     ) -> Result<usize> {
         if alerts.is_empty() {
@@ -155,7 +164,7 @@ fn row_to_alert(r: &sqlx::any::AnyRow) -> Result<AlertRecord> {
     let fields: String = r.try_get("fields")?;
     let record_id: i64 = r.try_get("record_id")?;
     let count: i64 = r.try_get("count")?;
-    Ok(AlertRecord {
+    let alert = Alert {
         id: r.try_get("id")?,
         rule_id: r.try_get("rule_id")?,
         title: r.try_get("title")?,
@@ -168,6 +177,9 @@ fn row_to_alert(r: &sqlx::any::AnyRow) -> Result<AlertRecord> {
         source: r.try_get("source")?,
         fields: serde_json::from_str(&fields).map_err(|e| corrupt("fields", e))?,
         count: u64::try_from(count).unwrap_or(0),
+    };
+    Ok(AlertRecord {
+        alert,
         incident: r.try_get("incident")?,
     })
 }

@@ -67,11 +67,7 @@ impl Store {
     ) -> Result<usize> {
         self.write(|tx| {
             Box::pin(async move {
-                ensure_facility(tx, facility).await?;
-                sqlx::query("DELETE FROM gov_people WHERE facility = $1")
-                    .bind(facility.as_str())
-                    .execute(&mut **tx)
-                    .await?;
+                clear_register(tx, facility, "gov_people").await?;
                 for p in people {
                     sqlx::query("INSERT INTO gov_people (facility, id, name, function, department, reports_to, email) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                         .bind(facility.as_str())
@@ -479,11 +475,7 @@ impl Store {
         let content = &content;
         self.write(|tx| {
             Box::pin(async move {
-                ensure_facility(tx, facility).await?;
-                sqlx::query("DELETE FROM risk_registers WHERE facility = $1")
-                    .bind(facility.as_str())
-                    .execute(&mut **tx)
-                    .await?;
+                clear_register(tx, facility, "risk_registers").await?;
                 sqlx::query(
                     "INSERT INTO risk_registers (facility, content, imported_us) VALUES ($1, $2, $3)",
                 )
@@ -556,6 +548,21 @@ impl Store {
         )
         .await
     }
+}
+
+/// The start of an import that replaces a facility's whole register (the file is the full list):
+/// the facility must exist, and its rows in `table` go.
+async fn clear_register(
+    tx: &mut WriteTx<'_>,
+    facility: &Finess,
+    table: &'static str,
+) -> Result<()> {
+    ensure_facility(tx, facility).await?;
+    sqlx::query(&format!("DELETE FROM {table} WHERE facility = $1"))
+        .bind(facility.as_str())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 async fn insert_review(

@@ -93,14 +93,7 @@ impl Store {
                 let Some(build) = build else {
                     return Err(StoreError::Invalid("incident creation tried twice".into()));
                 };
-                let exists: Option<String> =
-                    sqlx::query_scalar("SELECT finess FROM facilities WHERE finess = $1")
-                        .bind(facility.as_str())
-                        .fetch_optional(&mut **tx)
-                        .await?;
-                if exists.is_none() {
-                    return Err(StoreError::NotFound(format!("facility {facility}")));
-                }
+                crate::rows::ensure_facility(tx, facility).await?;
                 let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents")
                     .fetch_one(&mut **tx)
                     .await?;

@@ -35,7 +35,32 @@ pub(crate) fn declaration_from_row(r: &sqlx::any::AnyRow) -> Result<(MeasureId, 
     ))
 }
 
+/// A value bound to a bookkeeping statement (`Store::bookkeeping`).
+#[derive(Clone, Copy)]
+pub(crate) enum Bind<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
 impl crate::Store {
+    /// One statement through the write path, not journalled: bookkeeping of the login flow and
+    /// of sessions, where the caller says why no entry is due. Returns the rows it changed.
+    pub(crate) async fn bookkeeping(&self, sql: &str, binds: &[Bind<'_>]) -> Result<u64> {
+        self.write(|tx| {
+            Box::pin(async move {
+                let mut q = sqlx::query(sql);
+                for b in binds {
+                    q = match *b {
+                        Bind::Int(i) => q.bind(i),
+                        Bind::Text(t) => q.bind(t),
+                    };
+                }
+                Ok(q.execute(&mut **tx).await?.rows_affected())
+            })
+        })
+        .await
+    }
+
     /// Run a query whose only parameter (`$1`) is the owner's key (a facility, a campaign) and
     /// decode each row: the shape of every register read.
     pub(crate) async fn rows_of<T>(
@@ -47,20 +72,46 @@ impl crate::Store {
         let rows = sqlx::query(sql).bind(key).fetch_all(&self.pool).await?;
         rows.iter().map(decode).collect()
     }
+
+    /// As `rows_of`, for a facility's rows about one measure or all: `$1` is the facility, `$2`
+    /// the measure or `''` for all (the query says `($2 = '' OR measure = $2)`).
+    pub(crate) async fn measure_rows_of<T>(
+        &self,
+        sql: &str,
+        facility: &Finess,
+        measure: Option<&MeasureId>,
+        decode: impl Fn(&sqlx::any::AnyRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let rows = sqlx::query(sql)
+            .bind(facility.as_str())
+            .bind(measure.map_or("", |m| m.as_str()))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(decode).collect()
+    }
 }
 
-pub(crate) async fn ensure_facility(
+pub(crate) async fn facility_exists(
     conn: &mut sqlx::AnyConnection,
     facility: &Finess,
-) -> Result<()> {
-    let exists: Option<String> =
+) -> Result<bool> {
+    let found: Option<String> =
         sqlx::query_scalar("SELECT finess FROM facilities WHERE finess = $1")
             .bind(facility.as_str())
             .fetch_optional(conn)
             .await?;
-    match exists {
-        Some(_) => Ok(()),
-        None => Err(StoreError::NotFound(format!("facility {facility}"))),
+    Ok(found.is_some())
+}
+
+/// Go on only if the facility is registered (every write about one starts here).
+pub(crate) async fn ensure_facility(
+    conn: &mut sqlx::AnyConnection,
+    facility: &Finess,
+) -> Result<()> {
+    if facility_exists(conn, facility).await? {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound(format!("facility {facility}")))
     }
 }
 

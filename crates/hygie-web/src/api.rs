@@ -1,98 +1,61 @@
 //! The JSON API under `/api/v1`. Every handler reads and writes through `Store::scoped`.
-//! Cookie-authenticated state changes need the `X-CSRF-Token` header; bearer tokens do not.
+//! Cookie-authenticated state changes need the `X-CSRF-Token` header (the `Changing` extractor);
+//! bearer tokens do not. Handlers about one facility take `AtFacility` (`crate::scope`).
 
+use crate::scope::{AtFacility, finess};
 use crate::{AppState, Caller, WebError, auth};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use hygie_core::{DeclaredStatus, Finess, MeasureId, Region};
+use hygie_core::{DeclaredStatus, MeasureId, Region};
 use hygie_store::{JournalCheck, TokenAccess};
 use serde::Deserialize;
 
-/// Every route of the API (method, path as in the OpenAPI document). A test checks that each is
-/// routed and documented.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/api/v1/openapi.json"),
-    ("get", "/api/v1/me"),
-    ("get", "/api/v1/facilities"),
-    ("get", "/api/v1/facilities/{finess}"),
-    ("get", "/api/v1/facilities/{finess}/status"),
-    ("get", "/api/v1/facilities/{finess}/measures/{measure}"),
-    (
-        "post",
-        "/api/v1/facilities/{finess}/measures/{measure}/declarations",
-    ),
-    (
-        "get",
-        "/api/v1/facilities/{finess}/measures/{measure}/evidence",
-    ),
-    (
-        "post",
-        "/api/v1/facilities/{finess}/measures/{measure}/evidence",
-    ),
-    ("get", "/api/v1/facilities/{finess}/evidence/{sha256}"),
-    ("get", "/api/v1/facilities/{finess}/audits"),
-    ("get", "/api/v1/facilities/{finess}/audits/{run}"),
-    ("get", "/api/v1/facilities/{finess}/alerts"),
-    ("get", "/api/v1/facilities/{finess}/incidents"),
-    ("get", "/api/v1/facilities/{finess}/incidents/{incident}"),
-    (
-        "get",
-        "/api/v1/facilities/{finess}/incidents/{incident}/drafts/{duty}",
-    ),
-    ("get", "/api/v1/regions/{region}/status"),
-    ("get", "/api/v1/journal/verify"),
-    ("get", "/api/v1/tokens"),
-    ("post", "/api/v1/tokens"),
-    ("delete", "/api/v1/tokens/{id}"),
-];
+/// Declares every route of the API once: `ROUTES` (method, path as in the OpenAPI document; a
+/// test checks that each is routed and documented) and the router, from the same lines.
+macro_rules! api_routes {
+    ($($method:ident $path:literal => $handler:path;)*) => {
+        /// Every route of the API (method, path as in the OpenAPI document).
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), concat!("/api/v1", $path))),*];
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(crate::openapi::document))
-        .route("/me", get(me))
-        .route("/facilities", get(facilities))
-        .route("/facilities/{finess}", get(facility))
-        .route("/facilities/{finess}/status", get(status))
-        .route("/facilities/{finess}/measures/{measure}", get(measure))
-        .route(
-            "/facilities/{finess}/measures/{measure}/declarations",
-            post(declare),
-        )
-        .route(
-            "/facilities/{finess}/measures/{measure}/evidence",
-            get(evidence_list).post(evidence_upload),
-        )
-        .route(
-            "/facilities/{finess}/evidence/{sha256}",
-            get(evidence_download),
-        )
-        .route("/facilities/{finess}/audits", get(audits))
-        .route("/facilities/{finess}/audits/{run}", get(audit))
-        .route("/facilities/{finess}/alerts", get(alerts))
-        .route("/facilities/{finess}/incidents", get(incidents))
-        .route("/facilities/{finess}/incidents/{incident}", get(incident))
-        .route(
-            "/facilities/{finess}/incidents/{incident}/drafts/{duty}",
-            get(incident_draft),
-        )
-        .route("/regions/{region}/status", get(region_status))
-        .route("/journal/verify", get(journal_verify))
-        .route("/tokens", get(tokens).post(token_create))
-        .route("/tokens/{id}", delete(token_revoke))
+        pub fn routes() -> Router<AppState> {
+            Router::new()$(.route($path, $method($handler)))*
+        }
+    };
+}
+
+api_routes! {
+    get "/openapi.json" => crate::openapi::document;
+    get "/me" => me;
+    get "/facilities" => facilities;
+    get "/facilities/{finess}" => facility;
+    get "/facilities/{finess}/status" => status;
+    get "/facilities/{finess}/measures/{measure}" => measure;
+    post "/facilities/{finess}/measures/{measure}/declarations" => declare;
+    get "/facilities/{finess}/measures/{measure}/evidence" => evidence_list;
+    post "/facilities/{finess}/measures/{measure}/evidence" => evidence_upload;
+    get "/facilities/{finess}/evidence/{sha256}" => evidence_download;
+    get "/facilities/{finess}/audits" => audits;
+    get "/facilities/{finess}/audits/{run}" => audit;
+    get "/facilities/{finess}/alerts" => alerts;
+    get "/facilities/{finess}/incidents" => incidents;
+    get "/facilities/{finess}/incidents/{incident}" => incident;
+    get "/facilities/{finess}/incidents/{incident}/drafts/{duty}" => incident_draft;
+    get "/regions/{region}/status" => region_status;
+    get "/journal/verify" => journal_verify;
+    get "/tokens" => tokens;
+    post "/tokens" => token_create;
+    delete "/tokens/{id}" => token_revoke;
 }
 
 /// Today in France's calendar.
 pub fn today() -> jiff::civil::Date {
     let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
     jiff::Timestamp::now().to_zoned(tz).date()
-}
-
-pub(crate) fn finess(s: &str) -> Result<Finess, WebError> {
-    Finess::parse(s).map_err(|_| WebError::NotFound(format!("facility {s}")))
 }
 
 pub(crate) fn measure_id(st: &AppState, s: &str) -> Result<MeasureId, WebError> {
@@ -106,8 +69,25 @@ pub(crate) fn region(s: &str) -> Result<Region, WebError> {
     Region::parse(s).map_err(|_| WebError::NotFound(format!("region {s}")))
 }
 
-fn csrf_header(h: &HeaderMap) -> Option<&str> {
-    h.get("x-csrf-token").and_then(|v| v.to_str().ok())
+/// A caller whose state-changing request passed the CSRF check: a session must send its token in
+/// the `X-CSRF-Token` header; a bearer token carries no ambient credential and needs none.
+pub(crate) struct Changing(Caller);
+
+impl FromRequestParts<AppState> for Changing {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, WebError> {
+        let c = Caller::from_request_parts(parts, st).await?;
+        let header = parts.headers.get("x-csrf-token");
+        c.check_csrf(header.and_then(|v| v.to_str().ok()))?;
+        Ok(Changing(c))
+    }
+}
+
+impl AsRef<Caller> for Changing {
+    fn as_ref(&self) -> &Caller {
+        &self.0
+    }
 }
 
 async fn me(c: Caller) -> Json<serde_json::Value> {
@@ -125,13 +105,8 @@ async fn facilities(State(st): State<AppState>, c: Caller) -> Result<Response, W
     Ok(Json(list).into_response())
 }
 
-async fn facility(
-    State(st): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, WebError> {
-    let f = st.scoped(&c).facility(&finess(&id)?).await?;
-    Ok(Json(f).into_response())
+async fn facility(at: AtFacility<Caller>) -> Result<Response, WebError> {
+    Ok(Json(at.facility().await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -146,31 +121,24 @@ pub(crate) fn as_of(q: &AsOf) -> Result<jiff::civil::Date, WebError> {
     }
 }
 
-async fn status(
-    State(st): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-    Query(q): Query<AsOf>,
-) -> Result<Response, WebError> {
-    let s = st
-        .scoped(&c)
-        .facility_status(st.catalog(), &finess(&id)?, as_of(&q)?)
+async fn status(at: AtFacility<Caller>, Query(q): Query<AsOf>) -> Result<Response, WebError> {
+    let s = at
+        .scoped()
+        .facility_status(at.catalog(), &at.id, as_of(&q)?)
         .await?;
     Ok(Json(s).into_response())
 }
 
 async fn measure(
-    State(st): State<AppState>,
-    c: Caller,
-    Path((id, m)): Path<(String, String)>,
+    at: AtFacility<Caller>,
+    Path((_, m)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    let id = finess(&id)?;
-    let m = measure_id(&st, &m)?;
-    let scoped = st.scoped(&c);
-    let status = scoped.facility_status(st.catalog(), &id, today()).await?;
+    let (id, m) = (&at.id, measure_id(&at.st, &m)?);
+    let scoped = at.scoped();
+    let status = scoped.facility_status(at.catalog(), id, today()).await?;
     let state = status.measures.iter().find(|s| s.id == m);
-    let history = scoped.declaration_history(&id, Some(&m)).await?;
-    let evidence = scoped.evidence(&id, Some(&m)).await?;
+    let history = scoped.declaration_history(id, Some(&m)).await?;
+    let evidence = scoped.evidence(id, Some(&m)).await?;
     let history: Vec<_> = history
         .iter()
         .map(|r| {
@@ -179,7 +147,7 @@ async fn measure(
         })
         .collect();
     Ok(Json(serde_json::json!({
-        "facility": id, "measure": st.catalog().measure(&m), "state": state,
+        "facility": id, "measure": at.catalog().measure(&m), "state": state,
         "history": history, "evidence": evidence,
     }))
     .into_response())
@@ -194,31 +162,25 @@ struct DeclareBody {
 }
 
 async fn declare(
-    State(st): State<AppState>,
-    c: Caller,
-    headers: HeaderMap,
-    Path((id, m)): Path<(String, String)>,
+    at: AtFacility<Changing>,
+    Path((_, m)): Path<(String, String)>,
     Json(b): Json<DeclareBody>,
 ) -> Result<Response, WebError> {
-    c.check_csrf(csrf_header(&headers))?;
-    let id = finess(&id)?;
-    let m = measure_id(&st, &m)?;
+    let m = measure_id(&at.st, &m)?;
     let status = DeclaredStatus::parse(&b.status, b.justification.as_deref())?;
-    let seq = st
-        .scoped(&c)
-        .declare(&id, &m, &status, b.owner.as_deref(), b.note.as_deref())
+    let seq = at
+        .scoped()
+        .declare(&at.id, &m, &status, b.owner.as_deref(), b.note.as_deref())
         .await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "seq": seq }))).into_response())
 }
 
 async fn evidence_list(
-    State(st): State<AppState>,
-    c: Caller,
-    Path((id, m)): Path<(String, String)>,
+    at: AtFacility<Caller>,
+    Path((_, m)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    let id = finess(&id)?;
-    let m = measure_id(&st, &m)?;
-    let e = st.scoped(&c).evidence(&id, Some(&m)).await?;
+    let m = measure_id(&at.st, &m)?;
+    let e = at.scoped().evidence(&at.id, Some(&m)).await?;
     Ok(Json(e).into_response())
 }
 
@@ -244,23 +206,19 @@ pub(crate) fn clean_file_name(s: &str) -> Result<String, WebError> {
 }
 
 async fn evidence_upload(
-    State(st): State<AppState>,
-    c: Caller,
-    headers: HeaderMap,
-    Path((id, m)): Path<(String, String)>,
+    at: AtFacility<Changing>,
+    Path((_, m)): Path<(String, String)>,
     Query(q): Query<Upload>,
     body: Bytes,
 ) -> Result<Response, WebError> {
-    c.check_csrf(csrf_header(&headers))?;
-    let id = finess(&id)?;
-    let m = measure_id(&st, &m)?;
+    let m = measure_id(&at.st, &m)?;
     let name = clean_file_name(q.file_name.as_deref().unwrap_or(""))?;
     if body.is_empty() {
         return Err(WebError::Invalid("the evidence file is empty".into()));
     }
-    let item = st
-        .scoped(&c)
-        .add_evidence_file(&id, &m, &name, &body)
+    let item = at
+        .scoped()
+        .add_evidence_file(&at.id, &m, &name, &body)
         .await?;
     Ok((StatusCode::CREATED, Json(item)).into_response())
 }
@@ -291,50 +249,55 @@ pub(crate) fn download(name: &str, content: Vec<u8>) -> Response {
 }
 
 async fn evidence_download(
-    State(st): State<AppState>,
-    c: Caller,
-    Path((id, sha)): Path<(String, String)>,
+    at: AtFacility<Caller>,
+    Path((_, sha)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    let id = finess(&id)?;
-    let (name, content) = st.scoped(&c).evidence_file(&id, &sha).await?;
+    let (name, content) = at.scoped().evidence_file(&at.id, &sha).await?;
     Ok(download(&name, content))
 }
 
-async fn audits(
-    State(st): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, WebError> {
-    let list = st.scoped(&c).check_run_list(&finess(&id)?).await?;
+async fn audits(at: AtFacility<Caller>) -> Result<Response, WebError> {
+    let list = at.scoped().check_run_list(&at.id).await?;
     Ok(Json(list).into_response())
 }
 
 /// One audit with its findings (the failed rules first).
 async fn audit(
-    State(st): State<AppState>,
-    c: Caller,
-    Path((id, run)): Path<(String, String)>,
+    at: AtFacility<Caller>,
+    Path((_, run)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    let mut run = st.scoped(&c).check_run(&finess(&id)?, &run).await?;
+    let mut run = at.scoped().check_run(&at.id, &run).await?;
+    failed_first(&mut run);
+    Ok(Json(run).into_response())
+}
+
+/// Order a run's results for reading: the failed rules first, the most severe first.
+pub(crate) fn failed_first(run: &mut hygie_core::CheckRun) {
     run.results.sort_by_key(|r| {
         (
             r.outcome != hygie_core::RuleOutcome::Fail,
             std::cmp::Reverse(r.severity),
         )
     });
-    Ok(Json(run).into_response())
 }
 
 /// Alerts shown at most (newest first).
 pub(crate) const ALERTS_SHOWN: i64 = 500;
 
-async fn alerts(
-    State(st): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, WebError> {
-    let list = st.scoped(&c).alerts(&finess(&id)?, ALERTS_SHOWN).await?;
+async fn alerts(at: AtFacility<Caller>) -> Result<Response, WebError> {
+    let list = at.scoped().alerts(&at.id, ALERTS_SHOWN).await?;
     Ok(Json(list).into_response())
+}
+
+/// The next unmet deadline among an incident's obligations: when, and which duty.
+pub(crate) fn next_due(
+    obligations: &[hygie_incident::Obligation],
+) -> Option<(jiff::Timestamp, hygie_incident::Duty)> {
+    obligations
+        .iter()
+        .filter(|o| o.unmet())
+        .filter_map(|o| o.due.as_ref().map(|d| (d.timestamp(), o.duty)))
+        .min()
 }
 
 /// An incident's summary line: status, awareness, and its clocks now.
@@ -342,12 +305,8 @@ pub(crate) fn incident_line(
     inc: &hygie_incident::Incident,
     now: jiff::Timestamp,
 ) -> Result<serde_json::Value, WebError> {
-    let obligations = inc.obligations(now).map_err(invalid)?;
-    let next = obligations
-        .iter()
-        .filter(|o| o.unmet())
-        .filter_map(|o| o.due.as_ref().map(|d| (d.timestamp(), o.duty)))
-        .min();
+    let obligations = inc.obligations(now)?;
+    let next = next_due(&obligations);
     Ok(serde_json::json!({
         "id": inc.id,
         "title": inc.facts.title,
@@ -361,16 +320,8 @@ pub(crate) fn incident_line(
     }))
 }
 
-fn invalid(e: hygie_incident::IncidentError) -> WebError {
-    WebError::Invalid(e.to_string())
-}
-
-async fn incidents(
-    State(st): State<AppState>,
-    c: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, WebError> {
-    let list = st.scoped(&c).incidents(&finess(&id)?).await?;
+async fn incidents(at: AtFacility<Caller>) -> Result<Response, WebError> {
+    let list = at.scoped().incidents(&at.id).await?;
     let now = jiff::Timestamp::now();
     let lines = list
         .iter()
@@ -381,17 +332,15 @@ async fn incidents(
 
 /// An incident with its obligations (deadlines, remaining time) and the drafts available.
 async fn incident(
-    State(st): State<AppState>,
-    c: Caller,
-    Path((id, inc)): Path<(String, String)>,
+    at: AtFacility<Caller>,
+    Path((_, inc)): Path<(String, String)>,
     Query(q): Query<LangQuery>,
 ) -> Result<Response, WebError> {
-    let inc = st.scoped(&c).incident(&finess(&id)?, &inc).await?;
+    let inc = at.scoped().incident(&at.id, &inc).await?;
     let now = jiff::Timestamp::now();
-    let lang = lang_of(&q, c.lang);
+    let lang = lang_of(&q, at.lang());
     let obligations: Vec<serde_json::Value> = inc
-        .obligations(now)
-        .map_err(invalid)?
+        .obligations(now)?
         .iter()
         .map(|o| o.to_json(lang, now))
         .collect();
@@ -426,15 +375,13 @@ pub(crate) fn duty(s: &str) -> Result<hygie_incident::Duty, WebError> {
 
 /// The draft of one notification of an incident, as of now.
 async fn incident_draft(
-    State(st): State<AppState>,
-    c: Caller,
-    Path((id, inc, d)): Path<(String, String, String)>,
+    at: AtFacility<Caller>,
+    Path((_, inc, d)): Path<(String, String, String)>,
     Query(q): Query<LangQuery>,
 ) -> Result<Response, WebError> {
-    let inc = st.scoped(&c).incident(&finess(&id)?, &inc).await?;
-    let draft =
-        hygie_incident::draft::draft(&inc, duty(&d)?, lang_of(&q, c.lang), jiff::Timestamp::now())
-            .map_err(invalid)?;
+    let inc = at.scoped().incident(&at.id, &inc).await?;
+    let lang = lang_of(&q, at.lang());
+    let draft = hygie_incident::draft::draft(&inc, duty(&d)?, lang, jiff::Timestamp::now())?;
     Ok(Json(draft).into_response())
 }
 
@@ -472,11 +419,9 @@ struct NewToken {
 
 async fn token_create(
     State(st): State<AppState>,
-    c: Caller,
-    headers: HeaderMap,
+    Changing(c): Changing,
     Json(b): Json<NewToken>,
 ) -> Result<Response, WebError> {
-    c.check_csrf(csrf_header(&headers))?;
     let (secret, t) = create_token(&st, &c, &b.name, &b.facility, &b.access).await?;
     Ok((
         StatusCode::CREATED,
@@ -509,11 +454,9 @@ pub(crate) async fn create_token(
 
 async fn token_revoke(
     State(st): State<AppState>,
-    c: Caller,
-    headers: HeaderMap,
+    Changing(c): Changing,
     Path(id): Path<String>,
 ) -> Result<Response, WebError> {
-    c.check_csrf(csrf_header(&headers))?;
     st.scoped(&c).revoke_token(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

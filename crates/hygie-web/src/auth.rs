@@ -202,22 +202,25 @@ pub fn totp_match(secret_b32: &str, code: &str, unix: i64) -> Option<i64> {
         .find(|&step| step >= 0 && same(&format!("{:06}", hotp(&key, step as u64)), code))
 }
 
+/// Percent-encoding of everything but RFC 3986's unreserved characters (a URI component, a
+/// form value).
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 /// The otpauth:// URI an authenticator app imports.
 pub fn otpauth_uri(secret_b32: &str, username: &str) -> String {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>()
-    };
     format!(
         "otpauth://totp/Hygie:{}?secret={secret_b32}&issuer=Hygie&algorithm=SHA1&digits=6&period=30",
-        enc(username)
+        percent_encode(username)
     )
 }
 

@@ -63,6 +63,13 @@ impl From<hygie_core::InvalidValue> for WebError {
     }
 }
 
+/// An incident whose facts cannot give its obligations or drafts (a local time in a DST gap, say).
+impl From<hygie_incident::IncidentError> for WebError {
+    fn from(e: hygie_incident::IncidentError) -> Self {
+        WebError::Invalid(e.to_string())
+    }
+}
+
 impl From<crate::seal::SealError> for WebError {
     fn from(e: crate::seal::SealError) -> Self {
         WebError::Internal(e.to_string())

@@ -15,6 +15,7 @@ mod html;
 pub mod metrics;
 pub mod openapi;
 mod pages;
+mod scope;
 pub mod seal;
 mod session;
 pub mod tls;

@@ -48,16 +48,8 @@ async fn anonymous_callers_get_401_on_every_api_route_and_the_openapi_document_l
     let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(documented, hygie_web::api::ROUTES.len());
     // A wrong token is no better than none.
-    let res = app
-        .send(request(
-            "GET",
-            "/api/v1/facilities",
-            &Cred::Bearer("hyg_nope".into()),
-            None,
-            vec![],
-        ))
-        .await;
-    assert_eq!(res.status(), 401);
+    let nope = Cred::Bearer("hyg_nope".into());
+    assert_eq!(app.status(get_as("/api/v1/facilities", &nope)).await, 401);
 }
 
 #[tokio::test]
@@ -89,157 +81,77 @@ async fn health_metrics_and_security_headers() {
 
 #[tokio::test]
 async fn api_endpoints_read_and_write_with_a_ciso_session_and_tokens() {
-    let app = sqlite_app().await;
-    let s = seed(&app).await;
-    let u = facility_user(&app, "ciso", Role::Ciso, &s.own).await;
-    let (cookie, csrf) = session(&app, &u).await;
+    let (app, s, cookie, csrf) = signed_in("ciso", Role::Ciso).await;
     let c = Cred::Cookie {
         cookie: cookie.clone(),
         csrf: csrf.clone(),
     };
-    let json = |r: String| serde_json::from_str::<serde_json::Value>(&r).unwrap();
+    let own = format!("/api/v1/facilities/{}", s.own);
 
-    let me = json(
-        body_string(
-            app.send(request("GET", "/api/v1/me", &c, None, vec![]))
-                .await,
-        )
-        .await,
-    );
+    let me = app.json(get_as("/api/v1/me", &c)).await;
     assert_eq!(me["actor"], "web:ciso");
     assert_eq!(me["csrf_token"], csrf.as_str());
 
-    let f = json(
-        body_string(
-            app.send(request(
-                "GET",
-                &format!("/api/v1/facilities/{}", s.own),
-                &c,
-                None,
-                vec![],
-            ))
-            .await,
-        )
-        .await,
-    );
+    let f = app.json(get_as(&own, &c)).await;
     assert_eq!(f["name"], "CH Own");
 
-    let st = json(
-        body_string(
-            app.send(request(
-                "GET",
-                &format!("/api/v1/facilities/{}/status?as_of=2025-03-01", s.own),
-                &c,
-                None,
-                vec![],
-            ))
-            .await,
-        )
-        .await,
-    );
+    let st = app
+        .json(get_as(&format!("{own}/status?as_of=2025-03-01"), &c))
+        .await;
     assert_eq!(st["as_of"], "2025-03-01");
     assert_eq!(st["levels"].as_array().unwrap().len(), 3);
-    let bad = app
-        .send(request(
-            "GET",
-            &format!("/api/v1/facilities/{}/status?as_of=2025-02-30", s.own),
-            &c,
-            None,
-            vec![],
-        ))
-        .await;
-    assert_eq!(bad.status(), 400);
+    let bad = get_as(&format!("{own}/status?as_of=2025-02-30"), &c);
+    assert_eq!(app.status(bad).await, 400);
 
     // Declare: the status follows.
-    let res = app
-        .send(request(
-            "POST",
-            &format!("/api/v1/facilities/{}/measures/IAM-05/declarations", s.own),
-            &c,
-            Some("application/json"),
-            br#"{"status":"implemented","owner":"RSSI"}"#.to_vec(),
-        ))
+    let declare = |measure: &str, json: &str| {
+        post_json(&format!("{own}/measures/{measure}/declarations"), &c, json)
+    };
+    let res = declare("IAM-05", r#"{"status":"implemented","owner":"RSSI"}"#);
+    assert_eq!(app.status(res).await, 201);
+    let m = app
+        .json(get_as(&format!("{own}/measures/IAM-05"), &c))
         .await;
-    assert_eq!(res.status(), 201);
-    let m = json(
-        body_string(
-            app.send(request(
-                "GET",
-                &format!("/api/v1/facilities/{}/measures/IAM-05", s.own),
-                &c,
-                None,
-                vec![],
-            ))
-            .await,
-        )
-        .await,
-    );
     assert_eq!(m["state"]["status"], "implemented");
     assert_eq!(m["history"].as_array().unwrap().len(), 1);
     assert_eq!(m["history"][0]["by"], "web:ciso");
-    // not_applicable needs a justification.
-    let res = app
-        .send(request(
-            "POST",
-            &format!("/api/v1/facilities/{}/measures/IAM-05/declarations", s.own),
-            &c,
-            Some("application/json"),
-            br#"{"status":"not_applicable"}"#.to_vec(),
-        ))
-        .await;
-    assert_eq!(res.status(), 400);
-    // Unknown measure.
-    let res = app
-        .send(request(
-            "POST",
-            &format!("/api/v1/facilities/{}/measures/ZZZ-99/declarations", s.own),
-            &c,
-            Some("application/json"),
-            br#"{"status":"implemented"}"#.to_vec(),
-        ))
-        .await;
-    assert_eq!(res.status(), 404);
+    for (measure, json, status, why) in [
+        (
+            "IAM-05",
+            r#"{"status":"not_applicable"}"#,
+            400,
+            "not_applicable needs a justification",
+        ),
+        (
+            "ZZZ-99",
+            r#"{"status":"implemented"}"#,
+            404,
+            "unknown measure",
+        ),
+    ] {
+        assert_eq!(app.status(declare(measure, json)).await, status, "{why}");
+    }
 
     // Evidence upload, list, download.
-    let res = app
-        .send(request(
+    let upload = |file_name: &str, body: &[u8]| {
+        request(
             "POST",
-            &format!(
-                "/api/v1/facilities/{}/measures/IAM-05/evidence?file_name=../../etc/pass%22wd.txt",
-                s.own
-            ),
+            &format!("{own}/measures/IAM-05/evidence?file_name={file_name}"),
             &c,
             Some("application/octet-stream"),
-            b"proof".to_vec(),
-        ))
-        .await;
+            body.to_vec(),
+        )
+    };
+    let res = app.send(upload("../../etc/pass%22wd.txt", b"proof")).await;
     assert_eq!(res.status(), 201);
-    let item = json(body_string(res).await);
+    let item: serde_json::Value = serde_json::from_str(&body_string(res).await).unwrap();
     assert_eq!(item["file_name"], "passwd.txt");
     let sha = item["sha256"].as_str().unwrap().to_owned();
-    let list = json(
-        body_string(
-            app.send(request(
-                "GET",
-                &format!("/api/v1/facilities/{}/measures/IAM-05/evidence", s.own),
-                &c,
-                None,
-                vec![],
-            ))
-            .await,
-        )
-        .await,
-    );
-    assert_eq!(list.as_array().unwrap().len(), 1);
-    let dl = app
-        .send(request(
-            "GET",
-            &format!("/api/v1/facilities/{}/evidence/{sha}", s.own),
-            &c,
-            None,
-            vec![],
-        ))
+    let list = app
+        .json(get_as(&format!("{own}/measures/IAM-05/evidence"), &c))
         .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let dl = app.send(get_as(&format!("{own}/evidence/{sha}"), &c)).await;
     assert_eq!(dl.status(), 200);
     assert!(
         dl.headers()[header::CONTENT_DISPOSITION]
@@ -248,119 +160,50 @@ async fn api_endpoints_read_and_write_with_a_ciso_session_and_tokens() {
             .starts_with("attachment")
     );
     assert_eq!(body_string(dl).await, "proof");
-    let res = app
-        .send(request(
-            "POST",
-            &format!(
-                "/api/v1/facilities/{}/measures/IAM-05/evidence?file_name=x",
-                s.own
-            ),
-            &c,
-            Some("application/octet-stream"),
-            vec![],
-        ))
-        .await;
-    assert_eq!(res.status(), 400, "empty file");
+    assert_eq!(app.status(upload("x", b"")).await, 400, "empty file");
 
     // Region view limited to the own facility.
-    let r = body_string(
-        app.send(request(
-            "GET",
-            "/api/v1/regions/BRE/status",
-            &c,
-            None,
-            vec![],
-        ))
-        .await,
-    )
-    .await;
+    let r = body_string(app.send(get_as("/api/v1/regions/BRE/status", &c)).await).await;
     assert!(r.contains(s.own.as_str()) && !r.contains(s.other.as_str()));
 
     // Journal verification.
-    let v = json(
-        body_string(
-            app.send(request("GET", "/api/v1/journal/verify", &c, None, vec![]))
-                .await,
-        )
-        .await,
-    );
+    let v = app.json(get_as("/api/v1/journal/verify", &c)).await;
     assert_eq!(v["intact"], true);
 
     // Tokens: create (secret once), use, list (no secret), revoke.
     let res = app
-        .send(request(
-            "POST",
+        .send(post_json(
             "/api/v1/tokens",
             &c,
-            Some("application/json"),
-            format!(
+            &format!(
                 r#"{{"name":"backup agent","facility":"{}","access":"read"}}"#,
                 s.own
-            )
-            .into_bytes(),
+            ),
         ))
         .await;
     assert_eq!(res.status(), 201);
-    let t = json(body_string(res).await);
+    let t: serde_json::Value = serde_json::from_str(&body_string(res).await).unwrap();
     let secret = t["token"].as_str().unwrap().to_owned();
     let id = t["id"].as_str().unwrap().to_owned();
     let tc = Cred::Bearer(secret.clone());
-    assert_eq!(
-        app.send(request(
-            "GET",
-            &format!("/api/v1/facilities/{}", s.own),
-            &tc,
-            None,
-            vec![]
-        ))
-        .await
-        .status(),
-        200
-    );
+    assert_eq!(app.status(get_as(&own, &tc)).await, 200);
     // A read token cannot write.
-    let res = app
-        .send(request(
-            "POST",
-            &format!("/api/v1/facilities/{}/measures/IAM-05/declarations", s.own),
-            &tc,
-            Some("application/json"),
-            br#"{"status":"implemented"}"#.to_vec(),
-        ))
-        .await;
-    assert_eq!(res.status(), 403);
-    let list = body_string(
-        app.send(request("GET", "/api/v1/tokens", &c, None, vec![]))
-            .await,
-    )
-    .await;
+    let res = post_json(
+        &format!("{own}/measures/IAM-05/declarations"),
+        &tc,
+        r#"{"status":"implemented"}"#,
+    );
+    assert_eq!(app.status(res).await, 403);
+    let list = body_string(app.send(get_as("/api/v1/tokens", &c)).await).await;
     assert!(list.contains(&id) && !list.contains(&secret));
     let rows: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM api_tokens")
         .fetch_all(app.store.pool())
         .await
         .unwrap();
     assert!(rows.iter().all(|h| h != &secret) && rows.contains(&auth::digest(&secret)));
-    let res = app
-        .send(request(
-            "DELETE",
-            &format!("/api/v1/tokens/{id}"),
-            &c,
-            None,
-            vec![],
-        ))
-        .await;
-    assert_eq!(res.status(), 204);
-    assert_eq!(
-        app.send(request(
-            "GET",
-            &format!("/api/v1/facilities/{}", s.own),
-            &tc,
-            None,
-            vec![]
-        ))
-        .await
-        .status(),
-        401
-    );
+    let revoke = request("DELETE", &format!("/api/v1/tokens/{id}"), &c, None, vec![]);
+    assert_eq!(app.status(revoke).await, 204);
+    assert_eq!(app.status(get_as(&own, &tc)).await, 401);
 
     // Every change above is journalled under the user.
     let actions: Vec<(String, String)> = app
@@ -389,16 +232,12 @@ async fn write_token_writes_and_is_journalled_as_token() {
     let app = sqlite_app().await;
     let s = seed(&app).await;
     let t = Cred::Bearer(token(&app, &s.own, TokenAccess::Write).await);
-    let res = app
-        .send(request(
-            "POST",
-            &format!("/api/v1/facilities/{}/measures/IAM-05/declarations", s.own),
-            &t,
-            Some("application/json"),
-            br#"{"status":"in_progress"}"#.to_vec(),
-        ))
-        .await;
-    assert_eq!(res.status(), 201);
+    let res = post_json(
+        &format!("/api/v1/facilities/{}/measures/IAM-05/declarations", s.own),
+        &t,
+        r#"{"status":"in_progress"}"#,
+    );
+    assert_eq!(app.status(res).await, 201);
     let e = app.store.journal_entries(None, Some(1)).await.unwrap();
     assert!(
         e[0].actor.starts_with("token:") && e[0].actor.ends_with(":test"),
@@ -407,13 +246,7 @@ async fn write_token_writes_and_is_journalled_as_token() {
     );
     // Tokens do not open pages.
     let res = app
-        .send(request(
-            "GET",
-            &format!("/facilities/{}", s.own),
-            &t,
-            None,
-            vec![],
-        ))
+        .send(get_as(&format!("/facilities/{}", s.own), &t))
         .await;
     assert!(res.status().is_redirection());
 }

@@ -12,10 +12,7 @@ use hygie_web::auth;
 
 #[tokio::test]
 async fn csrf_missing_or_wrong_is_refused_and_changes_nothing() {
-    let app = sqlite_app().await;
-    let s = seed(&app).await;
-    let u = facility_user(&app, "ciso", Role::Ciso, &s.own).await;
-    let (cookie, csrf) = session(&app, &u).await;
+    let (app, s, cookie, csrf) = signed_in("ciso", Role::Ciso).await;
     let path = format!("/facilities/{}/measures/IAM-05/declare", s.own);
     let bodies = [
         form_body(&[("status", "implemented")]),

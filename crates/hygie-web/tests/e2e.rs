@@ -317,24 +317,7 @@ async fn browser_login_totp_upload_evidence_and_switch_language() {
     b.screenshot("03-dashboard").await;
 
     // Upload an evidence file to a level-1 measure not done yet, declaring it implemented.
-    let catalog = hygie_catalog::bundled().unwrap();
-    let st = app
-        .store
-        .facility_status(&catalog, &s.own, hygie_web::api::today())
-        .await
-        .unwrap();
-    let m = st
-        .measures
-        .iter()
-        .find(|m| {
-            // Not one a failing check holds down (the seed fails a rule of IAM-04).
-            m.level == Some(1)
-                && !m.status.is_done()
-                && m.status != hygie_core::EffectiveStatus::Failing
-        })
-        .unwrap()
-        .id
-        .clone();
+    let m = undone_level_one(&app.status_today(&s.own).await);
     let file = profile.path().join("charte-informatique.pdf");
     std::fs::write(&file, b"%PDF-1.4 charte").unwrap();
     b.go(&format!("{base}/facilities/{}/measures/{m}", s.own))

@@ -84,29 +84,9 @@ async fn pages_render_in_the_users_language_and_switch() {
 
 #[tokio::test]
 async fn evidence_upload_form_changes_level_progress() {
-    let app = sqlite_app().await;
-    let s = seed(&app).await;
-    let u = facility_user(&app, "it", Role::ItStaff, &s.own).await;
-    let (cookie, csrf) = session(&app, &u).await;
-    let catalog = hygie_catalog::bundled().unwrap();
-    let today = hygie_web::api::today();
-    let before = app
-        .store
-        .facility_status(&catalog, &s.own, today)
-        .await
-        .unwrap();
-    let m = before
-        .measures
-        .iter()
-        .find(|m| {
-            // Not one a failing check holds down (the seed fails a rule of IAM-04).
-            m.level == Some(1)
-                && !m.status.is_done()
-                && m.status != hygie_core::EffectiveStatus::Failing
-        })
-        .unwrap()
-        .id
-        .clone();
+    let (app, s, cookie, csrf) = signed_in("it", Role::ItStaff).await;
+    let before = app.status_today(&s.own).await;
+    let m = undone_level_one(&before);
     let evidence_before = app.store.evidence(&s.own, Some(&m)).await.unwrap().len();
     let boundary = "XbOuNdArY";
     let body = format!(
@@ -121,11 +101,7 @@ async fn evidence_upload_form_changes_level_progress() {
         .body(Body::from(body))
         .unwrap();
     assert_eq!(app.send(req).await.status(), 303);
-    let after = app
-        .store
-        .facility_status(&catalog, &s.own, today)
-        .await
-        .unwrap();
+    let after = app.status_today(&s.own).await;
     assert_eq!(after.levels[0].done, before.levels[0].done + 1);
     let ev = app.store.evidence(&s.own, Some(&m)).await.unwrap();
     assert_eq!(ev.len(), evidence_before + 1);
@@ -134,10 +110,7 @@ async fn evidence_upload_form_changes_level_progress() {
 
 #[tokio::test]
 async fn administrators_create_users_only_within_their_binding() {
-    let app = sqlite_app().await;
-    let s = seed(&app).await;
-    let admin = facility_user(&app, "adm", Role::Administrator, &s.own).await;
-    let (cookie, csrf) = session(&app, &admin).await;
+    let (app, s, cookie, csrf) = signed_in("adm", Role::Administrator).await;
     let create = |fac: String, role: &'static str| {
         let (cookie, csrf) = (cookie.clone(), csrf.clone());
         let app = &app;
@@ -171,10 +144,7 @@ async fn administrators_create_users_only_within_their_binding() {
 /// notifications: API and pages, in both languages.
 #[tokio::test]
 async fn audits_alerts_incidents_and_drafts() {
-    let app = sqlite_app().await;
-    let s = seed(&app).await;
-    let u = facility_user(&app, "rssi", Role::Ciso, &s.own).await;
-    let (cookie, csrf) = session(&app, &u).await;
+    let (app, s, cookie, csrf) = signed_in("rssi", Role::Ciso).await;
     let cred = Cred::Cookie { cookie, csrf };
     let fetch = |path: String| {
         let cred = cred.clone();

@@ -128,24 +128,6 @@ pub async fn rules(ctx: &Ctx, cmd: RulesCmd) -> anyhow::Result<u8> {
     Ok(if loaded == 0 { exit::INVALID } else { exit::OK })
 }
 
-pub(crate) fn to_record(a: Alert) -> AlertRecord {
-    AlertRecord {
-        id: a.id,
-        rule_id: a.rule_id,
-        title: a.title,
-        level: a.level,
-        tags: a.tags,
-        time: a.time,
-        last_time: a.last_time,
-        host: a.host,
-        record_id: a.record_id,
-        source: a.source,
-        fields: a.fields,
-        count: a.count,
-        incident: None,
-    }
-}
-
 fn alert_json(a: &AlertRecord) -> serde_json::Value {
     let fields: serde_json::Map<String, serde_json::Value> = a
         .fields
@@ -299,7 +281,7 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
     let total = files.len();
     let handle = tokio::runtime::Handle::current();
     let actor = Actor::cli();
-    let mut pending: Vec<AlertRecord> = Vec::new();
+    let mut pending: Vec<Alert> = Vec::new();
     let mut store_err: Option<anyhow::Error> = None;
     let mut print_err: Option<anyhow::Error> = None;
     let mut stored = 0usize;
@@ -323,8 +305,7 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
             // A batch the store refused (after its own retries) is kept, reported at once and
             // written with the next one; what is still unsaved at the end fails the command.
             let flush_at = std::cell::Cell::new(FLUSH_EVERY);
-            let mut flush = |pending: &mut Vec<AlertRecord>,
-                             store_err: &mut Option<anyhow::Error>| {
+            let mut flush = |pending: &mut Vec<Alert>, store_err: &mut Option<anyhow::Error>| {
                 let (Some(store), Some(f)) = (&store, &facility) else {
                     pending.clear();
                     return;
@@ -356,13 +337,13 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
                 a.window,
                 &progress,
                 &mut |alert| {
-                    let rec = to_record(alert);
+                    let rec = AlertRecord::from(alert);
                     if print_err.is_none()
                         && let Err(e) = printer.print(&rec)
                     {
                         print_err = Some(e);
                     }
-                    pending.push(rec);
+                    pending.push(rec.alert);
                     if pending.len() >= flush_at.get() {
                         flush(&mut pending, &mut store_err);
                     }

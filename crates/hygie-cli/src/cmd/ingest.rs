@@ -2,7 +2,7 @@
 //! listeners into a facility's alerts (issue 5).
 
 use super::Ctx;
-use super::detect::{load_detector, to_record};
+use super::detect::load_detector;
 use crate::exit;
 use crate::output::{self, Format};
 use clap::Args;
@@ -48,7 +48,7 @@ impl AlertSink for StoreSink {
             let records: Vec<_> = updates
                 .iter()
                 .map(|u| match u {
-                    Pushed::Opened(a) | Pushed::Repeated(a) => to_record(a.clone()),
+                    Pushed::Opened(a) | Pushed::Repeated(a) => a.clone(),
                 })
                 .collect();
             self.store

@@ -68,6 +68,15 @@ fn forbidden(what: &str) -> StoreError {
     StoreError::Forbidden(what.to_owned())
 }
 
+/// Go on only if the caller's role grants it; else refuse with `refusal`.
+fn granted(grant: bool, refusal: &str) -> Result<()> {
+    if grant {
+        Ok(())
+    } else {
+        Err(forbidden(refusal))
+    }
+}
+
 impl Store {
     /// The sequence number of the last journal entry: every change moves it, so it versions
     /// caches of derived views.
@@ -289,11 +298,19 @@ impl<'a> Scoped<'a> {
     }
 
     fn check_write(&self) -> Result<()> {
-        if self.access.write {
-            Ok(())
-        } else {
-            Err(forbidden("this account may not change a facility's plan"))
-        }
+        granted(
+            self.access.write,
+            "this account may not change a facility's plan",
+        )
+    }
+    fn check_journal(&self) -> Result<()> {
+        granted(self.access.journal, "this account may not read the journal")
+    }
+    fn check_tokens(&self) -> Result<()> {
+        granted(self.access.tokens, "this account may not manage API tokens")
+    }
+    fn check_users(&self) -> Result<()> {
+        granted(self.access.users, "only administrators manage users")
     }
 
     pub async fn declare(
@@ -328,9 +345,7 @@ impl<'a> Scoped<'a> {
     /// Journal entries about the facilities in scope (everything for the installation), newest
     /// last, at most `limit`.
     pub async fn journal_entries(&self, limit: i64) -> Result<Vec<JournalEntry>> {
-        if !self.access.journal {
-            return Err(forbidden("this account may not read the journal"));
-        }
+        self.check_journal()?;
         match &self.access.binding {
             Binding::Installation => self.store.journal_entries(None, Some(limit)).await,
             Binding::Region { region } => {
@@ -348,17 +363,13 @@ impl<'a> Scoped<'a> {
 
     /// Verify the whole chain. The answer holds counts and hashes only, no content.
     pub async fn verify_journal(&self) -> Result<crate::JournalCheck> {
-        if !self.access.journal {
-            return Err(forbidden("this account may not read the journal"));
-        }
+        self.check_journal()?;
         self.store.verify_journal().await
     }
 
     /// API tokens of the facilities in scope.
     pub async fn tokens(&self) -> Result<Vec<ApiToken>> {
-        if !self.access.tokens {
-            return Err(forbidden("this account may not manage API tokens"));
-        }
+        self.check_tokens()?;
         match &self.access.binding {
             Binding::Installation => self.store.tokens(None).await,
             _ => {
@@ -376,18 +387,14 @@ impl<'a> Scoped<'a> {
         token_hash: &str,
     ) -> Result<ApiToken> {
         self.facility(facility).await?;
-        if !self.access.tokens {
-            return Err(forbidden("this account may not manage API tokens"));
-        }
+        self.check_tokens()?;
         self.store
             .create_token(name, facility, access, token_hash, &self.access.actor())
             .await
     }
 
     pub async fn revoke_token(&self, id: &str) -> Result<()> {
-        if !self.access.tokens {
-            return Err(forbidden("this account may not manage API tokens"));
-        }
+        self.check_tokens()?;
         let t = self.store.token(id).await?;
         self.facility(&t.facility)
             .await
@@ -397,17 +404,13 @@ impl<'a> Scoped<'a> {
 
     /// Users whose binding lies within the caller's (administrators only).
     pub async fn users(&self) -> Result<Vec<User>> {
-        if !self.access.users {
-            return Err(forbidden("only administrators manage users"));
-        }
+        self.check_users()?;
         self.store.users_within(&self.access.binding).await
     }
 
     /// Create a user within the caller's binding (administrators only).
     pub async fn create_user(&self, u: &crate::NewUser) -> Result<User> {
-        if !self.access.users {
-            return Err(forbidden("only administrators manage users"));
-        }
+        self.check_users()?;
         let regions = self.store.facility_regions().await?;
         if !self
             .access

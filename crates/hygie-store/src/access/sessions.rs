@@ -2,6 +2,7 @@
 
 use super::users::{NewUser, User, check_new_user, insert_user};
 use crate::journal::{Actor, append};
+use crate::rows::Bind;
 use crate::{Result, Store, StoreError, now_us};
 use sqlx::Row;
 
@@ -109,16 +110,9 @@ impl Store {
 
     /// Not journalled: a session that ends without a logout (expiry, a login step abandoned).
     pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
-        self.write(|tx| {
-            Box::pin(async move {
-                sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-                    .bind(id_hash)
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(())
-            })
-        })
-        .await
+        let sql = "DELETE FROM sessions WHERE id_hash = $1";
+        self.bookkeeping(sql, &[Bind::Text(id_hash)]).await?;
+        Ok(())
     }
 
     /// Log out: end the session (journalled).

@@ -5,6 +5,7 @@
 //! readable secret is the TOTP seed, which a verifier needs by construction.
 
 use crate::journal::{Actor, WriteTx, append};
+use crate::rows::Bind;
 use crate::{Result, Store, StoreError, now_us};
 use hygie_core::{Finess, Region};
 use serde::Serialize;
@@ -263,12 +264,17 @@ impl Store {
     }
 
     pub async fn user(&self, id: i64) -> Result<User> {
+        Ok(self.user_by_id(id).await?.0)
+    }
+
+    /// A user and their credentials, by id.
+    async fn user_by_id(&self, id: i64) -> Result<(User, Credentials)> {
         let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
-        Ok(self.row_to_user(&row).await?.0)
+        self.row_to_user(&row).await
     }
 
     /// A user and their credentials, by username (for the login flow).
@@ -287,12 +293,7 @@ impl Store {
 
     /// Credentials of a user by id (for the TOTP step of the login flow).
     pub async fn credentials(&self, id: i64) -> Result<Credentials> {
-        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
-        Ok(self.row_to_user(&row).await?.1)
+        Ok(self.user_by_id(id).await?.1)
     }
 
     /// Every user whose binding lies within `within` (for administrators).
@@ -434,16 +435,9 @@ impl Store {
 
     /// Not journalled, like every login counter: bookkeeping of the login flow.
     pub async fn reset_login_failures(&self, user_id: i64) -> Result<()> {
-        self.write(|tx| {
-            Box::pin(async move {
-                sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1")
-                    .bind(user_id)
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(())
-            })
-        })
-        .await
+        let sql = "UPDATE users SET failed_logins = 0 WHERE id = $1";
+        self.bookkeeping(sql, &[Bind::Int(user_id)]).await?;
+        Ok(())
     }
 
     /// Count a wrong second-factor code. Every `policy.failures_per_lock` consecutive wrong codes
@@ -513,55 +507,30 @@ impl Store {
     /// accepted twice, even by concurrent requests.
     /// Not journalled: bookkeeping of the login flow.
     pub async fn accept_totp_step(&self, user_id: i64, step: i64) -> Result<bool> {
-        self.write(|tx| {
-            Box::pin(async move {
-                let r = sqlx::query(
-                    "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2",
-                )
-                .bind(user_id)
-                .bind(step)
-                .execute(&mut **tx)
-                .await?;
-                Ok(r.rows_affected() == 1)
-            })
-        })
-        .await
+        let sql = "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2";
+        let changed = self
+            .bookkeeping(sql, &[Bind::Int(user_id), Bind::Int(step)])
+            .await?;
+        Ok(changed == 1)
     }
 
     /// Store a new, not yet confirmed TOTP seed (enrolment).
     /// Not journalled: the enrolment is, when `confirm_totp` ends it.
     pub async fn set_pending_totp(&self, user_id: i64, secret: &str) -> Result<()> {
-        self.write(|tx| {
-            Box::pin(async move {
-                sqlx::query(
-                    "UPDATE users SET totp_secret = $2, totp_confirmed = 0 WHERE id = $1 AND totp_confirmed = 0",
-                )
-                .bind(user_id)
-                .bind(secret)
-                .execute(&mut **tx)
-                .await?;
-                Ok(())
-            })
-        })
-        .await
+        let sql = "UPDATE users SET totp_secret = $2, totp_confirmed = 0 WHERE id = $1 AND totp_confirmed = 0";
+        self.bookkeeping(sql, &[Bind::Int(user_id), Bind::Text(secret)])
+            .await?;
+        Ok(())
     }
 
     /// Replace a stored TOTP seed by another form of the same seed (sealing one stored in clear
     /// by an earlier version); nothing happens if the stored value changed meanwhile.
     /// Not journalled: the seed itself does not change.
     pub async fn reseal_totp(&self, user_id: i64, old: &str, new: &str) -> Result<()> {
-        self.write(|tx| {
-            Box::pin(async move {
-                sqlx::query("UPDATE users SET totp_secret = $3 WHERE id = $1 AND totp_secret = $2")
-                    .bind(user_id)
-                    .bind(old)
-                    .bind(new)
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(())
-            })
-        })
-        .await
+        let sql = "UPDATE users SET totp_secret = $3 WHERE id = $1 AND totp_secret = $2";
+        let binds = [Bind::Int(user_id), Bind::Text(old), Bind::Text(new)];
+        self.bookkeeping(sql, &binds).await?;
+        Ok(())
     }
 
     /// The user proved they hold the seed: enrolment done (journalled).

@@ -103,16 +103,12 @@ impl Store {
         facility: &Finess,
         measure: Option<&MeasureId>,
     ) -> Result<Vec<EvidenceItem>> {
-        let rows = sqlx::query(
+        self.measure_rows_of(
             "SELECT seq, measure, kind, sha256, file_name, size, url, at_us, actor FROM evidence \
              WHERE facility = $1 AND ($2 = '' OR measure = $2) ORDER BY seq",
-        )
-        .bind(facility.as_str())
-        .bind(measure.map(|m| m.as_str()).unwrap_or(""))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
+            facility,
+            measure,
+            |r| {
                 let kind: String = r.try_get("kind")?;
                 let kind = match kind.as_str() {
                     "file" => EvidenceKind::File {
@@ -138,8 +134,9 @@ impl Store {
                     added_at: ts_from_us(r.try_get("at_us")?)?,
                     added_by: r.try_get("actor")?,
                 })
-            })
-            .collect()
+            },
+        )
+        .await
     }
 
     /// The content of an evidence file, checked against its hash.

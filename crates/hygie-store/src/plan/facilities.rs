@@ -20,12 +20,7 @@ impl Store {
     pub async fn add_facility(&self, f: &Facility, demo: bool, actor: &Actor) -> Result<()> {
         self.write(|tx| {
             Box::pin(async move {
-                let exists: Option<String> =
-                    sqlx::query_scalar("SELECT finess FROM facilities WHERE finess = $1")
-                        .bind(f.id.as_str())
-                        .fetch_optional(&mut **tx)
-                        .await?;
-                if exists.is_some() {
+                if crate::rows::facility_exists(tx, &f.id).await? {
                     return Err(StoreError::Conflict(format!("facility {}", f.id)));
                 }
                 sqlx::query(
@@ -162,23 +157,20 @@ impl Store {
         facility: &Finess,
         measure: Option<&MeasureId>,
     ) -> Result<Vec<DeclarationRecord>> {
-        let rows = sqlx::query(
+        self.measure_rows_of(
             "SELECT seq, measure, status, justification, owner, note, at_us, actor FROM declarations \
              WHERE facility = $1 AND ($2 = '' OR measure = $2) ORDER BY at_us, seq",
-        )
-        .bind(facility.as_str())
-        .bind(measure.map(|m| m.as_str()).unwrap_or(""))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
+            facility,
+            measure,
+            |r| {
                 let (measure, declaration) = declaration_from_row(r)?;
                 Ok(DeclarationRecord {
                     seq: r.try_get("seq")?,
                     measure,
                     declaration,
                 })
-            })
-            .collect()
+            },
+        )
+        .await
     }
 }

@@ -1,11 +1,11 @@
 //! Writers queue instead of failing: a lock held by another client delays a write, never loses it.
 
 use super::{facility, on_each_backend};
-use hygie_core::FacilityKind;
-use hygie_store::{Actor, AlertRecord, JournalCheck};
+use hygie_core::{Alert, FacilityKind};
+use hygie_store::{Actor, JournalCheck};
 
-fn alert(n: usize) -> AlertRecord {
-    AlertRecord {
+fn alert(n: usize) -> Alert {
+    Alert {
         id: format!("held-lock-{n}"),
         rule_id: "sigma-1".into(),
         title: "Suspicious logon".into(),
@@ -18,7 +18,6 @@ fn alert(n: usize) -> AlertRecord {
         source: "syslog".into(),
         fields: vec![],
         count: 1,
-        incident: None,
     }
 }
 
@@ -35,7 +34,7 @@ fn an_alert_batch_waits_for_a_lock_held_by_another_client() {
             .execute(&mut *held)
             .await
             .expect("lock");
-        let batch: Vec<AlertRecord> = (0..500).map(alert).collect();
+        let batch: Vec<Alert> = (0..500).map(alert).collect();
         let writer = tokio::spawn({
             let (store, id, a) = (store.clone(), f.id.clone(), a.clone());
             async move { store.record_alerts(&id, &batch, &a).await }

@@ -1,11 +1,10 @@
 //! A facility's detection alerts. Read-only, through `Store::scoped`.
 
-use super::{PageResult, PageUser};
+use super::{FacilityPage, PageResult};
 use crate::AppState;
-use crate::api::{ALERTS_SHOWN, finess};
+use crate::api::ALERTS_SHOWN;
 use crate::html::t;
 use axum::Router;
-use axum::extract::{Path, State};
 use axum::routing::get;
 use hygie_core::{Finess, Lang};
 use hygie_report::Translate;
@@ -25,21 +24,14 @@ struct AlertsBody<'a> {
 
 hygie_report::translate_by_lang_field!(AlertsBody);
 
-async fn alerts_page(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path(id): Path<String>,
-) -> PageResult {
-    let lang = p.lang();
-    let id = finess(&id)?;
-    let scoped = st.scoped(&p.c);
-    let f = scoped.facility(&id).await?;
-    let alerts = scoped.alerts(&id, ALERTS_SHOWN).await?;
-    let b = hygie_report::render(&AlertsBody {
+async fn alerts_page(at: FacilityPage) -> PageResult {
+    let f = at.facility().await?;
+    let alerts = at.scoped().alerts(&at.id, ALERTS_SHOWN).await?;
+    let lang = at.lang();
+    let b = AlertsBody {
         lang,
-        id: &id,
+        id: &at.id,
         alerts: &alerts,
-    });
-    let title = format!("{} — {}", f.name, t(lang, "Alerts", "Alertes"));
-    Ok(p.page(&title, &b))
+    };
+    Ok(at.titled(&f, t(lang, "Alerts", "Alertes"), &b))
 }

@@ -1,12 +1,12 @@
 //! A facility's audits (check runs) and the findings of each. Read-only; every read goes through
 //! `Store::scoped`, so another facility's run id is "not found" here.
 
-use super::{PageResult, PageUser};
+use super::{FacilityPage, PageResult};
 use crate::AppState;
-use crate::api::finess;
+use crate::api::failed_first;
 use crate::html::t;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::routing::get;
 use hygie_core::{Finess, Lang, RuleOutcome};
 use hygie_report::Translate;
@@ -36,52 +36,34 @@ struct AuditBody<'a> {
 
 hygie_report::translate_by_lang_field!(AuditsBody, AuditBody);
 
-async fn audits_page(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path(id): Path<String>,
-) -> PageResult {
-    let lang = p.lang();
-    let id = finess(&id)?;
-    let scoped = st.scoped(&p.c);
-    let f = scoped.facility(&id).await?;
-    let runs = scoped.check_run_list(&id).await?;
-    let b = hygie_report::render(&AuditsBody {
+async fn audits_page(at: FacilityPage) -> PageResult {
+    let f = at.facility().await?;
+    let runs = at.scoped().check_run_list(&at.id).await?;
+    let lang = at.lang();
+    let b = AuditsBody {
         lang,
-        id: &id,
+        id: &at.id,
         runs: &runs,
-    });
-    let title = format!("{} — {}", f.name, t(lang, "Audits", "Audits"));
-    Ok(p.page(&title, &b))
+    };
+    Ok(at.titled(&f, t(lang, "Audits", "Audits"), &b))
 }
 
-async fn audit_page(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path((id, run)): Path<(String, String)>,
-) -> PageResult {
-    let lang = p.lang();
-    let id = finess(&id)?;
-    let scoped = st.scoped(&p.c);
-    let f = scoped.facility(&id).await?;
-    let mut run = scoped.check_run(&id, &run).await?;
-    run.results.sort_by_key(|r| {
-        (
-            r.outcome != RuleOutcome::Fail,
-            std::cmp::Reverse(r.severity),
-        )
-    });
+async fn audit_page(at: FacilityPage, Path((_, run)): Path<(String, String)>) -> PageResult {
+    let f = at.facility().await?;
+    let mut run = at.scoped().check_run(&at.id, &run).await?;
+    failed_first(&mut run);
     let failed = run
         .results
         .iter()
         .filter(|r| r.outcome == RuleOutcome::Fail)
         .count();
-    let b = hygie_report::render(&AuditBody {
+    let lang = at.lang();
+    let b = AuditBody {
         lang,
-        id: &id,
+        id: &at.id,
         run: &run,
         failed,
-    });
-    let title = format!("{} — {} {}", f.name, t(lang, "audit", "audit"), run.source);
-    Ok(p.page(&title, &b))
+    };
+    let what = format!("{} {}", t(lang, "audit", "audit"), run.source);
+    Ok(at.titled(&f, &what, &b))
 }

@@ -1,8 +1,8 @@
 //! A facility's pages: the home list, the dashboard with its trend, the measure page with its
 //! declarations and evidence, and the forms that declare and upload.
 
-use super::{PageResult, PageUser, see_other};
-use crate::api::{self, AsOf, clean_file_name, finess, measure_id, today};
+use super::{FacilityPage, PageResult, PageUser, see_other};
+use crate::api::{self, AsOf, clean_file_name, measure_id, today};
 use crate::html::{TrendChart, t};
 use crate::{AppState, WebError};
 use axum::Form;
@@ -118,19 +118,13 @@ fn months_back(d: jiff::civil::Date, back: i32) -> jiff::civil::Date {
         .unwrap_or(d)
 }
 
-async fn facility_page(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path(id): Path<String>,
-    Query(q): Query<AsOf>,
-) -> PageResult {
-    let lang = p.lang();
-    let id = finess(&id)?;
+async fn facility_page(at: FacilityPage, Query(q): Query<AsOf>) -> PageResult {
+    let lang = at.lang();
     let as_of = api::as_of(&q)?;
     let dates: Vec<jiff::civil::Date> = (1..=12).rev().map(|m| months_back(as_of, m)).collect();
-    let scoped = st.scoped(&p.c);
-    let s = &scoped.facility_status(st.catalog(), &id, as_of).await?;
-    let mut points = scoped.facility_trend(st.catalog(), &id, &dates).await?;
+    let scoped = at.scoped();
+    let s = &scoped.facility_status(at.catalog(), &at.id, as_of).await?;
+    let mut points = scoped.facility_trend(at.catalog(), &at.id, &dates).await?;
     points.push((as_of, s.score));
     let b = hygie_report::render(&FacilityBody {
         lang,
@@ -146,25 +140,20 @@ async fn facility_page(
             .filter(|m| m.days_overdue.is_some())
             .collect(),
     });
-    Ok(p.page(&s.facility.name, &b))
+    Ok(at.who.page(&s.facility.name, &b))
 }
 
-async fn measure_page(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path((id, m)): Path<(String, String)>,
-) -> PageResult {
-    let lang = p.lang();
-    let id = finess(&id)?;
-    let mid = measure_id(&st, &m)?;
-    let scoped = st.scoped(&p.c);
-    let s = scoped.facility_status(st.catalog(), &id, today()).await?;
+async fn measure_page(at: FacilityPage, Path((_, m)): Path<(String, String)>) -> PageResult {
+    let (lang, st, id) = (at.lang(), &at.st, &at.id);
+    let mid = measure_id(st, &m)?;
+    let scoped = at.scoped();
+    let s = scoped.facility_status(st.catalog(), id, today()).await?;
     let Some(measure) = st.catalog().measure(&mid) else {
         return Err(WebError::NotFound(format!("measure {m}")).into());
     };
-    let history = scoped.declaration_history(&id, Some(&mid)).await?;
-    let evidence = scoped.evidence(&id, Some(&mid)).await?;
-    let runs = scoped.check_runs(&id).await?;
+    let history = scoped.declaration_history(id, Some(&mid)).await?;
+    let evidence = scoped.evidence(id, Some(&mid)).await?;
+    let runs = scoped.check_runs(id).await?;
     let sources = measure
         .sources
         .iter()
@@ -195,7 +184,7 @@ async fn measure_page(
         .collect();
     let b = hygie_report::render(&MeasureBody {
         lang,
-        id: &id,
+        id,
         facility_name: &s.facility.name,
         measure,
         state: s.measures.iter().find(|x| x.id == mid),
@@ -203,9 +192,11 @@ async fn measure_page(
         checks,
         evidence: &evidence,
         history: &history,
-        csrf: p.c.access.write.then(|| p.c.csrf()),
+        csrf: at.who.c.access.write.then(|| at.who.c.csrf()),
     });
-    Ok(p.page(&format!("{} — {}", mid, measure.title.get(lang)), &b))
+    Ok(at
+        .who
+        .page(&format!("{} — {}", mid, measure.title.get(lang)), &b))
 }
 
 #[derive(Deserialize)]
@@ -223,30 +214,31 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 }
 
 async fn declare(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path((id, m)): Path<(String, String)>,
+    at: FacilityPage,
+    Path((_, m)): Path<(String, String)>,
     Form(f): Form<DeclareForm>,
 ) -> PageResult {
-    p.c.check_csrf(Some(&f.csrf))?;
-    let fid = finess(&id)?;
-    let mid = measure_id(&st, &m)?;
+    at.caller().check_csrf(Some(&f.csrf))?;
+    let mid = measure_id(&at.st, &m)?;
     let status = DeclaredStatus::parse(&f.status, non_empty(&f.justification))?;
-    st.store()
-        .scoped(&p.c.access)
-        .declare(&fid, &mid, &status, non_empty(&f.owner), non_empty(&f.note))
+    at.scoped()
+        .declare(
+            &at.id,
+            &mid,
+            &status,
+            non_empty(&f.owner),
+            non_empty(&f.note),
+        )
         .await?;
-    Ok(see_other(&format!("/facilities/{fid}/measures/{mid}")))
+    Ok(see_other(&format!("/facilities/{}/measures/{mid}", at.id)))
 }
 
 async fn upload(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path((id, m)): Path<(String, String)>,
+    at: FacilityPage,
+    Path((_, m)): Path<(String, String)>,
     mut mp: Multipart,
 ) -> PageResult {
-    let fid = finess(&id)?;
-    let mid = measure_id(&st, &m)?;
+    let mid = measure_id(&at.st, &m)?;
     let (mut csrf, mut file, mut implemented) = (None, None, false);
     while let Some(field) = mp
         .next_field()
@@ -274,33 +266,24 @@ async fn upload(
             _ => {}
         }
     }
-    p.c.check_csrf(csrf.as_deref())?;
+    at.caller().check_csrf(csrf.as_deref())?;
     let (name, bytes) = file.ok_or_else(|| WebError::Invalid("choose a file".into()))?;
     if bytes.is_empty() {
         return Err(WebError::Invalid("the evidence file is empty".into()).into());
     }
     let name = clean_file_name(&name)?;
-    let scoped = st.scoped(&p.c);
-    scoped.add_evidence_file(&fid, &mid, &name, &bytes).await?;
+    let (scoped, fid) = (at.scoped(), &at.id);
+    scoped.add_evidence_file(fid, &mid, &name, &bytes).await?;
     if implemented {
         let note = format!("evidence: {name}");
         scoped
-            .declare(&fid, &mid, &DeclaredStatus::Implemented, None, Some(&note))
+            .declare(fid, &mid, &DeclaredStatus::Implemented, None, Some(&note))
             .await?;
     }
     Ok(see_other(&format!("/facilities/{fid}/measures/{mid}")))
 }
 
-async fn download(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path((id, sha)): Path<(String, String)>,
-) -> PageResult {
-    let fid = finess(&id)?;
-    let (name, content) = st
-        .store()
-        .scoped(&p.c.access)
-        .evidence_file(&fid, &sha)
-        .await?;
+async fn download(at: FacilityPage, Path((_, sha)): Path<(String, String)>) -> PageResult {
+    let (name, content) = at.scoped().evidence_file(&at.id, &sha).await?;
     Ok(api::download(&name, content))
 }

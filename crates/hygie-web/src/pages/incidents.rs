@@ -3,13 +3,12 @@
 //! The incident page shows each obligation's deadline and time left, and reloads every minute by
 //! a meta refresh, since the CSP forbids scripts. Drafts come from `hygie_incident::draft`, FR/EN.
 
-use super::{PageResult, PageUser};
+use super::{FacilityPage, PageResult};
 use crate::AppState;
-use crate::WebError;
-use crate::api::{LangQuery, duty, finess, lang_of};
+use crate::api::{LangQuery, duty, lang_of, next_due};
 use crate::html::t;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::routing::get;
 use hygie_core::{Finess, Lang};
 use hygie_incident::{Duty, Incident, Obligation};
@@ -66,87 +65,64 @@ struct DraftBody<'a> {
 
 hygie_report::translate_by_lang_field!(IncidentsBody, IncidentBody, DraftBody);
 
-async fn incidents_page(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path(id): Path<String>,
-) -> PageResult {
-    let lang = p.lang();
-    let id = finess(&id)?;
-    let scoped = st.scoped(&p.c);
-    let f = scoped.facility(&id).await?;
-    let list = scoped.incidents(&id).await?;
+async fn incidents_page(at: FacilityPage) -> PageResult {
+    let f = at.facility().await?;
+    let list = at.scoped().incidents(&at.id).await?;
     let now = jiff::Timestamp::now();
     let mut rows = Vec::with_capacity(list.len());
     for inc in &list {
-        let obligations = inc
-            .obligations(now)
-            .map_err(|e| WebError::Invalid(e.to_string()))?;
-        let next = obligations
-            .iter()
-            .filter(|o| o.unmet())
-            .filter_map(|o| o.due.as_ref().map(|d| (d.timestamp(), o.duty)))
-            .min();
-        rows.push((inc, next));
+        let obligations = inc.obligations(now)?;
+        rows.push((inc, next_due(&obligations)));
     }
-    let b = hygie_report::render(&IncidentsBody {
+    let lang = at.lang();
+    let b = IncidentsBody {
         lang,
-        id: &id,
+        id: &at.id,
         now,
         rows,
-    });
-    let title = format!("{} — {}", f.name, t(lang, "Incidents", "Incidents"));
-    Ok(p.page(&title, &b))
+    };
+    Ok(at.titled(&f, t(lang, "Incidents", "Incidents"), &b))
 }
 
-async fn incident_page(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path((id, iid)): Path<(String, String)>,
-) -> PageResult {
-    let lang = p.lang();
-    let id = finess(&id)?;
-    let inc = st.scoped(&p.c).incident(&id, &iid).await?;
+async fn incident_page(at: FacilityPage, Path((_, iid)): Path<(String, String)>) -> PageResult {
+    let inc = at.scoped().incident(&at.id, &iid).await?;
     let now = jiff::Timestamp::now();
-    let obligations = inc
-        .obligations(now)
-        .map_err(|e| WebError::Invalid(e.to_string()))?;
+    let obligations = inc.obligations(now)?;
     let (required, not_required) = obligations.iter().partition(|o| o.required);
     let b = hygie_report::render(&IncidentBody {
-        lang,
-        id: &id,
+        lang: at.lang(),
+        id: &at.id,
         now,
         inc: &inc,
         required,
         not_required,
     });
-    Ok(p.page(&format!("{} — {}", inc.id, inc.facts.title), &b))
+    Ok(at
+        .who
+        .page(&format!("{} — {}", inc.id, inc.facts.title), &b))
 }
 
 async fn draft_page(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path((id, iid, d)): Path<(String, String, String)>,
+    at: FacilityPage,
+    Path((_, iid, d)): Path<(String, String, String)>,
     Query(q): Query<LangQuery>,
 ) -> PageResult {
-    let lang = p.lang();
-    let id = finess(&id)?;
-    let inc = st.scoped(&p.c).incident(&id, &iid).await?;
+    let lang = at.lang();
+    let inc = at.scoped().incident(&at.id, &iid).await?;
     let duty: Duty = duty(&d)?;
     let draft_lang = lang_of(&q, lang);
-    let draft = hygie_incident::draft::draft(&inc, duty, draft_lang, jiff::Timestamp::now())
-        .map_err(|e| WebError::Invalid(e.to_string()))?;
+    let draft = hygie_incident::draft::draft(&inc, duty, draft_lang, jiff::Timestamp::now())?;
     let other = match draft_lang {
         Lang::En => ("fr", "Version française"),
         Lang::Fr => ("en", "English version"),
     };
     let b = hygie_report::render(&DraftBody {
         lang,
-        id: &id,
+        id: &at.id,
         inc: &inc,
         draft_lang,
         draft: &draft,
         other,
     });
-    Ok(p.page(&draft.title, &b))
+    Ok(at.who.page(&draft.title, &b))
 }

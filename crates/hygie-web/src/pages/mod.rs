@@ -11,8 +11,9 @@
 //! measure status, time left). No HTML is assembled in Rust code. To add a page: a handler and
 //! its view struct in the area's module, a template here, a test in `tests/`.
 //!
-//! This module holds what the areas share: the page error, the logged-in-user extractor and
-//! small response helpers. Areas import from here and from `crate::html`, never from each other.
+//! This module holds what the areas share: the page error, the logged-in-user extractor, the
+//! facility page (`FacilityPage`: user and facility of the path, the opening of every handler
+//! under `/facilities/{finess}`) and small response helpers. Areas import from here and from `crate::html`, never from each other.
 
 mod account;
 mod admin;
@@ -24,13 +25,14 @@ mod incidents;
 mod region;
 
 use crate::html::layout;
+use crate::scope::AtFacility;
 use crate::{AppState, Caller, WebError};
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use hygie_core::Lang;
+use hygie_core::{Facility, Lang};
 use hygie_store::User;
 use std::net::{IpAddr, SocketAddr};
 
@@ -131,6 +133,28 @@ impl PageUser {
     }
     pub(crate) fn lang(&self) -> Lang {
         self.c.lang
+    }
+}
+
+impl AsRef<Caller> for PageUser {
+    fn as_ref(&self) -> &Caller {
+        &self.c
+    }
+}
+
+/// A page about one facility: the logged-in user and the facility of the path (`crate::scope`).
+pub(crate) type FacilityPage = AtFacility<PageUser>;
+
+impl FacilityPage {
+    /// The page of `body`, titled "<facility> — <what>".
+    pub(crate) fn titled<T: askama::Template>(
+        &self,
+        f: &Facility,
+        what: &str,
+        body: &T,
+    ) -> Response {
+        self.who
+            .page(&format!("{} — {what}", f.name), &hygie_report::render(body))
     }
 }
 

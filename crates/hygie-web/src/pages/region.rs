@@ -1,11 +1,12 @@
 //! The regional matrix of facilities and its CSV export.
 
-use super::{PageResult, PageUser};
+use super::{PageError, PageResult, PageUser};
 use crate::api::{self, AsOf, region};
 use crate::{AppState, WebError};
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::header;
+use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use hygie_core::{FacilityKind, Lang};
@@ -42,42 +43,50 @@ struct RegionQuery {
     dep: Option<String>,
 }
 
-async fn region_rows(
-    st: &AppState,
-    p: &PageUser,
-    r: &str,
-    q: &RegionQuery,
-) -> Result<hygie_core::RegionStatus, WebError> {
-    let region = region(r)?;
-    let as_of = api::as_of(&AsOf {
-        as_of: q.as_of.clone(),
-    })?;
-    let mut rs = st.region_status(&p.c.access, region, as_of).await?;
-    let kind = q
-        .kind
-        .as_deref()
-        .filter(|k| !k.is_empty())
-        .map(|k| k.parse::<FacilityKind>())
-        .transpose()?;
-    let dep = q
-        .dep
-        .as_deref()
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .map(str::to_ascii_uppercase);
-    rs.facilities.retain(|f| {
-        kind.is_none_or(|k| f.kind == k) && dep.as_deref().is_none_or(|d| f.departement == d)
-    });
-    Ok(rs)
+/// A region's rows as the user may see them, filtered by the query: what the matrix and its CSV
+/// export both show.
+struct RegionRows {
+    p: PageUser,
+    q: RegionQuery,
+    rs: hygie_core::RegionStatus,
 }
 
-async fn region_page(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path(r): Path<String>,
-    Query(q): Query<RegionQuery>,
-) -> PageResult {
-    let rs = region_rows(&st, &p, &r, &q).await?;
+impl FromRequestParts<AppState> for RegionRows {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, PageError> {
+        let p = PageUser::from_request_parts(parts, st).await?;
+        let Path(r) = Path::<String>::from_request_parts(parts, st)
+            .await
+            .map_err(|e| WebError::Internal(format!("path parameters: {e}")))?;
+        let Query(q) = Query::<RegionQuery>::from_request_parts(parts, st)
+            .await
+            .map_err(|e| WebError::Invalid(e.body_text()))?;
+        let region = region(&r)?;
+        let as_of = api::as_of(&AsOf {
+            as_of: q.as_of.clone(),
+        })?;
+        let mut rs = st.region_status(&p.c.access, region, as_of).await?;
+        let kind = q
+            .kind
+            .as_deref()
+            .filter(|k| !k.is_empty())
+            .map(|k| k.parse::<FacilityKind>())
+            .transpose()?;
+        let dep = q
+            .dep
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(str::to_ascii_uppercase);
+        rs.facilities.retain(|f| {
+            kind.is_none_or(|k| f.kind == k) && dep.as_deref().is_none_or(|d| f.departement == d)
+        });
+        Ok(RegionRows { p, q, rs })
+    }
+}
+
+async fn region_page(RegionRows { p, q, rs }: RegionRows) -> PageResult {
     let b = hygie_report::render(&RegionBody {
         lang: p.lang(),
         rs: &rs,
@@ -89,13 +98,7 @@ async fn region_page(
     Ok(p.page(&format!("{} — {}", rs.region.code(), rs.name), &b))
 }
 
-async fn region_csv(
-    State(st): State<AppState>,
-    p: PageUser,
-    Path(r): Path<String>,
-    Query(q): Query<RegionQuery>,
-) -> PageResult {
-    let rs = region_rows(&st, &p, &r, &q).await?;
+async fn region_csv(RegionRows { rs, .. }: RegionRows) -> PageResult {
     let s = hygie_report::region_csv(&rs, hygie_report::RegionColumns::WithLevelOverdue);
     Ok((
         [

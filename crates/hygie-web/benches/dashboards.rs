@@ -5,6 +5,7 @@
 //!
 //!   cargo bench -p hygie-web --bench dashboards
 //!   HYGIE_BENCH_FACILITIES=1000 HYGIE_BENCH_SECONDS=10 HYGIE_BENCH_BACKENDS=sqlite,postgres
+//!   HYGIE_BENCH_CONNECTIONS=8 (wrk's connections; 1 for instruction counts under callgrind)
 //!   HYGIE_TEST_POSTGRES_URL=postgres://root@127.0.0.1:5432/test (admin database; a fresh one is created)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -174,10 +175,13 @@ async fn session_for(store: &Store, name: &str, role: Role, binding: Binding) ->
 
 /// Run wrk against a URL; returns (p50 ms, p99 ms, requests/s).
 fn wrk(url: &str, cookie: &str, seconds: &str) -> (f64, f64, f64) {
+    // One connection makes the request sequence deterministic (for instruction counts under
+    // `valgrind --tool=callgrind`); eight load the server as several users do.
+    let connections: u32 = env_or("HYGIE_BENCH_CONNECTIONS", "8").parse().unwrap_or(8);
     let out = std::process::Command::new("wrk")
         .args([
-            "-t2",
-            "-c8",
+            &format!("-t{}", connections.clamp(1, 2)),
+            &format!("-c{connections}"),
             &format!("-d{seconds}s"),
             "--latency",
             "-H",

@@ -360,3 +360,40 @@ fn ingest_over_loopback_stores_alerts_and_flushes_on_sigterm() {
     );
     assert_eq!(arr.iter().filter(|a| a["rule_id"] == "t-ssh").count(), 1);
 }
+
+/// Issue 25: `detect` used to exit 0 when no input could be read, which a scheduled job takes
+/// for "no alert".
+#[test]
+fn detect_fails_when_no_event_could_be_read() {
+    let d = tempfile::tempdir().expect("tmp");
+    let rules = d.path().join("rules.yml");
+    std::fs::write(&rules, RULES).expect("write");
+    let logs = d.path().join("logs");
+    std::fs::create_dir(&logs).expect("mkdir");
+    std::fs::write(logs.join("broken.evtx"), b"this is not an EVTX file").expect("write");
+    let run = || {
+        hygie(d.path())
+            .args(["detect", "--rules"])
+            .arg(&rules)
+            .arg("--logs")
+            .arg(&logs)
+            .output()
+            .expect("run")
+    };
+    let out = run();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no event could be read"), "{err}");
+    // One readable file beside the broken one: a run with warnings, not a failure.
+    std::fs::write(
+        logs.join("ok.jsonl"),
+        "{\"EventID\": 1, \"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"Computer\": \"pc1\", \"TimeCreated\": \"2025-03-01T10:00:00Z\", \"Image\": \"C:\\\\Windows\\\\System32\\\\cmd.exe\"}\n",
+    )
+    .expect("write");
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

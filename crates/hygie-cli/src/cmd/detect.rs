@@ -392,6 +392,13 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
     if let Some(f) = &facility {
         eprintln!("{stored} new alerts stored for {f} / {stored} nouvelles alertes enregistrées");
     }
+    // Nothing readable is not a clean run: a scheduled job must not take it for "no alert".
+    let input_errors = summary.errors.len() + list_errors.len();
+    if summary.events == 0 && input_errors > 0 {
+        return Err(exit::invalid(format!(
+            "no event could be read under --logs ({input_errors} input errors above) / aucun événement lisible sous --logs ({input_errors} erreurs de lecture ci-dessus)"
+        )));
+    }
     Ok(exit::OK)
 }
 

@@ -458,14 +458,6 @@ prop_compose! {
     }
 }
 
-const ZONES: &str = "zones:
-  - {name: a, kind: clinical, cidrs: [10.1.0.0/16]}
-  - {name: b, kind: servers, cidrs: [10.1.2.0/24, 10.3.0.0/16]}
-  - {name: c, kind: guest, cidrs: [10.2.0.0/15]}
-  - {name: d, kind: admin, cidrs: [192.168.1.0/24]}
-  - {name: inet, kind: internet}
-";
-
 const ADDRS: [&str; 14] = [
     "10.1.2.3",
     "10.1.2.4",
@@ -494,7 +486,7 @@ fn check(
     policy: bool,
     packets: &[(usize, usize, u8, usize)],
 ) -> Result<(), TestCaseError> {
-    let zones = ZoneModel::parse(Path::new("z.yaml"), ZONES).unwrap();
+    let zones = ZoneModel::parse(Path::new("z.yaml"), common::PROPERTY_ZONES).unwrap();
     let cells = reach::cells(&zones, fw);
     for &(s, d, proto, port) in packets {
         let p = Pkt {
@@ -603,14 +595,10 @@ add pacs_svc 10.20.0.5,tcp:104
     );
 
     // The iprange + multiport rule opens DNS and NTP to two resolvers, on the Internet side only.
-    let m = r.summary["firewalls"][0]["reachability"]
-        .as_array()
-        .unwrap();
-    let gi = m
-        .iter()
-        .find(|p| p["from"] == "guest-wifi" && p["to"] == "internet")
-        .unwrap();
-    assert_eq!(gi["services"], json!(["udp/53,123"]));
+    assert_eq!(
+        common::services(&r, "guest-wifi", "internet"),
+        &json!(["udp/53,123"])
+    );
 
     let mut i = NetInputs::new(zones);
     i.iptables = vec![rules];

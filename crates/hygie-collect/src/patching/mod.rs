@@ -11,9 +11,12 @@ use std::path::{Path, PathBuf};
 /// The bundled end-of-support table.
 pub const END_OF_LIFE: &str = include_str!("../../data/end-of-life.toml");
 
+/// The source of its rules and check runs, and the collector's name.
+const SOURCE: &str = "patching";
+
 pub static UNSUPPORTED: RuleDef = RuleDef::new(
     "PATCH-UNSUPPORTED",
-    "patching",
+    SOURCE,
     Severity::Critical,
     Text::new(
         "Operating system out of vendor support",
@@ -23,7 +26,7 @@ pub static UNSUPPORTED: RuleDef = RuleDef::new(
 );
 pub static ENDING: RuleDef = RuleDef::new(
     "PATCH-END-SOON",
-    "patching",
+    SOURCE,
     Severity::Medium,
     Text::new(
         "Operating system reaching end of support within 6 months",
@@ -34,7 +37,7 @@ pub static ENDING: RuleDef = RuleDef::new(
 .with_thresholds(&["warn_months"]);
 pub static MISSING: RuleDef = RuleDef::new(
     "PATCH-MISSING-UPDATES",
-    "patching",
+    SOURCE,
     Severity::High,
     Text::new(
         "Updates missing for longer than the target delay",
@@ -45,7 +48,7 @@ pub static MISSING: RuleDef = RuleDef::new(
 .with_thresholds(&["max_update_age_days"]);
 
 pub static REGISTRATION: Registration = Registration {
-    name: "patching",
+    name: SOURCE,
     about: Text {
         en: "Updates and end of life: unsupported systems, end of support soon, missing updates",
         fr: "Mises à jour et fin de vie : systèmes hors support, fin de support proche, correctifs manquants",
@@ -251,12 +254,9 @@ pub struct PatchEvidence {
 pub struct Patching;
 
 impl Collector for Patching {
+    const REGISTRATION: &'static Registration = &REGISTRATION;
     type Inputs = PatchInputs;
     type Evidence = PatchEvidence;
-
-    fn name(&self) -> &'static str {
-        "patching"
-    }
 
     fn parse(&self, i: &PatchInputs) -> Result<PatchEvidence> {
         let table = match &i.eol_table {

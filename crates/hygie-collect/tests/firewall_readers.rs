@@ -260,44 +260,27 @@ fn nft_json(main: &[Rule], sub: &[Rule], policy: bool) -> String {
             }
             if let Some(v) = &r.vmap {
                 let in_sub = chain == "sub";
-                let (key, elems): (Value, Vec<Value>) = match v.key {
-                    Vkey::Src => (
-                        payload("ip", "saddr"),
-                        v.elems
-                            .iter()
-                            .map(|(a, _, act)| {
-                                json!([
-                                    prefix(KEY_ADDR[*a]),
-                                    verdict(*act, in_sub).unwrap_or(json!({"continue": null}))
-                                ])
-                            })
-                            .collect(),
-                    ),
-                    Vkey::Dport => (
-                        payload("tcp", "dport"),
-                        v.elems
-                            .iter()
-                            .map(|(_, k, act)| {
-                                json!([
-                                    port_value(KEY_PORT[*k]),
-                                    verdict(*act, in_sub).unwrap_or(json!({"continue": null}))
-                                ])
-                            })
-                            .collect(),
-                    ),
-                    Vkey::SrcDport => (
-                        concat_key,
-                        v.elems
-                            .iter()
-                            .map(|(a, k, act)| {
-                                json!([
-                                    pair(*a, *k),
-                                    verdict(*act, in_sub).unwrap_or(json!({"continue": null}))
-                                ])
-                            })
-                            .collect(),
-                    ),
+                // The map's key, and each element's key from its (address, port) indices.
+                let key = match v.key {
+                    Vkey::Src => payload("ip", "saddr"),
+                    Vkey::Dport => payload("tcp", "dport"),
+                    Vkey::SrcDport => concat_key,
                 };
+                let elem_key = |a: usize, k: usize| match v.key {
+                    Vkey::Src => prefix(KEY_ADDR[a]),
+                    Vkey::Dport => port_value(KEY_PORT[k]),
+                    Vkey::SrcDport => pair(a, k),
+                };
+                let elems: Vec<Value> = v
+                    .elems
+                    .iter()
+                    .map(|(a, k, act)| {
+                        json!([
+                            elem_key(*a, *k),
+                            verdict(*act, in_sub).unwrap_or(json!({"continue": null}))
+                        ])
+                    })
+                    .collect();
                 let data = if i % 2 == 0 {
                     items.push(json!({"map": base(json!({"name": format!("map_{tag}"), "type": "ipv4_addr", "map": "verdict", "elem": elems}))}));
                     json!(format!("@map_{tag}"))

@@ -142,7 +142,6 @@ fn facilities_are_added_listed_and_unique() {
 #[test]
 fn declarations_keep_history_and_status_replays_any_date() {
     on_each_backend(|store| async move {
-        let a = Actor("test".into());
         let catalog = hygie_catalog::bundled().expect("catalogue");
         let f = added_hospital(&store).await;
         let end01 = m("END-01");
@@ -194,7 +193,6 @@ fn declarations_keep_history_and_status_replays_any_date() {
 #[test]
 fn a_failing_check_overrides_a_declaration_and_says_why() {
     on_each_backend(|store| async move {
-        let a = Actor("test".into());
         let catalog = hygie_catalog::bundled().expect("catalogue");
         let f = added_hospital(&store).await;
         let iam04 = m("IAM-04");

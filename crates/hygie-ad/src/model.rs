@@ -78,6 +78,10 @@ impl Account {
     pub fn rid(&self) -> Option<u32> {
         self.sid.as_ref().and_then(Sid::rid)
     }
+    /// When the password was last set: pwdLastSet, else creation (a password never changed).
+    pub fn password_set(&self) -> Option<Timestamp> {
+        self.pwd_last_set.or(self.when_created)
+    }
     /// The last sign of life: last logon, else creation.
     pub fn last_activity(&self) -> Option<Timestamp> {
         self.last_logon.or(self.when_created)

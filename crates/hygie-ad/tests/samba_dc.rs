@@ -315,88 +315,57 @@ fn seed<'a>(dc: &'a Dc, p: &str, dc_host: &str, domain_sid: &str) -> Seeded<'a> 
         &dc.user_dn("Group Policy Creator Owners"),
         &[udn("pgid")],
     ));
-    modify.push_str(&m(&udn("pgid"), "replace", "primaryGroupID", &one("520")));
-    modify.push_str(&m(
-        &udn("good"),
-        "replace",
-        "msDS-SupportedEncryptionTypes",
-        &one("24"),
-    ));
-    modify.push_str(&m(
-        &udn("dorm"),
-        "replace",
-        "lastLogonTimestamp",
-        &one(&ft(400)),
-    ));
-    modify.push_str(&m(
-        &udn("oldadm"),
-        "replace",
-        "lastLogonTimestamp",
-        &one(&ft(300)),
-    ));
-    modify.push_str(&m(
-        &udn("sidh"),
-        "add",
-        "sIDHistory",
-        &one(&foreign.to_string()),
-    ));
-    modify.push_str(&m(
-        &udn("sidd"),
-        "add",
-        "sIDHistory",
-        &one(&same.to_string()),
-    ));
-    modify.push_str(&m(
-        &udn("unix"),
-        "replace",
-        "unixUserPassword",
-        &one("not-a-real-secret"),
-    ));
-    modify.push_str(&m(
-        &udn("svc"),
-        "replace",
-        "servicePrincipalName",
-        &one(&format!("MSSQLSvc/{p}sql.chu.test:1433")),
-    ));
-    modify.push_str(&m(
-        &udn("svc"),
-        "replace",
-        "msDS-SupportedEncryptionTypes",
-        &one("4"),
-    ));
-    modify.push_str(&m(&udn("acnt"), "replace", "adminCount", &one("1")));
-    modify.push_str(&m(
-        &udn("adm1"),
-        "replace",
-        "servicePrincipalName",
-        &one(&format!("http/{p}adm1.chu.test")),
-    ));
-    modify.push_str(&m(
-        &udn("adm1"),
-        "replace",
-        "mail",
-        &one(&format!("{p}adm1@chu.test")),
-    ));
-    modify.push_str(&m(
-        &udn("adm1"),
-        "replace",
-        "msDS-AllowedToActOnBehalfOfOtherIdentity",
-        &one(&format!(
-            "O:BAD:(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;{wks_sid})"
-        )),
-    ));
-    modify.push_str(&m(
-        &cdn("w7"),
-        "replace",
-        "lastLogonTimestamp",
-        &one(&ft(200)),
-    ));
-    modify.push_str(&m(
-        &cdn("pwc"),
-        "replace",
-        "lastLogonTimestamp",
-        &one(&ft(1)),
-    ));
+    // Single-valued changes: (object, operation, attribute, value).
+    let changes: [(String, &str, &str, String); 15] = [
+        (udn("pgid"), "replace", "primaryGroupID", "520".into()),
+        (
+            udn("good"),
+            "replace",
+            "msDS-SupportedEncryptionTypes",
+            "24".into(),
+        ),
+        (udn("dorm"), "replace", "lastLogonTimestamp", ft(400)),
+        (udn("oldadm"), "replace", "lastLogonTimestamp", ft(300)),
+        (udn("sidh"), "add", "sIDHistory", foreign.to_string()),
+        (udn("sidd"), "add", "sIDHistory", same.to_string()),
+        (
+            udn("unix"),
+            "replace",
+            "unixUserPassword",
+            "not-a-real-secret".into(),
+        ),
+        (
+            udn("svc"),
+            "replace",
+            "servicePrincipalName",
+            format!("MSSQLSvc/{p}sql.chu.test:1433"),
+        ),
+        (
+            udn("svc"),
+            "replace",
+            "msDS-SupportedEncryptionTypes",
+            "4".into(),
+        ),
+        (udn("acnt"), "replace", "adminCount", "1".into()),
+        (
+            udn("adm1"),
+            "replace",
+            "servicePrincipalName",
+            format!("http/{p}adm1.chu.test"),
+        ),
+        (udn("adm1"), "replace", "mail", format!("{p}adm1@chu.test")),
+        (
+            udn("adm1"),
+            "replace",
+            "msDS-AllowedToActOnBehalfOfOtherIdentity",
+            format!("O:BAD:(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;{wks_sid})"),
+        ),
+        (cdn("w7"), "replace", "lastLogonTimestamp", ft(200)),
+        (cdn("pwc"), "replace", "lastLogonTimestamp", ft(1)),
+    ];
+    for (dn, op, attr, value) in &changes {
+        modify.push_str(&m(dn, op, attr, &one(value)));
+    }
     // ACLs on shared tier-0 objects, restored on drop.
     let da = dc.user_dn("Domain Admins");
     let sync_sid = dc.sid(&udn("sync"));

@@ -59,12 +59,16 @@ pub use hygie_core::RuleDef;
 
 /// One collector: reads inputs into an evidence model, then evaluates its rules on it.
 pub trait Collector {
+    /// Its entry in [`COLLECTORS`]: the name, what it audits, its rules.
+    const REGISTRATION: &'static Registration;
     /// What to read: paths and options.
     type Inputs;
     /// What was read, independent of the product it came from.
     type Evidence: Serialize;
     /// The source name recorded with the check run (`backups`, `network`...).
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        Self::REGISTRATION.name
+    }
     /// Read and validate every input; errors name the file and line.
     fn parse(&self, inputs: &Self::Inputs) -> Result<Self::Evidence>;
     /// Evaluate every rule at `now`: pure, one finding per rule evaluated.

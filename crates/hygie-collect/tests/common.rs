@@ -58,3 +58,37 @@ pub fn names(r: &hygie_collect::Report, rule: &str) -> Vec<String> {
 pub fn ago(now: jiff::Timestamp, hours: i64) -> jiff::Timestamp {
     now - jiff::SignedDuration::from_hours(hours)
 }
+
+/// The first firewall's reachability matrix: one object per (from, to) zone pair that connects.
+pub fn reachability(r: &hygie_collect::Report) -> &[serde_json::Value] {
+    r.summary["firewalls"][0]["reachability"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// The services one zone reaches in another, per the first firewall's matrix.
+pub fn services<'a>(r: &'a hygie_collect::Report, from: &str, to: &str) -> &'a serde_json::Value {
+    reachability(r)
+        .iter()
+        .find(|p| p["from"] == from && p["to"] == to)
+        .map(|p| &p["services"])
+        .unwrap_or_else(|| panic!("{from} does not reach {to}"))
+}
+
+/// Whether one zone reaches another, per the first firewall's matrix.
+pub fn reaches(r: &hygie_collect::Report, from: &str, to: &str) -> bool {
+    reachability(r)
+        .iter()
+        .any(|p| p["from"] == from && p["to"] == to)
+}
+
+/// The small zone model of the firewall property tests (readers and reachability): one model,
+/// so that both suites probe the same zone boundaries.
+pub const PROPERTY_ZONES: &str = "zones:
+  - {name: a, kind: clinical, cidrs: [10.1.0.0/16]}
+  - {name: b, kind: servers, cidrs: [10.1.2.0/24, 10.3.0.0/16]}
+  - {name: c, kind: guest, cidrs: [10.2.0.0/15]}
+  - {name: d, kind: admin, cidrs: [192.168.1.0/24]}
+  - {name: inet, kind: internet}
+";

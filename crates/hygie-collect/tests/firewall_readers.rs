@@ -260,44 +260,27 @@ fn nft_json(main: &[Rule], sub: &[Rule], policy: bool) -> String {
             }
             if let Some(v) = &r.vmap {
                 let in_sub = chain == "sub";
-                let (key, elems): (Value, Vec<Value>) = match v.key {
-                    Vkey::Src => (
-                        payload("ip", "saddr"),
-                        v.elems
-                            .iter()
-                            .map(|(a, _, act)| {
-                                json!([
-                                    prefix(KEY_ADDR[*a]),
-                                    verdict(*act, in_sub).unwrap_or(json!({"continue": null}))
-                                ])
-                            })
-                            .collect(),
-                    ),
-                    Vkey::Dport => (
-                        payload("tcp", "dport"),
-                        v.elems
-                            .iter()
-                            .map(|(_, k, act)| {
-                                json!([
-                                    port_value(KEY_PORT[*k]),
-                                    verdict(*act, in_sub).unwrap_or(json!({"continue": null}))
-                                ])
-                            })
-                            .collect(),
-                    ),
-                    Vkey::SrcDport => (
-                        concat_key,
-                        v.elems
-                            .iter()
-                            .map(|(a, k, act)| {
-                                json!([
-                                    pair(*a, *k),
-                                    verdict(*act, in_sub).unwrap_or(json!({"continue": null}))
-                                ])
-                            })
-                            .collect(),
-                    ),
+                // The map's key, and each element's key from its (address, port) indices.
+                let key = match v.key {
+                    Vkey::Src => payload("ip", "saddr"),
+                    Vkey::Dport => payload("tcp", "dport"),
+                    Vkey::SrcDport => concat_key,
                 };
+                let elem_key = |a: usize, k: usize| match v.key {
+                    Vkey::Src => prefix(KEY_ADDR[a]),
+                    Vkey::Dport => port_value(KEY_PORT[k]),
+                    Vkey::SrcDport => pair(a, k),
+                };
+                let elems: Vec<Value> = v
+                    .elems
+                    .iter()
+                    .map(|(a, k, act)| {
+                        json!([
+                            elem_key(*a, *k),
+                            verdict(*act, in_sub).unwrap_or(json!({"continue": null}))
+                        ])
+                    })
+                    .collect();
                 let data = if i % 2 == 0 {
                     items.push(json!({"map": base(json!({"name": format!("map_{tag}"), "type": "ipv4_addr", "map": "verdict", "elem": elems}))}));
                     json!(format!("@map_{tag}"))
@@ -458,14 +441,6 @@ prop_compose! {
     }
 }
 
-const ZONES: &str = "zones:
-  - {name: a, kind: clinical, cidrs: [10.1.0.0/16]}
-  - {name: b, kind: servers, cidrs: [10.1.2.0/24, 10.3.0.0/16]}
-  - {name: c, kind: guest, cidrs: [10.2.0.0/15]}
-  - {name: d, kind: admin, cidrs: [192.168.1.0/24]}
-  - {name: inet, kind: internet}
-";
-
 const ADDRS: [&str; 14] = [
     "10.1.2.3",
     "10.1.2.4",
@@ -494,7 +469,7 @@ fn check(
     policy: bool,
     packets: &[(usize, usize, u8, usize)],
 ) -> Result<(), TestCaseError> {
-    let zones = ZoneModel::parse(Path::new("z.yaml"), ZONES).unwrap();
+    let zones = ZoneModel::parse(Path::new("z.yaml"), common::PROPERTY_ZONES).unwrap();
     let cells = reach::cells(&zones, fw);
     for &(s, d, proto, port) in packets {
         let p = Pkt {
@@ -603,14 +578,10 @@ add pacs_svc 10.20.0.5,tcp:104
     );
 
     // The iprange + multiport rule opens DNS and NTP to two resolvers, on the Internet side only.
-    let m = r.summary["firewalls"][0]["reachability"]
-        .as_array()
-        .unwrap();
-    let gi = m
-        .iter()
-        .find(|p| p["from"] == "guest-wifi" && p["to"] == "internet")
-        .unwrap();
-    assert_eq!(gi["services"], json!(["udp/53,123"]));
+    assert_eq!(
+        common::services(&r, "guest-wifi", "internet"),
+        &json!(["udp/53,123"])
+    );
 
     let mut i = NetInputs::new(zones);
     i.iptables = vec![rules];

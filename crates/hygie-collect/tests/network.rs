@@ -145,35 +145,53 @@ fn analyse(d: &std::path::Path, f: impl FnOnce(&mut NetInputs)) -> hygie_collect
     hygie_collect::run(&Network, &i, jiff::Timestamp::now()).unwrap()
 }
 
-#[test]
-fn real_nftables_guest_to_pacs_reported_with_the_allowing_rule() {
+/// Load the seeded and the clean variant of a ruleset with the real nft into a namespace made
+/// for the test, list each back as JSON and analyse it: `check(seed, JSON, report)`. Skipped
+/// without root (see `can_netns`).
+fn each_nft_variant(
+    name: &str,
+    ruleset: fn(bool) -> String,
+    check: impl Fn(bool, &str, &hygie_collect::Report),
+) {
     if !can_netns() {
         return;
     }
     let d = tempfile::tempdir().unwrap();
     let ns = Netns::new();
     for seed in [true, false] {
-        let rs = write(d.path(), "rules.nft", &nft_ruleset(seed));
+        let rs = write(d.path(), &format!("{name}-{seed}.nft"), &ruleset(seed));
         run(&mut ns.exec(&["nft", "-f", rs.to_str().unwrap()]));
         let json = run(&mut ns.exec(&["nft", "-j", "list", "ruleset"]));
-        let p = write(d.path(), &format!("ruleset-{seed}.json"), &json);
+        let p = write(d.path(), &format!("{name}-{seed}.json"), &json);
         let r = analyse(d.path(), |i| i.nft = vec![p.clone()]);
+        check(seed, &json, &r);
+    }
+}
+
+/// The handle nft gave the first rule of its JSON listing that `pick` selects.
+fn nft_handle(json: &str, pick: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["nftables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o.get("rule"))
+        .find(|r| pick(r))
+        .unwrap()["handle"]
+        .clone()
+}
+
+#[test]
+fn real_nftables_guest_to_pacs_reported_with_the_allowing_rule() {
+    each_nft_variant("ruleset", nft_ruleset, |seed, json, r| {
         if seed {
             // The handle nft gave the seeded rule.
-            let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-            let handle = v["nftables"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|o| o.get("rule"))
-                .find(|r| {
-                    r["chain"] == "forward"
-                        && r["expr"].to_string().contains("10.50.0.0")
-                        && r["expr"].to_string().contains("@pacs_ports")
-                })
-                .unwrap()["handle"]
-                .clone();
-            let a = failed(&r, "NET-GUEST-ISOLATION");
+            let handle = nft_handle(json, |r| {
+                r["chain"] == "forward"
+                    && r["expr"].to_string().contains("10.50.0.0")
+                    && r["expr"].to_string().contains("@pacs_ports")
+            });
+            let a = failed(r, "NET-GUEST-ISOLATION");
             assert_eq!(a.len(), 1, "{a:?}");
             assert!(
                 a[0].starts_with("guest-wifi → pacs: tcp/104,11112 allowed by "),
@@ -193,25 +211,18 @@ fn real_nftables_guest_to_pacs_reported_with_the_allowing_rule() {
             "NET-BIOMED-ISOLATION",
             "NET-POLICY-DENY",
         ] {
-            assert_eq!(failed(&r, rule), Vec::<&str>::new(), "{rule}");
+            assert_eq!(failed(r, rule), Vec::<&str>::new(), "{rule}");
         }
         if !seed {
             assert_eq!(r.failed().count(), 0);
         }
         // Allowed paths the policy accepts are in the matrix: clinical reaches the PACS on 104 and 443.
-        let m = r.summary["firewalls"][0]["reachability"]
-            .as_array()
-            .unwrap();
-        let cp = m
-            .iter()
-            .find(|p| p["from"] == "clinical" && p["to"] == "pacs")
-            .unwrap();
-        assert_eq!(cp["services"], serde_json::json!(["tcp/104,443,3000-3100"]));
-        assert!(
-            !m.iter()
-                .any(|p| p["from"] == "clinical" && p["to"] == "biomed")
+        assert_eq!(
+            services(r, "clinical", "pacs"),
+            &serde_json::json!(["tcp/104,443,3000-3100"])
         );
-    }
+        assert!(!reaches(r, "clinical", "biomed"));
+    });
 }
 
 /// Zone dispatch through a named verdict map, concatenated interval sets and a verdict map keyed
@@ -243,37 +254,21 @@ table inet filter {{
 
 #[test]
 fn real_nftables_verdict_maps_and_concatenations() {
-    if !can_netns() {
-        return;
-    }
-    let d = tempfile::tempdir().unwrap();
-    let ns = Netns::new();
-    for seed in [true, false] {
-        let rs = write(d.path(), "vmap.nft", &nft_vmap_ruleset(seed));
-        run(&mut ns.exec(&["nft", "-f", rs.to_str().unwrap()]));
-        let json = run(&mut ns.exec(&["nft", "-j", "list", "ruleset"]));
+    each_nft_variant("vmap", nft_vmap_ruleset, |seed, json, r| {
         assert!(
             json.contains("\"vmap\"") && json.contains("\"concat\""),
             "{json}"
         );
-        let p = write(d.path(), &format!("vmap-{seed}.json"), &json);
-        let r = analyse(d.path(), |i| i.nft = vec![p.clone()]);
         assert_eq!(
             r.summary["firewalls"][0]["warnings"],
             serde_json::json!([]),
             "every construct is modelled"
         );
-        let a = failed(&r, "NET-GUEST-ISOLATION");
+        let a = failed(r, "NET-GUEST-ISOLATION");
         if seed {
-            let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-            let handle = v["nftables"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|o| o.get("rule"))
-                .find(|r| r["chain"] == "guest_out" && r["expr"].to_string().contains("vmap"))
-                .unwrap()["handle"]
-                .clone();
+            let handle = nft_handle(json, |r| {
+                r["chain"] == "guest_out" && r["expr"].to_string().contains("vmap")
+            });
             assert_eq!(a.len(), 1, "{a:?}");
             assert_eq!(
                 a[0],
@@ -285,24 +280,14 @@ fn real_nftables_verdict_maps_and_concatenations() {
             assert_eq!(a, Vec::<&str>::new());
         }
         // The clinical zone reaches the PACS through the concatenated set only.
-        let m = r.summary["firewalls"][0]["reachability"]
-            .as_array()
-            .unwrap();
-        let cp = m
-            .iter()
-            .find(|p| p["from"] == "clinical" && p["to"] == "pacs")
-            .unwrap();
-        assert_eq!(cp["services"], serde_json::json!(["tcp/104,11112"]));
+        assert_eq!(
+            services(r, "clinical", "pacs"),
+            &serde_json::json!(["tcp/104,11112"])
+        );
         // Guests reach the Internet, never the servers.
-        assert!(
-            m.iter()
-                .any(|p| p["from"] == "guest-wifi" && p["to"] == "internet")
-        );
-        assert!(
-            !m.iter()
-                .any(|p| p["from"] == "guest-wifi" && p["to"] == "servers")
-        );
-    }
+        assert!(reaches(r, "guest-wifi", "internet"));
+        assert!(!reaches(r, "guest-wifi", "servers"));
+    });
 }
 
 #[test]
@@ -603,14 +588,6 @@ fn firewall(main: Vec<FwRule>, sub: Vec<FwRule>, policy: bool) -> Firewall {
     fw
 }
 
-const PROP_ZONES: &str = "zones:
-  - {name: a, kind: clinical, cidrs: [10.1.0.0/16]}
-  - {name: b, kind: servers, cidrs: [10.1.2.0/24, 10.3.0.0/16]}
-  - {name: c, kind: guest, cidrs: [10.2.0.0/15]}
-  - {name: d, kind: admin, cidrs: [192.168.1.0/24]}
-  - {name: inet, kind: internet}
-";
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
     #[test]
@@ -620,7 +597,7 @@ proptest! {
         policy in any::<bool>(),
         packets in proptest::collection::vec((0usize..12, 0usize..12, any::<u16>(), prop_oneof![Just(6u8), Just(17u8), Just(1u8), Just(47u8)], 0u16..2300), 40),
     ) {
-        let zones = ZoneModel::parse(std::path::Path::new("z.yaml"), PROP_ZONES).unwrap();
+        let zones = ZoneModel::parse(std::path::Path::new("z.yaml"), PROPERTY_ZONES).unwrap();
         let fw = firewall(main, sub, policy);
         let cells = reach::cells(&zones, &fw);
         // Addresses picked around every boundary of the pools and zones.

@@ -25,6 +25,23 @@ pub struct JournalEntry {
     pub hash: String,
 }
 
+impl JournalEntry {
+    /// The hash its stored fields give now: differs from `hash` if any of them was edited.
+    pub fn recomputed_hash(&self) -> String {
+        entry_hash(
+            self.seq,
+            &self.prev_hash,
+            &NewEntry {
+                at: &self.at,
+                actor: &self.actor,
+                action: &self.action,
+                subject: &self.subject,
+                details: &self.details,
+            },
+        )
+    }
+}
+
 /// The content of an entry before it is chained.
 #[derive(Debug, Clone)]
 pub struct NewEntry<'a> {
@@ -89,18 +106,7 @@ pub fn verify(entries: &[JournalEntry], head: Option<(i64, &str)>) -> Result<usi
                 found: e.seq,
             });
         }
-        let recomputed = entry_hash(
-            e.seq,
-            &e.prev_hash,
-            &NewEntry {
-                at: &e.at,
-                actor: &e.actor,
-                action: &e.action,
-                subject: &e.subject,
-                details: &e.details,
-            },
-        );
-        if recomputed != e.hash {
+        if e.recomputed_hash() != e.hash {
             return Err(ChainBreak::Edited { seq: e.seq });
         }
         if e.prev_hash != prev_hash {
@@ -201,17 +207,7 @@ mod tests {
         let mut j = journal(4);
         j[1].details = "{\"i\":42}".into();
         let e = &j[1];
-        j[1].hash = entry_hash(
-            e.seq,
-            &e.prev_hash,
-            &NewEntry {
-                at: &e.at,
-                actor: &e.actor,
-                action: &e.action,
-                subject: &e.subject,
-                details: &e.details,
-            },
-        );
+        j[1].hash = e.recomputed_hash();
         let last = j[3].clone();
         assert_eq!(
             verify(&j, Some((last.seq, &last.hash))),

@@ -428,61 +428,35 @@ mod tests {
     #[test]
     fn windows_table_routes() {
         let m = m();
-        // (channel, provider, eid, rule source, field map, expected)
-        let sysmon = "Microsoft-Windows-Sysmon/Operational";
+        // ((channel, provider), eid, rule source, field map, expected)
+        const SYSMON: (&str, &str) = (
+            "Microsoft-Windows-Sysmon/Operational",
+            "Microsoft-Windows-Sysmon",
+        );
+        const SECURITY: (&str, &str) = ("Security", "Microsoft-Windows-Security-Auditing");
+        let process_creation = || rs(Some("windows"), Some("process_creation"), None);
         #[allow(clippy::type_complexity)]
-        let cases: &[(&str, &str, i64, RuleSource, Option<&str>, bool)] = &[
+        let cases: &[((&str, &str), i64, RuleSource, Option<&str>, bool)] = &[
+            (SYSMON, 1, process_creation(), None, true),
+            (SYSMON, 1, process_creation(), Some("security_4688"), false),
+            (SYSMON, 7, process_creation(), None, false),
             (
-                sysmon,
-                "Microsoft-Windows-Sysmon",
-                1,
-                rs(Some("windows"), Some("process_creation"), None),
-                None,
-                true,
-            ),
-            (
-                sysmon,
-                "Microsoft-Windows-Sysmon",
-                1,
-                rs(Some("windows"), Some("process_creation"), None),
-                Some("security_4688"),
-                false,
-            ),
-            (
-                sysmon,
-                "Microsoft-Windows-Sysmon",
-                7,
-                rs(Some("windows"), Some("process_creation"), None),
-                None,
-                false,
-            ),
-            (
-                "Security",
-                "Microsoft-Windows-Security-Auditing",
+                SECURITY,
                 4688,
-                rs(Some("windows"), Some("process_creation"), None),
+                process_creation(),
                 Some("security_4688"),
                 true,
             ),
+            (SECURITY, 4688, process_creation(), None, false),
             (
-                "Security",
-                "Microsoft-Windows-Security-Auditing",
-                4688,
-                rs(Some("windows"), Some("process_creation"), None),
-                None,
-                false,
-            ),
-            (
-                "Security",
-                "Microsoft-Windows-Security-Auditing",
+                SECURITY,
                 4625,
                 rs(Some("windows"), None, Some("security")),
                 None,
                 true,
             ),
             (
-                "Security",
-                "Microsoft-Windows-Security-Auditing",
+                SECURITY,
                 4625,
                 rs(Some("windows"), None, Some("system")),
                 None,
@@ -490,49 +464,25 @@ mod tests {
             ),
             // Forwarded events resolve through the provider.
             (
-                "ForwardedEvents",
-                "Microsoft-Windows-Sysmon",
+                ("ForwardedEvents", "Microsoft-Windows-Sysmon"),
                 1,
-                rs(Some("windows"), Some("process_creation"), None),
+                process_creation(),
                 None,
                 true,
             ),
             // Fail closed: linux / network / empty / unknown category.
             (
-                sysmon,
-                "Microsoft-Windows-Sysmon",
+                SYSMON,
                 1,
                 rs(Some("linux"), Some("process_creation"), None),
                 None,
                 false,
             ),
+            (SYSMON, 1, rs(Some("cisco"), None, Some("aaa")), None, false),
+            (SYSMON, 1, rs(None, Some("firewall"), None), None, false),
+            (SYSMON, 1, rs(None, None, None), None, false),
             (
-                sysmon,
-                "Microsoft-Windows-Sysmon",
-                1,
-                rs(Some("cisco"), None, Some("aaa")),
-                None,
-                false,
-            ),
-            (
-                sysmon,
-                "Microsoft-Windows-Sysmon",
-                1,
-                rs(None, Some("firewall"), None),
-                None,
-                false,
-            ),
-            (
-                sysmon,
-                "Microsoft-Windows-Sysmon",
-                1,
-                rs(None, None, None),
-                None,
-                false,
-            ),
-            (
-                "Security",
-                "Microsoft-Windows-Security-Auditing",
+                SECURITY,
                 4688,
                 rs(Some("windows"), Some("file_access"), None),
                 None,
@@ -540,8 +490,7 @@ mod tests {
             ),
             // Product-only rule sees every Windows event.
             (
-                "Application",
-                "X",
+                ("Application", "X"),
                 1,
                 rs(Some("windows"), None, None),
                 None,
@@ -549,31 +498,34 @@ mod tests {
             ),
             // Sysmon for Linux is product linux.
             (
-                "Linux-Sysmon/Operational",
-                "Linux-Sysmon",
+                ("Linux-Sysmon/Operational", "Linux-Sysmon"),
                 1,
-                rs(Some("windows"), Some("process_creation"), None),
+                process_creation(),
                 None,
                 false,
             ),
             (
-                "Microsoft-Windows-PowerShell/Operational",
-                "Microsoft-Windows-PowerShell",
+                (
+                    "Microsoft-Windows-PowerShell/Operational",
+                    "Microsoft-Windows-PowerShell",
+                ),
                 4104,
                 rs(Some("windows"), Some("ps_script"), None),
                 None,
                 true,
             ),
             (
-                "Microsoft-Windows-Windows Defender/Operational",
-                "Microsoft-Windows-Windows Defender",
+                (
+                    "Microsoft-Windows-Windows Defender/Operational",
+                    "Microsoft-Windows-Windows Defender",
+                ),
                 1116,
                 rs(None, Some("antivirus"), None),
                 None,
                 true,
             ),
         ];
-        for (ch, pr, id, rule, map, want) in cases {
+        for ((ch, pr), id, rule, map, want) in cases {
             let ev = m.resolve_windows(ch, pr, Some(*id));
             assert_eq!(
                 applies(rule, *map, &ev),

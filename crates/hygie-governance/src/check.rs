@@ -85,65 +85,62 @@ pub fn check(input: &GovernanceInput<'_>) -> Vec<Finding> {
         }
         let path = org.reporting_path(&who.person);
         if let Some(levels) = path.levels_below_it_head {
+            let chain = path
+                .chain
+                .iter()
+                .take(levels)
+                .map(|p| org.name_of(p))
+                .collect::<Vec<_>>()
+                .join(" → ");
             f.fail(
                 n.clone(),
                 Localized::new(
                     format!(
-                        "{n} ({}) reports to the IT head {levels} level(s) up: {}",
-                        label.en,
-                        path.chain
-                            .iter()
-                            .take(levels)
-                            .map(|p| org.name_of(p))
-                            .collect::<Vec<_>>()
-                            .join(" → ")
-                    ),
-                    format!(
-                        "{n} ({}) est rattaché(e) au DSI à {levels} niveau(x) : {}",
-                        label.fr,
-                        path.chain
-                            .iter()
-                            .take(levels)
-                            .map(|p| org.name_of(p))
-                            .collect::<Vec<_>>()
-                            .join(" → ")
-                    ),
-                ),
-            );
-        }
-        if !org.people.contains_key(who.person.as_str()) {
-            chart.fail(
-                n.clone(),
-                Localized::new(
-                    format!("{n} ({}) is not in the org chart", label.en),
-                    format!("{n} ({}) n'est pas dans l'organigramme", label.fr),
-                ),
-            );
-        }
-        if let Some(m) = &path.missing_manager {
-            chart.fail(
-                n.clone(),
-                Localized::new(
-                    format!("the reporting line of {n} ({}) reaches '{m}', who is not in the org chart", label.en),
-                    format!("la ligne hiérarchique de {n} ({}) mène à « {m} », absent de l'organigramme", label.fr),
-                ),
-            );
-        }
-        if let Some(c) = &path.cycle_at {
-            let cn = org.name_of(c);
-            chart.fail(
-                n.clone(),
-                Localized::new(
-                    format!(
-                        "the reporting line of {n} ({}) loops back to {cn}",
+                        "{n} ({}) reports to the IT head {levels} level(s) up: {chain}",
                         label.en
                     ),
                     format!(
-                        "la ligne hiérarchique de {n} ({}) boucle sur {cn}",
+                        "{n} ({}) est rattaché(e) au DSI à {levels} niveau(x) : {chain}",
                         label.fr
                     ),
                 ),
             );
+        }
+        // The chart's defects along this person's reporting line, each a failure of its own.
+        let mut defects = Vec::new();
+        if !org.people.contains_key(who.person.as_str()) {
+            defects.push((
+                format!("{n} ({}) is not in the org chart", label.en),
+                format!("{n} ({}) n'est pas dans l'organigramme", label.fr),
+            ));
+        }
+        if let Some(m) = &path.missing_manager {
+            defects.push((
+                format!(
+                    "the reporting line of {n} ({}) reaches '{m}', who is not in the org chart",
+                    label.en
+                ),
+                format!(
+                    "la ligne hiérarchique de {n} ({}) mène à « {m} », absent de l'organigramme",
+                    label.fr
+                ),
+            ));
+        }
+        if let Some(c) = &path.cycle_at {
+            let cn = org.name_of(c);
+            defects.push((
+                format!(
+                    "the reporting line of {n} ({}) loops back to {cn}",
+                    label.en
+                ),
+                format!(
+                    "la ligne hiérarchique de {n} ({}) boucle sur {cn}",
+                    label.fr
+                ),
+            ));
+        }
+        for (en, fr) in defects {
+            chart.fail(n.clone(), Localized::new(en, fr));
         }
     }
     out.push(f);

@@ -536,35 +536,8 @@ pub fn review_finding(
 mod tests {
     use super::*;
 
-    const REG: &str = r#"
-reviewed = 2026-01-10
-[[business_value]]
-id = "BV1"
-name = "Continuity of care"
-[[supporting_asset]]
-id = "SA1"
-name = "EHR servers"
-business_values = ["BV1"]
-[[feared_event]]
-id = "FE1"
-business_value = "BV1"
-description = "EHR unavailable for more than 24 hours"
-severity = "Critique"
-[[risk_source]]
-id = "RS1"
-name = "Ransomware group"
-objective = "Extortion"
-[[scenario]]
-id = "R1"
-title = "Ransomware encrypts the EHR"
-feared_events = ["FE1"]
-risk_source = "RS1"
-supporting_assets = ["SA1"]
-likelihood = "Quasi certain"
-treatment = "reduce"
-measures = ["BCK-02", "END-01"]
-target_likelihood = 1
-"#;
+    /// One scenario through every kind of entry, all references resolved.
+    const REG: &str = include_str!("testdata/risk_register.toml");
 
     #[test]
     fn matrix_matches_pgssi_s() {

@@ -58,117 +58,67 @@ pub static REPORTING_LINES: RuleDef = RuleDef::new(
     &["GOV-10"],
 );
 
-pub static DPO_HELD: RuleDef = RuleDef::new(
-    "GOV-DPO-HELD",
-    SOURCE,
-    Severity::Medium,
-    Text::new(
+/// The two rules of a mandatory role: it is held (`GOV-<ROLE>-HELD`, at the role's severity),
+/// and stays held over the warning period (`GOV-<ROLE>-CONTINUITY`, medium), both on the role's
+/// measure. The continuity title is written from the role's name in each language.
+macro_rules! role_rules {
+    ($held:ident, $continuity:ident, $id:literal, $severity:expr, $measure:literal,
+     held: ($held_en:literal, $held_fr:literal),
+     role: ($role_en:literal, $of_role_fr:literal)) => {
+        pub static $held: RuleDef = RuleDef::new(
+            concat!("GOV-", $id, "-HELD"),
+            SOURCE,
+            $severity,
+            Text::new($held_en, $held_fr),
+            &[$measure],
+        );
+
+        pub static $continuity: RuleDef = RuleDef::new(
+            concat!("GOV-", $id, "-CONTINUITY"),
+            SOURCE,
+            Severity::Medium,
+            Text::new(
+                concat!(
+                    "The ",
+                    $role_en,
+                    " role stays held for the coming warning period"
+                ),
+                concat!(
+                    "Le rôle ",
+                    $of_role_fr,
+                    " reste pourvu pendant le délai d'alerte à venir"
+                ),
+            ),
+            &[$measure],
+        )
+        .with_thresholds(&["expiry_warning_days"]);
+    };
+}
+
+role_rules!(DPO_HELD, DPO_CONTINUITY, "DPO", Severity::Medium, "GOV-08",
+    held: (
         "A data protection officer (DPO) is designated",
-        "Un délégué à la protection des données (DPO) est désigné",
+        "Un délégué à la protection des données (DPO) est désigné"
     ),
-    &["GOV-08"],
-);
+    role: ("data protection officer (DPO)", "de délégué à la protection des données (DPO)"));
 
-pub static DPO_CONTINUITY: RuleDef = RuleDef::new(
-    "GOV-DPO-CONTINUITY",
-    SOURCE,
-    Severity::Medium,
-    Text::new(
-        "The data protection officer (DPO) role stays held for the coming warning period",
-        "Le rôle de délégué à la protection des données (DPO) reste pourvu pendant le délai d'alerte à venir",
-    ),
-    &["GOV-08"],
-)
-.with_thresholds(&["expiry_warning_days"]);
+role_rules!(CISO_HELD, CISO_CONTINUITY, "CISO", Severity::High, "GOV-01",
+    held: ("A CISO is designated", "Un RSSI est désigné"),
+    role: ("CISO", "de RSSI"));
 
-pub static CISO_HELD: RuleDef = RuleDef::new(
-    "GOV-CISO-HELD",
-    SOURCE,
-    Severity::High,
-    Text::new("A CISO is designated", "Un RSSI est désigné"),
-    &["GOV-01"],
-);
+role_rules!(INCIDENT_REFERENT_HELD, INCIDENT_REFERENT_CONTINUITY, "INCIDENT-REFERENT",
+    Severity::High, "GOV-03",
+    held: ("An incident referent is designated", "Un référent incident SSI est désigné"),
+    role: ("incident referent", "de référent incident SSI"));
 
-pub static CISO_CONTINUITY: RuleDef = RuleDef::new(
-    "GOV-CISO-CONTINUITY",
-    SOURCE,
-    Severity::Medium,
-    Text::new(
-        "The CISO role stays held for the coming warning period",
-        "Le rôle de RSSI reste pourvu pendant le délai d'alerte à venir",
-    ),
-    &["GOV-01"],
-)
-.with_thresholds(&["expiry_warning_days"]);
+role_rules!(CRISIS_CELL_HELD, CRISIS_CELL_CONTINUITY, "CRISIS-CELL", Severity::Medium, "BCP-04",
+    held: ("A crisis cell member is designated", "Un membre de la cellule de crise est désigné"),
+    role: ("crisis cell member", "de membre de la cellule de crise"));
 
-pub static INCIDENT_REFERENT_HELD: RuleDef = RuleDef::new(
-    "GOV-INCIDENT-REFERENT-HELD",
-    SOURCE,
-    Severity::High,
-    Text::new(
-        "A incident referent is designated",
-        "Un référent incident SSI est désigné",
-    ),
-    &["GOV-03"],
-);
-
-pub static INCIDENT_REFERENT_CONTINUITY: RuleDef = RuleDef::new(
-    "GOV-INCIDENT-REFERENT-CONTINUITY",
-    SOURCE,
-    Severity::Medium,
-    Text::new(
-        "The incident referent role stays held for the coming warning period",
-        "Le rôle de référent incident SSI reste pourvu pendant le délai d'alerte à venir",
-    ),
-    &["GOV-03"],
-)
-.with_thresholds(&["expiry_warning_days"]);
-
-pub static CRISIS_CELL_HELD: RuleDef = RuleDef::new(
-    "GOV-CRISIS-CELL-HELD",
-    SOURCE,
-    Severity::Medium,
-    Text::new(
-        "A crisis cell member is designated",
-        "Un membre de la cellule de crise est désigné",
-    ),
-    &["BCP-04"],
-);
-
-pub static CRISIS_CELL_CONTINUITY: RuleDef = RuleDef::new(
-    "GOV-CRISIS-CELL-CONTINUITY",
-    SOURCE,
-    Severity::Medium,
-    Text::new(
-        "The crisis cell member role stays held for the coming warning period",
-        "Le rôle de membre de la cellule de crise reste pourvu pendant le délai d'alerte à venir",
-    ),
-    &["BCP-04"],
-)
-.with_thresholds(&["expiry_warning_days"]);
-
-pub static HOMOLOGATION_AUTHORITY_HELD: RuleDef = RuleDef::new(
-    "GOV-HOMOLOGATION-AUTHORITY-HELD",
-    SOURCE,
-    Severity::Medium,
-    Text::new(
-        "A homologation authority is designated",
-        "Un autorité d'homologation est désigné",
-    ),
-    &["IAM-12"],
-);
-
-pub static HOMOLOGATION_AUTHORITY_CONTINUITY: RuleDef = RuleDef::new(
-    "GOV-HOMOLOGATION-AUTHORITY-CONTINUITY",
-    SOURCE,
-    Severity::Medium,
-    Text::new(
-        "The homologation authority role stays held for the coming warning period",
-        "Le rôle de autorité d'homologation reste pourvu pendant le délai d'alerte à venir",
-    ),
-    &["IAM-12"],
-)
-.with_thresholds(&["expiry_warning_days"]);
+role_rules!(HOMOLOGATION_AUTHORITY_HELD, HOMOLOGATION_AUTHORITY_CONTINUITY,
+    "HOMOLOGATION-AUTHORITY", Severity::Medium, "IAM-12",
+    held: ("A homologation authority is designated", "Une autorité d'homologation est désignée"),
+    role: ("homologation authority", "d'autorité d'homologation"));
 
 pub static AMBASSADORS_COVERAGE: RuleDef = RuleDef::new(
     "GOV-AMBASSADORS-COVERAGE",

@@ -8,7 +8,7 @@
 
 use crate::Result;
 use crate::clock;
-use crate::facts::{BreachRisk, ImpactCriteria};
+use crate::facts::{BreachRisk, Facts, ImpactCriteria};
 use crate::incident::{Incident, Phase};
 use crate::obligations::{Duty, Obligation};
 use hygie_core::Lang;
@@ -78,12 +78,29 @@ fn count(lang: Lang, n: Option<u64>) -> String {
     }
 }
 
-struct B {
+struct B<'a> {
     lang: Lang,
     sections: Vec<Section>,
+    facts: &'a Facts,
+    /// The actions taken, dated: "Measures taken" in every draft.
+    actions: Vec<String>,
+    /// The incident categories in the draft's language.
+    categories: Vec<String>,
 }
 
-impl B {
+/// A field several drafts carry with the same label and the same value: written once here so
+/// that a wording fixed for one authority is fixed for all.
+#[derive(Clone, Copy)]
+enum Common {
+    Categories,
+    Description,
+    AffectedSystems,
+    SuspectedMalicious,
+    CrossBorder,
+    MeasuresTaken,
+}
+
+impl B<'_> {
     fn section(&mut self, en: &str, fr: &str) {
         self.sections.push(Section {
             heading: tr(self.lang, en, fr),
@@ -96,6 +113,36 @@ impl B {
             s.fields.push((label, value));
         }
     }
+    fn common(&mut self, fields: &[Common]) {
+        let (lang, f) = (self.lang, self.facts);
+        for c in fields {
+            let (en, fr, value) = match c {
+                Common::Categories => ("Categories", "Catégories", list(lang, &self.categories)),
+                Common::Description => ("Description", "Description", opt(lang, &f.description)),
+                Common::AffectedSystems => (
+                    "Affected systems",
+                    "Systèmes affectés",
+                    list(lang, &f.affected_systems),
+                ),
+                Common::SuspectedMalicious => (
+                    "Suspected malicious act",
+                    "Acte malveillant suspecté",
+                    opt_bool(lang, f.suspected_malicious),
+                ),
+                Common::CrossBorder => (
+                    "Cross-border impact",
+                    "Impact transfrontière",
+                    opt_bool(lang, f.cross_border),
+                ),
+                Common::MeasuresTaken => (
+                    "Measures taken",
+                    "Mesures prises",
+                    list(lang, &self.actions),
+                ),
+            };
+            self.field(en, fr, value);
+        }
+    }
 }
 
 /// Build the draft of `duty` for the incident at `now`.
@@ -103,25 +150,26 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
     let f = &inc.facts;
     let obligations = inc.obligations(now)?;
     let ob = obligations.iter().find(|o| o.duty == duty);
-    let mut b = B {
-        lang,
-        sections: Vec::new(),
-    };
     let t = |z: &Option<jiff::Zoned>| {
         z.as_ref()
             .map(clock::rfc3339)
             .unwrap_or_else(|| missing(lang))
     };
-    let actions: Vec<String> = f
-        .actions
-        .iter()
-        .map(|a| format!("{} — {}", clock::rfc3339(&a.at), a.text))
-        .collect();
-    let categories: Vec<String> = f
-        .categories
-        .iter()
-        .map(|c| c.label().get(lang).to_owned())
-        .collect();
+    let mut b = B {
+        lang,
+        sections: Vec::new(),
+        facts: f,
+        actions: f
+            .actions
+            .iter()
+            .map(|a| format!("{} — {}", clock::rfc3339(&a.at), a.text))
+            .collect(),
+        categories: f
+            .categories
+            .iter()
+            .map(|c| c.label().get(lang).to_owned())
+            .collect(),
+    };
 
     // Common identification.
     b.section("Establishment and incident", "Établissement et incident");
@@ -169,8 +217,7 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
                 "Signalement (CSP D.1111-16-2)",
                 "Signalement (CSP D.1111-16-2)",
             );
-            b.field("Categories", "Catégories", list(lang, &categories));
-            b.field("Description", "Description", opt(lang, &f.description));
+            b.common(&[Common::Categories, Common::Description]);
             for n in ImpactCriteria::NAMES {
                 b.field(
                     ImpactCriteria::label(n).en.as_str(),
@@ -183,22 +230,13 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
                 "Qualifié de significatif ou grave",
                 yes_no(lang, f.serious),
             );
-            b.field(
-                "Affected systems",
-                "Systèmes affectés",
-                list(lang, &f.affected_systems),
-            );
+            b.common(&[Common::AffectedSystems]);
             b.field(
                 "Personal / health data involved",
                 "Données personnelles / de santé concernées",
                 breach_text(lang, f.personal_data_breach),
             );
-            b.field(
-                "Suspected malicious act",
-                "Acte malveillant suspecté",
-                opt_bool(lang, f.suspected_malicious),
-            );
-            b.field("Measures taken", "Mesures prises", list(lang, &actions));
+            b.common(&[Common::SuspectedMalicious, Common::MeasuresTaken]);
             b.field(
                 "Measures planned",
                 "Mesures envisagées",
@@ -220,7 +258,7 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
                 "Nature de la violation",
                 format!(
                     "{} — {}",
-                    list(lang, &categories),
+                    list(lang, &b.categories),
                     opt(lang, &f.description)
                 ),
             );
@@ -259,7 +297,7 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
                 "Conséquences probables",
                 opt(lang, &f.consequences),
             );
-            b.field("Measures taken", "Mesures prises", list(lang, &actions));
+            b.common(&[Common::MeasuresTaken]);
             b.field(
                 "Measures proposed to address the breach and mitigate its effects",
                 "Mesures proposées pour remédier à la violation et en atténuer les effets",
@@ -315,7 +353,7 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
                 "Impact transfrontière possible",
                 opt_bool(lang, f.cross_border),
             );
-            b.field("Categories", "Catégories", list(lang, &categories));
+            b.common(&[Common::Categories]);
         }
         Duty::Nis2Notification | Duty::Nis2Intermediate => {
             b.section(
@@ -332,27 +370,17 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
                 "Gravité et impact",
                 opt(lang, &f.consequences),
             );
-            b.field(
-                "Affected systems",
-                "Systèmes affectés",
-                list(lang, &f.affected_systems),
-            );
+            b.common(&[Common::AffectedSystems]);
             b.field(
                 "Indicators of compromise",
                 "Indicateurs de compromission",
                 list(lang, &f.iocs),
             );
-            b.field(
-                "Suspected malicious act",
-                "Acte malveillant suspecté",
-                opt_bool(lang, f.suspected_malicious),
-            );
-            b.field(
-                "Cross-border impact",
-                "Impact transfrontière",
-                opt_bool(lang, f.cross_border),
-            );
-            b.field("Measures taken", "Mesures prises", list(lang, &actions));
+            b.common(&[
+                Common::SuspectedMalicious,
+                Common::CrossBorder,
+                Common::MeasuresTaken,
+            ]);
         }
         Duty::Nis2Final | Duty::Nis2Progress => {
             if duty == Duty::Nis2Final {
@@ -385,32 +413,22 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
                 "Mesures d'atténuation appliquées et en cours",
                 format!(
                     "{} / {}",
-                    list(lang, &actions),
+                    list(lang, &b.actions),
                     list(lang, &f.measures_proposed)
                 ),
             );
-            b.field(
-                "Cross-border impact",
-                "Impact transfrontière",
-                opt_bool(lang, f.cross_border),
-            );
+            b.common(&[Common::CrossBorder]);
             b.field("End of handling", "Fin du traitement", t(&f.resolved_at));
         }
         Duty::InternalCiso | Duty::InternalDpo => {
             b.section("Internal information", "Information interne");
-            b.field("Description", "Description", opt(lang, &f.description));
-            b.field("Categories", "Catégories", list(lang, &categories));
+            b.common(&[Common::Description, Common::Categories]);
             b.field(
                 "Personal data",
                 "Données personnelles",
                 breach_text(lang, f.personal_data_breach),
             );
-            b.field(
-                "Affected systems",
-                "Systèmes affectés",
-                list(lang, &f.affected_systems),
-            );
-            b.field("Measures taken", "Mesures prises", list(lang, &actions));
+            b.common(&[Common::AffectedSystems, Common::MeasuresTaken]);
         }
     }
     let title = format!(

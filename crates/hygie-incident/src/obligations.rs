@@ -188,24 +188,22 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
     let final_due = clock::add_months(&notif_base, 1)?;
     for duty in Duty::ALL {
         let req = match duty {
-            Duty::InternalCiso => required(
-                l(
-                    "every incident: the CISO is informed at once",
-                    "tout incident : le RSSI est informé immédiatement",
-                ),
-                aw,
-                clock::add_duration(aw, t.internal)?,
-                DueKind::InternalTarget,
-            ),
-            Duty::InternalDpo => required(
-                l(
-                    "every incident: the DPO is informed at once",
-                    "tout incident : le DPO est informé immédiatement",
-                ),
-                aw,
-                clock::add_duration(aw, t.internal)?,
-                DueKind::InternalTarget,
-            ),
+            Duty::InternalCiso | Duty::InternalDpo => {
+                let (en, fr) = if duty == Duty::InternalCiso {
+                    ("CISO", "RSSI")
+                } else {
+                    ("DPO", "DPO")
+                };
+                required(
+                    Localized::new(
+                        format!("every incident: the {en} is informed at once"),
+                        format!("tout incident : le {fr} est informé immédiatement"),
+                    ),
+                    aw,
+                    clock::add_duration(aw, t.internal)?,
+                    DueKind::InternalTarget,
+                )
+            }
             Duty::CertSante => {
                 if facts.is_significant_or_serious() {
                     let (mut why_en, mut why_fr) = (Vec::new(), Vec::new());

@@ -276,25 +276,20 @@ fn october_ambiguous_hour_is_refused_without_offset_and_exact_with_one() {
         .unwrap_or_default();
     assert!(e.contains("awareness") && e.contains("ambiguous"), "{e}");
 
-    // First occurrence (summer time, +02:00) = 00:30Z.
-    let mut i = input("2026-10-25T02:30:00+02:00");
-    i.personal_data_breach = Some("risk".into());
-    let inc = open(i, None).expect("opens");
-    let due = inc
-        .obligation(Duty::Cnil, now())
-        .ok()
-        .and_then(|o| o.due.as_ref().map(rfc3339));
-    assert_eq!(due.as_deref(), Some("2026-10-28T01:30:00+01:00"));
-
-    // Second occurrence (winter time, +01:00) = 01:30Z.
-    let mut i = input("2026-10-25T02:30:00+01:00");
-    i.personal_data_breach = Some("risk".into());
-    let inc = open(i, None).expect("opens");
-    let due = inc
-        .obligation(Duty::Cnil, now())
-        .ok()
-        .and_then(|o| o.due.as_ref().map(rfc3339));
-    assert_eq!(due.as_deref(), Some("2026-10-28T02:30:00+01:00"));
+    // First occurrence (summer time, +02:00) = 00:30Z; second (winter time, +01:00) = 01:30Z.
+    for (awareness, cnil_due) in [
+        ("2026-10-25T02:30:00+02:00", "2026-10-28T01:30:00+01:00"),
+        ("2026-10-25T02:30:00+01:00", "2026-10-28T02:30:00+01:00"),
+    ] {
+        let mut i = input(awareness);
+        i.personal_data_breach = Some("risk".into());
+        let inc = open(i, None).expect("opens");
+        let due = inc
+            .obligation(Duty::Cnil, now())
+            .ok()
+            .and_then(|o| o.due.as_ref().map(rfc3339));
+        assert_eq!(due.as_deref(), Some(cnil_due), "aware at {awareness}");
+    }
 
     // The skipped hour in March does not exist.
     let e = open(input("2026-03-29T02:30"), None)
@@ -315,26 +310,20 @@ fn final_report_counts_from_the_notification_as_sent() {
         &inc.facts.tz().expect("tz"),
     )
     .expect("t");
-    inc.record_sending(
+    send(
+        &mut inc,
         Duty::Nis2EarlyWarning,
         at.clone(),
         None,
         Phase::Initial,
-        Lang::Fr,
-        None,
-        "x".into(),
-        now(),
     )
     .expect("early warning");
-    inc.record_sending(
+    send(
+        &mut inc,
         Duty::Nis2Notification,
         at,
-        Some("ANSSI-1".into()),
+        Some("ANSSI-1"),
         Phase::Initial,
-        Lang::Fr,
-        None,
-        "y".into(),
-        now(),
     )
     .expect("notification");
     let f = inc.obligation(Duty::Nis2Final, now()).expect("final");
@@ -358,26 +347,20 @@ fn progress_report_then_final_after_end_of_handling() {
     let mut inc = open(i, Some(Nis2Status::Essential)).expect("opens");
     let tz = inc.facts.tz().expect("tz");
     let t = |s: &str| clock::parse_instant("t", s, &tz).expect("time");
-    inc.record_sending(
+    send(
+        &mut inc,
         Duty::Nis2Notification,
         t("2026-05-06T09:00:00+02:00"),
         None,
         Phase::Initial,
-        Lang::Fr,
-        None,
-        "n".into(),
-        now(),
     )
     .expect("n");
-    inc.record_sending(
+    send(
+        &mut inc,
         Duty::Nis2Progress,
         t("2026-06-05T09:00:00+02:00"),
         None,
         Phase::Initial,
-        Lang::Fr,
-        None,
-        "p".into(),
-        now(),
     )
     .expect("p");
     let f = inc.obligation(Duty::Nis2Final, now()).expect("final");
@@ -469,6 +452,26 @@ fn cert_sante_target_is_configurable() {
     );
 }
 
+/// Record a sending as these tests do: in French, with no late reason, at `now()`.
+fn send(
+    inc: &mut Incident,
+    duty: Duty,
+    at: jiff::Zoned,
+    reference: Option<&str>,
+    phase: Phase,
+) -> Result<(), IncidentError> {
+    inc.record_sending(
+        duty,
+        at,
+        reference.map(str::to_owned),
+        phase,
+        Lang::Fr,
+        None,
+        "x".into(),
+        now(),
+    )
+}
+
 fn message(r: Result<impl std::fmt::Debug, IncidentError>) -> String {
     match r {
         Ok(v) => panic!("expected a refusal, got {v:?}"),
@@ -499,88 +502,58 @@ fn impossible_times_and_invalid_transitions_are_refused() {
     let mut inc = open(i, None).expect("opens");
     let tz = inc.facts.tz().expect("tz");
     let t = |s: &str| clock::parse_instant("t", s, &tz).expect("time");
-    // Sent before awareness.
-    let m = message(inc.record_sending(
-        Duty::Cnil,
-        t("2026-05-04T08:00:00+02:00"),
-        None,
-        Phase::Initial,
-        Lang::Fr,
-        None,
-        "x".into(),
-        now(),
-    ));
-    assert!(m.contains("before awareness"), "{m}");
-    // Sent in the future.
-    let m = message(inc.record_sending(
-        Duty::Cnil,
-        t("2026-12-01T08:00:00+01:00"),
-        None,
-        Phase::Initial,
-        Lang::Fr,
-        None,
-        "x".into(),
-        now(),
-    ));
-    assert!(m.contains("future"), "{m}");
-    // Late CNIL notification without reasons.
-    let m = message(inc.record_sending(
-        Duty::Cnil,
-        t("2026-05-08T09:00:00+02:00"),
-        None,
-        Phase::Initial,
-        Lang::Fr,
-        None,
-        "x".into(),
-        now(),
-    ));
-    assert!(m.contains("late_reason") && m.contains("33(1)"), "{m}");
-    // A duty that does not apply.
-    let m = message(inc.record_sending(
-        Duty::CertSante,
-        t("2026-05-04T10:00:00+02:00"),
-        None,
-        Phase::Initial,
-        Lang::Fr,
-        None,
-        "x".into(),
-        now(),
-    ));
-    assert!(m.contains("not required"), "{m}");
+    // Refused sendings: (duty, sent at, what the refusal must say).
+    let refused: [(Duty, &str, &[&str]); 4] = [
+        // Sent before awareness.
+        (
+            Duty::Cnil,
+            "2026-05-04T08:00:00+02:00",
+            &["before awareness"],
+        ),
+        // Sent in the future.
+        (Duty::Cnil, "2026-12-01T08:00:00+01:00", &["future"]),
+        // Late CNIL notification without reasons.
+        (
+            Duty::Cnil,
+            "2026-05-08T09:00:00+02:00",
+            &["late_reason", "33(1)"],
+        ),
+        // A duty that does not apply.
+        (
+            Duty::CertSante,
+            "2026-05-04T10:00:00+02:00",
+            &["not required"],
+        ),
+    ];
+    for (duty, at, needles) in refused {
+        let m = message(send(&mut inc, duty, t(at), None, Phase::Initial));
+        assert!(needles.iter().all(|n| m.contains(n)), "{duty} at {at}: {m}");
+    }
     // Sent in time, then a complement (phased), but not a second initial.
-    inc.record_sending(
+    send(
+        &mut inc,
         Duty::Cnil,
         t("2026-05-05T09:00:00+02:00"),
-        Some("CNIL-42".into()),
+        Some("CNIL-42"),
         Phase::Initial,
-        Lang::Fr,
-        None,
-        "x".into(),
-        now(),
     )
     .expect("cnil");
     assert!(
-        message(inc.record_sending(
+        message(send(
+            &mut inc,
             Duty::Cnil,
             t("2026-05-06T09:00:00+02:00"),
             None,
-            Phase::Initial,
-            Lang::Fr,
-            None,
-            "x".into(),
-            now()
+            Phase::Initial
         ))
         .contains("already sent")
     );
-    inc.record_sending(
+    send(
+        &mut inc,
         Duty::Cnil,
         t("2026-05-09T09:00:00+02:00"),
         None,
         Phase::Complement,
-        Lang::Fr,
-        None,
-        "y".into(),
-        now(),
     )
     .expect("complement");
     let o = inc.obligation(Duty::Cnil, now()).expect("cnil");

@@ -164,6 +164,18 @@ mod stream {
     use serde_json::Value;
     use std::fmt;
 
+    /// `DeserializeSeed` for a seed that is also its own visitor, for any input.
+    macro_rules! seed_visits_itself {
+        ($seed:ident, $value:ty) => {
+            impl<'de> DeserializeSeed<'de> for $seed<'_> {
+                type Value = $value;
+                fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<$value, D::Error> {
+                    d.deserialize_any(self)
+                }
+            }
+        };
+    }
+
     /// Visitor methods for any value other than the object looked for: it is skipped, and the
     /// visitor answers `false` (not found).
     macro_rules! not_the_object {
@@ -196,12 +208,7 @@ mod stream {
     /// `{"Event": {...}}`; yields whether an `Event` object was seen.
     pub(super) struct Root<'a>(pub &'a mut Fields);
 
-    impl<'de> DeserializeSeed<'de> for Root<'_> {
-        type Value = bool;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-            d.deserialize_any(self)
-        }
-    }
+    seed_visits_itself!(Root, bool);
 
     impl<'de> Visitor<'de> for Root<'_> {
         type Value = bool;
@@ -225,12 +232,7 @@ mod stream {
     /// The `Event` object: `System` first, then the data sections.
     struct Event<'a>(&'a mut Fields);
 
-    impl<'de> DeserializeSeed<'de> for Event<'_> {
-        type Value = bool;
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
-            d.deserialize_any(self)
-        }
-    }
+    seed_visits_itself!(Event, bool);
 
     impl<'de> Visitor<'de> for Event<'_> {
         type Value = bool;
@@ -289,12 +291,7 @@ mod stream {
     /// EventData / UserData at depth 0.
     struct Data<'a>(&'a mut Fields);
 
-    impl<'de> DeserializeSeed<'de> for Data<'_> {
-        type Value = ();
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_any(self)
-        }
-    }
+    seed_visits_itself!(Data, ());
 
     impl<'de> Visitor<'de> for Data<'_> {
         type Value = ();

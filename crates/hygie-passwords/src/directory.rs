@@ -25,20 +25,8 @@ pub struct Directory {
     by_name: HashMap<String, AccountStatus>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DirectoryError {
-    #[error("{source_name}, line {line}: {message}")]
-    Line {
-        source_name: String,
-        line: usize,
-        message: String,
-    },
-    #[error("{source_name}: {message}")]
-    Json {
-        source_name: String,
-        message: String,
-    },
-}
+/// A directory snapshot that cannot be read: at a line of the CSV, or the JSON as a whole.
+pub type DirectoryError = crate::input::InputError;
 
 #[derive(Deserialize)]
 struct JsonAccount {
@@ -89,11 +77,13 @@ impl Directory {
     /// Read a JSON snapshot. A missing `enabled` counts as enabled, a missing `privileged` as not
     /// privileged.
     pub fn from_json(text: &str, source_name: &str) -> Result<Directory, DirectoryError> {
-        let snap: JsonSnapshot = serde_json::from_str(text).map_err(|e| DirectoryError::Json {
-            source_name: source_name.to_string(),
-            message: format!(
-                "not an account snapshot ({e}); expected {{\"accounts\": [{{\"sam_account_name\", \"enabled\", \"privileged\"}}]}}"
-            ),
+        let snap: JsonSnapshot = serde_json::from_str(text).map_err(|e| {
+            DirectoryError::file(
+                source_name,
+                format!(
+                    "not an account snapshot ({e}); expected {{\"accounts\": [{{\"sam_account_name\", \"enabled\", \"privileged\"}}]}}"
+                ),
+            )
         })?;
         let accounts = match snap {
             JsonSnapshot::Wrapped { accounts } | JsonSnapshot::Bare(accounts) => accounts,
@@ -113,11 +103,7 @@ impl Directory {
 
     /// Read a CSV `account,enabled,privileged` (header required).
     pub fn from_csv(text: &str, source_name: &str) -> Result<Directory, DirectoryError> {
-        let err = |line: usize, message: String| DirectoryError::Line {
-            source_name: source_name.to_string(),
-            line,
-            message,
-        };
+        let err = |line: usize, message: String| DirectoryError::line(source_name, line, message);
         let mut lines = text
             .lines()
             .enumerate()
@@ -195,48 +181,24 @@ mod tests {
 
     #[test]
     fn csv_and_json_forms() {
+        let status = |enabled, privileged| {
+            Some(AccountStatus {
+                enabled,
+                privileged,
+            })
+        };
         let csv =
             "account,enabled,privileged\nalice,true,false\nCHU\\Adm_Alice,yes,1\n\nsvc,0,no\n";
         let d = Directory::parse(csv, "s.csv").expect("valid csv");
-        assert_eq!(
-            d.get("ALICE"),
-            Some(AccountStatus {
-                enabled: true,
-                privileged: false
-            })
-        );
-        assert_eq!(
-            d.get("adm_alice"),
-            Some(AccountStatus {
-                enabled: true,
-                privileged: true
-            })
-        );
-        assert_eq!(
-            d.get("CHU\\svc"),
-            Some(AccountStatus {
-                enabled: false,
-                privileged: false
-            })
-        );
+        assert_eq!(d.get("ALICE"), status(true, false));
+        assert_eq!(d.get("adm_alice"), status(true, true));
+        assert_eq!(d.get("CHU\\svc"), status(false, false));
         assert_eq!(d.get("nobody"), None);
 
         let json = r#"{"accounts":[{"sAMAccountName":"adm_alice","enabled":true,"privileged":true,"dn":"x"},{"account":"bob"}]}"#;
         let d = Directory::parse(json, "s.json").expect("valid json");
-        assert_eq!(
-            d.get("adm_alice"),
-            Some(AccountStatus {
-                enabled: true,
-                privileged: true
-            })
-        );
-        assert_eq!(
-            d.get("bob"),
-            Some(AccountStatus {
-                enabled: true,
-                privileged: false
-            })
-        );
+        assert_eq!(d.get("adm_alice"), status(true, true));
+        assert_eq!(d.get("bob"), status(true, false));
         let bare = r#"[{"name":"x","enabled":false}]"#;
         assert_eq!(
             Directory::parse(bare, "b.json")

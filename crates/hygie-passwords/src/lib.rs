@@ -14,6 +14,7 @@ pub mod checks;
 pub mod dictionary;
 pub mod directory;
 pub mod hash;
+pub mod input;
 pub mod pwdump;
 
 pub use audit::{
@@ -23,4 +24,5 @@ pub use breach::{BreachError, BreachIndex, ImportStats, LineProblem, import, imp
 pub use dictionary::Dictionary;
 pub use directory::{AccountStatus, Directory, DirectoryError};
 pub use hash::NtHash;
+pub use input::InputError;
 pub use pwdump::{Account, Dump, DumpError, parse as parse_dump, parse_file as parse_dump_file};

@@ -8,6 +8,8 @@
 //! Every object it creates is named `pwq_*` and removed at the end (and at the start, should an
 //! earlier run have died). Passwords go to Samba through stdin, never on a command line.
 
+mod common;
+use common::nt_hex;
 use hygie_core::Severity;
 use hygie_passwords::{
     AuditOptions, BreachIndex, Dictionary, Directory, Sources, audit, import, parse_dump,
@@ -154,15 +156,6 @@ fn b64decode(s: &str) -> Vec<u8> {
         }
     }
     out
-}
-
-fn nt_hex(pw: &str) -> String {
-    use md4::{Digest, Md4};
-    let utf16: Vec<u8> = pw.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-    Md4::digest(&utf16)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// `samba-tool user getpassword` -> a pwdump line `CHU\name:rid:<no LM>:<nt>:::`.

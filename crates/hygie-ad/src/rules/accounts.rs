@@ -96,10 +96,9 @@ fn acc04(c: &Ctx<'_>) -> Eval {
     )
 }
 fn dormant<'a>(c: &'a Ctx<'a>) -> impl Iterator<Item = (usize, &'a Account)> + 'a {
-    let limit = f64::from(c.t().inactive_days);
-    c.enabled_users().filter(move |(_, a)| {
-        !c.is_krbtgt(a) && c.age(a.last_activity()).is_some_and(|d| d > limit)
-    })
+    let days = c.t().inactive_days;
+    c.enabled_users()
+        .filter(move |(_, a)| !c.is_krbtgt(a) && c.older_than(a.last_activity(), days))
 }
 
 pub static ACC_05: Rule = r!(
@@ -145,14 +144,11 @@ pub static ACC_06: Rule = r!(
 );
 
 fn acc06(c: &Ctx<'_>) -> Eval {
-    let limit = f64::from(c.t().user_password_max_age_days);
+    let days = c.t().user_password_max_age_days;
     list_rule(
         c.enabled_users()
-            .filter(|(_, a)| !c.is_krbtgt(a) && c.age(a.pwd_last_set).is_some_and(|d| d > limit)),
-        &format!(
-            "pwdLastSet older than {} days",
-            c.t().user_password_max_age_days
-        ),
+            .filter(|(_, a)| !c.is_krbtgt(a) && c.older_than(a.pwd_last_set, days)),
+        &format!("pwdLastSet older than {days} days"),
     )
 }
 fn default_primary(a: &Account) -> bool {

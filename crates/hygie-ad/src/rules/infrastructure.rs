@@ -175,14 +175,11 @@ pub static INF_06: Rule = r!(
 );
 
 fn inf06(c: &Ctx<'_>) -> Eval {
-    let limit = f64::from(c.t().inactive_computer_days);
+    let days = c.t().inactive_computer_days;
     list_rule(
         c.enabled_computers()
-            .filter(|(_, a)| !a.is_dc() && c.age(a.last_activity()).is_some_and(|d| d > limit)),
-        &format!(
-            "no logon for more than {} days",
-            c.t().inactive_computer_days
-        ),
+            .filter(|(_, a)| !a.is_dc() && c.older_than(a.last_activity(), days)),
+        &format!("no logon for more than {days} days"),
     )
 }
 fn obsolete_os(a: &Account) -> bool {
@@ -282,17 +279,11 @@ pub static INF_09: Rule = r!(
 );
 
 fn inf09(c: &Ctx<'_>) -> Eval {
-    let limit = f64::from(c.t().dc_password_max_age_days);
+    let days = c.t().dc_password_max_age_days;
     list_rule(
-        c.enabled_computers().filter(|(_, a)| {
-            a.is_dc()
-                && c.age(a.pwd_last_set.or(a.when_created))
-                    .is_some_and(|d| d > limit)
-        }),
-        &format!(
-            "DC password older than {} days",
-            c.t().dc_password_max_age_days
-        ),
+        c.enabled_computers()
+            .filter(|(_, a)| a.is_dc() && c.older_than(a.password_set(), days)),
+        &format!("DC password older than {days} days"),
     )
 }
 
@@ -313,14 +304,11 @@ pub static INF_10: Rule = r!(
 );
 
 fn inf10(c: &Ctx<'_>) -> Eval {
-    let limit = f64::from(c.t().inactive_dc_days);
+    let days = c.t().inactive_dc_days;
     list_rule(
         c.enabled_computers()
-            .filter(|(_, a)| a.is_dc() && c.age(a.last_activity()).is_some_and(|d| d > limit)),
-        &format!(
-            "DC without logon for more than {} days",
-            c.t().inactive_dc_days
-        ),
+            .filter(|(_, a)| a.is_dc() && c.older_than(a.last_activity(), days)),
+        &format!("DC without logon for more than {days} days"),
     )
 }
 

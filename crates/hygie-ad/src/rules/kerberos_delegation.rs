@@ -19,17 +19,14 @@ pub static KRB_01: Rule = r!(
 );
 
 fn krb01(c: &Ctx<'_>) -> Eval {
-    let limit = f64::from(c.t().krbtgt_max_age_days);
+    let days = c.t().krbtgt_max_age_days;
     list_rule(
-        c.snap.accounts.iter().enumerate().filter(|(_, a)| {
-            a.rid() == Some(502)
-                && c.age(a.pwd_last_set.or(a.when_created))
-                    .is_some_and(|d| d > limit)
-        }),
-        &format!(
-            "krbtgt password older than {} days",
-            c.t().krbtgt_max_age_days
-        ),
+        c.snap
+            .accounts
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.rid() == Some(502) && c.older_than(a.password_set(), days)),
+        &format!("krbtgt password older than {days} days"),
     )
 }
 

@@ -81,8 +81,9 @@ impl<'a> Ctx<'a> {
     fn t(&self) -> &crate::config::Thresholds {
         &self.cfg.thresholds
     }
-    fn age(&self, t: Option<Timestamp>) -> Option<f64> {
-        t.map(|t| days_between(t, self.as_of))
+    /// Whether `t` lies more than `days` days before the audit date; an unknown date is not.
+    fn older_than(&self, t: Option<Timestamp>, days: u32) -> bool {
+        t.is_some_and(|t| days_between(t, self.as_of) > f64::from(days))
     }
     /// Audited accounts: not trust accounts, not exempt.
     fn accounts(&self) -> impl Iterator<Item = (usize, &'a Account)> + '_ {

@@ -133,16 +133,11 @@ pub static PRV_05: Rule = r!(
 );
 
 fn prv05(c: &Ctx<'_>) -> Eval {
-    let limit = f64::from(c.t().privileged_password_max_age_days);
+    let days = c.t().privileged_password_max_age_days;
     list_rule(
-        c.privileged_enabled().filter(|(_, a)| {
-            c.age(a.pwd_last_set.or(a.when_created))
-                .is_some_and(|d| d > limit)
-        }),
-        &format!(
-            "privileged password older than {} days",
-            c.t().privileged_password_max_age_days
-        ),
+        c.privileged_enabled()
+            .filter(|(_, a)| c.older_than(a.password_set(), days)),
+        &format!("privileged password older than {days} days"),
     )
 }
 
@@ -187,14 +182,11 @@ pub static PRV_07: Rule = r!(
 );
 
 fn prv07(c: &Ctx<'_>) -> Eval {
-    let limit = f64::from(c.t().inactive_days);
+    let days = c.t().inactive_days;
     list_rule(
         c.privileged_enabled()
-            .filter(|(_, a)| c.age(a.last_activity()).is_some_and(|d| d > limit)),
-        &format!(
-            "privileged, no logon for more than {} days",
-            c.t().inactive_days
-        ),
+            .filter(|(_, a)| c.older_than(a.last_activity(), days)),
+        &format!("privileged, no logon for more than {days} days"),
     )
 }
 

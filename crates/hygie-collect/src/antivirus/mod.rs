@@ -12,9 +12,12 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The source of its rules and check runs, and the collector's name.
+const SOURCE: &str = "antivirus";
+
 pub static COVERAGE: RuleDef = RuleDef::new(
     "AV-COVERAGE",
-    "antivirus",
+    SOURCE,
     Severity::High,
     Text::new(
         "Hosts of the inventory without antivirus or EDR",
@@ -24,7 +27,7 @@ pub static COVERAGE: RuleDef = RuleDef::new(
 );
 pub static SIGNATURES: RuleDef = RuleDef::new(
     "AV-SIGNATURES",
-    "antivirus",
+    SOURCE,
     Severity::High,
     Text::new(
         "Antivirus signatures older than 24 hours (PGSSI-S: updated at least daily)",
@@ -34,7 +37,7 @@ pub static SIGNATURES: RuleDef = RuleDef::new(
 );
 pub static REALTIME: RuleDef = RuleDef::new(
     "AV-REALTIME",
-    "antivirus",
+    SOURCE,
     Severity::High,
     Text::new(
         "Real-time protection turned off",
@@ -44,7 +47,7 @@ pub static REALTIME: RuleDef = RuleDef::new(
 );
 
 pub static REGISTRATION: Registration = Registration {
-    name: "antivirus",
+    name: SOURCE,
     about: Text {
         en: "Antivirus/EDR: coverage of the inventory, signature age, real-time protection",
         fr: "Antivirus/EDR : couverture de l'inventaire, âge des signatures, protection temps réel",
@@ -174,12 +177,9 @@ pub fn parse_clamav(path: &Path, bytes: &[u8]) -> Result<(jiff::Timestamp, Optio
 pub struct Antivirus;
 
 impl Collector for Antivirus {
+    const REGISTRATION: &'static Registration = &REGISTRATION;
     type Inputs = AvInputs;
     type Evidence = AvEvidence;
-
-    fn name(&self) -> &'static str {
-        "antivirus"
-    }
 
     fn parse(&self, i: &AvInputs) -> Result<AvEvidence> {
         let assets = inventory::read(&i.inventory)?;

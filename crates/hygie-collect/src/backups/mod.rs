@@ -20,9 +20,12 @@ use std::path::PathBuf;
 pub use borg::parse as parse_borg;
 pub use restic::parse as parse_restic;
 
+/// The source of its rules and check runs, and the collector's name.
+const SOURCE: &str = "backups";
+
 pub static RPO: RuleDef = RuleDef::new(
     "BCK-RPO",
-    "backups",
+    SOURCE,
     Severity::High,
     Text::new(
         "Critical asset without a successful backup within its RPO",
@@ -32,7 +35,7 @@ pub static RPO: RuleDef = RuleDef::new(
 );
 pub static IMMUTABLE: RuleDef = RuleDef::new(
     "BCK-IMMUTABLE",
-    "backups",
+    SOURCE,
     Severity::High,
     Text::new(
         "Critical asset without an immutable or offline copy (3-2-1-1-0)",
@@ -42,7 +45,7 @@ pub static IMMUTABLE: RuleDef = RuleDef::new(
 );
 pub static OFFSITE: RuleDef = RuleDef::new(
     "BCK-OFFSITE",
-    "backups",
+    SOURCE,
     Severity::Medium,
     Text::new(
         "Critical asset without an off-site copy (3-2-1)",
@@ -52,7 +55,7 @@ pub static OFFSITE: RuleDef = RuleDef::new(
 );
 pub static RESTORE_TEST: RuleDef = RuleDef::new(
     "BCK-RESTORE-TEST",
-    "backups",
+    SOURCE,
     Severity::High,
     Text::new(
         "Critical asset without a restore test in the last 12 months (PGSSI-S 7.4.5.2)",
@@ -62,7 +65,7 @@ pub static RESTORE_TEST: RuleDef = RuleDef::new(
 );
 pub static FAILING_JOBS: RuleDef = RuleDef::new(
     "BCK-FAILING-JOBS",
-    "backups",
+    SOURCE,
     Severity::Medium,
     Text::new(
         "Backup jobs failing and left unresolved",
@@ -72,7 +75,7 @@ pub static FAILING_JOBS: RuleDef = RuleDef::new(
 );
 pub static AD_AUTH: RuleDef = RuleDef::new(
     "BCK-AD-AUTH",
-    "backups",
+    SOURCE,
     Severity::High,
     Text::new(
         "Backup repository authenticates against the production Active Directory",
@@ -82,7 +85,7 @@ pub static AD_AUTH: RuleDef = RuleDef::new(
 );
 
 pub static REGISTRATION: Registration = Registration {
-    name: "backups",
+    name: SOURCE,
     about: Text {
         en: "Backups: RPO, 3-2-1-1-0 copies, restore tests, failing jobs, repository authentication",
         fr: "Sauvegardes : RPO, copies 3-2-1-1-0, tests de restauration, échecs, authentification du dépôt",
@@ -237,12 +240,9 @@ pub fn parse_csv(t: &Table) -> Result<Vec<BackupRecord>> {
 pub struct Backups;
 
 impl Collector for Backups {
+    const REGISTRATION: &'static Registration = &REGISTRATION;
     type Inputs = BackupInputs;
     type Evidence = BackupEvidence;
-
-    fn name(&self) -> &'static str {
-        "backups"
-    }
 
     fn parse(&self, i: &BackupInputs) -> Result<BackupEvidence> {
         let assets = inventory::read(&i.inventory)?;

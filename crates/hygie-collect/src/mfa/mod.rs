@@ -15,9 +15,12 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+/// The source of its rules and check runs, and the collector's name.
+const SOURCE: &str = "mfa";
+
 pub static PRIVILEGED: RuleDef = RuleDef::new(
     "MFA-PRIVILEGED",
-    "mfa",
+    SOURCE,
     Severity::Critical,
     Text::new(
         "Privileged accounts without multi-factor authentication",
@@ -27,7 +30,7 @@ pub static PRIVILEGED: RuleDef = RuleDef::new(
 );
 pub static REMOTE: RuleDef = RuleDef::new(
     "MFA-REMOTE",
-    "mfa",
+    SOURCE,
     Severity::High,
     Text::new(
         "Remote access users without multi-factor authentication",
@@ -37,7 +40,7 @@ pub static REMOTE: RuleDef = RuleDef::new(
 );
 pub static PATIENT_RECORD: RuleDef = RuleDef::new(
     "MFA-PATIENT-RECORD",
-    "mfa",
+    SOURCE,
     Severity::Medium,
     Text::new(
         "Patient-record users without multi-factor authentication",
@@ -47,7 +50,7 @@ pub static PATIENT_RECORD: RuleDef = RuleDef::new(
 );
 pub static COVERAGE: RuleDef = RuleDef::new(
     "MFA-COVERAGE",
-    "mfa",
+    SOURCE,
     Severity::Medium,
     Text::new(
         "MFA coverage of the accounts that require it below target",
@@ -58,7 +61,7 @@ pub static COVERAGE: RuleDef = RuleDef::new(
 .with_thresholds(&["min_coverage"]);
 
 pub static REGISTRATION: Registration = Registration {
-    name: "mfa",
+    name: SOURCE,
     about: Text {
         en: "Strong authentication: privileged, remote and patient-record accounts with MFA, coverage",
         fr: "Authentification forte : MFA des comptes à privilèges, d'accès distant et du dossier patient, couverture",
@@ -191,12 +194,9 @@ pub fn account_key(a: &str) -> String {
 pub struct Mfa;
 
 impl Collector for Mfa {
+    const REGISTRATION: &'static Registration = &REGISTRATION;
     type Inputs = MfaInputs;
     type Evidence = MfaEvidence;
-
-    fn name(&self) -> &'static str {
-        "mfa"
-    }
 
     fn parse(&self, i: &MfaInputs) -> Result<MfaEvidence> {
         let mut required: BTreeMap<String, (String, Need)> = BTreeMap::new();

@@ -22,9 +22,12 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// The source of its rules and check runs, and the collector's name.
+pub(crate) const SOURCE: &str = "network";
+
 pub static FLOWS: RuleDef = RuleDef::new(
     "NET-OBSERVED-FLOWS",
-    "network",
+    SOURCE,
     Severity::High,
     Text::new(
         "Observed flows break the zone policy",
@@ -34,7 +37,7 @@ pub static FLOWS: RuleDef = RuleDef::new(
 );
 
 pub static REGISTRATION: Registration = Registration {
-    name: "network",
+    name: SOURCE,
     about: Text {
         en: "Network segmentation: zone reachability from firewall rules, observed flows",
         fr: "Cloisonnement réseau : atteignabilité entre zones d'après les règles de pare-feu, flux observés",
@@ -143,12 +146,9 @@ pub fn violations(zones: &ZoneModel, fw: &Firewall, cells: &[reach::Cell]) -> Ve
 }
 
 impl Collector for Network {
+    const REGISTRATION: &'static Registration = &REGISTRATION;
     type Inputs = NetInputs;
     type Evidence = NetEvidence;
-
-    fn name(&self) -> &'static str {
-        "network"
-    }
 
     fn parse(&self, i: &NetInputs) -> Result<NetEvidence> {
         let zones = ZoneModel::read(&i.zones)?;

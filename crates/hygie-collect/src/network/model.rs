@@ -60,7 +60,7 @@ impl Kind {
 
 pub static GUEST: RuleDef = RuleDef::new(
     "NET-GUEST-ISOLATION",
-    "network",
+    super::SOURCE,
     Severity::Critical,
     Text::new(
         "Guest network can reach internal zones",
@@ -70,7 +70,7 @@ pub static GUEST: RuleDef = RuleDef::new(
 );
 pub static INTERNET: RuleDef = RuleDef::new(
     "NET-INTERNET-DMZ",
-    "network",
+    super::SOURCE,
     Severity::Critical,
     Text::new(
         "Internet reaches internal zones other than through the DMZ",
@@ -80,7 +80,7 @@ pub static INTERNET: RuleDef = RuleDef::new(
 );
 pub static ADMIN: RuleDef = RuleDef::new(
     "NET-ADMIN-ISOLATION",
-    "network",
+    super::SOURCE,
     Severity::High,
     Text::new(
         "Administration network reachable from outside itself",
@@ -90,7 +90,7 @@ pub static ADMIN: RuleDef = RuleDef::new(
 );
 pub static ADMIN_INTERNET: RuleDef = RuleDef::new(
     "NET-ADMIN-NO-INTERNET",
-    "network",
+    super::SOURCE,
     Severity::High,
     Text::new(
         "Administration network can reach the Internet",
@@ -100,7 +100,7 @@ pub static ADMIN_INTERNET: RuleDef = RuleDef::new(
 );
 pub static BIOMED: RuleDef = RuleDef::new(
     "NET-BIOMED-ISOLATION",
-    "network",
+    super::SOURCE,
     Severity::High,
     Text::new(
         "Biomedical devices not isolated",
@@ -110,7 +110,7 @@ pub static BIOMED: RuleDef = RuleDef::new(
 );
 pub static CUSTOM: RuleDef = RuleDef::new(
     "NET-POLICY-DENY",
-    "network",
+    super::SOURCE,
     Severity::High,
     Text::new(
         "Flow forbidden by the facility's own policy is allowed",

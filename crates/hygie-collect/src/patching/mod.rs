@@ -11,9 +11,12 @@ use std::path::{Path, PathBuf};
 /// The bundled end-of-support table.
 pub const END_OF_LIFE: &str = include_str!("../../data/end-of-life.toml");
 
+/// The source of its rules and check runs, and the collector's name.
+const SOURCE: &str = "patching";
+
 pub static UNSUPPORTED: RuleDef = RuleDef::new(
     "PATCH-UNSUPPORTED",
-    "patching",
+    SOURCE,
     Severity::Critical,
     Text::new(
         "Operating system out of vendor support",
@@ -23,7 +26,7 @@ pub static UNSUPPORTED: RuleDef = RuleDef::new(
 );
 pub static ENDING: RuleDef = RuleDef::new(
     "PATCH-END-SOON",
-    "patching",
+    SOURCE,
     Severity::Medium,
     Text::new(
         "Operating system reaching end of support within 6 months",
@@ -34,7 +37,7 @@ pub static ENDING: RuleDef = RuleDef::new(
 .with_thresholds(&["warn_months"]);
 pub static MISSING: RuleDef = RuleDef::new(
     "PATCH-MISSING-UPDATES",
-    "patching",
+    SOURCE,
     Severity::High,
     Text::new(
         "Updates missing for longer than the target delay",
@@ -45,7 +48,7 @@ pub static MISSING: RuleDef = RuleDef::new(
 .with_thresholds(&["max_update_age_days"]);
 
 pub static REGISTRATION: Registration = Registration {
-    name: "patching",
+    name: SOURCE,
     about: Text {
         en: "Updates and end of life: unsupported systems, end of support soon, missing updates",
         fr: "Mises à jour et fin de vie : systèmes hors support, fin de support proche, correctifs manquants",
@@ -251,12 +254,9 @@ pub struct PatchEvidence {
 pub struct Patching;
 
 impl Collector for Patching {
+    const REGISTRATION: &'static Registration = &REGISTRATION;
     type Inputs = PatchInputs;
     type Evidence = PatchEvidence;
-
-    fn name(&self) -> &'static str {
-        "patching"
-    }
 
     fn parse(&self, i: &PatchInputs) -> Result<PatchEvidence> {
         let table = match &i.eol_table {
@@ -566,61 +566,35 @@ mod tests {
         let p = Path::new("eol.toml");
         let base = "[[system]]\nid = \"a\"\nname = \"A\"\nmatch = [\"a\"]\nreleased = 2015-01-01\nend = 2020-01-01\nsource = \"https://x\"\n";
         assert!(EolTable::parse(p, base).is_ok());
-        let dup = format!("{base}{base}");
-        assert!(
-            EolTable::parse(p, &dup)
-                .unwrap_err()
-                .to_string()
-                .contains("duplicate")
-        );
-        let again = format!("{base}{}", base.replace("id = \"a\"", "id = \"b\""));
-        assert!(
-            EolTable::parse(p, &again)
-                .unwrap_err()
-                .to_string()
-                .contains("same match key as 'a'")
-        );
-        let before = base.replace("2015-01-01", "2021-01-01");
-        assert!(
-            EolTable::parse(p, &before)
-                .unwrap_err()
-                .to_string()
-                .contains("not after released")
-        );
-        let no_source = base.replace("source = \"https://x\"\n", "");
-        assert!(
-            EolTable::parse(p, &no_source)
-                .unwrap_err()
-                .to_string()
-                .contains("source")
-        );
-        let time = base.replace("2020-01-01", "2020-01-01T10:00:00");
-        assert!(
-            EolTable::parse(p, &time)
-                .unwrap_err()
-                .to_string()
-                .contains("is not a date")
-        );
+        // (table, what the refusal must say)
+        let refused = [
+            (format!("{base}{base}"), "duplicate"),
+            (
+                format!("{base}{}", base.replace("id = \"a\"", "id = \"b\"")),
+                "same match key as 'a'",
+            ),
+            (
+                base.replace("2015-01-01", "2021-01-01"),
+                "not after released",
+            ),
+            (base.replace("source = \"https://x\"\n", ""), "source"),
+            (
+                base.replace("2020-01-01", "2020-01-01T10:00:00"),
+                "is not a date",
+            ),
+            (base.replace("[\"a\"]", "[\"A\"]"), "lower case"),
+            (base.replace("https://x", "http://x"), "https"),
+        ];
+        for (table, reason) in &refused {
+            let e = EolTable::parse(p, table).unwrap_err().to_string();
+            assert!(e.contains(reason), "{reason}: {e}");
+        }
         let bad = base.replace("2020-01-01", "\"soon\"");
         assert!(
             EolTable::parse(p, &bad)
                 .unwrap_err()
                 .to_string()
                 .starts_with("eol.toml:")
-        );
-        let upper = base.replace("[\"a\"]", "[\"A\"]");
-        assert!(
-            EolTable::parse(p, &upper)
-                .unwrap_err()
-                .to_string()
-                .contains("lower case")
-        );
-        let http = base.replace("https://x", "http://x");
-        assert!(
-            EolTable::parse(p, &http)
-                .unwrap_err()
-                .to_string()
-                .contains("https")
         );
     }
 }

@@ -15,9 +15,12 @@ use hygie_core::{RuleDef, Severity, Text};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+/// The source of its rules and check runs, and the collector's name.
+const SOURCE: &str = "wifi";
+
 pub static ENTERPRISE: RuleDef = RuleDef::new(
     "WIFI-INTERNAL-ENTERPRISE",
-    "wifi",
+    SOURCE,
     Severity::High,
     Text::new(
         "Internal SSID not protected by WPA2/WPA3-Enterprise (802.1X)",
@@ -27,7 +30,7 @@ pub static ENTERPRISE: RuleDef = RuleDef::new(
 );
 pub static WEAK: RuleDef = RuleDef::new(
     "WIFI-WEAK-SECURITY",
-    "wifi",
+    SOURCE,
     Severity::Critical,
     Text::new(
         "Open, WEP, WPA (v1) or TKIP network",
@@ -37,14 +40,14 @@ pub static WEAK: RuleDef = RuleDef::new(
 );
 pub static WPS: RuleDef = RuleDef::new(
     "WIFI-WPS",
-    "wifi",
+    SOURCE,
     Severity::High,
     Text::new("WPS enabled", "WPS activé"),
     &["NET-02"],
 );
 pub static PMF: RuleDef = RuleDef::new(
     "WIFI-PMF",
-    "wifi",
+    SOURCE,
     Severity::Medium,
     Text::new(
         "Protected management frames (802.11w) off",
@@ -54,7 +57,7 @@ pub static PMF: RuleDef = RuleDef::new(
 );
 pub static GUEST_ZONE: RuleDef = RuleDef::new(
     "WIFI-GUEST-ZONE",
-    "wifi",
+    SOURCE,
     Severity::High,
     Text::new(
         "Guest SSID not mapped to an isolated guest zone",
@@ -64,7 +67,7 @@ pub static GUEST_ZONE: RuleDef = RuleDef::new(
 );
 
 pub static REGISTRATION: Registration = Registration {
-    name: "wifi",
+    name: SOURCE,
     about: Text {
         en: "Wi-Fi: 802.1X on internal SSIDs, weak security, WPS, PMF, guest isolation",
         fr: "Wi-Fi : 802.1X sur les SSID internes, sécurité faible, WPS, PMF, isolement des invités",
@@ -297,12 +300,9 @@ impl WifiEvidence {
 pub struct Wifi;
 
 impl Collector for Wifi {
+    const REGISTRATION: &'static Registration = &REGISTRATION;
     type Inputs = WifiInputs;
     type Evidence = WifiEvidence;
-
-    fn name(&self) -> &'static str {
-        "wifi"
-    }
 
     fn parse(&self, i: &WifiInputs) -> Result<WifiEvidence> {
         let mut networks = Vec::new();

@@ -412,10 +412,7 @@ pub fn merge(mut a: RawCampaign, b: RawCampaign) -> RawCampaign {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    fn ts(s: &str) -> Timestamp {
-        s.parse().unwrap()
-    }
+    use crate::phishing::ts;
 
     #[test]
     fn results_csv_with_formula_escaping_and_zero_times() {

@@ -477,10 +477,7 @@ pub fn repeat_clickers(campaigns: &[Vec<Outcome>], min_group: usize) -> RepeatCl
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    fn ts(s: &str) -> Timestamp {
-        s.parse().unwrap()
-    }
+    use crate::phishing::ts;
 
     #[test]
     fn cidr_matching() {

@@ -24,3 +24,9 @@ mod metrics;
 
 pub use import::*;
 pub use metrics::*;
+
+/// An instant from RFC 3339 text, for the tests of the import and of the metrics.
+#[cfg(test)]
+fn ts(s: &str) -> jiff::Timestamp {
+    s.parse().expect("test instant")
+}

@@ -152,38 +152,15 @@ impl Dump {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DumpError {
-    #[error("{source_name}, line {line}: {message}")]
-    Line {
-        source_name: String,
-        line: usize,
-        message: String,
-    },
-    #[error("{source_name}: {message}")]
-    Read {
-        source_name: String,
-        message: String,
-    },
-}
-
-fn line_err(source_name: &str, line: usize, message: impl Into<String>) -> DumpError {
-    DumpError::Line {
-        source_name: source_name.to_string(),
-        line,
-        message: message.into(),
-    }
-}
+/// A dump that cannot be read: at a line, or the file as a whole.
+pub type DumpError = crate::input::InputError;
 
 /// Read and parse a dump file. The file is memory-mapped rather than copied: a GHT's dump is
 /// around 100 MB, and copying it into fresh memory cost more than a fifth of the audit (the
 /// kernel zeroes every new page first).
 pub fn parse_file(path: &std::path::Path) -> Result<Dump, DumpError> {
     let source_name = path.display().to_string();
-    let read_err = |e: std::io::Error| DumpError::Read {
-        source_name: source_name.clone(),
-        message: format!("cannot read: {e}"),
-    };
+    let read_err = |e: std::io::Error| DumpError::file(&source_name, format!("cannot read: {e}"));
     let file = std::fs::File::open(path).map_err(read_err)?;
     let len = file.metadata().map_err(read_err)?.len();
     if len == 0 {
@@ -242,8 +219,9 @@ fn parse_bytes(bytes: &[u8], source_name: &str) -> Result<Dump, DumpError> {
     let mut maybe_history = false;
     let mut lines_before = 0;
     for run in parsed {
-        let mut run =
-            run.map_err(|(line, message)| line_err(source_name, lines_before + line, message))?;
+        let mut run = run.map_err(|(line, message)| {
+            DumpError::line(source_name, lines_before + line, message)
+        })?;
         if lines_before > 0 {
             for a in &mut run.accounts {
                 a.line += lines_before;
@@ -448,7 +426,7 @@ fn check_unique(dump: &Dump, identities: &[Vec<u64>], source_name: &str) -> Resu
         }
     }
     match first_dup {
-        Some((dup, orig)) => Err(line_err(
+        Some((dup, orig)) => Err(DumpError::line(
             source_name,
             dup.line,
             format!(

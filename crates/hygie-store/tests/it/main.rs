@@ -34,6 +34,60 @@ fn m(id: &str) -> MeasureId {
     MeasureId::parse(id).expect("measure id")
 }
 
+/// The one facility of most scenarios (a hospital in Île-de-France), added by the test actor.
+async fn added_hospital(store: &Store) -> Facility {
+    let f = facility("75000001", "IDF", FacilityKind::Hospital);
+    store
+        .add_facility(&f, false, &Actor("test".into()))
+        .await
+        .expect("add");
+    f
+}
+
+/// A declaration by the test actor at `at`, without note.
+async fn declare(
+    store: &Store,
+    f: &Finess,
+    measure: &MeasureId,
+    status: DeclaredStatus,
+    owner: Option<&str>,
+    at: &str,
+) {
+    store
+        .declare_at(
+            f,
+            measure,
+            &status,
+            owner,
+            None,
+            &Actor("test".into()),
+            ts(at),
+        )
+        .await
+        .expect("declare");
+}
+
+/// A check run recorded by the test actor, with an empty summary.
+async fn record(store: &Store, f: &Finess, run: &CheckRun) {
+    store
+        .record_check_run(f, run, &serde_json::json!({}), &Actor("test".into()))
+        .await
+        .expect("run");
+}
+
+/// A facility's status on `as_of`.
+async fn status(
+    store: &Store,
+    catalog: &hygie_core::Catalog,
+    f: &Finess,
+    as_of: &str,
+) -> hygie_core::FacilityStatus {
+    store
+        .facility_status(catalog, f, date(as_of))
+        .await
+        .expect("status")
+}
+
 /// Run one async scenario on every backend.
 fn on_each_backend<F, Fut>(scenario: F)
 where
@@ -88,35 +142,27 @@ fn facilities_are_added_listed_and_unique() {
 #[test]
 fn declarations_keep_history_and_status_replays_any_date() {
     on_each_backend(|store| async move {
-        let a = Actor("test".into());
         let catalog = hygie_catalog::bundled().expect("catalogue");
-        let f = facility("75000001", "IDF", FacilityKind::Hospital);
-        store.add_facility(&f, false, &a).await.expect("add");
+        let f = added_hospital(&store).await;
         let end01 = m("END-01");
-        store
-            .declare_at(
-                &f.id,
-                &end01,
-                &DeclaredStatus::InProgress,
-                None,
-                None,
-                &a,
-                ts("2025-03-01T10:00:00Z"),
-            )
-            .await
-            .expect("d1");
-        store
-            .declare_at(
-                &f.id,
-                &end01,
-                &DeclaredStatus::Implemented,
-                Some("RSSI"),
-                None,
-                &a,
-                ts("2025-05-01T10:00:00Z"),
-            )
-            .await
-            .expect("d2");
+        declare(
+            &store,
+            &f.id,
+            &end01,
+            DeclaredStatus::InProgress,
+            None,
+            "2025-03-01T10:00:00Z",
+        )
+        .await;
+        declare(
+            &store,
+            &f.id,
+            &end01,
+            DeclaredStatus::Implemented,
+            Some("RSSI"),
+            "2025-05-01T10:00:00Z",
+        )
+        .await;
         let h = store
             .declaration_history(&f.id, Some(&end01))
             .await
@@ -124,26 +170,17 @@ fn declarations_keep_history_and_status_replays_any_date() {
         assert_eq!(h.len(), 2);
         assert_eq!(h[1].declaration.owner.as_deref(), Some("RSSI"));
 
-        let before = store
-            .facility_status(&catalog, &f.id, date("2025-04-01"))
-            .await
-            .expect("status");
+        let before = status(&store, &catalog, &f.id, "2025-04-01").await;
         let state = |s: &hygie_core::FacilityStatus| {
             s.measures.iter().find(|x| x.id == end01).map(|x| x.status)
         };
         assert_eq!(state(&before), Some(EffectiveStatus::InProgress));
-        let after = store
-            .facility_status(&catalog, &f.id, date("2025-05-02"))
-            .await
-            .expect("status");
+        let after = status(&store, &catalog, &f.id, "2025-05-02").await;
         assert_eq!(state(&after), Some(EffectiveStatus::Implemented));
         assert_eq!(after.levels[0].done, before.levels[0].done + 1);
         assert_eq!(after.levels[0].due_date, date("2025-07-01"));
         // After the level-1 deadline every undone level-1 measure is overdue.
-        let late = store
-            .facility_status(&catalog, &f.id, date("2025-08-01"))
-            .await
-            .expect("status");
+        let late = status(&store, &catalog, &f.id, "2025-08-01").await;
         assert!(!late.levels[0].overdue.contains(&end01));
         assert_eq!(
             late.levels[0].overdue.len(),
@@ -156,23 +193,18 @@ fn declarations_keep_history_and_status_replays_any_date() {
 #[test]
 fn a_failing_check_overrides_a_declaration_and_says_why() {
     on_each_backend(|store| async move {
-        let a = Actor("test".into());
         let catalog = hygie_catalog::bundled().expect("catalogue");
-        let f = facility("75000001", "IDF", FacilityKind::Hospital);
-        store.add_facility(&f, false, &a).await.expect("add");
+        let f = added_hospital(&store).await;
         let iam04 = m("IAM-04");
-        store
-            .declare_at(
-                &f.id,
-                &iam04,
-                &DeclaredStatus::Implemented,
-                None,
-                None,
-                &a,
-                ts("2025-02-01T00:00:00Z"),
-            )
-            .await
-            .expect("declare");
+        declare(
+            &store,
+            &f.id,
+            &iam04,
+            DeclaredStatus::Implemented,
+            None,
+            "2025-02-01T00:00:00Z",
+        )
+        .await;
         let run = |id: &str, at: &str, outcome| CheckRun {
             id: id.into(),
             source: "ad".into(),
@@ -185,19 +217,13 @@ fn a_failing_check_overrides_a_declaration_and_says_why() {
                 objects: vec!["Default Domain Policy".into()],
             }],
         };
-        store
-            .record_check_run(
-                &f.id,
-                &run("r1", "2025-03-01T00:00:00Z", RuleOutcome::Fail),
-                &serde_json::json!({}),
-                &a,
-            )
-            .await
-            .expect("run");
-        let s = store
-            .facility_status(&catalog, &f.id, date("2025-03-02"))
-            .await
-            .expect("status");
+        record(
+            &store,
+            &f.id,
+            &run("r1", "2025-03-01T00:00:00Z", RuleOutcome::Fail),
+        )
+        .await;
+        let s = status(&store, &catalog, &f.id, "2025-03-02").await;
         let st = s.measures.iter().find(|x| x.id == iam04).expect("owed");
         assert_eq!(st.status, EffectiveStatus::Failing);
         assert!(
@@ -206,27 +232,18 @@ fn a_failing_check_overrides_a_declaration_and_says_why() {
                 .is_some_and(|r| r.en.contains("AD-PWD-LEN") && r.en.contains("overrides"))
         );
         // A later passing run of the same source verifies it; the failing one still explains the past.
-        store
-            .record_check_run(
-                &f.id,
-                &run("r2", "2025-04-01T00:00:00Z", RuleOutcome::Pass),
-                &serde_json::json!({}),
-                &a,
-            )
-            .await
-            .expect("run");
-        let s = store
-            .facility_status(&catalog, &f.id, date("2025-04-02"))
-            .await
-            .expect("status");
+        record(
+            &store,
+            &f.id,
+            &run("r2", "2025-04-01T00:00:00Z", RuleOutcome::Pass),
+        )
+        .await;
+        let s = status(&store, &catalog, &f.id, "2025-04-02").await;
         assert_eq!(
             s.measures.iter().find(|x| x.id == iam04).map(|x| x.status),
             Some(EffectiveStatus::Verified)
         );
-        let past = store
-            .facility_status(&catalog, &f.id, date("2025-03-15"))
-            .await
-            .expect("status");
+        let past = status(&store, &catalog, &f.id, "2025-03-15").await;
         assert_eq!(
             past.measures
                 .iter()
@@ -260,31 +277,25 @@ fn the_region_view_agrees_with_each_facility_view() {
             store.add_facility(f, false, &a).await.expect("add");
         }
         for (i, id) in ["END-01", "IAM-04", "BCK-02", "NET-01"].iter().enumerate() {
-            store
-                .declare_at(
-                    &fs[0].id,
-                    &m(id),
-                    &DeclaredStatus::Implemented,
-                    None,
-                    None,
-                    &a,
-                    ts("2025-02-01T00:00:00Z"),
-                )
-                .await
-                .expect("d");
+            declare(
+                &store,
+                &fs[0].id,
+                &m(id),
+                DeclaredStatus::Implemented,
+                None,
+                "2025-02-01T00:00:00Z",
+            )
+            .await;
             if i % 2 == 0 {
-                store
-                    .declare_at(
-                        &fs[1].id,
-                        &m(id),
-                        &DeclaredStatus::Implemented,
-                        None,
-                        None,
-                        &a,
-                        ts("2025-06-01T00:00:00Z"),
-                    )
-                    .await
-                    .expect("d");
+                declare(
+                    &store,
+                    &fs[1].id,
+                    &m(id),
+                    DeclaredStatus::Implemented,
+                    None,
+                    "2025-06-01T00:00:00Z",
+                )
+                .await;
             }
         }
         let run = CheckRun {
@@ -299,10 +310,7 @@ fn the_region_view_agrees_with_each_facility_view() {
                 objects: vec!["srv-dpi".into()],
             }],
         };
-        store
-            .record_check_run(&fs[0].id, &run, &serde_json::json!({}), &a)
-            .await
-            .expect("run");
+        record(&store, &fs[0].id, &run).await;
         for as_of in ["2025-02-15", "2025-05-01", "2025-12-31"] {
             let regional = store
                 .region_statuses(&catalog, region, date(as_of))
@@ -310,10 +318,7 @@ fn the_region_view_agrees_with_each_facility_view() {
                 .expect("region");
             assert_eq!(regional.len(), 2, "only Bretagne's facilities");
             for s in &regional {
-                let single = store
-                    .facility_status(&catalog, &s.facility.id, date(as_of))
-                    .await
-                    .expect("single");
+                let single = status(&store, &catalog, &s.facility.id, as_of).await;
                 assert_eq!(&single, s, "{} on {as_of}", s.facility.id);
             }
         }
@@ -338,8 +343,7 @@ fn the_region_view_agrees_with_each_facility_view() {
 fn evidence_is_content_addressed_and_verified() {
     on_each_backend(|store| async move {
         let a = Actor("test".into());
-        let f = facility("75000001", "IDF", FacilityKind::Hospital);
-        store.add_facility(&f, false, &a).await.expect("add");
+        let f = added_hospital(&store).await;
         let content = b"%PDF-1.7 backup policy signed".to_vec();
         let e1 = store
             .add_evidence_file(&f.id, &m("BCK-01"), "policy.pdf", &content, &a)
@@ -400,8 +404,7 @@ fn evidence_is_content_addressed_and_verified() {
 fn journal_detects_edits_removals_and_truncation() {
     on_each_backend(|store| async move {
         let a = Actor("test".into());
-        let f = facility("75000001", "IDF", FacilityKind::Hospital);
-        store.add_facility(&f, false, &a).await.expect("add");
+        let f = added_hospital(&store).await;
         for s in ["in_progress", "implemented"] {
             store
                 .declare(
@@ -469,8 +472,7 @@ fn journal_detects_edits_removals_and_truncation() {
 fn concurrent_writers_keep_one_chain() {
     on_each_backend(|store| async move {
         let a = Actor("test".into());
-        let f = facility("75000001", "IDF", FacilityKind::Hospital);
-        store.add_facility(&f, false, &a).await.expect("add");
+        let f = added_hospital(&store).await;
         let mut tasks = Vec::new();
         for i in 0..16 {
             let (store, id, a) = (store.clone(), f.id.clone(), a.clone());
@@ -633,10 +635,7 @@ fn precomputed_views_equal_a_full_recomputation_after_random_writes() {
                             })
                             .collect(),
                     };
-                    store
-                        .record_check_run(&f.id, &run, &serde_json::json!({}), &a)
-                        .await
-                        .expect("run");
+                    record(&store, &f.id, &run).await;
                 } else {
                     let measure = if rng.below(3) == 0 {
                         &recurring[rng.below(recurring.len() as u64) as usize]

@@ -85,6 +85,11 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 /// Check a password against a PHC string; false on mismatch or on an unreadable hash.
 /// CPU-bound: call it from `spawn_blocking`.
 pub fn verify_password(password: &str, phc: &str) -> bool {
+    // No stored password is longer (the policy refuses it): nothing to hash for an attacker's
+    // megabyte-long guesses.
+    if password.chars().count() > MAX_PASSWORD_CHARS {
+        return false;
+    }
     match PasswordHash::new(phc) {
         Ok(h) => Argon2::default()
             .verify_password(password.as_bytes(), &h)

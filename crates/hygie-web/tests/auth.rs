@@ -472,3 +472,34 @@ async fn a_correct_password_does_not_reset_the_count_of_wrong_codes() {
         .count();
     assert_eq!(lockouts, 1);
 }
+
+/// Issue 25: the 25 MiB upload limit applied to the anonymous login and setup forms, so forty
+/// concurrent 24 MiB logins took the server from 28 to 386 MB. A form body is now limited to
+/// `MAX_FORM_BYTES`, whether its length is declared or it comes in chunks.
+#[tokio::test]
+async fn anonymous_forms_refuse_large_bodies() {
+    let app = sqlite_app().await;
+    seed(&app).await;
+    let big = format!(
+        "csrf=x&username=u&password={}",
+        "a".repeat(hygie_web::MAX_FORM_BYTES)
+    );
+    for path in ["/login", "/setup"] {
+        let declared = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::CONTENT_LENGTH, big.len())
+            .body(Body::from(big.clone()))
+            .unwrap();
+        assert_eq!(app.send(declared).await.status(), 413, "{path}, declared");
+        let undeclared = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(big.clone()))
+            .unwrap();
+        assert_eq!(app.send(undeclared).await.status(), 413, "{path}, chunked");
+    }
+    // A password longer than any the policy accepts is refused without being hashed.
+    assert!(!auth::verify_password(
+        &"a".repeat(10_000),
+        auth::dummy_hash()
+    ));
+}

@@ -89,8 +89,10 @@ async fn evidence_upload_form_changes_level_progress() {
     let m = undone_level_one(&before);
     let evidence_before = app.store.evidence(&s.own, Some(&m)).await.unwrap().len();
     let boundary = "XbOuNdArY";
+    // Larger than any form may be (hygie_web::MAX_FORM_BYTES): uploads have their own limit.
+    let pdf = format!("%PDF-1.4 test{}", " ".repeat(200 * 1024));
     let body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"implemented\"\r\n\r\n1\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"charte.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4 test\r\n--{boundary}--\r\n"
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"implemented\"\r\n\r\n1\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"charte.pdf\"\r\nContent-Type: application/pdf\r\n\r\n{pdf}\r\n--{boundary}--\r\n"
     );
     let req = Request::post(format!("/facilities/{}/measures/{m}/evidence", s.own))
         .header(header::COOKIE, &cookie)

@@ -89,19 +89,9 @@ fn generate_list(path: &Path, n: u64) -> std::io::Result<()> {
     f.sync_all()
 }
 
-fn nt_hex_of(pw: &str) -> String {
-    // The only way to get an NT hash's hex out of the crate is to compute it here.
-    use md4::{Digest, Md4};
-    let utf16: Vec<u8> = pw.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-    Md4::digest(&utf16)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn generate_dump(path: &Path, accounts: u64, n: u64) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::with_capacity(8 << 20, std::fs::File::create(path)?);
-    let dict_hash = nt_hex_of("Soleil2024!");
+    let dict_hash = hygie_testkit::nt_hex("Soleil2024!");
     for a in 0..accounts {
         let name = format!("user{a:07}");
         let r = splitmix(a ^ 0xD00D);
@@ -111,8 +101,8 @@ fn generate_dump(path: &Path, accounts: u64, n: u64) -> std::io::Result<()> {
                 push_hex(&mut s, list_hash(splitmix(a) % n, n), HEX_LO);
                 String::from_utf8_lossy(&s).into_owned()
             }
-            100..=109 => nt_hex_of(&format!("shared-{}", a % 997)),
-            110 => nt_hex_of(&name),
+            100..=109 => hygie_testkit::nt_hex(&format!("shared-{}", a % 997)),
+            110 => hygie_testkit::nt_hex(&name),
             111 => dict_hash.clone(),
             _ => {
                 let mut s = Vec::with_capacity(32);

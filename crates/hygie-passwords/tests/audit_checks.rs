@@ -5,17 +5,8 @@ use hygie_passwords::{
     AccountStatus, AuditOptions, BreachIndex, Dictionary, Directory, Evaluation, Sources, audit,
     import, parse_dump,
 };
+use hygie_testkit::{NO_LM, nt_hex};
 
-fn nt_hex(pw: &str) -> String {
-    use md4::{Digest, Md4};
-    let utf16: Vec<u8> = pw.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-    Md4::digest(&utf16)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-const NO_LM: &str = "aad3b435b51404eeaad3b435b51404ee";
 const SOME_LM: &str = "e52cac67419a9a224a3b108f3fa6cb6d";
 
 /// (account, rid, password, LM stored, status suffix, history passwords)

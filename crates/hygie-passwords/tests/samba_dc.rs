@@ -12,30 +12,20 @@ use hygie_core::Severity;
 use hygie_passwords::{
     AuditOptions, BreachIndex, Dictionary, Directory, Sources, audit, import, parse_dump,
 };
+use hygie_testkit::{NO_LM, SambaDc, nt_hex};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 const GROUP: &str = "pwq_weak_grp";
 const PSO: &str = "pwq_weak_pso";
 
-struct Dc {
-    dir: PathBuf,
-    smbconf: PathBuf,
-}
+/// The shared DC, with the samba-tool and Python calls this test makes on it.
+struct Dc(SambaDc);
 
 impl Dc {
-    fn from_env() -> Option<Dc> {
-        let dir = std::env::var_os("HYGIE_TEST_DC_DIR")?;
-        let smbconf = std::env::var_os("HYGIE_TEST_DC_SMBCONF")?;
-        Some(Dc {
-            dir: dir.into(),
-            smbconf: smbconf.into(),
-        })
-    }
-
     fn sam(&self) -> String {
-        self.dir.join("private/sam.ldb").display().to_string()
+        self.0.sam().display().to_string()
     }
 
     fn tool(&self, args: &[&str]) -> String {
@@ -43,7 +33,7 @@ impl Dc {
         let out = Command::new("samba-tool")
             .args(args)
             .args(["-H", &sam, "-s"])
-            .arg(&self.smbconf)
+            .arg(&self.0.smbconf)
             .output()
             .expect("run samba-tool");
         assert!(
@@ -60,7 +50,7 @@ impl Dc {
         let mut child = Command::new("/usr/bin/python3")
             .arg("-c")
             .arg(format!("{PY_PRELUDE}\n{script}"))
-            .arg(&self.smbconf)
+            .arg(&self.0.smbconf)
             .arg(self.sam())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -156,15 +146,6 @@ fn b64decode(s: &str) -> Vec<u8> {
     out
 }
 
-fn nt_hex(pw: &str) -> String {
-    use md4::{Digest, Md4};
-    let utf16: Vec<u8> = pw.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-    Md4::digest(&utf16)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// `samba-tool user getpassword` -> a pwdump line `CHU\name:rid:<no LM>:<nt>:::`.
 fn export_line(dc: &Dc, name: &str) -> String {
     let out = dc.tool(&[
@@ -192,7 +173,7 @@ fn export_line(dc: &Dc, name: &str) -> String {
     let (Some(nt), Some(rid)) = (nt, rid) else {
         panic!("getpassword gave no hash or SID for {name}")
     };
-    format!("CHU\\{name}:{rid}:aad3b435b51404eeaad3b435b51404ee:{nt}:::")
+    format!("CHU\\{name}:{rid}:{NO_LM}:{nt}:::")
 }
 
 /// Enabled and privileged status of the test accounts, read from the DC's database.
@@ -241,15 +222,7 @@ fn policy(dc: &Dc) -> String {
 
 #[test]
 fn audit_flags_exactly_the_weak_accounts_of_a_real_samba_domain() {
-    let Some(dc) = Dc::from_env() else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!(
-                "HYGIE_TEST_DC_DIR / HYGIE_TEST_DC_SMBCONF missing: run scripts/samba-dc.sh start and eval its env"
-            );
-        }
-        eprintln!(
-            "SKIP: no Samba DC (run `bash scripts/samba-dc.sh start` and `eval \"$(bash scripts/samba-dc.sh env)\"`)"
-        );
+    let Some(dc) = SambaDc::from_env().map(Dc) else {
         return;
     };
     assert!(Path::new(&dc.sam()).exists(), "{} missing", dc.sam());

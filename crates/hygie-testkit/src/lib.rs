@@ -4,6 +4,14 @@
 //! folder, and a PostgreSQL database created for the test on the server named by
 //! `HYGIE_TEST_POSTGRES_URL` (default `postgres://root@127.0.0.1:5432/test`) and dropped after.
 //! A missing PostgreSQL fails the test when `CI=true`; elsewhere it prints SKIP for that backend.
+//!
+//! [`shared`] holds the fixtures more than one crate's tests use (the shared sample data, the
+//! Samba DC, known NT hashes, a whoami detection case); a fixture one crate alone needs stays in
+//! that crate's `tests/common`.
+
+pub mod shared;
+
+pub use shared::{NO_LM, SambaDc, WHOAMI, WHOAMI_RULE, nt_hex, shared_data, sysmon_process};
 
 use sqlx::Connection;
 use std::path::PathBuf;

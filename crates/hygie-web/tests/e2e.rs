@@ -220,13 +220,9 @@ fn progress(s: &str) -> (usize, usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_login_totp_upload_evidence_and_switch_language() {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!(
-                "chromium or chromedriver missing with CI=true (apt-get install -y chromium chromium-driver)"
-            );
-        }
-        eprintln!(
-            "SKIP: chromium or chromedriver missing (apt-get install -y chromium chromium-driver)"
+        hygie_testkit::missing(
+            "chromium and chromedriver",
+            "apt-get install -y chromium chromium-driver",
         );
         return;
     }

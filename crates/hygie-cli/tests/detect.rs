@@ -4,23 +4,13 @@ mod common;
 
 use assert_cmd::prelude::*;
 use common::{FINESS, HOSPITAL, Hygie};
-use hygie_testkit::{WHOAMI, WHOAMI_RULE, shared_data, sysmon_process};
+use hygie_testkit::{SSH_ROOT_RULE, WHOAMI, WHOAMI_RULE, shared_data, sysmon_process};
 use std::io::{BufRead, BufReader, Write};
 use std::time::{Duration, Instant};
 
-/// The testkit's whoami rule (`t-whoami`), then one on a syslog keyword (`t-ssh`).
+/// The testkit's whoami rule (`t-whoami`), then the SSH root-login rule (`t-ssh`).
 fn sigma_rules() -> String {
-    format!(
-        "{WHOAMI_RULE}---
-title: SSH root failure
-id: t-ssh
-logsource: {{product: linux, service: sshd}}
-detection:
-  keywords: ['Failed password for root']
-  condition: keywords
-level: medium
-"
-    )
+    format!("{WHOAMI_RULE}---{SSH_ROOT_RULE}")
 }
 
 #[test]

@@ -5,25 +5,15 @@
 use hygie_detect::alert::Pushed;
 use hygie_detect::{Detector, Mapping, load_text};
 use hygie_logs::stream::{AlertSink, BoxFuture, Ingest, IngestConfig, ListenSpec, bind};
-use hygie_testkit::{WHOAMI, WHOAMI_RULE, sysmon_process};
+use hygie_testkit::{SSH_ROOT_RULE, WHOAMI, WHOAMI_RULE, sysmon_process};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
-/// The testkit's whoami rule (`t-whoami`), then one on a syslog keyword.
+/// The testkit's whoami rule (`t-whoami`), then the SSH root-login rule (`t-ssh`).
 fn rules() -> String {
-    format!(
-        "{WHOAMI_RULE}---
-title: SSH root failure
-id: s-ssh
-logsource: {{product: linux, service: sshd}}
-detection:
-  keywords: ['Failed password for root']
-  condition: keywords
-level: medium
-"
-    )
+    format!("{WHOAMI_RULE}---{SSH_ROOT_RULE}")
 }
 
 #[derive(Clone, Default)]
@@ -196,7 +186,7 @@ async fn body() {
         .count();
     let ssh = got
         .iter()
-        .filter(|(_, u)| matches!(u, Pushed::Opened(a) if a.rule_id == "s-ssh"))
+        .filter(|(_, u)| matches!(u, Pushed::Opened(a) if a.rule_id == "t-ssh"))
         .count();
     assert_eq!(whoami, 1 + total / 10);
     assert_eq!(ssh, 2, "TCP and UDP syslog failures");

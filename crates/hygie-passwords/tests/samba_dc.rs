@@ -123,29 +123,6 @@ impl Drop for Cleanup<'_> {
     }
 }
 
-fn b64decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for v in s.bytes().filter_map(val) {
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    out
-}
-
 /// `samba-tool user getpassword` -> a pwdump line `CHU\name:rid:<no LM>:<nt>:::`.
 fn export_line(dc: &Dc, name: &str) -> String {
     let out = dc.tool(&[
@@ -158,7 +135,7 @@ fn export_line(dc: &Dc, name: &str) -> String {
     let mut rid = None;
     for line in out.lines() {
         if let Some(v) = line.strip_prefix("unicodePwd:: ") {
-            let bytes = b64decode(v.trim());
+            let bytes = hygie_testkit::base64_decode(v.trim());
             assert_eq!(bytes.len(), 16, "unicodePwd of {name} is an NT hash");
             nt = Some(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
         }

@@ -6,12 +6,15 @@
 //! A missing PostgreSQL fails the test when `CI=true`; elsewhere it prints SKIP for that backend.
 //!
 //! [`shared`] holds the fixtures more than one crate's tests use (the shared sample data, the
-//! Samba DC, known NT hashes, a whoami detection case); a fixture one crate alone needs stays in
+//! Samba DC, known NT hashes, two detection cases, base64); a fixture one crate alone needs stays in
 //! that crate's `tests/common`.
 
 pub mod shared;
 
-pub use shared::{NO_LM, SambaDc, WHOAMI, WHOAMI_RULE, nt_hex, shared_data, sysmon_process};
+pub use shared::{
+    NO_LM, SSH_ROOT_RULE, SambaDc, WHOAMI, WHOAMI_RULE, base64_decode, nt_hex, shared_data,
+    sysmon_process,
+};
 
 use sqlx::Connection;
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
 //! Fixtures more than one crate's tests need: the shared sample data, the shared Samba DC,
-//! known NT hashes and a whoami detection case. Each missing service goes through
+//! known NT hashes, two detection cases (whoami, SSH root) and a lenient base64 decoder. Each missing service goes through
 //! [`crate::missing`]: SKIP on a workstation, a failure in CI.
 
 use serde_json::{Value, json};
@@ -113,6 +113,18 @@ level: high
 tags: [attack.discovery, attack.t1033]
 "#;
 
+/// A Sigma rule, `t-ssh` (level medium), that matches a failed root login in sshd's syslog
+/// lines: the positive of the syslog paths.
+pub const SSH_ROOT_RULE: &str = r#"
+title: SSH root failure
+id: t-ssh
+logsource: {product: linux, service: sshd}
+detection:
+  keywords: ['Failed password for root']
+  condition: keywords
+level: medium
+"#;
+
 /// The image [`WHOAMI_RULE`] matches.
 pub const WHOAMI: &str = r"C:\Windows\System32\whoami.exe";
 
@@ -125,4 +137,28 @@ pub fn sysmon_process(host: &str, image: &str) -> Value {
         "Computer": host,
         "Image": image,
     })
+}
+
+/// Standard base64 decoded leniently, as test tools print it (line breaks, padding and any other
+/// character outside the alphabet are skipped): for `samba-tool` attributes and WebDriver
+/// screenshots.
+pub fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let (mut out, mut acc, mut bits) = (Vec::new(), 0u32, 0);
+    for v in text.bytes().filter_map(value) {
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
 }

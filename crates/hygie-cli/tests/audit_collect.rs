@@ -72,10 +72,7 @@ fn guest_wifi_reaching_pacs_is_reported_and_fails_the_measure_in_status() {
     h.file("zones.yaml", ZONES);
     h.file("rules.v4", RULES);
 
-    let v = common::json(
-        &mut audit(&h, "network", NETWORK).args(["--format", "json"]),
-        5,
-    );
+    let v = common::json(audit(&h, "network", NETWORK).args(["--format", "json"]), 5);
     let findings = v["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1, "{v:#}");
     let f = &findings[0];
@@ -90,7 +87,7 @@ fn guest_wifi_reaching_pacs_is_reported_and_fails_the_measure_in_status() {
     assert!(asset.contains("rules.v4:7"), "{asset}");
 
     // The table output names the same rule, in French too.
-    let text = common::stdout(&mut audit(&h, "network", NETWORK).args(["--lang", "fr"]), 5);
+    let text = common::stdout(audit(&h, "network", NETWORK).args(["--lang", "fr"]), 5);
     assert!(
         text.contains("FAIL  critical  NET-GUEST-ISOLATION")
             && text.contains("Le réseau invités atteint des zones internes"),
@@ -155,7 +152,7 @@ srv-dpi,DPI-daily,2026-11-22T02:00:00Z,full,yes,no,yes,2026-06-01,success,indepe
 srv-pacs,PACS-daily,2026-11-19T02:00:00Z,full,yes,no,yes,2026-06-01,failed,production_ad\n",
     );
     let v = common::json(
-        &mut audit(
+        audit(
             &h,
             "backups",
             &[("--inventory", "inventory.csv"), ("--csv", "veeam.csv")],
@@ -182,7 +179,7 @@ srv-pacs,PACS-daily,2026-11-19T02:00:00Z,full,yes,no,yes,2026-06-01,failed,produ
     }
 
     let s = common::json(
-        &mut h.cmd().args([
+        h.cmd().args([
             "status",
             FINESS,
             "--as-of",
@@ -234,7 +231,7 @@ fn catalogue_lint_checks_the_collector_rules_of_each_measure() {
         text.replace("check_rules = [\"BCK-RPO\"]", "check_rules = [\"BCK-RP0\"]"),
     )
     .unwrap();
-    let err = common::stderr(&mut h.cmd().args(["catalog", "lint", "--dir"]).arg(&dir), 5);
+    let err = common::stderr(h.cmd().args(["catalog", "lint", "--dir"]).arg(&dir), 5);
     assert!(
         err.contains("measure BCK-02: check_rules names unknown rule 'BCK-RP0'")
             && err.contains("measure BCK-02: check_rules lacks 'BCK-RPO'"),
@@ -276,7 +273,7 @@ fn wifi_guest_isolation_and_network_ipsets_from_the_command_line() {
     h.file("rules.v4", "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m set --match-set guests src -d 10.20.0.0/24 -p tcp --dport 104 -j ACCEPT\nCOMMIT\n");
 
     let v = common::json(
-        &mut audit(
+        audit(
             &h,
             "wifi",
             &[

@@ -8,66 +8,41 @@
 use hygie_ad::collect::{CollectError, LdapOptions, Password, collect};
 use hygie_ad::time::to_filetime;
 use hygie_ad::{AdSnapshot, AuditConfig, AuditReport, audit};
+use hygie_testkit::SambaDc;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+/// The shared DC, with the name its certificate carries and the path of its database.
 struct Dc {
-    url: String,
-    ca: PathBuf,
-    base: String,
-    admin: String,
-    password_file: PathBuf,
+    env: SambaDc,
     sam: String,
     tls_name: String,
 }
 
 fn dc() -> Option<Dc> {
-    let v = |k: &str| std::env::var(k).ok().filter(|s| !s.is_empty());
-    let (Some(url), Some(ca), Some(base), Some(admin), Some(pwf), Some(dir)) = (
-        v("HYGIE_TEST_DC_URL"),
-        v("HYGIE_TEST_DC_CA"),
-        v("HYGIE_TEST_DC_BASE"),
-        v("HYGIE_TEST_DC_ADMIN"),
-        v("HYGIE_TEST_DC_PASSWORD_FILE"),
-        v("HYGIE_TEST_DC_DIR"),
-    ) else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!(
-                "HYGIE_TEST_DC_* variables missing under CI: run scripts/samba-dc.sh start and eval its env"
-            );
-        }
-        eprintln!(
-            "SKIP: no Samba DC (run `bash scripts/samba-dc.sh start && eval \"$(bash scripts/samba-dc.sh env)\"`)"
-        );
-        return None;
-    };
-    let cert = Path::new(&dir).join("private/tls/cert.pem");
-    let tls_name = hygie_ad::collect::certificate_names(&cert)
+    let env = SambaDc::from_env()?;
+    let tls_name = hygie_ad::collect::certificate_names(&env.certificate())
         .expect("DC certificate")
         .into_iter()
         .next()
         .expect("a name");
     Some(Dc {
-        url,
-        ca: ca.into(),
-        base,
-        admin,
-        password_file: pwf.into(),
-        sam: format!("{dir}/private/sam.ldb"),
+        sam: env.sam().display().to_string(),
+        env,
         tls_name,
     })
 }
 
 impl Dc {
     fn opts(&self) -> LdapOptions {
-        let pw = std::fs::read_to_string(&self.password_file).expect("password file");
+        let pw = std::fs::read_to_string(&self.env.password_file).expect("password file");
         let mut o = LdapOptions::new(
-            &self.url,
-            &self.admin,
+            &self.env.url,
+            &self.env.admin,
             Password::new(pw.trim_end_matches('\n')),
         );
-        o.ca_cert = Some(self.ca.clone());
+        o.ca_cert = Some(self.env.ca.clone());
         o.tls_server_name = Some(self.tls_name.clone());
         o
     }
@@ -98,10 +73,10 @@ impl Dc {
             .unwrap_or_default()
     }
     fn user_dn(&self, name: &str) -> String {
-        format!("CN={name},CN=Users,{}", self.base)
+        format!("CN={name},CN=Users,{}", self.env.base)
     }
     fn computer_dn(&self, name: &str) -> String {
-        format!("CN={name},CN=Computers,{}", self.base)
+        format!("CN={name},CN=Computers,{}", self.env.base)
     }
 }
 
@@ -191,7 +166,7 @@ fn seed<'a>(dc: &'a Dc, p: &str, dc_host: &str, domain_sid: &str) -> Seeded<'a> 
         dns: vec![],
         saved_sds: vec![],
     };
-    let base = dc.base.clone();
+    let base = dc.env.base.clone();
     let udn = |n: &str| dc.user_dn(&format!("{p}{n}"));
     let cdn = |n: &str| dc.computer_dn(&format!("{p}{n}"));
     let gdn = |n: &str| format!("CN={p}{n},CN=Users,{base}");
@@ -490,9 +465,9 @@ fn ldif_snapshot(dc: &Dc, dir: &Path) -> AdSnapshot {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/ad-ldif-export.sh");
     let status = Command::new("bash")
         .arg(script)
-        .args([&dc.url, &dc.admin])
-        .arg(&dc.password_file)
-        .env("LDAPTLS_CACERT", &dc.ca)
+        .args([&dc.env.url, &dc.env.admin])
+        .arg(&dc.env.password_file)
+        .env("LDAPTLS_CACERT", &dc.env.ca)
         .env("LDAPTLS_REQCERT", "allow") // ldapsearch checks the name against the IP URL
         .stdout(std::fs::File::create(&out).expect("ldif file"))
         .status()

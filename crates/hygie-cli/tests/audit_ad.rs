@@ -2,45 +2,34 @@
 //! shared Samba DC when its variables are set (SKIP otherwise, failure under CI=true).
 #![allow(clippy::unwrap_used)]
 
-use assert_cmd::Command;
-use base64::Engine;
-use serde_json::Value;
-use std::path::Path;
+mod common;
 
-fn hygie(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("hygie").unwrap();
-    c.arg("--data-dir")
-        .arg(dir)
-        .env_remove("HYGIE_AD_PASSWORD")
-        .env_remove("HYGIE_DATABASE_URL");
-    c
+use base64::Engine;
+use common::{HOSPITAL, Hygie};
+use hygie_testkit::SambaDc;
+use serde_json::Value;
+use std::process::Command;
+
+/// A test store with the test hospital (in Île-de-France, plan from 2026); its FINESS.
+fn setup() -> (Hygie, String) {
+    let h = Hygie::sqlite();
+    let finess = common::finess("75000000");
+    h.run(&["init"], 0);
+    h.add(&common::Facility {
+        finess: &finess,
+        region: "IDF",
+        plan_start: "2026-01-01",
+        ..HOSPITAL
+    });
+    (h, finess)
 }
 
-fn setup() -> (tempfile::TempDir, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let finess = hygie_core::Finess::with_check_digit("75000000")
-        .unwrap()
-        .as_str()
-        .to_string();
-    hygie(dir.path()).arg("init").assert().success();
-    hygie(dir.path())
-        .args([
-            "facility",
-            "add",
-            "--finess",
-            &finess,
-            "--name",
-            "CH Test",
-            "--kind",
-            "hospital",
-            "--region",
-            "IDF",
-            "--plan-start",
-            "2026-01-01",
-        ])
-        .assert()
-        .success();
-    (dir, finess)
+/// `hygie audit ad --facility FINESS --ldif FILE`.
+fn audit_ldif(h: &Hygie, finess: &str, ldif: &std::path::Path) -> Command {
+    let mut c = h.cmd();
+    c.args(["audit", "ad", "--facility", finess, "--ldif"])
+        .arg(ldif);
+    c
 }
 
 fn b64(b: &[u8]) -> String {
@@ -80,17 +69,8 @@ fn find_measure<'a>(v: &'a Value, id: &str) -> Option<&'a Value> {
     }
 }
 
-fn iam07_auto(dir: &Path, finess: &str) -> String {
-    let out = hygie(dir)
-        .args(["status", finess, "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+fn iam07_auto(h: &Hygie, finess: &str) -> String {
+    let v = h.json(&["status", finess], 0);
     find_measure(&v, "IAM-07").unwrap()["auto"]
         .as_str()
         .unwrap()
@@ -99,23 +79,15 @@ fn iam07_auto(dir: &Path, finess: &str) -> String {
 
 #[test]
 fn ldif_mode_stores_the_run_compares_and_feeds_status() {
-    let (dir, finess) = setup();
-    let f = dir.path().join("d.ldif");
+    let (h, finess) = setup();
+    let f = h.path().join("d.ldif");
     std::fs::write(&f, ldif(true)).unwrap();
-    assert_eq!(iam07_auto(dir.path(), &finess), "unchecked");
-    let out = hygie(dir.path())
-        .args(["audit", "ad", "--facility", &finess, "--ldif"])
-        .arg(&f)
-        .args(["--as-of", "2026-11-22", "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(5),
-        "findings give exit 5: {}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_eq!(iam07_auto(&h, &finess), "unchecked");
+    // Findings give exit 5.
+    let v = common::json(
+        audit_ldif(&h, &finess, &f).args(["--as-of", "2026-11-22", "--format", "json"]),
+        5,
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let level = v["level"].as_u64().unwrap();
     assert!((1..=5).contains(&level));
     for c in [
@@ -137,13 +109,11 @@ fn ldif_mode_stores_the_run_compares_and_feeds_status() {
     assert_eq!(acc03["severity"], "medium");
     assert_eq!(acc03["measures"], serde_json::json!(["IAM-07"]));
     assert!(v.get("comparison").is_none());
-    assert_eq!(iam07_auto(dir.path(), &finess), "failing");
+    assert_eq!(iam07_auto(&h, &finess), "failing");
 
     // Second run: alice fixed.
     std::fs::write(&f, ldif(false)).unwrap();
-    let out = hygie(dir.path())
-        .args(["audit", "ad", "--facility", &finess, "--ldif"])
-        .arg(&f)
+    let out = audit_ldif(&h, &finess, &f)
         .args(["--as-of", "2026-11-22", "--format", "json"])
         .output()
         .unwrap();
@@ -158,19 +128,13 @@ fn ldif_mode_stores_the_run_compares_and_feeds_status() {
     assert!(v["comparison"]["new"].as_array().unwrap().is_empty());
 
     // Table and HTML renderings.
-    let out = hygie(dir.path())
-        .args(["audit", "ad", "--facility", &finess, "--ldif"])
-        .arg(&f)
+    let out = audit_ldif(&h, &finess, &f)
         .args(["--format", "html", "--lang", "fr"])
         .output()
         .unwrap();
     let html = String::from_utf8(out.stdout).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>") && html.contains("Niveau ANSSI"));
-    let out = hygie(dir.path())
-        .args(["audit", "ad", "--facility", &finess, "--ldif"])
-        .arg(&f)
-        .output()
-        .unwrap();
+    let out = audit_ldif(&h, &finess, &f).output().unwrap();
     assert!(
         String::from_utf8(out.stdout)
             .unwrap()
@@ -180,191 +144,87 @@ fn ldif_mode_stores_the_run_compares_and_feeds_status() {
 
 #[test]
 fn bad_input_fails_clearly_and_stores_nothing() {
-    let (dir, finess) = setup();
-    let f = dir.path().join("bad.ldif");
+    let (h, finess) = setup();
+    let f = h.path().join("bad.ldif");
     std::fs::write(
         &f,
         "dn: DC=chu,DC=test\nobjectClass: domainDNS\nthis line is broken\n",
     )
     .unwrap();
-    let out = hygie(dir.path())
-        .args(["audit", "ad", "--facility", &finess, "--ldif"])
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let out = common::run(&mut audit_ldif(&h, &finess, &f), 2);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.ldif") && err.contains("line 3"), "{err}");
     assert!(out.stdout.is_empty());
     // An export without the domain object is incomplete.
     std::fs::write(&f, "dn: CN=x,DC=chu,DC=test\nobjectClass: user\n").unwrap();
-    let out = hygie(dir.path())
-        .args(["audit", "ad", "--facility", &finess, "--ldif"])
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no domain object"));
+    let err = common::stderr(&mut audit_ldif(&h, &finess, &f), 2);
+    assert!(err.contains("no domain object"), "{err}");
     // Unknown facility.
     std::fs::write(&f, ldif(true)).unwrap();
-    let other = hygie_core::Finess::with_check_digit("13000000").unwrap();
-    let out = hygie(dir.path())
-        .args(["audit", "ad", "--facility", other.as_str(), "--ldif"])
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
+    common::run(&mut audit_ldif(&h, &common::finess("13000000"), &f), 3);
     // Live mode without a password source, non-interactive.
-    let out = hygie(dir.path())
-        .args([
-            "audit",
-            "ad",
-            "--facility",
-            &finess,
-            "--url",
-            "ldaps://127.0.0.1:1",
-            "--bind-dn",
-            "x",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no password"));
+    let err = common::stderr(&mut live(&h, &finess, "ldaps://127.0.0.1:1", "x"), 2);
+    assert!(err.contains("no password"), "{err}");
     // Nothing was stored by any of these.
-    assert_eq!(iam07_auto(dir.path(), &finess), "unchecked");
+    assert_eq!(iam07_auto(&h, &finess), "unchecked");
 }
 
-struct Dc {
-    url: String,
-    ca: String,
-    admin: String,
-    password_file: String,
-    tls_name: String,
-}
-
-fn dc() -> Option<Dc> {
-    let v = |k: &str| std::env::var(k).ok().filter(|s| !s.is_empty());
-    match (
-        v("HYGIE_TEST_DC_URL"),
-        v("HYGIE_TEST_DC_CA"),
-        v("HYGIE_TEST_DC_ADMIN"),
-        v("HYGIE_TEST_DC_PASSWORD_FILE"),
-        v("HYGIE_TEST_DC_DIR"),
-    ) {
-        (Some(url), Some(ca), Some(admin), Some(password_file), Some(dir)) => {
-            let cert = Path::new(&dir).join("private/tls/cert.pem");
-            let tls_name = hygie_ad::collect::certificate_names(&cert)
-                .unwrap()
-                .remove(0);
-            Some(Dc {
-                url,
-                ca,
-                admin,
-                password_file,
-                tls_name,
-            })
-        }
-        _ => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("HYGIE_TEST_DC_* variables missing under CI");
-            }
-            eprintln!("SKIP: no Samba DC (run scripts/samba-dc.sh start and eval its env)");
-            None
-        }
-    }
+/// `hygie audit ad --facility FINESS --url URL --bind-dn DN`: live mode, without a password yet.
+fn live(h: &Hygie, finess: &str, url: &str, bind_dn: &str) -> Command {
+    let mut c = h.cmd();
+    c.args([
+        "audit",
+        "ad",
+        "--facility",
+        finess,
+        "--url",
+        url,
+        "--bind-dn",
+        bind_dn,
+    ]);
+    c
 }
 
 #[test]
 fn live_mode_against_samba() {
-    let Some(dc) = dc() else { return };
-    let (dir, finess) = setup();
-    let password = std::fs::read_to_string(&dc.password_file).unwrap();
-    let base = |c: &mut Command| {
-        c.args([
-            "audit",
-            "ad",
-            "--facility",
-            &finess,
-            "--url",
-            &dc.url,
-            "--bind-dn",
-            &dc.admin,
-            "--ca-cert",
-            &dc.ca,
-            "--tls-server-name",
-            &dc.tls_name,
-        ]);
+    let Some(dc) = SambaDc::from_env() else {
+        return;
+    };
+    let tls_name = hygie_ad::collect::certificate_names(&dc.certificate())
+        .unwrap()
+        .remove(0);
+    let (url, admin) = (dc.url.as_str(), dc.admin.as_str());
+    let (ca, password_file) = (path(&dc.ca), path(&dc.password_file));
+    let (h, finess) = setup();
+    let password = std::fs::read_to_string(password_file).unwrap();
+    let verified = || {
+        let mut c = live(&h, &finess, url, admin);
+        c.args(["--ca-cert", ca, "--tls-server-name", &tls_name]);
+        c
     };
     // Wrong password (from the environment): exit 2, nothing stored, password never echoed.
-    let mut c = hygie(dir.path());
-    base(&mut c);
-    let out = c
-        .env("HYGIE_AD_PASSWORD", "Wrong-Secret-123")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = common::stderr(verified().env("HYGIE_AD_PASSWORD", "Wrong-Secret-123"), 2);
     assert!(
         err.contains("invalid credentials") && !err.contains("Wrong-Secret-123"),
         "{err}"
     );
+    let with_password = |url| {
+        let mut c = live(&h, &finess, url, admin);
+        c.args(["--password-file", password_file]);
+        c
+    };
     // Unreachable host: exit 1.
-    let out = hygie(dir.path())
-        .args([
-            "audit",
-            "ad",
-            "--facility",
-            &finess,
-            "--url",
-            "ldaps://127.0.0.1:1",
-            "--bind-dn",
-            &dc.admin,
-            "--password-file",
-            &dc.password_file,
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
+    let err = common::stderr(&mut with_password("ldaps://127.0.0.1:1"), 1);
+    assert!(err.contains("cannot connect"), "{err}");
     // Certificate not trusted (system CAs do not know Samba's self-signed CA): exit 1.
-    let out = hygie(dir.path())
-        .args([
-            "audit",
-            "ad",
-            "--facility",
-            &finess,
-            "--url",
-            &dc.url,
-            "--bind-dn",
-            &dc.admin,
-            "--password-file",
-            &dc.password_file,
-            "--tls-server-name",
-            &dc.tls_name,
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .to_lowercase()
-            .contains("certificate")
-    );
-    assert_eq!(iam07_auto(dir.path(), &finess), "unchecked");
+    let err = common::stderr(with_password(url).args(["--tls-server-name", &tls_name]), 1);
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    assert_eq!(iam07_auto(&h, &finess), "unchecked");
     // A good run, password from a file.
-    let mut c = hygie(dir.path());
-    base(&mut c);
-    let out = c
-        .args(["--password-file", &dc.password_file, "--format", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(5),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = common::stdout(
+        verified().args(["--password-file", password_file, "--format", "json"]),
+        5,
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains(password.trim()));
     let v: Value = serde_json::from_str(&stdout).unwrap();
     // Samba has no LAPS schema: INF-04 always fails there.
@@ -375,26 +235,15 @@ fn live_mode_against_samba() {
             .iter()
             .any(|f| f["rule"] == "INF-04")
     );
-    assert_ne!(iam07_auto(dir.path(), &finess), "unchecked");
+    assert_ne!(iam07_auto(&h, &finess), "unchecked");
     // --insecure works and warns.
-    let out = hygie(dir.path())
-        .args([
-            "audit",
-            "ad",
-            "--facility",
-            &finess,
-            "--url",
-            &dc.url,
-            "--bind-dn",
-            &dc.admin,
-            "--password-file",
-            &dc.password_file,
-            "--insecure",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(5));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("NOT verified"));
+    let err = common::stderr(
+        with_password(url).args(["--insecure", "--format", "json"]),
+        5,
+    );
+    assert!(err.contains("NOT verified"), "{err}");
+}
+
+fn path(p: &std::path::Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
 }

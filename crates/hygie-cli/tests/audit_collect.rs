@@ -4,55 +4,38 @@
 
 #![allow(clippy::unwrap_used)]
 
-use assert_cmd::Command;
+mod common;
+
+use assert_cmd::prelude::*;
+use common::{FINESS, HOSPITAL, Hygie};
 use std::path::Path;
+use std::process::Command;
 
-const FINESS: &str = "350000014";
-
-fn hygie(data: &Path) -> Command {
-    let mut c = Command::cargo_bin("hygie").unwrap();
-    c.env("HYGIE_DATA_DIR", data)
-        .env_remove("HYGIE_DATABASE_URL");
+/// `hygie audit KIND --facility FINESS`, each input flag naming a file of the test's folder.
+fn audit(h: &Hygie, kind: &str, inputs: &[(&str, &str)]) -> Command {
+    let mut c = h.cmd();
+    c.args(["audit", kind, "--facility", FINESS]);
+    for (flag, file) in inputs {
+        c.arg(flag).arg(h.path().join(file));
+    }
     c
 }
 
-fn setup(data: &Path) {
-    hygie(data).arg("init").assert().success();
-    hygie(data)
-        .args([
-            "facility",
-            "add",
-            "--finess",
-            FINESS,
-            "--name",
-            "CH de Test",
-            "--kind",
-            "hospital",
-            "--region",
-            "BRE",
-            "--plan-start",
-            "2025-01-01",
-        ])
-        .assert()
-        .success();
+/// The inputs of the network and MFA audits, by the names the tests write them under.
+const NETWORK: &[(&str, &str)] = &[("--zones", "zones.yaml"), ("--iptables", "rules.v4")];
+const MFA: &[(&str, &str)] = &[("--required", "required.csv"), ("--idp", "idp.csv")];
+
+/// A test store with the test hospital.
+fn setup() -> Hygie {
+    let h = Hygie::sqlite();
+    h.run(&["init"], 0);
+    h.add(&HOSPITAL);
+    h
 }
 
 /// The facility's status, as `hygie status --format json` prints it.
-fn status(data: &Path) -> serde_json::Value {
-    let out = hygie(data)
-        .args(["status", FINESS, "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice(&out).unwrap()
-}
-
-/// Stderr of a command that must be refused as bad input (exit 2).
-fn refused(cmd: &mut Command) -> String {
-    let out = cmd.assert().code(2).get_output().stderr.clone();
-    String::from_utf8(out).unwrap()
+fn status(h: &Hygie) -> serde_json::Value {
+    h.json(&["status", FINESS], 0)
 }
 
 fn measure<'a>(status: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
@@ -85,31 +68,11 @@ COMMIT
 
 #[test]
 fn guest_wifi_reaching_pacs_is_reported_and_fails_the_measure_in_status() {
-    let d = tempfile::tempdir().unwrap();
-    let data = d.path().join("data");
-    setup(&data);
-    std::fs::write(d.path().join("zones.yaml"), ZONES).unwrap();
-    std::fs::write(d.path().join("rules.v4"), RULES).unwrap();
+    let h = setup();
+    h.file("zones.yaml", ZONES);
+    h.file("rules.v4", RULES);
 
-    let out = hygie(&data)
-        .args([
-            "audit",
-            "network",
-            "--facility",
-            FINESS,
-            "--format",
-            "json",
-            "--zones",
-        ])
-        .arg(d.path().join("zones.yaml"))
-        .arg("--iptables")
-        .arg(d.path().join("rules.v4"))
-        .assert()
-        .code(5)
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let v = common::json(audit(&h, "network", NETWORK).args(["--format", "json"]), 5);
     let findings = v["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1, "{v:#}");
     let f = &findings[0];
@@ -124,32 +87,14 @@ fn guest_wifi_reaching_pacs_is_reported_and_fails_the_measure_in_status() {
     assert!(asset.contains("rules.v4:7"), "{asset}");
 
     // The table output names the same rule, in French too.
-    let out = hygie(&data)
-        .args([
-            "audit",
-            "network",
-            "--lang",
-            "fr",
-            "--facility",
-            FINESS,
-            "--zones",
-        ])
-        .arg(d.path().join("zones.yaml"))
-        .arg("--iptables")
-        .arg(d.path().join("rules.v4"))
-        .assert()
-        .code(5)
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = common::stdout(audit(&h, "network", NETWORK).args(["--lang", "fr"]), 5);
     assert!(
         text.contains("FAIL  critical  NET-GUEST-ISOLATION")
             && text.contains("Le réseau invités atteint des zones internes"),
         "{text}"
     );
 
-    let s = status(&data);
+    let s = status(&h);
     let net02 = measure(&s, "NET-02");
     assert_eq!(net02["auto"], "failing", "{net02:#}");
     assert_eq!(net02["sources"], serde_json::json!(["network"]));
@@ -168,43 +113,24 @@ fn guest_wifi_reaching_pacs_is_reported_and_fails_the_measure_in_status() {
 
 #[test]
 fn malformed_input_exits_2_naming_file_and_line_and_records_nothing() {
-    let d = tempfile::tempdir().unwrap();
-    let data = d.path().join("data");
-    setup(&data);
-    std::fs::write(
-        d.path().join("required.csv"),
+    let h = setup();
+    h.file(
+        "required.csv",
         "account,privileged\nalice,yes\nbob,perhaps\n",
-    )
-    .unwrap();
-    std::fs::write(d.path().join("idp.csv"), "user,mfa\nalice,yes\n").unwrap();
-    let err = refused(
-        hygie(&data)
-            .args(["audit", "mfa", "--facility", FINESS, "--required"])
-            .arg(d.path().join("required.csv"))
-            .arg("--idp")
-            .arg(d.path().join("idp.csv")),
     );
+    h.file("idp.csv", "user,mfa\nalice,yes\n");
+    let err = common::stderr(&mut audit(&h, "mfa", MFA), 2);
     assert!(
         err.contains("required.csv:3:") && err.contains("perhaps"),
         "{err}"
     );
-    let s = status(&data);
+    let s = status(&h);
     assert_eq!(measure(&s, "IAM-09")["auto"], "unchecked");
 
     // Fixed input: the run is recorded and verifies IAM-09.
-    std::fs::write(
-        d.path().join("required.csv"),
-        "account,privileged\nalice,yes\n",
-    )
-    .unwrap();
-    hygie(&data)
-        .args(["audit", "mfa", "--facility", FINESS, "--required"])
-        .arg(d.path().join("required.csv"))
-        .arg("--idp")
-        .arg(d.path().join("idp.csv"))
-        .assert()
-        .success();
-    let s = status(&data);
+    h.file("required.csv", "account,privileged\nalice,yes\n");
+    audit(&h, "mfa", MFA).assert().success();
+    let s = status(&h);
     assert_eq!(measure(&s, "IAM-09")["auto"], "verified");
     assert_eq!(measure(&s, "IAM-09")["sources"], serde_json::json!(["mfa"]));
 }
@@ -213,43 +139,27 @@ fn malformed_input_exits_2_naming_file_and_line_and_records_nothing() {
 /// backup rules verify shows the collector's result, its source and the rules behind it.
 #[test]
 fn backups_run_sets_the_automatic_status_of_its_measures_with_the_source() {
-    let d = tempfile::tempdir().unwrap();
-    let data = d.path().join("data");
-    setup(&data);
-    std::fs::write(
-        d.path().join("inventory.csv"),
+    let h = setup();
+    h.file(
+        "inventory.csv",
         "asset,critical,rpo_hours\nsrv-dpi,yes,\nsrv-pacs,yes,\n",
-    )
-    .unwrap();
+    );
     // srv-pacs: last success 3 days before `now`, a failing job, repository on the production AD.
-    std::fs::write(
-        d.path().join("veeam.csv"),
+    h.file(
+        "veeam.csv",
         "asset,job,last_success,type,immutable,offline,offsite,last_restore_test,status,auth\n\
 srv-dpi,DPI-daily,2026-11-22T02:00:00Z,full,yes,no,yes,2026-06-01,success,independent\n\
 srv-pacs,PACS-daily,2026-11-19T02:00:00Z,full,yes,no,yes,2026-06-01,failed,production_ad\n",
-    )
-    .unwrap();
-    let out = hygie(&data)
-        .args([
-            "audit",
+    );
+    let v = common::json(
+        audit(
+            &h,
             "backups",
-            "--facility",
-            FINESS,
-            "--now",
-            "2026-11-22T10:00:00Z",
-            "--format",
-            "json",
-            "--inventory",
-        ])
-        .arg(d.path().join("inventory.csv"))
-        .arg("--csv")
-        .arg(d.path().join("veeam.csv"))
-        .assert()
-        .code(5)
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            &[("--inventory", "inventory.csv"), ("--csv", "veeam.csv")],
+        )
+        .args(["--now", "2026-11-22T10:00:00Z", "--format", "json"]),
+        5,
+    );
     let rules: Vec<&str> = v["findings"]
         .as_array()
         .unwrap()
@@ -268,21 +178,17 @@ srv-pacs,PACS-daily,2026-11-19T02:00:00Z,full,yes,no,yes,2026-06-01,failed,produ
         );
     }
 
-    let out = hygie(&data)
-        .args([
+    let s = common::json(
+        h.cmd().args([
             "status",
             FINESS,
             "--as-of",
             "2026-11-22",
             "--format",
             "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let s: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        ]),
+        0,
+    );
     for (id, auto, rule) in [
         ("BCK-02", "failing", "BCK-RPO"),
         ("BCK-04", "failing", "BCK-AD-AUTH"),
@@ -311,12 +217,11 @@ srv-pacs,PACS-daily,2026-11-19T02:00:00Z,full,yes,no,yes,2026-06-01,failed,produ
 /// `hygie catalog lint` reports a missing rule and an unknown one.
 #[test]
 fn catalogue_lint_checks_the_collector_rules_of_each_measure() {
-    let d = tempfile::tempdir().unwrap();
-    let data = d.path().join("data");
-    hygie(&data).args(["catalog", "lint"]).assert().success();
+    let h = Hygie::sqlite();
+    h.cmd().args(["catalog", "lint"]).assert().success();
 
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
-    let dir = d.path().join("catalog");
+    let dir = h.path().join("catalog");
     copy_dir(&src, &dir);
     let bck = dir.join("measures/BCK.toml");
     let text = std::fs::read_to_string(&bck).unwrap();
@@ -326,15 +231,7 @@ fn catalogue_lint_checks_the_collector_rules_of_each_measure() {
         text.replace("check_rules = [\"BCK-RPO\"]", "check_rules = [\"BCK-RP0\"]"),
     )
     .unwrap();
-    let out = hygie(&data)
-        .args(["catalog", "lint", "--dir"])
-        .arg(&dir)
-        .assert()
-        .code(5)
-        .get_output()
-        .stderr
-        .clone();
-    let err = String::from_utf8(out).unwrap();
+    let err = common::stderr(h.cmd().args(["catalog", "lint", "--dir"]).arg(&dir), 5);
     assert!(
         err.contains("measure BCK-02: check_rules names unknown rule 'BCK-RP0'")
             && err.contains("measure BCK-02: check_rules lacks 'BCK-RPO'"),
@@ -359,57 +256,36 @@ fn copy_dir(from: &Path, to: &Path) {
 /// sets an iptables rule names.
 #[test]
 fn wifi_guest_isolation_and_network_ipsets_from_the_command_line() {
-    let d = tempfile::tempdir().unwrap();
-    let data = d.path().join("data");
-    setup(&data);
-    std::fs::write(d.path().join("zones.yaml"), ZONES).unwrap();
-    std::fs::write(
-        d.path().join("hostapd.conf"),
-        "interface=wlan0\nssid=CHU-Invites\nwpa=2\nwpa_key_mgmt=SAE\nrsn_pairwise=CCMP\nieee80211w=2\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.path().join("guest.yaml"),
-        ZONES.replace(
+    let h = setup();
+    h.file("zones.yaml", ZONES);
+    h.file("hostapd.conf", "interface=wlan0\nssid=CHU-Invites\nwpa=2\nwpa_key_mgmt=SAE\nrsn_pairwise=CCMP\nieee80211w=2\n");
+    h.file(
+        "guest.yaml",
+        &ZONES.replace(
             "{name: guest-wifi, kind: guest, cidrs: [10.50.0.0/16]}",
             "{name: guest-wifi, kind: guest, cidrs: [10.50.0.0/16], ssids: [CHU-Invites]}",
         ),
-    )
-    .unwrap();
-    std::fs::write(
-        d.path().join("sets.save"),
+    );
+    h.file(
+        "sets.save",
         "create guests hash:net family inet\nadd guests 10.50.0.0/16\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.path().join("rules.v4"),
-        "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m set --match-set guests src -d 10.20.0.0/24 -p tcp --dport 104 -j ACCEPT\nCOMMIT\n",
-    )
-    .unwrap();
+    );
+    h.file("rules.v4", "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m set --match-set guests src -d 10.20.0.0/24 -p tcp --dport 104 -j ACCEPT\nCOMMIT\n");
 
-    let out = hygie(&data)
-        .args([
-            "audit",
+    let v = common::json(
+        audit(
+            &h,
             "wifi",
-            "--facility",
-            FINESS,
-            "--format",
-            "json",
-            "--hostapd",
-        ])
-        .arg(d.path().join("hostapd.conf"))
-        .arg("--zones")
-        .arg(d.path().join("guest.yaml"))
-        .arg("--iptables")
-        .arg(d.path().join("rules.v4"))
-        .arg("--ipset")
-        .arg(d.path().join("sets.save"))
-        .assert()
-        .code(5)
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            &[
+                ("--hostapd", "hostapd.conf"),
+                ("--zones", "guest.yaml"),
+                ("--iptables", "rules.v4"),
+                ("--ipset", "sets.save"),
+            ],
+        )
+        .args(["--format", "json"]),
+        5,
+    );
     let f = &v["findings"][0];
     assert_eq!(f["rule"], "WIFI-GUEST-ZONE", "{v:#}");
     let asset = f["assets"][0].as_str().unwrap();
@@ -417,7 +293,7 @@ fn wifi_guest_isolation_and_network_ipsets_from_the_command_line() {
         asset.contains("zone 'guest-wifi' not isolated: guest-wifi → pacs: tcp/104 allowed by iptables FORWARD #1"),
         "{asset}"
     );
-    let s = status(&data);
+    let s = status(&h);
     assert_eq!(measure(&s, "NET-02")["auto"], "failing");
     assert_eq!(
         measure(&s, "NET-02")["sources"],
@@ -425,13 +301,7 @@ fn wifi_guest_isolation_and_network_ipsets_from_the_command_line() {
     );
 
     // Without the ipset file the rule cannot be read: exit 2, naming the file and line.
-    let err = refused(
-        hygie(&data)
-            .args(["audit", "network", "--facility", FINESS, "--zones"])
-            .arg(d.path().join("zones.yaml"))
-            .arg("--iptables")
-            .arg(d.path().join("rules.v4")),
-    );
+    let err = common::stderr(&mut audit(&h, "network", NETWORK), 2);
     assert!(
         err.contains("rules.v4:3:") && err.contains("--ipset"),
         "{err}"

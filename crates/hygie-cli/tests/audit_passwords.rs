@@ -2,20 +2,13 @@
 //! run recorded for the facility, and no hash or recovered password anywhere in the output, the
 //! logs or the store.
 
-use assert_cmd::Command;
-use std::path::Path;
+mod common;
+
+use common::Hygie;
+use hygie_testkit::{NO_LM, nt_hex};
+use std::process::Command;
 
 const FINESS: &str = "750712184";
-const NO_LM: &str = "aad3b435b51404eeaad3b435b51404ee";
-
-fn nt_hex(pw: &str) -> String {
-    use md4::{Digest, Md4};
-    let utf16: Vec<u8> = pw.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-    Md4::digest(&utf16)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 /// (account, password, LM hash stored)
 const ACCOUNTS: &[(&str, &str, bool)] = &[
@@ -33,23 +26,25 @@ const ACCOUNTS: &[(&str, &str, bool)] = &[
     ("CHU\\strong", "c0rrect-H0rse-Battery-Staple-91", false),
 ];
 
-fn hygie(data: &Path) -> Command {
-    let mut c = Command::cargo_bin("hygie").expect("hygie binary");
-    c.env("HYGIE_DATA_DIR", data)
-        .env_remove("HYGIE_DATABASE_URL")
-        .env("HYGIE_LOG", "trace");
+/// `hygie` with trace logs, so that the test can look for secrets in them too.
+fn hygie(h: &Hygie) -> Command {
+    let mut c = h.cmd();
+    c.env("HYGIE_LOG", "trace");
     c
+}
+
+/// `hygie audit passwords --facility FINESS --hashes DUMP`, then `rest`.
+fn audit<'a>(dump: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let head = ["audit", "passwords", "--facility", FINESS, "--hashes", dump];
+    [&head[..], rest].concat()
 }
 
 #[test]
 fn audit_passwords_reports_names_only_and_records_the_run() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let data = tmp.path().join("data");
-    let dump = tmp.path().join("dump.txt");
-    let list = tmp.path().join("hibp.txt");
-    let idx = tmp.path().join("hibp.idx");
-    let snapshot = tmp.path().join("status.csv");
-    let wordlist = tmp.path().join("words.txt");
+    let h = Hygie::sqlite();
+    let path = |name: &str| h.path().join(name).to_str().expect("utf8").to_owned();
+    let (dump, list, idx) = (path("dump.txt"), path("hibp.txt"), path("hibp.idx"));
+    let (snapshot, wordlist) = (path("status.csv"), path("words.txt"));
 
     let mut text = String::new();
     for (i, (name, pw, lm)) in ACCOUNTS.iter().enumerate() {
@@ -84,68 +79,46 @@ fn audit_passwords_reports_names_only_and_records_the_run() {
     let mut logs = String::new();
     let mut outputs = String::new();
     let mut run = |args: &[&str], code: i32| -> String {
-        let out = hygie(&data).args(args).output().expect("run hygie");
+        let out = common::run(hygie(&h).args(args), code);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}\nstdout: {stdout}\nstderr: {stderr}"
-        );
         outputs.push_str(&stdout);
         logs.push_str(&stderr);
         stdout
     };
     run(&["init"], 0);
     run(
-        &[
-            "facility",
-            "add",
-            "--finess",
-            FINESS,
-            "--name",
-            "CHU de Rouen",
-            "--kind",
-            "hospital",
-            "--region",
-            "NOR",
-            "--plan-start",
-            "2026-01-01",
-        ],
+        &common::Facility {
+            finess: FINESS,
+            name: "CHU de Rouen",
+            region: "NOR",
+            plan_start: "2026-01-01",
+            ..common::HOSPITAL
+        }
+        .add_args(),
         0,
     );
     let imported = run(
-        &[
-            "breached",
-            "import",
-            list.to_str().expect("utf8"),
-            "-o",
-            idx.to_str().expect("utf8"),
-            "--format",
-            "json",
-        ],
+        &["breached", "import", &list, "-o", &idx, "--format", "json"],
         0,
     );
     let imported: serde_json::Value = serde_json::from_str(&imported).expect("json");
     assert_eq!(imported["entries"], 2);
 
     let out = run(
-        &[
-            "audit",
-            "passwords",
-            "--facility",
-            FINESS,
-            "--hashes",
-            dump.to_str().expect("utf8"),
-            "--breached",
-            idx.to_str().expect("utf8"),
-            "--ad-snapshot",
-            snapshot.to_str().expect("utf8"),
-            "--wordlist",
-            wordlist.to_str().expect("utf8"),
-            "--format",
-            "json",
-        ],
+        &audit(
+            &dump,
+            &[
+                "--breached",
+                &idx,
+                "--ad-snapshot",
+                &snapshot,
+                "--wordlist",
+                &wordlist,
+                "--format",
+                "json",
+            ],
+        ),
         5,
     );
     let v: serde_json::Value = serde_json::from_str(&out).expect("json output");
@@ -204,19 +177,7 @@ fn audit_passwords_reports_names_only_and_records_the_run() {
     );
 
     // Table output too.
-    let table = run(
-        &[
-            "audit",
-            "passwords",
-            "--facility",
-            FINESS,
-            "--hashes",
-            dump.to_str().expect("utf8"),
-            "--lang",
-            "fr",
-        ],
-        5,
-    );
+    let table = run(&audit(&dump, &["--lang", "fr"]), 5);
     assert!(
         table.contains("Compte avec un mot de passe vide") && table.contains("CHU\\eve"),
         "{table}"
@@ -224,7 +185,7 @@ fn audit_passwords_reports_names_only_and_records_the_run() {
 
     // Nothing secret anywhere: stdout, stderr (trace logs), every file of the data directory.
     let mut stored = Vec::new();
-    for entry in std::fs::read_dir(&data).expect("data dir") {
+    for entry in std::fs::read_dir(h.data()).expect("data dir") {
         let p = entry.expect("entry").path();
         if p.is_file() {
             stored.extend(std::fs::read(&p).expect("read store file"));
@@ -268,49 +229,28 @@ fn audit_passwords_reports_names_only_and_records_the_run() {
 
 #[test]
 fn bad_inputs_are_rejected_naming_the_line_and_leave_no_index() {
-    let tmp = tempfile::tempdir().expect("temp dir");
-    let data = tmp.path().join("data");
-    let dump = tmp.path().join("dump.txt");
-    std::fs::write(
-        &dump,
-        format!("ok:1:{NO_LM}:{}:::\nbroken:2:{NO_LM}:zz:::\n", nt_hex("x")),
-    )
-    .expect("write");
-    let out = hygie(&data)
-        .args([
-            "audit",
-            "passwords",
-            "--facility",
-            FINESS,
-            "--hashes",
-            dump.to_str().expect("utf8"),
-        ])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let h = Hygie::sqlite();
+    let dump = h.file(
+        "dump.txt",
+        &format!("ok:1:{NO_LM}:{}:::\nbroken:2:{NO_LM}:zz:::\n", nt_hex("x")),
+    );
+    let err = common::stderr(hygie(&h).args(audit(dump.to_str().expect("utf8"), &[])), 2);
     assert!(err.contains("line 2: field 4 (NT hash)"), "{err}");
-    assert!(!data.exists(), "bad input leaves no store");
+    assert!(!h.data().exists(), "bad input leaves no store");
 
-    let list = tmp.path().join("l.txt");
-    std::fs::write(
-        &list,
+    let list = h.file(
+        "l.txt",
         "0000000000000000000000000000000B:1\n0000000000000000000000000000000A:1\n",
-    )
-    .expect("write");
-    let idx = tmp.path().join("x.idx");
-    let out = hygie(&data)
-        .args([
-            "breached",
-            "import",
-            list.to_str().expect("utf8"),
-            "-o",
-            idx.to_str().expect("utf8"),
-        ])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    );
+    let idx = h.path().join("x.idx");
+    let err = common::stderr(
+        hygie(&h)
+            .args(["breached", "import"])
+            .arg(&list)
+            .arg("-o")
+            .arg(&idx),
+        2,
+    );
     assert!(err.contains("line 2: not sorted"), "{err}");
     assert!(!idx.exists());
 }

@@ -1,31 +1,11 @@
 //! `hygie checks list` prints the registry of every rule, and `hygie catalog list` shows for every
 //! automatic measure the rules that verify it or why none does yet (issue 17).
 
-use assert_cmd::Command;
+mod common;
+
+use common::Hygie;
 use serde_json::Value;
 use std::collections::BTreeSet;
-
-fn hygie(dir: &tempfile::TempDir) -> Command {
-    let mut c = Command::cargo_bin("hygie").expect("the binary is built");
-    c.env_remove("HYGIE_DATABASE_URL")
-        .env("HYGIE_DATA_DIR", dir.path())
-        .env("HYGIE_LANG", "en");
-    c
-}
-
-fn json(dir: &tempfile::TempDir, args: &[&str]) -> Value {
-    let out = hygie(dir)
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "hygie {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON")
-}
 
 fn text(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
@@ -33,8 +13,8 @@ fn text(v: &Value) -> &str {
 
 #[test]
 fn checks_list_json_has_every_rule_of_every_audit() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let list = json(&dir, &["checks", "list"]);
+    let dir = Hygie::sqlite().in_lang("en");
+    let list = dir.json(&["checks", "list"], 0);
     let rules = list.as_array().expect("an array");
     let mut ids = BTreeSet::new();
     for r in rules {
@@ -76,41 +56,32 @@ fn checks_list_json_has_every_rule_of_every_audit() {
     assert_eq!(pwd01["references"][0]["framework"], "PingCastle");
     assert!(!text(&pwd01["remediation"]["fr"]).is_empty());
 
-    let ad = json(&dir, &["checks", "list", "--source", "ad"]);
+    let ad = dir.json(&["checks", "list", "--source", "ad"], 0);
     assert_eq!(ad.as_array().map(Vec::len), Some(count("ad")));
 }
 
 #[test]
 fn checks_list_text_honours_the_language() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let fr = hygie(&dir)
-        .args(["checks", "list", "--lang", "fr"])
-        .output()
-        .expect("runs");
-    assert!(fr.status.success());
-    let fr = String::from_utf8_lossy(&fr.stdout);
+    let dir = Hygie::sqlite().in_lang("en");
+    let fr = dir.stdout(&["checks", "list", "--lang", "fr"], 0);
     assert!(fr.starts_with("RÈGLE"), "{fr}");
     assert!(fr.contains("Le DPO et le RSSI sont deux personnes distinctes"));
-    let en = hygie(&dir).args(["checks", "list"]).output().expect("runs");
-    let en = String::from_utf8_lossy(&en.stdout);
+    let en = dir.stdout(&["checks", "list"], 0);
     assert!(en.contains("The DPO and the CISO are two different people"));
-    let bad = hygie(&dir)
-        .args(["checks", "list", "--source", "nope"])
-        .output()
-        .expect("runs");
-    assert_eq!(bad.status.code(), Some(2));
+    dir.run(&["checks", "list", "--source", "nope"], 2);
 }
 
 #[test]
 fn every_automatic_measure_names_its_rules_or_why_not_yet() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let registered: BTreeSet<String> = json(&dir, &["checks", "list"])
+    let dir = Hygie::sqlite().in_lang("en");
+    let registered: BTreeSet<String> = dir
+        .json(&["checks", "list"], 0)
         .as_array()
         .expect("an array")
         .iter()
         .map(|r| text(&r["id"]).to_owned())
         .collect();
-    let list = json(&dir, &["catalog", "list"]);
+    let list = dir.json(&["catalog", "list"], 0);
     let mut automatic = 0;
     for m in list.as_array().expect("an array") {
         let rules = m["check_rules"].as_array().expect("check_rules");
@@ -135,13 +106,13 @@ fn every_automatic_measure_names_its_rules_or_why_not_yet() {
     }
     assert!(automatic >= 43, "{automatic} automatic measures");
     // The AD and governance rules are listed where they verify.
-    let iam10 = json(&dir, &["catalog", "show", "IAM-10"]);
+    let iam10 = dir.json(&["catalog", "show", "IAM-10"], 0);
     assert!(
         iam10["check_rules"]
             .as_array()
             .is_some_and(|r| r.iter().any(|x| x == "PWD-01"))
     );
-    let gov10 = json(&dir, &["catalog", "show", "GOV-10"]);
+    let gov10 = dir.json(&["catalog", "show", "GOV-10"], 0);
     assert!(
         gov10["check_rules"]
             .as_array()

@@ -1,89 +1,70 @@
 //! The `hygie` binary end to end, on every backend: what issue 2 says it must show.
 
-use assert_cmd::Command;
-use hygie_testkit::TestDb;
+mod common;
+
+use assert_cmd::prelude::*;
+use common::{HOSPITAL, Hygie};
 use serde_json::Value;
 
-struct Env {
-    db: TestDb,
+/// One English `hygie` per backend available.
+fn envs() -> Vec<Hygie> {
+    Hygie::each().into_iter().map(|h| h.in_lang("en")).collect()
 }
 
-impl Env {
-    fn hygie(&self) -> Command {
-        let mut c = Command::cargo_bin("hygie").expect("the binary is built");
-        c.env_remove("HYGIE_DATA_DIR")
-            .env("HYGIE_DATABASE_URL", &self.db.url)
-            .env("HYGIE_LANG", "en");
-        c
+/// One English `hygie` per backend, each with the CHU recorded.
+fn chus() -> Vec<Hygie> {
+    let envs = envs();
+    for env in &envs {
+        env.add(&CHU);
     }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let out = self
-            .hygie()
-            .args(args)
-            .args(["--format", "json"])
-            .output()
-            .expect("runs");
-        assert!(
-            out.status.success(),
-            "hygie {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "hygie {args:?}: not JSON ({e}): {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
-    }
-
-    /// Run and return (exit code, stderr).
-    fn fails(&self, args: &[&str]) -> (i32, String) {
-        let out = self.hygie().args(args).output().expect("runs");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    /// A fingerprint of everything the store holds that commands change.
-    fn fingerprint(&self) -> (Value, Value) {
-        (
-            self.json(&["facility", "list"]),
-            self.json(&["journal", "list", "--limit", "1000"]),
-        )
-    }
-
-    fn add_chu(&self) {
-        self.json(&[
-            "facility",
-            "add",
-            "--finess",
-            "750712184",
-            "--name",
-            "CHU Test",
-            "--kind",
-            "hospital",
-            "--region",
-            "IDF",
-            "--nis2",
-            "essential",
-            "--plan-start",
-            "2025-01-15",
-        ]);
-    }
+    envs
 }
 
-fn envs() -> Vec<Env> {
-    TestDb::each().into_iter().map(|db| Env { db }).collect()
+/// Run and return (exit code, stderr).
+fn fails(env: &Hygie, args: &[&str]) -> (i32, String) {
+    let out = env.cmd().args(args).output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
+
+/// `assess set FINESS MEASURE --status STATUS`, then `rest`.
+fn assess<'a>(
+    finess: &'a str,
+    measure: &'a str,
+    status: &'a str,
+    rest: &[&'a str],
+) -> Vec<&'a str> {
+    [
+        &["assess", "set", finess, measure, "--status", status][..],
+        rest,
+    ]
+    .concat()
+}
+
+/// A fingerprint of everything the store holds that commands change.
+fn fingerprint(env: &Hygie) -> (Value, Value) {
+    (
+        env.json(&["facility", "list"], 0),
+        env.json(&["journal", "list", "--limit", "1000"], 0),
+    )
+}
+
+/// The CHU all tests of this file use.
+const CHU: common::Facility<'static> = common::Facility {
+    finess: "750712184",
+    name: "CHU Test",
+    region: "IDF",
+    nis2: Some("essential"),
+    plan_start: "2025-01-15",
+    ..HOSPITAL
+};
 
 #[test]
 fn catalog_list_json_has_the_promised_shape() {
-    let env = Env {
-        db: TestDb::sqlite(),
-    };
-    let list = env.json(&["catalog", "list"]);
+    let env = Hygie::sqlite().in_lang("en");
+    let list = env.json(&["catalog", "list"], 0);
     let ms = list.as_array().expect("an array");
     assert!(ms.len() >= 70, "{} measures", ms.len());
     for m in ms {
@@ -108,45 +89,37 @@ fn catalog_list_json_has_the_promised_shape() {
             assert!(m.get("level").is_none());
         }
     }
-    let l1 = env.json(&["catalog", "list", "--level", "1"]);
+    let l1 = env.json(&["catalog", "list", "--level", "1"], 0);
     assert!(
         l1.as_array()
             .expect("array")
             .iter()
             .all(|m| m["level"] == 1)
     );
-    let lint = env.json(&["catalog", "lint"]);
+    let lint = env.json(&["catalog", "lint"], 0);
     assert_eq!(lint["ok"], true);
 }
 
 #[test]
 fn facility_status_and_journal_on_every_backend() {
-    for env in envs() {
-        env.add_chu();
-        let list = env.json(&["facility", "list"]);
-        assert_eq!(list[0]["id"], "750712184", "{}", env.db.backend);
+    for env in chus() {
+        let list = env.json(&["facility", "list"], 0);
+        assert_eq!(list[0]["id"], "750712184", "{}", env.backend());
 
-        env.json(&[
-            "assess",
-            "set",
-            "750712184",
-            "END-01",
-            "--status",
-            "implemented",
-            "--owner",
-            "RSSI",
-        ]);
-        env.json(&[
-            "assess",
-            "set",
-            "750712184",
-            "IAM-05",
-            "--status",
-            "not_applicable",
-            "--justification",
-            "passwords replaced by smart cards",
-        ]);
-        let s = env.json(&["status", "750712184", "--as-of", "2025-09-01"]);
+        env.json(
+            &assess("750712184", "END-01", "implemented", &["--owner", "RSSI"]),
+            0,
+        );
+        env.json(
+            &assess(
+                "750712184",
+                "IAM-05",
+                "not_applicable",
+                &["--justification", "passwords replaced by smart cards"],
+            ),
+            0,
+        );
+        let s = env.json(&["status", "750712184", "--as-of", "2025-09-01"], 0);
         let levels = s["levels"].as_array().expect("levels");
         assert_eq!(levels.len(), 3);
         let due: Vec<&str> = levels
@@ -173,7 +146,7 @@ fn facility_status_and_journal_on_every_backend() {
         assert!(l1_overdue.contains(&"END-01"), "{l1_overdue:?}");
         assert!(s["score"].is_number());
 
-        let today = env.json(&["status", "750712184"]);
+        let today = env.json(&["status", "750712184"], 0);
         let l1 = &today["levels"][0];
         assert_eq!(l1["done"], 1);
         assert!(
@@ -194,7 +167,7 @@ fn facility_status_and_journal_on_every_backend() {
 
         for fmt in ["table", "md", "html"] {
             let out = env
-                .hygie()
+                .cmd()
                 .args(["status", "750712184", "--format", fmt, "--lang", "fr"])
                 .output()
                 .expect("runs");
@@ -206,40 +179,25 @@ fn facility_status_and_journal_on_every_backend() {
             );
         }
 
-        let v = env.json(&["journal", "verify"]);
+        let v = env.json(&["journal", "verify"], 0);
         assert_eq!(v["intact"], true);
     }
 }
 
 #[test]
 fn an_edited_journal_row_is_named_by_verify() {
-    for env in envs() {
-        env.add_chu();
-        env.json(&[
-            "assess",
-            "set",
-            "750712184",
-            "END-01",
-            "--status",
-            "implemented",
-        ]);
-        env.json(&[
-            "assess",
-            "set",
-            "750712184",
-            "BCK-02",
-            "--status",
-            "in_progress",
-        ]);
+    for env in chus() {
+        env.json(&assess("750712184", "END-01", "implemented", &[]), 0);
+        env.json(&assess("750712184", "BCK-02", "in_progress", &[]), 0);
         assert!(
-            env.hygie()
+            env.cmd()
                 .args(["journal", "verify"])
                 .output()
                 .expect("runs")
                 .status
                 .success()
         );
-        let url = env.db.url.clone();
+        let url = env.database_url();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -267,14 +225,14 @@ fn an_edited_journal_row_is_named_by_verify() {
         .join()
         .expect("tamper thread");
         let out = env
-            .hygie()
+            .cmd()
             .args(["journal", "verify", "--format", "json"])
             .output()
             .expect("runs");
-        assert_eq!(out.status.code(), Some(5), "{}", env.db.backend);
+        assert_eq!(out.status.code(), Some(5), "{}", env.backend());
         let v: Value = serde_json::from_slice(&out.stdout).expect("json");
         assert_eq!(v["intact"], false);
-        let list = env.json(&["journal", "list"]);
+        let list = env.json(&["journal", "list"], 0);
         let tampered = list
             .as_array()
             .expect("entries")
@@ -282,7 +240,7 @@ fn an_edited_journal_row_is_named_by_verify() {
             .find(|e| e["subject"] == "750712184/END-01")
             .expect("entry");
         assert_eq!(v["entry"], tampered["seq"]);
-        let (code, err) = env.fails(&["journal", "verify"]);
+        let (code, err) = fails(&env, &["journal", "verify"]);
         assert_eq!(code, 5);
         assert!(
             err.contains(&format!("entry {} was edited", tampered["seq"])),
@@ -293,179 +251,92 @@ fn an_edited_journal_row_is_named_by_verify() {
 
 #[test]
 fn bad_input_is_refused_clearly_and_changes_nothing() {
-    for env in envs() {
-        env.add_chu();
-        let before = env.fingerprint();
-        let cases: &[(&[&str], i32, &str)] = &[
+    for env in chus() {
+        let before = fingerprint(&env);
+        // A facility that would be valid but for the one field each case changes.
+        let x = common::Facility {
+            finess: "330781196",
+            name: "X",
+            region: "NAQ",
+            nis2: None,
+            plan_start: "2025-02-01",
+            ..HOSPITAL
+        };
+        let cases: &[(Vec<&str>, i32, &str)] = &[
             (
-                &[
-                    "assess",
-                    "set",
-                    "750712184",
-                    "ZZZ-99",
-                    "--status",
-                    "implemented",
-                ],
+                assess("750712184", "ZZZ-99", "implemented", &[]),
                 2,
                 "ZZZ-99",
             ),
             (
-                &[
-                    "assess",
-                    "set",
-                    "750712184",
-                    "bogus",
-                    "--status",
-                    "implemented",
-                ],
+                assess("750712184", "bogus", "implemented", &[]),
                 2,
                 "measure",
             ),
             (
-                &[
-                    "assess",
-                    "set",
-                    "750712184",
-                    "END-01",
-                    "--status",
-                    "not_applicable",
-                ],
+                assess("750712184", "END-01", "not_applicable", &[]),
                 2,
                 "justification",
             ),
+            (assess("750712184", "END-01", "finished", &[]), 2, "status"),
             (
-                &[
-                    "assess",
-                    "set",
-                    "750712184",
-                    "END-01",
-                    "--status",
-                    "finished",
-                ],
-                2,
-                "status",
-            ),
-            (
-                &[
-                    "assess",
-                    "set",
-                    "750712185",
-                    "END-01",
-                    "--status",
-                    "implemented",
-                ],
+                assess("750712185", "END-01", "implemented", &[]),
                 2,
                 "check digit",
             ),
             (
-                &[
-                    "assess",
-                    "set",
-                    "330781196",
-                    "END-01",
-                    "--status",
-                    "implemented",
-                ],
+                assess("330781196", "END-01", "implemented", &[]),
                 3,
                 "not found",
             ),
             (
-                &[
-                    "facility",
-                    "add",
-                    "--finess",
-                    "75071218",
-                    "--name",
-                    "X",
-                    "--kind",
-                    "hospital",
-                    "--region",
-                    "IDF",
-                    "--plan-start",
-                    "2025-01-01",
-                ],
+                common::Facility {
+                    finess: "75071218",
+                    region: "IDF",
+                    plan_start: "2025-01-01",
+                    ..x
+                }
+                .add_args(),
                 2,
                 "finess",
             ),
             (
-                &[
-                    "facility",
-                    "add",
-                    "--finess",
-                    "330781196",
-                    "--name",
-                    "X",
-                    "--kind",
-                    "hospital",
-                    "--region",
-                    "NAQ",
-                    "--plan-start",
-                    "2025-02-30",
-                ],
+                common::Facility {
+                    plan_start: "2025-02-30",
+                    ..x
+                }
+                .add_args(),
                 2,
                 "plan-start",
             ),
+            (common::Facility { kind: "zoo", ..x }.add_args(), 2, "kind"),
             (
-                &[
-                    "facility",
-                    "add",
-                    "--finess",
-                    "330781196",
-                    "--name",
-                    "X",
-                    "--kind",
-                    "zoo",
-                    "--region",
-                    "NAQ",
-                    "--plan-start",
-                    "2025-02-01",
-                ],
-                2,
-                "kind",
-            ),
-            (
-                &[
-                    "facility",
-                    "add",
-                    "--finess",
-                    "330781196",
-                    "--name",
-                    "X",
-                    "--kind",
-                    "hospital",
-                    "--region",
-                    "Atlantis",
-                    "--plan-start",
-                    "2025-02-01",
-                ],
+                common::Facility {
+                    region: "Atlantis",
+                    ..x
+                }
+                .add_args(),
                 2,
                 "region",
             ),
             (
-                &[
-                    "facility",
-                    "add",
-                    "--finess",
-                    "750712184",
-                    "--name",
-                    "Again",
-                    "--kind",
-                    "hospital",
-                    "--region",
-                    "IDF",
-                    "--plan-start",
-                    "2025-02-01",
-                ],
+                common::Facility {
+                    finess: "750712184",
+                    name: "Again",
+                    region: "IDF",
+                    ..x
+                }
+                .add_args(),
                 4,
                 "already exists",
             ),
             (
-                &["status", "750712184", "--as-of", "2025-13-01"],
+                vec!["status", "750712184", "--as-of", "2025-13-01"],
                 2,
                 "as-of",
             ),
             (
-                &[
+                vec![
                     "assess",
                     "evidence",
                     "750712184",
@@ -478,8 +349,8 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
             ),
         ];
         for (args, code, needle) in cases {
-            let (got, err) = env.fails(args);
-            assert_eq!(got, *code, "{} hygie {args:?}: {err}", env.db.backend);
+            let (got, err) = fails(&env, args);
+            assert_eq!(got, *code, "{} hygie {args:?}: {err}", env.backend());
             assert!(
                 err.contains(needle),
                 "hygie {args:?}: message should name '{needle}': {err}"
@@ -487,19 +358,17 @@ fn bad_input_is_refused_clearly_and_changes_nothing() {
             assert!(!err.contains("panicked"), "{err}");
         }
         assert_eq!(
-            env.fingerprint(),
+            fingerprint(&env),
             before,
             "{}: bad input changed the store",
-            env.db.backend
+            env.backend()
         );
     }
 }
 
 #[test]
 fn an_inconsistent_catalogue_folder_is_reported_with_file_and_line() {
-    let env = Env {
-        db: TestDb::sqlite(),
-    };
+    let env = Hygie::sqlite().in_lang("en");
     let dir = tempfile::tempdir().expect("tmp");
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../catalog");
     copy_tree(&src, dir.path());
@@ -510,28 +379,21 @@ fn an_inconsistent_catalogue_folder_is_reported_with_file_and_line() {
         1,
     );
     std::fs::write(&iam, text).expect("write");
-    let out = env
-        .hygie()
-        .args(["catalog", "lint", "--dir"])
-        .arg(dir.path())
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(5));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let lint = || {
+        common::stderr(
+            env.cmd().args(["catalog", "lint", "--dir"]).arg(dir.path()),
+            5,
+        )
+    };
+    let err = lint();
     assert!(
         err.contains("catalog/measures/IAM.toml:") && err.contains("0.0.0.0"),
         "{err}"
     );
 
     std::fs::write(dir.path().join("frameworks.toml"), "[[framework]\nid = ").expect("write");
-    let out = env
-        .hygie()
-        .args(["catalog", "lint", "--dir"])
-        .arg(dir.path())
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(5));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("catalog/frameworks.toml:1"));
+    let err = lint();
+    assert!(err.contains("catalog/frameworks.toml:1"), "{err}");
 }
 
 fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
@@ -549,23 +411,25 @@ fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
 
 #[test]
 fn evidence_round_trips_through_the_cli() {
-    for env in envs() {
-        env.add_chu();
+    for env in chus() {
         let dir = tempfile::tempdir().expect("tmp");
         let proof = dir.path().join("restore-test.pdf");
         std::fs::write(&proof, b"restore test report, signed").expect("write");
-        let item = env.json(&[
-            "assess",
-            "evidence",
-            "750712184",
-            "BCK-06",
-            "--file",
-            proof.to_str().expect("utf8"),
-        ]);
+        let item = env.json(
+            &[
+                "assess",
+                "evidence",
+                "750712184",
+                "BCK-06",
+                "--file",
+                proof.to_str().expect("utf8"),
+            ],
+            0,
+        );
         let sha = item["sha256"].as_str().expect("sha256").to_owned();
         assert_eq!(sha.len(), 64);
         let back = dir.path().join("back.pdf");
-        env.hygie()
+        env.cmd()
             .args(["assess", "fetch", &sha, "-o", back.to_str().expect("utf8")])
             .assert()
             .success();
@@ -573,19 +437,17 @@ fn evidence_round_trips_through_the_cli() {
             std::fs::read(&back).expect("read"),
             b"restore test report, signed"
         );
-        let shown = env.json(&["assess", "show", "750712184", "BCK-06"]);
+        let shown = env.json(&["assess", "show", "750712184", "BCK-06"], 0);
         assert_eq!(shown["evidence"][0]["file_name"], "restore-test.pdf");
     }
 }
 
 #[test]
 fn demo_seeds_a_labelled_region_once() {
-    let env = Env {
-        db: TestDb::sqlite(),
-    };
-    let seeded = env.json(&["demo"]);
+    let env = Hygie::sqlite().in_lang("en");
+    let seeded = env.json(&["demo"], 0);
     assert_eq!(seeded["seeded"], true);
-    let region = env.json(&["region", "status", "DEMO"]);
+    let region = env.json(&["region", "status", "DEMO"], 0);
     assert_eq!(region["demo"], true);
     let rows = region["facilities"].as_array().expect("rows");
     assert!(rows.len() >= 5);
@@ -601,9 +463,9 @@ fn demo_seeds_a_labelled_region_once() {
         rows.iter().any(|r| r["failing"].as_u64() > Some(0)),
         "one check contradicts a declaration"
     );
-    assert_eq!(env.json(&["demo"])["seeded"], false);
+    assert_eq!(env.json(&["demo"], 0)["seeded"], false);
     let out = env
-        .hygie()
+        .cmd()
         .args(["region", "status", "DEMO", "--format", "csv"])
         .output()
         .expect("runs");
@@ -611,5 +473,5 @@ fn demo_seeds_a_labelled_region_once() {
         String::from_utf8_lossy(&out.stdout).lines().count(),
         rows.len() + 1
     );
-    assert_eq!(env.json(&["journal", "verify"])["intact"], true);
+    assert_eq!(env.json(&["journal", "verify"], 0)["intact"], true);
 }

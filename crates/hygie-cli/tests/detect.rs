@@ -1,96 +1,32 @@
 //! `hygie rules check`, `hygie detect`, `hygie alerts`, `hygie ingest` end to end.
 
-use assert_cmd::Command;
+mod common;
+
+use assert_cmd::prelude::*;
+use common::{FINESS, HOSPITAL, Hygie};
+use hygie_testkit::{SSH_ROOT_RULE, WHOAMI, WHOAMI_RULE, shared_data, sysmon_process};
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("HYGIE_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("sigma/regression_data").is_dir() {
-        return Some(dir);
-    }
-    let msg = format!(
-        "test data not found at {} (set HYGIE_TEST_DATA)",
-        dir.display()
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    eprintln!("SKIP: {msg}");
-    None
+/// The testkit's whoami rule (`t-whoami`), then the SSH root-login rule (`t-ssh`).
+fn sigma_rules() -> String {
+    format!("{WHOAMI_RULE}---{SSH_ROOT_RULE}")
 }
-
-fn hygie(home: &Path) -> Command {
-    let mut c = Command::cargo_bin("hygie").expect("binary");
-    c.env("HYGIE_DATA_DIR", home)
-        .env_remove("HYGIE_DATABASE_URL");
-    c
-}
-
-const FINESS: &str = "350000014";
-
-fn add_facility(home: &Path) {
-    hygie(home)
-        .args([
-            "facility",
-            "add",
-            "--finess",
-            FINESS,
-            "--name",
-            "CH Test",
-            "--kind",
-            "hospital",
-            "--region",
-            "BRE",
-            "--plan-start",
-            "2025-01-01",
-        ])
-        .assert()
-        .success();
-}
-
-const RULES: &str = r#"
-title: Whoami
-id: t-whoami
-logsource: {product: windows, category: process_creation}
-detection:
-  sel:
-    Image|endswith: '\whoami.exe'
-  condition: sel
-level: high
-tags: [attack.discovery, attack.t1033]
----
-title: SSH root failure
-id: t-ssh
-logsource: {product: linux, service: sshd}
-detection:
-  keywords: ['Failed password for root']
-  condition: keywords
-level: medium
-"#;
 
 #[test]
 fn rules_check_lists_refusals_with_file_and_reason() {
-    let d = tempfile::tempdir().expect("tmp");
-    let rules = d.path().join("rules");
+    let h = Hygie::sqlite();
+    let rules = h.path().join("rules");
     std::fs::create_dir(&rules).expect("mkdir");
-    std::fs::write(rules.join("good.yml"), RULES).expect("write");
+    std::fs::write(rules.join("good.yml"), sigma_rules()).expect("write");
     std::fs::write(rules.join("bad.yml"), "title: x\nlogsource: {product: windows}\ndetection:\n  sel: {a|bogus: 1}\n  condition: sel\n").expect("write");
-    let out = hygie(d.path())
-        .args(["rules", "check"])
-        .arg(&rules)
-        .args(["--format", "json"])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = common::json(
+        h.cmd()
+            .args(["rules", "check"])
+            .arg(&rules)
+            .args(["--format", "json"]),
+        0,
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["loaded"], 2);
     assert_eq!(v["refused"], 1);
     assert!(
@@ -107,14 +43,16 @@ fn rules_check_lists_refusals_with_file_and_reason() {
 
 #[test]
 fn detect_on_files_stores_and_lists_alerts() {
-    let d = tempfile::tempdir().expect("tmp");
-    let rules = d.path().join("r.yml");
-    std::fs::write(&rules, RULES).expect("write");
-    let logs = d.path().join("logs");
+    let h = Hygie::sqlite();
+    let rules = h.file("r.yml", &sigma_rules());
+    let logs = h.path().join("logs");
     std::fs::create_dir(&logs).expect("mkdir");
     let mut j = String::new();
     for i in 0..5 {
-        j.push_str(&format!("{{\"EventID\": 1, \"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"Computer\": \"pc1\", \"EventRecordID\": {i}, \"TimeCreated\": \"2025-01-01T00:00:0{i}Z\", \"Image\": \"C:\\\\Windows\\\\System32\\\\whoami.exe\"}}\n"));
+        let mut e = sysmon_process("pc1", WHOAMI);
+        e["EventRecordID"] = i.into();
+        e["TimeCreated"] = format!("2025-01-01T00:00:0{i}Z").into();
+        j.push_str(&format!("{e}\n"));
     }
     j.push_str("{corrupt\n");
     std::fs::write(logs.join("a.jsonl"), j).expect("write");
@@ -123,20 +61,17 @@ fn detect_on_files_stores_and_lists_alerts() {
         "<38>Oct 11 22:14:15 srv1 sshd[1]: Failed password for root from 10.0.0.1\n",
     )
     .expect("write");
-    add_facility(d.path());
-    let out = hygie(d.path())
-        .args(["detect", "--rules"])
-        .arg(&rules)
-        .arg("--logs")
-        .arg(&logs)
-        .args(["--facility", FINESS, "--format", "json"])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    h.add(&HOSPITAL);
+    let detect = || {
+        let mut c = h.cmd();
+        c.args(["detect", "--rules"])
+            .arg(&rules)
+            .arg("--logs")
+            .arg(&logs)
+            .args(["--facility", FINESS]);
+        c
+    };
+    let out = common::run(detect().args(["--format", "json"]), 0);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("a.jsonl (line 6)"),
@@ -167,80 +102,52 @@ fn detect_on_files_stores_and_lists_alerts() {
             .any(|a| a["rule_id"] == "t-ssh" && a["host"] == "srv1")
     );
 
-    let out = hygie(d.path())
-        .args(["alerts", "list", "--facility", FINESS, "--format", "json"])
-        .output()
-        .expect("run");
-    assert!(out.status.success());
-    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let listed = h.json(&["alerts", "list", "--facility", FINESS], 0);
     assert_eq!(listed.as_array().map(Vec::len), Some(2));
     // Running again does not duplicate alerts (stable ids).
-    hygie(d.path())
-        .args(["detect", "--rules"])
-        .arg(&rules)
-        .arg("--logs")
-        .arg(&logs)
-        .args(["--facility", FINESS])
-        .assert()
-        .success();
-    let out = hygie(d.path())
-        .args(["alerts", "list", "--facility", FINESS, "--format", "csv"])
-        .output()
-        .expect("run");
-    let csv = String::from_utf8_lossy(&out.stdout);
+    detect().assert().success();
+    let csv = h.stdout(
+        &["alerts", "list", "--facility", FINESS, "--format", "csv"],
+        0,
+    );
     assert_eq!(csv.lines().count(), 3, "{csv}");
     assert!(csv.starts_with("time,level,host,rule_id,title"));
     // Link to an incident.
     let id = listed[0]["id"].as_str().expect("id");
-    hygie(d.path())
-        .args([
-            "alerts",
-            "link",
-            "--facility",
-            FINESS,
-            id,
-            "--incident",
-            "INC-1",
-        ])
-        .assert()
-        .success();
-    hygie(d.path())
-        .args([
-            "alerts",
-            "link",
-            "--facility",
-            FINESS,
-            "nope",
-            "--incident",
-            "INC-1",
-        ])
-        .assert()
-        .code(3);
+    for (alert, code) in [(id, 0), ("nope", 3)] {
+        h.run(
+            &[
+                "alerts",
+                "link",
+                "--facility",
+                FINESS,
+                alert,
+                "--incident",
+                "INC-1",
+            ],
+            code,
+        );
+    }
 }
 
 #[test]
 fn detect_regression_set_covers_the_cases() {
-    let Some(data) = data_dir() else { return };
-    let d = tempfile::tempdir().expect("tmp");
+    let Some(data) = shared_data() else { return };
+    let h = Hygie::sqlite();
     let sigma = data.join("sigma");
-    let out = hygie(d.path())
-        .args(["detect", "--rules"])
-        .arg(sigma.join("rules"))
-        .arg("--rules")
-        .arg(sigma.join("rules-emerging-threats"))
-        .arg("--rules")
-        .arg(sigma.join("rules-threat-hunting"))
-        .arg("--logs")
-        .arg(sigma.join("regression_data"))
-        .args(["--format", "json"])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = common::json(
+        h.cmd()
+            .args(["detect", "--rules"])
+            .arg(sigma.join("rules"))
+            .arg("--rules")
+            .arg(sigma.join("rules-emerging-threats"))
+            .arg("--rules")
+            .arg(sigma.join("rules-threat-hunting"))
+            .arg("--logs")
+            .arg(sigma.join("regression_data"))
+            .args(["--format", "json"]),
+        0,
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let ids: std::collections::BTreeSet<String> = v
         .as_array()
         .expect("array")
@@ -284,13 +191,11 @@ fn detect_regression_set_covers_the_cases() {
 
 #[test]
 fn ingest_over_loopback_stores_alerts_and_flushes_on_sigterm() {
-    let d = tempfile::tempdir().expect("tmp");
-    let rules = d.path().join("r.yml");
-    std::fs::write(&rules, RULES).expect("write");
-    add_facility(d.path());
-    let bin = assert_cmd::cargo::cargo_bin("hygie");
-    let mut child = std::process::Command::new(bin)
-        .env("HYGIE_DATA_DIR", d.path())
+    let h = Hygie::sqlite();
+    let rules = h.file("r.yml", &sigma_rules());
+    h.add(&HOSPITAL);
+    let mut child = h
+        .cmd()
         .args([
             "ingest",
             "--listen",
@@ -322,12 +227,8 @@ fn ingest_over_loopback_stores_alerts_and_flushes_on_sigterm() {
     assert_eq!(addrs.len(), 2, "listeners announced");
     let mut tcp = std::net::TcpStream::connect(&addrs[0]).expect("connect");
     for i in 0..1000 {
-        let img = if i % 100 == 0 {
-            "C:\\\\Windows\\\\System32\\\\whoami.exe"
-        } else {
-            "C:\\\\x.exe"
-        };
-        writeln!(tcp, "{{\"EventID\": 1, \"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"Computer\": \"pc{i}\", \"Image\": \"{img}\"}}").expect("write");
+        let img = if i % 100 == 0 { WHOAMI } else { "C:\\x.exe" };
+        writeln!(tcp, "{}", sysmon_process(&format!("pc{i}"), img)).expect("write");
     }
     drop(tcp);
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
@@ -347,11 +248,7 @@ fn ingest_over_loopback_stores_alerts_and_flushes_on_sigterm() {
     let stats: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stats json");
     assert_eq!(stats["accepted"], 1001, "{stats}");
     assert_eq!(stats["evaluated"], 1001);
-    let out = hygie(d.path())
-        .args(["alerts", "list", "--facility", FINESS, "--format", "json"])
-        .output()
-        .expect("run");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let v = h.json(&["alerts", "list", "--facility", FINESS], 0);
     let arr = v.as_array().expect("array");
     assert_eq!(
         arr.iter().filter(|a| a["rule_id"] == "t-whoami").count(),

@@ -1,7 +1,10 @@
 //! Issue 9 end to end: people, roles, training, phishing and risk through the `hygie` binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use assert_cmd::Command;
+mod common;
+
+use assert_cmd::prelude::*;
+use common::{HOSPITAL, Hygie};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -9,88 +12,50 @@ const F: &str = "750712184";
 const SECRET: &str = "Hunter2-S3cr3t!";
 const SECRET_USER: &str = "alice.login-typed";
 
-struct Env {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-    url: Option<String>,
+/// The facility every test here works on.
+const FACILITY: common::Facility<'static> = common::Facility {
+    finess: F,
+    region: "IDF",
+    ..HOSPITAL
+};
+
+/// An English `hygie` on `h`'s store, with the facility recorded.
+fn with_facility(h: Hygie) -> Hygie {
+    let h = h.in_lang("en");
+    h.add(&FACILITY);
+    h
 }
 
-impl Env {
-    fn sqlite() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().to_path_buf();
-        Env {
-            _dir: dir,
-            path,
-            url: None,
-        }
-    }
+/// Write `content` to `file` and `hygie KIND import` it for the facility (it must succeed).
+fn import(env: &Hygie, kind: &str, file: &str, content: &str) {
+    let path = env.file(file, content);
+    env.json(
+        &[kind, "import", "--facility", F, path.to_str().unwrap()],
+        0,
+    );
+}
 
-    fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("hygie").unwrap();
-        c.env_remove("HYGIE_DATABASE_URL")
-            .env("HYGIE_DATA_DIR", self.path.join("data"))
-            .env("HYGIE_LANG", "en");
-        if let Some(u) = &self.url {
-            c.arg("--database-url").arg(u);
-        }
-        c
-    }
+/// Measure `id` in the facility's status on `as_of` (else today).
+fn measure_at(env: &Hygie, id: &str, as_of: Option<&str>) -> Value {
+    let s = match as_of {
+        Some(day) => env.json(&["status", F, "--as-of", day], 0),
+        None => env.json(&["status", F], 0),
+    };
+    let m = s["measures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id);
+    m.unwrap_or_else(|| panic!("no {id} in {s}")).clone()
+}
 
-    fn file(&self, name: &str, content: &str) -> PathBuf {
-        let p = self.path.join(name);
-        std::fs::write(&p, content).unwrap();
-        p
+/// `phishing import --facility F` with these (flag, file) inputs.
+fn phishing_import<'a>(inputs: &[(&'a str, &'a Path)]) -> Vec<&'a str> {
+    let mut args = vec!["phishing", "import", "--facility", F];
+    for (flag, file) in inputs {
+        args.extend([*flag, file.to_str().unwrap()]);
     }
-
-    /// Run, expect `code`, parse stdout as JSON.
-    fn json(&self, args: &[&str], code: i32) -> Value {
-        let out = self
-            .cmd()
-            .args(args)
-            .args(["--format", "json"])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: stdout {} stderr {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-    }
-
-    fn fails(&self, args: &[&str], code: i32) -> String {
-        let out = self.cmd().args(args).output().unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stderr).into_owned()
-    }
-
-    fn setup_facility(&self) {
-        self.json(
-            &[
-                "facility",
-                "add",
-                "--finess",
-                F,
-                "--name",
-                "CH Test",
-                "--kind",
-                "hospital",
-                "--region",
-                "IDF",
-                "--plan-start",
-                "2025-01-01",
-            ],
-            0,
-        );
-    }
+    args
 }
 
 fn finding<'a>(report: &'a Value, rule: &str) -> &'a Value {
@@ -128,24 +93,9 @@ ambassador,n1,,2020-01-01,\n"
 
 #[test]
 fn roles_check_reports_independence_vacancy_and_expiry() {
-    let env = Env::sqlite();
-    env.setup_facility();
-    let people = env.file("people.csv", PEOPLE);
-    env.json(
-        &[
-            "people",
-            "import",
-            "--facility",
-            F,
-            people.to_str().unwrap(),
-        ],
-        0,
-    );
-    let roles = env.file("roles.csv", &roles_csv("2026-03-15"));
-    env.json(
-        &["roles", "import", "--facility", F, roles.to_str().unwrap()],
-        0,
-    );
+    let env = with_facility(Hygie::sqlite());
+    import(&env, "people", "people.csv", PEOPLE);
+    import(&env, "roles", "roles.csv", &roles_csv("2026-03-15"));
 
     // 2026-01-01: the CISO leaves on 2026-03-15 (73 days later): no expiry finding yet.
     let r = env.json(
@@ -276,13 +226,7 @@ fn roles_check_reports_independence_vacancy_and_expiry() {
     assert_eq!(finding(&r, "GOV-AMBASSADORS-TRAINED")["outcome"], "pass");
     // Cycles and missing managers of ordinary staff do not break the walk; the recorded run
     // shows in the status: GOV-10 failing.
-    let s = env.json(&["status", F, "--as-of", "2026-12-31"], 0);
-    let m = s["measures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == "GOV-10")
-        .unwrap();
+    let m = measure_at(&env, "GOV-10", Some("2026-12-31"));
     assert_eq!(m["status"], "failing", "{m}");
     let runs = env.json(&["journal", "list", "--limit", "200"], 0);
     assert!(
@@ -295,8 +239,7 @@ fn roles_check_reports_independence_vacancy_and_expiry() {
 
 #[test]
 fn org_chart_with_a_cycle_above_the_dpo_terminates() {
-    let env = Env::sqlite();
-    env.setup_facility();
+    let env = with_facility(Hygie::sqlite());
     let people = env.file(
         "p.csv",
         "id,name,department,reports_to\na,A,X,b\nb,B,X,c\nc,C,X,a\ndsi,D,IT,\nm,M,Legal,ghost\n",
@@ -344,15 +287,10 @@ fn org_chart_with_a_cycle_above_the_dpo_terminates() {
 
 #[test]
 fn malformed_inputs_name_the_line_and_import_nothing() {
-    let env = Env::sqlite();
-    env.setup_facility();
-    let good = env.file("good.csv", "id,name,department\na,A,X\n");
-    env.json(
-        &["people", "import", "--facility", F, good.to_str().unwrap()],
-        0,
-    );
+    let env = with_facility(Hygie::sqlite());
+    import(&env, "people", "good.csv", "id,name,department\na,A,X\n");
     let bad = env.file("bad.csv", "id,name,department\nb,B,X\nc,C\n");
-    let err = env.fails(
+    let err = env.stderr(
         &["people", "import", "--facility", F, bad.to_str().unwrap()],
         2,
     );
@@ -365,30 +303,10 @@ fn malformed_inputs_name_the_line_and_import_nothing() {
     );
 
     let bad = env.file("bad - Results.csv", &format!("{RESULTS_HEADER}\nAb,Email Sent,,0,0,2026-03-02T09:00:00Z,false,2026-03-02T09:00:00Z,a@chu.test,A,A,X\nCd,Exploded,,0,0,2026-03-02T09:00:00Z,false,2026-03-02T09:00:00Z,b@chu.test,B,B,X\n"));
-    let err = env.fails(
-        &[
-            "phishing",
-            "import",
-            "--facility",
-            F,
-            "--results",
-            bad.to_str().unwrap(),
-        ],
-        2,
-    );
+    let err = env.stderr(&phishing_import(&[("--results", &bad)]), 2);
     assert!(err.contains("line 3") && err.contains("Exploded"), "{err}");
     let bad = env.file("bad.json", "{\"id\": 4, \"name\": \"x\",\n \"results\": [\n {\"email\": \"a@chu.test\", \"status\": }\n]}");
-    let err = env.fails(
-        &[
-            "phishing",
-            "import",
-            "--facility",
-            F,
-            "--json",
-            bad.to_str().unwrap(),
-        ],
-        2,
-    );
+    let err = env.stderr(&phishing_import(&[("--json", &bad)]), 2);
     assert!(err.contains("bad.json: line 3:"), "{err}");
     assert_eq!(
         env.json(&["phishing", "list", "--facility", F], 0),
@@ -396,7 +314,7 @@ fn malformed_inputs_name_the_line_and_import_nothing() {
     );
 
     let bad = env.file("risk.toml", "[[scenario]]\nid = \"R1\"\ntitle = \"t\"\nfeared_events = [\"FE1\"]\nlikelihood = 9\ntreatment = \"reduce\"\n");
-    let err = env.fails(
+    let err = env.stderr(
         &["risk", "import", "--facility", F, bad.to_str().unwrap()],
         2,
     );
@@ -408,7 +326,7 @@ fn malformed_inputs_name_the_line_and_import_nothing() {
 const RESULTS_HEADER: &str = "id,status,ip,latitude,longitude,send_date,reported,modified_date,email,first_name,last_name,position";
 
 /// A campaign in GoPhish's exact export formats: Results CSV, Raw Events CSV and API JSON.
-fn gophish_fixtures(env: &Env) -> (PathBuf, PathBuf, PathBuf) {
+fn gophish_fixtures(env: &Hygie) -> (PathBuf, PathBuf, PathBuf) {
     let payload = format!(
         r#"{{"payload":{{"rid":["Q7rT2mX"],"username":["{SECRET_USER}"],"password":["{SECRET}"]}},"browser":{{"address":"203.0.113.9","user-agent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64)"}}}}"#
     );
@@ -497,64 +415,24 @@ fn assert_no_secret_in(dir: &Path) {
 
 #[test]
 fn gophish_imports_drop_details_and_report_by_department() {
-    let env = Env::sqlite();
-    env.setup_facility();
-    let people = env.file("people.csv", PEOPLE);
-    env.json(
-        &[
-            "people",
-            "import",
-            "--facility",
-            F,
-            people.to_str().unwrap(),
-        ],
-        0,
-    );
+    let env = with_facility(Hygie::sqlite());
+    import(&env, "people", "people.csv", PEOPLE);
     let (results, events, api) = gophish_fixtures(&env);
     let out = env.json(
-        &[
-            "phishing",
-            "import",
-            "--facility",
-            F,
-            "--results",
-            results.to_str().unwrap(),
-            "--events",
-            events.to_str().unwrap(),
-        ],
+        &phishing_import(&[("--results", &results), ("--events", &events)]),
         0,
     );
     assert_eq!(out["name"], "Winter 2026");
     assert_eq!(out["source_id"], "7");
     assert_eq!(out["targets"], 4);
     // Importing the same GoPhish campaign twice is refused.
-    env.fails(
-        &[
-            "phishing",
-            "import",
-            "--facility",
-            F,
-            "--events",
-            events.to_str().unwrap(),
-        ],
-        4,
-    );
-    env.json(
-        &[
-            "phishing",
-            "import",
-            "--facility",
-            F,
-            "--json",
-            api.to_str().unwrap(),
-        ],
-        0,
-    );
+    env.stderr(&phishing_import(&[("--events", &events)]), 4);
+    env.json(&phishing_import(&[("--json", &api)]), 0);
 
     // Nothing of the submitted form, of the tracking id, or of the target outside the people
     // register reaches the store (database file and its WAL, journal included).
     env.cmd().args(["journal", "verify"]).assert().success();
-    assert_no_secret_in(&env.path.join("data"));
+    assert_no_secret_in(&env.data());
 
     let r = env.json(
         &["phishing", "report", "--facility", F, "--min-group", "1"],
@@ -629,7 +507,7 @@ fn gophish_imports_drop_details_and_report_by_department() {
     );
 
     // Named export only on request; journalled.
-    env.fails(
+    env.stderr(
         &["phishing", "export", "--facility", F, "--campaign", "x"],
         2,
     );
@@ -702,8 +580,7 @@ target_likelihood = 1
 
 #[test]
 fn residual_risk_follows_a_treating_measure() {
-    let env = Env::sqlite();
-    env.setup_facility();
+    let env = with_facility(Hygie::sqlite());
     let reg = env.file("register.toml", REGISTER);
     let out = env.json(
         &["risk", "import", "--facility", F, reg.to_str().unwrap()],
@@ -746,26 +623,14 @@ fn residual_risk_follows_a_treating_measure() {
         5,
     );
     assert_eq!(late["outcome"], "fail");
-    let s = env.json(&["status", F, "--as-of", "2027-06-02"], 0);
-    let m = s["measures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == "GOV-06")
-        .unwrap();
+    let m = measure_at(&env, "GOV-06", Some("2027-06-02"));
     assert_eq!(m["status"], "failing", "{m}");
     // Reviewed again: verified.
     env.json(
         &["risk", "review", "--facility", F, "--by", "Chloe RSSI"],
         0,
     );
-    let s = env.json(&["status", F], 0);
-    let m = s["measures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == "GOV-06")
-        .unwrap();
+    let m = measure_at(&env, "GOV-06", None);
     assert_eq!(m["status"], "verified", "{m}");
 }
 
@@ -773,28 +638,11 @@ fn residual_risk_follows_a_treating_measure() {
 fn postgres_roles_phishing_and_risk() {
     // A fresh database from the foundation's testkit (SKIP, or failure when CI=true, if the
     // server is unreachable); dropped at the end.
-    let Some(db) = hygie_testkit::TestDb::postgres() else {
+    let Some(env) = Hygie::postgres().map(with_facility) else {
         return;
     };
-    let mut env = Env::sqlite();
-    env.url = Some(db.url.clone());
-    env.setup_facility();
-    let people = env.file("people.csv", PEOPLE);
-    env.json(
-        &[
-            "people",
-            "import",
-            "--facility",
-            F,
-            people.to_str().unwrap(),
-        ],
-        0,
-    );
-    let roles = env.file("roles.csv", &roles_csv(""));
-    env.json(
-        &["roles", "import", "--facility", F, roles.to_str().unwrap()],
-        0,
-    );
+    import(&env, "people", "people.csv", PEOPLE);
+    import(&env, "roles", "roles.csv", &roles_csv(""));
     let r = env.json(
         &["roles", "check", "--facility", F, "--as-of", "2026-01-01"],
         5,
@@ -805,16 +653,7 @@ fn postgres_roles_phishing_and_risk() {
     );
     let (results, events, _) = gophish_fixtures(&env);
     env.json(
-        &[
-            "phishing",
-            "import",
-            "--facility",
-            F,
-            "--results",
-            results.to_str().unwrap(),
-            "--events",
-            events.to_str().unwrap(),
-        ],
+        &phishing_import(&[("--results", &results), ("--events", &events)]),
         0,
     );
     let r = env.json(
@@ -823,11 +662,7 @@ fn postgres_roles_phishing_and_risk() {
     );
     assert_eq!(r["campaigns"][0]["filtered"]["clicked"], 1);
     assert_eq!(r["campaigns"][0]["time_to_first_report_s"], 903);
-    let reg = env.file("register.toml", REGISTER);
-    env.json(
-        &["risk", "import", "--facility", F, reg.to_str().unwrap()],
-        0,
-    );
+    import(&env, "risk", "register.toml", REGISTER);
     env.cmd()
         .args(["assess", "set", F, "GOV-05", "--status", "implemented"])
         .assert()

@@ -3,20 +3,11 @@
 //! Databases come from `hygie_testkit::TestDb`: a fresh SQLite file, and a fresh PostgreSQL
 //! database per test (dropped after; fails in CI when unreachable, else prints SKIP).
 
-use assert_cmd::Command;
-use hygie_core::Finess;
-use hygie_testkit::TestDb;
+mod common;
+
+use common::{HOSPITAL, Hygie};
 use serde_json::Value;
 use sqlx::Connection as _;
-use std::path::PathBuf;
-
-struct Env {
-    /// A fresh database from the foundation's testkit (dropped with the Env).
-    _db: TestDb,
-    /// Files written by the test (JSON facts) and HOME.
-    dir: tempfile::TempDir,
-    url: String,
-}
 
 fn rt() -> tokio::runtime::Runtime {
     match tokio::runtime::Builder::new_current_thread()
@@ -28,122 +19,69 @@ fn rt() -> tokio::runtime::Runtime {
     }
 }
 
-fn tempdir() -> tempfile::TempDir {
-    match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => panic!("tempdir: {e}"),
+/// What `hygie ARGS` printed, which must end with exit `code`: stdout, and stderr after it when
+/// the command failed (where the reason is).
+fn said(env: &Hygie, args: &[&str], code: i32) -> String {
+    let out = env.run(args, code);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if code == 0 {
+        stdout
+    } else {
+        format!("{stdout}{}", String::from_utf8_lossy(&out.stderr))
     }
 }
 
-impl Env {
-    fn new(db: TestDb) -> Env {
-        let url = db.url.clone();
-        Env {
-            _db: db,
-            dir: tempdir(),
-            url,
-        }
-    }
+/// Record a hospital with this NIS 2 status; its FINESS.
+fn add_facility(env: &Hygie, first8: &str, nis2: &str) -> String {
+    let finess = common::finess(first8);
+    env.add(&common::Facility {
+        finess: &finess,
+        name: "CHU de Test",
+        nis2: Some(nis2),
+        ..HOSPITAL
+    });
+    finess
+}
 
-    fn sqlite() -> Env {
-        Env::new(TestDb::sqlite())
+/// Run SQL on the test database (to tamper with rows).
+fn sql(env: &Hygie, q: &str) {
+    let url = env.database_url();
+    let r = rt().block_on(async {
+        sqlx::any::install_default_drivers();
+        let mut c = sqlx::AnyConnection::connect(&url).await?;
+        sqlx::query(q).execute(&mut c).await?;
+        c.close().await
+    });
+    if let Err(e) = r {
+        panic!("sql {q}: {e}");
     }
+}
 
-    /// A fresh PostgreSQL database, or None (the testkit printed SKIP; in CI it failed).
-    fn postgres() -> Option<Env> {
-        TestDb::postgres().map(Env::new)
-    }
+/// `incident open --facility FACILITY --title TITLE --awareness AT`, then `rest`.
+fn open<'a>(facility: &'a str, title: &'a str, at: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let head = [
+        "incident",
+        "open",
+        "--facility",
+        facility,
+        "--title",
+        title,
+        "--awareness",
+        at,
+    ];
+    [&head[..], rest].concat()
+}
 
-    fn hygie(&self) -> Command {
-        let mut c = match Command::cargo_bin("hygie") {
-            Ok(c) => c,
-            Err(e) => panic!("hygie binary: {e}"),
-        };
-        c.env_remove("HYGIE_LANG")
-            .env_remove("HYGIE_DATA_DIR")
-            .env("HYGIE_DATABASE_URL", &self.url)
-            .env("HOME", self.dir.path());
-        c
-    }
+/// Open an incident (`open` with these arguments); its id.
+fn opened(env: &Hygie, facility: &str, title: &str, at: &str, rest: &[&str]) -> String {
+    let v = env.json(&open(facility, title, at, rest), 0);
+    v["id"].as_str().unwrap_or_default().to_owned()
+}
 
-    /// Run, expect `code`, return stdout.
-    fn run(&self, args: &[&str], code: i32) -> String {
-        let out = match self.hygie().args(args).output() {
-            Ok(o) => o,
-            Err(e) => panic!("run {args:?}: {e}"),
-        };
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "hygie {args:?}\nstdout: {stdout}\nstderr: {stderr}"
-        );
-        if code == 0 {
-            stdout
-        } else {
-            format!("{stdout}{stderr}")
-        }
-    }
-
-    fn json(&self, args: &[&str], code: i32) -> Value {
-        let mut a = vec!["--format", "json"];
-        a.extend_from_slice(args);
-        let s = self.run(&a, code);
-        match serde_json::from_str(&s) {
-            Ok(v) => v,
-            Err(e) => panic!("{args:?} printed no JSON ({e}): {s}"),
-        }
-    }
-
-    fn file(&self, name: &str, content: &str) -> PathBuf {
-        let p = self.dir.path().join(name);
-        if let Err(e) = std::fs::write(&p, content) {
-            panic!("write {}: {e}", p.display());
-        }
-        p
-    }
-
-    fn add_facility(&self, first8: &str, nis2: &str) -> String {
-        let f = match Finess::with_check_digit(first8) {
-            Ok(f) => f.to_string(),
-            Err(e) => panic!("{e}"),
-        };
-        self.run(
-            &[
-                "facility",
-                "add",
-                "--finess",
-                &f,
-                "--name",
-                "CHU de Test",
-                "--kind",
-                "hospital",
-                "--region",
-                "BRE",
-                "--nis2",
-                nis2,
-                "--plan-start",
-                "2025-01-01",
-            ],
-            0,
-        );
-        f
-    }
-
-    /// Run SQL on the test database (to tamper with rows).
-    fn sql(&self, q: &str) {
-        let url = self.url.clone();
-        let r = rt().block_on(async {
-            sqlx::any::install_default_drivers();
-            let mut c = sqlx::AnyConnection::connect(&url).await?;
-            sqlx::query(q).execute(&mut c).await?;
-            c.close().await
-        });
-        if let Err(e) = r {
-            panic!("sql {q}: {e}");
-        }
-    }
+/// `incident notify ID --duty DUTY --sent-at AT`, then `rest`.
+fn notify<'a>(id: &'a str, duty: &'a str, at: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let head = ["incident", "notify", id, "--duty", duty, "--sent-at", at];
+    [&head[..], rest].concat()
 }
 
 fn obligation<'a>(show: &'a Value, duty: &str) -> &'a Value {
@@ -157,8 +95,8 @@ fn obligation<'a>(show: &'a Value, duty: &str) -> &'a Value {
 }
 
 /// The whole life of a high-risk breach at a NIS 2 essential entity.
-fn full_lifecycle(env: &Env) {
-    let fac = env.add_facility("35000001", "essential");
+fn full_lifecycle(env: &Hygie) {
+    let fac = add_facility(env, "35000001", "essential");
     let facts = env.file(
         "facts.json",
         &format!(
@@ -217,50 +155,36 @@ fn full_lifecycle(env: &Env) {
     assert!(d["late"].as_u64().unwrap_or(0) >= 6, "{d}");
 
     // A late CNIL notification needs its reasons.
-    let out = env.run(
-        &[
-            "incident",
-            "notify",
-            &id,
-            "--duty",
-            "cnil",
-            "--sent-at",
-            "2026-04-02T10:00:00+02:00",
-        ],
+    let out = said(
+        env,
+        &notify(&id, "cnil", "2026-04-02T10:00:00+02:00", &[]),
         2,
     );
     assert!(out.contains("33(1)"), "{out}");
     // Sent before awareness is refused.
-    let out = env.run(
-        &[
-            "incident",
-            "notify",
-            &id,
-            "--duty",
-            "cert_sante",
-            "--sent-at",
-            "2026-03-29T00:00:00+01:00",
-        ],
+    let out = said(
+        env,
+        &notify(&id, "cert_sante", "2026-03-29T00:00:00+01:00", &[]),
         2,
     );
     assert!(out.contains("before awareness"), "{out}");
-    env.run(
-        &[
-            "incident",
-            "notify",
+    said(
+        env,
+        &notify(
             &id,
-            "--duty",
             "cnil",
-            "--sent-at",
             "2026-04-02T10:00:00+02:00",
-            "--reference",
-            "CNIL-2026-123",
-            "--late-reason",
-            "Périmètre établi le 2 avril",
-        ],
+            &[
+                "--reference",
+                "CNIL-2026-123",
+                "--late-reason",
+                "Périmètre établi le 2 avril",
+            ],
+        ),
         0,
     );
-    env.run(
+    said(
+        env,
         &[
             "incident",
             "notify",
@@ -289,7 +213,8 @@ fn full_lifecycle(env: &Env) {
     );
 
     // Drafts: Markdown and printable HTML, English on request.
-    let md = env.run(
+    let md = said(
+        env,
         &[
             "incident",
             "draft",
@@ -302,7 +227,8 @@ fn full_lifecycle(env: &Env) {
         0,
     );
     assert!(md.contains("Acte illicite ou malveillant suspecté"), "{md}");
-    let html = env.run(
+    let html = said(
+        env,
         &[
             "incident",
             "draft",
@@ -323,7 +249,8 @@ fn full_lifecycle(env: &Env) {
     );
 
     // Learning a new fact re-derives with history.
-    env.run(
+    said(
+        env,
         &[
             "incident",
             "update",
@@ -343,9 +270,10 @@ fn full_lifecycle(env: &Env) {
     assert_eq!(hist[1]["cause"], "update: gdpr34_exemption");
 
     // Closing with unmet duties needs a justification.
-    let out = env.run(&["incident", "close", &id], 2);
+    let out = said(env, &["incident", "close", &id], 2);
     assert!(out.contains("justification"), "{out}");
-    env.run(
+    said(
+        env,
         &[
             "incident",
             "close",
@@ -355,7 +283,7 @@ fn full_lifecycle(env: &Env) {
         ],
         0,
     );
-    let out = env.run(&["incident", "update", &id, "--title", "x"], 2);
+    let out = said(env, &["incident", "update", &id, "--title", "x"], 2);
     assert!(out.contains("closed"), "{out}");
 
     // The register lists the breach; the export carries every sent version and the journal.
@@ -366,7 +294,8 @@ fn full_lifecycle(env: &Env) {
         reg["entries"][0]["cnil_late_reason"],
         "Périmètre établi le 2 avril"
     );
-    let csv = env.run(
+    let csv = said(
+        env,
         &[
             "incident",
             "register",
@@ -381,7 +310,7 @@ fn full_lifecycle(env: &Env) {
     let exp = env.json(&["incident", "export", &id], 0);
     assert_eq!(exp["sent_versions"].as_array().map(Vec::len), Some(2));
     assert_eq!(exp["journal"].as_array().map(Vec::len), Some(5));
-    let html = env.run(&["incident", "export", &id, "--format", "html"], 0);
+    let html = said(env, &["incident", "export", &id, "--format", "html"], 0);
     assert!(html.contains("<h2>Obligations</h2>"), "{html}");
 
     // Journal slice verifies; tampering with the record is detected.
@@ -401,35 +330,25 @@ fn full_lifecycle(env: &Env) {
             "incident.close"
         ]
     );
-    env.run(&["journal", "verify"], 0);
-    env.sql("UPDATE incidents SET record = REPLACE(record, 'CNIL-2026-123', 'CNIL-0000')");
+    said(env, &["journal", "verify"], 0);
+    sql(
+        env,
+        "UPDATE incidents SET record = REPLACE(record, 'CNIL-2026-123', 'CNIL-0000')",
+    );
     let j = env.json(&["incident", "journal", &id], 5);
     assert_eq!(j["intact"], false, "{j}");
 }
 
 /// Reminders: due soon vs late, at a given instant; NIS 2 status from the facility record.
-fn due_and_defaults(env: &Env) {
-    let out_of_scope = env.add_facility("35000002", "out_of_scope");
-    let id = env.json(
-        &[
-            "incident",
-            "open",
-            "--facility",
-            &out_of_scope,
-            "--title",
-            "Hameçonnage",
-            "--awareness",
-            "2026-05-04T09:00",
-            "--serious",
-            "--nis2-significant",
-            "--category",
-            "phishing",
-        ],
-        0,
-    )["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+fn due_and_defaults(env: &Hygie) {
+    let out_of_scope = add_facility(env, "35000002", "out_of_scope");
+    let id = opened(
+        env,
+        &out_of_scope,
+        "Hameçonnage",
+        "2026-05-04T09:00",
+        &["--serious", "--nis2-significant", "--category", "phishing"],
+    );
     let show = env.json(&["incident", "show", &id], 0);
     assert_eq!(show["facts"]["nis2_status"], "out_of_scope");
     assert_eq!(
@@ -480,28 +399,14 @@ fn due_and_defaults(env: &Env) {
         a.iter()
             .any(|i| i["duty"] == "cert_sante" && i["status"] == "due")
     }));
-    env.run(
-        &[
-            "incident",
-            "notify",
-            &id,
-            "--duty",
-            "internal_ciso",
-            "--sent-at",
-            "2026-05-04T09:10:00+02:00",
-        ],
+    said(
+        env,
+        &notify(&id, "internal_ciso", "2026-05-04T09:10:00+02:00", &[]),
         0,
     );
-    env.run(
-        &[
-            "incident",
-            "notify",
-            &id,
-            "--duty",
-            "internal_dpo",
-            "--sent-at",
-            "2026-05-04T09:10:00+02:00",
-        ],
+    said(
+        env,
+        &notify(&id, "internal_dpo", "2026-05-04T09:10:00+02:00", &[]),
         0,
     );
     env.json(
@@ -517,24 +422,14 @@ fn due_and_defaults(env: &Env) {
     );
 
     // The facility's NIS 2 status is the default.
-    let essential = env.add_facility("35000003", "essential");
-    let id2 = env.json(
-        &[
-            "incident",
-            "open",
-            "--facility",
-            &essential,
-            "--title",
-            "Indisponibilité du DPI",
-            "--awareness",
-            "2026-10-25T02:30:00+01:00",
-            "--nis2-significant",
-        ],
-        0,
-    )["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let essential = add_facility(env, "35000003", "essential");
+    let id2 = opened(
+        env,
+        &essential,
+        "Indisponibilité du DPI",
+        "2026-10-25T02:30:00+01:00",
+        &["--nis2-significant"],
+    );
     let show = env.json(&["incident", "show", &id2], 0);
     assert_eq!(
         obligation(&show, "nis2_early_warning")["due"],
@@ -547,37 +442,20 @@ fn due_and_defaults(env: &Env) {
 }
 
 /// Bad input changes nothing and says why.
-fn refusals(env: &Env) {
-    let fac = env.add_facility("35000004", "important");
+fn refusals(env: &Hygie) {
+    let fac = add_facility(env, "35000004", "important");
     // Ambiguous local time in October.
-    let out = env.run(
-        &[
-            "incident",
-            "open",
-            "--facility",
-            &fac,
-            "--title",
-            "x",
-            "--awareness",
-            "2026-10-25T02:30",
-        ],
-        2,
-    );
+    let out = said(env, &open(&fac, "x", "2026-10-25T02:30", &[]), 2);
     assert!(out.contains("ambiguous"), "{out}");
     // Awareness before occurrence.
-    let out = env.run(
-        &[
-            "incident",
-            "open",
-            "--facility",
+    let out = said(
+        env,
+        &open(
             &fac,
-            "--title",
             "x",
-            "--awareness",
             "2026-05-04T09:00:00+02:00",
-            "--occurrence",
-            "2026-05-04T10:00:00+02:00",
-        ],
+            &["--occurrence", "2026-05-04T10:00:00+02:00"],
+        ),
         2,
     );
     assert!(out.contains("before occurrence"), "{out}");
@@ -586,52 +464,28 @@ fn refusals(env: &Env) {
         "bad.json",
         &format!(r#"{{"facility": "{fac}", "title": "x", "awarness": "2026-05-04T09:00:00Z"}}"#),
     );
-    let out = env.run(
+    let out = said(
+        env,
         &["incident", "open", "--from", f.to_str().unwrap_or_default()],
         2,
     );
     assert!(out.contains("awarness") && out.contains("line 1"), "{out}");
     // Unknown facility.
-    let other = Finess::with_check_digit("35000099")
-        .map(|f| f.to_string())
-        .unwrap_or_default();
-    env.run(
-        &[
-            "incident",
-            "open",
-            "--facility",
-            &other,
-            "--title",
-            "x",
-            "--awareness",
-            "2026-05-04T09:00:00Z",
-        ],
-        3,
-    );
+    let other = common::finess("35000099");
+    said(env, &open(&other, "x", "2026-05-04T09:00:00Z", &[]), 3);
     // Unknown incident.
-    env.run(&["incident", "show", "INC-99999"], 3);
+    said(env, &["incident", "show", "INC-99999"], 3);
     // Nothing was created.
     let list = env.json(&["incident", "list", "--all"], 0);
     assert_eq!(list.as_array().map(Vec::len), Some(0));
     // Backwards status.
-    let id = env.json(
-        &[
-            "incident",
-            "open",
-            "--facility",
-            &fac,
-            "--title",
-            "x",
-            "--awareness",
-            "2026-05-04T09:00:00Z",
-        ],
-        0,
-    )["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    env.run(&["incident", "update", &id, "--status", "resolved"], 0);
-    let out = env.run(&["incident", "update", &id, "--status", "contained"], 2);
+    let id = opened(env, &fac, "x", "2026-05-04T09:00:00Z", &[]);
+    said(env, &["incident", "update", &id, "--status", "resolved"], 0);
+    let out = said(
+        env,
+        &["incident", "update", &id, "--status", "contained"],
+        2,
+    );
     assert!(out.contains("cannot go back"), "{out}");
 }
 
@@ -639,11 +493,11 @@ macro_rules! on_both {
     ($name:ident, $sqlite:ident, $pg:ident) => {
         #[test]
         fn $sqlite() {
-            $name(&Env::sqlite());
+            $name(&Hygie::sqlite());
         }
         #[test]
         fn $pg() {
-            if let Some(env) = Env::postgres() {
+            if let Some(env) = Hygie::postgres() {
                 $name(&env);
             }
         }

@@ -1,28 +1,11 @@
 //! Standard output closed early by its reader (`hygie catalog list | head`): the command ends
 //! quietly with its usual exit code, never with a panic.
 
-use hygie_core::Finess;
-use hygie_testkit::TestDb;
+mod common;
+
+use common::{HOSPITAL, Hygie};
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Output, Stdio};
-
-fn hygie(db: &TestDb) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_hygie"));
-    c.env_remove("HYGIE_DATA_DIR")
-        .env("HYGIE_DATABASE_URL", &db.url)
-        .env("HYGIE_LANG", "en");
-    c
-}
-
-fn run(db: &TestDb, args: &[&str]) -> String {
-    let out = hygie(db).args(args).output().expect("runs");
-    assert!(
-        out.status.success(),
-        "hygie {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use std::process::{Output, Stdio};
 
 /// Nothing on stderr: no panic, no "Broken pipe" error.
 fn assert_quiet(args: &[&str], out: &Output, code: i32) {
@@ -35,10 +18,11 @@ fn assert_quiet(args: &[&str], out: &Output, code: i32) {
 }
 
 /// The reader is gone before the first byte: every write of the command meets a closed pipe.
-fn closed_before_start(db: &TestDb, args: &[&str], code: i32) {
+fn closed_before_start(h: &Hygie, args: &[&str], code: i32) {
     let (reader, writer) = std::io::pipe().expect("a pipe");
     drop(reader);
-    let out = hygie(db)
+    let out = h
+        .cmd()
         .args(args)
         .stdout(writer)
         .stderr(Stdio::piped())
@@ -49,32 +33,16 @@ fn closed_before_start(db: &TestDb, args: &[&str], code: i32) {
 
 #[test]
 fn a_reader_that_closes_early_ends_the_output_quietly_with_the_usual_code() {
-    let db = TestDb::sqlite();
-    run(&db, &["init"]);
-    let finess = Finess::with_check_digit("35000001")
-        .map(|f| f.to_string())
-        .unwrap_or_else(|e| panic!("{e}"));
-    run(
-        &db,
-        &[
-            "facility",
-            "add",
-            "--finess",
-            &finess,
-            "--name",
-            "CH Test",
-            "--kind",
-            "hospital",
-            "--region",
-            "BRE",
-            "--nis2",
-            "essential",
-            "--plan-start",
-            "2025-01-15",
-        ],
-    );
-    run(
-        &db,
+    let h = Hygie::sqlite().in_lang("en");
+    h.run(&["init"], 0);
+    let finess = common::finess("35000001");
+    h.add(&common::Facility {
+        finess: &finess,
+        nis2: Some("essential"),
+        plan_start: "2025-01-15",
+        ..HOSPITAL
+    });
+    h.run(
         &[
             "incident",
             "open",
@@ -87,6 +55,7 @@ fn a_reader_that_closes_early_ends_the_output_quietly_with_the_usual_code() {
             "--personal-data-breach",
             "high",
         ],
+        0,
     );
 
     // Each way to stdout: `print!` (tables), `output::json`, `output::emit` (CSV, HTML).
@@ -119,12 +88,13 @@ fn a_reader_that_closes_early_ends_the_output_quietly_with_the_usual_code() {
         // A late obligation keeps its exit code 5.
         (&["incident", "due"], 5),
     ] {
-        closed_before_start(&db, args, code);
+        closed_before_start(&h, args, code);
     }
 
     // As `| head -1` does: read one line of an output larger than the pipe's buffer, then close.
     let args = ["catalog", "list", "--format", "json"];
-    let mut child = hygie(&db)
+    let mut child = h
+        .cmd()
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

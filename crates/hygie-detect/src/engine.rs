@@ -297,17 +297,12 @@ mod tests {
     use serde_json::json;
     use std::path::Path;
 
-    const RULES: &str = r#"
-title: Whoami
-id: r-whoami
-logsource: {product: windows, category: process_creation}
-detection:
-  sel:
-    Image|endswith: '\whoami.exe'
-  condition: sel
-level: high
-tags: [attack.discovery, attack.t1033]
----
+    /// The testkit's whoami rule (`t-whoami`), then two keyword rules of other products.
+    fn rules() -> String {
+        format!("{}---\n{OTHER_PRODUCTS}", hygie_testkit::WHOAMI_RULE)
+    }
+
+    const OTHER_PRODUCTS: &str = r#"
 title: Linux whoami keyword
 id: r-linux
 logsource: {product: linux}
@@ -327,7 +322,7 @@ level: low
 
     fn detector() -> Detector {
         let m = Mapping::builtin().expect("mapping");
-        let (rules, refused) = load_text(Path::new("t.yml"), RULES, &m);
+        let (rules, refused) = load_text(Path::new("t.yml"), &rules(), &m);
         assert!(refused.is_empty(), "{refused:?}");
         Detector::new(m, rules)
     }
@@ -348,9 +343,10 @@ level: low
 
     /// A Sysmon process creation of `image`.
     fn sysmon_process(image: &str) -> LogEvent {
-        win(
-            json!({"Channel": "Microsoft-Windows-Sysmon/Operational", "Provider_Name": "Microsoft-Windows-Sysmon", "EventID": 1, "Image": image, "CommandLine": "whoami"}),
-        )
+        let mut e = hygie_testkit::sysmon_process("pc1", image);
+        e["Provider_Name"] = "Microsoft-Windows-Sysmon".into();
+        e["CommandLine"] = "whoami".into();
+        win(e)
     }
 
     fn rule_ids(d: &Detector, event: &LogEvent, cache: &mut RouteCache) -> Vec<String> {
@@ -371,14 +367,14 @@ level: low
     fn sysmon_and_4688_both_match_and_other_products_never_do() {
         let d = detector();
         let mut cache = RouteCache::default();
-        let sysmon = sysmon_process("C:\\Windows\\System32\\whoami.exe");
-        assert_eq!(rule_ids(&d, &sysmon, &mut cache), ["r-whoami"]);
+        let sysmon = sysmon_process(hygie_testkit::WHOAMI);
+        assert_eq!(rule_ids(&d, &sysmon, &mut cache), ["t-whoami"]);
         let sec = win(
             json!({"Channel": "Security", "Provider_Name": "Microsoft-Windows-Security-Auditing", "EventID": 4688, "NewProcessName": "C:\\Windows\\System32\\whoami.exe", "CommandLine": "whoami"}),
         );
         let m = d.evaluate(&sec, &mut cache);
         assert_eq!(m.len(), 1);
-        assert_eq!(m[0].rule_id, "r-whoami");
+        assert_eq!(m[0].rule_id, "t-whoami");
         assert_eq!(m[0].level, "high");
         assert!(m[0].tags.contains(&"attack.t1033".to_string()));
         // Cached route gives the same answer.
@@ -396,17 +392,17 @@ level: low
     #[test]
     fn groups_compile_when_first_reached_and_report_rules_that_do_not_compile() {
         let m = Mapping::builtin().expect("mapping");
-        let text = format!("{RULES}---\n{}", broken_rule("r-bad"));
+        let text = format!("{}---\n{}", rules(), broken_rule("r-bad"));
         let (rules, refused) = load_text(Path::new("t.yml"), &text, &m);
         assert!(refused.is_empty(), "{refused:?}");
         let d = Detector::new(m, rules);
         assert_eq!(d.groups_built().1, 0, "nothing is compiled before an event");
         assert!(d.compile_refusals().is_empty());
         let mut cache = RouteCache::default();
-        let sysmon = sysmon_process("C:\\Windows\\System32\\whoami.exe");
+        let sysmon = sysmon_process(hygie_testkit::WHOAMI);
         assert_eq!(
             rule_ids(&d, &sysmon, &mut cache),
-            ["r-whoami"],
+            ["t-whoami"],
             "the broken rule does not stop its group"
         );
         let refusals = d.compile_refusals();

@@ -2,8 +2,6 @@
 //! same flat event as the tree flattener on every record of the shared EVTX
 //! samples, and the chunk reader yields every record once.
 
-mod common;
-
 use hygie_logs::read::read_evtx;
 use hygie_logs::windows::{flatten_evtx_json, flatten_evtx_json_bytes};
 use std::path::{Path, PathBuf};
@@ -24,7 +22,7 @@ fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn streaming_flattener_equals_tree_flattener_on_every_sample_record() {
-    let Some(root) = common::data_dir() else {
+    let Some(root) = hygie_testkit::shared_data() else {
         return;
     };
     let mut files = Vec::new();

@@ -2,8 +2,6 @@
 //! >= 99 %, every miss listed with its cause), and the EVTX and JSON shapes
 //! > of the same events must give the same alerts.
 
-mod common;
-
 use hygie_detect::{Alert, Detector, Mapping, load_paths};
 use hygie_logs::batch::{Progress, run};
 use hygie_logs::{Format, list_log_files};
@@ -68,7 +66,7 @@ fn run_files(det: &Detector, files: &[(PathBuf, Format)]) -> Vec<Alert> {
 
 #[test]
 fn sigmahq_regression_recall_and_shape_equivalence() {
-    let Some(root) = common::data_dir() else {
+    let Some(root) = hygie_testkit::shared_data() else {
         return;
     };
     let mapping = Mapping::builtin().expect("mapping");
@@ -216,7 +214,7 @@ fn sigmahq_regression_recall_and_shape_equivalence() {
 
 #[test]
 fn cisco_raw_case_fires_and_no_cross_product_alerts() {
-    let Some(root) = common::data_dir() else {
+    let Some(root) = hygie_testkit::shared_data() else {
         return;
     };
     let mapping = Mapping::builtin().expect("mapping");

@@ -5,29 +5,16 @@
 use hygie_detect::alert::Pushed;
 use hygie_detect::{Detector, Mapping, load_text};
 use hygie_logs::stream::{AlertSink, BoxFuture, Ingest, IngestConfig, ListenSpec, bind};
+use hygie_testkit::{SSH_ROOT_RULE, WHOAMI, WHOAMI_RULE, sysmon_process};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
-const RULES: &str = r#"
-title: Whoami
-id: s-whoami
-logsource: {product: windows, category: process_creation}
-detection:
-  sel:
-    Image|endswith: '\whoami.exe'
-  condition: sel
-level: high
----
-title: SSH root failure
-id: s-ssh
-logsource: {product: linux, service: sshd}
-detection:
-  keywords: ['Failed password for root']
-  condition: keywords
-level: medium
-"#;
+/// The testkit's whoami rule (`t-whoami`), then the SSH root-login rule (`t-ssh`).
+fn rules() -> String {
+    format!("{WHOAMI_RULE}---{SSH_ROOT_RULE}")
+}
 
 #[derive(Clone, Default)]
 struct MemSink(Arc<Mutex<Vec<(Instant, Pushed)>>>);
@@ -44,18 +31,16 @@ impl AlertSink for MemSink {
 
 fn detector() -> Arc<Detector> {
     let m = Mapping::builtin().expect("mapping");
-    let (rules, refused) = load_text(Path::new("stream.yml"), RULES, &m);
+    let (rules, refused) = load_text(Path::new("stream.yml"), &rules(), &m);
     assert!(refused.is_empty());
     Arc::new(Detector::new(m, rules))
 }
 
+/// Event `i` of a stream: on one of three hosts, one second apart (modulo a minute).
 fn sysmon(i: usize, image: &str) -> String {
-    format!(
-        "{{\"EventID\": 1, \"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"Computer\": \"pc{}\", \"TimeCreated\": \"2025-01-01T00:00:{:02}Z\", \"Image\": \"{}\"}}\n",
-        i % 3,
-        i % 60,
-        image.replace('\\', "\\\\")
-    )
+    let mut e = sysmon_process(&format!("pc{}", i % 3), image);
+    e["TimeCreated"] = format!("2025-01-01T00:00:{:02}Z", i % 60).into();
+    format!("{e}\n")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,7 +84,7 @@ async fn body() {
         .await
         .expect("connect json");
     let sent = Instant::now();
-    json.write_all(sysmon(0, "C:\\Windows\\System32\\whoami.exe").as_bytes())
+    json.write_all(sysmon(0, WHOAMI).as_bytes())
         .await
         .expect("write");
     json.flush().await.expect("flush");
@@ -126,7 +111,7 @@ async fn body() {
     let mut payload = String::new();
     for i in 1..=total {
         let img = if i % 10 == 0 {
-            "C:\\Windows\\System32\\whoami.exe"
+            WHOAMI
         } else {
             "C:\\Windows\\notepad.exe"
         };
@@ -197,11 +182,11 @@ async fn body() {
     let got = sink.0.lock().expect("lock").clone();
     let whoami = got
         .iter()
-        .filter(|(_, u)| matches!(u, Pushed::Opened(a) if a.rule_id == "s-whoami"))
+        .filter(|(_, u)| matches!(u, Pushed::Opened(a) if a.rule_id == "t-whoami"))
         .count();
     let ssh = got
         .iter()
-        .filter(|(_, u)| matches!(u, Pushed::Opened(a) if a.rule_id == "s-ssh"))
+        .filter(|(_, u)| matches!(u, Pushed::Opened(a) if a.rule_id == "t-ssh"))
         .count();
     assert_eq!(whoami, 1 + total / 10);
     assert_eq!(ssh, 2, "TCP and UDP syslog failures");
@@ -268,7 +253,7 @@ async fn through_flaky_sink(failures: usize) -> (Result<(), String>, usize, Vec<
     let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let mut payload = String::new();
     for i in 0..50 {
-        payload.push_str(&sysmon(i, "C:\\Windows\\System32\\whoami.exe"));
+        payload.push_str(&sysmon(i, WHOAMI));
     }
     tcp.write_all(payload.as_bytes()).await.expect("write");
     tcp.shutdown().await.expect("close");

@@ -29,9 +29,6 @@
 //! `%M` (maximum resident set size of the child). Everything generated is
 //! deleted at the end unless `--keep`.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-use common::nt_hex;
 use hygie_passwords::{
     AuditOptions, BreachIndex, Dictionary, NtHash, Sources, audit, import_file, parse_dump,
     parse_dump_file,
@@ -94,7 +91,7 @@ fn generate_list(path: &Path, n: u64) -> std::io::Result<()> {
 
 fn generate_dump(path: &Path, accounts: u64, n: u64) -> std::io::Result<()> {
     let mut f = std::io::BufWriter::with_capacity(8 << 20, std::fs::File::create(path)?);
-    let dict_hash = nt_hex("Soleil2024!");
+    let dict_hash = hygie_testkit::nt_hex("Soleil2024!");
     for a in 0..accounts {
         let name = format!("user{a:07}");
         let r = splitmix(a ^ 0xD00D);
@@ -104,8 +101,8 @@ fn generate_dump(path: &Path, accounts: u64, n: u64) -> std::io::Result<()> {
                 push_hex(&mut s, list_hash(splitmix(a) % n, n), HEX_LO);
                 String::from_utf8_lossy(&s).into_owned()
             }
-            100..=109 => nt_hex(&format!("shared-{}", a % 997)),
-            110 => nt_hex(&name),
+            100..=109 => hygie_testkit::nt_hex(&format!("shared-{}", a % 997)),
+            110 => hygie_testkit::nt_hex(&name),
             111 => dict_hash.clone(),
             _ => {
                 let mut s = Vec::with_capacity(32);

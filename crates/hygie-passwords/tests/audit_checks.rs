@@ -1,14 +1,12 @@
 //! Every check on a synthetic dump whose passwords are known, with exact accounts per finding.
 
-mod common;
-use common::nt_hex;
 use hygie_core::{RuleOutcome, Severity};
 use hygie_passwords::{
     AccountStatus, AuditOptions, BreachIndex, Dictionary, Directory, Evaluation, Sources, audit,
     import, parse_dump,
 };
+use hygie_testkit::{NO_LM, nt_hex};
 
-const NO_LM: &str = "aad3b435b51404eeaad3b435b51404ee";
 const SOME_LM: &str = "e52cac67419a9a224a3b108f3fa6cb6d";
 
 /// (account, rid, password, LM stored, status suffix, history passwords)

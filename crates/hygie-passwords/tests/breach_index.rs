@@ -8,15 +8,10 @@ fn hex(b: &[u8; 16]) -> String {
     b.iter().map(|x| format!("{x:02X}")).collect()
 }
 
-/// NT hashes of known passwords, with their hex form (computed through the crate's public API by
-/// round-tripping through a one-line index would be circular, so hash bytes come from MD4 here).
+/// NT hashes of known passwords in upper-case hex, as HIBP lists print them (from the testkit's
+/// MD4: computing them through the crate's own index would be circular).
 fn nt_hex(pw: &str) -> String {
-    use md4::{Digest, Md4};
-    let utf16: Vec<u8> = pw.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
-    let d = Md4::digest(&utf16);
-    let mut b = [0u8; 16];
-    b.copy_from_slice(d.as_slice());
-    hex(&b)
+    hygie_testkit::nt_hex(pw).to_uppercase()
 }
 
 fn build(dir: &Path, text: &str) -> Result<BreachIndex, BreachError> {

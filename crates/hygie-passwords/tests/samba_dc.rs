@@ -8,36 +8,24 @@
 //! Every object it creates is named `pwq_*` and removed at the end (and at the start, should an
 //! earlier run have died). Passwords go to Samba through stdin, never on a command line.
 
-mod common;
-use common::nt_hex;
 use hygie_core::Severity;
 use hygie_passwords::{
     AuditOptions, BreachIndex, Dictionary, Directory, Sources, audit, import, parse_dump,
 };
+use hygie_testkit::{NO_LM, SambaDc, nt_hex};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 const GROUP: &str = "pwq_weak_grp";
 const PSO: &str = "pwq_weak_pso";
 
-struct Dc {
-    dir: PathBuf,
-    smbconf: PathBuf,
-}
+/// The shared DC, with the samba-tool and Python calls this test makes on it.
+struct Dc(SambaDc);
 
 impl Dc {
-    fn from_env() -> Option<Dc> {
-        let dir = std::env::var_os("HYGIE_TEST_DC_DIR")?;
-        let smbconf = std::env::var_os("HYGIE_TEST_DC_SMBCONF")?;
-        Some(Dc {
-            dir: dir.into(),
-            smbconf: smbconf.into(),
-        })
-    }
-
     fn sam(&self) -> String {
-        self.dir.join("private/sam.ldb").display().to_string()
+        self.0.sam().display().to_string()
     }
 
     fn tool(&self, args: &[&str]) -> String {
@@ -45,7 +33,7 @@ impl Dc {
         let out = Command::new("samba-tool")
             .args(args)
             .args(["-H", &sam, "-s"])
-            .arg(&self.smbconf)
+            .arg(&self.0.smbconf)
             .output()
             .expect("run samba-tool");
         assert!(
@@ -62,7 +50,7 @@ impl Dc {
         let mut child = Command::new("/usr/bin/python3")
             .arg("-c")
             .arg(format!("{PY_PRELUDE}\n{script}"))
-            .arg(&self.smbconf)
+            .arg(&self.0.smbconf)
             .arg(self.sam())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -135,29 +123,6 @@ impl Drop for Cleanup<'_> {
     }
 }
 
-fn b64decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for v in s.bytes().filter_map(val) {
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    out
-}
-
 /// `samba-tool user getpassword` -> a pwdump line `CHU\name:rid:<no LM>:<nt>:::`.
 fn export_line(dc: &Dc, name: &str) -> String {
     let out = dc.tool(&[
@@ -170,7 +135,7 @@ fn export_line(dc: &Dc, name: &str) -> String {
     let mut rid = None;
     for line in out.lines() {
         if let Some(v) = line.strip_prefix("unicodePwd:: ") {
-            let bytes = b64decode(v.trim());
+            let bytes = hygie_testkit::base64_decode(v.trim());
             assert_eq!(bytes.len(), 16, "unicodePwd of {name} is an NT hash");
             nt = Some(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
         }
@@ -185,7 +150,7 @@ fn export_line(dc: &Dc, name: &str) -> String {
     let (Some(nt), Some(rid)) = (nt, rid) else {
         panic!("getpassword gave no hash or SID for {name}")
     };
-    format!("CHU\\{name}:{rid}:aad3b435b51404eeaad3b435b51404ee:{nt}:::")
+    format!("CHU\\{name}:{rid}:{NO_LM}:{nt}:::")
 }
 
 /// Enabled and privileged status of the test accounts, read from the DC's database.
@@ -234,15 +199,7 @@ fn policy(dc: &Dc) -> String {
 
 #[test]
 fn audit_flags_exactly_the_weak_accounts_of_a_real_samba_domain() {
-    let Some(dc) = Dc::from_env() else {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!(
-                "HYGIE_TEST_DC_DIR / HYGIE_TEST_DC_SMBCONF missing: run scripts/samba-dc.sh start and eval its env"
-            );
-        }
-        eprintln!(
-            "SKIP: no Samba DC (run `bash scripts/samba-dc.sh start` and `eval \"$(bash scripts/samba-dc.sh env)\"`)"
-        );
+    let Some(dc) = SambaDc::from_env().map(Dc) else {
         return;
     };
     assert!(Path::new(&dc.sam()).exists(), "{} missing", dc.sam());

@@ -4,6 +4,17 @@
 //! folder, and a PostgreSQL database created for the test on the server named by
 //! `HYGIE_TEST_POSTGRES_URL` (default `postgres://root@127.0.0.1:5432/test`) and dropped after.
 //! A missing PostgreSQL fails the test when `CI=true`; elsewhere it prints SKIP for that backend.
+//!
+//! [`shared`] holds the fixtures more than one crate's tests use (the shared sample data, the
+//! Samba DC, known NT hashes, two detection cases, base64); a fixture one crate alone needs stays in
+//! that crate's `tests/common`.
+
+pub mod shared;
+
+pub use shared::{
+    NO_LM, SSH_ROOT_RULE, SambaDc, WHOAMI, WHOAMI_RULE, base64_decode, nt_hex, shared_data,
+    sysmon_process,
+};
 
 pub mod http;
 

@@ -92,27 +92,6 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 
-fn b64decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let (mut out, mut buf, mut bits) = (Vec::new(), 0u32, 0);
-    for c in s.bytes().filter_map(val) {
-        buf = (buf << 6) | u32::from(c);
-        bits += 6;
-        if bits >= 8 {
-            out.push((buf >> (bits - 8)) as u8);
-            bits -= 8;
-        }
-    }
-    out
-}
-
 struct Browser {
     port: u16,
     session: String,
@@ -193,7 +172,7 @@ impl Browser {
 
     async fn screenshot(&self, name: &str) {
         let v = self.cmd("GET", "/screenshot", None).await;
-        let png = b64decode(v.as_str().unwrap_or(""));
+        let png = hygie_testkit::base64_decode(v.as_str().unwrap_or(""));
         assert!(png.starts_with(b"\x89PNG"), "screenshot is not a PNG");
         std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
     }
@@ -220,13 +199,9 @@ fn progress(s: &str) -> (usize, usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_login_totp_upload_evidence_and_switch_language() {
     if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!(
-                "chromium or chromedriver missing with CI=true (apt-get install -y chromium chromium-driver)"
-            );
-        }
-        eprintln!(
-            "SKIP: chromium or chromedriver missing (apt-get install -y chromium chromium-driver)"
+        hygie_testkit::missing(
+            "chromium and chromedriver",
+            "apt-get install -y chromium chromium-driver",
         );
         return;
     }

@@ -616,22 +616,7 @@ async fn journal(ctx: &Ctx, id: &str) -> anyhow::Result<u8> {
             "entries": entries,
         }))?,
         _ => {
-            let rows: Vec<Vec<String>> = entries
-                .iter()
-                .map(|e| {
-                    vec![
-                        e.seq.to_string(),
-                        e.at.chars().take(19).collect(),
-                        e.actor.clone(),
-                        e.action.clone(),
-                        e.hash.chars().take(12).collect(),
-                    ]
-                })
-                .collect();
-            print!(
-                "{}",
-                hygie_report::table(&["Seq", "At (UTC)", "Actor", "Action", "Hash"], &rows)
-            );
+            print!("{}", super::journal::entries_table(&entries, false));
             if problems.is_empty() {
                 println!(
                     "Intact: {} entries for {id}; whole chain verified; record matches the journal.",

@@ -2,6 +2,7 @@ use super::Ctx;
 use crate::exit;
 use crate::output::{self, Format};
 use clap::Subcommand;
+use hygie_core::journal::JournalEntry;
 use hygie_store::JournalCheck;
 
 #[derive(Subcommand)]
@@ -59,30 +60,36 @@ pub async fn run(ctx: &Ctx, cmd: JournalCmd) -> anyhow::Result<u8> {
                 .await?;
             match ctx.format {
                 Format::Json => output::json(&entries)?,
-                _ => {
-                    let rows: Vec<Vec<String>> = entries
-                        .iter()
-                        .map(|e| {
-                            vec![
-                                e.seq.to_string(),
-                                e.at.chars().take(19).collect(),
-                                e.actor.clone(),
-                                e.action.clone(),
-                                e.subject.clone(),
-                                e.hash[..12].to_owned(),
-                            ]
-                        })
-                        .collect();
-                    print!(
-                        "{}",
-                        hygie_report::table(
-                            &["Seq", "At (UTC)", "Actor", "Action", "Subject", "Hash"],
-                            &rows
-                        )
-                    );
-                }
+                _ => print!("{}", entries_table(&entries, true)),
             }
             Ok(exit::OK)
         }
     }
+}
+
+/// The journal entries as a table, in the order given; `with_subject` adds the subject column, which a
+/// listing about one subject (an incident's own journal) leaves out as it would repeat one value.
+pub fn entries_table(entries: &[JournalEntry], with_subject: bool) -> String {
+    let mut header = vec!["Seq", "At (UTC)", "Actor", "Action"];
+    if with_subject {
+        header.push("Subject");
+    }
+    header.push("Hash");
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            let mut row = vec![
+                e.seq.to_string(),
+                e.at.chars().take(19).collect(),
+                e.actor.clone(),
+                e.action.clone(),
+            ];
+            if with_subject {
+                row.push(e.subject.clone());
+            }
+            row.push(e.hash.chars().take(12).collect());
+            row
+        })
+        .collect();
+    hygie_report::table(&header, &rows)
 }

@@ -112,6 +112,9 @@ fn campaign_name(path: &std::path::Path) -> Option<String> {
     Some(stem.to_owned())
 }
 
+/// A reader of one GoPhish export format.
+type Parse = fn(&str, &str) -> Result<RawCampaign, hygie_governance::ImportError>;
+
 pub async fn run(ctx: &Ctx, cmd: PhishingCmd) -> anyhow::Result<u8> {
     match cmd {
         PhishingCmd::Import {
@@ -133,20 +136,17 @@ pub async fn run(ctx: &Ctx, cmd: PhishingCmd) -> anyhow::Result<u8> {
                 formats.push("api-json");
                 default_name = campaign_name(p);
             }
-            if let Some(p) = &results {
-                let r =
-                    phishing::parse_results_csv(&p.display().to_string(), &super::people::read(p)?)
-                        .map_err(inv)?;
-                raw = phishing::merge(raw, r);
-                formats.push("results-csv");
-                default_name = default_name.or_else(|| campaign_name(p));
-            }
-            if let Some(p) = &events {
-                let e =
-                    phishing::parse_events_csv(&p.display().to_string(), &super::people::read(p)?)
-                        .map_err(inv)?;
-                raw = phishing::merge(raw, e);
-                formats.push("events-csv");
+            // The two CSV exports of one campaign complete each other (and the API's JSON).
+            let csv_exports: [(_, Parse, _); 2] = [
+                (&results, phishing::parse_results_csv, "results-csv"),
+                (&events, phishing::parse_events_csv, "events-csv"),
+            ];
+            for (path, parse, format) in csv_exports {
+                let Some(p) = path else { continue };
+                let part =
+                    parse(&p.display().to_string(), &super::people::read(p)?).map_err(inv)?;
+                raw = phishing::merge(raw, part);
+                formats.push(format);
                 default_name = default_name.or_else(|| campaign_name(p));
             }
             if formats.is_empty() {

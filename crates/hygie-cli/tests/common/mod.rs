@@ -1,0 +1,247 @@
+//! What the `hygie` binary's integration tests share: a `hygie` command on a test's own store,
+//! the test hospital, and running a command that must end with a given exit code, its output read
+//! as text or JSON.
+//!
+//! Every command starts from a clean environment for the variables `hygie` reads (database URL,
+//! data directory, language, AD password), so a developer's shell never changes a test. Each
+//! test file uses a part of this module, hence `dead_code`. Commands are `std::process::Command`,
+//! so that a test can also spawn a long-running one (`serve`, `ingest`); `assert_cmd::prelude`
+//! adds `.assert()` to them.
+#![allow(dead_code)]
+
+use hygie_testkit::TestDb;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The test hospital's FINESS number (check digit included).
+pub const FINESS: &str = "350000014";
+
+/// A facility as `hygie facility add` takes it; a test writes
+/// `Facility { region: "IDF", ..HOSPITAL }` for the fields it is about.
+#[derive(Clone, Copy)]
+pub struct Facility<'a> {
+    pub finess: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub region: &'a str,
+    pub nis2: Option<&'a str>,
+    pub plan_start: &'a str,
+}
+
+/// The test hospital.
+pub const HOSPITAL: Facility<'static> = Facility {
+    finess: FINESS,
+    name: "CH Test",
+    kind: "hospital",
+    region: "BRE",
+    nis2: None,
+    plan_start: "2025-01-01",
+};
+
+impl<'a> Facility<'a> {
+    /// `facility add` with this facility's flags.
+    pub fn add_args(&self) -> Vec<&'a str> {
+        let mut args = vec![
+            "facility",
+            "add",
+            "--finess",
+            self.finess,
+            "--name",
+            self.name,
+            "--kind",
+            self.kind,
+            "--region",
+            self.region,
+            "--plan-start",
+            self.plan_start,
+        ];
+        if let Some(nis2) = self.nis2 {
+            args.extend(["--nis2", nis2]);
+        }
+        args
+    }
+}
+
+/// A FINESS number from its first eight digits, with its check digit.
+pub fn finess(first8: &str) -> String {
+    hygie_core::Finess::with_check_digit(first8)
+        .map(|f| f.to_string())
+        .unwrap_or_else(|e| panic!("{first8}: {e}"))
+}
+
+/// The `hygie` binary, with none of the variables it reads set.
+fn bare() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hygie"));
+    for var in [
+        "HYGIE_DATABASE_URL",
+        "HYGIE_DATA_DIR",
+        "HYGIE_LANG",
+        "HYGIE_AD_PASSWORD",
+    ] {
+        c.env_remove(var);
+    }
+    c
+}
+
+/// `hygie` on the SQLite store in `data`.
+pub fn hygie(data: &Path) -> Command {
+    let mut c = bare();
+    c.env("HYGIE_DATA_DIR", data);
+    c
+}
+
+/// Run `cmd`, which must end with exit `code`; a wrong code fails showing both streams.
+pub fn run(cmd: &mut Command, code: i32) -> Output {
+    let out = cmd.output().expect("hygie runs");
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{cmd:?}\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// What `cmd` printed on stdout; it must end with exit `code`.
+pub fn stdout(cmd: &mut Command, code: i32) -> String {
+    String::from_utf8_lossy(&run(cmd, code).stdout).into_owned()
+}
+
+/// What `cmd` printed on stderr; it must end with exit `code`.
+pub fn stderr(cmd: &mut Command, code: i32) -> String {
+    String::from_utf8_lossy(&run(cmd, code).stderr).into_owned()
+}
+
+/// What `cmd` printed on stdout, as JSON (Null when it printed nothing, as a refused command
+/// does); it must end with exit `code`.
+pub fn json(cmd: &mut Command, code: i32) -> Value {
+    parse(&stdout(cmd, code))
+}
+
+fn parse(text: &str) -> Value {
+    if text.trim().is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// A test's own `hygie`: a temporary folder for its files (also HOME), and a store, SQLite in
+/// `data/` of that folder or a testkit database (dropped with it).
+pub struct Hygie {
+    dir: tempfile::TempDir,
+    db: Option<TestDb>,
+    lang: Option<&'static str>,
+}
+
+impl Hygie {
+    /// SQLite in a new temporary folder.
+    pub fn sqlite() -> Hygie {
+        Hygie {
+            dir: tempfile::tempdir().expect("a temporary folder"),
+            db: None,
+            lang: None,
+        }
+    }
+
+    /// On a testkit database: SQLite (its own folder) or PostgreSQL.
+    pub fn on(db: TestDb) -> Hygie {
+        Hygie {
+            db: Some(db),
+            ..Hygie::sqlite()
+        }
+    }
+
+    /// One per backend available (PostgreSQL skipped, or failing in CI, when unreachable).
+    pub fn each() -> Vec<Hygie> {
+        TestDb::each().into_iter().map(Hygie::on).collect()
+    }
+
+    /// PostgreSQL, or None (the testkit printed SKIP; in CI it failed).
+    pub fn postgres() -> Option<Hygie> {
+        TestDb::postgres().map(Hygie::on)
+    }
+
+    /// Every command in `lang` (`HYGIE_LANG`), for tests that read the text.
+    pub fn in_lang(self, lang: &'static str) -> Hygie {
+        Hygie {
+            lang: Some(lang),
+            ..self
+        }
+    }
+
+    /// "sqlite" or "postgres", to name the backend in a failure.
+    pub fn backend(&self) -> &'static str {
+        self.db.as_ref().map_or("sqlite", |db| db.backend)
+    }
+
+    /// The database URL, for tests that edit rows behind the binary's back.
+    pub fn database_url(&self) -> String {
+        match &self.db {
+            Some(db) => db.url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data().join("hygie.sqlite").display()
+            ),
+        }
+    }
+
+    /// The test's folder, for the files it writes.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The data directory `hygie` uses (its SQLite file, its secret key).
+    pub fn data(&self) -> PathBuf {
+        match self.db.as_ref().and_then(|db| db.data_dir.clone()) {
+            Some(dir) => dir,
+            None => self.dir.path().join("data"),
+        }
+    }
+
+    /// Write `content` to `name` in the test's folder; its path.
+    pub fn file(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, content).unwrap_or_else(|e| panic!("write {}: {e}", p.display()));
+        p
+    }
+
+    /// `hygie` on this test's store.
+    pub fn cmd(&self) -> Command {
+        let mut c = hygie(&self.data());
+        c.env("HOME", self.dir.path());
+        if let Some(db) = self.db.as_ref().filter(|db| db.data_dir.is_none()) {
+            c.env("HYGIE_DATABASE_URL", &db.url);
+        }
+        if let Some(lang) = self.lang {
+            c.env("HYGIE_LANG", lang);
+        }
+        c
+    }
+
+    /// Run `hygie ARGS`, which must end with exit `code`.
+    pub fn run(&self, args: &[&str], code: i32) -> Output {
+        run(self.cmd().args(args), code)
+    }
+
+    /// Stdout of `hygie ARGS`, which must end with exit `code`.
+    pub fn stdout(&self, args: &[&str], code: i32) -> String {
+        stdout(self.cmd().args(args), code)
+    }
+
+    /// Stderr of `hygie ARGS`, which must end with exit `code`.
+    pub fn stderr(&self, args: &[&str], code: i32) -> String {
+        stderr(self.cmd().args(args), code)
+    }
+
+    /// `hygie ARGS --format json`, which must end with exit `code`, its output parsed.
+    pub fn json(&self, args: &[&str], code: i32) -> Value {
+        json(self.cmd().args(args).args(["--format", "json"]), code)
+    }
+
+    /// Record `facility` (it must succeed).
+    pub fn add(&self, facility: &Facility<'_>) {
+        self.run(&facility.add_args(), 0);
+    }
+}

@@ -7,27 +7,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{FINESS, HOSPITAL, Hygie};
 use hygie_core::Finess;
 use hygie_store::{Actor, Binding, NewUser, Role, Store};
-use hygie_testkit::TestDb;
 use hygie_testkit::http::{self, Response};
+use hygie_testkit::{TestDb, WHOAMI, WHOAMI_RULE, sysmon_process};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const FINESS: &str = "350000014";
-
-const RULES: &str = r#"
-title: Whoami
-id: t-whoami
-logsource: {product: windows, category: process_creation}
-detection:
-  sel:
-    Image|endswith: '\whoami.exe'
-  condition: sel
-level: high
-"#;
 
 /// Alerts sent to `ingest` and written by `detect`: one per host, so each is a new alert.
 const INGESTED: usize = 1500;
@@ -42,51 +32,18 @@ const ROLE_IMPORTS: usize = 5;
 const WEB_ROUNDS: usize = 12;
 const ADMIN_PASSWORD: &str = "initial admin passphrase 2025";
 
-/// How a `hygie` process reaches the database under test.
-struct Target {
-    db: TestDb,
-    home: tempfile::TempDir,
-}
-
-impl Target {
-    fn hygie(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_hygie"));
-        match &self.db.data_dir {
-            Some(dir) => c
-                .env("HYGIE_DATA_DIR", dir)
-                .env_remove("HYGIE_DATABASE_URL"),
-            None => c
-                .env("HYGIE_DATA_DIR", self.home.path())
-                .env("HYGIE_DATABASE_URL", &self.db.url),
-        };
-        c
-    }
-
-    /// Run a command that must succeed.
-    fn run(&self, args: &[&str]) -> Output {
-        let out = self.hygie().args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}: hygie {args:?} failed ({}): {}",
-            self.db.backend,
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-}
-
+/// One whoami process creation on `host`, as a JSON line.
 fn sysmon(host: &str) -> String {
-    format!(
-        "{{\"EventID\": 1, \"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"Computer\": \"{host}\", \"TimeCreated\": \"2025-03-01T10:00:00Z\", \"Image\": \"C:\\\\Windows\\\\System32\\\\whoami.exe\"}}\n"
-    )
+    let mut e = sysmon_process(host, WHOAMI);
+    e["TimeCreated"] = "2025-03-01T10:00:00Z".into();
+    format!("{e}\n")
 }
 
 /// Start `hygie ingest`, send one event per host over TCP, wait until the store holds them all
 /// (the listener acknowledges nothing), then stop it with SIGTERM; it must exit cleanly.
-fn ingest(t: &Target, rules: &Path, store: &Store, rt: &tokio::runtime::Runtime) {
+fn ingest(t: &Hygie, rules: &Path, store: &Store, rt: &tokio::runtime::Runtime) {
     let mut child = t
-        .hygie()
+        .cmd()
         .args(["ingest", "--listen", "json+tcp://127.0.0.1:0", "--rules"])
         .arg(rules)
         .args(["--facility", FINESS, "--window", "3600"])
@@ -130,8 +87,8 @@ fn ingest(t: &Target, rules: &Path, store: &Store, rt: &tokio::runtime::Runtime)
     let mut rest = String::new();
     let _ = std::io::Read::read_to_string(&mut err, &mut rest);
     let status = child.wait().unwrap();
-    assert!(status.success(), "{}: ingest failed: {rest}", t.db.backend);
-    assert_eq!(ingested(), INGESTED, "{}: ingest lost alerts", t.db.backend);
+    assert!(status.success(), "{}: ingest failed: {rest}", t.backend());
+    assert_eq!(ingested(), INGESTED, "{}: ingest lost alerts", t.backend());
 }
 
 /// `hygie serve` on a free loopback port, stopped (SIGINT, as Ctrl-C) when dropped.
@@ -141,9 +98,9 @@ struct Server {
 }
 
 impl Server {
-    fn start(t: &Target) -> Server {
+    fn start(t: &Hygie) -> Server {
         let mut child = t
-            .hygie()
+            .cmd()
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -296,61 +253,42 @@ fn web_writes(server: &Server) -> usize {
 }
 
 fn writers_of_every_kind_on(db: TestDb) {
-    let t = Target {
-        db,
-        home: tempfile::tempdir().unwrap(),
-    };
-    let files = tempfile::tempdir().unwrap();
-    let file = |name: &str, body: &str| {
-        let p = files.path().join(name);
-        std::fs::write(&p, body).unwrap();
-        p
-    };
-    let rules = file("rules.yml", RULES);
-    let logs = file(
+    let t = Hygie::on(db);
+    let rules = t.file("rules.yml", WHOAMI_RULE);
+    let logs = t.file(
         "events.jsonl",
         &(0..DETECTED)
             .map(|i| sysmon(&format!("de-{i}")))
             .collect::<String>(),
     );
-    let people = file(
+    let people = t.file(
         "people.csv",
         "id,name,function,department,reports_to,email\np1,Alice Martin,DPO,Direction,,\np2,Bob Durand,RSSI,DSI,,\n",
     );
-    let roles = file(
+    let roles = t.file(
         "roles.csv",
         "role,person,department,start,end\ndpo,p1,,2025-01-01,\n",
     );
-    let required = file("required.csv", "account,privileged\nalice,yes\n");
-    let idp = file("idp.csv", "user,mfa\nalice,yes\n");
+    let required = t.file("required.csv", "account,privileged\nalice,yes\n");
+    let idp = t.file("idp.csv", "user,mfa\nalice,yes\n");
 
-    t.run(&[
-        "facility",
-        "add",
-        "--finess",
-        FINESS,
-        "--name",
-        "CH Test",
-        "--kind",
-        "hospital",
-        "--region",
-        "BRE",
-        "--plan-start",
-        "2025-01-01",
-    ]);
-    t.run(&[
-        "people",
-        "import",
-        "--facility",
-        FINESS,
-        people.to_str().unwrap(),
-    ]);
+    t.add(&HOSPITAL);
+    t.run(
+        &[
+            "people",
+            "import",
+            "--facility",
+            FINESS,
+            people.to_str().unwrap(),
+        ],
+        0,
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let store = rt.block_on(Store::open(&t.db.url)).unwrap();
+    let store = rt.block_on(Store::open(&t.database_url())).unwrap();
     // The first administrator, as `/setup` makes it; the server then starts with a user.
     rt.block_on(store.create_user(
         &NewUser {
@@ -374,53 +312,65 @@ fn writers_of_every_kind_on(db: TestDb) {
         s.spawn(|| {
             for i in 0..DECLARATIONS {
                 let status = ["in_progress", "implemented"][i % 2];
-                t.run(&["assess", "set", FINESS, "GOV-01", "--status", status]);
+                t.run(&["assess", "set", FINESS, "GOV-01", "--status", status], 0);
             }
         });
         s.spawn(|| {
             for _ in 0..CHECK_RUNS {
-                t.run(&[
-                    "audit",
-                    "mfa",
-                    "--facility",
-                    FINESS,
-                    "--required",
-                    required.to_str().unwrap(),
-                    "--idp",
-                    idp.to_str().unwrap(),
-                ]);
+                t.run(
+                    &[
+                        "audit",
+                        "mfa",
+                        "--facility",
+                        FINESS,
+                        "--required",
+                        required.to_str().unwrap(),
+                        "--idp",
+                        idp.to_str().unwrap(),
+                    ],
+                    0,
+                );
             }
         });
         s.spawn(|| {
             for _ in 0..PEOPLE_IMPORTS {
-                t.run(&[
-                    "people",
-                    "import",
-                    "--facility",
-                    FINESS,
-                    people.to_str().unwrap(),
-                ]);
-                t.run(&[
-                    "roles",
-                    "import",
-                    "--facility",
-                    FINESS,
-                    roles.to_str().unwrap(),
-                ]);
+                t.run(
+                    &[
+                        "people",
+                        "import",
+                        "--facility",
+                        FINESS,
+                        people.to_str().unwrap(),
+                    ],
+                    0,
+                );
+                t.run(
+                    &[
+                        "roles",
+                        "import",
+                        "--facility",
+                        FINESS,
+                        roles.to_str().unwrap(),
+                    ],
+                    0,
+                );
             }
         });
         s.spawn(|| {
-            t.run(&[
-                "detect",
-                "--facility",
-                FINESS,
-                "--rules",
-                rules.to_str().unwrap(),
-                "--logs",
-                logs.to_str().unwrap(),
-                "--format",
-                "json",
-            ]);
+            t.run(
+                &[
+                    "detect",
+                    "--facility",
+                    FINESS,
+                    "--rules",
+                    rules.to_str().unwrap(),
+                    "--logs",
+                    logs.to_str().unwrap(),
+                    "--format",
+                    "json",
+                ],
+                0,
+            );
         });
         s.spawn(|| ingest(&t, &rules, &store, &rt));
         web_writes(&server)
@@ -429,7 +379,7 @@ fn writers_of_every_kind_on(db: TestDb) {
 
     let f = Finess::parse(FINESS).unwrap();
     let alerts = rt.block_on(store.alerts(&f, None)).unwrap();
-    assert_eq!(alerts.len(), INGESTED + DETECTED, "{}", t.db.backend);
+    assert_eq!(alerts.len(), INGESTED + DETECTED, "{}", t.backend());
     let entries = rt.block_on(store.journal_entries(None, None)).unwrap();
     let recorded: Vec<_> = entries[before..]
         .iter()
@@ -442,20 +392,19 @@ fn writers_of_every_kind_on(db: TestDb) {
             d["new"].as_u64().unwrap()
         })
         .sum();
-    assert_eq!(new as usize, INGESTED + DETECTED, "{}", t.db.backend);
+    assert_eq!(new as usize, INGESTED + DETECTED, "{}", t.backend());
     // `detect` makes exactly DETECT_BATCHES entries; the ingest's batches depend on timing, and
     // each of its entries must record at least one new alert (counted above).
     assert!(recorded.len() > DETECT_BATCHES);
     let expected =
         before + DECLARATIONS + CHECK_RUNS + PEOPLE_IMPORTS + ROLE_IMPORTS + recorded.len() + web;
-    let out = t.run(&["journal", "verify", "--format", "json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["intact"], true, "{}: {v}", t.db.backend);
+    let v = t.json(&["journal", "verify"], 0);
+    assert_eq!(v["intact"], true, "{}: {v}", t.backend());
     assert_eq!(
         v["entries"].as_u64().unwrap() as usize,
         expected,
         "{}: journal entries",
-        t.db.backend
+        t.backend()
     );
     rt.block_on(store.close());
 }

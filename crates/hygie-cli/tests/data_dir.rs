@@ -4,26 +4,14 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{HOSPITAL, Hygie};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
-}
-
-fn hygie(dir: &Path, args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hygie"))
-        .env("HYGIE_DATA_DIR", dir)
-        .env_remove("HYGIE_DATABASE_URL")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "hygie {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn assert_private(dir: &Path) {
@@ -41,23 +29,9 @@ fn assert_private(dir: &Path) {
 
 #[test]
 fn the_store_is_created_private_and_a_wide_one_is_narrowed() {
-    let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("new/hygie");
-    let add = [
-        "facility",
-        "add",
-        "--finess",
-        "350000014",
-        "--name",
-        "CH Test",
-        "--kind",
-        "hospital",
-        "--region",
-        "BRE",
-        "--plan-start",
-        "2025-01-01",
-    ];
-    hygie(&dir, &add);
+    let h = Hygie::sqlite();
+    h.add(&HOSPITAL);
+    let dir = h.data();
     assert_private(&dir);
 
     // A directory and files left world-readable (as versions before issue 25 made them).
@@ -66,6 +40,6 @@ fn the_store_is_created_private_and_a_wide_one_is_narrowed() {
         let p = entry.unwrap().path();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    hygie(&dir, &["facility", "list"]);
+    h.run(&["facility", "list"], 0);
     assert_private(&dir);
 }

@@ -262,35 +262,24 @@ fn ingest_over_loopback_stores_alerts_and_flushes_on_sigterm() {
 /// for "no alert".
 #[test]
 fn detect_fails_when_no_event_could_be_read() {
-    let d = tempfile::tempdir().expect("tmp");
-    let rules = d.path().join("rules.yml");
-    std::fs::write(&rules, RULES).expect("write");
-    let logs = d.path().join("logs");
+    let h = Hygie::sqlite();
+    let rules = h.file("rules.yml", WHOAMI_RULE);
+    let logs = h.path().join("logs");
     std::fs::create_dir(&logs).expect("mkdir");
     std::fs::write(logs.join("broken.evtx"), b"this is not an EVTX file").expect("write");
-    let run = || {
-        hygie(d.path())
-            .args(["detect", "--rules"])
+    let detect = || {
+        let mut c = h.cmd();
+        c.args(["detect", "--rules"])
             .arg(&rules)
             .arg("--logs")
-            .arg(&logs)
-            .output()
-            .expect("run")
+            .arg(&logs);
+        c
     };
-    let out = run();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = common::stderr(&mut detect(), 2);
     assert!(err.contains("no event could be read"), "{err}");
     // One readable file beside the broken one: a run with warnings, not a failure.
-    std::fs::write(
-        logs.join("ok.jsonl"),
-        "{\"EventID\": 1, \"Channel\": \"Microsoft-Windows-Sysmon/Operational\", \"Computer\": \"pc1\", \"TimeCreated\": \"2025-03-01T10:00:00Z\", \"Image\": \"C:\\\\Windows\\\\System32\\\\cmd.exe\"}\n",
-    )
-    .expect("write");
-    let out = run();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let mut event = sysmon_process("pc1", r"C:\Windows\System32\cmd.exe");
+    event["TimeCreated"] = "2025-03-01T10:00:00Z".into();
+    std::fs::write(logs.join("ok.jsonl"), format!("{event}\n")).expect("write");
+    common::run(&mut detect(), 0);
 }

@@ -272,17 +272,21 @@ fn writers_of_every_kind_on(db: TestDb) {
     let required = t.file("required.csv", "account,privileged\nalice,yes\n");
     let idp = t.file("idp.csv", "user,mfa\nalice,yes\n");
 
+    // A governance register imported whole (`people import`, `roles import`): one entry each.
+    let import = |register: &str, file: &Path| {
+        t.run(
+            &[
+                register,
+                "import",
+                "--facility",
+                FINESS,
+                file.to_str().unwrap(),
+            ],
+            0,
+        );
+    };
     t.add(&HOSPITAL);
-    t.run(
-        &[
-            "people",
-            "import",
-            "--facility",
-            FINESS,
-            people.to_str().unwrap(),
-        ],
-        0,
-    );
+    import("people", &people);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -334,26 +338,8 @@ fn writers_of_every_kind_on(db: TestDb) {
         });
         s.spawn(|| {
             for _ in 0..PEOPLE_IMPORTS {
-                t.run(
-                    &[
-                        "people",
-                        "import",
-                        "--facility",
-                        FINESS,
-                        people.to_str().unwrap(),
-                    ],
-                    0,
-                );
-                t.run(
-                    &[
-                        "roles",
-                        "import",
-                        "--facility",
-                        FINESS,
-                        roles.to_str().unwrap(),
-                    ],
-                    0,
-                );
+                import("people", &people);
+                import("roles", &roles);
             }
         });
         s.spawn(|| {

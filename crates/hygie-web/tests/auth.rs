@@ -373,18 +373,28 @@ async fn bootstrap_token_creates_the_first_administrator_once() {
     assert_eq!(r.headers()[header::LOCATION], "/login/enroll");
 }
 
-/// A TOTP seed stored in clear by an earlier version still opens the login, and is sealed then.
-#[tokio::test]
-async fn a_seed_stored_in_clear_is_sealed_at_its_next_use() {
+/// A known TOTP seed (base32).
+const SEED: &str = "JBSWY3DPEHPK3PXPJBSWY3DP";
+
+/// An app with a DPO ("dpo") whose second factor is already enrolled with `seed` (stored as
+/// given: in clear, as versions before sealing kept it).
+async fn dpo_with_totp(seed_b32: &str) -> (App, hygie_store::User) {
     let app = sqlite_app().await;
     let s = seed(&app).await;
     let u = facility_user(&app, "dpo", Role::Dpo, &s.own).await;
-    let seed_b32 = "JBSWY3DPEHPK3PXPJBSWY3DP";
     app.store.set_pending_totp(u.id, seed_b32).await.unwrap();
     app.store
         .confirm_totp(u.id, &hygie_store::Actor("test".into()))
         .await
         .unwrap();
+    (app, u)
+}
+
+/// A TOTP seed stored in clear by an earlier version still opens the login, and is sealed then.
+#[tokio::test]
+async fn a_seed_stored_in_clear_is_sealed_at_its_next_use() {
+    let (app, _) = dpo_with_totp(SEED).await;
+    let seed_b32 = SEED;
     let res = login(&app, "dpo", PASSWORD, None).await;
     assert_eq!(res.headers()[header::LOCATION], "/login/totp");
     let pending = set_cookie_value(&res, "hygie_session").unwrap();
@@ -408,15 +418,8 @@ async fn a_seed_stored_in_clear_is_sealed_at_its_next_use() {
 /// password does not reset that count, and the fifth wrong code locks the second factor.
 #[tokio::test]
 async fn a_correct_password_does_not_reset_the_count_of_wrong_codes() {
-    let app = sqlite_app().await;
-    let s = seed(&app).await;
-    let u = facility_user(&app, "dpo", Role::Dpo, &s.own).await;
-    let seed_b32 = "JBSWY3DPEHPK3PXPJBSWY3DP";
-    app.store.set_pending_totp(u.id, seed_b32).await.unwrap();
-    app.store
-        .confirm_totp(u.id, &hygie_store::Actor("test".into()))
-        .await
-        .unwrap();
+    let (app, u) = dpo_with_totp(SEED).await;
+    let seed_b32 = SEED;
     let now = jiff::Timestamp::now().as_second();
     // A code valid at no step within the window (two steps either way).
     let valid: Vec<String> = (-2..=2)

@@ -6,6 +6,7 @@
 //!   cargo bench -p hygie-web --bench dashboards
 //!   HYGIE_BENCH_FACILITIES=1000 HYGIE_BENCH_SECONDS=10 HYGIE_BENCH_BACKENDS=sqlite,postgres
 //!   HYGIE_BENCH_CONNECTIONS=8 (wrk's connections; 1 for instruction counts under callgrind)
+//!   HYGIE_BENCH_PAGES=region,facility (the pages loaded; one alone to count its instructions)
 //!   HYGIE_TEST_POSTGRES_URL=postgres://root@127.0.0.1:5432/test (admin database; a fresh one is created)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -322,8 +323,18 @@ async fn bench(backend: &str, n: usize, seconds: &str) {
         first, replayed,
         "the precomputed view equals the replayed one"
     );
+    // Which pages to load (both by default); one alone isolates its cost under callgrind.
+    let pages = env_or("HYGIE_BENCH_PAGES", "region,facility");
+    let (region_on, facility_on) = (pages.contains("region"), pages.contains("facility"));
+    let mut first_loads = Vec::new();
+    if region_on {
+        first_loads.push((&region_url, &officer));
+    }
+    if facility_on {
+        first_loads.push((&facility_url, &ciso));
+    }
     // First page loads compute and keep the trend points of the facility page.
-    for (url, cookie) in [(&region_url, &officer), (&facility_url, &ciso)] {
+    for (url, cookie) in first_loads {
         let t = Instant::now();
         let out = std::process::Command::new("curl")
             .args([
@@ -342,18 +353,19 @@ async fn bench(backend: &str, n: usize, seconds: &str) {
             t.elapsed().as_secs_f64() * 1000.0
         );
     }
-    let (rp50, rp99, rrps) = tokio::task::spawn_blocking({
-        let (u, c, s) = (region_url.clone(), officer.clone(), seconds.to_owned());
-        move || wrk(&u, &c, &s)
-    })
-    .await
-    .unwrap();
-    let (fp50, fp99, frps) = tokio::task::spawn_blocking({
-        let (u, c, s) = (facility_url.clone(), ciso.clone(), seconds.to_owned());
-        move || wrk(&u, &c, &s)
-    })
-    .await
-    .unwrap();
+    let load = |on: bool, url: &String, cookie: &String| {
+        let (u, c, s) = (url.clone(), cookie.clone(), seconds.to_owned());
+        async move {
+            if !on {
+                return (f64::NAN, f64::NAN, f64::NAN);
+            }
+            tokio::task::spawn_blocking(move || wrk(&u, &c, &s))
+                .await
+                .unwrap()
+        }
+    };
+    let (rp50, rp99, rrps) = load(region_on, &region_url, &officer).await;
+    let (fp50, fp99, frps) = load(facility_on, &facility_url, &ciso).await;
     println!(
         "  | {backend} | regional dashboard ({n} facilities) | p50 {rp50:.1} ms | p99 {rp99:.1} ms | {rrps:.0} req/s |"
     );

@@ -21,10 +21,13 @@ pub enum Duty {
     Nis2Intermediate,
     Nis2Final,
     Nis2Progress,
+    /// Criminal complaint (plainte) for a malicious attack: the condition of a cyber-insurance
+    /// payment (Code des assurances L.12-10-1), else a recommendation.
+    Complaint,
 }
 
 impl Duty {
-    pub const ALL: [Duty; 11] = [
+    pub const ALL: [Duty; 12] = [
         Duty::InternalCiso,
         Duty::InternalDpo,
         Duty::CertSante,
@@ -36,6 +39,7 @@ impl Duty {
         Duty::Nis2Intermediate,
         Duty::Nis2Final,
         Duty::Nis2Progress,
+        Duty::Complaint,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +55,7 @@ impl Duty {
             Duty::Nis2Intermediate => "nis2_intermediate",
             Duty::Nis2Final => "nis2_final",
             Duty::Nis2Progress => "nis2_progress",
+            Duty::Complaint => "complaint",
         }
     }
 
@@ -82,6 +87,10 @@ impl Duty {
             Duty::Nis2Intermediate => ("NIS 2 intermediate report", "NIS 2 rapport intermédiaire"),
             Duty::Nis2Final => ("NIS 2 final report", "NIS 2 rapport final"),
             Duty::Nis2Progress => ("NIS 2 progress report", "NIS 2 rapport d'avancement"),
+            Duty::Complaint => (
+                "Criminal complaint for the attack",
+                "Dépôt de plainte pour l'attaque",
+            ),
         };
         Localized::new(en, fr)
     }
@@ -111,6 +120,11 @@ impl Duty {
                 "CSIRT / competent authority (ANSSI, pending the French transposition)",
                 "CSIRT / autorité compétente (ANSSI, transposition française en cours)",
             ),
+            // The services themselves are data (`complaint::recipients`), with their sources.
+            Duty::Complaint => (
+                "Police, gendarmerie or the public prosecutor (see the recipients listed)",
+                "Police, gendarmerie ou procureur de la République (voir les destinataires listés)",
+            ),
         };
         Localized::new(en, fr)
     }
@@ -132,6 +146,9 @@ impl Duty {
             Duty::Nis2Intermediate => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(c)",
             Duty::Nis2Final => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(d)",
             Duty::Nis2Progress => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(e)",
+            Duty::Complaint => {
+                "Code des assurances L.12-10-1 (loi 2023-22 du 24 janvier 2023, art. 5): insurer's payment for a cyber-attack loss subject to a complaint within 72 h; Code pénal 323-1 to 323-3-1; ANSSI hygiene measure 40"
+            }
         }
     }
 

@@ -689,12 +689,13 @@ proptest! {
         i.personal_data_breach = Some("high".into());
         i.nis2_significant = Some(true);
         i.timezone = Some(zone.into());
+        i.categories = Some(vec!["ransomware".into()]);
         let f = i.into_facts(Some(Nis2Status::Essential), facts_now).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let inc = Incident::open("P", f, facts_now).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(inc.facts.awareness.timestamp(), ts);
         for o in inc.obligations(facts_now).map_err(|e| TestCaseError::fail(e.to_string()))? {
             let hours = match o.duty {
-                Duty::Cnil | Duty::Nis2Notification | Duty::DataSubjects | Duty::BreachRegister => 72,
+                Duty::Cnil | Duty::Nis2Notification | Duty::DataSubjects | Duty::BreachRegister | Duty::Complaint => 72,
                 Duty::Nis2EarlyWarning | Duty::CertSante => 24,
                 Duty::InternalCiso | Duty::InternalDpo => 1,
                 Duty::Nis2Final | Duty::Nis2Progress => {

@@ -18,6 +18,7 @@ mod governance;
 mod incidents;
 mod journal;
 mod plan;
+mod regimes;
 mod rows;
 
 pub use access::scoped::{Access, Scoped};

@@ -407,6 +407,30 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
             b.field("End of handling", "Fin du traitement", t(&f.resolved_at));
         }
         Duty::Complaint => complaint_letter(&mut b, inc, &categories, &actions),
+        Duty::CertSanteResolution => {
+            b.section(
+                "Resolution of the incident (CSP D.1111-16-3)",
+                "Résolution de l'incident (CSP D.1111-16-3)",
+            );
+            let initial = inc
+                .sendings
+                .iter()
+                .find(|s| s.duty == Duty::CertSante)
+                .and_then(|s| s.reference.clone());
+            b.field(
+                "Reference of the initial report",
+                "Référence du signalement initial",
+                opt(lang, &initial),
+            );
+            b.field("End of handling", "Fin du traitement", t(&f.resolved_at));
+            b.field("Root cause", "Cause première", opt(lang, &f.root_cause));
+            b.field("Measures taken", "Mesures prises", list(lang, &actions));
+            b.field(
+                "Measures to prevent recurrence",
+                "Mesures pour éviter qu'il se reproduise",
+                list(lang, &f.measures_proposed),
+            );
+        }
         Duty::InternalCiso | Duty::InternalDpo => {
             b.section("Internal information", "Information interne");
             b.field("Description", "Description", opt(lang, &f.description));

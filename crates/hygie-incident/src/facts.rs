@@ -367,6 +367,10 @@ pub struct Facts {
     /// The complaint as filed (date, service, reference): stops the complaint clock.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complaint: Option<ComplaintFiled>,
+    /// The facility's kind, from its record at opening: duties follow the catalogue's
+    /// `applies_to` (INC-02 leaves imaging centres out of the CERT Santé duties).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facility_kind: Option<hygie_core::FacilityKind>,
 }
 
 /// A criminal complaint as filed: when, with which service, under which reference number.
@@ -673,6 +677,7 @@ impl FactsInput {
             resolved_at: None,
             cyber_insurance: None,
             complaint: None,
+            facility_kind: None,
         };
         self.apply(&mut f, now)?;
         f.validate(now)?;

@@ -31,6 +31,7 @@ pub mod integrity;
 pub mod obligations;
 pub mod regimes;
 pub mod register;
+mod scope;
 
 pub use duty::{Duty, Phase, Sending};
 pub use facts::{

@@ -115,11 +115,25 @@ impl Obligation {
         let o = self;
         let when = match o.status {
             ObligationStatus::Sent => o.sent_at.as_ref().map(clock::rfc3339).unwrap_or_default(),
-            _ => o
-                .due
-                .as_ref()
-                .map(clock::rfc3339)
-                .unwrap_or_else(|| "-".into()),
+            _ => {
+                let due = o
+                    .due
+                    .as_ref()
+                    .map(clock::rfc3339)
+                    .unwrap_or_else(|| "-".into());
+                // "Sans délai" is the law's deadline: the due time is only Hygie's target.
+                match (o.duty.legal_deadline(), o.required) {
+                    (Some(words), true) => {
+                        let target = if lang == Lang::Fr {
+                            "objectif"
+                        } else {
+                            "target"
+                        };
+                        format!("{} ({target} {due})", words.get(lang))
+                    }
+                    _ => due,
+                }
+            }
         };
         let clock = match (&o.status, o.remaining(now), o.elapsed(now)) {
             (ObligationStatus::Late, Some(r), _) => format!("late by {}", clock::human(-r)),
@@ -162,6 +176,7 @@ impl Obligation {
             "start": self.start.as_ref().map(clock::rfc3339),
             "due": self.due.as_ref().map(clock::rfc3339),
             "due_kind": self.due_kind,
+            "legal_deadline": self.duty.legal_deadline().map(|w| w.get(lang).to_owned()),
             "status": self.status.as_str(),
             "sent_at": self.sent_at.as_ref().map(clock::rfc3339),
             "reference": self.reference,
@@ -192,6 +207,25 @@ impl Req {
             due: None,
             due_kind,
         }
+    }
+
+    /// Required, with no clock yet (it starts with a later event, e.g. the resolution).
+    pub(crate) fn pending(reason: Localized, due_kind: DueKind) -> Req {
+        Req {
+            required: true,
+            reason,
+            start: None,
+            due: None,
+            due_kind,
+        }
+    }
+
+    pub(crate) fn is_required(&self) -> bool {
+        self.required
+    }
+
+    pub(crate) fn due_kind(&self) -> DueKind {
+        self.due_kind
     }
 
     pub(crate) fn required(reason: Localized, start: &Zoned, due: Zoned, due_kind: DueKind) -> Req {
@@ -528,7 +562,9 @@ pub fn derive_under(
                 }
             },
             Duty::Complaint => crate::complaint::requirement(facts)?,
+            Duty::CertSanteResolution => crate::scope::resolution(facts)?,
         };
+        let req = crate::scope::for_kind(duty, facts, req);
         let regime = regimes.of(duty);
         let anticipated = regimes.anticipated(duty, aw.timestamp());
         let mut o = finish(duty, req, sendings, anticipated, now);

@@ -74,7 +74,7 @@ fn obligations_for_each_combination_of_facts() {
             breach: "none",
             nis2: Nis2Status::OutOfScope,
             significant: false,
-            expected: &["cert_sante"],
+            expected: &["cert_sante", "cert_sante_resolution"],
         },
         Case {
             name: "a D.1111-16-2 criterion alone makes it reportable",
@@ -83,7 +83,7 @@ fn obligations_for_each_combination_of_facts() {
             breach: "none",
             nis2: Nis2Status::OutOfScope,
             significant: false,
-            expected: &["cert_sante"],
+            expected: &["cert_sante", "cert_sante_resolution"],
         },
         Case {
             name: "breach unlikely to result in a risk: register only",
@@ -153,6 +153,7 @@ fn obligations_for_each_combination_of_facts() {
             significant: true,
             expected: &[
                 "cert_sante",
+                "cert_sante_resolution",
                 "cnil",
                 "data_subjects",
                 "breach_register",
@@ -705,7 +706,8 @@ proptest! {
                     prop_assert_eq!(d.date(), expected);
                     continue;
                 }
-                Duty::Nis2Intermediate => continue,
+                // Starts at the resolution, not at awareness (checked in tests/complaint.rs).
+                Duty::Nis2Intermediate | Duty::CertSanteResolution => continue,
             };
             let (Some(s), Some(d)) = (&o.start, &o.due) else {
                 return Err(TestCaseError::fail(format!("{} has no start/due", o.duty)));

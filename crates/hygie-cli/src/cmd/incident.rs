@@ -336,12 +336,12 @@ async fn load_facility_defaults(
     store: &Store,
     input: &mut FactsInput,
     facility: &Finess,
-) -> anyhow::Result<hygie_core::Nis2Status> {
+) -> anyhow::Result<(hygie_core::Nis2Status, hygie_core::FacilityKind)> {
     let fac = store.facility(facility).await?;
     if input.facility_name.is_none() {
         input.facility_name = Some(fac.name.clone());
     }
-    Ok(fac.nis2)
+    Ok((fac.nis2, fac.kind))
 }
 
 pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
@@ -473,10 +473,12 @@ async fn open(ctx: &Ctx, a: OpenArgs) -> anyhow::Result<u8> {
     input.clone().into_facts(None, now).map_err(inv)?;
     let facility = Finess::parse(input.facility.as_deref().unwrap_or_default())?;
     let store = ctx.store().await?;
-    let nis2 = load_facility_defaults(&store, &mut input, &facility).await?;
+    let (nis2, kind) = load_facility_defaults(&store, &mut input, &facility).await?;
     let inc = store
         .create_incident(&facility, &Actor::cli(), |id| {
-            let facts = input.into_facts(Some(nis2), now).map_err(inv)?;
+            let mut facts = input.into_facts(Some(nis2), now).map_err(inv)?;
+            // Duties follow the catalogue's `applies_to` for the facility's kind.
+            facts.facility_kind = Some(kind);
             Incident::open(&id, facts, now).map_err(inv)
         })
         .await?;

@@ -786,6 +786,36 @@ fn legal_status_complaint_and_evidence(env: &Env) {
         ],
         2,
     );
+    // An evidence file kept by hash with its chain of custody.
+    let log = env.file("fw.log", "2026-05-04 08:55 DROP 10.0.0.5 -> 203.0.113.9\n");
+    let log = log.to_str().unwrap_or_default();
+    let e = env.json(
+        &[
+            "incident",
+            "evidence",
+            &insured,
+            "--file",
+            log,
+            "--by",
+            "RSSI",
+            "--from",
+            "fw01:/var/log/fw.log",
+        ],
+        0,
+    );
+    let f = &e["files"][0];
+    assert_eq!(f["file_name"], "fw.log");
+    assert_eq!(f["added_by"], "RSSI");
+    assert_eq!(f["from"], "fw01:/var/log/fw.log");
+    assert_eq!(f["sha256"].as_str().map(str::len), Some(64));
+    env.run(&["incident", "evidence", &insured, "--file", log], 2);
+    let j = env.json(&["incident", "journal", &insured], 0);
+    assert!(
+        j["entries"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["action"] == "incident.evidence_file"))
+    );
+    assert_eq!(j["intact"], true);
     // The administrator records NIS 2 in force from before the incident: late as any duty.
     env.run(
         &["regime", "set", "nis2_fr", "--in-force-from", "2026-01-01"],

@@ -2,6 +2,8 @@
 //! (`data/complaint.toml`, after ANSSI hygiene measure 40: keep machines powered, isolate rather
 //! than shut down, preserve logs and memory, record who did what); each tick says who did it and
 //! when, is kept in the incident's record and journalled by the store with the change.
+//! Evidence files (logs, memory or disk images, screenshots) are kept by the store by SHA-256;
+//! the record keeps each file's chain of custody: who added it, when, from where.
 
 use crate::clock;
 use crate::complaint::{EvidenceItem, evidence_items};
@@ -143,6 +145,57 @@ impl Incident {
             note: note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()),
             recorded_at: now,
         });
+        Ok(())
+    }
+}
+
+/// An evidence file of the incident and its custody: the content is kept by the store by hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceFile {
+    pub sha256: String,
+    pub file_name: String,
+    pub size: u64,
+    /// Who added it.
+    pub added_by: String,
+    pub added_at: Timestamp,
+    /// Where it comes from (machine, path, tool that produced it).
+    pub from: String,
+    pub note: Option<String>,
+}
+
+impl EvidenceFile {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "sha256": self.sha256, "file_name": self.file_name, "size": self.size,
+            "added_by": self.added_by, "added_at": self.added_at.to_string(),
+            "from": self.from, "note": self.note,
+        })
+    }
+}
+
+impl Incident {
+    /// Record an evidence file the store keeps under `sha256`, with who added it and from where.
+    /// Refused on a closed incident, without a name, a source or a valid SHA-256.
+    pub fn add_evidence_file(&mut self, file: EvidenceFile) -> Result<()> {
+        if self.status == crate::IncidentStatus::Closed {
+            return Err(IncidentError::Transition(format!(
+                "incident {} is closed: cannot add evidence",
+                self.id
+            )));
+        }
+        if file.sha256.len() != 64 || !file.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(IncidentError::invalid("sha256", "not a SHA-256 in hex"));
+        }
+        for (field, v) in [
+            ("file_name", &file.file_name),
+            ("by", &file.added_by),
+            ("from", &file.from),
+        ] {
+            if v.trim().is_empty() {
+                return Err(IncidentError::invalid(field, "must not be empty"));
+            }
+        }
+        self.evidence_files.push(file);
         Ok(())
     }
 }

@@ -106,6 +106,9 @@ pub struct Incident {
     /// older records keep their digests.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<crate::evidence::EvidenceTick>,
+    /// Evidence files and their chain of custody; skipped when empty, as above.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence_files: Vec<crate::evidence::EvidenceFile>,
 }
 
 fn sha256(s: &str) -> String {
@@ -129,6 +132,7 @@ impl Incident {
             opened_at: now,
             regimes: Regimes::default(),
             evidence: Vec::new(),
+            evidence_files: Vec::new(),
         };
         inc.log_changes(&[], "open", now)?;
         Ok(inc)

@@ -15,6 +15,7 @@
 mod access;
 mod alerts;
 mod governance;
+mod incident_files;
 mod incidents;
 mod journal;
 mod plan;

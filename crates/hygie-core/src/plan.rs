@@ -194,7 +194,22 @@ pub fn facility_status(
             .get(&m.id)
             .and_then(|h| h.iter().filter(|d| d.at < cutoff).max_by_key(|d| d.at));
         let auto = AutoStatus::of(&m.id, &latest_runs);
-        let (status, reason) = combine(m.recurrence_months, declared, &auto, cutoff);
+        let (status, mut reason) = combine(m.recurrence_months, declared, &auto, cutoff);
+        // An expired renewal whose period is Hygie's choice says so, not a text's requirement.
+        if status == EffectiveStatus::Expired
+            && let (Some(r), Some(why)) = (&reason, &m.recurrence_recommended)
+        {
+            reason = Some(Localized::new(
+                format!(
+                    "{}; this period is Hygie's recommendation, not a text's requirement: {}",
+                    r.en, why.en
+                ),
+                format!(
+                    "{} ; cette périodicité est une recommandation de Hygie, non une exigence d'un texte : {}",
+                    r.fr, why.fr
+                ),
+            ));
+        }
         let days_overdue = m.level.and_then(|l| {
             let due = facility.level_due(l);
             let late = (as_of - due).get_days();

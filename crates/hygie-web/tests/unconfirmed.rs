@@ -167,3 +167,46 @@ async fn every_view_of_levels_and_due_dates_carries_the_unconfirmed_flag() {
     );
     assert!(csv.lines().nth(1).unwrap().contains("1 2 3"), "{csv}");
 }
+
+#[tokio::test]
+async fn an_expired_renewal_says_when_its_period_is_hygies_recommendation() {
+    let app = sqlite_app().await;
+    let s = seed(&app).await;
+    let catalog = hygie_catalog::bundled().unwrap();
+    let today = hygie_web::api::today();
+    let long_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 800);
+    for id in ["GOV-06", "IAM-06"] {
+        app.store
+            .declare_at(
+                &s.own,
+                &hygie_core::MeasureId::parse(id).unwrap(),
+                &hygie_core::DeclaredStatus::Implemented,
+                None,
+                None,
+                &hygie_store::Actor("test".into()),
+                long_ago,
+            )
+            .await
+            .unwrap();
+    }
+    let st = app
+        .store
+        .facility_status(&catalog, &s.own, today)
+        .await
+        .unwrap();
+    let gov06 = st
+        .measures
+        .iter()
+        .find(|m| m.id.as_str() == "GOV-06")
+        .unwrap();
+    assert_eq!(gov06.status, hygie_core::EffectiveStatus::Expired);
+    let why = gov06.reason.as_ref().unwrap();
+    assert!(
+        why.en
+            .contains("Hygie's recommendation, not a text's requirement"),
+        "{why:?}"
+    );
+    assert!(why.fr.contains("recommandation de Hygie"), "{why:?}");
+    let text = hygie_report::status_text(&st, Lang::En);
+    assert!(text.contains("Hygie's recommendation"), "{text}");
+}

@@ -179,6 +179,8 @@ struct RawMeasure {
     verification: String,
     evidence: Vec<Localized>,
     recurrence_months: Option<u8>,
+    /// Why the recurrence period is Hygie's recommendation rather than a text's requirement.
+    recurrence_recommended: Option<Localized>,
     #[serde(default)]
     check_rules: Vec<String>,
     auto_pending: Option<Localized>,
@@ -646,6 +648,24 @@ fn load(
                     format!("measure {id}: recurrence_months must be at least 1"),
                 );
             }
+            if m.recurrence_recommended.is_some() && m.recurrence_months.is_none() {
+                ctx.err(
+                    path,
+                    text,
+                    Some(span.clone()),
+                    format!("measure {id}: recurrence_recommended needs recurrence_months"),
+                );
+            }
+            if let Some(r) = &m.recurrence_recommended {
+                check_localized(
+                    &mut ctx,
+                    path,
+                    text,
+                    &span,
+                    &format!("measure {id} recurrence_recommended"),
+                    r,
+                );
+            }
             measures.push(Measure {
                 id,
                 group: String::new(),
@@ -660,6 +680,7 @@ fn load(
                 verification,
                 evidence: m.evidence,
                 recurrence_months: m.recurrence_months,
+                recurrence_recommended: m.recurrence_recommended,
                 check_rules: m.check_rules,
                 auto_pending: m.auto_pending,
                 unconfirmed,
@@ -768,6 +789,33 @@ mod tests {
         load_files(fs)
             .expect_err("the edited catalogue must not load")
             .0
+    }
+
+    #[test]
+    fn issue_22_frameworks_and_recommended_periods() {
+        let c = bundled().unwrap_or_else(|e| panic!("{e}"));
+        for id in ["PSSIMCAS", "PSSIE"] {
+            let f = c.framework(id).expect("framework");
+            assert!(f.entries.iter().all(|e| e.out_of_scope.is_some()), "{id}");
+        }
+        let nis2 = c.framework("NIS2").expect("NIS2");
+        assert!(nis2.entries.iter().any(|e| e.reference == "23.4.e"));
+        for id in ["GOV-06", "IAM-06"] {
+            let m = c
+                .measure(&MeasureId::parse(id).expect("id"))
+                .expect("measure");
+            assert!(m.recurrence_recommended.is_some(), "{id}");
+        }
+        // A recommended period needs a period.
+        let errs = errors(with("measures/IAM.toml", |t| {
+            t.replacen("recurrence_months = 1\n", "", 1)
+        }));
+        assert!(
+            errs.iter().any(|e| e
+                .to_string()
+                .contains("recurrence_recommended needs recurrence_months")),
+            "{errs:?}"
+        );
     }
 
     #[test]

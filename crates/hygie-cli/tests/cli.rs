@@ -463,15 +463,27 @@ fn demo_seeds_a_labelled_region_once() {
         rows.iter().any(|r| r["failing"].as_u64() > Some(0)),
         "one check contradicts a declaration"
     );
+    // Issue 22: the levels rest on unconfirmed facts, and the JSON says so with the reason.
+    assert!(rows.iter().all(|r| {
+        r["levels"]
+            .as_array()
+            .is_some_and(|l| l.iter().all(|l| l["unconfirmed"] == true))
+            && r["unconfirmed"]["fr"].as_str().is_some()
+    }));
     assert_eq!(env.json(&["demo"], 0)["seeded"], false);
     let out = env
         .cmd()
         .args(["region", "status", "DEMO", "--format", "csv"])
         .output()
         .expect("runs");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).lines().count(),
-        rows.len() + 1
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(csv.lines().count(), rows.len() + 1);
+    assert!(
+        csv.lines()
+            .next()
+            .is_some_and(|h| h.contains(",unconfirmed_levels,")),
+        "{csv}"
     );
+    assert!(csv.lines().skip(1).all(|l| l.contains(",1 2 3,")), "{csv}");
     assert_eq!(env.json(&["journal", "verify"], 0)["intact"], true);
 }

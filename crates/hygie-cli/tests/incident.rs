@@ -117,6 +117,13 @@ fn full_lifecycle(env: &Hygie) {
     );
     let id = opened["id"].as_str().unwrap_or_default().to_owned();
     assert_eq!(id, "INC-00001");
+    // The administrator records NIS 2 in force before the incident: its duties are legal
+    // deadlines and late like the others (`legal_status_complaint_and_evidence` shows them
+    // anticipated while the law is not in force).
+    env.run(
+        &["regime", "set", "nis2_fr", "--in-force-from", "2026-01-01"],
+        0,
+    );
 
     let show = env.json(&["incident", "show", &id], 0);
     let due = |d: &str| {
@@ -515,3 +522,164 @@ on_both!(
     due_and_defaults_postgres
 );
 on_both!(refusals, refusals_sqlite, refusals_postgres);
+on_both!(
+    legal_status_complaint_and_evidence,
+    legal_status_complaint_and_evidence_sqlite,
+    legal_status_complaint_and_evidence_postgres
+);
+
+/// Issue 22: the complaint duty (L.12-10-1), NIS 2 anticipated while not in force, the
+/// evidence-preservation checklist.
+fn legal_status_complaint_and_evidence(env: &Hygie) {
+    let fac = add_facility(env, "35000001", "essential");
+    let t = "2026-05-04T09:00:00+02:00";
+    let open = |insurance: Option<&str>| {
+        let mut args = vec![
+            "incident",
+            "open",
+            "--facility",
+            &fac,
+            "--title",
+            "Rançongiciel",
+            "--awareness",
+            t,
+            "--category",
+            "ransomware",
+            "--nis2-significant",
+        ];
+        if let Some(i) = insurance {
+            args.extend(["--cyber-insurance", i]);
+        }
+        env.json(&args, 0)["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let insured = open(Some("Assureur X, contrat 42"));
+    let show = |id: &str, as_of: &str| env.json(&["incident", "show", id, "--as-of", as_of], 0);
+    // T + 100 h.
+    let s = show(&insured, "2026-05-08T13:00:00+02:00");
+    let c = obligation(&s, "complaint");
+    assert_eq!(c["due"], "2026-05-07T09:00:00+02:00");
+    assert_eq!(c["due_kind"], "legal");
+    assert_eq!(c["status"], "late");
+    assert!(
+        c["basis"].as_str().is_some_and(|b| b.contains("L.12-10-1")),
+        "{c}"
+    );
+    for d in ["nis2_early_warning", "nis2_notification", "nis2_final"] {
+        let o = obligation(&s, d);
+        assert_eq!(o["status"], "anticipated", "{d}");
+        assert!(
+            o["anticipated"]
+                .as_str()
+                .is_some_and(|a| a.contains("not in force")),
+            "{o}"
+        );
+    }
+    // Without insurance, T + 80 h: a recommendation, not legal-late.
+    let bare = open(None);
+    let s = show(&bare, "2026-05-07T17:00:00+02:00");
+    let c = obligation(&s, "complaint");
+    assert_eq!(c["status"], "recommended");
+    assert_eq!(c["due_kind"], "recommendation");
+    // The complaint recorded stops the clock.
+    env.run(
+        &[
+            "incident",
+            "update",
+            &insured,
+            "--complaint-filed-at",
+            "2026-05-05T11:00:00+02:00",
+            "--complaint-service",
+            "Commissariat de Rennes",
+            "--complaint-reference",
+            "PV 1234",
+        ],
+        0,
+    );
+    let s = show(&insured, "2026-05-08T13:00:00+02:00");
+    let c = obligation(&s, "complaint");
+    assert_eq!(c["status"], "sent");
+    assert_eq!(c["reference"], "PV 1234");
+    // The draft letter, in French, marks what is missing.
+    let letter = env.stdout(&["incident", "draft", &insured, "--duty", "complaint"], 0);
+    assert!(letter.contains("Plainte contre X") && letter.contains("[À compléter]"));
+    // The evidence checklist: ticked with who and when, journalled.
+    let e = env.json(
+        &[
+            "incident",
+            "evidence",
+            &insured,
+            "--tick",
+            "keep_powered",
+            "--by",
+            "J. Martin",
+            "--at",
+            "2026-05-04T09:10:00+02:00",
+        ],
+        0,
+    );
+    let item = e["items"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["item"] == "keep_powered"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(item["done"], true);
+    assert_eq!(item["by"], "J. Martin");
+    let j = env.json(&["incident", "journal", &insured], 0);
+    assert!(
+        j["entries"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["action"] == "incident.evidence"))
+    );
+    assert_eq!(j["intact"], true);
+    env.run(
+        &[
+            "incident", "evidence", &insured, "--tick", "nope", "--by", "x",
+        ],
+        2,
+    );
+    // An evidence file kept by hash with its chain of custody.
+    let log = env.file("fw.log", "2026-05-04 08:55 DROP 10.0.0.5 -> 203.0.113.9\n");
+    let log = log.to_str().unwrap_or_default();
+    let e = env.json(
+        &[
+            "incident",
+            "evidence",
+            &insured,
+            "--file",
+            log,
+            "--by",
+            "RSSI",
+            "--from",
+            "fw01:/var/log/fw.log",
+        ],
+        0,
+    );
+    let f = &e["files"][0];
+    assert_eq!(f["file_name"], "fw.log");
+    assert_eq!(f["added_by"], "RSSI");
+    assert_eq!(f["from"], "fw01:/var/log/fw.log");
+    assert_eq!(f["sha256"].as_str().map(str::len), Some(64));
+    env.run(&["incident", "evidence", &insured, "--file", log], 2);
+    let j = env.json(&["incident", "journal", &insured], 0);
+    assert!(
+        j["entries"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["action"] == "incident.evidence_file"))
+    );
+    assert_eq!(j["intact"], true);
+    // The administrator records NIS 2 in force from before the incident: late as any duty.
+    env.run(
+        &["regime", "set", "nis2_fr", "--in-force-from", "2026-01-01"],
+        0,
+    );
+    let s = show(&insured, "2026-05-08T13:00:00+02:00");
+    assert_eq!(obligation(&s, "nis2_notification")["status"], "late");
+    let r = env.json(&["regime", "list"], 0);
+    assert!(r.as_array().is_some_and(|a| {
+        a.iter()
+            .any(|x| x["id"] == "nis2_fr" && x["in_force_from"] == "2026-01-01")
+    }));
+}

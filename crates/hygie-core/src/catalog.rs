@@ -198,6 +198,9 @@ pub struct Measure {
     pub evidence: Vec<Localized>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recurrence_months: Option<u8>,
+    /// Why the recurrence period is Hygie's recommendation rather than a text's requirement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recurrence_recommended: Option<Localized>,
     pub check_rules: Vec<String>,
     /// For a measure verified automatically that no registered rule verifies yet: why not yet
     /// (for example "needs the inventory collector").

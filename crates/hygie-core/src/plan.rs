@@ -97,6 +97,17 @@ pub struct LevelStatus {
     pub overdue_detail: Vec<OverdueMeasure>,
     /// All measures done (the level is reached).
     pub reached: bool,
+    /// A measure of this level rests on a fact not confirmed from the primary text (its plan
+    /// level, often): the level, due date and overdue count carry the flag ([`unconfirmed_note`]).
+    pub unconfirmed: bool,
+}
+
+/// What the unconfirmed flag on a plan level, due date or overdue count means.
+pub fn unconfirmed_note() -> Localized {
+    Localized::new(
+        "not confirmed from the primary text: this level rests on measures whose plan level or deadline comes from the 2016 instruction's annex as summarised in public sources",
+        "non confirmé par le texte source : ce palier repose sur des mesures dont le palier ou l'échéance vient de l'annexe de l'instruction de 2016 telle que résumée par des sources publiques",
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -126,6 +137,11 @@ pub struct FacilityStatus {
 impl FacilityStatus {
     pub fn overdue_count(&self) -> usize {
         self.levels.iter().map(|l| l.overdue.len()).sum()
+    }
+
+    /// Some plan level rests on a fact not confirmed from the primary text.
+    pub fn has_unconfirmed_level(&self) -> bool {
+        self.levels.iter().any(|l| l.unconfirmed)
     }
 }
 
@@ -178,7 +194,22 @@ pub fn facility_status(
             .get(&m.id)
             .and_then(|h| h.iter().filter(|d| d.at < cutoff).max_by_key(|d| d.at));
         let auto = AutoStatus::of(&m.id, &latest_runs);
-        let (status, reason) = combine(m.recurrence_months, declared, &auto, cutoff);
+        let (status, mut reason) = combine(m.recurrence_months, declared, &auto, cutoff);
+        // An expired renewal whose period is Hygie's choice says so, not a text's requirement.
+        if status == EffectiveStatus::Expired
+            && let (Some(r), Some(why)) = (&reason, &m.recurrence_recommended)
+        {
+            reason = Some(Localized::new(
+                format!(
+                    "{}; this period is Hygie's recommendation, not a text's requirement: {}",
+                    r.en, why.en
+                ),
+                format!(
+                    "{} ; cette périodicité est une recommandation de Hygie, non une exigence d'un texte : {}",
+                    r.fr, why.fr
+                ),
+            ));
+        }
         let days_overdue = m.level.and_then(|l| {
             let due = facility.level_due(l);
             let late = (as_of - due).get_days();
@@ -223,6 +254,9 @@ pub fn facility_status(
             overdue: overdue_detail.iter().map(|o| o.id.clone()).collect(),
             overdue_detail,
             reached: done == of_level.len(),
+            unconfirmed: measures
+                .iter()
+                .any(|s| s.level == Some(level) && s.unconfirmed),
         });
     }
     let level_reached = levels.iter().take_while(|l| l.reached).count() as u8;
@@ -380,6 +414,20 @@ pub struct RegionRow {
     pub overdue: usize,
     pub failing: usize,
     pub score: f64,
+    /// When a level is flagged unconfirmed: what the flag means, in both languages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unconfirmed: Option<Localized>,
+}
+
+impl RegionRow {
+    /// The levels flagged unconfirmed, e.g. `[1, 2, 3]`.
+    pub fn unconfirmed_levels(&self) -> Vec<u8> {
+        self.levels
+            .iter()
+            .filter(|l| l.unconfirmed)
+            .map(|l| l.level)
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -389,6 +437,8 @@ pub struct RegionLevel {
     pub done: usize,
     pub total: usize,
     pub overdue: usize,
+    /// Rests on a fact not confirmed from the primary text (see [`unconfirmed_note`]).
+    pub unconfirmed: bool,
 }
 
 /// Every facility of a region side by side.
@@ -402,6 +452,11 @@ pub struct RegionStatus {
 }
 
 impl RegionStatus {
+    /// Some level of some facility rests on a fact not confirmed from the primary text.
+    pub fn has_unconfirmed_level(&self) -> bool {
+        self.facilities.iter().any(|f| f.unconfirmed.is_some())
+    }
+
     pub fn from_statuses(
         region: crate::Region,
         as_of: Date,
@@ -426,6 +481,7 @@ impl RegionStatus {
                         done: l.done,
                         total: l.total,
                         overdue: l.overdue.len(),
+                        unconfirmed: l.unconfirmed,
                     })
                     .collect(),
                 overdue: s.overdue_count(),
@@ -435,6 +491,11 @@ impl RegionStatus {
                     .filter(|m| m.status == EffectiveStatus::Failing)
                     .count(),
                 score: s.score,
+                unconfirmed: s
+                    .levels
+                    .iter()
+                    .any(|l| l.unconfirmed)
+                    .then(unconfirmed_note),
             })
             .collect();
         RegionStatus {
@@ -472,6 +533,9 @@ pub struct SummaryBucket {
     pub done: usize,
     /// Expiry instants (microseconds) of measures done until then.
     pub until: Vec<i64>,
+    /// An applicable measure of this bucket rests on an unconfirmed fact.
+    #[serde(default)]
+    pub unconfirmed: bool,
 }
 
 impl SummaryBucket {
@@ -555,6 +619,7 @@ pub fn summarize(
             .filter(|l| (1..=3).contains(l))
             .unwrap_or(0);
         out.buckets[i].add(s);
+        out.buckets[i].unconfirmed |= m.unconfirmed.is_some();
     }
     out
 }
@@ -578,6 +643,7 @@ pub fn region_row(facility: &Facility, summary: &StatusSummary, as_of: Date) -> 
                 } else {
                     0
                 },
+                unconfirmed: b.unconfirmed,
             }
         })
         .collect();
@@ -592,6 +658,7 @@ pub fn region_row(facility: &Facility, summary: &StatusSummary, as_of: Date) -> 
         plan_start: facility.plan_start,
         level_reached: levels.iter().take_while(|l| l.done == l.total).count() as u8,
         overdue: levels.iter().map(|l| l.overdue).sum(),
+        unconfirmed: levels.iter().any(|l| l.unconfirmed).then(unconfirmed_note),
         levels,
         failing: summary.failing,
         score: score(done, total),
@@ -610,6 +677,8 @@ pub fn catalog_fingerprint(catalog: &Catalog) -> String {
             m.level.unwrap_or(0),
             m.recurrence_months.unwrap_or(0),
             u8::from(m.nis2_only),
+            // The unconfirmed flag of the levels is kept in the summaries too.
+            u8::from(m.unconfirmed.is_some()),
         ]);
         for k in &m.applies_to {
             h.update(k.as_str());

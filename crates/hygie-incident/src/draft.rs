@@ -243,6 +243,11 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
                 list(lang, &f.measures_proposed),
             );
             b.field(
+                "Complaint filed",
+                "Plainte déposée",
+                complaint_status(lang, inc),
+            );
+            b.field(
                 "Support requested from CERT Santé",
                 "Besoin d'accompagnement du CERT Santé",
                 missing(lang),
@@ -298,6 +303,11 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
                 opt(lang, &f.consequences),
             );
             b.common(&[Common::MeasuresTaken]);
+            b.field(
+                "Complaint filed",
+                "Plainte déposée",
+                complaint_status(lang, inc),
+            );
             b.field(
                 "Measures proposed to address the breach and mitigate its effects",
                 "Mesures proposées pour remédier à la violation et en atténuer les effets",
@@ -420,6 +430,31 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
             b.common(&[Common::CrossBorder]);
             b.field("End of handling", "Fin du traitement", t(&f.resolved_at));
         }
+        Duty::Complaint => complaint_letter(&mut b, inc),
+        Duty::CertSanteResolution => {
+            b.section(
+                "Resolution of the incident (CSP D.1111-16-3)",
+                "Résolution de l'incident (CSP D.1111-16-3)",
+            );
+            let initial = inc
+                .sendings
+                .iter()
+                .find(|s| s.duty == Duty::CertSante)
+                .and_then(|s| s.reference.clone());
+            b.field(
+                "Reference of the initial report",
+                "Référence du signalement initial",
+                opt(lang, &initial),
+            );
+            b.field("End of handling", "Fin du traitement", t(&f.resolved_at));
+            b.field("Root cause", "Cause première", opt(lang, &f.root_cause));
+            b.common(&[Common::MeasuresTaken]);
+            b.field(
+                "Measures to prevent recurrence",
+                "Mesures pour éviter qu'il se reproduise",
+                list(lang, &f.measures_proposed),
+            );
+        }
         Duty::InternalCiso | Duty::InternalDpo => {
             b.section("Internal information", "Information interne");
             b.common(&[Common::Description, Common::Categories]);
@@ -444,6 +479,129 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
         basis: duty.basis().to_owned(),
         sections: b.sections,
     })
+}
+
+/// Whether a complaint was filed, for the CERT Santé and CNIL drafts.
+fn complaint_status(lang: Lang, inc: &Incident) -> String {
+    match &inc.facts.complaint {
+        Some(c) => {
+            let reference = c.reference.clone().unwrap_or_else(|| missing(lang));
+            tr(
+                lang,
+                &format!(
+                    "Yes, on {} with {} (reference {reference})",
+                    clock::rfc3339(&c.at),
+                    c.service
+                ),
+                &format!(
+                    "Oui, le {} auprès de {} (référence {reference})",
+                    clock::rfc3339(&c.at),
+                    c.service
+                ),
+            )
+        }
+        None if inc.facts.is_malicious() => tr(
+            lang,
+            "Not yet (malicious act: a complaint is planned or recommended)",
+            "Pas encore (acte malveillant : plainte prévue ou recommandée)",
+        ),
+        None => tr(lang, "No", "Non"),
+    }
+}
+
+/// The complaint letter: addressee, complainant, facts, timeline, systems, evidence preserved,
+/// insurance, contact; what is missing reads "[À compléter]".
+fn complaint_letter(b: &mut B<'_>, inc: &Incident) {
+    let lang = b.lang;
+    let f = &inc.facts;
+    let recipients: Vec<String> = crate::complaint::recipients()
+        .iter()
+        .map(|r| format!("{} — {}", r.name.get(lang), r.when.get(lang)))
+        .collect();
+    b.section("Complaint", "Plainte");
+    b.field(
+        "To (choose one)",
+        "Destinataire (à choisir)",
+        list(lang, &recipients),
+    );
+    b.field(
+        "Subject",
+        "Objet",
+        tr(
+            lang,
+            "Complaint against person or persons unknown for attacks on an automated data processing system (Code pénal art. 323-1 to 323-3-1)",
+            "Plainte contre X pour atteinte à un système de traitement automatisé de données (articles 323-1 à 323-3-1 du code pénal)",
+        ),
+    );
+    b.field(
+        "Complainant",
+        "Plaignant",
+        format!(
+            "{} (FINESS {})",
+            f.facility_name.clone().unwrap_or_else(|| missing(lang)),
+            f.facility
+        ),
+    );
+    b.field("Legal representative", "Représentant légal", missing(lang));
+    b.section("Facts", "Faits");
+    let categories = list(lang, &b.categories);
+    b.field("Categories", "Nature de l'attaque", categories);
+    b.field("Description", "Description", opt(lang, &f.description));
+    b.field(
+        "Consequences and damage",
+        "Conséquences et préjudice",
+        opt(lang, &f.consequences),
+    );
+    b.field(
+        "Ransom or extortion demand",
+        "Demande de rançon ou chantage",
+        missing(lang),
+    );
+    b.field(
+        "Indicators of compromise",
+        "Indicateurs de compromission",
+        list(lang, &f.iocs),
+    );
+    b.field(
+        "Affected systems",
+        "Systèmes touchés",
+        list(lang, &f.affected_systems),
+    );
+    b.section("Timeline", "Chronologie des actions");
+    let actions = list(lang, &b.actions);
+    b.field("Actions taken", "Actions menées", actions);
+    b.section("Evidence preserved", "Preuves conservées");
+    for line in inc.evidence_checklist() {
+        let value = match line.tick {
+            Some(t) => tr(
+                lang,
+                &format!("Done by {} at {}", t.by, clock::rfc3339(&t.at)),
+                &format!("Fait par {} le {}", t.by, clock::rfc3339(&t.at)),
+            ),
+            None => missing(lang),
+        };
+        b.field(&line.item.text.en, &line.item.text.fr, value);
+    }
+    b.section("Insurance", "Assurance");
+    b.field(
+        "Cyber-insurance policy",
+        "Contrat d'assurance cyber",
+        match &f.cyber_insurance {
+            Some(p) => tr(
+                lang,
+                &format!("{p}: complaint required within 72 h of awareness for the insurer's payment (Code des assurances L.12-10-1)"),
+                &format!("{p} : plainte exigée dans les 72 h suivant la prise de connaissance pour l'indemnisation (Code des assurances L.12-10-1)"),
+            ),
+            None => missing(lang),
+        },
+    );
+    b.section("Contact", "Contact");
+    b.field("CISO contact", "Contact RSSI", opt(lang, &f.ciso_contact));
+    b.field(
+        "Place, date and signature",
+        "Fait à, le, signature",
+        missing(lang),
+    );
 }
 
 fn breach_text(lang: Lang, r: BreachRisk) -> String {

@@ -13,6 +13,8 @@ pub enum Duty {
     InternalCiso,
     InternalDpo,
     CertSante,
+    /// CERT Santé informed of the incident's resolution (CSP D.1111-16-3).
+    CertSanteResolution,
     Cnil,
     DataSubjects,
     BreachRegister,
@@ -21,13 +23,17 @@ pub enum Duty {
     Nis2Intermediate,
     Nis2Final,
     Nis2Progress,
+    /// Criminal complaint (plainte) for a malicious attack: the condition of a cyber-insurance
+    /// payment (Code des assurances L.12-10-1), else a recommendation.
+    Complaint,
 }
 
 impl Duty {
-    pub const ALL: [Duty; 11] = [
+    pub const ALL: [Duty; 13] = [
         Duty::InternalCiso,
         Duty::InternalDpo,
         Duty::CertSante,
+        Duty::CertSanteResolution,
         Duty::Cnil,
         Duty::DataSubjects,
         Duty::BreachRegister,
@@ -36,6 +42,7 @@ impl Duty {
         Duty::Nis2Intermediate,
         Duty::Nis2Final,
         Duty::Nis2Progress,
+        Duty::Complaint,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +50,7 @@ impl Duty {
             Duty::InternalCiso => "internal_ciso",
             Duty::InternalDpo => "internal_dpo",
             Duty::CertSante => "cert_sante",
+            Duty::CertSanteResolution => "cert_sante_resolution",
             Duty::Cnil => "cnil",
             Duty::DataSubjects => "data_subjects",
             Duty::BreachRegister => "breach_register",
@@ -51,6 +59,7 @@ impl Duty {
             Duty::Nis2Intermediate => "nis2_intermediate",
             Duty::Nis2Final => "nis2_final",
             Duty::Nis2Progress => "nis2_progress",
+            Duty::Complaint => "complaint",
         }
     }
 
@@ -61,6 +70,10 @@ impl Duty {
             Duty::CertSante => (
                 "Report to CERT Santé (ANS)",
                 "Signalement au CERT Santé (ANS)",
+            ),
+            Duty::CertSanteResolution => (
+                "Resolution reported to CERT Santé (ANS)",
+                "Information du CERT Santé (ANS) de la résolution",
             ),
             Duty::Cnil => (
                 "Personal-data breach notification to the CNIL",
@@ -82,6 +95,10 @@ impl Duty {
             Duty::Nis2Intermediate => ("NIS 2 intermediate report", "NIS 2 rapport intermédiaire"),
             Duty::Nis2Final => ("NIS 2 final report", "NIS 2 rapport final"),
             Duty::Nis2Progress => ("NIS 2 progress report", "NIS 2 rapport d'avancement"),
+            Duty::Complaint => (
+                "Criminal complaint for the attack",
+                "Dépôt de plainte pour l'attaque",
+            ),
         };
         Localized::new(en, fr)
     }
@@ -93,7 +110,7 @@ impl Duty {
                 "Data protection officer (DPO)",
                 "Délégué à la protection des données (DPO)",
             ),
-            Duty::CertSante => (
+            Duty::CertSante | Duty::CertSanteResolution => (
                 "ANS / CERT Santé (signalement portal)",
                 "ANS / CERT Santé (portail de signalement)",
             ),
@@ -111,6 +128,11 @@ impl Duty {
                 "CSIRT / competent authority (ANSSI, pending the French transposition)",
                 "CSIRT / autorité compétente (ANSSI, transposition française en cours)",
             ),
+            // The services themselves are data (`complaint::recipients`), with their sources.
+            Duty::Complaint => (
+                "Police, gendarmerie or the public prosecutor (see the recipients listed)",
+                "Police, gendarmerie ou procureur de la République (voir les destinataires listés)",
+            ),
         };
         Localized::new(en, fr)
     }
@@ -124,6 +146,9 @@ impl Duty {
             Duty::CertSante => {
                 "CSP L.1111-8-2; D.1111-16-2 and D.1111-16-3; arrêté du 30 octobre 2017"
             }
+            Duty::CertSanteResolution => {
+                "CSP D.1111-16-3 (the establishment informs the agency of the incident's resolution)"
+            }
             Duty::Cnil => "GDPR art. 33(1) and 33(4)",
             Duty::DataSubjects => "GDPR art. 34",
             Duty::BreachRegister => "GDPR art. 33(5)",
@@ -132,7 +157,40 @@ impl Duty {
             Duty::Nis2Intermediate => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(c)",
             Duty::Nis2Final => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(d)",
             Duty::Nis2Progress => "Directive (EU) 2022/2555 (NIS 2) art. 23(4)(e)",
+            Duty::Complaint => {
+                "Code des assurances L.12-10-1 (loi 2023-22 du 24 janvier 2023, art. 5): insurer's payment for a cyber-attack loss subject to a complaint within 72 h; Code pénal 323-1 to 323-3-1; ANSSI hygiene measure 40"
+            }
         }
+    }
+
+    /// The catalogue measure that carries the duty: its `applies_to` says which kinds of
+    /// facility owe it (INC-02 leaves imaging centres out of the CERT Santé duties).
+    pub fn measure(self) -> &'static str {
+        match self {
+            Duty::InternalCiso | Duty::InternalDpo | Duty::Complaint => "INC-01",
+            Duty::CertSante | Duty::CertSanteResolution => "INC-02",
+            Duty::Cnil | Duty::DataSubjects | Duty::BreachRegister => "INC-03",
+            Duty::Nis2EarlyWarning
+            | Duty::Nis2Notification
+            | Duty::Nis2Intermediate
+            | Duty::Nis2Final
+            | Duty::Nis2Progress => "INC-04",
+        }
+    }
+
+    /// The deadline as the text words it, when the text gives no figure: Hygie's due time is
+    /// then an internal target, shown beside these words.
+    pub fn legal_deadline(self) -> Option<Localized> {
+        let (en, fr) = match self {
+            Duty::CertSante | Duty::CertSanteResolution => ("without delay", "sans délai"),
+            Duty::DataSubjects => ("without undue delay", "dans les meilleurs délais"),
+            Duty::InternalCiso | Duty::InternalDpo => (
+                "at once (internal procedure)",
+                "immédiatement (procédure interne)",
+            ),
+            _ => return None,
+        };
+        Some(Localized::new(en, fr))
     }
 
     /// Duties whose notification may be sent in several phases (GDPR 33(4); NIS 2 updates).

@@ -28,10 +28,12 @@ pub enum Category {
     Fraud,
     Loss,
     Other,
+    /// Extortion or blackmail (threat to publish stolen data, ransom demand without encryption).
+    Extortion,
 }
 
 impl Category {
-    pub const ALL: [Category; 11] = [
+    pub const ALL: [Category; 12] = [
         Category::Ransomware,
         Category::Phishing,
         Category::Intrusion,
@@ -43,6 +45,7 @@ impl Category {
         Category::Fraud,
         Category::Loss,
         Category::Other,
+        Category::Extortion,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +61,7 @@ impl Category {
             Category::Fraud => "fraud",
             Category::Loss => "loss",
             Category::Other => "other",
+            Category::Extortion => "extortion",
         }
     }
 
@@ -74,6 +78,7 @@ impl Category {
             Category::Fraud => ("Fraud", "Fraude"),
             Category::Loss => ("Loss or theft of equipment", "Perte ou vol de matériel"),
             Category::Other => ("Other", "Autre"),
+            Category::Extortion => ("Extortion", "Extorsion ou chantage"),
         };
         Localized::new(en, fr)
     }
@@ -354,6 +359,26 @@ pub struct Facts {
     pub intermediate_request: Option<IntermediateRequest>,
     /// When handling ended (the incident was resolved).
     pub resolved_at: Option<Zoned>,
+    /// The facility's cyber-insurance policy (insurer and number), when it declares one: makes
+    /// the complaint a legal condition of payment (L.12-10-1). Absent in records written before
+    /// it existed, and skipped when empty so their digests stay the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cyber_insurance: Option<String>,
+    /// The complaint as filed (date, service, reference): stops the complaint clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complaint: Option<ComplaintFiled>,
+    /// The facility's kind, from its record at opening: duties follow the catalogue's
+    /// `applies_to` (INC-02 leaves imaging centres out of the CERT Santé duties).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facility_kind: Option<hygie_core::FacilityKind>,
+}
+
+/// A criminal complaint as filed: when, with which service, under which reference number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComplaintFiled {
+    pub at: Zoned,
+    pub service: String,
+    pub reference: Option<String>,
 }
 
 impl Facts {
@@ -440,6 +465,21 @@ impl Facts {
                 )));
             }
         }
+        if let Some(c) = &self.complaint {
+            if c.at.timestamp() < self.awareness.timestamp() {
+                return Err(IncidentError::Chronology(format!(
+                    "complaint filed at {}, before awareness {}",
+                    show(&c.at),
+                    show(&self.awareness)
+                )));
+            }
+            if c.at.timestamp() > skew {
+                return Err(IncidentError::Chronology(format!(
+                    "complaint filed at {}, which is in the future",
+                    show(&c.at)
+                )));
+            }
+        }
         for (name, d) in [
             ("cert_sante_target", self.targets.cert_sante),
             ("internal_target", self.targets.internal),
@@ -463,6 +503,28 @@ impl Facts {
     /// Whether the CERT Santé duty applies, and why (D.1111-16-2).
     pub fn is_significant_or_serious(&self) -> bool {
         self.serious || self.impact.any()
+    }
+
+    /// The categories that make the incident a malicious act calling for a complaint.
+    pub fn malicious_categories(&self) -> Vec<Category> {
+        self.categories
+            .iter()
+            .copied()
+            .filter(|c| {
+                matches!(
+                    c,
+                    Category::Ransomware
+                        | Category::Intrusion
+                        | Category::AccountCompromise
+                        | Category::Extortion
+                )
+            })
+            .collect()
+    }
+
+    /// A malicious act: one of the malicious categories, or flagged as suspected malicious.
+    pub fn is_malicious(&self) -> bool {
+        self.suspected_malicious == Some(true) || !self.malicious_categories().is_empty()
     }
 }
 
@@ -520,6 +582,14 @@ pub struct FactsInput {
     pub intermediate_requested_at: Option<String>,
     pub intermediate_due: Option<String>,
     pub resolved_at: Option<String>,
+    /// The cyber-insurance policy (insurer and number); an empty text removes it.
+    pub cyber_insurance: Option<String>,
+    /// When the complaint was filed (RFC 3339); with `complaint_service`.
+    pub complaint_filed_at: Option<String>,
+    /// The police or gendarmerie service, or the prosecutor, that received the complaint.
+    pub complaint_service: Option<String>,
+    /// The complaint's reference number (procès-verbal or registration number).
+    pub complaint_reference: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -605,6 +675,9 @@ impl FactsInput {
             targets: Targets::default(),
             intermediate_request: None,
             resolved_at: None,
+            cyber_insurance: None,
+            complaint: None,
+            facility_kind: None,
         };
         self.apply(&mut f, now)?;
         f.validate(now)?;
@@ -778,6 +851,56 @@ impl FactsInput {
         }
         if let Some(z) = t("resolved_at", &self.resolved_at)? {
             f.resolved_at = Some(z);
+        }
+        if let Some(v) = &self.cyber_insurance {
+            f.cyber_insurance = Some(v.trim().to_owned()).filter(|s| !s.is_empty());
+        }
+        self.apply_complaint(f, &tz)
+    }
+
+    /// The complaint's date, service and reference: a new complaint needs the date and the
+    /// service; a later patch may add or correct the service or the reference alone.
+    fn apply_complaint(&self, f: &mut Facts, tz: &jiff::tz::TimeZone) -> Result<()> {
+        let service = self
+            .complaint_service
+            .as_deref()
+            .map(|s| non_empty("complaint_service", s))
+            .transpose()?;
+        let reference = self
+            .complaint_reference
+            .as_deref()
+            .map(|s| non_empty("complaint_reference", s))
+            .transpose()?;
+        if let Some(at) = &self.complaint_filed_at {
+            let at = clock::parse_instant("complaint_filed_at", at, tz)?;
+            let service = service
+                .or_else(|| f.complaint.as_ref().map(|c| c.service.clone()))
+                .ok_or_else(|| {
+                    IncidentError::invalid(
+                        "complaint_service",
+                        "is required with complaint_filed_at (the police or gendarmerie service, or the prosecutor)",
+                    )
+                })?;
+            let reference =
+                reference.or_else(|| f.complaint.as_ref().and_then(|c| c.reference.clone()));
+            f.complaint = Some(ComplaintFiled {
+                at,
+                service,
+                reference,
+            });
+        } else if service.is_some() || reference.is_some() {
+            let Some(c) = &mut f.complaint else {
+                return Err(IncidentError::invalid(
+                    "complaint_filed_at",
+                    "give the complaint's date first (complaint_filed_at)",
+                ));
+            };
+            if let Some(s) = service {
+                c.service = s;
+            }
+            if reference.is_some() {
+                c.reference = reference;
+            }
         }
         Ok(())
     }

@@ -11,6 +11,7 @@ use crate::clock;
 use crate::duty::Duty;
 use crate::facts::{Facts, FactsInput};
 use crate::obligations::{self, Obligation, ObligationStatus};
+use crate::regimes::Regimes;
 use crate::{IncidentError, Result};
 use hygie_core::{Lang, Localized};
 use jiff::{SignedDuration, Timestamp, Zoned};
@@ -97,6 +98,17 @@ pub struct Incident {
     pub obligation_log: Vec<ObligationEvent>,
     pub closure: Option<Closure>,
     pub opened_at: Timestamp,
+    /// The regimes the duties are judged under: not part of the record; the store sets it
+    /// from the bundled data and the administrator's in-force dates on every read.
+    #[serde(skip)]
+    pub regimes: Regimes,
+    /// The evidence-preservation checklist's ticks (malicious incidents); skipped when empty so
+    /// older records keep their digests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<crate::evidence::EvidenceTick>,
+    /// Evidence files and their chain of custody; skipped when empty, as above.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence_files: Vec<crate::evidence::EvidenceFile>,
 }
 
 fn sha256(s: &str) -> String {
@@ -118,6 +130,9 @@ impl Incident {
             obligation_log: Vec::new(),
             closure: None,
             opened_at: now,
+            regimes: Regimes::default(),
+            evidence: Vec::new(),
+            evidence_files: Vec::new(),
         };
         inc.log_changes(&[], "open", now)?;
         Ok(inc)
@@ -125,7 +140,7 @@ impl Incident {
 
     /// The current obligations at `now`.
     pub fn obligations(&self, now: Timestamp) -> Result<Vec<Obligation>> {
-        obligations::derive(&self.facts, &self.sendings, now)
+        obligations::derive_under(&self.facts, &self.sendings, &self.regimes, now)
     }
 
     /// How many obligations are due and how many are late at `now`.

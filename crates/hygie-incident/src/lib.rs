@@ -19,15 +19,19 @@
 //! Architecture invariant: pure, no I/O, no clock reading: every operation takes `now`.
 
 pub mod clock;
+pub mod complaint;
 pub mod draft;
 pub mod due;
 pub mod duty;
+pub mod evidence;
 pub mod export;
 pub mod facts;
 pub mod incident;
 pub mod integrity;
 pub mod obligations;
+pub mod regimes;
 pub mod register;
+mod scope;
 
 pub use duty::{Duty, Phase, Sending};
 pub use facts::{

@@ -2,13 +2,15 @@
 //!
 //! Each obligation carries its reason (why the duty applies or why not, in English and French:
 //! shown in the reader's language, the English one kept in the incident's `obligation_log`),
-//! start, due time, due kind (legal, internal target, on request) and status (due, late, sent,
-//! not required).
+//! start, due time, due kind (legal, internal target, on request, recommendation) and status
+//! (due, late, sent, not required, anticipated, recommended). A duty of a regime not in force
+//! (`regimes`) is `anticipated`; an unmet recommendation is `recommended`: neither is ever late.
 
 use crate::Result;
 use crate::clock;
 use crate::duty::Sending;
 use crate::facts::{BreachRisk, Facts};
+use crate::regimes::Regimes;
 use hygie_core::{Lang, Localized, Nis2Status};
 use jiff::{SignedDuration, Timestamp, Zoned};
 use serde::Serialize;
@@ -23,6 +25,8 @@ pub enum DueKind {
     Legal,
     InternalTarget,
     OnRequest,
+    /// Hygie's recommendation with its own target: never a legal deadline.
+    Recommendation,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,6 +36,10 @@ pub enum ObligationStatus {
     Late,
     Sent,
     NotRequired,
+    /// Required by a regime not in force at the incident's awareness: shown, never late.
+    Anticipated,
+    /// A recommendation not yet followed (before or after its target): never late.
+    Recommended,
 }
 
 impl ObligationStatus {
@@ -41,6 +49,8 @@ impl ObligationStatus {
             ObligationStatus::Late => "late",
             ObligationStatus::Sent => "sent",
             ObligationStatus::NotRequired => "not_required",
+            ObligationStatus::Anticipated => "anticipated",
+            ObligationStatus::Recommended => "recommended",
         }
     }
 }
@@ -61,6 +71,10 @@ pub struct Obligation {
     pub reference: Option<String>,
     /// Sent after the due time (by how much).
     pub sent_late_by: Option<SignedDuration>,
+    /// Why the duty is only anticipated: its regime is not in force (see `regimes`).
+    pub anticipated: Option<Localized>,
+    /// Why a fact of the duty's legal basis is not confirmed from a primary text.
+    pub unconfirmed: Option<String>,
 }
 
 impl Obligation {
@@ -78,9 +92,18 @@ impl Obligation {
         (!d.is_negative()).then_some(d)
     }
 
-    /// Time left before the due time (negative when late), for unmet obligations.
+    /// Not done yet, whether binding, anticipated or recommended: its clock still runs.
+    pub fn pending(&self) -> bool {
+        self.unmet()
+            || matches!(
+                self.status,
+                ObligationStatus::Anticipated | ObligationStatus::Recommended
+            )
+    }
+
+    /// Time left before the due time (negative when past it), for pending obligations.
     pub fn remaining(&self, now: Timestamp) -> Option<SignedDuration> {
-        if !self.unmet() {
+        if !self.pending() {
             return None;
         }
         Some(self.due.as_ref()?.timestamp().duration_since(now))
@@ -92,16 +115,40 @@ impl Obligation {
         let o = self;
         let when = match o.status {
             ObligationStatus::Sent => o.sent_at.as_ref().map(clock::rfc3339).unwrap_or_default(),
-            _ => o
-                .due
-                .as_ref()
-                .map(clock::rfc3339)
-                .unwrap_or_else(|| "-".into()),
+            _ => {
+                let due = o
+                    .due
+                    .as_ref()
+                    .map(clock::rfc3339)
+                    .unwrap_or_else(|| "-".into());
+                // "Sans délai" is the law's deadline: the due time is only Hygie's target.
+                match (o.duty.legal_deadline(), o.required) {
+                    (Some(words), true) => {
+                        let target = if lang == Lang::Fr {
+                            "objectif"
+                        } else {
+                            "target"
+                        };
+                        format!("{} ({target} {due})", words.get(lang))
+                    }
+                    _ => due,
+                }
+            }
         };
         let clock = match (&o.status, o.remaining(now), o.elapsed(now)) {
             (ObligationStatus::Late, Some(r), _) => format!("late by {}", clock::human(-r)),
             (ObligationStatus::Due, Some(r), Some(e)) => {
                 format!("{} left ({} elapsed)", clock::human(r), clock::human(e))
+            }
+            (ObligationStatus::Anticipated | ObligationStatus::Recommended, Some(r), _) => {
+                if r.is_negative() {
+                    format!(
+                        "target passed by {} (not a legal deadline)",
+                        clock::human(-r)
+                    )
+                } else {
+                    format!("{} left (not a legal deadline)", clock::human(r))
+                }
             }
             (ObligationStatus::Sent, _, _) => o
                 .sent_late_by
@@ -129,17 +176,21 @@ impl Obligation {
             "start": self.start.as_ref().map(clock::rfc3339),
             "due": self.due.as_ref().map(clock::rfc3339),
             "due_kind": self.due_kind,
+            "legal_deadline": self.duty.legal_deadline().map(|w| w.get(lang).to_owned()),
             "status": self.status.as_str(),
             "sent_at": self.sent_at.as_ref().map(clock::rfc3339),
             "reference": self.reference,
             "sent_late_by_seconds": self.sent_late_by.map(|d| d.as_secs()),
             "elapsed_seconds": self.elapsed(now).map(|d| d.as_secs()),
             "remaining_seconds": self.remaining(now).map(|d| d.as_secs()),
+            "anticipated": self.anticipated.as_ref().map(|a| a.get(lang)),
+            "unconfirmed": self.unconfirmed,
         })
     }
 }
 
-struct Req {
+/// What a duty requires of one incident, before statuses.
+pub(crate) struct Req {
     required: bool,
     reason: Localized,
     start: Option<Zoned>,
@@ -147,24 +198,53 @@ struct Req {
     due_kind: DueKind,
 }
 
-fn not_required(reason: Localized, due_kind: DueKind) -> Req {
-    Req {
-        required: false,
-        reason,
-        start: None,
-        due: None,
-        due_kind,
+impl Req {
+    pub(crate) fn not_required(reason: Localized, due_kind: DueKind) -> Req {
+        Req {
+            required: false,
+            reason,
+            start: None,
+            due: None,
+            due_kind,
+        }
+    }
+
+    /// Required, with no clock yet (it starts with a later event, e.g. the resolution).
+    pub(crate) fn pending(reason: Localized, due_kind: DueKind) -> Req {
+        Req {
+            required: true,
+            reason,
+            start: None,
+            due: None,
+            due_kind,
+        }
+    }
+
+    pub(crate) fn is_required(&self) -> bool {
+        self.required
+    }
+
+    pub(crate) fn due_kind(&self) -> DueKind {
+        self.due_kind
+    }
+
+    pub(crate) fn required(reason: Localized, start: &Zoned, due: Zoned, due_kind: DueKind) -> Req {
+        Req {
+            required: true,
+            reason,
+            start: Some(start.clone()),
+            due: Some(due),
+            due_kind,
+        }
     }
 }
 
+fn not_required(reason: Localized, due_kind: DueKind) -> Req {
+    Req::not_required(reason, due_kind)
+}
+
 fn required(reason: Localized, start: &Zoned, due: Zoned, due_kind: DueKind) -> Req {
-    Req {
-        required: true,
-        reason,
-        start: Some(start.clone()),
-        due: Some(due),
-        due_kind,
-    }
+    Req::required(reason, start, due, due_kind)
 }
 
 fn first_sent(sendings: &[Sending], duty: Duty) -> Option<&Sending> {
@@ -174,9 +254,20 @@ fn first_sent(sendings: &[Sending], duty: Duty) -> Option<&Sending> {
         .min_by_key(|s| s.at.timestamp())
 }
 
-/// Derive every duty's obligation from the facts and the sendings, with statuses at `now`.
-/// Every duty appears once, required or not (with the reason), in [`Duty::ALL`] order.
+/// Derive every duty's obligation from the facts and the sendings, with statuses at `now`,
+/// under the bundled regimes' status. Every duty appears once, required or not (with the
+/// reason), in [`Duty::ALL`] order.
 pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec<Obligation>> {
+    derive_under(facts, sendings, &Regimes::default(), now)
+}
+
+/// [`derive`] under the given regimes (the bundled data with an administrator's in-force dates).
+pub fn derive_under(
+    facts: &Facts,
+    sendings: &[Sending],
+    regimes: &Regimes,
+    now: Timestamp,
+) -> Result<Vec<Obligation>> {
     let aw = &facts.awareness;
     let t = &facts.targets;
     let mut out = Vec::with_capacity(Duty::ALL.len());
@@ -468,8 +559,18 @@ pub fn derive(facts: &Facts, sendings: &[Sending], now: Timestamp) -> Result<Vec
                     }
                 }
             },
+            Duty::Complaint => crate::complaint::requirement(facts)?,
+            Duty::CertSanteResolution => crate::scope::resolution(facts)?,
         };
-        out.push(finish(duty, req, sendings, now));
+        let req = crate::scope::for_kind(duty, facts, req);
+        let regime = regimes.of(duty);
+        let anticipated = regimes.anticipated(duty, aw.timestamp());
+        let mut o = finish(duty, req, sendings, anticipated, now);
+        o.unconfirmed = regime.and_then(|r| r.unconfirmed.clone());
+        if duty == Duty::Complaint {
+            crate::complaint::apply_filed(&mut o, facts);
+        }
+        out.push(o);
     }
     Ok(out)
 }
@@ -513,12 +614,23 @@ fn no_breach() -> Localized {
     )
 }
 
-fn finish(duty: Duty, req: Req, sendings: &[Sending], now: Timestamp) -> Obligation {
+fn finish(
+    duty: Duty,
+    req: Req,
+    sendings: &[Sending],
+    anticipated: Option<Localized>,
+    now: Timestamp,
+) -> Obligation {
     let sent = first_sent(sendings, duty);
+    let anticipated = anticipated.filter(|_| req.required);
     let status = if !req.required {
         ObligationStatus::NotRequired
     } else if sent.is_some() {
         ObligationStatus::Sent
+    } else if anticipated.is_some() {
+        ObligationStatus::Anticipated
+    } else if req.due_kind == DueKind::Recommendation {
+        ObligationStatus::Recommended
     } else if req.due.as_ref().is_some_and(|d| now > d.timestamp()) {
         ObligationStatus::Late
     } else {
@@ -541,5 +653,7 @@ fn finish(duty: Duty, req: Req, sendings: &[Sending], now: Timestamp) -> Obligat
         sent_at: sent.map(|s| s.at.clone()),
         reference: sent.and_then(|s| s.reference.clone()),
         sent_late_by: if req.required { sent_late_by } else { None },
+        anticipated,
+        unconfirmed: None,
     }
 }

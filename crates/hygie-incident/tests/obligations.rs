@@ -74,7 +74,7 @@ fn obligations_for_each_combination_of_facts() {
             breach: "none",
             nis2: Nis2Status::OutOfScope,
             significant: false,
-            expected: &["cert_sante"],
+            expected: &["cert_sante", "cert_sante_resolution"],
         },
         Case {
             name: "a D.1111-16-2 criterion alone makes it reportable",
@@ -83,7 +83,7 @@ fn obligations_for_each_combination_of_facts() {
             breach: "none",
             nis2: Nis2Status::OutOfScope,
             significant: false,
-            expected: &["cert_sante"],
+            expected: &["cert_sante", "cert_sante_resolution"],
         },
         Case {
             name: "breach unlikely to result in a risk: register only",
@@ -153,6 +153,7 @@ fn obligations_for_each_combination_of_facts() {
             significant: true,
             expected: &[
                 "cert_sante",
+                "cert_sante_resolution",
                 "cnil",
                 "data_subjects",
                 "breach_register",
@@ -662,12 +663,13 @@ proptest! {
         i.personal_data_breach = Some("high".into());
         i.nis2_significant = Some(true);
         i.timezone = Some(zone.into());
+        i.categories = Some(vec!["ransomware".into()]);
         let f = i.into_facts(Some(Nis2Status::Essential), facts_now).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let inc = Incident::open("P", f, facts_now).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(inc.facts.awareness.timestamp(), ts);
         for o in inc.obligations(facts_now).map_err(|e| TestCaseError::fail(e.to_string()))? {
             let hours = match o.duty {
-                Duty::Cnil | Duty::Nis2Notification | Duty::DataSubjects | Duty::BreachRegister => 72,
+                Duty::Cnil | Duty::Nis2Notification | Duty::DataSubjects | Duty::BreachRegister | Duty::Complaint => 72,
                 Duty::Nis2EarlyWarning | Duty::CertSante => 24,
                 Duty::InternalCiso | Duty::InternalDpo => 1,
                 Duty::Nis2Final | Duty::Nis2Progress => {
@@ -677,7 +679,8 @@ proptest! {
                     prop_assert_eq!(d.date(), expected);
                     continue;
                 }
-                Duty::Nis2Intermediate => continue,
+                // Starts at the resolution, not at awareness (checked in tests/complaint.rs).
+                Duty::Nis2Intermediate | Duty::CertSanteResolution => continue,
             };
             let (Some(s), Some(d)) = (&o.start, &o.due) else {
                 return Err(TestCaseError::fail(format!("{} has no start/due", o.duty)));

@@ -182,7 +182,7 @@ fn level_rows(s: &FacilityStatus) -> Vec<Vec<String>> {
         .map(|l| {
             vec![
                 l.level.to_string(),
-                l.due_date.to_string(),
+                format!("{}{}", l.due_date, flag(l.unconfirmed)),
                 format!("{}/{}", l.done, l.total),
                 l.overdue.len().to_string(),
             ]
@@ -205,6 +205,9 @@ pub fn status_text(s: &FacilityStatus, lang: Lang) -> String {
         w.reached, s.level_reached, w.overall, s.score, s.done, s.total
     );
     out.push_str(&table(&[w.level, w.due, w.done, w.overdue], &level_rows(s)));
+    if s.has_unconfirmed_level() {
+        let _ = writeln!(out, "[?] {}", w.unconfirmed);
+    }
     out.push('\n');
     let prows: Vec<Vec<String>> = s
         .principles
@@ -323,7 +326,11 @@ pub(crate) fn region_rows(r: &RegionStatus, lang: Lang) -> Vec<Vec<String>> {
                 f.departement.clone(),
                 f.level_reached.to_string(),
             ];
-            row.extend(f.levels.iter().map(|l| format!("{}/{}", l.done, l.total)));
+            row.extend(
+                f.levels
+                    .iter()
+                    .map(|l| format!("{}/{}{}", l.done, l.total, flag(l.unconfirmed))),
+            );
             row.extend([
                 f.overdue.to_string(),
                 f.failing.to_string(),
@@ -332,6 +339,11 @@ pub(crate) fn region_rows(r: &RegionStatus, lang: Lang) -> Vec<Vec<String>> {
             row
         })
         .collect()
+}
+
+/// The mark of a value resting on an unconfirmed fact, explained by `Words::unconfirmed`.
+fn flag(unconfirmed: bool) -> &'static str {
+    if unconfirmed { " [?]" } else { "" }
 }
 
 pub(crate) fn region_headers(w: &Words) -> Vec<String> {
@@ -360,7 +372,7 @@ pub fn region_text(r: &RegionStatus, lang: Lang) -> String {
     } else {
         String::new()
     };
-    format!(
+    let mut out = format!(
         "{} {} ({}){demo} — {} {}\n\n{}",
         w.region,
         r.name,
@@ -368,7 +380,11 @@ pub fn region_text(r: &RegionStatus, lang: Lang) -> String {
         w.as_of,
         r.as_of,
         table(&hs, &region_rows(r, lang))
-    )
+    );
+    if r.has_unconfirmed_level() {
+        let _ = writeln!(out, "[?] {}", w.unconfirmed);
+    }
+    out
 }
 
 pub fn region_markdown(r: &RegionStatus, lang: Lang) -> String {
@@ -399,6 +415,9 @@ pub fn region_markdown(r: &RegionStatus, lang: Lang) -> String {
             row.iter().map(|c| md(c)).collect::<Vec<_>>().join(" | ")
         );
     }
+    if r.has_unconfirmed_level() {
+        let _ = writeln!(out, "\n_[?] {}_", w.unconfirmed);
+    }
     out
 }
 
@@ -426,7 +445,14 @@ pub fn region_csv(r: &RegionStatus, columns: RegionColumns) -> String {
             header.push(format!("l{l}_overdue"));
         }
     }
-    header.extend(["overdue".into(), "failing".into(), "score".into()]);
+    // `unconfirmed_levels`, beside the levels: those (e.g. "1 2 3") resting on a fact not
+    // confirmed from the primary text; their due dates and overdue counts carry the flag.
+    header.extend([
+        "unconfirmed_levels".into(),
+        "overdue".into(),
+        "failing".into(),
+        "score".into(),
+    ]);
     let mut w = csv::CsvWriter::new(Vec::new());
     let mut written = w.row(&header);
     for f in &r.facilities {
@@ -444,6 +470,13 @@ pub fn region_csv(r: &RegionStatus, columns: RegionColumns) -> String {
             }
         }
         row.extend([
+            csv::Cell::text(
+                f.unconfirmed_levels()
+                    .iter()
+                    .map(u8::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
             csv::Cell::int(f.overdue),
             csv::Cell::int(f.failing),
             csv::Cell::decimal(f.score, 1),

@@ -87,7 +87,7 @@ impl Store {
         // The domain's error aborts without a retry: the body returns it inside `Ok`, before
         // anything is written.
         let mut build = Some(build);
-        self.write(|tx| {
+        let created = self.write(|tx| {
             let build = build.take();
             Box::pin(async move {
                 let Some(build) = build else {
@@ -135,7 +135,10 @@ impl Store {
                 Ok(Ok(inc))
             })
         })
-        .await?
+        .await?;
+        let mut inc = created?;
+        inc.regimes = self.regimes().await?;
+        Ok(inc)
     }
 
     /// Change an incident: `change` mutates the record and returns the journal details of the
@@ -162,6 +165,7 @@ impl Store {
                     return Err(StoreError::NotFound(format!("incident {id}")));
                 };
                 let mut inc = parse_record(id, &json)?;
+                inc.regimes = crate::regimes::regimes_in(tx).await?;
                 let sent_before = inc.sendings.len();
                 let mut details = match change(&mut inc) {
                     Ok(d) => d,
@@ -197,10 +201,12 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        match json {
-            Some(j) => parse_record(id, &j),
-            None => Err(StoreError::NotFound(format!("incident {id}"))),
-        }
+        let mut inc = match json {
+            Some(j) => parse_record(id, &j)?,
+            None => return Err(StoreError::NotFound(format!("incident {id}"))),
+        };
+        inc.regimes = self.regimes().await?;
+        Ok(inc)
     }
 
     /// Incidents, oldest awareness first; optionally of one facility, optionally with closed ones.
@@ -217,11 +223,14 @@ impl Store {
         .bind(i64::from(include_closed))
         .fetch_all(&self.pool)
         .await?;
+        let regimes = self.regimes().await?;
         rows.iter()
             .map(|r| {
                 let id: String = r.try_get("id")?;
                 let json: String = r.try_get("record")?;
-                parse_record(&id, &json)
+                let mut inc = parse_record(&id, &json)?;
+                inc.regimes = regimes.clone();
+                Ok(inc)
             })
             .collect()
     }

@@ -15,9 +15,11 @@
 mod access;
 mod alerts;
 mod governance;
+mod incident_files;
 mod incidents;
 mod journal;
 mod plan;
+mod regimes;
 mod rows;
 
 pub use access::scoped::{Access, Scoped};

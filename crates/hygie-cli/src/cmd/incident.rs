@@ -76,6 +76,9 @@ pub enum IncidentCmd {
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
     },
+    /// The evidence-preservation checklist of a malicious incident; --tick records an item done
+    /// (who and when), journalled.
+    Evidence(super::incident_evidence::EvidenceArgs),
     /// The incident file for an auditor (--format json, html or md).
     Export {
         id: String,
@@ -180,6 +183,18 @@ pub struct FactArgs {
     /// End of handling.
     #[arg(long)]
     resolved_at: Option<String>,
+    /// The facility's cyber-insurance policy (insurer and number): makes the complaint within 72 h a legal condition of payment (Code des assurances L.12-10-1).
+    #[arg(long)]
+    cyber_insurance: Option<String>,
+    /// When the complaint was filed (RFC 3339); with --complaint-service.
+    #[arg(long)]
+    complaint_filed_at: Option<String>,
+    /// The police or gendarmerie service, or the prosecutor, that received the complaint.
+    #[arg(long)]
+    complaint_service: Option<String>,
+    /// The complaint's reference number.
+    #[arg(long)]
+    complaint_reference: Option<String>,
 }
 
 #[derive(Args)]
@@ -220,7 +235,7 @@ pub struct NotifyArgs {
     text: Option<PathBuf>,
 }
 
-fn inv(e: IncidentError) -> anyhow::Error {
+pub(super) fn inv(e: IncidentError) -> anyhow::Error {
     exit::invalid(e.to_string())
 }
 
@@ -279,6 +294,10 @@ fn read_input(a: &FactArgs) -> anyhow::Result<FactsInput> {
     set!(intermediate_requested_at);
     set!(intermediate_due);
     set!(resolved_at);
+    set!(cyber_insurance);
+    set!(complaint_filed_at);
+    set!(complaint_service);
+    set!(complaint_reference);
     if !a.categories.is_empty() {
         i.categories = Some(a.categories.clone());
     }
@@ -317,12 +336,12 @@ async fn load_facility_defaults(
     store: &Store,
     input: &mut FactsInput,
     facility: &Finess,
-) -> anyhow::Result<hygie_core::Nis2Status> {
+) -> anyhow::Result<(hygie_core::Nis2Status, hygie_core::FacilityKind)> {
     let fac = store.facility(facility).await?;
     if input.facility_name.is_none() {
         input.facility_name = Some(fac.name.clone());
     }
-    Ok(fac.nis2)
+    Ok((fac.nis2, fac.kind))
 }
 
 pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
@@ -417,6 +436,7 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
             facility,
             output: to,
         } => register(ctx, &facility, to).await,
+        IncidentCmd::Evidence(a) => super::incident_evidence::run(ctx, a).await,
         IncidentCmd::Export { id, output: to } => {
             let now = Timestamp::now();
             let store = ctx.store().await?;
@@ -453,10 +473,12 @@ async fn open(ctx: &Ctx, a: OpenArgs) -> anyhow::Result<u8> {
     input.clone().into_facts(None, now).map_err(inv)?;
     let facility = Finess::parse(input.facility.as_deref().unwrap_or_default())?;
     let store = ctx.store().await?;
-    let nis2 = load_facility_defaults(&store, &mut input, &facility).await?;
+    let (nis2, kind) = load_facility_defaults(&store, &mut input, &facility).await?;
     let inc = store
         .create_incident(&facility, &Actor::cli(), |id| {
-            let facts = input.into_facts(Some(nis2), now).map_err(inv)?;
+            let mut facts = input.into_facts(Some(nis2), now).map_err(inv)?;
+            // Duties follow the catalogue's `applies_to` for the facility's kind.
+            facts.facility_kind = Some(kind);
             Incident::open(&id, facts, now).map_err(inv)
         })
         .await?;

@@ -13,16 +13,7 @@ use hygie_store::{Binding, Role};
 async fn pages_render_in_the_users_language_and_switch() {
     let app = sqlite_app().await;
     let s = seed(&app).await;
-    let u = user(
-        &app,
-        "dpo",
-        Role::Dpo,
-        Binding::Facilities {
-            facilities: vec![s.own.clone(), s.other.clone()],
-        },
-    )
-    .await;
-    let (cookie, csrf) = session(&app, &u).await;
+    let (_, cookie, csrf) = dpo_of_both(&app, &s).await;
     let page = |path: String, lang: &'static str| {
         let cookie = cookie.clone();
         let app = &app;

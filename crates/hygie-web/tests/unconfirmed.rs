@@ -10,7 +10,6 @@ use axum::body::Body;
 use axum::http::{Request, header};
 use common::*;
 use hygie_core::Lang;
-use hygie_store::{Binding, Role};
 
 #[tokio::test]
 async fn every_view_of_levels_and_due_dates_carries_the_unconfirmed_flag() {
@@ -103,16 +102,7 @@ async fn every_view_of_levels_and_due_dates_carries_the_unconfirmed_flag() {
     }
 
     // The web pages.
-    let u = user(
-        &app,
-        "dpo",
-        Role::Dpo,
-        Binding::Facilities {
-            facilities: vec![s.own.clone(), s.other.clone()],
-        },
-    )
-    .await;
-    let (cookie, _) = session(&app, &u).await;
+    let (_, cookie, _) = dpo_of_both(&app, &s).await;
     for (path, lang, explained) in [
         (
             format!("/facilities/{}", s.own),

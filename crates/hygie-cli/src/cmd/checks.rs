@@ -25,8 +25,9 @@ pub async fn run(ctx: &Ctx, cmd: ChecksCmd) -> anyhow::Result<u8> {
             if rules.is_empty()
                 && let Some(s) = &source
             {
+                let known = hygie_checks::sources().join(", ");
                 return Err(exit::invalid(format!(
-                    "--source {s}: no rule has this source"
+                    "--source {s}: no rule has this source (known: {known}) / aucune règle de cette source (connues : {known})"
                 )));
             }
             match ctx.format {

@@ -250,6 +250,22 @@ pub async fn facility_user(app: &App, name: &str, role: Role, facility: &Finess)
     user(app, name, role, binding).await
 }
 
+/// A DPO ("dpo") bound to the seed's two facilities of Brittany, signed in: the user, and the
+/// session's cookie and CSRF token.
+pub async fn dpo_of_both(app: &App, s: &Seed) -> (User, String, String) {
+    let u = user(
+        app,
+        "dpo",
+        Role::Dpo,
+        Binding::Facilities {
+            facilities: vec![s.own.clone(), s.other.clone()],
+        },
+    )
+    .await;
+    let (cookie, csrf) = session(app, &u).await;
+    (u, cookie, csrf)
+}
+
 pub async fn user(app: &App, name: &str, role: Role, binding: Binding) -> User {
     app.store
         .create_user(

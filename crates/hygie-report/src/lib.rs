@@ -524,6 +524,10 @@ mod tests {
             esc("<a href=\"x\">'&'</a>"),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
+        // Multi-byte characters around and between the special ones are kept whole.
+        assert_eq!(esc("é<ü>€&"), "é&lt;ü&gt;€&amp;");
+        assert_eq!(esc(""), "");
+        assert_eq!(esc("sans rien à échapper"), "sans rien à échapper");
     }
 
     #[test]

@@ -33,21 +33,7 @@ impl Store {
         let sha_ref = &sha;
         self.write(|tx| {
             Box::pin(async move {
-                let known: Option<String> =
-                    sqlx::query_scalar("SELECT sha256 FROM evidence_blobs WHERE sha256 = $1")
-                        .bind(sha_ref)
-                        .fetch_optional(&mut **tx)
-                        .await?;
-                if known.is_none() {
-                    sqlx::query(
-                        "INSERT INTO evidence_blobs (sha256, size, content) VALUES ($1, $2, $3)",
-                    )
-                    .bind(sha_ref)
-                    .bind(size as i64)
-                    .bind(content.to_vec())
-                    .execute(&mut **tx)
-                    .await?;
-                }
+                crate::plan::evidence::keep_blob(tx, sha_ref, size as i64, content).await?;
                 Ok(())
             })
         })

@@ -48,21 +48,7 @@ impl Store {
         self.write(|tx| {
             Box::pin(async move {
                 ensure_facility(tx, facility).await?;
-                let known: Option<String> =
-                    sqlx::query_scalar("SELECT sha256 FROM evidence_blobs WHERE sha256 = $1")
-                        .bind(sha)
-                        .fetch_optional(&mut **tx)
-                        .await?;
-                if known.is_none() {
-                    sqlx::query(
-                        "INSERT INTO evidence_blobs (sha256, size, content) VALUES ($1, $2, $3)",
-                    )
-                    .bind(sha)
-                    .bind(size)
-                    .bind(content.to_vec())
-                    .execute(&mut **tx)
-                    .await?;
-                }
+                keep_blob(tx, sha, size, content).await?;
                 let details =
                     serde_json::json!({ "file_name": file_name, "sha256": sha, "size": size });
                 let kind = EvidenceKind::File {
@@ -209,4 +195,28 @@ async fn record_evidence(
         added_at: ts_from_us(at)?,
         added_by: actor.0.clone(),
     })
+}
+
+/// Keep `content` under its SHA-256 in `evidence_blobs`, once (identical content is stored once,
+/// whichever measure or incident refers to it).
+pub(crate) async fn keep_blob(
+    tx: &mut crate::journal::WriteTx<'_>,
+    sha: &str,
+    size: i64,
+    content: &[u8],
+) -> Result<()> {
+    let known: Option<String> =
+        sqlx::query_scalar("SELECT sha256 FROM evidence_blobs WHERE sha256 = $1")
+            .bind(sha)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if known.is_none() {
+        sqlx::query("INSERT INTO evidence_blobs (sha256, size, content) VALUES ($1, $2, $3)")
+            .bind(sha)
+            .bind(size)
+            .bind(content.to_vec())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }

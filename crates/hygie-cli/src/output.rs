@@ -62,7 +62,13 @@ impl Write for Stdout {
 /// What `print!` and `println!` call (redefined in `main.rs`): never panics; a write error
 /// other than a closed pipe is kept for [`write_error`].
 pub fn print(args: std::fmt::Arguments<'_>) {
-    if let Err(e) = Stdout.write_fmt(args) {
+    // Text for people: what came from others' files (account names, hosts) cannot drive the
+    // terminal (`hygie_report::terminal_safe`). A constant string needs no copy.
+    let text = match args.as_str() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(args.to_string()),
+    };
+    if let Err(e) = Stdout.write_all(hygie_report::terminal_safe(&text).as_bytes()) {
         let _ = FAILED.set(e.to_string());
     }
 }
@@ -97,13 +103,13 @@ pub fn json_text<T: serde::Serialize>(v: &T) -> anyhow::Result<String> {
     Ok(format!("{}\n", serde_json::to_string_pretty(v)?))
 }
 
-/// Write text to a file when given, else to stdout.
+/// Write text to a file when given (as it is), else to stdout (terminal-safe, as `print`).
 pub fn emit(text: &str, to: Option<&std::path::Path>) -> anyhow::Result<()> {
     match to {
         Some(p) => std::fs::write(p, text)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display())),
         None => {
-            Stdout.write_all(text.as_bytes())?;
+            Stdout.write_all(hygie_report::terminal_safe(text).as_bytes())?;
             Stdout.flush()?;
             Ok(())
         }

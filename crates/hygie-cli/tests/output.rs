@@ -1,9 +1,10 @@
 //! Standard output closed early by its reader (`hygie catalog list | head`): the command ends
-//! quietly with its usual exit code, never with a panic.
+//! quietly with its usual exit code, never with a panic; and text from others' files cannot drive
+//! the terminal.
 
 mod common;
 
-use common::{HOSPITAL, Hygie};
+use common::{FINESS, HOSPITAL, Hygie};
 use std::io::{BufRead, BufReader};
 use std::process::{Output, Stdio};
 
@@ -109,4 +110,37 @@ fn a_reader_that_closes_early_ends_the_output_quietly_with_the_usual_code() {
     // The reader is dropped here, with most of the 100 kB still unwritten.
     let out = child.wait_with_output().expect("ends");
     assert_quiet(&args, &out, 0);
+}
+
+/// Issue 25: names read from others' files were printed raw, so an escape sequence in a name
+/// could recolour, retitle or clear the reader's terminal. Text output shows them as escapes;
+/// JSON keeps the data exact (escaped by JSON itself).
+#[test]
+fn names_from_files_cannot_drive_the_terminal() {
+    let h = Hygie::sqlite();
+    h.add(&HOSPITAL);
+    let people = h.file(
+        "people.csv",
+        "id,name,function,department,reports_to,email\np1,\"Eve\u{1b}]0;pwned\u{7}\u{1b}[2J Martin\",DPO,Direction,,\np2,\"gpj.\u{202e}exe\",RSSI,DSI,,\n",
+    );
+    h.run(
+        &[
+            "people",
+            "import",
+            "--facility",
+            FINESS,
+            people.to_str().expect("utf8"),
+        ],
+        0,
+    );
+    let out = h.run(&["people", "list", "--facility", FINESS], 0);
+    assert!(!out.stdout.contains(&0x1b), "an escape byte reached stdout");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Eve\\u{1b}]0;pwned\\u{7}\\u{1b}[2J Martin"),
+        "{text}"
+    );
+    assert!(text.contains("gpj.\\u{202e}exe"), "{text}");
+    let json = h.json(&["people", "list", "--facility", FINESS], 0);
+    assert!(json.to_string().contains("Eve\\u001b]0;pwned"), "{json}");
 }

@@ -58,6 +58,34 @@ fn md(s: &str) -> String {
 }
 
 /// A plain text table with columns padded to their widest cell (counted in characters).
+/// Text safe to show on a terminal: control characters (C0 but tab, line feed and a CR before a
+/// line feed; DEL; C1) and the bidirectional overrides are written as visible escapes
+/// (`\u{1b}`), so that a name read from someone else's file (an account in a pwdump or an LDIF
+/// export) can neither move the cursor, recolour or retitle the terminal, nor reverse the text
+/// around it. Borrowed when there is nothing to change, which is nearly always.
+pub fn terminal_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_at(s: &str, i: usize, c: char) -> bool {
+        match c {
+            '\n' | '\t' => false,
+            '\r' => !s[i + 1..].starts_with('\n'),
+            '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => true,
+            c => c.is_control(),
+        }
+    }
+    if !s.char_indices().any(|(i, c)| unsafe_at(s, i, c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for (i, c) in s.char_indices() {
+        if unsafe_at(s, i, c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for r in rows {
@@ -528,6 +556,17 @@ mod tests {
         assert_eq!(esc("é<ü>€&"), "é&lt;ü&gt;€&amp;");
         assert_eq!(esc(""), "");
         assert_eq!(esc("sans rien à échapper"), "sans rien à échapper");
+    }
+
+    #[test]
+    fn terminal_text_shows_control_characters_as_escapes() {
+        assert_eq!(terminal_safe("evil\u{1b}[31mred"), "evil\\u{1b}[31mred");
+        assert_eq!(terminal_safe("a\u{9b}2Jb\u{7f}"), "a\\u{9b}2Jb\\u{7f}");
+        assert_eq!(terminal_safe("gpj.\u{202e}exe"), "gpj.\\u{202e}exe");
+        assert_eq!(terminal_safe("over\rwrite"), "over\\u{d}write");
+        // Lines, tabs and CRLF line ends stay as they are, and need no copy.
+        let plain = "nom\tvaleur\r\nÉchéance ✓\n";
+        assert!(matches!(terminal_safe(plain), std::borrow::Cow::Borrowed(p) if p == plain));
     }
 
     #[test]

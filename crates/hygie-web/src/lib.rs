@@ -182,7 +182,9 @@ impl AppState {
 
     /// Count a login attempt from `ip`; false when the address exceeded its budget this minute.
     pub fn allow_attempt(&self, ip: Option<IpAddr>) -> bool {
-        let Some(ip) = ip else { return true };
+        let Some(ip) = ip.map(throttle_key) else {
+            return true;
+        };
         let Ok(mut map) = self.0.throttle.lock() else {
             return false;
         };
@@ -214,6 +216,21 @@ impl AppState {
         } else {
             Ok(None)
         }
+    }
+}
+
+/// The address a login attempt counts against: an IPv4 address, or the /64 an IPv6 address is
+/// in. One host is usually given a whole /64, so counting each of its 2^64 addresses apart would
+/// give it an unlimited number of attempts; an IPv4 address written as IPv6 counts as itself.
+pub fn throttle_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !((1u128 << 64) - 1),
+            )),
+        },
     }
 }
 

@@ -309,18 +309,23 @@ async fn login_attempts_are_throttled_per_address() {
     let addr: std::net::SocketAddr = "192.0.2.7:5555".parse().unwrap();
     let mut last = StatusCode::OK;
     for _ in 0..31 {
-        let form = app.send(get("/login")).await;
-        let pre = set_cookie_value(&form, "hygie_pre").unwrap();
-        let mut req = post_form(
-            "/login",
-            &format!("hygie_pre={pre}"),
-            &[("csrf", &pre), ("username", "x"), ("password", "y")],
-        );
-        req.extensions_mut()
-            .insert(axum::extract::ConnectInfo(addr));
-        last = app.send(req).await.status();
+        last = login_attempt_from(&app, addr).await;
     }
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}
+
+/// A failed login from `addr`, as the listener reports the client's address; its status.
+async fn login_attempt_from(app: &App, addr: std::net::SocketAddr) -> StatusCode {
+    let form = app.send(get("/login")).await;
+    let pre = set_cookie_value(&form, "hygie_pre").unwrap();
+    let mut req = post_form(
+        "/login",
+        &format!("hygie_pre={pre}"),
+        &[("csrf", &pre), ("username", "x"), ("password", "y")],
+    );
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    app.send(req).await.status()
 }
 
 #[tokio::test]
@@ -505,4 +510,25 @@ async fn anonymous_forms_refuse_large_bodies() {
         &"a".repeat(10_000),
         auth::dummy_hash()
     ));
+}
+
+/// Issue 25: the login throttle was keyed on the full address, so a host with an IPv6 /64 had
+/// unlimited attempts. Addresses of one /64 now share the budget; another /64 has its own.
+#[tokio::test]
+async fn login_attempts_from_one_ipv6_64_share_the_budget() {
+    let app = sqlite_app().await;
+    let attempt = |addr| login_attempt_from(&app, addr);
+    let mut last = StatusCode::OK;
+    for i in 0..31u16 {
+        // A new address of the same /64 for every attempt.
+        let addr = format!("[2001:db8:1:2:{i:x}::7]:5555").parse().unwrap();
+        last = attempt(addr).await;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    let other = "[2001:db8:1:3::7]:5555".parse().unwrap();
+    assert_ne!(attempt(other).await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        hygie_web::throttle_key("::ffff:192.0.2.7".parse().unwrap()),
+        "192.0.2.7".parse::<std::net::IpAddr>().unwrap()
+    );
 }

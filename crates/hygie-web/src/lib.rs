@@ -48,8 +48,10 @@ pub struct Config {
     pub totp_backoff: hygie_store::Backoff,
     /// Login attempts allowed per client address per minute.
     pub attempts_per_minute: u32,
-    /// Idle lifetime of a session.
+    /// Longest lifetime of a session, however active.
     pub session_ttl: jiff::SignedDuration,
+    /// A session unused this long ends.
+    pub session_idle: jiff::SignedDuration,
     /// The breach index of the password audit, when one is configured.
     pub breach_index: Option<Arc<dyn auth::BreachIndex>>,
     /// Largest evidence file accepted.
@@ -71,6 +73,7 @@ impl Default for Config {
             },
             attempts_per_minute: 30,
             session_ttl: jiff::SignedDuration::from_hours(8),
+            session_idle: jiff::SignedDuration::from_mins(30),
             breach_index: None,
             max_upload_bytes: 25 * 1024 * 1024,
             secret_key: None,

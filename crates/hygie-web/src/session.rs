@@ -63,15 +63,34 @@ impl FromRequestParts<AppState> for Caller {
             });
         }
         match session_of(st, &parts.headers).await? {
-            Some((hash, s)) if s.stage == SessionStage::Full => Ok(Caller {
-                access: Access::for_user(&s.user),
-                lang: user_lang(&s.user, &parts.headers),
-                user: Some(s.user),
-                session: Some((hash, s.csrf)),
-            }),
+            Some((hash, s)) if s.stage == SessionStage::Full => {
+                keep_alive(st, &hash, s.expires).await?;
+                Ok(Caller {
+                    access: Access::for_user(&s.user),
+                    lang: user_lang(&s.user, &parts.headers),
+                    user: Some(s.user),
+                    session: Some((hash, s.csrf)),
+                })
+            }
             _ => Err(WebError::Unauthorized),
         }
     }
+}
+
+/// How stale a session's end may get before a request moves it: one write per session every
+/// few minutes at most, never one per request.
+const TOUCH_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
+/// A request in a session pushes its idle end back (up to the session's longest lifetime).
+async fn keep_alive(st: &AppState, hash: &str, expires: jiff::Timestamp) -> Result<(), WebError> {
+    let idle = st.config().session_idle;
+    let left = expires.duration_since(jiff::Timestamp::now());
+    if left < idle.saturating_sub(TOUCH_EVERY) {
+        st.store()
+            .touch_session(hash, idle, st.config().session_ttl)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The session named by the cookie, at any stage of the login flow.

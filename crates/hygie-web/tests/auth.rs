@@ -532,3 +532,68 @@ async fn login_attempts_from_one_ipv6_64_share_the_budget() {
         "192.0.2.7".parse::<std::net::IpAddr>().unwrap()
     );
 }
+
+/// Issue 25: sessions lasted an absolute 8 hours whatever the activity, and ended rows were
+/// never removed. A session now ends after 30 minutes unused, a request moves that end (up to
+/// 8 hours after login), and ended sessions are purged at the next login.
+#[tokio::test]
+async fn sessions_end_when_idle_within_their_longest_life() {
+    let app = sqlite_app().await;
+    let s = seed(&app).await;
+    facility_user(&app, "it", Role::ItStaff, &s.own).await;
+    let res = login(&app, "it", PASSWORD, None).await;
+    assert_eq!(res.status(), 303);
+    let session = set_cookie_value(&res, "hygie_session").unwrap();
+    let hash = auth::digest(&session);
+    let now_us = || jiff::Timestamp::now().as_microsecond();
+    let column = |name: &'static str| {
+        let (app, hash) = (&app, hash.clone());
+        async move {
+            sqlx::query_scalar::<_, i64>(&format!("SELECT {name} FROM sessions WHERE id_hash = $1"))
+                .bind(hash)
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap()
+        }
+    };
+    let set = |sql: String| {
+        let (app, hash) = (&app, hash.clone());
+        async move {
+            sqlx::query(&sql)
+                .bind(hash)
+                .execute(app.store.pool())
+                .await
+                .unwrap();
+        }
+    };
+    let minutes_left = |expires: i64| (expires - now_us()) / 60_000_000;
+    // After login: 30 minutes, not 8 hours.
+    assert!((29..=30).contains(&minutes_left(column("expires_us").await)));
+    // Used after 29 idle minutes: the end moves back to 30 minutes from now.
+    set(format!(
+        "UPDATE sessions SET expires_us = {} WHERE id_hash = $1",
+        now_us() + 60_000_000
+    ))
+    .await;
+    assert_eq!(me_status(&app, &session).await, 200);
+    assert!((29..=30).contains(&minutes_left(column("expires_us").await)));
+    // Near the end of its longest life, a request does not extend it past 8 hours after login.
+    let created = now_us() - 8 * 3_600_000_000 + 120_000_000;
+    set(format!(
+        "UPDATE sessions SET created_us = {created}, expires_us = {} WHERE id_hash = $1",
+        now_us() + 60_000_000
+    ))
+    .await;
+    assert_eq!(me_status(&app, &session).await, 200);
+    assert!(minutes_left(column("expires_us").await) <= 2);
+    // Unused past its end: refused, then purged by the next login.
+    set("UPDATE sessions SET expires_us = 1 WHERE id_hash = $1".into()).await;
+    assert_eq!(me_status(&app, &session).await, 401);
+    login(&app, "it", PASSWORD, None).await;
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE id_hash = $1")
+        .bind(&hash)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "an ended session is purged");
+}

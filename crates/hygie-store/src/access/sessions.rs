@@ -70,6 +70,12 @@ impl Store {
                     )
                     .await?;
                 }
+                // Ended sessions are purged here, so the table holds only live ones and the
+                // few that ended since the last login.
+                sqlx::query("DELETE FROM sessions WHERE expires_us <= $1")
+                    .bind(now_us())
+                    .execute(&mut **tx)
+                    .await?;
                 sqlx::query("INSERT INTO sessions (id_hash, user_id, stage, csrf, created_us, expires_us) VALUES ($1, $2, $3, $4, $5, $6)")
                     .bind(id_hash)
                     .bind(user_id)
@@ -83,6 +89,32 @@ impl Store {
             })
         })
         .await
+    }
+
+    /// Keep a session in use alive: its end moves to `now + idle`, never past its creation plus
+    /// `longest`. Not journalled: bookkeeping of sessions (callers touch at most every few
+    /// minutes, not on every request).
+    pub async fn touch_session(
+        &self,
+        id_hash: &str,
+        idle: jiff::SignedDuration,
+        longest: jiff::SignedDuration,
+    ) -> Result<()> {
+        let now = now_us();
+        let micros = |d: jiff::SignedDuration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+        let sql = "UPDATE sessions SET expires_us = CASE WHEN created_us + $2 < $3 THEN created_us + $2 ELSE $3 END \
+                   WHERE id_hash = $1 AND expires_us > $4";
+        self.bookkeeping(
+            sql,
+            &[
+                Bind::Text(id_hash),
+                Bind::Int(micros(longest)),
+                Bind::Int(now.saturating_add(micros(idle))),
+                Bind::Int(now),
+            ],
+        )
+        .await?;
+        Ok(())
     }
 
     /// The live session with this id digest, if any.

@@ -107,12 +107,19 @@ async fn start_session(
     }
     let id = auth::random_hex(32)?;
     let csrf = auth::random_hex(32)?;
-    let ttl = match stage {
-        SessionStage::Full => st.config().session_ttl,
-        _ => jiff::SignedDuration::from_mins(10),
+    // The cookie lives as long as a session may; the server ends it sooner when it is idle.
+    let (ttl, idle) = match stage {
+        SessionStage::Full => (
+            st.config().session_ttl,
+            st.config().session_idle.min(st.config().session_ttl),
+        ),
+        _ => (
+            jiff::SignedDuration::from_mins(10),
+            jiff::SignedDuration::from_mins(10),
+        ),
     };
     let expires = jiff::Timestamp::now()
-        .checked_add(ttl)
+        .checked_add(idle)
         .map_err(|e| WebError::Internal(e.to_string()))?;
     st.store()
         .create_session(&auth::digest(&id), user_id, stage, &csrf, expires)

@@ -272,3 +272,24 @@ fn nt_from_bytes(h: &[u8; 16]) -> NtHash {
         .and_then(|a| a.nt_hash())
         .expect("hash present")
 }
+
+/// Issue 25: an interrupted import (killed) left its temporary file, as large as an index, and
+/// every later kill added one (40 kills left 1.09 GB). The next import removes the orphans, and
+/// leaves alone the file of an import still running (it holds the file's lock).
+#[test]
+fn an_import_removes_what_interrupted_imports_left() {
+    let dir = tempfile::tempdir().expect("dir");
+    let orphan = dir.path().join(".hygie-breach-Killed.tmp");
+    std::fs::write(&orphan, vec![0u8; 4096]).expect("orphan");
+    let running = dir.path().join(".hygie-breach-Running.tmp");
+    let held = std::fs::File::create(&running).expect("running");
+    held.lock().expect("lock as a running import does");
+    let mine = dir.path().join("mine.tmp");
+    std::fs::write(&mine, "not an import's").expect("other file");
+    build(dir.path(), &format!("{}:3\n", nt_hex("Password1"))).expect("import");
+    assert_eq!(
+        files_in(dir.path()),
+        vec![".hygie-breach-Running.tmp", "breach.idx", "mine.tmp"]
+    );
+    drop(held);
+}

@@ -482,6 +482,32 @@ fn import_chunked(
     import_from(Source::Reader(input), input_name, output, progress, chunk)
 }
 
+const TMP_PREFIX: &str = ".hygie-breach-";
+const TMP_SUFFIX: &str = ".tmp";
+
+/// Remove the temporary files that interrupted imports (killed, power cut) left in `dir`: each is
+/// as large as an index. A file whose lock can be taken has no import writing it any more; one
+/// that another import holds is left alone. Best effort: a file that cannot be removed stays.
+fn remove_orphans(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !(name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX)) {
+            continue;
+        }
+        let path = e.path();
+        let Ok(file) = std::fs::OpenOptions::new().write(true).open(&path) else {
+            continue;
+        };
+        if file.try_lock().is_ok() {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
 fn import_from(
     input: Source<'_>,
     input_name: &str,
@@ -493,11 +519,15 @@ fn import_from(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    remove_orphans(&dir);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".hygie-breach-")
-        .suffix(".tmp")
+        .prefix(TMP_PREFIX)
+        .suffix(TMP_SUFFIX)
         .tempfile_in(&dir)
         .map_err(io_err(&dir))?;
+    // Held until the import ends, however it ends: the kernel releases it when the process dies,
+    // which is how the next import tells an orphan from a file another import is writing.
+    tmp.as_file().lock().map_err(io_err(tmp.path()))?;
     let in_path = Path::new(input_name);
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())

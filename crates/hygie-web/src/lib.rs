@@ -40,10 +40,8 @@ use std::time::Instant;
 pub struct Config {
     /// Mark cookies `Secure` (set when serving TLS).
     pub secure_cookies: bool,
-    /// Consecutive failed logins before an account is locked.
-    pub max_failures: i64,
-    /// How long a locked account stays locked.
-    pub lockout: jiff::SignedDuration,
+    /// How wrong passwords lock an account: 5 in a row lock it for 15 minutes, each time.
+    pub password_backoff: hygie_store::Backoff,
     /// How wrong second-factor codes lock the second factor (apart from passwords).
     pub totp_backoff: hygie_store::Backoff,
     /// Login attempts allowed per client address per minute.
@@ -64,8 +62,11 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             secure_cookies: false,
-            max_failures: 5,
-            lockout: jiff::SignedDuration::from_mins(15),
+            password_backoff: hygie_store::Backoff {
+                failures_per_lock: 5,
+                first: jiff::SignedDuration::from_mins(15),
+                longest: jiff::SignedDuration::from_mins(15),
+            },
             totp_backoff: hygie_store::Backoff {
                 failures_per_lock: 5,
                 first: jiff::SignedDuration::from_mins(1),
@@ -85,7 +86,8 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("secure_cookies", &self.secure_cookies)
-            .field("max_failures", &self.max_failures)
+            .field("password_backoff", &self.password_backoff)
+            .field("totp_backoff", &self.totp_backoff)
             .field("breach_index", &self.breach_index.is_some())
             .field("secret_key", &self.secret_key.is_some())
             .finish_non_exhaustive()

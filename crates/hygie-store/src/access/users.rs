@@ -222,6 +222,13 @@ pub struct NewUser {
     pub lang: Option<String>,
 }
 
+/// The factor a login failure is counted against; each has its own count and lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    Password,
+    Totp,
+}
+
 /// How a lock backs off: every `failures_per_lock` consecutive failures lock for `first`, then
 /// twice as long at each further lock, never longer than `longest`. A lock always ends, so no
 /// account (the last administrator's included) is locked for good; an attacker gets a handful of
@@ -387,117 +394,63 @@ impl Store {
         ))
     }
 
-    /// Count a failed login; at `max_failures` consecutive failures the account is locked for
-    /// `lock_for` (journalled). Returns whether the account is now locked.
-    pub async fn record_login_failure(
-        &self,
-        user_id: i64,
-        max_failures: i64,
-        lock_for: jiff::SignedDuration,
-    ) -> Result<bool> {
-        self.write(|tx| {
-            Box::pin(async move {
-                sqlx::query("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1")
-                    .bind(user_id)
-                    .execute(&mut **tx)
-                    .await?;
-                let (failed, username): (i64, String) = {
-                    let r = sqlx::query("SELECT failed_logins, username FROM users WHERE id = $1")
-                        .bind(user_id)
-                        .fetch_one(&mut **tx)
-                        .await?;
-                    (r.try_get("failed_logins")?, r.try_get("username")?)
-                };
-                let locked = failed >= max_failures;
-                if locked {
-                    let until = now_us().saturating_add(lock_for.as_micros() as i64);
-                    sqlx::query("UPDATE users SET failed_logins = 0, locked_until_us = $2 WHERE id = $1")
-                        .bind(user_id)
-                        .bind(until)
-                        .execute(&mut **tx)
-                        .await?;
-                    let details =
-                        serde_json::json!({ "failures": failed, "locked_for_s": lock_for.as_secs() });
-                    append(
-                        tx,
-                        &Actor("web:login".into()),
-                        "auth.lockout",
-                        &username,
-                        &details,
-                    )
-                    .await?;
-                }
-                Ok(locked)
-            })
-        })
-        .await
-    }
-
+    /// A success of `factor` ends its count of failures (the other factor's count stays).
     /// Not journalled, like every login counter: bookkeeping of the login flow.
-    pub async fn reset_login_failures(&self, user_id: i64) -> Result<()> {
-        let sql = "UPDATE users SET failed_logins = 0 WHERE id = $1";
+    pub async fn reset_failures(&self, user_id: i64, factor: Factor) -> Result<()> {
+        let sql = match factor {
+            Factor::Password => "UPDATE users SET failed_logins = 0 WHERE id = $1",
+            Factor::Totp => "UPDATE users SET totp_failures = 0 WHERE id = $1",
+        };
         self.bookkeeping(sql, &[Bind::Int(user_id)]).await?;
         Ok(())
     }
 
-    /// Count a wrong second-factor code. Every `policy.failures_per_lock` consecutive wrong codes
-    /// lock the second factor for a time that doubles at each lock (journalled, with the count);
-    /// a correct password does not reset the count, only a correct code does
-    /// ([`Store::reset_totp_failures`]). Returns the lock's end when this failure locks.
-    pub async fn record_totp_failure(
+    /// Count a failure of one factor (a wrong password, a wrong code). Every
+    /// `policy.failures_per_lock` consecutive failures lock that factor for a time that grows with
+    /// each lock (journalled, with the count); a success of the same factor ends the count
+    /// ([`Store::reset_failures`]): a correct password does
+    /// not reset the second factor's. Returns the lock's end when this failure locks.
+    pub async fn record_failure(
         &self,
         user_id: i64,
+        factor: Factor,
         policy: &Backoff,
     ) -> Result<Option<jiff::Timestamp>> {
+        let (count, lock, action) = match factor {
+            Factor::Password => ("failed_logins", "locked_until_us", "auth.lockout"),
+            Factor::Totp => ("totp_failures", "totp_locked_until_us", "auth.totp_lockout"),
+        };
         self.write(|tx| {
             Box::pin(async move {
-                sqlx::query("UPDATE users SET totp_failures = totp_failures + 1 WHERE id = $1")
-                    .bind(user_id)
-                    .execute(&mut **tx)
-                    .await?;
-                let r = sqlx::query("SELECT totp_failures, username FROM users WHERE id = $1")
-                    .bind(user_id)
-                    .fetch_one(&mut **tx)
-                    .await?;
-                let failures: i64 = r.try_get("totp_failures")?;
+                sqlx::query(&format!(
+                    "UPDATE users SET {count} = {count} + 1 WHERE id = $1"
+                ))
+                .bind(user_id)
+                .execute(&mut **tx)
+                .await?;
+                let r = sqlx::query(&format!(
+                    "SELECT {count} AS n, username FROM users WHERE id = $1"
+                ))
+                .bind(user_id)
+                .fetch_one(&mut **tx)
+                .await?;
+                let failures: i64 = r.try_get("n")?;
                 let username: String = r.try_get("username")?;
-                let Some(lock) = policy.lock_after(failures) else {
+                let Some(lock_for) = policy.lock_after(failures) else {
                     return Ok(None);
                 };
                 let until = jiff::Timestamp::now()
-                    .checked_add(lock)
+                    .checked_add(lock_for)
                     .map_err(|e| StoreError::Invalid(format!("lock of user {user_id}: {e}")))?;
-                sqlx::query("UPDATE users SET totp_locked_until_us = $2 WHERE id = $1")
+                sqlx::query(&format!("UPDATE users SET {lock} = $2 WHERE id = $1"))
                     .bind(user_id)
                     .bind(until.as_microsecond())
                     .execute(&mut **tx)
                     .await?;
                 let details =
-                    serde_json::json!({ "failures": failures, "locked_for_s": lock.as_secs() });
-                append(
-                    tx,
-                    &Actor("web:login".into()),
-                    "auth.totp_lockout",
-                    &username,
-                    &details,
-                )
-                .await?;
+                    serde_json::json!({ "failures": failures, "locked_for_s": lock_for.as_secs() });
+                append(tx, &Actor("web:login".into()), action, &username, &details).await?;
                 Ok(Some(until))
-            })
-        })
-        .await
-    }
-
-    /// A correct second-factor code ends the count of wrong ones.
-    /// Not journalled, like every login counter: bookkeeping of the login flow.
-    pub async fn reset_totp_failures(&self, user_id: i64) -> Result<()> {
-        self.write(|tx| {
-            Box::pin(async move {
-                sqlx::query("UPDATE users SET totp_failures = 0 WHERE id = $1")
-                    .bind(user_id)
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(())
             })
         })
         .await

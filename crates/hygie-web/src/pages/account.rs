@@ -15,7 +15,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use hygie_core::Lang;
 use hygie_report::Translate;
-use hygie_store::{Binding, NewUser, Role, SessionStage, StoreError};
+use hygie_store::{Binding, Factor, NewUser, Role, SessionStage, StoreError};
 use serde::Deserialize;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -193,11 +193,11 @@ async fn login(
     }
     if !ok {
         st.store()
-            .record_login_failure(user.id, st.config().max_failures, st.config().lockout)
+            .record_failure(user.id, Factor::Password, &st.config().password_backoff)
             .await?;
         return Ok(failed(&st)?);
     }
-    st.store().reset_login_failures(user.id).await?;
+    st.store().reset_failures(user.id, Factor::Password).await?;
     let (stage, to) = if user.totp_enrolled {
         (SessionStage::Totp, "/login/totp")
     } else if user.role.requires_totp() {
@@ -306,7 +306,7 @@ async fn code_step(
         let now_locked = locked
             || st
                 .store()
-                .record_totp_failure(s.user.id, &st.config().totp_backoff)
+                .record_failure(s.user.id, Factor::Totp, &st.config().totp_backoff)
                 .await?
                 .is_some();
         if now_locked {
@@ -344,8 +344,10 @@ async fn code_step(
             )
             .await?;
     }
-    st.store().reset_login_failures(s.user.id).await?;
-    st.store().reset_totp_failures(s.user.id).await?;
+    st.store()
+        .reset_failures(s.user.id, Factor::Password)
+        .await?;
+    st.store().reset_failures(s.user.id, Factor::Totp).await?;
     // Rotate again: the fully authenticated session gets a new id.
     Ok(start_session(st, headers, s.user.id, SessionStage::Full, "/").await?)
 }

@@ -17,14 +17,20 @@ use serde::Deserialize;
 
 /// Declares every route of the API once: `ROUTES` (method, path as in the OpenAPI document; a
 /// test checks that each is routed and documented) and the router, from the same lines.
+/// A route marked `[upload]` takes bodies up to the upload limit; every other one keeps the
+/// router's small default (`MAX_FORM_BYTES`).
 macro_rules! api_routes {
-    ($($method:ident $path:literal => $handler:path;)*) => {
+    ($($method:ident $path:literal => $handler:path $([$upload:ident])?;)*) => {
         /// Every route of the API (method, path as in the OpenAPI document).
         pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), concat!("/api/v1", $path))),*];
 
-        pub fn routes() -> Router<AppState> {
-            Router::new()$(.route($path, $method($handler)))*
+        pub fn routes(upload_limit: usize) -> Router<AppState> {
+            Router::new()$(.route($path, api_routes!(@one $method $handler, $([$upload])? upload_limit)))*
         }
+    };
+    (@one $method:ident $handler:path, $limit:ident) => { $method($handler) };
+    (@one $method:ident $handler:path, [upload] $limit:ident) => {
+        $method($handler).layer(axum::extract::DefaultBodyLimit::max($limit))
     };
 }
 
@@ -37,7 +43,7 @@ api_routes! {
     get "/facilities/{finess}/measures/{measure}" => measure;
     post "/facilities/{finess}/measures/{measure}/declarations" => declare;
     get "/facilities/{finess}/measures/{measure}/evidence" => evidence_list;
-    post "/facilities/{finess}/measures/{measure}/evidence" => evidence_upload;
+    post "/facilities/{finess}/measures/{measure}/evidence" => evidence_upload [upload];
     get "/facilities/{finess}/evidence/{sha256}" => evidence_download;
     get "/facilities/{finess}/audits" => audits;
     get "/facilities/{finess}/audits/{run}" => audit;

@@ -19,8 +19,6 @@ pub enum WebError {
     Conflict(String),
     #[error("too many attempts, retry later")]
     TooMany,
-    #[error("request body over {0} bytes / corps de requête au-delà de {0} octets")]
-    TooLarge(usize),
     #[error("internal error")]
     Internal(String),
 }
@@ -34,7 +32,6 @@ impl WebError {
             WebError::Invalid(_) => StatusCode::BAD_REQUEST,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::TooMany => StatusCode::TOO_MANY_REQUESTS,
-            WebError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -27,7 +27,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use hygie_core::{Catalog, Region, RegionStatus};
 use hygie_store::Store;
 use std::collections::HashMap;
@@ -243,12 +243,13 @@ pub fn throttle_key(ip: IpAddr) -> IpAddr {
 pub fn router(state: AppState) -> Router {
     let limit = state.config().max_upload_bytes;
     Router::new()
-        .merge(pages::routes())
-        .nest("/api/v1", api::routes())
+        .merge(pages::routes(limit))
+        .nest("/api/v1", api::routes(limit))
         .route("/healthz", axum::routing::get(healthz))
         .route("/metrics", axum::routing::get(metrics::render))
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(middleware::from_fn_with_state(state.clone(), body_limit))
+        // Forms and JSON; the upload routes raise it for themselves. Extractors apply it to
+        // declared and chunked bodies alike (413).
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -299,29 +300,6 @@ async fn security_headers(State(st): State<AppState>, req: Request, next: Next) 
 /// The largest body of anything but an evidence upload (forms, JSON): a login or a setup form
 /// never needs more, and the server must not buffer megabytes for anonymous requests.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
-
-/// Bodies are limited by what the route takes: evidence uploads up to `max_upload_bytes`,
-/// everything else to [`MAX_FORM_BYTES`]. A declared length over the limit is refused before
-/// anything is read; a chunked body is cut when it passes the limit (413 either way).
-async fn body_limit(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let upload =
-        req.method() == axum::http::Method::POST && req.uri().path().ends_with("/evidence");
-    let limit = if upload {
-        st.config().max_upload_bytes
-    } else {
-        MAX_FORM_BYTES
-    };
-    let declared = req
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return WebError::TooLarge(limit).into_response();
-    }
-    let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, limit)));
-    next.run(req).await
-}
 
 async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();

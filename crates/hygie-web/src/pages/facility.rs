@@ -14,7 +14,7 @@ use hygie_report::Translate;
 use hygie_store::Binding;
 use serde::Deserialize;
 
-pub(super) fn routes() -> Router<AppState> {
+pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/facilities/{finess}", get(facility_page))
@@ -25,7 +25,7 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route(
             "/facilities/{finess}/measures/{measure}/evidence",
-            post(upload),
+            post(upload).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
         )
         .route("/facilities/{finess}/evidence/{sha256}", get(download))
 }

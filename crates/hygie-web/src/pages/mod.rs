@@ -36,10 +36,11 @@ use hygie_core::{Facility, Lang};
 use hygie_store::User;
 use std::net::{IpAddr, SocketAddr};
 
-pub fn routes() -> Router<AppState> {
+/// Every page; the evidence upload form takes bodies up to `upload_limit`.
+pub fn routes(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .merge(account::routes())
-        .merge(facility::routes())
+        .merge(facility::routes(upload_limit))
         .merge(region::routes())
         .merge(catalog::routes())
         .merge(admin::routes())

@@ -23,6 +23,15 @@ running() {
   [ -f "$DIR/run/samba.pid" ] && kill -0 "$(cat "$DIR/run/samba.pid")" 2>/dev/null
 }
 
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The LDAPS listener is this DC's only if its certificate chains to this DC's own CA: another DC
+# (or any other server) on the fixed ports must never be taken for ours.
+ours() {
+  openssl s_client -connect 127.0.0.1:636 -CAfile "$DIR/private/tls/ca.pem" \
+    -verify_return_error </dev/null >/dev/null 2>&1
+}
+
 case "$cmd" in
   start)
     install
@@ -37,6 +46,12 @@ case "$cmd" in
         --option="interfaces=lo" --option="bind interfaces only=yes" >"$DIR/provision.log" 2>&1
     fi
     if ! running; then
+      for port in 389 636 88 445; do
+        if port_open "$port"; then
+          echo "samba-dc: port $port is already taken by another server; the tests need their own DC (stop the other one)" >&2
+          exit 1
+        fi
+      done
       # Own pid directory (in smb.conf, which samba's smbd and winbindd children read too), so that
       # `stop` finds this DC and a second DC (another network namespace, e.g. the AD benchmark's)
       # can run beside it.
@@ -46,7 +61,11 @@ case "$cmd" in
       samba -s "$DIR/etc/smb.conf" -D
     fi
     for _ in $(seq 1 60); do
-      if (exec 3<>/dev/tcp/127.0.0.1/636) 2>/dev/null; then exit 0; fi
+      if port_open 636; then
+        if running && ours; then exit 0; fi
+        echo "samba-dc: the server on port 636 is not this DC (its certificate does not chain to $DIR/private/tls/ca.pem)" >&2
+        exit 1
+      fi
       sleep 0.5
     done
     echo "samba-dc: LDAPS port 636 did not open within 30 s (see $DIR)" >&2

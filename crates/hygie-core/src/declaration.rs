@@ -3,6 +3,27 @@
 use crate::InvalidValue;
 use serde::Serialize;
 
+/// Longest note or justification, in characters: an auditor reads it on one page; a longer text
+/// belongs in an evidence file. Checked by the store for every front end.
+pub const MAX_NOTE_CHARS: usize = 4_000;
+/// Longest owner (a person or team name).
+pub const MAX_OWNER_CHARS: usize = 200;
+
+/// Refuse a free text of a declaration longer than `max` characters, naming the field.
+pub fn check_length(field: &'static str, text: &str, max: usize) -> Result<(), InvalidValue> {
+    let n = text.chars().count();
+    if n > max {
+        return Err(InvalidValue::new(
+            field,
+            format!(
+                "{field} is {n} characters long, at most {max} are kept (attach a longer text as an evidence file) / \
+                 {field} compte {n} caractères, au plus {max} sont conservés (joindre un texte plus long comme pièce justificative)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The declared state of a measure at a facility.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -40,6 +61,20 @@ impl DeclaredStatus {
                 ),
             )),
         }
+    }
+
+    /// The free texts of a declaration within their limits.
+    pub fn check_texts(&self, owner: Option<&str>, note: Option<&str>) -> Result<(), InvalidValue> {
+        if let Some(j) = self.justification() {
+            check_length("justification", j, MAX_NOTE_CHARS)?;
+        }
+        if let Some(o) = owner {
+            check_length("owner", o, MAX_OWNER_CHARS)?;
+        }
+        if let Some(n) = note {
+            check_length("note", n, MAX_NOTE_CHARS)?;
+        }
+        Ok(())
     }
 
     pub fn as_str(&self) -> &'static str {

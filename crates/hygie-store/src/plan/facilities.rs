@@ -108,6 +108,10 @@ impl Store {
         actor: &Actor,
         at: jiff::Timestamp,
     ) -> Result<i64> {
+        // Checked here, not in each front end: the CLI and the web share this path.
+        status
+            .check_texts(owner, note)
+            .map_err(|e| StoreError::Invalid(format!("{}: {}", e.field, e.message)))?;
         self.write(|tx| {
             Box::pin(async move {
                 ensure_facility(tx, facility).await?;

@@ -139,6 +139,68 @@ fn facilities_are_added_listed_and_unique() {
     });
 }
 
+/// A note, owner or justification past its limit is refused before anything is written (the
+/// CLI and the web share this path), and one at the limit is kept whole.
+#[test]
+fn over_long_declaration_texts_are_refused_and_nothing_is_written() {
+    use hygie_core::declaration::{MAX_NOTE_CHARS, MAX_OWNER_CHARS};
+    on_each_backend(|store| async move {
+        let f = added_hospital(&store).await;
+        let entries = |check: JournalCheck| match check {
+            JournalCheck::Intact { entries } => entries,
+            JournalCheck::Broken(b) => panic!("journal broken: {b:?}"),
+        };
+        let before = entries(store.verify_journal().await.expect("verify"));
+        let long_note = "é".repeat(MAX_NOTE_CHARS + 1);
+        let long_owner = "x".repeat(MAX_OWNER_CHARS + 1);
+        let na = DeclaredStatus::NotApplicable {
+            justification: "j".repeat(MAX_NOTE_CHARS + 1),
+        };
+        let actor = Actor("test".into());
+        let attempts = [
+            (
+                DeclaredStatus::Implemented,
+                None,
+                Some(long_note.as_str()),
+                "note",
+            ),
+            (
+                DeclaredStatus::Implemented,
+                Some(long_owner.as_str()),
+                None,
+                "owner",
+            ),
+            (na, None, None, "justification"),
+        ];
+        for (status, owner, note, field) in attempts {
+            let err = store
+                .declare(&f.id, &m("END-01"), &status, owner, note, &actor)
+                .await
+                .expect_err("an over-long text is refused");
+            assert!(
+                matches!(&err, StoreError::Invalid(msg) if msg.starts_with(field)),
+                "{field}: {err}"
+            );
+        }
+        assert_eq!(
+            entries(store.verify_journal().await.expect("verify")),
+            before
+        );
+        let at_limit = "é".repeat(MAX_NOTE_CHARS);
+        store
+            .declare(
+                &f.id,
+                &m("END-01"),
+                &DeclaredStatus::Implemented,
+                None,
+                Some(&at_limit),
+                &actor,
+            )
+            .await
+            .expect("a note at the limit is kept");
+    });
+}
+
 #[test]
 fn declarations_keep_history_and_status_replays_any_date() {
     on_each_backend(|store| async move {

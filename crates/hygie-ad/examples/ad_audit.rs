@@ -10,7 +10,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: ad_audit URL BIND_DN PASSWORD_FILE CA_PEM TLS_NAME".into());
     }
     let pw = std::fs::read_to_string(&a[3])?;
-    let mut o = LdapOptions::new(&a[1], &a[2], Password::new(pw.trim_end_matches('\n')));
+    let mut o = LdapOptions::new(&a[1], &a[2], Password::from(pw.trim_end_matches('\n')));
     o.ca_cert = Some(a[4].clone().into());
     o.tls_server_name = Some(a[5].clone());
     let snap = collect(&o).await?;

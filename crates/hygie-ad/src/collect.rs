@@ -15,6 +15,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
+use secrecy::ExposeSecret as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,20 +69,9 @@ pub const LAPS_SCHEMA_FILTER: &str = "(|(lDAPDisplayName=ms-Mcs-AdmPwd)(lDAPDisp
 pub const SD_FLAGS_OID: &str = "1.2.840.113556.1.4.801";
 pub const SD_FLAGS_OWNER_DACL: [u8; 5] = [0x30, 0x03, 0x02, 0x01, 0x05];
 
-/// A password that is never printed.
-#[derive(Clone)]
-pub struct Password(String);
-
-impl Password {
-    pub fn new(s: impl Into<String>) -> Self {
-        Password(s.into())
-    }
-}
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(<redacted>)")
-    }
-}
+/// The bind password: the workspace's one secret type (never printed or serialised, its memory
+/// zeroed when dropped).
+pub type Password = secrecy::SecretString;
 
 #[derive(Debug, Clone)]
 pub struct LdapOptions {
@@ -474,7 +464,7 @@ pub async fn collect(opts: &LdapOptions) -> Result<AdSnapshot, CollectError> {
     ldap3::drive!(conn);
     ldap.with_timeout(opts.timeout);
     let bind = ldap
-        .simple_bind(&opts.bind_dn, &opts.password.0)
+        .simple_bind(&opts.bind_dn, opts.password.expose_secret())
         .await
         .map_err(|e| CollectError::Bind {
             dn: opts.bind_dn.clone(),

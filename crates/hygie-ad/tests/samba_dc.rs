@@ -40,7 +40,7 @@ impl Dc {
         let mut o = LdapOptions::new(
             &self.env.url,
             &self.env.admin,
-            Password::new(pw.trim_end_matches('\n')),
+            Password::from(pw.trim_end_matches('\n')),
         );
         o.ca_cert = Some(self.env.ca.clone());
         o.tls_server_name = Some(self.tls_name.clone());
@@ -600,7 +600,7 @@ fn collect_err(o: &LdapOptions) -> CollectError {
 fn bad_connections_fail_clearly() {
     let Some(dc) = dc() else { return };
     let mut o = dc.opts();
-    o.password = Password::new("wrong-password");
+    o.password = Password::from("wrong-password");
     let e = collect_err(&o);
     assert!(
         matches!(e, CollectError::Bind { .. }) && e.to_string().contains("invalid credentials"),

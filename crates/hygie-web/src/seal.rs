@@ -6,7 +6,9 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use secrecy::{ExposeSecret, ExposeSecretMut, SecretBox};
 use std::path::Path;
+use zeroize::Zeroizing;
 
 /// Prefix of a sealed value: version 1, hex of nonce (12 bytes) then ciphertext and tag.
 const SEALED_V1: &str = "v1:";
@@ -28,22 +30,17 @@ pub enum SealError {
     Permissions { path: String, mode: u32 },
 }
 
-/// The key that seals TOTP seeds (32 bytes). Never printed.
-#[derive(Clone)]
-pub struct SecretKey([u8; 32]);
-
-impl std::fmt::Debug for SecretKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretKey(..)")
-    }
-}
+/// The key that seals TOTP seeds (32 bytes), held in the workspace's one secret type: never
+/// printed or serialised, zeroed when the last clone is dropped.
+#[derive(Clone, Debug)]
+pub struct SecretKey(std::sync::Arc<SecretBox<[u8; 32]>>);
 
 impl SecretKey {
     /// A fresh random key (tests, and the first run).
     pub fn random() -> Result<SecretKey, SealError> {
-        let mut k = [0u8; 32];
-        getrandom::fill(&mut k).map_err(|e| SealError::Random(e.to_string()))?;
-        Ok(SecretKey(k))
+        let mut k = SecretBox::new(Box::new([0u8; 32]));
+        getrandom::fill(k.expose_secret_mut()).map_err(|e| SealError::Random(e.to_string()))?;
+        Ok(SecretKey(k.into()))
     }
 
     /// Read a key file: 64 hexadecimal digits (surrounding whitespace ignored). The file must not
@@ -53,7 +50,7 @@ impl SecretKey {
             path: path.display().to_string(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| read(e.to_string()))?;
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| read(e.to_string()))?);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -68,12 +65,10 @@ impl SecretKey {
                 });
             }
         }
-        let bytes =
-            hex::decode(text.trim()).map_err(|_| read("expected 64 hexadecimal digits".into()))?;
-        let k: [u8; 32] = bytes
-            .try_into()
+        let mut k = SecretBox::new(Box::new([0u8; 32]));
+        hex::decode_to_slice(text.trim(), k.expose_secret_mut())
             .map_err(|_| read("expected 64 hexadecimal digits (32 bytes)".into()))?;
-        Ok(SecretKey(k))
+        Ok(SecretKey(k.into()))
     }
 
     /// Read the key at `path`, or create it (mode 0600, never overwriting) when it does not exist.
@@ -95,14 +90,15 @@ impl SecretKey {
         }
         let mut f = opts.open(path).map_err(|e| create(e.to_string()))?;
         use std::io::Write;
-        f.write_all(format!("{}\n", hex::encode(key.0)).as_bytes())
+        let text = Zeroizing::new(format!("{}\n", hex::encode(key.0.expose_secret())));
+        f.write_all(text.as_bytes())
             .and_then(|()| f.sync_all())
             .map_err(|e| create(e.to_string()))?;
         Ok(key)
     }
 
     fn cipher(&self) -> ChaCha20Poly1305 {
-        ChaCha20Poly1305::new(Key::from_slice(&self.0))
+        ChaCha20Poly1305::new(Key::from_slice(self.0.expose_secret()))
     }
 
     /// Seal `user_id`'s seed for storage.
@@ -151,6 +147,23 @@ impl SecretKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The key survives a file round trip and never shows in a debug print (the type has no
+    /// `Display` and no `Serialize` to misuse).
+    #[test]
+    fn the_key_is_never_printed() -> Result<(), SealError> {
+        let dir = tempfile::tempdir().map_err(|e| SealError::Random(e.to_string()))?;
+        let path = dir.path().join("secret.key");
+        let k = SecretKey::load_or_create(&path)?;
+        let hex_key =
+            std::fs::read_to_string(&path).map_err(|e| SealError::Random(e.to_string()))?;
+        let shown = format!("{k:?}");
+        assert!(!shown.contains(hex_key.trim()), "{shown}");
+        assert!(shown.contains("REDACTED"), "{shown}");
+        let again = SecretKey::load(&path)?;
+        assert_eq!(again.open(1, &k.seal(1, "seed")?)?.0, "seed");
+        Ok(())
+    }
 
     #[test]
     fn seals_and_opens_bound_to_the_user_and_key() -> Result<(), SealError> {

@@ -67,27 +67,31 @@ fn parse_as_of(s: &str) -> anyhow::Result<jiff::Timestamp> {
 }
 
 fn read_password(a: &AuditAdArgs) -> anyhow::Result<Password> {
+    // Every intermediate copy is a `Zeroizing` buffer, so the password leaves no trace in freed
+    // memory; `Password` zeroes its own on drop.
     if let Some(p) = &a.password_file {
-        let s = std::fs::read_to_string(p)
-            .map_err(|e| exit::invalid(format!("password file {}: {e}", p.display())))?;
-        let s = s.trim_end_matches(['\n', '\r']).to_string();
+        let s = zeroize::Zeroizing::new(
+            std::fs::read_to_string(p)
+                .map_err(|e| exit::invalid(format!("password file {}: {e}", p.display())))?,
+        );
+        let s = s.trim_end_matches(['\n', '\r']);
         if s.is_empty() {
             return Err(exit::invalid(format!(
                 "password file {} is empty",
                 p.display()
             )));
         }
-        return Ok(Password::new(s));
+        return Ok(Password::from(s));
     }
     if let Ok(s) = std::env::var(PASSWORD_ENV)
         && !s.is_empty()
     {
-        return Ok(Password::new(s));
+        return Ok(Password::from(s));
     }
     if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
         let s = rpassword::prompt_password("AD password / mot de passe AD: ")
             .context("cannot read the password")?;
-        return Ok(Password::new(s));
+        return Ok(Password::from(s));
     }
     Err(exit::invalid(format!(
         "no password: give --password-file FILE, set {PASSWORD_ENV}, or run interactively"

@@ -1,6 +1,7 @@
 //! Exit codes: stable, documented, the same for every command.
 
 use hygie_store::StoreError;
+use hygie_store::backup::{BackupError, Problem};
 
 pub const OK: u8 = 0;
 /// The environment failed: database unreachable, disk, I/O.
@@ -40,6 +41,25 @@ pub fn code_of(e: &anyhow::Error) -> u8 {
             || cause.is::<hygie_catalog::CatalogErrors>()
         {
             return INVALID;
+        }
+        if let Some(b) = cause.downcast_ref::<BackupError>() {
+            match b.problem {
+                Problem::Malformed
+                | Problem::Checksum
+                | Problem::Truncated
+                | Problem::WrongKey
+                | Problem::KeyNeeded
+                | Problem::NotEncrypted
+                | Problem::Newer
+                | Problem::KeyFile
+                | Problem::TargetSchema
+                | Problem::Unreadable => return INVALID,
+                Problem::TargetNotEmpty | Problem::Exists => return CONFLICT,
+                Problem::NoStore => return NOT_FOUND,
+                Problem::Io => return RUNTIME,
+                // The database error that follows in the chain decides.
+                Problem::Store => continue,
+            }
         }
         if let Some(s) = cause.downcast_ref::<StoreError>() {
             return match s {

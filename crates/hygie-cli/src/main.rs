@@ -127,6 +127,11 @@ enum Command {
     Breached(cmd::audit_passwords::BreachedCmd),
     /// The web application and JSON API (dashboards, declarations, evidence, journal).
     Serve(cmd::serve::ServeArgs),
+    /// Write a consistent snapshot of the whole store (evidence files included) to an archive,
+    /// while the web application and other commands go on; `verify` checks an archive.
+    Backup(cmd::backup::BackupArgs),
+    /// Restore an archive into an empty store (data directory or database), then verify it.
+    Restore(cmd::backup::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -191,5 +196,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Checks(c) => cmd::checks::run(&ctx, c).await,
         Command::Breached(c) => cmd::audit_passwords::breached(&ctx, c).await,
         Command::Serve(a) => cmd::serve::run(&ctx, a).await,
+        Command::Backup(a) => cmd::backup::backup(&ctx, a).await,
+        Command::Restore(a) => cmd::backup::restore(&ctx, a).await,
     }
 }

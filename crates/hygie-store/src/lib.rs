@@ -14,6 +14,7 @@
 
 mod access;
 mod alerts;
+pub mod backup;
 mod governance;
 mod incident_files;
 mod incidents;
@@ -60,6 +61,10 @@ pub enum StoreError {
     Invalid(String),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+    /// A restore's import failed on its archive or its target (carried through the write path,
+    /// which rolls back on any error).
+    #[error(transparent)]
+    Backup(Box<backup::BackupError>),
 }
 
 impl StoreError {
@@ -147,6 +152,15 @@ pub fn prepare_data_dir(dir: &Path) -> std::io::Result<()> {
 impl Store {
     /// Connect and bring the schema up to date.
     pub async fn open(url: &str) -> Result<Store> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        store.ensure_views().await?;
+        Ok(store)
+    }
+
+    /// Connect without touching the schema: `open` does it, and a restore first migrates an
+    /// empty database only up to the schema of its archive (`backup`).
+    pub(crate) async fn connect(url: &str) -> Result<Store> {
         install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -174,20 +188,33 @@ impl Store {
         if backend == Backend::Sqlite {
             pool.execute("PRAGMA journal_mode = WAL").await?;
         }
-        match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-        }
-        let store = Store {
+        Ok(Store {
             pool,
             backend,
             region_views: Default::default(),
-        };
-        // A store made before the precomputed views existed gets them built once.
-        if store.meta("views_built").await?.is_none() {
-            store.rebuild_views().await?;
+        })
+    }
+
+    /// Apply every migration this build knows.
+    async fn migrate(&self) -> Result<()> {
+        self.migrator().run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// This backend's migrations.
+    pub(crate) fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
         }
-        Ok(store)
+    }
+
+    /// A store made before the precomputed views existed gets them built once.
+    async fn ensure_views(&self) -> Result<()> {
+        if self.meta("views_built").await?.is_none() {
+            self.rebuild_views().await?;
+        }
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {

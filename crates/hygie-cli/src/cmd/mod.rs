@@ -6,6 +6,7 @@ pub mod audit;
 pub mod audit_ad;
 pub mod audit_collect;
 pub mod audit_passwords;
+pub mod backup;
 pub mod catalog;
 pub mod checks;
 pub mod demo;
@@ -59,6 +60,17 @@ impl Ctx {
 
     /// Open (creating and migrating if needed) the store, and record the bundled catalogue version.
     pub async fn store(&self) -> anyhow::Result<Store> {
+        self.prepare_data_dir()?;
+        let store = Store::open(&self.database_url).await?;
+        let catalog = catalog()?;
+        store
+            .set_catalog_version(&catalog.version, &Actor::cli())
+            .await?;
+        Ok(store)
+    }
+
+    /// Make the SQLite data directory (0700, the database file 0600) if the store is one.
+    pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
         if let Some(dir) = &self.data_dir {
             hygie_store::prepare_data_dir(dir).with_context(|| {
                 format!(
@@ -68,12 +80,31 @@ impl Ctx {
                 )
             })?;
         }
-        let store = Store::open(&self.database_url).await?;
-        let catalog = catalog()?;
-        store
-            .set_catalog_version(&catalog.version, &Actor::cli())
-            .await?;
-        Ok(store)
+        Ok(())
+    }
+
+    /// Open a store that exists, as it is: no catalogue recorded, and no empty store created
+    /// in a data directory that has none (`hygie backup`).
+    pub async fn existing_store(&self) -> anyhow::Result<Store> {
+        if let Some(dir) = &self.data_dir
+            && !dir.join("hygie.sqlite").is_file()
+        {
+            return Err(backup::no_store(dir).into());
+        }
+        self.prepare_data_dir()?;
+        Ok(Store::open(&self.database_url).await?)
+    }
+
+    /// The database URL (with its password, for connecting; print `database_label`).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
+    /// The web's sealing key file as `hygie serve` finds it by default.
+    pub fn sealing_key_file(&self) -> PathBuf {
+        std::env::var_os("HYGIE_SECRET_KEY_FILE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.data_dir().join("secret.key"))
     }
 
     /// The store, after checking that `facility` is registered (every per-facility command).

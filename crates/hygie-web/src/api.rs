@@ -453,7 +453,13 @@ pub(crate) async fn create_token(
     let secret = format!("hyg_{}", auth::random_hex(32)?);
     let t = st
         .scoped(c)
-        .create_token(name, &f, access, &auth::digest(&secret))
+        .create_token(
+            name,
+            &f,
+            access,
+            &auth::digest(&secret),
+            hygie_store::TOKEN_DEFAULT_DAYS,
+        )
         .await?;
     Ok((secret, t))
 }

@@ -8,6 +8,7 @@ use hygie_core::{
 use hygie_store::{Actor, JournalCheck, Store, StoreError};
 use hygie_testkit::TestDb;
 
+mod accounts;
 mod contention;
 
 fn date(s: &str) -> jiff::civil::Date {

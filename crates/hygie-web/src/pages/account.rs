@@ -122,7 +122,7 @@ async fn start_session(
         .checked_add(idle)
         .map_err(|e| WebError::Internal(e.to_string()))?;
     st.store()
-        .create_session(&auth::digest(&id), user_id, stage, &csrf, expires)
+        .create_session(&auth::digest(&id), user_id, stage, &csrf, expires, "")
         .await?;
     let r = see_other(to);
     let r = with_cookie(

@@ -291,7 +291,7 @@ pub async fn session(app: &App, u: &User) -> (String, String) {
         .checked_add(jiff::SignedDuration::from_hours(1))
         .unwrap();
     app.store
-        .create_session(&auth::digest(&id), u.id, SessionStage::Full, &csrf, exp)
+        .create_session(&auth::digest(&id), u.id, SessionStage::Full, &csrf, exp, "")
         .await
         .unwrap();
     (format!("{}={id}", hygie_web::SESSION_COOKIE), csrf)
@@ -306,6 +306,7 @@ pub async fn token(app: &App, f: &Finess, access: TokenAccess) -> String {
             f,
             access,
             &auth::digest(&secret),
+            hygie_store::TOKEN_DEFAULT_DAYS,
             &Actor("test".into()),
         )
         .await

@@ -407,3 +407,55 @@ pub fn set_cookie_value(r: &Response<Body>, name: &str) -> Option<String> {
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
 }
+
+/// Fetch the login form and post credentials; returns the response.
+pub async fn login(
+    app: &App,
+    username: &str,
+    password: &str,
+    extra_cookie: Option<&str>,
+) -> Response<Body> {
+    let form = app.send(get("/login")).await;
+    let pre = set_cookie_value(&form, "hygie_pre").unwrap();
+    let mut cookie = format!("hygie_pre={pre}");
+    if let Some(c) = extra_cookie {
+        cookie.push_str("; ");
+        cookie.push_str(c);
+    }
+    let req = post_form(
+        "/login",
+        &cookie,
+        &[
+            ("csrf", &pre),
+            ("username", username),
+            ("password", password),
+        ],
+    );
+    app.send(req).await
+}
+
+/// The CSRF token of a page's form.
+pub fn csrf_field(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+pub async fn post_code(app: &App, path: &str, session: &str, code: &str) -> Response<Body> {
+    let page = app
+        .send(get_with(path, &format!("hygie_session={session}")))
+        .await;
+    assert_eq!(page.status(), 200, "{path}");
+    let html = body_string(page).await;
+    let csrf = csrf_field(&html);
+    let req = post_form(
+        path,
+        &format!("hygie_session={session}"),
+        &[("csrf", &csrf), ("code", code)],
+    );
+    app.send(req).await
+}

@@ -264,13 +264,14 @@ impl Store {
 
     /// Forget a user's second factor (a lost phone): the seed is erased, the user enrols a new
     /// one at the next login (roles that require it), the factor's lock and count end, and their
-    /// sessions end.
+    /// sessions end. The last time step used goes too: it guarded the old seed's codes against
+    /// replay, and would refuse the new seed's codes of the same minute.
     pub async fn reset_totp(&self, user_id: i64, actor: &Actor) -> Result<()> {
         self.write(|tx| {
             Box::pin(async move {
                 let t = target(tx, user_id).await?;
                 sqlx::query(
-                    "UPDATE users SET totp_secret = NULL, totp_confirmed = 0, totp_failures = 0, totp_locked_until_us = 0 WHERE id = $1",
+                    "UPDATE users SET totp_secret = NULL, totp_confirmed = 0, totp_last_step = 0, totp_failures = 0, totp_locked_until_us = 0 WHERE id = $1",
                 )
                 .bind(user_id)
                 .execute(&mut **tx)

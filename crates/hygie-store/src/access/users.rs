@@ -193,6 +193,20 @@ pub struct User {
     pub must_change_password: bool,
 }
 
+impl User {
+    /// Where the account stands, as lists show it: `disabled`, `locked` (a lock is running) or
+    /// `active`.
+    pub fn status(&self) -> &'static str {
+        if self.disabled {
+            "disabled"
+        } else if self.locked_until.is_some() {
+            "locked"
+        } else {
+            "active"
+        }
+    }
+}
+
 /// The private part of a user, for the login flow only.
 #[derive(Clone)]
 pub struct Credentials {

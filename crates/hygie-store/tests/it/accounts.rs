@@ -346,6 +346,8 @@ fn a_second_factor_reset_asks_for_a_new_enrolment() {
                 .expect("fail");
         }
         session(&store, &u, "s1", "").await;
+        let step = 60_000_000;
+        assert!(store.accept_totp_step(u.id, step).await.expect("step"));
         store.reset_totp(u.id, &admin_actor()).await.expect("reset");
         let (after, cred) = store
             .user_for_login("dan")
@@ -355,6 +357,10 @@ fn a_second_factor_reset_asks_for_a_new_enrolment() {
         assert!(!after.totp_enrolled);
         assert_eq!(cred.totp_secret, None);
         assert_eq!(cred.totp_failures, 0);
+        assert_eq!(
+            cred.totp_last_step, 0,
+            "the new seed's codes of this minute count"
+        );
         assert!(cred.totp_locked_until <= jiff::Timestamp::now());
         assert!(store.session("s1").await.expect("read").is_none());
         // A new seed can be enrolled.

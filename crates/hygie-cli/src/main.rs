@@ -127,6 +127,13 @@ enum Command {
     Breached(cmd::audit_passwords::BreachedCmd),
     /// The web application and JSON API (dashboards, declarations, evidence, journal).
     Serve(cmd::serve::ServeArgs),
+    /// Web accounts without the web (break glass): list, add, disable, enable, delete, reset a
+    /// password or the second factor, unlock.
+    #[command(subcommand)]
+    Users(cmd::users::UsersCmd),
+    /// API tokens without the web: create (printed once), list, revoke.
+    #[command(subcommand)]
+    Tokens(cmd::tokens::TokensCmd),
 }
 
 fn main() -> ExitCode {
@@ -191,5 +198,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Checks(c) => cmd::checks::run(&ctx, c).await,
         Command::Breached(c) => cmd::audit_passwords::breached(&ctx, c).await,
         Command::Serve(a) => cmd::serve::run(&ctx, a).await,
+        Command::Users(c) => cmd::users::run(&ctx, c).await,
+        Command::Tokens(c) => cmd::tokens::run(&ctx, c).await,
     }
 }

@@ -15,15 +15,9 @@ use hygie_core::Lang;
 use hygie_store::{Scoped, User};
 use serde::Deserialize;
 
-/// Where an account stands, as lists show it.
+/// Where an account stands, as lists show it (`User::status`).
 pub(crate) fn status(u: &User) -> &'static str {
-    if u.disabled {
-        "disabled"
-    } else if u.locked_until.is_some() {
-        "locked"
-    } else {
-        "active"
-    }
+    u.status()
 }
 
 /// The status in words (`locked until` is followed by the lock's end where it is shown).

@@ -65,7 +65,9 @@ pub fn code_of(e: &anyhow::Error) -> u8 {
             return match s {
                 StoreError::NotFound(_) => NOT_FOUND,
                 StoreError::Conflict(_) => CONFLICT,
-                StoreError::UnsupportedUrl(_) | StoreError::Invalid(_) => INVALID,
+                StoreError::UnsupportedUrl(_)
+                | StoreError::Invalid(_)
+                | StoreError::LastAdministrator(..) => INVALID,
                 _ => RUNTIME,
             };
         }

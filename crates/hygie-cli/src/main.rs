@@ -132,6 +132,13 @@ enum Command {
     Backup(cmd::backup::BackupArgs),
     /// Restore an archive into an empty store (data directory or database), then verify it.
     Restore(cmd::backup::RestoreArgs),
+    /// Web accounts without the web (break glass): list, add, disable, enable, delete, reset a
+    /// password or the second factor, unlock.
+    #[command(subcommand)]
+    Users(cmd::users::UsersCmd),
+    /// API tokens without the web: create (printed once), list, revoke.
+    #[command(subcommand)]
+    Tokens(cmd::tokens::TokensCmd),
 }
 
 fn main() -> ExitCode {
@@ -142,6 +149,9 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log file or journald gets plain lines that a search
+        // such as `grep 'event="login_failed"'` finds.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -198,5 +208,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Serve(a) => cmd::serve::run(&ctx, a).await,
         Command::Backup(a) => cmd::backup::backup(&ctx, a).await,
         Command::Restore(a) => cmd::backup::restore(&ctx, a).await,
+        Command::Users(c) => cmd::users::run(&ctx, c).await,
+        Command::Tokens(c) => cmd::tokens::run(&ctx, c).await,
     }
 }

@@ -296,7 +296,7 @@ impl Store {
     }
 }
 
-fn row_to_entry(r: &sqlx::any::AnyRow) -> Result<JournalEntry> {
+pub(crate) fn row_to_entry(r: &sqlx::any::AnyRow) -> Result<JournalEntry> {
     Ok(JournalEntry {
         seq: r.try_get("seq")?,
         at: r.try_get("at")?,

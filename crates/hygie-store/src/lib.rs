@@ -23,9 +23,10 @@ mod plan;
 mod regimes;
 mod rows;
 
+pub use access::lifecycle::SessionInfo;
 pub use access::scoped::{Access, Scoped};
 pub use access::sessions::{Session, SessionStage};
-pub use access::tokens::{ApiToken, TokenAccess};
+pub use access::tokens::{ApiToken, TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS, TokenAccess};
 pub use access::users::{Backoff, Binding, Credentials, Factor, NewUser, Role, User};
 pub use alerts::AlertRecord;
 pub use governance::{CampaignRecord, RiskReview, RoleRecord};
@@ -59,6 +60,12 @@ pub enum StoreError {
     Forbidden(String),
     #[error("invalid value: {0}")]
     Invalid(String),
+    /// Disabling or deleting this user would leave the installation without an enabled
+    /// administrator (or without one bound to the whole installation).
+    #[error(
+        "user {0} is the last enabled administrator{1}: enable or add another administrator first"
+    )]
+    LastAdministrator(String, &'static str),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
     /// A restore's import failed on its archive or its target (carried through the write path,

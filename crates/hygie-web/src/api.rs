@@ -56,6 +56,18 @@ api_routes! {
     get "/tokens" => tokens;
     post "/tokens" => token_create;
     delete "/tokens/{id}" => token_revoke;
+    get "/users" => crate::accounts::users;
+    get "/users/{id}" => crate::accounts::user;
+    post "/users/{id}/disable" => crate::accounts::disable;
+    post "/users/{id}/enable" => crate::accounts::enable;
+    post "/users/{id}/unlock" => crate::accounts::unlock;
+    post "/users/{id}/reset-password" => crate::accounts::reset_password;
+    post "/users/{id}/reset-totp" => crate::accounts::reset_totp;
+    post "/users/{id}/end-sessions" => crate::accounts::end_sessions;
+    delete "/users/{id}" => crate::accounts::delete;
+    get "/me/sessions" => crate::accounts::my_sessions;
+    post "/me/sessions/end-others" => crate::accounts::end_my_other_sessions;
+    get "/security-events" => crate::accounts::security_events;
 }
 
 /// Today in France's calendar.
@@ -77,7 +89,7 @@ pub(crate) fn region(s: &str) -> Result<Region, WebError> {
 
 /// A caller whose state-changing request passed the CSRF check: a session must send its token in
 /// the `X-CSRF-Token` header; a bearer token carries no ambient credential and needs none.
-pub(crate) struct Changing(Caller);
+pub(crate) struct Changing(pub(crate) Caller);
 
 impl FromRequestParts<AppState> for Changing {
     type Rejection = WebError;
@@ -421,6 +433,8 @@ struct NewToken {
     name: String,
     facility: String,
     access: String,
+    /// Days until the token expires (default 90, at most 365).
+    expires_in_days: Option<i64>,
 }
 
 async fn token_create(
@@ -428,21 +442,27 @@ async fn token_create(
     Changing(c): Changing,
     Json(b): Json<NewToken>,
 ) -> Result<Response, WebError> {
-    let (secret, t) = create_token(&st, &c, &b.name, &b.facility, &b.access).await?;
+    let days = b.expires_in_days.unwrap_or(hygie_store::TOKEN_DEFAULT_DAYS);
+    let (secret, t) = create_token(&st, &c, &b.name, &b.facility, &b.access, days).await?;
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({ "token": secret, "id": t.id, "name": t.name, "facility": t.facility, "access": t.access })),
+        Json(serde_json::json!({
+            "token": secret, "id": t.id, "name": t.name, "facility": t.facility, "access": t.access,
+            "expires_at": t.expires_at,
+        })),
     )
         .into_response())
 }
 
-/// Create an API token; returns the secret (shown once) and the stored record.
+/// Create an API token that expires in `days` days; returns the secret (shown once) and the
+/// stored record.
 pub(crate) async fn create_token(
     st: &AppState,
     c: &Caller,
     name: &str,
     facility: &str,
     access: &str,
+    days: i64,
 ) -> Result<(String, hygie_store::ApiToken), WebError> {
     let name = name.trim();
     if name.is_empty() || name.len() > 80 {
@@ -453,7 +473,7 @@ pub(crate) async fn create_token(
     let secret = format!("hyg_{}", auth::random_hex(32)?);
     let t = st
         .scoped(c)
-        .create_token(name, &f, access, &auth::digest(&secret))
+        .create_token(name, &f, access, &auth::digest(&secret), days)
         .await?;
     Ok((secret, t))
 }

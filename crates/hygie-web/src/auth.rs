@@ -111,6 +111,21 @@ pub fn random_hex(n: usize) -> Result<String, AuthError> {
     Ok(hex::encode(b))
 }
 
+/// A temporary password an administrator hands over once (a reset): 80 random bits as sixteen
+/// base32 letters and digits in groups of four (`ABCD-EFGH-IJKL-MNOP`), easy to read out and
+/// to type, within the password policy. Its holder must replace it at the next login.
+pub fn temporary_password() -> Result<String, AuthError> {
+    let mut b = [0u8; 10];
+    getrandom::fill(&mut b).map_err(|e| AuthError::Random(e.to_string()))?;
+    let letters = base32_encode(&b);
+    Ok(letters
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("-"))
+}
+
 /// SHA-256 of a high-entropy secret (session id, API token, bootstrap token), hex. Such secrets
 /// are 256-bit random values, so a fast digest is enough to keep them unusable if the store leaks.
 pub fn digest(secret: &str) -> String {
@@ -308,6 +323,16 @@ mod tests {
         // Without an index, only length and username count.
         assert!(check_password("correct horse battery", "bob", None).is_ok());
         assert!(check_password(&"x".repeat(300), "bob", None).is_err());
+    }
+
+    #[test]
+    fn temporary_passwords_follow_the_policy_and_differ() {
+        let a = temporary_password().unwrap_or_default();
+        let b = temporary_password().unwrap_or_default();
+        assert_eq!(a.len(), 19, "{a}");
+        assert_eq!(a.matches('-').count(), 3);
+        assert_ne!(a, b);
+        assert!(check_password(&a, "alice", None).is_ok());
     }
 
     #[test]

@@ -9,6 +9,19 @@ use hygie_store::StoreError;
 pub enum WebError {
     #[error("authentication required")]
     Unauthorized,
+    /// A bearer token that opens nothing: unknown, revoked or expired (`reason`); `token` is
+    /// its public id when it exists.
+    #[error("authentication required")]
+    TokenRefused {
+        token: Option<String>,
+        reason: &'static str,
+    },
+    /// A session cookie that names no live session.
+    #[error("authentication required")]
+    SessionRefused,
+    /// A state-changing request without the session's (or the login form's) CSRF token.
+    #[error("forbidden: missing or wrong CSRF token")]
+    Csrf,
     #[error("forbidden: {0}")]
     Forbidden(String),
     #[error("not found: {0}")]
@@ -26,13 +39,38 @@ pub enum WebError {
 impl WebError {
     pub fn status(&self) -> StatusCode {
         match self {
-            WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+            WebError::Unauthorized | WebError::TokenRefused { .. } | WebError::SessionRefused => {
+                StatusCode::UNAUTHORIZED
+            }
+            WebError::Csrf => StatusCode::FORBIDDEN,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::Invalid(_) => StatusCode::BAD_REQUEST,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::TooMany => StatusCode::TOO_MANY_REQUESTS,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Whether this is a refused authentication (an answer of 401).
+    pub fn unauthenticated(&self) -> bool {
+        self.status() == StatusCode::UNAUTHORIZED
+    }
+
+    /// Attach the security event this error stands for, if any, to its response.
+    pub(crate) fn mark(&self, res: Response) -> Response {
+        use crate::events::{Event, refuse};
+        match self {
+            WebError::TokenRefused { token, reason } => {
+                let who = token.as_ref().map(|t| format!("token:{t}"));
+                refuse(res, Event::TokenRefused, who.as_deref(), reason)
+            }
+            WebError::SessionRefused => {
+                refuse(res, Event::SessionRefused, None, "unknown or ended")
+            }
+            WebError::Csrf => refuse(res, Event::CsrfRejected, None, "csrf"),
+            WebError::Forbidden(_) => refuse(res, Event::AccessDenied, None, "role"),
+            _ => res,
         }
     }
 
@@ -52,6 +90,7 @@ impl From<StoreError> for WebError {
             StoreError::Forbidden(m) => WebError::Forbidden(m),
             StoreError::Conflict(m) => WebError::Conflict(format!("{m} already exists")),
             StoreError::Invalid(m) => WebError::Invalid(m),
+            e @ StoreError::LastAdministrator(..) => WebError::Conflict(e.to_string()),
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -93,12 +132,13 @@ impl IntoResponse for WebError {
         if let WebError::Internal(m) = &self {
             tracing::error!("internal error: {m}");
         }
-        let mut res = (
+        let res = (
             self.status(),
             axum::Json(serde_json::json!({ "error": self.public_message() })),
         )
             .into_response();
-        if matches!(self, WebError::Unauthorized) {
+        let mut res = self.mark(res);
+        if self.unauthenticated() {
             res.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer realm=\"hygie\""),

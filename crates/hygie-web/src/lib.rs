@@ -8,9 +8,11 @@
 //! - Authorisation: every data access goes through `hygie_store::Scoped`, built from the caller's
 //!   role and binding; a facility outside the binding is "not found".
 
+mod accounts;
 pub mod api;
 pub mod auth;
 mod error;
+pub mod events;
 mod html;
 pub mod metrics;
 pub mod openapi;
@@ -301,10 +303,17 @@ async fn security_headers(State(st): State<AppState>, req: Request, next: Next) 
 /// never needs more, and the server must not buffer megabytes for anonymous requests.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
-async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
+/// Metrics of every answer, and the security log of every refusal (`events`): the one place
+/// that knows the route, the client and the caller together.
+async fn observe(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let route = metrics::route_class(req.uri().path());
+    let path = req.uri().path().to_owned();
+    let route = metrics::route_class(&path);
+    let client = events::address_class(events::client_ip(&req));
+    let who = events::Who::default();
+    req.extensions_mut().insert(who.clone());
     let res = next.run(req).await;
+    events::log(&res, &who, &client, &path);
     st.metrics()
         .observe(route, res.status().as_u16(), start.elapsed());
     res

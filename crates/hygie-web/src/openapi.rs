@@ -29,18 +29,31 @@ fn op(summary: &str, tag: &str, params: Vec<Value>, ok: &str, extra: Value) -> V
     o
 }
 
+/// `op` with more answers documented (a 409, a 400 of a refused value).
+fn answers(mut o: Value, more: &[(&str, &str)]) -> Value {
+    if let Some(r) = o.get_mut("responses").and_then(Value::as_object_mut) {
+        for (code, description) in more {
+            r.insert(
+                (*code).to_owned(),
+                json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }),
+            );
+        }
+    }
+    o
+}
+
 /// The document itself.
 pub fn spec() -> Value {
     let f = || param("finess", "FINESS number of the facility (9 characters)");
     let m = || param("measure", "catalogue measure id, e.g. IAM-04");
     let as_of = json!({ "name": "as_of", "in": "query", "required": false, "description": "date YYYY-MM-DD (default: today, Europe/Paris)", "schema": { "type": "string", "format": "date" } });
     let csrf = json!({ "name": "X-CSRF-Token", "in": "header", "required": false, "description": "required when authenticated by session cookie (value from GET /api/v1/me)", "schema": { "type": "string" } });
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Hygie API",
             "version": "1",
-            "description": "Security plan of health-care facilities: facilities, statuses, declarations, evidence, audits and their findings, alerts, incidents with their legal clocks and notification drafts, regional views, journal. Every answer is limited to the caller's scope (facilities or region); a facility outside it answers 404."
+            "description": "Security plan of health-care facilities: facilities, statuses, declarations, evidence, audits and their findings, alerts, incidents with their legal clocks and notification drafts, regional views, journal, API tokens, user accounts and sessions. Every answer is limited to the caller's scope (facilities or region); a facility outside it answers 404."
         },
         "servers": [{ "url": "/" }],
         "paths": {
@@ -73,11 +86,11 @@ pub fn spec() -> Value {
             "/api/v1/journal/verify": { "get": op("Verify the hash chain of the journal", "journal", vec![], "200", json!({})) },
             "/api/v1/tokens": {
                 "get": op("API tokens of the facilities in scope (administrators and CISOs)", "tokens", vec![], "200", json!({})),
-                "post": op("Create an API token for one facility, read or write; the secret is returned once", "tokens", vec![csrf.clone()], "201", json!({
+                "post": answers(op("Create an API token for one facility, read or write, expiring in 1 to 365 days (90 by default); the secret is returned once", "tokens", vec![csrf.clone()], "201", json!({
                     "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewToken" } } } }
-                }))
+                })), &[("400", "a name, facility, access or lifetime refused")])
             },
-            "/api/v1/tokens/{id}": { "delete": op("Revoke an API token", "tokens", vec![param("id", "token id"), csrf], "204", json!({})) }
+            "/api/v1/tokens/{id}": { "delete": op("Revoke an API token", "tokens", vec![param("id", "token id"), csrf.clone()], "204", json!({})) }
         },
         "components": {
             "securitySchemes": {
@@ -92,9 +105,47 @@ pub fn spec() -> Value {
                     "owner": { "type": "string" }, "note": { "type": "string" } } },
                 "NewToken": { "type": "object", "required": ["name", "facility", "access"], "properties": {
                     "name": { "type": "string" }, "facility": { "type": "string" },
-                    "access": { "type": "string", "enum": ["read", "write"] } } }
+                    "access": { "type": "string", "enum": ["read", "write"] },
+                    "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 365, "default": 90, "description": "days until the token expires" } } }
             }
         }
+    });
+    if let (Some(paths), Value::Object(more)) = (
+        doc.get_mut("paths").and_then(Value::as_object_mut),
+        account_paths(&csrf),
+    ) {
+        paths.extend(more);
+    }
+    doc
+}
+
+/// The paths of user accounts and sessions (apart: one `json!` for the whole document would
+/// pass the macro's recursion limit).
+fn account_paths(csrf: &Value) -> Value {
+    let u = || param("id", "user id (a number, from GET /api/v1/users)");
+    let action = |summary: &str| json!({ "post": op(summary, "users", vec![u(), csrf.clone()], "200", json!({})) });
+    let last_admin = [(
+        "409",
+        "refused: the last enabled administrator (of the whole installation) stays",
+    )];
+    json!({
+            "/api/v1/users": { "get": op("Users within the caller's binding, with their status: active, disabled or locked (administrators)", "users", vec![], "200", json!({})) },
+            "/api/v1/users/{id}": {
+                "get": op("One user with their status and live sessions (created, last seen, end, address class; never an id)", "users", vec![u()], "200", json!({})),
+                "delete": answers(op("Delete a user: sessions end, the API tokens they created are revoked, the journal keeps the name (journalled)", "users", vec![u(), csrf.clone()], "204", json!({})), &last_admin)
+            },
+            "/api/v1/users/{id}/disable": { "post": answers(op("Disable a user: no login, sessions end, the API tokens they created are revoked (journalled)", "users", vec![u(), csrf.clone()], "200", json!({})), &last_admin) },
+            "/api/v1/users/{id}/enable": action("Enable a disabled user again (journalled)"),
+            "/api/v1/users/{id}/unlock": action("Lift the locks of the password and of the second factor and clear both counts of failures (journalled)"),
+            "/api/v1/users/{id}/reset-password": action("Give the user a temporary password, returned once as temporary_password; they choose their own at the next login; sessions end (journalled)"),
+            "/api/v1/users/{id}/reset-totp": action("Forget the user's second factor: a new enrolment at the next login; sessions end (journalled)"),
+            "/api/v1/users/{id}/end-sessions": action("End every session of a user (journalled)"),
+            "/api/v1/me/sessions": { "get": op("The caller's live sessions (created, last seen, end, address class, current; never an id)", "users", vec![], "200", json!({})) },
+            "/api/v1/me/sessions/end-others": { "post": op("End every session of the caller but the current one (journalled)", "users", vec![csrf.clone()], "200", json!({})) },
+            "/api/v1/security-events": { "get": op("Journalled account events (logins, lockouts, lifecycle changes) of the users the caller manages, oldest first", "users", vec![
+                json!({ "name": "user", "in": "query", "required": false, "description": "only this username's events", "schema": { "type": "string" } }),
+                json!({ "name": "limit", "in": "query", "required": false, "description": "at most this many (default and most: 500)", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } })
+            ], "200", json!({})) }
     })
 }
 

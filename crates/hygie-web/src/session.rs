@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use hygie_core::Lang;
-use hygie_store::{Access, Session, SessionStage, User};
+use hygie_store::{Access, ApiToken, Session, SessionStage, User};
 
 /// The session cookie: an opaque 256-bit random id; the store keeps only its digest.
 pub const SESSION_COOKIE: &str = "hygie_session";
@@ -30,7 +30,7 @@ impl Caller {
             None => Ok(()),
             Some((_, csrf)) => match token {
                 Some(t) if auth::same(t, csrf) => Ok(()),
-                _ => Err(WebError::Forbidden("missing or wrong CSRF token".into())),
+                _ => Err(WebError::Csrf),
             },
         }
     }
@@ -44,17 +44,33 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Caller, WebError> {
+        // The security log names the caller even when a later check refuses the request.
+        let who = parts.extensions.get::<crate::events::Who>().cloned();
         if let Some(v) = parts.headers.get(header::AUTHORIZATION) {
-            let v = v.to_str().map_err(|_| WebError::Unauthorized)?;
+            let refused = |token: Option<&ApiToken>, reason| WebError::TokenRefused {
+                token: token.map(|t| t.id.clone()),
+                reason,
+            };
+            let v = v.to_str().map_err(|_| refused(None, "malformed"))?;
             let token = v
                 .strip_prefix("Bearer ")
-                .ok_or(WebError::Unauthorized)?
+                .ok_or_else(|| refused(None, "malformed"))?
                 .trim();
             let t = st
                 .store()
-                .token_by_hash(&auth::digest(token))
+                .token_by_hash_any(&auth::digest(token))
                 .await?
-                .ok_or(WebError::Unauthorized)?;
+                .ok_or_else(|| refused(None, "unknown"))?;
+            if t.revoked_at.is_some() {
+                return Err(refused(Some(&t), "revoked"));
+            }
+            if !t.live(jiff::Timestamp::now()) {
+                return Err(refused(Some(&t), "expired"));
+            }
+            st.store().token_used(&t).await?;
+            if let Some(w) = &who {
+                w.set(format!("token:{}", t.id));
+            }
             return Ok(Caller {
                 access: Access::for_token(&t),
                 user: None,
@@ -65,6 +81,9 @@ impl FromRequestParts<AppState> for Caller {
         match session_of(st, &parts.headers).await? {
             Some((hash, s)) if s.stage == SessionStage::Full => {
                 keep_alive(st, &hash, s.expires).await?;
+                if let Some(w) = &who {
+                    w.set(s.user.username.clone());
+                }
                 Ok(Caller {
                     access: Access::for_user(&s.user),
                     lang: user_lang(&s.user, &parts.headers),
@@ -72,7 +91,12 @@ impl FromRequestParts<AppState> for Caller {
                     session: Some((hash, s.csrf)),
                 })
             }
-            _ => Err(WebError::Unauthorized),
+            // A login still under way opens nothing yet; it is no failure.
+            Some(_) => Err(WebError::Unauthorized),
+            None if cookie(&parts.headers, SESSION_COOKIE).is_some_and(|c| !c.is_empty()) => {
+                Err(WebError::SessionRefused)
+            }
+            None => Err(WebError::Unauthorized),
         }
     }
 }

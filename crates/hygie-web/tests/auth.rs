@@ -87,58 +87,6 @@ async fn csrf_missing_or_wrong_is_refused_and_changes_nothing() {
     assert_eq!(app.send(req).await.status(), 403);
 }
 
-/// Fetch the login form and post credentials; returns the response.
-async fn login(
-    app: &App,
-    username: &str,
-    password: &str,
-    extra_cookie: Option<&str>,
-) -> axum::http::Response<Body> {
-    let form = app.send(get("/login")).await;
-    let pre = set_cookie_value(&form, "hygie_pre").unwrap();
-    let mut cookie = format!("hygie_pre={pre}");
-    if let Some(c) = extra_cookie {
-        cookie.push_str("; ");
-        cookie.push_str(c);
-    }
-    let req = post_form(
-        "/login",
-        &cookie,
-        &[
-            ("csrf", &pre),
-            ("username", username),
-            ("password", password),
-        ],
-    );
-    app.send(req).await
-}
-
-/// The CSRF token of a page's form.
-fn csrf_field(html: &str) -> String {
-    html.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
-async fn post_code(app: &App, path: &str, session: &str, code: &str) -> axum::http::Response<Body> {
-    let page = app
-        .send(get_with(path, &format!("hygie_session={session}")))
-        .await;
-    assert_eq!(page.status(), 200, "{path}");
-    let html = body_string(page).await;
-    let csrf = csrf_field(&html);
-    let req = post_form(
-        path,
-        &format!("hygie_session={session}"),
-        &[("csrf", &csrf), ("code", code)],
-    );
-    app.send(req).await
-}
-
 async fn me_status(app: &App, session: &str) -> StatusCode {
     app.send(get_with("/api/v1/me", &format!("hygie_session={session}")))
         .await

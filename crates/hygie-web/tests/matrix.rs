@@ -127,14 +127,21 @@ fn person(p: &Principal) -> bool {
     p.role.is_some()
 }
 
+/// Manages the target user (bound to the target facility): administrators, within their binding.
+fn manages(p: &Principal, t: Target) -> bool {
+    p.role == Some(Role::Administrator) && sees(p, t)
+}
+
 /// One endpoint of the matrix.
 struct Op {
     name: &'static str,
     method: &'static str,
     /// Path with {f} (target facility), {r} (its region), {sha} (its evidence file), {run} (its
-    /// audit), {inc} (its incident).
+    /// audit), {inc} (its incident), {u} (a user bound to it), {fresh} (a user bound to it,
+    /// created for this request: deletions).
     path: &'static str,
-    /// "json", "form", "raw" or "" for no body.
+    /// "json", "form", "raw", "token", "confirm" (the deletion form, typing {fresh}'s name) or
+    /// "" for no body.
     body: &'static str,
     allowed: fn(&Principal, Target) -> bool,
 }
@@ -364,10 +371,193 @@ const OPS: &[Op] = &[
         body: "",
         allowed: |p, _| p.role == Some(Role::Administrator),
     },
+    Op {
+        name: "api users",
+        method: "GET",
+        path: "/api/v1/users",
+        body: "",
+        allowed: |p, _| p.role == Some(Role::Administrator),
+    },
+    Op {
+        name: "api user",
+        method: "GET",
+        path: "/api/v1/users/{u}",
+        body: "",
+        allowed: manages,
+    },
+    Op {
+        name: "api user disable",
+        method: "POST",
+        path: "/api/v1/users/{u}/disable",
+        body: "",
+        allowed: manages,
+    },
+    Op {
+        name: "api user enable",
+        method: "POST",
+        path: "/api/v1/users/{u}/enable",
+        body: "",
+        allowed: manages,
+    },
+    Op {
+        name: "api user unlock",
+        method: "POST",
+        path: "/api/v1/users/{u}/unlock",
+        body: "",
+        allowed: manages,
+    },
+    Op {
+        name: "api user reset password",
+        method: "POST",
+        path: "/api/v1/users/{u}/reset-password",
+        body: "",
+        allowed: manages,
+    },
+    Op {
+        name: "api user reset totp",
+        method: "POST",
+        path: "/api/v1/users/{u}/reset-totp",
+        body: "",
+        allowed: manages,
+    },
+    Op {
+        name: "api user end sessions",
+        method: "POST",
+        path: "/api/v1/users/{u}/end-sessions",
+        body: "",
+        allowed: manages,
+    },
+    Op {
+        name: "api user delete",
+        method: "DELETE",
+        path: "/api/v1/users/{fresh}",
+        body: "",
+        allowed: manages,
+    },
+    Op {
+        name: "api my sessions",
+        method: "GET",
+        path: "/api/v1/me/sessions",
+        body: "",
+        allowed: |p, _| person(p),
+    },
+    Op {
+        name: "api end my other sessions",
+        method: "POST",
+        path: "/api/v1/me/sessions/end-others",
+        body: "",
+        allowed: |p, _| person(p),
+    },
+    Op {
+        name: "api security events",
+        method: "GET",
+        path: "/api/v1/security-events",
+        body: "",
+        allowed: |p, _| p.role == Some(Role::Administrator),
+    },
+    Op {
+        name: "page user",
+        method: "GET",
+        path: "/admin/users/{u}",
+        body: "",
+        allowed: manages,
+    },
+    Op {
+        name: "page user disable",
+        method: "POST",
+        path: "/admin/users/{u}/disable",
+        body: "form",
+        allowed: manages,
+    },
+    Op {
+        name: "page user enable",
+        method: "POST",
+        path: "/admin/users/{u}/enable",
+        body: "form",
+        allowed: manages,
+    },
+    Op {
+        name: "page user unlock",
+        method: "POST",
+        path: "/admin/users/{u}/unlock",
+        body: "form",
+        allowed: manages,
+    },
+    Op {
+        name: "page user reset password",
+        method: "POST",
+        path: "/admin/users/{u}/reset-password",
+        body: "form",
+        allowed: manages,
+    },
+    Op {
+        name: "page user reset totp",
+        method: "POST",
+        path: "/admin/users/{u}/reset-totp",
+        body: "form",
+        allowed: manages,
+    },
+    Op {
+        name: "page user end sessions",
+        method: "POST",
+        path: "/admin/users/{u}/end-sessions",
+        body: "form",
+        allowed: manages,
+    },
+    Op {
+        name: "page user delete form",
+        method: "GET",
+        path: "/admin/users/{u}/delete",
+        body: "",
+        allowed: manages,
+    },
+    Op {
+        name: "page user delete",
+        method: "POST",
+        path: "/admin/users/{fresh}/delete",
+        body: "confirm",
+        allowed: manages,
+    },
+    Op {
+        name: "page security events",
+        method: "GET",
+        path: "/admin/security",
+        body: "",
+        allowed: |p, _| p.role == Some(Role::Administrator),
+    },
+    Op {
+        name: "page my sessions",
+        method: "GET",
+        path: "/account/sessions",
+        body: "",
+        allowed: |p, _| person(p),
+    },
+    Op {
+        name: "page end my other sessions",
+        method: "POST",
+        path: "/account/sessions/end-others",
+        body: "form",
+        allowed: |p, _| person(p),
+    },
 ];
 
 async fn run_matrix(app: &App) {
     let s = seed(app).await;
+    // A user bound to each facility, the target of the account actions.
+    let mut targets = Vec::new();
+    for (i, f) in [&s.own, &s.other, &s.far].into_iter().enumerate() {
+        let u = user(
+            app,
+            &format!("target{i}"),
+            Role::ItStaff,
+            Binding::Facilities {
+                facilities: vec![f.clone()],
+            },
+        )
+        .await;
+        targets.push(u.id.to_string());
+    }
+    let mut fresh_users = 0;
     let mut creds = Vec::new();
     for p in PRINCIPALS {
         let binding = match p.binding {
@@ -403,13 +593,31 @@ async fn run_matrix(app: &App) {
             .enumerate()
             {
                 let region = if t == Target::Far { "IDF" } else { "BRE" };
+                let mut fresh = String::new();
+                if op.path.contains("{fresh}") {
+                    fresh_users += 1;
+                    fresh = format!("fresh{fresh_users}");
+                    let u = user(
+                        app,
+                        &fresh,
+                        Role::Auditor,
+                        Binding::Facilities {
+                            facilities: vec![f.clone()],
+                        },
+                    )
+                    .await;
+                    fresh = format!("{}:{fresh}", u.id);
+                }
+                let (fresh_id, fresh_name) = fresh.split_once(':').unwrap_or(("", ""));
                 let uri = op
                     .path
                     .replace("{f}", f.as_str())
                     .replace("{r}", region)
                     .replace("{sha}", &s.sha[i])
                     .replace("{run}", &s.runs[i])
-                    .replace("{inc}", &s.incidents[i]);
+                    .replace("{inc}", &s.incidents[i])
+                    .replace("{u}", &targets[i])
+                    .replace("{fresh}", fresh_id);
                 let csrf = match cred {
                     Cred::Cookie { csrf, .. } => csrf.clone(),
                     _ => String::new(),
@@ -431,6 +639,10 @@ async fn run_matrix(app: &App) {
                         Some("application/json"),
                         format!(r#"{{"name":"t","facility":"{f}","access":"read"}}"#).into_bytes(),
                     ),
+                    "confirm" => (
+                        Some("application/x-www-form-urlencoded"),
+                        form_body(&[("csrf", &csrf), ("confirm", fresh_name)]),
+                    ),
                     _ => (None, Vec::new()),
                 };
                 let res = app.send(request(op.method, &uri, cred, ct, body)).await;
@@ -439,7 +651,9 @@ async fn run_matrix(app: &App) {
                 let want = (op.allowed)(p, t);
                 let text = body_string(res).await;
                 let got = status.is_success()
-                    || (op.body == "form" && status.is_redirection() && !to_login);
+                    || (matches!(op.body, "form" | "confirm")
+                        && status.is_redirection()
+                        && !to_login);
                 if got != want {
                     failures.push(format!(
                         "{} {} on {:?} ({uri}): want {} got {status}",
@@ -550,6 +764,24 @@ async fn run_matrix(app: &App) {
             .iter()
             .any(|e| e.actor.starts_with("token:") && e.action == "evidence.add")
     );
+    for action in [
+        "user.disable",
+        "user.enable",
+        "user.unlock",
+        "user.password_reset",
+        "user.totp_reset",
+        "user.sessions_end",
+        "user.delete",
+    ] {
+        for admin in ["web:admin_all", "web:admin_fac"] {
+            assert!(
+                entries
+                    .iter()
+                    .any(|e| e.actor == admin && e.action == action),
+                "{admin} {action}"
+            );
+        }
+    }
     assert!(matches!(
         app.store.verify_journal().await.unwrap(),
         hygie_store::JournalCheck::Intact { .. }

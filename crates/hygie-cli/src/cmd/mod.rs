@@ -23,7 +23,9 @@ pub mod risk;
 pub mod roles;
 pub mod serve;
 pub mod status;
+pub mod tokens;
 pub mod training;
+pub mod users;
 
 use crate::output::{self, Format};
 use anyhow::Context as _;

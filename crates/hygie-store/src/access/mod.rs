@@ -1,6 +1,8 @@
 //! Who may do what: web users with their roles and bindings, sessions, API tokens, the first-run
-//! bootstrap token (`users`, `sessions`, `tokens`), and the `Scoped` view every web read and write goes through.
+//! bootstrap token (`users`, `sessions`, `tokens`), the lifecycle of accounts (`lifecycle`), and
+//! the `Scoped` view every web read and write goes through.
 
+pub(crate) mod lifecycle;
 pub(crate) mod scoped;
 pub(crate) mod sessions;
 pub(crate) mod tokens;

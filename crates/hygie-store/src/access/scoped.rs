@@ -17,6 +17,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Access {
     pub actor: String,
+    /// The user's id, when the caller is a logged-in user (not a token).
+    pub user_id: Option<i64>,
     pub binding: Binding,
     pub role: Option<Role>,
     pub write: bool,
@@ -29,6 +31,7 @@ impl Access {
     pub fn for_user(u: &User) -> Access {
         Access {
             actor: format!("web:{}", u.username),
+            user_id: Some(u.id),
             binding: u.binding.clone(),
             role: Some(u.role),
             write: u.role.can_write(),
@@ -41,6 +44,7 @@ impl Access {
     pub fn for_token(t: &ApiToken) -> Access {
         Access {
             actor: format!("token:{}:{}", t.id, t.name),
+            user_id: None,
             binding: Binding::Facilities {
                 facilities: vec![t.facility.clone()],
             },
@@ -385,11 +389,19 @@ impl<'a> Scoped<'a> {
         facility: &Finess,
         access: TokenAccess,
         token_hash: &str,
+        days: i64,
     ) -> Result<ApiToken> {
         self.facility(facility).await?;
         self.check_tokens()?;
         self.store
-            .create_token(name, facility, access, token_hash, &self.access.actor())
+            .create_token(
+                name,
+                facility,
+                access,
+                token_hash,
+                days,
+                &self.access.actor(),
+            )
             .await
     }
 
@@ -420,5 +432,120 @@ impl<'a> Scoped<'a> {
             return Err(forbidden("a user can only be given a binding within yours"));
         }
         self.store.create_user(u, &self.access.actor()).await
+    }
+
+    // --- account lifecycle -------------------------------------------------------------------
+
+    /// A user the caller manages: administrators only, and a user whose binding lies within
+    /// the caller's (any other is "not found", as a facility out of scope is).
+    pub async fn managed_user(&self, user_id: i64) -> Result<User> {
+        self.check_users()?;
+        let hidden = || StoreError::NotFound(format!("user {user_id}"));
+        let u = match self.store.user(user_id).await {
+            Err(StoreError::NotFound(_)) => return Err(hidden()),
+            other => other?,
+        };
+        let regions = self.store.facility_regions().await?;
+        if self
+            .access
+            .binding
+            .includes(&u.binding, |f| regions.get(f).copied())
+        {
+            Ok(u)
+        } else {
+            Err(hidden())
+        }
+    }
+
+    pub async fn disable_user(&self, user_id: i64) -> Result<bool> {
+        self.managed_user(user_id).await?;
+        self.store.disable_user(user_id, &self.access.actor()).await
+    }
+
+    pub async fn enable_user(&self, user_id: i64) -> Result<bool> {
+        self.managed_user(user_id).await?;
+        self.store.enable_user(user_id, &self.access.actor()).await
+    }
+
+    pub async fn delete_user(&self, user_id: i64) -> Result<()> {
+        self.managed_user(user_id).await?;
+        self.store.delete_user(user_id, &self.access.actor()).await
+    }
+
+    /// Set a temporary password (an Argon2id PHC string) the user must change at next login.
+    pub async fn reset_password(&self, user_id: i64, password_hash: &str) -> Result<()> {
+        self.managed_user(user_id).await?;
+        self.store
+            .reset_password(user_id, password_hash, &self.access.actor())
+            .await
+    }
+
+    pub async fn reset_totp(&self, user_id: i64) -> Result<()> {
+        self.managed_user(user_id).await?;
+        self.store.reset_totp(user_id, &self.access.actor()).await
+    }
+
+    pub async fn unlock_user(&self, user_id: i64) -> Result<bool> {
+        self.managed_user(user_id).await?;
+        self.store.unlock_user(user_id, &self.access.actor()).await
+    }
+
+    /// End every session of a user the caller manages.
+    pub async fn end_user_sessions(&self, user_id: i64) -> Result<u64> {
+        self.managed_user(user_id).await?;
+        self.store
+            .end_sessions(user_id, None, &self.access.actor())
+            .await
+    }
+
+    /// The live sessions of a user the caller manages (never their ids).
+    pub async fn user_sessions(&self, user_id: i64) -> Result<Vec<crate::SessionInfo>> {
+        self.managed_user(user_id).await?;
+        self.store.user_sessions(user_id, None).await
+    }
+
+    fn own_id(&self) -> Result<i64> {
+        self.access
+            .user_id
+            .ok_or_else(|| forbidden("an API token has no sessions"))
+    }
+
+    /// The caller's own live sessions; `current` (the digest of the asking session) is marked.
+    pub async fn my_sessions(&self, current: Option<&str>) -> Result<Vec<crate::SessionInfo>> {
+        self.store.user_sessions(self.own_id()?, current).await
+    }
+
+    /// End the caller's other sessions (all but `current`); returns how many ended.
+    pub async fn end_my_other_sessions(&self, current: &str) -> Result<u64> {
+        self.store
+            .end_sessions(self.own_id()?, Some(current), &self.access.actor())
+            .await
+    }
+
+    /// Journalled account events (logins, lockouts, lifecycle changes) about the users the
+    /// caller manages, or about `user` only; at most `limit`, oldest first.
+    pub async fn security_events(
+        &self,
+        user: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<JournalEntry>> {
+        self.check_users()?;
+        let user = user.map(str::trim).filter(|u| !u.is_empty());
+        if self.access.binding == Binding::Installation {
+            let only: Vec<String> = user.iter().map(|u| (*u).to_owned()).collect();
+            let subjects = user.map(|_| only.as_slice());
+            return self.store.account_events(subjects, limit).await;
+        }
+        let mut names: Vec<String> = self
+            .store
+            .users_within(&self.access.binding)
+            .await?
+            .into_iter()
+            .map(|u| u.username)
+            .collect();
+        if let Some(u) = user {
+            names.retain(|n| n == u);
+        }
+        self.store.account_events(Some(&names), limit).await
     }
 }

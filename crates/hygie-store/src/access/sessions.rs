@@ -13,6 +13,8 @@ pub enum SessionStage {
     Totp,
     /// Password accepted; the user must enrol a TOTP second factor first.
     Enroll,
+    /// A temporary password (set by an administrator) accepted; the user must choose their own.
+    Password,
     /// Fully authenticated.
     Full,
 }
@@ -22,13 +24,15 @@ impl SessionStage {
         match self {
             SessionStage::Totp => "totp",
             SessionStage::Enroll => "enroll",
+            SessionStage::Password => "password",
             SessionStage::Full => "full",
         }
     }
-    fn parse(s: &str) -> Result<SessionStage> {
+    pub(crate) fn parse(s: &str) -> Result<SessionStage> {
         match s {
             "totp" => Ok(SessionStage::Totp),
             "enroll" => Ok(SessionStage::Enroll),
+            "password" => Ok(SessionStage::Password),
             "full" => Ok(SessionStage::Full),
             o => Err(StoreError::Corrupt(format!("session stage '{o}'"))),
         }
@@ -48,7 +52,8 @@ impl Store {
     // --- sessions -------------------------------------------------------------------------
 
     /// Create a session under a fresh id (its digest). A login always creates a new one: a
-    /// session id known before the login is never promoted (no fixation).
+    /// session id known before the login is never promoted (no fixation). `client` is the class
+    /// of the client's address (shown in the user's list of sessions), never the full address.
     pub async fn create_session(
         &self,
         id_hash: &str,
@@ -56,6 +61,7 @@ impl Store {
         stage: SessionStage,
         csrf: &str,
         expires: jiff::Timestamp,
+        client: &str,
     ) -> Result<()> {
         self.write(|tx| {
             Box::pin(async move {
@@ -76,13 +82,15 @@ impl Store {
                     .bind(now_us())
                     .execute(&mut **tx)
                     .await?;
-                sqlx::query("INSERT INTO sessions (id_hash, user_id, stage, csrf, created_us, expires_us) VALUES ($1, $2, $3, $4, $5, $6)")
+                let now = now_us();
+                sqlx::query("INSERT INTO sessions (id_hash, user_id, stage, csrf, created_us, seen_us, expires_us, client) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)")
                     .bind(id_hash)
                     .bind(user_id)
                     .bind(stage.as_str())
                     .bind(csrf)
-                    .bind(now_us())
+                    .bind(now)
                     .bind(expires.as_microsecond())
+                    .bind(client)
                     .execute(&mut **tx)
                     .await?;
                 Ok(())
@@ -92,7 +100,7 @@ impl Store {
     }
 
     /// Keep a session in use alive: its end moves to `now + idle`, never past its creation plus
-    /// `longest`. Not journalled: bookkeeping of sessions (callers touch at most every few
+    /// `longest`, and it was last seen now. Not journalled: bookkeeping of sessions (callers touch at most every few
     /// minutes, not on every request).
     pub async fn touch_session(
         &self,
@@ -102,8 +110,8 @@ impl Store {
     ) -> Result<()> {
         let now = now_us();
         let micros = |d: jiff::SignedDuration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
-        let sql = "UPDATE sessions SET expires_us = CASE WHEN created_us + $2 < $3 THEN created_us + $2 ELSE $3 END \
-                   WHERE id_hash = $1 AND expires_us > $4";
+        let sql = "UPDATE sessions SET expires_us = CASE WHEN created_us + $2 < $3 THEN created_us + $2 ELSE $3 END, \
+                   seen_us = $4 WHERE id_hash = $1 AND expires_us > $4";
         self.bookkeeping(
             sql,
             &[

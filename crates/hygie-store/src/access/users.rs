@@ -185,6 +185,26 @@ pub struct User {
     pub totp_enrolled: bool,
     pub lang: Option<String>,
     pub disabled: bool,
+    /// Until when a lock (of the password or of the second factor) refuses this user's logins,
+    /// when one is running.
+    pub locked_until: Option<jiff::Timestamp>,
+    /// The password was set by someone else (an administrator's reset): its holder must choose
+    /// another at the next login.
+    pub must_change_password: bool,
+}
+
+impl User {
+    /// Where the account stands, as lists show it: `disabled`, `locked` (a lock is running) or
+    /// `active`.
+    pub fn status(&self) -> &'static str {
+        if self.disabled {
+            "disabled"
+        } else if self.locked_until.is_some() {
+            "locked"
+        } else {
+            "active"
+        }
+    }
 }
 
 /// The private part of a user, for the login flow only.
@@ -252,7 +272,7 @@ impl Backoff {
     }
 }
 
-const USER_COLS: &str = "id, username, display_name, role, binding, region, totp_confirmed, lang, disabled, password_hash, totp_secret, totp_last_step, failed_logins, locked_until_us, totp_failures, totp_locked_until_us";
+const USER_COLS: &str = "id, username, display_name, role, binding, region, totp_confirmed, lang, disabled, password_hash, totp_secret, totp_last_step, failed_logins, locked_until_us, totp_failures, totp_locked_until_us, must_change_password";
 
 impl Store {
     pub async fn user_count(&self) -> Result<i64> {
@@ -296,6 +316,14 @@ impl Store {
             Some(r) => Ok(Some(self.row_to_user(&r).await?)),
             None => Ok(None),
         }
+    }
+
+    /// A user by username (the command line names users; the web uses ids).
+    pub async fn user_named(&self, username: &str) -> Result<User> {
+        self.user_for_login(username)
+            .await?
+            .map(|(u, _)| u)
+            .ok_or_else(|| StoreError::NotFound(format!("user {}", username.trim())))
     }
 
     /// Credentials of a user by id (for the TOTP step of the login flow).
@@ -371,6 +399,12 @@ impl Store {
         };
         let locked: i64 = r.try_get("locked_until_us")?;
         let totp_locked: i64 = r.try_get("totp_locked_until_us")?;
+        let lock_end = locked.max(totp_locked);
+        let locked_until = if lock_end > now_us() {
+            Some(crate::ts_from_us(lock_end)?)
+        } else {
+            None
+        };
         Ok((
             User {
                 id,
@@ -381,6 +415,8 @@ impl Store {
                 totp_enrolled: r.try_get::<i64, _>("totp_confirmed")? != 0,
                 lang: r.try_get("lang")?,
                 disabled: r.try_get::<i64, _>("disabled")? != 0,
+                locked_until,
+                must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
             },
             Credentials {
                 password_hash: r.try_get("password_hash")?,

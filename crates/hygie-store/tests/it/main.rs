@@ -9,6 +9,7 @@ use hygie_store::{Actor, JournalCheck, Store, StoreError};
 use hygie_testkit::TestDb;
 
 mod backup;
+mod accounts;
 mod contention;
 
 fn date(s: &str) -> jiff::civil::Date {

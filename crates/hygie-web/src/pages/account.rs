@@ -1,9 +1,11 @@
-//! Signing in and out: login with TOTP enrolment and second step, the first-run setup of the
-//! first administrator, and the language switch.
+//! Signing in and out: login with TOTP enrolment and second step, the change of a temporary
+//! password, the first-run setup of the first administrator, and the language switch. Every
+//! refusal carries its security event (`crate::events`).
 
 use super::{
     ClientIp, CsrfForm, PageResult, PageUser, anon_page, safe_back, see_other, with_cookie,
 };
+use crate::events::{Event, refuse};
 use crate::html::t;
 use crate::session::{PRE_COOKIE, SESSION_COOKIE, browser_lang, cookie, session_of, set_cookie};
 use crate::{AppState, WebError, auth};
@@ -23,6 +25,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/login", get(login_form).post(login))
         .route("/login/totp", get(totp_form).post(totp_submit))
         .route("/login/enroll", get(enroll_form).post(enroll_submit))
+        .route("/login/password", get(password_form).post(password_submit))
         .route("/logout", post(logout))
         .route("/setup", get(setup_form).post(setup))
         .route("/lang", post(switch_lang))
@@ -47,7 +50,16 @@ struct SetupBody<'a> {
     msg: Option<&'a str>,
 }
 
-hygie_report::translate_by_lang_field!(LoginBody, CodeBody, SetupBody);
+/// The form choosing a new password after a temporary one; `msg` says why the last was refused.
+#[derive(askama::Template)]
+#[template(path = "password.html")]
+struct PasswordBody<'a> {
+    lang: Lang,
+    csrf: &'a str,
+    msg: Option<&'a str>,
+}
+
+hygie_report::translate_by_lang_field!(LoginBody, CodeBody, SetupBody, PasswordBody);
 
 // --- login flow ------------------------------------------------------------------------------
 
@@ -90,17 +102,19 @@ struct LoginForm {
 fn check_pre(headers: &HeaderMap, token: &str) -> Result<(), WebError> {
     match cookie(headers, PRE_COOKIE) {
         Some(c) if !c.is_empty() && auth::same(&c, token) => Ok(()),
-        _ => Err(WebError::Forbidden("missing or wrong CSRF token".into())),
+        _ => Err(WebError::Csrf),
     }
 }
 
 /// Start a session under a brand-new id (the old one, if any, is deleted: no fixation).
+/// `client` is the class of the client's address, kept with the session for its user to see.
 async fn start_session(
     st: &AppState,
     headers: &HeaderMap,
     user_id: i64,
     stage: SessionStage,
     to: &str,
+    client: &str,
 ) -> Result<Response, WebError> {
     if let Some(old) = cookie(headers, SESSION_COOKIE) {
         st.store().delete_session(&auth::digest(&old)).await?;
@@ -122,7 +136,7 @@ async fn start_session(
         .checked_add(idle)
         .map_err(|e| WebError::Internal(e.to_string()))?;
     st.store()
-        .create_session(&auth::digest(&id), user_id, stage, &csrf, expires)
+        .create_session(&auth::digest(&id), user_id, stage, &csrf, expires, client)
         .await?;
     let r = see_other(to);
     let r = with_cookie(
@@ -154,7 +168,7 @@ async fn login(
     let lang = browser_lang(&headers);
     check_pre(&headers, &f.csrf)?;
     if !st.allow_attempt(ip) {
-        return Ok(login_page(
+        let page = login_page(
             &st,
             lang,
             Some(t(
@@ -164,19 +178,23 @@ async fn login(
             )),
             StatusCode::TOO_MANY_REQUESTS,
             false,
-        )?);
+        )?;
+        return Ok(refuse(page, Event::LoginThrottled, None, "address"));
     }
-    let failed = |st: &AppState| {
+    // The same answer whatever the reason; the log says which (never the typed username of an
+    // account that does not exist: it is often a password typed in the wrong field).
+    let failed = |st: &AppState, user: Option<&str>, reason| -> Result<Response, WebError> {
         st.metrics()
             .login_failures
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        login_page(
+        let page = login_page(
             st,
             lang,
             Some(t(lang, LOGIN_FAILED.0, LOGIN_FAILED.1)),
             StatusCode::UNAUTHORIZED,
             false,
-        )
+        )?;
+        Ok(refuse(page, Event::LoginFailed, user, reason))
     };
     let found = st.store().user_for_login(&f.username).await?;
     let phc = found
@@ -186,26 +204,48 @@ async fn login(
     let pw = f.password.clone();
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &phc)).await?;
     let Some((user, cred)) = found else {
-        return Ok(failed(&st)?);
+        return Ok(failed(&st, None, "unknown_user")?);
     };
-    if user.disabled || cred.locked_until > jiff::Timestamp::now() {
-        return Ok(failed(&st)?);
+    let name = Some(user.username.as_str());
+    if user.disabled {
+        return Ok(failed(&st, name, "disabled")?);
+    }
+    if cred.locked_until > jiff::Timestamp::now() {
+        return Ok(failed(&st, name, "locked")?);
     }
     if !ok {
-        st.store()
+        let locked = st
+            .store()
             .record_failure(user.id, Factor::Password, &st.config().password_backoff)
             .await?;
-        return Ok(failed(&st)?);
+        let page = failed(&st, name, "wrong_password")?;
+        return Ok(match locked {
+            Some(_) => refuse(page, Event::AccountLocked, name, "password"),
+            None => page,
+        });
     }
     st.store().reset_failures(user.id, Factor::Password).await?;
+    // A temporary password is changed last, once any second factor is proved: the temporary
+    // password alone changes nothing.
     let (stage, to) = if user.totp_enrolled {
         (SessionStage::Totp, "/login/totp")
     } else if user.role.requires_totp() {
         (SessionStage::Enroll, "/login/enroll")
     } else {
-        (SessionStage::Full, "/")
+        after_second_factor(&user)
     };
-    Ok(start_session(&st, &headers, user.id, stage, to).await?)
+    let client = crate::events::address_class(ip);
+    Ok(start_session(&st, &headers, user.id, stage, to, &client).await?)
+}
+
+/// Where a login goes once the second factor is proved (or not required): to the change of a
+/// temporary password, else in.
+fn after_second_factor(user: &hygie_store::User) -> (SessionStage, &'static str) {
+    if user.must_change_password {
+        (SessionStage::Password, "/login/password")
+    } else {
+        (SessionStage::Full, "/")
+    }
 }
 
 /// The second-factor form; `enroll` is (key, otpauth URI) while the user sets the factor up.
@@ -279,11 +319,14 @@ async fn code_step(
     f: &CodeForm,
     stage: SessionStage,
     action: &str,
+    client: &str,
 ) -> PageResult {
     let (hash, s) = pending_session(st, headers, stage).await?;
     let lang = crate::session::user_lang(&s.user, headers);
+    let name = Some(s.user.username.as_str());
     if !auth::same(&f.csrf, &s.csrf) {
-        return Err(WebError::Forbidden("missing or wrong CSRF token".into()).into());
+        let page = super::error_page(&WebError::Csrf);
+        return Ok(refuse(page, Event::CsrfRejected, name, "csrf"));
     }
     let cred = st.store().credentials(s.user.id).await?;
     let now = jiff::Timestamp::now();
@@ -297,21 +340,16 @@ async fn code_step(
         st.metrics()
             .login_failures
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tracing::warn!(
-            user = %s.user.username,
-            stage = ?stage,
-            locked,
-            "second-factor code refused"
-        );
-        let now_locked = locked
-            || st
+        let reason = if locked { "locked" } else { "wrong_code" };
+        let locks_now = !locked
+            && st
                 .store()
                 .record_failure(s.user.id, Factor::Totp, &st.config().totp_backoff)
                 .await?
                 .is_some();
-        if now_locked {
+        if locked || locks_now {
             st.store().delete_session(&hash).await?;
-            return Ok(anon_page(
+            let page = anon_page(
                 lang,
                 t(lang, "Log in", "Connexion"),
                 &super::notice(
@@ -321,7 +359,13 @@ async fn code_step(
                     "/login",
                 ),
                 StatusCode::UNAUTHORIZED,
-            ));
+            );
+            let page = refuse(page, Event::TotpFailed, name, reason);
+            return Ok(if locks_now {
+                refuse(page, Event::AccountLocked, name, "totp")
+            } else {
+                page
+            });
         }
         let msg = t(
             lang,
@@ -329,12 +373,13 @@ async fn code_step(
             "Code erroné ou déjà utilisé.",
         );
         let body = code_form(lang, action, &s.csrf, Some(msg));
-        return Ok(anon_page(
+        let page = anon_page(
             lang,
             t(lang, "Second factor", "Second facteur"),
             &body,
             StatusCode::UNAUTHORIZED,
-        ));
+        );
+        return Ok(refuse(page, Event::TotpFailed, name, reason));
     }
     if stage == SessionStage::Enroll {
         st.store()
@@ -348,16 +393,27 @@ async fn code_step(
         .reset_failures(s.user.id, Factor::Password)
         .await?;
     st.store().reset_failures(s.user.id, Factor::Totp).await?;
-    // Rotate again: the fully authenticated session gets a new id.
-    Ok(start_session(st, headers, s.user.id, SessionStage::Full, "/").await?)
+    // Rotate again: the next session (complete, or changing a temporary password) gets a new id.
+    let (next, to) = after_second_factor(&s.user);
+    Ok(start_session(st, headers, s.user.id, next, to, client).await?)
 }
 
 async fn totp_submit(
     State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(f): Form<CodeForm>,
 ) -> PageResult {
-    code_step(&st, &headers, &f, SessionStage::Totp, "/login/totp").await
+    let client = crate::events::address_class(ip);
+    code_step(
+        &st,
+        &headers,
+        &f,
+        SessionStage::Totp,
+        "/login/totp",
+        &client,
+    )
+    .await
 }
 
 async fn enroll_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult {
@@ -396,10 +452,122 @@ async fn enroll_form(State(st): State<AppState>, headers: HeaderMap) -> PageResu
 
 async fn enroll_submit(
     State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(f): Form<CodeForm>,
 ) -> PageResult {
-    code_step(&st, &headers, &f, SessionStage::Enroll, "/login/enroll").await
+    let client = crate::events::address_class(ip);
+    code_step(
+        &st,
+        &headers,
+        &f,
+        SessionStage::Enroll,
+        "/login/enroll",
+        &client,
+    )
+    .await
+}
+
+// --- a temporary password replaced ----------------------------------------------------------
+
+fn password_page(lang: Lang, csrf: &str, msg: Option<&str>) -> Response {
+    let body = hygie_report::render(&PasswordBody { lang, csrf, msg });
+    anon_page(
+        lang,
+        t(
+            lang,
+            "Choose your password",
+            "Choisissez votre mot de passe",
+        ),
+        &body,
+        if msg.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
+    )
+}
+
+async fn password_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult {
+    let (_, s) = pending_session(&st, &headers, SessionStage::Password).await?;
+    let lang = crate::session::user_lang(&s.user, &headers);
+    Ok(password_page(lang, &s.csrf, None))
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    password: String,
+    repeat: String,
+}
+
+/// The user replaces the temporary password an administrator gave them by one of their own
+/// (the policy applies, and it must differ from the temporary one); then the login is complete.
+async fn password_submit(
+    State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(f): Form<PasswordForm>,
+) -> PageResult {
+    let (_, s) = pending_session(&st, &headers, SessionStage::Password).await?;
+    let lang = crate::session::user_lang(&s.user, &headers);
+    let name = Some(s.user.username.as_str());
+    if !auth::same(&f.csrf, &s.csrf) {
+        let page = super::error_page(&WebError::Csrf);
+        return Ok(refuse(page, Event::CsrfRejected, name, "csrf"));
+    }
+    let refused = |msg: &str, reason| {
+        refuse(
+            password_page(lang, &s.csrf, Some(msg)),
+            Event::PasswordRefused,
+            name,
+            reason,
+        )
+    };
+    if f.password != f.repeat {
+        return Ok(refused(
+            t(
+                lang,
+                "The two passwords differ.",
+                "Les deux mots de passe diffèrent.",
+            ),
+            "mismatch",
+        ));
+    }
+    if let Err(e) = auth::check_password(
+        &f.password,
+        &s.user.username,
+        st.config().breach_index.as_deref(),
+    ) {
+        return Ok(refused(
+            if lang == Lang::Fr { &e.fr } else { &e.en },
+            "policy",
+        ));
+    }
+    let current = st.store().credentials(s.user.id).await?.password_hash;
+    let (pw, again) = (f.password.clone(), f.password.clone());
+    let same = tokio::task::spawn_blocking(move || auth::verify_password(&again, &current)).await?;
+    if same {
+        return Ok(refused(
+            t(
+                lang,
+                "Choose a password other than the temporary one.",
+                "Choisissez un autre mot de passe que le mot de passe temporaire.",
+            ),
+            "unchanged",
+        ));
+    }
+    let phc = tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await??;
+    st.store()
+        .change_password(
+            s.user.id,
+            &phc,
+            &hygie_store::Actor(format!("web:{}", s.user.username)),
+        )
+        .await?;
+    let client = crate::events::address_class(ip);
+    Ok(start_session(&st, &headers, s.user.id, SessionStage::Full, "/", &client).await?)
 }
 
 async fn logout(State(st): State<AppState>, p: PageUser, Form(f): Form<CsrfForm>) -> PageResult {
@@ -418,7 +586,8 @@ async fn logout(State(st): State<AppState>, p: PageUser, Form(f): Form<CsrfForm>
 async fn setup_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult {
     let lang = browser_lang(&headers);
     if !st.store().bootstrap_pending().await? {
-        return Err(WebError::NotFound("setup is done".into()).into());
+        let page = super::error_page(&WebError::NotFound("setup is done".into()));
+        return Ok(refuse(page, Event::SetupRefused, None, "closed"));
     }
     Ok(setup_page(&st, lang, None)?)
 }
@@ -465,7 +634,8 @@ async fn setup(
     let lang = browser_lang(&headers);
     check_pre(&headers, &f.csrf)?;
     if !st.allow_attempt(ip) {
-        return Err(WebError::TooMany.into());
+        let page = super::error_page(&WebError::TooMany);
+        return Ok(refuse(page, Event::LoginThrottled, None, "address"));
     }
     if let Err(e) = auth::check_password(
         &f.password,
@@ -494,15 +664,18 @@ async fn setup(
         .await
     {
         Ok(_) => Ok(see_other("/login")),
-        Err(StoreError::Forbidden(_)) => Ok(setup_page(
-            &st,
-            lang,
-            Some(t(
+        Err(StoreError::Forbidden(_)) => {
+            let page = setup_page(
+                &st,
                 lang,
-                "Wrong or already used setup token.",
-                "Jeton d'installation erroné ou déjà utilisé.",
-            )),
-        )?),
+                Some(t(
+                    lang,
+                    "Wrong or already used setup token.",
+                    "Jeton d'installation erroné ou déjà utilisé.",
+                )),
+            )?;
+            Ok(refuse(page, Event::SetupRefused, None, "wrong_token"))
+        }
         Err(e) => Err(e.into()),
     }
 }

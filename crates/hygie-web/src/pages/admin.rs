@@ -1,16 +1,15 @@
-//! Administration: the journal, API tokens and user accounts.
+//! Administration: the journal and API tokens (user accounts are in `users`).
 
 use super::{CsrfForm, PageResult, PageUser, see_other};
 use crate::api::{self};
 use crate::html::t;
-use crate::{AppState, WebError, auth};
+use crate::{AppState, WebError};
 use axum::Form;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use hygie_core::Lang;
 use hygie_report::Translate;
-use hygie_store::{Binding, NewUser, Role, StoreError};
 use serde::Deserialize;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -18,7 +17,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/journal", get(journal_page))
         .route("/tokens", get(tokens_page).post(token_create))
         .route("/tokens/{id}/revoke", post(token_revoke))
-        .route("/admin/users", get(users_page).post(user_create))
 }
 
 /// The journal's last entries, newest first, under the verdict on its hash chain.
@@ -40,19 +38,11 @@ struct TokensBody<'a> {
     created: Option<&'a str>,
     tokens: &'a [hygie_store::ApiToken],
     facilities: &'a [hygie_core::Facility],
+    default_days: i64,
+    max_days: i64,
 }
 
-/// The user accounts and the form to create one; `msg` says why the last creation was refused.
-#[derive(askama::Template)]
-#[template(path = "users.html")]
-struct UsersBody<'a> {
-    lang: Lang,
-    csrf: &'a str,
-    msg: Option<&'a str>,
-    users: &'a [hygie_store::User],
-}
-
-hygie_report::translate_by_lang_field!(JournalBody, TokensBody, UsersBody);
+hygie_report::translate_by_lang_field!(JournalBody, TokensBody);
 
 async fn journal_page(State(st): State<AppState>, p: PageUser) -> PageResult {
     let lang = p.lang();
@@ -67,7 +57,7 @@ async fn journal_page(State(st): State<AppState>, p: PageUser) -> PageResult {
     Ok(p.page(t(lang, "Journal", "Journal"), &b))
 }
 
-// --- API tokens and users --------------------------------------------------------------------
+// --- API tokens ------------------------------------------------------------------------------
 
 async fn tokens_view(st: &AppState, p: &PageUser, created: Option<&str>) -> PageResult {
     let lang = p.lang();
@@ -80,6 +70,8 @@ async fn tokens_view(st: &AppState, p: &PageUser, created: Option<&str>) -> Page
         created,
         tokens: &tokens,
         facilities: &facilities,
+        default_days: hygie_store::TOKEN_DEFAULT_DAYS,
+        max_days: hygie_store::TOKEN_MAX_DAYS,
     });
     Ok(p.page(t(lang, "API tokens", "Jetons d'API"), &b))
 }
@@ -95,6 +87,8 @@ struct TokenForm {
     name: String,
     facility: String,
     access: String,
+    /// Days until the token expires (the form offers 90, at most 365).
+    expires_in_days: Option<String>,
 }
 
 async fn token_create(
@@ -103,7 +97,13 @@ async fn token_create(
     Form(f): Form<TokenForm>,
 ) -> PageResult {
     p.c.check_csrf(Some(&f.csrf))?;
-    let (secret, _) = api::create_token(&st, &p.c, &f.name, &f.facility, &f.access).await?;
+    let days = match f.expires_in_days.as_deref().map(str::trim) {
+        None | Some("") => hygie_store::TOKEN_DEFAULT_DAYS,
+        Some(d) => d.parse().map_err(|_| {
+            WebError::Invalid(format!("expires_in_days: '{d}' is not a number of days"))
+        })?,
+    };
+    let (secret, _) = api::create_token(&st, &p.c, &f.name, &f.facility, &f.access, days).await?;
     tokens_view(&st, &p, Some(&secret)).await
 }
 
@@ -116,98 +116,4 @@ async fn token_revoke(
     p.c.check_csrf(Some(&f.csrf))?;
     st.scoped(&p.c).revoke_token(&id).await?;
     Ok(see_other("/tokens"))
-}
-
-async fn users_view(st: &AppState, p: &PageUser, msg: Option<&str>) -> PageResult {
-    let lang = p.lang();
-    let users = st.scoped(&p.c).users().await?;
-    let b = hygie_report::render(&UsersBody {
-        lang,
-        csrf: p.c.csrf(),
-        msg,
-        users: &users,
-    });
-    Ok(p.page(t(lang, "Users", "Utilisateurs"), &b))
-}
-
-async fn users_page(State(st): State<AppState>, p: PageUser) -> PageResult {
-    users_view(&st, &p, None).await
-}
-
-#[derive(Deserialize)]
-struct UserForm {
-    #[serde(default)]
-    csrf: String,
-    username: String,
-    display_name: String,
-    role: String,
-    region: Option<String>,
-    facilities: Option<String>,
-    password: String,
-}
-
-/// Build a binding from the form's region or FINESS list.
-pub(crate) fn binding_of(
-    region: Option<&str>,
-    facilities: Option<&str>,
-) -> Result<Binding, WebError> {
-    let region = region.map(str::trim).filter(|r| !r.is_empty());
-    let list: Vec<&str> = facilities
-        .unwrap_or("")
-        .split([',', ' ', ';'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    match (region, list.is_empty()) {
-        (Some(r), true) => Ok(Binding::Region {
-            region: hygie_core::Region::parse(r)?,
-        }),
-        (None, false) => Ok(Binding::Facilities {
-            facilities: list
-                .iter()
-                .map(|f| hygie_core::Finess::parse(f))
-                .collect::<Result<_, _>>()?,
-        }),
-        _ => Err(WebError::Invalid(
-            "give either a region or a list of FINESS numbers".into(),
-        )),
-    }
-}
-
-async fn user_create(
-    State(st): State<AppState>,
-    p: PageUser,
-    Form(f): Form<UserForm>,
-) -> PageResult {
-    p.c.check_csrf(Some(&f.csrf))?;
-    let lang = p.lang();
-    let role = Role::parse(&f.role)?;
-    let binding = match binding_of(f.region.as_deref(), f.facilities.as_deref()) {
-        Ok(b) => b,
-        Err(e) => return users_view(&st, &p, Some(&e.public_message())).await,
-    };
-    if let Err(e) = auth::check_password(
-        &f.password,
-        &f.username,
-        st.config().breach_index.as_deref(),
-    ) {
-        return users_view(&st, &p, Some(if lang == Lang::Fr { &e.fr } else { &e.en })).await;
-    }
-    let pw = f.password.clone();
-    let phc = tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await??;
-    let u = NewUser {
-        username: f.username.trim().to_owned(),
-        display_name: f.display_name.trim().to_owned(),
-        role,
-        binding,
-        password_hash: phc,
-        lang: None,
-    };
-    match st.scoped(&p.c).create_user(&u).await {
-        Ok(_) => Ok(see_other("/admin/users")),
-        Err(StoreError::Invalid(m)) | Err(StoreError::Conflict(m)) => {
-            users_view(&st, &p, Some(&m)).await
-        }
-        Err(e) => Err(e.into()),
-    }
 }

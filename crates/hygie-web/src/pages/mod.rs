@@ -1,6 +1,7 @@
 //! Server-rendered pages, one module per area: account (login, TOTP, setup, language), facility
 //! (home, dashboard, measure, declarations, evidence), region (matrix, CSV), catalogue, audits,
-//! alerts, incidents (with notification drafts), admin (journal, tokens, users). Every form that
+//! alerts, incidents (with notification drafts), admin (journal, tokens), users (accounts,
+//! their lifecycle, security events, one's own sessions). Every form that
 //! changes state carries the session's CSRF token; every read goes through `Store::scoped`.
 //!
 //! Every page body is an askama template in `templates/` filled from a typed view struct (named
@@ -23,6 +24,7 @@ mod catalog;
 mod facility;
 mod incidents;
 mod region;
+mod users;
 
 use crate::html::layout;
 use crate::scope::AtFacility;
@@ -44,6 +46,7 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
         .merge(region::routes())
         .merge(catalog::routes())
         .merge(admin::routes())
+        .merge(users::routes())
         .merge(audits::routes())
         .merge(alerts::routes())
         .merge(incidents::routes())
@@ -62,24 +65,30 @@ impl<E: Into<WebError>> From<E> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        if matches!(self.0, WebError::Unauthorized) {
-            return Redirect::to("/login").into_response();
-        }
-        if let WebError::Internal(m) = &self.0 {
-            tracing::error!("internal error: {m}");
-        }
-        let body = notice(&self.0.public_message(), None, "/", "Hygie");
-        (
-            self.0.status(),
-            Html(layout(
-                Lang::En,
-                &format!("Error {} / Erreur", self.0.status().as_u16()),
-                None,
-                &body,
-            )),
-        )
-            .into_response()
+        self.0.mark(error_page(&self.0))
     }
+}
+
+/// The page of an error, without its security event (`PageError` adds it; the login flow adds
+/// its own, naming the user): a redirection to the login page when unauthenticated.
+pub(super) fn error_page(e: &WebError) -> Response {
+    if e.unauthenticated() {
+        return Redirect::to("/login").into_response();
+    }
+    if let WebError::Internal(m) = e {
+        tracing::error!("internal error: {m}");
+    }
+    let body = notice(&e.public_message(), None, "/", "Hygie");
+    (
+        e.status(),
+        Html(layout(
+            Lang::En,
+            &format!("Error {} / Erreur", e.status().as_u16()),
+            None,
+            &body,
+        )),
+    )
+        .into_response()
 }
 
 #[derive(askama::Template)]

@@ -291,7 +291,7 @@ pub async fn session(app: &App, u: &User) -> (String, String) {
         .checked_add(jiff::SignedDuration::from_hours(1))
         .unwrap();
     app.store
-        .create_session(&auth::digest(&id), u.id, SessionStage::Full, &csrf, exp)
+        .create_session(&auth::digest(&id), u.id, SessionStage::Full, &csrf, exp, "")
         .await
         .unwrap();
     (format!("{}={id}", hygie_web::SESSION_COOKIE), csrf)
@@ -306,6 +306,7 @@ pub async fn token(app: &App, f: &Finess, access: TokenAccess) -> String {
             f,
             access,
             &auth::digest(&secret),
+            hygie_store::TOKEN_DEFAULT_DAYS,
             &Actor("test".into()),
         )
         .await
@@ -405,4 +406,56 @@ pub fn set_cookie_value(r: &Response<Body>, name: &str) -> Option<String> {
         .filter_map(|kv| kv.split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
+}
+
+/// Fetch the login form and post credentials; returns the response.
+pub async fn login(
+    app: &App,
+    username: &str,
+    password: &str,
+    extra_cookie: Option<&str>,
+) -> Response<Body> {
+    let form = app.send(get("/login")).await;
+    let pre = set_cookie_value(&form, "hygie_pre").unwrap();
+    let mut cookie = format!("hygie_pre={pre}");
+    if let Some(c) = extra_cookie {
+        cookie.push_str("; ");
+        cookie.push_str(c);
+    }
+    let req = post_form(
+        "/login",
+        &cookie,
+        &[
+            ("csrf", &pre),
+            ("username", username),
+            ("password", password),
+        ],
+    );
+    app.send(req).await
+}
+
+/// The CSRF token of a page's form.
+pub fn csrf_field(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+pub async fn post_code(app: &App, path: &str, session: &str, code: &str) -> Response<Body> {
+    let page = app
+        .send(get_with(path, &format!("hygie_session={session}")))
+        .await;
+    assert_eq!(page.status(), 200, "{path}");
+    let html = body_string(page).await;
+    let csrf = csrf_field(&html);
+    let req = post_form(
+        path,
+        &format!("hygie_session={session}"),
+        &[("csrf", &csrf), ("code", code)],
+    );
+    app.send(req).await
 }

@@ -8,8 +8,8 @@ use hygie_core::{
 use hygie_store::{Actor, JournalCheck, Store, StoreError};
 use hygie_testkit::TestDb;
 
-mod backup;
 mod accounts;
+mod backup;
 mod contention;
 
 fn date(s: &str) -> jiff::civil::Date {

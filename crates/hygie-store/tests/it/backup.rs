@@ -116,6 +116,7 @@ async fn populate(store: &Store) {
             &f.id,
             TokenAccess::Read,
             &"ab".repeat(32),
+            90,
             &a,
         )
         .await

@@ -9,6 +9,7 @@ use hygie_store::{Actor, JournalCheck, Store, StoreError};
 use hygie_testkit::TestDb;
 
 mod contention;
+mod ingest_checkpoints;
 
 fn date(s: &str) -> jiff::civil::Date {
     s.parse().expect("test date")

@@ -71,6 +71,16 @@ pub enum Pushed {
     Repeated(Alert),
 }
 
+/// The part of an [`Aggregator`] a resumed stream must know besides the open alerts
+/// themselves: see [`Aggregator::state`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AggregatorState {
+    /// Newest time bucket seen.
+    pub newest: Option<i64>,
+    /// Ids of the open alerts, sorted.
+    pub open: Vec<String>,
+}
+
 /// Which fixed time bucket a match falls in: `floor(seconds / window)`, or
 /// `None` when the event has no readable time (all such repeats of a rule on
 /// a host share one alert).
@@ -217,6 +227,43 @@ impl Aggregator {
                 self.closed.push(o.alert);
             }
         }
+    }
+
+    /// What a resumed stream needs to carry on as if it had never stopped: the newest bucket
+    /// seen (eviction's reference) and the ids of the alerts still open. The open alerts'
+    /// states are whatever was last delivered for them, so a caller that saved this with its
+    /// delivered updates rebuilds the aggregator with [`Self::resume`].
+    pub fn state(&self) -> AggregatorState {
+        let mut open: Vec<String> = self.open.values().map(|o| o.alert.id.clone()).collect();
+        open.sort_unstable();
+        AggregatorState {
+            newest: self.newest,
+            open,
+        }
+    }
+
+    /// Reopen the alerts of a saved [`Self::state`] (`open`: those alerts as last delivered),
+    /// so that matches after a restart count on from where the saved run stopped instead of
+    /// restarting at one.
+    pub fn resume(&mut self, newest: Option<i64>, open: Vec<Alert>) {
+        if self.window_secs == 0 {
+            return;
+        }
+        if newest > self.newest {
+            self.newest = newest;
+        }
+        for alert in open {
+            let first = alert.time.as_deref().and_then(parse_time);
+            let last = alert.last_time.as_deref().and_then(parse_time);
+            let key = (
+                alert.rule_id.clone(),
+                alert.host.clone().unwrap_or_default(),
+                self.bucket(first),
+            );
+            self.open.insert(key, Open { alert, first, last });
+        }
+        // No eviction here: the saved run may hold a late bucket open past the horizon until
+        // its next new bucket, and the resumed one must close it at the same point.
     }
 
     /// Alerts closed by eviction (streaming) or kept one by one (window 0).
@@ -407,6 +454,40 @@ mod tests {
         assert_eq!(closed.len(), 1);
         assert_eq!(closed[0].time.as_deref(), Some("2025-01-01T00:00:10Z"));
         assert_eq!(agg.finish().len(), 2);
+    }
+
+    #[test]
+    fn a_resumed_aggregator_counts_on_as_one_that_never_stopped() {
+        let all = matches_fixture();
+        let whole = {
+            let mut agg = Aggregator::new(120).evicting(2);
+            let mut delivered = std::collections::BTreeMap::new();
+            for a in all.clone() {
+                let (Pushed::Opened(x) | Pushed::Repeated(x)) = agg.push(a);
+                delivered.insert(x.id.clone(), x);
+            }
+            delivered
+        };
+        for cut in [0, 1, 97, 150, 299, 300] {
+            // The first run delivers its updates (the "store" keeps the last state per id)
+            // and saves the state; the second resumes from them.
+            let mut store = std::collections::BTreeMap::new();
+            let mut first = Aggregator::new(120).evicting(2);
+            for a in all[..cut].iter().cloned() {
+                let (Pushed::Opened(x) | Pushed::Repeated(x)) = first.push(a);
+                store.insert(x.id.clone(), x);
+            }
+            let saved = first.state();
+            let open = saved.open.iter().map(|id| store[id].clone()).collect();
+            let mut second = Aggregator::new(120).evicting(2);
+            second.resume(saved.newest, open);
+            assert_eq!(second.state(), saved, "cut {cut}");
+            for a in all[cut..].iter().cloned() {
+                let (Pushed::Opened(x) | Pushed::Repeated(x)) = second.push(a);
+                store.insert(x.id.clone(), x);
+            }
+            assert_eq!(store, whole, "cut {cut}");
+        }
     }
 
     #[test]

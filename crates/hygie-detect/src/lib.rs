@@ -9,7 +9,7 @@ pub mod fields;
 pub mod mapping;
 pub mod rules;
 
-pub use alert::{Aggregator, Alert, alert_of};
+pub use alert::{Aggregator, AggregatorState, Alert, alert_of};
 pub use engine::{Detector, RouteCache, RuleMatch};
 pub use event::{EventKind, LogEvent, Origin};
 pub use fields::{FieldValue, Fields};

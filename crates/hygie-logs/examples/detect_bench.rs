@@ -12,7 +12,10 @@
 use hygie_detect::alert::Pushed;
 use hygie_detect::{Detector, Mapping, load_paths};
 use hygie_logs::batch::{Progress, run};
-use hygie_logs::stream::{AlertSink, BoxFuture, Ingest, IngestConfig, ListenSpec, bind};
+use hygie_logs::spool::{DEFAULT_MAX_BYTES, Spool, SpoolConfig};
+use hygie_logs::stream::{
+    AlertSink, BoxFuture, Checkpoint, Ingest, IngestConfig, ListenSpec, bind,
+};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -53,7 +56,11 @@ fn load(dirs: &[PathBuf]) -> (Detector, f64) {
 
 struct Count(Arc<std::sync::atomic::AtomicU64>);
 impl AlertSink for Count {
-    fn deliver<'a>(&'a mut self, u: &'a [Pushed]) -> BoxFuture<'a, Result<(), String>> {
+    fn deliver<'a>(
+        &'a mut self,
+        u: &'a [Pushed],
+        _checkpoint: &'a Checkpoint,
+    ) -> BoxFuture<'a, Result<(), String>> {
         self.0
             .fetch_add(u.len() as u64, std::sync::atomic::Ordering::Relaxed);
         Box::pin(async { Ok(()) })
@@ -108,7 +115,22 @@ fn main() {
                 let src = bind(&spec).await.expect("bind");
                 let addr = src.local_addr().expect("addr");
                 let alerts = Arc::new(std::sync::atomic::AtomicU64::new(0));
-                let ingest = Ingest::start(Arc::new(det), vec![src], Box::new(Count(alerts.clone())), IngestConfig { queue_batches: 256, workers, window_secs: 300 });
+                // As `hygie ingest` does: every event through the on-disk spool (in
+                // HYGIE_SPOOL_DIR, else a temporary folder beside the other temporary files).
+                let tmp = tempfile::tempdir().expect("spool folder");
+                let dir = std::env::var_os("HYGIE_SPOOL_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| tmp.path().join("spool"));
+                let spool = Spool::open(SpoolConfig::new(dir, DEFAULT_MAX_BYTES)).expect("spool");
+                let ingest = Ingest::start(
+                    Arc::new(det),
+                    vec![src],
+                    Box::new(Count(alerts.clone())),
+                    IngestConfig { queue_batches: 256, workers, window_secs: 300 },
+                    spool,
+                )
+                .await
+                .expect("start");
                 let t = Instant::now();
                 let sender = std::thread::spawn(move || {
                     let mut s = std::net::TcpStream::connect(addr).expect("connect");

@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod read;
+pub mod spool;
 pub mod stream;
 pub mod syslog;
 pub mod windows;

@@ -1,51 +1,74 @@
 //! Streaming detection: listeners (syslog over UDP and TCP, JSON lines over
-//! TCP) feed a bounded queue; detection threads evaluate; an alert sink
-//! receives aggregated alerts within a second.
+//! TCP) append what they accept to an on-disk spool ([`crate::spool`]); a reader feeds the
+//! spooled records, in order, to a bounded queue; detection threads evaluate; an alert sink
+//! receives aggregated alerts within a second, with the spool checkpoint they bring the stream to.
 //!
-//! - TCP sources await queue space (backpressure: the peer's sends stall).
-//! - UDP sources never wait: a full queue drops the datagram and counts it.
-//! - Shutdown: sources stop reading, every event already queued is evaluated,
-//!   and the sink gets every alert before [`Ingest::shutdown`] returns.
+//! - TCP sources await room in the spool (backpressure: the peer's sends stall).
+//! - UDP sources never wait: a full spool queue drops the datagram and counts it.
+//! - Exactly once in effect: alerts are aggregated in spool order (a reorder buffer undoes the
+//!   detection threads' order) and each delivery carries the position up to which every record
+//!   was evaluated, and the aggregation's open state; the sink commits both at once. A restart
+//!   reads from the last committed position and reopens those alerts, so that a record is never
+//!   counted twice nor skipped ([`AlertSink::resume`]).
+//! - Shutdown: sources stop reading, every record already spooled is evaluated,
+//!   and the sink gets every alert and the final checkpoint before [`Ingest::shutdown`] returns.
 //! - A delivery that fails is tried again a few times after short pauses; alerts still not
 //!   delivered are kept, reported to the sink ([`AlertSink::unsaved`]) at once, and delivered
 //!   with the next batch. [`Ingest::shutdown`] fails, naming how many, if some were never saved.
 //!
 //! A new transport (a NATS JetStream consumer, say) is one more [`Source`]:
-//! it pushes batches with [`SourceCtx::send`] and acknowledges upstream once
-//! that returns.
+//! it hands batches to [`SourceCtx::send_lines_durable`] and acknowledges upstream once
+//! that returns (the batch is then synced in the spool).
 
 use crate::read::json_text_to_event;
+use crate::spool::{Append, Spool, Spooled};
 use crate::syslog::parse_line;
 use hygie_detect::alert::Pushed;
-use hygie_detect::{Aggregator, Alert, Detector, LogEvent, RouteCache, alert_of};
+use hygie_detect::{Aggregator, AggregatorState, Alert, Detector, LogEvent, RouteCache, alert_of};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::{mpsc, watch};
+
+use tokio::sync::{mpsc, oneshot, watch};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Events per queued batch.
+/// Lines (or datagrams) per spooled batch.
 pub const BATCH: usize = 256;
+/// A batch is also cut once it holds this many bytes, which bounds a spool record.
+pub const BATCH_BYTES: usize = 1 << 20;
+/// Receive buffer of a TCP connection (the kernel doubles it for its bookkeeping). Fixed rather
+/// than grown by the kernel (up to tens of MiB on Linux), so that the bytes a peer has sent and
+/// the ingest not yet read, which a crash loses, stay few; ample for log rates (at 1 ms of
+/// round trip, 256 KiB carry 2 Gbit/s).
+pub const TCP_RECV_BUFFER: u32 = 256 << 10;
+/// Batches a TCP connection may have handed to the spool and not yet seen synced: enough to
+/// keep the writer busy during a sync, few enough that little waits in memory.
+pub const TCP_WINDOW: usize = 8;
+/// Longest pause between two checkpoints while records are evaluated without new alerts.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 /// Longest accepted line / datagram.
 pub const MAX_LINE: usize = 64 * 1024;
 
 /// Counters of a running ingest.
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// Events that entered the queue (these are never lost).
+    /// Events this process wrote to the spool (these are never lost).
     pub accepted: AtomicU64,
-    /// UDP datagrams dropped because the queue was full.
+    /// Events of UDP datagrams dropped because the spool's queue was full.
     pub dropped: AtomicU64,
     /// Lines / datagrams that were not events.
     pub rejected: AtomicU64,
-    /// Events evaluated.
+    /// Events evaluated (replayed ones included).
     pub evaluated: AtomicU64,
+    /// Events an earlier process spooled and had not evaluated, evaluated by this one.
+    pub replayed: AtomicU64,
     /// Alert updates delivered to the sink.
     pub alerts: AtomicU64,
     /// Alert updates the sink could not take yet (kept and tried again).
@@ -59,6 +82,7 @@ pub struct StatsSnapshot {
     pub dropped: u64,
     pub rejected: u64,
     pub evaluated: u64,
+    pub replayed: u64,
     pub alerts: u64,
     pub unsaved: u64,
 }
@@ -70,114 +94,200 @@ impl Stats {
             dropped: self.dropped.load(Ordering::Relaxed),
             rejected: self.rejected.load(Ordering::Relaxed),
             evaluated: self.evaluated.load(Ordering::Relaxed),
+            replayed: self.replayed.load(Ordering::Relaxed),
             alerts: self.alerts.load(Ordering::Relaxed),
             unsaved: self.unsaved.load(Ordering::Relaxed),
         }
     }
 }
 
-/// Lines read off a connection, not yet parsed: parsing happens on the
-/// detection threads so that one fast connection is not limited by the one
-/// task reading it.
+/// Lines read off a connection (or datagrams), not yet parsed: what the spool keeps. Parsing
+/// happens on the detection threads so that one fast connection is not limited by the one task
+/// reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawLines {
-    payload: Payload,
-    source: Arc<str>,
-    /// Line number of the first line.
-    first: u64,
-    /// The lines' bytes, back to back.
-    bytes: Vec<u8>,
-    /// End offset of each line in `bytes`.
-    ends: Vec<usize>,
-    /// How many of the lines are blank (not counted as accepted).
-    blank: usize,
+    pub(crate) payload: Payload,
+    pub(crate) source: Arc<str>,
+    /// Number of the first entry (line number, or datagram number).
+    pub(crate) first: u64,
+    /// Each entry is a whole datagram, whose lines all carry the datagram's number.
+    pub(crate) datagrams: bool,
+    /// The entries' bytes, back to back.
+    pub(crate) bytes: Vec<u8>,
+    /// End offset of each entry in `bytes`.
+    pub(crate) ends: Vec<usize>,
+    /// Entries that should be events: non-blank lines (blank ones are kept, empty, so that line
+    /// numbers stay right, and are neither events nor rejects).
+    pub(crate) events: usize,
+}
+
+/// Lines of `bytes` that are not blank.
+fn nonblank_lines(bytes: &[u8]) -> usize {
+    bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.trim_ascii().is_empty())
+        .count()
 }
 
 impl RawLines {
-    fn new(payload: Payload, source: Arc<str>, first: u64) -> Self {
+    /// Lines of one connection, the first numbered `first`.
+    pub fn new(payload: Payload, source: Arc<str>, first: u64) -> Self {
         RawLines {
             payload,
             source,
             first,
+            datagrams: false,
             bytes: Vec::with_capacity(BATCH * 512),
             ends: Vec::with_capacity(BATCH),
-            blank: 0,
+            events: 0,
         }
     }
 
-    fn len(&self) -> usize {
+    /// Datagrams, the first numbered `first`.
+    pub fn datagrams(payload: Payload, source: Arc<str>, first: u64) -> Self {
+        RawLines {
+            datagrams: true,
+            ..RawLines::new(payload, source, first)
+        }
+    }
+
+    /// Add a line (without its newline) or a datagram.
+    pub fn push(&mut self, entry: &[u8]) {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(entry);
+        self.end_entry(start);
+    }
+
+    /// Close the entry whose bytes were appended from `start` on.
+    fn end_entry(&mut self, start: usize) {
+        if self.datagrams {
+            self.events += nonblank_lines(&self.bytes[start..]);
+        } else if self.bytes[start..].trim_ascii().is_empty() {
+            self.bytes.truncate(start);
+        } else {
+            self.events += 1;
+        }
+        self.ends.push(self.bytes.len());
+    }
+
+    /// Entries (lines or datagrams).
+    pub fn len(&self) -> usize {
         self.ends.len()
     }
 
-    /// Parse every line; `reject` is called once per line that is not an event.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Bytes of the entries.
+    pub fn byte_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The connection or socket the entries came from (`tcp://PEER`, `udp://ADDR`).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The entries' bytes (a blank line is empty).
+    pub fn entries(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(&self.ends).map(|(a, &b)| &self.bytes[a..b])
+    }
+
+    /// Parse every entry; `reject` is called once per line that should have been an event and
+    /// is not.
     fn parse(&self, out: &mut Vec<LogEvent>, reject: &mut dyn FnMut()) {
         let mut start = 0;
         for (i, &end) in self.ends.iter().enumerate() {
             let n = self.first + i as u64;
-            if start == end {
+            let entry = &self.bytes[start..end];
+            start = end;
+            if entry.is_empty() {
                 continue;
             }
-            match std::str::from_utf8(&self.bytes[start..end]) {
-                Ok(text) => match parse_payload(self.payload, text, &self.source, n) {
+            let Ok(text) = std::str::from_utf8(entry) else {
+                let bad = if self.datagrams {
+                    nonblank_lines(entry)
+                } else {
+                    1
+                };
+                (0..bad).for_each(|_| reject());
+                continue;
+            };
+            if self.datagrams {
+                for line in text.lines() {
+                    match parse_payload(self.payload, line, &self.source, n) {
+                        Some(e) => out.push(e),
+                        None if line.trim().is_empty() => {}
+                        None => reject(),
+                    }
+                }
+            } else {
+                match parse_payload(self.payload, text, &self.source, n) {
                     Some(e) => out.push(e),
                     None => reject(),
-                },
-                Err(_) => reject(),
+                }
             }
-            start = end;
         }
     }
 }
 
-/// One unit of the detection queue.
-pub enum Batch {
-    Events(Vec<LogEvent>),
-    Lines(RawLines),
+/// What a detection thread hands the sink for one spooled record: its order, the position
+/// after it, and the alerts of its events.
+struct Evaluated {
+    seq: u64,
+    end: u64,
+    alerts: Vec<Alert>,
 }
 
 /// What a source gets to deliver events.
 #[derive(Clone)]
 pub struct SourceCtx {
-    queue: mpsc::Sender<Batch>,
+    spool: mpsc::Sender<Append>,
     shutdown: watch::Receiver<bool>,
     stats: Arc<Stats>,
 }
 
 impl SourceCtx {
-    /// Queue a batch, waiting for room (backpressure). Returns false when the
-    /// pipeline is gone.
-    pub async fn send(&self, batch: Vec<LogEvent>) -> bool {
-        let n = batch.len() as u64;
-        if self.queue.send(Batch::Events(batch)).await.is_ok() {
-            self.stats.accepted.fetch_add(n, Ordering::Relaxed);
-            true
-        } else {
-            false
+    /// Hand a batch to the spool, waiting for room (backpressure). Returns false when the
+    /// pipeline is gone. Its events count as accepted once written.
+    pub async fn send_lines(&self, lines: RawLines) -> bool {
+        self.spool.send(Append { lines, ack: None }).await.is_ok()
+    }
+
+    /// [`Self::send_lines`], then wait until the batch is synced to disk: a source that
+    /// acknowledges upstream (a message queue) does so after this returns true.
+    pub async fn send_lines_durable(&self, lines: RawLines) -> bool {
+        match self.send_lines_acked(lines).await {
+            Some(ack) => ack.await.is_ok(),
+            None => false,
         }
     }
 
-    /// Queue raw lines (parsed by the detection threads), waiting for room.
-    /// They count as accepted now; a line found not to be an event is then
-    /// moved from accepted to rejected.
-    async fn send_lines(&self, lines: RawLines) -> bool {
-        let n = (lines.len() - lines.blank) as u64;
-        if self.queue.send(Batch::Lines(lines)).await.is_ok() {
-            self.stats.accepted.fetch_add(n, Ordering::Relaxed);
-            true
-        } else {
-            false
-        }
+    /// [`Self::send_lines`], returning what resolves once the batch is synced (`None` when
+    /// the pipeline is gone).
+    async fn send_lines_acked(&self, lines: RawLines) -> Option<oneshot::Receiver<()>> {
+        let (tx, rx) = oneshot::channel();
+        let append = Append {
+            lines,
+            ack: Some(tx),
+        };
+        self.spool.send(append).await.ok().map(|()| rx)
     }
 
-    /// Queue a batch only if there is room; otherwise count it dropped.
-    pub fn try_send(&self, batch: Vec<LogEvent>) -> bool {
-        let n = batch.len() as u64;
-        match self.queue.try_send(Batch::Events(batch)) {
-            Ok(()) => {
-                self.stats.accepted.fetch_add(n, Ordering::Relaxed);
-                true
-            }
-            Err(_) => {
-                self.stats.dropped.fetch_add(n, Ordering::Relaxed);
+    /// Hand a batch to the spool only if its queue has room; otherwise count its events
+    /// dropped (UDP: a datagram source cannot make its peers wait).
+    pub fn try_send_lines(&self, lines: RawLines) -> bool {
+        match self.spool.try_send(Append { lines, ack: None }) {
+            Ok(()) => true,
+            Err(e) => {
+                let n = match &e {
+                    mpsc::error::TrySendError::Full(a) | mpsc::error::TrySendError::Closed(a) => {
+                        a.lines.events
+                    }
+                };
+                self.stats.dropped.fetch_add(n as u64, Ordering::Relaxed);
                 false
             }
         }
@@ -212,11 +322,50 @@ pub trait Source: Send {
     fn run(self: Box<Self>, ctx: SourceCtx) -> BoxFuture<'static, std::io::Result<()>>;
 }
 
+/// Where the stream stands: every spooled record before `position` was evaluated and its
+/// alerts are in the delivery that carries this checkpoint. `state` is the aggregation's open
+/// state (JSON of [`AggregatorState`]) when it changed since the previous checkpoint, `None`
+/// when it did not (the sink keeps the one it has).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The spool's id.
+    pub spool: String,
+    pub position: u64,
+    pub state: Option<String>,
+}
+
 /// Receives alert updates: `Opened` for a new alert, `Repeated` with the new
 /// count for a repeat within the aggregation window.
 pub trait AlertSink: Send {
-    /// Take every update or none: on an error the same updates (and newer ones) come again.
-    fn deliver<'a>(&'a mut self, updates: &'a [Pushed]) -> BoxFuture<'a, Result<(), String>>;
+    /// Take every update and the checkpoint, or none: on an error the same updates (and newer
+    /// ones) come again, with a later checkpoint. A sink that keeps both in one transaction
+    /// makes the stream exactly once in effect across crashes. Called with no update too, to
+    /// move the checkpoint.
+    fn deliver<'a>(
+        &'a mut self,
+        updates: &'a [Pushed],
+        checkpoint: &'a Checkpoint,
+    ) -> BoxFuture<'a, Result<(), String>>;
+
+    /// The last checkpoint this sink kept for the spool `spool` (its state always given). A
+    /// sink that keeps none answers `None`: the whole spool is evaluated again.
+    fn resume<'a>(
+        &'a mut self,
+        spool: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Checkpoint>, String>> {
+        let _ = spool;
+        Box::pin(async { Ok(None) })
+    }
+
+    /// The alerts with these ids, as last delivered (those the checkpoint's state names as
+    /// open), so that their counts go on after a restart.
+    fn open_alerts<'a>(
+        &'a mut self,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Alert>, String>> {
+        let _ = ids;
+        Box::pin(async { Ok(Vec::new()) })
+    }
 
     /// Told at once when `count` updates could not be delivered after the retries; they are
     /// kept and delivered with the next batch.
@@ -228,16 +377,17 @@ pub trait AlertSink: Send {
 /// Tries of one delivery before its updates are reported unsaved and kept for the next one.
 const DELIVERY_TRIES: u32 = 4;
 
-/// Deliver `kept` (older unsaved updates first), trying again after short pauses. Delivered
-/// updates leave `kept`; on failure they stay and the error is returned.
+/// Deliver `kept` (older unsaved updates first) with `checkpoint`, trying again after short
+/// pauses. Delivered updates leave `kept`; on failure they stay and the error is returned.
 async fn deliver_kept(
     sink: &mut dyn AlertSink,
     kept: &mut Vec<Pushed>,
+    checkpoint: &Checkpoint,
     stats: &Stats,
 ) -> Result<(), String> {
     let mut tries = 0;
     loop {
-        match sink.deliver(kept).await {
+        match sink.deliver(kept, checkpoint).await {
             Ok(()) => {
                 stats.alerts.fetch_add(kept.len() as u64, Ordering::Relaxed);
                 stats.unsaved.store(0, Ordering::Relaxed);
@@ -333,21 +483,20 @@ impl Source for UdpSource {
                 };
                 let Ok((len, _peer)) = got else { continue };
                 n += 1;
-                let Ok(text) = std::str::from_utf8(&buf[..len]) else {
-                    ctx.reject();
-                    continue;
-                };
-                let mut batch = Vec::new();
-                for line in text.lines() {
-                    match parse_payload(self.payload, line, &name, n) {
-                        Some(e) => batch.push(e),
-                        None if line.trim().is_empty() => {}
-                        None => ctx.reject(),
+                let mut batch = RawLines::datagrams(self.payload, name.clone(), n);
+                batch.push(&buf[..len]);
+                // Take what else has already arrived, without waiting: one spool record for a
+                // burst of datagrams.
+                while batch.len() < BATCH && batch.byte_len() < BATCH_BYTES {
+                    match self.socket.try_recv_from(&mut buf) {
+                        Ok((len, _peer)) => {
+                            n += 1;
+                            batch.push(&buf[..len]);
+                        }
+                        Err(_) => break,
                     }
                 }
-                if !batch.is_empty() {
-                    ctx.try_send(batch);
-                }
+                ctx.try_send_lines(batch);
             }
         })
     }
@@ -401,12 +550,13 @@ async fn connection(
     let mut reader = BufReader::with_capacity(1 << 16, stream);
     let mut n = 0u64;
     let mut batch = RawLines::new(payload, name.clone(), 1);
+    let mut window = Window::default();
     loop {
         let idle = reader.buffer().is_empty();
-        // Nothing buffered: flush what we have, then wait for data or shutdown.
-        if idle && batch.len() > 0 {
+        // Nothing buffered: hand what we have to the spool, then wait for data or shutdown.
+        if idle && !batch.is_empty() {
             let next = RawLines::new(payload, name.clone(), n + 1);
-            if !ctx.send_lines(std::mem::replace(&mut batch, next)).await {
+            if !window.send(&ctx, std::mem::replace(&mut batch, next)).await {
                 return;
             }
         }
@@ -425,22 +575,41 @@ async fn connection(
             Err(_) => break,
         }
         n += 1;
-        if batch.bytes[start..].trim_ascii().is_empty() {
-            // Blank lines are neither events nor rejects (kept, empty, so
-            // that line numbers stay right).
-            batch.bytes.truncate(start);
-            batch.blank += 1;
-        }
-        batch.ends.push(batch.bytes.len());
-        if batch.len() >= BATCH {
+        batch.end_entry(start);
+        if batch.len() >= BATCH || batch.byte_len() >= BATCH_BYTES {
             let next = RawLines::new(payload, name.clone(), n + 1);
-            if !ctx.send_lines(std::mem::replace(&mut batch, next)).await {
+            if !window.send(&ctx, std::mem::replace(&mut batch, next)).await {
                 return;
             }
         }
     }
-    if batch.len() > 0 {
+    if !batch.is_empty() {
         ctx.send_lines(batch).await;
+    }
+}
+
+/// Batches of one connection handed to the spool and not yet synced: at most
+/// [`TCP_WINDOW`], so that a connection reads from its socket only as fast as the spool
+/// takes its lines and a kill -9 finds few of them in memory.
+#[derive(Default)]
+struct Window(std::collections::VecDeque<oneshot::Receiver<()>>);
+
+impl Window {
+    async fn send(&mut self, ctx: &SourceCtx, lines: RawLines) -> bool {
+        while self.0.len() >= TCP_WINDOW {
+            if let Some(oldest) = self.0.pop_front()
+                && oldest.await.is_err()
+            {
+                return false;
+            }
+        }
+        match ctx.send_lines_acked(lines).await {
+            Some(ack) => {
+                self.0.push_back(ack);
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -481,7 +650,17 @@ pub async fn bind(spec: &ListenSpec) -> std::io::Result<Box<dyn Source>> {
             payload: spec.payload,
         }))
     } else {
-        let listener = TcpListener::bind(spec.addr).await?;
+        let socket = if spec.addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        #[cfg(unix)]
+        socket.set_reuseaddr(true)?;
+        // Accepted connections inherit it: what the kernel holds for us is bounded.
+        socket.set_recv_buffer_size(TCP_RECV_BUFFER)?;
+        socket.bind(spec.addr)?;
+        let listener = socket.listen(1024)?;
         Ok(Box::new(TcpSource {
             listener,
             payload: spec.payload,
@@ -492,7 +671,7 @@ pub async fn bind(spec: &ListenSpec) -> std::io::Result<Box<dyn Source>> {
 /// Ingest settings.
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
-    /// Queue capacity in batches (of up to [`BATCH`] events).
+    /// Detection queue capacity in spooled batches (of up to [`BATCH`] events).
     pub queue_batches: usize,
     /// Detection threads (0 = every core).
     pub workers: usize,
@@ -510,29 +689,65 @@ impl Default for IngestConfig {
     }
 }
 
+/// Buckets of lateness of the streaming aggregation: parallel workers deliver slightly out of
+/// order; older buckets are closed to bound memory.
+const LATENESS_BUCKETS: u32 = 2;
+
 /// A running ingest.
 pub struct Ingest {
     shutdown: watch::Sender<bool>,
     sources: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
     workers: Vec<std::thread::JoinHandle<()>>,
+    spool: Vec<std::thread::JoinHandle<()>>,
     sink: tokio::task::JoinHandle<Result<(), String>>,
+    /// The spool's lock, held until the end.
+    _spool_lock: std::fs::File,
     pub stats: Arc<Stats>,
 }
 
 impl Ingest {
-    /// Start sources, detection threads and the sink task.
-    pub fn start(
+    /// Resume from the sink's last checkpoint for this spool, then start the spool's writer and
+    /// reader, the sources, the detection threads and the sink task.
+    pub async fn start(
         detector: Arc<Detector>,
         sources: Vec<Box<dyn Source>>,
         mut sink: Box<dyn AlertSink>,
         cfg: IngestConfig,
-    ) -> Ingest {
+        spool: Spool,
+    ) -> Result<Ingest, String> {
+        let spool_id = spool.id().to_owned();
+        let saved = sink.resume(&spool_id).await?;
+        let (from, state) = match saved {
+            Some(cp) => {
+                let state: AggregatorState = match cp.state.as_deref() {
+                    Some(text) => serde_json::from_str(text).map_err(|e| {
+                        format!(
+                            "the checkpoint of spool {spool_id} is unreadable / le point de reprise est illisible: {e}"
+                        )
+                    })?,
+                    None => AggregatorState::default(),
+                };
+                (cp.position, state)
+            }
+            None => (spool.start(), AggregatorState::default()),
+        };
+        let open = if state.open.is_empty() {
+            Vec::new()
+        } else {
+            sink.open_alerts(&state.open).await?
+        };
+        let mut agg = Aggregator::new(cfg.window_secs).evicting(LATENESS_BUCKETS);
+        agg.resume(state.newest, open);
+
         let stats = Arc::new(Stats::default());
+        let (qtx, qrx) = mpsc::channel::<Spooled>(cfg.queue_batches.max(1));
+        let running = spool
+            .run(from, qtx, stats.clone())
+            .map_err(|e| e.to_string())?;
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let (qtx, qrx) = mpsc::channel::<Batch>(cfg.queue_batches.max(1));
-        let (atx, mut arx) = mpsc::channel::<Vec<Alert>>(1024);
+        let (atx, mut arx) = mpsc::channel::<Evaluated>(1024);
         let ctx = SourceCtx {
-            queue: qtx,
+            spool: running.append,
             shutdown: shutdown_rx,
             stats: stats.clone(),
         };
@@ -563,27 +778,34 @@ impl Ingest {
                             rx.blocking_recv()
                         };
                         let Some(batch) = batch else { return };
-                        let batch = match batch {
-                            Batch::Events(v) => v,
-                            Batch::Lines(lines) => {
-                                let mut v = Vec::with_capacity(lines.len());
-                                lines.parse(&mut v, &mut || {
+                        let mut events = Vec::new();
+                        if let Some(lines) = &batch.lines {
+                            events.reserve(lines.len());
+                            lines.parse(&mut events, &mut || {
+                                // This process counted the line accepted when it spooled it.
+                                if !batch.replayed {
                                     stats.accepted.fetch_sub(1, Ordering::Relaxed);
-                                    stats.rejected.fetch_add(1, Ordering::Relaxed);
-                                });
-                                v
-                            }
-                        };
+                                }
+                                stats.rejected.fetch_add(1, Ordering::Relaxed);
+                            });
+                        }
                         let mut alerts = Vec::new();
-                        for ev in &batch {
+                        for ev in &events {
                             for m in det.evaluate(ev, &mut cache) {
                                 alerts.push(alert_of(m, ev));
                             }
                         }
-                        stats
-                            .evaluated
-                            .fetch_add(batch.len() as u64, Ordering::Relaxed);
-                        if !alerts.is_empty() && atx.blocking_send(alerts).is_err() {
+                        let n = events.len() as u64;
+                        stats.evaluated.fetch_add(n, Ordering::Relaxed);
+                        if batch.replayed {
+                            stats.replayed.fetch_add(n, Ordering::Relaxed);
+                        }
+                        let done = Evaluated {
+                            seq: batch.seq,
+                            end: batch.end,
+                            alerts,
+                        };
+                        if atx.blocking_send(done).is_err() {
                             return;
                         }
                     }
@@ -592,45 +814,82 @@ impl Ingest {
             .collect();
         drop(atx);
         let sink_stats = stats.clone();
-        let window = cfg.window_secs;
+        let handle = running.handle;
+        let aggregating = cfg.window_secs > 0;
         let sink = tokio::spawn(async move {
-            // Two buckets of lateness: parallel workers deliver slightly out of
-            // order; older buckets are closed to bound memory.
-            let mut agg = Aggregator::new(window).evicting(2);
-            // Updates not delivered yet: a failed batch waits here for the next delivery.
-            let mut kept: Vec<Pushed> = Vec::new();
-            while let Some(mut alerts) = arx.recv().await {
-                // Take whatever else is ready, then deliver in one go.
-                while let Ok(more) = arx.try_recv() {
-                    alerts.extend(more);
+            let mut run = SinkRun {
+                agg,
+                kept: Vec::new(),
+                checkpoint: Checkpoint {
+                    spool: spool_id,
+                    position: from,
+                    state: None,
+                },
+                committed: None,
+                // The first checkpoint saves the state whatever it is.
+                state_changed: true,
+                aggregating,
+            };
+            // Records evaluated out of order wait here for the ones before them.
+            let mut waiting: BTreeMap<u64, Evaluated> = BTreeMap::new();
+            let mut next = 0u64;
+            let mut last = Instant::now();
+            let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    got = arx.recv() => match got {
+                        Some(done) => {
+                            waiting.insert(done.seq, done);
+                            while let Ok(more) = arx.try_recv() {
+                                waiting.insert(more.seq, more);
+                            }
+                        }
+                        None => break,
+                    },
+                    _ = tick.tick() => {}
                 }
-                kept.extend(alerts.into_iter().map(|a| agg.push(a)));
-                agg.drain_closed();
-                let _ = deliver_kept(&mut *sink, &mut kept, &sink_stats).await;
+                while let Some(done) = waiting.remove(&next) {
+                    next += 1;
+                    run.take(done);
+                }
+                let due =
+                    !run.kept.is_empty() || (run.moved() && last.elapsed() >= CHECKPOINT_EVERY);
+                if due {
+                    last = Instant::now();
+                    if run.deliver(&mut *sink, &sink_stats).await.is_ok() {
+                        handle.release(run.checkpoint.position);
+                    }
+                }
             }
-            match kept.is_empty() {
-                true => Ok(()),
+            while let Some(done) = waiting.remove(&next) {
+                next += 1;
+                run.take(done);
+            }
+            if !run.kept.is_empty() || run.moved() {
                 // The last chance of what is still kept.
-                false => deliver_kept(&mut *sink, &mut kept, &sink_stats)
-                    .await
-                    .map_err(|e| {
-                        format!(
-                            "{} alert updates not saved / mises à jour d'alertes non enregistrées: {e}",
-                            kept.len()
-                        )
-                    }),
+                let kept = run.kept.len();
+                run.deliver(&mut *sink, &sink_stats).await.map_err(|e| {
+                    format!(
+                        "{kept} alert updates not saved / mises à jour d'alertes non enregistrées: {e}"
+                    )
+                })?;
+                handle.release(run.checkpoint.position);
             }
+            Ok(())
         });
-        Ingest {
+        Ok(Ingest {
             shutdown,
             sources,
             workers,
+            spool: running.threads,
             sink,
+            _spool_lock: running.lock,
             stats,
-        }
+        })
     }
 
-    /// Stop reading, evaluate everything accepted, deliver every alert.
+    /// Stop reading, evaluate everything spooled, deliver every alert and the final checkpoint.
     pub async fn shutdown(self) -> Result<StatsSnapshot, String> {
         let _ = self.shutdown.send(true);
         for s in self.sources {
@@ -640,10 +899,11 @@ impl Ingest {
                 Err(e) => tracing::warn!("source task failed: {e}"),
             }
         }
-        let workers = self.workers;
+        // The sources are gone, so the spool's writer ends, then its reader, then the workers.
+        let threads: Vec<_> = self.spool.into_iter().chain(self.workers).collect();
         let joined = tokio::task::spawn_blocking(move || {
-            for w in workers {
-                let _ = w.join();
+            for t in threads {
+                let _ = t.join();
             }
         });
         let _ = joined.await;
@@ -652,6 +912,52 @@ impl Ingest {
             Err(e) => return Err(format!("alert sink task failed: {e}")),
         }
         Ok(self.stats.snapshot())
+    }
+}
+
+/// The sink task's state: the aggregation, the updates not delivered yet and the checkpoint
+/// they bring the stream to.
+struct SinkRun {
+    agg: Aggregator,
+    kept: Vec<Pushed>,
+    /// Where the records taken so far bring the stream.
+    checkpoint: Checkpoint,
+    /// Position of the last checkpoint delivered.
+    committed: Option<u64>,
+    /// An alert was opened or closed since the last checkpoint delivered.
+    state_changed: bool,
+    aggregating: bool,
+}
+
+impl SinkRun {
+    /// Fold the alerts of the next record, in spool order.
+    fn take(&mut self, done: Evaluated) {
+        self.checkpoint.position = done.end;
+        for alert in done.alerts {
+            let pushed = self.agg.push(alert);
+            // Opening an alert is also when older ones close (eviction).
+            if self.aggregating && matches!(pushed, Pushed::Opened(_)) {
+                self.state_changed = true;
+            }
+            self.kept.push(pushed);
+        }
+        self.agg.drain_closed();
+    }
+
+    fn moved(&self) -> bool {
+        self.committed != Some(self.checkpoint.position) || self.state_changed
+    }
+
+    async fn deliver(&mut self, sink: &mut dyn AlertSink, stats: &Stats) -> Result<(), String> {
+        self.checkpoint.state = if self.state_changed {
+            Some(serde_json::to_string(&self.agg.state()).map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
+        deliver_kept(sink, &mut self.kept, &self.checkpoint, stats).await?;
+        self.committed = Some(self.checkpoint.position);
+        self.state_changed = false;
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Detection alerts of a facility (issue 5): recorded by `hygie detect` and
 //! `hygie ingest`, listed by `hygie alerts list`, linkable to an incident.
 
-use crate::journal::{Actor, append};
+use crate::journal::{Actor, WriteTx, append};
 use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us};
 use hygie_core::{Alert, Finess};
@@ -35,6 +35,18 @@ impl From<Alert> for AlertRecord {
     }
 }
 
+/// Where a streaming ingest stands in its on-disk spool (`hygie_logs::spool`): every record
+/// before `position` was evaluated and its alerts are committed with this checkpoint, in one
+/// transaction. `state` is the aggregation's open state (JSON, opaque to the store); `None`
+/// keeps the one saved before (it did not change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestCheckpoint {
+    /// The spool's own id.
+    pub spool: String,
+    pub position: u64,
+    pub state: Option<String>,
+}
+
 impl Store {
     /// Insert new alerts and update repeats (count, last time) in one
     /// transaction. Returns how many alerts were new.
@@ -47,71 +59,110 @@ impl Store {
         if alerts.is_empty() {
             return Ok(0);
         }
+        self.write(|tx| Box::pin(async move { upsert_alerts(tx, facility, alerts, actor).await }))
+            .await
+    }
+
+    /// [`Self::record_alerts`] and the ingest checkpoint they bring the stream to, in one
+    /// transaction: after a crash the stream replays from the last checkpoint committed, so an
+    /// event is never counted twice nor skipped. Also with no alert, to move the checkpoint.
+    /// The checkpoint itself is not journalled (a cursor of the stream, not a fact of the
+    /// facility); the alerts are, as `record_alerts` journals them.
+    pub async fn record_alerts_at(
+        &self,
+        facility: &Finess,
+        alerts: &[Alert],
+        checkpoint: &IngestCheckpoint,
+        actor: &Actor,
+    ) -> Result<usize> {
+        let position = i64::try_from(checkpoint.position)
+            .map_err(|_| StoreError::Invalid(format!("spool position {}", checkpoint.position)))?;
         self.write(|tx| {
             Box::pin(async move {
-                ensure_facility(tx, facility).await?;
-                let now = now_us();
-                let mut new = 0usize;
-                for a in alerts {
-                    let existing: Option<String> =
-                        sqlx::query_scalar("SELECT facility FROM alerts WHERE id = $1")
-                            .bind(&a.id)
-                            .fetch_optional(&mut **tx)
-                            .await?;
-                    match existing {
-                        Some(f) if f != facility.as_str() => {
-                            return Err(StoreError::Conflict(format!(
-                                "alert {} of another facility",
-                                a.id
-                            )));
-                        }
-                        Some(_) => {
-                            // The id names (rule, host, time bucket); the aggregator
-                            // sends the bucket's whole state, whose representative
-                            // (earliest match) may have changed if an earlier event
-                            // arrived late.
-                            sqlx::query("UPDATE alerts SET count = $1, last_time = $2, event_time = $3, record_id = $4, source = $5, fields = $6, updated_us = $7 WHERE id = $8")
-                                .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
-                                .bind(a.last_time.clone())
-                                .bind(a.time.clone())
-                                .bind(i64::try_from(a.record_id).unwrap_or(i64::MAX))
-                                .bind(&a.source)
-                                .bind(serde_json::to_string(&a.fields).unwrap_or_else(|_| "[]".into()))
-                                .bind(now)
-                                .bind(&a.id)
-                                .execute(&mut **tx)
-                                .await?;
-                        }
-                        None => {
-                            new += 1;
-                            sqlx::query("INSERT INTO alerts (id, facility, rule_id, title, level, tags, event_time, last_time, host, record_id, source, fields, count, incident, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, $14, $14)")
-                                .bind(&a.id)
-                                .bind(facility.as_str())
-                                .bind(&a.rule_id)
-                                .bind(&a.title)
-                                .bind(&a.level)
-                                .bind(serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()))
-                                .bind(a.time.clone())
-                                .bind(a.last_time.clone())
-                                .bind(a.host.clone())
-                                .bind(i64::try_from(a.record_id).unwrap_or(i64::MAX))
-                                .bind(&a.source)
-                                .bind(serde_json::to_string(&a.fields).unwrap_or_else(|_| "[]".into()))
-                                .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
-                                .bind(now)
-                                .execute(&mut **tx)
-                                .await?;
-                        }
-                    }
+                let new = upsert_alerts(tx, facility, alerts, actor).await?;
+                let owner: Option<String> =
+                    sqlx::query_scalar("SELECT facility FROM ingest_checkpoints WHERE spool = $1")
+                        .bind(&checkpoint.spool)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                if owner.as_deref().is_some_and(|f| f != facility.as_str()) {
+                    return Err(StoreError::Conflict(format!(
+                        "spool {} of another facility",
+                        checkpoint.spool
+                    )));
                 }
-                if new > 0 {
-                    let details = serde_json::json!({ "new": new, "updated": alerts.len() - new });
-                    append(tx, actor, "alerts.record", facility.as_str(), &details).await?;
+                match (&checkpoint.state, owner) {
+                    (Some(state), _) => {
+                        sqlx::query("INSERT INTO ingest_checkpoints (spool, facility, position, state, updated_us) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (spool) DO UPDATE SET position = excluded.position, state = excluded.state, updated_us = excluded.updated_us")
+                            .bind(&checkpoint.spool)
+                            .bind(facility.as_str())
+                            .bind(position)
+                            .bind(state)
+                            .bind(now_us())
+                            .execute(&mut **tx)
+                            .await?;
+                    }
+                    (None, Some(_)) => {
+                        sqlx::query("UPDATE ingest_checkpoints SET position = $1, updated_us = $2 WHERE spool = $3")
+                            .bind(position)
+                            .bind(now_us())
+                            .bind(&checkpoint.spool)
+                            .execute(&mut **tx)
+                            .await?;
+                    }
+                    (None, None) => {
+                        return Err(StoreError::Invalid(format!(
+                            "the first checkpoint of spool {} has no state",
+                            checkpoint.spool
+                        )));
+                    }
                 }
                 Ok(new)
             })
         })
         .await
+    }
+
+    /// The last checkpoint committed for a spool, with the facility it belongs to.
+    pub async fn ingest_checkpoint(
+        &self,
+        spool: &str,
+    ) -> Result<Option<(String, IngestCheckpoint)>> {
+        let row = sqlx::query(
+            "SELECT facility, position, state FROM ingest_checkpoints WHERE spool = $1",
+        )
+        .bind(spool)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let position: i64 = r.try_get("position")?;
+        let checkpoint = IngestCheckpoint {
+            spool: spool.to_owned(),
+            position: u64::try_from(position)
+                .map_err(|_| StoreError::Corrupt(format!("spool {spool} position {position}")))?,
+            state: Some(r.try_get("state")?),
+        };
+        Ok(Some((r.try_get("facility")?, checkpoint)))
+    }
+
+    /// The alerts of a facility with these ids (those that exist), in no particular order.
+    pub async fn alerts_by_id(
+        &self,
+        facility: &Finess,
+        ids: &[String],
+    ) -> Result<Vec<AlertRecord>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = sqlx::query("SELECT id, rule_id, title, level, tags, event_time, last_time, host, record_id, source, fields, count, incident FROM alerts WHERE id = $1 AND facility = $2")
+                .bind(id)
+                .bind(facility.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+            if let Some(r) = row {
+                out.push(row_to_alert(&r)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Alerts of a facility, newest first (optionally at least `min_level`).
@@ -155,6 +206,76 @@ impl Store {
         })
         .await
     }
+}
+
+/// Insert new alerts and update repeats inside `tx`; journals the new ones. Returns how many
+/// were new.
+async fn upsert_alerts(
+    tx: &mut WriteTx<'_>,
+    facility: &Finess,
+    alerts: &[Alert],
+    actor: &Actor,
+) -> Result<usize> {
+    ensure_facility(tx, facility).await?;
+    let now = now_us();
+    let mut new = 0usize;
+    for a in alerts {
+        let existing: Option<String> =
+            sqlx::query_scalar("SELECT facility FROM alerts WHERE id = $1")
+                .bind(&a.id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        match existing {
+            Some(f) if f != facility.as_str() => {
+                return Err(StoreError::Conflict(format!(
+                    "alert {} of another facility",
+                    a.id
+                )));
+            }
+            Some(_) => {
+                // The id names (rule, host, time bucket); the aggregator
+                // sends the bucket's whole state, whose representative
+                // (earliest match) may have changed if an earlier event
+                // arrived late.
+                sqlx::query("UPDATE alerts SET count = $1, last_time = $2, event_time = $3, record_id = $4, source = $5, fields = $6, updated_us = $7 WHERE id = $8")
+                    .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
+                    .bind(a.last_time.clone())
+                    .bind(a.time.clone())
+                    .bind(i64::try_from(a.record_id).unwrap_or(i64::MAX))
+                    .bind(&a.source)
+                    .bind(serde_json::to_string(&a.fields).unwrap_or_else(|_| "[]".into()))
+                    .bind(now)
+                    .bind(&a.id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            None => {
+                new += 1;
+                sqlx::query("INSERT INTO alerts (id, facility, rule_id, title, level, tags, event_time, last_time, host, record_id, source, fields, count, incident, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, $14, $14)")
+                    .bind(&a.id)
+                    .bind(facility.as_str())
+                    .bind(&a.rule_id)
+                    .bind(&a.title)
+                    .bind(&a.level)
+                    .bind(serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()))
+                    .bind(a.time.clone())
+                    .bind(a.last_time.clone())
+                    .bind(a.host.clone())
+                    .bind(i64::try_from(a.record_id).unwrap_or(i64::MAX))
+                    .bind(&a.source)
+                    .bind(serde_json::to_string(&a.fields).unwrap_or_else(|_| "[]".into()))
+                    .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+    }
+    if new > 0 {
+        let details = serde_json::json!({ "new": new, "updated": alerts.len() - new });
+        append(tx, actor, "alerts.record", facility.as_str(), &details).await?;
+    }
+    Ok(new)
 }
 
 fn row_to_alert(r: &sqlx::any::AnyRow) -> Result<AlertRecord> {

@@ -5,9 +5,10 @@
 //! `details` field (which the parser already dropped).
 
 use crate::journal::{Actor, WriteTx, append};
+use crate::plan::checks::insert_check_run;
 use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us, ts_from_us};
-use hygie_core::Finess;
+use hygie_core::{CheckRun, Finess};
 use hygie_governance::org::{Assignment, Person, Role};
 use hygie_governance::phishing::{Event, EventKind, Stage, Target};
 use hygie_governance::risk::Register;
@@ -471,6 +472,21 @@ impl Store {
         source: &str,
         actor: &Actor,
     ) -> Result<()> {
+        self.import_register_with_run(facility, register, source, None, actor)
+            .await
+    }
+
+    /// [`Self::import_register`] and, when given, the check run (with its summary) that
+    /// evaluates the imported register, in one transaction: an import is never visible without
+    /// its evaluation.
+    pub async fn import_register_with_run(
+        &self,
+        facility: &Finess,
+        register: &Register,
+        source: &str,
+        run: Option<(&CheckRun, &serde_json::Value)>,
+        actor: &Actor,
+    ) -> Result<()> {
         let content = serde_json::to_string(register).map_err(corrupt)?;
         let content = &content;
         self.write(|tx| {
@@ -498,6 +514,9 @@ impl Store {
                     )
                     .await?;
                 }
+                if let Some((run, summary)) = run {
+                    insert_check_run(tx, facility, run, summary, actor).await?;
+                }
                 Ok(())
             })
         })
@@ -522,10 +541,28 @@ impl Store {
         note: Option<&str>,
         actor: &Actor,
     ) -> Result<String> {
+        self.review_register_with_run(facility, on, reviewer, note, None, actor)
+            .await
+    }
+
+    /// [`Self::review_register`] and, when given, the check run that evaluates the register
+    /// after this review, in one transaction.
+    pub async fn review_register_with_run(
+        &self,
+        facility: &Finess,
+        on: Date,
+        reviewer: &str,
+        note: Option<&str>,
+        run: Option<(&CheckRun, &serde_json::Value)>,
+        actor: &Actor,
+    ) -> Result<String> {
         self.write(|tx| {
             Box::pin(async move {
                 ensure_facility(tx, facility).await?;
                 let id = insert_review(tx, facility, on, reviewer, note, actor).await?;
+                if let Some((run, summary)) = run {
+                    insert_check_run(tx, facility, run, summary, actor).await?;
+                }
                 Ok(id)
             })
         })

@@ -68,6 +68,11 @@ pub async fn finish(
     })
 }
 
+/// `findings` as one complete run of `source`, under a new id.
+pub fn run_of(source: &str, at: jiff::Timestamp, findings: &[Finding]) -> CheckRun {
+    CheckRun::of(uuid::Uuid::new_v4().to_string(), source, at, findings)
+}
+
 /// Record `findings` as one complete run of `source`; returns the run id.
 pub async fn record(
     store: &Store,
@@ -77,7 +82,7 @@ pub async fn record(
     findings: &[Finding],
     summary: &serde_json::Value,
 ) -> anyhow::Result<String> {
-    let run = CheckRun::of(uuid::Uuid::new_v4().to_string(), source, at, findings);
+    let run = run_of(source, at, findings);
     store
         .record_check_run(facility, &run, summary, &Actor::cli())
         .await

@@ -1,5 +1,7 @@
 //! `hygie ingest`: streaming detection from syslog (UDP/TCP) and JSON (TCP)
-//! listeners into a facility's alerts (issue 5).
+//! listeners into a facility's alerts (issue 5), through an on-disk spool that a restart
+//! replays from the checkpoint the store committed with the alerts (issue 25; the contract per
+//! source is in `hygie_logs::spool`).
 
 use super::Ctx;
 use super::detect::load_detector;
@@ -7,9 +9,13 @@ use crate::exit;
 use crate::output::{self, Format};
 use clap::Args;
 use hygie_core::Finess;
+use hygie_detect::Alert;
 use hygie_detect::alert::Pushed;
-use hygie_logs::stream::{AlertSink, BoxFuture, Ingest, IngestConfig, ListenSpec, bind};
-use hygie_store::{Actor, Store};
+use hygie_logs::spool::{DEFAULT_MAX_BYTES, Spool, SpoolConfig};
+use hygie_logs::stream::{
+    AlertSink, BoxFuture, Checkpoint, Ingest, IngestConfig, ListenSpec, bind,
+};
+use hygie_store::{Actor, IngestCheckpoint, Store};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -34,6 +40,39 @@ pub struct IngestArgs {
     /// Detection threads (0: every core).
     #[arg(long, default_value_t = 0)]
     workers: usize,
+    /// Folder of the on-disk spool where accepted events wait for detection (default:
+    /// spool/ingest-FINESS in the data directory). One ingest at a time per spool.
+    #[arg(long)]
+    spool_dir: Option<PathBuf>,
+    /// Bound of the spool (bytes; K, M, G suffixes of 1024): past it TCP senders wait and UDP
+    /// datagrams are dropped and counted.
+    #[arg(long, default_value_t = DEFAULT_MAX_BYTES, value_parser = parse_bytes)]
+    spool_max_bytes: u64,
+}
+
+/// `1073741824`, `512M`, `1G`, `64K` (powers of 1024).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => t.split_at(i),
+        None => (t, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        _ => {
+            return Err(format!(
+                "{s}: a size in bytes, K, M or G / une taille en octets, K, M ou G"
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("{s}: a size in bytes, K, M or G / une taille en octets, K, M ou G"))
 }
 
 struct StoreSink {
@@ -43,7 +82,11 @@ struct StoreSink {
 }
 
 impl AlertSink for StoreSink {
-    fn deliver<'a>(&'a mut self, updates: &'a [Pushed]) -> BoxFuture<'a, Result<(), String>> {
+    fn deliver<'a>(
+        &'a mut self,
+        updates: &'a [Pushed],
+        checkpoint: &'a Checkpoint,
+    ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let records: Vec<_> = updates
                 .iter()
@@ -51,11 +94,56 @@ impl AlertSink for StoreSink {
                     Pushed::Opened(a) | Pushed::Repeated(a) => a.clone(),
                 })
                 .collect();
+            let checkpoint = IngestCheckpoint {
+                spool: checkpoint.spool.clone(),
+                position: checkpoint.position,
+                state: checkpoint.state.clone(),
+            };
             self.store
-                .record_alerts(&self.facility, &records, &self.actor)
+                .record_alerts_at(&self.facility, &records, &checkpoint, &self.actor)
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string())
+        })
+    }
+
+    fn resume<'a>(
+        &'a mut self,
+        spool: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Checkpoint>, String>> {
+        Box::pin(async move {
+            let saved = self
+                .store
+                .ingest_checkpoint(spool)
+                .await
+                .map_err(|e| e.to_string())?;
+            match saved {
+                None => Ok(None),
+                Some((owner, _)) if owner != self.facility.as_str() => Err(format!(
+                    "this spool holds the events of facility {owner}, not {}: give another --spool-dir / \
+                     cette file d'attente contient les événements de l'établissement {owner} : indiquer un autre --spool-dir",
+                    self.facility
+                )),
+                Some((_, cp)) => Ok(Some(Checkpoint {
+                    spool: cp.spool,
+                    position: cp.position,
+                    state: cp.state,
+                })),
+            }
+        })
+    }
+
+    fn open_alerts<'a>(
+        &'a mut self,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<Alert>, String>> {
+        Box::pin(async move {
+            let found = self
+                .store
+                .alerts_by_id(&self.facility, ids)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(found.into_iter().map(|r| r.alert).collect())
         })
     }
 
@@ -107,6 +195,26 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
     refused.extend(not_compiled);
     let store = ctx.store().await?;
     store.facility(&facility).await?;
+    let spool_dir = a.spool_dir.clone().unwrap_or_else(|| {
+        ctx.data_dir()
+            .join("spool")
+            .join(format!("ingest-{facility}"))
+    });
+    let spool = Spool::open(SpoolConfig::new(&spool_dir, a.spool_max_bytes))
+        .map_err(|e| exit::invalid(e.to_string()))?;
+    if spool.cut_bytes() > 0 {
+        eprintln!(
+            "spool: {} bytes of a torn last record cut off (a crash mid-write) / {} octets d'un dernier enregistrement incomplet retirés",
+            spool.cut_bytes(),
+            spool.cut_bytes()
+        );
+    }
+    eprintln!(
+        "spool {}: {} bytes kept from an earlier run, replayed from the last checkpoint / {} octets gardés d'une exécution précédente, repris au dernier point de reprise",
+        spool_dir.display(),
+        spool.end() - spool.start(),
+        spool.end() - spool.start()
+    );
     let mut sources = Vec::new();
     for spec in &a.listen {
         let src = bind(spec)
@@ -138,15 +246,23 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
             workers: a.workers,
             window_secs: a.window,
         },
-    );
+        spool,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!(e))?;
     stop_signal().await;
     eprintln!("stopping: flushing accepted events / arrêt : traitement des événements acceptés");
     let stats = ingest.shutdown().await.map_err(|e| anyhow::anyhow!(e))?;
     match ctx.format {
         Format::Json => output::json(&stats)?,
         _ => println!(
-            "accepted {}, evaluated {}, dropped (UDP, queue full) {}, rejected {}, alert updates {}",
-            stats.accepted, stats.evaluated, stats.dropped, stats.rejected, stats.alerts
+            "accepted {}, evaluated {} (replayed from an earlier run {}), dropped (UDP, spool full) {}, rejected {}, alert updates {}",
+            stats.accepted,
+            stats.evaluated,
+            stats.replayed,
+            stats.dropped,
+            stats.rejected,
+            stats.alerts
         ),
     }
     Ok(exit::OK)

@@ -71,11 +71,46 @@ async fn check_and_record(
         .max();
     let f = risk::review_finding(reg.as_ref(), last, as_of);
     if record {
-        let summary = serde_json::json!({ "as_of": as_of.to_string(), "rules": 1, "failed": usize::from(f.failed()) });
         let at = jiff::Timestamp::now();
-        super::audit::record(store, id, "risk", at, std::slice::from_ref(&f), &summary).await?;
+        super::audit::record(
+            store,
+            id,
+            "risk",
+            at,
+            std::slice::from_ref(&f),
+            &summary(&f, as_of),
+        )
+        .await?;
     }
     Ok(f)
+}
+
+fn summary(f: &Finding, as_of: jiff::civil::Date) -> serde_json::Value {
+    serde_json::json!({ "as_of": as_of.to_string(), "rules": 1, "failed": usize::from(f.failed()) })
+}
+
+/// The finding on `register` and the run recording it, as they will stand once the review
+/// `adding` (being recorded with them) is in the store: so that the change and its evaluation
+/// are written in one transaction.
+async fn review_run(
+    store: &Store,
+    id: &Finess,
+    register: Option<&risk::Register>,
+    adding: Option<jiff::civil::Date>,
+    as_of: jiff::civil::Date,
+) -> anyhow::Result<(Finding, hygie_core::CheckRun, serde_json::Value)> {
+    let last = store
+        .register_reviews(id)
+        .await?
+        .iter()
+        .map(|r| r.date)
+        .chain(adding)
+        .filter(|d| *d <= as_of)
+        .max();
+    let f = risk::review_finding(register, last, as_of);
+    let run = super::audit::run_of("risk", jiff::Timestamp::now(), std::slice::from_ref(&f));
+    let summary = summary(&f, as_of);
+    Ok((f, run, summary))
 }
 
 pub async fn run(ctx: &Ctx, cmd: RiskCmd) -> anyhow::Result<u8> {
@@ -89,10 +124,19 @@ pub async fn run(ctx: &Ctx, cmd: RiskCmd) -> anyhow::Result<u8> {
             })
             .map_err(|e| exit::invalid(e.to_string()))?;
             let store = ctx.store().await?;
+            // The register and its evaluation in one transaction: a crash keeps both or neither.
+            let today = super::as_of(None)?;
+            let (f, run, summary) =
+                review_run(&store, &id, Some(&reg), reg.reviewed, today).await?;
             store
-                .import_register(&id, &reg, &file.display().to_string(), &Actor::cli())
+                .import_register_with_run(
+                    &id,
+                    &reg,
+                    &file.display().to_string(),
+                    Some((&run, &summary)),
+                    &Actor::cli(),
+                )
                 .await?;
-            let f = check_and_record(&store, &id, super::as_of(None)?, true).await?;
             match ctx.format {
                 Format::Json => output::json(&serde_json::json!({
                     "facility": id.as_str(), "scenarios": reg.scenarios.len(), "review": f,
@@ -120,10 +164,18 @@ pub async fn run(ctx: &Ctx, cmd: RiskCmd) -> anyhow::Result<u8> {
                 return Err(exit::invalid("--by cannot be empty"));
             }
             let store = ctx.store().await?;
+            let reg = store.register(&id).await?;
+            let (f, run, summary) = review_run(&store, &id, reg.as_ref(), Some(d), today).await?;
             let rid = store
-                .review_register(&id, d, by.trim(), note.as_deref(), &Actor::cli())
+                .review_register_with_run(
+                    &id,
+                    d,
+                    by.trim(),
+                    note.as_deref(),
+                    Some((&run, &summary)),
+                    &Actor::cli(),
+                )
                 .await?;
-            let f = check_and_record(&store, &id, today, true).await?;
             match ctx.format {
                 Format::Json => output::json(
                     &serde_json::json!({ "id": rid, "date": d.to_string(), "rule": f }),

@@ -704,6 +704,12 @@ fn import_from(
     file.write_all(&header(entries)).map_err(io_err(output))?;
     file.sync_all().map_err(io_err(output))?;
     tmp.persist(output).map_err(|e| io_err(output)(e.error))?;
+    // The rename itself must survive a power cut, not only the file's bytes: sync the folder's
+    // entry too (best effort: some file systems cannot sync a directory).
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
     let index_bytes = (HEADER_LEN + TABLE_LEN) as u64 + entries * ENTRY_LEN as u64;
     Ok(ImportStats {
         entries,

@@ -339,10 +339,31 @@ impl<'a> Scoped<'a> {
         file_name: &str,
         content: &[u8],
     ) -> Result<EvidenceItem> {
+        self.add_evidence_file_declaring(id, measure, file_name, content, None)
+            .await
+    }
+
+    /// An evidence file and, when `declare` is given, the declaration it supports, in one
+    /// transaction (`Store::add_evidence_file_declaring`).
+    pub async fn add_evidence_file_declaring(
+        &self,
+        id: &Finess,
+        measure: &MeasureId,
+        file_name: &str,
+        content: &[u8],
+        declare: Option<(&DeclaredStatus, &str)>,
+    ) -> Result<EvidenceItem> {
         self.facility(id).await?;
         self.check_write()?;
         self.store
-            .add_evidence_file(id, measure, file_name, content, &self.access.actor())
+            .add_evidence_file_declaring(
+                id,
+                measure,
+                file_name,
+                content,
+                declare,
+                &self.access.actor(),
+            )
             .await
     }
 

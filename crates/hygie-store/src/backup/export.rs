@@ -26,6 +26,7 @@ pub const TABLES: &[&str] = &[
     "facility_state",
     "facility_trend",
     "alerts",
+    "ingest_checkpoints",
     "incidents",
     "incident_sendings",
     "regime_settings",

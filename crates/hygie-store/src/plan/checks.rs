@@ -1,6 +1,6 @@
 //! Check runs: the results of automated audits, the source of measures' automatic status.
 
-use crate::journal::{Actor, append};
+use crate::journal::{Actor, WriteTx, append};
 use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, ts_from_us};
 use hygie_core::{CheckRun, Finess, MeasureId, RuleOutcome, RuleResult};
@@ -27,40 +27,7 @@ impl Store {
         actor: &Actor,
     ) -> Result<()> {
         self.write(|tx| {
-            Box::pin(async move {
-                ensure_facility(tx, facility).await?;
-                sqlx::query("INSERT INTO check_runs (id, facility, source, at_us, summary) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(&run.id)
-                    .bind(facility.as_str())
-                    .bind(&run.source)
-                    .bind(run.at.as_microsecond())
-                    .bind(summary.to_string())
-                    .execute(&mut **tx)
-                    .await?;
-                let mut failed = 0usize;
-                for r in &run.results {
-                    if r.outcome == RuleOutcome::Fail {
-                        failed += 1;
-                    }
-                    let measures: Vec<&str> = r.measures.iter().map(MeasureId::as_str).collect();
-                    sqlx::query("INSERT INTO check_results (run_id, rule, severity, outcome, measures, objects) VALUES ($1, $2, $3, $4, $5, $6)")
-                        .bind(&run.id)
-                        .bind(&r.rule)
-                        .bind(r.severity.as_str())
-                        .bind(match r.outcome {
-                            RuleOutcome::Pass => "pass",
-                            RuleOutcome::Fail => "fail",
-                        })
-                        .bind(serde_json::to_string(&measures).unwrap_or_default())
-                        .bind(serde_json::to_string(&r.objects).unwrap_or_default())
-                        .execute(&mut **tx)
-                        .await?;
-                }
-                let details = serde_json::json!({ "run": run.id, "source": run.source, "rules": run.results.len(), "failed": failed });
-                let seq = append(tx, actor, "check.run", facility.as_str(), &details).await?;
-                crate::plan::current::ran(tx, facility, run, seq).await?;
-                Ok(())
-            })
+            Box::pin(async move { insert_check_run(tx, facility, run, summary, actor).await })
         })
         .await
     }
@@ -147,4 +114,49 @@ impl Store {
             .map(|r| crate::rows::rule_result_from_row(run_id, r))
             .collect()
     }
+}
+
+/// Save a complete run with every rule result inside `tx`, journalled as `check.run`, and
+/// update the current view.
+pub(crate) async fn insert_check_run(
+    tx: &mut WriteTx<'_>,
+    facility: &Finess,
+    run: &CheckRun,
+    summary: &serde_json::Value,
+    actor: &Actor,
+) -> Result<()> {
+    ensure_facility(tx, facility).await?;
+    sqlx::query(
+        "INSERT INTO check_runs (id, facility, source, at_us, summary) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&run.id)
+    .bind(facility.as_str())
+    .bind(&run.source)
+    .bind(run.at.as_microsecond())
+    .bind(summary.to_string())
+    .execute(&mut **tx)
+    .await?;
+    let mut failed = 0usize;
+    for r in &run.results {
+        if r.outcome == RuleOutcome::Fail {
+            failed += 1;
+        }
+        let measures: Vec<&str> = r.measures.iter().map(MeasureId::as_str).collect();
+        sqlx::query("INSERT INTO check_results (run_id, rule, severity, outcome, measures, objects) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&run.id)
+            .bind(&r.rule)
+            .bind(r.severity.as_str())
+            .bind(match r.outcome {
+                RuleOutcome::Pass => "pass",
+                RuleOutcome::Fail => "fail",
+            })
+            .bind(serde_json::to_string(&measures).unwrap_or_default())
+            .bind(serde_json::to_string(&r.objects).unwrap_or_default())
+            .execute(&mut **tx)
+            .await?;
+    }
+    let details = serde_json::json!({ "run": run.id, "source": run.source, "rules": run.results.len(), "failed": failed });
+    let seq = append(tx, actor, "check.run", facility.as_str(), &details).await?;
+    crate::plan::current::ran(tx, facility, run, seq).await?;
+    Ok(())
 }

@@ -4,7 +4,7 @@
 use crate::journal::{Actor, WriteTx, append};
 use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us, ts_from_us};
-use hygie_core::{Finess, MeasureId};
+use hygie_core::{DeclaredStatus, Finess, MeasureId};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
@@ -41,6 +41,22 @@ impl Store {
         content: &[u8],
         actor: &Actor,
     ) -> Result<EvidenceItem> {
+        self.add_evidence_file_declaring(facility, measure, file_name, content, None, actor)
+            .await
+    }
+
+    /// [`Self::add_evidence_file`] and, when `declare` is given, a declaration of the measure
+    /// (status and note) in the same transaction: an upload that also marks the measure done
+    /// is kept whole or not at all.
+    pub async fn add_evidence_file_declaring(
+        &self,
+        facility: &Finess,
+        measure: &MeasureId,
+        file_name: &str,
+        content: &[u8],
+        declare: Option<(&DeclaredStatus, &str)>,
+        actor: &Actor,
+    ) -> Result<EvidenceItem> {
         let sha = hex::encode(Sha256::digest(content));
         let sha = &sha;
         let size = i64::try_from(content.len())
@@ -56,7 +72,22 @@ impl Store {
                     file_name: file_name.to_owned(),
                     size,
                 };
-                record_evidence(tx, facility, measure, kind, details, actor).await
+                let item = record_evidence(tx, facility, measure, kind, details, actor).await?;
+                if let Some((status, note)) = declare {
+                    let at = jiff::Timestamp::now();
+                    crate::plan::facilities::insert_declaration(
+                        tx,
+                        facility,
+                        measure,
+                        status,
+                        None,
+                        Some(note),
+                        actor,
+                        at,
+                    )
+                    .await?;
+                }
+                Ok(item)
             })
         })
         .await

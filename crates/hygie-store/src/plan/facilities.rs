@@ -1,6 +1,6 @@
 //! Facilities and the declarations made about their measures.
 
-use crate::journal::{Actor, append};
+use crate::journal::{Actor, WriteTx, append};
 use crate::rows::{declaration_from_row, ensure_facility, row_to_facility};
 use crate::{Result, Store, StoreError, now_us};
 use hygie_core::{Declaration, DeclaredStatus, Facility, Finess, MeasureId, Region};
@@ -115,29 +115,7 @@ impl Store {
         self.write(|tx| {
             Box::pin(async move {
                 ensure_facility(tx, facility).await?;
-                let details = serde_json::json!({
-                    "status": status.as_str(), "justification": status.justification(), "owner": owner, "note": note,
-                    "at": at.to_string(),
-                });
-                let subject = format!("{facility}/{measure}");
-                let seq = append(tx, actor, "assessment.set", &subject, &details).await?;
-                sqlx::query(
-                    "INSERT INTO declarations (seq, facility, measure, status, justification, owner, note, at_us, actor) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(seq)
-                .bind(facility.as_str())
-                .bind(measure.as_str())
-                .bind(status.as_str())
-                .bind(status.justification().map(str::to_owned))
-                .bind(owner.map(str::to_owned))
-                .bind(note.map(str::to_owned))
-                .bind(at.as_microsecond())
-                .bind(&actor.0)
-                .execute(&mut **tx)
-                .await?;
-                crate::plan::current::declared(tx, facility, measure, seq, at.as_microsecond()).await?;
-                Ok(seq)
+                insert_declaration(tx, facility, measure, status, owner, note, actor, at).await
             })
         })
         .await
@@ -177,4 +155,42 @@ impl Store {
         )
         .await
     }
+}
+
+/// Journal a declaration (`assessment.set`, whose sequence number orders it), store it and
+/// update the current view, inside `tx`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_declaration(
+    tx: &mut WriteTx<'_>,
+    facility: &Finess,
+    measure: &MeasureId,
+    status: &DeclaredStatus,
+    owner: Option<&str>,
+    note: Option<&str>,
+    actor: &Actor,
+    at: jiff::Timestamp,
+) -> Result<i64> {
+    let details = serde_json::json!({
+        "status": status.as_str(), "justification": status.justification(), "owner": owner, "note": note,
+        "at": at.to_string(),
+    });
+    let subject = format!("{facility}/{measure}");
+    let seq = append(tx, actor, "assessment.set", &subject, &details).await?;
+    sqlx::query(
+        "INSERT INTO declarations (seq, facility, measure, status, justification, owner, note, at_us, actor) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(seq)
+    .bind(facility.as_str())
+    .bind(measure.as_str())
+    .bind(status.as_str())
+    .bind(status.justification().map(str::to_owned))
+    .bind(owner.map(str::to_owned))
+    .bind(note.map(str::to_owned))
+    .bind(at.as_microsecond())
+    .bind(&actor.0)
+    .execute(&mut **tx)
+    .await?;
+    crate::plan::current::declared(tx, facility, measure, seq, at.as_microsecond()).await?;
+    Ok(seq)
 }

@@ -11,6 +11,7 @@ use hygie_testkit::TestDb;
 mod accounts;
 mod backup;
 mod contention;
+mod ingest_checkpoints;
 
 fn date(s: &str) -> jiff::civil::Date {
     s.parse().expect("test date")

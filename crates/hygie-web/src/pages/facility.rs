@@ -273,13 +273,13 @@ async fn upload(
     }
     let name = clean_file_name(&name)?;
     let (scoped, fid) = (at.scoped(), &at.id);
-    scoped.add_evidence_file(fid, &mid, &name, &bytes).await?;
-    if implemented {
-        let note = format!("evidence: {name}");
-        scoped
-            .declare(fid, &mid, &DeclaredStatus::Implemented, None, Some(&note))
-            .await?;
-    }
+    // The file and the declaration it supports go in one transaction: a crash keeps both or
+    // neither.
+    let note = format!("evidence: {name}");
+    let declare = implemented.then_some((&DeclaredStatus::Implemented, note.as_str()));
+    scoped
+        .add_evidence_file_declaring(fid, &mid, &name, &bytes, declare)
+        .await?;
     Ok(see_other(&format!("/facilities/{fid}/measures/{mid}")))
 }
 

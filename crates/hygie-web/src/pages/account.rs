@@ -153,15 +153,28 @@ async fn login(
 ) -> PageResult {
     let lang = browser_lang(&headers);
     check_pre(&headers, &f.csrf)?;
-    if !st.allow_attempt(ip) {
+    let too_many = if !st.allow_attempt(ip) {
+        Some(t(
+            lang,
+            "Too many attempts from this address: wait a minute.",
+            "Trop de tentatives depuis cette adresse : attendez une minute.",
+        ))
+    } else if !st.allow_account_attempt(&f.username) {
+        // Whoever sends them, and whether the account exists or not.
+        Some(t(
+            lang,
+            "Too many attempts for this account: wait a minute.",
+            "Trop de tentatives pour ce compte : attendez une minute.",
+        ))
+    } else {
+        None
+    };
+    if let Some(msg) = too_many {
+        tracing::warn!(user = ?f.username, "login attempt refused: too many attempts");
         return Ok(login_page(
             &st,
             lang,
-            Some(t(
-                lang,
-                "Too many attempts from this address: wait a minute.",
-                "Trop de tentatives depuis cette adresse : attendez une minute.",
-            )),
+            Some(msg),
             StatusCode::TOO_MANY_REQUESTS,
             false,
         )?);
@@ -275,7 +288,7 @@ async fn check_code(
 
 async fn code_step(
     st: &AppState,
-    headers: &HeaderMap,
+    (headers, ip): (&HeaderMap, Option<std::net::IpAddr>),
     f: &CodeForm,
     stage: SessionStage,
     action: &str,
@@ -284,6 +297,22 @@ async fn code_step(
     let lang = crate::session::user_lang(&s.user, headers);
     if !auth::same(&f.csrf, &s.csrf) {
         return Err(WebError::Forbidden("missing or wrong CSRF token".into()).into());
+    }
+    // Codes count against the address and the account, like passwords (one budget per account).
+    if !st.allow_attempt(ip) || !st.allow_account_attempt(&s.user.username) {
+        tracing::warn!(user = %s.user.username, stage = ?stage, "second-factor code refused: too many attempts");
+        let msg = t(
+            lang,
+            "Too many attempts: wait a minute.",
+            "Trop de tentatives : attendez une minute.",
+        );
+        let body = code_form(lang, action, &s.csrf, Some(msg));
+        return Ok(anon_page(
+            lang,
+            t(lang, "Second factor", "Second facteur"),
+            &body,
+            StatusCode::TOO_MANY_REQUESTS,
+        ));
     }
     let cred = st.store().credentials(s.user.id).await?;
     let now = jiff::Timestamp::now();
@@ -354,10 +383,11 @@ async fn code_step(
 
 async fn totp_submit(
     State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(f): Form<CodeForm>,
 ) -> PageResult {
-    code_step(&st, &headers, &f, SessionStage::Totp, "/login/totp").await
+    code_step(&st, (&headers, ip), &f, SessionStage::Totp, "/login/totp").await
 }
 
 async fn enroll_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult {
@@ -396,10 +426,18 @@ async fn enroll_form(State(st): State<AppState>, headers: HeaderMap) -> PageResu
 
 async fn enroll_submit(
     State(st): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Form(f): Form<CodeForm>,
 ) -> PageResult {
-    code_step(&st, &headers, &f, SessionStage::Enroll, "/login/enroll").await
+    code_step(
+        &st,
+        (&headers, ip),
+        &f,
+        SessionStage::Enroll,
+        "/login/enroll",
+    )
+    .await
 }
 
 async fn logout(State(st): State<AppState>, p: PageUser, Form(f): Form<CsrfForm>) -> PageResult {

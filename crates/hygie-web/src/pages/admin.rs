@@ -1,6 +1,6 @@
 //! Administration: the journal, API tokens and user accounts.
 
-use super::{CsrfForm, PageResult, PageUser, see_other};
+use super::{ClientIp, CsrfForm, PageResult, PageUser, see_other};
 use crate::api::{self};
 use crate::html::t;
 use crate::{AppState, WebError, auth};
@@ -100,10 +100,11 @@ struct TokenForm {
 async fn token_create(
     State(st): State<AppState>,
     p: PageUser,
+    ClientIp(ip): ClientIp,
     Form(f): Form<TokenForm>,
 ) -> PageResult {
     p.c.check_csrf(Some(&f.csrf))?;
-    let (secret, _) = api::create_token(&st, &p.c, &f.name, &f.facility, &f.access).await?;
+    let (secret, _) = api::create_token(&st, &p.c, ip, &f.name, &f.facility, &f.access).await?;
     tokens_view(&st, &p, Some(&secret)).await
 }
 

@@ -28,13 +28,12 @@ use crate::html::layout;
 use crate::scope::AtFacility;
 use crate::{AppState, Caller, WebError};
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use hygie_core::{Facility, Lang};
 use hygie_store::User;
-use std::net::{IpAddr, SocketAddr};
 
 /// Every page; the evidence upload form takes bodies up to `upload_limit`.
 pub fn routes(upload_limit: usize) -> Router<AppState> {
@@ -68,18 +67,16 @@ impl IntoResponse for PageError {
         if let WebError::Internal(m) = &self.0 {
             tracing::error!("internal error: {m}");
         }
-        let body = notice(&self.0.public_message(), None, "/", "Hygie");
-        (
-            self.0.status(),
-            Html(layout(
-                Lang::En,
-                &format!("Error {} / Erreur", self.0.status().as_u16()),
-                None,
-                &body,
-            )),
-        )
-            .into_response()
+        let title = format!("Error {} / Erreur", self.0.status().as_u16());
+        error_page(Lang::En, &title, self.0.status(), &self.0.public_message())
     }
+}
+
+/// An error page: the message and a link to the home page (the framework's own errors too,
+/// `crate::framework_errors`).
+pub(crate) fn error_page(lang: Lang, title: &str, status: StatusCode, msg: &str) -> Response {
+    let body = notice(msg, None, "/", "Hygie");
+    (status, Html(layout(lang, title, None, &body))).into_response()
 }
 
 #[derive(askama::Template)]
@@ -159,20 +156,7 @@ impl FacilityPage {
     }
 }
 
-/// The client address, when the server knows it (absent in in-process tests).
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ClientIp, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
-    }
-}
+pub use crate::client::ClientIp;
 
 pub(super) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()

@@ -73,6 +73,16 @@ pub fn print(args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// What `eprint!` and `eprintln!` call (redefined in `main.rs`): error and warning lines,
+/// terminal-safe as `print`. A failed write to stderr has nowhere to be reported: ignored.
+pub fn eprint(args: std::fmt::Arguments<'_>) {
+    let text = match args.as_str() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(args.to_string()),
+    };
+    let _ = std::io::stderr().write_all(hygie_report::terminal_safe(&text).as_bytes());
+}
+
 /// The first write error `print` met, if any (a closed pipe is not one).
 pub fn write_error() -> Option<&'static str> {
     FAILED.get().map(String::as_str)

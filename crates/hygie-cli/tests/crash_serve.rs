@@ -76,6 +76,7 @@ fn signed_in(h: &Hygie) -> (String, String) {
                 SessionStage::Full,
                 &csrf,
                 exp,
+                "127.0.0.0/24",
             )
             .await
             .expect("session");

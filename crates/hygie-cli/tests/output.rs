@@ -144,3 +144,81 @@ fn names_from_files_cannot_drive_the_terminal() {
     let json = h.json(&["people", "list", "--facility", FINESS], 0);
     assert!(json.to_string().contains("Eve\\u001b]0;pwned"), "{json}");
 }
+
+/// Issue 25: the error lines on stderr quoted names from others' files raw: an LDIF entry
+/// whose name carries an escape sequence, refused for a bad attribute, recoloured the terminal
+/// through the error message. Error lines are now terminal-safe like stdout.
+#[test]
+fn error_lines_quoting_names_from_files_cannot_drive_the_terminal() {
+    let h = Hygie::sqlite();
+    h.add(&HOSPITAL);
+    let ldif = h.file(
+        "evil.ldif",
+        "dn: CN=evil\u{1b}]0;pwned\u{7}\u{1b}[31m,DC=chu,DC=local\nobjectClass: user\nsAMAccountName: evil\nuserAccountControl: notanumber\n\n",
+    );
+    let out = h.run(
+        &[
+            "audit",
+            "ad",
+            "--facility",
+            FINESS,
+            "--ldif",
+            ldif.to_str().expect("utf8"),
+        ],
+        2,
+    );
+    assert!(!out.stderr.contains(&0x1b), "an escape byte reached stderr");
+    assert!(!out.stderr.contains(&0x07), "a bell reached stderr");
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("CN=evil\\u{1b}]0;pwned\\u{7}\\u{1b}[31m,DC=chu"),
+        "{text}"
+    );
+}
+
+/// Issue 25: U+202E was accepted in evidence names (`gpj.\u{202e}exe` reads `exe.jpg`). The
+/// store refuses control and text-direction characters in the names the command line adds, for
+/// a measure's evidence and an incident's alike, in both languages, and nothing is written.
+#[test]
+fn evidence_names_that_could_disguise_themselves_are_refused() {
+    let h = Hygie::sqlite();
+    h.add(&HOSPITAL);
+    let disguised = h.file("gpj.\u{202e}exe", "MZ not a picture");
+    let path = disguised.to_str().expect("utf8");
+    let err = h.stderr(&["assess", "evidence", FINESS, "BCK-06", "--file", path], 2);
+    assert!(err.contains("U+202E") && err.contains("renommez"), "{err}");
+    assert!(
+        !err.contains('\u{202e}'),
+        "the character itself reached stderr: {err}"
+    );
+    let shown = h.json(&["assess", "show", FINESS, "BCK-06"], 0);
+    assert!(!shown.to_string().contains("gpj."), "{shown}");
+    h.run(
+        &[
+            "incident",
+            "open",
+            "--facility",
+            FINESS,
+            "--title",
+            "Intrusion",
+            "--awareness",
+            "2026-01-05T08:00:00+01:00",
+        ],
+        0,
+    );
+    let err = h.stderr(
+        &[
+            "incident",
+            "evidence",
+            "INC-00001",
+            "--file",
+            path,
+            "--by",
+            "RSSI",
+            "--from",
+            "fw01",
+        ],
+        2,
+    );
+    assert!(err.contains("U+202E"), "{err}");
+}

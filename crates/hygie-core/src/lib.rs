@@ -27,7 +27,7 @@ pub use facility::{Facility, FacilityKind, Finess, Nis2Status};
 pub use plan::{EffectiveStatus, FacilityStatus, LevelStatus, MeasureState, RegionStatus};
 pub use region::Region;
 pub use rule::{Finding, Reference, RuleDef, RuleId, Text, is_rule_id};
-pub use text::{Lang, Localized};
+pub use text::{Lang, Localized, check_file_name, is_disguising};
 
 /// An input value that does not parse, with the field it came from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -22,6 +22,9 @@ impl Store {
         note: Option<String>,
         actor: &Actor,
     ) -> Result<Incident> {
+        // As for a measure's evidence: a name that could disguise itself is refused.
+        hygie_core::check_file_name("file_name", file_name.trim())
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let sha = hex::encode(Sha256::digest(content));
         let size = u64::try_from(content.len())
             .map_err(|_| StoreError::Invalid("file too large".into()))?;

@@ -105,7 +105,8 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-fn parse(raw: &[u8]) -> Option<Response> {
+/// An answer read whole from the wire (status line, headers, body by length or chunked).
+pub fn parse(raw: &[u8]) -> Option<Response> {
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&raw[..end]).ok()?;
     let mut lines = head.split("\r\n");

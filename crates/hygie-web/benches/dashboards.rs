@@ -13,7 +13,6 @@
 use hygie_core::{Facility, FacilityKind, Finess, Nis2Status, Region};
 use hygie_store::{Actor, Binding, NewUser, Role, SessionStage, Store};
 use hygie_web::{AppState, Config, auth};
-use std::net::SocketAddr;
 use std::time::Instant;
 
 fn env_or(k: &str, d: &str) -> String {
@@ -291,13 +290,13 @@ async fn bench(backend: &str, n: usize, seconds: &str) {
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    // The server `hygie serve` runs, with its limits (the load generator's connections are
+    // well under the cap).
     tokio::spawn(async move {
-        axum::serve(
-            listener,
-            hygie_web::router(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
+        let limits = hygie_web::server::Limits::default();
+        hygie_web::server::serve(listener, state, None, limits, std::future::pending())
+            .await
+            .unwrap();
     });
     let region_url = format!("http://{addr}/regions/BRE");
     let facility_url = format!("http://{addr}/facilities/{}", ids[n / 2]);

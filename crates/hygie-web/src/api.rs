@@ -6,8 +6,8 @@ use crate::scope::{AtFacility, finess};
 use crate::{AppState, Caller, WebError, auth};
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -207,14 +207,12 @@ struct Upload {
     file_name: Option<String>,
 }
 
-/// Keep a file name printable and free of path separators.
+/// The base name of an uploaded file (browsers may send a path), trimmed and at most 200
+/// characters. Characters that could disguise it are refused by the store, not removed here, so
+/// that the web and the command line accept the same names.
 pub(crate) fn clean_file_name(s: &str) -> Result<String, WebError> {
     let base = s.rsplit(['/', '\\']).next().unwrap_or("").trim();
-    let clean: String = base
-        .chars()
-        .filter(|c| !c.is_control() && *c != '"')
-        .take(200)
-        .collect();
+    let clean: String = base.chars().take(200).collect();
     if clean.is_empty() || clean == "." || clean == ".." {
         return Err(WebError::Invalid(
             "file_name: give the evidence file a name".into(),
@@ -241,37 +239,12 @@ async fn evidence_upload(
     Ok((StatusCode::CREATED, Json(item)).into_response())
 }
 
-/// Serve an evidence file as a download (never rendered inline by the browser).
-pub(crate) fn download(name: &str, content: Vec<u8>) -> Response {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    (
-        [
-            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{ascii}\""),
-            ),
-        ],
-        content,
-    )
-        .into_response()
-}
-
 async fn evidence_download(
     at: AtFacility<Caller>,
     Path((_, sha)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
     let (name, content) = at.scoped().evidence_file(&at.id, &sha).await?;
-    Ok(download(&name, content))
+    Ok(crate::download::attachment(&name, content))
 }
 
 async fn audits(at: AtFacility<Caller>) -> Result<Response, WebError> {
@@ -440,10 +413,11 @@ struct NewToken {
 async fn token_create(
     State(st): State<AppState>,
     Changing(c): Changing,
+    crate::client::ClientIp(ip): crate::client::ClientIp,
     Json(b): Json<NewToken>,
 ) -> Result<Response, WebError> {
     let days = b.expires_in_days.unwrap_or(hygie_store::TOKEN_DEFAULT_DAYS);
-    let (secret, t) = create_token(&st, &c, &b.name, &b.facility, &b.access, days).await?;
+    let (secret, t) = create_token(&st, &c, ip, &b.name, &b.facility, &b.access, days).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({
@@ -455,15 +429,20 @@ async fn token_create(
 }
 
 /// Create an API token that expires in `days` days; returns the secret (shown once) and the
-/// stored record.
+/// stored record. Creations count against the client's address and the caller's account, like
+/// login attempts: a stolen session cannot mint tokens in bulk.
 pub(crate) async fn create_token(
     st: &AppState,
     c: &Caller,
+    ip: Option<std::net::IpAddr>,
     name: &str,
     facility: &str,
     access: &str,
     days: i64,
 ) -> Result<(String, hygie_store::ApiToken), WebError> {
+    if !st.allow_attempt(ip) || !st.allow_account_attempt(&c.access.actor) {
+        return Err(WebError::TooMany);
+    }
     let name = name.trim();
     if name.is_empty() || name.len() > 80 {
         return Err(WebError::Invalid("name: 1 to 80 characters".into()));

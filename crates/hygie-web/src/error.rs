@@ -32,6 +32,8 @@ pub enum WebError {
     Conflict(String),
     #[error("too many attempts, retry later")]
     TooMany,
+    #[error("the request body is too large")]
+    TooLarge,
     #[error("internal error")]
     Internal(String),
 }
@@ -48,6 +50,7 @@ impl WebError {
             WebError::Invalid(_) => StatusCode::BAD_REQUEST,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::TooMany => StatusCode::TOO_MANY_REQUESTS,
+            WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -118,6 +121,17 @@ impl From<crate::seal::SealError> for WebError {
 impl From<crate::auth::AuthError> for WebError {
     fn from(e: crate::auth::AuthError) -> Self {
         WebError::Internal(e.to_string())
+    }
+}
+
+/// A multipart body that cannot be read: too large (413, as for any other body), or malformed.
+impl From<axum::extract::multipart::MultipartError> for WebError {
+    fn from(e: axum::extract::multipart::MultipartError) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            WebError::TooLarge
+        } else {
+            WebError::Invalid(e.body_text())
+        }
     }
 }
 

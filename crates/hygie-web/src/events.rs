@@ -13,10 +13,8 @@
 //! caller was identified, is read from the [`Who`] slot the `Caller` extractor fills.
 //! Account events (lockouts, lifecycle changes) are journalled besides, by the store.
 
-use axum::extract::ConnectInfo;
-use axum::http::Request;
 use axum::response::Response;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
 /// The kinds of security event; their names are stable (log searches rely on them).
@@ -99,13 +97,6 @@ impl Who {
     fn get(&self) -> Option<String> {
         self.0.lock().ok().and_then(|s| s.clone())
     }
-}
-
-/// The client's address as the server knows it (none in in-process tests).
-pub fn client_ip<B>(req: &Request<B>) -> Option<IpAddr> {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
 }
 
 /// The class of an address as logs and session lists show it: its /24 for IPv4, its /64 for

@@ -11,14 +11,18 @@
 mod accounts;
 pub mod api;
 pub mod auth;
+pub mod client;
+mod download;
 mod error;
 pub mod events;
+mod framework_errors;
 mod html;
 pub mod metrics;
 pub mod openapi;
 mod pages;
 mod scope;
 pub mod seal;
+pub mod server;
 mod session;
 pub mod tls;
 
@@ -48,6 +52,13 @@ pub struct Config {
     pub totp_backoff: hygie_store::Backoff,
     /// Login attempts allowed per client address per minute.
     pub attempts_per_minute: u32,
+    /// Attempts allowed per account per minute, from all addresses together: passwords and
+    /// second-factor codes for one username, API tokens created by one user.
+    pub account_attempts_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`client`).
+    pub trusted_proxies: Vec<client::Cidr>,
+    /// Digest of the bearer token that may read `/metrics` (besides administrators' API tokens).
+    pub metrics_token_digest: Option<String>,
     /// Longest lifetime of a session, however active.
     pub session_ttl: jiff::SignedDuration,
     /// A session unused this long ends.
@@ -75,6 +86,9 @@ impl Default for Config {
                 longest: jiff::SignedDuration::from_hours(24),
             },
             attempts_per_minute: 30,
+            account_attempts_per_minute: 10,
+            trusted_proxies: Vec::new(),
+            metrics_token_digest: None,
             session_ttl: jiff::SignedDuration::from_hours(8),
             session_idle: jiff::SignedDuration::from_mins(30),
             breach_index: None,
@@ -90,6 +104,8 @@ impl std::fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("password_backoff", &self.password_backoff)
             .field("totp_backoff", &self.totp_backoff)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("metrics_token", &self.metrics_token_digest.is_some())
             .field("breach_index", &self.breach_index.is_some())
             .field("secret_key", &self.secret_key.is_some())
             .finish_non_exhaustive()
@@ -107,7 +123,35 @@ struct Inner {
     catalog: Catalog,
     config: Config,
     metrics: metrics::Metrics,
-    throttle: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    by_address: Throttle<IpAddr>,
+    by_account: Throttle<String>,
+}
+
+/// Attempts counted per key (an address, an account) in one-minute windows.
+struct Throttle<K>(Mutex<HashMap<K, (Instant, u32)>>);
+
+impl<K: std::hash::Hash + Eq> Throttle<K> {
+    fn new() -> Self {
+        Throttle(Mutex::new(HashMap::new()))
+    }
+
+    /// Count an attempt for `key`; false when it is over `budget` this minute.
+    fn hit(&self, key: K, budget: u32) -> bool {
+        let Ok(mut map) = self.0.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        // Bounded memory however many keys an attacker makes up: the stale ones go first.
+        if map.len() > 10_000 {
+            map.retain(|_, (t, _)| now.duration_since(*t).as_secs() < 60);
+        }
+        let slot = map.entry(key).or_insert((now, 0));
+        if now.duration_since(slot.0).as_secs() >= 60 {
+            *slot = (now, 0);
+        }
+        slot.1 = slot.1.saturating_add(1);
+        slot.1 <= budget
+    }
 }
 
 impl AppState {
@@ -122,7 +166,8 @@ impl AppState {
             catalog,
             config,
             metrics: metrics::Metrics::default(),
-            throttle: Mutex::new(HashMap::new()),
+            by_address: Throttle::new(),
+            by_account: Throttle::new(),
         }))
     }
     pub fn store(&self) -> &Store {
@@ -192,19 +237,17 @@ impl AppState {
         let Some(ip) = ip.map(throttle_key) else {
             return true;
         };
-        let Ok(mut map) = self.0.throttle.lock() else {
-            return false;
-        };
-        let now = Instant::now();
-        if map.len() > 10_000 {
-            map.retain(|_, (t, _)| now.duration_since(*t).as_secs() < 60);
-        }
-        let slot = map.entry(ip).or_insert((now, 0));
-        if now.duration_since(slot.0).as_secs() >= 60 {
-            *slot = (now, 0);
-        }
-        slot.1 += 1;
-        slot.1 <= self.0.config.attempts_per_minute
+        self.0.by_address.hit(ip, self.0.config.attempts_per_minute)
+    }
+
+    /// Count an attempt on `account` (a username, whoever sends it, or a user's token
+    /// creations); false when the account exceeded its budget this minute. This slows a guess
+    /// spread over many addresses, which the per-address budget does not see.
+    pub fn allow_account_attempt(&self, account: &str) -> bool {
+        let key = account.trim().to_lowercase();
+        self.0
+            .by_account
+            .hit(key, self.0.config.account_attempts_per_minute)
     }
 
     /// Print a new one-time bootstrap token when no user exists; returns it (only to show it
@@ -252,6 +295,10 @@ pub fn router(state: AppState) -> Router {
         // Forms and JSON; the upload routes raise it for themselves. Extractors apply it to
         // declared and chunked bodies alike (413).
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            framework_errors::render,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -303,16 +350,26 @@ async fn security_headers(State(st): State<AppState>, req: Request, next: Next) 
 /// never needs more, and the server must not buffer megabytes for anonymous requests.
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
 
-/// Metrics of every answer, and the security log of every refusal (`events`): the one place
-/// that knows the route, the client and the caller together.
-async fn observe(State(st): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn observe(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    use tracing::Instrument as _;
     let start = Instant::now();
     let path = req.uri().path().to_owned();
     let route = metrics::route_class(&path);
-    let client = events::address_class(events::client_ip(&req));
+    let (mut parts, body) = req.into_parts();
+    // The client as the rest of the request sees it (behind a trusted proxy, the forwarded one):
+    // every log line of the request names it, and the security log its class.
+    let ip = client::of(&parts, &st);
+    let client = events::address_class(ip);
     let who = events::Who::default();
-    req.extensions_mut().insert(who.clone());
-    let res = next.run(req).await;
+    parts.extensions.insert(who.clone());
+    let span = match ip {
+        Some(ip) => tracing::warn_span!("request", client = %ip),
+        None => tracing::Span::none(),
+    };
+    let res = next
+        .run(Request::from_parts(parts, body))
+        .instrument(span)
+        .await;
     events::log(&res, &who, &client, &path);
     st.metrics()
         .observe(route, res.status().as_u16(), start.elapsed());

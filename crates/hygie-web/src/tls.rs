@@ -1,47 +1,49 @@
 //! HTTPS with rustls (ring provider, no OpenSSL): `hygie serve --tls-cert PEM --tls-key PEM`.
+//! The certificate and key are loaded here; the connections are served by `crate::server`, the
+//! same accept loop as plain HTTP, so both get the same limits.
 
-use axum::Router;
-use axum_server::tls_rustls::RustlsConfig;
-use std::net::SocketAddr;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::Path;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
-    #[error("cannot load the TLS certificate {cert} and key {key}: {source}")]
+    #[error("cannot load the TLS certificate {cert} and key {key}: {reason}")]
     Load {
         cert: String,
         key: String,
-        source: std::io::Error,
+        reason: String,
     },
-    #[error("the HTTPS server stopped: {0}")]
-    Serve(std::io::Error),
 }
 
 /// Certificate and key, loaded and checked.
 #[derive(Clone)]
-pub struct TlsConfig(RustlsConfig);
+pub struct TlsConfig(pub(crate) Arc<rustls::ServerConfig>);
 
-pub async fn load(cert: &Path, key: &Path) -> Result<TlsConfig, TlsError> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    RustlsConfig::from_pem_file(cert, key)
-        .await
-        .map(TlsConfig)
-        .map_err(|source| TlsError::Load {
-            cert: cert.display().to_string(),
-            key: key.display().to_string(),
-            source,
-        })
-}
-
-/// Serve `app` over TLS on an already bound listener.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    cfg: TlsConfig,
-) -> Result<(), TlsError> {
-    let std = listener.into_std().map_err(TlsError::Serve)?;
-    axum_server::from_tcp_rustls(std, cfg.0)
-        .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-        .await
-        .map_err(TlsError::Serve)
+/// Load a PEM certificate chain and its private key, and check that they match.
+pub fn load(cert: &Path, key: &Path) -> Result<TlsConfig, TlsError> {
+    let fail = |reason: String| TlsError::Load {
+        cert: cert.display().to_string(),
+        key: key.display().to_string(),
+        reason,
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| fail(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| fail(e.to_string()))?;
+    if chain.is_empty() {
+        return Err(fail(format!("{} holds no certificate", cert.display())));
+    }
+    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| fail(e.to_string()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| fail(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, private)
+        .map_err(|e| fail(e.to_string()))?;
+    // HTTP/1.1 only: the server's timeouts (headers, idle, body) are HTTP/1.1's (`server`).
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsConfig(Arc::new(config)))
 }

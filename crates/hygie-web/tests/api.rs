@@ -68,7 +68,17 @@ async fn health_metrics_and_security_headers() {
     assert_eq!(h[header::REFERRER_POLICY], "same-origin");
     assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
     let _ = app.send(get("/api/v1/facilities")).await;
-    let m = body_string(app.send(get("/metrics")).await).await;
+    // The metrics are read with an administrator's API token (tests/hardening.rs has the rest).
+    let s = seed(&app).await;
+    user(
+        &app,
+        "admin",
+        Role::Administrator,
+        hygie_store::Binding::Installation,
+    )
+    .await;
+    let admin = Cred::Bearer(token_by(&app, &s.own, TokenAccess::Read, "web:admin").await);
+    let m = body_string(app.send(get_as("/metrics", &admin)).await).await;
     assert!(
         m.contains("hygie_http_requests_total{route=\"api\",status=\"4xx\"} 1"),
         "{m}"
@@ -145,7 +155,8 @@ async fn api_endpoints_read_and_write_with_a_ciso_session_and_tokens() {
     let res = app.send(upload("../../etc/pass%22wd.txt", b"proof")).await;
     assert_eq!(res.status(), 201);
     let item: serde_json::Value = serde_json::from_str(&body_string(res).await).unwrap();
-    assert_eq!(item["file_name"], "passwd.txt");
+    // The path is dropped; a quote is kept (the download header escapes it).
+    assert_eq!(item["file_name"], "pass\"wd.txt");
     let sha = item["sha256"].as_str().unwrap().to_owned();
     let list = app
         .json(get_as(&format!("{own}/measures/IAM-05/evidence"), &c))

@@ -262,14 +262,21 @@ async fn login_attempts_are_throttled_per_address() {
     assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
 }
 
-/// A failed login from `addr`, as the listener reports the client's address; its status.
+/// A failed login from `addr`, as the listener reports the client's address; its status. Each
+/// attempt names another account, so that only the address's budget is counted.
 async fn login_attempt_from(app: &App, addr: std::net::SocketAddr) -> StatusCode {
+    static ATTEMPT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = ATTEMPT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let form = app.send(get("/login")).await;
     let pre = set_cookie_value(&form, "hygie_pre").unwrap();
     let mut req = post_form(
         "/login",
         &format!("hygie_pre={pre}"),
-        &[("csrf", &pre), ("username", "x"), ("password", "y")],
+        &[
+            ("csrf", &pre),
+            ("username", &format!("x{n}")),
+            ("password", "y"),
+        ],
     );
     req.extensions_mut()
         .insert(axum::extract::ConnectInfo(addr));
@@ -332,7 +339,13 @@ const SEED: &str = "JBSWY3DPEHPK3PXPJBSWY3DP";
 /// An app with a DPO ("dpo") whose second factor is already enrolled with `seed` (stored as
 /// given: in clear, as versions before sealing kept it).
 async fn dpo_with_totp(seed_b32: &str) -> (App, hygie_store::User) {
-    let app = sqlite_app().await;
+    // Lockouts only: the per-account rate limit, which would refuse the attempts first, has its
+    // own test (hardening.rs).
+    let app = sqlite_app_with(hygie_web::Config {
+        account_attempts_per_minute: 1000,
+        ..hygie_web::Config::default()
+    })
+    .await;
     let s = seed(&app).await;
     let u = facility_user(&app, "dpo", Role::Dpo, &s.own).await;
     app.store.set_pending_totp(u.id, seed_b32).await.unwrap();

@@ -10,7 +10,6 @@ mod common;
 use common::*;
 use hygie_store::{Binding, Role};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -218,14 +217,13 @@ async fn browser_login_totp_upload_evidence_and_switch_language() {
     .await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = app.router.clone();
+    // The server `hygie serve` runs, with its limits.
+    let state = app.state.clone();
     tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
+        let limits = hygie_web::server::Limits::default();
+        hygie_web::server::serve(listener, state, None, limits, std::future::pending())
+            .await
+            .unwrap();
     });
     let base = format!("http://{addr}");
 

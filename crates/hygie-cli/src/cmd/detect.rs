@@ -289,8 +289,10 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
         std::thread::scope(|scope| {
             if std::io::stderr().is_terminal() {
                 scope.spawn(|| {
+                    // `std::eprint!`: the carriage return and the line clearing are meant (only
+                    // numbers are printed), where `eprint!` would show them as escapes.
                     while !done.load(Ordering::Relaxed) {
-                        eprint!(
+                        std::eprint!(
                             "\r{}/{} files, {} events, {} matches",
                             progress.files_done.load(Ordering::Relaxed),
                             total,
@@ -299,7 +301,7 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
                         );
                         std::thread::sleep(std::time::Duration::from_millis(200));
                     }
-                    eprint!("\r\x1b[2K");
+                    std::eprint!("\r\x1b[2K");
                 });
             }
             // A batch the store refused (after its own retries) is kept, reported at once and

@@ -26,6 +26,30 @@ pub struct ServeArgs {
     /// `secret.key` in the data directory, created on first run.
     #[arg(long, env = "HYGIE_SECRET_KEY_FILE", value_name = "FILE")]
     pub secret_key_file: Option<PathBuf>,
+    /// Reverse proxy (address or block, e.g. 10.0.0.5 or 10.0.0.0/24) whose X-Forwarded-For
+    /// names the client for throttling and logs; repeat for several. Other peers' header is
+    /// ignored.
+    #[arg(long = "trusted-proxy", value_name = "ADDR/CIDR", value_parser = parse_cidr)]
+    pub trusted_proxies: Vec<hygie_web::client::Cidr>,
+    /// File holding the bearer token (32 characters or more, mode 0600) that may read /metrics,
+    /// besides administrators' API tokens.
+    #[arg(long, env = "HYGIE_METRICS_TOKEN_FILE", value_name = "FILE")]
+    pub metrics_token_file: Option<PathBuf>,
+    /// Connections served at once; beyond, new ones are refused at once (503). Default: 1024,
+    /// or half the file-descriptor limit when lower.
+    #[arg(long, env = "HYGIE_MAX_CONNECTIONS", value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Seconds a client has to send a request's headers (and to finish the TLS handshake); a
+    /// kept-alive connection idle this long is closed.
+    #[arg(long, env = "HYGIE_HEADER_TIMEOUT", value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Seconds a client has to send a request's whole body (an evidence upload included).
+    #[arg(long, env = "HYGIE_BODY_TIMEOUT", value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
+}
+
+fn parse_cidr(s: &str) -> Result<hygie_web::client::Cidr, String> {
+    hygie_web::client::Cidr::parse(s).map_err(|e| e.message)
 }
 
 /// The password audit's breach index seen by the web's password policy: a password is breached
@@ -49,8 +73,19 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     let catalog = super::catalog()?;
     let store = ctx.store().await?;
     let tls = match (&a.tls_cert, &a.tls_key) {
-        (Some(c), Some(k)) => Some(hygie_web::tls::load(c, k).await?),
+        (Some(c), Some(k)) => Some(hygie_web::tls::load(c, k)?),
         _ => None,
+    };
+    let metrics_token_digest = match &a.metrics_token_file {
+        Some(p) => Some(hygie_web::metrics::token_digest_from_file(p)?),
+        None => None,
+    };
+    let limits = hygie_web::server::Limits {
+        max_connections: a
+            .max_connections
+            .map_or_else(hygie_web::server::default_max_connections, |n| n as usize),
+        header_timeout: std::time::Duration::from_secs(a.header_timeout),
+        body_timeout: std::time::Duration::from_secs(a.body_timeout),
     };
     let breach_index = match &a.breached {
         Some(p) => Some(std::sync::Arc::new(open_breached(p)?)
@@ -72,6 +107,8 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
         secure_cookies: tls.is_some(),
         breach_index,
         secret_key: Some(secret_key),
+        trusted_proxies: a.trusted_proxies.clone(),
+        metrics_token_digest,
         ..hygie_web::Config::default()
     };
     let state = hygie_web::AppState::new(store, catalog, config);
@@ -83,30 +120,22 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
             a.listen
         );
     }
-    let app = hygie_web::router(state);
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
     // The bound address, not the asked one: with port 0 the system picks a free port.
     let bound = listener.local_addr().unwrap_or(a.listen);
     eprintln!(
-        "hygie serve: listening on http{}://{} ({})",
+        "hygie serve: listening on http{}://{} ({}; at most {} connections)",
         if tls.is_some() { "s" } else { "" },
         bound,
-        ctx.database_label()
+        ctx.database_label(),
+        limits.max_connections
     );
-    match tls {
-        Some(cfg) => hygie_web::tls::serve(listener, app, cfg).await?,
-        None => axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("the server stopped")?,
-    }
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    hygie_web::server::serve(listener, state, tls, limits, stop).await?;
     Ok(exit::OK)
 }
 

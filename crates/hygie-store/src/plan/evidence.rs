@@ -32,7 +32,8 @@ pub struct EvidenceItem {
 }
 
 impl Store {
-    /// Store a file as evidence for a measure; identical content is kept once.
+    /// Store a file as evidence for a measure; identical content is kept once. A name that
+    /// could disguise itself (control or text-direction characters) is refused, whoever sends it.
     pub async fn add_evidence_file(
         &self,
         facility: &Finess,
@@ -57,6 +58,13 @@ impl Store {
         declare: Option<(&DeclaredStatus, &str)>,
         actor: &Actor,
     ) -> Result<EvidenceItem> {
+        hygie_core::check_file_name("file_name", file_name)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        if let Some((status, note)) = declare {
+            status
+                .check_texts(None, Some(note))
+                .map_err(|e| StoreError::Invalid(format!("{}: {}", e.field, e.message)))?;
+        }
         let sha = hex::encode(Sha256::digest(content));
         let sha = &sha;
         let size = i64::try_from(content.len())

@@ -465,6 +465,50 @@ fn evidence_is_content_addressed_and_verified() {
     });
 }
 
+/// Issue 25: U+202E was accepted in evidence names, so `gpj.\u{202e}exe` showed as `exe.jpg`.
+/// The store refuses control and text-direction characters in a name, from the CLI and the web
+/// alike, and writes nothing.
+#[test]
+fn evidence_names_that_could_disguise_themselves_are_refused() {
+    on_each_backend(|store| async move {
+        let a = Actor("test".into());
+        let f = added_hospital(&store).await;
+        let before = store
+            .journal_entries(None, None)
+            .await
+            .expect("journal")
+            .len();
+        for name in [
+            "gpj.\u{202e}exe",
+            "a\r\nb.pdf",
+            "esc\u{1b}[2J.pdf",
+            "iso\u{2067}.pdf",
+        ] {
+            let r = store
+                .add_evidence_file(&f.id, &m("BCK-01"), name, b"content", &a)
+                .await;
+            match r {
+                Err(StoreError::Invalid(msg)) => {
+                    assert!(msg.contains("file_name") && msg.contains("U+"), "{msg}")
+                }
+                other => panic!("{name:?}: {other:?}"),
+            }
+        }
+        assert!(store.evidence(&f.id, None).await.expect("list").is_empty());
+        let after = store
+            .journal_entries(None, None)
+            .await
+            .expect("journal")
+            .len();
+        assert_eq!(before, after, "nothing journalled");
+        // Quotes, semicolons and accents are names like any other.
+        store
+            .add_evidence_file(&f.id, &m("BCK-01"), "Relevé \"final\"; v2.pdf", b"x", &a)
+            .await
+            .expect("an ordinary name");
+    });
+}
+
 #[test]
 fn journal_detects_edits_removals_and_truncation() {
     on_each_backend(|store| async move {

@@ -167,19 +167,31 @@ async fn login(
 ) -> PageResult {
     let lang = browser_lang(&headers);
     check_pre(&headers, &f.csrf)?;
-    if !st.allow_attempt(ip) {
-        let page = login_page(
-            &st,
-            lang,
-            Some(t(
+    let too_many = if !st.allow_attempt(ip) {
+        Some((
+            t(
                 lang,
                 "Too many attempts from this address: wait a minute.",
                 "Trop de tentatives depuis cette adresse : attendez une minute.",
-            )),
-            StatusCode::TOO_MANY_REQUESTS,
-            false,
-        )?;
-        return Ok(refuse(page, Event::LoginThrottled, None, "address"));
+            ),
+            "address",
+        ))
+    } else if !st.allow_account_attempt(&f.username) {
+        // Whoever sends them, and whether the account exists or not.
+        Some((
+            t(
+                lang,
+                "Too many attempts for this account: wait a minute.",
+                "Trop de tentatives pour ce compte : attendez une minute.",
+            ),
+            "account",
+        ))
+    } else {
+        None
+    };
+    if let Some((msg, reason)) = too_many {
+        let page = login_page(&st, lang, Some(msg), StatusCode::TOO_MANY_REQUESTS, false)?;
+        return Ok(refuse(page, Event::LoginThrottled, None, reason));
     }
     // The same answer whatever the reason; the log says which (never the typed username of an
     // account that does not exist: it is often a password typed in the wrong field).
@@ -315,18 +327,34 @@ async fn check_code(
 
 async fn code_step(
     st: &AppState,
-    headers: &HeaderMap,
+    (headers, ip): (&HeaderMap, Option<std::net::IpAddr>),
     f: &CodeForm,
     stage: SessionStage,
     action: &str,
-    client: &str,
 ) -> PageResult {
+    let client = &crate::events::address_class(ip);
     let (hash, s) = pending_session(st, headers, stage).await?;
     let lang = crate::session::user_lang(&s.user, headers);
     let name = Some(s.user.username.as_str());
     if !auth::same(&f.csrf, &s.csrf) {
-        let page = super::error_page(&WebError::Csrf);
+        let page = super::error_response(&WebError::Csrf);
         return Ok(refuse(page, Event::CsrfRejected, name, "csrf"));
+    }
+    // Codes count against the address and the account, like passwords (one budget per account).
+    if !st.allow_attempt(ip) || !st.allow_account_attempt(&s.user.username) {
+        let msg = t(
+            lang,
+            "Too many attempts: wait a minute.",
+            "Trop de tentatives : attendez une minute.",
+        );
+        let body = code_form(lang, action, &s.csrf, Some(msg));
+        let page = anon_page(
+            lang,
+            t(lang, "Second factor", "Second facteur"),
+            &body,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+        return Ok(refuse(page, Event::LoginThrottled, name, "code"));
     }
     let cred = st.store().credentials(s.user.id).await?;
     let now = jiff::Timestamp::now();
@@ -404,16 +432,7 @@ async fn totp_submit(
     headers: HeaderMap,
     Form(f): Form<CodeForm>,
 ) -> PageResult {
-    let client = crate::events::address_class(ip);
-    code_step(
-        &st,
-        &headers,
-        &f,
-        SessionStage::Totp,
-        "/login/totp",
-        &client,
-    )
-    .await
+    code_step(&st, (&headers, ip), &f, SessionStage::Totp, "/login/totp").await
 }
 
 async fn enroll_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult {
@@ -456,14 +475,12 @@ async fn enroll_submit(
     headers: HeaderMap,
     Form(f): Form<CodeForm>,
 ) -> PageResult {
-    let client = crate::events::address_class(ip);
     code_step(
         &st,
-        &headers,
+        (&headers, ip),
         &f,
         SessionStage::Enroll,
         "/login/enroll",
-        &client,
     )
     .await
 }
@@ -514,7 +531,7 @@ async fn password_submit(
     let lang = crate::session::user_lang(&s.user, &headers);
     let name = Some(s.user.username.as_str());
     if !auth::same(&f.csrf, &s.csrf) {
-        let page = super::error_page(&WebError::Csrf);
+        let page = super::error_response(&WebError::Csrf);
         return Ok(refuse(page, Event::CsrfRejected, name, "csrf"));
     }
     let refused = |msg: &str, reason| {
@@ -586,7 +603,7 @@ async fn logout(State(st): State<AppState>, p: PageUser, Form(f): Form<CsrfForm>
 async fn setup_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult {
     let lang = browser_lang(&headers);
     if !st.store().bootstrap_pending().await? {
-        let page = super::error_page(&WebError::NotFound("setup is done".into()));
+        let page = super::error_response(&WebError::NotFound("setup is done".into()));
         return Ok(refuse(page, Event::SetupRefused, None, "closed"));
     }
     Ok(setup_page(&st, lang, None)?)
@@ -634,7 +651,7 @@ async fn setup(
     let lang = browser_lang(&headers);
     check_pre(&headers, &f.csrf)?;
     if !st.allow_attempt(ip) {
-        let page = super::error_page(&WebError::TooMany);
+        let page = super::error_response(&WebError::TooMany);
         return Ok(refuse(page, Event::LoginThrottled, None, "address"));
     }
     if let Err(e) = auth::check_password(

@@ -1,6 +1,6 @@
 //! Administration: the journal and API tokens (user accounts are in `users`).
 
-use super::{CsrfForm, PageResult, PageUser, see_other};
+use super::{ClientIp, CsrfForm, PageResult, PageUser, see_other};
 use crate::api::{self};
 use crate::html::t;
 use crate::{AppState, WebError};
@@ -94,6 +94,7 @@ struct TokenForm {
 async fn token_create(
     State(st): State<AppState>,
     p: PageUser,
+    ClientIp(ip): ClientIp,
     Form(f): Form<TokenForm>,
 ) -> PageResult {
     p.c.check_csrf(Some(&f.csrf))?;
@@ -103,7 +104,8 @@ async fn token_create(
             WebError::Invalid(format!("expires_in_days: '{d}' is not a number of days"))
         })?,
     };
-    let (secret, _) = api::create_token(&st, &p.c, &f.name, &f.facility, &f.access, days).await?;
+    let (secret, _) =
+        api::create_token(&st, &p.c, ip, &f.name, &f.facility, &f.access, days).await?;
     tokens_view(&st, &p, Some(&secret)).await
 }
 

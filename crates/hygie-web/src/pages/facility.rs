@@ -240,27 +240,13 @@ async fn upload(
 ) -> PageResult {
     let mid = measure_id(&at.st, &m)?;
     let (mut csrf, mut file, mut implemented) = (None, None, false);
-    while let Some(field) = mp
-        .next_field()
-        .await
-        .map_err(|e| WebError::Invalid(e.to_string()))?
-    {
+    while let Some(field) = mp.next_field().await.map_err(WebError::from)? {
         match field.name() {
-            Some("csrf") => {
-                csrf = Some(
-                    field
-                        .text()
-                        .await
-                        .map_err(|e| WebError::Invalid(e.to_string()))?,
-                )
-            }
+            Some("csrf") => csrf = Some(field.text().await.map_err(WebError::from)?),
             Some("implemented") => implemented = true,
             Some("file") => {
                 let name = field.file_name().unwrap_or("").to_owned();
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|e| WebError::Invalid(e.to_string()))?;
+                let bytes = field.bytes().await.map_err(WebError::from)?;
                 file = Some((name, bytes));
             }
             _ => {}
@@ -285,5 +271,5 @@ async fn upload(
 
 async fn download(at: FacilityPage, Path((_, sha)): Path<(String, String)>) -> PageResult {
     let (name, content) = at.scoped().evidence_file(&at.id, &sha).await?;
-    Ok(api::download(&name, content))
+    Ok(crate::download::attachment(&name, content))
 }

@@ -30,13 +30,12 @@ use crate::html::layout;
 use crate::scope::AtFacility;
 use crate::{AppState, Caller, WebError};
 use axum::Router;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use hygie_core::{Facility, Lang};
 use hygie_store::User;
-use std::net::{IpAddr, SocketAddr};
 
 /// Every page; the evidence upload form takes bodies up to `upload_limit`.
 pub fn routes(upload_limit: usize) -> Router<AppState> {
@@ -65,30 +64,28 @@ impl<E: Into<WebError>> From<E> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        self.0.mark(error_page(&self.0))
+        self.0.mark(error_response(&self.0))
     }
 }
 
 /// The page of an error, without its security event (`PageError` adds it; the login flow adds
 /// its own, naming the user): a redirection to the login page when unauthenticated.
-pub(super) fn error_page(e: &WebError) -> Response {
+pub(super) fn error_response(e: &WebError) -> Response {
     if e.unauthenticated() {
         return Redirect::to("/login").into_response();
     }
     if let WebError::Internal(m) = e {
         tracing::error!("internal error: {m}");
     }
-    let body = notice(&e.public_message(), None, "/", "Hygie");
-    (
-        e.status(),
-        Html(layout(
-            Lang::En,
-            &format!("Error {} / Erreur", e.status().as_u16()),
-            None,
-            &body,
-        )),
-    )
-        .into_response()
+    let title = format!("Error {} / Erreur", e.status().as_u16());
+    error_page(Lang::En, &title, e.status(), &e.public_message())
+}
+
+/// An error page: the message and a link to the home page (the framework's own errors too,
+/// `crate::framework_errors`).
+pub(crate) fn error_page(lang: Lang, title: &str, status: StatusCode, msg: &str) -> Response {
+    let body = notice(msg, None, "/", "Hygie");
+    (status, Html(layout(lang, title, None, &body))).into_response()
 }
 
 #[derive(askama::Template)]
@@ -168,20 +165,7 @@ impl FacilityPage {
     }
 }
 
-/// The client address, when the server knows it (absent in in-process tests).
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<ClientIp, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
-    }
-}
+pub use crate::client::ClientIp;
 
 pub(super) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()

@@ -27,9 +27,13 @@ fn password_hash() -> String {
 }
 
 async fn open(db: hygie_testkit::TestDb) -> App {
+    open_with(db, Config::default()).await
+}
+
+async fn open_with(db: hygie_testkit::TestDb, config: Config) -> App {
     let store = Store::open(&db.url).await.unwrap();
     let catalog = hygie_catalog::bundled().unwrap();
-    let state = AppState::new(store.clone(), catalog, Config::default());
+    let state = AppState::new(store.clone(), catalog, config);
     App {
         router: hygie_web::router(state.clone()),
         store,
@@ -40,6 +44,28 @@ async fn open(db: hygie_testkit::TestDb) -> App {
 
 pub async fn sqlite_app() -> App {
     open(hygie_testkit::TestDb::sqlite()).await
+}
+
+/// An app on a temporary SQLite store with this configuration.
+pub async fn sqlite_app_with(config: Config) -> App {
+    open_with(hygie_testkit::TestDb::sqlite(), config).await
+}
+
+/// An API token for one facility created by `creator` (an actor such as `web:admin`).
+pub async fn token_by(app: &App, f: &Finess, access: TokenAccess, creator: &str) -> String {
+    let secret = format!("hyg_{}", auth::random_hex(32).unwrap());
+    app.store
+        .create_token(
+            "test",
+            f,
+            access,
+            &auth::digest(&secret),
+            hygie_store::TOKEN_DEFAULT_DAYS,
+            &Actor(creator.into()),
+        )
+        .await
+        .unwrap();
+    secret
 }
 
 /// A fresh PostgreSQL database, or None (SKIP) when the server is unreachable outside CI

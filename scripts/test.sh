@@ -2,7 +2,9 @@
 # Sets up everything Hygie's tests need on this machine, then runs every check and test.
 # Idempotent; needs root for apt-get (Samba, tools) on a fresh machine. `.ci/run` calls exactly this.
 #
-#   bash scripts/test.sh            format check, clippy, then the whole test suite
+#   bash scripts/test.sh            format check, clippy, the whole test suite, then a short
+#                                   run of every fuzz target (HYGIE_FUZZ_SECONDS each, 10 s;
+#                                   0 skips it)
 #
 # Services: PostgreSQL on 127.0.0.1:5432 (started or installed here), a Samba AD DC on loopback
 # (scripts/samba-dc.sh). With CI=true a service that cannot be had fails the run; the tests
@@ -84,3 +86,14 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "Tests"
 cargo test --workspace --locked --no-fail-fast
+
+# Every parser fuzzed for a few seconds from its seed corpus (scripts/fuzz.sh; the long runs are
+# in BENCHMARKS.md). cargo-fuzz and the nightly toolchain it needs are installed when missing.
+fuzz_seconds=${HYGIE_FUZZ_SECONDS:-10}
+if [ "$fuzz_seconds" != 0 ]; then
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    log "Installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+  fi
+  bash scripts/fuzz.sh "$fuzz_seconds"
+fi

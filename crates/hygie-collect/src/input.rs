@@ -7,20 +7,56 @@ use std::path::{Path, PathBuf};
 /// Largest input file accepted (an export of a large facility stays well below).
 pub const MAX_INPUT: u64 = 256 * 1024 * 1024;
 
-pub fn read(path: &Path) -> Result<String> {
-    let io = |source| CollectError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.len() > MAX_INPUT {
-        return Err(CollectError::at(
-            path,
-            None,
-            format!("file larger than {MAX_INPUT} bytes"),
-        ));
+/// Where a collector's input files are read from: the disk for the CLI ([`Disk`]), memory for
+/// the fuzz targets and tests ([`InMemory`]). Every reader takes one, so that the parsers a fuzz
+/// target drives are the ones the CLI runs, from the same paths and inputs.
+pub trait Files {
+    /// The bytes of the file at `path`; more than [`MAX_INPUT`] of them is an error.
+    fn read_bytes(&self, path: &Path) -> Result<Vec<u8>>;
+}
+
+fn too_large(path: &Path) -> CollectError {
+    CollectError::at(path, None, format!("file larger than {MAX_INPUT} bytes"))
+}
+
+/// The files on disk.
+pub struct Disk;
+
+impl Files for Disk {
+    fn read_bytes(&self, path: &Path) -> Result<Vec<u8>> {
+        let io = |source| CollectError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        // Checked before reading: a wrong path to a huge file must not fill the memory first.
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if meta.len() > MAX_INPUT {
+            return Err(too_large(path));
+        }
+        std::fs::read(path).map_err(io)
     }
-    let bytes = std::fs::read(path).map_err(io)?;
+}
+
+/// Files held in memory, by path; a path not there reads as a missing file.
+#[derive(Debug, Default, Clone)]
+pub struct InMemory(pub std::collections::BTreeMap<PathBuf, Vec<u8>>);
+
+impl Files for InMemory {
+    fn read_bytes(&self, path: &Path) -> Result<Vec<u8>> {
+        let bytes = self.0.get(path).ok_or_else(|| CollectError::Io {
+            path: path.to_path_buf(),
+            source: std::io::ErrorKind::NotFound.into(),
+        })?;
+        if bytes.len() as u64 > MAX_INPUT {
+            return Err(too_large(path));
+        }
+        Ok(bytes.clone())
+    }
+}
+
+/// The text of the file at `path`: UTF-8, else an error naming the line at fault.
+pub fn read(files: &dyn Files, path: &Path) -> Result<String> {
+    let bytes = files.read_bytes(path)?;
     String::from_utf8(bytes).map_err(|e| {
         let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = upto.iter().filter(|b| **b == b'\n').count() as u64 + 1;
@@ -49,8 +85,8 @@ pub struct Row {
 }
 
 impl Table {
-    pub fn read(path: &Path) -> Result<Table> {
-        let text = read(path)?;
+    pub fn read(files: &dyn Files, path: &Path) -> Result<Table> {
+        let text = read(files, path)?;
         Table::parse(path, &text)
     }
 

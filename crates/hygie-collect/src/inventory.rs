@@ -46,16 +46,16 @@ impl Asset {
 }
 
 /// Read an inventory, choosing the reader from the extension (`.csv`, `.json`, `.ldif`).
-pub fn read(path: &Path) -> Result<Vec<Asset>> {
+pub fn read(files: &dyn crate::Files, path: &Path) -> Result<Vec<Asset>> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
     let assets = match ext.as_str() {
-        "json" => from_ad_json(path, &crate::input::read(path)?)?,
-        "ldif" | "ldf" => from_ldif(path, &crate::input::read(path)?)?,
-        _ => from_csv(&Table::read(path)?)?,
+        "json" => from_ad_json(path, &crate::input::read(files, path)?)?,
+        "ldif" | "ldf" => from_ldif(path, &crate::input::read(files, path)?)?,
+        _ => from_csv(&Table::read(files, path)?)?,
     };
     let mut seen = std::collections::BTreeSet::new();
     for a in &assets {

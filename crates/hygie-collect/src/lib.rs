@@ -18,6 +18,7 @@ pub mod patching;
 pub mod wifi;
 
 use hygie_core::{CheckRun, RuleOutcome, Text};
+pub use input::{Disk, Files, InMemory};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -69,8 +70,9 @@ pub trait Collector {
     fn name(&self) -> &'static str {
         Self::REGISTRATION.name
     }
-    /// Read and validate every input; errors name the file and line.
-    fn parse(&self, inputs: &Self::Inputs) -> Result<Self::Evidence>;
+    /// Read and validate every input from `files` (the disk, or memory for the fuzz targets);
+    /// errors name the file and line.
+    fn parse(&self, inputs: &Self::Inputs, files: &dyn Files) -> Result<Self::Evidence>;
     /// Evaluate every rule at `now`: pure, one finding per rule evaluated.
     fn evaluate(&self, evidence: &Self::Evidence, now: jiff::Timestamp) -> Evaluation;
 }
@@ -90,9 +92,19 @@ pub struct NotEvaluated {
     pub reason: String,
 }
 
-/// Run a collector end to end.
+/// Run a collector end to end on the files on disk.
 pub fn run<C: Collector>(c: &C, inputs: &C::Inputs, now: jiff::Timestamp) -> Result<Report> {
-    let evidence = c.parse(inputs)?;
+    run_from(c, inputs, &Disk, now)
+}
+
+/// [`run`], reading the input files from `files`.
+pub fn run_from<C: Collector>(
+    c: &C,
+    inputs: &C::Inputs,
+    files: &dyn Files,
+    now: jiff::Timestamp,
+) -> Result<Report> {
+    let evidence = c.parse(inputs, files)?;
     let e = c.evaluate(&evidence, now);
     Ok(Report {
         collector: c.name().to_owned(),

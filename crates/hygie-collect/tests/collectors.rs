@@ -343,3 +343,50 @@ dn: CN=VPN-Users,OU=Groups,DC=chu,DC=test\nobjectClass: group\ncn: VPN-Users\nme
         ["coverage 33.3% (1/3) below the 100% target"]
     );
 }
+
+/// The fuzz targets hand the collectors their files from memory: a run from memory must be the
+/// run from the same files on disk, and a file absent from memory reads as a missing file.
+#[test]
+fn files_in_memory_read_as_the_same_files_on_disk() {
+    let d = tempfile::tempdir().unwrap();
+    let now: jiff::Timestamp = "2026-11-22T10:00:00Z".parse().unwrap();
+    let files = [
+        (
+            "inventory.csv",
+            "asset,os,os_version,oldest_missing_update\nPC-W7,Windows 7 Professional,6.1 (7601),\nPC-W11,Windows 11 Enterprise,10.0 (26100),2026-08-01\n",
+        ),
+        ("hostapd.conf", HOSTAPD_GOOD),
+    ];
+    let mut memory = hygie_collect::InMemory::default();
+    for (name, text) in files {
+        write(d.path(), name, text);
+        memory
+            .0
+            .insert(d.path().join(name), text.as_bytes().to_vec());
+    }
+    let patch = patching::PatchInputs {
+        inventory: d.path().join("inventory.csv"),
+        eol_table: None,
+        warn_months: 6,
+        max_update_age_days: Some(30),
+    };
+    let on_disk = hygie_collect::run(&patching::Patching, &patch, now).unwrap();
+    let in_memory = hygie_collect::run_from(&patching::Patching, &patch, &memory, now).unwrap();
+    assert_eq!(in_memory.to_json(), on_disk.to_json());
+    let w = wifi::WifiInputs {
+        hostapd: vec![d.path().join("hostapd.conf")],
+        ..Default::default()
+    };
+    let on_disk = hygie_collect::run(&wifi::Wifi, &w, now).unwrap();
+    let in_memory = hygie_collect::run_from(&wifi::Wifi, &w, &memory, now).unwrap();
+    assert_eq!(in_memory.to_json(), on_disk.to_json());
+
+    let missing = patching::PatchInputs {
+        inventory: d.path().join("absent.csv"),
+        ..patch
+    };
+    let e = hygie_collect::run_from(&patching::Patching, &missing, &memory, now)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("absent.csv") && e.contains("cannot read"), "{e}");
+}

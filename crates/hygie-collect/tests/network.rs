@@ -622,3 +622,29 @@ proptest! {
         }
     }
 }
+
+/// Found by the `net_zones` fuzz target (its crash input): `::/0` in a zone model shifted a
+/// 128-bit one by 128 bits, a panic under overflow checks and, without them, a zone of the single
+/// address `::`.
+#[test]
+fn zero_length_prefixes_in_a_zone_model() {
+    let input = b"zones:\n  - name: only\n    kind: other\n    cidrs: [\"0.0.0.0/0\", \"::/0\"]\n==> flows.csv <==\nsrc,dst,dport,proto\n1.2.3.4,5.6.7.8,0,icmp\n";
+    let (zones, flows) = input.split_at(input.windows(4).position(|w| w == b"==> ").unwrap());
+    let flows = &flows[flows.iter().position(|&b| b == b'\n').unwrap() + 1..];
+    let d = tempfile::tempdir().unwrap();
+    let mut memory = hygie_collect::InMemory::default();
+    memory.0.insert(d.path().join("zones.yaml"), zones.to_vec());
+    memory.0.insert(d.path().join("flows.csv"), flows.to_vec());
+    let mut i = NetInputs::new(d.path().join("zones.yaml"));
+    i.flows = vec![d.path().join("flows.csv")];
+    let r = hygie_collect::run_from(&Network, &i, &memory, jiff::Timestamp::now()).unwrap();
+    assert_eq!(r.collector, "network");
+    let model = ZoneModel::parse(
+        std::path::Path::new("z.yaml"),
+        std::str::from_utf8(zones).unwrap(),
+    )
+    .unwrap();
+    for ip in ["2001:db8::1", "::", "10.0.0.1", "255.255.255.255"] {
+        assert!(model.zones[0].set.contains(parse_ip(ip).unwrap()), "{ip}");
+    }
+}

@@ -9,5 +9,7 @@ pub mod stream;
 pub mod syslog;
 pub mod windows;
 
-pub use read::{Format, InputError, format_of, json_to_event, list_log_files, read_file};
+pub use read::{
+    Format, InputError, format_of, json_to_event, list_log_files, read_bytes, read_file,
+};
 pub use syslog::{SyslogError, parse_line};

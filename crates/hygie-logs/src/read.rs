@@ -6,7 +6,7 @@ use crate::syslog::{SyslogError, parse_line};
 use crate::windows::{flatten_evtx_json, flatten_winlogbeat};
 use hygie_detect::{EventKind, FieldValue, Fields, LogEvent, Origin};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -183,6 +183,30 @@ pub fn read_file(path: &Path, format: Format, sink: &mut dyn FnMut(LogEvent)) ->
     }
 }
 
+/// [`read_file`] of a file's bytes already in memory, `name` standing for its path in errors
+/// and event origins. The same readers run: only where the bytes come from differs (the fuzz
+/// targets use it; the CLI reads files).
+pub fn read_bytes(
+    name: &Path,
+    format: Format,
+    bytes: &[u8],
+    sink: &mut dyn FnMut(LogEvent),
+) -> Vec<InputError> {
+    match format {
+        Format::Evtx => match EvtxFile::from_bytes(name, bytes.to_vec()) {
+            Ok((file, chunks)) => read_evtx_chunks(&file, chunks, sink),
+            Err(e) => vec![e],
+        },
+        Format::Json => read_json_from(bytes, name, source_of(name), sink),
+        Format::Syslog => read_syslog_from(bytes, name, source_of(name), sink),
+    }
+}
+
+/// The name events read from `path` carry as their source.
+fn source_of(path: &Path) -> Arc<str> {
+    Arc::from(path.display().to_string())
+}
+
 fn err(path: &Path, location: impl Into<String>, message: impl Into<String>) -> InputError {
     InputError {
         file: path.display().to_string(),
@@ -203,11 +227,15 @@ pub struct EvtxFile {
     settings: Arc<evtx::ParserSettings>,
 }
 
-/// The chunks of an EVTX file, read but not parsed, in record order.
-pub struct EvtxChunks {
-    chunks: evtx::IntoIterChunks<std::fs::File>,
+/// The chunks of an EVTX file (or of its bytes in memory, `R`), read but not parsed, in record
+/// order.
+pub struct EvtxChunks<R: Read + Seek = std::fs::File> {
+    chunks: evtx::IntoIterChunks<R>,
     next: u64,
 }
+
+/// The chunks of an EVTX file held in memory ([`EvtxFile::from_bytes`]).
+pub type MemoryChunks = EvtxChunks<Cursor<Vec<u8>>>;
 
 /// One chunk of an EVTX file, read but not parsed yet.
 pub struct EvtxChunk {
@@ -218,15 +246,27 @@ pub struct EvtxChunk {
 impl EvtxFile {
     /// Open `path`; the error names the file when it is not EVTX.
     pub fn open(path: &Path) -> Result<(EvtxFile, EvtxChunks), InputError> {
+        EvtxFile::with_parser(path, evtx::EvtxParser::from_path(path))
+    }
+
+    /// [`EvtxFile::open`] of a file's bytes in memory, `name` standing for its path.
+    pub fn from_bytes(name: &Path, bytes: Vec<u8>) -> Result<(EvtxFile, MemoryChunks), InputError> {
+        EvtxFile::with_parser(name, evtx::EvtxParser::from_buffer(bytes))
+    }
+
+    fn with_parser<R: Read + Seek>(
+        path: &Path,
+        parser: evtx::err::Result<evtx::EvtxParser<R>>,
+    ) -> Result<(EvtxFile, EvtxChunks<R>), InputError> {
         // Compact rendering: the JSON is only read back by the flattener.
         let settings = evtx::ParserSettings::default().indent(false);
-        let parser = evtx::EvtxParser::from_path(path)
+        let parser = parser
             .map_err(|e| err(path, "file", format!("not a readable EVTX file: {e}")))?
             .with_configuration(settings.clone());
         Ok((
             EvtxFile {
                 path: path.to_path_buf(),
-                source: Arc::from(path.display().to_string()),
+                source: source_of(path),
                 settings: Arc::new(settings),
             },
             EvtxChunks {
@@ -289,7 +329,7 @@ impl EvtxFile {
     }
 }
 
-impl Iterator for EvtxChunks {
+impl<R: Read + Seek> Iterator for EvtxChunks<R> {
     type Item = EvtxChunk;
     fn next(&mut self) -> Option<EvtxChunk> {
         let data = self.chunks.next()?;
@@ -308,10 +348,19 @@ impl Iterator for EvtxChunks {
 
 /// EVTX records, flattened natively, one chunk after the other.
 pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError> {
-    let (file, chunks) = match EvtxFile::open(path) {
-        Ok(c) => c,
-        Err(e) => return vec![e],
-    };
+    match EvtxFile::open(path) {
+        Ok((file, chunks)) => read_evtx_chunks(&file, chunks, sink),
+        Err(e) => vec![e],
+    }
+}
+
+/// Every chunk of an opened EVTX file, one after the other.
+fn read_evtx_chunks<R: Read + Seek>(
+    file: &EvtxFile,
+    chunks: EvtxChunks<R>,
+    sink: &mut dyn FnMut(LogEvent),
+) -> Vec<InputError> {
+    let path = file.path.as_path();
     let mut errors = Vec::new();
     for chunk in chunks {
         errors.extend(file.read_chunk(chunk, sink));
@@ -330,16 +379,24 @@ pub fn read_evtx(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError>
 /// A text log opened for reading line by line, with the name its events carry as their source.
 fn open_text(path: &Path) -> Result<(BufReader<std::fs::File>, Arc<str>), InputError> {
     let file = std::fs::File::open(path).map_err(|e| err(path, "file", e.to_string()))?;
-    let source: Arc<str> = Arc::from(path.display().to_string());
-    Ok((BufReader::with_capacity(1 << 16, file), source))
+    Ok((BufReader::with_capacity(1 << 16, file), source_of(path)))
 }
 
 /// JSON: one object per line, or concatenated (pretty-printed) documents.
 pub fn read_json(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError> {
-    let (mut reader, source) = match open_text(path) {
-        Ok(r) => r,
-        Err(e) => return vec![e],
-    };
+    match open_text(path) {
+        Ok((reader, source)) => read_json_from(reader, path, source, sink),
+        Err(e) => vec![e],
+    }
+}
+
+/// [`read_json`] from any reader; `path` names it in errors.
+fn read_json_from(
+    mut reader: impl BufRead,
+    path: &Path,
+    source: Arc<str>,
+    sink: &mut dyn FnMut(LogEvent),
+) -> Vec<InputError> {
     let mut errors = Vec::new();
     let mut first = String::new();
     if let Err(e) = reader.read_line(&mut first) {
@@ -420,10 +477,19 @@ pub fn read_json(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError>
 
 /// Syslog text, one message per line.
 pub fn read_syslog(path: &Path, sink: &mut dyn FnMut(LogEvent)) -> Vec<InputError> {
-    let (mut reader, source) = match open_text(path) {
-        Ok(r) => r,
-        Err(e) => return vec![e],
-    };
+    match open_text(path) {
+        Ok((reader, source)) => read_syslog_from(reader, path, source, sink),
+        Err(e) => vec![e],
+    }
+}
+
+/// [`read_syslog`] from any reader; `path` names it in errors.
+fn read_syslog_from(
+    mut reader: impl BufRead,
+    path: &Path,
+    source: Arc<str>,
+    sink: &mut dyn FnMut(LogEvent),
+) -> Vec<InputError> {
     let mut errors = Vec::new();
     let mut buf = Vec::new();
     let mut n = 0u64;
@@ -562,6 +628,44 @@ mod tests {
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].location, "line 3");
         assert_eq!(ev[1].origin.record, 4);
+    }
+
+    /// The fuzz targets read bytes: they must get what a file of those bytes gives.
+    #[test]
+    fn bytes_read_as_the_file_of_those_bytes() {
+        let d = tempfile::tempdir().expect("tmp");
+        for (name, format, bytes) in [
+            (
+                "a.jsonl",
+                Format::Json,
+                &b"{\"EventID\": \"4625\", \"Channel\": \"Security\"}\n{bad\n[1]\n"[..],
+            ),
+            (
+                "b.json",
+                Format::Json,
+                b"{\n \"a\": 1\n}\n{\n \"b\": oops\n}\n{\n \"c\": 3\n}\n",
+            ),
+            (
+                "c.log",
+                Format::Syslog,
+                b"<13>Oct 11 22:14:15 h sshd: x\n\xff\n<34>1 2025-01-01T00:00:00Z h app - - - y\n",
+            ),
+            ("d.evtx", Format::Evtx, b"ElfFile\0 truncated"),
+        ] {
+            let p = d.path().join(name);
+            std::fs::write(&p, bytes).expect("write");
+            let (from_file, file_errors) = collect(&p, format);
+            let mut from_bytes = Vec::new();
+            let byte_errors = read_bytes(&p, format, bytes, &mut |e| from_bytes.push(e));
+            assert_eq!(byte_errors, file_errors, "{name}");
+            assert_eq!(from_bytes.len(), from_file.len(), "{name}");
+            for (a, b) in from_bytes.iter().zip(&from_file) {
+                assert_eq!(
+                    (a.kind, &a.fields, &a.origin.source),
+                    (b.kind, &b.fields, &b.origin.source)
+                );
+            }
+        }
     }
 
     #[test]

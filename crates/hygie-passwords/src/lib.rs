@@ -25,4 +25,7 @@ pub use dictionary::Dictionary;
 pub use directory::{AccountStatus, Directory, DirectoryError};
 pub use hash::NtHash;
 pub use input::InputError;
-pub use pwdump::{Account, Dump, DumpError, parse as parse_dump, parse_file as parse_dump_file};
+pub use pwdump::{
+    Account, Dump, DumpError, parse as parse_dump, parse_bytes as parse_dump_bytes,
+    parse_file as parse_dump_file,
+};

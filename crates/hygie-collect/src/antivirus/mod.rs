@@ -6,7 +6,7 @@
 
 use crate::input::{Table, host_key, hours_since};
 use crate::inventory::{self, Asset};
-use crate::{CollectError, Collector, Evaluation, Registration, Result};
+use crate::{CollectError, Collector, Evaluation, Files, Registration, Result};
 use hygie_core::{RuleDef, Severity, Text};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -181,17 +181,14 @@ impl Collector for Antivirus {
     type Inputs = AvInputs;
     type Evidence = AvEvidence;
 
-    fn parse(&self, i: &AvInputs) -> Result<AvEvidence> {
-        let assets = inventory::read(&i.inventory)?;
+    fn parse(&self, i: &AvInputs, files: &dyn Files) -> Result<AvEvidence> {
+        let assets = inventory::read(files, &i.inventory)?;
         let mut records = Vec::new();
         for p in &i.av_csv {
-            records.extend(parse_av_csv(&Table::read(p)?)?);
+            records.extend(parse_av_csv(&Table::read(files, p)?)?);
         }
         for (host, p) in &i.clamav {
-            let bytes = std::fs::read(p).map_err(|source| CollectError::Io {
-                path: p.clone(),
-                source,
-            })?;
+            let bytes = files.read_bytes(p)?;
             let (date, version) = parse_clamav(p, &bytes)?;
             records.push(AvRecord {
                 host: host.clone(),

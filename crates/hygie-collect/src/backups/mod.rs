@@ -11,7 +11,7 @@ mod restic;
 
 use crate::input::{Table, host_key, hours_since};
 use crate::inventory::{self, Asset};
-use crate::{Collector, Evaluation, NotEvaluated, Registration, Result};
+use crate::{Collector, Evaluation, Files, NotEvaluated, Registration, Result};
 use hygie_core::{RuleDef, Severity, Text};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -244,17 +244,25 @@ impl Collector for Backups {
     type Inputs = BackupInputs;
     type Evidence = BackupEvidence;
 
-    fn parse(&self, i: &BackupInputs) -> Result<BackupEvidence> {
-        let assets = inventory::read(&i.inventory)?;
+    fn parse(&self, i: &BackupInputs, files: &dyn Files) -> Result<BackupEvidence> {
+        let assets = inventory::read(files, &i.inventory)?;
         let mut records = Vec::new();
         for (asset, p) in &i.restic {
-            records.extend(restic::parse(p, &crate::input::read(p)?, asset.as_deref())?);
+            records.extend(restic::parse(
+                p,
+                &crate::input::read(files, p)?,
+                asset.as_deref(),
+            )?);
         }
         for (asset, p) in &i.borg {
-            records.extend(borg::parse(p, &crate::input::read(p)?, asset.as_deref())?);
+            records.extend(borg::parse(
+                p,
+                &crate::input::read(files, p)?,
+                asset.as_deref(),
+            )?);
         }
         for p in &i.csv {
-            records.extend(parse_csv(&Table::read(p)?)?);
+            records.extend(parse_csv(&Table::read(files, p)?)?);
         }
         Ok(BackupEvidence {
             assets,

@@ -9,7 +9,7 @@
 //! Accounts compare case-insensitively without their domain (`CHU\jdoe` = `jdoe@chu.test`).
 
 use crate::input::{Table, parse_bool};
-use crate::{CollectError, Collector, Evaluation, Registration, Result};
+use crate::{CollectError, Collector, Evaluation, Files, Registration, Result};
 use hygie_core::{RuleDef, Severity, Text};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -117,8 +117,8 @@ pub struct MfaEvidence {
 
 /// (group, member account) pairs from a membership CSV (`group`, `member`) or an AD LDIF export:
 /// users' `memberOf` and groups' `member`, DNs resolved to `sAMAccountName` (direct membership).
-fn memberships(p: &std::path::Path) -> Result<Vec<(String, String)>> {
-    let text = crate::input::read(p)?;
+fn memberships(files: &dyn Files, p: &std::path::Path) -> Result<Vec<(String, String)>> {
+    let text = crate::input::read(files, p)?;
     let ldif = text
         .lines()
         .map(str::trim)
@@ -126,7 +126,7 @@ fn memberships(p: &std::path::Path) -> Result<Vec<(String, String)>> {
         .is_some_and(|l| l.to_ascii_lowercase().starts_with("dn:"));
     let mut out = Vec::new();
     if !ldif {
-        let t = Table::read(p)?;
+        let t = Table::parse(p, &text)?;
         t.require(&["group", "groupe"])?;
         t.require(&["member", "membre", "account", "user"])?;
         for row in &t.rows {
@@ -198,7 +198,7 @@ impl Collector for Mfa {
     type Inputs = MfaInputs;
     type Evidence = MfaEvidence;
 
-    fn parse(&self, i: &MfaInputs) -> Result<MfaEvidence> {
+    fn parse(&self, i: &MfaInputs, files: &dyn Files) -> Result<MfaEvidence> {
         let mut required: BTreeMap<String, (String, Need)> = BTreeMap::new();
         let mut with_mfa = BTreeSet::new();
         const ACCOUNT: &[&str] = &[
@@ -212,7 +212,7 @@ impl Collector for Mfa {
             "login",
         ];
         if let Some(p) = &i.required_csv {
-            let t = Table::read(p)?;
+            let t = Table::read(files, p)?;
             t.require(ACCOUNT)?;
             for row in &t.rows {
                 let name = t.req(row, ACCOUNT)?;
@@ -230,7 +230,7 @@ impl Collector for Mfa {
         }
         if let Some(p) = &i.groups_csv {
             let has = |list: &[String], g: &str| list.iter().any(|x| x.eq_ignore_ascii_case(g));
-            for (g, m) in memberships(p)? {
+            for (g, m) in memberships(files, p)? {
                 let (pr, r, d) = (
                     has(&i.privileged_groups, &g),
                     has(&i.remote_groups, &g),
@@ -252,7 +252,7 @@ impl Collector for Mfa {
             return Err(CollectError::Usage("--mfa-group needs --groups".into()));
         }
         for p in &i.idp_csv {
-            let t = Table::read(p)?;
+            let t = Table::read(files, p)?;
             t.require(ACCOUNT)?;
             if !t.has(&[
                 "mfa",

@@ -157,11 +157,9 @@ pub fn prefix(ip: IpAddr, len: u32) -> Option<(u128, u128)> {
         return None;
     }
     let x = ip_to_u128(ip) - base;
-    let host = if len == bits {
-        0
-    } else {
-        (1u128 << (bits - len)) - 1
-    };
+    // The low `bits - len` bits: none for a full-length prefix, all 128 for `::/0` (a shift by
+    // the width of the type, which `1 << 128` would be, is no number).
+    let host = u128::MAX.checked_shr(128 - bits + len).unwrap_or(0);
     let lo = x & !host;
     Some((base + lo, base + (lo | host)))
 }
@@ -197,5 +195,17 @@ mod tests {
         );
         let v6 = parse_range("fd00::/64").unwrap();
         assert_eq!(family_of(v6.0), Family::V6);
+    }
+
+    /// Found by the `net_zones` fuzz target: a zero-length prefix shifted a 128-bit one by 128
+    /// (a panic with overflow checks, and `::/0` read as the single address `::` without).
+    #[test]
+    fn zero_length_prefixes_cover_their_whole_family() {
+        assert_eq!(parse_range("::/0"), Some((0, u128::MAX)));
+        assert_eq!(parse_range("0.0.0.0/0"), Some(V4_ALL));
+        assert_eq!(parse_range("10.1.2.3/32"), parse_range("10.1.2.3"));
+        assert_eq!(parse_range("fd00::1/128"), parse_range("fd00::1"));
+        let (lo, hi) = parse_range("fd00::/1").unwrap();
+        assert_eq!((lo, hi), (1 << 127, u128::MAX));
     }
 }

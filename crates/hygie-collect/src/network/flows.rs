@@ -18,8 +18,8 @@ pub struct Flow {
     pub origin: String,
 }
 
-pub fn read(path: &Path) -> Result<Vec<Flow>> {
-    let text = crate::input::read(path)?;
+pub fn read(files: &dyn crate::Files, path: &Path) -> Result<Vec<Flow>> {
+    let text = crate::input::read(files, path)?;
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     if first.starts_with("#separator") || first.starts_with('{') {
         zeek(path, &text)

@@ -14,7 +14,7 @@ pub mod nft;
 pub mod reach;
 
 use crate::input::Table;
-use crate::{CollectError, Collector, Evaluation, NotEvaluated, Registration, Result};
+use crate::{CollectError, Collector, Evaluation, Files, NotEvaluated, Registration, Result};
 use firewall::{Firewall, Verdict};
 use hygie_core::{RuleDef, Severity, Text};
 use model::ZoneModel;
@@ -90,20 +90,28 @@ pub struct NetEvidence {
 pub struct Network;
 
 /// Every firewall configuration of the inputs (nftables, iptables with their ipsets, CSV tables).
-pub fn read_firewalls(i: &NetInputs, zones: &ZoneModel) -> Result<Vec<Firewall>> {
+pub fn read_firewalls(
+    files: &dyn Files,
+    i: &NetInputs,
+    zones: &ZoneModel,
+) -> Result<Vec<Firewall>> {
     let mut firewalls = Vec::new();
     for p in &i.nft {
-        firewalls.push(nft::parse(p, &crate::input::read(p)?)?);
+        firewalls.push(nft::parse(p, &crate::input::read(files, p)?)?);
     }
     let mut sets = ipset::IpSets::default();
     for p in &i.ipsets {
-        sets.read(p, &crate::input::read(p)?)?;
+        sets.read(p, &crate::input::read(files, p)?)?;
     }
     for p in &i.iptables {
-        firewalls.push(iptables::parse(p, &crate::input::read(p)?, &sets)?);
+        firewalls.push(iptables::parse(p, &crate::input::read(files, p)?, &sets)?);
     }
     for p in &i.csv_rules {
-        firewalls.push(csvrules::parse(&Table::read(p)?, zones, i.csv_default)?);
+        firewalls.push(csvrules::parse(
+            &Table::read(files, p)?,
+            zones,
+            i.csv_default,
+        )?);
     }
     Ok(firewalls)
 }
@@ -150,12 +158,12 @@ impl Collector for Network {
     type Inputs = NetInputs;
     type Evidence = NetEvidence;
 
-    fn parse(&self, i: &NetInputs) -> Result<NetEvidence> {
-        let zones = ZoneModel::read(&i.zones)?;
-        let firewalls = read_firewalls(i, &zones)?;
+    fn parse(&self, i: &NetInputs, files: &dyn Files) -> Result<NetEvidence> {
+        let zones = ZoneModel::read(files, &i.zones)?;
+        let firewalls = read_firewalls(files, i, &zones)?;
         let mut fl = Vec::new();
         for p in &i.flows {
-            fl.extend(flows::read(p)?);
+            fl.extend(flows::read(files, p)?);
         }
         if firewalls.is_empty() && fl.is_empty() {
             return Err(CollectError::Usage(

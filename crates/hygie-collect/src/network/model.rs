@@ -242,8 +242,8 @@ struct RawPair {
 }
 
 impl ZoneModel {
-    pub fn read(path: &Path) -> Result<ZoneModel> {
-        ZoneModel::parse(path, &crate::input::read(path)?)
+    pub fn read(files: &dyn crate::Files, path: &Path) -> Result<ZoneModel> {
+        ZoneModel::parse(path, &crate::input::read(files, path)?)
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<ZoneModel> {

@@ -3,7 +3,7 @@
 //! `crates/hygie-collect/data/end-of-life.toml`.
 
 use crate::inventory::{self, Asset};
-use crate::{CollectError, Collector, Evaluation, NotEvaluated, Registration, Result};
+use crate::{CollectError, Collector, Evaluation, Files, NotEvaluated, Registration, Result};
 use hygie_core::{RuleDef, Severity, Text};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -258,12 +258,12 @@ impl Collector for Patching {
     type Inputs = PatchInputs;
     type Evidence = PatchEvidence;
 
-    fn parse(&self, i: &PatchInputs) -> Result<PatchEvidence> {
+    fn parse(&self, i: &PatchInputs, files: &dyn Files) -> Result<PatchEvidence> {
         let table = match &i.eol_table {
-            Some(p) => EolTable::parse(p, &crate::input::read(p)?)?,
+            Some(p) => EolTable::parse(p, &crate::input::read(files, p)?)?,
             None => EolTable::bundled()?,
         };
-        let assets = inventory::read(&i.inventory)?;
+        let assets = inventory::read(files, &i.inventory)?;
         if !assets.iter().any(|a| a.os.is_some()) {
             return Err(CollectError::at(
                 &i.inventory,

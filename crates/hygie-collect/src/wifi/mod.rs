@@ -10,7 +10,7 @@
 
 use crate::input::{Table, parse_bool};
 use crate::network::model::{Kind, ZoneModel};
-use crate::{CollectError, Collector, Evaluation, NotEvaluated, Registration, Result};
+use crate::{CollectError, Collector, Evaluation, Files, NotEvaluated, Registration, Result};
 use hygie_core::{RuleDef, Severity, Text};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -304,13 +304,13 @@ impl Collector for Wifi {
     type Inputs = WifiInputs;
     type Evidence = WifiEvidence;
 
-    fn parse(&self, i: &WifiInputs) -> Result<WifiEvidence> {
+    fn parse(&self, i: &WifiInputs, files: &dyn Files) -> Result<WifiEvidence> {
         let mut networks = Vec::new();
         for p in &i.hostapd {
-            networks.extend(parse_hostapd(p, &crate::input::read(p)?)?);
+            networks.extend(parse_hostapd(p, &crate::input::read(files, p)?)?);
         }
         for p in &i.controller_csv {
-            networks.extend(parse_controller_csv(&Table::read(p)?)?);
+            networks.extend(parse_controller_csv(&Table::read(files, p)?)?);
         }
         if networks.is_empty() {
             return Err(CollectError::Usage(
@@ -318,11 +318,11 @@ impl Collector for Wifi {
             ));
         }
         let zones = match &i.zones {
-            Some(p) => Some(ZoneModel::read(p)?),
+            Some(p) => Some(ZoneModel::read(files, p)?),
             None => None,
         };
         let firewalls = match (&i.firewalls, &zones) {
-            (Some(f), Some(z)) => crate::network::read_firewalls(f, z)?,
+            (Some(f), Some(z)) => crate::network::read_firewalls(files, f, z)?,
             (Some(f), None)
                 if !(f.nft.is_empty() && f.iptables.is_empty() && f.csv_rules.is_empty()) =>
             {

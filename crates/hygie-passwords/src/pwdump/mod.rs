@@ -175,14 +175,15 @@ pub fn parse(text: &str, source_name: &str) -> Result<Dump, DumpError> {
     parse_bytes(text.as_bytes(), source_name)
 }
 
-/// `parse` of a dump's bytes, which must be UTF-8 text (checked here, a line at fault named).
+/// `parse` of a dump's bytes, which must be UTF-8 text (checked here, a line at fault named):
+/// what `parse_file` runs on the mapped file, and the fuzz target on its input.
 ///
 /// The bytes are cut at line ends into one run per core, each checked as UTF-8 and parsed on its
 /// own thread straight into accounts (the name is the only allocation per account, and the
 /// domain prefix, the same for most accounts, is shared) along with the hashes of their
 /// identities (for `check_unique`), while the name is still in the cache. Line numbers are
 /// counted from each run's start and offset once the runs before it are known.
-fn parse_bytes(bytes: &[u8], source_name: &str) -> Result<Dump, DumpError> {
+pub fn parse_bytes(bytes: &[u8], source_name: &str) -> Result<Dump, DumpError> {
     let threads = if bytes.len() < 1 << 20 {
         1
     } else {

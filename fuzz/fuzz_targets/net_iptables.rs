@@ -1,0 +1,17 @@
+//! `iptables-save` output as `hygie audit collect network --iptables` reads it (the input, or
+//! `==> iptables… <==` files), with the `ipset save` output of the sets it names
+//! (`==> ipset… <==`) and the zone model of the input (`==> zones.yaml <==`) or a default one,
+//! then the reachability matrix and the segmentation rules.
+#![no_main]
+
+use hygie_collect::network::Network;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let (inputs, memory) = hygie_fuzz::network(hygie_fuzz::split(data, "iptables.rules"));
+    hygie_fuzz::report(hygie_collect::run_from(
+        &Network,
+        &inputs,
+        &memory,
+        hygie_fuzz::now(),
+    ));
+});

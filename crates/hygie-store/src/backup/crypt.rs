@@ -440,7 +440,7 @@ mod tests {
     use super::*;
 
     fn key(b: u8) -> BackupKey {
-        BackupKey([b; 32])
+        BackupKey(SecretBox::new(Box::new([b; 32])))
     }
 
     fn encrypt(data: &[u8], k: &BackupKey) -> Vec<u8> {

@@ -440,7 +440,7 @@ pub(crate) async fn create_token(
     access: &str,
     days: i64,
 ) -> Result<(String, hygie_store::ApiToken), WebError> {
-    if !st.allow_attempt(ip) || !st.allow_account_attempt(&c.access.actor) {
+    if !st.allow_from(crate::Attempt::Token, ip) || !st.allow_account_attempt(&c.access.actor) {
         return Err(WebError::TooMany);
     }
     let name = name.trim();

@@ -50,7 +50,7 @@ pub struct Config {
     pub password_backoff: hygie_store::Backoff,
     /// How wrong second-factor codes lock the second factor (apart from passwords).
     pub totp_backoff: hygie_store::Backoff,
-    /// Login attempts allowed per client address per minute.
+    /// Attempts allowed per client address per minute, for each kind (`Attempt`).
     pub attempts_per_minute: u32,
     /// Attempts allowed per account per minute, from all addresses together: passwords and
     /// second-factor codes for one username, API tokens created by one user.
@@ -123,8 +123,21 @@ struct Inner {
     catalog: Catalog,
     config: Config,
     metrics: metrics::Metrics,
-    by_address: Throttle<IpAddr>,
+    by_address: Throttle<(Attempt, IpAddr)>,
     by_account: Throttle<String>,
+}
+
+/// What an attempt is, for the per-address budgets: each step has its own, so that a full login
+/// (a password, then a code) or an administrator creating tokens does not spend the budget of
+/// another step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Attempt {
+    /// A password (login) or a setup token (first administrator).
+    Login,
+    /// A second-factor code (login or enrolment).
+    Code,
+    /// An API token creation.
+    Token,
 }
 
 /// Attempts counted per key (an address, an account) in one-minute windows.
@@ -234,10 +247,18 @@ impl AppState {
 
     /// Count a login attempt from `ip`; false when the address exceeded its budget this minute.
     pub fn allow_attempt(&self, ip: Option<IpAddr>) -> bool {
+        self.allow_from(Attempt::Login, ip)
+    }
+
+    /// Count an attempt of `kind` from `ip`; false when the address exceeded its budget for
+    /// that kind this minute.
+    pub fn allow_from(&self, kind: Attempt, ip: Option<IpAddr>) -> bool {
         let Some(ip) = ip.map(throttle_key) else {
             return true;
         };
-        self.0.by_address.hit(ip, self.0.config.attempts_per_minute)
+        self.0
+            .by_address
+            .hit((kind, ip), self.0.config.attempts_per_minute)
     }
 
     /// Count an attempt on `account` (a username, whoever sends it, or a user's token

@@ -341,7 +341,7 @@ async fn code_step(
         return Ok(refuse(page, Event::CsrfRejected, name, "csrf"));
     }
     // Codes count against the address and the account, like passwords (one budget per account).
-    if !st.allow_attempt(ip) || !st.allow_account_attempt(&s.user.username) {
+    if !st.allow_from(crate::Attempt::Code, ip) || !st.allow_account_attempt(&s.user.username) {
         let msg = t(
             lang,
             "Too many attempts: wait a minute.",

@@ -332,7 +332,8 @@ fn no_secret_of_the_account_lifecycle_reaches_the_log_or_the_store() {
     enrol(&server, &mut secrets, &r);
     // Five wrong passwords lock; unlock; disable (the token goes), enable, end sessions, delete.
     for _ in 0..5 {
-        server.password_login("ciso", &wrong);
+        let r = server.password_login("ciso", &wrong);
+        assert_eq!(r.status, 401, "a wrong password is refused: {}", r.body);
     }
     act("unlock");
     act("disable");

@@ -165,6 +165,15 @@ impl<K: std::hash::Hash + Eq> Throttle<K> {
         slot.1 = slot.1.saturating_add(1);
         slot.1 <= budget
     }
+
+    /// Give back one attempt of `key` in the current minute (an attempt that succeeded).
+    fn refund(&self, key: &K) {
+        if let Ok(mut map) = self.0.lock()
+            && let Some(slot) = map.get_mut(key)
+        {
+            slot.1 = slot.1.saturating_sub(1);
+        }
+    }
 }
 
 impl AppState {
@@ -269,6 +278,12 @@ impl AppState {
         self.0
             .by_account
             .hit(key, self.0.config.account_attempts_per_minute)
+    }
+
+    /// A correct password or code on `account`: its attempt is given back, so that only
+    /// guesses spend the account's budget (a user who logs in often is never slowed).
+    pub fn account_succeeded(&self, account: &str) {
+        self.0.by_account.refund(&account.trim().to_lowercase());
     }
 
     /// Print a new one-time bootstrap token when no user exists; returns it (only to show it

@@ -116,6 +116,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        tracing::trace!(%peer, "connection accepted");
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             state.metrics().connection_refused();
             if tls.is_none() {

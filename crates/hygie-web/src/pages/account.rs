@@ -237,6 +237,8 @@ async fn login(
         });
     }
     st.store().reset_failures(user.id, Factor::Password).await?;
+    // Only guesses spend the account's budget: a correct password gives its attempt back.
+    st.account_succeeded(&f.username);
     // A temporary password is changed last, once any second factor is proved: the temporary
     // password alone changes nothing.
     let (stage, to) = if user.totp_enrolled {
@@ -409,6 +411,7 @@ async fn code_step(
         );
         return Ok(refuse(page, Event::TotpFailed, name, reason));
     }
+    st.account_succeeded(&s.user.username);
     if stage == SessionStage::Enroll {
         st.store()
             .confirm_totp(

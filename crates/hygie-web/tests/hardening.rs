@@ -428,7 +428,7 @@ async fn a_guess_spread_over_many_addresses_is_slowed_per_account() {
         .unwrap()
         .to_owned();
     let mut statuses = Vec::new();
-    for i in 0..10 {
+    for i in 0..11 {
         let mut req = post_form(
             "/login/totp",
             &pending,
@@ -439,12 +439,15 @@ async fn a_guess_spread_over_many_addresses_is_slowed_per_account() {
             .insert(axum::extract::ConnectInfo(peer));
         statuses.push(app.send(req).await.status());
     }
-    // One password and nine codes, then the tenth code is over the account's budget.
+    // The correct password gave its attempt back: ten wrong codes, then the eleventh is over
+    // the account's budget.
     assert!(
-        statuses[..9].iter().all(|s| *s == StatusCode::UNAUTHORIZED),
+        statuses[..10]
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED),
         "{statuses:?}"
     );
-    assert_eq!(statuses[9], StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS);
 }
 
 /// Token creation counts against the creator's account: a stolen session cannot mint tokens in

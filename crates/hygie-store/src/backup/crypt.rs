@@ -548,7 +548,12 @@ mod tests {
         let k = BackupKey::create(&p).unwrap();
         assert_eq!(BackupKey::load(&p).unwrap().id(), k.id());
         assert_eq!(BackupKey::create(&p).unwrap_err().problem, Problem::Exists);
-        assert_eq!(format!("{k:?}"), "BackupKey(..)");
+        let shown = format!("{k:?}");
+        assert!(
+            shown.contains("REDACTED")
+                && !shown.contains(&std::fs::read_to_string(&p).unwrap().trim()[..16]),
+            "{shown}"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

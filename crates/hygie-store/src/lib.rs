@@ -9,8 +9,18 @@
 
 //!
 //! Modules by feature: `plan` (facilities, declarations, evidence, check runs and the dashboard
-//! views), `access` (users, sessions, API tokens, scoped access), `incidents`, `alerts`,
-//! `governance`; `journal` holds the one write path, `rows` the row decoding they share.
+//! views), `access` (users, sessions, API tokens, scoped access), `incidents`, `alerts` (and the
+//! streaming ingest's checkpoints), `governance`; `journal` holds the one write path, `rows` the
+//! row decoding they share.
+//!
+//! Durability (SQLite): WAL journal with `synchronous = FULL`, so a commit returns only once the
+//! WAL is synced and what Hygie reported done (an evidence upload, an ingest checkpoint with its
+//! alerts) survives a power cut. With `NORMAL` a process crash (kill -9) loses nothing either,
+//! but a power cut can take back the last commits: an upload the user saw accepted, or an
+//! ingest checkpoint after which the spool already deleted the events it covered (so they
+//! would be lost). The cost, measured by
+//! `benches/writes.rs` (BENCHMARKS.md): about 0.3 ms more per commit (a single declaration
+//! ~1,000 commits/s instead of ~2,000); batches of alerts are not measurably slower.
 
 mod access;
 mod alerts;
@@ -182,9 +192,10 @@ impl Store {
                 Box::pin(async move {
                     // Every pooled connection waits up to 10 s for the write lock (the busy handler
                     // also runs for the first write of `journal::begin_write`, which holds no read
-                    // snapshot yet) before a write is reported busy and retried.
+                    // snapshot yet) before a write is reported busy and retried. FULL: each commit
+                    // is synced (see the module doc).
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;").await?;
+                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = FULL;").await?;
                     }
                     Ok(())
                 })

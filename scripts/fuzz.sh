@@ -11,6 +11,9 @@
 #                            are, never copied) as extra seeds; default: on for runs of 60 s or
 #                            more when the data is there ($HYGIE_TEST_DATA or ../shared/data)
 #   HYGIE_FUZZ_NICE=10       niceness of the fuzzers (default 0)
+#   HYGIE_FUZZ_SEED=N        libFuzzer's random seed (default: a new one each run); CI passes a
+#                            fixed one so that the same commit fuzzes the same inputs, and a
+#                            failure is the code's, not the luck of the draw
 #
 # Seeds: fuzz/corpus/TARGET (committed, read only). What a run finds goes to fuzz/grown/TARGET
 # (ignored by git), which later runs start from; a crash, timeout or OOM input goes to
@@ -24,6 +27,8 @@ shift || true
 case $seconds in '' | *[!0-9]*) echo "usage: $0 [SECONDS_PER_TARGET] [TARGET...]" >&2; exit 2 ;; esac
 jobs=${HYGIE_FUZZ_JOBS:-1}
 niceness=${HYGIE_FUZZ_NICE:-0}
+seed=${HYGIE_FUZZ_SEED:-}
+case $seed in *[!0-9]*) echo "HYGIE_FUZZ_SEED must be a number, not '$seed'" >&2; exit 2 ;; esac
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 log() { printf '\n==> %s\n' "$*"; }
@@ -104,6 +109,7 @@ run_target() {
     -artifact_prefix="$artifacts" -dict="$dict"
   )
   [ -n "$ml" ] && args+=(-max_len="$ml")
+  [ -n "$seed" ] && args+=(-seed="$seed")
   local rc=0
   nice -n "$niceness" "$bin_dir/$t" "${args[@]}" "$grown" "fuzz/corpus/$t" "${extra[@]}" >"$logf" 2>&1 || rc=$?
   summarise "$t" "$rc" "$logf"

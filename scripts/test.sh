@@ -95,5 +95,6 @@ if [ "$fuzz_seconds" != 0 ]; then
     log "Installing cargo-fuzz"
     cargo install cargo-fuzz --locked
   fi
-  bash scripts/fuzz.sh "$fuzz_seconds"
+  # A fixed seed: the same commit fuzzes the same way here and in CI (scripts/fuzz.sh).
+  HYGIE_FUZZ_SEED=${HYGIE_FUZZ_SEED:-1} bash scripts/fuzz.sh "$fuzz_seconds"
 fi

@@ -123,7 +123,12 @@ fn clam_date(s: &str) -> Option<jiff::Timestamp> {
         .position(|x| m.to_ascii_lowercase().starts_with(x))?
         + 1;
     let (h, mi) = hm.split_once([':', '-'])?;
+    // ±HHMM: anything else (a huge number, 60 minutes) is not a date; checked before the
+    // arithmetic, which would overflow on a ten-digit "offset".
     let off: i32 = off.parse().ok()?;
+    if off.abs() > 2359 || off.abs() % 100 >= 60 {
+        return None;
+    }
     let offset = jiff::tz::Offset::from_seconds((off / 100) * 3600 + (off % 100) * 60).ok()?;
     let dt = jiff::civil::DateTime::new(
         y.parse().ok()?,
@@ -291,5 +296,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("daily.info:2:"), "{e}");
+    }
+
+    /// Found by the fuzzer (collect_antivirus): an offset of ten digits overflowed the
+    /// conversion to seconds and panicked.
+    #[test]
+    fn an_out_of_range_offset_is_not_a_date() {
+        let p = Path::new("daily.info");
+        for off in ["+2147483647", "-2147483648", "999999999", "+0160", "2400"] {
+            let out = format!("Build time: 21 Nov 2026 08:23 {off}\n");
+            let e = parse_clamav(p, out.as_bytes()).unwrap_err().to_string();
+            assert!(e.starts_with("daily.info:1:"), "{off}: {e}");
+        }
+        let out = "Build time: 21 Nov 2026 08:23 +2359\n";
+        assert!(parse_clamav(p, out.as_bytes()).is_ok());
     }
 }

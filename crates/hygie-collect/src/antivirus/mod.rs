@@ -126,7 +126,7 @@ fn clam_date(s: &str) -> Option<jiff::Timestamp> {
     // ±HHMM: anything else (a huge number, 60 minutes) is not a date; checked before the
     // arithmetic, which would overflow on a ten-digit "offset".
     let off: i32 = off.parse().ok()?;
-    if off.abs() > 2359 || off.abs() % 100 >= 60 {
+    if off.unsigned_abs() > 2359 || off.unsigned_abs() % 100 >= 60 {
         return None;
     }
     let offset = jiff::tz::Offset::from_seconds((off / 100) * 3600 + (off % 100) * 60).ok()?;

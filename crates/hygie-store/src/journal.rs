@@ -237,26 +237,12 @@ impl Store {
         facilities: Facilities<'_>,
         limit: i64,
     ) -> Result<Vec<JournalEntry>> {
-        // A FINESS number is 9 characters: the subject's first 9 name the facility.
-        let (set, key): (String, Vec<&str>) = match facilities {
-            Facilities::Region(r) => (
-                "SELECT finess FROM facilities WHERE region = $1".into(),
-                vec![r.code()],
-            ),
-            Facilities::These([]) => return Ok(Vec::new()),
-            Facilities::These(ids) => (
-                (0..ids.len())
-                    .map(|i| format!("${}", i + 1))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                ids.iter().map(|f| f.as_str()).collect(),
-            ),
+        let Some((filter, key)) = about(facilities) else {
+            return Ok(Vec::new());
         };
         let sql = format!(
             "SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM journal \
-             WHERE substr(subject, 1, 9) IN ({set}) \
-               AND (length(subject) = 9 OR substr(subject, 10, 1) = '/') \
-             ORDER BY seq DESC LIMIT ${}",
+             WHERE {filter} ORDER BY seq DESC LIMIT ${}",
             key.len() + 1
         );
         let mut q = sqlx::query(&sql);
@@ -268,6 +254,20 @@ impl Store {
         let mut out: Vec<JournalEntry> = rows.iter().map(row_to_entry).collect::<Result<_>>()?;
         out.reverse();
         Ok(out)
+    }
+
+    /// How many entries are about any of `facilities` (as `journal_entries_of` selects them).
+    pub async fn journal_count_of(&self, facilities: Facilities<'_>) -> Result<usize> {
+        let Some((filter, key)) = about(facilities) else {
+            return Ok(0);
+        };
+        let sql = format!("SELECT COUNT(*) FROM journal WHERE {filter}");
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
+        for k in key {
+            q = q.bind(k);
+        }
+        let n = q.fetch_one(&self.pool).await?;
+        usize::try_from(n).map_err(|_| StoreError::Corrupt(format!("journal count {n}")))
     }
 
     /// Check the whole chain and its head.
@@ -307,4 +307,31 @@ pub(crate) fn row_to_entry(r: &sqlx::any::AnyRow) -> Result<JournalEntry> {
         prev_hash: r.try_get("prev_hash")?,
         hash: r.try_get("hash")?,
     })
+}
+
+/// The WHERE clause selecting the entries about `facilities` and its bound values (`$1`...);
+/// `None` when the set is empty. A FINESS number is 9 characters: the subject's first 9 name the
+/// facility (`FINESS` or `FINESS/...`).
+fn about(facilities: Facilities<'_>) -> Option<(String, Vec<&str>)> {
+    let (set, key): (String, Vec<&str>) = match facilities {
+        Facilities::Region(r) => (
+            "SELECT finess FROM facilities WHERE region = $1".into(),
+            vec![r.code()],
+        ),
+        Facilities::These([]) => return None,
+        Facilities::These(ids) => (
+            (0..ids.len())
+                .map(|i| format!("${}", i + 1))
+                .collect::<Vec<_>>()
+                .join(", "),
+            ids.iter().map(|f| f.as_str()).collect(),
+        ),
+    };
+    Some((
+        format!(
+            "substr(subject, 1, 9) IN ({set}) \
+             AND (length(subject) = 9 OR substr(subject, 10, 1) = '/')"
+        ),
+        key,
+    ))
 }

@@ -470,3 +470,53 @@ async fn token_creation_is_limited_per_account() {
     );
     assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS);
 }
+
+/// Issue 25 ("installation-wide sequence numbers tell a facility-bound user how busy the others
+/// are"): a facility's CISO sees the journal's verdict with the count of their own entries and
+/// no sequence numbers; an installation-wide administrator sees both.
+#[tokio::test]
+async fn a_bound_user_sees_neither_the_installations_entry_count_nor_its_sequence_numbers() {
+    let (app, s, cookie, csrf) = signed_in("ciso", Role::Ciso).await;
+    let actor = hygie_store::Actor("test".into());
+    let m = hygie_core::MeasureId::parse("IAM-05").unwrap();
+    for i in 0..25 {
+        let status = if i % 2 == 0 {
+            hygie_core::DeclaredStatus::Implemented
+        } else {
+            hygie_core::DeclaredStatus::InProgress
+        };
+        app.store
+            .declare(&s.other, &m, &status, None, None, &actor)
+            .await
+            .unwrap();
+    }
+    let total = app.store.journal_entries(None, None).await.unwrap().len();
+    let own = app
+        .store
+        .journal_count_of(hygie_store::Facilities::These(std::slice::from_ref(&s.own)))
+        .await
+        .unwrap();
+    assert!(own > 0 && own + 25 <= total, "own {own}, total {total}");
+
+    let c = Cred::Cookie {
+        cookie: cookie.clone(),
+        csrf,
+    };
+    let v = app.json(get_as("/api/v1/journal/verify", &c)).await;
+    assert_eq!(v["intact"], true);
+    assert_eq!(v["entries"], own, "{v}");
+    let page = body_string(app.send(get_with("/journal", &cookie)).await).await;
+    assert!(page.contains(&format!("({own} ")), "own count missing");
+    assert!(
+        !page.contains(&format!("({total} ")),
+        "installation count shown"
+    );
+    assert!(!page.contains("<th>#</th>"), "sequence numbers shown");
+
+    let admin = user(&app, "root", Role::Administrator, Binding::Installation).await;
+    let (admin_cookie, _) = session(&app, &admin).await;
+    let total = app.store.journal_entries(None, None).await.unwrap().len();
+    let page = body_string(app.send(get_with("/journal", &admin_cookie)).await).await;
+    assert!(page.contains(&format!("({total} ")), "total missing");
+    assert!(page.contains("<th>#</th>"));
+}

@@ -386,10 +386,35 @@ impl<'a> Scoped<'a> {
         }
     }
 
-    /// Verify the whole chain. The answer holds counts and hashes only, no content.
+    /// Verify the whole chain. The answer holds counts and hashes only, no content; a user
+    /// bound to a region or to facilities is told how many entries are theirs, never the
+    /// installation's total, which would tell how busy the other facilities are.
     pub async fn verify_journal(&self) -> Result<crate::JournalCheck> {
         self.check_journal()?;
-        self.store.verify_journal().await
+        let check = self.store.verify_journal().await?;
+        let crate::JournalCheck::Intact { .. } = check else {
+            return Ok(check);
+        };
+        let entries = match &self.access.binding {
+            Binding::Installation => return Ok(check),
+            Binding::Region { region } => {
+                self.store
+                    .journal_count_of(crate::journal::Facilities::Region(*region))
+                    .await?
+            }
+            Binding::Facilities { facilities } => {
+                self.store
+                    .journal_count_of(crate::journal::Facilities::These(facilities))
+                    .await?
+            }
+        };
+        Ok(crate::JournalCheck::Intact { entries })
+    }
+
+    /// Whether the installation-wide sequence numbers of journal entries may be shown: only to
+    /// an installation-wide account (their gaps tell a bound user how busy the others are).
+    pub fn sees_journal_sequence(&self) -> bool {
+        matches!(self.access.binding, Binding::Installation)
     }
 
     /// API tokens of the facilities in scope.

@@ -26,6 +26,8 @@ struct JournalBody<'a> {
     lang: Lang,
     check: &'a hygie_store::JournalCheck,
     entries: &'a [hygie_core::journal::JournalEntry],
+    /// Sequence numbers are installation-wide: shown to installation-wide accounts only.
+    show_seq: bool,
 }
 
 /// The API tokens in scope and the form to create one; `created` is a new token's secret, shown
@@ -53,6 +55,7 @@ async fn journal_page(State(st): State<AppState>, p: PageUser) -> PageResult {
         lang,
         check: &check,
         entries: &entries,
+        show_seq: scoped.sees_journal_sequence(),
     });
     Ok(p.page(t(lang, "Journal", "Journal"), &b))
 }

@@ -95,11 +95,17 @@ EOF
 seed_args=()
 if [ -n "${HYGIE_API_FUZZ_SEED:-}" ]; then seed_args=(--seed "$HYGIE_API_FUZZ_SEED"); fi
 status=0
-"$venv/bin/schemathesis" --config-file "$data/schemathesis.toml" run \
+schemathesis=$PWD/$venv/bin/schemathesis
+# From the run's folder: schemathesis keeps its cache (.schemathesis/) where it runs.
+(cd "$data" && "$schemathesis" --config-file "$data/schemathesis.toml" run \
   "http://127.0.0.1:$port/api/v1/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-time "$seconds" --workers 2 --no-color --generation-database none \
-  "${seed_args[@]}" || status=$?
+  "${seed_args[@]}" | tee "$data/report.txt") || status=$?
+if grep -q "No test cases were generated" "$data/report.txt"; then
+  echo "api-fuzz: no case was run in ${seconds} s: give it more time (HYGIE_API_FUZZ_SECONDS)" >&2
+  status=1
+fi
 if grep -q "ERROR\|panicked" "$data/serve.log"; then
   echo "api-fuzz: the server logged errors:" >&2
   grep "ERROR\|panicked" "$data/serve.log" | head -20 >&2

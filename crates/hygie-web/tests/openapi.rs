@@ -200,18 +200,18 @@ fn enums_and_limits_come_from_the_domain() {
     }
 }
 
-/// Bad requests and the answers the document promises: (method, path as documented, uri,
+/// A bad request and the answer the document promises: (method, path as documented, uri,
 /// content type, body, status).
-fn bad_requests(
-    s: &Seed,
-) -> Vec<(
+type BadRequest = (
     &'static str,
     &'static str,
     String,
     Option<&'static str>,
     Vec<u8>,
     u16,
-)> {
+);
+
+fn bad_requests(s: &Seed) -> Vec<BadRequest> {
     let f = s.own.as_str();
     let decl = "/api/v1/facilities/{finess}/measures/{measure}/declarations";
     let decl_uri = format!("/api/v1/facilities/{f}/measures/IAM-04/declarations");

@@ -3,8 +3,9 @@
 # Idempotent; needs root for apt-get (Samba, tools) on a fresh machine. `.ci/run` calls exactly this.
 #
 #   bash scripts/test.sh            format check, clippy, the whole test suite, then a short
-#                                   run of every fuzz target (HYGIE_FUZZ_SECONDS each, 10 s;
-#                                   0 skips it)
+#                                   run of the API fuzzer (HYGIE_API_FUZZ_SECONDS, 120 s) and
+#                                   of every fuzz target (HYGIE_FUZZ_SECONDS each, 10 s; 0
+#                                   skips either)
 #
 # Services: PostgreSQL on 127.0.0.1:5432 (started or installed here), a Samba AD DC on loopback
 # (scripts/samba-dc.sh). With CI=true a service that cannot be had fails the run; the tests
@@ -67,6 +68,8 @@ log "Setting up services and tools"
 apt_install ca-certificates restic borgbackup nftables iptables ipset iproute2 clamav
 # Browser end-to-end tests (hygie-web) and the dashboard benchmark's load generator.
 apt_install chromium chromium-driver wrk
+# The API fuzzer's Python (schemathesis itself comes from PyPI into a venv, scripts/api-fuzz.sh).
+command -v python3 >/dev/null || apt_install python3 python3-venv
 ensure_postgres
 ensure_samba
 
@@ -86,6 +89,16 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "Tests"
 cargo test --workspace --locked --no-fail-fast
+
+# The JSON API fuzzed against its OpenAPI document (scripts/api-fuzz.sh: schemathesis, pinned,
+# in a venv under target/; HYGIE_API_FUZZ_SECONDS, 120 s; 0 skips it). In CI a missing Python
+# or pip fails the run.
+api_fuzz_seconds=${HYGIE_API_FUZZ_SECONDS:-120}
+if [ "$api_fuzz_seconds" != 0 ]; then
+  log "API fuzzing"
+  HYGIE_API_FUZZ_SEED=${HYGIE_API_FUZZ_SEED:-1} HYGIE_API_FUZZ_SECONDS=$api_fuzz_seconds \
+    bash scripts/api-fuzz.sh
+fi
 
 # Every parser fuzzed for a few seconds from its seed corpus (scripts/fuzz.sh; the long runs are
 # in BENCHMARKS.md). cargo-fuzz and the nightly toolchain it needs are installed when missing.

@@ -65,7 +65,7 @@ fn signed_in(h: &Hygie) -> (String, String) {
             .await
             .expect("user");
         let id = hygie_web::auth::random_hex(32).expect("random");
-        let csrf = hygie_web::auth::random_hex(32).expect("random");
+        let csrf = hygie_web::auth::csrf_token(&id);
         let exp = jiff::Timestamp::now()
             .checked_add(jiff::SignedDuration::from_hours(2))
             .expect("time");
@@ -74,7 +74,6 @@ fn signed_in(h: &Hygie) -> (String, String) {
                 &hygie_web::auth::digest(&id),
                 u.id,
                 SessionStage::Full,
-                &csrf,
                 exp,
                 "127.0.0.0/24",
             )

@@ -37,7 +37,10 @@ fn serve_prints_bootstrap_token_once_and_guards_the_api() {
         .local_addr()
         .unwrap()
         .port();
+    let config = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_hygie"))
+        .env("XDG_CONFIG_HOME", config.path())
+        .env_remove("HYGIE_SECRET_KEY_FILE")
         .args([
             "--data-dir",
             dir.path().to_str().unwrap(),
@@ -81,18 +84,68 @@ fn serve_prints_bootstrap_token_once_and_guards_the_api() {
     // The store keeps only the token's digest.
     let db = std::fs::read(dir.path().join("hygie.sqlite")).unwrap_or_default();
     assert!(!String::from_utf8_lossy(&db).contains(&token));
-    // The key sealing TOTP seeds was created in the data directory, readable by its owner only.
-    let key = dir.path().join("secret.key");
+    // The key sealing TOTP seeds was created apart from the data directory (a copy of the data
+    // does not carry it), readable by its owner only, in a folder of its own.
+    assert!(!dir.path().join("secret.key").exists());
+    let key = config.path().join("hygie/secret.key");
     let text = std::fs::read_to_string(&key).expect("secret.key created on first run");
     assert_eq!(text.trim().len(), 64);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&key), 0o600);
+        assert_eq!(mode(key.parent().unwrap()), 0o700);
     }
+}
+
+/// An installation of an earlier version keeps its key in the data directory: it is still the
+/// key used (no new one is made, the seeds stay readable), and the server says to move it.
+#[test]
+fn serve_reads_a_key_left_in_the_data_directory_and_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let legacy = dir.path().join("secret.key");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(&legacy).unwrap();
+    writeln!(f, "{}", "ab".repeat(32)).unwrap();
+    drop(f);
+    let child = Command::new(env!("CARGO_BIN_EXE_hygie"))
+        .env("XDG_CONFIG_HOME", config.path())
+        .env_remove("HYGIE_SECRET_KEY_FILE")
+        .env("HYGIE_LOG", "warn")
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut guard = Child(child);
+    let stderr = guard.0.stderr.take().unwrap();
+    let mut warned = false;
+    for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+        if line.contains("WARN") && line.contains(legacy.to_str().unwrap()) {
+            warned = line.contains("mv ") && line.contains("hygie/secret.key");
+            break;
+        }
+    }
+    drop(guard);
+    assert!(
+        warned,
+        "no warning naming the old key file and where to move it"
+    );
+    assert!(
+        !config.path().join("hygie/secret.key").exists(),
+        "a second key was made"
+    );
 }
 
 /// A key file named explicitly must exist: the server refuses to start rather than create one.

@@ -9,8 +9,15 @@ pub const MAX_NOTE_CHARS: usize = 4_000;
 /// Longest owner (a person or team name).
 pub const MAX_OWNER_CHARS: usize = 200;
 
-/// Refuse a free text of a declaration longer than `max` characters, naming the field.
+/// Refuse a free text of a declaration longer than `max` characters, or holding a NUL character
+/// (which no one types, and which PostgreSQL cannot store), naming the field.
 pub fn check_length(field: &'static str, text: &str, max: usize) -> Result<(), InvalidValue> {
+    if text.contains('\0') {
+        return Err(InvalidValue::new(
+            field,
+            format!("{field} holds a NUL character / {field} contient un caractère NUL"),
+        ));
+    }
     let n = text.chars().count();
     if n > max {
         return Err(InvalidValue::new(
@@ -38,6 +45,14 @@ pub enum DeclaredStatus {
 }
 
 impl DeclaredStatus {
+    /// The names of the statuses, as `parse` reads them and `as_str` writes them.
+    pub const NAMES: [&'static str; 4] = [
+        "not_started",
+        "in_progress",
+        "implemented",
+        "not_applicable",
+    ];
+
     /// Parse a status name; `not_applicable` needs a non-blank justification.
     pub fn parse(status: &str, justification: Option<&str>) -> Result<Self, InvalidValue> {
         let s = status.trim().to_ascii_lowercase().replace('-', "_");
@@ -102,4 +117,28 @@ pub struct Declaration {
     pub note: Option<String>,
     pub at: jiff::Timestamp,
     pub by: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names the OpenAPI document lists are exactly what `parse` reads and `as_str` writes.
+    #[test]
+    fn every_status_name_parses_to_itself() {
+        for name in DeclaredStatus::NAMES {
+            let s = DeclaredStatus::parse(name, Some("a reason")).expect(name);
+            assert_eq!(s.as_str(), name);
+        }
+    }
+
+    #[test]
+    fn a_nul_character_is_refused_in_every_text() {
+        let s = DeclaredStatus::parse("not_applicable", Some("a\0b")).expect("parses");
+        assert!(s.check_texts(None, None).is_err());
+        let s = DeclaredStatus::Implemented;
+        assert!(s.check_texts(Some("x\0"), None).is_err());
+        assert!(s.check_texts(None, Some("\0")).is_err());
+        assert!(s.check_texts(Some("owner"), Some("note")).is_ok());
+    }
 }

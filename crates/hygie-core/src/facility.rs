@@ -186,6 +186,13 @@ pub enum Nis2Status {
 }
 
 impl Nis2Status {
+    pub const ALL: [Nis2Status; 4] = [
+        Nis2Status::Essential,
+        Nis2Status::Important,
+        Nis2Status::OutOfScope,
+        Nis2Status::Unknown,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Nis2Status::Essential => "essential",

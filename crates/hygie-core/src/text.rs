@@ -11,6 +11,19 @@ pub enum Lang {
     Fr,
 }
 
+impl Lang {
+    /// Both languages, in the order lists show them.
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Fr];
+
+    /// The language's code, as `?lang=` and the serialised form write it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+        }
+    }
+}
+
 impl std::str::FromStr for Lang {
     type Err = crate::InvalidValue;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -109,6 +122,18 @@ mod file_name_tests {
             "'quoted' %41.txt",
         ] {
             assert!(check_file_name("file_name", good).is_ok(), "{good}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod lang_tests {
+    use super::*;
+
+    #[test]
+    fn every_language_code_reads_back_as_itself() {
+        for l in Lang::ALL {
+            assert_eq!(l.code().parse::<Lang>().expect("a code"), l);
         }
     }
 }

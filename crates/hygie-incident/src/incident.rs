@@ -31,6 +31,13 @@ pub enum IncidentStatus {
 }
 
 impl IncidentStatus {
+    pub const ALL: [IncidentStatus; 4] = [
+        IncidentStatus::Open,
+        IncidentStatus::Contained,
+        IncidentStatus::Resolved,
+        IncidentStatus::Closed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             IncidentStatus::Open => "open",

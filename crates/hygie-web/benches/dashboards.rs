@@ -167,14 +167,7 @@ async fn session_for(store: &Store, name: &str, role: Role, binding: Binding) ->
         .checked_add(jiff::SignedDuration::from_hours(2))
         .unwrap();
     store
-        .create_session(
-            &auth::digest(&id),
-            u.id,
-            SessionStage::Full,
-            "csrf",
-            exp,
-            "",
-        )
+        .create_session(&auth::digest(&id), u.id, SessionStage::Full, exp, "")
         .await
         .unwrap();
     format!("{}={id}", hygie_web::SESSION_COOKIE)

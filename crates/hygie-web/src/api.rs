@@ -329,7 +329,7 @@ async fn incident(
 ) -> Result<Response, WebError> {
     let inc = at.scoped().incident(&at.id, &inc).await?;
     let now = jiff::Timestamp::now();
-    let lang = lang_of(&q, at.lang());
+    let lang = lang_of(&q, at.lang())?;
     let obligations: Vec<serde_json::Value> = inc
         .obligations(now)?
         .iter()
@@ -350,12 +350,18 @@ pub(crate) struct LangQuery {
     pub lang: Option<String>,
 }
 
-/// The language asked in `?lang=`, else the caller's.
-pub(crate) fn lang_of(q: &LangQuery, default: hygie_core::Lang) -> hygie_core::Lang {
+/// The language asked in `?lang=` (`en` or `fr`), else the caller's; another value is refused
+/// rather than ignored, as the OpenAPI document says.
+pub(crate) fn lang_of(
+    q: &LangQuery,
+    default: hygie_core::Lang,
+) -> Result<hygie_core::Lang, WebError> {
     match q.lang.as_deref() {
-        Some("fr") => hygie_core::Lang::Fr,
-        Some("en") => hygie_core::Lang::En,
-        _ => default,
+        None | Some("") => Ok(default),
+        Some(l) => hygie_core::Lang::ALL
+            .into_iter()
+            .find(|x| x.code() == l)
+            .ok_or_else(|| WebError::Invalid(format!("lang: '{l}' is not a language (en, fr)"))),
     }
 }
 
@@ -371,7 +377,7 @@ async fn incident_draft(
     Query(q): Query<LangQuery>,
 ) -> Result<Response, WebError> {
     let inc = at.scoped().incident(&at.id, &inc).await?;
-    let lang = lang_of(&q, at.lang());
+    let lang = lang_of(&q, at.lang())?;
     let draft = hygie_incident::draft::draft(&inc, duty(&d)?, lang, jiff::Timestamp::now())?;
     Ok(Json(draft).into_response())
 }
@@ -444,8 +450,8 @@ pub(crate) async fn create_token(
         return Err(WebError::TooMany);
     }
     let name = name.trim();
-    if name.is_empty() || name.len() > 80 {
-        return Err(WebError::Invalid("name: 1 to 80 characters".into()));
+    if name.is_empty() || name.chars().count() > 80 || name.contains('\0') {
+        return Err(WebError::Invalid("name: 1 to 80 characters, no NUL".into()));
     }
     let f = finess(facility)?;
     let access = TokenAccess::parse(access)?;

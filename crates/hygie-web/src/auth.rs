@@ -132,6 +132,19 @@ pub fn digest(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// The CSRF token of the session whose id (the cookie's secret) is `session_id`: a keyed hash,
+/// so the store keeps none (it holds only the id's digest, from which the token cannot be
+/// computed) and a read of the database gives no usable token.
+pub fn csrf_token(session_id: &str) -> String {
+    use hmac::{Hmac, Mac};
+    // HMAC takes a key of any length: no failure is possible here.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(session_id.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(b"hygie csrf token v1");
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// Compare two strings in constant time (CSRF tokens).
 pub fn same(a: &str, b: &str) -> bool {
     use subtle::ConstantTimeEq;

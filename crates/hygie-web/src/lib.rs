@@ -331,6 +331,7 @@ pub fn router(state: AppState) -> Router {
         // Forms and JSON; the upload routes raise it for themselves. Extractors apply it to
         // declared and chunked bodies alike (413).
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(middleware::from_fn(no_nul_in_address))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             framework_errors::render,
@@ -380,6 +381,25 @@ async fn security_headers(State(st): State<AppState>, req: Request, next: Next) 
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     res
+}
+
+/// A NUL character in the path or the query (`%00`, the only way to write one in an address)
+/// names nothing: refused here (400, shown as JSON or a page by `framework_errors`) before any
+/// handler passes it to the database, where PostgreSQL would fail on it.
+async fn no_nul_in_address(req: Request, next: Next) -> Response {
+    use axum::response::IntoResponse as _;
+    let nul = req
+        .uri()
+        .path_and_query()
+        .is_some_and(|pq| pq.as_str().to_ascii_lowercase().contains("%00"));
+    if nul {
+        return (
+            axum::http::StatusCode::BAD_REQUEST,
+            "the address holds a NUL character (%00)",
+        )
+            .into_response();
+    }
+    next.run(req).await
 }
 
 /// The largest body of anything but an evidence upload (forms, JSON): a login or a setup form

@@ -32,9 +32,14 @@ where
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
         let who = U::from_request_parts(parts, st).await?;
         // Only a route with `{finess}` takes this extractor: a miss is a routing mistake.
+        use axum::extract::rejection::RawPathParamsRejection as Refused;
         let params = RawPathParams::from_request_parts(parts, st)
             .await
-            .map_err(|e| WebError::Internal(format!("path parameters: {e}")))?;
+            .map_err(|e| match e {
+                // Bytes that are not text, decoded from the path: the client's mistake.
+                Refused::InvalidUtf8InPathParam(e) => WebError::Invalid(e.body_text()),
+                e => WebError::Internal(format!("path parameters: {e}")),
+            })?;
         let raw = params
             .iter()
             .find(|(name, _)| *name == "finess")

@@ -87,8 +87,8 @@ impl FromRequestParts<AppState> for Caller {
                 Ok(Caller {
                     access: Access::for_user(&s.user),
                     lang: user_lang(&s.user, &parts.headers),
-                    user: Some(s.user),
-                    session: Some((hash, s.csrf)),
+                    user: Some(s.session.user),
+                    session: Some((hash, s.csrf.clone())),
                 })
             }
             // A login still under way opens nothing yet; it is no failure.
@@ -117,16 +117,35 @@ async fn keep_alive(st: &AppState, hash: &str, expires: jiff::Timestamp) -> Resu
     Ok(())
 }
 
-/// The session named by the cookie, at any stage of the login flow.
+/// A live session with its CSRF token, derived from the cookie's id (`auth::csrf_token`).
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub session: Session,
+    pub csrf: String,
+}
+
+impl std::ops::Deref for LiveSession {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.session
+    }
+}
+
+/// The session named by the cookie, at any stage of the login flow, under its id's digest.
 pub async fn session_of(
     st: &AppState,
     headers: &HeaderMap,
-) -> Result<Option<(String, Session)>, WebError> {
+) -> Result<Option<(String, LiveSession)>, WebError> {
     let Some(id) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
     let hash = auth::digest(&id);
-    Ok(st.store().session(&hash).await?.map(|s| (hash, s)))
+    let csrf = auth::csrf_token(&id);
+    Ok(st
+        .store()
+        .session(&hash)
+        .await?
+        .map(|session| (hash, LiveSession { session, csrf })))
 }
 
 /// The value of a cookie.

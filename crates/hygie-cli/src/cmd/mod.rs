@@ -31,7 +31,7 @@ use crate::output::{self, Format};
 use anyhow::Context as _;
 use hygie_core::{Catalog, Finess, Lang};
 use hygie_store::{Actor, Store};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub struct Ctx {
     pub format: Format,
@@ -102,11 +102,24 @@ impl Ctx {
         &self.database_url
     }
 
-    /// The web's sealing key file as `hygie serve` finds it by default.
+    /// The web's sealing key file as `hygie serve` finds it by default (`sealing_key`).
     pub fn sealing_key_file(&self) -> PathBuf {
-        std::env::var_os("HYGIE_SECRET_KEY_FILE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.data_dir().join("secret.key"))
+        self.sealing_key().path().to_owned()
+    }
+
+    /// Where the key sealing TOTP seeds is: `HYGIE_SECRET_KEY_FILE`, else its default place
+    /// apart from the data directory (`default_key_file`), else, for an installation of an
+    /// earlier version that kept it there, `secret.key` in the data directory.
+    pub fn sealing_key(&self) -> SealingKey {
+        if let Some(p) = std::env::var_os("HYGIE_SECRET_KEY_FILE") {
+            return SealingKey::Named(PathBuf::from(p));
+        }
+        let default = default_key_file();
+        let legacy = self.data_dir().join("secret.key");
+        if !default.exists() && legacy.is_file() {
+            return SealingKey::Legacy { legacy, default };
+        }
+        SealingKey::Default(default)
     }
 
     /// The store, after checking that `facility` is registered (every per-facility command).
@@ -143,6 +156,43 @@ impl Ctx {
     pub fn database_label(&self) -> String {
         hygie_store::redact(&self.database_url)
     }
+}
+
+/// Where the sealing key file is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SealingKey {
+    /// Named by `--secret-key-file` / `HYGIE_SECRET_KEY_FILE`: it must exist.
+    Named(PathBuf),
+    /// The default place, created on the first start.
+    Default(PathBuf),
+    /// The data directory, where versions before this one created it: still read, with a
+    /// warning to move it to `default`.
+    Legacy { legacy: PathBuf, default: PathBuf },
+}
+
+impl SealingKey {
+    pub fn path(&self) -> &Path {
+        match self {
+            SealingKey::Named(p) | SealingKey::Default(p) => p,
+            SealingKey::Legacy { legacy, .. } => legacy,
+        }
+    }
+}
+
+/// The sealing key's default file, apart from the data directory so that a copy of the data
+/// (or of its backups) does not carry the key of the seeds it holds:
+/// `$XDG_CONFIG_HOME/hygie/secret.key`, else `~/.config/hygie/secret.key`, else (no home, a
+/// service account) `/etc/hygie/secret.key`.
+pub fn default_key_file() -> PathBuf {
+    let dir = match (
+        std::env::var_os("XDG_CONFIG_HOME"),
+        std::env::var_os("HOME"),
+    ) {
+        (Some(x), _) if !x.is_empty() => PathBuf::from(x).join("hygie"),
+        (_, Some(h)) if !h.is_empty() => PathBuf::from(h).join(".config/hygie"),
+        _ => PathBuf::from("/etc/hygie"),
+    };
+    dir.join("secret.key")
 }
 
 fn default_data_dir() -> PathBuf {

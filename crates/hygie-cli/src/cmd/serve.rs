@@ -23,7 +23,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "INDEX")]
     pub breached: Option<PathBuf>,
     /// Key file (64 hex digits, mode 0600) sealing the TOTP seeds in the database. Default:
-    /// `secret.key` in the data directory, created on first run.
+    /// `$XDG_CONFIG_HOME/hygie/secret.key` (else `~/.config/hygie/`, else `/etc/hygie/`),
+    /// created on first run, apart from the data directory; a `secret.key` that an earlier
+    /// version left in the data directory is still read, with a warning.
     #[arg(long, env = "HYGIE_SECRET_KEY_FILE", value_name = "FILE")]
     pub secret_key_file: Option<PathBuf>,
     /// Reverse proxy (address or block, e.g. 10.0.0.5 or 10.0.0.0/24) whose X-Forwarded-For
@@ -46,6 +48,23 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's whole body (an evidence upload included).
     #[arg(long, env = "HYGIE_BODY_TIMEOUT", value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub body_timeout: u64,
+}
+
+/// The folder of the sealing key, created readable by its owner only.
+fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir).with_context(|| {
+        format!(
+            "cannot create the folder of the sealing key {}",
+            dir.display()
+        )
+    })
 }
 
 fn parse_cidr(s: &str) -> Result<hygie_web::client::Cidr, String> {
@@ -96,12 +115,27 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
         // A key named explicitly must exist: creating one would make the seeds sealed with the
         // intended key unreadable without notice.
         Some(p) => hygie_web::seal::SecretKey::load(p)?,
-        None => {
-            let dir = ctx.data_dir();
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
-            hygie_web::seal::SecretKey::load_or_create(&dir.join("secret.key"))?
-        }
+        None => match ctx.sealing_key() {
+            super::SealingKey::Named(p) => hygie_web::seal::SecretKey::load(&p)?,
+            super::SealingKey::Legacy { legacy, default } => {
+                tracing::warn!(
+                    "the key sealing TOTP seeds is read from the data directory ({}), where earlier versions kept it; move it apart: mkdir -p -m 700 {dir} && mv {} {} / la clé de scellement des graines TOTP est lue dans le dossier de données, où la rangeaient les versions précédentes ; déplacez-la hors de celui-ci (même commande)",
+                    legacy.display(),
+                    legacy.display(),
+                    default.display(),
+                    dir = default
+                        .parent()
+                        .map_or(String::new(), |d| d.display().to_string()),
+                );
+                hygie_web::seal::SecretKey::load(&legacy)?
+            }
+            super::SealingKey::Default(p) => {
+                if let Some(dir) = p.parent() {
+                    create_private_dir(dir)?;
+                }
+                hygie_web::seal::SecretKey::load_or_create(&p)?
+            }
+        },
     };
     let config = hygie_web::Config {
         secure_cookies: tls.is_some(),

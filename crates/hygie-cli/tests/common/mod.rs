@@ -78,6 +78,7 @@ fn bare() -> Command {
         "HYGIE_DATA_DIR",
         "HYGIE_LANG",
         "HYGIE_AD_PASSWORD",
+        "HYGIE_SECRET_KEY_FILE",
     ] {
         c.env_remove(var);
     }
@@ -88,6 +89,8 @@ fn bare() -> Command {
 pub fn hygie(data: &Path) -> Command {
     let mut c = bare();
     c.env("HYGIE_DATA_DIR", data);
+    // The sealing key's default folder, beside the data directory: never the user's own.
+    c.env("XDG_CONFIG_HOME", data.with_file_name("config"));
     c
 }
 

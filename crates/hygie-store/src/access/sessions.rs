@@ -43,8 +43,6 @@ impl SessionStage {
 pub struct Session {
     pub user: User,
     pub stage: SessionStage,
-    /// The anti-CSRF token of this session (a random value, not a credential).
-    pub csrf: String,
     pub expires: jiff::Timestamp,
 }
 
@@ -59,7 +57,6 @@ impl Store {
         id_hash: &str,
         user_id: i64,
         stage: SessionStage,
-        csrf: &str,
         expires: jiff::Timestamp,
         client: &str,
     ) -> Result<()> {
@@ -83,11 +80,10 @@ impl Store {
                     .execute(&mut **tx)
                     .await?;
                 let now = now_us();
-                sqlx::query("INSERT INTO sessions (id_hash, user_id, stage, csrf, created_us, seen_us, expires_us, client) VALUES ($1, $2, $3, $4, $5, $5, $6, $7)")
+                sqlx::query("INSERT INTO sessions (id_hash, user_id, stage, created_us, seen_us, expires_us, client) VALUES ($1, $2, $3, $4, $4, $5, $6)")
                     .bind(id_hash)
                     .bind(user_id)
                     .bind(stage.as_str())
-                    .bind(csrf)
                     .bind(now)
                     .bind(expires.as_microsecond())
                     .bind(client)
@@ -128,7 +124,7 @@ impl Store {
     /// The live session with this id digest, if any.
     pub async fn session(&self, id_hash: &str) -> Result<Option<Session>> {
         let row = sqlx::query(
-            "SELECT user_id, stage, csrf, expires_us FROM sessions WHERE id_hash = $1 AND expires_us > $2",
+            "SELECT user_id, stage, expires_us FROM sessions WHERE id_hash = $1 AND expires_us > $2",
         )
         .bind(id_hash)
         .bind(now_us())
@@ -143,7 +139,6 @@ impl Store {
         Ok(Some(Session {
             user,
             stage: SessionStage::parse(&stage)?,
-            csrf: r.try_get("csrf")?,
             expires: crate::ts_from_us(r.try_get("expires_us")?)?,
         }))
     }

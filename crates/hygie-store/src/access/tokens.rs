@@ -18,6 +18,8 @@ pub enum TokenAccess {
 }
 
 impl TokenAccess {
+    pub const ALL: [TokenAccess; 2] = [TokenAccess::Read, TokenAccess::Write];
+
     pub fn as_str(self) -> &'static str {
         match self {
             TokenAccess::Read => "read",

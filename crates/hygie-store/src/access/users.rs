@@ -194,6 +194,9 @@ pub struct User {
 }
 
 impl User {
+    /// Every value of `status`.
+    pub const STATUSES: [&'static str; 3] = ["active", "locked", "disabled"];
+
     /// Where the account stands, as lists show it: `disabled`, `locked` (a lock is running) or
     /// `active`.
     pub fn status(&self) -> &'static str {

@@ -51,7 +51,7 @@ async fn staff(store: &Store, name: &str) -> (User, hygie_core::Finess) {
 async fn session(store: &Store, u: &User, id: &str, client: &str) {
     let exp = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
     store
-        .create_session(id, u.id, SessionStage::Full, "csrf", exp, client)
+        .create_session(id, u.id, SessionStage::Full, exp, client)
         .await
         .expect("session");
 }

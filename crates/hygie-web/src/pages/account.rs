@@ -120,7 +120,6 @@ async fn start_session(
         st.store().delete_session(&auth::digest(&old)).await?;
     }
     let id = auth::random_hex(32)?;
-    let csrf = auth::random_hex(32)?;
     // The cookie lives as long as a session may; the server ends it sooner when it is idle.
     let (ttl, idle) = match stage {
         SessionStage::Full => (
@@ -136,7 +135,7 @@ async fn start_session(
         .checked_add(idle)
         .map_err(|e| WebError::Internal(e.to_string()))?;
     st.store()
-        .create_session(&auth::digest(&id), user_id, stage, &csrf, expires, client)
+        .create_session(&auth::digest(&id), user_id, stage, expires, client)
         .await?;
     let r = see_other(to);
     let r = with_cookie(
@@ -287,7 +286,7 @@ async fn pending_session(
     st: &AppState,
     headers: &HeaderMap,
     stage: SessionStage,
-) -> Result<(String, hygie_store::Session), WebError> {
+) -> Result<(String, crate::session::LiveSession), WebError> {
     match session_of(st, headers).await? {
         Some((h, s)) if s.stage == stage => Ok((h, s)),
         _ => Err(WebError::Unauthorized),

@@ -110,7 +110,7 @@ async fn draft_page(
     let lang = at.lang();
     let inc = at.scoped().incident(&at.id, &iid).await?;
     let duty: Duty = duty(&d)?;
-    let draft_lang = lang_of(&q, lang);
+    let draft_lang = lang_of(&q, lang)?;
     let draft = hygie_incident::draft::draft(&inc, duty, draft_lang, jiff::Timestamp::now())?;
     let other = match draft_lang {
         Lang::En => ("fr", "Version française"),

@@ -312,12 +312,12 @@ pub async fn user(app: &App, name: &str, role: Role, binding: Binding) -> User {
 /// A fully authenticated session straight in the store: (cookie header value, csrf token).
 pub async fn session(app: &App, u: &User) -> (String, String) {
     let id = auth::random_hex(32).unwrap();
-    let csrf = auth::random_hex(32).unwrap();
+    let csrf = auth::csrf_token(&id);
     let exp = jiff::Timestamp::now()
         .checked_add(jiff::SignedDuration::from_hours(1))
         .unwrap();
     app.store
-        .create_session(&auth::digest(&id), u.id, SessionStage::Full, &csrf, exp, "")
+        .create_session(&auth::digest(&id), u.id, SessionStage::Full, exp, "")
         .await
         .unwrap();
     (format!("{}={id}", hygie_web::SESSION_COOKIE), csrf)

@@ -1,0 +1,235 @@
+//! One declaration per route of `/api/v1` (the order of `api::api_routes!`).
+
+use super::schemas::{array, r};
+use super::{Op, params as p};
+use serde_json::{Value, json};
+
+pub(super) fn operations() -> Vec<Op> {
+    let object = || json!({ "type": "object" });
+    let users = account_operations();
+    let mut ops = vec![
+        Op::get("/openapi.json", "meta", "This document")
+            .public()
+            .ok(200, Some(object())),
+        Op::get(
+            "/me",
+            "meta",
+            "The caller: user or token, binding, rights, CSRF token",
+        )
+        .ok(200, Some(r("Me"))),
+        Op::get("/facilities", "facilities", "Facilities in the caller's scope")
+            .ok(200, Some(array(r("Facility")))),
+        Op::get("/facilities/{finess}", "facilities", "One facility")
+            .path(p::finess())
+            .ok(200, Some(r("Facility"))),
+        Op::get(
+            "/facilities/{finess}/status",
+            "facilities",
+            "Where a facility stands: levels, due dates, overdue measures, scores per PGSSI-S principle",
+        )
+        .path(p::finess())
+        .query(p::as_of()),
+        Op::get(
+            "/facilities/{finess}/measures/{measure}",
+            "measures",
+            "One measure at a facility: catalogue entry, effective status, declaration history, evidence",
+        )
+        .path(p::finess())
+        .path(p::measure()),
+        Op::post(
+            "/facilities/{finess}/measures/{measure}/declarations",
+            "measures",
+            "Declare a measure's status (journalled)",
+        )
+        .path(p::finess())
+        .path(p::measure())
+        .json_body(r("Declaration"))
+        .ok(201, Some(r("Seq"))),
+        Op::get(
+            "/facilities/{finess}/measures/{measure}/evidence",
+            "evidence",
+            "Evidence of a measure",
+        )
+        .path(p::finess())
+        .path(p::measure())
+        .ok(200, Some(array(r("Evidence")))),
+        Op::post(
+            "/facilities/{finess}/measures/{measure}/evidence",
+            "evidence",
+            "Upload an evidence file (raw body, not empty; journalled)",
+        )
+        .path(p::finess())
+        .path(p::measure())
+        .query(json!({ "name": "file_name", "in": "query", "required": true,
+            "description": "the file's name: its base name is kept, trimmed, at most 200 characters; control and text-direction characters are refused",
+            "schema": { "type": "string", "minLength": 1 } }))
+        .raw_body()
+        .ok(201, Some(r("Evidence"))),
+        Op::get(
+            "/facilities/{finess}/evidence/{sha256}",
+            "evidence",
+            "Download an evidence file held by this facility",
+        )
+        .path(p::finess())
+        .path(p::sha256())
+        .ok_file(),
+        Op::get(
+            "/facilities/{finess}/audits",
+            "audits",
+            "Audits (automated check runs) of a facility, newest first, with their rule and failure counts",
+        )
+        .path(p::finess())
+        .ok(200, Some(array(object()))),
+        Op::get(
+            "/facilities/{finess}/audits/{run}",
+            "audits",
+            "One audit with its findings: every rule's outcome, severity, measures and affected objects (failures first)",
+        )
+        .path(p::finess())
+        .path(p::run()),
+        Op::get(
+            "/facilities/{finess}/alerts",
+            "alerts",
+            "Detection alerts of a facility, newest first (at most 500)",
+        )
+        .path(p::finess())
+        .ok(200, Some(array(object()))),
+        Op::get(
+            "/facilities/{finess}/incidents",
+            "incidents",
+            "Incidents of a facility with their clocks now: unmet and late obligations, next deadline and time remaining",
+        )
+        .path(p::finess())
+        .ok(200, Some(array(r("IncidentLine")))),
+        Op::get(
+            "/facilities/{finess}/incidents/{incident}",
+            "incidents",
+            "One incident: facts, every obligation with its start, deadline, status, elapsed and remaining time, and the drafts available",
+        )
+        .path(p::finess())
+        .path(p::incident())
+        .query(p::lang()),
+        Op::get(
+            "/facilities/{finess}/incidents/{incident}/drafts/{duty}",
+            "incidents",
+            "The draft of one notification as of now (sections of labelled fields)",
+        )
+        .path(p::finess())
+        .path(p::incident())
+        .path(p::duty())
+        .query(p::lang()),
+        Op::get(
+            "/regions/{region}/status",
+            "regions",
+            "Regional view: facilities × levels, overdue counts (limited to the caller's scope)",
+        )
+        .path(p::region())
+        .query(p::as_of()),
+        Op::get("/journal/verify", "journal", "Verify the hash chain of the journal")
+            .ok(200, Some(r("JournalCheck"))),
+        Op::get(
+            "/tokens",
+            "tokens",
+            "API tokens of the facilities in scope (administrators and CISOs)",
+        )
+        .ok(200, Some(array(r("Token")))),
+        Op::post(
+            "/tokens",
+            "tokens",
+            "Create an API token for one facility, read or write, expiring in 1 to 365 days (90 by default); the secret is returned once",
+        )
+        .json_body(r("NewToken"))
+        // 404: the facility named is not in the caller's scope; 429: too many creations.
+        .errors(&[404, 429])
+        .ok(201, Some(r("CreatedToken"))),
+        Op::delete("/tokens/{id}", "tokens", "Revoke an API token")
+            .path(p::token())
+            .ok(204, None),
+    ];
+    ops.extend(users);
+    ops
+}
+
+/// User accounts and sessions.
+fn account_operations() -> Vec<Op> {
+    let action = |path: &'static str, summary: &str| {
+        Op::post(path, "users", summary)
+            .path(p::user())
+            .ok(200, Some(r("User")))
+    };
+    // The last enabled administrator of the whole installation stays.
+    let last_admin = [409];
+    vec![
+        Op::get(
+            "/users",
+            "users",
+            "Users within the caller's binding, with their status: active, disabled or locked (administrators)",
+        )
+        .ok(200, Some(array(r("User")))),
+        Op::get(
+            "/users/{id}",
+            "users",
+            "One user with their status and live sessions (created, last seen, end, address class; never an id)",
+        )
+        .path(p::user())
+        .ok(200, Some(r("UserDetail"))),
+        action(
+            "/users/{id}/disable",
+            "Disable a user: no login, sessions end, the API tokens they created are revoked (journalled)",
+        )
+        .errors(&last_admin),
+        action("/users/{id}/enable", "Enable a disabled user again (journalled)"),
+        action(
+            "/users/{id}/unlock",
+            "Lift the locks of the password and of the second factor and clear both counts of failures (journalled)",
+        ),
+        action(
+            "/users/{id}/reset-password",
+            "Give the user a temporary password, returned once as temporary_password; they choose their own at the next login; sessions end (journalled)",
+        )
+        .ok(200, Some(r("PasswordReset"))),
+        action(
+            "/users/{id}/reset-totp",
+            "Forget the user's second factor: a new enrolment at the next login; sessions end (journalled)",
+        ),
+        action(
+            "/users/{id}/end-sessions",
+            "End every session of a user (journalled)",
+        ),
+        Op::delete(
+            "/users/{id}",
+            "users",
+            "Delete a user: sessions end, the API tokens they created are revoked, the journal keeps the name (journalled)",
+        )
+        .path(p::user())
+        .errors(&last_admin)
+        .ok(204, None),
+        Op::get(
+            "/me/sessions",
+            "users",
+            "The caller's live sessions (created, last seen, end, address class, current; never an id)",
+        )
+        .ok(200, Some(array(object_schema()))),
+        Op::post(
+            "/me/sessions/end-others",
+            "users",
+            "End every session of the caller but the current one (journalled); an API token has none (403)",
+        )
+        .ok(200, Some(r("SessionsEnded"))),
+        Op::get(
+            "/security-events",
+            "users",
+            "Journalled account events (logins, lockouts, lifecycle changes) of the users the caller manages, oldest first",
+        )
+        .query(json!({ "name": "user", "in": "query", "required": false,
+            "description": "only this username's events", "schema": { "type": "string" } }))
+        .query(json!({ "name": "limit", "in": "query", "required": false,
+            "description": "at most this many (default and most: 500; a number out of 1 to 500 is brought within)",
+            "schema": { "type": "integer", "minimum": 1, "maximum": 500 } }))
+        .ok(200, Some(array(object_schema()))),
+    ]
+}
+
+fn object_schema() -> Value {
+    json!({ "type": "object" })
+}

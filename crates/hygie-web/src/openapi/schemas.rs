@@ -1,0 +1,140 @@
+//! The schemas of bodies: requests with the limits the server checks, answers as serde writes
+//! them. Every enum is the list of its Rust type (`ALL`, `NAMES`), never typed again here.
+
+use hygie_core::declaration::{MAX_NOTE_CHARS, MAX_OWNER_CHARS};
+use hygie_core::{DeclaredStatus, FacilityKind, Lang, Nis2Status};
+use hygie_incident::{Duty, IncidentStatus};
+use hygie_store::{Role, TokenAccess, User};
+use serde_json::{Value, json};
+
+/// A reference to a schema of `components`.
+pub(crate) fn r(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+pub(crate) fn array(items: Value) -> Value {
+    json!({ "type": "array", "items": items })
+}
+
+fn one_of(values: impl IntoIterator<Item = &'static str>) -> Value {
+    json!({ "type": "string", "enum": values.into_iter().collect::<Vec<_>>() })
+}
+
+pub(crate) fn lang() -> Value {
+    one_of(Lang::ALL.map(Lang::code))
+}
+
+pub(crate) fn duty() -> Value {
+    one_of(Duty::ALL.map(Duty::as_str))
+}
+
+fn nullable(t: &str) -> Value {
+    json!({ "type": [t, "null"] })
+}
+
+fn time() -> Value {
+    json!({ "type": "string", "format": "date-time" })
+}
+
+fn nullable_time() -> Value {
+    json!({ "oneOf": [time(), { "type": "null" }] })
+}
+
+/// `components.schemas`.
+pub(super) fn components() -> Value {
+    json!({
+        "Error": { "type": "object", "required": ["error"], "properties": {
+            "error": { "type": "string", "description": "what went wrong, in the request's language" },
+            "detail": { "type": "string", "description": "the framework's own words, when it refused the request" } } },
+        "Declaration": {
+            "type": "object", "required": ["status"],
+            "description": "not_applicable needs a justification that is not blank (else 400)",
+            "properties": {
+                "status": one_of(DeclaredStatus::NAMES),
+                "justification": { "type": "string", "maxLength": MAX_NOTE_CHARS },
+                "owner": { "type": "string", "maxLength": MAX_OWNER_CHARS },
+                "note": { "type": "string", "maxLength": MAX_NOTE_CHARS } } },
+        "Seq": { "type": "object", "required": ["seq"], "properties": { "seq": { "type": "integer" } } },
+        "NewToken": {
+            "type": "object", "required": ["name", "facility", "access"],
+            "properties": {
+                "name": { "type": "string", "minLength": 1, "maxLength": 80, "pattern": "\\S",
+                    "description": "1 to 80 characters once trimmed" },
+                "facility": { "type": "string", "description": "FINESS of a facility in the caller's scope (else 404)" },
+                "access": one_of(TokenAccess::ALL.map(TokenAccess::as_str)),
+                "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 365, "default": 90,
+                    "description": "days until the token expires" } } },
+        "CreatedToken": {
+            "type": "object", "required": ["token", "id", "name", "facility", "access", "expires_at"],
+            "properties": {
+                "token": { "type": "string", "description": "the secret, shown this once" },
+                "id": { "type": "string" }, "name": { "type": "string" }, "facility": { "type": "string" },
+                "access": one_of(TokenAccess::ALL.map(TokenAccess::as_str)),
+                "expires_at": time() } },
+        "Token": {
+            "type": "object",
+            "required": ["id", "name", "facility", "access", "created_by", "created_at", "revoked_at", "expires_at", "last_used_at"],
+            "properties": {
+                "id": { "type": "string" }, "name": { "type": "string" }, "facility": { "type": "string" },
+                "access": one_of(TokenAccess::ALL.map(TokenAccess::as_str)),
+                "created_by": { "type": "string" }, "created_at": time(),
+                "revoked_at": nullable_time(), "expires_at": time(), "last_used_at": nullable_time() } },
+        "Binding": { "oneOf": [
+            { "type": "object", "required": ["kind"], "properties": { "kind": { "const": "installation" } } },
+            { "type": "object", "required": ["kind", "region"], "properties": { "kind": { "const": "region" }, "region": { "type": "string" } } },
+            { "type": "object", "required": ["kind", "facilities"], "properties": { "kind": { "const": "facilities" }, "facilities": array(json!({ "type": "string" })) } }
+        ] },
+        "User": {
+            "type": "object",
+            "required": ["id", "username", "display_name", "role", "binding", "totp_enrolled", "lang", "disabled", "locked_until", "must_change_password", "status"],
+            "properties": {
+                "id": { "type": "integer" }, "username": { "type": "string" }, "display_name": { "type": "string" },
+                "role": one_of(Role::ALL.map(Role::as_str)),
+                "binding": r("Binding"), "totp_enrolled": { "type": "boolean" },
+                "lang": { "oneOf": [lang(), { "type": "null" }] },
+                "disabled": { "type": "boolean" }, "locked_until": nullable_time(),
+                "must_change_password": { "type": "boolean" },
+                "status": one_of(User::STATUSES) } },
+        "UserDetail": { "type": "object", "required": ["user", "sessions"], "properties": {
+            "user": r("User"), "sessions": array(json!({ "type": "object" })) } },
+        "PasswordReset": { "type": "object", "required": ["user", "temporary_password"], "properties": {
+            "user": r("User"), "temporary_password": { "type": "string" } } },
+        "SessionsEnded": { "type": "object", "required": ["sessions_ended"], "properties": {
+            "sessions_ended": { "type": "integer", "minimum": 0 } } },
+        "Me": {
+            "type": "object", "required": ["actor", "user", "binding", "can_write", "csrf_token"],
+            "properties": {
+                "actor": { "type": "string" },
+                "user": { "oneOf": [r("User"), { "type": "null" }] },
+                "binding": r("Binding"), "can_write": { "type": "boolean" },
+                "csrf_token": nullable("string") } },
+        "Facility": {
+            "type": "object", "required": ["id", "legal_entity", "name", "kind", "region", "nis2", "plan_start"],
+            "properties": {
+                "id": { "type": "string" }, "legal_entity": nullable("string"), "name": { "type": "string" },
+                "kind": one_of(FacilityKind::ALL.map(FacilityKind::as_str)),
+                "region": { "type": "string" },
+                "nis2": one_of(Nis2Status::ALL.map(Nis2Status::as_str)),
+                "plan_start": { "type": "string", "format": "date" } } },
+        "Evidence": {
+            "type": "object", "required": ["seq", "measure", "kind", "added_at", "added_by"],
+            "properties": {
+                "seq": { "type": "integer" }, "measure": { "type": "string" },
+                "kind": { "type": "string", "enum": ["file", "link"] },
+                "sha256": { "type": "string" }, "file_name": { "type": "string" },
+                "size": { "type": "integer", "minimum": 0 }, "url": { "type": "string" },
+                "added_at": time(), "added_by": { "type": "string" } } },
+        "IncidentLine": {
+            "type": "object", "required": ["id", "title", "status", "awareness", "unmet", "late", "next_due"],
+            "properties": {
+                "id": { "type": "string" }, "title": { "type": "string" },
+                "status": one_of(IncidentStatus::ALL.map(IncidentStatus::as_str)),
+                "awareness": { "type": "string" },
+                "unmet": { "type": "integer", "minimum": 0 }, "late": { "type": "integer", "minimum": 0 },
+                "next_due": { "oneOf": [{ "type": "null" }, { "type": "object", "required": ["duty", "due", "remaining_seconds"], "properties": {
+                    "duty": duty(), "due": { "type": "string" }, "remaining_seconds": { "type": "integer" } } }] } } },
+        "JournalCheck": { "type": "object", "required": ["intact"], "properties": {
+            "intact": { "type": "boolean" }, "entries": { "type": "integer", "minimum": 0 },
+            "break": { "type": "string" } } }
+    })
+}

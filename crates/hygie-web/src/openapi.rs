@@ -116,6 +116,20 @@ pub fn spec() -> Value {
     ) {
         paths.extend(more);
     }
+    // The alert and incident workflow: methods merged into the paths above.
+    if let (Some(paths), Value::Object(more)) = (
+        doc.get_mut("paths").and_then(Value::as_object_mut),
+        incident_paths(&csrf),
+    ) {
+        for (path, methods) in more {
+            match (paths.get_mut(&path).and_then(Value::as_object_mut), methods) {
+                (Some(existing), Value::Object(m)) => existing.extend(m),
+                (_, methods) => {
+                    paths.insert(path, methods);
+                }
+            }
+        }
+    }
     doc
 }
 
@@ -146,6 +160,47 @@ fn account_paths(csrf: &Value) -> Value {
                 json!({ "name": "user", "in": "query", "required": false, "description": "only this username's events", "schema": { "type": "string" } }),
                 json!({ "name": "limit", "in": "query", "required": false, "description": "at most this many (default and most: 500)", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } })
             ], "200", json!({})) }
+    })
+}
+
+/// The alerts' filters and triage, and the incident's workflow (issue 18).
+fn incident_paths(csrf: &Value) -> Value {
+    let f = || param("finess", "FINESS number of the facility (9 characters)");
+    let a = || param("alert", "alert id (from the alerts list)");
+    let i = || param("incident", "incident id, e.g. INC-00001");
+    let q = |name: &str, description: &str| json!({ "name": name, "in": "query", "required": false, "description": description, "schema": { "type": "string" } });
+    let body = |schema: Value| json!({ "requestBody": { "required": true, "content": { "application/json": { "schema": schema } } } });
+    let facts = json!({ "type": "object", "description": "any fact of the incident (as `hygie incident open --from FILE`): title, description, awareness (RFC 3339), serious, personal_data_breach (none, unlikely, risk, high), nis2_significant, categories, affected_systems, alert_ids...; lists add to the ones kept" });
+    let invalid = [(
+        "400",
+        "refused value or transition (the message names the field)",
+    )];
+    json!({
+        "/api/v1/facilities/{finess}/alerts": { "get": op("Detection alerts of a facility, newest recorded first, filtered; the next page's address is in the Link header (rel=\"next\")", "alerts", vec![f(),
+            q("level", "only this level (informational, low, medium, high, critical)"), q("rule", "only this rule id"), q("host", "only this host"),
+            q("status", "only this triage status: new, acknowledged, false_positive, incident"),
+            q("from", "recorded on or after this day (YYYY-MM-DD, Paris)"), q("to", "recorded on or before this day (YYYY-MM-DD, Paris)"),
+            q("after", "the cursor of the page before (from the Link header)"),
+            json!({ "name": "limit", "in": "query", "required": false, "description": "alerts on the page (default 100, at most 500)", "schema": { "type": "integer", "minimum": 1, "maximum": 500 } })
+        ], "200", json!({})) },
+        "/api/v1/facilities/{finess}/alerts/{alert}": { "get": op("One alert: matched fields, ATT&CK tags, source, triage (status, reason, who and when) and the incident it is linked to", "alerts", vec![f(), a()], "200", json!({})) },
+        "/api/v1/facilities/{finess}/alerts/{alert}/triage": { "post": answers(op("Triage an alert: new, acknowledged or false_positive (with a reason); an alert linked to an incident is triaged by it (journalled)", "alerts", vec![f(), a(), csrf.clone()], "200",
+            body(json!({ "type": "object", "required": ["status"], "properties": { "status": { "type": "string", "enum": ["new", "acknowledged", "false_positive"] }, "reason": { "type": "string" } } }))), &invalid) },
+        "/api/v1/facilities/{finess}/incidents": { "post": answers(op("Open an incident, blank or from alerts (`alerts`: their ids; the facts left empty are pre-filled from them and they are linked to it); awareness is now unless given (journalled)", "incidents", vec![f(), csrf.clone()], "201",
+            body(json!({ "allOf": [facts.clone(), { "type": "object", "properties": { "alerts": { "type": "array", "items": { "type": "string" } } } }] }))), &invalid) },
+        "/api/v1/facilities/{finess}/incidents/{incident}/facts": { "post": answers(op("Update an incident's facts and, optionally, its status (contained, resolved: forward only); obligations are recomputed (journalled)", "incidents", vec![f(), i(), csrf.clone()], "200",
+            body(json!({ "allOf": [facts, { "type": "object", "properties": { "status": { "type": "string", "enum": ["contained", "resolved"] } } }] }))), &invalid) },
+        "/api/v1/facilities/{finess}/incidents/{incident}/sendings": { "post": answers(op("Record a sending of a duty: its obligation becomes sent and its clock stops (journalled; the text is kept)", "incidents", vec![f(), i(), csrf.clone()], "201",
+            body(json!({ "type": "object", "required": ["duty"], "properties": {
+                "duty": { "type": "string", "description": "cert_sante, cnil, data_subjects, breach_register, nis2_early_warning, nis2_notification, nis2_intermediate, nis2_final, nis2_progress, internal_dpo, internal_ciso" },
+                "text": { "type": "string", "description": "the exact text sent (default: the draft of the moment)" },
+                "channel": { "type": "string", "description": "portal, e-mail, letter..." },
+                "sent_at": { "type": "string", "description": "RFC 3339 (default: now)" },
+                "reference": { "type": "string" }, "phase": { "type": "string", "enum": ["initial", "complement"] },
+                "late_reason": { "type": "string", "description": "required for the CNIL after 72 h" },
+                "lang": { "type": "string", "enum": ["fr", "en"] } } }))), &invalid) },
+        "/api/v1/facilities/{finess}/incidents/{incident}/close": { "post": answers(op("Close an incident; unmet obligations need a justification (journalled)", "incidents", vec![f(), i(), csrf.clone()], "200",
+            body(json!({ "type": "object", "properties": { "justification": { "type": "string" } } }))), &invalid) }
     })
 }
 

@@ -151,7 +151,8 @@ impl IncidentForm {
             s => Some(s == "true").filter(|v| *v != inc.facts.serious),
         };
         let mut input = FactsInput {
-            title: changed(&self.title, &inc.facts.title),
+            // A title is required: an empty one is "unchanged", not a removal.
+            title: changed(&self.title, &inc.facts.title).filter(|t| !t.is_empty()),
             description: changed(
                 &self.description,
                 inc.facts.description.as_deref().unwrap_or(""),

@@ -441,7 +441,11 @@ async fn browser_triage_alerts_open_an_incident_send_to_the_cnil_and_close() {
         "",
         "the CNIL clock stopped"
     );
-    b.wait_text("#timeline", "CNIL online service").await;
+    let timeline = b.wait_text("#timeline", "CNIL online service").await;
+    assert!(
+        timeline.contains("personal_data_breach") && !timeline.contains("description"),
+        "only the changed fact is named: {timeline}"
+    );
     b.screenshot("13-cnil-sent").await;
 
     // Close with a justification for the duties left.

@@ -145,7 +145,11 @@ impl IncidentForm {
 
     /// The facts that differ from the incident's (an unchanged field is not sent as a change).
     fn facts(&self, inc: &Incident) -> Result<FactsInput, WebError> {
-        let changed = |new: &str, old: &str| (new.trim() != old).then(|| new.trim().to_owned());
+        // Browsers send a text area's line breaks as CRLF.
+        let changed = |new: &str, old: &str| {
+            let new = new.replace("\r\n", "\n");
+            (new.trim() != old.trim()).then(|| new.trim().to_owned())
+        };
         let serious = match self.serious.as_str() {
             "" => None,
             s => Some(s == "true").filter(|v| *v != inc.facts.serious),

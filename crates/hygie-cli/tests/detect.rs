@@ -112,9 +112,32 @@ fn detect_on_files_stores_and_lists_alerts() {
     );
     assert_eq!(csv.lines().count(), 3, "{csv}");
     assert!(csv.starts_with("time,level,host,rule_id,title"));
-    // Link to an incident.
+    // The table names each alert by its id, with its triage status.
     let id = listed[0]["id"].as_str().expect("id");
-    for (alert, code) in [(id, 0), ("nope", 3)] {
+    let table = h.stdout(&["alerts", "list", "--facility", FINESS], 0);
+    assert!(table.starts_with("ID "), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with(id) && l.contains(" new ")),
+        "{table}"
+    );
+    // Link to an incident, both ways: the alert names the incident, the incident the alert.
+    let opened = h.json(
+        &[
+            "incident",
+            "open",
+            "--facility",
+            FINESS,
+            "--title",
+            "t",
+            "--awareness",
+            "2024-01-01T10:00:00+01:00",
+        ],
+        0,
+    );
+    let inc = opened["id"].as_str().expect("incident id");
+    for (alert, incident, code) in [(id, inc, 0), ("nope", inc, 3), (id, "INC-99999", 3)] {
         h.run(
             &[
                 "alerts",
@@ -123,11 +146,22 @@ fn detect_on_files_stores_and_lists_alerts() {
                 FINESS,
                 alert,
                 "--incident",
-                "INC-1",
+                incident,
             ],
             code,
         );
     }
+    let listed = h.json(&["alerts", "list", "--facility", FINESS], 0);
+    let linked = listed
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .find(|a| a["id"] == id)
+        .expect("the linked alert");
+    assert_eq!(linked["incident"], inc);
+    assert_eq!(linked["status"], "incident");
+    let shown = h.json(&["incident", "show", inc], 0);
+    assert!(shown.to_string().contains(id), "{shown}");
 }
 
 #[test]

@@ -264,4 +264,8 @@ pub struct Sending {
     pub snapshot: String,
     pub snapshot_sha256: String,
     pub recorded_at: Timestamp,
+    /// How it was sent (portal, e-mail, letter...), when recorded; skipped when absent so the
+    /// records written before it existed keep their digests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
 }

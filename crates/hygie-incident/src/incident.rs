@@ -379,6 +379,7 @@ impl Incident {
             snapshot_sha256: sha256(&snapshot),
             snapshot,
             recorded_at: now,
+            channel: None,
         });
         self.log_changes(&before, &format!("notify: {duty}"), now)?;
         Ok(())
@@ -398,7 +399,7 @@ impl Incident {
             .filter(|j| !j.is_empty());
         if !unmet.is_empty() && justification.is_none() {
             return Err(IncidentError::Transition(format!(
-                "incident {} has unmet obligations ({}): give a --justification to close it anyway",
+                "incident {} has unmet obligations ({}): give a justification to close it anyway",
                 self.id,
                 unmet
                     .iter()

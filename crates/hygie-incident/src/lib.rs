@@ -14,6 +14,9 @@
 //! in `templates/` (drafts, incident file, register) on its shared layout and escaper, CSV by its
 //! formula-safe writer; Markdown is written in code, one table writer (`draft::md_table`).
 //!
+//! [`ops`] holds the changes people make (open, from alerts too; update; record a sending;
+//! close), shared by the command line and the web.
+//!
 //! Module graph: `duty` (duties, sendings) ← `obligations` ← `incident` ← the views; no cycle.
 //!
 //! Architecture invariant: pure, no I/O, no clock reading: every operation takes `now`.
@@ -29,6 +32,7 @@ pub mod facts;
 pub mod incident;
 pub mod integrity;
 pub mod obligations;
+pub mod ops;
 pub mod regimes;
 pub mod register;
 mod scope;

@@ -1,5 +1,12 @@
 //! Detection alerts of a facility (issue 5): recorded by `hygie detect` and
 //! `hygie ingest`, listed by `hygie alerts list`, linkable to an incident.
+//!
+//! Triage (issue 18): each alert has a status (new, acknowledged, false positive with a reason,
+//! incident once linked to one) with who set it and when, journalled as `alert.triage`. Linking
+//! goes both ways: an incident that names alerts links them in its own transaction
+//! (`link_in`), and `link_alert` adds the alert to the incident's facts. Lists are pages in
+//! keyset order (newest recorded first, then id descending), each filter served by an index
+//! `(facility, column, created_us, id)`, so a page costs the same with a million alerts.
 
 use crate::journal::{Actor, WriteTx, append};
 use crate::rows::ensure_facility;
@@ -16,7 +23,120 @@ pub struct AlertRecord {
     pub alert: Alert,
     #[serde(default)]
     pub incident: Option<String>,
+    #[serde(default)]
+    pub status: AlertStatus,
+    /// Why it is a false positive (required then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// Who set the status, and when (absent while it is new and untouched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_at: Option<jiff::Timestamp>,
 }
+
+/// Where an alert stands in its triage.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    #[default]
+    New,
+    Acknowledged,
+    FalsePositive,
+    /// Linked to an incident (set by the link, never chosen in a triage).
+    Incident,
+}
+
+impl AlertStatus {
+    pub const ALL: [AlertStatus; 4] = [
+        AlertStatus::New,
+        AlertStatus::Acknowledged,
+        AlertStatus::FalsePositive,
+        AlertStatus::Incident,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::New => "new",
+            AlertStatus::Acknowledged => "acknowledged",
+            AlertStatus::FalsePositive => "false_positive",
+            AlertStatus::Incident => "incident",
+        }
+    }
+
+    pub fn label(self) -> hygie_core::Localized {
+        let (en, fr) = match self {
+            AlertStatus::New => ("new", "nouvelle"),
+            AlertStatus::Acknowledged => ("acknowledged", "prise en compte"),
+            AlertStatus::FalsePositive => ("false positive", "faux positif"),
+            AlertStatus::Incident => ("linked to an incident", "rattachée à un incident"),
+        };
+        hygie_core::Localized::new(en, fr)
+    }
+
+    pub fn parse(s: &str) -> Result<AlertStatus> {
+        AlertStatus::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s.trim())
+            .ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "status: '{s}' is not an alert status (new, acknowledged, false_positive, incident)"
+                ))
+            })
+    }
+}
+
+/// The filters and the page of an alerts list. Every filter is optional; `after` is the `next`
+/// of the previous page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertQuery {
+    pub level: Option<String>,
+    pub rule: Option<String>,
+    pub host: Option<String>,
+    pub status: Option<AlertStatus>,
+    /// Recorded at or after / before (microseconds since the epoch).
+    pub from_us: Option<i64>,
+    pub to_us: Option<i64>,
+    pub after: Option<AlertCursor>,
+    pub limit: i64,
+}
+
+/// Where a page ended: the last alert's recording time and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertCursor {
+    pub created_us: i64,
+    pub id: String,
+}
+
+impl AlertCursor {
+    /// The cursor as a URL-safe token: `<created_us>.<id>`.
+    pub fn token(&self) -> String {
+        format!("{}.{}", self.created_us, self.id)
+    }
+
+    pub fn parse(s: &str) -> Result<AlertCursor> {
+        let bad = || StoreError::Invalid(format!("after: '{s}' is not a page cursor"));
+        let (us, id) = s.split_once('.').ok_or_else(bad)?;
+        Ok(AlertCursor {
+            created_us: us.parse().map_err(|_| bad())?,
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// One page of alerts and the cursor of the next one, if there is more.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AlertPage {
+    pub alerts: Vec<AlertRecord>,
+    pub next: Option<String>,
+}
+
+/// The most alerts a page holds.
+pub const ALERT_PAGE_MAX: i64 = 500;
+
+const ALERT_COLUMNS: &str = "id, rule_id, title, level, tags, event_time, last_time, host, record_id, source, fields, count, incident, status, status_reason, status_by, status_us, created_us";
 
 impl std::ops::Deref for AlertRecord {
     type Target = Alert;
@@ -31,6 +151,10 @@ impl From<Alert> for AlertRecord {
         AlertRecord {
             alert,
             incident: None,
+            status: AlertStatus::New,
+            status_reason: None,
+            status_by: None,
+            status_at: None,
         }
     }
 }
@@ -153,11 +277,13 @@ impl Store {
     ) -> Result<Vec<AlertRecord>> {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let row = sqlx::query("SELECT id, rule_id, title, level, tags, event_time, last_time, host, record_id, source, fields, count, incident FROM alerts WHERE id = $1 AND facility = $2")
-                .bind(id)
-                .bind(facility.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
+            let row = sqlx::query(&format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1 AND facility = $2"
+            ))
+            .bind(id)
+            .bind(facility.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
             if let Some(r) = row {
                 out.push(row_to_alert(&r)?);
             }
@@ -167,7 +293,7 @@ impl Store {
 
     /// Alerts of a facility, newest first (optionally at least `min_level`).
     pub async fn alerts(&self, facility: &Finess, limit: Option<i64>) -> Result<Vec<AlertRecord>> {
-        let rows = sqlx::query("SELECT id, rule_id, title, level, tags, event_time, last_time, host, record_id, source, fields, count, incident FROM alerts WHERE facility = $1 ORDER BY created_us DESC, event_time DESC, id LIMIT $2")
+        let rows = sqlx::query(&format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE facility = $1 ORDER BY created_us DESC, id DESC LIMIT $2"))
             .bind(facility.as_str())
             .bind(limit.unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
@@ -175,7 +301,8 @@ impl Store {
         rows.iter().map(row_to_alert).collect()
     }
 
-    /// Link an alert to an incident (journalled).
+    /// Link an alert to an incident of the same facility, both ways: the alert's incident and
+    /// status, and the alert's id among the incident's facts (journalled on both subjects).
     pub async fn link_alert(
         &self,
         facility: &Finess,
@@ -183,29 +310,210 @@ impl Store {
         incident: &str,
         actor: &Actor,
     ) -> Result<()> {
+        let now = jiff::Timestamp::now();
+        let alert = alert_id.to_owned();
+        self.update_incident(incident, actor, "incident.update", move |inc| {
+            if inc.facts.facility != facility.as_str() {
+                return Err(StoreError::NotFound(format!("incident {}", inc.id)));
+            }
+            let patch = hygie_incident::FactsInput {
+                alert_ids: vec![alert.clone()],
+                ..hygie_incident::FactsInput::default()
+            };
+            let before = inc.facts.clone();
+            let changed = inc
+                .update(&patch, now)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let diff = hygie_incident::incident::facts_diff(&before, &inc.facts, &changed);
+            Ok(serde_json::json!({ "changed": diff, "linked_alert": alert }))
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// One alert of a facility.
+    pub async fn alert(&self, facility: &Finess, id: &str) -> Result<AlertRecord> {
+        self.alerts_by_id(facility, &[id.to_owned()])
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("alert {id}")))
+    }
+
+    /// A page of a facility's alerts, newest recorded first, filtered by `q`.
+    pub async fn alert_page(&self, facility: &Finess, q: &AlertQuery) -> Result<AlertPage> {
+        let limit = q.limit.clamp(1, ALERT_PAGE_MAX);
+        // Only the filters given enter the statement, so each one meets the index that starts
+        // with it (a condition `$n = '' OR col = $n` would hide it from SQLite's planner).
+        enum Bind {
+            Text(String),
+            Int(i64),
+        }
+        let mut cond = String::from("facility = $1");
+        let mut binds = vec![Bind::Text(facility.as_str().to_owned())];
+        let mut add = |c: &str, b: Bind| {
+            binds.push(b);
+            cond.push_str(&c.replace('?', &format!("${}", binds.len())));
+        };
+        if let Some(v) = q.level.as_deref() {
+            add(" AND level = ?", Bind::Text(v.to_owned()));
+        }
+        if let Some(v) = q.rule.as_deref() {
+            add(" AND rule_id = ?", Bind::Text(v.to_owned()));
+        }
+        if let Some(v) = q.host.as_deref() {
+            add(" AND host = ?", Bind::Text(v.to_owned()));
+        }
+        if let Some(v) = q.status {
+            add(" AND status = ?", Bind::Text(v.as_str().to_owned()));
+        }
+        if let Some(v) = q.from_us {
+            add(" AND created_us >= ?", Bind::Int(v));
+        }
+        if let Some(v) = q.to_us {
+            add(" AND created_us < ?", Bind::Int(v));
+        }
+        if let Some(c) = &q.after {
+            add(" AND (created_us < ?", Bind::Int(c.created_us));
+            add(" OR (created_us = ?", Bind::Int(c.created_us));
+            add(" AND id < ?))", Bind::Text(c.id.clone()));
+        }
+        let sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE {cond} ORDER BY created_us DESC, id DESC LIMIT {}",
+            limit + 1
+        );
+        let mut query = sqlx::query(&sql);
+        for b in binds {
+            query = match b {
+                Bind::Text(t) => query.bind(t),
+                Bind::Int(i) => query.bind(i),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let mut alerts = Vec::with_capacity(rows.len());
+        let mut last = None;
+        for r in rows.iter().take(limit as usize) {
+            last = Some(AlertCursor {
+                created_us: r.try_get("created_us")?,
+                id: r.try_get("id")?,
+            });
+            alerts.push(row_to_alert(r)?);
+        }
+        let next = if rows.len() as i64 > limit {
+            last.map(|c| c.token())
+        } else {
+            None
+        };
+        Ok(AlertPage { alerts, next })
+    }
+
+    /// Set an alert's triage status: `new`, `acknowledged` or `false_positive` (with a reason).
+    /// An alert linked to an incident keeps its status `incident`: it is triaged by the
+    /// incident. Journalled as `alert.triage` with the status before and after.
+    pub async fn triage_alert(
+        &self,
+        facility: &Finess,
+        alert_id: &str,
+        status: AlertStatus,
+        reason: Option<&str>,
+        actor: &Actor,
+    ) -> Result<AlertRecord> {
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        match (status, reason) {
+            (AlertStatus::Incident, _) => {
+                return Err(StoreError::Invalid(
+                    "status: an alert is linked to an incident by opening or updating the incident"
+                        .into(),
+                ));
+            }
+            (AlertStatus::FalsePositive, None) => {
+                return Err(StoreError::Invalid(
+                    "reason: say why the alert is a false positive".into(),
+                ));
+            }
+            (_, Some(r)) if r.chars().count() > 2000 => {
+                return Err(StoreError::Invalid(
+                    "reason: at most 2000 characters".into(),
+                ));
+            }
+            _ => {}
+        }
         self.write(|tx| {
             Box::pin(async move {
-                let done = sqlx::query(
-                    "UPDATE alerts SET incident = $1, updated_us = $2 WHERE id = $3 AND facility = $4",
+                let before: Option<(String, Option<String>)> = sqlx::query_as(
+                    "SELECT status, incident FROM alerts WHERE id = $1 AND facility = $2",
                 )
-                .bind(incident)
-                .bind(now_us())
                 .bind(alert_id)
                 .bind(facility.as_str())
-                .execute(&mut **tx)
+                .fetch_optional(&mut **tx)
                 .await?;
-                if done.rows_affected() == 0 {
-                    return Err(StoreError::NotFound(format!(
-                        "alert {alert_id} of facility {facility}"
+                let Some((before, incident)) = before else {
+                    return Err(StoreError::NotFound(format!("alert {alert_id}")));
+                };
+                if let Some(i) = incident {
+                    return Err(StoreError::Invalid(format!(
+                        "status: alert {alert_id} is linked to incident {i}, which triages it"
                     )));
                 }
-                let details = serde_json::json!({ "alert": alert_id, "incident": incident });
-                append(tx, actor, "alert.link", facility.as_str(), &details).await?;
+                sqlx::query("UPDATE alerts SET status = $1, status_reason = $2, status_by = $3, status_us = $4, updated_us = $4 WHERE id = $5 AND facility = $6")
+                    .bind(status.as_str())
+                    .bind(reason)
+                    .bind(&actor.0)
+                    .bind(now_us())
+                    .bind(alert_id)
+                    .bind(facility.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+                let details = serde_json::json!({
+                    "alert": alert_id, "from": before, "to": status.as_str(), "reason": reason,
+                });
+                append(tx, actor, "alert.triage", facility.as_str(), &details).await?;
                 Ok(())
             })
         })
-        .await
+        .await?;
+        self.alert(facility, alert_id).await
     }
+}
+
+/// Link the alerts an incident names (`ids`) to it inside the incident's transaction: each
+/// must be an alert of the incident's facility; those already linked to it are left as they
+/// are. Returns the ids newly linked (the caller journals them with the incident's change).
+pub(crate) async fn link_in(
+    tx: &mut WriteTx<'_>,
+    facility: &str,
+    incident: &str,
+    ids: &[String],
+    actor: &Actor,
+) -> Result<Vec<String>> {
+    let mut linked = Vec::new();
+    for id in ids {
+        let current: Option<Option<String>> =
+            sqlx::query_scalar("SELECT incident FROM alerts WHERE id = $1 AND facility = $2")
+                .bind(id)
+                .bind(facility)
+                .fetch_optional(&mut **tx)
+                .await?;
+        match current {
+            None => {
+                return Err(StoreError::NotFound(format!(
+                    "alert {id} of facility {facility}"
+                )));
+            }
+            Some(Some(i)) if i == incident => {}
+            Some(_) => {
+                sqlx::query("UPDATE alerts SET incident = $1, status = 'incident', status_reason = NULL, status_by = $2, status_us = $3, updated_us = $3 WHERE id = $4 AND facility = $5")
+                    .bind(incident)
+                    .bind(&actor.0)
+                    .bind(now_us())
+                    .bind(id)
+                    .bind(facility)
+                    .execute(&mut **tx)
+                    .await?;
+                linked.push(id.clone());
+            }
+        }
+    }
+    Ok(linked)
 }
 
 /// Insert new alerts and update repeats inside `tx`; journals the new ones. Returns how many
@@ -299,8 +607,15 @@ fn row_to_alert(r: &sqlx::any::AnyRow) -> Result<AlertRecord> {
         fields: serde_json::from_str(&fields).map_err(|e| corrupt("fields", e))?,
         count: u64::try_from(count).unwrap_or(0),
     };
+    let status: String = r.try_get("status")?;
+    let status_us: Option<i64> = r.try_get("status_us")?;
     Ok(AlertRecord {
         alert,
         incident: r.try_get("incident")?,
+        status: AlertStatus::parse(&status)
+            .map_err(|_| StoreError::Corrupt(format!("alert status '{status}'")))?,
+        status_reason: r.try_get("status_reason")?,
+        status_by: r.try_get("status_by")?,
+        status_at: status_us.map(crate::rows::ts_from_us).transpose()?,
     })
 }

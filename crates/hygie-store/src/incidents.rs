@@ -2,6 +2,10 @@
 //! `hygie-incident`, writes the record back and appends a journal entry with subject
 //! `incident/<id>` in the same transaction. The entry carries the record's digest, so an edit
 //! of the stored record outside Hygie shows as a mismatch with the journal.
+//!
+//! The alerts an incident names (`facts.detection.alert_ids`) are linked to it in the same
+//! transaction, on opening and on every change (`alerts::link_in`): an unknown alert id, or
+//! one of another facility, refuses the change.
 
 use crate::journal::{Actor, WriteTx, append};
 use crate::{Result, Store, StoreError, now_us};
@@ -32,8 +36,8 @@ async fn write_sendings(
 ) -> Result<()> {
     for (n, s) in inc.sendings.iter().enumerate().skip(from) {
         sqlx::query(
-            "INSERT INTO incident_sendings (incident, n, journal_seq, duty, phase, sent_us, reference, lang, late_reason, snapshot, snapshot_sha256, actor) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO incident_sendings (incident, n, journal_seq, duty, phase, sent_us, reference, lang, late_reason, snapshot, snapshot_sha256, actor, channel) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&inc.id)
         .bind(n as i64)
@@ -53,6 +57,7 @@ async fn write_sendings(
         .bind(&s.snapshot)
         .bind(&s.snapshot_sha256)
         .bind(&actor.0)
+        .bind(s.channel.clone())
         .execute(&mut **tx)
         .await?;
     }
@@ -73,9 +78,53 @@ pub struct StoredSending {
     pub snapshot: String,
     pub snapshot_sha256: String,
     pub actor: String,
+    pub channel: Option<String>,
+}
+
+/// Why a change to an incident was refused: the store's refusal or the domain's.
+#[derive(Debug, thiserror::Error)]
+pub enum IncidentChangeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Incident(#[from] hygie_incident::IncidentError),
 }
 
 impl Store {
+    /// Open an incident on `facility` from `input`: the facility's record gives its name, NIS 2
+    /// status and kind; the alerts `input` names (all of this facility) pre-fill the facts it
+    /// leaves empty (`hygie_incident::ops::prefill_from_alerts`) and are linked to it in the
+    /// same transaction.
+    pub async fn open_incident(
+        &self,
+        facility: &Finess,
+        mut input: hygie_incident::FactsInput,
+        now: jiff::Timestamp,
+        actor: &Actor,
+    ) -> std::result::Result<Incident, IncidentChangeError> {
+        input.facility = Some(facility.as_str().to_owned());
+        let fac = self.facility(facility).await?;
+        let alerts = self.alerts_by_id(facility, &input.alert_ids).await?;
+        if let Some(missing) = input
+            .alert_ids
+            .iter()
+            .find(|id| !alerts.iter().any(|a| &a.id == *id))
+        {
+            return Err(StoreError::NotFound(format!("alert {missing}")).into());
+        }
+        let alerts: Vec<hygie_core::Alert> = alerts.into_iter().map(|a| a.alert).collect();
+        hygie_incident::ops::prefill_from_alerts(&mut input, &alerts);
+        let defaults = hygie_incident::ops::FacilityDefaults {
+            name: fac.name.clone(),
+            nis2: fac.nis2,
+            kind: fac.kind,
+        };
+        self.create_incident(facility, actor, |id| {
+            hygie_incident::ops::open(&id, input, &defaults, now).map_err(IncidentChangeError::from)
+        })
+        .await
+    }
+
     /// Create an incident: `build` receives the new id (`INC-00001`...) and returns the record.
     /// The facility must exist. Journalled as `incident.open`.
     pub async fn create_incident<E: From<StoreError> + Send>(
@@ -124,7 +173,16 @@ impl Store {
                 .bind(now)
                 .execute(&mut **tx)
                 .await?;
+                let linked = crate::alerts::link_in(
+                    tx,
+                    facility.as_str(),
+                    &inc.id,
+                    &inc.facts.detection.alert_ids,
+                    actor,
+                )
+                .await?;
                 let details = serde_json::json!({
+                    "linked_alerts": linked,
                     "facility": facility.as_str(),
                     "title": inc.facts.title,
                     "awareness": hygie_incident::clock::rfc3339(&inc.facts.awareness),
@@ -172,8 +230,24 @@ impl Store {
                     Err(e) => return Ok(Err(e)),
                 };
                 let digest = inc.digest();
+                let facility: String =
+                    sqlx::query_scalar("SELECT facility FROM incidents WHERE id = $1")
+                        .bind(id)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                let linked = crate::alerts::link_in(
+                    tx,
+                    &facility,
+                    id,
+                    &inc.facts.detection.alert_ids,
+                    actor,
+                )
+                .await?;
                 if let serde_json::Value::Object(m) = &mut details {
                     m.insert("digest".into(), serde_json::Value::String(digest.clone()));
+                    if !linked.is_empty() {
+                        m.insert("linked_alerts".into(), serde_json::json!(linked));
+                    }
                 }
                 let seq = append(tx, actor, action, &incident_subject(id), &details).await?;
                 write_sendings(tx, &inc, sent_before, seq, actor).await?;
@@ -252,7 +326,7 @@ impl Store {
     /// Every sent version of an incident's notifications, in order.
     pub async fn incident_sendings(&self, id: &str) -> Result<Vec<StoredSending>> {
         let rows = sqlx::query(
-            "SELECT n, journal_seq, duty, phase, sent_us, reference, lang, late_reason, snapshot, snapshot_sha256, actor \
+            "SELECT n, journal_seq, duty, phase, sent_us, reference, lang, late_reason, snapshot, snapshot_sha256, actor, channel \
              FROM incident_sendings WHERE incident = $1 ORDER BY n",
         )
         .bind(id)
@@ -272,6 +346,7 @@ impl Store {
                     snapshot: r.try_get("snapshot")?,
                     snapshot_sha256: r.try_get("snapshot_sha256")?,
                     actor: r.try_get("actor")?,
+                    channel: r.try_get("channel")?,
                 })
             })
             .collect()

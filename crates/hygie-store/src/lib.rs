@@ -38,9 +38,11 @@ pub use access::scoped::{Access, Scoped};
 pub use access::sessions::{Session, SessionStage};
 pub use access::tokens::{ApiToken, TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS, TokenAccess};
 pub use access::users::{Backoff, Binding, Credentials, Factor, NewUser, Role, User};
-pub use alerts::{AlertRecord, IngestCheckpoint};
+pub use alerts::{
+    ALERT_PAGE_MAX, AlertCursor, AlertPage, AlertQuery, AlertRecord, AlertStatus, IngestCheckpoint,
+};
 pub use governance::{CampaignRecord, RiskReview, RoleRecord};
-pub use incidents::{StoredSending, incident_subject};
+pub use incidents::{IncidentChangeError, StoredSending, incident_subject};
 pub use journal::{Actor, Facilities, JournalCheck};
 pub use plan::checks::RunHeader;
 pub use plan::evidence::{EvidenceItem, EvidenceKind};

@@ -47,9 +47,15 @@ api_routes! {
     get "/facilities/{finess}/evidence/{sha256}" => evidence_download;
     get "/facilities/{finess}/audits" => audits;
     get "/facilities/{finess}/audits/{run}" => audit;
-    get "/facilities/{finess}/alerts" => alerts;
+    get "/facilities/{finess}/alerts" => crate::incident_api::alerts;
+    get "/facilities/{finess}/alerts/{alert}" => crate::incident_api::alert;
+    post "/facilities/{finess}/alerts/{alert}/triage" => crate::incident_api::triage;
     get "/facilities/{finess}/incidents" => incidents;
+    post "/facilities/{finess}/incidents" => crate::incident_api::open;
     get "/facilities/{finess}/incidents/{incident}" => incident;
+    post "/facilities/{finess}/incidents/{incident}/facts" => crate::incident_api::update;
+    post "/facilities/{finess}/incidents/{incident}/sendings" => crate::incident_api::sending;
+    post "/facilities/{finess}/incidents/{incident}/close" => crate::incident_api::close;
     get "/facilities/{finess}/incidents/{incident}/drafts/{duty}" => incident_draft;
     get "/regions/{region}/status" => region_status;
     get "/journal/verify" => journal_verify;
@@ -272,14 +278,6 @@ pub(crate) fn failed_first(run: &mut hygie_core::CheckRun) {
     });
 }
 
-/// Alerts shown at most (newest first).
-pub(crate) const ALERTS_SHOWN: i64 = 500;
-
-async fn alerts(at: AtFacility<Caller>) -> Result<Response, WebError> {
-    let list = at.scoped().alerts(&at.id, ALERTS_SHOWN).await?;
-    Ok(Json(list).into_response())
-}
-
 /// The next unmet deadline among an incident's obligations: when, and which duty.
 pub(crate) fn next_due(
     obligations: &[hygie_incident::Obligation],
@@ -339,6 +337,9 @@ async fn incident(
         "incident": incident_line(&inc, now)?,
         "facts": inc.facts,
         "obligations": obligations,
+        "sendings": crate::incident_api::sendings_json(&inc),
+        "alerts": inc.facts.detection.alert_ids,
+        "closure": inc.closure,
         "drafts": hygie_incident::Duty::ALL.map(|d| d.as_str()),
         "now": now.to_string(),
     }))

@@ -112,6 +112,15 @@ impl From<hygie_incident::IncidentError> for WebError {
     }
 }
 
+impl From<hygie_store::IncidentChangeError> for WebError {
+    fn from(e: hygie_store::IncidentChangeError) -> Self {
+        match e {
+            hygie_store::IncidentChangeError::Store(e) => e.into(),
+            hygie_store::IncidentChangeError::Incident(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::seal::SealError> for WebError {
     fn from(e: crate::seal::SealError) -> Self {
         WebError::Internal(e.to_string())

@@ -17,6 +17,7 @@ mod error;
 pub mod events;
 mod framework_errors;
 mod html;
+mod incident_api;
 pub mod metrics;
 pub mod openapi;
 mod pages;

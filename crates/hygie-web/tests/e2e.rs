@@ -1,7 +1,8 @@
 //! Browser end-to-end test in a real headless Debian Chromium driven through chromedriver's
 //! WebDriver HTTP API (a tiny client below, no extra crate): log in with password and TOTP
 //! enrolment, upload an evidence file and see the level progress change, switch language, open an
-//! incident and see its obligations and a notification draft.
+//! incident and see its obligations and a notification draft; triage alerts, open an incident
+//! from two of them, record the CNIL sending and see its clock stop, close the incident.
 //! Screenshots go to target/e2e-screenshots. Without chromium: fails when CI=true, else SKIP.
 #![allow(clippy::unwrap_used, clippy::collapsible_if, clippy::nonminimal_bool)]
 
@@ -195,26 +196,9 @@ fn progress(s: &str) -> (usize, usize) {
     (a.parse().unwrap(), b.parse().unwrap())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn browser_login_totp_upload_evidence_and_switch_language() {
-    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        hygie_testkit::missing(
-            "chromium and chromedriver",
-            "apt-get install -y chromium chromium-driver",
-        );
-        return;
-    }
-    let app = sqlite_app().await;
-    let s = seed(&app).await;
-    user(
-        &app,
-        "rssi",
-        Role::Ciso,
-        Binding::Facilities {
-            facilities: vec![s.own.clone()],
-        },
-    )
-    .await;
+/// The server `hygie serve` runs on `app`, chromedriver and a headless Chromium: the browser,
+/// the server's base URL, the driver process and the browser profile (kept while they live).
+async fn start(app: &App) -> (Browser, String, tokio::process::Child, tempfile::TempDir) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     // The server `hygie serve` runs, with its limits.
@@ -228,7 +212,7 @@ async fn browser_login_totp_upload_evidence_and_switch_language() {
     let base = format!("http://{addr}");
 
     let port = free_port();
-    let mut driver = tokio::process::Command::new(CHROMEDRIVER)
+    let driver = tokio::process::Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -272,6 +256,39 @@ async fn browser_login_totp_upload_evidence_and_switch_language() {
         session,
         shots,
     };
+
+    (b, base, driver, profile)
+}
+
+fn chromium_missing() -> bool {
+    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
+        hygie_testkit::missing(
+            "chromium and chromedriver",
+            "apt-get install -y chromium chromium-driver",
+        );
+        return true;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_login_totp_upload_evidence_and_switch_language() {
+    if chromium_missing() {
+        return;
+    }
+    let app = sqlite_app().await;
+    let s = seed(&app).await;
+    user(
+        &app,
+        "rssi",
+        Role::Ciso,
+        Binding::Facilities {
+            facilities: vec![s.own.clone()],
+        },
+    )
+    .await;
+    let (b, base, mut driver, profile) = start(&app).await;
+    let port = b.port;
 
     // Password, then TOTP enrolment (mandatory for a CISO).
     b.go(&format!("{base}/login")).await;
@@ -337,5 +354,112 @@ async fn browser_login_totp_upload_evidence_and_switch_language() {
     b.screenshot("08-notification-draft").await;
 
     let _ = http(port, "DELETE", &format!("/session/{}", b.session), None).await;
+    let _ = driver.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_triage_alerts_open_an_incident_send_to_the_cnil_and_close() {
+    if chromium_missing() {
+        return;
+    }
+    let app = sqlite_app().await;
+    let s = seed(&app).await;
+    user(
+        &app,
+        "soc",
+        Role::ItStaff,
+        Binding::Facilities {
+            facilities: vec![s.own.clone()],
+        },
+    )
+    .await;
+    let alerts: Vec<hygie_core::Alert> = ["w1", "w2", "w3"]
+        .iter()
+        .map(|id| hygie_core::Alert {
+            id: (*id).into(),
+            rule_id: "proc_creation_win_whoami".into(),
+            title: "Whoami execution".into(),
+            level: "medium".into(),
+            tags: vec!["attack.discovery".into(), "attack.t1033".into()],
+            time: Some("2026-01-05T10:00:00Z".into()),
+            last_time: None,
+            host: Some(format!("pc-{id}")),
+            record_id: 7,
+            source: "Security.evtx".into(),
+            fields: vec![("Image".into(), "C:\\Windows\\System32\\whoami.exe".into())],
+            count: 1,
+        })
+        .collect();
+    app.store
+        .record_alerts(&s.own, &alerts, &hygie_store::Actor("test".into()))
+        .await
+        .unwrap();
+    let (b, base, mut driver, _profile) = start(&app).await;
+    let f = &s.own;
+
+    b.go(&format!("{base}/login")).await;
+    b.type_in("#username", "soc").await;
+    b.type_in("#password", PASSWORD).await;
+    b.click("#login").await;
+    b.wait_text("body", "soc").await;
+
+    // Triage: w3 is a false positive, with its reason.
+    b.go(&format!("{base}/facilities/{f}/alerts/w3")).await;
+    b.wait_text("#alert-fields", "whoami.exe").await;
+    b.click("#triage-status option[value=false_positive]").await;
+    b.type_in("#triage-reason", "inventory script").await;
+    b.screenshot("10-alert-triage").await;
+    b.click("#triage").await;
+    b.wait_text("#alert-status", "false positive").await;
+
+    // Select w1 and w2 in the list and open an incident from them.
+    b.go(&format!("{base}/facilities/{f}/alerts")).await;
+    b.wait_text("#alerts", "Whoami execution").await;
+    b.click("#select-w1").await;
+    b.click("#select-w2").await;
+    b.screenshot("11-alerts-selected").await;
+    b.click("#open-incident").await;
+    b.wait_text("#linked-alerts", "pc-w2").await;
+    b.screenshot("12-incident-from-alerts").await;
+
+    // Personal data at risk: the CNIL's 72 hours start; record the sending, the clock stops.
+    b.click("#breach option[value=risk]").await;
+    b.click("#update-facts").await;
+    b.wait_text("#obligation-cnil", "CNIL").await;
+    assert!(
+        !b.text("#obligation-cnil .clock").await.is_empty(),
+        "the CNIL clock runs"
+    );
+    b.click("#sending-duty option[value=cnil]").await;
+    b.type_in("#sending-channel", "CNIL online service").await;
+    b.type_in("#sending-text", "Notification of a personal data breach")
+        .await;
+    b.click("#record-sending").await;
+    b.wait_text("#obligation-cnil", "sent").await;
+    assert_eq!(
+        b.text("#obligation-cnil .clock").await,
+        "",
+        "the CNIL clock stopped"
+    );
+    let timeline = b.wait_text("#timeline", "CNIL online service").await;
+    assert!(
+        timeline.contains("personal_data_breach") && !timeline.contains("description"),
+        "only the changed fact is named: {timeline}"
+    );
+    b.screenshot("13-cnil-sent").await;
+
+    // Close with a justification for the duties left.
+    b.type_in("#close-justification", "CERT Santé informed by phone")
+        .await;
+    b.click("#close").await;
+    b.wait_text("#closure", "CERT Santé informed by phone")
+        .await;
+    b.screenshot("14-incident-closed").await;
+
+    // The alert names its incident.
+    b.go(&format!("{base}/facilities/{f}/alerts/w1")).await;
+    b.wait_text("#alert-incident", "INC-").await;
+
+    let _ = http(b.port, "DELETE", &format!("/session/{}", b.session), None).await;
     let _ = driver.kill().await;
 }

@@ -539,7 +539,123 @@ const OPS: &[Op] = &[
         body: "form",
         allowed: |p, _| person(p),
     },
+    Op {
+        name: "api alert",
+        method: "GET",
+        path: "/api/v1/facilities/{f}/alerts/alert-{f}",
+        body: "",
+        allowed: |p, t| sees(p, t),
+    },
+    Op {
+        name: "api alert triage",
+        method: "POST",
+        path: "/api/v1/facilities/{f}/alerts/alert-{f}/triage",
+        body: r#"json:{"status":"acknowledged"}"#,
+        allowed: |p, t| sees(p, t) && writes(p),
+    },
+    Op {
+        name: "api incident open",
+        method: "POST",
+        path: "/api/v1/facilities/{f}/incidents",
+        body: r#"json:{"alerts":["{fa}"]}"#,
+        allowed: |p, t| sees(p, t) && writes(p),
+    },
+    Op {
+        name: "api incident facts",
+        method: "POST",
+        path: "/api/v1/facilities/{f}/incidents/{inc}/facts",
+        body: r#"json:{"description":"{who}"}"#,
+        allowed: |p, t| sees(p, t) && writes(p),
+    },
+    Op {
+        name: "api incident sending",
+        method: "POST",
+        path: "/api/v1/facilities/{f}/incidents/{fi}/sendings",
+        body: r#"json:{"duty":"cnil","channel":"portal"}"#,
+        allowed: |p, t| sees(p, t) && writes(p),
+    },
+    Op {
+        name: "api incident close",
+        method: "POST",
+        path: "/api/v1/facilities/{f}/incidents/{fi}/close",
+        body: r#"json:{"justification":"matrix"}"#,
+        allowed: |p, t| sees(p, t) && writes(p),
+    },
+    Op {
+        name: "page alert",
+        method: "GET",
+        path: "/facilities/{f}/alerts/alert-{f}",
+        body: "",
+        allowed: |p, t| sees(p, t) && person(p),
+    },
+    Op {
+        name: "page alert triage",
+        method: "POST",
+        path: "/facilities/{f}/alerts/alert-{f}/triage",
+        body: "form:status=acknowledged",
+        allowed: |p, t| sees(p, t) && writes(p) && person(p),
+    },
+    Op {
+        name: "page alerts triage",
+        method: "POST",
+        path: "/facilities/{f}/alerts/triage",
+        body: "form:status=new&alert=alert-{f}",
+        allowed: |p, t| sees(p, t) && writes(p) && person(p),
+    },
+    Op {
+        name: "page incident from alerts",
+        method: "POST",
+        path: "/facilities/{f}/alerts/open-incident",
+        body: "form:alert={fa}",
+        allowed: |p, t| sees(p, t) && writes(p) && person(p),
+    },
+    Op {
+        name: "page incident open",
+        method: "POST",
+        path: "/facilities/{f}/incidents",
+        body: "form:title={who}",
+        allowed: |p, t| sees(p, t) && writes(p) && person(p),
+    },
+    Op {
+        name: "page incident facts",
+        method: "POST",
+        path: "/facilities/{f}/incidents/{inc}/facts",
+        body: "form:description={who} page",
+        allowed: |p, t| sees(p, t) && writes(p) && person(p),
+    },
+    Op {
+        name: "page incident sending",
+        method: "POST",
+        path: "/facilities/{f}/incidents/{fi}/sendings",
+        body: "form:duty=cnil&channel=portal",
+        allowed: |p, t| sees(p, t) && writes(p) && person(p),
+    },
+    Op {
+        name: "page incident close",
+        method: "POST",
+        path: "/facilities/{f}/incidents/{fi}/close",
+        body: "form:justification=matrix",
+        allowed: |p, t| sees(p, t) && writes(p) && person(p),
+    },
 ];
+
+/// An alert recorded for one request of the matrix.
+fn fresh_alert(id: &str) -> hygie_core::Alert {
+    hygie_core::Alert {
+        id: id.into(),
+        rule_id: "sigma-2".into(),
+        title: "Fresh".into(),
+        level: "medium".into(),
+        tags: vec![],
+        time: None,
+        last_time: None,
+        host: None,
+        record_id: 1,
+        source: "evtx".into(),
+        fields: vec![],
+        count: 1,
+    }
+}
 
 async fn run_matrix(app: &App) {
     let s = seed(app).await;
@@ -558,6 +674,7 @@ async fn run_matrix(app: &App) {
         targets.push(u.id.to_string());
     }
     let mut fresh_users = 0;
+    let mut fresh_objects = 0;
     let mut creds = Vec::new();
     for p in PRINCIPALS {
         let binding = match p.binding {
@@ -609,6 +726,39 @@ async fn run_matrix(app: &App) {
                     fresh = format!("{}:{fresh}", u.id);
                 }
                 let (fresh_id, fresh_name) = fresh.split_once(':').unwrap_or(("", ""));
+                // An alert or an incident of the target made for this request (an incident is
+                // opened from one alert only once, and closed only once).
+                fresh_objects += 1;
+                let fa = format!("fa{fresh_objects}");
+                if op.body.contains("{fa}") {
+                    let mut a = fresh_alert(&fa);
+                    a.host = Some(format!("host{fresh_objects}"));
+                    app.store
+                        .record_alerts(f, &[a], &hygie_store::Actor("test".into()))
+                        .await
+                        .unwrap();
+                }
+                let mut fi = String::new();
+                if op.path.contains("{fi}") {
+                    let input = hygie_incident::FactsInput {
+                        title: Some("fresh".into()),
+                        personal_data_breach: Some("risk".into()),
+                        awareness: Some(jiff::Timestamp::now().to_string()),
+                        ..hygie_incident::FactsInput::default()
+                    };
+                    fi = app
+                        .store
+                        .open_incident(
+                            f,
+                            input,
+                            jiff::Timestamp::now(),
+                            &hygie_store::Actor("test".into()),
+                        )
+                        .await
+                        .unwrap()
+                        .id;
+                }
+                let who = format!("{} on {t:?}", p.name);
                 let uri = op
                     .path
                     .replace("{f}", f.as_str())
@@ -617,7 +767,8 @@ async fn run_matrix(app: &App) {
                     .replace("{run}", &s.runs[i])
                     .replace("{inc}", &s.incidents[i])
                     .replace("{u}", &targets[i])
-                    .replace("{fresh}", fresh_id);
+                    .replace("{fresh}", fresh_id)
+                    .replace("{fi}", &fi);
                 let csrf = match cred {
                     Cred::Cookie { csrf, .. } => csrf.clone(),
                     _ => String::new(),
@@ -639,6 +790,29 @@ async fn run_matrix(app: &App) {
                         Some("application/json"),
                         format!(r#"{{"name":"t","facility":"{f}","access":"read"}}"#).into_bytes(),
                     ),
+                    b if b.starts_with("json:") => (
+                        Some("application/json"),
+                        b["json:".len()..]
+                            .replace("{fa}", &fa)
+                            .replace("{who}", &who)
+                            .into_bytes(),
+                    ),
+                    b if b.starts_with("form:") => {
+                        let extra = b["form:".len()..]
+                            .replace("{fa}", &fa)
+                            .replace("{who}", &who)
+                            .replace("{f}", f.as_str());
+                        let mut fields = vec![("csrf".to_owned(), csrf.clone())];
+                        for kv in extra.split('&') {
+                            let (k, v) = kv.split_once('=').unwrap();
+                            fields.push((k.to_owned(), v.to_owned()));
+                        }
+                        let pairs: Vec<(&str, &str)> = fields
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str()))
+                            .collect();
+                        (Some("application/x-www-form-urlencoded"), form_body(&pairs))
+                    }
                     "confirm" => (
                         Some("application/x-www-form-urlencoded"),
                         form_body(&[("csrf", &csrf), ("confirm", fresh_name)]),
@@ -651,7 +825,7 @@ async fn run_matrix(app: &App) {
                 let want = (op.allowed)(p, t);
                 let text = body_string(res).await;
                 let got = status.is_success()
-                    || (matches!(op.body, "form" | "confirm")
+                    || ((op.body.starts_with("form") || op.body == "confirm")
                         && status.is_redirection()
                         && !to_login);
                 if got != want {

@@ -138,11 +138,12 @@ fn alert_json(a: &AlertRecord) -> serde_json::Value {
         "id": a.id, "rule_id": a.rule_id, "title": a.title, "level": a.level,
         "time": a.time, "last_time": a.last_time, "host": a.host, "record_id": a.record_id,
         "tags": a.tags, "count": a.count, "source": a.source, "fields": fields,
-        "incident": a.incident,
+        "incident": a.incident, "status": a.status,
+        "status_reason": a.status_reason, "status_by": a.status_by, "status_at": a.status_at,
     })
 }
 
-const CSV_HEADER: [&str; 10] = [
+const CSV_HEADER: [&str; 11] = [
     "time",
     "level",
     "host",
@@ -153,11 +154,12 @@ const CSV_HEADER: [&str; 10] = [
     "source",
     "record_id",
     "id",
+    "status",
 ];
 
 /// One alert as a CSV row. Host, title and source come from logs and rules: they are text
 /// cells, neutralised by the writer; the counters are numbers Hygie computed.
-fn csv_row(a: &AlertRecord) -> [Cell<'_>; 10] {
+fn csv_row(a: &AlertRecord) -> [Cell<'_>; 11] {
     [
         Cell::text(a.time.as_deref().unwrap_or("")),
         Cell::text(a.level.as_str()),
@@ -169,12 +171,17 @@ fn csv_row(a: &AlertRecord) -> [Cell<'_>; 10] {
         Cell::text(a.source.as_str()),
         Cell::int(a.record_id),
         Cell::text(a.id.as_str()),
+        Cell::text(a.status.as_str()),
     ]
 }
 
+/// One alert as a table line: its id first (what `alerts link`, `incident open --alert` and
+/// the web take), its triage status, then what happened.
 fn table_line(a: &AlertRecord) -> String {
     format!(
-        "{:<28} {:<13} {:<24} {:>5}  {}  [{}]\n",
+        "{:<24} {:<14} {:<28} {:<13} {:<24} {:>5}  {}  [{}]\n",
+        a.id,
+        a.status.as_str(),
         a.time.as_deref().unwrap_or("-"),
         a.level,
         a.host.as_deref().unwrap_or("-"),
@@ -204,8 +211,8 @@ impl Printer {
             }
             Format::Table => out.write_all(
                 format!(
-                    "{:<28} {:<13} {:<24} {:>5}  TITLE  [RULE]\n",
-                    "TIME", "LEVEL", "HOST", "COUNT"
+                    "{:<24} {:<14} {:<28} {:<13} {:<24} {:>5}  TITLE  [RULE]\n",
+                    "ID", "STATUS", "TIME", "LEVEL", "HOST", "COUNT"
                 )
                 .as_bytes(),
             )?,

@@ -11,7 +11,7 @@ use hygie_incident::clock::{self, rfc3339};
 use hygie_incident::facts::ActionInput;
 use hygie_incident::{
     Duty, FactsInput, Incident, IncidentError, IncidentStatus, Phase, Register, draft, due, export,
-    integrity,
+    integrity, ops,
 };
 use hygie_store::{Actor, JournalCheck, Store};
 use jiff::Timestamp;
@@ -233,10 +233,20 @@ pub struct NotifyArgs {
     /// The text actually sent, when it differs from the generated draft.
     #[arg(long)]
     text: Option<PathBuf>,
+    /// How it was sent: portal, e-mail, letter...
+    #[arg(long)]
+    channel: Option<String>,
 }
 
 pub(super) fn inv(e: IncidentError) -> anyhow::Error {
     exit::invalid(e.to_string())
+}
+
+fn change_error(e: hygie_store::IncidentChangeError) -> anyhow::Error {
+    match e {
+        hygie_store::IncidentChangeError::Incident(e) => inv(e),
+        hygie_store::IncidentChangeError::Store(e) => e.into(),
+    }
 }
 
 /// Drafts are in French unless `--lang`/`HYGIE_LANG` ask otherwise.
@@ -332,18 +342,6 @@ fn parse_at(field: &str, s: Option<&str>) -> anyhow::Result<Timestamp> {
     }
 }
 
-async fn load_facility_defaults(
-    store: &Store,
-    input: &mut FactsInput,
-    facility: &Finess,
-) -> anyhow::Result<(hygie_core::Nis2Status, hygie_core::FacilityKind)> {
-    let fac = store.facility(facility).await?;
-    if input.facility_name.is_none() {
-        input.facility_name = Some(fac.name.clone());
-    }
-    Ok((fac.nis2, fac.kind))
-}
-
 pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
     match cmd {
         IncidentCmd::Open(a) => open(ctx, *a).await,
@@ -411,11 +409,7 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
             let store = ctx.store().await?;
             let inc = store
                 .update_incident(&id, &Actor::cli(), "incident.close", |inc| {
-                    let unmet = inc.close(justification.clone(), now).map_err(inv)?;
-                    Ok::<_, anyhow::Error>(serde_json::json!({
-                        "justification": inc.closure.as_ref().and_then(|c| c.justification.clone()),
-                        "unmet": unmet.iter().map(|d| d.as_str()).collect::<Vec<_>>(),
-                    }))
+                    ops::close(inc, justification.clone(), now).map_err(inv)
                 })
                 .await?;
             match ctx.format {
@@ -467,21 +461,21 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
 }
 
 async fn open(ctx: &Ctx, a: OpenArgs) -> anyhow::Result<u8> {
-    let mut input = read_input(&a.facts)?;
+    let input = read_input(&a.facts)?;
     let now = Timestamp::now();
-    // Validate everything before touching the store.
-    input.clone().into_facts(None, now).map_err(inv)?;
+    // Validate everything before touching the store (the alerts' pre-filling fills only what
+    // is empty, so facts valid here stay valid).
+    let mut check = input.clone();
+    if check.title.is_none() && !check.alert_ids.is_empty() {
+        check.title = Some("-".into());
+    }
+    check.into_facts(None, now).map_err(inv)?;
     let facility = Finess::parse(input.facility.as_deref().unwrap_or_default())?;
     let store = ctx.store().await?;
-    let (nis2, kind) = load_facility_defaults(&store, &mut input, &facility).await?;
     let inc = store
-        .create_incident(&facility, &Actor::cli(), |id| {
-            let mut facts = input.into_facts(Some(nis2), now).map_err(inv)?;
-            // Duties follow the catalogue's `applies_to` for the facility's kind.
-            facts.facility_kind = Some(kind);
-            Incident::open(&id, facts, now).map_err(inv)
-        })
-        .await?;
+        .open_incident(&facility, input, now, &Actor::cli())
+        .await
+        .map_err(change_error)?;
     let obs = inc.obligations(now).map_err(inv)?;
     match ctx.format {
         Format::Json => output::json(&serde_json::json!({
@@ -523,20 +517,7 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> anyhow::Result<u8> {
     let store = ctx.store().await?;
     let inc = store
         .update_incident(&a.id, &Actor::cli(), "incident.update", |inc| {
-            let before = inc.facts.clone();
-            let changed = inc.update(&input, now).map_err(inv)?;
-            let prev_status = inc.status;
-            if let Some(s) = status {
-                inc.set_status(s, now).map_err(inv)?;
-            }
-            if changed.is_empty() && prev_status == inc.status {
-                return Err(exit::invalid("nothing to change: give a fact or --status"));
-            }
-            let diff = hygie_incident::incident::facts_diff(&before, &inc.facts, &changed);
-            Ok::<_, anyhow::Error>(serde_json::json!({
-                "changed": diff,
-                "status": {"from": prev_status.as_str(), "to": inc.status.as_str()},
-            }))
+            ops::update(inc, &input, status, now).map_err(inv)
         })
         .await?;
     let obs = inc.obligations(now).map_err(inv)?;
@@ -566,39 +547,19 @@ async fn notify(ctx: &Ctx, a: NotifyArgs) -> anyhow::Result<u8> {
     };
     let now = Timestamp::now();
     let store = ctx.store().await?;
+    let sending = ops::SendingInput {
+        duty,
+        sent_at: a.sent_at.clone(),
+        reference: a.reference.clone(),
+        phase,
+        lang,
+        late_reason: a.late_reason.clone(),
+        text,
+        channel: a.channel.clone(),
+    };
     let inc = store
         .update_incident(&a.id, &Actor::cli(), "incident.notify", |inc| {
-            let tz = inc.facts.tz().map_err(inv)?;
-            let at = match &a.sent_at {
-                Some(s) => clock::parse_instant("sent-at", s, &tz).map_err(inv)?,
-                None => now.to_zoned(tz),
-            };
-            let snapshot = match &text {
-                Some(t) => t.clone(),
-                None => draft::draft(inc, duty, lang, at.timestamp())
-                    .map_err(inv)?
-                    .to_markdown(),
-            };
-            inc.record_sending(
-                duty,
-                at.clone(),
-                a.reference.clone(),
-                phase,
-                lang,
-                a.late_reason.clone(),
-                snapshot,
-                now,
-            )
-            .map_err(inv)?;
-            let s = inc.sendings.last();
-            Ok::<_, anyhow::Error>(serde_json::json!({
-                "duty": duty.as_str(),
-                "sent_at": rfc3339(&at),
-                "reference": a.reference,
-                "phase": a.phase,
-                "late_reason": s.and_then(|s| s.late_reason.clone()),
-                "snapshot_sha256": s.map(|s| s.snapshot_sha256.clone()),
-            }))
+            ops::record_sending(inc, &sending, now).map_err(inv)
         })
         .await?;
     let o = inc.obligation(duty, now).map_err(inv)?;

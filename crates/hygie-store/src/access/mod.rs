@@ -4,6 +4,7 @@
 
 pub(crate) mod lifecycle;
 pub(crate) mod scoped;
+mod scoped_incidents;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
 pub(crate) mod users;

@@ -64,8 +64,8 @@ impl Access {
 /// The store as one caller may see it.
 #[derive(Debug, Clone, Copy)]
 pub struct Scoped<'a> {
-    store: &'a Store,
-    access: &'a Access,
+    pub(in crate::access) store: &'a Store,
+    pub(in crate::access) access: &'a Access,
 }
 
 fn forbidden(what: &str) -> StoreError {
@@ -247,30 +247,6 @@ impl<'a> Scoped<'a> {
         self.store.check_run(id, run_id).await
     }
 
-    /// Detection alerts of a facility, newest first.
-    pub async fn alerts(&self, id: &Finess, limit: i64) -> Result<Vec<crate::AlertRecord>> {
-        self.facility(id).await?;
-        self.store.alerts(id, Some(limit)).await
-    }
-
-    /// Incidents of a facility (closed ones included), oldest awareness first.
-    pub async fn incidents(&self, id: &Finess) -> Result<Vec<hygie_incident::Incident>> {
-        self.facility(id).await?;
-        self.store.incidents(Some(id), true).await
-    }
-
-    /// One incident of a facility; another facility's incident is not found.
-    pub async fn incident(&self, id: &Finess, incident: &str) -> Result<hygie_incident::Incident> {
-        self.facility(id).await?;
-        match self.store.incident(incident).await {
-            Ok(inc) if inc.facts.facility == id.as_str() => Ok(inc),
-            Ok(_) | Err(StoreError::NotFound(_)) => {
-                Err(StoreError::NotFound(format!("incident {incident}")))
-            }
-            Err(e) => Err(e),
-        }
-    }
-
     pub async fn evidence(
         &self,
         id: &Finess,
@@ -301,7 +277,7 @@ impl<'a> Scoped<'a> {
         Ok((item, self.store.evidence_content(sha256).await?))
     }
 
-    fn check_write(&self) -> Result<()> {
+    pub(in crate::access) fn check_write(&self) -> Result<()> {
         granted(
             self.access.write,
             "this account may not change a facility's plan",

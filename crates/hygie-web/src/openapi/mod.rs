@@ -218,6 +218,13 @@ pub(crate) mod params {
     pub(crate) fn run() -> Value {
         path("run", "check run id", json!({ "type": "string" }))
     }
+    pub(crate) fn alert() -> Value {
+        path(
+            "alert",
+            "alert id (from the alerts list)",
+            json!({ "type": "string" }),
+        )
+    }
     pub(crate) fn incident() -> Value {
         path(
             "incident",

@@ -90,10 +90,44 @@ pub(super) fn operations() -> Vec<Op> {
         Op::get(
             "/facilities/{finess}/alerts",
             "alerts",
-            "Detection alerts of a facility, newest first (at most 500)",
+            "Detection alerts of a facility, newest recorded first, filtered; the next page's address is in the Link header (rel=\"next\")",
         )
         .path(p::finess())
+        .query(alert_filter("level", "only this level (informational, low, medium, high, critical)"))
+        .query(alert_filter("rule", "only this rule id"))
+        .query(alert_filter("host", "only this host"))
+        .query(json!({ "name": "status", "in": "query", "required": false,
+            "description": "only this triage status",
+            "schema": { "type": "string", "enum": hygie_store::AlertStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>() } }))
+        .query(json!({ "name": "from", "in": "query", "required": false,
+            "description": "recorded on or after this day (YYYY-MM-DD, Paris)",
+            "schema": { "type": "string", "format": "date" } }))
+        .query(json!({ "name": "to", "in": "query", "required": false,
+            "description": "recorded on or before this day (YYYY-MM-DD, Paris)",
+            "schema": { "type": "string", "format": "date" } }))
+        .query(alert_filter("after", "the cursor of the page before (from the Link header)"))
+        .query(json!({ "name": "limit", "in": "query", "required": false,
+            "description": "alerts on the page (default 100)",
+            "schema": { "type": "integer", "minimum": 1, "maximum": hygie_store::ALERT_PAGE_MAX } }))
         .ok(200, Some(array(object()))),
+        Op::get(
+            "/facilities/{finess}/alerts/{alert}",
+            "alerts",
+            "One alert: matched fields, ATT&CK tags, source, triage (status, reason, who and when) and the incident it is linked to",
+        )
+        .path(p::finess())
+        .path(p::alert()),
+        Op::post(
+            "/facilities/{finess}/alerts/{alert}/triage",
+            "alerts",
+            "Triage an alert: new, acknowledged or false_positive (with a reason); an alert linked to an incident is triaged by it (journalled)",
+        )
+        .path(p::finess())
+        .path(p::alert())
+        .json_body(json!({ "type": "object", "required": ["status"], "properties": {
+            "status": { "type": "string", "enum": ["new", "acknowledged", "false_positive"] },
+            "reason": { "type": "string" } } }))
+        .errors(&[409]),
         Op::get(
             "/facilities/{finess}/incidents",
             "incidents",
@@ -101,6 +135,17 @@ pub(super) fn operations() -> Vec<Op> {
         )
         .path(p::finess())
         .ok(200, Some(array(r("IncidentLine")))),
+        Op::post(
+            "/facilities/{finess}/incidents",
+            "incidents",
+            "Open an incident, blank or from alerts (`alerts`: their ids; the facts left empty are pre-filled from them and they are linked to it); awareness is now unless given (journalled)",
+        )
+        .path(p::finess())
+        .query(p::lang())
+        .json_body(json!({ "allOf": [incident_facts(), { "type": "object", "properties": {
+            "alerts": { "type": "array", "items": { "type": "string" } } } }] }))
+        .errors(&[404, 409])
+        .ok(201, Some(object())),
         Op::get(
             "/facilities/{finess}/incidents/{incident}",
             "incidents",
@@ -118,6 +163,47 @@ pub(super) fn operations() -> Vec<Op> {
         .path(p::incident())
         .path(p::duty())
         .query(p::lang()),
+        Op::post(
+            "/facilities/{finess}/incidents/{incident}/facts",
+            "incidents",
+            "Update an incident's facts and, optionally, its status (contained, resolved: forward only); obligations are recomputed (journalled)",
+        )
+        .path(p::finess())
+        .path(p::incident())
+        .query(p::lang())
+        .json_body(json!({ "allOf": [incident_facts(), { "type": "object", "properties": {
+            "status": { "type": "string", "enum": ["contained", "resolved"] } } }] }))
+        .errors(&[409]),
+        Op::post(
+            "/facilities/{finess}/incidents/{incident}/sendings",
+            "incidents",
+            "Record a sending of a duty: its obligation becomes sent and its clock stops (journalled; the text is kept)",
+        )
+        .path(p::finess())
+        .path(p::incident())
+        .query(p::lang())
+        .json_body(json!({ "type": "object", "required": ["duty"], "properties": {
+            "duty": super::schemas::duty(),
+            "text": { "type": "string", "description": "the exact text sent (default: the draft of the moment)" },
+            "channel": { "type": "string", "description": "portal, e-mail, letter..." },
+            "sent_at": { "type": "string", "description": "RFC 3339 (default: now)" },
+            "reference": { "type": "string" },
+            "phase": { "type": "string", "enum": ["initial", "complement"] },
+            "late_reason": { "type": "string", "description": "required for the CNIL after 72 h" },
+            "lang": super::schemas::lang() } }))
+        .errors(&[409])
+        .ok(201, Some(object())),
+        Op::post(
+            "/facilities/{finess}/incidents/{incident}/close",
+            "incidents",
+            "Close an incident; unmet obligations need a justification (journalled)",
+        )
+        .path(p::finess())
+        .path(p::incident())
+        .query(p::lang())
+        .json_body(json!({ "type": "object", "properties": {
+            "justification": { "type": "string" } } }))
+        .errors(&[409]),
         Op::get(
             "/regions/{region}/status",
             "regions",
@@ -232,4 +318,15 @@ fn account_operations() -> Vec<Op> {
 
 fn object_schema() -> Value {
     json!({ "type": "object" })
+}
+
+/// A free-text filter of the alerts list.
+fn alert_filter(name: &str, description: &str) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "description": description,
+        "schema": { "type": "string" } })
+}
+
+/// The facts of an incident as a body gives them (as `hygie incident open --from FILE`).
+fn incident_facts() -> Value {
+    json!({ "type": "object", "description": "any fact of the incident: title, description, awareness (RFC 3339), serious, personal_data_breach (none, unlikely, risk, high), nis2_significant, categories, affected_systems, alert_ids...; lists add to the ones kept" })
 }

@@ -301,3 +301,165 @@ impl Correlator {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::Mapping;
+    use crate::rules::load_text;
+    use std::path::Path;
+
+    /// Two base rules (`a` by name, `b` by id) and one correlation of `kind`.
+    fn correlations(correlation: &str) -> Correlations {
+        let text = format!(
+            "title: A\nid: rule-a\nname: a\nlogsource: {{product: windows, service: security}}\ndetection:\n  sel: {{EventID: 1}}\n  condition: sel\n---\ntitle: B\nid: rule-b\nlogsource: {{product: windows, service: security}}\ndetection:\n  sel: {{EventID: 2}}\n  condition: sel\n---\n{correlation}"
+        );
+        let m = Mapping::builtin().expect("mapping");
+        let load = load_text(Path::new("c.yml"), &text, &m);
+        assert!(load.refused.is_empty(), "{:?}", load.refused);
+        assert_eq!(load.correlations.len(), 1);
+        Correlations::new(load.correlations)
+    }
+
+    fn hit(ts: i64, rule: &str, fields: &[(&str, &str)]) -> Hit {
+        Hit {
+            ts,
+            rule: rule.into(),
+            time: format!("t{ts}"),
+            host: Some("dc01".into()),
+            source: "s".into(),
+            record_id: u64::try_from(ts).unwrap_or(0),
+            fields: fields
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn event_count_per_group_within_the_timespan() {
+        let c = correlations(
+            "title: Many\nid: many\ncorrelation:\n  type: event_count\n  rules: [a]\n  group-by: [User]\n  timespan: 60s\n  condition: {gte: 3}\nlevel: high\n",
+        );
+        assert!(!c.generates("rule-a"), "generate: false by default");
+        assert!(c.generates("rule-b"));
+        let u = |ts, user| hit(ts, "rule-a", &[("User", user)]);
+        // Two per user within the minute: nothing; the third of bob: one alert.
+        let alerts = c.run(
+            "f",
+            vec![u(0, "ann"), u(1, "bob"), u(2, "ann"), u(3, "bob")],
+        );
+        assert!(alerts.is_empty());
+        let alerts = c.run(
+            "f",
+            vec![u(0, "bob"), u(10, "bob"), u(20, "bob"), u(30, "bob")],
+        );
+        assert_eq!(alerts.len(), 1, "suppressed for the timespan after firing");
+        assert_eq!(alerts[0].rule_id, "many");
+        assert_eq!(alerts[0].count, 3);
+        assert_eq!(alerts[0].time.as_deref(), Some("t20"));
+        assert!(alerts[0].fields.contains(&("User".into(), "bob".into())));
+        // Spread over more than the timespan: nothing.
+        assert!(
+            c.run("f", vec![u(0, "bob"), u(50, "bob"), u(100, "bob")])
+                .is_empty()
+        );
+        // Arrival order does not matter in batch (hits are sorted).
+        let alerts2 = c.run(
+            "f",
+            vec![u(30, "bob"), u(20, "bob"), u(0, "bob"), u(10, "bob")],
+        );
+        assert_eq!(alerts2, alerts);
+        // Other facility, other id.
+        assert_ne!(
+            c.run("g", vec![u(0, "bob"), u(1, "bob"), u(2, "bob")])[0].id,
+            alerts[0].id
+        );
+    }
+
+    #[test]
+    fn value_count_counts_distinct_values() {
+        let c = correlations(
+            "title: Spray\nid: spray\ncorrelation:\n  type: value_count\n  rules: [rule-a]\n  group-by: [Ip]\n  timespan: 5m\n  condition: {field: User, gt: 2}\n",
+        );
+        let h = |ts, ip, user| hit(ts, "rule-a", &[("Ip", ip), ("User", user)]);
+        // The same user three times: one value.
+        assert!(
+            c.run("f", vec![h(0, "x", "u1"), h(1, "x", "u1"), h(2, "x", "u1")])
+                .is_empty()
+        );
+        let alerts = c.run(
+            "f",
+            vec![
+                h(0, "x", "u1"),
+                h(1, "y", "u2"),
+                h(2, "x", "u2"),
+                h(3, "x", "u3"),
+            ],
+        );
+        assert_eq!(alerts.len(), 1);
+        assert_eq!(alerts[0].count, 3);
+        assert!(alerts[0].fields.contains(&("Ip".into(), "x".into())));
+    }
+
+    #[test]
+    fn temporal_needs_every_rule_and_ordered_temporal_their_order() {
+        let temporal = correlations(
+            "title: Both\nid: both\ncorrelation:\n  type: temporal\n  rules: [a, rule-b]\n  group-by: [Host]\n  timespan: 1m\n",
+        );
+        let ordered = correlations(
+            "title: Then\nid: then\ncorrelation:\n  type: temporal_ordered\n  rules: [a, rule-b]\n  group-by: [Host]\n  timespan: 1m\n",
+        );
+        let h = |ts, rule, host| hit(ts, rule, &[("Host", host)]);
+        let b_then_a = vec![h(0, "rule-b", "h1"), h(5, "rule-a", "h1")];
+        let a_then_b = vec![h(0, "rule-a", "h1"), h(5, "rule-b", "h1")];
+        assert_eq!(temporal.run("f", b_then_a.clone()).len(), 1);
+        assert_eq!(temporal.run("f", a_then_b.clone()).len(), 1);
+        assert!(ordered.run("f", b_then_a).is_empty());
+        assert_eq!(ordered.run("f", a_then_b).len(), 1);
+        // Different hosts, or too far apart: nothing.
+        assert!(
+            temporal
+                .run("f", vec![h(0, "rule-a", "h1"), h(5, "rule-b", "h2")])
+                .is_empty()
+        );
+        assert!(
+            temporal
+                .run("f", vec![h(0, "rule-a", "h1"), h(120, "rule-b", "h1")])
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn unknown_references_are_refused_with_the_file() {
+        let m = Mapping::builtin().expect("mapping");
+        let text = "title: Lost\nid: lost\ncorrelation:\n  type: event_count\n  rules: [nowhere]\n  timespan: 1m\n  condition: {gte: 2}\n";
+        let load = load_text(Path::new("lost.yml"), text, &m);
+        assert!(load.correlations.is_empty());
+        assert_eq!(load.refused.len(), 1, "{:?}", load.refused);
+        assert_eq!(load.refused[0].file, Path::new("lost.yml"));
+        assert!(
+            load.refused[0].reason.contains("nowhere"),
+            "{:?}",
+            load.refused
+        );
+    }
+
+    #[test]
+    fn state_is_bounded_past_the_group_limit() {
+        let c = correlations(
+            "title: Many\nid: many\ncorrelation:\n  type: event_count\n  rules: [a]\n  group-by: [User]\n  timespan: 1h\n  condition: {gte: 2}\n",
+        );
+        let mut k = c.correlator("f");
+        let users: Vec<String> = (0..MAX_GROUPS + 10).map(|i| format!("u{i}")).collect();
+        for (i, u) in users.iter().enumerate() {
+            let ts = i64::try_from(i).unwrap_or(0) / 1000;
+            assert!(k.push(&hit(ts, "rule-a", &[("User", u)])).is_empty());
+            assert!(k.state_count() <= MAX_GROUPS);
+        }
+        // The stalest tenth was dropped, the newest keys are still counted.
+        assert!(k.state_count() < MAX_GROUPS);
+        let last = users.last().map(String::as_str).unwrap_or("");
+        assert_eq!(k.push(&hit(300, "rule-a", &[("User", last)])).len(), 1);
+    }
+}

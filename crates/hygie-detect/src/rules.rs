@@ -245,6 +245,7 @@ pub fn resolve_correlations(load: &mut RuleLoad) {
                 rule: Some(name),
                 reason,
             };
+            temporal_default(&mut c.rule);
             match resolve_refs(&mut c.rule, &known) {
                 Err(missing) => load.refused.push(refuse(format!(
                     "correlation refers to rule '{missing}', which is not loaded"
@@ -261,6 +262,27 @@ pub fn resolve_correlations(load: &mut RuleLoad) {
         }
     }
     load.correlations = kept;
+}
+
+/// Sigma's `temporal` without a condition means every referenced rule within the timespan;
+/// RSigma 0.23's parser reads it as `gte: 1` (one of them: no correlation at all), so that
+/// reading is made the specification's. A `gte: 1` written out has the same pointless meaning
+/// and is read the same way.
+fn temporal_default(rule: &mut rsigma_parser::CorrelationRule) {
+    use rsigma_parser::{ConditionOperator, CorrelationCondition, CorrelationType};
+    if rule.correlation_type != CorrelationType::Temporal {
+        return;
+    }
+    if let CorrelationCondition::Threshold {
+        predicates,
+        field: None,
+        ..
+    } = &mut rule.condition
+        && predicates.as_slice() == [(ConditionOperator::Gte, 1)]
+    {
+        let all = u64::try_from(rule.rules.len()).unwrap_or(u64::MAX);
+        *predicates = vec![(ConditionOperator::Gte, all)];
+    }
 }
 
 /// Rewrite a correlation's references through `known` (reference -> id); the first unknown

@@ -2,7 +2,7 @@
 //! over a few events of each log source, as `hygie detect` would.
 #![no_main]
 
-use hygie_detect::{Detector, LogEvent, RuleLoad, check_compiles, load_text};
+use hygie_detect::{Detector, LogEvent, check_compiles, load_text};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -48,13 +48,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         return;
     };
     let mapping = hygie_fuzz::mapping();
-    let (rules, refused) = load_text(Path::new("fuzz.yml"), text, &mapping);
-    let mut load = RuleLoad { rules, refused };
+    let mut load = load_text(Path::new("fuzz.yml"), text, &mapping);
     check_compiles(&mut load);
     for r in &load.rules {
         let _ = (r.name(), mapping.windows_rule_routable(&r.source));
     }
-    let detector = Detector::new(mapping, load.rules);
+    let detector = Detector::new(mapping, load.rules).with_correlations(load.correlations);
     hygie_fuzz::detect(&detector, events());
     let _ = detector.compile_refusals();
 });

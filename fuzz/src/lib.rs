@@ -154,10 +154,9 @@ pub fn detector() -> &'static Detector {
         let mapping = mapping();
         let mut rules = Vec::new();
         for (name, text) in RULES {
-            let (loaded, refused) =
-                hygie_detect::load_text(std::path::Path::new(name), text, &mapping);
-            assert!(refused.is_empty(), "{name}: {refused:?}");
-            rules.extend(loaded);
+            let load = hygie_detect::load_text(std::path::Path::new(name), text, &mapping);
+            assert!(load.refused.is_empty(), "{name}: {:?}", load.refused);
+            rules.extend(load.rules);
         }
         Detector::new(mapping, rules)
     })

@@ -121,6 +121,7 @@ fn order_key(a: &Alert, t: Option<i64>) -> impl Ord + '_ {
 /// streaming by closing buckets older than the newest one seen minus
 /// `lateness` buckets.
 pub struct Aggregator {
+    facility: String,
     window_secs: i64,
     lateness: Option<i64>,
     newest: Option<i64>,
@@ -132,12 +133,20 @@ impl Aggregator {
     /// `window_secs == 0` disables aggregation.
     pub fn new(window_secs: u64) -> Self {
         Aggregator {
+            facility: String::new(),
             window_secs: i64::try_from(window_secs).unwrap_or(i64::MAX),
             lateness: None,
             newest: None,
             open: HashMap::new(),
             closed: Vec::new(),
         }
+    }
+
+    /// Alerts of this facility (its FINESS): the same logs analysed for two facilities give
+    /// two sets of alerts with different ids. Without it (printing only) the facility is empty.
+    pub fn for_facility(mut self, facility: &str) -> Self {
+        self.facility = facility.to_owned();
+        self
     }
 
     /// Close (and hand to [`Self::drain_closed`]) the buckets more than
@@ -157,6 +166,7 @@ impl Aggregator {
     /// Fold one alert in.
     pub fn push(&mut self, mut alert: Alert) -> Pushed {
         if self.window_secs == 0 {
+            alert.id = facility_scoped(&self.facility, &alert.id);
             self.closed.push(alert.clone());
             return Pushed::Opened(alert);
         }
@@ -193,7 +203,7 @@ impl Aggregator {
             }
             return Pushed::Repeated(o.alert.clone());
         }
-        alert.id = alert_id(&key.0, &key.1, bucket);
+        alert.id = alert_id(&self.facility, &key.0, &key.1, bucket);
         self.open.insert(
             key,
             Open {
@@ -298,9 +308,31 @@ pub fn sort_alerts(alerts: &mut [Alert]) {
     });
 }
 
-/// Id of an aggregated alert: rule, host and bucket, so the same bucket gets
-/// the same id in every run and the store can merge repeats.
-fn alert_id(rule: &str, host: &str, bucket: Bucket) -> String {
+/// Id of an aggregated alert: facility, rule, host and bucket, so the same bucket gets the same
+/// id in every run and the store can merge repeats, while the same logs analysed for two
+/// facilities (host names such as DC01 repeat across hospitals) give distinct alerts.
+///
+/// 32 hex digits, where the ids made before the facility was part of them (Hygie up to issue
+/// 20) have 24: stores keep those alerts under their old ids, so that incidents naming them
+/// still resolve, and a new run of the same logs updates them rather than doubling them (the
+/// store matches an unknown id to an old alert with the same representative event).
+pub fn alert_id(facility: &str, rule: &str, host: &str, bucket: Option<i64>) -> String {
+    facility_scoped(facility, &legacy_alert_id(rule, host, bucket))
+}
+
+/// An id made without the facility (a bucket's, a single match's) made the facility's.
+fn facility_scoped(facility: &str, unscoped: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"alert/2\x1f");
+    h.update(facility.as_bytes());
+    h.update([0x1f]);
+    h.update(unscoped.as_bytes());
+    hex::encode(&h.finalize()[..16])
+}
+
+/// The id an alert had before ids included the facility: rule, host and bucket only (what
+/// older stores hold; also the part of [`alert_id`] that does not depend on the facility).
+pub fn legacy_alert_id(rule: &str, host: &str, bucket: Option<i64>) -> String {
     let mut h = Sha256::new();
     for part in [rule, host] {
         h.update(part.as_bytes());
@@ -488,6 +520,33 @@ mod tests {
             }
             assert_eq!(store, whole, "cut {cut}");
         }
+    }
+
+    #[test]
+    fn ids_depend_on_the_facility_and_nothing_else_of_the_run() {
+        let ids = |facility: &str, window: u64| {
+            let mut agg = Aggregator::new(window).for_facility(facility);
+            for a in matches_fixture() {
+                agg.push(a);
+            }
+            let mut ids: Vec<String> = agg.finish().into_iter().map(|a| a.id).collect();
+            ids.sort();
+            ids
+        };
+        for window in [0, 120] {
+            let a = ids("750000001", window);
+            let b = ids("690000002", window);
+            assert_eq!(a.len(), b.len());
+            assert_eq!(a, ids("750000001", window), "stable from run to run");
+            assert!(a.iter().all(|id| !b.contains(id)), "window {window}");
+            assert!(a.iter().all(|id| id.len() == 32), "{a:?}");
+        }
+        // The older scheme (24 digits, no facility) stays recognisable.
+        assert_eq!(legacy_alert_id("r", "h", Some(1)).len(), 24);
+        assert_ne!(
+            alert_id("750000001", "r", "h", Some(1)),
+            alert_id("750000001", "r", "h", Some(2))
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! of groups its events cannot reach, and the groups it does reach are built
 //! by whichever worker needs them first, in parallel with the others' work.
 
+use crate::correlate::{Correlations, LoadedCorrelation};
 use crate::event::{EventKind, LogEvent};
 use crate::mapping::{EventSource, Mapping, RuleSource, applies};
 use crate::rules::{LoadedRule, Refusal, compile};
@@ -111,6 +112,7 @@ pub struct Detector {
     routable: usize,
     /// Rules that failed to compile when their group was first needed.
     refused: Mutex<Vec<Refusal>>,
+    correlations: Correlations,
 }
 
 /// Per-worker cache of resolved routes (log source -> groups).
@@ -160,7 +162,19 @@ impl Detector {
             rules: count,
             routable,
             refused: Mutex::new(Vec::new()),
+            correlations: Correlations::default(),
         }
+    }
+
+    /// Evaluate these correlation rules too (see [`crate::correlate`]).
+    pub fn with_correlations(mut self, correlations: Vec<LoadedCorrelation>) -> Self {
+        self.correlations = Correlations::new(correlations);
+        self
+    }
+
+    /// The correlation rules loaded (none unless [`Self::with_correlations`]).
+    pub fn correlations(&self) -> &Correlations {
+        &self.correlations
     }
 
     /// Number of rules loaded.
@@ -322,7 +336,7 @@ level: low
 
     fn detector() -> Detector {
         let m = Mapping::builtin().expect("mapping");
-        let (rules, refused) = load_text(Path::new("t.yml"), &rules(), &m);
+        let crate::RuleLoad { rules, refused, .. } = load_text(Path::new("t.yml"), &rules(), &m);
         assert!(refused.is_empty(), "{refused:?}");
         Detector::new(m, rules)
     }
@@ -393,7 +407,7 @@ level: low
     fn groups_compile_when_first_reached_and_report_rules_that_do_not_compile() {
         let m = Mapping::builtin().expect("mapping");
         let text = format!("{}---\n{}", rules(), broken_rule("r-bad"));
-        let (rules, refused) = load_text(Path::new("t.yml"), &text, &m);
+        let crate::RuleLoad { rules, refused, .. } = load_text(Path::new("t.yml"), &text, &m);
         assert!(refused.is_empty(), "{refused:?}");
         let d = Detector::new(m, rules);
         assert_eq!(d.groups_built().1, 0, "nothing is compiled before an event");
@@ -427,7 +441,7 @@ level: low
         }
         text.push_str(&broken_rule("r-bad-b"));
         let m = Mapping::builtin().expect("mapping");
-        let (rules, refused) = load_text(Path::new("big.yml"), &text, &m);
+        let crate::RuleLoad { rules, refused, .. } = load_text(Path::new("big.yml"), &text, &m);
         assert!(refused.is_empty(), "{refused:?}");
         let d = Detector::new(m, rules);
         let mut cache = RouteCache::default();

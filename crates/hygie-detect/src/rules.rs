@@ -7,6 +7,7 @@
 //! compiles a group of rules when an event first needs it, and
 //! [`check_compiles`] compiles a whole tree for `hygie rules check`.
 
+use crate::correlate::LoadedCorrelation;
 use crate::mapping::{Mapping, RuleSource};
 use rsigma_eval::CompiledRule;
 use rsigma_parser::{Detection, Modifier, SigmaRule};
@@ -73,12 +74,16 @@ pub fn check_compiles(load: &mut RuleLoad) {
         None => true,
     });
     load.refused.extend(refusals);
+    // A correlation referring to a rule just refused is refused too.
+    resolve_correlations(load);
 }
 
 /// Outcome of loading one or more rule folders.
 #[derive(Debug, Default)]
 pub struct RuleLoad {
     pub rules: Vec<LoadedRule>,
+    /// Correlation rules, their references resolved to loaded rules' ids.
+    pub correlations: Vec<LoadedCorrelation>,
     pub refused: Vec<Refusal>,
 }
 
@@ -120,9 +125,26 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, refused: &mut Vec<Refusal>) {
     }
 }
 
-/// Parse the rules in `text` (the content of `file`).
-pub fn load_text(file: &Path, text: &str, mapping: &Mapping) -> (Vec<LoadedRule>, Vec<Refusal>) {
+/// Parse the rules in `text` (the content of `file`), correlations resolved against the
+/// rules of the same text.
+pub fn load_text(file: &Path, text: &str, mapping: &Mapping) -> RuleLoad {
+    let (rules, correlations, refused) = parse_text(file, text, mapping);
+    let mut load = RuleLoad {
+        rules,
+        correlations,
+        refused,
+    };
+    resolve_correlations(&mut load);
+    load
+}
+
+fn parse_text(
+    file: &Path,
+    text: &str,
+    mapping: &Mapping,
+) -> (Vec<LoadedRule>, Vec<LoadedCorrelation>, Vec<Refusal>) {
     let mut out = Vec::new();
+    let mut correlations = Vec::new();
     let mut refused = Vec::new();
     let refuse = |rule: Option<String>, reason: String| Refusal {
         file: file.to_path_buf(),
@@ -133,17 +155,17 @@ pub fn load_text(file: &Path, text: &str, mapping: &Mapping) -> (Vec<LoadedRule>
         Ok(c) => c,
         Err(e) => {
             refused.push(refuse(None, format!("parse error: {e}")));
-            return (out, refused);
+            return (out, correlations, refused);
         }
     };
     for e in &collection.errors {
         refused.push(refuse(None, format!("parse error: {e}")));
     }
-    for c in &collection.correlations {
-        refused.push(refuse(
-            Some(c.title.clone()),
-            "correlation rules are not evaluated by Hygie yet".into(),
-        ));
+    for c in collection.correlations {
+        correlations.push(LoadedCorrelation {
+            file: file.to_path_buf(),
+            rule: c,
+        });
     }
     for f in &collection.filters {
         refused.push(refuse(
@@ -190,7 +212,98 @@ pub fn load_text(file: &Path, text: &str, mapping: &Mapping) -> (Vec<LoadedRule>
             routable,
         });
     }
-    (out, refused)
+    (out, correlations, refused)
+}
+
+/// Resolve every correlation's references (`rules`, alias mappings) to the loaded rules' ids:
+/// a rule named by its `name` becomes its id (or its title when it has none), which is what a
+/// match carries. A correlation referring to no loaded rule or correlation, or that RSigma does
+/// not compile, is refused, and so are those referring to it.
+pub fn resolve_correlations(load: &mut RuleLoad) {
+    let mut by_ref: HashMap<String, String> = HashMap::new();
+    for r in &load.rules {
+        let key = r.name().to_owned();
+        if let Some(n) = &r.rule.name {
+            by_ref.entry(n.clone()).or_insert_with(|| key.clone());
+        }
+        by_ref.insert(key.clone(), key);
+    }
+    let mut kept: Vec<LoadedCorrelation> = std::mem::take(&mut load.correlations);
+    loop {
+        let mut known = by_ref.clone();
+        for c in &kept {
+            for k in [&c.rule.id, &c.rule.name].into_iter().flatten() {
+                known.insert(k.clone(), k.clone());
+            }
+        }
+        let before = kept.len();
+        let mut next = Vec::with_capacity(kept.len());
+        for mut c in kept {
+            let (file, name) = (c.file.clone(), c.name().to_owned());
+            let refuse = |reason: String| Refusal {
+                file,
+                rule: Some(name),
+                reason,
+            };
+            temporal_default(&mut c.rule);
+            match resolve_refs(&mut c.rule, &known) {
+                Err(missing) => load.refused.push(refuse(format!(
+                    "correlation refers to rule '{missing}', which is not loaded"
+                ))),
+                Ok(()) => match rsigma_eval::correlation::compile_correlation(&c.rule) {
+                    Err(e) => load.refused.push(refuse(format!("compile error: {e}"))),
+                    Ok(_) => next.push(c),
+                },
+            }
+        }
+        kept = next;
+        if kept.len() == before {
+            break;
+        }
+    }
+    load.correlations = kept;
+}
+
+/// Sigma's `temporal` without a condition means every referenced rule within the timespan;
+/// RSigma 0.23's parser reads it as `gte: 1` (one of them: no correlation at all), so that
+/// reading is made the specification's. A `gte: 1` written out has the same pointless meaning
+/// and is read the same way.
+fn temporal_default(rule: &mut rsigma_parser::CorrelationRule) {
+    use rsigma_parser::{ConditionOperator, CorrelationCondition, CorrelationType};
+    if rule.correlation_type != CorrelationType::Temporal {
+        return;
+    }
+    if let CorrelationCondition::Threshold {
+        predicates,
+        field: None,
+        ..
+    } = &mut rule.condition
+        && predicates.as_slice() == [(ConditionOperator::Gte, 1)]
+    {
+        let all = u64::try_from(rule.rules.len()).unwrap_or(u64::MAX);
+        *predicates = vec![(ConditionOperator::Gte, all)];
+    }
+}
+
+/// Rewrite a correlation's references through `known` (reference -> id); the first unknown
+/// reference is the error.
+fn resolve_refs(
+    rule: &mut rsigma_parser::CorrelationRule,
+    known: &HashMap<String, String>,
+) -> Result<(), String> {
+    for r in &mut rule.rules {
+        *r = known.get(r.as_str()).ok_or_else(|| r.clone())?.clone();
+    }
+    for alias in &mut rule.aliases {
+        alias.mapping = std::mem::take(&mut alias.mapping)
+            .into_iter()
+            .map(|(r, field)| match known.get(&r) {
+                Some(id) => Ok((id.clone(), field)),
+                None => Err(r),
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(())
 }
 
 /// Load every rule under `paths` (in parallel). Duplicate rule ids are refused
@@ -198,11 +311,12 @@ pub fn load_text(file: &Path, text: &str, mapping: &Mapping) -> (Vec<LoadedRule>
 pub fn load_paths(paths: &[PathBuf], mapping: &Mapping) -> RuleLoad {
     use rayon::prelude::*;
     let (files, mut refused) = list_rule_files(paths);
-    let per_file: Vec<(Vec<LoadedRule>, Vec<Refusal>)> = files
+    let per_file: Vec<(Vec<LoadedRule>, Vec<LoadedCorrelation>, Vec<Refusal>)> = files
         .par_iter()
         .map(|f| match std::fs::read_to_string(f) {
-            Ok(text) => load_text(f, &text, mapping),
+            Ok(text) => parse_text(f, &text, mapping),
             Err(e) => (
+                Vec::new(),
                 Vec::new(),
                 vec![Refusal {
                     file: f.clone(),
@@ -213,9 +327,11 @@ pub fn load_paths(paths: &[PathBuf], mapping: &Mapping) -> RuleLoad {
         })
         .collect();
     let mut rules = Vec::new();
+    let mut correlations = Vec::new();
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
-    for (loaded, refusals) in per_file {
+    for (loaded, corrs, refusals) in per_file {
         refused.extend(refusals);
+        correlations.extend(corrs);
         for r in loaded {
             if let Some(id) = &r.rule.id {
                 if let Some(first) = seen.get(id) {
@@ -234,7 +350,13 @@ pub fn load_paths(paths: &[PathBuf], mapping: &Mapping) -> RuleLoad {
             rules.push(r);
         }
     }
-    RuleLoad { rules, refused }
+    let mut load = RuleLoad {
+        rules,
+        correlations,
+        refused,
+    };
+    resolve_correlations(&mut load);
+    load
 }
 
 /// The rule's log source, lower-cased.
@@ -319,12 +441,14 @@ level: high
     #[test]
     fn variants_only_when_every_field_maps() {
         let m = Mapping::builtin().expect("mapping");
-        let (r, refused) = load_text(Path::new("a.yml"), PROC, &m);
+        let RuleLoad {
+            rules: r, refused, ..
+        } = load_text(Path::new("a.yml"), PROC, &m);
         assert!(refused.is_empty(), "{refused:?}");
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].variants.len(), 1);
         assert_eq!(r[0].variants[0].0, "security_4688");
-        let (r, _) = load_text(Path::new("b.yml"), PROC_HASH, &m);
+        let RuleLoad { rules: r, .. } = load_text(Path::new("b.yml"), PROC_HASH, &m);
         assert!(
             r[0].variants.is_empty(),
             "OriginalFileName has no 4688 equivalent"
@@ -337,7 +461,9 @@ level: high
         let text = format!(
             "{PROC}---\ntitle: Broken\nlogsource: {{product: windows}}\ndetection:\n  sel:\n    a|nosuchmodifier: 1\n  condition: sel\n---\ntitle: NoSource\nlogsource: {{definition: x}}\ndetection:\n  sel: {{a: 1}}\n  condition: sel\n"
         );
-        let (r, refused) = load_text(Path::new("multi.yml"), &text, &m);
+        let RuleLoad {
+            rules: r, refused, ..
+        } = load_text(Path::new("multi.yml"), &text, &m);
         assert_eq!(r.len(), 1, "the valid rule still loads");
         assert_eq!(refused.len(), 2, "{refused:?}");
         assert!(refused.iter().all(|x| x.file == Path::new("multi.yml")));
@@ -345,7 +471,9 @@ level: high
             refused.iter().any(|x| x.reason.contains("logsource")),
             "{refused:?}"
         );
-        let (r, refused) = load_text(Path::new("bad.yml"), "title: [unclosed", &m);
+        let RuleLoad {
+            rules: r, refused, ..
+        } = load_text(Path::new("bad.yml"), "title: [unclosed", &m);
         assert!(r.is_empty());
         assert_eq!(refused.len(), 1);
         assert!(refused[0].reason.contains("parse error"));
@@ -357,10 +485,13 @@ level: high
         let text = format!(
             "{PROC}---\ntitle: Bad regex\nid: bad-regex\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    CommandLine|re: '(unclosed'\n  condition: sel\n"
         );
-        let (rules, refused) = load_text(Path::new("re.yml"), &text, &m);
-        assert!(refused.is_empty(), "parsing alone accepts it: {refused:?}");
-        assert_eq!(rules.len(), 2);
-        let mut load = RuleLoad { rules, refused };
+        let mut load = load_text(Path::new("re.yml"), &text, &m);
+        assert!(
+            load.refused.is_empty(),
+            "parsing alone accepts it: {:?}",
+            load.refused
+        );
+        assert_eq!(load.rules.len(), 2);
         check_compiles(&mut load);
         assert_eq!(load.rules.len(), 1);
         assert_eq!(load.rules[0].name(), "11111111-1111-1111-1111-111111111111");

@@ -44,10 +44,11 @@ fn load(dirs: &[PathBuf]) -> (Detector, f64) {
     let mapping = Mapping::builtin().expect("mapping");
     let load = load_paths(dirs, &mapping);
     let parsed = t.elapsed().as_secs_f64();
-    let det = Detector::new(mapping, load.rules);
+    let det = Detector::new(mapping, load.rules).with_correlations(load.correlations);
     eprintln!(
-        "rules loaded {}, refused {}; parse+compile {parsed:.3} s, detector {:.3} s",
+        "rules loaded {} (correlations {}), refused {}; parse+compile {parsed:.3} s, detector {:.3} s",
         det.rule_count(),
+        det.correlations().len(),
         load.refused.len(),
         t.elapsed().as_secs_f64() - parsed
     );
@@ -81,14 +82,17 @@ fn main() {
             let t = Instant::now();
             let progress = Progress::default();
             let mut alerts = 0u64;
-            let s = run(&det, &files, threads, 300, &progress, &mut |_| alerts += 1);
+            let s = run(&det, "", &files, threads, 300, &progress, &mut |_| {
+                alerts += 1
+            });
             let eval_s = t.elapsed().as_secs_f64();
             let (groups, built) = det.groups_built();
             println!(
-                "{{\"mode\":\"batch\",\"threads\":{threads},\"files\":{},\"events\":{},\"matches\":{},\"alerts\":{alerts},\"errors\":{},\"rule_load_s\":{load_s:.2},\"rule_groups\":{groups},\"rule_groups_built\":{built},\"detect_s\":{eval_s:.2},\"total_s\":{:.2},\"events_per_s_detect\":{:.0},\"events_per_s_total\":{:.0},\"peak_rss_mb\":{:.0}}}",
+                "{{\"mode\":\"batch\",\"threads\":{threads},\"files\":{},\"events\":{},\"matches\":{},\"alerts\":{alerts},\"correlations\":{},\"errors\":{},\"rule_load_s\":{load_s:.2},\"rule_groups\":{groups},\"rule_groups_built\":{built},\"detect_s\":{eval_s:.2},\"total_s\":{:.2},\"events_per_s_detect\":{:.0},\"events_per_s_total\":{:.0},\"peak_rss_mb\":{:.0}}}",
                 s.files,
                 s.events,
                 s.matches,
+                det.correlations().len(),
                 s.errors.len(),
                 start.elapsed().as_secs_f64(),
                 s.events as f64 / eval_s,
@@ -126,7 +130,7 @@ fn main() {
                     Arc::new(det),
                     vec![src],
                     Box::new(Count(alerts.clone())),
-                    IngestConfig { queue_batches: 256, workers, window_secs: 300 },
+                    IngestConfig { queue_batches: 256, workers, window_secs: 300, ..IngestConfig::default() },
                     spool,
                 )
                 .await

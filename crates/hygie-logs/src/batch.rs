@@ -4,7 +4,7 @@
 //! bounded by the work in flight rather than by input size.
 
 use crate::read::{EvtxFile, Format, InputError, read_file};
-use hygie_detect::{Aggregator, Alert, Detector, RouteCache, alert_of};
+use hygie_detect::{Aggregator, Alert, Detector, Hit, RouteCache, alert::sort_alerts, alert_of};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
@@ -29,11 +29,20 @@ pub struct BatchSummary {
 
 enum Msg {
     Alerts(Vec<Alert>),
+    /// Matches the correlation rules read.
+    Hits(Vec<Hit>),
     Errors(Vec<InputError>),
 }
 
 /// Alerts are sent to the consumer in batches of this size.
 const BATCH: usize = 256;
+
+/// What a worker has not sent to the consumer yet.
+#[derive(Default)]
+struct Pending {
+    alerts: Vec<Alert>,
+    hits: Vec<Hit>,
+}
 
 /// Evaluate one event; matches are sent to the consumer in batches.
 fn detect(
@@ -41,7 +50,7 @@ fn detect(
     progress: &Progress,
     cache: &mut RouteCache,
     event: &hygie_detect::LogEvent,
-    pending: &mut Vec<Alert>,
+    pending: &mut Pending,
     tx: &SyncSender<Msg>,
 ) {
     progress.events.fetch_add(1, Ordering::Relaxed);
@@ -52,31 +61,49 @@ fn detect(
     progress
         .matches
         .fetch_add(matches.len() as u64, Ordering::Relaxed);
+    let correlations = detector.correlations();
     for m in matches {
-        pending.push(alert_of(m, event));
+        if let Some(hit) = correlations.hit(&m, event) {
+            pending.hits.push(hit);
+        }
+        if correlations.generates(&m.rule_id) {
+            pending.alerts.push(alert_of(m, event));
+        }
     }
-    if pending.len() >= BATCH {
-        // A closed receiver only means the consumer stopped early.
-        let _ = tx.send(Msg::Alerts(std::mem::take(pending)));
+    // A closed receiver only means the consumer stopped early.
+    if pending.alerts.len() >= BATCH {
+        let _ = tx.send(Msg::Alerts(std::mem::take(&mut pending.alerts)));
+    }
+    if pending.hits.len() >= BATCH {
+        let _ = tx.send(Msg::Hits(std::mem::take(&mut pending.hits)));
     }
 }
 
-/// Send what a file or chunk left: its last alerts and its input errors.
-fn finish(tx: &SyncSender<Msg>, pending: Vec<Alert>, errors: Vec<InputError>) {
-    if !pending.is_empty() {
-        let _ = tx.send(Msg::Alerts(pending));
+/// Send what a file or chunk left: its last alerts and hits, and its input errors.
+fn finish(tx: &SyncSender<Msg>, pending: Pending, errors: Vec<InputError>) {
+    if !pending.alerts.is_empty() {
+        let _ = tx.send(Msg::Alerts(pending.alerts));
+    }
+    if !pending.hits.is_empty() {
+        let _ = tx.send(Msg::Hits(pending.hits));
     }
     if !errors.is_empty() {
         let _ = tx.send(Msg::Errors(errors));
     }
 }
 
-/// Evaluate `detector` over `files` using `threads` workers (0 = every core).
+/// Evaluate `detector` over `files` using `threads` workers (0 = every core), for `facility`
+/// (its FINESS, part of every alert id; empty when the alerts are only printed).
 /// `on_alert` receives the aggregated alerts (fixed buckets of `window_secs`,
-/// 0 = none) on the calling thread at the end, in listing order; they are the
-/// same whatever the thread count.
+/// 0 = none) and the correlation alerts on the calling thread at the end, in listing order;
+/// they are the same whatever the thread count.
+///
+/// Correlation: the matches correlation rules read are kept as compact [`Hit`]s (time, rule,
+/// the group-by fields) until the end, then folded in time order, so that a window never
+/// depends on which worker finished first; their memory is proportional to those matches.
 pub fn run(
     detector: &Detector,
+    facility: &str,
     files: &[(PathBuf, Format)],
     threads: usize,
     window_secs: u64,
@@ -88,7 +115,8 @@ pub fn run(
         files: files.len() as u64,
         ..BatchSummary::default()
     };
-    let mut agg = Aggregator::new(window_secs);
+    let mut agg = Aggregator::new(window_secs).for_facility(facility);
+    let mut hits: Vec<Hit> = Vec::new();
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
@@ -105,7 +133,7 @@ pub fn run(
                                 chunks.par_bridge().for_each_with(
                                     (tx.clone(), RouteCache::default()),
                                     |(tx, cache), chunk| {
-                                        let mut pending = Vec::new();
+                                        let mut pending = Pending::default();
                                         let errors = file.read_chunk(chunk, &mut |event| {
                                             detect(
                                                 detector,
@@ -122,13 +150,13 @@ pub fn run(
                                 progress.files_done.fetch_add(1, Ordering::Relaxed);
                             }
                             Err(e) => {
-                                finish(tx, Vec::new(), vec![e]);
+                                finish(tx, Pending::default(), vec![e]);
                                 progress.files_done.fetch_add(1, Ordering::Relaxed);
                             }
                         },
                         _ => {
                             let mut cache = RouteCache::default();
-                            let mut pending = Vec::new();
+                            let mut pending = Pending::default();
                             let errors = read_file(path, *format, &mut |event| {
                                 detect(detector, progress, &mut cache, &event, &mut pending, tx)
                             });
@@ -149,18 +177,27 @@ pub fn run(
                     // finish chunks in any order, and the result must not
                     // depend on it.
                     for a in alerts {
-                        summary.matches += 1;
                         agg.push(a);
                     }
+                }
+                Msg::Hits(h) => {
+                    hits.extend(h);
                 }
                 Msg::Errors(e) => summary.errors.extend(e),
             }
         }
     });
-    for a in agg.finish() {
+    let mut alerts = agg.finish();
+    let correlated = detector.correlations().run(facility, hits);
+    if !correlated.is_empty() {
+        alerts.extend(correlated);
+        sort_alerts(&mut alerts);
+    }
+    for a in alerts {
         summary.alerts += 1;
         on_alert(a);
     }
     summary.events = progress.events.load(Ordering::Relaxed);
+    summary.matches = progress.matches.load(Ordering::Relaxed);
     summary
 }

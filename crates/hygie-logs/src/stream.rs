@@ -677,6 +677,8 @@ pub struct IngestConfig {
     pub workers: usize,
     /// Aggregation window in seconds.
     pub window_secs: u64,
+    /// The facility the alerts belong to (its FINESS, part of every alert id).
+    pub facility: String,
 }
 
 impl Default for IngestConfig {
@@ -685,6 +687,7 @@ impl Default for IngestConfig {
             queue_batches: 256,
             workers: 0,
             window_secs: 300,
+            facility: String::new(),
         }
     }
 }
@@ -736,7 +739,9 @@ impl Ingest {
         } else {
             sink.open_alerts(&state.open).await?
         };
-        let mut agg = Aggregator::new(cfg.window_secs).evicting(LATENESS_BUCKETS);
+        let mut agg = Aggregator::new(cfg.window_secs)
+            .for_facility(&cfg.facility)
+            .evicting(LATENESS_BUCKETS);
         agg.resume(state.newest, open);
 
         let stats = Arc::new(Stats::default());
@@ -792,7 +797,11 @@ impl Ingest {
                         let mut alerts = Vec::new();
                         for ev in &events {
                             for m in det.evaluate(ev, &mut cache) {
-                                alerts.push(alert_of(m, ev));
+                                // Correlation rules are evaluated in batch only (so far): the
+                                // rules they alone refer to stay silent here as there.
+                                if det.correlations().generates(&m.rule_id) {
+                                    alerts.push(alert_of(m, ev));
+                                }
                             }
                         }
                         let n = events.len() as u64;

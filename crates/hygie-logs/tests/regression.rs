@@ -59,7 +59,7 @@ fn cases(root: &Path) -> Vec<Case> {
 fn run_files(det: &Detector, files: &[(PathBuf, Format)]) -> Vec<Alert> {
     let mut alerts = Vec::new();
     let progress = Progress::default();
-    let s = run(det, files, 0, 0, &progress, &mut |a| alerts.push(a));
+    let s = run(det, "", files, 0, 0, &progress, &mut |a| alerts.push(a));
     assert!(s.errors.is_empty(), "input errors: {:?}", s.errors);
     alerts
 }
@@ -199,7 +199,9 @@ fn sigmahq_regression_recall_and_shape_equivalence() {
     let aggregated = |threads: usize| {
         let mut alerts = Vec::new();
         let progress = Progress::default();
-        run(&det, &evtx, threads, 60, &progress, &mut |a| alerts.push(a));
+        run(&det, "", &evtx, threads, 60, &progress, &mut |a| {
+            alerts.push(a)
+        });
         alerts
     };
     let one = aggregated(1);

@@ -51,7 +51,8 @@ fn spool() -> (Spool, tempfile::TempDir) {
 
 fn detector() -> Arc<Detector> {
     let m = Mapping::builtin().expect("mapping");
-    let (rules, refused) = load_text(Path::new("stream.yml"), &rules(), &m);
+    let hygie_detect::RuleLoad { rules, refused, .. } =
+        load_text(Path::new("stream.yml"), &rules(), &m);
     assert!(refused.is_empty());
     Arc::new(Detector::new(m, rules))
 }
@@ -97,6 +98,7 @@ async fn body() {
             queue_batches: 4,
             workers: 2,
             window_secs: 0,
+            ..IngestConfig::default()
         },
         spool,
     )
@@ -277,6 +279,7 @@ async fn through_flaky_sink(failures: usize) -> (Result<(), String>, usize, Vec<
             queue_batches: 4,
             workers: 1,
             window_secs: 0,
+            ..IngestConfig::default()
         },
         spool,
     )
@@ -433,6 +436,7 @@ async fn run_once(
             queue_batches: 2,
             workers: 2,
             window_secs: 60,
+            ..IngestConfig::default()
         },
         spool,
     )

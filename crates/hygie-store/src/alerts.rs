@@ -533,15 +533,19 @@ async fn upsert_alerts(
                 .bind(&a.id)
                 .fetch_optional(&mut **tx)
                 .await?;
-        match existing {
+        let target = match existing {
             Some(f) if f != facility.as_str() => {
                 return Err(StoreError::Conflict(format!(
                     "alert {} of another facility",
                     a.id
                 )));
             }
-            Some(_) => {
-                // The id names (rule, host, time bucket); the aggregator
+            Some(_) => Some(a.id.clone()),
+            None => legacy_twin(tx, facility, a).await?,
+        };
+        match target {
+            Some(id) => {
+                // The id names (facility, rule, host, time bucket); the aggregator
                 // sends the bucket's whole state, whose representative
                 // (earliest match) may have changed if an earlier event
                 // arrived late.
@@ -553,7 +557,7 @@ async fn upsert_alerts(
                     .bind(&a.source)
                     .bind(serde_json::to_string(&a.fields).unwrap_or_else(|_| "[]".into()))
                     .bind(now)
-                    .bind(&a.id)
+                    .bind(&id)
                     .execute(&mut **tx)
                     .await?;
             }
@@ -584,6 +588,28 @@ async fn upsert_alerts(
         append(tx, actor, "alerts.record", facility.as_str(), &details).await?;
     }
     Ok(new)
+}
+
+/// Length of the alert ids made before they included the facility (24 hex digits; now 32).
+const LEGACY_ID_LEN: i64 = 24;
+
+/// The alert of an older store (its id made without the facility, kept so that incidents naming
+/// it still resolve) that `a` is a new run's version of: same facility, rule and host, and the
+/// same representative event (time, source, record), which fixes the time bucket. Without it, a
+/// facility analysing again logs it had analysed before the upgrade would get each alert twice.
+async fn legacy_twin(tx: &mut WriteTx<'_>, facility: &Finess, a: &Alert) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM alerts WHERE facility = $1 AND rule_id = $2 AND COALESCE(host, '') = $3 AND COALESCE(event_time, '') = $4 AND source = $5 AND record_id = $6 AND length(id) = $7 ORDER BY id LIMIT 1",
+    )
+    .bind(facility.as_str())
+    .bind(&a.rule_id)
+    .bind(a.host.clone().unwrap_or_default())
+    .bind(a.time.clone().unwrap_or_default())
+    .bind(&a.source)
+    .bind(i64::try_from(a.record_id).unwrap_or(i64::MAX))
+    .bind(LEGACY_ID_LEN)
+    .fetch_optional(&mut **tx)
+    .await?)
 }
 
 fn row_to_alert(r: &sqlx::any::AnyRow) -> Result<AlertRecord> {

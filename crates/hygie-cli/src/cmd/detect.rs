@@ -79,7 +79,10 @@ pub fn load_detector(dirs: &[PathBuf]) -> anyhow::Result<(Detector, Vec<hygie_de
             "no Sigma rule could be loaded{first}"
         )));
     }
-    Ok((Detector::new(mapping, load.rules), load.refused))
+    Ok((
+        Detector::new(mapping, load.rules).with_correlations(load.correlations),
+        load.refused,
+    ))
 }
 
 pub async fn rules(ctx: &Ctx, cmd: RulesCmd) -> anyhow::Result<u8> {
@@ -88,10 +91,12 @@ pub async fn rules(ctx: &Ctx, cmd: RulesCmd) -> anyhow::Result<u8> {
     let mut load = load_paths(&dirs, &mapping);
     check_compiles(&mut load);
     let loaded = load.rules.len();
+    let correlations = load.correlations.len();
     let unroutable: Vec<_> = load.rules.iter().filter(|r| !r.routable).collect();
     match ctx.format {
         Format::Json => output::json(&serde_json::json!({
             "loaded": loaded,
+            "correlations": correlations,
             "refused": load.refused.len(),
             "refusals": load.refused,
             "windows_unmapped": unroutable.iter().map(|r| serde_json::json!({
@@ -111,7 +116,7 @@ pub async fn rules(ctx: &Ctx, cmd: RulesCmd) -> anyhow::Result<u8> {
                 );
             }
             println!(
-                "Rules loaded: {loaded}, refused: {} / Règles chargées : {loaded}, refusées : {}",
+                "Rules loaded: {loaded}, correlation rules: {correlations}, refused: {} / Règles chargées : {loaded}, règles de corrélation : {correlations}, refusées : {}",
                 load.refused.len(),
                 load.refused.len()
             );
@@ -341,6 +346,7 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
             };
             let s = run(
                 &detector,
+                facility.as_ref().map(Finess::as_str).unwrap_or(""),
                 &files,
                 a.threads,
                 a.window,

@@ -183,6 +183,13 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
         return Err(output::unsupported(ctx.format, "table, json"));
     }
     let (detector, mut refused) = load_detector(&a.rules)?;
+    if !detector.correlations().is_empty() {
+        eprintln!(
+            "warning: {} correlation rules are evaluated by `hygie detect` only, not by the listener / {} règles de corrélation ne sont évaluées que par `hygie detect`",
+            detector.correlations().len(),
+            detector.correlations().len()
+        );
+    }
     // A listener compiles every rule group before accepting, so that no event
     // waits for an index build and every refusal is known at start.
     let detector = tokio::task::spawn_blocking(move || {
@@ -245,6 +252,7 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
             queue_batches: a.queue.max(1),
             workers: a.workers,
             window_secs: a.window,
+            facility: facility.as_str().to_owned(),
         },
         spool,
     )

@@ -9,6 +9,7 @@ use hygie_store::{Actor, JournalCheck, Store, StoreError};
 use hygie_testkit::TestDb;
 
 mod accounts;
+mod alert_ids;
 mod alert_triage;
 mod backup;
 mod contention;

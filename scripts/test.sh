@@ -91,9 +91,9 @@ log "Tests"
 cargo test --workspace --locked --no-fail-fast
 
 # The JSON API fuzzed against its OpenAPI document (scripts/api-fuzz.sh: schemathesis, pinned,
-# in a venv under target/; HYGIE_API_FUZZ_SECONDS, 120 s; 0 skips it). In CI a missing Python
+# in a venv under target/; HYGIE_API_FUZZ_SECONDS, 60 s; 0 skips it). In CI a missing Python
 # or pip fails the run.
-api_fuzz_seconds=${HYGIE_API_FUZZ_SECONDS:-120}
+api_fuzz_seconds=${HYGIE_API_FUZZ_SECONDS:-60}
 if [ "$api_fuzz_seconds" != 0 ]; then
   log "API fuzzing"
   HYGIE_API_FUZZ_SEED=${HYGIE_API_FUZZ_SEED:-1} HYGIE_API_FUZZ_SECONDS=$api_fuzz_seconds \

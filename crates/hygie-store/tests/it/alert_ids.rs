@@ -39,10 +39,20 @@ fn old_alert_ids_still_resolve_and_a_new_run_updates_them() {
             .record_alerts(&f.id, &[alert(&old, 3)], &a)
             .await
             .expect("old alert");
-        store
-            .link_alert(&f.id, &old, "INC-1", &a)
+        // An incident opened from it (linked both ways since issue 18).
+        let inc = store
+            .open_incident(
+                &f.id,
+                hygie_incident::FactsInput {
+                    alert_ids: vec![old.clone()],
+                    awareness: Some(jiff::Timestamp::now().to_string()),
+                    ..hygie_incident::FactsInput::default()
+                },
+                jiff::Timestamp::now(),
+                &a,
+            )
             .await
-            .expect("link");
+            .expect("incident");
         // The same logs analysed again by the new code: the facility's id.
         let new = hygie_detect::alert_id(f.id.as_str(), "t-bf", "DC01", Some(5_892_000));
         assert_eq!(new.len(), 32);
@@ -55,7 +65,7 @@ fn old_alert_ids_still_resolve_and_a_new_run_updates_them() {
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].id, old);
         assert_eq!(listed[0].count, 4);
-        assert_eq!(listed[0].incident.as_deref(), Some("INC-1"));
+        assert_eq!(listed[0].incident.as_deref(), Some(inc.id.as_str()));
         // What an incident's alert list names resolves.
         let resolved = store
             .alerts_by_id(&f.id, std::slice::from_ref(&old))

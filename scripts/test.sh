@@ -3,7 +3,7 @@
 # Idempotent; needs root for apt-get (Samba, tools) on a fresh machine. `.ci/run` calls exactly this.
 #
 #   bash scripts/test.sh            format check, clippy, the whole test suite, then a short
-#                                   run of the API fuzzer (HYGIE_API_FUZZ_SECONDS, 120 s) and
+#                                   run of the API fuzzer (HYGIE_API_FUZZ_SECONDS, 60 s) and
 #                                   of every fuzz target (HYGIE_FUZZ_SECONDS each, 10 s; 0
 #                                   skips either)
 #

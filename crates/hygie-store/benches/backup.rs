@@ -19,9 +19,9 @@
 //!
 //! `cargo bench -p hygie-store --bench backup`
 
-use hygie_core::{
-    Alert, DeclaredStatus, Facility, FacilityKind, Finess, MeasureId, Nis2Status, Region,
-};
+mod common;
+
+use hygie_core::{Alert, DeclaredStatus};
 use hygie_store::backup::{BackupKey, Checked, VerifyReport, write_backup};
 use hygie_store::{Actor, JournalCheck, Store};
 use std::path::Path;
@@ -34,47 +34,19 @@ fn env_num(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn facility() -> Facility {
-    Facility {
-        id: Finess::with_check_digit("35000002").expect("finess"),
-        legal_entity: None,
-        name: "CH Sauvegarde".into(),
-        kind: FacilityKind::Hospital,
-        region: Region::parse("BRE").expect("region"),
-        nis2: Nis2Status::Essential,
-        plan_start: "2025-01-01".parse().expect("date"),
-    }
-}
-
 fn alert(i: usize) -> Alert {
-    Alert {
-        id: format!("bench-{i}"),
-        rule_id: "sigma-bench".into(),
-        title: "Bench".into(),
-        level: "high".into(),
-        tags: vec!["attack.t1033".into()],
-        time: Some("2026-01-05T10:00:00Z".into()),
-        last_time: Some("2026-01-05T10:04:00Z".into()),
-        host: Some(format!("pc{}", i % 500)),
-        record_id: i as u64,
-        source: "tcp://127.0.0.1:5000".into(),
-        fields: vec![("Image".into(), "C:\\Windows\\System32\\whoami.exe".into())],
-        count: 1,
-    }
+    common::alert(format!("bench-{i}"), format!("pc{}", i % 500), i as u64, 1)
 }
 
 /// Seed `store` as the shape `shape` says (see the module doc).
 async fn seed(store: &Store, shape: &str, files: usize, alerts: usize) {
     let actor = Actor("bench".into());
-    let f = facility();
+    let f = common::facility("35000002", "CH Sauvegarde");
     store
         .add_facility(&f, false, &actor)
         .await
         .expect("facility");
-    let measures: Vec<MeasureId> = ["GOV-05", "BCK-06", "IAM-04", "END-01"]
-        .iter()
-        .map(|m| MeasureId::parse(m).expect("measure"))
-        .collect();
+    let measures = common::measures();
     if shape != "alerts" {
         for i in 0..2000 {
             let status = if i % 3 == 0 {

@@ -15,9 +15,9 @@
 //!
 //! `cargo bench -p hygie-store --bench writes`
 
-use hygie_core::{
-    Alert, DeclaredStatus, Facility, FacilityKind, Finess, MeasureId, Nis2Status, Region,
-};
+mod common;
+
+use hygie_core::{Alert, DeclaredStatus};
 use hygie_store::{Actor, IngestCheckpoint, Store};
 use std::time::{Duration, Instant};
 
@@ -41,41 +41,17 @@ fn report(backend: &str, kind: &str, mut lat: Vec<Duration>) {
 }
 
 fn alert(batch: usize, i: usize) -> Alert {
-    Alert {
-        id: format!("bench-{batch}-{i}"),
-        rule_id: "sigma-bench".into(),
-        title: "Bench".into(),
-        level: "high".into(),
-        tags: vec!["attack.t1033".into()],
-        time: Some("2026-01-05T10:00:00Z".into()),
-        last_time: Some("2026-01-05T10:04:00Z".into()),
-        host: Some(format!("pc{i}")),
-        record_id: i as u64,
-        source: "tcp://127.0.0.1:5000".into(),
-        fields: vec![("Image".into(), "C:\\Windows\\System32\\whoami.exe".into())],
-        count: 3,
-    }
+    common::alert(format!("bench-{batch}-{i}"), format!("pc{i}"), i as u64, 3)
 }
 
 async fn run(backend: &str, store: Store, scale: usize) {
     let actor = Actor("bench".into());
-    let f = Facility {
-        id: Finess::with_check_digit("35000001").expect("finess"),
-        legal_entity: None,
-        name: "CH Bench".into(),
-        kind: FacilityKind::Hospital,
-        region: Region::parse("BRE").expect("region"),
-        nis2: Nis2Status::Essential,
-        plan_start: "2025-01-01".parse().expect("date"),
-    };
+    let f = common::facility("35000001", "CH Bench");
     store
         .add_facility(&f, false, &actor)
         .await
         .expect("facility");
-    let measures: Vec<MeasureId> = ["GOV-05", "BCK-06", "IAM-04", "END-01"]
-        .iter()
-        .map(|m| MeasureId::parse(m).expect("measure"))
-        .collect();
+    let measures = common::measures();
 
     let mut lat = Vec::new();
     for i in 0..1000 * scale {

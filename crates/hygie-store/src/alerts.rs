@@ -7,6 +7,11 @@
 //! (`link_in`), and `link_alert` adds the alert to the incident's facts. Lists are pages in
 //! keyset order (newest recorded first, then id descending), each filter served by an index
 //! `(facility, column, created_us, id)`, so a page costs the same with a million alerts.
+//!
+//! Ids (issue 20) include the facility (32 hex digits). A store written before holds 24-digit
+//! ids: an unknown id whose older twin exists (same facility, rule, host and representative
+//! event, `legacy_twin`) updates the twin, so older alerts are neither renamed nor doubled and
+//! what incidents name still resolves.
 
 use crate::journal::{Actor, WriteTx, append};
 use crate::rows::ensure_facility;

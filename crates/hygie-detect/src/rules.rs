@@ -183,6 +183,10 @@ fn parse_text(
             ));
             continue;
         }
+        if let Err(reason) = windash_within_bounds(&rule) {
+            refused.push(refuse(name, reason));
+            continue;
+        }
         if rule.detection.timeframe.is_some() {
             refused.push(refuse(
                 name,
@@ -359,6 +363,64 @@ pub fn load_paths(paths: &[PathBuf], mapping: &Mapping) -> RuleLoad {
     load
 }
 
+/// Dashes a `windash` value may hold. The modifier turns every dash into five characters, so a
+/// value with *n* dashes becomes 5^*n* needles, and RSigma's own bound (8 dashes: 390,625
+/// needles) still lets one short rule take minutes to compile (found by fuzzing: a 1.4 KB rule
+/// with six dashes in one value took 107 s). SigmaHQ's rules hold at most two dashes in a
+/// `windash` value; four (625 needles) leaves room for hand-written rules.
+pub const MAX_WINDASH_DASHES: usize = 4;
+
+/// Needles the `windash` values of one rule may expand to in all.
+pub const MAX_WINDASH_NEEDLES: u64 = 20_000;
+
+/// Refuse a rule whose `windash` values would expand past [`MAX_WINDASH_DASHES`] in one value
+/// or [`MAX_WINDASH_NEEDLES`] in all, naming the field.
+fn windash_within_bounds(rule: &SigmaRule) -> Result<(), String> {
+    fn walk(det: &Detection, total: &mut u64) -> Result<(), String> {
+        match det {
+            Detection::AllOf(items) => {
+                for item in items {
+                    if !item.field.modifiers.contains(&Modifier::WindAsh) {
+                        continue;
+                    }
+                    let field = item.field.name.as_deref().unwrap_or("(keywords)");
+                    for value in &item.values {
+                        let rsigma_parser::SigmaValue::String(s) = value else {
+                            continue;
+                        };
+                        let dashes = s.original.matches('-').count();
+                        if dashes > MAX_WINDASH_DASHES {
+                            return Err(format!(
+                                "field '{field}': a windash value with {dashes} dashes would \
+                                 expand to 5^{dashes} patterns (at most {MAX_WINDASH_DASHES} \
+                                 dashes per value)"
+                            ));
+                        }
+                        // dashes <= 4, so 5^dashes fits.
+                        *total = total.saturating_add(5u64.pow(dashes as u32));
+                        if *total > MAX_WINDASH_NEEDLES {
+                            return Err(format!(
+                                "field '{field}': the rule's windash values expand to more than \
+                                 {MAX_WINDASH_NEEDLES} patterns"
+                            ));
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Detection::AnyOf(ds) | Detection::And(ds) => ds.iter().try_for_each(|d| walk(d, total)),
+            Detection::ArrayMatch { body, .. } => walk(body, total),
+            Detection::Conditional { named, .. } => named.values().try_for_each(|d| walk(d, total)),
+            Detection::Keywords(_) => Ok(()),
+        }
+    }
+    let mut total = 0;
+    rule.detection
+        .named
+        .values()
+        .try_for_each(|d| walk(d, &mut total))
+}
+
 /// The rule's log source, lower-cased.
 pub fn rule_source(rule: &SigmaRule) -> RuleSource {
     let low = |s: &Option<String>| {
@@ -453,6 +515,47 @@ level: high
             r[0].variants.is_empty(),
             "OriginalFileName has no 4688 equivalent"
         );
+    }
+
+    fn windash_rule(values: &[&str]) -> String {
+        let list: String = values.iter().map(|v| format!("      - '{v}'\n")).collect();
+        format!(
+            "title: Windash\nid: windash-1\nlogsource: {{product: windows, category: process_creation}}\ndetection:\n  sel:\n    CommandLine|contains|windash:\n{list}  condition: sel\n"
+        )
+    }
+
+    #[test]
+    fn a_windash_value_that_would_explode_is_refused_with_its_field() {
+        let m = Mapping::builtin().expect("mapping");
+        // The fuzzer's case: six dashes in one value (15,625 patterns; minutes to compile).
+        let text = windash_rule(&[" -E us 2017-02-12 2022-10-09 credential-access"]);
+        let load = load_text(Path::new("w.yml"), &text, &m);
+        assert!(load.rules.is_empty());
+        assert_eq!(load.refused.len(), 1, "{:?}", load.refused);
+        let reason = &load.refused[0].reason;
+        assert!(
+            reason.contains("CommandLine") && reason.contains("6 dashes"),
+            "{reason}"
+        );
+
+        // Within the bound per value, but too many values in all.
+        let many = vec![" -a -b -c -d"; 40];
+        let load = load_text(Path::new("w.yml"), &windash_rule(&many), &m);
+        assert_eq!(load.refused.len(), 1, "{:?}", load.refused);
+        assert!(
+            load.refused[0].reason.contains("20000"),
+            "{:?}",
+            load.refused
+        );
+
+        // SigmaHQ's usual shape loads and compiles.
+        let load = load_text(
+            Path::new("w.yml"),
+            &windash_rule(&[" -enc ", " -e -p "]),
+            &m,
+        );
+        assert!(load.refused.is_empty(), "{:?}", load.refused);
+        assert!(load.rules[0].compile().is_ok());
     }
 
     #[test]

@@ -354,6 +354,7 @@ fn kill_9_during_each_import_leaves_it_whole_or_absent() {
     let evidence: Vec<PathBuf> = (0..KILLS as u64 + 2)
         .map(|i| big_file(&h, &format!("restore-test-{i}.pdf"), 12 << 20, 0xE1 + i))
         .collect();
+    let incident = format!("INC-{FINESS}-00001");
     let custody: Vec<PathBuf> = (0..KILLS as u64 + 2)
         .map(|i| big_file(&h, &format!("fw-{i}.log"), 12 << 20, 0xC0 + i))
         .collect();
@@ -547,7 +548,7 @@ fn kill_9_during_each_import_leaves_it_whole_or_absent() {
                     strings(&[
                         "incident",
                         "evidence",
-                        "INC-00001",
+                        &incident,
                         "--file",
                         &path(f),
                         "--by",
@@ -563,7 +564,7 @@ fn kill_9_during_each_import_leaves_it_whole_or_absent() {
                 all.extend(custody.iter().cloned());
                 blobs_whole(h, &all);
                 // Every file the chain of custody names is kept, whole (checked above).
-                let inc = h.json(&["incident", "show", "INC-00001"], 0);
+                let inc = h.json(&["incident", "show", &incident], 0);
                 let text = inc.to_string();
                 let kept: Vec<String> = rows(h, "SELECT sha256 FROM evidence_blobs")
                     .into_iter()

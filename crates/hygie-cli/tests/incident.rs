@@ -116,7 +116,7 @@ fn full_lifecycle(env: &Hygie) {
         0,
     );
     let id = opened["id"].as_str().unwrap_or_default().to_owned();
-    assert_eq!(id, "INC-00001");
+    assert_eq!(id, format!("INC-{fac}-00001"));
     // The administrator records NIS 2 in force before the incident: its duties are legal
     // deadlines and late like the others (`legal_status_complaint_and_evidence` shows them
     // anticipated while the law is not in force).

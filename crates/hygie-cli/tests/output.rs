@@ -210,7 +210,7 @@ fn evidence_names_that_could_disguise_themselves_are_refused() {
         &[
             "incident",
             "evidence",
-            "INC-00001",
+            &format!("INC-{FINESS}-00001"),
             "--file",
             path,
             "--by",

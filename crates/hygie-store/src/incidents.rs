@@ -125,7 +125,8 @@ impl Store {
         .await
     }
 
-    /// Create an incident: `build` receives the new id (`INC-00001`...) and returns the record.
+    /// Create an incident: `build` receives the new id (`INC-750712184-00001`...: the facility's
+    /// FINESS and its own sequence) and returns the record.
     /// The facility must exist. Journalled as `incident.open`.
     pub async fn create_incident<E: From<StoreError> + Send>(
         &self,
@@ -143,10 +144,15 @@ impl Store {
                     return Err(StoreError::Invalid("incident creation tried twice".into()));
                 };
                 crate::rows::ensure_facility(tx, facility).await?;
-                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM incidents")
-                    .fetch_one(&mut **tx)
-                    .await?;
-                let id = format!("INC-{:05}", n + 1);
+                // Numbered per facility, the FINESS in the id: an installation-wide number
+                // would tell a facility's users how many incidents the others had (issue 25).
+                // Older stores keep their `INC-00001` ids, which cannot collide with these.
+                let n: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM incidents WHERE facility = $1")
+                        .bind(facility.as_str())
+                        .fetch_one(&mut **tx)
+                        .await?;
+                let id = incident_id(facility, n + 1);
                 let inc = match build(id.clone()) {
                     Ok(inc) => inc,
                     Err(e) => return Ok(Err(e)),
@@ -351,4 +357,9 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The id of a facility's `n`th incident: `INC-{FINESS}-{n:05}`.
+pub fn incident_id(facility: &Finess, n: i64) -> String {
+    format!("INC-{}-{n:05}", facility.as_str())
 }

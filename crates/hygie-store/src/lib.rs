@@ -28,6 +28,7 @@ pub mod backup;
 mod governance;
 mod incident_files;
 mod incidents;
+pub use incidents::incident_id;
 mod journal;
 mod plan;
 mod regimes;

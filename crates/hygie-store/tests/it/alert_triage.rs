@@ -284,3 +284,45 @@ fn an_incident_opened_from_alerts_links_them_both_ways() {
         ));
     });
 }
+
+/// Incident ids are numbered per facility with its FINESS (issue 25): a facility's users cannot
+/// tell from their ids how many incidents the others opened.
+#[test]
+fn incident_ids_are_numbered_per_facility() {
+    on_each_backend(|store| async move {
+        let a = Actor("test".into());
+        let f = facility("75000001", "IDF", FacilityKind::Hospital);
+        let other = facility("75000002", "IDF", FacilityKind::Hospital);
+        store.add_facility(&f, false, &a).await.expect("add");
+        store.add_facility(&other, false, &a).await.expect("add");
+        let now = jiff::Timestamp::now();
+        let mut ids = Vec::new();
+        for fac in [&f, &other, &other, &f, &f] {
+            let input = FactsInput {
+                title: Some("Rançongiciel".into()),
+                ..breach_input()
+            };
+            let inc = store
+                .open_incident(&fac.id, input, now, &a)
+                .await
+                .expect("open");
+            ids.push(inc.id);
+        }
+        let (fi, oi) = (f.id.as_str(), other.id.as_str());
+        assert_eq!(
+            ids,
+            [
+                format!("INC-{fi}-00001"),
+                format!("INC-{oi}-00001"),
+                format!("INC-{oi}-00002"),
+                format!("INC-{fi}-00002"),
+                format!("INC-{fi}-00003"),
+            ]
+        );
+        assert_eq!(ids[0], hygie_store::incident_id(&f.id, 1));
+        assert_eq!(
+            store.verify_journal().await.expect("verify"),
+            JournalCheck::Intact { entries: 7 }
+        );
+    });
+}

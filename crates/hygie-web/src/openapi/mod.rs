@@ -228,7 +228,7 @@ pub(crate) mod params {
     pub(crate) fn incident() -> Value {
         path(
             "incident",
-            "incident id, e.g. INC-00001",
+            "incident id, e.g. INC-350000014-00001",
             json!({ "type": "string" }),
         )
     }

@@ -14,7 +14,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
-log() { printf '\n==> %s\n' "$*"; }
+# Each stage's start is printed with the seconds since the run began, so a CI log shows where
+# the time goes (CI's budget is 30 minutes from an empty target directory).
+run_start=$(date +%s)
+log() { printf '\n==> [%4d s] %s\n' "$(($(date +%s) - run_start))" "$*"; }
+trap 'log "Done (exit $?)"' EXIT
 
 apt_updated=""
 apt_install() {

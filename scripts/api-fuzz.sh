@@ -5,7 +5,8 @@
 #   bash scripts/api-fuzz.sh            HYGIE_API_FUZZ_SECONDS (default 120) of fuzzing
 #
 # It starts `hygie serve` (HYGIE_BIN, else the debug build, built here) on a fresh data
-# directory with the demo region, creates a write API token for a demo facility (kept in the
+# directory with the demo region, seeds alerts and incidents for a demo facility (their ids fed
+# to the generator), creates a write API token for that facility (kept in the
 # environment of schemathesis only: never printed, never in a file) and runs schemathesis with
 # the checks: no server error, status codes, content types and response bodies as documented.
 # Exits non-zero on any failure, after printing the failing cases (schemathesis prints each with
@@ -56,10 +57,34 @@ unset HYGIE_DATABASE_URL HYGIE_SECRET_KEY_FILE
 
 "$bin" demo >/dev/null
 facility=$("$bin" --format json facility list | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
-incident=$("$bin" --format json incident list --facility "$facility" 2>/dev/null \
-  | "$venv/bin/python" -c 'import json,sys
-try: print(json.load(sys.stdin)[0]["id"])
-except Exception: print("INC-00001")')
+# Alerts and incidents to aim at, so that their routes reach a handler: a rule and twelve
+# process creations on three hosts become alerts; three incidents, one opened from two alerts.
+cat >"$data/whoami.yml" <<'EOF_RULE'
+title: Whoami
+id: api-fuzz-whoami
+logsource: {product: windows, category: process_creation}
+detection:
+  sel:
+    Image|endswith: '\whoami.exe'
+  condition: sel
+level: high
+tags: [attack.discovery, attack.t1033]
+EOF_RULE
+for i in $(seq 0 11); do
+  printf '{"EventID":1,"Channel":"Microsoft-Windows-Sysmon/Operational","Computer":"pc%d","Image":"C:\\\\Windows\\\\System32\\\\whoami.exe","EventRecordID":%d,"TimeCreated":"2026-01-05T%02d:00:00Z"}\n' \
+    $((i % 3)) $((i + 1)) $((8 + i))
+done >"$data/events.jsonl"
+"$bin" detect --facility "$facility" --rules "$data/whoami.yml" --logs "$data/events.jsonl" >/dev/null
+json_field() { "$venv/bin/python" -c "import json,sys; print(' '.join(str(x[\"$1\"]) for x in json.load(sys.stdin)))"; }
+alerts=$("$bin" --format json alerts list --facility "$facility" | json_field id)
+[ -n "$alerts" ] || { echo "api-fuzz: the seeding produced no alert" >&2; exit 1; }
+set -- $alerts
+"$bin" incident open --facility "$facility" --title "Rançongiciel" --awareness 2026-01-05T09:00 \
+  --personal-data-breach risk --alert "$1" --alert "$2" >/dev/null
+"$bin" incident open --facility "$facility" --title "Hameçonnage" --awareness 2026-01-06T09:00 >/dev/null
+"$bin" incident open --facility "$facility" --title "Intrusion" --awareness 2026-01-07T09:00 --serious >/dev/null
+incidents=$("$bin" --format json incident list --facility "$facility" | json_field id)
+toml_list() { local out="" v; for v in "$@"; do out="$out${out:+, }\"$v\""; done; echo "[$out]"; }
 HYGIE_FUZZ_TOKEN=$("$bin" --format json tokens create --name api-fuzz --facility "$facility" \
   --access write --expires-in 1 | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 export HYGIE_FUZZ_TOKEN
@@ -81,13 +106,15 @@ bearer = "\${HYGIE_FUZZ_TOKEN}"
 [dictionaries]
 finess = { values = ["$facility"] }
 measure = { values = ["IAM-04", "IAM-06", "GOV-01", "BCK-06"] }
-incident = { values = ["$incident"] }
+incident = { values = $(toml_list $incidents) }
+alert = { values = $(toml_list $alerts) }
 region = { values = ["DEMO", "BRE"] }
 
 [parameters]
 "path.finess" = { dictionary = "finess", probability = 0.8 }
 "path.measure" = { dictionary = "measure", probability = 0.7 }
 "path.incident" = { dictionary = "incident", probability = 0.7 }
+"path.alert" = { dictionary = "alert", probability = 0.7 }
 "path.region" = { dictionary = "region", probability = 0.7 }
 "body.facility" = { dictionary = "finess", probability = 0.8 }
 EOF

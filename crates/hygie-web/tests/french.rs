@@ -2,7 +2,7 @@
 //! seeded installation links to (facilities, measures, audits with a real AD run, alerts,
 //! incidents and their drafts, the catalogue, regions, the journal, users, error pages) under
 //! `?lang=fr`; the test fails on any English-only string of the known offenders and on any raw
-//! enum value (a snake_case token) in the text a reader sees.
+//! enum value (a snake_case token) in the text a reader sees (`<code>` is identifiers, not text).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -47,9 +47,14 @@ fn visible(html: &str) -> String {
         out.push_str(&rest[..i]);
         out.push(' ');
         let tail = &rest[i..];
-        // A style block is CSS, not text.
+        // A style block is CSS, not text; code is identifiers shown as they are typed or
+        // logged (ANSSI control points, event names, the journal's stored JSON details).
         if tail.starts_with("<style") {
             rest = tail.find("</style>").map_or("", |j| &tail[j + 8..]);
+            continue;
+        }
+        if tail.starts_with("<code") {
+            rest = tail.find("</code>").map_or("", |j| &tail[j + 7..]);
             continue;
         }
         let end = tail.find('>').map_or(tail.len(), |j| j + 1);
@@ -69,6 +74,43 @@ fn visible(html: &str) -> String {
         .replace("&quot;", "\"")
 }
 
+/// A duration in English days ("2 d", "3 d 4 h"): a number, a space, a lone "d" (not the "d" of a
+/// reference such as NIS 2's "23.4.d").
+fn english_days(flat: &str) -> Option<String> {
+    let b = flat.as_bytes();
+    for (i, _) in flat.match_indices(" d") {
+        let after = b.get(i + 2).copied();
+        let lone = after.is_none_or(|c| !c.is_ascii_alphanumeric() && c != b'.');
+        let digits = flat[..i]
+            .bytes()
+            .rev()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        let before = flat[..i - digits].bytes().last();
+        if lone && digits > 0 && before.is_none_or(|c| c == b' ') {
+            return Some(flat[i - digits..i + 2].to_owned());
+        }
+    }
+    None
+}
+
+/// Where `needle` first shows in `text`: a few words around it, to find its source.
+fn around(text: &str, needle: &str) -> String {
+    let Some(i) = text.find(needle) else {
+        return String::new();
+    };
+    let start = text[..i].char_indices().rev().nth(30).map_or(0, |(j, _)| j);
+    let end = text[i..]
+        .char_indices()
+        .nth(needle.chars().count() + 30)
+        .map_or(text.len(), |(j, _)| i + j);
+    let snippet: String = text[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!(" in \"…{snippet}…\"")
+}
+
 /// The offenders and raw enum values found in a page's visible text.
 fn english_in(text: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -83,15 +125,16 @@ fn english_in(text: &str) -> Vec<String> {
             words.contains(o)
         };
         if hit {
-            found.push(format!("'{o}'"));
+            found.push(format!("'{o}'{}", around(text, o)));
         }
     }
-    // A duration in English ("2 d", "3 h 5 min" is fine): a number followed by a lone "d".
-    if words
-        .windows(2)
-        .any(|w| w[0].parse::<u64>().is_ok() && w[1] == "d")
-    {
-        found.push("a duration in days written 'd'".into());
+    // A duration in English days ("2 d"; "3 h 05 min" reads the same in French).
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(at) = english_days(&flat) {
+        found.push(format!(
+            "a duration in days written 'd'{}",
+            around(&flat, &at)
+        ));
     }
     for w in &words {
         let raw = w.contains('_')
@@ -222,7 +265,7 @@ async fn every_page_under_lang_fr_is_in_french() {
 /// The checker itself catches what it must (a test that can fail).
 #[test]
 fn the_checker_finds_english_and_raw_values() {
-    let page = "<p>Statut : implemented · 2 d · NIS 2: essential</p><style>.high{}</style><span title=\"Overdue\">x</span><td>in_progress</td>";
+    let page = "<p>Statut : implemented · 2 d · NIS 2: essential</p><style>.high{}</style><span title=\"Overdue\">x</span><td>in_progress</td><code>login_failed</code>";
     let found = english_in(&visible(page));
     for want in [
         "'implemented'",
@@ -231,8 +274,18 @@ fn the_checker_finds_english_and_raw_values() {
         "'Overdue'",
         "raw value 'in_progress'",
     ] {
-        assert!(found.iter().any(|f| f == want), "{want} not in {found:?}");
+        assert!(
+            found.iter().any(|f| f.starts_with(want)),
+            "{want} not in {found:?}"
+        );
     }
-    assert!(!found.iter().any(|f| f == "'high'"), "CSS is not text");
+    assert!(
+        !found.iter().any(|f| f.starts_with("'high'")),
+        "CSS is not text"
+    );
+    assert!(
+        !found.iter().any(|f| f.contains("login_failed")),
+        "code is not text"
+    );
     assert!(english_in(&visible("<p>Mise en œuvre · 2 j · entité essentielle</p>")).is_empty());
 }

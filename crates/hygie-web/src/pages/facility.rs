@@ -109,6 +109,16 @@ const DECLARABLE: [(&str, &str, &str); 4] = [
 
 hygie_report::translate_by_lang_field!(HomeBody, FacilityBody, MeasureBody);
 
+impl MeasureBody<'_> {
+    /// A declared status (`in_progress`...) in the reader's words.
+    fn declared(&self, status: &str) -> &'static str {
+        DECLARABLE
+            .iter()
+            .find(|d| d.0 == status)
+            .map_or("?", |d| self.t(d.1, d.2))
+    }
+}
+
 // --- dashboards ------------------------------------------------------------------------------
 
 async fn home(State(st): State<AppState>, p: PageUser) -> PageResult {

@@ -7,9 +7,10 @@ use crate::model::{AccountKind, AdSnapshot};
 use crate::rules::{Category, Ctx, Eval, RULES, Rule};
 use hygie_core::{CheckRun, Finding as RuleFinding, RuleOutcome, RuleResult, Severity, Text};
 use hygie_report::Translate as _;
+use hygie_report::{FindingView, FindingsTable};
 use jiff::Timestamp;
-use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
@@ -48,7 +49,7 @@ pub struct Stats {
 }
 
 /// Per-category risk scores (0 best to 100 worst) and the global score (their maximum).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scores {
     pub password_policy: u32,
     pub accounts: u32,
@@ -227,43 +228,28 @@ pub struct Comparison {
     pub still_open: Vec<Change>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Change {
-    pub rule: String,
-    pub object: String,
-}
+pub use hygie_core::Change;
 
+/// The comparison of the CLI's report: `hygie_core::Changes`, by (rule, object) pair, the one
+/// comparison every audit view uses.
 pub fn compare(
     previous_id: &str,
     previous_at: Timestamp,
     previous: &[RuleResult],
     current: &[Finding],
 ) -> Comparison {
-    let pairs_prev: BTreeSet<Change> = previous
-        .iter()
-        .filter(|r| r.outcome == RuleOutcome::Fail)
-        .flat_map(|r| {
-            r.objects.iter().map(move |o| Change {
-                rule: r.rule.clone(),
-                object: o.clone(),
-            })
-        })
-        .collect();
-    let pairs_cur: BTreeSet<Change> = current
-        .iter()
-        .flat_map(|f| {
-            f.objects.iter().map(move |o| Change {
-                rule: f.rule.clone(),
-                object: o.clone(),
-            })
-        })
-        .collect();
+    let cur = hygie_core::Changes::pairs(
+        current
+            .iter()
+            .map(|f| (f.rule.as_str(), f.objects.as_slice())),
+    );
+    let c = hygie_core::Changes::between(&hygie_core::Changes::failed_pairs(previous), &cur);
     Comparison {
         previous_run: previous_id.to_string(),
         previous_at,
-        new: pairs_cur.difference(&pairs_prev).cloned().collect(),
-        fixed: pairs_prev.difference(&pairs_cur).cloned().collect(),
-        still_open: pairs_cur.intersection(&pairs_prev).cloned().collect(),
+        new: c.new,
+        fixed: c.fixed,
+        still_open: c.still_open,
     }
 }
 
@@ -351,30 +337,150 @@ pub fn category_score(s: &Scores, c: Category) -> u32 {
     }
 }
 
+/// What the store keeps of an AD run beside its results ([`AuditReport::summary`]), read back
+/// by the pages that show the run.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RunSummary {
+    pub domain: String,
+    pub level: u8,
+    pub scores: Scores,
+}
+
+impl RunSummary {
+    /// The summary of a stored AD run; `None` when it is not one (another audit's summary).
+    pub fn of(v: &serde_json::Value) -> Option<RunSummary> {
+        RunSummary::deserialize(v).ok()
+    }
+}
+
+impl AuditReport {
+    /// The summary recorded with the run (never a secret): domain, level, scores, counts and
+    /// how the directory was read (`ldap` or `ldif`).
+    pub fn summary(&self, mode: &str) -> serde_json::Value {
+        serde_json::json!({
+            "domain": self.domain,
+            "as_of": self.as_of,
+            "level": self.level,
+            "scores": self.scores,
+            "stats": self.stats,
+            "mode": mode,
+        })
+    }
+
+    /// The failed rules as the shared findings view (`hygie_report::FindingsTable`).
+    pub fn finding_views(&self) -> Vec<FindingView<'_>> {
+        self.findings
+            .iter()
+            .map(|f| {
+                let mut v = FindingView::new(
+                    &f.rule,
+                    f.severity,
+                    &f.objects,
+                    f.measures.iter().map(String::as_str).collect(),
+                    rule_def(&f.rule),
+                );
+                v.level = Some(f.level);
+                v.detail = Some(&f.detail);
+                v
+            })
+            .collect()
+    }
+}
+
+/// The definition of an AD rule by id.
+pub fn rule_def(id: &str) -> Option<&'static hygie_core::RuleDef> {
+    RULES.iter().find(|r| r.def.id == id).map(|r| &r.def)
+}
+
+/// The ANSSI level of an AD rule (1 most urgent to 4).
+pub fn rule_level(id: &str) -> Option<u8> {
+    RULES.iter().find(|r| r.def.id == id).map(|r| r.level)
+}
+
+/// The ANSSI level and the per-category risk scores (template `ad_scores.html`): one view for
+/// the CLI's report and the web's run page.
+#[derive(askama::Template)]
+#[template(path = "ad_scores.html")]
+pub struct ScoresView<'a> {
+    pub lang: hygie_core::Lang,
+    pub level: u8,
+    pub scores: &'a Scores,
+}
+
+hygie_report::translate_by_lang_field!(ScoresView);
+
+impl ScoresView<'_> {
+    /// Each category's title in the reader's language and its score.
+    fn categories(&self) -> Vec<(&'static str, u32)> {
+        Category::ALL
+            .iter()
+            .map(|&c| {
+                let (en, fr) = c.title();
+                (
+                    hygie_report::t(self.lang, en, fr),
+                    category_score(self.scores, c),
+                )
+            })
+            .collect()
+    }
+}
+
 #[derive(askama::Template)]
 #[template(path = "ad_report.html")]
 struct ReportPage<'a> {
     lang: hygie_core::Lang,
     r: &'a AuditReport,
-    categories: Vec<(&'static str, u32)>,
+    scores: ScoresView<'a>,
+    findings: FindingsTable<'a>,
 }
 
 hygie_report::translate_by_lang_field!(ReportPage);
 
 /// A self-contained HTML report (inline CSS, no script, every value escaped by the template).
 pub fn render_html(r: &AuditReport, lang: hygie_core::Lang) -> String {
-    let categories = Category::ALL
-        .iter()
-        .map(|&c| {
-            let (en, fr) = c.title();
-            (hygie_report::t(lang, en, fr), category_score(&r.scores, c))
-        })
-        .collect();
+    let rows = r.finding_views();
     hygie_report::render(&ReportPage {
         lang,
         r,
-        categories,
+        scores: ScoresView {
+            lang,
+            level: r.level,
+            scores: &r.scores,
+        },
+        findings: FindingsTable {
+            lang,
+            rows: &rows,
+            measure_href: None,
+        },
     })
+}
+
+/// An audit ready to record, the same for the CLI (`hygie audit ad`) and the web's upload: the
+/// report compared with the previous run, the contract's findings and the summary kept with them.
+pub struct AuditRun {
+    pub report: AuditReport,
+    pub findings: Vec<RuleFinding>,
+    pub summary: serde_json::Value,
+}
+
+/// Audit a snapshot and compare it with the previous AD run when there is one; `mode` says how
+/// the directory was read (`ldap` or `ldif`).
+pub fn audit_run(
+    snap: &AdSnapshot,
+    cfg: &AuditConfig,
+    as_of: Timestamp,
+    previous: Option<&CheckRun>,
+    mode: &str,
+) -> AuditRun {
+    let mut report = audit(snap, cfg, as_of);
+    if let Some(prev) = previous {
+        report.compare_with(&prev.id, prev.at, &prev.results);
+    }
+    AuditRun {
+        findings: report.rule_findings(),
+        summary: report.summary(mode),
+        report,
+    }
 }
 
 /// Per-rule object lists, for tests and callers that need a map.

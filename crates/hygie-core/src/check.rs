@@ -28,6 +28,18 @@ impl Severity {
             Severity::Critical => "critical",
         }
     }
+
+    /// The severity in the reader's words (reports and pages never show the raw value).
+    pub fn label(self) -> crate::Text {
+        let (en, fr) = match self {
+            Severity::Info => ("information", "information"),
+            Severity::Low => ("low", "faible"),
+            Severity::Medium => ("medium", "moyenne"),
+            Severity::High => ("high", "élevée"),
+            Severity::Critical => ("critical", "critique"),
+        };
+        crate::Text::new(en, fr)
+    }
 }
 
 impl std::str::FromStr for Severity {
@@ -135,5 +147,109 @@ impl AutoStatus {
         } else {
             AutoStatus::Unchecked
         }
+    }
+}
+
+/// One failed (rule, object) pair: the unit in which two runs of one audit are compared. A rule
+/// that failed without naming objects is one pair with an empty object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Change {
+    pub rule: String,
+    pub object: String,
+}
+
+/// What changed between two runs of the same audit: failed pairs that are new, fixed (failed
+/// before, not now) and still open.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Changes {
+    pub new: Vec<Change>,
+    pub fixed: Vec<Change>,
+    pub still_open: Vec<Change>,
+}
+
+impl Changes {
+    /// The failed pairs of (rule, objects) lists.
+    pub fn pairs<'a>(
+        failed: impl IntoIterator<Item = (&'a str, &'a [String])>,
+    ) -> BTreeSet<Change> {
+        let mut out = BTreeSet::new();
+        for (rule, objects) in failed {
+            if objects.is_empty() {
+                out.insert(Change {
+                    rule: rule.to_owned(),
+                    object: String::new(),
+                });
+            }
+            for o in objects {
+                out.insert(Change {
+                    rule: rule.to_owned(),
+                    object: o.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// The failed pairs of a run's results.
+    pub fn failed_pairs(results: &[RuleResult]) -> BTreeSet<Change> {
+        Changes::pairs(
+            results
+                .iter()
+                .filter(|r| r.outcome == RuleOutcome::Fail)
+                .map(|r| (r.rule.as_str(), r.objects.as_slice())),
+        )
+    }
+
+    pub fn between(previous: &BTreeSet<Change>, current: &BTreeSet<Change>) -> Changes {
+        Changes {
+            new: current.difference(previous).cloned().collect(),
+            fixed: previous.difference(current).cloned().collect(),
+            still_open: current.intersection(previous).cloned().collect(),
+        }
+    }
+
+    /// Compare two runs' results.
+    pub fn of_runs(previous: &[RuleResult], current: &[RuleResult]) -> Changes {
+        Changes::between(
+            &Changes::failed_pairs(previous),
+            &Changes::failed_pairs(current),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fail(rule: &str, objects: &[&str]) -> RuleResult {
+        RuleResult {
+            rule: rule.into(),
+            severity: Severity::High,
+            outcome: RuleOutcome::Fail,
+            measures: vec![],
+            objects: objects.iter().map(|o| o.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn changes_are_by_rule_and_object_and_count_rules_without_objects() {
+        let mut pass = fail("R-C", &[]);
+        pass.outcome = RuleOutcome::Pass;
+        let before = [
+            fail("R-A", &["alice", "bob"]),
+            fail("R-B", &[]),
+            pass.clone(),
+        ];
+        let after = [fail("R-A", &["bob", "carol"]), pass];
+        let c = Changes::of_runs(&before, &after);
+        let names = |v: &[Change]| {
+            v.iter()
+                .map(|c| format!("{}:{}", c.rule, c.object))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&c.new), ["R-A:carol"]);
+        assert_eq!(names(&c.fixed), ["R-A:alice", "R-B:"]);
+        assert_eq!(names(&c.still_open), ["R-A:bob"]);
+        assert_eq!(Severity::High.label().fr, "élevée");
     }
 }

@@ -202,6 +202,17 @@ impl Nis2Status {
         }
     }
 
+    /// The NIS 2 status in the reader's words (pages and reports never show the raw value).
+    pub fn label(self) -> crate::Localized {
+        let (en, fr) = match self {
+            Nis2Status::Essential => ("essential entity", "entité essentielle"),
+            Nis2Status::Important => ("important entity", "entité importante"),
+            Nis2Status::OutOfScope => ("out of scope", "hors champ"),
+            Nis2Status::Unknown => ("not yet determined", "non déterminé"),
+        };
+        crate::Localized::new(en, fr)
+    }
+
     /// Whether NIS 2 duties apply (essential or important entity).
     pub fn in_scope(self) -> bool {
         matches!(self, Nis2Status::Essential | Nis2Status::Important)

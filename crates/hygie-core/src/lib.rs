@@ -21,7 +21,7 @@ pub use alert::Alert;
 pub use catalog::{
     Catalog, Framework, FrameworkEntry, Measure, MeasureId, Principle, SourceRef, Verification,
 };
-pub use check::{AutoStatus, CheckRun, RuleOutcome, RuleResult, Severity};
+pub use check::{AutoStatus, Change, Changes, CheckRun, RuleOutcome, RuleResult, Severity};
 pub use declaration::{Declaration, DeclaredStatus};
 pub use facility::{Facility, FacilityKind, Finess, Nis2Status};
 pub use plan::{EffectiveStatus, FacilityStatus, LevelStatus, MeasureState, RegionStatus};

@@ -139,6 +139,55 @@ impl FacilityStatus {
         self.levels.iter().map(|l| l.overdue.len()).sum()
     }
 
+    /// The measures to act on now, each once: past their plan level's due date, or declared
+    /// once but expired (a recurring measure not renewed in time), or both. Issue 18: both are
+    /// late work, so the dashboard counts them together.
+    pub fn needing_action(&self) -> Vec<&MeasureState> {
+        self.measures
+            .iter()
+            .filter(|m| m.days_overdue.is_some() || m.status == EffectiveStatus::Expired)
+            .collect()
+    }
+
+    /// The measures an automated check finds failing.
+    pub fn failing(&self) -> Vec<&MeasureState> {
+        self.measures
+            .iter()
+            .filter(|m| m.status == EffectiveStatus::Failing)
+            .collect()
+    }
+
+    /// The first plan level not reached and the measures that block it (applicable, not done);
+    /// `None` when every level is reached. Levels count in order: a complete level 2 does not
+    /// count while level 1 is not reached, which is why "level reached" can be below a level
+    /// that is complete.
+    pub fn next_level(&self) -> Option<(&LevelStatus, Vec<&MeasureState>)> {
+        let next = self.levels.iter().find(|l| !l.reached)?;
+        let blocking = self
+            .measures
+            .iter()
+            .filter(|m| {
+                m.level == Some(next.level)
+                    && m.status != EffectiveStatus::NotApplicable
+                    && !m.status.is_done()
+            })
+            .collect();
+        Some((next, blocking))
+    }
+
+    /// The levels above the next one to reach that are complete already (they will count once
+    /// the levels below them are reached).
+    pub fn complete_beyond_next(&self) -> Vec<u8> {
+        let Some((next, _)) = self.next_level() else {
+            return Vec::new();
+        };
+        self.levels
+            .iter()
+            .filter(|l| l.level > next.level && l.reached)
+            .map(|l| l.level)
+            .collect()
+    }
+
     /// Some plan level rests on a fact not confirmed from the primary text.
     pub fn has_unconfirmed_level(&self) -> bool {
         self.levels.iter().any(|l| l.unconfirmed)
@@ -691,4 +740,80 @@ pub fn catalog_fingerprint(catalog: &Catalog) -> String {
         h.update(b";");
     }
     hex::encode(&h.finalize()[..16])
+}
+
+#[cfg(test)]
+mod action_tests {
+    use super::*;
+    use crate::{Facility, FacilityKind, Finess, Nis2Status, Region};
+
+    fn measure(id: &str, level: u8, status: EffectiveStatus, overdue: Option<i32>) -> MeasureState {
+        MeasureState {
+            id: MeasureId::parse(id).unwrap_or_else(|e| panic!("{e}")),
+            title: Localized::new(id, id),
+            level: Some(level),
+            status,
+            declared: None,
+            auto: AutoStatus::Unchecked,
+            reason: None,
+            days_overdue: overdue,
+            unconfirmed: false,
+        }
+    }
+
+    fn level(level: u8, total: usize, done: usize) -> LevelStatus {
+        LevelStatus {
+            level,
+            due_date: jiff::civil::date(2026, 1, 1),
+            total,
+            done,
+            overdue: vec![],
+            overdue_detail: vec![],
+            reached: done == total,
+            unconfirmed: false,
+        }
+    }
+
+    #[test]
+    fn actions_count_overdue_and_expired_once_and_name_what_blocks_the_next_level() {
+        use EffectiveStatus as S;
+        let measures = vec![
+            measure("IAM-01", 1, S::NotStarted, Some(30)),
+            measure("IAM-02", 1, S::Expired, Some(3)),
+            measure("IAM-03", 1, S::Implemented, None),
+            measure("IAM-04", 2, S::Expired, None),
+            measure("IAM-05", 2, S::Verified, None),
+            measure("IAM-06", 3, S::Failing, None),
+            measure("IAM-07", 1, S::NotApplicable, None),
+        ];
+        let s = FacilityStatus {
+            facility: Facility {
+                id: Finess::parse("750712184").unwrap_or_else(|e| panic!("{e}")),
+                legal_entity: None,
+                name: "F".into(),
+                kind: FacilityKind::Hospital,
+                region: Region::demo(),
+                nis2: Nis2Status::OutOfScope,
+                plan_start: jiff::civil::date(2025, 1, 1),
+            },
+            as_of: jiff::civil::date(2026, 2, 1),
+            catalog_version: "t".into(),
+            levels: vec![level(1, 3, 1), level(2, 1, 1), level(3, 1, 0)],
+            principles: vec![],
+            score: 0.0,
+            total: 6,
+            done: 2,
+            level_reached: 0,
+            measures,
+        };
+        let ids = |v: Vec<&MeasureState>| v.iter().map(|m| m.id.to_string()).collect::<Vec<_>>();
+        assert_eq!(ids(s.needing_action()), ["IAM-01", "IAM-02", "IAM-04"]);
+        assert_eq!(ids(s.failing()), ["IAM-06"]);
+        let (next, blocking) = s
+            .next_level()
+            .unwrap_or_else(|| panic!("a level is not reached"));
+        assert_eq!(next.level, 1);
+        assert_eq!(ids(blocking), ["IAM-01", "IAM-02"]);
+        assert_eq!(s.complete_beyond_next(), [2]);
+    }
 }

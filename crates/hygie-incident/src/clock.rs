@@ -127,11 +127,20 @@ pub fn parse_duration(field: &str, input: &str) -> Result<SignedDuration, Incide
 
 /// A human rendering of a duration: `3 d 2 h 05 min`.
 pub fn human(d: SignedDuration) -> String {
+    human_in(d, hygie_core::Lang::En)
+}
+
+/// A human rendering of a duration in the reader's language: `3 d 2 h 05 min`, `3 j 2 h 05 min`.
+pub fn human_in(d: SignedDuration, lang: hygie_core::Lang) -> String {
     let neg = d.is_negative();
     let total = d.as_secs().unsigned_abs() / 60;
     let (days, hours, mins) = (total / 1440, (total % 1440) / 60, total % 60);
+    let day = match lang {
+        hygie_core::Lang::En => "d",
+        hygie_core::Lang::Fr => "j",
+    };
     let body = if days > 0 {
-        format!("{days} d {hours} h {mins:02} min")
+        format!("{days} {day} {hours} h {mins:02} min")
     } else if hours > 0 {
         format!("{hours} h {mins:02} min")
     } else {
@@ -146,6 +155,14 @@ mod tests {
 
     fn paris() -> TimeZone {
         zone("tz", DEFAULT_TZ).unwrap_or(TimeZone::UTC)
+    }
+
+    #[test]
+    fn durations_in_both_languages() {
+        let d = SignedDuration::from_mins(2 * 1440 + 65);
+        assert_eq!(human(d), "2 d 1 h 05 min");
+        assert_eq!(human_in(d, hygie_core::Lang::Fr), "2 j 1 h 05 min");
+        assert_eq!(human_in(-d, hygie_core::Lang::Fr), "-2 j 1 h 05 min");
     }
 
     #[test]

@@ -476,7 +476,7 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
         lang,
         title,
         recipient: duty.recipient().get(lang).to_owned(),
-        basis: duty.basis().to_owned(),
+        basis: duty.basis_in(lang).to_owned(),
         sections: b.sections,
     })
 }

@@ -137,6 +137,36 @@ impl Duty {
         Localized::new(en, fr)
     }
 
+    /// The legal basis in the reader's language (the texts' own references kept).
+    pub fn basis_in(self, lang: Lang) -> &'static str {
+        if lang == Lang::En {
+            return self.basis();
+        }
+        match self {
+            Duty::InternalCiso => "Procédure interne de gestion des incidents (INC-01 ; PGSSI-S)",
+            Duty::InternalDpo => {
+                "RGPD art. 38(1) (le DPO est associé à toutes les questions de protection des données) ; procédure interne"
+            }
+            Duty::CertSante => {
+                "CSP L.1111-8-2 ; D.1111-16-2 et D.1111-16-3 ; arrêté du 30 octobre 2017"
+            }
+            Duty::CertSanteResolution => {
+                "CSP D.1111-16-3 (l'établissement informe l'agence de la résolution de l'incident)"
+            }
+            Duty::Cnil => "RGPD art. 33(1) et 33(4)",
+            Duty::DataSubjects => "RGPD art. 34",
+            Duty::BreachRegister => "RGPD art. 33(5)",
+            Duty::Nis2EarlyWarning => "Directive (UE) 2022/2555 (NIS 2) art. 23(4)(a)",
+            Duty::Nis2Notification => "Directive (UE) 2022/2555 (NIS 2) art. 23(4)(b)",
+            Duty::Nis2Intermediate => "Directive (UE) 2022/2555 (NIS 2) art. 23(4)(c)",
+            Duty::Nis2Final => "Directive (UE) 2022/2555 (NIS 2) art. 23(4)(d)",
+            Duty::Nis2Progress => "Directive (UE) 2022/2555 (NIS 2) art. 23(4)(e)",
+            Duty::Complaint => {
+                "Code des assurances L.12-10-1 (loi 2023-22 du 24 janvier 2023, art. 5) : l'indemnisation par l'assureur d'une perte due à une cyberattaque suppose une plainte sous 72 h ; Code pénal 323-1 à 323-3-1 ; mesure 40 du guide d'hygiène de l'ANSSI"
+            }
+        }
+    }
+
     pub fn basis(self) -> &'static str {
         match self {
             Duty::InternalCiso => "Internal incident procedure (INC-01; PGSSI-S)",

@@ -169,7 +169,7 @@ pub fn summary_text(inc: &Incident, lang: Lang, now: Timestamp) -> Result<String
             "  {}: {} [{}]\n",
             o.duty,
             o.reason.get(lang),
-            o.duty.basis()
+            o.duty.basis_in(lang)
         ));
     }
     s.push_str("\nTimeline:\n");

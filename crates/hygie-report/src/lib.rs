@@ -16,7 +16,10 @@ use hygie_core::{Catalog, FacilityStatus, Lang};
 use std::fmt::Write as _;
 
 pub mod csv;
+mod findings;
 mod html;
+
+pub use findings::{FindingView, FindingsTable, OBJECTS_SHOWN};
 
 pub use html::{Escape, esc, region_html, render, status_html};
 

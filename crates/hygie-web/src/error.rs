@@ -84,6 +84,27 @@ impl WebError {
             e => e.to_string(),
         }
     }
+
+    /// The message safe to show to the client, in the reader's language (error pages). The
+    /// detail a variant carries (an id, a refusal's reason) is kept as it was written.
+    pub fn public_message_in(&self, lang: hygie_core::Lang) -> String {
+        if lang == hygie_core::Lang::En {
+            return self.public_message();
+        }
+        match self {
+            WebError::Unauthorized | WebError::TokenRefused { .. } | WebError::SessionRefused => {
+                "authentification requise".into()
+            }
+            WebError::Csrf => "refusé : jeton CSRF absent ou faux".into(),
+            WebError::Forbidden(m) => format!("accès refusé : {m}"),
+            WebError::NotFound(m) => format!("introuvable : {m}"),
+            WebError::Invalid(m) => format!("requête invalide : {m}"),
+            WebError::Conflict(m) => format!("conflit : {m}"),
+            WebError::TooMany => "trop de tentatives, réessayez plus tard".into(),
+            WebError::TooLarge => "la requête est trop volumineuse".into(),
+            WebError::Internal(_) => "erreur interne".into(),
+        }
+    }
 }
 
 impl From<StoreError> for WebError {

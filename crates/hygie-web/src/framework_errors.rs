@@ -22,7 +22,7 @@ use hygie_core::{Lang, Localized};
 const DETAIL_CHARS: usize = 300;
 
 pub(crate) async fn render(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let lang = browser_lang(req.headers());
+    let lang = crate::session::query_lang(req.uri()).unwrap_or_else(|| browser_lang(req.headers()));
     let api = req.uri().path().starts_with("/api/");
     let deadline = req.extensions().get::<BodyDeadline>().cloned();
     let res = next.run(req).await;
@@ -90,23 +90,24 @@ fn answer(
     }
 }
 
+/// A body over its limit: what each kind of request may carry (the framework's 413 and the
+/// pages' own, `pages::localize_errors`).
+pub(crate) fn too_large(upload_limit: usize) -> Localized {
+    let (form, upload) = (size(crate::MAX_FORM_BYTES), size(upload_limit));
+    Localized::new(
+        format!(
+            "The request is too large: forms and JSON take at most {form}B, evidence files and audited exports at most {upload}B."
+        ),
+        format!(
+            "La requête est trop volumineuse : {form}o au plus pour un formulaire ou du JSON, {upload}o pour un fichier de preuve ou un export à auditer."
+        ),
+    )
+}
+
 /// What went wrong, for each status the framework answers by itself.
 fn message(st: &AppState, status: StatusCode) -> Localized {
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            let (form, upload) = (
-                size(crate::MAX_FORM_BYTES),
-                size(st.config().max_upload_bytes),
-            );
-            Localized::new(
-                format!(
-                    "The request is too large: forms and JSON take at most {form}B, evidence files at most {upload}B."
-                ),
-                format!(
-                    "La requête est trop volumineuse : {form}o au plus pour un formulaire ou du JSON, {upload}o pour un fichier de preuve."
-                ),
-            )
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(st.config().max_upload_bytes),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => Localized::new(
             "Wrong content type: this address takes JSON (application/json) or a form (application/x-www-form-urlencoded), as documented.",
             "Type de contenu incorrect : cette adresse attend du JSON (application/json) ou un formulaire (application/x-www-form-urlencoded), comme documenté.",

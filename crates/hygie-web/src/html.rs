@@ -62,6 +62,8 @@ pub fn pct(done: usize, total: usize) -> usize {
 pub struct TrendChart<'a> {
     pub lang: Lang,
     pub points: &'a [(jiff::civil::Date, f64)],
+    /// What the chart shows, for screen readers.
+    pub label: hygie_core::Text,
 }
 
 // The chart's size and margin, in SVG user units.
@@ -104,7 +106,14 @@ mod tests {
     #[test]
     fn trend_has_one_point_per_date() {
         let d = jiff::civil::date(2026, 1, 1);
-        let chart = |lang, points: &[_]| hygie_report::render(&TrendChart { lang, points });
+        let label = hygie_core::Text::new("Score", "Score");
+        let chart = |lang, points: &[_]| {
+            hygie_report::render(&TrendChart {
+                lang,
+                points,
+                label,
+            })
+        };
         let points = [(d, 10.0), (d, 50.0), (d, 90.0)];
         let svg = chart(Lang::Fr, &points);
         assert_eq!(svg.matches("<circle").count(), 3);

@@ -75,7 +75,7 @@ impl FromRequestParts<AppState> for Caller {
                 access: Access::for_token(&t),
                 user: None,
                 session: None,
-                lang: browser_lang(&parts.headers),
+                lang: reader_lang(parts, None),
             });
         }
         match session_of(st, &parts.headers).await? {
@@ -86,7 +86,7 @@ impl FromRequestParts<AppState> for Caller {
                 }
                 Ok(Caller {
                     access: Access::for_user(&s.user),
-                    lang: user_lang(&s.user, &parts.headers),
+                    lang: reader_lang(parts, Some(&s.user)),
                     user: Some(s.session.user),
                     session: Some((hash, s.csrf.clone())),
                 })
@@ -200,6 +200,45 @@ pub fn browser_lang(headers: &HeaderMap) -> Lang {
         }
     }
     best.map(|(_, l)| l).unwrap_or(Lang::En)
+}
+
+/// The language a page's address asks for (`?lang=fr`, `?lang=en`): it beats the account's
+/// choice for that one page (a link sent to a colleague, a check of every page in one language).
+pub fn query_lang(uri: &axum::http::Uri) -> Option<Lang> {
+    uri.query()?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("lang="))
+        .and_then(|v| v.parse().ok())
+}
+
+/// The language of the caller's answer: the address's, else the user's choice, else the
+/// browser's; noted in the request's [`ReaderLang`] slot for the error page it may end with.
+fn reader_lang(parts: &Parts, user: Option<&User>) -> Lang {
+    let lang = query_lang(&parts.uri).unwrap_or_else(|| match user {
+        Some(u) => user_lang(u, &parts.headers),
+        None => browser_lang(&parts.headers),
+    });
+    if let Some(slot) = parts.extensions.get::<ReaderLang>() {
+        slot.set(lang);
+    }
+    lang
+}
+
+/// The reader's language as the `Caller` extractor found it, read after the handler by the
+/// pages' middleware that writes an error page in that language (a request extension both
+/// share, as `events::Who`).
+#[derive(Debug, Clone, Default)]
+pub struct ReaderLang(std::sync::Arc<std::sync::Mutex<Option<Lang>>>);
+
+impl ReaderLang {
+    fn set(&self, lang: Lang) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(lang);
+        }
+    }
+    pub fn get(&self) -> Option<Lang> {
+        self.0.lock().ok().and_then(|s| *s)
+    }
 }
 
 /// A user's chosen language, else the browser's.

@@ -2,7 +2,8 @@
 //! WebDriver HTTP API (a tiny client below, no extra crate): log in with password and TOTP
 //! enrolment, upload an evidence file and see the level progress change, switch language, open an
 //! incident and see its obligations and a notification draft; triage alerts, open an incident
-//! from two of them, record the CNIL sending and see its clock stop, close the incident.
+//! from two of them, record the CNIL sending and see its clock stop, close the incident; upload
+//! an AD LDIF export, see its findings and the measure turn failing.
 //! Screenshots go to target/e2e-screenshots. Without chromium: fails when CI=true, else SKIP.
 #![allow(clippy::unwrap_used, clippy::collapsible_if, clippy::nonminimal_bool)]
 
@@ -459,6 +460,82 @@ async fn browser_triage_alerts_open_an_incident_send_to_the_cnil_and_close() {
     // The alert names its incident.
     b.go(&format!("{base}/facilities/{f}/alerts/w1")).await;
     b.wait_text("#alert-incident", "INC-").await;
+
+    let _ = http(b.port, "DELETE", &format!("/session/{}", b.session), None).await;
+    let _ = driver.kill().await;
+}
+
+/// Issue 18: a CISO uploads an AD LDIF export in the browser, sees the findings in words with
+/// the ANSSI level, and the measure the failed rule verifies turns failing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_audit_an_ldif_export_and_see_the_measure_change() {
+    if chromium_missing() {
+        return;
+    }
+    let app = sqlite_app().await;
+    let s = seed(&app).await;
+    user(
+        &app,
+        "rssi",
+        Role::Ciso,
+        Binding::Facilities {
+            facilities: vec![s.own.clone()],
+        },
+    )
+    .await;
+    let (b, base, mut driver, profile) = start(&app).await;
+    let f = &s.own;
+
+    // Password, then TOTP enrolment (mandatory for a CISO).
+    b.go(&format!("{base}/login")).await;
+    b.type_in("#username", "rssi").await;
+    b.type_in("#password", PASSWORD).await;
+    b.click("#login").await;
+    let secret = b.wait_text("#totp-secret", "").await;
+    let code = hygie_web::auth::totp_code(&secret, jiff::Timestamp::now().as_second());
+    b.type_in("#code", &code).await;
+    b.click("#verify").await;
+    b.wait_text("h2", "Plan levels").await;
+
+    // IAM-07 is not failing before the audit.
+    b.go(&format!("{base}/facilities/{f}/measures/IAM-07"))
+        .await;
+    let before = b.wait_text("#measure-status", "").await;
+    assert!(!before.contains("failing"), "{before}");
+
+    // Upload the export from the audits page.
+    let file = profile.path().join("chu-test.ldif");
+    std::fs::write(&file, include_str!("data/chu-test.ldif")).unwrap();
+    b.go(&format!("{base}/facilities/{f}/audits")).await;
+    b.wait_text("#audit-upload", "NT-hash dumps are never sent")
+        .await;
+    b.type_in("#export-file", &file.display().to_string()).await;
+    b.screenshot("20-audit-upload").await;
+    b.click("#run-audit").await;
+    let findings = b
+        .wait_text(
+            "table.findings",
+            "Accounts allowed reversible password storage",
+        )
+        .await;
+    assert!(
+        findings.contains("alice") && findings.contains("IAM-07"),
+        "{findings}"
+    );
+    assert!(b.text("#ad-scores").await.contains("ANSSI level"));
+    assert_eq!(b.text("#audit-target").await, "chu.test");
+    b.screenshot("21-audit-run-findings").await;
+
+    // The measure the rule verifies is failing now.
+    b.go(&format!("{base}/facilities/{f}/measures/IAM-07"))
+        .await;
+    b.wait_text("#measure-status", "failing").await;
+    b.screenshot("22-measure-failing").await;
+    // And the dashboard counts it among the failing checks, with the latest audit.
+    b.go(&format!("{base}/facilities/{f}")).await;
+    b.wait_text("#latest-audits", "chu.test").await;
+    assert!(b.text("#failing").await.contains("IAM-07"));
+    b.screenshot("23-dashboard-what-to-do").await;
 
     let _ = http(b.port, "DELETE", &format!("/session/{}", b.session), None).await;
     let _ = driver.kill().await;

@@ -123,6 +123,11 @@ fn tokens(p: &Principal) -> bool {
     matches!(p.role, Some(Role::Administrator | Role::Ciso))
 }
 
+/// Runs an audit from an uploaded export: the facility's CISO or an administrator.
+fn runs_audits(p: &Principal) -> bool {
+    matches!(p.role, Some(Role::Administrator | Role::Ciso))
+}
+
 fn person(p: &Principal) -> bool {
     p.role.is_some()
 }
@@ -140,7 +145,7 @@ struct Op {
     /// audit), {inc} (its incident), {u} (a user bound to it), {fresh} (a user bound to it,
     /// created for this request: deletions).
     path: &'static str,
-    /// "json", "form", "raw", "token", "confirm" (the deletion form, typing {fresh}'s name) or
+    /// "json", "form", "formdata" (the audit upload, multipart), "raw", "token", "confirm" (the deletion form, typing {fresh}'s name) or
     /// "" for no body.
     body: &'static str,
     allowed: fn(&Principal, Target) -> bool,
@@ -307,6 +312,13 @@ const OPS: &[Op] = &[
         path: "/facilities/{f}/audits/{run}",
         body: "",
         allowed: |p, t| person(p) && sees(p, t),
+    },
+    Op {
+        name: "page audit upload",
+        method: "POST",
+        path: "/facilities/{f}/audits",
+        body: "formdata",
+        allowed: |p, t| person(p) && sees(p, t) && runs_audits(p),
     },
     Op {
         name: "page alerts",
@@ -813,6 +825,14 @@ async fn run_matrix(app: &App) {
                             .collect();
                         (Some("application/x-www-form-urlencoded"), form_body(&pairs))
                     }
+                    "formdata" => (
+                        Some("multipart/form-data; boundary=XbOuNdArYm"),
+                        format!(
+                            "--XbOuNdArYm\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--XbOuNdArYm\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nad-ldif\r\n--XbOuNdArYm\r\nContent-Disposition: form-data; name=\"file\"; filename=\"d.ldif\"\r\n\r\n{}\r\n--XbOuNdArYm--\r\n",
+                            include_str!("data/chu-test.ldif")
+                        )
+                        .into_bytes(),
+                    ),
                     "confirm" => (
                         Some("application/x-www-form-urlencoded"),
                         form_body(&[("csrf", &csrf), ("confirm", fresh_name)]),

@@ -181,22 +181,15 @@ pub async fn run(ctx: &Ctx, a: AuditAdArgs) -> anyhow::Result<u8> {
             }
         },
     };
-    // 4. Rules, comparison with the previous run, storage.
-    let mut report = hygie_ad::audit(&snapshot, &config, as_of);
-    drop(snapshot);
+    // 4. Rules, comparison with the previous run, storage (the web's upload runs the same).
     let previous = store.check_runs(&facility, Some("ad")).await?;
-    if let Some(prev) = previous.last() {
-        report.compare_with(&prev.id, prev.at, &prev.results);
-    }
-    let summary = serde_json::json!({
-        "domain": report.domain,
-        "as_of": report.as_of,
-        "level": report.level,
-        "scores": report.scores,
-        "stats": report.stats,
-        "mode": if a.ldif.is_some() { "ldif" } else { "ldap" },
-    });
-    let findings = report.rule_findings();
+    let mode = if a.ldif.is_some() { "ldif" } else { "ldap" };
+    let hygie_ad::report::AuditRun {
+        report,
+        findings,
+        summary,
+    } = hygie_ad::report::audit_run(&snapshot, &config, as_of, previous.last(), mode);
+    drop(snapshot);
     let ending = super::audit::Ending {
         facility: &facility,
         source: "ad",

@@ -247,6 +247,32 @@ impl<'a> Scoped<'a> {
         self.store.check_run(id, run_id).await
     }
 
+    /// The summary an audit recorded with one of the facility's runs (level, scores, domain...).
+    pub async fn check_run_summary(&self, id: &Finess, run_id: &str) -> Result<serde_json::Value> {
+        self.facility(id).await?;
+        self.store.check_run_summary(id, run_id).await
+    }
+
+    /// Record an audit run the server made from an uploaded export (`Store::record_check_run`,
+    /// the CLI's write too). Only the facility's CISO or an administrator runs audits: a run
+    /// changes measures' statuses, beyond what a declaration may.
+    pub async fn record_check_run(
+        &self,
+        id: &Finess,
+        run: &CheckRun,
+        summary: &serde_json::Value,
+    ) -> Result<()> {
+        self.facility(id).await?;
+        self.check_write()?;
+        granted(
+            matches!(self.access.role, Some(Role::Administrator | Role::Ciso)),
+            "only the facility's CISO or an administrator may run an audit",
+        )?;
+        self.store
+            .record_check_run(id, run, summary, &self.access.actor())
+            .await
+    }
+
     pub async fn evidence(
         &self,
         id: &Finess,

@@ -14,6 +14,9 @@ pub struct RunHeader {
     pub at: jiff::Timestamp,
     pub rules: i64,
     pub failed: i64,
+    /// What was audited when the audit says (the AD domain), from the run's summary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 impl Store {
@@ -73,33 +76,43 @@ impl Store {
         })
     }
 
-    /// The runs of a facility without their results, newest first: (id, source, at, rules, failed).
+    /// The runs of a facility without their results, newest first, with their rule and failure
+    /// counts and what they audited (the summary's `domain`, when it names one).
     pub async fn check_run_list(&self, facility: &Finess) -> Result<Vec<RunHeader>> {
         self.rows_of(
-            "SELECT c.id, c.source, c.at_us, COUNT(r.rule) AS rules, \
-             COALESCE(SUM(CASE WHEN r.outcome = 'fail' THEN 1 ELSE 0 END), 0) AS failed \
-             FROM check_runs c LEFT JOIN check_results r ON r.run_id = c.id WHERE c.facility = $1 \
-             GROUP BY c.id, c.source, c.at_us ORDER BY c.at_us DESC, c.id",
+            "SELECT c.id, c.source, c.at_us, c.summary, \
+             (SELECT COUNT(*) FROM check_results r WHERE r.run_id = c.id) AS rules, \
+             (SELECT COUNT(*) FROM check_results r WHERE r.run_id = c.id AND r.outcome = 'fail') AS failed \
+             FROM check_runs c WHERE c.facility = $1 ORDER BY c.at_us DESC, c.id",
             facility.as_str(),
             |r| {
+                let summary: String = r.try_get("summary")?;
                 Ok(RunHeader {
                     id: r.try_get("id")?,
                     source: r.try_get("source")?,
                     at: ts_from_us(r.try_get("at_us")?)?,
                     rules: r.try_get("rules")?,
                     failed: r.try_get("failed")?,
+                    target: summary_target(&summary),
                 })
             },
         )
         .await
     }
 
-    /// The summary JSON an audit saved with a run.
-    pub async fn check_run_summary(&self, run_id: &str) -> Result<serde_json::Value> {
-        let s: Option<String> = sqlx::query_scalar("SELECT summary FROM check_runs WHERE id = $1")
-            .bind(run_id)
-            .fetch_optional(&self.pool)
-            .await?;
+    /// The summary JSON an audit saved with a run of a facility; NotFound when the run is
+    /// another facility's.
+    pub async fn check_run_summary(
+        &self,
+        facility: &Finess,
+        run_id: &str,
+    ) -> Result<serde_json::Value> {
+        let s: Option<String> =
+            sqlx::query_scalar("SELECT summary FROM check_runs WHERE id = $1 AND facility = $2")
+                .bind(run_id)
+                .bind(facility.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
         let s = s.ok_or_else(|| StoreError::NotFound(format!("check run {run_id}")))?;
         serde_json::from_str(&s)
             .map_err(|e| StoreError::Corrupt(format!("run {run_id} summary: {e}")))
@@ -114,6 +127,13 @@ impl Store {
             .map(|r| crate::rows::rule_result_from_row(run_id, r))
             .collect()
     }
+}
+
+/// The audited target a run's summary names (`domain`), if any. A summary that does not parse
+/// names none: the list still shows the run.
+fn summary_target(summary: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(summary).ok()?;
+    v.get("domain")?.as_str().map(str::to_owned)
 }
 
 /// Save a complete run with every rule result inside `tx`, journalled as `check.run`, and

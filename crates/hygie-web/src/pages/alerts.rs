@@ -62,7 +62,7 @@ impl AlertsBody<'_> {
 }
 
 /// A Sigma level in the reader's language.
-fn level_label(lang: Lang, level: &str) -> &'static str {
+pub(crate) fn level_label(lang: Lang, level: &str) -> &'static str {
     match level {
         "critical" => t(lang, "critical", "critique"),
         "high" => t(lang, "high", "élevé"),

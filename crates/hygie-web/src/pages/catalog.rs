@@ -38,6 +38,16 @@ struct CatalogMeasureBody<'a> {
     lang: Lang,
     m: &'a hygie_core::Measure,
     facilities: &'a [hygie_core::Facility],
+    catalog: &'a hygie_core::Catalog,
+}
+
+impl CatalogMeasureBody<'_> {
+    /// A source's framework by its name in the reader's language (its id when unknown).
+    fn framework<'b>(&'b self, id: &'b str) -> &'b str {
+        self.catalog
+            .framework(id)
+            .map_or(id, |fw| fw.name.get(self.lang))
+    }
 }
 
 hygie_report::translate_by_lang_field!(CatalogBody, CatalogMeasureBody);
@@ -92,6 +102,7 @@ async fn catalog_measure(
         lang,
         m,
         facilities: &facilities,
+        catalog: st.catalog(),
     });
     Ok(p.page(&format!("{} — {}", m.id, m.title.get(lang)), &b))
 }

@@ -48,9 +48,29 @@ struct FacilityBody<'a> {
     id: &'a Finess,
     s: &'a hygie_core::FacilityStatus,
     trend: TrendChart<'a>,
-    /// The measures past their due date.
-    overdue: Vec<&'a hygie_core::plan::MeasureState>,
+    /// What to do next: the measures past their plan deadline or expired, together.
+    needing: Vec<&'a hygie_core::plan::MeasureState>,
+    /// The measures an automated check finds failing.
+    failing: Vec<&'a hygie_core::plan::MeasureState>,
+    /// The first level not reached and the measures blocking it.
+    next: Option<(
+        &'a hygie_core::LevelStatus,
+        Vec<&'a hygie_core::plan::MeasureState>,
+    )>,
+    /// Levels complete above the next one to reach (they count once the lower ones do).
+    complete_beyond: Vec<u8>,
+    /// Incident obligations late or due in the next 48 hours.
+    due: Vec<hygie_incident::due::DueItem<'a>>,
+    now: jiff::Timestamp,
+    /// The newest alerts still new (untriaged), at most `NEW_ALERTS_SHOWN`, and whether more.
+    new_alerts: &'a [hygie_store::AlertRecord],
+    more_alerts: bool,
+    /// The latest run of each audit and target, with its change against the run before.
+    audits: Vec<super::RunGroup<'a>>,
 }
+
+/// New alerts listed on the dashboard; beyond, a link to the filtered list.
+const NEW_ALERTS_SHOWN: usize = 5;
 
 /// A measure's page: its catalogue entry, status at the facility, checks, evidence, history and
 /// (for writers) the declaration and upload forms.
@@ -89,6 +109,16 @@ const DECLARABLE: [(&str, &str, &str); 4] = [
 
 hygie_report::translate_by_lang_field!(HomeBody, FacilityBody, MeasureBody);
 
+impl MeasureBody<'_> {
+    /// A declared status (`in_progress`...) in the reader's words.
+    fn declared(&self, status: &str) -> &'static str {
+        DECLARABLE
+            .iter()
+            .find(|d| d.0 == status)
+            .map_or("?", |d| self.t(d.1, d.2))
+    }
+}
+
 // --- dashboards ------------------------------------------------------------------------------
 
 async fn home(State(st): State<AppState>, p: PageUser) -> PageResult {
@@ -126,6 +156,31 @@ async fn facility_page(at: FacilityPage, Query(q): Query<AsOf>) -> PageResult {
     let s = &scoped.facility_status(at.catalog(), &at.id, as_of).await?;
     let mut points = scoped.facility_trend(at.catalog(), &at.id, &dates).await?;
     points.push((as_of, s.score));
+    // What needs doing today, whatever the status date: incidents' clocks, untriaged alerts and
+    // the latest audits.
+    let now = jiff::Timestamp::now();
+    let incidents = scoped.incidents(&at.id).await?;
+    let horizon = now + jiff::SignedDuration::from_hours(48);
+    let due = hygie_incident::due::due_within(&incidents, now, horizon)
+        .map_err(WebError::from)?
+        .items;
+    let alerts = scoped
+        .alert_page(
+            &at.id,
+            &hygie_store::AlertQuery {
+                status: Some(hygie_store::AlertStatus::New),
+                limit: NEW_ALERTS_SHOWN as i64 + 1,
+                ..Default::default()
+            },
+        )
+        .await?
+        .alerts;
+    let runs = scoped.check_run_list(&at.id).await?;
+    let mut audits = super::run_groups(lang, &runs);
+    for g in &mut audits {
+        g.runs.truncate(1);
+    }
+    let next = s.next_level();
     let b = hygie_report::render(&FacilityBody {
         lang,
         id: &s.facility.id,
@@ -133,12 +188,20 @@ async fn facility_page(at: FacilityPage, Query(q): Query<AsOf>) -> PageResult {
         trend: TrendChart {
             lang,
             points: &points,
+            label: hygie_core::Text::new(
+                "Score over the last twelve months",
+                "Score sur les douze derniers mois",
+            ),
         },
-        overdue: s
-            .measures
-            .iter()
-            .filter(|m| m.days_overdue.is_some())
-            .collect(),
+        needing: s.needing_action(),
+        failing: s.failing(),
+        complete_beyond: s.complete_beyond_next(),
+        next,
+        due,
+        now,
+        new_alerts: &alerts[..alerts.len().min(NEW_ALERTS_SHOWN)],
+        more_alerts: alerts.len() > NEW_ALERTS_SHOWN,
+        audits,
     });
     Ok(at.who.page(&s.facility.name, &b))
 }

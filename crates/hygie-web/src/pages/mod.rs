@@ -28,16 +28,19 @@ mod users;
 
 use crate::html::layout;
 use crate::scope::AtFacility;
+use crate::session::{ReaderLang, browser_lang, query_lang};
 use crate::{AppState, Caller, WebError};
 use axum::Router;
 use axum::extract::FromRequestParts;
+use axum::extract::Request;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use hygie_core::{Facility, Lang};
+use hygie_core::{Facility, Lang, Localized};
 use hygie_store::User;
 
-/// Every page; the evidence upload form takes bodies up to `upload_limit`.
+/// Every page; the evidence and audit upload forms take bodies up to `upload_limit`.
 pub fn routes(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .merge(account::routes())
@@ -46,9 +49,84 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
         .merge(catalog::routes())
         .merge(admin::routes())
         .merge(users::routes())
-        .merge(audits::routes())
+        .merge(audits::routes(upload_limit))
         .merge(alerts::routes())
         .merge(incidents::routes())
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| localize_errors(upload_limit, req, next),
+        ))
+}
+
+// --- audit runs, as the audits and the facility's dashboard list them ---
+
+/// An audit's name in the reader's language (`ad`, `backups`...: the sources of the registry).
+pub(super) fn source_label(lang: Lang, source: &str) -> String {
+    let (en, fr) = match source {
+        "ad" => ("Active Directory", "Active Directory"),
+        "passwords" => ("Passwords", "Mots de passe"),
+        "backups" => ("Backups", "Sauvegardes"),
+        "antivirus" => ("Antivirus", "Antivirus"),
+        "patching" => ("Patching", "Mises à jour"),
+        "network" => ("Network and firewalls", "Réseau et pare-feu"),
+        "wifi" => ("Wi-Fi", "Wi-Fi"),
+        "mfa" => (
+            "Multi-factor authentication",
+            "Authentification multifacteur",
+        ),
+        "governance" => ("Governance", "Gouvernance"),
+        "phishing" => ("Phishing exercise", "Exercice d'hameçonnage"),
+        other => return other.to_owned(),
+    };
+    crate::html::t(lang, en, fr).to_owned()
+}
+
+/// The runs of one audit on one target (an AD domain), newest first.
+pub(super) struct RunGroup<'a> {
+    pub(super) label: String,
+    pub(super) target: Option<&'a str>,
+    pub(super) runs: Vec<RunRow<'a>>,
+}
+
+/// A run in its group, with the change of its failed rules against the run before it.
+pub(super) struct RunRow<'a> {
+    pub(super) run: &'a hygie_store::RunHeader,
+    /// Failed rules minus those of the previous run of the group; None for the first run.
+    pub(super) delta: Option<i64>,
+}
+
+/// Group runs (newest first) by audit and target, groups in the order of their newest run.
+pub(super) fn run_groups(lang: Lang, runs: &[hygie_store::RunHeader]) -> Vec<RunGroup<'_>> {
+    let mut out: Vec<RunGroup<'_>> = Vec::new();
+    for r in runs {
+        let (source, target) = (r.source.as_str(), r.target.as_deref());
+        let label = source_label(lang, source);
+        match out
+            .iter_mut()
+            .find(|g| g.runs[0].run.source == source && g.target == target)
+        {
+            Some(g) => g.runs.push(RunRow {
+                run: r,
+                delta: None,
+            }),
+            None => out.push(RunGroup {
+                label,
+                target,
+                runs: vec![RunRow {
+                    run: r,
+                    delta: None,
+                }],
+            }),
+        }
+    }
+    for g in &mut out {
+        for i in 0..g.runs.len() {
+            g.runs[i].delta = g
+                .runs
+                .get(i + 1)
+                .map(|prev| g.runs[i].run.failed - prev.run.failed);
+        }
+    }
+    out
 }
 
 // --- errors and extractors -------------------------------------------------------------------
@@ -64,8 +142,47 @@ impl<E: Into<WebError>> From<E> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        self.0.mark(error_response(&self.0))
+        let mut res = self.0.mark(error_response(&self.0));
+        if !self.0.unauthenticated() {
+            let text = Localized::new(
+                self.0.public_message_in(Lang::En),
+                self.0.public_message_in(Lang::Fr),
+            );
+            res.extensions_mut().insert(ErrorText(text));
+        }
+        res
     }
+}
+
+/// An error page's message in both languages, for [`localize_errors`] to write in the
+/// reader's, which only the `Caller` extractor knows (the account's choice).
+#[derive(Debug, Clone)]
+struct ErrorText(Localized);
+
+/// Write a page's error in the reader's language: the `Caller` extractor notes it in the
+/// request's `ReaderLang` slot; before it ran (or without a session), the address's or the
+/// browser's. A body over `upload_limit` says what each kind of request may carry.
+async fn localize_errors(upload_limit: usize, mut req: Request, next: Next) -> Response {
+    let slot = ReaderLang::default();
+    let fallback = query_lang(req.uri()).unwrap_or_else(|| browser_lang(req.headers()));
+    req.extensions_mut().insert(slot.clone());
+    let mut res = next.run(req).await;
+    if let Some(ErrorText(msg)) = res.extensions_mut().remove::<ErrorText>() {
+        let lang = slot.get().unwrap_or(fallback);
+        let status = res.status();
+        let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            crate::framework_errors::too_large(upload_limit)
+        } else {
+            msg
+        };
+        let title = match lang {
+            Lang::En => format!("Error {}", status.as_u16()),
+            Lang::Fr => format!("Erreur {}", status.as_u16()),
+        };
+        let page = error_page(lang, &title, status, msg.get(lang));
+        *res.body_mut() = page.into_body();
+    }
+    res
 }
 
 /// The page of an error, without its security event (`PageError` adds it; the login flow adds

@@ -1,12 +1,16 @@
 //! Dashboard load benchmark (issue 7): seeds a region of N facilities (default 1,000) × the full
 //! catalogue with a year of declaration history and monthly check runs, serves the app on
 //! loopback, and loads the regional dashboard and a facility dashboard with `wrk` running as a
-//! second process. Prints p50/p99 and requests/s per backend.
+//! second process. Prints p50/p99 and requests/s per backend. With alerts (issue 18, default
+//! 1,000,000; `HYGIE_BENCH_ALERTS=0` skips them), it also loads the SOC's pages: the alerts list
+//! with a filter, an alert detail, an incident and an audit run.
 //!
 //!   cargo bench -p hygie-web --bench dashboards
 //!   HYGIE_BENCH_FACILITIES=1000 HYGIE_BENCH_SECONDS=10 HYGIE_BENCH_BACKENDS=sqlite,postgres
 //!   HYGIE_BENCH_CONNECTIONS=8 (wrk's connections; 1 for instruction counts under callgrind)
-//!   HYGIE_BENCH_PAGES=region,facility (the pages loaded; one alone to count its instructions)
+//!   HYGIE_BENCH_PAGES=region,facility,alerts,alert,incident,audit (the pages loaded; one alone
+//!   to count its instructions)
+//!   HYGIE_BENCH_ALERTS=1000000 (a quarter of them on the benchmarked facility, the rest spread)
 //!   HYGIE_TEST_POSTGRES_URL=postgres://root@127.0.0.1:5432/test (admin database; a fresh one is created)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -145,6 +149,92 @@ async fn seed(store: &Store, n: usize) -> Vec<Finess> {
         n * 12
     );
     ids
+}
+
+/// Alerts inserted in bulk: a quarter on `hot` (the facility whose pages are loaded), the rest
+/// spread over the others; levels, hosts and rules skewed as a SOC sees them; 90 days of
+/// creation times. Returns an alert id of `hot` at the level the list filters on.
+async fn seed_alerts(store: &Store, ids: &[Finess], hot: &Finess, total: usize) -> String {
+    const LEVELS: [(&str, u64); 5] = [
+        ("informational", 40),
+        ("low", 25),
+        ("medium", 20),
+        ("high", 12),
+        ("critical", 3),
+    ];
+    let mut rng = Lcg(11);
+    let now = jiff::Timestamp::now().as_microsecond();
+    let span = 90 * 24 * 3600 * 1_000_000i64;
+    let mut probe = String::new();
+    let mut tx = store.pool().begin().await.unwrap();
+    let cols = 14;
+    let chunk = 500;
+    let mut done = 0;
+    while done < total {
+        let rows = chunk.min(total - done);
+        let mut sql = String::from(
+            "INSERT INTO alerts (id, facility, rule_id, title, level, tags, event_time, last_time, host, record_id, source, fields, count, incident, created_us, updated_us) VALUES ",
+        );
+        for k in 0..rows {
+            let b = k * cols;
+            sql.push_str(if k > 0 { ",(" } else { "(" });
+            for c in 1..=13 {
+                sql.push_str(&format!("${},", b + c));
+            }
+            sql.push_str(&format!("NULL, ${}, ${})", b + 14, b + 14));
+        }
+        let mut q = sqlx::query(&sql);
+        for k in 0..rows {
+            let i = done + k;
+            let facility = if i % 4 == 0 {
+                hot.clone()
+            } else {
+                ids[rng.below(ids.len() as u64) as usize].clone()
+            };
+            let mut pick = rng.below(100);
+            let level = LEVELS
+                .iter()
+                .find(|(_, w)| {
+                    let hit = pick < *w;
+                    pick = pick.saturating_sub(*w);
+                    hit
+                })
+                .map_or("low", |(l, _)| l);
+            let rule = rng.below(300);
+            let host = rng.below(200);
+            let created = now - span + (rng.below(span as u64 / 1_000_000) as i64) * 1_000_000;
+            let id = format!("{:032x}", (i as u128) * 0x9e37_79b9_7f4a_7c15 + 1);
+            if probe.is_empty() && facility == *hot && level == "high" {
+                probe = id.clone();
+            }
+            let time = jiff::Timestamp::from_microsecond(created)
+                .unwrap()
+                .to_string();
+            q = q
+                .bind(id)
+                .bind(facility.to_string())
+                .bind(format!("rule-{rule}"))
+                .bind(format!("Suspicious activity {rule}"))
+                .bind(level)
+                .bind(r#"["attack.t1059","attack.execution"]"#)
+                .bind(time.clone())
+                .bind(time)
+                .bind(format!("HOST-{host:03}"))
+                .bind(i as i64)
+                .bind("Security.evtx")
+                .bind(r#"[["Image","C:\\Windows\\System32\\cmd.exe"],["User","SVC-BACKUP"]]"#)
+                .bind(1 + rng.below(5) as i64)
+                .bind(created);
+        }
+        q.execute(&mut *tx).await.unwrap();
+        done += rows;
+    }
+    tx.commit().await.unwrap();
+    assert!(
+        !probe.is_empty(),
+        "no high alert on the benchmarked facility"
+    );
+    probe
 }
 
 async fn session_for(store: &Store, name: &str, role: Role, binding: Binding) -> String {
@@ -323,7 +413,10 @@ async fn bench(backend: &str, n: usize, seconds: &str) {
         "the precomputed view equals the replayed one"
     );
     // Which pages to load (both by default); one alone isolates its cost under callgrind.
-    let pages = env_or("HYGIE_BENCH_PAGES", "region,facility");
+    let pages = env_or(
+        "HYGIE_BENCH_PAGES",
+        "region,facility,alerts,alert,incident,audit",
+    );
     let (region_on, facility_on) = (pages.contains("region"), pages.contains("facility"));
     let mut first_loads = Vec::new();
     if region_on {
@@ -371,6 +464,68 @@ async fn bench(backend: &str, n: usize, seconds: &str) {
     println!(
         "  | {backend} | facility dashboard (with 13-point trend) | p50 {fp50:.1} ms | p99 {fp99:.1} ms | {frps:.0} req/s |"
     );
+    // The SOC's pages over a million alerts (issue 18), as the facility's CISO.
+    let alerts: usize = env_or("HYGIE_BENCH_ALERTS", "1000000")
+        .parse()
+        .unwrap_or(1_000_000);
+    let soc_pages = ["alerts", "alert", "incident", "audit"];
+    if alerts > 0 && soc_pages.iter().any(|p| pages.contains(p)) {
+        let hot = &ids[n / 2];
+        let t = Instant::now();
+        let probe = seed_alerts(&store, &ids, hot, alerts).await;
+        println!(
+            "  seeded {alerts} alerts in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let page = store
+            .alert_page(
+                hot,
+                &hygie_store::AlertQuery {
+                    limit: 2,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let input = hygie_incident::FactsInput {
+            awareness: Some(jiff::Timestamp::now().to_string()),
+            personal_data_breach: Some("risk".into()),
+            alert_ids: page.alerts.iter().map(|a| a.alert.id.clone()).collect(),
+            ..Default::default()
+        };
+        let incident = store
+            .open_incident(hot, input, jiff::Timestamp::now(), &Actor("bench".into()))
+            .await
+            .unwrap();
+        let base = format!("http://{addr}/facilities/{hot}");
+        let urls = [
+            (
+                "alerts",
+                format!("{base}/alerts?level=high"),
+                "alerts list, level=high",
+            ),
+            ("alert", format!("{base}/alerts/{probe}"), "alert detail"),
+            (
+                "incident",
+                format!("{base}/incidents/{}", incident.id),
+                "incident (2 alerts linked)",
+            ),
+            (
+                "audit",
+                format!("{base}/audits/bench-{}-11", n / 2),
+                "audit run",
+            ),
+        ];
+        for (key, url, label) in urls {
+            if !pages.contains(key) {
+                continue;
+            }
+            let (p50, p99, rps) = load(true, &url, &ciso).await;
+            println!(
+                "  | {backend} | {label} ({alerts} alerts) | p50 {p50:.1} ms | p99 {p99:.1} ms | {rps:.0} req/s |"
+            );
+        }
+    }
     // One write, then the regional view again: only that facility's summary is recomputed.
     let measure = hygie_core::MeasureId::parse("IAM-04").unwrap();
     store

@@ -29,6 +29,7 @@ mod governance;
 mod incident_files;
 mod incidents;
 mod journal;
+mod journal_query;
 mod plan;
 mod regimes;
 mod rows;
@@ -44,6 +45,7 @@ pub use alerts::{
 pub use governance::{CampaignRecord, RiskReview, RoleRecord};
 pub use incidents::{IncidentChangeError, StoredSending, incident_subject};
 pub use journal::{Actor, Facilities, JournalCheck};
+pub use journal_query::{JOURNAL_PAGE_MAX, JournalCursor, JournalFilter, JournalPage};
 pub use plan::checks::RunHeader;
 pub use plan::evidence::{EvidenceItem, EvidenceKind};
 pub use plan::facilities::DeclarationRecord;
@@ -78,6 +80,17 @@ pub enum StoreError {
         "user {0} is the last enabled administrator{1}: enable or add another administrator first"
     )]
     LastAdministrator(String, &'static str),
+    /// The same content (same SHA-256) is already attached to this measure: it is not listed
+    /// twice.
+    #[error(
+        "this file is already attached to {measure} as '{file_name}' (added {added_at} by {added_by})"
+    )]
+    AlreadyAttached {
+        measure: String,
+        file_name: String,
+        added_at: jiff::Timestamp,
+        added_by: String,
+    },
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
     /// A restore's import failed on its archive or its target (carried through the write path,

@@ -83,20 +83,25 @@ pub enum StoreError {
     /// The same content (same SHA-256) is already attached to this measure: it is not listed
     /// twice.
     #[error(
-        "this file is already attached to {measure} as '{file_name}' (added {added_at} by {added_by})"
+        "this file is already attached to {} as '{}' (added {} by {})",
+        .0.measure, .0.file_name, .0.added_at, .0.added_by
     )]
-    AlreadyAttached {
-        measure: String,
-        file_name: String,
-        added_at: jiff::Timestamp,
-        added_by: String,
-    },
+    AlreadyAttached(Box<AttachedFile>),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
     /// A restore's import failed on its archive or its target (carried through the write path,
     /// which rolls back on any error).
     #[error(transparent)]
     Backup(Box<backup::BackupError>),
+}
+
+/// The evidence file a second upload of the same content found (`StoreError::AlreadyAttached`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedFile {
+    pub measure: String,
+    pub file_name: String,
+    pub added_at: jiff::Timestamp,
+    pub added_by: String,
 }
 
 impl StoreError {

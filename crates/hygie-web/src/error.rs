@@ -93,7 +93,7 @@ impl From<StoreError> for WebError {
             StoreError::Forbidden(m) => WebError::Forbidden(m),
             StoreError::Conflict(m) => WebError::Conflict(format!("{m} already exists")),
             StoreError::Invalid(m) => WebError::Invalid(m),
-            e @ (StoreError::LastAdministrator(..) | StoreError::AlreadyAttached { .. }) => {
+            e @ (StoreError::LastAdministrator(..) | StoreError::AlreadyAttached(_)) => {
                 WebError::Conflict(e.to_string())
             }
             other => WebError::Internal(other.to_string()),

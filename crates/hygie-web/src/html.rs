@@ -160,7 +160,7 @@ mod tests {
         .unwrap();
         // A QR code of version v is 4v + 17 modules across; 4 modules of quiet zone each side.
         let across = qr.size - 2 * QUIET;
-        assert!(across >= 21 && (across - 17) % 4 == 0, "{across}");
+        assert!(across >= 21 && (across - 17).is_multiple_of(4), "{across}");
         let svg = hygie_report::render(&qr);
         assert!(svg.starts_with("<svg") && !svg.contains("<script"));
         assert_eq!(svg.matches("h1v1h-1z").count(), qr.dark.len());

@@ -275,14 +275,14 @@ async fn already_attached(
     .await?;
     match row {
         None => Ok(()),
-        Some(r) => Err(StoreError::AlreadyAttached {
+        Some(r) => Err(StoreError::AlreadyAttached(Box::new(crate::AttachedFile {
             measure: measure.to_string(),
             file_name: r
                 .try_get::<Option<String>, _>("file_name")?
                 .unwrap_or_default(),
             added_at: ts_from_us(r.try_get("at_us")?)?,
             added_by: r.try_get("actor")?,
-        }),
+        }))),
     }
 }
 

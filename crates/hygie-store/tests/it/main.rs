@@ -453,12 +453,8 @@ fn evidence_is_content_addressed_and_verified() {
             .add_evidence_file(&f.id, &m("BCK-01"), "copy of policy.pdf", &content, &a)
             .await
         {
-            Err(StoreError::AlreadyAttached {
-                file_name,
-                added_by,
-                ..
-            }) => assert_eq!(
-                (file_name.as_str(), added_by.as_str()),
+            Err(StoreError::AlreadyAttached(kept)) => assert_eq!(
+                (kept.file_name.as_str(), kept.added_by.as_str()),
                 ("policy.pdf", "test")
             ),
             other => panic!("{other:?}"),

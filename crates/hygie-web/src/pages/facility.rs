@@ -356,13 +356,9 @@ async fn upload(
         .await
     {
         Ok(_) => Ok(see_other(&format!("/facilities/{fid}/measures/{mid}"))),
-        Err(hygie_store::StoreError::AlreadyAttached {
-            file_name,
-            added_at,
-            added_by,
-            ..
-        }) => {
-            let when = crate::html::when(added_at);
+        Err(hygie_store::StoreError::AlreadyAttached(kept)) => {
+            let (file_name, added_by) = (&kept.file_name, &kept.added_by);
+            let when = crate::html::when(kept.added_at);
             let msg = match lang {
                 Lang::En => format!(
                     "This file is already attached to this measure, as “{file_name}” (added {when} by {added_by}): it is not listed twice."

@@ -64,7 +64,7 @@ pub fn code_of(e: &anyhow::Error) -> u8 {
         if let Some(s) = cause.downcast_ref::<StoreError>() {
             return match s {
                 StoreError::NotFound(_) => NOT_FOUND,
-                StoreError::Conflict(_) => CONFLICT,
+                StoreError::Conflict(_) | StoreError::AlreadyAttached(_) => CONFLICT,
                 StoreError::UnsupportedUrl(_)
                 | StoreError::Invalid(_)
                 | StoreError::LastAdministrator(..) => INVALID,

@@ -91,7 +91,7 @@ fn audit_passwords_reports_names_only_and_records_the_run() {
         &common::Facility {
             finess: FINESS,
             name: "CHU de Rouen",
-            region: "NOR",
+            region: "IDF",
             plan_start: "2026-01-01",
             ..common::HOSPITAL
         }

@@ -487,3 +487,89 @@ fn demo_seeds_a_labelled_region_once() {
     assert!(csv.lines().skip(1).all(|l| l.contains(",1 2 3,")), "{csv}");
     assert_eq!(env.json(&["journal", "verify"], 0)["intact"], true);
 }
+
+/// Issue 18: without `$USER` and `$LOGNAME` (a cron job, a container), a change is attributed to
+/// the system's name of the process's user, else to its id; never to "unknown". A facility the
+/// web form would refuse is refused here too, each field named in the language asked.
+#[test]
+fn the_command_line_names_its_user_and_parses_facilities_as_the_web() {
+    for env in envs() {
+        let out = env
+            .cmd()
+            .env_remove("USER")
+            .env_remove("LOGNAME")
+            .args(CHU.add_args())
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let list = env.json(&["journal", "list"], 0);
+        let actor = list
+            .as_array()
+            .expect("entries")
+            .iter()
+            .find(|e| e["action"] == "facility.add")
+            .expect("entry")["actor"]
+            .as_str()
+            .expect("actor")
+            .to_owned();
+        assert!(
+            actor.starts_with("cli:") && actor != "cli:unknown" && actor.len() > 4,
+            "{actor}"
+        );
+        // Paris is not in Brittany; a wrong key and an empty name are named too, in French.
+        let out = env
+            .cmd()
+            .env("HYGIE_LANG", "fr")
+            .args([
+                "facility",
+                "add",
+                "--finess",
+                "750712185",
+                "--name",
+                " ",
+                "--kind",
+                "hospital",
+                "--region",
+                "BRE",
+                "--plan-start",
+                "2026-01-01",
+            ])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--finess") && err.contains("clé de contrôle"),
+            "{err}"
+        );
+        assert!(err.contains("--name"), "{err}");
+        let out = env
+            .cmd()
+            .args([
+                "facility",
+                "add",
+                "--finess",
+                "350000014",
+                "--name",
+                "CH",
+                "--kind",
+                "hospital",
+                "--region",
+                "IDF",
+                "--plan-start",
+                "2026-01-01",
+            ])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("which is not in region IDF"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

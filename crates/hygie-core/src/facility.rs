@@ -4,6 +4,9 @@ use crate::{InvalidValue, Region};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+mod input;
+pub use input::{FacilityInput, FieldError, MAX_NAME_CHARS};
+
 /// A FINESS number (Fichier national des établissements sanitaires et sociaux): nine characters,
 /// the first two the département (`01`..`95` without `20`, Corsica's `2A`/`2B`, overseas `97`/`98`),
 /// then seven digits, the last of which is a Luhn check digit over the first eight.
@@ -16,32 +19,48 @@ pub struct Finess(String);
 
 impl Finess {
     pub fn parse(input: &str) -> Result<Self, InvalidValue> {
+        Finess::parse_localized(input).map_err(|m| InvalidValue::new("finess", m.en))
+    }
+
+    /// As `parse`, with the reason of a refusal in both languages (forms show it in the
+    /// reader's).
+    pub fn parse_localized(input: &str) -> Result<Self, crate::Localized> {
         let s = input.trim().to_ascii_uppercase();
-        let err = |m: String| InvalidValue::new("finess", format!("'{input}' {m}"));
+        let err = |en: String, fr: String| {
+            crate::Localized::new(format!("'{input}' {en}"), format!("« {input} » {fr}"))
+        };
         if s.len() != 9 || !s.is_ascii() {
             return Err(err(
                 "must have exactly 9 characters (2 for the département, 7 digits)".into(),
+                "doit compter exactement 9 caractères (2 pour le département, 7 chiffres)".into(),
             ));
         }
         let (dept, rest) = s.split_at(2);
         if !rest.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(err("must end with 7 digits".into()));
+            return Err(err(
+                "must end with 7 digits".into(),
+                "doit finir par 7 chiffres".into(),
+            ));
         }
         let corsica = dept == "2A" || dept == "2B";
         if !corsica {
-            let n: u32 = dept.parse().map_err(|_| {
-                err(format!(
-                    "starts with '{dept}', which is not a département code"
-                ))
-            })?;
-            if n == 0 || n == 20 || n > 98 || n == 96 {
-                return Err(err(format!(
-                    "starts with '{dept}', which is not a département code (01-95, 2A, 2B, 97, 98)"
-                )));
+            let known = dept
+                .parse::<u32>()
+                .is_ok_and(|n| n != 0 && n != 20 && n != 96 && n <= 98);
+            if !known {
+                return Err(err(
+                    format!(
+                        "starts with '{dept}', which is not a département code (01-95, 2A, 2B, 97, 98)"
+                    ),
+                    format!(
+                        "commence par « {dept} », qui n'est pas un code de département (01-95, 2A, 2B, 97, 98)"
+                    ),
+                ));
             }
             if !luhn_valid(&s) {
                 return Err(err(
                     "has a wrong check digit (Luhn key of the first 8 digits)".into(),
+                    "a une clé de contrôle fausse (clé de Luhn des 8 premiers chiffres)".into(),
                 ));
             }
         }

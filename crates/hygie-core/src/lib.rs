@@ -10,6 +10,7 @@ pub mod alert;
 pub mod catalog;
 pub mod check;
 pub mod declaration;
+pub mod evidence;
 pub mod facility;
 pub mod journal;
 pub mod plan;
@@ -23,7 +24,8 @@ pub use catalog::{
 };
 pub use check::{AutoStatus, Change, Changes, CheckRun, RuleOutcome, RuleResult, Severity};
 pub use declaration::{Declaration, DeclaredStatus};
-pub use facility::{Facility, FacilityKind, Finess, Nis2Status};
+pub use evidence::EvidenceLink;
+pub use facility::{Facility, FacilityInput, FacilityKind, FieldError, Finess, Nis2Status};
 pub use plan::{EffectiveStatus, FacilityStatus, LevelStatus, MeasureState, RegionStatus};
 pub use region::Region;
 pub use rule::{Finding, Reference, RuleDef, RuleId, Text, is_rule_id};

@@ -22,12 +22,34 @@ use std::pin::Pin;
 pub struct Actor(pub String);
 
 impl Actor {
+    /// The person at the command line: `$USER` or `$LOGNAME`, else the name the system gives
+    /// the process's user id (read from `/etc/passwd`, no C call), else `cli:uid-N`; never
+    /// "unknown" (a cron job or a container often has no `$USER`).
     pub fn cli() -> Actor {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".into());
-        Actor(format!("cli:{user}"))
+        let plain = |s: &String| !s.trim().is_empty() && !s.chars().any(hygie_core::is_disguising);
+        let name = ["USER", "LOGNAME"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(plain))
+            .unwrap_or_else(|| {
+                let uid = rustix::process::getuid().as_raw();
+                let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+                passwd_name(uid, &passwd)
+                    .filter(plain)
+                    .unwrap_or_else(|| format!("uid-{uid}"))
+            });
+        Actor(format!("cli:{name}"))
     }
+}
+
+/// The name of user `uid` in the text of a passwd file (`name:x:uid:...` lines).
+fn passwd_name(uid: u32, passwd: &str) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        fields.next()?;
+        let id: u32 = fields.next()?.trim().parse().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_owned())
+    })
 }
 
 /// A write transaction that holds the store's write lock. Only [`begin_write`] makes one and
@@ -312,7 +334,7 @@ pub(crate) fn row_to_entry(r: &sqlx::any::AnyRow) -> Result<JournalEntry> {
 /// The WHERE clause selecting the entries about `facilities` and its bound values (`$1`...);
 /// `None` when the set is empty. A FINESS number is 9 characters: the subject's first 9 name the
 /// facility (`FINESS` or `FINESS/...`).
-fn about(facilities: Facilities<'_>) -> Option<(String, Vec<&str>)> {
+pub(crate) fn about(facilities: Facilities<'_>) -> Option<(String, Vec<&str>)> {
     let (set, key): (String, Vec<&str>) = match facilities {
         Facilities::Region(r) => (
             "SELECT finess FROM facilities WHERE region = $1".into(),
@@ -334,4 +356,18 @@ fn about(facilities: Facilities<'_>) -> Option<(String, Vec<&str>)> {
         ),
         key,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passwd_name;
+
+    #[test]
+    fn a_user_id_is_named_from_the_passwd_file() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n# comment\nbad line\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+        assert_eq!(passwd_name(0, passwd).as_deref(), Some("root"));
+        assert_eq!(passwd_name(1000, passwd).as_deref(), Some("alice"));
+        assert_eq!(passwd_name(4242, passwd), None);
+        assert_eq!(passwd_name(0, ""), None);
+    }
 }

@@ -30,6 +30,7 @@ mod incident_files;
 mod incidents;
 pub use incidents::incident_id;
 mod journal;
+mod journal_query;
 mod plan;
 mod regimes;
 mod rows;
@@ -45,6 +46,7 @@ pub use alerts::{
 pub use governance::{CampaignRecord, RiskReview, RoleRecord};
 pub use incidents::{IncidentChangeError, StoredSending, incident_subject};
 pub use journal::{Actor, Facilities, JournalCheck};
+pub use journal_query::{JOURNAL_PAGE_MAX, JournalCursor, JournalFilter, JournalPage};
 pub use plan::checks::RunHeader;
 pub use plan::evidence::{EvidenceItem, EvidenceKind};
 pub use plan::facilities::DeclarationRecord;
@@ -79,12 +81,28 @@ pub enum StoreError {
         "user {0} is the last enabled administrator{1}: enable or add another administrator first"
     )]
     LastAdministrator(String, &'static str),
+    /// The same content (same SHA-256) is already attached to this measure: it is not listed
+    /// twice.
+    #[error(
+        "this file is already attached to {} as '{}' (added {} by {})",
+        .0.measure, .0.file_name, .0.added_at, .0.added_by
+    )]
+    AlreadyAttached(Box<AttachedFile>),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
     /// A restore's import failed on its archive or its target (carried through the write path,
     /// which rolls back on any error).
     #[error(transparent)]
     Backup(Box<backup::BackupError>),
+}
+
+/// The evidence file a second upload of the same content found (`StoreError::AlreadyAttached`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedFile {
+    pub measure: String,
+    pub file_name: String,
+    pub added_at: jiff::Timestamp,
+    pub added_by: String,
 }
 
 impl StoreError {

@@ -9,7 +9,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use hygie_core::{DeclaredStatus, MeasureId, Region};
 use hygie_store::{JournalCheck, TokenAccess};
@@ -38,12 +38,15 @@ api_routes! {
     get "/openapi.json" => crate::openapi::document;
     get "/me" => me;
     get "/facilities" => facilities;
+    post "/facilities" => facility_add;
     get "/facilities/{finess}" => facility;
+    patch "/facilities/{finess}" => facility_update;
     get "/facilities/{finess}/status" => status;
     get "/facilities/{finess}/measures/{measure}" => measure;
     post "/facilities/{finess}/measures/{measure}/declarations" => declare;
     get "/facilities/{finess}/measures/{measure}/evidence" => evidence_list;
     post "/facilities/{finess}/measures/{measure}/evidence" => evidence_upload [upload];
+    post "/facilities/{finess}/measures/{measure}/links" => evidence_link;
     get "/facilities/{finess}/evidence/{sha256}" => evidence_download;
     get "/facilities/{finess}/audits" => audits;
     get "/facilities/{finess}/audits/{run}" => audit;
@@ -131,6 +134,73 @@ async fn facilities(State(st): State<AppState>, c: Caller) -> Result<Response, W
 
 async fn facility(at: AtFacility<Caller>) -> Result<Response, WebError> {
     Ok(Json(at.facility().await?).into_response())
+}
+
+/// The fields refused by a parse (`FacilityInput`, `EvidenceLink`), in one message in the
+/// caller's language.
+fn refused_fields(errors: &[hygie_core::FieldError], lang: hygie_core::Lang) -> WebError {
+    let parts: Vec<String> = errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message.get(lang)))
+        .collect();
+    WebError::Invalid(parts.join("; "))
+}
+
+/// A read-only role is refused before a word about the fields it sent.
+pub(crate) fn may_manage_facilities(scoped: &hygie_store::Scoped<'_>) -> Result<(), WebError> {
+    if scoped.manages_facilities() {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(
+            "only administrators and regional officers register and change facilities".into(),
+        ))
+    }
+}
+
+/// Register a facility (administrators, regional officers within their region), parsed as the
+/// command line's `facility add` parses it.
+async fn facility_add(
+    State(st): State<AppState>,
+    Changing(c): Changing,
+    Json(b): Json<hygie_core::FacilityInput>,
+) -> Result<Response, WebError> {
+    let scoped = st.scoped(&c);
+    may_manage_facilities(&scoped)?;
+    let f = b.parse().map_err(|e| refused_fields(&e, c.lang))?;
+    scoped.add_facility(&f).await?;
+    Ok((StatusCode::CREATED, Json(scoped.facility(&f.id).await?)).into_response())
+}
+
+/// The fields a change of a facility gives; those left out keep their value.
+#[derive(Deserialize)]
+struct FacilityPatch {
+    legal_entity: Option<String>,
+    name: Option<String>,
+    kind: Option<String>,
+    region: Option<String>,
+    nis2: Option<String>,
+    plan_start: Option<String>,
+}
+
+async fn facility_update(
+    at: AtFacility<Changing>,
+    Json(b): Json<FacilityPatch>,
+) -> Result<Response, WebError> {
+    let now = hygie_core::FacilityInput::of(&at.facility().await?);
+    may_manage_facilities(&at.scoped())?;
+    let input = hygie_core::FacilityInput {
+        finess: now.finess,
+        legal_entity: b.legal_entity.unwrap_or(now.legal_entity),
+        name: b.name.unwrap_or(now.name),
+        kind: b.kind.unwrap_or(now.kind),
+        region: b.region.unwrap_or(now.region),
+        nis2: b.nis2.unwrap_or(now.nis2),
+        plan_start: b.plan_start.unwrap_or(now.plan_start),
+    };
+    let f = input.parse().map_err(|e| refused_fields(&e, at.lang()))?;
+    let scoped = at.scoped();
+    scoped.update_facility(&f).await?;
+    Ok(Json(scoped.facility(&f.id).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -242,6 +312,26 @@ async fn evidence_upload(
         .scoped()
         .add_evidence_file(&at.id, &m, &name, &body)
         .await?;
+    Ok((StatusCode::CREATED, Json(item)).into_response())
+}
+
+#[derive(Deserialize)]
+struct LinkBody {
+    url: String,
+    #[serde(default)]
+    title: String,
+}
+
+/// A link as evidence of a measure, checked as the page and the command line check it.
+async fn evidence_link(
+    at: AtFacility<Changing>,
+    Path((_, m)): Path<(String, String)>,
+    Json(b): Json<LinkBody>,
+) -> Result<Response, WebError> {
+    let m = measure_id(&at.st, &m)?;
+    let link = hygie_core::EvidenceLink::parse(&b.url, &b.title)
+        .map_err(|e| refused_fields(&e, at.lang()))?;
+    let item = at.scoped().add_evidence_link(&at.id, &m, &link).await?;
     Ok((StatusCode::CREATED, Json(item)).into_response())
 }
 

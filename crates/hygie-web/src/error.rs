@@ -114,7 +114,9 @@ impl From<StoreError> for WebError {
             StoreError::Forbidden(m) => WebError::Forbidden(m),
             StoreError::Conflict(m) => WebError::Conflict(format!("{m} already exists")),
             StoreError::Invalid(m) => WebError::Invalid(m),
-            e @ StoreError::LastAdministrator(..) => WebError::Conflict(e.to_string()),
+            e @ (StoreError::LastAdministrator(..) | StoreError::AlreadyAttached(_)) => {
+                WebError::Conflict(e.to_string())
+            }
             other => WebError::Internal(other.to_string()),
         }
     }

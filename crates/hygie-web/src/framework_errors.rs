@@ -132,7 +132,7 @@ fn message(st: &AppState, status: StatusCode) -> Localized {
 
 /// A byte count with its binary prefix ("64 Ki", "25 Mi"), to which the text appends its unit
 /// (B in English, o in French).
-fn size(bytes: usize) -> String {
+pub(crate) fn size(bytes: usize) -> String {
     if bytes.is_multiple_of(1024 * 1024) {
         format!("{} Mi", bytes / (1024 * 1024))
     } else {

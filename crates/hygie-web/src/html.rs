@@ -1,5 +1,5 @@
 //! HTML building blocks of the web pages: the page layout (an askama template reusing
-//! hygie-report's `base.html`), the SVG trend chart and the small helpers templates call
+//! hygie-report's `base.html`), the SVG trend chart, the SVG QR code (TOTP enrolment) and the small helpers templates call
 //! (`when`, `pct`, `status_class`). The facility navigation, progress bars and demo banner are
 //! template pieces (`facility_nav.html`, `web_macros.html`).
 //! Every dynamic value goes through askama's escaping (hygie-report's `Escape`).
@@ -82,6 +82,45 @@ impl TrendChart<'_> {
     }
 }
 
+/// A QR code as inline SVG (template `qr.html`): one path of the code's dark modules inside
+/// the quiet zone the standard asks for. Pages write it with `{{ qr|safe }}`; no image, no
+/// script, so the CSP stays as it is.
+#[derive(askama::Template)]
+#[template(path = "qr.html")]
+pub struct QrSvg {
+    /// What a screen reader says of it, in the reader's language.
+    label: &'static str,
+    /// Modules across, quiet zone included.
+    size: usize,
+    /// The dark modules, (x, y) with the quiet zone added.
+    dark: Vec<(usize, usize)>,
+}
+
+/// Modules of blank around the code (ISO/IEC 18004).
+const QUIET: usize = 4;
+
+impl QrSvg {
+    /// The QR code of `text` (error correction M, as authenticator apps scan from a screen);
+    /// None when the text is too long for any QR code.
+    pub fn of(lang: Lang, text: &str) -> Option<QrSvg> {
+        let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+            .ok()?;
+        let width = code.width();
+        let dark = code
+            .to_colors()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c == qrcode::Color::Dark)
+            .map(|(i, _)| (i % width + QUIET, i / width + QUIET))
+            .collect();
+        Some(QrSvg {
+            label: t(lang, "QR code of the key", "QR code de la clé"),
+            size: width + 2 * QUIET,
+            dark,
+        })
+    }
+}
+
 /// The CSS class of a measure's status: late when failing or expired, ok when done.
 pub fn status_class(s: hygie_core::EffectiveStatus) -> &'static str {
     use hygie_core::EffectiveStatus as S;
@@ -119,5 +158,29 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 3);
         assert!(svg.contains("polyline"));
         assert!(chart(Lang::En, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_qr_code_is_inline_svg_of_its_modules() {
+        let qr = QrSvg::of(
+            Lang::Fr,
+            "otpauth://totp/Hygie:alice?secret=JBSWY3DPEHPK3PXP",
+        )
+        .unwrap();
+        // A QR code of version v is 4v + 17 modules across; 4 modules of quiet zone each side.
+        let across = qr.size - 2 * QUIET;
+        assert!(across >= 21 && (across - 17).is_multiple_of(4), "{across}");
+        let svg = hygie_report::render(&qr);
+        assert!(svg.starts_with("<svg") && !svg.contains("<script"));
+        assert_eq!(svg.matches("h1v1h-1z").count(), qr.dark.len());
+        // The three finder patterns' corners are dark.
+        for (x, y) in [
+            (QUIET, QUIET),
+            (qr.size - QUIET - 1, QUIET),
+            (QUIET, qr.size - QUIET - 1),
+        ] {
+            assert!(qr.dark.contains(&(x, y)), "{x},{y}");
+        }
+        assert!(QrSvg::of(Lang::En, &"x".repeat(5000)).is_none());
     }
 }

@@ -255,6 +255,23 @@ impl AppState {
         Ok(Some(seed))
     }
 
+    /// A paging cursor (a journal sequence number) as one user may carry it: sealed, so that the
+    /// installation-wide numbering stays hidden from accounts bound to a region or facilities.
+    pub(crate) fn seal_cursor(&self, user_id: i64, seq: i64) -> Result<String, WebError> {
+        Ok(self
+            .secret_key()?
+            .seal_for("journal-cursor", user_id, &seq.to_string())?)
+    }
+
+    /// The sequence number of a cursor `seal_cursor` gave this user; anything else is refused.
+    pub(crate) fn open_cursor(&self, user_id: i64, cursor: &str) -> Result<i64, WebError> {
+        self.secret_key()?
+            .open_for("journal-cursor", user_id, cursor.trim())
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| WebError::Invalid("cursor: not a page of this journal".into()))
+    }
+
     /// Count a login attempt from `ip`; false when the address exceeded its budget this minute.
     pub fn allow_attempt(&self, ip: Option<IpAddr>) -> bool {
         self.allow_from(Attempt::Login, ip)

@@ -103,16 +103,35 @@ impl SecretKey {
 
     /// Seal `user_id`'s seed for storage.
     pub fn seal(&self, user_id: i64, seed: &str) -> Result<String, SealError> {
+        self.seal_with(&user_id.to_be_bytes(), seed)
+    }
+
+    /// Seal a value handed to one user and read back from them (a paging cursor whose number
+    /// must not show): bound to `purpose` and the user, so it never opens as a seed, for
+    /// another purpose or for another user.
+    pub fn seal_for(&self, purpose: &str, user_id: i64, value: &str) -> Result<String, SealError> {
+        self.seal_with(&purpose_aad(purpose, user_id), value)
+    }
+
+    /// Open what `seal_for` sealed; anything else (a value in clear included) is refused.
+    pub fn open_for(&self, purpose: &str, user_id: i64, sealed: &str) -> Result<String, SealError> {
+        if !sealed.starts_with(SEALED_V1) {
+            return Err(SealError::Open);
+        }
+        self.open_with(&purpose_aad(purpose, user_id), sealed)
+            .map(|(v, _)| v)
+    }
+
+    fn seal_with(&self, aad: &[u8], seed: &str) -> Result<String, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(|e| SealError::Random(e.to_string()))?;
-        let aad = user_id.to_be_bytes();
         let ct = self
             .cipher()
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
                     msg: seed.as_bytes(),
-                    aad: &aad,
+                    aad,
                 },
             )
             .map_err(|_| SealError::Open)?;
@@ -125,6 +144,10 @@ impl SecretKey {
     /// Open a stored seed. A value without the sealed prefix is a seed stored in clear by an
     /// earlier version: returned as is with `true`, for the caller to seal it again.
     pub fn open(&self, user_id: i64, stored: &str) -> Result<(String, bool), SealError> {
+        self.open_with(&user_id.to_be_bytes(), stored)
+    }
+
+    fn open_with(&self, aad: &[u8], stored: &str) -> Result<(String, bool), SealError> {
         let Some(body) = stored.strip_prefix(SEALED_V1) else {
             return Ok((stored.to_owned(), true));
         };
@@ -133,15 +156,21 @@ impl SecretKey {
             return Err(SealError::Open);
         }
         let (nonce, ct) = raw.split_at(NONCE_LEN);
-        let aad = user_id.to_be_bytes();
         let plain = self
             .cipher()
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
             .map_err(|_| SealError::Open)?;
         String::from_utf8(plain)
             .map(|s| (s, false))
             .map_err(|_| SealError::Open)
     }
+}
+
+/// The associated data of a value sealed for a purpose: never the 8 bytes of a seed's.
+fn purpose_aad(purpose: &str, user_id: i64) -> Vec<u8> {
+    let mut aad = format!("hygie:{purpose}:").into_bytes();
+    aad.extend_from_slice(&user_id.to_be_bytes());
+    aad
 }
 
 #[cfg(test)]
@@ -213,6 +242,24 @@ mod tests {
                 Err(SealError::Permissions { .. })
             ));
         }
+        Ok(())
+    }
+
+    #[test]
+    fn values_sealed_for_a_purpose_open_only_for_it_and_their_user() -> Result<(), SealError> {
+        let key = SecretKey::random()?;
+        let c = key.seal_for("journal", 7, "1234")?;
+        assert!(!c.contains("1234"));
+        assert_eq!(key.open_for("journal", 7, &c)?, "1234");
+        assert!(key.open_for("journal", 8, &c).is_err());
+        assert!(key.open_for("alerts", 7, &c).is_err());
+        assert!(key.open(7, &c).is_err(), "never a seed");
+        assert!(
+            key.open_for("journal", 7, "1234").is_err(),
+            "never in clear"
+        );
+        let seed = key.seal(7, "1234")?;
+        assert!(key.open_for("journal", 7, &seed).is_err());
         Ok(())
     }
 }

@@ -131,23 +131,29 @@ async fn login_with_totp_enrolment_rotates_the_session_and_refuses_replay() {
         ))
         .await;
     let html = body_string(page).await;
-    let secret = html
-        .split("id=\"totp-secret\">")
-        .nth(1)
-        .unwrap()
-        .split('<')
-        .next()
-        .unwrap()
-        .to_owned();
+    let secret_of = |html: &str| {
+        html.split("id=\"totp-secret\">")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no key on the page: {html}"))
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let secret = secret_of(&html);
+    // The key is drawn as a QR code of its otpauth URI, inline, without script.
+    assert!(html.contains("<svg") && html.contains("id=\"totp-qr\""));
+    assert!(html.contains(&format!("secret={secret}")));
+    assert!(!html.contains("<script"));
     let now = jiff::Timestamp::now().as_second();
     let code = auth::totp_code(&secret, now);
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    assert_eq!(
-        post_code(&app, "/login/enroll", &enroll, wrong)
-            .await
-            .status(),
-        401
-    );
+    let res = post_code(&app, "/login/enroll", &enroll, wrong).await;
+    assert_eq!(res.status(), 401);
+    // A wrong code keeps the same key on the page, with its QR code.
+    let again = body_string(res).await;
+    assert_eq!(secret_of(&again), secret);
+    assert!(again.contains("id=\"totp-qr\""));
     let res = post_code(&app, "/login/enroll", &enroll, &code).await;
     assert_eq!(res.status(), 303);
     let full = set_cookie_value(&res, "hygie_session").unwrap();
@@ -557,4 +563,60 @@ async fn sessions_end_when_idle_within_their_longest_life() {
         .await
         .unwrap();
     assert_eq!(left, 0, "an ended session is purged");
+}
+
+#[tokio::test]
+async fn an_enrolment_started_again_has_a_new_key_and_the_old_one_opens_nothing() {
+    let app = sqlite_app().await;
+    let s = seed(&app).await;
+    facility_user(&app, "dpo2", Role::Dpo, &s.own).await;
+    let res = login(&app, "dpo2", PASSWORD, None).await;
+    assert_eq!(res.headers()[header::LOCATION], "/login/enroll");
+    let enroll = set_cookie_value(&res, "hygie_session").unwrap();
+    let cookie = format!("hygie_session={enroll}");
+    let key = |html: &str| {
+        html.split("id=\"totp-secret\">")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let html = body_string(app.send(get_with("/login/enroll", &cookie)).await).await;
+    let first = key(&html);
+    // The same key on every visit until it is confirmed or replaced.
+    let html = body_string(app.send(get_with("/login/enroll", &cookie)).await).await;
+    assert_eq!(key(&html), first);
+    // Without the CSRF token, nothing changes.
+    let res = app
+        .send(post_form("/login/enroll/new", &cookie, &[("csrf", "nope")]))
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = app
+        .send(post_form(
+            "/login/enroll/new",
+            &cookie,
+            &[("csrf", &csrf_field(&html))],
+        ))
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()[header::LOCATION], "/login/enroll");
+    let html = body_string(app.send(get_with("/login/enroll", &cookie)).await).await;
+    let second = key(&html);
+    assert_ne!(second, first);
+    let now = jiff::Timestamp::now().as_second();
+    let old = auth::totp_code(&first, now);
+    if old != auth::totp_code(&second, now) {
+        let res = post_code(&app, "/login/enroll", &enroll, &old).await;
+        assert_eq!(res.status(), 401, "the replaced key opens nothing");
+    }
+    let res = post_code(
+        &app,
+        "/login/enroll",
+        &enroll,
+        &auth::totp_code(&second, now),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
 }

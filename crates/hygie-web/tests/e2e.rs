@@ -3,7 +3,10 @@
 //! enrolment, upload an evidence file and see the level progress change, switch language, open an
 //! incident and see its obligations and a notification draft; triage alerts, open an incident
 //! from two of them, record the CNIL sending and see its clock stop, close the incident; upload
-//! an AD LDIF export, see its findings and the measure turn failing.
+//! an AD LDIF export, see its findings and the measure turn failing; an
+//! administrator enrols TOTP from the key the page shows (kept after a wrong code, beside its QR
+//! code), registers a facility (a refused FINESS comes back on the form with what was typed),
+//! and adds an evidence link.
 //! Screenshots go to target/e2e-screenshots. Without chromium: fails when CI=true, else SKIP.
 #![allow(clippy::unwrap_used, clippy::collapsible_if, clippy::nonminimal_bool)]
 
@@ -138,6 +141,20 @@ impl Browser {
     async fn text(&self, css: &str) -> String {
         let e = self.find(css).await;
         self.cmd("GET", &format!("/element/{e}/text"), None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+    async fn clear(&self, css: &str) {
+        let e = self.find(css).await;
+        self.cmd("POST", &format!("/element/{e}/clear"), Some(json!({})))
+            .await;
+    }
+    /// An input's current value.
+    async fn value(&self, css: &str) -> String {
+        let e = self.find(css).await;
+        self.cmd("GET", &format!("/element/{e}/property/value"), None)
             .await
             .as_str()
             .unwrap_or("")
@@ -465,6 +482,92 @@ async fn browser_triage_alerts_open_an_incident_send_to_the_cnil_and_close() {
     let _ = driver.kill().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_enrol_totp_add_a_facility_and_an_evidence_link() {
+    if chromium_missing() {
+        return;
+    }
+    let app = sqlite_app().await;
+    seed(&app).await;
+    user(&app, "admin", Role::Administrator, Binding::Installation).await;
+    let (b, base, mut driver, _profile) = start(&app).await;
+
+    // Enrolment: the key is on the page as text and as a QR code; a wrong code keeps it there.
+    b.go(&format!("{base}/login")).await;
+    b.type_in("#username", "admin").await;
+    b.type_in("#password", PASSWORD).await;
+    b.click("#login").await;
+    let secret = b.wait_text("#totp-secret", "").await;
+    b.find("#totp-qr").await;
+    b.screenshot("20-totp-qr").await;
+    let now = jiff::Timestamp::now().as_second();
+    let code = hygie_web::auth::totp_code(&secret, now);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    b.type_in("#code", wrong).await;
+    b.click("#verify").await;
+    b.wait_text("#login-error", "Wrong").await;
+    assert_eq!(b.text("#totp-secret").await, secret, "the key stays");
+    b.find("#totp-qr").await;
+    b.screenshot("21-totp-wrong-code-keeps-the-key").await;
+    let code = hygie_web::auth::totp_code(&secret, jiff::Timestamp::now().as_second());
+    b.type_in("#code", &code).await;
+    b.click("#verify").await;
+    b.wait_text("body", "Register a facility").await;
+
+    // Register a facility: a wrong check digit is refused beside the field, the input kept.
+    b.click("#facility-new").await;
+    b.wait_text("#facility-form", "FINESS").await;
+    b.type_in("#finess", "750712185").await;
+    b.type_in("#name", "CH Exemple e2e").await;
+    b.click("#kind option[value=clinic]").await;
+    b.click("#region option[value=IDF]").await;
+    b.click("#nis2 option[value=important]").await;
+    b.type_in("#plan_start", "2026-01-15").await;
+    b.click("#facility-save").await;
+    b.wait_text("#error-finess", "check digit").await;
+    assert_eq!(b.value("#name").await, "CH Exemple e2e", "input kept");
+    assert_eq!(b.value("#plan_start").await, "2026-01-15", "input kept");
+    b.screenshot("22-facility-refused").await;
+    b.clear("#finess").await;
+    b.type_in("#finess", "750712184").await;
+    b.click("#facility-save").await;
+    b.wait_text("h2", "Plan levels").await;
+    b.wait_text("body", "CH Exemple e2e").await;
+    b.screenshot("23-facility-added").await;
+    let f = hygie_core::Finess::parse("750712184").unwrap();
+    let stored = app.store.facility(&f).await.unwrap();
+    assert_eq!(
+        (stored.kind, stored.nis2),
+        (
+            hygie_core::FacilityKind::Clinic,
+            hygie_core::Nis2Status::Important
+        )
+    );
+
+    // An evidence link on one of its measures.
+    b.go(&format!("{base}/facilities/{f}/measures/IAM-04"))
+        .await;
+    b.type_in("#link-url", "https://ged.chu-exemple.fr/doc/42")
+        .await;
+    b.type_in("#link-title", "Charte informatique signée").await;
+    b.click("#add-link").await;
+    b.wait_text("#evidence", "Charte informatique signée").await;
+    b.screenshot("24-evidence-link").await;
+    let items = app.store.evidence(&f, None).await.unwrap();
+    assert!(
+        items.iter().any(|e| e.added_by == "web:admin"
+            && e.kind
+                == hygie_store::EvidenceKind::Link {
+                    url: "https://ged.chu-exemple.fr/doc/42".into(),
+                    title: Some("Charte informatique signée".into()),
+                }),
+        "{items:?}"
+    );
+
+    let _ = http(b.port, "DELETE", &format!("/session/{}", b.session), None).await;
+    let _ = driver.kill().await;
+}
+
 /// Issue 18: a CISO uploads an AD LDIF export in the browser, sees the findings in words with
 /// the ANSSI level, and the measure the failed rule verifies turns failing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -510,7 +613,7 @@ async fn browser_audit_an_ldif_export_and_see_the_measure_change() {
     b.wait_text("#audit-upload", "NT-hash dumps are never sent")
         .await;
     b.type_in("#export-file", &file.display().to_string()).await;
-    b.screenshot("20-audit-upload").await;
+    b.screenshot("30-audit-upload").await;
     b.click("#run-audit").await;
     let findings = b
         .wait_text(
@@ -524,18 +627,18 @@ async fn browser_audit_an_ldif_export_and_see_the_measure_change() {
     );
     assert!(b.text("#ad-scores").await.contains("ANSSI level"));
     assert_eq!(b.text("#audit-target").await, "chu.test");
-    b.screenshot("21-audit-run-findings").await;
+    b.screenshot("31-audit-run-findings").await;
 
     // The measure the rule verifies is failing now.
     b.go(&format!("{base}/facilities/{f}/measures/IAM-07"))
         .await;
     b.wait_text("#measure-status", "failing").await;
-    b.screenshot("22-measure-failing").await;
+    b.screenshot("32-measure-failing").await;
     // And the dashboard counts it among the failing checks, with the latest audit.
     b.go(&format!("{base}/facilities/{f}")).await;
     b.wait_text("#latest-audits", "chu.test").await;
     assert!(b.text("#failing").await.contains("IAM-07"));
-    b.screenshot("23-dashboard-what-to-do").await;
+    b.screenshot("33-dashboard-what-to-do").await;
 
     let _ = http(b.port, "DELETE", &format!("/session/{}", b.session), None).await;
     let _ = driver.kill().await;

@@ -137,6 +137,17 @@ fn manages(p: &Principal, t: Target) -> bool {
     p.role == Some(Role::Administrator) && sees(p, t)
 }
 
+/// Registers and changes facilities (administrators and regional officers), within their
+/// binding; a new facility of the target's region is within a binding to facilities only if it
+/// is one of them, which a new one never is.
+fn manages_facility(p: &Principal, t: Target) -> bool {
+    matches!(p.role, Some(Role::Administrator | Role::RegionalOfficer)) && sees(p, t)
+}
+
+fn registers_facility(p: &Principal, t: Target) -> bool {
+    manages_facility(p, t) && p.binding != "own"
+}
+
 /// One endpoint of the matrix.
 struct Op {
     name: &'static str,
@@ -158,6 +169,50 @@ const OPS: &[Op] = &[
         path: "/api/v1/facilities/{f}",
         body: "",
         allowed: |p, t| sees(p, t),
+    },
+    Op {
+        name: "api facility add",
+        method: "POST",
+        path: "/api/v1/facilities",
+        body: r#"json:{"finess":"{nf}","name":"{who}","kind":"clinic","region":"{r}","plan_start":"2026-01-01"}"#,
+        allowed: registers_facility,
+    },
+    Op {
+        name: "api facility change",
+        method: "PATCH",
+        path: "/api/v1/facilities/{f}",
+        body: r#"json:{"name":"{who}","nis2":"essential"}"#,
+        allowed: manages_facility,
+    },
+    Op {
+        name: "page facility form",
+        method: "GET",
+        path: "/facilities/new",
+        body: "",
+        allowed: |p, _| {
+            person(p) && matches!(p.role, Some(Role::Administrator | Role::RegionalOfficer))
+        },
+    },
+    Op {
+        name: "page facility add",
+        method: "POST",
+        path: "/facilities/new",
+        body: "form:finess={nf}&name={who}&kind=clinic&region={r}&nis2=unknown&plan_start=2026-01-01",
+        allowed: |p, t| person(p) && registers_facility(p, t),
+    },
+    Op {
+        name: "page facility edit form",
+        method: "GET",
+        path: "/facilities/{f}/edit",
+        body: "",
+        allowed: |p, t| person(p) && manages_facility(p, t),
+    },
+    Op {
+        name: "page facility edit",
+        method: "POST",
+        path: "/facilities/{f}/edit",
+        body: "form:name={who}&kind=hospital&region={r}&nis2=essential&plan_start=2025-01-01",
+        allowed: |p, t| person(p) && manages_facility(p, t),
     },
     Op {
         name: "api status",
@@ -193,6 +248,20 @@ const OPS: &[Op] = &[
         path: "/api/v1/facilities/{f}/measures/IAM-04/evidence?file_name=x.txt",
         body: "raw",
         allowed: |p, t| sees(p, t) && writes(p),
+    },
+    Op {
+        name: "api evidence link",
+        method: "POST",
+        path: "/api/v1/facilities/{f}/measures/IAM-04/links",
+        body: r#"json:{"url":"https://ged.example/doc","title":"{who}"}"#,
+        allowed: |p, t| sees(p, t) && writes(p),
+    },
+    Op {
+        name: "page evidence link",
+        method: "POST",
+        path: "/facilities/{f}/measures/IAM-04/links",
+        body: "form:url=https://ged.example/doc&title={who}",
+        allowed: |p, t| sees(p, t) && writes(p) && person(p),
     },
     Op {
         name: "api evidence download",
@@ -770,6 +839,14 @@ async fn run_matrix(app: &App) {
                         .unwrap()
                         .id;
                 }
+                // A facility not yet registered, in the target's region.
+                let nf = hygie_core::Finess::with_check_digit(&format!(
+                    "{}{:06}",
+                    if t == Target::Far { "75" } else { "35" },
+                    900_000 + fresh_objects
+                ))
+                .unwrap()
+                .to_string();
                 let who = format!("{} on {t:?}", p.name);
                 let uri = op
                     .path
@@ -806,6 +883,8 @@ async fn run_matrix(app: &App) {
                         Some("application/json"),
                         b["json:".len()..]
                             .replace("{fa}", &fa)
+                            .replace("{nf}", &nf)
+                            .replace("{r}", region)
                             .replace("{who}", &who)
                             .into_bytes(),
                     ),
@@ -813,6 +892,8 @@ async fn run_matrix(app: &App) {
                         let extra = b["form:".len()..]
                             .replace("{fa}", &fa)
                             .replace("{who}", &who)
+                            .replace("{nf}", &nf)
+                            .replace("{r}", region)
                             .replace("{f}", f.as_str());
                         let mut fields = vec![("csrf".to_owned(), csrf.clone())];
                         for kv in extra.split('&') {
@@ -973,6 +1054,14 @@ async fn run_matrix(app: &App) {
                     .iter()
                     .any(|e| e.actor == admin && e.action == action),
                 "{admin} {action}"
+            );
+        }
+    }
+    for action in ["facility.add", "facility.update"] {
+        for who in ["web:admin_all", "web:officer"] {
+            assert!(
+                entries.iter().any(|e| e.actor == who && e.action == action),
+                "{who} {action}"
             );
         }
     }

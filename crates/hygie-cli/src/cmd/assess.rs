@@ -40,6 +40,9 @@ pub enum AssessCmd {
         file: Option<PathBuf>,
         #[arg(long)]
         link: Option<String>,
+        /// What the link shows (with --link).
+        #[arg(long, requires = "link")]
+        title: Option<String>,
     },
     /// Write a stored evidence file (by SHA-256) to a path.
     Fetch {
@@ -155,7 +158,10 @@ pub async fn run(ctx: &Ctx, cmd: AssessCmd) -> anyhow::Result<u8> {
                                         file_name,
                                         size,
                                     } => format!("{file_name} ({size} B, sha256 {sha256})"),
-                                    EvidenceKind::Link { url } => url.clone(),
+                                    EvidenceKind::Link { url, title } => match title {
+                                        Some(t) => format!("{t} <{url}>"),
+                                        None => url.clone(),
+                                    },
                                 };
                                 vec![
                                     e.added_at.strftime("%Y-%m-%d %H:%M").to_string(),
@@ -183,6 +189,7 @@ pub async fn run(ctx: &Ctx, cmd: AssessCmd) -> anyhow::Result<u8> {
             measure,
             file,
             link,
+            title,
         } => {
             let fid = Finess::parse(&facility)?;
             let m = catalog.resolve(&measure)?;
@@ -210,15 +217,22 @@ pub async fn run(ctx: &Ctx, cmd: AssessCmd) -> anyhow::Result<u8> {
                         .await?
                 }
                 (None, Some(url)) => {
-                    let url = url.trim().to_owned();
-                    if !(url.starts_with("https://") || url.starts_with("http://")) {
-                        return Err(exit::invalid(format!(
-                            "--link '{url}' must be an http(s) URL"
-                        )));
-                    }
+                    // The web's form and API check links the same way.
+                    let link =
+                        hygie_core::EvidenceLink::parse(&url, title.as_deref().unwrap_or(""))
+                            .map_err(|errors| {
+                                let lines: Vec<String> = errors
+                                    .iter()
+                                    .map(|e| {
+                                        let flag = if e.field == "url" { "link" } else { e.field };
+                                        format!("--{flag}: {}", e.message.get(ctx.lang))
+                                    })
+                                    .collect();
+                                exit::invalid(lines.join("\n"))
+                            })?;
                     store = ctx.store().await?;
                     store
-                        .add_evidence_link(&fid, &m.id, &url, &Actor::cli())
+                        .add_evidence_link(&fid, &m.id, &link, &Actor::cli())
                         .await?
                 }
                 (None, None) => return Err(exit::invalid("give --file or --link")),

@@ -2,7 +2,7 @@ use super::Ctx;
 use crate::exit;
 use crate::output::{self, Format};
 use clap::Subcommand;
-use hygie_core::{Facility, FacilityKind, Finess, Nis2Status, Region};
+use hygie_core::{Facility, FacilityInput, Finess, Region};
 use hygie_store::Actor;
 
 #[derive(Subcommand)]
@@ -58,32 +58,31 @@ pub async fn run(ctx: &Ctx, cmd: FacilityCmd) -> anyhow::Result<u8> {
             nis2,
             plan_start,
         } => {
-            let id = Finess::parse(&finess)?;
-            let legal_entity = legal_entity.as_deref().map(Finess::parse).transpose()?;
-            let name = name.trim().to_owned();
-            if name.is_empty() {
-                return Err(exit::invalid("--name must not be empty"));
-            }
-            let region = Region::parse(&region)?;
-            let f = Facility {
-                id,
-                legal_entity,
+            let input = FacilityInput {
+                finess,
+                legal_entity: legal_entity.unwrap_or_default(),
                 name,
-                kind: kind.parse::<FacilityKind>()?,
+                kind,
                 region,
-                nis2: nis2.parse::<Nis2Status>()?,
-                plan_start: hygie_core::parse_date("plan-start", &plan_start)?,
+                nis2,
+                plan_start,
             };
-            let dept = f.id.departement().to_owned();
+            // The web's form and API parse the same way (`FacilityInput::parse`).
+            let f = input.parse().map_err(|errors| {
+                let lines: Vec<String> = errors
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "--{}: {}",
+                            e.field.replace('_', "-"),
+                            e.message.get(ctx.lang)
+                        )
+                    })
+                    .collect();
+                exit::invalid(lines.join("\n"))
+            })?;
             let store = ctx.store().await?;
             store.add_facility(&f, false, &Actor::cli()).await?;
-            if !region.is_demo() && !region.contains_departement(&dept) {
-                eprintln!(
-                    "warning: FINESS {} is in département {dept}, which is not in region {}",
-                    f.id,
-                    region.code()
-                );
-            }
             match ctx.format {
                 Format::Json => output::json(&facility_json(&f))?,
                 _ => println!(

@@ -319,6 +319,41 @@ impl<'a> Scoped<'a> {
         granted(self.access.users, "only administrators manage users")
     }
 
+    /// Whether the caller may register facilities and change their records: administrators
+    /// and regional officers, within their binding (the form's links follow this).
+    pub fn manages_facilities(&self) -> bool {
+        self.access
+            .role
+            .is_some_and(|r| matches!(r, Role::Administrator | Role::RegionalOfficer))
+    }
+
+    fn check_facilities(&self, f: &Facility) -> Result<()> {
+        granted(
+            self.manages_facilities(),
+            "only administrators and regional officers register and change facilities",
+        )?;
+        granted(
+            self.access.binding.covers(&f.id, f.region),
+            "a facility can only be registered or moved within your binding",
+        )
+    }
+
+    /// Register a facility within the caller's binding (a facility of the demo region is
+    /// marked demo, as `hygie demo` marks its own).
+    pub async fn add_facility(&self, f: &Facility) -> Result<()> {
+        self.check_facilities(f)?;
+        self.store
+            .add_facility(f, f.region.is_demo(), &self.access.actor())
+            .await
+    }
+
+    /// Change a facility in scope; its new region must lie within the caller's binding too.
+    pub async fn update_facility(&self, f: &Facility) -> Result<()> {
+        self.facility(&f.id).await?;
+        self.check_facilities(f)?;
+        self.store.update_facility(f, &self.access.actor()).await
+    }
+
     pub async fn declare(
         &self,
         id: &Finess,
@@ -369,6 +404,20 @@ impl<'a> Scoped<'a> {
             .await
     }
 
+    /// A link as evidence of a measure (`Store::add_evidence_link`).
+    pub async fn add_evidence_link(
+        &self,
+        id: &Finess,
+        measure: &MeasureId,
+        link: &hygie_core::EvidenceLink,
+    ) -> Result<EvidenceItem> {
+        self.facility(id).await?;
+        self.check_write()?;
+        self.store
+            .add_evidence_link(id, measure, link, &self.access.actor())
+            .await
+    }
+
     /// Journal entries about the facilities in scope (everything for the installation), newest
     /// last, at most `limit`.
     pub async fn journal_entries(&self, limit: i64) -> Result<Vec<JournalEntry>> {
@@ -386,6 +435,25 @@ impl<'a> Scoped<'a> {
                     .await
             }
         }
+    }
+
+    /// A page of the journal about the facilities in scope (everything for the installation),
+    /// filtered, newest first (`Store::journal_page`).
+    pub async fn journal_page(
+        &self,
+        filter: &crate::JournalFilter,
+        cursor: crate::JournalCursor,
+        limit: i64,
+    ) -> Result<crate::JournalPage> {
+        self.check_journal()?;
+        let scope = match &self.access.binding {
+            Binding::Installation => None,
+            Binding::Region { region } => Some(crate::journal::Facilities::Region(*region)),
+            Binding::Facilities { facilities } => {
+                Some(crate::journal::Facilities::These(facilities))
+            }
+        };
+        self.store.journal_page(scope, filter, cursor, limit).await
     }
 
     /// Verify the whole chain. The answer holds counts and hashes only, no content; a user

@@ -35,6 +35,10 @@ impl Role {
         Role::RegionalOfficer,
     ];
 
+    /// The role with the fewest rights (no writing, no journal, no token, no second factor to
+    /// set up): what a new account is offered first.
+    pub const LEAST: Role = Role::Ambassador;
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Administrator => "administrator",
@@ -659,5 +663,25 @@ mod tests {
         assert_eq!(mins(60), Some(24 * 60), "capped");
         assert_eq!(mins(5_000_000), Some(24 * 60), "no overflow");
         assert_eq!(mins(0), None);
+    }
+
+    #[test]
+    fn the_least_role_has_no_right_any_other_lacks() {
+        use super::Role;
+        let rights = |r: Role| {
+            [
+                r.can_write(),
+                r.can_read_journal(),
+                r.can_manage_tokens(),
+                r.requires_totp(),
+                r == Role::Administrator,
+            ]
+        };
+        let least = rights(Role::LEAST);
+        assert!(least.iter().all(|x| !x), "{:?}", Role::LEAST);
+        for r in Role::ALL {
+            let others = rights(r);
+            assert!(least.iter().zip(others).all(|(l, o)| !l || o), "{r:?}");
+        }
     }
 }

@@ -4,7 +4,7 @@
 use crate::journal::{Actor, WriteTx, append};
 use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us, ts_from_us};
-use hygie_core::{DeclaredStatus, Finess, MeasureId};
+use hygie_core::{DeclaredStatus, EvidenceLink, Finess, MeasureId};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
@@ -18,6 +18,8 @@ pub enum EvidenceKind {
     },
     Link {
         url: String,
+        /// What the link shows, when given.
+        title: Option<String>,
     },
 }
 
@@ -72,6 +74,7 @@ impl Store {
         self.write(|tx| {
             Box::pin(async move {
                 ensure_facility(tx, facility).await?;
+                already_attached(tx, facility, measure, sha).await?;
                 keep_blob(tx, sha, size, content).await?;
                 let details =
                     serde_json::json!({ "file_name": file_name, "sha256": sha, "size": size });
@@ -101,20 +104,32 @@ impl Store {
         .await
     }
 
-    /// Record a link (to a document management system, a ticket...) as evidence.
+    /// Record a link (to a document management system, a ticket...) as evidence, checked again
+    /// here (`EvidenceLink::parse`) whichever front end sends it.
     pub async fn add_evidence_link(
         &self,
         facility: &Finess,
         measure: &MeasureId,
-        url: &str,
+        link: &EvidenceLink,
         actor: &Actor,
     ) -> Result<EvidenceItem> {
+        let link = EvidenceLink::parse(&link.url, link.title.as_deref().unwrap_or("")).map_err(
+            |errors| {
+                let parts: Vec<String> = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message.en))
+                    .collect();
+                StoreError::Invalid(parts.join("; "))
+            },
+        )?;
+        let link = &link;
         self.write(|tx| {
             Box::pin(async move {
                 ensure_facility(tx, facility).await?;
-                let details = serde_json::json!({ "url": url });
+                let details = serde_json::json!({ "url": link.url, "title": link.title });
                 let kind = EvidenceKind::Link {
-                    url: url.to_owned(),
+                    url: link.url.clone(),
+                    title: link.title.clone(),
                 };
                 record_evidence(tx, facility, measure, kind, details, actor).await
             })
@@ -129,7 +144,7 @@ impl Store {
         measure: Option<&MeasureId>,
     ) -> Result<Vec<EvidenceItem>> {
         self.measure_rows_of(
-            "SELECT seq, measure, kind, sha256, file_name, size, url, at_us, actor FROM evidence \
+            "SELECT seq, measure, kind, sha256, file_name, size, url, title, at_us, actor FROM evidence \
              WHERE facility = $1 AND ($2 = '' OR measure = $2) ORDER BY seq",
             facility,
             measure,
@@ -147,6 +162,7 @@ impl Store {
                     },
                     "link" => EvidenceKind::Link {
                         url: r.try_get::<Option<String>, _>("url")?.unwrap_or_default(),
+                        title: r.try_get::<Option<String>, _>("title")?,
                     },
                     other => return Err(StoreError::Corrupt(format!("evidence kind '{other}'"))),
                 };
@@ -200,7 +216,7 @@ async fn record_evidence(
     )
     .await?;
     let at = now_us();
-    let (tag, sha256, file_name, size, url) = match &kind {
+    let (tag, sha256, file_name, size, url, title) = match &kind {
         EvidenceKind::File {
             sha256,
             file_name,
@@ -211,10 +227,13 @@ async fn record_evidence(
             Some(file_name.clone()),
             Some(*size),
             None,
+            None,
         ),
-        EvidenceKind::Link { url } => ("link", None, None, None, Some(url.clone())),
+        EvidenceKind::Link { url, title } => {
+            ("link", None, None, None, Some(url.clone()), title.clone())
+        }
     };
-    sqlx::query("INSERT INTO evidence (seq, facility, measure, kind, sha256, file_name, size, url, at_us, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+    sqlx::query("INSERT INTO evidence (seq, facility, measure, kind, sha256, file_name, size, url, title, at_us, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
         .bind(seq)
         .bind(facility.as_str())
         .bind(measure.as_str())
@@ -223,6 +242,7 @@ async fn record_evidence(
         .bind(file_name)
         .bind(size)
         .bind(url)
+        .bind(title)
         .bind(at)
         .bind(&actor.0)
         .execute(&mut **tx)
@@ -234,6 +254,36 @@ async fn record_evidence(
         added_at: ts_from_us(at)?,
         added_by: actor.0.clone(),
     })
+}
+
+/// Refuse a file whose content is already attached to `measure` at `facility`: listed twice it
+/// would prove nothing more (`StoreError::AlreadyAttached` names the one kept).
+async fn already_attached(
+    tx: &mut WriteTx<'_>,
+    facility: &Finess,
+    measure: &MeasureId,
+    sha: &str,
+) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT file_name, at_us, actor FROM evidence \
+         WHERE facility = $1 AND measure = $2 AND kind = 'file' AND sha256 = $3 ORDER BY seq LIMIT 1",
+    )
+    .bind(facility.as_str())
+    .bind(measure.as_str())
+    .bind(sha)
+    .fetch_optional(&mut **tx)
+    .await?;
+    match row {
+        None => Ok(()),
+        Some(r) => Err(StoreError::AlreadyAttached(Box::new(crate::AttachedFile {
+            measure: measure.to_string(),
+            file_name: r
+                .try_get::<Option<String>, _>("file_name")?
+                .unwrap_or_default(),
+            added_at: ts_from_us(r.try_get("at_us")?)?,
+            added_by: r.try_get("actor")?,
+        }))),
+    }
 }
 
 /// Keep `content` under its SHA-256 in `evidence_blobs`, once (identical content is stored once,

@@ -51,6 +51,68 @@ impl Store {
         .await
     }
 
+    /// Change a registered facility's record (all but its FINESS number, its id) to `f`;
+    /// journalled (`facility.update`) with the fields changed, before and after. A facility of
+    /// the demo region stays there and no other enters it: demo data never mixes with real.
+    /// Its kind, NIS 2 status and plan start decide what it owes and when, so its views are
+    /// recomputed from its whole history (its trend points go).
+    pub async fn update_facility(&self, f: &Facility, actor: &Actor) -> Result<()> {
+        self.write(|tx| {
+            Box::pin(async move {
+                let row = sqlx::query(
+                    "SELECT finess, legal_entity, name, kind, region, nis2, plan_start FROM facilities WHERE finess = $1",
+                )
+                .bind(f.id.as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
+                let Some(row) = row else {
+                    return Err(StoreError::NotFound(format!("facility {}", f.id)));
+                };
+                let old = row_to_facility(&row)?;
+                if old.region.is_demo() != f.region.is_demo() {
+                    return Err(StoreError::Invalid(
+                        "region: a facility of the demo region stays there, and no other enters it".into(),
+                    ));
+                }
+                let mut changes = serde_json::Map::new();
+                let mut diff = |field: &str, before: String, after: String| {
+                    if before != after {
+                        changes.insert(field.into(), serde_json::json!({ "from": before, "to": after }));
+                    }
+                };
+                let entity = |l: &Option<Finess>| l.as_ref().map(|l| l.to_string()).unwrap_or_default();
+                diff("name", old.name.clone(), f.name.clone());
+                diff("legal_entity", entity(&old.legal_entity), entity(&f.legal_entity));
+                diff("kind", old.kind.as_str().into(), f.kind.as_str().into());
+                diff("region", old.region.code().into(), f.region.code().into());
+                diff("nis2", old.nis2.as_str().into(), f.nis2.as_str().into());
+                diff("plan_start", old.plan_start.to_string(), f.plan_start.to_string());
+                if changes.is_empty() {
+                    return Ok(());
+                }
+                sqlx::query(
+                    "UPDATE facilities SET legal_entity = $2, name = $3, kind = $4, region = $5, nis2 = $6, plan_start = $7 \
+                     WHERE finess = $1",
+                )
+                .bind(f.id.as_str())
+                .bind(f.legal_entity.as_ref().map(|l| l.as_str().to_owned()))
+                .bind(&f.name)
+                .bind(f.kind.as_str())
+                .bind(f.region.code())
+                .bind(f.nis2.as_str())
+                .bind(f.plan_start.to_string())
+                .execute(&mut **tx)
+                .await?;
+                let details = serde_json::Value::Object(changes);
+                let seq = append(tx, actor, "facility.update", f.id.as_str(), &details).await?;
+                // Dated at the epoch: every summary and trend point of the facility is stale.
+                crate::plan::current::touch(tx, &f.id, seq, 0).await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
     /// All facilities, optionally of one region, ordered by region then FINESS.
     pub async fn facilities(&self, region: Option<Region>) -> Result<Vec<Facility>> {
         let rows = sqlx::query(

@@ -442,18 +442,62 @@ fn evidence_is_content_addressed_and_verified() {
             .await
             .expect("count");
         assert_eq!(blobs, 1, "identical content is stored once");
-        store
-            .add_evidence_link(&f.id, &m("BCK-01"), "https://ged.example/doc/42", &a)
+        // The same content again on the same measure, under any name, is not listed twice: the
+        // refusal names the file kept, and nothing is written.
+        let before = store
+            .journal_entries(None, None)
             .await
-            .expect("link");
+            .expect("journal")
+            .len();
+        match store
+            .add_evidence_file(&f.id, &m("BCK-01"), "copy of policy.pdf", &content, &a)
+            .await
+        {
+            Err(StoreError::AlreadyAttached(kept)) => assert_eq!(
+                (kept.file_name.as_str(), kept.added_by.as_str()),
+                ("policy.pdf", "test")
+            ),
+            other => panic!("{other:?}"),
+        }
         assert_eq!(
             store
-                .evidence(&f.id, Some(&m("BCK-01")))
+                .journal_entries(None, None)
                 .await
-                .expect("list")
+                .expect("journal")
                 .len(),
-            2
+            before
         );
+        store
+            .add_evidence_link(
+                &f.id,
+                &m("BCK-01"),
+                &hygie_core::EvidenceLink::parse("https://ged.example/doc/42", "PRA")
+                    .expect("valid"),
+                &a,
+            )
+            .await
+            .expect("link");
+        let listed = store
+            .evidence(&f.id, Some(&m("BCK-01")))
+            .await
+            .expect("list");
+        assert_eq!(listed.len(), 2);
+        assert_eq!(
+            listed[1].kind,
+            hygie_store::EvidenceKind::Link {
+                url: "https://ged.example/doc/42".into(),
+                title: Some("PRA".into()),
+            }
+        );
+        // A link that is not a web address is refused by the store too.
+        let bad = hygie_core::EvidenceLink {
+            url: "javascript:alert(1)".into(),
+            title: None,
+        };
+        assert!(matches!(
+            store.add_evidence_link(&f.id, &m("BCK-01"), &bad, &a).await,
+            Err(StoreError::Invalid(_))
+        ));
         // A blob altered in the database is refused, not served.
         sqlx::query("UPDATE evidence_blobs SET content = $1")
             .bind(b"forged".to_vec())

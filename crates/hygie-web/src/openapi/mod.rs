@@ -6,7 +6,7 @@
 //! runs schemathesis against it.
 //!
 //! **To add a route**: its line in `api::api_routes!`, then one declaration in
-//! `routes::operations()`: `Op::get` / `Op::post` / `Op::delete` with its path (as in
+//! `routes::operations()`: `Op::get` / `Op::post` / `Op::patch` / `Op::delete` with its path (as in
 //! `api_routes!`, without `/api/v1`), tag and summary, then what it takes and answers:
 //! `.path(name)` for each `{name}` segment (from `params`), `.query(..)`, `.json_body(schema)`
 //! or `.raw_body()`, `.ok(status, schema)` and `.errors(&[..])` for the answers beyond those
@@ -59,6 +59,10 @@ impl Op {
     /// A state change: a session must send its CSRF token (a refusal is a 403).
     pub(crate) fn post(path: &'static str, tag: &str, summary: &str) -> Op {
         Op::new("post", path, tag, summary).csrf()
+    }
+
+    pub(crate) fn patch(path: &'static str, tag: &str, summary: &str) -> Op {
+        Op::new("patch", path, tag, summary).csrf()
     }
 
     pub(crate) fn delete(path: &'static str, tag: &str, summary: &str) -> Op {

@@ -19,9 +19,26 @@ pub(super) fn operations() -> Vec<Op> {
         .ok(200, Some(r("Me"))),
         Op::get("/facilities", "facilities", "Facilities in the caller's scope")
             .ok(200, Some(array(r("Facility")))),
+        Op::post(
+            "/facilities",
+            "facilities",
+            "Register a facility (administrators; regional officers within their region): FINESS with its check digit, its département within the region (journalled)",
+        )
+        .json_body(r("NewFacility"))
+        // 409: the FINESS number is already registered.
+        .errors(&[409])
+        .ok(201, Some(r("Facility"))),
         Op::get("/facilities/{finess}", "facilities", "One facility")
             .path(p::finess())
             .ok(200, Some(r("Facility"))),
+        Op::patch(
+            "/facilities/{finess}",
+            "facilities",
+            "Change a facility's record (administrators; regional officers within their region); the fields left out keep their value, the FINESS number is its id (journalled)",
+        )
+        .path(p::finess())
+        .json_body(r("FacilityChange"))
+        .ok(200, Some(r("Facility"))),
         Op::get(
             "/facilities/{finess}/status",
             "facilities",
@@ -64,6 +81,20 @@ pub(super) fn operations() -> Vec<Op> {
             "description": "the file's name: its base name is kept, trimmed, at most 200 characters; control and text-direction characters are refused",
             "schema": { "type": "string", "minLength": 1 } }))
         .raw_body()
+        // 409: the same content is already attached to this measure.
+        .errors(&[409])
+        .ok(201, Some(r("Evidence"))),
+        Op::post(
+            "/facilities/{finess}/measures/{measure}/links",
+            "evidence",
+            "Add a link (an http or https address, with an optional title) as evidence of a measure (journalled)",
+        )
+        .path(p::finess())
+        .path(p::measure())
+        .json_body(json!({ "type": "object", "required": ["url"], "properties": {
+            "url": { "type": "string", "minLength": 8, "maxLength": hygie_core::evidence::MAX_URL_CHARS,
+                "description": "http:// or https:// address, without spaces" },
+            "title": { "type": "string", "maxLength": hygie_core::evidence::MAX_TITLE_CHARS } } }))
         .ok(201, Some(r("Evidence"))),
         Op::get(
             "/facilities/{finess}/evidence/{sha256}",

@@ -40,6 +40,23 @@ fn nullable_time() -> Value {
     json!({ "oneOf": [time(), { "type": "null" }] })
 }
 
+/// The fields of a facility as a body gives them (`hygie_core::FacilityInput`); `finess` only
+/// when registering one.
+fn facility_fields(with_finess: bool) -> Value {
+    let mut fields = json!({
+        "legal_entity": { "type": "string", "description": "FINESS of the legal entity, if different (empty: none)" },
+        "name": { "type": "string", "minLength": 1, "maxLength": hygie_core::facility::MAX_NAME_CHARS, "pattern": "\\S" },
+        "kind": one_of(FacilityKind::ALL.map(FacilityKind::as_str)),
+        "region": { "type": "string", "description": "ARS region code (BRE, IDF...), INSEE code or name" },
+        "nis2": one_of(Nis2Status::ALL.map(Nis2Status::as_str)),
+        "plan_start": { "type": "string", "format": "date" } });
+    if with_finess && let Some(o) = fields.as_object_mut() {
+        o.insert("finess".into(), json!({ "type": "string", "minLength": 9, "maxLength": 9,
+            "description": "9 characters: the département, then 7 digits ending with the Luhn check digit" }));
+    }
+    fields
+}
+
 /// `components.schemas`.
 pub(super) fn components() -> Value {
     json!({
@@ -116,6 +133,13 @@ pub(super) fn components() -> Value {
                 "region": { "type": "string" },
                 "nis2": one_of(Nis2Status::ALL.map(Nis2Status::as_str)),
                 "plan_start": { "type": "string", "format": "date" } } },
+        "NewFacility": {
+            "type": "object", "required": ["finess", "name", "kind", "region", "plan_start"],
+            "description": "every refused field is named in the 400's message",
+            "properties": facility_fields(true) },
+        "FacilityChange": {
+            "type": "object", "description": "the fields to change; the others keep their value",
+            "properties": facility_fields(false) },
         "Evidence": {
             "type": "object", "required": ["seq", "measure", "kind", "added_at", "added_by"],
             "properties": {
@@ -123,6 +147,7 @@ pub(super) fn components() -> Value {
                 "kind": { "type": "string", "enum": ["file", "link"] },
                 "sha256": { "type": "string" }, "file_name": { "type": "string" },
                 "size": { "type": "integer", "minimum": 0 }, "url": { "type": "string" },
+                "title": nullable("string"),
                 "added_at": time(), "added_by": { "type": "string" } } },
         "IncidentLine": {
             "type": "object", "required": ["id", "title", "status", "awareness", "unmet", "late", "next_due"],

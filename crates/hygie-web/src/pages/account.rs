@@ -25,6 +25,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/login", get(login_form).post(login))
         .route("/login/totp", get(totp_form).post(totp_submit))
         .route("/login/enroll", get(enroll_form).post(enroll_submit))
+        .route("/login/enroll/new", post(enroll_restart))
         .route("/login/password", get(password_form).post(password_submit))
         .route("/logout", post(logout))
         .route("/setup", get(setup_form).post(setup))
@@ -261,7 +262,7 @@ fn after_second_factor(user: &hygie_store::User) -> (SessionStage, &'static str)
     }
 }
 
-/// The second-factor form; `enroll` is (key, otpauth URI) while the user sets the factor up.
+/// The second-factor form; while the user sets the factor up, `enroll` holds the pending key.
 #[derive(askama::Template)]
 #[template(path = "code.html")]
 struct CodeBody<'a> {
@@ -269,17 +270,73 @@ struct CodeBody<'a> {
     action: &'a str,
     csrf: &'a str,
     msg: Option<&'a str>,
-    enroll: Option<(&'a str, &'a str)>,
+    enroll: Option<Enrolment>,
 }
 
-fn code_form(lang: Lang, action: &str, csrf: &str, msg: Option<&str>) -> String {
-    hygie_report::render(&CodeBody {
+/// The pending key of an enrolment as the page shows it: as text, as an otpauth URI and as a
+/// QR code of that URI (drawn on the server).
+struct Enrolment {
+    secret: String,
+    uri: String,
+    qr: Option<crate::html::QrSvg>,
+}
+
+/// The second-factor page: the form, and while enrolling the pending key with its QR code, so
+/// that a wrong code never takes the key away from the page.
+fn code_page(
+    lang: Lang,
+    action: &str,
+    csrf: &str,
+    msg: Option<&str>,
+    enroll: Option<Enrolment>,
+    status: StatusCode,
+) -> Response {
+    let title = if enroll.is_some() {
+        t(
+            lang,
+            "Set up the second factor",
+            "Activer le second facteur",
+        )
+    } else {
+        t(lang, "Second factor", "Second facteur")
+    };
+    let body = hygie_report::render(&CodeBody {
         lang,
         action,
         csrf,
         msg,
-        enroll: None,
+        enroll,
+    });
+    anon_page(lang, title, &body, status)
+}
+
+/// The pending key of `user`'s enrolment, made (and stored sealed) when there is none: the
+/// same key is shown until a code from it is accepted or the user asks for a new one.
+async fn enrolment(
+    st: &AppState,
+    user: &hygie_store::User,
+    lang: Lang,
+) -> Result<Enrolment, WebError> {
+    let cred = st.store().credentials(user.id).await?;
+    let secret = match st.open_totp(user.id, cred.totp_secret.as_deref()).await? {
+        Some(x) => x,
+        None => new_pending_key(st, user.id).await?,
+    };
+    let uri = auth::otpauth_uri(&secret, &user.username);
+    Ok(Enrolment {
+        qr: crate::html::QrSvg::of(lang, &uri),
+        secret,
+        uri,
     })
+}
+
+/// A new pending key for `user_id`, stored sealed in place of any other not yet confirmed.
+async fn new_pending_key(st: &AppState, user_id: i64) -> Result<String, WebError> {
+    let x = auth::new_totp_secret()?;
+    st.store()
+        .set_pending_totp(user_id, &st.seal_totp(user_id, &x)?)
+        .await?;
+    Ok(x)
 }
 
 async fn pending_session(
@@ -296,11 +353,12 @@ async fn pending_session(
 async fn totp_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult {
     let (_, s) = pending_session(&st, &headers, SessionStage::Totp).await?;
     let lang = crate::session::user_lang(&s.user, &headers);
-    let body = code_form(lang, "/login/totp", &s.csrf, None);
-    Ok(anon_page(
+    Ok(code_page(
         lang,
-        t(lang, "Second factor", "Second facteur"),
-        &body,
+        "/login/totp",
+        &s.csrf,
+        None,
+        None,
         StatusCode::OK,
     ))
 }
@@ -348,11 +406,13 @@ async fn code_step(
             "Too many attempts: wait a minute.",
             "Trop de tentatives : attendez une minute.",
         );
-        let body = code_form(lang, action, &s.csrf, Some(msg));
-        let page = anon_page(
+        let enroll = enrolling(st, &s.user, stage, lang).await?;
+        let page = code_page(
             lang,
-            t(lang, "Second factor", "Second facteur"),
-            &body,
+            action,
+            &s.csrf,
+            Some(msg),
+            enroll,
             StatusCode::TOO_MANY_REQUESTS,
         );
         return Ok(refuse(page, Event::LoginThrottled, name, "code"));
@@ -401,11 +461,13 @@ async fn code_step(
             "Wrong or already used code.",
             "Code erroné ou déjà utilisé.",
         );
-        let body = code_form(lang, action, &s.csrf, Some(msg));
-        let page = anon_page(
+        let enroll = enrolling(st, &s.user, stage, lang).await?;
+        let page = code_page(
             lang,
-            t(lang, "Second factor", "Second facteur"),
-            &body,
+            action,
+            &s.csrf,
+            Some(msg),
+            enroll,
             StatusCode::UNAUTHORIZED,
         );
         return Ok(refuse(page, Event::TotpFailed, name, reason));
@@ -437,38 +499,49 @@ async fn totp_submit(
     code_step(&st, (&headers, ip), &f, SessionStage::Totp, "/login/totp").await
 }
 
+/// The pending key when `stage` is the enrolment (its page shows it again), else None.
+async fn enrolling(
+    st: &AppState,
+    user: &hygie_store::User,
+    stage: SessionStage,
+    lang: Lang,
+) -> Result<Option<Enrolment>, WebError> {
+    if stage == SessionStage::Enroll {
+        Ok(Some(enrolment(st, user, lang).await?))
+    } else {
+        Ok(None)
+    }
+}
+
 async fn enroll_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult {
     let (_, s) = pending_session(&st, &headers, SessionStage::Enroll).await?;
     let lang = crate::session::user_lang(&s.user, &headers);
-    let cred = st.store().credentials(s.user.id).await?;
-    let secret = match st.open_totp(s.user.id, cred.totp_secret.as_deref()).await? {
-        Some(x) => x,
-        None => {
-            let x = auth::new_totp_secret()?;
-            st.store()
-                .set_pending_totp(s.user.id, &st.seal_totp(s.user.id, &x)?)
-                .await?;
-            x
-        }
-    };
-    let uri = auth::otpauth_uri(&secret, &s.user.username);
-    let body = hygie_report::render(&CodeBody {
+    let enroll = enrolment(&st, &s.user, lang).await?;
+    Ok(code_page(
         lang,
-        action: "/login/enroll",
-        csrf: &s.csrf,
-        msg: None,
-        enroll: Some((&secret, &uri)),
-    });
-    Ok(anon_page(
-        lang,
-        t(
-            lang,
-            "Set up the second factor",
-            "Activer le second facteur",
-        ),
-        &body,
+        "/login/enroll",
+        &s.csrf,
+        None,
+        Some(enroll),
         StatusCode::OK,
     ))
+}
+
+/// Start the enrolment again with a new key (the app lost the old one, say); the old key, never
+/// confirmed, no longer opens anything.
+async fn enroll_restart(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
+    let (_, s) = pending_session(&st, &headers, SessionStage::Enroll).await?;
+    if !auth::same(&f.csrf, &s.csrf) {
+        let page = super::error_response(&WebError::Csrf);
+        let name = Some(s.user.username.as_str());
+        return Ok(refuse(page, Event::CsrfRejected, name, "csrf"));
+    }
+    new_pending_key(&st, s.user.id).await?;
+    Ok(see_other("/login/enroll"))
 }
 
 async fn enroll_submit(

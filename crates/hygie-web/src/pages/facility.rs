@@ -27,6 +27,10 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
             "/facilities/{finess}/measures/{measure}/evidence",
             post(upload).layer(axum::extract::DefaultBodyLimit::max(upload_limit)),
         )
+        .route(
+            "/facilities/{finess}/measures/{measure}/links",
+            post(add_link),
+        )
         .route("/facilities/{finess}/evidence/{sha256}", get(download))
 }
 
@@ -39,6 +43,8 @@ struct HomeBody<'a> {
     lang: Lang,
     regions: &'a [hygie_core::Region],
     facilities: &'a [hygie_core::Facility],
+    /// The caller may register facilities (a link to the form).
+    can_add: bool,
 }
 
 #[derive(askama::Template)]
@@ -67,6 +73,8 @@ struct FacilityBody<'a> {
     more_alerts: bool,
     /// The latest run of each audit and target, with its change against the run before.
     audits: Vec<super::RunGroup<'a>>,
+    /// The caller may change the facility's record (a link to the form).
+    can_edit: bool,
 }
 
 /// New alerts listed on the dashboard; beyond, a link to the filtered list.
@@ -89,6 +97,33 @@ struct MeasureBody<'a> {
     history: &'a [hygie_store::DeclarationRecord],
     /// The session's CSRF token, when the user may declare and upload.
     csrf: Option<&'a str>,
+    /// The largest evidence file, as "25 Mi" (the text adds B or o).
+    max_upload: String,
+    /// What the last evidence form left to say (a refusal, a file already attached), and the
+    /// link form as typed with its refused fields.
+    said: Said,
+}
+
+/// What a refused evidence form leaves on the measure page.
+#[derive(Default)]
+struct Said {
+    /// A message above the evidence (a file too large, already attached).
+    notice: Option<String>,
+    url: String,
+    title: String,
+    /// The link's refused fields: (field, reason in the reader's language).
+    errors: Vec<(&'static str, String)>,
+}
+
+impl MeasureBody<'_> {
+    /// Why the link form's `field` was refused.
+    fn link_error(&self, field: &str) -> Option<&str> {
+        self.said
+            .errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
 }
 
 /// A source of a measure, with the framework's name and the entry's title when the catalogue
@@ -137,6 +172,7 @@ async fn home(State(st): State<AppState>, p: PageUser) -> PageResult {
         lang,
         regions: &regions,
         facilities: &facilities,
+        can_add: scoped.manages_facilities(),
     });
     Ok(p.page(t(lang, "Home", "Accueil"), &b))
 }
@@ -202,13 +238,26 @@ async fn facility_page(at: FacilityPage, Query(q): Query<AsOf>) -> PageResult {
         new_alerts: &alerts[..alerts.len().min(NEW_ALERTS_SHOWN)],
         more_alerts: alerts.len() > NEW_ALERTS_SHOWN,
         audits,
+        can_edit: scoped.manages_facilities(),
     });
     Ok(at.who.page(&s.facility.name, &b))
 }
 
 async fn measure_page(at: FacilityPage, Path((_, m)): Path<(String, String)>) -> PageResult {
+    let mid = measure_id(&at.st, &m)?;
+    measure_view(&at, &mid, Said::default(), axum::http::StatusCode::OK).await
+}
+
+/// The measure page, with what a refused evidence form left to say (`status` then says why).
+async fn measure_view(
+    at: &FacilityPage,
+    mid: &hygie_core::MeasureId,
+    said: Said,
+    status: axum::http::StatusCode,
+) -> PageResult {
     let (lang, st, id) = (at.lang(), &at.st, &at.id);
-    let mid = measure_id(st, &m)?;
+    let mid = mid.clone();
+    let m = mid.to_string();
     let scoped = at.scoped();
     let s = scoped.facility_status(st.catalog(), id, today()).await?;
     let Some(measure) = st.catalog().measure(&mid) else {
@@ -256,10 +305,14 @@ async fn measure_page(at: FacilityPage, Path((_, m)): Path<(String, String)>) ->
         evidence: &evidence,
         history: &history,
         csrf: at.who.c.access.write.then(|| at.who.c.csrf()),
+        max_upload: crate::framework_errors::size(st.config().max_upload_bytes),
+        said,
     });
-    Ok(at
+    let mut res = at
         .who
-        .page(&format!("{} — {}", mid, measure.title.get(lang)), &b))
+        .page(&format!("{} — {}", mid, measure.title.get(lang)), &b);
+    *res.status_mut() = status;
+    Ok(res)
 }
 
 #[derive(Deserialize)]
@@ -296,40 +349,139 @@ async fn declare(
     Ok(see_other(&format!("/facilities/{}/measures/{mid}", at.id)))
 }
 
+/// The fields of the upload form; a body over the limit is `WebError::TooLarge`.
+async fn upload_fields(
+    mp: &mut Multipart,
+) -> Result<(Option<String>, Option<(String, axum::body::Bytes)>, bool), WebError> {
+    let (mut csrf, mut file, mut implemented) = (None, None, false);
+    while let Some(field) = mp.next_field().await? {
+        match field.name() {
+            Some("csrf") => csrf = Some(field.text().await?),
+            Some("implemented") => implemented = true,
+            Some("file") => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                let bytes = field.bytes().await?;
+                file = Some((name, bytes));
+            }
+            _ => {}
+        }
+    }
+    Ok((csrf, file, implemented))
+}
+
 async fn upload(
     at: FacilityPage,
     Path((_, m)): Path<(String, String)>,
     mut mp: Multipart,
 ) -> PageResult {
     let mid = measure_id(&at.st, &m)?;
-    let (mut csrf, mut file, mut implemented) = (None, None, false);
-    while let Some(field) = mp.next_field().await.map_err(WebError::from)? {
-        match field.name() {
-            Some("csrf") => csrf = Some(field.text().await.map_err(WebError::from)?),
-            Some("implemented") => implemented = true,
-            Some("file") => {
-                let name = field.file_name().unwrap_or("").to_owned();
-                let bytes = field.bytes().await.map_err(WebError::from)?;
-                file = Some((name, bytes));
-            }
-            _ => {}
+    let lang = at.lang();
+    let refused = |notice: String, status| {
+        let said = Said {
+            notice: Some(notice),
+            ..Said::default()
+        };
+        measure_view(&at, &mid, said, status)
+    };
+    let (csrf, file, implemented) = match upload_fields(&mut mp).await {
+        Ok(x) => x,
+        Err(WebError::TooLarge) => {
+            let limit = crate::framework_errors::size(at.st.config().max_upload_bytes);
+            let msg = match lang {
+                Lang::En => format!(
+                    "Refused: the file is larger than the limit of {limit}B for an evidence file. Send a smaller file, or a link to where the document is kept."
+                ),
+                Lang::Fr => format!(
+                    "Refusé : le fichier dépasse la limite de {limit}o d'un fichier de preuve. Envoyez un fichier plus petit, ou un lien vers l'endroit où le document est conservé."
+                ),
+            };
+            return refused(msg, axum::http::StatusCode::PAYLOAD_TOO_LARGE).await;
         }
-    }
+        Err(e) => return Err(e.into()),
+    };
     at.caller().check_csrf(csrf.as_deref())?;
-    let (name, bytes) = file.ok_or_else(|| WebError::Invalid("choose a file".into()))?;
-    if bytes.is_empty() {
-        return Err(WebError::Invalid("the evidence file is empty".into()).into());
-    }
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        let msg = t(
+            lang,
+            "Refused: choose a file that is not empty.",
+            "Refusé : choisissez un fichier qui n'est pas vide.",
+        );
+        return refused(msg.to_owned(), axum::http::StatusCode::BAD_REQUEST).await;
+    };
     let name = clean_file_name(&name)?;
     let (scoped, fid) = (at.scoped(), &at.id);
     // The file and the declaration it supports go in one transaction: a crash keeps both or
     // neither.
     let note = format!("evidence: {name}");
     let declare = implemented.then_some((&DeclaredStatus::Implemented, note.as_str()));
-    scoped
+    match scoped
         .add_evidence_file_declaring(fid, &mid, &name, &bytes, declare)
-        .await?;
-    Ok(see_other(&format!("/facilities/{fid}/measures/{mid}")))
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/facilities/{fid}/measures/{mid}"))),
+        Err(hygie_store::StoreError::AlreadyAttached(kept)) => {
+            let (file_name, added_by) = (&kept.file_name, &kept.added_by);
+            let when = crate::html::when(kept.added_at);
+            let msg = match lang {
+                Lang::En => format!(
+                    "This file is already attached to this measure, as “{file_name}” (added {when} by {added_by}): it is not listed twice."
+                ),
+                Lang::Fr => format!(
+                    "Ce fichier est déjà joint à cette mesure, sous le nom « {file_name} » (ajouté le {when} par {added_by}) : il n'est pas listé deux fois."
+                ),
+            };
+            refused(msg, axum::http::StatusCode::CONFLICT).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    title: String,
+}
+
+/// A link as evidence; a refused one comes back on the measure page with what was typed.
+async fn add_link(
+    at: FacilityPage,
+    Path((_, m)): Path<(String, String)>,
+    Form(f): Form<LinkForm>,
+) -> PageResult {
+    at.caller().check_csrf(Some(&f.csrf))?;
+    let mid = measure_id(&at.st, &m)?;
+    let lang = at.lang();
+    match hygie_core::EvidenceLink::parse(&f.url, &f.title) {
+        Ok(link) => {
+            at.scoped().add_evidence_link(&at.id, &mid, &link).await?;
+            Ok(see_other(&format!("/facilities/{}/measures/{mid}", at.id)))
+        }
+        Err(errors) => {
+            // Out of scope stays "not found", and a read-only role "forbidden", before any
+            // word about the fields.
+            at.facility().await?;
+            if !at.caller().access.write {
+                return Err(WebError::Forbidden(
+                    "this account may not change a facility's plan".into(),
+                )
+                .into());
+            }
+            let said = Said {
+                notice: None,
+                url: f.url,
+                title: f.title,
+                errors: errors
+                    .iter()
+                    .map(|e| (e.field, e.message.get(lang).to_owned()))
+                    .collect(),
+            };
+            measure_view(&at, &mid, said, axum::http::StatusCode::BAD_REQUEST).await
+        }
+    }
 }
 
 async fn download(at: FacilityPage, Path((_, sha)): Path<(String, String)>) -> PageResult {

@@ -1,5 +1,6 @@
 //! Server-rendered pages, one module per area: account (login, TOTP, setup, language), facility
-//! (home, dashboard, measure, declarations, evidence), region (matrix, CSV), catalogue, audits,
+//! (home, dashboard, measure, declarations, evidence), facility_edit (registering a facility,
+//! changing its record), region (matrix, CSV), catalogue, audits,
 //! alerts, incidents (with notification drafts), admin (journal, tokens), users (accounts,
 //! their lifecycle, security events, one's own sessions). Every form that
 //! changes state carries the session's CSRF token; every read goes through `Store::scoped`.
@@ -22,6 +23,7 @@ mod alerts;
 mod audits;
 mod catalog;
 mod facility;
+mod facility_edit;
 mod incidents;
 mod region;
 mod users;
@@ -45,6 +47,7 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .merge(account::routes())
         .merge(facility::routes(upload_limit))
+        .merge(facility_edit::routes())
         .merge(region::routes())
         .merge(catalog::routes())
         .merge(admin::routes())

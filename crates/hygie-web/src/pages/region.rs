@@ -4,7 +4,7 @@ use super::{PageError, PageResult, PageUser};
 use crate::api::{self, AsOf, region};
 use crate::{AppState, WebError};
 use axum::Router;
-use axum::extract::{FromRequestParts, Path, Query};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
@@ -32,6 +32,8 @@ struct RegionBody<'a> {
     /// Facilities with at least one overdue measure, and overdue measures in all.
     late: usize,
     overdue: usize,
+    /// The caller may register a facility in this region (a link to the form).
+    can_add: bool,
 }
 
 hygie_report::translate_by_lang_field!(RegionBody);
@@ -86,7 +88,11 @@ impl FromRequestParts<AppState> for RegionRows {
     }
 }
 
-async fn region_page(RegionRows { p, q, rs }: RegionRows) -> PageResult {
+async fn region_page(
+    State(st): State<AppState>,
+    RegionRows { p, q, rs }: RegionRows,
+) -> PageResult {
+    let scoped = st.scoped(&p.c);
     let b = hygie_report::render(&RegionBody {
         lang: p.lang(),
         rs: &rs,
@@ -94,6 +100,7 @@ async fn region_page(RegionRows { p, q, rs }: RegionRows) -> PageResult {
         dep: q.dep.as_deref().unwrap_or(""),
         late: rs.facilities.iter().filter(|f| f.overdue > 0).count(),
         overdue: rs.facilities.iter().map(|f| f.overdue).sum(),
+        can_add: scoped.manages_facilities() && scoped.covers_region(rs.region),
     });
     Ok(p.page(&format!("{} — {}", rs.region.code(), rs.name), &b))
 }

@@ -35,7 +35,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/account/sessions/end-others", post(end_my_other_sessions))
 }
 
-/// The user accounts and the form to create one; `msg` says why the last creation was refused.
+/// The user accounts and the form to create one; `msg` says why the last creation was refused,
+/// and `form` holds what was typed then (all but the password).
 #[derive(askama::Template)]
 #[template(path = "users.html")]
 struct UsersBody<'a> {
@@ -43,6 +44,10 @@ struct UsersBody<'a> {
     csrf: &'a str,
     msg: Option<&'a str>,
     users: &'a [User],
+    form: &'a UserForm,
+    /// The bindings the administrator may give: regions, and facilities.
+    regions: &'a [hygie_core::Region],
+    facilities: &'a [hygie_core::Facility],
 }
 
 /// One user: status, live sessions and the lifecycle actions; `msg` says why the last action
@@ -105,96 +110,177 @@ hygie_report::translate_by_lang_field!(
 
 // --- the list and the creation of users ------------------------------------------------------
 
-async fn users_view(st: &AppState, p: &PageUser, msg: Option<&str>) -> PageResult {
+async fn users_view(
+    st: &AppState,
+    p: &PageUser,
+    msg: Option<&str>,
+    form: &UserForm,
+    status: StatusCode,
+) -> PageResult {
     let lang = p.lang();
-    let users = st.scoped(&p.c).users().await?;
+    let scoped = st.scoped(&p.c);
+    let users = scoped.users().await?;
+    let facilities = scoped.facilities().await?;
+    let regions: Vec<hygie_core::Region> = match &p.user.binding {
+        Binding::Installation => {
+            let mut r: Vec<_> = hygie_core::Region::all().collect();
+            if facilities.iter().any(|f| f.region.is_demo()) {
+                r.push(hygie_core::Region::demo());
+            }
+            r
+        }
+        Binding::Region { region } => vec![*region],
+        Binding::Facilities { .. } => Vec::new(),
+    };
     let b = hygie_report::render(&UsersBody {
         lang,
         csrf: p.c.csrf(),
         msg,
         users: &users,
+        form,
+        regions: &regions,
+        facilities: &facilities,
     });
-    Ok(p.page(t(lang, "Users", "Utilisateurs"), &b))
+    let mut res = p.page(t(lang, "Users", "Utilisateurs"), &b);
+    *res.status_mut() = status;
+    Ok(res)
 }
 
 async fn users_page(State(st): State<AppState>, p: PageUser) -> PageResult {
-    users_view(&st, &p, None).await
+    users_view(&st, &p, None, &UserForm::default(), StatusCode::OK).await
 }
 
-#[derive(Deserialize)]
+/// The creation form as typed; the facilities come as one field each (a list), or as one
+/// field of FINESS numbers separated by commas (older clients).
+#[derive(Debug, Clone)]
 struct UserForm {
-    #[serde(default)]
     csrf: String,
     username: String,
     display_name: String,
-    role: String,
-    region: Option<String>,
-    facilities: Option<String>,
+    role: Role,
+    region: String,
+    facilities: Vec<String>,
     password: String,
 }
 
-/// Build a binding from the form's region or FINESS list.
-pub(crate) fn binding_of(
-    region: Option<&str>,
-    facilities: Option<&str>,
-) -> Result<Binding, WebError> {
-    let region = region.map(str::trim).filter(|r| !r.is_empty());
-    let list: Vec<&str> = facilities
-        .unwrap_or("")
-        .split([',', ' ', ';'])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    match (region, list.is_empty()) {
-        (Some(r), true) => Ok(Binding::Region {
-            region: hygie_core::Region::parse(r)?,
+impl Default for UserForm {
+    /// A new user starts with the least privilege.
+    fn default() -> Self {
+        UserForm {
+            csrf: String::new(),
+            username: String::new(),
+            display_name: String::new(),
+            role: Role::LEAST,
+            region: String::new(),
+            facilities: Vec::new(),
+            password: String::new(),
+        }
+    }
+}
+
+impl UserForm {
+    /// From the form's fields (`Form<Vec<(String, String)>>`, which keeps repeated fields).
+    fn of(pairs: Vec<(String, String)>) -> Result<UserForm, WebError> {
+        let mut f = UserForm::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "csrf" => f.csrf = v,
+                "username" => f.username = v,
+                "display_name" => f.display_name = v,
+                "role" => f.role = Role::parse(&v)?,
+                "region" => f.region = v,
+                "facilities" => f.facilities.extend(
+                    v.split([',', ' ', ';'])
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                ),
+                "password" => f.password = v,
+                _ => {}
+            }
+        }
+        Ok(f)
+    }
+
+    /// Whether the form holds this facility (its option is selected again).
+    fn has(&self, f: &hygie_core::Finess) -> bool {
+        self.facilities
+            .iter()
+            .any(|x| x.eq_ignore_ascii_case(f.as_str()))
+    }
+}
+
+/// Build a binding from the form's region or FINESS list; the refusal in the reader's language.
+fn binding_of(region: &str, facilities: &[String], lang: Lang) -> Result<Binding, String> {
+    let region = region.trim();
+    match (region.is_empty(), facilities.is_empty()) {
+        (false, true) => Ok(Binding::Region {
+            region: hygie_core::Region::parse(region).map_err(|e| e.to_string())?,
         }),
-        (None, false) => Ok(Binding::Facilities {
-            facilities: list
+        (true, false) => Ok(Binding::Facilities {
+            facilities: facilities
                 .iter()
-                .map(|f| hygie_core::Finess::parse(f))
-                .collect::<Result<_, _>>()?,
+                .map(|f| hygie_core::Finess::parse_localized(f))
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.get(lang).to_owned())?,
         }),
-        _ => Err(WebError::Invalid(
-            "give either a region or a list of FINESS numbers".into(),
-        )),
+        _ => Err(t(
+            lang,
+            "Choose either a region (regional roles) or facilities (facility roles).",
+            "Choisissez soit une région (rôles régionaux), soit des établissements (rôles d'établissement).",
+        )
+        .to_owned()),
     }
 }
 
 async fn user_create(
     State(st): State<AppState>,
     p: PageUser,
-    Form(f): Form<UserForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
+    let f = UserForm::of(pairs)?;
     p.c.check_csrf(Some(&f.csrf))?;
     let lang = p.lang();
-    let role = Role::parse(&f.role)?;
-    let binding = match binding_of(f.region.as_deref(), f.facilities.as_deref()) {
+    let refused = |msg: String| {
+        let (st, p, f) = (&st, &p, &f);
+        async move { users_view(st, p, Some(&msg), f, StatusCode::BAD_REQUEST).await }
+    };
+    let binding = match binding_of(&f.region, &f.facilities, lang) {
         Ok(b) => b,
-        Err(e) => return users_view(&st, &p, Some(&e.public_message())).await,
+        Err(m) => return refused(m).await,
     };
     if let Err(e) = auth::check_password(
         &f.password,
         &f.username,
         st.config().breach_index.as_deref(),
     ) {
-        return users_view(&st, &p, Some(if lang == Lang::Fr { &e.fr } else { &e.en })).await;
+        return refused(if lang == Lang::Fr { e.fr } else { e.en }).await;
     }
     let pw = f.password.clone();
     let phc = tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await??;
     let u = NewUser {
         username: f.username.trim().to_owned(),
         display_name: f.display_name.trim().to_owned(),
-        role,
+        role: f.role,
         binding,
         password_hash: phc,
         lang: None,
     };
     match st.scoped(&p.c).create_user(&u).await {
         Ok(_) => Ok(see_other("/admin/users")),
-        Err(StoreError::Invalid(m)) | Err(StoreError::Conflict(m)) => {
-            users_view(&st, &p, Some(&m)).await
+        Err(StoreError::Conflict(_)) => {
+            refused(format!(
+                "{} {}",
+                u.username,
+                t(
+                    lang,
+                    "is already taken: choose another username.",
+                    "est déjà pris : choisissez un autre identifiant."
+                )
+            ))
+            .await
         }
+        Err(StoreError::Invalid(m)) => refused(m).await,
         Err(e) => Err(e.into()),
     }
 }

@@ -391,7 +391,7 @@ async fn journal_pages(app: &App) {
     );
     // Details as fields, not JSON.
     assert!(
-        html.contains("<dt>owner</dt><dd class=\"raw\">owner 129</dd>"),
+        html.contains("<dt><code>owner</code></dt><dd class=\"raw\"><code>owner 129</code></dd>"),
         "newest first"
     );
     assert!(!html.contains("{&quot;"), "no raw JSON");
@@ -405,12 +405,12 @@ async fn journal_pages(app: &App) {
     assert!(link(&html, "journal-newer").is_none());
     let html = body_string(app.send(get_in(&older, &cookie, "en")).await).await;
     assert_eq!(html.matches("<td class=\"when\">").count(), 30);
-    assert!(html.contains("<dd class=\"raw\">owner 0</dd>"));
+    assert!(html.contains("<dd class=\"raw\"><code>owner 0</code></dd>"));
     assert!(link(&html, "journal-older").is_none());
     let newer = link(&html, "journal-newer").expect("a newer page");
     let html = body_string(app.send(get_in(&newer, &cookie, "en")).await).await;
     assert_eq!(html.matches("<td class=\"when\">").count(), 100);
-    assert!(html.contains("<dd class=\"raw\">owner 129</dd>"));
+    assert!(html.contains("<dd class=\"raw\"><code>owner 129</code></dd>"));
     // A forged cursor, or one sealed for another user, opens nothing.
     let r = app.send(get_in("/journal?before=12", &cookie, "en")).await;
     assert_eq!(r.status(), 400);

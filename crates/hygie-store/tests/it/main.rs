@@ -13,6 +13,7 @@ mod alert_ids;
 mod alert_triage;
 mod backup;
 mod contention;
+mod alert_merge;
 mod ingest_checkpoints;
 
 fn date(s: &str) -> jiff::civil::Date {

@@ -138,11 +138,20 @@ fn stored(url: &str) -> u64 {
         .expect("stream info")
 }
 
-/// (not delivered yet, delivered and not acknowledged) of the facility's consumer.
+/// (not delivered yet, delivered and not acknowledged) of the facility's consumer, once a
+/// worker made it (waiting for that).
 fn pending(url: &str) -> (u64, usize) {
     let consumer = format!("hygie-detect-{FINESS}");
-    rt().block_on(hygie_logs::nats::worker::pending(url, STREAM, &consumer))
-        .expect("consumer info")
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match rt().block_on(hygie_logs::nats::worker::pending(url, STREAM, &consumer)) {
+            Ok(p) => return p,
+            Err(e) if e.to_string().contains("not found") && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("consumer info: {e}"),
+        }
+    }
 }
 
 /// A `hygie` process with its stderr collected by a thread.
@@ -258,7 +267,7 @@ fn alerts(h: &Hygie) -> Alerts {
         .collect()
 }
 
-fn rules(h: &Hygie) -> PathBuf {
+fn write_rules(h: &Hygie) -> PathBuf {
     std::fs::create_dir_all(h.path().join("rules")).expect("rules folder");
     h.file("rules/failed-logon.yml", FAILED_LOGON);
     h.file("rules/rdp-logon.yml", RDP_LOGON);
@@ -270,7 +279,7 @@ fn two_workers_one_killed_store_every_alert_exactly_once() {
     let Some(nats) = start_nats() else { return };
     let Some(h) = Hygie::postgres() else { return };
     h.add(&HOSPITAL);
-    let rules = rules(&h);
+    let rules = write_rules(&h);
 
     // Publish: the events over one TCP connection to `ingest --publish`.
     let started = Instant::now();
@@ -333,7 +342,7 @@ fn two_workers_one_killed_store_every_alert_exactly_once() {
     // The batch run of the same events into another store.
     let batch = Hygie::sqlite();
     batch.add(&HOSPITAL);
-    let batch_rules = rules(&batch);
+    let batch_rules = write_rules(&batch);
     let logs = batch.file("events.jsonl", &text);
     batch
         .cmd()
@@ -372,7 +381,7 @@ fn an_unreadable_message_goes_to_the_dead_letter_and_the_rest_is_evaluated() {
     let Some(nats) = start_nats() else { return };
     let h = Hygie::sqlite();
     h.add(&HOSPITAL);
-    let rules = rules(&h);
+    let rules = write_rules(&h);
     let subject = format!("hygie.events.{FINESS}.DC01");
     let url = nats.url.clone();
     let subject_ = subject.clone();

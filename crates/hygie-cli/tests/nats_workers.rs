@@ -22,7 +22,13 @@ use std::time::{Duration, Instant};
 
 /// Events of the stream.
 const EVENTS: usize = 100_000;
-const HOSTS: [&str; 5] = ["DC01", "pc-1.chu.local", "pc-2.chu.local", "SRV-PACS", "pc-3"];
+const HOSTS: [&str; 5] = [
+    "DC01",
+    "pc-1.chu.local",
+    "pc-2.chu.local",
+    "SRV-PACS",
+    "pc-3",
+];
 const STREAM: &str = "HYGIE_TEST";
 
 const FAILED_LOGON: &str = "title: Failed logon
@@ -290,16 +296,16 @@ fn two_workers_one_killed_store_every_alert_exactly_once() {
     tcp.shutdown(std::net::Shutdown::Write).expect("shutdown");
     let deadline = Instant::now() + Duration::from_secs(120);
     while stored(&nats.url) < EVENTS as u64 {
-        assert!(Instant::now() < deadline, "JetStream did not store every event");
+        assert!(
+            Instant::now() < deadline,
+            "JetStream did not store every event"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let published = publisher.stop();
     assert_eq!(published["accepted"], EVENTS as u64, "{published}");
     assert_eq!(published["failed"], 0, "{published}");
-    eprintln!(
-        "published {EVENTS} events in {:?}",
-        started.elapsed()
-    );
+    eprintln!("published {EVENTS} events in {:?}", started.elapsed());
 
     // Two workers; the first killed once a quarter of the stream is taken, then restarted.
     let evaluating = Instant::now();
@@ -321,13 +327,18 @@ fn two_workers_one_killed_store_every_alert_exactly_once() {
     let first = start_worker(&h, &nats.url, &rules);
     let deadline = Instant::now() + Duration::from_secs(300);
     while pending(&nats.url) != (0, 0) {
-        assert!(Instant::now() < deadline, "messages still pending: {:?}", pending(&nats.url));
+        assert!(
+            Instant::now() < deadline,
+            "messages still pending: {:?}",
+            pending(&nats.url)
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let a = first.stop();
     let b = second.stop();
     eprintln!("evaluated in {:?}; workers {a} {b}", evaluating.elapsed());
-    let acknowledged = a["acknowledged"].as_u64().expect("n") + b["acknowledged"].as_u64().expect("n");
+    let acknowledged =
+        a["acknowledged"].as_u64().expect("n") + b["acknowledged"].as_u64().expect("n");
     assert!(acknowledged > 0);
     let redelivered = a["redelivered"].as_u64().expect("n") + b["redelivered"].as_u64().expect("n");
     assert!(

@@ -50,12 +50,7 @@ impl Alert {
             other.last_time.as_deref().and_then(parse_time),
             self.last_time.as_deref().and_then(parse_time),
         );
-        if later_time(
-            n,
-            other.last_time.as_deref(),
-            l,
-            self.last_time.as_deref(),
-        ) {
+        if later_time(n, other.last_time.as_deref(), l, self.last_time.as_deref()) {
             self.last_time = other.last_time.clone();
         }
     }

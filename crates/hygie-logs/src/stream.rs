@@ -461,7 +461,12 @@ impl std::str::FromStr for ListenSpec {
     }
 }
 
-pub(crate) fn parse_payload(payload: Payload, line: &str, source: &Arc<str>, n: u64) -> Option<LogEvent> {
+pub(crate) fn parse_payload(
+    payload: Payload,
+    line: &str,
+    source: &Arc<str>,
+    n: u64,
+) -> Option<LogEvent> {
     match payload {
         Payload::Syslog => parse_line(line, source, n).ok(),
         Payload::Json => {

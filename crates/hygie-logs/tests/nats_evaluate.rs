@@ -73,10 +73,15 @@ struct Store(BTreeMap<String, (Alert, HashSet<u64>)>);
 impl Store {
     fn merge(&mut self, batch: Vec<KeyedAlert>) {
         for k in batch {
-            let (alert, seen) = self
-                .0
-                .entry(k.alert.id.clone())
-                .or_insert_with(|| (Alert { count: 0, ..k.alert.clone() }, HashSet::new()));
+            let (alert, seen) = self.0.entry(k.alert.id.clone()).or_insert_with(|| {
+                (
+                    Alert {
+                        count: 0,
+                        ..k.alert.clone()
+                    },
+                    HashSet::new(),
+                )
+            });
             let added = k.events.iter().filter(|s| seen.insert(**s)).count() as u64;
             if added > 0 {
                 alert.merge(&k.alert, added);
@@ -96,8 +101,11 @@ fn batches_in_any_order_and_redelivered_merge_into_the_batch_result() {
             agg.push(alert_of(m, ev));
         }
     }
-    let expected: BTreeMap<String, Alert> =
-        agg.finish().into_iter().map(|a| (a.id.clone(), a)).collect();
+    let expected: BTreeMap<String, Alert> = agg
+        .finish()
+        .into_iter()
+        .map(|a| (a.id.clone(), a))
+        .collect();
     assert!(expected.len() > 10);
 
     for seed in [1u64, 7, 0x5EED] {
@@ -113,13 +121,18 @@ fn batches_in_any_order_and_redelivered_merge_into_the_batch_result() {
         for i in (1..batches.len()).rev() {
             batches.swap(i, rng.below(i as u64 + 1) as usize);
         }
-        let again: Vec<_> = batches.iter().filter(|_| rng.below(3) == 0).copied().collect();
+        let again: Vec<_> = batches
+            .iter()
+            .filter(|_| rng.below(3) == 0)
+            .copied()
+            .collect();
         batches.extend(again);
         let mut store = Store::default();
         for b in batches {
             store.merge(evaluate(&det, FACILITY, 300, b));
         }
-        let got: BTreeMap<String, Alert> = store.0.into_iter().map(|(id, (a, _))| (id, a)).collect();
+        let got: BTreeMap<String, Alert> =
+            store.0.into_iter().map(|(id, (a, _))| (id, a)).collect();
         assert_eq!(got, expected, "seed {seed}");
     }
 }

@@ -26,7 +26,11 @@ pub struct IngestArgs {
     #[arg(long = "listen", required = true)]
     listen: Vec<ListenSpec>,
     /// Sigma rule folder or file (repeat for several); not with --publish.
-    #[arg(long = "rules", required_unless_present = "publish", conflicts_with = "publish")]
+    #[arg(
+        long = "rules",
+        required_unless_present = "publish",
+        conflicts_with = "publish"
+    )]
     rules: Vec<PathBuf>,
     /// Publish the accepted events to NATS JetStream (nats://HOST:PORT) instead of evaluating
     /// them: each on hygie.events.FINESS.HOST, a sender acknowledged once JetStream stored it.

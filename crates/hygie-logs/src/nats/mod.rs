@@ -56,11 +56,15 @@ pub const DEAD_SEQ_HEADER: &str = "Hygie-Original-Sequence";
 /// What can go wrong talking to NATS.
 #[derive(Debug, thiserror::Error)]
 pub enum NatsError {
-    #[error("cannot connect to NATS at {url}: {reason} / connexion impossible à NATS ({url}) : {reason}")]
+    #[error(
+        "cannot connect to NATS at {url}: {reason} / connexion impossible à NATS ({url}) : {reason}"
+    )]
     Connect { url: String, reason: String },
     #[error("JetStream stream {stream}: {reason} / flux JetStream {stream} : {reason}")]
     Stream { stream: String, reason: String },
-    #[error("JetStream consumer {consumer}: {reason} / consommateur JetStream {consumer} : {reason}")]
+    #[error(
+        "JetStream consumer {consumer}: {reason} / consommateur JetStream {consumer} : {reason}"
+    )]
     Consumer { consumer: String, reason: String },
     #[error("NATS: {0}")]
     Other(String),
@@ -68,7 +72,10 @@ pub enum NatsError {
 
 /// The subject of an event of `facility` from `host`.
 pub fn event_subject(facility: &str, host: Option<&str>) -> String {
-    format!("hygie.events.{facility}.{}", subject_token(host.unwrap_or("")))
+    format!(
+        "hygie.events.{facility}.{}",
+        subject_token(host.unwrap_or(""))
+    )
 }
 
 /// The subjects of one facility's events (a consumer's filter).
@@ -132,7 +139,10 @@ pub async fn stream_messages(url: &str, stream: &str) -> Result<u64, NatsError> 
         stream: stream.to_owned(),
         reason: e,
     };
-    let mut s = js.get_stream(stream).await.map_err(|e| err(e.to_string()))?;
+    let mut s = js
+        .get_stream(stream)
+        .await
+        .map_err(|e| err(e.to_string()))?;
     let info = s.info().await.map_err(|e| err(e.to_string()))?;
     Ok(info.state.messages)
 }

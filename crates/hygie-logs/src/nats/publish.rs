@@ -98,7 +98,9 @@ impl Publishing {
                     let mut lost = false;
                     for (line, payload) in events_of(&append.lines, &stats) {
                         n += 1;
-                        let Some(event) = parse_payload(payload, line.text, &append.lines.source, line.number) else {
+                        let Some(event) =
+                            parse_payload(payload, line.text, &append.lines.source, line.number)
+                        else {
                             stats.rejected.fetch_add(1, Ordering::Relaxed);
                             continue;
                         };
@@ -237,7 +239,12 @@ async fn publish_once(
 
 /// Publish again and await the acknowledgement, a few times; true once JetStream stored it
 /// (the same `Nats-Msg-Id`: stored once even if the first try was stored after all).
-async fn retry(js: &jetstream::Context, subject: &str, headers: &HeaderMap, payload: &Bytes) -> bool {
+async fn retry(
+    js: &jetstream::Context,
+    subject: &str,
+    headers: &HeaderMap,
+    payload: &Bytes,
+) -> bool {
     for attempt in 1..PUBLISH_TRIES {
         tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
         if let Ok(ack) = publish_once(js, subject, headers, payload).await

@@ -91,7 +91,11 @@ pub type Keyed = (u64, LogEvent);
 /// Read a message's event: its payload kind from the `Hygie-Payload` header, its origin from
 /// the source and line headers. `Err` is the reason it cannot be evaluated.
 pub fn read_message(headers: Option<&HeaderMap>, payload: &[u8]) -> Result<LogEvent, String> {
-    let header = |name: &str| headers.and_then(|h| h.get(name)).map(|v| v.as_str().to_owned());
+    let header = |name: &str| {
+        headers
+            .and_then(|h| h.get(name))
+            .map(|v| v.as_str().to_owned())
+    };
     let kind = match header(PAYLOAD_HEADER).as_deref() {
         Some("json") => Payload::Json,
         Some("syslog") => Payload::Syslog,
@@ -317,8 +321,14 @@ pub async fn pending(url: &str, stream: &str, consumer: &str) -> Result<(u64, us
         consumer: consumer.to_owned(),
         reason: e,
     };
-    let s = js.get_stream(stream).await.map_err(|e| err(e.to_string()))?;
-    let info = s.consumer_info(consumer).await.map_err(|e| err(e.to_string()))?;
+    let s = js
+        .get_stream(stream)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let info = s
+        .consumer_info(consumer)
+        .await
+        .map_err(|e| err(e.to_string()))?;
     Ok((info.num_pending, info.num_ack_pending))
 }
 

@@ -10,10 +10,10 @@ use hygie_testkit::TestDb;
 
 mod accounts;
 mod alert_ids;
+mod alert_merge;
 mod alert_triage;
 mod backup;
 mod contention;
-mod alert_merge;
 mod ingest_checkpoints;
 
 fn date(s: &str) -> jiff::civil::Date {

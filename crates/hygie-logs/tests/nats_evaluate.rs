@@ -14,6 +14,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 const FACILITY: &str = "350000014";
+const HOSTS: [&str; 3] = ["DC01", "pc-1", "pc-2"];
 const RULE: &str = "title: Failed logon
 id: 8d4f3b2a-4625-4b7e-9c1d-000000004625
 status: test
@@ -40,14 +41,14 @@ fn events(n: usize) -> Vec<Keyed> {
     let source: Arc<str> = Arc::from("tcp://10.0.0.9:5000");
     (0..n)
         .map(|i| {
-            let secs = 1_735_689_600 + (i as i64 * 37) % 1_800;
-            let t = jiff::Timestamp::from_second(secs).expect("time");
+            let off = (i * 37) % 1_800;
+            let t = format!("2025-01-01T00:{:02}:{:02}Z", off / 60, off % 60);
             let doc = json!({
                 "EventID": if i % 5 == 0 { 4624 } else { 4625 },
                 "Channel": "Security",
-                "Computer": ["DC01", "pc-1", "pc-2"][i % 3],
+                "Computer": HOSTS[i % HOSTS.len()],
                 "EventRecordID": i + 1,
-                "TimeCreated": t.to_string(),
+                "TimeCreated": t,
             });
             let ev = json_to_event(doc, &source, i as u64 + 1).expect("an event");
             (i as u64 + 1, ev)

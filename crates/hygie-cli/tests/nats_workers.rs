@@ -69,7 +69,7 @@ fn event(i: usize) -> String {
         "TimeCreated": t.to_string(),
         "TargetUserName": format!("user{}", i % 37),
     });
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         e["EventID"] = 4625.into();
     } else {
         e["EventID"] = 4624.into();

@@ -44,7 +44,7 @@ fn events(n: usize) -> Vec<Keyed> {
             let off = (i * 37) % 1_800;
             let t = format!("2025-01-01T00:{:02}:{:02}Z", off / 60, off % 60);
             let doc = json!({
-                "EventID": if i % 5 == 0 { 4624 } else { 4625 },
+                "EventID": if i.is_multiple_of(5) { 4624 } else { 4625 },
                 "Channel": "Security",
                 "Computer": HOSTS[i % HOSTS.len()],
                 "EventRecordID": i + 1,

@@ -159,13 +159,13 @@ impl Publishing {
                             headers,
                             payload,
                         } => {
-                            if let Err(e) = ack.await {
-                                if !retry(&js, &subject, &headers, &payload).await {
-                                    tracing::error!(
-                                        "JetStream did not acknowledge a message on {subject}: {e}"
-                                    );
-                                    lost += 1;
-                                }
+                            if let Err(e) = ack.await
+                                && !retry(&js, &subject, &headers, &payload).await
+                            {
+                                tracing::error!(
+                                    "JetStream did not acknowledge a message on {subject}: {e}"
+                                );
+                                lost += 1;
                             }
                         }
                         Pending::End { ack, events } => {

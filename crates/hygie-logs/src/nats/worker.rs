@@ -279,7 +279,7 @@ pub async fn run(
                 stats.acknowledged += 1;
             }
         }
-        if stats.batches % FORGET_EVERY == 0
+        if stats.batches.is_multiple_of(FORGET_EVERY)
             && let Ok(info) = consumer.info().await
         {
             let floor = info.ack_floor.stream_sequence;

@@ -75,6 +75,9 @@ log "Setting up services and tools"
 apt_install ca-certificates restic borgbackup nftables iptables ipset iproute2 clamav
 # Browser end-to-end tests (hygie-web) and the dashboard benchmark's load generator.
 apt_install chromium chromium-driver wrk
+# NATS JetStream for the detection workers' tests (hygie-cli/tests/nats_workers.rs): each test
+# starts its own `nats-server -js` on a free port, never the one on 4222.
+apt_install nats-server
 # The API fuzzer's Python (schemathesis itself comes from PyPI into a venv, scripts/api-fuzz.sh).
 command -v python3 >/dev/null || apt_install python3 python3-venv
 ensure_postgres

@@ -136,6 +136,8 @@ enum Command {
     Alerts(cmd::detect::AlertsCmd),
     /// Streaming detection from syslog / JSON listeners.
     Ingest(cmd::ingest::IngestArgs),
+    /// One of N detection workers on a NATS JetStream stream (events from `ingest --publish`).
+    DetectWorker(cmd::detect_worker::WorkerArgs),
     /// Automated audits whose results verify catalogue measures.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCmd),
@@ -222,6 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Detect(a) => cmd::detect::detect(&ctx, a).await,
         Command::Alerts(c) => cmd::detect::alerts(&ctx, c).await,
         Command::Ingest(a) => cmd::ingest::run(&ctx, a).await,
+        Command::DetectWorker(a) => cmd::detect_worker::run(&ctx, a).await,
         Command::Audit(c) => cmd::audit::run(&ctx, c).await,
         Command::Checks(c) => cmd::checks::run(&ctx, c).await,
         Command::Breached(c) => cmd::audit_passwords::breached(&ctx, c).await,

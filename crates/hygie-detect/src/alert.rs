@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 /// The alert type is the domain's (`hygie_core::Alert`), so the store keeps what detection makes.
 pub use hygie_core::Alert;
+pub use hygie_core::alert::{KeyedAlert, later_time, order_key, parse_time};
 
 /// The alert for one rule match on one event.
 pub fn alert_of(m: RuleMatch, event: &LogEvent) -> Alert {
@@ -47,21 +48,6 @@ pub fn alert_of(m: RuleMatch, event: &LogEvent) -> Alert {
     }
 }
 
-/// Seconds since the epoch of a source timestamp (ISO 8601 / RFC 3339, with or
-/// without zone; `2025-11-27 07:40:10.132` is read as UTC).
-pub fn parse_time(s: &str) -> Option<i64> {
-    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
-        return Some(ts.as_second());
-    }
-    if let Ok(dt) = s.replace(' ', "T").parse::<jiff::civil::DateTime>() {
-        return dt
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .ok()
-            .map(|z| z.timestamp().as_second());
-    }
-    None
-}
-
 /// What happened to an alert pushed into the aggregator.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pushed {
@@ -92,21 +78,6 @@ struct Open {
     first: Option<i64>,
     /// Parsed time of the latest match.
     last: Option<i64>,
-}
-
-/// Order in which matches compete to represent their alert and in which
-/// alerts are listed: event time, then the raw time text, rule, host,
-/// source and record id — total, so the result never depends on arrival order.
-fn order_key(a: &Alert, t: Option<i64>) -> impl Ord + '_ {
-    (
-        t.is_none(),
-        t,
-        a.time.as_deref(),
-        a.rule_id.as_str(),
-        a.host.as_deref(),
-        a.source.as_str(),
-        a.record_id,
-    )
 }
 
 /// Aggregates matches per (rule, host, fixed time bucket): every match whose
@@ -189,15 +160,12 @@ impl Aggregator {
             }
             // Latest time; among equal instants the greatest text, so ties
             // resolve the same way whatever the order.
-            let later = match (t, o.last) {
-                (Some(n), Some(l)) => {
-                    (n, alert.time.as_deref()) > (l, o.alert.last_time.as_deref())
-                }
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => alert.time.as_deref() > o.alert.last_time.as_deref(),
-            };
-            if later {
+            if later_time(
+                t,
+                alert.time.as_deref(),
+                o.last,
+                o.alert.last_time.as_deref(),
+            ) {
                 o.alert.last_time = alert.time.clone();
                 o.last = t;
             }

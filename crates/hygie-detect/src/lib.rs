@@ -10,7 +10,9 @@ pub mod fields;
 pub mod mapping;
 pub mod rules;
 
-pub use alert::{Aggregator, AggregatorState, Alert, alert_id, alert_of, legacy_alert_id};
+pub use alert::{
+    Aggregator, AggregatorState, Alert, KeyedAlert, alert_id, alert_of, legacy_alert_id,
+};
 pub use correlate::{Correlations, Correlator, Hit, LoadedCorrelation};
 pub use engine::{Detector, RouteCache, RuleMatch};
 pub use event::{EventKind, LogEvent, Origin};

@@ -3,6 +3,8 @@
 //! Winlogbeat/ECS, flat), and syslog RFC 3164 / RFC 5424.
 
 pub mod batch;
+#[cfg(feature = "nats")]
+pub mod nats;
 pub mod read;
 pub mod spool;
 pub mod stream;

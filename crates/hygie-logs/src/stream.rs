@@ -16,9 +16,11 @@
 //!   delivered are kept, reported to the sink ([`AlertSink::unsaved`]) at once, and delivered
 //!   with the next batch. [`Ingest::shutdown`] fails, naming how many, if some were never saved.
 //!
-//! A new transport (a NATS JetStream consumer, say) is one more [`Source`]:
-//! it hands batches to [`SourceCtx::send_lines_durable`] and acknowledges upstream once
-//! that returns (the batch is then synced in the spool).
+//! A new transport feeding this pipeline is one more [`Source`]: it hands batches to
+//! [`SourceCtx::send_lines_durable`] and acknowledges upstream once that returns (the batch is
+//! then synced in the spool). The other way round, the same sources can publish to NATS
+//! JetStream instead of spooling (`crate::nats::publish`, feature `nats`), for detection
+//! workers on other machines.
 
 use crate::read::json_text_to_event;
 use crate::spool::{Append, Spool, Spooled};
@@ -250,6 +252,20 @@ pub struct SourceCtx {
 }
 
 impl SourceCtx {
+    /// A context whose batches go to `spool` (the spool's writer, or another consumer of
+    /// batches such as the NATS publisher).
+    pub(crate) fn new(
+        spool: mpsc::Sender<Append>,
+        shutdown: watch::Receiver<bool>,
+        stats: Arc<Stats>,
+    ) -> SourceCtx {
+        SourceCtx {
+            spool,
+            shutdown,
+            stats,
+        }
+    }
+
     /// Hand a batch to the spool, waiting for room (backpressure). Returns false when the
     /// pipeline is gone. Its events count as accepted once written.
     pub async fn send_lines(&self, lines: RawLines) -> bool {
@@ -445,7 +461,12 @@ impl std::str::FromStr for ListenSpec {
     }
 }
 
-fn parse_payload(payload: Payload, line: &str, source: &Arc<str>, n: u64) -> Option<LogEvent> {
+pub(crate) fn parse_payload(
+    payload: Payload,
+    line: &str,
+    source: &Arc<str>,
+    n: u64,
+) -> Option<LogEvent> {
     match payload {
         Payload::Syslog => parse_line(line, source, n).ok(),
         Payload::Json => {

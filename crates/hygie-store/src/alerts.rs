@@ -12,10 +12,20 @@
 //! ids: an unknown id whose older twin exists (same facility, rule, host and representative
 //! event, `legacy_twin`) updates the twin, so older alerts are neither renamed nor doubled and
 //! what incidents name still resolves.
+//!
+//! Detection workers (issue 20, `hygie detect-worker`, several processes on one PostgreSQL
+//! store) merge partial alerts with [`Store::merge_alerts`]: each comes with the keys of the
+//! events it counts (JetStream stream sequences), recorded in `alert_events` in the same
+//! transaction, and only the keys not recorded yet add to the count, so a message delivered
+//! again adds nothing and two workers feeding one alert add up. The merge reads and writes the
+//! alert under the store's one write lock (`journal.rs`: every write transaction first takes the
+//! journal head's row lock), so two workers' merges of one alert never interleave; the count is
+//! raised with `count = count + added` all the same.
 
 use crate::journal::{Actor, WriteTx, append};
 use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us};
+use hygie_core::alert::KeyedAlert;
 use hygie_core::{Alert, Finess};
 use sqlx::Row;
 
@@ -247,6 +257,45 @@ impl Store {
                     }
                 }
                 Ok(new)
+            })
+        })
+        .await
+    }
+
+    /// Merge partial alerts of detection workers, in one transaction: for each, record its
+    /// event keys (`stream`, sequence) and add to the alert only the events not recorded before
+    /// ([`Alert::merge`]: earlier representative, later last time, count plus the new events).
+    /// An alert whose events were all counted already is left as it is. Returns how many alerts
+    /// were new and how many events were counted.
+    pub async fn merge_alerts(
+        &self,
+        facility: &Finess,
+        stream: &str,
+        alerts: &[KeyedAlert],
+        actor: &Actor,
+    ) -> Result<Merged> {
+        if alerts.is_empty() {
+            return Ok(Merged::default());
+        }
+        self.write(|tx| {
+            Box::pin(async move { merge_keyed(tx, facility, stream, alerts, actor).await })
+        })
+        .await
+    }
+
+    /// Forget the event keys of `stream` below `seq` (the consumer's acknowledgement floor: those
+    /// messages are never delivered again). Unjournalled: bookkeeping of the stream, not a fact
+    /// of a facility. Returns how many keys were deleted.
+    pub async fn forget_alert_events(&self, stream: &str, below: u64) -> Result<u64> {
+        let below = i64::try_from(below).unwrap_or(i64::MAX);
+        self.write(|tx| {
+            Box::pin(async move {
+                let done = sqlx::query("DELETE FROM alert_events WHERE stream = $1 AND seq < $2")
+                    .bind(stream)
+                    .bind(below)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(done.rows_affected())
             })
         })
         .await
@@ -568,23 +617,7 @@ async fn upsert_alerts(
             }
             None => {
                 new += 1;
-                sqlx::query("INSERT INTO alerts (id, facility, rule_id, title, level, tags, event_time, last_time, host, record_id, source, fields, count, incident, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, $14, $14)")
-                    .bind(&a.id)
-                    .bind(facility.as_str())
-                    .bind(&a.rule_id)
-                    .bind(&a.title)
-                    .bind(&a.level)
-                    .bind(serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()))
-                    .bind(a.time.clone())
-                    .bind(a.last_time.clone())
-                    .bind(a.host.clone())
-                    .bind(i64::try_from(a.record_id).unwrap_or(i64::MAX))
-                    .bind(&a.source)
-                    .bind(serde_json::to_string(&a.fields).unwrap_or_else(|_| "[]".into()))
-                    .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
+                insert_alert(tx, facility, a, now).await?;
             }
         }
     }
@@ -593,6 +626,121 @@ async fn upsert_alerts(
         append(tx, actor, "alerts.record", facility.as_str(), &details).await?;
     }
     Ok(new)
+}
+
+/// What [`Store::merge_alerts`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Merged {
+    /// Alerts inserted.
+    pub new: usize,
+    /// Alerts that existed and counted new events.
+    pub updated: usize,
+    /// Events counted (keys not seen before).
+    pub events: u64,
+}
+
+/// Event keys inserted per statement (two shared parameters and one per key).
+const KEYS_PER_STATEMENT: usize = 500;
+
+async fn merge_keyed(
+    tx: &mut WriteTx<'_>,
+    facility: &Finess,
+    stream: &str,
+    alerts: &[KeyedAlert],
+    actor: &Actor,
+) -> Result<Merged> {
+    ensure_facility(tx, facility).await?;
+    let now = now_us();
+    let mut merged = Merged::default();
+    for k in alerts {
+        let a = &k.alert;
+        let mut added = 0u64;
+        for chunk in k.events.chunks(KEYS_PER_STATEMENT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("($1, $2, ${})", i + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO alert_events (alert_id, stream, seq) VALUES {} ON CONFLICT DO NOTHING RETURNING seq",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(&a.id).bind(stream);
+            for &seq in chunk {
+                q = q.bind(i64::try_from(seq).map_err(|_| {
+                    StoreError::Invalid(format!("stream sequence {seq} out of range"))
+                })?);
+            }
+            added += q.fetch_all(&mut **tx).await?.len() as u64;
+        }
+        if added == 0 {
+            continue;
+        }
+        merged.events += added;
+        let existing = sqlx::query(&format!(
+            "SELECT facility, {ALERT_COLUMNS} FROM alerts WHERE id = $1"
+        ))
+        .bind(&a.id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        match existing {
+            Some(row) => {
+                let owner: String = row.try_get("facility")?;
+                if owner != facility.as_str() {
+                    return Err(StoreError::Conflict(format!(
+                        "alert {} of another facility",
+                        a.id
+                    )));
+                }
+                let mut m = row_to_alert(&row)?.alert;
+                m.merge(a, added);
+                sqlx::query("UPDATE alerts SET count = count + $1, last_time = $2, event_time = $3, record_id = $4, source = $5, fields = $6, updated_us = $7 WHERE id = $8")
+                    .bind(i64::try_from(added).unwrap_or(i64::MAX))
+                    .bind(m.last_time.clone())
+                    .bind(m.time.clone())
+                    .bind(i64::try_from(m.record_id).unwrap_or(i64::MAX))
+                    .bind(&m.source)
+                    .bind(serde_json::to_string(&m.fields).unwrap_or_else(|_| "[]".into()))
+                    .bind(now)
+                    .bind(&a.id)
+                    .execute(&mut **tx)
+                    .await?;
+                merged.updated += 1;
+            }
+            None => {
+                let mut first = a.clone();
+                first.count = added;
+                insert_alert(tx, facility, &first, now).await?;
+                merged.new += 1;
+            }
+        }
+    }
+    if merged.events > 0 {
+        let details = serde_json::json!({
+            "new": merged.new, "updated": merged.updated, "events": merged.events, "stream": stream,
+        });
+        append(tx, actor, "alerts.record", facility.as_str(), &details).await?;
+    }
+    Ok(merged)
+}
+
+async fn insert_alert(tx: &mut WriteTx<'_>, facility: &Finess, a: &Alert, now: i64) -> Result<()> {
+    sqlx::query("INSERT INTO alerts (id, facility, rule_id, title, level, tags, event_time, last_time, host, record_id, source, fields, count, incident, created_us, updated_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, $14, $14)")
+        .bind(&a.id)
+        .bind(facility.as_str())
+        .bind(&a.rule_id)
+        .bind(&a.title)
+        .bind(&a.level)
+        .bind(serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into()))
+        .bind(a.time.clone())
+        .bind(a.last_time.clone())
+        .bind(a.host.clone())
+        .bind(i64::try_from(a.record_id).unwrap_or(i64::MAX))
+        .bind(&a.source)
+        .bind(serde_json::to_string(&a.fields).unwrap_or_else(|_| "[]".into()))
+        .bind(i64::try_from(a.count).unwrap_or(i64::MAX))
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Length of the alert ids made before they included the facility (24 hex digits; now 32).

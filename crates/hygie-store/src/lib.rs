@@ -42,6 +42,7 @@ pub use access::tokens::{ApiToken, TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS, TokenAcce
 pub use access::users::{Backoff, Binding, Credentials, Factor, NewUser, Role, User};
 pub use alerts::{
     ALERT_PAGE_MAX, AlertCursor, AlertPage, AlertQuery, AlertRecord, AlertStatus, IngestCheckpoint,
+    Merged,
 };
 pub use governance::{CampaignRecord, RiskReview, RoleRecord};
 pub use incidents::{IncidentChangeError, StoredSending, incident_subject};

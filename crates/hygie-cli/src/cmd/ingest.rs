@@ -1,7 +1,8 @@
 //! `hygie ingest`: streaming detection from syslog (UDP/TCP) and JSON (TCP)
 //! listeners into a facility's alerts (issue 5), through an on-disk spool that a restart
 //! replays from the checkpoint the store committed with the alerts (issue 25; the contract per
-//! source is in `hygie_logs::spool`).
+//! source is in `hygie_logs::spool`). With `--publish nats://…` the listeners publish to NATS
+//! JetStream instead (issue 20, `hygie_logs::nats`), for `hygie detect-worker`s.
 
 use super::Ctx;
 use super::detect::load_detector;
@@ -24,9 +25,20 @@ pub struct IngestArgs {
     /// syslog+udp://ADDR, syslog+tcp://ADDR or json+tcp://ADDR (repeat for several).
     #[arg(long = "listen", required = true)]
     listen: Vec<ListenSpec>,
-    /// Sigma rule folder or file (repeat for several).
-    #[arg(long = "rules", required = true)]
+    /// Sigma rule folder or file (repeat for several); not with --publish.
+    #[arg(
+        long = "rules",
+        required_unless_present = "publish",
+        conflicts_with = "publish"
+    )]
     rules: Vec<PathBuf>,
+    /// Publish the accepted events to NATS JetStream (nats://HOST:PORT) instead of evaluating
+    /// them: each on hygie.events.FINESS.HOST, a sender acknowledged once JetStream stored it.
+    #[arg(long, value_name = "URL")]
+    publish: Option<String>,
+    /// JetStream stream (made if missing, file storage).
+    #[arg(long, default_value = hygie_logs::nats::DEFAULT_STREAM)]
+    stream: String,
     /// Facility (FINESS) the alerts belong to.
     #[arg(long)]
     facility: String,
@@ -155,7 +167,7 @@ impl AlertSink for StoreSink {
     }
 }
 
-async fn stop_signal() {
+pub(super) async fn stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
@@ -181,6 +193,9 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
     let facility = Finess::parse(&a.facility)?;
     if !matches!(ctx.format, Format::Table | Format::Json) {
         return Err(output::unsupported(ctx.format, "table, json"));
+    }
+    if let Some(url) = &a.publish {
+        return publish(ctx, &a, facility, url).await;
     }
     let (detector, mut refused) = load_detector(&a.rules)?;
     if !detector.correlations().is_empty() {
@@ -272,6 +287,74 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
             stats.rejected,
             stats.alerts
         ),
+    }
+    Ok(exit::OK)
+}
+
+/// A `nats://` or `tls://` URL, else invalid input.
+pub(super) fn nats_url(url: &str) -> anyhow::Result<String> {
+    let ok = ["nats://", "tls://"].iter().any(|p| url.starts_with(p)) && url.len() > 7;
+    if !ok {
+        return Err(exit::invalid(format!(
+            "{url}: expected nats://HOST:PORT / attendu nats://HÔTE:PORT"
+        )));
+    }
+    Ok(url.to_owned())
+}
+
+/// Listeners publishing to JetStream until SIGTERM, then the counters.
+async fn publish(ctx: &Ctx, a: &IngestArgs, facility: Finess, url: &str) -> anyhow::Result<u8> {
+    use hygie_logs::nats::{PublishConfig, Publishing};
+    let url = nats_url(url)?;
+    let mut sources = Vec::new();
+    for spec in &a.listen {
+        let src = bind(spec)
+            .await
+            .map_err(|e| exit::invalid(format!("cannot listen on {}: {e}", spec.addr)))?;
+        sources.push((spec.udp, src));
+    }
+    let cfg = PublishConfig {
+        url: url.clone(),
+        stream: a.stream.clone(),
+        facility: facility.as_str().to_owned(),
+        in_flight: 4096,
+    };
+    let mut bound = Vec::new();
+    for (udp, src) in sources {
+        eprintln!(
+            "listening {} {} / écoute",
+            if udp { "udp" } else { "tcp" },
+            src.local_addr().map(|x| x.to_string()).unwrap_or_default()
+        );
+        bound.push(src);
+    }
+    let publishing = Publishing::start(bound, cfg).await?;
+    eprintln!(
+        "publishing to {url}, stream {}, subjects hygie.events.{facility}.HOST. Ctrl-C or SIGTERM stops after the last acknowledgement. / publication vers {url}",
+        a.stream
+    );
+    stop_signal().await;
+    eprintln!("stopping: publishing accepted events / arrêt : publication des événements acceptés");
+    let stats = publishing.shutdown().await;
+    match ctx.format {
+        Format::Json => output::json(&stats)?,
+        _ => println!(
+            "published {}, dropped (UDP, queue full) {}, rejected {}, not stored by JetStream {} / publiés {}, rejetés {}, non stockés {}",
+            stats.accepted,
+            stats.dropped,
+            stats.rejected,
+            stats.failed,
+            stats.accepted,
+            stats.rejected,
+            stats.failed
+        ),
+    }
+    if stats.failed > 0 {
+        return Err(anyhow::anyhow!(
+            "{} events not stored by JetStream (their connections were closed) / {} événements non stockés par JetStream",
+            stats.failed,
+            stats.failed
+        ));
     }
     Ok(exit::OK)
 }

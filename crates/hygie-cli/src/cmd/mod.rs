@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod checks;
 pub mod demo;
 pub mod detect;
+pub mod detect_worker;
 pub mod facility;
 pub mod incident;
 pub mod incident_evidence;

@@ -13,9 +13,17 @@
 //! - **UDP** (syslog datagrams): a datagram written to the spool is kept. One that finds the
 //!   spool's queue full (the spool is full, or the writer is behind) is dropped and counted;
 //!   one received but not yet written when the process dies is lost.
-//! - **NATS JetStream** (to come): a message is acknowledged upstream only once its batch is
-//!   durable ([`crate::stream::SourceCtx::send_lines_durable`]), so the server redelivers what a
-//!   crash lost.
+//! - **NATS JetStream** (`hygie ingest --publish`, [`crate::nats`], feature `nats`): the
+//!   listeners are the same, but their batches go to JetStream instead of this spool. A TCP
+//!   connection's batch counts as handed over once JetStream acknowledged every event of it (the
+//!   same window of [`crate::stream::TCP_WINDOW`] batches), so a kill -9 of the ingest loses
+//!   what the TCP rows above say, and what JetStream acknowledged is on the server's disk (file
+//!   storage). A message JetStream refuses after the tries closes its connection. Downstream,
+//!   `hygie detect-worker`s acknowledge a message only after its alerts are committed, and
+//!   JetStream delivers again what a worker's crash left unacknowledged: the store counts each
+//!   event once by its stream sequence (`hygie_store`'s `merge_alerts`). A spooled ingest
+//!   could also *consume* from JetStream as one more source acknowledging after
+//!   [`crate::stream::SourceCtx::send_lines_durable`]; there is none, the workers do that job.
 //!
 //! **Durability.** A dedicated writer thread appends batches in the order they arrive and commits
 //! them in groups: it writes every batch waiting (up to [`GROUP_BYTES`]), then `fdatasync`s the

@@ -27,6 +27,7 @@ pub const TABLES: &[&str] = &[
     "facility_trend",
     "alerts",
     "ingest_checkpoints",
+    "alert_events",
     "incidents",
     "incident_sendings",
     "regime_settings",

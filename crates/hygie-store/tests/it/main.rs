@@ -10,6 +10,7 @@ use hygie_testkit::TestDb;
 
 mod accounts;
 mod alert_ids;
+mod alert_merge;
 mod alert_triage;
 mod backup;
 mod contention;

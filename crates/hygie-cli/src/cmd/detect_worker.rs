@@ -1,0 +1,155 @@
+//! `hygie detect-worker`: one of N detection workers sharing a durable JetStream pull consumer
+//! (issue 20). Parses, opens the store, runs `hygie_logs::nats::worker` with the store's
+//! additive merge as its sink, prints the counters. The guarantees are in `hygie_logs::nats`.
+
+use super::Ctx;
+use super::detect::load_detector;
+use super::ingest::{nats_url, stop_signal};
+use crate::exit;
+use crate::output::{self, Format};
+use clap::Args;
+use hygie_core::Finess;
+use hygie_logs::nats::{DEFAULT_STREAM, KeyedAlert, KeyedSink, WorkerConfig, worker};
+use hygie_logs::stream::BoxFuture;
+use hygie_store::{Actor, Store};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct WorkerArgs {
+    /// NATS server (nats://HOST:PORT).
+    #[arg(long, value_name = "URL")]
+    nats: String,
+    /// Facility (FINESS) whose events this worker evaluates and whose alerts it stores.
+    #[arg(long)]
+    facility: String,
+    /// Sigma rule folder or file (repeat for several).
+    #[arg(long = "rules", required = true)]
+    rules: Vec<PathBuf>,
+    /// JetStream stream (made if missing).
+    #[arg(long, default_value = DEFAULT_STREAM)]
+    stream: String,
+    /// Durable consumer shared by the workers (default: hygie-detect-FINESS).
+    #[arg(long)]
+    consumer: Option<String>,
+    /// Messages per batch (one store transaction each).
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    /// Deliveries of a message at most; the last one goes to hygie.dead.FINESS.
+    #[arg(long, default_value_t = 5)]
+    max_deliver: i64,
+    /// Seconds JetStream waits for an acknowledgement before delivering again.
+    #[arg(long, default_value_t = 30)]
+    ack_wait: u64,
+    /// Aggregation window in seconds (as `hygie detect --window`).
+    #[arg(long, default_value_t = 300)]
+    window: u64,
+}
+
+struct StoreSink {
+    store: Store,
+    facility: Finess,
+    actor: Actor,
+}
+
+impl KeyedSink for StoreSink {
+    fn commit<'a>(
+        &'a mut self,
+        stream: &'a str,
+        alerts: &'a [KeyedAlert],
+    ) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.store
+                .merge_alerts(&self.facility, stream, alerts, &self.actor)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn forget<'a>(&'a mut self, stream: &'a str, below: u64) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.store
+                .forget_alert_events(stream, below)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+pub async fn run(ctx: &Ctx, a: WorkerArgs) -> anyhow::Result<u8> {
+    let facility = Finess::parse(&a.facility)?;
+    let url = nats_url(&a.nats)?;
+    if !matches!(ctx.format, Format::Table | Format::Json) {
+        return Err(output::unsupported(ctx.format, "table, json"));
+    }
+    if a.batch == 0 || a.max_deliver < 2 || a.ack_wait == 0 {
+        return Err(exit::invalid(
+            "--batch and --ack-wait must be at least 1, --max-deliver at least 2 / --batch et --ack-wait au moins 1, --max-deliver au moins 2",
+        ));
+    }
+    let (detector, refused) = load_detector(&a.rules)?;
+    if !detector.correlations().is_empty() {
+        eprintln!(
+            "warning: {} correlation rules are evaluated by `hygie detect` only, not by the workers / {} règles de corrélation ne sont évaluées que par `hygie detect`",
+            detector.correlations().len(),
+            detector.correlations().len()
+        );
+    }
+    let detector = tokio::task::spawn_blocking(move || {
+        detector.prepare_all();
+        detector
+    })
+    .await?;
+    let not_compiled = detector.compile_refusals().len();
+    let store = ctx.store().await?;
+    store.facility(&facility).await?;
+    let consumer = a
+        .consumer
+        .clone()
+        .unwrap_or_else(|| format!("hygie-detect-{facility}"));
+    eprintln!(
+        "{} rules loaded, {} refused; worker of consumer {consumer} on {url}, stream {}; alerts go to facility {facility}. SIGTERM stops after the batch in hand. / {} règles chargées",
+        detector.rule_count() - not_compiled,
+        refused.len() + not_compiled,
+        a.stream,
+        detector.rule_count() - not_compiled
+    );
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        stop_signal().await;
+        eprintln!("stopping after the batch in hand / arrêt après le lot en cours");
+        let _ = stop_tx.send(true);
+    });
+    let mut sink = StoreSink {
+        store,
+        facility: facility.clone(),
+        actor: Actor::cli(),
+    };
+    let cfg = WorkerConfig {
+        url,
+        stream: a.stream,
+        consumer,
+        facility: facility.as_str().to_owned(),
+        batch: a.batch,
+        max_deliver: a.max_deliver,
+        ack_wait: Duration::from_secs(a.ack_wait),
+        window_secs: a.window,
+    };
+    let stats = worker::run(Arc::new(detector), &mut sink, cfg, stop).await?;
+    match ctx.format {
+        Format::Json => output::json(&stats)?,
+        _ => println!(
+            "batches {}, messages acknowledged {}, delivered again {}, alert updates {}, dead letters {}, batches not committed {}",
+            stats.batches,
+            stats.acknowledged,
+            stats.redelivered,
+            stats.alert_updates,
+            stats.dead,
+            stats.uncommitted
+        ),
+    }
+    Ok(exit::OK)
+}

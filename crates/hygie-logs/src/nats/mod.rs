@@ -1,0 +1,166 @@
+//! NATS JetStream: the transport that lets detection scale out (issue 20), behind the cargo
+//! feature `nats` (the official `async-nats` client, JetStream only). Two halves:
+//!
+//! - [`publish`]: `hygie ingest --publish` keeps its listeners ([`crate::stream::Source`]s,
+//!   unchanged) but, instead of the on-disk spool and detection, publishes each accepted event
+//!   to a JetStream stream (file storage, created if missing) on the subject
+//!   `hygie.events.<FINESS>.<host>`. A TCP connection reads on only as fast as JetStream
+//!   acknowledges what it sent (the same window of batches the spool gives it), so an event
+//!   the listener accepted is one JetStream stored. Publishes are pipelined (acknowledgements
+//!   awaited in order, at most [`PublishConfig::in_flight`] outstanding); each message carries a
+//!   `Nats-Msg-Id`, so a publish tried again after a lost acknowledgement is stored once.
+//! - [`worker`]: `hygie detect-worker`, one of N processes sharing a durable pull consumer
+//!   (explicit acknowledgement, bounded `max_deliver`). A worker fetches a batch, evaluates it
+//!   with the [`hygie_detect::Detector`] and an [`hygie_detect::Aggregator`] of its own, hands
+//!   the partial alerts with the stream sequences of their events ([`KeyedAlert`]) to a
+//!   [`worker::KeyedSink`] (the store's `merge_alerts`), and acknowledges the batch only after
+//!   that commit. A message delivered again (the worker died after the commit, before the
+//!   acknowledgement) finds its sequences already recorded with the alert and adds nothing;
+//!   two workers feeding one alert (same rule, host and time bucket) add up. A message that
+//!   cannot be read, or reaches its last delivery, goes to `hygie.dead.<FINESS>` with the
+//!   reason in the `Hygie-Dead-Reason` header and is terminated.
+//!
+//! **Partitioning.** Subjects are per facility and host; one consumer per facility filters
+//! `hygie.events.<FINESS>.>`, and its workers pull from it in turn, so the events of one host
+//! are spread over the workers. Aggregated alerts do not mind (the store's merge is additive),
+//! but a correlation rule's group-by key would be split: correlation rules are evaluated by
+//! batch `hygie detect` only, as by the spooled `hygie ingest`.
+//!
+//! The domain stays pure: the evaluation of a batch is [`worker::evaluate`], without I/O.
+
+pub mod publish;
+pub mod worker;
+
+pub use hygie_detect::KeyedAlert;
+pub use publish::{PublishConfig, PublishStats, Publishing};
+pub use worker::{KeyedSink, WorkerConfig, WorkerStats};
+
+use async_nats::jetstream;
+use std::time::Duration;
+
+/// Default JetStream stream name.
+pub const DEFAULT_STREAM: &str = "HYGIE_EVENTS";
+/// Header: what the payload is (`json` or `syslog`).
+pub const PAYLOAD_HEADER: &str = "Hygie-Payload";
+/// Header: the listener connection the event came from (`tcp://PEER`, `udp://ADDR`).
+pub const SOURCE_HEADER: &str = "Hygie-Source";
+/// Header: the event's line (or datagram) number on that connection.
+pub const LINE_HEADER: &str = "Hygie-Line";
+/// Header of a dead letter: why the message was not evaluated.
+pub const DEAD_REASON_HEADER: &str = "Hygie-Dead-Reason";
+/// Header of a dead letter: the subject the message was published on.
+pub const DEAD_SUBJECT_HEADER: &str = "Hygie-Original-Subject";
+/// Header of a dead letter: the message's stream sequence.
+pub const DEAD_SEQ_HEADER: &str = "Hygie-Original-Sequence";
+
+/// What can go wrong talking to NATS.
+#[derive(Debug, thiserror::Error)]
+pub enum NatsError {
+    #[error(
+        "cannot connect to NATS at {url}: {reason} / connexion impossible à NATS ({url}) : {reason}"
+    )]
+    Connect { url: String, reason: String },
+    #[error("JetStream stream {stream}: {reason} / flux JetStream {stream} : {reason}")]
+    Stream { stream: String, reason: String },
+    #[error(
+        "JetStream consumer {consumer}: {reason} / consommateur JetStream {consumer} : {reason}"
+    )]
+    Consumer { consumer: String, reason: String },
+    #[error("NATS: {0}")]
+    Other(String),
+}
+
+/// The subject of an event of `facility` from `host`.
+pub fn event_subject(facility: &str, host: Option<&str>) -> String {
+    format!(
+        "hygie.events.{facility}.{}",
+        subject_token(host.unwrap_or(""))
+    )
+}
+
+/// The subjects of one facility's events (a consumer's filter).
+pub fn facility_events(facility: &str) -> String {
+    format!("hygie.events.{facility}.>")
+}
+
+/// The dead-letter subject of a facility.
+pub fn dead_subject(facility: &str) -> String {
+    format!("hygie.dead.{facility}")
+}
+
+/// A host name made one subject token: letters, digits, `-` and `_` kept, anything else
+/// (dots of a domain, spaces, wildcards) `_`; an empty name `_`. Distinct hosts may share a
+/// token (`a.b`, `a_b`): subjects only partition, the event keeps its host.
+pub fn subject_token(host: &str) -> String {
+    if host.is_empty() {
+        return "_".into();
+    }
+    host.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Connect and make the stream if it is missing: file storage, the subjects of events and
+/// dead letters of every facility.
+pub async fn connect(url: &str, stream: &str) -> Result<jetstream::Context, NatsError> {
+    let client = async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .map_err(|e| NatsError::Connect {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+    let js = jetstream::new(client);
+    js.get_or_create_stream(jetstream::stream::Config {
+        name: stream.to_owned(),
+        subjects: vec!["hygie.events.>".into(), "hygie.dead.>".into()],
+        storage: jetstream::stream::StorageType::File,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| NatsError::Stream {
+        stream: stream.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(js)
+}
+
+/// Messages the stream holds (events and dead letters of every facility).
+pub async fn stream_messages(url: &str, stream: &str) -> Result<u64, NatsError> {
+    let js = connect(url, stream).await?;
+    let err = |e: String| NatsError::Stream {
+        stream: stream.to_owned(),
+        reason: e,
+    };
+    let mut s = js
+        .get_stream(stream)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let info = s.info().await.map_err(|e| err(e.to_string()))?;
+    Ok(info.state.messages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_become_one_subject_token() {
+        assert_eq!(subject_token("DC01"), "DC01");
+        assert_eq!(subject_token("dc01.chu.local"), "dc01_chu_local");
+        assert_eq!(subject_token("a b*>"), "a_b__");
+        assert_eq!(subject_token(""), "_");
+        assert_eq!(
+            event_subject("350000014", Some("pc-1.x")),
+            "hygie.events.350000014.pc-1_x"
+        );
+        assert_eq!(event_subject("350000014", None), "hygie.events.350000014._");
+    }
+}

@@ -1,0 +1,338 @@
+//! `hygie detect-worker`: one of N detection workers on a durable JetStream pull consumer. See
+//! the module doc of [`crate::nats`] for the guarantees; here, the loop:
+//!
+//! 1. fetch up to [`WorkerConfig::batch`] messages (waiting at most [`FETCH_WAIT`]);
+//! 2. read each into an event ([`read_message`]); one that cannot be read, or is on its last
+//!    delivery (`max_deliver`: earlier tries never got to their acknowledgement), is a poison
+//!    message;
+//! 3. evaluate the events ([`evaluate`], pure: detector, then an aggregator per batch, each
+//!    alert with the stream sequences of its events);
+//! 4. commit the alerts ([`KeyedSink::commit`], tried again a few times); on failure nothing is
+//!    acknowledged and JetStream delivers the batch again after `ack_wait`;
+//! 5. publish the poison messages to the dead-letter subject (reason in a header) and terminate
+//!    them; acknowledge the others.
+//!
+//! A stop request (SIGTERM) ends the loop between two batches: the batch in hand is finished,
+//! committed and acknowledged first. Every [`FORGET_EVERY`] batches the worker reads the
+//! consumer's acknowledgement floor and lets the sink forget the event keys below it (those
+//! messages are never delivered again), so the keys kept stay those of the messages in flight.
+
+use super::{
+    DEAD_REASON_HEADER, DEAD_SEQ_HEADER, DEAD_SUBJECT_HEADER, KeyedAlert, LINE_HEADER, NatsError,
+    PAYLOAD_HEADER, SOURCE_HEADER, connect, dead_subject, facility_events,
+};
+use crate::stream::{BoxFuture, Payload, parse_payload};
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, AckKind, consumer};
+use futures_util::StreamExt;
+use hygie_detect::alert::Pushed;
+use hygie_detect::{Aggregator, Detector, LogEvent, RouteCache, alert_of};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Longest wait for a batch to fill.
+pub const FETCH_WAIT: Duration = Duration::from_millis(500);
+/// Batches between two reads of the acknowledgement floor (to forget event keys below it).
+pub const FORGET_EVERY: u64 = 64;
+/// Tries of one commit before the batch is left to JetStream's redelivery.
+const COMMIT_TRIES: u32 = 4;
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub url: String,
+    pub stream: String,
+    /// Durable consumer name, shared by the facility's workers.
+    pub consumer: String,
+    pub facility: String,
+    /// Messages per batch.
+    pub batch: usize,
+    /// Deliveries of a message at most; the last one goes to the dead letter.
+    pub max_deliver: i64,
+    /// How long JetStream waits for an acknowledgement before delivering again.
+    pub ack_wait: Duration,
+    /// Aggregation window in seconds (as `hygie detect --window`).
+    pub window_secs: u64,
+}
+
+/// Where the alerts go: a store that merges them by event key in one transaction.
+pub trait KeyedSink: Send {
+    /// Commit every alert or none.
+    fn commit<'a>(
+        &'a mut self,
+        stream: &'a str,
+        alerts: &'a [KeyedAlert],
+    ) -> BoxFuture<'a, Result<(), String>>;
+    /// Forget the event keys of `stream` below `seq` (never delivered again).
+    fn forget<'a>(&'a mut self, stream: &'a str, below: u64) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// Counters of a worker.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WorkerStats {
+    pub batches: u64,
+    /// Messages acknowledged after their batch was committed.
+    pub acknowledged: u64,
+    /// Messages delivered more than once (seen by some worker before).
+    pub redelivered: u64,
+    /// Partial alerts committed.
+    pub alert_updates: u64,
+    /// Messages sent to the dead letter.
+    pub dead: u64,
+    /// Batches whose commit failed (left to redelivery).
+    pub uncommitted: u64,
+}
+
+/// An event read from a message, with its stream sequence.
+pub type Keyed = (u64, LogEvent);
+
+/// Read a message's event: its payload kind from the `Hygie-Payload` header, its origin from
+/// the source and line headers. `Err` is the reason it cannot be evaluated.
+pub fn read_message(headers: Option<&HeaderMap>, payload: &[u8]) -> Result<LogEvent, String> {
+    let header = |name: &str| {
+        headers
+            .and_then(|h| h.get(name))
+            .map(|v| v.as_str().to_owned())
+    };
+    let kind = match header(PAYLOAD_HEADER).as_deref() {
+        Some("json") => Payload::Json,
+        Some("syslog") => Payload::Syslog,
+        Some(other) => return Err(format!("unknown {PAYLOAD_HEADER} '{other}'")),
+        None => return Err(format!("no {PAYLOAD_HEADER} header")),
+    };
+    let source: Arc<str> = Arc::from(header(SOURCE_HEADER).unwrap_or_else(|| "nats".into()));
+    let line = header(LINE_HEADER)
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
+    let text = std::str::from_utf8(payload).map_err(|e| format!("payload is not UTF-8: {e}"))?;
+    parse_payload(kind, text, &source, line).ok_or_else(|| match kind {
+        Payload::Json => "payload is not a JSON event".to_owned(),
+        Payload::Syslog => "payload is not a syslog message".to_owned(),
+    })
+}
+
+/// The alerts of one batch of events, each with the sequences of the events it counts: what
+/// `hygie detect` would make of these events alone (same ids), to be merged into the store.
+/// Correlation rules are not evaluated (batch only), and the rules they alone refer to stay
+/// silent, as in `hygie ingest`.
+pub fn evaluate(
+    detector: &Detector,
+    facility: &str,
+    window_secs: u64,
+    events: &[Keyed],
+) -> Vec<KeyedAlert> {
+    let mut agg = Aggregator::new(window_secs).for_facility(facility);
+    let mut keys: HashMap<String, Vec<u64>> = HashMap::new();
+    let mut cache = RouteCache::default();
+    for (seq, ev) in events {
+        for m in detector.evaluate(ev, &mut cache) {
+            if !detector.correlations().generates(&m.rule_id) {
+                continue;
+            }
+            let id = match agg.push(alert_of(m, ev)) {
+                Pushed::Opened(a) | Pushed::Repeated(a) => a.id,
+            };
+            keys.entry(id).or_default().push(*seq);
+        }
+    }
+    agg.finish()
+        .into_iter()
+        .map(|alert| {
+            let mut events = keys.remove(&alert.id).unwrap_or_default();
+            events.sort_unstable();
+            events.dedup();
+            KeyedAlert { alert, events }
+        })
+        .collect()
+}
+
+/// Run until `stop` is set: fetch, evaluate, commit, acknowledge.
+pub async fn run(
+    detector: Arc<Detector>,
+    sink: &mut dyn KeyedSink,
+    cfg: WorkerConfig,
+    mut stop: watch::Receiver<bool>,
+) -> Result<WorkerStats, NatsError> {
+    let js = connect(&cfg.url, &cfg.stream).await?;
+    let consumer_err = |e: String| NatsError::Consumer {
+        consumer: cfg.consumer.clone(),
+        reason: e,
+    };
+    let stream = js
+        .get_stream(&cfg.stream)
+        .await
+        .map_err(|e| consumer_err(e.to_string()))?;
+    let mut consumer: consumer::PullConsumer = stream
+        .get_or_create_consumer(
+            &cfg.consumer,
+            consumer::pull::Config {
+                durable_name: Some(cfg.consumer.clone()),
+                filter_subject: facility_events(&cfg.facility),
+                ack_policy: consumer::AckPolicy::Explicit,
+                deliver_policy: consumer::DeliverPolicy::All,
+                max_deliver: cfg.max_deliver,
+                ack_wait: cfg.ack_wait,
+                max_ack_pending: 65_536,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| consumer_err(e.to_string()))?;
+    let mut stats = WorkerStats::default();
+    let dead = dead_subject(&cfg.facility);
+    while !*stop.borrow_and_update() {
+        let mut batch = consumer
+            .batch()
+            .max_messages(cfg.batch.max(1))
+            .expires(FETCH_WAIT)
+            .messages()
+            .await
+            .map_err(|e| consumer_err(e.to_string()))?;
+        let mut messages = Vec::with_capacity(cfg.batch);
+        while let Some(m) = batch.next().await {
+            match m {
+                Ok(m) => messages.push(m),
+                Err(e) => {
+                    tracing::warn!("fetch: {e}");
+                    break;
+                }
+            }
+        }
+        if messages.is_empty() {
+            continue;
+        }
+        stats.batches += 1;
+        let mut events: Vec<Keyed> = Vec::with_capacity(messages.len());
+        let mut good = Vec::with_capacity(messages.len());
+        let mut poison = Vec::new();
+        for m in messages {
+            let (seq, delivered) = match m.info() {
+                Ok(i) => (i.stream_sequence, i.delivered),
+                Err(e) => {
+                    tracing::warn!("a message without JetStream metadata: {e}");
+                    continue;
+                }
+            };
+            if delivered > 1 {
+                stats.redelivered += 1;
+            }
+            if cfg.max_deliver > 0 && delivered >= cfg.max_deliver {
+                let reason = format!(
+                    "delivered {delivered} times without being acknowledged / livré {delivered} fois sans acquittement"
+                );
+                poison.push((m, seq, reason));
+                continue;
+            }
+            match read_message(m.headers.as_ref(), &m.payload) {
+                Ok(ev) => {
+                    events.push((seq, ev));
+                    good.push(m);
+                }
+                Err(reason) => poison.push((m, seq, reason)),
+            }
+        }
+        let alerts = {
+            let det = detector.clone();
+            let facility = cfg.facility.clone();
+            let window = cfg.window_secs;
+            tokio::task::spawn_blocking(move || evaluate(&det, &facility, window, &events))
+                .await
+                .map_err(|e| NatsError::Other(format!("detection failed: {e}")))?
+        };
+        if !commit(sink, &cfg.stream, &alerts).await {
+            stats.uncommitted += 1;
+            // Not acknowledged: delivered again after ack_wait, to this worker or another.
+            continue;
+        }
+        stats.alert_updates += alerts.len() as u64;
+        for (m, seq, reason) in poison {
+            let mut headers = m.headers.clone().unwrap_or_default();
+            headers.insert(DEAD_REASON_HEADER, reason.as_str());
+            headers.insert(DEAD_SUBJECT_HEADER, m.subject.as_str());
+            headers.insert(DEAD_SEQ_HEADER, seq.to_string().as_str());
+            // A copy's id must not collide with the original's in the duplicate window.
+            headers.insert("Nats-Msg-Id", format!("dead-{}-{seq}", cfg.stream).as_str());
+            let stored = match js
+                .publish_with_headers(dead.clone(), headers, m.payload.clone())
+                .await
+            {
+                Ok(ack) => ack.await.map(|_| ()).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match stored {
+                Ok(()) => {
+                    tracing::warn!("message {seq} sent to {dead}: {reason}");
+                    stats.dead += 1;
+                    if let Err(e) = m.ack_with(AckKind::Term).await {
+                        tracing::warn!("terminate {seq}: {e}");
+                    }
+                }
+                // Left unacknowledged: delivered again, and tried again then.
+                Err(e) => tracing::error!("dead letter of message {seq} not stored: {e}"),
+            }
+        }
+        for m in &good {
+            // A lost acknowledgement means a redelivery, which the event keys make harmless.
+            if m.ack().await.is_ok() {
+                stats.acknowledged += 1;
+            }
+        }
+        if stats.batches.is_multiple_of(FORGET_EVERY)
+            && let Ok(info) = consumer.info().await
+        {
+            let floor = info.ack_floor.stream_sequence;
+            if floor > 0
+                && let Err(e) = sink.forget(&cfg.stream, floor + 1).await
+            {
+                tracing::warn!("forgetting event keys below {floor}: {e}");
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// Commit, trying again after short pauses; false when the sink kept refusing.
+async fn commit(sink: &mut dyn KeyedSink, stream: &str, alerts: &[KeyedAlert]) -> bool {
+    if alerts.is_empty() {
+        return true;
+    }
+    for attempt in 0..COMMIT_TRIES {
+        match sink.commit(stream, alerts).await {
+            Ok(()) => return true,
+            Err(e) => {
+                tracing::error!(
+                    "{} alert updates not committed (try {}/{COMMIT_TRIES}): {e}",
+                    alerts.len(),
+                    attempt + 1
+                );
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            }
+        }
+    }
+    false
+}
+
+/// The consumer's state: messages not delivered yet and delivered but not acknowledged.
+pub async fn pending(url: &str, stream: &str, consumer: &str) -> Result<(u64, usize), NatsError> {
+    let js = connect(url, stream).await?;
+    let err = |e: String| NatsError::Consumer {
+        consumer: consumer.to_owned(),
+        reason: e,
+    };
+    let s = js
+        .get_stream(stream)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let info = s
+        .consumer_info(consumer)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    Ok((info.num_pending, info.num_ack_pending))
+}
+
+/// Access to a JetStream context for callers outside this module (tests, the bench).
+pub async fn context(url: &str, stream: &str) -> Result<jetstream::Context, NatsError> {
+    connect(url, stream).await
+}

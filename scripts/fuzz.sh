@@ -17,6 +17,8 @@
 #                            minutes of CI's budget; the long runs keep it (the workspace forbids
 #                            unsafe code except hygie-passwords' memory maps and SIMD, which the
 #                            breach_index and pwdump targets exercise)
+#   HYGIE_FUZZ_PROFILE=dev   build with fuzz/'s dev profile (opt-level 1, debug assertions)
+#                            instead of release (opt-level 3): half the build for CI's short runs
 #   HYGIE_FUZZ_SEED=N        libFuzzer's random seed (default: a new one each run); CI passes a
 #                            fixed one so that the same commit fuzzes the same inputs, and a
 #                            failure is the code's, not the luck of the draw
@@ -33,6 +35,8 @@ shift || true
 case $seconds in '' | *[!0-9]*) echo "usage: $0 [SECONDS_PER_TARGET] [TARGET...]" >&2; exit 2 ;; esac
 jobs=${HYGIE_FUZZ_JOBS:-1}
 sanitizer=${HYGIE_FUZZ_SANITIZER:-address}
+profile=${HYGIE_FUZZ_PROFILE:-release}
+case $profile in release | dev) ;; *) echo "HYGIE_FUZZ_PROFILE must be release or dev, not '$profile'" >&2; exit 2 ;; esac
 case $sanitizer in address | none) ;; *) echo "HYGIE_FUZZ_SANITIZER must be address or none, not '$sanitizer'" >&2; exit 2 ;; esac
 niceness=${HYGIE_FUZZ_NICE:-0}
 seed=${HYGIE_FUZZ_SEED:-}
@@ -59,9 +63,13 @@ done
 
 log "Building the fuzz targets"
 build_start=$(date +%s)
-(cd fuzz && cargo +nightly fuzz build -O --debug-assertions -s "$sanitizer")
+if [ "$profile" = dev ]; then
+  (cd fuzz && cargo +nightly fuzz build --dev -s "$sanitizer")
+else
+  (cd fuzz && cargo +nightly fuzz build -O --debug-assertions -s "$sanitizer")
+fi
 echo "built in $(($(date +%s) - build_start)) s"
-bin_dir=fuzz/target/x86_64-unknown-linux-gnu/release
+bin_dir=fuzz/target/x86_64-unknown-linux-gnu/$( [ "$profile" = dev ] && echo debug || echo release )
 
 shared_dir=${HYGIE_TEST_DATA:-$root/../shared/data}
 use_shared=${HYGIE_FUZZ_SHARED:-}

@@ -253,7 +253,8 @@ pub struct SourceCtx {
 
 impl SourceCtx {
     /// A context whose batches go to `spool` (the spool's writer, or another consumer of
-    /// batches such as the NATS publisher).
+    /// batches such as the NATS publisher, its only user outside this module).
+    #[cfg(feature = "nats")]
     pub(crate) fn new(
         spool: mpsc::Sender<Append>,
         shutdown: watch::Receiver<bool>,

@@ -85,6 +85,33 @@ pub fn load_detector(dirs: &[PathBuf]) -> anyhow::Result<(Detector, Vec<hygie_de
     ))
 }
 
+/// Load rules for a long-running evaluator (`ingest`'s listener, a `detect-worker`): warn that
+/// correlation rules are left to `hygie detect`, then compile every rule group before the first
+/// event, so that none waits for an index build and every refusal is known at start. Returns the
+/// detector, the load's refusals and the compile refusals.
+pub async fn load_prepared_detector(
+    dirs: &[PathBuf],
+) -> anyhow::Result<(
+    Detector,
+    Vec<hygie_detect::Refusal>,
+    Vec<hygie_detect::Refusal>,
+)> {
+    let (detector, refused) = load_detector(dirs)?;
+    let n = detector.correlations().len();
+    if n > 0 {
+        eprintln!(
+            "warning: {n} correlation rules are evaluated by `hygie detect` only / {n} règles de corrélation ne sont évaluées que par `hygie detect`"
+        );
+    }
+    let detector = tokio::task::spawn_blocking(move || {
+        detector.prepare_all();
+        detector
+    })
+    .await?;
+    let not_compiled = detector.compile_refusals();
+    Ok((detector, refused, not_compiled))
+}
+
 pub async fn rules(ctx: &Ctx, cmd: RulesCmd) -> anyhow::Result<u8> {
     let RulesCmd::Check { dirs } = cmd;
     let mapping = Mapping::builtin()?;

@@ -3,7 +3,7 @@
 //! additive merge as its sink, prints the counters. The guarantees are in `hygie_logs::nats`.
 
 use super::Ctx;
-use super::detect::load_detector;
+use super::detect::load_prepared_detector;
 use super::ingest::{nats_url, stop_signal};
 use crate::exit;
 use crate::output::{self, Format};
@@ -90,20 +90,8 @@ pub async fn run(ctx: &Ctx, a: WorkerArgs) -> anyhow::Result<u8> {
             "--batch and --ack-wait must be at least 1, --max-deliver at least 2 / --batch et --ack-wait au moins 1, --max-deliver au moins 2",
         ));
     }
-    let (detector, refused) = load_detector(&a.rules)?;
-    if !detector.correlations().is_empty() {
-        eprintln!(
-            "warning: {} correlation rules are evaluated by `hygie detect` only, not by the workers / {} règles de corrélation ne sont évaluées que par `hygie detect`",
-            detector.correlations().len(),
-            detector.correlations().len()
-        );
-    }
-    let detector = tokio::task::spawn_blocking(move || {
-        detector.prepare_all();
-        detector
-    })
-    .await?;
-    let not_compiled = detector.compile_refusals().len();
+    let (detector, refused, not_compiled) = load_prepared_detector(&a.rules).await?;
+    let not_compiled = not_compiled.len();
     let store = ctx.store().await?;
     store.facility(&facility).await?;
     let consumer = a

@@ -5,7 +5,7 @@
 //! JetStream instead (issue 20, `hygie_logs::nats`), for `hygie detect-worker`s.
 
 use super::Ctx;
-use super::detect::load_detector;
+use super::detect::load_prepared_detector;
 use crate::exit;
 use crate::output::{self, Format};
 use clap::Args;
@@ -197,22 +197,7 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
     if let Some(url) = &a.publish {
         return publish(ctx, &a, facility, url).await;
     }
-    let (detector, mut refused) = load_detector(&a.rules)?;
-    if !detector.correlations().is_empty() {
-        eprintln!(
-            "warning: {} correlation rules are evaluated by `hygie detect` only, not by the listener / {} règles de corrélation ne sont évaluées que par `hygie detect`",
-            detector.correlations().len(),
-            detector.correlations().len()
-        );
-    }
-    // A listener compiles every rule group before accepting, so that no event
-    // waits for an index build and every refusal is known at start.
-    let detector = tokio::task::spawn_blocking(move || {
-        detector.prepare_all();
-        detector
-    })
-    .await?;
-    let not_compiled = detector.compile_refusals();
+    let (detector, mut refused, not_compiled) = load_prepared_detector(&a.rules).await?;
     let loaded = detector.rule_count() - not_compiled.len();
     refused.extend(not_compiled);
     let store = ctx.store().await?;

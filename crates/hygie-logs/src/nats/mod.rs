@@ -24,7 +24,9 @@
 //! `hygie.events.<FINESS>.>`, and its workers pull from it in turn, so the events of one host
 //! are spread over the workers. Aggregated alerts do not mind (the store's merge is additive),
 //! but a correlation rule's group-by key would be split: correlation rules are evaluated by
-//! batch `hygie detect` only, as by the spooled `hygie ingest`.
+//! batch `hygie detect` only, as by the spooled `hygie ingest`. The way left: a consumer per
+//! subject partition (`hygie.events.FINESS.*` hashed to N partitions), each worker owning some,
+//! so that one group-by key always reaches the same worker.
 //!
 //! The domain stays pure: the evaluation of a batch is [`worker::evaluate`], without I/O.
 

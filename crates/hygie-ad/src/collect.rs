@@ -119,7 +119,12 @@ pub enum CollectError {
     #[error("cannot connect to {url}: {message}")]
     Connect { url: String, message: String },
     #[error("bind as '{dn}' failed: {message}")]
-    Bind { dn: String, message: String },
+    Bind {
+        dn: String,
+        message: String,
+        /// The LDAP result code, when the server answered.
+        rc: Option<u32>,
+    },
     #[error("search under '{base}' failed: {message}")]
     Search { base: String, message: String },
     #[error("the directory returned no {0}: is this an Active Directory domain controller?")]
@@ -441,6 +446,16 @@ async fn base_entry(
 /// Connect, bind, read everything the rules need and build the snapshot. Any error aborts the
 /// whole collection: a partial snapshot is never returned.
 pub async fn collect(opts: &LdapOptions) -> Result<AdSnapshot, CollectError> {
+    let mut ldap = connect_and_bind(opts).await?;
+    let result = collect_bound(&mut ldap, opts).await;
+    let _ = ldap.unbind().await;
+    result
+}
+
+/// Open the connection the options describe (LDAPS, or StartTLS on an ldap:// URL; never a
+/// password over plain LDAP) and bind with its DN and password. Shared by the collector and the
+/// directory login, so both verify the server the same way.
+pub(crate) async fn connect_and_bind(opts: &LdapOptions) -> Result<Ldap, CollectError> {
     if opts.url.starts_with("ldap://") && !opts.starttls {
         return Err(CollectError::Cleartext(opts.url.clone()));
     }
@@ -469,9 +484,10 @@ pub async fn collect(opts: &LdapOptions) -> Result<AdSnapshot, CollectError> {
         .map_err(|e| CollectError::Bind {
             dn: opts.bind_dn.clone(),
             message: e.to_string(),
+            rc: None,
         })?;
     if bind.rc != 0 {
-        let what = if bind.rc == 49 {
+        let what = if bind.rc == INVALID_CREDENTIALS {
             "invalid credentials".to_string()
         } else {
             format!("result code {}", bind.rc)
@@ -479,12 +495,15 @@ pub async fn collect(opts: &LdapOptions) -> Result<AdSnapshot, CollectError> {
         return Err(CollectError::Bind {
             dn: opts.bind_dn.clone(),
             message: format!("{what} {}", bind.text).trim().to_string(),
+            rc: Some(bind.rc),
         });
     }
-    let result = collect_bound(&mut ldap, opts).await;
-    let _ = ldap.unbind().await;
-    result
+    Ok(ldap)
 }
+
+/// LDAP result code of a bind with a wrong password, an unknown or a locked account (AD says
+/// which in the diagnostic text, never to be shown to whoever typed the password).
+pub(crate) const INVALID_CREDENTIALS: u32 = 49;
 
 async fn collect_bound(ldap: &mut Ldap, opts: &LdapOptions) -> Result<AdSnapshot, CollectError> {
     let root = base_entry(

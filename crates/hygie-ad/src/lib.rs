@@ -9,12 +9,14 @@
 //! level = lowest failed level, 5 if none; per-category points capped at 100), compares with the
 //! previous run, renders, and gives the audit contract's findings for the run (source `ad`).
 //! A snapshot never holds a password: password-like attributes are detected, never read.
+//! [`login`] lets the web sign users in with their directory account over the same TLS.
 
 pub mod collect;
 pub mod config;
 pub mod index;
 pub mod ldif;
 pub mod load;
+pub mod login;
 pub mod model;
 pub mod raw;
 pub mod report;

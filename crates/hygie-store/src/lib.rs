@@ -35,11 +35,12 @@ mod plan;
 mod regimes;
 mod rows;
 
+pub use access::directory::DirectorySignIn;
 pub use access::lifecycle::SessionInfo;
 pub use access::scoped::{Access, Scoped};
 pub use access::sessions::{Session, SessionStage};
 pub use access::tokens::{ApiToken, TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS, TokenAccess};
-pub use access::users::{Backoff, Binding, Credentials, Factor, NewUser, Role, User};
+pub use access::users::{Backoff, Binding, Credentials, Factor, NewUser, Role, SignIn, User};
 pub use alerts::{
     ALERT_PAGE_MAX, AlertCursor, AlertPage, AlertQuery, AlertRecord, AlertStatus, IngestCheckpoint,
     Merged,

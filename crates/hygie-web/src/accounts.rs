@@ -71,7 +71,12 @@ impl Action {
 /// Reset a user's password to a temporary one; returns it, to be shown once (never logged,
 /// never stored but as its Argon2id hash).
 pub(crate) async fn temporary_password(scoped: &Scoped<'_>, id: i64) -> Result<String, WebError> {
-    scoped.managed_user(id).await?;
+    let user = scoped.managed_user(id).await?;
+    if user.sign_in == hygie_store::SignIn::Directory {
+        return Err(WebError::Conflict(
+            "this account's password is the directory's (Active Directory): reset it there / le mot de passe de ce compte est celui de l'annuaire (Active Directory) : réinitialisez-le là".into(),
+        ));
+    }
     let password = auth::temporary_password()?;
     let pw = password.clone();
     let phc = tokio::task::spawn_blocking(move || auth::hash_password(&pw)).await??;

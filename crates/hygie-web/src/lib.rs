@@ -12,6 +12,7 @@ mod accounts;
 pub mod api;
 pub mod auth;
 pub mod client;
+pub mod directory;
 mod download;
 mod error;
 pub mod events;
@@ -70,6 +71,8 @@ pub struct Config {
     pub max_upload_bytes: usize,
     /// The key sealing TOTP seeds at rest; a random one (lost at exit) when none is given.
     pub secret_key: Option<seal::SecretKey>,
+    /// Sign-in with the hospital's Active Directory, when configured.
+    pub directory: Option<Arc<directory::DirectoryLogin>>,
 }
 
 impl Default for Config {
@@ -95,6 +98,7 @@ impl Default for Config {
             breach_index: None,
             max_upload_bytes: 25 * 1024 * 1024,
             secret_key: None,
+            directory: None,
         }
     }
 }

@@ -587,3 +587,207 @@ async fn the_security_events_page_lists_account_events_by_user() {
         .collect();
     assert!(actions.contains(&"auth.login") && !actions.contains(&"auth.lockout"));
 }
+
+/// Accounts, groups and memberships this test adds to the shared Samba DC, removed on drop.
+struct DirectorySeed {
+    sam: std::path::PathBuf,
+    dns: Vec<String>,
+}
+
+impl Drop for DirectorySeed {
+    fn drop(&mut self) {
+        for dn in self.dns.iter().rev() {
+            let _ = std::process::Command::new("ldbdel")
+                .arg("-H")
+                .arg(&self.sam)
+                .arg(dn)
+                .output();
+        }
+    }
+}
+
+fn ldb(sam: &std::path::Path, tool: &str, ldif: &str) {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), ldif).unwrap();
+    let out = std::process::Command::new(tool)
+        .arg("-H")
+        .arg(sam)
+        .arg(f.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{tool}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Directory login against the project's Samba DC (issue 23): a user in a group nested in a
+/// mapped group gets the mapped role and facility and the second-factor rules of that role; a
+/// user in no mapped group is refused (and the refusal journalled); wrong passwords are refused
+/// and counted by the account's lock; a user taken out of the group loses the role at the next
+/// login; an administrator cannot reset a directory account's password. Never a password in the
+/// journal.
+#[tokio::test]
+async fn directory_users_sign_in_with_their_groups_and_their_failures_lock() {
+    use base64::Engine as _;
+    let Some(dc) = hygie_testkit::SambaDc::from_env() else {
+        return;
+    };
+    let tls_name = hygie_ad::collect::certificate_names(&dc.certificate())
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap();
+    let n = std::process::id() as u64 ^ jiff::Timestamp::now().as_nanosecond() as u64;
+    let p: String = (0..5)
+        .map(|i| (b'a' + ((n >> (i * 5)) % 26) as u8) as char)
+        .collect();
+    let p = format!("dl{p}");
+    let base = &dc.base;
+    let dn = |name: &str| format!("CN={p}{name},CN=Users,{base}");
+    const PW: &str = "Dir-Login-2026!secret";
+    let unicode_pwd = base64::engine::general_purpose::STANDARD.encode(
+        format!("\"{PW}\"")
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    );
+    let mut seed_ldif = String::new();
+    for u in ["ann", "bob"] {
+        seed_ldif.push_str(&format!(
+            "dn: {}\nobjectClass: user\nsAMAccountName: {p}{u}\nuserPrincipalName: {p}{u}@chu.test\ndisplayName: {p} {u} (directory)\nunicodePwd:: {unicode_pwd}\nuserAccountControl: 512\n\n",
+            dn(u)
+        ));
+    }
+    // ann is in `nest`, itself a member of the mapped `rssi`; bob only in `misc`.
+    for (g, member) in [("nest", "ann"), ("rssi", "nest"), ("misc", "bob")] {
+        seed_ldif.push_str(&format!(
+            "dn: {}\nobjectClass: group\nsAMAccountName: {p}{g}\nmember: {}\n\n",
+            dn(g),
+            dn(member)
+        ));
+    }
+    let _seed = DirectorySeed {
+        sam: dc.sam(),
+        dns: ["ann", "bob", "nest", "rssi", "misc"]
+            .iter()
+            .map(|x| dn(x))
+            .collect(),
+    };
+    ldb(&dc.sam(), "ldbadd", &seed_ldif);
+
+    let own = hygie_core::Finess::with_check_digit("35000101").unwrap();
+    let config = format!(
+        "url = \"{url}\"\nca_cert = \"{ca}\"\ntls_server_name = \"{tls_name}\"\nbase_dn = \"{base}\"\nupn_suffix = \"chu.test\"\n\
+         [[map]]\ngroup = \"{rssi}\"\nrole = \"ciso\"\nfacilities = [\"{own}\"]\n",
+        url = dc.url,
+        ca = dc.ca.display(),
+        rssi = dn("rssi").to_uppercase(),
+        own = own.as_str(),
+    );
+    let directory = hygie_web::directory::DirectoryLogin::parse(&config).unwrap();
+    let app = sqlite_app_with(hygie_web::Config {
+        directory: Some(std::sync::Arc::new(directory)),
+        ..hygie_web::Config::default()
+    })
+    .await;
+    let s = seed(&app).await;
+    assert_eq!(s.own, own);
+
+    // ann, through the nested group: a facility CISO of `own`, asked to set up a second factor.
+    let ann = format!("{p}ann");
+    let res = login(&app, &ann.to_uppercase(), PW, None).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()[header::LOCATION], "/login/enroll");
+    let u = app.store.user_named(&ann).await.unwrap();
+    assert_eq!(u.role, Role::Ciso);
+    assert_eq!(
+        u.binding,
+        Binding::Facilities {
+            facilities: vec![own.clone()]
+        }
+    );
+    assert_eq!(u.sign_in, hygie_store::SignIn::Directory);
+    assert!(u.last_login.is_some());
+    assert_eq!(u.display_name, format!("{p} ann (directory)"));
+    // The UPN form names the same account.
+    let res = login(&app, &format!("{ann}@chu.test"), PW, None).await;
+    assert_eq!(res.status(), 303);
+
+    // bob: the directory knows him, the mapping does not.
+    let bob = format!("{p}bob");
+    let res = login(&app, &bob, PW, None).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let html = body_string(res).await;
+    assert!(html.contains("no group that gives access"), "{html}");
+    assert!(app.store.user_named(&bob).await.is_err(), "no account made");
+
+    // Wrong passwords: refused, then the account's lock refuses even the right one.
+    for _ in 0..5 {
+        let res = login(&app, &ann, "not-the-password-1", None).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(login(&app, &ann, PW, None).await.status(), 401);
+    let u = app.store.user_named(&ann).await.unwrap();
+    assert_eq!(u.status(), "locked");
+    assert!(login(&app, &bob, "", None).await.status().is_client_error());
+
+    // Unlocked, then taken out of the nested group: no role any more.
+    let admin = user(&app, "admin", Role::Administrator, Binding::Installation).await;
+    let (cookie, csrf) = session(&app, &admin).await;
+    let admin = Cred::Cookie { cookie, csrf };
+    let res = app
+        .send(request(
+            "POST",
+            &format!("/api/v1/users/{}/reset-password", u.id),
+            &admin,
+            None,
+            vec![],
+        ))
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::CONFLICT,
+        "the directory's password"
+    );
+    let res = act(&app, &admin, &format!("/admin/users/{}/unlock", u.id)).await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    ldb(
+        &dc.sam(),
+        "ldbmodify",
+        &format!(
+            "dn: {}\nchangetype: modify\ndelete: member\nmember: {}\n",
+            dn("nest"),
+            dn("ann")
+        ),
+    );
+    assert_eq!(login(&app, &ann, PW, None).await.status(), 403);
+
+    let journal = app.store.journal_entries(None, None).await.unwrap();
+    let of = |action: &str, who: &str| {
+        journal
+            .iter()
+            .filter(|e| e.action == action && e.subject == who)
+            .count()
+    };
+    assert_eq!(of("auth.login", &ann), 2, "each accepted sign-in");
+    let first = journal
+        .iter()
+        .find(|e| e.action == "auth.login" && e.subject == ann)
+        .unwrap();
+    assert!(
+        first.details.contains("\"method\":\"directory\"")
+            && first
+                .details
+                .to_lowercase()
+                .contains(&dn("rssi").to_lowercase()),
+        "{}",
+        first.details
+    );
+    assert_eq!(of("auth.login_refused", &bob), 1);
+    assert_eq!(of("auth.login_refused", &ann), 1);
+    assert_eq!(of("auth.lockout", &ann), 1);
+    assert!(journal.iter().all(|e| !e.details.contains(PW)));
+}

@@ -48,6 +48,14 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's whole body (an evidence upload included).
     #[arg(long, env = "HYGIE_BODY_TIMEOUT", value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub body_timeout: u64,
+    /// Sign users in with the hospital's Active Directory: a TOML file naming the domain
+    /// controller (ldaps:// URL, CA file, TLS server name, base DN, UPN suffix) and mapping
+    /// directory groups, nested membership included, to Hygie roles and facilities or a region
+    /// (`[[map]] group = "CN=...", role = "ciso", facilities = ["750000001"]`; the first
+    /// matching entry decides). Passwords are checked by a bind as the user, never stored.
+    /// Local accounts keep signing in with their own password. See the README.
+    #[arg(long, env = "HYGIE_DIRECTORY_LOGIN", value_name = "FILE")]
+    pub directory_login: Option<PathBuf>,
 }
 
 /// The folder of the sealing key, created readable by its owner only.
@@ -137,7 +145,25 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
             }
         },
     };
+    let directory = match &a.directory_login {
+        Some(p) => {
+            let d = hygie_web::directory::DirectoryLogin::load(p)?;
+            for f in d.facilities() {
+                if let Err(e) = store.facility(f).await {
+                    anyhow::bail!(
+                        "{}: facility {} of a [[map]] entry: {e} / établissement {} d'une entrée [[map]] : inconnu",
+                        p.display(),
+                        f.as_str(),
+                        f.as_str()
+                    );
+                }
+            }
+            Some(std::sync::Arc::new(d))
+        }
+        None => None,
+    };
     let config = hygie_web::Config {
+        directory,
         secure_cookies: tls.is_some(),
         breach_index,
         secret_key: Some(secret_key),

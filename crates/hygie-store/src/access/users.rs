@@ -121,7 +121,7 @@ pub enum Binding {
 }
 
 impl Binding {
-    fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Binding::Installation => "installation",
             Binding::Region { .. } => "region",
@@ -195,6 +195,45 @@ pub struct User {
     /// The password was set by someone else (an administrator's reset): its holder must choose
     /// another at the next login.
     pub must_change_password: bool,
+    /// Who checks the password: Hygie (`local`) or the hospital's directory (`directory`).
+    pub sign_in: SignIn,
+    /// When a password (or a directory bind) of this user was last accepted.
+    pub last_login: Option<jiff::Timestamp>,
+}
+
+/// Who checks a user's password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignIn {
+    /// Hygie, against the Argon2id hash it keeps.
+    Local,
+    /// The hospital's Active Directory, by a bind with the user's own credentials; role and
+    /// binding follow the user's groups at each login.
+    Directory,
+}
+
+impl SignIn {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignIn::Local => "local",
+            SignIn::Directory => "directory",
+        }
+    }
+
+    pub fn label(self) -> hygie_core::Localized {
+        match self {
+            SignIn::Local => hygie_core::Localized::new("local password", "mot de passe local"),
+            SignIn::Directory => hygie_core::Localized::new("Active Directory", "Active Directory"),
+        }
+    }
+
+    fn parse(s: &str) -> Option<SignIn> {
+        match s {
+            "local" => Some(SignIn::Local),
+            "directory" => Some(SignIn::Directory),
+            _ => None,
+        }
+    }
 }
 
 impl User {
@@ -279,7 +318,7 @@ impl Backoff {
     }
 }
 
-const USER_COLS: &str = "id, username, display_name, role, binding, region, totp_confirmed, lang, disabled, password_hash, totp_secret, totp_last_step, failed_logins, locked_until_us, totp_failures, totp_locked_until_us, must_change_password";
+const USER_COLS: &str = "id, username, display_name, role, binding, region, totp_confirmed, lang, disabled, password_hash, totp_secret, totp_last_step, failed_logins, locked_until_us, totp_failures, totp_locked_until_us, must_change_password, auth_source, last_login_us";
 
 impl Store {
     pub async fn user_count(&self) -> Result<i64> {
@@ -424,6 +463,16 @@ impl Store {
                 disabled: r.try_get::<i64, _>("disabled")? != 0,
                 locked_until,
                 must_change_password: r.try_get::<i64, _>("must_change_password")? != 0,
+                sign_in: {
+                    let s: String = r.try_get("auth_source")?;
+                    SignIn::parse(&s).ok_or_else(|| {
+                        StoreError::Corrupt(format!("user {id}: sign-in method '{s}'"))
+                    })?
+                },
+                last_login: match r.try_get::<i64, _>("last_login_us")? {
+                    0 => None,
+                    us => Some(crate::ts_from_us(us)?),
+                },
             },
             Credentials {
                 password_hash: r.try_get("password_hash")?,

@@ -208,7 +208,22 @@ async fn login(
         )?;
         Ok(refuse(page, Event::LoginFailed, user, reason))
     };
-    let found = st.store().user_for_login(&f.username).await?;
+    let mut found = st.store().user_for_login(&f.username).await?;
+    if let Some(dir) = st.config().directory.clone() {
+        // Directory accounts are kept under their lower-case account name.
+        if found.is_none()
+            && let Some(name) =
+                hygie_ad::login::account_name(&f.username, &dir.directory.upn_suffix)
+        {
+            found = st.store().user_for_login(&name).await?;
+        }
+        let local = found
+            .as_ref()
+            .is_some_and(|(u, _)| u.sign_in == hygie_store::SignIn::Local);
+        if !local {
+            return directory_login(&st, &dir, found, &f, &headers, ip, lang, failed).await;
+        }
+    }
     let phc = found
         .as_ref()
         .map(|(_, c)| c.password_hash.clone())
@@ -225,6 +240,10 @@ async fn login(
     if cred.locked_until > jiff::Timestamp::now() {
         return Ok(failed(&st, name, "locked")?);
     }
+    if user.sign_in != hygie_store::SignIn::Local {
+        // A directory account while no directory is configured: nothing can check its password.
+        return Ok(failed(&st, name, "directory_not_configured")?);
+    }
     if !ok {
         let locked = st
             .store()
@@ -236,9 +255,22 @@ async fn login(
             None => page,
         });
     }
+    st.store().record_login(user.id).await?;
+    first_factor_accepted(&st, user, &f.username, &headers, ip).await
+}
+
+/// The first factor is proved (a local password, or a directory bind): end its failure count,
+/// then on to the second factor, the change of a temporary password, or in.
+async fn first_factor_accepted(
+    st: &AppState,
+    user: hygie_store::User,
+    typed: &str,
+    headers: &HeaderMap,
+    ip: Option<std::net::IpAddr>,
+) -> PageResult {
     st.store().reset_failures(user.id, Factor::Password).await?;
     // Only guesses spend the account's budget: a correct password gives its attempt back.
-    st.account_succeeded(&f.username);
+    st.account_succeeded(typed);
     // A temporary password is changed last, once any second factor is proved: the temporary
     // password alone changes nothing.
     let (stage, to) = if user.totp_enrolled {
@@ -249,7 +281,116 @@ async fn login(
         after_second_factor(&user)
     };
     let client = crate::events::address_class(ip);
-    Ok(start_session(&st, &headers, user.id, stage, to, &client).await?)
+    Ok(start_session(st, headers, user.id, stage, to, &client).await?)
+}
+
+/// A login the directory checks: bind as the user, map their groups to a role and binding,
+/// create or update the account, then the same second-factor rules as a local account. A wrong
+/// password counts against the account's lock like a local one (once the account exists).
+#[allow(clippy::too_many_arguments)]
+async fn directory_login(
+    st: &AppState,
+    dir: &crate::directory::DirectoryLogin,
+    found: Option<(hygie_store::User, hygie_store::Credentials)>,
+    f: &LoginForm,
+    headers: &HeaderMap,
+    ip: Option<std::net::IpAddr>,
+    lang: Lang,
+    failed: impl Fn(&AppState, Option<&str>, &'static str) -> Result<Response, WebError>,
+) -> PageResult {
+    let known = found.as_ref().map(|(u, _)| u.username.clone());
+    if let Some((user, cred)) = &found {
+        if user.disabled {
+            return Ok(failed(st, known.as_deref(), "disabled")?);
+        }
+        if cred.locked_until > jiff::Timestamp::now() {
+            return Ok(failed(st, known.as_deref(), "locked")?);
+        }
+    }
+    let password = hygie_ad::collect::Password::from(f.password.clone());
+    let account = match hygie_ad::login::authenticate(&dir.directory, &f.username, &password).await
+    {
+        Ok(a) => a,
+        Err(hygie_ad::login::LoginError::Refused) => {
+            let Some((user, _)) = &found else {
+                return Ok(failed(st, None, "directory_refused")?);
+            };
+            let locked = st
+                .store()
+                .record_failure(user.id, Factor::Password, &st.config().password_backoff)
+                .await?;
+            let page = failed(st, known.as_deref(), "wrong_password")?;
+            return Ok(match locked {
+                Some(_) => refuse(page, Event::AccountLocked, known.as_deref(), "password"),
+                None => page,
+            });
+        }
+        Err(hygie_ad::login::LoginError::Directory(e)) => {
+            tracing::error!(target: "hygie::security", error = %e, "directory login: the directory could not be asked");
+            let page = login_page(
+                st,
+                lang,
+                Some(t(
+                    lang,
+                    "The directory (Active Directory) cannot be reached: try again in a moment, or tell IT.",
+                    "L'annuaire (Active Directory) est injoignable : réessayez dans un instant, ou prévenez l'informatique.",
+                )),
+                StatusCode::SERVICE_UNAVAILABLE,
+                false,
+            )?;
+            return Ok(refuse(
+                page,
+                Event::LoginFailed,
+                known.as_deref(),
+                "directory_unreachable",
+            ));
+        }
+    };
+    let Some(map) = dir.decide(&account.groups) else {
+        st.store()
+            .record_directory_refusal(&account.username, account.groups.len())
+            .await?;
+        let page = login_page(
+            st,
+            lang,
+            Some(t(
+                lang,
+                "Your directory account is in no group that gives access to Hygie: ask the CISO or IT to add you to one.",
+                "Votre compte de l'annuaire n'appartient à aucun groupe donnant accès à Hygie : demandez au RSSI ou à l'informatique de vous y ajouter.",
+            )),
+            StatusCode::FORBIDDEN,
+            false,
+        )?;
+        return Ok(refuse(
+            page,
+            Event::LoginFailed,
+            Some(&account.username),
+            "no_mapped_group",
+        ));
+    };
+    let signed = st
+        .store()
+        .sign_in_directory_user(&hygie_store::DirectorySignIn {
+            username: &account.username,
+            display_name: &account.display_name,
+            role: map.role,
+            binding: map.binding.clone(),
+            group: &map.group,
+        })
+        .await;
+    let user = match signed {
+        Ok(u) => u,
+        Err(hygie_store::StoreError::Conflict(_)) => {
+            // A local account holds the name; it signs in with its own password only.
+            return Ok(failed(
+                st,
+                Some(&account.username),
+                "local_account_conflict",
+            )?);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    first_factor_accepted(st, user, &f.username, headers, ip).await
 }
 
 /// Where a login goes once the second factor is proved (or not required): to the change of a

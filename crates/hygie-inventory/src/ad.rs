@@ -37,3 +37,26 @@ pub fn observations(file: &str, snapshot: &AdSnapshot) -> Vec<Observation> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{SourceKind, read};
+
+    #[test]
+    fn enabled_computers_of_an_ldif_export() {
+        let ldif = "dn: DC=chu,DC=test\nobjectClass: domainDNS\n\n\
+dn: CN=PC-01,OU=Postes,DC=chu,DC=test\nobjectClass: computer\nsAMAccountName: PC-01$\nuserAccountControl: 4096\noperatingSystem: Windows 10 Pro\noperatingSystemVersion: 10.0 (19045)\nlastLogonTimestamp: 134090208000000000\n\n\
+dn: CN=PC-OLD,OU=Postes,DC=chu,DC=test\nobjectClass: computer\nsAMAccountName: PC-OLD$\nuserAccountControl: 4098\n\n\
+dn: CN=alice,CN=Users,DC=chu,DC=test\nobjectClass: user\nsAMAccountName: alice\nuserAccountControl: 512\n";
+        let o = read(SourceKind::Ad, "ad.ldif", ldif.as_bytes()).unwrap();
+        assert_eq!(o.len(), 1);
+        assert_eq!(o[0].hostname.as_deref(), Some("PC-01"));
+        let os = o[0].os.as_ref().unwrap();
+        assert_eq!((os.name.as_str(), os.version.as_deref()), ("Windows 10 Pro", Some("10.0 (19045)")));
+        assert!(o[0].seen.is_some());
+        let e = read(SourceKind::Ad, "ad.ldif", b"dn: CN=x\nobjectClass: computer\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("ad.ldif: LDIF export:"), "{e}");
+    }
+}

@@ -67,13 +67,25 @@ fn software_of(asset: &Value, source: &str) -> BTreeMap<String, String> {
         .as_array()
         .unwrap_or_else(|| panic!("no {source} software in {asset}"))
         .iter()
-        .filter_map(|s| Some((s["name"].as_str()?.to_owned(), s["version"].as_str()?.to_owned())))
+        .filter_map(|s| {
+            Some((
+                s["name"].as_str()?.to_owned(),
+                s["version"].as_str()?.to_owned(),
+            ))
+        })
         .collect()
 }
 
 #[test]
 fn the_real_agents_inventory_this_machine_as_one_asset() {
-    if !have(&["fusioninventory-inventory", "ocsinventory-agent", "dpkg-query"], false) {
+    if !have(
+        &[
+            "fusioninventory-inventory",
+            "ocsinventory-agent",
+            "dpkg-query",
+        ],
+        false,
+    ) {
         return;
     }
     let env = Hygie::sqlite().in_lang("en");
@@ -95,7 +107,11 @@ fn the_real_agents_inventory_this_machine_as_one_asset() {
         .unwrap();
     for c in [fi, ocs] {
         let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let ocs_file = std::fs::read_dir(&ocs_dir)
         .unwrap()
@@ -104,8 +120,11 @@ fn the_real_agents_inventory_this_machine_as_one_asset() {
         .expect("ocsinventory-agent wrote an .ocs file");
 
     // What dpkg says, read independently of the agents.
-    let dpkg: BTreeMap<String, String> = sh(Command::new("dpkg-query")
-        .args(["-W", "-f", "${db:Status-Abbrev}\t${Package}\t${Version}\n"]))
+    let dpkg: BTreeMap<String, String> = sh(Command::new("dpkg-query").args([
+        "-W",
+        "-f",
+        "${db:Status-Abbrev}\t${Package}\t${Version}\n",
+    ]))
     .lines()
     .filter(|l| l.starts_with("ii"))
     .filter_map(|l| {
@@ -128,28 +147,61 @@ fn the_real_agents_inventory_this_machine_as_one_asset() {
     };
 
     let fi = env.json(
-        &["inventory", "import", "--facility", F, "--source", "fusioninventory", fi_file.to_str().unwrap()],
+        &[
+            "inventory",
+            "import",
+            "--facility",
+            F,
+            "--source",
+            "fusioninventory",
+            fi_file.to_str().unwrap(),
+        ],
         0,
     );
     assert_eq!(fi["assets"], 1, "{fi}");
     // INV-02 and VUL-03 evaluated from the agent's inventory: software with versions, never scanned.
     assert_eq!(finding(&fi, "ASSET-SW-VERSIONS")["outcome"], "pass", "{fi}");
-    assert_eq!(finding(&fi, "ASSET-HW-INVENTORY")["outcome"], "pass", "{fi}");
+    assert_eq!(
+        finding(&fi, "ASSET-HW-INVENTORY")["outcome"],
+        "pass",
+        "{fi}"
+    );
     assert_eq!(finding(&fi, "ASSET-STALE")["outcome"], "fail", "{fi}");
     let ocs = env.json(
-        &["inventory", "import", "--facility", F, "--source", "ocs", ocs_file.to_str().unwrap()],
+        &[
+            "inventory",
+            "import",
+            "--facility",
+            F,
+            "--source",
+            "ocs",
+            ocs_file.to_str().unwrap(),
+        ],
         0,
     );
     // The same machine by both agents: one asset, matched by its network card.
-    assert_eq!((ocs["assets"].as_u64(), ocs["new_assets"].as_u64()), (Some(1), Some(0)), "{ocs}");
+    assert_eq!(
+        (ocs["assets"].as_u64(), ocs["new_assets"].as_u64()),
+        (Some(1), Some(0)),
+        "{ocs}"
+    );
     let list = env.json(&["inventory", "list", "--facility", F], 0);
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 1, "{list:?}");
     let a = &list[0];
     assert_eq!(a["hostname"], hostname.as_str());
-    assert_eq!(a["sources"].as_object().unwrap().len(), 2, "{}", a["sources"]);
+    assert_eq!(
+        a["sources"].as_object().unwrap().len(),
+        2,
+        "{}",
+        a["sources"]
+    );
     let os = a["os"]["name"].as_str().unwrap();
-    assert!(os.contains(&os_field("NAME")), "{os} vs {}", os_field("NAME"));
+    assert!(
+        os.contains(&os_field("NAME")),
+        "{os} vs {}",
+        os_field("NAME")
+    );
     let version = format!("{} {}", os, a["os"]["version"].as_str().unwrap_or(""));
     assert!(version.contains(&os_field("VERSION_ID")), "{version}");
 
@@ -167,8 +219,22 @@ fn the_real_agents_inventory_this_machine_as_one_asset() {
     // The asset by name, with its two sightings.
     let shown = env.json(&["inventory", "show", "--facility", F, &hostname], 0);
     assert_eq!(shown["sightings"].as_array().unwrap().len(), 2, "{shown}");
-    let text = env.stdout(&["--format", "table", "inventory", "show", "--facility", F, &hostname], 0);
-    assert!(text.contains("Matched by") && text.contains("mac"), "{text}");
+    let text = env.stdout(
+        &[
+            "--format",
+            "table",
+            "inventory",
+            "show",
+            "--facility",
+            F,
+            &hostname,
+        ],
+        0,
+    );
+    assert!(
+        text.contains("Matched by") && text.contains("mac"),
+        "{text}"
+    );
     env.run(&["inventory", "show", "--facility", F, "no-such-host"], 3);
 
     // The rules and their measures are registered, and status shows the automatic results.
@@ -186,10 +252,21 @@ fn the_real_agents_inventory_this_machine_as_one_asset() {
             .iter()
             .find(|r| r["id"] == rule)
             .unwrap_or_else(|| panic!("{rule} not listed"));
-        assert!(r["measures"].as_array().unwrap().iter().any(|m| m == measure), "{r}");
+        assert!(
+            r["measures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m == measure),
+            "{r}"
+        );
     }
     let status = env.json(&["status", F], 0);
-    for (measure, expected) in [("INV-01", "verified"), ("INV-02", "verified"), ("VUL-03", "failing")] {
+    for (measure, expected) in [
+        ("INV-01", "verified"),
+        ("INV-02", "verified"),
+        ("VUL-03", "failing"),
+    ] {
         let m = status["measures"]
             .as_array()
             .unwrap()
@@ -215,8 +292,13 @@ impl Host {
             sh(Command::new("ip").args(args));
         };
         run(&["netns", "add", &ns]);
-        let host = Host { ns: ns.clone(), listener: None };
-        run(&["link", "add", &outer, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
+        let host = Host {
+            ns: ns.clone(),
+            listener: None,
+        };
+        run(&[
+            "link", "add", &outer, "type", "veth", "peer", "name", "eth0", "netns", &ns,
+        ]);
         run(&["addr", "add", &format!("{prefix}.1/24"), "dev", &outer]);
         run(&["link", "set", &outer, "up"]);
         let inside = |args: &[&str]| {
@@ -277,25 +359,50 @@ fn a_real_nmap_scan_reports_the_device_the_inventory_does_not_know() {
         "hostname;mac;category;owner;zone\nlabo-analyseur;02:77:00:00:00:02;medical;Biomédical;Labo\n",
     );
     env.json(
-        &["inventory", "import", "--facility", F, "--source", "csv", csv.to_str().unwrap()],
+        &[
+            "inventory",
+            "import",
+            "--facility",
+            F,
+            "--source",
+            "csv",
+            csv.to_str().unwrap(),
+        ],
         0,
     );
     let scan = env.path().join("scan.xml");
     sh(Command::new("nmap").args([
-        "-n", "-Pn", "-T4", "-p", "22,2222,8080", "-oX",
+        "-n",
+        "-Pn",
+        "-T4",
+        "-p",
+        "22,2222,8080",
+        "-oX",
         scan.to_str().unwrap(),
         &format!("{pk}.2"),
         &format!("{pu}.2"),
     ]));
     let imported = env.json(
-        &["inventory", "import", "--facility", F, "--source", "nmap", scan.to_str().unwrap()],
+        &[
+            "inventory",
+            "import",
+            "--facility",
+            F,
+            "--source",
+            "nmap",
+            scan.to_str().unwrap(),
+        ],
         0,
     );
     assert_eq!(imported["observations"], 2, "{imported}");
     assert_eq!(imported["new_assets"], 1, "{imported}");
     let unknown_device = finding(&imported, "ASSET-UNKNOWN-DEVICE");
     assert_eq!(unknown_device["outcome"], "fail");
-    assert_eq!(unknown_device["objects"], serde_json::json!([format!("{pu}.2")]), "{imported}");
+    assert_eq!(
+        unknown_device["objects"],
+        serde_json::json!([format!("{pu}.2")]),
+        "{imported}"
+    );
     let list = env.json(&["inventory", "list", "--facility", F], 0);
     let k = list
         .as_array()
@@ -304,9 +411,19 @@ fn a_real_nmap_scan_reports_the_device_the_inventory_does_not_know() {
         .find(|a| a["hostname"] == "labo-analyseur")
         .unwrap();
     assert_eq!(k["category"], "medical");
-    assert_eq!(k["ports"], serde_json::json!([{"protocol": "tcp", "port": 8080, "service": "http-proxy"}]), "{k}");
-    assert!(k["sources"].get("nmap").is_some() && k["sources"].get("csv").is_some(), "{k}");
-    let u = env.json(&["inventory", "show", "--facility", F, "02:77:00:00:00:03"], 0);
+    assert_eq!(
+        k["ports"],
+        serde_json::json!([{"protocol": "tcp", "port": 8080, "service": "http-proxy"}]),
+        "{k}"
+    );
+    assert!(
+        k["sources"].get("nmap").is_some() && k["sources"].get("csv").is_some(),
+        "{k}"
+    );
+    let u = env.json(
+        &["inventory", "show", "--facility", F, "02:77:00:00:00:03"],
+        0,
+    );
     assert_eq!(u["asset"]["ports"][0]["port"], 2222, "{u}");
     drop((known, unknown));
 }
@@ -317,26 +434,73 @@ fn bad_input_is_refused_with_file_and_line_and_stores_nothing() {
     env.add(&HOSPITAL);
     let good = "<?xml version=\"1.0\"?>\n<REQUEST>\n<CONTENT>\n<HARDWARE><NAME>PC-1</NAME></HARDWARE>\n<SOFTWARES><NAME>a</NAME><VERSION>1</VERSION></SOFTWARES>\n</CONTENT>\n</REQUEST>\n";
     let ok = env.file("ok.xml", good);
-    let malformed = env.file("malformed.xml", &good.replace("</NAME></HARDWARE>", "</HARDWARE>"));
+    let malformed = env.file(
+        "malformed.xml",
+        &good.replace("</NAME></HARDWARE>", "</HARDWARE>"),
+    );
     let truncated = env.file("truncated.xml", &good[..good.find("</VERSION>").unwrap()]);
     let scan = env.file("scan.xml", "<nmaprun>\n<host><status state=\"up\"/>\n<address addr=\"10.0.0.999\" addrtype=\"ipv4\"/></host></nmaprun>");
     for (source, file, expect) in [
         ("fusioninventory", &malformed, "malformed.xml:4: in <NAME>"),
-        ("ocs", &truncated, "truncated.xml:5: in <VERSION>: truncated file"),
+        (
+            "ocs",
+            &truncated,
+            "truncated.xml:5: in <VERSION>: truncated file",
+        ),
         ("nmap", &scan, "scan.xml:3: in <address>"),
     ] {
         // A good file before the bad one: nothing of either is kept.
         let err = env.stderr(
-            &["inventory", "import", "--facility", F, "--source", source, ok.to_str().unwrap(), file.to_str().unwrap()],
+            &[
+                "inventory",
+                "import",
+                "--facility",
+                F,
+                "--source",
+                source,
+                ok.to_str().unwrap(),
+                file.to_str().unwrap(),
+            ],
             2,
         );
         assert!(err.contains(expect), "{source}: {err}");
     }
-    env.run(&["inventory", "import", "--facility", F, "--source", "snmp", ok.to_str().unwrap()], 2);
-    assert_eq!(env.json(&["inventory", "list", "--facility", F], 0), serde_json::json!([]));
+    env.run(
+        &[
+            "inventory",
+            "import",
+            "--facility",
+            F,
+            "--source",
+            "snmp",
+            ok.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert_eq!(
+        env.json(&["inventory", "list", "--facility", F], 0),
+        serde_json::json!([])
+    );
     let journal = env.stdout(&["journal", "list"], 0);
     assert!(!journal.contains("inventory.import"), "{journal}");
     // The good file alone goes in.
-    env.json(&["inventory", "import", "--facility", F, "--source", "fusioninventory", ok.to_str().unwrap()], 0);
-    assert_eq!(env.json(&["inventory", "list", "--facility", F], 0).as_array().unwrap().len(), 1);
+    env.json(
+        &[
+            "inventory",
+            "import",
+            "--facility",
+            F,
+            "--source",
+            "fusioninventory",
+            ok.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(
+        env.json(&["inventory", "list", "--facility", F], 0)
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

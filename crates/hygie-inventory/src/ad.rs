@@ -52,11 +52,18 @@ dn: CN=alice,CN=Users,DC=chu,DC=test\nobjectClass: user\nsAMAccountName: alice\n
         assert_eq!(o.len(), 1);
         assert_eq!(o[0].hostname.as_deref(), Some("PC-01"));
         let os = o[0].os.as_ref().unwrap();
-        assert_eq!((os.name.as_str(), os.version.as_deref()), ("Windows 10 Pro", Some("10.0 (19045)")));
+        assert_eq!(
+            (os.name.as_str(), os.version.as_deref()),
+            ("Windows 10 Pro", Some("10.0 (19045)"))
+        );
         assert!(o[0].seen.is_some());
-        let e = read(SourceKind::Ad, "ad.ldif", b"dn: CN=x\nobjectClass: computer\n")
-            .unwrap_err()
-            .to_string();
+        let e = read(
+            SourceKind::Ad,
+            "ad.ldif",
+            b"dn: CN=x\nobjectClass: computer\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("ad.ldif: LDIF export:"), "{e}");
     }
 }

@@ -79,9 +79,10 @@ pub fn read(kind: SourceKind, file: &str, bytes: &[u8]) -> Result<Observation, I
                         }
                         "NETWORKS" => network(&sec, &mut obs),
                         "SOFTWARES" => {
-                            let name = sec.get("NAME").and_then(|s| clean(s)).ok_or_else(|| {
-                                "<SOFTWARES> without a <NAME>".to_owned()
-                            })?;
+                            let name = sec
+                                .get("NAME")
+                                .and_then(|s| clean(s))
+                                .ok_or_else(|| "<SOFTWARES> without a <NAME>".to_owned())?;
                             if let Some(list) = obs.software.as_mut() {
                                 list.push(Software {
                                     name,
@@ -108,16 +109,22 @@ pub fn read(kind: SourceKind, file: &str, bytes: &[u8]) -> Result<Observation, I
         return Err(InventoryError::at(file, None, "<HARDWARE> has no <NAME>"));
     }
     let from_os = os.as_ref().and_then(|o| {
-        let name = o.get("FULL_NAME").or(o.get("NAME")).and_then(|s| clean(s))?;
+        let name = o
+            .get("FULL_NAME")
+            .or(o.get("NAME"))
+            .and_then(|s| clean(s))?;
         Some(OperatingSystem {
             name,
             version: o.get("VERSION").and_then(|s| clean(s)),
         })
     });
-    let from_hw = hw.get("OSNAME").and_then(|s| clean(s)).map(|name| OperatingSystem {
-        name,
-        version: hw.get("OSVERSION").and_then(|s| clean(s)),
-    });
+    let from_hw = hw
+        .get("OSNAME")
+        .and_then(|s| clean(s))
+        .map(|name| OperatingSystem {
+            name,
+            version: hw.get("OSVERSION").and_then(|s| clean(s)),
+        });
     obs.os = match kind {
         SourceKind::Ocs => from_hw.or(from_os),
         _ => from_os.or(from_hw),
@@ -131,12 +138,10 @@ pub fn read(kind: SourceKind, file: &str, bytes: &[u8]) -> Result<Observation, I
             .filter(|i| i != "127.0.0.1")
             .collect();
     }
-    obs.category = Some(
-        match &obs.os {
-            Some(o) if o.name.to_lowercase().contains("server") => Category::Server,
-            _ => Category::Workstation,
-        },
-    );
+    obs.category = Some(match &obs.os {
+        Some(o) if o.name.to_lowercase().contains("server") => Category::Server,
+        _ => Category::Workstation,
+    });
     obs.seen = match kind {
         SourceKind::Ocs => deviceid.as_deref().and_then(ocs_device_date),
         _ => logdate
@@ -272,10 +277,18 @@ mod tests {
 
     #[test]
     fn ocs_reads_the_hardware_os_and_the_device_date() {
-        let x = FI.replace("<OPERATINGSYSTEM>", "<X>").replace("</OPERATINGSYSTEM>", "</X>")
-            .replace("<OSNAME>ignored</OSNAME>", "<OSNAME>Debian GNU/Linux 12</OSNAME><OSVERSION>12</OSVERSION>");
+        let x = FI
+            .replace("<OPERATINGSYSTEM>", "<X>")
+            .replace("</OPERATINGSYSTEM>", "</X>")
+            .replace(
+                "<OSNAME>ignored</OSNAME>",
+                "<OSNAME>Debian GNU/Linux 12</OSNAME><OSVERSION>12</OSVERSION>",
+            );
         let o = read(SourceKind::Ocs, "o.ocs", x.as_bytes()).unwrap();
-        assert_eq!(o.os.as_ref().map(|o| o.name.as_str()), Some("Debian GNU/Linux 12"));
+        assert_eq!(
+            o.os.as_ref().map(|o| o.name.as_str()),
+            Some("Debian GNU/Linux 12")
+        );
         assert_eq!(o.seen, "2026-12-06T20:33:04Z".parse().ok());
     }
 
@@ -302,6 +315,9 @@ mod tests {
         let e = read(SourceKind::FusionInventory, "s.xml", bad.as_bytes())
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("s.xml:13:") && e.contains("<SOFTWARES>"), "{e}");
+        assert!(
+            e.starts_with("s.xml:13:") && e.contains("<SOFTWARES>"),
+            "{e}"
+        );
     }
 }

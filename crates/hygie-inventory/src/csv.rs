@@ -40,10 +40,9 @@ pub fn read(file: &str, text: &str) -> Result<Vec<Observation>, InventoryError> 
     for row in &t.rows {
         let mut macs = Vec::new();
         for m in t.get(row, MAC).map(list).unwrap_or_default() {
-            macs.push(
-                normalise_mac(&m)
-                    .ok_or_else(|| t.error(row, format!("column 'mac': '{m}' is not a MAC address")))?,
-            );
+            macs.push(normalise_mac(&m).ok_or_else(|| {
+                t.error(row, format!("column 'mac': '{m}' is not a MAC address"))
+            })?);
         }
         let category = match t.get(row, &["category", "type", "kind"]) {
             None => None,
@@ -57,7 +56,11 @@ pub fn read(file: &str, text: &str) -> Result<Vec<Observation>, InventoryError> 
             })?),
         };
         let mut ips = Vec::new();
-        for ip in t.get(row, &["ip", "ips", "ip_address"]).map(list).unwrap_or_default() {
+        for ip in t
+            .get(row, &["ip", "ips", "ip_address"])
+            .map(list)
+            .unwrap_or_default()
+        {
             ip.parse::<std::net::IpAddr>()
                 .map_err(|_| t.error(row, format!("column 'ip': '{ip}' is not an IP address")))?;
             ips.push(ip);
@@ -88,7 +91,12 @@ pub fn read(file: &str, text: &str) -> Result<Vec<Observation>, InventoryError> 
             ..Default::default()
         };
         if o.hostname.is_none() && o.macs.is_empty() && o.serial.is_none() {
-            return Err(t.error(row, "a row needs a hostname, a MAC address or a serial number").into());
+            return Err(t
+                .error(
+                    row,
+                    "a row needs a hostname, a MAC address or a serial number",
+                )
+                .into());
         }
         out.push(o);
     }
@@ -109,9 +117,13 @@ mod tests {
         assert_eq!(o[0].macs, ["02:aa:00:00:00:12"]);
         assert_eq!(o[0].category, Some(Category::Medical));
         assert_eq!(o[0].origin, "dm.csv:2");
-        let e = read("dm.csv", "hostname,category\na,toaster\n").unwrap_err().to_string();
+        let e = read("dm.csv", "hostname,category\na,toaster\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("dm.csv:2:") && e.contains("category"), "{e}");
-        let e = read("dm.csv", "hostname,mac\na,zz\n").unwrap_err().to_string();
+        let e = read("dm.csv", "hostname,mac\na,zz\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("dm.csv:2:") && e.contains("mac"), "{e}");
         let e = read("dm.csv", "owner\nx\n").unwrap_err().to_string();
         assert!(e.contains("missing column 'hostname'"), "{e}");

@@ -86,7 +86,11 @@ impl From<hygie_collect::CollectError> for InventoryError {
 }
 
 /// Read one input file of `kind` from its bytes: the devices it shows.
-pub fn read(kind: SourceKind, file: &str, bytes: &[u8]) -> Result<Vec<Observation>, InventoryError> {
+pub fn read(
+    kind: SourceKind,
+    file: &str,
+    bytes: &[u8],
+) -> Result<Vec<Observation>, InventoryError> {
     match kind {
         SourceKind::FusionInventory | SourceKind::Ocs => Ok(vec![agent::read(kind, file, bytes)?]),
         SourceKind::Nmap => nmap::read(file, bytes),

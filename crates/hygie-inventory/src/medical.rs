@@ -56,7 +56,9 @@ impl Makers {
             .collect();
         self.0.iter().find(|m| {
             m.oui.iter().any(|x| ouis.contains(x))
-                || m.names.iter().any(|n| texts.iter().any(|t| t.contains(n.as_str())))
+                || m.names
+                    .iter()
+                    .any(|n| texts.iter().any(|t| t.contains(n.as_str())))
         })
     }
 }
@@ -86,7 +88,9 @@ mod tests {
             }
             for o in &x.oui {
                 assert!(
-                    o.len() == 6 && o.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()),
+                    o.len() == 6
+                        && o.chars()
+                            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_lowercase()),
                     "{}: {o}",
                     x.id
                 );

@@ -3,9 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The kind of source an observation comes from.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     /// FusionInventory or GLPI Agent XML inventory (`fusioninventory-inventory`).

@@ -4,9 +4,9 @@
 //! "router", "specialized", ...). The scan's time is the host's `starttime`, else the run's
 //! `start`. Hosts that are down, and ports that are not `open`, are left out.
 
+use crate::InventoryError;
 use crate::model::{Category, Observation, OperatingSystem, Port, clean, normalise_mac};
 use crate::xml::{Element, Visit, walk};
-use crate::InventoryError;
 
 /// Read one nmap XML file: the hosts found up.
 pub fn read(file: &str, bytes: &[u8]) -> Result<Vec<Observation>, InventoryError> {
@@ -157,7 +157,8 @@ fn address(e: &Element, h: &mut Observation) -> Result<(), String> {
     let addr = e.attr("addr").ok_or("<address> without addr")?;
     match e.attr("addrtype").unwrap_or("ipv4") {
         "mac" => {
-            let m = normalise_mac(addr).ok_or_else(|| format!("<address>: '{addr}' is not a MAC address"))?;
+            let m = normalise_mac(addr)
+                .ok_or_else(|| format!("<address>: '{addr}' is not a MAC address"))?;
             h.macs.push(m);
             if let Some(v) = e.attr("vendor") {
                 h.manufacturer = Some(v.to_owned());
@@ -226,7 +227,9 @@ mod tests {
         let bad = SCAN.replace("portid=\"22\"", "portid=\"ssh\"");
         let e = read("s.xml", bad.as_bytes()).unwrap_err().to_string();
         assert!(e.starts_with("s.xml:7:") && e.contains("<port>"), "{e}");
-        let e = read("s.xml", &SCAN.as_bytes()[..400]).unwrap_err().to_string();
+        let e = read("s.xml", &SCAN.as_bytes()[..400])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("truncated"), "{e}");
         let e = read("s.xml", b"<REQUEST/>").unwrap_err().to_string();
         assert!(e.contains("<nmaprun>"), "{e}");

@@ -2,9 +2,7 @@
 //! (the merge key and the conflict policy are in the crate's documentation).
 
 use crate::medical::{Makers, medical_hint};
-use crate::model::{
-    Category, Observation, OperatingSystem, Port, Software, SourceKind, host_key,
-};
+use crate::model::{Category, Observation, OperatingSystem, Port, Software, SourceKind, host_key};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -71,8 +69,7 @@ impl Asset {
     pub fn is_named(&self, needle: &str) -> bool {
         let n = needle.trim();
         n.parse::<u64>().ok() == Some(self.id)
-            || self.hostname.as_deref().and_then(host_key) == host_key(n)
-                && self.hostname.is_some()
+            || self.hostname.as_deref().and_then(host_key) == host_key(n) && self.hostname.is_some()
             || crate::model::normalise_mac(n).is_some_and(|m| self.macs.contains(&m))
             || self.ips.contains(n)
     }
@@ -189,7 +186,10 @@ impl Register {
         let seen = o.seen.unwrap_or(now);
         let name = o.hostname.as_deref().and_then(host_key);
         let by_mac = o.macs.iter().find_map(|m| self.by_mac.get(m).copied());
-        let by_serial = o.serial.as_ref().and_then(|s| self.by_serial.get(s).copied());
+        let by_serial = o
+            .serial
+            .as_ref()
+            .and_then(|s| self.by_serial.get(s).copied());
         let by_name = name.as_ref().and_then(|n| self.by_name.get(n).copied());
         let by_ip = if o.macs.is_empty() && o.serial.is_none() && name.is_none() {
             o.ips.iter().find_map(|ip| self.by_ip.get(ip).copied())
@@ -413,8 +413,16 @@ mod tests {
     fn conflicts_are_reported_and_assets_never_fused() {
         let now = ts("2026-12-01T10:00:00Z");
         let mut r = Register::new(Vec::new());
-        r.absorb(SourceKind::Csv, obs(Some("A"), &["02:00:00:00:00:0a"], Some("S1")), now);
-        r.absorb(SourceKind::Csv, obs(Some("B"), &["02:00:00:00:00:0b"], None), now);
+        r.absorb(
+            SourceKind::Csv,
+            obs(Some("A"), &["02:00:00:00:00:0a"], Some("S1")),
+            now,
+        );
+        r.absorb(
+            SourceKind::Csv,
+            obs(Some("B"), &["02:00:00:00:00:0b"], None),
+            now,
+        );
         // A's MAC, B's name, another serial.
         let s = r.absorb(
             SourceKind::Nmap,
@@ -423,7 +431,11 @@ mod tests {
         );
         assert_eq!((s.asset, s.matched_by), (1, MatchKey::Mac));
         assert_eq!(s.conflicts.len(), 3, "{:?}", s.conflicts);
-        assert!(s.conflicts.iter().any(|c| c.contains("belongs to asset #2")));
+        assert!(
+            s.conflicts
+                .iter()
+                .any(|c| c.contains("belongs to asset #2"))
+        );
         assert_eq!(r.assets().len(), 2);
         // The scan ranks below the CSV: the name stays.
         assert_eq!(r.assets()[0].hostname.as_deref(), Some("A"));
@@ -445,9 +457,15 @@ mod tests {
         assert_eq!(r.assets()[0].category, Category::Medical);
         let mut routed = obs(None, &[], None);
         routed.ips = vec!["10.1.0.9".into()];
-        assert_eq!(r.absorb(SourceKind::Nmap, routed, now).matched_by, MatchKey::Ip);
+        assert_eq!(
+            r.absorb(SourceKind::Nmap, routed, now).matched_by,
+            MatchKey::Ip
+        );
         let mut other = obs(Some("x"), &[], None);
         other.ips = vec!["10.1.0.9".into()];
-        assert_eq!(r.absorb(SourceKind::Nmap, other, now).matched_by, MatchKey::New);
+        assert_eq!(
+            r.absorb(SourceKind::Nmap, other, now).matched_by,
+            MatchKey::New
+        );
     }
 }

@@ -163,16 +163,28 @@ pub fn evaluate(assets: &[Asset], eol: &EolTable, policy: Policy, now: Timestamp
             f.fail(
                 a.label(),
                 detail(
-                    format!("{}: a computer of the directory that no inventory lists", a.label()),
-                    format!("{} : ordinateur de l'annuaire absent de l'inventaire", a.label()),
+                    format!(
+                        "{}: a computer of the directory that no inventory lists",
+                        a.label()
+                    ),
+                    format!(
+                        "{} : ordinateur de l'annuaire absent de l'inventaire",
+                        a.label()
+                    ),
                 ),
             );
         } else if a.category == crate::Category::Medical {
             f.fail(
                 a.label(),
                 detail(
-                    format!("{}: a medical device seen on the network that no inventory lists", a.label()),
-                    format!("{} : dispositif médical vu sur le réseau, absent de l'inventaire", a.label()),
+                    format!(
+                        "{}: a medical device seen on the network that no inventory lists",
+                        a.label()
+                    ),
+                    format!(
+                        "{} : dispositif médical vu sur le réseau, absent de l'inventaire",
+                        a.label()
+                    ),
                 ),
             );
         }
@@ -184,7 +196,10 @@ pub fn evaluate(assets: &[Asset], eol: &EolTable, policy: Policy, now: Timestamp
         .filter(|a| a.sources.keys().any(|k| k.is_agent()))
         .collect();
     if agents.is_empty() {
-        skipped.push(not_evaluated(&SOFTWARE, "no agent inventory (FusionInventory, OCS) imported"));
+        skipped.push(not_evaluated(
+            &SOFTWARE,
+            "no agent inventory (FusionInventory, OCS) imported",
+        ));
     } else {
         let mut f = SOFTWARE.pass();
         for a in agents {
@@ -203,12 +218,25 @@ pub fn evaluate(assets: &[Asset], eol: &EolTable, policy: Policy, now: Timestamp
                     ),
                 );
             } else if !unversioned.is_empty() {
-                let sample = unversioned.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+                let sample = unversioned
+                    .iter()
+                    .take(5)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 f.fail(
                     a.label(),
                     detail(
-                        format!("{}: {} software without a version ({sample})", a.label(), unversioned.len()),
-                        format!("{} : {} logiciels sans version ({sample})", a.label(), unversioned.len()),
+                        format!(
+                            "{}: {} software without a version ({sample})",
+                            a.label(),
+                            unversioned.len()
+                        ),
+                        format!(
+                            "{} : {} logiciels sans version ({sample})",
+                            a.label(),
+                            unversioned.len()
+                        ),
                     ),
                 );
             }
@@ -216,7 +244,10 @@ pub fn evaluate(assets: &[Asset], eol: &EolTable, policy: Policy, now: Timestamp
         findings.push(f);
     }
 
-    if assets.iter().any(|a| a.sources.contains_key(&SourceKind::Nmap)) {
+    if assets
+        .iter()
+        .any(|a| a.sources.contains_key(&SourceKind::Nmap))
+    {
         let mut f = UNKNOWN.pass();
         for a in assets
             .iter()
@@ -249,13 +280,24 @@ pub fn evaluate(assets: &[Asset], eol: &EolTable, policy: Policy, now: Timestamp
         match a.last_by(|k| k == SourceKind::Nmap) {
             None => f.fail(
                 a.label(),
-                detail(format!("{}: never scanned", a.label()), format!("{} : jamais scanné", a.label())),
+                detail(
+                    format!("{}: never scanned", a.label()),
+                    format!("{} : jamais scanné", a.label()),
+                ),
             ),
             Some(t) if t < limit => f.fail(
                 a.label(),
                 detail(
-                    format!("{}: last scanned on {} (more than {days} days ago)", a.label(), day(t)),
-                    format!("{} : dernier scan le {} (plus de {days} jours)", a.label(), day(t)),
+                    format!(
+                        "{}: last scanned on {} (more than {days} days ago)",
+                        a.label(),
+                        day(t)
+                    ),
+                    format!(
+                        "{} : dernier scan le {} (plus de {days} jours)",
+                        a.label(),
+                        day(t)
+                    ),
                 ),
             ),
             Some(_) => {}
@@ -266,8 +308,16 @@ pub fn evaluate(assets: &[Asset], eol: &EolTable, policy: Policy, now: Timestamp
             f.fail(
                 a.label(),
                 detail(
-                    format!("{}: last inventoried on {} (more than {days} days ago)", a.label(), day(t)),
-                    format!("{} : dernier inventaire le {} (plus de {days} jours)", a.label(), day(t)),
+                    format!(
+                        "{}: last inventoried on {} (more than {days} days ago)",
+                        a.label(),
+                        day(t)
+                    ),
+                    format!(
+                        "{} : dernier inventaire le {} (plus de {days} jours)",
+                        a.label(),
+                        day(t)
+                    ),
                 ),
             );
         }
@@ -279,7 +329,10 @@ pub fn evaluate(assets: &[Asset], eol: &EolTable, policy: Policy, now: Timestamp
 
     let with_os: Vec<&Asset> = assets.iter().filter(|a| a.os.is_some()).collect();
     if with_os.is_empty() {
-        skipped.push(not_evaluated(&OS_END_OF_LIFE, "no asset with a known operating system"));
+        skipped.push(not_evaluated(
+            &OS_END_OF_LIFE,
+            "no asset with a known operating system",
+        ));
     } else {
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
         let mut f = OS_END_OF_LIFE.pass();
@@ -292,7 +345,12 @@ pub fn evaluate(assets: &[Asset], eol: &EolTable, policy: Policy, now: Timestamp
                     a.label(),
                     detail(
                         format!("{}: {} ended on {end} ({})", a.label(), e.name, e.source),
-                        format!("{} : {} sans support depuis le {end} ({})", a.label(), e.name, e.source),
+                        format!(
+                            "{} : {} sans support depuis le {end} ({})",
+                            a.label(),
+                            e.name,
+                            e.source
+                        ),
                     ),
                 );
             }
@@ -327,9 +385,9 @@ pub fn summary(assets: &[Asset], policy: Policy) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hygie_core::Finding;
     use crate::model::{Observation, OperatingSystem, Port, Software};
     use crate::register::Register;
+    use hygie_core::Finding;
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -351,10 +409,21 @@ mod tests {
                 origin: "o".into(),
                 hostname: Some("SRV-OLD".into()),
                 macs: vec!["02:00:00:00:00:01".into()],
-                os: Some(OperatingSystem { name: "Debian GNU/Linux 10".into(), version: Some("10".into()) }),
+                os: Some(OperatingSystem {
+                    name: "Debian GNU/Linux 10".into(),
+                    version: Some("10".into()),
+                }),
                 software: Some(vec![
-                    Software { name: "bash".into(), version: Some("5.0".into()), vendor: None },
-                    Software { name: "mystery".into(), version: None, vendor: None },
+                    Software {
+                        name: "bash".into(),
+                        version: Some("5.0".into()),
+                        vendor: None,
+                    },
+                    Software {
+                        name: "mystery".into(),
+                        version: None,
+                        vendor: None,
+                    },
                 ]),
                 seen: Some(ts("2026-09-01T00:00:00Z")),
                 ..Default::default()
@@ -362,21 +431,51 @@ mod tests {
             now,
         );
         // A directory computer without inventory; an unknown device on the scan; SRV-OLD scanned.
-        r.absorb(SourceKind::Ad, Observation { hostname: Some("PC-02".into()), ..Default::default() }, now);
         r.absorb(
-            SourceKind::Nmap,
-            Observation { macs: vec!["02:00:00:00:00:99".into()], ports: vec![Port { protocol: "tcp".into(), port: 23, service: None }], ..Default::default() },
+            SourceKind::Ad,
+            Observation {
+                hostname: Some("PC-02".into()),
+                ..Default::default()
+            },
             now,
         );
-        r.absorb(SourceKind::Nmap, Observation { macs: vec!["02:00:00:00:00:01".into()], ..Default::default() }, now);
+        r.absorb(
+            SourceKind::Nmap,
+            Observation {
+                macs: vec!["02:00:00:00:00:99".into()],
+                ports: vec![Port {
+                    protocol: "tcp".into(),
+                    port: 23,
+                    service: None,
+                }],
+                ..Default::default()
+            },
+            now,
+        );
+        r.absorb(
+            SourceKind::Nmap,
+            Observation {
+                macs: vec!["02:00:00:00:00:01".into()],
+                ..Default::default()
+            },
+            now,
+        );
         let e = evaluate(r.assets(), &eol, Policy::default(), now);
         assert!(e.not_evaluated.is_empty(), "{:?}", e.not_evaluated);
         assert_eq!(outcome(&e, &HARDWARE).unwrap().objects, ["PC-02"]);
         assert_eq!(outcome(&e, &SOFTWARE).unwrap().objects, ["SRV-OLD"]);
-        assert_eq!(outcome(&e, &UNKNOWN).unwrap().objects, ["02:00:00:00:00:99"]);
+        assert_eq!(
+            outcome(&e, &UNKNOWN).unwrap().objects,
+            ["02:00:00:00:00:99"]
+        );
         let stale = outcome(&e, &STALE).unwrap();
         assert_eq!(stale.objects, ["SRV-OLD", "PC-02"]);
-        assert!(stale.details.iter().any(|d| d.en.contains("last inventoried on 2026-09-01")));
+        assert!(
+            stale
+                .details
+                .iter()
+                .any(|d| d.en.contains("last inventoried on 2026-09-01"))
+        );
         assert_eq!(outcome(&e, &OS_END_OF_LIFE).unwrap().objects, ["SRV-OLD"]);
         // Within 120 days, only the never-scanned directory computer is stale.
         let e = evaluate(r.assets(), &eol, Policy { max_age_days: 120 }, now);
@@ -391,11 +490,20 @@ mod tests {
         assert!(e.findings.is_empty());
         assert_eq!(e.not_evaluated.len(), RULES.len());
         let mut r = Register::new(Vec::new());
-        r.absorb(SourceKind::Ad, Observation { hostname: Some("PC-01".into()), ..Default::default() }, now);
+        r.absorb(
+            SourceKind::Ad,
+            Observation {
+                hostname: Some("PC-01".into()),
+                ..Default::default()
+            },
+            now,
+        );
         let e = evaluate(r.assets(), &eol, Policy::default(), now);
         let skipped: Vec<&str> = e.not_evaluated.iter().map(|n| n.rule.as_str()).collect();
         assert_eq!(skipped, [SOFTWARE.id, UNKNOWN.id, OS_END_OF_LIFE.id]);
         let hw = outcome(&e, &HARDWARE).unwrap();
-        assert!(hw.objects.contains(&"register".to_owned()) && hw.objects.contains(&"PC-01".to_owned()));
+        assert!(
+            hw.objects.contains(&"register".to_owned()) && hw.objects.contains(&"PC-01".to_owned())
+        );
     }
 }

@@ -99,7 +99,10 @@ pub async fn run(ctx: &Ctx, cmd: InventoryCmd) -> anyhow::Result<u8> {
             let run = super::audit::run_of(rules::SOURCE, now, &eval.findings);
             let mut summary = eval.summary.clone();
             if let Some(o) = summary.as_object_mut() {
-                o.insert("not_evaluated".into(), serde_json::json!(eval.not_evaluated));
+                o.insert(
+                    "not_evaluated".into(),
+                    serde_json::json!(eval.not_evaluated),
+                );
             }
             let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
             let import_id = store
@@ -131,21 +134,24 @@ pub async fn run(ctx: &Ctx, cmd: InventoryCmd) -> anyhow::Result<u8> {
                         match ctx.lang {
                             Lang::Fr => format!(
                                 "Import {import_id} : {} observations ({kind}), {} équipements dont {} nouveaux, {} conflits.",
-                                sightings.len(), assets.len(), assets.len() - before, conflicts.len()
+                                sightings.len(),
+                                assets.len(),
+                                assets.len() - before,
+                                conflicts.len()
                             ),
                             Lang::En => format!(
                                 "Import {import_id}: {} observations ({kind}), {} assets of which {} new, {} conflicts.",
-                                sightings.len(), assets.len(), assets.len() - before, conflicts.len()
+                                sightings.len(),
+                                assets.len(),
+                                assets.len() - before,
+                                conflicts.len()
                             ),
                         }
                     );
                     for c in &conflicts {
                         println!("  #{} {}: {}", c.asset, c.origin, c.message);
                     }
-                    print!(
-                        "{}",
-                        super::roles::findings_text(&eval.findings, ctx.lang)
-                    );
+                    print!("{}", super::roles::findings_text(&eval.findings, ctx.lang));
                     for n in &eval.not_evaluated {
                         println!(
                             "{} {}: {}",
@@ -174,8 +180,26 @@ pub async fn run(ctx: &Ctx, cmd: InventoryCmd) -> anyhow::Result<u8> {
             let mut assets = store.inventory(&id).await?;
             assets.retain(|a| category.is_none_or(|c| a.category == c));
             let headers = match ctx.lang {
-                Lang::Fr => ["Id", "Nom", "Catégorie", "Système", "Adresses IP", "Logiciels", "Sources", "Vu le"],
-                Lang::En => ["Id", "Name", "Category", "Operating system", "IP addresses", "Software", "Sources", "Last seen"],
+                Lang::Fr => [
+                    "Id",
+                    "Nom",
+                    "Catégorie",
+                    "Système",
+                    "Adresses IP",
+                    "Logiciels",
+                    "Sources",
+                    "Vu le",
+                ],
+                Lang::En => [
+                    "Id",
+                    "Name",
+                    "Category",
+                    "Operating system",
+                    "IP addresses",
+                    "Software",
+                    "Sources",
+                    "Last seen",
+                ],
             };
             ctx.print_list(&assets, &headers, |a| {
                 vec![
@@ -185,7 +209,11 @@ pub async fn run(ctx: &Ctx, cmd: InventoryCmd) -> anyhow::Result<u8> {
                     os_text(a),
                     a.ips.iter().cloned().collect::<Vec<_>>().join(" "),
                     a.all_software().len().to_string(),
-                    a.sources.keys().map(|k| k.as_str()).collect::<Vec<_>>().join(" "),
+                    a.sources
+                        .keys()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
                     a.last_seen.strftime("%Y-%m-%d %H:%M").to_string(),
                 ]
             })?;
@@ -222,24 +250,53 @@ fn os_text(a: &Asset) -> String {
 
 fn show_text(a: &Asset, sightings: &[hygie_store::SightingRecord], lang: Lang) {
     let fr = lang == Lang::Fr;
-    let join = |s: &std::collections::BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(" ");
+    let join =
+        |s: &std::collections::BTreeSet<String>| s.iter().cloned().collect::<Vec<_>>().join(" ");
     let lines: Vec<Vec<String>> = [
-        (tr(lang, "Name", "Nom"), a.hostname.clone().unwrap_or_default()),
-        (tr(lang, "Category", "Catégorie"), a.category.as_str().to_owned()),
+        (
+            tr(lang, "Name", "Nom"),
+            a.hostname.clone().unwrap_or_default(),
+        ),
+        (
+            tr(lang, "Category", "Catégorie"),
+            a.category.as_str().to_owned(),
+        ),
         (tr(lang, "Operating system", "Système"), os_text(a)),
-        (tr(lang, "Serial number", "Numéro de série"), a.serial.clone().unwrap_or_default()),
-        (tr(lang, "Manufacturer", "Fabricant"), a.manufacturer.clone().unwrap_or_default()),
-        (tr(lang, "Model", "Modèle"), a.model.clone().unwrap_or_default()),
-        (tr(lang, "Owner", "Responsable"), a.owner.clone().unwrap_or_default()),
+        (
+            tr(lang, "Serial number", "Numéro de série"),
+            a.serial.clone().unwrap_or_default(),
+        ),
+        (
+            tr(lang, "Manufacturer", "Fabricant"),
+            a.manufacturer.clone().unwrap_or_default(),
+        ),
+        (
+            tr(lang, "Model", "Modèle"),
+            a.model.clone().unwrap_or_default(),
+        ),
+        (
+            tr(lang, "Owner", "Responsable"),
+            a.owner.clone().unwrap_or_default(),
+        ),
         (tr(lang, "Zone", "Zone"), a.zone.clone().unwrap_or_default()),
         ("MAC".to_owned(), join(&a.macs)),
         ("IP".to_owned(), join(&a.ips)),
         (
             tr(lang, "Open ports", "Ports ouverts"),
-            a.ports.iter().map(|p| format!("{}/{}", p.port, p.protocol)).collect::<Vec<_>>().join(" "),
+            a.ports
+                .iter()
+                .map(|p| format!("{}/{}", p.port, p.protocol))
+                .collect::<Vec<_>>()
+                .join(" "),
         ),
-        (tr(lang, "First seen", "Vu la première fois"), a.first_seen.to_string()),
-        (tr(lang, "Last seen", "Vu la dernière fois"), a.last_seen.to_string()),
+        (
+            tr(lang, "First seen", "Vu la première fois"),
+            a.first_seen.to_string(),
+        ),
+        (
+            tr(lang, "Last seen", "Vu la dernière fois"),
+            a.last_seen.to_string(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| vec![k, v])

@@ -107,11 +107,24 @@ fn an_import_round_trips_with_its_sightings_and_run() {
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].software[&SourceKind::FusionInventory].len(), 950);
         assert_eq!(back[0].ports.len(), 1);
-        let seen = store.inventory_sightings(&f.id, 1).await.expect("sightings");
+        let seen = store
+            .inventory_sightings(&f.id, 1)
+            .await
+            .expect("sightings");
         assert_eq!(seen.len(), 2);
         assert_eq!(seen[1].sighting, s2);
-        assert_eq!(store.inventory_imports(&f.id).await.expect("imports").len(), 2);
-        assert_eq!(store.check_runs(&f.id, Some("inventory")).await.expect("runs").len(), 1);
+        assert_eq!(
+            store.inventory_imports(&f.id).await.expect("imports").len(),
+            2
+        );
+        assert_eq!(
+            store
+                .check_runs(&f.id, Some("inventory"))
+                .await
+                .expect("runs")
+                .len(),
+            1
+        );
         assert!(matches!(
             store.verify_journal().await.expect("verify"),
             JournalCheck::Intact { .. }
@@ -119,7 +132,10 @@ fn an_import_round_trips_with_its_sightings_and_run() {
 
         // Another facility's register is its own.
         let other = super::facility("75000002", "IDF", FacilityKind::Hospital);
-        store.add_facility(&other, false, &actor).await.expect("add");
+        store
+            .add_facility(&other, false, &actor)
+            .await
+            .expect("add");
         assert!(store.inventory(&other.id).await.expect("read").is_empty());
     });
 }

@@ -83,6 +83,13 @@ pub fn read(kind: SourceKind, file: &str, bytes: &[u8]) -> Result<Observation, I
                                 .get("NAME")
                                 .and_then(|s| clean(s))
                                 .ok_or_else(|| "<SOFTWARES> without a <NAME>".to_owned())?;
+                            // OCS names multi-arch Debian packages `name:arch` (dpkg's
+                            // binary:Package); a Debian package name never holds a colon.
+                            let name =
+                                match (sec.get("FROM").map(String::as_str), name.split_once(':')) {
+                                    (Some("deb"), Some((n, _))) => n.to_owned(),
+                                    _ => name,
+                                };
                             if let Some(list) = obs.software.as_mut() {
                                 list.push(Software {
                                     name,
@@ -253,6 +260,7 @@ mod tests {
       <TIMEZONE><NAME>CET</NAME><OFFSET>+0100</OFFSET></TIMEZONE></OPERATINGSYSTEM>
     <SOFTWARES><NAME>openssl</NAME><PUBLISHER>Debian</PUBLISHER><VERSION>3.0.17-1~deb12u2</VERSION></SOFTWARES>
     <SOFTWARES><NAME>bash</NAME><VERSION>5.2.15-2+b8</VERSION></SOFTWARES>
+    <SOFTWARES><FROM>deb</FROM><NAME>libc6:amd64</NAME><VERSION>2.36-9+deb12u10</VERSION></SOFTWARES>
   </CONTENT>
   <DEVICEID>PC-ADM-01-2026-12-06-21-33-04</DEVICEID>
   <QUERY>INVENTORY</QUERY>
@@ -269,9 +277,10 @@ mod tests {
         assert_eq!(os.name, "Debian GNU/Linux 12 (bookworm)");
         assert_eq!(os.version.as_deref(), Some("12.11"));
         let sw = o.software.unwrap();
-        assert_eq!(sw.len(), 2);
-        assert_eq!(sw[1].name, "openssl");
-        assert_eq!(sw[1].vendor.as_deref(), Some("Debian"));
+        assert_eq!(sw.len(), 3);
+        assert_eq!(sw[1].name, "libc6");
+        assert_eq!(sw[2].name, "openssl");
+        assert_eq!(sw[2].vendor.as_deref(), Some("Debian"));
         assert_eq!(o.seen, "2026-12-06T20:33:04Z".parse().ok());
     }
 

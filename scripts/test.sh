@@ -78,6 +78,9 @@ apt_install chromium chromium-driver wrk
 # NATS JetStream for the detection workers' tests (hygie-cli/tests/nats_workers.rs): each test
 # starts its own `nats-server -js` on a free port, never the one on 4222.
 apt_install nats-server
+# The inventory's real agents and scanner (hygie-cli/tests/inventory.rs): each inventories this
+# machine, nmap scans hosts the test makes in network namespaces (iproute2 above, python3 below).
+apt_install fusioninventory-agent ocsinventory-agent nmap
 # The API fuzzer's Python (schemathesis itself comes from PyPI into a venv, scripts/api-fuzz.sh).
 command -v python3 >/dev/null || apt_install python3 python3-venv
 ensure_postgres

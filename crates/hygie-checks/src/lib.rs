@@ -1,5 +1,5 @@
 //! The registry of every automated rule: the AD rules, the password checks, every collector's
-//! rules and the governance rules, each a `hygie_core::RuleDef`, in one list.
+//! rules, the governance rules and the inventory rules, each a `hygie_core::RuleDef`, in one list.
 //!
 //! Architecture invariant: an audit's rules are registered here as soon as its crate defines
 //! them, and the bundled catalogue lints clean against this list both ways (every rule's measures
@@ -10,7 +10,8 @@ use hygie_catalog::CatalogErrors;
 use hygie_core::{Catalog, RuleDef};
 use std::path::Path;
 
-/// Every registered rule: AD, passwords, collectors (in their registration order), governance.
+/// Every registered rule: AD, passwords, collectors (in their registration order), governance,
+/// inventory.
 pub fn rules() -> Vec<&'static RuleDef> {
     let ad = hygie_ad::rules::RULES.iter().map(|r| &r.def);
     let passwords = hygie_passwords::CHECKS.iter();
@@ -18,9 +19,11 @@ pub fn rules() -> Vec<&'static RuleDef> {
         .iter()
         .flat_map(|c| c.rules.iter().copied());
     let governance = hygie_governance::rules::RULES.iter().copied();
+    let inventory = hygie_inventory::rules::RULES.iter().copied();
     ad.chain(passwords)
         .chain(collectors)
         .chain(governance)
+        .chain(inventory)
         .collect()
 }
 
@@ -83,6 +86,7 @@ mod tests {
                 "mfa",
                 "governance",
                 "risk",
+                "inventory",
             ]
         );
     }

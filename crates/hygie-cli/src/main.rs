@@ -124,6 +124,10 @@ enum Command {
     /// Risk register (EBIOS RM light) with inherent and residual levels.
     #[command(subcommand)]
     Risk(cmd::risk::RiskCmd),
+    /// Asset register: imports of agent inventories (FusionInventory, OCS), nmap scans, AD
+    /// computers and CSV, merged per facility; the inventory rules.
+    #[command(subcommand)]
+    Inventory(cmd::inventory::InventoryCmd),
     /// Seed a clearly labelled demo region with facilities at different stages.
     Demo(cmd::demo::DemoArgs),
     /// Sigma rules: check that rule folders load.
@@ -217,6 +221,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Training(c) => cmd::training::run(&ctx, c).await,
         Command::Phishing(c) => cmd::phishing::run(&ctx, c).await,
         Command::Risk(c) => cmd::risk::run(&ctx, c).await,
+        Command::Inventory(c) => cmd::inventory::run(&ctx, c).await,
         Command::Demo(a) => cmd::demo::run(&ctx, a).await,
         Command::Incident(c) => cmd::incident::run(&ctx, c).await,
         Command::Regime(c) => cmd::regime::run(&ctx, c).await,

@@ -10,7 +10,7 @@
 //!
 //! Modules by feature: `plan` (facilities, declarations, evidence, check runs and the dashboard
 //! views), `access` (users, sessions, API tokens, scoped access), `incidents`, `alerts` (and the
-//! streaming ingest's checkpoints), `governance`; `journal` holds the one write path, `rows` the
+//! streaming ingest's checkpoints), `governance`, `inventory` (the asset register); `journal` holds the one write path, `rows` the
 //! row decoding they share.
 //!
 //! Durability (SQLite): WAL journal with `synchronous = FULL`, so a commit returns only once the
@@ -29,6 +29,8 @@ mod governance;
 mod incident_files;
 mod incidents;
 pub use incidents::incident_id;
+mod inventory;
+pub use inventory::{ImportRecord, InventoryImport, SightingRecord};
 mod journal;
 mod journal_query;
 mod plan;

@@ -16,6 +16,7 @@ pub mod facility;
 pub mod incident;
 pub mod incident_evidence;
 pub mod ingest;
+pub mod inventory;
 pub mod journal;
 pub mod people;
 pub mod phishing;

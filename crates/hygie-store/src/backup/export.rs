@@ -46,6 +46,11 @@ pub const TABLES: &[&str] = &[
     "phishing_events",
     "risk_registers",
     "risk_reviews",
+    "inventory_assets",
+    "inventory_asset_sources",
+    "inventory_software",
+    "inventory_imports",
+    "inventory_sightings",
 ];
 
 /// A table as the database declares it: its columns in order and its primary key.

@@ -15,6 +15,7 @@ mod alert_triage;
 mod backup;
 mod contention;
 mod ingest_checkpoints;
+mod inventory;
 
 fn date(s: &str) -> jiff::civil::Date {
     s.parse().expect("test date")

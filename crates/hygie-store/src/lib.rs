@@ -34,6 +34,7 @@ mod journal_query;
 mod plan;
 mod regimes;
 mod rows;
+mod sync;
 
 pub use access::lifecycle::SessionInfo;
 pub use access::scoped::{Access, Scoped};
@@ -51,6 +52,7 @@ pub use journal_query::{JOURNAL_PAGE_MAX, JournalCursor, JournalFilter, JournalP
 pub use plan::checks::RunHeader;
 pub use plan::evidence::{EvidenceItem, EvidenceKind};
 pub use plan::facilities::DeclarationRecord;
+pub use sync::{ImportReport, KeyRecord, SyncSnapshot};
 pub(crate) use rows::{now_us, ts_from_us};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -89,6 +91,10 @@ pub enum StoreError {
         .0.measure, .0.file_name, .0.added_at, .0.added_by
     )]
     AlreadyAttached(Box<AttachedFile>),
+    /// A federation package the region will not store (hygie-sync's checks, taken inside the
+    /// import's transaction).
+    #[error(transparent)]
+    Refused(#[from] hygie_sync::Refusal),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
     /// A restore's import failed on its archive or its target (carried through the write path,

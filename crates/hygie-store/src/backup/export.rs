@@ -46,6 +46,11 @@ pub const TABLES: &[&str] = &[
     "phishing_events",
     "risk_registers",
     "risk_reviews",
+    "sync_exports",
+    "sync_keys",
+    "sync_imports",
+    "sync_evidence",
+    "sync_obligations",
 ];
 
 /// A table as the database declares it: its columns in order and its primary key.

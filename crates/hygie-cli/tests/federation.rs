@@ -59,7 +59,14 @@ fn dump(t: &Hygie) -> Vec<(String, i64)> {
 fn export(f: &Hygie, facility: &str, name: &str) -> PathBuf {
     let path = f.path().join(name);
     let out = f.json(
-        &["sync", "export", "--facility", facility, "-o", path.to_str().unwrap()],
+        &[
+            "sync",
+            "export",
+            "--facility",
+            facility,
+            "-o",
+            path.to_str().unwrap(),
+        ],
         0,
     );
     assert_eq!(out["facility"], facility);
@@ -87,7 +94,11 @@ fn refused(r: &Hygie, pkg: &Path, codes: &[&str]) {
     assert!(!v["reason"]["fr"].as_str().unwrap().is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("paquet refusé"), "{stderr}");
-    assert_eq!(dump(r), before, "a refused package ({code}) changed the region");
+    assert_eq!(
+        dump(r),
+        before,
+        "a refused package ({code}) changed the region"
+    );
 }
 
 fn unpack(pkg: &Path) -> Value {
@@ -152,7 +163,11 @@ fn federation_with(region: Hygie) {
         assert_eq!(mode & 0o777, 0o600);
     }
     let secret = std::fs::read_to_string(&key_file).unwrap();
-    assert!(!facility.stdout(&["identity", "show"], 0).contains(secret.trim()));
+    assert!(
+        !facility
+            .stdout(&["identity", "show"], 0)
+            .contains(secret.trim())
+    );
 
     region.json(&["region", "enrol", "--finess", FINESS, "--key", &key], 0);
     // A second enrolment of the facility is refused: revoke first.
@@ -169,7 +184,13 @@ fn federation_with(region: Hygie) {
     assert_eq!(status(&region, FINESS, &day), own);
     let row = region_row(&region, FINESS, &day);
     assert_eq!(row["score"].as_f64().unwrap(), own.0);
-    assert!(row["last_report"].as_str().unwrap().parse::<jiff::Timestamp>().is_ok());
+    assert!(
+        row["last_report"]
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .is_ok()
+    );
 
     // The same package again: an idempotent success that changes nothing.
     let before = dump(&region);
@@ -184,7 +205,16 @@ fn federation_with(region: Hygie) {
         .cloned()
         .unwrap();
     facility.run(
-        &["assess", "set", FINESS, &measure, "--status", "not_started", "--owner", "RSSI"],
+        &[
+            "assess",
+            "set",
+            FINESS,
+            &measure,
+            "--status",
+            "not_started",
+            "--owner",
+            "RSSI",
+        ],
         0,
     );
     let p2 = export(&facility, FINESS, "p2.hygie");
@@ -194,7 +224,10 @@ fn federation_with(region: Hygie) {
     let own2 = status(&facility, FINESS, &day);
     assert!(own2.0 < own.0, "the score fell: {} -> {}", own.0, own2.0);
     assert_eq!(status(&region, FINESS, &day), own2);
-    assert_eq!(region_row(&region, FINESS, &day)["score"].as_f64().unwrap(), own2.0);
+    assert_eq!(
+        region_row(&region, FINESS, &day)["score"].as_f64().unwrap(),
+        own2.0
+    );
 
     // Bad input, each refused as a whole.
     let bytes = std::fs::read(&p2).unwrap();
@@ -203,7 +236,11 @@ fn federation_with(region: Hygie) {
     flipped[mid] ^= 0x20;
     let one_byte = facility.path().join("one-byte.hygie");
     std::fs::write(&one_byte, &flipped).unwrap();
-    refused(&region, &one_byte, &["unreadable", "malformed", "bad_signature"]);
+    refused(
+        &region,
+        &one_byte,
+        &["unreadable", "malformed", "bad_signature"],
+    );
 
     let mut v = unpack(&p2);
     v["package"]["facts"]["declarations"][0]["status"] = "implemented".into();
@@ -218,7 +255,11 @@ fn federation_with(region: Hygie) {
 
     let mut v = unpack(&p2);
     v["version"] = 2.into();
-    refused(&region, &repack(&v, &facility.path().join("v2.hygie")), &["unknown_version"]);
+    refused(
+        &region,
+        &repack(&v, &facility.path().join("v2.hygie")),
+        &["unknown_version"],
+    );
 
     refused(&region, &p1, &["replay"]);
 
@@ -234,7 +275,11 @@ fn federation_with(region: Hygie) {
     // Another instance's key, never enrolled.
     let stranger = Hygie::sqlite();
     stranger.run(&["demo"], 0);
-    refused(&region, &export(&stranger, FINESS, "stranger.hygie"), &["unknown_key"]);
+    refused(
+        &region,
+        &export(&stranger, FINESS, "stranger.hygie"),
+        &["unknown_key"],
+    );
 
     // In order again, p3 then p4 are accepted; after revocation, nothing is.
     assert_eq!(import(&region, &p3)["outcome"], "imported");
@@ -320,20 +365,37 @@ fn an_exported_package_follows_the_documented_schema() {
     facility.run(&["demo"], 0);
     facility.run(
         &[
-            "incident", "open", "--facility", FINESS, "--title", "Rançongiciel", "--awareness",
-            "2026-05-04T09:00", "--category", "ransomware",
+            "incident",
+            "open",
+            "--facility",
+            FINESS,
+            "--title",
+            "Rançongiciel",
+            "--awareness",
+            "2026-05-04T09:00",
+            "--category",
+            "ransomware",
         ],
         0,
     );
     let pdf = facility.file("restore-test.pdf", "%PDF-1.7 restore test");
     facility.run(
-        &["assess", "evidence", FINESS, "BCK-06", "--file", pdf.to_str().unwrap()],
+        &[
+            "assess",
+            "evidence",
+            FINESS,
+            "BCK-06",
+            "--file",
+            pdf.to_str().unwrap(),
+        ],
         0,
     );
     let p = export(&facility, FINESS, "p1.hygie");
     let v = unpack(&p);
-    let schema_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/sync-package.schema.json");
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&schema_file).unwrap()).unwrap();
+    let schema_file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/sync-package.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema_file).unwrap()).unwrap();
     conforms(&schema, &schema, &v, "$").unwrap();
     let facts = &v["package"]["facts"];
     assert!(!facts["evidence"].as_array().unwrap().is_empty());

@@ -35,7 +35,10 @@ async fn open_store(backend: &str, dir: &std::path::Path, name: &str) -> Store {
         .await
         .expect("sqlite"),
         _ => {
-            let admin = env_or("HYGIE_TEST_POSTGRES_URL", "postgres://root@127.0.0.1:5432/test");
+            let admin = env_or(
+                "HYGIE_TEST_POSTGRES_URL",
+                "postgres://root@127.0.0.1:5432/test",
+            );
             let db = format!("hy_bench_{name}_{}", std::process::id());
             let admin_store = Store::open(&admin).await.expect("postgres");
             sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
@@ -46,8 +49,13 @@ async fn open_store(backend: &str, dir: &std::path::Path, name: &str) -> Store {
                 .execute(admin_store.pool())
                 .await
                 .expect("create");
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
-            Store::open(&format!("{base}/{db}")).await.expect("postgres db")
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .unwrap_or(admin);
+            Store::open(&format!("{base}/{db}"))
+                .await
+                .expect("postgres db")
         }
     }
 }
@@ -68,7 +76,15 @@ async fn a_year(store: &Store, f: &hygie_core::Facility) {
         for (i, m) in measures.iter().enumerate() {
             let at = start + jiff::SignedDuration::from_hours(24 * (91 * q as i64) + i as i64);
             store
-                .declare_at(&f.id, m, status, Some("RSSI"), Some("revue trimestrielle du plan"), &actor, at)
+                .declare_at(
+                    &f.id,
+                    m,
+                    status,
+                    Some("RSSI"),
+                    Some("revue trimestrielle du plan"),
+                    &actor,
+                    at,
+                )
                 .await
                 .expect("declare");
         }
@@ -82,7 +98,11 @@ async fn a_year(store: &Store, f: &hygie_core::Facility) {
                 .map(|k| RuleResult {
                     rule: format!("AD-RULE-{k:02}"),
                     severity: Severity::High,
-                    outcome: if k % 5 == 0 { RuleOutcome::Fail } else { RuleOutcome::Pass },
+                    outcome: if k % 5 == 0 {
+                        RuleOutcome::Fail
+                    } else {
+                        RuleOutcome::Pass
+                    },
                     measures: vec![measures[k % measures.len()].clone()],
                     objects: if k % 5 == 0 {
                         (0..8).map(|o| format!("account{o}")).collect()
@@ -100,7 +120,13 @@ async fn a_year(store: &Store, f: &hygie_core::Facility) {
     for e in 0..20 {
         let content = format!("{e:04}").repeat(256);
         store
-            .add_evidence_file(&f.id, &measures[e % measures.len()], &format!("preuve-{e}.pdf"), content.as_bytes(), &actor)
+            .add_evidence_file(
+                &f.id,
+                &measures[e % measures.len()],
+                &format!("preuve-{e}.pdf"),
+                content.as_bytes(),
+                &actor,
+            )
             .await
             .expect("evidence");
     }
@@ -139,7 +165,10 @@ async fn run(backend: &str, dir: &std::path::Path, count: usize) {
     let id = Identity::from_seed(&[42; 32]);
     let facility_store = open_store(backend, dir, "facility").await;
     let f = common::facility("35000001", "CH Bench");
-    facility_store.add_facility(&f, false, &actor).await.expect("facility");
+    facility_store
+        .add_facility(&f, false, &actor)
+        .await
+        .expect("facility");
     a_year(&facility_store, &f).await;
     let t = Instant::now();
     let (p, bytes, hash) = package(&facility_store, &f.id, &id).await;
@@ -199,7 +228,14 @@ async fn run(backend: &str, dir: &std::path::Path, count: usize) {
         .expect("enrol");
     import(&region, &bytes).await;
     facility_store
-        .declare(&f.id, &MeasureId::parse("BCK-06").expect("measure"), &DeclaredStatus::InProgress, Some("RSSI"), None, &actor)
+        .declare(
+            &f.id,
+            &MeasureId::parse("BCK-06").expect("measure"),
+            &DeclaredStatus::InProgress,
+            Some("RSSI"),
+            None,
+            &actor,
+        )
         .await
         .expect("declare");
     let t = Instant::now();
@@ -218,7 +254,9 @@ async fn run(backend: &str, dir: &std::path::Path, count: usize) {
 }
 
 fn main() {
-    let count: usize = env_or("HYGIE_BENCH_FACILITIES", "300").parse().expect("count");
+    let count: usize = env_or("HYGIE_BENCH_FACILITIES", "300")
+        .parse()
+        .expect("count");
     let tmp = tempfile::tempdir().expect("temporary folder");
     let dir = std::env::var_os("HYGIE_BENCH_DIR")
         .map(std::path::PathBuf::from)

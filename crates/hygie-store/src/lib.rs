@@ -52,8 +52,8 @@ pub use journal_query::{JOURNAL_PAGE_MAX, JournalCursor, JournalFilter, JournalP
 pub use plan::checks::RunHeader;
 pub use plan::evidence::{EvidenceItem, EvidenceKind};
 pub use plan::facilities::DeclarationRecord;
-pub use sync::{ImportReport, KeyRecord, SyncSnapshot};
 pub(crate) use rows::{now_us, ts_from_us};
+pub use sync::{ImportReport, KeyRecord, SyncSnapshot};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};

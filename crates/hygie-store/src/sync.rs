@@ -10,14 +10,14 @@
 
 use crate::journal::{Actor, WriteTx, append};
 use crate::plan::checks::insert_check_run;
-use crate::plan::facilities::insert_declaration;
 use crate::plan::evidence::EvidenceKind;
+use crate::plan::facilities::insert_declaration;
 use crate::rows::{declaration_from_row, facility_exists, row_to_facility};
 use crate::{Result, Store, StoreError, now_us, ts_from_us};
 use hygie_core::{Facility, Finess, Region};
 use hygie_sync::{
-    Admission, Checked, DeclarationRecord, Enrolment, EvidenceRecord, Facts, Imported,
-    JournalHead, ObligationRecord, Opened, PublicKey, Refusal,
+    Admission, Checked, DeclarationRecord, Enrolment, EvidenceRecord, Facts, Imported, JournalHead,
+    ObligationRecord, Opened, PublicKey, Refusal,
 };
 use sqlx::Row;
 use std::collections::HashMap;
@@ -97,7 +97,13 @@ impl Store {
                         sha256,
                         file_name,
                         size,
-                    } => ("file", Some(file_name), Some(sha256), Some(u64_of(size)), None),
+                    } => (
+                        "file",
+                        Some(file_name),
+                        Some(sha256),
+                        Some(u64_of(size)),
+                        None,
+                    ),
                     EvidenceKind::Link { url, title } => ("link", title, None, None, Some(url)),
                 };
                 EvidenceRecord {
@@ -523,10 +529,9 @@ async fn replace_evidence(
         .execute(&mut **tx)
         .await?;
     for (i, e) in evidence.iter().enumerate() {
-        let at = e
-            .at
-            .parse::<jiff::Timestamp>()
-            .map_err(|x| StoreError::Invalid(format!("evidence[{i}].at: {x}")))?;
+        let at =
+            e.at.parse::<jiff::Timestamp>()
+                .map_err(|x| StoreError::Invalid(format!("evidence[{i}].at: {x}")))?;
         sqlx::query(
             "INSERT INTO sync_evidence (facility, position, measure, kind, name, sha256, size, url, at_us) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -576,7 +581,10 @@ async fn replace_obligations(
 
 impl Store {
     /// Set each row's `last_report` from the packages imported (none on a facility's instance).
-    pub(crate) async fn fill_last_reports(&self, view: &mut hygie_core::RegionStatus) -> Result<()> {
+    pub(crate) async fn fill_last_reports(
+        &self,
+        view: &mut hygie_core::RegionStatus,
+    ) -> Result<()> {
         let last = self.last_reports(view.region).await?;
         for row in &mut view.facilities {
             row.last_report = last.get(row.id.as_str()).copied();

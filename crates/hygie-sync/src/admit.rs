@@ -66,7 +66,10 @@ pub fn admit(
                 last: l.sequence,
             }),
             // A hash seen with no last package cannot happen; refuse rather than guess.
-            None => Err(Refusal::Replay { sequence: s, last: s }),
+            None => Err(Refusal::Replay {
+                sequence: s,
+                last: s,
+            }),
         };
     }
     match last {
@@ -107,7 +110,10 @@ mod tests {
     #[test]
     fn a_key_counts_only_for_its_own_facility_and_while_not_revoked() {
         let k = key();
-        assert_eq!(authorise("750712184", &k, &[enrolled("750712184", false)]), Ok(()));
+        assert_eq!(
+            authorise("750712184", &k, &[enrolled("750712184", false)]),
+            Ok(())
+        );
         // Rotated: the old enrolment is revoked, the new one stands.
         assert_eq!(
             authorise(
@@ -118,8 +124,7 @@ mod tests {
             Ok(())
         );
         assert_eq!(
-            authorise("750712184", &k, &[enrolled("750712184", true)])
-                .map_err(|e| e.code()),
+            authorise("750712184", &k, &[enrolled("750712184", true)]).map_err(|e| e.code()),
             Err("revoked_key")
         );
         assert_eq!(
@@ -141,12 +146,30 @@ mod tests {
         let code = |r: Result<Admission, Refusal>| r.map_err(|e| e.code());
         assert_eq!(code(admit(1, None, None, None)), Ok(Admission::Import));
         assert_eq!(code(admit(2, Some("h1"), None, None)), Err("out_of_order"));
-        assert_eq!(code(admit(4, Some("h3"), Some(&last), None)), Ok(Admission::Import));
-        assert_eq!(code(admit(3, Some("h2"), Some(&last), Some(3))), Ok(Admission::AlreadyImported));
-        assert_eq!(code(admit(2, Some("h1"), Some(&last), Some(2))), Err("replay"));
-        assert_eq!(code(admit(2, Some("h1"), Some(&last), None)), Err("rollback"));
-        assert_eq!(code(admit(3, Some("h2"), Some(&last), None)), Err("rollback"));
-        assert_eq!(code(admit(5, Some("h4"), Some(&last), None)), Err("out_of_order"));
+        assert_eq!(
+            code(admit(4, Some("h3"), Some(&last), None)),
+            Ok(Admission::Import)
+        );
+        assert_eq!(
+            code(admit(3, Some("h2"), Some(&last), Some(3))),
+            Ok(Admission::AlreadyImported)
+        );
+        assert_eq!(
+            code(admit(2, Some("h1"), Some(&last), Some(2))),
+            Err("replay")
+        );
+        assert_eq!(
+            code(admit(2, Some("h1"), Some(&last), None)),
+            Err("rollback")
+        );
+        assert_eq!(
+            code(admit(3, Some("h2"), Some(&last), None)),
+            Err("rollback")
+        );
+        assert_eq!(
+            code(admit(5, Some("h4"), Some(&last), None)),
+            Err("out_of_order")
+        );
         assert_eq!(code(admit(4, Some("hX"), Some(&last), None)), Err("fork"));
     }
 }

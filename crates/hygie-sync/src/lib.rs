@@ -28,7 +28,7 @@ mod seal;
 pub use admit::{Admission, Enrolment, Imported, admit, authorise};
 pub use identity::{Identity, PublicKey};
 pub use package::{
-    Checked, DeclarationRecord, EvidenceRecord, Facts, FacilityRecord, JournalHead,
+    Checked, DeclarationRecord, EvidenceRecord, FacilityRecord, Facts, JournalHead,
     ObligationRecord, Package, RuleSummary, RunSummary, new_declarations,
 };
 pub use refusal::Refusal;

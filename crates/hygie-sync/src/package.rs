@@ -156,8 +156,15 @@ fn name(field: &str, s: &str) -> Result<(), Refusal> {
 }
 
 fn sha256_hex(field: &str, s: &str) -> Result<(), Refusal> {
-    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-        return Err(malformed(field, "64 lower-case hexadecimal digits expected"));
+    if s.len() != 64
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(malformed(
+            field,
+            "64 lower-case hexadecimal digits expected",
+        ));
     }
     Ok(())
 }
@@ -233,7 +240,10 @@ impl DeclarationRecord {
 /// packages brought, both in `DeclarationRecord::of`'s normal form) does not hold yet. A
 /// facility's history only grows, so these are the new ones; a declaration made twice
 /// identically counts twice.
-pub fn new_declarations(incoming: &[DeclarationRecord], stored: &[DeclarationRecord]) -> Vec<usize> {
+pub fn new_declarations(
+    incoming: &[DeclarationRecord],
+    stored: &[DeclarationRecord],
+) -> Vec<usize> {
     let mut have: HashMap<&DeclarationRecord, usize> = HashMap::new();
     for d in stored {
         *have.entry(d).or_default() += 1;
@@ -308,7 +318,8 @@ impl Package {
         let mut declarations = Vec::with_capacity(self.facts.declarations.len());
         for (i, d) in self.facts.declarations.iter().enumerate() {
             let field = |f: &str| format!("declarations[{i}].{f}");
-            let measure = MeasureId::parse(&d.measure).map_err(|e| malformed(field("measure"), e))?;
+            let measure =
+                MeasureId::parse(&d.measure).map_err(|e| malformed(field("measure"), e))?;
             let status = DeclaredStatus::parse(&d.status, d.justification.as_deref())
                 .map_err(|e| malformed(field(e.field), e.message))?;
             status
@@ -331,7 +342,12 @@ impl Package {
             match e.kind.as_str() {
                 "file" => sha256_hex(&field("sha256"), e.sha256.as_deref().unwrap_or(""))?,
                 "link" => {}
-                other => return Err(malformed(field("kind"), format!("'{other}' (file or link)"))),
+                other => {
+                    return Err(malformed(
+                        field("kind"),
+                        format!("'{other}' (file or link)"),
+                    ));
+                }
             }
             if let Some(n) = &e.name {
                 name(&field("name"), n)?;
@@ -353,7 +369,10 @@ impl Package {
                     "pass" => RuleOutcome::Pass,
                     "fail" => RuleOutcome::Fail,
                     other => {
-                        return Err(malformed(field("outcome"), format!("'{other}' (pass or fail)")));
+                        return Err(malformed(
+                            field("outcome"),
+                            format!("'{other}' (pass or fail)"),
+                        ));
                     }
                 };
                 results.push(RuleResult {
@@ -374,7 +393,10 @@ impl Package {
                 counts.push((x.rule.clone(), x.objects));
             }
             if object_counts.insert(r.id.clone(), counts).is_some() {
-                return Err(malformed(field("id"), format!("run '{}' appears twice", r.id)));
+                return Err(malformed(
+                    field("id"),
+                    format!("run '{}' appears twice", r.id),
+                ));
             }
             runs.push(CheckRun {
                 id: r.id.clone(),

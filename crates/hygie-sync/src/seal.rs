@@ -35,9 +35,8 @@ pub fn canonical_json(value: &Value) -> Result<Vec<u8>, Refusal> {
 
 fn canonical_into(value: &Value, out: &mut Vec<u8>) -> Result<(), Refusal> {
     match value {
-        Value::Null | Value::Bool(_) | Value::String(_) => {
-            serde_json::to_writer(&mut *out, value).map_err(|e| Refusal::Malformed(e.to_string()))?
-        }
+        Value::Null | Value::Bool(_) | Value::String(_) => serde_json::to_writer(&mut *out, value)
+            .map_err(|e| Refusal::Malformed(e.to_string()))?,
         Value::Number(n) => {
             if !(n.is_i64() || n.is_u64()) {
                 return Err(Refusal::Malformed(format!(
@@ -64,7 +63,8 @@ fn canonical_into(value: &Value, out: &mut Vec<u8>) -> Result<(), Refusal> {
                 if i > 0 {
                     out.push(b',');
                 }
-                serde_json::to_writer(&mut *out, k).map_err(|e| Refusal::Malformed(e.to_string()))?;
+                serde_json::to_writer(&mut *out, k)
+                    .map_err(|e| Refusal::Malformed(e.to_string()))?;
                 out.push(b':');
                 canonical_into(&map[k], out)?;
             }
@@ -96,9 +96,7 @@ pub fn seal(package: &Package, identity: &Identity) -> Result<Sealed, Refusal> {
     });
     let mut gz = GzEncoder::new(Vec::new(), Compression::best());
     serde_json::to_writer(&mut gz, &envelope).map_err(|e| Refusal::Malformed(e.to_string()))?;
-    let bytes = gz
-        .finish()
-        .map_err(|e| Refusal::Malformed(e.to_string()))?;
+    let bytes = gz.finish().map_err(|e| Refusal::Malformed(e.to_string()))?;
     Ok(Sealed {
         bytes,
         hash: hex::encode(Sha256::digest(&msg)),
@@ -143,7 +141,11 @@ pub fn open(bytes: &[u8]) -> Result<Opened, Refusal> {
     match version.as_u64() {
         Some(VERSION) => {}
         Some(v) => return Err(Refusal::UnknownVersion(v)),
-        None => return Err(Refusal::Malformed(format!("version {version} is not a number"))),
+        None => {
+            return Err(Refusal::Malformed(format!(
+                "version {version} is not a number"
+            )));
+        }
     }
     let public_key = PublicKey::parse(field(&envelope, "public_key")?.as_str().unwrap_or(""))?;
     let signature = field(&envelope, "signature")?
@@ -157,8 +159,8 @@ pub fn open(bytes: &[u8]) -> Result<Opened, Refusal> {
         .0
         .verify_strict(&msg, &Signature::from_bytes(&signature))
         .map_err(|_| Refusal::BadSignature)?;
-    let package: Package = serde_json::from_value(package.clone())
-        .map_err(|e| Refusal::Malformed(e.to_string()))?;
+    let package: Package =
+        serde_json::from_value(package.clone()).map_err(|e| Refusal::Malformed(e.to_string()))?;
     Ok(Opened {
         package,
         public_key,
@@ -169,7 +171,7 @@ pub fn open(bytes: &[u8]) -> Result<Opened, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{DeclarationRecord, Facts, FacilityRecord, JournalHead};
+    use crate::{DeclarationRecord, FacilityRecord, Facts, JournalHead};
     use flate2::write::GzEncoder;
     use std::io::Write;
 
@@ -249,11 +251,16 @@ mod tests {
         v["version"] = 1.into();
         v["format"] = "other".into();
         assert_eq!(
-            open(&gzip(&serde_json::to_vec(&v).expect("json"))).map_err(|e| e.code()).err(),
+            open(&gzip(&serde_json::to_vec(&v).expect("json")))
+                .map_err(|e| e.code())
+                .err(),
             Some("unknown_format")
         );
         let truncated = &sealed.bytes[..sealed.bytes.len() / 2];
-        assert_eq!(open(truncated).map_err(|e| e.code()).err(), Some("unreadable"));
+        assert_eq!(
+            open(truncated).map_err(|e| e.code()).err(),
+            Some("unreadable")
+        );
         let mut flipped = sealed.bytes.clone();
         let mid = flipped.len() / 2;
         flipped[mid] ^= 0x01;
@@ -300,7 +307,10 @@ mod tests {
         assert!(e.contains("declarations[0].measure"), "{e}");
         let mut bad = package();
         bad.sequence = 2;
-        assert!(bad.check("x").is_err(), "a later package names its previous one");
+        assert!(
+            bad.check("x").is_err(),
+            "a later package names its previous one"
+        );
     }
 
     #[test]

@@ -221,7 +221,9 @@ pub async fn revoke(ctx: &Ctx, facility: &str) -> anyhow::Result<u8> {
     let store = ctx.store().await?;
     store.revoke_key(&id, &Actor::cli()).await?;
     match ctx.format {
-        Format::Json => output::json(&serde_json::json!({ "facility": id.to_string(), "revoked": true }))?,
+        Format::Json => {
+            output::json(&serde_json::json!({ "facility": id.to_string(), "revoked": true }))?
+        }
         _ => println!(
             "{}",
             match ctx.lang {

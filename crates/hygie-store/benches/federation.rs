@@ -15,6 +15,8 @@
 //!
 //! `cargo bench -p hygie-store --bench federation`
 
+// Shared with the other store benches; this one uses only the facility.
+#[allow(dead_code)]
 mod common;
 
 use hygie_core::{CheckRun, DeclaredStatus, Finess, MeasureId, RuleOutcome, RuleResult, Severity};

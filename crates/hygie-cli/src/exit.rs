@@ -39,6 +39,7 @@ pub fn code_of(e: &anyhow::Error) -> u8 {
         if cause.is::<Invalid>()
             || cause.is::<hygie_core::InvalidValue>()
             || cause.is::<hygie_catalog::CatalogErrors>()
+            || cause.is::<hygie_sync::Refusal>()
         {
             return INVALID;
         }
@@ -67,6 +68,7 @@ pub fn code_of(e: &anyhow::Error) -> u8 {
                 StoreError::Conflict(_) | StoreError::AlreadyAttached(_) => CONFLICT,
                 StoreError::UnsupportedUrl(_)
                 | StoreError::Invalid(_)
+                | StoreError::Refused(_)
                 | StoreError::LastAdministrator(..) => INVALID,
                 _ => RUNTIME,
             };

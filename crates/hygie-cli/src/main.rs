@@ -100,6 +100,12 @@ enum Command {
     /// Regional views.
     #[command(subcommand)]
     Region(cmd::status::RegionCmd),
+    /// This instance's federation signing key (Ed25519): public key and fingerprint.
+    #[command(subcommand)]
+    Identity(cmd::identity::IdentityCmd),
+    /// Federation packages: export a facility's report for its regional agency, import one.
+    #[command(subcommand)]
+    Sync(cmd::sync::SyncCmd),
     /// The tamper-evident journal of every change.
     #[command(subcommand)]
     Journal(cmd::journal::JournalCmd),
@@ -215,6 +221,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Assess(c) => cmd::assess::run(&ctx, c).await,
         Command::Status(a) => cmd::status::status(&ctx, a).await,
         Command::Region(c) => cmd::status::region(&ctx, c).await,
+        Command::Identity(c) => cmd::identity::run(&ctx, c).await,
+        Command::Sync(c) => cmd::sync::run(&ctx, c).await,
         Command::Journal(c) => cmd::journal::run(&ctx, c).await,
         Command::People(c) => cmd::people::run(&ctx, c).await,
         Command::Roles(c) => cmd::roles::run(&ctx, c).await,

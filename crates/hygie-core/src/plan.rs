@@ -466,6 +466,9 @@ pub struct RegionRow {
     /// When a level is flagged unconfirmed: what the flag means, in both languages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unconfirmed: Option<Localized>,
+    /// When the facility's last federation package was imported (a regional instance only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_report: Option<jiff::Timestamp>,
 }
 
 impl RegionRow {
@@ -545,6 +548,7 @@ impl RegionStatus {
                     .iter()
                     .any(|l| l.unconfirmed)
                     .then(unconfirmed_note),
+                last_report: None,
             })
             .collect();
         RegionStatus {
@@ -711,6 +715,7 @@ pub fn region_row(facility: &Facility, summary: &StatusSummary, as_of: Date) -> 
         levels,
         failing: summary.failing,
         score: score(done, total),
+        last_report: None,
     }
 }
 

@@ -36,6 +36,7 @@ mod journal_query;
 mod plan;
 mod regimes;
 mod rows;
+mod sync;
 
 pub use access::directory::DirectorySignIn;
 pub use access::lifecycle::SessionInfo;
@@ -55,6 +56,7 @@ pub use plan::checks::RunHeader;
 pub use plan::evidence::{EvidenceItem, EvidenceKind};
 pub use plan::facilities::DeclarationRecord;
 pub(crate) use rows::{now_us, ts_from_us};
+pub use sync::{ImportReport, KeyRecord, SyncSnapshot};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
@@ -92,6 +94,10 @@ pub enum StoreError {
         .0.measure, .0.file_name, .0.added_at, .0.added_by
     )]
     AlreadyAttached(Box<AttachedFile>),
+    /// A federation package the region will not store (hygie-sync's checks, taken inside the
+    /// import's transaction).
+    #[error(transparent)]
+    Refused(#[from] hygie_sync::Refusal),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
     /// A restore's import failed on its archive or its target (carried through the write path,

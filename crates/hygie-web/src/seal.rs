@@ -43,6 +43,12 @@ impl SecretKey {
         Ok(SecretKey(k.into()))
     }
 
+    /// The key's 32 bytes, for a key file that seeds another key: the federation signing key
+    /// (`hygie identity`) is kept in a file of this same form, created and checked the same way.
+    pub fn expose_seed(&self) -> &[u8; 32] {
+        self.0.expose_secret()
+    }
+
     /// Read a key file: 64 hexadecimal digits (surrounding whitespace ignored). The file must not
     /// be readable by group or others.
     pub fn load(path: &Path) -> Result<SecretKey, SealError> {

@@ -28,6 +28,23 @@ pub enum RegionCmd {
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
     },
+    /// Enrol a facility's signing key (from its `hygie identity show`): its packages are
+    /// accepted by `hygie sync import`. Compare the fingerprint with the facility first.
+    Enrol {
+        /// FINESS number of the facility.
+        #[arg(long)]
+        finess: String,
+        /// Its public key, 64 hexadecimal digits.
+        #[arg(long)]
+        key: String,
+    },
+    /// Revoke a facility's key: its packages are refused from now on.
+    Revoke {
+        #[arg(long)]
+        finess: String,
+    },
+    /// Every key enrolled, in force or revoked.
+    Keys,
 }
 
 pub async fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<u8> {
@@ -59,11 +76,16 @@ pub async fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<u8> {
 }
 
 pub async fn region(ctx: &Ctx, cmd: RegionCmd) -> anyhow::Result<u8> {
-    let RegionCmd::Status {
-        region,
-        as_of,
-        output: to,
-    } = cmd;
+    let (region, as_of, to) = match cmd {
+        RegionCmd::Status {
+            region,
+            as_of,
+            output,
+        } => (region, as_of, output),
+        RegionCmd::Enrol { finess, key } => return super::sync::enrol(ctx, &finess, &key).await,
+        RegionCmd::Revoke { finess } => return super::sync::revoke(ctx, &finess).await,
+        RegionCmd::Keys => return super::sync::keys(ctx).await,
+    };
     let region = Region::parse(&region)?;
     let as_of = super::as_of(as_of.as_deref())?;
     let catalog = super::catalog()?;

@@ -51,6 +51,11 @@ pub const TABLES: &[&str] = &[
     "inventory_software",
     "inventory_imports",
     "inventory_sightings",
+    "sync_exports",
+    "sync_keys",
+    "sync_imports",
+    "sync_evidence",
+    "sync_obligations",
 ];
 
 /// A table as the database declares it: its columns in order and its primary key.

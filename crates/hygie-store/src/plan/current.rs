@@ -361,9 +361,10 @@ impl Store {
         {
             return Ok(v.view.clone());
         }
-        let view = self
+        let mut view = self
             .region_status_uncached(catalog, &fingerprint, region, as_of)
             .await?;
+        self.fill_last_reports(&mut view).await?;
         if let Ok(mut views) = self.region_views.lock() {
             if views.len() >= REGION_VIEWS_KEPT {
                 views.retain(|_, v| v.head == head);

@@ -86,6 +86,8 @@ impl Store {
         as_of: jiff::civil::Date,
     ) -> Result<RegionStatus> {
         let statuses = self.region_statuses(catalog, region, as_of).await?;
-        Ok(RegionStatus::from_statuses(region, as_of, &statuses))
+        let mut view = RegionStatus::from_statuses(region, as_of, &statuses);
+        self.fill_last_reports(&mut view).await?;
+        Ok(view)
     }
 }

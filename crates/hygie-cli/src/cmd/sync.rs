@@ -1,0 +1,255 @@
+//! `hygie sync`: federation packages (hygie-sync). `export` on a facility's instance writes a
+//! signed package for the regional agency; `import` on the region's verifies it (signature,
+//! format, content here; enrolment and sequence in the store's transaction) and stores it.
+//! `hygie region enrol | revoke | keys` manage the keys the region accepts.
+
+use super::Ctx;
+use crate::exit;
+use crate::output::{self, Format};
+use anyhow::Context as _;
+use clap::Subcommand;
+use hygie_core::{Finess, Lang};
+use hygie_store::{Actor, StoreError};
+use hygie_sync::{Package, PublicKey, Refusal};
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum SyncCmd {
+    /// Write a signed, compressed package of what the regional agency needs about a facility
+    /// (a full snapshot: record, declarations, evidence metadata, check-run summaries,
+    /// incident obligations), numbered after the last one exported.
+    Export {
+        /// FINESS number of the facility.
+        #[arg(long)]
+        facility: String,
+        /// The package file to write.
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+    },
+    /// Verify and import a package (regional instance). A package that fails any check is
+    /// refused as a whole, with the reason, and nothing is stored.
+    Import {
+        /// The package file.
+        file: PathBuf,
+    },
+}
+
+/// Largest package file read: a year's package is tens of kilobytes.
+const MAX_FILE: u64 = hygie_sync::MAX_UNPACKED;
+
+pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> anyhow::Result<u8> {
+    match cmd {
+        SyncCmd::Export { facility, output } => export(ctx, &facility, &output).await,
+        SyncCmd::Import { file } => import(ctx, &file).await,
+    }
+}
+
+async fn export(ctx: &Ctx, facility: &str, to: &Path) -> anyhow::Result<u8> {
+    let id = Finess::parse(facility)?;
+    let identity = super::identity::load_or_create(ctx)?;
+    let store = ctx.facility_store(&id).await?;
+    let now = jiff::Timestamp::now();
+    let snap = store.sync_snapshot(&id, now).await?;
+    let package = Package {
+        finess: id.to_string(),
+        sequence: snap.last_export.as_ref().map_or(1, |l| l.sequence + 1),
+        previous_hash: snap.last_export.map(|l| l.hash),
+        journal_head: snap.journal_head,
+        created_at: now.to_string(),
+        catalog_version: super::catalog()?.version,
+        facts: snap.facts,
+    };
+    let sealed = hygie_sync::seal(&package, &identity)?;
+    // Written aside, then numbered in the store, then put in place: a failed write takes no
+    // number, so the region never waits for a package that does not exist.
+    let tmp = to.with_extension("partial");
+    std::fs::write(&tmp, &sealed.bytes)
+        .with_context(|| format!("cannot write / impossible d'écrire {}", tmp.display()))?;
+    if let Err(e) = store
+        .record_export(&id, package.sequence, &sealed.hash, &Actor::cli())
+        .await
+    {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.into());
+    }
+    std::fs::rename(&tmp, to)
+        .with_context(|| format!("cannot write / impossible d'écrire {}", to.display()))?;
+    let report = serde_json::json!({
+        "file": to.display().to_string(),
+        "facility": id.to_string(),
+        "sequence": package.sequence,
+        "hash": sealed.hash,
+        "previous_hash": package.previous_hash,
+        "size": sealed.bytes.len(),
+        "fingerprint": identity.public_key().fingerprint(),
+    });
+    match ctx.format {
+        Format::Json => output::json(&report)?,
+        _ => println!(
+            "{}",
+            match ctx.lang {
+                Lang::En => format!(
+                    "Package {} of {} written to {} ({} bytes, hash {}).",
+                    package.sequence,
+                    id,
+                    to.display(),
+                    sealed.bytes.len(),
+                    sealed.hash
+                ),
+                Lang::Fr => format!(
+                    "Paquet {} de {} écrit dans {} ({} octets, empreinte {}).",
+                    package.sequence,
+                    id,
+                    to.display(),
+                    sealed.bytes.len(),
+                    sealed.hash
+                ),
+            }
+        ),
+    }
+    Ok(exit::OK)
+}
+
+async fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<u8> {
+    let refused = |r: Refusal| refuse(ctx, file, r);
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("cannot read / impossible de lire {}", file.display()))?
+        .len();
+    if size > MAX_FILE {
+        return refused(Refusal::Unreadable(format!("{size} bytes")));
+    }
+    let bytes = std::fs::read(file)
+        .with_context(|| format!("cannot read / impossible de lire {}", file.display()))?;
+    let opened = match hygie_sync::open(&bytes) {
+        Ok(o) => o,
+        Err(r) => return refused(r),
+    };
+    let checked = match opened
+        .package
+        .check(&format!("sync:{}", opened.package.finess))
+    {
+        Ok(c) => c,
+        Err(r) => return refused(r),
+    };
+    let store = ctx.store().await?;
+    let report = match store
+        .import_package(&opened, &checked, bytes.len() as u64)
+        .await
+    {
+        Ok(r) => r,
+        Err(StoreError::Refused(r)) => return refused(r),
+        Err(e) => return Err(e.into()),
+    };
+    match ctx.format {
+        Format::Json => output::json(&report)?,
+        _ => println!(
+            "{}",
+            match (ctx.lang, report.outcome) {
+                (Lang::En, "already_imported") => format!(
+                    "Package {} of {} was already imported: nothing changed.",
+                    report.sequence, report.facility
+                ),
+                (Lang::Fr, "already_imported") => format!(
+                    "Le paquet {} de {} était déjà importé : rien n'a changé.",
+                    report.sequence, report.facility
+                ),
+                (Lang::En, _) => format!(
+                    "Package {} of {} imported: {} new declarations, {} new check runs, {} evidence items, {} obligations.",
+                    report.sequence,
+                    report.facility,
+                    report.new_declarations,
+                    report.new_check_runs,
+                    report.evidence,
+                    report.obligations
+                ),
+                (Lang::Fr, _) => format!(
+                    "Paquet {} de {} importé : {} nouvelles déclarations, {} nouvelles exécutions de contrôles, {} justificatifs, {} obligations.",
+                    report.sequence,
+                    report.facility,
+                    report.new_declarations,
+                    report.new_check_runs,
+                    report.evidence,
+                    report.obligations
+                ),
+            }
+        ),
+    }
+    Ok(exit::OK)
+}
+
+/// A refused package: with `--format json`, the refusal on stdout for scripts; the reason in
+/// both languages on stderr, exit 2 (invalid input, nothing changed).
+fn refuse(ctx: &Ctx, file: &Path, r: Refusal) -> anyhow::Result<u8> {
+    if ctx.format == Format::Json {
+        let reason = r.reason();
+        output::json(&serde_json::json!({
+            "outcome": "refused",
+            "file": file.display().to_string(),
+            "code": r.code(),
+            "reason": { "en": reason.en, "fr": reason.fr },
+        }))?;
+    }
+    Err(anyhow::Error::new(r).context(format!(
+        "package refused / paquet refusé: {}",
+        file.display()
+    )))
+}
+
+/// `hygie region enrol`: accept `key` as the signing key of `facility`.
+pub async fn enrol(ctx: &Ctx, facility: &str, key: &str) -> anyhow::Result<u8> {
+    let id = Finess::parse(facility)?;
+    let key = PublicKey::parse(key)?;
+    let store = ctx.store().await?;
+    store.enrol_key(&id, &key, &Actor::cli()).await?;
+    let out = serde_json::json!({ "facility": id.to_string(), "public_key": key.hex(), "fingerprint": key.fingerprint() });
+    match ctx.format {
+        Format::Json => output::json(&out)?,
+        _ => println!(
+            "{}",
+            match ctx.lang {
+                Lang::En => format!("Key {} enrolled for {id}.", key.fingerprint()),
+                Lang::Fr => format!("Clé {} enrôlée pour {id}.", key.fingerprint()),
+            }
+        ),
+    }
+    Ok(exit::OK)
+}
+
+/// `hygie region revoke`: refuse the packages signed by the facility's key from now on.
+pub async fn revoke(ctx: &Ctx, facility: &str) -> anyhow::Result<u8> {
+    let id = Finess::parse(facility)?;
+    let store = ctx.store().await?;
+    store.revoke_key(&id, &Actor::cli()).await?;
+    match ctx.format {
+        Format::Json => {
+            output::json(&serde_json::json!({ "facility": id.to_string(), "revoked": true }))?
+        }
+        _ => println!(
+            "{}",
+            match ctx.lang {
+                Lang::En => format!("The key of {id} is revoked."),
+                Lang::Fr => format!("La clé de {id} est révoquée."),
+            }
+        ),
+    }
+    Ok(exit::OK)
+}
+
+/// `hygie region keys`: every enrolment, in force or revoked.
+pub async fn keys(ctx: &Ctx) -> anyhow::Result<u8> {
+    let store = ctx.store().await?;
+    let keys = store.enrolled_keys().await?;
+    let headers = match ctx.lang {
+        Lang::En => ["Facility", "Fingerprint", "Enrolled", "Revoked"],
+        Lang::Fr => ["Établissement", "Empreinte", "Enrôlée", "Révoquée"],
+    };
+    ctx.print_list(&keys, &headers, |k| {
+        vec![
+            k.facility.clone(),
+            k.fingerprint.clone(),
+            k.enrolled_at.to_string(),
+            k.revoked_at.map(|t| t.to_string()).unwrap_or_default(),
+        ]
+    })?;
+    Ok(exit::OK)
+}

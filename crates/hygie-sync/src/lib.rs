@@ -1,0 +1,35 @@
+//! Federation packages: what a facility's own Hygie reports to its regional agency (ARS).
+//!
+//! A facility runs Hygie inside its network; the region cannot reach it. The facility exports a
+//! **package**: the facts the region needs to compute the facility's status with the same plan
+//! code (the facility record, every declaration with its date, the rule results of its check
+//! runs with object counts and no object names), evidence metadata (never content) and its
+//! incident obligations (duty, due, sent, late; no personal data). Each package is a full
+//! snapshot, numbered (`sequence`), chained to the previous one (`previous_hash`) and naming the
+//! facility journal's head, so the region sees gaps, replays and rollbacks.
+//!
+//! The file is a gzip stream of one JSON envelope (`docs/sync-package.schema.json`):
+//! `{format, version, public_key, signature, package}`. The signature (Ed25519) and the
+//! package's hash (SHA-256) cover `"hygie-sync-package/1\n"` followed by the package object's
+//! canonical JSON: keys sorted, no whitespace, integers only ([`canonical_json`]), so another
+//! tool can verify a package from its JSON alone.
+//!
+//! Modules: `identity` (the instance's signing key, public keys, fingerprints), `package` (the
+//! content and its validation into domain types), `seal` (canonical bytes, signing, opening a
+//! file), `admit` (the region's decisions: is the key enrolled for this FINESS, does the
+//! sequence follow). Everything is pure: callers read and write files and the store.
+
+mod admit;
+mod identity;
+mod package;
+mod refusal;
+mod seal;
+
+pub use admit::{Admission, Enrolment, Imported, admit, authorise};
+pub use identity::{Identity, PublicKey};
+pub use package::{
+    Checked, DeclarationRecord, EvidenceRecord, FacilityRecord, Facts, JournalHead,
+    ObligationRecord, Package, RuleSummary, RunSummary, new_declarations,
+};
+pub use refusal::Refusal;
+pub use seal::{FORMAT, MAX_UNPACKED, Opened, Sealed, VERSION, canonical_json, open, seal};

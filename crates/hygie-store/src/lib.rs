@@ -31,6 +31,7 @@ mod incidents;
 pub use incidents::incident_id;
 mod journal;
 mod journal_query;
+mod notify;
 mod plan;
 mod regimes;
 mod rows;
@@ -47,6 +48,7 @@ pub use alerts::{
 pub use governance::{CampaignRecord, RiskReview, RoleRecord};
 pub use incidents::{IncidentChangeError, StoredSending, incident_subject};
 pub use journal::{Actor, Facilities, JournalCheck};
+pub use notify::{ReminderState, SentMessage};
 pub use journal_query::{JOURNAL_PAGE_MAX, JournalCursor, JournalFilter, JournalPage};
 pub use plan::checks::RunHeader;
 pub use plan::evidence::{EvidenceItem, EvidenceKind};

@@ -17,6 +17,8 @@ pub mod incident;
 pub mod incident_evidence;
 pub mod ingest;
 pub mod journal;
+pub mod notify;
+pub mod notify_smtp;
 pub mod people;
 pub mod phishing;
 pub mod regime;

@@ -11,7 +11,8 @@
 //! The contract of [`Chromium::print`]: the HTML is written to a private temporary directory
 //! with a fresh browser profile beside it (`--user-data-dir`: Chromium refuses to run without a
 //! writable one, and a shared profile would let two prints block each other), the browser runs
-//! with networking features off and JavaScript disabled, `--no-sandbox` only when running as
+//! with its background networking off (the reports have no script and load nothing; turning
+//! JavaScript off with `--blink-settings` stops headless printing), `--no-sandbox` only as
 //! root (Chromium refuses to start its sandbox as root), and is killed when it outlives the
 //! timeout. The directory is removed whatever happens. The PDF's bytes are returned: the caller
 //! writes them where the user asked.
@@ -128,7 +129,6 @@ impl Chromium {
             .arg("--disable-background-networking")
             .arg("--disable-sync")
             .arg("--disable-component-update")
-            .arg("--blink-settings=scriptEnabled=false")
             .arg("--no-pdf-header-footer")
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg(format!("--print-to-pdf={}", output.display()));

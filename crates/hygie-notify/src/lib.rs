@@ -178,7 +178,10 @@ pub fn recipients(
 ) -> Vec<Recipient> {
     let mut out: Vec<Recipient> = Vec::new();
     for role in roles_for(duty) {
-        for a in roles.iter().filter(|a| a.role == *role && a.active_at(date)) {
+        for a in roles
+            .iter()
+            .filter(|a| a.role == *role && a.active_at(date))
+        {
             if out.iter().any(|r| r.person == a.person) {
                 continue;
             }
@@ -186,7 +189,9 @@ pub fn recipients(
             out.push(Recipient {
                 role: *role,
                 person: a.person.clone(),
-                name: p.map(|p| p.name.clone()).unwrap_or_else(|| a.person.clone()),
+                name: p
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| a.person.clone()),
                 email: p
                     .and_then(|p| p.email.clone())
                     .filter(|e| !e.trim().is_empty()),
@@ -291,8 +296,14 @@ impl Reminder<'_> {
             .duty
             .legal_deadline()
             .map(|l| match lang {
-                Lang::Fr => format!(" Le texte dit « {} » : l'échéance est une cible interne.", l.get(lang)),
-                Lang::En => format!(" The text says \"{}\": the due time is an internal target.", l.get(lang)),
+                Lang::Fr => format!(
+                    " Le texte dit « {} » : l'échéance est une cible interne.",
+                    l.get(lang)
+                ),
+                Lang::En => format!(
+                    " The text says \"{}\": the due time is an internal target.",
+                    l.get(lang)
+                ),
             })
             .unwrap_or_default();
         let (l_inc, l_fac, l_to, l_basis, l_draft, l_done) = match lang {
@@ -331,7 +342,12 @@ impl Reminder<'_> {
     }
 
     /// What a dry run prints: the reminder, its recipients and their subjects.
-    pub fn to_json(&self, recipients: &[Recipient], facility_name: &str, now: Timestamp) -> serde_json::Value {
+    pub fn to_json(
+        &self,
+        recipients: &[Recipient],
+        facility_name: &str,
+        now: Timestamp,
+    ) -> serde_json::Value {
         let o = &self.obligation;
         serde_json::json!({
             "key": self.key(),
@@ -423,8 +439,13 @@ mod tests {
         assert_eq!(r[0].lang, Lang::Fr);
         assert_eq!(r[0].email.as_deref(), Some("claire@ch.example"));
         // A holder missing from the people register is named, without an address.
-        let r = recipients(Duty::Cnil, &roles, &people, date("2026-12-01"), |_| Lang::En);
-        assert_eq!((r[0].person.as_str(), r[0].email.as_deref()), ("dpo1", None));
+        let r = recipients(Duty::Cnil, &roles, &people, date("2026-12-01"), |_| {
+            Lang::En
+        });
+        assert_eq!(
+            (r[0].person.as_str(), r[0].email.as_deref()),
+            ("dpo1", None)
+        );
     }
 
     #[test]
@@ -457,11 +478,18 @@ mod tests {
         assert!(fr.subject.contains("dans 2 h"), "{}", fr.subject);
         assert!(fr.body.contains("RGPD art. 33"), "{}", fr.body);
         let en = cnil[0].message("CH Test", Lang::En, now);
-        assert!(en.subject.starts_with("[Hygie] Reminder: Personal-data breach"));
+        assert!(
+            en.subject
+                .starts_with("[Hygie] Reminder: Personal-data breach")
+        );
         assert_ne!(fr.digest(), en.digest());
         // Two hours later the CNIL's 72 h have run out: the late reminder, a new identity.
-        let later = due_reminders(&incs, now + SignedDuration::from_hours(3), &Windows::default())
-            .unwrap();
+        let later = due_reminders(
+            &incs,
+            now + SignedDuration::from_hours(3),
+            &Windows::default(),
+        )
+        .unwrap();
         let late = later
             .iter()
             .find(|r| r.obligation.duty == Duty::Cnil)

@@ -48,8 +48,8 @@ pub use alerts::{
 pub use governance::{CampaignRecord, RiskReview, RoleRecord};
 pub use incidents::{IncidentChangeError, StoredSending, incident_subject};
 pub use journal::{Actor, Facilities, JournalCheck};
-pub use notify::{ReminderState, SentMessage};
 pub use journal_query::{JOURNAL_PAGE_MAX, JournalCursor, JournalFilter, JournalPage};
+pub use notify::{ReminderState, SentMessage};
 pub use plan::checks::RunHeader;
 pub use plan::evidence::{EvidenceItem, EvidenceKind};
 pub use plan::facilities::DeclarationRecord;

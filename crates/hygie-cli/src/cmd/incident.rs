@@ -457,10 +457,15 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
                     let frame = hygie_report::PrintFrame {
                         header: format!(
                             "{} — {}",
-                            inc.facts.facility_name.as_deref().unwrap_or(&inc.facts.facility),
+                            inc.facts
+                                .facility_name
+                                .as_deref()
+                                .unwrap_or(&inc.facts.facility),
                             inc.id
                         ),
-                        date: clock::rfc3339(&now.to_zoned(inc.facts.awareness.time_zone().clone())),
+                        date: clock::rfc3339(
+                            &now.to_zoned(inc.facts.awareness.time_zone().clone()),
+                        ),
                         lang: ctx.lang,
                     };
                     output::pdf(&html, &frame, to.as_deref()).await?;

@@ -111,7 +111,8 @@ pub async fn run(ctx: &Ctx, cmd: NotifyCmd) -> anyhow::Result<u8> {
 }
 
 async fn run_cmd(ctx: &Ctx, a: RunArgs) -> anyhow::Result<u8> {
-    let windows = Windows::parse("windows", &a.windows).map_err(|e| exit::invalid(e.to_string()))?;
+    let windows =
+        Windows::parse("windows", &a.windows).map_err(|e| exit::invalid(e.to_string()))?;
     let now = match &a.as_of {
         Some(s) => {
             let tz = hygie_incident::clock::zone("as-of", hygie_incident::clock::DEFAULT_TZ)
@@ -282,7 +283,19 @@ pub async fn run_once(
             None if reachable.is_empty() => Fate::NoRecipient,
             None => match smtp {
                 None => Fate::Due,
-                Some(smtp) => send(store, smtp, r, &reachable, &reg.name, now, &actor, &mut report.errors).await?,
+                Some(smtp) => {
+                    send(
+                        store,
+                        smtp,
+                        r,
+                        &reachable,
+                        &reg.name,
+                        now,
+                        &actor,
+                        &mut report.errors,
+                    )
+                    .await?
+                }
             },
         };
         report.items.push((json, fate));
@@ -333,7 +346,9 @@ async fn send(
         }
     }
     let fate = if sent.is_empty() {
-        store.release_reminder(&key, &failed.join("; "), actor).await?;
+        store
+            .release_reminder(&key, &failed.join("; "), actor)
+            .await?;
         Fate::Failed
     } else {
         store.reminder_sent(&key, &sent, actor).await?;

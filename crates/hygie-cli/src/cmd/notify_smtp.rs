@@ -89,8 +89,7 @@ pub struct Smtp {
 fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>()
-            .is_ok_and(|a| a.is_loopback())
+        || h.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
 }
 
 fn read_password(p: &Path) -> anyhow::Result<SecretString> {
@@ -192,9 +191,12 @@ impl Smtp {
         email: &str,
         msg: &hygie_notify::Message,
     ) -> Result<(), String> {
-        let to: Mailbox = format!("{} <{email}>", name.replace(['<', '>', '"', '\r', '\n'], " "))
-            .parse()
-            .map_err(|e| format!("address '{email}': {e}"))?;
+        let to: Mailbox = format!(
+            "{} <{email}>",
+            name.replace(['<', '>', '"', '\r', '\n'], " ")
+        )
+        .parse()
+        .map_err(|e| format!("address '{email}': {e}"))?;
         let mail = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)

@@ -118,12 +118,14 @@ fn schedule_reminders(
                 u64::try_from(next.as_second()).unwrap_or(0),
                 Ordering::Relaxed,
             );
-            match super::notify::run_once(&store, Some(&smtp), started, &windows, None, lang).await {
+            match super::notify::run_once(&store, Some(&smtp), started, &windows, None, lang).await
+            {
                 Ok(r) => {
                     let sent = r.count(super::notify::Fate::Sent);
                     let failed = r.count(super::notify::Fate::Failed);
                     m.reminders_sent.fetch_add(sent as u64, Ordering::Relaxed);
-                    m.reminders_failed.fetch_add(failed as u64, Ordering::Relaxed);
+                    m.reminders_failed
+                        .fetch_add(failed as u64, Ordering::Relaxed);
                     for e in &r.errors {
                         tracing::warn!(target: "hygie::notify", "reminder not sent: {e}");
                     }

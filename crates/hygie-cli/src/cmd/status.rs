@@ -106,7 +106,11 @@ async fn summary(
                 Some(t) => format!("{} ({t})", r.source),
                 None => r.source,
             },
-            at: r.at.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string(),
+            at: r
+                .at
+                .to_zoned(tz.clone())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string(),
             rules: r.rules,
             failed: r.failed,
         })
@@ -140,7 +144,12 @@ pub async fn region(ctx: &Ctx, cmd: RegionCmd) -> anyhow::Result<u8> {
                 date: r.as_of.to_string(),
                 lang: ctx.lang,
             };
-            output::pdf(&hygie_report::region_html(&r, ctx.lang), &frame, to.as_deref()).await?;
+            output::pdf(
+                &hygie_report::region_html(&r, ctx.lang),
+                &frame,
+                to.as_deref(),
+            )
+            .await?;
         }
     }
     Ok(exit::OK)

@@ -19,7 +19,7 @@ pub enum NotifyCmd {
     /// Send the reminders due now (or print them with --dry-run): obligations entering a window
     /// before their deadline (24 h, 4 h, 1 h by default) and late ones, to the roles each duty
     /// concerns, each reminder once.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// The reminders claimed and sent so far.
     List,
 }
@@ -88,7 +88,7 @@ impl RunReport {
 
 pub async fn run(ctx: &Ctx, cmd: NotifyCmd) -> anyhow::Result<u8> {
     match cmd {
-        NotifyCmd::Run(a) => run_cmd(ctx, a).await,
+        NotifyCmd::Run(a) => run_cmd(ctx, *a).await,
         NotifyCmd::List => {
             let store = ctx.store().await?;
             let states = store.reminder_states().await?;

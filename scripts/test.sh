@@ -83,6 +83,15 @@ apt_install nats-server
 apt_install fusioninventory-agent ocsinventory-agent nmap
 # The API fuzzer's Python (schemathesis itself comes from PyPI into a venv, scripts/api-fuzz.sh).
 command -v python3 >/dev/null || apt_install python3 python3-venv
+# PDF reports (hygie-cli/tests/reports_reminders.rs): Chromium prints them (above), pdftotext
+# reads them back. The reminders' SMTP server in the same tests: aiosmtpd from PyPI, pinned, each
+# test starting its own on a free loopback port.
+apt_install poppler-utils
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  log "Installing aiosmtpd"
+  python3 -m pip install --quiet 'aiosmtpd==1.4.6' \
+    || python3 -m pip install --quiet --break-system-packages 'aiosmtpd==1.4.6'
+fi
 ensure_postgres
 ensure_samba
 

@@ -112,6 +112,9 @@ enum Command {
     /// Incidents and their legal notification clocks (CERT Santé, CNIL, NIS 2).
     #[command(subcommand)]
     Incident(cmd::incident::IncidentCmd),
+    /// E-mail reminders of the incidents' legal deadlines (SMTP), each sent once.
+    #[command(subcommand)]
+    Notify(cmd::notify::NotifyCmd),
     /// The legal status of each regime (NIS 2 in France...); an administrator records the in-force date.
     #[command(subcommand)]
     Regime(cmd::regime::RegimeCmd),
@@ -232,6 +235,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Inventory(c) => cmd::inventory::run(&ctx, c).await,
         Command::Demo(a) => cmd::demo::run(&ctx, a).await,
         Command::Incident(c) => cmd::incident::run(&ctx, c).await,
+        Command::Notify(c) => cmd::notify::run(&ctx, c).await,
         Command::Regime(c) => cmd::regime::run(&ctx, c).await,
         Command::Rules(c) => cmd::detect::rules(&ctx, c).await,
         Command::Detect(a) => cmd::detect::detect(&ctx, a).await,

@@ -95,6 +95,8 @@ pub enum Format {
     Md,
     Html,
     Csv,
+    /// The HTML report printed by headless Chromium (`hygie-pdf`): needs `-o FILE` or a pipe.
+    Pdf,
 }
 
 /// Print JSON to stdout, pretty, with a final newline. Buffered: stdout alone is flushed at
@@ -131,4 +133,31 @@ pub fn unsupported(f: Format, offered: &str) -> anyhow::Error {
     crate::exit::invalid(
         format!("--format {f:?} is not available here (use {offered})").to_lowercase(),
     )
+}
+
+/// Print a report's HTML to PDF with the shared print frame (header, "confidential", page n / m)
+/// and write it to `to`, else to stdout when it is not a terminal. Chromium runs on a blocking
+/// thread with its own timeout; its temporary files are gone when this returns.
+pub async fn pdf(
+    html: &str,
+    frame: &hygie_report::PrintFrame,
+    to: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    if to.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return Err(crate::exit::invalid(
+            "a PDF is binary: give -o FILE.pdf or redirect the output / un PDF est binaire : indiquez -o FICHIER.pdf ou redirigez la sortie",
+        ));
+    }
+    let chromium = hygie_pdf::Chromium::find()?;
+    let doc = hygie_report::print_document(html, frame);
+    let bytes = tokio::task::spawn_blocking(move || chromium.print(&doc)).await??;
+    match to {
+        Some(p) => std::fs::write(p, &bytes)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display())),
+        None => {
+            Stdout.write_all(&bytes)?;
+            Stdout.flush()?;
+            Ok(())
+        }
+    }
 }

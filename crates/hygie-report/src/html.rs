@@ -1,6 +1,6 @@
 //! The status reports as HTML, through the compiled templates in `templates/`.
 
-use crate::{Words, words};
+use crate::{Translate as _, Words, words};
 use askama::Template;
 use hygie_core::plan::{EffectiveStatus, MeasureState, RegionStatus};
 use hygie_core::{FacilityStatus, Lang};
@@ -57,9 +57,52 @@ struct StatusPage<'a> {
     lang: Lang,
     w: &'static Words,
     s: &'a FacilityStatus,
+    summary: Option<&'a Summary>,
+}
+
+crate::translate_by_lang_field!(StatusPage);
+
+/// What the executive summary (the first page of the printed facility report) adds to the
+/// status: the open incidents and the last audits, from outside the plan's computation.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub incidents: Vec<IncidentLine>,
+    pub audits: Vec<AuditLine>,
+}
+
+/// An open incident as the summary lists it.
+#[derive(Debug, Clone)]
+pub struct IncidentLine {
+    pub id: String,
+    pub title: String,
+    /// When the facility became aware, as the reader reads it.
+    pub aware: String,
+    /// The duties late, by name in the reader's language.
+    pub late: Vec<String>,
+}
+
+/// One of the last audit runs.
+#[derive(Debug, Clone)]
+pub struct AuditLine {
+    pub source: String,
+    pub at: String,
+    pub rules: i64,
+    pub failed: i64,
 }
 
 impl StatusPage<'_> {
+    /// The measures past their level's due date, most late first: the summary's "late" list.
+    fn late(&self) -> Vec<&MeasureState> {
+        let mut v: Vec<&MeasureState> = self
+            .s
+            .measures
+            .iter()
+            .filter(|m| m.days_overdue.is_some())
+            .collect();
+        v.sort_by_key(|m| std::cmp::Reverse(m.days_overdue));
+        v
+    }
+
     /// A late measure is shown as overdue, unless a check says it is failing.
     fn status_class(&self, m: &MeasureState) -> &'static str {
         if m.days_overdue.is_some() && m.status != EffectiveStatus::Failing {
@@ -76,6 +119,18 @@ pub fn status_html(s: &FacilityStatus, lang: Lang) -> String {
         lang,
         w: words(lang),
         s,
+        summary: None,
+    })
+}
+
+/// The facility report opening with its executive summary (one page when printed: level,
+/// score per principle, late measures and why, open incidents, last audits).
+pub fn status_report_html(s: &FacilityStatus, summary: &Summary, lang: Lang) -> String {
+    render(&StatusPage {
+        lang,
+        w: words(lang),
+        s,
+        summary: Some(summary),
     })
 }
 

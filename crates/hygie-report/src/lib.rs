@@ -18,10 +18,15 @@ use std::fmt::Write as _;
 pub mod csv;
 mod findings;
 mod html;
+pub mod pdf;
 
 pub use findings::{FindingView, FindingsTable, OBJECTS_SHOWN};
 
-pub use html::{Escape, esc, region_html, render, status_html};
+pub use html::{
+    AuditLine, Escape, IncidentLine, Summary, esc, region_html, render, status_html,
+    status_report_html,
+};
+pub use pdf::{PrintFrame, print_document};
 
 // Templates name the escaper by this crate's path, here as in the crates that reuse them.
 extern crate self as hygie_report;

@@ -31,6 +31,11 @@ pub struct Metrics {
     pub login_failures: std::sync::atomic::AtomicU64,
     connections_open: AtomicU64,
     connections_refused: AtomicU64,
+    /// The reminders' schedule run by `hygie serve --notify-every` (0: none): when its next
+    /// pass starts, in seconds since the epoch, and what the passes sent or failed to send.
+    pub reminders_next_run: AtomicU64,
+    pub reminders_sent: AtomicU64,
+    pub reminders_failed: AtomicU64,
 }
 
 /// An open connection, counted in `hygie_connections_open` until it is dropped.
@@ -136,6 +141,13 @@ impl Metrics {
             "# HELP hygie_connections_open HTTP connections open now.\n# TYPE hygie_connections_open gauge\nhygie_connections_open {}\n# HELP hygie_connections_refused_total Connections refused because as many as allowed were open.\n# TYPE hygie_connections_refused_total counter\nhygie_connections_refused_total {}",
             self.connections_open.load(Ordering::Relaxed),
             self.connections_refused.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP hygie_reminders_next_run_timestamp_seconds When the next pass of the e-mail reminders starts (0: not scheduled).\n# TYPE hygie_reminders_next_run_timestamp_seconds gauge\nhygie_reminders_next_run_timestamp_seconds {}\n# HELP hygie_reminders_sent_total Reminders sent by this process.\n# TYPE hygie_reminders_sent_total counter\nhygie_reminders_sent_total {}\n# HELP hygie_reminders_failed_total Reminders this process could not send (tried again at the next pass).\n# TYPE hygie_reminders_failed_total counter\nhygie_reminders_failed_total {}",
+            self.reminders_next_run.load(Ordering::Relaxed),
+            self.reminders_sent.load(Ordering::Relaxed),
+            self.reminders_failed.load(Ordering::Relaxed)
         );
         out
     }

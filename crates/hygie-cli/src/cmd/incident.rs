@@ -452,7 +452,26 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
                     serde_json::to_string_pretty(&j)? + "\n"
                 }
                 Format::Md | Format::Html => export_text(ctx, &store, &inc, now).await?,
-                f => return Err(output::unsupported(f, "json, md or html")),
+                Format::Pdf => {
+                    let html = export_text(ctx, &store, &inc, now).await?;
+                    let frame = hygie_report::PrintFrame {
+                        header: format!(
+                            "{} — {}",
+                            inc.facts
+                                .facility_name
+                                .as_deref()
+                                .unwrap_or(&inc.facts.facility),
+                            inc.id
+                        ),
+                        date: clock::rfc3339(
+                            &now.to_zoned(inc.facts.awareness.time_zone().clone()),
+                        ),
+                        lang: ctx.lang,
+                    };
+                    output::pdf(&html, &frame, to.as_deref()).await?;
+                    return Ok(exit::OK);
+                }
+                f => return Err(output::unsupported(f, "json, md, html or pdf")),
             };
             output::emit(&text, to.as_deref())?;
             Ok(exit::OK)
@@ -671,6 +690,18 @@ async fn register(ctx: &Ctx, facility: &str, to: Option<PathBuf>) -> anyhow::Res
         Format::Csv => register.to_csv(),
         Format::Md => register.to_markdown(),
         Format::Html => register.to_html(),
+        Format::Pdf => {
+            let frame = hygie_report::PrintFrame {
+                header: format!("{} ({})", fac.name, fac.id),
+                date: now
+                    .to_zoned(clock::zone("timezone", clock::DEFAULT_TZ).map_err(inv)?)
+                    .date()
+                    .to_string(),
+                lang: ctx.lang,
+            };
+            output::pdf(&register.to_html(), &frame, to.as_deref()).await?;
+            return Ok(exit::OK);
+        }
     };
     output::emit(&text, to.as_deref())?;
     Ok(exit::OK)
@@ -687,7 +718,7 @@ async fn export_text(
         .journal_entries(Some(&hygie_store::incident_subject(&inc.id)), None)
         .await
         .context("reading the incident's journal")?;
-    let text = if ctx.format == Format::Html {
+    let text = if matches!(ctx.format, Format::Html | Format::Pdf) {
         export::export_html(inc, &journal, ctx.lang, now)
     } else {
         export::export_markdown(inc, &journal, ctx.lang, now)

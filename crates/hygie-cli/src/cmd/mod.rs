@@ -19,6 +19,8 @@ pub mod incident_evidence;
 pub mod ingest;
 pub mod inventory;
 pub mod journal;
+pub mod notify;
+pub mod notify_smtp;
 pub mod people;
 pub mod phishing;
 pub mod regime;

@@ -56,6 +56,15 @@ pub struct ServeArgs {
     /// Local accounts keep signing in with their own password. See the README.
     #[arg(long, env = "HYGIE_DIRECTORY_LOGIN", value_name = "FILE")]
     pub directory_login: Option<PathBuf>,
+    /// Send the incidents' e-mail reminders (as `hygie notify run`) every this many minutes,
+    /// with the SMTP settings below; the next pass is on /metrics.
+    #[arg(long, env = "HYGIE_NOTIFY_EVERY", value_name = "MINUTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub notify_every: Option<u64>,
+    /// The reminders' windows before a deadline.
+    #[arg(long, env = "HYGIE_NOTIFY_WINDOWS", default_value = "24h,4h,1h")]
+    pub notify_windows: String,
+    #[command(flatten)]
+    pub smtp: super::notify_smtp::SmtpArgs,
 }
 
 /// The folder of the sealing key, created readable by its owner only.
@@ -96,8 +105,58 @@ fn open_breached(path: &std::path::Path) -> anyhow::Result<Breached> {
     Ok(Breached(index))
 }
 
+/// The reminders' schedule: a pass every `every`, the first at once; its next start and its
+/// counts on /metrics. A pass that fails is logged and the schedule goes on. Several servers on
+/// one PostgreSQL may all run it: the store's claim lets one of them send each reminder.
+fn schedule_reminders(
+    store: hygie_store::Store,
+    state: hygie_web::AppState,
+    smtp: super::notify_smtp::Smtp,
+    windows: hygie_notify::Windows,
+    every: std::time::Duration,
+    lang: hygie_core::Lang,
+) {
+    use std::sync::atomic::Ordering;
+    tokio::spawn(async move {
+        loop {
+            let started = jiff::Timestamp::now();
+            let next = started + jiff::SignedDuration::try_from(every).unwrap_or_default();
+            let m = state.metrics();
+            m.reminders_next_run.store(
+                u64::try_from(next.as_second()).unwrap_or(0),
+                Ordering::Relaxed,
+            );
+            match super::notify::run_once(&store, Some(&smtp), started, &windows, None, lang).await
+            {
+                Ok(r) => {
+                    let sent = r.count(super::notify::Fate::Sent);
+                    let failed = r.count(super::notify::Fate::Failed);
+                    m.reminders_sent.fetch_add(sent as u64, Ordering::Relaxed);
+                    m.reminders_failed
+                        .fetch_add(failed as u64, Ordering::Relaxed);
+                    for e in &r.errors {
+                        tracing::warn!(target: "hygie::notify", "reminder not sent: {e}");
+                    }
+                    tracing::info!(target: "hygie::notify", sent, failed, next = %next, "reminders pass");
+                }
+                Err(e) => tracing::warn!(target: "hygie::notify", "reminders pass failed: {e:#}"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
 pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     let catalog = super::catalog()?;
+    let reminders = match a.notify_every {
+        Some(minutes) => Some((
+            a.smtp.connect()?,
+            hygie_notify::Windows::parse("notify-windows", &a.notify_windows)
+                .map_err(|e| exit::invalid(e.to_string()))?,
+            std::time::Duration::from_secs(minutes.saturating_mul(60)),
+        )),
+        None => None,
+    };
     let store = ctx.store().await?;
     let tls = match (&a.tls_cert, &a.tls_key) {
         (Some(c), Some(k)) => Some(hygie_web::tls::load(c, k)?),
@@ -171,7 +230,10 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
         metrics_token_digest,
         ..hygie_web::Config::default()
     };
-    let state = hygie_web::AppState::new(store, catalog, config);
+    let state = hygie_web::AppState::new(store.clone(), catalog, config);
+    if let Some((smtp, windows, every)) = reminders {
+        schedule_reminders(store, state.clone(), smtp, windows, every, ctx.lang);
+    }
     if let Some(token) = state.bootstrap_token().await? {
         // Printed once on the console, never logged: it creates the first administrator.
         println!(

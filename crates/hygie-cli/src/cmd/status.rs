@@ -70,9 +70,69 @@ pub async fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<u8> {
             &hygie_report::status_html(&s, ctx.lang),
             a.output.as_deref(),
         )?,
-        f => return Err(output::unsupported(f, "table, json, md or html")),
+        Format::Pdf => {
+            let summary = summary(&store, &id, ctx.lang).await?;
+            let html = hygie_report::status_report_html(&s, &summary, ctx.lang);
+            let frame = hygie_report::PrintFrame {
+                header: format!("{} ({})", s.facility.name, s.facility.id),
+                date: s.as_of.to_string(),
+                lang: ctx.lang,
+            };
+            output::pdf(&html, &frame, a.output.as_deref()).await?;
+        }
+        f => return Err(output::unsupported(f, "table, json, md, html or pdf")),
     }
     Ok(exit::OK)
+}
+
+/// How many of the last audit runs the executive summary lists.
+const LAST_AUDITS: usize = 5;
+
+/// What the executive summary adds to the status: open incidents with their late duties, the
+/// last audit runs.
+async fn summary(
+    store: &hygie_store::Store,
+    id: &Finess,
+    lang: hygie_core::Lang,
+) -> anyhow::Result<hygie_report::Summary> {
+    let now = jiff::Timestamp::now();
+    let mut incidents = Vec::new();
+    for inc in store.incidents(Some(id), false).await? {
+        let late = inc
+            .obligations(now)
+            .map_err(|e| exit::invalid(e.to_string()))?
+            .into_iter()
+            .filter(|o| o.status == hygie_incident::ObligationStatus::Late)
+            .map(|o| o.duty.label().get(lang).to_owned())
+            .collect();
+        incidents.push(hygie_report::IncidentLine {
+            id: inc.id.clone(),
+            title: inc.facts.title.clone(),
+            aware: hygie_incident::clock::rfc3339(&inc.facts.awareness),
+            late,
+        });
+    }
+    let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
+    let audits = store
+        .check_run_list(id)
+        .await?
+        .into_iter()
+        .take(LAST_AUDITS)
+        .map(|r| hygie_report::AuditLine {
+            source: match r.target {
+                Some(t) => format!("{} ({t})", r.source),
+                None => r.source,
+            },
+            at: r
+                .at
+                .to_zoned(tz.clone())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string(),
+            rules: r.rules,
+            failed: r.failed,
+        })
+        .collect();
+    Ok(hygie_report::Summary { incidents, audits })
 }
 
 pub async fn region(ctx: &Ctx, cmd: RegionCmd) -> anyhow::Result<u8> {
@@ -100,6 +160,19 @@ pub async fn region(ctx: &Ctx, cmd: RegionCmd) -> anyhow::Result<u8> {
             &hygie_report::region_csv(&r, hygie_report::RegionColumns::Summary),
             to.as_deref(),
         )?,
+        Format::Pdf => {
+            let frame = hygie_report::PrintFrame {
+                header: format!("{} ({})", r.name, r.region),
+                date: r.as_of.to_string(),
+                lang: ctx.lang,
+            };
+            output::pdf(
+                &hygie_report::region_html(&r, ctx.lang),
+                &frame,
+                to.as_deref(),
+            )
+            .await?;
+        }
     }
     Ok(exit::OK)
 }

@@ -30,6 +30,7 @@ pub const TABLES: &[&str] = &[
     "alert_events",
     "incidents",
     "incident_sendings",
+    "notify_reminders",
     "regime_settings",
     "users",
     "user_facilities",

@@ -1,0 +1,359 @@
+//! `hygie notify`: e-mail reminders of the incidents' legal clocks. What is due is
+//! `hygie-notify`'s (pure); who holds a role is the governance register's; the sending state is
+//! the store's (`notify_reminders`, claimed with its journal entry before sending); the SMTP
+//! client is `notify_smtp`. `hygie serve --notify-every` runs the same [`run_once`].
+
+use super::Ctx;
+use super::notify_smtp::{Smtp, SmtpArgs};
+use crate::exit;
+use crate::output::{self, Format};
+use clap::{Args, Subcommand};
+use hygie_core::{Finess, Lang};
+use hygie_notify::{Recipient, Reminder, Windows};
+use hygie_store::{Actor, SentMessage, Store};
+use jiff::Timestamp;
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Subcommand)]
+pub enum NotifyCmd {
+    /// Send the reminders due now (or print them with --dry-run): obligations entering a window
+    /// before their deadline (24 h, 4 h, 1 h by default) and late ones, to the roles each duty
+    /// concerns, each reminder once.
+    Run(Box<RunArgs>),
+    /// The reminders claimed and sent so far.
+    List,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Print what would be sent; send nothing, record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The instant to compute at (RFC 3339); now by default. Only with --dry-run: a real
+    /// sending is about now.
+    #[arg(long, requires = "dry_run")]
+    pub as_of: Option<String>,
+    /// The windows before a deadline, e.g. 24h,4h,1h.
+    #[arg(long, env = "HYGIE_NOTIFY_WINDOWS", default_value = "24h,4h,1h")]
+    pub windows: String,
+    /// Only this facility's incidents.
+    #[arg(long)]
+    pub facility: Option<String>,
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
+}
+
+/// What became of one reminder in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// Dry run: would be sent.
+    Due,
+    /// Sent now.
+    Sent,
+    /// Sent (or claimed) earlier, by this or another process.
+    Already,
+    /// Claimed earlier by a process that did not confirm the sending.
+    Unconfirmed,
+    /// No holder of its roles has an e-mail address.
+    NoRecipient,
+    /// The server refused or could not be reached; released for the next run.
+    Failed,
+}
+
+impl Fate {
+    fn as_str(self) -> &'static str {
+        match self {
+            Fate::Due => "due",
+            Fate::Sent => "sent",
+            Fate::Already => "already_sent",
+            Fate::Unconfirmed => "unconfirmed",
+            Fate::NoRecipient => "no_recipient",
+            Fate::Failed => "failed",
+        }
+    }
+}
+
+/// The outcome of one run, a line per reminder.
+#[derive(Debug, Default)]
+pub struct RunReport {
+    pub items: Vec<(serde_json::Value, Fate)>,
+    pub errors: Vec<String>,
+}
+
+impl RunReport {
+    pub fn count(&self, f: Fate) -> usize {
+        self.items.iter().filter(|(_, x)| *x == f).count()
+    }
+}
+
+pub async fn run(ctx: &Ctx, cmd: NotifyCmd) -> anyhow::Result<u8> {
+    match cmd {
+        NotifyCmd::Run(a) => run_cmd(ctx, *a).await,
+        NotifyCmd::List => {
+            let store = ctx.store().await?;
+            let states = store.reminder_states().await?;
+            ctx.print_list(
+                &states,
+                &["Reminder", "State", "Messages", "Claimed by", "Sent"],
+                |s| {
+                    vec![
+                        s.key.clone(),
+                        s.state.clone(),
+                        s.messages.to_string(),
+                        s.claimed_by.clone(),
+                        s.sent_at.map(|t| t.to_string()).unwrap_or_default(),
+                    ]
+                },
+            )?;
+            Ok(exit::OK)
+        }
+    }
+}
+
+async fn run_cmd(ctx: &Ctx, a: RunArgs) -> anyhow::Result<u8> {
+    let windows =
+        Windows::parse("windows", &a.windows).map_err(|e| exit::invalid(e.to_string()))?;
+    let now = match &a.as_of {
+        Some(s) => {
+            let tz = hygie_incident::clock::zone("as-of", hygie_incident::clock::DEFAULT_TZ)
+                .map_err(|e| exit::invalid(e.to_string()))?;
+            hygie_incident::clock::parse_instant("as-of", s, &tz)
+                .map_err(|e| exit::invalid(e.to_string()))?
+                .timestamp()
+        }
+        None => Timestamp::now(),
+    };
+    let facility = a.facility.as_deref().map(Finess::parse).transpose()?;
+    if !matches!(ctx.format, Format::Table | Format::Json) {
+        return Err(output::unsupported(ctx.format, "table or json"));
+    }
+    // The SMTP settings are read before the store is opened: bad settings change nothing.
+    let smtp = if a.dry_run {
+        None
+    } else {
+        Some(a.smtp.connect()?)
+    };
+    let store = ctx.store().await?;
+    let report = run_once(
+        &store,
+        smtp.as_ref(),
+        now,
+        &windows,
+        facility.as_ref(),
+        ctx.lang,
+    )
+    .await?;
+    match ctx.format {
+        Format::Json => output::json(&serde_json::json!({
+            "as_of": now.to_string(),
+            "dry_run": a.dry_run,
+            "reminders": report.items.iter().map(|(j, f)| {
+                let mut j = j.clone();
+                if let serde_json::Value::Object(m) = &mut j {
+                    m.insert("outcome".into(), f.as_str().into());
+                }
+                j
+            }).collect::<Vec<_>>(),
+            "errors": report.errors,
+        }))?,
+        _ => {
+            let rows: Vec<Vec<String>> = report
+                .items
+                .iter()
+                .map(|(j, f)| {
+                    let s = |k: &str| j.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+                    let to = j
+                        .get("recipients")
+                        .and_then(|r| r.as_array())
+                        .map(|r| {
+                            r.iter()
+                                .filter_map(|x| x.get("role").and_then(|v| v.as_str()))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        })
+                        .unwrap_or_default();
+                    vec![s("key"), s("due"), to, f.as_str().to_owned()]
+                })
+                .collect();
+            if rows.is_empty() {
+                println!("No reminder due at {now}.");
+            } else {
+                print!(
+                    "{}",
+                    hygie_report::table(&["Reminder", "Due", "To (roles)", "Outcome"], &rows)
+                );
+            }
+        }
+    }
+    for e in &report.errors {
+        eprintln!("error: {e}");
+    }
+    Ok(if report.errors.is_empty() {
+        exit::OK
+    } else {
+        exit::RUNTIME
+    })
+}
+
+/// The facility's roles and people, and the languages of its people.
+struct Register {
+    name: String,
+    roles: Vec<hygie_governance::org::Assignment>,
+    people: Vec<hygie_governance::org::Person>,
+    langs: HashMap<String, Lang>,
+}
+
+/// A person's language: that of the web account with the person's id as its login, else
+/// `default` (the people register has no language of its own).
+async fn register_of(store: &Store, id: &str, default: Lang) -> anyhow::Result<Register> {
+    let finess = Finess::parse(id)?;
+    let fac = store.facility(&finess).await?;
+    let roles: Vec<_> = store
+        .roles(&finess)
+        .await?
+        .into_iter()
+        .map(|r| r.assignment)
+        .collect();
+    let people = store.people(&finess).await?;
+    let mut langs = HashMap::new();
+    for a in &roles {
+        if langs.contains_key(&a.person) {
+            continue;
+        }
+        let lang = match store.user_named(&a.person).await {
+            Ok(u) => u
+                .lang
+                .as_deref()
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(default),
+            Err(hygie_store::StoreError::NotFound(_)) => default,
+            Err(e) => return Err(e.into()),
+        };
+        langs.insert(a.person.clone(), lang);
+    }
+    Ok(Register {
+        name: fac.name,
+        roles,
+        people,
+        langs,
+    })
+}
+
+/// One pass: compute the reminders due at `now` and, with `smtp`, send each not yet sent
+/// (claimed first, recorded after); without it, only say what would be sent.
+pub async fn run_once(
+    store: &Store,
+    smtp: Option<&Smtp>,
+    now: Timestamp,
+    windows: &Windows,
+    facility: Option<&Finess>,
+    default_lang: Lang,
+) -> anyhow::Result<RunReport> {
+    let incidents = store.incidents(facility, false).await?;
+    let due = hygie_notify::due_reminders(&incidents, now, windows)
+        .map_err(|e| exit::invalid(e.to_string()))?;
+    let states: BTreeMap<String, String> = store
+        .reminder_states()
+        .await?
+        .into_iter()
+        .map(|s| (s.key, s.state))
+        .collect();
+    let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
+    let date = now.to_zoned(tz).date();
+    let actor = Actor("notify".to_owned());
+    let mut registers: HashMap<String, Register> = HashMap::new();
+    let mut report = RunReport::default();
+    for r in &due {
+        let fac = &r.incident.facts.facility;
+        if !registers.contains_key(fac) {
+            registers.insert(fac.clone(), register_of(store, fac, default_lang).await?);
+        }
+        let Some(reg) = registers.get(fac) else {
+            continue;
+        };
+        let to = hygie_notify::recipients(r.obligation.duty, &reg.roles, &reg.people, date, |p| {
+            reg.langs.get(p).copied().unwrap_or(default_lang)
+        });
+        let json = r.to_json(&to, &reg.name, now);
+        let key = r.key();
+        let reachable: Vec<&Recipient> = to.iter().filter(|p| p.email.is_some()).collect();
+        let fate = match states.get(&key).map(String::as_str) {
+            Some("sent") => Fate::Already,
+            Some(_) => Fate::Unconfirmed,
+            None if reachable.is_empty() => Fate::NoRecipient,
+            None => match smtp {
+                None => Fate::Due,
+                Some(smtp) => {
+                    send(
+                        store,
+                        smtp,
+                        r,
+                        &reachable,
+                        &reg.name,
+                        now,
+                        &actor,
+                        &mut report.errors,
+                    )
+                    .await?
+                }
+            },
+        };
+        report.items.push((json, fate));
+    }
+    Ok(report)
+}
+
+/// Claim, send to each reachable recipient, then record (or release after a total failure).
+#[allow(clippy::too_many_arguments)]
+async fn send(
+    store: &Store,
+    smtp: &Smtp,
+    r: &Reminder<'_>,
+    to: &[&Recipient],
+    facility_name: &str,
+    now: Timestamp,
+    actor: &Actor,
+    errors: &mut Vec<String>,
+) -> anyhow::Result<Fate> {
+    let key = r.key();
+    let claimed = store
+        .claim_reminder(
+            &key,
+            &r.incident.id,
+            r.obligation.duty.as_str(),
+            &r.slot.label(),
+            actor,
+        )
+        .await?;
+    if !claimed {
+        return Ok(Fate::Already);
+    }
+    let mut sent = Vec::new();
+    let mut failed = Vec::new();
+    for p in to {
+        let Some(email) = p.email.as_deref() else {
+            continue;
+        };
+        let msg = r.message(facility_name, p.lang, now);
+        match smtp.send(&p.name, email, &msg).await {
+            Ok(()) => sent.push(SentMessage {
+                role: p.role.as_str().to_owned(),
+                lang: p.lang.code().to_owned(),
+                subject: msg.subject.clone(),
+                digest: msg.digest(),
+            }),
+            Err(e) => failed.push(format!("{key} to the {}: {e}", p.role.as_str())),
+        }
+    }
+    let fate = if sent.is_empty() {
+        store
+            .release_reminder(&key, &failed.join("; "), actor)
+            .await?;
+        Fate::Failed
+    } else {
+        store.reminder_sent(&key, &sent, actor).await?;
+        Fate::Sent
+    };
+    errors.extend(failed);
+    Ok(fate)
+}

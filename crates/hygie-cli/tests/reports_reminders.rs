@@ -1,0 +1,573 @@
+//! Issue 24 end to end: PDF reports printed by headless Chromium (read back with `pdftotext`)
+//! and e-mail reminders sent to a real SMTP server on loopback (Python's aiosmtpd, started by
+//! the test on a free port, writing what it receives to a maildir).
+//!
+//! Chromium, `pdftotext` and aiosmtpd are installed by scripts/test.sh; without them a test
+//! prints SKIP, or fails under CI=true.
+
+mod common;
+
+use common::{HOSPITAL, Hygie};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn have(cmd: &str, args: &[&str]) -> bool {
+    Command::new(cmd)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Chromium and pdftotext, or SKIP (a failure in CI).
+fn pdf_tools() -> bool {
+    let chromium = std::env::var("HYGIE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    if !have(&chromium, &["--version"]) {
+        hygie_testkit::missing("chromium", "not on PATH and HYGIE_CHROMIUM unset");
+        return false;
+    }
+    if !have("pdftotext", &["-v"]) {
+        hygie_testkit::missing("pdftotext", "Debian package poppler-utils");
+        return false;
+    }
+    true
+}
+
+/// The text of a PDF in the order it was written (`pdftotext -raw`): a table cell's lines stay
+/// together.
+fn pdf_text(p: &Path) -> String {
+    let bytes = std::fs::read(p).unwrap_or_default();
+    assert!(bytes.starts_with(b"%PDF-"), "{} is not a PDF", p.display());
+    let out = Command::new("pdftotext")
+        .args(["-raw", "-enc", "UTF-8"])
+        .arg(p)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs");
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The text with its whitespace runs made one space: a table cell's text wraps in a PDF.
+fn flat(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The text without any whitespace, to find an id a narrow cell broke.
+fn squeezed(text: &str) -> String {
+    text.split_whitespace().collect()
+}
+
+fn ago(hours: i64) -> String {
+    (Timestamp::now() - SignedDuration::from_hours(hours)).to_string()
+}
+
+/// The test hospital with a DPO (French) and a CISO (English web account) in its register.
+fn hospital_with_roles(env: &Hygie) {
+    env.add(&HOSPITAL);
+    let people = env.file(
+        "people.csv",
+        "id,name,function,department,reports_to,email\n\
+         dpo1,Denise Poulain,DPO,Direction,,dpo@ch-test.example\n\
+         ciso1,Charles Smith,RSSI,Direction,,ciso@ch-test.example\n",
+    );
+    env.run(
+        &[
+            "people",
+            "import",
+            "--facility",
+            common::FINESS,
+            people.to_str().unwrap_or_default(),
+        ],
+        0,
+    );
+    for (role, person) in [
+        ("dpo", "dpo1"),
+        ("ciso", "ciso1"),
+        ("incident-referent", "ciso1"),
+    ] {
+        env.run(
+            &[
+                "roles",
+                "assign",
+                "--facility",
+                common::FINESS,
+                "--role",
+                role,
+                "--person",
+                person,
+                "--start",
+                "2025-01-01",
+            ],
+            0,
+        );
+    }
+}
+
+/// Open a serious personal-data breach (CERT Santé and CNIL duties) the facility became aware
+/// of at `awareness`; its id.
+fn breach(env: &Hygie, awareness: &str) -> String {
+    let v = env.json(
+        &[
+            "incident",
+            "open",
+            "--facility",
+            common::FINESS,
+            "--title",
+            "Fuite de données patients",
+            "--awareness",
+            awareness,
+            "--personal-data-breach",
+            "risk",
+            "--serious",
+            "--impact",
+            "health_data",
+        ],
+        0,
+    );
+    v["id"].as_str().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn status_pdf_has_the_facility_its_score_and_numbered_pages() {
+    if !pdf_tools() {
+        return;
+    }
+    let env = Hygie::sqlite();
+    env.add(&HOSPITAL);
+    let id = breach(&env, &ago(80));
+    let score = env.json(&["status", common::FINESS], 0)["score"]
+        .as_f64()
+        .unwrap_or(-1.0);
+    let out = env.path().join("status.pdf");
+    env.run(
+        &[
+            "status",
+            common::FINESS,
+            "--format",
+            "pdf",
+            "-o",
+            out.to_str().unwrap_or_default(),
+        ],
+        0,
+    );
+    let text = pdf_text(&out);
+    assert!(text.contains("CH Test"), "{text}");
+    assert!(text.contains("Executive summary"), "{text}");
+    assert!(text.contains(&format!("{score:.1}%")), "{text}");
+    assert!(text.contains("page 1 / "), "{text}");
+    assert!(text.contains("CONFIDENTIAL"), "{text}");
+    // The open incident is on the summary page, with its late CNIL notification.
+    let summary = text.split('\u{c}').next().unwrap_or_default();
+    assert!(squeezed(summary).contains(&id), "{summary}");
+    assert!(
+        squeezed(summary).contains("Personal-databreachnotification"),
+        "{summary}"
+    );
+    let pages = text.matches('\u{c}').count();
+    assert!(
+        text.contains(&format!("page {pages} / {pages}")),
+        "{pages} pages: {text}"
+    );
+
+    // In French, from the same templates.
+    let fr = env.path().join("etat.pdf");
+    env.run(
+        &[
+            "status",
+            common::FINESS,
+            "--lang",
+            "fr",
+            "--format",
+            "pdf",
+            "-o",
+            fr.to_str().unwrap_or_default(),
+        ],
+        0,
+    );
+    let text = pdf_text(&fr);
+    assert!(text.contains("Synthèse pour la direction"), "{text}");
+    assert!(text.contains("CONFIDENTIEL"), "{text}");
+    assert!(text.contains("Palier atteint"), "{text}");
+}
+
+#[test]
+fn incident_pdf_lists_the_obligations_and_what_was_sent() {
+    if !pdf_tools() {
+        return;
+    }
+    let env = Hygie::sqlite();
+    env.add(&HOSPITAL);
+    let id = breach(&env, &ago(10));
+    env.run(
+        &[
+            "incident",
+            "notify",
+            &id,
+            "--duty",
+            "cnil",
+            "--reference",
+            "CNIL-REF-4242",
+            "--channel",
+            "portal",
+        ],
+        0,
+    );
+    let out = env.path().join("incident.pdf");
+    env.run(
+        &[
+            "incident",
+            "export",
+            &id,
+            "--format",
+            "pdf",
+            "-o",
+            out.to_str().unwrap_or_default(),
+        ],
+        0,
+    );
+    let text = pdf_text(&out);
+    let words = flat(&text);
+    assert!(squeezed(&text).contains(&id), "{text}");
+    assert!(words.contains("Report to CERT Santé"), "{text}");
+    assert!(
+        words.contains("Personal-data breach notification to the CNIL"),
+        "{text}"
+    );
+    assert!(squeezed(&text).contains("CNIL-REF-4242"), "{text}");
+    assert!(text.contains("page 1 / "), "{text}");
+
+    // Bad output: no Chromium where HYGIE_CHROMIUM points; the error says what is missing.
+    let err = common::stderr(
+        env.cmd()
+            .env("HYGIE_CHROMIUM", "/nonexistent/chromium")
+            .args(["incident", "export", &id, "--format", "pdf", "-o"])
+            .arg(env.path().join("x.pdf")),
+        1,
+    );
+    assert!(err.contains("HYGIE_CHROMIUM"), "{err}");
+    assert!(!env.path().join("x.pdf").exists());
+}
+
+#[test]
+fn dry_run_lists_the_cnil_reminder_for_the_dpo() {
+    let env = Hygie::sqlite();
+    hospital_with_roles(&env);
+    let t: Timestamp = "2026-11-22T10:00:00Z"
+        .parse()
+        .unwrap_or(Timestamp::UNIX_EPOCH);
+    let aware = (t - SignedDuration::from_hours(70)).to_string();
+    let id = breach(&env, &aware);
+    let v = env.json(
+        &["notify", "run", "--dry-run", "--as-of", &t.to_string()],
+        0,
+    );
+    let reminders = v["reminders"].as_array().cloned().unwrap_or_default();
+    let cnil: Vec<&Value> = reminders.iter().filter(|r| r["duty"] == "cnil").collect();
+    assert_eq!(cnil.len(), 1, "{v:#}");
+    let r = cnil[0];
+    assert_eq!(r["incident"], id.as_str());
+    assert_eq!(r["slot"], "4h");
+    assert_eq!(r["outcome"], "due");
+    assert_eq!(r["roles"], serde_json::json!(["dpo"]));
+    assert_eq!(r["recipients"][0]["role"], "dpo");
+    assert_eq!(r["recipients"][0]["email"], "dpo@ch-test.example");
+    // The health-sector report goes to the CISO and the incident referent (one person here).
+    let cert = reminders.iter().find(|r| r["duty"] == "cert_sante");
+    assert_eq!(
+        cert.map(|c| c["recipients"][0]["role"].clone()),
+        Some("ciso".into()),
+        "{v:#}"
+    );
+    // A dry run records nothing.
+    assert_eq!(env.json(&["notify", "list"], 0), serde_json::json!([]));
+}
+
+/// aiosmtpd on a free loopback port, writing each message to `maildir/new`; killed on drop.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    maildir: PathBuf,
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SmtpServer {
+    fn start(dir: &Path) -> Option<SmtpServer> {
+        if !have("python3", &["-c", "import aiosmtpd"]) {
+            hygie_testkit::missing("aiosmtpd", "pip install aiosmtpd (scripts/test.sh does)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let maildir = dir.join("maildir");
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("aiosmtpd starts");
+        let server = SmtpServer {
+            child,
+            port,
+            maildir,
+        };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "aiosmtpd did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(server)
+    }
+
+    /// Every message received, as text.
+    fn messages(&self) -> Vec<String> {
+        let Ok(rd) = std::fs::read_dir(self.maildir.join("new")) else {
+            return Vec::new();
+        };
+        let mut v: Vec<String> = rd
+            .filter_map(|e| e.ok())
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn args(&self) -> Vec<String> {
+        vec![
+            "--smtp-host".into(),
+            "127.0.0.1".into(),
+            "--smtp-port".into(),
+            self.port.to_string(),
+            "--smtp-tls".into(),
+            "none".into(),
+            "--smtp-from".into(),
+            "Hygie <hygie@ch-test.example>".into(),
+        ]
+    }
+}
+
+/// Header `name` of a raw message, unfolded and decoded when it is RFC 2047 UTF-8 (what
+/// lettre writes for a non-ASCII subject).
+fn header(msg: &str, name: &str) -> String {
+    let head = msg
+        .split("\n\n")
+        .next()
+        .unwrap_or_default()
+        .replace("\r\n", "\n");
+    let unfolded = head.replace("\n ", " ").replace("\n\t", " ");
+    let line = unfolded
+        .lines()
+        .find(|l| {
+            l.to_ascii_lowercase()
+                .starts_with(&format!("{}:", name.to_ascii_lowercase()))
+        })
+        .unwrap_or_default();
+    let value = line[name.len() + 1..].trim();
+    decode_words(value)
+}
+
+fn decode_words(v: &str) -> String {
+    use base64::Engine as _;
+    let mut out = String::new();
+    let mut last_encoded = false;
+    for (i, w) in v.split(' ').enumerate() {
+        let encoded = w
+            .strip_prefix("=?utf-8?b?")
+            .or_else(|| w.strip_prefix("=?UTF-8?B?"))
+            .and_then(|w| w.strip_suffix("?="));
+        // RFC 2047: the space between two encoded words is not part of the text.
+        if i > 0 && !(last_encoded && encoded.is_some()) {
+            out.push(' ');
+        }
+        match encoded {
+            Some(b) => out.push_str(&String::from_utf8_lossy(
+                &base64::engine::general_purpose::STANDARD
+                    .decode(b)
+                    .unwrap_or_default(),
+            )),
+            None => out.push_str(w),
+        }
+        last_encoded = encoded.is_some();
+    }
+    out
+}
+
+/// Make `ciso1`'s web account read English; the DPO has none and reads the default (French).
+fn ciso_reads_english(env: &Hygie) {
+    let pw = env.file("pw", "a long enough passphrase 2026\n");
+    env.run(
+        &[
+            "users",
+            "add",
+            "--username",
+            "ciso1",
+            "--name",
+            "Charles Smith",
+            "--role",
+            "ciso",
+            "--facilities",
+            common::FINESS,
+            "--password-file",
+            pw.to_str().unwrap_or_default(),
+        ],
+        0,
+    );
+    let url = env.database_url();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        use sqlx::Connection as _;
+        sqlx::any::install_default_drivers();
+        let mut c = sqlx::AnyConnection::connect(&url).await.expect("connect");
+        sqlx::query("UPDATE users SET lang = 'en' WHERE username = 'ciso1'")
+            .execute(&mut c)
+            .await
+            .expect("update");
+    });
+}
+
+#[test]
+fn a_reminder_is_sent_once_to_the_right_role_in_their_language() {
+    for env in Hygie::each() {
+        // A server per backend: its maildir holds this run's messages only.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let Some(smtp) = SmtpServer::start(dir.path()) else {
+            return;
+        };
+        let env = env.in_lang("fr");
+        hospital_with_roles(&env);
+        ciso_reads_english(&env);
+        // The CNIL's 72 h end in 2 h: the DPO's 4 h reminder.
+        let id = breach(&env, &ago(70));
+        let mut args: Vec<String> = vec!["notify".into(), "run".into()];
+        args.extend(smtp.args());
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let v = env.json(&a, 0);
+        let all = smtp.messages();
+        let new: Vec<&String> = all.iter().collect();
+        // The DPO's CNIL reminder (the breach register's, also the DPO's, is another one).
+        let to_dpo: Vec<&&String> = new
+            .iter()
+            .filter(|m| header(m, "To").contains("dpo@ch-test.example"))
+            .filter(|m| header(m, "Subject").contains("CNIL"))
+            .collect();
+        assert_eq!(to_dpo.len(), 1, "{}: {v:#}", env.backend());
+        let subject = header(to_dpo[0], "Subject");
+        assert!(
+            subject.starts_with(
+                "[Hygie] Rappel : Notification de violation de données à la CNIL dans "
+            ),
+            "{subject}"
+        );
+        assert!(subject.contains(&id), "{subject}");
+        // The CISO's reminders (CERT Santé, late) are in English.
+        let to_ciso: Vec<String> = new
+            .iter()
+            .filter(|m| header(m, "To").contains("ciso@ch-test.example"))
+            .map(|m| header(m, "Subject"))
+            .collect();
+        assert!(!to_ciso.is_empty(), "{v:#}");
+        assert!(
+            to_ciso.iter().all(|s| s.starts_with("[Hygie] ")),
+            "{to_ciso:?}"
+        );
+        assert!(
+            to_ciso
+                .iter()
+                .any(|s| s.contains("LATE: Report to CERT Santé")),
+            "{to_ciso:?}"
+        );
+        // Each message is journalled with its role, subject and digest; never its body.
+        let journal = env.stdout(
+            &["journal", "list", "--limit", "500", "--format", "json"],
+            0,
+        );
+        assert!(journal.contains("notify.sent"), "{journal}");
+        assert!(
+            journal.contains("\\\"role\\\":\\\"dpo\\\"") || journal.contains("\"role\":\"dpo\""),
+            "{journal}"
+        );
+        assert!(
+            !journal.contains("hygie incident draft"),
+            "the body is not journalled"
+        );
+
+        // Run again (a restart): nothing is sent twice.
+        let sent = smtp.messages().len();
+        let again = env.json(&a, 0);
+        assert_eq!(smtp.messages().len(), sent, "{again:#}");
+        let outcomes: Vec<&Value> = again["reminders"]
+            .as_array()
+            .map(|r| r.iter().map(|x| &x["outcome"]).collect())
+            .unwrap_or_default();
+        assert!(outcomes.iter().all(|o| *o == "already_sent"), "{again:#}");
+    }
+}
+
+#[test]
+fn two_processes_on_one_postgresql_send_each_reminder_once() {
+    let Some(env) = Hygie::postgres() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(smtp) = SmtpServer::start(dir.path()) else {
+        return;
+    };
+    hospital_with_roles(&env);
+    breach(&env, &ago(70));
+    let mut args: Vec<String> = vec!["notify".into(), "run".into()];
+    args.extend(smtp.args());
+    let children: Vec<Child> = (0..2)
+        .map(|_| {
+            env.cmd()
+                .args(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("hygie starts")
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().expect("hygie ends");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let list = env.json(&["notify", "list"], 0);
+    let sent: Vec<&Value> = list
+        .as_array()
+        .map(|l| l.iter().filter(|s| s["state"] == "sent").collect())
+        .unwrap_or_default();
+    let expected: i64 = sent
+        .iter()
+        .map(|s| s["messages"].as_i64().unwrap_or(0))
+        .sum();
+    assert!(expected > 0, "{list:#}");
+    assert_eq!(
+        i64::try_from(smtp.messages().len()).unwrap_or(-1),
+        expected,
+        "{list:#}"
+    );
+}

@@ -1,5 +1,4 @@
-//! Sign-ins: the time and method of each accepted first factor, and the users whose password the
-//! hospital's directory checks.
+//! The users whose password the hospital's directory checks.
 //!
 //! A directory user is created at their first successful login when their groups map to a role,
 //! and their role and binding follow the directory at every later login (the directory is the
@@ -10,7 +9,7 @@
 
 use super::users::{Binding, NewUser, Role, SignIn, User, check_new_user, insert_user};
 use crate::journal::{Actor, append};
-use crate::{Result, Store, StoreError, now_us};
+use crate::{Result, Store, StoreError};
 
 /// Stored as the password hash of directory users: not a PHC string, so it verifies nothing.
 const NO_LOCAL_PASSWORD: &str = "!directory";
@@ -29,8 +28,9 @@ pub struct DirectorySignIn<'a> {
 
 impl Store {
     /// Create or update the user a directory login names, with the role and binding its groups
-    /// map to, and record the login. Journalled as `auth.login` with the method, the deciding
-    /// group, the role and binding given, and whether the account was created.
+    /// map to. Journalled as `auth.directory_mapping` with the deciding group, the role and
+    /// binding given, and whether the account was created; the sign-in itself is journalled
+    /// (`auth.login`, method `directory`) when its session is complete, as a local one.
     pub async fn sign_in_directory_user(&self, s: &DirectorySignIn<'_>) -> Result<User> {
         check_new_user(&NewUser {
             username: s.username.to_owned(),
@@ -102,45 +102,21 @@ impl Store {
                             (insert_user(tx, &new, actor).await?, true)
                         }
                     };
-                    sqlx::query(
-                        "UPDATE users SET auth_source = $2, last_login_us = $3 WHERE id = $1",
-                    )
-                    .bind(id)
-                    .bind(SignIn::Directory.as_str())
-                    .bind(now_us())
-                    .execute(&mut **tx)
-                    .await?;
+                    sqlx::query("UPDATE users SET auth_source = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(SignIn::Directory.as_str())
+                        .execute(&mut **tx)
+                        .await?;
                     let details = serde_json::json!({
-                        "method": SignIn::Directory.as_str(), "group": s.group,
-                        "role": s.role.as_str(), "binding": s.binding, "created": created,
+                        "group": s.group, "role": s.role.as_str(), "binding": s.binding,
+                        "created": created,
                     });
-                    append(tx, actor, "auth.login", s.username, &details).await?;
+                    append(tx, actor, "auth.directory_mapping", s.username, &details).await?;
                     Ok(id)
                 })
             })
             .await?;
         self.user(id).await
-    }
-
-    /// Record that a local user's password was accepted (journalled as `auth.login`, method
-    /// `local`; the second factor, when one follows, is journalled only when it fails).
-    pub async fn record_login(&self, user_id: i64) -> Result<()> {
-        let actor = Actor("web:login".into());
-        self.write(|tx| {
-            let actor = &actor;
-            Box::pin(async move {
-                let username = super::users::username_of(tx, user_id).await?;
-                sqlx::query("UPDATE users SET last_login_us = $2 WHERE id = $1")
-                    .bind(user_id)
-                    .bind(now_us())
-                    .execute(&mut **tx)
-                    .await?;
-                let details = serde_json::json!({ "method": SignIn::Local.as_str() });
-                append(tx, actor, "auth.login", &username, &details).await?;
-                Ok(())
-            })
-        })
-        .await
     }
 
     /// Journal a directory login the mapping refused (no group of the account maps to a role):

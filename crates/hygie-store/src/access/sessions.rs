@@ -63,13 +63,25 @@ impl Store {
         self.write(|tx| {
             Box::pin(async move {
                 if stage == SessionStage::Full {
-                    let username = super::users::username_of(tx, user_id).await?;
+                    // The sign-in is complete: journalled with its method (who checked the
+                    // password), and kept as the user's last sign-in.
+                    let (username, method): (String, String) =
+                        sqlx::query_as("SELECT username, auth_source FROM users WHERE id = $1")
+                            .bind(user_id)
+                            .fetch_one(&mut **tx)
+                            .await?;
+                    sqlx::query("UPDATE users SET last_login_us = $2 WHERE id = $1")
+                        .bind(user_id)
+                        .bind(now_us())
+                        .execute(&mut **tx)
+                        .await?;
+                    let details = serde_json::json!({ "method": method });
                     append(
                         tx,
                         &Actor(format!("web:{username}")),
                         "auth.login",
                         &username,
-                        "{}",
+                        &details,
                     )
                     .await?;
                 }

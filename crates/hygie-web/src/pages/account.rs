@@ -255,7 +255,6 @@ async fn login(
             None => page,
         });
     }
-    st.store().record_login(user.id).await?;
     first_factor_accepted(&st, user, &f.username, &headers, ip).await
 }
 

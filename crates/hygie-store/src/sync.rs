@@ -498,19 +498,7 @@ async fn upsert_facility(tx: &mut WriteTx<'_>, f: &Facility, actor: &Actor) -> R
     if row_to_facility(&row)? == *f {
         return Ok(());
     }
-    sqlx::query(
-        "UPDATE facilities SET legal_entity = $2, name = $3, kind = $4, region = $5, nis2 = $6, plan_start = $7 \
-         WHERE finess = $1",
-    )
-    .bind(f.id.as_str())
-    .bind(f.legal_entity.as_ref().map(|l| l.as_str().to_owned()))
-    .bind(&f.name)
-    .bind(f.kind.as_str())
-    .bind(f.region.code())
-    .bind(f.nis2.as_str())
-    .bind(f.plan_start.to_string())
-    .execute(&mut **tx)
-    .await?;
+    crate::plan::facilities::update_facility_row(tx, f).await?;
     let details = serde_json::json!({
         "name": f.name, "kind": f.kind.as_str(), "region": f.region.code(), "nis2": f.nis2.as_str(),
         "plan_start": f.plan_start.to_string(),

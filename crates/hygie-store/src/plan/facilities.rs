@@ -90,19 +90,7 @@ impl Store {
                 if changes.is_empty() {
                     return Ok(());
                 }
-                sqlx::query(
-                    "UPDATE facilities SET legal_entity = $2, name = $3, kind = $4, region = $5, nis2 = $6, plan_start = $7 \
-                     WHERE finess = $1",
-                )
-                .bind(f.id.as_str())
-                .bind(f.legal_entity.as_ref().map(|l| l.as_str().to_owned()))
-                .bind(&f.name)
-                .bind(f.kind.as_str())
-                .bind(f.region.code())
-                .bind(f.nis2.as_str())
-                .bind(f.plan_start.to_string())
-                .execute(&mut **tx)
-                .await?;
+                update_facility_row(tx, f).await?;
                 let details = serde_json::Value::Object(changes);
                 let seq = append(tx, actor, "facility.update", f.id.as_str(), &details).await?;
                 // Dated at the epoch: every summary and trend point of the facility is stale.
@@ -255,4 +243,23 @@ pub(crate) async fn insert_declaration(
     .await?;
     crate::plan::current::declared(tx, facility, measure, seq, at.as_microsecond()).await?;
     Ok(seq)
+}
+
+/// Write a facility's record over the stored one (the caller journals the change): the one
+/// UPDATE of a facility, shared by `edit_facility` and the region's import of a package.
+pub(crate) async fn update_facility_row(tx: &mut WriteTx<'_>, f: &Facility) -> Result<()> {
+    sqlx::query(
+        "UPDATE facilities SET legal_entity = $2, name = $3, kind = $4, region = $5, nis2 = $6, plan_start = $7 \
+         WHERE finess = $1",
+    )
+    .bind(f.id.as_str())
+    .bind(f.legal_entity.as_ref().map(|l| l.as_str().to_owned()))
+    .bind(&f.name)
+    .bind(f.kind.as_str())
+    .bind(f.region.code())
+    .bind(f.nis2.as_str())
+    .bind(f.plan_start.to_string())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -4,6 +4,18 @@
 //! A target calls the library's public parsing entry exactly as the CLI does, then what the CLI
 //! runs on the result (an audit, a collector's `evaluate`, detection, rendering): a panic after
 //! parsing is as much a bug as one in the parser. Nothing here re-implements a parser.
+//!
+//! The crate (`hygie-fuzz`) is outside the workspace, with its own `[workspace]` and
+//! `Cargo.lock` and nightly only, so `cargo test --workspace`, clippy and cargo-deny of the
+//! workspace never build it. One libFuzzer target per parser in `fuzz_targets/`; seeds in
+//! `corpus/TARGET/` (the generators of the binary ones in `seeds/`), dictionaries in `dict/`;
+//! `scripts/fuzz.sh` builds and runs them. The libraries expose byte and in-memory entries for
+//! this (`hygie_logs::read_bytes`, `hygie_passwords::parse_dump_bytes`, `hygie_collect::run_from`
+//! with `InMemory` files), the CLI keeping its path wrappers.
+//!
+//! To add a parser: its target in `fuzz_targets/` and a `[[bin]]` in `fuzz/Cargo.toml`, a few
+//! seeds (valid and edge) in `corpus/TARGET/`, a dictionary if the format has keywords, a line in
+//! the README's list; a crash found becomes a fix and a regression test in the crate's own tests.
 
 use hygie_detect::{Aggregator, Detector, LogEvent, Mapping, RouteCache, alert_of};
 use std::path::PathBuf;

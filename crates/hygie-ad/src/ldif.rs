@@ -1,6 +1,7 @@
 //! LDIF content records as `ldapsearch` writes them (RFC 2849): `attr: value`, base64 `attr::`
 //! values, folded lines, comments, and ldapsearch's trailing `search:`/`result:` record (a
 //! non-zero result means the dump is incomplete and is refused). Streaming: one entry at a time.
+//! `scripts/ad-ldif-export.sh` writes such exports with the attributes the audit reads.
 
 use crate::raw::RawEntry;
 use base64::Engine;

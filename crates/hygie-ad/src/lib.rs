@@ -10,6 +10,16 @@
 //! previous run, renders, and gives the audit contract's findings for the run (source `ad`).
 //! A snapshot never holds a password: password-like attributes are detected, never read.
 //! [`login`] lets the web sign users in with their directory account over the same TLS.
+//!
+//! One path from a snapshot to a recorded run, [`report::audit_run`], serves the CLI (`--ldif`
+//! or live) and the web's LDIF upload, and `report::ScoresView` is the level and scores both
+//! show, so the two cannot disagree. [`login`] reuses the collector's connection code
+//! (`connect_and_bind`: the same TLS checks) and reads the user's nested groups.
+//!
+//! Invariant: the 69 rules are pure functions of (snapshot, config, date); a rule on a list of
+//! objects ends with `fail_on(objects, detail)`, a rule on the domain as a whole with
+//! `domain_fails`. To add a rule: its category's file in `src/rules/`, a case in
+//! `tests/rules_table.rs`, and the rule's id in its measures' `check_rules`.
 
 pub mod collect;
 pub mod config;

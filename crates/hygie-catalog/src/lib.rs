@@ -5,6 +5,14 @@
 //! Hygie can trust that every reference resolves.
 //! The `*_with_rules` loaders also lint `check_rules` and `auto_pending` against the rules they
 //! are given ([`rules`]); `hygie-checks` gives them every registered rule.
+//!
+//! What the lint guarantees: every source reference resolves, every 2016 plan item maps to a
+//! measure, and a measure's plan level and deadline derive from the plan entries it cites (never
+//! typed twice). Errors name the file and the line (TOML spans), all of them at once. `build.rs`
+//! bundles the files into the binary, which carries the catalogue it was built with (and lints
+//! it when loading, like any other).
+//! To add a measure: a TOML entry in `catalog/measures/`; a new field: the loader, the lint and
+//! `catalog/README.md`.
 
 use hygie_core::catalog::Group;
 use hygie_core::{

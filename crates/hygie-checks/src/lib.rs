@@ -5,6 +5,12 @@
 //! them, and the bundled catalogue lints clean against this list both ways (every rule's measures
 //! list it in `check_rules`; every automatic measure is verified by a rule or says why not yet).
 //! To add an audit: depend on its crate and chain its rules in [`rules`].
+//!
+//! The list is read by `hygie checks list`, by the web's audits pages (titles, remediation) and
+//! by the catalogue lint (`hygie_catalog::rules::lint`, pure, errors with file and line); a
+//! measure not yet verifiable says why in its bilingual `auto_pending` field. The tests below
+//! keep the registry honest: ids are unique and follow the scheme, every rule has both titles
+//! and at least one measure, and [`bundled_catalog`] lints clean both ways.
 
 use hygie_catalog::CatalogErrors;
 use hygie_core::{Catalog, RuleDef};

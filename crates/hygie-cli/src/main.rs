@@ -1,5 +1,19 @@
 //! `hygie`: the command line. Glue only: parse arguments, open the store, call the libraries,
 //! print, and map errors to the documented exit codes (see `exit.rs`).
+//!
+//! Command groups live in `cmd/<group>.rs`, registered here; the output formats in `output.rs`;
+//! the exit codes in `exit.rs` (0, 1 runtime, 2 invalid input, 3 not found, 4 exists,
+//! 5 findings). Invariants: domain logic lives in the libraries; a command parses all its input
+//! before opening the store, so bad input changes nothing; every stdout write goes through
+//! `output.rs` (`print!` / `println!` are redefined below), where a reader that closes the pipe
+//! early ends the output quietly with the usual exit code. A command about one facility opens
+//! the store with `ctx.facility_store(&id)`; lists print with `ctx.print_list`; every audit ends
+//! through `cmd/audit.rs::finish` (run id, record, print, exit 5 on a failed rule). `users` and
+//! `tokens` are the break-glass administration of web accounts and API tokens, straight on the
+//! store (passwords from a file or a prompt, never an argument).
+//!
+//! To add a command group: a module in `src/cmd/`, a line here, tests in `tests/` (driving the
+//! binary), a line in the README's tour.
 
 // `print!` and `println!` for the whole crate (defined before the modules, so they shadow std's):
 // std's panic when a reader closes stdout early (`hygie catalog list | head`); these write

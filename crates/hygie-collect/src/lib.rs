@@ -5,6 +5,17 @@
 //! Every collector implements [`Collector`]: `parse` reads files (the only I/O), `evaluate` is pure
 //! and returns one [`Finding`] per rule evaluated, passed or failed, naming the affected assets and
 //! the measures it verifies. [`Report`] turns them into a `CheckRun` for the store.
+//!
+//! `parse` reads through [`Files`]: the disk for the CLI, [`InMemory`] for the fuzz targets, so
+//! both drive the same parsers; its errors name file and line. A rule whose input is missing is
+//! returned as not evaluated, with the reason, never as passed. The network collector models
+//! firewalls (nft, iptables + ipset, CSV) and computes the exact zone reachability matrix; two
+//! property tests guard it. `data/end-of-life.toml` holds the support dates of operating systems
+//! (read by `patching` and by hygie-inventory's rules).
+//!
+//! To add a collector: a folder implementing [`Collector`], one line in [`COLLECTORS`], its CLI
+//! arguments in `hygie-cli/src/cmd/audit_collect.rs`, its rules in the catalogue's
+//! `check_rules`.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 

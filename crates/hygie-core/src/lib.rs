@@ -5,6 +5,26 @@
 //! [`rule`] is the audit contract every automated check (AD, passwords, collectors, governance)
 //! defines its rules and findings with; [`check`] the run the store keeps.
 //! Architecture invariant: this crate depends on no other workspace crate and performs no I/O.
+//!
+//! Modules: [`facility`] (`Finess` with its check digit, `FacilityKind`, `Nis2Status`),
+//! [`region`] (the 18 ARS regions and `DEMO`), [`catalog`] (`Measure`, `MeasureId`,
+//! `Principle`), [`declaration`], [`check`] (`CheckRun`, `RuleResult`, `Severity`), [`plan`]
+//! (where a facility stands at any date), [`text`] (`Lang`, `Localized`), [`alert`] (made by
+//! `hygie-detect`, kept by `hygie-store`) and [`journal`] (hashing and verifying the chain).
+//!
+//! Every audit defines its rules as static `RuleDef`s and makes its findings with
+//! `RuleDef::pass`, `RuleDef::finding(objects)` and `Finding::fail`, so that every audit's results
+//! read, store and compare alike. Two runs of one audit compare by failed (rule, object) pair
+//! ([`Changes`]: new, fixed, still open): one comparison for the CLI's report and the web's run
+//! page.
+//!
+//! What people type (a form, a command line, an API body) has one parse here, shared by the
+//! CLI, the web form and the API, refusing each field with its reason in English and French
+//! (`FacilityInput::parse`, `EvidenceLink::parse` → `FieldError`), so the front ends cannot
+//! accept different things.
+//!
+//! To add a domain type or a status rule: here, with its unit tests; then the adapters that
+//! convert to it (store rows, CLI flags, web forms).
 
 pub mod alert;
 pub mod catalog;

@@ -11,6 +11,11 @@
 //!   evaluates them into the audit contract's findings, naming the catalogue measures verified.
 //!
 //! Inputs are parsed here from text (CSV, JSON, TOML given as strings); files are read by callers.
+//!
+//! Invariants: pure (callers pass text); phishing targets are kept as keyed pseudonyms and the
+//! `details` payload (possibly credentials) is never materialised; results are shown by
+//! department with small groups merged. To add a governance rule: its `RuleDef` in [`rules`]
+//! (and `RULES`), its evaluation in [`check`] or [`training`], its measures' `check_rules`.
 
 pub mod check;
 pub mod org;

@@ -19,7 +19,14 @@
 //!
 //! Module graph: `duty` (duties, sendings) ← `obligations` ← `incident` ← the views; no cycle.
 //!
-//! Architecture invariant: pure, no I/O, no clock reading: every operation takes `now`.
+//! Architecture invariant: pure, no I/O, no clock reading: every operation takes `now` (the
+//! crate's `clippy.toml` bans the clock calls). Hours are absolute, months are calendar months in
+//! the incident's zone, and local times in a DST gap or fold are refused ([`clock`]). The legal
+//! status of each regime is data ([`regimes`]: a duty of a regime not in force is `anticipated`,
+//! never late); which kinds of facility owe each duty comes from the catalogue (`scope`).
+//!
+//! To add a duty: [`obligations`] (derivation and reasons), its draft, a test in
+//! `tests/obligations.rs`.
 
 pub mod clock;
 pub mod complaint;

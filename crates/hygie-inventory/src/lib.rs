@@ -26,6 +26,15 @@
 //! **Dates**: each asset keeps its first and last sighting and the last sighting by each kind of
 //! source (for "not scanned / not inventoried within N days"). Software is the latest list of each
 //! agent kind. The crate is pure: readers take bytes, the caller passes the current time.
+//!
+//! Every XML reader streams through one small walker (`xml`: errors name file, line and element;
+//! an unclosed element is "truncated"); the CSV goes through hygie-collect's table reader. The
+//! `ASSET-*` rules (source `inventory`) read hygie-collect's end-of-life table. Stored by
+//! hygie-store's `inventory` (the register rewritten whole in the import's transaction with its
+//! sightings, journal entry and check run); driven by `hygie inventory`.
+//!
+//! To add a source: a reader returning [`Observation`]s, a [`SourceKind`], a test with the real
+//! tool's output.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 

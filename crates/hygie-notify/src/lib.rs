@@ -14,7 +14,11 @@
 //! governance register (roles held at the date, with their e-mail address).
 //!
 //! Pure: no I/O, no clock reading (its `clippy.toml` bans the clock calls); sending is the
-//! binary's adapter.
+//! binary's adapter. `hygie notify` (lettre over SMTP, `notify_smtp`) claims each reminder with
+//! its journal entry, sends, then records it `sent` (or releases it after a failure: the store's
+//! `notify`); `hygie serve --notify-every N` runs the same pass, its next run on `/metrics`. A
+//! person reads in their web account's language (same login as the register's id), else the
+//! command's `--lang`. Each message has a digest, which the journal keeps instead of its body.
 
 use hygie_core::Lang;
 use hygie_governance::org::{Assignment, Person, Role};

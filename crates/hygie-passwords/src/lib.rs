@@ -7,6 +7,19 @@
 //!
 //! Secrets: NT hashes live in `NtHash`, which has no `Display`, no `Serialize` and a redacted
 //! `Debug`; candidate passwords exist only inside the hashing loops. Nothing in this crate logs.
+//!
+//! Modules: `hash` (`NtHash`; `lanes`: sixteen-lane MD4 and its AVX2 / AVX-512 builds; `table`;
+//! `hex`), `pwdump` (parallel parse; `line`: the grammar), `breach` (`import`: list to index;
+//! `index`: format and lookups), `checks` (the `HSH-01..08` definitions), `audit`. A library
+//! with no database: the CLI reads the files and records the run.
+//!
+//! `unsafe` is denied, not forbidden (the workspace forbids it): it is allowed only at the memory
+//! maps and the CPU-feature dispatch of the SIMD builds, each with its safety argument, and tests
+//! check every build against the portable one.
+//!
+//! To add a check: its definition in `checks.rs`, its evaluation in `audit.rs`, a test in
+//! `tests/audit_checks.rs`; an index format: `breach/index.rs` (version, header) and
+//! `breach/import.rs`.
 
 pub mod audit;
 pub mod breach;

@@ -16,6 +16,11 @@
 //! root (Chromium refuses to start its sandbox as root), and is killed when it outlives the
 //! timeout. The directory is removed whatever happens. The PDF's bytes are returned: the caller
 //! writes them where the user asked.
+//!
+//! The browser is `HYGIE_CHROMIUM`, else `chromium` on `PATH`; a missing one is an error in
+//! English and French naming what to install. The page frame (header: facility and date;
+//! footer: "confidential", "page n / m") is `hygie-report`'s `print.css` (`print_document`), so
+//! the PDF comes from the same templates as the HTML.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -10,6 +10,20 @@
 //! `report.css` (printable reports), `macros.html` (progress bar, plain table). Text tables and
 //! Markdown stay as code: they are column padding and pipe escaping, which templates would only
 //! obscure.
+//!
+//! `findings.html` ([`FindingsTable`]) shows the findings of a run, shared by the CLI's AD report
+//! and the web's run page; `print.css` is the page frame of every PDF ([`print_document`], then
+//! `hygie-pdf`). hygie-ad, hygie-incident and hygie-web keep their own templates beside their
+//! code and list this crate's `templates/` in their `askama.toml`.
+//!
+//! The one HTML escaper is [`Escape`] (named entities), set in every crate's `askama.toml`, with
+//! [`esc`] for the rare string built in code. Invariants: every HTML value is escaped unless a
+//! template marks it `|safe`, and only HTML this layer built is; every CSV export goes through
+//! [`csv::CsvWriter`].
+//!
+//! To add an HTML report: a struct deriving `askama::Template` and a template extending
+//! `report.html`; a CSV export: `CsvWriter`; a PDF: the HTML through `print_document` and
+//! `hygie-pdf`.
 
 use hygie_core::plan::{EffectiveStatus, RegionStatus};
 use hygie_core::{Catalog, FacilityStatus, Lang};

@@ -5,7 +5,7 @@
 //! replaces the stored one, the import and each sighting are appended, the journal gets one
 //! `inventory.import` entry with the counts, and the check run evaluating the new register is
 //! recorded beside it, so a crash keeps all of it or none. Rows are written in batches of
-//! multi-row `INSERT`s (a facility's register holds millions of software rows).
+//! multi-row `INSERT`s (a facility's register holds millions of software rows). Migrations 1200.
 
 use crate::journal::{Actor, WriteTx, append};
 use crate::plan::checks::insert_check_run;

@@ -5,13 +5,37 @@
 //!   never misses a change and a failed command leaves the store as it was;
 //! - the store sees domain types from `hygie-core`, never HTTP or CLI types;
 //! - SQL is written once for both backends (`$N` parameters, portable types); only the DDL differs,
-//!   in `migrations/sqlite` and `migrations/postgres`.
-
+//!   in `migrations/sqlite` and `migrations/postgres`;
+//! - times are stored as microseconds since the epoch (`rows`), one portable type for both;
+//! - the precomputed views equal the recomputation from the whole history (a store test checks it
+//!   after random writes, on both backends); the regional view kept in memory is filed under the
+//!   journal head read before its data, so any write, from any process, invalidates it;
+//! - the installation keeps an enabled administrator (the lifecycle refuses to disable or delete
+//!   the last one, `StoreError::LastAdministrator`), and a user's API tokens are revoked with them.
 //!
-//! Modules by feature: `plan` (facilities, declarations, evidence, check runs and the dashboard
-//! views), `access` (users, sessions, API tokens, scoped access), `incidents`, `alerts` (and the
-//! streaming ingest's checkpoints), `governance`, `inventory` (the asset register); `journal` holds the one write path, `rows` the
-//! row decoding they share.
+//! Modules by feature, each with its own module doc: `plan` (facilities, declarations, evidence,
+//! check runs, the dashboard views and the recomputation from history), `access` (users,
+//! sessions, API tokens with their expiry, the lifecycle of accounts, the scoped API; alerts and
+//! incidents in `scoped_incidents`), `incidents` (with the linking of the alerts an incident
+//! names, in its own transaction) and `incident_files`, `alerts` (with the streaming ingest's
+//! checkpoints, committed in the alerts' transaction; the detection workers' additive
+//! `merge_alerts`; triage; keyset pages, one index per filter), `journal_query` (the journal's
+//! filtered keyset pages on `seq`), `governance`, `inventory` (the asset register, its imports
+//! and sightings), `notify` (the reminders' sending state), `regimes` (in-force dates), `sync`
+//! (federation: a facility's snapshot and exported packages; at the region the enrolled keys and
+//! the import of a package in one transaction), `backup` (a portable archive of the whole store,
+//! optional encryption, restore into an empty store). `journal` holds the one write path, `rows`
+//! the time conversion and row decoding they share.
+//!
+//! Boundary: `Store` for trusted callers (the CLI); `Scoped` (`Store::scoped(&Access)`) for the
+//! web, which checks role and binding on every read and write (outside the binding is "not
+//! found"). Unjournalled writes (sessions, login counters, cached views) take the same write path
+//! and say why.
+//!
+//! To add a table: a migration pair in `migrations/{sqlite,postgres}` with the feature's version
+//! numbers (feature *N* uses versions *N00-N99*), a module method that writes through
+//! `Store::write` with its journal entry, a test in `tests/it` (run on both backends), and its
+//! name in `backup::TABLES` after the tables it refers to (a test checks the list).
 //!
 //! Durability (SQLite): WAL journal with `synchronous = FULL`, so a commit returns only once the
 //! WAL is synced and what Hygie reported done (an evidence upload, an ingest checkpoint with its

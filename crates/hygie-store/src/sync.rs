@@ -7,6 +7,7 @@
 //! facts go through the same inner writes as the CLI's (`insert_declaration`,
 //! `insert_check_run`), each journalled, so the region computes the facility's status with the
 //! same plan code and the same views. Declarations are recorded as made by `sync:FINESS`.
+//! Tables `sync_*`, migrations 1000.
 
 use crate::journal::{Actor, WriteTx, append};
 use crate::plan::checks::insert_check_run;

@@ -18,6 +18,16 @@
 //! content and its validation into domain types), `seal` (canonical bytes, signing, opening a
 //! file), `admit` (the region's decisions: is the key enrolled for this FINESS, does the
 //! sequence follow). Everything is pure: callers read and write files and the store.
+//!
+//! The region's decisions ([`authorise`]: key enrolled, not revoked, for this FINESS; [`admit`]:
+//! next in sequence; the last one again is "already imported"; replay, rollback, gap and fork
+//! refused) each end in a [`Refusal`] with a stable code and a reason in English and French.
+//! Nothing is stored unless every check passed: the store's `sync` module takes the decisions
+//! inside the import's transaction; the CLI's `identity`, `sync` and `region enrol|revoke|keys`
+//! read and write the files.
+//!
+//! To add a kind of fact: a field in [`Facts`] (and the schema), its check, its store table; a
+//! new format: [`VERSION`] and a reader for the old one.
 
 mod admit;
 mod identity;

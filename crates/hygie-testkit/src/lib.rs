@@ -8,6 +8,7 @@
 //! [`shared`] holds the fixtures more than one crate's tests use (the shared sample data, the
 //! Samba DC, known NT hashes, two detection cases, base64); a fixture one crate alone needs stays in
 //! that crate's `tests/common`.
+//! [`http`] is a blocking HTTP/1.1 client for tests that drive `hygie serve` as a browser would.
 
 pub mod shared;
 

@@ -7,6 +7,35 @@
 //!   sessions (digests only) in HttpOnly SameSite=Strict cookies rotated at login, CSRF tokens.
 //! - Authorisation: every data access goes through `hygie_store::Scoped`, built from the caller's
 //!   role and binding; a facility outside the binding is "not found".
+//!
+//! Where things are: the router, pages and `/api/v1` ([`router`]); the OpenAPI document
+//! ([`openapi`]: one declaration per route; `tests/openapi.rs` checks it equals the router's
+//! routes both ways; `scripts/api-fuzz.sh` runs schemathesis against it); sessions and cookies
+//! (`session`); authentication ([`auth`]: Argon2id, TOTP, CSRF tokens derived from the session's
+//! id by HMAC and never stored); Active Directory sign-in ([`directory`]: its TOML, groups mapped
+//! to roles and bindings, the user created or updated by `Store::sign_in_directory_user`); the
+//! account lifecycle (`accounts`: the API and what `pages/users.rs` shares with it); the security
+//! event log ([`events`]); the TOTP seeds sealed at rest ([`seal`]); the client address behind
+//! trusted proxies ([`client`]); HTTPS ([`tls`]) and the listener's limits ([`server`]);
+//! `/metrics` ([`metrics`]).
+//!
+//! Every page body is an askama template in `templates/` filled from a typed `…Body` struct and
+//! wrapped in `layout.html` (which extends hygie-report's `base.html`; see `pages`). A page's
+//! language is `?lang=`, else the account's, else the browser's; a page's error is written in it
+//! after the handler (`pages::localize_errors` reads the `session::ReaderLang` slot the `Caller`
+//! extractor fills).
+//!
+//! Invariants: every read and write goes through `Scoped` (`AppState::scoped(&caller)`); a
+//! handler about one facility takes `scope::AtFacility` (the caller and the path's `{finess}`,
+//! parsed once; pages `FacilityPage`, API `AtFacility<Caller>` or `AtFacility<Changing>` for
+//! CSRF-checked writes); the API's routes and `ROUTES` come from one table (`api_routes!`; the
+//! alert and incident handlers live in `incident_api`, whose filters and inputs the pages
+//! share); no HTML is assembled in Rust; no JavaScript. Boundary: [`router`], [`Config`],
+//! [`seal`], [`tls`]; the binary binds the listener and runs [`server::serve`].
+//!
+//! To add a page: a handler and a route in its area's module (`src/pages/`: areas never import
+//! each other; what several share is in `pages/mod.rs`), its template in `templates/`, an API
+//! route beside it in `api` and `openapi`, a test in `tests/`.
 
 mod accounts;
 pub mod api;

@@ -1,8 +1,9 @@
 //! Encryption at rest of the TOTP seeds: the server must read a seed to check a code, so it
 //! cannot be hashed; it is sealed with ChaCha20-Poly1305 under a key kept outside the database
-//! (a file, by default `secret.key` in the data directory, created 0600 on first run). A copy of
-//! the database alone does not give the seeds, and a seed moved to another user's row does not
-//! open (the user id is authenticated with it).
+//! (a file the binary names: by default `~/.config/hygie/secret.key`, outside the data directory,
+//! created 0600 on first run; see `hygie serve --secret-key-file`). A copy of the database alone,
+//! or of the data directory, does not give the seeds, and a seed moved to another user's row does
+//! not open (the user id is authenticated with it).
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};

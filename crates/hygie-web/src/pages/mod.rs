@@ -15,7 +15,9 @@
 //!
 //! This module holds what the areas share: the page error, the logged-in-user extractor, the
 //! facility page (`FacilityPage`: user and facility of the path, the opening of every handler
-//! under `/facilities/{finess}`) and small response helpers. Areas import from here and from `crate::html`, never from each other.
+//! under `/facilities/{finess}`), the audit runs grouped by audit and target (`run_groups`,
+//! for the facility and audits pages) and small response helpers. Areas import from here and
+//! from `crate::html`, never from each other.
 
 mod account;
 mod admin;

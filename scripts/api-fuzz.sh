@@ -3,6 +3,8 @@
 # requests from the served OpenAPI document and checks every answer against it.
 #
 #   bash scripts/api-fuzz.sh            HYGIE_API_FUZZ_SECONDS (default 120) of fuzzing
+#   bash scripts/api-fuzz.sh install    only install schemathesis (scripts/test.sh does it with
+#                                       the services, while the workspace builds)
 #
 # It starts `hygie serve` (HYGIE_BIN, else the debug build, built here) on a fresh data
 # directory with the demo region, seeds alerts and incidents for a demo facility (their ids fed
@@ -37,6 +39,8 @@ if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, versi
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     "schemathesis==$SCHEMATHESIS_VERSION" || skip_or_fail "pip cannot install schemathesis"
 fi
+
+[ "${1:-}" = install ] && exit 0
 
 bin=${HYGIE_BIN:-}
 if [ -z "$bin" ]; then

@@ -19,6 +19,9 @@
 #                            breach_index and pwdump targets exercise)
 #   HYGIE_FUZZ_PROFILE=dev   build with fuzz/'s dev profile (opt-level 1, debug assertions)
 #                            instead of release (opt-level 3): half the build for CI's short runs
+#   HYGIE_FUZZ_STAGE=build|run  only build the targets, or only run them (already built with the
+#                            same sanitizer and profile); default: both. scripts/test.sh builds
+#                            them in the background while the workspace's tests run.
 #   HYGIE_FUZZ_SEED=N        libFuzzer's random seed (default: a new one each run); CI passes a
 #                            fixed one so that the same commit fuzzes the same inputs, and a
 #                            failure is the code's, not the luck of the draw
@@ -39,6 +42,8 @@ profile=${HYGIE_FUZZ_PROFILE:-release}
 case $profile in release | dev) ;; *) echo "HYGIE_FUZZ_PROFILE must be release or dev, not '$profile'" >&2; exit 2 ;; esac
 case $sanitizer in address | none) ;; *) echo "HYGIE_FUZZ_SANITIZER must be address or none, not '$sanitizer'" >&2; exit 2 ;; esac
 niceness=${HYGIE_FUZZ_NICE:-0}
+stage=${HYGIE_FUZZ_STAGE:-all}
+case $stage in all | build | run) ;; *) echo "HYGIE_FUZZ_STAGE must be build or run, not '$stage'" >&2; exit 2 ;; esac
 seed=${HYGIE_FUZZ_SEED:-}
 case $seed in *[!0-9]*) echo "HYGIE_FUZZ_SEED must be a number, not '$seed'" >&2; exit 2 ;; esac
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -61,15 +66,21 @@ for t in $targets; do
   grep -qx "$t" <<<"$all_targets" || { echo "unknown fuzz target '$t' (known: $(echo $all_targets))" >&2; exit 2; }
 done
 
-log "Building the fuzz targets"
-build_start=$(date +%s)
-if [ "$profile" = dev ]; then
-  (cd fuzz && cargo +nightly fuzz build --dev -s "$sanitizer")
-else
-  (cd fuzz && cargo +nightly fuzz build -O --debug-assertions -s "$sanitizer")
-fi
-echo "built in $(($(date +%s) - build_start)) s"
 bin_dir=fuzz/target/x86_64-unknown-linux-gnu/$( [ "$profile" = dev ] && echo debug || echo release )
+if [ "$stage" != run ]; then
+  log "Building the fuzz targets"
+  build_start=$(date +%s)
+  if [ "$profile" = dev ]; then
+    (cd fuzz && cargo +nightly fuzz build --dev -s "$sanitizer")
+  else
+    (cd fuzz && cargo +nightly fuzz build -O --debug-assertions -s "$sanitizer")
+  fi
+  echo "built in $(($(date +%s) - build_start)) s"
+  [ "$stage" = build ] && exit 0
+fi
+for t in $targets; do
+  [ -x "$bin_dir/$t" ] || { echo "fuzz target $t is not built in $bin_dir (HYGIE_FUZZ_STAGE=build first)" >&2; exit 2; }
+done
 
 shared_dir=${HYGIE_TEST_DATA:-$root/../shared/data}
 use_shared=${HYGIE_FUZZ_SHARED:-}

@@ -12,11 +12,13 @@ cmd=${1:-start}
 
 install() {
   # ldb-tools: the AD and password tests seed and read the DC's database with ldbadd/ldbsearch.
+  # samba-ad-provision: the AD schema files `domain provision` reads (only a recommendation of
+  # samba's, so an install without recommends lacks it).
   command -v samba-tool >/dev/null && command -v ldapsearch >/dev/null \
-    && command -v ldbsearch >/dev/null && return 0
+    && command -v ldbsearch >/dev/null && [ -d /usr/share/samba/setup/ad-schema ] && return 0
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null
-  apt-get install -y -qq samba winbind krb5-user ldap-utils ldb-tools >/dev/null
+  apt-get install -y -qq samba samba-ad-provision winbind krb5-user ldap-utils ldb-tools >/dev/null
 }
 
 running() {
@@ -35,7 +37,9 @@ ours() {
 case "$cmd" in
   start)
     install
-    if [ ! -f "$DIR/etc/smb.conf" ]; then
+    # A provision that did not finish leaves files behind: only the marker written after it says
+    # the DC is ready to start.
+    if [ ! -f "$DIR/provisioned" ] && ! running; then
       rm -rf "$DIR"; mkdir -p "$DIR"
       # A strong random admin password, kept in a root-only file (never on a command line log).
       umask 077
@@ -43,7 +47,12 @@ case "$cmd" in
       printf '%s' "$pw" > "$DIR/admin.pass"
       samba-tool domain provision --realm="$REALM" --domain="$DOMAIN" --server-role=dc \
         --dns-backend=NONE --use-rfc2307 --adminpass="$pw" --targetdir="$DIR" \
-        --option="interfaces=lo" --option="bind interfaces only=yes" >"$DIR/provision.log" 2>&1
+        --option="interfaces=lo" --option="bind interfaces only=yes" >"$DIR/provision.log" 2>&1 || {
+        echo "samba-dc: provisioning failed; the end of $DIR/provision.log:" >&2
+        tail -n 5 "$DIR/provision.log" >&2
+        exit 1
+      }
+      touch "$DIR/provisioned"
     fi
     if ! running; then
       for port in 389 636 88 445; do

@@ -2,14 +2,22 @@
 # Sets up everything Hygie's tests need on this machine, then runs every check and test.
 # Idempotent; needs root for apt-get (Samba, tools) on a fresh machine. `.ci/run` calls exactly this.
 #
-#   bash scripts/test.sh            format check, clippy, the whole test suite, then a short
-#                                   run of the API fuzzer (HYGIE_API_FUZZ_SECONDS, 60 s) and
-#                                   of every fuzz target (HYGIE_FUZZ_SECONDS each, 10 s; 0
-#                                   skips either)
+#   bash scripts/test.sh            format check, build and clippy, the whole test suite, cargo
+#                                   deny, then a short run of the API fuzzer
+#                                   (HYGIE_API_FUZZ_SECONDS, 60 s) and of every fuzz target
+#                                   (HYGIE_FUZZ_SECONDS each, 10 s; 0 skips either)
 #
 # Services: PostgreSQL on 127.0.0.1:5432 (started or installed here), a Samba AD DC on loopback
 # (scripts/samba-dc.sh). With CI=true a service that cannot be had fails the run; the tests
 # themselves also fail (never skip) in CI when a service is missing.
+#
+# Time (CI's budget: 30 minutes from an empty target directory on 2 cores). The stages overlap
+# where one waits and another computes: the services (apt-get, pip, the DC's provisioning) are set
+# up in the background while the workspace builds; cargo-deny, cargo-fuzz and the fuzz targets'
+# own build run in the background at the lowest priority, on the CPU the build and the tests
+# leave idle; clippy lints during the one build instead of checking everything a second time;
+# cargo-nextest runs the tests of all binaries side by side. Each stage's start is printed with
+# the seconds since the run began; the background stages log to target/ci/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -17,11 +25,12 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 # pays for its bookkeeping (CI's case); a developer's warm tree keeps it.
 if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}; fi
 
-# Each stage's start is printed with the seconds since the run began, so a CI log shows where
-# the time goes (CI's budget is 30 minutes from an empty target directory).
 run_start=$(date +%s)
 log() { printf '\n==> [%4d s] %s\n' "$(($(date +%s) - run_start))" "$*"; }
-trap 'log "Done (exit $?)"' EXIT
+tools_pid=""
+# A run that stops early stops the background build of the tools with it (never an apt-get
+# half-way: the services' job is left to finish).
+trap 'rc=$?; [ -z "$tools_pid" ] || pkill -P "$tools_pid" 2>/dev/null || true; log "Done (exit $rc)"' EXIT
 
 apt_updated=""
 apt_install() {
@@ -70,76 +79,140 @@ ensure_samba() {
 }
 
 log "Setting up services and tools"
-# Real tools the collectors' tests drive: restic, borg, nftables/iptables/ipset in a network namespace,
-# ClamAV's sigtool.
-apt_install ca-certificates restic borgbackup nftables iptables ipset iproute2 clamav
-# Browser end-to-end tests (hygie-web) and the dashboard benchmark's load generator.
-apt_install chromium chromium-driver wrk
-# NATS JetStream for the detection workers' tests (hygie-cli/tests/nats_workers.rs): each test
-# starts its own `nats-server -js` on a free port, never the one on 4222.
-apt_install nats-server
-# The inventory's real agents and scanner (hygie-cli/tests/inventory.rs): each inventories this
-# machine, nmap scans hosts the test makes in network namespaces (iproute2 above, python3 below).
-apt_install fusioninventory-agent ocsinventory-agent nmap
-# The API fuzzer's Python (schemathesis itself comes from PyPI into a venv, scripts/api-fuzz.sh).
-command -v python3 >/dev/null || apt_install python3 python3-venv
-# PDF reports (hygie-cli/tests/reports_reminders.rs): Chromium prints them (above), pdftotext
-# reads them back. The reminders' SMTP server in the same tests: aiosmtpd from PyPI, pinned, each
-# test starting its own on a free loopback port.
-apt_install poppler-utils
-if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
-  log "Installing aiosmtpd"
-  python3 -m pip install --quiet 'aiosmtpd==1.4.6' \
-    || python3 -m pip install --quiet --break-system-packages 'aiosmtpd==1.4.6'
-fi
-ensure_postgres
-ensure_samba
-
+mkdir -p target/ci
 # mold links the workspace's ~80 test binaries in a fraction of GNU ld's time (gcc 12 takes
-# -fuse-ld=mold); where it cannot be had, the default linker is used.
+# -fuse-ld=mold); where it cannot be had, the default linker is used. First, since build scripts
+# link too.
 if [ "${HYGIE_LINKER:-mold}" = mold ] && { command -v mold >/dev/null || apt_install mold; }; then
   export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-fuse-ld=mold"
 fi
 
+# What the tests need is installed and started in the background while the workspace builds
+# (downloads and a domain provisioning cost minutes of waiting, little CPU); its log is
+# target/ci/services.log, and the tests wait for it.
+services() {
+  # Real tools the collectors' tests drive: restic, borg, nftables/iptables/ipset in a network
+  # namespace, ClamAV's sigtool.
+  apt_install ca-certificates restic borgbackup nftables iptables ipset iproute2 clamav
+  # Browser end-to-end tests (hygie-web) and the dashboard benchmark's load generator.
+  apt_install chromium chromium-driver wrk
+  # NATS JetStream for the detection workers' tests (hygie-cli/tests/nats_workers.rs): each test
+  # starts its own `nats-server -js` on a free port, never the one on 4222.
+  apt_install nats-server
+  # The inventory's real agents and scanner (hygie-cli/tests/inventory.rs): each inventories
+  # this machine, nmap scans hosts the test makes in network namespaces (iproute2 above).
+  apt_install fusioninventory-agent ocsinventory-agent nmap
+  # The API fuzzer's Python (schemathesis itself comes from PyPI into a venv, below).
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  # PDF reports (hygie-cli/tests/reports_reminders.rs): Chromium prints them (above), pdftotext
+  # reads them back. The reminders' SMTP server in the same tests: aiosmtpd from PyPI, pinned,
+  # each test starting its own on a free loopback port.
+  apt_install poppler-utils
+  if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+    log "Installing aiosmtpd"
+    python3 -m pip install --quiet 'aiosmtpd==1.4.6' \
+      || python3 -m pip install --quiet --break-system-packages 'aiosmtpd==1.4.6'
+  fi
+  ensure_postgres
+  bash scripts/samba-dc.sh start
+  if [ "$api_fuzz_seconds" != 0 ]; then bash scripts/api-fuzz.sh install; fi
+}
+
+# The tools of the later stages (cargo-deny, cargo-fuzz, the nightly toolchain) and the fuzz
+# targets' own build (another toolchain and instrumentation: nothing shared with the workspace's
+# build) are built in the background at the lowest priority, on the CPU the workspace's build and
+# the tests leave idle (linking, single-crate stretches, tests waiting on a browser or a DC).
+# Their log is target/ci/tools.log.
+tools() {
+  if ! cargo deny --version >/dev/null 2>&1; then
+    log "Installing cargo-deny"
+    cargo install cargo-deny --locked --quiet
+  fi
+  touch target/ci/deny-ready
+  if [ "$fuzz_seconds" != 0 ]; then
+    HYGIE_FUZZ_STAGE=build HYGIE_FUZZ_SANITIZER=$fuzz_sanitizer HYGIE_FUZZ_PROFILE=$fuzz_profile \
+      bash scripts/fuzz.sh
+  fi
+}
+
+# A background stage's failure is reported when its result is needed, with the end of its log.
+wait_for() {
+  local pid=$1 name=$2 logf=$3
+  if ! wait "$pid"; then
+    echo "$name failed; the end of $logf:" >&2
+    tail -n 30 "$logf" >&2
+    exit 1
+  fi
+}
+
+api_fuzz_seconds=${HYGIE_API_FUZZ_SECONDS:-60}
+fuzz_seconds=${HYGIE_FUZZ_SECONDS:-10}
+# CI's fuzzing: without AddressSanitizer and at opt-level 1 (the optimised, sanitized build
+# costs minutes; the long runs keep it: scripts/fuzz.sh).
+fuzz_sanitizer=${HYGIE_FUZZ_SANITIZER:-none}
+fuzz_profile=${HYGIE_FUZZ_PROFILE:-dev}
+services >target/ci/services.log 2>&1 &
+services_pid=$!
+rm -f target/ci/deny-ready
+(renice -n 19 -p "$BASHPID" >/dev/null; tools) >target/ci/tools.log 2>&1 &
+tools_pid=$!
+
 log "Format"
 cargo fmt --all -- --check
 
-log "Dependencies (licences, bans, sources)"
-# Advisories need the network: checked by hand with `cargo deny check advisories`.
-if ! cargo deny --version >/dev/null 2>&1; then
-  log "Installing cargo-deny"
-  cargo install cargo-deny --locked
-fi
-cargo deny check licenses bans sources
+log "Build and clippy"
+# One build does both: clippy's driver compiles the workspace's crates (codegen included) and
+# lints them with -D warnings, as `cargo clippy --all-targets -- -D warnings` would, so the
+# dependencies are not compiled a second time in check mode for a separate clippy pass. The
+# tests below run with the same variables, so they reuse this build. (clippy.toml bans
+# `process::exit` and `env::set_var`.)
+export RUSTC_WORKSPACE_WRAPPER
+RUSTC_WORKSPACE_WRAPPER=$(rustc --print sysroot)/bin/clippy-driver
+export CLIPPY_ARGS=-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+cargo test --workspace --all-targets --locked --no-run
 
-log "Clippy"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+log "Waiting for the services"
+wait_for "$services_pid" "Setting up the services" target/ci/services.log
+export HYGIE_TEST_POSTGRES_URL=${HYGIE_TEST_POSTGRES_URL:-postgres://$(id -un)@127.0.0.1:5432/test}
+eval "$(bash scripts/samba-dc.sh env)"
 
 log "Tests"
-cargo test --workspace --locked --no-fail-fast
+if cargo nextest --version >/dev/null 2>&1; then
+  # cargo-nextest (on CI's machines) runs the tests of every binary side by side, each in its own
+  # process, more at once than there are cores: most of the run is tests waiting on a DC, a
+  # browser, PostgreSQL or a child `hygie`, and cargo test runs the ~80 binaries one after the
+  # other (profile `ci` in .config/nextest.toml). Then the doc tests, which nextest does not run.
+  cargo nextest run --workspace --locked --profile ci
+  cargo test --workspace --locked --doc
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+
+log "Dependencies (licences, bans, sources)"
+# Advisories need the network: checked by hand with `cargo deny check advisories`.
+while [ ! -f target/ci/deny-ready ] && kill -0 "$tools_pid" 2>/dev/null; do sleep 2; done
+[ -f target/ci/deny-ready ] || wait_for "$tools_pid" "Installing cargo-deny" target/ci/tools.log
+cargo deny check licenses bans sources
 
 # The JSON API fuzzed against its OpenAPI document (scripts/api-fuzz.sh: schemathesis, pinned,
-# in a venv under target/; HYGIE_API_FUZZ_SECONDS, 60 s; 0 skips it). In CI a missing Python
-# or pip fails the run.
-api_fuzz_seconds=${HYGIE_API_FUZZ_SECONDS:-60}
+# in a venv under target/, installed with the services; HYGIE_API_FUZZ_SECONDS, 60 s; 0 skips
+# it) on the binary the tests used. In CI a missing Python or pip fails the run.
 if [ "$api_fuzz_seconds" != 0 ]; then
   log "API fuzzing"
-  HYGIE_API_FUZZ_SEED=${HYGIE_API_FUZZ_SEED:-1} HYGIE_API_FUZZ_SECONDS=$api_fuzz_seconds \
-    bash scripts/api-fuzz.sh
+  HYGIE_BIN=target/debug/hygie HYGIE_API_FUZZ_SEED=${HYGIE_API_FUZZ_SEED:-1} \
+    HYGIE_API_FUZZ_SECONDS=$api_fuzz_seconds bash scripts/api-fuzz.sh
 fi
 
 # Every parser fuzzed for a few seconds from its seed corpus (scripts/fuzz.sh; the long runs are
-# in BENCHMARKS.md). cargo-fuzz and the nightly toolchain it needs are installed when missing.
-fuzz_seconds=${HYGIE_FUZZ_SECONDS:-10}
+# in BENCHMARKS.md), built in the background above. A fixed seed: the same commit fuzzes the same
+# way here and in CI; two targets at a time.
 if [ "$fuzz_seconds" != 0 ]; then
-  if ! cargo fuzz --version >/dev/null 2>&1; then
-    log "Installing cargo-fuzz"
-    cargo install cargo-fuzz --locked
-  fi
-  # A fixed seed: the same commit fuzzes the same way here and in CI; two targets at a time,
-  # without AddressSanitizer and at opt-level 1 (the optimised, sanitized build costs minutes;
-  # the long runs keep it: scripts/fuzz.sh).
-  HYGIE_FUZZ_SEED=${HYGIE_FUZZ_SEED:-1} HYGIE_FUZZ_JOBS=${HYGIE_FUZZ_JOBS:-2} \
-    HYGIE_FUZZ_SANITIZER=${HYGIE_FUZZ_SANITIZER:-none} HYGIE_FUZZ_PROFILE=${HYGIE_FUZZ_PROFILE:-dev} \
+  log "Waiting for the fuzz targets' build"
+  wait_for "$tools_pid" "Building the fuzz targets" target/ci/tools.log
+  log "Fuzzing"
+  HYGIE_FUZZ_STAGE=run HYGIE_FUZZ_SEED=${HYGIE_FUZZ_SEED:-1} HYGIE_FUZZ_JOBS=${HYGIE_FUZZ_JOBS:-2} \
+    HYGIE_FUZZ_SANITIZER=$fuzz_sanitizer HYGIE_FUZZ_PROFILE=$fuzz_profile \
     bash scripts/fuzz.sh "$fuzz_seconds"
+else
+  wait_for "$tools_pid" "Installing the tools" target/ci/tools.log
 fi

@@ -469,26 +469,7 @@ impl Store {
 /// CLI's `facility.add` and `facility.update` are; its views are recomputed as after an update).
 async fn upsert_facility(tx: &mut WriteTx<'_>, f: &Facility, actor: &Actor) -> Result<()> {
     if !facility_exists(tx, &f.id).await? {
-        sqlx::query(
-            "INSERT INTO facilities (finess, legal_entity, name, kind, region, nis2, plan_start, demo, created_us) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
-        )
-        .bind(f.id.as_str())
-        .bind(f.legal_entity.as_ref().map(|l| l.as_str().to_owned()))
-        .bind(&f.name)
-        .bind(f.kind.as_str())
-        .bind(f.region.code())
-        .bind(f.nis2.as_str())
-        .bind(f.plan_start.to_string())
-        .bind(now_us())
-        .execute(&mut **tx)
-        .await?;
-        let details = serde_json::json!({
-            "name": f.name, "kind": f.kind.as_str(), "region": f.region.code(), "nis2": f.nis2.as_str(),
-            "plan_start": f.plan_start.to_string(), "legal_entity": f.legal_entity.as_ref().map(|l| l.as_str()), "demo": false,
-        });
-        let seq = append(tx, actor, "facility.add", f.id.as_str(), &details).await?;
-        return crate::plan::current::touch(tx, &f.id, seq, 0).await;
+        return crate::plan::facilities::insert_facility_row(tx, f, false, actor).await;
     }
     let row = sqlx::query(
         "SELECT finess, legal_entity, name, kind, region, nis2, plan_start FROM facilities WHERE finess = $1",

@@ -23,29 +23,7 @@ impl Store {
                 if crate::rows::facility_exists(tx, &f.id).await? {
                     return Err(StoreError::Conflict(format!("facility {}", f.id)));
                 }
-                sqlx::query(
-                    "INSERT INTO facilities (finess, legal_entity, name, kind, region, nis2, plan_start, demo, created_us) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(f.id.as_str())
-                .bind(f.legal_entity.as_ref().map(|l| l.as_str().to_owned()))
-                .bind(&f.name)
-                .bind(f.kind.as_str())
-                .bind(f.region.code())
-                .bind(f.nis2.as_str())
-                .bind(f.plan_start.to_string())
-                .bind(i64::from(demo))
-                .bind(now_us())
-                .execute(&mut **tx)
-                .await?;
-                let details = serde_json::json!({
-                    "name": f.name, "kind": f.kind.as_str(), "region": f.region.code(), "nis2": f.nis2.as_str(),
-                    "plan_start": f.plan_start.to_string(), "legal_entity": f.legal_entity.as_ref().map(|l| l.as_str()), "demo": demo,
-                });
-                let seq = append(tx, actor, "facility.add", f.id.as_str(), &details).await?;
-                // No fact yet: the facility's views hold from the epoch on.
-                crate::plan::current::touch(tx, &f.id, seq, 0).await?;
-                Ok(())
+                insert_facility_row(tx, f, demo, actor).await
             })
         })
         .await
@@ -243,6 +221,39 @@ pub(crate) async fn insert_declaration(
     .await?;
     crate::plan::current::declared(tx, facility, measure, seq, at.as_microsecond()).await?;
     Ok(seq)
+}
+
+/// Register a facility not yet in the store, with its `facility.add` journal entry and its empty
+/// views: the one INSERT of a facility, shared by `add_facility` and the region's import of a
+/// package.
+pub(crate) async fn insert_facility_row(
+    tx: &mut WriteTx<'_>,
+    f: &Facility,
+    demo: bool,
+    actor: &Actor,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO facilities (finess, legal_entity, name, kind, region, nis2, plan_start, demo, created_us) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(f.id.as_str())
+    .bind(f.legal_entity.as_ref().map(|l| l.as_str().to_owned()))
+    .bind(&f.name)
+    .bind(f.kind.as_str())
+    .bind(f.region.code())
+    .bind(f.nis2.as_str())
+    .bind(f.plan_start.to_string())
+    .bind(i64::from(demo))
+    .bind(now_us())
+    .execute(&mut **tx)
+    .await?;
+    let details = serde_json::json!({
+        "name": f.name, "kind": f.kind.as_str(), "region": f.region.code(), "nis2": f.nis2.as_str(),
+        "plan_start": f.plan_start.to_string(), "legal_entity": f.legal_entity.as_ref().map(|l| l.as_str()), "demo": demo,
+    });
+    let seq = append(tx, actor, "facility.add", f.id.as_str(), &details).await?;
+    // No fact yet: the facility's views hold from the epoch on.
+    crate::plan::current::touch(tx, &f.id, seq, 0).await
 }
 
 /// Write a facility's record over the stored one (the caller journals the change): the one

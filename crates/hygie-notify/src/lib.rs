@@ -16,6 +16,8 @@
 //! Pure: no I/O, no clock reading (its `clippy.toml` bans the clock calls); sending is the
 //! binary's adapter.
 
+pub mod webhook;
+
 use hygie_core::Lang;
 use hygie_governance::org::{Assignment, Person, Role};
 use hygie_incident::clock::{self, rfc3339};

@@ -194,7 +194,7 @@ async fn without_chromium_the_download_says_so_in_the_readers_language() {
     let (cookie, _) = session(&app, &u).await;
     for (lang, want) in [
         ("en", "Chromium is not installed"),
-        ("fr", "Chromium n'est pas installé"),
+        ("fr", "Chromium n&#39;est pas installé"),
     ] {
         let res = app
             .send(get_with(
@@ -253,7 +253,7 @@ async fn the_deliveries_page_shows_failures_to_those_who_read_the_journal() {
             .await,
     )
     .await;
-    assert!(html.contains("file d'attente pleine"), "{html}");
+    assert!(html.contains("file d&#39;attente pleine"), "{html}");
     assert!(html.contains("en échec"), "{html}");
     assert_eq!(
         html.matches("class=\"delivery failed\"").count(),

@@ -420,3 +420,91 @@ fn a_bad_webhooks_file_names_the_file_and_the_field() {
     // Nothing was recorded.
     assert_eq!(env.json(&["notify", "webhooks"], 0), serde_json::json!([]));
 }
+
+/// `hygie serve --webhooks`, started with its log captured; killed on drop.
+struct Serve {
+    child: std::process::Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Serve {
+    fn start(env: &Hygie, file: &std::path::Path) -> Serve {
+        use std::io::Read as _;
+        let mut child = env
+            .cmd()
+            .env("RUST_LOG", "info")
+            .args(["serve", "--listen", "127.0.0.1:0", "--webhooks-every", "1"])
+            .arg("--webhooks")
+            .arg(file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("hygie serve starts");
+        let mut err = child.stderr.take().expect("stderr");
+        let log: Arc<Mutex<String>> = Arc::default();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .expect("lock")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Serve { child, log }
+    }
+}
+
+#[test]
+fn two_servers_on_one_postgresql_deliver_each_event_once() {
+    let Some(env) = Hygie::postgres() else {
+        return;
+    };
+    let rx = Receiver::start();
+    let file = config(&env, rx.port);
+    env.add(&HOSPITAL);
+    for _ in 0..3 {
+        breach(&env);
+    }
+    let servers = [Serve::start(&env, &file), Serve::start(&env, &file)];
+    // Both run a pass every second; wait until every delivery is done (first attempt 500,
+    // retry after 1 s accepted).
+    let start = std::time::Instant::now();
+    loop {
+        let rows = env.json(&["notify", "webhooks"], 0);
+        let rows = rows.as_array().cloned().unwrap_or_default();
+        if rows.len() >= 6 && rows.iter().all(|r| r["state"] == "delivered") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "deliveries not done: {rows:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let logs: Vec<String> = servers
+        .iter()
+        .map(|s| s.log.lock().expect("lock").clone())
+        .collect();
+    drop(servers);
+    let accepted = rx.accepted();
+    assert!(accepted.len() >= 6, "{accepted:?}");
+    assert!(accepted.values().all(|n| *n == 1), "{accepted:?}");
+    for log in &logs {
+        assert!(!log.contains(SECRET), "the secret is in the log: {log}");
+    }
+    assert!(
+        logs.iter().any(|l| l.contains("webhook not delivered")),
+        "the 500s are logged: {logs:?}"
+    );
+}

@@ -1,4 +1,5 @@
-//! Administration: the journal and API tokens (user accounts are in `users`).
+//! Administration: the journal, API tokens and the webhook deliveries (user accounts are in
+//! `users`).
 
 use super::{ClientIp, CsrfForm, PageResult, PageUser, see_other};
 use crate::api::{self};

@@ -157,6 +157,7 @@ fn schedule_reminders(
 /// one of them (hygie-store's `webhooks`).
 fn schedule_webhooks(
     store: hygie_store::Store,
+    state: hygie_web::AppState,
     hooks: super::notify_webhook::Webhooks,
     windows: hygie_notify::Windows,
     every: std::time::Duration,
@@ -167,6 +168,14 @@ fn schedule_webhooks(
             let now = jiff::Timestamp::now();
             match super::notify_webhook::pass(&store, &hooks, now, &windows, None, &actor).await {
                 Ok(r) => {
+                    use std::sync::atomic::Ordering;
+                    let m = state.metrics();
+                    m.webhooks_delivered
+                        .fetch_add(r.delivered as u64, Ordering::Relaxed);
+                    m.webhooks_retried
+                        .fetch_add(r.retried as u64, Ordering::Relaxed);
+                    m.webhooks_failed
+                        .fetch_add((r.failed + r.dropped) as u64, Ordering::Relaxed);
                     for e in r.retries.iter().chain(&r.errors) {
                         tracing::warn!(target: "hygie::webhooks", "webhook not delivered: {e}");
                     }
@@ -183,9 +192,14 @@ fn schedule_webhooks(
 
 pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     let catalog = super::catalog()?;
-    let hooks = a.webhooks.load()?;
-    let hook_windows = hygie_notify::Windows::parse("notify-windows", &a.notify_windows)
-        .map_err(|e| exit::invalid(e.to_string()))?;
+    let hooks = match a.webhooks.load()? {
+        Some(h) => Some((
+            h,
+            hygie_notify::Windows::parse("notify-windows", &a.notify_windows)
+                .map_err(|e| exit::invalid(e.to_string()))?,
+        )),
+        None => None,
+    };
     let reminders = match a.notify_every {
         Some(minutes) => Some((
             a.smtp.connect()?,
@@ -273,9 +287,10 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     if let Some((smtp, windows, every)) = reminders {
         schedule_reminders(store, state.clone(), smtp, windows, every, ctx.lang);
     }
-    if let Some(h) = hooks {
+    if let Some((h, hook_windows)) = hooks {
         schedule_webhooks(
             store_for_hooks,
+            state.clone(),
             h,
             hook_windows,
             std::time::Duration::from_secs(a.webhooks_every),

@@ -20,6 +20,8 @@
 //! person reads in their web account's language (same login as the register's id), else the
 //! command's `--lang`. Each message has a digest, which the journal keeps instead of its body.
 
+pub mod webhook;
+
 use hygie_core::Lang;
 use hygie_governance::org::{Assignment, Person, Role};
 use hygie_incident::clock::{self, rfc3339};

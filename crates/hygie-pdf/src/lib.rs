@@ -80,26 +80,31 @@ impl Chromium {
     /// The browser named by `HYGIE_CHROMIUM`, else the first of `chromium`,
     /// `chromium-browser`, `google-chrome` on `PATH`.
     pub fn find() -> Result<Chromium, PdfError> {
-        let binary = match std::env::var_os(ENV).filter(|v| !v.is_empty()) {
-            Some(p) => {
-                let p = PathBuf::from(p);
-                let p = if p.components().count() == 1 {
-                    on_path(&p.to_string_lossy()).ok_or(PdfError::NotExecutable(p))?
-                } else {
-                    p
-                };
-                if !is_executable(&p) {
-                    return Err(PdfError::NotExecutable(p));
-                }
-                p
-            }
-            None => NAMES
-                .iter()
-                .find_map(|n| on_path(n))
-                .ok_or(PdfError::NotInstalled)?,
+        match std::env::var_os(ENV).filter(|v| !v.is_empty()) {
+            Some(p) => Chromium::at(Path::new(&p)),
+            None => Ok(Chromium {
+                binary: NAMES
+                    .iter()
+                    .find_map(|n| on_path(n))
+                    .ok_or(PdfError::NotInstalled)?,
+                timeout: DEFAULT_TIMEOUT,
+            }),
+        }
+    }
+
+    /// The browser at `p` (a path, or a bare name looked up on `PATH`), if executable.
+    pub fn at(p: &Path) -> Result<Chromium, PdfError> {
+        let p = p.to_path_buf();
+        let p = if p.components().count() == 1 {
+            on_path(&p.to_string_lossy()).ok_or(PdfError::NotExecutable(p))?
+        } else {
+            p
         };
+        if !is_executable(&p) {
+            return Err(PdfError::NotExecutable(p));
+        }
         Ok(Chromium {
-            binary,
+            binary: p,
             timeout: DEFAULT_TIMEOUT,
         })
     }

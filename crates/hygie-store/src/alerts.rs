@@ -740,6 +740,11 @@ async fn insert_alert(tx: &mut WriteTx<'_>, facility: &Finess, a: &Alert, now: i
         .bind(now)
         .execute(&mut **tx)
         .await?;
+    // A new critical alert is a webhook event, in the transaction that records it.
+    let at = jiff::Timestamp::from_microsecond(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    if let Some(ev) = hygie_notify::webhook::Event::critical_alert(facility.as_str(), a, at) {
+        crate::webhooks::enqueue_in(tx, &ev).await?;
+    }
     Ok(())
 }
 

@@ -196,6 +196,10 @@ impl Store {
                     "digest": inc.digest(),
                 });
                 append(tx, actor, "incident.open", &incident_subject(&inc.id), &details).await?;
+                // The webhook event of the opening, in the same transaction (outbox).
+                let at = jiff::Timestamp::from_microsecond(now).unwrap_or(inc.opened_at);
+                crate::webhooks::enqueue_in(tx, &hygie_notify::webhook::Event::incident_opened(&inc, at))
+                    .await?;
                 Ok(Ok(inc))
             })
         })

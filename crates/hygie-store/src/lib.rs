@@ -62,6 +62,8 @@ mod plan;
 mod regimes;
 mod rows;
 mod sync;
+mod webhooks;
+pub use webhooks::{Attempt, ClaimedDelivery, DeliveryRecord};
 
 pub use access::directory::DirectorySignIn;
 pub use access::lifecycle::SessionInfo;

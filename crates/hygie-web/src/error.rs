@@ -34,6 +34,10 @@ pub enum WebError {
     TooMany,
     #[error("the request body is too large")]
     TooLarge,
+    /// A feature the server cannot offer as installed (the PDF without Chromium), said in
+    /// both languages.
+    #[error("unavailable: {en}")]
+    Unavailable { en: String, fr: String },
     #[error("internal error")]
     Internal(String),
 }
@@ -51,6 +55,7 @@ impl WebError {
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::TooMany => StatusCode::TOO_MANY_REQUESTS,
             WebError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -102,6 +107,7 @@ impl WebError {
             WebError::Conflict(m) => format!("conflit : {m}"),
             WebError::TooMany => "trop de tentatives, réessayez plus tard".into(),
             WebError::TooLarge => "la requête est trop volumineuse".into(),
+            WebError::Unavailable { fr, .. } => format!("indisponible : {fr}"),
             WebError::Internal(_) => "erreur interne".into(),
         }
     }

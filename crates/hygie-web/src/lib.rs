@@ -51,6 +51,7 @@ mod incident_api;
 pub mod metrics;
 pub mod openapi;
 mod pages;
+pub mod pdf;
 mod scope;
 pub mod seal;
 pub mod server;
@@ -102,6 +103,9 @@ pub struct Config {
     pub secret_key: Option<seal::SecretKey>,
     /// Sign-in with the hospital's Active Directory, when configured.
     pub directory: Option<Arc<directory::DirectoryLogin>>,
+    /// The browser printing the PDF downloads; `None`: `HYGIE_CHROMIUM`, else `chromium` on
+    /// `PATH`, looked up at each download (`hygie_pdf::Chromium::find`).
+    pub chromium: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -128,6 +132,7 @@ impl Default for Config {
             max_upload_bytes: 25 * 1024 * 1024,
             secret_key: None,
             directory: None,
+            chromium: None,
         }
     }
 }

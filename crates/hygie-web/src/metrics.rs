@@ -36,6 +36,11 @@ pub struct Metrics {
     pub reminders_next_run: AtomicU64,
     pub reminders_sent: AtomicU64,
     pub reminders_failed: AtomicU64,
+    /// The webhooks' passes run by `hygie serve --webhooks`: deliveries accepted, attempts to
+    /// be tried again, deliveries given up (failed or dropped because the queue was full).
+    pub webhooks_delivered: AtomicU64,
+    pub webhooks_retried: AtomicU64,
+    pub webhooks_failed: AtomicU64,
 }
 
 /// An open connection, counted in `hygie_connections_open` until it is dropped.
@@ -148,6 +153,13 @@ impl Metrics {
             self.reminders_next_run.load(Ordering::Relaxed),
             self.reminders_sent.load(Ordering::Relaxed),
             self.reminders_failed.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP hygie_webhooks_delivered_total Webhook deliveries accepted (2xx) by this process.\n# TYPE hygie_webhooks_delivered_total counter\nhygie_webhooks_delivered_total {}\n# HELP hygie_webhooks_retried_total Webhook attempts refused or unanswered, to be tried again.\n# TYPE hygie_webhooks_retried_total counter\nhygie_webhooks_retried_total {}\n# HELP hygie_webhooks_failed_total Webhook deliveries given up (attempts exhausted, or queue full).\n# TYPE hygie_webhooks_failed_total counter\nhygie_webhooks_failed_total {}",
+            self.webhooks_delivered.load(Ordering::Relaxed),
+            self.webhooks_retried.load(Ordering::Relaxed),
+            self.webhooks_failed.load(Ordering::Relaxed)
         );
         out
     }

@@ -439,6 +439,20 @@ const OPS: &[Op] = &[
         allowed: |p, _| journal(p),
     },
     Op {
+        name: "page webhook deliveries",
+        method: "GET",
+        path: "/facilities/{f}/webhooks",
+        body: "",
+        allowed: |p, t| person(p) && sees(p, t) && journal(p),
+    },
+    Op {
+        name: "page all webhook deliveries",
+        method: "GET",
+        path: "/admin/webhooks",
+        body: "",
+        allowed: |p, _| journal(p) && p.binding == "installation",
+    },
+    Op {
         name: "page tokens",
         method: "GET",
         path: "/tokens",

@@ -21,6 +21,7 @@ pub mod inventory;
 pub mod journal;
 pub mod notify;
 pub mod notify_smtp;
+pub mod notify_webhook;
 pub mod people;
 pub mod phishing;
 pub mod regime;

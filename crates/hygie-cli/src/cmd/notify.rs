@@ -22,6 +22,18 @@ pub enum NotifyCmd {
     Run(Box<RunArgs>),
     /// The reminders claimed and sent so far.
     List,
+    /// The webhook deliveries, most recent first: state, attempts, last status code.
+    Webhooks {
+        /// Only the failed ones.
+        #[arg(long)]
+        failed: bool,
+        /// Only this facility's.
+        #[arg(long)]
+        facility: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
 }
 
 #[derive(Args)]
@@ -41,6 +53,8 @@ pub struct RunArgs {
     pub facility: Option<String>,
     #[command(flatten)]
     pub smtp: SmtpArgs,
+    #[command(flatten)]
+    pub webhooks: super::notify_webhook::WebhookArgs,
 }
 
 /// What became of one reminder in a run.
@@ -107,6 +121,37 @@ pub async fn run(ctx: &Ctx, cmd: NotifyCmd) -> anyhow::Result<u8> {
             )?;
             Ok(exit::OK)
         }
+        NotifyCmd::Webhooks {
+            failed,
+            facility,
+            limit,
+        } => {
+            let facility = facility.as_deref().map(Finess::parse).transpose()?;
+            let store = ctx.store().await?;
+            let rows = store
+                .webhook_deliveries(facility.as_ref(), failed, limit.clamp(1, 10_000))
+                .await?;
+            ctx.print_list(
+                &rows,
+                &[
+                    "Event", "Endpoint", "Facility", "State", "Attempts", "Status", "Error",
+                    "Updated",
+                ],
+                |d| {
+                    vec![
+                        d.event.clone(),
+                        d.endpoint.clone(),
+                        d.facility.clone(),
+                        d.state.clone(),
+                        d.attempts.to_string(),
+                        d.last_status.map(|s| s.to_string()).unwrap_or_default(),
+                        d.last_error.clone().unwrap_or_default(),
+                        d.updated_at.to_string(),
+                    ]
+                },
+            )?;
+            Ok(exit::OK)
+        }
     }
 }
 
@@ -127,22 +172,45 @@ async fn run_cmd(ctx: &Ctx, a: RunArgs) -> anyhow::Result<u8> {
     if !matches!(ctx.format, Format::Table | Format::Json) {
         return Err(output::unsupported(ctx.format, "table or json"));
     }
-    // The SMTP settings are read before the store is opened: bad settings change nothing.
-    let smtp = if a.dry_run {
+    // The SMTP and webhook settings are read before the store is opened: bad settings change
+    // nothing. With webhooks and no SMTP server, only the webhooks are sent.
+    let hooks = a.webhooks.load()?;
+    let mail =
+        a.dry_run || hooks.is_none() || a.smtp.smtp_host.is_some() || a.smtp.smtp_config.is_some();
+    let smtp = if a.dry_run || !mail {
         None
     } else {
         Some(a.smtp.connect()?)
     };
     let store = ctx.store().await?;
-    let report = run_once(
-        &store,
-        smtp.as_ref(),
-        now,
-        &windows,
-        facility.as_ref(),
-        ctx.lang,
-    )
-    .await?;
+    let mut report = if mail {
+        run_once(
+            &store,
+            smtp.as_ref(),
+            now,
+            &windows,
+            facility.as_ref(),
+            ctx.lang,
+        )
+        .await?
+    } else {
+        RunReport::default()
+    };
+    let hooks_report = match (&hooks, a.dry_run) {
+        (Some(h), false) => {
+            // Its own name: the leases of the deliveries it claims are checked against it.
+            let actor = Actor(format!("notify/{}", std::process::id()));
+            let r =
+                super::notify_webhook::pass(&store, h, now, &windows, facility.as_ref(), &actor)
+                    .await?;
+            for e in &r.retries {
+                eprintln!("webhook to retry: {e}");
+            }
+            report.errors.extend(r.errors.iter().cloned());
+            Some(r)
+        }
+        _ => None,
+    };
     match ctx.format {
         Format::Json => output::json(&serde_json::json!({
             "as_of": now.to_string(),
@@ -154,6 +222,10 @@ async fn run_cmd(ctx: &Ctx, a: RunArgs) -> anyhow::Result<u8> {
                 }
                 j
             }).collect::<Vec<_>>(),
+            "webhooks": hooks_report.as_ref().map(|w| serde_json::json!({
+                "events": w.events, "queued": w.queued, "dropped": w.dropped,
+                "delivered": w.delivered, "retried": w.retried, "failed": w.failed,
+            })),
             "errors": report.errors,
         }))?,
         _ => {
@@ -175,6 +247,12 @@ async fn run_cmd(ctx: &Ctx, a: RunArgs) -> anyhow::Result<u8> {
                     vec![s("key"), s("due"), to, f.as_str().to_owned()]
                 })
                 .collect();
+            if let Some(w) = &hooks_report {
+                println!(
+                    "Webhooks: {} new event(s), {} delivery(ies) queued, {} delivered, {} to retry, {} failed, {} dropped (queue full).",
+                    w.events, w.queued, w.delivered, w.retried, w.failed, w.dropped
+                );
+            }
             if rows.is_empty() {
                 println!("No reminder due at {now}.");
             } else {

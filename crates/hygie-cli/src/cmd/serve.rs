@@ -65,6 +65,12 @@ pub struct ServeArgs {
     pub notify_windows: String,
     #[command(flatten)]
     pub smtp: super::notify_smtp::SmtpArgs,
+    #[command(flatten)]
+    pub webhooks: super::notify_webhook::WebhookArgs,
+    /// Run the webhooks' pass (reminder events, deliveries and retries) every this many
+    /// seconds (with --webhooks).
+    #[arg(long, env = "HYGIE_WEBHOOKS_EVERY", value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhooks_every: u64,
 }
 
 /// The folder of the sealing key, created readable by its owner only.
@@ -146,8 +152,54 @@ fn schedule_reminders(
     });
 }
 
+/// The webhooks' schedule: a pass every `every` (reminder events, planned deliveries, the
+/// retries due). Several servers on one PostgreSQL may all run it: each delivery is claimed by
+/// one of them (hygie-store's `webhooks`).
+fn schedule_webhooks(
+    store: hygie_store::Store,
+    state: hygie_web::AppState,
+    hooks: super::notify_webhook::Webhooks,
+    windows: hygie_notify::Windows,
+    every: std::time::Duration,
+) {
+    tokio::spawn(async move {
+        let actor = hygie_store::Actor(format!("serve/{}", std::process::id()));
+        loop {
+            let now = jiff::Timestamp::now();
+            match super::notify_webhook::pass(&store, &hooks, now, &windows, None, &actor).await {
+                Ok(r) => {
+                    use std::sync::atomic::Ordering;
+                    let m = state.metrics();
+                    m.webhooks_delivered
+                        .fetch_add(r.delivered as u64, Ordering::Relaxed);
+                    m.webhooks_retried
+                        .fetch_add(r.retried as u64, Ordering::Relaxed);
+                    m.webhooks_failed
+                        .fetch_add((r.failed + r.dropped) as u64, Ordering::Relaxed);
+                    for e in r.retries.iter().chain(&r.errors) {
+                        tracing::warn!(target: "hygie::webhooks", "webhook not delivered: {e}");
+                    }
+                    if r.delivered + r.retried + r.failed + r.dropped > 0 {
+                        tracing::info!(target: "hygie::webhooks", delivered = r.delivered, retried = r.retried, failed = r.failed, dropped = r.dropped, "webhooks pass");
+                    }
+                }
+                Err(e) => tracing::warn!(target: "hygie::webhooks", "webhooks pass failed: {e:#}"),
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
 pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     let catalog = super::catalog()?;
+    let hooks = match a.webhooks.load()? {
+        Some(h) => Some((
+            h,
+            hygie_notify::Windows::parse("notify-windows", &a.notify_windows)
+                .map_err(|e| exit::invalid(e.to_string()))?,
+        )),
+        None => None,
+    };
     let reminders = match a.notify_every {
         Some(minutes) => Some((
             a.smtp.connect()?,
@@ -231,8 +283,18 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
         ..hygie_web::Config::default()
     };
     let state = hygie_web::AppState::new(store.clone(), catalog, config);
+    let store_for_hooks = store.clone();
     if let Some((smtp, windows, every)) = reminders {
         schedule_reminders(store, state.clone(), smtp, windows, every, ctx.lang);
+    }
+    if let Some((h, hook_windows)) = hooks {
+        schedule_webhooks(
+            store_for_hooks,
+            state.clone(),
+            h,
+            hook_windows,
+            std::time::Duration::from_secs(a.webhooks_every),
+        );
     }
     if let Some(token) = state.bootstrap_token().await? {
         // Printed once on the console, never logged: it creates the first administrator.

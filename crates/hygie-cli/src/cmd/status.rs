@@ -85,54 +85,17 @@ pub async fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// How many of the last audit runs the executive summary lists.
-const LAST_AUDITS: usize = 5;
-
 /// What the executive summary adds to the status: open incidents with their late duties, the
-/// last audit runs.
+/// last audit runs (built as the web's PDF download builds it).
 async fn summary(
     store: &hygie_store::Store,
     id: &Finess,
     lang: hygie_core::Lang,
 ) -> anyhow::Result<hygie_report::Summary> {
-    let now = jiff::Timestamp::now();
-    let mut incidents = Vec::new();
-    for inc in store.incidents(Some(id), false).await? {
-        let late = inc
-            .obligations(now)
-            .map_err(|e| exit::invalid(e.to_string()))?
-            .into_iter()
-            .filter(|o| o.status == hygie_incident::ObligationStatus::Late)
-            .map(|o| o.duty.label().get(lang).to_owned())
-            .collect();
-        incidents.push(hygie_report::IncidentLine {
-            id: inc.id.clone(),
-            title: inc.facts.title.clone(),
-            aware: hygie_incident::clock::rfc3339(&inc.facts.awareness),
-            late,
-        });
-    }
-    let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
-    let audits = store
-        .check_run_list(id)
-        .await?
-        .into_iter()
-        .take(LAST_AUDITS)
-        .map(|r| hygie_report::AuditLine {
-            source: match r.target {
-                Some(t) => format!("{} ({t})", r.source),
-                None => r.source,
-            },
-            at: r
-                .at
-                .to_zoned(tz.clone())
-                .strftime("%Y-%m-%d %H:%M")
-                .to_string(),
-            rules: r.rules,
-            failed: r.failed,
-        })
-        .collect();
-    Ok(hygie_report::Summary { incidents, audits })
+    let incidents = store.incidents(Some(id), false).await?;
+    let runs = store.check_run_list(id).await?;
+    hygie_web::pdf::status_summary(&incidents, &runs, lang, jiff::Timestamp::now())
+        .map_err(|e| exit::invalid(e.to_string()))
 }
 
 pub async fn region(ctx: &Ctx, cmd: RegionCmd) -> anyhow::Result<u8> {

@@ -309,7 +309,7 @@ impl<'a> Scoped<'a> {
             "this account may not change a facility's plan",
         )
     }
-    fn check_journal(&self) -> Result<()> {
+    pub(in crate::access) fn check_journal(&self) -> Result<()> {
         granted(self.access.journal, "this account may not read the journal")
     }
     fn check_tokens(&self) -> Result<()> {

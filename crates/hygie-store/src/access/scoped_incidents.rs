@@ -57,6 +57,42 @@ impl Scoped<'_> {
         }
     }
 
+    /// The journal entries of one incident of a facility (its file's history), oldest first.
+    pub async fn incident_journal(
+        &self,
+        id: &Finess,
+        incident: &str,
+    ) -> Result<Vec<hygie_core::journal::JournalEntry>> {
+        let inc = self.incident(id, incident).await?;
+        self.store
+            .journal_entries(Some(&crate::incident_subject(&inc.id)), None)
+            .await
+    }
+
+    /// The recent webhook deliveries: of one facility in scope, or (`None`) of every facility
+    /// for an installation-wide account. Readers of the journal only: the deliveries are its
+    /// operational side.
+    pub async fn webhook_deliveries(
+        &self,
+        id: Option<&Finess>,
+        failed_only: bool,
+        limit: i64,
+    ) -> Result<Vec<crate::DeliveryRecord>> {
+        self.check_journal()?;
+        match id {
+            Some(f) => {
+                self.facility(f).await?;
+            }
+            None if matches!(self.access.binding, crate::Binding::Installation) => {}
+            None => {
+                return Err(StoreError::Forbidden(
+                    "every facility's deliveries are for installation-wide accounts".into(),
+                ));
+            }
+        }
+        self.store.webhook_deliveries(id, failed_only, limit).await
+    }
+
     /// Open an incident on a facility, blank or from its alerts (`Store::open_incident`).
     pub async fn open_incident(
         &self,

@@ -57,6 +57,9 @@ pub const TABLES: &[&str] = &[
     "sync_imports",
     "sync_evidence",
     "sync_obligations",
+    "webhook_events",
+    "webhook_endpoints",
+    "webhook_deliveries",
 ];
 
 /// A table as the database declares it: its columns in order and its primary key.

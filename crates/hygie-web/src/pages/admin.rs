@@ -1,4 +1,5 @@
-//! Administration: the journal and API tokens (user accounts are in `users`).
+//! Administration: the journal, API tokens and the webhook deliveries (user accounts are in
+//! `users`).
 
 use super::{ClientIp, CsrfForm, PageResult, PageUser, see_other};
 use crate::api::{self};
@@ -17,6 +18,80 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/journal", get(journal_page))
         .route("/tokens", get(tokens_page).post(token_create))
         .route("/tokens/{id}/revoke", post(token_revoke))
+        .route("/admin/webhooks", get(webhooks_page))
+        .route("/facilities/{finess}/webhooks", get(facility_webhooks_page))
+}
+
+/// The webhook deliveries (template `webhooks.html`): every facility's for an
+/// installation-wide account, one facility's under `/facilities/{finess}/webhooks`.
+#[derive(askama::Template)]
+#[template(path = "webhooks.html")]
+struct WebhooksBody<'a> {
+    lang: Lang,
+    facility: Option<&'a hygie_core::Finess>,
+    rows: &'a [hygie_store::DeliveryRecord],
+    failed: usize,
+}
+
+impl WebhooksBody<'_> {
+    fn state(&self, s: &str) -> &'static str {
+        let (en, fr) = match s {
+            "pending" => ("waiting for a retry", "en attente d'une nouvelle tentative"),
+            "sending" => ("sending", "en cours d'envoi"),
+            "delivered" => ("delivered", "remis"),
+            _ => ("failed", "en échec"),
+        };
+        t(self.lang, en, fr)
+    }
+}
+
+#[derive(Deserialize)]
+struct WebhooksQuery {
+    #[serde(default)]
+    failed: Option<String>,
+}
+
+/// Deliveries shown on a page.
+const WEBHOOKS_SHOWN: i64 = 200;
+
+async fn webhooks_page(
+    State(st): State<AppState>,
+    p: PageUser,
+    axum::extract::Query(q): axum::extract::Query<WebhooksQuery>,
+) -> PageResult {
+    let failed_only = q.failed.is_some_and(|f| !f.is_empty() && f != "0");
+    let rows = st
+        .scoped(&p.c)
+        .webhook_deliveries(None, failed_only, WEBHOOKS_SHOWN)
+        .await?;
+    let lang = p.lang();
+    let b = hygie_report::render(&WebhooksBody {
+        lang,
+        facility: None,
+        failed: rows.iter().filter(|d| d.state == "failed").count(),
+        rows: &rows,
+    });
+    Ok(p.page(t(lang, "Webhooks", "Webhooks"), &b))
+}
+
+async fn facility_webhooks_page(
+    at: super::FacilityPage,
+    axum::extract::Query(q): axum::extract::Query<WebhooksQuery>,
+) -> PageResult {
+    let failed_only = q.failed.is_some_and(|f| !f.is_empty() && f != "0");
+    let rows = at
+        .scoped()
+        .webhook_deliveries(Some(&at.id), failed_only, WEBHOOKS_SHOWN)
+        .await?;
+    let lang = at.lang();
+    let fac = at.scoped().facility(&at.id).await?;
+    let body = WebhooksBody {
+        lang,
+        facility: Some(&at.id),
+        failed: rows.iter().filter(|d| d.state == "failed").count(),
+        rows: &rows,
+    };
+    Ok(at.titled(&fac, t(lang, "Webhooks", "Webhooks"), &body))
 }
 
 /// A page of the journal, newest first, under the verdict on its hash chain: the filters, the
@@ -62,7 +137,7 @@ struct TokensBody<'a> {
     max_days: i64,
 }
 
-hygie_report::translate_by_lang_field!(JournalBody, TokensBody);
+hygie_report::translate_by_lang_field!(JournalBody, TokensBody, WebhooksBody);
 
 /// The zones a reader may see times in: France's, UTC and the overseas regions'.
 const ZONES: [&str; 7] = [

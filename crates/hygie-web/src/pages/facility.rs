@@ -18,6 +18,7 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/facilities/{finess}", get(facility_page))
+        .route("/facilities/{finess}/report.pdf", get(facility_pdf))
         .route("/facilities/{finess}/measures/{measure}", get(measure_page))
         .route(
             "/facilities/{finess}/measures/{measure}/declare",
@@ -241,6 +242,27 @@ async fn facility_page(at: FacilityPage, Query(q): Query<AsOf>) -> PageResult {
         can_edit: scoped.manages_facilities(),
     });
     Ok(at.who.page(&s.facility.name, &b))
+}
+
+/// The facility report as PDF (executive summary, then the status): what the page shows, from
+/// the report's template, as `hygie status --format pdf` prints it.
+async fn facility_pdf(at: FacilityPage, Query(q): Query<AsOf>) -> PageResult {
+    let lang = at.lang();
+    let as_of = api::as_of(&q)?;
+    let scoped = at.scoped();
+    let s = scoped.facility_status(at.catalog(), &at.id, as_of).await?;
+    let incidents = scoped.incidents(&at.id).await?;
+    let runs = scoped.check_run_list(&at.id).await?;
+    let summary = crate::pdf::status_summary(&incidents, &runs, lang, jiff::Timestamp::now())
+        .map_err(WebError::from)?;
+    let frame = hygie_report::PrintFrame {
+        header: format!("{} ({})", s.facility.name, s.facility.id),
+        date: s.as_of.to_string(),
+        lang,
+    };
+    let name = format!("hygie-{}-{}.pdf", s.facility.id, s.as_of);
+    let html = hygie_report::status_report_html(&s, &summary, lang);
+    Ok(crate::pdf::respond(&at.st, &html, &frame, &name).await?)
 }
 
 async fn measure_page(at: FacilityPage, Path((_, m)): Path<(String, String)>) -> PageResult {

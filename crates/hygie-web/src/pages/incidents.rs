@@ -50,6 +50,11 @@ pub(super) fn routes() -> Router<AppState> {
             "/facilities/{finess}/incidents/{incident}/drafts/{duty}",
             get(draft_page),
         )
+        .route(
+            "/facilities/{finess}/incidents/{incident}/file.pdf",
+            get(incident_pdf),
+        )
+        .route("/facilities/{finess}/register.pdf", get(register_pdf))
 }
 
 /// The list: each incident with its next unmet deadline (time and duty), if any.
@@ -489,4 +494,49 @@ async fn draft_page(
         other,
     });
     Ok(at.who.page(&draft.title, &b))
+}
+
+/// The incident file as PDF (facts, timeline, obligations and what was sent, evidence), as
+/// `hygie incident export --format pdf` prints it.
+async fn incident_pdf(at: FacilityPage, Path((_, iid)): Path<(String, String)>) -> PageResult {
+    let lang = at.lang();
+    let scoped = at.scoped();
+    let inc = scoped.incident(&at.id, &iid).await?;
+    let journal = scoped.incident_journal(&at.id, &iid).await?;
+    let now = Timestamp::now();
+    let html = hygie_incident::export::export_html(&inc, &journal, lang, now)?;
+    let frame = hygie_report::PrintFrame {
+        header: format!(
+            "{} — {}",
+            inc.facts
+                .facility_name
+                .as_deref()
+                .unwrap_or(&inc.facts.facility),
+            inc.id
+        ),
+        date: hygie_incident::clock::rfc3339(
+            &now.to_zoned(inc.facts.awareness.time_zone().clone()),
+        ),
+        lang,
+    };
+    Ok(crate::pdf::respond(&at.st, &html, &frame, &format!("{}.pdf", inc.id)).await?)
+}
+
+/// The facility's breach register as PDF, as `hygie incident register --format pdf` prints it.
+async fn register_pdf(at: FacilityPage) -> PageResult {
+    let lang = at.lang();
+    let scoped = at.scoped();
+    let fac = scoped.facility(&at.id).await?;
+    let incidents = scoped.incidents(&at.id).await?;
+    let now = Timestamp::now();
+    let register =
+        hygie_incident::register::Register::new(&fac.id, &fac.name, &incidents, lang, now)?;
+    let zone = hygie_incident::clock::zone("timezone", hygie_incident::clock::DEFAULT_TZ)?;
+    let frame = hygie_report::PrintFrame {
+        header: format!("{} ({})", fac.name, fac.id),
+        date: now.to_zoned(zone).date().to_string(),
+        lang,
+    };
+    let name = format!("hygie-{}-register.pdf", fac.id);
+    Ok(crate::pdf::respond(&at.st, &register.to_html(), &frame, &name).await?)
 }

@@ -1,7 +1,8 @@
 //! Server-rendered pages, one module per area: account (login, TOTP, setup, language), facility
 //! (home, dashboard, measure, declarations, evidence), facility_edit (registering a facility,
 //! changing its record), region (matrix, CSV), catalogue, audits,
-//! alerts, incidents (with notification drafts), admin (journal, tokens), users (accounts,
+//! alerts, incidents (with notification drafts and the PDF twins), admin (journal, tokens, webhook
+//! deliveries), users (accounts,
 //! their lifecycle, security events, one's own sessions). Every form that
 //! changes state carries the session's CSRF token; every read goes through `Store::scoped`.
 //!

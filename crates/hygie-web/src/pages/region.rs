@@ -17,6 +17,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/regions/{region}", get(region_page))
         .route("/regions/{region}/export.csv", get(region_csv))
+        .route("/regions/{region}/report.pdf", get(region_pdf))
 }
 
 /// The matrix (template `region_matrix.html`): one row per facility, written straight into the
@@ -122,4 +123,20 @@ async fn region_csv(RegionRows { rs, .. }: RegionRows) -> PageResult {
         s,
     )
         .into_response())
+}
+
+/// The regional synthesis as PDF: the rows the matrix shows (same filters), printed from the
+/// report's template as `hygie region status --format pdf` does.
+async fn region_pdf(
+    State(st): State<AppState>,
+    RegionRows { p, rs, .. }: RegionRows,
+) -> PageResult {
+    let lang = p.lang();
+    let frame = hygie_report::PrintFrame {
+        header: format!("{} ({})", rs.name, rs.region.code()),
+        date: rs.as_of.to_string(),
+        lang,
+    };
+    let name = format!("hygie-{}-{}.pdf", rs.region.code(), rs.as_of);
+    Ok(crate::pdf::respond(&st, &hygie_report::region_html(&rs, lang), &frame, &name).await?)
 }

@@ -38,6 +38,7 @@ mod plan;
 mod regimes;
 mod rows;
 mod sync;
+mod sync_push;
 
 pub use access::directory::DirectorySignIn;
 pub use access::lifecycle::SessionInfo;
@@ -59,6 +60,7 @@ pub use plan::evidence::{EvidenceItem, EvidenceKind};
 pub use plan::facilities::DeclarationRecord;
 pub(crate) use rows::{now_us, ts_from_us};
 pub use sync::{ImportReport, KeyRecord, SyncSnapshot};
+pub use sync_push::PushTokenHolder;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};

@@ -32,6 +32,25 @@ pub enum SyncCmd {
         /// The package file.
         file: PathBuf,
     },
+    /// Send to the regional instance over HTTPS what it has not acknowledged: the package
+    /// already numbered (sent again byte for byte after a failure), then a new one if anything
+    /// changed. The region imports each as `sync import` does; a package it already has is
+    /// "already imported". Proxies: HTTPS_PROXY / NO_PROXY.
+    Push {
+        /// FINESS number of the facility.
+        #[arg(long)]
+        facility: String,
+        /// The regional instance, https://HOST[:PORT][/BASE].
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// File holding the push token the agency gave (`hygie region push-token`).
+        #[arg(long, value_name = "FILE")]
+        token_file: PathBuf,
+        /// CA certificate(s) (PEM) the region's certificate must chain to; default: the
+        /// system's.
+        #[arg(long, value_name = "PEM")]
+        ca_cert: Option<PathBuf>,
+    },
 }
 
 /// Largest package file read: a year's package is tens of kilobytes.
@@ -41,7 +60,41 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> anyhow::Result<u8> {
     match cmd {
         SyncCmd::Export { facility, output } => export(ctx, &facility, &output).await,
         SyncCmd::Import { file } => import(ctx, &file).await,
+        SyncCmd::Push {
+            facility,
+            to,
+            token_file,
+            ca_cert,
+        } => {
+            let dest = super::sync_push::Destination {
+                to,
+                token_file,
+                ca_cert,
+            };
+            super::sync_push::run(ctx, &facility, &dest).await
+        }
     }
+}
+
+/// The next package of a facility from its snapshot, sealed, and the digest of its facts (what
+/// the next push compares to know whether anything changed).
+pub(super) fn next_package(
+    snap: hygie_store::SyncSnapshot,
+    now: jiff::Timestamp,
+    identity: &hygie_sync::Identity,
+) -> anyhow::Result<(Package, hygie_sync::Sealed, String)> {
+    let package = Package {
+        finess: snap.facts.facility.finess.clone(),
+        sequence: snap.last_export.as_ref().map_or(1, |l| l.sequence + 1),
+        previous_hash: snap.last_export.map(|l| l.hash),
+        journal_head: snap.journal_head,
+        created_at: now.to_string(),
+        catalog_version: super::catalog()?.version,
+        facts: snap.facts,
+    };
+    let digest = package.facts.digest()?;
+    let sealed = hygie_sync::seal(&package, identity)?;
+    Ok((package, sealed, digest))
 }
 
 async fn export(ctx: &Ctx, facility: &str, to: &Path) -> anyhow::Result<u8> {
@@ -50,23 +103,14 @@ async fn export(ctx: &Ctx, facility: &str, to: &Path) -> anyhow::Result<u8> {
     let store = ctx.facility_store(&id).await?;
     let now = jiff::Timestamp::now();
     let snap = store.sync_snapshot(&id, now).await?;
-    let package = Package {
-        finess: id.to_string(),
-        sequence: snap.last_export.as_ref().map_or(1, |l| l.sequence + 1),
-        previous_hash: snap.last_export.map(|l| l.hash),
-        journal_head: snap.journal_head,
-        created_at: now.to_string(),
-        catalog_version: super::catalog()?.version,
-        facts: snap.facts,
-    };
-    let sealed = hygie_sync::seal(&package, &identity)?;
+    let (package, sealed, digest) = next_package(snap, now, &identity)?;
     // Written aside, then numbered in the store, then put in place: a failed write takes no
     // number, so the region never waits for a package that does not exist.
     let tmp = to.with_extension("partial");
     std::fs::write(&tmp, &sealed.bytes)
         .with_context(|| format!("cannot write / impossible d'écrire {}", tmp.display()))?;
     if let Err(e) = store
-        .record_export(&id, package.sequence, &sealed.hash, &Actor::cli())
+        .record_export(&id, package.sequence, &sealed, &digest, &Actor::cli())
         .await
     {
         let _ = std::fs::remove_file(&tmp);
@@ -181,13 +225,9 @@ async fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<u8> {
 /// both languages on stderr, exit 2 (invalid input, nothing changed).
 fn refuse(ctx: &Ctx, file: &Path, r: Refusal) -> anyhow::Result<u8> {
     if ctx.format == Format::Json {
-        let reason = r.reason();
-        output::json(&serde_json::json!({
-            "outcome": "refused",
-            "file": file.display().to_string(),
-            "code": r.code(),
-            "reason": { "en": reason.en, "fr": reason.fr },
-        }))?;
+        let mut answer = r.answer();
+        answer["file"] = file.display().to_string().into();
+        output::json(&answer)?;
     }
     Err(anyhow::Error::new(r).context(format!(
         "package refused / paquet refusé: {}",

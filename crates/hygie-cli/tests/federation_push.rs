@@ -6,7 +6,8 @@
 //! wrong token is refused (exit 2) and the package it made is sent again, byte for byte, by the
 //! next push; a package the region already had is "already imported" and acknowledged; a
 //! tampered package and a package of another facility are refused with their reason, the
-//! region's tables untouched each time. Finally `hygie serve --sync-to` at the facility pushes
+//! region's tables untouched each time; a push through an HTTP CONNECT proxy (`HTTPS_PROXY`, a
+//! small proxy in the test) goes through it, one whose host is in `NO_PROXY` does not. Finally `hygie serve --sync-to` at the facility pushes
 //! on its schedule, its next run on /metrics.
 //!
 //! PostgreSQL comes from `HYGIE_TEST_POSTGRES_URL` (the testkit skips loudly without it, and
@@ -238,6 +239,49 @@ fn post_package(port: u16, ca: &Path, token: &str, body: &[u8]) -> (u16, Value) 
     )
 }
 
+/// A minimal HTTP CONNECT proxy on loopback (as Squid answers one): it records each CONNECT
+/// line, dials the target and copies bytes both ways. Its port and the lines seen.
+fn connect_proxy() -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let mut head = Vec::new();
+            let mut b = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && client.read_exact(&mut b).is_ok() {
+                head.push(b[0]);
+            }
+            let text = String::from_utf8_lossy(&head).into_owned();
+            let line = text.lines().next().unwrap_or_default().to_owned();
+            log.lock().unwrap().push(line.clone());
+            let target = line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned();
+            let Ok(upstream) = TcpStream::connect(target.replace("localhost", "127.0.0.1")) else {
+                let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
+                continue;
+            };
+            let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+            let (mut c2, mut u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+            let (mut c1, mut u1) = (client, upstream);
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut c1, &mut u1);
+                let _ = u1.shutdown(std::net::Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut u2, &mut c2);
+                let _ = c2.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    (port, seen)
+}
+
 /// `hygie sync push` from the facility with `token_file`: its exit code and JSON report.
 fn push(f: &Hygie, port: u16, ca: &Path, token_file: &Path, code: i32) -> Value {
     let out = common::run(
@@ -442,6 +486,48 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     assert_eq!(
         push(&facility, port, &ca, &token_file, 0)["outcome"],
         "up_to_date"
+    );
+
+    // Behind a proxy: HTTPS_PROXY is honoured (CONNECT, TLS end to end), NO_PROXY bypasses it.
+    let (proxy, seen) = connect_proxy();
+    set(&measure, "in_progress");
+    let via = |no_proxy: &str| {
+        let out = common::run(
+            facility
+                .cmd()
+                .env("HTTPS_PROXY", format!("http://127.0.0.1:{proxy}"))
+                .env("NO_PROXY", no_proxy)
+                .args([
+                    "sync",
+                    "push",
+                    "--facility",
+                    FINESS,
+                    "--to",
+                    &format!("https://localhost:{port}"),
+                    "--token-file",
+                    token_file.to_str().unwrap(),
+                    "--ca-cert",
+                    ca.to_str().unwrap(),
+                    "--format",
+                    "json",
+                ]),
+            0,
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let r = via("example.org");
+    assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [format!("CONNECT localhost:{port} HTTP/1.1")]
+    );
+    set(&measure, "implemented");
+    let r = via("localhost");
+    assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "NO_PROXY=localhost went through the proxy"
     );
 
     // Straight at the endpoint: a tampered package, a package of another facility with this

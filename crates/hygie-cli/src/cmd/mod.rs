@@ -247,8 +247,9 @@ pub fn as_of(s: Option<&str>) -> anyhow::Result<jiff::civil::Date> {
     }
 }
 
-/// A secret read from a file named by `flag` (its first line; `what_fr` names it in French):
-/// unreadable or empty is invalid input. Every copy is zeroed when dropped.
+/// A secret read from a file named by `flag` (its first line, without its line end; spaces are
+/// kept, a password may have them; `what_fr` names it in French): unreadable or empty is
+/// invalid input. Every copy is zeroed when dropped.
 pub(crate) fn secret_file(
     flag: &str,
     what_fr: &str,
@@ -260,7 +261,7 @@ pub(crate) fn secret_file(
             p.display()
         ))
     })?);
-    let line = text.lines().next().unwrap_or_default().trim();
+    let line = text.lines().next().unwrap_or_default();
     if line.is_empty() {
         return Err(crate::exit::invalid(format!(
             "{flag} {}: empty / {what_fr} est vide",

@@ -480,6 +480,36 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
         0,
     );
     region.json(&["sync", "import", p4.to_str().unwrap()], 0);
+    // A lost package is re-issued with the same bytes and hash.
+    let r4 = facility.path().join("p4-again.hygie");
+    let again = facility.json(
+        &[
+            "sync",
+            "export",
+            "--facility",
+            FINESS,
+            "--resend",
+            "4",
+            "-o",
+            r4.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(again["sequence"], 4, "{again}");
+    assert_eq!(std::fs::read(&r4).unwrap(), std::fs::read(&p4).unwrap());
+    facility.run(
+        &[
+            "sync",
+            "export",
+            "--facility",
+            FINESS,
+            "--resend",
+            "99",
+            "-o",
+            r4.to_str().unwrap(),
+        ],
+        3,
+    );
     let r = push(&facility, port, &ca, &token_file, 0);
     assert_eq!(r["sent"][0]["sequence"], 4, "{r}");
     assert_eq!(r["sent"][0]["outcome"], "already_imported", "{r}");

@@ -143,9 +143,8 @@ impl Store {
     }
 
     /// Record that package `sequence` of `facility` was sealed, so the next one follows it. Its
-    /// bytes are kept until the region acknowledges it (`acknowledge_export`), those of earlier
-    /// packages dropped (only the last one can still be admitted next); `facts_digest` tells
-    /// the next push whether anything changed. Refused (conflict) if another export took that
+    /// bytes are kept (a push sends them again until the region acknowledges it; `sync export
+    /// --resend` re-issues them); `facts_digest` tells the next push whether anything changed. Refused (conflict) if another export took that
     /// number meanwhile.
     pub async fn record_export(
         &self,
@@ -170,10 +169,6 @@ impl Store {
                         "package {sequence} of facility {facility} (another export ran meanwhile)"
                     )));
                 }
-                sqlx::query("UPDATE sync_exports SET package = NULL WHERE facility = $1")
-                    .bind(facility.as_str())
-                    .execute(&mut **tx)
-                    .await?;
                 sqlx::query(
                     "INSERT INTO sync_exports (facility, sequence, hash, at_us, package, facts_digest) \
                      VALUES ($1, $2, $3, $4, $5, $6)",

@@ -1,5 +1,5 @@
-//! Federation online (`hygie sync push`): on a facility's instance, the last package exported
-//! with its bytes until the region acknowledges it; on the region's, the push token of an
+//! Federation online (`hygie sync push`): on a facility's instance, the packages exported with
+//! their bytes and whether the region acknowledged them; on the region's, the push token of an
 //! enrolment.
 //!
 //! **Why the push token belongs to the enrolment** and is not an API token (`access/tokens`):
@@ -28,7 +28,7 @@ pub struct PushTokenHolder {
 
 impl Store {
     /// The last package `facility` exported: its number, hash, facts digest, whether the region
-    /// acknowledged it and, until then, its bytes.
+    /// acknowledged it, and its bytes.
     pub async fn last_export(&self, facility: &Finess) -> Result<Option<LastExport>> {
         let row = sqlx::query(
             "SELECT sequence, hash, facts_digest, acknowledged_us, package FROM sync_exports \
@@ -50,7 +50,7 @@ impl Store {
     }
 
     /// The region confirmed package `sequence` (with this hash) of `facility`: it and every
-    /// earlier package are acknowledged, their bytes dropped. Already acknowledged: nothing to
+    /// earlier package are acknowledged. Already acknowledged: nothing to
     /// do, nothing journalled. Unknown (another hash, another number): not found.
     pub async fn acknowledge_export(
         &self,
@@ -80,7 +80,7 @@ impl Store {
                     Some(None) => {}
                 }
                 sqlx::query(
-                    "UPDATE sync_exports SET acknowledged_us = $3, package = NULL \
+                    "UPDATE sync_exports SET acknowledged_us = $3 \
                      WHERE facility = $1 AND sequence <= $2 AND acknowledged_us IS NULL",
                 )
                 .bind(facility.as_str())
@@ -94,6 +94,27 @@ impl Store {
             })
         })
         .await
+    }
+
+    /// The sealed bytes and hash of package `sequence` of `facility`, as exported (to re-issue
+    /// a package the region lost). None if there is no such package, or it was exported before
+    /// bytes were kept.
+    pub async fn exported_package(
+        &self,
+        facility: &Finess,
+        sequence: u64,
+    ) -> Result<Option<(String, Vec<u8>)>> {
+        let row = sqlx::query(
+            "SELECT hash, package FROM sync_exports WHERE facility = $1 AND sequence = $2",
+        )
+        .bind(facility.as_str())
+        .bind(i64_of(sequence)?)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let bytes: Option<Vec<u8>> = r.try_get("package")?;
+        let hash: String = r.try_get("hash")?;
+        Ok(bytes.map(|b| (hash, b)))
     }
 
     /// Give the enrolment in force of `facility` the push token with this digest (a new one

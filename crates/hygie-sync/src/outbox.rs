@@ -30,7 +30,7 @@ pub struct LastExport {
     pub facts_digest: Option<String>,
     /// Whether the region confirmed it (imported, or already imported).
     pub acknowledged: bool,
-    /// Its sealed bytes, kept until it is acknowledged.
+    /// Its sealed bytes (absent for packages exported before they were kept).
     pub bytes: Option<Vec<u8>>,
 }
 

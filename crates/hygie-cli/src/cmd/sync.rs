@@ -25,6 +25,10 @@ pub enum SyncCmd {
         /// The package file to write.
         #[arg(long, short = 'o')]
         output: PathBuf,
+        /// Re-issue package SEQ exactly as it was exported (same bytes, same hash), for a
+        /// region that lost it; nothing new is numbered.
+        #[arg(long, value_name = "SEQ")]
+        resend: Option<u64>,
     },
     /// Verify and import a package (regional instance). A package that fails any check is
     /// refused as a whole, with the reason, and nothing is stored.
@@ -58,7 +62,16 @@ const MAX_FILE: u64 = hygie_sync::MAX_UNPACKED;
 
 pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> anyhow::Result<u8> {
     match cmd {
-        SyncCmd::Export { facility, output } => export(ctx, &facility, &output).await,
+        SyncCmd::Export {
+            facility,
+            output,
+            resend: Some(seq),
+        } => resend(ctx, &facility, seq, &output).await,
+        SyncCmd::Export {
+            facility,
+            output,
+            resend: None,
+        } => export(ctx, &facility, &output).await,
         SyncCmd::Import { file } => import(ctx, &file).await,
         SyncCmd::Push {
             facility,
@@ -147,6 +160,46 @@ async fn export(ctx: &Ctx, facility: &str, to: &Path) -> anyhow::Result<u8> {
                     to.display(),
                     sealed.bytes.len(),
                     sealed.hash
+                ),
+            }
+        ),
+    }
+    Ok(exit::OK)
+}
+
+/// `sync export --resend SEQ`: the stored bytes of package SEQ, written again.
+async fn resend(ctx: &Ctx, facility: &str, seq: u64, to: &Path) -> anyhow::Result<u8> {
+    let id = Finess::parse(facility)?;
+    let store = ctx.facility_store(&id).await?;
+    let Some((hash, bytes)) = store.exported_package(&id, seq).await? else {
+        return Err(StoreError::NotFound(format!(
+            "package {seq} of facility {id} (never exported, or exported before packages were kept) / paquet {seq} de {id} introuvable"
+        ))
+        .into());
+    };
+    let tmp = to.with_extension("partial");
+    std::fs::write(&tmp, &bytes)
+        .and_then(|()| std::fs::rename(&tmp, to))
+        .with_context(|| format!("cannot write / impossible d'écrire {}", to.display()))?;
+    match ctx.format {
+        Format::Json => output::json(&serde_json::json!({
+            "file": to.display().to_string(),
+            "facility": id.to_string(),
+            "sequence": seq,
+            "hash": hash,
+            "size": bytes.len(),
+            "resent": true,
+        }))?,
+        _ => println!(
+            "{}",
+            match ctx.lang {
+                Lang::En => format!(
+                    "Package {seq} of {id} re-issued to {} (hash {hash}, unchanged).",
+                    to.display()
+                ),
+                Lang::Fr => format!(
+                    "Paquet {seq} de {id} réémis dans {} (empreinte {hash}, inchangée).",
+                    to.display()
                 ),
             }
         ),

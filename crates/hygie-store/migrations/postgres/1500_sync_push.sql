@@ -1,8 +1,9 @@
 -- Issue 19, online transport (`hygie sync push`, `POST /api/v1/sync/packages`).
 
--- Facility side: a package's sealed bytes are kept until the region acknowledges it, so a push
--- sends exactly them again after a failure (the region answers "already imported" if it had
--- them); the digest of its facts tells a push with nothing new to send nothing.
+-- Facility side: every package's sealed bytes (a few KB each), so a push sends the one not yet
+-- acknowledged again byte for byte after a failure (the region answers "already imported" if it
+-- had it) and `sync export --resend SEQ` re-issues a lost one with its hash; the digest of its
+-- facts tells a push with nothing new to send nothing.
 ALTER TABLE sync_exports ADD COLUMN package BYTEA;
 ALTER TABLE sync_exports ADD COLUMN facts_digest TEXT;
 ALTER TABLE sync_exports ADD COLUMN acknowledged_us BIGINT;

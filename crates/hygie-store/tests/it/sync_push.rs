@@ -42,8 +42,8 @@ fn packages_wait_for_their_acknowledgement_and_tokens_follow_the_enrolment() {
         let snap = store.sync_snapshot(&f.id, now).await.unwrap();
         assert_eq!(snap.last_export.as_ref(), Some(&last));
 
-        // Package 2 is numbered before 1 is acknowledged: 1's bytes are dropped (it can no
-        // longer be admitted next); acknowledging 2 acknowledges 1.
+        // Package 2 is numbered before 1 is acknowledged; acknowledging 2 acknowledges 1. Every
+        // package's bytes stay, to be re-issued (`sync export --resend`).
         let (s2, d2) = seal(2, Some(s1.hash.clone()), snap);
         store
             .record_export(&f.id, 2, &s2, &d2, &actor)
@@ -59,10 +59,12 @@ fn packages_wait_for_their_acknowledgement_and_tokens_follow_the_enrolment() {
             .await
             .unwrap();
         let last = store.last_export(&f.id).await.unwrap().unwrap();
+        assert_eq!((last.sequence, last.acknowledged), (2, true));
         assert_eq!(
-            (last.sequence, last.acknowledged, last.bytes),
-            (2, true, None)
+            store.exported_package(&f.id, 1).await.unwrap(),
+            Some((s1.hash.clone(), s1.bytes.clone()))
         );
+        assert_eq!(store.exported_package(&f.id, 3).await.unwrap(), None);
         // Again: nothing to do, nothing journalled.
         let count = || async { store.journal_entries(None, None).await.unwrap().len() };
         let before = count().await;

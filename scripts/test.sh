@@ -108,6 +108,9 @@ services() {
   # reads them back. The reminders' SMTP server in the same tests: aiosmtpd from PyPI, pinned,
   # each test starting its own on a free loopback port.
   apt_install poppler-utils
+  # The test CA and server certificate of the federation push tests
+  # (hygie-cli/tests/federation_push.rs).
+  apt_install openssl
   if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
     log "Installing aiosmtpd"
     python3 -m pip install --quiet 'aiosmtpd==1.4.6' \

@@ -43,6 +43,9 @@ pub fn code_of(e: &anyhow::Error) -> u8 {
         {
             return INVALID;
         }
+        if let Some(p) = cause.downcast_ref::<hygie_web::sync_client::PushError>() {
+            return if p.is_input() { INVALID } else { RUNTIME };
+        }
         if let Some(b) = cause.downcast_ref::<BackupError>() {
             match b.problem {
                 Problem::Malformed

@@ -175,7 +175,7 @@ enum Command {
     #[command(subcommand)]
     Breached(cmd::audit_passwords::BreachedCmd),
     /// The web application and JSON API (dashboards, declarations, evidence, journal).
-    Serve(cmd::serve::ServeArgs),
+    Serve(Box<cmd::serve::ServeArgs>),
     /// Write a consistent snapshot of the whole store (evidence files included) to an archive,
     /// while the web application and other commands go on; `verify` checks an archive.
     Backup(cmd::backup::BackupArgs),
@@ -259,7 +259,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Audit(c) => cmd::audit::run(&ctx, c).await,
         Command::Checks(c) => cmd::checks::run(&ctx, c).await,
         Command::Breached(c) => cmd::audit_passwords::breached(&ctx, c).await,
-        Command::Serve(a) => cmd::serve::run(&ctx, a).await,
+        Command::Serve(a) => cmd::serve::run(&ctx, *a).await,
         Command::Backup(a) => cmd::backup::backup(&ctx, a).await,
         Command::Restore(a) => cmd::backup::restore(&ctx, a).await,
         Command::Users(c) => cmd::users::run(&ctx, c).await,

@@ -32,6 +32,7 @@ use std::fmt::Write as _;
 pub mod csv;
 mod findings;
 mod html;
+mod oversight;
 pub mod pdf;
 
 pub use findings::{FindingView, FindingsTable, OBJECTS_SHOWN};
@@ -40,6 +41,7 @@ pub use html::{
     AuditLine, Escape, IncidentLine, Summary, esc, region_html, render, status_html,
     status_report_html,
 };
+pub use oversight::{late_csv, oversight_text};
 pub use pdf::{PrintFrame, print_document};
 
 // Templates name the escaper by this crate's path, here as in the crates that reuse them.

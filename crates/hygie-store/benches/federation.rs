@@ -134,7 +134,7 @@ async fn a_year(store: &Store, f: &hygie_core::Facility) {
     }
 }
 
-async fn package(store: &Store, f: &Finess, id: &Identity) -> (Package, Vec<u8>, String) {
+async fn package(store: &Store, f: &Finess, id: &Identity) -> (Package, hygie_sync::Sealed) {
     let now = jiff::Timestamp::now();
     let snap = store.sync_snapshot(f, now).await.expect("snapshot");
     let p = Package {
@@ -147,7 +147,7 @@ async fn package(store: &Store, f: &Finess, id: &Identity) -> (Package, Vec<u8>,
         facts: snap.facts,
     };
     let sealed = hygie_sync::seal(&p, id).expect("seal");
-    (p, sealed.bytes, sealed.hash)
+    (p, sealed)
 }
 
 async fn import(region: &Store, bytes: &[u8]) -> Duration {
@@ -173,7 +173,8 @@ async fn run(backend: &str, dir: &std::path::Path, count: usize) {
         .expect("facility");
     a_year(&facility_store, &f).await;
     let t = Instant::now();
-    let (p, bytes, hash) = package(&facility_store, &f.id, &id).await;
+    let (p, sealed) = package(&facility_store, &f.id, &id).await;
+    let bytes = sealed.bytes.clone();
     let made = t.elapsed();
     let json = serde_json::to_vec(&p).expect("json").len();
     println!(
@@ -187,7 +188,13 @@ async fn run(backend: &str, dir: &std::path::Path, count: usize) {
         made.as_secs_f64() * 1e3
     );
     facility_store
-        .record_export(&f.id, 1, &hash, &actor)
+        .record_export(
+            &f.id,
+            1,
+            &sealed,
+            &p.facts.digest().expect("digest"),
+            &actor,
+        )
         .await
         .expect("export");
 
@@ -241,9 +248,16 @@ async fn run(backend: &str, dir: &std::path::Path, count: usize) {
         .await
         .expect("declare");
     let t = Instant::now();
-    let (_, bytes2, hash2) = package(&facility_store, &f.id, &id).await;
+    let (p2, sealed2) = package(&facility_store, &f.id, &id).await;
+    let bytes2 = sealed2.bytes.clone();
     facility_store
-        .record_export(&f.id, 2, &hash2, &actor)
+        .record_export(
+            &f.id,
+            2,
+            &sealed2,
+            &p2.facts.digest().expect("digest"),
+            &actor,
+        )
         .await
         .expect("export");
     let exported = t.elapsed();

@@ -23,7 +23,9 @@
 //! filtered keyset pages on `seq`), `governance`, `inventory` (the asset register, its imports
 //! and sightings), `notify` (the reminders' sending state), `regimes` (in-force dates), `sync`
 //! (federation: a facility's snapshot and exported packages; at the region the enrolled keys and
-//! the import of a package in one transaction), `backup` (a portable archive of the whole store,
+//! the import of a package in one transaction; `sync_push`: each package's bytes and its
+//! acknowledgement, the enrolment's push token), `webhooks` (the outbox of signed webhooks: events
+//! written in the transaction that makes them, deliveries claimed with a lease), `backup` (a portable archive of the whole store,
 //! optional encryption, restore into an empty store). `journal` holds the one write path, `rows`
 //! the time conversion and row decoding they share.
 //!
@@ -64,6 +66,7 @@ mod rows;
 mod sync;
 mod webhooks;
 pub use webhooks::{Attempt, ClaimedDelivery, DeliveryRecord};
+mod sync_push;
 
 pub use access::directory::DirectorySignIn;
 pub use access::lifecycle::SessionInfo;
@@ -85,6 +88,7 @@ pub use plan::evidence::{EvidenceItem, EvidenceKind};
 pub use plan::facilities::DeclarationRecord;
 pub(crate) use rows::{now_us, ts_from_us};
 pub use sync::{ImportReport, KeyRecord, SyncSnapshot};
+pub use sync_push::PushTokenHolder;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};

@@ -18,7 +18,7 @@ use crate::{Result, Store, StoreError, now_us, ts_from_us};
 use hygie_core::{Facility, Finess, Region};
 use hygie_sync::{
     Admission, Checked, DeclarationRecord, Enrolment, EvidenceRecord, Facts, Imported, JournalHead,
-    ObligationRecord, Opened, PublicKey, Refusal,
+    LastExport, ObligationRecord, Opened, PublicKey, Refusal, Sealed,
 };
 use sqlx::Row;
 use std::collections::HashMap;
@@ -28,8 +28,8 @@ use std::collections::HashMap;
 pub struct SyncSnapshot {
     pub facts: Facts,
     pub journal_head: JournalHead,
-    /// The last package exported, which the next one follows.
-    pub last_export: Option<Imported>,
+    /// The last package exported, which the next one follows (and a push may send again).
+    pub last_export: Option<LastExport>,
 }
 
 /// An enrolled key, as `hygie region keys` lists it.
@@ -56,11 +56,11 @@ pub struct ImportReport {
     pub obligations: usize,
 }
 
-fn u64_of(v: i64) -> u64 {
+pub(crate) fn u64_of(v: i64) -> u64 {
     u64::try_from(v).unwrap_or_default()
 }
 
-fn i64_of(v: u64) -> Result<i64> {
+pub(crate) fn i64_of(v: u64) -> Result<i64> {
     i64::try_from(v).map_err(|_| StoreError::Invalid(format!("{v} is too large")))
 }
 
@@ -135,19 +135,7 @@ impl Store {
                 });
             }
         }
-        let last = sqlx::query(
-            "SELECT sequence, hash FROM sync_exports WHERE facility = $1 ORDER BY sequence DESC LIMIT 1",
-        )
-        .bind(facility.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        let last_export = match last {
-            Some(r) => Some(Imported {
-                sequence: u64_of(r.try_get("sequence")?),
-                hash: r.try_get("hash")?,
-            }),
-            None => None,
-        };
+        let last_export = self.last_export(facility).await?;
         Ok(SyncSnapshot {
             facts: Facts::of(&f, &declarations, &runs, evidence, obligations),
             journal_head,
@@ -155,16 +143,20 @@ impl Store {
         })
     }
 
-    /// Record that package `sequence` of `facility` was written, so the next one follows it.
-    /// Refused (conflict) if another export took that number meanwhile.
+    /// Record that package `sequence` of `facility` was sealed, so the next one follows it. Its
+    /// bytes are kept (a push sends them again until the region acknowledges it; `sync export
+    /// --resend` re-issues them); `facts_digest` tells the next push whether anything changed. Refused (conflict) if another export took that
+    /// number meanwhile.
     pub async fn record_export(
         &self,
         facility: &Finess,
         sequence: u64,
-        hash: &str,
+        sealed: &Sealed,
+        facts_digest: &str,
         actor: &Actor,
     ) -> Result<()> {
         let seq = i64_of(sequence)?;
+        let hash = &sealed.hash;
         self.write(|tx| {
             Box::pin(async move {
                 let last: Option<i64> = sqlx::query_scalar(
@@ -179,12 +171,15 @@ impl Store {
                     )));
                 }
                 sqlx::query(
-                    "INSERT INTO sync_exports (facility, sequence, hash, at_us) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO sync_exports (facility, sequence, hash, at_us, package, facts_digest) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
                 )
                 .bind(facility.as_str())
                 .bind(seq)
                 .bind(hash)
                 .bind(now_us())
+                .bind(sealed.bytes.clone())
+                .bind(facts_digest)
                 .execute(&mut **tx)
                 .await?;
                 let details = serde_json::json!({ "sequence": sequence, "hash": hash });
@@ -301,6 +296,21 @@ impl Store {
                 Ok((facility, ts_from_us(r.try_get("at_us")?)?))
             })
             .collect()
+    }
+
+    /// What the region's oversight reads (`hygie_core::oversight`): every facility's status at
+    /// `as_of`, computed by the same plan code as the facility's own, and when each last reported.
+    pub async fn region_reports(
+        &self,
+        catalog: &hygie_core::Catalog,
+        region: Region,
+        as_of: jiff::civil::Date,
+    ) -> Result<(
+        Vec<hygie_core::FacilityStatus>,
+        HashMap<String, jiff::Timestamp>,
+    )> {
+        let statuses = self.region_statuses(catalog, region, as_of).await?;
+        Ok((statuses, self.last_reports(region).await?))
     }
 
     /// Import a package whose signature verified (`hygie_sync::open`) and whose content parsed

@@ -17,7 +17,8 @@
 //! Modules: `identity` (the instance's signing key, public keys, fingerprints), `package` (the
 //! content and its validation into domain types), `seal` (canonical bytes, signing, opening a
 //! file), `admit` (the region's decisions: is the key enrolled for this FINESS, does the
-//! sequence follow). Everything is pure: callers read and write files and the store.
+//! sequence follow), `outbox` (the facility's side of a push: what to send next, what the answer
+//! means). Everything is pure: callers read and write files and the store.
 //!
 //! The region's decisions ([`authorise`]: key enrolled, not revoked, for this FINESS; [`admit`]:
 //! next in sequence; the last one again is "already imported"; replay, rollback, gap and fork
@@ -31,12 +32,14 @@
 
 mod admit;
 mod identity;
+mod outbox;
 mod package;
 mod refusal;
 mod seal;
 
 pub use admit::{Admission, Enrolment, Imported, admit, authorise};
 pub use identity::{Identity, PublicKey};
+pub use outbox::{LastExport, PushAnswer, PushStep, next_push};
 pub use package::{
     Checked, DeclarationRecord, EvidenceRecord, FacilityRecord, Facts, JournalHead,
     ObligationRecord, Package, RuleSummary, RunSummary, new_declarations,

@@ -83,4 +83,15 @@ impl Refusal {
             None => Localized::new(text.clone(), text),
         }
     }
+
+    /// The refusal as scripts read it (`hygie sync import --format json`, the push endpoint's
+    /// answer, read back by `PushAnswer::parse`): `{outcome: "refused", code, reason: {en, fr}}`.
+    pub fn answer(&self) -> serde_json::Value {
+        let reason = self.reason();
+        serde_json::json!({
+            "outcome": "refused",
+            "code": self.code(),
+            "reason": { "en": reason.en, "fr": reason.fr },
+        })
+    }
 }

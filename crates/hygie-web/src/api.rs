@@ -77,6 +77,7 @@ api_routes! {
     get "/me/sessions" => crate::accounts::my_sessions;
     post "/me/sessions/end-others" => crate::accounts::end_my_other_sessions;
     get "/security-events" => crate::accounts::security_events;
+    post "/sync/packages" => crate::sync_api::receive [upload];
 }
 
 /// Today in France's calendar.

@@ -56,6 +56,8 @@ mod scope;
 pub mod seal;
 pub mod server;
 mod session;
+mod sync_api;
+pub mod sync_client;
 pub mod tls;
 
 pub use error::WebError;

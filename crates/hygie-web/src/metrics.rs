@@ -41,6 +41,11 @@ pub struct Metrics {
     pub webhooks_delivered: AtomicU64,
     pub webhooks_retried: AtomicU64,
     pub webhooks_failed: AtomicU64,
+    /// The federation push run by `hygie serve --sync-to` (0: none): when its next pass starts,
+    /// in seconds since the epoch, and the packages its passes had acknowledged or failed to send.
+    pub sync_next_run: AtomicU64,
+    pub sync_pushed: AtomicU64,
+    pub sync_failed: AtomicU64,
 }
 
 /// An open connection, counted in `hygie_connections_open` until it is dropped.
@@ -160,6 +165,13 @@ impl Metrics {
             self.webhooks_delivered.load(Ordering::Relaxed),
             self.webhooks_retried.load(Ordering::Relaxed),
             self.webhooks_failed.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP hygie_sync_next_run_timestamp_seconds When the next push of federation packages to the region starts (0: not scheduled).\n# TYPE hygie_sync_next_run_timestamp_seconds gauge\nhygie_sync_next_run_timestamp_seconds {}\n# HELP hygie_sync_pushed_total Packages the region acknowledged to this process's pushes.\n# TYPE hygie_sync_pushed_total counter\nhygie_sync_pushed_total {}\n# HELP hygie_sync_failed_total Pushes that failed (network, refusal; sent again at the next pass).\n# TYPE hygie_sync_failed_total counter\nhygie_sync_failed_total {}",
+            self.sync_next_run.load(Ordering::Relaxed),
+            self.sync_pushed.load(Ordering::Relaxed),
+            self.sync_failed.load(Ordering::Relaxed)
         );
         out
     }

@@ -432,6 +432,20 @@ const OPS: &[Op] = &[
         allowed: |p, t| person(p) && (sees(p, t) || (p.binding == "own" && t == Target::Other)),
     },
     Op {
+        name: "page region reports",
+        method: "GET",
+        path: "/regions/{r}/reports",
+        body: "",
+        allowed: |p, t| person(p) && (sees(p, t) || (p.binding == "own" && t == Target::Other)),
+    },
+    Op {
+        name: "page region late csv",
+        method: "GET",
+        path: "/regions/{r}/late.csv",
+        body: "",
+        allowed: |p, t| person(p) && (sees(p, t) || (p.binding == "own" && t == Target::Other)),
+    },
+    Op {
         name: "page journal",
         method: "GET",
         path: "/journal",

@@ -60,6 +60,8 @@ async fn pages_render_in_the_users_language_and_switch() {
         "/catalog/IAM-04".into(),
         "/regions/BRE".into(),
         "/regions/BRE?kind=hospital&dep=35".into(),
+        "/regions/BRE/reports".into(),
+        "/regions/BRE/reports?late_after=5&sort=facility".into(),
         "/journal".into(),
     ] {
         let (st, html) = page(p.clone(), "en").await;
@@ -71,6 +73,20 @@ async fn pages_render_in_the_users_language_and_switch() {
     assert_eq!(csv.lines().count(), 3);
     let (_, csv) = page("/regions/BRE/export.csv?kind=clinic".into(), "en").await;
     assert_eq!(csv.lines().count(), 1, "filter by kind");
+    // The facilities' reports: none was ever imported here, so each is "never reported".
+    let (_, html) = page("/regions/BRE/reports".into(), "fr").await;
+    assert!(
+        html.contains("jamais transmis")
+            && html.contains("Pourquoi des établissements sont en retard"),
+        "{html}"
+    );
+    let (_, csv) = page("/regions/BRE/late.csv?sort=measure".into(), "en").await;
+    assert!(
+        csv.starts_with("finess,facility,measure,title,level,days_late,last_report"),
+        "{csv}"
+    );
+    let (st, _) = page("/regions/BRE/reports?late_after=zero".into(), "en").await;
+    assert_eq!(st, 400);
 }
 
 #[tokio::test]

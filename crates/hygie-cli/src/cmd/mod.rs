@@ -30,6 +30,7 @@ pub mod roles;
 pub mod serve;
 pub mod status;
 pub mod sync;
+pub mod sync_push;
 pub mod tokens;
 pub mod training;
 pub mod users;
@@ -245,4 +246,28 @@ pub fn as_of(s: Option<&str>) -> anyhow::Result<jiff::civil::Date> {
             Ok(jiff::Timestamp::now().to_zoned(tz).date())
         }
     }
+}
+
+/// A secret read from a file named by `flag` (its first line, without its line end; spaces are
+/// kept, a password may have them; `what_fr` names it in French): unreadable or empty is
+/// invalid input. Every copy is zeroed when dropped.
+pub(crate) fn secret_file(
+    flag: &str,
+    what_fr: &str,
+    p: &std::path::Path,
+) -> anyhow::Result<secrecy::SecretString> {
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(p).map_err(|e| {
+        crate::exit::invalid(format!(
+            "{flag} {}: {e} / {what_fr} est illisible",
+            p.display()
+        ))
+    })?);
+    let line = text.lines().next().unwrap_or_default();
+    if line.is_empty() {
+        return Err(crate::exit::invalid(format!(
+            "{flag} {}: empty / {what_fr} est vide",
+            p.display()
+        )));
+    }
+    Ok(secrecy::SecretString::from(line.to_owned()))
 }

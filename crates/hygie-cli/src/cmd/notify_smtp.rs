@@ -93,20 +93,7 @@ fn is_loopback(host: &str) -> bool {
 }
 
 fn read_password(p: &Path) -> anyhow::Result<SecretString> {
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(p).map_err(|e| {
-        exit::invalid(format!(
-            "--smtp-password-file {}: {e} / fichier du mot de passe SMTP illisible",
-            p.display()
-        ))
-    })?);
-    let line = text.trim_end_matches(['\n', '\r']);
-    if line.is_empty() {
-        return Err(exit::invalid(format!(
-            "--smtp-password-file {}: empty / vide",
-            p.display()
-        )));
-    }
-    Ok(SecretString::from(line.to_owned()))
+    super::secret_file("--smtp-password-file", "le fichier du mot de passe SMTP", p)
 }
 
 impl SmtpArgs {

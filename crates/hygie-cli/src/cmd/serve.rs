@@ -71,6 +71,38 @@ pub struct ServeArgs {
     /// seconds (with --webhooks).
     #[arg(long, env = "HYGIE_WEBHOOKS_EVERY", value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub webhooks_every: u64,
+    /// Push this facility's federation packages to the regional instance at this address
+    /// (https://...; as `hygie sync push`), every --sync-every minutes; the next push is on
+    /// /metrics.
+    #[arg(long, env = "HYGIE_SYNC_TO", value_name = "URL", requires_all = ["sync_facility", "sync_token_file"])]
+    pub sync_to: Option<String>,
+    /// The facility whose packages are pushed (FINESS).
+    #[arg(
+        long,
+        env = "HYGIE_SYNC_FACILITY",
+        value_name = "FINESS",
+        requires = "sync_to"
+    )]
+    pub sync_facility: Option<String>,
+    /// File holding the push token the agency gave (`hygie region push-token`).
+    #[arg(
+        long,
+        env = "HYGIE_SYNC_TOKEN_FILE",
+        value_name = "FILE",
+        requires = "sync_to"
+    )]
+    pub sync_token_file: Option<PathBuf>,
+    /// CA certificate(s) (PEM) of the region's server; default: the system's.
+    #[arg(
+        long,
+        env = "HYGIE_SYNC_CA_CERT",
+        value_name = "PEM",
+        requires = "sync_to"
+    )]
+    pub sync_ca_cert: Option<PathBuf>,
+    /// Minutes between pushes.
+    #[arg(long, env = "HYGIE_SYNC_EVERY", value_name = "MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sync_every: u64,
 }
 
 /// The folder of the sealing key, created readable by its owner only.
@@ -209,7 +241,27 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
         )),
         None => None,
     };
+    // Read and checked before anything starts: a bad address or token file stops the server.
+    let push = match (&a.sync_to, &a.sync_facility, &a.sync_token_file) {
+        (Some(to), Some(f), Some(token_file)) => {
+            let dest = super::sync_push::Destination {
+                to: to.clone(),
+                token_file: token_file.clone(),
+                ca_cert: a.sync_ca_cert.clone(),
+            };
+            Some((
+                hygie_core::Finess::parse(f)?,
+                dest.target()?,
+                super::identity::load_or_create(ctx)?,
+                std::time::Duration::from_secs(a.sync_every.saturating_mul(60)),
+            ))
+        }
+        _ => None,
+    };
     let store = ctx.store().await?;
+    if let Some((f, ..)) = &push {
+        store.facility(f).await?;
+    }
     let tls = match (&a.tls_cert, &a.tls_key) {
         (Some(c), Some(k)) => Some(hygie_web::tls::load(c, k)?),
         _ => None,
@@ -284,6 +336,9 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     };
     let state = hygie_web::AppState::new(store.clone(), catalog, config);
     let store_for_hooks = store.clone();
+    if let Some((f, target, identity, every)) = push {
+        super::sync_push::schedule(store.clone(), state.clone(), identity, f, target, every);
+    }
     if let Some((smtp, windows, every)) = reminders {
         schedule_reminders(store, state.clone(), smtp, windows, every, ctx.lang);
     }

@@ -45,6 +45,34 @@ pub enum RegionCmd {
     },
     /// Every key enrolled, in force or revoked.
     Keys,
+    /// The facilities' reports (federation): freshness of each one's last package (late
+    /// beyond --late-after days, or never reported), measures verified by checks and those
+    /// only declared, and why facilities are late (each overdue measure with its days late).
+    /// `--format csv` exports the late list.
+    Reports {
+        /// ARS region code.
+        region: String,
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Days after which a facility's last report is late.
+        #[arg(long, value_name = "DAYS", default_value_t = hygie_core::oversight::DEFAULT_LATE_AFTER_DAYS, value_parser = clap::value_parser!(i64).range(1..=3650))]
+        late_after: i64,
+        /// Order of the late list: days (most late first), facility or measure.
+        #[arg(long, default_value = "days")]
+        sort: String,
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
+    /// Make the push token of a facility's enrolment (for `hygie sync push --token-file`),
+    /// written to a new file readable by its owner only; it replaces the enrolment's earlier
+    /// token, opens only the package endpoint for that FINESS, and ends when the key is revoked.
+    PushToken {
+        #[arg(long)]
+        finess: String,
+        /// The file to create (it must not exist).
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+    },
 }
 
 pub async fn status(ctx: &Ctx, a: StatusArgs) -> anyhow::Result<u8> {
@@ -108,6 +136,16 @@ pub async fn region(ctx: &Ctx, cmd: RegionCmd) -> anyhow::Result<u8> {
         RegionCmd::Enrol { finess, key } => return super::sync::enrol(ctx, &finess, &key).await,
         RegionCmd::Revoke { finess } => return super::sync::revoke(ctx, &finess).await,
         RegionCmd::Keys => return super::sync::keys(ctx).await,
+        RegionCmd::Reports {
+            region,
+            as_of,
+            late_after,
+            sort,
+            output,
+        } => return reports(ctx, &region, as_of.as_deref(), late_after, &sort, output).await,
+        RegionCmd::PushToken { finess, output } => {
+            return super::sync_push::push_token(ctx, &finess, &output).await;
+        }
     };
     let region = Region::parse(&region)?;
     let as_of = super::as_of(as_of.as_deref())?;
@@ -136,6 +174,39 @@ pub async fn region(ctx: &Ctx, cmd: RegionCmd) -> anyhow::Result<u8> {
             )
             .await?;
         }
+    }
+    Ok(exit::OK)
+}
+
+/// `hygie region reports`.
+async fn reports(
+    ctx: &Ctx,
+    region: &str,
+    as_of: Option<&str>,
+    late_after: i64,
+    sort: &str,
+    to: Option<PathBuf>,
+) -> anyhow::Result<u8> {
+    let region = Region::parse(region)?;
+    let as_of = super::as_of(as_of)?;
+    let sort = hygie_core::oversight::LateSort::parse(sort)?;
+    let catalog = super::catalog()?;
+    let store = ctx.store().await?;
+    let (statuses, last) = store.region_reports(&catalog, region, as_of).await?;
+    let o = hygie_core::oversight::Oversight::of(
+        region,
+        as_of,
+        &statuses,
+        &last,
+        jiff::Timestamp::now(),
+        late_after,
+        sort,
+    );
+    match ctx.format {
+        Format::Json => output::emit(&(serde_json::to_string_pretty(&o)? + "\n"), to.as_deref())?,
+        Format::Csv => output::emit(&hygie_report::late_csv(&o, ctx.lang), to.as_deref())?,
+        Format::Table => output::emit(&hygie_report::oversight_text(&o, ctx.lang), to.as_deref())?,
+        f => return Err(output::unsupported(f, "table, json or csv")),
     }
     Ok(exit::OK)
 }

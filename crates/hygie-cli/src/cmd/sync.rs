@@ -25,12 +25,35 @@ pub enum SyncCmd {
         /// The package file to write.
         #[arg(long, short = 'o')]
         output: PathBuf,
+        /// Re-issue package SEQ exactly as it was exported (same bytes, same hash), for a
+        /// region that lost it; nothing new is numbered.
+        #[arg(long, value_name = "SEQ")]
+        resend: Option<u64>,
     },
     /// Verify and import a package (regional instance). A package that fails any check is
     /// refused as a whole, with the reason, and nothing is stored.
     Import {
         /// The package file.
         file: PathBuf,
+    },
+    /// Send to the regional instance over HTTPS what it has not acknowledged: the package
+    /// already numbered (sent again byte for byte after a failure), then a new one if anything
+    /// changed. The region imports each as `sync import` does; a package it already has is
+    /// "already imported". Proxies: HTTPS_PROXY / NO_PROXY.
+    Push {
+        /// FINESS number of the facility.
+        #[arg(long)]
+        facility: String,
+        /// The regional instance, https://HOST[:PORT][/BASE].
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// File holding the push token the agency gave (`hygie region push-token`).
+        #[arg(long, value_name = "FILE")]
+        token_file: PathBuf,
+        /// CA certificate(s) (PEM) the region's certificate must chain to; default: the
+        /// system's.
+        #[arg(long, value_name = "PEM")]
+        ca_cert: Option<PathBuf>,
     },
 }
 
@@ -39,9 +62,52 @@ const MAX_FILE: u64 = hygie_sync::MAX_UNPACKED;
 
 pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> anyhow::Result<u8> {
     match cmd {
-        SyncCmd::Export { facility, output } => export(ctx, &facility, &output).await,
+        SyncCmd::Export {
+            facility,
+            output,
+            resend: Some(seq),
+        } => resend(ctx, &facility, seq, &output).await,
+        SyncCmd::Export {
+            facility,
+            output,
+            resend: None,
+        } => export(ctx, &facility, &output).await,
         SyncCmd::Import { file } => import(ctx, &file).await,
+        SyncCmd::Push {
+            facility,
+            to,
+            token_file,
+            ca_cert,
+        } => {
+            let dest = super::sync_push::Destination {
+                to,
+                token_file,
+                ca_cert,
+            };
+            super::sync_push::run(ctx, &facility, &dest).await
+        }
     }
+}
+
+/// The next package of a facility from its snapshot, sealed, and the digest of its facts (what
+/// the next push compares to know whether anything changed).
+pub(super) fn next_package(
+    snap: hygie_store::SyncSnapshot,
+    now: jiff::Timestamp,
+    identity: &hygie_sync::Identity,
+) -> anyhow::Result<(Package, hygie_sync::Sealed, String)> {
+    let package = Package {
+        finess: snap.facts.facility.finess.clone(),
+        sequence: snap.last_export.as_ref().map_or(1, |l| l.sequence + 1),
+        previous_hash: snap.last_export.map(|l| l.hash),
+        journal_head: snap.journal_head,
+        created_at: now.to_string(),
+        catalog_version: super::catalog()?.version,
+        facts: snap.facts,
+    };
+    let digest = package.facts.digest()?;
+    let sealed = hygie_sync::seal(&package, identity)?;
+    Ok((package, sealed, digest))
 }
 
 async fn export(ctx: &Ctx, facility: &str, to: &Path) -> anyhow::Result<u8> {
@@ -50,23 +116,14 @@ async fn export(ctx: &Ctx, facility: &str, to: &Path) -> anyhow::Result<u8> {
     let store = ctx.facility_store(&id).await?;
     let now = jiff::Timestamp::now();
     let snap = store.sync_snapshot(&id, now).await?;
-    let package = Package {
-        finess: id.to_string(),
-        sequence: snap.last_export.as_ref().map_or(1, |l| l.sequence + 1),
-        previous_hash: snap.last_export.map(|l| l.hash),
-        journal_head: snap.journal_head,
-        created_at: now.to_string(),
-        catalog_version: super::catalog()?.version,
-        facts: snap.facts,
-    };
-    let sealed = hygie_sync::seal(&package, &identity)?;
+    let (package, sealed, digest) = next_package(snap, now, &identity)?;
     // Written aside, then numbered in the store, then put in place: a failed write takes no
     // number, so the region never waits for a package that does not exist.
     let tmp = to.with_extension("partial");
     std::fs::write(&tmp, &sealed.bytes)
         .with_context(|| format!("cannot write / impossible d'écrire {}", tmp.display()))?;
     if let Err(e) = store
-        .record_export(&id, package.sequence, &sealed.hash, &Actor::cli())
+        .record_export(&id, package.sequence, &sealed, &digest, &Actor::cli())
         .await
     {
         let _ = std::fs::remove_file(&tmp);
@@ -103,6 +160,46 @@ async fn export(ctx: &Ctx, facility: &str, to: &Path) -> anyhow::Result<u8> {
                     to.display(),
                     sealed.bytes.len(),
                     sealed.hash
+                ),
+            }
+        ),
+    }
+    Ok(exit::OK)
+}
+
+/// `sync export --resend SEQ`: the stored bytes of package SEQ, written again.
+async fn resend(ctx: &Ctx, facility: &str, seq: u64, to: &Path) -> anyhow::Result<u8> {
+    let id = Finess::parse(facility)?;
+    let store = ctx.facility_store(&id).await?;
+    let Some((hash, bytes)) = store.exported_package(&id, seq).await? else {
+        return Err(StoreError::NotFound(format!(
+            "package {seq} of facility {id} (never exported, or exported before packages were kept) / paquet {seq} de {id} introuvable"
+        ))
+        .into());
+    };
+    let tmp = to.with_extension("partial");
+    std::fs::write(&tmp, &bytes)
+        .and_then(|()| std::fs::rename(&tmp, to))
+        .with_context(|| format!("cannot write / impossible d'écrire {}", to.display()))?;
+    match ctx.format {
+        Format::Json => output::json(&serde_json::json!({
+            "file": to.display().to_string(),
+            "facility": id.to_string(),
+            "sequence": seq,
+            "hash": hash,
+            "size": bytes.len(),
+            "resent": true,
+        }))?,
+        _ => println!(
+            "{}",
+            match ctx.lang {
+                Lang::En => format!(
+                    "Package {seq} of {id} re-issued to {} (hash {hash}, unchanged).",
+                    to.display()
+                ),
+                Lang::Fr => format!(
+                    "Paquet {seq} de {id} réémis dans {} (empreinte {hash}, inchangée).",
+                    to.display()
                 ),
             }
         ),
@@ -181,13 +278,9 @@ async fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<u8> {
 /// both languages on stderr, exit 2 (invalid input, nothing changed).
 fn refuse(ctx: &Ctx, file: &Path, r: Refusal) -> anyhow::Result<u8> {
     if ctx.format == Format::Json {
-        let reason = r.reason();
-        output::json(&serde_json::json!({
-            "outcome": "refused",
-            "file": file.display().to_string(),
-            "code": r.code(),
-            "reason": { "en": reason.en, "fr": reason.fr },
-        }))?;
+        let mut answer = r.answer();
+        answer["file"] = file.display().to_string().into();
+        output::json(&answer)?;
     }
     Err(anyhow::Error::new(r).context(format!(
         "package refused / paquet refusé: {}",

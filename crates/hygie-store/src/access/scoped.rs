@@ -221,6 +221,41 @@ impl<'a> Scoped<'a> {
         }
     }
 
+    /// The region's oversight of its facilities' reports (`Store::region_reports`), holding
+    /// only the facilities in scope, refused as `region_status` is.
+    pub async fn region_reports(
+        &self,
+        catalog: &Catalog,
+        region: Region,
+        as_of: jiff::civil::Date,
+    ) -> Result<(
+        Vec<hygie_core::FacilityStatus>,
+        std::collections::HashMap<String, jiff::Timestamp>,
+    )> {
+        match &self.access.binding {
+            Binding::Installation => self.store.region_reports(catalog, region, as_of).await,
+            Binding::Region { region: r } if *r == region => {
+                self.store.region_reports(catalog, region, as_of).await
+            }
+            Binding::Region { .. } => Err(StoreError::NotFound(format!("region {region}"))),
+            Binding::Facilities { facilities } => {
+                let mut statuses = Vec::new();
+                for f in facilities {
+                    let fac = self.store.facility(f).await?;
+                    if fac.region == region {
+                        statuses.push(self.store.facility_status(catalog, f, as_of).await?);
+                    }
+                }
+                if statuses.is_empty() {
+                    return Err(StoreError::NotFound(format!("region {region}")));
+                }
+                let mut last = self.store.last_reports(region).await?;
+                last.retain(|f, _| statuses.iter().any(|s| s.facility.id.as_str() == f));
+                Ok((statuses, last))
+            }
+        }
+    }
+
     pub async fn declaration_history(
         &self,
         id: &Finess,

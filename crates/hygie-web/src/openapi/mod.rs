@@ -83,6 +83,12 @@ impl Op {
         self
     }
 
+    /// Opened by an enrolment's push token only (no session, so no CSRF header).
+    pub(crate) fn push_token(mut self) -> Op {
+        self.doc.insert("security".into(), json!([{ "push": [] }]));
+        self
+    }
+
     /// A `{name}` segment of the path. A segment that names nothing in the caller's scope is
     /// a 404; one that is not UTF-8 once decoded, a 400.
     pub(crate) fn path(mut self, p: Value) -> Op {
@@ -295,6 +301,7 @@ pub fn spec() -> Value {
         "components": {
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer", "description": "API token (hyg_...) scoped to one facility, read or write" },
+                "push": { "type": "http", "scheme": "bearer", "description": "push token of a facility's enrolment at the region (hygie region push-token): opens POST /api/v1/sync/packages only, for that facility" },
                 "session": { "type": "apiKey", "in": "cookie", "name": crate::SESSION_COOKIE }
             },
             "schemas": schemas::components()

@@ -264,6 +264,21 @@ pub(super) fn operations() -> Vec<Op> {
             .ok(204, None),
     ];
     ops.extend(users);
+    ops.push(
+        Op::new(
+            "post",
+            "/sync/packages",
+            "federation",
+            "Import a federation package pushed by a facility (`hygie sync push`): the same checks and one transaction as `hygie sync import`; a package already imported answers already_imported. Push token of the facility's enrolment only (`hygie region push-token`)",
+        )
+        .push_token()
+        .raw_body()
+        // 403: a package about another facility than the token's; 409: not next in the
+        // region's sequence (replay, rollback, gap, fork); 422: any other refusal. Each with
+        // `outcome`, `code` and `reason` {en, fr} besides `error`.
+        .errors(&[409, 422])
+        .ok(200, Some(r("SyncImport"))),
+    );
     ops
 }
 

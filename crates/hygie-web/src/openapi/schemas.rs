@@ -72,6 +72,17 @@ pub(super) fn components() -> Value {
                 "owner": { "type": "string", "maxLength": MAX_OWNER_CHARS },
                 "note": { "type": "string", "maxLength": MAX_NOTE_CHARS } } },
         "Seq": { "type": "object", "required": ["seq"], "properties": { "seq": { "type": "integer" } } },
+        "SyncImport": { "type": "object",
+            "required": ["facility", "sequence", "hash", "outcome", "new_declarations", "new_check_runs", "evidence", "obligations"],
+            "properties": {
+                "facility": { "type": "string" },
+                "sequence": { "type": "integer", "minimum": 1 },
+                "hash": { "type": "string", "description": "SHA-256 of the signed package, hex" },
+                "outcome": { "type": "string", "enum": ["imported", "already_imported"] },
+                "new_declarations": { "type": "integer", "minimum": 0 },
+                "new_check_runs": { "type": "integer", "minimum": 0 },
+                "evidence": { "type": "integer", "minimum": 0 },
+                "obligations": { "type": "integer", "minimum": 0 } } },
         "NewToken": {
             "type": "object", "required": ["name", "facility", "access"],
             "properties": {

@@ -1,4 +1,5 @@
-//! The regional matrix of facilities and its CSV export.
+//! The regional matrix of facilities and its CSV export; the facilities' federation reports
+//! (freshness, verified or declared measures) and why they are late, with its CSV export.
 
 use super::{PageError, PageResult, PageUser};
 use crate::api::{self, AsOf, region};
@@ -9,6 +10,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use hygie_core::oversight::{DEFAULT_LATE_AFTER_DAYS, LateSort, Oversight};
 use hygie_core::{FacilityKind, Lang};
 use hygie_report::Translate;
 use serde::Deserialize;
@@ -18,6 +20,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/regions/{region}", get(region_page))
         .route("/regions/{region}/export.csv", get(region_csv))
         .route("/regions/{region}/report.pdf", get(region_pdf))
+        .route("/regions/{region}/reports", get(reports_page))
+        .route("/regions/{region}/late.csv", get(late_csv))
 }
 
 /// The matrix (template `region_matrix.html`): one row per facility, written straight into the
@@ -139,4 +143,126 @@ async fn region_pdf(
     };
     let name = format!("hygie-{}-{}.pdf", rs.region.code(), rs.as_of);
     Ok(crate::pdf::respond(&st, &hygie_report::region_html(&rs, lang), &frame, &name).await?)
+}
+
+/// The facilities' reports and why they are late (template `region_reports.html`).
+#[derive(askama::Template)]
+#[template(path = "region_reports.html")]
+struct ReportsBody<'a> {
+    lang: Lang,
+    o: &'a Oversight,
+    sort: &'a str,
+    /// Each sort of the late list with its label.
+    sorts: Vec<(&'static str, &'static str)>,
+}
+
+hygie_report::translate_by_lang_field!(ReportsBody);
+
+#[derive(Deserialize)]
+struct ReportsQuery {
+    as_of: Option<String>,
+    late_after: Option<String>,
+    sort: Option<String>,
+}
+
+/// A region's oversight as the user may see it, with the query's limit and sort: what the page
+/// and its CSV export both show.
+struct RegionReports {
+    p: PageUser,
+    o: Oversight,
+    sort: LateSort,
+}
+
+impl FromRequestParts<AppState> for RegionReports {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, PageError> {
+        let p = PageUser::from_request_parts(parts, st).await?;
+        let Path(r) = Path::<String>::from_request_parts(parts, st)
+            .await
+            .map_err(|e| WebError::Internal(format!("path parameters: {e}")))?;
+        let Query(q) = Query::<ReportsQuery>::from_request_parts(parts, st)
+            .await
+            .map_err(|e| WebError::Invalid(e.body_text()))?;
+        let region = region(&r)?;
+        let as_of = api::as_of(&AsOf {
+            as_of: q.as_of.clone(),
+        })?;
+        let late_after = match q.late_after.as_deref().map(str::trim) {
+            None | Some("") => DEFAULT_LATE_AFTER_DAYS,
+            Some(d) => d
+                .parse::<i64>()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .ok_or_else(|| {
+                    WebError::Invalid(format!(
+                        "late_after: '{d}' is not a number of days from 1 to 3650 / n'est pas un nombre de jours de 1 à 3650"
+                    ))
+                })?,
+        };
+        let sort = LateSort::parse(q.sort.as_deref().unwrap_or("")).map_err(WebError::from)?;
+        let (statuses, last) = st
+            .store()
+            .scoped(&p.c.access)
+            .region_reports(st.catalog(), region, as_of)
+            .await?;
+        let o = Oversight::of(
+            region,
+            as_of,
+            &statuses,
+            &last,
+            jiff::Timestamp::now(),
+            late_after,
+            sort,
+        );
+        Ok(RegionReports { p, o, sort })
+    }
+}
+
+async fn reports_page(RegionReports { p, o, sort }: RegionReports) -> PageResult {
+    let lang = p.lang();
+    let sorts = LateSort::NAMES
+        .iter()
+        .map(|n| {
+            let label = match (*n, lang) {
+                ("facility", Lang::En) => "by facility",
+                ("facility", Lang::Fr) => "par établissement",
+                ("measure", Lang::En) => "by measure",
+                ("measure", Lang::Fr) => "par mesure",
+                (_, Lang::En) => "most days late first",
+                (_, Lang::Fr) => "plus grand retard d'abord",
+            };
+            (*n, label)
+        })
+        .collect();
+    let b = hygie_report::render(&ReportsBody {
+        lang,
+        o: &o,
+        sort: sort.as_str(),
+        sorts,
+    });
+    let title = match lang {
+        Lang::En => format!("{} — facilities' reports", o.region.code()),
+        Lang::Fr => format!("{} — envois des établissements", o.region.code()),
+    };
+    Ok(p.page(&title, &b))
+}
+
+async fn late_csv(RegionReports { p, o, .. }: RegionReports) -> PageResult {
+    let s = hygie_report::late_csv(&o, p.lang());
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"hygie-{}-late-{}.csv\"",
+                    o.region.code(),
+                    o.as_of
+                ),
+            ),
+        ],
+        s,
+    )
+        .into_response())
 }

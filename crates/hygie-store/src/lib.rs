@@ -39,7 +39,7 @@ mod regimes;
 mod rows;
 mod sync;
 
-pub use access::directory::DirectorySignIn;
+pub use access::external::ExternalSignIn;
 pub use access::lifecycle::SessionInfo;
 pub use access::scoped::{Access, Scoped};
 pub use access::sessions::{Session, SessionStage};

@@ -19,7 +19,9 @@ pub mod events;
 mod framework_errors;
 mod html;
 mod incident_api;
+pub mod mapping;
 pub mod metrics;
+pub mod oidc;
 pub mod openapi;
 mod pages;
 mod scope;
@@ -73,6 +75,8 @@ pub struct Config {
     pub secret_key: Option<seal::SecretKey>,
     /// Sign-in with the hospital's Active Directory, when configured.
     pub directory: Option<Arc<directory::DirectoryLogin>>,
+    /// Single sign-on with OpenID Connect providers, when configured.
+    pub oidc: Option<Arc<oidc::Sso>>,
 }
 
 impl Default for Config {
@@ -99,6 +103,7 @@ impl Default for Config {
             max_upload_bytes: 25 * 1024 * 1024,
             secret_key: None,
             directory: None,
+            oidc: None,
         }
     }
 }

@@ -218,6 +218,15 @@ fn progress(s: &str) -> (usize, usize) {
 /// the server's base URL, the driver process and the browser profile (kept while they live).
 async fn start(app: &App) -> (Browser, String, tokio::process::Child, tempfile::TempDir) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_on(app, listener).await
+}
+
+/// As `start`, the server listening on `listener` (bound before the application is made, when
+/// its configuration needs its own URL).
+async fn start_on(
+    app: &App,
+    listener: tokio::net::TcpListener,
+) -> (Browser, String, tokio::process::Child, tempfile::TempDir) {
     let addr = listener.local_addr().unwrap();
     // The server `hygie serve` runs, with its limits.
     let state = app.state.clone();
@@ -641,5 +650,272 @@ async fn browser_audit_an_ldif_export_and_see_the_measure_change() {
     b.screenshot("33-dashboard-what-to-do").await;
 
     let _ = http(b.port, "DELETE", &format!("/session/{}", b.session), None).await;
+    let _ = driver.kill().await;
+}
+
+/// The test identity provider: panva's certified `oidc-provider` (scripts/test.sh installs it,
+/// pinned, into target/oidc-provider), run by `tests/data/oidc-provider.mjs` on `port`.
+struct TestProvider {
+    dir: PathBuf,
+    config: PathBuf,
+    port: u16,
+    child: Option<tokio::process::Child>,
+}
+
+impl TestProvider {
+    /// Where it is installed, or None (with the CI failure) when it is not.
+    fn installed() -> Option<PathBuf> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/oidc-provider");
+        let node = std::process::Command::new("node").arg("--version").output();
+        if !dir.join("node_modules/oidc-provider/package.json").exists() || node.is_err() {
+            hygie_testkit::missing(
+                "node and oidc-provider",
+                "npm install --prefix target/oidc-provider oidc-provider@9.5.2 (scripts/test.sh)",
+            );
+            return None;
+        }
+        Some(dir)
+    }
+
+    /// Start it with a new signing key named `kid`; returns once it listens.
+    async fn start(&mut self, kid: &str) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill().await;
+        }
+        let mut v: Value = serde_json::from_slice(&std::fs::read(&self.config).unwrap()).unwrap();
+        v["kid"] = json!(kid);
+        std::fs::write(&self.config, v.to_string()).unwrap();
+        // ESM resolves `oidc-provider` from the script's folder: the script runs from there.
+        let script = self.dir.join("hygie-test-provider.mjs");
+        std::fs::copy(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/oidc-provider.mjs"),
+            &script,
+        )
+        .unwrap();
+        let mut child = tokio::process::Command::new("node")
+            .arg(&script)
+            .arg(self.port.to_string())
+            .arg(&self.config)
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        tokio::time::timeout(Duration::from_secs(60), async {
+            use tokio::io::AsyncBufReadExt;
+            while !line.starts_with("ready") {
+                line.clear();
+                assert!(
+                    out.read_line(&mut line).await.unwrap() > 0,
+                    "the provider exited"
+                );
+            }
+        })
+        .await
+        .expect("the provider did not start within 60 s");
+        self.child = Some(child);
+    }
+
+    async fn tamper(&self, mode: &str) {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let req = format!(
+            "POST /test/tamper?mode={mode} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+}
+
+/// Single sign-on end to end through Chromium and a real OpenID Connect provider: a user whose
+/// group maps to CISO logs in at the provider and lands in Hygie as the CISO of the mapped
+/// facility (after the TOTP a CISO needs, the provider having used a password only); logout
+/// ends the Hygie session and passes by the provider's end-session page; a user whose groups
+/// map to nothing gets the refusal page; ID tokens changed after issue (signature, audience,
+/// issuer, nonce, expiry) are each refused; the provider's new signing key is fetched when a
+/// token names it. The journal has the logins with method `oidc:chu`, the mapping decisions and
+/// the refusal, and never a token or the client secret. A role that must use single sign-on
+/// cannot sign in with its local password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_single_sign_on_through_a_real_openid_provider() {
+    if chromium_missing() {
+        return;
+    }
+    let Some(dir) = TestProvider::installed() else {
+        return;
+    };
+    const SECRET: &str = "client-secret-of-the-test-0123456789";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let tmp = tempfile::tempdir().unwrap();
+    let idp_port = free_port();
+    let issuer = format!("http://127.0.0.1:{idp_port}");
+    let redirect = format!("{base}/login/sso/chu/callback");
+    let users = json!({
+        "ann": { "password": "ann-idp-password", "name": "Ann Provider", "groups": ["staff", "hygie-rssi"] },
+        "bob": { "password": "bob-idp-password", "name": "Bob Provider", "groups": ["cafeteria"] },
+        "cy": { "password": "cy-idp-password", "name": "Cy Provider", "groups": ["hygie-it"] },
+    });
+    let idp_config = tmp.path().join("provider.json");
+    std::fs::write(
+        &idp_config,
+        json!({ "client_id": "hygie", "client_secret": SECRET, "redirect_uri": redirect,
+                "post_logout_redirect_uri": format!("{base}/login"), "kid": "k1", "users": users })
+        .to_string(),
+    )
+    .unwrap();
+    let mut idp = TestProvider {
+        dir,
+        config: idp_config,
+        port: idp_port,
+        child: None,
+    };
+    idp.start("key-2026-01").await;
+
+    // The facility `seed` makes as the users' own.
+    let own = hygie_core::Finess::with_check_digit("35000101").unwrap();
+    std::fs::write(tmp.path().join("secret"), format!("{SECRET}\n")).unwrap();
+    let sso_toml = format!(
+        "require_sso_roles = [\"administrator\"]\n\
+         [[provider]]\nname = \"chu\"\nlabel = \"CHU account\"\nissuer = \"{issuer}\"\nclient_id = \"hygie\"\n\
+         client_secret_file = \"{secret}\"\nredirect_url = \"{redirect}\"\nscopes = [\"openid\", \"profile\", \"groups\"]\n\
+         claim = \"groups\"\npost_logout_redirect_url = \"{base}/login\"\n\
+         [[provider.map]]\nvalue = \"hygie-rssi\"\nrole = \"ciso\"\nfacilities = [\"{own}\"]\n\
+         [[provider.map]]\nvalue = \"hygie-it\"\nrole = \"it_staff\"\nfacilities = [\"{own}\"]\n",
+        secret = tmp.path().join("secret").display(),
+        own = own.as_str(),
+    );
+    let sso = hygie_web::oidc::Sso::load(&{
+        let p = tmp.path().join("sso.toml");
+        std::fs::write(&p, sso_toml).unwrap();
+        p
+    })
+    .unwrap();
+    let app = sqlite_app_with(hygie_web::Config {
+        oidc: Some(std::sync::Arc::new(sso)),
+        ..hygie_web::Config::default()
+    })
+    .await;
+    let s = seed(&app).await;
+    assert_eq!(s.own, own);
+    // An administrator must use single sign-on: the right local password is refused.
+    user(&app, "chief", Role::Administrator, Binding::Installation).await;
+    let res = login(&app, "chief", PASSWORD, None).await;
+    assert_eq!(res.status(), 403);
+    assert!(body_string(res).await.contains("single sign-on only"));
+
+    let (b, base2, mut driver, _profile) = start_on(&app, listener).await;
+    assert_eq!(base, base2);
+    let port = b.port;
+    let provider_login = |user: &'static str, pw: &'static str| {
+        let b = &b;
+        async move {
+            b.wait_text("h1", "Test identity provider").await;
+            b.type_in("#idp-login", user).await;
+            b.type_in("#idp-password", pw).await;
+            b.click("#idp-submit").await;
+        }
+    };
+
+    // ann: the button, the provider's login, back in Hygie as the facility's CISO (TOTP first).
+    b.go(&format!("{base}/login")).await;
+    assert_eq!(b.text("#sso-chu").await, "CHU account");
+    b.screenshot("sso-01-login-with-provider").await;
+    b.click("#sso-chu").await;
+    provider_login("ann", "ann-idp-password").await;
+    let secret = b.wait_text("#totp-secret", "").await;
+    let code = hygie_web::auth::totp_code(&secret, jiff::Timestamp::now().as_second());
+    b.type_in("#code", &code).await;
+    b.click("#verify").await;
+    b.wait_text("h2", "Plan levels").await;
+    b.screenshot("sso-02-signed-in").await;
+    let ann = app.store.user_named("ann").await.unwrap();
+    assert_eq!(ann.role, Role::Ciso);
+    assert_eq!(
+        ann.binding,
+        Binding::Facilities {
+            facilities: vec![own.clone()]
+        }
+    );
+    assert_eq!(ann.sign_in, hygie_store::SignIn::Oidc("chu".into()));
+    assert_eq!(ann.display_name, "Ann Provider");
+
+    // Logout: Hygie's session ends, then the provider's end-session page, then back to Hygie.
+    b.click("#logout").await;
+    b.wait_text("h1", "Test identity provider").await;
+    b.screenshot("sso-03-provider-logout").await;
+    b.click("#idp-logout").await;
+    b.wait_text("h1", "Log in").await;
+    b.go(&format!("{base}/account/sessions")).await;
+    b.wait_text("h1", "Log in").await;
+
+    // bob: the provider knows him, the mapping does not.
+    b.click("#sso-chu").await;
+    provider_login("bob", "bob-idp-password").await;
+    let refusal = b.wait_text("#sso-refused", "gives no access").await;
+    assert!(refusal.contains("ask the CISO"), "{refusal}");
+    b.screenshot("sso-04-refused").await;
+    assert!(
+        app.store.user_named("bob").await.is_err(),
+        "no account made"
+    );
+
+    // ID tokens changed after the provider issued them: each refused, nobody signed in.
+    for mode in ["signature", "audience", "issuer", "nonce", "expired"] {
+        idp.tamper(mode).await;
+        b.go(&format!("{base}/login")).await;
+        b.click("#sso-chu").await;
+        b.wait_text("#sso-refused", "failed its checks").await;
+    }
+    idp.tamper("none").await;
+
+    // The provider starts signing with a new key: Hygie fetches the key set again.
+    idp.start("key-2026-07").await;
+    b.go(&format!("{base}/login")).await;
+    b.click("#sso-chu").await;
+    provider_login("cy", "cy-idp-password").await;
+    b.wait_text("h2", "Plan levels").await;
+    let cy = app.store.user_named("cy").await.unwrap();
+    assert_eq!(cy.role, Role::ItStaff);
+
+    let journal = app.store.journal_entries(None, None).await.unwrap();
+    let of = |action: &str, who: &str| {
+        journal
+            .iter()
+            .filter(|e| e.action == action && e.subject == who)
+            .map(|e| e.details.clone())
+            .collect::<Vec<_>>()
+    };
+    let logins = of("auth.login", "ann");
+    assert_eq!(logins.len(), 1, "{logins:?}");
+    assert!(logins[0].contains("\"method\":\"oidc:chu\""), "{logins:?}");
+    assert!(of("auth.login", "cy")[0].contains("oidc:chu"));
+    let mapping = of("auth.oidc_mapping", "ann");
+    assert!(
+        mapping[0].contains("\"value\":\"hygie-rssi\"")
+            && mapping[0].contains("\"claim\":\"groups\"")
+            && mapping[0].contains("\"created\":true"),
+        "{mapping:?}"
+    );
+    let refused = of("auth.login_refused", "bob");
+    assert!(
+        refused.len() == 1
+            && refused[0].contains("oidc:chu")
+            && refused[0].contains("no_mapped_claim"),
+        "{refused:?}"
+    );
+    for e in &journal {
+        assert!(
+            !e.details.contains(SECRET) && !e.details.contains("eyJ"),
+            "a secret or a token in the journal: {}",
+            e.details
+        );
+    }
+
+    let _ = http(port, "DELETE", &format!("/session/{}", b.session), None).await;
     let _ = driver.kill().await;
 }

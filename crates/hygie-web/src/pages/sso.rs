@@ -265,13 +265,13 @@ async fn callback(
     }
     let strong = p.strong(&token);
     let r = first_factor_accepted(&st, user, &username, &headers, ip, strong).await?;
-    Ok(through_own_page(r, lang))
+    Ok(through_own_page(r, lang, st.config().secure_cookies))
 }
 
 /// Turn a redirect answering the provider's cross-site navigation into a page of Hygie that
 /// moves on by itself (`Refresh`), keeping its cookies: the next request is then Hygie's own
 /// navigation, and carries the Strict session cookie.
-fn through_own_page(r: Response, lang: Lang) -> Response {
+fn through_own_page(r: Response, lang: Lang, secure: bool) -> Response {
     let to = r
         .headers()
         .get(header::LOCATION)
@@ -297,8 +297,7 @@ fn through_own_page(r: Response, lang: Lang) -> Response {
     for c in cookies {
         page.headers_mut().append(header::SET_COOKIE, c);
     }
-    page = with_cookie(page, sso_cookie("", 0, false));
-    page
+    with_cookie(page, sso_cookie("", 0, secure))
 }
 
 /// After the local session ended: the page sending the browser to the provider's end-session

@@ -61,7 +61,7 @@ pub struct ServeArgs {
     /// never given on the command line —, redirect_url, scopes, the claim to map) and its
     /// `[[provider.map]]` entries mapping the claim's values to Hygie roles and facilities or a
     /// region, as for the directory (`value = "hygie-rssi", role = "ciso", facilities = [...]`).
-    /// `require_sso_roles = ["admin"]` refuses those roles' local passwords. The login page shows
+    /// `require_sso_roles = ["administrator"]` refuses those roles' local passwords. The login page shows
     /// one button per provider. See the README.
     #[arg(long, env = "HYGIE_OIDC", value_name = "FILE")]
     pub oidc: Option<PathBuf>,

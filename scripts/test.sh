@@ -92,7 +92,7 @@ if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
   python3 -m pip install --quiet 'aiosmtpd==1.4.6' \
     || python3 -m pip install --quiet --break-system-packages 'aiosmtpd==1.4.6'
 fi
-# The OpenID Connect provider of the single sign-on test (hygie-web/tests/e2e.rs): LemonLDAP::NG's
+# The OpenID Connect provider of the single sign-on test (hygie-web/tests/sso.rs): LemonLDAP::NG's
 # portal run by Starman on a free port, with the Perl modules its portal and issuer load.
 apt_install lemonldap-ng starman openssl libgd-securityimage-perl libimage-magick-perl libstring-random-perl libcrypt-openssl-bignum-perl libcrypt-openssl-x509-perl libconvert-base32-perl libio-string-perl libipc-run-perl libmime-tools-perl libnet-ldap-perl libio-socket-timeout-perl libunicode-string-perl
 ensure_postgres

@@ -574,6 +574,47 @@ region = "11"
         assert!(bad("[\"administrator\"]", "[\"chef\"]").contains("require_sso_roles"));
     }
 
+    /// The claims a provider's token carries decide the account's name, role and second factor.
+    #[test]
+    fn claims_decide_name_role_and_second_factor() {
+        let s = Sso::parse(
+            &OK.replace(
+                "claim = \"groups\"",
+                "claim = \"groups\"\nstrong_acr = [\"eidas2\"]",
+            ),
+            &secret,
+        )
+        .unwrap();
+        let p = s.provider("chu").unwrap();
+        let token = |claims: serde_json::Value| token::IdToken {
+            subject: "s".into(),
+            claims,
+        };
+        let t = token(
+            serde_json::json!({ "preferred_username": " JDupont ", "groups": ["x", "ars", "rssi"] }),
+        );
+        assert_eq!(p.username(&t).as_deref(), Some("jdupont"));
+        assert_eq!(
+            p.decide(&t).unwrap().role,
+            Role::Ciso,
+            "the first entry that matches"
+        );
+        assert!(!p.strong(&t), "no amr, no acr: a password only");
+        assert!(p.strong(&token(serde_json::json!({ "amr": ["pwd", "otp"] }))));
+        assert!(!p.strong(&token(
+            serde_json::json!({ "amr": ["pwd"], "acr": "eidas1" })
+        )));
+        assert!(p.strong(&token(serde_json::json!({ "acr": "eidas2" }))));
+        let t = token(serde_json::json!({ "groups": "ars" }));
+        assert_eq!(p.decide(&t).unwrap().role, Role::RegionalOfficer);
+        assert!(p.username(&t).is_none());
+        assert!(
+            p.decide(&token(serde_json::json!({ "groups": ["RSSI"] })))
+                .is_none(),
+            "values compare exactly"
+        );
+    }
+
     #[test]
     fn logins_in_progress_are_taken_once() {
         let s = Sso::parse(OK, &secret).unwrap();

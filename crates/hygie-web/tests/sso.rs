@@ -39,7 +39,19 @@ struct Lemon {
     port: u16,
     conf: Value,
     version: u64,
-    _child: tokio::process::Child,
+    /// Starman's process group (its master and workers), ended when the test ends.
+    group: Option<u32>,
+}
+
+impl Drop for Lemon {
+    fn drop(&mut self) {
+        // Killing the master alone would leave its workers serving: end the whole group.
+        if let Some(g) = self.group {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", "--", &format!("-{g}")])
+                .status();
+        }
+    }
 }
 
 const LLNG_PSGI: &str = "/usr/share/lemonldap-ng/portal/htdocs/index.psgi";
@@ -123,12 +135,12 @@ impl Lemon {
             port,
             conf,
             version: 0,
-            _child: tokio::process::Command::new("true").spawn().unwrap(),
+            group: None,
         };
         lemon.reconfigure(|_| {}).await;
         // Starman: a preforking server (Plack's own serves one connection at a time, which a
         // browser's idle connection blocks).
-        lemon._child = tokio::process::Command::new("/usr/bin/starman")
+        let child = tokio::process::Command::new("/usr/bin/starman")
             .args([
                 "--workers",
                 "4",
@@ -139,9 +151,10 @@ impl Lemon {
             .env("LLNG_DEFAULTCONFFILE", dir.join("lemonldap-ng.ini"))
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(dir.join("portal.log")).unwrap())
-            .kill_on_drop(true)
+            .process_group(0)
             .spawn()
             .unwrap();
+        lemon.group = child.id();
         for _ in 0..300 {
             if lemon.issuer().await.is_some() {
                 return lemon;

@@ -116,6 +116,9 @@ services() {
     python3 -m pip install --quiet 'aiosmtpd==1.4.6' \
       || python3 -m pip install --quiet --break-system-packages 'aiosmtpd==1.4.6'
   fi
+  # The OpenID Connect provider of the single sign-on test (hygie-web/tests/sso.rs): LemonLDAP::NG's
+  # portal run by Starman on a free port, with the Perl modules its portal and issuer load.
+  apt_install lemonldap-ng lemonldap-ng-fastcgi-server nginx-light starman libgd-securityimage-perl libimage-magick-perl libstring-random-perl libcrypt-openssl-bignum-perl libcrypt-openssl-x509-perl libconvert-base32-perl libio-string-perl libipc-run-perl libmime-tools-perl libnet-ldap-perl libio-socket-timeout-perl libunicode-string-perl libcrypt-openssl-rsa-perl
   ensure_postgres
   bash scripts/samba-dc.sh start
   if [ "$api_fuzz_seconds" != 0 ]; then bash scripts/api-fuzz.sh install; fi

@@ -68,7 +68,7 @@ mod webhooks;
 pub use webhooks::{Attempt, ClaimedDelivery, DeliveryRecord};
 mod sync_push;
 
-pub use access::directory::DirectorySignIn;
+pub use access::external::ExternalSignIn;
 pub use access::lifecycle::SessionInfo;
 pub use access::scoped::{Access, Scoped};
 pub use access::sessions::{Session, SessionStage};

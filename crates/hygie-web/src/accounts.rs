@@ -72,10 +72,18 @@ impl Action {
 /// never stored but as its Argon2id hash).
 pub(crate) async fn temporary_password(scoped: &Scoped<'_>, id: i64) -> Result<String, WebError> {
     let user = scoped.managed_user(id).await?;
-    if user.sign_in == hygie_store::SignIn::Directory {
-        return Err(WebError::Conflict(
-            "this account's password is the directory's (Active Directory): reset it there / le mot de passe de ce compte est celui de l'annuaire (Active Directory) : réinitialisez-le là".into(),
-        ));
+    match &user.sign_in {
+        hygie_store::SignIn::Local => {}
+        hygie_store::SignIn::Directory => {
+            return Err(WebError::Conflict(
+                "this account's password is the directory's (Active Directory): reset it there / le mot de passe de ce compte est celui de l'annuaire (Active Directory) : réinitialisez-le là".into(),
+            ));
+        }
+        hygie_store::SignIn::Oidc(p) => {
+            return Err(WebError::Conflict(format!(
+                "this account signs in through the identity provider {p}, which holds its password / ce compte se connecte par le fournisseur d'identité {p}, qui détient son mot de passe"
+            )));
+        }
     }
     let password = auth::temporary_password()?;
     let pw = password.clone();

@@ -26,26 +26,18 @@
 //! region = "11"
 //! ```
 
+use crate::mapping::{Mapping, decide};
 use hygie_ad::collect::LdapOptions;
 use hygie_ad::login::{Directory, same_dn};
-use hygie_core::{Finess, Region};
-use hygie_store::{Binding, Role};
+use hygie_core::Finess;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
-
-/// One mapping: members of `group` get `role` over `binding`.
-#[derive(Debug, Clone)]
-pub struct GroupMap {
-    pub group: String,
-    pub role: Role,
-    pub binding: Binding,
-}
 
 /// The directory login of a `hygie serve`.
 #[derive(Debug, Clone)]
 pub struct DirectoryLogin {
     pub directory: Directory,
-    pub maps: Vec<GroupMap>,
+    pub maps: Vec<Mapping>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,29 +108,10 @@ impl DirectoryLogin {
             if !m.group.contains('=') {
                 return Err(at("the group must be a distinguished name (CN=...,DC=...) / le groupe doit être un nom distinctif".into()));
             }
-            let role = Role::parse(&m.role).map_err(|e| at(e.to_string()))?;
-            let binding = match (&m.region, m.facilities.is_empty()) {
-                (Some(_), false) => {
-                    return Err(at("give either facilities or a region, not both / indiquez des établissements ou une région, pas les deux".into()));
-                }
-                (Some(r), true) => Binding::Region {
-                    region: Region::parse(r).map_err(|e| at(e.to_string()))?,
-                },
-                (None, _) => Binding::Facilities {
-                    facilities: m
-                        .facilities
-                        .iter()
-                        .map(|x| Finess::parse(x))
-                        .collect::<Result<_, _>>()
-                        .map_err(|e| at(e.to_string()))?,
-                },
-            };
-            binding.check_for(role).map_err(|e| at(e.to_string()))?;
-            maps.push(GroupMap {
-                group: m.group.trim().to_owned(),
-                role,
-                binding,
-            });
+            maps.push(
+                Mapping::parse(&m.group, &m.role, &m.facilities, m.region.as_deref())
+                    .map_err(at)?,
+            );
         }
         let mut connection = LdapOptions::new(&f.url, "", hygie_ad::collect::Password::from(""));
         connection.ca_cert = f.ca_cert;
@@ -158,24 +131,20 @@ impl DirectoryLogin {
     }
 
     /// The mapping that decides for an account in `groups` (distinguished names), if any.
-    pub fn decide(&self, groups: &[String]) -> Option<&GroupMap> {
-        self.maps
-            .iter()
-            .find(|m| groups.iter().any(|g| same_dn(g, &m.group)))
+    pub fn decide(&self, groups: &[String]) -> Option<&Mapping> {
+        decide(&self.maps, groups, same_dn)
     }
 
     /// Every facility the mapping names (the server checks they exist before serving).
     pub fn facilities(&self) -> impl Iterator<Item = &Finess> {
-        self.maps.iter().flat_map(|m| match &m.binding {
-            Binding::Facilities { facilities } => facilities.as_slice(),
-            _ => &[],
-        })
+        crate::mapping::facilities(&self.maps)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hygie_store::Role;
 
     const OK: &str = r#"
 url = "ldaps://127.0.0.1:636"

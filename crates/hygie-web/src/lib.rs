@@ -48,7 +48,9 @@ pub mod events;
 mod framework_errors;
 mod html;
 mod incident_api;
+pub mod mapping;
 pub mod metrics;
+pub mod oidc;
 pub mod openapi;
 mod pages;
 pub mod pdf;
@@ -108,6 +110,8 @@ pub struct Config {
     /// The browser printing the PDF downloads; `None`: `HYGIE_CHROMIUM`, else `chromium` on
     /// `PATH`, looked up at each download (`hygie_pdf::Chromium::find`).
     pub chromium: Option<std::path::PathBuf>,
+    /// Single sign-on with OpenID Connect providers, when configured.
+    pub oidc: Option<Arc<oidc::Sso>>,
 }
 
 impl Default for Config {
@@ -135,6 +139,7 @@ impl Default for Config {
             secret_key: None,
             directory: None,
             chromium: None,
+            oidc: None,
         }
     }
 }

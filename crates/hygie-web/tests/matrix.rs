@@ -766,7 +766,19 @@ fn fresh_alert(id: &str) -> hygie_core::Alert {
     }
 }
 
+/// How the principals' accounts come to be: made by an administrator, or created at their
+/// first single sign-on (the store call the provider's callback makes).
+#[derive(Clone, Copy, PartialEq)]
+enum Accounts {
+    Local,
+    SingleSignOn,
+}
+
 async fn run_matrix(app: &App) {
+    run_matrix_of(app, Accounts::Local).await
+}
+
+async fn run_matrix_of(app: &App, accounts: Accounts) {
     let s = seed(app).await;
     // A user bound to each facility, the target of the account actions.
     let mut targets = Vec::new();
@@ -797,7 +809,21 @@ async fn run_matrix(app: &App) {
         };
         let cred = match (p.role, p.token) {
             (Some(role), _) => {
-                let u = user(app, p.name, role, binding).await;
+                let u = match accounts {
+                    Accounts::Local => user(app, p.name, role, binding).await,
+                    Accounts::SingleSignOn => app
+                        .store
+                        .sign_in_external_user(&hygie_store::ExternalSignIn {
+                            username: p.name,
+                            display_name: p.name,
+                            role,
+                            binding,
+                            source: hygie_store::SignIn::Oidc("chu".into()),
+                            decided_by: serde_json::json!({ "claim": "groups", "value": p.name }),
+                        })
+                        .await
+                        .unwrap(),
+                };
                 let (cookie, csrf) = session(app, &u).await;
                 Cred::Cookie { cookie, csrf }
             }
@@ -1103,6 +1129,14 @@ async fn run_matrix(app: &App) {
 async fn authorisation_matrix_sqlite() {
     let app = sqlite_app().await;
     run_matrix(&app).await;
+}
+
+/// The same matrix with every person's account created by single sign-on: an account from a
+/// provider gets exactly the rights of its role and binding.
+#[tokio::test]
+async fn authorisation_matrix_with_single_sign_on_accounts_sqlite() {
+    let app = sqlite_app().await;
+    run_matrix_of(&app, Accounts::SingleSignOn).await;
 }
 
 #[tokio::test]

@@ -56,6 +56,15 @@ pub struct ServeArgs {
     /// Local accounts keep signing in with their own password. See the README.
     #[arg(long, env = "HYGIE_DIRECTORY_LOGIN", value_name = "FILE")]
     pub directory_login: Option<PathBuf>,
+    /// Single sign-on with OpenID Connect: a TOML file with one `[[provider]]` per identity
+    /// provider (name, issuer, client_id, client_secret_file — the secret is read from that file,
+    /// never given on the command line —, redirect_url, scopes, the claim to map) and its
+    /// `[[provider.map]]` entries mapping the claim's values to Hygie roles and facilities or a
+    /// region, as for the directory (`value = "hygie-rssi", role = "ciso", facilities = [...]`).
+    /// `require_sso_roles = ["administrator"]` refuses those roles' local passwords. The login page shows
+    /// one button per provider. See the README.
+    #[arg(long, env = "HYGIE_OIDC", value_name = "FILE")]
+    pub oidc: Option<PathBuf>,
     /// Send the incidents' e-mail reminders (as `hygie notify run`) every this many minutes,
     /// with the SMTP settings below; the next pass is on /metrics.
     #[arg(long, env = "HYGIE_NOTIFY_EVERY", value_name = "MINUTES", value_parser = clap::value_parser!(u64).range(1..))]
@@ -325,8 +334,26 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
         }
         None => None,
     };
+    let oidc = match &a.oidc {
+        Some(p) => {
+            let sso = hygie_web::oidc::Sso::load(p)?;
+            for f in sso.facilities() {
+                if let Err(e) = store.facility(f).await {
+                    anyhow::bail!(
+                        "{}: facility {} of a [[provider.map]] entry: {e} / établissement {} d'une entrée [[provider.map]] : inconnu",
+                        p.display(),
+                        f.as_str(),
+                        f.as_str()
+                    );
+                }
+            }
+            Some(std::sync::Arc::new(sso))
+        }
+        None => None,
+    };
     let config = hygie_web::Config {
         directory,
+        oidc,
         secure_cookies: tls.is_some(),
         breach_index,
         secret_key: Some(secret_key),

@@ -2,7 +2,7 @@
 //! bootstrap token (`users`, `sessions`, `tokens`), the lifecycle of accounts (`lifecycle`), and
 //! the `Scoped` view every web read and write goes through.
 
-pub(crate) mod directory;
+pub(crate) mod external;
 pub(crate) mod lifecycle;
 pub(crate) mod scoped;
 mod scoped_incidents;

@@ -195,44 +195,67 @@ pub struct User {
     /// The password was set by someone else (an administrator's reset): its holder must choose
     /// another at the next login.
     pub must_change_password: bool,
-    /// Who checks the password: Hygie (`local`) or the hospital's directory (`directory`).
+    /// Who checks the password: Hygie (`local`), the hospital's directory (`directory`) or an
+    /// OpenID Connect provider (`oidc:<provider>`).
     pub sign_in: SignIn,
     /// When a password (or a directory bind) of this user was last accepted.
     pub last_login: Option<jiff::Timestamp>,
 }
 
 /// Who checks a user's password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignIn {
     /// Hygie, against the Argon2id hash it keeps.
     Local,
     /// The hospital's Active Directory, by a bind with the user's own credentials; role and
     /// binding follow the user's groups at each login.
     Directory,
+    /// An OpenID Connect provider (its configured name); role and binding follow a claim of the
+    /// provider's ID token at each login.
+    Oidc(String),
 }
 
 impl SignIn {
-    pub fn as_str(self) -> &'static str {
+    /// As stored and journalled: `local`, `directory`, `oidc:<provider>`.
+    pub fn as_str(&self) -> std::borrow::Cow<'static, str> {
         match self {
-            SignIn::Local => "local",
-            SignIn::Directory => "directory",
+            SignIn::Local => "local".into(),
+            SignIn::Directory => "directory".into(),
+            SignIn::Oidc(p) => format!("oidc:{p}").into(),
         }
     }
 
-    pub fn label(self) -> hygie_core::Localized {
+    pub fn label(&self) -> hygie_core::Localized {
         match self {
             SignIn::Local => hygie_core::Localized::new("local password", "mot de passe local"),
             SignIn::Directory => hygie_core::Localized::new("Active Directory", "Active Directory"),
+            SignIn::Oidc(p) => hygie_core::Localized::new(
+                format!("single sign-on ({p})"),
+                format!("authentification unique ({p})"),
+            ),
         }
+    }
+
+    /// Whether a password typed into Hygie's form is checked elsewhere or nowhere.
+    pub fn is_local(&self) -> bool {
+        *self == SignIn::Local
     }
 
     fn parse(s: &str) -> Option<SignIn> {
         match s {
             "local" => Some(SignIn::Local),
             "directory" => Some(SignIn::Directory),
-            _ => None,
+            _ => s
+                .strip_prefix("oidc:")
+                .filter(|p| !p.is_empty())
+                .map(|p| SignIn::Oidc(p.to_owned())),
         }
+    }
+}
+
+impl Serialize for SignIn {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.as_str())
     }
 }
 

@@ -40,6 +40,8 @@ struct LoginBody<'a> {
     pre: &'a str,
     msg: Option<&'a str>,
     bootstrap: bool,
+    /// The single sign-on providers' buttons: (name, label).
+    providers: Vec<(String, String)>,
 }
 
 /// The first-run form creating the first administrator.
@@ -65,7 +67,7 @@ hygie_report::translate_by_lang_field!(LoginBody, CodeBody, SetupBody, PasswordB
 // --- login flow ------------------------------------------------------------------------------
 
 /// The login form, with a fresh double-submit token in a cookie.
-fn login_page(
+pub(super) fn login_page(
     st: &AppState,
     lang: Lang,
     msg: Option<&str>,
@@ -78,6 +80,7 @@ fn login_page(
         pre: &pre,
         msg,
         bootstrap,
+        providers: super::sso::buttons(st),
     });
     let r = anon_page(lang, t(lang, "Log in", "Connexion"), &body, status);
     Ok(with_cookie(
@@ -109,7 +112,7 @@ fn check_pre(headers: &HeaderMap, token: &str) -> Result<(), WebError> {
 
 /// Start a session under a brand-new id (the old one, if any, is deleted: no fixation).
 /// `client` is the class of the client's address, kept with the session for its user to see.
-async fn start_session(
+pub(super) async fn start_session(
     st: &AppState,
     headers: &HeaderMap,
     user_id: i64,
@@ -240,9 +243,10 @@ async fn login(
     if cred.locked_until > jiff::Timestamp::now() {
         return Ok(failed(&st, name, "locked")?);
     }
-    if user.sign_in != hygie_store::SignIn::Local {
-        // A directory account while no directory is configured: nothing can check its password.
-        return Ok(failed(&st, name, "directory_not_configured")?);
+    if !user.sign_in.is_local() {
+        // A directory account while no directory is configured, or a single sign-on account:
+        // Hygie checks no password of theirs.
+        return Ok(failed(&st, name, "not_a_local_account")?);
     }
     if !ok {
         let locked = st
@@ -255,24 +259,45 @@ async fn login(
             None => page,
         });
     }
-    first_factor_accepted(&st, user, &f.username, &headers, ip).await
+    if let Some(sso) = &st.config().oidc
+        && sso.requires_sso(user.role)
+    {
+        // The password was right, but this role signs in through its provider only.
+        let page = login_page(
+            &st,
+            lang,
+            Some(t(
+                lang,
+                "Your role signs in through single sign-on only: use your organisation's button below.",
+                "Votre rôle se connecte uniquement par authentification unique : utilisez le bouton de votre organisation ci-dessous.",
+            )),
+            StatusCode::FORBIDDEN,
+            false,
+        )?;
+        return Ok(refuse(page, Event::LoginFailed, name, "sso_required"));
+    }
+    first_factor_accepted(&st, user, &f.username, &headers, ip, false).await
 }
 
-/// The first factor is proved (a local password, or a directory bind): end its failure count,
-/// then on to the second factor, the change of a temporary password, or in.
-async fn first_factor_accepted(
+/// The first factor is proved (a local password, a directory bind, a provider's ID token): end
+/// its failure count, then on to the second factor, the change of a temporary password, or in.
+/// `strong` says the provider vouched for a second factor (its `amr`/`acr`): no TOTP is asked.
+pub(super) async fn first_factor_accepted(
     st: &AppState,
     user: hygie_store::User,
     typed: &str,
     headers: &HeaderMap,
     ip: Option<std::net::IpAddr>,
+    strong: bool,
 ) -> PageResult {
     st.store().reset_failures(user.id, Factor::Password).await?;
     // Only guesses spend the account's budget: a correct password gives its attempt back.
     st.account_succeeded(typed);
     // A temporary password is changed last, once any second factor is proved: the temporary
     // password alone changes nothing.
-    let (stage, to) = if user.totp_enrolled {
+    let (stage, to) = if strong {
+        after_second_factor(&user)
+    } else if user.totp_enrolled {
         (SessionStage::Totp, "/login/totp")
     } else if user.role.requires_totp() {
         (SessionStage::Enroll, "/login/enroll")
@@ -347,7 +372,12 @@ async fn directory_login(
     };
     let Some(map) = dir.decide(&account.groups) else {
         st.store()
-            .record_directory_refusal(&account.username, account.groups.len())
+            .record_external_refusal(
+                &account.username,
+                &hygie_store::SignIn::Directory,
+                "no_mapped_group",
+                account.groups.len(),
+            )
             .await?;
         let page = login_page(
             st,
@@ -369,12 +399,13 @@ async fn directory_login(
     };
     let signed = st
         .store()
-        .sign_in_directory_user(&hygie_store::DirectorySignIn {
+        .sign_in_external_user(&hygie_store::ExternalSignIn {
             username: &account.username,
             display_name: &account.display_name,
             role: map.role,
             binding: map.binding.clone(),
-            group: &map.group,
+            source: hygie_store::SignIn::Directory,
+            decided_by: serde_json::json!({ "group": map.value }),
         })
         .await;
     let user = match signed {
@@ -389,7 +420,7 @@ async fn directory_login(
         }
         Err(e) => return Err(e.into()),
     };
-    first_factor_accepted(st, user, &f.username, headers, ip).await
+    first_factor_accepted(st, user, &f.username, headers, ip, false).await
 }
 
 /// Where a login goes once the second factor is proved (or not required): to the change of a
@@ -806,6 +837,10 @@ async fn logout(State(st): State<AppState>, p: PageUser, Form(f): Form<CsrfForm>
     p.c.check_csrf(Some(&f.csrf))?;
     if let Some((hash, _)) = &p.c.session {
         st.store().logout(hash, &p.c.access.actor()).await?;
+    }
+    let cleared = set_cookie(SESSION_COOKIE, "", 0, st.config().secure_cookies);
+    if let Some(page) = super::sso::provider_logout(&st, &p.user, p.c.lang).await {
+        return Ok(with_cookie(page, cleared));
     }
     Ok(with_cookie(
         see_other("/login"),

@@ -29,6 +29,7 @@ mod facility;
 mod facility_edit;
 mod incidents;
 mod region;
+mod sso;
 mod users;
 
 use crate::html::layout;
@@ -49,6 +50,7 @@ use hygie_store::User;
 pub fn routes(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .merge(account::routes())
+        .merge(sso::routes())
         .merge(facility::routes(upload_limit))
         .merge(facility_edit::routes())
         .merge(region::routes())

@@ -30,7 +30,7 @@ log() { printf '\n==> [%4d s] %s\n' "$(($(date +%s) - run_start))" "$*"; }
 tools_pid=""
 # A run that stops early stops the background build of the tools with it (never an apt-get
 # half-way: the services' job is left to finish).
-trap 'rc=$?; [ -z "$tools_pid" ] || pkill -P "$tools_pid" 2>/dev/null || true; log "Done (exit $rc)"' EXIT
+trap 'rc=$?; [ -z "$tools_pid" ] || kill -- -"$tools_pid" 2>/dev/null || true; log "Done (exit $rc)"' EXIT
 
 apt_updated=""
 apt_install() {
@@ -160,8 +160,11 @@ fuzz_profile=${HYGIE_FUZZ_PROFILE:-dev}
 services >target/ci/services.log 2>&1 &
 services_pid=$!
 rm -f target/ci/deny-ready
+# Its own process group (job control on while it starts), so that an early exit stops all of it.
+set -m
 (renice -n 19 -p "$BASHPID" >/dev/null; tools) >target/ci/tools.log 2>&1 &
 tools_pid=$!
+set +m
 
 log "Format"
 cargo fmt --all -- --check

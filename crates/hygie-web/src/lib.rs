@@ -52,6 +52,7 @@ pub mod mapping;
 pub mod metrics;
 pub mod oidc;
 pub mod openapi;
+pub mod outbound;
 mod pages;
 pub mod pdf;
 mod scope;

@@ -11,15 +11,15 @@
 //! credentials is not supported. Every step is bounded by a timeout, so a scheduled push never
 //! hangs.
 
+use crate::outbound::{self, OutboundError};
+use bytes::Bytes;
+use http_body_util::Full;
 use hygie_sync::PushAnswer;
-use hyper_util::rt::TokioIo;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// The endpoint, below the region's base address.
 pub const PACKAGES_PATH: &str = "/api/v1/sync/packages";
@@ -162,39 +162,26 @@ fn split_host_port(authority: &str, default: u16) -> Result<(String, u16), Strin
     Ok((host, port))
 }
 
-/// Trust roots: the PEM file given, else the system's.
-fn roots(ca_cert: Option<&Path>) -> Result<rustls::RootCertStore, PushError> {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    match ca_cert {
-        Some(path) => {
-            let fail = |reason: String| PushError::CaFile {
-                path: path.display().to_string(),
-                reason,
-            };
-            let certs = CertificateDer::pem_file_iter(path)
-                .map_err(|e| fail(e.to_string()))?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| fail(e.to_string()))?;
-            if certs.is_empty() {
-                return Err(fail("no PEM certificate found".into()));
-            }
-            for c in certs {
-                roots.add(c).map_err(|e| fail(e.to_string()))?;
-            }
-        }
-        None => {
-            for c in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(c);
-            }
-            if roots.is_empty() {
-                return Err(PushError::Tls(
-                    "no system CA certificates found: give --ca-cert".into(),
-                ));
-            }
+/// Trust roots: the PEM file given, else the system's (`outbound::tls_config`).
+fn roots(ca_cert: Option<&Path>) -> Result<Arc<rustls::ClientConfig>, PushError> {
+    outbound::tls_config(ca_cert).map_err(|reason| match ca_cert {
+        Some(path) => PushError::CaFile {
+            path: path.display().to_string(),
+            reason,
+        },
+        None => PushError::Tls(format!("{reason} (--ca-cert)")),
+    })
+}
+
+impl From<OutboundError> for PushError {
+    fn from(e: OutboundError) -> PushError {
+        match e {
+            OutboundError::Connect { addr, reason } => PushError::Connect { addr, reason },
+            OutboundError::Proxy { proxy, reason } => PushError::Proxy { proxy, reason },
+            OutboundError::Tls(t) => PushError::Tls(t),
+            OutboundError::Http(h) => PushError::Http(h),
         }
     }
-    Ok(roots)
 }
 
 impl PushTarget {
@@ -221,19 +208,12 @@ impl PushTarget {
         }
         let (host, port) = split_host_port(authority, 443).map_err(|r| fail(&r))?;
         ServerName::try_from(host.clone()).map_err(|e| fail(&e.to_string()))?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| PushError::Tls(e.to_string()))?
-            .with_root_certificates(roots(ca_cert)?)
-            .with_no_client_auth();
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(PushTarget {
             proxy: proxies.proxy_for(&host)?,
             host,
             port,
             path: format!("{base}{PACKAGES_PATH}"),
-            tls: Arc::new(tls),
+            tls: roots(ca_cert)?,
             token,
         })
     }
@@ -245,92 +225,26 @@ impl PushTarget {
 
     /// Open the connection (through the proxy if any), TLS checked against the roots.
     pub async fn connect(&self) -> Result<Connection<'_>, PushError> {
-        let authority = if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
+        let target = outbound::Target {
+            host: &self.host,
+            port: self.port,
+            tls: Some(&self.tls),
+            proxy: self.proxy.as_ref().map(|(h, p)| (h.as_str(), *p)),
         };
-        let (dial, via) = match &self.proxy {
-            Some((h, p)) => (format!("{h}:{p}"), true),
-            None => (authority.clone(), false),
-        };
-        let connect_fail = |reason: String| PushError::Connect {
-            addr: dial.clone(),
-            reason,
-        };
-        let mut tcp = tokio::time::timeout(TIMEOUT, TcpStream::connect(&dial))
-            .await
-            .map_err(|_| connect_fail("timed out".into()))?
-            .map_err(|e| connect_fail(e.to_string()))?;
-        let _ = tcp.set_nodelay(true);
-        if via {
-            tokio::time::timeout(TIMEOUT, tunnel(&mut tcp, &authority))
-                .await
-                .map_err(|_| connect_fail("the proxy did not answer CONNECT in time".into()))?
-                .map_err(|reason| PushError::Proxy {
-                    proxy: dial.clone(),
-                    reason,
-                })?;
-        }
-        let name =
-            ServerName::try_from(self.host.clone()).map_err(|e| PushError::Tls(e.to_string()))?;
-        let stream = tokio::time::timeout(
-            TIMEOUT,
-            tokio_rustls::TlsConnector::from(self.tls.clone()).connect(name, tcp),
-        )
-        .await
-        .map_err(|_| PushError::Tls("handshake timed out".into()))?
-        .map_err(|e| PushError::Tls(e.to_string()))?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| PushError::Http(e.to_string()))?;
-        let driver = tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        let inner = outbound::connect(&target, TIMEOUT).await?;
         Ok(Connection {
             target: self,
-            sender,
-            authority,
-            driver,
+            inner,
+            authority: target.authority(),
         })
-    }
-}
-
-/// Ask the proxy for a tunnel to `authority` and read its answer's head (2xx or an error).
-async fn tunnel(tcp: &mut TcpStream, authority: &str) -> Result<(), String> {
-    let request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n");
-    tcp.write_all(request.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    // Read byte by byte up to the blank line: nothing of the tunnel's data is read ahead.
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        if head.len() > 16 * 1024 {
-            return Err("the proxy's answer is too long".into());
-        }
-        let b = tcp.read_u8().await.map_err(|e| e.to_string())?;
-        head.push(b);
-    }
-    let text = String::from_utf8_lossy(&head);
-    let status = text.lines().next().unwrap_or_default().to_owned();
-    match status.split_whitespace().nth(1) {
-        Some(code) if code.starts_with('2') => Ok(()),
-        _ => Err(format!("CONNECT refused: {status}")),
     }
 }
 
 /// An open HTTPS connection to the region; packages are sent one after the other on it.
 pub struct Connection<'a> {
     target: &'a PushTarget,
-    sender: hyper::client::conn::http1::SendRequest<axum::body::Body>,
+    inner: outbound::Connection,
     authority: String,
-    driver: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Connection<'_> {
-    fn drop(&mut self) {
-        self.driver.abort();
-    }
 }
 
 impl Connection<'_> {
@@ -344,28 +258,10 @@ impl Connection<'_> {
             )
             .header(axum::http::header::CONTENT_TYPE, "application/octet-stream")
             .header(axum::http::header::CONTENT_LENGTH, package.len())
-            .body(axum::body::Body::from(package))
+            .body(Full::new(Bytes::from(package)))
             .map_err(|e| PushError::Http(e.to_string()))?;
-        let exchange = async {
-            self.sender
-                .ready()
-                .await
-                .map_err(|e| PushError::Http(e.to_string()))?;
-            let response = self
-                .sender
-                .send_request(request)
-                .await
-                .map_err(|e| PushError::Http(e.to_string()))?;
-            let status = response.status().as_u16();
-            let body =
-                axum::body::to_bytes(axum::body::Body::new(response.into_body()), MAX_ANSWER)
-                    .await
-                    .map_err(|e| PushError::Http(e.to_string()))?;
-            Ok::<_, PushError>((status, body))
-        };
-        let (status, body) = tokio::time::timeout(TIMEOUT, exchange)
-            .await
-            .map_err(|_| PushError::Http("no answer in time".into()))??;
+        let (status, body) = self.inner.send(request, MAX_ANSWER, TIMEOUT).await?;
+        let status = status.as_u16();
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         if status == 401 {
             return Err(PushError::Token(

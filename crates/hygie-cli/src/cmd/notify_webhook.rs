@@ -1,5 +1,6 @@
 //! The webhooks' adapter: the configuration file and the secrets read at start, the signed
-//! `POST` (hyper's HTTP/1.1 client over TCP, rustls with the system's roots for `https`), and
+//! `POST` (through `hygie_web::outbound`, the one outbound client: the system's roots for
+//! `https`), and
 //! one pass ([`pass`]): the reminders due become events, deliveries are planned, claimed, sent
 //! and their outcomes recorded. The format, the signature and the receiver's check are
 //! documented in `hygie_notify::webhook`; the outbox protocol in hygie-store's `webhooks`.
@@ -80,21 +81,9 @@ impl Webhooks {
             let secret = read_secret(path, i, &endpoint.secret_file)?;
             targets.push(Target { endpoint, secret });
         }
-        let mut roots = rustls::RootCertStore::empty();
-        for c in rustls_native_certs::load_native_certs().certs {
-            let _ = roots.add(c);
-        }
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| anyhow::anyhow!("TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        Ok(Webhooks {
-            targets,
-            tls: Arc::new(tls),
-        })
+        let tls = hygie_web::outbound::tls_config(None)
+            .map_err(|e| anyhow::anyhow!("TLS for the webhooks / TLS des webhooks: {e}"))?;
+        Ok(Webhooks { targets, tls })
     }
 
     fn names(&self) -> Vec<String> {
@@ -224,21 +213,24 @@ async fn attempt(hooks: &Webhooks, t: &Target, d: &ClaimedDelivery) -> Attempt {
     }
 }
 
-/// One signed `POST`; the answer's status code, or why there is none (never the secret).
+/// One signed `POST`; the answer's status code, or why there is none (never the secret). The
+/// configuration allowed plain `http` on loopback only.
 async fn post(hooks: &Webhooks, t: &Target, d: &ClaimedDelivery) -> Result<u16, String> {
+    use hygie_web::outbound;
     let url = &t.endpoint.url;
     let host = url.host().unwrap_or_default();
     let https = url.scheme_str() == Some("https");
     let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let tcp = tokio::net::TcpStream::connect((bare, port))
-        .await
-        .map_err(|e| format!("connect {host}:{port}: {e}"))?;
+    let target = outbound::Target {
+        host,
+        port,
+        tls: https.then_some(&hooks.tls),
+        proxy: None,
+    };
     let ts = Timestamp::now().as_second();
     let signature = webhook::sign(&t.secret, ts, d.body.as_bytes());
-    let authority = url.authority().map_or(host, |a| a.as_str());
     let request = hyper::Request::post(url.path_and_query().map_or("/", |p| p.as_str()))
-        .header(hyper::header::HOST, authority)
+        .header(hyper::header::HOST, target.authority())
         .header(hyper::header::CONTENT_TYPE, "application/json")
         .header(
             hyper::header::USER_AGENT,
@@ -248,34 +240,16 @@ async fn post(hooks: &Webhooks, t: &Target, d: &ClaimedDelivery) -> Result<u16, 
         .header(webhook::HEADER_DELIVERY, &d.event)
         .header(webhook::HEADER_TIMESTAMP, ts.to_string())
         .header(webhook::HEADER_SIGNATURE, signature)
-        .body(d.body.clone())
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            d.body.clone(),
+        )))
         .map_err(|e| format!("request: {e}"))?;
-    if https {
-        let name = rustls::pki_types::ServerName::try_from(bare.to_owned())
-            .map_err(|e| format!("TLS name {bare}: {e}"))?;
-        let stream = tokio_rustls::TlsConnector::from(hooks.tls.clone())
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("TLS {host}: {e}"))?;
-        send(stream, request).await
-    } else {
-        send(tcp, request).await
-    }
-}
-
-async fn send<S>(stream: S, request: hyper::Request<String>) -> Result<u16, String>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("HTTP: {e}"))?;
-    let driver = tokio::spawn(conn);
-    let answer = sender
-        .send_request(request)
+    let mut connection = outbound::connect(&target, ATTEMPT_TIMEOUT)
         .await
-        .map_err(|e| format!("HTTP: {e}"));
-    driver.abort();
-    Ok(answer?.status().as_u16())
+        .map_err(|e| e.to_string())?;
+    let (status, _) = connection
+        .send(request, 64 * 1024, ATTEMPT_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(status.as_u16())
 }

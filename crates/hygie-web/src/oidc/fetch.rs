@@ -1,11 +1,11 @@
-//! The small HTTP client single sign-on needs: GET the discovery document and key set, POST the
-//! token request. One request per connection (hyper's HTTP/1.1 client over TCP, TLS through
-//! rustls with the system's roots or the provider's CA file); answers are capped in size and
-//! time. Plain `http://` is accepted on loopback only (a test provider), never elsewhere.
+//! What single sign-on asks its providers: GET the discovery document and key set, POST the
+//! token request, one request per connection through the one outbound client (`outbound`: TLS
+//! with the system's roots or the provider's CA file; answers capped in size and time). Plain
+//! `http://` is accepted on loopback only (a test provider), never elsewhere.
 
+use crate::outbound;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use rustls::pki_types::{CertificateDer, ServerName};
+use http_body_util::Full;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,35 +42,8 @@ impl std::fmt::Debug for Client {
 impl Client {
     /// A client trusting `ca_cert` (PEM) when given, else the system's roots.
     pub fn new(ca_cert: Option<&Path>) -> Result<Client, String> {
-        use rustls::pki_types::pem::PemObject;
-        let mut roots = rustls::RootCertStore::empty();
-        match ca_cert {
-            Some(p) => {
-                let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(p)
-                    .and_then(|i| i.collect())
-                    .map_err(|e| format!("ca_cert {}: {e}", p.display()))?;
-                if certs.is_empty() {
-                    return Err(format!("ca_cert {}: no PEM certificate", p.display()));
-                }
-                for c in certs {
-                    roots
-                        .add(c)
-                        .map_err(|e| format!("ca_cert {}: {e}", p.display()))?;
-                }
-            }
-            None => {
-                for c in rustls_native_certs::load_native_certs().certs {
-                    let _ = roots.add(c);
-                }
-            }
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Client { tls: Arc::new(tls) })
+        let tls = outbound::tls_config(ca_cert).map_err(|e| format!("ca_cert {e}"))?;
+        Ok(Client { tls })
     }
 
     /// GET a JSON document.
@@ -132,72 +105,33 @@ impl Client {
             None => url.path().to_owned(),
         };
         *req.uri_mut() = path.parse().map_err(|e| failed(url, e))?;
-        let bare = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        let work = async {
-            let tcp = tokio::net::TcpStream::connect((bare.as_str(), port))
-                .await
-                .map_err(|e| failed(url, e))?;
-            match url.scheme() {
-                "https" => {
-                    let name = ServerName::try_from(bare.clone()).map_err(|e| failed(url, e))?;
-                    let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
-                        .connect(name, tcp)
-                        .await
-                        .map_err(|e| failed(url, e))?;
-                    exchange(url, hyper_util::rt::TokioIo::new(tls), req).await
-                }
-                "http" if is_loopback(&bare) => {
-                    exchange(url, hyper_util::rt::TokioIo::new(tcp), req).await
-                }
-                _ => Err(failed(
+        let tls = match url.scheme() {
+            "https" => Some(&self.tls),
+            "http" if outbound::is_loopback(host) => None,
+            _ => {
+                return Err(failed(
                     url,
                     "https:// only (http:// on loopback for tests) / https:// uniquement",
-                )),
+                ));
             }
         };
-        tokio::time::timeout(TIMEOUT, work)
-            .await
-            .map_err(|_| failed(url, "no answer in 10 s"))?
+        let target = outbound::Target {
+            host,
+            port,
+            tls,
+            proxy: None,
+        };
+        let work = async {
+            let mut connection = outbound::connect(&target, TIMEOUT).await?;
+            connection.send(req, MAX_ANSWER_BYTES, TIMEOUT).await
+        };
+        let (status, body) = work.await.map_err(|e| failed(url, e))?;
+        if !status.is_success() {
+            // The provider's error (a JSON `error` code) helps the administrator; never a token.
+            let text = String::from_utf8_lossy(&body);
+            let short: String = text.chars().take(200).collect();
+            return Err(failed(url, format!("HTTP {status}: {short}")));
+        }
+        Ok(body.to_vec())
     }
-}
-
-/// Whether a host is the loopback interface.
-pub fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-async fn exchange<T>(
-    url: &url::Url,
-    io: T,
-    req: hyper::Request<Full<Bytes>>,
-) -> Result<Vec<u8>, FetchError>
-where
-    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| failed(url, e))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let res = sender.send_request(req).await.map_err(|e| failed(url, e))?;
-    let status = res.status();
-    let body = Limited::new(res.into_body(), MAX_ANSWER_BYTES)
-        .collect()
-        .await
-        .map_err(|e| failed(url, e))?
-        .to_bytes();
-    if !status.is_success() {
-        // The provider's error (a JSON `error` code) helps the administrator; never a token.
-        let text = String::from_utf8_lossy(&body);
-        let short: String = text.chars().take(200).collect();
-        return Err(failed(url, format!("HTTP {status}: {short}")));
-    }
-    Ok(body.to_vec())
 }

@@ -156,7 +156,7 @@ struct MapForm {
 /// A URL the configuration gives: https, or http on loopback (a test provider).
 fn checked_url(field: &str, s: &str) -> Result<url::Url, String> {
     let u = url::Url::parse(s).map_err(|e| format!("{field} '{s}': {e}"))?;
-    let loopback = u.host_str().is_some_and(fetch::is_loopback);
+    let loopback = u.host_str().is_some_and(crate::outbound::is_loopback);
     if u.scheme() == "https" || u.scheme() == "http" && loopback {
         Ok(u)
     } else {

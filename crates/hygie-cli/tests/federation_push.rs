@@ -839,3 +839,112 @@ fn the_region_lists_why_facilities_are_late_and_exports_it() {
         "{table}"
     );
 }
+
+/// The region behind a load balancer: two `hygie serve` processes on one PostgreSQL. The same
+/// package posted to both at once is stored once (one answer `imported`, the other
+/// `already_imported`), round after round, and the region ends with each package once, in
+/// sequence, and the facility's own status.
+#[test]
+fn two_region_servers_on_one_postgresql_store_each_package_once() {
+    let Some(region) = Hygie::postgres() else {
+        return;
+    };
+    let day = today();
+    let facility = Hygie::sqlite();
+    facility.run(&["demo"], 0);
+    let (ca, cert, key) = test_ca(region.path());
+    let pk = facility.json(&["identity", "show"], 0)["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    region.json(&["region", "enrol", "--finess", FINESS, "--key", &pk], 0);
+    let token_file = region.path().join("push.token");
+    region.json(
+        &[
+            "region",
+            "push-token",
+            "--finess",
+            FINESS,
+            "-o",
+            token_file.to_str().unwrap(),
+        ],
+        0,
+    );
+    let token = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let tls = [
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
+    let (a, b) = (free_port(), free_port());
+    let _server_a = serve(&region, a, &tls);
+    let _server_b = serve(&region, b, &tls);
+
+    let measures: Vec<String> = status(&facility, FINESS, &day)
+        .1
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect();
+    const ROUNDS: usize = 4;
+    for (round, measure) in measures.iter().take(ROUNDS).enumerate() {
+        if round > 0 {
+            facility.run(
+                &[
+                    "assess",
+                    "set",
+                    FINESS,
+                    measure,
+                    "--status",
+                    "in_progress",
+                    "--owner",
+                    "RSSI",
+                ],
+                0,
+            );
+        }
+        let file = facility.path().join(format!("package-{round}.gz"));
+        facility.run(
+            &[
+                "sync",
+                "export",
+                "--facility",
+                FINESS,
+                "-o",
+                file.to_str().unwrap(),
+            ],
+            0,
+        );
+        let bytes = std::fs::read(&file).unwrap();
+        let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
+            let to_a = s.spawn(|| post_package(a, &ca, &token, &bytes));
+            let to_b = s.spawn(|| post_package(b, &ca, &token, &bytes));
+            vec![to_a.join().unwrap(), to_b.join().unwrap()]
+        });
+        let mut outcomes: Vec<String> = answers
+            .iter()
+            .map(|(code, v)| {
+                assert_eq!(*code, 200, "round {round}: {v}");
+                v["outcome"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect();
+        outcomes.sort();
+        assert_eq!(
+            outcomes,
+            ["already_imported", "imported"],
+            "round {round}: {answers:?}"
+        );
+    }
+    let imports = dump(&region)
+        .into_iter()
+        .find(|(t, _)| t == "sync_imports")
+        .map(|(_, n)| n);
+    assert_eq!(imports, Some(ROUNDS as i64));
+    assert_eq!(
+        status(&region, FINESS, &day),
+        status(&facility, FINESS, &day)
+    );
+}

@@ -303,6 +303,17 @@ impl Drop for SmtpServer {
 
 impl SmtpServer {
     fn start(dir: &Path) -> Option<SmtpServer> {
+        SmtpServer::start_with(dir, &[])
+    }
+
+    /// aiosmtpd offering and requiring STARTTLS with this certificate and key.
+    fn start_tls(dir: &Path, cert: &Path, key: &Path) -> Option<SmtpServer> {
+        let cert = cert.display().to_string();
+        let key = key.display().to_string();
+        SmtpServer::start_with(dir, &["--tlscert", &cert, "--tlskey", &key])
+    }
+
+    fn start_with(dir: &Path, extra: &[&str]) -> Option<SmtpServer> {
         if !have("python3", &["-c", "import aiosmtpd"]) {
             hygie_testkit::missing("aiosmtpd", "pip install aiosmtpd (scripts/test.sh does)");
             return None;
@@ -315,6 +326,7 @@ impl SmtpServer {
         let child = Command::new("python3")
             .args(["-m", "aiosmtpd", "-n", "-l"])
             .arg(format!("127.0.0.1:{port}"))
+            .args(extra)
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&maildir)
             .stdout(Stdio::null())
@@ -570,4 +582,75 @@ fn two_processes_on_one_postgresql_send_each_reminder_once() {
         expected,
         "{list:#}"
     );
+}
+
+/// A hospital's relay whose certificate comes from the hospital's own CA, over STARTTLS:
+/// refused without `--smtp-ca-cert` (nothing sent, the reminder released for the next pass),
+/// delivered with it.
+#[test]
+fn starttls_to_a_relay_certified_by_the_hospitals_own_ca() {
+    let env = Hygie::sqlite();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca, cert, key) = common::test_ca(dir.path());
+    let Some(smtp) = SmtpServer::start_tls(dir.path(), &cert, &key) else {
+        return;
+    };
+    hospital_with_roles(&env);
+    breach(&env, &ago(70));
+    let port = smtp.port.to_string();
+    let run = |ca: Option<&Path>, code: i32| {
+        let mut args = vec![
+            "notify",
+            "run",
+            "--smtp-host",
+            "localhost",
+            "--smtp-port",
+            &port,
+            "--smtp-tls",
+            "starttls",
+            "--smtp-from",
+            "Hygie <hygie@ch-test.example>",
+        ];
+        let ca = ca.map(|c| c.display().to_string());
+        if let Some(c) = &ca {
+            args.extend(["--smtp-ca-cert", c.as_str()]);
+        }
+        env.json(&args, code)
+    };
+    // The system's roots do not know the hospital's CA: every sending fails, nothing arrives.
+    let refused = run(None, 1);
+    assert!(smtp.messages().is_empty(), "{refused:#}");
+    let outcomes: Vec<&Value> = refused["reminders"]
+        .as_array()
+        .map(|r| r.iter().map(|r| &r["outcome"]).collect())
+        .unwrap_or_default();
+    assert!(!outcomes.is_empty(), "{refused:#}");
+    assert!(outcomes.iter().all(|o| *o == "failed"), "{refused:#}");
+    // With the CA the same reminders go out, once, over TLS.
+    let sent = run(Some(&ca), 0);
+    let to_dpo = smtp
+        .messages()
+        .iter()
+        .filter(|m| header(m, "To").contains("dpo@ch-test.example"))
+        .filter(|m| header(m, "Subject").contains("CNIL"))
+        .count();
+    assert_eq!(to_dpo, 1, "{sent:#}");
+    // A CA file that is not a certificate is named.
+    let bad = env.file("not-a-ca.pem", "not a certificate\n");
+    let err = env.stderr(
+        &[
+            "notify",
+            "run",
+            "--smtp-host",
+            "localhost",
+            "--smtp-port",
+            &port,
+            "--smtp-from",
+            "Hygie <hygie@ch-test.example>",
+            "--smtp-ca-cert",
+            bad.to_str().unwrap_or_default(),
+        ],
+        2,
+    );
+    assert!(err.contains("not-a-ca.pem"), "{err}");
 }

@@ -1,4 +1,4 @@
-//! The reminders' SMTP adapter (lettre, rustls with the system's roots): the configuration
+//! The reminders' SMTP adapter (lettre, rustls with the system's roots and `--smtp-ca-cert`): the configuration
 //! from a TOML file and flags, the password from a file, one message sent at a time.
 //!
 //! `tls = "none"` is accepted only towards a loopback address: anything else would carry the
@@ -7,7 +7,7 @@
 use crate::exit;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 use std::path::{Path, PathBuf};
@@ -49,12 +49,13 @@ struct SmtpFile {
     username: Option<String>,
     password_file: Option<PathBuf>,
     from: Option<String>,
+    ca_cert: Option<PathBuf>,
 }
 
 /// SMTP flags of `hygie notify run` (and of `hygie serve`'s reminders).
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct SmtpArgs {
-    /// TOML file with the SMTP settings: host, port, tls, username, password_file, from (the
+    /// TOML file with the SMTP settings: host, port, tls, username, password_file, from, ca_cert (the
     /// flags below win over it).
     #[arg(long, env = "HYGIE_SMTP_CONFIG")]
     pub smtp_config: Option<PathBuf>,
@@ -76,6 +77,10 @@ pub struct SmtpArgs {
     /// Sender address, e.g. "Hygie <hygie@ch.example>".
     #[arg(long, env = "HYGIE_SMTP_FROM")]
     pub smtp_from: Option<String>,
+    /// CA certificate(s) (PEM) the server's certificate must chain to, besides the system's
+    /// roots: a hospital's relay often has a certificate of its own CA.
+    #[arg(long, env = "HYGIE_SMTP_CA_CERT", value_name = "PEM")]
+    pub smtp_ca_cert: Option<PathBuf>,
 }
 
 /// A configured SMTP client.
@@ -139,7 +144,31 @@ impl SmtpArgs {
         b = match tls {
             TlsMode::None => b.tls(Tls::None),
             TlsMode::Starttls | TlsMode::Tls => {
-                let params = TlsParameters::new(host.clone())
+                let mut params = TlsParameters::builder(host.clone());
+                if let Some(ca) = self.smtp_ca_cert.as_ref().or(file.ca_cert.as_ref()) {
+                    // Checked as the other outbound clients check theirs (lettre would take a
+                    // file without any certificate and fail only at the handshake).
+                    hygie_web::outbound::tls_config(Some(ca)).map_err(|e| {
+                        exit::invalid(format!(
+                            "--smtp-ca-cert {e} / certificat d'autorité inutilisable"
+                        ))
+                    })?;
+                    let pem = std::fs::read(ca).map_err(|e| {
+                        exit::invalid(format!(
+                            "--smtp-ca-cert {}: {e} / certificat d'autorité illisible",
+                            ca.display()
+                        ))
+                    })?;
+                    let cert = Certificate::from_pem(&pem).map_err(|e| {
+                        exit::invalid(format!(
+                            "--smtp-ca-cert {}: {e} / pas un certificat PEM",
+                            ca.display()
+                        ))
+                    })?;
+                    params = params.add_root_certificate(cert);
+                }
+                let params = params
+                    .build()
                     .map_err(|e| exit::invalid(format!("--smtp-host {host}: {e}")))?;
                 b.tls(if tls == TlsMode::Tls {
                     Tls::Wrapper(params)

@@ -42,15 +42,19 @@ async fn open_store(backend: &str, dir: &std::path::Path, name: &str) -> Store {
                 "postgres://root@127.0.0.1:5432/test",
             );
             let db = format!("hy_bench_{name}_{}", std::process::id());
-            let admin_store = Store::open(&admin).await.expect("postgres");
+            // A plain connection to the maintenance database: never a `Store`, which would run
+            // Hygie's migrations in it.
+            sqlx::any::install_default_drivers();
+            let admin_pool = sqlx::AnyPool::connect(&admin).await.expect("postgres");
             sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
-                .execute(admin_store.pool())
+                .execute(&admin_pool)
                 .await
                 .expect("drop");
             sqlx::query(&format!("CREATE DATABASE {db}"))
-                .execute(admin_store.pool())
+                .execute(&admin_pool)
                 .await
                 .expect("create");
+            admin_pool.close().await;
             let base = admin
                 .rsplit_once('/')
                 .map(|(b, _)| b.to_owned())

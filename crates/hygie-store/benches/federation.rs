@@ -271,6 +271,29 @@ async fn run(backend: &str, dir: &std::path::Path, count: usize) {
         exported.as_secs_f64() * 1e3,
         imported.as_secs_f64() * 1e3
     );
+    facility_store.close().await;
+    region.close().await;
+    if backend != "sqlite" {
+        drop_databases(&["facility", "region"]).await;
+    }
+}
+
+/// Drop the run's PostgreSQL databases (the SQLite files go with the temporary folder); `FORCE`:
+/// a pool's last connection may still be closing.
+async fn drop_databases(names: &[&str]) {
+    let admin = env_or(
+        "HYGIE_TEST_POSTGRES_URL",
+        "postgres://root@127.0.0.1:5432/test",
+    );
+    let admin_pool = sqlx::AnyPool::connect(&admin).await.expect("postgres");
+    for name in names {
+        let db = format!("hy_bench_{name}_{}", std::process::id());
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .execute(&admin_pool)
+            .await
+            .expect("drop");
+    }
+    admin_pool.close().await;
 }
 
 fn main() {

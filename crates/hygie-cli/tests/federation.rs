@@ -19,43 +19,6 @@ use serde_json::Value;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-fn today() -> String {
-    let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
-    jiff::Timestamp::now().to_zoned(tz).date().to_string()
-}
-
-/// Every table's row count and the journal head: what a refused package must leave as it was.
-fn dump(t: &Hygie) -> Vec<(String, i64)> {
-    let url = t.database_url();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            sqlx::any::install_default_drivers();
-            let pool = sqlx::AnyPool::connect(&url).await.unwrap();
-            let mut out = Vec::new();
-            for table in hygie_store::backup::TABLES {
-                let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-                out.push((table.to_string(), n));
-            }
-            let head: String = sqlx::query_scalar("SELECT hash FROM journal_head WHERE id = 1")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            out.push((head, 0));
-            pool.close().await;
-            out
-        })
-    })
-    .join()
-    .unwrap()
-}
-
 fn export(f: &Hygie, facility: &str, name: &str) -> PathBuf {
     let path = f.path().join(name);
     let out = f.json(
@@ -80,7 +43,7 @@ fn import(r: &Hygie, pkg: &Path) -> Value {
 /// Import `pkg`, which must be refused with `codes` (one of them), its reason in both
 /// languages, exit 2, and the region's tables as they were.
 fn refused(r: &Hygie, pkg: &Path, codes: &[&str]) {
-    let before = dump(r);
+    let before = common::store_dump(r);
     let out = common::run(
         r.cmd()
             .args(["sync", "import", pkg.to_str().unwrap(), "--format", "json"]),
@@ -95,7 +58,7 @@ fn refused(r: &Hygie, pkg: &Path, codes: &[&str]) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("paquet refusé"), "{stderr}");
     assert_eq!(
-        dump(r),
+        common::store_dump(r),
         before,
         "a refused package ({code}) changed the region"
     );
@@ -116,23 +79,6 @@ fn repack(v: &Value, to: &Path) -> PathBuf {
     to.to_path_buf()
 }
 
-/// The facility's score and each measure's status, at its own instance or at the region's.
-fn status(t: &Hygie, facility: &str, day: &str) -> (f64, Vec<(String, String)>) {
-    let s = t.json(&["status", facility, "--as-of", day], 0);
-    let measures = s["measures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["id"].as_str().unwrap().to_owned(),
-                m["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    (s["score"].as_f64().unwrap(), measures)
-}
-
 /// The region's row of `facility` in `region status DEMO`.
 fn region_row(r: &Hygie, facility: &str, day: &str) -> Value {
     let v = r.json(&["region", "status", "DEMO", "--as-of", day], 0);
@@ -146,7 +92,7 @@ fn region_row(r: &Hygie, facility: &str, day: &str) -> Value {
 }
 
 fn federation_with(region: Hygie) {
-    let day = today();
+    let day = common::today();
     let facility = Hygie::sqlite();
     facility.run(&["demo"], 0);
 
@@ -180,8 +126,8 @@ fn federation_with(region: Hygie) {
     assert!(done["new_check_runs"].as_u64().unwrap() >= 1, "{done}");
 
     // The region computes the same status, with the same plan code, as the facility.
-    let own = status(&facility, FINESS, &day);
-    assert_eq!(status(&region, FINESS, &day), own);
+    let own = common::measure_statuses(&facility, FINESS, &day);
+    assert_eq!(common::measure_statuses(&region, FINESS, &day), own);
     let row = region_row(&region, FINESS, &day);
     assert_eq!(row["score"].as_f64().unwrap(), own.0);
     assert!(
@@ -193,9 +139,9 @@ fn federation_with(region: Hygie) {
     );
 
     // The same package again: an idempotent success that changes nothing.
-    let before = dump(&region);
+    let before = common::store_dump(&region);
     assert_eq!(import(&region, &p1)["outcome"], "already_imported");
-    assert_eq!(dump(&region), before);
+    assert_eq!(common::store_dump(&region), before);
 
     // Incremental: one declaration changes, the next package brings it and only it.
     let (measure, _) = own
@@ -221,9 +167,9 @@ fn federation_with(region: Hygie) {
     let done = import(&region, &p2);
     assert_eq!(done["new_declarations"], 1, "{done}");
     assert_eq!(done["new_check_runs"], 0, "{done}");
-    let own2 = status(&facility, FINESS, &day);
+    let own2 = common::measure_statuses(&facility, FINESS, &day);
     assert!(own2.0 < own.0, "the score fell: {} -> {}", own.0, own2.0);
-    assert_eq!(status(&region, FINESS, &day), own2);
+    assert_eq!(common::measure_statuses(&region, FINESS, &day), own2);
     assert_eq!(
         region_row(&region, FINESS, &day)["score"].as_f64().unwrap(),
         own2.0

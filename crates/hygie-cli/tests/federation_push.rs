@@ -29,11 +29,6 @@ use std::time::{Duration, Instant};
 /// Longest wait for a server to start or a scheduled push to land.
 const BOUND: Duration = Duration::from_secs(90);
 
-fn today() -> String {
-    let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap();
-    jiff::Timestamp::now().to_zoned(tz).date().to_string()
-}
-
 /// A `hygie serve` process, killed when the test ends whatever happens.
 struct Server(Child);
 
@@ -69,55 +64,6 @@ fn serve(t: &Hygie, port: u16, args: &[&str]) -> Server {
         std::thread::sleep(Duration::from_millis(100));
     }
     server
-}
-
-/// Every table's row count and the journal head: what a refused push must leave as it was.
-fn dump(t: &Hygie) -> Vec<(String, i64)> {
-    let url = t.database_url();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            sqlx::any::install_default_drivers();
-            let pool = sqlx::AnyPool::connect(&url).await.unwrap();
-            let mut out = Vec::new();
-            for table in hygie_store::backup::TABLES {
-                let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-                out.push((table.to_string(), n));
-            }
-            let head: String = sqlx::query_scalar("SELECT hash FROM journal_head WHERE id = 1")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-            out.push((head, 0));
-            pool.close().await;
-            out
-        })
-    })
-    .join()
-    .unwrap()
-}
-
-/// The facility's score and each measure's status.
-fn status(t: &Hygie, facility: &str, day: &str) -> (f64, Vec<(String, String)>) {
-    let s = t.json(&["status", facility, "--as-of", day], 0);
-    let measures = s["measures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["id"].as_str().unwrap().to_owned(),
-                m["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    (s["score"].as_f64().unwrap(), measures)
 }
 
 /// POST `body` to the region's package endpoint with `token`, over TLS trusting `ca` only;
@@ -226,7 +172,7 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     let Some(region) = Hygie::postgres() else {
         return;
     };
-    let day = today();
+    let day = common::today();
     let facility = Hygie::sqlite();
     facility.run(&["demo"], 0);
     let (ca, cert, key) = test_ca(region.path());
@@ -288,8 +234,8 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     assert_eq!(r["outcome"], "pushed", "{r}");
     assert_eq!(r["sent"][0]["sequence"], 1, "{r}");
     assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
-    let own = status(&facility, FINESS, &day);
-    assert_eq!(status(&region, FINESS, &day), own);
+    let own = common::measure_statuses(&facility, FINESS, &day);
+    assert_eq!(common::measure_statuses(&region, FINESS, &day), own);
     let rs = region.json(&["region", "status", "DEMO", "--as-of", &day], 0);
     let row = rs["facilities"]
         .as_array()
@@ -302,11 +248,11 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     assert!(row["last_report"].as_str().is_some(), "{row}");
 
     // Nothing new: nothing sent, the region unchanged.
-    let before = dump(&region);
+    let before = common::store_dump(&region);
     let r = push(&facility, port, &ca, &token_file, 0);
     assert_eq!(r["outcome"], "up_to_date", "{r}");
     assert_eq!(r["sent"].as_array().unwrap().len(), 0, "{r}");
-    assert_eq!(dump(&region), before);
+    assert_eq!(common::store_dump(&region), before);
 
     // Incremental: one declaration changes; package 2 brings it and only it.
     let (measure, _) = own
@@ -325,15 +271,15 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     let r = push(&facility, port, &ca, &token_file, 0);
     assert_eq!(r["sent"][0]["sequence"], 2, "{r}");
     assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
-    let own2 = status(&facility, FINESS, &day);
+    let own2 = common::measure_statuses(&facility, FINESS, &day);
     assert!(own2.0 < own.0, "the score fell: {} -> {}", own.0, own2.0);
-    assert_eq!(status(&region, FINESS, &day), own2);
+    assert_eq!(common::measure_statuses(&region, FINESS, &day), own2);
 
     // A wrong token: refused (exit 2), the region unchanged; package 3, already numbered, is
     // sent again byte for byte by the next push with the right token.
     set(&measure, "in_progress");
     let wrong = facility.file("wrong.token", "hyp_0123456789abcdef0123456789abcdef\n");
-    let before = dump(&region);
+    let before = common::store_dump(&region);
     let out = common::run(
         facility.cmd().args([
             "sync",
@@ -354,7 +300,11 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
         err.contains("push token") && err.contains("jeton d'envoi"),
         "{err}"
     );
-    assert_eq!(dump(&region), before, "a wrong token changed the region");
+    assert_eq!(
+        common::store_dump(&region),
+        before,
+        "a wrong token changed the region"
+    );
     // The region's certificate must chain to the CA given: the system's roots do not know it.
     facility.run(
         &[
@@ -371,14 +321,14 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
         ],
         1,
     );
-    assert_eq!(dump(&region), before);
+    assert_eq!(common::store_dump(&region), before);
     let r = push(&facility, port, &ca, &token_file, 0);
     assert_eq!(r["sent"][0]["sequence"], 3, "{r}");
     assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
     assert_eq!(r["sent"].as_array().unwrap().len(), 1, "{r}");
     assert_eq!(
-        status(&region, FINESS, &day),
-        status(&facility, FINESS, &day)
+        common::measure_statuses(&region, FINESS, &day),
+        common::measure_statuses(&facility, FINESS, &day)
     );
 
     // A package carried by hand and imported at the region, then pushed: "already imported",
@@ -495,7 +445,7 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     let mut tampered = std::fs::read(&p5).unwrap();
     let mid = tampered.len() / 2;
     tampered[mid] ^= 0x01;
-    let before = dump(&region);
+    let before = common::store_dump(&region);
     let (code, v) = post_package(port, &ca, &token, &tampered);
     assert_eq!(code, 422, "{v}");
     assert_eq!(v["outcome"], "refused", "{v}");
@@ -524,7 +474,7 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     let (code, _) = post_package(port, &ca, "hyp_nothing", &std::fs::read(&p5).unwrap());
     assert_eq!(code, 401);
     assert_eq!(
-        dump(&region),
+        common::store_dump(&region),
         before,
         "a refused package changed the region"
     );
@@ -561,11 +511,11 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
         ],
     );
     let deadline = Instant::now() + BOUND;
-    let target = status(&facility, FINESS, &day);
+    let target = common::measure_statuses(&facility, FINESS, &day);
     loop {
         // Package 5 was imported by hand above: the scheduled push resends it (already
         // imported), then sends package 6 with the new declaration.
-        if status(&region, FINESS, &day) == target {
+        if common::measure_statuses(&region, FINESS, &day) == target {
             break;
         }
         assert!(
@@ -766,7 +716,7 @@ fn two_region_servers_on_one_postgresql_store_each_package_once() {
     let Some(region) = Hygie::postgres() else {
         return;
     };
-    let day = today();
+    let day = common::today();
     let facility = Hygie::sqlite();
     facility.run(&["demo"], 0);
     let (ca, cert, key) = test_ca(region.path());
@@ -801,7 +751,7 @@ fn two_region_servers_on_one_postgresql_store_each_package_once() {
     let _server_a = serve(&region, a, &tls);
     let _server_b = serve(&region, b, &tls);
 
-    let measures: Vec<String> = status(&facility, FINESS, &day)
+    let measures: Vec<String> = common::measure_statuses(&facility, FINESS, &day)
         .1
         .into_iter()
         .map(|(m, _)| m)
@@ -855,13 +805,13 @@ fn two_region_servers_on_one_postgresql_store_each_package_once() {
             "round {round}: {answers:?}"
         );
     }
-    let imports = dump(&region)
+    let imports = common::store_dump(&region)
         .into_iter()
         .find(|(t, _)| t == "sync_imports")
         .map(|(_, n)| n);
     assert_eq!(imports, Some(ROUNDS as i64));
     assert_eq!(
-        status(&region, FINESS, &day),
-        status(&facility, FINESS, &day)
+        common::measure_statuses(&region, FINESS, &day),
+        common::measure_statuses(&facility, FINESS, &day)
     );
 }

@@ -14,44 +14,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn have(cmd: &str, args: &[&str]) -> bool {
-    Command::new(cmd)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Chromium and pdftotext, or SKIP (a failure in CI).
-fn pdf_tools() -> bool {
-    let chromium = std::env::var("HYGIE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    if !have(&chromium, &["--version"]) {
-        hygie_testkit::missing("chromium", "not on PATH and HYGIE_CHROMIUM unset");
-        return false;
-    }
-    if !have("pdftotext", &["-v"]) {
-        hygie_testkit::missing("pdftotext", "Debian package poppler-utils");
-        return false;
-    }
-    true
-}
-
-/// The text of a PDF in the order it was written (`pdftotext -raw`): a table cell's lines stay
-/// together.
-fn pdf_text(p: &Path) -> String {
-    let bytes = std::fs::read(p).unwrap_or_default();
-    assert!(bytes.starts_with(b"%PDF-"), "{} is not a PDF", p.display());
-    let out = Command::new("pdftotext")
-        .args(["-raw", "-enc", "UTF-8"])
-        .arg(p)
-        .arg("-")
-        .output()
-        .expect("pdftotext runs");
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// The text with its whitespace runs made one space: a table cell's text wraps in a PDF.
 fn flat(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -134,7 +96,7 @@ fn breach(env: &Hygie, awareness: &str) -> String {
 
 #[test]
 fn status_pdf_has_the_facility_its_score_and_numbered_pages() {
-    if !pdf_tools() {
+    if !hygie_testkit::pdf::tools() {
         return;
     }
     let env = Hygie::sqlite();
@@ -155,7 +117,7 @@ fn status_pdf_has_the_facility_its_score_and_numbered_pages() {
         ],
         0,
     );
-    let text = pdf_text(&out);
+    let text = hygie_testkit::pdf::text(&out);
     assert!(text.contains("CH Test"), "{text}");
     assert!(text.contains("Executive summary"), "{text}");
     assert!(text.contains(&format!("{score:.1}%")), "{text}");
@@ -189,7 +151,7 @@ fn status_pdf_has_the_facility_its_score_and_numbered_pages() {
         ],
         0,
     );
-    let text = pdf_text(&fr);
+    let text = hygie_testkit::pdf::text(&fr);
     assert!(text.contains("Synthèse pour la direction"), "{text}");
     assert!(text.contains("CONFIDENTIEL"), "{text}");
     assert!(text.contains("Palier atteint"), "{text}");
@@ -197,7 +159,7 @@ fn status_pdf_has_the_facility_its_score_and_numbered_pages() {
 
 #[test]
 fn incident_pdf_lists_the_obligations_and_what_was_sent() {
-    if !pdf_tools() {
+    if !hygie_testkit::pdf::tools() {
         return;
     }
     let env = Hygie::sqlite();
@@ -230,7 +192,7 @@ fn incident_pdf_lists_the_obligations_and_what_was_sent() {
         ],
         0,
     );
-    let text = pdf_text(&out);
+    let text = hygie_testkit::pdf::text(&out);
     let words = flat(&text);
     assert!(squeezed(&text).contains(&id), "{text}");
     assert!(words.contains("Report to CERT Santé"), "{text}");
@@ -314,7 +276,7 @@ impl SmtpServer {
     }
 
     fn start_with(dir: &Path, extra: &[&str]) -> Option<SmtpServer> {
-        if !have("python3", &["-c", "import aiosmtpd"]) {
+        if !hygie_testkit::have("python3", &["-c", "import aiosmtpd"]) {
             hygie_testkit::missing("aiosmtpd", "pip install aiosmtpd (scripts/test.sh does)");
             return None;
         }

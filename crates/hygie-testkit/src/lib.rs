@@ -18,6 +18,7 @@ pub use shared::{
 };
 
 pub mod http;
+pub mod pdf;
 
 use sqlx::Connection;
 use std::path::PathBuf;
@@ -35,6 +36,16 @@ pub fn missing(service: &str, why: &str) {
         "{service} is required in CI (CI=true) but is not available: {why}"
     );
     eprintln!("SKIP: {service} not available ({why}); run scripts/test.sh to set it up");
+}
+
+/// Whether `cmd args` runs and succeeds (a tool is installed), its output discarded.
+pub fn have(cmd: &str, args: &[&str]) -> bool {
+    std::process::Command::new(cmd)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 pub fn postgres_admin_url() -> String {

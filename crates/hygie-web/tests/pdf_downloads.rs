@@ -11,43 +11,12 @@ mod common;
 use axum::http::header;
 use common::*;
 use hygie_store::{Binding, Role, TokenAccess};
-use std::process::{Command, Stdio};
-
-fn have(cmd: &str, args: &[&str]) -> bool {
-    Command::new(cmd)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Chromium and pdftotext, or SKIP (a failure in CI).
-fn pdf_tools() -> bool {
-    let chromium = std::env::var("HYGIE_CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    if !have(&chromium, &["--version"]) {
-        hygie_testkit::missing("chromium", "not on PATH and HYGIE_CHROMIUM unset");
-        return false;
-    }
-    if !have("pdftotext", &["-v"]) {
-        hygie_testkit::missing("pdftotext", "Debian package poppler-utils");
-        return false;
-    }
-    true
-}
 
 fn pdf_text(bytes: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("x.pdf");
     std::fs::write(&p, bytes).unwrap();
-    let out = Command::new("pdftotext")
-        .args(["-raw", "-enc", "UTF-8"])
-        .arg(&p)
-        .arg("-")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    hygie_testkit::pdf::text(&p)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -75,7 +44,7 @@ const ROUTES: [(&str, &str, &str); 4] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pdf_downloads_are_authorised_like_their_pages() {
-    if !pdf_tools() {
+    if !hygie_testkit::pdf::tools() {
         return;
     }
     let app = sqlite_app().await;

@@ -331,3 +331,58 @@ pub fn test_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         dir.join("server.key"),
     )
 }
+
+/// Every table's row count and the journal head: what a refused push must leave as it was.
+pub fn store_dump(t: &Hygie) -> Vec<(String, i64)> {
+    let url = t.database_url();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("store dump");
+        rt.block_on(async {
+            sqlx::any::install_default_drivers();
+            let pool = sqlx::AnyPool::connect(&url).await.expect("store dump");
+            let mut out = Vec::new();
+            for table in hygie_store::backup::TABLES {
+                let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                    .fetch_one(&pool)
+                    .await
+                    .expect("store dump");
+                out.push((table.to_string(), n));
+            }
+            let head: String = sqlx::query_scalar("SELECT hash FROM journal_head WHERE id = 1")
+                .fetch_one(&pool)
+                .await
+                .expect("store dump");
+            out.push((head, 0));
+            pool.close().await;
+            out
+        })
+    })
+    .join()
+    .expect("store dump")
+}
+
+/// Today in Europe/Paris, the facilities' day.
+pub fn today() -> String {
+    let tz = jiff::tz::TimeZone::get("Europe/Paris").expect("Europe/Paris");
+    jiff::Timestamp::now().to_zoned(tz).date().to_string()
+}
+
+/// The facility's score and each measure's status.
+pub fn measure_statuses(t: &Hygie, facility: &str, day: &str) -> (f64, Vec<(String, String)>) {
+    let s = t.json(&["status", facility, "--as-of", day], 0);
+    let measures = s["measures"]
+        .as_array()
+        .expect("status JSON")
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().expect("status JSON").to_owned(),
+                m["status"].as_str().expect("status JSON").to_owned(),
+            )
+        })
+        .collect();
+    (s["score"].as_f64().expect("status JSON"), measures)
+}

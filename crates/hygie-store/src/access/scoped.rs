@@ -206,19 +206,33 @@ impl<'a> Scoped<'a> {
             }
             Binding::Region { .. } => Err(StoreError::NotFound(format!("region {region}"))),
             Binding::Facilities { facilities } => {
-                let mut statuses = Vec::new();
-                for f in facilities {
-                    let fac = self.store.facility(f).await?;
-                    if fac.region == region {
-                        statuses.push(self.store.facility_status(catalog, f, as_of).await?);
-                    }
-                }
-                if statuses.is_empty() {
-                    return Err(StoreError::NotFound(format!("region {region}")));
-                }
+                let statuses = self
+                    .bound_statuses(facilities, catalog, region, as_of)
+                    .await?;
                 Ok(RegionStatus::from_statuses(region, as_of, &statuses))
             }
         }
+    }
+
+    /// The statuses of the bound facilities that are in `region`; "not found" when none is (the
+    /// region is then outside the binding).
+    async fn bound_statuses(
+        &self,
+        facilities: &[Finess],
+        catalog: &Catalog,
+        region: Region,
+        as_of: jiff::civil::Date,
+    ) -> Result<Vec<FacilityStatus>> {
+        let mut statuses = Vec::new();
+        for f in facilities {
+            if self.store.facility(f).await?.region == region {
+                statuses.push(self.store.facility_status(catalog, f, as_of).await?);
+            }
+        }
+        if statuses.is_empty() {
+            return Err(StoreError::NotFound(format!("region {region}")));
+        }
+        Ok(statuses)
     }
 
     /// The region's oversight of its facilities' reports (`Store::region_reports`), holding
@@ -239,16 +253,9 @@ impl<'a> Scoped<'a> {
             }
             Binding::Region { .. } => Err(StoreError::NotFound(format!("region {region}"))),
             Binding::Facilities { facilities } => {
-                let mut statuses = Vec::new();
-                for f in facilities {
-                    let fac = self.store.facility(f).await?;
-                    if fac.region == region {
-                        statuses.push(self.store.facility_status(catalog, f, as_of).await?);
-                    }
-                }
-                if statuses.is_empty() {
-                    return Err(StoreError::NotFound(format!("region {region}")));
-                }
+                let statuses = self
+                    .bound_statuses(facilities, catalog, region, as_of)
+                    .await?;
                 let mut last = self.store.last_reports(region).await?;
                 last.retain(|f, _| statuses.iter().any(|s| s.facility.id.as_str() == f));
                 Ok((statuses, last))

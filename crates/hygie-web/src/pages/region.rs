@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use hygie_core::oversight::{DEFAULT_LATE_AFTER_DAYS, LateSort, Oversight};
-use hygie_core::{FacilityKind, Lang};
+use hygie_core::{FacilityKind, Lang, Region};
 use hygie_report::Translate;
 use serde::Deserialize;
 
@@ -43,6 +43,21 @@ struct RegionBody<'a> {
 
 hygie_report::translate_by_lang_field!(RegionBody);
 
+/// What every region page reads first: the user, the path's region and the page's query.
+async fn region_request<Q: serde::de::DeserializeOwned + Send>(
+    parts: &mut Parts,
+    st: &AppState,
+) -> Result<(PageUser, Region, Q), PageError> {
+    let p = PageUser::from_request_parts(parts, st).await?;
+    let Path(r) = Path::<String>::from_request_parts(parts, st)
+        .await
+        .map_err(|e| WebError::Internal(format!("path parameters: {e}")))?;
+    let Query(q) = Query::<Q>::from_request_parts(parts, st)
+        .await
+        .map_err(|e| WebError::Invalid(e.body_text()))?;
+    Ok((p, region(&r)?, q))
+}
+
 #[derive(Deserialize)]
 struct RegionQuery {
     as_of: Option<String>,
@@ -62,14 +77,7 @@ impl FromRequestParts<AppState> for RegionRows {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, PageError> {
-        let p = PageUser::from_request_parts(parts, st).await?;
-        let Path(r) = Path::<String>::from_request_parts(parts, st)
-            .await
-            .map_err(|e| WebError::Internal(format!("path parameters: {e}")))?;
-        let Query(q) = Query::<RegionQuery>::from_request_parts(parts, st)
-            .await
-            .map_err(|e| WebError::Invalid(e.body_text()))?;
-        let region = region(&r)?;
+        let (p, region, q) = region_request::<RegionQuery>(parts, st).await?;
         let as_of = api::as_of(&AsOf {
             as_of: q.as_of.clone(),
         })?;
@@ -177,14 +185,7 @@ impl FromRequestParts<AppState> for RegionReports {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, PageError> {
-        let p = PageUser::from_request_parts(parts, st).await?;
-        let Path(r) = Path::<String>::from_request_parts(parts, st)
-            .await
-            .map_err(|e| WebError::Internal(format!("path parameters: {e}")))?;
-        let Query(q) = Query::<ReportsQuery>::from_request_parts(parts, st)
-            .await
-            .map_err(|e| WebError::Invalid(e.body_text()))?;
-        let region = region(&r)?;
+        let (p, region, q) = region_request::<ReportsQuery>(parts, st).await?;
         let as_of = api::as_of(&AsOf {
             as_of: q.as_of.clone(),
         })?;

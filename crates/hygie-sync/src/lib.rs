@@ -45,4 +45,6 @@ pub use package::{
     ObligationRecord, Package, RuleSummary, RunSummary, new_declarations,
 };
 pub use refusal::Refusal;
-pub use seal::{FORMAT, MAX_UNPACKED, Opened, Sealed, VERSION, canonical_json, open, seal};
+pub use seal::{
+    FORMAT, MAX_UNPACKED, Opened, Sealed, VERSION, canonical_json, open, receive, seal,
+};

@@ -1,6 +1,6 @@
 //! The package file: canonical bytes, signature, compression, and opening a file received.
 
-use crate::{Identity, Package, PublicKey, Refusal};
+use crate::{Checked, Identity, Package, PublicKey, Refusal};
 use ed25519_dalek::Signature;
 use flate2::Compression;
 use flate2::read::GzDecoder;
@@ -168,6 +168,26 @@ pub fn open(bytes: &[u8]) -> Result<Opened, Refusal> {
     })
 }
 
+/// What the region does with a package file before its store is touched, the same for `hygie
+/// sync import` and for a push: [`open`] it, refuse a package about another facility than the
+/// pusher's (`pusher`: the FINESS of the push token; `None` from a file), and check its content
+/// ([`Package::check`], the declarations recorded as made by `sync:FINESS`).
+pub fn receive(bytes: &[u8], pusher: Option<&str>) -> Result<(Opened, Checked), Refusal> {
+    let opened = open(bytes)?;
+    if let Some(enrolled) = pusher
+        && opened.package.finess != enrolled
+    {
+        return Err(Refusal::OtherFacility {
+            package: opened.package.finess.clone(),
+            enrolled: enrolled.to_owned(),
+        });
+    }
+    let checked = opened
+        .package
+        .check(&format!("sync:{}", opened.package.finess))?;
+    Ok((opened, checked))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,5 +343,23 @@ mod tests {
         let new = crate::new_declarations(&p.facts.declarations, std::slice::from_ref(&first));
         assert_eq!(new, vec![1, 2]);
         assert!(crate::new_declarations(&p.facts.declarations, &p.facts.declarations).is_empty());
+    }
+
+    #[test]
+    fn a_push_is_received_only_for_the_pushers_facility() {
+        let id = Identity::from_seed(&[7u8; 32]);
+        let sealed = seal(&package(), &id).expect("seal");
+        let (opened, checked) = receive(&sealed.bytes, None).expect("from a file");
+        assert_eq!(opened.package.finess, "750712184");
+        assert_eq!(checked.facility.id.as_str(), "750712184");
+        assert!(receive(&sealed.bytes, Some("750712184")).is_ok());
+        assert!(matches!(
+            receive(&sealed.bytes, Some("350000014")),
+            Err(Refusal::OtherFacility { .. })
+        ));
+        assert!(matches!(
+            receive(&sealed.bytes[..10], None),
+            Err(Refusal::Unreadable(_))
+        ));
     }
 }

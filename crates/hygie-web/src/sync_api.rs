@@ -1,7 +1,7 @@
 //! The region's end of the online transport: `POST /api/v1/sync/packages`, body = a package
 //! file's bytes (`hygie sync push` sends them; `curl --data-binary @P` would too).
 //!
-//! It runs exactly the import of `hygie sync import` (`hygie_sync::open`, `Package::check`,
+//! It runs exactly the import of `hygie sync import` (`hygie_sync::receive`,
 //! `Store::import_package`: same checks, same one transaction, same refusals), and answers
 //! with the import's report (200: `imported` or `already_imported`) or the refusal as the CLI
 //! prints it (`Refusal::answer`, plus `error` in the reader's language): 409 when the package
@@ -80,22 +80,11 @@ pub async fn receive(
         w.set(format!("push:{facility}"));
     }
     let lang = crate::session::browser_lang(&headers);
-    let opened = match hygie_sync::open(&body) {
-        Ok(o) => o,
-        Err(r) => return Ok(refusal(StatusCode::UNPROCESSABLE_ENTITY, &r, lang)),
-    };
-    if opened.package.finess != facility {
-        let r = Refusal::OtherFacility {
-            package: opened.package.finess.clone(),
-            enrolled: facility,
-        };
-        return Ok(refusal(StatusCode::FORBIDDEN, &r, lang));
-    }
-    let checked = match opened
-        .package
-        .check(&format!("sync:{}", opened.package.finess))
-    {
-        Ok(c) => c,
+    let (opened, checked) = match hygie_sync::receive(&body, Some(&facility)) {
+        Ok(r) => r,
+        Err(r @ Refusal::OtherFacility { .. }) => {
+            return Ok(refusal(StatusCode::FORBIDDEN, &r, lang));
+        }
         Err(r) => return Ok(refusal(StatusCode::UNPROCESSABLE_ENTITY, &r, lang)),
     };
     match st

@@ -217,15 +217,8 @@ async fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<u8> {
     }
     let bytes = std::fs::read(file)
         .with_context(|| format!("cannot read / impossible de lire {}", file.display()))?;
-    let opened = match hygie_sync::open(&bytes) {
-        Ok(o) => o,
-        Err(r) => return refused(r),
-    };
-    let checked = match opened
-        .package
-        .check(&format!("sync:{}", opened.package.finess))
-    {
-        Ok(c) => c,
+    let (opened, checked) = match hygie_sync::receive(&bytes, None) {
+        Ok(r) => r,
         Err(r) => return refused(r),
     };
     let store = ctx.store().await?;

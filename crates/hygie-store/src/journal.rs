@@ -166,43 +166,78 @@ pub(crate) async fn append(
     subject: &str,
     details: impl std::fmt::Display,
 ) -> Result<i64> {
-    let details = details.to_string();
+    let seqs = append_all(
+        tx,
+        actor,
+        &[(action, subject.to_owned(), details.to_string())],
+    )
+    .await?;
+    seqs.first()
+        .copied()
+        .ok_or_else(|| StoreError::Corrupt("no journal entry was appended".into()))
+}
+
+/// Append several entries (action, subject, details) in order, chained one after the other and
+/// written in one multi-row statement (`batch`); returns their sequence numbers. A write that
+/// records many facts at once (a federation package's declarations) journals each fact as its
+/// own entry, as one by one, at the cost of one round trip instead of one per entry.
+pub(crate) async fn append_all(
+    tx: &mut WriteTx<'_>,
+    actor: &Actor,
+    entries: &[(&str, String, String)],
+) -> Result<Vec<i64>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
     let row = sqlx::query("SELECT seq, hash FROM journal_head WHERE id = 1")
         .fetch_one(&mut **tx)
         .await?;
-    let prev_seq: i64 = row.try_get("seq")?;
-    let prev_hash: String = row.try_get("hash")?;
+    let mut prev_seq: i64 = row.try_get("seq")?;
+    let mut prev_hash: String = row.try_get("hash")?;
     let at = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
         .to_string();
-    let e = journal::chain(
-        prev_seq,
-        &prev_hash,
-        &NewEntry {
-            at: &at,
-            actor: &actor.0,
-            action,
-            subject,
-            details: &details,
-        },
-    );
-    sqlx::query("INSERT INTO journal (seq, at, actor, action, subject, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-        .bind(e.seq)
-        .bind(&e.at)
-        .bind(&e.actor)
-        .bind(&e.action)
-        .bind(&e.subject)
-        .bind(&e.details)
-        .bind(&e.prev_hash)
-        .bind(&e.hash)
-        .execute(&mut **tx)
-        .await?;
+    let mut rows = Vec::with_capacity(entries.len());
+    let mut seqs = Vec::with_capacity(entries.len());
+    for (action, subject, details) in entries {
+        let e = journal::chain(
+            prev_seq,
+            &prev_hash,
+            &NewEntry {
+                at: &at,
+                actor: &actor.0,
+                action,
+                subject,
+                details,
+            },
+        );
+        seqs.push(e.seq);
+        prev_seq = e.seq;
+        prev_hash = e.hash.clone();
+        rows.push(vec![
+            e.seq.into(),
+            e.at.into(),
+            e.actor.into(),
+            e.action.into(),
+            e.subject.into(),
+            e.details.into(),
+            e.prev_hash.into(),
+            e.hash.into(),
+        ]);
+    }
+    crate::batch::insert(
+        tx,
+        "INSERT INTO journal (seq, at, actor, action, subject, details, prev_hash, hash)",
+        "",
+        rows,
+    )
+    .await?;
     sqlx::query("UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1")
-        .bind(e.seq)
-        .bind(&e.hash)
+        .bind(prev_seq)
+        .bind(&prev_hash)
         .execute(&mut **tx)
         .await?;
-    Ok(e.seq)
+    Ok(seqs)
 }
 
 /// Whose journal entries to read.

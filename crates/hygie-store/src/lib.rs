@@ -51,6 +51,7 @@
 mod access;
 mod alerts;
 pub mod backup;
+mod batch;
 mod governance;
 mod incident_files;
 mod incidents;

@@ -7,12 +7,15 @@
 //! facts go through the same inner writes as the CLI's (`insert_declaration`,
 //! `insert_check_run`), each journalled, so the region computes the facility's status with the
 //! same plan code and the same views. Declarations are recorded as made by `sync:FINESS`.
+//! A package's rows are written with multi-row statements (`batch`: its new declarations, each
+//! still its own journal entry, and its evidence and obligations lists), so an import costs a
+//! few tens of round trips, not thousands.
 //! Tables `sync_*`, migrations 1000.
 
 use crate::journal::{Actor, WriteTx, append};
 use crate::plan::checks::insert_check_run;
 use crate::plan::evidence::EvidenceKind;
-use crate::plan::facilities::insert_declaration;
+use crate::plan::facilities::{NewDeclaration, insert_declarations};
 use crate::rows::{declaration_from_row, facility_exists, row_to_facility};
 use crate::{Result, Store, StoreError, now_us, ts_from_us};
 use hygie_core::{Facility, Finess, Region};
@@ -399,28 +402,26 @@ impl Store {
                     .iter()
                     .map(|(m, d)| DeclarationRecord::of(m, d))
                     .collect();
-                for i in hygie_sync::new_declarations(&incoming, &stored) {
-                    let (measure, d) = &checked.declarations[i];
-                    insert_declaration(
-                        tx,
-                        facility,
-                        measure,
-                        &d.status,
-                        d.owner.as_deref(),
-                        d.note.as_deref(),
-                        actor,
-                        d.at,
-                    )
-                    .await?;
-                    report.new_declarations += 1;
-                }
+                let new: Vec<NewDeclaration<'_>> = hygie_sync::new_declarations(&incoming, &stored)
+                    .into_iter()
+                    .map(|i| {
+                        let (measure, d) = &checked.declarations[i];
+                        NewDeclaration {
+                            measure,
+                            status: &d.status,
+                            owner: d.owner.as_deref(),
+                            note: d.note.as_deref(),
+                            at: d.at,
+                        }
+                    })
+                    .collect();
+                insert_declarations(tx, facility, &new, actor).await?;
+                report.new_declarations = new.len();
+                // The runs already stored, by id, in one query: a run of this facility was
+                // brought by an earlier package; one of another facility is a forgery.
+                let owners = run_owners(tx, checked.runs.iter().map(|r| r.id.as_str())).await?;
                 for run in &checked.runs {
-                    let owner: Option<String> =
-                        sqlx::query_scalar("SELECT facility FROM check_runs WHERE id = $1")
-                            .bind(&run.id)
-                            .fetch_optional(&mut **tx)
-                            .await?;
-                    match owner {
+                    match owners.get(&run.id) {
                         Some(f) if f == facility.as_str() => continue,
                         Some(_) => {
                             return Err(Refusal::Malformed(format!(
@@ -508,27 +509,30 @@ async fn replace_evidence(
         .bind(facility.as_str())
         .execute(&mut **tx)
         .await?;
+    let mut rows = Vec::with_capacity(evidence.len());
     for (i, e) in evidence.iter().enumerate() {
         let at =
             e.at.parse::<jiff::Timestamp>()
                 .map_err(|x| StoreError::Invalid(format!("evidence[{i}].at: {x}")))?;
-        sqlx::query(
-            "INSERT INTO sync_evidence (facility, position, measure, kind, name, sha256, size, url, at_us) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(facility.as_str())
-        .bind(i64::try_from(i).unwrap_or(i64::MAX))
-        .bind(&e.measure)
-        .bind(&e.kind)
-        .bind(e.name.clone())
-        .bind(e.sha256.clone())
-        .bind(e.size.map(i64_of).transpose()?)
-        .bind(e.url.clone())
-        .bind(at.as_microsecond())
-        .execute(&mut **tx)
-        .await?;
+        rows.push(vec![
+            facility.as_str().into(),
+            i64::try_from(i).unwrap_or(i64::MAX).into(),
+            e.measure.as_str().into(),
+            e.kind.as_str().into(),
+            e.name.clone().into(),
+            e.sha256.clone().into(),
+            e.size.map(i64_of).transpose()?.into(),
+            e.url.clone().into(),
+            at.as_microsecond().into(),
+        ]);
     }
-    Ok(())
+    crate::batch::insert(
+        tx,
+        "INSERT INTO sync_evidence (facility, position, measure, kind, name, sha256, size, url, at_us)",
+        "",
+        rows,
+    )
+    .await
 }
 
 async fn replace_obligations(
@@ -540,23 +544,53 @@ async fn replace_obligations(
         .bind(facility.as_str())
         .execute(&mut **tx)
         .await?;
-    for (i, o) in obligations.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO sync_obligations (facility, position, incident, duty, status, due, sent, late) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(facility.as_str())
-        .bind(i64::try_from(i).unwrap_or(i64::MAX))
-        .bind(&o.incident)
-        .bind(&o.duty)
-        .bind(&o.status)
-        .bind(o.due.clone())
-        .bind(o.sent.clone())
-        .bind(i64::from(o.late))
-        .execute(&mut **tx)
-        .await?;
+    let rows = obligations
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            vec![
+                facility.as_str().into(),
+                i64::try_from(i).unwrap_or(i64::MAX).into(),
+                o.incident.as_str().into(),
+                o.duty.as_str().into(),
+                o.status.as_str().into(),
+                o.due.clone().into(),
+                o.sent.clone().into(),
+                i64::from(o.late).into(),
+            ]
+        })
+        .collect();
+    crate::batch::insert(
+        tx,
+        "INSERT INTO sync_obligations (facility, position, incident, duty, status, due, sent, late)",
+        "",
+        rows,
+    )
+    .await
+}
+
+/// The facility of each of the check runs `ids` already stored.
+async fn run_owners<'i>(
+    tx: &mut WriteTx<'_>,
+    ids: impl Iterator<Item = &'i str>,
+) -> Result<HashMap<String, String>> {
+    let ids: Vec<&str> = ids.collect();
+    let mut owners = HashMap::new();
+    // Within both backends' limits on bound parameters.
+    for chunk in ids.chunks(10_000) {
+        let sql = format!(
+            "SELECT id, facility FROM check_runs WHERE id IN ({})",
+            crate::batch::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            owners.insert(r.try_get("id")?, r.try_get("facility")?);
+        }
     }
-    Ok(())
+    Ok(owners)
 }
 
 impl Store {

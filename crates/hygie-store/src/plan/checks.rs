@@ -156,25 +156,38 @@ pub(crate) async fn insert_check_run(
     .bind(summary.to_string())
     .execute(&mut **tx)
     .await?;
-    let mut failed = 0usize;
-    for r in &run.results {
-        if r.outcome == RuleOutcome::Fail {
-            failed += 1;
-        }
-        let measures: Vec<&str> = r.measures.iter().map(MeasureId::as_str).collect();
-        sqlx::query("INSERT INTO check_results (run_id, rule, severity, outcome, measures, objects) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&run.id)
-            .bind(&r.rule)
-            .bind(r.severity.as_str())
-            .bind(match r.outcome {
-                RuleOutcome::Pass => "pass",
-                RuleOutcome::Fail => "fail",
-            })
-            .bind(serde_json::to_string(&measures).unwrap_or_default())
-            .bind(serde_json::to_string(&r.objects).unwrap_or_default())
-            .execute(&mut **tx)
-            .await?;
-    }
+    let failed = run
+        .results
+        .iter()
+        .filter(|r| r.outcome == RuleOutcome::Fail)
+        .count();
+    // One statement for all the run's results (`batch`): a run has tens of rules.
+    let rows = run
+        .results
+        .iter()
+        .map(|r| {
+            let measures: Vec<&str> = r.measures.iter().map(MeasureId::as_str).collect();
+            vec![
+                run.id.as_str().into(),
+                r.rule.as_str().into(),
+                r.severity.as_str().into(),
+                match r.outcome {
+                    RuleOutcome::Pass => "pass",
+                    RuleOutcome::Fail => "fail",
+                }
+                .into(),
+                serde_json::to_string(&measures).unwrap_or_default().into(),
+                serde_json::to_string(&r.objects).unwrap_or_default().into(),
+            ]
+        })
+        .collect();
+    crate::batch::insert(
+        tx,
+        "INSERT INTO check_results (run_id, rule, severity, outcome, measures, objects)",
+        "",
+        rows,
+    )
+    .await?;
     let details = serde_json::json!({ "run": run.id, "source": run.source, "rules": run.results.len(), "failed": failed });
     let seq = append(tx, actor, "check.run", facility.as_str(), &details).await?;
     crate::plan::current::ran(tx, facility, run, seq).await?;

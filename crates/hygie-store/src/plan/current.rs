@@ -33,6 +33,17 @@ pub(crate) async fn touch(
     seq: i64,
     at_us: i64,
 ) -> Result<()> {
+    touch_span(tx, facility, seq, at_us, at_us).await
+}
+
+/// As [`touch`] for facts dated from `earliest_us` to `latest_us`, the latest written with `seq`.
+async fn touch_span(
+    tx: &mut WriteTx<'_>,
+    facility: &Finess,
+    seq: i64,
+    earliest_us: i64,
+    latest_us: i64,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO facility_state (facility, version, latest_us) VALUES ($1, $2, $3) \
          ON CONFLICT (facility) DO UPDATE SET version = excluded.version, \
@@ -41,38 +52,60 @@ pub(crate) async fn touch(
     )
     .bind(facility.as_str())
     .bind(seq)
-    .bind(at_us)
+    .bind(latest_us)
     .execute(&mut **tx)
     .await?;
     sqlx::query("DELETE FROM facility_trend WHERE facility = $1 AND cutoff_us > $2")
         .bind(facility.as_str())
-        .bind(at_us)
+        .bind(earliest_us)
         .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
-/// Point `measure_current` at declaration `seq` when it is now the latest of its measure.
+/// Point `measure_current` at each declaration `(measure, seq, at_us)` that is now the latest of
+/// its measure, in one statement: the latest of each measure among `facts` is picked here first
+/// (PostgreSQL's upsert may not touch a row twice in one statement).
 pub(crate) async fn declared(
     tx: &mut WriteTx<'_>,
     facility: &Finess,
-    measure: &MeasureId,
-    seq: i64,
-    at_us: i64,
+    facts: &[(&MeasureId, i64, i64)],
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO measure_current (facility, measure, seq, at_us) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (facility, measure) DO UPDATE SET seq = excluded.seq, at_us = excluded.at_us \
+    let mut latest: BTreeMap<&MeasureId, (i64, i64)> = BTreeMap::new();
+    for &(measure, seq, at_us) in facts {
+        let e = latest.entry(measure).or_insert((at_us, seq));
+        if (at_us, seq) > *e {
+            *e = (at_us, seq);
+        }
+    }
+    let (Some(seq), Some(earliest), Some(newest)) = (
+        facts.iter().map(|f| f.1).max(),
+        facts.iter().map(|f| f.2).min(),
+        facts.iter().map(|f| f.2).max(),
+    ) else {
+        return Ok(());
+    };
+    let rows = latest
+        .into_iter()
+        .map(|(measure, (at_us, seq))| {
+            vec![
+                facility.as_str().into(),
+                measure.as_str().into(),
+                seq.into(),
+                at_us.into(),
+            ]
+        })
+        .collect();
+    crate::batch::insert(
+        tx,
+        "INSERT INTO measure_current (facility, measure, seq, at_us)",
+        "ON CONFLICT (facility, measure) DO UPDATE SET seq = excluded.seq, at_us = excluded.at_us \
          WHERE excluded.at_us > measure_current.at_us \
             OR (excluded.at_us = measure_current.at_us AND excluded.seq > measure_current.seq)",
+        rows,
     )
-    .bind(facility.as_str())
-    .bind(measure.as_str())
-    .bind(seq)
-    .bind(at_us)
-    .execute(&mut **tx)
     .await?;
-    touch(tx, facility, seq, at_us).await
+    touch_span(tx, facility, seq, earliest, newest).await
 }
 
 /// Point `source_current` at run `run_id` when it is now the latest of its source. Among runs at

@@ -198,29 +198,83 @@ pub(crate) async fn insert_declaration(
     actor: &Actor,
     at: jiff::Timestamp,
 ) -> Result<i64> {
-    let details = serde_json::json!({
-        "status": status.as_str(), "justification": status.justification(), "owner": owner, "note": note,
-        "at": at.to_string(),
-    });
-    let subject = format!("{facility}/{measure}");
-    let seq = append(tx, actor, "assessment.set", &subject, &details).await?;
-    sqlx::query(
-        "INSERT INTO declarations (seq, facility, measure, status, justification, owner, note, at_us, actor) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    let one = NewDeclaration {
+        measure,
+        status,
+        owner,
+        note,
+        at,
+    };
+    let seqs = insert_declarations(tx, facility, &[one], actor).await?;
+    seqs.first()
+        .copied()
+        .ok_or_else(|| StoreError::Corrupt("no declaration was stored".into()))
+}
+
+/// A declaration to store, as [`insert_declarations`] takes it.
+pub(crate) struct NewDeclaration<'a> {
+    pub measure: &'a MeasureId,
+    pub status: &'a DeclaredStatus,
+    pub owner: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub at: jiff::Timestamp,
+}
+
+/// The one write of declarations: each journalled as its own `assessment.set` entry (in the
+/// order given), stored, and the current view moved, with one multi-row statement per table
+/// (`batch`) whatever their number. Returns their sequence numbers, in the order given.
+pub(crate) async fn insert_declarations(
+    tx: &mut WriteTx<'_>,
+    facility: &Finess,
+    declarations: &[NewDeclaration<'_>],
+    actor: &Actor,
+) -> Result<Vec<i64>> {
+    let entries: Vec<(&str, String, String)> = declarations
+        .iter()
+        .map(|d| {
+            let details = serde_json::json!({
+                "status": d.status.as_str(), "justification": d.status.justification(), "owner": d.owner,
+                "note": d.note, "at": d.at.to_string(),
+            });
+            (
+                "assessment.set",
+                format!("{facility}/{}", d.measure),
+                details.to_string(),
+            )
+        })
+        .collect();
+    let seqs = crate::journal::append_all(tx, actor, &entries).await?;
+    let rows = declarations
+        .iter()
+        .zip(&seqs)
+        .map(|(d, seq)| {
+            vec![
+                (*seq).into(),
+                facility.as_str().into(),
+                d.measure.as_str().into(),
+                d.status.as_str().into(),
+                d.status.justification().into(),
+                d.owner.into(),
+                d.note.into(),
+                d.at.as_microsecond().into(),
+                actor.0.as_str().into(),
+            ]
+        })
+        .collect();
+    crate::batch::insert(
+        tx,
+        "INSERT INTO declarations (seq, facility, measure, status, justification, owner, note, at_us, actor)",
+        "",
+        rows,
     )
-    .bind(seq)
-    .bind(facility.as_str())
-    .bind(measure.as_str())
-    .bind(status.as_str())
-    .bind(status.justification().map(str::to_owned))
-    .bind(owner.map(str::to_owned))
-    .bind(note.map(str::to_owned))
-    .bind(at.as_microsecond())
-    .bind(&actor.0)
-    .execute(&mut **tx)
     .await?;
-    crate::plan::current::declared(tx, facility, measure, seq, at.as_microsecond()).await?;
-    Ok(seq)
+    let facts: Vec<(&MeasureId, i64, i64)> = declarations
+        .iter()
+        .zip(&seqs)
+        .map(|(d, seq)| (d.measure, *seq, d.at.as_microsecond()))
+        .collect();
+    crate::plan::current::declared(tx, facility, &facts).await?;
+    Ok(seqs)
 }
 
 /// Register a facility not yet in the store, with its `facility.add` journal entry and its empty

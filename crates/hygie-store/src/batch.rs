@@ -51,8 +51,12 @@ impl From<Option<&str>> for Value {
     }
 }
 
-/// Bound parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
-const MAX_PARAMS: usize = 30_000;
+/// Bound parameters per statement. Far under SQLite's 32,766 and PostgreSQL's 65,535 limits,
+/// because SQLite looks a numbered parameter's name up in a list (`sqlite3VListNumToName`) and
+/// sqlx's driver asks for each one's name when binding: the cost of binding is quadratic in the
+/// parameters of a statement (a 3,000-parameter insert spent more time there than writing).
+/// Full chunks have the same SQL, so the driver's statement cache prepares them once.
+const MAX_PARAMS: usize = 128;
 
 /// `head VALUES (…), (…) tail` for `rows`, in as few statements as the parameter limits allow.
 /// `head` names the table and columns (`INSERT INTO t (a, b)`), `tail` is what follows the

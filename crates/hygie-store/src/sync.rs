@@ -4,16 +4,16 @@
 //! An import runs in one write transaction: the enrolment and sequence decisions
 //! (`hygie_sync::authorise`, `admit`) are taken there, on what the transaction reads, so two
 //! imports of the same package at once store it once; a refusal rolls everything back. The
-//! facts go through the same inner writes as the CLI's (`insert_declaration`,
-//! `insert_check_run`), each journalled, so the region computes the facility's status with the
+//! facts go through the same inner writes as the CLI's (`insert_declarations`,
+//! `insert_check_runs`), each journalled, so the region computes the facility's status with the
 //! same plan code and the same views. Declarations are recorded as made by `sync:FINESS`.
-//! A package's rows are written with multi-row statements (`batch`: its new declarations, each
-//! still its own journal entry, and its evidence and obligations lists), so an import costs a
-//! few tens of round trips, not thousands.
+//! A package's rows are written with multi-row statements (`batch`: its new declarations and
+//! check runs, each still its own journal entry, and its evidence and obligations lists), so an
+//! import costs a few tens of round trips, not thousands.
 //! Tables `sync_*`, migrations 1000.
 
 use crate::journal::{Actor, WriteTx, append};
-use crate::plan::checks::insert_check_run;
+use crate::plan::checks::insert_check_runs;
 use crate::plan::evidence::EvidenceKind;
 use crate::plan::facilities::{NewDeclaration, insert_declarations};
 use crate::rows::{declaration_from_row, facility_exists, row_to_facility};
@@ -420,6 +420,7 @@ impl Store {
                 // The runs already stored, by id, in one query: a run of this facility was
                 // brought by an earlier package; one of another facility is a forgery.
                 let owners = run_owners(tx, checked.runs.iter().map(|r| r.id.as_str())).await?;
+                let mut runs = Vec::with_capacity(checked.runs.len());
                 for run in &checked.runs {
                     match owners.get(&run.id) {
                         Some(f) if f == facility.as_str() => continue,
@@ -440,9 +441,12 @@ impl Store {
                         .map(|(rule, n)| (rule.clone(), (*n).into()))
                         .collect();
                     let summary = serde_json::json!({ "federated": true, "package": p.sequence, "object_counts": counts });
-                    insert_check_run(tx, facility, run, &summary, actor).await?;
-                    report.new_check_runs += 1;
+                    runs.push((run, summary));
                 }
+                let runs: Vec<(&hygie_core::CheckRun, &serde_json::Value)> =
+                    runs.iter().map(|(r, s)| (*r, s)).collect();
+                insert_check_runs(tx, facility, &runs, actor).await?;
+                report.new_check_runs = runs.len();
                 replace_evidence(tx, facility, &p.facts.evidence).await?;
                 replace_obligations(tx, facility, &p.facts.obligations).await?;
                 sqlx::query(

@@ -1,6 +1,6 @@
 //! Check runs: the results of automated audits, the source of measures' automatic status.
 
-use crate::journal::{Actor, WriteTx, append};
+use crate::journal::{Actor, WriteTx};
 use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, ts_from_us};
 use hygie_core::{CheckRun, Finess, MeasureId, RuleOutcome, RuleResult};
@@ -145,40 +145,59 @@ pub(crate) async fn insert_check_run(
     summary: &serde_json::Value,
     actor: &Actor,
 ) -> Result<()> {
+    insert_check_runs(tx, facility, &[(run, summary)], actor).await
+}
+
+/// The one write of check runs: each run with every rule result, each journalled as its own
+/// `check.run` entry (in the order given), and the current view moved, with one multi-row
+/// statement per table (`batch`) whatever their number (a federation package brings tens).
+pub(crate) async fn insert_check_runs(
+    tx: &mut WriteTx<'_>,
+    facility: &Finess,
+    runs: &[(&CheckRun, &serde_json::Value)],
+    actor: &Actor,
+) -> Result<()> {
+    if runs.is_empty() {
+        return Ok(());
+    }
     ensure_facility(tx, facility).await?;
-    sqlx::query(
-        "INSERT INTO check_runs (id, facility, source, at_us, summary) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(&run.id)
-    .bind(facility.as_str())
-    .bind(&run.source)
-    .bind(run.at.as_microsecond())
-    .bind(summary.to_string())
-    .execute(&mut **tx)
-    .await?;
-    let failed = run
-        .results
+    let rows = runs
         .iter()
-        .filter(|r| r.outcome == RuleOutcome::Fail)
-        .count();
-    // One statement for all the run's results (`batch`): a run has tens of rules.
-    let rows = run
-        .results
-        .iter()
-        .map(|r| {
-            let measures: Vec<&str> = r.measures.iter().map(MeasureId::as_str).collect();
+        .map(|(run, summary)| {
             vec![
                 run.id.as_str().into(),
-                r.rule.as_str().into(),
-                r.severity.as_str().into(),
-                match r.outcome {
-                    RuleOutcome::Pass => "pass",
-                    RuleOutcome::Fail => "fail",
-                }
-                .into(),
-                serde_json::to_string(&measures).unwrap_or_default().into(),
-                serde_json::to_string(&r.objects).unwrap_or_default().into(),
+                facility.as_str().into(),
+                run.source.as_str().into(),
+                run.at.as_microsecond().into(),
+                summary.to_string().into(),
             ]
+        })
+        .collect();
+    crate::batch::insert(
+        tx,
+        "INSERT INTO check_runs (id, facility, source, at_us, summary)",
+        "",
+        rows,
+    )
+    .await?;
+    let rows = runs
+        .iter()
+        .flat_map(|(run, _)| {
+            run.results.iter().map(|r| {
+                let measures: Vec<&str> = r.measures.iter().map(MeasureId::as_str).collect();
+                vec![
+                    run.id.as_str().into(),
+                    r.rule.as_str().into(),
+                    r.severity.as_str().into(),
+                    match r.outcome {
+                        RuleOutcome::Pass => "pass",
+                        RuleOutcome::Fail => "fail",
+                    }
+                    .into(),
+                    serde_json::to_string(&measures).unwrap_or_default().into(),
+                    serde_json::to_string(&r.objects).unwrap_or_default().into(),
+                ]
+            })
         })
         .collect();
     crate::batch::insert(
@@ -188,8 +207,19 @@ pub(crate) async fn insert_check_run(
         rows,
     )
     .await?;
-    let details = serde_json::json!({ "run": run.id, "source": run.source, "rules": run.results.len(), "failed": failed });
-    let seq = append(tx, actor, "check.run", facility.as_str(), &details).await?;
-    crate::plan::current::ran(tx, facility, run, seq).await?;
-    Ok(())
+    let entries: Vec<(&str, String, String)> = runs
+        .iter()
+        .map(|(run, _)| {
+            let failed = run
+                .results
+                .iter()
+                .filter(|r| r.outcome == RuleOutcome::Fail)
+                .count();
+            let details = serde_json::json!({ "run": run.id, "source": run.source, "rules": run.results.len(), "failed": failed });
+            ("check.run", facility.to_string(), details.to_string())
+        })
+        .collect();
+    let seqs = crate::journal::append_all(tx, actor, &entries).await?;
+    let facts: Vec<(&CheckRun, i64)> = runs.iter().map(|(r, _)| *r).zip(seqs).collect();
+    crate::plan::current::ran(tx, facility, &facts).await
 }

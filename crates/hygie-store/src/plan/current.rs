@@ -108,28 +108,51 @@ pub(crate) async fn declared(
     touch_span(tx, facility, seq, earliest, newest).await
 }
 
-/// Point `source_current` at run `run_id` when it is now the latest of its source. Among runs at
-/// the same instant the smallest id counts, as in `plan::facility_status`.
+/// Point `source_current` at each run `(run, seq)` that is now the latest of its source, in one
+/// statement. Among runs at the same instant the smallest id counts, as in
+/// `plan::facility_status`; the latest of each source among `runs` is picked here first.
 pub(crate) async fn ran(
     tx: &mut WriteTx<'_>,
     facility: &Finess,
-    run: &CheckRun,
-    seq: i64,
+    runs: &[(&CheckRun, i64)],
 ) -> Result<()> {
-    let at_us = run.at.as_microsecond();
-    sqlx::query(
-        "INSERT INTO source_current (facility, source, run_id, at_us) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (facility, source) DO UPDATE SET run_id = excluded.run_id, at_us = excluded.at_us \
+    let mut latest: BTreeMap<&str, (i64, &str)> = BTreeMap::new();
+    for (run, _) in runs {
+        let at_us = run.at.as_microsecond();
+        let e = latest
+            .entry(run.source.as_str())
+            .or_insert((at_us, run.id.as_str()));
+        if at_us > e.0 || (at_us == e.0 && run.id.as_str() < e.1) {
+            *e = (at_us, run.id.as_str());
+        }
+    }
+    let at = || runs.iter().map(|(r, _)| r.at.as_microsecond());
+    let (Some(seq), Some(earliest), Some(newest)) =
+        (runs.iter().map(|(_, s)| *s).max(), at().min(), at().max())
+    else {
+        return Ok(());
+    };
+    let rows = latest
+        .into_iter()
+        .map(|(source, (at_us, run_id))| {
+            vec![
+                facility.as_str().into(),
+                source.into(),
+                run_id.into(),
+                at_us.into(),
+            ]
+        })
+        .collect();
+    crate::batch::insert(
+        tx,
+        "INSERT INTO source_current (facility, source, run_id, at_us)",
+        "ON CONFLICT (facility, source) DO UPDATE SET run_id = excluded.run_id, at_us = excluded.at_us \
          WHERE excluded.at_us > source_current.at_us \
             OR (excluded.at_us = source_current.at_us AND excluded.run_id < source_current.run_id)",
+        rows,
     )
-    .bind(facility.as_str())
-    .bind(&run.source)
-    .bind(&run.id)
-    .bind(at_us)
-    .execute(&mut **tx)
     .await?;
-    touch(tx, facility, seq, at_us).await
+    touch_span(tx, facility, seq, earliest, newest).await
 }
 
 /// Whose current facts to read.

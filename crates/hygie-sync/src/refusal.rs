@@ -54,6 +54,15 @@ pub enum Refusal {
         "package {sequence} does not follow the last imported package (its previous hash differs): the facility's history forked / le paquet {sequence} ne suit pas le dernier paquet importé (son empreinte précédente diffère) : l'historique de l'établissement a divergé"
     )]
     Fork { sequence: u64 },
+    /// A requests file signed by a key this facility does not trust as its region's.
+    #[error(
+        "the requests are signed by a key (fingerprint {fingerprint}) this facility does not trust as its region's: compare the fingerprint with the agency, then `hygie requests trust` / les demandes sont signées par une clé (empreinte {fingerprint}) que cet établissement ne reconnaît pas comme celle de sa région : comparer l'empreinte avec l'agence, puis `hygie requests trust`"
+    )]
+    UntrustedRegion { fingerprint: String },
+    #[error(
+        "the requests are addressed to facility {to}, not to {here} / les demandes sont adressées à l'établissement {to}, pas à {here}"
+    )]
+    NotAddressed { to: String, here: String },
 }
 
 impl Refusal {
@@ -72,6 +81,8 @@ impl Refusal {
             Refusal::Rollback { .. } => "rollback",
             Refusal::Gap { .. } => "out_of_order",
             Refusal::Fork { .. } => "fork",
+            Refusal::UntrustedRegion { .. } => "untrusted_region",
+            Refusal::NotAddressed { .. } => "not_addressed",
         }
     }
 

@@ -3,7 +3,10 @@
 //! does. What to send is `hygie_sync::next_push`: the package not yet acknowledged, byte for
 //! byte, then a new one if the facts changed; each answer "imported" or "already imported"
 //! marks the package acknowledged. A network failure leaves it to be sent at the next push.
-//! `hygie region push-token` (region side) makes the token the facility pushes with.
+//! `hygie region push-token` (region side) makes the token the facility pushes with. After the
+//! packages, a facility that trusts a region key fetches its requests (`hygie requests`) on the
+//! same connection; a file refused (untrusted key, changed, another facility's) is reported
+//! and nothing of it is kept.
 
 use super::Ctx;
 use crate::exit;
@@ -62,6 +65,23 @@ pub struct PushReport {
     /// `refused` (the region refused the last one sent).
     pub outcome: &'static str,
     pub sent: Vec<Sent>,
+    /// The region's requests fetched after the push (absent when no region key is trusted:
+    /// `hygie requests trust`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<RequestsFetched>,
+}
+
+/// The requests fetched after a push: received (with how many are new) or refused (why).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RequestsFetched {
+    /// `received` or `refused`.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received: Option<hygie_store::RequestsReceived>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<hygie_core::Localized>,
 }
 
 impl PushReport {
@@ -87,6 +107,7 @@ pub async fn push_once(
         to: target.label(),
         outcome: "up_to_date",
         sent: Vec::new(),
+        requests: None,
     };
     let mut conn = None;
     let mut made_new = false;
@@ -163,6 +184,32 @@ pub async fn push_once(
             }
         }
     }
+    // Then what the region asks, on the same connection, if a region key is trusted to sign it.
+    if store.trusted_regions().await?.is_empty() {
+        return Ok(report);
+    }
+    let c = match conn.as_mut() {
+        Some(c) => c,
+        None => conn.insert(target.connect().await?),
+    };
+    let bytes = c.fetch_requests().await?;
+    report.requests = Some(
+        match super::requests::receive(store, facility, &bytes).await {
+            Ok(r) => RequestsFetched {
+                outcome: "received",
+                received: Some(r),
+                code: None,
+                reason: None,
+            },
+            Err(super::requests::Received::Refused(r)) => RequestsFetched {
+                outcome: "refused",
+                received: None,
+                code: Some(r.code().to_owned()),
+                reason: Some(r.reason()),
+            },
+            Err(super::requests::Received::Store(e)) => return Err(e.into()),
+        },
+    );
     Ok(report)
 }
 
@@ -174,7 +221,11 @@ pub async fn run(ctx: &Ctx, facility: &str, dest: &Destination) -> anyhow::Resul
     let store = ctx.facility_store(&id).await?;
     let report = push_once(&store, &identity, &id, &target, jiff::Timestamp::now()).await?;
     print(ctx, &report)?;
-    Ok(if report.outcome == "refused" {
+    let requests_refused = report
+        .requests
+        .as_ref()
+        .is_some_and(|r| r.outcome == "refused");
+    Ok(if report.outcome == "refused" || requests_refused {
         exit::INVALID
     } else {
         exit::OK
@@ -217,6 +268,26 @@ fn print(ctx: &Ctx, r: &PushReport) -> anyhow::Result<()> {
                 match lang {
                     Lang::En => format!("Package {} refused by the region: {reason}", s.sequence),
                     Lang::Fr => format!("Paquet {} refusé par la région : {reason}", s.sequence),
+                }
+            }
+        };
+        println!("{line}");
+    }
+    if let Some(q) = &r.requests {
+        let line = match (&q.received, ctx.lang) {
+            (Some(x), Lang::En) => format!(
+                "Requests of region {}: {} ({} new).",
+                x.region, x.requests, x.new
+            ),
+            (Some(x), Lang::Fr) => format!(
+                "Demandes de la région {} : {} ({} nouvelles).",
+                x.region, x.requests, x.new
+            ),
+            (None, lang) => {
+                let reason = q.reason.as_ref().map(|r| r.get(lang)).unwrap_or_default();
+                match lang {
+                    Lang::En => format!("The region's requests were refused: {reason}"),
+                    Lang::Fr => format!("Les demandes de la région ont été refusées : {reason}"),
                 }
             }
         };

@@ -208,9 +208,13 @@ fn a_request_reaches_the_facility_at_its_push_and_its_answer_comes_back() {
     assert_eq!(list[0]["days_left"], 30, "{list}");
     assert_eq!(list[0]["state"], "open", "{list}");
     assert_eq!(list[0]["message"]["en"], "Please send a restore test.");
-    let text = facility
-        .in_lang("fr")
-        .stdout(&["requests", "list", "--facility", FINESS], 0);
+    let text = common::stdout(
+        facility
+            .cmd()
+            .env("HYGIE_LANG", "fr")
+            .args(["requests", "list", "--facility", FINESS]),
+        0,
+    );
     assert!(text.contains("Merci de transmettre"), "{text}");
     // The web app shows it: on the dashboard and on the requests page, linked to the measure.
     let pw = facility.file("it.password", "a long passphrase for the IT team\n");
@@ -310,9 +314,13 @@ fn a_request_reaches_the_facility_at_its_push_and_its_answer_comes_back() {
         csv.contains(&format!("{FINESS},")) && csv.contains(",answered,"),
         "{csv}"
     );
-    let html = region
-        .in_lang("fr")
-        .stdout(&["region", "request", "show", &id, "--format", "html"], 0);
+    let html = common::stdout(
+        region
+            .cmd()
+            .env("HYGIE_LANG", "fr")
+            .args(["region", "request", "show", &id, "--format", "html"]),
+        0,
+    );
     assert!(
         html.contains("répondu") && html.contains("BCK-06"),
         "{html}"

@@ -87,6 +87,23 @@ impl Target {
         }
     }
 
+    /// Who is asked, for people.
+    pub fn label(&self) -> Localized {
+        match self {
+            Target::Facility(f) => {
+                Localized::new(format!("facility {f}"), format!("établissement {f}"))
+            }
+            Target::Kind(k) => k.label(),
+            Target::Departement(d) => {
+                Localized::new(format!("département {d}"), format!("département {d}"))
+            }
+            Target::Region => Localized::new(
+                "every facility of the region",
+                "tous les établissements de la région",
+            ),
+        }
+    }
+
     /// Whether a facility of the campaign's region is asked.
     pub fn includes(&self, f: &Facility) -> bool {
         match self {

@@ -48,13 +48,36 @@ struct CampaignsBody<'a> {
 
 hygie_report::translate_by_lang_field!(CampaignsBody);
 
+impl CampaignsBody<'_> {
+    fn is_kind(&self, k: &hygie_core::FacilityKind) -> bool {
+        self.form.target.strip_prefix("kind:") == Some(k.as_str())
+    }
+
+    fn target(&self, c: &RequestCampaign) -> String {
+        target_label(&c.target, self.region, self.lang)
+    }
+}
+
+/// Who a campaign asks, in the reader's words (the stored code if it no longer parses).
+fn target_label(code: &str, region: Region, lang: Lang) -> String {
+    match hygie_sync::Target::parse(code, region) {
+        Ok(t) => t.label().get(lang).to_owned(),
+        Err(_) => code.to_owned(),
+    }
+}
+
 /// The form as typed (kept when it is refused).
 #[derive(Debug, Default, serde::Deserialize)]
 struct CampaignForm {
     #[serde(default)]
     csrf: String,
+    /// `region` or `kind:KIND` (the select), unless a département or a facility is given.
     #[serde(default)]
     target: String,
+    #[serde(default)]
+    departement: String,
+    #[serde(default)]
+    facility: String,
     #[serde(default)]
     measures: String,
     #[serde(default)]
@@ -127,9 +150,15 @@ async fn create(
             .into_response())
     };
     let measures = vec![f.measures.clone()];
+    // The narrowest target given wins: a facility, a département, then the select.
+    let target = match (f.facility.trim(), f.departement.trim()) {
+        (fac, _) if !fac.is_empty() => format!("facility:{fac}"),
+        (_, dep) if !dep.is_empty() => format!("departement:{}", dep.to_ascii_uppercase()),
+        _ => f.target.clone(),
+    };
     let input = match hygie_sync::CampaignInput::parse(
         region.code(),
-        &f.target,
+        &target,
         &measures,
         &f.due,
         &f.message_fr,
@@ -177,6 +206,13 @@ struct CampaignBody<'a> {
 hygie_report::translate_by_lang_field!(CampaignBody);
 
 impl CampaignBody<'_> {
+    fn target(&self) -> String {
+        match Region::parse(&self.c.region) {
+            Ok(r) => target_label(&self.c.target, r, self.lang),
+            Err(_) => self.c.target.clone(),
+        }
+    }
+
     fn measures(&self) -> String {
         self.c
             .measures

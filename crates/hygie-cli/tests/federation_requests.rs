@@ -4,7 +4,10 @@
 //! reaches the facility at its next push and is listed there (CLI); the facility declares BCK-06
 //! with evidence and pushes; the region's campaign report shows it answered (JSON, CSV, HTML). A
 //! requests file changed after signing, one signed by an untrusted key, or one addressed to
-//! another facility is refused with its reason, and the facility's store is unchanged.
+//! another facility is refused with its reason, and the facility's store is unchanged. Then the
+//! facility rotates its key: the push carries the statement signed by the old key, the region
+//! moves the enrolment (the push token follows), a package signed by the old key is refused, and
+//! a rotation signed by a key the region never enrolled changes nothing.
 
 #![allow(clippy::unwrap_used)]
 
@@ -437,5 +440,91 @@ fn a_request_reaches_the_facility_at_its_push_and_its_answer_comes_back() {
         common::store_dump(&facility),
         before,
         "a refused file changed the store"
+    );
+
+    // Key rotation: the new key is announced by a statement signed by the old one, carried by
+    // the next push; the region moves the enrolment, and the old key is refused afterwards.
+    let old_key = facility.path().join("old-identity.key");
+    std::fs::copy(facility.data().join("identity.key"), &old_key).unwrap();
+    let rotated = facility.json(&["identity", "rotate"], 0);
+    assert_ne!(
+        rotated["fingerprint"], rotated["old_fingerprint"],
+        "{rotated}"
+    );
+    assert!(facility.data().join("identity.old.key").exists());
+    // A second rotation waits for the first to be acknowledged.
+    facility.run(&["identity", "rotate"], 2);
+    let r = push(&facility, port, &ca, &token_file, 0);
+    assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
+    assert_eq!(r["rotated"], true, "{r}");
+    assert!(
+        !facility.data().join("identity.old.key").exists(),
+        "the old key is dropped"
+    );
+    let keys = region.json(&["region", "keys"], 0);
+    let mine: Vec<&Value> = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["facility"] == FINESS)
+        .collect();
+    assert_eq!(mine.len(), 2, "{keys}");
+    assert!(mine[0]["revoked_at"].is_string(), "{keys}");
+    assert_eq!(mine[1]["fingerprint"], rotated["fingerprint"], "{keys}");
+    assert!(mine[1]["revoked_at"].is_null(), "{keys}");
+    // The push token followed the enrolment: the next push goes through with the new key.
+    facility.run(
+        &[
+            "assess",
+            "set",
+            FINESS,
+            "BCK-06",
+            "--status",
+            "in_progress",
+            "--owner",
+            "RSSI",
+        ],
+        0,
+    );
+    let r = push(&facility, port, &ca, &token_file, 0);
+    assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
+    assert!(r.get("rotated").is_none(), "{r}");
+    // A package signed by the old key is refused now, the region unchanged.
+    std::fs::copy(&old_key, facility.data().join("identity.key")).unwrap();
+    let stale = facility.path().join("stale.hygie");
+    facility.json(
+        &[
+            "sync",
+            "export",
+            "--facility",
+            FINESS,
+            "-o",
+            stale.to_str().unwrap(),
+        ],
+        0,
+    );
+    let before = common::store_dump(&region);
+    let refused = region.json(&["sync", "import", stale.to_str().unwrap()], 2);
+    assert_eq!(refused["code"], "revoked_key", "{refused}");
+    // A rotation signed by a key the region never enrolled: refused, the region unchanged.
+    stranger.json(&["identity", "rotate"], 0);
+    let forged = stranger.path().join("forged.hygie");
+    stranger.json(
+        &[
+            "sync",
+            "export",
+            "--facility",
+            FINESS,
+            "-o",
+            forged.to_str().unwrap(),
+        ],
+        0,
+    );
+    let refused = region.json(&["sync", "import", forged.to_str().unwrap()], 2);
+    assert_eq!(refused["code"], "rotation_not_enrolled", "{refused}");
+    assert_eq!(
+        common::store_dump(&region),
+        before,
+        "a refused package changed the region"
     );
 }

@@ -69,6 +69,7 @@ mod webhooks;
 pub use webhooks::{Attempt, ClaimedDelivery, DeliveryRecord};
 mod sync_push;
 mod sync_requests;
+mod sync_rotation;
 pub use sync_requests::{
     ReceivedRequest, RequestCampaign, RequestStatus, RequestsReceived, TrustedRegion,
 };

@@ -41,6 +41,7 @@ mod outbox;
 mod package;
 mod refusal;
 mod request;
+mod rotation;
 mod seal;
 
 pub use admit::{Admission, Enrolment, Imported, admit, authorise};
@@ -56,6 +57,7 @@ pub use request::{
     REQUESTS_VERSION, Request, RequestBundle, RequestRecord, Target, answer_state, days_left,
     open_requests, seal_requests,
 };
+pub use rotation::Rotation;
 pub use seal::{
     FORMAT, MAX_UNPACKED, Opened, Sealed, VERSION, canonical_json, open, receive, seal,
 };

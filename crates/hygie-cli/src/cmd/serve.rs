@@ -371,7 +371,15 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     let state = hygie_web::AppState::new(store.clone(), catalog, config);
     let store_for_hooks = store.clone();
     if let Some((f, target, identity, every)) = push {
-        super::sync_push::schedule(store.clone(), state.clone(), identity, f, target, every);
+        super::sync_push::schedule(
+            store.clone(),
+            state.clone(),
+            identity,
+            f,
+            target,
+            every,
+            ctx.data_dir(),
+        );
     }
     if let Some((smtp, windows, every)) = reminders {
         schedule_reminders(store, state.clone(), smtp, windows, every, ctx.lang);

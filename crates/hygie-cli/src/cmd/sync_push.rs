@@ -65,6 +65,9 @@ pub struct PushReport {
     /// `refused` (the region refused the last one sent).
     pub outcome: &'static str,
     pub sent: Vec<Sent>,
+    /// The package sent carried a key rotation, and the region acknowledged it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rotated: bool,
     /// The region's requests fetched after the push (absent when no region key is trusted:
     /// `hygie requests trust`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,7 +101,11 @@ pub async fn push_once(
     facility: &Finess,
     target: &PushTarget,
     now: jiff::Timestamp,
+    data_dir: &Path,
 ) -> anyhow::Result<PushReport> {
+    // A key rotation not yet acknowledged goes in the next package, made even if nothing else
+    // changed; once the region acknowledges it, the old key and the statement are dropped.
+    let rotation = super::identity::pending_rotation(data_dir)?;
     let actor = Actor::cli();
     let mut snap = store.sync_snapshot(facility, now).await?;
     let digest = snap.facts.digest()?;
@@ -107,39 +114,43 @@ pub async fn push_once(
         to: target.label(),
         outcome: "up_to_date",
         sent: Vec::new(),
+        rotated: false,
         requests: None,
     };
     let mut conn = None;
     let mut made_new = false;
     loop {
-        let (sequence, hash, bytes) =
-            match hygie_sync::next_push(snap.last_export.as_ref(), &digest) {
-                PushStep::NothingNew => break,
-                PushStep::Resend { sequence, bytes } => {
-                    let hash = snap
-                        .last_export
-                        .as_ref()
-                        .map(|l| l.hash.clone())
-                        .unwrap_or_default();
-                    (sequence, hash, bytes)
-                }
-                PushStep::Export => {
-                    let (package, sealed, digest) =
-                        super::sync::next_package(snap.clone(), now, identity)?;
-                    store
-                        .record_export(facility, package.sequence, &sealed, &digest, &actor)
-                        .await?;
-                    snap.last_export = Some(LastExport {
-                        sequence: package.sequence,
-                        hash: sealed.hash.clone(),
-                        facts_digest: Some(digest),
-                        acknowledged: false,
-                        bytes: None,
-                    });
-                    made_new = true;
-                    (package.sequence, sealed.hash, sealed.bytes)
-                }
-            };
+        let step = match hygie_sync::next_push(snap.last_export.as_ref(), &digest) {
+            PushStep::NothingNew if rotation.is_some() && !made_new => PushStep::Export,
+            s => s,
+        };
+        let (sequence, hash, bytes) = match step {
+            PushStep::NothingNew => break,
+            PushStep::Resend { sequence, bytes } => {
+                let hash = snap
+                    .last_export
+                    .as_ref()
+                    .map(|l| l.hash.clone())
+                    .unwrap_or_default();
+                (sequence, hash, bytes)
+            }
+            PushStep::Export => {
+                let (package, sealed, digest) =
+                    super::sync::next_package(snap.clone(), now, identity, rotation.clone())?;
+                store
+                    .record_export(facility, package.sequence, &sealed, &digest, &actor)
+                    .await?;
+                snap.last_export = Some(LastExport {
+                    sequence: package.sequence,
+                    hash: sealed.hash.clone(),
+                    facts_digest: Some(digest),
+                    acknowledged: false,
+                    bytes: None,
+                });
+                made_new = true;
+                (package.sequence, sealed.hash, sealed.bytes)
+            }
+        };
         if conn.is_none() {
             conn = Some(target.connect().await?);
         }
@@ -179,6 +190,10 @@ pub async fn push_once(
                 }
                 // A package made by this push is the newest: nothing more to send.
                 if made_new {
+                    if rotation.is_some() {
+                        super::identity::finish_rotation(data_dir)?;
+                        report.rotated = true;
+                    }
                     break;
                 }
             }
@@ -219,7 +234,15 @@ pub async fn run(ctx: &Ctx, facility: &str, dest: &Destination) -> anyhow::Resul
     let target = dest.target()?;
     let identity = super::identity::load_or_create(ctx)?;
     let store = ctx.facility_store(&id).await?;
-    let report = push_once(&store, &identity, &id, &target, jiff::Timestamp::now()).await?;
+    let report = push_once(
+        &store,
+        &identity,
+        &id,
+        &target,
+        jiff::Timestamp::now(),
+        &ctx.data_dir(),
+    )
+    .await?;
     print(ctx, &report)?;
     let requests_refused = report
         .requests
@@ -305,6 +328,7 @@ pub fn schedule(
     facility: Finess,
     target: PushTarget,
     every: std::time::Duration,
+    data_dir: PathBuf,
 ) {
     use std::sync::atomic::Ordering;
     tokio::spawn(async move {
@@ -316,7 +340,7 @@ pub fn schedule(
                 u64::try_from(next.as_second()).unwrap_or(0),
                 Ordering::Relaxed,
             );
-            match push_once(&store, &identity, &facility, &target, started).await {
+            match push_once(&store, &identity, &facility, &target, started, &data_dir).await {
                 Ok(r) => {
                     m.sync_pushed
                         .fetch_add(r.acknowledged() as u64, Ordering::Relaxed);

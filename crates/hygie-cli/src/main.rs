@@ -117,6 +117,9 @@ enum Command {
     /// This instance's federation signing key (Ed25519): public key and fingerprint.
     #[command(subcommand)]
     Identity(cmd::identity::IdentityCmd),
+    /// Requests of the regional agency (facility side): trust its key, import, list.
+    #[command(subcommand)]
+    Requests(cmd::requests::RequestsCmd),
     /// Federation packages: export a facility's report for its regional agency, import one.
     #[command(subcommand)]
     Sync(cmd::sync::SyncCmd),
@@ -238,6 +241,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Assess(c) => cmd::assess::run(&ctx, c).await,
         Command::Status(a) => cmd::status::status(&ctx, a).await,
         Command::Region(c) => cmd::status::region(&ctx, c).await,
+        Command::Requests(c) => cmd::requests::facility(&ctx, c).await,
         Command::Identity(c) => cmd::identity::run(&ctx, c).await,
         Command::Sync(c) => cmd::sync::run(&ctx, c).await,
         Command::Journal(c) => cmd::journal::run(&ctx, c).await,

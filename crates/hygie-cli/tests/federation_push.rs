@@ -7,7 +7,9 @@
 //! next push; a package the region already had is "already imported" and acknowledged; a
 //! tampered package and a package of another facility are refused with their reason, the
 //! region's tables untouched each time; a push through an HTTP CONNECT proxy (`HTTPS_PROXY`, a
-//! small proxy in the test) goes through it, one whose host is in `NO_PROXY` does not. Finally `hygie serve --sync-to` at the facility pushes
+//! small proxy in the test) goes through it, one whose host is in `NO_PROXY` does not, and one that
+//! asks for credentials is crossed with those of `HTTPS_PROXY`'s address (and refused without
+//! them, the password never shown). Finally `hygie serve --sync-to` at the facility pushes
 //! on its schedule, its next run on /metrics.
 //!
 //! PostgreSQL comes from `HYGIE_TEST_POSTGRES_URL` (the testkit skips loudly without it, and
@@ -17,54 +19,13 @@
 
 mod common;
 
-use common::{FINESS, Hygie, test_ca};
+use common::{BOUND, FINESS, Hygie, free_port, serve, test_ca};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Longest wait for a server to start or a scheduled push to land.
-const BOUND: Duration = Duration::from_secs(90);
-
-/// A `hygie serve` process, killed when the test ends whatever happens.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Start `hygie serve` on `port` with `args`; ready when it accepts connections.
-fn serve(t: &Hygie, port: u16, args: &[&str]) -> Server {
-    let child = t
-        .cmd()
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let deadline = Instant::now() + BOUND;
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "hygie serve did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
-}
 
 /// POST `body` to the region's package endpoint with `token`, over TLS trusting `ca` only;
 /// the status and the JSON answer.
@@ -103,8 +64,10 @@ fn post_package(port: u16, ca: &Path, token: &str, body: &[u8]) -> (u16, Value) 
 }
 
 /// A minimal HTTP CONNECT proxy on loopback (as Squid answers one): it records each CONNECT
-/// line, dials the target and copies bytes both ways. Its port and the lines seen.
-fn connect_proxy() -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
+/// line, dials the target and copies bytes both ways. With `required`, it asks for that
+/// `Proxy-Authorization` value and answers 407 without it (the line is then recorded with
+/// "407 " before it). Its port and the lines seen.
+fn connect_proxy(required: Option<String>) -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -119,6 +82,20 @@ fn connect_proxy() -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
             }
             let text = String::from_utf8_lossy(&head).into_owned();
             let line = text.lines().next().unwrap_or_default().to_owned();
+            let given = text.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("proxy-authorization")
+                    .then(|| v.trim().to_owned())
+            });
+            if let Some(r) = &required
+                && given.as_ref() != Some(r)
+            {
+                log.lock().unwrap().push(format!("407 {line}"));
+                let _ = client.write_all(
+                    b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"chu\"\r\nContent-Length: 0\r\n\r\n",
+                );
+                continue;
+            }
             log.lock().unwrap().push(line.clone());
             let target = line
                 .split_whitespace()
@@ -386,7 +363,7 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     );
 
     // Behind a proxy: HTTPS_PROXY is honoured (CONNECT, TLS end to end), NO_PROXY bypasses it.
-    let (proxy, seen) = connect_proxy();
+    let (proxy, seen) = connect_proxy(None);
     set(&measure, "in_progress");
     let via = |no_proxy: &str| {
         let out = common::run(
@@ -425,6 +402,55 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
         seen.lock().unwrap().len(),
         1,
         "NO_PROXY=localhost went through the proxy"
+    );
+    // A proxy that asks for credentials: without them (or with a wrong password) it answers
+    // 407, the push fails with the proxy named and no password shown; with them, it goes.
+    // base64 of `chu\jdupont:s@cret` (the user and password %-escaped in the address).
+    let (proxy, seen) = connect_proxy(Some("Basic Y2h1XGpkdXBvbnQ6c0BjcmV0".into()));
+    let with = |userinfo: &str, code: i32| {
+        common::run(
+            facility
+                .cmd()
+                .env("HTTPS_PROXY", format!("http://{userinfo}127.0.0.1:{proxy}"))
+                .args([
+                    "sync",
+                    "push",
+                    "--facility",
+                    FINESS,
+                    "--to",
+                    &format!("https://localhost:{port}"),
+                    "--token-file",
+                    token_file.to_str().unwrap(),
+                    "--ca-cert",
+                    ca.to_str().unwrap(),
+                    "--format",
+                    "json",
+                ]),
+            code,
+        )
+    };
+    set(&measure, "in_progress");
+    let out = with("", 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("407"), "{err}");
+    let out = with("chu%5Cjdupont:wrong-pass@", 2);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(all.contains("407") && !all.contains("wrong-pass"), "{all}");
+    let out = with("chu%5Cjdupont:s%40cret@", 0);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("s%40cret"));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            format!("407 CONNECT localhost:{port} HTTP/1.1"),
+            format!("407 CONNECT localhost:{port} HTTP/1.1"),
+            format!("CONNECT localhost:{port} HTTP/1.1"),
+        ]
     );
 
     // Straight at the endpoint: a tampered package, a package of another facility with this

@@ -29,12 +29,14 @@ use hygie_core::plan::{EffectiveStatus, RegionStatus};
 use hygie_core::{Catalog, FacilityStatus, Lang};
 use std::fmt::Write as _;
 
+mod campaign;
 pub mod csv;
 mod findings;
 mod html;
 mod oversight;
 pub mod pdf;
 
+pub use campaign::{CampaignRow, CampaignView, campaign_csv, campaign_html, campaign_text};
 pub use findings::{FindingView, FindingsTable, OBJECTS_SHOWN};
 
 pub use html::{

@@ -148,6 +148,7 @@ async fn package(store: &Store, f: &Finess, id: &Identity) -> (Package, hygie_sy
         journal_head: snap.journal_head,
         created_at: now.to_string(),
         catalog_version: "bench".into(),
+        rotation: None,
         facts: snap.facts,
     };
     let sealed = hygie_sync::seal(&p, id).expect("seal");

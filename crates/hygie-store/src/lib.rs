@@ -24,7 +24,8 @@
 //! and sightings), `notify` (the reminders' sending state), `regimes` (in-force dates), `sync`
 //! (federation: a facility's snapshot and exported packages; at the region the enrolled keys and
 //! the import of a package in one transaction; `sync_push`: each package's bytes and its
-//! acknowledgement, the enrolment's push token), `webhooks` (the outbox of signed webhooks: events
+//! acknowledgement, the enrolment's push token; `sync_requests`: the agency's campaigns and
+//! requests, the region keys a facility trusts and the requests it received), `webhooks` (the outbox of signed webhooks: events
 //! written in the transaction that makes them, deliveries claimed with a lease), `backup` (a portable archive of the whole store,
 //! optional encryption, restore into an empty store). `journal` holds the one write path, `rows`
 //! the time conversion and row decoding they share.
@@ -68,6 +69,11 @@ mod sync;
 mod webhooks;
 pub use webhooks::{Attempt, ClaimedDelivery, DeliveryRecord};
 mod sync_push;
+mod sync_requests;
+mod sync_rotation;
+pub use sync_requests::{
+    ReceivedRequest, RequestCampaign, RequestStatus, RequestsReceived, TrustedRegion,
+};
 
 pub use access::external::ExternalSignIn;
 pub use access::lifecycle::SessionInfo;

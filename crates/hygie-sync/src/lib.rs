@@ -27,6 +27,11 @@
 //! inside the import's transaction; the CLI's `identity`, `sync` and `region enrol|revoke|keys`
 //! read and write the files.
 //!
+//! Requests flow the other way (`request`): the region's campaigns, expanded into one request
+//! per facility, travel down in a requests file signed by the region instance's own key, which
+//! the facility trusts explicitly; the answer is the next package's facts, read by
+//! [`answer_state`].
+//!
 //! To add a kind of fact: a field in [`Facts`] (and the schema), its check, its store table; a
 //! new format: [`VERSION`] and a reader for the old one.
 
@@ -35,6 +40,8 @@ mod identity;
 mod outbox;
 mod package;
 mod refusal;
+mod request;
+mod rotation;
 mod seal;
 
 pub use admit::{Admission, Enrolment, Imported, admit, authorise};
@@ -45,6 +52,12 @@ pub use package::{
     ObligationRecord, Package, RuleSummary, RunSummary, new_declarations,
 };
 pub use refusal::Refusal;
+pub use request::{
+    AnswerState, CampaignInput, MAX_REQUESTS_FILE, MeasureFacts, OpenedRequests, REQUESTS_FORMAT,
+    REQUESTS_VERSION, Request, RequestBundle, RequestRecord, Target, answer_state, days_left,
+    open_requests, seal_requests,
+};
+pub use rotation::Rotation;
 pub use seal::{
     FORMAT, MAX_UNPACKED, Opened, Sealed, VERSION, canonical_json, open, receive, seal,
 };

@@ -26,6 +26,10 @@ pub struct Package {
     /// The catalogue version the facility's Hygie carries.
     pub catalog_version: String,
     pub facts: Facts,
+    /// The facility changed its key: the statement signed by the old one (the package itself is
+    /// signed by the new one). Absent otherwise, so packages without it keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<crate::Rotation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -54,6 +54,23 @@ pub enum Refusal {
         "package {sequence} does not follow the last imported package (its previous hash differs): the facility's history forked / le paquet {sequence} ne suit pas le dernier paquet importé (son empreinte précédente diffère) : l'historique de l'établissement a divergé"
     )]
     Fork { sequence: u64 },
+    #[error(
+        "the key rotation statement is not signed by the old key it names / la déclaration de changement de clé n'est pas signée par l'ancienne clé qu'elle nomme"
+    )]
+    BadRotation,
+    #[error(
+        "the key rotation names old key {fingerprint}, which is not the key in force for facility {finess} / le changement de clé nomme l'ancienne clé {fingerprint}, qui n'est pas la clé en vigueur de l'établissement {finess}"
+    )]
+    RotationNotEnrolled { finess: String, fingerprint: String },
+    /// A requests file signed by a key this facility does not trust as its region's.
+    #[error(
+        "the requests are signed by a key (fingerprint {fingerprint}) this facility does not trust as its region's: compare the fingerprint with the agency, then `hygie requests trust` / les demandes sont signées par une clé (empreinte {fingerprint}) que cet établissement ne reconnaît pas comme celle de sa région : comparer l'empreinte avec l'agence, puis `hygie requests trust`"
+    )]
+    UntrustedRegion { fingerprint: String },
+    #[error(
+        "the requests are addressed to facility {to}, not to {here} / les demandes sont adressées à l'établissement {to}, pas à {here}"
+    )]
+    NotAddressed { to: String, here: String },
 }
 
 impl Refusal {
@@ -72,6 +89,10 @@ impl Refusal {
             Refusal::Rollback { .. } => "rollback",
             Refusal::Gap { .. } => "out_of_order",
             Refusal::Fork { .. } => "fork",
+            Refusal::UntrustedRegion { .. } => "untrusted_region",
+            Refusal::BadRotation => "bad_rotation",
+            Refusal::RotationNotEnrolled { .. } => "rotation_not_enrolled",
+            Refusal::NotAddressed { .. } => "not_addressed",
         }
     }
 

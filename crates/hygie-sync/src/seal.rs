@@ -182,6 +182,13 @@ pub fn receive(bytes: &[u8], pusher: Option<&str>) -> Result<(Opened, Checked), 
             enrolled: enrolled.to_owned(),
         });
     }
+    // A rotation must hand over to the very key that signed this package.
+    if let Some(r) = &opened.package.rotation {
+        let (_, new) = r.verify()?;
+        if new != opened.public_key {
+            return Err(Refusal::BadRotation);
+        }
+    }
     let checked = opened
         .package
         .check(&format!("sync:{}", opened.package.finess))?;
@@ -206,6 +213,7 @@ mod tests {
             },
             created_at: "2026-12-06T10:00:00Z".into(),
             catalog_version: "2026.1".into(),
+            rotation: None,
             facts: Facts {
                 facility: FacilityRecord {
                     finess: "750712184".into(),

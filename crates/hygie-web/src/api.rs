@@ -78,6 +78,7 @@ api_routes! {
     post "/me/sessions/end-others" => crate::accounts::end_my_other_sessions;
     get "/security-events" => crate::accounts::security_events;
     post "/sync/packages" => crate::sync_api::receive [upload];
+    get "/sync/requests" => crate::sync_api::requests;
 }
 
 /// Today in France's calendar.

@@ -60,6 +60,7 @@ pub mod seal;
 pub mod server;
 mod session;
 mod sync_api;
+pub use pages::requests::campaign_view;
 pub mod sync_client;
 pub mod tls;
 
@@ -113,6 +114,9 @@ pub struct Config {
     pub chromium: Option<std::path::PathBuf>,
     /// Single sign-on with OpenID Connect providers, when configured.
     pub oidc: Option<Arc<oidc::Sso>>,
+    /// This instance's federation signing key: a region signs the requests its facilities
+    /// fetch with it (`GET /api/v1/sync/requests`); `None`, that endpoint answers 404.
+    pub identity: Option<Arc<hygie_sync::Identity>>,
 }
 
 impl Default for Config {
@@ -141,6 +145,7 @@ impl Default for Config {
             directory: None,
             chromium: None,
             oidc: None,
+            identity: None,
         }
     }
 }

@@ -90,8 +90,17 @@ pub struct Target<'a> {
     pub port: u16,
     /// TLS with this configuration; `None`: plain HTTP (the caller allowed it).
     pub tls: Option<&'a Arc<rustls::ClientConfig>>,
-    /// An HTTP proxy (host, port) crossed with `CONNECT`.
-    pub proxy: Option<(&'a str, u16)>,
+    /// An HTTP proxy crossed with `CONNECT`.
+    pub proxy: Option<ProxyHop<'a>>,
+}
+
+/// An HTTP proxy: where it listens and, when it asks for credentials, the `Proxy-Authorization`
+/// value sent with `CONNECT` only (to the proxy, never through the tunnel; never logged).
+#[derive(Clone, Copy)]
+pub struct ProxyHop<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub authorization: Option<&'a secrecy::SecretString>,
 }
 
 impl Target<'_> {
@@ -123,8 +132,8 @@ impl Drop for Connection {
 pub async fn connect(target: &Target<'_>, timeout: Duration) -> Result<Connection, OutboundError> {
     let bare = target.host.trim_start_matches('[').trim_end_matches(']');
     let authority = target.authority();
-    let dial = match target.proxy {
-        Some((h, p)) => format!("{h}:{p}"),
+    let dial = match &target.proxy {
+        Some(p) => format!("{}:{}", p.host, p.port),
         None => authority.clone(),
     };
     let connect_fail = |reason: String| OutboundError::Connect {
@@ -136,8 +145,8 @@ pub async fn connect(target: &Target<'_>, timeout: Duration) -> Result<Connectio
         .map_err(|_| connect_fail("timed out".into()))?
         .map_err(|e| connect_fail(e.to_string()))?;
     let _ = tcp.set_nodelay(true);
-    if target.proxy.is_some() {
-        tokio::time::timeout(timeout, tunnel(&mut tcp, &authority))
+    if let Some(p) = &target.proxy {
+        tokio::time::timeout(timeout, tunnel(&mut tcp, &authority, p.authorization))
             .await
             .map_err(|_| connect_fail("the proxy did not answer CONNECT in time".into()))?
             .map_err(|reason| OutboundError::Proxy {
@@ -207,8 +216,21 @@ impl Connection {
 }
 
 /// Ask the proxy for a tunnel to `authority` and read its answer's head (2xx or an error).
-async fn tunnel(tcp: &mut TcpStream, authority: &str) -> Result<(), String> {
-    let request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n\r\n");
+async fn tunnel(
+    tcp: &mut TcpStream,
+    authority: &str,
+    authorization: Option<&secrecy::SecretString>,
+) -> Result<(), String> {
+    use secrecy::ExposeSecret as _;
+    let mut request = zeroize::Zeroizing::new(format!(
+        "CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n"
+    ));
+    if let Some(a) = authorization {
+        request.push_str("Proxy-Authorization: ");
+        request.push_str(a.expose_secret());
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
     tcp.write_all(request.as_bytes())
         .await
         .map_err(|e| e.to_string())?;

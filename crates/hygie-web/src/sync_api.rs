@@ -9,6 +9,10 @@
 //! refusal, 403 for a package about another facility than the token's. Nothing is stored on
 //! any refusal.
 //!
+//! `GET /api/v1/sync/requests` answers, to the same push token, the facility's requests (the
+//! agency's campaigns that asked it) as a requests file signed by this instance's identity key
+//! (`hygie_sync::seal_requests`); the facility checks it against the region key it trusts.
+//!
 //! The caller is a push token (`Store::push_token_holder`), never a session or an API token:
 //! it opens this endpoint only, for its enrolment's FINESS, and ends with the enrolment
 //! (hygie-store `sync_push` says why it is not an API token). A token refused is a security
@@ -87,6 +91,16 @@ pub async fn receive(
         }
         Err(r) => return Ok(refusal(StatusCode::UNPROCESSABLE_ENTITY, &r, lang)),
     };
+    // A key rotation first (the package is signed by the new key): moves the enrolment.
+    if let Some(r) = &opened.package.rotation {
+        match st.store().rotate_key(&checked.facility.id, r).await {
+            Ok(_) => {}
+            Err(StoreError::Refused(r)) => {
+                return Ok(refusal(StatusCode::UNPROCESSABLE_ENTITY, &r, lang));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     match st
         .store()
         .import_package(&opened, &checked, body.len() as u64)
@@ -99,4 +113,29 @@ pub async fn receive(
         Err(StoreError::Refused(r)) => Ok(refusal(StatusCode::UNPROCESSABLE_ENTITY, &r, lang)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `GET /api/v1/sync/requests`: the signed requests file of the push token's facility (the same
+/// bytes `hygie region request export` writes), which the facility's push fetches after its
+/// packages. 404 when this instance has no identity key or the facility never reported.
+pub async fn requests(
+    State(st): State<AppState>,
+    who: Option<axum::Extension<crate::events::Who>>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let facility = push_caller(&st, &headers).await?;
+    if let Some(axum::Extension(w)) = &who {
+        w.set(format!("push:{facility}"));
+    }
+    let Some(identity) = st.config().identity.clone() else {
+        return Err(WebError::NotFound(
+            "this instance has no federation identity key".into(),
+        ));
+    };
+    let id = hygie_core::Finess::parse(&facility)
+        .map_err(|e| WebError::Internal(format!("enrolment of {facility}: {e}")))?;
+    let bundle = st.store().requests_for(&id, jiff::Timestamp::now()).await?;
+    let bytes = hygie_sync::seal_requests(&bundle, &identity)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }

@@ -1,14 +1,17 @@
 //! The facility's end of the online transport: one HTTPS connection to the regional instance
 //! (`hygie sync push`, `hygie serve --sync-to`) that POSTs package files to
 //! `/api/v1/sync/packages` (`sync_api` is the other end) with the enrolment's push token, and
-//! reads the answer (`hygie_sync::PushAnswer`).
+//! reads the answer (`hygie_sync::PushAnswer`); then GETs the facility's requests file from
+//! `/api/v1/sync/requests` on the same connection.
 //!
 //! HTTPS only: the token must not travel in clear. The server is checked against `--ca-cert`
 //! (the region's own CA) or the system's roots. rustls and hyper's HTTP/1.1 client, no OpenSSL.
 //! **Proxies**: `HTTPS_PROXY` (or `https_proxy`, then `ALL_PROXY`) names an HTTP proxy that the
 //! connection goes through with `CONNECT` (TLS stays end to end), unless the region's host
-//! matches `NO_PROXY` (names, `.suffix` or `*`, with or without port); a proxy asking for
-//! credentials is not supported. Every step is bounded by a timeout, so a scheduled push never
+//! matches `NO_PROXY` (names, `.suffix` or `*`, with or without port). Credentials in the proxy's
+//! address (`http://user:password@proxy:3128`, %-escapes decoded) are sent as
+//! `Proxy-Authorization: Basic` with `CONNECT` only; they are kept as a secret and an error
+//! names the proxy as `http://***@proxy:3128`. Every step is bounded by a timeout, so a scheduled push never
 //! hangs.
 
 use crate::outbound::{self, OutboundError};
@@ -23,10 +26,14 @@ use std::time::Duration;
 
 /// The endpoint, below the region's base address.
 pub const PACKAGES_PATH: &str = "/api/v1/sync/packages";
+/// Where the facility's requests are read, with the same token (`sync_api::requests`).
+pub const REQUESTS_PATH: &str = "/api/v1/sync/requests";
 /// Longest wait for a connection, a TLS handshake, or an answer.
 const TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest answer read (the region's JSON is a few hundred bytes).
 const MAX_ANSWER: usize = 1 << 20;
+/// Largest requests file read.
+const MAX_REQUESTS: usize = hygie_sync::MAX_REQUESTS_FILE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
@@ -69,9 +76,25 @@ pub struct PushTarget {
     host: String,
     port: u16,
     path: String,
+    requests_path: String,
     tls: Arc<rustls::ClientConfig>,
     token: SecretString,
-    proxy: Option<(String, u16)>,
+    proxy: Option<Proxy>,
+}
+
+/// The proxy a push goes through: where, and the `Proxy-Authorization` value when the proxy's
+/// address carries credentials (`http://user:password@host:port`, percent-decoded).
+pub struct Proxy {
+    pub host: String,
+    pub port: u16,
+    authorization: Option<SecretString>,
+}
+
+impl Proxy {
+    /// Whether credentials go with `CONNECT` (the value itself is never shown).
+    pub fn authenticates(&self) -> bool {
+        self.authorization.is_some()
+    }
 }
 
 /// The proxy environment variables, read by the caller (`ProxyEnv::from_env`) and passed here.
@@ -95,8 +118,9 @@ impl ProxyEnv {
         }
     }
 
-    /// The proxy (host, port) to reach `host` through, if any.
-    pub fn proxy_for(&self, host: &str) -> Result<Option<(String, u16)>, PushError> {
+    /// The proxy to reach `host` through, if any. Its credentials (`user:password@`) become a
+    /// `Proxy-Authorization: Basic` value; errors name the proxy without them.
+    pub fn proxy_for(&self, host: &str) -> Result<Option<Proxy>, PushError> {
         let Some(proxy) = &self.https_proxy else {
             return Ok(None);
         };
@@ -105,21 +129,67 @@ impl ProxyEnv {
         {
             return Ok(None);
         }
+        let rest = proxy.strip_prefix("http://").unwrap_or(proxy);
+        let authority = rest.split('/').next().unwrap_or_default();
+        let (credentials, address) = match authority.rsplit_once('@') {
+            Some((c, a)) => (Some(c), a),
+            None => (None, authority),
+        };
         let fail = |reason: &str| PushError::Proxy {
-            proxy: proxy.clone(),
+            proxy: format!(
+                "http://{}{address}",
+                if credentials.is_some() { "***@" } else { "" }
+            ),
             reason: reason.to_owned(),
         };
-        let rest = proxy.strip_prefix("http://").unwrap_or(proxy);
         if rest.contains("://") {
             return Err(fail("only http:// proxies (CONNECT) are supported"));
         }
-        let authority = rest.split('/').next().unwrap_or_default();
-        if authority.contains('@') {
-            return Err(fail("proxy credentials are not supported"));
-        }
-        let (h, p) = split_host_port(authority, 3128).map_err(|r| fail(&r))?;
-        Ok(Some((h, p)))
+        let (h, p) = split_host_port(address, 3128).map_err(|r| fail(&r))?;
+        let authorization = match credentials {
+            None => None,
+            Some(c) => {
+                let (user, password) = c.split_once(':').unwrap_or((c, ""));
+                let user =
+                    percent_decode(user).ok_or_else(|| fail("bad %-escape in the user name"))?;
+                let password =
+                    percent_decode(password).ok_or_else(|| fail("bad %-escape in the password"))?;
+                let decoded =
+                    zeroize::Zeroizing::new(format!("{}:{}", user.as_str(), password.as_str()));
+                use base64::Engine as _;
+                Some(SecretString::from(format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(decoded.as_bytes())
+                )))
+            }
+        };
+        Ok(Some(Proxy {
+            host: h,
+            port: p,
+            authorization,
+        }))
     }
+}
+
+/// `%XX` escapes decoded (a proxy URL's user and password), or None when one is malformed or
+/// the result is not UTF-8.
+fn percent_decode(s: &str) -> Option<zeroize::Zeroizing<String>> {
+    let bytes = s.as_bytes();
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(bytes.len()));
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out.to_vec())
+        .ok()
+        .map(zeroize::Zeroizing::new)
 }
 
 /// Whether `host` is in a `NO_PROXY` list (comma-separated names, `.suffix`, `*`).
@@ -213,6 +283,7 @@ impl PushTarget {
             host,
             port,
             path: format!("{base}{PACKAGES_PATH}"),
+            requests_path: format!("{base}{REQUESTS_PATH}"),
             tls: roots(ca_cert)?,
             token,
         })
@@ -229,7 +300,11 @@ impl PushTarget {
             host: &self.host,
             port: self.port,
             tls: Some(&self.tls),
-            proxy: self.proxy.as_ref().map(|(h, p)| (h.as_str(), *p)),
+            proxy: self.proxy.as_ref().map(|p| outbound::ProxyHop {
+                host: &p.host,
+                port: p.port,
+                authorization: p.authorization.as_ref(),
+            }),
         };
         let inner = outbound::connect(&target, TIMEOUT).await?;
         Ok(Connection {
@@ -284,6 +359,30 @@ impl Connection<'_> {
     }
 }
 
+impl Connection<'_> {
+    /// GET the facility's requests file (its bytes, checked by the caller against the region
+    /// key it trusts: the TLS channel alone is not what makes a request genuine).
+    pub async fn fetch_requests(&mut self) -> Result<Vec<u8>, PushError> {
+        let request = axum::http::Request::get(self.target.requests_path.as_str())
+            .header(axum::http::header::HOST, self.authority.as_str())
+            .header(
+                axum::http::header::AUTHORIZATION,
+                format!("Bearer {}", self.target.token.expose_secret()),
+            )
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| PushError::Http(e.to_string()))?;
+        let (status, body) = self.inner.send(request, MAX_REQUESTS, TIMEOUT).await?;
+        match status.as_u16() {
+            200 => Ok(body.to_vec()),
+            401 => Err(PushError::Token("requests".into())),
+            s => Err(PushError::Answer {
+                status: s,
+                message: String::from_utf8_lossy(&body).chars().take(200).collect(),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,35 +400,56 @@ mod tests {
             Some("http://proxy.chu.local:8080"),
             Some("localhost,.ars.sante.fr"),
         );
+        let at = |e: &ProxyEnv, host: &str| e.proxy_for(host).unwrap().map(|p| (p.host, p.port));
         assert_eq!(
-            e.proxy_for("hygie.region.example").unwrap(),
+            at(&e, "hygie.region.example"),
             Some(("proxy.chu.local".into(), 8080))
         );
-        assert_eq!(e.proxy_for("hygie.ars.sante.fr").unwrap(), None);
-        assert_eq!(e.proxy_for("ars.sante.fr").unwrap(), None);
-        assert_eq!(e.proxy_for("localhost").unwrap(), None);
-        assert!(e.proxy_for("notars.sante.fr.evil").unwrap().is_some());
+        assert_eq!(at(&e, "hygie.ars.sante.fr"), None);
+        assert_eq!(at(&e, "ars.sante.fr"), None);
+        assert_eq!(at(&e, "localhost"), None);
+        assert!(at(&e, "notars.sante.fr.evil").is_some());
+        assert_eq!(at(&env(Some("proxy:3128"), Some("*")), "x"), None);
         assert_eq!(
-            env(Some("proxy:3128"), Some("*")).proxy_for("x").unwrap(),
+            at(&env(Some("proxy"), Some("127.0.0.1:8443")), "127.0.0.1"),
             None
         );
         assert_eq!(
-            env(Some("proxy"), Some("127.0.0.1:8443"))
-                .proxy_for("127.0.0.1")
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            env(Some("proxy"), None).proxy_for("x").unwrap(),
+            at(&env(Some("proxy"), None), "x"),
             Some(("proxy".into(), 3128))
         );
-        assert_eq!(env(None, None).proxy_for("x").unwrap(), None);
+        assert_eq!(at(&env(None, None), "x"), None);
+        assert!(env(Some("socks5://proxy:1"), None).proxy_for("x").is_err());
+    }
+
+    #[test]
+    fn proxy_credentials_become_basic_authorization_and_never_show() {
+        use secrecy::ExposeSecret as _;
+        let p = env(Some("http://chu%5Cjdupont:s%40cret:x@proxy:8080"), None)
+            .proxy_for("region")
+            .unwrap()
+            .unwrap();
+        assert_eq!((p.host.as_str(), p.port), ("proxy", 8080));
+        // base64 of `chu\jdupont:s@cret:x`
+        assert_eq!(
+            p.authorization.as_ref().unwrap().expose_secret(),
+            "Basic Y2h1XGpkdXBvbnQ6c0BjcmV0Ong="
+        );
+        assert!(p.authenticates());
+        let e = env(Some("http://u:hunter2@proxy:port"), None)
+            .proxy_for("x")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(
-            env(Some("http://u:p@proxy:1"), None)
+            !e.contains("hunter2") && e.contains("***@proxy:port"),
+            "{e}"
+        );
+        assert!(
+            env(Some("http://u:%zz@proxy:1"), None)
                 .proxy_for("x")
                 .is_err()
         );
-        assert!(env(Some("socks5://proxy:1"), None).proxy_for("x").is_err());
     }
 
     #[test]

@@ -446,6 +446,21 @@ const OPS: &[Op] = &[
         allowed: |p, t| person(p) && (sees(p, t) || (p.binding == "own" && t == Target::Other)),
     },
     Op {
+        name: "page region requests",
+        method: "GET",
+        path: "/regions/{r}/requests",
+        body: "",
+        // The agency's campaigns: callers bound to the installation or to that region only.
+        allowed: |p, t| person(p) && p.binding != "own" && sees(p, t),
+    },
+    Op {
+        name: "page facility requests",
+        method: "GET",
+        path: "/facilities/{f}/requests",
+        body: "",
+        allowed: |p, t| person(p) && sees(p, t),
+    },
+    Op {
         name: "page journal",
         method: "GET",
         path: "/journal",

@@ -25,6 +25,7 @@ pub mod notify_webhook;
 pub mod people;
 pub mod phishing;
 pub mod regime;
+pub mod requests;
 pub mod risk;
 pub mod roles;
 pub mod serve;

@@ -359,12 +359,27 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
         secret_key: Some(secret_key),
         trusted_proxies: a.trusted_proxies.clone(),
         metrics_token_digest,
+        // A region signs its facilities' requests with its identity, once it has one (`hygie
+        // identity show` makes it); serving does not create one.
+        identity: if super::identity::key_file(ctx).exists() {
+            Some(std::sync::Arc::new(super::identity::load_or_create(ctx)?))
+        } else {
+            None
+        },
         ..hygie_web::Config::default()
     };
     let state = hygie_web::AppState::new(store.clone(), catalog, config);
     let store_for_hooks = store.clone();
     if let Some((f, target, identity, every)) = push {
-        super::sync_push::schedule(store.clone(), state.clone(), identity, f, target, every);
+        super::sync_push::schedule(
+            store.clone(),
+            state.clone(),
+            identity,
+            f,
+            target,
+            every,
+            ctx.data_dir(),
+        );
     }
     if let Some((smtp, windows, every)) = reminders {
         schedule_reminders(store, state.clone(), smtp, windows, every, ctx.lang);

@@ -63,6 +63,9 @@ pub enum RegionCmd {
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
     },
+    /// Requests and campaigns: ask facilities for evidence of measures by a date.
+    #[command(subcommand)]
+    Request(super::requests::RegionRequestCmd),
     /// Make the push token of a facility's enrolment (for `hygie sync push --token-file`),
     /// written to a new file readable by its owner only; it replaces the enrolment's earlier
     /// token, opens only the package endpoint for that FINESS, and ends when the key is revoked.
@@ -143,6 +146,7 @@ pub async fn region(ctx: &Ctx, cmd: RegionCmd) -> anyhow::Result<u8> {
             sort,
             output,
         } => return reports(ctx, &region, as_of.as_deref(), late_after, &sort, output).await,
+        RegionCmd::Request(c) => return super::requests::region(ctx, c).await,
         RegionCmd::PushToken { finess, output } => {
             return super::sync_push::push_token(ctx, &finess, &output).await;
         }

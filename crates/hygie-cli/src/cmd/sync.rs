@@ -95,6 +95,7 @@ pub(super) fn next_package(
     snap: hygie_store::SyncSnapshot,
     now: jiff::Timestamp,
     identity: &hygie_sync::Identity,
+    rotation: Option<hygie_sync::Rotation>,
 ) -> anyhow::Result<(Package, hygie_sync::Sealed, String)> {
     let package = Package {
         finess: snap.facts.facility.finess.clone(),
@@ -104,6 +105,7 @@ pub(super) fn next_package(
         created_at: now.to_string(),
         catalog_version: super::catalog()?.version,
         facts: snap.facts,
+        rotation,
     };
     let digest = package.facts.digest()?;
     let sealed = hygie_sync::seal(&package, identity)?;
@@ -116,7 +118,8 @@ async fn export(ctx: &Ctx, facility: &str, to: &Path) -> anyhow::Result<u8> {
     let store = ctx.facility_store(&id).await?;
     let now = jiff::Timestamp::now();
     let snap = store.sync_snapshot(&id, now).await?;
-    let (package, sealed, digest) = next_package(snap, now, &identity)?;
+    let rotation = super::identity::pending_rotation(&ctx.data_dir())?;
+    let (package, sealed, digest) = next_package(snap, now, &identity, rotation)?;
     // Written aside, then numbered in the store, then put in place: a failed write takes no
     // number, so the region never waits for a package that does not exist.
     let tmp = to.with_extension("partial");
@@ -222,6 +225,14 @@ async fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<u8> {
         Err(r) => return refused(r),
     };
     let store = ctx.store().await?;
+    // A key rotation first: the package is signed by the new key.
+    if let Some(r) = &opened.package.rotation {
+        match store.rotate_key(&checked.facility.id, r).await {
+            Ok(_) => {}
+            Err(StoreError::Refused(r)) => return refused(r),
+            Err(e) => return Err(e.into()),
+        }
+    }
     let report = match store
         .import_package(&opened, &checked, bytes.len() as u64)
         .await

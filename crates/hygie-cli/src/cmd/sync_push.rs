@@ -3,7 +3,10 @@
 //! does. What to send is `hygie_sync::next_push`: the package not yet acknowledged, byte for
 //! byte, then a new one if the facts changed; each answer "imported" or "already imported"
 //! marks the package acknowledged. A network failure leaves it to be sent at the next push.
-//! `hygie region push-token` (region side) makes the token the facility pushes with.
+//! `hygie region push-token` (region side) makes the token the facility pushes with. After the
+//! packages, a facility that trusts a region key fetches its requests (`hygie requests`) on the
+//! same connection; a file refused (untrusted key, changed, another facility's) is reported
+//! and nothing of it is kept.
 
 use super::Ctx;
 use crate::exit;
@@ -62,6 +65,26 @@ pub struct PushReport {
     /// `refused` (the region refused the last one sent).
     pub outcome: &'static str,
     pub sent: Vec<Sent>,
+    /// The package sent carried a key rotation, and the region acknowledged it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rotated: bool,
+    /// The region's requests fetched after the push (absent when no region key is trusted:
+    /// `hygie requests trust`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<RequestsFetched>,
+}
+
+/// The requests fetched after a push: received (with how many are new) or refused (why).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RequestsFetched {
+    /// `received` or `refused`.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub received: Option<hygie_store::RequestsReceived>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<hygie_core::Localized>,
 }
 
 impl PushReport {
@@ -78,7 +101,11 @@ pub async fn push_once(
     facility: &Finess,
     target: &PushTarget,
     now: jiff::Timestamp,
+    data_dir: &Path,
 ) -> anyhow::Result<PushReport> {
+    // A key rotation not yet acknowledged goes in the next package, made even if nothing else
+    // changed; once the region acknowledges it, the old key and the statement are dropped.
+    let rotation = super::identity::pending_rotation(data_dir)?;
     let actor = Actor::cli();
     let mut snap = store.sync_snapshot(facility, now).await?;
     let digest = snap.facts.digest()?;
@@ -87,38 +114,43 @@ pub async fn push_once(
         to: target.label(),
         outcome: "up_to_date",
         sent: Vec::new(),
+        rotated: false,
+        requests: None,
     };
     let mut conn = None;
     let mut made_new = false;
     loop {
-        let (sequence, hash, bytes) =
-            match hygie_sync::next_push(snap.last_export.as_ref(), &digest) {
-                PushStep::NothingNew => break,
-                PushStep::Resend { sequence, bytes } => {
-                    let hash = snap
-                        .last_export
-                        .as_ref()
-                        .map(|l| l.hash.clone())
-                        .unwrap_or_default();
-                    (sequence, hash, bytes)
-                }
-                PushStep::Export => {
-                    let (package, sealed, digest) =
-                        super::sync::next_package(snap.clone(), now, identity)?;
-                    store
-                        .record_export(facility, package.sequence, &sealed, &digest, &actor)
-                        .await?;
-                    snap.last_export = Some(LastExport {
-                        sequence: package.sequence,
-                        hash: sealed.hash.clone(),
-                        facts_digest: Some(digest),
-                        acknowledged: false,
-                        bytes: None,
-                    });
-                    made_new = true;
-                    (package.sequence, sealed.hash, sealed.bytes)
-                }
-            };
+        let step = match hygie_sync::next_push(snap.last_export.as_ref(), &digest) {
+            PushStep::NothingNew if rotation.is_some() && !made_new => PushStep::Export,
+            s => s,
+        };
+        let (sequence, hash, bytes) = match step {
+            PushStep::NothingNew => break,
+            PushStep::Resend { sequence, bytes } => {
+                let hash = snap
+                    .last_export
+                    .as_ref()
+                    .map(|l| l.hash.clone())
+                    .unwrap_or_default();
+                (sequence, hash, bytes)
+            }
+            PushStep::Export => {
+                let (package, sealed, digest) =
+                    super::sync::next_package(snap.clone(), now, identity, rotation.clone())?;
+                store
+                    .record_export(facility, package.sequence, &sealed, &digest, &actor)
+                    .await?;
+                snap.last_export = Some(LastExport {
+                    sequence: package.sequence,
+                    hash: sealed.hash.clone(),
+                    facts_digest: Some(digest),
+                    acknowledged: false,
+                    bytes: None,
+                });
+                made_new = true;
+                (package.sequence, sealed.hash, sealed.bytes)
+            }
+        };
         if conn.is_none() {
             conn = Some(target.connect().await?);
         }
@@ -158,11 +190,41 @@ pub async fn push_once(
                 }
                 // A package made by this push is the newest: nothing more to send.
                 if made_new {
+                    if rotation.is_some() {
+                        super::identity::finish_rotation(data_dir)?;
+                        report.rotated = true;
+                    }
                     break;
                 }
             }
         }
     }
+    // Then what the region asks, on the same connection, if a region key is trusted to sign it.
+    if store.trusted_regions().await?.is_empty() {
+        return Ok(report);
+    }
+    let c = match conn.as_mut() {
+        Some(c) => c,
+        None => conn.insert(target.connect().await?),
+    };
+    let bytes = c.fetch_requests().await?;
+    report.requests = Some(
+        match super::requests::receive(store, facility, &bytes).await {
+            Ok(r) => RequestsFetched {
+                outcome: "received",
+                received: Some(r),
+                code: None,
+                reason: None,
+            },
+            Err(super::requests::Received::Refused(r)) => RequestsFetched {
+                outcome: "refused",
+                received: None,
+                code: Some(r.code().to_owned()),
+                reason: Some(r.reason()),
+            },
+            Err(super::requests::Received::Store(e)) => return Err(e.into()),
+        },
+    );
     Ok(report)
 }
 
@@ -172,9 +234,21 @@ pub async fn run(ctx: &Ctx, facility: &str, dest: &Destination) -> anyhow::Resul
     let target = dest.target()?;
     let identity = super::identity::load_or_create(ctx)?;
     let store = ctx.facility_store(&id).await?;
-    let report = push_once(&store, &identity, &id, &target, jiff::Timestamp::now()).await?;
+    let report = push_once(
+        &store,
+        &identity,
+        &id,
+        &target,
+        jiff::Timestamp::now(),
+        &ctx.data_dir(),
+    )
+    .await?;
     print(ctx, &report)?;
-    Ok(if report.outcome == "refused" {
+    let requests_refused = report
+        .requests
+        .as_ref()
+        .is_some_and(|r| r.outcome == "refused");
+    Ok(if report.outcome == "refused" || requests_refused {
         exit::INVALID
     } else {
         exit::OK
@@ -222,6 +296,26 @@ fn print(ctx: &Ctx, r: &PushReport) -> anyhow::Result<()> {
         };
         println!("{line}");
     }
+    if let Some(q) = &r.requests {
+        let line = match (&q.received, ctx.lang) {
+            (Some(x), Lang::En) => format!(
+                "Requests of region {}: {} ({} new).",
+                x.region, x.requests, x.new
+            ),
+            (Some(x), Lang::Fr) => format!(
+                "Demandes de la région {} : {} ({} nouvelles).",
+                x.region, x.requests, x.new
+            ),
+            (None, lang) => {
+                let reason = q.reason.as_ref().map(|r| r.get(lang)).unwrap_or_default();
+                match lang {
+                    Lang::En => format!("The region's requests were refused: {reason}"),
+                    Lang::Fr => format!("Les demandes de la région ont été refusées : {reason}"),
+                }
+            }
+        };
+        println!("{line}");
+    }
     Ok(())
 }
 
@@ -234,6 +328,7 @@ pub fn schedule(
     facility: Finess,
     target: PushTarget,
     every: std::time::Duration,
+    data_dir: PathBuf,
 ) {
     use std::sync::atomic::Ordering;
     tokio::spawn(async move {
@@ -245,7 +340,7 @@ pub fn schedule(
                 u64::try_from(next.as_second()).unwrap_or(0),
                 Ordering::Relaxed,
             );
-            match push_once(&store, &identity, &facility, &target, started).await {
+            match push_once(&store, &identity, &facility, &target, started, &data_dir).await {
                 Ok(r) => {
                     m.sync_pushed
                         .fetch_add(r.acknowledged() as u64, Ordering::Relaxed);

@@ -386,3 +386,48 @@ pub fn measure_statuses(t: &Hygie, facility: &str, day: &str) -> (f64, Vec<(Stri
         .collect();
     (s["score"].as_f64().expect("status JSON"), measures)
 }
+
+/// Longest wait for a server to start or a scheduled push to land.
+pub const BOUND: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// A `hygie serve` process, killed when the test ends whatever happens.
+pub struct Server(pub std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A loopback port free now (the OS's choice).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
+
+/// Start `hygie serve` on `port` with `args`; ready when it accepts connections.
+pub fn serve(t: &Hygie, port: u16, args: &[&str]) -> Server {
+    use std::process::Stdio;
+    let child = t
+        .cmd()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("hygie serve");
+    let server = Server(child);
+    let deadline = std::time::Instant::now() + BOUND;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "hygie serve did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    server
+}

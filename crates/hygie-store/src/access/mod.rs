@@ -6,6 +6,7 @@ pub(crate) mod external;
 pub(crate) mod lifecycle;
 pub(crate) mod scoped;
 mod scoped_incidents;
+mod scoped_requests;
 pub(crate) mod sessions;
 pub(crate) mod tokens;
 pub(crate) mod users;

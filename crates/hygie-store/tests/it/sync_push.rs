@@ -24,6 +24,7 @@ fn packages_wait_for_their_acknowledgement_and_tokens_follow_the_enrolment() {
                 created_at: "2026-12-01T10:00:00Z".into(),
                 catalog_version: "test".into(),
                 facts: snap.facts,
+                rotation: None,
             };
             let digest = p.facts.digest().unwrap();
             (hygie_sync::seal(&p, &id).unwrap(), digest)

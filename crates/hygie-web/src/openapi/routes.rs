@@ -279,6 +279,17 @@ pub(super) fn operations() -> Vec<Op> {
         .errors(&[409, 422])
         .ok(200, Some(r("SyncImport"))),
     );
+    ops.push(
+        Op::get(
+            "/sync/requests",
+            "federation",
+            "The requests of the token's facility, in the signed requests file format (hygie-sync-requests, signed by the region instance's key; `hygie sync push` fetches it after pushing and keeps it only if the key is trusted). Push token only",
+        )
+        .push_token()
+        // 404: the facility never reported, or this instance has no identity key.
+        .errors(&[404])
+        .ok(200, Some(r("SyncRequests"))),
+    );
     ops
 }
 

@@ -83,6 +83,26 @@ pub(super) fn components() -> Value {
                 "new_check_runs": { "type": "integer", "minimum": 0 },
                 "evidence": { "type": "integer", "minimum": 0 },
                 "obligations": { "type": "integer", "minimum": 0 } } },
+        "SyncRequests": { "type": "object",
+            "required": ["format", "version", "public_key", "signature", "requests"],
+            "properties": {
+                "format": { "type": "string", "enum": ["hygie-sync-requests"] },
+                "version": { "type": "integer", "enum": [1] },
+                "public_key": { "type": "string", "description": "the region instance's Ed25519 key, hex" },
+                "signature": { "type": "string", "description": "Ed25519 over \"hygie-sync-requests/1\\n\" and the canonical JSON of requests, hex" },
+                "requests": { "type": "object", "required": ["finess", "region", "issued_at", "requests"],
+                    "properties": {
+                        "finess": { "type": "string" }, "region": { "type": "string" },
+                        "issued_at": { "type": "string", "format": "date-time" },
+                        "requests": { "type": "array", "items": { "type": "object",
+                            "required": ["campaign", "measures", "due", "message", "created_at"],
+                            "properties": {
+                                "campaign": { "type": "integer", "minimum": 1 },
+                                "measures": { "type": "array", "items": { "type": "string" } },
+                                "due": { "type": "string", "format": "date" },
+                                "message": { "type": "object", "required": ["en", "fr"],
+                                    "properties": { "en": { "type": "string" }, "fr": { "type": "string" } } },
+                                "created_at": { "type": "string", "format": "date-time" } } } } } } } },
         "NewToken": {
             "type": "object", "required": ["name", "facility", "access"],
             "properties": {

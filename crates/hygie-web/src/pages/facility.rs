@@ -76,6 +76,8 @@ struct FacilityBody<'a> {
     audits: Vec<super::RunGroup<'a>>,
     /// The caller may change the facility's record (a link to the form).
     can_edit: bool,
+    /// The agency's requests not answered yet, with their days left (soonest due first).
+    requests: Vec<(hygie_store::ReceivedRequest, i64)>,
 }
 
 /// New alerts listed on the dashboard; beyond, a link to the filtered list.
@@ -218,6 +220,21 @@ async fn facility_page(at: FacilityPage, Query(q): Query<AsOf>) -> PageResult {
         g.runs.truncate(1);
     }
     let next = s.next_level();
+    let requests = scoped
+        .received_requests(&at.id, now)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            matches!(
+                r.state,
+                hygie_sync::AnswerState::Open | hygie_sync::AnswerState::Overdue
+            )
+        })
+        .map(|r| {
+            let left = hygie_sync::days_left(r.request.due, today());
+            (r, left)
+        })
+        .collect();
     let b = hygie_report::render(&FacilityBody {
         lang,
         id: &s.facility.id,
@@ -240,6 +257,7 @@ async fn facility_page(at: FacilityPage, Query(q): Query<AsOf>) -> PageResult {
         more_alerts: alerts.len() > NEW_ALERTS_SHOWN,
         audits,
         can_edit: scoped.manages_facilities(),
+        requests,
     });
     Ok(at.who.page(&s.facility.name, &b))
 }

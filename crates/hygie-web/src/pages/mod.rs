@@ -1,6 +1,7 @@
 //! Server-rendered pages, one module per area: account (login, TOTP, setup, language), facility
 //! (home, dashboard, measure, declarations, evidence), facility_edit (registering a facility,
-//! changing its record), region (matrix, CSV), catalogue, audits,
+//! changing its record), region (matrix, CSV), requests (the agency's campaigns and a facility's
+//! requests received), catalogue, audits,
 //! alerts, incidents (with notification drafts and the PDF twins), admin (journal, tokens, webhook
 //! deliveries), users (accounts,
 //! their lifecycle, security events, one's own sessions). Every form that
@@ -29,6 +30,7 @@ mod facility;
 mod facility_edit;
 mod incidents;
 mod region;
+pub(crate) mod requests;
 mod sso;
 mod users;
 
@@ -54,6 +56,7 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
         .merge(facility::routes(upload_limit))
         .merge(facility_edit::routes())
         .merge(region::routes())
+        .merge(requests::routes())
         .merge(catalog::routes())
         .merge(admin::routes())
         .merge(users::routes())

@@ -3,7 +3,8 @@
 //! kept once, and the ceremonies several servers share: taken once, for their purpose and user
 //! only, before their end. On both backends.
 
-use super::on_each_backend;
+use super::{facility, on_each_backend};
+use hygie_core::FacilityKind;
 use hygie_store::{
     Access, Actor, Binding, Ceremony, JournalCheck, NewUser, Role, SessionStage, Store, StoreError,
     User,
@@ -14,13 +15,27 @@ const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2ho
 const RECORD: &str = r#"{"cred":{"cred_id":"AQID","counter":0,"public_key":"pk"}}"#;
 
 async fn new_user(store: &Store, name: &str, role: Role) -> User {
+    let binding = if role == Role::Administrator {
+        Binding::Installation
+    } else {
+        let f = facility("75000001", "IDF", FacilityKind::Hospital);
+        if store.facility(&f.id).await.is_err() {
+            store
+                .add_facility(&f, false, &Actor("test".into()))
+                .await
+                .expect("add");
+        }
+        Binding::Facilities {
+            facilities: vec![f.id],
+        }
+    };
     store
         .create_user(
             &NewUser {
                 username: name.into(),
                 display_name: format!("User {name}"),
                 role,
-                binding: Binding::Installation,
+                binding,
                 password_hash: HASH.into(),
                 lang: None,
             },

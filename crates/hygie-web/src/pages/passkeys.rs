@@ -160,15 +160,12 @@ async fn passkeys_of(st: &AppState, user_id: i64) -> Result<Vec<(String, Passkey
     let stored = st.store().passkeys_of(user_id).await?;
     stored
         .into_iter()
-        .map(|p| {
-            serde_json::from_str(&p.credential)
-                .map(|k| (p.info.credential_id, k))
-                .map_err(|_| {
-                    WebError::Internal(format!(
-                        "unreadable passkey {} of user {user_id}",
-                        p.info.credential_id
-                    ))
-                })
+        .map(|p| match serde_json::from_str(&p.credential) {
+            Ok(k) => Ok((p.info.credential_id, k)),
+            Err(_) => Err(WebError::Internal(format!(
+                "unreadable passkey {} of user {user_id}",
+                p.info.credential_id
+            ))),
         })
         .collect()
 }

@@ -3,6 +3,7 @@
 //! administrator, and the language switch. Every refusal carries its security event
 //! (`crate::events`).
 
+use super::passkeys::has_passkey;
 use super::{
     ClientIp, CsrfForm, PageResult, PageUser, anon_page, safe_back, see_other, with_cookie,
 };
@@ -560,12 +561,6 @@ async fn totp_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult
         None,
         (StatusCode::OK, passkey),
     ))
-}
-
-/// Whether the user may prove the second factor with a passkey (passkeys are enabled and they
-/// hold one).
-pub(super) async fn has_passkey(st: &AppState, user_id: i64) -> Result<bool, WebError> {
-    Ok(st.config().passkeys.is_some() && st.store().passkey_count(user_id).await? > 0)
 }
 
 #[derive(Deserialize)]

@@ -110,6 +110,12 @@ struct RemoveForm {
     id: String,
 }
 
+/// Whether the user may prove the second factor with a passkey (passkeys are enabled and they
+/// hold one).
+pub(super) async fn has_passkey(st: &AppState, user_id: i64) -> Result<bool, WebError> {
+    Ok(st.config().passkeys.is_some() && st.store().passkey_count(user_id).await? > 0)
+}
+
 fn relying(st: &AppState) -> Result<&Passkeys, WebError> {
     st.config()
         .passkeys

@@ -167,3 +167,48 @@ fn serve_refuses_a_missing_secret_key_file() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("absent.key"));
 }
+
+/// Passkeys need the address users open: a wrong one stops the server at start (exit 2) with
+/// the reason, before the store is opened; `--help` says how to enable them.
+#[test]
+fn serve_checks_the_public_url_of_passkeys() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for (url, why) in [
+        ("http://hygie.example.org", "https:// only"),
+        ("https://192.0.2.7", "not an IP address"),
+        ("not a url", "not an address"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_hygie"))
+            .args([
+                "--data-dir",
+                data.to_str().unwrap(),
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--public-url", url])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{url}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("--public-url {url}")) && err.contains(why),
+            "{err}"
+        );
+        assert!(
+            err.contains("clés d'accès") || err.contains("adresse"),
+            "{err}"
+        );
+        assert!(!data.exists(), "nothing opened for a refused start");
+    }
+    let help = Command::new(env!("CARGO_BIN_EXE_hygie"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--public-url") && help.contains("passkeys"),
+        "{help}"
+    );
+}

@@ -15,7 +15,8 @@
 //!
 //! Modules by feature, each with its own module doc: `plan` (facilities, declarations, evidence,
 //! check runs, the dashboard views and the recomputation from history), `access` (users,
-//! sessions, API tokens with their expiry, the lifecycle of accounts, the scoped API; alerts and
+//! sessions, API tokens with their expiry, the lifecycle of accounts, passkeys and their
+//! ceremonies in `passkeys`, the scoped API; alerts and
 //! incidents in `scoped_incidents`), `incidents` (with the linking of the alerts an incident
 //! names, in its own transaction) and `incident_files`, `alerts` (with the streaming ingest's
 //! checkpoints, committed in the alerts' transaction; the detection workers' additive
@@ -77,8 +78,9 @@ pub use sync_requests::{
 
 pub use access::external::ExternalSignIn;
 pub use access::lifecycle::SessionInfo;
+pub use access::passkeys::{Ceremony, PASSKEY_NAME_MAX, PasskeyInfo, StoredPasskey};
 pub use access::scoped::{Access, Scoped};
-pub use access::sessions::{Session, SessionStage};
+pub use access::sessions::{LoginProof, Session, SessionStage};
 pub use access::tokens::{ApiToken, TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS, TokenAccess};
 pub use access::users::{Backoff, Binding, Credentials, Factor, NewUser, Role, SignIn, User};
 pub use alerts::{

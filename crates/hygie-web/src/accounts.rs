@@ -53,6 +53,8 @@ pub(crate) enum Action {
     Unlock,
     ResetTotp,
     EndSessions,
+    /// Remove every passkey of the user (they were lost): the recovery of passkeys.
+    RemovePasskeys,
 }
 
 impl Action {
@@ -63,6 +65,7 @@ impl Action {
             Action::Unlock => scoped.unlock_user(id).await.map(drop),
             Action::ResetTotp => scoped.reset_totp(id).await,
             Action::EndSessions => scoped.end_user_sessions(id).await.map(drop),
+            Action::RemovePasskeys => scoped.remove_user_passkeys(id).await.map(drop),
         }
         .map_err(WebError::from)
     }

@@ -1,7 +1,8 @@
 //! The security event log: every refused authentication or authorisation is one `warn` line
 //! under the target `hygie::security`, with a stable event name (`login_failed`,
 //! `totp_failed`, `account_locked`, `csrf_rejected`, `access_denied`, `token_refused`,
-//! `session_refused`, `setup_refused`, `login_throttled`, `password_refused`), the user when
+//! `session_refused`, `setup_refused`, `login_throttled`, `password_refused`, `passkey_failed`),
+//! the user when
 //! known, the class of the client's address, the route and a short reason. Never a password, a
 //! code, a token, a cookie or a CSRF token: the fields are built from names the code chooses,
 //! usernames of existing accounts and public token ids. A username typed at the login form is
@@ -30,6 +31,7 @@ pub enum Event {
     SetupRefused,
     LoginThrottled,
     PasswordRefused,
+    PasskeyFailed,
 }
 
 impl Event {
@@ -45,6 +47,7 @@ impl Event {
             Event::SetupRefused => "setup_refused",
             Event::LoginThrottled => "login_throttled",
             Event::PasswordRefused => "password_refused",
+            Event::PasskeyFailed => "passkey_failed",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Hygie's web application and JSON API: the only crate that knows HTTP.
 //!
-//! - Server-rendered HTML (no JavaScript at all), FR/EN per user, default from the browser.
+//! - Server-rendered HTML, FR/EN per user, default from the browser; the one script is the
+//!   passkey ceremonies' first-party file ([`passkey`]), on their pages only.
 //! - A JSON API under `/api/v1`, described by `/api/v1/openapi.json`.
 //! - Authentication: Argon2id passwords, TOTP mandatory for administrators, CISOs, DPOs and
 //!   regional officers, lockout after repeated failures, per-address throttling, server-side
@@ -13,7 +14,8 @@
 //! routes both ways; `scripts/api-fuzz.sh` runs schemathesis against it); sessions and cookies
 //! (`session`); authentication ([`auth`]: Argon2id, TOTP, CSRF tokens derived from the session's
 //! id by HMAC and never stored); Active Directory sign-in ([`directory`]: its TOML, groups mapped
-//! to roles and bindings, the user created or updated by `Store::sign_in_directory_user`); the
+//! to roles and bindings, the user created or updated by `Store::sign_in_directory_user`);
+//! passkeys ([`passkey`]: WebAuthn relying party, second factor and passwordless sign-in); the
 //! account lifecycle (`accounts`: the API and what `pages/users.rs` shares with it); the security
 //! event log ([`events`]); the TOTP seeds sealed at rest ([`seal`]); the client address behind
 //! trusted proxies ([`client`]); HTTPS ([`tls`]) and the listener's limits ([`server`]);
@@ -30,7 +32,8 @@
 //! parsed once; pages `FacilityPage`, API `AtFacility<Caller>` or `AtFacility<Changing>` for
 //! CSRF-checked writes); the API's routes and `ROUTES` come from one table (`api_routes!`; the
 //! alert and incident handlers live in `incident_api`, whose filters and inputs the pages
-//! share); no HTML is assembled in Rust; no JavaScript. Boundary: [`router`], [`Config`],
+//! share); no HTML is assembled in Rust; no JavaScript but `static/passkeys.js` (the WebAuthn
+//! ceremonies need the browser's API), served by Hygie, never inline. Boundary: [`router`], [`Config`],
 //! [`seal`], [`tls`]; the binary binds the listener and runs [`server::serve`].
 //!
 //! To add a page: a handler and a route in its area's module (`src/pages/`: areas never import
@@ -54,6 +57,7 @@ pub mod oidc;
 pub mod openapi;
 pub mod outbound;
 mod pages;
+pub mod passkey;
 pub mod pdf;
 mod scope;
 pub mod seal;
@@ -117,6 +121,8 @@ pub struct Config {
     /// This instance's federation signing key: a region signs the requests its facilities
     /// fetch with it (`GET /api/v1/sync/requests`); `None`, that endpoint answers 404.
     pub identity: Option<Arc<hygie_sync::Identity>>,
+    /// Passkeys (WebAuthn), when the server knows its public address.
+    pub passkeys: Option<Arc<passkey::Passkeys>>,
 }
 
 impl Default for Config {
@@ -146,6 +152,7 @@ impl Default for Config {
             chromium: None,
             oidc: None,
             identity: None,
+            passkeys: None,
         }
     }
 }
@@ -396,6 +403,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes(limit))
         .nest("/api/v1", api::routes(limit))
         .route("/healthz", axum::routing::get(healthz))
+        .route(passkey::SCRIPT_PATH, axum::routing::get(passkey_script))
         .route("/metrics", axum::routing::get(metrics::render))
         // Forms and JSON; the upload routes raise it for themselves. Extractors apply it to
         // declared and chunked bodies alike (413).
@@ -413,12 +421,28 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The page script of the passkey ceremonies (`passkey`), the application's only script.
+async fn passkey_script() -> Response {
+    use axum::response::IntoResponse as _;
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/javascript; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        passkey::SCRIPT,
+    )
+        .into_response()
+}
+
 async fn healthz(State(st): State<AppState>) -> Result<&'static str, WebError> {
     st.store().user_count().await?;
     Ok("ok\n")
 }
 
-const CSP: &str = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 async fn security_headers(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;

@@ -65,6 +65,15 @@ pub struct ServeArgs {
     /// one button per provider. See the README.
     #[arg(long, env = "HYGIE_OIDC", value_name = "FILE")]
     pub oidc: Option<PathBuf>,
+    /// The address users open Hygie at (https://hygie.chu-exemple.fr, or http://localhost:8080
+    /// for a trial). It enables passkeys (WebAuthn): the relying party id is its host name, the
+    /// origin its scheme, host and port, so it must be the address in the browser's bar (behind
+    /// a reverse proxy, the proxy's). Users register passkeys on "My passkeys" and use them as
+    /// the second factor or to sign in without a password; an administrator removes a user's
+    /// lost passkeys on the user's page. Checked at start: https:// (or http://localhost) and a
+    /// host name, not an IP address.
+    #[arg(long, env = "HYGIE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
     /// Send the incidents' e-mail reminders (as `hygie notify run`) every this many minutes,
     /// with the SMTP settings below; the next pass is on /metrics.
     #[arg(long, env = "HYGIE_NOTIFY_EVERY", value_name = "MINUTES", value_parser = clap::value_parser!(u64).range(1..))]
@@ -233,6 +242,13 @@ fn schedule_webhooks(
 
 pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     let catalog = super::catalog()?;
+    // Checked before anything starts: a wrong public address stops the server (exit 2).
+    let passkeys = match &a.public_url {
+        Some(u) => Some(std::sync::Arc::new(
+            hygie_web::passkey::Passkeys::new(u).map_err(|e| exit::invalid(e.to_string()))?,
+        )),
+        None => None,
+    };
     let hooks = match a.webhooks.load()? {
         Some(h) => Some((
             h,
@@ -354,6 +370,7 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     let config = hygie_web::Config {
         directory,
         oidc,
+        passkeys,
         secure_cookies: tls.is_some(),
         breach_index,
         secret_key: Some(secret_key),

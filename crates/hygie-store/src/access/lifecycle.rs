@@ -92,7 +92,11 @@ async fn keep_an_administrator(tx: &mut WriteTx<'_>, user_id: i64, t: &Target) -
 }
 
 /// End the sessions of a user, but `except` (a session id digest); returns how many ended.
-async fn end_sessions_in(tx: &mut WriteTx<'_>, user_id: i64, except: Option<&str>) -> Result<u64> {
+pub(super) async fn end_sessions_in(
+    tx: &mut WriteTx<'_>,
+    user_id: i64,
+    except: Option<&str>,
+) -> Result<u64> {
     let r = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
         .bind(user_id)
         .bind(except.unwrap_or(""))
@@ -190,10 +194,17 @@ impl Store {
                 keep_an_administrator(tx, user_id, &t).await?;
                 let ended = end_sessions_in(tx, user_id, None).await?;
                 let revoked = revoke_tokens_of(tx, &t.username, actor, "creator deleted").await?;
-                sqlx::query("DELETE FROM user_facilities WHERE user_id = $1")
-                    .bind(user_id)
-                    .execute(&mut **tx)
-                    .await?;
+                for table in [
+                    "user_facilities",
+                    "passkeys",
+                    "passkey_handles",
+                    "passkey_challenges",
+                ] {
+                    sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
+                        .bind(user_id)
+                        .execute(&mut **tx)
+                        .await?;
+                }
                 sqlx::query("DELETE FROM users WHERE id = $1")
                     .bind(user_id)
                     .execute(&mut **tx)

@@ -9,7 +9,7 @@ use sqlx::Row;
 /// Where a session stands in the login flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionStage {
-    /// Password accepted; a TOTP code is still due.
+    /// Password accepted; a second factor (a TOTP code or a passkey) is still due.
     Totp,
     /// Password accepted; the user must enrol a TOTP second factor first.
     Enroll,
@@ -39,6 +39,20 @@ impl SessionStage {
     }
 }
 
+/// What proved a sign-in, besides the account's own method (`users.auth_source`), as the
+/// journal's `auth.login` entry records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoginProof {
+    /// The account's method (a password, a directory bind, a provider), with a TOTP code when
+    /// one was due.
+    #[default]
+    Usual,
+    /// The account's method, and a passkey as the second factor.
+    PasskeySecondFactor,
+    /// A passkey alone (discoverable, with user verification): method `passkey`.
+    Passkey,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub user: User,
@@ -60,6 +74,20 @@ impl Store {
         expires: jiff::Timestamp,
         client: &str,
     ) -> Result<()> {
+        self.create_session_proved(id_hash, user_id, stage, expires, client, LoginProof::Usual)
+            .await
+    }
+
+    /// As `create_session`, naming what proved the sign-in (a passkey) for the journal.
+    pub async fn create_session_proved(
+        &self,
+        id_hash: &str,
+        user_id: i64,
+        stage: SessionStage,
+        expires: jiff::Timestamp,
+        client: &str,
+        proof: LoginProof,
+    ) -> Result<()> {
         self.write(|tx| {
             Box::pin(async move {
                 if stage == SessionStage::Full {
@@ -75,7 +103,13 @@ impl Store {
                         .bind(now_us())
                         .execute(&mut **tx)
                         .await?;
-                    let details = serde_json::json!({ "method": method });
+                    let details = match proof {
+                        LoginProof::Usual => serde_json::json!({ "method": method }),
+                        LoginProof::PasskeySecondFactor => {
+                            serde_json::json!({ "method": method, "second_factor": "passkey" })
+                        }
+                        LoginProof::Passkey => serde_json::json!({ "method": "passkey" }),
+                    };
                     append(
                         tx,
                         &Actor(format!("web:{username}")),

@@ -64,6 +64,9 @@ pub const TABLES: &[&str] = &[
     "webhook_events",
     "webhook_endpoints",
     "webhook_deliveries",
+    "passkeys",
+    "passkey_handles",
+    "passkey_challenges",
 ];
 
 /// A table as the database declares it: its columns in order and its primary key.

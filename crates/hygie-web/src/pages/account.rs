@@ -1,7 +1,9 @@
-//! Signing in and out: login with TOTP enrolment and second step, the change of a temporary
-//! password, the first-run setup of the first administrator, and the language switch. Every
-//! refusal carries its security event (`crate::events`).
+//! Signing in and out: login with TOTP enrolment and second step (a passkey may stand for the
+//! code: `passkeys`), the change of a temporary password, the first-run setup of the first
+//! administrator, and the language switch. Every refusal carries its security event
+//! (`crate::events`).
 
+use super::passkeys::has_passkey;
 use super::{
     ClientIp, CsrfForm, PageResult, PageUser, anon_page, safe_back, see_other, with_cookie,
 };
@@ -17,7 +19,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use hygie_core::Lang;
 use hygie_report::Translate;
-use hygie_store::{Binding, Factor, NewUser, Role, SessionStage, StoreError};
+use hygie_store::{Binding, Factor, LoginProof, NewUser, Role, SessionStage, StoreError};
 use serde::Deserialize;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -42,6 +44,8 @@ struct LoginBody<'a> {
     bootstrap: bool,
     /// The single sign-on providers' buttons: (name, label).
     providers: Vec<(String, String)>,
+    /// Passkeys are enabled: the page offers "Sign in with a passkey".
+    passkeys: bool,
 }
 
 /// The first-run form creating the first administrator.
@@ -81,6 +85,7 @@ pub(super) fn login_page(
         msg,
         bootstrap,
         providers: super::sso::buttons(st),
+        passkeys: st.config().passkeys.is_some(),
     });
     let r = anon_page(lang, t(lang, "Log in", "Connexion"), &body, status);
     Ok(with_cookie(
@@ -103,7 +108,7 @@ struct LoginForm {
     csrf: String,
 }
 
-fn check_pre(headers: &HeaderMap, token: &str) -> Result<(), WebError> {
+pub(super) fn check_pre(headers: &HeaderMap, token: &str) -> Result<(), WebError> {
     match cookie(headers, PRE_COOKIE) {
         Some(c) if !c.is_empty() && auth::same(&c, token) => Ok(()),
         _ => Err(WebError::Csrf),
@@ -119,6 +124,19 @@ pub(super) async fn start_session(
     stage: SessionStage,
     to: &str,
     client: &str,
+) -> Result<Response, WebError> {
+    let next = (stage, to);
+    start_session_proved(st, headers, user_id, next, client, LoginProof::Usual).await
+}
+
+/// As `start_session`, naming what proved the sign-in (a passkey) for the journal.
+pub(super) async fn start_session_proved(
+    st: &AppState,
+    headers: &HeaderMap,
+    user_id: i64,
+    (stage, to): (SessionStage, &str),
+    client: &str,
+    proof: LoginProof,
 ) -> Result<Response, WebError> {
     if let Some(old) = cookie(headers, SESSION_COOKIE) {
         st.store().delete_session(&auth::digest(&old)).await?;
@@ -139,7 +157,7 @@ pub(super) async fn start_session(
         .checked_add(idle)
         .map_err(|e| WebError::Internal(e.to_string()))?;
     st.store()
-        .create_session(&auth::digest(&id), user_id, stage, expires, client)
+        .create_session_proved(&auth::digest(&id), user_id, stage, expires, client, proof)
         .await?;
     let r = see_other(to);
     let r = with_cookie(
@@ -157,7 +175,7 @@ pub(super) async fn start_session(
     ))
 }
 
-const LOGIN_FAILED: (&str, &str) = (
+pub(super) const LOGIN_FAILED: (&str, &str) = (
     "Login failed: wrong credentials, or the account is temporarily locked.",
     "Échec de la connexion : identifiants erronés, ou compte temporairement verrouillé.",
 );
@@ -295,10 +313,14 @@ pub(super) async fn first_factor_accepted(
     st.account_succeeded(typed);
     // A temporary password is changed last, once any second factor is proved: the temporary
     // password alone changes nothing.
+    // A passkey is a second factor as TOTP is: whoever holds one is asked for a factor.
+    let passkey = has_passkey(st, user.id).await?;
     let (stage, to) = if strong {
         after_second_factor(&user)
     } else if user.totp_enrolled {
         (SessionStage::Totp, "/login/totp")
+    } else if passkey {
+        (SessionStage::Totp, "/login/passkey")
     } else if user.role.requires_totp() {
         (SessionStage::Enroll, "/login/enroll")
     } else {
@@ -425,7 +447,7 @@ async fn directory_login(
 
 /// Where a login goes once the second factor is proved (or not required): to the change of a
 /// temporary password, else in.
-fn after_second_factor(user: &hygie_store::User) -> (SessionStage, &'static str) {
+pub(super) fn after_second_factor(user: &hygie_store::User) -> (SessionStage, &'static str) {
     if user.must_change_password {
         (SessionStage::Password, "/login/password")
     } else {
@@ -442,6 +464,8 @@ struct CodeBody<'a> {
     csrf: &'a str,
     msg: Option<&'a str>,
     enroll: Option<Enrolment>,
+    /// The user holds a passkey: the page offers it instead of a code.
+    passkey: bool,
 }
 
 /// The pending key of an enrolment as the page shows it: as text, as an otpauth URI and as a
@@ -460,7 +484,7 @@ fn code_page(
     csrf: &str,
     msg: Option<&str>,
     enroll: Option<Enrolment>,
-    status: StatusCode,
+    (status, passkey): (StatusCode, bool),
 ) -> Response {
     let title = if enroll.is_some() {
         t(
@@ -477,6 +501,7 @@ fn code_page(
         csrf,
         msg,
         enroll,
+        passkey,
     });
     anon_page(lang, title, &body, status)
 }
@@ -510,7 +535,7 @@ async fn new_pending_key(st: &AppState, user_id: i64) -> Result<String, WebError
     Ok(x)
 }
 
-async fn pending_session(
+pub(super) async fn pending_session(
     st: &AppState,
     headers: &HeaderMap,
     stage: SessionStage,
@@ -524,13 +549,17 @@ async fn pending_session(
 async fn totp_form(State(st): State<AppState>, headers: HeaderMap) -> PageResult {
     let (_, s) = pending_session(&st, &headers, SessionStage::Totp).await?;
     let lang = crate::session::user_lang(&s.user, &headers);
+    let passkey = has_passkey(&st, s.user.id).await?;
+    if passkey && !s.user.totp_enrolled {
+        return Ok(see_other("/login/passkey"));
+    }
     Ok(code_page(
         lang,
         "/login/totp",
         &s.csrf,
         None,
         None,
-        StatusCode::OK,
+        (StatusCode::OK, passkey),
     ))
 }
 
@@ -584,7 +613,10 @@ async fn code_step(
             &s.csrf,
             Some(msg),
             enroll,
-            StatusCode::TOO_MANY_REQUESTS,
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                has_passkey(st, s.user.id).await?,
+            ),
         );
         return Ok(refuse(page, Event::LoginThrottled, name, "code"));
     }
@@ -639,7 +671,7 @@ async fn code_step(
             &s.csrf,
             Some(msg),
             enroll,
-            StatusCode::UNAUTHORIZED,
+            (StatusCode::UNAUTHORIZED, has_passkey(st, s.user.id).await?),
         );
         return Ok(refuse(page, Event::TotpFailed, name, reason));
     }
@@ -694,7 +726,7 @@ async fn enroll_form(State(st): State<AppState>, headers: HeaderMap) -> PageResu
         &s.csrf,
         None,
         Some(enroll),
-        StatusCode::OK,
+        (StatusCode::OK, false),
     ))
 }
 

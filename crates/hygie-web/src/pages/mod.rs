@@ -1,4 +1,5 @@
-//! Server-rendered pages, one module per area: account (login, TOTP, setup, language), facility
+//! Server-rendered pages, one module per area: account (login, TOTP, setup, language), passkeys
+//! (a user's own, the second factor and the passwordless sign-in), facility
 //! (home, dashboard, measure, declarations, evidence), facility_edit (registering a facility,
 //! changing its record), region (matrix, CSV), requests (the agency's campaigns and a facility's
 //! requests received), catalogue, audits,
@@ -29,6 +30,7 @@ mod catalog;
 mod facility;
 mod facility_edit;
 mod incidents;
+mod passkeys;
 mod region;
 pub(crate) mod requests;
 mod sso;
@@ -53,6 +55,7 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .merge(account::routes())
         .merge(sso::routes())
+        .merge(passkeys::routes())
         .merge(facility::routes(upload_limit))
         .merge(facility_edit::routes())
         .merge(region::routes())

@@ -1,6 +1,7 @@
 //! User accounts: the administrators' list of users with their status and the form creating
 //! one, a user's page (status, live sessions, the lifecycle actions: disable or enable, unlock,
-//! reset the password or the second factor, end sessions, delete after typing the username),
+//! reset the password or the second factor, remove the passkeys, end sessions, delete after
+//! typing the username),
 //! the journalled security events filtered by user, and every user's own sessions ("end all my
 //! other sessions"). Authorisation is the store's (`Scoped`); the shared pieces (status,
 //! actions, temporary password) are in `crate::accounts`, which the API uses too.
@@ -28,6 +29,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/users/{id}/unlock", post(unlock))
         .route("/admin/users/{id}/reset-totp", post(reset_totp))
         .route("/admin/users/{id}/end-sessions", post(end_sessions))
+        .route("/admin/users/{id}/remove-passkeys", post(remove_passkeys))
         .route("/admin/users/{id}/reset-password", post(reset_password))
         .route("/admin/users/{id}/delete", get(delete_form).post(delete))
         .route("/admin/security", get(security_page))
@@ -48,6 +50,14 @@ struct UsersBody<'a> {
     /// The bindings the administrator may give: regions, and facilities.
     regions: &'a [hygie_core::Region],
     facilities: &'a [hygie_core::Facility],
+    /// How many passkeys each user holds.
+    passkeys: &'a std::collections::HashMap<i64, i64>,
+}
+
+impl UsersBody<'_> {
+    fn passkey_count(&self, user_id: &i64) -> i64 {
+        self.passkeys.get(user_id).copied().unwrap_or(0)
+    }
 }
 
 /// One user: status, live sessions and the lifecycle actions; `msg` says why the last action
@@ -60,6 +70,8 @@ struct UserBody<'a> {
     msg: Option<&'a str>,
     user: &'a User,
     sessions: &'a [SessionInfo],
+    /// The user's passkeys (their names; an administrator can remove them all).
+    passkeys: &'a [hygie_store::PasskeyInfo],
 }
 
 /// The confirmation of a deletion: the administrator types the username.
@@ -132,6 +144,7 @@ async fn users_view(
         Binding::Region { region } => vec![*region],
         Binding::Facilities { .. } => Vec::new(),
     };
+    let passkeys = scoped.passkey_counts().await?;
     let b = hygie_report::render(&UsersBody {
         lang,
         csrf: p.c.csrf(),
@@ -140,6 +153,7 @@ async fn users_view(
         form,
         regions: &regions,
         facilities: &facilities,
+        passkeys: &passkeys,
     });
     let mut res = p.page(t(lang, "Users", "Utilisateurs"), &b);
     *res.status_mut() = status;
@@ -298,12 +312,14 @@ async fn user_view(
     let scoped = st.scoped(&p.c);
     let user = scoped.managed_user(id).await?;
     let sessions = scoped.user_sessions(id).await?;
+    let passkeys = scoped.user_passkeys(id).await?;
     let b = hygie_report::render(&UserBody {
         lang,
         csrf: p.c.csrf(),
         msg,
         user: &user,
         sessions: &sessions,
+        passkeys: &passkeys,
     });
     let mut res = p.page(&user.username, &b);
     *res.status_mut() = status;
@@ -372,6 +388,15 @@ async fn end_sessions(
     Form(f): Form<CsrfForm>,
 ) -> PageResult {
     act(&st, &p, &id, &f.csrf, Action::EndSessions).await
+}
+
+async fn remove_passkeys(
+    State(st): State<AppState>,
+    p: PageUser,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
+    act(&st, &p, &id, &f.csrf, Action::RemovePasskeys).await
 }
 
 /// The temporary password is on this answer only (`Cache-Control: no-store`, as every page).

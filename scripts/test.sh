@@ -87,6 +87,10 @@ if [ "${HYGIE_LINKER:-mold}" = mold ] && { command -v mold >/dev/null || apt_ins
   export RUSTFLAGS="${RUSTFLAGS:-} -C link-arg=-fuse-ld=mold"
 fi
 
+# The passkeys' WebAuthn crates check signatures with OpenSSL (openssl-sys): its headers and
+# pkg-config are needed by the build itself, so they are installed before it, not in services().
+pkg-config --exists openssl 2>/dev/null || apt_install pkg-config libssl-dev
+
 # What the tests need is installed and started in the background while the workspace builds
 # (downloads and a domain provisioning cost minutes of waiting, little CPU); its log is
 # target/ci/services.log, and the tests wait for it.

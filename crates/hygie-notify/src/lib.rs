@@ -20,6 +20,7 @@
 //! person reads in their web account's language (same login as the register's id), else the
 //! command's `--lang`. Each message has a digest, which the journal keeps instead of its body.
 
+pub mod renewal;
 pub mod webhook;
 
 use hygie_core::Lang;

@@ -72,6 +72,9 @@ pub struct ServeArgs {
     /// The reminders' windows before a deadline.
     #[arg(long, env = "HYGIE_NOTIFY_WINDOWS", default_value = "24h,4h,1h")]
     pub notify_windows: String,
+    /// The days before a recurring measure expires when its owner is reminded.
+    #[arg(long, env = "HYGIE_NOTIFY_RENEWAL_WINDOWS", default_value = "30d,7d")]
+    pub notify_renewal_windows: String,
     #[command(flatten)]
     pub smtp: super::notify_smtp::SmtpArgs,
     #[command(flatten)]
@@ -159,7 +162,7 @@ fn schedule_reminders(
     store: hygie_store::Store,
     state: hygie_web::AppState,
     smtp: super::notify_smtp::Smtp,
-    windows: hygie_notify::Windows,
+    windows: (hygie_notify::Windows, hygie_notify::renewal::RenewalWindows),
     every: std::time::Duration,
     lang: hygie_core::Lang,
 ) {
@@ -173,7 +176,15 @@ fn schedule_reminders(
                 u64::try_from(next.as_second()).unwrap_or(0),
                 Ordering::Relaxed,
             );
-            match super::notify::run_once(&store, Some(&smtp), started, &windows, None, lang).await
+            match super::notify::run_once(
+                &store,
+                Some(&smtp),
+                started,
+                (&windows.0, &windows.1),
+                None,
+                lang,
+            )
+            .await
             {
                 Ok(r) => {
                     let sent = r.count(super::notify::Fate::Sent);
@@ -244,8 +255,15 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     let reminders = match a.notify_every {
         Some(minutes) => Some((
             a.smtp.connect()?,
-            hygie_notify::Windows::parse("notify-windows", &a.notify_windows)
+            (
+                hygie_notify::Windows::parse("notify-windows", &a.notify_windows)
+                    .map_err(|e| exit::invalid(e.to_string()))?,
+                hygie_notify::renewal::RenewalWindows::parse(
+                    "notify-renewal-windows",
+                    &a.notify_renewal_windows,
+                )
                 .map_err(|e| exit::invalid(e.to_string()))?,
+            ),
             std::time::Duration::from_secs(minutes.saturating_mul(60)),
         )),
         None => None,

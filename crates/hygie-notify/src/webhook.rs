@@ -83,6 +83,9 @@ pub struct Endpoint {
     pub facility: Option<hygie_core::Finess>,
     /// The file holding the secret (read by the caller, never stored).
     pub secret_file: std::path::PathBuf,
+    /// The CA certificates (PEM) this endpoint's `https` certificate is checked against
+    /// instead of the system's roots (a hospital's own CA); read by the caller at start.
+    pub ca_cert: Option<std::path::PathBuf>,
     /// Event types sent; all when empty.
     pub events: Vec<EventType>,
     pub max_attempts: u32,
@@ -117,6 +120,7 @@ struct EndpointShape {
     url: String,
     facility: Option<String>,
     secret_file: std::path::PathBuf,
+    ca_cert: Option<std::path::PathBuf>,
     #[serde(default)]
     events: Vec<String>,
     max_attempts: Option<u32>,
@@ -220,11 +224,22 @@ pub fn parse_config(file: &std::path::Path, text: &str) -> Result<Vec<Endpoint>,
         } else {
             dir.join(e.secret_file)
         };
+        if e.ca_cert.is_some() && url.scheme_str() != Some("https") {
+            return Err(err(
+                at("ca_cert"),
+                "a CA file only applies to an https url".into(),
+                "un fichier d'AC ne s'applique qu'à une url https".into(),
+            ));
+        }
+        let ca_cert = e
+            .ca_cert
+            .map(|p| if p.is_absolute() { p } else { dir.join(p) });
         out.push(Endpoint {
             name,
             url,
             facility,
             secret_file,
+            ca_cert,
             events,
             max_attempts,
             backoff: SignedDuration::from_secs(i64::try_from(backoff_secs).unwrap_or(86_400)),
@@ -515,6 +530,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok[0].secret_file, Path::new("/etc/hygie/siem.secret"));
+        assert_eq!(ok[0].ca_cert, None);
+        let with_ca = one("[[endpoint]]\nname = \"x\"\nurl = \"https://a/h\"\nsecret_file = \"s\"\nca_cert = \"ca.pem\"\n").unwrap();
+        assert_eq!(
+            with_ca[0].ca_cert.as_deref(),
+            Some(Path::new("/etc/hygie/ca.pem"))
+        );
+        let e = one("[[endpoint]]\nname = \"l\"\nurl = \"http://127.0.0.1:9/h\"\nsecret_file = \"s\"\nca_cert = \"ca.pem\"\n").unwrap_err();
+        assert_eq!(e.field, "endpoint[0].ca_cert");
         assert!(ok[0].wants(EventType::IncidentOpened, "750712184"));
         assert!(!ok[0].wants(EventType::AlertCritical, "750712184"));
         assert!(!ok[0].wants(EventType::IncidentOpened, "130786049"));

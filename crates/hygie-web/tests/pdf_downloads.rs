@@ -203,6 +203,7 @@ async fn the_deliveries_page_shows_failures_to_those_who_read_the_journal() {
         url: "https://siem.example/hook".parse().unwrap(),
         facility: None,
         secret_file: "/dev/null".into(),
+        ca_cert: None,
         events: vec![],
         max_attempts: 3,
         backoff: jiff::SignedDuration::from_secs(30),

@@ -35,7 +35,7 @@ mod html;
 mod oversight;
 pub mod pdf;
 
-pub use findings::{FindingView, FindingsTable, OBJECTS_SHOWN};
+pub use findings::{FindingView, FindingsTable, OBJECTS_SHOWN, RunReport};
 
 pub use html::{
     AuditLine, Escape, IncidentLine, Summary, esc, region_html, render, status_html,

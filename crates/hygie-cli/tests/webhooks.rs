@@ -631,3 +631,66 @@ fn an_endpoint_certified_by_its_own_ca_is_reached_with_its_ca_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("endpoint[0].ca_cert"), "{err}");
 }
+
+/// A recurring measure about to expire is an event too (`renewal.window`), once, with its
+/// measure and expiry and without its owner.
+#[test]
+fn a_measure_about_to_expire_is_a_renewal_event() {
+    let env = Hygie::sqlite();
+    let rx = Receiver::start();
+    let file = config(&env, rx.port);
+    env.add(&HOSPITAL);
+    env.run(
+        &[
+            "assess",
+            "set",
+            common::FINESS,
+            "GOV-05",
+            "--status",
+            "implemented",
+            "--owner",
+            "Claire Martin",
+        ],
+        0,
+    );
+    // Declared a year less ten days ago: its 30-day window.
+    let at = (Timestamp::now() + SignedDuration::from_hours(24 * 10))
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .checked_sub(jiff::Span::new().months(12))
+        .expect("a year back")
+        .timestamp();
+    let url = env.database_url();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async {
+            use sqlx::Connection as _;
+            sqlx::any::install_default_drivers();
+            let mut c = sqlx::AnyConnection::connect(&url).await.expect("connect");
+            sqlx::query("UPDATE declarations SET at_us = $1 WHERE measure = 'GOV-05'")
+                .bind(at.as_microsecond())
+                .execute(&mut c)
+                .await
+                .expect("update");
+        });
+    run_hooks(&env, &file);
+    std::thread::sleep(Duration::from_millis(1_300));
+    run_hooks(&env, &file);
+    let renewals: Vec<Received> = rx
+        .received()
+        .into_iter()
+        .filter(|r| r.kind == "renewal.window" && r.status < 300)
+        .collect();
+    assert_eq!(renewals.len(), 1, "{:?}", rx.received());
+    let body: Value = serde_json::from_slice(&renewals[0].body).unwrap_or(Value::Null);
+    assert_eq!(body["data"]["measure"], "GOV-05", "{body}");
+    assert_eq!(body["data"]["slot"], "30d", "{body}");
+    assert!(
+        body["id"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("reminder/renewal/")
+    );
+    assert!(!String::from_utf8_lossy(&renewals[0].body).contains("Claire"));
+}

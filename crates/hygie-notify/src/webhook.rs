@@ -6,7 +6,7 @@
 //! `POST` to the endpoint's URL, `Content-Type: application/json`, with the headers:
 //!
 //! - `Hygie-Event`: the event type (`reminder.window`, `reminder.late`, `incident.opened`,
-//!   `alert.critical`);
+//!   `alert.critical`, `renewal.window`, `renewal.expired`);
 //! - `Hygie-Delivery`: the event's id, the same on every retry (a receiver drops the repeats);
 //! - `Hygie-Timestamp`: the sending time, Unix seconds (a new one on each attempt);
 //! - `Hygie-Signature`: `v1=` and the lower-case hex HMAC-SHA256, keyed by the endpoint's
@@ -293,14 +293,20 @@ pub enum EventType {
     IncidentOpened,
     /// An alert of level `critical` was recorded.
     AlertCritical,
+    /// A recurring measure's declaration expires within a window (`crate::renewal`).
+    RenewalWindow,
+    /// A recurring measure's declaration has expired.
+    RenewalExpired,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 4] = [
+    pub const ALL: [EventType; 6] = [
         EventType::ReminderWindow,
         EventType::ReminderLate,
         EventType::IncidentOpened,
         EventType::AlertCritical,
+        EventType::RenewalWindow,
+        EventType::RenewalExpired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -309,6 +315,8 @@ impl EventType {
             EventType::ReminderLate => "reminder.late",
             EventType::IncidentOpened => "incident.opened",
             EventType::AlertCritical => "alert.critical",
+            EventType::RenewalWindow => "renewal.window",
+            EventType::RenewalExpired => "renewal.expired",
         }
     }
 
@@ -349,6 +357,27 @@ impl Event {
                 "duty": r.obligation.duty.as_str(),
                 "slot": r.slot.label(),
                 "due": r.obligation.due.as_ref().map(hygie_incident::clock::rfc3339),
+            }),
+        }
+    }
+
+    /// The renewal event of `r` (the same identity as the e-mail's: `reminder/KEY`): the
+    /// measure, the slot, the declaration's date and its expiry (not its owner).
+    pub fn renewal(r: &crate::renewal::Renewal, now: Timestamp) -> Event {
+        let kind = match r.slot {
+            crate::renewal::RenewalSlot::Expired => EventType::RenewalExpired,
+            crate::renewal::RenewalSlot::Before(_) => EventType::RenewalWindow,
+        };
+        Event {
+            id: format!("reminder/{}", r.key()),
+            kind,
+            facility: r.facility.clone(),
+            created: now,
+            data: serde_json::json!({
+                "measure": r.measure.as_str(),
+                "slot": r.slot.label(),
+                "declared_at": r.declared_at.to_string(),
+                "expires": r.expires.to_string(),
             }),
         }
     }

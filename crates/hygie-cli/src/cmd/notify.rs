@@ -208,9 +208,15 @@ async fn run_cmd(ctx: &Ctx, a: RunArgs) -> anyhow::Result<u8> {
         (Some(h), false) => {
             // Its own name: the leases of the deliveries it claims are checked against it.
             let actor = Actor(format!("notify/{}", std::process::id()));
-            let r =
-                super::notify_webhook::pass(&store, h, now, &windows, facility.as_ref(), &actor)
-                    .await?;
+            let r = super::notify_webhook::pass(
+                &store,
+                h,
+                now,
+                (&windows, &renewals),
+                facility.as_ref(),
+                &actor,
+            )
+            .await?;
             for e in &r.retries {
                 eprintln!("webhook to retry: {e}");
             }

@@ -162,13 +162,17 @@ pub struct PassReport {
     pub errors: Vec<String>,
 }
 
-/// One pass at `now`: enqueue the reminders due (events `reminder/KEY`), plan the deliveries
+/// One pass at `now`: enqueue the reminders due, the incidents' and the renewals' (events
+/// `reminder/KEY`), plan the deliveries
 /// of every event the endpoints take, then send what is due until nothing is.
 pub async fn pass(
     store: &Store,
     hooks: &Webhooks,
     now: Timestamp,
-    windows: &hygie_notify::Windows,
+    (windows, renewals): (
+        &hygie_notify::Windows,
+        &hygie_notify::renewal::RenewalWindows,
+    ),
     facility: Option<&Finess>,
     actor: &Actor,
 ) -> anyhow::Result<PassReport> {
@@ -176,7 +180,10 @@ pub async fn pass(
     let incidents = store.incidents(facility, false).await?;
     let due = hygie_notify::due_reminders(&incidents, now, windows)
         .map_err(|e| exit::invalid(e.to_string()))?;
-    let events: Vec<Event> = due.iter().map(|r| Event::reminder(r, now)).collect();
+    let mut events: Vec<Event> = due.iter().map(|r| Event::reminder(r, now)).collect();
+    for (_, renewals) in super::notify_renewal::due(store, now, renewals, facility).await? {
+        events.extend(renewals.iter().map(|r| Event::renewal(r, now)));
+    }
     report.events = store.enqueue_events(&events, actor).await?;
     (report.queued, report.dropped) = store.plan_deliveries(&hooks.endpoints(), actor).await?;
     let names = hooks.names();

@@ -211,14 +211,23 @@ fn schedule_webhooks(
     store: hygie_store::Store,
     state: hygie_web::AppState,
     hooks: super::notify_webhook::Webhooks,
-    windows: hygie_notify::Windows,
+    windows: (hygie_notify::Windows, hygie_notify::renewal::RenewalWindows),
     every: std::time::Duration,
 ) {
     tokio::spawn(async move {
         let actor = hygie_store::Actor(format!("serve/{}", std::process::id()));
         loop {
             let now = jiff::Timestamp::now();
-            match super::notify_webhook::pass(&store, &hooks, now, &windows, None, &actor).await {
+            match super::notify_webhook::pass(
+                &store,
+                &hooks,
+                now,
+                (&windows.0, &windows.1),
+                None,
+                &actor,
+            )
+            .await
+            {
                 Ok(r) => {
                     use std::sync::atomic::Ordering;
                     let m = state.metrics();
@@ -247,8 +256,15 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     let hooks = match a.webhooks.load()? {
         Some(h) => Some((
             h,
-            hygie_notify::Windows::parse("notify-windows", &a.notify_windows)
+            (
+                hygie_notify::Windows::parse("notify-windows", &a.notify_windows)
+                    .map_err(|e| exit::invalid(e.to_string()))?,
+                hygie_notify::renewal::RenewalWindows::parse(
+                    "notify-renewal-windows",
+                    &a.notify_renewal_windows,
+                )
                 .map_err(|e| exit::invalid(e.to_string()))?,
+            ),
         )),
         None => None,
     };

@@ -616,3 +616,176 @@ fn starttls_to_a_relay_certified_by_the_hospitals_own_ca() {
     );
     assert!(err.contains("not-a-ca.pem"), "{err}");
 }
+
+/// Run one SQL statement on the test's database (to date a declaration in the past, which no
+/// command does: a declaration is made now).
+fn sql(env: &Hygie, statement: &str) {
+    let url = env.database_url();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        use sqlx::Connection as _;
+        sqlx::any::install_default_drivers();
+        let mut c = sqlx::AnyConnection::connect(&url).await.expect("connect");
+        sqlx::query(statement)
+            .execute(&mut c)
+            .await
+            .expect("statement");
+    });
+}
+
+/// GOV-05 (renewed every 12 months) declared implemented 11 months and about 23 days ago: one
+/// 7-day reminder to the CISO (the default owner), in the CISO's language (English), sent once.
+#[test]
+fn a_measure_about_to_expire_reminds_the_ciso_once_in_their_language() {
+    for env in Hygie::each() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let Some(smtp) = SmtpServer::start(dir.path()) else {
+            return;
+        };
+        let env = env.in_lang("fr");
+        hospital_with_roles(&env);
+        ciso_reads_english(&env);
+        env.run(
+            &[
+                "assess",
+                "set",
+                common::FINESS,
+                "GOV-05",
+                "--status",
+                "implemented",
+            ],
+            0,
+        );
+        // Expires in 6 days and 23 hours whatever today's month lengths: 12 months back from
+        // there is 11 months and 22 to 24 days ago.
+        let expires = Timestamp::now() + SignedDuration::from_hours(24 * 7 - 1);
+        let at = expires
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .checked_sub(jiff::Span::new().months(12))
+            .expect("a year back")
+            .timestamp();
+        sql(
+            &env,
+            &format!(
+                "UPDATE declarations SET at_us = {} WHERE measure = 'GOV-05'",
+                at.as_microsecond()
+            ),
+        );
+        let dry = env.json(&["notify", "run", "--dry-run"], 0);
+        let planned: Vec<&Value> = dry["reminders"]
+            .as_array()
+            .map(|r| r.iter().filter(|x| x["kind"] == "renewal").collect())
+            .unwrap_or_default();
+        assert_eq!(planned.len(), 1, "{dry:#}");
+        assert_eq!(planned[0]["slot"], "7d", "{dry:#}");
+        assert_eq!(planned[0]["measure"], "GOV-05", "{dry:#}");
+        assert_eq!(planned[0]["outcome"], "due", "{dry:#}");
+
+        let mut args: Vec<String> = vec!["notify".into(), "run".into()];
+        args.extend(smtp.args());
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let v = env.json(&a, 0);
+        let renewals = |m: &&String| header(m, "Subject").contains("GOV-05");
+        let all = smtp.messages();
+        let sent: Vec<&String> = all.iter().filter(renewals).collect();
+        assert_eq!(sent.len(), 1, "{}: {v:#}", env.backend());
+        assert!(header(sent[0], "To").contains("ciso@ch-test.example"));
+        let subject = header(sent[0], "Subject");
+        assert!(
+            subject.starts_with("[Hygie] Reminder: measure GOV-05 to renew within "),
+            "{subject}"
+        );
+        let journal = env.stdout(
+            &["journal", "list", "--limit", "500", "--format", "json"],
+            0,
+        );
+        assert!(journal.contains("reminder/renewal/"), "{journal}");
+
+        // Again: nothing more.
+        let again = env.json(&a, 0);
+        assert_eq!(
+            smtp.messages().iter().filter(renewals).count(),
+            1,
+            "{again:#}"
+        );
+        let outcome: Vec<&Value> = again["reminders"]
+            .as_array()
+            .map(|r| {
+                r.iter()
+                    .filter(|x| x["kind"] == "renewal")
+                    .map(|x| &x["outcome"])
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(outcome, vec!["already_sent"], "{again:#}");
+    }
+}
+
+/// `hygie audit ad --format pdf`: the HTML report printed, with the domain, the rules' titles
+/// and the footer of the other PDFs.
+#[test]
+fn ad_audit_pdf_has_the_domain_a_rule_and_the_footer() {
+    if !hygie_testkit::pdf::tools() {
+        return;
+    }
+    use base64::Engine as _;
+    let sid = |s: &str| {
+        base64::engine::general_purpose::STANDARD.encode(
+            hygie_ad::sid::Sid::parse(s)
+                .map(|x| x.to_bytes())
+                .unwrap_or_default(),
+        )
+    };
+    let env = Hygie::sqlite();
+    env.add(&HOSPITAL);
+    let d = "S-1-5-21-7-8-9";
+    let ldif = env.file(
+        "ad.ldif",
+        &format!(
+            "version: 1\n\n\
+             dn: DC=chu,DC=test\nobjectClass: top\nobjectClass: domain\nobjectClass: domainDNS\nobjectSid:: {}\nminPwdLength: 7\npwdProperties: 0\npwdHistoryLength: 24\nmaxPwdAge: -77760000000000\nlockoutThreshold: 0\nms-DS-MachineAccountQuota: 10\nmsDS-Behavior-Version: 7\n\n\
+             dn: CN=alice,CN=Users,DC=chu,DC=test\nobjectClass: top\nobjectClass: person\nobjectClass: user\nsAMAccountName: alice\nobjectSid:: {}\nuserAccountControl: 66176\nprimaryGroupID: 513\nwhenCreated: 20261101000000.0Z\n",
+            sid(d),
+            sid(&format!("{d}-1105")),
+        ),
+    );
+    let ldif = ldif.to_str().unwrap_or_default();
+    let json = env.json(
+        &["audit", "ad", "--facility", common::FINESS, "--ldif", ldif],
+        5,
+    );
+    let title = json["findings"][0]["title"]["en"]
+        .as_str()
+        .unwrap_or("no title")
+        .to_owned();
+    let domain = json["domain"].as_str().unwrap_or("no domain").to_owned();
+    let out = env.path().join("ad.pdf");
+    env.run(
+        &[
+            "audit",
+            "ad",
+            "--facility",
+            common::FINESS,
+            "--ldif",
+            ldif,
+            "--format",
+            "pdf",
+            "--out",
+            out.to_str().unwrap_or_default(),
+        ],
+        5,
+    );
+    let text = hygie_testkit::pdf::text(&out);
+    let words = flat(&text);
+    assert!(
+        squeezed(&text).contains(&squeezed(&domain)),
+        "{domain}: {text}"
+    );
+    assert!(words.contains(&flat(&title)), "{title}: {text}");
+    assert!(text.contains("CH Test"), "{text}");
+    assert!(text.contains("page 1 / "), "{text}");
+    assert!(text.contains("CONFIDENTIAL"), "{text}");
+}

@@ -508,3 +508,189 @@ fn two_servers_on_one_postgresql_deliver_each_event_once() {
         "the 500s are logged: {logs:?}"
     );
 }
+
+/// An HTTPS receiver (Python's http.server behind its ssl module, on a free loopback port) with
+/// a certificate from `common::test_ca`; it answers 204 and appends each body to `log`.
+struct HttpsReceiver {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Drop for HttpsReceiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const PY_HTTPS: &str = r#"
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(sys.argv[3], "ab") as f:
+            f.write(body + b"\n")
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+"#;
+
+impl HttpsReceiver {
+    fn start(dir: &std::path::Path, cert: &std::path::Path, key: &std::path::Path) -> Self {
+        use std::io::BufRead as _;
+        let script = dir.join("https_receiver.py");
+        std::fs::write(&script, PY_HTTPS).expect("script written");
+        let log = dir.join("received.jsonl");
+        let mut child = Command::new("python3")
+            .arg(&script)
+            .arg(cert)
+            .arg(key)
+            .arg(&log)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        let port = line.trim().parse().expect("the receiver's port");
+        HttpsReceiver { child, port, log }
+    }
+
+    fn bodies(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+/// A receiver certified by the hospital's own CA: refused with the system's roots (the delivery
+/// waits for a retry, nothing arrives), delivered once the endpoint names the CA file
+/// (`ca_cert`); a CA file that is not one stops the command at start, naming the field.
+#[test]
+fn an_endpoint_certified_by_its_own_ca_is_reached_with_its_ca_file() {
+    let env = Hygie::sqlite();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca, cert, key) = common::test_ca(dir.path());
+    let rx = HttpsReceiver::start(dir.path(), &cert, &key);
+    env.add(&HOSPITAL);
+    let id = breach(&env);
+    env.file("siem.secret", &format!("{SECRET}\n"));
+    let endpoint = |extra: &str| {
+        format!(
+            "[[endpoint]]\nname = \"siem\"\nurl = \"https://localhost:{}/hook\"\n\
+             secret_file = \"siem.secret\"\nbackoff_seconds = 1\nmax_attempts = 5\n{extra}",
+            rx.port
+        )
+    };
+    let without = env.file("without-ca.toml", &endpoint(""));
+    let (v, out) = run_hooks(&env, &without);
+    assert_eq!(v["webhooks"]["delivered"], 0, "{out}");
+    assert!(rx.bodies().is_empty(), "{out}");
+
+    let with = env.file(
+        "with-ca.toml",
+        &endpoint(&format!("ca_cert = \"{}\"\n", ca.display())),
+    );
+    std::thread::sleep(Duration::from_millis(1_300));
+    let (v, out) = run_hooks(&env, &with);
+    assert!(
+        v["webhooks"]["delivered"].as_u64().unwrap_or(0) >= 1,
+        "{out}"
+    );
+    let got = rx.bodies();
+    assert!(
+        got.iter().any(|b| b["id"] == format!("incident/{id}")),
+        "{got:?}"
+    );
+
+    let bad = env.file("not-a-ca.pem", "not a certificate\n");
+    let cfg = env.file(
+        "bad-ca.toml",
+        &endpoint(&format!("ca_cert = \"{}\"\n", bad.display())),
+    );
+    let out = env.run(
+        &[
+            "notify",
+            "run",
+            "--webhooks",
+            cfg.to_str().unwrap_or_default(),
+        ],
+        2,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("endpoint[0].ca_cert"), "{err}");
+}
+
+/// A recurring measure about to expire is an event too (`renewal.window`), once, with its
+/// measure and expiry and without its owner.
+#[test]
+fn a_measure_about_to_expire_is_a_renewal_event() {
+    let env = Hygie::sqlite();
+    let rx = Receiver::start();
+    let file = config(&env, rx.port);
+    env.add(&HOSPITAL);
+    env.run(
+        &[
+            "assess",
+            "set",
+            common::FINESS,
+            "GOV-05",
+            "--status",
+            "implemented",
+            "--owner",
+            "Claire Martin",
+        ],
+        0,
+    );
+    // Declared a year less ten days ago: its 30-day window.
+    let at = (Timestamp::now() + SignedDuration::from_hours(24 * 10))
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .checked_sub(jiff::Span::new().months(12))
+        .expect("a year back")
+        .timestamp();
+    let url = env.database_url();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(async {
+            use sqlx::Connection as _;
+            sqlx::any::install_default_drivers();
+            let mut c = sqlx::AnyConnection::connect(&url).await.expect("connect");
+            sqlx::query("UPDATE declarations SET at_us = $1 WHERE measure = 'GOV-05'")
+                .bind(at.as_microsecond())
+                .execute(&mut c)
+                .await
+                .expect("update");
+        });
+    run_hooks(&env, &file);
+    std::thread::sleep(Duration::from_millis(1_300));
+    run_hooks(&env, &file);
+    let renewals: Vec<Received> = rx
+        .received()
+        .into_iter()
+        .filter(|r| r.kind == "renewal.window" && r.status < 300)
+        .collect();
+    assert_eq!(renewals.len(), 1, "{:?}", rx.received());
+    let body: Value = serde_json::from_slice(&renewals[0].body).unwrap_or(Value::Null);
+    assert_eq!(body["data"]["measure"], "GOV-05", "{body}");
+    assert_eq!(body["data"]["slot"], "30d", "{body}");
+    assert!(
+        body["id"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("reminder/renewal/")
+    );
+    assert!(!String::from_utf8_lossy(&renewals[0].body).contains("Claire"));
+}

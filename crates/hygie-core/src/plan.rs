@@ -348,8 +348,9 @@ pub fn facility_status(
     }
 }
 
-/// When a declaration "implemented" of a measure renewed every `months` months stops counting.
-fn expiry(declared_at: jiff::Timestamp, months: u8) -> jiff::Timestamp {
+/// When a declaration "implemented" of a measure renewed every `months` months stops counting
+/// (also what `hygie-notify`'s renewal reminders count down to).
+pub fn expiry(declared_at: jiff::Timestamp, months: u8) -> jiff::Timestamp {
     declared_at
         .to_zoned(jiff::tz::TimeZone::UTC)
         .saturating_add(jiff::Span::new().months(i32::from(months)))

@@ -19,7 +19,11 @@
 //! `notify`); `hygie serve --notify-every N` runs the same pass, its next run on `/metrics`. A
 //! person reads in their web account's language (same login as the register's id), else the
 //! command's `--lang`. Each message has a digest, which the journal keeps instead of its body.
+//!
+//! Beside the legal clocks, [`renewal`] reminds the recurring measures about to expire, with
+//! the same shapes (windows, slot, key, recipients, message, JSON).
 
+pub mod renewal;
 pub mod webhook;
 
 use hygie_core::Lang;

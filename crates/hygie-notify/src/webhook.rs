@@ -6,7 +6,7 @@
 //! `POST` to the endpoint's URL, `Content-Type: application/json`, with the headers:
 //!
 //! - `Hygie-Event`: the event type (`reminder.window`, `reminder.late`, `incident.opened`,
-//!   `alert.critical`);
+//!   `alert.critical`, `renewal.window`, `renewal.expired`);
 //! - `Hygie-Delivery`: the event's id, the same on every retry (a receiver drops the repeats);
 //! - `Hygie-Timestamp`: the sending time, Unix seconds (a new one on each attempt);
 //! - `Hygie-Signature`: `v1=` and the lower-case hex HMAC-SHA256, keyed by the endpoint's
@@ -83,6 +83,9 @@ pub struct Endpoint {
     pub facility: Option<hygie_core::Finess>,
     /// The file holding the secret (read by the caller, never stored).
     pub secret_file: std::path::PathBuf,
+    /// The CA certificates (PEM) this endpoint's `https` certificate is checked against
+    /// instead of the system's roots (a hospital's own CA); read by the caller at start.
+    pub ca_cert: Option<std::path::PathBuf>,
     /// Event types sent; all when empty.
     pub events: Vec<EventType>,
     pub max_attempts: u32,
@@ -117,6 +120,7 @@ struct EndpointShape {
     url: String,
     facility: Option<String>,
     secret_file: std::path::PathBuf,
+    ca_cert: Option<std::path::PathBuf>,
     #[serde(default)]
     events: Vec<String>,
     max_attempts: Option<u32>,
@@ -220,11 +224,22 @@ pub fn parse_config(file: &std::path::Path, text: &str) -> Result<Vec<Endpoint>,
         } else {
             dir.join(e.secret_file)
         };
+        if e.ca_cert.is_some() && url.scheme_str() != Some("https") {
+            return Err(err(
+                at("ca_cert"),
+                "a CA file only applies to an https url".into(),
+                "un fichier d'AC ne s'applique qu'à une url https".into(),
+            ));
+        }
+        let ca_cert = e
+            .ca_cert
+            .map(|p| if p.is_absolute() { p } else { dir.join(p) });
         out.push(Endpoint {
             name,
             url,
             facility,
             secret_file,
+            ca_cert,
             events,
             max_attempts,
             backoff: SignedDuration::from_secs(i64::try_from(backoff_secs).unwrap_or(86_400)),
@@ -278,14 +293,20 @@ pub enum EventType {
     IncidentOpened,
     /// An alert of level `critical` was recorded.
     AlertCritical,
+    /// A recurring measure's declaration expires within a window (`crate::renewal`).
+    RenewalWindow,
+    /// A recurring measure's declaration has expired.
+    RenewalExpired,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 4] = [
+    pub const ALL: [EventType; 6] = [
         EventType::ReminderWindow,
         EventType::ReminderLate,
         EventType::IncidentOpened,
         EventType::AlertCritical,
+        EventType::RenewalWindow,
+        EventType::RenewalExpired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -294,6 +315,8 @@ impl EventType {
             EventType::ReminderLate => "reminder.late",
             EventType::IncidentOpened => "incident.opened",
             EventType::AlertCritical => "alert.critical",
+            EventType::RenewalWindow => "renewal.window",
+            EventType::RenewalExpired => "renewal.expired",
         }
     }
 
@@ -334,6 +357,27 @@ impl Event {
                 "duty": r.obligation.duty.as_str(),
                 "slot": r.slot.label(),
                 "due": r.obligation.due.as_ref().map(hygie_incident::clock::rfc3339),
+            }),
+        }
+    }
+
+    /// The renewal event of `r` (the same identity as the e-mail's: `reminder/KEY`): the
+    /// measure, the slot, the declaration's date and its expiry (not its owner).
+    pub fn renewal(r: &crate::renewal::Renewal, now: Timestamp) -> Event {
+        let kind = match r.slot {
+            crate::renewal::RenewalSlot::Expired => EventType::RenewalExpired,
+            crate::renewal::RenewalSlot::Before(_) => EventType::RenewalWindow,
+        };
+        Event {
+            id: format!("reminder/{}", r.key()),
+            kind,
+            facility: r.facility.clone(),
+            created: now,
+            data: serde_json::json!({
+                "measure": r.measure.as_str(),
+                "slot": r.slot.label(),
+                "declared_at": r.declared_at.to_string(),
+                "expires": r.expires.to_string(),
             }),
         }
     }
@@ -515,6 +559,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok[0].secret_file, Path::new("/etc/hygie/siem.secret"));
+        assert_eq!(ok[0].ca_cert, None);
+        let with_ca = one("[[endpoint]]\nname = \"x\"\nurl = \"https://a/h\"\nsecret_file = \"s\"\nca_cert = \"ca.pem\"\n").unwrap();
+        assert_eq!(
+            with_ca[0].ca_cert.as_deref(),
+            Some(Path::new("/etc/hygie/ca.pem"))
+        );
+        let e = one("[[endpoint]]\nname = \"l\"\nurl = \"http://127.0.0.1:9/h\"\nsecret_file = \"s\"\nca_cert = \"ca.pem\"\n").unwrap_err();
+        assert_eq!(e.field, "endpoint[0].ca_cert");
         assert!(ok[0].wants(EventType::IncidentOpened, "750712184"));
         assert!(!ok[0].wants(EventType::AlertCritical, "750712184"));
         assert!(!ok[0].wants(EventType::IncidentOpened, "130786049"));

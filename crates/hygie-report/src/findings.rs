@@ -106,3 +106,26 @@ mod tests {
         assert!(html.contains("href=\"/facilities/F/measures/IAM-04\""));
     }
 }
+
+/// A recorded audit run as a self-contained report (what the web's run page shows), for its PDF:
+/// the audit's label, the directory's domain and scores for an AD run (`scores`: HTML an
+/// audit crate's template rendered), the failed rules, the passed ones.
+#[derive(askama::Template)]
+#[template(path = "run_report.html")]
+pub struct RunReport<'a> {
+    pub lang: Lang,
+    pub label: &'a str,
+    pub domain: Option<&'a str>,
+    pub target: Option<&'a str>,
+    pub when: String,
+    pub total: usize,
+    pub scores: Option<String>,
+    pub findings: FindingsTable<'a>,
+    pub passed: Vec<&'a str>,
+}
+
+impl crate::Translate for RunReport<'_> {
+    fn lang(&self) -> Lang {
+        self.lang
+    }
+}

@@ -37,7 +37,7 @@ mod oversight;
 pub mod pdf;
 
 pub use campaign::{CampaignRow, CampaignView, campaign_csv, campaign_html, campaign_text};
-pub use findings::{FindingView, FindingsTable, OBJECTS_SHOWN};
+pub use findings::{FindingView, FindingsTable, OBJECTS_SHOWN, RunReport};
 
 pub use html::{
     AuditLine, Escape, IncidentLine, Summary, esc, region_html, render, status_html,

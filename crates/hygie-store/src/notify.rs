@@ -12,6 +12,12 @@
 //!    [`Store::release_reminder`]d: the row is deleted and `notify.failed` journalled, so the
 //!    next run tries again.
 //!
+//! Reminders about a facility or a region rather than an incident (the renewals of recurring
+//! measures, the weekly digests: `renewal/...`, `digest/...`) are claimed by
+//! [`Store::claim_scoped_reminder`] into `notify_scoped_reminders` and then follow the same
+//! steps 2 and 3 ([`Store::reminder_sent`] and [`Store::release_reminder`] find the key in
+//! either table).
+//!
 //! A process that dies between 1 and 2 leaves the row `claimed`: the reminder is not sent again
 //! (at most once: a second e-mail about a legal deadline is worse than a missing one only when
 //! it is not known; `hygie notify run` lists such claims as `unconfirmed`).
@@ -91,6 +97,50 @@ impl Store {
         .await
     }
 
+    /// Claim a reminder about a facility or region (`scope`) for sending, as
+    /// [`Store::claim_reminder`] does for an incident's: true when this call inserted its row.
+    pub async fn claim_scoped_reminder(
+        &self,
+        key: &str,
+        scope: &str,
+        kind: &str,
+        subject_of: &str,
+        slot: &str,
+        actor: &Actor,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            Box::pin(async move {
+                let exists: Option<String> =
+                    sqlx::query_scalar("SELECT state FROM notify_scoped_reminders WHERE key = $1")
+                        .bind(key)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                if exists.is_some() {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "INSERT INTO notify_scoped_reminders (key, scope, kind, subject, slot, state, claimed_by, claimed_us) \
+                     VALUES ($1, $2, $3, $4, $5, 'claimed', $6, $7)",
+                )
+                .bind(key)
+                .bind(scope)
+                .bind(kind)
+                .bind(subject_of)
+                .bind(slot)
+                .bind(&actor.0)
+                .bind(now_us())
+                .execute(&mut **tx)
+                .await?;
+                let details = serde_json::json!({
+                    "scope": scope, "kind": kind, "subject": subject_of, "slot": slot,
+                });
+                append(tx, actor, "notify.claim", &subject(key), &details).await?;
+                Ok(true)
+            })
+        })
+        .await
+    }
+
     /// Record that the claimed reminder `key` was accepted by the mail server, with what was
     /// sent (role, subject and digest of each message; no body).
     pub async fn reminder_sent(
@@ -102,14 +152,16 @@ impl Store {
         let n = i64::try_from(messages.len()).unwrap_or(i64::MAX);
         self.write(|tx| {
             Box::pin(async move {
-                sqlx::query(
-                    "UPDATE notify_reminders SET state = 'sent', sent_us = $1, messages = $2 WHERE key = $3",
-                )
-                .bind(now_us())
-                .bind(n)
-                .bind(key)
-                .execute(&mut **tx)
-                .await?;
+                for table in ["notify_reminders", "notify_scoped_reminders"] {
+                    sqlx::query(&format!(
+                        "UPDATE {table} SET state = 'sent', sent_us = $1, messages = $2 WHERE key = $3"
+                    ))
+                    .bind(now_us())
+                    .bind(n)
+                    .bind(key)
+                    .execute(&mut **tx)
+                    .await?;
+                }
                 let details = serde_json::json!({ "messages": messages });
                 append(tx, actor, "notify.sent", &subject(key), &details).await?;
                 Ok(())
@@ -123,10 +175,14 @@ impl Store {
     pub async fn release_reminder(&self, key: &str, error: &str, actor: &Actor) -> Result<()> {
         self.write(|tx| {
             Box::pin(async move {
-                sqlx::query("DELETE FROM notify_reminders WHERE key = $1 AND state = 'claimed'")
+                for table in ["notify_reminders", "notify_scoped_reminders"] {
+                    sqlx::query(&format!(
+                        "DELETE FROM {table} WHERE key = $1 AND state = 'claimed'"
+                    ))
                     .bind(key)
                     .execute(&mut **tx)
                     .await?;
+                }
                 let details = serde_json::json!({ "error": error });
                 append(tx, actor, "notify.failed", &subject(key), &details).await?;
                 Ok(())
@@ -135,11 +191,14 @@ impl Store {
         .await
     }
 
-    /// Every reminder claimed or sent, oldest first.
+    /// Every reminder claimed or sent, oldest first; those about a facility or a region too,
+    /// with the scope in `incident` and the kind and subject (`renewal:GOV-05`) in `duty`.
     pub async fn reminder_states(&self) -> Result<Vec<ReminderState>> {
         let rows = sqlx::query(
             "SELECT key, incident, duty, slot, state, claimed_by, claimed_us, sent_us, messages \
-             FROM notify_reminders ORDER BY claimed_us, key",
+             FROM notify_reminders \
+             UNION ALL SELECT key, scope, kind || ':' || subject, slot, state, claimed_by, claimed_us, sent_us, messages \
+             FROM notify_scoped_reminders ORDER BY claimed_us, key",
         )
         .fetch_all(&self.pool)
         .await?;

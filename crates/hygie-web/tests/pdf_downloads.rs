@@ -26,8 +26,8 @@ enum Target {
     Far,
 }
 
-/// The four downloads: which one, its path (with {f}, {r}, {inc}), and the page it twins.
-const ROUTES: [(&str, &str, &str); 4] = [
+/// The downloads: which one, its path (with {f}, {r}, {inc}, {run}), and the page it twins.
+const ROUTES: [(&str, &str, &str); 5] = [
     ("report", "/facilities/{f}/report.pdf", "/facilities/{f}"),
     (
         "incident",
@@ -40,6 +40,11 @@ const ROUTES: [(&str, &str, &str); 4] = [
         "/facilities/{f}/incidents",
     ),
     ("region", "/regions/{r}/report.pdf", "/regions/{r}"),
+    (
+        "audit",
+        "/facilities/{f}/audits/{run}/report.pdf",
+        "/facilities/{f}/audits/{run}",
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,18 +75,40 @@ async fn pdf_downloads_are_authorised_like_their_pages() {
         Cred::Bearer(token(&app, &s.own, TokenAccess::Read).await),
     ));
     let targets = [
-        (Target::Own, &s.own, &s.incidents[0], "BRE", "CH Own"),
-        (Target::Other, &s.other, &s.incidents[1], "BRE", "CH Other"),
-        (Target::Far, &s.far, &s.incidents[2], "IDF", "CH Far"),
+        (
+            Target::Own,
+            &s.own,
+            &s.incidents[0],
+            &s.runs[0],
+            "BRE",
+            "CH Own",
+        ),
+        (
+            Target::Other,
+            &s.other,
+            &s.incidents[1],
+            &s.runs[1],
+            "BRE",
+            "CH Other",
+        ),
+        (
+            Target::Far,
+            &s.far,
+            &s.incidents[2],
+            &s.runs[2],
+            "IDF",
+            "CH Far",
+        ),
     ];
     let mut failures = Vec::new();
     let mut printed = 0;
     for (who, cred) in &principals {
-        for (t, f, inc, region, name) in targets {
+        for (t, f, inc, run, region, name) in targets {
             for (what, pdf, page) in ROUTES {
                 let fill = |p: &str| {
                     p.replace("{f}", f.as_str())
                         .replace("{inc}", inc)
+                        .replace("{run}", run)
                         .replace("{r}", region)
                 };
                 // The page decides: the download must answer as it does.
@@ -203,6 +230,7 @@ async fn the_deliveries_page_shows_failures_to_those_who_read_the_journal() {
         url: "https://siem.example/hook".parse().unwrap(),
         facility: None,
         secret_file: "/dev/null".into(),
+        ca_cert: None,
         events: vec![],
         max_attempts: 3,
         backoff: jiff::SignedDuration::from_secs(30),

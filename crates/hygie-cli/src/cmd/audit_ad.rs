@@ -51,7 +51,7 @@ pub struct AuditAdArgs {
     /// TOML file of thresholds, exempt accounts and disabled rules.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Write the report (table, JSON or HTML) to this file instead of stdout.
+    /// Write the report (table, JSON, HTML or PDF) to this file instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
@@ -116,7 +116,7 @@ fn collect_code(e: &CollectError) -> u8 {
 pub async fn run(ctx: &Ctx, a: AuditAdArgs) -> anyhow::Result<u8> {
     // 1. All input, before any store access.
     if matches!(ctx.format, Format::Md | Format::Csv) {
-        return Err(output::unsupported(ctx.format, "table, json or html"));
+        return Err(output::unsupported(ctx.format, "table, json, html or pdf"));
     }
     let facility = Finess::parse(&a.facility)?;
     let as_of = match &a.as_of {
@@ -190,6 +190,24 @@ pub async fn run(ctx: &Ctx, a: AuditAdArgs) -> anyhow::Result<u8> {
         summary,
     } = hygie_ad::report::audit_run(&snapshot, &config, as_of, previous.last(), mode);
     drop(snapshot);
+    if ctx.format == Format::Pdf {
+        // The HTML report printed by Chromium (hygie-pdf), framed as the other PDFs are.
+        let at = jiff::Timestamp::now();
+        super::audit::record(&store, &facility, "ad", at, &findings, &summary).await?;
+        let name = store.facility(&facility).await?.name;
+        let frame = hygie_report::PrintFrame {
+            header: format!("{name} ({facility})"),
+            date: at.strftime("%Y-%m-%d").to_string(),
+            lang: ctx.lang,
+        };
+        let html = hygie_ad::report::render_html(&report, ctx.lang);
+        output::pdf(&html, &frame, a.out.as_deref()).await?;
+        return Ok(if findings.iter().any(hygie_core::Finding::failed) {
+            exit::FINDINGS
+        } else {
+            exit::OK
+        });
+    }
     let ending = super::audit::Ending {
         facility: &facility,
         source: "ad",

@@ -9,6 +9,7 @@ use crate::exit;
 use crate::output::{self, Format};
 use clap::{Args, Subcommand};
 use hygie_core::{Finess, Lang};
+use hygie_notify::renewal::RenewalWindows;
 use hygie_notify::{Recipient, Reminder, Windows};
 use hygie_store::{Actor, SentMessage, Store};
 use jiff::Timestamp;
@@ -18,7 +19,8 @@ use std::collections::{BTreeMap, HashMap};
 pub enum NotifyCmd {
     /// Send the reminders due now (or print them with --dry-run): obligations entering a window
     /// before their deadline (24 h, 4 h, 1 h by default) and late ones, to the roles each duty
-    /// concerns, each reminder once.
+    /// concerns; recurring measures 30 and 7 days before they expire and once expired, to their
+    /// owner (the CISO by default); each reminder once.
     Run(Box<RunArgs>),
     /// The reminders claimed and sent so far.
     List,
@@ -48,7 +50,11 @@ pub struct RunArgs {
     /// The windows before a deadline, e.g. 24h,4h,1h.
     #[arg(long, env = "HYGIE_NOTIFY_WINDOWS", default_value = "24h,4h,1h")]
     pub windows: String,
-    /// Only this facility's incidents.
+    /// The days before a recurring measure expires when its owner is reminded, e.g. 30d,7d
+    /// (and once more when it has expired).
+    #[arg(long, env = "HYGIE_NOTIFY_RENEWAL_WINDOWS", default_value = "30d,7d")]
+    pub renewal_windows: String,
+    /// Only this facility's incidents and measures.
     #[arg(long)]
     pub facility: Option<String>,
     #[command(flatten)]
@@ -158,6 +164,8 @@ pub async fn run(ctx: &Ctx, cmd: NotifyCmd) -> anyhow::Result<u8> {
 async fn run_cmd(ctx: &Ctx, a: RunArgs) -> anyhow::Result<u8> {
     let windows =
         Windows::parse("windows", &a.windows).map_err(|e| exit::invalid(e.to_string()))?;
+    let renewals = RenewalWindows::parse("renewal-windows", &a.renewal_windows)
+        .map_err(|e| exit::invalid(e.to_string()))?;
     let now = match &a.as_of {
         Some(s) => {
             let tz = hygie_incident::clock::zone("as-of", hygie_incident::clock::DEFAULT_TZ)
@@ -188,7 +196,7 @@ async fn run_cmd(ctx: &Ctx, a: RunArgs) -> anyhow::Result<u8> {
             &store,
             smtp.as_ref(),
             now,
-            &windows,
+            (&windows, &renewals),
             facility.as_ref(),
             ctx.lang,
         )
@@ -200,9 +208,15 @@ async fn run_cmd(ctx: &Ctx, a: RunArgs) -> anyhow::Result<u8> {
         (Some(h), false) => {
             // Its own name: the leases of the deliveries it claims are checked against it.
             let actor = Actor(format!("notify/{}", std::process::id()));
-            let r =
-                super::notify_webhook::pass(&store, h, now, &windows, facility.as_ref(), &actor)
-                    .await?;
+            let r = super::notify_webhook::pass(
+                &store,
+                h,
+                now,
+                (&windows, &renewals),
+                facility.as_ref(),
+                &actor,
+            )
+            .await?;
             for e in &r.retries {
                 eprintln!("webhook to retry: {e}");
             }
@@ -274,16 +288,20 @@ async fn run_cmd(ctx: &Ctx, a: RunArgs) -> anyhow::Result<u8> {
 }
 
 /// The facility's roles and people, and the languages of its people.
-struct Register {
-    name: String,
-    roles: Vec<hygie_governance::org::Assignment>,
-    people: Vec<hygie_governance::org::Person>,
-    langs: HashMap<String, Lang>,
+pub(super) struct Register {
+    pub name: String,
+    pub roles: Vec<hygie_governance::org::Assignment>,
+    pub people: Vec<hygie_governance::org::Person>,
+    pub langs: HashMap<String, Lang>,
 }
 
 /// A person's language: that of the web account with the person's id as its login, else
 /// `default` (the people register has no language of its own).
-async fn register_of(store: &Store, id: &str, default: Lang) -> anyhow::Result<Register> {
+pub(super) async fn register_of(
+    store: &Store,
+    id: &str,
+    default: Lang,
+) -> anyhow::Result<Register> {
     let finess = Finess::parse(id)?;
     let fac = store.facility(&finess).await?;
     let roles: Vec<_> = store
@@ -317,13 +335,14 @@ async fn register_of(store: &Store, id: &str, default: Lang) -> anyhow::Result<R
     })
 }
 
-/// One pass: compute the reminders due at `now` and, with `smtp`, send each not yet sent
+/// One pass: compute the reminders due at `now` (the incidents' clocks in `windows.0`, the
+/// recurring measures' renewals in `windows.1`) and, with `smtp`, send each not yet sent
 /// (claimed first, recorded after); without it, only say what would be sent.
 pub async fn run_once(
     store: &Store,
     smtp: Option<&Smtp>,
     now: Timestamp,
-    windows: &Windows,
+    (windows, renewals): (&Windows, &RenewalWindows),
     facility: Option<&Finess>,
     default_lang: Lang,
 ) -> anyhow::Result<RunReport> {
@@ -355,10 +374,8 @@ pub async fn run_once(
         let json = r.to_json(&to, &reg.name, now);
         let key = r.key();
         let reachable: Vec<&Recipient> = to.iter().filter(|p| p.email.is_some()).collect();
-        let fate = match states.get(&key).map(String::as_str) {
-            Some("sent") => Fate::Already,
-            Some(_) => Fate::Unconfirmed,
-            None if reachable.is_empty() => Fate::NoRecipient,
+        let fate = match fate_before(&states, &key, reachable.len()) {
+            Some(f) => f,
             None => match smtp {
                 None => Fate::Due,
                 Some(smtp) => {
@@ -378,6 +395,17 @@ pub async fn run_once(
         };
         report.items.push((json, fate));
     }
+    super::notify_renewal::pass(
+        store,
+        smtp,
+        now,
+        renewals,
+        facility,
+        default_lang,
+        &states,
+        &mut report,
+    )
+    .await?;
     Ok(report)
 }
 
@@ -406,14 +434,44 @@ async fn send(
     if !claimed {
         return Ok(Fate::Already);
     }
+    let messages: Vec<(&Recipient, hygie_notify::Message)> = to
+        .iter()
+        .map(|p| (*p, r.message(facility_name, p.lang, now)))
+        .collect();
+    deliver(store, smtp, &key, &messages, actor, errors).await
+}
+
+/// What a reminder's stored state says of it before sending: `None` when it is still to send.
+pub(super) fn fate_before(
+    states: &BTreeMap<String, String>,
+    key: &str,
+    reachable: usize,
+) -> Option<Fate> {
+    match states.get(key).map(String::as_str) {
+        Some("sent") => Some(Fate::Already),
+        Some(_) => Some(Fate::Unconfirmed),
+        None if reachable == 0 => Some(Fate::NoRecipient),
+        None => None,
+    }
+}
+
+/// Send a claimed reminder's messages, then record it sent (with each message's role,
+/// language, subject and digest) or release it when none went out.
+pub(super) async fn deliver(
+    store: &Store,
+    smtp: &Smtp,
+    key: &str,
+    messages: &[(&Recipient, hygie_notify::Message)],
+    actor: &Actor,
+    errors: &mut Vec<String>,
+) -> anyhow::Result<Fate> {
     let mut sent = Vec::new();
     let mut failed = Vec::new();
-    for p in to {
+    for (p, msg) in messages {
         let Some(email) = p.email.as_deref() else {
             continue;
         };
-        let msg = r.message(facility_name, p.lang, now);
-        match smtp.send(&p.name, email, &msg).await {
+        match smtp.send(&p.name, email, msg).await {
             Ok(()) => sent.push(SentMessage {
                 role: p.role.as_str().to_owned(),
                 lang: p.lang.code().to_owned(),
@@ -425,11 +483,11 @@ async fn send(
     }
     let fate = if sent.is_empty() {
         store
-            .release_reminder(&key, &failed.join("; "), actor)
+            .release_reminder(key, &failed.join("; "), actor)
             .await?;
         Fate::Failed
     } else {
-        store.reminder_sent(&key, &sent, actor).await?;
+        store.reminder_sent(key, &sent, actor).await?;
         Fate::Sent
     };
     errors.extend(failed);

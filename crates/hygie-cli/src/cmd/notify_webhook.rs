@@ -1,6 +1,6 @@
 //! The webhooks' adapter: the configuration file and the secrets read at start, the signed
-//! `POST` (through `hygie_web::outbound`, the one outbound client: the system's roots for
-//! `https`), and
+//! `POST` (through `hygie_web::outbound`, the one outbound client: for `https`, the endpoint's
+//! own CA file when it names one, else the system's roots), and
 //! one pass ([`pass`]): the reminders due become events, deliveries are planned, claimed, sent
 //! and their outcomes recorded. The format, the signature and the receiver's check are
 //! documented in `hygie_notify::webhook`; the outbox protocol in hygie-store's `webhooks`.
@@ -21,8 +21,8 @@ use zeroize::Zeroizing;
 /// `--webhooks FILE` of `hygie notify run` and `hygie serve`.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct WebhookArgs {
-    /// TOML file of the webhook endpoints ([[endpoint]] name, url, secret_file, facility,
-    /// events, max_attempts, backoff_seconds, queue_limit); see the README.
+    /// TOML file of the webhook endpoints ([[endpoint]] name, url, secret_file, ca_cert,
+    /// facility, events, max_attempts, backoff_seconds, queue_limit); see the README.
     #[arg(long, env = "HYGIE_WEBHOOKS", value_name = "FILE")]
     pub webhooks: Option<PathBuf>,
 }
@@ -37,12 +37,13 @@ const BATCH: i64 = 32;
 struct Target {
     endpoint: Endpoint,
     secret: Zeroizing<Vec<u8>>,
+    /// The TLS settings of an `https` endpoint: its own CA (`ca_cert`) or the system's roots.
+    tls: Arc<rustls::ClientConfig>,
 }
 
 /// The endpoints, checked, with their secrets.
 pub struct Webhooks {
     targets: Vec<Target>,
-    tls: Arc<rustls::ClientConfig>,
 }
 
 impl std::fmt::Debug for Webhooks {
@@ -77,13 +78,36 @@ impl Webhooks {
         let endpoints =
             webhook::parse_config(path, &text).map_err(|e| exit::invalid(e.to_string()))?;
         let mut targets = Vec::with_capacity(endpoints.len());
+        let mut system = None;
         for (i, endpoint) in endpoints.into_iter().enumerate() {
             let secret = read_secret(path, i, &endpoint.secret_file)?;
-            targets.push(Target { endpoint, secret });
+            // Checked now, as the other outbound clients' CA files are: a CA file that is not
+            // one stops the start, naming the file and the field.
+            let tls = match &endpoint.ca_cert {
+                Some(ca) => hygie_web::outbound::tls_config(Some(ca)).map_err(|e| {
+                    exit::invalid(format!(
+                        "{}: endpoint[{i}].ca_cert: {e} / fichier d'AC illisible ou invalide",
+                        path.display()
+                    ))
+                })?,
+                None => match &system {
+                    Some(t) => Arc::clone(t),
+                    None => {
+                        let t = hygie_web::outbound::tls_config(None).map_err(|e| {
+                            anyhow::anyhow!("TLS for the webhooks / TLS des webhooks: {e}")
+                        })?;
+                        system = Some(Arc::clone(&t));
+                        t
+                    }
+                },
+            };
+            targets.push(Target {
+                endpoint,
+                secret,
+                tls,
+            });
         }
-        let tls = hygie_web::outbound::tls_config(None)
-            .map_err(|e| anyhow::anyhow!("TLS for the webhooks / TLS des webhooks: {e}"))?;
-        Ok(Webhooks { targets, tls })
+        Ok(Webhooks { targets })
     }
 
     fn names(&self) -> Vec<String> {
@@ -138,13 +162,17 @@ pub struct PassReport {
     pub errors: Vec<String>,
 }
 
-/// One pass at `now`: enqueue the reminders due (events `reminder/KEY`), plan the deliveries
+/// One pass at `now`: enqueue the reminders due, the incidents' and the renewals' (events
+/// `reminder/KEY`), plan the deliveries
 /// of every event the endpoints take, then send what is due until nothing is.
 pub async fn pass(
     store: &Store,
     hooks: &Webhooks,
     now: Timestamp,
-    windows: &hygie_notify::Windows,
+    (windows, renewals): (
+        &hygie_notify::Windows,
+        &hygie_notify::renewal::RenewalWindows,
+    ),
     facility: Option<&Finess>,
     actor: &Actor,
 ) -> anyhow::Result<PassReport> {
@@ -152,7 +180,10 @@ pub async fn pass(
     let incidents = store.incidents(facility, false).await?;
     let due = hygie_notify::due_reminders(&incidents, now, windows)
         .map_err(|e| exit::invalid(e.to_string()))?;
-    let events: Vec<Event> = due.iter().map(|r| Event::reminder(r, now)).collect();
+    let mut events: Vec<Event> = due.iter().map(|r| Event::reminder(r, now)).collect();
+    for (_, renewals) in super::notify_renewal::due(store, now, renewals, facility).await? {
+        events.extend(renewals.iter().map(|r| Event::renewal(r, now)));
+    }
     report.events = store.enqueue_events(&events, actor).await?;
     (report.queued, report.dropped) = store.plan_deliveries(&hooks.endpoints(), actor).await?;
     let names = hooks.names();
@@ -167,7 +198,7 @@ pub async fn pass(
             let Some(t) = hooks.targets.iter().find(|t| t.endpoint.name == d.endpoint) else {
                 continue;
             };
-            let outcome = attempt(hooks, t, d).await;
+            let outcome = attempt(t, d).await;
             match &outcome {
                 Attempt::Delivered { .. } => report.delivered += 1,
                 Attempt::Retry { error, .. } => {
@@ -190,8 +221,8 @@ pub async fn pass(
 }
 
 /// Post `d` to its endpoint once, signed now, and say what follows.
-async fn attempt(hooks: &Webhooks, t: &Target, d: &ClaimedDelivery) -> Attempt {
-    let result = tokio::time::timeout(ATTEMPT_TIMEOUT, post(hooks, t, d)).await;
+async fn attempt(t: &Target, d: &ClaimedDelivery) -> Attempt {
+    let result = tokio::time::timeout(ATTEMPT_TIMEOUT, post(t, d)).await;
     let (status, error) = match result {
         Ok(Ok(s)) if (200..300).contains(&s) => return Attempt::Delivered { status: s },
         Ok(Ok(s)) => (Some(s), format!("HTTP {s}")),
@@ -215,7 +246,7 @@ async fn attempt(hooks: &Webhooks, t: &Target, d: &ClaimedDelivery) -> Attempt {
 
 /// One signed `POST`; the answer's status code, or why there is none (never the secret). The
 /// configuration allowed plain `http` on loopback only.
-async fn post(hooks: &Webhooks, t: &Target, d: &ClaimedDelivery) -> Result<u16, String> {
+async fn post(t: &Target, d: &ClaimedDelivery) -> Result<u16, String> {
     use hygie_web::outbound;
     let url = &t.endpoint.url;
     let host = url.host().unwrap_or_default();
@@ -224,7 +255,7 @@ async fn post(hooks: &Webhooks, t: &Target, d: &ClaimedDelivery) -> Result<u16, 
     let target = outbound::Target {
         host,
         port,
-        tls: https.then_some(&hooks.tls),
+        tls: https.then_some(&t.tls),
         proxy: None,
     };
     let ts = Timestamp::now().as_second();

@@ -81,6 +81,9 @@ pub struct ServeArgs {
     /// The reminders' windows before a deadline.
     #[arg(long, env = "HYGIE_NOTIFY_WINDOWS", default_value = "24h,4h,1h")]
     pub notify_windows: String,
+    /// The days before a recurring measure expires when its owner is reminded.
+    #[arg(long, env = "HYGIE_NOTIFY_RENEWAL_WINDOWS", default_value = "30d,7d")]
+    pub notify_renewal_windows: String,
     #[command(flatten)]
     pub smtp: super::notify_smtp::SmtpArgs,
     #[command(flatten)]
@@ -168,7 +171,7 @@ fn schedule_reminders(
     store: hygie_store::Store,
     state: hygie_web::AppState,
     smtp: super::notify_smtp::Smtp,
-    windows: hygie_notify::Windows,
+    windows: (hygie_notify::Windows, hygie_notify::renewal::RenewalWindows),
     every: std::time::Duration,
     lang: hygie_core::Lang,
 ) {
@@ -182,7 +185,15 @@ fn schedule_reminders(
                 u64::try_from(next.as_second()).unwrap_or(0),
                 Ordering::Relaxed,
             );
-            match super::notify::run_once(&store, Some(&smtp), started, &windows, None, lang).await
+            match super::notify::run_once(
+                &store,
+                Some(&smtp),
+                started,
+                (&windows.0, &windows.1),
+                None,
+                lang,
+            )
+            .await
             {
                 Ok(r) => {
                     let sent = r.count(super::notify::Fate::Sent);
@@ -209,14 +220,23 @@ fn schedule_webhooks(
     store: hygie_store::Store,
     state: hygie_web::AppState,
     hooks: super::notify_webhook::Webhooks,
-    windows: hygie_notify::Windows,
+    windows: (hygie_notify::Windows, hygie_notify::renewal::RenewalWindows),
     every: std::time::Duration,
 ) {
     tokio::spawn(async move {
         let actor = hygie_store::Actor(format!("serve/{}", std::process::id()));
         loop {
             let now = jiff::Timestamp::now();
-            match super::notify_webhook::pass(&store, &hooks, now, &windows, None, &actor).await {
+            match super::notify_webhook::pass(
+                &store,
+                &hooks,
+                now,
+                (&windows.0, &windows.1),
+                None,
+                &actor,
+            )
+            .await
+            {
                 Ok(r) => {
                     use std::sync::atomic::Ordering;
                     let m = state.metrics();
@@ -252,16 +272,30 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     let hooks = match a.webhooks.load()? {
         Some(h) => Some((
             h,
-            hygie_notify::Windows::parse("notify-windows", &a.notify_windows)
+            (
+                hygie_notify::Windows::parse("notify-windows", &a.notify_windows)
+                    .map_err(|e| exit::invalid(e.to_string()))?,
+                hygie_notify::renewal::RenewalWindows::parse(
+                    "notify-renewal-windows",
+                    &a.notify_renewal_windows,
+                )
                 .map_err(|e| exit::invalid(e.to_string()))?,
+            ),
         )),
         None => None,
     };
     let reminders = match a.notify_every {
         Some(minutes) => Some((
             a.smtp.connect()?,
-            hygie_notify::Windows::parse("notify-windows", &a.notify_windows)
+            (
+                hygie_notify::Windows::parse("notify-windows", &a.notify_windows)
+                    .map_err(|e| exit::invalid(e.to_string()))?,
+                hygie_notify::renewal::RenewalWindows::parse(
+                    "notify-renewal-windows",
+                    &a.notify_renewal_windows,
+                )
                 .map_err(|e| exit::invalid(e.to_string()))?,
+            ),
             std::time::Duration::from_secs(minutes.saturating_mul(60)),
         )),
         None => None,

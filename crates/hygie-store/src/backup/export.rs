@@ -31,6 +31,7 @@ pub const TABLES: &[&str] = &[
     "incidents",
     "incident_sendings",
     "notify_reminders",
+    "notify_scoped_reminders",
     "regime_settings",
     "users",
     "user_facilities",

@@ -16,6 +16,7 @@ mod backup;
 mod contention;
 mod ingest_checkpoints;
 mod inventory;
+mod notify;
 mod passkeys;
 mod sync_push;
 mod sync_requests;

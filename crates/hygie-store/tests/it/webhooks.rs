@@ -32,6 +32,7 @@ fn endpoint(name: &str, queue_limit: u32, events: Vec<EventType>) -> Endpoint {
         url: "https://siem.example/hook".parse().expect("uri"),
         facility: None,
         secret_file: "/dev/null".into(),
+        ca_cert: None,
         events,
         max_attempts: 3,
         backoff: SignedDuration::from_secs(60),

@@ -26,6 +26,10 @@ pub(super) fn routes(upload_limit: usize) -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(upload_limit)),
         )
         .route("/facilities/{finess}/audits/{run}", get(audit_page))
+        .route(
+            "/facilities/{finess}/audits/{run}/report.pdf",
+            get(audit_pdf),
+        )
 }
 
 #[derive(askama::Template)]
@@ -211,6 +215,80 @@ async fn audit_page(at: FacilityPage, Path((_, run)): Path<(String, String)>) ->
     };
     let what = format!("{} {}", t(lang, "audit", "audit"), b.label);
     Ok(at.titled(&f, &what, &b))
+}
+
+/// A run's report as PDF, read as its page reads it (so authorised alike): the failed rules
+/// through the shared findings table, an AD run's domain and scores, framed as the other PDFs.
+async fn audit_pdf(at: FacilityPage, Path((_, run)): Path<(String, String)>) -> PageResult {
+    let f = at.facility().await?;
+    let scoped = at.scoped();
+    let mut run = scoped.check_run(&at.id, &run).await?;
+    failed_first(&mut run);
+    let list = scoped.check_run_list(&at.id).await?;
+    let Some(header) = list.iter().find(|h| h.id == run.id) else {
+        return Err(WebError::NotFound(format!("check run {}", run.id)).into());
+    };
+    let summary = if run.source == "ad" {
+        hygie_ad::report::RunSummary::of(&scoped.check_run_summary(&at.id, &run.id).await?)
+    } else {
+        None
+    };
+    let lang = at.lang();
+    let registry = hygie_checks::rules();
+    let def =
+        |id: &str| -> Option<&'static RuleDef> { registry.iter().copied().find(|d| d.id == id) };
+    let rows: Vec<FindingView<'_>> = run
+        .results
+        .iter()
+        .filter(|r| r.outcome == RuleOutcome::Fail)
+        .map(|r| {
+            let mut v = FindingView::new(
+                &r.rule,
+                r.severity,
+                &r.objects,
+                r.measures.iter().map(|m| m.as_str()).collect(),
+                def(&r.rule),
+            );
+            if run.source == "ad" {
+                v.level = hygie_ad::report::rule_level(&r.rule);
+            }
+            v
+        })
+        .collect();
+    let label = source_label(lang, &run.source);
+    let report = hygie_report::RunReport {
+        lang,
+        label: &label,
+        domain: summary.as_ref().map(|s| s.domain.as_str()),
+        target: header.target.as_deref(),
+        when: crate::html::when(run.at),
+        total: run.results.len(),
+        scores: summary.as_ref().map(|s| {
+            hygie_report::render(&hygie_ad::report::ScoresView {
+                lang,
+                level: s.level,
+                scores: &s.scores,
+            })
+        }),
+        findings: FindingsTable {
+            lang,
+            rows: &rows,
+            measure_href: None,
+        },
+        passed: run
+            .results
+            .iter()
+            .filter(|r| r.outcome == RuleOutcome::Pass)
+            .map(|r| r.rule.as_str())
+            .collect(),
+    };
+    let frame = hygie_report::PrintFrame {
+        header: format!("{} ({})", f.name, f.id),
+        date: day(run.at).to_string(),
+        lang,
+    };
+    let name = format!("hygie-{}-audit-{}.pdf", f.id, run.source);
+    Ok(crate::pdf::respond(&at.st, &hygie_report::render(&report), &frame, &name).await?)
 }
 
 /// The exports the server audits, as the upload form names them. NT-hash dumps are not among

@@ -1,0 +1,104 @@
+//! The renewal reminders of `hygie notify run` (and of `hygie serve --notify-every`): for each
+//! facility, the recurring measures about to expire or expired (`hygie_notify::renewal`, pure),
+//! told to their owner through the same claim → send → sent path as the incidents' reminders
+//! (the store's `notify_scoped_reminders`).
+
+use super::notify::{Fate, RunReport, deliver, fate_before, register_of};
+use super::notify_smtp::Smtp;
+use hygie_core::{Finess, Lang};
+use hygie_notify::Recipient;
+use hygie_notify::renewal::{Renewal, RenewalWindows, due_renewals};
+use hygie_store::{Actor, Store};
+use jiff::Timestamp;
+use std::collections::BTreeMap;
+
+/// The renewals due at `now` per facility (`facility` only, or every one), facilities with none
+/// left out; the e-mails' pass and the webhooks' (`notify_webhook`) read the same list.
+pub(super) async fn due(
+    store: &Store,
+    now: Timestamp,
+    windows: &RenewalWindows,
+    facility: Option<&Finess>,
+) -> anyhow::Result<Vec<(Finess, Vec<Renewal>)>> {
+    let catalog = super::catalog()?;
+    let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
+    let date = now.to_zoned(tz).date();
+    let ids: Vec<Finess> = match facility {
+        Some(f) => vec![f.clone()],
+        None => store
+            .facilities(None)
+            .await?
+            .into_iter()
+            .map(|f| f.id)
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for id in ids {
+        let status = store.facility_status(&catalog, &id, date).await?;
+        let declarations = store.declarations(&id).await?;
+        let due = due_renewals(&status, &catalog, &declarations, now, windows);
+        if !due.is_empty() {
+            out.push((id, due));
+        }
+    }
+    Ok(out)
+}
+
+/// Compute the renewals due at `now` for `facility` (every facility when `None`) and, with
+/// `smtp`, send each one not yet sent; the outcomes go into `report`.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn pass(
+    store: &Store,
+    smtp: Option<&Smtp>,
+    now: Timestamp,
+    windows: &RenewalWindows,
+    facility: Option<&Finess>,
+    default_lang: Lang,
+    states: &BTreeMap<String, String>,
+    report: &mut RunReport,
+) -> anyhow::Result<()> {
+    let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
+    let date = now.to_zoned(tz).date();
+    let actor = Actor("notify".to_owned());
+    for (id, due) in due(store, now, windows, facility).await? {
+        let reg = register_of(store, id.as_str(), default_lang).await?;
+        for r in &due {
+            let to = r.recipients(&reg.roles, &reg.people, date, |p| {
+                reg.langs.get(p).copied().unwrap_or(default_lang)
+            });
+            let json = r.to_json(&to, &reg.name, now);
+            let key = r.key();
+            let reachable: Vec<&Recipient> = to.iter().filter(|p| p.email.is_some()).collect();
+            let fate = match fate_before(states, &key, reachable.len()) {
+                Some(f) => f,
+                None => match smtp {
+                    None => Fate::Due,
+                    Some(smtp) => {
+                        let claimed = store
+                            .claim_scoped_reminder(
+                                &key,
+                                id.as_str(),
+                                "renewal",
+                                r.measure.as_str(),
+                                &r.slot.label(),
+                                &actor,
+                            )
+                            .await?;
+                        if claimed {
+                            let messages: Vec<_> = reachable
+                                .iter()
+                                .map(|p| (*p, r.message(&reg.name, p.lang, now)))
+                                .collect();
+                            deliver(store, smtp, &key, &messages, &actor, &mut report.errors)
+                                .await?
+                        } else {
+                            Fate::Already
+                        }
+                    }
+                },
+            };
+            report.items.push((json, fate));
+        }
+    }
+    Ok(())
+}

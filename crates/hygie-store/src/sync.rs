@@ -332,6 +332,11 @@ impl Store {
         let actor = &actor;
         self.write(|tx| {
             Box::pin(async move {
+                // A key rotation first (the package is signed by the new key), in this
+                // transaction: a package refused below leaves the enrolment unchanged.
+                if let Some(r) = &opened.package.rotation {
+                    crate::sync_rotation::rotate_in(tx, facility, r, actor).await?;
+                }
                 let key = opened.public_key.hex();
                 let enrolments = sqlx::query(
                     "SELECT facility, revoked_us FROM sync_keys WHERE public_key = $1 ORDER BY id",

@@ -91,16 +91,6 @@ pub async fn receive(
         }
         Err(r) => return Ok(refusal(StatusCode::UNPROCESSABLE_ENTITY, &r, lang)),
     };
-    // A key rotation first (the package is signed by the new key): moves the enrolment.
-    if let Some(r) = &opened.package.rotation {
-        match st.store().rotate_key(&checked.facility.id, r).await {
-            Ok(_) => {}
-            Err(StoreError::Refused(r)) => {
-                return Ok(refusal(StatusCode::UNPROCESSABLE_ENTITY, &r, lang));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
     match st
         .store()
         .import_package(&opened, &checked, body.len() as u64)

@@ -225,14 +225,6 @@ async fn import(ctx: &Ctx, file: &Path) -> anyhow::Result<u8> {
         Err(r) => return refused(r),
     };
     let store = ctx.store().await?;
-    // A key rotation first: the package is signed by the new key.
-    if let Some(r) = &opened.package.rotation {
-        match store.rotate_key(&checked.facility.id, r).await {
-            Ok(_) => {}
-            Err(StoreError::Refused(r)) => return refused(r),
-            Err(e) => return Err(e.into()),
-        }
-    }
     let report = match store
         .import_package(&opened, &checked, bytes.len() as u64)
         .await

@@ -166,3 +166,54 @@ fn a_rotation_moves_the_enrolment_in_force_only() {
         ));
     });
 }
+
+#[test]
+fn a_refused_package_leaves_its_rotation_unapplied() {
+    on_each_backend(|store| async move {
+        let actor = Actor("test".into());
+        let f = added_hospital(&store).await;
+        let old = Identity::from_seed(&[1; 32]);
+        let new = Identity::from_seed(&[2; 32]);
+        store
+            .enrol_key(&f.id, &old.public_key(), &actor)
+            .await
+            .unwrap();
+        let now = jiff::Timestamp::now();
+        let rotation = Rotation::sign(&old, &new.public_key(), now).unwrap();
+        let snap = store.sync_snapshot(&f.id, now).await.unwrap();
+        let package = |sequence: u64| hygie_sync::Package {
+            finess: f.id.to_string(),
+            sequence,
+            previous_hash: None,
+            journal_head: snap.journal_head.clone(),
+            created_at: "2026-12-01T10:00:00Z".into(),
+            catalog_version: "test".into(),
+            facts: snap.facts.clone(),
+            rotation: Some(rotation.clone()),
+        };
+        let import = |sequence: u64| {
+            let sealed = hygie_sync::seal(&package(sequence), &new).unwrap();
+            let store = store.clone();
+            async move {
+                let opened = hygie_sync::open(&sealed.bytes).unwrap();
+                let checked = opened.package.check("sync:test").unwrap();
+                store
+                    .import_package(&opened, &checked, sealed.bytes.len() as u64)
+                    .await
+            }
+        };
+        // Package 2 with nothing before it: refused as a gap, and its rotation with it.
+        let gap = import(2).await;
+        assert!(matches!(gap, Err(StoreError::Refused(_))), "{gap:?}");
+        let keys = store.enrolled_keys().await.unwrap();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        assert_eq!(keys[0].public_key, old.public_key().hex());
+        assert!(keys[0].revoked_at.is_none());
+        // Package 1 is imported, and the enrolment moves to the key that signed it.
+        assert_eq!(import(1).await.unwrap().outcome, "imported");
+        let keys = store.enrolled_keys().await.unwrap();
+        assert_eq!(keys.len(), 2);
+        assert!(keys[0].revoked_at.is_some());
+        assert_eq!(keys[1].public_key, new.public_key().hex());
+    });
+}

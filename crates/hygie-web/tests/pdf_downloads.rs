@@ -1,5 +1,6 @@
 //! Issue 24: the PDF twins of the pages (facility report, incident file, breach register,
-//! regional synthesis), authorised exactly like their pages: own facility, another facility of
+//! regional synthesis, an audit run's report, an agency's campaign report), authorised exactly
+//! like their pages: own facility, another facility of
 //! the region, a facility of another region, read-only accounts and API tokens. Allowed
 //! downloads are real PDFs printed by Chromium whose `pdftotext` holds the facility's name; a
 //! server without Chromium answers a 503 page in the reader's language. The webhook deliveries
@@ -26,8 +27,9 @@ enum Target {
     Far,
 }
 
-/// The downloads: which one, its path (with {f}, {r}, {inc}, {run}), and the page it twins.
-const ROUTES: [(&str, &str, &str); 5] = [
+/// The downloads: which one, its path (with {f}, {r}, {inc}, {run}, {camp}), and the page it
+/// twins.
+const ROUTES: [(&str, &str, &str); 6] = [
     ("report", "/facilities/{f}/report.pdf", "/facilities/{f}"),
     (
         "incident",
@@ -45,6 +47,11 @@ const ROUTES: [(&str, &str, &str); 5] = [
         "/facilities/{f}/audits/{run}/report.pdf",
         "/facilities/{f}/audits/{run}",
     ),
+    (
+        "campaign",
+        "/regions/{r}/requests/{camp}/report.pdf",
+        "/regions/{r}/requests/{camp}",
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,6 +61,25 @@ async fn pdf_downloads_are_authorised_like_their_pages() {
     }
     let app = sqlite_app().await;
     let s = seed(&app).await;
+    // One region-wide campaign of the agency in each region (BCK-06 by a date).
+    let mut campaigns = std::collections::HashMap::new();
+    for region in ["BRE", "IDF"] {
+        let input = hygie_sync::CampaignInput::parse(
+            region,
+            "region",
+            &["BCK-06".into()],
+            "2099-03-31",
+            "Test de restauration",
+            "Restore test",
+        )
+        .unwrap();
+        let c = app
+            .store
+            .create_request_campaign(&input, &hygie_store::Actor("test".into()))
+            .await
+            .unwrap();
+        campaigns.insert(region, c.id.to_string());
+    }
     let bre = || Binding::Region {
         region: hygie_core::Region::parse("BRE").unwrap(),
     };
@@ -110,6 +136,7 @@ async fn pdf_downloads_are_authorised_like_their_pages() {
                         .replace("{inc}", inc)
                         .replace("{run}", run)
                         .replace("{r}", region)
+                        .replace("{camp}", &campaigns[region])
                 };
                 // The page decides: the download must answer as it does.
                 let page_ok = app

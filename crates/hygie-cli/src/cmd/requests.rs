@@ -194,7 +194,17 @@ async fn show(ctx: &Ctx, id: u64, to: Option<&Path>) -> anyhow::Result<u8> {
             &hygie_report::campaign_text(&hygie_web::campaign_view(&c, &states), ctx.lang),
             to,
         )?,
-        f => return Err(output::unsupported(f, "table, json, csv or html")),
+        Format::Pdf => {
+            let frame = hygie_report::PrintFrame {
+                header: format!("{} — campaign {} / campagne {}", c.region, c.id, c.id),
+                date: jiff::Zoned::now().date().to_string(),
+                lang: ctx.lang,
+            };
+            let html =
+                hygie_report::campaign_html(&hygie_web::campaign_view(&c, &states), ctx.lang);
+            output::pdf(&html, &frame, to).await?;
+        }
+        f => return Err(output::unsupported(f, "table, json, csv, html or pdf")),
     }
     Ok(exit::OK)
 }

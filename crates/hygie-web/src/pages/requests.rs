@@ -30,6 +30,10 @@ pub(super) fn routes() -> Router<AppState> {
             "/regions/{region}/requests/{id}/report.csv",
             get(campaign_csv),
         )
+        .route(
+            "/regions/{region}/requests/{id}/report.pdf",
+            get(campaign_pdf),
+        )
         .route("/facilities/{finess}/requests", get(facility_requests))
 }
 
@@ -287,6 +291,25 @@ async fn campaign_csv(
         hygie_report::campaign_csv(&view, p.lang()),
     )
         .into_response())
+}
+
+/// A campaign's report as PDF: the HTML report `hygie region request show --format pdf` prints,
+/// read and authorised as the campaign's page.
+async fn campaign_pdf(
+    State(st): State<AppState>,
+    p: PageUser,
+    Path((r, id)): Path<(String, String)>,
+) -> PageResult {
+    let (c, states) = campaign_of(&st, &p, &r, &id).await?;
+    let lang = p.lang();
+    let frame = hygie_report::PrintFrame {
+        header: format!("{} — {} {}", c.region, t(lang, "campaign", "campagne"), c.id),
+        date: today().to_string(),
+        lang,
+    };
+    let html = hygie_report::campaign_html(&campaign_view(&c, &states), lang);
+    let name = format!("hygie-{}-campaign-{}.pdf", c.region, c.id);
+    Ok(crate::pdf::respond(&st, &html, &frame, &name).await?)
 }
 
 /// A campaign's report as the rendering layer takes it: the web's export and the CLI's `hygie

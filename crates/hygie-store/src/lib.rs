@@ -21,7 +21,7 @@
 //! checkpoints, committed in the alerts' transaction; the detection workers' additive
 //! `merge_alerts`; triage; keyset pages, one index per filter), `journal_query` (the journal's
 //! filtered keyset pages on `seq`), `governance`, `inventory` (the asset register, its imports
-//! and sightings), `notify` (the reminders' sending state), `regimes` (in-force dates), `sync`
+//! and sightings), `vuln` (the instance's vulnerability feeds, KEV and NVD, with their dates), `notify` (the reminders' sending state), `regimes` (in-force dates), `sync`
 //! (federation: a facility's snapshot and exported packages; at the region the enrolled keys and
 //! the import of a package in one transaction; `sync_push`: each package's bytes and its
 //! acknowledgement, the enrolment's push token), `webhooks` (the outbox of signed webhooks: events
@@ -67,6 +67,8 @@ mod sync;
 mod webhooks;
 pub use webhooks::{Attempt, ClaimedDelivery, DeliveryRecord};
 mod sync_push;
+mod vuln;
+pub use vuln::{FeedRecords, VulnFeed};
 
 pub use access::external::ExternalSignIn;
 pub use access::lifecycle::SessionInfo;

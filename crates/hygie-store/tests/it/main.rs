@@ -17,6 +17,7 @@ mod contention;
 mod ingest_checkpoints;
 mod inventory;
 mod sync_push;
+mod vuln;
 mod webhooks;
 
 fn date(s: &str) -> jiff::civil::Date {

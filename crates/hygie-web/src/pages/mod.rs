@@ -1,6 +1,6 @@
 //! Server-rendered pages, one module per area: account (login, TOTP, setup, language), facility
 //! (home, dashboard, measure, declarations, evidence), facility_edit (registering a facility,
-//! changing its record), region (matrix, CSV), catalogue, audits,
+//! changing its record), region (matrix, CSV), catalogue, audits, assets (the register),
 //! alerts, incidents (with notification drafts and the PDF twins), admin (journal, tokens, webhook
 //! deliveries), users (accounts,
 //! their lifecycle, security events, one's own sessions). Every form that
@@ -23,6 +23,7 @@
 mod account;
 mod admin;
 mod alerts;
+mod assets;
 mod audits;
 mod catalog;
 mod facility;
@@ -58,6 +59,7 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
         .merge(admin::routes())
         .merge(users::routes())
         .merge(audits::routes(upload_limit))
+        .merge(assets::routes())
         .merge(alerts::routes())
         .merge(incidents::routes())
         .layer(axum::middleware::from_fn(

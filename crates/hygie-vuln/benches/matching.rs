@@ -10,8 +10,9 @@
 //! The generator: 20,000 products (vendor_k / product_k), each CVE names 1 to 3 of them with a
 //! range (start including or excluding, end including or excluding, or an exact version); an
 //! asset's software are drawn from the products (90 %, half with the publisher, half by name
-//! only through Debian-style names) and from names no feed knows (10 %), with versions
-//! `major.minor.patch-revision`.
+//! only through Debian-style names) and from names no feed knows (10 %), each product in three
+//! versions across the fleet (`major.minor.patch-1+deb12uK`), as a fleet deployed from a few
+//! masters runs them: about 120,000 distinct (name, publisher, version).
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
@@ -125,7 +126,14 @@ fn register(assets: usize, per: usize) -> Vec<hygie_inventory::Asset> {
         for _ in 0..per {
             let x = r.below(100);
             let p = r.below(PRODUCTS);
-            let v = format!("{}-{}+deb12u{}", version(&mut r), r.below(3), r.below(4));
+            // A fleet runs a few versions of each product: three per product here.
+            let k = r.below(3);
+            let v = format!(
+                "{}.{}.{}-1+deb12u{k}",
+                p % 6,
+                (p / 6 + k) % 20,
+                (p * 7 + k) % 30
+            );
             software.push(if x < 45 {
                 Software {
                     name: format!("product{p}"),

@@ -16,6 +16,7 @@
 
 use crate::VulnError;
 use crate::cpe::Cpe;
+use crate::version::Parsed;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -105,22 +106,50 @@ impl CpeRange {
     /// Whether `version` is in this range (the CPE's own version when it names one, else the
     /// start and end bounds; no bound: every version). By [`crate::version::compare`].
     pub fn contains(&self, version: &str) -> bool {
-        use crate::version::compare;
-        use std::cmp::Ordering::*;
-        if !self.cpe.any_version() {
-            return compare(version, &self.cpe.version) == Equal;
+        ParsedRange::of(self).contains(&Parsed::new(version))
+    }
+}
+
+/// A range with its bounds parsed once (the index keeps one per range).
+#[derive(Debug, Clone)]
+pub struct ParsedRange {
+    exact: Option<Parsed>,
+    start: Option<(Parsed, bool)>,
+    end: Option<(Parsed, bool)>,
+}
+
+impl ParsedRange {
+    pub fn of(r: &CpeRange) -> ParsedRange {
+        ParsedRange {
+            exact: (!r.cpe.any_version()).then(|| Parsed::new(&r.cpe.version)),
+            start: r
+                .start
+                .as_ref()
+                .map(|b| (Parsed::new(&b.version), b.inclusive)),
+            end: r
+                .end
+                .as_ref()
+                .map(|b| (Parsed::new(&b.version), b.inclusive)),
         }
-        if let Some(b) = &self.start {
-            match compare(version, &b.version) {
+    }
+
+    /// [`CpeRange::contains`] for a version parsed once.
+    pub fn contains(&self, v: &Parsed) -> bool {
+        use std::cmp::Ordering::*;
+        if let Some(x) = &self.exact {
+            return v.cmp_to(x) == Equal;
+        }
+        if let Some((b, inclusive)) = &self.start {
+            match v.cmp_to(b) {
                 Less => return false,
-                Equal if !b.inclusive => return false,
+                Equal if !inclusive => return false,
                 _ => {}
             }
         }
-        if let Some(b) = &self.end {
-            match compare(version, &b.version) {
+        if let Some((b, inclusive)) = &self.end {
+            match v.cmp_to(b) {
                 Greater => return false,
-                Equal if !b.inclusive => return false,
+                Equal if !inclusive => return false,
                 _ => {}
             }
         }

@@ -18,11 +18,13 @@
 //! [`crate::version`]). A CVE the KEV catalogue lists is marked known exploited (and ransomware
 //! when KEV says so); KEV alone decides nothing (it names products, not versions).
 //!
-//! **Cost**: the index is one hash map from normalised (vendor, product) to its ranges; an
-//! inventory repeats the same (name, publisher, version) on many assets, so each distinct triple
-//! is matched once and its verdict shared ([`Arc`]) by every asset that has it.
+//! **Cost**: the index is one hash map from normalised (vendor, product) to its ranges, whose
+//! bounds are parsed once; an inventory repeats the same (name, publisher) with a few versions on
+//! many assets, so each (name, publisher) is looked up once, each distinct (name, publisher,
+//! version) is parsed and tested once, and its verdict is shared ([`Arc`]) by every asset that
+//! has it.
 
-use crate::feed::{CpeRange, CveRecord, KevEntry};
+use crate::feed::{CveRecord, KevEntry, ParsedRange};
 use crate::names::{Aliases, normalise, normalise_vendor};
 use crate::version;
 use hygie_inventory::{Asset, Software};
@@ -73,6 +75,19 @@ pub enum Unmatched {
 }
 
 impl Unmatched {
+    /// In the user's words: `(en, fr)`.
+    pub fn words(&self) -> (&'static str, &'static str) {
+        match self {
+            Unmatched::UnknownProduct => ("no such product in the feed", "produit absent du flux"),
+            Unmatched::Ambiguous { .. } => (
+                "ambiguous: several vendors, no publisher",
+                "ambigu : plusieurs éditeurs, aucun indiqué",
+            ),
+            Unmatched::NoVersion { .. } => ("no version", "sans version"),
+            Unmatched::UnreadableVersion { .. } => ("unreadable version", "version illisible"),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Unmatched::UnknownProduct => "unknown_product",
@@ -83,20 +98,36 @@ impl Unmatched {
     }
 }
 
-/// One CVE a software version is in.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One CVE a software version is in (its id and KEV date shared with the index: a register's
+/// millions of hits allocate nothing).
+#[derive(Debug, Clone, PartialEq)]
 pub struct CveHit {
-    pub cve: String,
+    pub cve: Arc<str>,
     pub score: Option<f32>,
     /// In CISA's Known Exploited Vulnerabilities catalogue.
     pub kev: bool,
     /// KEV says it is known to be used in ransomware campaigns.
     pub ransomware: bool,
     /// KEV's due date for US federal agencies: a yardstick of urgency.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kev_due: Option<String>,
+    pub kev_due: Option<Arc<str>>,
     /// The CVE's configuration also requires another product ("running on"), not checked.
     pub conditional: bool,
+}
+
+impl Serialize for CveHit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("cve", &*self.cve)?;
+        m.serialize_entry("score", &self.score)?;
+        m.serialize_entry("kev", &self.kev)?;
+        m.serialize_entry("ransomware", &self.ransomware)?;
+        if let Some(d) = &self.kev_due {
+            m.serialize_entry("kev_due", &**d)?;
+        }
+        m.serialize_entry("conditional", &self.conditional)?;
+        m.end()
+    }
 }
 
 /// The verdict on one (name, publisher, version), shared by every asset that has it.
@@ -111,15 +142,20 @@ pub struct Verdict {
     pub packaged: bool,
     /// Known exploited first, then by score.
     pub cves: Vec<CveHit>,
+    /// Computed once: the register's sort compares them millions of times.
+    #[serde(skip)]
+    any_kev: bool,
+    #[serde(skip)]
+    max_score: f32,
 }
 
 impl Verdict {
     pub fn kev(&self) -> bool {
-        self.cves.iter().any(|c| c.kev)
+        self.any_kev
     }
 
     pub fn top_score(&self) -> f32 {
-        self.cves.iter().filter_map(|c| c.score).fold(0.0, f32::max)
+        self.max_score
     }
 }
 
@@ -157,13 +193,23 @@ pub struct Report {
 
 struct Product {
     cpe: String,
-    ranges: Vec<(u32, u32)>,
+    /// (CVE, conditional, the range's bounds parsed once).
+    ranges: Vec<(u32, bool, ParsedRange)>,
 }
 
-/// The feeds, indexed by normalised (vendor, product).
+/// What a hit says of its CVE, kept once per CVE.
+struct CveMeta {
+    id: Arc<str>,
+    score: Option<f32>,
+    kev: bool,
+    ransomware: bool,
+    kev_due: Option<Arc<str>>,
+}
+
+/// The feeds, indexed by normalised (vendor, product); the records themselves are not kept.
 pub struct Index {
-    cves: Vec<CveRecord>,
-    kev: HashMap<String, KevEntry>,
+    cves: Vec<CveMeta>,
+    kev_count: usize,
     products: HashMap<(String, String), Product>,
     by_name: HashMap<String, Vec<String>>,
     by_vendor: HashMap<String, Vec<String>>,
@@ -184,9 +230,12 @@ type Lookup<'a> = Result<(&'a Product, Certainty), Unmatched>;
 
 impl Index {
     pub fn new(cves: Vec<CveRecord>, kev: Vec<KevEntry>, aliases: Aliases) -> Index {
+        let kev_count = kev.len();
+        let kev: HashMap<String, KevEntry> = kev.into_iter().map(|k| (k.cve.clone(), k)).collect();
         let mut products: HashMap<(String, String), Product> = HashMap::new();
-        for (i, c) in cves.iter().enumerate() {
-            for (j, r) in c.matches.iter().enumerate() {
+        let mut metas = Vec::with_capacity(cves.len());
+        for (i, c) in cves.into_iter().enumerate() {
+            for r in &c.matches {
                 let key = (normalise(&r.cpe.vendor), normalise(&r.cpe.product));
                 products
                     .entry(key)
@@ -195,8 +244,16 @@ impl Index {
                         ranges: Vec::new(),
                     })
                     .ranges
-                    .push((i as u32, j as u32));
+                    .push((i as u32, r.conditional, ParsedRange::of(r)));
             }
+            let k = kev.get(&c.id);
+            metas.push(CveMeta {
+                id: Arc::from(c.id.as_str()),
+                score: c.score,
+                kev: k.is_some(),
+                ransomware: k.is_some_and(|k| k.ransomware),
+                kev_due: k.and_then(|k| k.due_date.as_deref().map(Arc::from)),
+            });
         }
         let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
         let mut by_vendor: HashMap<String, Vec<String>> = HashMap::new();
@@ -208,8 +265,8 @@ impl Index {
             l.sort();
         }
         Index {
-            cves,
-            kev: kev.into_iter().map(|k| (k.cve.clone(), k)).collect(),
+            cves: metas,
+            kev_count,
             products,
             by_name,
             by_vendor,
@@ -222,7 +279,7 @@ impl Index {
     }
 
     pub fn kev_count(&self) -> usize {
-        self.kev.len()
+        self.kev_count
     }
 
     fn get(&self, v: &str, p: &str) -> Option<&Product> {
@@ -279,7 +336,12 @@ impl Index {
 
     /// The verdict on one software: `Ok(None)` when its version is in no vulnerable range.
     pub fn check(&self, s: &Software) -> Result<Option<Verdict>, Unmatched> {
-        let (product, certainty) = self.lookup(&s.name, s.vendor.as_deref())?;
+        let found = self.lookup(&s.name, s.vendor.as_deref());
+        self.check_found(s, found)
+    }
+
+    fn check_found(&self, s: &Software, found: Lookup<'_>) -> Result<Option<Verdict>, Unmatched> {
+        let (product, certainty) = found?;
         let Some(ver) = s.version.as_deref().filter(|v| !v.trim().is_empty()) else {
             return Err(Unmatched::NoVersion {
                 cpe: product.cpe.clone(),
@@ -291,24 +353,23 @@ impl Index {
             });
         }
         let mut hits: Vec<CveHit> = Vec::new();
-        for &(i, j) in &product.ranges {
-            let c = &self.cves[i as usize];
-            let r: &CpeRange = &c.matches[j as usize];
-            if !r.contains(ver) {
+        let parsed = version::Parsed::new(ver);
+        for (i, conditional, range) in &product.ranges {
+            if !range.contains(&parsed) {
                 continue;
             }
-            if let Some(h) = hits.iter_mut().find(|h| h.cve == c.id) {
-                h.conditional &= r.conditional;
+            let c = &self.cves[*i as usize];
+            if let Some(h) = hits.iter_mut().find(|h| Arc::ptr_eq(&h.cve, &c.id)) {
+                h.conditional &= conditional;
                 continue;
             }
-            let k = self.kev.get(&c.id);
             hits.push(CveHit {
                 cve: c.id.clone(),
                 score: c.score,
-                kev: k.is_some(),
-                ransomware: k.is_some_and(|k| k.ransomware),
-                kev_due: k.and_then(|k| k.due_date.clone()),
-                conditional: r.conditional,
+                kev: c.kev,
+                ransomware: c.ransomware,
+                kev_due: c.kev_due.clone(),
+                conditional: *conditional,
             });
         }
         if hits.is_empty() {
@@ -325,6 +386,8 @@ impl Index {
             cpe: product.cpe.clone(),
             certainty,
             packaged: version::is_packaged(ver),
+            any_kev: hits.iter().any(|c| c.kev),
+            max_score: hits.iter().filter_map(|c| c.score).fold(0.0, f32::max),
             cves: hits,
         }))
     }
@@ -333,15 +396,21 @@ impl Index {
     pub fn match_assets(&self, assets: &[Asset]) -> Report {
         type Cached = Result<Option<Arc<Verdict>>, Unmatched>;
         let mut cache: HashMap<&Software, Cached> = HashMap::new();
+        // The product of a (name, publisher) is found once, whatever its versions.
+        let mut products: HashMap<(&str, Option<&str>), Lookup<'_>> = HashMap::new();
         let mut unmatched: HashMap<&Software, (Unmatched, usize)> = HashMap::new();
         let mut report = Report::default();
         for a in assets {
             let label: Arc<str> = Arc::from(a.label());
             for s in a.all_software() {
                 report.software += 1;
-                let v = cache
-                    .entry(s)
-                    .or_insert_with(|| self.check(s).map(|o| o.map(Arc::new)));
+                let v = cache.entry(s).or_insert_with(|| {
+                    let found = products
+                        .entry((s.name.as_str(), s.vendor.as_deref()))
+                        .or_insert_with(|| self.lookup(&s.name, s.vendor.as_deref()))
+                        .clone();
+                    self.check_found(s, found).map(|o| o.map(Arc::new))
+                });
                 match v {
                     Ok(Some(v)) => report.matches.push(VulnMatch {
                         asset: a.id,

@@ -60,7 +60,7 @@ pub fn evaluate(report: &Report, inputs: &Inputs) -> Evaluation {
             top.push(serde_json::json!({
                 "software": v.software.name, "version": v.software.version, "cpe": v.cpe,
                 "certainty": v.certainty, "kev": v.kev(), "packaged": v.packaged,
-                "cves": v.cves.iter().take(5).map(|c| &c.cve).collect::<Vec<_>>(),
+                "cves": v.cves.iter().take(5).map(|c| &*c.cve).collect::<Vec<_>>(),
                 "more": v.cves.len().saturating_sub(5),
             }));
         }
@@ -113,7 +113,7 @@ pub fn evaluate(report: &Report, inputs: &Inputs) -> Evaluation {
                 .map(|c| match (c.kev, c.ransomware) {
                     (true, true) => format!("{} (KEV, ransomware)", c.cve),
                     (true, false) => format!("{} (KEV)", c.cve),
-                    _ => c.cve.clone(),
+                    _ => c.cve.to_string(),
                 })
                 .collect();
             let (cen, cfr) = v.certainty.words();

@@ -48,9 +48,9 @@ pub fn is_packaged(version: &str) -> bool {
     upstream(version).len() != version.trim().len()
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Run<'a> {
-    Num(&'a str),
+    Num(std::borrow::Cow<'a, str>),
     Word(String),
 }
 
@@ -68,7 +68,11 @@ fn runs(v: &str) -> Vec<Run<'_>> {
                 i += 1;
             }
             let n = v[s..i].trim_start_matches('0');
-            out.push(Run::Num(if n.is_empty() { "0" } else { n }));
+            out.push(Run::Num(std::borrow::Cow::Borrowed(if n.is_empty() {
+                "0"
+            } else {
+                n
+            })));
         } else if b.is_ascii_alphabetic() {
             let s = i;
             while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
@@ -86,9 +90,36 @@ fn cmp_num(a: &str, b: &str) -> Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
+/// A version parsed once (its upstream part's runs), for comparing against many bounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed(Vec<Run<'static>>);
+
+impl Parsed {
+    pub fn new(version: &str) -> Parsed {
+        Parsed(
+            runs(upstream(version))
+                .into_iter()
+                .map(|r| match r {
+                    Run::Num(n) => Run::Num(std::borrow::Cow::Owned(n.into_owned())),
+                    Run::Word(w) => Run::Word(w),
+                })
+                .collect(),
+        )
+    }
+
+    /// [`compare`] of two parsed versions.
+    pub fn cmp_to(&self, other: &Parsed) -> Ordering {
+        cmp_runs(&self.0, &other.0)
+    }
+}
+
 /// Compare two versions by the module's rule, after reducing both to their upstream part.
 pub fn compare(a: &str, b: &str) -> Ordering {
     let (ra, rb) = (runs(upstream(a)), runs(upstream(b)));
+    cmp_runs(&ra, &rb)
+}
+
+fn cmp_runs(ra: &[Run<'_>], rb: &[Run<'_>]) -> Ordering {
     let n = ra.len().max(rb.len());
     for i in 0..n {
         let o = match (ra.get(i), rb.get(i)) {
@@ -110,7 +141,7 @@ pub fn compare(a: &str, b: &str) -> Ordering {
 /// A missing run against `r`.
 fn missing_vs(r: &Run<'_>) -> Ordering {
     match r {
-        Run::Num(n) if *n == "0" => Ordering::Equal,
+        Run::Num(n) if n == "0" => Ordering::Equal,
         Run::Num(_) => Ordering::Less,
         Run::Word(w) if PRE_RELEASE.contains(&w.as_str()) => Ordering::Greater,
         Run::Word(_) => Ordering::Less,

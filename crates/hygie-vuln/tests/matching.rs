@@ -255,7 +255,7 @@ fn table_of_products_and_versions() {
     for (s, want) in &table {
         let got = match index.check(s) {
             Ok(Some(v)) => {
-                let ids: Vec<&str> = v.cves.iter().map(|c| c.cve.as_str()).collect();
+                let ids: Vec<&str> = v.cves.iter().map(|c| &*c.cve).collect();
                 if let Vulnerable(_, _, w) = want {
                     assert_eq!(&ids, w, "{s:?}");
                 }

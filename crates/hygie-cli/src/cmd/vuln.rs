@@ -269,7 +269,7 @@ fn csv(report: &Report, lang: Lang) -> anyhow::Result<()> {
                 Cell::text(v.cpe.as_str()),
                 Cell::text(v.certainty.as_str()),
                 yes(v.packaged),
-                Cell::text(c.cve.as_str()),
+                Cell::text(&*c.cve),
                 c.score
                     .map_or(Cell::text(""), |s| Cell::decimal(f64::from(s), 1)),
                 yes(c.kev),
@@ -320,7 +320,7 @@ fn table(report: &Report, eval: &hygie_collect::Evaluation, lang: Lang) {
                 v.cves
                     .iter()
                     .take(3)
-                    .map(|c| c.cve.as_str())
+                    .map(|c| &*c.cve)
                     .collect::<Vec<_>>()
                     .join(" ")
                     + &if v.cves.len() > 3 {
@@ -363,7 +363,11 @@ fn table(report: &Report, eval: &hygie_collect::Evaluation, lang: Lang) {
             vec![
                 u.name.clone(),
                 u.version.clone().unwrap_or_default(),
-                u.why.code().to_owned(),
+                match lang {
+                    Lang::Fr => u.why.words().1,
+                    Lang::En => u.why.words().0,
+                }
+                .to_owned(),
                 u.assets.to_string(),
             ]
         })

@@ -1,5 +1,5 @@
 //! The registry of every automated rule: the AD rules, the password checks, every collector's
-//! rules, the governance rules and the inventory rules, each a `hygie_core::RuleDef`, in one list.
+//! rules, the governance rules, the inventory rules and the vulnerability rule, each a `hygie_core::RuleDef`, in one list.
 //!
 //! Architecture invariant: an audit's rules are registered here as soon as its crate defines
 //! them, and the bundled catalogue lints clean against this list both ways (every rule's measures
@@ -26,10 +26,12 @@ pub fn rules() -> Vec<&'static RuleDef> {
         .flat_map(|c| c.rules.iter().copied());
     let governance = hygie_governance::rules::RULES.iter().copied();
     let inventory = hygie_inventory::rules::RULES.iter().copied();
+    let vuln = hygie_vuln::rules::RULES.iter().copied();
     ad.chain(passwords)
         .chain(collectors)
         .chain(governance)
         .chain(inventory)
+        .chain(vuln)
         .collect()
 }
 
@@ -93,6 +95,7 @@ mod tests {
                 "governance",
                 "risk",
                 "inventory",
+                "vuln",
             ]
         );
     }

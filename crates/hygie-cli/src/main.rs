@@ -154,6 +154,10 @@ enum Command {
     /// computers and CSV, merged per facility; the inventory rules.
     #[command(subcommand)]
     Inventory(cmd::inventory::InventoryCmd),
+    /// Vulnerability feeds from downloaded files (CISA KEV, NVD CVE API 2.0), matched offline
+    /// against the asset register by `hygie inventory vulns`.
+    #[command(subcommand)]
+    Vuln(cmd::vuln::VulnCmd),
     /// Seed a clearly labelled demo region with facilities at different stages.
     Demo(cmd::demo::DemoArgs),
     /// Sigma rules: check that rule folders load.
@@ -251,6 +255,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Phishing(c) => cmd::phishing::run(&ctx, c).await,
         Command::Risk(c) => cmd::risk::run(&ctx, c).await,
         Command::Inventory(c) => cmd::inventory::run(&ctx, c).await,
+        Command::Vuln(c) => cmd::vuln::run(&ctx, c).await,
         Command::Demo(a) => cmd::demo::run(&ctx, a).await,
         Command::Incident(c) => cmd::incident::run(&ctx, c).await,
         Command::Notify(c) => cmd::notify::run(&ctx, c).await,

@@ -518,3 +518,260 @@ fn bad_input_is_refused_with_file_and_line_and_stores_nothing() {
         1
     );
 }
+
+/// An NVD CVE API 2.0 file with one CVE per (id, cpe, range) given.
+fn nvd_feed(cves: &[(&str, &str, Value)]) -> String {
+    let items: Vec<Value> = cves
+        .iter()
+        .map(|(id, cpe, range)| {
+            let mut m = serde_json::json!({"vulnerable": true, "criteria": cpe,
+                "matchCriteriaId": "00000000-0000-0000-0000-000000000000"});
+            for (k, v) in range.as_object().unwrap() {
+                m[k] = v.clone();
+            }
+            serde_json::json!({"cve": {"id": id, "sourceIdentifier": "test",
+                "published": "2026-01-01T00:00:00.000", "lastModified": "2026-01-02T00:00:00.000",
+                "vulnStatus": "Analyzed", "descriptions": [{"lang": "en", "value": "test"}],
+                "metrics": {"cvssMetricV31": [{"cvssData": {"version": "3.1", "baseScore": 9.8}}]},
+                "configurations": [{"nodes": [{"operator": "OR", "negate": false, "cpeMatch": [m]}]}]}})
+        })
+        .collect();
+    serde_json::json!({"resultsPerPage": items.len(), "startIndex": 0,
+        "totalResults": items.len(), "format": "NVD_CVE", "version": "2.0",
+        "timestamp": "2026-12-01T10:00:00.000", "vulnerabilities": items})
+    .to_string()
+}
+
+fn kev_feed(ids: &[&str]) -> String {
+    let v: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            serde_json::json!({"cveID": id, "vendorProject": "GNU", "product": "Bash",
+            "vulnerabilityName": "test", "dateAdded": "2026-11-01", "shortDescription": "test",
+            "requiredAction": "update", "dueDate": "2026-11-22",
+            "knownRansomwareCampaignUse": "Known", "notes": ""})
+        })
+        .collect();
+    serde_json::json!({"title": "CISA Catalog of Known Exploited Vulnerabilities",
+        "catalogVersion": "2026.12.01", "dateReleased": "2026-12-01T15:00:00.000Z",
+        "count": v.len(), "vulnerabilities": v})
+    .to_string()
+}
+
+#[test]
+fn the_real_agent_inventory_is_matched_against_feeds_naming_packages_installed_here() {
+    if !have(&["fusioninventory-inventory", "dpkg-query"], false) {
+        return;
+    }
+    let env = Hygie::sqlite().in_lang("en");
+    env.add(&HOSPITAL);
+    let fi_file = env.path().join("this-machine.xml");
+    let out = Command::new("fusioninventory-inventory")
+        .stdout(std::fs::File::create(&fi_file).unwrap())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let version_of = |package: &str| {
+        sh(Command::new("dpkg-query").args(["-W", "-f", "${Version}", package]))
+            .trim()
+            .to_owned()
+    };
+    // bash is NVD's gnu:bash under its own name; libc6 is gnu:glibc (a name that differs).
+    let (bash, libc) = (version_of("bash"), version_of("libc6"));
+    let upstream = |v: &str| hygie_vuln::version::upstream(v).to_owned();
+    let nvd = env.file(
+        "nvdcve-2.0-test.json",
+        &nvd_feed(&[
+            // The installed version is the end, included: vulnerable, and known exploited.
+            (
+                "CVE-2099-0001",
+                "cpe:2.3:a:gnu:bash:*:*:*:*:*:*:*:*",
+                serde_json::json!({"versionEndIncluding": upstream(&bash)}),
+            ),
+            // The installed version is the end, excluded: not vulnerable.
+            (
+                "CVE-2099-0002",
+                "cpe:2.3:a:gnu:bash:*:*:*:*:*:*:*:*",
+                serde_json::json!({"versionEndExcluding": upstream(&bash)}),
+            ),
+            // The installed version is the start, included.
+            (
+                "CVE-2099-0003",
+                "cpe:2.3:a:gnu:glibc:*:*:*:*:*:*:*:*",
+                serde_json::json!({"versionStartIncluding": upstream(&libc), "versionEndExcluding": "999"}),
+            ),
+        ]),
+    );
+    let kev = env.file(
+        "known_exploited_vulnerabilities.json",
+        &kev_feed(&["CVE-2099-0001"]),
+    );
+    env.json(
+        &[
+            "inventory",
+            "import",
+            "--facility",
+            F,
+            "--source",
+            "fusioninventory",
+            fi_file.to_str().unwrap(),
+        ],
+        0,
+    );
+    // Before any feed: not evaluated, never passed.
+    let none = env.json(&["inventory", "vulns", "--facility", F], 0);
+    assert_eq!(
+        none["not_evaluated"][0]["rule"], "ASSET-SW-VULNERABLE",
+        "{none}"
+    );
+    let imported = env.json(
+        &["vuln", "import", "--feed", "nvd", nvd.to_str().unwrap()],
+        0,
+    );
+    assert_eq!(imported["records"], 3, "{imported}");
+    assert_eq!(imported["released"], "2026-12-01T10:00:00.000");
+    env.json(
+        &["vuln", "import", "--feed", "kev", kev.to_str().unwrap()],
+        0,
+    );
+
+    let v = env.json(&["inventory", "vulns", "--facility", F], 0);
+    let matches = v["matches"].as_array().unwrap();
+    let of = |name: &str| {
+        matches
+            .iter()
+            .find(|m| m["software"] == name)
+            .unwrap_or_else(|| panic!("{name} not matched: {v}"))
+    };
+    let b = of("bash");
+    assert_eq!(b["version"], bash.as_str());
+    assert_eq!(b["cpe"], "gnu:bash");
+    assert_eq!(b["certainty"], "normalised_name");
+    assert_eq!(b["kev"], true);
+    let ids: Vec<&str> = b["cves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["cve"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["CVE-2099-0001"], "the excluded end is not a match");
+    assert_eq!(b["cves"][0]["ransomware"], true);
+    let l = of("libc6");
+    assert_eq!(
+        (l["cpe"].as_str(), l["version"].as_str()),
+        (Some("gnu:glibc"), Some(libc.as_str()))
+    );
+    assert_eq!(matches[0]["software"], "bash", "known exploited first: {v}");
+    // Everything else of this machine is listed as unmatched, with why.
+    let unmatched = v["unmatched"].as_array().unwrap();
+    assert!(unmatched.len() >= 50, "{}", unmatched.len());
+    assert!(unmatched.iter().all(|u| u["reason"] == "unknown_product"
+        || u["reason"] == "ambiguous"
+        || u["reason"] == "no_version"));
+    assert_eq!(v["feeds"].as_array().unwrap().len(), 2, "{}", v["feeds"]);
+    assert_eq!(v["summary"]["known_exploited"], 1);
+
+    // The rule's run is recorded and its measures are VUL-01 and VUL-03.
+    let checks = env.json(&["checks", "list"], 0);
+    let rule = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "ASSET-SW-VULNERABLE")
+        .unwrap_or_else(|| panic!("not registered: {checks}"));
+    assert_eq!(rule["measures"], serde_json::json!(["VUL-01", "VUL-03"]));
+
+    // CSV through the one writer: one row per asset, software and CVE.
+    let csv = env.stdout(
+        &["--format", "csv", "inventory", "vulns", "--facility", F],
+        0,
+    );
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "asset,asset_label,software,version,vendor,cpe,certainty,packaged,cve,score,kev,ransomware,kev_due,conditional"
+    );
+    let bash_row = lines
+        .find(|l| l.contains("CVE-2099-0001"))
+        .expect("bash row");
+    assert!(
+        bash_row.contains(",bash,") && bash_row.contains(",9.8,yes,yes,2026-11-22,no"),
+        "{bash_row}"
+    );
+    let fr = env.stdout(
+        &[
+            "--lang",
+            "fr",
+            "--format",
+            "csv",
+            "inventory",
+            "vulns",
+            "--facility",
+            F,
+        ],
+        0,
+    );
+    assert!(
+        fr.starts_with("equipement,nom,logiciel,version,editeur,cpe,certitude"),
+        "{fr}"
+    );
+}
+
+#[test]
+fn bad_feeds_are_refused_naming_the_file_and_nothing_is_stored() {
+    let env = Hygie::sqlite().in_lang("en");
+    let good = nvd_feed(&[(
+        "CVE-2099-0001",
+        "cpe:2.3:a:gnu:bash:*:*:*:*:*:*:*:*",
+        serde_json::json!({}),
+    )]);
+    let ok = env.file("good.json", &good);
+    let malformed = env.file("malformed.json", &good.replacen("\"cve\":", "\"cve\" ", 1));
+    let truncated = env.file("truncated.json", &good[..good.len() / 2]);
+    let old = env.file("nvdcve-1.1-2023.json", r#"{"CVE_data_type":"CVE","CVE_data_format":"MITRE","CVE_data_version":"4.0","CVE_Items":[]}"#);
+    let v3 = env.file(
+        "v3.json",
+        &good.replace("\"version\":\"2.0\"", "\"version\":\"3.0\""),
+    );
+    for (feed, file, expect) in [
+        ("nvd", &malformed, "malformed.json:1:"),
+        ("nvd", &truncated, "truncated file"),
+        ("nvd", &old, "NVD 1.1"),
+        ("nvd", &v3, "unknown NVD feed version"),
+        ("kev", &ok, "not a CISA KEV catalogue"),
+    ] {
+        let err = env.stderr(
+            &[
+                "vuln",
+                "import",
+                "--feed",
+                feed,
+                ok.to_str().unwrap(),
+                file.to_str().unwrap(),
+            ],
+            2,
+        );
+        assert!(err.contains(expect), "{feed} {}: {err}", file.display());
+        assert!(
+            err.contains(file.file_name().unwrap().to_str().unwrap()) || feed == "kev",
+            "{err}"
+        );
+    }
+    env.run(
+        &["vuln", "import", "--feed", "cve", ok.to_str().unwrap()],
+        2,
+    );
+    assert_eq!(env.json(&["vuln", "feeds"], 0), serde_json::json!([]));
+    let journal = env.stdout(&["journal", "list"], 0);
+    assert!(!journal.contains("vuln.import"), "{journal}");
+    env.json(
+        &["vuln", "import", "--feed", "nvd", ok.to_str().unwrap()],
+        0,
+    );
+    assert_eq!(env.json(&["vuln", "feeds"], 0).as_array().unwrap().len(), 1);
+}

@@ -72,6 +72,17 @@ async fn insert_rows(
     columns: &[&str],
     rows: &[Vec<Value>],
 ) -> Result<()> {
+    insert_rows_then(tx, table, columns, rows, "").await
+}
+
+/// [`insert_rows`] with `then` after each statement's values (an `ON CONFLICT` clause).
+pub(crate) async fn insert_rows_then(
+    tx: &mut WriteTx<'_>,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Value>],
+    then: &str,
+) -> Result<()> {
     for chunk in rows.chunks(BATCH) {
         let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
         let mut n = 0;
@@ -89,6 +100,7 @@ async fn insert_rows(
             }
             sql.push(')');
         }
+        sql.push_str(then);
         let mut q = sqlx::query(&sql);
         for row in chunk {
             for v in row {
@@ -104,7 +116,7 @@ async fn insert_rows(
     Ok(())
 }
 
-enum Value {
+pub(crate) enum Value {
     Text(String),
     OptText(Option<String>),
     Int(i64),

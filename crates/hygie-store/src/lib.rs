@@ -22,7 +22,7 @@
 //! checkpoints, committed in the alerts' transaction; the detection workers' additive
 //! `merge_alerts`; triage; keyset pages, one index per filter), `journal_query` (the journal's
 //! filtered keyset pages on `seq`), `governance`, `inventory` (the asset register, its imports
-//! and sightings), `notify` (the reminders' sending state), `regimes` (in-force dates), `sync`
+//! and sightings), `vuln` (the instance's vulnerability feeds, KEV and NVD, with their dates), `notify` (the reminders' sending state), `regimes` (in-force dates), `sync`
 //! (federation: a facility's snapshot and exported packages; at the region the enrolled keys and
 //! the import of a package in one transaction; `sync_push`: each package's bytes and its
 //! acknowledgement, the enrolment's push token; `sync_requests`: the agency's campaigns and
@@ -75,6 +75,8 @@ mod sync_rotation;
 pub use sync_requests::{
     ReceivedRequest, RequestCampaign, RequestStatus, RequestsReceived, TrustedRegion,
 };
+mod vuln;
+pub use vuln::{FeedRecords, VulnFeed};
 
 pub use access::external::ExternalSignIn;
 pub use access::lifecycle::SessionInfo;

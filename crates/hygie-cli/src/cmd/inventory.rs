@@ -39,6 +39,13 @@ pub enum InventoryCmd {
         #[arg(long)]
         category: Option<String>,
     },
+    /// The register's software matched against the vulnerability feeds (`hygie vuln import`):
+    /// known exploited first, each with its certainty; unmatched software listed. Records the
+    /// rule ASSET-SW-VULNERABLE (source vuln). CSV: one row per asset, software and CVE.
+    Vulns {
+        #[arg(long)]
+        facility: String,
+    },
     /// One asset, by id, host name, MAC or IP address: its description, software and sightings.
     Show {
         #[arg(long)]
@@ -219,6 +226,7 @@ pub async fn run(ctx: &Ctx, cmd: InventoryCmd) -> anyhow::Result<u8> {
             })?;
             Ok(exit::OK)
         }
+        InventoryCmd::Vulns { facility } => super::vuln::inventory_vulns(ctx, &facility).await,
         InventoryCmd::Show { facility, asset } => {
             let id = Finess::parse(&facility)?;
             let store = ctx.facility_store(&id).await?;

@@ -36,6 +36,7 @@ pub mod sync_push;
 pub mod tokens;
 pub mod training;
 pub mod users;
+pub mod vuln;
 
 use crate::output::{self, Format};
 use anyhow::Context as _;

@@ -277,6 +277,22 @@ impl<'a> Scoped<'a> {
         self.store.check_runs(id, None).await
     }
 
+    /// The facility's asset register (issue 21).
+    pub async fn inventory(&self, id: &Finess) -> Result<Vec<hygie_inventory::Asset>> {
+        self.facility(id).await?;
+        self.store.inventory(id).await
+    }
+
+    /// Every sighting of one of the facility's assets, oldest first.
+    pub async fn inventory_sightings(
+        &self,
+        id: &Finess,
+        asset: u64,
+    ) -> Result<Vec<crate::SightingRecord>> {
+        self.facility(id).await?;
+        self.store.inventory_sightings(id, asset).await
+    }
+
     /// The audits (check runs) of a facility, newest first, without their results.
     pub async fn check_run_list(&self, id: &Finess) -> Result<Vec<crate::RunHeader>> {
         self.facility(id).await?;

@@ -53,6 +53,8 @@ pub const TABLES: &[&str] = &[
     "inventory_software",
     "inventory_imports",
     "inventory_sightings",
+    "vuln_feeds",
+    "vuln_records",
     "sync_exports",
     "sync_keys",
     "sync_imports",

@@ -20,6 +20,7 @@ mod notify;
 mod passkeys;
 mod sync_push;
 mod sync_requests;
+mod vuln;
 mod webhooks;
 
 fn date(s: &str) -> jiff::civil::Date {

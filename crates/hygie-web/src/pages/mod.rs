@@ -2,7 +2,7 @@
 //! (a user's own, the second factor and the passwordless sign-in), facility
 //! (home, dashboard, measure, declarations, evidence), facility_edit (registering a facility,
 //! changing its record), region (matrix, CSV), requests (the agency's campaigns and a facility's
-//! requests received), catalogue, audits,
+//! requests received), catalogue, audits, assets (the register),
 //! alerts, incidents (with notification drafts and the PDF twins), admin (journal, tokens, webhook
 //! deliveries), users (accounts,
 //! their lifecycle, security events, one's own sessions). Every form that
@@ -25,6 +25,7 @@
 mod account;
 mod admin;
 mod alerts;
+mod assets;
 mod audits;
 mod catalog;
 mod facility;
@@ -64,6 +65,7 @@ pub fn routes(upload_limit: usize) -> Router<AppState> {
         .merge(admin::routes())
         .merge(users::routes())
         .merge(audits::routes(upload_limit))
+        .merge(assets::routes())
         .merge(alerts::routes())
         .merge(incidents::routes())
         .layer(axum::middleware::from_fn(

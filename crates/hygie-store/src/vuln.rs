@@ -1,0 +1,185 @@
+//! The vulnerability feeds of this instance (issue 21): each import of a CISA KEV catalogue or of
+//! NVD CVE API 2.0 files (`vuln_feeds`, with the feed's own version and date), and the compact
+//! records matching reads (`vuln_records`). A KEV import replaces the catalogue (it is published
+//! whole); an NVD import adds or updates its CVEs, so yearly files and API pages add up. One
+//! journalled transaction per import (`vuln.import`), so a failed import stores nothing.
+//! Records are written in multi-row batches and read back as a stream. Migrations 1700.
+
+use crate::inventory::{Value, insert_rows_then};
+use crate::journal::{Actor, append};
+use crate::{Result, Store, StoreError, now_us, ts_from_us};
+use futures_util::TryStreamExt;
+use hygie_vuln::{CveRecord, FeedKind, KevEntry};
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// One import of a feed, as the history shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VulnFeed {
+    pub id: String,
+    pub kind: FeedKind,
+    /// KEV's catalogVersion, NVD's format version.
+    pub version: String,
+    /// The feed's own date (KEV's dateReleased, NVD's timestamp; the latest of the files).
+    pub released: Option<String>,
+    pub files: Vec<String>,
+    pub records: i64,
+    pub imported: jiff::Timestamp,
+}
+
+/// The records of one import.
+pub enum FeedRecords<'a> {
+    Kev(&'a [KevEntry]),
+    Nvd(&'a [CveRecord]),
+}
+
+fn corrupt(m: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(m.to_string())
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(corrupt)
+}
+
+impl Store {
+    /// Store one import of a feed with its records, journalled. Returns the import's id.
+    pub async fn import_vuln_feed(
+        &self,
+        kind: FeedKind,
+        version: &str,
+        released: Option<&str>,
+        files: &[String],
+        records: FeedRecords<'_>,
+        actor: &Actor,
+    ) -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut rows: Vec<Vec<Value>> = Vec::new();
+        match records {
+            FeedRecords::Kev(list) => {
+                let mut seen: HashMap<&str, usize> = HashMap::new();
+                for k in list {
+                    let row = vec![
+                        Value::Text(kind.as_str().to_owned()),
+                        Value::Text(k.cve.clone()),
+                        Value::Text(json(k)?),
+                        Value::Text(id.clone()),
+                    ];
+                    match seen.get(k.cve.as_str()) {
+                        Some(&i) => rows[i] = row,
+                        None => {
+                            seen.insert(&k.cve, rows.len());
+                            rows.push(row);
+                        }
+                    }
+                }
+            }
+            FeedRecords::Nvd(list) => {
+                // The same CVE in two files (overlapping API pages): the latest modified wins.
+                let mut latest: HashMap<&str, &CveRecord> = HashMap::new();
+                for c in list {
+                    let e = latest.entry(&c.id).or_insert(c);
+                    if c.last_modified >= e.last_modified {
+                        *e = c;
+                    }
+                }
+                let mut ids: Vec<&&str> = latest.keys().collect();
+                ids.sort();
+                for cve in ids {
+                    let c = latest[*cve];
+                    rows.push(vec![
+                        Value::Text(kind.as_str().to_owned()),
+                        Value::Text(c.id.clone()),
+                        Value::Text(json(c)?),
+                        Value::Text(id.clone()),
+                    ]);
+                }
+            }
+        }
+        let count = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+        let files_json = json(&files)?;
+        let (id, rows, files_json) = (&id, &rows, &files_json);
+        self.write(|tx| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO vuln_feeds (id, kind, version, released, files, records, imported_us) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(id.as_str())
+                    .bind(kind.as_str())
+                    .bind(version)
+                    .bind(released.map(str::to_owned))
+                    .bind(files_json.as_str())
+                    .bind(count)
+                    .bind(now_us())
+                    .execute(&mut **tx)
+                    .await?;
+                if kind == FeedKind::Kev {
+                    sqlx::query("DELETE FROM vuln_records WHERE kind = $1")
+                        .bind(kind.as_str())
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                insert_rows_then(
+                    tx,
+                    "vuln_records",
+                    &["kind", "cve", "record", "feed_id"],
+                    rows,
+                    " ON CONFLICT (kind, cve) DO UPDATE SET record = excluded.record, feed_id = excluded.feed_id",
+                )
+                .await?;
+                let details = serde_json::json!({
+                    "import": id, "feed": kind.as_str(), "version": version,
+                    "released": released, "files": files, "records": count,
+                });
+                append(tx, actor, "vuln.import", &format!("vuln/{}", kind.as_str()), &details)
+                    .await?;
+                Ok(id.clone())
+            })
+        })
+        .await
+    }
+
+    /// Every feed import, oldest first.
+    pub async fn vuln_feeds(&self) -> Result<Vec<VulnFeed>> {
+        let rows = sqlx::query("SELECT id, kind, version, released, files, records, imported_us FROM vuln_feeds ORDER BY imported_us, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let k: String = r.try_get("kind")?;
+                let f: String = r.try_get("files")?;
+                Ok(VulnFeed {
+                    id: r.try_get("id")?,
+                    kind: FeedKind::parse(&k).ok_or_else(|| corrupt(format!("feed kind '{k}'")))?,
+                    version: r.try_get("version")?,
+                    released: r.try_get("released")?,
+                    files: serde_json::from_str(&f).map_err(corrupt)?,
+                    records: r.try_get("records")?,
+                    imported: ts_from_us(r.try_get("imported_us")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn vuln_records<T: serde::de::DeserializeOwned>(&self, kind: FeedKind) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        let mut rows = sqlx::query("SELECT cve, record FROM vuln_records WHERE kind = $1")
+            .bind(kind.as_str())
+            .fetch(&self.pool);
+        while let Some(r) = rows.try_next().await? {
+            let record: String = r.try_get("record")?;
+            out.push(serde_json::from_str(&record).map_err(|e| {
+                let cve: String = r.try_get("cve").unwrap_or_default();
+                corrupt(format!("vulnerability record {cve}: {e}"))
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// The KEV catalogue stored.
+    pub async fn vuln_kev(&self) -> Result<Vec<KevEntry>> {
+        self.vuln_records(FeedKind::Kev).await
+    }
+
+    /// The NVD records stored.
+    pub async fn vuln_nvd(&self) -> Result<Vec<CveRecord>> {
+        self.vuln_records(FeedKind::Nvd).await
+    }
+}

@@ -1,0 +1,309 @@
+//! A facility's asset register (issue 21): the list with its filters (category, medical devices
+//! included, zone, operating system, vulnerable, end of life), vulnerable and end-of-life assets
+//! first, and an asset's page with its software, its vulnerabilities and its history (first and
+//! last seen, the sightings of each source). Read through `Store::scoped` like every facility
+//! page: another facility's asset is "not found".
+//!
+//! Vulnerable and end of life come from the facility's latest recorded runs, never recomputed
+//! here: the `vuln` run of `hygie inventory vulns` (its objects, and per asset the worst
+//! software in its summary) and the `inventory` run of the last import (`ASSET-OS-END-OF-LIFE`).
+
+use super::{FacilityPage, PageResult};
+use crate::WebError;
+use crate::html::t;
+use axum::Router;
+use axum::extract::{Path, Query};
+use axum::routing::get;
+use hygie_core::{Finess, Lang, RuleOutcome};
+use hygie_inventory::{Asset, Category, Software};
+use hygie_report::Translate;
+use hygie_store::{RunHeader, Scoped, SightingRecord};
+use std::collections::BTreeSet;
+
+pub(super) fn routes() -> Router<crate::AppState> {
+    Router::new()
+        .route("/facilities/{finess}/assets", get(assets_page))
+        .route("/facilities/{finess}/assets/{asset}", get(asset_page))
+}
+
+/// The list's filters, from the address (`?category=medical&vulnerable=1`).
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct Filters {
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    zone: String,
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    vulnerable: String,
+    #[serde(default)]
+    eol: String,
+}
+
+impl Filters {
+    fn on(v: &str) -> bool {
+        matches!(v, "1" | "on" | "true" | "yes")
+    }
+}
+
+/// What the latest runs say about the assets (by label, as findings name them).
+#[derive(Default)]
+struct Flags {
+    vulnerable: BTreeSet<String>,
+    eol: BTreeSet<String>,
+    /// The vuln run's per-asset summary (by asset id).
+    detail: serde_json::Map<String, serde_json::Value>,
+    vuln_run: Option<RunHeader>,
+}
+
+impl Flags {
+    fn of(&self, a: &Asset) -> (bool, u64, bool) {
+        let label = a.label();
+        let kev = self
+            .detail
+            .get(&a.id.to_string())
+            .and_then(|d| d["kev"].as_u64())
+            .unwrap_or(0);
+        (
+            self.vulnerable.contains(&label),
+            kev,
+            self.eol.contains(&label),
+        )
+    }
+}
+
+async fn flags(scoped: &Scoped<'_>, id: &Finess) -> Result<Flags, WebError> {
+    let runs = scoped.check_run_list(id).await?;
+    let mut out = Flags::default();
+    let failing = |run: &hygie_core::CheckRun, rule: &str| -> BTreeSet<String> {
+        run.results
+            .iter()
+            .filter(|r| r.rule == rule && r.outcome == RuleOutcome::Fail)
+            .flat_map(|r| r.objects.iter().cloned())
+            .collect()
+    };
+    if let Some(h) = runs.iter().find(|h| h.source == hygie_vuln_source()) {
+        let run = scoped.check_run(id, &h.id).await?;
+        out.vulnerable = failing(&run, "ASSET-SW-VULNERABLE");
+        let summary = scoped.check_run_summary(id, &h.id).await?;
+        if let Some(m) = summary.get("assets").and_then(|a| a.as_object()) {
+            out.detail = m.clone();
+        }
+        out.vuln_run = Some(h.clone());
+    }
+    if let Some(h) = runs.iter().find(|h| h.source == "inventory") {
+        let run = scoped.check_run(id, &h.id).await?;
+        out.eol = failing(&run, "ASSET-OS-END-OF-LIFE");
+    }
+    Ok(out)
+}
+
+/// The vulnerability rule's source (hygie-vuln's `rules::SOURCE`; the web does not match).
+fn hygie_vuln_source() -> &'static str {
+    "vuln"
+}
+
+fn os_text(a: &Asset) -> String {
+    a.os.as_ref()
+        .map(|o| match &o.version {
+            Some(v) => format!("{} ({v})", o.name),
+            None => o.name.clone(),
+        })
+        .unwrap_or_default()
+}
+
+fn category_label(lang: Lang, c: Category) -> &'static str {
+    let (en, fr) = match c {
+        Category::Workstation => ("Workstation", "Poste de travail"),
+        Category::Server => ("Server", "Serveur"),
+        Category::Network => ("Network", "Réseau"),
+        Category::Printer => ("Printer", "Imprimante"),
+        Category::Medical => ("Medical device", "Dispositif médical"),
+        Category::Unknown => ("Unknown", "Inconnu"),
+    };
+    t(lang, en, fr)
+}
+
+pub(super) struct AssetRow<'a> {
+    a: &'a Asset,
+    category: &'static str,
+    os: String,
+    vulnerable: bool,
+    kev: u64,
+    eol: bool,
+    software: usize,
+}
+
+#[derive(askama::Template)]
+#[template(path = "assets.html")]
+struct AssetsBody<'a> {
+    lang: Lang,
+    id: &'a Finess,
+    rows: Vec<AssetRow<'a>>,
+    total: usize,
+    categories: Vec<(&'static str, &'static str)>,
+    zones: Vec<String>,
+    f: &'a Filters,
+    vuln_run: Option<&'a RunHeader>,
+}
+
+#[derive(askama::Template)]
+#[template(path = "asset.html")]
+struct AssetBody<'a> {
+    lang: Lang,
+    id: &'a Finess,
+    row: AssetRow<'a>,
+    software: Vec<&'a Software>,
+    vulns: Vec<VulnLine>,
+    sources: Vec<(&'static str, String)>,
+    sightings: &'a [SightingRecord],
+}
+
+/// One vulnerable software on the asset page.
+struct VulnLine {
+    software: String,
+    version: String,
+    cpe: String,
+    certainty: String,
+    kev: bool,
+    packaged: bool,
+    cves: String,
+}
+
+hygie_report::translate_by_lang_field!(AssetsBody, AssetBody);
+
+fn row<'a>(lang: Lang, a: &'a Asset, flags: &Flags) -> AssetRow<'a> {
+    let (vulnerable, kev, eol) = flags.of(a);
+    AssetRow {
+        a,
+        category: category_label(lang, a.category),
+        os: os_text(a),
+        vulnerable,
+        kev,
+        eol,
+        software: a.all_software().len(),
+    }
+}
+
+async fn assets_page(at: FacilityPage, Query(f): Query<Filters>) -> PageResult {
+    let fac = at.facility().await?;
+    let scoped = at.scoped();
+    let assets = scoped.inventory(&at.id).await?;
+    let flags = flags(&scoped, &at.id).await?;
+    let lang = at.lang();
+    let category = Category::parse(&f.category).filter(|_| !f.category.is_empty());
+    let os = f.os.trim().to_lowercase();
+    let mut rows: Vec<AssetRow<'_>> = assets
+        .iter()
+        .filter(|a| category.is_none_or(|c| a.category == c))
+        .filter(|a| f.zone.is_empty() || a.zone.as_deref() == Some(f.zone.as_str()))
+        .filter(|a| os.is_empty() || os_text(a).to_lowercase().contains(&os))
+        .map(|a| row(lang, a, &flags))
+        .filter(|r| !Filters::on(&f.vulnerable) || r.vulnerable)
+        .filter(|r| !Filters::on(&f.eol) || r.eol)
+        .collect();
+    // Known exploited, then vulnerable, then end of life, then the register's order.
+    rows.sort_by_key(|r| {
+        (
+            std::cmp::Reverse(r.kev > 0),
+            std::cmp::Reverse(r.vulnerable),
+            std::cmp::Reverse(r.eol),
+            r.a.id,
+        )
+    });
+    let zones: Vec<String> = assets
+        .iter()
+        .filter_map(|a| a.zone.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let categories = [
+        Category::Workstation,
+        Category::Server,
+        Category::Network,
+        Category::Printer,
+        Category::Medical,
+        Category::Unknown,
+    ]
+    .into_iter()
+    .map(|c| (c.as_str(), category_label(lang, c)))
+    .collect();
+    let b = AssetsBody {
+        lang,
+        id: &at.id,
+        rows,
+        total: assets.len(),
+        categories,
+        zones,
+        f: &f,
+        vuln_run: flags.vuln_run.as_ref(),
+    };
+    Ok(at.titled(&fac, t(lang, "Assets", "Équipements"), &b))
+}
+
+async fn asset_page(at: FacilityPage, Path((_, asset)): Path<(String, String)>) -> PageResult {
+    let fac = at.facility().await?;
+    let scoped = at.scoped();
+    let assets = scoped.inventory(&at.id).await?;
+    let hidden = || WebError::NotFound(format!("asset {asset}"));
+    let n: u64 = asset.parse().map_err(|_| hidden())?;
+    let a = assets.iter().find(|a| a.id == n).ok_or_else(hidden)?;
+    let flags = flags(&scoped, &at.id).await?;
+    let sightings = scoped.inventory_sightings(&at.id, a.id).await?;
+    let lang = at.lang();
+    let vulns = flags
+        .detail
+        .get(&a.id.to_string())
+        .and_then(|d| d["top"].as_array())
+        .map(|top| {
+            top.iter()
+                .map(|v| {
+                    let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+                    let mut cves: Vec<String> = v["cves"]
+                        .as_array()
+                        .map(|c| {
+                            c.iter()
+                                .filter_map(|x| x.as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if let Some(more) = v["more"].as_u64().filter(|m| *m > 0) {
+                        cves.push(format!("+{more}"));
+                    }
+                    let certainty = match v["certainty"].as_str() {
+                        Some("exact_cpe") => t(lang, "exact CPE", "CPE exact"),
+                        Some("normalised_name") => t(lang, "normalised name", "nom normalisé"),
+                        Some("vendor_only") => t(lang, "vendor only", "éditeur seul"),
+                        _ => "",
+                    };
+                    VulnLine {
+                        software: s("software"),
+                        version: s("version"),
+                        cpe: s("cpe"),
+                        certainty: certainty.to_owned(),
+                        kev: v["kev"].as_bool().unwrap_or(false),
+                        packaged: v["packaged"].as_bool().unwrap_or(false),
+                        cves: cves.join(" "),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let sources = a
+        .sources
+        .iter()
+        .map(|(k, ts)| (k.as_str(), crate::html::when(*ts)))
+        .collect();
+    let label = a.label();
+    let b = AssetBody {
+        lang,
+        id: &at.id,
+        row: row(lang, a, &flags),
+        software: a.all_software(),
+        vulns,
+        sources,
+        sightings: &sightings,
+    };
+    Ok(at.titled(&fac, &label, &b))
+}

@@ -1,5 +1,6 @@
 //! Multi-row statements, for writes that carry many rows at once (a federation package's
-//! declarations, a check run's results, a package's evidence list).
+//! declarations, a check run's results, a package's evidence list, an asset register, a
+//! vulnerability feed): the store's one way of writing rows in bulk.
 //!
 //! Why: each statement is a round trip (PostgreSQL's network, or sqlx's hand-off to the SQLite
 //! connection's thread and back), and a region importing 300 packages of a year's history paid
@@ -61,33 +62,45 @@ const MAX_PARAMS: usize = 128;
 /// `head VALUES (…), (…) tail` for `rows`, in as few statements as the parameter limits allow.
 /// `head` names the table and columns (`INSERT INTO t (a, b)`), `tail` is what follows the
 /// values (`ON CONFLICT …`), empty for none. Every row must have the same number of values.
+/// (A write body may run again after losing a race, so the rows are borrowed, and each value
+/// is cloned as it is bound.)
 pub(crate) async fn insert(
     tx: &mut WriteTx<'_>,
     head: &str,
     tail: &str,
-    rows: Vec<Vec<Value>>,
+    rows: &[Vec<Value>],
 ) -> Result<()> {
     let Some(width) = rows.first().map(Vec::len) else {
         return Ok(());
     };
     debug_assert!(rows.iter().all(|r| r.len() == width));
     let per_statement = (MAX_PARAMS / width.max(1)).max(1);
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_statement).collect();
+    for chunk in rows.chunks(per_statement) {
         let sql = statement(head, tail, chunk.len(), width);
         let mut q = sqlx::query(&sql);
-        for v in chunk.into_iter().flatten() {
+        for v in chunk.iter().flatten() {
             q = match v {
-                Value::I64(v) => q.bind(v),
-                Value::OptI64(v) => q.bind(v),
-                Value::Text(v) => q.bind(v),
-                Value::OptText(v) => q.bind(v),
+                Value::I64(v) => q.bind(*v),
+                Value::OptI64(v) => q.bind(*v),
+                Value::Text(v) => q.bind(v.clone()),
+                Value::OptText(v) => q.bind(v.clone()),
             };
         }
         q.execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// [`insert`] into `table`'s `columns`.
+pub(crate) async fn insert_into(
+    tx: &mut WriteTx<'_>,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Value>],
+    tail: &str,
+) -> Result<()> {
+    let head = format!("INSERT INTO {table} ({})", columns.join(", "));
+    insert(tx, &head, tail, rows).await
 }
 
 /// The SQL of one multi-row statement: `n` rows of `width` placeholders, numbered from `$1`.

@@ -7,7 +7,8 @@
 //! recorded beside it, so a crash keeps all of it or none. Rows are written in batches of
 //! multi-row `INSERT`s (a facility's register holds millions of software rows). Migrations 1200.
 
-use crate::journal::{Actor, WriteTx, append};
+use crate::batch::{Value, insert_into};
+use crate::journal::{Actor, append};
 use crate::plan::checks::insert_check_run;
 use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us, ts_from_us};
@@ -62,68 +63,8 @@ fn from_json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
     serde_json::from_str(s).map_err(|e| corrupt(format!("{what}: {e}")))
 }
 
-/// Rows per multi-row INSERT: well under SQLite's and PostgreSQL's parameter limits.
-const BATCH: usize = 400;
-
-/// Insert `rows` of `columns.len()` values each into `table`, `BATCH` rows per statement.
-async fn insert_rows(
-    tx: &mut WriteTx<'_>,
-    table: &str,
-    columns: &[&str],
-    rows: &[Vec<Value>],
-) -> Result<()> {
-    insert_rows_then(tx, table, columns, rows, "").await
-}
-
-/// [`insert_rows`] with `then` after each statement's values (an `ON CONFLICT` clause).
-pub(crate) async fn insert_rows_then(
-    tx: &mut WriteTx<'_>,
-    table: &str,
-    columns: &[&str],
-    rows: &[Vec<Value>],
-    then: &str,
-) -> Result<()> {
-    for chunk in rows.chunks(BATCH) {
-        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        let mut n = 0;
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for c in 0..columns.len() {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                n += 1;
-                sql.push_str(&format!("${n}"));
-            }
-            sql.push(')');
-        }
-        sql.push_str(then);
-        let mut q = sqlx::query(&sql);
-        for row in chunk {
-            for v in row {
-                q = match v {
-                    Value::Text(s) => q.bind(s.clone()),
-                    Value::OptText(s) => q.bind(s.clone()),
-                    Value::Int(i) => q.bind(*i),
-                };
-            }
-        }
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
-pub(crate) enum Value {
-    Text(String),
-    OptText(Option<String>),
-    Int(i64),
-}
-
 fn int(v: u64) -> Value {
-    Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    Value::I64(i64::try_from(v).unwrap_or(i64::MAX))
 }
 
 impl Store {
@@ -160,15 +101,15 @@ impl Store {
                 Value::Text(json(&a.ips)?),
                 Value::Text(json(&a.ports)?),
                 Value::Text(a.described_by.as_str().to_owned()),
-                Value::Int(a.first_seen.as_microsecond()),
-                Value::Int(a.last_seen.as_microsecond()),
+                Value::I64(a.first_seen.as_microsecond()),
+                Value::I64(a.last_seen.as_microsecond()),
             ]);
             for (k, t) in &a.sources {
                 source_rows.push(vec![
                     Value::Text(facility.as_str().to_owned()),
                     int(a.id),
                     Value::Text(k.as_str().to_owned()),
-                    Value::Int(t.as_microsecond()),
+                    Value::I64(t.as_microsecond()),
                 ]);
             }
             for (k, list) in &a.software {
@@ -194,7 +135,7 @@ impl Store {
                 int(s.asset),
                 Value::Text(s.source.as_str().to_owned()),
                 Value::Text(s.origin.clone()),
-                Value::Int(s.seen.as_microsecond()),
+                Value::I64(s.seen.as_microsecond()),
                 Value::Text(s.matched_by.as_str().to_owned()),
                 Value::Text(json(&s.conflicts)?),
             ]);
@@ -221,30 +162,15 @@ impl Store {
                         .execute(&mut **tx)
                         .await?;
                 }
-                insert_rows(
-                    tx,
-                    "inventory_assets",
-                    &[
+                insert_into(tx, "inventory_assets", &[
                         "facility", "id", "hostname", "category", "os_name", "os_version",
                         "serial", "manufacturer", "model", "owner", "zone", "macs", "ips",
                         "ports", "described_by", "first_seen_us", "last_seen_us",
-                    ],
-                    asset_rows,
-                )
+                    ], asset_rows, "")
                 .await?;
-                insert_rows(
-                    tx,
-                    "inventory_asset_sources",
-                    &["facility", "asset_id", "source", "last_seen_us"],
-                    source_rows,
-                )
+                insert_into(tx, "inventory_asset_sources", &["facility", "asset_id", "source", "last_seen_us"], source_rows, "")
                 .await?;
-                insert_rows(
-                    tx,
-                    "inventory_software",
-                    &["facility", "asset_id", "source", "seq", "name", "version", "vendor"],
-                    software_rows,
-                )
+                insert_into(tx, "inventory_software", &["facility", "asset_id", "source", "seq", "name", "version", "vendor"], software_rows, "")
                 .await?;
                 sqlx::query("INSERT INTO inventory_imports (id, facility, source, files, imported_us, observations, new_assets) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                     .bind(id.as_str())
@@ -256,15 +182,10 @@ impl Store {
                     .bind(i64::try_from(import.new_assets).unwrap_or(i64::MAX))
                     .execute(&mut **tx)
                     .await?;
-                insert_rows(
-                    tx,
-                    "inventory_sightings",
-                    &[
+                insert_into(tx, "inventory_sightings", &[
                         "import_id", "seq", "facility", "asset_id", "source", "origin",
                         "seen_us", "matched_by", "conflicts",
-                    ],
-                    sighting_rows,
-                )
+                    ], sighting_rows, "")
                 .await?;
                 let details = serde_json::json!({
                     "import": id, "source": import.source.as_str(), "files": import.files,

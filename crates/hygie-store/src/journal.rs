@@ -197,7 +197,7 @@ pub(crate) async fn append_all(
     let at = jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
         .to_string();
-    let mut rows = Vec::with_capacity(entries.len());
+    let mut rows: Vec<Vec<crate::batch::Value>> = Vec::with_capacity(entries.len());
     let mut seqs = Vec::with_capacity(entries.len());
     for (action, subject, details) in entries {
         let e = journal::chain(
@@ -229,7 +229,7 @@ pub(crate) async fn append_all(
         tx,
         "INSERT INTO journal (seq, at, actor, action, subject, details, prev_hash, hash)",
         "",
-        rows,
+        &rows,
     )
     .await?;
     sqlx::query("UPDATE journal_head SET seq = $1, hash = $2 WHERE id = 1")

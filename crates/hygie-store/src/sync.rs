@@ -518,7 +518,7 @@ async fn replace_evidence(
         .bind(facility.as_str())
         .execute(&mut **tx)
         .await?;
-    let mut rows = Vec::with_capacity(evidence.len());
+    let mut rows: Vec<Vec<crate::batch::Value>> = Vec::with_capacity(evidence.len());
     for (i, e) in evidence.iter().enumerate() {
         let at =
             e.at.parse::<jiff::Timestamp>()
@@ -539,7 +539,7 @@ async fn replace_evidence(
         tx,
         "INSERT INTO sync_evidence (facility, position, measure, kind, name, sha256, size, url, at_us)",
         "",
-        rows,
+        &rows,
     )
     .await
 }
@@ -553,7 +553,7 @@ async fn replace_obligations(
         .bind(facility.as_str())
         .execute(&mut **tx)
         .await?;
-    let rows = obligations
+    let rows: Vec<Vec<crate::batch::Value>> = obligations
         .iter()
         .enumerate()
         .map(|(i, o)| {
@@ -573,7 +573,7 @@ async fn replace_obligations(
         tx,
         "INSERT INTO sync_obligations (facility, position, incident, duty, status, due, sent, late)",
         "",
-        rows,
+        &rows,
     )
     .await
 }

@@ -5,7 +5,7 @@
 //! journalled transaction per import (`vuln.import`), so a failed import stores nothing.
 //! Records are written in multi-row batches and read back as a stream. Migrations 1700.
 
-use crate::inventory::{Value, insert_rows_then};
+use crate::batch::{Value, insert_into};
 use crate::journal::{Actor, append};
 use crate::{Result, Store, StoreError, now_us, ts_from_us};
 use futures_util::TryStreamExt;
@@ -116,12 +116,12 @@ impl Store {
                         .execute(&mut **tx)
                         .await?;
                 }
-                insert_rows_then(
+                insert_into(
                     tx,
                     "vuln_records",
                     &["kind", "cve", "record", "feed_id"],
                     rows,
-                    " ON CONFLICT (kind, cve) DO UPDATE SET record = excluded.record, feed_id = excluded.feed_id",
+                    "ON CONFLICT (kind, cve) DO UPDATE SET record = excluded.record, feed_id = excluded.feed_id",
                 )
                 .await?;
                 let details = serde_json::json!({

@@ -161,7 +161,7 @@ pub(crate) async fn insert_check_runs(
         return Ok(());
     }
     ensure_facility(tx, facility).await?;
-    let rows = runs
+    let rows: Vec<Vec<crate::batch::Value>> = runs
         .iter()
         .map(|(run, summary)| {
             vec![
@@ -177,10 +177,10 @@ pub(crate) async fn insert_check_runs(
         tx,
         "INSERT INTO check_runs (id, facility, source, at_us, summary)",
         "",
-        rows,
+        &rows,
     )
     .await?;
-    let rows = runs
+    let rows: Vec<Vec<crate::batch::Value>> = runs
         .iter()
         .flat_map(|(run, _)| {
             run.results.iter().map(|r| {
@@ -204,7 +204,7 @@ pub(crate) async fn insert_check_runs(
         tx,
         "INSERT INTO check_results (run_id, rule, severity, outcome, measures, objects)",
         "",
-        rows,
+        &rows,
     )
     .await?;
     let entries: Vec<(&str, String, String)> = runs

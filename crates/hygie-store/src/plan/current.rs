@@ -85,7 +85,7 @@ pub(crate) async fn declared(
     ) else {
         return Ok(());
     };
-    let rows = latest
+    let rows: Vec<Vec<crate::batch::Value>> = latest
         .into_iter()
         .map(|(measure, (at_us, seq))| {
             vec![
@@ -102,7 +102,7 @@ pub(crate) async fn declared(
         "ON CONFLICT (facility, measure) DO UPDATE SET seq = excluded.seq, at_us = excluded.at_us \
          WHERE excluded.at_us > measure_current.at_us \
             OR (excluded.at_us = measure_current.at_us AND excluded.seq > measure_current.seq)",
-        rows,
+        &rows,
     )
     .await?;
     touch_span(tx, facility, seq, earliest, newest).await
@@ -132,7 +132,7 @@ pub(crate) async fn ran(
     else {
         return Ok(());
     };
-    let rows = latest
+    let rows: Vec<Vec<crate::batch::Value>> = latest
         .into_iter()
         .map(|(source, (at_us, run_id))| {
             vec![
@@ -149,7 +149,7 @@ pub(crate) async fn ran(
         "ON CONFLICT (facility, source) DO UPDATE SET run_id = excluded.run_id, at_us = excluded.at_us \
          WHERE excluded.at_us > source_current.at_us \
             OR (excluded.at_us = source_current.at_us AND excluded.run_id < source_current.run_id)",
-        rows,
+        &rows,
     )
     .await?;
     touch_span(tx, facility, seq, earliest, newest).await

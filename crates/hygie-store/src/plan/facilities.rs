@@ -244,7 +244,7 @@ pub(crate) async fn insert_declarations(
         })
         .collect();
     let seqs = crate::journal::append_all(tx, actor, &entries).await?;
-    let rows = declarations
+    let rows: Vec<Vec<crate::batch::Value>> = declarations
         .iter()
         .zip(&seqs)
         .map(|(d, seq)| {
@@ -265,7 +265,7 @@ pub(crate) async fn insert_declarations(
         tx,
         "INSERT INTO declarations (seq, facility, measure, status, justification, owner, note, at_us, actor)",
         "",
-        rows,
+        &rows,
     )
     .await?;
     let facts: Vec<(&MeasureId, i64, i64)> = declarations

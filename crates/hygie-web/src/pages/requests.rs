@@ -303,7 +303,12 @@ async fn campaign_pdf(
     let (c, states) = campaign_of(&st, &p, &r, &id).await?;
     let lang = p.lang();
     let frame = hygie_report::PrintFrame {
-        header: format!("{} — {} {}", c.region, t(lang, "campaign", "campagne"), c.id),
+        header: format!(
+            "{} — {} {}",
+            c.region,
+            t(lang, "campaign", "campagne"),
+            c.id
+        ),
         date: today().to_string(),
         lang,
     };

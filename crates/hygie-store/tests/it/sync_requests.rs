@@ -184,7 +184,8 @@ fn a_refused_package_leaves_its_rotation_unapplied() {
         let package = |sequence: u64| hygie_sync::Package {
             finess: f.id.to_string(),
             sequence,
-            previous_hash: None,
+            // After the first, a package names one before it: here one the region never saw.
+            previous_hash: (sequence > 1).then(|| "ab".repeat(32)),
             journal_head: snap.journal_head.clone(),
             created_at: "2026-12-01T10:00:00Z".into(),
             catalog_version: "test".into(),

@@ -52,12 +52,16 @@ impl From<Option<&str>> for Value {
     }
 }
 
-/// Bound parameters per statement. Far under SQLite's 32,766 and PostgreSQL's 65,535 limits,
-/// because SQLite looks a numbered parameter's name up in a list (`sqlite3VListNumToName`) and
-/// sqlx's driver asks for each one's name when binding: the cost of binding is quadratic in the
-/// parameters of a statement (a 3,000-parameter insert spent more time there than writing).
-/// Full chunks have the same SQL, so the driver's statement cache prepares them once.
-const MAX_PARAMS: usize = 128;
+/// Bound parameters per statement on SQLite. Far under its 32,766 limit, because SQLite looks a
+/// numbered parameter's name up in a list (`sqlite3VListNumToName`) and sqlx's driver asks for
+/// each one's name when binding: the cost of binding is quadratic in the parameters of a
+/// statement (a 3,000-parameter insert spent more time there than writing). Full chunks have the
+/// same SQL, so the driver's statement cache prepares them once.
+const SQLITE_PARAMS: usize = 128;
+
+/// Bound parameters per statement on PostgreSQL (limit 65,535; binding is linear there, and each
+/// statement is a network round trip, so fewer and larger).
+const POSTGRES_PARAMS: usize = 8_192;
 
 /// `head VALUES (…), (…) tail` for `rows`, in as few statements as the parameter limits allow.
 /// `head` names the table and columns (`INSERT INTO t (a, b)`), `tail` is what follows the
@@ -74,7 +78,12 @@ pub(crate) async fn insert(
         return Ok(());
     };
     debug_assert!(rows.iter().all(|r| r.len() == width));
-    let per_statement = (MAX_PARAMS / width.max(1)).max(1);
+    let max_params = if tx.backend_name() == "PostgreSQL" {
+        POSTGRES_PARAMS
+    } else {
+        SQLITE_PARAMS
+    };
+    let per_statement = (max_params / width.max(1)).max(1);
     for chunk in rows.chunks(per_statement) {
         let sql = statement(head, tail, chunk.len(), width);
         let mut q = sqlx::query(&sql);

@@ -153,34 +153,15 @@ async fn audit_page(at: FacilityPage, Path((_, run)): Path<(String, String)>) ->
         })
         .collect();
     let lang = at.lang();
+    let rows = failed_findings(&run);
     let registry = hygie_checks::rules();
-    let def =
-        |id: &str| -> Option<&'static RuleDef> { registry.iter().copied().find(|d| d.id == id) };
-    let rows: Vec<FindingView<'_>> = run
-        .results
-        .iter()
-        .filter(|r| r.outcome == RuleOutcome::Fail)
-        .map(|r| {
-            let mut v = FindingView::new(
-                &r.rule,
-                r.severity,
-                &r.objects,
-                r.measures.iter().map(|m| m.as_str()).collect(),
-                def(&r.rule),
-            );
-            if run.source == "ad" {
-                v.level = hygie_ad::report::rule_level(&r.rule);
-            }
-            v
-        })
-        .collect();
     let passed = run
         .results
         .iter()
         .filter(|r| r.outcome == RuleOutcome::Pass)
         .map(|r| Passed {
             rule: &r.rule,
-            title: def(&r.rule).map(|d| d.title.get(lang)),
+            title: rule_def(&registry, &r.rule).map(|d| d.title.get(lang)),
             measures: &r.measures,
         })
         .collect();
@@ -234,27 +215,7 @@ async fn audit_pdf(at: FacilityPage, Path((_, run)): Path<(String, String)>) -> 
         None
     };
     let lang = at.lang();
-    let registry = hygie_checks::rules();
-    let def =
-        |id: &str| -> Option<&'static RuleDef> { registry.iter().copied().find(|d| d.id == id) };
-    let rows: Vec<FindingView<'_>> = run
-        .results
-        .iter()
-        .filter(|r| r.outcome == RuleOutcome::Fail)
-        .map(|r| {
-            let mut v = FindingView::new(
-                &r.rule,
-                r.severity,
-                &r.objects,
-                r.measures.iter().map(|m| m.as_str()).collect(),
-                def(&r.rule),
-            );
-            if run.source == "ad" {
-                v.level = hygie_ad::report::rule_level(&r.rule);
-            }
-            v
-        })
-        .collect();
+    let rows = failed_findings(&run);
     let label = source_label(lang, &run.source);
     let report = hygie_report::RunReport {
         lang,
@@ -289,6 +250,35 @@ async fn audit_pdf(at: FacilityPage, Path((_, run)): Path<(String, String)>) -> 
     };
     let name = format!("hygie-{}-audit-{}.pdf", f.id, run.source);
     Ok(crate::pdf::respond(&at.st, &hygie_report::render(&report), &frame, &name).await?)
+}
+
+/// A registered rule's definition (title, rationale, remediation) in `registry`
+/// (`hygie_checks::rules()`, read once per page), if Hygie knows the rule.
+fn rule_def(registry: &[&'static RuleDef], id: &str) -> Option<&'static RuleDef> {
+    registry.iter().copied().find(|d| d.id == id)
+}
+
+/// A run's failed rules as findings, with their definitions (and the AD's ANSSI level): what
+/// the run's page and its PDF both show.
+fn failed_findings(run: &CheckRun) -> Vec<FindingView<'_>> {
+    let registry = hygie_checks::rules();
+    run.results
+        .iter()
+        .filter(|r| r.outcome == RuleOutcome::Fail)
+        .map(|r| {
+            let mut v = FindingView::new(
+                &r.rule,
+                r.severity,
+                &r.objects,
+                r.measures.iter().map(|m| m.as_str()).collect(),
+                rule_def(&registry, &r.rule),
+            );
+            if run.source == "ad" {
+                v.level = hygie_ad::report::rule_level(&r.rule);
+            }
+            v
+        })
+        .collect()
 }
 
 /// The exports the server audits, as the upload form names them. NT-hash dumps are not among

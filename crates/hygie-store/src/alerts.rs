@@ -22,6 +22,7 @@
 //! journal head's row lock), so two workers' merges of one alert never interleave; the count is
 //! raised with `count = count + added` all the same.
 
+use crate::batch::Value;
 use crate::journal::{Actor, WriteTx, append};
 use crate::rows::ensure_facility;
 use crate::{Result, Store, StoreError, now_us};
@@ -398,49 +399,42 @@ impl Store {
         let limit = q.limit.clamp(1, ALERT_PAGE_MAX);
         // Only the filters given enter the statement, so each one meets the index that starts
         // with it (a condition `$n = '' OR col = $n` would hide it from SQLite's planner).
-        enum Bind {
-            Text(String),
-            Int(i64),
-        }
         let mut cond = String::from("facility = $1");
-        let mut binds = vec![Bind::Text(facility.as_str().to_owned())];
-        let mut add = |c: &str, b: Bind| {
+        let mut binds = vec![Value::Text(facility.as_str().to_owned())];
+        let mut add = |c: &str, b: Value| {
             binds.push(b);
             cond.push_str(&c.replace('?', &format!("${}", binds.len())));
         };
         if let Some(v) = q.level.as_deref() {
-            add(" AND level = ?", Bind::Text(v.to_owned()));
+            add(" AND level = ?", Value::Text(v.to_owned()));
         }
         if let Some(v) = q.rule.as_deref() {
-            add(" AND rule_id = ?", Bind::Text(v.to_owned()));
+            add(" AND rule_id = ?", Value::Text(v.to_owned()));
         }
         if let Some(v) = q.host.as_deref() {
-            add(" AND host = ?", Bind::Text(v.to_owned()));
+            add(" AND host = ?", Value::Text(v.to_owned()));
         }
         if let Some(v) = q.status {
-            add(" AND status = ?", Bind::Text(v.as_str().to_owned()));
+            add(" AND status = ?", Value::Text(v.as_str().to_owned()));
         }
         if let Some(v) = q.from_us {
-            add(" AND created_us >= ?", Bind::Int(v));
+            add(" AND created_us >= ?", Value::I64(v));
         }
         if let Some(v) = q.to_us {
-            add(" AND created_us < ?", Bind::Int(v));
+            add(" AND created_us < ?", Value::I64(v));
         }
         if let Some(c) = &q.after {
-            add(" AND (created_us < ?", Bind::Int(c.created_us));
-            add(" OR (created_us = ?", Bind::Int(c.created_us));
-            add(" AND id < ?))", Bind::Text(c.id.clone()));
+            add(" AND (created_us < ?", Value::I64(c.created_us));
+            add(" OR (created_us = ?", Value::I64(c.created_us));
+            add(" AND id < ?))", Value::Text(c.id.clone()));
         }
         let sql = format!(
             "SELECT {ALERT_COLUMNS} FROM alerts WHERE {cond} ORDER BY created_us DESC, id DESC LIMIT {}",
             limit + 1
         );
         let mut query = sqlx::query(&sql);
-        for b in binds {
-            query = match b {
-                Bind::Text(t) => query.bind(t),
-                Bind::Int(i) => query.bind(i),
-            };
+        for b in &binds {
+            query = crate::batch::bind(query, b);
         }
         let rows = query.fetch_all(&self.pool).await?;
         let mut alerts = Vec::with_capacity(rows.len());

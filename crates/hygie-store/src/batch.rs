@@ -12,7 +12,8 @@
 use crate::Result;
 use crate::journal::WriteTx;
 
-/// One bound value of a row.
+/// One bound value: of a row here, of a bookkeeping statement (`Store::bookkeeping`), of a
+/// filtered read. The store's one shape for a value bound at run time.
 #[derive(Debug, Clone)]
 pub(crate) enum Value {
     I64(i64),
@@ -52,6 +53,19 @@ impl From<Option<&str>> for Value {
     }
 }
 
+/// Bind `v` to `q` (borrowed: the value must outlive the statement's execution).
+pub(crate) fn bind<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    v: &'q Value,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    match v {
+        Value::I64(v) => q.bind(*v),
+        Value::OptI64(v) => q.bind(*v),
+        Value::Text(v) => q.bind(v.as_str()),
+        Value::OptText(v) => q.bind(v.as_deref()),
+    }
+}
+
 /// Bound parameters per statement on SQLite. Far under its 32,766 limit, because SQLite looks a
 /// numbered parameter's name up in a list (`sqlite3VListNumToName`) and sqlx's driver asks for
 /// each one's name when binding: the cost of binding is quadratic in the parameters of a
@@ -66,8 +80,7 @@ const POSTGRES_PARAMS: usize = 8_192;
 /// `head VALUES (…), (…) tail` for `rows`, in as few statements as the parameter limits allow.
 /// `head` names the table and columns (`INSERT INTO t (a, b)`), `tail` is what follows the
 /// values (`ON CONFLICT …`), empty for none. Every row must have the same number of values.
-/// (A write body may run again after losing a race, so the rows are borrowed, and each value
-/// is cloned as it is bound.)
+/// (A write body may run again after losing a race, so the rows are borrowed.)
 pub(crate) async fn insert(
     tx: &mut WriteTx<'_>,
     head: &str,
@@ -88,12 +101,7 @@ pub(crate) async fn insert(
         let sql = statement(head, tail, chunk.len(), width);
         let mut q = sqlx::query(&sql);
         for v in chunk.iter().flatten() {
-            q = match v {
-                Value::I64(v) => q.bind(*v),
-                Value::OptI64(v) => q.bind(*v),
-                Value::Text(v) => q.bind(v.clone()),
-                Value::OptText(v) => q.bind(v.clone()),
-            };
+            q = bind(q, v);
         }
         q.execute(&mut **tx).await?;
     }

@@ -78,9 +78,10 @@ pub use sync_requests::{
 mod vuln;
 pub use vuln::{FeedRecords, VulnFeed};
 
+pub use access::ceremonies::Ceremony;
 pub use access::external::ExternalSignIn;
 pub use access::lifecycle::SessionInfo;
-pub use access::passkeys::{Ceremony, PASSKEY_NAME_MAX, PasskeyInfo, StoredPasskey};
+pub use access::passkeys::{PASSKEY_NAME_MAX, PasskeyInfo, StoredPasskey};
 pub use access::scoped::{Access, Scoped};
 pub use access::sessions::{LoginProof, Session, SessionStage};
 pub use access::tokens::{ApiToken, TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS, TokenAccess};

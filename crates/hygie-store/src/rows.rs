@@ -1,6 +1,7 @@
 //! What every feature module shares: the time conversion of stored instants and the decoding of
 //! rows that several features read (facilities, declarations, check results).
 
+use crate::batch::Value;
 use crate::{Result, StoreError};
 use hygie_core::{
     CheckRun, Declaration, DeclaredStatus, Facility, FacilityKind, Finess, MeasureId, Nis2Status,
@@ -35,25 +36,15 @@ pub(crate) fn declaration_from_row(r: &sqlx::any::AnyRow) -> Result<(MeasureId, 
     ))
 }
 
-/// A value bound to a bookkeeping statement (`Store::bookkeeping`).
-#[derive(Clone, Copy)]
-pub(crate) enum Bind<'a> {
-    Int(i64),
-    Text(&'a str),
-}
-
 impl crate::Store {
     /// One statement through the write path, not journalled: bookkeeping of the login flow and
     /// of sessions, where the caller says why no entry is due. Returns the rows it changed.
-    pub(crate) async fn bookkeeping(&self, sql: &str, binds: &[Bind<'_>]) -> Result<u64> {
+    pub(crate) async fn bookkeeping(&self, sql: &str, binds: &[Value]) -> Result<u64> {
         self.write(|tx| {
             Box::pin(async move {
                 let mut q = sqlx::query(sql);
                 for b in binds {
-                    q = match *b {
-                        Bind::Int(i) => q.bind(i),
-                        Bind::Text(t) => q.bind(t),
-                    };
+                    q = crate::batch::bind(q, b);
                 }
                 Ok(q.execute(&mut **tx).await?.rows_affected())
             })

@@ -43,6 +43,7 @@
 mod accounts;
 pub mod api;
 pub mod auth;
+mod ceremony;
 pub mod client;
 pub mod directory;
 mod download;

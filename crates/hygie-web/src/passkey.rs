@@ -14,7 +14,7 @@
 //! biometrics).
 //!
 //! The state between a ceremony's two requests is kept in the store (`Store::
-//! put_passkey_ceremony`), so any `serve` process finishes what another started. The page
+//! put_ceremony`), so any `serve` process finishes what another started. The page
 //! script is the first-party file `static/passkeys.js` (served at [`SCRIPT_PATH`], allowed by
 //! the CSP's `script-src 'self'`; no inline script): it reads the options from the form's
 //! `data-options` attribute, calls the browser's WebAuthn API and posts the answer as a field

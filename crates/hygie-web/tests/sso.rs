@@ -283,11 +283,15 @@ async fn browser_single_sign_on_through_lemonldap_ng() {
     let sso_file = tmp.path().join("sso.toml");
     std::fs::write(&sso_file, sso_toml).unwrap();
     let sso = hygie_web::oidc::Sso::load(&sso_file).unwrap();
+    // The key sealing what the store keeps, shared by every `serve` process on the store.
+    let key = hygie_web::seal::SecretKey::random().unwrap();
     let app = sqlite_app_with(hygie_web::Config {
         oidc: Some(std::sync::Arc::new(sso)),
+        secret_key: Some(key.clone()),
         ..hygie_web::Config::default()
     })
     .await;
+    second_server_answers_the_callback_once(&app, &sso_file, key).await;
     let s = seed(&app).await;
     assert_eq!(s.own, own);
     // An administrator must use single sign-on: the right local password is refused.
@@ -475,4 +479,75 @@ async fn browser_single_sign_on_through_lemonldap_ng() {
 
     let _ = http(port, "DELETE", &format!("/session/{}", b.session), None).await;
     let _ = driver.kill().await;
+}
+
+/// A login started on one server and called back on another (a second `serve` process on the
+/// same store, behind the same address) is found there, and only once: the login in progress
+/// lives in the store, not in a process's memory. The provider's refusal (`error=`) lets the
+/// callback stop before redeeming a code, so the answer says whether the login was found.
+async fn second_server_answers_the_callback_once(
+    app: &App,
+    sso_file: &Path,
+    key: hygie_web::seal::SecretKey,
+) {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use tower::ServiceExt;
+    let other = hygie_web::router(hygie_web::AppState::new(
+        app.store.clone(),
+        hygie_catalog::bundled().unwrap(),
+        hygie_web::Config {
+            oidc: Some(std::sync::Arc::new(
+                hygie_web::oidc::Sso::load(sso_file).unwrap(),
+            )),
+            secret_key: Some(key),
+            ..hygie_web::Config::default()
+        },
+    ));
+    let res = app
+        .send(
+            Request::get("/login/sso/lemon")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let to = url::Url::parse(res.headers()[header::LOCATION].to_str().unwrap()).unwrap();
+    let state = to
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("a state in the redirect");
+    let cookie = res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let callback = || {
+        Request::get(format!(
+            "/login/sso/lemon/callback?state={state}&error=access_denied"
+        ))
+        .header(header::COOKIE, &cookie)
+        .body(Body::empty())
+        .unwrap()
+    };
+    let found = body_string(other.clone().oneshot(callback()).await.unwrap()).await;
+    assert!(
+        found.contains("did not sign you in"),
+        "the other server knows the login: {found}"
+    );
+    let replayed = body_string(other.oneshot(callback()).await.unwrap()).await;
+    assert!(replayed.contains("has expired"), "taken once: {replayed}");
+    let again = body_string(app.send(callback()).await).await;
+    assert!(again.contains("has expired"), "taken once: {again}");
+    let stored = app
+        .store
+        .journal_entries(None, None)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.details.contains(&state));
+    assert!(!stored, "the state is never journalled");
 }

@@ -198,7 +198,7 @@ impl Store {
                     "user_facilities",
                     "passkeys",
                     "passkey_handles",
-                    "passkey_challenges",
+                    "sign_in_ceremonies",
                 ] {
                     sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1"))
                         .bind(user_id)

@@ -2,6 +2,7 @@
 //! bootstrap token (`users`, `sessions`, `tokens`), passkeys and their ceremonies (`passkeys`), the lifecycle of accounts (`lifecycle`), and
 //! the `Scoped` view every web read and write goes through.
 
+pub(crate) mod ceremonies;
 pub(crate) mod external;
 pub(crate) mod lifecycle;
 pub(crate) mod passkeys;

@@ -1,19 +1,17 @@
 //! Passkeys (WebAuthn): a user's credentials, named, several per user; the random handle a
-//! discoverable credential names its account by; and the state of the ceremonies under way.
+//! discoverable credential names its account by.
 //!
 //! The store knows no WebAuthn: a credential is the web layer's serialised record (public key
 //! and signature counter, nothing secret), a ceremony's state an opaque text. Registering and
 //! removing are journalled (`passkey.registered`, `passkey.removed`, with the passkey's name,
 //! never its key); the counter moved by a sign-in, the handle and the ceremonies are
-//! bookkeeping of the login flow (the sign-in itself is journalled with its session).
-//!
-//! Ceremonies live here rather than in a process's memory so that several `serve` processes
-//! behind one address can each finish what another started: a challenge is taken once, for its
-//! purpose and its user, before its end; ended ones are purged whenever one is stored.
+//! bookkeeping of the login flow (the sign-in itself is journalled with its session). The
+//! ceremonies' state between their two requests is kept by [`super::ceremonies`].
 
 use super::scoped::Scoped;
+use crate::batch::Value;
 use crate::journal::{Actor, append};
-use crate::rows::{Bind, ts_from_us};
+use crate::rows::ts_from_us;
 use crate::{Result, Store, StoreError, now_us};
 use serde::Serialize;
 use sqlx::Row;
@@ -36,27 +34,6 @@ pub struct StoredPasskey {
     pub info: PasskeyInfo,
     /// The relying-party library's serialised credential (public key, counter).
     pub credential: String,
-}
-
-/// What a ceremony is for: its state is taken back only for the same purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ceremony {
-    /// Adding a passkey to the signed-in user's account.
-    Register,
-    /// Proving the second factor of a login whose first factor is accepted.
-    SecondFactor,
-    /// Signing in with a passkey alone (the account is known from the passkey's handle).
-    Passwordless,
-}
-
-impl Ceremony {
-    fn as_str(self) -> &'static str {
-        match self {
-            Ceremony::Register => "register",
-            Ceremony::SecondFactor => "second_factor",
-            Ceremony::Passwordless => "passwordless",
-        }
-    }
 }
 
 /// The longest a name may be (it is shown in lists and journalled).
@@ -116,7 +93,7 @@ impl Store {
     pub async fn passkey_handle(&self, user_id: i64, new: &str) -> Result<String> {
         self.bookkeeping(
             "INSERT INTO passkey_handles (user_id, handle) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING",
-            &[Bind::Int(user_id), Bind::Text(new)],
+            &[Value::I64(user_id), Value::from(new)],
         )
         .await?;
         Ok(
@@ -259,76 +236,13 @@ impl Store {
         self.bookkeeping(
             "UPDATE passkeys SET credential = $2, used_us = $3 WHERE credential_id = $1",
             &[
-                Bind::Text(credential_id),
-                Bind::Text(credential),
-                Bind::Int(now_us()),
+                Value::from(credential_id),
+                Value::from(credential),
+                Value::I64(now_us()),
             ],
         )
         .await?;
         Ok(())
-    }
-
-    /// Keep a ceremony's state until `expires` under the digest of its id, for `purpose` and
-    /// `user_id` (0 while the user is unknown). Ended ceremonies are purged here.
-    pub async fn put_passkey_ceremony(
-        &self,
-        id_hash: &str,
-        purpose: Ceremony,
-        user_id: i64,
-        state: &str,
-        expires: jiff::Timestamp,
-    ) -> Result<()> {
-        let expires = expires.as_microsecond();
-        self.write(|tx| {
-            Box::pin(async move {
-                sqlx::query("DELETE FROM passkey_challenges WHERE expires_us <= $1")
-                    .bind(now_us())
-                    .execute(&mut **tx)
-                    .await?;
-                sqlx::query("INSERT INTO passkey_challenges (id_hash, purpose, user_id, state, expires_us) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id_hash)
-                    .bind(purpose.as_str())
-                    .bind(user_id)
-                    .bind(state)
-                    .bind(expires)
-                    .execute(&mut **tx)
-                    .await?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    /// Take a ceremony's state back, once: None when there is none under this id for this
-    /// purpose and user, or it ended. Whatever the answer, the id is spent.
-    pub async fn take_passkey_ceremony(
-        &self,
-        id_hash: &str,
-        purpose: Ceremony,
-        user_id: i64,
-    ) -> Result<Option<String>> {
-        self.write(|tx| {
-            Box::pin(async move {
-                let row = sqlx::query(
-                    "SELECT purpose, user_id, state, expires_us FROM passkey_challenges WHERE id_hash = $1",
-                )
-                .bind(id_hash)
-                .fetch_optional(&mut **tx)
-                .await?;
-                sqlx::query("DELETE FROM passkey_challenges WHERE id_hash = $1")
-                    .bind(id_hash)
-                    .execute(&mut **tx)
-                    .await?;
-                let Some(row) = row else {
-                    return Ok(None);
-                };
-                let ok = row.try_get::<String, _>("purpose")? == purpose.as_str()
-                    && row.try_get::<i64, _>("user_id")? == user_id
-                    && row.try_get::<i64, _>("expires_us")? > now_us();
-                Ok(if ok { Some(row.try_get("state")?) } else { None })
-            })
-        })
-        .await
     }
 }
 

@@ -1,8 +1,8 @@
 //! Login sessions (stored by the digest of their id) and the first-run bootstrap token.
 
 use super::users::{NewUser, User, check_new_user, insert_user};
+use crate::batch::Value;
 use crate::journal::{Actor, append};
-use crate::rows::Bind;
 use crate::{Result, Store, StoreError, now_us};
 use sqlx::Row;
 
@@ -157,10 +157,10 @@ impl Store {
         self.bookkeeping(
             sql,
             &[
-                Bind::Text(id_hash),
-                Bind::Int(micros(longest)),
-                Bind::Int(now.saturating_add(micros(idle))),
-                Bind::Int(now),
+                Value::from(id_hash),
+                Value::I64(micros(longest)),
+                Value::I64(now.saturating_add(micros(idle))),
+                Value::I64(now),
             ],
         )
         .await?;
@@ -192,7 +192,7 @@ impl Store {
     /// Not journalled: a session that ends without a logout (expiry, a login step abandoned).
     pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
         let sql = "DELETE FROM sessions WHERE id_hash = $1";
-        self.bookkeeping(sql, &[Bind::Text(id_hash)]).await?;
+        self.bookkeeping(sql, &[Value::from(id_hash)]).await?;
         Ok(())
     }
 

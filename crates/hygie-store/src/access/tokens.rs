@@ -2,8 +2,8 @@
 //! token expires (90 days unless its creator chose otherwise, one year at most) and is revoked
 //! with its creator (`lifecycle`: a disabled or deleted user's tokens stop at once).
 
+use crate::batch::Value;
 use crate::journal::{Actor, append};
-use crate::rows::Bind;
 use crate::{Result, Store, StoreError, now_us};
 use hygie_core::Finess;
 use serde::Serialize;
@@ -158,7 +158,7 @@ impl Store {
             return Ok(());
         }
         let sql = "UPDATE api_tokens SET last_used_us = $2 WHERE id = $1";
-        self.bookkeeping(sql, &[Bind::Text(&t.id), Bind::Int(now)])
+        self.bookkeeping(sql, &[Value::from(t.id.as_str()), Value::I64(now)])
             .await?;
         Ok(())
     }

@@ -4,8 +4,8 @@
 //! passwords and SHA-256 digests for session ids, API tokens and the bootstrap token. The only
 //! readable secret is the TOTP seed, which a verifier needs by construction.
 
+use crate::batch::Value;
 use crate::journal::{Actor, WriteTx, append};
-use crate::rows::Bind;
 use crate::{Result, Store, StoreError, now_us};
 use hygie_core::{Finess, Region};
 use serde::Serialize;
@@ -516,7 +516,7 @@ impl Store {
             Factor::Password => "UPDATE users SET failed_logins = 0 WHERE id = $1",
             Factor::Totp => "UPDATE users SET totp_failures = 0 WHERE id = $1",
         };
-        self.bookkeeping(sql, &[Bind::Int(user_id)]).await?;
+        self.bookkeeping(sql, &[Value::I64(user_id)]).await?;
         Ok(())
     }
 
@@ -577,7 +577,7 @@ impl Store {
     pub async fn accept_totp_step(&self, user_id: i64, step: i64) -> Result<bool> {
         let sql = "UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2";
         let changed = self
-            .bookkeeping(sql, &[Bind::Int(user_id), Bind::Int(step)])
+            .bookkeeping(sql, &[Value::I64(user_id), Value::I64(step)])
             .await?;
         Ok(changed == 1)
     }
@@ -586,7 +586,7 @@ impl Store {
     /// Not journalled: the enrolment is, when `confirm_totp` ends it.
     pub async fn set_pending_totp(&self, user_id: i64, secret: &str) -> Result<()> {
         let sql = "UPDATE users SET totp_secret = $2, totp_confirmed = 0 WHERE id = $1 AND totp_confirmed = 0";
-        self.bookkeeping(sql, &[Bind::Int(user_id), Bind::Text(secret)])
+        self.bookkeeping(sql, &[Value::I64(user_id), Value::from(secret)])
             .await?;
         Ok(())
     }
@@ -596,7 +596,7 @@ impl Store {
     /// Not journalled: the seed itself does not change.
     pub async fn reseal_totp(&self, user_id: i64, old: &str, new: &str) -> Result<()> {
         let sql = "UPDATE users SET totp_secret = $3 WHERE id = $1 AND totp_secret = $2";
-        let binds = [Bind::Int(user_id), Bind::Text(old), Bind::Text(new)];
+        let binds = [Value::I64(user_id), Value::from(old), Value::from(new)];
         self.bookkeeping(sql, &binds).await?;
         Ok(())
     }

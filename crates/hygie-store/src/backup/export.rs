@@ -69,7 +69,7 @@ pub const TABLES: &[&str] = &[
     "webhook_deliveries",
     "passkeys",
     "passkey_handles",
-    "passkey_challenges",
+    "sign_in_ceremonies",
 ];
 
 /// A table as the database declares it: its columns in order and its primary key.

@@ -215,7 +215,7 @@ fn a_ceremony_is_taken_once_for_its_purpose_and_user_before_its_end() {
             let store = store.clone();
             async move {
                 store
-                    .put_passkey_ceremony(id, purpose, user, "{\"state\":1}", end)
+                    .put_ceremony(id, purpose, user, "{\"state\":1}", end)
                     .await
                     .expect("put")
             }
@@ -225,7 +225,7 @@ fn a_ceremony_is_taken_once_for_its_purpose_and_user_before_its_end() {
         let other = store.clone();
         assert_eq!(
             other
-                .take_passkey_ceremony("c1", Ceremony::Register, alice.id)
+                .take_ceremony("c1", Ceremony::Register, alice.id)
                 .await
                 .expect("take")
                 .as_deref(),
@@ -233,7 +233,7 @@ fn a_ceremony_is_taken_once_for_its_purpose_and_user_before_its_end() {
         );
         assert_eq!(
             store
-                .take_passkey_ceremony("c1", Ceremony::Register, alice.id)
+                .take_ceremony("c1", Ceremony::Register, alice.id)
                 .await
                 .expect("take"),
             None
@@ -242,14 +242,14 @@ fn a_ceremony_is_taken_once_for_its_purpose_and_user_before_its_end() {
         put("c2", Ceremony::SecondFactor, alice.id, in_minutes(5)).await;
         assert_eq!(
             store
-                .take_passkey_ceremony("c2", Ceremony::Passwordless, 0)
+                .take_ceremony("c2", Ceremony::Passwordless, 0)
                 .await
                 .expect("take"),
             None
         );
         assert_eq!(
             store
-                .take_passkey_ceremony("c2", Ceremony::SecondFactor, alice.id)
+                .take_ceremony("c2", Ceremony::SecondFactor, alice.id)
                 .await
                 .expect("take"),
             None
@@ -257,7 +257,7 @@ fn a_ceremony_is_taken_once_for_its_purpose_and_user_before_its_end() {
         put("c3", Ceremony::SecondFactor, alice.id, in_minutes(5)).await;
         assert_eq!(
             store
-                .take_passkey_ceremony("c3", Ceremony::SecondFactor, alice.id + 1)
+                .take_ceremony("c3", Ceremony::SecondFactor, alice.id + 1)
                 .await
                 .expect("take"),
             None
@@ -267,14 +267,31 @@ fn a_ceremony_is_taken_once_for_its_purpose_and_user_before_its_end() {
         put("c5", Ceremony::Passwordless, 0, in_minutes(5)).await;
         assert_eq!(
             store
-                .take_passkey_ceremony("c4", Ceremony::Passwordless, 0)
+                .take_ceremony("c4", Ceremony::Passwordless, 0)
                 .await
                 .expect("take"),
             None
         );
         assert!(
             store
-                .take_passkey_ceremony("c5", Ceremony::Passwordless, 0)
+                .take_ceremony("c5", Ceremony::Passwordless, 0)
+                .await
+                .expect("take")
+                .is_some()
+        );
+        // A single sign-on waiting for its callback is no passkey's ceremony, and the reverse.
+        put("c6", Ceremony::SingleSignOn, 0, in_minutes(5)).await;
+        assert_eq!(
+            store
+                .take_ceremony("c6", Ceremony::Passwordless, 0)
+                .await
+                .expect("take"),
+            None
+        );
+        put("c7", Ceremony::SingleSignOn, 0, in_minutes(5)).await;
+        assert!(
+            store
+                .take_ceremony("c7", Ceremony::SingleSignOn, 0)
                 .await
                 .expect("take")
                 .is_some()

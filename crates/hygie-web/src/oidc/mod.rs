@@ -1,9 +1,10 @@
 //! Single sign-on with OpenID Connect: the configuration `hygie serve --oidc FILE` reads, the
-//! providers' documents (discovery, key set) and the logins in progress.
+//! providers' documents (discovery, key set) and what a login in progress keeps.
 //!
 //! The flow is the authorisation code flow with PKCE (S256), `state` and `nonce`; the login in
-//! progress is kept here (at most ten minutes), bound to the browser by a cookie, and taken once
-//! at the callback. The ID token's checks are `token` (pure); the HTTP exchanges are `fetch`.
+//! progress ([`Pending`]) is kept in the store under the digest of its `state`, sealed with the
+//! server's key (at most ten minutes, so that any `serve` process on the same store answers the
+//! callback), bound to the browser by a cookie, and taken once at the callback. The ID token's checks are `token` (pure); the HTTP exchanges are `fetch`.
 //! The role and binding come from one claim's values through the same mapping as the directory
 //! login (`crate::mapping`, first match wins). Several providers may be configured; local and
 //! directory accounts keep signing in beside them.
@@ -38,16 +39,12 @@ pub mod token;
 use crate::mapping::Mapping;
 use hygie_core::Finess;
 use hygie_store::Role;
-use serde::Deserialize;
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a login may stay at the provider.
 pub const PENDING_TTL: Duration = Duration::from_secs(600);
-/// Logins in progress kept at most (oldest dropped first): the map cannot grow without bound.
-const MAX_PENDING: usize = 10_000;
 
 /// `amr` values (RFC 8176) that say more than a password was used.
 const DEFAULT_STRONG_AMR: &[&str] = &[
@@ -86,8 +83,9 @@ pub struct Documents {
     pub keys: token::KeySet,
 }
 
-/// A login sent to a provider, waiting for its callback.
-#[derive(Debug, Clone)]
+/// A login sent to a provider, waiting for its callback: kept in the store, sealed (the
+/// verifier and nonce are secrets until the callback).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pending {
     pub provider: String,
     pub nonce: String,
@@ -95,7 +93,6 @@ pub struct Pending {
     /// Digest of the browser's cookie secret: the callback must come from the same browser.
     pub browser: String,
     pub lang: hygie_core::Lang,
-    started: Instant,
 }
 
 /// Single sign-on of a `hygie serve`.
@@ -103,7 +100,6 @@ pub struct Pending {
 pub struct Sso {
     pub providers: Vec<Provider>,
     pub require_sso_roles: Vec<Role>,
-    pending: Mutex<HashMap<String, Pending>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -283,7 +279,6 @@ impl Sso {
         Ok(Sso {
             providers,
             require_sso_roles,
-            pending: Mutex::new(HashMap::new()),
         })
     }
 
@@ -301,48 +296,6 @@ impl Sso {
         self.providers
             .iter()
             .flat_map(|p| crate::mapping::facilities(&p.maps))
-    }
-
-    /// Keep a login sent to a provider under its `state`.
-    pub fn remember(
-        &self,
-        state: String,
-        provider: &str,
-        nonce: String,
-        verifier: String,
-        browser: String,
-        lang: hygie_core::Lang,
-    ) {
-        let Ok(mut map) = self.pending.lock() else {
-            return;
-        };
-        map.retain(|_, p| p.started.elapsed() < PENDING_TTL);
-        if map.len() >= MAX_PENDING
-            && let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, p)| p.started)
-                .map(|(k, _)| k.clone())
-        {
-            map.remove(&oldest);
-        }
-        map.insert(
-            state,
-            Pending {
-                provider: provider.to_owned(),
-                nonce,
-                verifier,
-                browser,
-                lang,
-                started: Instant::now(),
-            },
-        );
-    }
-
-    /// Take the login of a `state` (once: a replayed callback finds nothing).
-    pub fn take(&self, state: &str) -> Option<Pending> {
-        let mut map = self.pending.lock().ok()?;
-        map.remove(state)
-            .filter(|p| p.started.elapsed() < PENDING_TTL)
     }
 }
 
@@ -613,22 +566,6 @@ region = "11"
                 .is_none(),
             "values compare exactly"
         );
-    }
-
-    #[test]
-    fn logins_in_progress_are_taken_once() {
-        let s = Sso::parse(OK, &secret).unwrap();
-        s.remember(
-            "st".into(),
-            "chu",
-            "n".into(),
-            "v".into(),
-            "b".into(),
-            hygie_core::Lang::Fr,
-        );
-        assert_eq!(s.take("st").unwrap().nonce, "n");
-        assert!(s.take("st").is_none(), "a replayed callback finds nothing");
-        assert!(s.take("other").is_none());
     }
 
     #[test]

@@ -34,6 +34,7 @@ mod incidents;
 mod passkeys;
 mod region;
 pub(crate) mod requests;
+mod second_factor;
 mod sso;
 mod users;
 

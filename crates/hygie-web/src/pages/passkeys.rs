@@ -6,10 +6,10 @@
 //! area's session starts and second-factor rules (as `sso` does); every refusal carries its
 //! security event (`passkey_failed`).
 
-use super::account::{
-    LOGIN_FAILED, after_second_factor, check_pre, login_page, pending_session, start_session_proved,
-};
+use super::account::{LOGIN_FAILED, check_pre, login_page, start_session_proved};
+use super::second_factor::{after_second_factor, pending_session};
 use super::{ClientIp, PageResult, PageUser, anon_page, see_other, with_cookie};
+use crate::ceremony::{begin, end};
 use crate::events::{Event, refuse};
 use crate::html::t;
 use crate::passkey::{Passkeys, Prompt, browser_options, credential_key, passkey_name};
@@ -123,42 +123,9 @@ fn relying(st: &AppState) -> Result<&Passkeys, WebError> {
         .ok_or_else(|| WebError::NotFound("passkeys are not enabled (hygie serve --public-url) / les clés d'accès ne sont pas activées".into()))
 }
 
-/// Keep a ceremony's state in the store; returns the id its page carries.
-async fn begin(
-    st: &AppState,
-    purpose: Ceremony,
-    user_id: i64,
-    state: &impl serde::Serialize,
-) -> Result<String, WebError> {
-    let id = auth::random_hex(32)?;
-    let state = serde_json::to_string(state).map_err(|e| WebError::Internal(e.to_string()))?;
-    let expires = jiff::Timestamp::now()
-        .checked_add(jiff::SignedDuration::from_mins(
-            crate::passkey::CEREMONY_MINUTES,
-        ))
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    st.store()
-        .put_passkey_ceremony(&auth::digest(&id), purpose, user_id, &state, expires)
-        .await?;
-    Ok(id)
-}
-
-/// Take a ceremony's state back (once); None when it is unknown, spent, ended or not this
-/// user's.
-async fn end<T: serde::de::DeserializeOwned>(
-    st: &AppState,
-    id: &str,
-    purpose: Ceremony,
-    user_id: i64,
-) -> Result<Option<T>, WebError> {
-    let Some(state) = st
-        .store()
-        .take_passkey_ceremony(&auth::digest(id.trim()), purpose, user_id)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(serde_json::from_str(&state).ok())
+/// How long a passkey ceremony may take.
+fn lasts() -> jiff::SignedDuration {
+    jiff::SignedDuration::from_mins(crate::passkey::CEREMONY_MINUTES)
 }
 
 /// The stored passkeys of a user, as webauthn-rs reads them.
@@ -282,7 +249,7 @@ async fn register_start(
             Some(exclude),
         )
         .map_err(|e| WebError::Internal(format!("passkey registration: {e}")))?;
-    let id = begin(&st, Ceremony::Register, p.user.id, &state).await?;
+    let id = begin(&st, Ceremony::Register, p.user.id, &state, lasts()).await?;
     let b = ceremony_page(
         lang,
         PasskeyKind::Register,
@@ -386,7 +353,7 @@ async fn second_start(State(st): State<AppState>, headers: HeaderMap) -> PageRes
         .webauthn()
         .start_passkey_authentication(&keys)
         .map_err(|e| WebError::Internal(format!("passkey authentication: {e}")))?;
-    let id = begin(&st, Ceremony::SecondFactor, s.user.id, &state).await?;
+    let id = begin(&st, Ceremony::SecondFactor, s.user.id, &state, lasts()).await?;
     let back = if s.user.totp_enrolled {
         "/login/totp"
     } else {
@@ -507,7 +474,7 @@ async fn passwordless_start(State(st): State<AppState>, headers: HeaderMap) -> P
         .webauthn()
         .start_discoverable_authentication()
         .map_err(|e| WebError::Internal(format!("passkey authentication: {e}")))?;
-    let id = begin(&st, Ceremony::Passwordless, 0, &state).await?;
+    let id = begin(&st, Ceremony::Passwordless, 0, &state, lasts()).await?;
     // The double-submit token of the anonymous forms, as the login form has.
     let pre = auth::random_hex(16)?;
     let b = ceremony_page(

@@ -4,16 +4,18 @@
 //! (`crate::oidc`), the account mapped, created or updated, and the session started with the same
 //! second-factor rules as a password login (unless the token says a strong method was used).
 //!
-//! The login in progress is bound to the browser by a `SameSite=Lax` cookie (a Strict one would
+//! The login in progress is a ceremony in the store (`crate::ceremony`: any `serve` process on
+//! the store answers the callback), bound to the browser by a `SameSite=Lax` cookie (a Strict one would
 //! not come back with the provider's cross-site redirect). For the same reason the callback
 //! answers with a page that moves on with a `Refresh` header, a navigation of Hygie's own page,
 //! so that the Strict session cookie it sets is sent with the next request.
 
 use super::account::first_factor_accepted;
 use super::{ClientIp, PageResult, anon_page, notice, see_other, with_cookie};
+use crate::ceremony::{begin, end};
 use crate::events::{Event, refuse};
 use crate::html::t;
-use crate::oidc::{ProviderError, Sso};
+use crate::oidc::{Pending, ProviderError, Sso};
 use crate::session::{browser_lang, cookie};
 use crate::{AppState, WebError, auth};
 use axum::Router;
@@ -22,7 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use axum::routing::get;
 use hygie_core::Lang;
-use hygie_store::SignIn;
+use hygie_store::{Ceremony, SignIn};
 use std::sync::Arc;
 
 /// The cookie binding a login in progress to its browser (its secret; the server keeps a digest).
@@ -89,12 +91,21 @@ async fn start(
         Ok(d) => d,
         Err(e) => return Ok(unavailable(lang, &name, &e)),
     };
-    let state = auth::random_hex(16)?;
     let nonce = auth::random_hex(16)?;
     let browser = auth::random_hex(16)?;
     let (verifier, challenge) = crate::oidc::pkce()?;
-    let to = p.authorization_url(&d, &state, &nonce, &challenge);
-    sso.remember(state, &name, nonce, verifier, auth::digest(&browser), lang);
+    let pending = Pending {
+        provider: name.clone(),
+        nonce,
+        verifier,
+        browser: auth::digest(&browser),
+        lang,
+    };
+    let lasts = jiff::SignedDuration::try_from(crate::oidc::PENDING_TTL)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    // The ceremony's id is the `state` the provider sends back.
+    let state = begin(&st, Ceremony::SingleSignOn, 0, &pending, lasts).await?;
+    let to = p.authorization_url(&d, &state, &pending.nonce, &challenge);
     Ok(with_cookie(
         see_other(to.as_str()),
         sso_cookie(
@@ -145,7 +156,10 @@ async fn callback(
     let p = sso
         .provider(&name)
         .ok_or_else(|| WebError::NotFound(format!("identity provider {name}")))?;
-    let pending = q.state.as_deref().and_then(|s| sso.take(s));
+    let pending: Option<Pending> = match q.state.as_deref() {
+        Some(state) => end(&st, state, Ceremony::SingleSignOn, 0).await?,
+        None => None,
+    };
     let lang = pending
         .as_ref()
         .map(|x| x.lang)

@@ -26,6 +26,7 @@ pub mod inventory;
 pub mod mfa;
 pub mod network;
 pub mod patching;
+pub mod upload;
 pub mod wifi;
 
 use hygie_core::{CheckRun, RuleOutcome, Text};

@@ -239,3 +239,123 @@ async fn an_export_over_the_limit_is_refused_clearly() {
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(app.store.check_run_list(&s.own).await.unwrap().len(), 1);
 }
+
+/// A multipart body of `kind` with files, each `(role, file name, content)`.
+fn upload_files(
+    f: &hygie_core::Finess,
+    cookie: &str,
+    csrf: &str,
+    kind: &str,
+    files: &[(&str, &str, &str)],
+) -> Request<Body> {
+    let b = "XbOuNdArYh12";
+    let mut body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{b}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n{kind}\r\n"
+    );
+    for (role, name, content) in files {
+        body.push_str(&format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"{role}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n{content}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{b}--\r\n"));
+    Request::post(format!("/facilities/{f}/audits"))
+        .header(header::COOKIE, cookie)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={b}"),
+        )
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// The collectors' exports in the browser: the Wi-Fi configuration of an access point is
+/// audited by the server as `hygie audit wifi --hostapd` does, the run feeds the measure's
+/// status; a file in the wrong role or unreadable is refused naming it, and nothing is recorded.
+#[tokio::test]
+async fn a_ciso_audits_a_wifi_configuration_in_the_browser() {
+    let app = sqlite_app().await;
+    let s = seed(&app).await;
+    let f = &s.own;
+    let ciso = facility_user(&app, "ciso", Role::Ciso, f).await;
+    let (cookie, csrf) = session(&app, &ciso).await;
+    let list = body_string(
+        app.send(get_with(format!("/facilities/{f}/audits?lang=fr"), &cookie))
+            .await,
+    )
+    .await;
+    for kind in ["backups", "antivirus", "patching", "network", "wifi", "mfa"] {
+        assert!(
+            list.contains(&format!("id=\"upload-{kind}\"")),
+            "{kind}: {list}"
+        );
+    }
+    assert!(list.contains("Wi-Fi : configurations des bornes"), "{list}");
+    let before = app.store.check_run_list(f).await.unwrap().len();
+
+    // Refusals first: a file of another role, then a zone model that is not YAML.
+    let r = app
+        .send(upload_files(
+            f,
+            &cookie,
+            &csrf,
+            "wifi",
+            &[("inventory", "hosts.csv", "host\nPC1\n")],
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        body_string(r)
+            .await
+            .contains("inventory: not a file of a wifi export")
+    );
+    let r = app
+        .send(upload_files(
+            f,
+            &cookie,
+            &csrf,
+            "network",
+            &[("zones", "C:\\exports\\zones.yml", "zones: [unclosed")],
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let refusal = body_string(r).await;
+    assert!(
+        refusal.contains("zones/1-zones.yml"),
+        "the file is named: {refusal}"
+    );
+    assert_eq!(app.store.check_run_list(f).await.unwrap().len(), before);
+
+    // WEP on the guest network: the run of source `wifi`, its failed rules and their measures.
+    let hostapd = "interface=wlan0\nssid=Invites\nwep_key0=0123456789\nauth_algs=1\n";
+    let r = app
+        .send(upload_files(
+            f,
+            &cookie,
+            &csrf,
+            "wifi",
+            &[("hostapd", "ap1.conf", hostapd)],
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = r.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    let runs = app.store.check_run_list(f).await.unwrap();
+    assert_eq!(runs.len(), before + 1);
+    let run = runs.iter().find(|r| to.ends_with(&r.id)).unwrap();
+    assert_eq!(run.source, "wifi");
+    let recorded = app.store.check_runs(f, Some("wifi")).await.unwrap();
+    let recorded = recorded.iter().find(|r| r.id == run.id).unwrap();
+    let failed: Vec<_> = recorded
+        .results
+        .iter()
+        .filter(|r| r.outcome == hygie_core::RuleOutcome::Fail && !r.measures.is_empty())
+        .collect();
+    assert!(!failed.is_empty(), "WEP fails");
+    let page = body_string(app.send(get_with(to.clone(), &cookie)).await).await;
+    assert!(page.contains(failed[0].rule.as_str()), "{page}");
+    let measure = failed[0].measures[0].as_str().to_owned();
+    assert_eq!(
+        status_of(&app, f, &measure).await,
+        hygie_core::EffectiveStatus::Failing,
+        "the run feeds {measure}'s status"
+    );
+}

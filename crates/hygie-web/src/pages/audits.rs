@@ -42,6 +42,118 @@ struct AuditsBody<'a> {
     csrf: Option<&'a str>,
     /// The largest export accepted, in MiB.
     limit_mib: usize,
+    /// The collectors' exports the server audits, one form each.
+    exports: Vec<ExportForm>,
+}
+
+/// The upload form of one collector's export: its files, each under the role it plays.
+struct ExportForm {
+    kind: &'static str,
+    title: &'static str,
+    /// (role, label, required, several)
+    files: Vec<(&'static str, &'static str, bool, bool)>,
+}
+
+/// The forms of the collectors' exports, in `lang`.
+fn export_forms(lang: Lang) -> Vec<ExportForm> {
+    hygie_collect::upload::KINDS
+        .iter()
+        .map(|k| ExportForm {
+            kind: k.name,
+            title: export_title(lang, k.name),
+            files: k
+                .roles
+                .iter()
+                .map(|&(role, required, several)| (role, role_label(lang, role), required, several))
+                .collect(),
+        })
+        .collect()
+}
+
+fn export_title(lang: Lang, kind: &str) -> &'static str {
+    match kind {
+        "backups" => t(
+            lang,
+            "Backups: restic, borg or CSV job reports",
+            "Sauvegardes : rapports restic, borg ou CSV",
+        ),
+        "antivirus" => t(
+            lang,
+            "Antivirus/EDR: coverage and signature age",
+            "Antivirus/EDR : couverture et âge des signatures",
+        ),
+        "patching" => t(
+            lang,
+            "Updates: operating systems and end of support",
+            "Mises à jour : systèmes et fin de support",
+        ),
+        "network" => t(
+            lang,
+            "Network segmentation: zones and firewall rules",
+            "Cloisonnement réseau : zones et règles de pare-feu",
+        ),
+        "wifi" => t(
+            lang,
+            "Wi-Fi: access point and controller configurations",
+            "Wi-Fi : configurations des bornes et du contrôleur",
+        ),
+        "mfa" => t(
+            lang,
+            "Multi-factor authentication of sensitive accounts",
+            "Authentification multifacteur des comptes sensibles",
+        ),
+        _ => "",
+    }
+}
+
+fn role_label(lang: Lang, role: &str) -> &'static str {
+    match role {
+        "inventory" => t(
+            lang,
+            "Asset inventory (CSV, or AD computers as JSON/LDIF)",
+            "Inventaire des actifs (CSV, ou ordinateurs de l'AD en JSON/LDIF)",
+        ),
+        "restic" => t(lang, "restic snapshots --json", "restic snapshots --json"),
+        "borg" => t(lang, "borg list --json", "borg list --json"),
+        "csv" => t(lang, "Backup jobs (CSV)", "Travaux de sauvegarde (CSV)"),
+        "av_csv" => t(
+            lang,
+            "Antivirus/EDR console export (CSV)",
+            "Export de la console antivirus/EDR (CSV)",
+        ),
+        "zones" => t(lang, "Zone model (YAML)", "Modèle de zones (YAML)"),
+        "nft" => t(lang, "nft -j list ruleset", "nft -j list ruleset"),
+        "iptables" => t(lang, "iptables-save", "iptables-save"),
+        "ipset" => t(lang, "ipset save", "ipset save"),
+        "rules_csv" => t(lang, "Firewall rules (CSV)", "Règles de pare-feu (CSV)"),
+        "flows" => t(
+            lang,
+            "Observed flows (CSV or Zeek conn.log)",
+            "Flux observés (CSV ou conn.log de Zeek)",
+        ),
+        "hostapd" => t(lang, "hostapd.conf", "hostapd.conf"),
+        "controller_csv" => t(
+            lang,
+            "Wi-Fi controller export (CSV)",
+            "Export du contrôleur Wi-Fi (CSV)",
+        ),
+        "required" => t(
+            lang,
+            "Accounts that need MFA (CSV)",
+            "Comptes soumis à la MFA (CSV)",
+        ),
+        "groups" => t(
+            lang,
+            "Group memberships (CSV or AD LDIF)",
+            "Appartenance aux groupes (CSV ou LDIF de l'AD)",
+        ),
+        "idp" => t(
+            lang,
+            "Identity provider export (CSV)",
+            "Export du fournisseur d'identité (CSV)",
+        ),
+        _ => "",
+    }
 }
 
 /// A passed rule: id, title when the registry knows it, the measures it verified.
@@ -104,6 +216,7 @@ async fn audits_page(at: FacilityPage) -> PageResult {
         groups: run_groups(lang, &runs),
         csrf: runs_audits(&at).then(|| at.who.c.csrf()),
         limit_mib: at.st.config().max_upload_bytes / (1024 * 1024),
+        exports: export_forms(lang),
     };
     Ok(at.titled(&f, t(lang, "Audits", "Audits"), &b))
 }
@@ -289,7 +402,7 @@ const AD_LDIF: &str = "ad-ldif";
 /// never kept; the run is recorded through `Scoped::record_check_run` (`Store::record_check_run`,
 /// the CLI's write), so the measures it verifies change status at once.
 async fn upload(at: FacilityPage, mut mp: Multipart) -> PageResult {
-    let (mut csrf, mut kind, mut file) = (None, None, None);
+    let (mut csrf, mut kind, mut file, mut uploads) = (None, None, None, Vec::new());
     while let Some(field) = mp.next_field().await.map_err(WebError::from)? {
         match field.name() {
             Some("csrf") => csrf = Some(field.text().await.map_err(WebError::from)?),
@@ -299,7 +412,21 @@ async fn upload(at: FacilityPage, mut mp: Multipart) -> PageResult {
                 let bytes = field.bytes().await.map_err(WebError::from)?;
                 file = Some((name, bytes));
             }
-            _ => {}
+            // A collector's file, under the role it plays (`inventory`, `hostapd`…); an empty
+            // file input of the form sends an empty part.
+            Some(role) => {
+                let role = role.to_owned();
+                let name = field.file_name().unwrap_or("").to_owned();
+                let bytes = field.bytes().await.map_err(WebError::from)?;
+                if !bytes.is_empty() {
+                    uploads.push(hygie_collect::upload::Upload {
+                        role,
+                        name,
+                        bytes: bytes.to_vec(),
+                    });
+                }
+            }
+            None => {}
         }
     }
     at.caller().check_csrf(csrf.as_deref())?;
@@ -314,6 +441,9 @@ async fn upload(at: FacilityPage, mut mp: Multipart) -> PageResult {
             .into(),
         )
         .into());
+    }
+    if let Some(k) = kind.as_deref().and_then(hygie_collect::upload::kind) {
+        return collector_upload(&at, k, uploads).await;
     }
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
         return Err(WebError::Invalid(
@@ -362,6 +492,40 @@ async fn upload(at: FacilityPage, mut mp: Multipart) -> PageResult {
     );
     scoped
         .record_check_run(&at.id, &run, &audited.summary)
+        .await?;
+    Ok(see_other(&format!(
+        "/facilities/{}/audits/{}",
+        at.id, run.id
+    )))
+}
+
+/// Run a collector from its uploaded files and show its run, recorded as the CLI's `hygie
+/// audit KIND` records it. The files are read in memory and never kept.
+async fn collector_upload(
+    at: &FacilityPage,
+    kind: &'static hygie_collect::upload::Kind,
+    uploads: Vec<hygie_collect::upload::Upload>,
+) -> PageResult {
+    let lang = at.lang();
+    if uploads.is_empty() {
+        return Err(WebError::Invalid(
+            t(
+                lang,
+                "choose at least one non-empty export file",
+                "choisissez au moins un fichier d'export non vide",
+            )
+            .into(),
+        )
+        .into());
+    }
+    let now = jiff::Timestamp::now();
+    let report =
+        tokio::task::spawn_blocking(move || hygie_collect::upload::run(kind, uploads, now))
+            .await?
+            .map_err(|e| WebError::Invalid(e.to_string()))?;
+    let run = report.check_run(uuid::Uuid::new_v4().to_string());
+    at.scoped()
+        .record_check_run(&at.id, &run, &report.summary)
         .await?;
     Ok(see_other(&format!(
         "/facilities/{}/audits/{}",

@@ -9,6 +9,8 @@
 //! adds `.assert()` to them.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use hygie_testkit::TestDb;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

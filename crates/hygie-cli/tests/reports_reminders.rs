@@ -816,6 +816,8 @@ fn weekly_digests_and_request_reminders_are_sent_once() {
         ] {
             assert!(text.contains(part), "{part}: {text}");
         }
+        // The DPO (French) receives no digest: it is the CISO's.
+        assert!(to("dpo@ch-test.example", "Synthèse").is_empty());
         assert!(to("dpo@ch-test.example", "digest").is_empty());
         let reminder = to("ciso@ch-test.example", "ARS request");
         assert_eq!(reminder.len(), 1, "{v:#}");

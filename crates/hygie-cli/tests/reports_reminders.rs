@@ -682,53 +682,6 @@ fn digest_today() -> String {
     format!("{day} 00:00")
 }
 
-/// The instance acting as its own agency: a campaign asking the hospital for BCK-06 by `due`,
-/// exported signed and imported by the hospital, which trusts the key (as a facility does with
-/// its agency's).
-fn receive_request(env: &Hygie, due: &str) {
-    env.json(
-        &[
-            "region",
-            "request",
-            "create",
-            "--region",
-            "BRE",
-            "--target",
-            &format!("facility:{}", common::FINESS),
-            "--measure",
-            "BCK-06",
-            "--due",
-            due,
-            "--message",
-            "Merci de transmettre un test de restauration.",
-            "--message-en",
-            "Please send a restore test.",
-        ],
-        0,
-    );
-    let file = env.path().join("requests.json");
-    let file = file.to_str().unwrap_or_default();
-    env.json(
-        &[
-            "region",
-            "request",
-            "export",
-            "--facility",
-            common::FINESS,
-            "-o",
-            file,
-        ],
-        0,
-    );
-    let id = env.json(&["identity", "show"], 0);
-    let key = id["public_key"].as_str().unwrap_or_default().to_owned();
-    env.json(&["requests", "trust", "--region", "BRE", "--key", &key], 0);
-    env.json(
-        &["requests", "import", "--facility", common::FINESS, file],
-        0,
-    );
-}
-
 fn of_kind<'a>(v: &'a Value, kind: &str) -> Vec<&'a Value> {
     v["reminders"]
         .as_array()
@@ -752,7 +705,7 @@ fn weekly_digests_and_request_reminders_are_sent_once() {
         let incident = breach(&env, &ago(70));
         let today: jiff::civil::Date = common::today().parse().expect("today");
         let tomorrow = today.tomorrow().expect("tomorrow").to_string();
-        receive_request(&env, &tomorrow);
+        common::receive_request(&env, &tomorrow);
         let officers = env.file(
             "officers.toml",
             "[[officer]]\nregion = \"BRE\"\nname = \"Odile Martin\"\nemail = \"officer@ars-bretagne.example\"\nlang = \"fr\"\n",

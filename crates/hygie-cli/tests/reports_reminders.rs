@@ -7,11 +7,12 @@
 
 mod common;
 
+use common::smtp::{SmtpServer, header};
 use common::{HOSPITAL, Hygie};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// The text with its whitespace runs made one space: a table cell's text wraps in a PDF.
@@ -249,141 +250,6 @@ fn dry_run_lists_the_cnil_reminder_for_the_dpo() {
     assert_eq!(env.json(&["notify", "list"], 0), serde_json::json!([]));
 }
 
-/// aiosmtpd on a free loopback port, writing each message to `maildir/new`; killed on drop.
-struct SmtpServer {
-    child: Child,
-    port: u16,
-    maildir: PathBuf,
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl SmtpServer {
-    fn start(dir: &Path) -> Option<SmtpServer> {
-        SmtpServer::start_with(dir, &[])
-    }
-
-    /// aiosmtpd offering and requiring STARTTLS with this certificate and key.
-    fn start_tls(dir: &Path, cert: &Path, key: &Path) -> Option<SmtpServer> {
-        let cert = cert.display().to_string();
-        let key = key.display().to_string();
-        SmtpServer::start_with(dir, &["--tlscert", &cert, "--tlskey", &key])
-    }
-
-    fn start_with(dir: &Path, extra: &[&str]) -> Option<SmtpServer> {
-        if !hygie_testkit::have("python3", &["-c", "import aiosmtpd"]) {
-            hygie_testkit::missing("aiosmtpd", "pip install aiosmtpd (scripts/test.sh does)");
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let maildir = dir.join("maildir");
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
-            .args(extra)
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("aiosmtpd starts");
-        let server = SmtpServer {
-            child,
-            port,
-            maildir,
-        };
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "aiosmtpd did not listen"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(server)
-    }
-
-    /// Every message received, as text.
-    fn messages(&self) -> Vec<String> {
-        let Ok(rd) = std::fs::read_dir(self.maildir.join("new")) else {
-            return Vec::new();
-        };
-        let mut v: Vec<String> = rd
-            .filter_map(|e| e.ok())
-            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-            .collect();
-        v.sort();
-        v
-    }
-
-    fn args(&self) -> Vec<String> {
-        vec![
-            "--smtp-host".into(),
-            "127.0.0.1".into(),
-            "--smtp-port".into(),
-            self.port.to_string(),
-            "--smtp-tls".into(),
-            "none".into(),
-            "--smtp-from".into(),
-            "Hygie <hygie@ch-test.example>".into(),
-        ]
-    }
-}
-
-/// Header `name` of a raw message, unfolded and decoded when it is RFC 2047 UTF-8 (what
-/// lettre writes for a non-ASCII subject).
-fn header(msg: &str, name: &str) -> String {
-    let head = msg
-        .split("\n\n")
-        .next()
-        .unwrap_or_default()
-        .replace("\r\n", "\n");
-    let unfolded = head.replace("\n ", " ").replace("\n\t", " ");
-    let line = unfolded
-        .lines()
-        .find(|l| {
-            l.to_ascii_lowercase()
-                .starts_with(&format!("{}:", name.to_ascii_lowercase()))
-        })
-        .unwrap_or_default();
-    let value = line[name.len() + 1..].trim();
-    decode_words(value)
-}
-
-fn decode_words(v: &str) -> String {
-    use base64::Engine as _;
-    let mut out = String::new();
-    let mut last_encoded = false;
-    for (i, w) in v.split(' ').enumerate() {
-        let encoded = w
-            .strip_prefix("=?utf-8?b?")
-            .or_else(|| w.strip_prefix("=?UTF-8?B?"))
-            .and_then(|w| w.strip_suffix("?="));
-        // RFC 2047: the space between two encoded words is not part of the text.
-        if i > 0 && !(last_encoded && encoded.is_some()) {
-            out.push(' ');
-        }
-        match encoded {
-            Some(b) => out.push_str(&String::from_utf8_lossy(
-                &base64::engine::general_purpose::STANDARD
-                    .decode(b)
-                    .unwrap_or_default(),
-            )),
-            None => out.push_str(w),
-        }
-        last_encoded = encoded.is_some();
-    }
-    out
-}
-
 /// Make `ciso1`'s web account read English; the DPO has none and reads the default (French).
 fn ciso_reads_english(env: &Hygie) {
     let pw = env.file("pw", "a long enough passphrase 2026\n");
@@ -544,6 +410,17 @@ fn two_processes_on_one_postgresql_send_each_reminder_once() {
         expected,
         "{list:#}"
     );
+    // This week's digest (Monday 07:00 by default: its slot is always in the past week) went
+    // out once to the CISO.
+    let digests = smtp
+        .messages()
+        .iter()
+        .filter(|m| {
+            let s = header(m, "Subject");
+            s.contains("Weekly digest") || s.contains("Synthèse hebdomadaire")
+        })
+        .count();
+    assert_eq!(digests, 1, "{list:#}");
 }
 
 /// A hospital's relay whose certificate comes from the hospital's own CA, over STARTTLS:
@@ -788,4 +665,290 @@ fn ad_audit_pdf_has_the_domain_a_rule_and_the_footer() {
     assert!(text.contains("CH Test"), "{text}");
     assert!(text.contains("page 1 / "), "{text}");
     assert!(text.contains("CONFIDENTIAL"), "{text}");
+}
+
+/// A digest schedule whose slot of this week has passed: today's weekday (Paris) at 00:00.
+fn digest_today() -> String {
+    let tz = jiff::tz::TimeZone::get("Europe/Paris").expect("Paris");
+    let day = match Timestamp::now().to_zoned(tz).weekday() {
+        jiff::civil::Weekday::Monday => "monday",
+        jiff::civil::Weekday::Tuesday => "tuesday",
+        jiff::civil::Weekday::Wednesday => "wednesday",
+        jiff::civil::Weekday::Thursday => "thursday",
+        jiff::civil::Weekday::Friday => "friday",
+        jiff::civil::Weekday::Saturday => "saturday",
+        jiff::civil::Weekday::Sunday => "sunday",
+    };
+    format!("{day} 00:00")
+}
+
+fn of_kind<'a>(v: &'a Value, kind: &str) -> Vec<&'a Value> {
+    v["reminders"]
+        .as_array()
+        .map(|r| r.iter().filter(|x| x["kind"] == kind).collect())
+        .unwrap_or_default()
+}
+
+/// The weekly digests (the facility's to its CISO in English, the region's to its officer in
+/// French) and the reminder of an ARS request due tomorrow: each sent once, journalled
+/// without its body; a second run sends nothing.
+#[test]
+fn weekly_digests_and_request_reminders_are_sent_once() {
+    for env in Hygie::each() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let Some(smtp) = SmtpServer::start(dir.path()) else {
+            return;
+        };
+        let env = env.in_lang("fr");
+        hospital_with_roles(&env);
+        ciso_reads_english(&env);
+        let incident = breach(&env, &ago(70));
+        let today: jiff::civil::Date = common::today().parse().expect("today");
+        let tomorrow = today.tomorrow().expect("tomorrow").to_string();
+        common::receive_request(&env, &tomorrow);
+        let officers = env.file(
+            "officers.toml",
+            "[[officer]]\nregion = \"BRE\"\nname = \"Odile Martin\"\nemail = \"officer@ars-bretagne.example\"\nlang = \"fr\"\n",
+        );
+        let at = digest_today();
+        let settings = [
+            "--digest-at",
+            at.as_str(),
+            "--region-officers",
+            officers.to_str().unwrap_or_default(),
+        ];
+
+        // What would be sent: one digest per facility and per region, one request reminder.
+        let mut dry_args = vec!["notify", "run", "--dry-run"];
+        dry_args.extend(settings);
+        let dry = env.json(&dry_args, 0);
+        let digests = of_kind(&dry, "digest");
+        assert_eq!(digests.len(), 2, "{dry:#}");
+        let fac = digests.iter().find(|d| d["facility"] == common::FINESS);
+        let fac = fac.expect("the facility's digest");
+        assert_eq!(fac["outcome"], "due", "{dry:#}");
+        assert_eq!(fac["summary"]["incidents"], 1, "{dry:#}");
+        assert_eq!(fac["summary"]["requests"], 1, "{dry:#}");
+        assert_eq!(fac["recipients"][0]["role"], "ciso", "{dry:#}");
+        let requests = of_kind(&dry, "request");
+        assert_eq!(requests.len(), 1, "{dry:#}");
+        assert_eq!(requests[0]["slot"], "1d", "{dry:#}");
+        assert_eq!(requests[0]["due"], tomorrow.as_str(), "{dry:#}");
+        let mut off = vec!["notify", "run", "--dry-run", "--digest-at", "off"];
+        off.extend(&settings[2..]);
+        assert!(of_kind(&env.json(&off, 0), "digest").is_empty());
+
+        let mut args: Vec<String> = vec!["notify".into(), "run".into()];
+        args.extend(smtp.args());
+        args.extend(settings.iter().map(|s| s.to_string()));
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let v = env.json(&a, 0);
+        let all = smtp.messages();
+        let to = |who: &str, subject: &str| -> Vec<&String> {
+            all.iter()
+                .filter(|m| header(m, "To").contains(who))
+                .filter(|m| header(m, "Subject").contains(subject))
+                .collect()
+        };
+        let digest = to("ciso@ch-test.example", "Weekly digest");
+        assert_eq!(digest.len(), 1, "{}: {v:#}", env.backend());
+        assert!(
+            header(digest[0], "Subject").contains(common::FINESS),
+            "{}",
+            header(digest[0], "Subject")
+        );
+        let text = common::smtp::body(digest[0]);
+        for part in [
+            "CH Test",
+            "Level reached:",
+            incident.as_str(),
+            "Open incidents (1)",
+            "LATE: Report to CERT Santé",
+            "ARS requests to answer (1)",
+            "BCK-06",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        // The DPO (French) receives no digest: it is the CISO's.
+        assert!(to("dpo@ch-test.example", "Synthèse").is_empty());
+        assert!(to("dpo@ch-test.example", "digest").is_empty());
+        let reminder = to("ciso@ch-test.example", "ARS request");
+        assert_eq!(reminder.len(), 1, "{v:#}");
+        assert!(
+            header(reminder[0], "Subject").contains("due in 1 day(s)"),
+            "{}",
+            header(reminder[0], "Subject")
+        );
+        let region = to("officer@ars-bretagne.example", "Synthèse régionale");
+        assert_eq!(region.len(), 1, "{v:#}");
+        let text = common::smtp::body(region[0]);
+        assert!(text.contains("Campagnes (1)"), "{text}");
+        assert!(text.contains("1 sollicités"), "{text}");
+        assert!(text.contains("CH Test"), "{text}");
+        let journal = env.stdout(
+            &["journal", "list", "--limit", "500", "--format", "json"],
+            0,
+        );
+        assert!(journal.contains("reminder/digest/"), "{journal}");
+        assert!(journal.contains("reminder/request/"), "{journal}");
+        assert!(journal.contains("region_officer"), "{journal}");
+        assert!(
+            !journal.contains("Level reached"),
+            "the body is not journalled"
+        );
+
+        // A restart: nothing is sent twice.
+        let sent = smtp.messages().len();
+        let again = env.json(&a, 0);
+        assert_eq!(smtp.messages().len(), sent, "{again:#}");
+        for kind in ["digest", "request"] {
+            let outcomes: Vec<&Value> = of_kind(&again, kind)
+                .iter()
+                .map(|x| &x["outcome"])
+                .collect();
+            assert_eq!(outcomes.len(), if kind == "digest" { 2 } else { 1 });
+            assert!(outcomes.iter().all(|o| *o == "already_sent"), "{again:#}");
+        }
+    }
+}
+
+/// A schedule that is not a weekday and a time is refused, naming the flag; nothing is sent.
+#[test]
+fn a_bad_digest_schedule_is_refused() {
+    let env = Hygie::sqlite();
+    let err = env.stderr(
+        &["notify", "run", "--dry-run", "--digest-at", "funday 7h"],
+        2,
+    );
+    assert!(err.contains("--digest-at"), "{err}");
+    let bad = env.file(
+        "officers.toml",
+        "[[officer]]\nregion = \"BRE\"\nname = \"O\"\nemail = \"nobody\"\n",
+    );
+    let err = env.stderr(
+        &[
+            "notify",
+            "run",
+            "--dry-run",
+            "--region-officers",
+            bad.to_str().unwrap_or_default(),
+        ],
+        2,
+    );
+    assert!(
+        err.contains("officers.toml") && err.contains("officer[0].email"),
+        "{err}"
+    );
+}
+
+/// Two `hygie serve --notify-every 1` on one PostgreSQL, then one of them restarted: this
+/// week's digest reaches the CISO once; the next digests' pass is on /metrics.
+#[test]
+fn two_servers_and_a_restart_send_the_weekly_digest_once() {
+    let Some(env) = Hygie::postgres() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(smtp) = SmtpServer::start(dir.path()) else {
+        return;
+    };
+    hospital_with_roles(&env);
+    let token = env.file("metrics.token", "0123456789abcdef0123456789abcdef0123\n");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let mut args = smtp.args();
+    args.extend(
+        [
+            "--notify-every",
+            "1",
+            "--metrics-token-file",
+            token.to_str().unwrap_or_default(),
+        ]
+        .map(String::from),
+    );
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    let digests = || {
+        smtp.messages()
+            .iter()
+            .filter(|m| {
+                let s = header(m, "Subject");
+                s.contains("Weekly digest") || s.contains("Synthèse hebdomadaire")
+            })
+            .count()
+    };
+    let sent = || {
+        env.json(&["notify", "list"], 0)
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .filter(|s| {
+                        s["state"] == "sent"
+                            && s["key"].as_str().is_some_and(|k| k.starts_with("digest/"))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done() {
+            assert!(Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    };
+    let p1 = common::free_port();
+    let s1 = common::serve(&env, p1, &a);
+    let s2 = common::serve(&env, common::free_port(), &a);
+    wait_for("the digest was not sent", &|| sent() == 1 && digests() == 1);
+    let metrics = hygie_testkit::http::exchange(
+        &format!("127.0.0.1:{p1}"),
+        "GET",
+        "/metrics",
+        &[(
+            "Authorization",
+            "Bearer 0123456789abcdef0123456789abcdef0123",
+        )],
+        "",
+    )
+    .expect("metrics");
+    let next: i64 = metrics
+        .body
+        .lines()
+        .find_map(|l| l.strip_prefix("hygie_digests_next_run_timestamp_seconds "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let now = Timestamp::now().as_second();
+    assert!(
+        next > now && next <= now + 7 * 86_400 + 120,
+        "{}",
+        metrics.body
+    );
+    // Both servers have made their first pass by now (at start); a restart makes another.
+    drop(s1);
+    let p3 = common::free_port();
+    let _s3 = common::serve(&env, p3, &a);
+    let passes = || {
+        hygie_testkit::http::exchange(
+            &format!("127.0.0.1:{p3}"),
+            "GET",
+            "/metrics",
+            &[(
+                "Authorization",
+                "Bearer 0123456789abcdef0123456789abcdef0123",
+            )],
+            "",
+        )
+        .map(|m| {
+            m.body
+                .contains("hygie_reminders_next_run_timestamp_seconds 1")
+        })
+        .unwrap_or(false)
+    };
+    wait_for("the restarted server made no pass", &passes);
+    std::thread::sleep(Duration::from_secs(2));
+    drop(s2);
+    assert_eq!(digests(), 1);
+    assert_eq!(sent(), 1);
 }

@@ -20,10 +20,14 @@
 //! person reads in their web account's language (same login as the register's id), else the
 //! command's `--lang`. Each message has a digest, which the journal keeps instead of its body.
 //!
-//! Beside the legal clocks, [`renewal`] reminds the recurring measures about to expire, with
-//! the same shapes (windows, slot, key, recipients, message, JSON).
+//! Beside the legal clocks, [`renewal`] reminds the recurring measures about to expire and
+//! [`requests`] the ARS's evidence requests due soon, with the same shapes (windows, slot, key,
+//! recipients, message, JSON); [`digest`] makes the weekly digests of a facility and of a
+//! region (their text: hygie-report's templates).
 
+pub mod digest;
 pub mod renewal;
+pub mod requests;
 pub mod webhook;
 
 use hygie_core::Lang;
@@ -208,6 +212,36 @@ pub fn recipients(
                 lang: lang_of(&a.person),
             });
         }
+    }
+    out
+}
+
+/// The holders at `date` of `role`, each person once, with their address (none when the
+/// register has none) and their language.
+pub fn holders_of(
+    role: Role,
+    roles: &[Assignment],
+    people: &[Person],
+    date: jiff::civil::Date,
+    lang_of: impl Fn(&str) -> Lang,
+) -> Vec<Recipient> {
+    let mut out: Vec<Recipient> = Vec::new();
+    for a in roles.iter().filter(|a| a.role == role && a.active_at(date)) {
+        if out.iter().any(|r| r.person == a.person) {
+            continue;
+        }
+        let p = people.iter().find(|p| p.id == a.person);
+        out.push(Recipient {
+            role,
+            person: a.person.clone(),
+            name: p
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| a.person.clone()),
+            email: p
+                .and_then(|p| p.email.clone())
+                .filter(|e| !e.trim().is_empty()),
+            lang: lang_of(&a.person),
+        });
     }
     out
 }

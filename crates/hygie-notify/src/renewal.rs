@@ -70,6 +70,15 @@ impl RenewalWindows {
         Ok(RenewalWindows(v))
     }
 
+    /// The narrowest window holding `days` whole days left (a due day), if any.
+    pub fn narrowest_days(&self, days: i64) -> Option<u32> {
+        self.0
+            .iter()
+            .rev()
+            .find(|d| days <= i64::from(**d))
+            .copied()
+    }
+
     /// The narrowest window holding `left` (time left before the expiry), if any.
     fn narrowest(&self, left: SignedDuration) -> Option<u32> {
         self.0
@@ -221,24 +230,7 @@ impl Renewal {
                 .unwrap_or(Role::Ciso);
             return vec![recipient(role, p)];
         }
-        let role = self.role();
-        let mut out: Vec<Recipient> = Vec::new();
-        for a in roles.iter().filter(|a| a.role == role && a.active_at(date)) {
-            if out.iter().any(|r| r.person == a.person) {
-                continue;
-            }
-            match people.iter().find(|p| p.id == a.person) {
-                Some(p) => out.push(recipient(role, p)),
-                None => out.push(Recipient {
-                    role,
-                    person: a.person.clone(),
-                    name: a.person.clone(),
-                    email: None,
-                    lang: lang_of(&a.person),
-                }),
-            }
-        }
-        out
+        crate::holders_of(self.role(), roles, people, date, lang_of)
     }
 
     /// The message in `lang` at `now`: the measure, when it was declared, its period, its

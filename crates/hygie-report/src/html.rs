@@ -82,7 +82,7 @@ pub struct IncidentLine {
 }
 
 /// One of the last audit runs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AuditLine {
     pub source: String,
     pub at: String,

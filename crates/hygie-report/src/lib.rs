@@ -11,6 +11,9 @@
 //! Markdown stay as code: they are column padding and pipe escaping, which templates would only
 //! obscure.
 //!
+//! `digest_facility.txt` and `digest_region.txt` ([`digest`]) are the weekly e-mail digests'
+//! plain-text bodies, rendered like the pages.
+//!
 //! `findings.html` ([`FindingsTable`]) shows the findings of a run, shared by the CLI's AD report
 //! and the web's run page; `print.css` is the page frame of every PDF ([`print_document`], then
 //! `hygie-pdf`). hygie-ad, hygie-incident and hygie-web keep their own templates beside their
@@ -31,6 +34,7 @@ use std::fmt::Write as _;
 
 mod campaign;
 pub mod csv;
+pub mod digest;
 mod findings;
 mod html;
 mod oversight;

@@ -356,6 +356,28 @@ impl Store {
         rows.iter().map(row_to_alert).collect()
     }
 
+    /// How many alerts of a facility were recorded in `[from, to)`, by level (the weekly
+    /// digest's count), levels in alphabetical order.
+    pub async fn alert_counts(
+        &self,
+        facility: &Finess,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT level, COUNT(*) AS n FROM alerts WHERE facility = $1 AND created_us >= $2 \
+             AND created_us < $3 GROUP BY level ORDER BY level",
+        )
+        .bind(facility.as_str())
+        .bind(from.as_microsecond())
+        .bind(to.as_microsecond())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("level")?, r.try_get("n")?)))
+            .collect()
+    }
+
     /// Link an alert to an incident of the same facility, both ways: the alert's incident and
     /// status, and the alert's id among the incident's facts (journalled on both subjects).
     pub async fn link_alert(

@@ -13,7 +13,8 @@
 //!    next run tries again.
 //!
 //! Reminders about a facility or a region rather than an incident (the renewals of recurring
-//! measures, the weekly digests: `renewal/...`, `digest/...`) are claimed by
+//! measures, the ARS requests due soon, the weekly digests: `renewal/...`, `request/...`,
+//! `digest/...`) are claimed by
 //! [`Store::claim_scoped_reminder`] into `notify_scoped_reminders` and then follow the same
 //! steps 2 and 3 ([`Store::reminder_sent`] and [`Store::release_reminder`] find the key in
 //! either table).

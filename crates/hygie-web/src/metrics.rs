@@ -36,6 +36,9 @@ pub struct Metrics {
     pub reminders_next_run: AtomicU64,
     pub reminders_sent: AtomicU64,
     pub reminders_failed: AtomicU64,
+    /// The pass that will send the next weekly digests (the first after their weekday and
+    /// hour), in seconds since the epoch (0: none scheduled).
+    pub digests_next_run: AtomicU64,
     /// The webhooks' passes run by `hygie serve --webhooks`: deliveries accepted, attempts to
     /// be tried again, deliveries given up (failed or dropped because the queue was full).
     pub webhooks_delivered: AtomicU64,
@@ -154,10 +157,11 @@ impl Metrics {
         );
         let _ = writeln!(
             out,
-            "# HELP hygie_reminders_next_run_timestamp_seconds When the next pass of the e-mail reminders starts (0: not scheduled).\n# TYPE hygie_reminders_next_run_timestamp_seconds gauge\nhygie_reminders_next_run_timestamp_seconds {}\n# HELP hygie_reminders_sent_total Reminders sent by this process.\n# TYPE hygie_reminders_sent_total counter\nhygie_reminders_sent_total {}\n# HELP hygie_reminders_failed_total Reminders this process could not send (tried again at the next pass).\n# TYPE hygie_reminders_failed_total counter\nhygie_reminders_failed_total {}",
+            "# HELP hygie_reminders_next_run_timestamp_seconds When the next pass of the e-mail reminders starts (0: not scheduled).\n# TYPE hygie_reminders_next_run_timestamp_seconds gauge\nhygie_reminders_next_run_timestamp_seconds {}\n# HELP hygie_reminders_sent_total Reminders sent by this process.\n# TYPE hygie_reminders_sent_total counter\nhygie_reminders_sent_total {}\n# HELP hygie_reminders_failed_total Reminders this process could not send (tried again at the next pass).\n# TYPE hygie_reminders_failed_total counter\nhygie_reminders_failed_total {}\n# HELP hygie_digests_next_run_timestamp_seconds When the pass that sends the next weekly digests starts (0: not scheduled).\n# TYPE hygie_digests_next_run_timestamp_seconds gauge\nhygie_digests_next_run_timestamp_seconds {}",
             self.reminders_next_run.load(Ordering::Relaxed),
             self.reminders_sent.load(Ordering::Relaxed),
-            self.reminders_failed.load(Ordering::Relaxed)
+            self.reminders_failed.load(Ordering::Relaxed),
+            self.digests_next_run.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             out,

@@ -278,11 +278,30 @@ async fn the_deliveries_page_shows_failures_to_those_who_read_the_journal() {
     )
     .await;
     assert!(html.contains("file d&#39;attente pleine"), "{html}");
+    assert!(html.contains("non planifié"), "{html}");
     assert!(html.contains("en échec"), "{html}");
     assert_eq!(
         html.matches("class=\"delivery failed\"").count(),
         2,
         "{html}"
+    );
+    // With `serve --notify-every`, the page shows the next pass and the next digests.
+    app.state
+        .metrics()
+        .reminders_next_run
+        .store(1_796_623_200, std::sync::atomic::Ordering::Relaxed);
+    app.state
+        .metrics()
+        .digests_next_run
+        .store(1_796_623_200 + 3600, std::sync::atomic::Ordering::Relaxed);
+    let en = body_string(app.send(get_with("/admin/webhooks?lang=en", &cookie)).await).await;
+    assert!(
+        en.contains("<span id=\"next-pass\">2026-12-07 07:00</span>"),
+        "{en}"
+    );
+    assert!(
+        en.contains("<span id=\"next-digests\">2026-12-07 08:00</span>"),
+        "{en}"
     );
 
     // A facility's CISO sees their facility's, not another's, nor every facility's page.

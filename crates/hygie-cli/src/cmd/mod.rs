@@ -20,6 +20,7 @@ pub mod ingest;
 pub mod inventory;
 pub mod journal;
 pub mod notify;
+pub mod notify_digest;
 pub mod notify_renewal;
 pub mod notify_smtp;
 pub mod notify_webhook;

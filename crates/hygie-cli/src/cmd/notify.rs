@@ -4,13 +4,13 @@
 //! client is `notify_smtp`. `hygie serve --notify-every` runs the same [`run_once`].
 
 use super::Ctx;
+use super::notify_digest::Settings;
 use super::notify_smtp::{Smtp, SmtpArgs};
 use crate::exit;
 use crate::output::{self, Format};
 use clap::{Args, Subcommand};
 use hygie_core::{Finess, Lang};
-use hygie_notify::renewal::RenewalWindows;
-use hygie_notify::{Recipient, Reminder, Windows};
+use hygie_notify::{Recipient, Reminder};
 use hygie_store::{Actor, SentMessage, Store};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
@@ -20,7 +20,9 @@ pub enum NotifyCmd {
     /// Send the reminders due now (or print them with --dry-run): obligations entering a window
     /// before their deadline (24 h, 4 h, 1 h by default) and late ones, to the roles each duty
     /// concerns; recurring measures 30 and 7 days before they expire and once expired, to their
-    /// owner (the CISO by default); each reminder once.
+    /// owner (the CISO by default); the ARS's evidence requests 7 and 1 days before their due
+    /// day and once overdue, to the CISO; the weekly digest of each facility (to its CISO) and
+    /// of each region (to its officers), once a week; each reminder once.
     Run(Box<RunArgs>),
     /// The reminders claimed and sent so far.
     List,
@@ -57,6 +59,8 @@ pub struct RunArgs {
     /// Only this facility's incidents and measures.
     #[arg(long)]
     pub facility: Option<String>,
+    #[command(flatten)]
+    pub digests: super::notify_digest::DigestArgs,
     #[command(flatten)]
     pub smtp: SmtpArgs,
     #[command(flatten)]
@@ -162,10 +166,11 @@ pub async fn run(ctx: &Ctx, cmd: NotifyCmd) -> anyhow::Result<u8> {
 }
 
 async fn run_cmd(ctx: &Ctx, a: RunArgs) -> anyhow::Result<u8> {
-    let windows =
-        Windows::parse("windows", &a.windows).map_err(|e| exit::invalid(e.to_string()))?;
-    let renewals = RenewalWindows::parse("renewal-windows", &a.renewal_windows)
-        .map_err(|e| exit::invalid(e.to_string()))?;
+    let settings = Settings::load(
+        ("windows", &a.windows),
+        ("renewal-windows", &a.renewal_windows),
+        &a.digests,
+    )?;
     let now = match &a.as_of {
         Some(s) => {
             let tz = hygie_incident::clock::zone("as-of", hygie_incident::clock::DEFAULT_TZ)
@@ -196,7 +201,7 @@ async fn run_cmd(ctx: &Ctx, a: RunArgs) -> anyhow::Result<u8> {
             &store,
             smtp.as_ref(),
             now,
-            (&windows, &renewals),
+            &settings,
             facility.as_ref(),
             ctx.lang,
         )
@@ -212,7 +217,7 @@ async fn run_cmd(ctx: &Ctx, a: RunArgs) -> anyhow::Result<u8> {
                 &store,
                 h,
                 now,
-                (&windows, &renewals),
+                (&settings.windows, &settings.renewals),
                 facility.as_ref(),
                 &actor,
             )
@@ -335,17 +340,19 @@ pub(super) async fn register_of(
     })
 }
 
-/// One pass: compute the reminders due at `now` (the incidents' clocks in `windows.0`, the
-/// recurring measures' renewals in `windows.1`) and, with `smtp`, send each not yet sent
-/// (claimed first, recorded after); without it, only say what would be sent.
+/// One pass: compute the reminders due at `now` (the incidents' clocks, the recurring
+/// measures' renewals, the ARS requests, the weekly digests: `settings`) and, with `smtp`,
+/// send each not yet sent (claimed first, recorded after); without it, only say what would be
+/// sent.
 pub async fn run_once(
     store: &Store,
     smtp: Option<&Smtp>,
     now: Timestamp,
-    (windows, renewals): (&Windows, &RenewalWindows),
+    settings: &Settings,
     facility: Option<&Finess>,
     default_lang: Lang,
 ) -> anyhow::Result<RunReport> {
+    let windows = &settings.windows;
     let incidents = store.incidents(facility, false).await?;
     let due = hygie_notify::due_reminders(&incidents, now, windows)
         .map_err(|e| exit::invalid(e.to_string()))?;
@@ -399,13 +406,49 @@ pub async fn run_once(
         store,
         smtp,
         now,
-        renewals,
+        &settings.renewals,
         facility,
         default_lang,
         &states,
         &mut report,
     )
     .await?;
+    super::notify_digest::request_pass(
+        store,
+        smtp,
+        now,
+        &settings.requests,
+        facility,
+        default_lang,
+        &states,
+        &mut report,
+    )
+    .await?;
+    if let Some(schedule) = &settings.digest {
+        super::notify_digest::facility_pass(
+            store,
+            smtp,
+            now,
+            schedule,
+            facility,
+            default_lang,
+            &states,
+            &mut report,
+        )
+        .await?;
+        if facility.is_none() {
+            super::notify_digest::region_pass(
+                store,
+                smtp,
+                now,
+                settings,
+                default_lang,
+                &states,
+                &mut report,
+            )
+            .await?;
+        }
+    }
     Ok(report)
 }
 
@@ -434,9 +477,9 @@ async fn send(
     if !claimed {
         return Ok(Fate::Already);
     }
-    let messages: Vec<(&Recipient, hygie_notify::Message)> = to
+    let messages: Vec<Outgoing> = to
         .iter()
-        .map(|p| (*p, r.message(facility_name, p.lang, now)))
+        .filter_map(|p| Outgoing::to(p, r.message(facility_name, p.lang, now)))
         .collect();
     deliver(store, smtp, &key, &messages, actor, errors).await
 }
@@ -455,30 +498,79 @@ pub(super) fn fate_before(
     }
 }
 
+/// One message to send: to whom (the role the journal names, the name, the address, the
+/// language) and what.
+pub(super) struct Outgoing {
+    pub role: String,
+    pub name: String,
+    pub email: String,
+    pub lang: Lang,
+    pub message: hygie_notify::Message,
+}
+
+impl Outgoing {
+    /// The message for a recipient of the register; none without an address.
+    pub fn to(p: &Recipient, message: hygie_notify::Message) -> Option<Outgoing> {
+        Some(Outgoing {
+            role: p.role.as_str().to_owned(),
+            name: p.name.clone(),
+            email: p.email.clone()?,
+            lang: p.lang,
+            message,
+        })
+    }
+}
+
+/// A reminder about a facility or a region (`notify_scoped_reminders`): its key, scope, kind,
+/// subject and slot.
+pub(super) struct Scoped<'a> {
+    pub key: &'a str,
+    pub scope: &'a str,
+    pub kind: &'a str,
+    pub subject: &'a str,
+    pub slot: &'a str,
+}
+
+/// Claim a scoped reminder, then send its messages (made only once claimed) and record it:
+/// the renewals', the digests' and the requests' one path.
+pub(super) async fn send_scoped(
+    store: &Store,
+    smtp: &Smtp,
+    r: Scoped<'_>,
+    messages: impl FnOnce() -> Vec<Outgoing>,
+    actor: &Actor,
+    errors: &mut Vec<String>,
+) -> anyhow::Result<Fate> {
+    if !store
+        .claim_scoped_reminder(r.key, r.scope, r.kind, r.subject, r.slot, actor)
+        .await?
+    {
+        return Ok(Fate::Already);
+    }
+    deliver(store, smtp, r.key, &messages(), actor, errors).await
+}
+
 /// Send a claimed reminder's messages, then record it sent (with each message's role,
 /// language, subject and digest) or release it when none went out.
 pub(super) async fn deliver(
     store: &Store,
     smtp: &Smtp,
     key: &str,
-    messages: &[(&Recipient, hygie_notify::Message)],
+    messages: &[Outgoing],
     actor: &Actor,
     errors: &mut Vec<String>,
 ) -> anyhow::Result<Fate> {
     let mut sent = Vec::new();
     let mut failed = Vec::new();
-    for (p, msg) in messages {
-        let Some(email) = p.email.as_deref() else {
-            continue;
-        };
-        match smtp.send(&p.name, email, msg).await {
+    for m in messages {
+        match smtp.send(&m.name, &m.email, &m.message).await {
             Ok(()) => sent.push(SentMessage {
-                role: p.role.as_str().to_owned(),
-                lang: p.lang.code().to_owned(),
-                subject: msg.subject.clone(),
-                digest: msg.digest(),
+                role: m.role.clone(),
+                lang: m.lang.code().to_owned(),
+                subject: m.message.subject.clone(),
+                digest: m.message.digest(),
             }),
-            Err(e) => failed.push(format!("{key} to the {}: {e}", p.role.as_str())),
+            Err(e) => failed.push(format!("{key} to the {}: {e}", m.role)),
         }
     }
     let fate = if sent.is_empty() {

@@ -3,7 +3,7 @@
 //! told to their owner through the same claim → send → sent path as the incidents' reminders
 //! (the store's `notify_scoped_reminders`).
 
-use super::notify::{Fate, RunReport, deliver, fate_before, register_of};
+use super::notify::{Fate, Outgoing, RunReport, Scoped, fate_before, register_of, send_scoped};
 use super::notify_smtp::Smtp;
 use hygie_core::{Finess, Lang};
 use hygie_notify::Recipient;
@@ -74,26 +74,21 @@ pub(super) async fn pass(
                 None => match smtp {
                     None => Fate::Due,
                     Some(smtp) => {
-                        let claimed = store
-                            .claim_scoped_reminder(
-                                &key,
-                                id.as_str(),
-                                "renewal",
-                                r.measure.as_str(),
-                                &r.slot.label(),
-                                &actor,
-                            )
-                            .await?;
-                        if claimed {
-                            let messages: Vec<_> = reachable
+                        let scoped = Scoped {
+                            key: &key,
+                            scope: id.as_str(),
+                            kind: "renewal",
+                            subject: r.measure.as_str(),
+                            slot: &r.slot.label(),
+                        };
+                        let messages = || {
+                            reachable
                                 .iter()
-                                .map(|p| (*p, r.message(&reg.name, p.lang, now)))
-                                .collect();
-                            deliver(store, smtp, &key, &messages, &actor, &mut report.errors)
-                                .await?
-                        } else {
-                            Fate::Already
-                        }
+                                .filter_map(|p| Outgoing::to(p, r.message(&reg.name, p.lang, now)))
+                                .collect()
+                        };
+                        send_scoped(store, smtp, scoped, messages, &actor, &mut report.errors)
+                            .await?
                     }
                 },
             };

@@ -74,8 +74,9 @@ pub struct ServeArgs {
     /// host name, not an IP address.
     #[arg(long, env = "HYGIE_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
-    /// Send the incidents' e-mail reminders (as `hygie notify run`) every this many minutes,
-    /// with the SMTP settings below; the next pass is on /metrics.
+    /// Send the e-mail reminders and the weekly digests (as `hygie notify run`) every this many
+    /// minutes, with the SMTP settings below; the next pass and the pass that sends the next
+    /// digests are on /metrics.
     #[arg(long, env = "HYGIE_NOTIFY_EVERY", value_name = "MINUTES", value_parser = clap::value_parser!(u64).range(1..))]
     pub notify_every: Option<u64>,
     /// The reminders' windows before a deadline.
@@ -84,6 +85,8 @@ pub struct ServeArgs {
     /// The days before a recurring measure expires when its owner is reminded.
     #[arg(long, env = "HYGIE_NOTIFY_RENEWAL_WINDOWS", default_value = "30d,7d")]
     pub notify_renewal_windows: String,
+    #[command(flatten)]
+    pub digests: super::notify_digest::DigestArgs,
     #[command(flatten)]
     pub smtp: super::notify_smtp::SmtpArgs,
     #[command(flatten)]
@@ -171,7 +174,7 @@ fn schedule_reminders(
     store: hygie_store::Store,
     state: hygie_web::AppState,
     smtp: super::notify_smtp::Smtp,
-    windows: (hygie_notify::Windows, hygie_notify::renewal::RenewalWindows),
+    settings: super::notify_digest::Settings,
     every: std::time::Duration,
     lang: hygie_core::Lang,
 ) {
@@ -185,15 +188,19 @@ fn schedule_reminders(
                 u64::try_from(next.as_second()).unwrap_or(0),
                 Ordering::Relaxed,
             );
-            match super::notify::run_once(
-                &store,
-                Some(&smtp),
-                started,
-                (&windows.0, &windows.1),
-                None,
-                lang,
-            )
-            .await
+            // The digests go out at the first pass after their slot.
+            let digest_next = settings
+                .digest
+                .and_then(|d| d.next_after(started))
+                .map(|slot| {
+                    let every_s = every.as_secs().max(1);
+                    let wait = u64::try_from(slot.duration_since(started).as_secs()).unwrap_or(0);
+                    let start = u64::try_from(started.as_second()).unwrap_or(0);
+                    start.saturating_add(wait.div_ceil(every_s).saturating_mul(every_s))
+                });
+            m.digests_next_run
+                .store(digest_next.unwrap_or(0), Ordering::Relaxed);
+            match super::notify::run_once(&store, Some(&smtp), started, &settings, None, lang).await
             {
                 Ok(r) => {
                     let sent = r.count(super::notify::Fate::Sent);
@@ -287,15 +294,11 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     let reminders = match a.notify_every {
         Some(minutes) => Some((
             a.smtp.connect()?,
-            (
-                hygie_notify::Windows::parse("notify-windows", &a.notify_windows)
-                    .map_err(|e| exit::invalid(e.to_string()))?,
-                hygie_notify::renewal::RenewalWindows::parse(
-                    "notify-renewal-windows",
-                    &a.notify_renewal_windows,
-                )
-                .map_err(|e| exit::invalid(e.to_string()))?,
-            ),
+            super::notify_digest::Settings::load(
+                ("notify-windows", &a.notify_windows),
+                ("notify-renewal-windows", &a.notify_renewal_windows),
+                &a.digests,
+            )?,
             std::time::Duration::from_secs(minutes.saturating_mul(60)),
         )),
         None => None,
@@ -432,8 +435,8 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
             ctx.data_dir(),
         );
     }
-    if let Some((smtp, windows, every)) = reminders {
-        schedule_reminders(store, state.clone(), smtp, windows, every, ctx.lang);
+    if let Some((smtp, settings, every)) = reminders {
+        schedule_reminders(store, state.clone(), smtp, settings, every, ctx.lang);
     }
     if let Some((h, hook_windows)) = hooks {
         schedule_webhooks(

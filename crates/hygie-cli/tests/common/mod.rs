@@ -9,6 +9,8 @@
 //! adds `.assert()` to them.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use hygie_testkit::TestDb;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -430,4 +432,48 @@ pub fn serve(t: &Hygie, port: u16, args: &[&str]) -> Server {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     server
+}
+
+/// The instance acting as its own agency: a campaign asking the hospital for BCK-06 by `due`,
+/// exported signed and imported by the hospital, which trusts the key (as a facility does with
+/// its agency's).
+pub fn receive_request(env: &Hygie, due: &str) {
+    env.json(
+        &[
+            "region",
+            "request",
+            "create",
+            "--region",
+            "BRE",
+            "--target",
+            &format!("facility:{}", FINESS),
+            "--measure",
+            "BCK-06",
+            "--due",
+            due,
+            "--message",
+            "Merci de transmettre un test de restauration.",
+            "--message-en",
+            "Please send a restore test.",
+        ],
+        0,
+    );
+    let file = env.path().join("requests.json");
+    let file = file.to_str().unwrap_or_default();
+    env.json(
+        &[
+            "region",
+            "request",
+            "export",
+            "--facility",
+            FINESS,
+            "-o",
+            file,
+        ],
+        0,
+    );
+    let id = env.json(&["identity", "show"], 0);
+    let key = id["public_key"].as_str().unwrap_or_default().to_owned();
+    env.json(&["requests", "trust", "--region", "BRE", "--key", &key], 0);
+    env.json(&["requests", "import", "--facility", FINESS, file], 0);
 }

@@ -31,6 +31,19 @@ struct WebhooksBody<'a> {
     facility: Option<&'a hygie_core::Finess>,
     rows: &'a [hygie_store::DeliveryRecord],
     failed: usize,
+    /// This server's e-mail schedule (`hygie serve --notify-every`): the next pass of the
+    /// reminders and the pass that sends the next weekly digests, when scheduled.
+    next_pass: Option<jiff::Timestamp>,
+    next_digests: Option<jiff::Timestamp>,
+}
+
+/// A schedule's instant from its gauge (seconds since the epoch, 0: none).
+fn scheduled(gauge: &std::sync::atomic::AtomicU64) -> Option<jiff::Timestamp> {
+    let s = gauge.load(std::sync::atomic::Ordering::Relaxed);
+    match i64::try_from(s) {
+        Ok(s) if s > 0 => jiff::Timestamp::from_second(s).ok(),
+        _ => None,
+    }
 }
 
 impl WebhooksBody<'_> {
@@ -65,11 +78,14 @@ async fn webhooks_page(
         .webhook_deliveries(None, failed_only, WEBHOOKS_SHOWN)
         .await?;
     let lang = p.lang();
+    let m = st.metrics();
     let b = hygie_report::render(&WebhooksBody {
         lang,
         facility: None,
         failed: rows.iter().filter(|d| d.state == "failed").count(),
         rows: &rows,
+        next_pass: scheduled(&m.reminders_next_run),
+        next_digests: scheduled(&m.digests_next_run),
     });
     Ok(p.page(t(lang, "Webhooks", "Webhooks"), &b))
 }
@@ -90,6 +106,8 @@ async fn facility_webhooks_page(
         facility: Some(&at.id),
         failed: rows.iter().filter(|d| d.state == "failed").count(),
         rows: &rows,
+        next_pass: None,
+        next_digests: None,
     };
     Ok(at.titled(&fac, t(lang, "Webhooks", "Webhooks"), &body))
 }

@@ -24,6 +24,7 @@
 //! the same shapes (windows, slot, key, recipients, message, JSON).
 
 pub mod renewal;
+pub mod siem;
 pub mod webhook;
 
 use hygie_core::Lang;

@@ -6,6 +6,7 @@
 
 use super::Ctx;
 use super::detect::load_prepared_detector;
+use super::forward::Forwarder;
 use crate::exit;
 use crate::output::{self, Format};
 use clap::Args;
@@ -60,6 +61,8 @@ pub struct IngestArgs {
     /// datagrams are dropped and counted.
     #[arg(long, default_value_t = DEFAULT_MAX_BYTES, value_parser = parse_bytes)]
     spool_max_bytes: u64,
+    #[command(flatten)]
+    forward: super::forward::ForwardArgs,
 }
 
 /// `1073741824`, `512M`, `1G`, `64K` (powers of 1024).
@@ -91,6 +94,7 @@ struct StoreSink {
     store: Store,
     facility: Finess,
     actor: Actor,
+    forward: Option<Arc<Forwarder>>,
 }
 
 impl AlertSink for StoreSink {
@@ -114,8 +118,11 @@ impl AlertSink for StoreSink {
             self.store
                 .record_alerts_at(&self.facility, &records, &checkpoint, &self.actor)
                 .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            if let Some(fw) = &self.forward {
+                fw.send(&records);
+            }
+            Ok(())
         })
     }
 
@@ -195,8 +202,14 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
         return Err(output::unsupported(ctx.format, "table, json"));
     }
     if let Some(url) = &a.publish {
+        if !a.forward.forward.is_empty() {
+            return Err(exit::invalid(
+                "--forward goes with detection, not --publish: give it to hygie detect-worker / --forward accompagne la détection, pas --publish : le donner à hygie detect-worker",
+            ));
+        }
         return publish(ctx, &a, facility, url).await;
     }
+    let forward = a.forward.start(Some(&facility))?.map(Arc::new);
     let (detector, mut refused, not_compiled) = load_prepared_detector(&a.rules).await?;
     let loaded = detector.rule_count() - not_compiled.len();
     refused.extend(not_compiled);
@@ -243,6 +256,7 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
         store: store.clone(),
         facility: facility.clone(),
         actor: Actor::cli(),
+        forward: forward.clone(),
     };
     let ingest = Ingest::start(
         Arc::new(detector),
@@ -260,7 +274,11 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
     .map_err(|e| anyhow::anyhow!(e))?;
     stop_signal().await;
     eprintln!("stopping: flushing accepted events / arrêt : traitement des événements acceptés");
-    let stats = ingest.shutdown().await.map_err(|e| anyhow::anyhow!(e))?;
+    let stats = ingest.shutdown().await;
+    if let Some(fw) = &forward {
+        fw.finish().await;
+    }
+    let stats = stats.map_err(|e| anyhow::anyhow!(e))?;
     match ctx.format {
         Format::Json => output::json(&stats)?,
         _ => println!(

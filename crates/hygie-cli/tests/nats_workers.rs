@@ -239,11 +239,16 @@ fn start_publisher(h: &Hygie, url: &str) -> (Running, SocketAddr) {
 }
 
 fn start_worker(h: &Hygie, url: &str, rules: &Path) -> Running {
+    start_worker_with(h, url, rules, &[])
+}
+
+fn start_worker_with(h: &Hygie, url: &str, rules: &Path, extra: &[&str]) -> Running {
     let mut cmd = h.cmd();
     cmd.args(["detect-worker", "--nats", url, "--stream", STREAM])
         .args(["--facility", FINESS, "--rules"])
         .arg(rules)
-        .args(["--batch", "500", "--ack-wait", "3", "--format", "json"]);
+        .args(["--batch", "500", "--ack-wait", "3", "--format", "json"])
+        .args(extra);
     let (run, err) = Running::spawn(cmd);
     run.collect(err, String::new())
 }
@@ -418,7 +423,17 @@ fn an_unreadable_message_goes_to_the_dead_letter_and_the_rest_is_evaluated() {
         std::thread::sleep(Duration::from_millis(50));
     }
     publisher.stop();
-    let worker = start_worker(&h, &nats.url, &rules);
+    // The worker forwards the alert it stores to a syslog receiver (`--forward`).
+    let siem = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let siem_url = format!("syslog+tcp://{}", siem.local_addr().expect("addr"));
+    let received = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Ok((mut conn, _)) = siem.accept() {
+            let _ = std::io::Read::read_to_end(&mut conn, &mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    });
+    let worker = start_worker_with(&h, &nats.url, &rules, &["--forward", &siem_url]);
     let deadline = Instant::now() + Duration::from_secs(60);
     while pending(&nats.url) != (0, 0) {
         assert!(Instant::now() < deadline, "messages still pending");
@@ -430,6 +445,13 @@ fn an_unreadable_message_goes_to_the_dead_letter_and_the_rest_is_evaluated() {
     let got = alerts(&h);
     assert_eq!(got.len(), 1);
     assert_eq!(got.values().next().expect("alert").0, 1);
+    let forwarded = received.join().expect("receiver");
+    let id = got.keys().next().expect("alert id");
+    assert_eq!(forwarded.matches("[hygie@32473 ").count(), 1, "{forwarded}");
+    assert!(
+        forwarded.contains(&format!("id=\"{id}\"")) && forwarded.contains("count=\"1\""),
+        "{forwarded}"
+    );
     // The dead letter: the payload as published, the reason and where it came from.
     let url = nats.url.clone();
     let (reason, origin, payload) = rt().block_on(async move {

@@ -18,9 +18,13 @@ use std::time::Duration;
 
 #[derive(Args)]
 pub struct WorkerArgs {
-    /// NATS server (nats://HOST:PORT).
+    /// NATS server (nats://HOST:PORT, or tls://HOST:PORT; user and password or a token in the
+    /// URL).
     #[arg(long, value_name = "URL")]
     nats: String,
+    /// CA certificates (PEM) checking the NATS server's TLS certificate.
+    #[arg(long, value_name = "FILE")]
+    nats_ca: Option<PathBuf>,
     /// Facility (FINESS) whose events this worker evaluates and whose alerts it stores.
     #[arg(long)]
     facility: String,
@@ -101,6 +105,7 @@ impl KeyedSink for StoreSink {
 pub async fn run(ctx: &Ctx, a: WorkerArgs) -> anyhow::Result<u8> {
     let facility = Finess::parse(&a.facility)?;
     let url = nats_url(&a.nats)?;
+    let ca = super::ingest::nats_ca(a.nats_ca.as_deref())?;
     if !matches!(ctx.format, Format::Table | Format::Json) {
         return Err(output::unsupported(ctx.format, "table, json"));
     }
@@ -146,6 +151,7 @@ pub async fn run(ctx: &Ctx, a: WorkerArgs) -> anyhow::Result<u8> {
         max_deliver: a.max_deliver,
         ack_wait: Duration::from_secs(a.ack_wait),
         window_secs: a.window,
+        ca,
     };
     let stats = worker::run(Arc::new(detector), &mut sink, cfg, stop).await;
     if let Some(fw) = &sink.forward {

@@ -40,6 +40,9 @@ pub struct IngestArgs {
     /// JetStream stream (made if missing, file storage).
     #[arg(long, default_value = hygie_logs::nats::DEFAULT_STREAM)]
     stream: String,
+    /// CA certificates (PEM) checking the NATS server's TLS certificate (tls://HOST:PORT).
+    #[arg(long, value_name = "FILE", requires = "publish")]
+    nats_ca: Option<PathBuf>,
     /// Facility (FINESS) the alerts belong to.
     #[arg(long)]
     facility: String,
@@ -294,6 +297,18 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
+/// `--nats-ca`, checked now (a PEM file of certificates), so that a bad file stops the start
+/// naming the option.
+pub(super) fn nats_ca(ca: Option<&std::path::Path>) -> anyhow::Result<Option<PathBuf>> {
+    let Some(ca) = ca else { return Ok(None) };
+    hygie_web::outbound::tls_config(Some(ca)).map_err(|e| {
+        exit::invalid(format!(
+            "--nats-ca: {e} / fichier d'AC illisible ou invalide"
+        ))
+    })?;
+    Ok(Some(ca.to_path_buf()))
+}
+
 /// A `nats://` or `tls://` URL, else invalid input.
 pub(super) fn nats_url(url: &str) -> anyhow::Result<String> {
     let ok = ["nats://", "tls://"].iter().any(|p| url.starts_with(p)) && url.len() > 7;
@@ -309,6 +324,7 @@ pub(super) fn nats_url(url: &str) -> anyhow::Result<String> {
 async fn publish(ctx: &Ctx, a: &IngestArgs, facility: Finess, url: &str) -> anyhow::Result<u8> {
     use hygie_logs::nats::{PublishConfig, Publishing};
     let url = nats_url(url)?;
+    let ca = nats_ca(a.nats_ca.as_deref())?;
     let mut sources = Vec::new();
     for spec in &a.listen {
         let src = bind(spec)
@@ -321,6 +337,7 @@ async fn publish(ctx: &Ctx, a: &IngestArgs, facility: Finess, url: &str) -> anyh
         stream: a.stream.clone(),
         facility: facility.as_str().to_owned(),
         in_flight: 4096,
+        ca,
     };
     let mut bound = Vec::new();
     for (udp, src) in sources {

@@ -105,6 +105,11 @@ fn free_port() -> u16 {
 }
 
 fn start_nats() -> Option<Nats> {
+    start_nats_with(&[])
+}
+
+/// `nats-server` on a free port with `extra` arguments (TLS), JetStream in a temporary folder.
+fn start_nats_with(extra: &[&str]) -> Option<Nats> {
     let Some(bin) = nats_server() else {
         hygie_testkit::missing("nats-server", "no /usr/sbin/nats-server");
         return None;
@@ -115,6 +120,7 @@ fn start_nats() -> Option<Nats> {
     let child = Command::new(bin)
         .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
         .arg(dir.path())
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -215,10 +221,15 @@ impl Running {
 
 /// `hygie ingest --publish`, once its TCP listener is announced.
 fn start_publisher(h: &Hygie, url: &str) -> (Running, SocketAddr) {
+    start_publisher_with(h, url, &[])
+}
+
+fn start_publisher_with(h: &Hygie, url: &str, extra: &[&str]) -> (Running, SocketAddr) {
     let mut cmd = h.cmd();
     cmd.args(["ingest", "--publish", url, "--stream", STREAM])
         .args(["--listen", "json+tcp://127.0.0.1:0", "--facility", FINESS])
-        .args(["--format", "json"]);
+        .args(["--format", "json"])
+        .args(extra);
     let (run, mut err) = Running::spawn(cmd);
     let started = Instant::now();
     let mut seen = String::new();
@@ -239,11 +250,16 @@ fn start_publisher(h: &Hygie, url: &str) -> (Running, SocketAddr) {
 }
 
 fn start_worker(h: &Hygie, url: &str, rules: &Path) -> Running {
+    start_worker_with(h, url, rules, &[])
+}
+
+fn start_worker_with(h: &Hygie, url: &str, rules: &Path, extra: &[&str]) -> Running {
     let mut cmd = h.cmd();
     cmd.args(["detect-worker", "--nats", url, "--stream", STREAM])
         .args(["--facility", FINESS, "--rules"])
         .arg(rules)
-        .args(["--batch", "500", "--ack-wait", "3", "--format", "json"]);
+        .args(["--batch", "500", "--ack-wait", "3", "--format", "json"])
+        .args(extra);
     let (run, err) = Running::spawn(cmd);
     run.collect(err, String::new())
 }
@@ -418,7 +434,17 @@ fn an_unreadable_message_goes_to_the_dead_letter_and_the_rest_is_evaluated() {
         std::thread::sleep(Duration::from_millis(50));
     }
     publisher.stop();
-    let worker = start_worker(&h, &nats.url, &rules);
+    // The worker forwards the alert it stores to a syslog receiver (`--forward`).
+    let siem = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let siem_url = format!("syslog+tcp://{}", siem.local_addr().expect("addr"));
+    let received = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Ok((mut conn, _)) = siem.accept() {
+            let _ = std::io::Read::read_to_end(&mut conn, &mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    });
+    let worker = start_worker_with(&h, &nats.url, &rules, &["--forward", &siem_url]);
     let deadline = Instant::now() + Duration::from_secs(60);
     while pending(&nats.url) != (0, 0) {
         assert!(Instant::now() < deadline, "messages still pending");
@@ -430,6 +456,13 @@ fn an_unreadable_message_goes_to_the_dead_letter_and_the_rest_is_evaluated() {
     let got = alerts(&h);
     assert_eq!(got.len(), 1);
     assert_eq!(got.values().next().expect("alert").0, 1);
+    let forwarded = received.join().expect("receiver");
+    let id = got.keys().next().expect("alert id");
+    assert_eq!(forwarded.matches("[hygie@32473 ").count(), 1, "{forwarded}");
+    assert!(
+        forwarded.contains(&format!("id=\"{id}\"")) && forwarded.contains("count=\"1\""),
+        "{forwarded}"
+    );
     // The dead letter: the payload as published, the reason and where it came from.
     let url = nats.url.clone();
     let (reason, origin, payload) = rt().block_on(async move {
@@ -456,4 +489,57 @@ fn an_unreadable_message_goes_to_the_dead_letter_and_the_rest_is_evaluated() {
     assert!(reason.contains("Hygie-Payload"), "{reason}");
     assert_eq!(origin, subject);
     assert_eq!(payload, "{\"EventID\": 4625}");
+}
+
+/// `--nats-ca`: the publisher and a worker reach a nats-server that requires TLS (certificate
+/// from the test CA, on its own port), the event published is evaluated and its alert stored;
+/// without the CA file the worker cannot connect (the system's roots do not know the test CA).
+#[test]
+fn publisher_and_worker_reach_a_tls_nats_server_with_its_ca_file() {
+    let certs = tempfile::tempdir().expect("tmp");
+    let (ca, cert, key) = common::test_ca(certs.path());
+    let (cert, key) = (cert.to_str().expect("path"), key.to_str().expect("path"));
+    let Some(nats) = start_nats_with(&["--tls", "--tlscert", cert, "--tlskey", key]) else {
+        return;
+    };
+    let url = nats.url.replace("nats://127.0.0.1", "tls://localhost");
+    let ca = ca.to_str().expect("path");
+    let h = Hygie::sqlite();
+    h.add(&HOSPITAL);
+    let rules = write_rules(&h);
+
+    let refused = h.run(
+        &[
+            "detect-worker",
+            "--nats",
+            &url,
+            "--stream",
+            STREAM,
+            "--facility",
+            FINESS,
+            "--rules",
+            rules.to_str().expect("path"),
+        ],
+        1,
+    );
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("cannot connect to NATS"), "{err}");
+
+    let (publisher, addr) = start_publisher_with(&h, &url, &["--nats-ca", ca]);
+    let mut tcp = TcpStream::connect(addr).expect("connect");
+    tcp.write_all(event(0).as_bytes()).expect("send");
+    drop(tcp);
+    let worker = start_worker_with(&h, &url, &rules, &["--nats-ca", ca]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while alerts(&h).is_empty() {
+        assert!(Instant::now() < deadline, "no alert stored over TLS");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let published = publisher.stop();
+    assert_eq!(published["accepted"], 1, "{published}");
+    let stats = worker.stop();
+    assert_eq!(stats["acknowledged"], 1, "{stats}");
+    let got = alerts(&h);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got.values().next().expect("alert").0, 1);
 }

@@ -1,6 +1,6 @@
 //! Hygie log inputs: EVTX files (the `evtx` crate, flattened natively to the
 //! field names SigmaHQ rules use), JSON in the shapes users have (evtx_dump,
-//! Winlogbeat/ECS, flat), and syslog RFC 3164 / RFC 5424.
+//! Winlogbeat/ECS, OpenWEC's `Json` output, flat), and syslog RFC 3164 / RFC 5424.
 //!
 //! Two pipelines share the readers and the flattening to SigmaHQ field names: the batch one
 //! (`batch`: rayon over files and EVTX chunks, one aggregating consumer) and the streaming one
@@ -23,6 +23,7 @@
 pub mod batch;
 #[cfg(feature = "nats")]
 pub mod nats;
+pub mod openwec;
 pub mod read;
 pub mod spool;
 pub mod stream;

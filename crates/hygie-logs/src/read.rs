@@ -1,4 +1,4 @@
-//! Reading log files: EVTX, JSON (evtx_dump, Winlogbeat/ECS, flat; one object
+//! Reading log files: EVTX, JSON (evtx_dump, Winlogbeat/ECS, OpenWEC, flat; one object
 //! per line or concatenated documents) and syslog text. A corrupt file or
 //! record is reported with its location and skipped; reading goes on.
 
@@ -53,14 +53,29 @@ pub fn list_log_files(paths: &[PathBuf]) -> (Vec<(PathBuf, Format)>, Vec<InputEr
         if p.is_file() {
             match format_of(p) {
                 Some(f) => out.push((p.clone(), f)),
-                // Named explicitly: read as syslog text.
-                None => out.push((p.clone(), Format::Syslog)),
+                // Named explicitly: JSON lines when it starts with an object (OpenWEC's files
+                // output writes `{ip}/{principal}/messages`), else syslog text.
+                None => out.push((p.clone(), sniff(p))),
             }
         } else {
             walk(p, &mut out, &mut errors);
         }
     }
     (out, errors)
+}
+
+/// The format of a file without a log extension, from its first bytes: JSON when the first
+/// non-blank byte opens an object, else syslog (also when it cannot be read: the reader says
+/// why).
+fn sniff(path: &Path) -> Format {
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    match head[..n].iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Format::Json,
+        _ => Format::Syslog,
+    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<(PathBuf, Format)>, errors: &mut Vec<InputError>) {
@@ -93,6 +108,8 @@ enum Shape {
     EvtxDump,
     /// Winlogbeat / ECS: `{"winlog": {..}}`.
     Winlogbeat,
+    /// OpenWEC's `Json` format: `{"System": {"EventID": ..}, "EventData": .., "OpenWEC": ..}`.
+    OpenWec,
     /// Already flat (forwarded events, syslog-to-JSON, anything else).
     Flat,
 }
@@ -103,6 +120,8 @@ fn shape<'a>(nested: impl Fn(&str) -> Option<&'a Value>) -> Shape {
         Shape::EvtxDump
     } else if nested("winlog").is_some_and(Value::is_object) {
         Shape::Winlogbeat
+    } else if crate::openwec::is_openwec(nested("System")) {
+        Shape::OpenWec
     } else {
         Shape::Flat
     }
@@ -121,6 +140,7 @@ pub fn json_to_event(doc: Value, source: &Arc<str>, record: u64) -> Option<LogEv
     match shape(|k| map.get(k)) {
         Shape::EvtxDump => flatten_evtx_json(Value::Object(map)).map(windows),
         Shape::Winlogbeat => flatten_winlogbeat(Value::Object(map)).map(windows),
+        Shape::OpenWec => crate::openwec::flatten_openwec(Value::Object(map)).map(windows),
         Shape::Flat => Some(flat_event(Fields::from_map(map), origin)),
     }
 }
@@ -677,5 +697,16 @@ mod tests {
         let (files, errs) = list_log_files(&[d.path().to_path_buf(), d.path().join("nope")]);
         assert_eq!(files.len(), 4);
         assert_eq!(errs.len(), 1);
+    }
+
+    #[test]
+    fn a_file_named_explicitly_without_extension_is_sniffed() {
+        let d = tempfile::tempdir().expect("tmp");
+        let json = d.path().join("messages");
+        std::fs::write(&json, b"\n  {\"System\": {\"EventID\": 1}}\n").expect("write");
+        let text = d.path().join("other");
+        std::fs::write(&text, b"<13>Dec  7 08:00:00 h app: hello\n").expect("write");
+        let (files, _) = list_log_files(&[json.clone(), text.clone()]);
+        assert_eq!(files, vec![(json, Format::Json), (text, Format::Syslog)]);
     }
 }

@@ -18,7 +18,7 @@ fn attr<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
 }
 
 /// EventID as a number when it is one (the `#text` of `<EventID Qualifiers=..>`).
-fn event_id(v: Value) -> Value {
+pub(crate) fn event_id(v: Value) -> Value {
     match text(v) {
         Value::String(s) => match s.trim().parse::<i64>() {
             Ok(n) => Value::from(n),
@@ -34,7 +34,7 @@ fn insert_absent(out: &mut Fields, k: &str, v: Value) {
 
 /// Leaf values of EventData / UserData under their own names; the first
 /// occurrence of a name wins. Unnamed `Data` elements stay under `Data`.
-fn flatten_data(v: Value, out: &mut Fields, depth: usize) {
+pub(crate) fn flatten_data(v: Value, out: &mut Fields, depth: usize) {
     let Value::Object(m) = v else {
         if !v.is_null() {
             insert_absent(out, "Data", v);

@@ -28,6 +28,7 @@
 pub mod digest;
 pub mod renewal;
 pub mod requests;
+pub mod siem;
 pub mod webhook;
 
 use hygie_core::Lang;

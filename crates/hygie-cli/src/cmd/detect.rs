@@ -42,6 +42,8 @@ pub struct DetectArgs {
     /// Worker threads (0: every core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    #[command(flatten)]
+    forward: super::forward::ForwardArgs,
 }
 
 #[derive(Subcommand)]
@@ -294,6 +296,7 @@ const FLUSH_EVERY: usize = 500;
 pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
     let facility = a.facility.as_deref().map(Finess::parse).transpose()?;
     let mut printer = Printer::new(ctx.format)?;
+    let forwarder = a.forward.start(facility.as_ref())?;
     let (detector, refused) = load_detector(&a.rules)?;
     if !refused.is_empty() {
         eprintln!(
@@ -357,6 +360,9 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
                 match handle.block_on(store.record_alerts(f, pending, &actor)) {
                     Ok(n) => {
                         stored += n;
+                        if let Some(fw) = &forwarder {
+                            fw.send(pending);
+                        }
                         pending.clear();
                         *store_err = None;
                     }
@@ -424,6 +430,9 @@ pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
         summary.events,
         summary.alerts
     );
+    if let Some(fw) = &forwarder {
+        fw.finish().await;
+    }
     if let Some(e) = store_err {
         return Err(e.context(format!(
             "{} alerts not saved / {} alertes non enregistrées",

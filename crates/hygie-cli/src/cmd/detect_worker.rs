@@ -18,9 +18,13 @@ use std::time::Duration;
 
 #[derive(Args)]
 pub struct WorkerArgs {
-    /// NATS server (nats://HOST:PORT).
+    /// NATS server (nats://HOST:PORT, or tls://HOST:PORT; user and password or a token in the
+    /// URL).
     #[arg(long, value_name = "URL")]
     nats: String,
+    /// CA certificates (PEM) checking the NATS server's TLS certificate.
+    #[arg(long, value_name = "FILE")]
+    nats_ca: Option<PathBuf>,
     /// Facility (FINESS) whose events this worker evaluates and whose alerts it stores.
     #[arg(long)]
     facility: String,
@@ -45,12 +49,15 @@ pub struct WorkerArgs {
     /// Aggregation window in seconds (as `hygie detect --window`).
     #[arg(long, default_value_t = 300)]
     window: u64,
+    #[command(flatten)]
+    forward: super::forward::ForwardArgs,
 }
 
 struct StoreSink {
     store: Store,
     facility: Finess,
     actor: Actor,
+    forward: Option<super::forward::Forwarder>,
 }
 
 impl KeyedSink for StoreSink {
@@ -63,8 +70,24 @@ impl KeyedSink for StoreSink {
             self.store
                 .merge_alerts(&self.facility, stream, alerts, &self.actor)
                 .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            if let Some(fw) = &self.forward {
+                // The totals as stored (this batch's partials merged into earlier ones).
+                let ids: Vec<String> = alerts.iter().map(|k| k.alert.id.clone()).collect();
+                match self.store.alerts_by_id(&self.facility, &ids).await {
+                    Ok(stored) => {
+                        let stored: Vec<_> = stored.into_iter().map(|r| r.alert).collect();
+                        fw.send(&stored);
+                    }
+                    Err(e) => tracing::warn!(
+                        target: "hygie::forward",
+                        error = %e,
+                        alerts = ids.len(),
+                        "stored alerts not read back, not forwarded / alertes enregistrées non relues, non transmises"
+                    ),
+                }
+            }
+            Ok(())
         })
     }
 
@@ -82,6 +105,7 @@ impl KeyedSink for StoreSink {
 pub async fn run(ctx: &Ctx, a: WorkerArgs) -> anyhow::Result<u8> {
     let facility = Finess::parse(&a.facility)?;
     let url = nats_url(&a.nats)?;
+    let ca = super::ingest::nats_ca(a.nats_ca.as_deref())?;
     if !matches!(ctx.format, Format::Table | Format::Json) {
         return Err(output::unsupported(ctx.format, "table, json"));
     }
@@ -90,6 +114,7 @@ pub async fn run(ctx: &Ctx, a: WorkerArgs) -> anyhow::Result<u8> {
             "--batch and --ack-wait must be at least 1, --max-deliver at least 2 / --batch et --ack-wait au moins 1, --max-deliver au moins 2",
         ));
     }
+    let forward = a.forward.start(Some(&facility))?;
     let (detector, refused, not_compiled) = load_prepared_detector(&a.rules).await?;
     let not_compiled = not_compiled.len();
     let store = ctx.store().await?;
@@ -115,6 +140,7 @@ pub async fn run(ctx: &Ctx, a: WorkerArgs) -> anyhow::Result<u8> {
         store,
         facility: facility.clone(),
         actor: Actor::cli(),
+        forward,
     };
     let cfg = WorkerConfig {
         url,
@@ -125,8 +151,13 @@ pub async fn run(ctx: &Ctx, a: WorkerArgs) -> anyhow::Result<u8> {
         max_deliver: a.max_deliver,
         ack_wait: Duration::from_secs(a.ack_wait),
         window_secs: a.window,
+        ca,
     };
-    let stats = worker::run(Arc::new(detector), &mut sink, cfg, stop).await?;
+    let stats = worker::run(Arc::new(detector), &mut sink, cfg, stop).await;
+    if let Some(fw) = &sink.forward {
+        fw.finish().await;
+    }
+    let stats = stats?;
     match ctx.format {
         Format::Json => output::json(&stats)?,
         _ => println!(

@@ -6,6 +6,7 @@
 
 use super::Ctx;
 use super::detect::load_prepared_detector;
+use super::forward::Forwarder;
 use crate::exit;
 use crate::output::{self, Format};
 use clap::Args;
@@ -39,6 +40,9 @@ pub struct IngestArgs {
     /// JetStream stream (made if missing, file storage).
     #[arg(long, default_value = hygie_logs::nats::DEFAULT_STREAM)]
     stream: String,
+    /// CA certificates (PEM) checking the NATS server's TLS certificate (tls://HOST:PORT).
+    #[arg(long, value_name = "FILE", requires = "publish")]
+    nats_ca: Option<PathBuf>,
     /// Facility (FINESS) the alerts belong to.
     #[arg(long)]
     facility: String,
@@ -60,6 +64,8 @@ pub struct IngestArgs {
     /// datagrams are dropped and counted.
     #[arg(long, default_value_t = DEFAULT_MAX_BYTES, value_parser = parse_bytes)]
     spool_max_bytes: u64,
+    #[command(flatten)]
+    forward: super::forward::ForwardArgs,
 }
 
 /// `1073741824`, `512M`, `1G`, `64K` (powers of 1024).
@@ -91,6 +97,7 @@ struct StoreSink {
     store: Store,
     facility: Finess,
     actor: Actor,
+    forward: Option<Arc<Forwarder>>,
 }
 
 impl AlertSink for StoreSink {
@@ -114,8 +121,11 @@ impl AlertSink for StoreSink {
             self.store
                 .record_alerts_at(&self.facility, &records, &checkpoint, &self.actor)
                 .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            if let Some(fw) = &self.forward {
+                fw.send(&records);
+            }
+            Ok(())
         })
     }
 
@@ -195,8 +205,14 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
         return Err(output::unsupported(ctx.format, "table, json"));
     }
     if let Some(url) = &a.publish {
+        if !a.forward.forward.is_empty() {
+            return Err(exit::invalid(
+                "--forward goes with detection, not --publish: give it to hygie detect-worker / --forward accompagne la détection, pas --publish : le donner à hygie detect-worker",
+            ));
+        }
         return publish(ctx, &a, facility, url).await;
     }
+    let forward = a.forward.start(Some(&facility))?.map(Arc::new);
     let (detector, mut refused, not_compiled) = load_prepared_detector(&a.rules).await?;
     let loaded = detector.rule_count() - not_compiled.len();
     refused.extend(not_compiled);
@@ -243,6 +259,7 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
         store: store.clone(),
         facility: facility.clone(),
         actor: Actor::cli(),
+        forward: forward.clone(),
     };
     let ingest = Ingest::start(
         Arc::new(detector),
@@ -260,7 +277,11 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
     .map_err(|e| anyhow::anyhow!(e))?;
     stop_signal().await;
     eprintln!("stopping: flushing accepted events / arrêt : traitement des événements acceptés");
-    let stats = ingest.shutdown().await.map_err(|e| anyhow::anyhow!(e))?;
+    let stats = ingest.shutdown().await;
+    if let Some(fw) = &forward {
+        fw.finish().await;
+    }
+    let stats = stats.map_err(|e| anyhow::anyhow!(e))?;
     match ctx.format {
         Format::Json => output::json(&stats)?,
         _ => println!(
@@ -274,6 +295,18 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
         ),
     }
     Ok(exit::OK)
+}
+
+/// `--nats-ca`, checked now (a PEM file of certificates), so that a bad file stops the start
+/// naming the option.
+pub(super) fn nats_ca(ca: Option<&std::path::Path>) -> anyhow::Result<Option<PathBuf>> {
+    let Some(ca) = ca else { return Ok(None) };
+    hygie_web::outbound::tls_config(Some(ca)).map_err(|e| {
+        exit::invalid(format!(
+            "--nats-ca: {e} / fichier d'AC illisible ou invalide"
+        ))
+    })?;
+    Ok(Some(ca.to_path_buf()))
 }
 
 /// A `nats://` or `tls://` URL, else invalid input.
@@ -291,6 +324,7 @@ pub(super) fn nats_url(url: &str) -> anyhow::Result<String> {
 async fn publish(ctx: &Ctx, a: &IngestArgs, facility: Finess, url: &str) -> anyhow::Result<u8> {
     use hygie_logs::nats::{PublishConfig, Publishing};
     let url = nats_url(url)?;
+    let ca = nats_ca(a.nats_ca.as_deref())?;
     let mut sources = Vec::new();
     for spec in &a.listen {
         let src = bind(spec)
@@ -303,6 +337,7 @@ async fn publish(ctx: &Ctx, a: &IngestArgs, facility: Finess, url: &str) -> anyh
         stream: a.stream.clone(),
         facility: facility.as_str().to_owned(),
         in_flight: 4096,
+        ca,
     };
     let mut bound = Vec::new();
     for (udp, src) in sources {

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod detect;
 pub mod detect_worker;
 pub mod facility;
+pub mod forward;
 pub mod identity;
 pub mod incident;
 pub mod incident_evidence;

@@ -28,6 +28,10 @@
 //! subject partition (`hygie.events.FINESS.*` hashed to N partitions), each worker owning some,
 //! so that one group-by key always reaches the same worker.
 //!
+//! **Connection.** [`connect_with`]: `nats://` or `tls://` URLs (user and password or token in
+//! the URL), a CA file for the server's TLS certificate (`--nats-ca`). Credentials files
+//! (JWT + NKey) would need async-nats' `nkeys` feature, not enabled.
+//!
 //! The domain stays pure: the evaluation of a batch is [`worker::evaluate`], without I/O.
 
 pub mod publish;
@@ -111,14 +115,27 @@ pub fn subject_token(host: &str) -> String {
 /// Connect and make the stream if it is missing: file storage, the subjects of events and
 /// dead letters of every facility.
 pub async fn connect(url: &str, stream: &str) -> Result<jetstream::Context, NatsError> {
-    let client = async_nats::ConnectOptions::new()
-        .connection_timeout(Duration::from_secs(5))
-        .connect(url)
-        .await
-        .map_err(|e| NatsError::Connect {
-            url: url.to_owned(),
-            reason: e.to_string(),
-        })?;
+    connect_with(url, stream, None).await
+}
+
+/// [`connect`], over TLS checked against the CA certificates (PEM) of `ca` when given (the
+/// server's certificate must name the URL's host); without it a `tls://` URL is checked
+/// against the system's roots. User and password, or a token, go in the URL.
+pub async fn connect_with(
+    url: &str,
+    stream: &str,
+    ca: Option<&std::path::Path>,
+) -> Result<jetstream::Context, NatsError> {
+    let mut options = async_nats::ConnectOptions::new().connection_timeout(Duration::from_secs(5));
+    if let Some(ca) = ca {
+        options = options
+            .add_root_certificates(ca.to_path_buf())
+            .require_tls(true);
+    }
+    let client = options.connect(url).await.map_err(|e| NatsError::Connect {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    })?;
     let js = jetstream::new(client);
     js.get_or_create_stream(jetstream::stream::Config {
         name: stream.to_owned(),

@@ -1,7 +1,7 @@
 //! `hygie ingest --publish`: the listeners' accepted events, published to JetStream. See the
 //! module doc of [`crate::nats`].
 
-use super::{LINE_HEADER, NatsError, PAYLOAD_HEADER, SOURCE_HEADER, connect, event_subject};
+use super::{LINE_HEADER, NatsError, PAYLOAD_HEADER, SOURCE_HEADER, connect_with, event_subject};
 use crate::spool::{APPEND_QUEUE, Append};
 use crate::stream::{Payload, RawLines, Source, SourceCtx, Stats, parse_payload};
 use async_nats::HeaderMap;
@@ -21,6 +21,8 @@ pub struct PublishConfig {
     pub facility: String,
     /// Publishes whose acknowledgement is awaited at once, at most.
     pub in_flight: usize,
+    /// CA certificates (PEM) of the server's TLS certificate (`--nats-ca`).
+    pub ca: Option<std::path::PathBuf>,
 }
 
 /// Tries of one publish whose acknowledgement failed (timeout, stream unavailable).
@@ -72,7 +74,7 @@ impl Publishing {
         sources: Vec<Box<dyn Source>>,
         cfg: PublishConfig,
     ) -> Result<Publishing, NatsError> {
-        let js = connect(&cfg.url, &cfg.stream).await?;
+        let js = connect_with(&cfg.url, &cfg.stream, cfg.ca.as_deref()).await?;
         let stats = Arc::new(Stats::default());
         let failed = Arc::new(AtomicU64::new(0));
         let (tx, mut rx) = mpsc::channel::<Append>(APPEND_QUEUE);

@@ -55,6 +55,8 @@ pub struct WorkerConfig {
     pub ack_wait: Duration,
     /// Aggregation window in seconds (as `hygie detect --window`).
     pub window_secs: u64,
+    /// CA certificates (PEM) of the server's TLS certificate (`--nats-ca`).
+    pub ca: Option<std::path::PathBuf>,
 }
 
 /// Where the alerts go: a store that merges them by event key in one transaction.
@@ -155,7 +157,7 @@ pub async fn run(
     cfg: WorkerConfig,
     mut stop: watch::Receiver<bool>,
 ) -> Result<WorkerStats, NatsError> {
-    let js = connect(&cfg.url, &cfg.stream).await?;
+    let js = super::connect_with(&cfg.url, &cfg.stream, cfg.ca.as_deref()).await?;
     let consumer_err = |e: String| NatsError::Consumer {
         consumer: cfg.consumer.clone(),
         reason: e,

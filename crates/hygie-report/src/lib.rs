@@ -33,6 +33,7 @@ mod campaign;
 pub mod csv;
 mod findings;
 mod html;
+mod notifications;
 mod oversight;
 pub mod pdf;
 
@@ -43,6 +44,7 @@ pub use html::{
     AuditLine, Escape, IncidentLine, Summary, esc, region_html, render, status_html,
     status_report_html,
 };
+pub use notifications::{notifications_csv, notifications_text};
 pub use oversight::{late_csv, oversight_text};
 pub use pdf::{PrintFrame, print_document};
 

@@ -300,12 +300,12 @@ fn print(ctx: &Ctx, r: &PushReport) -> anyhow::Result<()> {
     if let Some(q) = &r.requests {
         let line = match (&q.received, ctx.lang) {
             (Some(x), Lang::En) => format!(
-                "Requests of region {}: {} ({} new).",
-                x.region, x.requests, x.new
+                "Requests of region {}: {} ({} new, {} updated).",
+                x.region, x.requests, x.new, x.updated
             ),
             (Some(x), Lang::Fr) => format!(
-                "Demandes de la région {} : {} ({} nouvelles).",
-                x.region, x.requests, x.new
+                "Demandes de la région {} : {} ({} nouvelles, {} mises à jour).",
+                x.region, x.requests, x.new, x.updated
             ),
             (None, lang) => {
                 let reason = q.reason.as_ref().map(|r| r.get(lang)).unwrap_or_default();

@@ -716,7 +716,9 @@ mod tests {
         let now = ts("2027-04-10T08:00:00Z");
         let answered = facts(&["2027-03-05T10:00:00Z"], &["2027-03-06T10:00:00Z"]);
         let after = facts(&["2027-03-25T10:00:00Z"], &["2027-03-25T10:00:00Z"]);
-        let st = |c, w, m: &MeasureFacts| request_state(created, due, c, w, &[m.clone()], now);
+        let st = |c, w, m: &MeasureFacts| {
+            request_state(created, due, c, w, std::slice::from_ref(m), now)
+        };
         assert_eq!(st(None, None, &after).0, AnswerState::Answered);
         // Answered before the closure stands; facts after it do not answer; nothing is overdue.
         assert_eq!(st(closed, None, &answered).0, AnswerState::Answered);

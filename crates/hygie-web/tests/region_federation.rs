@@ -235,11 +235,7 @@ async fn campaign_buttons(app: App) {
         ))
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let page = body_string(
-        app.send(get_with(&format!("{base}?lang=fr"), &cookie))
-            .await,
-    )
-    .await;
+    let page = body_string(app.send(get_with(format!("{base}?lang=fr"), &cookie)).await).await;
     assert!(page.contains(r#"id="reminder-count">1<"#), "{page}");
     assert!(page.contains("Relances envoyées"), "{page}");
     let shown = app.store.request_campaign(c.id).await.unwrap();

@@ -463,7 +463,9 @@ pub fn conforms(schema: &Value, root: &Value, v: &Value, at: &str) -> Result<(),
     }
     if let Value::Object(map) = v {
         for req in schema["required"].as_array().into_iter().flatten() {
-            let req = req.as_str().unwrap();
+            let Some(req) = req.as_str() else {
+                return Err(format!("{at}: the schema's 'required' holds {req}"));
+            };
             if !map.contains_key(req) {
                 return Err(format!("{at}: no '{req}'"));
             }

@@ -21,10 +21,13 @@ async fn receive(
     let bundle = store
         .requests_for(id, jiff::Timestamp::now())
         .await
-        .unwrap();
-    let bytes = hygie_sync::seal_requests(&bundle, key).unwrap();
-    let opened = hygie_sync::open_requests(&bytes, &[key.public_key()], id).unwrap();
-    store.receive_requests(id, &opened, actor).await.unwrap()
+        .expect("requests file");
+    let bytes = hygie_sync::seal_requests(&bundle, key).expect("sealed");
+    let opened = hygie_sync::open_requests(&bytes, &[key.public_key()], id).expect("opened");
+    store
+        .receive_requests(id, &opened, actor)
+        .await
+        .expect("received")
 }
 
 #[test]

@@ -251,60 +251,6 @@ fn a_facility_reports_to_a_postgresql_region() {
     }
 }
 
-/// A minimal JSON Schema check, enough for the package schema: types, required properties, no
-/// property the schema does not name, items, local `$ref`s.
-fn conforms(schema: &Value, root: &Value, v: &Value, at: &str) -> Result<(), String> {
-    if let Some(r) = schema["$ref"].as_str() {
-        let name = r.trim_start_matches("#/$defs/");
-        return conforms(&root["$defs"][name], root, v, at);
-    }
-    let types: Vec<&str> = match &schema["type"] {
-        Value::String(t) => vec![t.as_str()],
-        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
-        _ => vec![],
-    };
-    let type_of = match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    };
-    if !types.is_empty() && !types.contains(&type_of) {
-        return Err(format!("{at}: {type_of}, expected {types:?}"));
-    }
-    if let Some(c) = schema.get("const")
-        && c != v
-    {
-        return Err(format!("{at}: {v} is not {c}"));
-    }
-    if let Value::Object(map) = v {
-        for req in schema["required"].as_array().into_iter().flatten() {
-            let req = req.as_str().unwrap();
-            if !map.contains_key(req) {
-                return Err(format!("{at}: no '{req}'"));
-            }
-        }
-        for (k, x) in map {
-            match schema["properties"].get(k) {
-                Some(s) => conforms(s, root, x, &format!("{at}.{k}"))?,
-                None if schema["additionalProperties"] == false => {
-                    return Err(format!("{at}: '{k}' is not in the schema"));
-                }
-                None => {}
-            }
-        }
-    }
-    if let (Value::Array(items), Some(s)) = (v, schema.get("items")) {
-        for (i, x) in items.iter().enumerate() {
-            conforms(s, root, x, &format!("{at}[{i}]"))?;
-        }
-    }
-    Ok(())
-}
-
 #[test]
 fn an_exported_package_follows_the_documented_schema() {
     let facility = Hygie::sqlite();
@@ -342,7 +288,7 @@ fn an_exported_package_follows_the_documented_schema() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/sync-package.schema.json");
     let schema: Value =
         serde_json::from_str(&std::fs::read_to_string(&schema_file).unwrap()).unwrap();
-    conforms(&schema, &schema, &v, "$").unwrap();
+    common::conforms(&schema, &schema, &v, "$").unwrap();
     let facts = &v["package"]["facts"];
     assert!(!facts["evidence"].as_array().unwrap().is_empty());
     assert!(!facts["obligations"].as_array().unwrap().is_empty());
@@ -352,5 +298,5 @@ fn an_exported_package_follows_the_documented_schema() {
     // The check must be able to fail: a field the schema does not know is caught.
     let mut extra = v.clone();
     extra["package"]["facts"]["secret"] = "x".into();
-    assert!(conforms(&schema, &schema, &extra, "$").is_err());
+    assert!(common::conforms(&schema, &schema, &extra, "$").is_err());
 }

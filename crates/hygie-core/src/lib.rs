@@ -33,6 +33,7 @@ pub mod declaration;
 pub mod evidence;
 pub mod facility;
 pub mod journal;
+pub mod notifications;
 pub mod oversight;
 pub mod plan;
 pub mod region;

@@ -12,6 +12,7 @@
 //! Pure: the builders take what the store read and `now`; the text is hygie-report's templates
 //! (`digest_facility.txt`, `digest_region.txt`).
 
+use hygie_core::notifications::{NotificationState, ReportedObligation};
 use crate::Message;
 use crate::renewal::Renewal;
 use hygie_core::plan::{EffectiveStatus, FacilityStatus};
@@ -390,11 +391,11 @@ pub struct CampaignStates {
 
 /// The region's digest for the week of `slot`, at `now`: who reported during the week and who
 /// did not (with the freshness of their last report), the facilities with measures late (most
-/// first), those whose packages show notifications late (late, or due and past their due time
-/// now), and each campaign's counts.
+/// first), those whose packages show notifications still unsent past their due time (as
+/// `hygie_core::notifications` judges them now), and each campaign's counts.
 pub fn region_digest(
     o: &hygie_core::oversight::Oversight,
-    obligations: &[(String, String, Option<String>)],
+    obligations: &[ReportedObligation],
     campaigns: &[CampaignStates],
     slot: &Zoned,
     now: Timestamp,
@@ -406,14 +407,9 @@ pub fn region_digest(
     let late_notifications = |f: &str| {
         obligations
             .iter()
-            .filter(|(fac, status, due)| {
-                fac == f
-                    && (status == "late"
-                        || (status == "due"
-                            && due
-                                .as_deref()
-                                .and_then(|d| d.parse::<Timestamp>().ok())
-                                .is_some_and(|d| d < now)))
+            .filter(|x| {
+                x.facility == f
+                    && NotificationState::of(x, now) == NotificationState::Late
             })
             .count()
     };

@@ -18,6 +18,10 @@ pub struct CampaignView {
     pub due: String,
     pub message: Localized,
     pub created_at: String,
+    /// Open, or closed / withdrawn with when and by whom.
+    pub status: Localized,
+    /// Reminders sent.
+    pub reminders: usize,
     pub rows: Vec<CampaignRow>,
 }
 
@@ -26,20 +30,24 @@ pub struct CampaignView {
 pub struct CampaignRow {
     pub facility: String,
     pub name: String,
-    /// `open`, `answered`, `answered_late` or `overdue` (stable, for scripts).
+    /// `open`, `answered`, `answered_late`, `overdue`, `unanswered` (closed without an answer)
+    /// or `withdrawn` (stable, for scripts).
     pub state: String,
     pub state_label: Localized,
     pub answered_at: Option<String>,
     pub last_report: Option<String>,
+    /// The last reminder sent to the facility.
+    pub reminded_at: Option<String>,
 }
 
-const CSV_HEADERS: [&str; 6] = [
+const CSV_HEADERS: [&str; 7] = [
     "finess",
     "facility",
     "state",
     "state_label",
     "answered_at",
     "last_report",
+    "reminded_at",
 ];
 
 /// One row per facility asked; the state's code and its label in `lang`.
@@ -54,6 +62,7 @@ pub fn campaign_csv(c: &CampaignView, lang: Lang) -> String {
             Cell::text(r.state_label.get(lang)),
             Cell::text(r.answered_at.clone().unwrap_or_default()),
             Cell::text(r.last_report.clone().unwrap_or_default()),
+            Cell::text(r.reminded_at.clone().unwrap_or_default()),
         ];
         written = written.and_then(|()| w.row(row));
     }
@@ -67,6 +76,7 @@ fn headers(lang: Lang) -> Vec<String> {
         ("State", "État"),
         ("Answered", "Répondu le"),
         ("Last report", "Dernier envoi"),
+        ("Reminded", "Relancé le"),
     ]
     .iter()
     .map(|(en, fr)| t(lang, en, fr).to_owned())
@@ -83,6 +93,7 @@ fn rows(c: &CampaignView, lang: Lang) -> Vec<Vec<String>> {
                 r.state_label.get(lang).to_owned(),
                 r.answered_at.clone().unwrap_or_default(),
                 r.last_report.clone().unwrap_or_default(),
+                r.reminded_at.clone().unwrap_or_default(),
             ]
         })
         .collect()
@@ -92,21 +103,25 @@ fn rows(c: &CampaignView, lang: Lang) -> Vec<Vec<String>> {
 pub fn campaign_text(c: &CampaignView, lang: Lang) -> String {
     let head = match lang {
         Lang::En => format!(
-            "Campaign {} of region {} ({}): {} due {}\n{}\n",
+            "Campaign {} of region {} ({}): {} due {}, {}, {} reminders\n{}\n",
             c.id,
             c.region,
             c.target,
             c.measures.join(", "),
             c.due,
+            c.status.en,
+            c.reminders,
             c.message.en
         ),
         Lang::Fr => format!(
-            "Campagne {} de la région {} ({}) : {} pour le {}\n{}\n",
+            "Campagne {} de la région {} ({}) : {} pour le {}, {}, {} relances\n{}\n",
             c.id,
             c.region,
             c.target,
             c.measures.join(", "),
             c.due,
+            c.status.fr,
+            c.reminders,
             c.message.fr
         ),
     };
@@ -159,6 +174,8 @@ mod tests {
             due: "2027-03-31".into(),
             message: Localized::new("Restore <test>", "Test de restauration"),
             created_at: "2027-03-01T09:00:00Z".into(),
+            status: Localized::new("open", "ouverte"),
+            reminders: 0,
             rows: vec![CampaignRow {
                 facility: "750712184".into(),
                 name: "=CH".into(),
@@ -166,6 +183,7 @@ mod tests {
                 state_label: Localized::new("overdue", "en retard"),
                 answered_at: None,
                 last_report: None,
+                reminded_at: None,
             }],
         }
     }

@@ -37,6 +37,7 @@ pub mod csv;
 pub mod digest;
 mod findings;
 mod html;
+mod notifications;
 mod oversight;
 pub mod pdf;
 
@@ -47,6 +48,7 @@ pub use html::{
     AuditLine, Escape, IncidentLine, Summary, esc, region_html, render, status_html,
     status_report_html,
 };
+pub use notifications::{notifications_csv, notifications_text};
 pub use oversight::{late_csv, oversight_text};
 pub use pdf::{PrintFrame, print_document};
 

@@ -69,11 +69,13 @@ mod rows;
 mod sync;
 mod webhooks;
 pub use webhooks::{Attempt, ClaimedDelivery, DeliveryRecord};
+mod sync_campaign_life;
+mod sync_notifications;
 mod sync_push;
 mod sync_requests;
 mod sync_rotation;
 pub use sync_requests::{
-    ReceivedRequest, RequestCampaign, RequestStatus, RequestsReceived, TrustedRegion,
+    ReceivedRequest, ReminderSent, RequestCampaign, RequestStatus, RequestsReceived, TrustedRegion,
 };
 mod vuln;
 pub use vuln::{FeedRecords, VulnFeed};

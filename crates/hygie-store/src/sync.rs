@@ -301,31 +301,6 @@ impl Store {
             .collect()
     }
 
-    /// The incident obligations the facilities of `region` reported in their last packages:
-    /// (FINESS, status, due) each, for the regional digest's late notifications.
-    pub async fn region_obligations(
-        &self,
-        region: Region,
-    ) -> Result<Vec<(String, String, Option<String>)>> {
-        let rows = sqlx::query(
-            "SELECT o.facility, o.status, o.due FROM sync_obligations o \
-             JOIN facilities f ON f.finess = o.facility WHERE f.region = $1 \
-             ORDER BY o.facility, o.position",
-        )
-        .bind(region.code())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("facility")?,
-                    r.try_get("status")?,
-                    r.try_get("due")?,
-                ))
-            })
-            .collect()
-    }
-
     /// What the region's oversight reads (`hygie_core::oversight`): every facility's status at
     /// `as_of`, computed by the same plan code as the facility's own, and when each last reported.
     pub async fn region_reports(

@@ -7,7 +7,9 @@
 //! store holds for the requested measures (declarations, evidence attached here and evidence
 //! metadata from packages), the same code on both sides, so the facility sees what the region
 //! will see once its next package is in. Tables `sync_campaigns`, `sync_requests`,
-//! `sync_region_keys`, `sync_received_requests`, migrations 1600.
+//! `sync_region_keys`, `sync_received_requests`, migrations 1600; a campaign's end and its
+//! reminders (`sync_campaign_life`), migration 2000, travel down in the same file: a request
+//! already received is updated when the agency closed, withdrew or chased it since.
 
 use crate::journal::{Actor, WriteTx, append};
 use crate::rows::{ensure_facility, row_to_facility};
@@ -33,6 +35,82 @@ pub struct RequestCampaign {
     pub created_at: jiff::Timestamp,
     pub created_by: String,
     pub facilities: Vec<String>,
+    /// Closed (no more answers expected): when and by whom.
+    pub closed_at: Option<jiff::Timestamp>,
+    pub closed_by: Option<String>,
+    /// Withdrawn (cancelled, no longer due): when and by whom.
+    pub withdrawn_at: Option<jiff::Timestamp>,
+    pub withdrawn_by: Option<String>,
+    /// The reminders sent, oldest first.
+    pub reminders: Vec<ReminderSent>,
+}
+
+/// One reminder of a campaign: when, by whom, how many facilities it chased.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ReminderSent {
+    pub id: u64,
+    pub at: jiff::Timestamp,
+    pub by: String,
+    pub facilities: Vec<String>,
+}
+
+impl RequestCampaign {
+    /// `open`, `closed` or `withdrawn`.
+    pub fn status(&self) -> &'static str {
+        if self.withdrawn_at.is_some() {
+            "withdrawn"
+        } else if self.closed_at.is_some() {
+            "closed"
+        } else {
+            "open"
+        }
+    }
+
+    /// The status for people, with when and by whom it ended.
+    pub fn status_label(&self) -> Localized {
+        let by = |at: &Option<jiff::Timestamp>, who: &Option<String>| {
+            format!(
+                "{} ({})",
+                at.map(|t| t.to_string()).unwrap_or_default(),
+                who.as_deref().unwrap_or("")
+            )
+        };
+        match self.status() {
+            "withdrawn" => {
+                let w = by(&self.withdrawn_at, &self.withdrawn_by);
+                Localized::new(format!("withdrawn on {w}"), format!("retirée le {w}"))
+            }
+            "closed" => {
+                let c = by(&self.closed_at, &self.closed_by);
+                Localized::new(format!("closed on {c}"), format!("close le {c}"))
+            }
+            _ => Localized::new("open", "ouverte"),
+        }
+    }
+
+    /// The request one facility of this campaign receives (its last reminder given).
+    pub fn request(&self, reminded_at: Option<jiff::Timestamp>) -> Request {
+        Request {
+            campaign: self.id,
+            measures: self.measures.clone(),
+            due: self.due,
+            message: self.message.clone(),
+            created_at: self.created_at,
+            closed_at: self.closed_at,
+            withdrawn_at: self.withdrawn_at,
+            reminded_at,
+        }
+    }
+
+    /// The last reminder that chased `facility`, and how many did.
+    pub fn reminded(&self, facility: &str) -> (Option<jiff::Timestamp>, usize) {
+        let mine: Vec<_> = self
+            .reminders
+            .iter()
+            .filter(|r| r.facilities.iter().any(|f| f == facility))
+            .collect();
+        (mine.iter().map(|r| r.at).max(), mine.len())
+    }
 }
 
 /// One facility's request of a campaign and where it stands.
@@ -44,6 +122,9 @@ pub struct RequestStatus {
     pub answered_at: Option<jiff::Timestamp>,
     /// When the facility last reported (its last package imported), if ever.
     pub last_report: Option<jiff::Timestamp>,
+    /// The last reminder sent to it, and how many it was sent.
+    pub reminded_at: Option<jiff::Timestamp>,
+    pub reminders: usize,
 }
 
 /// A request as the facility received it, with its state on the facility's own facts.
@@ -74,6 +155,8 @@ pub struct RequestsReceived {
     pub fingerprint: String,
     pub requests: usize,
     pub new: usize,
+    /// Requests already received that the agency closed, withdrew or chased since.
+    pub updated: usize,
 }
 
 fn measures_text(m: &[MeasureId]) -> String {
@@ -94,8 +177,19 @@ fn date_of(text: &str) -> Result<jiff::civil::Date> {
         .map_err(|e| StoreError::Corrupt(format!("date '{text}': {e}")))
 }
 
-fn campaign_of(r: &sqlx::any::AnyRow, facilities: Vec<String>) -> Result<RequestCampaign> {
+pub(crate) fn campaign_of(
+    r: &sqlx::any::AnyRow,
+    facilities: Vec<String>,
+) -> Result<RequestCampaign> {
+    let at = |c: &str| -> Result<Option<jiff::Timestamp>> {
+        r.try_get::<Option<i64>, _>(c)?.map(ts_from_us).transpose()
+    };
     Ok(RequestCampaign {
+        closed_at: at("closed_us")?,
+        closed_by: r.try_get("closed_by")?,
+        withdrawn_at: at("withdrawn_us")?,
+        withdrawn_by: r.try_get("withdrawn_by")?,
+        reminders: Vec::new(),
         id: u64_of(r.try_get("id")?),
         region: r.try_get("region")?,
         target: r.try_get("target")?,
@@ -111,8 +205,8 @@ fn campaign_of(r: &sqlx::any::AnyRow, facilities: Vec<String>) -> Result<Request
     })
 }
 
-const CAMPAIGN_COLUMNS: &str =
-    "id, region, target, measures, due, message_en, message_fr, created_us, created_by";
+pub(crate) const CAMPAIGN_COLUMNS: &str = "id, region, target, measures, due, message_en, message_fr, \
+     created_us, created_by, closed_us, closed_by, withdrawn_us, withdrawn_by";
 
 impl Store {
     /// Make a campaign: one request per facility of the region the target includes (none is an
@@ -183,6 +277,11 @@ impl Store {
                     created_at: ts_from_us(created)?,
                     created_by: actor.0.clone(),
                     facilities: facilities.clone(),
+                    closed_at: None,
+                    closed_by: None,
+                    withdrawn_at: None,
+                    withdrawn_by: None,
+                    reminders: Vec::new(),
                 })
             })
         })
@@ -199,8 +298,37 @@ impl Store {
         .await?;
         let mut out = Vec::new();
         for r in &rows {
-            let facilities = self.campaign_facilities(r.try_get("id")?).await?;
-            out.push(campaign_of(r, facilities)?);
+            let id = r.try_get("id")?;
+            let facilities = self.campaign_facilities(id).await?;
+            let mut c = campaign_of(r, facilities)?;
+            c.reminders = self.campaign_reminders(id).await?;
+            out.push(c);
+        }
+        Ok(out)
+    }
+
+    /// The reminders of a campaign, oldest first, each with the facilities it chased.
+    pub(crate) async fn campaign_reminders(&self, campaign: i64) -> Result<Vec<ReminderSent>> {
+        let rows = sqlx::query(
+            "SELECT id, facility, at_us, sent_by FROM sync_request_reminders WHERE campaign = $1 \
+             ORDER BY id, facility",
+        )
+        .bind(campaign)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<ReminderSent> = Vec::new();
+        for r in &rows {
+            let id = u64_of(r.try_get("id")?);
+            let facility: String = r.try_get("facility")?;
+            match out.last_mut() {
+                Some(last) if last.id == id => last.facilities.push(facility),
+                _ => out.push(ReminderSent {
+                    id,
+                    at: ts_from_us(r.try_get("at_us")?)?,
+                    by: r.try_get("sent_by")?,
+                    facilities: vec![facility],
+                }),
+            }
         }
         Ok(out)
     }
@@ -224,7 +352,9 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("campaign {id}")))?;
-        campaign_of(&r, self.campaign_facilities(key).await?)
+        let mut c = campaign_of(&r, self.campaign_facilities(key).await?)?;
+        c.reminders = self.campaign_reminders(key).await?;
+        Ok(c)
     }
 
     /// Each facility's request of a campaign and its state at `now`, from the facts imported.
@@ -241,14 +371,16 @@ impl Store {
             let id = Finess::parse(f).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let name = self.facility(&id).await?.name;
             let facts = self.measure_facts(&id, &campaign.measures).await?;
-            let (state, answered_at) =
-                hygie_sync::answer_state(campaign.created_at, campaign.due, &facts, now);
+            let (state, answered_at) = campaign.request(None).state(&facts, now);
+            let (reminded_at, reminders) = campaign.reminded(f);
             out.push(RequestStatus {
                 facility: f.clone(),
                 name,
                 state,
                 answered_at,
                 last_report: last.get(f).copied(),
+                reminded_at,
+                reminders,
             });
         }
         Ok(out)
@@ -269,19 +401,13 @@ impl Store {
         .bind(facility.as_str())
         .fetch_all(&self.pool)
         .await?;
-        let requests = rows
-            .iter()
-            .map(|r| {
-                let c = campaign_of(r, Vec::new())?;
-                Ok(RequestRecord::of(&Request {
-                    campaign: c.id,
-                    measures: c.measures,
-                    due: c.due,
-                    message: c.message,
-                    created_at: c.created_at,
-                }))
-            })
-            .collect::<Result<_>>()?;
+        let mut requests = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut c = campaign_of(r, Vec::new())?;
+            c.reminders = self.campaign_reminders(r.try_get("id")?).await?;
+            let (reminded_at, _) = c.reminded(facility.as_str());
+            requests.push(RequestRecord::of(&c.request(reminded_at)));
+        }
         Ok(RequestBundle {
             finess: facility.to_string(),
             region: f.region.code().to_owned(),
@@ -419,35 +545,68 @@ impl Store {
                     fingerprint: opened.public_key.fingerprint(),
                     requests: opened.requests.len(),
                     new: 0,
+                    updated: 0,
                 };
+                // New requests are kept as they came; of a known one, only what the agency
+                // changed since (closed, withdrawn, reminded) is updated.
                 let mut new = Vec::new();
+                let mut changed = Vec::new();
                 for r in &opened.requests {
                     let campaign = crate::sync::i64_of(r.campaign)?;
-                    let known: Option<i64> = sqlx::query_scalar(
-                        "SELECT campaign FROM sync_received_requests WHERE facility = $1 AND region = $2 AND campaign = $3",
+                    let known = sqlx::query(
+                        "SELECT closed_us, withdrawn_us, reminded_us FROM sync_received_requests \
+                         WHERE facility = $1 AND region = $2 AND campaign = $3",
                     )
                     .bind(facility.as_str())
                     .bind(&opened.region)
                     .bind(campaign)
                     .fetch_optional(&mut **tx)
                     .await?;
-                    if known.is_none() {
+                    let Some(k) = known else {
                         new.push((campaign, r));
+                        continue;
+                    };
+                    let life = |r: &Request| {
+                        [r.closed_at, r.withdrawn_at, r.reminded_at].map(|t| t.map(|t| t.as_microsecond()))
+                    };
+                    let stored: [Option<i64>; 3] = [
+                        k.try_get("closed_us")?,
+                        k.try_get("withdrawn_us")?,
+                        k.try_get("reminded_us")?,
+                    ];
+                    if stored != life(r) {
+                        changed.push((campaign, life(r)));
                     }
                 }
-                if new.is_empty() {
+                if new.is_empty() && changed.is_empty() {
                     return Ok(report);
                 }
                 let details = serde_json::json!({
                     "region": opened.region, "fingerprint": opened.public_key.fingerprint(),
                     "campaigns": new.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+                    "updated": changed.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
                 });
                 append(tx, actor, "sync.requests", facility.as_str(), &details).await?;
                 let at = now_us();
                 for (campaign, r) in &new {
                     insert_received(tx, facility, &opened.region, *campaign, r, at).await?;
                 }
+                for (campaign, [closed, withdrawn, reminded]) in &changed {
+                    sqlx::query(
+                        "UPDATE sync_received_requests SET closed_us = $4, withdrawn_us = $5, reminded_us = $6 \
+                         WHERE facility = $1 AND region = $2 AND campaign = $3",
+                    )
+                    .bind(facility.as_str())
+                    .bind(&opened.region)
+                    .bind(*campaign)
+                    .bind(*closed)
+                    .bind(*withdrawn)
+                    .bind(*reminded)
+                    .execute(&mut **tx)
+                    .await?;
+                }
                 report.new = new.len();
+                report.updated = changed.len();
                 Ok(report)
             })
         })
@@ -462,7 +621,8 @@ impl Store {
         now: jiff::Timestamp,
     ) -> Result<Vec<ReceivedRequest>> {
         let rows = sqlx::query(
-            "SELECT region, campaign, measures, due, message_en, message_fr, created_us, received_us \
+            "SELECT region, campaign, measures, due, message_en, message_fr, created_us, received_us, \
+             closed_us, withdrawn_us, reminded_us \
              FROM sync_received_requests WHERE facility = $1 ORDER BY due, campaign",
         )
         .bind(facility.as_str())
@@ -470,6 +630,9 @@ impl Store {
         .await?;
         let mut out = Vec::new();
         for r in &rows {
+            let at = |c: &str| -> Result<Option<jiff::Timestamp>> {
+                r.try_get::<Option<i64>, _>(c)?.map(ts_from_us).transpose()
+            };
             let request = Request {
                 campaign: u64_of(r.try_get("campaign")?),
                 measures: measures_of(&r.try_get::<String, _>("measures")?)?,
@@ -479,10 +642,12 @@ impl Store {
                     r.try_get::<String, _>("message_fr")?,
                 ),
                 created_at: ts_from_us(r.try_get("created_us")?)?,
+                closed_at: at("closed_us")?,
+                withdrawn_at: at("withdrawn_us")?,
+                reminded_at: at("reminded_us")?,
             };
             let facts = self.measure_facts(facility, &request.measures).await?;
-            let (state, answered_at) =
-                hygie_sync::answer_state(request.created_at, request.due, &facts, now);
+            let (state, answered_at) = request.state(&facts, now);
             out.push(ReceivedRequest {
                 region: r.try_get("region")?,
                 request,
@@ -505,7 +670,8 @@ async fn insert_received(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO sync_received_requests (facility, region, campaign, measures, due, message_en, \
-         message_fr, created_us, received_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         message_fr, created_us, received_us, closed_us, withdrawn_us, reminded_us) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(facility.as_str())
     .bind(region)
@@ -516,6 +682,9 @@ async fn insert_received(
     .bind(&r.message.fr)
     .bind(r.created_at.as_microsecond())
     .bind(at)
+    .bind(r.closed_at.map(|t| t.as_microsecond()))
+    .bind(r.withdrawn_at.map(|t| t.as_microsecond()))
+    .bind(r.reminded_at.map(|t| t.as_microsecond()))
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -30,7 +30,9 @@
 //! Requests flow the other way (`request`): the region's campaigns, expanded into one request
 //! per facility, travel down in a requests file signed by the region instance's own key, which
 //! the facility trusts explicitly; the answer is the next package's facts, read by
-//! [`answer_state`].
+//! [`answer_state`]. The agency may close a campaign, withdraw it or chase the facilities that
+//! have not answered; each travels down in the same file, in fields an open request omits
+//! ([`request_state`]).
 //!
 //! To add a kind of fact: a field in [`Facts`] (and the schema), its check, its store table; a
 //! new format: [`VERSION`] and a reader for the old one.
@@ -53,9 +55,9 @@ pub use package::{
 };
 pub use refusal::Refusal;
 pub use request::{
-    AnswerState, CampaignInput, MAX_REQUESTS_FILE, MeasureFacts, OpenedRequests, REQUESTS_FORMAT,
-    REQUESTS_VERSION, Request, RequestBundle, RequestRecord, Target, answer_state, days_left,
-    open_requests, seal_requests,
+    AnswerState, CampaignEnd, CampaignInput, MAX_REQUESTS_FILE, MeasureFacts, OpenedRequests,
+    REQUESTS_FORMAT, REQUESTS_VERSION, Request, RequestBundle, RequestRecord, Target, answer_state,
+    awaits_answer, days_left, open_requests, request_state, seal_requests,
 };
 pub use rotation::Rotation;
 pub use seal::{

@@ -226,6 +226,16 @@ pub struct RequestRecord {
     pub message: Localized,
     /// When the campaign was made (RFC 3339): the answer is what is dated on or after it.
     pub created_at: String,
+    /// When the agency closed the campaign (RFC 3339): no more answers are expected; what was
+    /// answered by then stands. Absent while it is open (a file without it reads as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<String>,
+    /// When the agency withdrew the campaign (RFC 3339): the request is no longer due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_at: Option<String>,
+    /// The agency's last reminder to this facility (RFC 3339), if it was chased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_at: Option<String>,
 }
 
 /// A request, every field parsed.
@@ -236,16 +246,41 @@ pub struct Request {
     pub due: Date,
     pub message: Localized,
     pub created_at: jiff::Timestamp,
+    pub closed_at: Option<jiff::Timestamp>,
+    pub withdrawn_at: Option<jiff::Timestamp>,
+    pub reminded_at: Option<jiff::Timestamp>,
+}
+
+impl Request {
+    /// Its state at `now` on `facts` (see [`request_state`]).
+    pub fn state(
+        &self,
+        facts: &[MeasureFacts],
+        now: jiff::Timestamp,
+    ) -> (AnswerState, Option<jiff::Timestamp>) {
+        request_state(
+            self.created_at,
+            self.due,
+            self.closed_at,
+            self.withdrawn_at,
+            facts,
+            now,
+        )
+    }
 }
 
 impl RequestRecord {
     pub fn of(r: &Request) -> RequestRecord {
+        let text = |t: Option<jiff::Timestamp>| t.map(|t| t.to_string());
         RequestRecord {
             campaign: r.campaign,
             measures: r.measures.iter().map(ToString::to_string).collect(),
             due: r.due.to_string(),
             message: r.message.clone(),
             created_at: r.created_at.to_string(),
+            closed_at: text(r.closed_at),
+            withdrawn_at: text(r.withdrawn_at),
+            reminded_at: text(r.reminded_at),
         }
     }
 
@@ -261,6 +296,14 @@ impl RequestRecord {
             return Err(bad("measures", format!("1 to {MAX_MEASURES} expected")));
         }
         check_message(&self.message)?;
+        let instant = |f: &str, v: &Option<String>| {
+            v.as_deref()
+                .map(|t| t.parse().map_err(|e| bad(f, format!("'{t}': {e}"))))
+                .transpose()
+        };
+        let closed_at = instant("closed_at", &self.closed_at)?;
+        let withdrawn_at = instant("withdrawn_at", &self.withdrawn_at)?;
+        let reminded_at = instant("reminded_at", &self.reminded_at)?;
         Ok(Request {
             campaign: self.campaign,
             measures,
@@ -273,6 +316,9 @@ impl RequestRecord {
                 .created_at
                 .parse()
                 .map_err(|e| bad("created_at", format!("'{}': {e}", self.created_at)))?,
+            closed_at,
+            withdrawn_at,
+            reminded_at,
         })
     }
 }
@@ -391,6 +437,10 @@ pub enum AnswerState {
     AnsweredLate,
     /// The due day is over and it is not answered.
     Overdue,
+    /// The campaign was closed before it was answered: no answer is expected any more.
+    Unanswered,
+    /// The campaign was withdrawn: the request is no longer due.
+    Withdrawn,
 }
 
 impl AnswerState {
@@ -400,6 +450,8 @@ impl AnswerState {
             AnswerState::Answered => "answered",
             AnswerState::AnsweredLate => "answered_late",
             AnswerState::Overdue => "overdue",
+            AnswerState::Unanswered => "unanswered",
+            AnswerState::Withdrawn => "withdrawn",
         }
     }
 
@@ -409,6 +461,8 @@ impl AnswerState {
             AnswerState::Answered => ("answered", "répondu"),
             AnswerState::AnsweredLate => ("answered late", "répondu en retard"),
             AnswerState::Overdue => ("overdue", "en retard"),
+            AnswerState::Unanswered => ("closed without an answer", "close sans réponse"),
+            AnswerState::Withdrawn => ("withdrawn, no longer due", "retirée, plus attendue"),
         };
         Localized::new(en, fr)
     }
@@ -444,6 +498,68 @@ pub fn answer_state(
         Some(at) => (AnswerState::AnsweredLate, Some(at)),
         None if now >= deadline => (AnswerState::Overdue, None),
         None => (AnswerState::Open, None),
+    }
+}
+
+/// A request's state at `now` in its campaign's life: withdrawn (no longer due, whatever was
+/// answered), or as [`answer_state`] decides, on the facts made by its closure and seen at its
+/// closure if the campaign was closed (one not answered by then is `Unanswered`: the region
+/// expects nothing more), else at `now`.
+pub fn request_state(
+    created_at: jiff::Timestamp,
+    due: Date,
+    closed_at: Option<jiff::Timestamp>,
+    withdrawn_at: Option<jiff::Timestamp>,
+    measures: &[MeasureFacts],
+    now: jiff::Timestamp,
+) -> (AnswerState, Option<jiff::Timestamp>) {
+    if withdrawn_at.is_some() {
+        return (AnswerState::Withdrawn, None);
+    }
+    let Some(closed) = closed_at else {
+        return answer_state(created_at, due, measures, now);
+    };
+    let by = |list: &[jiff::Timestamp]| list.iter().filter(|t| **t <= closed).copied().collect();
+    let before: Vec<MeasureFacts> = measures
+        .iter()
+        .map(|m| MeasureFacts {
+            declared: by(&m.declared),
+            evidenced: by(&m.evidenced),
+        })
+        .collect();
+    match answer_state(created_at, due, &before, closed.min(now)) {
+        (AnswerState::Open | AnswerState::Overdue, _) => (AnswerState::Unanswered, None),
+        s => s,
+    }
+}
+
+/// Whether a request in `state` may be chased: its campaign is open and it is not answered.
+pub fn awaits_answer(state: AnswerState) -> bool {
+    matches!(state, AnswerState::Open | AnswerState::Overdue)
+}
+
+/// How a campaign ends: closed (no more answers expected) or withdrawn (cancelled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignEnd {
+    Close,
+    Withdraw,
+}
+
+impl CampaignEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignEnd::Close => "close",
+            CampaignEnd::Withdraw => "withdraw",
+        }
+    }
+
+    /// What the campaign becomes, for people.
+    pub fn label(self) -> Localized {
+        match self {
+            CampaignEnd::Close => Localized::new("closed", "close"),
+            CampaignEnd::Withdraw => Localized::new("withdrawn", "retirée"),
+        }
     }
 }
 
@@ -543,6 +659,9 @@ mod tests {
                 due: "2027-03-31".into(),
                 message: Localized::new("A restore test", "Un test de restauration"),
                 created_at: "2027-03-01T09:00:00Z".into(),
+                closed_at: None,
+                withdrawn_at: None,
+                reminded_at: None,
             }],
         }
     }
@@ -587,6 +706,52 @@ mod tests {
             code(open_requests(b"{", &[region.public_key()], &here)),
             Err("malformed")
         );
+    }
+
+    #[test]
+    fn a_closed_or_withdrawn_campaign_and_the_files_fields_for_them() {
+        let created = ts("2027-03-01T09:00:00Z");
+        let due = date(2027, 3, 31);
+        let closed = Some(ts("2027-03-20T12:00:00Z"));
+        let now = ts("2027-04-10T08:00:00Z");
+        let answered = facts(&["2027-03-05T10:00:00Z"], &["2027-03-06T10:00:00Z"]);
+        let after = facts(&["2027-03-25T10:00:00Z"], &["2027-03-25T10:00:00Z"]);
+        let st = |c, w, m: &MeasureFacts| {
+            request_state(created, due, c, w, std::slice::from_ref(m), now)
+        };
+        assert_eq!(st(None, None, &after).0, AnswerState::Answered);
+        // Answered before the closure stands; facts after it do not answer; nothing is overdue.
+        assert_eq!(st(closed, None, &answered).0, AnswerState::Answered);
+        assert_eq!(st(closed, None, &after), (AnswerState::Unanswered, None));
+        assert_eq!(
+            st(closed, None, &MeasureFacts::default()).0,
+            AnswerState::Unanswered
+        );
+        assert_eq!(st(None, closed, &answered), (AnswerState::Withdrawn, None));
+        assert!(awaits_answer(AnswerState::Overdue) && !awaits_answer(AnswerState::Unanswered));
+        // An open request travels as before (no new field), a withdrawn one names its instant,
+        // and both read back; a bad instant is refused naming its field.
+        let region = Identity::from_seed(&[3; 32]);
+        let here = Finess::parse("750712184").unwrap();
+        let plain = String::from_utf8(seal_requests(&bundle(), &region).unwrap()).unwrap();
+        assert!(!plain.contains("withdrawn_at") && !plain.contains("reminded_at"));
+        let mut b = bundle();
+        b.requests[0].withdrawn_at = Some("2027-03-10T08:00:00Z".into());
+        b.requests[0].reminded_at = Some("2027-03-08T08:00:00Z".into());
+        let bytes = seal_requests(&b, &region).unwrap();
+        let opened = open_requests(&bytes, &[region.public_key()], &here).unwrap();
+        assert_eq!(
+            opened.requests[0].withdrawn_at,
+            Some(ts("2027-03-10T08:00:00Z"))
+        );
+        assert_eq!(
+            opened.requests[0].reminded_at,
+            Some(ts("2027-03-08T08:00:00Z"))
+        );
+        b.requests[0].closed_at = Some("yesterday".into());
+        let bytes = seal_requests(&b, &region).unwrap();
+        let e = open_requests(&bytes, &[region.public_key()], &here).unwrap_err();
+        assert!(e.to_string().contains("requests[0].closed_at"), "{e}");
     }
 
     #[test]

@@ -446,6 +446,20 @@ const OPS: &[Op] = &[
         allowed: |p, t| person(p) && (sees(p, t) || (p.binding == "own" && t == Target::Other)),
     },
     Op {
+        name: "page region incidents",
+        method: "GET",
+        path: "/regions/{r}/incidents",
+        body: "",
+        allowed: |p, t| person(p) && (sees(p, t) || (p.binding == "own" && t == Target::Other)),
+    },
+    Op {
+        name: "page region incidents csv",
+        method: "GET",
+        path: "/regions/{r}/incidents.csv",
+        body: "",
+        allowed: |p, t| person(p) && (sees(p, t) || (p.binding == "own" && t == Target::Other)),
+    },
+    Op {
         name: "page region requests",
         method: "GET",
         path: "/regions/{r}/requests",

@@ -3,6 +3,7 @@
 //! database and never printed; what is shown is the public key and its fingerprint. `rotate`
 //! makes a new key and a statement signed by the old one (`hygie_sync::Rotation`), carried by
 //! the next packages until a push is acknowledged; the old private key is kept until then.
+//! `hygie serve --sync-to` reads the key file again before each push (`current`).
 
 use super::Ctx;
 use crate::exit;
@@ -37,6 +38,21 @@ pub fn load_or_create(ctx: &Ctx) -> anyhow::Result<Identity> {
             .with_context(|| format!("cannot create / impossible de créer {}", dir.display()))?;
     }
     let key = hygie_web::seal::SecretKey::load_or_create(&path)
+        .context("the federation signing key / la clé de signature de la fédération")?;
+    Ok(Identity::from_seed(key.expose_seed()))
+}
+
+/// The signing key as the data directory `dir` holds it now: `hygie serve --sync-to` reads it
+/// before each push, so a key rotated while it runs signs the next package (with the rotation
+/// statement). Refused while a rotation is half made (the old key set aside, its statement not
+/// written yet), so no package goes out signed by a key the region cannot tie to the old one.
+pub fn current(dir: &Path) -> anyhow::Result<Identity> {
+    if old_key_file(dir).exists() && !rotation_file(dir).exists() {
+        anyhow::bail!(
+            "a key rotation is under way (no statement yet): push later / un changement de clé est en cours : envoyer plus tard"
+        );
+    }
+    let key = hygie_web::seal::SecretKey::load(&dir.join("identity.key"))
         .context("the federation signing key / la clé de signature de la fédération")?;
     Ok(Identity::from_seed(key.expose_seed()))
 }

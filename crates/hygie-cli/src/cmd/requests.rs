@@ -54,6 +54,24 @@ pub enum RegionRequestCmd {
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
     },
+    /// Close a campaign: no more answers are expected (what was answered by then stands); the
+    /// facilities see it closed at their next sync.
+    Close {
+        /// The campaign's number.
+        id: u64,
+    },
+    /// Withdraw a campaign: cancelled, no longer due; the facilities see it withdrawn at their
+    /// next sync.
+    Withdraw {
+        /// The campaign's number.
+        id: u64,
+    },
+    /// Remind the facilities that have not answered (open or overdue): the reminder reaches
+    /// each at its next sync and shows on its requests page.
+    Remind {
+        /// The campaign's number.
+        id: u64,
+    },
     /// Write the signed requests file of one facility (for a site without network): it
     /// imports it with `hygie requests import`.
     Export {
@@ -121,7 +139,7 @@ pub async fn region(ctx: &Ctx, cmd: RegionRequestCmd) -> anyhow::Result<u8> {
                     "{}",
                     match ctx.lang {
                         Lang::En => format!(
-                            "RequestCampaign {} made: {} facilities asked for {} by {}.",
+                            "Campaign {} made: {} facilities asked for {} by {}.",
                             c.id,
                             c.facilities.len(),
                             measures_text(&c),
@@ -144,8 +162,22 @@ pub async fn region(ctx: &Ctx, cmd: RegionRequestCmd) -> anyhow::Result<u8> {
             let store = ctx.store().await?;
             let list = store.request_campaigns(region).await?;
             let headers = match ctx.lang {
-                Lang::En => ["RequestCampaign", "Target", "Measures", "Due", "Facilities"],
-                Lang::Fr => ["Campagne", "Cible", "Mesures", "Échéance", "Établissements"],
+                Lang::En => [
+                    "Campaign",
+                    "Target",
+                    "Measures",
+                    "Due",
+                    "Facilities",
+                    "Status",
+                ],
+                Lang::Fr => [
+                    "Campagne",
+                    "Cible",
+                    "Mesures",
+                    "Échéance",
+                    "Établissements",
+                    "Statut",
+                ],
             };
             ctx.print_list(&list, &headers, |c| {
                 vec![
@@ -154,13 +186,64 @@ pub async fn region(ctx: &Ctx, cmd: RegionRequestCmd) -> anyhow::Result<u8> {
                     measures_text(c),
                     c.due.to_string(),
                     c.facilities.len().to_string(),
+                    c.status_label().get(ctx.lang).to_owned(),
                 ]
             })?;
             Ok(exit::OK)
         }
         RegionRequestCmd::Show { id, output: to } => show(ctx, id, to.as_deref()).await,
+        RegionRequestCmd::Close { id } => end(ctx, id, hygie_sync::CampaignEnd::Close).await,
+        RegionRequestCmd::Withdraw { id } => end(ctx, id, hygie_sync::CampaignEnd::Withdraw).await,
+        RegionRequestCmd::Remind { id } => {
+            let store = ctx.store().await?;
+            let r = store
+                .remind_request_campaign(id, jiff::Timestamp::now(), &Actor::cli())
+                .await?;
+            match ctx.format {
+                Format::Json => output::json(&r)?,
+                _ => println!(
+                    "{}",
+                    match ctx.lang {
+                        Lang::En => format!(
+                            "Campaign {id}: {} facilities reminded ({}); each sees it at its next sync.",
+                            r.facilities.len(),
+                            r.facilities.join(", ")
+                        ),
+                        Lang::Fr => format!(
+                            "Campagne {id} : {} établissements relancés ({}) ; chacun le voit à sa prochaine synchronisation.",
+                            r.facilities.len(),
+                            r.facilities.join(", ")
+                        ),
+                    }
+                ),
+            }
+            Ok(exit::OK)
+        }
         RegionRequestCmd::Export { facility, output } => export(ctx, &facility, &output).await,
     }
+}
+
+/// `hygie region request close | withdraw`.
+async fn end(ctx: &Ctx, id: u64, how: hygie_sync::CampaignEnd) -> anyhow::Result<u8> {
+    let store = ctx.store().await?;
+    let c = store.end_request_campaign(id, how, &Actor::cli()).await?;
+    match ctx.format {
+        Format::Json => output::json(&c)?,
+        _ => println!(
+            "{}",
+            match ctx.lang {
+                Lang::En => format!(
+                    "Campaign {id} {}: the facilities see it at their next sync.",
+                    c.status_label().en
+                ),
+                Lang::Fr => format!(
+                    "Campagne {id} {} : les établissements le voient à leur prochaine synchronisation.",
+                    c.status_label().fr
+                ),
+            }
+        ),
+    }
+    Ok(exit::OK)
 }
 
 fn measures_text(c: &RequestCampaign) -> String {
@@ -314,12 +397,12 @@ pub async fn facility(ctx: &Ctx, cmd: RequestsCmd) -> anyhow::Result<u8> {
                             "{}",
                             match ctx.lang {
                                 Lang::En => format!(
-                                    "{} requests from region {} ({} new).",
-                                    r.requests, r.region, r.new
+                                    "{} requests from region {} ({} new, {} updated).",
+                                    r.requests, r.region, r.new, r.updated
                                 ),
                                 Lang::Fr => format!(
-                                    "{} demandes de la région {} ({} nouvelles).",
-                                    r.requests, r.region, r.new
+                                    "{} demandes de la région {} ({} nouvelles, {} mises à jour).",
+                                    r.requests, r.region, r.new, r.updated
                                 ),
                             }
                         ),
@@ -347,7 +430,7 @@ pub async fn facility(ctx: &Ctx, cmd: RequestsCmd) -> anyhow::Result<u8> {
             let headers = match ctx.lang {
                 Lang::En => [
                     "Region",
-                    "RequestCampaign",
+                    "Campaign",
                     "Measures",
                     "Due",
                     "Days left",
@@ -380,7 +463,13 @@ pub async fn facility(ctx: &Ctx, cmd: RequestsCmd) -> anyhow::Result<u8> {
                         .join(", "),
                     r.request.due.to_string(),
                     hygie_sync::days_left(r.request.due, today).to_string(),
-                    r.state.label().get(ctx.lang).to_owned(),
+                    match (r.request.reminded_at, ctx.lang) {
+                        (Some(t), Lang::En) => {
+                            format!("{} (reminded on {t})", r.state.label().en)
+                        }
+                        (Some(t), Lang::Fr) => format!("{} (relancée le {t})", r.state.label().fr),
+                        (None, lang) => r.state.label().get(lang).to_owned(),
+                    },
                     r.request.message.get(ctx.lang).to_owned(),
                 ]
             })?;

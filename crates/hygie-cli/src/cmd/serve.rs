@@ -314,7 +314,6 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
             Some((
                 hygie_core::Finess::parse(f)?,
                 dest.target()?,
-                super::identity::load_or_create(ctx)?,
                 std::time::Duration::from_secs(a.sync_every.saturating_mul(60)),
             ))
         }
@@ -323,6 +322,9 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     let store = ctx.store().await?;
     if let Some((f, ..)) = &push {
         store.facility(f).await?;
+        // The key exists before the first push (each push reads it again: a rotation is
+        // picked up without a restart).
+        super::identity::load_or_create(ctx)?;
     }
     let tls = match (&a.tls_cert, &a.tls_key) {
         (Some(c), Some(k)) => Some(hygie_web::tls::load(c, k)?),
@@ -424,11 +426,10 @@ pub async fn run(ctx: &Ctx, a: ServeArgs) -> anyhow::Result<u8> {
     };
     let state = hygie_web::AppState::new(store.clone(), catalog, config);
     let store_for_hooks = store.clone();
-    if let Some((f, target, identity, every)) = push {
+    if let Some((f, target, every)) = push {
         super::sync_push::schedule(
             store.clone(),
             state.clone(),
-            identity,
             f,
             target,
             every,

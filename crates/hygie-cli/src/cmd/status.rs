@@ -63,6 +63,27 @@ pub enum RegionCmd {
         #[arg(long, short = 'o')]
         output: Option<PathBuf>,
     },
+    /// Serious incidents and late notifications across the region, from the incident
+    /// obligations the facilities' packages carry (duty, due, sent; no personal data), judged at
+    /// this instant, late ones first. `--format csv|json` for the export.
+    Incidents {
+        /// ARS region code.
+        region: String,
+        /// Only late notifications (sent late or still not sent).
+        #[arg(long)]
+        late: bool,
+        /// Only this duty (cert_sante, cnil, data_subjects, nis2_early_warning, ...).
+        #[arg(long)]
+        duty: Option<String>,
+        /// Only this facility (FINESS).
+        #[arg(long)]
+        facility: Option<String>,
+        /// Only the facilities of this département.
+        #[arg(long)]
+        departement: Option<String>,
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
     /// Requests and campaigns: ask facilities for evidence of measures by a date.
     #[command(subcommand)]
     Request(super::requests::RegionRequestCmd),
@@ -147,6 +168,17 @@ pub async fn region(ctx: &Ctx, cmd: RegionCmd) -> anyhow::Result<u8> {
             output,
         } => return reports(ctx, &region, as_of.as_deref(), late_after, &sort, output).await,
         RegionCmd::Request(c) => return super::requests::region(ctx, c).await,
+        RegionCmd::Incidents {
+            region,
+            late,
+            duty,
+            facility,
+            departement,
+            output,
+        } => {
+            let filter = notification_filter(late, duty, facility, departement)?;
+            return incidents(ctx, &region, &filter, output).await;
+        }
         RegionCmd::PushToken { finess, output } => {
             return super::sync_push::push_token(ctx, &finess, &output).await;
         }
@@ -210,6 +242,65 @@ async fn reports(
         Format::Json => output::emit(&(serde_json::to_string_pretty(&o)? + "\n"), to.as_deref())?,
         Format::Csv => output::emit(&hygie_report::late_csv(&o, ctx.lang), to.as_deref())?,
         Format::Table => output::emit(&hygie_report::oversight_text(&o, ctx.lang), to.as_deref())?,
+        f => return Err(output::unsupported(f, "table, json or csv")),
+    }
+    Ok(exit::OK)
+}
+
+/// The filters of `hygie region incidents`, checked before the store is opened.
+fn notification_filter(
+    late: bool,
+    duty: Option<String>,
+    facility: Option<String>,
+    departement: Option<String>,
+) -> anyhow::Result<hygie_core::notifications::NotificationFilter> {
+    if let Some(d) = &duty
+        && !hygie_incident::Duty::ALL.iter().any(|x| x.as_str() == d)
+    {
+        return Err(exit::invalid(format!(
+            "--duty '{d}': unknown duty (one of {}) / obligation inconnue",
+            hygie_incident::Duty::ALL
+                .map(hygie_incident::Duty::as_str)
+                .join(", ")
+        )));
+    }
+    let facility = facility
+        .map(|f| Finess::parse(&f).map(|f| f.to_string()))
+        .transpose()?;
+    Ok(hygie_core::notifications::NotificationFilter {
+        late_only: late,
+        duty,
+        facility,
+        departement: departement.map(|d| d.trim().to_ascii_uppercase()),
+    })
+}
+
+/// `hygie region incidents`.
+async fn incidents(
+    ctx: &Ctx,
+    region: &str,
+    filter: &hygie_core::notifications::NotificationFilter,
+    to: Option<PathBuf>,
+) -> anyhow::Result<u8> {
+    let region = Region::parse(region)?;
+    let store = ctx.store().await?;
+    let rows = store.region_obligations(region).await?;
+    let n = hygie_core::notifications::RegionNotifications::of(
+        region,
+        &rows,
+        jiff::Timestamp::now(),
+        filter,
+    );
+    match ctx.format {
+        Format::Json => output::emit(&(serde_json::to_string_pretty(&n)? + "\n"), to.as_deref())?,
+        Format::Csv => output::emit(
+            &hygie_report::notifications_csv(&n, ctx.lang),
+            to.as_deref(),
+        )?,
+        Format::Table => output::emit(
+            &hygie_report::notifications_text(&n, ctx.lang),
+            to.as_deref(),
+        )?,
         f => return Err(output::unsupported(f, "table, json or csv")),
     }
     Ok(exit::OK)

@@ -6,7 +6,8 @@
 //! `hygie region push-token` (region side) makes the token the facility pushes with. After the
 //! packages, a facility that trusts a region key fetches its requests (`hygie requests`) on the
 //! same connection; a file refused (untrusted key, changed, another facility's) is reported
-//! and nothing of it is kept.
+//! and nothing of it is kept. The scheduled push reads the signing key before each pass, so a
+//! key rotated while `serve` runs is used at once.
 
 use super::Ctx;
 use crate::exit;
@@ -299,12 +300,12 @@ fn print(ctx: &Ctx, r: &PushReport) -> anyhow::Result<()> {
     if let Some(q) = &r.requests {
         let line = match (&q.received, ctx.lang) {
             (Some(x), Lang::En) => format!(
-                "Requests of region {}: {} ({} new).",
-                x.region, x.requests, x.new
+                "Requests of region {}: {} ({} new, {} updated).",
+                x.region, x.requests, x.new, x.updated
             ),
             (Some(x), Lang::Fr) => format!(
-                "Demandes de la région {} : {} ({} nouvelles).",
-                x.region, x.requests, x.new
+                "Demandes de la région {} : {} ({} nouvelles, {} mises à jour).",
+                x.region, x.requests, x.new, x.updated
             ),
             (None, lang) => {
                 let reason = q.reason.as_ref().map(|r| r.get(lang)).unwrap_or_default();
@@ -320,11 +321,12 @@ fn print(ctx: &Ctx, r: &PushReport) -> anyhow::Result<()> {
 }
 
 /// `hygie serve --sync-to`: a push every `every`, the first at once; its next start and its
-/// counts on /metrics. A failed push is logged and sent again at the next pass.
+/// counts on /metrics. A failed push is logged and sent again at the next pass. Each push reads
+/// the signing key from `data_dir` again (`identity::current`), so a `hygie identity rotate`
+/// made while the server runs is carried and signed by the next push, without a restart.
 pub fn schedule(
     store: Store,
     state: hygie_web::AppState,
-    identity: Identity,
     facility: Finess,
     target: PushTarget,
     every: std::time::Duration,
@@ -340,7 +342,13 @@ pub fn schedule(
                 u64::try_from(next.as_second()).unwrap_or(0),
                 Ordering::Relaxed,
             );
-            match push_once(&store, &identity, &facility, &target, started, &data_dir).await {
+            let pushed = match super::identity::current(&data_dir) {
+                Ok(identity) => {
+                    push_once(&store, &identity, &facility, &target, started, &data_dir).await
+                }
+                Err(e) => Err(e),
+            };
+            match pushed {
                 Ok(r) => {
                     m.sync_pushed
                         .fetch_add(r.acknowledged() as u64, Ordering::Relaxed);

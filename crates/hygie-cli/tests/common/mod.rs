@@ -477,3 +477,59 @@ pub fn receive_request(env: &Hygie, due: &str) {
     env.json(&["requests", "trust", "--region", "BRE", "--key", &key], 0);
     env.json(&["requests", "import", "--facility", FINESS, file], 0);
 }
+
+/// A minimal JSON Schema check, enough for the federation schemas (`docs/sync-*.schema.json`): types, required properties, no
+/// property the schema does not name, items, local `$ref`s.
+pub fn conforms(schema: &Value, root: &Value, v: &Value, at: &str) -> Result<(), String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/$defs/");
+        return conforms(&root["$defs"][name], root, v, at);
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let type_of = match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_u64() || n.is_i64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    if !types.is_empty() && !types.contains(&type_of) {
+        return Err(format!("{at}: {type_of}, expected {types:?}"));
+    }
+    if let Some(c) = schema.get("const")
+        && c != v
+    {
+        return Err(format!("{at}: {v} is not {c}"));
+    }
+    if let Value::Object(map) = v {
+        for req in schema["required"].as_array().into_iter().flatten() {
+            let Some(req) = req.as_str() else {
+                return Err(format!("{at}: the schema's 'required' holds {req}"));
+            };
+            if !map.contains_key(req) {
+                return Err(format!("{at}: no '{req}'"));
+            }
+        }
+        for (k, x) in map {
+            match schema["properties"].get(k) {
+                Some(s) => conforms(s, root, x, &format!("{at}.{k}"))?,
+                None if schema["additionalProperties"] == false => {
+                    return Err(format!("{at}: '{k}' is not in the schema"));
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Value::Array(items), Some(s)) = (v, schema.get("items")) {
+        for (i, x) in items.iter().enumerate() {
+            conforms(s, root, x, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}

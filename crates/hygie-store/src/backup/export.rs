@@ -64,6 +64,7 @@ pub const TABLES: &[&str] = &[
     "sync_requests",
     "sync_region_keys",
     "sync_received_requests",
+    "sync_request_reminders",
     "webhook_events",
     "webhook_endpoints",
     "webhook_deliveries",

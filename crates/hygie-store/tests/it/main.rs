@@ -18,6 +18,7 @@ mod ingest_checkpoints;
 mod inventory;
 mod notify;
 mod passkeys;
+mod sync_campaign_life;
 mod sync_push;
 mod sync_requests;
 mod vuln;

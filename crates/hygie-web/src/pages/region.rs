@@ -1,5 +1,7 @@
 //! The regional matrix of facilities and its CSV export; the facilities' federation reports
-//! (freshness, verified or declared measures) and why they are late, with its CSV export.
+//! (freshness, verified or declared measures) and why they are late, with its CSV export; the
+//! region's serious incidents and late notifications (`hygie_core::notifications`), filtered,
+//! with its CSV export.
 
 use super::{PageError, PageResult, PageUser};
 use crate::api::{self, AsOf, region};
@@ -10,6 +12,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use hygie_core::notifications::{NotificationFilter, RegionNotifications};
 use hygie_core::oversight::{DEFAULT_LATE_AFTER_DAYS, LateSort, Oversight};
 use hygie_core::{FacilityKind, Lang, Region};
 use hygie_report::Translate;
@@ -22,6 +25,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/regions/{region}/report.pdf", get(region_pdf))
         .route("/regions/{region}/reports", get(reports_page))
         .route("/regions/{region}/late.csv", get(late_csv))
+        .route("/regions/{region}/incidents", get(incidents_page))
+        .route("/regions/{region}/incidents.csv", get(incidents_csv))
 }
 
 /// The matrix (template `region_matrix.html`): one row per facility, written straight into the
@@ -39,6 +44,9 @@ struct RegionBody<'a> {
     overdue: usize,
     /// The caller may register a facility in this region (a link to the form).
     can_add: bool,
+    /// Late incident notifications (sent late or not sent) and open serious incidents.
+    late_notifications: usize,
+    open_serious: usize,
 }
 
 hygie_report::translate_by_lang_field!(RegionBody);
@@ -106,6 +114,12 @@ async fn region_page(
     RegionRows { p, q, rs }: RegionRows,
 ) -> PageResult {
     let scoped = st.scoped(&p.c);
+    let n = RegionNotifications::of(
+        rs.region,
+        &scoped.region_obligations(rs.region).await?,
+        jiff::Timestamp::now(),
+        &NotificationFilter::default(),
+    );
     let b = hygie_report::render(&RegionBody {
         lang: p.lang(),
         rs: &rs,
@@ -114,6 +128,8 @@ async fn region_page(
         late: rs.facilities.iter().filter(|f| f.overdue > 0).count(),
         overdue: rs.facilities.iter().map(|f| f.overdue).sum(),
         can_add: scoped.manages_facilities() && scoped.covers_region(rs.region),
+        late_notifications: n.late,
+        open_serious: n.open_serious,
     });
     Ok(p.page(&format!("{} — {}", rs.region.code(), rs.name), &b))
 }
@@ -260,6 +276,154 @@ async fn late_csv(RegionReports { p, o, .. }: RegionReports) -> PageResult {
                     "attachment; filename=\"hygie-{}-late-{}.csv\"",
                     o.region.code(),
                     o.as_of
+                ),
+            ),
+        ],
+        s,
+    )
+        .into_response())
+}
+
+/// The region's serious incidents and late notifications (template `region_incidents.html`).
+#[derive(askama::Template)]
+#[template(path = "region_incidents.html")]
+struct IncidentsBody<'a> {
+    lang: Lang,
+    n: &'a RegionNotifications,
+    q: &'a IncidentsQuery,
+    /// Each duty's code and name, for the filter.
+    duties: Vec<(&'static str, hygie_core::Localized)>,
+}
+
+hygie_report::translate_by_lang_field!(IncidentsBody);
+
+impl IncidentsBody<'_> {
+    fn late_only(&self) -> bool {
+        self.q
+            .late
+            .as_deref()
+            .is_some_and(|v| !v.trim().is_empty() && v != "0")
+    }
+
+    fn duty_is(&self, code: &str) -> bool {
+        self.q.duty.as_deref() == Some(code)
+    }
+
+    fn facility_value(&self) -> &str {
+        self.q.facility.as_deref().unwrap_or("")
+    }
+
+    fn dep_value(&self) -> &str {
+        self.q.dep.as_deref().unwrap_or("")
+    }
+
+    /// The query string of the CSV link: the page's filters.
+    fn csv_query(&self) -> String {
+        let mut s = format!("lang={}", self.lang.code());
+        for (k, v) in [
+            ("late", self.q.late.as_deref()),
+            ("duty", self.q.duty.as_deref()),
+            ("facility", self.q.facility.as_deref()),
+            ("dep", self.q.dep.as_deref()),
+        ] {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                s.push('&');
+                s.push_str(k);
+                s.push('=');
+                s.push_str(&crate::auth::percent_encode(v));
+            }
+        }
+        s
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct IncidentsQuery {
+    late: Option<String>,
+    duty: Option<String>,
+    facility: Option<String>,
+    dep: Option<String>,
+}
+
+impl IncidentsQuery {
+    fn filter(&self) -> Result<NotificationFilter, WebError> {
+        let given = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let duty = given(&self.duty);
+        if let Some(d) = &duty
+            && !hygie_incident::Duty::ALL.iter().any(|x| x.as_str() == d)
+        {
+            return Err(WebError::Invalid(format!(
+                "duty: '{d}' is not a duty / n'est pas une obligation"
+            )));
+        }
+        Ok(NotificationFilter {
+            late_only: given(&self.late).is_some_and(|v| v != "0"),
+            duty,
+            facility: given(&self.facility),
+            departement: given(&self.dep).map(|d| d.to_ascii_uppercase()),
+        })
+    }
+}
+
+/// A region's notifications as the user may see them, filtered by the query: what the page and
+/// its CSV export both show.
+struct RegionIncidents {
+    p: PageUser,
+    q: IncidentsQuery,
+    n: RegionNotifications,
+}
+
+impl FromRequestParts<AppState> for RegionIncidents {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, PageError> {
+        let (p, region, q) = region_request::<IncidentsQuery>(parts, st).await?;
+        let filter = q.filter()?;
+        let rows = st
+            .store()
+            .scoped(&p.c.access)
+            .region_obligations(region)
+            .await?;
+        let n = RegionNotifications::of(region, &rows, jiff::Timestamp::now(), &filter);
+        Ok(RegionIncidents { p, q, n })
+    }
+}
+
+async fn incidents_page(RegionIncidents { p, q, n }: RegionIncidents) -> PageResult {
+    let lang = p.lang();
+    let duties = hygie_incident::Duty::ALL
+        .iter()
+        .map(|d| (d.as_str(), d.label()))
+        .collect();
+    let b = hygie_report::render(&IncidentsBody {
+        lang,
+        n: &n,
+        q: &q,
+        duties,
+    });
+    let title = match lang {
+        Lang::En => format!("{} — serious incidents and notifications", n.region.code()),
+        Lang::Fr => format!("{} — incidents graves et signalements", n.region.code()),
+    };
+    Ok(p.page(&title, &b))
+}
+
+async fn incidents_csv(RegionIncidents { p, n, .. }: RegionIncidents) -> PageResult {
+    let s = hygie_report::notifications_csv(&n, p.lang());
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"hygie-{}-incidents-{}.csv\"",
+                    n.region.code(),
+                    n.now.strftime("%Y%m%dT%H%M%SZ")
                 ),
             ),
         ],

@@ -27,6 +27,18 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route("/regions/{region}/requests/{id}", get(campaign_page))
         .route(
+            "/regions/{region}/requests/{id}/close",
+            axum::routing::post(close),
+        )
+        .route(
+            "/regions/{region}/requests/{id}/withdraw",
+            axum::routing::post(withdraw),
+        )
+        .route(
+            "/regions/{region}/requests/{id}/remind",
+            axum::routing::post(remind),
+        )
+        .route(
             "/regions/{region}/requests/{id}/report.csv",
             get(campaign_csv),
         )
@@ -203,8 +215,13 @@ async fn create(
 #[template(path = "region_campaign.html")]
 struct CampaignBody<'a> {
     lang: Lang,
+    csrf: &'a str,
     c: &'a RequestCampaign,
     states: &'a [RequestStatus],
+    /// The caller may close, withdraw or chase the campaign (the buttons are shown).
+    can_manage: bool,
+    /// Why the last action was refused.
+    error: Option<String>,
 }
 
 hygie_report::translate_by_lang_field!(CampaignBody);
@@ -255,11 +272,29 @@ async fn campaign_page(
     p: PageUser,
     Path((r, id)): Path<(String, String)>,
 ) -> PageResult {
-    let (c, states) = campaign_of(&st, &p, &r, &id).await?;
+    campaign_response(&st, &p, &r, &id, None).await
+}
+
+/// The campaign's page, with the reason an action was refused (answered 409) if any.
+async fn campaign_response(
+    st: &AppState,
+    p: &PageUser,
+    r: &str,
+    id: &str,
+    error: Option<String>,
+) -> PageResult {
+    let (c, states) = campaign_of(st, p, r, id).await?;
+    let scoped = st.scoped(&p.c);
+    let can_manage = scoped.manages_facilities()
+        && Region::parse(&c.region).is_ok_and(|r| scoped.covers_region(r));
+    let refused = error.is_some();
     let b = hygie_report::render(&CampaignBody {
         lang: p.lang(),
+        csrf: p.c.csrf(),
         c: &c,
         states: &states,
+        can_manage,
+        error,
     });
     let title = format!(
         "{} — {} {}",
@@ -267,7 +302,107 @@ async fn campaign_page(
         t(p.lang(), "campaign", "campagne"),
         c.id
     );
-    Ok(p.page(&title, &b))
+    let page = p.page(&title, &b);
+    Ok(if refused {
+        (StatusCode::CONFLICT, page).into_response()
+    } else {
+        page.into_response()
+    })
+}
+
+/// The campaign buttons' form: the CSRF token only.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// What a campaign button does.
+#[derive(Clone, Copy)]
+enum Action {
+    End(hygie_sync::CampaignEnd),
+    Remind,
+}
+
+/// Close, withdraw or chase a campaign (regional officers and administrators within their
+/// binding, as the form that makes one): back to its page, or the page with why it was refused
+/// (already ended, nobody left to remind).
+async fn act(
+    st: AppState,
+    p: PageUser,
+    (r, id): (String, String),
+    f: ActionForm,
+    action: Action,
+) -> PageResult {
+    p.c.check_csrf(Some(&f.csrf))?;
+    let region = region(&r)?;
+    let number: u64 = id
+        .parse()
+        .map_err(|_| WebError::NotFound(format!("campaign {id}")))?;
+    let scoped = st.scoped(&p.c);
+    let done = match action {
+        Action::End(end) => scoped
+            .end_request_campaign(region, number, end)
+            .await
+            .map(|_| ()),
+        Action::Remind => scoped
+            .remind_request_campaign(region, number, jiff::Timestamp::now())
+            .await
+            .map(|_| ()),
+    };
+    match done {
+        Ok(()) => Ok(see_other(&format!(
+            "/regions/{}/requests/{number}",
+            region.code()
+        ))),
+        Err(hygie_store::StoreError::Conflict(m) | hygie_store::StoreError::Invalid(m)) => {
+            let why = match action {
+                Action::End(_) => t(
+                    p.lang(),
+                    "this campaign is closed or withdrawn already",
+                    "cette campagne est déjà close ou retirée",
+                )
+                .to_owned(),
+                Action::Remind => m,
+            };
+            campaign_response(&st, &p, &r, &id, Some(why)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn close(
+    State(st): State<AppState>,
+    p: PageUser,
+    Path(path): Path<(String, String)>,
+    Form(f): Form<ActionForm>,
+) -> PageResult {
+    act(st, p, path, f, Action::End(hygie_sync::CampaignEnd::Close)).await
+}
+
+async fn withdraw(
+    State(st): State<AppState>,
+    p: PageUser,
+    Path(path): Path<(String, String)>,
+    Form(f): Form<ActionForm>,
+) -> PageResult {
+    act(
+        st,
+        p,
+        path,
+        f,
+        Action::End(hygie_sync::CampaignEnd::Withdraw),
+    )
+    .await
+}
+
+async fn remind(
+    State(st): State<AppState>,
+    p: PageUser,
+    Path(path): Path<(String, String)>,
+    Form(f): Form<ActionForm>,
+) -> PageResult {
+    act(st, p, path, f, Action::Remind).await
 }
 
 async fn campaign_csv(
@@ -328,6 +463,8 @@ pub fn campaign_view(c: &RequestCampaign, states: &[RequestStatus]) -> hygie_rep
         due: c.due.to_string(),
         message: c.message.clone(),
         created_at: c.created_at.to_string(),
+        status: c.status_label(),
+        reminders: c.reminders.len(),
         rows: states
             .iter()
             .map(|s| hygie_report::CampaignRow {
@@ -337,6 +474,7 @@ pub fn campaign_view(c: &RequestCampaign, states: &[RequestStatus]) -> hygie_rep
                 state_label: s.state.label(),
                 answered_at: s.answered_at.map(|t| t.to_string()),
                 last_report: s.last_report.map(|t| t.to_string()),
+                reminded_at: s.reminded_at.map(|t| t.to_string()),
             })
             .collect(),
     }

@@ -61,7 +61,12 @@ pub fn due_request_reminders(
                 Some(d) => RequestSlot::Before(d),
                 None => continue,
             },
-            AnswerState::Answered | AnswerState::AnsweredLate => continue,
+            // Answered, or no longer expected: the agency withdrew the request or closed its
+            // campaign.
+            AnswerState::Answered
+            | AnswerState::AnsweredLate
+            | AnswerState::Withdrawn
+            | AnswerState::Unanswered => continue,
         };
         out.push(RequestReminder {
             facility: facility.to_owned(),
@@ -160,6 +165,9 @@ mod tests {
             due,
             message: Localized::new("Send your backup tests", "Envoyez vos tests de sauvegarde"),
             created_at: "2026-11-01T00:00:00Z".parse().unwrap(),
+            closed_at: None,
+            withdrawn_at: None,
+            reminded_at: None,
         }
     }
 

@@ -31,6 +31,7 @@ use std::fmt::Write as _;
 
 mod campaign;
 pub mod csv;
+pub mod diagram;
 mod findings;
 mod html;
 mod oversight;

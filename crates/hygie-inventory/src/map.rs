@@ -404,6 +404,27 @@ pub fn build(
             None => unzoned.push(m),
         }
     }
+    // A scanned range that holds nothing of its own and overlaps firewall zones (`nmap
+    // 10.0.0.0/8`) says nothing the zones do not: left out.
+    let firewall: Vec<&hygie_collect::network::addr::Set> = model
+        .zones
+        .iter()
+        .filter(|z| z.kind != hygie_collect::network::model::Kind::Internet && !z.cidrs.is_empty())
+        .map(|z| &z.set)
+        .collect();
+    zones.retain(|z| {
+        z.origin == ZoneOrigin::Firewall
+            || !z.assets.is_empty()
+            || !z
+                .cidrs
+                .iter()
+                .filter_map(|c| hygie_collect::network::addr::parse_range(c))
+                .any(|(lo, hi)| {
+                    firewall
+                        .iter()
+                        .any(|s| s.0.iter().any(|(a, b)| *a <= hi && lo <= *b))
+                })
+    });
     Ok(IsMap {
         network_run: network.map(|n| RunRef {
             id: n.id.to_owned(),
@@ -531,9 +552,16 @@ pub fn diagram(m: &IsMap, lang: Lang) -> Diagram {
         boxes.push(DiagramBox {
             column: column(&z.kind),
             title: z.name.clone(),
-            subtitle: match lang {
-                Lang::Fr => format!("{kind} · {} · {n} équipement(s)", z.cidrs.join(" ")),
-                Lang::En => format!("{kind} · {} · {n} asset(s)", z.cidrs.join(" ")),
+            subtitle: {
+                let cidrs = if z.cidrs.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {}", z.cidrs.join(" "))
+                };
+                match lang {
+                    Lang::Fr => format!("{kind}{cidrs} · {n} équipement(s)"),
+                    Lang::En => format!("{kind}{cidrs} · {n} asset(s)"),
+                }
             },
             class: format!("m-zone-{}", z.kind),
             lines: zone_lines(lang, &z.assets, &z.counts),
@@ -584,14 +612,21 @@ pub fn diagram(m: &IsMap, lang: Lang) -> Diagram {
             lines: zone_lines(lang, &m.unzoned, &counts),
         });
     }
+    let when = |at: &jiff::Timestamp| at.strftime("%Y-%m-%d %H:%M UTC").to_string();
     let note = match (&m.network_run, lang) {
         (Some(r), Lang::Fr) => format!(
             "Zones et flux : passage réseau {} du {} · {} équipements, {} marqués",
-            r.id, r.at, m.assets, m.marked
+            r.id,
+            when(&r.at),
+            m.assets,
+            m.marked
         ),
         (Some(r), Lang::En) => format!(
             "Zones and flows: network run {} of {} · {} assets, {} marked",
-            r.id, r.at, m.assets, m.marked
+            r.id,
+            when(&r.at),
+            m.assets,
+            m.marked
         ),
         (None, Lang::Fr) => format!(
             "Aucun passage du collecteur réseau : zones des plages scannées seulement · {} équipements",

@@ -103,12 +103,16 @@ fn a_known_zone_model_gives_zones_assets_marks_and_flows() {
             at,
             summary: &summary,
         }),
-        &["192.168.5.0/24".into(), "10.10.0.0/24".into()],
+        &[
+            "192.168.5.0/24".into(),
+            "10.10.0.0/24".into(),
+            "10.0.0.0/8".into(),
+        ],
     )
     .unwrap();
 
     // The zone model's five zones, then the scanned range no zone covers (10.10.0.0/24 is
-    // inside clinical: not a zone of its own).
+    // inside clinical: not a zone of its own; 10.0.0.0/8 holds nothing the zones do not hold).
     let names: Vec<(&str, &str, ZoneOrigin)> = m
         .zones
         .iter()

@@ -90,6 +90,8 @@ pub fn write_error() -> Option<&'static str> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
+    /// Aligned text for the terminal (`text` is the same).
+    #[value(alias = "text")]
     Table,
     Json,
     Md,
@@ -97,6 +99,8 @@ pub enum Format {
     Csv,
     /// The HTML report printed by headless Chromium (`hygie-pdf`): needs `-o FILE` or a pipe.
     Pdf,
+    /// A drawing as a standalone SVG document (`hygie inventory map`).
+    Svg,
 }
 
 /// Print JSON to stdout, pretty, with a final newline. Buffered: stdout alone is flushed at

@@ -41,6 +41,7 @@
 pub mod ad;
 pub mod agent;
 pub mod csv;
+pub mod map;
 pub mod medical;
 pub mod model;
 pub mod nmap;

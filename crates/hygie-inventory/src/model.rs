@@ -97,6 +97,15 @@ pub enum Category {
 }
 
 impl Category {
+    pub const ALL: [Category; 6] = [
+        Category::Workstation,
+        Category::Server,
+        Category::Network,
+        Category::Printer,
+        Category::Medical,
+        Category::Unknown,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Workstation => "workstation",

@@ -10,6 +10,60 @@ use crate::xml::{Element, Visit, walk};
 
 /// Read one nmap XML file: the hosts found up.
 pub fn read(file: &str, bytes: &[u8]) -> Result<Vec<Observation>, InventoryError> {
+    read_scan(file, bytes).map(|s| s.hosts)
+}
+
+/// One nmap scan: its hosts up and the address ranges it was asked to scan.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    pub hosts: Vec<Observation>,
+    /// The targets of the command line (`nmaprun args`) that are a network or an address
+    /// (`10.9.0.0/24`, `10.9.0.7`, `10.9.0.1-10.9.0.9`), as written; nmap's octet ranges
+    /// (`10.9.0.1-50`) and host names are not kept. The IS map draws them as zones.
+    pub targets: Vec<String>,
+}
+
+/// The targets of an nmap command line (`args`): every word that is an address range.
+pub fn targets(args: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut words = args.split_whitespace().skip(1).peekable();
+    while let Some(w) = words.next() {
+        // Options taking a value: their value is not a target (`-p 22`, `-oX file`, `-iL list`).
+        if w.starts_with('-') {
+            let takes = matches!(
+                w,
+                "-p" | "-oX"
+                    | "-oN"
+                    | "-oG"
+                    | "-oA"
+                    | "-iL"
+                    | "-e"
+                    | "-S"
+                    | "-D"
+                    | "--exclude"
+                    | "--top-ports"
+                    | "-g"
+                    | "--source-port"
+                    | "--script"
+                    | "--max-rate"
+                    | "--min-rate"
+                    | "-T"
+            );
+            if takes {
+                words.next();
+            }
+            continue;
+        }
+        if hygie_collect::network::addr::parse_range(w).is_some() && !out.iter().any(|o| o == w) {
+            out.push(w.to_owned());
+        }
+    }
+    out
+}
+
+/// Read one nmap XML file: the hosts found up and the scanned ranges.
+pub fn read_scan(file: &str, bytes: &[u8]) -> Result<Scan, InventoryError> {
+    let mut args = String::new();
     let mut out = Vec::new();
     let mut run_start: Option<jiff::Timestamp> = None;
     let mut host: Option<(Observation, bool, u32)> = None;
@@ -23,6 +77,7 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Vec<Observation>, InventoryError
                     (1, "nmaprun") => {
                         root_ok = true;
                         run_start = epoch(e, "start")?;
+                        args = e.attr("args").unwrap_or_default().to_owned();
                     }
                     (1, other) => {
                         return Err(format!(
@@ -132,7 +187,10 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Vec<Observation>, InventoryError
     if !root_ok {
         return Err(InventoryError::at(file, None, "not an nmap XML scan"));
     }
-    Ok(out)
+    Ok(Scan {
+        hosts: out,
+        targets: targets(&args),
+    })
 }
 
 fn in_host(s: &[Element]) -> bool {
@@ -220,6 +278,18 @@ mod tests {
         assert!(h.hints.contains(&"ge healthcare".to_owned()));
         assert_eq!(h.seen, jiff::Timestamp::from_second(1765056010).ok());
         assert!(h.software.is_none());
+    }
+
+    #[test]
+    fn scanned_ranges_from_the_command_line() {
+        let s = read_scan("scan.xml", SCAN.as_bytes()).unwrap();
+        assert_eq!(s.targets, ["10.9.0.0/24"]);
+        assert_eq!(
+            targets(
+                "nmap -p 22 -oX out.xml 10.1.0.0/16 srv.chu.local 10.2.0.7 10.3.0.1-50 -iL 10.4.0.0/24"
+            ),
+            ["10.1.0.0/16", "10.2.0.7"]
+        );
     }
 
     #[test]

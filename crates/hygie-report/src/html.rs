@@ -68,6 +68,9 @@ crate::translate_by_lang_field!(StatusPage);
 pub struct Summary {
     pub incidents: Vec<IncidentLine>,
     pub audits: Vec<AuditLine>,
+    /// The IS map as [`crate::diagram::svg`] drew it (hygie-inventory's `map`), when the
+    /// facility has zones or assets.
+    pub map_svg: Option<String>,
 }
 
 /// An open incident as the summary lists it.

@@ -34,6 +34,7 @@ use std::fmt::Write as _;
 
 mod campaign;
 pub mod csv;
+pub mod diagram;
 pub mod digest;
 mod findings;
 mod html;

@@ -89,6 +89,7 @@ fn main() {
                     files: &["bench.xml".into()],
                     sightings: &sightings,
                     new_assets: assets,
+                    scanned: &[],
                 },
                 None,
                 &actor,

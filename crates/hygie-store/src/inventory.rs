@@ -45,6 +45,8 @@ pub struct ImportRecord<'a> {
     pub files: &'a [String],
     pub sightings: &'a [Sighting],
     pub new_assets: usize,
+    /// The ranges an nmap import was asked to scan (`nmap::Scan::targets`); empty otherwise.
+    pub scanned: &'a [String],
 }
 
 fn corrupt(m: impl std::fmt::Display) -> StoreError {
@@ -187,11 +189,20 @@ impl Store {
                         "seen_us", "matched_by", "conflicts",
                     ], sighting_rows, "")
                 .await?;
+                for (i, cidr) in import.scanned.iter().enumerate() {
+                    sqlx::query("INSERT INTO inventory_scan_ranges (import_id, seq, facility, cidr) VALUES ($1, $2, $3, $4)")
+                        .bind(id.as_str())
+                        .bind(i64::try_from(i).unwrap_or(i64::MAX))
+                        .bind(facility.as_str())
+                        .bind(cidr.as_str())
+                        .execute(&mut **tx)
+                        .await?;
+                }
                 let details = serde_json::json!({
                     "import": id, "source": import.source.as_str(), "files": import.files,
                     "observations": import.sightings.len(), "assets": asset_rows.len(),
                     "new_assets": import.new_assets, "software": software_rows.len(),
-                    "conflicts": conflicts,
+                    "conflicts": conflicts, "scanned": import.scanned,
                 });
                 append(tx, actor, "inventory.import", facility.as_str(), &details).await?;
                 if let Some((run, summary)) = run {

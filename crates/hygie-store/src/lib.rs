@@ -60,6 +60,8 @@ mod incidents;
 pub use incidents::incident_id;
 mod inventory;
 pub use inventory::{ImportRecord, InventoryImport, SightingRecord};
+mod inventory_map;
+pub use inventory_map::AssetFindings;
 mod journal;
 mod journal_query;
 mod notify;

@@ -50,6 +50,9 @@ api_routes! {
     get "/facilities/{finess}/evidence/{sha256}" => evidence_download;
     get "/facilities/{finess}/audits" => audits;
     get "/facilities/{finess}/audits/{run}" => audit;
+    get "/facilities/{finess}/assets" => crate::asset_api::assets;
+    get "/facilities/{finess}/assets/{asset}" => crate::asset_api::asset;
+    get "/facilities/{finess}/map" => crate::asset_api::map;
     get "/facilities/{finess}/alerts" => crate::incident_api::alerts;
     get "/facilities/{finess}/alerts/{alert}" => crate::incident_api::alert;
     post "/facilities/{finess}/alerts/{alert}/triage" => crate::incident_api::triage;

@@ -42,6 +42,7 @@
 
 mod accounts;
 pub mod api;
+mod asset_api;
 pub mod auth;
 mod ceremony;
 pub mod client;

@@ -62,7 +62,14 @@ pub fn status_summary(
     Ok(hygie_report::Summary {
         incidents: lines,
         audits,
+        map_svg: None,
     })
+}
+
+/// The IS map drawn for the facility report, or `None` when it has neither zone nor asset.
+pub fn map_svg(m: &hygie_inventory::map::IsMap, lang: hygie_core::Lang) -> Option<String> {
+    (!m.zones.is_empty() || m.assets > 0)
+        .then(|| hygie_report::diagram::svg(&hygie_inventory::map::diagram(m, lang)))
 }
 
 /// Print `html` in `frame` and answer it as the attachment `name` (`application/pdf`).

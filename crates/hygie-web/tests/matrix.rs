@@ -285,6 +285,20 @@ const OPS: &[Op] = &[
         allowed: |p, t| sees(p, t),
     },
     Op {
+        name: "api assets",
+        method: "GET",
+        path: "/api/v1/facilities/{f}/assets",
+        body: "",
+        allowed: |p, t| sees(p, t),
+    },
+    Op {
+        name: "api IS map",
+        method: "GET",
+        path: "/api/v1/facilities/{f}/map",
+        body: "",
+        allowed: |p, t| sees(p, t),
+    },
+    Op {
         name: "api alerts",
         method: "GET",
         path: "/api/v1/facilities/{f}/alerts",
@@ -388,6 +402,27 @@ const OPS: &[Op] = &[
         path: "/facilities/{f}/audits",
         body: "formdata",
         allowed: |p, t| person(p) && sees(p, t) && runs_audits(p),
+    },
+    Op {
+        name: "page assets",
+        method: "GET",
+        path: "/facilities/{f}/assets",
+        body: "",
+        allowed: |p, t| person(p) && sees(p, t),
+    },
+    Op {
+        name: "page IS map",
+        method: "GET",
+        path: "/facilities/{f}/map",
+        body: "",
+        allowed: |p, t| person(p) && sees(p, t),
+    },
+    Op {
+        name: "page IS map JSON",
+        method: "GET",
+        path: "/facilities/{f}/map.json",
+        body: "",
+        allowed: |p, t| person(p) && sees(p, t),
     },
     Op {
         name: "page alerts",

@@ -702,6 +702,7 @@ async fn register(ctx: &Ctx, facility: &str, to: Option<PathBuf>) -> anyhow::Res
             output::pdf(&register.to_html(), &frame, to.as_deref()).await?;
             return Ok(exit::OK);
         }
+        f @ Format::Svg => return Err(output::unsupported(f, "table, json, csv, md, html or pdf")),
     };
     output::emit(&text, to.as_deref())?;
     Ok(exit::OK)

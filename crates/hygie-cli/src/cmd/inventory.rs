@@ -46,6 +46,17 @@ pub enum InventoryCmd {
         #[arg(long)]
         facility: String,
     },
+    /// The map of the information system: the zones of the latest network collector run and the
+    /// ranges nmap imports scanned, the assets in each zone (medical devices, domain
+    /// controllers, known exploited and end of life marked), the flows the firewalls allow
+    /// between zones. --format json (documented in the README), svg (the drawing) or text.
+    Map {
+        #[arg(long)]
+        facility: String,
+        /// Write to this file instead of stdout.
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+    },
     /// One asset, by id, host name, MAC or IP address: its description, software and sightings.
     Show {
         #[arg(long)]
@@ -61,19 +72,36 @@ fn tr(lang: Lang, en: &str, fr: &str) -> String {
     }
 }
 
-/// Read and parse every file before the store is opened.
-fn read_all(kind: SourceKind, files: &[PathBuf]) -> anyhow::Result<Vec<Observation>> {
+/// Read and parse every file before the store is opened: the observations, and the ranges
+/// nmap scans were asked to cover (for the IS map).
+fn read_all(
+    kind: SourceKind,
+    files: &[PathBuf],
+) -> anyhow::Result<(Vec<Observation>, Vec<String>)> {
     let mut out = Vec::new();
+    let mut scanned: Vec<String> = Vec::new();
     for f in files {
         let name = f.display().to_string();
         let bytes = hygie_collect::Disk
             .read_bytes(f)
             .map_err(|e| exit::invalid(e.to_string()))?;
-        out.extend(
-            hygie_inventory::read(kind, &name, &bytes).map_err(|e| exit::invalid(e.to_string()))?,
-        );
+        if kind == SourceKind::Nmap {
+            let scan = hygie_inventory::nmap::read_scan(&name, &bytes)
+                .map_err(|e| exit::invalid(e.to_string()))?;
+            out.extend(scan.hosts);
+            for t in scan.targets {
+                if !scanned.contains(&t) {
+                    scanned.push(t);
+                }
+            }
+        } else {
+            out.extend(
+                hygie_inventory::read(kind, &name, &bytes)
+                    .map_err(|e| exit::invalid(e.to_string()))?,
+            );
+        }
     }
-    Ok(out)
+    Ok((out, scanned))
 }
 
 pub async fn run(ctx: &Ctx, cmd: InventoryCmd) -> anyhow::Result<u8> {
@@ -90,7 +118,7 @@ pub async fn run(ctx: &Ctx, cmd: InventoryCmd) -> anyhow::Result<u8> {
                     "--source '{source}': expected one of fusioninventory, ocs, nmap, ad, csv / attendu : fusioninventory, ocs, nmap, ad, csv"
                 ))
             })?;
-            let observations = read_all(kind, &files)?;
+            let (observations, scanned) = read_all(kind, &files)?;
             let eol = hygie_collect::patching::EolTable::bundled()?;
             let store = ctx.facility_store(&id).await?;
             let mut register = Register::new(store.inventory(&id).await?);
@@ -121,6 +149,7 @@ pub async fn run(ctx: &Ctx, cmd: InventoryCmd) -> anyhow::Result<u8> {
                         files: &names,
                         sightings: &sightings,
                         new_assets: assets.len() - before,
+                        scanned: &scanned,
                     },
                     Some((&run, &summary)),
                     &Actor::cli(),
@@ -227,6 +256,21 @@ pub async fn run(ctx: &Ctx, cmd: InventoryCmd) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         InventoryCmd::Vulns { facility } => super::vuln::inventory_vulns(ctx, &facility).await,
+        InventoryCmd::Map { facility, output } => {
+            let id = Finess::parse(&facility)?;
+            let store = ctx.facility_store(&id).await?;
+            let m = store.is_map(&id).await?;
+            let text = match ctx.format {
+                Format::Json => output::json_text(&m)?,
+                Format::Svg => {
+                    hygie_report::diagram::svg(&hygie_inventory::map::diagram(&m, ctx.lang)) + "\n"
+                }
+                Format::Table => hygie_inventory::map::text(&m, ctx.lang),
+                f => return Err(output::unsupported(f, "json, svg or text")),
+            };
+            output::emit(&text, output.as_deref())?;
+            Ok(exit::OK)
+        }
         InventoryCmd::Show { facility, asset } => {
             let id = Finess::parse(&facility)?;
             let store = ctx.facility_store(&id).await?;

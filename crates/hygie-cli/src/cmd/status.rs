@@ -146,8 +146,10 @@ async fn summary(
 ) -> anyhow::Result<hygie_report::Summary> {
     let incidents = store.incidents(Some(id), false).await?;
     let runs = store.check_run_list(id).await?;
-    hygie_web::pdf::status_summary(&incidents, &runs, lang, jiff::Timestamp::now())
-        .map_err(|e| exit::invalid(e.to_string()))
+    let mut s = hygie_web::pdf::status_summary(&incidents, &runs, lang, jiff::Timestamp::now())
+        .map_err(|e| exit::invalid(e.to_string()))?;
+    s.map_svg = hygie_web::pdf::map_svg(&store.is_map(id).await?, lang);
+    Ok(s)
 }
 
 pub async fn region(ctx: &Ctx, cmd: RegionCmd) -> anyhow::Result<u8> {
@@ -210,6 +212,7 @@ pub async fn region(ctx: &Ctx, cmd: RegionCmd) -> anyhow::Result<u8> {
             )
             .await?;
         }
+        f @ Format::Svg => return Err(output::unsupported(f, "table, json, md, html, csv or pdf")),
     }
     Ok(exit::OK)
 }

@@ -248,7 +248,7 @@ impl Collector for Network {
             findings,
             not_evaluated,
             summary: serde_json::json!({
-                "zones": e.zones.zones.iter().map(|z| serde_json::json!({"name": z.name, "kind": z.kind})).collect::<Vec<_>>(),
+                "zones": e.zones.zones.iter().map(|z| serde_json::json!({"name": z.name, "kind": z.kind, "cidrs": z.cidrs})).collect::<Vec<_>>(),
                 "firewalls": matrices,
                 "violations": all,
                 "observed_flows": e.flows.len(),

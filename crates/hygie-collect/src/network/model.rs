@@ -183,6 +183,9 @@ pub const SPECIAL: [&str; 15] = [
 pub struct Zone {
     pub name: String,
     pub kind: Kind,
+    /// The CIDRs as declared (empty for the implicit Internet), kept in the run's summary so
+    /// the IS map can place assets in zones later (hygie-inventory's `map`).
+    pub cidrs: Vec<String>,
     pub set: Set,
     pub interfaces: Vec<String>,
     pub ssids: Vec<String>,
@@ -250,54 +253,13 @@ impl ZoneModel {
         let raw: RawModel = serde_saphyr::from_str(text)
             .map_err(|e| CollectError::at(path, None, format!("zone model: {e}")))?;
         let err = |m: String| CollectError::at(path, None, m);
-        let mut zones = Vec::new();
-        let mut outside = None;
-        for z in raw.zones {
-            let kind = Kind::parse(&z.kind).ok_or_else(|| {
-                err(format!(
-                    "zone '{}': kind '{}' is not clinical, biomedical, imaging, servers, admin, guest, partners, internet, dmz or other",
-                    z.name, z.kind
-                ))
-            })?;
-            if zones.iter().any(|x: &Zone| x.name == z.name) {
-                return Err(err(format!("zone '{}' declared twice", z.name)));
-            }
-            let mut r = Vec::new();
-            for c in &z.cidrs {
-                r.push(
-                    parse_range(c)
-                        .ok_or_else(|| err(format!("zone '{}': '{c}' is not a CIDR", z.name)))?,
-                );
-            }
-            if r.is_empty() {
-                if kind != Kind::Internet {
-                    return Err(err(format!(
-                        "zone '{}' has no cidrs (only the internet zone may omit them)",
-                        z.name
-                    )));
-                }
-                if outside.is_some() {
-                    return Err(err("only one zone may omit its cidrs".into()));
-                }
-                outside = Some(zones.len());
-            }
-            zones.push(Zone {
-                name: z.name,
-                kind,
-                set: Set::from_ranges(r),
-                interfaces: z.interfaces,
-                ssids: z.ssids,
-            });
-        }
-        if zones.is_empty() {
-            return Err(err("no zones".into()));
-        }
-        if let Some(i) = outside {
-            // Undeclared private and special ranges belong to no zone: they are not the Internet.
-            let special = Set::from_ranges(SPECIAL.iter().filter_map(|c| parse_range(c)).collect());
-            let inside = zones.iter().fold(special, |acc, z| acc.union(&z.set));
-            zones[i].set = inside.complement_in(&Set::all());
-        }
+        let zones = Self::zones_of(
+            raw.zones
+                .into_iter()
+                .map(|z| (z.name, z.kind, z.cidrs, z.interfaces, z.ssids))
+                .collect(),
+        )
+        .map_err(err)?;
         let pair = |p: RawPair| -> Result<Pair> {
             for side in [&p.from, &p.to] {
                 if !zones.iter().any(|z| &z.name == side) && Kind::parse(side).is_none() {
@@ -325,6 +287,80 @@ impl ZoneModel {
             .map(pair)
             .collect::<Result<_>>()?;
         Ok(ZoneModel { zones, allow, deny })
+    }
+
+    /// The zones as a run's summary keeps them (name, kind, declared CIDRs): the same checks
+    /// and the same implicit Internet as the YAML, without its policy.
+    pub fn from_declared(
+        zones: Vec<(String, String, Vec<String>)>,
+    ) -> std::result::Result<ZoneModel, String> {
+        Ok(ZoneModel {
+            zones: Self::zones_of(
+                zones
+                    .into_iter()
+                    .map(|(n, k, c)| (n, k, c, vec![], vec![]))
+                    .collect(),
+            )?,
+            allow: vec![],
+            deny: vec![],
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn zones_of(
+        raw: Vec<(String, String, Vec<String>, Vec<String>, Vec<String>)>,
+    ) -> std::result::Result<Vec<Zone>, String> {
+        let err = |m: String| m;
+        let mut zones = Vec::new();
+        let mut outside = None;
+        for (name, kind_text, cidrs, interfaces, ssids) in raw {
+            let kind = Kind::parse(&kind_text).ok_or_else(|| {
+                err(format!(
+                    "zone '{}': kind '{}' is not clinical, biomedical, imaging, servers, admin, guest, partners, internet, dmz or other",
+                    name, kind_text
+                ))
+            })?;
+            if zones.iter().any(|x: &Zone| x.name == name) {
+                return Err(err(format!("zone '{}' declared twice", name)));
+            }
+            let mut r = Vec::new();
+            for c in &cidrs {
+                r.push(
+                    parse_range(c)
+                        .ok_or_else(|| err(format!("zone '{}': '{c}' is not a CIDR", name)))?,
+                );
+            }
+            if r.is_empty() {
+                if kind != Kind::Internet {
+                    return Err(err(format!(
+                        "zone '{}' has no cidrs (only the internet zone may omit them)",
+                        name
+                    )));
+                }
+                if outside.is_some() {
+                    return Err(err("only one zone may omit its cidrs".into()));
+                }
+                outside = Some(zones.len());
+            }
+            zones.push(Zone {
+                name,
+                kind,
+                set: Set::from_ranges(r),
+                cidrs,
+                interfaces,
+                ssids,
+            });
+        }
+        if zones.is_empty() {
+            return Err(err("no zones".into()));
+        }
+        if let Some(i) = outside {
+            // Undeclared private and special ranges belong to no zone: they are not the Internet.
+            let special = Set::from_ranges(SPECIAL.iter().filter_map(|c| parse_range(c)).collect());
+            let inside = zones.iter().fold(special, |acc, z| acc.union(&z.set));
+            zones[i].set = inside.complement_in(&Set::all());
+        }
+        Ok(zones)
     }
 
     /// The zone holding an address: the most specific one when zones nest.

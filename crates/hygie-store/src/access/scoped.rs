@@ -283,6 +283,19 @@ impl<'a> Scoped<'a> {
         self.store.inventory(id).await
     }
 
+    /// What the latest runs say about the facility's assets (vulnerable, known exploited, end
+    /// of life).
+    pub async fn asset_findings(&self, id: &Finess) -> Result<crate::AssetFindings> {
+        self.facility(id).await?;
+        self.store.asset_findings(id).await
+    }
+
+    /// The facility's IS map (zones, assets per zone, flows).
+    pub async fn is_map(&self, id: &Finess) -> Result<hygie_inventory::map::IsMap> {
+        self.facility(id).await?;
+        self.store.is_map(id).await
+    }
+
     /// Every sighting of one of the facility's assets, oldest first.
     pub async fn inventory_sightings(
         &self,

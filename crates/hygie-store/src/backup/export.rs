@@ -53,6 +53,7 @@ pub const TABLES: &[&str] = &[
     "inventory_software",
     "inventory_imports",
     "inventory_sightings",
+    "inventory_scan_ranges",
     "vuln_feeds",
     "vuln_records",
     "sync_exports",

@@ -59,6 +59,7 @@ fn an_import_round_trips_with_its_sightings_and_run() {
                     files: &["pc-01.xml".into()],
                     sightings: std::slice::from_ref(&s1),
                     new_assets: 1,
+                    scanned: &[],
                 },
                 Some((&run, &serde_json::json!({"assets": 1}))),
                 &actor,
@@ -96,6 +97,7 @@ fn an_import_round_trips_with_its_sightings_and_run() {
                     files: &["scan.xml".into()],
                     sightings: std::slice::from_ref(&s2),
                     new_assets: 0,
+                    scanned: &["10.0.0.0/24".into(), "10.9.0.7".into()],
                 },
                 None,
                 &actor,
@@ -116,6 +118,11 @@ fn an_import_round_trips_with_its_sightings_and_run() {
         assert_eq!(
             store.inventory_imports(&f.id).await.expect("imports").len(),
             2
+        );
+        // The scan's ranges, kept for the IS map.
+        assert_eq!(
+            store.scan_ranges(&f.id).await.expect("ranges"),
+            ["10.0.0.0/24", "10.9.0.7"]
         );
         assert_eq!(
             store

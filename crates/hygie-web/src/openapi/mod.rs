@@ -225,6 +225,13 @@ pub(crate) mod params {
             json!({ "type": "string" }),
         )
     }
+    pub(crate) fn asset() -> Value {
+        path(
+            "asset",
+            "asset id in the facility's register (1, 2, ...)",
+            json!({ "type": "string" }),
+        )
+    }
     pub(crate) fn run() -> Value {
         path("run", "check run id", json!({ "type": "string" }))
     }

@@ -119,6 +119,45 @@ pub(super) fn operations() -> Vec<Op> {
         .path(p::finess())
         .path(p::run()),
         Op::get(
+            "/facilities/{finess}/assets",
+            "assets",
+            "The facility's asset register, filtered as its page is (known exploited, then vulnerable, then end of life first) and paged; `total` counts the assets selected",
+        )
+        .path(p::finess())
+        .query(json!({ "name": "category", "in": "query", "required": false,
+            "description": "only this category",
+            "schema": { "type": "string", "enum": hygie_inventory::Category::ALL.map(hygie_inventory::Category::as_str) } }))
+        .query(json!({ "name": "zone", "in": "query", "required": false,
+            "description": "only the assets the facility's list puts in this zone", "schema": { "type": "string" } }))
+        .query(json!({ "name": "os", "in": "query", "required": false,
+            "description": "only operating systems containing this text (any case)", "schema": { "type": "string" } }))
+        .query(json!({ "name": "vulnerable", "in": "query", "required": false,
+            "description": "only the assets with vulnerable software (latest `hygie inventory vulns`)", "schema": { "type": "boolean" } }))
+        .query(json!({ "name": "eol", "in": "query", "required": false,
+            "description": "only the assets whose operating system is at end of life (latest import)", "schema": { "type": "boolean" } }))
+        .query(json!({ "name": "offset", "in": "query", "required": false,
+            "description": "assets skipped (default 0)",
+            "schema": { "type": "integer", "minimum": 0, "maximum": i32::MAX } }))
+        .query(json!({ "name": "limit", "in": "query", "required": false,
+            "description": "assets on the page (default 100)",
+            "schema": { "type": "integer", "minimum": 1, "maximum": crate::asset_api::ASSETS_PAGE_MAX } }))
+        .ok(200, Some(r("AssetPage"))),
+        Op::get(
+            "/facilities/{finess}/assets/{asset}",
+            "assets",
+            "One asset: as the register holds it (addresses, ports, software, sources), its flags, its vulnerable software and its sightings",
+        )
+        .path(p::finess())
+        .path(p::asset())
+        .ok(200, Some(r("AssetDetail"))),
+        Op::get(
+            "/facilities/{finess}/map",
+            "assets",
+            "The IS map: zones (latest network collector run, ranges scanned by nmap imports), the assets in each with their marks, the flows allowed between zones with their verdict, the assets in no zone",
+        )
+        .path(p::finess())
+        .ok(200, Some(r("IsMap"))),
+        Op::get(
             "/facilities/{finess}/alerts",
             "alerts",
             "Detection alerts of a facility, newest recorded first, filtered; the next page's address is in the Link header (rel=\"next\")",

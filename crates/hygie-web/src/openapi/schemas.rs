@@ -4,6 +4,8 @@
 use hygie_core::declaration::{MAX_NOTE_CHARS, MAX_OWNER_CHARS};
 use hygie_core::{DeclaredStatus, FacilityKind, Lang, Nis2Status};
 use hygie_incident::{Duty, IncidentStatus};
+use hygie_inventory::Category;
+use hygie_inventory::map::{Mark, Verdict, ZoneOrigin};
 use hygie_store::{Role, TokenAccess, User};
 use serde_json::{Value, json};
 
@@ -22,6 +24,10 @@ fn one_of(values: impl IntoIterator<Item = &'static str>) -> Value {
 
 pub(crate) fn lang() -> Value {
     one_of(Lang::ALL.map(Lang::code))
+}
+
+fn category() -> Value {
+    one_of(Category::ALL.map(Category::as_str))
 }
 
 pub(crate) fn duty() -> Value {
@@ -59,6 +65,88 @@ fn facility_fields(with_finess: bool) -> Value {
 
 /// `components.schemas`.
 pub(super) fn components() -> Value {
+    let mut c = base_components();
+    if let Some(o) = c.as_object_mut() {
+        o.extend(asset_components());
+    }
+    c
+}
+
+/// The asset register's and the IS map's answers.
+fn asset_components() -> Vec<(String, Value)> {
+    let zone = json!({ "type": "object", "required": ["name", "kind", "origin", "cidrs", "counts", "assets"], "properties": {
+        "name": { "type": "string" },
+        "kind": { "type": "string", "description": "the zone model's kind (clinical, biomedical, imaging, servers, admin, guest, partners, internet, dmz, other) or scan" },
+        "origin": one_of(ZoneOrigin::NAMES),
+        "cidrs": array(json!({ "type": "string" })),
+        "counts": { "type": "object", "additionalProperties": { "type": "integer", "minimum": 1 } },
+        "assets": array(r("MapAsset")) } });
+    let flow = json!({ "type": "object", "required": ["from", "to", "services", "verdict", "rules", "firewalls"], "properties": {
+        "from": { "type": "string" }, "to": { "type": "string" },
+        "services": array(json!({ "type": "string" })),
+        "verdict": one_of(Verdict::NAMES),
+        "rules": array(json!({ "type": "string" })),
+        "firewalls": array(json!({ "type": "string" })) } });
+    let map = json!({
+        "type": "object", "required": ["network_run", "zones", "flows", "unzoned", "assets", "marked"],
+        "properties": {
+            "network_run": { "oneOf": [{ "type": "null" }, { "type": "object", "required": ["id", "at"], "properties": {
+                "id": { "type": "string" }, "at": time() } }] },
+            "zones": array(r("MapZone")), "flows": array(r("MapFlow")),
+            "unzoned": array(r("MapAsset")),
+            "assets": { "type": "integer", "minimum": 0 }, "marked": { "type": "integer", "minimum": 0 } } });
+    let page = json!({ "type": "object", "required": ["total", "offset", "limit", "assets"], "properties": {
+        "total": { "type": "integer", "minimum": 0 }, "offset": { "type": "integer", "minimum": 0 },
+        "limit": { "type": "integer", "minimum": 1 },
+        "assets": array(r("AssetLine")) } });
+    let line = json!({
+        "type": "object",
+        "required": ["id", "label", "hostname", "category", "os", "zone", "ips", "macs", "software", "vulnerable", "known_exploited", "end_of_life", "first_seen", "last_seen"],
+        "properties": {
+            "id": { "type": "integer", "minimum": 1 }, "label": { "type": "string" },
+            "hostname": nullable("string"), "category": category(), "os": nullable("string"),
+            "zone": nullable("string"),
+            "ips": array(json!({ "type": "string" })), "macs": array(json!({ "type": "string" })),
+            "software": { "type": "integer", "minimum": 0 },
+            "vulnerable": { "type": "boolean" },
+            "known_exploited": { "type": "integer", "minimum": 0, "description": "known-exploited vulnerabilities (CISA KEV)" },
+            "end_of_life": { "type": "boolean" },
+            "first_seen": time(), "last_seen": time() } });
+    let asset = json!({ "type": "object", "required": ["id", "category", "macs", "ips", "ports", "first_seen", "last_seen", "sources", "described_by", "software"],
+        "properties": { "id": { "type": "integer" }, "category": category(),
+            "hostname": nullable("string"), "zone": nullable("string"),
+            "first_seen": time(), "last_seen": time() } });
+    let detail = json!({
+        "type": "object",
+        "required": ["asset", "label", "vulnerable", "known_exploited", "end_of_life", "vulnerabilities", "sightings"],
+        "properties": {
+            "asset": asset,
+            "label": { "type": "string" }, "vulnerable": { "type": "boolean" },
+            "known_exploited": { "type": "integer", "minimum": 0 }, "end_of_life": { "type": "boolean" },
+            "vulnerabilities": array(json!({ "type": "object", "description": "a vulnerable software: software, version, cpe, certainty, kev, cves" })),
+            "sightings": array(json!({ "type": "object", "required": ["import_id", "imported", "asset", "source", "origin", "seen", "matched_by"] })) } });
+    let map_asset = json!({
+        "type": "object", "required": ["id", "label", "category", "ips", "marks", "sensitive"],
+        "properties": {
+            "id": { "type": "integer", "minimum": 1 }, "label": { "type": "string" },
+            "category": category(), "ips": array(json!({ "type": "string" })),
+            "marks": array(one_of(Mark::ALL.map(Mark::as_str))),
+            "sensitive": { "type": "boolean", "description": "medical device, domain controller, or server with a known-exploited vulnerability or at end of life" } } });
+    [
+        ("AssetPage", page),
+        ("AssetLine", line),
+        ("AssetDetail", detail),
+        ("MapAsset", map_asset),
+        ("MapZone", zone),
+        ("MapFlow", flow),
+        ("IsMap", map),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+fn base_components() -> Value {
     json!({
         "Error": { "type": "object", "required": ["error"], "properties": {
             "error": { "type": "string", "description": "what went wrong, in the request's language" },

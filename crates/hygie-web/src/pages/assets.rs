@@ -13,8 +13,10 @@ use crate::WebError;
 use crate::html::t;
 use axum::Router;
 use axum::extract::{Path, Query};
+use axum::response::IntoResponse;
 use axum::routing::get;
-use hygie_core::{Finess, Lang, RuleOutcome};
+use hygie_core::{Finess, Lang};
+use hygie_inventory::map::IsMap;
 use hygie_inventory::{Asset, Category, Software};
 use hygie_report::Translate;
 use hygie_store::{RunHeader, Scoped, SightingRecord};
@@ -24,6 +26,8 @@ pub(super) fn routes() -> Router<crate::AppState> {
     Router::new()
         .route("/facilities/{finess}/assets", get(assets_page))
         .route("/facilities/{finess}/assets/{asset}", get(asset_page))
+        .route("/facilities/{finess}/map", get(map_page))
+        .route("/facilities/{finess}/map.json", get(map_json))
 }
 
 /// The list's filters, from the address (`?category=medical&vulnerable=1`).
@@ -47,70 +51,22 @@ impl Filters {
     }
 }
 
-/// What the latest runs say about the assets (by label, as findings name them).
-#[derive(Default)]
-struct Flags {
-    vulnerable: BTreeSet<String>,
-    eol: BTreeSet<String>,
-    /// The vuln run's per-asset summary (by asset id).
-    detail: serde_json::Map<String, serde_json::Value>,
-    vuln_run: Option<RunHeader>,
-}
+/// What the latest runs say about the assets (`Store::asset_findings`, shared with the API
+/// and the map).
+struct Flags(hygie_store::AssetFindings);
 
 impl Flags {
     fn of(&self, a: &Asset) -> (bool, u64, bool) {
-        let label = a.label();
-        let kev = self
-            .detail
-            .get(&a.id.to_string())
-            .and_then(|d| d["kev"].as_u64())
-            .unwrap_or(0);
-        (
-            self.vulnerable.contains(&label),
-            kev,
-            self.eol.contains(&label),
-        )
+        crate::asset_api::flags_of(&self.0, a)
     }
 }
 
 async fn flags(scoped: &Scoped<'_>, id: &Finess) -> Result<Flags, WebError> {
-    let runs = scoped.check_run_list(id).await?;
-    let mut out = Flags::default();
-    let failing = |run: &hygie_core::CheckRun, rule: &str| -> BTreeSet<String> {
-        run.results
-            .iter()
-            .filter(|r| r.rule == rule && r.outcome == RuleOutcome::Fail)
-            .flat_map(|r| r.objects.iter().cloned())
-            .collect()
-    };
-    if let Some(h) = runs.iter().find(|h| h.source == hygie_vuln_source()) {
-        let run = scoped.check_run(id, &h.id).await?;
-        out.vulnerable = failing(&run, "ASSET-SW-VULNERABLE");
-        let summary = scoped.check_run_summary(id, &h.id).await?;
-        if let Some(m) = summary.get("assets").and_then(|a| a.as_object()) {
-            out.detail = m.clone();
-        }
-        out.vuln_run = Some(h.clone());
-    }
-    if let Some(h) = runs.iter().find(|h| h.source == "inventory") {
-        let run = scoped.check_run(id, &h.id).await?;
-        out.eol = failing(&run, "ASSET-OS-END-OF-LIFE");
-    }
-    Ok(out)
-}
-
-/// The vulnerability rule's source (hygie-vuln's `rules::SOURCE`; the web does not match).
-fn hygie_vuln_source() -> &'static str {
-    "vuln"
+    Ok(Flags(scoped.asset_findings(id).await?))
 }
 
 fn os_text(a: &Asset) -> String {
-    a.os.as_ref()
-        .map(|o| match &o.version {
-            Some(v) => format!("{} ({v})", o.name),
-            None => o.name.clone(),
-        })
-        .unwrap_or_default()
+    crate::asset_api::os_text(a)
 }
 
 fn category_label(lang: Lang, c: Category) -> &'static str {
@@ -171,7 +127,16 @@ struct VulnLine {
     cves: String,
 }
 
-hygie_report::translate_by_lang_field!(AssetsBody, AssetBody);
+#[derive(askama::Template)]
+#[template(path = "map.html")]
+struct MapBody<'a> {
+    lang: Lang,
+    id: &'a Finess,
+    m: &'a IsMap,
+    svg: String,
+}
+
+hygie_report::translate_by_lang_field!(AssetsBody, AssetBody, MapBody);
 
 fn row<'a>(lang: Lang, a: &'a Asset, flags: &Flags) -> AssetRow<'a> {
     let (vulnerable, kev, eol) = flags.of(a);
@@ -192,26 +157,17 @@ async fn assets_page(at: FacilityPage, Query(f): Query<Filters>) -> PageResult {
     let assets = scoped.inventory(&at.id).await?;
     let flags = flags(&scoped, &at.id).await?;
     let lang = at.lang();
-    let category = Category::parse(&f.category).filter(|_| !f.category.is_empty());
-    let os = f.os.trim().to_lowercase();
-    let mut rows: Vec<AssetRow<'_>> = assets
-        .iter()
-        .filter(|a| category.is_none_or(|c| a.category == c))
-        .filter(|a| f.zone.is_empty() || a.zone.as_deref() == Some(f.zone.as_str()))
-        .filter(|a| os.is_empty() || os_text(a).to_lowercase().contains(&os))
+    let sel = crate::asset_api::Selection {
+        category: Category::parse(&f.category).filter(|_| !f.category.is_empty()),
+        zone: Some(f.zone.clone()).filter(|z| !z.is_empty()),
+        os: f.os.clone(),
+        vulnerable: Filters::on(&f.vulnerable),
+        eol: Filters::on(&f.eol),
+    };
+    let rows: Vec<AssetRow<'_>> = crate::asset_api::select(&assets, &flags.0, &sel)
+        .into_iter()
         .map(|a| row(lang, a, &flags))
-        .filter(|r| !Filters::on(&f.vulnerable) || r.vulnerable)
-        .filter(|r| !Filters::on(&f.eol) || r.eol)
         .collect();
-    // Known exploited, then vulnerable, then end of life, then the register's order.
-    rows.sort_by_key(|r| {
-        (
-            std::cmp::Reverse(r.kev > 0),
-            std::cmp::Reverse(r.vulnerable),
-            std::cmp::Reverse(r.eol),
-            r.a.id,
-        )
-    });
     let zones: Vec<String> = assets
         .iter()
         .filter_map(|a| a.zone.clone())
@@ -237,7 +193,7 @@ async fn assets_page(at: FacilityPage, Query(f): Query<Filters>) -> PageResult {
         categories,
         zones,
         f: &f,
-        vuln_run: flags.vuln_run.as_ref(),
+        vuln_run: flags.0.vuln_run.as_ref(),
     };
     Ok(at.titled(&fac, t(lang, "Assets", "Équipements"), &b))
 }
@@ -253,6 +209,7 @@ async fn asset_page(at: FacilityPage, Path((_, asset)): Path<(String, String)>) 
     let sightings = scoped.inventory_sightings(&at.id, a.id).await?;
     let lang = at.lang();
     let vulns = flags
+        .0
         .detail
         .get(&a.id.to_string())
         .and_then(|d| d["top"].as_array())
@@ -306,4 +263,38 @@ async fn asset_page(at: FacilityPage, Path((_, asset)): Path<(String, String)>) 
         sightings: &sightings,
     };
     Ok(at.titled(&fac, &label, &b))
+}
+
+/// The IS map (`hygie_inventory::map`): the SVG hygie-report draws, the flows as a table.
+async fn map_page(at: FacilityPage) -> PageResult {
+    let fac = at.facility().await?;
+    let m = at.scoped().is_map(&at.id).await?;
+    let lang = at.lang();
+    let b = MapBody {
+        lang,
+        id: &at.id,
+        svg: hygie_report::diagram::svg(&hygie_inventory::map::diagram(&m, lang)),
+        m: &m,
+    };
+    Ok(at.titled(&fac, t(lang, "IS map", "Cartographie du SI"), &b))
+}
+
+/// The IS map's JSON, as a download (the same document as the API's `.../map`).
+async fn map_json(at: FacilityPage) -> PageResult {
+    let m = at.scoped().is_map(&at.id).await?;
+    let body = serde_json::to_vec_pretty(&m).map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                crate::download::content_disposition(&format!("is-map-{}.json", at.id.as_str())),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }

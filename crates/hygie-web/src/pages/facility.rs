@@ -271,8 +271,9 @@ async fn facility_pdf(at: FacilityPage, Query(q): Query<AsOf>) -> PageResult {
     let s = scoped.facility_status(at.catalog(), &at.id, as_of).await?;
     let incidents = scoped.incidents(&at.id).await?;
     let runs = scoped.check_run_list(&at.id).await?;
-    let summary = crate::pdf::status_summary(&incidents, &runs, lang, jiff::Timestamp::now())
+    let mut summary = crate::pdf::status_summary(&incidents, &runs, lang, jiff::Timestamp::now())
         .map_err(WebError::from)?;
+    summary.map_svg = crate::pdf::map_svg(&scoped.is_map(&at.id).await?, lang);
     let frame = hygie_report::PrintFrame {
         header: format!("{} ({})", s.facility.name, s.facility.id),
         date: s.as_of.to_string(),

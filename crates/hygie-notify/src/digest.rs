@@ -12,9 +12,9 @@
 //! Pure: the builders take what the store read and `now`; the text is hygie-report's templates
 //! (`digest_facility.txt`, `digest_region.txt`).
 
-use hygie_core::notifications::{NotificationState, ReportedObligation};
 use crate::Message;
 use crate::renewal::Renewal;
+use hygie_core::notifications::{NotificationState, ReportedObligation};
 use hygie_core::plan::{EffectiveStatus, FacilityStatus};
 use hygie_core::{Lang, Localized};
 use hygie_incident::clock::rfc3339;
@@ -407,10 +407,7 @@ pub fn region_digest(
     let late_notifications = |f: &str| {
         obligations
             .iter()
-            .filter(|x| {
-                x.facility == f
-                    && NotificationState::of(x, now) == NotificationState::Late
-            })
+            .filter(|x| x.facility == f && NotificationState::of(x, now) == NotificationState::Late)
             .count()
     };
     let rows: Vec<(DigestFacility, bool)> = o

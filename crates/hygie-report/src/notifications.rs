@@ -25,6 +25,11 @@ fn time<T: std::fmt::Display>(t: Option<T>) -> String {
     t.map(|t| t.to_string()).unwrap_or_default()
 }
 
+/// An instant as a person reads it in a table: to the minute, in UTC, said so.
+fn minute(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// One row per obligation, in the list's order (late first); labels in `lang`.
 pub fn notifications_csv(n: &RegionNotifications, lang: Lang) -> String {
     let mut w = CsvWriter::new(Vec::new());
@@ -64,7 +69,7 @@ pub fn notifications_text(n: &RegionNotifications, lang: Lang) -> String {
             ],
             format!(
                 "Serious incidents and notifications of region {} at {}: {} late notifications ({} not sent), {} open serious incidents",
-                n.region, n.now, n.late, n.late_unsent, n.open_serious
+                n.region, minute(n.now), n.late, n.late_unsent, n.open_serious
             ),
         ),
         Lang::Fr => (
@@ -80,7 +85,7 @@ pub fn notifications_text(n: &RegionNotifications, lang: Lang) -> String {
             ],
             format!(
                 "Incidents graves et signalements de la région {} au {} : {} signalements en retard ({} non envoyés), {} incidents graves en cours",
-                n.region, n.now, n.late, n.late_unsent, n.open_serious
+                n.region, minute(n.now), n.late, n.late_unsent, n.open_serious
             ),
         ),
     };
@@ -98,8 +103,8 @@ pub fn notifications_text(n: &RegionNotifications, lang: Lang) -> String {
                 },
                 l.duty_label.get(lang).to_owned(),
                 l.state.label().get(lang).to_owned(),
-                time(l.due),
-                time(l.sent),
+                l.due.map(minute).unwrap_or_default(),
+                l.sent.map(minute).unwrap_or_default(),
                 l.days_late.map(|d| d.to_string()).unwrap_or_default(),
             ]
         })

@@ -201,6 +201,17 @@ mod tests {
                 request(5, jiff::civil::date(2026, 12, 8)),
                 AnswerState::Answered,
             ),
+            // Withdrawn by the agency, or its campaign closed before an answer: no longer due.
+            (
+                "11".to_owned(),
+                request(6, jiff::civil::date(2026, 12, 1)),
+                AnswerState::Withdrawn,
+            ),
+            (
+                "11".to_owned(),
+                request(7, jiff::civil::date(2026, 12, 8)),
+                AnswerState::Unanswered,
+            ),
         ];
         let due = due_request_reminders("350000014", &list, today, &w);
         let got: Vec<(u64, String)> = due

@@ -136,6 +136,13 @@ run_target() {
     -artifact_prefix="$artifacts" -dict="$dict"
   )
   [ -n "$ml" ] && args+=(-max_len="$ml")
+  # breach_list runs the import's reader and parser threads (std::thread::scope) on every input.
+  # The scope returns once their closures end, before their thread-locals are freed, and
+  # libFuzzer's leak check after each input races with that teardown: a 2026-12-07 long run
+  # reported std's channel context of a worker as leaked, which 1,500 runs of the same input
+  # alone never did (LeakSanitizer's recoverable check with threads still running:
+  # google/sanitizers#757). The other checks of AddressSanitizer stay on.
+  [ "$t" = breach_list ] && args+=(-detect_leaks=0)
   [ -n "$seed" ] && args+=(-seed="$seed")
   local rc=0
   nice -n "$niceness" "$bin_dir/$t" "${args[@]}" "$grown" "fuzz/corpus/$t" "${extra[@]}" >"$logf" 2>&1 || rc=$?

@@ -69,7 +69,11 @@ pub fn notifications_text(n: &RegionNotifications, lang: Lang) -> String {
             ],
             format!(
                 "Serious incidents and notifications of region {} at {}: {} late notifications ({} not sent), {} open serious incidents",
-                n.region, minute(n.now), n.late, n.late_unsent, n.open_serious
+                n.region,
+                minute(n.now),
+                n.late,
+                n.late_unsent,
+                n.open_serious
             ),
         ),
         Lang::Fr => (
@@ -85,7 +89,11 @@ pub fn notifications_text(n: &RegionNotifications, lang: Lang) -> String {
             ],
             format!(
                 "Incidents graves et signalements de la région {} au {} : {} signalements en retard ({} non envoyés), {} incidents graves en cours",
-                n.region, minute(n.now), n.late, n.late_unsent, n.open_serious
+                n.region,
+                minute(n.now),
+                n.late,
+                n.late_unsent,
+                n.open_serious
             ),
         ),
     };

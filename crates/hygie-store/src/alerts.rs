@@ -330,16 +330,19 @@ impl Store {
         facility: &Finess,
         ids: &[String],
     ) -> Result<Vec<AlertRecord>> {
+        // A hundred ids per statement: a worker reads back a whole batch's alerts in a few
+        // round trips, and no statement nears SQLite's or PostgreSQL's limit on parameters.
         let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row = sqlx::query(&format!(
-                "SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1 AND facility = $2"
-            ))
-            .bind(id)
-            .bind(facility.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(r) = row {
+        for chunk in ids.chunks(100) {
+            let sql = format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts WHERE facility = $1 AND id IN ({})",
+                crate::batch::placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(facility.as_str());
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
                 out.push(row_to_alert(&r)?);
             }
         }

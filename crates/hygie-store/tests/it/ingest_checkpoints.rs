@@ -124,3 +124,37 @@ fn a_checkpoint_moves_with_its_alerts_and_keeps_its_state() {
         );
     });
 }
+
+/// A worker reads back a whole batch's alerts, more than one statement's worth of ids: every
+/// existing one comes back once, the missing ones and another facility's are left out.
+#[test]
+fn alerts_are_read_back_by_id_beyond_one_statement() {
+    on_each_backend(|store| async move {
+        let a = Actor("test".into());
+        let f = facility("75000001", "IDF", FacilityKind::Hospital);
+        let other = facility("75000002", "IDF", FacilityKind::Hospital);
+        store.add_facility(&f, false, &a).await.expect("add");
+        store.add_facility(&other, false, &a).await.expect("add");
+        let mine: Vec<Alert> = (0..151).map(|i| alert(&format!("a{i}"), 1)).collect();
+        store.record_alerts(&f.id, &mine, &a).await.expect("mine");
+        store
+            .record_alerts(&other.id, &[alert("b0", 1)], &a)
+            .await
+            .expect("other's");
+        let mut ids: Vec<String> = mine.iter().map(|x| x.id.clone()).collect();
+        ids.push("missing".into());
+        ids.push("b0".into());
+        let mut back: Vec<String> = store
+            .alerts_by_id(&f.id, &ids)
+            .await
+            .expect("by id")
+            .into_iter()
+            .map(|x| x.id)
+            .collect();
+        back.sort();
+        let mut want: Vec<String> = mine.into_iter().map(|x| x.id).collect();
+        want.sort();
+        assert_eq!(back, want);
+        assert!(store.alerts_by_id(&f.id, &[]).await.expect("none").is_empty());
+    });
+}

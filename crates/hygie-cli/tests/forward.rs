@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::receiver::{Received, Receiver};
 use common::{FINESS, HOSPITAL, Hygie};
 use hygie_testkit::{WHOAMI, sysmon_process};
 use std::collections::BTreeMap;
@@ -392,74 +393,13 @@ fn a_receiver_that_never_reads_does_not_hold_detection_up() {
 
 /// A plain HTTP receiver on loopback: answers 503 to the first `POST`, 204 to the others, and
 /// keeps each accepted request's headers and body.
-/// Each accepted request: its headers (lower-case names) and body.
-type Requests = Arc<Mutex<Vec<(BTreeMap<String, String>, Vec<u8>)>>>;
-
-struct HttpReceiver {
-    port: u16,
-    accepted: Requests,
-    /// Requests received, the refused one included.
-    requests: Arc<Mutex<usize>>,
-}
-
-impl HttpReceiver {
-    fn start() -> HttpReceiver {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let accepted = Arc::new(Mutex::new(Vec::new()));
-        let requests = Arc::new(Mutex::new(0usize));
-        let (keep, first) = (Arc::clone(&accepted), Arc::clone(&requests));
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                let mut r = std::io::BufReader::new(conn);
-                let mut headers = BTreeMap::new();
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some((k, v)) = line.split_once(':') {
-                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-                    }
-                }
-                let len: usize = headers
-                    .get("content-length")
-                    .and_then(|l| l.parse().ok())
-                    .unwrap_or(0);
-                let mut body = vec![0u8; len];
-                if r.read_exact(&mut body).is_err() {
-                    continue;
-                }
-                let refuse = {
-                    let mut n = first.lock().expect("lock");
-                    *n += 1;
-                    *n == 1
-                };
-                let answer: &[u8] = if refuse {
-                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                } else {
-                    keep.lock().expect("lock").push((headers, body));
-                    b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                };
-                let _ = std::io::Write::write_all(r.get_mut(), answer);
-            }
-        });
-        HttpReceiver {
-            port,
-            accepted,
-            requests,
-        }
-    }
-}
-
 #[test]
 fn ingest_forwards_its_alerts_as_signed_json_retrying_a_refusal() {
     use std::io::Write as _;
     let env = Hygie::sqlite();
     env.add(&HOSPITAL);
-    let rx = HttpReceiver::start();
+    // The first request is refused (503), the others accepted.
+    let rx = Receiver::start(|got, _| if got.is_empty() { 503 } else { 204 });
     let secret = "0123456789abcdef-forward";
     let secret_file = env.file("forward.secret", &format!("{secret}\n"));
     let rules = env.file("r.yml", &rule(10));
@@ -493,7 +433,7 @@ fn ingest_forwards_its_alerts_as_signed_json_retrying_a_refusal() {
     }
     drop(tcp);
     eventually("six alerts forwarded", || {
-        rx.accepted.lock().expect("lock").len() >= 6
+        rx.accepted().len() >= 6
     });
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -511,11 +451,11 @@ fn ingest_forwards_its_alerts_as_signed_json_retrying_a_refusal() {
         "{rest}"
     );
     // Six alerts, one refusal tried again: seven requests.
-    assert_eq!(*rx.requests.lock().expect("lock"), 7);
+    assert_eq!(rx.received().len(), 7);
     let stored = stored(&env);
-    let got = rx.accepted.lock().expect("lock").clone();
+    let got = rx.accepted();
     let mut ids = Vec::new();
-    for (headers, body) in &got {
+    for Received { headers, body, .. } in &got {
         hygie_notify::webhook::verify(
             secret.as_bytes(),
             &headers["hygie-timestamp"],

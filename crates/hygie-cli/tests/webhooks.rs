@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::receiver::{Received, Receiver};
 use common::{HOSPITAL, Hygie};
 use hygie_notify::webhook;
 use jiff::{SignedDuration, Timestamp};
@@ -19,92 +20,33 @@ use std::time::Duration;
 
 const SECRET: &str = "wh-secret-5f1d0c9a7e3b2468ace0";
 
-/// One request the receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    event: String,
-    kind: String,
-    timestamp: String,
-    signature: String,
-    body: Vec<u8>,
-    /// What the receiver answered.
-    status: u16,
-}
-
-/// The receiver: a thread running axum on 127.0.0.1, stopped with the test process.
-struct Receiver {
-    port: u16,
-    got: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let got: Arc<Mutex<Vec<Received>>> = Arc::default();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let shared = got.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("a free port");
-                let _ = tx.send(listener.local_addr().expect("bound").port());
-                let app = axum::Router::new().route(
-                    "/hook",
-                    axum::routing::post(
-                        move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-                            let got = shared.clone();
-                            async move {
-                                let h = |n: &str| {
-                                    headers
-                                        .get(n)
-                                        .and_then(|v| v.to_str().ok())
-                                        .unwrap_or_default()
-                                        .to_owned()
-                                };
-                                let mut got = got.lock().expect("lock");
-                                let event = h(webhook::HEADER_DELIVERY);
-                                // The first attempt of each event fails.
-                                let seen = got.iter().any(|r| r.event == event);
-                                let status = if seen { 204 } else { 500 };
-                                got.push(Received {
-                                    event,
-                                    kind: h(webhook::HEADER_EVENT),
-                                    timestamp: h(webhook::HEADER_TIMESTAMP),
-                                    signature: h(webhook::HEADER_SIGNATURE),
-                                    body: body.to_vec(),
-                                    status,
-                                });
-                                axum::http::StatusCode::from_u16(status)
-                                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR)
-                            }
-                        },
-                    ),
-                );
-                let _ = axum::serve(listener, app).await;
-            });
-        });
-        let port = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("receiver listening");
-        Receiver { port, got }
-    }
-
-    fn received(&self) -> Vec<Received> {
-        self.got.lock().expect("lock").clone()
-    }
-
-    /// Deliveries answered 2xx, per event id.
-    fn accepted(&self) -> BTreeMap<String, usize> {
-        let mut m = BTreeMap::new();
-        for r in self.received().iter().filter(|r| r.status < 300) {
-            *m.entry(r.event.clone()).or_default() += 1;
+/// The receiver of these tests: the first attempt of each event fails (500), later ones are
+/// accepted (204).
+fn receiver() -> Receiver {
+    Receiver::start(|got, headers| {
+        let event = headers
+            .get(&webhook::HEADER_DELIVERY.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_default();
+        if got.iter().any(|r| event_of(r) == event) {
+            204
+        } else {
+            500
         }
-        m
+    })
+}
+
+fn event_of(r: &Received) -> &str {
+    r.header(webhook::HEADER_DELIVERY)
+}
+
+/// Deliveries answered 2xx, per event id.
+fn accepted(rx: &Receiver) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for r in rx.accepted() {
+        *m.entry(event_of(&r).to_owned()).or_default() += 1;
     }
+    m
 }
 
 /// The webhooks file and the secret file in the test's directory.
@@ -196,7 +138,7 @@ fn python_verifies(env: &Hygie, r: &Received, ts: &str, sig: &str) -> bool {
 #[test]
 fn deliveries_are_signed_retried_after_a_500_and_delivered_once() {
     for env in Hygie::each() {
-        let rx = Receiver::start();
+        let rx = receiver();
         let file = config(&env, rx.port);
         env.add(&HOSPITAL);
         let id = breach(&env);
@@ -220,7 +162,7 @@ fn deliveries_are_signed_retried_after_a_500_and_delivered_once() {
         assert_eq!(v["webhooks"]["delivered"], 0, "{v:#}");
         assert_eq!(v["webhooks"]["queued"], 0, "{v:#}");
 
-        let accepted = rx.accepted();
+        let accepted = accepted(&rx);
         assert!(accepted.values().all(|n| *n == 1), "{accepted:?}");
         let opened = format!("incident/{id}");
         let reminder = format!("reminder/{id}/cnil/4h");
@@ -229,15 +171,15 @@ fn deliveries_are_signed_retried_after_a_500_and_delivered_once() {
 
         // Every delivery is signed over `timestamp.body`; the body names no person and no title.
         let now = Timestamp::now();
-        for r in rx.received() {
+        for r in &rx.received() {
             assert_eq!(
-                webhook::verify(SECRET.as_bytes(), &r.timestamp, &r.signature, &r.body, now),
+                webhook::verify(SECRET.as_bytes(), r.header(webhook::HEADER_TIMESTAMP), r.header(webhook::HEADER_SIGNATURE), &r.body, now),
                 Ok(()),
                 "{r:?}"
             );
             let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-            assert_eq!(body["id"], r.event.as_str());
-            assert_eq!(body["type"], r.kind.as_str());
+            assert_eq!(body["id"], event_of(r));
+            assert_eq!(body["type"], r.header(webhook::HEADER_EVENT));
             assert_eq!(body["facility"], common::FINESS);
             let text = String::from_utf8_lossy(&r.body);
             assert!(!text.contains("Fuite"), "{text}");
@@ -245,9 +187,9 @@ fn deliveries_are_signed_retried_after_a_500_and_delivered_once() {
         let open = rx
             .received()
             .into_iter()
-            .find(|r| r.event == opened && r.status < 300)
+            .find(|r| event_of(r) == opened && r.status < 300)
             .expect("the opening delivered");
-        assert_eq!(open.kind, "incident.opened");
+        assert_eq!(open.header(webhook::HEADER_EVENT), "incident.opened");
         let body: Value = serde_json::from_slice(&open.body).unwrap_or(Value::Null);
         assert_eq!(body["data"]["incident"], id.as_str());
 
@@ -257,8 +199,8 @@ fn deliveries_are_signed_retried_after_a_500_and_delivered_once() {
         assert_eq!(
             webhook::verify(
                 SECRET.as_bytes(),
-                &open.timestamp,
-                &open.signature,
+                open.header(webhook::HEADER_TIMESTAMP),
+                open.header(webhook::HEADER_SIGNATURE),
                 &open.body,
                 later
             ),
@@ -267,13 +209,13 @@ fn deliveries_are_signed_retried_after_a_500_and_delivered_once() {
         assert!(python_verifies(
             &env,
             &open,
-            &open.timestamp,
-            &open.signature
+            open.header(webhook::HEADER_TIMESTAMP),
+            open.header(webhook::HEADER_SIGNATURE)
         ));
-        let old = (open.timestamp.parse::<i64>().unwrap_or(0) - 400).to_string();
+        let old = (open.header(webhook::HEADER_TIMESTAMP).parse::<i64>().unwrap_or(0) - 400).to_string();
         let old_sig = webhook::sign(SECRET.as_bytes(), old.parse().unwrap_or(0), &open.body);
         assert!(!python_verifies(&env, &open, &old, &old_sig));
-        assert!(!python_verifies(&env, &open, &open.timestamp, &old_sig));
+        assert!(!python_verifies(&env, &open, open.header(webhook::HEADER_TIMESTAMP), &old_sig));
 
         // Each attempt is journalled with its endpoint, event and status code.
         let journal = env.stdout(
@@ -335,7 +277,7 @@ fn two_processes_on_one_postgresql_deliver_each_event_once() {
     let Some(env) = Hygie::postgres() else {
         return;
     };
-    let rx = Receiver::start();
+    let rx = receiver();
     let file = config(&env, rx.port);
     env.add(&HOSPITAL);
     for _ in 0..3 {
@@ -358,13 +300,13 @@ fn two_processes_on_one_postgresql_deliver_each_event_once() {
         assert!(b.wait().expect("b").success());
         std::thread::sleep(Duration::from_millis(1_300));
     }
-    let accepted = rx.accepted();
+    let accepted = accepted(&rx);
     assert!(accepted.len() >= 6, "{accepted:?}");
     assert!(accepted.values().all(|n| *n == 1), "{accepted:?}");
     // A first attempt per event and endpoint, never two.
     let mut failed: BTreeMap<String, usize> = BTreeMap::new();
     for r in rx.received().iter().filter(|r| r.status == 500) {
-        *failed.entry(r.event.clone()).or_default() += 1;
+        *failed.entry(event_of(r).to_owned()).or_default() += 1;
     }
     assert!(failed.values().all(|n| *n == 1), "{failed:?}");
 }
@@ -470,7 +412,7 @@ fn two_servers_on_one_postgresql_deliver_each_event_once() {
     let Some(env) = Hygie::postgres() else {
         return;
     };
-    let rx = Receiver::start();
+    let rx = receiver();
     let file = config(&env, rx.port);
     env.add(&HOSPITAL);
     for _ in 0..3 {
@@ -497,7 +439,7 @@ fn two_servers_on_one_postgresql_deliver_each_event_once() {
         .map(|s| s.log.lock().expect("lock").clone())
         .collect();
     drop(servers);
-    let accepted = rx.accepted();
+    let accepted = accepted(&rx);
     assert!(accepted.len() >= 6, "{accepted:?}");
     assert!(accepted.values().all(|n| *n == 1), "{accepted:?}");
     for log in &logs {
@@ -637,7 +579,7 @@ fn an_endpoint_certified_by_its_own_ca_is_reached_with_its_ca_file() {
 #[test]
 fn a_measure_about_to_expire_is_a_renewal_event() {
     let env = Hygie::sqlite();
-    let rx = Receiver::start();
+    let rx = receiver();
     let file = config(&env, rx.port);
     env.add(&HOSPITAL);
     env.run(
@@ -680,7 +622,7 @@ fn a_measure_about_to_expire_is_a_renewal_event() {
     let renewals: Vec<Received> = rx
         .received()
         .into_iter()
-        .filter(|r| r.kind == "renewal.window" && r.status < 300)
+        .filter(|r| r.header(webhook::HEADER_EVENT) == "renewal.window" && r.status < 300)
         .collect();
     assert_eq!(renewals.len(), 1, "{:?}", rx.received());
     let body: Value = serde_json::from_slice(&renewals[0].body).unwrap_or(Value::Null);

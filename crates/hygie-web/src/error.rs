@@ -90,27 +90,77 @@ impl WebError {
         }
     }
 
-    /// The message safe to show to the client, in the reader's language (error pages). The
-    /// detail a variant carries (an id, a refusal's reason) is kept as it was written.
+    /// The message safe to show to the client, in the reader's language (error pages). A detail
+    /// written in both languages ("english / français") gives the reader's half; in French, the
+    /// object a detail names ("facility 350009999") is named in French.
     pub fn public_message_in(&self, lang: hygie_core::Lang) -> String {
+        let d = |m: &str| detail_in(m, lang);
         if lang == hygie_core::Lang::En {
-            return self.public_message();
+            return match self {
+                WebError::Forbidden(m) => format!("forbidden: {}", d(m)),
+                WebError::NotFound(m) => format!("not found: {}", d(m)),
+                WebError::Invalid(m) => format!("invalid request: {}", d(m)),
+                WebError::Conflict(m) => format!("conflict: {}", d(m)),
+                e => e.public_message(),
+            };
         }
         match self {
             WebError::Unauthorized | WebError::TokenRefused { .. } | WebError::SessionRefused => {
                 "authentification requise".into()
             }
             WebError::Csrf => "refusé : jeton CSRF absent ou faux".into(),
-            WebError::Forbidden(m) => format!("accès refusé : {m}"),
-            WebError::NotFound(m) => format!("introuvable : {m}"),
-            WebError::Invalid(m) => format!("requête invalide : {m}"),
-            WebError::Conflict(m) => format!("conflit : {m}"),
+            WebError::Forbidden(m) => format!("accès refusé : {}", d(m)),
+            WebError::NotFound(m) => format!("introuvable : {}", d(m)),
+            WebError::Invalid(m) => format!("requête invalide : {}", d(m)),
+            WebError::Conflict(m) => format!("conflit : {}", d(m)),
             WebError::TooMany => "trop de tentatives, réessayez plus tard".into(),
             WebError::TooLarge => "la requête est trop volumineuse".into(),
             WebError::Unavailable { fr, .. } => format!("indisponible : {fr}"),
             WebError::Internal(_) => "erreur interne".into(),
         }
     }
+}
+
+/// The objects an error names, in French (`NotFound`'s "facility 350009999", a conflict's
+/// "user alice already exists"), longest first so that "check run" wins over a shorter noun.
+const OBJECTS_FR: &[(&str, &str)] = &[
+    ("identity provider ", "fournisseur d'identité "),
+    ("evidence file ", "fichier de preuve "),
+    ("check run ", "passage d'audit "),
+    ("single sign-on is not configured", "l'authentification unique n'est pas configurée"),
+    ("setup is done", "la première configuration est déjà faite"),
+    ("campaign ", "campagne "),
+    ("facility ", "établissement "),
+    ("incident ", "incident "),
+    ("measure ", "mesure "),
+    ("region ", "région "),
+    ("asset ", "équipement "),
+    ("alert ", "alerte "),
+    ("token ", "jeton "),
+    ("user ", "utilisateur "),
+    ("duty ", "obligation "),
+];
+
+/// A detail in `lang`: the reader's half of an "english / français" detail; in French, a
+/// leading object named in French and "already exists" said in French.
+fn detail_in(m: &str, lang: hygie_core::Lang) -> String {
+    if let Some((en, fr)) = m.split_once(" / ") {
+        return match lang {
+            hygie_core::Lang::En => en.to_owned(),
+            hygie_core::Lang::Fr => fr.to_owned(),
+        };
+    }
+    if lang == hygie_core::Lang::En {
+        return m.to_owned();
+    }
+    let mut out = m.to_owned();
+    if let Some((en, fr)) = OBJECTS_FR.iter().find(|(en, _)| m.starts_with(en)) {
+        out = format!("{fr}{}", &m[en.len()..]);
+    }
+    if let Some(what) = out.strip_suffix(" already exists") {
+        out = format!("{what} existe déjà");
+    }
+    out
 }
 
 impl From<StoreError> for WebError {
@@ -197,5 +247,28 @@ impl IntoResponse for WebError {
             );
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hygie_core::Lang;
+
+    #[test]
+    fn details_are_given_in_the_readers_language() {
+        let e = WebError::NotFound("facility 350009999".into());
+        assert_eq!(e.public_message_in(Lang::Fr), "introuvable : établissement 350009999");
+        assert_eq!(e.public_message_in(Lang::En), "not found: facility 350009999");
+        let e = WebError::NotFound("check run r-1".into());
+        assert_eq!(e.public_message_in(Lang::Fr), "introuvable : passage d'audit r-1");
+        let e = WebError::from(StoreError::Conflict("user alice".into()));
+        assert_eq!(e.public_message_in(Lang::Fr), "conflit : utilisateur alice existe déjà");
+        let e = WebError::Invalid("name: too long / nom : trop long".into());
+        assert_eq!(e.public_message_in(Lang::Fr), "requête invalide : nom : trop long");
+        assert_eq!(e.public_message_in(Lang::En), "invalid request: name: too long");
+        // An identifier that merely starts like a noun is left alone.
+        let e = WebError::NotFound("facilityX".into());
+        assert_eq!(e.public_message_in(Lang::Fr), "introuvable : facilityX");
     }
 }

@@ -160,6 +160,21 @@ impl Ctx {
         }
     }
 
+    /// Print what a command did: `value` as JSON, or its sentence in the reader's language.
+    pub fn print_outcome<T: serde::Serialize>(
+        &self,
+        value: &T,
+        text: hygie_core::Localized,
+    ) -> anyhow::Result<()> {
+        match self.format {
+            Format::Json => output::json(value),
+            _ => {
+                println!("{}", text.get(self.lang));
+                Ok(())
+            }
+        }
+    }
+
     /// Where the server's own files (the key sealing TOTP seeds) live: the data directory, or the
     /// default one when the store is a database URL.
     pub fn data_dir(&self) -> PathBuf {

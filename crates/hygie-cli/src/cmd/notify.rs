@@ -402,54 +402,35 @@ pub async fn run_once(
         };
         report.items.push((json, fate));
     }
-    super::notify_renewal::pass(
+    let pass = Pass {
         store,
         smtp,
         now,
-        &settings.renewals,
         facility,
         default_lang,
-        &states,
-        &mut report,
-    )
-    .await?;
-    super::notify_digest::request_pass(
-        store,
-        smtp,
-        now,
-        &settings.requests,
-        facility,
-        default_lang,
-        &states,
-        &mut report,
-    )
-    .await?;
+        states: &states,
+    };
+    super::notify_renewal::pass(&pass, &settings.renewals, &mut report).await?;
+    super::notify_digest::request_pass(&pass, &settings.requests, &mut report).await?;
     if let Some(schedule) = &settings.digest {
-        super::notify_digest::facility_pass(
-            store,
-            smtp,
-            now,
-            schedule,
-            facility,
-            default_lang,
-            &states,
-            &mut report,
-        )
-        .await?;
+        super::notify_digest::facility_pass(&pass, schedule, &mut report).await?;
         if facility.is_none() {
-            super::notify_digest::region_pass(
-                store,
-                smtp,
-                now,
-                settings,
-                default_lang,
-                &states,
-                &mut report,
-            )
-            .await?;
+            super::notify_digest::region_pass(&pass, settings, &mut report).await?;
         }
     }
     Ok(report)
+}
+
+/// What every pass of a run reads: the store, the mail server (none: only say what is due),
+/// the run's time, the facility it is limited to, the language of recipients who chose none,
+/// and the sending states already recorded.
+pub(super) struct Pass<'a> {
+    pub store: &'a Store,
+    pub smtp: Option<&'a Smtp>,
+    pub now: Timestamp,
+    pub facility: Option<&'a Finess>,
+    pub default_lang: Lang,
+    pub states: &'a BTreeMap<String, String>,
 }
 
 /// Claim, send to each reachable recipient, then record (or release after a total failure).

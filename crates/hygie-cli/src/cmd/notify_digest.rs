@@ -8,7 +8,9 @@
 //! region's to the officers listed for it in `--region-officers` (Hygie's users have no
 //! address). The journal keeps each message's role, subject and digest, never its body.
 
-use super::notify::{Fate, Outgoing, RunReport, Scoped, fate_before, register_of, send_scoped};
+use super::notify::{
+    Fate, Outgoing, Pass, RunReport, Scoped, fate_before, register_of, send_scoped,
+};
 use super::notify_smtp::Smtp;
 use crate::exit;
 use hygie_core::{Finess, Lang, Region};
@@ -173,17 +175,19 @@ async fn build_facility(
 
 /// The facilities' weekly digests due at `now` (this week's, once its slot has passed), to
 /// each facility's CISO.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn facility_pass(
-    store: &Store,
-    smtp: Option<&Smtp>,
-    now: Timestamp,
+    p: &Pass<'_>,
     schedule: &Schedule,
-    facility: Option<&Finess>,
-    default_lang: Lang,
-    states: &BTreeMap<String, String>,
     report: &mut RunReport,
 ) -> anyhow::Result<()> {
+    let Pass {
+        store,
+        smtp,
+        now,
+        facility,
+        default_lang,
+        states,
+    } = *p;
     let Some(slot) = schedule.slot_at(now) else {
         return Ok(());
     };
@@ -259,17 +263,19 @@ pub(super) async fn facility_pass(
 
 /// The ARS requests' reminders due at `now` at each facility that received requests, to its
 /// CISO.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn request_pass(
-    store: &Store,
-    smtp: Option<&Smtp>,
-    now: Timestamp,
+    p: &Pass<'_>,
     windows: &RenewalWindows,
-    facility: Option<&Finess>,
-    default_lang: Lang,
-    states: &BTreeMap<String, String>,
     report: &mut RunReport,
 ) -> anyhow::Result<()> {
+    let Pass {
+        store,
+        smtp,
+        now,
+        facility,
+        default_lang,
+        states,
+    } = *p;
     let date = paris_date(now);
     let actor = Actor("notify".to_owned());
     for id in facility_ids(store, facility).await? {
@@ -320,14 +326,18 @@ pub(super) async fn request_pass(
 
 /// The regions' weekly digests due at `now`, for each region with officers in the file.
 pub(super) async fn region_pass(
-    store: &Store,
-    smtp: Option<&Smtp>,
-    now: Timestamp,
+    p: &Pass<'_>,
     settings: &Settings,
-    default_lang: Lang,
-    states: &BTreeMap<String, String>,
     report: &mut RunReport,
 ) -> anyhow::Result<()> {
+    let Pass {
+        store,
+        smtp,
+        now,
+        facility: _,
+        default_lang,
+        states,
+    } = *p;
     let (Some(schedule), false) = (settings.digest, settings.officers.is_empty()) else {
         return Ok(());
     };

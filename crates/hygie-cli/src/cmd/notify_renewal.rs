@@ -3,7 +3,9 @@
 //! told to their owner through the same claim → send → sent path as the incidents' reminders
 //! (the store's `notify_scoped_reminders`).
 
-use super::notify::{Fate, Outgoing, RunReport, Scoped, fate_before, register_of, send_scoped};
+use super::notify::{
+    Fate, Outgoing, Pass, RunReport, Scoped, fate_before, register_of, send_scoped,
+};
 use super::notify_smtp::Smtp;
 use hygie_core::{Finess, Lang};
 use hygie_notify::Recipient;
@@ -46,17 +48,19 @@ pub(super) async fn due(
 
 /// Compute the renewals due at `now` for `facility` (every facility when `None`) and, with
 /// `smtp`, send each one not yet sent; the outcomes go into `report`.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn pass(
-    store: &Store,
-    smtp: Option<&Smtp>,
-    now: Timestamp,
+    p: &Pass<'_>,
     windows: &RenewalWindows,
-    facility: Option<&Finess>,
-    default_lang: Lang,
-    states: &BTreeMap<String, String>,
     report: &mut RunReport,
 ) -> anyhow::Result<()> {
+    let Pass {
+        store,
+        smtp,
+        now,
+        facility,
+        default_lang,
+        states,
+    } = *p;
     let tz = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
     let date = now.to_zoned(tz).date();
     let actor = Actor("notify".to_owned());

@@ -133,28 +133,22 @@ pub async fn region(ctx: &Ctx, cmd: RegionRequestCmd) -> anyhow::Result<u8> {
             }
             let store = ctx.store().await?;
             let c = store.create_request_campaign(&input, &Actor::cli()).await?;
-            match ctx.format {
-                Format::Json => output::json(&c)?,
-                _ => println!(
-                    "{}",
-                    match ctx.lang {
-                        Lang::En => format!(
+            ctx.print_outcome(
+&c,
+hygie_core::Localized::new(format!(
                             "Campaign {} made: {} facilities asked for {} by {}.",
                             c.id,
                             c.facilities.len(),
                             measures_text(&c),
                             c.due
-                        ),
-                        Lang::Fr => format!(
+                        ), format!(
                             "Campagne {} créée : {} établissements sollicités pour {} avant le {}.",
                             c.id,
                             c.facilities.len(),
                             measures_text(&c),
                             c.due
-                        ),
-                    }
-                ),
-            }
+                        )),
+)?;
             Ok(exit::OK)
         }
         RegionRequestCmd::List { region } => {
@@ -199,24 +193,18 @@ pub async fn region(ctx: &Ctx, cmd: RegionRequestCmd) -> anyhow::Result<u8> {
             let r = store
                 .remind_request_campaign(id, jiff::Timestamp::now(), &Actor::cli())
                 .await?;
-            match ctx.format {
-                Format::Json => output::json(&r)?,
-                _ => println!(
-                    "{}",
-                    match ctx.lang {
-                        Lang::En => format!(
+            ctx.print_outcome(
+&r,
+hygie_core::Localized::new(format!(
                             "Campaign {id}: {} facilities reminded ({}); each sees it at its next sync.",
                             r.facilities.len(),
                             r.facilities.join(", ")
-                        ),
-                        Lang::Fr => format!(
+                        ), format!(
                             "Campagne {id} : {} établissements relancés ({}) ; chacun le voit à sa prochaine synchronisation.",
                             r.facilities.len(),
                             r.facilities.join(", ")
-                        ),
-                    }
-                ),
-            }
+                        )),
+)?;
             Ok(exit::OK)
         }
         RegionRequestCmd::Export { facility, output } => export(ctx, &facility, &output).await,
@@ -227,22 +215,16 @@ pub async fn region(ctx: &Ctx, cmd: RegionRequestCmd) -> anyhow::Result<u8> {
 async fn end(ctx: &Ctx, id: u64, how: hygie_sync::CampaignEnd) -> anyhow::Result<u8> {
     let store = ctx.store().await?;
     let c = store.end_request_campaign(id, how, &Actor::cli()).await?;
-    match ctx.format {
-        Format::Json => output::json(&c)?,
-        _ => println!(
-            "{}",
-            match ctx.lang {
-                Lang::En => format!(
+    ctx.print_outcome(
+&c,
+hygie_core::Localized::new(format!(
                     "Campaign {id} {}: the facilities see it at their next sync.",
                     c.status_label().en
-                ),
-                Lang::Fr => format!(
+                ), format!(
                     "Campagne {id} {} : les établissements le voient à leur prochaine synchronisation.",
                     c.status_label().fr
-                ),
-            }
-        ),
-    }
+                )),
+)?;
     Ok(exit::OK)
 }
 
@@ -313,24 +295,18 @@ async fn export(ctx: &Ctx, facility: &str, to: &Path) -> anyhow::Result<u8> {
         "file": to.display().to_string(), "facility": id.to_string(),
         "fingerprint": identity.public_key().fingerprint(),
     });
-    match ctx.format {
-        Format::Json => output::json(&out)?,
-        _ => println!(
-            "{}",
-            match ctx.lang {
-                Lang::En => format!(
+    ctx.print_outcome(
+&out,
+hygie_core::Localized::new(format!(
                     "Requests of {id} written to {}, signed by key {}.",
                     to.display(),
                     identity.public_key().fingerprint()
-                ),
-                Lang::Fr => format!(
+                ), format!(
                     "Demandes de {id} écrites dans {}, signées par la clé {}.",
                     to.display(),
                     identity.public_key().fingerprint()
-                ),
-            }
-        ),
-    }
+                )),
+)?;
     Ok(exit::OK)
 }
 
@@ -341,22 +317,16 @@ pub async fn facility(ctx: &Ctx, cmd: RequestsCmd) -> anyhow::Result<u8> {
             let key = PublicKey::parse(&key)?;
             let store = ctx.store().await?;
             let t = store.trust_region_key(region, &key, &Actor::cli()).await?;
-            match ctx.format {
-                Format::Json => output::json(&t)?,
-                _ => println!(
-                    "{}",
-                    match ctx.lang {
-                        Lang::En => format!(
+            ctx.print_outcome(
+&t,
+hygie_core::Localized::new(format!(
                             "Key {} trusted for the requests of region {}: check this fingerprint with the agency.",
                             t.fingerprint, t.region
-                        ),
-                        Lang::Fr => format!(
+                        ), format!(
                             "Clé {} reconnue pour les demandes de la région {} : vérifier cette empreinte avec l'agence.",
                             t.fingerprint, t.region
-                        ),
-                    }
-                ),
-            }
+                        )),
+)?;
             Ok(exit::OK)
         }
         RequestsCmd::Regions => {
@@ -391,22 +361,16 @@ pub async fn facility(ctx: &Ctx, cmd: RequestsCmd) -> anyhow::Result<u8> {
             let store = ctx.facility_store(&id).await?;
             match receive(&store, &id, &bytes).await {
                 Ok(r) => {
-                    match ctx.format {
-                        Format::Json => output::json(&r)?,
-                        _ => println!(
-                            "{}",
-                            match ctx.lang {
-                                Lang::En => format!(
+                    ctx.print_outcome(
+&r,
+hygie_core::Localized::new(format!(
                                     "{} requests from region {} ({} new, {} updated).",
                                     r.requests, r.region, r.new, r.updated
-                                ),
-                                Lang::Fr => format!(
+                                ), format!(
                                     "{} demandes de la région {} ({} nouvelles, {} mises à jour).",
                                     r.requests, r.region, r.new, r.updated
-                                ),
-                            }
-                        ),
-                    }
+                                )),
+)?;
                     Ok(exit::OK)
                 }
                 Err(Received::Refused(r)) => refuse(ctx, &file, r),

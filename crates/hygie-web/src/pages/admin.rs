@@ -153,6 +153,7 @@ struct TokensBody<'a> {
     facilities: &'a [hygie_core::Facility],
     default_days: i64,
     max_days: i64,
+    access_kinds: [hygie_store::TokenAccess; 2],
 }
 
 hygie_report::translate_by_lang_field!(JournalBody, TokensBody, WebhooksBody);
@@ -397,6 +398,7 @@ async fn tokens_view(st: &AppState, p: &PageUser, created: Option<&str>) -> Page
         facilities: &facilities,
         default_days: hygie_store::TOKEN_DEFAULT_DAYS,
         max_days: hygie_store::TOKEN_MAX_DAYS,
+        access_kinds: hygie_store::TokenAccess::ALL,
     });
     Ok(p.page(t(lang, "API tokens", "Jetons d'API"), &b))
 }

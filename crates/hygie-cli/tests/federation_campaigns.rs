@@ -11,7 +11,8 @@
 
 mod common;
 
-use common::{BOUND, FINESS, Hygie, free_port, serve, test_ca};
+use common::federation::Federation;
+use common::{BOUND, FINESS, Hygie, free_port, serve};
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -162,92 +163,25 @@ fn the_region_lists_serious_incidents_and_late_notifications() {
     region.run(&["region", "incidents", "DEMO", "--facility", "123"], 2);
 }
 
-/// `hygie sync push` from the facility: its JSON report.
-fn push(f: &Hygie, port: u16, ca: &Path, token_file: &Path) -> Value {
-    let out = common::run(
-        f.cmd().args([
-            "sync",
-            "push",
-            "--facility",
-            FINESS,
-            "--to",
-            &format!("https://localhost:{port}"),
-            "--token-file",
-            token_file.to_str().unwrap(),
-            "--ca-cert",
-            ca.to_str().unwrap(),
-            "--format",
-            "json",
-        ]),
-        0,
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Two instances, keys both ways, the region served over HTTPS: (facility, region, port, CA,
-/// token file, server).
-fn federated() -> Option<(
-    Hygie,
-    Hygie,
-    u16,
-    std::path::PathBuf,
-    std::path::PathBuf,
-    common::Server,
-)> {
-    let region = Hygie::postgres()?;
-    let facility = Hygie::sqlite();
-    facility.run(&["demo"], 0);
-    let (ca, cert, key) = test_ca(region.path());
-    let fk = facility.json(&["identity", "show"], 0)["public_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    region.json(&["region", "enrol", "--finess", FINESS, "--key", &fk], 0);
-    let token_file = region.path().join("push.token");
-    region.json(
-        &[
-            "region",
-            "push-token",
-            "--finess",
-            FINESS,
-            "-o",
-            token_file.to_str().unwrap(),
-        ],
-        0,
-    );
-    let rid = region.json(&["identity", "show"], 0);
-    facility.json(
-        &[
-            "requests",
-            "trust",
-            "--region",
-            "DEMO",
-            "--key",
-            rid["public_key"].as_str().unwrap(),
-        ],
-        0,
-    );
+/// The facility and its region with keys both ways, the region served over HTTPS: the set-up,
+/// the region's port and its server.
+fn federated() -> Option<(Federation, u16, common::Server)> {
+    let fed = Federation::new()?;
+    fed.trust_region();
     let port = free_port();
-    let server = serve(
-        &region,
-        port,
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
-    Some((facility, region, port, ca, token_file, server))
+    let server = fed.serve_region(port);
+    Some((fed, port, server))
 }
 
 #[test]
 fn a_campaign_chased_then_withdrawn_reaches_the_facility_at_its_next_push() {
-    let Some((facility, region, port, ca, token_file, _server)) = federated() else {
+    let Some((fed, port, _server)) = federated() else {
         return;
     };
+    let (facility, region) = (&fed.facility, &fed.region);
+    let (ca, token_file) = (&fed.ca, &fed.token_file);
     // The first push registers the facility at the region.
-    assert_eq!(push(&facility, port, &ca, &token_file)["outcome"], "pushed");
+    assert_eq!(fed.push(port, 0)["outcome"], "pushed");
     let due = jiff::Zoned::now()
         .date()
         .checked_add(jiff::Span::new().days(30))
@@ -278,7 +212,7 @@ fn a_campaign_chased_then_withdrawn_reaches_the_facility_at_its_next_push() {
     };
     let chased = create("BCK-06");
     let closed = create("BCK-01");
-    let r = push(&facility, port, &ca, &token_file);
+    let r = fed.push(port, 0);
     assert_eq!(r["requests"]["received"]["new"], 2, "{r}");
 
     // Chased: the facility that has not answered is reminded; it sees it after its next push.
@@ -304,7 +238,7 @@ fn a_campaign_chased_then_withdrawn_reaches_the_facility_at_its_next_push() {
         "{csv}"
     );
     assert!(!csv.lines().nth(1).unwrap().ends_with(','), "{csv}");
-    let r = push(&facility, port, &ca, &token_file);
+    let r = fed.push(port, 0);
     assert_eq!(
         (
             r["requests"]["received"]["new"].as_u64(),
@@ -353,7 +287,7 @@ fn a_campaign_chased_then_withdrawn_reaches_the_facility_at_its_next_push() {
     region.run(&["region", "request", "close", &chased], 4);
     region.run(&["region", "request", "remind", &closed], 4);
     assert_eq!(common::store_dump(&region), before);
-    let r = push(&facility, port, &ca, &token_file);
+    let r = fed.push(port, 0);
     assert_eq!(r["requests"]["received"]["updated"], 2, "{r}");
     let list = facility.json(&["requests", "list", "--facility", FINESS], 0);
     assert_eq!(mine(&list, &chased)["state"], "withdrawn", "{list}");
@@ -407,15 +341,17 @@ fn a_campaign_chased_then_withdrawn_reaches_the_facility_at_its_next_push() {
     extra["requests"]["requests"][0]["cancelled"] = true.into();
     assert!(common::conforms(&schema, &schema, &extra, "$").is_err());
     // Nothing changed since: the next push updates nothing.
-    let r = push(&facility, port, &ca, &token_file);
+    let r = fed.push(port, 0);
     assert_eq!(r["requests"]["received"]["updated"], 0, "{r}");
 }
 
 #[test]
 fn the_scheduled_push_signs_with_a_key_rotated_while_serve_runs() {
-    let Some((facility, region, port, ca, token_file, _server)) = federated() else {
+    let Some((fed, port, _server)) = federated() else {
         return;
     };
+    let (facility, region) = (&fed.facility, &fed.region);
+    let (ca, token_file) = (&fed.ca, &fed.token_file);
     let fport = free_port();
     let _facility_server = serve(
         &facility,

@@ -19,7 +19,8 @@
 
 mod common;
 
-use common::{BOUND, FINESS, Hygie, free_port, serve, test_ca};
+use common::federation::Federation;
+use common::{BOUND, FINESS, Hygie, free_port, serve};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -122,56 +123,15 @@ fn connect_proxy(required: Option<String>) -> (u16, Arc<std::sync::Mutex<Vec<Str
     (port, seen)
 }
 
-/// `hygie sync push` from the facility with `token_file`: its exit code and JSON report.
-fn push(f: &Hygie, port: u16, ca: &Path, token_file: &Path, code: i32) -> Value {
-    let out = common::run(
-        f.cmd().args([
-            "sync",
-            "push",
-            "--facility",
-            FINESS,
-            "--to",
-            &format!("https://localhost:{port}"),
-            "--token-file",
-            token_file.to_str().unwrap(),
-            "--ca-cert",
-            ca.to_str().unwrap(),
-            "--format",
-            "json",
-        ]),
-        code,
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
 #[test]
 fn a_facility_pushes_to_a_postgresql_region_over_https() {
-    let Some(region) = Hygie::postgres() else {
+    // Enrolment: the facility's key, then the push token of that enrolment (a 0600 file).
+    let Some(fed) = Federation::new() else {
         return;
     };
     let day = common::today();
-    let facility = Hygie::sqlite();
-    facility.run(&["demo"], 0);
-    let (ca, cert, key) = test_ca(region.path());
-
-    // Enrolment: the facility's key, then the push token of that enrolment (a 0600 file).
-    let pk = facility.json(&["identity", "show"], 0)["public_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    region.json(&["region", "enrol", "--finess", FINESS, "--key", &pk], 0);
-    let token_file = region.path().join("push.token");
-    region.json(
-        &[
-            "region",
-            "push-token",
-            "--finess",
-            FINESS,
-            "-o",
-            token_file.to_str().unwrap(),
-        ],
-        0,
-    );
+    let (facility, region) = (&fed.facility, &fed.region);
+    let (ca, cert, token_file) = (&fed.ca, &fed.cert, &fed.token_file);
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
@@ -195,19 +155,10 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     );
 
     let port = free_port();
-    let _region_server = serve(
-        &region,
-        port,
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let _region_server = fed.serve_region(port);
 
     // First push: package 1, imported; the region's status equals the facility's own.
-    let r = push(&facility, port, &ca, &token_file, 0);
+    let r = fed.push(port, 0);
     assert_eq!(r["outcome"], "pushed", "{r}");
     assert_eq!(r["sent"][0]["sequence"], 1, "{r}");
     assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
@@ -226,7 +177,7 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
 
     // Nothing new: nothing sent, the region unchanged.
     let before = common::store_dump(&region);
-    let r = push(&facility, port, &ca, &token_file, 0);
+    let r = fed.push(port, 0);
     assert_eq!(r["outcome"], "up_to_date", "{r}");
     assert_eq!(r["sent"].as_array().unwrap().len(), 0, "{r}");
     assert_eq!(common::store_dump(&region), before);
@@ -245,7 +196,7 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
         )
     };
     set(&measure, "not_started");
-    let r = push(&facility, port, &ca, &token_file, 0);
+    let r = fed.push(port, 0);
     assert_eq!(r["sent"][0]["sequence"], 2, "{r}");
     assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
     let own2 = common::measure_statuses(&facility, FINESS, &day);
@@ -299,7 +250,7 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
         1,
     );
     assert_eq!(common::store_dump(&region), before);
-    let r = push(&facility, port, &ca, &token_file, 0);
+    let r = fed.push(port, 0);
     assert_eq!(r["sent"][0]["sequence"], 3, "{r}");
     assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
     assert_eq!(r["sent"].as_array().unwrap().len(), 1, "{r}");
@@ -354,11 +305,11 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
         ],
         3,
     );
-    let r = push(&facility, port, &ca, &token_file, 0);
+    let r = fed.push(port, 0);
     assert_eq!(r["sent"][0]["sequence"], 4, "{r}");
     assert_eq!(r["sent"][0]["outcome"], "already_imported", "{r}");
     assert_eq!(
-        push(&facility, port, &ca, &token_file, 0)["outcome"],
+        fed.push(port, 0)["outcome"],
         "up_to_date"
     );
 
@@ -739,43 +690,18 @@ fn the_region_lists_why_facilities_are_late_and_exports_it() {
 /// sequence, and the facility's own status.
 #[test]
 fn two_region_servers_on_one_postgresql_store_each_package_once() {
-    let Some(region) = Hygie::postgres() else {
+    let Some(fed) = Federation::new() else {
         return;
     };
     let day = common::today();
-    let facility = Hygie::sqlite();
-    facility.run(&["demo"], 0);
-    let (ca, cert, key) = test_ca(region.path());
-    let pk = facility.json(&["identity", "show"], 0)["public_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    region.json(&["region", "enrol", "--finess", FINESS, "--key", &pk], 0);
-    let token_file = region.path().join("push.token");
-    region.json(
-        &[
-            "region",
-            "push-token",
-            "--finess",
-            FINESS,
-            "-o",
-            token_file.to_str().unwrap(),
-        ],
-        0,
-    );
+    let (facility, ca, token_file) = (&fed.facility, &fed.ca, &fed.token_file);
     let token = std::fs::read_to_string(&token_file)
         .unwrap()
         .trim()
         .to_owned();
-    let tls = [
-        "--tls-cert",
-        cert.to_str().unwrap(),
-        "--tls-key",
-        key.to_str().unwrap(),
-    ];
     let (a, b) = (free_port(), free_port());
-    let _server_a = serve(&region, a, &tls);
-    let _server_b = serve(&region, b, &tls);
+    let _server_a = fed.serve_region(a);
+    let _server_b = fed.serve_region(b);
 
     let measures: Vec<String> = common::measure_statuses(&facility, FINESS, &day)
         .1

@@ -13,31 +13,9 @@
 
 mod common;
 
-use common::{FINESS, Hygie, free_port, serve, test_ca};
+use common::federation::Federation;
+use common::{FINESS, Hygie, free_port, serve};
 use serde_json::Value;
-use std::path::Path;
-
-/// `hygie sync push` from the facility: its JSON report.
-fn push(f: &Hygie, port: u16, ca: &Path, token_file: &Path, code: i32) -> Value {
-    let out = common::run(
-        f.cmd().args([
-            "sync",
-            "push",
-            "--facility",
-            FINESS,
-            "--to",
-            &format!("https://localhost:{port}"),
-            "--token-file",
-            token_file.to_str().unwrap(),
-            "--ca-cert",
-            ca.to_str().unwrap(),
-            "--format",
-            "json",
-        ]),
-        code,
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
 
 /// Sign in to the facility's web app as `it_staff` (no second factor) and GET `path`.
 fn web_get(addr: &str, path: &str) -> hygie_testkit::http::Response {
@@ -82,58 +60,18 @@ fn in_days(n: i64) -> String {
 
 #[test]
 fn a_request_reaches_the_facility_at_its_push_and_its_answer_comes_back() {
-    let Some(region) = Hygie::postgres() else {
+    // Keys both ways: the region enrols the facility's, the facility trusts the region's.
+    let Some(fed) = Federation::new() else {
         return;
     };
-    let facility = Hygie::sqlite();
-    facility.run(&["demo"], 0);
-    let (ca, cert, key) = test_ca(region.path());
-
-    // Keys both ways: the region enrols the facility's, the facility trusts the region's.
-    let fk = facility.json(&["identity", "show"], 0)["public_key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    region.json(&["region", "enrol", "--finess", FINESS, "--key", &fk], 0);
-    let token_file = region.path().join("push.token");
-    region.json(
-        &[
-            "region",
-            "push-token",
-            "--finess",
-            FINESS,
-            "-o",
-            token_file.to_str().unwrap(),
-        ],
-        0,
-    );
-    let rid = region.json(&["identity", "show"], 0);
-    let trusted = facility.json(
-        &[
-            "requests",
-            "trust",
-            "--region",
-            "DEMO",
-            "--key",
-            rid["public_key"].as_str().unwrap(),
-        ],
-        0,
-    );
+    let (facility, region) = (&fed.facility, &fed.region);
+    let (rid, trusted) = fed.trust_region();
     assert_eq!(trusted["fingerprint"], rid["fingerprint"], "{trusted}");
     let port = free_port();
-    let _server = serve(
-        &region,
-        port,
-        &[
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ],
-    );
+    let _server = fed.serve_region(port);
 
     // The first push registers the facility at the region; nothing is asked yet.
-    let r = push(&facility, port, &ca, &token_file, 0);
+    let r = fed.push(port, 0);
     assert_eq!(r["outcome"], "pushed", "{r}");
     assert_eq!(r["requests"]["outcome"], "received", "{r}");
     assert_eq!(r["requests"]["received"]["requests"], 0, "{r}");
@@ -203,7 +141,7 @@ fn a_request_reaches_the_facility_at_its_push_and_its_answer_comes_back() {
     assert_eq!(show["requests"][0]["state"], "open", "{show}");
 
     // The facility's next push brings it down; it is listed with its days left.
-    let r = push(&facility, port, &ca, &token_file, 0);
+    let r = fed.push(port, 0);
     assert_eq!(r["requests"]["received"]["new"], 1, "{r}");
     let list = facility.json(&["requests", "list", "--facility", FINESS], 0);
     assert_eq!(list[0]["measures"], serde_json::json!(["BCK-06"]), "{list}");
@@ -266,7 +204,7 @@ fn a_request_reaches_the_facility_at_its_push_and_its_answer_comes_back() {
     );
     drop(facility_server);
     // Fetched again: nothing new.
-    let r = push(&facility, port, &ca, &token_file, 0);
+    let r = fed.push(port, 0);
     assert_eq!(r["requests"]["received"]["new"], 0, "{r}");
 
     // The facility answers: BCK-06 declared with evidence, then pushed.
@@ -303,7 +241,7 @@ fn a_request_reaches_the_facility_at_its_push_and_its_answer_comes_back() {
         list[0]["state"], "answered",
         "the facility sees it answered: {list}"
     );
-    let r = push(&facility, port, &ca, &token_file, 0);
+    let r = fed.push(port, 0);
     assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
     let show = region.json(&["region", "request", "show", &id], 0);
     assert_eq!(show["requests"][0]["state"], "answered", "{show}");
@@ -454,7 +392,7 @@ fn a_request_reaches_the_facility_at_its_push_and_its_answer_comes_back() {
     assert!(facility.data().join("identity.old.key").exists());
     // A second rotation waits for the first to be acknowledged.
     facility.run(&["identity", "rotate"], 2);
-    let r = push(&facility, port, &ca, &token_file, 0);
+    let r = fed.push(port, 0);
     assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
     assert_eq!(r["rotated"], true, "{r}");
     assert!(
@@ -486,7 +424,7 @@ fn a_request_reaches_the_facility_at_its_push_and_its_answer_comes_back() {
         ],
         0,
     );
-    let r = push(&facility, port, &ca, &token_file, 0);
+    let r = fed.push(port, 0);
     assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
     assert!(r.get("rotated").is_none(), "{r}");
     // A package signed by the old key is refused now, the region unchanged.

@@ -9,6 +9,7 @@
 //! adds `.assert()` to them.
 #![allow(dead_code)]
 
+pub mod federation;
 pub mod receiver;
 pub mod smtp;
 

@@ -694,7 +694,7 @@ fn two_region_servers_on_one_postgresql_store_each_package_once() {
         return;
     };
     let day = common::today();
-    let (facility, ca, token_file) = (&fed.facility, &fed.ca, &fed.token_file);
+    let (facility, region, ca, token_file) = (&fed.facility, &fed.region, &fed.ca, &fed.token_file);
     let token = std::fs::read_to_string(&token_file)
         .unwrap()
         .trim()

@@ -10,6 +10,7 @@
 //! that crate's `tests/common`.
 //! [`http`] is a blocking HTTP/1.1 client for tests that drive `hygie serve` as a browser would.
 
+pub mod french;
 pub mod shared;
 
 pub use shared::{

@@ -31,7 +31,7 @@ pub fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: &str) 
     })
 }
 
-hygie_report::translate_by_lang_field!(Layout, TrendChart);
+hygie_report::translate_by_lang_field!(Layout, TrendChart, AlertsChart);
 
 /// A moment in the facilities' time zone (Europe/Paris), to the minute.
 pub fn when(ts: jiff::Timestamp) -> String {
@@ -79,6 +79,132 @@ impl TrendChart<'_> {
     /// Ordinate of a score (100 at the top).
     fn y(&self, v: f64) -> f64 {
         H - PAD - (H - 2.0 * PAD) * v.clamp(0.0, 100.0) / 100.0
+    }
+}
+
+/// Days the alerts chart covers, today included.
+pub const ALERT_CHART_DAYS: i64 = 30;
+
+/// Sigma's levels, most severe first: the order of the stacks, from the bottom.
+const CHART_LEVELS: [&str; 5] = ["critical", "high", "medium", "low", "informational"];
+
+/// Alerts recorded per day, stacked by level with the severity colours of the alerts list, as
+/// inline SVG (template `bars.html`); nothing when the period has no alert. Pages write it with
+/// `{{ chart|safe }}`.
+#[derive(askama::Template)]
+#[template(path = "bars.html")]
+pub struct AlertsChart {
+    lang: Lang,
+    bars: Vec<Bar>,
+    /// The tallest day's count, written on the axis.
+    max: i64,
+    total: i64,
+    first: Option<jiff::civil::Date>,
+    last: Option<jiff::civil::Date>,
+    /// The levels present, with their colour and abscissa, for the legend.
+    legend: Vec<(&'static str, &'static str, Tenths)>,
+}
+
+/// One level's part of one day's column.
+struct Bar {
+    x: Tenths,
+    y: Tenths,
+    w: Tenths,
+    h: Tenths,
+    fill: &'static str,
+    title: String,
+}
+
+fn level_fill(level: &str) -> &'static str {
+    match level {
+        "critical" => "#7a1010",
+        "high" => "#b42318",
+        "medium" => "#e0b84c",
+        "low" => "#8fb8de",
+        _ => "#aab4bf",
+    }
+}
+
+impl AlertsChart {
+    /// No alert in the period: nothing to draw.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// The chart of the `ALERT_CHART_DAYS` days ending with `today` (UTC), from
+    /// `Store::alerts_per_day`'s (days since 1970-01-01, level, count); a level Sigma does not
+    /// know counts as informational.
+    pub fn of(lang: Lang, today: jiff::civil::Date, counts: &[(i64, String, i64)]) -> AlertsChart {
+        let epoch = jiff::civil::date(1970, 1, 1);
+        let n = ALERT_CHART_DAYS as usize;
+        let first = today
+            .checked_sub(jiff::Span::new().days(ALERT_CHART_DAYS - 1))
+            .unwrap_or(today);
+        let first_index = epoch.until(first).map_or(0, |s| i64::from(s.get_days()));
+        let mut per_day = vec![[0i64; CHART_LEVELS.len()]; n];
+        for (day, level, count) in counts {
+            let Some(slot) = usize::try_from(day - first_index)
+                .ok()
+                .and_then(|i| per_day.get_mut(i))
+            else {
+                continue;
+            };
+            let l = CHART_LEVELS
+                .iter()
+                .position(|x| x == level)
+                .unwrap_or(CHART_LEVELS.len() - 1);
+            slot[l] += count;
+        }
+        let max = per_day.iter().map(|d| d.iter().sum::<i64>()).max().unwrap_or(0);
+        let total = per_day.iter().flatten().sum();
+        let step = (W - 2.0 * PAD) / n as f64;
+        let scale = (H - 2.0 * PAD) / max.max(1) as f64;
+        let mut bars = Vec::new();
+        for (i, day) in per_day.iter().enumerate() {
+            let date = first
+                .checked_add(jiff::Span::new().days(i as i64))
+                .unwrap_or(first);
+            let mut top = H - PAD;
+            for (l, count) in day.iter().enumerate().filter(|(_, c)| **c > 0) {
+                let h = *count as f64 * scale;
+                top -= h;
+                let level = CHART_LEVELS[l];
+                bars.push(Bar {
+                    x: Tenths(PAD + step * i as f64 + step * 0.1),
+                    y: Tenths(top),
+                    w: Tenths(step * 0.8),
+                    h: Tenths(h),
+                    fill: level_fill(level),
+                    title: format!(
+                        "{date} · {}{} {count}",
+                        crate::pages::alerts::level_label(lang, level),
+                        t(lang, ":", " :")
+                    ),
+                });
+            }
+        }
+        let legend = CHART_LEVELS
+            .iter()
+            .enumerate()
+            .filter(|(l, _)| per_day.iter().any(|d| d[*l] > 0))
+            .enumerate()
+            .map(|(i, (_, level))| {
+                (
+                    crate::pages::alerts::level_label(lang, level),
+                    level_fill(level),
+                    Tenths(PAD + 110.0 * i as f64),
+                )
+            })
+            .collect();
+        AlertsChart {
+            lang,
+            bars,
+            max,
+            total,
+            first: Some(first),
+            last: Some(today),
+            legend,
+        }
     }
 }
 
@@ -140,6 +266,37 @@ mod tests {
         let p = layout(Lang::En, "<x>", None, "<p>body</p>");
         assert!(p.contains("&lt;x&gt;"));
         assert!(!p.contains("<script"));
+    }
+
+    #[test]
+    fn alerts_chart_stacks_each_day_by_level() {
+        let today = jiff::civil::date(2026, 12, 7);
+        let day = |d: i16| {
+            i64::from(
+                jiff::civil::date(1970, 1, 1)
+                    .until(jiff::civil::date(2026, 12, d))
+                    .map(|s| s.get_days())
+                    .unwrap_or(0),
+            )
+        };
+        let counts = vec![
+            (day(7), "high".to_owned(), 4),
+            (day(7), "critical".to_owned(), 2),
+            (day(6), "odd".to_owned(), 1),
+            // Before the period: left out.
+            (day(7) - 40, "high".to_owned(), 99),
+        ];
+        let c = AlertsChart::of(Lang::Fr, today, &counts);
+        assert_eq!((c.max, c.total), (6, 7));
+        assert_eq!(c.bars.len(), 3);
+        // The most severe at the bottom of today's column, the last one.
+        assert_eq!(c.bars[1].fill, "#7a1010");
+        assert!(c.bars[1].title.contains("critique : 2"), "{}", c.bars[1].title);
+        assert!(c.bars[2].y.0 < c.bars[1].y.0);
+        assert!(c.bars[0].title.contains("2026-12-06 · information : 1"));
+        let svg = c.to_string();
+        assert!(svg.starts_with("<svg") && svg.contains("élevé"), "{svg}");
+        assert!(AlertsChart::of(Lang::En, today, &[]).to_string().is_empty());
     }
 
     #[test]

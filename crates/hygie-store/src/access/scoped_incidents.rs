@@ -18,6 +18,17 @@ impl Scoped<'_> {
         self.store.alert_page(id, q).await
     }
 
+    /// Alerts of a facility recorded per UTC day and level (`Store::alerts_per_day`).
+    pub async fn alerts_per_day(
+        &self,
+        id: &Finess,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(i64, String, i64)>> {
+        self.facility(id).await?;
+        self.store.alerts_per_day(id, from, to).await
+    }
+
     /// One alert of a facility.
     pub async fn alert(&self, id: &Finess, alert: &str) -> Result<AlertRecord> {
         self.facility(id).await?;

@@ -47,6 +47,8 @@ struct AlertsBody<'a> {
     error: Option<String>,
     selected: &'a [String],
     title: &'a str,
+    /// Alerts recorded per day and level over the last days, all filters aside.
+    chart: crate::html::AlertsChart,
 }
 
 impl AlertsBody<'_> {
@@ -141,6 +143,13 @@ async fn list(at: &FacilityPage, f: &AlertFilters, refused: Option<Refused<'_>>)
     let fac = at.facility().await?;
     let page = at.scoped().alert_page(&at.id, &f.query()?).await?;
     let lang = at.lang();
+    let now = jiff::Timestamp::now();
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let since = today
+        .checked_sub(jiff::Span::new().days(crate::html::ALERT_CHART_DAYS - 1))
+        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC))
+        .map_or(now, |z| z.timestamp());
+    let per_day = at.scoped().alerts_per_day(&at.id, since, now).await?;
     let status = if refused.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -160,6 +169,7 @@ async fn list(at: &FacilityPage, f: &AlertFilters, refused: Option<Refused<'_>>)
         error,
         selected,
         title,
+        chart: crate::html::AlertsChart::of(lang, today, &per_day),
     };
     Ok((status, at.titled(&fac, t(lang, "Alerts", "Alertes"), &b)).into_response())
 }

@@ -34,6 +34,7 @@ fn seeded(env: &Hygie) -> String {
             FINESS,
             "--rules",
             &rule.to_string_lossy(),
+            "--logs",
             &logs.to_string_lossy(),
         ],
         0,

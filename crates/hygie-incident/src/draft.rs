@@ -206,7 +206,7 @@ pub fn draft(inc: &Incident, duty: Duty, lang: Lang, now: Timestamp) -> Result<D
             b.field(
                 "Elapsed since awareness",
                 "Temps écoulé depuis la prise de connaissance",
-                clock::human(e),
+                clock::human_in(e, lang),
             );
         }
     }

@@ -53,6 +53,22 @@ impl ObligationStatus {
             ObligationStatus::Recommended => "recommended",
         }
     }
+
+    /// The status as a reader reads it.
+    pub fn label(&self) -> Localized {
+        let (en, fr) = match self {
+            ObligationStatus::Due => ("due", "à faire"),
+            ObligationStatus::Late => ("late", "en retard"),
+            ObligationStatus::Sent => ("sent", "envoyée"),
+            ObligationStatus::NotRequired => ("not required", "non requise"),
+            ObligationStatus::Anticipated => (
+                "anticipated (law not in force)",
+                "anticipée (loi non en vigueur)",
+            ),
+            ObligationStatus::Recommended => ("recommended", "recommandée"),
+        };
+        Localized::new(en, fr)
+    }
 }
 
 /// One duty of one incident.
@@ -135,31 +151,42 @@ impl Obligation {
                 }
             }
         };
+        let h = |d: SignedDuration| clock::human_in(d, lang);
+        let say = |en: String, fr: String| if lang == Lang::Fr { fr } else { en };
         let clock = match (&o.status, o.remaining(now), o.elapsed(now)) {
-            (ObligationStatus::Late, Some(r), _) => format!("late by {}", clock::human(-r)),
-            (ObligationStatus::Due, Some(r), Some(e)) => {
-                format!("{} left ({} elapsed)", clock::human(r), clock::human(e))
+            (ObligationStatus::Late, Some(r), _) => {
+                say(format!("late by {}", h(-r)), format!("en retard de {}", h(-r)))
             }
+            (ObligationStatus::Due, Some(r), Some(e)) => say(
+                format!("{} left ({} elapsed)", h(r), h(e)),
+                format!("reste {} ({} écoulé)", h(r), h(e)),
+            ),
             (ObligationStatus::Anticipated | ObligationStatus::Recommended, Some(r), _) => {
                 if r.is_negative() {
-                    format!(
-                        "target passed by {} (not a legal deadline)",
-                        clock::human(-r)
+                    say(
+                        format!("target passed by {} (not a legal deadline)", h(-r)),
+                        format!("objectif dépassé de {} (pas un délai légal)", h(-r)),
                     )
                 } else {
-                    format!("{} left (not a legal deadline)", clock::human(r))
+                    say(
+                        format!("{} left (not a legal deadline)", h(r)),
+                        format!("reste {} (pas un délai légal)", h(r)),
+                    )
                 }
             }
-            (ObligationStatus::Sent, _, _) => o
-                .sent_late_by
-                .map(|d| format!("sent {} late", clock::human(d)))
-                .unwrap_or_else(|| "in time".into()),
+            (ObligationStatus::Sent, _, _) => match o.sent_late_by {
+                Some(d) => say(
+                    format!("sent {} late", h(d)),
+                    format!("envoyée avec {} de retard", h(d)),
+                ),
+                None => say("in time".into(), "dans les délais".into()),
+            },
             _ => String::new(),
         };
         vec![
-            o.duty.as_str().to_owned(),
+            o.duty.label().get(lang).to_owned(),
             o.duty.recipient().get(lang).to_owned(),
-            o.status.as_str().to_owned(),
+            o.status.label().get(lang).to_owned(),
             when,
             clock,
         ]
@@ -307,16 +334,18 @@ pub fn derive_under(
                         why_en.push(format!("D.1111-16-2 criteria met: {}", met.join(", ")));
                         why_fr.push(format!("critères D.1111-16-2 remplis : {}", met.join(", ")));
                     }
-                    let target = clock::human(t.cert_sante);
+                    let target = |lang| clock::human_in(t.cert_sante, lang);
                     required(
                         Localized::new(
                             format!(
-                                "{}: report \"sans délai\"; due time is the internal target ({target})",
+                                "{}: report \"sans délai\"; due time is the internal target ({})",
                                 why_en.join("; "),
+                                target(Lang::En),
                             ),
                             format!(
-                                "{} : signalement « sans délai » ; échéance à l'objectif interne ({target})",
+                                "{} : signalement « sans délai » ; échéance à l'objectif interne ({})",
                                 why_fr.join(" ; "),
+                                target(Lang::Fr),
                             ),
                         ),
                         aw,
@@ -371,11 +400,11 @@ pub fn derive_under(
                     Localized::new(
                         format!(
                             "breach likely to result in a high risk: inform the people without undue delay (internal target {})",
-                            clock::human(t.data_subjects)
+                            clock::human_in(t.data_subjects, Lang::En)
                         ),
                         format!(
                             "violation susceptible d'engendrer un risque élevé : informer les personnes dans les meilleurs délais (objectif interne {})",
-                            clock::human(t.data_subjects)
+                            clock::human_in(t.data_subjects, Lang::Fr)
                         ),
                     ),
                     aw,

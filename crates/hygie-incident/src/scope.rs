@@ -58,15 +58,17 @@ pub(crate) fn resolution(facts: &Facts) -> Result<Req> {
             DueKind::InternalTarget,
         ));
     }
-    let target = clock::human(facts.targets.cert_sante);
+    let target = |lang| clock::human_in(facts.targets.cert_sante, lang);
     Ok(match &facts.resolved_at {
         Some(r) => Req::required(
             Localized::new(
                 format!(
-                    "incident resolved: inform CERT Santé \"sans délai\"; due time is the internal target ({target})"
+                    "incident resolved: inform CERT Santé \"sans délai\"; due time is the internal target ({})",
+                    target(hygie_core::Lang::En)
                 ),
                 format!(
-                    "incident résolu : informer le CERT Santé « sans délai » ; échéance à l'objectif interne ({target})"
+                    "incident résolu : informer le CERT Santé « sans délai » ; échéance à l'objectif interne ({})",
+                    target(hygie_core::Lang::Fr)
                 ),
             ),
             r,

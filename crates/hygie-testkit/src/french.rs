@@ -76,7 +76,7 @@ fn english_days(flat: &str) -> Option<String> {
             .take_while(u8::is_ascii_digit)
             .count();
         let before = flat[..i - digits].bytes().last();
-        if lone && digits > 0 && before.is_none_or(|c| c == b' ') {
+        if lone && digits > 0 && before.is_none_or(|c| c == b' ' || c == b'(') {
             return Some(flat[i - digits..i + 2].to_owned());
         }
     }

@@ -582,18 +582,27 @@ async fn notify(ctx: &Ctx, a: NotifyArgs) -> anyhow::Result<u8> {
         })
         .await?;
     let o = inc.obligation(duty, now).map_err(inv)?;
-    match ctx.format {
-        Format::Json => output::json(&o.to_json(ctx.lang, now))?,
-        _ => println!(
-            "{} recorded as sent for {} at {}{}.",
-            duty,
+    let at = o.sent_at.as_ref().map(rfc3339).unwrap_or_default();
+    let late = |lang| o.sent_late_by.map(|d| clock::human_in(d, lang));
+    let text = hygie_core::Localized::new(
+        format!(
+            "{} recorded as sent for {} at {at}{}.",
+            duty.label().en,
             inc.id,
-            o.sent_at.as_ref().map(rfc3339).unwrap_or_default(),
-            o.sent_late_by
-                .map(|d| format!(" ({} after the due time)", clock::human(d)))
+            late(Lang::En)
+                .map(|d| format!(" ({d} after the due time)"))
                 .unwrap_or_default()
         ),
-    }
+        format!(
+            "{} : envoi enregistré pour {} le {at}{}.",
+            duty.label().fr,
+            inc.id,
+            late(Lang::Fr)
+                .map(|d| format!(" ({d} après l'échéance)"))
+                .unwrap_or_default()
+        ),
+    );
+    ctx.print_outcome(&o.to_json(ctx.lang, now), text)?;
     Ok(exit::OK)
 }
 

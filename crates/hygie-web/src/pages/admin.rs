@@ -132,7 +132,7 @@ struct JournalBody<'a> {
 }
 
 /// One entry as the page shows it.
-struct JournalRow {
+pub(crate) struct JournalRow {
     seq: i64,
     when: String,
     actor: String,
@@ -300,6 +300,20 @@ pub(crate) fn detail_fields(details: &str) -> Vec<(String, String)> {
     }
 }
 
+impl JournalRow {
+    /// An entry as the journal's table shows it: its time in `tz`, its details as fields.
+    pub(crate) fn of(e: &hygie_core::journal::JournalEntry, tz: &jiff::tz::TimeZone) -> JournalRow {
+        JournalRow {
+            seq: e.seq,
+            when: journal_time(&e.at, tz),
+            actor: e.actor.clone(),
+            action: e.action.clone(),
+            subject: e.subject.clone(),
+            fields: detail_fields(&e.details),
+        }
+    }
+}
+
 /// A journal time (RFC 3339) in `tz`, to the second, with its offset; as stored if unreadable.
 fn journal_time(at: &str, tz: &jiff::tz::TimeZone) -> String {
     match at.parse::<jiff::Timestamp>() {
@@ -342,14 +356,7 @@ async fn journal_page(
         .map(|pg| {
             pg.entries
                 .iter()
-                .map(|e| JournalRow {
-                    seq: e.seq,
-                    when: journal_time(&e.at, &tz),
-                    actor: e.actor.clone(),
-                    action: e.action.clone(),
-                    subject: e.subject.clone(),
-                    fields: detail_fields(&e.details),
-                })
+                .map(|e| JournalRow::of(e, &tz))
                 .collect()
         })
         .unwrap_or_default();

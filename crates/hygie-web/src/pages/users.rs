@@ -108,7 +108,9 @@ struct SessionsBody<'a> {
 struct SecurityBody<'a> {
     lang: Lang,
     user: &'a str,
-    entries: &'a [hygie_core::journal::JournalEntry],
+    /// Newest first, in Paris time.
+    rows: Vec<super::admin::JournalRow>,
+    show_seq: bool,
 }
 
 hygie_report::translate_by_lang_field!(
@@ -497,10 +499,16 @@ async fn security_page(
         .scoped(&p.c)
         .security_events(Some(user).filter(|u| !u.is_empty()), accounts::EVENTS_SHOWN)
         .await?;
+    let paris = jiff::tz::TimeZone::get("Europe/Paris").unwrap_or(jiff::tz::TimeZone::UTC);
     let b = hygie_report::render(&SecurityBody {
         lang,
         user,
-        entries: &entries,
+        rows: entries
+            .iter()
+            .rev()
+            .map(|e| super::admin::JournalRow::of(e, &paris))
+            .collect(),
+        show_seq: true,
     });
     Ok(p.page(t(lang, "Security events", "Événements de sécurité"), &b))
 }

@@ -179,7 +179,6 @@ fn a_campaign_chased_then_withdrawn_reaches_the_facility_at_its_next_push() {
         return;
     };
     let (facility, region) = (&fed.facility, &fed.region);
-    let (ca, token_file) = (&fed.ca, &fed.token_file);
     // The first push registers the facility at the region.
     assert_eq!(fed.push(port, 0)["outcome"], "pushed");
     let due = jiff::Zoned::now()
@@ -283,10 +282,10 @@ fn a_campaign_chased_then_withdrawn_reaches_the_facility_at_its_next_push() {
     let c = region.json(&["region", "request", "close", &closed], 0);
     assert!(c["closed_at"].is_string(), "{c}");
     // Ended once: a second end or a reminder is refused (exit 4), nothing changes.
-    let before = common::store_dump(&region);
+    let before = common::store_dump(region);
     region.run(&["region", "request", "close", &chased], 4);
     region.run(&["region", "request", "remind", &closed], 4);
-    assert_eq!(common::store_dump(&region), before);
+    assert_eq!(common::store_dump(region), before);
     let r = fed.push(port, 0);
     assert_eq!(r["requests"]["received"]["updated"], 2, "{r}");
     let list = facility.json(&["requests", "list", "--facility", FINESS], 0);
@@ -354,7 +353,7 @@ fn the_scheduled_push_signs_with_a_key_rotated_while_serve_runs() {
     let (ca, token_file) = (&fed.ca, &fed.token_file);
     let fport = free_port();
     let _facility_server = serve(
-        &facility,
+        facility,
         fport,
         &[
             "--sync-to",
@@ -377,7 +376,7 @@ fn the_scheduled_push_signs_with_a_key_rotated_while_serve_runs() {
             .unwrap_or(0)
     };
     let deadline = Instant::now() + BOUND;
-    while imports(&region) == 0 {
+    while imports(region) == 0 {
         assert!(
             Instant::now() < deadline,
             "the first scheduled push did not land"
@@ -408,5 +407,5 @@ fn the_scheduled_push_signs_with_a_key_rotated_while_serve_runs() {
         );
         std::thread::sleep(Duration::from_millis(500));
     }
-    assert_eq!(imports(&region), 2);
+    assert_eq!(imports(region), 2);
 }

@@ -134,10 +134,10 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     let (ca, cert, token_file) = (&fed.ca, &fed.cert, &fed.token_file);
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+        let mode = std::fs::metadata(token_file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    let token = std::fs::read_to_string(&token_file)
+    let token = std::fs::read_to_string(token_file)
         .unwrap()
         .trim()
         .to_owned();
@@ -162,8 +162,8 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     assert_eq!(r["outcome"], "pushed", "{r}");
     assert_eq!(r["sent"][0]["sequence"], 1, "{r}");
     assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
-    let own = common::measure_statuses(&facility, FINESS, &day);
-    assert_eq!(common::measure_statuses(&region, FINESS, &day), own);
+    let own = common::measure_statuses(facility, FINESS, &day);
+    assert_eq!(common::measure_statuses(region, FINESS, &day), own);
     let rs = region.json(&["region", "status", "DEMO", "--as-of", &day], 0);
     let row = rs["facilities"]
         .as_array()
@@ -176,11 +176,11 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     assert!(row["last_report"].as_str().is_some(), "{row}");
 
     // Nothing new: nothing sent, the region unchanged.
-    let before = common::store_dump(&region);
+    let before = common::store_dump(region);
     let r = fed.push(port, 0);
     assert_eq!(r["outcome"], "up_to_date", "{r}");
     assert_eq!(r["sent"].as_array().unwrap().len(), 0, "{r}");
-    assert_eq!(common::store_dump(&region), before);
+    assert_eq!(common::store_dump(region), before);
 
     // Incremental: one declaration changes; package 2 brings it and only it.
     let (measure, _) = own
@@ -199,15 +199,15 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     let r = fed.push(port, 0);
     assert_eq!(r["sent"][0]["sequence"], 2, "{r}");
     assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
-    let own2 = common::measure_statuses(&facility, FINESS, &day);
+    let own2 = common::measure_statuses(facility, FINESS, &day);
     assert!(own2.0 < own.0, "the score fell: {} -> {}", own.0, own2.0);
-    assert_eq!(common::measure_statuses(&region, FINESS, &day), own2);
+    assert_eq!(common::measure_statuses(region, FINESS, &day), own2);
 
     // A wrong token: refused (exit 2), the region unchanged; package 3, already numbered, is
     // sent again byte for byte by the next push with the right token.
     set(&measure, "in_progress");
     let wrong = facility.file("wrong.token", "hyp_0123456789abcdef0123456789abcdef\n");
-    let before = common::store_dump(&region);
+    let before = common::store_dump(region);
     let out = common::run(
         facility.cmd().args([
             "sync",
@@ -229,7 +229,7 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
         "{err}"
     );
     assert_eq!(
-        common::store_dump(&region),
+        common::store_dump(region),
         before,
         "a wrong token changed the region"
     );
@@ -249,14 +249,14 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
         ],
         1,
     );
-    assert_eq!(common::store_dump(&region), before);
+    assert_eq!(common::store_dump(region), before);
     let r = fed.push(port, 0);
     assert_eq!(r["sent"][0]["sequence"], 3, "{r}");
     assert_eq!(r["sent"][0]["outcome"], "imported", "{r}");
     assert_eq!(r["sent"].as_array().unwrap().len(), 1, "{r}");
     assert_eq!(
-        common::measure_statuses(&region, FINESS, &day),
-        common::measure_statuses(&facility, FINESS, &day)
+        common::measure_statuses(region, FINESS, &day),
+        common::measure_statuses(facility, FINESS, &day)
     );
 
     // A package carried by hand and imported at the region, then pushed: "already imported",
@@ -308,10 +308,7 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     let r = fed.push(port, 0);
     assert_eq!(r["sent"][0]["sequence"], 4, "{r}");
     assert_eq!(r["sent"][0]["outcome"], "already_imported", "{r}");
-    assert_eq!(
-        fed.push(port, 0)["outcome"],
-        "up_to_date"
-    );
+    assert_eq!(fed.push(port, 0)["outcome"], "up_to_date");
 
     // Behind a proxy: HTTPS_PROXY is honoured (CONNECT, TLS end to end), NO_PROXY bypasses it.
     let (proxy, seen) = connect_proxy(None);
@@ -422,8 +419,8 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     let mut tampered = std::fs::read(&p5).unwrap();
     let mid = tampered.len() / 2;
     tampered[mid] ^= 0x01;
-    let before = common::store_dump(&region);
-    let (code, v) = post_package(port, &ca, &token, &tampered);
+    let before = common::store_dump(region);
+    let (code, v) = post_package(port, ca, &token, &tampered);
     assert_eq!(code, 422, "{v}");
     assert_eq!(v["outcome"], "refused", "{v}");
     assert!(
@@ -445,18 +442,18 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
         ],
         0,
     );
-    let (code, v) = post_package(port, &ca, &token, &std::fs::read(&p_other).unwrap());
+    let (code, v) = post_package(port, ca, &token, &std::fs::read(&p_other).unwrap());
     assert_eq!(code, 403, "{v}");
     assert_eq!(v["code"], "other_facility", "{v}");
-    let (code, _) = post_package(port, &ca, "hyp_nothing", &std::fs::read(&p5).unwrap());
+    let (code, _) = post_package(port, ca, "hyp_nothing", &std::fs::read(&p5).unwrap());
     assert_eq!(code, 401);
     assert_eq!(
-        common::store_dump(&region),
+        common::store_dump(region),
         before,
         "a refused package changed the region"
     );
     // The untampered package 5 goes through.
-    let (code, v) = post_package(port, &ca, &token, &std::fs::read(&p5).unwrap());
+    let (code, v) = post_package(port, ca, &token, &std::fs::read(&p5).unwrap());
     assert_eq!(code, 200, "{v}");
     assert_eq!(v["outcome"], "imported", "{v}");
 
@@ -470,7 +467,7 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
     }
     let fport = free_port();
     let _facility_server = serve(
-        &facility,
+        facility,
         fport,
         &[
             "--sync-to",
@@ -488,11 +485,11 @@ fn a_facility_pushes_to_a_postgresql_region_over_https() {
         ],
     );
     let deadline = Instant::now() + BOUND;
-    let target = common::measure_statuses(&facility, FINESS, &day);
+    let target = common::measure_statuses(facility, FINESS, &day);
     loop {
         // Package 5 was imported by hand above: the scheduled push resends it (already
         // imported), then sends package 6 with the new declaration.
-        if common::measure_statuses(&region, FINESS, &day) == target {
+        if common::measure_statuses(region, FINESS, &day) == target {
             break;
         }
         assert!(
@@ -695,7 +692,7 @@ fn two_region_servers_on_one_postgresql_store_each_package_once() {
     };
     let day = common::today();
     let (facility, region, ca, token_file) = (&fed.facility, &fed.region, &fed.ca, &fed.token_file);
-    let token = std::fs::read_to_string(&token_file)
+    let token = std::fs::read_to_string(token_file)
         .unwrap()
         .trim()
         .to_owned();
@@ -703,7 +700,7 @@ fn two_region_servers_on_one_postgresql_store_each_package_once() {
     let _server_a = fed.serve_region(a);
     let _server_b = fed.serve_region(b);
 
-    let measures: Vec<String> = common::measure_statuses(&facility, FINESS, &day)
+    let measures: Vec<String> = common::measure_statuses(facility, FINESS, &day)
         .1
         .into_iter()
         .map(|(m, _)| m)
@@ -739,8 +736,8 @@ fn two_region_servers_on_one_postgresql_store_each_package_once() {
         );
         let bytes = std::fs::read(&file).unwrap();
         let answers: Vec<(u16, Value)> = std::thread::scope(|s| {
-            let to_a = s.spawn(|| post_package(a, &ca, &token, &bytes));
-            let to_b = s.spawn(|| post_package(b, &ca, &token, &bytes));
+            let to_a = s.spawn(|| post_package(a, ca, &token, &bytes));
+            let to_b = s.spawn(|| post_package(b, ca, &token, &bytes));
             vec![to_a.join().unwrap(), to_b.join().unwrap()]
         });
         let mut outcomes: Vec<String> = answers
@@ -757,13 +754,13 @@ fn two_region_servers_on_one_postgresql_store_each_package_once() {
             "round {round}: {answers:?}"
         );
     }
-    let imports = common::store_dump(&region)
+    let imports = common::store_dump(region)
         .into_iter()
         .find(|(t, _)| t == "sync_imports")
         .map(|(_, n)| n);
     assert_eq!(imports, Some(ROUNDS as i64));
     assert_eq!(
-        common::measure_statuses(&region, FINESS, &day),
-        common::measure_statuses(&facility, FINESS, &day)
+        common::measure_statuses(region, FINESS, &day),
+        common::measure_statuses(facility, FINESS, &day)
     );
 }

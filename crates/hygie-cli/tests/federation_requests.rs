@@ -178,7 +178,7 @@ fn a_request_reaches_the_facility_at_its_push_and_its_answer_comes_back() {
     );
     let web_port = free_port();
     let web = format!("127.0.0.1:{web_port}");
-    let facility_server = serve(&facility, web_port, &[]);
+    let facility_server = serve(facility, web_port, &[]);
     let page = web_get(&web, &format!("/facilities/{FINESS}/requests?lang=en"));
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
@@ -305,7 +305,7 @@ fn a_request_reaches_the_facility_at_its_push_and_its_answer_comes_back() {
 
     // Refused, the facility's store unchanged: a changed due date, a key not trusted, another
     // facility's file.
-    let before = common::store_dump(&facility);
+    let before = common::store_dump(facility);
     let mut v: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     v["requests"]["requests"][0]["due"] = in_days(300).into();
     let tampered = facility.file("tampered.json", &v.to_string());
@@ -375,7 +375,7 @@ fn a_request_reaches_the_facility_at_its_push_and_its_answer_comes_back() {
     // Changed, so the signature fails first: nothing about another facility is ever read.
     assert_eq!(refused["code"], "bad_signature", "{refused}");
     assert_eq!(
-        common::store_dump(&facility),
+        common::store_dump(facility),
         before,
         "a refused file changed the store"
     );
@@ -441,7 +441,7 @@ fn a_request_reaches_the_facility_at_its_push_and_its_answer_comes_back() {
         ],
         0,
     );
-    let before = common::store_dump(&region);
+    let before = common::store_dump(region);
     let refused = region.json(&["sync", "import", stale.to_str().unwrap()], 2);
     assert_eq!(refused["code"], "revoked_key", "{refused}");
     // A rotation signed by a key the region never enrolled: refused, the region unchanged.
@@ -461,7 +461,7 @@ fn a_request_reaches_the_facility_at_its_push_and_its_answer_comes_back() {
     let refused = region.json(&["sync", "import", forged.to_str().unwrap()], 2);
     assert_eq!(refused["code"], "rotation_not_enrolled", "{refused}");
     assert_eq!(
-        common::store_dump(&region),
+        common::store_dump(region),
         before,
         "a refused package changed the region"
     );

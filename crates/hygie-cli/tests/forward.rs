@@ -432,9 +432,7 @@ fn ingest_forwards_its_alerts_as_signed_json_retrying_a_refusal() {
         writeln!(tcp, "{e}").expect("write");
     }
     drop(tcp);
-    eventually("six alerts forwarded", || {
-        rx.accepted().len() >= 6
-    });
+    eventually("six alerts forwarded", || rx.accepted().len() >= 6);
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

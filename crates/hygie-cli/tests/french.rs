@@ -101,7 +101,10 @@ fn the_command_line_under_lang_fr_is_in_french() {
     for duty in ["cnil", "cert_sante", "nis2_early_warning", "data_subjects"] {
         check(
             &format!("incident draft --duty {duty}"),
-            french(&env, &["incident", "draft", &id, "--duty", duty, "--format", "md"]),
+            french(
+                &env,
+                &["incident", "draft", &id, "--duty", duty, "--format", "md"],
+            ),
         );
     }
     check("incident show", french(&env, &["incident", "show", &id]));

@@ -173,7 +173,13 @@ fn deliveries_are_signed_retried_after_a_500_and_delivered_once() {
         let now = Timestamp::now();
         for r in &rx.received() {
             assert_eq!(
-                webhook::verify(SECRET.as_bytes(), r.header(webhook::HEADER_TIMESTAMP), r.header(webhook::HEADER_SIGNATURE), &r.body, now),
+                webhook::verify(
+                    SECRET.as_bytes(),
+                    r.header(webhook::HEADER_TIMESTAMP),
+                    r.header(webhook::HEADER_SIGNATURE),
+                    &r.body,
+                    now
+                ),
                 Ok(()),
                 "{r:?}"
             );
@@ -212,10 +218,20 @@ fn deliveries_are_signed_retried_after_a_500_and_delivered_once() {
             open.header(webhook::HEADER_TIMESTAMP),
             open.header(webhook::HEADER_SIGNATURE)
         ));
-        let old = (open.header(webhook::HEADER_TIMESTAMP).parse::<i64>().unwrap_or(0) - 400).to_string();
+        let old = (open
+            .header(webhook::HEADER_TIMESTAMP)
+            .parse::<i64>()
+            .unwrap_or(0)
+            - 400)
+            .to_string();
         let old_sig = webhook::sign(SECRET.as_bytes(), old.parse().unwrap_or(0), &open.body);
         assert!(!python_verifies(&env, &open, &old, &old_sig));
-        assert!(!python_verifies(&env, &open, open.header(webhook::HEADER_TIMESTAMP), &old_sig));
+        assert!(!python_verifies(
+            &env,
+            &open,
+            open.header(webhook::HEADER_TIMESTAMP),
+            &old_sig
+        ));
 
         // Each attempt is journalled with its endpoint, event and status code.
         let journal = env.stdout(

@@ -708,7 +708,7 @@ pub fn obligations_table(obs: &[Obligation], lang: Lang) -> (Vec<String>, Vec<Ve
             vec![
                 o.duty.label().get(lang).to_owned(),
                 o.due.as_ref().map(clock::rfc3339).unwrap_or_default(),
-                o.status.as_str().to_owned(),
+                o.status.label().get(lang).to_owned(),
                 o.reason.get(lang).to_owned(),
             ]
         })

@@ -12,20 +12,37 @@ pub fn obligations_json(obs: &[Obligation], lang: Lang, now: Timestamp) -> Vec<s
     obs.iter().map(|o| o.to_json(lang, now)).collect()
 }
 
-/// The columns of [`list_line`]'s row.
-pub const LIST_HEADERS: [&str; 7] = [
-    "Id",
-    "Facility",
-    "Status",
-    "Awareness",
-    "Due",
-    "Late",
-    "Title",
-];
+/// The columns of [`list_line`]'s row, in `lang`.
+pub fn list_headers(lang: Lang) -> [&'static str; 7] {
+    match lang {
+        Lang::En => [
+            "Id",
+            "Facility",
+            "Status",
+            "Awareness",
+            "Due",
+            "Late",
+            "Title",
+        ],
+        Lang::Fr => [
+            "Id",
+            "Établissement",
+            "État",
+            "Prise de connaissance",
+            "À faire",
+            "En retard",
+            "Intitulé",
+        ],
+    }
+}
 
 /// An incident as one line of a list, with how many of its obligations are due and late at
-/// `now`: its table row (columns [`LIST_HEADERS`]) and its JSON.
-pub fn list_line(inc: &Incident, now: Timestamp) -> Result<(Vec<String>, serde_json::Value)> {
+/// `now`: its table row in `lang` (columns [`list_headers`]) and its JSON.
+pub fn list_line(
+    inc: &Incident,
+    lang: Lang,
+    now: Timestamp,
+) -> Result<(Vec<String>, serde_json::Value)> {
     let (due, late) = inc.due_and_late(now)?;
     let awareness = rfc3339(&inc.facts.awareness);
     let json = serde_json::json!({"id": inc.id, "facility": inc.facts.facility, "status": inc.status.as_str(),
@@ -33,7 +50,7 @@ pub fn list_line(inc: &Incident, now: Timestamp) -> Result<(Vec<String>, serde_j
     let row = vec![
         inc.id.clone(),
         inc.facts.facility.clone(),
-        inc.status.as_str().into(),
+        inc.status.label().get(lang).to_owned(),
         awareness,
         due.to_string(),
         late.to_string(),
@@ -42,30 +59,40 @@ pub fn list_line(inc: &Incident, now: Timestamp) -> Result<(Vec<String>, serde_j
     Ok((row, json))
 }
 
-/// The timeline of an incident: facts, actions, sendings, closure, in time order.
-pub fn timeline(inc: &Incident) -> Vec<(Timestamp, String, String)> {
+/// The timeline of an incident: facts, actions, sendings, closure, in time order, said in
+/// `lang`.
+pub fn timeline(inc: &Incident, lang: Lang) -> Vec<(Timestamp, String, String)> {
     let f = &inc.facts;
+    let tr = |en: &'static str, fr: &'static str| if lang == Lang::Fr { fr } else { en };
     let tz = f.tz().unwrap_or(jiff::tz::TimeZone::UTC);
     let mut t: Vec<(Timestamp, String, String)> = Vec::new();
     let mut push = |z: &jiff::Zoned, what: String| t.push((z.timestamp(), rfc3339(z), what));
     if let Some(z) = &f.occurrence {
-        push(z, "occurrence".into());
+        push(z, tr("occurrence", "survenue").into());
     }
     if let Some(z) = &f.detected {
-        push(z, "detection".into());
+        push(z, tr("detection", "détection").into());
     }
-    push(&f.awareness, "awareness".into());
+    push(
+        &f.awareness,
+        tr("awareness", "prise de connaissance").into(),
+    );
     for a in &f.actions {
-        push(&a.at, format!("action: {}", a.text));
+        push(
+            &a.at,
+            format!("{}{} {}", tr("action", "action"), tr(":", " :"), a.text),
+        );
     }
     for s in &inc.sendings {
         push(
             &s.at,
             format!(
-                "sent: {}{}{}",
-                s.duty,
+                "{}{} {}{}{}",
+                tr("sent", "envoi"),
+                tr(":", " :"),
+                s.duty.label().get(lang),
                 if s.phase == Phase::Complement {
-                    " (complement)"
+                    tr(" (complement)", " (complément)")
                 } else {
                     ""
                 },
@@ -77,23 +104,76 @@ pub fn timeline(inc: &Incident) -> Vec<(Timestamp, String, String)> {
         );
     }
     if let Some(z) = &f.resolved_at {
-        push(z, "resolved".into());
+        push(z, tr("resolved", "résolu").into());
     }
     if let Some(c) = &inc.closure {
         let z = c.at.to_zoned(tz);
         push(
             &z,
             format!(
-                "closed{}",
+                "{}{}",
+                tr("closed", "clos"),
                 c.justification
                     .as_deref()
-                    .map(|j| format!(": {j}"))
+                    .map(|j| format!("{} {j}", tr(":", " :")))
                     .unwrap_or_default()
             ),
         );
     }
     t.sort_by_key(|(ts, _, _)| *ts);
     t
+}
+
+/// Why a duty's requirement was derived again (an obligation event's `cause`: `open`,
+/// `update: FIELD, FIELD`, `status: STATUS`, `notify: DUTY`), said in `lang`.
+pub fn cause_label(cause: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return cause.to_owned();
+    }
+    let field = |name: &str| -> String {
+        let fr = match name {
+            "title" => "titre",
+            "description" => "description",
+            "awareness" => "prise de connaissance",
+            "occurrence" => "survenue",
+            "detected" => "détection",
+            "serious" => "gravité",
+            "personal_data_breach" => "violation de données personnelles",
+            "personal_data" => "données personnelles",
+            "nis2_significant" => "incident important NIS 2",
+            "nis2_status" => "statut NIS 2",
+            "categories" => "catégories",
+            "people_count" => "personnes concernées",
+            "affected_systems" => "systèmes touchés",
+            "resolved_at" => "résolution",
+            "actions" => "actions menées",
+            "gdpr34_exemption" => "exemption RGPD 34(3)",
+            "alert_ids" => "alertes rattachées",
+            "finding_ids" => "constats rattachés",
+            other => return other.replace('_', " "),
+        };
+        fr.to_owned()
+    };
+    match cause.split_once(": ") {
+        None if cause == "open" => "ouverture".into(),
+        Some(("update", fields)) => format!(
+            "mise à jour : {}",
+            fields.split(", ").map(field).collect::<Vec<_>>().join(", ")
+        ),
+        Some(("status", st)) => format!(
+            "état : {}",
+            st.parse::<crate::IncidentStatus>()
+                .map(|s| s.label().fr)
+                .unwrap_or_else(|_| st.to_owned())
+        ),
+        Some(("notify", d)) => format!(
+            "envoi : {}",
+            d.parse::<crate::Duty>()
+                .map(|d| d.label().fr)
+                .unwrap_or_else(|_| d.replace('_', " "))
+        ),
+        _ => cause.replace('_', " "),
+    }
 }
 
 /// The incident as JSON, its obligations computed at `now`.
@@ -109,7 +189,7 @@ pub fn to_json(inc: &Incident, lang: Lang, now: Timestamp) -> Result<serde_json:
         "obligations": obligations_json(&obs, lang, now),
         "obligation_history": inc.obligation_log,
         "sendings": inc.sendings,
-        "timeline": timeline(inc).into_iter().map(|(_, at, what)| serde_json::json!({"at": at, "event": what})).collect::<Vec<_>>(),
+        "timeline": timeline(inc, lang).into_iter().map(|(_, at, what)| serde_json::json!({"at": at, "event": what})).collect::<Vec<_>>(),
         "closure": inc.closure,
     }))
 }
@@ -138,45 +218,72 @@ pub fn export_json(
 pub fn summary_text(inc: &Incident, lang: Lang, now: Timestamp) -> Result<String> {
     let f = &inc.facts;
     let obs = inc.obligations(now)?;
+    let tr = |en: &'static str, fr: &'static str| if lang == Lang::Fr { fr } else { en };
+    let w = words(lang);
     let mut s = format!(
-        "{} — {} [{}]\nFacility: {}{}  NIS 2: {}{}\nAwareness: {}  Serious: {}  Personal-data breach: {}\n",
+        "{} — {} [{}]\n{}{} {}{}  NIS 2{} {}{}\n{}{} {}  {}{} {}  {}{} {}\n",
         inc.id,
         f.title,
-        inc.status.as_str(),
+        inc.status.label().get(lang),
+        tr("Facility", "Établissement"),
+        tr(":", " :"),
         f.facility,
         f.facility_name
             .as_deref()
             .map(|n| format!(" ({n})"))
             .unwrap_or_default(),
-        f.nis2_status.as_str(),
+        tr(":", " :"),
+        f.nis2_status.label().get(lang),
         if f.nis2_significant {
-            ", significant incident"
+            tr(", significant incident", ", incident important")
         } else {
             ""
         },
+        tr("Awareness", "Prise de connaissance"),
+        tr(":", " :"),
         rfc3339(&f.awareness),
-        f.is_significant_or_serious(),
-        f.personal_data_breach.as_str(),
+        tr("Significant or serious", "Significatif ou grave"),
+        tr(":", " :"),
+        yes_no(f.is_significant_or_serious(), lang),
+        tr("Personal-data breach", "Violation de données personnelles"),
+        tr(":", " :"),
+        f.personal_data_breach.label().get(lang),
     );
-    s.push_str("\nObligations:\n");
+    s.push_str(&format!("\n{}{}\n", w.obligations, tr(":", " :")));
     s.push_str(&hygie_report::table(
-        &["Duty", "Recipient", "Status", "Due / sent", "Clock"],
+        &[
+            tr("Duty", "Obligation"),
+            tr("Recipient", "Destinataire"),
+            tr("Status", "État"),
+            tr("Due / sent", "Échéance / envoi"),
+            tr("Clock", "Délai"),
+        ],
         &obs.iter().map(|o| o.row(lang, now)).collect::<Vec<_>>(),
     ));
-    s.push_str("\nWhy:\n");
+    s.push_str(&format!("\n{}{}\n", tr("Why", "Pourquoi"), tr(":", " :")));
     for o in &obs {
         s.push_str(&format!(
-            "  {}: {} [{}]\n",
-            o.duty,
+            "  {}{} {} [{}]\n",
+            o.duty.label().get(lang),
+            tr(":", " :"),
             o.reason.get(lang),
             o.duty.basis_in(lang)
         ));
     }
-    s.push_str("\nTimeline:\n");
-    for (_, at, what) in timeline(inc) {
+    s.push_str(&format!("\n{}{}\n", w.timeline, tr(":", " :")));
+    for (_, at, what) in timeline(inc, lang) {
         s.push_str(&format!("  {at}  {what}\n"));
     }
     Ok(s)
+}
+
+fn yes_no(b: bool, lang: Lang) -> &'static str {
+    match (b, lang) {
+        (true, Lang::En) => "yes",
+        (false, Lang::En) => "no",
+        (true, Lang::Fr) => "oui",
+        (false, Lang::Fr) => "non",
+    }
 }
 
 /// The incident file's content, built once: Markdown renders it in code, HTML through the
@@ -218,7 +325,7 @@ struct Words {
     journal_headers: [&'static str; 5],
 }
 
-const WORDS: Words = Words {
+const WORDS_EN: Words = Words {
     obligations: "Obligations",
     history: "History of the obligations",
     history_headers: ["At", "Duty", "Required", "Due", "Why", "Cause"],
@@ -229,51 +336,112 @@ const WORDS: Words = Words {
     journal_headers: ["Seq", "At", "Actor", "Action", "Hash"],
 };
 
+const WORDS_FR: Words = Words {
+    obligations: "Obligations",
+    history: "Historique des obligations",
+    history_headers: [
+        "Le",
+        "Obligation",
+        "Requise",
+        "Échéance",
+        "Pourquoi",
+        "Cause",
+    ],
+    timeline: "Chronologie",
+    sent: "Versions envoyées",
+    closure: "Clôture",
+    journal: "Journal",
+    journal_headers: ["N°", "Le", "Auteur", "Action", "Empreinte"],
+};
+
+fn words(lang: Lang) -> &'static Words {
+    match lang {
+        Lang::En => &WORDS_EN,
+        Lang::Fr => &WORDS_FR,
+    }
+}
+
 impl File {
     fn new(inc: &Incident, journal: &[JournalEntry], lang: Lang, now: Timestamp) -> Result<File> {
         let f = &inc.facts;
         let obs = inc.obligations(now)?;
+        let tr = |en: &'static str, fr: &'static str| if lang == Lang::Fr { fr } else { en };
+        let mut source = f.detection.source.label().get(lang).to_owned();
+        if !f.detection.alert_ids.is_empty() {
+            source.push_str(&format!(
+                "; {}{} {}",
+                tr("alerts", "alertes"),
+                tr(":", " :"),
+                f.detection.alert_ids.join(", ")
+            ));
+        }
+        if !f.detection.finding_ids.is_empty() {
+            source.push_str(&format!(
+                "; {}{} {}",
+                tr("findings", "constats"),
+                tr(":", " :"),
+                f.detection.finding_ids.join(", ")
+            ));
+        }
         let facts = vec![
             (
-                "Facility",
+                tr("Facility", "Établissement"),
                 format!(
                     "{} {}",
                     f.facility,
                     f.facility_name.as_deref().unwrap_or("")
                 ),
             ),
-            ("Status", inc.status.as_str().to_owned()),
-            ("Awareness", rfc3339(&f.awareness)),
             (
-                "Occurrence",
+                tr("Status", "État"),
+                inc.status.label().get(lang).to_owned(),
+            ),
+            (
+                tr("Awareness", "Prise de connaissance"),
+                rfc3339(&f.awareness),
+            ),
+            (
+                tr("Occurrence", "Survenue"),
                 f.occurrence.as_ref().map(rfc3339).unwrap_or_default(),
             ),
             (
-                "Detection",
+                tr("Detection", "Détection"),
                 f.detected.as_ref().map(rfc3339).unwrap_or_default(),
             ),
-            ("Serious", f.serious.to_string()),
-            ("Criteria", f.impact.met().collect::<Vec<_>>().join(", ")),
             (
-                "Personal-data breach",
-                f.personal_data_breach.as_str().to_owned(),
+                tr(
+                    "Qualified significant or serious",
+                    "Qualifié de significatif ou grave",
+                ),
+                yes_no(f.serious, lang).to_owned(),
+            ),
+            (
+                tr("D.1111-16-2 criteria met", "Critères D.1111-16-2 remplis"),
+                f.impact
+                    .met()
+                    .map(|n| crate::facts::ImpactCriteria::label(n).get(lang).to_owned())
+                    .collect::<Vec<_>>()
+                    .join(" ; "),
+            ),
+            (
+                tr("Personal-data breach", "Violation de données personnelles"),
+                f.personal_data_breach.label().get(lang).to_owned(),
             ),
             (
                 "NIS 2",
                 format!(
-                    "{} (significant: {})",
-                    f.nis2_status.as_str(),
-                    f.nis2_significant
+                    "{} ({}{} {})",
+                    f.nis2_status.label().get(lang),
+                    tr("significant incident", "incident important"),
+                    tr(":", " :"),
+                    yes_no(f.nis2_significant, lang)
                 ),
             ),
-            ("Systems", f.affected_systems.join(", ")),
             (
-                "Detection source",
-                format!(
-                    "{:?} alerts {:?} findings {:?}",
-                    f.detection.source, f.detection.alert_ids, f.detection.finding_ids
-                ),
+                tr("Systems", "Systèmes touchés"),
+                f.affected_systems.join(", "),
             ),
+            (tr("Detection source", "Source de la détection"), source),
         ];
         let history = inc
             .obligation_log
@@ -281,11 +449,14 @@ impl File {
             .map(|e| {
                 vec![
                     e.at.to_string(),
-                    e.duty.to_string(),
-                    e.required.to_string(),
+                    e.duty.label().get(lang).to_owned(),
+                    yes_no(e.required, lang).to_owned(),
                     e.due.clone().unwrap_or_default(),
-                    e.reason.clone(),
-                    e.cause.clone(),
+                    match (lang, &e.reason_fr) {
+                        (Lang::Fr, Some(fr)) => fr.clone(),
+                        _ => e.reason.clone(),
+                    },
+                    cause_label(&e.cause, lang),
                 ]
             })
             .collect();
@@ -295,7 +466,7 @@ impl File {
             .map(|s| SentVersion {
                 heading: format!(
                     "{} — {} ({}){}",
-                    s.duty,
+                    s.duty.label().get(lang),
                     rfc3339(&s.at),
                     draft::phase_label(s.phase, lang),
                     s.reference
@@ -308,7 +479,13 @@ impl File {
                     s.snapshot_sha256,
                     s.late_reason
                         .as_deref()
-                        .map(|r| format!("; reasons for the delay: {r}"))
+                        .map(|r| {
+                            format!(
+                                "; {}{} {r}",
+                                tr("reasons for the delay", "motifs du retard"),
+                                tr(":", " :")
+                            )
+                        })
                         .unwrap_or_default()
                 ),
                 text: s.snapshot.clone(),
@@ -316,13 +493,17 @@ impl File {
             .collect();
         let closure = inc.closure.as_ref().map(|c| {
             format!(
-                "{}; unmet: {}; justification: {}",
+                "{}; {}{} {}; {}{} {}",
                 c.at,
+                tr("unmet", "non remplies"),
+                tr(":", " :"),
                 c.unmet
                     .iter()
-                    .map(|d| d.as_str())
+                    .map(|d| d.label().get(lang).to_owned())
                     .collect::<Vec<_>>()
                     .join(", "),
+                tr("justification", "justification"),
+                tr(":", " :"),
                 c.justification.as_deref().unwrap_or("-")
             )
         });
@@ -340,12 +521,12 @@ impl File {
             .collect();
         Ok(File {
             lang,
-            w: &WORDS,
+            w: words(lang),
             title: format!("{} — {}", inc.id, f.title),
             facts,
             obligations: draft::obligations_table(&obs, lang),
             history,
-            timeline: timeline(inc)
+            timeline: timeline(inc, lang)
                 .into_iter()
                 .map(|(_, at, what)| format!("{at} — {what}"))
                 .collect(),

@@ -114,6 +114,19 @@ pub enum DetectionSource {
     External,
 }
 
+impl DetectionSource {
+    /// How the incident came to be known, for people.
+    pub fn label(self) -> Localized {
+        let (en, fr) = match self {
+            DetectionSource::Manual => ("reported by a person", "signalé par une personne"),
+            DetectionSource::Alert => ("detection alerts", "alertes de détection"),
+            DetectionSource::Finding => ("audit findings", "constats d'audit"),
+            DetectionSource::External => ("an outside party", "un tiers extérieur"),
+        };
+        Localized::new(en, fr)
+    }
+}
+
 impl std::str::FromStr for DetectionSource {
     type Err = IncidentError;
     fn from_str(s: &str) -> Result<Self> {
@@ -252,6 +265,17 @@ impl BreachRisk {
 
     pub fn is_breach(self) -> bool {
         self != BreachRisk::None
+    }
+
+    /// The breach's risk, for people.
+    pub fn label(self) -> Localized {
+        let (en, fr) = match self {
+            BreachRisk::None => ("no personal data", "pas de données personnelles"),
+            BreachRisk::Unlikely => ("risk unlikely", "risque improbable"),
+            BreachRisk::Risk => ("risk", "risque"),
+            BreachRisk::High => ("high risk", "risque élevé"),
+        };
+        Localized::new(en, fr)
     }
 }
 

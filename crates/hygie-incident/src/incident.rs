@@ -82,6 +82,9 @@ pub struct ObligationEvent {
     pub duty: Duty,
     pub required: bool,
     pub reason: String,
+    /// The reason in French (absent from events logged before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_fr: Option<String>,
     pub due: Option<String>,
     /// What caused the re-derivation (`open`, `update: personal_data_breach`, `notify`...).
     pub cause: String,
@@ -196,6 +199,7 @@ impl Incident {
                     duty: o.duty,
                     required: o.required,
                     reason: o.reason.en.clone(),
+                    reason_fr: Some(o.reason.fr.clone()),
                     due: o.due.as_ref().map(clock::rfc3339),
                     cause: cause.to_owned(),
                 });

@@ -154,9 +154,10 @@ impl Obligation {
         let h = |d: SignedDuration| clock::human_in(d, lang);
         let say = |en: String, fr: String| if lang == Lang::Fr { fr } else { en };
         let clock = match (&o.status, o.remaining(now), o.elapsed(now)) {
-            (ObligationStatus::Late, Some(r), _) => {
-                say(format!("late by {}", h(-r)), format!("en retard de {}", h(-r)))
-            }
+            (ObligationStatus::Late, Some(r), _) => say(
+                format!("late by {}", h(-r)),
+                format!("en retard de {}", h(-r)),
+            ),
             (ObligationStatus::Due, Some(r), Some(e)) => say(
                 format!("{} left ({} elapsed)", h(r), h(e)),
                 format!("reste {} ({} écoulé)", h(r), h(e)),

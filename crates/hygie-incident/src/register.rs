@@ -79,6 +79,7 @@ impl Register {
                 "nature": f.description,
                 "categories": f.categories.iter().map(|c| c.label().get(lang).to_owned()).collect::<Vec<_>>(),
                 "risk": f.personal_data_breach.as_str(),
+                "risk_label": f.personal_data_breach.label().get(lang),
                 "people_categories": f.personal_data.people_categories,
                 "people_count": f.personal_data.people_count,
                 "record_categories": f.personal_data.record_categories,
@@ -86,9 +87,9 @@ impl Register {
                 "consequences": f.consequences,
                 "measures_taken": f.actions.iter().map(|a| a.text.clone()).collect::<Vec<_>>(),
                 "measures_proposed": f.measures_proposed,
-                "cnil": cnil.map(|o| serde_json::json!({"status": o.status.as_str(), "reason": o.reason.get(lang), "due": o.due.as_ref().map(rfc3339), "sent_at": o.sent_at.as_ref().map(rfc3339), "reference": o.reference})),
+                "cnil": cnil.map(|o| serde_json::json!({"status": o.status.as_str(), "status_label": o.status.label().get(lang), "reason": o.reason.get(lang), "due": o.due.as_ref().map(rfc3339), "sent_at": o.sent_at.as_ref().map(rfc3339), "reference": o.reference})),
                 "cnil_late_reason": inc.sendings.iter().find(|s| s.duty == Duty::Cnil).and_then(|s| s.late_reason.clone()),
-                "data_subjects": ds.map(|o| serde_json::json!({"status": o.status.as_str(), "reason": o.reason.get(lang), "sent_at": o.sent_at.as_ref().map(rfc3339)})),
+                "data_subjects": ds.map(|o| serde_json::json!({"status": o.status.as_str(), "status_label": o.status.label().get(lang), "reason": o.reason.get(lang), "sent_at": o.sent_at.as_ref().map(rfc3339)})),
                 "status": inc.status.as_str(),
             }));
         }
@@ -134,17 +135,24 @@ impl Register {
         self.entries
             .iter()
             .map(|e| {
-                let mut r: Vec<String> = COLUMNS.iter().map(|(k, _, _)| cell(&e[*k])).collect();
+                // People read the labels; the JSON keeps the codes beside them.
+                let mut r: Vec<String> = COLUMNS
+                    .iter()
+                    .map(|(k, _, _)| match *k {
+                        "risk" => cell(&e["risk_label"]),
+                        k => cell(&e[k]),
+                    })
+                    .collect();
                 r.push(
                     format!(
                         "{} {}",
-                        cell(&e["cnil"]["status"]),
+                        cell(&e["cnil"]["status_label"]),
                         cell(&e["cnil"]["reference"])
                     )
                     .trim()
                     .to_owned(),
                 );
-                r.push(cell(&e["data_subjects"]["status"]));
+                r.push(cell(&e["data_subjects"]["status_label"]));
                 r
             })
             .collect()

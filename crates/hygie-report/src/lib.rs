@@ -64,6 +64,19 @@ pub fn t(lang: Lang, en: &'static str, fr: &'static str) -> &'static str {
     }
 }
 
+/// A Sigma level (`critical` … `informational`) in the reader's language; a level Sigma does
+/// not define is "other".
+pub fn level_label(lang: Lang, level: &str) -> &'static str {
+    match level {
+        "critical" => t(lang, "critical", "critique"),
+        "high" => t(lang, "high", "élevé"),
+        "medium" => t(lang, "medium", "moyen"),
+        "low" => t(lang, "low", "faible"),
+        "informational" => t(lang, "informational", "information"),
+        _ => t(lang, "other", "autre"),
+    }
+}
+
 /// Implement [`Translate`] for view structs (with one lifetime) whose language is their `lang`
 /// field: `hygie_report::translate_by_lang_field!(AlertsBody, AuditBody);`.
 #[macro_export]

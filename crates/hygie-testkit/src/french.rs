@@ -137,4 +137,3 @@ pub fn english_in(text: &str) -> Vec<String> {
     }
     found
 }
-

@@ -127,7 +127,10 @@ const OBJECTS_FR: &[(&str, &str)] = &[
     ("identity provider ", "fournisseur d'identité "),
     ("evidence file ", "fichier de preuve "),
     ("check run ", "passage d'audit "),
-    ("single sign-on is not configured", "l'authentification unique n'est pas configurée"),
+    (
+        "single sign-on is not configured",
+        "l'authentification unique n'est pas configurée",
+    ),
     ("setup is done", "la première configuration est déjà faite"),
     ("campaign ", "campagne "),
     ("facility ", "établissement "),
@@ -258,15 +261,33 @@ mod tests {
     #[test]
     fn details_are_given_in_the_readers_language() {
         let e = WebError::NotFound("facility 350009999".into());
-        assert_eq!(e.public_message_in(Lang::Fr), "introuvable : établissement 350009999");
-        assert_eq!(e.public_message_in(Lang::En), "not found: facility 350009999");
+        assert_eq!(
+            e.public_message_in(Lang::Fr),
+            "introuvable : établissement 350009999"
+        );
+        assert_eq!(
+            e.public_message_in(Lang::En),
+            "not found: facility 350009999"
+        );
         let e = WebError::NotFound("check run r-1".into());
-        assert_eq!(e.public_message_in(Lang::Fr), "introuvable : passage d'audit r-1");
+        assert_eq!(
+            e.public_message_in(Lang::Fr),
+            "introuvable : passage d'audit r-1"
+        );
         let e = WebError::from(StoreError::Conflict("user alice".into()));
-        assert_eq!(e.public_message_in(Lang::Fr), "conflit : utilisateur alice existe déjà");
+        assert_eq!(
+            e.public_message_in(Lang::Fr),
+            "conflit : utilisateur alice existe déjà"
+        );
         let e = WebError::Invalid("name: too long / nom : trop long".into());
-        assert_eq!(e.public_message_in(Lang::Fr), "requête invalide : nom : trop long");
-        assert_eq!(e.public_message_in(Lang::En), "invalid request: name: too long");
+        assert_eq!(
+            e.public_message_in(Lang::Fr),
+            "requête invalide : nom : trop long"
+        );
+        assert_eq!(
+            e.public_message_in(Lang::En),
+            "invalid request: name: too long"
+        );
         // An identifier that merely starts like a noun is left alone.
         let e = WebError::NotFound("facilityX".into());
         assert_eq!(e.public_message_in(Lang::Fr), "introuvable : facilityX");

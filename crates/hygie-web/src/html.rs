@@ -31,7 +31,13 @@ pub fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: &str) 
     })
 }
 
-hygie_report::translate_by_lang_field!(Layout, TrendChart, AlertsChart);
+hygie_report::translate_by_lang_field!(Layout, TrendChart);
+
+impl hygie_report::Translate for AlertsChart {
+    fn lang(&self) -> Lang {
+        self.lang
+    }
+}
 
 /// A moment in the facilities' time zone (Europe/Paris), to the minute.
 pub fn when(ts: jiff::Timestamp) -> String {
@@ -79,6 +85,19 @@ impl TrendChart<'_> {
     /// Ordinate of a score (100 at the top).
     fn y(&self, v: f64) -> f64 {
         H - PAD - (H - 2.0 * PAD) * v.clamp(0.0, 100.0) / 100.0
+    }
+}
+
+pub(crate) use hygie_report::level_label;
+
+/// The CSS class colouring a level.
+pub(crate) fn level_class(level: &str) -> &'static str {
+    match level {
+        "critical" => "sev-critical",
+        "high" => "sev-high",
+        "medium" => "sev-medium",
+        "low" => "sev-low",
+        _ => "sev-info",
     }
 }
 
@@ -155,7 +174,11 @@ impl AlertsChart {
                 .unwrap_or(CHART_LEVELS.len() - 1);
             slot[l] += count;
         }
-        let max = per_day.iter().map(|d| d.iter().sum::<i64>()).max().unwrap_or(0);
+        let max = per_day
+            .iter()
+            .map(|d| d.iter().sum::<i64>())
+            .max()
+            .unwrap_or(0);
         let total = per_day.iter().flatten().sum();
         let step = (W - 2.0 * PAD) / n as f64;
         let scale = (H - 2.0 * PAD) / max.max(1) as f64;
@@ -177,7 +200,7 @@ impl AlertsChart {
                     fill: level_fill(level),
                     title: format!(
                         "{date} · {}{} {count}",
-                        crate::pages::alerts::level_label(lang, level),
+                        level_label(lang, level),
                         t(lang, ":", " :")
                     ),
                 });
@@ -190,7 +213,7 @@ impl AlertsChart {
             .enumerate()
             .map(|(i, (_, level))| {
                 (
-                    crate::pages::alerts::level_label(lang, level),
+                    level_label(lang, level),
                     level_fill(level),
                     Tenths(PAD + 110.0 * i as f64),
                 )
@@ -271,7 +294,7 @@ mod tests {
     #[test]
     fn alerts_chart_stacks_each_day_by_level() {
         let today = jiff::civil::date(2026, 12, 7);
-        let day = |d: i16| {
+        let day = |d: i8| {
             i64::from(
                 jiff::civil::date(1970, 1, 1)
                     .until(jiff::civil::date(2026, 12, d))
@@ -291,7 +314,11 @@ mod tests {
         assert_eq!(c.bars.len(), 3);
         // The most severe at the bottom of today's column, the last one.
         assert_eq!(c.bars[1].fill, "#7a1010");
-        assert!(c.bars[1].title.contains("critique : 2"), "{}", c.bars[1].title);
+        assert!(
+            c.bars[1].title.contains("critique : 2"),
+            "{}",
+            c.bars[1].title
+        );
         assert!(c.bars[2].y.0 < c.bars[1].y.0);
         assert!(c.bars[0].title.contains("2026-12-06 · information : 1"));
         let svg = c.to_string();

@@ -8,8 +8,8 @@
 mod common;
 
 use common::*;
-use hygie_testkit::french::{english_in, visible};
 use hygie_store::{Binding, Role};
+use hygie_testkit::french::{english_in, visible};
 use std::collections::{BTreeSet, VecDeque};
 
 /// Pages walked at most (the seeded installation has far fewer).

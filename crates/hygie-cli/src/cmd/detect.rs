@@ -5,7 +5,7 @@ use super::Ctx;
 use crate::exit;
 use crate::output::{self, Format};
 use clap::{Args, Subcommand};
-use hygie_core::Finess;
+use hygie_core::{Finess, Lang};
 use hygie_detect::{Alert, Detector, Mapping, check_compiles, load_paths};
 use hygie_logs::batch::{Progress, run};
 use hygie_report::csv::{Cell, CsvWriter};
@@ -211,13 +211,13 @@ fn csv_row(a: &AlertRecord) -> [Cell<'_>; 11] {
 
 /// One alert as a table line: its id first (what `alerts link`, `incident open --alert` and
 /// the web take), its triage status, then what happened.
-fn table_line(a: &AlertRecord) -> String {
+fn table_line(a: &AlertRecord, lang: Lang) -> String {
     format!(
         "{:<24} {:<14} {:<28} {:<13} {:<24} {:>5}  {}  [{}]\n",
         a.id,
-        a.status.as_str(),
+        a.status.label().get(lang),
         a.time.as_deref().unwrap_or("-"),
-        a.level,
+        hygie_report::level_label(lang, &a.level),
         a.host.as_deref().unwrap_or("-"),
         a.count,
         a.title,
@@ -228,12 +228,13 @@ fn table_line(a: &AlertRecord) -> String {
 /// Streams alerts to stdout in the chosen format.
 struct Printer {
     format: Format,
+    lang: Lang,
     first: bool,
     csv: Option<CsvWriter<output::Stdout>>,
 }
 
 impl Printer {
-    fn new(format: Format) -> anyhow::Result<Printer> {
+    fn new(format: Format, lang: Lang) -> anyhow::Result<Printer> {
         let mut out = output::stdout();
         let mut csv = None;
         match format {
@@ -244,16 +245,23 @@ impl Printer {
                 csv = Some(w);
             }
             Format::Table => out.write_all(
-                format!(
-                    "{:<24} {:<14} {:<28} {:<13} {:<24} {:>5}  TITLE  [RULE]\n",
-                    "ID", "STATUS", "TIME", "LEVEL", "HOST", "COUNT"
-                )
+                match lang {
+                    Lang::En => format!(
+                        "{:<24} {:<14} {:<28} {:<13} {:<24} {:>5}  TITLE  [RULE]\n",
+                        "ID", "STATUS", "TIME", "LEVEL", "HOST", "COUNT"
+                    ),
+                    Lang::Fr => format!(
+                        "{:<24} {:<14} {:<28} {:<13} {:<24} {:>5}  TITRE  [RÈGLE]\n",
+                        "ID", "ÉTAT", "HEURE", "NIVEAU", "HÔTE", "NOMBRE"
+                    ),
+                }
                 .as_bytes(),
             )?,
             f => return Err(output::unsupported(f, "table, json, csv")),
         }
         Ok(Printer {
             format,
+            lang,
             first: true,
             csv,
         })
@@ -271,7 +279,7 @@ impl Printer {
             }
             _ => match &mut self.csv {
                 Some(w) => w.row(csv_row(a))?,
-                None => out.write_all(table_line(a).as_bytes())?,
+                None => out.write_all(table_line(a, self.lang).as_bytes())?,
             },
         }
         self.first = false;
@@ -295,7 +303,7 @@ const FLUSH_EVERY: usize = 500;
 
 pub async fn detect(ctx: &Ctx, a: DetectArgs) -> anyhow::Result<u8> {
     let facility = a.facility.as_deref().map(Finess::parse).transpose()?;
-    let mut printer = Printer::new(ctx.format)?;
+    let mut printer = Printer::new(ctx.format, ctx.lang)?;
     let forwarder = a.forward.start(facility.as_ref())?;
     let (detector, refused) = load_detector(&a.rules)?;
     if !refused.is_empty() {
@@ -460,7 +468,7 @@ pub async fn alerts(ctx: &Ctx, cmd: AlertsCmd) -> anyhow::Result<u8> {
             if limit < 1 {
                 return Err(exit::invalid("--limit must be at least 1"));
             }
-            let mut printer = Printer::new(ctx.format)?;
+            let mut printer = Printer::new(ctx.format, ctx.lang)?;
             let store = ctx.store().await?;
             store.facility(&f).await?;
             for a in store.alerts(&f, Some(limit)).await? {

@@ -371,13 +371,16 @@ pub async fn run(ctx: &Ctx, cmd: IncidentCmd) -> anyhow::Result<u8> {
             let mut rows = Vec::new();
             let mut js = Vec::new();
             for inc in &incs {
-                let (row, json) = export::list_line(inc, now).map_err(inv)?;
+                let (row, json) = export::list_line(inc, ctx.lang, now).map_err(inv)?;
                 rows.push(row);
                 js.push(json);
             }
             match ctx.format {
                 Format::Json => output::json(&js)?,
-                Format::Table => print!("{}", hygie_report::table(&export::LIST_HEADERS, &rows)),
+                Format::Table => print!(
+                    "{}",
+                    hygie_report::table(&export::list_headers(ctx.lang), &rows)
+                ),
                 f => return Err(output::unsupported(f, "table or json")),
             }
             Ok(exit::OK)

@@ -11,7 +11,6 @@
 use super::notify::{
     Fate, Outgoing, Pass, RunReport, Scoped, fate_before, register_of, send_scoped,
 };
-use super::notify_smtp::Smtp;
 use crate::exit;
 use hygie_core::{Finess, Lang, Region};
 use hygie_governance::org::Role;

@@ -6,13 +6,11 @@
 use super::notify::{
     Fate, Outgoing, Pass, RunReport, Scoped, fate_before, register_of, send_scoped,
 };
-use super::notify_smtp::Smtp;
-use hygie_core::{Finess, Lang};
+use hygie_core::Finess;
 use hygie_notify::Recipient;
 use hygie_notify::renewal::{Renewal, RenewalWindows, due_renewals};
 use hygie_store::{Actor, Store};
 use jiff::Timestamp;
-use std::collections::BTreeMap;
 
 /// The renewals due at `now` per facility (`facility` only, or every one), facilities with none
 /// left out; the e-mails' pass and the webhooks' (`notify_webhook`) read the same list.

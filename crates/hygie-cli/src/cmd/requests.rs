@@ -134,21 +134,24 @@ pub async fn region(ctx: &Ctx, cmd: RegionRequestCmd) -> anyhow::Result<u8> {
             let store = ctx.store().await?;
             let c = store.create_request_campaign(&input, &Actor::cli()).await?;
             ctx.print_outcome(
-&c,
-hygie_core::Localized::new(format!(
-                            "Campaign {} made: {} facilities asked for {} by {}.",
-                            c.id,
-                            c.facilities.len(),
-                            measures_text(&c),
-                            c.due
-                        ), format!(
-                            "Campagne {} créée : {} établissements sollicités pour {} avant le {}.",
-                            c.id,
-                            c.facilities.len(),
-                            measures_text(&c),
-                            c.due
-                        )),
-)?;
+                &c,
+                hygie_core::Localized::new(
+                    format!(
+                        "Campaign {} made: {} facilities asked for {} by {}.",
+                        c.id,
+                        c.facilities.len(),
+                        measures_text(&c),
+                        c.due
+                    ),
+                    format!(
+                        "Campagne {} créée : {} établissements sollicités pour {} avant le {}.",
+                        c.id,
+                        c.facilities.len(),
+                        measures_text(&c),
+                        c.due
+                    ),
+                ),
+            )?;
             Ok(exit::OK)
         }
         RegionRequestCmd::List { region } => {
@@ -216,15 +219,18 @@ async fn end(ctx: &Ctx, id: u64, how: hygie_sync::CampaignEnd) -> anyhow::Result
     let store = ctx.store().await?;
     let c = store.end_request_campaign(id, how, &Actor::cli()).await?;
     ctx.print_outcome(
-&c,
-hygie_core::Localized::new(format!(
-                    "Campaign {id} {}: the facilities see it at their next sync.",
-                    c.status_label().en
-                ), format!(
-                    "Campagne {id} {} : les établissements le voient à leur prochaine synchronisation.",
-                    c.status_label().fr
-                )),
-)?;
+        &c,
+        hygie_core::Localized::new(
+            format!(
+                "Campaign {id} {}: the facilities see it at their next sync.",
+                c.status_label().en
+            ),
+            format!(
+                "Campagne {id} {} : les établissements le voient à leur prochaine synchronisation.",
+                c.status_label().fr
+            ),
+        ),
+    )?;
     Ok(exit::OK)
 }
 
@@ -296,17 +302,20 @@ async fn export(ctx: &Ctx, facility: &str, to: &Path) -> anyhow::Result<u8> {
         "fingerprint": identity.public_key().fingerprint(),
     });
     ctx.print_outcome(
-&out,
-hygie_core::Localized::new(format!(
-                    "Requests of {id} written to {}, signed by key {}.",
-                    to.display(),
-                    identity.public_key().fingerprint()
-                ), format!(
-                    "Demandes de {id} écrites dans {}, signées par la clé {}.",
-                    to.display(),
-                    identity.public_key().fingerprint()
-                )),
-)?;
+        &out,
+        hygie_core::Localized::new(
+            format!(
+                "Requests of {id} written to {}, signed by key {}.",
+                to.display(),
+                identity.public_key().fingerprint()
+            ),
+            format!(
+                "Demandes de {id} écrites dans {}, signées par la clé {}.",
+                to.display(),
+                identity.public_key().fingerprint()
+            ),
+        ),
+    )?;
     Ok(exit::OK)
 }
 
@@ -362,15 +371,18 @@ hygie_core::Localized::new(format!(
             match receive(&store, &id, &bytes).await {
                 Ok(r) => {
                     ctx.print_outcome(
-&r,
-hygie_core::Localized::new(format!(
-                                    "{} requests from region {} ({} new, {} updated).",
-                                    r.requests, r.region, r.new, r.updated
-                                ), format!(
-                                    "{} demandes de la région {} ({} nouvelles, {} mises à jour).",
-                                    r.requests, r.region, r.new, r.updated
-                                )),
-)?;
+                        &r,
+                        hygie_core::Localized::new(
+                            format!(
+                                "{} requests from region {} ({} new, {} updated).",
+                                r.requests, r.region, r.new, r.updated
+                            ),
+                            format!(
+                                "{} demandes de la région {} ({} nouvelles, {} mises à jour).",
+                                r.requests, r.region, r.new, r.updated
+                            ),
+                        ),
+                    )?;
                     Ok(exit::OK)
                 }
                 Err(Received::Refused(r)) => refuse(ctx, &file, r),

@@ -56,17 +56,20 @@ impl Federation {
     pub fn trust_region(&self) -> (Value, Value) {
         let rid = self.region.json(&["identity", "show"], 0);
         let key = rid["public_key"].as_str().expect("the region's public key");
-        let trusted = self.facility.json(
-            &["requests", "trust", "--region", "DEMO", "--key", key],
-            0,
-        );
+        let trusted = self
+            .facility
+            .json(&["requests", "trust", "--region", "DEMO", "--key", key], 0);
         (rid, trusted)
     }
 
     /// `hygie serve` of the region over HTTPS on `port`.
     pub fn serve_region(&self, port: u16) -> Server {
         let (cert, key) = (self.cert.to_string_lossy(), self.key.to_string_lossy());
-        serve(&self.region, port, &["--tls-cert", &cert, "--tls-key", &key])
+        serve(
+            &self.region,
+            port,
+            &["--tls-cert", &cert, "--tls-key", &key],
+        )
     }
 
     /// `hygie sync push` from the facility to the region on `port`, ending with `code`: its

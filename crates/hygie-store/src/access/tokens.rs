@@ -29,7 +29,9 @@ impl TokenAccess {
     pub fn label(self) -> hygie_core::Localized {
         match self {
             TokenAccess::Read => hygie_core::Localized::new("read", "lecture"),
-            TokenAccess::Write => hygie_core::Localized::new("read and write", "lecture et écriture"),
+            TokenAccess::Write => {
+                hygie_core::Localized::new("read and write", "lecture et écriture")
+            }
         }
     }
     pub fn parse(s: &str) -> Result<TokenAccess, hygie_core::InvalidValue> {

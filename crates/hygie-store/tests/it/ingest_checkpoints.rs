@@ -149,12 +149,18 @@ fn alerts_are_read_back_by_id_beyond_one_statement() {
             .await
             .expect("by id")
             .into_iter()
-            .map(|x| x.id)
+            .map(|x| x.id.clone())
             .collect();
         back.sort();
         let mut want: Vec<String> = mine.into_iter().map(|x| x.id).collect();
         want.sort();
         assert_eq!(back, want);
-        assert!(store.alerts_by_id(&f.id, &[]).await.expect("none").is_empty());
+        assert!(
+            store
+                .alerts_by_id(&f.id, &[])
+                .await
+                .expect("none")
+                .is_empty()
+        );
     });
 }

@@ -133,12 +133,12 @@ struct JournalBody<'a> {
 
 /// One entry as the page shows it.
 pub(crate) struct JournalRow {
-    seq: i64,
-    when: String,
-    actor: String,
-    action: String,
-    subject: String,
-    fields: Vec<(String, String)>,
+    pub(crate) seq: i64,
+    pub(crate) when: String,
+    pub(crate) actor: String,
+    pub(crate) action: String,
+    pub(crate) subject: String,
+    pub(crate) fields: Vec<(String, String)>,
 }
 
 /// The API tokens in scope and the form to create one; `created` is a new token's secret, shown
@@ -353,12 +353,7 @@ async fn journal_page(
     };
     let rows = page
         .as_ref()
-        .map(|pg| {
-            pg.entries
-                .iter()
-                .map(|e| JournalRow::of(e, &tz))
-                .collect()
-        })
+        .map(|pg| pg.entries.iter().map(|e| JournalRow::of(e, &tz)).collect())
         .unwrap_or_default();
     let link = |key: &str, seq: Option<i64>| -> Result<Option<String>, WebError> {
         let Some(seq) = seq else { return Ok(None) };

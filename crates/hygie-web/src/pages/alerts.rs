@@ -63,28 +63,8 @@ impl AlertsBody<'_> {
     }
 }
 
-/// A Sigma level in the reader's language.
-pub(crate) fn level_label(lang: Lang, level: &str) -> &'static str {
-    match level {
-        "critical" => t(lang, "critical", "critique"),
-        "high" => t(lang, "high", "élevé"),
-        "medium" => t(lang, "medium", "moyen"),
-        "low" => t(lang, "low", "faible"),
-        "informational" => t(lang, "informational", "information"),
-        _ => t(lang, "other", "autre"),
-    }
-}
-
-/// The CSS class colouring a level.
-pub(crate) fn level_class(level: &str) -> &'static str {
-    match level {
-        "critical" => "sev-critical",
-        "high" => "sev-high",
-        "medium" => "sev-medium",
-        "low" => "sev-low",
-        _ => "sev-info",
-    }
-}
+// The levels' words and colours are the rendering layer's (the alerts chart uses them too).
+pub(crate) use crate::html::{level_class, level_label};
 
 #[derive(askama::Template)]
 #[template(path = "alert.html")]

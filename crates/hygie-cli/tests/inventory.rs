@@ -1,6 +1,7 @@
 //! Issue 21 end to end: the asset register from the real agents of this machine
 //! (`fusioninventory-inventory`, `ocsinventory-agent --local`), a real nmap scan of hosts made in
-//! network namespaces, and bad input that stores nothing. The agents, nmap and namespaces are
+//! network namespaces, and bad input that stores nothing; CERT-FR advisories from a folder of
+//! their JSON files, named beside the matches they cite. The agents, nmap and namespaces are
 //! installed and allowed by `scripts/test.sh` (Debian packages, root); a missing one skips a test
 //! here, and fails it under `CI=true`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -694,13 +695,13 @@ fn the_real_agent_inventory_is_matched_against_feeds_naming_packages_installed_h
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "asset,asset_label,software,version,vendor,cpe,certainty,packaged,cve,score,kev,ransomware,kev_due,conditional"
+        "asset,asset_label,software,version,vendor,cpe,certainty,packaged,cve,score,kev,ransomware,kev_due,conditional,certfr"
     );
     let bash_row = lines
         .find(|l| l.contains("CVE-2099-0001"))
         .expect("bash row");
     assert!(
-        bash_row.contains(",bash,") && bash_row.contains(",9.8,yes,yes,2026-11-22,no"),
+        bash_row.contains(",bash,") && bash_row.contains(",9.8,yes,yes,2026-11-22,no,"),
         "{bash_row}"
     );
     let fr = env.stdout(
@@ -774,4 +775,138 @@ fn bad_feeds_are_refused_naming_the_file_and_nothing_is_stored() {
         0,
     );
     assert_eq!(env.json(&["vuln", "feeds"], 0).as_array().unwrap().len(), 1);
+}
+
+/// A CERT-FR advisory's JSON as its page publishes it under `json/`.
+fn certfr_advisory(reference: &str, title: &str, cves: &[&str]) -> String {
+    serde_json::json!({
+        "$ref": "https://www.cert.ssi.gouv.fr/openapi.json",
+        "affected_systems": [{"description": "HTTP Server versions antérieures à 2.4.51",
+            "product": {"name": "HTTP Server", "vendor": {"name": "Apache", "scada": false}}}],
+        "affected_systems_content": "", "content": "## Solutions",
+        "cves": cves.iter().map(|c| serde_json::json!({"name": c,
+            "url": format!("https://www.cve.org/CVERecord?id={c}")})).collect::<Vec<_>>(),
+        "links": [], "reference": reference,
+        "revisions": [{"description": "Version initiale", "revision_date": "2099-01-02T00:00:00.000000"}],
+        "risks": [{"description": "Exécution de code arbitraire à distance"}],
+        "summary": "s", "title": title, "vendor_advisories": []
+    })
+    .to_string()
+}
+
+#[test]
+fn certfr_advisories_from_a_folder_are_named_beside_the_matches() {
+    let env = Hygie::sqlite().in_lang("en");
+    env.add(&HOSPITAL);
+    let agent = env.file(
+        "srv-web.xml",
+        "<?xml version=\"1.0\"?>\n<REQUEST>\n<CONTENT>\n<HARDWARE><NAME>SRV-WEB</NAME></HARDWARE>\n<SOFTWARES><NAME>apache2</NAME><PUBLISHER>Debian</PUBLISHER><VERSION>2.4.49-1</VERSION></SOFTWARES>\n</CONTENT>\n</REQUEST>\n",
+    );
+    env.json(
+        &[
+            "inventory",
+            "import",
+            "--facility",
+            F,
+            "--source",
+            "fusioninventory",
+            agent.to_str().unwrap(),
+        ],
+        0,
+    );
+    let nvd = env.file(
+        "nvd.json",
+        &nvd_feed(&[(
+            "CVE-2099-4177",
+            "cpe:2.3:a:apache:http_server:*:*:*:*:*:*:*:*",
+            serde_json::json!({"versionEndExcluding": "2.4.51"}),
+        )]),
+    );
+    env.json(
+        &["vuln", "import", "--feed", "nvd", nvd.to_str().unwrap()],
+        0,
+    );
+
+    // A folder of advisories, one of them cut short: refused, naming it; nothing stored.
+    let dir = env.path().join("certfr");
+    std::fs::create_dir(&dir).unwrap();
+    let alert = certfr_advisory(
+        "CERTFR-2099-ALE-004",
+        "Vulnérabilité dans Apache HTTP Server",
+        &["CVE-2099-4177"],
+    );
+    std::fs::write(dir.join("CERTFR-2099-ALE-004.json"), &alert).unwrap();
+    std::fs::write(
+        dir.join("CERTFR-2099-AVI-0100.json"),
+        certfr_advisory(
+            "CERTFR-2099-AVI-0100",
+            "Multiples vulnérabilités dans Apache",
+            &["CVE-2099-4177", "CVE-2099-0002"],
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("CERTFR-2099-AVI-0101.json"),
+        &alert[..alert.len() / 2],
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), "not read").unwrap();
+    let err = env.stderr(
+        &["vuln", "import", "--feed", "certfr", dir.to_str().unwrap()],
+        2,
+    );
+    assert!(
+        err.contains("CERTFR-2099-AVI-0101.json:1:") && err.contains("truncated file"),
+        "{err}"
+    );
+    assert_eq!(env.json(&["vuln", "feeds"], 0).as_array().unwrap().len(), 1);
+    std::fs::remove_file(dir.join("CERTFR-2099-AVI-0101.json")).unwrap();
+    let imported = env.json(
+        &["vuln", "import", "--feed", "certfr", dir.to_str().unwrap()],
+        0,
+    );
+    assert_eq!(imported["records"], 2, "{imported}");
+    assert_eq!(imported["feed"], "certfr");
+    assert_eq!(imported["released"], "2099-01-02T00:00:00.000000");
+
+    let v = env.json(&["inventory", "vulns", "--facility", F], 0);
+    assert_eq!(
+        v["matches"][0]["certfr"],
+        serde_json::json!(["CERTFR-2099-AVI-0100", "CERTFR-2099-ALE-004"]),
+        "{v}"
+    );
+    assert_eq!(v["certfr"]["CERTFR-2099-ALE-004"]["kind"], "alerte");
+    assert_eq!(
+        v["feeds"].as_array().unwrap().len(),
+        2,
+        "nvd and certfr: {}",
+        v["feeds"]
+    );
+
+    // inventory show: the vulnerable software with the advisories and their titles.
+    let show = env.json(&["inventory", "show", "--facility", F, "SRV-WEB"], 0);
+    assert_eq!(
+        show["vulnerabilities"][0]["certfr"][1],
+        serde_json::json!({"reference": "CERTFR-2099-ALE-004", "kind": "alerte",
+            "title": "Vulnérabilité dans Apache HTTP Server",
+            "url": "https://www.cert.ssi.gouv.fr/alerte/CERTFR-2099-ALE-004/"}),
+        "{show}"
+    );
+    let text = env.stdout(
+        &[
+            "--lang",
+            "fr",
+            "inventory",
+            "show",
+            "--facility",
+            F,
+            "SRV-WEB",
+        ],
+        0,
+    );
+    assert!(text.contains("Avis CERT-FR"), "{text}");
+    assert!(
+        text.contains("CERTFR-2099-ALE-004: Vulnérabilité dans Apache HTTP Server https://www.cert.ssi.gouv.fr/alerte/CERTFR-2099-ALE-004/"),
+        "{text}"
+    );
 }

@@ -16,8 +16,10 @@
 //! **Placement**: an asset belongs to the most specific zone holding one of its addresses (the
 //! network collector's rule), tried in the register's address order; an asset whose addresses
 //! fall in no zone but whose declared zone (the CSV's `zone`) names one goes there; the rest is
-//! "in no zone". **A domain controller** is recognised by its open ports (Kerberos 88 with LDAP
-//! 389, LDAPS 636 or the global catalogue 3268), as nmap sees them.
+//! "in no zone". **A domain controller** is what the directory says is one (the register's
+//! `domain_controller`, from the AD snapshot's computer accounts: see `ad`), or what has the open
+//! ports of one (Kerberos 88 with LDAP 389, LDAPS 636 or the global catalogue 3268), as nmap
+//! sees them.
 //!
 //! **Flows**: one per (from, to) zone pair, the services of every firewall merged, verdict
 //! `forbidden` when the policy forbids the pair (with its rules), else `allowed`.
@@ -208,6 +210,9 @@ pub struct IsMap {
 }
 
 fn is_dc(a: &Asset) -> bool {
+    if a.domain_controller {
+        return true;
+    }
     let open = |p: u16| a.ports.iter().any(|x| x.port == p && x.protocol == "tcp");
     open(88) && (open(389) || open(636) || open(3268))
 }

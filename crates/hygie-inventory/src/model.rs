@@ -178,6 +178,9 @@ pub struct Observation {
     /// The scan's device type or the MAC vendor, used to recognise medical devices.
     pub hints: Vec<String>,
     pub ports: Vec<Port>,
+    /// The directory says it is a domain controller (a server trust account, or under
+    /// `OU=Domain Controllers`); only the AD source says so.
+    pub domain_controller: bool,
     /// `None`: the source does not report software (a scan, the directory).
     pub software: Option<Vec<Software>>,
     pub owner: Option<String>,

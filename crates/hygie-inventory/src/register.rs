@@ -31,6 +31,9 @@ pub struct Asset {
     pub described_by: SourceKind,
     /// Installed software, as the latest inventory of each agent kind lists it.
     pub software: BTreeMap<SourceKind, Vec<Software>>,
+    /// A domain controller by the directory's word (the AD snapshot's latest import); the IS
+    /// map also recognises one by its open ports.
+    pub domain_controller: bool,
 }
 
 impl Asset {
@@ -261,6 +264,7 @@ impl Register {
                     sources: BTreeMap::new(),
                     described_by: source,
                     software: BTreeMap::new(),
+                    domain_controller: false,
                 });
                 self.assets.len() - 1
             }
@@ -306,6 +310,10 @@ impl Register {
         if source == SourceKind::Nmap && newer_of_kind {
             // The latest scan says which ports are open now.
             a.ports = o.ports.into_iter().collect();
+        }
+        if source == SourceKind::Ad && newer_of_kind {
+            // The directory's latest snapshot says what the account is now (a demoted DC is not).
+            a.domain_controller = o.domain_controller;
         }
         if let Some(list) = o.software
             && newer_of_kind

@@ -364,3 +364,54 @@ fn well_formed(svg: &str) {
     }
     assert_eq!((depth, root.as_deref()), (0, Some("svg")));
 }
+
+/// A domain controller the directory names (a server trust account) is one on the map even
+/// though no scan saw its ports; a later snapshot where the account is a member server again
+/// (demoted) takes the mark away.
+#[test]
+fn the_directory_names_domain_controllers_without_a_scan() {
+    let summary = network_summary();
+    let ldif = |uac: u32| {
+        format!(
+            "dn: DC=chu,DC=test\nobjectClass: domainDNS\n\n\
+dn: CN=AD-02,OU=Serveurs,DC=chu,DC=test\nobjectClass: computer\nsAMAccountName: AD-02$\nuserAccountControl: {uac}\noperatingSystem: Windows Server 2022 Standard\n"
+        )
+    };
+    let now = jiff::Timestamp::now();
+    let mut r = Register::new(vec![]);
+    for o in hygie_inventory::read(SourceKind::Ad, "ad.ldif", ldif(532_480).as_bytes()).unwrap() {
+        r.absorb(SourceKind::Ad, o, now);
+    }
+    // The agent places it in the servers zone; its ports were never scanned.
+    r.absorb(
+        SourceKind::Csv,
+        obs("ad-02", "10.20.0.20", Category::Server),
+        now,
+    );
+    let assets = r.clone().into_assets();
+    assert_eq!(assets.len(), 1, "one device: the account and the CSV line");
+    assert!(assets[0].domain_controller && assets[0].ports.is_empty());
+    assert_eq!(assets[0].category, Category::Server);
+    let run = NetworkRun {
+        id: "run-1",
+        at: now,
+        summary: &summary,
+    };
+    let m = map::build(&assets, &Findings::default(), Some(run), &[]).unwrap();
+    let servers = &m.zones.iter().find(|z| z.name == "servers").unwrap().assets;
+    assert_eq!(servers[0].marks, [Mark::DomainController]);
+    assert!(servers[0].sensitive);
+
+    let later = now
+        .checked_add(jiff::SignedDuration::from_hours(1))
+        .unwrap();
+    let mut demoted =
+        hygie_inventory::read(SourceKind::Ad, "ad2.ldif", ldif(4096).as_bytes()).unwrap();
+    demoted[0].seen = Some(later);
+    r.absorb(SourceKind::Ad, demoted.remove(0), later);
+    let assets = r.into_assets();
+    assert!(!assets[0].domain_controller);
+    let m = map::build(&assets, &Findings::default(), Some(run), &[]).unwrap();
+    let servers = &m.zones.iter().find(|z| z.name == "servers").unwrap().assets;
+    assert!(servers[0].marks.is_empty() && !servers[0].sensitive);
+}

@@ -1,8 +1,10 @@
 //! The store's side of the vulnerability benchmark (issue 21): a register of ASSETS assets with
 //! SOFTWARE installed software each (2 million rows by default) imported through
-//! `import_inventory` (the register is rewritten whole in one transaction) and read back, and
+//! `import_inventory` (first whole, in one transaction), read back, imported again after one
+//! agent's next inventory of one machine (only what changed is written), and
 //! CVES NVD records imported through `import_vuln_feed` and read back, on SQLite. Prints each
-//! phase's time and the process's peak memory (VmHWM). The matching itself is
+//! phase's time and the process's peak memory during the phase (VmHWM, reset before each of the
+//! register's phases: what the process already holds, the register itself, is included). The matching itself is
 //! hygie-vuln's `benches/matching.rs`; figures in BENCHMARKS.md.
 //!
 //!   cargo bench -p hygie-store --bench register -- [ASSETS [SOFTWARE [CVES]]]
@@ -26,6 +28,12 @@ fn peak_mib() -> String {
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
         .map_or("?".into(), |kb| format!("{} MiB", kb / 1024))
+}
+
+/// Start a phase's peak afresh (Linux: `5` to `clear_refs` resets VmHWM to the current RSS), so
+/// each phase prints its own peak, what it holds included.
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 fn main() {
@@ -79,6 +87,7 @@ fn main() {
             ));
         }
         let register = reg.into_assets();
+        reset_peak();
         let t = Instant::now();
         store
             .import_inventory(
@@ -103,6 +112,7 @@ fn main() {
             peak_mib()
         );
         drop(register);
+        reset_peak();
         let t = Instant::now();
         let back = store.inventory(&f.id).await.expect("read");
         println!(
@@ -111,7 +121,61 @@ fn main() {
             t.elapsed().as_secs_f64(),
             peak_mib()
         );
-        drop(back);
+
+        // An agent's next inventory of one machine (one package updated): the register as read
+        // back, that observation absorbed, imported again.
+        let mut reg = Register::new(back);
+        let a = 7usize;
+        let software = (0..per)
+            .map(|i| Software {
+                name: format!("product{}", (a * 7 + i * 13) % 20_000),
+                version: Some(if i == 0 {
+                    "99.0-1".to_owned()
+                } else {
+                    format!("{}.{}.{}-1+deb12u1", i % 6, a % 20, i % 30)
+                }),
+                vendor: Some("Debian".into()),
+            })
+            .collect();
+        let later = now
+            .checked_add(jiff::SignedDuration::from_hours(24))
+            .expect("date");
+        let sighting = reg.absorb(
+            SourceKind::FusionInventory,
+            Observation {
+                origin: format!("pc-{a:05}.xml"),
+                seen: Some(later),
+                hostname: Some(format!("pc-{a:05}")),
+                software: Some(software),
+                ..Observation::default()
+            },
+            later,
+        );
+        let register = reg.into_assets();
+        reset_peak();
+        let t = Instant::now();
+        store
+            .import_inventory(
+                &f.id,
+                &register,
+                &ImportRecord {
+                    source: SourceKind::FusionInventory,
+                    files: &[format!("pc-{a:05}.xml")],
+                    sightings: std::slice::from_ref(&sighting),
+                    new_assets: 0,
+                    scanned: &[],
+                },
+                None,
+                &actor,
+            )
+            .await
+            .expect("import");
+        println!(
+            "import_inventory (one agent's next inventory, one asset changed): {:.2} s (peak {})",
+            t.elapsed().as_secs_f64(),
+            peak_mib()
+        );
+        drop(register);
 
         let records: Vec<CveRecord> = (0..cves)
             .map(|i| CveRecord {

@@ -1,6 +1,8 @@
 //! Multi-row statements, for writes that carry many rows at once (a federation package's
 //! declarations, a check run's results, a package's evidence list, an asset register, a
-//! vulnerability feed): the store's one way of writing rows in bulk.
+//! vulnerability feed): the store's one way of writing rows in bulk, from a list of rows
+//! ([`insert`]) or from rows made as they are written ([`Batch`]: one statement's rows in
+//! memory at a time).
 //!
 //! Why: each statement is a round trip (PostgreSQL's network, or sqlx's hand-off to the SQLite
 //! connection's thread and back), and a region importing 300 packages of a year's history paid
@@ -90,21 +92,80 @@ pub(crate) async fn insert(
     let Some(width) = rows.first().map(Vec::len) else {
         return Ok(());
     };
-    debug_assert!(rows.iter().all(|r| r.len() == width));
+    for chunk in rows.chunks(per_statement(tx, width)) {
+        execute(tx, head, tail, width, chunk).await?;
+    }
+    Ok(())
+}
+
+/// Rows written as they are made: [`Batch::push`] one row at a time, a statement is executed
+/// each time a statement's worth is held, [`Batch::finish`] writes the rest. Only one
+/// statement's rows are in memory at once, so a register of millions of rows is written
+/// without building all of their values first. (A loop pushing rows, not an iterator, so that
+/// the write body's future stays `Send` for every lifetime.)
+pub(crate) struct Batch {
+    head: String,
+    width: usize,
+    per_statement: usize,
+    rows: Vec<Vec<Value>>,
+}
+
+impl Batch {
+    /// A batch of rows into `table`'s `columns`.
+    pub(crate) fn new(tx: &WriteTx<'_>, table: &str, columns: &[&str]) -> Batch {
+        let per_statement = per_statement(tx, columns.len());
+        Batch {
+            head: format!("INSERT INTO {table} ({})", columns.join(", ")),
+            width: columns.len(),
+            per_statement,
+            rows: Vec::with_capacity(per_statement),
+        }
+    }
+
+    pub(crate) async fn push(&mut self, tx: &mut WriteTx<'_>, row: Vec<Value>) -> Result<()> {
+        self.rows.push(row);
+        if self.rows.len() >= self.per_statement {
+            execute(tx, &self.head, "", self.width, &self.rows).await?;
+            self.rows.clear();
+        }
+        Ok(())
+    }
+
+    /// Write the rows still held.
+    pub(crate) async fn finish(mut self, tx: &mut WriteTx<'_>) -> Result<()> {
+        if !self.rows.is_empty() {
+            execute(tx, &self.head, "", self.width, &self.rows).await?;
+            self.rows.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Rows per statement for this backend's parameter limit.
+fn per_statement(tx: &WriteTx<'_>, width: usize) -> usize {
     let max_params = if tx.backend_name() == "PostgreSQL" {
         POSTGRES_PARAMS
     } else {
         SQLITE_PARAMS
     };
-    let per_statement = (max_params / width.max(1)).max(1);
-    for chunk in rows.chunks(per_statement) {
-        let sql = statement(head, tail, chunk.len(), width);
-        let mut q = sqlx::query(&sql);
-        for v in chunk.iter().flatten() {
-            q = bind(q, v);
-        }
-        q.execute(&mut **tx).await?;
+    (max_params / width.max(1)).max(1)
+}
+
+/// One multi-row statement for `chunk`.
+async fn execute(
+    tx: &mut WriteTx<'_>,
+    head: &str,
+    tail: &str,
+    width: usize,
+    chunk: &[Vec<Value>],
+) -> Result<()> {
+    debug_assert!(chunk.iter().all(|r| r.len() == width));
+    let sql = statement(head, tail, chunk.len(), width);
+    let mut q = sqlx::query(&sql);
+    for v in chunk.iter().flatten() {
+        q = bind(q, v);
     }
+    q.execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! What the asset pages and the IS map read besides the register (issue 21): the findings of
-//! the latest `vuln` and `inventory` runs per asset ([`AssetFindings`]), the ranges the nmap
+//! the latest `vuln` and `inventory` runs per asset ([`AssetFindings`], with the CERT-FR
+//! advisories citing each vulnerable software's CVEs), the ranges the nmap
 //! imports scanned (migration 2200, `inventory_scan_ranges`, written by `import_inventory`),
 //! and the map itself (`hygie_inventory::map`), built from the latest `network` run's summary.
 //! One reading for the CLI, the pages and the API: nothing here matches or evaluates again.
@@ -22,7 +23,53 @@ pub struct AssetFindings {
     pub findings: Findings,
     /// The vuln run's per-asset summary (by asset id: `kev`, `top`...).
     pub detail: serde_json::Map<String, serde_json::Value>,
+    /// The CERT-FR advisories the run's `top` entries cite, by reference (`kind`, `title`, `url`).
+    pub certfr: serde_json::Map<String, serde_json::Value>,
     pub vuln_run: Option<RunHeader>,
+}
+
+impl AssetFindings {
+    /// The asset's worst vulnerable software as the latest vuln run keeps them (software,
+    /// version, CPE, certainty, KEV, CVEs), each with the CERT-FR advisories citing its CVEs as
+    /// objects (`reference`, `kind`, `title`, `url`): the one reading of the CLI's `inventory
+    /// show`, the asset page and the API. A run recorded before CERT-FR was matched has none.
+    pub fn vulnerabilities(&self, asset: u64) -> Vec<serde_json::Value> {
+        let Some(top) = self
+            .detail
+            .get(&asset.to_string())
+            .and_then(|d| d.get("top"))
+            .and_then(|t| t.as_array())
+        else {
+            return Vec::new();
+        };
+        top.iter()
+            .map(|v| {
+                let mut v = v.clone();
+                let refs: Vec<serde_json::Value> = v["certfr"]
+                    .as_array()
+                    .map(|l| {
+                        l.iter()
+                            .filter_map(|r| r.as_str())
+                            .map(|r| {
+                                let mut o = serde_json::json!({"reference": r});
+                                if let (Some(o), Some(c)) = (
+                                    o.as_object_mut(),
+                                    self.certfr.get(r).and_then(|c| c.as_object()),
+                                ) {
+                                    o.extend(c.clone());
+                                }
+                                o
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("certfr".into(), refs.into());
+                }
+                v
+            })
+            .collect()
+    }
 }
 
 fn failing(run: &CheckRun, rule: &str) -> BTreeSet<String> {
@@ -45,6 +92,9 @@ impl Store {
             let summary = self.check_run_summary(facility, &h.id).await?;
             if let Some(m) = summary.get("assets").and_then(|a| a.as_object()) {
                 out.detail = m.clone();
+            }
+            if let Some(m) = summary.get("certfr").and_then(|a| a.as_object()) {
+                out.certfr = m.clone();
             }
             out.findings.kev = out
                 .detail

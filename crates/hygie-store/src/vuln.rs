@@ -1,15 +1,18 @@
-//! The vulnerability feeds of this instance (issue 21): each import of a CISA KEV catalogue or of
-//! NVD CVE API 2.0 files (`vuln_feeds`, with the feed's own version and date), and the compact
-//! records matching reads (`vuln_records`). A KEV import replaces the catalogue (it is published
-//! whole); an NVD import adds or updates its CVEs, so yearly files and API pages add up. One
-//! journalled transaction per import (`vuln.import`), so a failed import stores nothing.
-//! Records are written in multi-row batches and read back as a stream. Migrations 1700.
+//! The vulnerability feeds of this instance (issue 21): each import of a CISA KEV catalogue, of
+//! NVD CVE API 2.0 files or of CERT-FR advisories (`vuln_feeds`, with the feed's own version and
+//! date), and the compact records matching reads (`vuln_records`; CERT-FR's in
+//! `vuln_advisories`, one per advisory). A KEV import replaces the catalogue (it is published
+//! whole); an NVD import adds or updates its CVEs, so yearly files and API pages add up; a
+//! CERT-FR import adds or replaces its advisories (the latest import of a revised advisory
+//! wins). One journalled transaction per import (`vuln.import`), so a failed import stores
+//! nothing. Records are written in multi-row batches and read back as a stream. Migrations
+//! 1700, 2600.
 
 use crate::batch::{Value, insert_into};
 use crate::journal::{Actor, append};
 use crate::{Result, Store, StoreError, now_us, ts_from_us};
 use futures_util::TryStreamExt;
-use hygie_vuln::{CveRecord, FeedKind, KevEntry};
+use hygie_vuln::{Advisory, CveRecord, FeedKind, KevEntry};
 use sqlx::Row;
 use std::collections::HashMap;
 
@@ -18,9 +21,10 @@ use std::collections::HashMap;
 pub struct VulnFeed {
     pub id: String,
     pub kind: FeedKind,
-    /// KEV's catalogVersion, NVD's format version.
+    /// KEV's catalogVersion, NVD's format version, CERT-FR's `json`.
     pub version: String,
-    /// The feed's own date (KEV's dateReleased, NVD's timestamp; the latest of the files).
+    /// The feed's own date (KEV's dateReleased, NVD's timestamp, CERT-FR's latest revision; the
+    /// latest of the files).
     pub released: Option<String>,
     pub files: Vec<String>,
     pub records: i64,
@@ -31,6 +35,7 @@ pub struct VulnFeed {
 pub enum FeedRecords<'a> {
     Kev(&'a [KevEntry]),
     Nvd(&'a [CveRecord]),
+    CertFr(&'a [Advisory]),
 }
 
 fn corrupt(m: impl std::fmt::Display) -> StoreError {
@@ -54,6 +59,10 @@ impl Store {
     ) -> Result<String> {
         let id = uuid::Uuid::new_v4().to_string();
         let mut rows: Vec<Vec<Value>> = Vec::new();
+        let table = match records {
+            FeedRecords::CertFr(_) => "vuln_advisories",
+            _ => "vuln_records",
+        };
         match records {
             FeedRecords::Kev(list) => {
                 let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -94,6 +103,29 @@ impl Store {
                     ]);
                 }
             }
+            FeedRecords::CertFr(list) => {
+                // The same advisory twice (two downloads of a revised one): the latest revision.
+                let mut latest: HashMap<&str, &Advisory> = HashMap::new();
+                for a in list {
+                    let e = latest.entry(&a.reference).or_insert(a);
+                    if a.last_revision >= e.last_revision {
+                        *e = a;
+                    }
+                }
+                let mut refs: Vec<&&str> = latest.keys().collect();
+                refs.sort();
+                for r in refs {
+                    let a = latest[*r];
+                    rows.push(vec![
+                        Value::Text(a.reference.clone()),
+                        Value::Text(a.kind.as_str().to_owned()),
+                        Value::Text(a.title.clone()),
+                        Value::OptText(a.last_revision.clone()),
+                        Value::Text(json(a)?),
+                        Value::Text(id.clone()),
+                    ]);
+                }
+            }
         }
         let count = i64::try_from(rows.len()).unwrap_or(i64::MAX);
         let files_json = json(&files)?;
@@ -116,14 +148,25 @@ impl Store {
                         .execute(&mut **tx)
                         .await?;
                 }
-                insert_into(
-                    tx,
-                    "vuln_records",
-                    &["kind", "cve", "record", "feed_id"],
-                    rows,
-                    "ON CONFLICT (kind, cve) DO UPDATE SET record = excluded.record, feed_id = excluded.feed_id",
-                )
-                .await?;
+                if table == "vuln_advisories" {
+                    insert_into(
+                        tx,
+                        table,
+                        &["reference", "kind", "title", "last_revision", "record", "feed_id"],
+                        rows,
+                        "ON CONFLICT (reference) DO UPDATE SET kind = excluded.kind, title = excluded.title, last_revision = excluded.last_revision, record = excluded.record, feed_id = excluded.feed_id",
+                    )
+                    .await?;
+                } else {
+                    insert_into(
+                        tx,
+                        table,
+                        &["kind", "cve", "record", "feed_id"],
+                        rows,
+                        "ON CONFLICT (kind, cve) DO UPDATE SET record = excluded.record, feed_id = excluded.feed_id",
+                    )
+                    .await?;
+                }
                 let details = serde_json::json!({
                     "import": id, "feed": kind.as_str(), "version": version,
                     "released": released, "files": files, "records": count,
@@ -181,5 +224,21 @@ impl Store {
     /// The NVD records stored.
     pub async fn vuln_nvd(&self) -> Result<Vec<CveRecord>> {
         self.vuln_records(FeedKind::Nvd).await
+    }
+
+    /// The CERT-FR advisories stored, by reference.
+    pub async fn vuln_certfr(&self) -> Result<Vec<Advisory>> {
+        let mut out = Vec::new();
+        let mut rows =
+            sqlx::query("SELECT reference, record FROM vuln_advisories ORDER BY reference")
+                .fetch(&self.pool);
+        while let Some(r) = rows.try_next().await? {
+            let record: String = r.try_get("record")?;
+            out.push(serde_json::from_str(&record).map_err(|e| {
+                let reference: String = r.try_get("reference").unwrap_or_default();
+                corrupt(format!("CERT-FR advisory {reference}: {e}"))
+            })?);
+        }
+        Ok(out)
     }
 }

@@ -28,6 +28,8 @@ use std::io::Read;
 pub enum FeedKind {
     Kev,
     Nvd,
+    /// CERT-FR's advisories ([`crate::certfr`]).
+    CertFr,
 }
 
 impl FeedKind {
@@ -35,6 +37,7 @@ impl FeedKind {
         match self {
             FeedKind::Kev => "kev",
             FeedKind::Nvd => "nvd",
+            FeedKind::CertFr => "certfr",
         }
     }
 
@@ -42,6 +45,7 @@ impl FeedKind {
         match s.trim().to_ascii_lowercase().as_str() {
             "kev" | "cisa-kev" => Some(FeedKind::Kev),
             "nvd" | "nvd-cve" => Some(FeedKind::Nvd),
+            "certfr" | "cert-fr" => Some(FeedKind::CertFr),
             _ => None,
         }
     }
@@ -157,7 +161,7 @@ impl ParsedRange {
     }
 }
 
-fn valid_cve(id: &str) -> bool {
+pub(crate) fn valid_cve(id: &str) -> bool {
     let mut parts = id.split('-');
     parts.next() == Some("CVE")
         && parts
@@ -493,6 +497,12 @@ impl<'de> Visitor<'de> for Records<'_, '_> {
             _ => {}
         }
         match top.kind {
+            // Never built with this kind: CERT-FR has its own reader.
+            FeedKind::CertFr => {
+                return Err(de::Error::custom(
+                    "CERT-FR advisories are read by certfr::read_certfr",
+                ));
+            }
             FeedKind::Kev => {
                 while let Some(k) = seq.next_element::<KevJson>()? {
                     if !valid_cve(&k.cve_id) {

@@ -2,7 +2,8 @@
 //!
 //! The feeds are files a user downloads (no network at run time): the CISA Known Exploited
 //! Vulnerabilities catalogue and NVD CVE API 2.0 JSON ([`feed`]: streaming readers, errors with
-//! file, line and column, unknown versions refused). NVD's vulnerable CPE ranges ([`cpe`]) are
+//! file, line and column, unknown versions refused), and CERT-FR's advisories ([`certfr`]: each
+//! advisory's JSON; a match names the advisories citing its CVEs, what a French CISO reads). NVD's vulnerable CPE ranges ([`cpe`]) are
 //! indexed by normalised vendor and product ([`names`]: the normalisation rule and the versioned
 //! alias table `data/aliases.toml`); an inventory's software (name, publisher, version) is looked
 //! up with a stated certainty (exact CPE, normalised name, vendor only) and its version tested
@@ -16,6 +17,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod certfr;
 pub mod cpe;
 pub mod feed;
 pub mod matching;
@@ -23,8 +25,9 @@ pub mod names;
 pub mod rules;
 pub mod version;
 
+pub use certfr::{Advisory, AdvisoryKind, read_certfr};
 pub use feed::{CpeRange, CveRecord, FeedInfo, FeedKind, KevEntry, read_kev, read_nvd};
-pub use matching::{Certainty, Index, Report, Unmatched, VulnMatch};
+pub use matching::{Certainty, Cited, Index, Report, Unmatched, VulnMatch};
 pub use names::Aliases;
 
 /// Bad feed: always names the file, and the line and column when known.

@@ -24,12 +24,13 @@
 //! version) is parsed and tested once, and its verdict is shared ([`Arc`]) by every asset that
 //! has it.
 
+use crate::certfr::{Advisory, AdvisoryKind};
 use crate::feed::{CveRecord, KevEntry, ParsedRange};
 use crate::names::{Aliases, normalise, normalise_vendor};
 use crate::version;
 use hygie_inventory::{Asset, Software};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// How sure a match is of the product.
@@ -112,6 +113,8 @@ pub struct CveHit {
     pub kev_due: Option<Arc<str>>,
     /// The CVE's configuration also requires another product ("running on"), not checked.
     pub conditional: bool,
+    /// The CERT-FR advisories citing this CVE, newest first (shared with the index).
+    pub certfr: Arc<[Arc<str>]>,
 }
 
 impl Serialize for CveHit {
@@ -126,6 +129,10 @@ impl Serialize for CveHit {
             m.serialize_entry("kev_due", &**d)?;
         }
         m.serialize_entry("conditional", &self.conditional)?;
+        if !self.certfr.is_empty() {
+            let refs: Vec<&str> = self.certfr.iter().map(|r| &**r).collect();
+            m.serialize_entry("certfr", &refs)?;
+        }
         m.end()
     }
 }
@@ -142,6 +149,9 @@ pub struct Verdict {
     pub packaged: bool,
     /// Known exploited first, then by score.
     pub cves: Vec<CveHit>,
+    /// The CERT-FR advisories citing one of its CVEs, each once, newest first.
+    #[serde(serialize_with = "arc_strs", skip_serializing_if = "Vec::is_empty")]
+    pub certfr: Vec<Arc<str>>,
     /// Computed once: the register's sort compares them millions of times.
     #[serde(skip)]
     any_kev: bool,
@@ -157,6 +167,19 @@ impl Verdict {
     pub fn top_score(&self) -> f32 {
         self.max_score
     }
+}
+
+fn arc_strs<S: serde::Serializer>(v: &[Arc<str>], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|r| &**r))
+}
+
+/// A CERT-FR advisory a match cites, as the reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cited {
+    pub kind: AdvisoryKind,
+    pub title: String,
+    /// Its page on cert.ssi.gouv.fr.
+    pub url: String,
 }
 
 /// A vulnerable software on an asset.
@@ -189,6 +212,8 @@ pub struct Report {
     pub software: usize,
     /// Distinct (name, publisher, version) matched.
     pub distinct: usize,
+    /// The CERT-FR advisories the matches cite, by reference.
+    pub certfr: BTreeMap<String, Cited>,
 }
 
 struct Product {
@@ -204,6 +229,7 @@ struct CveMeta {
     kev: bool,
     ransomware: bool,
     kev_due: Option<Arc<str>>,
+    certfr: Arc<[Arc<str>]>,
 }
 
 /// The feeds, indexed by normalised (vendor, product); the records themselves are not kept.
@@ -214,6 +240,21 @@ pub struct Index {
     by_name: HashMap<String, Vec<String>>,
     by_vendor: HashMap<String, Vec<String>>,
     aliases: Aliases,
+    /// The CERT-FR advisories given ([`Index::with_advisories`]), by reference.
+    advisories: HashMap<Arc<str>, Cited>,
+}
+
+/// References newest first (`CERTFR-2026-…` before `CERTFR-2025-…`; within a year, by number),
+/// each once.
+fn newest_first(refs: &mut Vec<Arc<str>>) {
+    let key = |r: &str| -> (u32, u64, String) {
+        let mut p = r.split('-').skip(1);
+        let year = p.next().and_then(|y| y.parse().ok()).unwrap_or(0);
+        let n = p.nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+        (year, n, r.to_owned())
+    };
+    refs.sort_by_cached_key(|r| std::cmp::Reverse(key(r)));
+    refs.dedup();
 }
 
 /// Publishers that package other people's software: they name no product's maker.
@@ -231,6 +272,7 @@ type Lookup<'a> = Result<(&'a Product, Certainty), Unmatched>;
 impl Index {
     pub fn new(cves: Vec<CveRecord>, kev: Vec<KevEntry>, aliases: Aliases) -> Index {
         let kev_count = kev.len();
+        let none: Arc<[Arc<str>]> = Arc::from(Vec::new());
         let kev: HashMap<String, KevEntry> = kev.into_iter().map(|k| (k.cve.clone(), k)).collect();
         let mut products: HashMap<(String, String), Product> = HashMap::new();
         let mut metas = Vec::with_capacity(cves.len());
@@ -253,6 +295,7 @@ impl Index {
                 kev: k.is_some(),
                 ransomware: k.is_some_and(|k| k.ransomware),
                 kev_due: k.and_then(|k| k.due_date.as_deref().map(Arc::from)),
+                certfr: none.clone(),
             });
         }
         let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
@@ -271,7 +314,39 @@ impl Index {
             by_name,
             by_vendor,
             aliases,
+            advisories: HashMap::new(),
         }
+    }
+
+    /// The index with the CERT-FR advisories: each CVE knows the advisories citing it, so each
+    /// match names them (an advisory citing no CVE of the NVD feed cites nothing here).
+    pub fn with_advisories(mut self, advisories: &[Advisory]) -> Index {
+        let mut by_cve: HashMap<&str, Vec<Arc<str>>> = HashMap::new();
+        for a in advisories {
+            let r: Arc<str> = Arc::from(a.reference.as_str());
+            for c in &a.cves {
+                by_cve.entry(c.as_str()).or_default().push(r.clone());
+            }
+            self.advisories.insert(
+                r,
+                Cited {
+                    kind: a.kind,
+                    title: a.title.clone(),
+                    url: a.url(),
+                },
+            );
+        }
+        for m in &mut self.cves {
+            if let Some(refs) = by_cve.get_mut(&*m.id) {
+                newest_first(refs);
+                m.certfr = Arc::from(refs.clone());
+            }
+        }
+        self
+    }
+
+    pub fn advisory_count(&self) -> usize {
+        self.advisories.len()
     }
 
     pub fn cve_count(&self) -> usize {
@@ -370,6 +445,7 @@ impl Index {
                 ransomware: c.ransomware,
                 kev_due: c.kev_due.clone(),
                 conditional: *conditional,
+                certfr: c.certfr.clone(),
             });
         }
         if hits.is_empty() {
@@ -381,7 +457,11 @@ impl Index {
                 .then(b.score.unwrap_or(0.0).total_cmp(&a.score.unwrap_or(0.0)))
                 .then_with(|| a.cve.cmp(&b.cve))
         });
+        let mut certfr: Vec<Arc<str>> =
+            hits.iter().flat_map(|h| h.certfr.iter().cloned()).collect();
+        newest_first(&mut certfr);
         Ok(Some(Verdict {
+            certfr,
             software: s.clone(),
             cpe: product.cpe.clone(),
             certainty,
@@ -425,6 +505,19 @@ impl Index {
             }
         }
         report.distinct = cache.len();
+        for v in cache
+            .values()
+            .filter_map(|v| v.as_ref().ok().and_then(Option::as_ref))
+        {
+            for r in &v.certfr {
+                if let Some(c) = self.advisories.get(r) {
+                    report
+                        .certfr
+                        .entry(r.to_string())
+                        .or_insert_with(|| c.clone());
+                }
+            }
+        }
         report.matches.sort_by(|a, b| {
             b.verdict
                 .kev()

@@ -4,7 +4,9 @@
 //!   the NVD feed imported. Each failing asset is named with its vulnerable software, the CVEs
 //!   (known exploited first, ransomware said) and the certainty of the product match. Not
 //!   evaluated without an NVD feed (KEV alone names products, not versions) or without any
-//!   inventoried software.
+//!   inventoried software. The run's summary keeps, per asset, its worst five software with their
+//!   CVEs and the CERT-FR advisories citing them, and the cited advisories' titles (`certfr`):
+//!   what the asset pages, the API and `hygie inventory show` read without matching again.
 
 use crate::matching::Report;
 use hygie_collect::{Evaluation, NotEvaluated};
@@ -45,6 +47,7 @@ pub fn evaluate(report: &Report, inputs: &Inputs) -> Evaluation {
     // Per asset (by id), its count and worst five software: what the web's asset pages show
     // without matching again.
     let mut assets = serde_json::Map::new();
+    let mut cited: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     for m in &report.matches {
         let e = assets.entry(m.asset.to_string()).or_insert_with(
             || serde_json::json!({"label": &*m.asset_label, "vulnerable": 0, "kev": 0, "top": []}),
@@ -62,11 +65,26 @@ pub fn evaluate(report: &Report, inputs: &Inputs) -> Evaluation {
                 "certainty": v.certainty, "kev": v.kev(), "packaged": v.packaged,
                 "cves": v.cves.iter().take(5).map(|c| &*c.cve).collect::<Vec<_>>(),
                 "more": v.cves.len().saturating_sub(5),
+                "certfr": v.certfr.iter().take(5).map(|r| &**r).collect::<Vec<_>>(),
+                "certfr_more": v.certfr.len().saturating_sub(5),
             }));
+            cited.extend(v.certfr.iter().take(5).map(|r| &**r));
         }
     }
+    // The advisories the pages name, with their titles: the run says what it matched against.
+    let certfr: serde_json::Map<String, serde_json::Value> = cited
+        .into_iter()
+        .filter_map(|r| {
+            let c = report.certfr.get(r)?;
+            Some((
+                r.to_owned(),
+                serde_json::json!({"kind": c.kind, "title": c.title, "url": c.url}),
+            ))
+        })
+        .collect();
     let summary = serde_json::json!({
         "assets": assets,
+        "certfr": certfr,
         "software": report.software,
         "distinct": report.distinct,
         "vulnerable": report.matches.len(),

@@ -195,7 +195,7 @@ pub(crate) async fn assets(
 }
 
 /// One asset: as the register holds it, its flags, its vulnerable software (the latest vuln
-/// run's summary) and its sightings.
+/// run's summary, each with the CERT-FR advisories citing its CVEs) and its sightings.
 pub(crate) async fn asset(
     at: AtFacility<Caller>,
     Path((_, asset)): Path<(String, String)>,
@@ -208,13 +208,7 @@ pub(crate) async fn asset(
     let f = scoped.asset_findings(&at.id).await?;
     let (vulnerable, known_exploited, end_of_life) = flags_of(&f, a);
     let sightings = scoped.inventory_sightings(&at.id, a.id).await?;
-    let vulnerabilities = f
-        .detail
-        .get(&a.id.to_string())
-        .and_then(|d| d.get("top"))
-        .and_then(|t| t.as_array())
-        .cloned()
-        .unwrap_or_default();
+    let vulnerabilities = f.vulnerabilities(a.id);
     Ok(Json(serde_json::json!({
         "asset": a, "label": a.label(), "vulnerable": vulnerable,
         "known_exploited": known_exploited, "end_of_life": end_of_life,

@@ -140,7 +140,18 @@ async fn register(app: &App, f: &hygie_core::Finess) {
             ransomware: false,
         }],
         Aliases::bundled().unwrap(),
-    );
+    )
+    // A CERT-FR alert citing the Apache CVE: the page and the API name it.
+    .with_advisories(&[hygie_vuln::Advisory {
+        reference: "CERTFR-2099-ALE-001".into(),
+        kind: hygie_vuln::AdvisoryKind::Alerte,
+        title: "Vulnérabilité dans Apache HTTP Server".into(),
+        summary: None,
+        cves: vec!["CVE-2099-2000".into()],
+        affected: Vec::new(),
+        first_revision: None,
+        last_revision: None,
+    }]);
     let report = index.match_assets(&assets);
     let eval = hygie_vuln::rules::evaluate(
         &report,
@@ -207,6 +218,12 @@ async fn pages(app: &App) {
     assert!(asset.contains("CVE-2099-2000"), "{asset}");
     assert!(asset.contains("apache:http_server") && asset.contains("normalised name"));
     assert!(asset.contains(">KEV<"));
+    assert!(
+        asset.contains(
+            "<a href=\"https://www.cert.ssi.gouv.fr/alerte/CERTFR-2099-ALE-001/\" title=\"Vulnérabilité dans Apache HTTP Server\""
+        ),
+        "the CERT-FR alert citing its CVE: {asset}"
+    );
     assert!(asset.contains("id=\"eol\""));
     assert!(
         asset.contains("agents.xml") || asset.contains("srv-dpi.xml"),
@@ -448,6 +465,12 @@ async fn map_and_api(app: &App) {
     let one = json(&body);
     assert_eq!(one["asset"]["hostname"], "srv-dpi");
     assert_eq!(one["vulnerabilities"][0]["cves"][0], "CVE-2099-2000");
+    assert_eq!(
+        one["vulnerabilities"][0]["certfr"],
+        serde_json::json!([{"reference": "CERTFR-2099-ALE-001", "kind": "alerte",
+            "title": "Vulnérabilité dans Apache HTTP Server",
+            "url": "https://www.cert.ssi.gouv.fr/alerte/CERTFR-2099-ALE-001/"}])
+    );
     assert!(!one["sightings"].as_array().unwrap().is_empty());
     for missing in ["99", "x"] {
         let (st, _, _) = get(format!("/api/v1/facilities/{f}/assets/{missing}")).await;

@@ -279,11 +279,16 @@ pub async fn run(ctx: &Ctx, cmd: InventoryCmd) -> anyhow::Result<u8> {
                 .find(&asset)
                 .ok_or_else(|| StoreError::NotFound(format!("asset '{asset}'")))?;
             let sightings = store.inventory_sightings(&id, a.id).await?;
+            // As the latest `inventory vulns` run matched it, with the CERT-FR advisories.
+            let vulns = store.asset_findings(&id).await?.vulnerabilities(a.id);
             match ctx.format {
                 Format::Json => output::json(&serde_json::json!({
-                    "asset": a, "sightings": sightings,
+                    "asset": a, "sightings": sightings, "vulnerabilities": vulns,
                 }))?,
-                Format::Table => show_text(a, &sightings, ctx.lang),
+                Format::Table => {
+                    show_text(a, &sightings, ctx.lang);
+                    vulns_text(&vulns, ctx.lang);
+                }
                 f => return Err(output::unsupported(f, "table or json")),
             }
             Ok(exit::OK)
@@ -311,7 +316,15 @@ fn show_text(a: &Asset, sightings: &[hygie_store::SightingRecord], lang: Lang) {
         ),
         (
             tr(lang, "Category", "Catégorie"),
-            a.category.as_str().to_owned(),
+            if a.domain_controller {
+                format!(
+                    "{} ({})",
+                    a.category.as_str(),
+                    tr(lang, "domain controller", "contrôleur de domaine")
+                )
+            } else {
+                a.category.as_str().to_owned()
+            },
         ),
         (tr(lang, "Operating system", "Système"), os_text(a)),
         (
@@ -403,4 +416,89 @@ fn show_text(a: &Asset, sightings: &[hygie_store::SightingRecord], lang: Lang) {
             &sw
         )
     );
+}
+
+/// The asset's vulnerable software (the latest vuln run's worst five) with the CERT-FR
+/// advisories citing their CVEs.
+fn vulns_text(vulns: &[serde_json::Value], lang: Lang) {
+    println!();
+    if vulns.is_empty() {
+        println!(
+            "{}",
+            tr(
+                lang,
+                "No vulnerable software matched (hygie inventory vulns).",
+                "Aucun logiciel vulnérable rapproché (hygie inventory vulns)."
+            )
+        );
+        return;
+    }
+    let str_of = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    let rows: Vec<Vec<String>> = vulns
+        .iter()
+        .map(|v| {
+            let list = |k: &str, more: &str| {
+                let mut l: Vec<String> = v[k]
+                    .as_array()
+                    .map(|l| {
+                        l.iter()
+                            .filter_map(|x| x.as_str().or_else(|| x["reference"].as_str()))
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if let Some(n) = v[more].as_u64().filter(|n| *n > 0) {
+                    l.push(format!("+{n}"));
+                }
+                l.join(" ")
+            };
+            vec![
+                str_of(v, "software"),
+                str_of(v, "version"),
+                if v["kev"].as_bool().unwrap_or(false) {
+                    "KEV".into()
+                } else {
+                    String::new()
+                },
+                list("cves", "more"),
+                list("certfr", "certfr_more"),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        hygie_report::table(
+            if lang == Lang::Fr {
+                &[
+                    "Logiciel vulnérable",
+                    "Version",
+                    "Exploitée",
+                    "CVE",
+                    "Avis CERT-FR",
+                ]
+            } else {
+                &[
+                    "Vulnerable software",
+                    "Version",
+                    "Exploited",
+                    "CVE",
+                    "CERT-FR advisories",
+                ]
+            },
+            &rows
+        )
+    );
+    // The titles once: what a CISO reads first.
+    let mut seen = std::collections::BTreeSet::new();
+    for c in vulns
+        .iter()
+        .filter_map(|v| v["certfr"].as_array())
+        .flatten()
+    {
+        if let Some(r) = c["reference"].as_str()
+            && seen.insert(r.to_owned())
+        {
+            println!("{r}: {} {}", str_of(c, "title"), str_of(c, "url"));
+        }
+    }
 }

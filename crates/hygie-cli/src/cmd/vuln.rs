@@ -1,5 +1,5 @@
-//! `hygie vuln import|feeds`: the instance's vulnerability feeds (CISA KEV, NVD CVE API 2.0) from
-//! downloaded files, and `hygie inventory vulns`: a facility's register matched against them
+//! `hygie vuln import|feeds`: the instance's vulnerability feeds (CISA KEV, NVD CVE API 2.0,
+//! CERT-FR advisories) from downloaded files, and `hygie inventory vulns`: a facility's register matched against them
 //! (hygie-vuln), with the rule ASSET-SW-VULNERABLE recorded as a check run of source `vuln`.
 
 use super::Ctx;
@@ -9,16 +9,18 @@ use clap::Subcommand;
 use hygie_core::{Finess, Lang};
 use hygie_report::csv::{Cell, CsvWriter};
 use hygie_store::{Actor, FeedRecords};
-use hygie_vuln::{Aliases, CveRecord, FeedKind, Index, KevEntry, Report};
+use hygie_vuln::{Advisory, Aliases, CveRecord, FeedKind, Index, KevEntry, Report};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum VulnCmd {
-    /// Import feed files downloaded from CISA (KEV JSON) or NVD (CVE API 2.0 JSON). Every file is
-    /// read whole before anything is stored: one bad file and nothing is. A KEV import replaces
-    /// the catalogue; NVD files add or update their CVEs.
+    /// Import feed files downloaded from CISA (KEV JSON), NVD (CVE API 2.0 JSON) or CERT-FR (each
+    /// advisory's JSON: its page followed by json/; a file, a JSON array of them, or a folder of
+    /// .json files). Every file is read whole before anything is stored: one bad file and nothing
+    /// is. A KEV import replaces the catalogue; NVD files add or update their CVEs; CERT-FR
+    /// advisories are added or replaced.
     Import {
-        /// kev or nvd.
+        /// kev, nvd or certfr.
         #[arg(long)]
         feed: String,
         #[arg(required = true)]
@@ -40,14 +42,20 @@ pub async fn run(ctx: &Ctx, cmd: VulnCmd) -> anyhow::Result<u8> {
         VulnCmd::Import { feed, files } => {
             let kind = FeedKind::parse(&feed).ok_or_else(|| {
                 exit::invalid(format!(
-                    "--feed '{feed}': expected kev or nvd / attendu : kev ou nvd"
+                    "--feed '{feed}': expected kev, nvd or certfr / attendu : kev, nvd ou certfr"
                 ))
             })?;
             let mut kev: Vec<KevEntry> = Vec::new();
             let mut nvd: Vec<CveRecord> = Vec::new();
+            let mut certfr: Vec<Advisory> = Vec::new();
             let mut version = String::new();
             let mut released: Option<String> = None;
             let mut names = Vec::new();
+            let files = if kind == FeedKind::CertFr {
+                expand_folders(&files)?
+            } else {
+                files
+            };
             for f in &files {
                 let name = f.display().to_string();
                 let file = std::fs::File::open(f).map_err(|e| {
@@ -56,6 +64,20 @@ pub async fn run(ctx: &Ctx, cmd: VulnCmd) -> anyhow::Result<u8> {
                 let info = match kind {
                     FeedKind::Kev => hygie_vuln::read_kev(&name, file, |k| kev.push(k)),
                     FeedKind::Nvd => hygie_vuln::read_nvd(&name, file, |c| nvd.push(c)),
+                    FeedKind::CertFr => {
+                        let before = certfr.len();
+                        hygie_vuln::read_certfr(&name, file, |a| certfr.push(a)).map(|_| {
+                            hygie_vuln::FeedInfo {
+                                kind,
+                                version: "json".into(),
+                                released: certfr[before..]
+                                    .iter()
+                                    .filter_map(|a| a.last_revision.clone())
+                                    .max(),
+                                records: certfr.len() - before,
+                            }
+                        })
+                    }
                 }
                 .map_err(|e| exit::invalid(e.to_string()))?;
                 version = info.version;
@@ -70,8 +92,9 @@ pub async fn run(ctx: &Ctx, cmd: VulnCmd) -> anyhow::Result<u8> {
             let records = match kind {
                 FeedKind::Kev => FeedRecords::Kev(&kev),
                 FeedKind::Nvd => FeedRecords::Nvd(&nvd),
+                FeedKind::CertFr => FeedRecords::CertFr(&certfr),
             };
-            let count = kev.len() + nvd.len();
+            let count = kev.len() + nvd.len() + certfr.len();
             let store = ctx.store().await?;
             let id = store
                 .import_vuln_feed(
@@ -143,6 +166,36 @@ pub async fn run(ctx: &Ctx, cmd: VulnCmd) -> anyhow::Result<u8> {
     }
 }
 
+/// The files named, a folder standing for its `.json` files (sorted; not its sub-folders).
+fn expand_folders(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            out.push(p.clone());
+            continue;
+        }
+        let name = p.display();
+        let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+            .map_err(|e| exit::invalid(format!("{name}: cannot read / lecture impossible: {e}")))?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| exit::invalid(format!("{name}: cannot read / lecture impossible: {e}")))?;
+        inside.retain(|f| {
+            f.is_file()
+                && f.extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("json"))
+        });
+        if inside.is_empty() {
+            return Err(exit::invalid(format!(
+                "{name}: no .json file in the folder / aucun fichier .json dans le dossier"
+            )));
+        }
+        inside.sort();
+        out.extend(inside);
+    }
+    Ok(out)
+}
+
 /// `hygie inventory vulns`: match the facility's register, record the rule's run, print.
 pub async fn inventory_vulns(ctx: &Ctx, facility: &str) -> anyhow::Result<u8> {
     let id = Finess::parse(facility)?;
@@ -150,9 +203,12 @@ pub async fn inventory_vulns(ctx: &Ctx, facility: &str) -> anyhow::Result<u8> {
     let assets = store.inventory(&id).await?;
     let nvd = store.vuln_nvd().await?;
     let kev = store.vuln_kev().await?;
+    let certfr = store.vuln_certfr().await?;
     let feeds = store.vuln_feeds().await?;
     let nvd_records = nvd.len();
-    let index = Index::new(nvd, kev, Aliases::bundled().map_err(anyhow::Error::msg)?);
+    let index = Index::new(nvd, kev, Aliases::bundled().map_err(anyhow::Error::msg)?)
+        .with_advisories(&certfr);
+    drop(certfr);
     let report = index.match_assets(&assets);
     let eval = hygie_vuln::rules::evaluate(
         &report,
@@ -188,6 +244,7 @@ pub async fn inventory_vulns(ctx: &Ctx, facility: &str) -> anyhow::Result<u8> {
             "facility": id.as_str(), "run": run, "summary": shown,
             "feeds": latest_feeds(&feeds), "not_evaluated": eval.not_evaluated,
             "matches": matches_json(&report), "unmatched": report.unmatched,
+            "certfr": report.certfr,
         }))?,
         Format::Csv => csv(&report, ctx.lang)?,
         Format::Table => table(&report, &eval, ctx.lang),
@@ -198,7 +255,7 @@ pub async fn inventory_vulns(ctx: &Ctx, facility: &str) -> anyhow::Result<u8> {
 
 /// The latest import of each feed: what the matching used.
 fn latest_feeds(feeds: &[hygie_store::VulnFeed]) -> Vec<&hygie_store::VulnFeed> {
-    [FeedKind::Kev, FeedKind::Nvd]
+    [FeedKind::Kev, FeedKind::Nvd, FeedKind::CertFr]
         .into_iter()
         .filter_map(|k| feeds.iter().rev().find(|f| f.kind == k))
         .collect()
@@ -215,6 +272,7 @@ fn matches_json(report: &Report) -> Vec<serde_json::Value> {
                 "software": v.software.name, "version": v.software.version,
                 "vendor": v.software.vendor, "cpe": v.cpe, "certainty": v.certainty,
                 "packaged": v.packaged, "kev": v.kev(), "cves": v.cves,
+                "certfr": v.certfr.iter().map(|r| &**r).collect::<Vec<_>>(),
             })
         })
         .collect()
@@ -238,6 +296,7 @@ fn csv(report: &Report, lang: Lang) -> anyhow::Result<()> {
             "rancongiciel",
             "echeance_kev",
             "conditionnelle",
+            "avis_certfr",
         ],
         Lang::En => [
             "asset",
@@ -254,12 +313,14 @@ fn csv(report: &Report, lang: Lang) -> anyhow::Result<()> {
             "ransomware",
             "kev_due",
             "conditional",
+            "certfr",
         ],
     })?;
     let yes = |b: bool| Cell::text(if b { "yes" } else { "no" });
     for m in &report.matches {
         let v = &m.verdict;
         for c in &v.cves {
+            let certfr = c.certfr.iter().map(|r| &**r).collect::<Vec<_>>().join(" ");
             w.row([
                 Cell::int(m.asset),
                 Cell::text(&*m.asset_label),
@@ -276,6 +337,7 @@ fn csv(report: &Report, lang: Lang) -> anyhow::Result<()> {
                 yes(c.ransomware),
                 Cell::text(c.kev_due.as_deref().unwrap_or_default()),
                 yes(c.conditional),
+                Cell::text(certfr.as_str()),
             ])?;
         }
     }

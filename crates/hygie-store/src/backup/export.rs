@@ -56,6 +56,7 @@ pub const TABLES: &[&str] = &[
     "inventory_scan_ranges",
     "vuln_feeds",
     "vuln_records",
+    "vuln_advisories",
     "sync_exports",
     "sync_keys",
     "sync_imports",

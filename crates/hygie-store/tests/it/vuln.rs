@@ -125,3 +125,92 @@ fn feeds_import_replace_and_update_journalled() {
         ));
     });
 }
+
+fn advisory(reference: &str, revision: &str, cves: &[&str]) -> hygie_vuln::Advisory {
+    hygie_vuln::Advisory {
+        reference: reference.into(),
+        kind: hygie_vuln::certfr::reference_kind(reference).expect("reference"),
+        title: format!("Multiples vulnérabilités ({revision})"),
+        summary: None,
+        cves: cves.iter().map(|c| (*c).to_owned()).collect(),
+        affected: vec![hygie_vuln::certfr::Affected {
+            vendor: Some("Apache".into()),
+            product: Some("HTTP Server".into()),
+            description: "HTTP Server versions antérieures à 2.4.51".into(),
+        }],
+        first_revision: Some("2021-10-06T00:00:00.000000".into()),
+        last_revision: Some(revision.into()),
+    }
+}
+
+/// CERT-FR advisories: stored and read back; a revised advisory imported again replaces the
+/// stored one (inside one import, the latest revision wins); journalled, on both backends.
+#[test]
+fn certfr_advisories_import_and_revise() {
+    on_each_backend(|store| async move {
+        let actor = Actor("test".into());
+        let first = [
+            advisory(
+                "CERTFR-2021-AVI-0754",
+                "2021-10-06T00:00:00.000000",
+                &["CVE-2021-41773"],
+            ),
+            advisory(
+                "CERTFR-2021-ALE-022",
+                "2021-10-06T00:00:00.000000",
+                &["CVE-2021-41773"],
+            ),
+            advisory(
+                "CERTFR-2021-ALE-022",
+                "2021-10-08T00:00:00.000000",
+                &["CVE-2021-41773", "CVE-2021-42013"],
+            ),
+        ];
+        store
+            .import_vuln_feed(
+                FeedKind::CertFr,
+                "json",
+                Some("2021-10-08T00:00:00.000000"),
+                &["certfr/".into()],
+                FeedRecords::CertFr(&first),
+                &actor,
+            )
+            .await
+            .expect("certfr");
+        let back = store.vuln_certfr().await.expect("read");
+        assert_eq!(back, [first[2].clone(), first[0].clone()]);
+        // The alert's last revision, downloaded again later.
+        let revised = advisory(
+            "CERTFR-2021-ALE-022",
+            "2021-11-18T00:00:00.000000",
+            &["CVE-2021-41773", "CVE-2021-42013", "CVE-2021-40438"],
+        );
+        store
+            .import_vuln_feed(
+                FeedKind::CertFr,
+                "json",
+                revised.last_revision.as_deref(),
+                &["CERTFR-2021-ALE-022.json".into()],
+                FeedRecords::CertFr(std::slice::from_ref(&revised)),
+                &actor,
+            )
+            .await
+            .expect("revised");
+        let back = store.vuln_certfr().await.expect("read");
+        assert_eq!(back, [revised, first[0].clone()]);
+        let feeds = store.vuln_feeds().await.expect("feeds");
+        assert_eq!(
+            feeds
+                .iter()
+                .map(|f| (f.kind, f.records))
+                .collect::<Vec<_>>(),
+            [(FeedKind::CertFr, 2), (FeedKind::CertFr, 1)]
+        );
+        // The CVE feeds are untouched.
+        assert!(store.vuln_nvd().await.expect("nvd").is_empty());
+        assert!(matches!(
+            store.verify_journal().await.expect("verify"),
+            JournalCheck::Intact { .. }
+        ));
+    });
+}

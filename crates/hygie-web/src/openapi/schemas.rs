@@ -115,6 +115,7 @@ fn asset_components() -> Vec<(String, Value)> {
     let asset = json!({ "type": "object", "required": ["id", "category", "macs", "ips", "ports", "first_seen", "last_seen", "sources", "described_by", "software"],
         "properties": { "id": { "type": "integer" }, "category": category(),
             "hostname": nullable("string"), "zone": nullable("string"),
+            "domain_controller": { "type": "boolean", "description": "the directory says it is a domain controller (server trust account, or under OU=Domain Controllers)" },
             "first_seen": time(), "last_seen": time() } });
     let detail = json!({
         "type": "object",
@@ -123,7 +124,7 @@ fn asset_components() -> Vec<(String, Value)> {
             "asset": asset,
             "label": { "type": "string" }, "vulnerable": { "type": "boolean" },
             "known_exploited": { "type": "integer", "minimum": 0 }, "end_of_life": { "type": "boolean" },
-            "vulnerabilities": array(json!({ "type": "object", "description": "a vulnerable software: software, version, cpe, certainty, kev, cves" })),
+            "vulnerabilities": array(json!({ "type": "object", "description": "a vulnerable software: software, version, cpe, certainty, kev, cves, certfr (the CERT-FR advisories citing its CVEs: reference, kind avis or alerte, title, url)" })),
             "sightings": array(json!({ "type": "object", "required": ["import_id", "imported", "asset", "source", "origin", "seen", "matched_by"] })) } });
     let map_asset = json!({
         "type": "object", "required": ["id", "label", "category", "ips", "marks", "sensitive"],

@@ -1,7 +1,7 @@
 //! A facility's asset register (issue 21): the list with its filters (category, medical devices
 //! included, zone, operating system, vulnerable, end of life), vulnerable and end-of-life assets
-//! first, and an asset's page with its software, its vulnerabilities and its history (first and
-//! last seen, the sightings of each source). Read through `Store::scoped` like every facility
+//! first, and an asset's page with its software, its vulnerabilities (with the CERT-FR advisories
+//! citing their CVEs) and its history (first and last seen, the sightings of each source). Read through `Store::scoped` like every facility
 //! page: another facility's asset is "not found".
 //!
 //! Vulnerable and end of life come from the facility's latest recorded runs, never recomputed
@@ -125,6 +125,17 @@ struct VulnLine {
     kev: bool,
     packaged: bool,
     cves: String,
+    /// The CERT-FR advisories citing its CVEs (at most five, then `certfr_more`).
+    certfr: Vec<Advisory>,
+    certfr_more: u64,
+}
+
+/// A CERT-FR advisory as the asset page links it.
+struct Advisory {
+    reference: String,
+    title: String,
+    /// On cert.ssi.gouv.fr; empty when the run did not keep it.
+    url: String,
 }
 
 #[derive(askama::Template)]
@@ -210,43 +221,55 @@ async fn asset_page(at: FacilityPage, Path((_, asset)): Path<(String, String)>) 
     let lang = at.lang();
     let vulns = flags
         .0
-        .detail
-        .get(&a.id.to_string())
-        .and_then(|d| d["top"].as_array())
-        .map(|top| {
-            top.iter()
-                .map(|v| {
-                    let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
-                    let mut cves: Vec<String> = v["cves"]
-                        .as_array()
-                        .map(|c| {
-                            c.iter()
-                                .filter_map(|x| x.as_str().map(str::to_owned))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    if let Some(more) = v["more"].as_u64().filter(|m| *m > 0) {
-                        cves.push(format!("+{more}"));
-                    }
-                    let certainty = match v["certainty"].as_str() {
-                        Some("exact_cpe") => t(lang, "exact CPE", "CPE exact"),
-                        Some("normalised_name") => t(lang, "normalised name", "nom normalisé"),
-                        Some("vendor_only") => t(lang, "vendor only", "éditeur seul"),
-                        _ => "",
-                    };
-                    VulnLine {
-                        software: s("software"),
-                        version: s("version"),
-                        cpe: s("cpe"),
-                        certainty: certainty.to_owned(),
-                        kev: v["kev"].as_bool().unwrap_or(false),
-                        packaged: v["packaged"].as_bool().unwrap_or(false),
-                        cves: cves.join(" "),
-                    }
+        .vulnerabilities(a.id)
+        .iter()
+        .map(|v| {
+            let s = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+            let mut cves: Vec<String> = v["cves"]
+                .as_array()
+                .map(|c| {
+                    c.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
                 })
-                .collect()
+                .unwrap_or_default();
+            if let Some(more) = v["more"].as_u64().filter(|m| *m > 0) {
+                cves.push(format!("+{more}"));
+            }
+            let certainty = match v["certainty"].as_str() {
+                Some("exact_cpe") => t(lang, "exact CPE", "CPE exact"),
+                Some("normalised_name") => t(lang, "normalised name", "nom normalisé"),
+                Some("vendor_only") => t(lang, "vendor only", "éditeur seul"),
+                _ => "",
+            };
+            let certfr = v["certfr"]
+                .as_array()
+                .map(|l| {
+                    l.iter()
+                        .map(|c| {
+                            let f = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+                            Advisory {
+                                reference: f("reference"),
+                                title: f("title"),
+                                url: f("url"),
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            VulnLine {
+                software: s("software"),
+                version: s("version"),
+                cpe: s("cpe"),
+                certainty: certainty.to_owned(),
+                kev: v["kev"].as_bool().unwrap_or(false),
+                packaged: v["packaged"].as_bool().unwrap_or(false),
+                cves: cves.join(" "),
+                certfr,
+                certfr_more: v["certfr_more"].as_u64().unwrap_or(0),
+            }
         })
-        .unwrap_or_default();
+        .collect();
     let sources = a
         .sources
         .iter()

@@ -9,6 +9,7 @@
 //! adds `.assert()` to them.
 #![allow(dead_code)]
 
+pub mod nats;
 pub mod smtp;
 
 use hygie_testkit::TestDb;

@@ -80,12 +80,13 @@ pub fn rt() -> tokio::runtime::Runtime {
 
 /// Events the stream holds (not the correlation hits the workers add).
 pub fn stored(url: &str) -> u64 {
-    rt().block_on(hygie_logs::nats::subject_messages(
-        url,
-        STREAM,
-        "hygie.events.>",
-    ))
-    .expect("stream info")
+    stored_on(url, "hygie.events.>")
+}
+
+/// Messages the stream holds on the subjects `filter` matches.
+pub fn stored_on(url: &str, filter: &str) -> u64 {
+    rt().block_on(hygie_logs::nats::subject_messages(url, STREAM, filter))
+        .expect("stream info")
 }
 
 /// (not delivered yet, delivered and not acknowledged) of the facility's consumer, once a

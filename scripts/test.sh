@@ -100,7 +100,7 @@ services() {
   apt_install ca-certificates restic borgbackup nftables iptables ipset iproute2 clamav
   # Browser end-to-end tests (hygie-web) and the dashboard benchmark's load generator.
   apt_install chromium chromium-driver wrk
-  # NATS JetStream for the detection workers' tests (hygie-cli/tests/nats_workers.rs): each test
+  # NATS JetStream for the detection workers' tests (hygie-cli/tests/nats_*.rs): each test
   # starts its own `nats-server -js` on a free port, never the one on 4222.
   apt_install nats-server
   # The inventory's real agents and scanner (hygie-cli/tests/inventory.rs): each inventories

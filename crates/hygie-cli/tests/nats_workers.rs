@@ -6,18 +6,20 @@
 //! representatives) equal those of a batch `hygie detect` of the same events into another
 //! store: every event evaluated, every alert exactly once. And the dead-letter path.
 //!
-//! `nats-server` is Debian's (`scripts/test.sh` installs it); missing, the test fails under
-//! `CI=true` and is skipped loudly elsewhere, as PostgreSQL is.
+//! The NATS helpers are in `common::nats`. The correlators: `nats_correlation.rs`.
 
 mod common;
 
+use common::nats::{
+    STREAM, alerts, pending, rt, start_nats, start_nats_with, start_publisher,
+    start_publisher_with, start_worker, start_worker_with, stored,
+};
 use common::{FINESS, HOSPITAL, Hygie};
-use serde_json::{Value, json};
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use serde_json::json;
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Events of the stream.
@@ -29,8 +31,6 @@ const HOSTS: [&str; 5] = [
     "SRV-PACS",
     "pc-3",
 ];
-const STREAM: &str = "HYGIE_TEST";
-
 const FAILED_LOGON: &str = "title: Failed logon
 id: 8d4f3b2a-4625-4b7e-9c1d-000000004625
 status: test
@@ -76,217 +76,6 @@ fn event(i: usize) -> String {
         e["LogonType"] = if i % 4 == 1 { 10 } else { 3 }.into();
     }
     format!("{e}\n")
-}
-
-/// The test's own NATS server with JetStream, on a free port, its store in a temporary folder.
-struct Nats {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn nats_server() -> Option<PathBuf> {
-    ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("address").port()
-}
-
-fn start_nats() -> Option<Nats> {
-    start_nats_with(&[])
-}
-
-/// `nats-server` on a free port with `extra` arguments (TLS), JetStream in a temporary folder.
-fn start_nats_with(extra: &[&str]) -> Option<Nats> {
-    let Some(bin) = nats_server() else {
-        hygie_testkit::missing("nats-server", "no /usr/sbin/nats-server");
-        return None;
-    };
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    let port = free_port();
-    assert_ne!(port, 4222);
-    let child = Command::new(bin)
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-        .arg(dir.path())
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nats-server");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nats-server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(Nats {
-        child,
-        url: format!("nats://127.0.0.1:{port}"),
-        _dir: dir,
-    })
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-/// Messages the stream holds.
-fn stored(url: &str) -> u64 {
-    rt().block_on(hygie_logs::nats::stream_messages(url, STREAM))
-        .expect("stream info")
-}
-
-/// (not delivered yet, delivered and not acknowledged) of the facility's consumer, once a
-/// worker made it (waiting for that).
-fn pending(url: &str) -> (u64, usize) {
-    let consumer = format!("hygie-detect-{FINESS}");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        match rt().block_on(hygie_logs::nats::worker::pending(url, STREAM, &consumer)) {
-            Ok(p) => return p,
-            Err(e) if e.to_string().contains("not found") && Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            Err(e) => panic!("consumer info: {e}"),
-        }
-    }
-}
-
-/// A `hygie` process with its stderr collected by a thread.
-struct Running {
-    child: Child,
-    stderr: std::thread::JoinHandle<String>,
-}
-
-impl Running {
-    fn spawn(mut cmd: Command) -> (Running, BufReader<std::process::ChildStderr>) {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn hygie");
-        let err = BufReader::new(child.stderr.take().expect("stderr"));
-        (
-            Running {
-                child,
-                stderr: std::thread::spawn(String::new),
-            },
-            err,
-        )
-    }
-
-    fn collect(mut self, mut err: BufReader<std::process::ChildStderr>, seen: String) -> Self {
-        self.stderr = std::thread::spawn(move || {
-            let mut rest = seen;
-            let _ = std::io::Read::read_to_string(&mut err, &mut rest);
-            rest
-        });
-        self
-    }
-
-    fn kill9(mut self) -> String {
-        self.child.kill().expect("kill -9");
-        self.child.wait().expect("reaped");
-        self.stderr.join().expect("stderr")
-    }
-
-    /// SIGTERM; it must exit 0 and print its counters as JSON.
-    fn stop(self) -> Value {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let out = self.child.wait_with_output().expect("wait");
-        let err = self.stderr.join().expect("stderr");
-        assert!(out.status.success(), "hygie failed: {err}");
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("counters ({e}): {}", String::from_utf8_lossy(&out.stdout)))
-    }
-}
-
-/// `hygie ingest --publish`, once its TCP listener is announced.
-fn start_publisher(h: &Hygie, url: &str) -> (Running, SocketAddr) {
-    start_publisher_with(h, url, &[])
-}
-
-fn start_publisher_with(h: &Hygie, url: &str, extra: &[&str]) -> (Running, SocketAddr) {
-    let mut cmd = h.cmd();
-    cmd.args(["ingest", "--publish", url, "--stream", STREAM])
-        .args(["--listen", "json+tcp://127.0.0.1:0", "--facility", FINESS])
-        .args(["--format", "json"])
-        .args(extra);
-    let (run, mut err) = Running::spawn(cmd);
-    let started = Instant::now();
-    let mut seen = String::new();
-    let addr = loop {
-        let mut line = String::new();
-        let n = err.read_line(&mut line).expect("stderr");
-        assert!(
-            n > 0 && started.elapsed() < Duration::from_secs(60),
-            "no listener announced: {seen}"
-        );
-        seen.push_str(&line);
-        if let Some(rest) = line.strip_prefix("listening tcp ") {
-            let addr = rest.split_whitespace().next().expect("address");
-            break addr.parse().expect("socket address");
-        }
-    };
-    (run.collect(err, seen), addr)
-}
-
-fn start_worker(h: &Hygie, url: &str, rules: &Path) -> Running {
-    start_worker_with(h, url, rules, &[])
-}
-
-fn start_worker_with(h: &Hygie, url: &str, rules: &Path, extra: &[&str]) -> Running {
-    let mut cmd = h.cmd();
-    cmd.args(["detect-worker", "--nats", url, "--stream", STREAM])
-        .args(["--facility", FINESS, "--rules"])
-        .arg(rules)
-        .args(["--batch", "500", "--ack-wait", "3", "--format", "json"])
-        .args(extra);
-    let (run, err) = Running::spawn(cmd);
-    run.collect(err, String::new())
-}
-
-/// The facility's alerts by id: (count, first time, last time, representative's record id).
-type Alerts = BTreeMap<String, (u64, String, String, u64)>;
-
-fn alerts(h: &Hygie) -> Alerts {
-    let v = h.json(
-        &["alerts", "list", "--facility", FINESS, "--limit", "1000000"],
-        0,
-    );
-    v.as_array()
-        .expect("alerts")
-        .iter()
-        .map(|a| {
-            (
-                a["id"].as_str().expect("id").to_owned(),
-                (
-                    a["count"].as_u64().expect("count"),
-                    a["time"].as_str().unwrap_or("").to_owned(),
-                    a["last_time"].as_str().unwrap_or("").to_owned(),
-                    a["record_id"].as_u64().expect("record id"),
-                ),
-            )
-        })
-        .collect()
 }
 
 fn write_rules(h: &Hygie) -> PathBuf {

@@ -56,7 +56,8 @@ impl LoadedCorrelation {
 }
 
 /// What a correlation needs of one match: its time, the rule and the fields correlations read.
-#[derive(Debug, Clone, PartialEq)]
+/// Serialisable: detection workers publish hits to the correlators (`hygie_logs::nats`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Hit {
     /// Seconds since the epoch.
     pub ts: i64,
@@ -74,7 +75,7 @@ pub struct Hit {
 impl Hit {
     /// Order in which hits are folded: time, then where the event came from (total, so
     /// equal times never depend on arrival order).
-    fn order_key(&self) -> impl Ord + '_ {
+    pub fn order_key(&self) -> impl Ord + '_ {
         (
             self.ts,
             self.source.as_str(),
@@ -82,6 +83,23 @@ impl Hit {
             self.rule.as_str(),
         )
     }
+}
+
+/// The partition, among `partitions`, of one group of one correlation: FNV-1a (64 bits) over the
+/// correlation's name and the group-by values, each followed by a separator. Written out rather
+/// than std's hasher, whose seed changes with every process: every worker of every version must
+/// send a group to the same correlator.
+pub fn partition(correlation: &str, group: &[&str], partitions: u32) -> u32 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h = OFFSET;
+    for part in std::iter::once(correlation).chain(group.iter().copied()) {
+        for b in part.bytes().chain([0x1f]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(PRIME);
+        }
+    }
+    u32::try_from(h % u64::from(partitions.max(1))).unwrap_or(0)
 }
 
 /// The loaded correlation rules and what workers need to know of them.
@@ -181,6 +199,49 @@ impl Correlations {
         })
     }
 
+    /// Where a hit goes: for each correlation referring to its rule, the correlation's name and
+    /// the partition of the hit's group ([`partition`] of the group-by values, read through the
+    /// correlation's aliases for that rule; a missing value counts as empty).
+    pub fn routes(&self, hit: &Hit, partitions: u32) -> Vec<(String, u32)> {
+        let value = |f: &str| {
+            hit.fields
+                .iter()
+                .find(|(k, _)| k == f)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        self.rules
+            .iter()
+            .filter(|c| c.rule.rules.contains(&hit.rule))
+            .map(|c| {
+                let group: Vec<&str> = c
+                    .rule
+                    .group_by
+                    .iter()
+                    .map(|g| {
+                        let field = c
+                            .rule
+                            .aliases
+                            .iter()
+                            .find(|a| &a.alias == g)
+                            .and_then(|a| a.mapping.get(&hit.rule))
+                            .map_or(g.as_str(), String::as_str);
+                        value(field)
+                    })
+                    .collect();
+                let name = c.name().to_owned();
+                let p = partition(&name, &group, partitions);
+                (name, p)
+            })
+            .collect()
+    }
+
+    /// The correlation named `name` alone (a correlator folds the hits routed to one
+    /// correlation into that correlation only: the same hit may go elsewhere for another).
+    pub fn only(&self, name: &str) -> Option<Correlations> {
+        let c = self.rules.iter().find(|c| c.name() == name)?;
+        Some(Correlations::new(vec![c.clone()]))
+    }
+
     /// A correlator for one run of a facility's events.
     pub fn correlator(&self, facility: &str) -> Correlator {
         let config = CorrelationConfig {
@@ -253,6 +314,20 @@ impl Correlator {
     /// (correlation, group key) states held now.
     pub fn state_count(&self) -> usize {
         self.engine.state_count()
+    }
+
+    /// The state (windows, last alert per group) as JSON, for a correlator's checkpoint.
+    pub fn export_state(&self) -> serde_json::Value {
+        serde_json::to_value(self.engine.export_state()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Restore a state [`Self::export_state`] gave; false (nothing restored) when it is not one
+    /// this version reads.
+    pub fn import_state(&mut self, state: serde_json::Value) -> bool {
+        match serde_json::from_value(state) {
+            Ok(snapshot) => self.engine.import_state(snapshot),
+            Err(_) => false,
+        }
     }
 
     fn alert(&self, r: EvaluationResult, hit: &Hit) -> Option<Alert> {
@@ -461,5 +536,77 @@ mod tests {
         assert!(k.state_count() < MAX_GROUPS);
         let last = users.last().map(String::as_str).unwrap_or("");
         assert_eq!(k.push(&hit(300, "rule-a", &[("User", last)])).len(), 1);
+    }
+
+    #[test]
+    fn partitions_are_stable_and_spread_keys() {
+        // The same key, the same partition, in every process (no random seed).
+        let p = partition("brute", &["alice", "10.0.0.1"], 8);
+        assert_eq!(p, partition("brute", &["alice", "10.0.0.1"], 8));
+        // Values are separated: ("ab", "c") is not ("a", "bc").
+        let all: Vec<u32> = (0..64)
+            .map(|i| partition("c", &[&format!("ab{i}"), "c"], 1 << 30))
+            .collect();
+        let moved: Vec<u32> = (0..64)
+            .map(|i| partition("c", &[&format!("a{i}"), "bc"], 1 << 30))
+            .collect();
+        assert_ne!(all, moved);
+        // Spread: 20,000 accounts over 8 partitions, each within 10 % of an eighth.
+        let mut counts = [0u32; 8];
+        for i in 0..20_000 {
+            counts[partition("brute", &[&format!("user{i}"), "10.0.0.1"], 8) as usize] += 1;
+        }
+        for c in counts {
+            assert!((2250..=2750).contains(&c), "{counts:?}");
+        }
+        // One partition, or none asked: everything in 0.
+        assert_eq!(partition("brute", &["alice"], 1), 0);
+        assert_eq!(partition("brute", &["alice"], 0), 0);
+        // The correlation is part of the key.
+        let differ = (0..32)
+            .filter(|i| {
+                let u = format!("u{i}");
+                partition("a", &[&u], 1024) != partition("b", &[&u], 1024)
+            })
+            .count();
+        assert!(differ > 28, "{differ}");
+    }
+
+    #[test]
+    fn routes_follow_the_group_by_values_and_the_state_round_trips() {
+        let c = correlations(
+            "title: Many\nid: many\ncorrelation:\n  type: event_count\n  rules: [a]\n  group-by: [User]\n  timespan: 60s\n  condition: {gte: 3}\n",
+        );
+        let u = |ts, user| hit(ts, "rule-a", &[("User", user), ("Other", "x")]);
+        let r = c.routes(&u(0, "bob"), 16);
+        assert_eq!(
+            r,
+            vec![("many".to_owned(), partition("many", &["bob"], 16))]
+        );
+        assert_eq!(c.routes(&u(5, "bob"), 16), r, "same group, same partition");
+        assert!(c.routes(&hit(0, "rule-b", &[]), 16).is_empty());
+        assert!(c.only("many").is_some() && c.only("none").is_none());
+        // Two hits, the state saved and restored in another correlator, the third fires.
+        let mut k = c.correlator("f");
+        assert!(k.push(&u(0, "bob")).is_empty());
+        assert!(k.push(&u(1, "bob")).is_empty());
+        let state = k.export_state();
+        let mut k2 = c.correlator("f");
+        assert!(k2.import_state(state));
+        let fired = k2.push(&u(2, "bob"));
+        assert_eq!(
+            fired,
+            c.run("f", vec![u(0, "bob"), u(1, "bob"), u(2, "bob")])
+        );
+        assert_eq!(fired.len(), 1);
+        assert!(
+            !c.correlator("f")
+                .import_state(serde_json::json!({"version": "x"}))
+        );
+        // A hit travels as JSON.
+        let h = u(3, "ann");
+        let back: Hit =
+            serde_json::from_str(&serde_json::to_string(&h).expect("json")).expect("hit");
+        assert_eq!(back, h);
     }
 }

@@ -27,7 +27,7 @@ pub mod rules;
 pub use alert::{
     Aggregator, AggregatorState, Alert, KeyedAlert, alert_id, alert_of, legacy_alert_id,
 };
-pub use correlate::{Correlations, Correlator, Hit, LoadedCorrelation};
+pub use correlate::{Correlations, Correlator, Hit, LoadedCorrelation, partition};
 pub use engine::{Detector, RouteCache, RuleMatch};
 pub use event::{EventKind, LogEvent, Origin};
 pub use fields::{FieldValue, Fields};

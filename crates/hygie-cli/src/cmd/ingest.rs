@@ -43,6 +43,9 @@ pub struct IngestArgs {
     /// CA certificates (PEM) checking the NATS server's TLS certificate (tls://HOST:PORT).
     #[arg(long, value_name = "FILE", requires = "publish")]
     nats_ca: Option<PathBuf>,
+    /// NATS credentials file (user JWT and NKey seed, as `nsc` writes it) to authenticate with.
+    #[arg(long, value_name = "FILE", requires = "publish")]
+    nats_creds: Option<PathBuf>,
     /// Facility (FINESS) the alerts belong to.
     #[arg(long)]
     facility: String,
@@ -213,7 +216,7 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
         return publish(ctx, &a, facility, url).await;
     }
     let forward = a.forward.start(Some(&facility))?.map(Arc::new);
-    let (detector, mut refused, not_compiled) = load_prepared_detector(&a.rules).await?;
+    let (detector, mut refused, not_compiled) = load_prepared_detector(&a.rules, false).await?;
     let loaded = detector.rule_count() - not_compiled.len();
     refused.extend(not_compiled);
     let store = ctx.store().await?;
@@ -309,6 +312,16 @@ pub(super) fn nats_ca(ca: Option<&std::path::Path>) -> anyhow::Result<Option<Pat
     Ok(Some(ca.to_path_buf()))
 }
 
+/// `--nats-creds`, read and parsed now, so that a bad file stops the start naming it (never
+/// printing its content).
+pub(super) async fn nats_creds(creds: Option<&std::path::Path>) -> anyhow::Result<Option<PathBuf>> {
+    let Some(file) = creds else { return Ok(None) };
+    hygie_logs::nats::check_creds(file)
+        .await
+        .map_err(|e| exit::invalid(format!("--nats-creds: {e}")))?;
+    Ok(Some(file.to_path_buf()))
+}
+
 /// A `nats://` or `tls://` URL, else invalid input.
 pub(super) fn nats_url(url: &str) -> anyhow::Result<String> {
     let ok = ["nats://", "tls://"].iter().any(|p| url.starts_with(p)) && url.len() > 7;
@@ -325,6 +338,7 @@ async fn publish(ctx: &Ctx, a: &IngestArgs, facility: Finess, url: &str) -> anyh
     use hygie_logs::nats::{PublishConfig, Publishing};
     let url = nats_url(url)?;
     let ca = nats_ca(a.nats_ca.as_deref())?;
+    let creds = nats_creds(a.nats_creds.as_deref()).await?;
     let mut sources = Vec::new();
     for spec in &a.listen {
         let src = bind(spec)
@@ -338,6 +352,7 @@ async fn publish(ctx: &Ctx, a: &IngestArgs, facility: Finess, url: &str) -> anyh
         facility: facility.as_str().to_owned(),
         in_flight: 4096,
         ca,
+        creds,
     };
     let mut bound = Vec::new();
     for (udp, src) in sources {

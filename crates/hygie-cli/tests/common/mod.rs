@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod federation;
+pub mod nats;
 pub mod receiver;
 pub mod smtp;
 

@@ -22,18 +22,41 @@
 //!
 //! **Partitioning.** Subjects are per facility and host; one consumer per facility filters
 //! `hygie.events.<FINESS>.>`, and its workers pull from it in turn, so the events of one host
-//! are spread over the workers. Aggregated alerts do not mind (the store's merge is additive),
-//! but a correlation rule's group-by key would be split: correlation rules are evaluated by
-//! batch `hygie detect` only, as by the spooled `hygie ingest`. The way left: a consumer per
-//! subject partition (`hygie.events.FINESS.*` hashed to N partitions), each worker owning some,
-//! so that one group-by key always reaches the same worker.
+//! are spread over the workers. Aggregated alerts do not mind (the store's merge is additive).
+//! A correlation's group-by key need not follow the host (one account over many hosts, one
+//! address spraying many accounts), so correlation runs in a second stage, [`correlate`]:
+//!
+//! - a detection worker turns each match of a rule some correlation refers to into a compact
+//!   [`hygie_detect::Hit`] (time, rule, only the fields correlations read) and publishes it,
+//!   once per correlation referring to the rule, to `hygie.hits.<FINESS>.<P>` where
+//!   `P = partition(correlation, group-by values) mod N` ([`hygie_detect::partition`], FNV-1a,
+//!   the same in every process). It does so after committing the batch's alerts and before
+//!   acknowledging the batch, awaiting JetStream's acknowledgement of every hit, each with a
+//!   `Nats-Msg-Id` made of the event's stream sequence and the correlation: a batch delivered
+//!   again publishes nothing twice (within the stream's duplicate window, two minutes);
+//! - a correlator (`hygie detect-worker --correlate P`) owns partition P through its own durable
+//!   consumer `…-correlate-P`: every hit of one (correlation, group) reaches that one process,
+//!   so a count is never split. Run one correlator per partition (two on one partition would
+//!   split it again).
+//!
+//! **Correlation state.** A correlator holds one RSigma engine per correlation, bounded as in
+//! batch ([`hygie_detect::correlate::MAX_GROUPS`] groups, the stalest dropped past it) plus the
+//! hits waiting to be folded in time order ([`correlate::MAX_PENDING`] at most). It stores that
+//! state, with the stream sequence of the last hit it read, in the same transaction as the
+//! alerts it commits, then acknowledges the hits. A restart loads the state and skips the hits
+//! at or below that sequence (delivered again because their acknowledgement was lost), so it
+//! neither forgets a window nor alerts twice. Stored rather than rebuilt from the stream: a
+//! replay would need the hits of the largest timespan before the first unacknowledged one,
+//! which JetStream cannot find by event time, and would fire again the alerts of that replay.
 //!
 //! **Connection.** [`connect_with`]: `nats://` or `tls://` URLs (user and password or token in
-//! the URL), a CA file for the server's TLS certificate (`--nats-ca`). Credentials files
-//! (JWT + NKey) would need async-nats' `nkeys` feature, not enabled.
+//! the URL), a CA file for the server's TLS certificate (`--nats-ca`), a credentials file
+//! (`--nats-creds`: the user JWT and NKey seed that `nsc` writes), read by async-nats; the seed
+//! is never printed, a bad file is named in the error ([`check_creds`]).
 //!
 //! The domain stays pure: the evaluation of a batch is [`worker::evaluate`], without I/O.
 
+pub mod correlate;
 pub mod publish;
 pub mod worker;
 
@@ -72,6 +95,10 @@ pub enum NatsError {
         "JetStream consumer {consumer}: {reason} / consommateur JetStream {consumer} : {reason}"
     )]
     Consumer { consumer: String, reason: String },
+    #[error(
+        "NATS credentials file {file}: {reason} / fichier d'identifiants NATS {file} : {reason}"
+    )]
+    Credentials { file: String, reason: String },
     #[error("NATS: {0}")]
     Other(String),
 }
@@ -87,6 +114,11 @@ pub fn event_subject(facility: &str, host: Option<&str>) -> String {
 /// The subjects of one facility's events (a consumer's filter).
 pub fn facility_events(facility: &str) -> String {
     format!("hygie.events.{facility}.>")
+}
+
+/// The subject of the hits of partition `p` of a facility's correlations.
+pub fn hits_subject(facility: &str, p: u32) -> String {
+    format!("hygie.hits.{facility}.{p}")
 }
 
 /// The dead-letter subject of a facility.
@@ -112,19 +144,44 @@ pub fn subject_token(host: &str) -> String {
         .collect()
 }
 
-/// Connect and make the stream if it is missing: file storage, the subjects of events and
-/// dead letters of every facility.
+/// The subjects the stream holds: events, hits for the correlators, dead letters.
+const STREAM_SUBJECTS: [&str; 3] = ["hygie.events.>", "hygie.hits.>", "hygie.dead.>"];
+
+/// Connect and make the stream if it is missing: file storage, the subjects of events, hits
+/// and dead letters of every facility.
 pub async fn connect(url: &str, stream: &str) -> Result<jetstream::Context, NatsError> {
-    connect_with(url, stream, None).await
+    connect_with(url, stream, None, None).await
+}
+
+/// Read and parse a credentials file now, so that a bad one stops the start with its name
+/// (never its content: the NKey seed is a secret).
+pub async fn check_creds(file: &std::path::Path) -> Result<(), NatsError> {
+    async_nats::ConnectOptions::new()
+        .credentials_file(file)
+        .await
+        .map(|_| ())
+        .map_err(|e| creds_error(file, &e))
+}
+
+fn creds_error(file: &std::path::Path, e: &std::io::Error) -> NatsError {
+    // async-nats says which part it could not read or parse (the JWT, the seed) or why the file
+    // could not be opened; none of its messages quotes the content.
+    NatsError::Credentials {
+        file: file.display().to_string(),
+        reason: e.to_string(),
+    }
 }
 
 /// [`connect`], over TLS checked against the CA certificates (PEM) of `ca` when given (the
 /// server's certificate must name the URL's host); without it a `tls://` URL is checked
-/// against the system's roots. User and password, or a token, go in the URL.
+/// against the system's roots. User and password, or a token, go in the URL; a credentials
+/// file (JWT and NKey seed) in `creds`. A stream made by an earlier version without the hits'
+/// subjects gets them.
 pub async fn connect_with(
     url: &str,
     stream: &str,
     ca: Option<&std::path::Path>,
+    creds: Option<&std::path::Path>,
 ) -> Result<jetstream::Context, NatsError> {
     let mut options = async_nats::ConnectOptions::new().connection_timeout(Duration::from_secs(5));
     if let Some(ca) = ca {
@@ -132,38 +189,72 @@ pub async fn connect_with(
             .add_root_certificates(ca.to_path_buf())
             .require_tls(true);
     }
+    if let Some(file) = creds {
+        options = options
+            .credentials_file(file)
+            .await
+            .map_err(|e| creds_error(file, &e))?;
+    }
     let client = options.connect(url).await.map_err(|e| NatsError::Connect {
         url: url.to_owned(),
         reason: e.to_string(),
     })?;
     let js = jetstream::new(client);
-    js.get_or_create_stream(jetstream::stream::Config {
-        name: stream.to_owned(),
-        subjects: vec!["hygie.events.>".into(), "hygie.dead.>".into()],
-        storage: jetstream::stream::StorageType::File,
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| NatsError::Stream {
-        stream: stream.to_owned(),
-        reason: e.to_string(),
-    })?;
-    Ok(js)
-}
-
-/// Messages the stream holds (events and dead letters of every facility).
-pub async fn stream_messages(url: &str, stream: &str) -> Result<u64, NatsError> {
-    let js = connect(url, stream).await?;
     let err = |e: String| NatsError::Stream {
         stream: stream.to_owned(),
         reason: e,
     };
     let mut s = js
+        .get_or_create_stream(jetstream::stream::Config {
+            name: stream.to_owned(),
+            subjects: STREAM_SUBJECTS.iter().map(|s| (*s).to_owned()).collect(),
+            storage: jetstream::stream::StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let mut config = s
+        .info()
+        .await
+        .map_err(|e| err(e.to_string()))?
+        .config
+        .clone();
+    let missing: Vec<String> = STREAM_SUBJECTS
+        .iter()
+        .filter(|w| !config.subjects.iter().any(|s| s == *w))
+        .map(|w| (*w).to_owned())
+        .collect();
+    if !missing.is_empty() {
+        config.subjects.extend(missing);
+        js.update_stream(config)
+            .await
+            .map_err(|e| err(e.to_string()))?;
+    }
+    Ok(js)
+}
+
+/// Messages the stream holds on the subjects `filter` matches (`hygie.events.>`: the events).
+pub async fn subject_messages(url: &str, stream: &str, filter: &str) -> Result<u64, NatsError> {
+    use futures_util::StreamExt;
+    let js = connect(url, stream).await?;
+    let err = |e: String| NatsError::Stream {
+        stream: stream.to_owned(),
+        reason: e,
+    };
+    let s = js
         .get_stream(stream)
         .await
         .map_err(|e| err(e.to_string()))?;
-    let info = s.info().await.map_err(|e| err(e.to_string()))?;
-    Ok(info.state.messages)
+    let mut subjects = s
+        .info_with_subjects(filter)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let mut total = 0u64;
+    while let Some(x) = subjects.next().await {
+        let (_, n) = x.map_err(|e| err(e.to_string()))?;
+        total += n as u64;
+    }
+    Ok(total)
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@ pub struct PublishConfig {
     pub in_flight: usize,
     /// CA certificates (PEM) of the server's TLS certificate (`--nats-ca`).
     pub ca: Option<std::path::PathBuf>,
+    /// NATS credentials file, JWT and NKey seed (`--nats-creds`).
+    pub creds: Option<std::path::PathBuf>,
 }
 
 /// Tries of one publish whose acknowledgement failed (timeout, stream unavailable).
@@ -74,7 +76,13 @@ impl Publishing {
         sources: Vec<Box<dyn Source>>,
         cfg: PublishConfig,
     ) -> Result<Publishing, NatsError> {
-        let js = connect_with(&cfg.url, &cfg.stream, cfg.ca.as_deref()).await?;
+        let js = connect_with(
+            &cfg.url,
+            &cfg.stream,
+            cfg.ca.as_deref(),
+            cfg.creds.as_deref(),
+        )
+        .await?;
         let stats = Arc::new(Stats::default());
         let failed = Arc::new(AtomicU64::new(0));
         let (tx, mut rx) = mpsc::channel::<Append>(APPEND_QUEUE);

@@ -9,7 +9,9 @@
 //!    alert with the stream sequences of its events);
 //! 4. commit the alerts ([`KeyedSink::commit`], tried again a few times); on failure nothing is
 //!    acknowledged and JetStream delivers the batch again after `ack_wait`;
-//! 5. publish the poison messages to the dead-letter subject (reason in a header) and terminate
+//! 5. publish the batch's correlation hits to their partitions ([`super::correlate`]) and await
+//!    JetStream's acknowledgement of each; on failure nothing is acknowledged either;
+//! 6. publish the poison messages to the dead-letter subject (reason in a header) and terminate
 //!    them; acknowledge the others.
 //!
 //! A stop request (SIGTERM) ends the loop between two batches: the batch in hand is finished,
@@ -17,6 +19,7 @@
 //! consumer's acknowledgement floor and lets the sink forget the event keys below it (those
 //! messages are never delivered again), so the keys kept stay those of the messages in flight.
 
+use super::correlate::{RoutedHit, publish_hits};
 use super::{
     DEAD_REASON_HEADER, DEAD_SEQ_HEADER, DEAD_SUBJECT_HEADER, KeyedAlert, LINE_HEADER, NatsError,
     PAYLOAD_HEADER, SOURCE_HEADER, connect, dead_subject, facility_events,
@@ -57,6 +60,10 @@ pub struct WorkerConfig {
     pub window_secs: u64,
     /// CA certificates (PEM) of the server's TLS certificate (`--nats-ca`).
     pub ca: Option<std::path::PathBuf>,
+    /// NATS credentials file, JWT and NKey seed (`--nats-creds`).
+    pub creds: Option<std::path::PathBuf>,
+    /// Correlation partitions the hits are spread over (`--partitions`, the correlators').
+    pub partitions: u32,
 }
 
 /// Where the alerts go: a store that merges them by event key in one transaction.
@@ -85,6 +92,8 @@ pub struct WorkerStats {
     pub dead: u64,
     /// Batches whose commit failed (left to redelivery).
     pub uncommitted: u64,
+    /// Correlation hits published to the correlators.
+    pub hits: u64,
 }
 
 /// An event read from a message, with its stream sequence.
@@ -117,20 +126,44 @@ pub fn read_message(headers: Option<&HeaderMap>, payload: &[u8]) -> Result<LogEv
 
 /// The alerts of one batch of events, each with the sequences of the events it counts: what
 /// `hygie detect` would make of these events alone (same ids), to be merged into the store.
-/// Correlation rules are not evaluated (batch only), and the rules they alone refer to stay
-/// silent, as in `hygie ingest`.
+/// Correlation rules are left to the correlators ([`evaluate_with_hits`]), and the rules they
+/// alone refer to stay silent, as in `hygie detect`.
 pub fn evaluate(
     detector: &Detector,
     facility: &str,
     window_secs: u64,
     events: &[Keyed],
 ) -> Vec<KeyedAlert> {
+    evaluate_with_hits(detector, facility, window_secs, events, 1).0
+}
+
+/// [`evaluate`], and the hits the batch brings to the correlations, each routed to its
+/// correlation's partition among `partitions`.
+pub fn evaluate_with_hits(
+    detector: &Detector,
+    facility: &str,
+    window_secs: u64,
+    events: &[Keyed],
+    partitions: u32,
+) -> (Vec<KeyedAlert>, Vec<RoutedHit>) {
     let mut agg = Aggregator::new(window_secs).for_facility(facility);
     let mut keys: HashMap<String, Vec<u64>> = HashMap::new();
     let mut cache = RouteCache::default();
+    let mut hits = Vec::new();
+    let correlations = detector.correlations();
     for (seq, ev) in events {
         for m in detector.evaluate(ev, &mut cache) {
-            if !detector.correlations().generates(&m.rule_id) {
+            if let Some(hit) = correlations.hit(&m, ev) {
+                for (correlation, partition) in correlations.routes(&hit, partitions) {
+                    hits.push(RoutedHit {
+                        seq: *seq,
+                        correlation,
+                        partition,
+                        hit: hit.clone(),
+                    });
+                }
+            }
+            if !correlations.generates(&m.rule_id) {
                 continue;
             }
             let id = match agg.push(alert_of(m, ev)) {
@@ -139,7 +172,8 @@ pub fn evaluate(
             keys.entry(id).or_default().push(*seq);
         }
     }
-    agg.finish()
+    let alerts = agg
+        .finish()
         .into_iter()
         .map(|alert| {
             let mut events = keys.remove(&alert.id).unwrap_or_default();
@@ -147,7 +181,8 @@ pub fn evaluate(
             events.dedup();
             KeyedAlert { alert, events }
         })
-        .collect()
+        .collect();
+    (alerts, hits)
 }
 
 /// Run until `stop` is set: fetch, evaluate, commit, acknowledge.
@@ -157,7 +192,13 @@ pub async fn run(
     cfg: WorkerConfig,
     mut stop: watch::Receiver<bool>,
 ) -> Result<WorkerStats, NatsError> {
-    let js = super::connect_with(&cfg.url, &cfg.stream, cfg.ca.as_deref()).await?;
+    let js = super::connect_with(
+        &cfg.url,
+        &cfg.stream,
+        cfg.ca.as_deref(),
+        cfg.creds.as_deref(),
+    )
+    .await?;
     let consumer_err = |e: String| NatsError::Consumer {
         consumer: cfg.consumer.clone(),
         reason: e,
@@ -235,13 +276,16 @@ pub async fn run(
                 Err(reason) => poison.push((m, seq, reason)),
             }
         }
-        let alerts = {
+        let (alerts, hits) = {
             let det = detector.clone();
             let facility = cfg.facility.clone();
             let window = cfg.window_secs;
-            tokio::task::spawn_blocking(move || evaluate(&det, &facility, window, &events))
-                .await
-                .map_err(|e| NatsError::Other(format!("detection failed: {e}")))?
+            let partitions = cfg.partitions;
+            tokio::task::spawn_blocking(move || {
+                evaluate_with_hits(&det, &facility, window, &events, partitions)
+            })
+            .await
+            .map_err(|e| NatsError::Other(format!("detection failed: {e}")))?
         };
         if !commit(sink, &cfg.stream, &alerts).await {
             stats.uncommitted += 1;
@@ -249,6 +293,14 @@ pub async fn run(
             continue;
         }
         stats.alert_updates += alerts.len() as u64;
+        if let Err(e) = publish_hits(&js, &cfg.stream, &cfg.facility, &hits).await {
+            // Not acknowledged either: the batch comes again, its alerts add nothing (their
+            // events are recorded) and its hits are stored once (their message ids).
+            tracing::error!("{} correlation hits not published: {e}", hits.len());
+            stats.uncommitted += 1;
+            continue;
+        }
+        stats.hits += hits.len() as u64;
         for (m, seq, reason) in poison {
             let mut headers = m.headers.clone().unwrap_or_default();
             headers.insert(DEAD_REASON_HEADER, reason.as_str());

@@ -21,8 +21,8 @@ fn views(inc: &Incident, now: Timestamp) {
     }
     let _ = export::summary_text(inc, Lang::En, now);
     let _ = export::to_json(inc, Lang::Fr, now);
-    let _ = export::list_line(inc, now);
-    let _ = export::timeline(inc);
+    let _ = export::list_line(inc, Lang::Fr, now);
+    let _ = export::timeline(inc, Lang::Fr);
     let _ = export::export_markdown(inc, &[], Lang::En, now);
     let _ = export::export_html(inc, &[], Lang::Fr, now);
     let _ = inc.digest();

@@ -100,6 +100,7 @@ pub use journal::{Actor, Facilities, JournalCheck};
 pub use journal_query::{JOURNAL_PAGE_MAX, JournalCursor, JournalFilter, JournalPage};
 pub use notify::{ReminderState, SentMessage};
 pub use plan::checks::RunHeader;
+pub use plan::current::TrendPoint;
 pub use plan::evidence::{EvidenceItem, EvidenceKind};
 pub use plan::facilities::DeclarationRecord;
 pub(crate) use rows::{now_us, ts_from_us};

@@ -68,6 +68,9 @@ pub fn pct(done: usize, total: usize) -> usize {
 pub struct TrendChart<'a> {
     pub lang: Lang,
     pub points: &'a [(jiff::civil::Date, f64)],
+    /// The plan's level reached at each point (0 to 3), drawn dashed on the same chart; empty
+    /// for a chart of scores only.
+    pub levels: &'a [u8],
     /// What the chart shows, for screen readers.
     pub label: hygie_core::Text,
 }
@@ -85,6 +88,14 @@ impl TrendChart<'_> {
     /// Ordinate of a score (100 at the top).
     fn y(&self, v: f64) -> f64 {
         H - PAD - (H - 2.0 * PAD) * v.clamp(0.0, 100.0) / 100.0
+    }
+    /// Ordinate of a level (the plan's three levels over the chart's height).
+    fn level_y(&self, level: u8) -> f64 {
+        self.y(f64::from(level.min(3)) * 100.0 / 3.0)
+    }
+    /// The level reached at the i-th point, when the chart has levels.
+    fn level_at(&self, i: usize) -> Option<u8> {
+        self.levels.get(i).copied()
     }
 }
 
@@ -327,6 +338,31 @@ mod tests {
     }
 
     #[test]
+    fn trend_draws_the_levels_reached_dashed() {
+        let points = [
+            (jiff::civil::date(2026, 10, 1), 20.0),
+            (jiff::civil::date(2026, 11, 1), 45.0),
+        ];
+        let svg = TrendChart {
+            lang: Lang::Fr,
+            points: &points,
+            levels: &[0, 2],
+            label: hygie_core::Text::new("x", "x"),
+        }
+        .to_string();
+        assert!(svg.contains("stroke-dasharray"), "{svg}");
+        assert!(svg.contains("palier 2"), "{svg}");
+        let plain = TrendChart {
+            lang: Lang::Fr,
+            points: &points,
+            levels: &[],
+            label: hygie_core::Text::new("x", "x"),
+        }
+        .to_string();
+        assert!(!plain.contains("stroke-dasharray") && !plain.contains("palier"));
+    }
+
+    #[test]
     fn trend_has_one_point_per_date() {
         let d = jiff::civil::date(2026, 1, 1);
         let label = hygie_core::Text::new("Score", "Score");
@@ -334,6 +370,7 @@ mod tests {
             hygie_report::render(&TrendChart {
                 lang,
                 points,
+                levels: &[],
                 label,
             })
         };

@@ -186,7 +186,7 @@ impl<'a> Scoped<'a> {
         catalog: &Catalog,
         id: &Finess,
         dates: &[jiff::civil::Date],
-    ) -> Result<Vec<(jiff::civil::Date, f64)>> {
+    ) -> Result<Vec<crate::TrendPoint>> {
         self.facility(id).await?;
         self.store.facility_trend(catalog, id, dates).await
     }

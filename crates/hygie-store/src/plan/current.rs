@@ -188,6 +188,14 @@ struct Current {
     runs: BTreeMap<String, Vec<CheckRun>>,
 }
 
+/// A facility at a past date, as its trend chart draws it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrendPoint {
+    pub date: jiff::civil::Date,
+    pub score: f64,
+    pub level_reached: u8,
+}
+
 impl Current {
     fn of(&self, facility: &Finess) -> (BTreeMap<MeasureId, Vec<Declaration>>, Vec<CheckRun>) {
         let decl = self
@@ -302,28 +310,32 @@ impl Store {
         }
     }
 
-    /// Scores of a facility at past dates (trend charts): kept points are reused, missing ones are
-    /// computed from the history once and kept.
+    /// Scores and levels reached of a facility at past dates (trend charts): kept points are
+    /// reused, missing ones are computed from the history once and kept.
     pub async fn facility_trend(
         &self,
         catalog: &Catalog,
         id: &Finess,
         dates: &[jiff::civil::Date],
-    ) -> Result<Vec<(jiff::civil::Date, f64)>> {
+    ) -> Result<Vec<TrendPoint>> {
         let f = self.facility(id).await?;
         let fingerprint = plan::catalog_fingerprint(catalog);
         // Read the version first: whatever is read after it is at least that recent.
         let version = self.facility_version(id).await?;
         let rows = sqlx::query(
-            "SELECT as_of, score FROM facility_trend WHERE facility = $1 AND catalog = $2",
+            "SELECT as_of, score, level_reached FROM facility_trend WHERE facility = $1 AND catalog = $2",
         )
         .bind(id.as_str())
         .bind(&fingerprint)
         .fetch_all(&self.pool)
         .await?;
-        let mut kept: BTreeMap<String, f64> = BTreeMap::new();
+        let mut kept: BTreeMap<String, (f64, u8)> = BTreeMap::new();
         for r in rows {
-            kept.insert(r.try_get("as_of")?, r.try_get("score")?);
+            let level: i64 = r.try_get("level_reached")?;
+            kept.insert(
+                r.try_get("as_of")?,
+                (r.try_get("score")?, u8::try_from(level).unwrap_or(0)),
+            );
         }
         let missing: Vec<jiff::civil::Date> = dates
             .iter()
@@ -333,17 +345,19 @@ impl Store {
         if !missing.is_empty() {
             let decl = self.declarations(id).await?;
             let runs = self.check_runs(id, None).await?;
-            let computed: Vec<(jiff::civil::Date, f64)> = missing
+            let computed: Vec<TrendPoint> = missing
                 .iter()
                 .map(|d| {
-                    (
-                        *d,
-                        plan::facility_status(&f, catalog, &decl, &runs, *d).score,
-                    )
+                    let st = plan::facility_status(&f, catalog, &decl, &runs, *d);
+                    TrendPoint {
+                        date: *d,
+                        score: st.score,
+                        level_reached: st.level_reached,
+                    }
                 })
                 .collect();
-            for (d, s) in &computed {
-                kept.insert(d.to_string(), *s);
+            for p in &computed {
+                kept.insert(p.date.to_string(), (p.score, p.level_reached));
             }
             if let Some((v, _)) = version {
                 self.keep_trend(id, v, &fingerprint, &computed).await?;
@@ -351,7 +365,14 @@ impl Store {
         }
         Ok(dates
             .iter()
-            .map(|d| (*d, kept.get(&d.to_string()).copied().unwrap_or(0.0)))
+            .map(|d| {
+                let (score, level_reached) = kept.get(&d.to_string()).copied().unwrap_or((0.0, 0));
+                TrendPoint {
+                    date: *d,
+                    score,
+                    level_reached,
+                }
+            })
             .collect())
     }
 
@@ -361,7 +382,7 @@ impl Store {
         id: &Finess,
         version: i64,
         fingerprint: &str,
-        points: &[(jiff::civil::Date, f64)],
+        points: &[TrendPoint],
     ) -> Result<()> {
         self.write(|tx| {
             Box::pin(async move {
@@ -378,16 +399,17 @@ impl Store {
                 if same != 1 {
                     return Ok(());
                 }
-                for (d, score) in points {
+                for p in points {
                     sqlx::query(
-                        "INSERT INTO facility_trend (facility, catalog, as_of, cutoff_us, score) VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (facility, catalog, as_of) DO NOTHING",
+                        "INSERT INTO facility_trend (facility, catalog, as_of, cutoff_us, score, level_reached) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (facility, catalog, as_of) DO NOTHING",
                     )
                     .bind(id.as_str())
                     .bind(fingerprint)
-                    .bind(d.to_string())
-                    .bind(plan::end_of_day(*d).as_microsecond())
-                    .bind(*score)
+                    .bind(p.date.to_string())
+                    .bind(plan::end_of_day(p.date).as_microsecond())
+                    .bind(p.score)
+                    .bind(i64::from(p.level_reached))
                     .execute(&mut **tx)
                     .await?;
                 }

@@ -853,14 +853,15 @@ fn precomputed_views_equal_a_full_recomputation_after_random_writes() {
                         .expect("trend");
                     let mut full = Vec::new();
                     for d in &trend_dates {
-                        full.push((
-                            *d,
-                            store
-                                .facility_status_from_history(&catalog, f, *d)
-                                .await
-                                .expect("full")
-                                .score,
-                        ));
+                        let st = store
+                            .facility_status_from_history(&catalog, f, *d)
+                            .await
+                            .expect("full");
+                        full.push(hygie_store::TrendPoint {
+                            date: *d,
+                            score: st.score,
+                            level_reached: st.level_reached,
+                        });
                     }
                     assert_eq!(kept, full, "round {round}, trend of {}, pass {pass}", f.id);
                 }

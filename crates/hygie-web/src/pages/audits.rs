@@ -301,6 +301,7 @@ async fn audit_page(at: FacilityPage, Path((_, run)): Path<(String, String)>) ->
         chart: TrendChart {
             lang,
             points: &points,
+            levels: &[],
             label: hygie_core::Text::new(
                 "Share of rules passed over the runs",
                 "Part des règles réussies au fil des exécutions",

@@ -193,8 +193,12 @@ async fn facility_page(at: FacilityPage, Query(q): Query<AsOf>) -> PageResult {
     let dates: Vec<jiff::civil::Date> = (1..=12).rev().map(|m| months_back(as_of, m)).collect();
     let scoped = at.scoped();
     let s = &scoped.facility_status(at.catalog(), &at.id, as_of).await?;
-    let mut points = scoped.facility_trend(at.catalog(), &at.id, &dates).await?;
+    let trend = scoped.facility_trend(at.catalog(), &at.id, &dates).await?;
+    let mut points: Vec<(jiff::civil::Date, f64)> =
+        trend.iter().map(|p| (p.date, p.score)).collect();
     points.push((as_of, s.score));
+    let mut levels: Vec<u8> = trend.iter().map(|p| p.level_reached).collect();
+    levels.push(s.level_reached);
     // What needs doing today, whatever the status date: incidents' clocks, untriaged alerts and
     // the latest audits.
     let now = jiff::Timestamp::now();
@@ -242,9 +246,10 @@ async fn facility_page(at: FacilityPage, Query(q): Query<AsOf>) -> PageResult {
         trend: TrendChart {
             lang,
             points: &points,
+            levels: &levels,
             label: hygie_core::Text::new(
-                "Score over the last twelve months",
-                "Score sur les douze derniers mois",
+                "Score and level reached over the last twelve months",
+                "Score et palier atteint sur les douze derniers mois",
             ),
         },
         needing: s.needing_action(),

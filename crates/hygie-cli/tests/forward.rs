@@ -92,6 +92,26 @@ fn frames(mut bytes: &[u8]) -> Vec<String> {
     out
 }
 
+/// How many whole octet-counted frames `bytes` starts with (a receiver may be mid-frame).
+fn whole_frames(mut bytes: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some(space) = bytes.iter().position(|b| *b == b' ') {
+        let Some(len) = std::str::from_utf8(&bytes[..space])
+            .ok()
+            .and_then(|l| l.parse::<usize>().ok())
+        else {
+            break;
+        };
+        let end = space + 1 + len;
+        if end > bytes.len() {
+            break;
+        }
+        n += 1;
+        bytes = &bytes[end..];
+    }
+    n
+}
+
 /// Each message parsed as RFC 5424: (alert id → its structured data), with the checks every
 /// message must pass.
 fn parse(messages: &[String]) -> BTreeMap<String, BTreeMap<String, String>> {
@@ -258,8 +278,20 @@ fn detect_forwards_exactly_the_stored_alerts_over_tcp_and_tls() {
         )),
         "{err}"
     );
+    assert!(
+        err.contains(&format!(
+            "forward syslog+tls://localhost:{}: 40 sent, 0 dropped (queue full), 0 given up, 0 unsent at exit",
+            tls.port
+        )),
+        "{err}"
+    );
     let stored = stored(&env);
     assert_eq!(stored.len(), 40);
+    // "Sent" means handed to the connection: the receivers (another process for TLS) may still
+    // be writing the last frames down when detect exits.
+    eventually("every alert received over TCP and TLS", || {
+        whole_frames(&tcp.received()) >= 40 && whole_frames(&tls.received()) >= 40
+    });
     for (name, bytes) in [("tcp", tcp.received()), ("tls", tls.received())] {
         let got = parse(&frames(&bytes));
         assert_eq!(

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 use zeroize::Zeroizing;
 
@@ -367,8 +367,8 @@ fn backoff(failures: u32) -> Duration {
     Duration::from_millis(ms).min(MAX_BACKOFF)
 }
 
-trait Stream: AsyncWrite + Unpin + Send {}
-impl<T: AsyncWrite + Unpin + Send> Stream for T {}
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
 async fn connect(
     host: &str,
@@ -439,6 +439,15 @@ async fn run_syslog(lane: Arc<Lane>, tls: Option<Arc<rustls::ClientConfig>>) {
     }
     if let Some(mut c) = conn {
         let _ = tokio::time::timeout(Duration::from_secs(1), c.shutdown()).await;
+        // Read what the receiver sent and we never read (a TLS server's session tickets, its
+        // close_notify) until it closes: a socket closed with unread data is reset, and a reset
+        // makes the receiver's system drop what it had received and not yet read, our last
+        // messages among it.
+        let mut sink = [0u8; 4096];
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            while matches!(c.read(&mut sink).await, Ok(n) if n > 0) {}
+        })
+        .await;
     }
 }
 

@@ -7,12 +7,11 @@
 
 mod common;
 
-use common::{FINESS, HOSPITAL, Hygie};
+use common::{Alerts, FINESS, HOSPITAL, Hygie, alerts};
 use hygie_logs::spool::{DEFAULT_MAX_BYTES, Spool, SpoolConfig};
 use hygie_logs::stream::{BATCH, TCP_RECV_BUFFER, TCP_WINDOW};
 use hygie_testkit::{WHOAMI, WHOAMI_RULE, sysmon_process};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -211,31 +210,6 @@ fn sender(
         let _ = tcp.shutdown(std::net::Shutdown::Write);
     });
     (local, send_buffer, t)
-}
-
-/// The facility's alerts by id: (count, first time, last time, representative's record id).
-type Alerts = BTreeMap<String, (u64, String, String, u64)>;
-
-fn alerts(h: &Hygie) -> Alerts {
-    let v = h.json(
-        &["alerts", "list", "--facility", FINESS, "--limit", "100000"],
-        0,
-    );
-    v.as_array()
-        .expect("alerts")
-        .iter()
-        .map(|a| {
-            (
-                a["id"].as_str().expect("id").to_owned(),
-                (
-                    a["count"].as_u64().expect("count"),
-                    a["time"].as_str().unwrap_or("").to_owned(),
-                    a["last_time"].as_str().unwrap_or("").to_owned(),
-                    a["record_id"].as_u64().expect("record id"),
-                ),
-            )
-        })
-        .collect()
 }
 
 /// Matches counted in the facility's alerts.

@@ -6,9 +6,9 @@
 mod common;
 
 use common::nats::{
-    Running, alerts, drained, start_nats, start_publisher, start_worker_with, stored, stored_on,
+    Running, drained, start_nats, start_publisher, start_worker_with, stored, stored_on,
 };
-use common::{FINESS, HOSPITAL, Hygie};
+use common::{FINESS, HOSPITAL, Hygie, alerts};
 use serde_json::json;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};

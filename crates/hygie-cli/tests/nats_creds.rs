@@ -10,27 +10,14 @@
 mod common;
 
 use base64::Engine;
-use common::nats::{alerts, start_nats_with, start_publisher_with, start_worker_with};
-use common::{FINESS, HOSPITAL, Hygie};
+use common::nats::{FAILED_LOGON, start_nats_with, start_publisher_with, start_worker_with};
+use common::{FINESS, HOSPITAL, Hygie, alerts};
 use nkeys::KeyPair;
 use serde_json::{Value, json};
 use sha2::Digest;
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
-
-const FAILED_LOGON: &str = "title: Failed logon
-id: 8d4f3b2a-4625-4b7e-9c1d-000000004625
-status: test
-logsource:
-  product: windows
-  service: security
-detection:
-  selection:
-    EventID: 4625
-  condition: selection
-level: low
-";
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)

@@ -11,10 +11,10 @@
 mod common;
 
 use common::nats::{
-    STREAM, alerts, pending, rt, start_nats, start_nats_with, start_publisher,
+    FAILED_LOGON, STREAM, pending, rt, start_nats, start_nats_with, start_publisher,
     start_publisher_with, start_worker, start_worker_with, stored,
 };
-use common::{FINESS, HOSPITAL, Hygie};
+use common::{FINESS, HOSPITAL, Hygie, alerts};
 use serde_json::json;
 use std::io::Write;
 use std::net::TcpStream;
@@ -31,18 +31,6 @@ const HOSTS: [&str; 5] = [
     "SRV-PACS",
     "pc-3",
 ];
-const FAILED_LOGON: &str = "title: Failed logon
-id: 8d4f3b2a-4625-4b7e-9c1d-000000004625
-status: test
-logsource:
-  product: windows
-  service: security
-detection:
-  selection:
-    EventID: 4625
-  condition: selection
-level: low
-";
 
 const RDP_LOGON: &str = "title: Remote interactive logon
 id: 8d4f3b2a-4624-4b7e-9c1d-000000004624

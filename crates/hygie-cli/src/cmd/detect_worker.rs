@@ -157,12 +157,7 @@ pub async fn run(ctx: &Ctx, a: WorkerArgs) -> anyhow::Result<u8> {
         a.stream,
         detector.rule_count() - not_compiled
     );
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        stop_signal().await;
-        eprintln!("stopping after the batch in hand / arrêt après le lot en cours");
-        let _ = stop_tx.send(true);
-    });
+    let stop = stop_after_batch();
     let mut sink = StoreSink {
         store,
         facility: facility.clone(),
@@ -297,12 +292,7 @@ async fn run_correlator(
         correlations.len(),
         a.partitions,
     );
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        stop_signal().await;
-        eprintln!("stopping after the batch in hand / arrêt après le lot en cours");
-        let _ = stop_tx.send(true);
-    });
+    let stop = stop_after_batch();
     let mut sink = CheckpointSink {
         store,
         facility: facility.clone(),
@@ -334,4 +324,16 @@ async fn run_correlator(
         ),
     }
     Ok(exit::OK)
+}
+
+/// A stop flag raised by SIGTERM or Ctrl-C: a worker or correlator finishes the batch in hand,
+/// commits and acknowledges it, then returns.
+fn stop_after_batch() -> tokio::sync::watch::Receiver<bool> {
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        stop_signal().await;
+        eprintln!("stopping after the batch in hand / arrêt après le lot en cours");
+        let _ = stop_tx.send(true);
+    });
+    stop
 }

@@ -536,3 +536,28 @@ pub fn conforms(schema: &Value, root: &Value, v: &Value, at: &str) -> Result<(),
     }
     Ok(())
 }
+
+/// The facility's alerts by id: (count, first time, last time, representative's record id).
+pub type Alerts = std::collections::BTreeMap<String, (u64, String, String, u64)>;
+
+pub fn alerts(h: &Hygie) -> Alerts {
+    let v = h.json(
+        &["alerts", "list", "--facility", FINESS, "--limit", "1000000"],
+        0,
+    );
+    v.as_array()
+        .expect("alerts")
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_str().expect("id").to_owned(),
+                (
+                    a["count"].as_u64().expect("count"),
+                    a["time"].as_str().unwrap_or("").to_owned(),
+                    a["last_time"].as_str().unwrap_or("").to_owned(),
+                    a["record_id"].as_u64().expect("record id"),
+                ),
+            )
+        })
+        .collect()
+}

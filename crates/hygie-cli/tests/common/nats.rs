@@ -7,7 +7,6 @@
 
 use super::{FINESS, Hygie, free_port};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -203,30 +202,19 @@ pub fn start_worker_with(h: &Hygie, url: &str, rules: &Path, extra: &[&str]) -> 
     run.collect(err, String::new())
 }
 
-/// The facility's alerts by id: (count, first time, last time, representative's record id).
-pub type Alerts = BTreeMap<String, (u64, String, String, u64)>;
-
-pub fn alerts(h: &Hygie) -> Alerts {
-    let v = h.json(
-        &["alerts", "list", "--facility", FINESS, "--limit", "1000000"],
-        0,
-    );
-    v.as_array()
-        .expect("alerts")
-        .iter()
-        .map(|a| {
-            (
-                a["id"].as_str().expect("id").to_owned(),
-                (
-                    a["count"].as_u64().expect("count"),
-                    a["time"].as_str().unwrap_or("").to_owned(),
-                    a["last_time"].as_str().unwrap_or("").to_owned(),
-                    a["record_id"].as_u64().expect("record id"),
-                ),
-            )
-        })
-        .collect()
-}
+/// The test rule of the NATS tests: each failed logon (EventID 4625) is a match.
+pub const FAILED_LOGON: &str = "title: Failed logon
+id: 8d4f3b2a-4625-4b7e-9c1d-000000004625
+status: test
+logsource:
+  product: windows
+  service: security
+detection:
+  selection:
+    EventID: 4625
+  condition: selection
+level: low
+";
 
 /// Wait until `consumer` (made by its process) has nothing pending.
 pub fn drained(url: &str, consumer: &str) {

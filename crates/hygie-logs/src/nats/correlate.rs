@@ -312,25 +312,20 @@ pub async fn run(
         consumer: cfg.consumer.clone(),
         reason: e,
     };
-    let stream = js
-        .get_stream(&cfg.stream)
-        .await
-        .map_err(|e| consumer_err(e.to_string()))?;
-    let consumer: consumer::PullConsumer = stream
-        .get_or_create_consumer(
-            &cfg.consumer,
-            consumer::pull::Config {
-                durable_name: Some(cfg.consumer.clone()),
-                filter_subject: hits_subject(&cfg.facility, cfg.partition),
-                ack_policy: consumer::AckPolicy::Explicit,
-                deliver_policy: consumer::DeliverPolicy::All,
-                ack_wait: cfg.ack_wait,
-                max_ack_pending: i64::try_from(cfg.batch.max(1)).unwrap_or(i64::MAX),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| consumer_err(e.to_string()))?;
+    let consumer: consumer::PullConsumer = super::durable_consumer(
+        &js,
+        &cfg.stream,
+        &cfg.consumer,
+        consumer::pull::Config {
+            filter_subject: hits_subject(&cfg.facility, cfg.partition),
+            ack_policy: consumer::AckPolicy::Explicit,
+            deliver_policy: consumer::DeliverPolicy::All,
+            ack_wait: cfg.ack_wait,
+            max_ack_pending: i64::try_from(cfg.batch.max(1)).unwrap_or(i64::MAX),
+            ..Default::default()
+        },
+    )
+    .await?;
     let mut stats = CorrelatorStats::default();
     let mut last_hit = Instant::now();
     while !*stop.borrow_and_update() {

@@ -147,6 +147,34 @@ pub fn subject_token(host: &str) -> String {
 /// The subjects the stream holds: events, hits for the correlators, dead letters.
 const STREAM_SUBJECTS: [&str; 3] = ["hygie.events.>", "hygie.hits.>", "hygie.dead.>"];
 
+/// The durable pull consumer `name` of `stream`, made with `config` if it is missing: the one
+/// way workers and correlators attach to the stream.
+pub(crate) async fn durable_consumer(
+    js: &jetstream::Context,
+    stream: &str,
+    name: &str,
+    config: jetstream::consumer::pull::Config,
+) -> Result<jetstream::consumer::PullConsumer, NatsError> {
+    let err = |e: String| NatsError::Consumer {
+        consumer: name.to_owned(),
+        reason: e,
+    };
+    let stream = js
+        .get_stream(stream)
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    stream
+        .get_or_create_consumer(
+            name,
+            jetstream::consumer::pull::Config {
+                durable_name: Some(name.to_owned()),
+                ..config
+            },
+        )
+        .await
+        .map_err(|e| err(e.to_string()))
+}
+
 /// Connect and make the stream if it is missing: file storage, the subjects of events, hits
 /// and dead letters of every facility.
 pub async fn connect(url: &str, stream: &str) -> Result<jetstream::Context, NatsError> {

@@ -203,26 +203,21 @@ pub async fn run(
         consumer: cfg.consumer.clone(),
         reason: e,
     };
-    let stream = js
-        .get_stream(&cfg.stream)
-        .await
-        .map_err(|e| consumer_err(e.to_string()))?;
-    let mut consumer: consumer::PullConsumer = stream
-        .get_or_create_consumer(
-            &cfg.consumer,
-            consumer::pull::Config {
-                durable_name: Some(cfg.consumer.clone()),
-                filter_subject: facility_events(&cfg.facility),
-                ack_policy: consumer::AckPolicy::Explicit,
-                deliver_policy: consumer::DeliverPolicy::All,
-                max_deliver: cfg.max_deliver,
-                ack_wait: cfg.ack_wait,
-                max_ack_pending: 65_536,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| consumer_err(e.to_string()))?;
+    let mut consumer: consumer::PullConsumer = super::durable_consumer(
+        &js,
+        &cfg.stream,
+        &cfg.consumer,
+        consumer::pull::Config {
+            filter_subject: facility_events(&cfg.facility),
+            ack_policy: consumer::AckPolicy::Explicit,
+            deliver_policy: consumer::DeliverPolicy::All,
+            max_deliver: cfg.max_deliver,
+            ack_wait: cfg.ack_wait,
+            max_ack_pending: 65_536,
+            ..Default::default()
+        },
+    )
+    .await?;
     let mut stats = WorkerStats::default();
     let dead = dead_subject(&cfg.facility);
     while !*stop.borrow_and_update() {

@@ -285,12 +285,23 @@ impl Store {
     }
 
     /// Forget the event keys of `stream` below `seq` (the consumer's acknowledgement floor: those
-    /// messages are never delivered again). Unjournalled: bookkeeping of the stream, not a fact
-    /// of a facility. Returns how many keys were deleted.
+    /// messages were counted and acknowledged) and raise the stream's floor to it, so that a
+    /// stale copy of such a message, still in some worker's hands, adds nothing later
+    /// ([`Store::merge_alerts`] drops the keys below the floor). Unjournalled: bookkeeping of the
+    /// stream, not a fact of a facility. Returns how many keys were deleted.
     pub async fn forget_alert_events(&self, stream: &str, below: u64) -> Result<u64> {
         let below = i64::try_from(below).unwrap_or(i64::MAX);
         self.write(|tx| {
             Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO alert_event_floors (stream, below) VALUES ($1, $2) \
+                     ON CONFLICT (stream) DO UPDATE SET below = excluded.below \
+                     WHERE excluded.below > alert_event_floors.below",
+                )
+                .bind(stream)
+                .bind(below)
+                .execute(&mut **tx)
+                .await?;
                 let done = sqlx::query("DELETE FROM alert_events WHERE stream = $1 AND seq < $2")
                     .bind(stream)
                     .bind(below)
@@ -696,10 +707,18 @@ async fn merge_keyed(
     ensure_facility(tx, facility).await?;
     let now = now_us();
     let mut merged = Merged::default();
+    // Events below the forgotten floor were counted before (and acknowledged): a late copy's.
+    let floor: i64 = sqlx::query_scalar("SELECT below FROM alert_event_floors WHERE stream = $1")
+        .bind(stream)
+        .fetch_optional(&mut **tx)
+        .await?
+        .unwrap_or(0);
+    let floor = u64::try_from(floor).unwrap_or(0);
     for k in alerts {
         let a = &k.alert;
         let mut added = 0u64;
-        for chunk in k.events.chunks(KEYS_PER_STATEMENT) {
+        let first_new = k.events.partition_point(|&seq| seq < floor);
+        for chunk in k.events[first_new..].chunks(KEYS_PER_STATEMENT) {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| format!("($1, $2, ${})", i + 3))
                 .collect();

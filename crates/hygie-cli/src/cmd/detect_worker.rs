@@ -185,14 +185,16 @@ pub async fn run(ctx: &Ctx, a: WorkerArgs) -> anyhow::Result<u8> {
     match ctx.format {
         Format::Json => output::json(&stats)?,
         _ => println!(
-            "batches {}, messages acknowledged {}, delivered again {}, alert updates {}, correlation hits {}, dead letters {}, batches not committed {}",
+            "batches {}, messages acknowledged {}, delivered again {}, alert updates {}, correlation hits {}, dead letters {}, batches not committed {}; stored to committed p50 {:.1} ms, p99 {:.1} ms",
             stats.batches,
             stats.acknowledged,
             stats.redelivered,
             stats.alert_updates,
             stats.hits,
             stats.dead,
-            stats.uncommitted
+            stats.uncommitted,
+            stats.latency.all.p50_ms,
+            stats.latency.all.p99_ms
         ),
     }
     Ok(exit::OK)

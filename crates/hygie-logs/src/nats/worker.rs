@@ -1,7 +1,9 @@
 //! `hygie detect-worker`: one of N detection workers on a durable JetStream pull consumer. See
 //! the module doc of [`crate::nats`] for the guarantees; here, the loop:
 //!
-//! 1. fetch up to [`WorkerConfig::batch`] messages (waiting at most [`FETCH_WAIT`]);
+//! 1. take what the pull stream has ready, up to [`WorkerConfig::batch`] messages: the stream
+//!    asks JetStream for the next messages while this batch is in hand (prefetch), so the
+//!    worker does not wait a round trip between two batches;
 //! 2. read each into an event ([`read_message`]); one that cannot be read, or is on its last
 //!    delivery (`max_deliver`: earlier tries never got to their acknowledgement), is a poison
 //!    message;
@@ -15,9 +17,14 @@
 //!    them; acknowledge the others.
 //!
 //! A stop request (SIGTERM) ends the loop between two batches: the batch in hand is finished,
-//! committed and acknowledged first. Every [`FORGET_EVERY`] batches the worker reads the
-//! consumer's acknowledgement floor and lets the sink forget the event keys below it (those
-//! messages are never delivered again), so the keys kept stay those of the messages in flight.
+//! committed and acknowledged first, and the messages prefetched but not begun are given back
+//! at once (a negative acknowledgement), not after `ack_wait`. The worker times each message
+//! from JetStream storing it to its batch committed ([`LatencySummary`], in its final counters). Every [`FORGET_EVERY`] batches the worker reads the
+//! consumer's acknowledgement floor and lets the sink forget the event keys below it, so the
+//! keys kept stay those of the messages in flight. Those messages are never delivered again, but
+//! a copy may still be in a worker's hands (delivered again after `ack_wait` while a slow worker
+//! held it, then acknowledged by the other): the sink keeps the floor and drops the keys below
+//! it, so such a late copy adds nothing.
 
 use super::correlate::{RoutedHit, publish_hits};
 use super::{
@@ -27,7 +34,7 @@ use super::{
 use crate::stream::{BoxFuture, Payload, parse_payload};
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, AckKind, consumer};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use hygie_detect::alert::Pushed;
 use hygie_detect::{Aggregator, Detector, LogEvent, RouteCache, alert_of};
 use std::collections::HashMap;
@@ -35,8 +42,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Longest wait for a batch to fill.
+/// Longest wait for a batch to fill (the correlators' fetch).
 pub const FETCH_WAIT: Duration = Duration::from_millis(500);
+/// Life of one pull request of the prefetching stream (a new one follows at once).
+pub const FETCH_EXPIRES: Duration = Duration::from_secs(5);
+/// Pause before pulling again after the server ended the pull stream.
+const FETCH_RETRY: Duration = Duration::from_millis(500);
 /// Batches between two reads of the acknowledgement floor (to forget event keys below it).
 pub const FORGET_EVERY: u64 = 64;
 /// Tries of one commit before the batch is left to JetStream's redelivery.
@@ -79,7 +90,7 @@ pub trait KeyedSink: Send {
 }
 
 /// Counters of a worker.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct WorkerStats {
     pub batches: u64,
     /// Messages acknowledged after their batch was committed.
@@ -94,6 +105,8 @@ pub struct WorkerStats {
     pub uncommitted: u64,
     /// Correlation hits published to the correlators.
     pub hits: u64,
+    /// From JetStream storing a message to its batch's alerts committed.
+    pub latency: LatencySummary,
 }
 
 /// An event read from a message, with its stream sequence.
@@ -199,11 +212,12 @@ pub async fn run(
         cfg.creds.as_deref(),
     )
     .await?;
+    let consumer_name = cfg.consumer.clone();
     let consumer_err = |e: String| NatsError::Consumer {
-        consumer: cfg.consumer.clone(),
+        consumer: consumer_name.clone(),
         reason: e,
     };
-    let mut consumer: consumer::PullConsumer = super::durable_consumer(
+    let consumer: consumer::PullConsumer = super::durable_consumer(
         &js,
         &cfg.stream,
         &cfg.consumer,
@@ -218,36 +232,121 @@ pub async fn run(
         },
     )
     .await?;
-    let mut stats = WorkerStats::default();
-    let dead = dead_subject(&cfg.facility);
-    while !*stop.borrow_and_update() {
-        let mut batch = consumer
-            .batch()
-            .max_messages(cfg.batch.max(1))
-            .expires(FETCH_WAIT)
+    let mut worker = Worker {
+        detector,
+        dead: dead_subject(&cfg.facility),
+        js,
+        cfg,
+        stats: WorkerStats::default(),
+        latency: Latency::default(),
+    };
+    let batch = worker.cfg.batch.max(1);
+    'connect: while !*stop.borrow_and_update() {
+        // One pull stream for the worker's life: it asks for the next messages while the batch
+        // in hand is evaluated and committed (half a batch left), so the worker never waits
+        // for a round trip between two batches. Whatever is ready is one batch.
+        let mut messages = consumer
+            .stream()
+            .max_messages_per_batch(batch)
+            .expires(FETCH_EXPIRES)
             .messages()
             .await
-            .map_err(|e| consumer_err(e.to_string()))?;
-        let mut messages = Vec::with_capacity(cfg.batch);
-        while let Some(m) = batch.next().await {
-            match m {
-                Ok(m) => messages.push(m),
-                Err(e) => {
-                    tracing::warn!("fetch: {e}");
-                    break;
+            .map_err(|e| consumer_err(e.to_string()))?
+            .ready_chunks(batch);
+        loop {
+            let chunk = tokio::select! {
+                biased;
+                changed = stop.changed() => {
+                    if changed.is_err() || *stop.borrow_and_update() {
+                        release(&mut messages).await;
+                        break 'connect;
+                    }
+                    continue;
+                }
+                chunk = messages.next() => chunk,
+            };
+            let Some(chunk) = chunk else {
+                // The server ended the stream (consumer deleted, request refused): ask again.
+                tracing::warn!(
+                    "the pull stream of {} ended; pulling again",
+                    worker.cfg.consumer
+                );
+                tokio::time::sleep(FETCH_RETRY).await;
+                continue 'connect;
+            };
+            let mut in_hand = Vec::with_capacity(chunk.len());
+            for m in chunk {
+                match m {
+                    Ok(m) => in_hand.push(m),
+                    // Missed heartbeats and the like: the stream goes on by itself.
+                    Err(e) => tracing::warn!("fetch: {e}"),
+                }
+            }
+            if !in_hand.is_empty() {
+                worker.batch(sink, in_hand).await?;
+            }
+            if worker.stats.batches.is_multiple_of(FORGET_EVERY)
+                && let Ok(info) = consumer.get_info().await
+            {
+                let floor = info.ack_floor.stream_sequence;
+                if floor > 0
+                    && let Err(e) = sink.forget(&worker.cfg.stream, floor + 1).await
+                {
+                    tracing::warn!("forgetting event keys below {floor}: {e}");
                 }
             }
         }
-        if messages.is_empty() {
-            continue;
+    }
+    worker.stats.latency = worker.latency.summary();
+    Ok(worker.stats)
+}
+
+/// On stop, the messages already delivered to this worker but not in a batch go back to the
+/// consumer at once (a negative acknowledgement) rather than after `ack_wait`.
+async fn release<S>(messages: &mut S)
+where
+    S: futures_util::Stream<Item = Vec<Result<jetstream::Message, consumer::pull::MessagesError>>>
+        + Unpin,
+{
+    while let Some(Some(chunk)) = messages.next().now_or_never() {
+        for m in chunk.into_iter().flatten() {
+            if let Err(e) = m.ack_with(AckKind::Nak(None)).await {
+                tracing::warn!("release: {e}");
+            }
         }
+    }
+}
+
+/// A worker's connection, settings and counters.
+struct Worker {
+    detector: Arc<Detector>,
+    js: jetstream::Context,
+    cfg: WorkerConfig,
+    dead: String,
+    stats: WorkerStats,
+    latency: Latency,
+}
+
+impl Worker {
+    /// One batch: read, evaluate, commit, publish the hits, dead-letter, acknowledge.
+    async fn batch(
+        &mut self,
+        sink: &mut dyn KeyedSink,
+        messages: Vec<jetstream::Message>,
+    ) -> Result<(), NatsError> {
+        let cfg = &self.cfg;
+        let stats = &mut self.stats;
         stats.batches += 1;
         let mut events: Vec<Keyed> = Vec::with_capacity(messages.len());
         let mut good = Vec::with_capacity(messages.len());
+        let mut published = Vec::with_capacity(messages.len());
         let mut poison = Vec::new();
         for m in messages {
             let (seq, delivered) = match m.info() {
-                Ok(i) => (i.stream_sequence, i.delivered),
+                Ok(i) => {
+                    published.push((i.stream_sequence, i.published.unix_timestamp_nanos()));
+                    (i.stream_sequence, i.delivered)
+                }
                 Err(e) => {
                     tracing::warn!("a message without JetStream metadata: {e}");
                     continue;
@@ -272,7 +371,7 @@ pub async fn run(
             }
         }
         let (alerts, hits) = {
-            let det = detector.clone();
+            let det = self.detector.clone();
             let facility = cfg.facility.clone();
             let window = cfg.window_secs;
             let partitions = cfg.partitions;
@@ -285,15 +384,16 @@ pub async fn run(
         if !commit(sink, &cfg.stream, &alerts).await {
             stats.uncommitted += 1;
             // Not acknowledged: delivered again after ack_wait, to this worker or another.
-            continue;
+            return Ok(());
         }
+        self.latency.record(&published, &alerts);
         stats.alert_updates += alerts.len() as u64;
-        if let Err(e) = publish_hits(&js, &cfg.stream, &cfg.facility, &hits).await {
+        if let Err(e) = publish_hits(&self.js, &cfg.stream, &cfg.facility, &hits).await {
             // Not acknowledged either: the batch comes again, its alerts add nothing (their
             // events are recorded) and its hits are stored once (their message ids).
             tracing::error!("{} correlation hits not published: {e}", hits.len());
             stats.uncommitted += 1;
-            continue;
+            return Ok(());
         }
         stats.hits += hits.len() as u64;
         for (m, seq, reason) in poison {
@@ -303,8 +403,9 @@ pub async fn run(
             headers.insert(DEAD_SEQ_HEADER, seq.to_string().as_str());
             // A copy's id must not collide with the original's in the duplicate window.
             headers.insert("Nats-Msg-Id", format!("dead-{}-{seq}", cfg.stream).as_str());
-            let stored = match js
-                .publish_with_headers(dead.clone(), headers, m.payload.clone())
+            let stored = match self
+                .js
+                .publish_with_headers(self.dead.clone(), headers, m.payload.clone())
                 .await
             {
                 Ok(ack) => ack.await.map(|_| ()).map_err(|e| e.to_string()),
@@ -312,7 +413,7 @@ pub async fn run(
             };
             match stored {
                 Ok(()) => {
-                    tracing::warn!("message {seq} sent to {dead}: {reason}");
+                    tracing::warn!("message {seq} sent to {}: {reason}", self.dead);
                     stats.dead += 1;
                     if let Err(e) = m.ack_with(AckKind::Term).await {
                         tracing::warn!("terminate {seq}: {e}");
@@ -328,18 +429,91 @@ pub async fn run(
                 stats.acknowledged += 1;
             }
         }
-        if stats.batches.is_multiple_of(FORGET_EVERY)
-            && let Ok(info) = consumer.info().await
-        {
-            let floor = info.ack_floor.stream_sequence;
-            if floor > 0
-                && let Err(e) = sink.forget(&cfg.stream, floor + 1).await
-            {
-                tracing::warn!("forgetting event keys below {floor}: {e}");
+        Ok(())
+    }
+}
+
+/// Time from JetStream storing a message to its batch's alerts committed, per message: for
+/// every message, and for the messages whose events fed an alert ("publish to stored alert").
+#[derive(Default)]
+struct Latency {
+    all: Histogram,
+    alerting: Histogram,
+}
+
+impl Latency {
+    fn record(&mut self, published: &[(u64, i128)], alerts: &[KeyedAlert]) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i128)
+            .unwrap_or_default();
+        let alerting: std::collections::HashSet<u64> = alerts
+            .iter()
+            .flat_map(|a| a.events.iter().copied())
+            .collect();
+        for &(seq, at) in published {
+            let micros = ((now - at).max(0) / 1_000) as u64;
+            self.all.record(micros);
+            if alerting.contains(&seq) {
+                self.alerting.record(micros);
             }
         }
     }
-    Ok(stats)
+
+    fn summary(&self) -> LatencySummary {
+        LatencySummary {
+            all: self.all.summary(),
+            alerting: self.alerting.summary(),
+        }
+    }
+}
+
+/// Microseconds, three significant digits, up to an hour (a message older than that is
+/// counted at an hour).
+struct Histogram(hdrhistogram::Histogram<u64>);
+
+impl Default for Histogram {
+    fn default() -> Self {
+        // 1 µs to 1 h at 3 significant digits: the bounds are constants, so this never fails.
+        Self(
+            hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .unwrap_or_else(|_| unreachable!("constant histogram bounds")),
+        )
+    }
+}
+
+impl Histogram {
+    fn record(&mut self, micros: u64) {
+        self.0.saturating_record(micros.max(1));
+    }
+
+    fn summary(&self) -> Percentiles {
+        let h = &self.0;
+        let ms = |q: f64| h.value_at_quantile(q) as f64 / 1_000.0;
+        Percentiles {
+            messages: h.len(),
+            p50_ms: ms(0.5),
+            p99_ms: ms(0.99),
+            max_ms: h.max() as f64 / 1_000.0,
+        }
+    }
+}
+
+/// Latency percentiles of a worker's run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Percentiles {
+    pub messages: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// From JetStream storing a message to its batch committed: for every message, and for those
+/// whose events fed an alert.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct LatencySummary {
+    pub all: Percentiles,
+    pub alerting: Percentiles,
 }
 
 /// Commit, trying again after short pauses; false when the sink kept refusing.
@@ -384,4 +558,48 @@ pub async fn pending(url: &str, stream: &str, consumer: &str) -> Result<(u64, us
 /// Access to a JetStream context for callers outside this module (tests, the bench).
 pub async fn context(url: &str, stream: &str) -> Result<jetstream::Context, NatsError> {
     connect(url, stream).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A message stored 40 ms ago and one stored 10 ms ago, only the first feeding an alert:
+    /// both count in `all`, only the first in `alerting`, at their age or a little more.
+    #[test]
+    fn latency_counts_every_message_and_the_alerting_ones_apart() {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as i128;
+        let published = [(7, now - 40_000_000), (8, now - 10_000_000)];
+        let alert = hygie_detect::Alert {
+            id: "a1".into(),
+            rule_id: "r1".into(),
+            title: "t".into(),
+            level: "high".into(),
+            tags: vec![],
+            time: None,
+            last_time: None,
+            host: None,
+            record_id: 1,
+            source: "nats".into(),
+            fields: vec![],
+            count: 1,
+        };
+        let alerts = [KeyedAlert {
+            alert,
+            events: vec![7],
+        }];
+        let mut latency = Latency::default();
+        latency.record(&published, &alerts);
+        let s = latency.summary();
+        assert_eq!(s.all.messages, 2);
+        assert_eq!(s.alerting.messages, 1);
+        assert!(
+            s.alerting.p99_ms >= 40.0 && s.alerting.p99_ms < 5_000.0,
+            "{s:?}"
+        );
+        assert!(s.all.p50_ms >= 10.0 && s.all.p50_ms < s.all.max_ms, "{s:?}");
+    }
 }

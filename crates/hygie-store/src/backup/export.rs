@@ -28,6 +28,7 @@ pub const TABLES: &[&str] = &[
     "alerts",
     "ingest_checkpoints",
     "alert_events",
+    "alert_event_floors",
     "incidents",
     "incident_sendings",
     "notify_reminders",

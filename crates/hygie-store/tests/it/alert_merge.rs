@@ -82,6 +82,29 @@ fn merges_count_each_event_once_and_add_up_across_workers() {
             .expect("after forgetting");
         assert_eq!(m.events, 0);
         assert_eq!(store.alert(&f.id, &id).await.expect("alert").count, 6);
+        // A stale copy of events below the floor (10, 11: counted, acknowledged, their keys
+        // forgotten) adds nothing; a new event beside them (40) is counted.
+        let m = store
+            .merge_alerts(&f.id, "S", &[partial(&id, 3, 3, &[10, 11, 40])], &a)
+            .await
+            .expect("stale copy");
+        assert_eq!(m.events, 1);
+        assert_eq!(store.alert(&f.id, &id).await.expect("alert").count, 7);
+        // The floor never goes down; the other stream has none.
+        store
+            .forget_alert_events("S", 5)
+            .await
+            .expect("lower floor");
+        let m = store
+            .merge_alerts(&f.id, "S", &[partial(&id, 3, 3, &[11])], &a)
+            .await
+            .expect("still below");
+        assert_eq!(m.events, 0);
+        let m = store
+            .merge_alerts(&f.id, "T", &[partial(&id, 4, 4, &[11])], &a)
+            .await
+            .expect("other stream");
+        assert_eq!(m.events, 1);
         assert!(matches!(
             store.verify_journal().await.expect("verify"),
             JournalCheck::Intact { .. }

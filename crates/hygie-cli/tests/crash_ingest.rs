@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Alerts, FINESS, HOSPITAL, Hygie, alerts};
+use common::{Alerts, FINESS, HOSPITAL, Hygie, alerts, spool_end};
 use hygie_logs::spool::{DEFAULT_MAX_BYTES, Spool, SpoolConfig};
 use hygie_logs::stream::{BATCH, TCP_RECV_BUFFER, TCP_WINDOW};
 use hygie_testkit::{WHOAMI, WHOAMI_RULE, sysmon_process};
@@ -118,22 +118,6 @@ impl Running {
         assert!(out.status.success(), "ingest failed: {err}");
         serde_json::from_slice(&out.stdout).expect("stats")
     }
-}
-
-/// Position after the last byte of the spool's segments (0 when it has none).
-fn spool_end(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let base: u64 = name.strip_suffix(".seg")?.parse().ok()?;
-            Some(base + e.metadata().ok()?.len())
-        })
-        .max()
-        .unwrap_or(0)
 }
 
 fn segments(dir: &Path) -> usize {

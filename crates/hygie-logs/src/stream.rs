@@ -12,6 +12,13 @@
 //!   counted twice nor skipped ([`AlertSink::resume`]).
 //! - Shutdown: sources stop reading, every record already spooled is evaluated,
 //!   and the sink gets every alert and the final checkpoint before [`Ingest::shutdown`] returns.
+//! - Correlation rules: the detection threads keep the hits of their record (the matches of the
+//!   rules correlations refer to); the in-order stage folds them, in spool order, through the
+//!   lateness buffer the NATS correlators use ([`crate::correlation`], `--lateness`), and the
+//!   correlations' state travels in the checkpoint's state with the alerts it fired: a restart
+//!   neither counts a hit twice nor forgets a window, and an alert fired before a crash stays
+//!   suppressed after it. Without a new hit for [`crate::correlation::SETTLE`], and at shutdown,
+//!   the buffered hits are folded (a quiet stream still alerts).
 //! - A delivery that fails is tried again a few times after short pauses; alerts still not
 //!   delivered are kept, reported to the sink ([`AlertSink::unsaved`]) at once, and delivered
 //!   with the next batch. [`Ingest::shutdown`] fails, naming how many, if some were never saved.
@@ -26,7 +33,7 @@ use crate::read::json_text_to_event;
 use crate::spool::{Append, Spool, Spooled};
 use crate::syslog::parse_line;
 use hygie_detect::alert::Pushed;
-use hygie_detect::{Aggregator, AggregatorState, Alert, Detector, LogEvent, RouteCache, alert_of};
+use hygie_detect::{Aggregator, Alert, Detector, Hit, LogEvent, RouteCache, alert_of};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -38,6 +45,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::net::{TcpListener, UdpSocket};
 
 use tokio::sync::{mpsc, oneshot, watch};
+
+mod sink;
+use sink::{SinkRun, StreamState};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -236,11 +246,13 @@ impl RawLines {
 }
 
 /// What a detection thread hands the sink for one spooled record: its order, the position
-/// after it, and the alerts of its events.
+/// after it, the alerts of its events and their hits for the correlations (correlation name,
+/// hit).
 struct Evaluated {
     seq: u64,
     end: u64,
     alerts: Vec<Alert>,
+    hits: Vec<(String, Hit)>,
 }
 
 /// What a source gets to deliver events.
@@ -341,8 +353,8 @@ pub trait Source: Send {
 
 /// Where the stream stands: every spooled record before `position` was evaluated and its
 /// alerts are in the delivery that carries this checkpoint. `state` is the aggregation's open
-/// state (JSON of [`AggregatorState`]) when it changed since the previous checkpoint, `None`
-/// when it did not (the sink keeps the one it has).
+/// state and the correlations' (JSON, opaque to the sink) when it changed since the previous
+/// checkpoint, `None` when it did not (the sink keeps the one it has).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
     /// The spool's id.
@@ -388,39 +400,6 @@ pub trait AlertSink: Send {
     /// kept and delivered with the next batch.
     fn unsaved(&mut self, count: usize, error: &str) {
         tracing::error!("{count} alert updates not saved yet, kept for a retry: {error}");
-    }
-}
-
-/// Tries of one delivery before its updates are reported unsaved and kept for the next one.
-const DELIVERY_TRIES: u32 = 4;
-
-/// Deliver `kept` (older unsaved updates first) with `checkpoint`, trying again after short
-/// pauses. Delivered updates leave `kept`; on failure they stay and the error is returned.
-async fn deliver_kept(
-    sink: &mut dyn AlertSink,
-    kept: &mut Vec<Pushed>,
-    checkpoint: &Checkpoint,
-    stats: &Stats,
-) -> Result<(), String> {
-    let mut tries = 0;
-    loop {
-        match sink.deliver(kept, checkpoint).await {
-            Ok(()) => {
-                stats.alerts.fetch_add(kept.len() as u64, Ordering::Relaxed);
-                stats.unsaved.store(0, Ordering::Relaxed);
-                kept.clear();
-                return Ok(());
-            }
-            Err(e) => {
-                tries += 1;
-                if tries >= DELIVERY_TRIES {
-                    stats.unsaved.store(kept.len() as u64, Ordering::Relaxed);
-                    sink.unsaved(kept.len(), &e);
-                    return Err(e);
-                }
-                tokio::time::sleep(Duration::from_millis(100 << tries)).await;
-            }
-        }
     }
 }
 
@@ -701,6 +680,8 @@ pub struct IngestConfig {
     pub window_secs: u64,
     /// The facility the alerts belong to (its FINESS, part of every alert id).
     pub facility: String,
+    /// Seconds a correlation hit waits for hits earlier in time before it is folded.
+    pub lateness_secs: u64,
 }
 
 impl Default for IngestConfig {
@@ -710,6 +691,7 @@ impl Default for IngestConfig {
             workers: 0,
             window_secs: 300,
             facility: String::new(),
+            lateness_secs: 60,
         }
     }
 }
@@ -742,20 +724,23 @@ impl Ingest {
     ) -> Result<Ingest, String> {
         let spool_id = spool.id().to_owned();
         let saved = sink.resume(&spool_id).await?;
-        let (from, state) = match saved {
+        let (from, saved) = match saved {
             Some(cp) => {
-                let state: AggregatorState = match cp.state.as_deref() {
+                let state: StreamState = match cp.state.as_deref() {
                     Some(text) => serde_json::from_str(text).map_err(|e| {
                         format!(
                             "the checkpoint of spool {spool_id} is unreadable / le point de reprise est illisible: {e}"
                         )
                     })?,
-                    None => AggregatorState::default(),
+                    None => StreamState::default(),
                 };
                 (cp.position, state)
             }
-            None => (spool.start(), AggregatorState::default()),
+            None => (spool.start(), StreamState::default()),
         };
+        let state = saved.aggregation;
+        let correlations =
+            sink::resume_correlations(detector.correlations(), saved.correlations, &cfg, &spool_id);
         let open = if state.open.is_empty() {
             Vec::new()
         } else {
@@ -817,11 +802,18 @@ impl Ingest {
                             });
                         }
                         let mut alerts = Vec::new();
+                        let mut hits = Vec::new();
+                        let correlations = det.correlations();
                         for ev in &events {
                             for m in det.evaluate(ev, &mut cache) {
-                                // Correlation rules are evaluated in batch only (so far): the
-                                // rules they alone refer to stay silent here as there.
-                                if det.correlations().generates(&m.rule_id) {
+                                if let Some(hit) = correlations.hit(&m, ev) {
+                                    // The whole stream is one partition.
+                                    for (name, _) in correlations.routes(&hit, 1) {
+                                        hits.push((name, hit.clone()));
+                                    }
+                                }
+                                // The rules only correlations refer to stay silent, as in batch.
+                                if correlations.generates(&m.rule_id) {
                                     alerts.push(alert_of(m, ev));
                                 }
                             }
@@ -835,6 +827,7 @@ impl Ingest {
                             seq: batch.seq,
                             end: batch.end,
                             alerts,
+                            hits,
                         };
                         if atx.blocking_send(done).is_err() {
                             return;
@@ -850,6 +843,9 @@ impl Ingest {
         let sink = tokio::spawn(async move {
             let mut run = SinkRun {
                 agg,
+                correlations,
+                fresh_hits: false,
+                last_hit: Instant::now(),
                 kept: Vec::new(),
                 checkpoint: Checkpoint {
                     spool: spool_id,
@@ -884,6 +880,7 @@ impl Ingest {
                     next += 1;
                     run.take(done);
                 }
+                run.correlate(false);
                 let due =
                     !run.kept.is_empty() || (run.moved() && last.elapsed() >= CHECKPOINT_EVERY);
                 if due {
@@ -897,6 +894,8 @@ impl Ingest {
                 next += 1;
                 run.take(done);
             }
+            // Like a quiet stream: every buffered hit is folded before the last checkpoint.
+            run.correlate(true);
             if !run.kept.is_empty() || run.moved() {
                 // The last chance of what is still kept.
                 let kept = run.kept.len();
@@ -943,52 +942,6 @@ impl Ingest {
             Err(e) => return Err(format!("alert sink task failed: {e}")),
         }
         Ok(self.stats.snapshot())
-    }
-}
-
-/// The sink task's state: the aggregation, the updates not delivered yet and the checkpoint
-/// they bring the stream to.
-struct SinkRun {
-    agg: Aggregator,
-    kept: Vec<Pushed>,
-    /// Where the records taken so far bring the stream.
-    checkpoint: Checkpoint,
-    /// Position of the last checkpoint delivered.
-    committed: Option<u64>,
-    /// An alert was opened or closed since the last checkpoint delivered.
-    state_changed: bool,
-    aggregating: bool,
-}
-
-impl SinkRun {
-    /// Fold the alerts of the next record, in spool order.
-    fn take(&mut self, done: Evaluated) {
-        self.checkpoint.position = done.end;
-        for alert in done.alerts {
-            let pushed = self.agg.push(alert);
-            // Opening an alert is also when older ones close (eviction).
-            if self.aggregating && matches!(pushed, Pushed::Opened(_)) {
-                self.state_changed = true;
-            }
-            self.kept.push(pushed);
-        }
-        self.agg.drain_closed();
-    }
-
-    fn moved(&self) -> bool {
-        self.committed != Some(self.checkpoint.position) || self.state_changed
-    }
-
-    async fn deliver(&mut self, sink: &mut dyn AlertSink, stats: &Stats) -> Result<(), String> {
-        self.checkpoint.state = if self.state_changed {
-            Some(serde_json::to_string(&self.agg.state()).map_err(|e| e.to_string())?)
-        } else {
-            None
-        };
-        deliver_kept(sink, &mut self.kept, &self.checkpoint, stats).await?;
-        self.committed = Some(self.checkpoint.position);
-        self.state_changed = false;
-        Ok(())
     }
 }
 

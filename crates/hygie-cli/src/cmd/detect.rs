@@ -87,26 +87,18 @@ pub fn load_detector(dirs: &[PathBuf]) -> anyhow::Result<(Detector, Vec<hygie_de
     ))
 }
 
-/// Load rules for a long-running evaluator (`ingest`'s listener, a `detect-worker`): warn, when
-/// `correlating` is false, that correlation rules are left to `hygie detect` (a detect-worker
-/// hands them to its correlators), then compile every rule group before the first event, so
-/// that none waits for an index build and every refusal is known at start. Returns the
-/// detector, the load's refusals and the compile refusals.
+/// Load rules for a long-running evaluator (`ingest`'s listener, a `detect-worker`), then
+/// compile every rule group before the first event, so that none waits for an index build and
+/// every refusal is known at start. Returns the detector, the load's refusals and the compile
+/// refusals.
 pub async fn load_prepared_detector(
     dirs: &[PathBuf],
-    correlating: bool,
 ) -> anyhow::Result<(
     Detector,
     Vec<hygie_detect::Refusal>,
     Vec<hygie_detect::Refusal>,
 )> {
     let (detector, refused) = load_detector(dirs)?;
-    let n = detector.correlations().len();
-    if n > 0 && !correlating {
-        eprintln!(
-            "warning: {n} correlation rules are evaluated by `hygie detect` and `hygie detect-worker --correlate` only / {n} règles de corrélation ne sont évaluées que par `hygie detect` et `hygie detect-worker --correlate`"
-        );
-    }
     let detector = tokio::task::spawn_blocking(move || {
         detector.prepare_all();
         detector

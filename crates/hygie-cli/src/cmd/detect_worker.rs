@@ -142,7 +142,7 @@ pub async fn run(ctx: &Ctx, a: WorkerArgs) -> anyhow::Result<u8> {
         ));
     }
     let forward = a.forward.start(Some(&facility))?;
-    let (detector, refused, not_compiled) = load_prepared_detector(&a.rules, true).await?;
+    let (detector, refused, not_compiled) = load_prepared_detector(&a.rules).await?;
     let not_compiled = not_compiled.len();
     let store = ctx.store().await?;
     store.facility(&facility).await?;

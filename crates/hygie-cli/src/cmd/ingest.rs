@@ -1,8 +1,9 @@
 //! `hygie ingest`: streaming detection from syslog (UDP/TCP) and JSON (TCP)
 //! listeners into a facility's alerts (issue 5), through an on-disk spool that a restart
 //! replays from the checkpoint the store committed with the alerts (issue 25; the contract per
-//! source is in `hygie_logs::spool`). With `--publish nats://…` the listeners publish to NATS
-//! JetStream instead (issue 20, `hygie_logs::nats`), for `hygie detect-worker`s.
+//! source is in `hygie_logs::spool`). Correlation rules are evaluated too, their state committed
+//! in that checkpoint (issue 20, `hygie_logs::stream`). With `--publish nats://…` the listeners
+//! publish to NATS JetStream instead (issue 20, `hygie_logs::nats`), for `hygie detect-worker`s.
 
 use super::Ctx;
 use super::detect::load_prepared_detector;
@@ -59,6 +60,10 @@ pub struct IngestArgs {
     /// Detection threads (0: every core).
     #[arg(long, default_value_t = 0)]
     workers: usize,
+    /// Seconds a correlation hit waits for hits earlier in time (other hosts, other
+    /// connections) before it is folded.
+    #[arg(long, default_value_t = 60)]
+    lateness: u64,
     /// Folder of the on-disk spool where accepted events wait for detection (default:
     /// spool/ingest-FINESS in the data directory). One ingest at a time per spool.
     #[arg(long)]
@@ -216,7 +221,7 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
         return publish(ctx, &a, facility, url).await;
     }
     let forward = a.forward.start(Some(&facility))?.map(Arc::new);
-    let (detector, mut refused, not_compiled) = load_prepared_detector(&a.rules, false).await?;
+    let (detector, mut refused, not_compiled) = load_prepared_detector(&a.rules).await?;
     let loaded = detector.rule_count() - not_compiled.len();
     refused.extend(not_compiled);
     let store = ctx.store().await?;
@@ -254,8 +259,12 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
         sources.push(src);
     }
     eprintln!(
-        "{} rules loaded, {} refused; alerts go to facility {facility}. Ctrl-C or SIGTERM stops after flushing.",
+        "{} rules loaded ({} correlations), {} refused; alerts go to facility {facility}. Ctrl-C or SIGTERM stops after flushing. / {} règles chargées ({} corrélations), {} refusées",
         loaded,
+        detector.correlations().len(),
+        refused.len(),
+        loaded,
+        detector.correlations().len(),
         refused.len()
     );
     let sink = StoreSink {
@@ -273,6 +282,7 @@ pub async fn run(ctx: &Ctx, a: IngestArgs) -> anyhow::Result<u8> {
             workers: a.workers,
             window_secs: a.window,
             facility: facility.as_str().to_owned(),
+            lateness_secs: a.lateness,
         },
         spool,
     )

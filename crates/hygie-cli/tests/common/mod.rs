@@ -561,3 +561,20 @@ pub fn alerts(h: &Hygie) -> Alerts {
         })
         .collect()
 }
+
+/// Position after the last byte of a spool's segments (0 when it has none): read from the
+/// files' names and sizes, so also while an ingest holds the spool.
+pub fn spool_end(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let base: u64 = name.strip_suffix(".seg")?.parse().ok()?;
+            Some(base + e.metadata().ok()?.len())
+        })
+        .max()
+        .unwrap_or(0)
+}

@@ -168,6 +168,11 @@ pub fn start_publisher_with(h: &Hygie, url: &str, extra: &[&str]) -> (Running, S
         .args(["--listen", "json+tcp://127.0.0.1:0", "--facility", FINESS])
         .args(["--format", "json"])
         .args(extra);
+    spawn_listening(cmd)
+}
+
+/// A `hygie ingest` (publishing or detecting), once its TCP listener is announced.
+pub fn spawn_listening(cmd: Command) -> (Running, SocketAddr) {
     let (run, mut err) = Running::spawn(cmd);
     let started = Instant::now();
     let mut seen = String::new();

@@ -12,16 +12,10 @@
 //!   transaction), then acknowledge. When no hit came for [`SETTLE`], the whole buffer is folded
 //!   (and committed the same way): a quiet partition still alerts.
 //!
-//! **Order.** Hits reach a partition in the order workers published them, not in event time
-//! (two workers, two hosts); batch detection folds them sorted. The buffer restores the order
-//! for hits up to the lateness apart (`--lateness`, 60 s by default): a hit later than that is
-//! folded when it comes, as RSigma takes it. So streaming equals batch when the events of one
-//! group reach JetStream within the lateness of one another, which a live feed does.
-//!
-//! **Bounds.** One RSigma engine per correlation, each with batch's bounds
-//! ([`hygie_detect::correlate::MAX_GROUPS`] groups, [`hygie_detect::correlate::MAX_GROUP_ENTRIES`]
-//! entries in a group); at most [`MAX_PENDING`] buffered hits (past it the oldest are folded
-//! at once). The state saved at each commit is that, as JSON.
+//! **Order and bounds** are those of [`crate::correlation`], whose [`PartitionState`] both
+//! streaming pipelines share (`--lateness`, 60 s by default): streaming equals batch when the
+//! events of one group reach JetStream within the lateness of one another, which a live feed
+//! does.
 //!
 //! **Restart.** The saved state holds every hit at or below its sequence (folded or buffered),
 //! so hits delivered again after a crash are skipped, and alerts that fired before the crash
@@ -30,23 +24,17 @@
 //! be ahead of what is saved); started again, it resumes from the store.
 
 use super::{NatsError, connect_with, hits_subject};
+pub use crate::correlation::{MAX_PENDING, PartitionState, SETTLE};
 use crate::stream::BoxFuture;
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, AckKind, consumer};
 use futures_util::StreamExt;
-use hygie_detect::{Alert, Correlations, Correlator, Hit};
-use std::collections::BTreeMap;
+use hygie_detect::{Alert, Correlations, Hit};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// Header of a hit: the correlation it is for (its id, or its title).
 pub const CORRELATION_HEADER: &str = "Hygie-Correlation";
-/// Most hits buffered (waiting for the hits that may come before them in time).
-pub const MAX_PENDING: usize = 100_000;
-/// Without a new hit for this long, the buffered hits are folded.
-pub const SETTLE: Duration = Duration::from_secs(2);
-/// Version of the saved state.
-const STATE_VERSION: u32 = 1;
 /// Tries of one commit before the correlator stops.
 const COMMIT_TRIES: u32 = 4;
 
@@ -88,133 +76,6 @@ pub async fn publish_hits(
         ack.await.map_err(|e| e.to_string())?;
     }
     Ok(())
-}
-
-/// The correlation state of one partition: an engine per correlation and the hits waiting to be
-/// folded in time order. Pure (no I/O): the loop of [`run`] feeds it and saves it.
-pub struct PartitionState {
-    correlations: Correlations,
-    facility: String,
-    /// Seconds a hit waits for earlier ones.
-    lateness: i64,
-    engines: BTreeMap<String, Correlator>,
-    pending: Vec<(String, Hit)>,
-    newest: i64,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Saved {
-    version: u32,
-    engines: BTreeMap<String, serde_json::Value>,
-    pending: Vec<(String, Hit)>,
-    newest: i64,
-}
-
-impl PartitionState {
-    pub fn new(correlations: Correlations, facility: &str, lateness_secs: u64) -> Self {
-        PartitionState {
-            correlations,
-            facility: facility.to_owned(),
-            lateness: i64::try_from(lateness_secs).unwrap_or(i64::MAX),
-            engines: BTreeMap::new(),
-            pending: Vec::new(),
-            newest: i64::MIN,
-        }
-    }
-
-    /// Restore a state [`Self::save`] gave. The engines of correlations no longer loaded, and
-    /// their buffered hits, are dropped.
-    pub fn restore(&mut self, saved: &str) -> Result<(), String> {
-        let saved: Saved = serde_json::from_str(saved).map_err(|e| e.to_string())?;
-        if saved.version != STATE_VERSION {
-            return Err(format!("state version {} unknown", saved.version));
-        }
-        for (name, snapshot) in saved.engines {
-            if let Some(engine) = self.engine(&name)
-                && !engine.import_state(snapshot)
-            {
-                return Err(format!("the state of correlation {name} cannot be read"));
-            }
-        }
-        self.pending = saved
-            .pending
-            .into_iter()
-            .filter(|(c, _)| self.correlations.rules().iter().any(|r| r.name() == c))
-            .collect();
-        self.newest = saved.newest;
-        Ok(())
-    }
-
-    /// The state as JSON.
-    pub fn save(&self) -> String {
-        let saved = Saved {
-            version: STATE_VERSION,
-            engines: self
-                .engines
-                .iter()
-                .map(|(n, e)| (n.clone(), e.export_state()))
-                .collect(),
-            pending: self.pending.clone(),
-            newest: self.newest,
-        };
-        serde_json::to_string(&saved).unwrap_or_default()
-    }
-
-    /// Buffer a hit for `correlation`; false when no loaded correlation has that name.
-    pub fn add(&mut self, correlation: &str, hit: Hit) -> bool {
-        if self.engine(correlation).is_none() {
-            return false;
-        }
-        self.newest = self.newest.max(hit.ts);
-        self.pending.push((correlation.to_owned(), hit));
-        true
-    }
-
-    /// Hits buffered.
-    pub fn pending(&self) -> usize {
-        self.pending.len()
-    }
-
-    /// Fold, in time order, the hits at least the lateness older than the newest seen (and the
-    /// oldest past [`MAX_PENDING`]); the alerts they fire.
-    pub fn fold_ready(&mut self) -> Vec<Alert> {
-        self.sort();
-        let horizon = self.newest.saturating_sub(self.lateness);
-        let mut ready = self.pending.partition_point(|(_, h)| h.ts <= horizon);
-        ready = ready.max(self.pending.len().saturating_sub(MAX_PENDING));
-        self.fold(ready)
-    }
-
-    /// Fold every buffered hit in time order.
-    pub fn fold_all(&mut self) -> Vec<Alert> {
-        self.sort();
-        self.fold(self.pending.len())
-    }
-
-    fn sort(&mut self) {
-        self.pending
-            .sort_by(|(ca, a), (cb, b)| a.order_key().cmp(&b.order_key()).then_with(|| ca.cmp(cb)));
-    }
-
-    fn fold(&mut self, n: usize) -> Vec<Alert> {
-        let hits: Vec<(String, Hit)> = self.pending.drain(..n).collect();
-        let mut alerts = Vec::new();
-        for (c, hit) in &hits {
-            if let Some(engine) = self.engine(c) {
-                alerts.extend(engine.push(hit));
-            }
-        }
-        alerts
-    }
-
-    fn engine(&mut self, name: &str) -> Option<&mut Correlator> {
-        if !self.engines.contains_key(name) {
-            let one = self.correlations.only(name)?;
-            self.engines
-                .insert(name.to_owned(), one.correlator(&self.facility));
-        }
-        self.engines.get_mut(name)
-    }
 }
 
 /// Correlator settings.
@@ -428,91 +289,4 @@ async fn commit(
     Err(NatsError::Other(format!(
         "the store refused the correlation state {key}: {last} / le magasin refuse l'état de corrélation {key} : {last}"
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use hygie_detect::Mapping;
-    use hygie_detect::rules::load_text;
-    use std::path::Path;
-
-    fn correlations() -> Correlations {
-        let text = "title: A\nid: rule-a\nlogsource: {product: windows, service: security}\ndetection:\n  sel: {EventID: 1}\n  condition: sel\n---\ntitle: Many\nid: many\ncorrelation:\n  type: event_count\n  rules: [rule-a]\n  group-by: [User]\n  timespan: 60s\n  condition: {gte: 3}\n";
-        let m = Mapping::builtin().expect("mapping");
-        let load = load_text(Path::new("c.yml"), text, &m);
-        assert!(load.refused.is_empty(), "{:?}", load.refused);
-        Correlations::new(load.correlations)
-    }
-
-    fn hit(ts: i64, user: &str) -> Hit {
-        Hit {
-            ts,
-            rule: "rule-a".into(),
-            time: format!("t{ts}"),
-            host: None,
-            source: "s".into(),
-            record_id: u64::try_from(ts).unwrap_or(0),
-            fields: vec![("User".into(), user.into())],
-        }
-    }
-
-    #[test]
-    fn hits_out_of_order_within_the_lateness_fold_as_in_batch() {
-        let c = correlations();
-        let hits: Vec<Hit> = (0..6).map(|i| hit(i * 5, "bob")).collect();
-        let batch = c.run("f", hits.clone());
-        assert_eq!(batch.len(), 1);
-        let mut s = PartitionState::new(c.clone(), "f", 60);
-        // Arrival order: reversed pairs.
-        let mut alerts = Vec::new();
-        for i in [1, 0, 3, 2, 5, 4] {
-            assert!(s.add("many", hits[i].clone()));
-            alerts.extend(s.fold_ready());
-        }
-        assert!(alerts.is_empty(), "nothing older than the lateness yet");
-        assert!(!s.add("other", hit(0, "x")), "an unknown correlation");
-        // Saved and restored in a new state (a restart), then folded.
-        let mut again = PartitionState::new(c.clone(), "f", 60);
-        again.restore(&s.save()).expect("restore");
-        assert_eq!(again.pending(), 6);
-        assert_eq!(again.fold_all(), batch);
-        // A newer hit pushes the horizon: older hits fold on their own.
-        let mut s = PartitionState::new(c, "f", 60);
-        for h in &hits {
-            s.add("many", h.clone());
-        }
-        assert_eq!(s.fold_ready(), Vec::new());
-        s.add("many", hit(1_000, "ann"));
-        assert_eq!(s.fold_ready(), batch);
-        assert_eq!(s.pending(), 1);
-    }
-
-    #[test]
-    fn a_restored_state_keeps_the_suppression_of_an_alert_already_stored() {
-        let c = correlations();
-        let mut s = PartitionState::new(c.clone(), "f", 0);
-        for i in 0..4 {
-            s.add("many", hit(i, "bob"));
-        }
-        assert_eq!(s.fold_all().len(), 1);
-        let mut again = PartitionState::new(c.clone(), "f", 0);
-        again.restore(&s.save()).expect("restore");
-        for i in 4..8 {
-            again.add("many", hit(i, "bob"));
-        }
-        assert!(again.fold_all().is_empty(), "suppressed for the timespan");
-        // Without the state the same hits would alert again.
-        let mut fresh = PartitionState::new(c, "f", 0);
-        for i in 4..8 {
-            fresh.add("many", hit(i, "bob"));
-        }
-        assert_eq!(fresh.fold_all().len(), 1);
-        assert!(
-            fresh
-                .restore("{\"version\": 9, \"engines\": {}, \"pending\": [], \"newest\": 0}")
-                .is_err()
-        );
-        assert!(fresh.restore("not json").is_err());
-    }
 }

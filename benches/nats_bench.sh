@@ -168,14 +168,18 @@ done
 # rate one worker sustained above, paced every 10 ms, for LATENCY_SECONDS; the worker reports
 # the time from JetStream storing each message to its batch committed (all messages, and those
 # that fed an alert).
-LAT_RATE=$((one_worker_rate / 2)); LAT_SECONDS=${LATENCY_SECONDS:-30}
+# A second facility keeps these events apart from the ones above on the same stream (subjects
+# are per facility; a second stream's subjects would overlap the first's).
+LAT_RATE=$((one_worker_rate / 2)); LAT_SECONDS=${LATENCY_SECONDS:-30}; LAT_FINESS=750712184
 fresh_db latency
-"$HYGIE_BIN" detect-worker --nats "$URL" --stream HYGIE_LATENCY --facility "$FINESS" --rules "$RULES" \
+"$HYGIE_BIN" facility add --finess "$LAT_FINESS" --name "CH latence" --region IDF --kind hospital \
+  --plan-start 2026-01-01 >/dev/null
+"$HYGIE_BIN" detect-worker --nats "$URL" --facility "$LAT_FINESS" --rules "$RULES" \
   --consumer latency --format json >"$WORK/latency-worker.json" 2>"$WORK/latency-worker.log" &
 LW=$!; pids+=($LW)
 until grep -q 'rules loaded' "$WORK/latency-worker.log"; do sleep 0.01; done
-"$HYGIE_BIN" ingest --publish "$URL" --stream HYGIE_LATENCY --listen json+tcp://127.0.0.1:0 \
-  --facility "$FINESS" --format json >"$WORK/latency-publish.json" 2>"$WORK/latency-publish.log" &
+"$HYGIE_BIN" ingest --publish "$URL" --listen json+tcp://127.0.0.1:0 \
+  --facility "$LAT_FINESS" --format json >"$WORK/latency-publish.json" 2>"$WORK/latency-publish.log" &
 LP=$!; pids+=($LP)
 until grep -q '^listening tcp' "$WORK/latency-publish.log"; do sleep 0.05; done
 ADDR=$(sed -n 's/^listening tcp \([^ ]*\).*/\1/p' "$WORK/latency-publish.log")

@@ -1,7 +1,8 @@
 //! `hygie detect-worker`: one of N detection workers on a durable JetStream pull consumer. See
 //! the module doc of [`crate::nats`] for the guarantees; here, the loop:
 //!
-//! 1. take what the pull stream has ready, up to [`WorkerConfig::batch`] messages: the stream
+//! 1. take what the pull stream has ready, up to [`WorkerConfig::batch`] messages, waiting at
+//!    most [`LINGER`] for the batch to fill once it has begun: the stream
 //!    asks JetStream for the next messages while this batch is in hand (prefetch), so the
 //!    worker does not wait a round trip between two batches;
 //! 2. read each into an event ([`read_message`]); one that cannot be read, or is on its last
@@ -46,6 +47,8 @@ use tokio::sync::watch;
 pub const FETCH_WAIT: Duration = Duration::from_millis(500);
 /// Life of one pull request of the prefetching stream (a new one follows at once).
 pub const FETCH_EXPIRES: Duration = Duration::from_secs(5);
+/// Longest wait for a batch to fill once its first message is in hand.
+pub const LINGER: Duration = Duration::from_millis(20);
 /// Pause before pulling again after the server ended the pull stream.
 const FETCH_RETRY: Duration = Duration::from_millis(500);
 /// Batches between two reads of the acknowledgement floor (to forget event keys below it).
@@ -244,7 +247,7 @@ pub async fn run(
     'connect: while !*stop.borrow_and_update() {
         // One pull stream for the worker's life: it asks for the next messages while the batch
         // in hand is evaluated and committed (half a batch left), so the worker never waits
-        // for a round trip between two batches. Whatever is ready is one batch.
+        // for a round trip between two batches.
         let mut messages = consumer
             .stream()
             .max_messages_per_batch(batch)
@@ -265,7 +268,7 @@ pub async fn run(
                 }
                 chunk = messages.next() => chunk,
             };
-            let Some(chunk) = chunk else {
+            let Some(mut chunk) = chunk else {
                 // The server ended the stream (consumer deleted, request refused): ask again.
                 tracing::warn!(
                     "the pull stream of {} ended; pulling again",
@@ -274,6 +277,17 @@ pub async fn run(
                 tokio::time::sleep(FETCH_RETRY).await;
                 continue 'connect;
             };
+            // Messages trickle in as the server sends them: wait up to LINGER for the batch to
+            // fill, so that a busy stream makes full batches (one commit each), not dozens of
+            // small ones, and a quiet one adds at most LINGER to its latency.
+            let deadline = tokio::time::Instant::now() + LINGER;
+            while chunk.len() < batch {
+                match tokio::time::timeout_at(deadline, messages.next()).await {
+                    Ok(Some(more)) => chunk.extend(more),
+                    // The stream's end is seen at the next turn; the deadline ends the wait.
+                    Ok(None) | Err(_) => break,
+                }
+            }
             let mut in_hand = Vec::with_capacity(chunk.len());
             for m in chunk {
                 match m {

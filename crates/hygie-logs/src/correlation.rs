@@ -181,13 +181,13 @@ impl PartitionState {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use hygie_detect::Mapping;
     use hygie_detect::rules::load_text;
     use std::path::Path;
 
-    fn correlations() -> Correlations {
+    pub(crate) fn correlations() -> Correlations {
         let text = "title: A\nid: rule-a\nlogsource: {product: windows, service: security}\ndetection:\n  sel: {EventID: 1}\n  condition: sel\n---\ntitle: Many\nid: many\ncorrelation:\n  type: event_count\n  rules: [rule-a]\n  group-by: [User]\n  timespan: 60s\n  condition: {gte: 3}\n";
         let m = Mapping::builtin().expect("mapping");
         let load = load_text(Path::new("c.yml"), text, &m);

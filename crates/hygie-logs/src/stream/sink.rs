@@ -175,16 +175,8 @@ impl SinkRun {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hygie_detect::{Hit, Mapping, load_text};
-    use std::path::Path;
-
-    fn correlations() -> Correlations {
-        let text = "title: A\nid: rule-a\nlogsource: {product: windows, service: security}\ndetection:\n  sel: {EventID: 1}\n  condition: sel\n---\ntitle: Many\nid: many\ncorrelation:\n  type: event_count\n  rules: [rule-a]\n  group-by: [User]\n  timespan: 60s\n  condition: {gte: 3}\n";
-        let m = Mapping::builtin().expect("mapping");
-        let load = load_text(Path::new("c.yml"), text, &m);
-        assert!(load.refused.is_empty(), "{:?}", load.refused);
-        Correlations::new(load.correlations)
-    }
+    use crate::correlation::tests::correlations;
+    use hygie_detect::Hit;
 
     fn hit(ts: i64) -> Hit {
         Hit {

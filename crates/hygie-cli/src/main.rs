@@ -209,10 +209,17 @@ fn main() -> ExitCode {
         // such as `grep 'event="login_failed"'` finds.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // A detection worker is one thread on purpose: its NATS connection, its pull stream and
+    // its loop hand every message from task to task, and on several threads each hand-over is a
+    // wake-up of another thread (a futex call, a context switch) that cost more CPU per event
+    // than the detection (BENCHMARKS.md, issue 20); its detection runs on the blocking pool.
+    // Workers scale out as processes.
+    let mut builder = if matches!(cli.command, Command::DetectWorker(_)) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -8,8 +8,8 @@
 //! connection's thread and back), and a region importing 300 packages of a year's history paid
 //! about 3,000 of them per package. One `INSERT … VALUES (…), (…), …` per table per package
 //! writes the same rows, in the same transaction, in a few. The SQL is built with `$N`
-//! placeholders, which both backends read (sqlx's `QueryBuilder` for `Any` writes `?`, which
-//! PostgreSQL does not).
+//! placeholders on PostgreSQL and anonymous `?` on SQLite, where binding `$N` costs a search per
+//! parameter ([`SQLITE_PARAMS`]).
 
 use crate::Result;
 use crate::journal::WriteTx;
@@ -68,12 +68,14 @@ pub(crate) fn bind<'q>(
     }
 }
 
-/// Bound parameters per statement on SQLite. Far under its 32,766 limit, because SQLite looks a
-/// numbered parameter's name up in a list (`sqlite3VListNumToName`) and sqlx's driver asks for
-/// each one's name when binding: the cost of binding is quadratic in the parameters of a
-/// statement (a 3,000-parameter insert spent more time there than writing). Full chunks have the
-/// same SQL, so the driver's statement cache prepares them once.
-const SQLITE_PARAMS: usize = 128;
+/// Bound parameters per statement on SQLite (limit 32,766). sqlx's driver asks SQLite each
+/// parameter's name when binding (`sqlite3_bind_parameter_name`), a search of the statement's
+/// list of named parameters: with `$N` placeholders that list holds every one and binding is
+/// quadratic in them (at 128 parameters a statement it was still an eighth of a 2-million-row
+/// import's CPU). SQLite's statements here use anonymous `?` placeholders, which that list does
+/// not hold, so binding is linear and statements can be large: each one is a hand-off to the
+/// connection's thread and back, and 2 million rows took 111,000 of them at 128.
+const SQLITE_PARAMS: usize = 8_192;
 
 /// Bound parameters per statement on PostgreSQL (limit 65,535; binding is linear there, and each
 /// statement is a network round trip, so fewer and larger).
@@ -160,7 +162,7 @@ async fn execute(
     chunk: &[Vec<Value>],
 ) -> Result<()> {
     debug_assert!(chunk.iter().all(|r| r.len() == width));
-    let sql = statement(head, tail, chunk.len(), width);
+    let sql = statement(head, tail, chunk.len(), width, Placeholders::of(tx));
     let mut q = sqlx::query(&sql);
     for v in chunk.iter().flatten() {
         q = bind(q, v);
@@ -181,8 +183,27 @@ pub(crate) async fn insert_into(
     insert(tx, &head, tail, rows).await
 }
 
-/// The SQL of one multi-row statement: `n` rows of `width` placeholders, numbered from `$1`.
-fn statement(head: &str, tail: &str, n: usize, width: usize) -> String {
+/// How a backend's multi-row statements name their parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placeholders {
+    /// `$1, $2, …` (PostgreSQL).
+    Numbered,
+    /// `?, ?, …`, bound in order (SQLite: see [`SQLITE_PARAMS`]).
+    Anonymous,
+}
+
+impl Placeholders {
+    fn of(tx: &WriteTx<'_>) -> Placeholders {
+        if tx.backend_name() == "PostgreSQL" {
+            Placeholders::Numbered
+        } else {
+            Placeholders::Anonymous
+        }
+    }
+}
+
+/// The SQL of one multi-row statement: `n` rows of `width` placeholders, in row order.
+fn statement(head: &str, tail: &str, n: usize, width: usize, style: Placeholders) -> String {
     let mut sql = String::with_capacity(head.len() + tail.len() + n * width * 6 + 16);
     sql.push_str(head);
     sql.push_str(" VALUES ");
@@ -197,8 +218,13 @@ fn statement(head: &str, tail: &str, n: usize, width: usize) -> String {
                 sql.push_str(", ");
             }
             p += 1;
-            sql.push('$');
-            sql.push_str(&p.to_string());
+            match style {
+                Placeholders::Numbered => {
+                    sql.push('$');
+                    sql.push_str(&p.to_string());
+                }
+                Placeholders::Anonymous => sql.push('?'),
+            }
         }
         sql.push(')');
     }
@@ -224,11 +250,21 @@ mod tests {
     #[test]
     fn statements_number_their_placeholders_in_row_order() {
         assert_eq!(
-            statement("INSERT INTO t (a, b)", "", 2, 2),
+            statement("INSERT INTO t (a, b)", "", 2, 2, Placeholders::Numbered),
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
         );
         assert_eq!(
-            statement("INSERT INTO t (a)", "ON CONFLICT DO NOTHING", 1, 1),
+            statement("INSERT INTO t (a, b)", "", 2, 2, Placeholders::Anonymous),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)"
+        );
+        assert_eq!(
+            statement(
+                "INSERT INTO t (a)",
+                "ON CONFLICT DO NOTHING",
+                1,
+                1,
+                Placeholders::Numbered
+            ),
             "INSERT INTO t (a) VALUES ($1) ON CONFLICT DO NOTHING"
         );
         assert_eq!(placeholders(2, 3), "$2, $3, $4");

@@ -18,7 +18,7 @@ use crate::batch::{Batch, Value, insert_into};
 use crate::journal::{Actor, append};
 use crate::plan::checks::insert_check_run;
 use crate::rows::ensure_facility;
-use crate::{Result, Store, StoreError, now_us, ts_from_us};
+use crate::{Backend, Result, Store, StoreError, now_us, ts_from_us};
 use futures_util::TryStreamExt;
 use hygie_core::{CheckRun, Finess};
 use hygie_inventory::{
@@ -416,23 +416,38 @@ impl Store {
                     .insert(source(&s)?, ts_from_us(r.try_get("last_seen_us")?)?);
             }
         }
+        // One row per asset and source, its list as a JSON array in order: a register's
+        // millions of software rows cost one row's hand-over each from the driver (the
+        // connection's thread, the `Any` row), most of a read-back's time; aggregated in the
+        // database they are a hundred times fewer. (The one backend-specific read here.)
+        let lists = match self.backend {
+            Backend::Sqlite => {
+                "SELECT asset_id, source, json_group_array(json_array(name, version, vendor) ORDER BY seq) AS list FROM inventory_software WHERE facility = $1 GROUP BY asset_id, source"
+            }
+            Backend::Postgres => {
+                "SELECT asset_id, source, json_agg(json_build_array(name, version, vendor) ORDER BY seq)::text AS list FROM inventory_software WHERE facility = $1 GROUP BY asset_id, source"
+            }
+        };
         let mut software: HashMap<i64, BTreeMap<SourceKind, Vec<Software>>> = HashMap::new();
         {
-            let mut rows = sqlx::query("SELECT asset_id, source, name, version, vendor FROM inventory_software WHERE facility = $1 ORDER BY asset_id, source, seq")
-                .bind(key)
-                .fetch(&self.pool);
+            let mut rows = sqlx::query(lists).bind(key).fetch(&self.pool);
             while let Some(r) = rows.try_next().await? {
                 let s: String = r.try_get("source")?;
-                software
-                    .entry(r.try_get("asset_id")?)
-                    .or_default()
-                    .entry(source(&s)?)
-                    .or_default()
-                    .push(Software {
-                        name: r.try_get("name")?,
-                        version: r.try_get("version")?,
-                        vendor: r.try_get("vendor")?,
-                    });
+                let list: String = r.try_get("list")?;
+                let list = from_json::<Vec<(String, Option<String>, Option<String>)>>(
+                    "inventory_software",
+                    &list,
+                )?;
+                software.entry(r.try_get("asset_id")?).or_default().insert(
+                    source(&s)?,
+                    list.into_iter()
+                        .map(|(name, version, vendor)| Software {
+                            name,
+                            version,
+                            vendor,
+                        })
+                        .collect(),
+                );
             }
         }
         let mut out = Vec::new();

@@ -203,17 +203,35 @@ impl Store {
 
     async fn vuln_records<T: serde::de::DeserializeOwned>(&self, kind: FeedKind) -> Result<Vec<T>> {
         let mut out = Vec::new();
+        self.each_vuln_record(kind, |r| out.push(r)).await?;
+        Ok(out)
+    }
+
+    /// Each stored record of a feed, parsed and handed over as it is read (none held here).
+    async fn each_vuln_record<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: FeedKind,
+        mut f: impl FnMut(T),
+    ) -> Result<usize> {
+        let mut n = 0;
         let mut rows = sqlx::query("SELECT cve, record FROM vuln_records WHERE kind = $1")
             .bind(kind.as_str())
             .fetch(&self.pool);
         while let Some(r) = rows.try_next().await? {
             let record: String = r.try_get("record")?;
-            out.push(serde_json::from_str(&record).map_err(|e| {
+            f(serde_json::from_str(&record).map_err(|e| {
                 let cve: String = r.try_get("cve").unwrap_or_default();
                 corrupt(format!("vulnerability record {cve}: {e}"))
             })?);
+            n += 1;
         }
-        Ok(out)
+        Ok(n)
+    }
+
+    /// Each stored NVD record, as it is read: for an index made without holding the feed
+    /// ([`hygie_vuln::IndexBuilder`]). Returns how many.
+    pub async fn each_vuln_nvd(&self, f: impl FnMut(CveRecord)) -> Result<usize> {
+        self.each_vuln_record(FeedKind::Nvd, f).await
     }
 
     /// The KEV catalogue stored.

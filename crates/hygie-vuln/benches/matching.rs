@@ -6,6 +6,8 @@
 //!
 //!   cargo bench -p hygie-vuln --bench matching -- [CVES [ASSETS [SOFTWARE]]]
 //!   defaults: 250000 20000 100 (2 million software entries); figures in BENCHMARKS.md.
+//!   With `--write DIR`, writes the same fleet as FusionInventory XML files and the feeds
+//!   instead, for the end-to-end run through `hygie` (`benches/inventory_bench.sh`).
 //!
 //! The generator: 20,000 products (vendor_k / product_k), each CVE names 1 to 3 of them with a
 //! range (start including or excluding, end including or excluding, or an exact version); an
@@ -117,11 +119,10 @@ fn write_kev(path: &std::path::Path, n: usize) {
     w.flush().unwrap();
 }
 
-fn register(assets: usize, per: usize) -> Vec<hygie_inventory::Asset> {
+/// The fleet: each asset's host name and installed software.
+fn fleet(assets: usize, per: usize) -> impl Iterator<Item = (String, Vec<Software>)> {
     let mut r = Rng(7);
-    let now = jiff::Timestamp::now();
-    let mut reg = Register::new(Vec::new());
-    for a in 0..assets {
+    (0..assets).map(move |a| {
         let mut software = Vec::with_capacity(per);
         for _ in 0..per {
             let x = r.below(100);
@@ -154,11 +155,19 @@ fn register(assets: usize, per: usize) -> Vec<hygie_inventory::Asset> {
                 }
             });
         }
+        (format!("pc-{a:05}"), software)
+    })
+}
+
+fn register(assets: usize, per: usize) -> Vec<hygie_inventory::Asset> {
+    let now = jiff::Timestamp::now();
+    let mut reg = Register::new(Vec::new());
+    for (a, (hostname, software)) in fleet(assets, per).enumerate() {
         reg.absorb(
             SourceKind::FusionInventory,
             Observation {
                 origin: format!("gen:{a}"),
-                hostname: Some(format!("pc-{a:05}")),
+                hostname: Some(hostname),
                 software: Some(software),
                 ..Observation::default()
             },
@@ -166,6 +175,50 @@ fn register(assets: usize, per: usize) -> Vec<hygie_inventory::Asset> {
         );
     }
     reg.into_assets()
+}
+
+/// `--write DIR`: the same fleet as one FusionInventory XML inventory per asset
+/// (`DIR/inventory/pc-NNNNN.xml`, the agent's layout) and the feeds (`DIR/nvd.json`,
+/// `DIR/kev.json`), for `benches/inventory_bench.sh` to import and match through `hygie`.
+fn write_files(dir: &std::path::Path, cves: usize, assets: usize, per: usize) {
+    let inv = dir.join("inventory");
+    std::fs::create_dir_all(&inv).unwrap();
+    for (hostname, software) in fleet(assets, per) {
+        let f = std::fs::File::create(inv.join(format!("{hostname}.xml"))).unwrap();
+        let mut w = std::io::BufWriter::new(f);
+        write!(
+            w,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\" ?>\n<REQUEST>\n  <CONTENT>\n    <HARDWARE>\n      <NAME>{hostname}</NAME>\n    </HARDWARE>\n    <OPERATINGSYSTEM>\n      <FULL_NAME>Debian GNU/Linux 12 (bookworm)</FULL_NAME>\n      <VERSION>12</VERSION>\n    </OPERATINGSYSTEM>\n    <ACCESSLOG>\n      <LOGDATE>2026-12-01 10:00:00</LOGDATE>\n    </ACCESSLOG>\n"
+        )
+        .unwrap();
+        for s in software {
+            write!(
+                w,
+                "    <SOFTWARES>\n      <NAME>{}</NAME>\n      <VERSION>{}</VERSION>\n",
+                s.name,
+                s.version.unwrap_or_default()
+            )
+            .unwrap();
+            if let Some(p) = s.vendor {
+                writeln!(w, "      <PUBLISHER>{p}</PUBLISHER>").unwrap();
+            }
+            w.write_all(b"      <FROM>deb</FROM>\n    </SOFTWARES>\n")
+                .unwrap();
+        }
+        write!(
+            w,
+            "  </CONTENT>\n  <DEVICEID>{hostname}-2026-12-01-10-00-00</DEVICEID>\n  <QUERY>INVENTORY</QUERY>\n</REQUEST>\n"
+        )
+        .unwrap();
+        w.flush().unwrap();
+    }
+    let size = write_nvd(&dir.join("nvd.json"), cves);
+    write_kev(&dir.join("kev.json"), cves);
+    println!(
+        "wrote {assets} inventories of {per} software to {}, an NVD file of {cves} CVEs ({} MB) and a KEV catalogue",
+        inv.display(),
+        size / 1_000_000
+    );
 }
 
 fn peak_mib() -> String {
@@ -203,13 +256,20 @@ fn load(dir: &std::path::Path, n: usize) -> (Index, f64, u64) {
 }
 
 fn main() {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let write_to = raw
+        .iter()
+        .position(|a| a == "--write")
+        .and_then(|i| raw.get(i + 1))
+        .map(std::path::PathBuf::from);
+    let args: Vec<usize> = raw.iter().filter_map(|a| a.parse().ok()).collect();
     let cves = args.first().copied().unwrap_or(250_000);
     let assets = args.get(1).copied().unwrap_or(20_000);
     let per = args.get(2).copied().unwrap_or(100);
+    if let Some(dir) = write_to {
+        write_files(&dir, cves, assets, per);
+        return;
+    }
     let dir = std::env::temp_dir().join(format!("hygie-vuln-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
 

@@ -27,7 +27,7 @@ pub mod version;
 
 pub use certfr::{Advisory, AdvisoryKind, read_certfr};
 pub use feed::{CpeRange, CveRecord, FeedInfo, FeedKind, KevEntry, read_kev, read_nvd};
-pub use matching::{Certainty, Cited, Index, Report, Unmatched, VulnMatch};
+pub use matching::{Certainty, Cited, Index, IndexBuilder, Report, Unmatched, VulnMatch};
 pub use names::Aliases;
 
 /// Bad feed: always names the file, and the line and column when known.

@@ -22,13 +22,14 @@
 //! bounds are parsed once; an inventory repeats the same (name, publisher) with a few versions on
 //! many assets, so each (name, publisher) is looked up once, each distinct (name, publisher,
 //! version) is parsed and tested once, and its verdict is shared ([`Arc`]) by every asset that
-//! has it.
+//! has it. Lookups and tests run across the cores ([`Index::match_assets`]).
 
 use crate::certfr::{Advisory, AdvisoryKind};
 use crate::feed::{CveRecord, KevEntry, ParsedRange};
 use crate::names::{Aliases, normalise, normalise_vendor};
 use crate::version;
 use hygie_inventory::{Asset, Software};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -269,38 +270,64 @@ const DISTRIBUTORS: [&str; 6] = [
 
 type Lookup<'a> = Result<(&'a Product, Certainty), Unmatched>;
 
-impl Index {
-    pub fn new(cves: Vec<CveRecord>, kev: Vec<KevEntry>, aliases: Aliases) -> Index {
-        let kev_count = kev.len();
-        let none: Arc<[Arc<str>]> = Arc::from(Vec::new());
-        let kev: HashMap<String, KevEntry> = kev.into_iter().map(|k| (k.cve.clone(), k)).collect();
-        let mut products: HashMap<(String, String), Product> = HashMap::new();
-        let mut metas = Vec::with_capacity(cves.len());
-        for (i, c) in cves.into_iter().enumerate() {
-            for r in &c.matches {
-                let key = (normalise(&r.cpe.vendor), normalise(&r.cpe.product));
-                products
-                    .entry(key)
-                    .or_insert_with(|| Product {
-                        cpe: r.cpe.key(),
-                        ranges: Vec::new(),
-                    })
-                    .ranges
-                    .push((i as u32, r.conditional, ParsedRange::of(r)));
-            }
-            let k = kev.get(&c.id);
-            metas.push(CveMeta {
-                id: Arc::from(c.id.as_str()),
-                score: c.score,
-                kev: k.is_some(),
-                ransomware: k.is_some_and(|k| k.ransomware),
-                kev_due: k.and_then(|k| k.due_date.as_deref().map(Arc::from)),
-                certfr: none.clone(),
-            });
+/// An [`Index`] made one NVD record at a time, so that a feed read from the store is never held
+/// whole: 250,000 records parsed at once were a few hundred megabytes that the index, which
+/// keeps only their ranges and scores, does not need.
+pub struct IndexBuilder {
+    kev: HashMap<String, KevEntry>,
+    kev_count: usize,
+    none: Arc<[Arc<str>]>,
+    products: HashMap<(String, String), Product>,
+    metas: Vec<CveMeta>,
+    aliases: Aliases,
+}
+
+impl IndexBuilder {
+    pub fn new(kev: Vec<KevEntry>, aliases: Aliases) -> IndexBuilder {
+        IndexBuilder {
+            kev_count: kev.len(),
+            kev: kev.into_iter().map(|k| (k.cve.clone(), k)).collect(),
+            none: Arc::from(Vec::new()),
+            products: HashMap::new(),
+            metas: Vec::new(),
+            aliases,
         }
+    }
+
+    /// Index one NVD record.
+    pub fn add(&mut self, c: CveRecord) {
+        let i = self.metas.len() as u32;
+        for r in &c.matches {
+            let key = (normalise(&r.cpe.vendor), normalise(&r.cpe.product));
+            self.products
+                .entry(key)
+                .or_insert_with(|| Product {
+                    cpe: r.cpe.key(),
+                    ranges: Vec::new(),
+                })
+                .ranges
+                .push((i, r.conditional, ParsedRange::of(r)));
+        }
+        let k = self.kev.get(&c.id);
+        self.metas.push(CveMeta {
+            id: Arc::from(c.id.as_str()),
+            score: c.score,
+            kev: k.is_some(),
+            ransomware: k.is_some_and(|k| k.ransomware),
+            kev_due: k.and_then(|k| k.due_date.as_deref().map(Arc::from)),
+            certfr: self.none.clone(),
+        });
+    }
+
+    /// Records indexed so far.
+    pub fn records(&self) -> usize {
+        self.metas.len()
+    }
+
+    pub fn finish(self) -> Index {
         let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
         let mut by_vendor: HashMap<String, Vec<String>> = HashMap::new();
-        for (v, p) in products.keys() {
+        for (v, p) in self.products.keys() {
             by_name.entry(p.clone()).or_default().push(v.clone());
             by_vendor.entry(v.clone()).or_default().push(p.clone());
         }
@@ -308,14 +335,24 @@ impl Index {
             l.sort();
         }
         Index {
-            cves: metas,
-            kev_count,
-            products,
+            cves: self.metas,
+            kev_count: self.kev_count,
+            products: self.products,
             by_name,
             by_vendor,
-            aliases,
+            aliases: self.aliases,
             advisories: HashMap::new(),
         }
+    }
+}
+
+impl Index {
+    pub fn new(cves: Vec<CveRecord>, kev: Vec<KevEntry>, aliases: Aliases) -> Index {
+        let mut b = IndexBuilder::new(kev, aliases);
+        for c in cves {
+            b.add(c);
+        }
+        b.finish()
     }
 
     /// The index with the CERT-FR advisories: each CVE knows the advisories citing it, so each
@@ -473,40 +510,71 @@ impl Index {
     }
 
     /// Match every software of every asset.
+    ///
+    /// Three passes: the distinct (name, publisher, version) of the register, in order of first
+    /// appearance, each with its (name, publisher); the products found and the versions tested
+    /// across the cores (rayon: both are pure, and the cost); then every asset's software
+    /// given its shared verdict, in register order.
     pub fn match_assets(&self, assets: &[Asset]) -> Report {
         type Cached = Result<Option<Arc<Verdict>>, Unmatched>;
-        let mut cache: HashMap<&Software, Cached> = HashMap::new();
-        // The product of a (name, publisher) is found once, whatever its versions.
-        let mut products: HashMap<(&str, Option<&str>), Lookup<'_>> = HashMap::new();
-        let mut unmatched: HashMap<&Software, (Unmatched, usize)> = HashMap::new();
-        let mut report = Report::default();
+        let mut distinct: HashMap<&Software, u32> = HashMap::new();
+        let mut uniq: Vec<(&Software, u32)> = Vec::new();
+        let mut keys: HashMap<(&str, Option<&str>), u32> = HashMap::new();
+        let mut slots: Vec<u32> = Vec::new();
+        let mut counts: Vec<usize> = Vec::with_capacity(assets.len());
         for a in assets {
-            let label: Arc<str> = Arc::from(a.label());
-            for s in a.all_software() {
-                report.software += 1;
-                let v = cache.entry(s).or_insert_with(|| {
-                    let found = products
+            let software = a.all_software();
+            counts.push(software.len());
+            for s in software {
+                let next = uniq.len() as u32;
+                let slot = *distinct.entry(s).or_insert_with(|| {
+                    let kn = keys.len() as u32;
+                    let k = *keys
                         .entry((s.name.as_str(), s.vendor.as_deref()))
-                        .or_insert_with(|| self.lookup(&s.name, s.vendor.as_deref()))
-                        .clone();
-                    self.check_found(s, found).map(|o| o.map(Arc::new))
+                        .or_insert(kn);
+                    uniq.push((s, k));
+                    next
                 });
-                match v {
+                slots.push(slot);
+            }
+        }
+        let mut by_key: Vec<(&str, Option<&str>)> = vec![("", None); keys.len()];
+        for ((n, v), k) in keys {
+            by_key[k as usize] = (n, v);
+        }
+        // The product of a (name, publisher) is found once, whatever its versions.
+        let products: Vec<Lookup<'_>> =
+            by_key.par_iter().map(|(n, v)| self.lookup(n, *v)).collect();
+        let verdicts: Vec<Cached> = uniq
+            .par_iter()
+            .map(|(s, k)| {
+                self.check_found(s, products[*k as usize].clone())
+                    .map(|o| o.map(Arc::new))
+            })
+            .collect();
+        let mut unmatched: HashMap<u32, usize> = HashMap::new();
+        let mut report = Report {
+            software: slots.len(),
+            ..Report::default()
+        };
+        let mut slot = slots.iter();
+        for (a, n) in assets.iter().zip(counts) {
+            let label: Arc<str> = Arc::from(a.label());
+            for &i in slot.by_ref().take(n) {
+                match &verdicts[i as usize] {
                     Ok(Some(v)) => report.matches.push(VulnMatch {
                         asset: a.id,
                         asset_label: label.clone(),
                         verdict: v.clone(),
                     }),
                     Ok(None) => {}
-                    Err(why) => {
-                        unmatched.entry(s).or_insert_with(|| (why.clone(), 0)).1 += 1;
-                    }
+                    Err(_) => *unmatched.entry(i).or_insert(0) += 1,
                 }
             }
         }
-        report.distinct = cache.len();
-        for v in cache
-            .values()
+        report.distinct = uniq.len();
+        for v in verdicts
+            .iter()
             .filter_map(|v| v.as_ref().ok().and_then(Option::as_ref))
         {
             for r in &v.certfr {
@@ -518,7 +586,7 @@ impl Index {
                 }
             }
         }
-        report.matches.sort_by(|a, b| {
+        report.matches.par_sort_by(|a, b| {
             b.verdict
                 .kev()
                 .cmp(&a.verdict.kev())
@@ -528,12 +596,16 @@ impl Index {
         });
         report.unmatched = unmatched
             .into_iter()
-            .map(|(s, (why, n))| UnmatchedSoftware {
-                name: s.name.clone(),
-                vendor: s.vendor.clone(),
-                version: s.version.clone(),
-                why,
-                assets: n,
+            .filter_map(|(i, n)| {
+                let (s, _) = uniq[i as usize];
+                let why = verdicts[i as usize].as_ref().err()?;
+                Some(UnmatchedSoftware {
+                    name: s.name.clone(),
+                    vendor: s.vendor.clone(),
+                    version: s.version.clone(),
+                    why: why.clone(),
+                    assets: n,
+                })
             })
             .collect();
         report.unmatched.sort_by(|a, b| {

@@ -9,7 +9,7 @@ use clap::Subcommand;
 use hygie_core::{Finess, Lang};
 use hygie_report::csv::{Cell, CsvWriter};
 use hygie_store::{Actor, FeedRecords};
-use hygie_vuln::{Advisory, Aliases, CveRecord, FeedKind, Index, KevEntry, Report};
+use hygie_vuln::{Advisory, Aliases, CveRecord, FeedKind, IndexBuilder, KevEntry, Report};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -200,16 +200,19 @@ fn expand_folders(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 pub async fn inventory_vulns(ctx: &Ctx, facility: &str) -> anyhow::Result<u8> {
     let id = Finess::parse(facility)?;
     let store = ctx.facility_store(&id).await?;
-    let assets = store.inventory(&id).await?;
-    let nvd = store.vuln_nvd().await?;
+    // The index first, made as the records are read (the feed is never held whole), then the
+    // register: a first matching of 2 million software against 250,000 CVEs stays under 1 GB.
     let kev = store.vuln_kev().await?;
+    let mut builder = IndexBuilder::new(kev, Aliases::bundled().map_err(anyhow::Error::msg)?);
+    let nvd_records = store.each_vuln_nvd(|c| builder.add(c)).await?;
     let certfr = store.vuln_certfr().await?;
-    let feeds = store.vuln_feeds().await?;
-    let nvd_records = nvd.len();
-    let index = Index::new(nvd, kev, Aliases::bundled().map_err(anyhow::Error::msg)?)
-        .with_advisories(&certfr);
+    let index = builder.finish().with_advisories(&certfr);
     drop(certfr);
+    let feeds = store.vuln_feeds().await?;
+    let assets = store.inventory(&id).await?;
     let report = index.match_assets(&assets);
+    drop(assets);
+    drop(index);
     let eval = hygie_vuln::rules::evaluate(
         &report,
         &hygie_vuln::rules::Inputs {
@@ -240,12 +243,29 @@ pub async fn inventory_vulns(ctx: &Ctx, facility: &str) -> anyhow::Result<u8> {
         o.remove("assets");
     }
     match ctx.format {
-        Format::Json => output::json(&serde_json::json!({
-            "facility": id.as_str(), "run": run, "summary": shown,
-            "feeds": latest_feeds(&feeds), "not_evaluated": eval.not_evaluated,
-            "matches": matches_json(&report), "unmatched": report.unmatched,
-            "certfr": report.certfr,
-        }))?,
+        Format::Json => {
+            #[derive(serde::Serialize)]
+            struct Out<'a> {
+                facility: &'a str,
+                run: &'a str,
+                summary: &'a serde_json::Value,
+                feeds: Vec<&'a hygie_store::VulnFeed>,
+                not_evaluated: &'a [hygie_collect::NotEvaluated],
+                matches: MatchesJson<'a>,
+                unmatched: &'a [hygie_vuln::matching::UnmatchedSoftware],
+                certfr: &'a std::collections::BTreeMap<String, hygie_vuln::Cited>,
+            }
+            output::json(&Out {
+                facility: id.as_str(),
+                run: &run,
+                summary: &shown,
+                feeds: latest_feeds(&feeds),
+                not_evaluated: &eval.not_evaluated,
+                matches: MatchesJson(&report),
+                unmatched: &report.unmatched,
+                certfr: &report.certfr,
+            })?
+        }
         Format::Csv => csv(&report, ctx.lang)?,
         Format::Table => table(&report, &eval, ctx.lang),
         f => return Err(output::unsupported(f, "table, json or csv")),
@@ -261,21 +281,37 @@ fn latest_feeds(feeds: &[hygie_store::VulnFeed]) -> Vec<&hygie_store::VulnFeed> 
         .collect()
 }
 
-fn matches_json(report: &Report) -> Vec<serde_json::Value> {
-    report
-        .matches
-        .iter()
-        .map(|m| {
-            let v = &m.verdict;
-            serde_json::json!({
-                "asset": m.asset, "asset_label": &*m.asset_label,
-                "software": v.software.name, "version": v.software.version,
-                "vendor": v.software.vendor, "cpe": v.cpe, "certainty": v.certainty,
-                "packaged": v.packaged, "kev": v.kev(), "cves": v.cves,
-                "certfr": v.certfr.iter().map(|r| &**r).collect::<Vec<_>>(),
-            })
-        })
-        .collect()
+/// The matches as JSON, serialised as they are written: a register of 2 million software
+/// can have millions of matches, and a `serde_json::Value` of each (with its CVEs) took tens
+/// of gigabytes (BENCHMARKS.md, issue 21).
+struct MatchesJson<'a>(&'a Report);
+
+impl serde::Serialize for MatchesJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.matches.iter().map(MatchJson))
+    }
+}
+
+struct MatchJson<'a>(&'a hygie_vuln::VulnMatch);
+
+impl serde::Serialize for MatchJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (m, v) = (self.0, &self.0.verdict);
+        let mut o = s.serialize_map(Some(12))?;
+        o.serialize_entry("asset", &m.asset)?;
+        o.serialize_entry("asset_label", &*m.asset_label)?;
+        o.serialize_entry("software", &v.software.name)?;
+        o.serialize_entry("version", &v.software.version)?;
+        o.serialize_entry("vendor", &v.software.vendor)?;
+        o.serialize_entry("cpe", &v.cpe)?;
+        o.serialize_entry("certainty", &v.certainty)?;
+        o.serialize_entry("packaged", &v.packaged)?;
+        o.serialize_entry("kev", &v.kev())?;
+        o.serialize_entry("cves", &v.cves)?;
+        o.serialize_entry("certfr", &v.certfr.iter().map(|r| &**r).collect::<Vec<_>>())?;
+        o.end()
+    }
 }
 
 fn csv(report: &Report, lang: Lang) -> anyhow::Result<()> {

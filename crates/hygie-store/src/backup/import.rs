@@ -595,4 +595,82 @@ mod tests {
             });
         }
     }
+
+    /// Migration 2860 moves SQLite's software rows to a WITHOUT ROWID table: a register
+    /// imported before it is read back whole after it, each list in its order, on both backends.
+    #[test]
+    fn software_imported_before_2860_is_read_back_after_it() {
+        use hygie_inventory::{Observation, Register, Software, SourceKind};
+        for db in TestDb::each() {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let old = Store::connect(&db.url).await.unwrap();
+                migrate_to(&old, 2850).await.unwrap();
+                let a = Actor("test".into());
+                let f = Facility {
+                    id: Finess::with_check_digit("75000001").unwrap(),
+                    legal_entity: None,
+                    name: "CH ancien".into(),
+                    kind: FacilityKind::Hospital,
+                    region: Region::parse("IDF").unwrap(),
+                    nis2: Nis2Status::Essential,
+                    plan_start: "2025-01-01".parse().unwrap(),
+                };
+                old.add_facility(&f, false, &a).await.unwrap();
+                let now = jiff::Timestamp::now();
+                let mut reg = Register::new(Vec::new());
+                let mut sightings = Vec::new();
+                for host in ["pc-1", "pc-2"] {
+                    let software = (0..5)
+                        .rev()
+                        .map(|i| Software {
+                            name: format!("{host}-paquet-{i}"),
+                            version: (i % 2 == 0).then(|| format!("1.{i}")),
+                            vendor: (i == 3).then(|| "Éditeur \"cité\"".to_owned()),
+                        })
+                        .collect();
+                    sightings.push(reg.absorb(
+                        SourceKind::FusionInventory,
+                        Observation {
+                            origin: format!("{host}.xml"),
+                            hostname: Some(host.into()),
+                            software: Some(software),
+                            ..Observation::default()
+                        },
+                        now,
+                    ));
+                }
+                let register = reg.into_assets();
+                old.import_inventory(
+                    &f.id,
+                    &register,
+                    &crate::ImportRecord {
+                        source: SourceKind::FusionInventory,
+                        files: &["pc.xml".into()],
+                        sightings: &sightings,
+                        new_assets: 2,
+                        scanned: &[],
+                    },
+                    None,
+                    &a,
+                )
+                .await
+                .unwrap();
+                old.close().await;
+                let store = Store::open(&db.url).await.unwrap();
+                let back = store.inventory(&f.id).await.unwrap();
+                assert_eq!(back.len(), 2, "{}", db.backend);
+                for r in &register {
+                    let b = back.iter().find(|b| b.id == r.id).unwrap();
+                    assert_eq!(b.software, r.software, "{}", db.backend);
+                    assert_eq!(b.all_software().len(), 5);
+                }
+                store.close().await;
+            });
+        }
+    }
 }

@@ -5,7 +5,7 @@
 # `hygie detect` on the same events and rules; the CPU time of each Hygie process while it works
 # (events per CPU second: the "per core" comparison); then the latency from JetStream storing an
 # event to its alert committed, with one worker fed at half its measured rate; and, when
-# RSIGMA is given, RSigma's daemon on the same stream (one and two in a consumer group).
+# RSIGMA is given, RSigma's daemon (`rsigma engine daemon`) on the same stream (one and two in a consumer group).
 # Not a test: figures go to BENCHMARKS.md.
 #
 #   benches/nats_bench.sh [EVENTS]       default 200000
@@ -233,7 +233,7 @@ if [ -n "${RSIGMA:-}" ]; then
     group=rsigma-$n
     rp=()
     for w in $(seq 1 "$n"); do
-      "$RSIGMA" daemon -r "$RULES" --input "$R_URL/hygie.events.$FINESS.>" --consumer-group "$group" \
+      "$RSIGMA" engine daemon -r "$RULES" --input "$R_URL/hygie.events.$FINESS.>" --consumer-group "$group" \
         --output "file://$WORK/rsigma$n-$w.ndjson" --api-addr "127.0.0.1:$(free_port)" \
         >"$WORK/rsigma$n-$w.out" 2>"$WORK/rsigma$n-$w.log" &
       rp+=($!); pids+=($!)

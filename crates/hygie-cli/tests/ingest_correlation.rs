@@ -12,7 +12,6 @@ use hygie_logs::correlation::SETTLE;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// The shipped rules: brute force (more than 10 failed logons for one account from one
@@ -101,17 +100,7 @@ fn batch(lines: &str) -> Alerts {
     let b = Hygie::sqlite();
     b.add(&HOSPITAL);
     let logs = b.file("events.jsonl", lines);
-    let status = b
-        .cmd()
-        .args(["detect", "--rules"])
-        .arg(shipped_rules())
-        .arg("--logs")
-        .arg(&logs)
-        .args(["--facility", FINESS, "--format", "json"])
-        .stdout(Stdio::null())
-        .status()
-        .expect("detect");
-    assert!(status.success());
+    common::detect_into(&b, &shipped_rules(), &logs);
     alerts(&b)
 }
 

@@ -13,7 +13,6 @@ use serde_json::json;
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// The shipped correlation rules (brute force, password spraying, one account on many hosts).
@@ -187,17 +186,7 @@ fn correlation_through_two_workers_and_a_killed_correlator_alerts_once_as_batch(
     batch.add(&HOSPITAL);
     let text: String = events.iter().map(|(_, e)| e.as_str()).collect();
     let logs = batch.file("events.jsonl", &text);
-    let status = batch
-        .cmd()
-        .args(["detect", "--rules"])
-        .arg(&rules)
-        .arg("--logs")
-        .arg(&logs)
-        .args(["--facility", FINESS, "--format", "json"])
-        .stdout(Stdio::null())
-        .status()
-        .expect("detect");
-    assert!(status.success());
+    common::detect_into(&batch, &rules, &logs);
     let expected = alerts(&batch);
     assert_eq!(expected.len(), 1, "batch: one brute force: {expected:?}");
     assert_eq!(expected.values().next().expect("alert").0, 11);

@@ -19,7 +19,6 @@ use serde_json::json;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 /// Events of the stream.
@@ -148,19 +147,7 @@ fn two_workers_one_killed_store_every_alert_exactly_once() {
     batch.add(&HOSPITAL);
     let batch_rules = write_rules(&batch);
     let logs = batch.file("events.jsonl", &text);
-    batch
-        .cmd()
-        .args(["detect", "--rules"])
-        .arg(&batch_rules)
-        .arg("--logs")
-        .arg(&logs)
-        .args(["--facility", FINESS, "--format", "json"])
-        .stdout(Stdio::null())
-        .status()
-        .expect("detect")
-        .success()
-        .then_some(())
-        .expect("batch detect succeeded");
+    common::detect_into(&batch, &batch_rules, &logs);
     let expected = alerts(&batch);
     let matches: u64 = expected.values().map(|a| a.0).sum();
     // Every even event and one odd event in two match.

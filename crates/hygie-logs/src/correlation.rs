@@ -195,7 +195,8 @@ pub(crate) mod tests {
         Correlations::new(load.correlations)
     }
 
-    fn hit(ts: i64, user: &str) -> Hit {
+    /// A hit of `rule-a` at `ts` for `user` (also the ingest sink's tests' fixture).
+    pub(crate) fn hit(ts: i64, user: &str) -> Hit {
         Hit {
             ts,
             rule: "rule-a".into(),

@@ -145,10 +145,9 @@ impl Batch {
 
 /// Rows per statement for this backend's parameter limit.
 fn per_statement(tx: &WriteTx<'_>, width: usize) -> usize {
-    let max_params = if tx.backend_name() == "PostgreSQL" {
-        POSTGRES_PARAMS
-    } else {
-        SQLITE_PARAMS
+    let max_params = match Placeholders::of(tx) {
+        Placeholders::Numbered => POSTGRES_PARAMS,
+        Placeholders::Anonymous => SQLITE_PARAMS,
     };
     (max_params / width.max(1)).max(1)
 }

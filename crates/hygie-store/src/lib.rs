@@ -5,7 +5,9 @@
 //!   never misses a change and a failed command leaves the store as it was;
 //! - the store sees domain types from `hygie-core`, never HTTP or CLI types;
 //! - SQL is written once for both backends (`$N` parameters, portable types); only the DDL differs,
-//!   in `migrations/sqlite` and `migrations/postgres`;
+//!   in `migrations/sqlite` and `migrations/postgres`, with two measured exceptions: bulk inserts
+//!   bind anonymous `?` on SQLite (`batch`), and the register's software is aggregated by each
+//!   backend's JSON function when read back (`inventory`);
 //! - times are stored as microseconds since the epoch (`rows`), one portable type for both;
 //! - the precomputed views equal the recomputation from the whole history (a store test checks it
 //!   after random writes, on both backends); the regional view kept in memory is filed under the

@@ -319,11 +319,6 @@ impl IndexBuilder {
         });
     }
 
-    /// Records indexed so far.
-    pub fn records(&self) -> usize {
-        self.metas.len()
-    }
-
     pub fn finish(self) -> Index {
         let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
         let mut by_vendor: HashMap<String, Vec<String>> = HashMap::new();

@@ -537,6 +537,22 @@ pub fn conforms(schema: &Value, root: &Value, v: &Value, at: &str) -> Result<(),
     Ok(())
 }
 
+/// Batch `hygie detect` of `logs` with `rules` into `h`'s store for the test hospital, which
+/// must succeed: the reference the streaming and NATS paths are compared with.
+pub fn detect_into(h: &Hygie, rules: &Path, logs: &Path) {
+    let status = h
+        .cmd()
+        .args(["detect", "--rules"])
+        .arg(rules)
+        .arg("--logs")
+        .arg(logs)
+        .args(["--facility", FINESS, "--format", "json"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("hygie detect");
+    assert!(status.success(), "batch detect failed: {status}");
+}
+
 /// The facility's alerts by id: (count, first time, last time, representative's record id).
 pub type Alerts = std::collections::BTreeMap<String, (u64, String, String, u64)>;
 

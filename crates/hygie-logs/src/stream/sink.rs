@@ -179,15 +179,7 @@ mod tests {
     use hygie_detect::Hit;
 
     fn hit(ts: i64) -> Hit {
-        Hit {
-            ts,
-            rule: "rule-a".into(),
-            time: format!("t{ts}"),
-            host: None,
-            source: "s".into(),
-            record_id: u64::try_from(ts).unwrap_or(0),
-            fields: vec![("User".into(), "bob".into())],
-        }
+        crate::correlation::tests::hit(ts, "bob")
     }
 
     #[test]

@@ -527,30 +527,39 @@ mod tests {
     use hygie_core::{Facility, FacilityKind, Finess, Nis2Status, Region};
     use hygie_testkit::TestDb;
 
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    /// The facility of a store written by an older schema.
+    fn old_facility() -> Facility {
+        Facility {
+            id: Finess::with_check_digit("75000001").unwrap(),
+            legal_entity: None,
+            name: "CH ancien".into(),
+            kind: FacilityKind::Hospital,
+            region: Region::parse("IDF").unwrap(),
+            nis2: Nis2Status::Essential,
+            plan_start: "2025-01-01".parse().unwrap(),
+        }
+    }
+
     /// An archive of a store at an older schema (700: before the second factor's own counter and
     /// the governance tables) is restored into that schema, then upgraded as that store would be.
     #[test]
     fn an_archive_of_an_older_schema_is_restored_then_upgraded() {
         for db in TestDb::each() {
             let dir = tempfile::tempdir().unwrap();
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = runtime();
             rt.block_on(async {
                 let old = Store::connect(&db.url).await.unwrap();
                 migrate_to(&old, 700).await.unwrap();
                 let a = Actor("test".into());
-                let f = Facility {
-                    id: Finess::with_check_digit("75000001").unwrap(),
-                    legal_entity: None,
-                    name: "CH ancien".into(),
-                    kind: FacilityKind::Hospital,
-                    region: Region::parse("IDF").unwrap(),
-                    nis2: Nis2Status::Essential,
-                    plan_start: "2025-01-01".parse().unwrap(),
-                };
+                let f = old_facility();
                 old.add_facility(&f, false, &a).await.unwrap();
                 let actor = &a;
                 let user: i64 = old
@@ -602,24 +611,12 @@ mod tests {
     fn software_imported_before_2860_is_read_back_after_it() {
         use hygie_inventory::{Observation, Register, Software, SourceKind};
         for db in TestDb::each() {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .unwrap();
+            let rt = runtime();
             rt.block_on(async {
                 let old = Store::connect(&db.url).await.unwrap();
                 migrate_to(&old, 2850).await.unwrap();
                 let a = Actor("test".into());
-                let f = Facility {
-                    id: Finess::with_check_digit("75000001").unwrap(),
-                    legal_entity: None,
-                    name: "CH ancien".into(),
-                    kind: FacilityKind::Hospital,
-                    region: Region::parse("IDF").unwrap(),
-                    nis2: Nis2Status::Essential,
-                    plan_start: "2025-01-01".parse().unwrap(),
-                };
+                let f = old_facility();
                 old.add_facility(&f, false, &a).await.unwrap();
                 let now = jiff::Timestamp::now();
                 let mut reg = Register::new(Vec::new());

@@ -68,6 +68,19 @@ pids+=($!)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$MON_PORT/healthz" >/dev/null && break; sleep 0.1; done
 URL=nats://127.0.0.1:$NATS_PORT
 stored() { curl -sf "http://127.0.0.1:$MON_PORT/jsz" | jq '.messages'; }
+# Messages carry several events each: a publisher is done once the stream has stopped growing
+# for half a second; prints the time of its last growth.
+published_at() {
+  local last=-1 changed n
+  changed=$(now)
+  while true; do
+    n=$(stored)
+    if [ "$n" != "$last" ]; then last=$n; changed=$(now)
+    elif [ "$n" -gt 0 ] && python3 -c "import sys; sys.exit(0 if $(now) - $changed > 0.5 else 1)"; then break; fi
+    sleep 0.02
+  done
+  echo "$changed"
+}
 # Messages of a consumer not yet acknowledged (pending + delivered and not acknowledged).
 unacked() {
   curl -sf "http://127.0.0.1:$MON_PORT/jsz?consumers=true" |
@@ -131,10 +144,10 @@ for _ in $(seq 1 100); do grep -q '^listening tcp' "$WORK/publish.log" && break;
 ADDR=$(sed -n 's/^listening tcp \([^ ]*\).*/\1/p' "$WORK/publish.log")
 t0=$(now)
 cat "$WORK/events.ndjson" > "/dev/tcp/${ADDR%:*}/${ADDR##*:}"
-while [ "$(stored)" -lt "$EVENTS" ]; do sleep 0.05; done
-t1=$(now)
+t1=$(published_at)
 kill -TERM $PUB; wait $PUB
-echo "hygie ingest --publish: $(rate "$EVENTS" "$t1-$t0") events/s ($(python3 -c "print(f'{$t1-$t0:.2f}')") s) $(cat "$WORK/publish.json")"
+[ "$(jq '.accepted' "$WORK/publish.json")" = "$EVENTS" ] || { echo "the publisher did not store every event: $(cat "$WORK/publish.json")"; exit 1; }
+echo "hygie ingest --publish: $(rate "$EVENTS" "$t1-$t0") events/s ($(python3 -c "print(f'{$t1-$t0:.2f}')") s) in $(stored) messages $(cat "$WORK/publish.json")"
 
 # Workers: N processes on a fresh consumer and a fresh database; timed from the moment every
 # worker has its rules ready to the moment the consumer has nothing unacknowledged; CPU over the
@@ -161,7 +174,7 @@ for n in 1 2; do
   for p in "${wp[@]}"; do kill -TERM "$p"; wait "$p"; done
   alerts=$("$HYGIE_BIN" alerts list --facility "$FINESS" --limit 1000000 --format json | jq 'length')
   [ "$n" = 1 ] && one_worker_rate=$(python3 -c "print(int($EVENTS/($t1-$t0)))")
-  echo "$n detect-worker(s): $(rate "$EVENTS" "$t1-$t0") events/s ($(python3 -c "print(f'{$t1-$t0:.2f}')") s), $(rate "$EVENTS" "$c1-$c0") events per CPU second ($(python3 -c "print(f'{$c1-$c0:.1f}')") s CPU), $alerts alerts; $(cat "$WORK"/worker$n-*.json | jq -c '{acknowledged, alert_updates, redelivered, p99_ms: .latency.all.p99_ms}' | tr '\n' ' ')"
+  echo "$n detect-worker(s): $(rate "$EVENTS" "$t1-$t0") events/s ($(python3 -c "print(f'{$t1-$t0:.2f}')") s), $(rate "$EVENTS" "$c1-$c0") events per CPU second ($(python3 -c "print(f'{$c1-$c0:.1f}')") s CPU), $alerts alerts; $(cat "$WORK"/worker$n-*.json | jq -c '{events, acknowledged, alert_updates, redelivered, p99_ms: .latency.all.p99_ms}' | tr '\n' ' ')"
 done
 
 # Latency: one worker on a stream of its own, fed through `hygie ingest --publish` at half the
@@ -207,8 +220,8 @@ echo "latency at $LAT_RATE events/s (half of one worker's rate): $(jq -c '.laten
 
 # RSigma's daemon on the same events: RSigma makes (or finds) its stream by a name it derives from
 # the subject, `rsigma-<subject>`, and that stream's subjects would overlap Hygie's on one server;
-# so a second server of its own, where `hygie ingest --publish` fills a stream of that name with
-# the same messages. A consumer group of 1, then 2 daemons, detections to a file (RSigma has no
+# so a second server of its own, where `hygie ingest --publish --events-per-message 1` fills a
+# stream of that name with the same events, one per message (RSigma reads one event a message). A consumer group of 1, then 2 daemons, detections to a file (RSigma has no
 # store), timed like the workers.
 if [ -n "${RSIGMA:-}" ]; then
   R_PORT=$(free_port); R_MON=$(free_port)
@@ -217,7 +230,7 @@ if [ -n "${RSIGMA:-}" ]; then
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$R_MON/healthz" >/dev/null && break; sleep 0.1; done
   R_URL=nats://127.0.0.1:$R_PORT
   R_STREAM=rsigma-hygie-events-$FINESS
-  "$HYGIE_BIN" ingest --publish "$R_URL" --stream "$R_STREAM" --listen json+tcp://127.0.0.1:0 --facility "$FINESS" \
+  "$HYGIE_BIN" ingest --publish "$R_URL" --stream "$R_STREAM" --events-per-message 1 --listen json+tcp://127.0.0.1:0 --facility "$FINESS" \
     --format json >"$WORK/rsigma-publish.json" 2>"$WORK/rsigma-publish.log" &
   RP=$!; pids+=($RP)
   until grep -q '^listening tcp' "$WORK/rsigma-publish.log"; do sleep 0.05; done

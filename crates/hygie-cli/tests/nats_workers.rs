@@ -11,8 +11,8 @@
 mod common;
 
 use common::nats::{
-    FAILED_LOGON, STREAM, pending, rt, start_nats, start_nats_with, start_publisher,
-    start_publisher_with, start_worker, start_worker_with, stored,
+    FAILED_LOGON, STREAM, event_messages, pending, rt, start_nats, start_nats_with,
+    start_publisher, start_publisher_with, start_worker, start_worker_with, stored,
 };
 use common::{FINESS, HOSPITAL, Hygie, alerts};
 use serde_json::json;
@@ -97,16 +97,23 @@ fn two_workers_one_killed_store_every_alert_exactly_once() {
     let published = publisher.stop();
     assert_eq!(published["accepted"], EVENTS as u64, "{published}");
     assert_eq!(published["failed"], 0, "{published}");
-    eprintln!("published {EVENTS} events in {:?}", started.elapsed());
+    // A burst over one connection: the events of a host come several to a message.
+    let messages = event_messages(&nats.url);
+    eprintln!(
+        "published {EVENTS} events in {messages} messages in {:?}",
+        started.elapsed()
+    );
+    assert!(messages < EVENTS as u64 / 10, "{messages} messages");
 
-    // Two workers; the first killed once a quarter of the stream is taken, then restarted.
+    // Two workers; the first killed once a quarter of the stream is acknowledged, then restarted.
     let evaluating = Instant::now();
     let first = start_worker(&h, &nats.url, &rules);
     let second = start_worker(&h, &nats.url, &rules);
     let deadline = Instant::now() + Duration::from_secs(300);
+    // Once a quarter of the messages are acknowledged (the workers hold the next ones).
     loop {
-        let (waiting, _) = pending(&nats.url);
-        if waiting <= (EVENTS as u64) * 3 / 4 {
+        let (waiting, held) = pending(&nats.url);
+        if waiting + held as u64 <= messages * 3 / 4 {
             break;
         }
         assert!(Instant::now() < deadline, "the workers took nothing");
@@ -115,7 +122,10 @@ fn two_workers_one_killed_store_every_alert_exactly_once() {
     let log = first.kill9();
     let at_kill = pending(&nats.url);
     eprintln!("killed a worker with {at_kill:?} pending: {log}");
-    assert!(at_kill.0 > 0, "killed after the whole stream was taken");
+    assert!(
+        at_kill.0 + at_kill.1 as u64 > 0,
+        "killed after the whole stream was acknowledged"
+    );
     let first = start_worker(&h, &nats.url, &rules);
     let deadline = Instant::now() + Duration::from_secs(300);
     while pending(&nats.url) != (0, 0) {
@@ -253,6 +263,71 @@ fn an_unreadable_message_goes_to_the_dead_letter_and_the_rest_is_evaluated() {
     assert!(reason.contains("Hygie-Payload"), "{reason}");
     assert_eq!(origin, subject);
     assert_eq!(payload, "{\"EventID\": 4625}");
+}
+
+/// A message of three events whose second is not JSON (as a publisher of another version
+/// might write): the two others are evaluated into their alert, the second goes alone to the
+/// dead letter with its position, line and reason, and the message is acknowledged.
+#[test]
+fn an_unreadable_event_of_a_message_goes_alone_to_the_dead_letter() {
+    let Some(nats) = start_nats() else { return };
+    let h = Hygie::sqlite();
+    h.add(&HOSPITAL);
+    let rules = write_rules(&h);
+    let url = nats.url.clone();
+    let body = format!("{}\nnot json\n{}", event(0).trim(), event(10).trim());
+    rt().block_on(async move {
+        let js = hygie_logs::nats::worker::context(&url, STREAM)
+            .await
+            .expect("connect");
+        let mut headers = hygie_logs::nats::HeaderMap::new();
+        headers.insert(hygie_logs::nats::PAYLOAD_HEADER, "json");
+        headers.insert(hygie_logs::nats::SOURCE_HEADER, "tcp://10.0.0.9:41000");
+        headers.insert(hygie_logs::nats::LINES_HEADER, "1,2,11");
+        js.publish_with_headers(format!("hygie.events.{FINESS}.DC01"), headers, body.into())
+            .await
+            .expect("publish")
+            .await
+            .expect("stored");
+    });
+    assert_eq!(stored(&nats.url), 3);
+    let worker = start_worker(&h, &nats.url, &rules);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while pending(&nats.url) != (0, 0) {
+        assert!(Instant::now() < deadline, "messages still pending");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let stats = worker.stop();
+    assert_eq!(stats["dead"], 1, "{stats}");
+    assert_eq!(stats["events"], 2, "{stats}");
+    assert_eq!(stats["acknowledged"], 1, "{stats}");
+    let got = alerts(&h);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got.values().next().expect("alert").0, 2);
+    let url = nats.url.clone();
+    let (index, line, payload) = rt().block_on(async move {
+        let js = hygie_logs::nats::worker::context(&url, STREAM)
+            .await
+            .expect("connect");
+        let stream = js.get_stream(STREAM).await.expect("stream");
+        let m = stream
+            .get_last_raw_message_by_subject(&format!("hygie.dead.{FINESS}"))
+            .await
+            .expect("a dead letter");
+        let header = |n: &str| {
+            m.headers
+                .get(n)
+                .map(|v| v.as_str().to_owned())
+                .unwrap_or_default()
+        };
+        (
+            header(hygie_logs::nats::DEAD_INDEX_HEADER),
+            header(hygie_logs::nats::LINE_HEADER),
+            String::from_utf8_lossy(&m.payload).into_owned(),
+        )
+    });
+    assert_eq!((index.as_str(), line.as_str()), ("1", "2"));
+    assert_eq!(payload, "not json");
 }
 
 /// `--nats-ca`: the publisher and a worker reach a nats-server that requires TLS (certificate

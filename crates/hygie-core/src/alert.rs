@@ -56,14 +56,28 @@ impl Alert {
     }
 }
 
-/// An alert and the events that made it: the keys (JetStream stream sequences) of the events
-/// its `count` stands for, so that a store merging it counts each event once however often it
-/// is delivered.
+/// An alert and the events that made it: the keys ([`event_key`]) of the events its `count`
+/// stands for, so that a store merging it counts each event once however often it is
+/// delivered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyedAlert {
     pub alert: Alert,
     /// Sorted, without repeats.
     pub events: Vec<u64>,
+}
+
+/// Events one JetStream message may carry at most: the room [`event_key`] leaves for the
+/// event's position.
+pub const EVENTS_PER_MESSAGE_MAX: usize = 1 << EVENT_INDEX_BITS;
+const EVENT_INDEX_BITS: u32 = 16;
+
+/// The key of the `index`-th event of the message stored at stream sequence `seq`: the
+/// sequence times 65,536 plus the position, so that keys sort as the stream does and every
+/// key of a message lies in `[event_key(seq, 0), event_key(seq + 1, 0))`. A store keeps keys
+/// as signed 64-bit integers: sequences up to 2^47 (140 trillion messages).
+pub fn event_key(seq: u64, index: usize) -> u64 {
+    debug_assert!(index < EVENTS_PER_MESSAGE_MAX);
+    (seq << EVENT_INDEX_BITS) | (index as u64 & (EVENTS_PER_MESSAGE_MAX as u64 - 1))
 }
 
 /// Seconds since the epoch of a source timestamp (ISO 8601 / RFC 3339, with or
@@ -109,5 +123,22 @@ pub fn later_time(
         (Some(_), None) => true,
         (None, Some(_)) => false,
         (None, None) => new_text > old_text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keys sort as the stream does, a message's keys lie between its sequence's and the
+    /// next's, and an older key (a sequence, position 0) is the sequence times 65,536.
+    #[test]
+    fn event_keys_follow_the_stream_then_the_position() {
+        assert_eq!(event_key(1, 0), 65_536);
+        assert_eq!(event_key(1, 255), 65_536 + 255);
+        assert!(event_key(7, EVENTS_PER_MESSAGE_MAX - 1) < event_key(8, 0));
+        assert!(event_key(7, 3) > event_key(7, 2));
+        let biggest = event_key((1 << 47) - 1, EVENTS_PER_MESSAGE_MAX - 1);
+        assert!(i64::try_from(biggest).is_ok());
     }
 }

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 
 /// The alert type is the domain's (`hygie_core::Alert`), so the store keeps what detection makes.
 pub use hygie_core::Alert;
-pub use hygie_core::alert::{KeyedAlert, later_time, order_key, parse_time};
+pub use hygie_core::alert::{
+    EVENTS_PER_MESSAGE_MAX, KeyedAlert, event_key, later_time, order_key, parse_time,
+};
 
 /// The alert for one rule match on one event.
 pub fn alert_of(m: RuleMatch, event: &LogEvent) -> Alert {

@@ -25,7 +25,8 @@ pub mod mapping;
 pub mod rules;
 
 pub use alert::{
-    Aggregator, AggregatorState, Alert, KeyedAlert, alert_id, alert_of, legacy_alert_id,
+    Aggregator, AggregatorState, Alert, EVENTS_PER_MESSAGE_MAX, KeyedAlert, alert_id, alert_of,
+    event_key, legacy_alert_id,
 };
 pub use correlate::{Correlations, Correlator, Hit, LoadedCorrelation, partition};
 pub use engine::{Detector, RouteCache, RuleMatch};

@@ -55,9 +55,10 @@ pub struct WorkerArgs {
     /// Correlator: seconds a hit waits for hits earlier in time before it is folded.
     #[arg(long, default_value_t = 60, requires = "correlate")]
     lateness: u64,
-    /// Messages per batch (one store transaction each).
-    #[arg(long, default_value_t = 500)]
-    batch: usize,
+    /// Messages per batch, one store transaction each (default 64 for a worker, whose messages
+    /// hold up to 256 events each; 500 for a correlator, whose messages hold one hit).
+    #[arg(long)]
+    batch: Option<usize>,
     /// Deliveries of a message at most; the last one goes to hygie.dead.FINESS.
     #[arg(long, default_value_t = 5)]
     max_deliver: i64,
@@ -70,6 +71,10 @@ pub struct WorkerArgs {
     #[command(flatten)]
     forward: super::forward::ForwardArgs,
 }
+
+/// Messages per batch of a worker (each up to 256 events) and of a correlator (one hit each).
+const WORKER_BATCH: usize = 64;
+const CORRELATOR_BATCH: usize = 500;
 
 struct StoreSink {
     store: Store,
@@ -136,7 +141,8 @@ pub async fn run(ctx: &Ctx, a: WorkerArgs) -> anyhow::Result<u8> {
     if let Some(p) = a.correlate {
         return run_correlator(ctx, a, facility, url, ca, creds, p).await;
     }
-    if a.batch == 0 || a.max_deliver < 2 || a.ack_wait == 0 {
+    let batch = a.batch.unwrap_or(WORKER_BATCH);
+    if batch == 0 || a.max_deliver < 2 || a.ack_wait == 0 {
         return Err(exit::invalid(
             "--batch and --ack-wait must be at least 1, --max-deliver at least 2 / --batch et --ack-wait au moins 1, --max-deliver au moins 2",
         ));
@@ -169,7 +175,7 @@ pub async fn run(ctx: &Ctx, a: WorkerArgs) -> anyhow::Result<u8> {
         stream: a.stream,
         consumer,
         facility: facility.as_str().to_owned(),
-        batch: a.batch,
+        batch,
         max_deliver: a.max_deliver,
         ack_wait: Duration::from_secs(a.ack_wait),
         window_secs: a.window,
@@ -185,8 +191,9 @@ pub async fn run(ctx: &Ctx, a: WorkerArgs) -> anyhow::Result<u8> {
     match ctx.format {
         Format::Json => output::json(&stats)?,
         _ => println!(
-            "batches {}, messages acknowledged {}, delivered again {}, alert updates {}, correlation hits {}, dead letters {}, batches not committed {}; stored to committed p50 {:.1} ms, p99 {:.1} ms",
+            "batches {}, events {}, messages acknowledged {}, delivered again {}, alert updates {}, correlation hits {}, dead letters {}, batches not committed {}; stored to committed p50 {:.1} ms, p99 {:.1} ms / lots, événements, messages acquittés, relivrés, mises à jour d'alertes, occurrences de corrélation, lettres mortes, lots non enregistrés ; de l'enregistrement à la validation p50, p99",
             stats.batches,
+            stats.events,
             stats.acknowledged,
             stats.redelivered,
             stats.alert_updates,
@@ -267,7 +274,8 @@ async fn run_correlator(
     creds: Option<PathBuf>,
     partition: u32,
 ) -> anyhow::Result<u8> {
-    if a.batch == 0 || a.ack_wait == 0 {
+    let batch = a.batch.unwrap_or(CORRELATOR_BATCH);
+    if batch == 0 || a.ack_wait == 0 {
         return Err(exit::invalid(
             "--batch and --ack-wait must be at least 1 / --batch et --ack-wait au moins 1",
         ));
@@ -307,7 +315,7 @@ async fn run_correlator(
         consumer,
         facility: facility.as_str().to_owned(),
         partition,
-        batch: a.batch,
+        batch,
         ack_wait: Duration::from_secs(a.ack_wait),
         lateness_secs: a.lateness,
         ca,
@@ -321,7 +329,7 @@ async fn run_correlator(
     match ctx.format {
         Format::Json => output::json(&stats)?,
         _ => println!(
-            "batches {}, hits {}, hits already held {}, hits unreadable {}, correlation alerts {}",
+            "batches {}, hits {}, hits already held {}, hits unreadable {}, correlation alerts {} / lots, occurrences, déjà tenues, illisibles, alertes de corrélation",
             stats.batches, stats.hits, stats.skipped, stats.unreadable, stats.alerts
         ),
     }

@@ -35,7 +35,7 @@ pub struct IngestArgs {
     )]
     rules: Vec<PathBuf>,
     /// Publish the accepted events to NATS JetStream (nats://HOST:PORT) instead of evaluating
-    /// them: each on hygie.events.FINESS.HOST, a sender acknowledged once JetStream stored it.
+    /// them: on hygie.events.FINESS.HOST, a sender acknowledged once JetStream stored them.
     #[arg(long, value_name = "URL")]
     publish: Option<String>,
     /// JetStream stream (made if missing, file storage).
@@ -47,6 +47,10 @@ pub struct IngestArgs {
     /// NATS credentials file (user JWT and NKey seed, as `nsc` writes it) to authenticate with.
     #[arg(long, value_name = "FILE", requires = "publish")]
     nats_creds: Option<PathBuf>,
+    /// Events of one host packed into one message, at most (texts separated by newlines; 1 for
+    /// consumers that read one event per message, 256 at most).
+    #[arg(long, default_value_t = 256, requires = "publish", value_parser = clap::value_parser!(u16).range(1..=256))]
+    events_per_message: u16,
     /// Facility (FINESS) the alerts belong to.
     #[arg(long)]
     facility: String,
@@ -361,6 +365,7 @@ async fn publish(ctx: &Ctx, a: &IngestArgs, facility: Finess, url: &str) -> anyh
         stream: a.stream.clone(),
         facility: facility.as_str().to_owned(),
         in_flight: 4096,
+        events_per_message: usize::from(a.events_per_message),
         ca,
         creds,
     };

@@ -77,8 +77,19 @@ pub fn rt() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// Events the stream holds (not the correlation hits the workers add).
+/// Events the stream holds (not the correlation hits the workers add), however many each
+/// message carries.
 pub fn stored(url: &str) -> u64 {
+    rt().block_on(hygie_logs::nats::subject_events(
+        url,
+        STREAM,
+        "hygie.events.>",
+    ))
+    .expect("stream events")
+}
+
+/// Messages holding the events (several events each when they come in a burst).
+pub fn event_messages(url: &str) -> u64 {
     stored_on(url, "hygie.events.>")
 }
 
@@ -201,7 +212,7 @@ pub fn start_worker_with(h: &Hygie, url: &str, rules: &Path, extra: &[&str]) -> 
     cmd.args(["detect-worker", "--nats", url, "--stream", STREAM])
         .args(["--facility", FINESS, "--rules"])
         .arg(rules)
-        .args(["--batch", "500", "--ack-wait", "3", "--format", "json"])
+        .args(["--ack-wait", "3", "--format", "json"])
         .args(extra);
     let (run, err) = Running::spawn(cmd);
     run.collect(err, String::new())

@@ -41,15 +41,15 @@ const COMMIT_TRIES: u32 = 4;
 /// A hit of an event, routed to one correlation's partition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoutedHit {
-    /// The event's stream sequence (part of the message id).
-    pub seq: u64,
+    /// The event's key ([`hygie_detect::event_key`], part of the message id).
+    pub key: u64,
     pub correlation: String,
     pub partition: u32,
     pub hit: Hit,
 }
 
 /// Publish the hits of one batch and await JetStream's acknowledgement of every one. The
-/// message id (`hit-STREAM-SEQ-CORRELATION-RULE`) makes a batch delivered again publish nothing
+/// message id (`hit-STREAM-KEY-CORRELATION-RULE`) makes a batch delivered again publish nothing
 /// twice.
 pub async fn publish_hits(
     js: &jetstream::Context,
@@ -64,7 +64,7 @@ pub async fn publish_hits(
         headers.insert(CORRELATION_HEADER, h.correlation.as_str());
         headers.insert(
             "Nats-Msg-Id",
-            format!("hit-{stream}-{}-{}-{}", h.seq, h.correlation, h.hit.rule).as_str(),
+            format!("hit-{stream}-{}-{}-{}", h.key, h.correlation, h.hit.rule).as_str(),
         );
         let ack = js
             .publish_with_headers(hits_subject(facility, h.partition), headers, payload.into())

@@ -4,7 +4,10 @@
 //! - [`publish`]: `hygie ingest --publish` keeps its listeners ([`crate::stream::Source`]s,
 //!   unchanged) but, instead of the on-disk spool and detection, publishes each accepted event
 //!   to a JetStream stream (file storage, created if missing) on the subject
-//!   `hygie.events.<FINESS>.<host>`. A TCP connection reads on only as fast as JetStream
+//!   `hygie.events.<FINESS>.<host>`, the events of one subject in a batch packed into one
+//!   message (up to `--events-per-message`, 256 by default: texts separated by newlines, their
+//!   line numbers in the `Hygie-Lines` header), so that what a worker pays per message (its
+//!   delivery, its acknowledgement) is shared by the events. A TCP connection reads on only as fast as JetStream
 //!   acknowledges what it sent (the same window of batches the spool gives it), so an event
 //!   the listener accepted is one JetStream stored. Publishes are pipelined (acknowledgements
 //!   awaited in order, at most [`PublishConfig::in_flight`] outstanding); each message carries a
@@ -12,13 +15,16 @@
 //! - [`worker`]: `hygie detect-worker`, one of N processes sharing a durable pull consumer
 //!   (explicit acknowledgement, bounded `max_deliver`). A worker fetches a batch, evaluates it
 //!   with the [`hygie_detect::Detector`] and an [`hygie_detect::Aggregator`] of its own, hands
-//!   the partial alerts with the stream sequences of their events ([`KeyedAlert`]) to a
+//!   the partial alerts with the keys of their events ([`KeyedAlert`]: the message's stream
+//!   sequence and the event's position in it, [`hygie_detect::event_key`]) to a
 //!   [`worker::KeyedSink`] (the store's `merge_alerts`), and acknowledges the batch only after
 //!   that commit. A message delivered again (the worker died after the commit, before the
-//!   acknowledgement) finds its sequences already recorded with the alert and adds nothing;
+//!   acknowledgement) finds its keys already recorded with the alert and adds nothing;
 //!   two workers feeding one alert (same rule, host and time bucket) add up. A message that
 //!   cannot be read, or reaches its last delivery, goes to `hygie.dead.<FINESS>` with the
-//!   reason in the `Hygie-Dead-Reason` header and is terminated.
+//!   reason in the `Hygie-Dead-Reason` header and is terminated; an event that cannot be read
+//!   in a message that can goes there alone (its position in `Hygie-Original-Index`), the
+//!   others are evaluated.
 //!
 //! **Partitioning.** Subjects are per facility and host; one consumer per facility filters
 //! `hygie.events.<FINESS>.>`, and its workers pull from it in turn, so the events of one host
@@ -32,7 +38,7 @@
 //!   `P = partition(correlation, group-by values) mod N` ([`hygie_detect::partition`], FNV-1a,
 //!   the same in every process). It does so after committing the batch's alerts and before
 //!   acknowledging the batch, awaiting JetStream's acknowledgement of every hit, each with a
-//!   `Nats-Msg-Id` made of the event's stream sequence and the correlation: a batch delivered
+//!   `Nats-Msg-Id` made of the event's key and the correlation: a batch delivered
 //!   again publishes nothing twice (within the stream's duplicate window, two minutes);
 //! - a correlator (`hygie detect-worker --correlate P`) owns partition P through its own durable
 //!   consumer `…-correlate-P`: every hit of one (correlation, group) reaches that one process,
@@ -60,6 +66,8 @@ pub mod correlate;
 pub mod publish;
 pub mod worker;
 
+/// The headers of a message ([`worker::read_message`] reads them).
+pub use async_nats::HeaderMap;
 pub use hygie_detect::KeyedAlert;
 pub use publish::{PublishConfig, PublishStats, Publishing};
 pub use worker::{KeyedSink, WorkerConfig, WorkerStats};
@@ -75,12 +83,17 @@ pub const PAYLOAD_HEADER: &str = "Hygie-Payload";
 pub const SOURCE_HEADER: &str = "Hygie-Source";
 /// Header: the event's line (or datagram) number on that connection.
 pub const LINE_HEADER: &str = "Hygie-Line";
+/// Header of a message of several events (their texts separated by newlines): their line
+/// numbers, comma-separated, one per event.
+pub const LINES_HEADER: &str = "Hygie-Lines";
 /// Header of a dead letter: why the message was not evaluated.
 pub const DEAD_REASON_HEADER: &str = "Hygie-Dead-Reason";
 /// Header of a dead letter: the subject the message was published on.
 pub const DEAD_SUBJECT_HEADER: &str = "Hygie-Original-Subject";
 /// Header of a dead letter: the message's stream sequence.
 pub const DEAD_SEQ_HEADER: &str = "Hygie-Original-Sequence";
+/// Header of the dead letter of one event of a message: its position in the message (from 0).
+pub const DEAD_INDEX_HEADER: &str = "Hygie-Original-Index";
 
 /// What can go wrong talking to NATS.
 #[derive(Debug, thiserror::Error)]
@@ -283,6 +296,50 @@ pub async fn subject_messages(url: &str, stream: &str, filter: &str) -> Result<u
         total += n as u64;
     }
     Ok(total)
+}
+
+/// Events the stream holds on the subjects `filter` matches: one per message, or the count of
+/// its `Hygie-Lines`. Reads every message's headers (not their payloads) with an ordered
+/// consumer: a check for tests and benchmarks, not for a busy stream.
+pub async fn subject_events(url: &str, stream: &str, filter: &str) -> Result<u64, NatsError> {
+    use futures_util::StreamExt;
+    let messages = subject_messages(url, stream, filter).await?;
+    if messages == 0 {
+        return Ok(0);
+    }
+    let js = connect(url, stream).await?;
+    let err = |e: String| NatsError::Stream {
+        stream: stream.to_owned(),
+        reason: e,
+    };
+    let consumer = js
+        .get_stream(stream)
+        .await
+        .map_err(|e| err(e.to_string()))?
+        .create_consumer(jetstream::consumer::pull::OrderedConfig {
+            filter_subject: filter.to_owned(),
+            headers_only: true,
+            deliver_policy: jetstream::consumer::DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| err(e.to_string()))?;
+    let mut read = consumer.messages().await.map_err(|e| err(e.to_string()))?;
+    let (mut seen, mut events) = (0u64, 0u64);
+    while seen < messages {
+        let Some(m) = read.next().await else { break };
+        let m = m.map_err(|e| err(e.to_string()))?;
+        seen += 1;
+        events += m
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(LINES_HEADER))
+            .map_or(1, |v| v.as_str().split(',').count() as u64);
+        if m.info().is_ok_and(|i| i.pending == 0) {
+            break;
+        }
+    }
+    Ok(events)
 }
 
 #[cfg(test)]

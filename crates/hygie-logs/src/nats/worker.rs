@@ -5,39 +5,46 @@
 //!    most [`LINGER`] for the batch to fill once it has begun: the stream
 //!    asks JetStream for the next messages while this batch is in hand (prefetch), so the
 //!    worker does not wait a round trip between two batches;
-//! 2. read each into an event ([`read_message`]); one that cannot be read, or is on its last
-//!    delivery (`max_deliver`: earlier tries never got to their acknowledgement), is a poison
-//!    message;
+//! 2. read each into its events ([`read_message`]: one, or several of one host); a message that
+//!    cannot be read, or is on its last delivery (`max_deliver`: earlier tries never got to
+//!    their acknowledgement), is a poison message; an event that cannot be read in a message
+//!    that can is set aside alone;
 //! 3. evaluate the events ([`evaluate`], pure: detector, then an aggregator per batch, each
-//!    alert with the stream sequences of its events);
+//!    alert with the keys of its events, [`event_key`]);
 //! 4. commit the alerts ([`KeyedSink::commit`], tried again a few times); on failure nothing is
 //!    acknowledged and JetStream delivers the batch again after `ack_wait`;
 //! 5. publish the batch's correlation hits to their partitions ([`super::correlate`]) and await
 //!    JetStream's acknowledgement of each; on failure nothing is acknowledged either;
 //! 6. publish the poison messages to the dead-letter subject (reason in a header) and terminate
-//!    them; acknowledge the others.
+//!    them, and the events set aside (their position in the message in a header); acknowledge
+//!    the others.
 //!
 //! A stop request (SIGTERM) ends the loop between two batches: the batch in hand is finished,
 //! committed and acknowledged first, and the messages prefetched but not begun are given back
 //! at once (a negative acknowledgement), not after `ack_wait`. The worker times each message
-//! from JetStream storing it to its batch committed ([`LatencySummary`], in its final counters). Every [`FORGET_EVERY`] batches the worker reads the
-//! consumer's acknowledgement floor and lets the sink forget the event keys below it, so the
-//! keys kept stay those of the messages in flight. Those messages are never delivered again, but
+//! from JetStream storing it to its batch committed ([`LatencySummary`], in its final
+//! counters). Every [`FORGET_EVERY`] batches the worker reads the consumer's acknowledgement
+//! floor and lets the sink forget the event keys of the messages below it, so the keys kept
+//! stay those of the messages in flight. Those messages are never delivered again, but
 //! a copy may still be in a worker's hands (delivered again after `ack_wait` while a slow worker
 //! held it, then acknowledged by the other): the sink keeps the floor and drops the keys below
 //! it, so such a late copy adds nothing.
 
 use super::correlate::{RoutedHit, publish_hits};
 use super::{
-    DEAD_REASON_HEADER, DEAD_SEQ_HEADER, DEAD_SUBJECT_HEADER, KeyedAlert, LINE_HEADER, NatsError,
-    PAYLOAD_HEADER, SOURCE_HEADER, connect, dead_subject, facility_events,
+    DEAD_INDEX_HEADER, DEAD_REASON_HEADER, DEAD_SEQ_HEADER, DEAD_SUBJECT_HEADER, KeyedAlert,
+    LINE_HEADER, LINES_HEADER, NatsError, PAYLOAD_HEADER, SOURCE_HEADER, connect, dead_subject,
+    facility_events,
 };
 use crate::stream::{BoxFuture, Payload, parse_payload};
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, AckKind, consumer};
+use bytes::Bytes;
 use futures_util::{FutureExt, StreamExt};
 use hygie_detect::alert::Pushed;
-use hygie_detect::{Aggregator, Detector, LogEvent, RouteCache, alert_of};
+use hygie_detect::{
+    Aggregator, Detector, EVENTS_PER_MESSAGE_MAX, LogEvent, RouteCache, alert_of, event_key,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -88,7 +95,8 @@ pub trait KeyedSink: Send {
         stream: &'a str,
         alerts: &'a [KeyedAlert],
     ) -> BoxFuture<'a, Result<(), String>>;
-    /// Forget the event keys of `stream` below `seq` (never delivered again).
+    /// Forget the event keys of `stream` below `below` (those of messages never delivered
+    /// again).
     fn forget<'a>(&'a mut self, stream: &'a str, below: u64) -> BoxFuture<'a, Result<(), String>>;
 }
 
@@ -98,6 +106,8 @@ pub struct WorkerStats {
     pub batches: u64,
     /// Messages acknowledged after their batch was committed.
     pub acknowledged: u64,
+    /// Events read and evaluated (a message holds one or more).
+    pub events: u64,
     /// Messages delivered more than once (seen by some worker before).
     pub redelivered: u64,
     /// Partial alerts committed.
@@ -112,20 +122,34 @@ pub struct WorkerStats {
     pub latency: LatencySummary,
 }
 
-/// An event read from a message, with its stream sequence.
+/// An event read from a message, with its key ([`event_key`]).
 pub type Keyed = (u64, LogEvent);
 
-/// Read a message's event: its payload kind from the `Hygie-Payload` header, its origin from
-/// the source and line headers. `Err` is the reason it cannot be evaluated.
-pub fn read_message(headers: Option<&HeaderMap>, payload: &[u8]) -> Result<LogEvent, String> {
+/// One event of a message: its line on the listener's connection, its text, and the event read
+/// from it or why it cannot be.
+#[derive(Debug)]
+pub struct MessageEvent<'a> {
+    pub line: u64,
+    pub text: &'a [u8],
+    pub event: Result<LogEvent, String>,
+}
+
+/// Read a message's events: their payload kind from the `Hygie-Payload` header, their origin
+/// from the source and line headers; one event, or several separated by newlines with their
+/// lines in `Hygie-Lines`. `Err` is why the message as a whole cannot be evaluated.
+pub fn read_message<'a>(
+    headers: Option<&HeaderMap>,
+    payload: &'a [u8],
+) -> Result<Vec<MessageEvent<'a>>, String> {
     // One pass over the few headers: `HeaderMap::get` builds, checks and hashes a name at each
     // call, which was a measurable share of a worker's CPU per event.
-    let (mut payload_kind, mut source, mut line) = (None, None, None);
+    let (mut payload_kind, mut source, mut line, mut lines) = (None, None, None, None);
     for (name, values) in headers.into_iter().flat_map(HeaderMap::iter) {
         let slot = match AsRef::<str>::as_ref(name) {
             PAYLOAD_HEADER => &mut payload_kind,
             SOURCE_HEADER => &mut source,
             LINE_HEADER => &mut line,
+            LINES_HEADER => &mut lines,
             _ => continue,
         };
         *slot = values.first().map(|v| v.as_str());
@@ -137,12 +161,46 @@ pub fn read_message(headers: Option<&HeaderMap>, payload: &[u8]) -> Result<LogEv
         None => return Err(format!("no {PAYLOAD_HEADER} header")),
     };
     let source: Arc<str> = Arc::from(source.unwrap_or("nats"));
-    let line = line.and_then(|l| l.parse().ok()).unwrap_or(0);
-    let text = std::str::from_utf8(payload).map_err(|e| format!("payload is not UTF-8: {e}"))?;
-    parse_payload(kind, text, &source, line).ok_or_else(|| match kind {
-        Payload::Json => "payload is not a JSON event".to_owned(),
-        Payload::Syslog => "payload is not a syslog message".to_owned(),
-    })
+    let read = |line: u64, text: &'a [u8]| {
+        let event = std::str::from_utf8(text)
+            .map_err(|e| format!("payload is not UTF-8: {e}"))
+            .and_then(|t| {
+                parse_payload(kind, t, &source, line).ok_or_else(|| match kind {
+                    Payload::Json => "payload is not a JSON event".to_owned(),
+                    Payload::Syslog => "payload is not a syslog message".to_owned(),
+                })
+            });
+        MessageEvent { line, text, event }
+    };
+    let Some(lines) = lines else {
+        let line = line.and_then(|l| l.parse().ok()).unwrap_or(0);
+        return Ok(vec![read(line, payload)]);
+    };
+    let numbers = lines
+        .split(',')
+        .map(|n| n.trim().parse::<u64>())
+        .collect::<Result<Vec<u64>, _>>()
+        .map_err(|e| format!("{LINES_HEADER} '{lines}' is not a list of numbers: {e}"))?;
+    if numbers.len() > EVENTS_PER_MESSAGE_MAX {
+        return Err(format!(
+            "{} events in one message, {EVENTS_PER_MESSAGE_MAX} at most",
+            numbers.len()
+        ));
+    }
+    let texts = payload.split(|&b| b == b'\n');
+    let events: Vec<MessageEvent<'a>> = numbers
+        .iter()
+        .zip(texts.clone())
+        .map(|(&n, text)| read(n, text))
+        .collect();
+    let held = texts.count();
+    if held != numbers.len() {
+        return Err(format!(
+            "{LINES_HEADER} names {} events, the payload holds {held}",
+            numbers.len()
+        ));
+    }
+    Ok(events)
 }
 
 /// The alerts of one batch of events, each with the sequences of the events it counts: what
@@ -172,12 +230,12 @@ pub fn evaluate_with_hits(
     let mut cache = RouteCache::default();
     let mut hits = Vec::new();
     let correlations = detector.correlations();
-    for (seq, ev) in events {
+    for (key, ev) in events {
         for m in detector.evaluate(ev, &mut cache) {
             if let Some(hit) = correlations.hit(&m, ev) {
                 for (correlation, partition) in correlations.routes(&hit, partitions) {
                     hits.push(RoutedHit {
-                        seq: *seq,
+                        key: *key,
                         correlation,
                         partition,
                         hit: hit.clone(),
@@ -190,7 +248,7 @@ pub fn evaluate_with_hits(
             let id = match agg.push(alert_of(m, ev)) {
                 Pushed::Opened(a) | Pushed::Repeated(a) => a.id,
             };
-            keys.entry(id).or_default().push(*seq);
+            keys.entry(id).or_default().push(*key);
         }
     }
     let alerts = agg
@@ -290,7 +348,9 @@ pub async fn run(
         {
             let floor = info.ack_floor.stream_sequence;
             if floor > 0
-                && let Err(e) = sink.forget(&worker.cfg.stream, floor + 1).await
+                && let Err(e) = sink
+                    .forget(&worker.cfg.stream, event_key(floor + 1, 0))
+                    .await
             {
                 tracing::warn!("forgetting event keys below {floor}: {e}");
             }
@@ -394,53 +454,30 @@ impl Worker {
         sink: &mut dyn KeyedSink,
         messages: Vec<jetstream::Message>,
     ) -> Result<(), NatsError> {
+        self.stats.batches += 1;
+        // Read and evaluated on a blocking thread, the events freed there too: parsed on the
+        // runtime's thread and dropped on another, every field of every event was a
+        // cross-thread free (measured: about a tenth of a worker's CPU).
+        let Evaluated {
+            good,
+            poison,
+            dead_events,
+            published,
+            redelivered,
+            events,
+            alerts,
+            hits,
+        } = {
+            let det = self.detector.clone();
+            let cfg = self.cfg.clone();
+            tokio::task::spawn_blocking(move || read_and_evaluate(&det, &cfg, messages))
+                .await
+                .map_err(|e| NatsError::Other(format!("detection failed: {e}")))?
+        };
         let cfg = &self.cfg;
         let stats = &mut self.stats;
-        stats.batches += 1;
-        let mut events: Vec<Keyed> = Vec::with_capacity(messages.len());
-        let mut good = Vec::with_capacity(messages.len());
-        let mut published = Vec::with_capacity(messages.len());
-        let mut poison = Vec::new();
-        for m in messages {
-            let (seq, delivered) = match m.info() {
-                Ok(i) => {
-                    published.push((i.stream_sequence, i.published.unix_timestamp_nanos()));
-                    (i.stream_sequence, i.delivered)
-                }
-                Err(e) => {
-                    tracing::warn!("a message without JetStream metadata: {e}");
-                    continue;
-                }
-            };
-            if delivered > 1 {
-                stats.redelivered += 1;
-            }
-            if cfg.max_deliver > 0 && delivered >= cfg.max_deliver {
-                let reason = format!(
-                    "delivered {delivered} times without being acknowledged / livré {delivered} fois sans acquittement"
-                );
-                poison.push((m, seq, reason));
-                continue;
-            }
-            match read_message(m.headers.as_ref(), &m.payload) {
-                Ok(ev) => {
-                    events.push((seq, ev));
-                    good.push(m);
-                }
-                Err(reason) => poison.push((m, seq, reason)),
-            }
-        }
-        let (alerts, hits) = {
-            let det = self.detector.clone();
-            let facility = cfg.facility.clone();
-            let window = cfg.window_secs;
-            let partitions = cfg.partitions;
-            tokio::task::spawn_blocking(move || {
-                evaluate_with_hits(&det, &facility, window, &events, partitions)
-            })
-            .await
-            .map_err(|e| NatsError::Other(format!("detection failed: {e}")))?
-        };
+        stats.redelivered += redelivered;
+        stats.events += events;
         if !commit(sink, &cfg.stream, &alerts).await {
             stats.uncommitted += 1;
             // Not acknowledged: delivered again after ack_wait, to this worker or another.
@@ -463,15 +500,7 @@ impl Worker {
             headers.insert(DEAD_SEQ_HEADER, seq.to_string().as_str());
             // A copy's id must not collide with the original's in the duplicate window.
             headers.insert("Nats-Msg-Id", format!("dead-{}-{seq}", cfg.stream).as_str());
-            let stored = match self
-                .js
-                .publish_with_headers(self.dead.clone(), headers, m.payload.clone())
-                .await
-            {
-                Ok(ack) => ack.await.map(|_| ()).map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            match stored {
+            match dead_letter(&self.js, &self.dead, headers, m.payload.clone()).await {
                 Ok(()) => {
                     tracing::warn!("message {seq} sent to {}: {reason}", self.dead);
                     stats.dead += 1;
@@ -483,13 +512,173 @@ impl Worker {
                 Err(e) => tracing::error!("dead letter of message {seq} not stored: {e}"),
             }
         }
-        for m in &good {
+        // A message whose unreadable event could not be set aside is not acknowledged: it
+        // comes again, its other events add nothing (their keys are recorded).
+        let mut hold = vec![false; good.len()];
+        for d in dead_events {
+            let m = &good[d.message];
+            let mut headers = HeaderMap::new();
+            for (name, values) in m.headers.iter().flat_map(HeaderMap::iter) {
+                let name: &str = name.as_ref();
+                if name == PAYLOAD_HEADER || name == SOURCE_HEADER {
+                    for v in values {
+                        headers.append(name, v.as_str());
+                    }
+                }
+            }
+            headers.insert(LINE_HEADER, d.line.to_string().as_str());
+            headers.insert(DEAD_REASON_HEADER, d.reason.as_str());
+            headers.insert(DEAD_SUBJECT_HEADER, m.subject.as_str());
+            headers.insert(DEAD_SEQ_HEADER, d.seq.to_string().as_str());
+            headers.insert(DEAD_INDEX_HEADER, d.index.to_string().as_str());
+            headers.insert(
+                "Nats-Msg-Id",
+                format!("dead-{}-{}-{}", cfg.stream, d.seq, d.index).as_str(),
+            );
+            match dead_letter(&self.js, &self.dead, headers, d.text).await {
+                Ok(()) => {
+                    tracing::warn!(
+                        "event {} of message {} sent to {}: {}",
+                        d.index,
+                        d.seq,
+                        self.dead,
+                        d.reason
+                    );
+                    stats.dead += 1;
+                }
+                Err(e) => {
+                    tracing::error!(
+                        "dead letter of event {} of message {} not stored: {e}",
+                        d.index,
+                        d.seq
+                    );
+                    hold[d.message] = true;
+                }
+            }
+        }
+        for (m, held) in good.iter().zip(hold) {
             // A lost acknowledgement means a redelivery, which the event keys make harmless.
-            if m.ack().await.is_ok() {
+            if !held && m.ack().await.is_ok() {
                 stats.acknowledged += 1;
             }
         }
         Ok(())
+    }
+}
+
+/// A batch read and evaluated: what the worker then commits, dead-letters and acknowledges.
+struct Evaluated {
+    /// Messages read (some of their events may be in `dead_events`).
+    good: Vec<jetstream::Message>,
+    /// Messages for the dead letter as a whole, with their sequence and why.
+    poison: Vec<(jetstream::Message, u64, String)>,
+    dead_events: Vec<DeadEvent>,
+    /// Each read message's first event key, its events and when JetStream stored it.
+    published: Vec<(u64, usize, i128)>,
+    redelivered: u64,
+    /// Events evaluated.
+    events: u64,
+    alerts: Vec<KeyedAlert>,
+    hits: Vec<RoutedHit>,
+}
+
+/// Read a batch's messages into events ([`read_message`], each keyed by [`event_key`]), set
+/// aside the poison messages (unreadable, or on their last delivery) and the unreadable events,
+/// and evaluate the rest ([`evaluate_with_hits`]).
+fn read_and_evaluate(
+    detector: &Detector,
+    cfg: &WorkerConfig,
+    messages: Vec<jetstream::Message>,
+) -> Evaluated {
+    let mut events: Vec<Keyed> = Vec::with_capacity(messages.len());
+    let mut out = Evaluated {
+        good: Vec::with_capacity(messages.len()),
+        poison: Vec::new(),
+        dead_events: Vec::new(),
+        published: Vec::with_capacity(messages.len()),
+        redelivered: 0,
+        events: 0,
+        alerts: Vec::new(),
+        hits: Vec::new(),
+    };
+    for m in messages {
+        let (seq, delivered, at) = match m.info() {
+            Ok(i) => (
+                i.stream_sequence,
+                i.delivered,
+                i.published.unix_timestamp_nanos(),
+            ),
+            Err(e) => {
+                tracing::warn!("a message without JetStream metadata: {e}");
+                continue;
+            }
+        };
+        if delivered > 1 {
+            out.redelivered += 1;
+        }
+        if cfg.max_deliver > 0 && delivered >= cfg.max_deliver {
+            let reason = format!(
+                "delivered {delivered} times without being acknowledged / livré {delivered} fois sans acquittement"
+            );
+            out.poison.push((m, seq, reason));
+            continue;
+        }
+        match read_message(m.headers.as_ref(), &m.payload) {
+            Ok(read) => {
+                out.published.push((event_key(seq, 0), read.len(), at));
+                for (i, e) in read.into_iter().enumerate() {
+                    match e.event {
+                        Ok(ev) => events.push((event_key(seq, i), ev)),
+                        Err(reason) => out.dead_events.push(DeadEvent {
+                            message: out.good.len(),
+                            seq,
+                            index: i,
+                            line: e.line,
+                            text: Bytes::copy_from_slice(e.text),
+                            reason,
+                        }),
+                    }
+                }
+                out.good.push(m);
+            }
+            Err(reason) => out.poison.push((m, seq, reason)),
+        }
+    }
+    out.events = events.len() as u64;
+    (out.alerts, out.hits) = evaluate_with_hits(
+        detector,
+        &cfg.facility,
+        cfg.window_secs,
+        &events,
+        cfg.partitions,
+    );
+    out
+}
+
+/// An event that cannot be read, in a message whose other events were.
+struct DeadEvent {
+    /// Its message's index among the batch's readable messages.
+    message: usize,
+    seq: u64,
+    index: usize,
+    line: u64,
+    text: Bytes,
+    reason: String,
+}
+
+/// Store a dead letter and await JetStream's acknowledgement.
+async fn dead_letter(
+    js: &jetstream::Context,
+    subject: &str,
+    headers: HeaderMap,
+    payload: Bytes,
+) -> Result<(), String> {
+    match js
+        .publish_with_headers(subject.to_owned(), headers, payload)
+        .await
+    {
+        Ok(ack) => ack.await.map(|_| ()).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -502,19 +691,27 @@ struct Latency {
 }
 
 impl Latency {
-    fn record(&mut self, published: &[(u64, i128)], alerts: &[KeyedAlert]) {
+    /// `published`: each message's first event key, its number of events and when JetStream
+    /// stored it.
+    fn record(&mut self, published: &[(u64, usize, i128)], alerts: &[KeyedAlert]) {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as i128)
             .unwrap_or_default();
-        let alerting: std::collections::HashSet<u64> = alerts
+        let mut alerting: Vec<u64> = alerts
             .iter()
             .flat_map(|a| a.events.iter().copied())
             .collect();
-        for &(seq, at) in published {
+        alerting.sort_unstable();
+        for &(first, events, at) in published {
             let micros = ((now - at).max(0) / 1_000) as u64;
             self.all.record(micros);
-            if alerting.contains(&seq) {
+            // Some event of the message fed an alert: a key in [first, first + events).
+            let from = alerting.partition_point(|&k| k < first);
+            if alerting
+                .get(from)
+                .is_some_and(|&k| k < first + events as u64)
+            {
                 self.alerting.record(micros);
             }
         }
@@ -624,6 +821,53 @@ pub async fn context(url: &str, stream: &str) -> Result<jetstream::Context, Nats
 mod tests {
     use super::*;
 
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, *v);
+        }
+        h
+    }
+
+    /// A message of three events whose second is not JSON: the other two are read, the second
+    /// is named with its line and reason (it goes to the dead letter alone).
+    #[test]
+    fn one_unreadable_event_does_not_spoil_its_message() {
+        let h = headers(&[
+            (PAYLOAD_HEADER, "json"),
+            (SOURCE_HEADER, "tcp://peer"),
+            (LINES_HEADER, "3,4,9"),
+        ]);
+        let body = b"{\"EventID\":4625,\"EventRecordID\":1}\nnot json\n{\"EventID\":4624,\"EventRecordID\":2}";
+        let read = read_message(Some(&h), body).expect("read");
+        assert_eq!(read.len(), 3);
+        assert_eq!(read[0].event.as_ref().expect("first").record_id(), 1);
+        assert_eq!(read[1].line, 4);
+        assert_eq!(read[1].text, b"not json");
+        assert_eq!(
+            read[1].event.as_ref().err().map(String::as_str),
+            Some("payload is not a JSON event")
+        );
+        assert_eq!(read[2].line, 9);
+    }
+
+    /// Lines and payload that disagree, or lines that are not numbers, spoil the message.
+    #[test]
+    fn a_message_whose_lines_and_events_disagree_is_refused() {
+        let two = b"{\"EventID\":1}\n{\"EventID\":2}";
+        for (lines, why) in [
+            ("3,4,5", "names 3 events, the payload holds 2"),
+            ("3", "names 1 events, the payload holds 2"),
+            ("3,x", "is not a list of numbers"),
+        ] {
+            let h = headers(&[(PAYLOAD_HEADER, "json"), (LINES_HEADER, lines)]);
+            let err = read_message(Some(&h), two).expect_err(lines);
+            assert!(err.contains(why), "{lines}: {err}");
+        }
+        let h = headers(&[(PAYLOAD_HEADER, "csv")]);
+        assert!(read_message(Some(&h), two).is_err());
+    }
+
     /// A message stored 40 ms ago and one stored 10 ms ago, only the first feeding an alert:
     /// both count in `all`, only the first in `alerting`, at their age or a little more.
     #[test]
@@ -632,7 +876,10 @@ mod tests {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos() as i128;
-        let published = [(7, now - 40_000_000), (8, now - 10_000_000)];
+        let published = [
+            (event_key(7, 0), 3, now - 40_000_000),
+            (event_key(8, 0), 1, now - 10_000_000),
+        ];
         let alert = hygie_detect::Alert {
             id: "a1".into(),
             rule_id: "r1".into(),
@@ -649,7 +896,7 @@ mod tests {
         };
         let alerts = [KeyedAlert {
             alert,
-            events: vec![7],
+            events: vec![event_key(7, 2)],
         }];
         let mut latency = Latency::default();
         latency.record(&published, &alerts);

@@ -670,4 +670,68 @@ mod tests {
             });
         }
     }
+
+    /// Migration 2870: event keys were stream sequences, they are `event_key(seq, index)`
+    /// since. A message counted before the upgrade and delivered again after it adds nothing;
+    /// one below the stream's floor neither; a new message does. Keys 1 and 65,536 both exist
+    /// before, so the multiplication meets the key it would collide with in place.
+    #[test]
+    fn event_keys_before_2870_count_a_message_delivered_again_once() {
+        use hygie_core::alert::{KeyedAlert, event_key};
+        for db in TestDb::each() {
+            let rt = runtime();
+            rt.block_on(async {
+                let old = Store::connect(&db.url).await.unwrap();
+                migrate_to(&old, 2860).await.unwrap();
+                let a = Actor("test".into());
+                let f = old_facility();
+                old.add_facility(&f, false, &a).await.unwrap();
+                let alert = |count: u64| hygie_core::Alert {
+                    id: "a".repeat(32),
+                    rule_id: "r".into(),
+                    title: "Échec de connexion".into(),
+                    level: "medium".into(),
+                    tags: vec![],
+                    time: Some("2026-03-02T10:00:00Z".into()),
+                    last_time: Some("2026-03-02T10:01:00Z".into()),
+                    host: Some("DC01".into()),
+                    record_id: 1,
+                    source: "nats".into(),
+                    fields: vec![],
+                    count,
+                };
+                let keyed = |events: Vec<u64>| KeyedAlert {
+                    alert: alert(events.len() as u64),
+                    events,
+                };
+                let merged = old
+                    .merge_alerts(&f.id, "S", &[keyed(vec![1, 5, 65_536])], &a)
+                    .await
+                    .unwrap();
+                assert_eq!(merged.events, 3);
+                old.forget_alert_events("S", 2).await.unwrap();
+                old.close().await;
+                let store = Store::open(&db.url).await.unwrap();
+                // Messages 5 and 65,536 delivered again, message 1 (below the floor) late,
+                // each a one-event message: nothing added.
+                let again = vec![event_key(1, 0), event_key(5, 0), event_key(65_536, 0)];
+                let merged = store
+                    .merge_alerts(&f.id, "S", &[keyed(again)], &a)
+                    .await
+                    .unwrap();
+                assert_eq!(merged.events, 0, "{}", db.backend);
+                // A message of two events after them: both counted.
+                let new = vec![event_key(70_000, 0), event_key(70_000, 1)];
+                let merged = store
+                    .merge_alerts(&f.id, "S", &[keyed(new)], &a)
+                    .await
+                    .unwrap();
+                assert_eq!(merged.events, 2, "{}", db.backend);
+                let listed = store.alerts(&f.id, None).await.unwrap();
+                assert_eq!(listed.len(), 1);
+                assert_eq!(listed[0].count, 5, "{}", db.backend);
+                store.close().await;
+            });
+        }
+    }
 }

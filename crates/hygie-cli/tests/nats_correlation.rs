@@ -6,7 +6,7 @@
 mod common;
 
 use common::nats::{
-    Running, drained, start_nats, start_publisher, start_worker_with, stored, stored_on,
+    Running, STREAM, drained, rt, start_nats, start_publisher, start_worker_with, stored, stored_on,
 };
 use common::{FINESS, HOSPITAL, Hygie, alerts};
 use serde_json::json;
@@ -191,4 +191,72 @@ fn correlation_through_two_workers_and_a_killed_correlator_alerts_once_as_batch(
     assert_eq!(expected.len(), 1, "batch: one brute force: {expected:?}");
     assert_eq!(expected.values().next().expect("alert").0, 11);
     assert_eq!(got, expected, "streaming equals batch, once");
+}
+
+/// Who holds the lease of partition `p` (`None`: nobody).
+fn lease_holder(url: &str, p: u32) -> Option<String> {
+    let key = hygie_logs::nats::lease::lease_key(STREAM, FINESS, p);
+    rt().block_on(async {
+        let js = hygie_logs::nats::worker::context(url, STREAM)
+            .await
+            .expect("connect");
+        hygie_logs::nats::lease::holder(&js, &key)
+            .await
+            .expect("lease")
+    })
+}
+
+fn wait_for_holder(url: &str, p: u32, pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let want = format!(" pid {pid}");
+    loop {
+        let holder = lease_holder(url, p);
+        if holder.as_deref().is_some_and(|h| h.ends_with(&want)) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "partition {p} held by {holder:?}, not by process {pid}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// One correlator per partition, enforced: a second one started on partition 0 waits (a
+/// standby) while the first holds the partition's lease, and takes over when the first stops;
+/// after a kill -9, the next one takes over once the lease expires.
+#[test]
+fn a_second_correlator_on_a_partition_waits_for_the_first() {
+    let Some(nats) = start_nats() else { return };
+    let h = Hygie::sqlite();
+    h.add(&HOSPITAL);
+    let rules = correlation_rules();
+    let first = start_correlator(&h, &nats.url, &rules, 0);
+    wait_for_holder(&nats.url, 0, first.pid());
+    let second = start_correlator(&h, &nats.url, &rules, 0);
+    std::thread::sleep(Duration::from_secs(2));
+    wait_for_holder(&nats.url, 0, first.pid());
+    // The first stops cleanly: its lease is given back, the standby takes it at once.
+    let stopped = Instant::now();
+    let (first_pid, s) = (first.pid(), first.stop());
+    assert_eq!(s["unreadable"], 0, "{s}");
+    wait_for_holder(&nats.url, 0, second.pid());
+    assert!(
+        stopped.elapsed() < hygie_logs::nats::lease::LEASE,
+        "taken over at once"
+    );
+    assert_ne!(first_pid, second.pid());
+    // Killed: the third takes over once the lease has expired, not before.
+    let killed = Instant::now();
+    let log = second.kill9();
+    assert!(log.contains("waiting until it is free"), "{log}");
+    let third = start_correlator(&h, &nats.url, &rules, 0);
+    wait_for_holder(&nats.url, 0, third.pid());
+    assert!(
+        killed.elapsed() >= hygie_logs::nats::lease::LEASE / 2,
+        "taken over after {:?}, before the lease could expire",
+        killed.elapsed()
+    );
+    third.stop();
+    assert_eq!(lease_holder(&nats.url, 0), None, "given back on stop");
 }

@@ -147,6 +147,11 @@ impl Running {
         self
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn kill9(mut self) -> String {
         self.child.kill().expect("kill -9");
         self.child.wait().expect("reaped");

@@ -4,12 +4,13 @@
 //! - [`publish_hits`]: a detection worker publishes the hits of a batch it committed, one message
 //!   per (event, correlation) on `hygie.hits.<FINESS>.<P>`, the correlation's name in the
 //!   `Hygie-Correlation` header, the [`Hit`] as JSON, and awaits every acknowledgement;
-//! - [`run`]: a correlator owns partition P. It loads its saved state, then loops: fetch up to
+//! - [`run`]: a correlator owns partition P: it takes the partition's lease ([`super::lease`],
+//!   waiting while another correlator holds it), loads its saved state, then loops: fetch up to
 //!   [`CorrelatorConfig::batch`] hits, skip those at or below the sequence its state already
 //!   holds, add the others to a buffer, fold into the correlations the buffered hits older than
 //!   the newest time seen minus the lateness ([`PartitionState::fold_ready`]), commit the
 //!   alerts with the new state and the last sequence read ([`CorrelationSink::commit`], one
-//!   transaction), then acknowledge. When no hit came for [`SETTLE`], the whole buffer is folded
+//!   transaction, the lease checked just before), then acknowledge. When no hit came for [`SETTLE`], the whole buffer is folded
 //!   (and committed the same way): a quiet partition still alerts.
 //!
 //! **Order and bounds** are those of [`crate::correlation`], whose [`PartitionState`] both
@@ -23,6 +24,7 @@
 //! window forgotten. A commit the store keeps refusing stops the correlator (its memory would
 //! be ahead of what is saved); started again, it resumes from the store.
 
+use super::lease::{self, Lease};
 use super::{NatsError, connect_with, hits_subject};
 pub use crate::correlation::{MAX_PENDING, PartitionState, SETTLE};
 use crate::stream::BoxFuture;
@@ -150,6 +152,38 @@ pub async fn run(
     cfg: CorrelatorConfig,
     mut stop: watch::Receiver<bool>,
 ) -> Result<CorrelatorStats, NatsError> {
+    let js = connect_with(
+        &cfg.url,
+        &cfg.stream,
+        cfg.ca.as_deref(),
+        cfg.creds.as_deref(),
+    )
+    .await?;
+    // The partition's lease before its state: a second correlator waits here.
+    let lease_key = lease::lease_key(&cfg.stream, &cfg.facility, cfg.partition);
+    let Some(mut lease) =
+        Lease::acquire(&js, &lease_key, &lease::this_process(), &mut stop).await?
+    else {
+        return Ok(CorrelatorStats::default());
+    };
+    let result = consume(correlations, sink, &cfg, &js, &mut lease, stop).await;
+    match &result {
+        // Not ours any more: nothing to give back.
+        Err(NatsError::LostLease(_)) => {}
+        _ => lease.release().await,
+    }
+    result
+}
+
+/// The correlator's loop, its partition's lease held.
+async fn consume(
+    correlations: Correlations,
+    sink: &mut dyn CorrelationSink,
+    cfg: &CorrelatorConfig,
+    js: &jetstream::Context,
+    lease: &mut Lease,
+    mut stop: watch::Receiver<bool>,
+) -> Result<CorrelatorStats, NatsError> {
     let key = cfg.state_key();
     let mut state = PartitionState::new(correlations.clone(), &cfg.facility, cfg.lateness_secs);
     let mut position = 0u64;
@@ -162,19 +196,12 @@ pub async fn run(
             state = PartitionState::new(correlations, &cfg.facility, cfg.lateness_secs);
         }
     }
-    let js = connect_with(
-        &cfg.url,
-        &cfg.stream,
-        cfg.ca.as_deref(),
-        cfg.creds.as_deref(),
-    )
-    .await?;
     let consumer_err = |e: String| NatsError::Consumer {
         consumer: cfg.consumer.clone(),
         reason: e,
     };
     let consumer: consumer::PullConsumer = super::durable_consumer(
-        &js,
+        js,
         &cfg.stream,
         &cfg.consumer,
         consumer::pull::Config {
@@ -190,6 +217,7 @@ pub async fn run(
     let mut stats = CorrelatorStats::default();
     let mut last_hit = Instant::now();
     while !*stop.borrow_and_update() {
+        lease.renew(false).await?;
         let mut batch = consumer
             .batch()
             .max_messages(cfg.batch.max(1))
@@ -210,6 +238,7 @@ pub async fn run(
         if messages.is_empty() {
             if state.pending() > 0 && last_hit.elapsed() >= SETTLE {
                 let alerts = state.fold_all();
+                lease.renew(true).await?;
                 commit(sink, &key, &alerts, position, &state.save()).await?;
                 stats.alerts += alerts.len() as u64;
             }
@@ -250,6 +279,9 @@ pub async fn run(
             }
         }
         let alerts = state.fold_ready();
+        // Still this partition's holder, checked at the last moment: a correlator that stalled
+        // past its lease commits nothing over its successor's state.
+        lease.renew(true).await?;
         commit(sink, &key, &alerts, position, &state.save()).await?;
         stats.alerts += alerts.len() as u64;
         for m in &done {

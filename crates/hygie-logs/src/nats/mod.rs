@@ -42,8 +42,8 @@
 //!   again publishes nothing twice (within the stream's duplicate window, two minutes);
 //! - a correlator (`hygie detect-worker --correlate P`) owns partition P through its own durable
 //!   consumer `…-correlate-P`: every hit of one (correlation, group) reaches that one process,
-//!   so a count is never split. Run one correlator per partition (two on one partition would
-//!   split it again).
+//!   so a count is never split. One process per partition is enforced by a lease
+//!   ([`lease`]): a second correlator on the partition waits until the first stops or dies.
 //!
 //! **Correlation state.** A correlator holds one RSigma engine per correlation, bounded as in
 //! batch ([`hygie_detect::correlate::MAX_GROUPS`] groups, the stalest dropped past it) plus the
@@ -63,6 +63,7 @@
 //! The domain stays pure: the evaluation of a batch is [`worker::evaluate`], without I/O.
 
 pub mod correlate;
+pub mod lease;
 pub mod publish;
 pub mod worker;
 
@@ -112,6 +113,10 @@ pub enum NatsError {
         "NATS credentials file {file}: {reason} / fichier d'identifiants NATS {file} : {reason}"
     )]
     Credentials { file: String, reason: String },
+    #[error(
+        "lost the lease of correlation partition {0}: another correlator holds it / bail de la partition de corrélation {0} perdu : un autre corrélateur la tient"
+    )]
+    LostLease(String),
     #[error("NATS: {0}")]
     Other(String),
 }

@@ -238,9 +238,23 @@ fn an_unreadable_message_goes_to_the_dead_letter_and_the_rest_is_evaluated() {
         "{forwarded}"
     );
     // The dead letter: the payload as published, the reason and where it came from.
-    let url = nats.url.clone();
-    let (reason, origin, payload) = rt().block_on(async move {
-        let js = hygie_logs::nats::worker::context(&url, STREAM)
+    let ([reason, origin], payload) = last_dead_letter(
+        &nats.url,
+        [
+            hygie_logs::nats::DEAD_REASON_HEADER,
+            hygie_logs::nats::DEAD_SUBJECT_HEADER,
+        ],
+    );
+    assert!(reason.contains("Hygie-Payload"), "{reason}");
+    assert_eq!(origin, subject);
+    assert_eq!(payload, "{\"EventID\": 4625}");
+}
+
+/// The facility's last dead letter: the values of `headers` (empty when absent) and its
+/// payload.
+fn last_dead_letter<const N: usize>(url: &str, headers: [&str; N]) -> ([String; N], String) {
+    rt().block_on(async move {
+        let js = hygie_logs::nats::worker::context(url, STREAM)
             .await
             .expect("connect");
         let stream = js.get_stream(STREAM).await.expect("stream");
@@ -248,21 +262,14 @@ fn an_unreadable_message_goes_to_the_dead_letter_and_the_rest_is_evaluated() {
             .get_last_raw_message_by_subject(&format!("hygie.dead.{FINESS}"))
             .await
             .expect("a dead letter");
-        let header = |n: &str| {
+        let values = headers.map(|n| {
             m.headers
                 .get(n)
                 .map(|v| v.as_str().to_owned())
                 .unwrap_or_default()
-        };
-        (
-            header(hygie_logs::nats::DEAD_REASON_HEADER),
-            header(hygie_logs::nats::DEAD_SUBJECT_HEADER),
-            String::from_utf8_lossy(&m.payload).into_owned(),
-        )
-    });
-    assert!(reason.contains("Hygie-Payload"), "{reason}");
-    assert_eq!(origin, subject);
-    assert_eq!(payload, "{\"EventID\": 4625}");
+        });
+        (values, String::from_utf8_lossy(&m.payload).into_owned())
+    })
 }
 
 /// A message of three events whose second is not JSON (as a publisher of another version
@@ -304,28 +311,13 @@ fn an_unreadable_event_of_a_message_goes_alone_to_the_dead_letter() {
     let got = alerts(&h);
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got.values().next().expect("alert").0, 2);
-    let url = nats.url.clone();
-    let (index, line, payload) = rt().block_on(async move {
-        let js = hygie_logs::nats::worker::context(&url, STREAM)
-            .await
-            .expect("connect");
-        let stream = js.get_stream(STREAM).await.expect("stream");
-        let m = stream
-            .get_last_raw_message_by_subject(&format!("hygie.dead.{FINESS}"))
-            .await
-            .expect("a dead letter");
-        let header = |n: &str| {
-            m.headers
-                .get(n)
-                .map(|v| v.as_str().to_owned())
-                .unwrap_or_default()
-        };
-        (
-            header(hygie_logs::nats::DEAD_INDEX_HEADER),
-            header(hygie_logs::nats::LINE_HEADER),
-            String::from_utf8_lossy(&m.payload).into_owned(),
-        )
-    });
+    let ([index, line], payload) = last_dead_letter(
+        &nats.url,
+        [
+            hygie_logs::nats::DEAD_INDEX_HEADER,
+            hygie_logs::nats::LINE_HEADER,
+        ],
+    );
     assert_eq!((index.as_str(), line.as_str()), ("1", "2"));
     assert_eq!(payload, "not json");
 }

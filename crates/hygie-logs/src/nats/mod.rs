@@ -279,28 +279,44 @@ pub async fn connect_with(
     Ok(js)
 }
 
-/// Messages the stream holds on the subjects `filter` matches (`hygie.events.>`: the events).
-pub async fn subject_messages(url: &str, stream: &str, filter: &str) -> Result<u64, NatsError> {
-    use futures_util::StreamExt;
-    let js = connect(url, stream).await?;
-    let err = |e: String| NatsError::Stream {
+fn stream_error(stream: &str, e: impl std::fmt::Display) -> NatsError {
+    NatsError::Stream {
         stream: stream.to_owned(),
-        reason: e,
-    };
-    let s = js
+        reason: e.to_string(),
+    }
+}
+
+/// The stream `stream` of the server at `url` (made if missing), for the counts below.
+async fn stream_at(url: &str, stream: &str) -> Result<jetstream::stream::Stream, NatsError> {
+    connect(url, stream)
+        .await?
         .get_stream(stream)
         .await
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| stream_error(stream, e))
+}
+
+/// Messages `s` (the stream `stream`) holds on the subjects `filter` matches.
+async fn messages_on(
+    s: &mut jetstream::stream::Stream,
+    stream: &str,
+    filter: &str,
+) -> Result<u64, NatsError> {
+    use futures_util::StreamExt;
     let mut subjects = s
         .info_with_subjects(filter)
         .await
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|e| stream_error(stream, e))?;
     let mut total = 0u64;
     while let Some(x) = subjects.next().await {
-        let (_, n) = x.map_err(|e| err(e.to_string()))?;
+        let (_, n) = x.map_err(|e| stream_error(stream, e))?;
         total += n as u64;
     }
     Ok(total)
+}
+
+/// Messages the stream holds on the subjects `filter` matches (`hygie.events.>`: the events).
+pub async fn subject_messages(url: &str, stream: &str, filter: &str) -> Result<u64, NatsError> {
+    messages_on(&mut stream_at(url, stream).await?, stream, filter).await
 }
 
 /// Events the stream holds on the subjects `filter` matches: one per message, or the count of
@@ -308,19 +324,12 @@ pub async fn subject_messages(url: &str, stream: &str, filter: &str) -> Result<u
 /// consumer: a check for tests and benchmarks, not for a busy stream.
 pub async fn subject_events(url: &str, stream: &str, filter: &str) -> Result<u64, NatsError> {
     use futures_util::StreamExt;
-    let messages = subject_messages(url, stream, filter).await?;
+    let mut s = stream_at(url, stream).await?;
+    let messages = messages_on(&mut s, stream, filter).await?;
     if messages == 0 {
         return Ok(0);
     }
-    let js = connect(url, stream).await?;
-    let err = |e: String| NatsError::Stream {
-        stream: stream.to_owned(),
-        reason: e,
-    };
-    let consumer = js
-        .get_stream(stream)
-        .await
-        .map_err(|e| err(e.to_string()))?
+    let consumer = s
         .create_consumer(jetstream::consumer::pull::OrderedConfig {
             filter_subject: filter.to_owned(),
             headers_only: true,
@@ -328,12 +337,15 @@ pub async fn subject_events(url: &str, stream: &str, filter: &str) -> Result<u64
             ..Default::default()
         })
         .await
-        .map_err(|e| err(e.to_string()))?;
-    let mut read = consumer.messages().await.map_err(|e| err(e.to_string()))?;
+        .map_err(|e| stream_error(stream, e))?;
+    let mut read = consumer
+        .messages()
+        .await
+        .map_err(|e| stream_error(stream, e))?;
     let (mut seen, mut events) = (0u64, 0u64);
     while seen < messages {
         let Some(m) = read.next().await else { break };
-        let m = m.map_err(|e| err(e.to_string()))?;
+        let m = m.map_err(|e| stream_error(stream, e))?;
         seen += 1;
         events += m
             .headers

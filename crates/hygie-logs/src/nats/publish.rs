@@ -277,6 +277,18 @@ struct Packed {
 }
 
 impl Packed {
+    /// The message so far, this one starting again empty on the same subject.
+    fn take(&mut self) -> Packed {
+        let subject = self.subject.clone();
+        std::mem::replace(
+            self,
+            Packed {
+                subject,
+                ..Packed::default()
+            },
+        )
+    }
+
     /// Its headers: payload kind, source, and the line of its event (`Hygie-Line`) or the lines
     /// of its events (`Hygie-Lines`, comma-separated, one per event).
     fn headers(&self, lines: &RawLines) -> HeaderMap {
@@ -338,14 +350,7 @@ fn pack(lines: &RawLines, facility: &str, per_message: usize, stats: &Stats) -> 
                 || p.lines.len() >= per_message
                 || p.body.len() + 1 + text.len() > MESSAGE_BYTES)
         {
-            let subject = p.subject.clone();
-            done.push(std::mem::replace(
-                p,
-                Packed {
-                    subject,
-                    ..Packed::default()
-                },
-            ));
+            done.push(p.take());
         }
         if !p.lines.is_empty() {
             p.body.push(b'\n');
@@ -353,14 +358,7 @@ fn pack(lines: &RawLines, facility: &str, per_message: usize, stats: &Stats) -> 
         p.body.extend_from_slice(text.as_bytes());
         p.lines.push(number);
         if alone {
-            let subject = p.subject.clone();
-            done.push(std::mem::replace(
-                p,
-                Packed {
-                    subject,
-                    ..Packed::default()
-                },
-            ));
+            done.push(p.take());
         }
     };
     for (i, entry) in lines.entries().enumerate() {
